@@ -1,0 +1,54 @@
+// The one place where AWS SDK clients are configured. Endpoints come from the SDK's own
+// service-specific variables (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, ...), so product
+// code never knows whether it talks to AWS or to the embedded environment. The only setting
+// the embedded S3 server needs beyond that is path-style addressing.
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+export interface ClientOptions {
+  /** Override the endpoint (tests and local tools); otherwise the SDK's environment is used. */
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Sockets kept open per client; copy and delete fan-outs need more than the default 50. */
+  maxSockets?: number;
+}
+
+const forcePathStyle = () => process.env.LAKEPORT_S3_FORCE_PATH_STYLE === "true";
+
+function common(opts: ClientOptions) {
+  return {
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.region ? { region: opts.region } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    // Retries are done by Lakeport itself where it matters (backoff with jitter); the SDK's
+    // standard mode with a few attempts covers transient errors elsewhere.
+    maxAttempts: 4,
+  };
+}
+
+export function createS3Client(opts: ClientOptions = {}): S3Client {
+  const config: S3ClientConfig = {
+    ...common(opts),
+    forcePathStyle: opts.endpoint !== undefined || forcePathStyle(),
+    // Checksums only where S3 requires them: the embedded server (and some S3-compatible
+    // stores) reject the newer default CRC32 trailers.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    requestHandler: new NodeHttpHandler({
+      httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
+      httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
+    }),
+  };
+  return new S3Client(config);
+}
+
+export function createDynamoDbClient(opts: ClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient(common(opts));
+}
+
+export function createSfnClient(opts: ClientOptions = {}): SFNClient {
+  return new SFNClient(common(opts));
+}

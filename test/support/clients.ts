@@ -1,0 +1,27 @@
+import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
+import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
+
+export const TEST_REGION = "us-east-1";
+
+export function testS3Client() {
+  return createS3Client({
+    endpoint: inject("s3Endpoint"),
+    region: TEST_REGION,
+    credentials: LOCAL_S3_CREDENTIALS,
+  });
+}
+
+export function testDynamoDbClient() {
+  return createDynamoDbClient({
+    endpoint: inject("dynamoDbEndpoint"),
+    region: TEST_REGION,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+}
+
+/** A bucket or table name no other test uses. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
