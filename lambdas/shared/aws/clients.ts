@@ -4,6 +4,7 @@
 // the embedded S3 server needs beyond that is path-style addressing.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
@@ -51,4 +52,8 @@ export function createDynamoDbClient(opts: ClientOptions = {}): DynamoDBClient {
 
 export function createSfnClient(opts: ClientOptions = {}): SFNClient {
   return new SFNClient(common(opts));
+}
+
+export function createSecretsManagerClient(opts: ClientOptions = {}): SecretsManagerClient {
+  return new SecretsManagerClient(common(opts));
 }
