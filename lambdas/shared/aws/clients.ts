@@ -3,7 +3,9 @@
 // code never knows whether it talks to AWS or to the embedded environment. The only setting
 // the embedded S3 server needs beyond that is path-style addressing.
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -52,6 +54,15 @@ export function createDynamoDbClient(opts: ClientOptions = {}): DynamoDBClient {
 
 export function createSfnClient(opts: ClientOptions = {}): SFNClient {
   return new SFNClient(common(opts));
+}
+
+export function createSecretsManagerClient(opts: ClientOptions = {}): SecretsManagerClient {
+  return new SecretsManagerClient(common(opts));
+}
+
+// Added by the API work: the webhook receiver publishes to EventBridge and reads its secret.
+export function createEventBridgeClient(opts: ClientOptions = {}): EventBridgeClient {
+  return new EventBridgeClient(common(opts));
 }
 
 export function createSecretsManagerClient(opts: ClientOptions = {}): SecretsManagerClient {
