@@ -6,7 +6,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
@@ -60,11 +59,7 @@ export function createSecretsManagerClient(opts: ClientOptions = {}): SecretsMan
   return new SecretsManagerClient(common(opts));
 }
 
-// Added by the API work: the webhook receiver publishes to EventBridge and reads its secret.
+// Added by the API work: the webhook receiver publishes to EventBridge.
 export function createEventBridgeClient(opts: ClientOptions = {}): EventBridgeClient {
   return new EventBridgeClient(common(opts));
-}
-
-export function createSecretsManagerClient(opts: ClientOptions = {}): SecretsManagerClient {
-  return new SecretsManagerClient(common(opts));
 }
