@@ -1,0 +1,60 @@
+// Mark for one partition: expired minus active minus staged, each marked key once.
+//
+// Memory bound: one Set holding the partition's protected keys (active + staged) plus the
+// keys marked so far; expired keys are streamed, never held as a list. With keys of ~60
+// UTF-8 characters a Set entry costs ~150 bytes of V8 heap, so a partition of
+// MAX_ADDRESSES_PER_PARTITION (2M) distinct keys needs ~300 MB: a 1 GB Lambda is plenty.
+// Protected keys must all be added before the first expired key is offered.
+
+/** The set arithmetic of one partition, fed key by key. */
+export class PartitionMark {
+  readonly #seen = new Set<string>();
+  #offering = false;
+  #protectedCount = 0;
+  #expiredOffered = 0;
+  #marked = 0;
+
+  /** A key referenced by an active commit or staged: never marked. */
+  protect(key: string): void {
+    if (this.#offering) {
+      throw new Error("PartitionMark: every protected key must come before the expired ones");
+    }
+    this.#protectedCount++;
+    this.#seen.add(key);
+  }
+
+  /** A key referenced by an expired commit; true when it is marked now (first time, unprotected). */
+  offerExpired(key: string): boolean {
+    this.#offering = true;
+    this.#expiredOffered++;
+    if (this.#seen.has(key)) return false;
+    this.#seen.add(key);
+    this.#marked++;
+    return true;
+  }
+
+  get counts(): { protectedKeys: number; expiredKeys: number; markedKeys: number } {
+    return {
+      protectedKeys: this.#protectedCount,
+      expiredKeys: this.#expiredOffered,
+      markedKeys: this.#marked,
+    };
+  }
+}
+
+type Keys = Iterable<string> | AsyncIterable<string>;
+
+/**
+ * Streams the marked keys of one partition: reads every protected key first, then yields
+ * each expired key that is neither protected nor already yielded.
+ */
+export async function* markPartition(
+  protectedKeys: Keys,
+  expiredKeys: Keys,
+): AsyncGenerator<string> {
+  const mark = new PartitionMark();
+  for await (const key of protectedKeys) mark.protect(key);
+  for await (const key of expiredKeys) {
+    if (mark.offerExpired(key)) yield key;
+  }
+}

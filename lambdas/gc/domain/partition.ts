@@ -1,0 +1,105 @@
+// Addresses -> keys relative to the storage namespace -> stable hash partitions.
+// The mark phase works one partition at a time, so the partition count is what bounds a
+// mark Lambda's memory: more data means more partitions, never bigger Lambdas.
+import { ValidationError } from "../../shared/state/errors";
+
+/**
+ * Addresses per partition the mark Lambda is sized for (active + staged + marked keys of
+ * one partition held in a Set: ~2M keys of ~60 characters is ~300 MB of V8 heap).
+ */
+export const MAX_ADDRESSES_PER_PARTITION = 2_000_000;
+/** Distributed map fan-out stays reasonable; 10 000 x 2M = 20 billion addresses. */
+export const MAX_PARTITIONS = 10_000;
+
+/** Partitions so that `estimatedAddresses` distinct addresses fit `perPartition` each. */
+export function choosePartitionCount(
+  estimatedAddresses: number,
+  perPartition: number = MAX_ADDRESSES_PER_PARTITION,
+): number {
+  if (!Number.isFinite(estimatedAddresses) || estimatedAddresses < 0) {
+    throw new ValidationError("estimatedAddresses: must be a non-negative number");
+  }
+  if (!Number.isInteger(perPartition) || perPartition < 1) {
+    throw new ValidationError("perPartition: must be a whole number of at least 1");
+  }
+  return Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(estimatedAddresses / perPartition)));
+}
+
+/** A storage namespace `scheme://bucket/prefix` without trailing slashes. */
+export function normaliseNamespace(storageNamespace: string): string {
+  const ns = storageNamespace.replace(/\/+$/, "");
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i.test(ns)) {
+    throw new ValidationError(
+      `storageNamespace: "${storageNamespace}" is not a URI like s3://bucket/prefix`,
+    );
+  }
+  return ns;
+}
+
+/**
+ * Turns physical addresses into keys relative to the storage namespace. Addresses outside
+ * it (imported objects, other repositories, a sibling prefix like `s3://b/repo-old/`)
+ * give undefined: GC never touches them.
+ */
+export function namespaceKeyer(storageNamespace: string): (address: string) => string | undefined {
+  const prefix = `${normaliseNamespace(storageNamespace)}/`;
+  return (address) => {
+    if (!address.startsWith(prefix) || address.length === prefix.length) return undefined;
+    return address.slice(prefix.length);
+  };
+}
+
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(1024);
+
+/**
+ * FNV-1a 64 over the UTF-8 bytes of `text`, as [high 32 bits, low 32 bits]; computed in
+ * 32-bit halves (no BigInt) because it runs once per address.
+ */
+export function fnv1a64(text: string): [number, number] {
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  const { written } = encoder.encodeInto(text, scratch);
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  for (let i = 0; i < written; i++) {
+    lo = (lo ^ scratch[i]!) >>> 0;
+    // h * 0x100000001b3 = h * 0x1b3 + (h << 40), modulo 2^64.
+    const loProduct = lo * 0x1b3;
+    const carry = Math.floor(loProduct / 0x1_0000_0000);
+    hi = (Math.imul(hi, 0x1b3) + carry + (lo << 8)) >>> 0;
+    lo = loProduct >>> 0;
+  }
+  return [hi, lo];
+}
+
+/** The partition (0..count-1) of a key: stable across runs, Lambdas and Node versions. */
+export function partitionOf(key: string, count: number): number {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
+    throw new ValidationError(`partitionCount: must be a whole number from 1 to ${MAX_PARTITIONS}`);
+  }
+  const [hi, lo] = fnv1a64(key);
+  // (hi * 2^32 + lo) mod count, without leaving exact double arithmetic.
+  return ((((hi % count) * (0x1_0000_0000 % count)) % count) + (lo % count)) % count;
+}
+
+/**
+ * Groups the namespace keys of some addresses by partition, dropping addresses outside
+ * the namespace. For one page or one batch at a time: memory is that batch.
+ */
+export function partitionAddresses(
+  addresses: Iterable<string>,
+  storageNamespace: string,
+  count: number,
+): Map<number, string[]> {
+  const keyOf = namespaceKeyer(storageNamespace);
+  const out = new Map<number, string[]>();
+  for (const address of addresses) {
+    const key = keyOf(address);
+    if (key === undefined) continue;
+    const p = partitionOf(key, count);
+    const bucket = out.get(p);
+    if (bucket) bucket.push(key);
+    else out.set(p, [key]);
+  }
+  return out;
+}

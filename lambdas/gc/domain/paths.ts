@@ -1,0 +1,109 @@
+// Where GC writes, relative to the repository's storage namespace (semantics.md table), the
+// ids that appear in those paths, and the layout of the run's scratch data in the work bucket.
+import { ValidationError } from "../../shared/state/errors";
+
+/** Mark and run ids go into S3 keys and execution names: a safe alphabet only. */
+export const GC_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function validateMarkId(markId: unknown): string {
+  return validateId("mark_id", markId);
+}
+
+export function validateRunId(runId: unknown): string {
+  return validateId("run_id", runId);
+}
+
+function validateId(field: string, value: unknown): string {
+  if (typeof value !== "string" || !GC_ID_PATTERN.test(value)) {
+    throw new ValidationError(
+      `${field}: must be 1 to 64 characters from A-Z a-z 0-9 - _ (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value;
+}
+
+/** A mark id like lakeFS's (a UUID) when the user chose none. */
+export function newMarkId(random: () => string = () => globalThis.crypto.randomUUID()): string {
+  return validateMarkId(random());
+}
+
+/** Run ids sort by start time: `20261123T004755Z-<10 hex>`. */
+export function newRunId(
+  now: Date,
+  random: () => string = () => globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 10),
+): string {
+  return validateRunId(`${compactTimestamp(now)}-${random()}`);
+}
+
+/** `dt=` values and run id prefixes: UTC, to the second, no characters S3 tools escape. */
+export function compactTimestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+}
+
+/** `part-00007.parquet`: part numbers are partition numbers. */
+export function partFileName(part: number, extension: "parquet" | "txt"): string {
+  if (!Number.isInteger(part) || part < 0 || part > 99_999) {
+    throw new ValidationError(`part: must be a whole number from 0 to 99999 (got ${part})`);
+  }
+  return `part-${String(part).padStart(5, "0")}.${extension}`;
+}
+
+const GC_RETENTION = "_lakefs/retention/gc";
+const GC_LOGS = "_lakefs/logs/gc";
+
+/** Keys relative to the storage namespace. Prefixes end with "/". */
+export const gcPaths = {
+  commitsCsv: (runId: string) =>
+    `${GC_RETENTION}/commits/run_id=${validateRunId(runId)}/commits.csv`,
+  addressesPrefix: (markId: string) =>
+    `${GC_RETENTION}/addresses/mark_id=${validateMarkId(markId)}/`,
+  addressesPart: (markId: string, part: number) =>
+    gcPaths.addressesPrefix(markId) + partFileName(part, "parquet"),
+  addressesTextPrefix: (markId: string) =>
+    `${GC_RETENTION}/addresses.text/mark_id=${validateMarkId(markId)}/`,
+  addressesTextPart: (markId: string, part: number) =>
+    gcPaths.addressesTextPrefix(markId) + partFileName(part, "txt"),
+  expiredAddressesPrefix: (at: Date) => `${GC_LOGS}/expired_addresses/dt=${compactTimestamp(at)}/`,
+  expiredAddressesPart: (at: Date, part: number) =>
+    gcPaths.expiredAddressesPrefix(at) + partFileName(part, "parquet"),
+  deletedObjectsPrefix: (at: Date) => `${GC_LOGS}/deleted_objects/dt=${compactTimestamp(at)}/`,
+  deletedObjectsPart: (at: Date, part: number) =>
+    gcPaths.deletedObjectsPrefix(at) + partFileName(part, "parquet"),
+  summary: (runId: string) => `${GC_RETENTION}/summary/run_id=${validateRunId(runId)}.json`,
+};
+
+/** `s3://bucket/prefix` + relative key -> `s3://bucket/prefix/key`. */
+export function namespaceUri(storageNamespace: string, relativeKey: string): string {
+  return `${storageNamespace.replace(/\/+$/, "")}/${relativeKey.replace(/^\/+/, "")}`;
+}
+
+/**
+ * The run's scratch data in the work bucket (never in the namespace), for the workflow:
+ *   gc/<repo>/<run>/commits.jsonl                        commit graph: {id,parents,creation_date}
+ *   gc/<repo>/<run>/items/items-00000.jsonl              address work items, one JSON a line
+ *   gc/<repo>/<run>/addresses/p=00007/active/<batch>.jsonl   protected keys of partition 7
+ *   gc/<repo>/<run>/addresses/p=00007/expired/<batch>.jsonl  expired keys of partition 7
+ *   gc/<repo>/<run>/mark/p=00007.json                    per-partition counts of the mark
+ * Partition first, so a mark Lambda lists exactly its own shards.
+ */
+export function gcWorkKeys(repository: string, runId: string) {
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(repository)) {
+    throw new ValidationError(`repository: "${repository}" is not a valid repository id`);
+  }
+  const root = `gc/${repository}/${validateRunId(runId)}`;
+  const p = (partition: number) => `p=${String(partition).padStart(5, "0")}`;
+  return {
+    root: `${root}/`,
+    commitGraph: `${root}/commits.jsonl`,
+    itemsShard: (n: number) => `${root}/items/items-${String(n).padStart(5, "0")}.jsonl`,
+    partitionPrefix: (partition: number) => `${root}/addresses/${p(partition)}/`,
+    addressShardPrefix: (partition: number, side: "active" | "expired") =>
+      `${root}/addresses/${p(partition)}/${side}/`,
+    addressShard: (partition: number, side: "active" | "expired", batch: string) =>
+      `${root}/addresses/${p(partition)}/${side}/${batch}.jsonl`,
+    markCounts: (partition: number) => `${root}/mark/${p(partition)}.json`,
+  };
+}
