@@ -1,0 +1,93 @@
+// Composition root of the API handlers: everything they need, built once per container from
+// the function's environment (process.env in Lambda, the caller's env in the local server).
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { SfnWorkflowStarter } from "../export/start/sfn-workflow-starter";
+import type { WorkflowStarter } from "../export/start/workflow-starter";
+import { createLakeFsClientFromEnv } from "../lakefs/factory";
+import type { LakeFsApi } from "../lakefs/types";
+import {
+  type ClientOptions,
+  createDynamoDbClient,
+  createEventBridgeClient,
+  createSecretsManagerClient,
+  createSfnClient,
+} from "../shared/aws/clients";
+import { createStateStores, type StateStores } from "../shared/state";
+import { EventBridgePublisher, type EventPublisher } from "./event-publisher";
+
+export interface ApiDeps {
+  stores: StateStores;
+  lakefs: LakeFsApi;
+  workflows: WorkflowStarter;
+  events: EventPublisher;
+  exportStateMachineArn: string;
+  gcStateMachineArn: string;
+  /** The webhook's shared secret; undefined when none is configured (webhook then refuses). */
+  webhookToken: () => Promise<string | undefined>;
+  now: () => Date;
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const v = env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+/** Endpoint/region/credentials taken from `env` so an in-process caller can pass its own. */
+function clientOptions(env: Env, endpointVar: string): ClientOptions {
+  return {
+    ...(env[endpointVar] ? { endpoint: env[endpointVar] } : {}),
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+export async function depsFromEnv(env: Env): Promise<ApiDeps> {
+  const ddb = createDynamoDbClient(clientOptions(env, "AWS_ENDPOINT_URL_DYNAMODB"));
+  const sfn = createSfnClient(clientOptions(env, "AWS_ENDPOINT_URL_SFN"));
+  const events = createEventBridgeClient(clientOptions(env, "AWS_ENDPOINT_URL_EVENTBRIDGE"));
+  let secret: Promise<string | undefined> | undefined;
+  return {
+    stores: createStateStores(ddb, required(env, "TABLE_NAME")),
+    lakefs: await createLakeFsClientFromEnv(env as NodeJS.ProcessEnv),
+    workflows: new SfnWorkflowStarter(sfn),
+    events: new EventBridgePublisher(events, env.EVENT_BUS_NAME ?? "default"),
+    exportStateMachineArn: env.EXPORT_STATE_MACHINE_ARN ?? "",
+    gcStateMachineArn: env.GC_STATE_MACHINE_ARN ?? "",
+    webhookToken: () => {
+      secret ??= webhookSecret(env);
+      return secret;
+    },
+    now: () => new Date(),
+  };
+}
+
+async function webhookSecret(env: Env): Promise<string | undefined> {
+  if (env.WEBHOOK_TOKEN) return env.WEBHOOK_TOKEN;
+  if (!env.WEBHOOK_SECRET_ARN) return undefined;
+  const sm = createSecretsManagerClient(clientOptions(env, "AWS_ENDPOINT_URL_SECRETS_MANAGER"));
+  const out = await sm.send(new GetSecretValueCommand({ SecretId: env.WEBHOOK_SECRET_ARN }));
+  return out.SecretString;
+}
+
+/** Builds deps lazily once (per Lambda container), retrying after a failed build. */
+export function lazyDeps(build: () => Promise<ApiDeps>): () => Promise<ApiDeps> {
+  let pending: Promise<ApiDeps> | undefined;
+  return () => {
+    pending ??= build().catch((err) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}

@@ -1,0 +1,136 @@
+// GC configuration and runs: settings/gc_rules, gc/runs, gc/runs/{runId}.
+
+import { z } from "zod";
+import { getRepositoryOrThrow } from "../../export/start/lakefs-refs";
+import { startGcRun } from "../../gc/runs/start-gc-run";
+import type { GcMode } from "../../gc/workflow-input";
+import { NotFoundError, ValidationError } from "../../shared/state/errors";
+import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
+import {
+  type ApiEvent,
+  type ApiHandler,
+  apiHandler,
+  json,
+  noContent,
+  parseBody,
+  pathParam,
+  type RouteFn,
+} from "../http";
+import { API_BASE_PATH, routeKey } from "../routes";
+import {
+  GcRulesBodySchema,
+  type GcRunRequest,
+  GcRunRequestSchema,
+  RepositoryIdSchema,
+} from "../schemas";
+import { describeQuietly, gcRunView } from "../status-views";
+
+const base = `${API_BASE_PATH}/repositories/{repository}`;
+const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be a GC run id" });
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+async function existingRepository(event: ApiEvent, deps: ApiDeps) {
+  const repository = pathParam(event, "repository", RepositoryIdSchema);
+  await getRepositoryOrThrow(deps.lakefs, repository);
+  return repository;
+}
+
+/** {mode} or lakeFS's {do_mark, do_sweep, mark_id}, not both. */
+export function gcModeOf(req: GcRunRequest): GcMode {
+  const lakeFsStyle = req.do_mark !== undefined || req.do_sweep !== undefined;
+  if (req.mode && lakeFsStyle) {
+    throw new ValidationError("mode: give either mode or do_mark/do_sweep, not both");
+  }
+  if (req.mode) return req.mode;
+  const mark = req.do_mark ?? true;
+  const sweep = req.do_sweep ?? true;
+  if (!mark && !sweep) throw new ValidationError("do_mark/do_sweep: at least one must be true");
+  return mark && sweep ? "mark-and-sweep" : mark ? "mark-only" : "sweep-only";
+}
+
+function pageSize(event: ApiEvent): number {
+  const raw = event.queryStringParameters?.amount;
+  if (raw === undefined) return DEFAULT_PAGE;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_PAGE) {
+    throw new ValidationError(`amount: must be a whole number from 1 to ${MAX_PAGE}`);
+  }
+  return n;
+}
+
+export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
+  [routeKey("GET", `${base}/settings/gc_rules`)]: async (event, deps) => {
+    const repository = await existingRepository(event, deps);
+    const rules = await deps.stores.gc.getRules(repository);
+    if (!rules) throw new NotFoundError(`no GC rules for repository "${repository}"`);
+    return json(200, rules);
+  },
+
+  [routeKey("PUT", `${base}/settings/gc_rules`)]: async (event, deps) => {
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
+    const rules = parseBody(event, GcRulesBodySchema);
+    await getRepositoryOrThrow(deps.lakefs, repository);
+    await deps.stores.gc.putRules(repository, rules, deps.now().toISOString());
+    return noContent();
+  },
+
+  [routeKey("DELETE", `${base}/settings/gc_rules`)]: async (event, deps) => {
+    const repository = await existingRepository(event, deps);
+    if (!(await deps.stores.gc.deleteRules(repository))) {
+      throw new NotFoundError(`no GC rules for repository "${repository}"`);
+    }
+    return noContent();
+  },
+
+  [routeKey("POST", `${base}/gc/runs`)]: async (event, deps) => {
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
+    const req = parseBody(event, GcRunRequestSchema, { optional: true });
+    const mode = gcModeOf(req);
+    const run = await startGcRun(
+      {
+        gc: deps.stores.gc,
+        lakefs: deps.lakefs,
+        workflows: deps.workflows,
+        gcStateMachineArn: deps.gcStateMachineArn,
+        now: deps.now,
+      },
+      { repository, mode, ...(req.mark_id ? { markId: req.mark_id } : {}) },
+    );
+    return json(202, gcRunView(run));
+  },
+
+  [routeKey("GET", `${base}/gc/runs`)]: async (event, deps) => {
+    const repository = await existingRepository(event, deps);
+    const limit = pageSize(event);
+    const after = event.queryStringParameters?.after;
+    if (after !== undefined && !RunIdSchema.safeParse(after).success) {
+      throw new ValidationError("after: must be a GC run id");
+    }
+    const page = await deps.stores.gc.listRuns(repository, { limit, ...(after ? { after } : {}) });
+    return json(200, {
+      results: page.runs.map((r) => gcRunView(r)),
+      pagination: {
+        has_more: page.nextAfter !== undefined,
+        next_offset: page.nextAfter ?? "",
+        results: page.runs.length,
+        max_per_page: limit,
+      },
+    });
+  },
+
+  [routeKey("GET", `${base}/gc/runs/{runId}`)]: async (event, deps) => {
+    const repository = await existingRepository(event, deps);
+    const runId = pathParam(event, "runId", RunIdSchema);
+    const run = await deps.stores.gc.getRun(repository, runId);
+    if (!run) throw new NotFoundError(`GC run "${runId}" not found in "${repository}"`);
+    const execution = await describeQuietly(deps.workflows, run.executionArn);
+    return json(200, gcRunView(run, execution));
+  },
+};
+
+export function createGcHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
+  return apiHandler(gcRoutes, deps);
+}
+
+export const handler = createGcHandler(lazyDeps(() => depsFromEnv(process.env)));

@@ -1,0 +1,73 @@
+// lakeFS webhook receiver: checks the shared secret, validates the payload, dedupes repeated
+// deliveries and puts one event on the EventBridge bus. The starter Lambda (triggered by a
+// bus rule) starts the export.
+import { createHash, timingSafeEqual } from "node:crypto";
+import { UpstreamError } from "../../shared/state/errors";
+import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
+import {
+  type ApiEvent,
+  type ApiHandler,
+  apiHandler,
+  header,
+  json,
+  parseBody,
+  type RouteFn,
+  UnauthorizedError,
+} from "../http";
+import { API_BASE_PATH, routeKey } from "../routes";
+import { type LakeFsWebhookEvent, LakeFsWebhookEventSchema } from "../schemas";
+
+export const WEBHOOK_TOKEN_HEADER = "X-Lakeport-Token";
+export const WEBHOOK_EVENT_SOURCE = "lakeport.lakefs";
+
+/** Constant-time comparison (hashing first makes the lengths equal). */
+export function tokensMatch(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Identity of one delivery: the same event delivered twice has the same key. */
+export function deliveryKey(e: LakeFsWebhookEvent): string {
+  return createHash("sha256")
+    .update([e.repository_id, e.branch_id, e.commit_id, e.event_type, e.hook_id].join("\0"))
+    .digest("hex");
+}
+
+async function checkToken(event: ApiEvent, deps: ApiDeps) {
+  const expected = await deps.webhookToken();
+  const given = header(event, WEBHOOK_TOKEN_HEADER);
+  if (!expected || given === undefined || !tokensMatch(given, expected)) {
+    throw new UnauthorizedError(`missing or wrong ${WEBHOOK_TOKEN_HEADER} header`);
+  }
+}
+
+export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
+  [routeKey("POST", `${API_BASE_PATH}/webhooks/lakefs`)]: async (event, deps) => {
+    await checkToken(event, deps);
+    const payload = parseBody(event, LakeFsWebhookEventSchema);
+    const key = deliveryKey(payload);
+    const nowSeconds = Math.floor(deps.now().getTime() / 1000);
+    if (!(await deps.stores.webhooks.claim(key, nowSeconds))) {
+      return json(200, { published: false, duplicate: true });
+    }
+    try {
+      await deps.events.publish({
+        source: WEBHOOK_EVENT_SOURCE,
+        detailType: payload.event_type,
+        detail: payload,
+      });
+    } catch (err) {
+      // Give the key back so lakeFS's retry of this delivery is not taken for a repeat.
+      await deps.stores.webhooks.release(key);
+      throw new UpstreamError(`could not publish the event: ${(err as Error).message}`);
+    }
+    return json(202, { published: true, duplicate: false });
+  },
+};
+
+export function createWebhookHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
+  return apiHandler(webhookRoutes, deps);
+}
+
+export const handler = createWebhookHandler(lazyDeps(() => depsFromEnv(process.env)));

@@ -1,0 +1,147 @@
+// API Gateway (REST, proxy integration) plumbing shared by the handlers: JSON responses,
+// typed error mapping, body parsing with the right 4xx, and the middy wrapper.
+import middy from "@middy/core";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import type { z } from "zod";
+import { LakeportError, ValidationError } from "../shared/state/errors";
+import { routeKey } from "./routes";
+
+export type ApiEvent = APIGatewayProxyEvent;
+export type ApiResult = APIGatewayProxyResult;
+export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResult>;
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export class UnsupportedMediaTypeError extends LakeportError {
+  override readonly name = "UnsupportedMediaTypeError";
+  readonly status = 415;
+}
+export class PayloadTooLargeError extends LakeportError {
+  override readonly name = "PayloadTooLargeError";
+  readonly status = 413;
+}
+export class UnauthorizedError extends LakeportError {
+  override readonly name = "UnauthorizedError";
+  readonly status = 401;
+}
+export class MethodNotAllowedError extends LakeportError {
+  override readonly name = "MethodNotAllowedError";
+  readonly status = 405;
+}
+
+export function json(statusCode: number, body: unknown): ApiResult {
+  return {
+    statusCode,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? "" : JSON.stringify(body),
+  };
+}
+
+export const noContent = (): ApiResult => ({ statusCode: 204, headers: {}, body: "" });
+
+export function header(event: ApiEvent, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) {
+    if (k.toLowerCase() === lower && v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** "field.path: what is wrong" from the first zod issue, naming the field. */
+export function formatZodError(error: z.ZodError, prefix = ""): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid request";
+  const path = issue.path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join("");
+  const where = prefix + path;
+  if (issue.code === "unrecognized_keys") {
+    const names = issue.keys.map((k) => `"${where ? `${where}.` : ""}${k}"`).join(", ");
+    return `unknown field ${names}`;
+  }
+  if (issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined) {
+    return `${where}: required`;
+  }
+  return where ? `${where}: ${issue.message}` : issue.message;
+}
+
+function rawBody(event: ApiEvent): string {
+  if (!event.body) return "";
+  return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+}
+
+/**
+ * Parses and validates a JSON body. `optional`: an empty body is `{}`.
+ * 415 without a JSON content type, 413 over 64 KiB, 400 for bad JSON or a schema violation.
+ */
+export function parseBody<S extends z.ZodType>(
+  event: ApiEvent,
+  schema: S,
+  opts: { optional?: boolean } = {},
+): z.infer<S> {
+  const text = rawBody(event);
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (text.trim() === "" && opts.optional) return schema.parse({});
+  const type = header(event, "content-type") ?? "";
+  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
+    throw new UnsupportedMediaTypeError(
+      `content-type must be application/json (got ${type ? `"${type}"` : "none"})`,
+    );
+  }
+  if (text.trim() === "") throw new ValidationError("request body is required");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ValidationError("request body is not valid JSON");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ValidationError("request body must be a JSON object");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(formatZodError(parsed.error));
+  return parsed.data;
+}
+
+/** Validates a path parameter against a schema; 400 naming the parameter. */
+export function pathParam<S extends z.ZodType>(
+  event: ApiEvent,
+  name: string,
+  schema: S,
+): z.infer<S> {
+  const value = event.pathParameters?.[name];
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(formatZodError(parsed.error, name));
+  return parsed.data;
+}
+
+export type RouteFn<D> = (event: ApiEvent, deps: D) => Promise<ApiResult>;
+
+/**
+ * A middy handler dispatching on the API Gateway `resource` and method; typed errors become
+ * `{"message"}` with their status, anything else a 500 that hides internals.
+ */
+export function apiHandler<D>(
+  routes: Record<string, RouteFn<D>>,
+  deps: () => D | Promise<D>,
+): ApiHandler {
+  const base = async (event: ApiEvent): Promise<ApiResult> => {
+    const fn = routes[routeKey(event.httpMethod, event.resource)];
+    if (!fn)
+      throw new MethodNotAllowedError(
+        `${event.httpMethod} ${event.resource} is not a route of this function`,
+      );
+    return fn(event, await deps());
+  };
+  return middy(base).onError((request) => {
+    request.response = errorResponse(request.error);
+  }) as unknown as ApiHandler;
+}
+
+export function errorResponse(err: unknown): ApiResult {
+  if (err instanceof LakeportError) return json(err.status, { message: err.message });
+  console.error("unhandled error", err);
+  return json(500, { message: "internal error" });
+}

@@ -1,0 +1,203 @@
+// The OpenAPI 3.1 description of the API, produced from the route table and the same zod
+// schemas the handlers validate with. `npx tsx lambdas/api/openapi.ts` writes openapi.json.
+import { z } from "zod";
+import { API_BASE_PATH, ROUTES, type RouteDef } from "./routes";
+import {
+  ErrorSchema,
+  ExportConfigurationSchema,
+  ExportStatusSchema,
+  GcRulesBodySchema,
+  GcRunListSchema,
+  GcRunRequestSchema,
+  GcRunSchema,
+  LakeFsWebhookEventSchema,
+  StartExportResponseSchema,
+  WebhookResponseSchema,
+} from "./schemas";
+
+const NAMED = [
+  ErrorSchema,
+  ExportConfigurationSchema,
+  ExportStatusSchema,
+  GcRulesBodySchema,
+  GcRunListSchema,
+  GcRunRequestSchema,
+  GcRunSchema,
+  LakeFsWebhookEventSchema,
+  StartExportResponseSchema,
+  WebhookResponseSchema,
+];
+
+const ref = (schema: z.ZodType) => {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (!id) throw new Error("schema without an id");
+  return { $ref: `#/components/schemas/${id}` };
+};
+
+function componentSchemas(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  const add = (s: z.ZodType) => {
+    const meta = z.globalRegistry.get(s) as { id: string } | undefined;
+    if (meta?.id) registry.add(s, { ...meta, id: meta.id });
+  };
+  for (const s of NAMED) add(s);
+  // Nested named schemas too (e.g. ExecutionProgress inside ExportStatus).
+  add(ExportStatusSchema.shape.execution.unwrap());
+  const out = z.toJSONSchema(registry, {
+    uri: (id) => `#/components/schemas/${id}`,
+    unrepresentable: "any",
+    io: "input",
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const s of Object.values(out.schemas)) {
+    delete s.$schema;
+    delete s.$id;
+  }
+  return out.schemas;
+}
+
+const json = (schema: z.ZodType) => ({ content: { "application/json": { schema: ref(schema) } } });
+const error = (description: string) => ({ description, ...json(ErrorSchema) });
+
+function operation(route: RouteDef) {
+  const params = [...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const responses: Record<string, unknown> = {
+    "400": error("Bad request: the message names the field"),
+    "404": error("Repository, branch or resource not found"),
+    ...(route.authenticated
+      ? { "403": error("Not allowed") }
+      : { "401": error("Wrong or missing token") }),
+  };
+  let requestBody: unknown;
+  const key = `${route.method} ${route.resource.slice(API_BASE_PATH.length)}`;
+  switch (key) {
+    case "GET /repositories/{repository}/branches/{branch}/continuous-export":
+      responses["200"] = { description: "The configuration", ...json(ExportConfigurationSchema) };
+      break;
+    case "PUT /repositories/{repository}/branches/{branch}/continuous-export":
+      requestBody = { required: true, ...json(ExportConfigurationSchema) };
+      responses["200"] = { description: "Stored; a continuous export also starts exporting" };
+      responses["415"] = error("Not JSON");
+      break;
+    case "DELETE /repositories/{repository}/branches/{branch}/continuous-export":
+    case "DELETE /repositories/{repository}/settings/gc_rules":
+      responses["204"] = { description: "Deleted" };
+      break;
+    case "POST /repositories/{repository}/branches/{branch}/export-hook":
+    case "POST /repositories/{repository}/branches/{branch}/repair-export":
+      responses["202"] = { description: "Export started", ...json(StartExportResponseSchema) };
+      responses["200"] = { description: "Already up to date", ...json(StartExportResponseSchema) };
+      responses["409"] = error(
+        "Export in progress, export failed (repair first), or nothing to repair",
+      );
+      responses["502"] = error(
+        "The export workflow could not be started; the branch is export-failed",
+      );
+      break;
+    case "GET /repositories/{repository}/branches/{branch}/export-status":
+      responses["200"] = { description: "Export state", ...json(ExportStatusSchema) };
+      break;
+    case "GET /repositories/{repository}/settings/gc_rules":
+      responses["200"] = { description: "The rules", ...json(GcRulesBodySchema) };
+      break;
+    case "PUT /repositories/{repository}/settings/gc_rules":
+      requestBody = { required: true, ...json(GcRulesBodySchema) };
+      responses["204"] = { description: "Stored" };
+      responses["415"] = error("Not JSON");
+      break;
+    case "POST /repositories/{repository}/gc/runs":
+      requestBody = { required: false, ...json(GcRunRequestSchema) };
+      responses["202"] = { description: "Run started", ...json(GcRunSchema) };
+      responses["409"] = error("Mark id used, or not from a successful mark run");
+      break;
+    case "GET /repositories/{repository}/gc/runs":
+      params.push(
+        { name: "amount", in: "query", required: false, schema: { type: "string" } },
+        { name: "after", in: "query", required: false, schema: { type: "string" } },
+      );
+      responses["200"] = { description: "Runs, newest first", ...json(GcRunListSchema) };
+      break;
+    case "GET /repositories/{repository}/gc/runs/{runId}":
+      responses["200"] = { description: "The run with progress", ...json(GcRunSchema) };
+      break;
+    case "POST /webhooks/lakefs":
+      params.push({
+        name: "X-Lakeport-Token",
+        in: "header",
+        required: true,
+        schema: { type: "string" },
+      });
+      requestBody = { required: true, ...json(LakeFsWebhookEventSchema) };
+      responses["202"] = { description: "Published", ...json(WebhookResponseSchema) };
+      responses["200"] = {
+        description: "Repeated delivery, not published again",
+        ...json(WebhookResponseSchema),
+      };
+      break;
+    case "GET /openapi.json":
+      responses["200"] = { description: "This document" };
+      break;
+  }
+  return {
+    summary: route.summary,
+    operationId: operationId(route),
+    ...(params.length ? { parameters: params } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses,
+    ...(route.authenticated ? {} : { security: [] }),
+  };
+}
+
+function operationId(route: RouteDef): string {
+  const words = route.resource
+    .slice(API_BASE_PATH.length)
+    .split("/")
+    .filter((p) => p && !p.startsWith("{") && p !== "repositories" && p !== "branches");
+  return [route.method.toLowerCase(), ...words]
+    .join("_")
+    .replace(/[^A-Za-z0-9]+(.)/g, (_m, c: string) => c.toUpperCase());
+}
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const p = route.resource.slice(API_BASE_PATH.length);
+    paths[p] ??= {};
+    paths[p][route.method.toLowerCase()] = operation(route);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Lakeport API",
+      version: "1.0.0",
+      description: "Continuous export and garbage collection for lakeFS repositories.",
+    },
+    servers: [{ url: API_BASE_PATH }],
+    security: [{ sigv4: [] }, { bearer: [] }],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: {
+        sigv4: {
+          type: "apiKey",
+          name: "Authorization",
+          in: "header",
+          description: "AWS SigV4 (service execute-api), in AWS",
+        },
+        bearer: { type: "http", scheme: "bearer", description: "Local API server token" },
+      },
+    },
+  };
+}
+
+export const openApiJson = () => `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+
+if (process.argv[1] && /lambdas[/\\]api[/\\]openapi\.ts$/.test(process.argv[1])) {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(new URL("../../openapi.json", import.meta.url), openApiJson());
+  console.log("wrote openapi.json");
+}

@@ -1,0 +1,160 @@
+// The API's routes: one table read by the handlers (dispatch), the local API server
+// (matching), the CDK construct (resources and methods) and the OpenAPI description.
+
+export const API_BASE_PATH = "/api/v1";
+
+/** One Lambda per capability group. */
+export type RouteGroup = "export" | "gc" | "webhook" | "meta";
+export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
+
+export interface RouteDef {
+  method: HttpMethod;
+  /** API Gateway resource path, base path included, e.g. /api/v1/repositories/{repository} */
+  resource: string;
+  group: RouteGroup;
+  /** false only for the webhook, which checks its own shared secret. */
+  authenticated: boolean;
+  summary: string;
+}
+
+const branch = `${API_BASE_PATH}/repositories/{repository}/branches/{branch}`;
+const repo = `${API_BASE_PATH}/repositories/{repository}`;
+
+export const ROUTES: readonly RouteDef[] = [
+  {
+    method: "GET",
+    resource: `${branch}/continuous-export`,
+    group: "export",
+    authenticated: true,
+    summary: "Get a branch's export configuration",
+  },
+  {
+    method: "PUT",
+    resource: `${branch}/continuous-export`,
+    group: "export",
+    authenticated: true,
+    summary: "Set a branch's export configuration (a continuous one starts exporting)",
+  },
+  {
+    method: "DELETE",
+    resource: `${branch}/continuous-export`,
+    group: "export",
+    authenticated: true,
+    summary: "Delete a branch's export configuration",
+  },
+  {
+    method: "POST",
+    resource: `${branch}/export-hook`,
+    group: "export",
+    authenticated: true,
+    summary: "Export the branch's current head now, once",
+  },
+  {
+    method: "POST",
+    resource: `${branch}/repair-export`,
+    group: "export",
+    authenticated: true,
+    summary: "Repair a failed export and restart it",
+  },
+  {
+    method: "GET",
+    resource: `${branch}/export-status`,
+    group: "export",
+    authenticated: true,
+    summary: "Export state and the running execution's progress",
+  },
+  {
+    method: "GET",
+    resource: `${repo}/settings/gc_rules`,
+    group: "gc",
+    authenticated: true,
+    summary: "Get the repository's GC rules",
+  },
+  {
+    method: "PUT",
+    resource: `${repo}/settings/gc_rules`,
+    group: "gc",
+    authenticated: true,
+    summary: "Set the repository's GC rules",
+  },
+  {
+    method: "DELETE",
+    resource: `${repo}/settings/gc_rules`,
+    group: "gc",
+    authenticated: true,
+    summary: "Delete the repository's GC rules",
+  },
+  {
+    method: "POST",
+    resource: `${repo}/gc/runs`,
+    group: "gc",
+    authenticated: true,
+    summary: "Start a GC run",
+  },
+  {
+    method: "GET",
+    resource: `${repo}/gc/runs`,
+    group: "gc",
+    authenticated: true,
+    summary: "List GC runs, newest first",
+  },
+  {
+    method: "GET",
+    resource: `${repo}/gc/runs/{runId}`,
+    group: "gc",
+    authenticated: true,
+    summary: "One GC run with progress and counts",
+  },
+  {
+    method: "POST",
+    resource: `${API_BASE_PATH}/webhooks/lakefs`,
+    group: "webhook",
+    authenticated: false,
+    summary: "lakeFS post-commit/post-merge webhook receiver",
+  },
+  {
+    method: "GET",
+    resource: `${API_BASE_PATH}/openapi.json`,
+    group: "meta",
+    authenticated: true,
+    summary: "This API's OpenAPI description",
+  },
+];
+
+export const routeKey = (method: string, resource: string) => `${method} ${resource}`;
+
+/** Matches a concrete path against the route table; returns the route and path parameters. */
+export function matchRoute(
+  method: string,
+  path: string,
+):
+  | { route: RouteDef; pathParameters: Record<string, string> }
+  | { methodNotAllowed: true }
+  | undefined {
+  const segments = path.split("/");
+  let pathMatched = false;
+  for (const route of ROUTES) {
+    const parts = route.resource.split("/");
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      const part = parts[i]!;
+      const seg = segments[i]!;
+      if (part.startsWith("{") && part.endsWith("}")) {
+        if (seg === "") ok = false;
+        else {
+          try {
+            params[part.slice(1, -1)] = decodeURIComponent(seg);
+          } catch {
+            ok = false;
+          }
+        }
+      } else if (part !== seg) ok = false;
+    }
+    if (!ok) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, pathParameters: params };
+  }
+  return pathMatched ? { methodNotAllowed: true } : undefined;
+}

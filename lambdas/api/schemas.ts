@@ -1,0 +1,201 @@
+// One zod schema per request body (and the response shapes), shared by the handlers, the
+// OpenAPI description and the CLI. Bodies are strict: unknown fields are rejected.
+import { z } from "zod";
+import { EXPORT_STATES } from "../export/state/types";
+import { GC_MODES } from "../gc/workflow-input";
+
+const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+
+export const S3UriSchema = z
+  .string({ error: "must be a string s3://bucket[/prefix]" })
+  .regex(S3_URI, { error: "must be s3://bucket[/prefix]" })
+  .refine((s) => !s.slice(5).includes("//"), { error: "must not contain an empty path segment" });
+
+export const RepositoryIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, { error: "must be a lakeFS repository id" });
+export const BranchIdSchema = z
+  .string()
+  .regex(/^\w[-\w]{0,255}$/, { error: "must be a lakeFS branch name" });
+
+export const ExportConfigurationSchema = z
+  .object({
+    exportPath: S3UriSchema.meta({ description: "Objects are exported under this path." }),
+    exportStatusPath: S3UriSchema.optional().meta({
+      description: "Status files are written under this path after each export.",
+    }),
+    lastKeysInPrefixRegexp: z
+      .array(z.string({ error: "must be a string" }).max(1000), {
+        error: "must be an array of strings",
+      })
+      .max(100)
+      .optional()
+      .meta({
+        description: "RE2 regular expressions selecting directories that get _lakefs_success.",
+      }),
+    isContinuous: z
+      .boolean({ error: "must be a boolean" })
+      .optional()
+      .meta({ description: "Export after every commit or merge (default false)." }),
+  })
+  .strict()
+  .meta({ id: "ContinuousExportConfiguration" });
+export type ExportConfigurationBody = z.infer<typeof ExportConfigurationSchema>;
+
+const RetentionDaysSchema = z
+  .number({ error: "must be a whole number of days" })
+  .int({ error: "must be a whole number of days" })
+  .min(0, { error: "must be at least 0" })
+  .max(36500, { error: "must be at most 36500" });
+
+export const GcRulesBodySchema = z
+  .object({
+    default_retention_days: RetentionDaysSchema,
+    branches: z
+      .array(
+        z
+          .object({
+            branch_id: z
+              .string({ error: "must be a string" })
+              .min(1, { error: "must not be empty" }),
+            retention_days: RetentionDaysSchema,
+          })
+          .strict(),
+        { error: "must be an array" },
+      )
+      .max(1000)
+      .superRefine((branches, ctx) => {
+        const seen = new Set<string>();
+        branches.forEach((b, i) => {
+          if (seen.has(b.branch_id)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [i, "branch_id"],
+              message: `duplicate branch "${b.branch_id}"`,
+            });
+          }
+          seen.add(b.branch_id);
+        });
+      }),
+  })
+  .strict()
+  .meta({ id: "GarbageCollectionRules" });
+
+export const GcRunRequestSchema = z
+  .object({
+    mode: z.enum(GC_MODES, { error: `must be one of ${GC_MODES.join(", ")}` }).optional(),
+    do_mark: z.boolean({ error: "must be a boolean" }).optional(),
+    do_sweep: z.boolean({ error: "must be a boolean" }).optional(),
+    mark_id: z
+      .string({ error: "must be a string" })
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1 to 64 characters of A-Z a-z 0-9 - _" })
+      .optional(),
+  })
+  .strict()
+  .meta({ id: "GarbageCollectionRunRequest" });
+export type GcRunRequest = z.infer<typeof GcRunRequestSchema>;
+
+/** lakeFS's webhook payload. Extra fields are allowed: lakeFS may add some. */
+export const LakeFsWebhookEventSchema = z
+  .looseObject({
+    event_type: z.enum(["post-commit", "post-merge"], {
+      error: "must be post-commit or post-merge",
+    }),
+    event_time: z.string().optional(),
+    action_name: z.string().optional(),
+    hook_id: z.string({ error: "must be a string" }).min(1),
+    repository_id: RepositoryIdSchema,
+    branch_id: BranchIdSchema,
+    source_ref: z.string().optional(),
+    commit_id: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
+    commit_message: z.string().optional(),
+    committer: z.string().optional(),
+    commit_metadata: z.record(z.string(), z.string()).optional(),
+  })
+  .meta({ id: "LakeFsWebhookEvent" });
+export type LakeFsWebhookEvent = z.infer<typeof LakeFsWebhookEventSchema>;
+
+// Responses (documented in the OpenAPI description).
+
+export const ErrorSchema = z.object({ message: z.string() }).meta({ id: "Error" });
+
+export const StartExportResponseSchema = z
+  .object({
+    status: z.enum(["started", "up-to-date"]),
+    exportId: z.string().optional(),
+    executionArn: z.string().optional(),
+    fromCommit: z.string().nullable().optional(),
+    toCommit: z.string().optional(),
+    currentRef: z.string().optional(),
+    repaired: z.boolean().optional(),
+  })
+  .meta({ id: "StartExportResponse" });
+
+export const ExecutionProgressSchema = z
+  .object({
+    executionArn: z.string(),
+    status: z.string(),
+    startDate: z.string().optional(),
+    stopDate: z.string().optional(),
+    error: z.string().optional(),
+    cause: z.string().optional(),
+    mapRuns: z.array(
+      z.object({
+        mapRunArn: z.string(),
+        status: z.string(),
+        total: z.number(),
+        succeeded: z.number(),
+        failed: z.number(),
+        running: z.number(),
+        pending: z.number(),
+      }),
+    ),
+  })
+  .meta({ id: "ExecutionProgress" });
+
+export const ExportStatusSchema = z
+  .object({
+    repository: z.string(),
+    branch: z.string(),
+    state: z.enum([...EXPORT_STATES, "never-exported"]),
+    currentRef: z.string().nullable(),
+    lastExportedCommit: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    exportId: z.string().nullable(),
+    pendingHead: z.string().nullable(),
+    updatedAt: z.string().nullable(),
+    execution: ExecutionProgressSchema.nullable(),
+  })
+  .meta({ id: "ExportStatus" });
+
+export const GcRunSchema = z
+  .object({
+    repository: z.string(),
+    run_id: z.string(),
+    mark_id: z.string(),
+    mode: z.enum(GC_MODES),
+    status: z.enum(["running", "succeeded", "failed"]),
+    counts: z.record(z.string(), z.number()),
+    started_at: z.string(),
+    ended_at: z.string().nullable(),
+    execution_arn: z.string().nullable(),
+    error_message: z.string().nullable(),
+    execution: ExecutionProgressSchema.nullable().optional(),
+  })
+  .meta({ id: "GarbageCollectionRun" });
+
+export const GcRunListSchema = z
+  .object({
+    results: z.array(GcRunSchema),
+    pagination: z.object({
+      has_more: z.boolean(),
+      next_offset: z.string(),
+      results: z.number(),
+      max_per_page: z.number(),
+    }),
+  })
+  .meta({ id: "GarbageCollectionRunList" });
+
+export const WebhookResponseSchema = z
+  .object({ published: z.boolean(), duplicate: z.boolean() })
+  .meta({ id: "WebhookResponse" });

@@ -1,0 +1,70 @@
+// Response bodies built from stored records (snake_case for GC, as lakeFS names them).
+
+import type { ExecutionDescription, WorkflowStarter } from "../export/start/workflow-starter";
+import type { ExportState } from "../export/state/types";
+import type { ExportConfig } from "../shared/state/export-store";
+import type { GcRun } from "../shared/state/gc-store";
+
+export function exportConfigView(c: ExportConfig) {
+  return {
+    exportPath: c.exportPath,
+    ...(c.exportStatusPath ? { exportStatusPath: c.exportStatusPath } : {}),
+    lastKeysInPrefixRegexp: c.lastKeysInPrefixRegexp,
+    isContinuous: c.isContinuous,
+  };
+}
+
+export function exportStatusView(
+  repository: string,
+  branch: string,
+  s: ExportState | undefined,
+  execution: ExecutionDescription | null,
+) {
+  return {
+    repository,
+    branch,
+    state: s?.state ?? "never-exported",
+    currentRef: s?.currentRef ?? null,
+    lastExportedCommit: s?.lastExportedCommit ?? null,
+    errorMessage: s?.errorMessage ?? null,
+    exportId: s?.exportId ?? null,
+    pendingHead: s?.pendingHead ?? null,
+    updatedAt: s?.updatedAt ?? null,
+    execution,
+  };
+}
+
+export function gcRunView(run: GcRun, execution?: ExecutionDescription | null) {
+  return {
+    repository: run.repository,
+    run_id: run.runId,
+    mark_id: run.markId,
+    mode: run.mode,
+    status: run.status,
+    counts: run.counts ?? {},
+    started_at: run.startedAt,
+    ended_at: run.endedAt ?? null,
+    execution_arn: run.executionArn ?? null,
+    error_message: run.errorMessage ?? null,
+    ...(execution !== undefined ? { execution } : {}),
+  };
+}
+
+/** Progress is best effort: a status read must not fail because DescribeExecution did. */
+export async function describeQuietly(
+  workflows: WorkflowStarter,
+  executionArn: string | undefined,
+): Promise<ExecutionDescription | null> {
+  if (!executionArn) return null;
+  try {
+    return await workflows.describe(executionArn);
+  } catch (err) {
+    return {
+      executionArn,
+      status: "RUNNING",
+      error: "DescribeFailed",
+      cause: (err as Error).message,
+      mapRuns: [],
+    };
+  }
+}

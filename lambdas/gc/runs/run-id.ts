@@ -1,0 +1,15 @@
+// GC run ids sort by start time (the store lists runs newest first by id) and are valid as
+// Step Functions execution names and S3 path segments.
+import { randomBytes } from "node:crypto";
+
+export function newGcRunId(now: Date, random: () => string = defaultRandom): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return `${stamp}-${random()}`;
+}
+
+const defaultRandom = () => randomBytes(5).toString("hex");
+
+export const MARK_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

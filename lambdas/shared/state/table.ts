@@ -1,0 +1,53 @@
+// The single DynamoDB table holding Lakeport's configuration and state. The constants here are
+// the one definition of the key schema: the CDK construct and the local/test table creation
+// both read them, so the two can never drift apart.
+
+export const PARTITION_KEY = "pk";
+export const SORT_KEY = "sk";
+/** Epoch seconds after which DynamoDB's TTL sweeper may delete an item. */
+export const TTL_ATTRIBUTE = "expiresAt";
+
+/** GSI listing items of one kind across repositories (e.g. every export configuration). */
+export const KIND_INDEX = {
+  name: "byKind",
+  partitionKey: "kind",
+  sortKey: "kindSk",
+} as const;
+
+export type ItemKind = "export-config" | "export-state" | "gc-rules" | "gc-run" | "gc-mark";
+
+const repoPk = (repository: string) => `REPO#${repository}`;
+
+/** Key builders. Repository ids and branch names never contain `#` (lakeFS forbids it). */
+export const keys = {
+  exportConfig: (repository: string, branch: string) => ({
+    pk: repoPk(repository),
+    sk: `EXPORT#${branch}#CONFIG`,
+  }),
+  exportState: (repository: string, branch: string) => ({
+    pk: repoPk(repository),
+    sk: `EXPORT#${branch}#STATE`,
+  }),
+  gcRules: (repository: string) => ({ pk: repoPk(repository), sk: "GC#RULES" }),
+  /** Run ids sort by start time, so a descending query lists the newest first. */
+  gcRun: (repository: string, runId: string) => ({
+    pk: repoPk(repository),
+    sk: `${GC_RUN_SK_PREFIX}${runId}`,
+  }),
+  gcMark: (repository: string, markId: string) => ({
+    pk: repoPk(repository),
+    sk: `GCMARK#${markId}`,
+  }),
+  webhookDelivery: (deliveryKey: string) => ({ pk: `WEBHOOK#${deliveryKey}`, sk: "DELIVERY" }),
+  repoPartition: repoPk,
+};
+
+export const GC_RUN_SK_PREFIX = "GCRUN#";
+
+/** Attribute definitions and key schema in the shape CreateTable (and CDK) expect. */
+export const TABLE_ATTRIBUTES = [
+  { AttributeName: PARTITION_KEY, AttributeType: "S" },
+  { AttributeName: SORT_KEY, AttributeType: "S" },
+  { AttributeName: KIND_INDEX.partitionKey, AttributeType: "S" },
+  { AttributeName: KIND_INDEX.sortKey, AttributeType: "S" },
+] as const;
