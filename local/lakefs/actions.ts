@@ -1,0 +1,131 @@
+// lakeFS actions of the development server: `_lakefs_actions/*.yaml` files of the committed
+// tree, in lakeFS's format, with `webhook` hooks for `post-commit` and `post-merge`. Fired
+// after the commit or merge has returned, with lakeFS's event payload.
+import { parse as parseYaml } from "yaml";
+
+export type EventType = "post-commit" | "post-merge";
+
+export interface WebhookHook {
+  id: string;
+  url: string;
+  headers: Record<string, string>;
+  queryParams: Record<string, string[]>;
+  timeoutMs: number;
+}
+
+export interface Action {
+  name: string;
+  /** Branch globs per event; an empty list means every branch. */
+  on: Partial<Record<string, string[]>>;
+  hooks: WebhookHook[];
+}
+
+export interface HookEvent {
+  event_type: EventType;
+  event_time: string;
+  action_name: string;
+  hook_id: string;
+  repository_id: string;
+  branch_id: string;
+  source_ref: string;
+  commit_id: string;
+  commit_message: string;
+  committer: string;
+  commit_metadata: Record<string, string>;
+  merge_source?: string;
+}
+
+export interface HookRun {
+  action: string;
+  hook: string;
+  url: string;
+  event: HookEvent;
+  status?: number;
+  error?: string;
+}
+
+/** Go-style duration ("30s", "1m30s", "500ms") in ms. */
+export function parseDurationMs(value: unknown, fallbackMs: number): number {
+  if (typeof value === "number") return value * 1000;
+  if (typeof value !== "string" || value.trim() === "") return fallbackMs;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let matched = "";
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched += m[0];
+  }
+  return matched === value.trim() ? total : fallbackMs;
+}
+
+/** Go's path.Match for branch globs: `*` and `?` do not cross `/`. */
+export function globMatch(glob: string, name: string): boolean {
+  let re = "^";
+  for (const ch of glob) {
+    if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`${re}$`).test(name);
+}
+
+/** Parses one action file; throws with a message naming the bad field. */
+export function parseActionFile(text: string, fileName: string): Action {
+  const doc = parseYaml(text) as Record<string, unknown> | null;
+  if (!doc || typeof doc !== "object") throw new Error(`${fileName}: not a YAML mapping`);
+  const name = typeof doc.name === "string" ? doc.name : fileName;
+  const on: Action["on"] = {};
+  const rawOn = doc.on;
+  if (!rawOn || typeof rawOn !== "object") throw new Error(`${fileName}: on: required`);
+  for (const [event, spec] of Object.entries(rawOn as Record<string, unknown>)) {
+    const branches = (spec as { branches?: unknown } | null)?.branches;
+    on[event] = Array.isArray(branches) ? branches.map(String) : [];
+  }
+  const hooks: WebhookHook[] = [];
+  const rawHooks = Array.isArray(doc.hooks) ? doc.hooks : [];
+  rawHooks.forEach((h: Record<string, unknown>, i: number) => {
+    if (h?.type !== "webhook") return;
+    const props = (h.properties ?? {}) as Record<string, unknown>;
+    if (typeof props.url !== "string")
+      throw new Error(`${fileName}: hooks[${i}].properties.url: required`);
+    const queryParams: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries((props.query_params ?? {}) as Record<string, unknown>)) {
+      queryParams[k] = Array.isArray(v) ? v.map(String) : [String(v)];
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries((props.headers ?? {}) as Record<string, unknown>)) {
+      headers[k] = String(v);
+    }
+    hooks.push({
+      id: typeof h.id === "string" ? h.id : `hook-${i}`,
+      url: props.url,
+      headers,
+      queryParams,
+      timeoutMs: parseDurationMs(props.timeout, 60_000),
+    });
+  });
+  return { name, on, hooks };
+}
+
+export function actionApplies(action: Action, event: EventType, branch: string): boolean {
+  const globs = action.on[event];
+  if (globs === undefined) return false;
+  return globs.length === 0 || globs.some((g) => globMatch(g, branch));
+}
+
+/** POSTs the event to one webhook, as lakeFS does (JSON body, query params and headers). */
+export async function callWebhook(hook: WebhookHook, event: HookEvent): Promise<number> {
+  const url = new URL(hook.url);
+  for (const [k, values] of Object.entries(hook.queryParams)) {
+    for (const v of values) url.searchParams.append(k, v);
+  }
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...hook.headers },
+    body: JSON.stringify(event),
+    signal: AbortSignal.timeout(hook.timeoutMs),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
