@@ -331,7 +331,13 @@ function buildRoutes(
       const address = newPhysicalAddress(repo.storage_namespace);
       const { bucket, key } = parseS3Uri(address);
       const out = await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: content, ContentType: ctype }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: content,
+          ContentLength: content.length,
+          ContentType: ctype,
+        }),
       );
       const value: EntryValue = {
         a: address,
@@ -741,7 +747,8 @@ async function ensureStorageNamespace(s3: S3Client, namespace: unknown): Promise
       new PutObjectCommand({
         Bucket: bucket,
         Key: `${key ? `${key}/` : ""}_lakefs/dummy`,
-        Body: "",
+        Body: new Uint8Array(0),
+        ContentLength: 0,
       }),
     );
   } catch (err) {
