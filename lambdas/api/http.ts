@@ -24,6 +24,10 @@ export class UnauthorizedError extends LakeportError {
   override readonly name = "UnauthorizedError";
   readonly status = 401;
 }
+export class ForbiddenError extends LakeportError {
+  override readonly name = "ForbiddenError";
+  readonly status = 403;
+}
 export class MethodNotAllowedError extends LakeportError {
   override readonly name = "MethodNotAllowedError";
   readonly status = 405;
@@ -100,7 +104,7 @@ export function parseBody<S extends z.ZodType>(
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ValidationError("request body must be a JSON object");
   }
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new ValidationError(formatZodError(parsed.error));
   return parsed.data;
 }
@@ -112,7 +116,7 @@ export function pathParam<S extends z.ZodType>(
   schema: S,
 ): z.infer<S> {
   const value = event.pathParameters?.[name];
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new ValidationError(formatZodError(parsed.error, name));
   return parsed.data;
 }

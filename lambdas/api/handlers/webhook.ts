@@ -8,6 +8,7 @@ import {
   type ApiEvent,
   type ApiHandler,
   apiHandler,
+  ForbiddenError,
   header,
   json,
   parseBody,
@@ -37,8 +38,9 @@ export function deliveryKey(e: LakeFsWebhookEvent): string {
 async function checkToken(event: ApiEvent, deps: ApiDeps) {
   const expected = await deps.webhookToken();
   const given = header(event, WEBHOOK_TOKEN_HEADER);
-  if (!expected || given === undefined || !tokensMatch(given, expected)) {
-    throw new UnauthorizedError(`missing or wrong ${WEBHOOK_TOKEN_HEADER} header`);
+  if (given === undefined) throw new UnauthorizedError(`missing ${WEBHOOK_TOKEN_HEADER} header`);
+  if (!expected || !tokensMatch(given, expected)) {
+    throw new ForbiddenError(`wrong ${WEBHOOK_TOKEN_HEADER} header`);
   }
 }
 

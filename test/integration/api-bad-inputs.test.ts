@@ -1,0 +1,466 @@
+// Bad requests: each answers the right 4xx with a message naming the problem, and changes
+// nothing (stored configuration, export state, GC rules and runs, started workflows).
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { apiClient, type FakeApi, startApiWithFakes } from "../../local/api/harness";
+
+let fake: FakeApi;
+let call: ReturnType<typeof apiClient>;
+const repo = "repo-bad-inputs";
+const ns = `s3://lakefs-data/${repo}`;
+const cfg = `/repositories/${repo}/branches/main/continuous-export`;
+const rulesPath = `/repositories/${repo}/settings/gc_rules`;
+const runs = `/repositories/${repo}/gc/runs`;
+const ok = { exportPath: "s3://export-bucket/out" };
+const rules = { default_retention_days: 14, branches: [{ branch_id: "main", retention_days: 21 }] };
+
+beforeAll(async () => {
+  fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
+  call = apiClient(fake);
+  fake.lakefs.addRepository(repo, ns, { main: "c1", other: "o1" });
+  expect((await call("PUT", cfg, { ...ok, lastKeysInPrefixRegexp: ["x/"] })).status).toBe(200);
+  const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
+  await fake.deps.stores.exports.completeExport(
+    {
+      repository: repo,
+      branch: "main",
+      exportId: run.body.exportId,
+      currentRef: "c1",
+      outcome: { status: "succeeded" },
+    },
+    new Date().toISOString(),
+  );
+  expect((await call("PUT", rulesPath, rules)).status).toBe(204);
+});
+afterAll(() => fake.stop());
+
+async function snapshot() {
+  const s = fake.deps.stores;
+  return {
+    config: await s.exports.getConfig(repo, "main"),
+    otherConfig: await s.exports.getConfig(repo, "other"),
+    state: await s.exports.getState(repo, "main"),
+    rules: await s.gc.getRules(repo),
+    runs: await s.gc.listRuns(repo, { limit: 100 }),
+    started: fake.workflows.started.length,
+  };
+}
+
+interface Case {
+  name: string;
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number;
+  message: string | RegExp;
+}
+
+const big = {
+  exportPath: "s3://export-bucket/out",
+  lastKeysInPrefixRegexp: ["a".repeat(900)].concat(Array(80).fill("b".repeat(900))),
+};
+
+const cases: Case[] = [
+  {
+    name: "unknown field",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, foo: 1 },
+    status: 400,
+    message: 'unknown field "foo"',
+  },
+  {
+    name: "missing exportPath",
+    method: "PUT",
+    path: cfg,
+    body: {},
+    status: 400,
+    message: "exportPath: required",
+  },
+  {
+    name: "exportPath not s3",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "http://x/y" },
+    status: 400,
+    message: "exportPath: must be s3://bucket[/prefix]",
+  },
+  {
+    name: "exportPath without bucket",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://" },
+    status: 400,
+    message: "exportPath: must be s3://bucket[/prefix]",
+  },
+  {
+    name: "exportPath bad bucket name",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://Bad_Bucket/x" },
+    status: 400,
+    message: "exportPath: must be s3://bucket[/prefix]",
+  },
+  {
+    name: "exportPath not a string",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: 42 },
+    status: 400,
+    message: "exportPath: must be a string s3://bucket[/prefix]",
+  },
+  {
+    name: "exportPath empty segment",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://bucket//x" },
+    status: 400,
+    message: "exportPath: must not contain an empty path segment",
+  },
+  {
+    name: "exportPath inside the namespace",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: `${ns}/exported` },
+    status: 400,
+    message: `exportPath: ${ns}/exported overlaps the storage namespace ${ns} of repository "${repo}"`,
+  },
+  {
+    name: "exportPath is the namespace's parent",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://lakefs-data" },
+    status: 400,
+    message: /^exportPath: s3:\/\/lakefs-data overlaps the storage namespace/,
+  },
+  {
+    name: "exportStatusPath inside the namespace",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, exportStatusPath: `${ns}/` },
+    status: 400,
+    message: /^exportStatusPath: .* overlaps the storage namespace/,
+  },
+  {
+    name: "exportStatusPath not s3",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, exportStatusPath: "ftp://x/y" },
+    status: 400,
+    message: "exportStatusPath: must be s3://bucket[/prefix]",
+  },
+  {
+    name: "regexps not an array",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: "abc" },
+    status: 400,
+    message: "lastKeysInPrefixRegexp: must be an array of strings",
+  },
+  {
+    name: "regexp not a string",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: [1] },
+    status: 400,
+    message: "lastKeysInPrefixRegexp[0]: must be a string",
+  },
+  {
+    name: "regexp does not compile",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: ["ok/", "("] },
+    status: 400,
+    message: /^lastKeysInPrefixRegexp\[1\]: invalid regular expression "\(": .*missing closing \)/,
+  },
+  {
+    name: "regexp not RE2 (lookahead)",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: ["(?=x)y"] },
+    status: 400,
+    message: /^lastKeysInPrefixRegexp\[0\]: invalid regular expression "\(\?=x\)y"/,
+  },
+  {
+    name: "isContinuous not boolean",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, isContinuous: "yes" },
+    status: 400,
+    message: "isContinuous: must be a boolean",
+  },
+  {
+    name: "body not JSON",
+    method: "PUT",
+    path: cfg,
+    body: "{",
+    status: 400,
+    message: "request body is not valid JSON",
+  },
+  {
+    name: "body is an array",
+    method: "PUT",
+    path: cfg,
+    body: "[]",
+    status: 400,
+    message: "request body must be a JSON object",
+  },
+  {
+    name: "empty body",
+    method: "PUT",
+    path: cfg,
+    body: "",
+    headers: { "content-type": "application/json" },
+    status: 400,
+    message: "request body is required",
+  },
+  {
+    name: "wrong content type",
+    method: "PUT",
+    path: cfg,
+    body: JSON.stringify(ok),
+    headers: { "content-type": "text/plain" },
+    status: 415,
+    message: 'content-type must be application/json (got "text/plain")',
+  },
+  {
+    name: "body too large",
+    method: "PUT",
+    path: cfg,
+    body: big,
+    status: 413,
+    message: "request body is larger than 65536 bytes",
+  },
+  {
+    name: "repository missing in lakeFS",
+    method: "PUT",
+    path: "/repositories/no-such-repo/branches/main/continuous-export",
+    body: ok,
+    status: 404,
+    message: 'repository "no-such-repo" not found',
+  },
+  {
+    name: "branch missing in lakeFS",
+    method: "PUT",
+    path: `/repositories/${repo}/branches/nobranch/continuous-export`,
+    body: ok,
+    status: 404,
+    message: `branch "nobranch" not found in repository "${repo}"`,
+  },
+  {
+    name: "invalid repository id",
+    method: "GET",
+    path: "/repositories/Bad_Repo/branches/main/continuous-export",
+    status: 400,
+    message: "repository: must be a lakeFS repository id",
+  },
+  {
+    name: "invalid branch name",
+    method: "GET",
+    path: `/repositories/${repo}/branches/-x/continuous-export`,
+    status: 400,
+    message: "branch: must be a lakeFS branch name",
+  },
+  {
+    name: "run without configuration",
+    method: "POST",
+    path: `/repositories/${repo}/branches/other/export-hook`,
+    status: 404,
+    message: `no export configuration for lakefs://${repo}@other`,
+  },
+  {
+    name: "repair when not failed",
+    method: "POST",
+    path: `/repositories/${repo}/branches/main/repair-export`,
+    status: 409,
+    message: "not failed, nothing to repair (state: exported-successfully)",
+  },
+  {
+    name: "GC rules unknown field",
+    method: "PUT",
+    path: rulesPath,
+    body: { ...rules, extra: true },
+    status: 400,
+    message: 'unknown field "extra"',
+  },
+  {
+    name: "GC rules negative days",
+    method: "PUT",
+    path: rulesPath,
+    body: { ...rules, default_retention_days: -1 },
+    status: 400,
+    message: "default_retention_days: must be at least 0",
+  },
+  {
+    name: "GC rules fractional days",
+    method: "PUT",
+    path: rulesPath,
+    body: { ...rules, default_retention_days: 1.5 },
+    status: 400,
+    message: "default_retention_days: must be a whole number of days",
+  },
+  {
+    name: "GC rules too many days",
+    method: "PUT",
+    path: rulesPath,
+    body: { ...rules, default_retention_days: 36501 },
+    status: 400,
+    message: "default_retention_days: must be at most 36500",
+  },
+  {
+    name: "GC rules days as a string",
+    method: "PUT",
+    path: rulesPath,
+    body: { default_retention_days: 1, branches: [{ branch_id: "main", retention_days: "7" }] },
+    status: 400,
+    message: "branches[0].retention_days: must be a whole number of days",
+  },
+  {
+    name: "GC rules duplicate branch",
+    method: "PUT",
+    path: rulesPath,
+    body: {
+      default_retention_days: 1,
+      branches: [
+        { branch_id: "main", retention_days: 1 },
+        { branch_id: "main", retention_days: 2 },
+      ],
+    },
+    status: 400,
+    message: 'branches[1].branch_id: duplicate branch "main"',
+  },
+  {
+    name: "GC rules missing branches",
+    method: "PUT",
+    path: rulesPath,
+    body: { default_retention_days: 1 },
+    status: 400,
+    message: "branches: required",
+  },
+  {
+    name: "GC rules unknown field in a branch",
+    method: "PUT",
+    path: rulesPath,
+    body: { default_retention_days: 1, branches: [{ branch_id: "main", retention_days: 1, x: 1 }] },
+    status: 400,
+    message: 'unknown field "branches[0].x"',
+  },
+  {
+    name: "GC rules for a missing repository",
+    method: "PUT",
+    path: "/repositories/no-such-repo/settings/gc_rules",
+    body: rules,
+    status: 404,
+    message: 'repository "no-such-repo" not found',
+  },
+  {
+    name: "GC run neither mark nor sweep",
+    method: "POST",
+    path: runs,
+    body: { do_mark: false, do_sweep: false },
+    status: 400,
+    message: "do_mark/do_sweep: at least one must be true",
+  },
+  {
+    name: "GC sweep-only without mark id",
+    method: "POST",
+    path: runs,
+    body: { do_mark: false },
+    status: 400,
+    message: "mark_id: required for a sweep-only run",
+  },
+  {
+    name: "GC run mode and do_mark",
+    method: "POST",
+    path: runs,
+    body: { mode: "mark-only", do_mark: true },
+    status: 400,
+    message: "mode: give either mode or do_mark/do_sweep, not both",
+  },
+  {
+    name: "GC run unknown mode",
+    method: "POST",
+    path: runs,
+    body: { mode: "bogus" },
+    status: 400,
+    message: "mode: must be one of mark-and-sweep, mark-only, sweep-only",
+  },
+  {
+    name: "GC run bad mark id",
+    method: "POST",
+    path: runs,
+    body: { mode: "mark-only", mark_id: "bad id!" },
+    status: 400,
+    message: "mark_id: must be 1 to 64 characters of A-Z a-z 0-9 - _",
+  },
+  {
+    name: "GC mark and sweep with a mark id",
+    method: "POST",
+    path: runs,
+    body: { mark_id: "m1" },
+    status: 400,
+    message: "mark_id: only for mark-only or sweep-only runs",
+  },
+  {
+    name: "GC sweep of an unknown mark",
+    method: "POST",
+    path: runs,
+    body: { do_mark: false, mark_id: "unknown" },
+    status: 404,
+    message: `mark id "unknown" not found in "${repo}"`,
+  },
+  {
+    name: "GC runs bad page size",
+    method: "GET",
+    path: `${runs}?amount=0`,
+    status: 400,
+    message: "amount: must be a whole number from 1 to 1000",
+  },
+  {
+    name: "no bearer token",
+    method: "GET",
+    path: cfg,
+    headers: { authorization: "" },
+    status: 401,
+    message: "missing Authorization: Bearer token",
+  },
+  {
+    name: "wrong bearer token",
+    method: "GET",
+    path: cfg,
+    headers: { authorization: "Bearer nope" },
+    status: 403,
+    message: "invalid bearer token",
+  },
+  {
+    name: "unknown route",
+    method: "GET",
+    path: `/repositories/${repo}/nothing`,
+    status: 404,
+    message: `no route for GET /api/v1/repositories/${repo}/nothing`,
+  },
+  {
+    name: "method not allowed",
+    method: "PATCH",
+    path: cfg,
+    body: ok,
+    status: 405,
+    message: `method PATCH not allowed on /api/v1${cfg}`,
+  },
+];
+
+test("at least 30 bad inputs are covered", () => {
+  expect(cases.length).toBeGreaterThanOrEqual(30);
+});
+
+test.each(cases)("$name -> $status", async (c) => {
+  const before = await snapshot();
+  const r = await call(c.method, c.path, c.body, c.headers);
+  expect(r.status).toBe(c.status);
+  if (typeof c.message === "string") expect(r.body).toEqual({ message: c.message });
+  else {
+    expect(Object.keys(r.body)).toEqual(["message"]);
+    expect(r.body.message).toMatch(c.message);
+  }
+  expect(await snapshot()).toEqual(before);
+});

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { FAKE_WEBHOOK_TOKEN, type FakeApi, startApiWithFakes } from "../../local/api/harness";
+
+let fake: FakeApi;
+beforeAll(async () => {
+  fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
+});
+afterAll(() => fake.stop());
+
+const payload = (commit: string) => ({
+  event_type: "post-commit",
+  event_time: "2026-11-23T00:00:00Z",
+  action_name: "lakeport",
+  hook_id: "lakeport_export",
+  repository_id: "repo-hook",
+  branch_id: "main",
+  source_ref: "main",
+  commit_id: commit,
+  commit_message: "add data",
+  committer: "admin",
+  commit_metadata: { k: "v" },
+});
+
+async function deliver(body: unknown, token: string | null = FAKE_WEBHOOK_TOKEN) {
+  const res = await fetch(`${fake.base}/webhooks/lakefs`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(token !== null ? { "x-lakeport-token": token } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test("publishes one event per delivery; a repeated delivery is not published again", async () => {
+  const before = fake.events.events.length;
+  expect(await deliver(payload("c100"))).toEqual({
+    status: 202,
+    body: { published: true, duplicate: false },
+  });
+  expect(fake.events.events.at(-1)).toEqual({
+    source: "lakeport.lakefs",
+    detailType: "post-commit",
+    detail: payload("c100"),
+  });
+  expect(await deliver(payload("c100"))).toEqual({
+    status: 200,
+    body: { published: false, duplicate: true },
+  });
+  expect(await deliver({ ...payload("c100"), event_type: "post-merge" })).toMatchObject({
+    status: 202,
+  });
+  expect(fake.events.events.length - before).toBe(2);
+});
+
+test("needs the shared secret (no bearer token)", async () => {
+  const before = fake.events.events.length;
+  expect(await deliver(payload("c101"), null)).toEqual({
+    status: 401,
+    body: { message: "missing X-Lakeport-Token header" },
+  });
+  expect(await deliver(payload("c101"), "wrong")).toEqual({
+    status: 403,
+    body: { message: "wrong X-Lakeport-Token header" },
+  });
+  expect(fake.events.events.length).toBe(before);
+});
+
+test("validates the payload", async () => {
+  expect(await deliver({ ...payload("c102"), event_type: "pre-commit" })).toEqual({
+    status: 400,
+    body: { message: "event_type: must be post-commit or post-merge" },
+  });
+  const { commit_id: _c, ...noCommit } = payload("c102");
+  expect(await deliver(noCommit)).toEqual({
+    status: 400,
+    body: { message: "commit_id: required" },
+  });
+});
+
+test("a failed publish can be retried by lakeFS", async () => {
+  fake.events.failWith = "bus unavailable";
+  try {
+    const r = await deliver(payload("c103"));
+    expect(r).toEqual({
+      status: 502,
+      body: { message: "could not publish the event: bus unavailable" },
+    });
+  } finally {
+    fake.events.failWith = undefined;
+  }
+  expect(await deliver(payload("c103"))).toMatchObject({ status: 202, body: { published: true } });
+});
