@@ -1,0 +1,126 @@
+// Bounded concurrency over (async) iterables. Items are pulled lazily, so a stream of any
+// length is processed with at most `limit` items in memory and in flight.
+
+export type Source<T> = Iterable<T> | AsyncIterable<T>;
+
+function toAsyncIterator<T>(source: Source<T>): AsyncIterator<T> | Iterator<T> {
+  if (Symbol.asyncIterator in source) return (source as AsyncIterable<T>)[Symbol.asyncIterator]();
+  return (source as Iterable<T>)[Symbol.iterator]();
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`concurrency limit: expected an integer >= 1, got ${limit}`);
+  }
+}
+
+/**
+ * Calls `fn` for every item with at most `limit` calls in flight. After the first error no
+ * new item is started; the calls in flight are awaited, then that first error is thrown.
+ */
+export async function forEachConcurrently<T>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  checkLimit(limit);
+  const it = toAsyncIterator(source);
+  let exhausted = false;
+  let failure: { error: unknown } | undefined;
+  let nextIndex = 0;
+  // Pulls are serialised: an iterator's next() must not be called concurrently.
+  let pullChain: Promise<unknown> = Promise.resolve();
+  const pull = (): Promise<{ item: T; index: number } | undefined> => {
+    const p = pullChain.then(async () => {
+      if (exhausted || failure) return undefined;
+      const r = await it.next();
+      if (r.done) {
+        exhausted = true;
+        return undefined;
+      }
+      return { item: r.value, index: nextIndex++ };
+    });
+    pullChain = p.catch(() => undefined);
+    return p;
+  };
+  const worker = async () => {
+    for (;;) {
+      let next: { item: T; index: number } | undefined;
+      try {
+        next = await pull();
+      } catch (error) {
+        failure ??= { error };
+        exhausted = true; // a throwing iterator is finished
+        return;
+      }
+      if (!next) return;
+      try {
+        await fn(next.item, next.index);
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  if (failure) {
+    if (!exhausted) await it.return?.();
+    throw failure.error;
+  }
+}
+
+/**
+ * Maps with at most `limit` calls in flight and yields results in input order. A failed call
+ * surfaces when its turn to be yielded comes; calls still in flight are then awaited.
+ */
+export async function* mapConcurrently<T, R>(
+  source: Source<T>,
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): AsyncGenerator<R> {
+  checkLimit(limit);
+  const it = toAsyncIterator(source);
+  const window: Promise<R>[] = [];
+  let exhausted = false;
+  let index = 0;
+  try {
+    for (;;) {
+      while (!exhausted && window.length < limit) {
+        const r = await it.next();
+        if (r.done) {
+          exhausted = true;
+          break;
+        }
+        const p = fn(r.value, index++);
+        p.catch(() => undefined); // observed when yielded
+        window.push(p);
+      }
+      const head = window.shift();
+      if (!head) return;
+      yield await head;
+    }
+  } finally {
+    await Promise.allSettled(window);
+    if (!exhausted) await it.return?.();
+  }
+}
+
+/** A limiter in the style of p-limit: `limit(() => task())` runs at most `n` tasks at once. */
+export function createLimiter(n: number): <R>(task: () => Promise<R>) => Promise<R> {
+  checkLimit(n);
+  let active = 0;
+  const queue: (() => void)[] = [];
+  const release = () => {
+    active--;
+    queue.shift()?.();
+  };
+  return <R>(task: () => Promise<R>) =>
+    new Promise<R>((resolve, reject) => {
+      const run = () => {
+        active++;
+        task().then(resolve, reject).finally(release);
+      };
+      if (active < n) run();
+      else queue.push(run);
+    });
+}
