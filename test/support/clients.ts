@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { inject } from "vitest";
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
-import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
+import { S3AdminClient } from "../../local/s3/admin-client";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 
 export const TEST_REGION = "us-east-1";
 
@@ -24,4 +25,9 @@ export function testDynamoDbClient() {
 /** A bucket or table name no other test uses. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** The embedded S3's admin API (request counters, deny rules, throttling); scope by bucket. */
+export function testS3Admin(): S3AdminClient {
+  return new S3AdminClient(inject("s3Endpoint"));
 }

@@ -1,0 +1,241 @@
+// Test and benchmark facilities of the embedded S3, kept in the proxy: request counters per
+// operation, access-deny rules (simulate "destination not writable") and injected throttling
+// (503 SlowDown). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
+// S3 never uses ("_lakeport" is not a valid bucket name).
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type S3Operation, WRITE_OPERATIONS } from "./operations";
+
+export const ADMIN_PATH_PREFIX = "/_lakeport/";
+
+export interface RequestCounts {
+  total: number;
+  byOperation: Partial<Record<S3Operation, number>>;
+}
+
+export interface DenyRuleInput {
+  bucket: string;
+  /** Only keys starting with this prefix; the whole bucket when absent. */
+  prefix?: string;
+  /** "write" (default): writes and deletes are denied, reads work. "all": every access. */
+  access?: "write" | "all";
+}
+export interface DenyRule extends Required<DenyRuleInput> {
+  id: string;
+}
+
+export interface ThrottleRuleInput {
+  /** How many matching requests answer 503 SlowDown before the rule is used up. */
+  count: number;
+  operation?: S3Operation;
+  bucket?: string;
+}
+export interface ThrottleRule extends ThrottleRuleInput {
+  id: string;
+  /** Matching requests still to be throttled. */
+  remaining: number;
+}
+
+export class S3Admin {
+  private counts = new Map<string, Map<S3Operation, number>>();
+  private denyRules = new Map<string, DenyRule>();
+  private throttleRules = new Map<string, ThrottleRule>();
+
+  /** Called by the proxy for every S3 request it receives. */
+  record(bucket: string, operation: S3Operation): void {
+    let perBucket = this.counts.get(bucket);
+    if (!perBucket) {
+      perBucket = new Map();
+      this.counts.set(bucket, perBucket);
+    }
+    perBucket.set(operation, (perBucket.get(operation) ?? 0) + 1);
+  }
+
+  /** Requests received, for one bucket or all. Scope by bucket: test files run in parallel. */
+  requestCounts(filter: { bucket?: string } = {}): RequestCounts {
+    const result: RequestCounts = { total: 0, byOperation: {} };
+    for (const [bucket, perBucket] of this.counts) {
+      if (filter.bucket !== undefined && bucket !== filter.bucket) continue;
+      for (const [op, n] of perBucket) {
+        result.total += n;
+        result.byOperation[op] = (result.byOperation[op] ?? 0) + n;
+      }
+    }
+    return result;
+  }
+
+  resetRequestCounts(filter: { bucket?: string } = {}): void {
+    if (filter.bucket === undefined) this.counts.clear();
+    else this.counts.delete(filter.bucket);
+  }
+
+  deny(input: DenyRuleInput): DenyRule {
+    if (!input.bucket) throw new TypeError("deny rule: bucket is required");
+    if (input.access !== undefined && input.access !== "write" && input.access !== "all") {
+      throw new TypeError('deny rule: access must be "write" or "all"');
+    }
+    const rule: DenyRule = {
+      id: randomUUID(),
+      bucket: input.bucket,
+      prefix: input.prefix ?? "",
+      access: input.access ?? "write",
+    };
+    this.denyRules.set(rule.id, rule);
+    return rule;
+  }
+
+  removeDenyRule(id: string): boolean {
+    return this.denyRules.delete(id);
+  }
+
+  listDenyRules(): DenyRule[] {
+    return [...this.denyRules.values()];
+  }
+
+  clearDenyRules(filter: { bucket?: string } = {}): void {
+    for (const [id, r] of this.denyRules) {
+      if (filter.bucket === undefined || r.bucket === filter.bucket) this.denyRules.delete(id);
+    }
+  }
+
+  /**
+   * Whether an access to bucket/key is denied. `key` undefined means bucket level (listing with
+   * `listPrefix`, or a bucket operation).
+   */
+  isDenied(bucket: string, key: string | undefined, write: boolean, listPrefix = ""): boolean {
+    for (const r of this.denyRules.values()) {
+      if (r.bucket !== bucket) continue;
+      if (!write && r.access !== "all") continue;
+      if (key !== undefined ? key.startsWith(r.prefix) : listPrefix.startsWith(r.prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  isWrite(operation: S3Operation): boolean {
+    return WRITE_OPERATIONS.has(operation);
+  }
+
+  throttle(input: ThrottleRuleInput): ThrottleRule {
+    if (!Number.isInteger(input.count) || input.count < 1) {
+      throw new TypeError("throttle rule: count must be a positive integer");
+    }
+    const rule: ThrottleRule = { ...input, id: randomUUID(), remaining: input.count };
+    this.throttleRules.set(rule.id, rule);
+    return rule;
+  }
+
+  listThrottleRules(): ThrottleRule[] {
+    return [...this.throttleRules.values()];
+  }
+
+  removeThrottleRule(id: string): boolean {
+    return this.throttleRules.delete(id);
+  }
+
+  clearThrottleRules(filter: { bucket?: string } = {}): void {
+    for (const [id, r] of this.throttleRules) {
+      if (filter.bucket === undefined || r.bucket === filter.bucket) this.throttleRules.delete(id);
+    }
+  }
+
+  /** Consumes one throttle from the first matching rule; true = answer SlowDown. */
+  takeThrottle(bucket: string, operation: S3Operation): boolean {
+    for (const r of this.throttleRules.values()) {
+      if (r.bucket !== undefined && r.bucket !== bucket) continue;
+      if (r.operation !== undefined && r.operation !== operation) continue;
+      r.remaining -= 1;
+      if (r.remaining <= 0) this.throttleRules.delete(r.id);
+      return true;
+    }
+    return false;
+  }
+
+  /** Counters, deny rules and throttles all back to empty. */
+  reset(): void {
+    this.counts.clear();
+    this.denyRules.clear();
+    this.throttleRules.clear();
+  }
+}
+
+/**
+ * The HTTP face of S3Admin (JSON in and out):
+ *   GET    /_lakeport/requests[?bucket=b]     -> RequestCounts
+ *   POST   /_lakeport/requests/reset[?bucket=b]
+ *   GET    /_lakeport/deny                    -> DenyRule[]
+ *   POST   /_lakeport/deny {bucket,prefix?,access?} -> DenyRule
+ *   DELETE /_lakeport/deny/<id>   DELETE /_lakeport/deny[?bucket=b]
+ *   GET    /_lakeport/throttle                -> ThrottleRule[]
+ *   POST   /_lakeport/throttle {count,operation?,bucket?} -> ThrottleRule
+ *   DELETE /_lakeport/throttle/<id>   DELETE /_lakeport/throttle[?bucket=b]
+ *   POST   /_lakeport/reset
+ */
+export async function handleAdminRequest(
+  admin: S3Admin,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://admin");
+  const parts = url.pathname.slice(ADMIN_PATH_PREFIX.length).split("/").filter(Boolean);
+  const bucket = url.searchParams.get("bucket") ?? undefined;
+  const filter = bucket !== undefined ? { bucket } : {};
+  const send = (status: number, body: unknown) => {
+    const buf = Buffer.from(JSON.stringify(body ?? {}));
+    res.writeHead(status, { "content-type": "application/json", "content-length": buf.length });
+    res.end(buf);
+  };
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  let body: Record<string, unknown> = {};
+  try {
+    if (chunks.length) body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    return send(400, { message: "body is not JSON" });
+  }
+  const m = req.method ?? "GET";
+  const [resource, id] = parts;
+  try {
+    if (resource === "requests" && m === "GET" && !id)
+      return send(200, admin.requestCounts(filter));
+    if (resource === "requests" && m === "POST" && id === "reset") {
+      admin.resetRequestCounts(filter);
+      return send(200, {});
+    }
+    if (resource === "reset" && m === "POST") {
+      admin.reset();
+      return send(200, {});
+    }
+    if (resource === "deny") {
+      if (m === "GET") return send(200, admin.listDenyRules());
+      if (m === "POST") return send(201, admin.deny(body as unknown as DenyRuleInput));
+      if (m === "DELETE" && id) {
+        return admin.removeDenyRule(id)
+          ? send(200, {})
+          : send(404, { message: `no deny rule ${id}` });
+      }
+      if (m === "DELETE") {
+        admin.clearDenyRules(filter);
+        return send(200, {});
+      }
+    }
+    if (resource === "throttle") {
+      if (m === "GET") return send(200, admin.listThrottleRules());
+      if (m === "POST") return send(201, admin.throttle(body as unknown as ThrottleRuleInput));
+      if (m === "DELETE" && id) {
+        return admin.removeThrottleRule(id)
+          ? send(200, {})
+          : send(404, { message: `no throttle rule ${id}` });
+      }
+      if (m === "DELETE") {
+        admin.clearThrottleRules(filter);
+        return send(200, {});
+      }
+    }
+  } catch (err) {
+    if (err instanceof TypeError) return send(400, { message: err.message });
+    throw err;
+  }
+  send(404, { message: `unknown admin route ${m} ${url.pathname}` });
+}

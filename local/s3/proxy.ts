@@ -1,0 +1,459 @@
+// The HTTP front of the embedded S3. Product code talks to this; it forwards requests to
+// s3rver unchanged (method, path, Host and every header, so s3rver's credential check still
+// applies) and answers itself where s3rver is missing or wrong: UploadPartCopy, ListObjectsV2,
+// DeleteObjects/DeleteObject, AbortMultipartUpload, ranged GetObject, upload-id and part checks.
+// It also counts requests and applies the admin's deny and throttle rules. Bodies stream; only
+// small XML request bodies (DeleteObjects, CompleteMultipartUpload) are read whole.
+import { once } from "node:events";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { ADMIN_PATH_PREFIX, handleAdminRequest, type S3Admin } from "./admin";
+import { LOCAL_S3_CREDENTIALS } from "./credentials";
+import {
+  deleteOneObject,
+  deleteResultXml,
+  type KeyOutcome,
+  parseDeleteBody,
+} from "./delete-objects";
+import { listObjectsV2 } from "./list-objects-v2";
+import { checkCompleteParts, parseCompleteBody } from "./multipart";
+import {
+  type ClassifiedRequest,
+  classifyRequest,
+  parseCopySource,
+  parseCopySourceRange,
+  resolveRange,
+} from "./operations";
+import {
+  accessDenied,
+  noSuchBucket,
+  noSuchKey,
+  noSuchUpload,
+  requestId,
+  S3_XMLNS,
+  S3ErrorResponse,
+  sendS3Error,
+  sendXml,
+  slowDown,
+  xmlEscape,
+} from "./s3-error";
+import type { StoreLayout } from "./store-layout";
+
+export interface S3ProxyOptions {
+  /** Port of the s3rver instance on loopback. */
+  upstreamPort: number;
+  layout: StoreLayout;
+  admin: S3Admin;
+  port?: number;
+  host?: string;
+}
+
+export interface S3Proxy {
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_XML_BODY = 4 * 1024 * 1024;
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+  "date",
+]);
+
+export async function startS3Proxy(opts: S3ProxyOptions): Promise<S3Proxy> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const ctx: ProxyContext = { ...opts, agent };
+  const server = http.createServer((req, res) => {
+    handle(ctx, req, res).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy(err as Error);
+        return;
+      }
+      const s3err =
+        err instanceof S3ErrorResponse
+          ? err
+          : new S3ErrorResponse(
+              "InternalError",
+              `We encountered an internal error: ${(err as Error).message}`,
+            );
+      drain(req).then(() => sendS3Error(res, s3err, req.method));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      }),
+  };
+}
+
+interface ProxyContext extends S3ProxyOptions {
+  agent: http.Agent;
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded) return;
+  req.resume();
+  await once(req, "end").catch(() => undefined);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_XML_BODY) throw new S3ErrorResponse("MalformedXML", "Request body too large");
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const encodeKey = (key: string) => key.split("/").map(encodeURIComponent).join("/");
+const header = (req: IncomingMessage, name: string) => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** s3rver's own rule for signed requests: the access key must be its built-in one. */
+function checkAccessKey(req: IncomingMessage, query: URLSearchParams): void {
+  const auth = header(req, "authorization");
+  const credential = auth
+    ? (/Credential=([^/,\s]+)/.exec(auth)?.[1] ?? /^AWS ([^:]+):/.exec(auth)?.[1])
+    : (query.get("X-Amz-Credential")?.split("/")[0] ?? query.get("AWSAccessKeyId") ?? undefined);
+  if (credential !== undefined && credential !== LOCAL_S3_CREDENTIALS.accessKeyId) {
+    throw new S3ErrorResponse(
+      "InvalidAccessKeyId",
+      "The AWS Access Key Id you provided does not exist in our records.",
+      { AWSAccessKeyId: credential },
+    );
+  }
+}
+
+async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse) {
+  const url = req.url ?? "/";
+  if (url.startsWith(ADMIN_PATH_PREFIX)) return handleAdminRequest(ctx.admin, req, res);
+  const r = classifyRequest(req.method ?? "GET", url, req.headers);
+  ctx.admin.record(r.bucket, r.operation);
+  if (ctx.admin.takeThrottle(r.bucket, r.operation)) throw slowDown();
+  checkDeny(ctx, r, req);
+  switch (r.operation) {
+    case "ListObjectsV2":
+      return answerXml(res, await listObjectsV2(ctx.layout, r), req, r.query);
+    case "UploadPartCopy":
+      return uploadPartCopy(ctx, r, req, res);
+    case "CopyObject":
+      return copyObject(ctx, req, res);
+    case "DeleteObjects":
+      return deleteObjects(ctx, r, req, res);
+    case "DeleteObject":
+      checkAccessKey(req, r.query);
+      await requireBucket(ctx, r.bucket);
+      await drain(req);
+      await deleteOneObject(ctx.layout, r.bucket, r.key);
+      res.writeHead(204, { "x-amz-request-id": requestId() });
+      return res.end();
+    case "AbortMultipartUpload":
+      return abortUpload(ctx, r, req, res);
+    case "UploadPart":
+      await requireUpload(ctx, r);
+      return forward(ctx, req, res);
+    case "CompleteMultipartUpload":
+      return completeUpload(ctx, r, req, res);
+    case "GetObject":
+      if (header(req, "range") && !r.query.has("partNumber")) return rangedGet(ctx, r, req, res);
+      return forward(ctx, req, res);
+    default:
+      return forward(ctx, req, res);
+  }
+}
+
+function checkDeny(ctx: ProxyContext, r: ClassifiedRequest, req: IncomingMessage): void {
+  const { admin } = ctx;
+  if (r.bucket === "" || r.operation === "DeleteObjects") return; // DeleteObjects: per key
+  const write = admin.isWrite(r.operation);
+  const bucketLevel = r.key === "";
+  const denied = bucketLevel
+    ? admin.isDenied(r.bucket, undefined, write, r.query.get("prefix") ?? "")
+    : admin.isDenied(r.bucket, r.key, write);
+  if (denied) throw accessDenied();
+  const copySource = header(req, "x-amz-copy-source");
+  if (copySource) {
+    const src = parseCopySource(copySource);
+    if (src && admin.isDenied(src.bucket, src.key, false)) throw accessDenied();
+  }
+}
+
+async function answerXml(
+  res: ServerResponse,
+  body: string,
+  req: IncomingMessage,
+  query: URLSearchParams,
+): Promise<void> {
+  checkAccessKey(req, query);
+  await drain(req);
+  sendXml(res, 200, body);
+}
+
+async function requireBucket(ctx: ProxyContext, bucket: string): Promise<void> {
+  if (!(await ctx.layout.bucketExists(bucket))) throw noSuchBucket(bucket);
+}
+
+async function requireUpload(ctx: ProxyContext, r: ClassifiedRequest): Promise<string> {
+  await requireBucket(ctx, r.bucket);
+  const uploadId = r.query.get("uploadId") ?? "";
+  if (!(await ctx.layout.uploadExists(r.bucket, uploadId))) throw noSuchUpload(uploadId);
+  return uploadId;
+}
+
+/** Sends the client's request to s3rver as it came (optionally with a replaced body/headers). */
+function forward(
+  ctx: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  override: { body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const upstream = http.request(
+      {
+        host: "127.0.0.1",
+        port: ctx.upstreamPort,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, ...override.headers },
+        agent: ctx.agent,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        pipeline(up, res).then(resolve, reject);
+      },
+    );
+    upstream.on("error", reject);
+    if (override.body !== undefined) upstream.end(override.body);
+    else pipeline(req, upstream).catch(reject);
+  });
+}
+
+interface InternalResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: IncomingMessage;
+}
+
+/** An unsigned request from the proxy to s3rver (s3rver accepts anonymous requests). */
+function internal(
+  ctx: ProxyContext,
+  method: string,
+  path: string,
+  body?: Readable,
+  headers: Record<string, string | number> = {},
+): Promise<InternalResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: ctx.upstreamPort, method, path, headers, agent: ctx.agent },
+      (res) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res }),
+    );
+    req.on("error", reject);
+    if (body) pipeline(body, req).catch(reject);
+    else req.end();
+  });
+}
+
+function copySourceOf(req: IncomingMessage) {
+  const raw = header(req, "x-amz-copy-source") ?? "";
+  const src = parseCopySource(raw);
+  if (!src) {
+    throw new S3ErrorResponse(
+      "InvalidArgument",
+      "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+      { ArgumentName: "x-amz-copy-source", ArgumentValue: raw },
+    );
+  }
+  if (src.versionId !== undefined && src.versionId !== "null") {
+    throw new S3ErrorResponse("NoSuchVersion", "The specified version does not exist.", {
+      Key: src.key,
+      VersionId: src.versionId,
+    });
+  }
+  return src;
+}
+
+/** CopyObject: s3rver decodes the copy source with decodeURI (so "%2B" stays "%2B") and does
+ * not understand "?versionId="; hand it a source header its decoder reads back exactly. */
+async function copyObject(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse) {
+  const src = copySourceOf(req);
+  return forward(ctx, req, res, {
+    headers: { "x-amz-copy-source": `/${src.bucket}/${encodeURI(src.key)}` },
+  });
+}
+
+async function uploadPartCopy(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  checkAccessKey(req, r.query);
+  await drain(req);
+  const src = copySourceOf(req);
+  const partNumber = Number(r.query.get("partNumber"));
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
+    throw new S3ErrorResponse(
+      "InvalidArgument",
+      "Part number must be an integer between 1 and 10000, inclusive",
+      {
+        ArgumentName: "partNumber",
+        ArgumentValue: r.query.get("partNumber") ?? "",
+      },
+    );
+  }
+  const uploadId = await requireUpload(ctx, r);
+  if (!(await ctx.layout.bucketExists(src.bucket))) throw noSuchBucket(src.bucket);
+  const info = await ctx.layout.objectInfo(src.bucket, src.key);
+  if (!info) throw noSuchKey(src.key);
+  const rangeHeader = header(req, "x-amz-copy-source-range");
+  let first = 0;
+  let last = info.size - 1;
+  if (rangeHeader !== undefined) {
+    const range = parseCopySourceRange(rangeHeader);
+    if (!range) {
+      throw new S3ErrorResponse(
+        "InvalidArgument",
+        "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+        { ArgumentName: "x-amz-copy-source-range", ArgumentValue: rangeHeader },
+      );
+    }
+    if (range.last >= info.size) {
+      throw new S3ErrorResponse(
+        "InvalidArgument",
+        `Range specified is not valid for source object of size: ${info.size}`,
+        { ArgumentName: "x-amz-copy-source-range", ArgumentValue: rangeHeader },
+      );
+    }
+    ({ first, last } = range);
+  }
+  const length = last - first + 1;
+  const body =
+    length > 0 ? ctx.layout.readRange(src.bucket, src.key, first, last) : Readable.from([]);
+  const path = `/${r.bucket}/${encodeKey(r.key)}?partNumber=${partNumber}&uploadId=${uploadId}`;
+  const up = await internal(ctx, "PUT", path, body, { "content-length": length });
+  if (up.status !== 200) {
+    res.writeHead(up.status, up.headers);
+    return pipeline(up.body, res);
+  }
+  up.body.resume();
+  const etag = String(up.headers.etag ?? "");
+  const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+  sendXml(
+    res,
+    200,
+    `<CopyPartResult xmlns="${S3_XMLNS}"><LastModified>${lastModified}</LastModified><ETag>${xmlEscape(etag)}</ETag></CopyPartResult>`,
+    src.versionId ? { "x-amz-copy-source-version-id": src.versionId } : {},
+  );
+}
+
+async function deleteObjects(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  checkAccessKey(req, r.query);
+  const parsed = parseDeleteBody((await readBody(req)).toString("utf8"));
+  await requireBucket(ctx, r.bucket);
+  const outcomes: KeyOutcome[] = [];
+  for (const { key } of parsed.objects) {
+    if (ctx.admin.isDenied(r.bucket, key, true)) {
+      outcomes.push({ key, error: { code: "AccessDenied", message: "Access Denied" } });
+      continue;
+    }
+    try {
+      await deleteOneObject(ctx.layout, r.bucket, key);
+      outcomes.push({ key });
+    } catch (err) {
+      outcomes.push({ key, error: { code: "InternalError", message: (err as Error).message } });
+    }
+  }
+  sendXml(res, 200, deleteResultXml(outcomes, parsed.quiet));
+}
+
+async function abortUpload(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  checkAccessKey(req, r.query);
+  await drain(req);
+  const uploadId = await requireUpload(ctx, r);
+  await ctx.layout.removeUpload(r.bucket, uploadId);
+  res.writeHead(204, { "x-amz-request-id": requestId() });
+  res.end();
+}
+
+async function completeUpload(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  const body = await readBody(req);
+  const uploadId = await requireUpload(ctx, r);
+  await checkCompleteParts(
+    ctx.layout,
+    r.bucket,
+    uploadId,
+    parseCompleteBody(body.toString("utf8")),
+  );
+  return forward(ctx, req, res, { body });
+}
+
+/** GetObject with Range: s3rver reads "bytes=-N" as "bytes=0-N" and "bytes=0-0" as everything. */
+async function rangedGet(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  checkAccessKey(req, r.query);
+  await drain(req);
+  await requireBucket(ctx, r.bucket);
+  const info = await ctx.layout.objectInfo(r.bucket, r.key);
+  if (!info) throw noSuchKey(r.key);
+  const rangeHeader = header(req, "range") ?? "";
+  const range = resolveRange(rangeHeader, info.size);
+  if (range === "unsatisfiable") {
+    throw new S3ErrorResponse("InvalidRange", "The requested range is not satisfiable", {
+      RangeRequested: rangeHeader,
+      ActualObjectSize: info.size,
+    });
+  }
+  // Object headers (Content-Type, user metadata, ETag, ...) come from s3rver itself.
+  const head = await internal(ctx, "HEAD", `/${r.bucket}/${encodeKey(r.key)}`);
+  head.body.resume();
+  if (head.status !== 200) throw noSuchKey(r.key);
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(head.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
+  if (!range) {
+    res.writeHead(200, { ...headers, "content-length": info.size });
+    return pipeline(
+      info.size > 0 ? ctx.layout.readRange(r.bucket, r.key, 0, info.size - 1) : Readable.from([]),
+      res,
+    );
+  }
+  res.writeHead(206, {
+    ...headers,
+    "content-length": range.end - range.start + 1,
+    "content-range": `bytes ${range.start}-${range.end}/${info.size}`,
+  });
+  return pipeline(ctx.layout.readRange(r.bucket, r.key, range.start, range.end), res);
+}

@@ -1,0 +1,233 @@
+// The embedded S3's test facilities: request counters, deny rules and throttling, over HTTP
+// (S3AdminClient, as test files use them) and in process (the S3Admin of startS3Server).
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { afterAll, describe, expect, test } from "vitest";
+import { createS3Client } from "../../lambdas/shared/aws/clients";
+import { ADMIN_PATH_PREFIX } from "../../local/s3/admin";
+import { LOCAL_S3_CREDENTIALS, startS3Server } from "../../local/s3/server";
+import { testS3Admin, testS3Client, uniqueName } from "../support/clients";
+
+const s3 = testS3Client();
+const admin = testS3Admin();
+
+async function newBucket(): Promise<string> {
+  const bucket = uniqueName("adm");
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+const put = (c: S3Client, Bucket: string, Key: string) =>
+  c.send(new PutObjectCommand({ Bucket, Key, Body: "x" }));
+
+describe("request counters", () => {
+  test("count requests per operation for one bucket, and reset", async () => {
+    const bucket = await newBucket();
+    await put(s3, bucket, "a");
+    await put(s3, bucket, "b");
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "a" }));
+    await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const counts = await admin.requestCounts({ bucket });
+    expect(counts.byOperation).toEqual({
+      CreateBucket: 1,
+      PutObject: 2,
+      HeadObject: 1,
+      ListObjectsV2: 1,
+    });
+    expect(counts.total).toBe(5);
+    await admin.resetRequestCounts({ bucket });
+    expect(await admin.requestCounts({ bucket })).toEqual({ total: 0, byOperation: {} });
+    await s3
+      .send(new GetObjectCommand({ Bucket: bucket, Key: "a" }))
+      .then((r) => r.Body?.transformToString());
+    expect((await admin.requestCounts({ bucket })).byOperation).toEqual({ GetObject: 1 });
+  });
+
+  test("are plain JSON over HTTP under the admin prefix", async () => {
+    const bucket = await newBucket();
+    const endpoint = (await s3.config.endpoint!()).hostname;
+    const port = (await s3.config.endpoint!()).port;
+    const res = await fetch(
+      `http://${endpoint}:${port}${ADMIN_PATH_PREFIX}requests?bucket=${bucket}`,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ total: 1, byOperation: { CreateBucket: 1 } });
+  });
+});
+
+describe("deny rules", () => {
+  test("a write rule on a prefix answers AccessDenied to writes there, nothing else", async () => {
+    const bucket = await newBucket();
+    await put(s3, bucket, "out/existing");
+    const rule = await admin.deny({ bucket, prefix: "out/" });
+    await expect(put(s3, bucket, "out/new")).rejects.toMatchObject({
+      name: "AccessDenied",
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: "out/copy",
+          CopySource: `${bucket}/out/existing`,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "AccessDenied" });
+    await expect(
+      s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "out/mp" })),
+    ).rejects.toMatchObject({ name: "AccessDenied" });
+    await put(s3, bucket, "elsewhere");
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "out/existing" }));
+    expect(await got.Body?.transformToString()).toBe("x");
+
+    const del = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: [{ Key: "out/existing" }, { Key: "elsewhere" }] },
+      }),
+    );
+    expect(del.Deleted?.map((d) => d.Key)).toEqual(["elsewhere"]);
+    expect(del.Errors).toEqual([
+      { Key: "out/existing", Code: "AccessDenied", Message: "Access Denied" },
+    ]);
+    const quiet = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Quiet: true, Objects: [{ Key: "out/existing" }] },
+      }),
+    );
+    expect(quiet.Deleted ?? []).toEqual([]);
+    expect(quiet.Errors).toHaveLength(1);
+
+    await admin.removeDenyRule(rule.id);
+    await put(s3, bucket, "out/new");
+  });
+
+  test("an all-access rule denies reads, listings and copies out of the bucket", async () => {
+    const bucket = await newBucket();
+    const other = await newBucket();
+    await put(s3, bucket, "secret");
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: other, Key: "mp" }),
+    );
+    await admin.deny({ bucket, access: "all" });
+    await expect(
+      s3.send(new GetObjectCommand({ Bucket: bucket, Key: "secret" })),
+    ).rejects.toMatchObject({
+      name: "AccessDenied",
+    });
+    await expect(s3.send(new ListObjectsV2Command({ Bucket: bucket }))).rejects.toMatchObject({
+      name: "AccessDenied",
+    });
+    await expect(
+      s3.send(new CopyObjectCommand({ Bucket: other, Key: "c", CopySource: `${bucket}/secret` })),
+    ).rejects.toMatchObject({ name: "AccessDenied" });
+    await expect(
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket: other,
+          Key: "mp",
+          UploadId,
+          PartNumber: 1,
+          CopySource: `${bucket}/secret`,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "AccessDenied" });
+    expect(
+      (await admin.listDenyRules()).some((r) => r.bucket === bucket && r.access === "all"),
+    ).toBe(true);
+    await admin.clearDenyRules({ bucket });
+    await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  });
+
+  test("bad rules are refused with a message naming the field", async () => {
+    await expect(admin.deny({ bucket: "" })).rejects.toThrow(/bucket is required/);
+    await expect(admin.throttle({ count: 0 })).rejects.toThrow(/count must be a positive integer/);
+  });
+});
+
+describe("throttling", () => {
+  test("the next N matching requests answer 503 SlowDown; the SDK retries through them", async () => {
+    const bucket = await newBucket();
+    await admin.resetRequestCounts({ bucket });
+    await admin.throttle({ count: 2, bucket, operation: "PutObject" });
+    await put(s3, bucket, "k"); // maxAttempts 4: two SlowDown answers, then success
+    expect((await admin.requestCounts({ bucket })).byOperation).toEqual({ PutObject: 3 });
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "k" }));
+    expect(await admin.listThrottleRules()).not.toContainEqual(expect.objectContaining({ bucket }));
+  });
+
+  test("as many throttles as the SDK's attempts surface as a SlowDown error", async () => {
+    const bucket = await newBucket();
+    await put(s3, bucket, "k");
+    await admin.resetRequestCounts({ bucket });
+    await admin.throttle({ count: 4, bucket, operation: "GetObject" }); // createS3Client: 4 attempts
+    await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: "k" }))).rejects.toMatchObject(
+      {
+        name: "SlowDown",
+        $metadata: { httpStatusCode: 503 },
+      },
+    );
+    expect((await admin.requestCounts({ bucket })).byOperation).toEqual({ GetObject: 4 });
+    // Used up: the next request goes through, and other operations were never affected.
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "k" }));
+    expect(await got.Body?.transformToString()).toBe("x");
+  });
+
+  test("a throttle rule can be removed before it is used up", async () => {
+    const bucket = await newBucket();
+    await admin.throttle({ count: 100, bucket });
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "k" })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 503 } });
+    const rule = (await admin.listThrottleRules()).find((r) => r.bucket === bucket);
+    expect(rule?.remaining).toBe(96);
+    await admin.clearThrottleRules({ bucket });
+    await put(s3, bucket, "k");
+  });
+});
+
+describe("in process (startS3Server().admin)", () => {
+  let dir: string;
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("counters, deny and throttle through the S3Admin object", async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-s3admin-"));
+    const server = await startS3Server({ directory: dir });
+    try {
+      const client = createS3Client({
+        endpoint: server.endpoint,
+        region: "us-east-1",
+        credentials: LOCAL_S3_CREDENTIALS,
+      });
+      await client.send(new CreateBucketCommand({ Bucket: "inproc" }));
+      const rule = server.admin.deny({ bucket: "inproc" });
+      await expect(put(client, "inproc", "a")).rejects.toMatchObject({ name: "AccessDenied" });
+      server.admin.removeDenyRule(rule.id);
+      server.admin.throttle({ count: 1, operation: "PutObject" });
+      await put(client, "inproc", "a");
+      expect(server.admin.requestCounts({ bucket: "inproc" }).byOperation).toEqual({
+        CreateBucket: 1,
+        PutObject: 3,
+      });
+      server.admin.reset();
+      expect(server.admin.requestCounts()).toEqual({ total: 0, byOperation: {} });
+    } finally {
+      await server.stop();
+    }
+  });
+});

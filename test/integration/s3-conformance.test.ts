@@ -1,0 +1,428 @@
+// Every S3 operation Lakeport uses, through the real SDK client from createS3Client() against
+// the embedded S3 (s3rver behind the Lakeport proxy).
+import { createHash, randomBytes } from "node:crypto";
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchBucket,
+  NoSuchKey,
+  NoSuchUpload,
+  PutObjectCommand,
+  type S3ServiceException,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, inject, test } from "vitest";
+import { createS3Client } from "../../lambdas/shared/aws/clients";
+import { testS3Client, uniqueName } from "../support/clients";
+
+const s3 = testS3Client();
+let bucket: string;
+
+beforeAll(async () => {
+  bucket = uniqueName("conf");
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+
+const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
+async function getBytes(key: string, range?: string, b = bucket): Promise<Buffer> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: b, Key: key, Range: range }));
+  return Buffer.from(await got.Body!.transformToByteArray());
+}
+async function errorOf(p: Promise<unknown>): Promise<S3ServiceException> {
+  try {
+    await p;
+  } catch (err) {
+    return err as S3ServiceException;
+  }
+  throw new Error("expected the request to fail");
+}
+
+describe("objects", () => {
+  test("PutObject, HeadObject and GetObject keep content, type and user metadata", async () => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "meta/a.json",
+        Body: '{"a":1}',
+        ContentType: "application/json",
+        Metadata: { owner: "lakeport" },
+      }),
+    );
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "meta/a.json" }));
+    expect(head.ContentLength).toBe(7);
+    expect(head.ContentType).toBe("application/json");
+    expect(head.Metadata).toEqual({ owner: "lakeport" });
+    expect(head.ETag).toBe(`"${md5(Buffer.from('{"a":1}'))}"`);
+    expect(head.LastModified).toBeInstanceOf(Date);
+    expect((await getBytes("meta/a.json")).toString()).toBe('{"a":1}');
+  });
+
+  test("HeadObject and GetObject of a missing key fail as NotFound / NoSuchKey", async () => {
+    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "nope" })));
+    expect(head.$metadata.httpStatusCode).toBe(404);
+    const get = await errorOf(s3.send(new GetObjectCommand({ Bucket: bucket, Key: "nope" })));
+    expect(get).toBeInstanceOf(NoSuchKey);
+  });
+
+  test("PutObject to a missing bucket fails with NoSuchBucket", async () => {
+    const err = await errorOf(
+      s3.send(new PutObjectCommand({ Bucket: uniqueName("missing"), Key: "k", Body: "x" })),
+    );
+    expect(err).toBeInstanceOf(NoSuchBucket);
+  });
+
+  test("GetObject with Range: first-last, open end, suffix, single byte, unsatisfiable", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "range.txt", Body: "0123456789" }));
+    expect((await getBytes("range.txt", "bytes=2-5")).toString()).toBe("2345");
+    expect((await getBytes("range.txt", "bytes=7-")).toString()).toBe("789");
+    expect((await getBytes("range.txt", "bytes=-3")).toString()).toBe("789");
+    expect((await getBytes("range.txt", "bytes=0-0")).toString()).toBe("0");
+    expect((await getBytes("range.txt", "bytes=8-100")).toString()).toBe("89");
+    const got = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: "range.txt", Range: "bytes=1-2" }),
+    );
+    expect(got.ContentRange).toBe("bytes 1-2/10");
+    expect(got.ContentLength).toBe(2);
+    await got.Body!.transformToString();
+    const err = await errorOf(
+      s3.send(new GetObjectCommand({ Bucket: bucket, Key: "range.txt", Range: "bytes=10-" })),
+    );
+    expect(err.name).toBe("InvalidRange");
+    expect(err.$metadata.httpStatusCode).toBe(416);
+  });
+
+  test("DeleteObject removes a key and succeeds for a missing key", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "del/one", Body: "x" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "del/one" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "del/one" }));
+    const err = await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "del/one" })));
+    expect(err.$metadata.httpStatusCode).toBe(404);
+  });
+
+  test("a wrong access key is refused", async () => {
+    const bad = createS3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: { accessKeyId: "WRONG", secretAccessKey: "WRONG" },
+    });
+    const err = await errorOf(bad.send(new GetObjectCommand({ Bucket: bucket, Key: "range.txt" })));
+    expect(err.name).toBe("InvalidAccessKeyId");
+    const list = await errorOf(
+      bad.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "x" }] } })),
+    );
+    expect(list.name).toBe("InvalidAccessKeyId");
+  });
+});
+
+describe("CopyObject", () => {
+  const awkwardKeys = [
+    "with space/a b.txt",
+    "plus/a+b=c&d.txt",
+    "unicode/häß-日本語.txt",
+    "q/what?.txt",
+  ];
+
+  test.each(awkwardKeys)(
+    "copies key %j (URL-encoded copy source) with its metadata",
+    async (key) => {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: `body of ${key}`,
+          ContentType: "text/plain",
+          Metadata: { origin: "src" },
+        }),
+      );
+      const dest = `copied/${key}`;
+      const out = await s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: dest,
+          CopySource: `${bucket}/${encodeURIComponent(key)}`,
+        }),
+      );
+      expect(out.CopyObjectResult?.ETag).toBe(`"${md5(Buffer.from(`body of ${key}`))}"`);
+      expect((await getBytes(dest)).toString()).toBe(`body of ${key}`);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: dest }));
+      expect(head.ContentType).toBe("text/plain");
+      expect(head.Metadata).toEqual({ origin: "src" });
+    },
+  );
+
+  test("MetadataDirective REPLACE sets the new ContentType and user metadata", async () => {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "replace/src",
+        Body: "x",
+        ContentType: "text/plain",
+        Metadata: { old: "1" },
+      }),
+    );
+    for (const dest of ["replace/dest", "replace/src"]) {
+      await s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: dest,
+          CopySource: `${bucket}/replace/src`,
+          MetadataDirective: "REPLACE",
+          ContentType: "application/x-parquet",
+          Metadata: { new: "2" },
+        }),
+      );
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: dest }));
+      expect(head.ContentType).toBe("application/x-parquet");
+      expect(head.Metadata).toEqual({ new: "2" });
+      expect((await getBytes(dest)).toString()).toBe("x");
+    }
+  });
+
+  test("copying a missing source fails with NoSuchKey; a versionId other than null with NoSuchVersion", async () => {
+    const err = await errorOf(
+      s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "d", CopySource: `${bucket}/absent` })),
+    );
+    expect(err).toBeInstanceOf(NoSuchKey);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "ver/src", Body: "v" }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: "ver/d1",
+        CopySource: `${bucket}/ver/src?versionId=null`,
+      }),
+    );
+    expect((await getBytes("ver/d1")).toString()).toBe("v");
+    const v = await errorOf(
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: "ver/d2",
+          CopySource: `${bucket}/ver/src?versionId=abc`,
+        }),
+      ),
+    );
+    expect(v.name).toBe("NoSuchVersion");
+  });
+});
+
+describe("multipart", () => {
+  const PART = 5 * 1024 * 1024;
+
+  test("UploadPartCopy with ranges copies an object larger than one part", async () => {
+    const src = randomBytes(PART * 2 + 1234);
+    const srcKey = "mp/source big+1.bin";
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: srcKey, Body: src }));
+    const dest = "mp/copy ü.bin";
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: dest,
+        ContentType: "application/octet-stream",
+      }),
+    );
+    const parts = [];
+    for (let i = 0, n = 1; i < src.length; i += PART, n++) {
+      const last = Math.min(i + PART, src.length) - 1;
+      const out = await s3.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: dest,
+          UploadId,
+          PartNumber: n,
+          CopySource: `${bucket}/${encodeURIComponent(srcKey)}`,
+          CopySourceRange: `bytes=${i}-${last}`,
+        }),
+      );
+      expect(out.CopyPartResult?.ETag).toBe(`"${md5(src.subarray(i, last + 1))}"`);
+      expect(out.CopyPartResult?.LastModified).toBeInstanceOf(Date);
+      parts.push({ PartNumber: n, ETag: out.CopyPartResult!.ETag! });
+    }
+    expect(parts).toHaveLength(3);
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: dest,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+    const copied = await getBytes(dest);
+    expect(copied.length).toBe(src.length);
+    expect(md5(copied)).toBe(md5(src));
+  });
+
+  test("UploadPartCopy without a range copies the whole object; mixes with UploadPart", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "mp/small", Body: "tail" }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: "mp/mixed" }),
+    );
+    const head = Buffer.alloc(PART, 7);
+    const p1 = await s3.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: "mp/mixed",
+        UploadId,
+        PartNumber: 1,
+        Body: head,
+      }),
+    );
+    const p2 = await s3.send(
+      new UploadPartCopyCommand({
+        Bucket: bucket,
+        Key: "mp/mixed",
+        UploadId,
+        PartNumber: 2,
+        CopySource: `/${bucket}/mp/small`,
+      }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: "mp/mixed",
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: p1.ETag },
+            { PartNumber: 2, ETag: p2.CopyPartResult?.ETag },
+          ],
+        },
+      }),
+    );
+    const all = await getBytes("mp/mixed");
+    expect(all.length).toBe(PART + 4);
+    expect(all.subarray(PART).toString()).toBe("tail");
+  });
+
+  test("UploadPartCopy errors: range beyond the source, missing source, unknown upload", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "mp/ten", Body: "0123456789" }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: "mp/e" }),
+    );
+    const base = { Bucket: bucket, Key: "mp/e", UploadId, PartNumber: 1 };
+    const beyond = await errorOf(
+      s3.send(
+        new UploadPartCopyCommand({
+          ...base,
+          CopySource: `${bucket}/mp/ten`,
+          CopySourceRange: "bytes=5-10",
+        }),
+      ),
+    );
+    expect(beyond.name).toBe("InvalidArgument");
+    const missing = await errorOf(
+      s3.send(new UploadPartCopyCommand({ ...base, CopySource: `${bucket}/mp/none` })),
+    );
+    expect(missing).toBeInstanceOf(NoSuchKey);
+    const unknown = await errorOf(
+      s3.send(
+        new UploadPartCopyCommand({
+          ...base,
+          UploadId: "0123456789abcdef",
+          CopySource: `${bucket}/mp/ten`,
+        }),
+      ),
+    );
+    expect(unknown).toBeInstanceOf(NoSuchUpload);
+    const ok = await s3.send(
+      new UploadPartCopyCommand({
+        ...base,
+        CopySource: `${bucket}/mp/ten`,
+        CopySourceRange: "bytes=2-4",
+      }),
+    );
+    expect(ok.CopyPartResult?.ETag).toBe(`"${md5(Buffer.from("234"))}"`);
+  });
+
+  test("CompleteMultipartUpload rejects a wrong part ETag; AbortMultipartUpload discards the upload", async () => {
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: "mp/abort" }),
+    );
+    await s3.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: "mp/abort",
+        UploadId,
+        PartNumber: 1,
+        Body: "x",
+      }),
+    );
+    const bad = await errorOf(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: "mp/abort",
+          UploadId,
+          MultipartUpload: {
+            Parts: [{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }],
+          },
+        }),
+      ),
+    );
+    expect(bad.name).toBe("InvalidPart");
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "mp/abort", UploadId }));
+    const gone = await errorOf(
+      s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: "mp/abort",
+          UploadId,
+          PartNumber: 2,
+          Body: "y",
+        }),
+      ),
+    );
+    expect(gone).toBeInstanceOf(NoSuchUpload);
+    const again = await errorOf(
+      s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: "mp/abort", UploadId })),
+    );
+    expect(again).toBeInstanceOf(NoSuchUpload);
+    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "mp/abort" })));
+    expect(head.$metadata.httpStatusCode).toBe(404);
+  });
+});
+
+describe("DeleteObjects", () => {
+  test("verbose: every key is Deleted, missing keys included, also keys that look like numbers", async () => {
+    for (const k of ["dm/a", "dm/b", "123"]) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+    }
+    const out = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: {
+          Objects: [{ Key: "dm/a" }, { Key: "dm/b" }, { Key: "dm/missing" }, { Key: "123" }],
+        },
+      }),
+    );
+    expect(out.Deleted?.map((d) => d.Key).sort()).toEqual(["123", "dm/a", "dm/b", "dm/missing"]);
+    expect(out.Errors ?? []).toEqual([]);
+    const head = await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "dm/a" })));
+    expect(head.$metadata.httpStatusCode).toBe(404);
+  });
+
+  test("quiet: no Deleted entries, keys with XML special characters", async () => {
+    const keys = ["dq/a&b<c>.txt", "dq/'quoted\"", "dq/ space "];
+    for (const k of keys)
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: "x" }));
+    const out = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Quiet: true, Objects: keys.map((Key) => ({ Key })) },
+      }),
+    );
+    expect(out.Deleted ?? []).toEqual([]);
+    expect(out.Errors ?? []).toEqual([]);
+    for (const k of keys) {
+      const err = await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: k })));
+      expect(err.$metadata.httpStatusCode).toBe(404);
+    }
+  });
+});
