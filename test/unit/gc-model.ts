@@ -1,0 +1,88 @@
+// A brute-force model of GC (semantics.md, "Garbage collection") for the property tests:
+// full trees for every commit, no shortcuts, no partitions.
+
+export interface ModelCommit {
+  id: string;
+  parents: string[];
+  creationDate: number;
+  /** path -> physical address (full URI). */
+  tree: Map<string, string>;
+}
+
+export interface ModelStart {
+  commitId: string;
+  retentionDays: number;
+}
+
+export interface ModelRepo {
+  commits: Map<string, ModelCommit>;
+  storageNamespace: string;
+  /** branch -> staged physical addresses (uncommitted added/changed entries). */
+  staged: Map<string, string[]>;
+}
+
+/** Active: walk each start's first-parent chain while the child is younger than the threshold. */
+export function modelRetention(
+  repo: ModelRepo,
+  starts: readonly ModelStart[],
+  now: number,
+): { active: Set<string>; expired: Set<string> } {
+  const active = new Set<string>();
+  for (const s of starts) {
+    const threshold = now - s.retentionDays * 86_400;
+    let c: ModelCommit | undefined = repo.commits.get(s.commitId);
+    while (c) {
+      active.add(c.id);
+      if (!(c.creationDate > threshold)) break;
+      const main = c.parents[0];
+      c = main === undefined ? undefined : repo.commits.get(main);
+    }
+  }
+  const reachable = new Set<string>();
+  const visit = (id: string): void => {
+    if (reachable.has(id)) return;
+    reachable.add(id);
+    for (const p of repo.commits.get(id)!.parents) visit(p);
+  };
+  for (const s of starts) visit(s.commitId);
+  const expired = new Set([...reachable].filter((id) => !active.has(id)));
+  return { active, expired };
+}
+
+/** Keys (relative to the namespace) that only expired commits reference. */
+export function modelMark(
+  repo: ModelRepo,
+  retention: { active: Set<string>; expired: Set<string> },
+): Set<string> {
+  const inside = `${repo.storageNamespace}/`;
+  const protectedAddresses = new Set<string>();
+  for (const id of retention.active) {
+    for (const a of repo.commits.get(id)!.tree.values()) protectedAddresses.add(a);
+  }
+  for (const addresses of repo.staged.values())
+    for (const a of addresses) protectedAddresses.add(a);
+  const marked = new Set<string>();
+  for (const id of retention.expired) {
+    for (const a of repo.commits.get(id)!.tree.values()) {
+      if (a.startsWith(inside) && a.length > inside.length && !protectedAddresses.has(a)) {
+        marked.add(a.slice(inside.length));
+      }
+    }
+  }
+  return marked;
+}
+
+/** What lakeFS answers for a listing of a commit: every address in its tree. */
+export function modelList(repo: ModelRepo, commit: string): string[] {
+  return [...repo.commits.get(commit)!.tree.values()];
+}
+
+/** two_dot diff parent..commit, added or changed paths, with the commit's (right) address. */
+export function modelDiff(repo: ModelRepo, parent: string, commit: string): string[] {
+  const left = repo.commits.get(parent)!.tree;
+  const out: string[] = [];
+  for (const [path, address] of repo.commits.get(commit)!.tree) {
+    if (left.get(path) !== address) out.push(address);
+  }
+  return out;
+}
