@@ -530,7 +530,9 @@ describe("persistence and stats", () => {
     });
     expect(seen).toBe(2);
     expect(counted.requestCount).toBe(2);
-    const viaHttp = await (await fetch(`${server.endpoint}/_lakeport/stats`)).json();
+    const viaHttp = (await (await fetch(`${server.endpoint}/_lakeport/stats`)).json()) as {
+      requests: number;
+    };
     expect(viaHttp.requests).toBe(2);
     await fetch(`${server.endpoint}/_lakeport/stats`, { method: "POST" });
     expect(server.stats().requests).toBe(0);

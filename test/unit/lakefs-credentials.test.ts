@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  LakeFsCredentialsError,
+  resetLakeFsCredentialsCache,
+  resolveLakeFsCredentials,
+} from "../../lambdas/lakefs/credentials";
+import { createLakeFsClientFromEnv } from "../../lambdas/lakefs/factory";
+
+afterEach(() => resetLakeFsCredentialsCache());
+
+function fakeSecrets(value: string | undefined) {
+  const calls: unknown[] = [];
+  return {
+    calls,
+    client: {
+      send: async (cmd: { input: unknown }) => {
+        calls.push(cmd.input);
+        return { SecretString: value };
+      },
+    } as never,
+  };
+}
+
+describe("lakeFS credentials", () => {
+  it("prefers the environment keys", async () => {
+    const creds = await resolveLakeFsCredentials({
+      LAKEFS_ACCESS_KEY_ID: "AK",
+      LAKEFS_SECRET_ACCESS_KEY: "SK",
+    });
+    expect(creds).toEqual({ accessKeyId: "AK", secretAccessKey: "SK" });
+  });
+
+  it("reads the Secrets Manager secret once per container", async () => {
+    const sm = fakeSecrets(JSON.stringify({ accessKeyId: "A", secretAccessKey: "S" }));
+    const env = { LAKEFS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:1:secret:lakefs" };
+    expect(await resolveLakeFsCredentials(env, sm.client)).toEqual({
+      accessKeyId: "A",
+      secretAccessKey: "S",
+    });
+    await resolveLakeFsCredentials(env, sm.client);
+    expect(sm.calls).toEqual([{ SecretId: env.LAKEFS_SECRET_ARN }]);
+  });
+
+  it("names the missing field of a bad secret, and does not cache the failure", async () => {
+    const env = { LAKEFS_SECRET_ARN: "arn:x" };
+    const bad = fakeSecrets(JSON.stringify({ accessKeyId: "A" }));
+    await expect(resolveLakeFsCredentials(env, bad.client)).rejects.toThrow(/secretAccessKey/);
+    const good = fakeSecrets(JSON.stringify({ accessKeyId: "A", secretAccessKey: "S" }));
+    expect((await resolveLakeFsCredentials(env, good.client)).secretAccessKey).toBe("S");
+  });
+
+  it("fails clearly without any configuration", async () => {
+    await expect(resolveLakeFsCredentials({})).rejects.toBeInstanceOf(LakeFsCredentialsError);
+    await expect(createLakeFsClientFromEnv({})).rejects.toThrow(/LAKEFS_ENDPOINT/);
+  });
+
+  it("builds a client from the environment", async () => {
+    const c = await createLakeFsClientFromEnv({
+      LAKEFS_ENDPOINT: "http://127.0.0.1:1",
+      LAKEFS_ACCESS_KEY_ID: "AK",
+      LAKEFS_SECRET_ACCESS_KEY: "SK",
+    });
+    expect(c.requestCount).toBe(0);
+  });
+});
