@@ -1,0 +1,66 @@
+// Where the CLI sends requests: --endpoint, then LAKEPORT_ENDPOINT (+ LAKEPORT_TOKEN), then
+// .local/endpoints.json (`api`, `apiToken`) of the working directory or the project.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface Endpoint {
+  /** Base URL ending in /api/v1. */
+  baseUrl: string;
+  /** Bearer token (local server); absent against AWS, where requests are SigV4-signed. */
+  token?: string;
+}
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function apiBase(url: string): string {
+  const trimmed = url.replace(/\/+$/, "");
+  return trimmed.endsWith("/api/v1") ? trimmed : `${trimmed}/api/v1`;
+}
+
+export function resolveEndpoint(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Endpoint {
+  if (flag)
+    return { baseUrl: apiBase(flag), ...(env.LAKEPORT_TOKEN ? { token: env.LAKEPORT_TOKEN } : {}) };
+  if (env.LAKEPORT_ENDPOINT) {
+    return {
+      baseUrl: apiBase(env.LAKEPORT_ENDPOINT),
+      ...(env.LAKEPORT_TOKEN ? { token: env.LAKEPORT_TOKEN } : {}),
+    };
+  }
+  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  for (const dir of [cwd, projectRoot]) {
+    const file = path.join(dir, ".local", "endpoints.json");
+    if (!existsSync(file)) continue;
+    const endpoints = JSON.parse(readFileSync(file, "utf8")) as { api?: string; apiToken?: string };
+    if (endpoints.api) {
+      return {
+        baseUrl: apiBase(endpoints.api),
+        ...(endpoints.apiToken ? { token: endpoints.apiToken } : {}),
+      };
+    }
+  }
+  throw new UsageError(
+    "no API endpoint: pass --endpoint, set LAKEPORT_ENDPOINT, or run `npm run local` (writes .local/endpoints.json)",
+  );
+}
+
+/** lakefs://REPO@BRANCH or lakefs://REPO */
+export function parseLakeFsUri(uri: string, want: "branch" | "repository") {
+  const m = /^lakefs:\/\/([^@/]+)(?:@([^/]+))?\/?$/.exec(uri);
+  if (!m) throw new UsageError(`"${uri}" is not a lakefs:// URI`);
+  const repository = m[1]!;
+  const branch = m[2];
+  if (want === "branch" && !branch) {
+    throw new UsageError(`"${uri}": expected lakefs://REPO@BRANCH`);
+  }
+  if (want === "repository" && branch) {
+    throw new UsageError(`"${uri}": expected lakefs://REPO (no branch)`);
+  }
+  return { repository, branch: branch ?? "" };
+}

@@ -1,0 +1,383 @@
+// lakeport: the CLI of the Lakeport API, with lakectl's words.
+//   lakeport export get|set|run|repair|status lakefs://REPO@BRANCH
+//   lakeport gc set-config|get-config|delete-config lakefs://REPO [-f rules.json]
+//   lakeport gc run lakefs://REPO [--mark-only [--mark-id ID]] [--sweep-only --mark-id ID] [--wait]
+//   lakeport gc status lakefs://REPO RUN_ID [--wait]; lakeport gc list lakefs://REPO
+// Exit codes: 0 ok, 2 usage error, 3 API error, 4 the run (export or GC) failed.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
+import { ApiClient, ApiError } from "./http";
+
+export const EXIT = { ok: 0, usage: 2, api: 3, runFailed: 4 } as const;
+
+class RunFailed extends Error {
+  override readonly name = "RunFailed";
+}
+
+interface GlobalOpts {
+  endpoint?: string;
+  json?: boolean;
+}
+
+const pollMs = () => Number(process.env.LAKEPORT_POLL_MS ?? 2000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const enc = encodeURIComponent;
+
+function client(cmd: Command): { api: ApiClient; opts: GlobalOpts } {
+  const opts = cmd.optsWithGlobals<GlobalOpts>();
+  return { api: new ApiClient(resolveEndpoint(opts.endpoint)), opts };
+}
+
+function print(opts: GlobalOpts, value: unknown, human: () => string) {
+  process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+const branchPath = (uri: string) => {
+  const { repository, branch } = parseLakeFsUri(uri, "branch");
+  return { repository, branch, path: `/repositories/${enc(repository)}/branches/${enc(branch)}` };
+};
+const repoPath = (uri: string) => {
+  const { repository } = parseLakeFsUri(uri, "repository");
+  return { repository, path: `/repositories/${enc(repository)}` };
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: API bodies
+type Json = any;
+
+function progressLine(execution: Json): string {
+  if (!execution) return "";
+  const maps = (execution.mapRuns ?? []) as Json[];
+  const parts = maps.map(
+    (m) => `${m.succeeded + m.failed}/${m.total} items (${m.failed} failed, ${m.running} running)`,
+  );
+  return `${execution.status}${parts.length ? `, ${parts.join("; ")}` : ""}`;
+}
+
+function describeExport(s: Json): string {
+  const lines = [
+    `state:                ${s.state}`,
+    `current ref:          ${s.currentRef ?? "-"}`,
+    `last exported commit: ${s.lastExportedCommit ?? "-"}`,
+  ];
+  if (s.errorMessage) lines.push(`error:                ${s.errorMessage}`);
+  if (s.pendingHead) lines.push(`pending head:         ${s.pendingHead}`);
+  if (s.execution)
+    lines.push(
+      `execution:            ${s.execution.executionArn}`,
+      `progress:             ${progressLine(s.execution)}`,
+    );
+  return lines.join("\n");
+}
+
+function describeRun(r: Json): string {
+  const counts = Object.entries(r.counts ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  const lines = [
+    `run id:  ${r.run_id}`,
+    `mark id: ${r.mark_id}`,
+    `mode:    ${r.mode}`,
+    `status:  ${r.status}`,
+    `started: ${r.started_at}${r.ended_at ? `, ended: ${r.ended_at}` : ""}`,
+  ];
+  if (counts) lines.push(`counts:  ${counts}`);
+  if (r.error_message) lines.push(`error:   ${r.error_message}`);
+  if (r.execution) lines.push(`progress: ${progressLine(r.execution)}`);
+  return lines.join("\n");
+}
+
+async function waitExport(api: ApiClient, path: string, opts: GlobalOpts): Promise<Json> {
+  for (;;) {
+    const s = await api.request("GET", `${path}/export-status`);
+    if (s.state !== "in-progress") {
+      print(opts, s, () => describeExport(s));
+      if (s.state === "export-failed")
+        throw new RunFailed(`export failed: ${s.errorMessage ?? ""}`);
+      return s;
+    }
+    if (!opts.json)
+      process.stderr.write(`export ${s.exportId}: ${progressLine(s.execution) || "in-progress"}\n`);
+    await sleep(pollMs());
+  }
+}
+
+async function waitRun(
+  api: ApiClient,
+  path: string,
+  runId: string,
+  opts: GlobalOpts,
+): Promise<Json> {
+  for (;;) {
+    const r = await api.request("GET", `${path}/gc/runs/${enc(runId)}`);
+    if (r.status !== "running") {
+      print(opts, r, () => describeRun(r));
+      if (r.status === "failed")
+        throw new RunFailed(`GC run ${runId} failed: ${r.error_message ?? ""}`);
+      return r;
+    }
+    if (!opts.json)
+      process.stderr.write(`gc run ${runId}: ${progressLine(r.execution) || "running"}\n`);
+    await sleep(pollMs());
+  }
+}
+
+function startedLine(r: Json): string {
+  if (r.status === "up-to-date") return `already up to date at ${r.currentRef}`;
+  if (r.status === "not-continuous") return "not continuous: nothing started";
+  return `export ${r.exportId} started: ${r.fromCommit ?? "(first export)"} -> ${r.toCommit}${r.repaired ? " (repair)" : ""}`;
+}
+
+function parseBool(name: string, value: string | boolean | undefined): boolean {
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new UsageError(`--${name} must be true or false (got "${value}")`);
+}
+
+function readRulesFile(file: string | undefined): unknown {
+  if (!file) throw new UsageError("-f/--file rules.json is required");
+  const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file} is not valid JSON`);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command("lakeport")
+    .description("Continuous export and garbage collection for lakeFS repositories")
+    .option("--endpoint <url>", "API endpoint (else LAKEPORT_ENDPOINT, else .local/endpoints.json)")
+    .option("--json", "machine-readable output")
+    .showHelpAfterError()
+    .exitOverride();
+
+  const exp = program.command("export").description("continuous export of a branch");
+
+  exp
+    .command("get <uri>")
+    .description("show the export configuration of lakefs://REPO@BRANCH")
+    .action(async (uri: string, _o, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      const c = await api.request("GET", `${branchPath(uri).path}/continuous-export`);
+      print(opts, c, () =>
+        [
+          `export path:        ${c.exportPath}`,
+          `export status path: ${c.exportStatusPath ?? "-"}`,
+          `prefix regexes:     ${c.lastKeysInPrefixRegexp.join(", ") || "-"}`,
+          `continuous:         ${c.isContinuous}`,
+        ].join("\n"),
+      );
+    });
+
+  exp
+    .command("set <uri>")
+    .description("set the export configuration; --continuous=false exports once at once")
+    .requiredOption("--path <s3uri>", "destination s3://bucket/prefix")
+    .option("--status-path <s3uri>", "where status files are written")
+    .option(
+      "--prefix-regex <regex>",
+      "directories that get _lakefs_success (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .addOption(
+      new Option(
+        "--continuous [bool]",
+        "export after every commit or merge (required: true or false)",
+      ),
+    )
+    .option("--wait", "with --continuous=false: follow the export until it ends")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      if (o.continuous === undefined) {
+        throw new UsageError(
+          "--continuous must be specified (use --continuous=false for one export)",
+        );
+      }
+      const continuous = parseBool("continuous", o.continuous);
+      const { api, opts } = client(cmd);
+      const { path } = branchPath(uri);
+      const body = {
+        exportPath: o.path,
+        ...(o.statusPath ? { exportStatusPath: o.statusPath } : {}),
+        lastKeysInPrefixRegexp: o.prefixRegex,
+        isContinuous: continuous,
+      };
+      const stored = await api.request("PUT", `${path}/continuous-export`, body);
+      if (continuous) {
+        print(opts, stored, () =>
+          [
+            "configuration stored (continuous)",
+            ...(stored.export ? [startedLine(stored.export)] : []),
+          ].join("\n"),
+        );
+        return;
+      }
+      const started = await api.request("POST", `${path}/export-hook`);
+      if (o.wait && started.status === "started") return void (await waitExport(api, path, opts));
+      print(opts, { configuration: stored, export: started }, () =>
+        ["configuration stored", startedLine(started)].join("\n"),
+      );
+    });
+
+  for (const [name, route, description] of [
+    ["run", "export-hook", "export the branch's current head now"],
+    ["repair", "repair-export", "repair a failed export and restart it"],
+  ] as const) {
+    exp
+      .command(`${name} <uri>`)
+      .description(description)
+      .option("--wait", "follow the export until it ends")
+      .action(async (uri: string, o: Json, cmd: Command) => {
+        const { api, opts } = client(cmd);
+        const { path } = branchPath(uri);
+        const r = await api.request("POST", `${path}/${route}`);
+        if (o.wait && r.status === "started") return void (await waitExport(api, path, opts));
+        print(opts, r, () => startedLine(r));
+      });
+  }
+
+  exp
+    .command("status <uri>")
+    .description("export state, last exported commit, error and progress")
+    .option("--wait", "follow a running export until it ends")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      const { path } = branchPath(uri);
+      if (o.wait) return void (await waitExport(api, path, opts));
+      const s = await api.request("GET", `${path}/export-status`);
+      print(opts, s, () => describeExport(s));
+    });
+
+  const gc = program.command("gc").description("garbage collection of a repository");
+
+  gc.command("set-config <uri>")
+    .description("set GC rules from a JSON file")
+    .option("-f, --file <rules.json>", "rules file ('-' for stdin)")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      const rules = readRulesFile(o.file);
+      const { api, opts } = client(cmd);
+      await api.request("PUT", `${repoPath(uri).path}/settings/gc_rules`, rules);
+      print(opts, { ok: true }, () => "GC rules stored");
+    });
+
+  gc.command("get-config <uri>")
+    .description("show GC rules")
+    .action(async (uri: string, _o, cmd: Command) => {
+      const { api } = client(cmd);
+      const rules = await api.request("GET", `${repoPath(uri).path}/settings/gc_rules`);
+      process.stdout.write(`${JSON.stringify(rules, null, 2)}\n`);
+    });
+
+  gc.command("delete-config <uri>")
+    .description("delete GC rules")
+    .action(async (uri: string, _o, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      await api.request("DELETE", `${repoPath(uri).path}/settings/gc_rules`);
+      print(opts, { ok: true }, () => "GC rules deleted");
+    });
+
+  gc.command("run <uri>")
+    .description("start a GC run: mark and sweep, --mark-only, or --sweep-only --mark-id ID")
+    .option("--mark-only", "mark only (nothing is deleted)")
+    .option("--sweep-only", "sweep the addresses of an earlier successful mark")
+    .option("--mark-id <id>", "mark id to create (mark only) or to sweep")
+    .option("--wait", "follow the run until it ends")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      if (o.markOnly && o.sweepOnly)
+        throw new UsageError("--mark-only and --sweep-only exclude each other");
+      if (o.sweepOnly && !o.markId) throw new UsageError("--sweep-only needs --mark-id");
+      if (o.markId && !o.markOnly && !o.sweepOnly) {
+        throw new UsageError("--mark-id goes with --mark-only or --sweep-only");
+      }
+      const mode = o.markOnly ? "mark-only" : o.sweepOnly ? "sweep-only" : "mark-and-sweep";
+      const { api, opts } = client(cmd);
+      const { path } = repoPath(uri);
+      const run = await api.request("POST", `${path}/gc/runs`, {
+        mode,
+        ...(o.markId ? { mark_id: o.markId } : {}),
+      });
+      if (o.wait) {
+        if (!opts.json)
+          process.stderr.write(
+            `gc run ${run.run_id} started (${run.mode}, mark id ${run.mark_id})\n`,
+          );
+        return void (await waitRun(api, path, run.run_id, opts));
+      }
+      print(opts, run, () => `gc run ${run.run_id} started (${run.mode}, mark id ${run.mark_id})`);
+    });
+
+  gc.command("status <uri> <runId>")
+    .description("one GC run with progress and counts")
+    .option("--wait", "follow the run until it ends")
+    .action(async (uri: string, runId: string, o: Json, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      const { path } = repoPath(uri);
+      if (o.wait) return void (await waitRun(api, path, runId, opts));
+      const r = await api.request("GET", `${path}/gc/runs/${enc(runId)}`);
+      print(opts, r, () => describeRun(r));
+      if (r.status === "failed") throw new RunFailed(`GC run ${runId} failed`);
+    });
+
+  gc.command("list <uri>")
+    .description("GC runs, newest first")
+    .option("--amount <n>", "page size", "100")
+    .option("--after <runId>", "start after this run (next page)")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      const q = new URLSearchParams({ amount: o.amount, ...(o.after ? { after: o.after } : {}) });
+      const page = await api.request("GET", `${repoPath(uri).path}/gc/runs?${q}`);
+      print(
+        opts,
+        page,
+        () =>
+          [
+            ...page.results.map(
+              (r: Json) =>
+                `${r.run_id}  ${r.mode.padEnd(14)}  ${r.status.padEnd(9)}  mark ${r.mark_id}  ${r.started_at}`,
+            ),
+            ...(page.pagination.has_more ? [`(more: --after ${page.pagination.next_offset})`] : []),
+          ].join("\n") || "no GC runs",
+      );
+    });
+
+  // Reserved for a later issue: backup and restore of marked objects.
+  for (const word of ["backup", "restore"]) {
+    gc.command(`${word} [args...]`)
+      .description(`${word} marked objects (not implemented yet)`)
+      .allowUnknownOption()
+      .action(() => {
+        throw new UsageError(`gc ${word} is not implemented yet`);
+      });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; everything else commander reports is a usage error.
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`lakeport: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof ApiError) {
+      process.stderr.write(`lakeport: ${err.status ? `${err.status} ` : ""}${err.message}\n`);
+      return EXIT.api;
+    }
+    if (err instanceof RunFailed) {
+      process.stderr.write(`lakeport: ${err.message}\n`);
+      return EXIT.runFailed;
+    }
+    process.stderr.write(`lakeport: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
