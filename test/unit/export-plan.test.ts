@@ -1,0 +1,381 @@
+import { describe, expect, it } from "vitest";
+import { compareKeys } from "../../lambdas/export/domain/keys";
+import {
+  PlanError,
+  type PlanResult,
+  planExport,
+  type ShardSink,
+} from "../../lambdas/export/domain/plan";
+import { type ExportTask, parseTaskShard } from "../../lambdas/export/domain/tasks";
+import type {
+  Diff,
+  DiffOptions,
+  ListObjectsOptions,
+  ObjectStats,
+  Page,
+} from "../../lambdas/lakefs/types";
+
+type Change = "added" | "changed" | "removed";
+
+/**
+ * A fake of the lakeFS calls the planner makes, over a sorted branch (`from`) and a list of
+ * changes (`to` = from + changes). Every page fetched or stat is one call, as over HTTP.
+ */
+class FakeLakeFs {
+  readonly calls = { diff: 0, list: 0, stat: 0 };
+  readonly toPaths: string[];
+  private readonly changes: Map<string, Change>;
+  private readonly diffPaths: string[];
+
+  constructor(
+    fromPaths: string[],
+    changes: [string, Change][],
+    readonly opts: { collapsePrefixes?: string[]; relative?: boolean; missing?: string[] } = {},
+  ) {
+    this.changes = new Map(changes);
+    this.diffPaths = [...this.changes.keys()].sort(compareKeys);
+    const added = changes.filter(([, c]) => c === "added").map(([p]) => p);
+    const removed = new Set(changes.filter(([, c]) => c === "removed").map(([p]) => p));
+    this.toPaths = [...fromPaths.filter((p) => !removed.has(p)), ...added].sort(compareKeys);
+  }
+
+  get total() {
+    return this.calls.diff + this.calls.list + this.calls.stat;
+  }
+
+  stats(path: string): ObjectStats {
+    const v = this.changes.get(path) === "changed" ? "v2" : "v1";
+    return {
+      path,
+      path_type: "object",
+      physical_address: this.opts.relative
+        ? `data/${v}/${path}`
+        : `s3://ns-bucket/data/${v}/${path}`,
+      checksum: `etag-${v}-${path}`,
+      size_bytes: path.length,
+      mtime: 1,
+      content_type: path.endsWith(".csv") ? "text/csv" : "application/octet-stream",
+      metadata: path.endsWith(".csv") ? { owner: "team-a" } : {},
+    };
+  }
+
+  private firstAfter(sorted: string[], after?: string): number {
+    if (!after) return 0;
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareKeys(sorted[mid]!, after) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private page<T>(items: T[], more: boolean, last: string): Page<T> {
+    return {
+      results: items,
+      pagination: {
+        has_more: more,
+        next_offset: more ? last : "",
+        results: items.length,
+        max_per_page: 1000,
+      },
+    };
+  }
+
+  async listObjectsPage(
+    _r: string,
+    ref: string,
+    o: ListObjectsOptions = {},
+  ): Promise<Page<ObjectStats>> {
+    expect(ref).toBe("to");
+    expect(o.delimiter).toBeUndefined();
+    this.calls.list++;
+    const amount = Math.min(o.amount ?? 100, 1000);
+    const out: ObjectStats[] = [];
+    let i = this.firstAfter(this.toPaths, o.after);
+    for (; i < this.toPaths.length && out.length < amount; i++) {
+      const p = this.toPaths[i]!;
+      if (o.prefix && !p.startsWith(o.prefix)) {
+        if (compareKeys(p, o.prefix) > 0) break;
+        continue;
+      }
+      out.push(this.stats(p));
+    }
+    const more = i < this.toPaths.length && (!o.prefix || this.toPaths[i]!.startsWith(o.prefix));
+    return this.page(out, more, out.at(-1)?.path ?? "");
+  }
+
+  async *listObjects(r: string, ref: string, o: ListObjectsOptions = {}) {
+    let after = o.after;
+    for (;;) {
+      const page = await this.listObjectsPage(r, ref, { ...o, after });
+      yield page;
+      if (!page.pagination.has_more) return;
+      after = page.pagination.next_offset;
+    }
+  }
+
+  async statObject(_r: string, ref: string, path: string): Promise<ObjectStats> {
+    expect(ref).toBe("to");
+    this.calls.stat++;
+    if (this.opts.missing?.includes(path) || !this.toPaths.includes(path)) {
+      throw Object.assign(new Error(`not found: ${path}`), { name: "LakeFsNotFoundError" });
+    }
+    return this.stats(path);
+  }
+
+  private diffEntry(path: string): Diff {
+    const type = this.changes.get(path)!;
+    return { type, path, path_type: "object", size_bytes: path.length };
+  }
+
+  async *diffRefs(_r: string, left: string, right: string, o: DiffOptions = {}) {
+    expect([left, right]).toEqual(["from", "to"]);
+    expect(o.type).toBe("two_dot");
+    expect(o.delimiter).toBeUndefined();
+    let after = o.after;
+    for (;;) {
+      this.calls.diff++;
+      const amount = Math.min(o.amount ?? 100, 1000);
+      const out: Diff[] = [];
+      let i = this.firstAfter(this.diffPaths, after);
+      for (; i < this.diffPaths.length && out.length < amount; i++) {
+        const p = this.diffPaths[i]!;
+        if (o.prefix) {
+          if (!p.startsWith(o.prefix)) continue;
+          out.push(this.diffEntry(p));
+          continue;
+        }
+        const collapsed = this.opts.collapsePrefixes?.find((c) => p.startsWith(c));
+        if (collapsed) {
+          out.push({ type: "prefix_changed", path: collapsed, path_type: "common_prefix" });
+          while (i + 1 < this.diffPaths.length && this.diffPaths[i + 1]!.startsWith(collapsed)) i++;
+          continue;
+        }
+        out.push(this.diffEntry(p));
+      }
+      const more = i < this.diffPaths.length;
+      const last = out.at(-1)?.path ?? "";
+      yield this.page(out, more, last);
+      if (!more) return;
+      after = last;
+    }
+  }
+}
+
+class MemorySink implements ShardSink {
+  readonly shards: string[][] = [];
+  async write(index: number, lines: string[]) {
+    expect(index).toBe(this.shards.length);
+    this.shards.push([...lines]);
+  }
+  tasks(): ExportTask[] {
+    return this.shards.flatMap((lines) => parseTaskShard(lines.join("\n")));
+  }
+}
+
+const pad = (i: number) => String(i).padStart(7, "0");
+const branch = (n: number, dir = "data") =>
+  Array.from({ length: n }, (_, i) => `${dir}/part-${pad(i)}.csv`);
+
+const req = (fromCommit: string | null) => ({
+  repository: "repo",
+  fromCommit,
+  toCommit: "to",
+  exportPrefix: "exp/main",
+});
+
+describe("planExport: incremental", () => {
+  it("10 changes of a 1 000 000-object branch: fewer than 20 lakeFS calls", async () => {
+    const paths = branch(1_000_000);
+    const changes: [string, Change][] = [
+      ["data/part-0000003.csv", "changed"],
+      ["data/part-0500000.csv", "changed"],
+      ["data/part-0999999.csv", "removed"],
+      ["data/part-0000100.csv", "removed"],
+      ["data/new-a.csv", "added"],
+      ["data/zz/new-b.bin", "added"],
+      ["_lakefs_actions/export.yaml", "added"],
+      ["top.txt", "added"],
+      ["data/part-0777777.csv", "changed"],
+      ["data/part-0123456.csv", "changed"],
+    ];
+    const lakefs = new FakeLakeFs(paths, changes);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req("from"));
+    expect(lakefs.total).toBeLessThan(20);
+    expect(lakefs.calls).toEqual({ diff: 1, list: 0, stat: 8 });
+    expect(result).toMatchObject({ done: true, counts: { copies: 8, deletes: 2, shards: 1 } });
+    const tasks = sink.tasks();
+    expect(tasks.map((t) => t.path)).toEqual([...changes.map(([p]) => p)].sort(compareKeys));
+    expect(tasks.find((t) => t.path === "data/part-0000003.csv")).toEqual({
+      op: "copy",
+      path: "data/part-0000003.csv",
+      sourceAddress: "s3://ns-bucket/data/v2/data/part-0000003.csv",
+      destKey: "exp/main/data/part-0000003.csv",
+      size: 21,
+      contentType: "text/csv",
+      metadata: { owner: "team-a" },
+      etag: "etag-v2-data/part-0000003.csv",
+    });
+    expect(tasks.find((t) => t.path === "data/part-0999999.csv")).toEqual({
+      op: "delete",
+      path: "data/part-0999999.csv",
+      destKey: "exp/main/data/part-0999999.csv",
+    });
+    // _lakefs_actions/ is exported like any object
+    expect(tasks.find((t) => t.path === "_lakefs_actions/export.yaml")?.op).toBe("copy");
+    // no metadata key when lakeFS has none
+    expect(tasks.find((t) => t.path === "data/zz/new-b.bin")).not.toHaveProperty("metadata");
+  });
+
+  it("a dense change (2 000 consecutive objects) resolves by listing windows, not 2 000 stats", async () => {
+    const paths = branch(10_000);
+    const changes = paths.slice(3000, 5000).map((p): [string, Change] => [p, "changed"]);
+    const lakefs = new FakeLakeFs(paths, changes);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req("from"), {
+      limits: { maxTasksPerShard: 700 },
+    });
+    expect(result.counts).toEqual({ copies: 2000, deletes: 0, copyBytes: 2000 * 21, shards: 3 });
+    expect(lakefs.calls.stat).toBe(0);
+    expect(lakefs.calls.diff).toBe(2);
+    // one window per diff page of 1 000 entries
+    expect(lakefs.calls.list).toBe(2);
+    expect(sink.shards.map((s) => s.length)).toEqual([700, 700, 600]);
+    expect(sink.tasks().every((t) => t.op === "copy" && t.sourceAddress.includes("/v2/"))).toBe(
+      true,
+    );
+  });
+
+  it("sparse changes over a large branch fall back to stat after one sparse window", async () => {
+    const paths = branch(300_000);
+    const changes = paths
+      .filter((_, i) => i % 1000 === 7)
+      .map((p): [string, Change] => [p, "changed"]);
+    const lakefs = new FakeLakeFs(paths, changes);
+    const sink = new MemorySink();
+    await planExport(lakefs, sink, req("from"));
+    expect(changes.length).toBe(300);
+    expect(lakefs.calls).toEqual({ diff: 1, list: 1, stat: 299 });
+    expect(sink.tasks()).toHaveLength(300);
+  });
+
+  it("expands prefix entries in place (no delimiter) and keeps path order", async () => {
+    const paths = [...branch(50, "a"), ...branch(50, "p"), ...branch(50, "z")];
+    const changes: [string, Change][] = [
+      ["a/part-0000001.csv", "changed"],
+      ["p/part-0000002.csv", "changed"],
+      ["p/part-0000009.csv", "removed"],
+      ["p/q/new.csv", "added"],
+      ["z/part-0000003.csv", "removed"],
+    ];
+    const lakefs = new FakeLakeFs(paths, changes, { collapsePrefixes: ["p/"] });
+    const sink = new MemorySink();
+    await planExport(lakefs, sink, req("from"));
+    expect(sink.tasks().map((t) => `${t.op}:${t.path}`)).toEqual([
+      "copy:a/part-0000001.csv",
+      "copy:p/part-0000002.csv",
+      "delete:p/part-0000009.csv",
+      "copy:p/q/new.csv",
+      "delete:z/part-0000003.csv",
+    ]);
+  });
+
+  it("merge-joins in code point order (characters above U+FFFF)", async () => {
+    const paths = ["k/\uFFFD", "k/😀", "k/a", ...branch(40, "k")].sort(compareKeys);
+    const changes = paths.map((p): [string, Change] => [p, "changed"]);
+    const lakefs = new FakeLakeFs(paths, changes);
+    const sink = new MemorySink();
+    await planExport(lakefs, sink, req("from"));
+    expect(lakefs.calls.stat).toBe(0);
+    expect(sink.tasks().map((t) => t.path)).toEqual(paths);
+  });
+
+  it("a path missing from `to` fails the plan", async () => {
+    const lakefs = new FakeLakeFs(branch(10), [["data/part-0000002.csv", "changed"]], {
+      missing: ["data/part-0000002.csv"],
+    });
+    await expect(planExport(lakefs, new MemorySink(), req("from"))).rejects.toThrow(/not found/);
+  });
+});
+
+describe("planExport: first export", () => {
+  it("copies every object of `to` in bounded shards", async () => {
+    const paths = branch(2500);
+    const lakefs = new FakeLakeFs(paths, []);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req(null));
+    expect(result.counts).toMatchObject({ copies: 2500, deletes: 0, shards: 3 });
+    expect(lakefs.calls).toEqual({ diff: 0, list: 3, stat: 0 });
+    expect(sink.tasks().map((t) => t.path)).toEqual(paths);
+  });
+
+  it("bounds shards by bytes and by source bytes", async () => {
+    const paths = branch(100);
+    const bySize = new MemorySink();
+    await planExport(new FakeLakeFs(paths, []), bySize, req(null), {
+      limits: { maxShardBytes: 2000 },
+    });
+    for (const s of bySize.shards)
+      expect(Buffer.byteLength(s.join("\n")) + 1).toBeLessThanOrEqual(2000);
+    expect(bySize.tasks()).toHaveLength(100);
+    const byCopy = new MemorySink();
+    // each object is 21 bytes: 4 per shard
+    await planExport(new FakeLakeFs(paths, []), byCopy, req(null), {
+      limits: { maxCopyBytesPerShard: 90 },
+    });
+    expect(byCopy.shards.length).toBe(25);
+  });
+
+  it("resumes after a stop with nothing lost or repeated", async () => {
+    const paths = branch(1000);
+    const whole = new MemorySink();
+    await planExport(new FakeLakeFs(paths, []), whole, req(null), {
+      limits: { maxTasksPerShard: 64 },
+    });
+
+    const sink = new MemorySink();
+    let result: PlanResult | undefined;
+    let invocations = 0;
+    do {
+      let shardsThisCall = 0;
+      result = await planExport(
+        new FakeLakeFs(paths, []),
+        sink,
+        { ...req(null), ...(result ? { resume: result.cursor } : {}) },
+        { limits: { maxTasksPerShard: 64 }, shouldContinue: () => ++shardsThisCall < 3 },
+      );
+      invocations++;
+    } while (!result.done);
+    expect(invocations).toBe(6);
+    expect(sink.shards).toEqual(whole.shards);
+    expect(result.counts).toEqual({ copies: 1000, deletes: 0, copyBytes: 21000, shards: 16 });
+  });
+
+  it("resolves relative physical addresses in the storage namespace; rejects other schemes", async () => {
+    const lakefs = new FakeLakeFs(["a.csv"], [], { relative: true });
+    const sink = new MemorySink();
+    await planExport(lakefs, sink, { ...req(null), storageNamespace: "s3://ns-bucket/repo1" });
+    expect(sink.tasks()[0]).toMatchObject({
+      sourceAddress: "s3://ns-bucket/repo1/data/v1/a.csv",
+      destKey: "exp/main/a.csv",
+    });
+    await expect(
+      planExport(new FakeLakeFs(["a.csv"], [], { relative: true }), new MemorySink(), req(null)),
+    ).rejects.toThrow(PlanError);
+    await expect(
+      planExport(new FakeLakeFs(["a.csv"], [], { relative: true }), new MemorySink(), {
+        ...req(null),
+        storageNamespace: "gs://x/y",
+      }),
+    ).rejects.toThrow(/only s3:\/\//);
+  });
+
+  it("exports at the bucket root when the prefix is empty", async () => {
+    const sink = new MemorySink();
+    await planExport(new FakeLakeFs(["a/b.csv"], []), sink, { ...req(null), exportPrefix: "" });
+    expect(sink.tasks()[0]?.destKey).toBe("a/b.csv");
+  });
+});
