@@ -16,21 +16,24 @@ const RetentionDaysSchema = z
   .min(0, { error: "must be 0 or more" })
   .max(MAX_RETENTION_DAYS, { error: `must be at most ${MAX_RETENTION_DAYS}` });
 
-export const GcBranchRuleSchema = z
-  .object({
+export const GcBranchRuleSchema = z.strictObject(
+  {
     branch_id: z
       .string({ error: expected("a branch name") })
       .min(1, { error: "must not be empty" }),
     retention_days: RetentionDaysSchema,
-  })
-  .strict();
+  },
+  { error: expected("an object with branch_id and retention_days") },
+);
 
 export const GcRulesSchema = z
-  .object({
-    default_retention_days: RetentionDaysSchema,
-    branches: z.array(GcBranchRuleSchema, { error: expected("a list of branch rules") }),
-  })
-  .strict()
+  .strictObject(
+    {
+      default_retention_days: RetentionDaysSchema,
+      branches: z.array(GcBranchRuleSchema, { error: expected("a list of branch rules") }),
+    },
+    { error: expected("a JSON object") },
+  )
   .superRefine((rules, ctx) => {
     const seen = new Set<string>();
     rules.branches.forEach((rule, i) => {

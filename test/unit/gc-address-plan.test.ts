@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import {
+  type AddressWorkItem,
+  planAddressCollection,
+  planCounts,
+} from "../../lambdas/gc/domain/address-plan";
+import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
+import { computeRetention, SECONDS_PER_DAY } from "../../lambdas/gc/domain/retention";
+
+const NOW = 1_800_000_000;
+
+function graphOf(commits: Record<string, [number, ...string[]]>): CommitGraph {
+  const g = new CommitGraph();
+  for (const [id, [age, ...parents]] of Object.entries(commits)) {
+    g.add({ id, parents, creation_date: NOW - age * SECONDS_PER_DAY });
+  }
+  return g;
+}
+
+describe("GC address plan", () => {
+  it("lists the oldest active commit of each run and diffs the rest (semantics.md example)", () => {
+    const g = graphOf({
+      a: [15],
+      b: [10, "a"],
+      e: [5, "b"],
+      f: [1, "e"],
+      c: [10, "a"],
+      d: [5, "c"],
+    });
+    const retention = computeRetention(
+      g,
+      [
+        { kind: "branch", name: "long", commitId: "f", retentionDays: 7 },
+        { kind: "branch", name: "short", commitId: "d", retentionDays: 3 },
+      ],
+      NOW,
+    );
+    const items = planAddressCollection(g, retention, ["short", "long"]);
+    expect(items).toEqual<AddressWorkItem[]>([
+      // b and d are active but their main parents are expired: whatever they inherited from
+      // a or c must be protected, so they are listed in full.
+      { side: "active", kind: "list", commit: "b" },
+      { side: "active", kind: "list", commit: "d" },
+      { side: "active", kind: "diff", commit: "e", parent: "b" },
+      { side: "active", kind: "diff", commit: "f", parent: "e" },
+      // a has no parent; c is covered by a plus what it introduced.
+      { side: "expired", kind: "list", commit: "a" },
+      { side: "expired", kind: "diff", commit: "c", parent: "a" },
+      { side: "active", kind: "staged", branch: "long" },
+      { side: "active", kind: "staged", branch: "short" },
+    ]);
+    expect(planCounts(items)).toEqual({
+      active_list: 2,
+      active_diff: 2,
+      expired_list: 1,
+      expired_diff: 1,
+      active_staged: 2,
+    });
+  });
+
+  it("diffs an expired commit against an active main parent (merged feature branches)", () => {
+    // main: m1(3) <- merge(1, second parent x2); feature forked at m1: x1(2) <- x2(2)
+    const g = graphOf({ m1: [3], x1: [2, "m1"], x2: [2, "x1"], merge: [1, "m1", "x2"] });
+    const retention = computeRetention(
+      g,
+      [{ kind: "branch", name: "main", commitId: "merge", retentionDays: 7 }],
+      NOW,
+    );
+    expect([...retention.expired].sort()).toEqual(["x1", "x2"]);
+    const items = planAddressCollection(g, retention);
+    expect(items.filter((i) => i.side === "expired")).toEqual([
+      { side: "expired", kind: "diff", commit: "x1", parent: "m1" },
+      { side: "expired", kind: "diff", commit: "x2", parent: "x1" },
+    ]);
+  });
+
+  it("diffs an active commit against an active second parent when its main parent is expired", () => {
+    // main's old head m0 (expired), dev head d1 (active); merge of dev into main at 20 days,
+    // main kept 7 days: the merge is main's head, its main parent m0 is outside the window.
+    const g = graphOf({ m0: [30], d1: [25, "m0"], merge: [20, "m0", "d1"] });
+    const retention = computeRetention(
+      g,
+      [
+        { kind: "branch", name: "main", commitId: "merge", retentionDays: 7 },
+        { kind: "branch", name: "dev", commitId: "d1", retentionDays: 7 },
+      ],
+      NOW,
+    );
+    expect([...retention.active].sort()).toEqual(["d1", "merge"]);
+    const items = planAddressCollection(g, retention).filter((i) => i.side === "active");
+    expect(items).toEqual([
+      { side: "active", kind: "list", commit: "d1" },
+      { side: "active", kind: "diff", commit: "merge", parent: "d1" },
+    ]);
+  });
+
+  it("needs one listing per active run and one per parentless commit at 100 000 commits", () => {
+    const g = new CommitGraph();
+    const n = 100_000;
+    for (let i = 0; i < n; i++) {
+      g.add({
+        id: `m${i}`,
+        parents: i === 0 ? [] : [`m${i - 1}`],
+        creation_date: NOW - (n - i) * 3600,
+      });
+    }
+    const retention = computeRetention(
+      g,
+      [{ kind: "branch", name: "main", commitId: `m${n - 1}`, retentionDays: 10 }],
+      NOW,
+    );
+    const counts = planCounts(planAddressCollection(g, retention, ["main"]));
+    expect(counts).toEqual({
+      active_list: 1,
+      active_diff: 239,
+      expired_list: 1,
+      expired_diff: n - 241,
+      active_staged: 1,
+    });
+  });
+});
