@@ -117,6 +117,8 @@ export function prefixEnd(prefix: string): string {
 
 export class LakeFsModel {
   private readonly repos = new Map<string, RepoState>();
+  /** Log walks paused at a page end, keyed by repo, head, stop_at and last id returned. */
+  private readonly logCursors = new Map<string, Iterator<CommitRecord>>();
   readonly store: FileRangeStore;
 
   constructor(
@@ -491,25 +493,41 @@ export class LakeFsModel {
     const head = this.resolve(state, ref).commit;
     const stopAt = opts.stopAt ? this.resolve(state, opts.stopAt).commit.id : undefined;
     const results: CommitRecord[] = [];
-    let walk: Iterable<CommitRecord>;
-    if (opts.firstParent && opts.after) {
+    let walk: Iterator<CommitRecord>;
+    let skipping = false;
+    const cacheKey = (after: string) => `${repo}\0${head.id}\0${stopAt ?? ""}\0${after}`;
+    const cached = opts.after ? this.logCursors.get(cacheKey(opts.after)) : undefined;
+    if (cached && !opts.firstParent) {
+      // The walk that produced the previous page, resumed where it stopped.
+      this.logCursors.delete(cacheKey(opts.after!));
+      walk = cached;
+    } else if (opts.firstParent && opts.after) {
       // The first-parent chain continues right below the last commit returned.
       const last = state.commits.get(opts.after);
       if (!last) throw new ApiError(400, "after: unknown commit");
       if (last.id === stopAt) return { results, hasMore: false };
       const next = last.parents[0];
-      walk = next ? this.walkLog(state, this.commitOf(state, next), true) : [];
+      walk = (next ? this.walkLog(state, this.commitOf(state, next), true) : [])[Symbol.iterator]();
     } else {
       walk = this.walkLog(state, head, opts.firstParent);
+      skipping = opts.after !== undefined;
     }
-    let skipping = !opts.firstParent && opts.after !== undefined;
-    for (const commit of walk) {
+    for (let step = walk.next(); !step.done; step = walk.next()) {
+      const commit = step.value;
       if (skipping) {
         if (commit.id === opts.after) skipping = false;
         if (commit.id === stopAt) return { results, hasMore: false };
         continue;
       }
-      if (results.length === opts.amount) return { results, hasMore: true };
+      if (results.length === opts.amount) {
+        if (!opts.firstParent) {
+          this.logCursors.set(cacheKey(results[results.length - 1]!.id), prepend(commit, walk));
+          if (this.logCursors.size > 64) {
+            this.logCursors.delete(this.logCursors.keys().next().value!);
+          }
+        }
+        return { results, hasMore: true };
+      }
       results.push(commit);
       if (commit.id === stopAt) return { results, hasMore: false };
     }
@@ -843,6 +861,11 @@ export class LakeFsModel {
 }
 
 // ---------------------------------------------------------------------- helpers
+
+function* prepend<T>(first: T, rest: Iterator<T>): Generator<T> {
+  yield first;
+  for (let step = rest.next(); !step.done; step = rest.next()) yield step.value;
+}
 
 function newToken(): string {
   return randomBytes(12).toString("hex");
