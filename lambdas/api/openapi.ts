@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 description of the API, produced from the route table and the same zod
-// schemas the handlers validate with. `npx tsx lambdas/api/openapi.ts` writes openapi.json.
+// schemas the handlers validate with. `npx tsx lambdas/api/write-openapi.ts` writes openapi.json.
 import { z } from "zod";
 import { API_BASE_PATH, ROUTES, type RouteDef } from "./routes";
 import {
@@ -195,9 +195,3 @@ export function openApiDocument() {
 }
 
 export const openApiJson = () => `${JSON.stringify(openApiDocument(), null, 2)}\n`;
-
-if (process.argv[1] && /lambdas[/\\]api[/\\]openapi\.ts$/.test(process.argv[1])) {
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(new URL("../../openapi.json", import.meta.url), openApiJson());
-  console.log("wrote openapi.json");
-}

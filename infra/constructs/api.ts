@@ -1,0 +1,262 @@
+// The configuration and control API: REST API at /api/v1 with IAM auth on every route but
+// the webhook, one NodejsFunction per capability group (lambdas/api/handlers/*), request
+// validation from the same zod schemas, throttling, access logs and least-privilege grants.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import * as apigw from "aws-cdk-lib/aws-apigateway";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import type * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { z } from "zod";
+import { ROUTES, type RouteGroup } from "../../lambdas/api/routes";
+import {
+  ExportConfigurationSchema,
+  GcRulesBodySchema,
+  GcRunRequestSchema,
+} from "../../lambdas/api/schemas";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface ApiProps {
+  table: dynamodb.ITable;
+  eventBus: events.IEventBus;
+  exportStateMachine: sfn.IStateMachine;
+  gcStateMachine: sfn.IStateMachine;
+  lakeFsEndpoint: string;
+  /** JSON {accessKeyId, secretAccessKey} for lakeFS. */
+  lakeFsSecret: secrets.ISecret;
+  /** The shared secret lakeFS sends in X-Lakeport-Token. */
+  webhookSecret: secrets.ISecret;
+  /** Requests per second across the API (burst twice that). */
+  rateLimit?: number;
+}
+
+/** Body models (JSON Schema draft 4) for API Gateway's validator, from the zod schemas. */
+const BODY_MODELS: Record<string, z.ZodType> = {
+  "PUT /api/v1/repositories/{repository}/branches/{branch}/continuous-export":
+    ExportConfigurationSchema,
+  "PUT /api/v1/repositories/{repository}/settings/gc_rules": GcRulesBodySchema,
+  "POST /api/v1/repositories/{repository}/gc/runs": GcRunRequestSchema,
+};
+
+export class Api extends Construct {
+  readonly restApi: apigw.RestApi;
+  readonly functions: Record<RouteGroup, NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: logs.RetentionDays.THREE_MONTHS,
+    });
+    const rate = props.rateLimit ?? 50;
+    this.restApi = new apigw.RestApi(this, "RestApi", {
+      description: "Lakeport configuration and control API",
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      deployOptions: {
+        stageName: "prod",
+        throttlingRateLimit: rate,
+        throttlingBurstLimit: rate * 2,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        metricsEnabled: true,
+      },
+    });
+    // Validation failures answer {"message"} naming the problem, like the handlers.
+    this.restApi.addGatewayResponse("BadBody", {
+      type: apigw.ResponseType.BAD_REQUEST_BODY,
+      templates: { "application/json": '{"message": "$context.error.validationErrorString"}' },
+    });
+    this.restApi.addGatewayResponse("BadParameters", {
+      type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+      templates: { "application/json": '{"message": "$context.error.validationErrorString"}' },
+    });
+    const validator = this.restApi.addRequestValidator("Validator", {
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+
+    const stack = Stack.of(this);
+    const env = {
+      TABLE_NAME: props.table.tableName,
+      EVENT_BUS_NAME: props.eventBus.eventBusName,
+      EXPORT_STATE_MACHINE_ARN: props.exportStateMachine.stateMachineArn,
+      GC_STATE_MACHINE_ARN: props.gcStateMachine.stateMachineArn,
+      LAKEFS_ENDPOINT: props.lakeFsEndpoint,
+      LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
+      WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn,
+      NODE_OPTIONS: "--enable-source-maps",
+    };
+    const fn = (group: RouteGroup, environment: Record<string, string>) =>
+      new NodejsFunction(this, `${group[0]!.toUpperCase()}${group.slice(1)}Function`, {
+        entry: path.join(root, "lambdas/api/handlers", `${group}.ts`),
+        handler: "handler",
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 512,
+        timeout: Duration.seconds(29),
+        environment,
+        projectRoot: root,
+        depsLockFilePath: path.join(root, "package-lock.json"),
+        logGroup: new logs.LogGroup(this, `${group}Logs`, {
+          retention: logs.RetentionDays.THREE_MONTHS,
+        }),
+        bundling: {
+          format: OutputFormat.ESM,
+          target: "node22",
+          minify: true,
+          sourceMap: true,
+          // Bundle the SDK too: the bundle is what was tested, not the runtime's copy.
+          externalModules: [],
+          mainFields: ["module", "main"],
+          banner:
+            "import { createRequire as __lakeportCreateRequire } from 'node:module'; const require = __lakeportCreateRequire(import.meta.url);",
+        },
+      });
+    const { TABLE_NAME, LAKEFS_ENDPOINT, LAKEFS_SECRET_ARN, NODE_OPTIONS } = env;
+    this.functions = {
+      export: fn("export", {
+        TABLE_NAME,
+        LAKEFS_ENDPOINT,
+        LAKEFS_SECRET_ARN,
+        NODE_OPTIONS,
+        EXPORT_STATE_MACHINE_ARN: env.EXPORT_STATE_MACHINE_ARN,
+      }),
+      gc: fn("gc", {
+        TABLE_NAME,
+        LAKEFS_ENDPOINT,
+        LAKEFS_SECRET_ARN,
+        NODE_OPTIONS,
+        GC_STATE_MACHINE_ARN: env.GC_STATE_MACHINE_ARN,
+      }),
+      webhook: fn("webhook", {
+        TABLE_NAME,
+        NODE_OPTIONS,
+        EVENT_BUS_NAME: env.EVENT_BUS_NAME,
+        WEBHOOK_SECRET_ARN: env.WEBHOOK_SECRET_ARN,
+      }),
+      meta: fn("meta", { NODE_OPTIONS }),
+    };
+
+    // Least privilege: each function gets exactly what its routes use.
+    const { export: exportFn, gc: gcFn, webhook: webhookFn } = this.functions;
+    props.table.grant(
+      exportFn,
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+    );
+    props.table.grant(
+      gcFn,
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+      "dynamodb:ConditionCheckItem",
+    );
+    props.table.grant(webhookFn, "dynamodb:PutItem", "dynamodb:DeleteItem");
+    props.lakeFsSecret.grantRead(exportFn);
+    props.lakeFsSecret.grantRead(gcFn);
+    props.webhookSecret.grantRead(webhookFn);
+    props.eventBus.grantPutEventsTo(webhookFn);
+    for (const [f, sm] of [
+      [exportFn, props.exportStateMachine],
+      [gcFn, props.gcStateMachine],
+    ] as const) {
+      sm.grantStartExecution(f);
+      const smName = Arn.split(sm.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["states:DescribeExecution", "states:ListMapRuns"],
+          resources: [
+            stack.formatArn({
+              service: "states",
+              resource: "execution",
+              resourceName: `${smName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["states:DescribeMapRun"],
+          resources: [
+            stack.formatArn({
+              service: "states",
+              resource: "mapRun",
+              resourceName: `${smName}/*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+    }
+
+    const integrations = new Map<RouteGroup, apigw.LambdaIntegration>();
+    for (const route of ROUTES) {
+      const resource = this.restApi.root.resourceForPath(route.resource);
+      let integration = integrations.get(route.group);
+      if (!integration) {
+        integration = new apigw.LambdaIntegration(this.functions[route.group]);
+        integrations.set(route.group, integration);
+      }
+      const params = Object.fromEntries(
+        [...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => [
+          `method.request.path.${m[1]}`,
+          true,
+        ]),
+      );
+      const bodySchema = BODY_MODELS[`${route.method} ${route.resource}`];
+      const requestModels = bodySchema
+        ? {
+            "application/json": this.restApi.addModel(
+              `${route.method}${route.resource.replace(/[^A-Za-z]/g, "")}Model`,
+              {
+                contentType: "application/json",
+                schema: apiGatewayModel(bodySchema),
+              },
+            ),
+          }
+        : undefined;
+      resource.addMethod(route.method, integration, {
+        authorizationType: route.authenticated
+          ? apigw.AuthorizationType.IAM
+          : apigw.AuthorizationType.NONE,
+        requestValidator: validator,
+        requestParameters: params,
+        ...(requestModels ? { requestModels } : {}),
+      });
+    }
+  }
+
+  /** Lets a principal (a user, a CI role) call every authenticated route. */
+  grantInvoke(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["execute-api:Invoke"],
+      resourceArns: [this.restApi.arnForExecuteApi("*", "/*", "*")],
+    });
+  }
+}
+
+/** zod -> JSON Schema draft 4 in the shape CDK's JsonSchema takes ($schema becomes `schema`). */
+function apiGatewayModel(schema: z.ZodType): apigw.JsonSchema {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: "draft-4",
+    io: "input",
+    // An empty metadata registry inlines everything (API Gateway models take no $refs).
+    metadata: z.registry<Record<string, unknown>>(),
+  }) as Record<string, unknown>;
+  return { schema: apigw.JsonSchemaVersion.DRAFT4, ...rest } as apigw.JsonSchema;
+}

@@ -1,0 +1,64 @@
+// State table (single-table design of lambdas/shared/state/table.ts) and the work bucket
+// (temporary shards of exports and GC runs).
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import {
+  KIND_INDEX,
+  PARTITION_KEY,
+  SORT_KEY,
+  TTL_ATTRIBUTE,
+} from "../../lambdas/shared/state/table";
+
+/** Objects under this prefix of the work bucket are temporary and expire. */
+export const WORK_BUCKET_TEMPORARY_PREFIX = "tmp/";
+export const WORK_BUCKET_TEMPORARY_DAYS = 7;
+
+export interface StorageProps {
+  /** RETAIN (default) keeps the table and bucket when the stack is deleted. */
+  removalPolicy?: RemovalPolicy;
+}
+
+export class Storage extends Construct {
+  readonly table: dynamodb.Table;
+  readonly workBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.table = new dynamodb.Table(this, "State", {
+      partitionKey: { name: PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: SORT_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: KIND_INDEX.name,
+      partitionKey: { name: KIND_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: KIND_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.workBucket = new s3.Bucket(this, "Work", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      autoDeleteObjects: false,
+      lifecycleRules: [
+        {
+          id: "expire-temporary-shards",
+          prefix: WORK_BUCKET_TEMPORARY_PREFIX,
+          expiration: Duration.days(WORK_BUCKET_TEMPORARY_DAYS),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,141 @@
+// The storage and API constructs synthesize, with the properties the design relies on.
+import { App, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as events from "aws-cdk-lib/aws-events";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { beforeAll, expect, test } from "vitest";
+import { Api } from "../../infra/constructs/api";
+import { Storage } from "../../infra/constructs/storage";
+import { ROUTES } from "../../lambdas/api/routes";
+import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/state/table";
+
+let template: Template;
+
+beforeAll(() => {
+  // Skip esbuild bundling here (assets are staged as-is): synthesis is what is under test.
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new Stack(app, "ApiTest", {
+    env: { account: "123456789012", region: "eu-west-1" },
+  });
+  const storage = new Storage(stack, "Storage");
+  const arn = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:${name}`;
+  new Api(stack, "Api", {
+    table: storage.table,
+    eventBus: new events.EventBus(stack, "Bus"),
+    exportStateMachine: sfn.StateMachine.fromStateMachineArn(stack, "ExportSm", arn("export")),
+    gcStateMachine: sfn.StateMachine.fromStateMachineArn(stack, "GcSm", arn("gc")),
+    lakeFsEndpoint: "https://lakefs.example.com",
+    lakeFsSecret: new secrets.Secret(stack, "LakeFs"),
+    webhookSecret: new secrets.Secret(stack, "Webhook"),
+  });
+  template = Template.fromStack(stack);
+});
+
+test("table: on-demand, PITR, encrypted, TTL, the shared key schema", () => {
+  template.hasResourceProperties("AWS::DynamoDB::Table", {
+    BillingMode: "PAY_PER_REQUEST",
+    KeySchema: [
+      { AttributeName: "pk", KeyType: "HASH" },
+      { AttributeName: "sk", KeyType: "RANGE" },
+    ],
+    PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    SSESpecification: { SSEEnabled: true },
+    TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+    GlobalSecondaryIndexes: [Match.objectLike({ IndexName: KIND_INDEX.name })],
+  });
+});
+
+test("work bucket: encrypted, public access blocked, TLS only, temporary shards expire", () => {
+  template.hasResourceProperties("AWS::S3::Bucket", {
+    BucketEncryption: Match.objectLike({}),
+    PublicAccessBlockConfiguration: {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    },
+    LifecycleConfiguration: {
+      Rules: [Match.objectLike({ Prefix: "tmp/", ExpirationInDays: 7, Status: "Enabled" })],
+    },
+  });
+  template.hasResourceProperties("AWS::S3::BucketPolicy", {
+    PolicyDocument: {
+      Statement: Match.arrayWith([
+        Match.objectLike({
+          Effect: "Deny",
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      ]),
+    },
+  });
+});
+
+test("every route exists; IAM auth everywhere but the webhook", () => {
+  const methods = template.findResources("AWS::ApiGateway::Method");
+  const byAuth = Object.values(methods).map(
+    (m) => (m as { Properties: { HttpMethod: string; AuthorizationType: string } }).Properties,
+  );
+  expect(byAuth.filter((m) => m.HttpMethod !== "OPTIONS")).toHaveLength(ROUTES.length);
+  expect(byAuth.filter((m) => m.AuthorizationType === "NONE")).toHaveLength(1);
+  expect(byAuth.filter((m) => m.AuthorizationType === "AWS_IAM")).toHaveLength(ROUTES.length - 1);
+  template.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "continuous-export" });
+  template.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "{runId}" });
+  template.hasResourceProperties("AWS::ApiGateway::Model", {
+    Schema: Match.objectLike({ additionalProperties: false, required: ["exportPath"] }),
+  });
+});
+
+test("stage: throttling and access logs", () => {
+  template.hasResourceProperties("AWS::ApiGateway::Stage", {
+    StageName: "prod",
+    AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 })],
+  });
+});
+
+test("functions: Node.js 22 on ARM64 with their environment", () => {
+  const fns = Object.values(template.findResources("AWS::Lambda::Function")).map(
+    (f) =>
+      (
+        f as {
+          Properties: {
+            Runtime: string;
+            Architectures: string[];
+            Environment?: { Variables: Record<string, unknown> };
+          };
+        }
+      ).Properties,
+  );
+  const api = fns.filter((f) => f.Runtime === "nodejs22.x");
+  expect(api).toHaveLength(4);
+  for (const f of api) expect(f.Architectures).toEqual(["arm64"]);
+  const vars = api.map((f) =>
+    Object.keys(f.Environment?.Variables ?? {})
+      .sort()
+      .join(","),
+  );
+  expect(vars).toContain(
+    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN"
+      .split(",")
+      .sort()
+      .join(","),
+  );
+  expect(vars).toContain("EVENT_BUS_NAME,NODE_OPTIONS,TABLE_NAME,WEBHOOK_SECRET_ARN");
+});
+
+test("least privilege: the webhook may only put/delete items and put events", () => {
+  const policies = Object.values(template.findResources("AWS::IAM::Policy")).map((p) =>
+    JSON.stringify(p),
+  );
+  const webhook = policies.find((p) => p.includes("events:PutEvents"));
+  expect(webhook).toBeDefined();
+  expect(webhook).toContain("dynamodb:PutItem");
+  expect(webhook).not.toContain("dynamodb:Scan");
+  expect(webhook).not.toContain("states:StartExecution");
+  const exporter = policies.find(
+    (p) => p.includes("states:StartExecution") && p.includes("stateMachine:export"),
+  );
+  expect(exporter).toContain("states:DescribeMapRun");
+  expect(exporter).not.toContain("events:PutEvents");
+});
