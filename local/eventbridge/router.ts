@@ -1,0 +1,180 @@
+// Routes PutEvents entries to the targets of matching rules: state machine targets start
+// executions, Lambda targets are invoked asynchronously.
+import { randomUUID } from "node:crypto";
+import type { EventEntry, EventSink } from "../stepfunctions/integrations";
+import { matchesPattern, validatePattern } from "./pattern";
+import { type TargetInputSpec, targetInput } from "./transform";
+
+export interface RuleTarget extends TargetInputSpec {
+  Id: string;
+  Arn: string;
+}
+
+export interface RuleDefinition {
+  name: string;
+  arn: string;
+  eventBusName: string;
+  eventPattern: Record<string, unknown>;
+  targets: RuleTarget[];
+  state?: "ENABLED" | "DISABLED";
+}
+
+export interface RouterDeps {
+  startExecution?: (args: { stateMachineArn: string; input: string }) => Promise<unknown>;
+  invokeAsync?: (functionArn: string, event: unknown, onFailure: (msg: string) => void) => void;
+  region?: string;
+  accountId?: string;
+}
+
+export interface DeliveryRecord {
+  eventId: string;
+  rule: string;
+  targetArn: string;
+  input: string;
+  error?: string;
+}
+
+export class EventRouter implements EventSink {
+  private readonly buses = new Set<string>(["default"]);
+  private readonly rules: RuleDefinition[] = [];
+  /** Every delivery (newest last); tests and `npm run local` read it. */
+  readonly deliveries: DeliveryRecord[] = [];
+  /** Every accepted event (newest last). */
+  readonly events: Record<string, unknown>[] = [];
+  readonly region: string;
+  readonly accountId: string;
+
+  constructor(private deps: RouterDeps = {}) {
+    this.region = deps.region ?? "us-east-1";
+    this.accountId = deps.accountId ?? "000000000000";
+  }
+
+  setDeps(deps: RouterDeps): void {
+    this.deps = { ...this.deps, ...deps };
+  }
+
+  createEventBus(name: string): string {
+    this.buses.add(name);
+    return `arn:aws:events:${this.region}:${this.accountId}:event-bus/${name}`;
+  }
+
+  putRule(rule: RuleDefinition): void {
+    validatePattern(rule.eventPattern, `Rule ${rule.name}.EventPattern`);
+    this.buses.add(rule.eventBusName);
+    this.rules.push(rule);
+  }
+
+  listRules(): RuleDefinition[] {
+    return [...this.rules];
+  }
+
+  private busName(nameOrArn: string | undefined): string {
+    if (!nameOrArn) return "default";
+    const m = /:event-bus\/(.+)$/.exec(nameOrArn);
+    return m ? m[1]! : nameOrArn;
+  }
+
+  async putEvents(
+    entries: EventEntry[],
+  ): Promise<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }[]> {
+    const out: { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[] = [];
+    for (const e of entries) {
+      const bus = this.busName(e.EventBusName);
+      if (!e.Source || !e.DetailType || e.Detail === undefined) {
+        out.push({
+          ErrorCode: "InvalidArgument",
+          ErrorMessage: "Parameters Source, DetailType and Detail are required",
+        });
+        continue;
+      }
+      if (!this.buses.has(bus)) {
+        out.push({
+          ErrorCode: "ResourceNotFoundException",
+          ErrorMessage: `Event bus ${bus} does not exist.`,
+        });
+        continue;
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(e.Detail);
+      } catch {
+        out.push({ ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." });
+        continue;
+      }
+      if (detail === null || typeof detail !== "object" || Array.isArray(detail)) {
+        out.push({ ErrorCode: "MalformedDetail", ErrorMessage: "Detail is malformed." });
+        continue;
+      }
+      const id = randomUUID();
+      const time = e.Time ? new Date(e.Time) : new Date();
+      const event: Record<string, unknown> = {
+        version: "0",
+        id,
+        "detail-type": e.DetailType,
+        source: e.Source,
+        account: this.accountId,
+        time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+        region: this.region,
+        resources: e.Resources ?? [],
+        detail,
+      };
+      this.events.push(event);
+      if (this.events.length > 10_000) this.events.shift();
+      this.route(bus, event);
+      out.push({ EventId: id });
+    }
+    return out;
+  }
+
+  private route(bus: string, event: Record<string, unknown>): void {
+    for (const rule of this.rules) {
+      if (rule.eventBusName !== bus || rule.state === "DISABLED") continue;
+      if (!matchesPattern(rule.eventPattern, event)) continue;
+      for (const t of rule.targets) this.deliver(rule, t, event);
+    }
+  }
+
+  private deliver(rule: RuleDefinition, t: RuleTarget, event: Record<string, unknown>): void {
+    const record: DeliveryRecord = {
+      eventId: String(event.id),
+      rule: rule.name,
+      targetArn: t.Arn,
+      input: "",
+    };
+    this.deliveries.push(record);
+    if (this.deliveries.length > 10_000) this.deliveries.shift();
+    const fail = (msg: string) => {
+      record.error = msg;
+      console.error(`[eventbridge] rule ${rule.name} target ${t.Id}: ${msg}`);
+    };
+    try {
+      record.input = targetInput(t, event, { arn: rule.arn, name: rule.name });
+    } catch (e) {
+      fail(`input transformation failed: ${(e as Error).message}`);
+      return;
+    }
+    if (/:states:[^:]+:\d+:stateMachine:/.test(t.Arn)) {
+      if (!this.deps.startExecution) {
+        fail("no Step Functions runner connected");
+        return;
+      }
+      this.deps
+        .startExecution({ stateMachineArn: t.Arn, input: record.input })
+        .catch((e) => fail((e as Error).message));
+    } else if (/:lambda:[^:]+:\d+:function:/.test(t.Arn)) {
+      if (!this.deps.invokeAsync) {
+        fail("no Lambda runtime connected");
+        return;
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(record.input);
+      } catch {
+        payload = record.input;
+      }
+      this.deps.invokeAsync(t.Arn, payload, fail);
+    } else {
+      fail(`target type of ${t.Arn} is not supported locally`);
+    }
+  }
+}

@@ -1,0 +1,460 @@
+// The local Lambda runtime: runs each function's bundled asset in worker threads with the
+// function's own environment, warm workers reused, timeouts, payload limits, errors shaped
+// like Lambda's, fault injection and per-invocation memory statistics.
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { LambdaInvocationResult, LambdaInvoker } from "../stepfunctions/integrations";
+
+export const PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+
+export interface FunctionConfig {
+  /** Physical function name. */
+  name: string;
+  /** CloudFormation logical id, if deployed from a template. */
+  logicalId?: string;
+  /** Directory holding the bundled code (cdk.out/asset.<hash>). */
+  codeDir: string;
+  /** e.g. "index.handler". */
+  handler: string;
+  environment?: Record<string, string>;
+  timeoutSeconds?: number;
+  memorySizeMb?: number;
+}
+
+export interface LambdaRuntimeOptions {
+  region?: string;
+  accountId?: string;
+  /** Added to every function's environment (endpoints, credentials). */
+  baseEnvironment?: Record<string, string>;
+  /** Warm workers per function, i.e. concurrent invocations. Default 4; more calls queue. */
+  concurrencyPerFunction?: number;
+  /** Where bundles resolve externals (the AWS SDK that Lambda's runtime provides). */
+  nodeModulesDirs?: string[];
+}
+
+export type FaultKind = "crash" | "error" | "timeout";
+
+export interface FaultSpec {
+  /** Function name, logical id, ARN, or a RegExp tested against name and logical id. */
+  function: string | RegExp;
+  /** 1-based invocation number of that function, or "next" for the next one. */
+  invocation: number | "next";
+  kind: FaultKind;
+  errorType?: string;
+  errorMessage?: string;
+}
+
+export interface InvocationRecord {
+  requestId: string;
+  functionName: string;
+  invocation: number;
+  startedAt: Date;
+  durationMs: number;
+  outcome: "success" | "error" | "timeout" | "crash";
+  errorType?: string;
+  requestBytes: number;
+  responseBytes: number;
+  heapUsedBeforeBytes?: number;
+  heapUsedAfterBytes?: number;
+  peakHeapUsedBytes?: number;
+}
+
+export interface FunctionStats {
+  functionName: string;
+  invocations: number;
+  errors: number;
+  timeouts: number;
+  crashes: number;
+  maxPeakHeapUsedBytes: number;
+  warmWorkers: number;
+  records: InvocationRecord[];
+}
+
+export class LambdaServiceError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** Thrown by invokeJson when the handler failed; carries Lambda's error document. */
+export class LambdaFunctionError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly errorMessage: string,
+    readonly payload: string,
+  ) {
+    super(`${errorType}: ${errorMessage}`);
+    this.name = "LambdaFunctionError";
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+interface Fn {
+  cfg: FunctionConfig;
+  arn: string;
+  file: string;
+  exportName: string;
+  slots: Slot[];
+  waiters: (() => void)[];
+  count: number;
+  stats: FunctionStats;
+}
+
+const WORKER_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "worker.mjs");
+
+function resolveHandlerFile(
+  codeDir: string,
+  handler: string,
+): { file: string; exportName: string } {
+  const dot = handler.lastIndexOf(".");
+  if (dot <= 0) throw new Error(`Handler '${handler}' must look like 'file.export'`);
+  const base = path.join(codeDir, handler.slice(0, dot));
+  for (const ext of [".js", ".mjs", ".cjs"]) {
+    if (existsSync(base + ext)) return { file: base + ext, exportName: handler.slice(dot + 1) };
+  }
+  throw new Error(`Handler file for '${handler}' not found in ${codeDir}`);
+}
+
+export class LambdaRuntime implements LambdaInvoker {
+  private readonly fns = new Map<string, Fn>();
+  private readonly faults: (FaultSpec & { used?: boolean })[] = [];
+  private readonly region: string;
+  private readonly accountId: string;
+
+  constructor(private readonly opts: LambdaRuntimeOptions = {}) {
+    this.region = opts.region ?? "us-east-1";
+    this.accountId = opts.accountId ?? "000000000000";
+  }
+
+  functionArn(name: string): string {
+    return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}`;
+  }
+
+  register(cfg: FunctionConfig): string {
+    const { file, exportName } = resolveHandlerFile(cfg.codeDir, cfg.handler);
+    const arn = this.functionArn(cfg.name);
+    this.fns.set(cfg.name, {
+      cfg,
+      arn,
+      file,
+      exportName,
+      slots: [],
+      waiters: [],
+      count: 0,
+      stats: {
+        functionName: cfg.name,
+        invocations: 0,
+        errors: 0,
+        timeouts: 0,
+        crashes: 0,
+        maxPeakHeapUsedBytes: 0,
+        warmWorkers: 0,
+        records: [],
+      },
+    });
+    return arn;
+  }
+
+  functionNames(): string[] {
+    return [...this.fns.keys()];
+  }
+
+  private find(nameOrArn: string): Fn {
+    let name = nameOrArn;
+    const m = /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:([^:]+)(:[^:]+)?$/.exec(nameOrArn);
+    if (m) name = m[1]!;
+    const fn = this.fns.get(name) ?? [...this.fns.values()].find((f) => f.cfg.logicalId === name);
+    if (!fn)
+      throw new LambdaServiceError(
+        "Lambda.ResourceNotFoundException",
+        `Function not found: ${nameOrArn}`,
+      );
+    return fn;
+  }
+
+  injectFault(spec: FaultSpec): void {
+    this.faults.push({ ...spec });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  private takeFault(fn: Fn, invocation: number): (FaultSpec & { used?: boolean }) | undefined {
+    const f = this.faults.find((x) => {
+      if (x.used) return false;
+      const matches =
+        typeof x.function === "string"
+          ? x.function === fn.cfg.name || x.function === fn.cfg.logicalId || x.function === fn.arn
+          : x.function.test(fn.cfg.name) ||
+            (fn.cfg.logicalId !== undefined && x.function.test(fn.cfg.logicalId));
+      return matches && (x.invocation === "next" || x.invocation === invocation);
+    });
+    if (f) f.used = true;
+    return f;
+  }
+
+  stats(nameOrArn: string): FunctionStats {
+    const fn = this.find(nameOrArn);
+    return { ...fn.stats, warmWorkers: fn.slots.length, records: [...fn.stats.records] };
+  }
+
+  allStats(): FunctionStats[] {
+    return [...this.fns.keys()].map((n) => this.stats(n));
+  }
+
+  private environment(fn: Fn): Record<string, string> {
+    const c = fn.cfg;
+    return {
+      AWS_REGION: this.region,
+      AWS_DEFAULT_REGION: this.region,
+      AWS_LAMBDA_FUNCTION_NAME: c.name,
+      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(c.memorySizeMb ?? 128),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${c.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `local/${randomUUID()}`,
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+      LAMBDA_TASK_ROOT: c.codeDir,
+      _HANDLER: c.handler,
+      ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+      ...(this.opts.baseEnvironment ?? {}),
+      ...(c.environment ?? {}),
+    };
+  }
+
+  private async acquire(fn: Fn): Promise<Slot> {
+    const max = this.opts.concurrencyPerFunction ?? 4;
+    for (;;) {
+      const idle = fn.slots.find((s) => !s.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (fn.slots.length < max) {
+        const worker = new Worker(WORKER_FILE, {
+          env: this.environment(fn),
+          workerData: {
+            file: fn.file,
+            exportName: fn.exportName,
+            extraNodePaths: this.opts.nodeModulesDirs ?? [],
+          },
+          resourceLimits: { maxOldGenerationSizeMb: Math.max(64, fn.cfg.memorySizeMb ?? 128) },
+          stdout: false,
+          stderr: false,
+        });
+        worker.unref();
+        const slot = { worker, busy: true };
+        fn.slots.push(slot);
+        return slot;
+      }
+      await new Promise<void>((resolve) => fn.waiters.push(resolve));
+    }
+  }
+
+  private release(fn: Fn, slot: Slot, discard: boolean): void {
+    if (discard) {
+      fn.slots = fn.slots.filter((s) => s !== slot);
+      void slot.worker.terminate();
+    } else slot.busy = false;
+    fn.waiters.shift()?.();
+  }
+
+  /** Synchronous (RequestResponse) invocation, as Step Functions and the SDK see it. */
+  async invoke(nameOrArn: string, payload: string): Promise<LambdaInvocationResult> {
+    const fn = this.find(nameOrArn);
+    const requestBytes = Buffer.byteLength(payload);
+    if (requestBytes > PAYLOAD_LIMIT_BYTES) {
+      throw new LambdaServiceError(
+        "Lambda.RequestTooLargeException",
+        `Request must be smaller than ${PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation`,
+      );
+    }
+    const event = JSON.parse(payload) as unknown;
+    const invocation = ++fn.count;
+    fn.stats.invocations++;
+    const fault = this.takeFault(fn, invocation);
+    const requestId = randomUUID();
+    const timeoutMs = (fn.cfg.timeoutSeconds ?? 3) * 1000;
+    const started = Date.now();
+    const slot = await this.acquire(fn);
+    const record: InvocationRecord = {
+      requestId,
+      functionName: fn.cfg.name,
+      invocation,
+      startedAt: new Date(),
+      durationMs: 0,
+      outcome: "success",
+      requestBytes,
+      responseBytes: 0,
+    };
+    const result = await new Promise<{
+      ok: boolean;
+      payload: string;
+      discard: boolean;
+      outcome: InvocationRecord["outcome"];
+      memory?: Record<string, number>;
+    }>((resolve) => {
+      const w = slot.worker;
+      const cleanup = () => {
+        clearTimeout(timer);
+        w.off("message", onMessage);
+        w.off("error", onError);
+        w.off("exit", onExit);
+      };
+      const onMessage = (m: {
+        id: string;
+        ok: boolean;
+        payload: string;
+        memory: Record<string, number>;
+      }) => {
+        if (m.id !== requestId) return;
+        cleanup();
+        resolve({
+          ok: m.ok,
+          payload: m.payload,
+          discard: false,
+          outcome: m.ok ? "success" : "error",
+          memory: m.memory,
+        });
+      };
+      const onError = (e: Error & { code?: string }) => {
+        cleanup();
+        const oom = e.code === "ERR_WORKER_OUT_OF_MEMORY";
+        resolve({
+          ok: false,
+          discard: true,
+          outcome: "crash",
+          payload: JSON.stringify({
+            errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
+            errorMessage: oom
+              ? `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`
+              : `RequestId: ${requestId} Error: Runtime exited with error: ${e.message}`,
+          }),
+        });
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        resolve({
+          ok: false,
+          discard: true,
+          outcome: "crash",
+          payload: JSON.stringify({
+            errorType: "Runtime.ExitError",
+            errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: exit status ${code}`,
+          }),
+        });
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve({
+          ok: false,
+          discard: true,
+          outcome: "timeout",
+          payload: JSON.stringify({
+            errorType: "Sandbox.Timedout",
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+          }),
+        });
+      }, timeoutMs);
+      w.on("message", onMessage);
+      w.on("error", onError);
+      w.on("exit", onExit);
+      w.postMessage({
+        id: requestId,
+        event,
+        fault: fault
+          ? { kind: fault.kind, errorType: fault.errorType, errorMessage: fault.errorMessage }
+          : undefined,
+        context: {
+          awsRequestId: requestId,
+          functionName: fn.cfg.name,
+          functionVersion: "$LATEST",
+          invokedFunctionArn: fn.arn,
+          memoryLimitInMB: String(fn.cfg.memorySizeMb ?? 128),
+          logGroupName: `/aws/lambda/${fn.cfg.name}`,
+          logStreamName: `local/${requestId}`,
+          deadlineMs: started + timeoutMs,
+        },
+      });
+    });
+    this.release(fn, slot, result.discard);
+    let { ok, payload: out } = result;
+    let outcome = result.outcome;
+    if (ok && Buffer.byteLength(out) > PAYLOAD_LIMIT_BYTES) {
+      ok = false;
+      outcome = "error";
+      out = JSON.stringify({
+        errorType: "Function.ResponseSizeTooLarge",
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${PAYLOAD_LIMIT_BYTES} bytes).`,
+      });
+    }
+    record.durationMs = Date.now() - started;
+    record.outcome = outcome;
+    record.responseBytes = Buffer.byteLength(out);
+    if (!ok) record.errorType = (JSON.parse(out) as { errorType?: string }).errorType;
+    if (result.memory) {
+      record.heapUsedBeforeBytes = result.memory.heapUsedBefore;
+      record.heapUsedAfterBytes = result.memory.heapUsedAfter;
+      record.peakHeapUsedBytes = result.memory.peakHeapUsed;
+      fn.stats.maxPeakHeapUsedBytes = Math.max(
+        fn.stats.maxPeakHeapUsedBytes,
+        result.memory.peakHeapUsed ?? 0,
+      );
+    }
+    if (outcome === "error") fn.stats.errors++;
+    if (outcome === "timeout") fn.stats.timeouts++;
+    if (outcome === "crash") fn.stats.crashes++;
+    fn.stats.records.push(record);
+    if (fn.stats.records.length > 1000) fn.stats.records.shift();
+    return {
+      payload: out,
+      ...(ok ? {} : { functionError: "Unhandled" }),
+      executedVersion: "$LATEST",
+      requestId,
+    };
+  }
+
+  /** Invokes with a JS value; returns the parsed result or throws LambdaFunctionError. */
+  async invokeJson<T = unknown>(nameOrArn: string, event: unknown): Promise<T> {
+    const res = await this.invoke(nameOrArn, JSON.stringify(event ?? null));
+    if (res.functionError) {
+      const doc = JSON.parse(res.payload) as { errorType?: string; errorMessage?: string };
+      throw new LambdaFunctionError(
+        doc.errorType ?? "Unknown",
+        doc.errorMessage ?? "",
+        res.payload,
+      );
+    }
+    return JSON.parse(res.payload) as T;
+  }
+
+  /** Asynchronous (Event) invocation: one retry on error as a minimum of Lambda's two. */
+  invokeAsync(nameOrArn: string, event: unknown, onFailure?: (err: string) => void): void {
+    const attempt = async (n: number): Promise<void> => {
+      const res = await this.invoke(nameOrArn, JSON.stringify(event ?? null));
+      if (!res.functionError) return;
+      if (n < 2) return attempt(n + 1);
+      const msg = `[lambda] async invocation of ${nameOrArn} failed after ${n + 1} attempts: ${res.payload}`;
+      if (onFailure) onFailure(msg);
+      else console.error(msg);
+    };
+    attempt(0).catch((e) => {
+      const msg = `[lambda] async invocation of ${nameOrArn} failed: ${(e as Error).message}`;
+      if (onFailure) onFailure(msg);
+      else console.error(msg);
+    });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.fns.values()].flatMap((f) => f.slots.splice(0));
+    await Promise.all(all.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,101 @@
+// One Lambda execution environment: loads a function's bundled handler once and runs one
+// invocation at a time for the runtime in runtime.ts. Plain JavaScript so it runs as is
+// in a worker thread, whatever loader the parent uses.
+import { readFileSync } from "node:fs";
+import Module from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parentPort, workerData } from "node:worker_threads";
+
+const { file, exportName, extraNodePaths } = workerData;
+
+async function loadHandler() {
+  let mod;
+  if (file.endsWith(".mjs")) {
+    mod = await import(pathToFileURL(file).href);
+  } else {
+    // Bundles are CommonJS; compile them as such even under a "type": "module" package.json.
+    const m = new Module(file);
+    m.filename = file;
+    m.paths = [...Module._nodeModulePaths(path.dirname(file)), ...extraNodePaths];
+    m._compile(readFileSync(file, "utf8"), file);
+    mod = m.exports;
+  }
+  const fn = mod?.[exportName] ?? mod?.default?.[exportName];
+  if (typeof fn !== "function") {
+    const err = new Error(`${path.basename(file)}.${exportName} is undefined or not exported`);
+    err.name = "Runtime.HandlerNotFound";
+    throw err;
+  }
+  return fn;
+}
+
+let handlerPromise;
+
+function errorDoc(e) {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return {
+    errorType: err.name || "Error",
+    errorMessage: err.message,
+    trace: String(err.stack ?? "").split("\n"),
+  };
+}
+
+parentPort.on("message", async (msg) => {
+  const { id, event, context, fault } = msg;
+  const heapBefore = process.memoryUsage().heapUsed;
+  let peak = heapBefore;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+  }, 5);
+  const ctx = {
+    ...context,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, context.deadlineMs - Date.now()),
+    done: () => {},
+    succeed: () => {},
+    fail: () => {},
+  };
+  try {
+    if (fault?.kind === "crash") process.exit(1);
+    if (fault?.kind === "timeout") await new Promise(() => {});
+    if (fault?.kind === "error") {
+      const err = new Error(fault.errorMessage ?? "Injected fault");
+      err.name = fault.errorType ?? "InjectedFault";
+      throw err;
+    }
+    handlerPromise ??= loadHandler();
+    const handler = await handlerPromise;
+    const result =
+      handler.length >= 3
+        ? await new Promise((resolve, reject) => {
+            const r = handler(event, ctx, (err, value) => (err ? reject(err) : resolve(value)));
+            if (r && typeof r.then === "function") r.then(resolve, reject);
+          })
+        : await handler(event, ctx);
+    peak = Math.max(peak, process.memoryUsage().heapUsed);
+    clearInterval(sampler);
+    parentPort.postMessage({
+      id,
+      ok: true,
+      payload: result === undefined ? "null" : JSON.stringify(result),
+      memory: {
+        heapUsedBefore: heapBefore,
+        heapUsedAfter: process.memoryUsage().heapUsed,
+        peakHeapUsed: peak,
+      },
+    });
+  } catch (e) {
+    clearInterval(sampler);
+    parentPort.postMessage({
+      id,
+      ok: false,
+      payload: JSON.stringify(errorDoc(e)),
+      memory: {
+        heapUsedBefore: heapBefore,
+        heapUsedAfter: process.memoryUsage().heapUsed,
+        peakHeapUsed: peak,
+      },
+    });
+  }
+});

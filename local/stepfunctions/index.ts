@@ -1,0 +1,13 @@
+export { DefinitionError, StatesError } from "./errors";
+export type { EventEntry, EventSink, LambdaInvocationResult, LambdaInvoker } from "./integrations";
+export {
+  type ExecutionRecord,
+  type ExecutionStatus,
+  executionStatusDetail,
+  type MapRunRecord,
+  RunnerApiError,
+  type RunnerOptions,
+  StepFunctionsRunner,
+} from "./runner";
+export { type StepFunctionsServerHandle, startStepFunctionsServer } from "./server";
+export { validateMachine } from "./validate";
