@@ -68,7 +68,8 @@ class Lru<V> {
 }
 
 export class FileRangeStore implements RangeStore {
-  private readonly ranges = new Lru<Range>(2048);
+  // About 250 KB per cached range of 1000 entries: 256 ranges keep memory near 64 MB.
+  private readonly ranges = new Lru<Range>(256);
   private readonly metaranges = new Lru<Metarange>(256);
 
   constructor(private readonly dir: string) {

@@ -102,7 +102,9 @@ export async function startLakeFsDevServer(
     eventType: EventType,
     mergeSource?: string,
   ) => {
-    const p = runPostHooks(model, s3, { repo, branch, commit, eventType, mergeSource }, runs)
+    // Started on the next turn of the event loop: the commit or merge answers first.
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => runPostHooks(model, s3, { repo, branch, commit, eventType, mergeSource }, runs))
       .catch(() => undefined)
       .finally(() => pendingHooks.delete(p));
     pendingHooks.add(p);

@@ -487,6 +487,85 @@ describe("actions", () => {
   });
 });
 
+describe("more calls", () => {
+  it("lists and deletes repositories, tags and GC rules; links an address from getPhysicalAddress", async () => {
+    const repo = await newRepo();
+    const listed = await all(lakefs.listRepositories({ prefix: repo }));
+    expect(listed.map((r) => r.id)).toEqual([repo]);
+    const address = await lakefs.getPhysicalAddress(repo, "main", "linked.bin");
+    expect(address.startsWith(`s3://${bucket}/${repo}/data/`)).toBe(true);
+    const key = address.slice(`s3://${bucket}/`.length);
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: "abc" }));
+    await lakefs.linkPhysicalAddress(repo, "main", "linked.bin", {
+      physicalAddress: address,
+      checksum: (put.ETag ?? "").replaceAll('"', ""),
+      sizeBytes: 3,
+      userMetadata: { k: "v" },
+    });
+    const content = await lakefs.getObject(repo, "main", "linked.bin");
+    expect(new TextDecoder().decode(content.body)).toBe("abc");
+    expect((await lakefs.statObject(repo, "main", "linked.bin")).metadata).toEqual({ k: "v" });
+    await lakefs.createTag(repo, "t", "main");
+    await lakefs.deleteTag(repo, "t");
+    await expect(lakefs.getTag(repo, "t")).rejects.toBeInstanceOf(LakeFsNotFoundError);
+    await expect(lakefs.getGcRules(repo)).rejects.toBeInstanceOf(LakeFsNotFoundError);
+    await lakefs.setGcRules(repo, { default_retention_days: 1, branches: [] });
+    await lakefs.deleteGcRules(repo);
+    await expect(lakefs.getGcRules(repo)).rejects.toBeInstanceOf(LakeFsNotFoundError);
+    await expect(lakefs.deleteBranch(repo, "main")).rejects.toMatchObject({ status: 403 });
+    await lakefs.deleteRepository(repo);
+    await expect(lakefs.getRepository(repo)).rejects.toBeInstanceOf(LakeFsNotFoundError);
+  });
+
+  it("lists, commits and diffs a branch spanning several ranges", async () => {
+    const repo = await newRepo();
+    const N = 2100; // ranges of 1000 and 1100 entries after the first commit
+    const name = (i: number) => `t/${String(i).padStart(5, "0")}`;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < N) {
+          const i = next++;
+          await lakefs.linkPhysicalAddress(repo, "main", name(i), {
+            physicalAddress: `s3://${bucket}/elsewhere/${i}`,
+            checksum: `e${i}`,
+            sizeBytes: i,
+          });
+        }
+      }),
+    );
+    const first = await lakefs.commit(repo, "main", { message: "bulk" });
+    // staged changes overlay the committed ranges in one listing
+    await lakefs.deleteObject(repo, "main", name(1000));
+    await lakefs.linkPhysicalAddress(repo, "main", name(1999), {
+      physicalAddress: `s3://${bucket}/elsewhere/new`,
+      checksum: "new",
+      sizeBytes: 1,
+    });
+    await lakefs.linkPhysicalAddress(repo, "main", `${name(2000)}a`, {
+      physicalAddress: `s3://${bucket}/elsewhere/add`,
+      checksum: "add",
+      sizeBytes: 1,
+    });
+    const listed = await pages(lakefs.listObjects(repo, "main", { amount: 1000 }));
+    expect(listed.map((p) => p.results.length)).toEqual([1000, 1000, 100]);
+    const paths = listed.flatMap((p) => p.results.map((o) => o.path));
+    expect(new Set(paths).size).toBe(N);
+    expect(paths).not.toContain(name(1000));
+    expect(paths).toContain(`${name(2000)}a`);
+    expect([...paths].sort()).toEqual(paths);
+    const second = await lakefs.commit(repo, "main", { message: "three changes" });
+    const diff = await all(lakefs.diffRefs(repo, first.id, second.id, { type: "two_dot" }));
+    expect(diff.map((d) => [d.type, d.path])).toEqual([
+      ["removed", name(1000)],
+      ["changed", name(1999)],
+      ["added", `${name(2000)}a`],
+    ]);
+    const seek = await lakefs.listObjectsPage(repo, second.id, { after: name(2050), amount: 2 });
+    expect(seek.results.map((o) => o.path)).toEqual([name(2051), name(2052)]);
+  });
+});
+
 describe("persistence and stats", () => {
   it("keeps repositories, refs, commits and staging across a restart", async () => {
     const repo = await newRepo();
