@@ -9,6 +9,8 @@ import path from "node:path";
 export interface DynamoDbServerHandle {
   endpoint: string;
   port: number;
+  /** The java process. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -78,6 +80,10 @@ export async function startDynamoDbServer(
   const args = [
     `-Djava.library.path=${libDir}`,
     "-Xmx512m",
+    // Quick JIT only, serial GC, no perf file: starts in ~3 s instead of ~10 s on 2 busy cores.
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    "-XX:-UsePerfData",
     "-jar",
     jar,
     "-port",
@@ -92,6 +98,7 @@ export async function startDynamoDbServer(
     args.push("-inMemory");
   }
   const child = spawn("java", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const releaseGuards = guardAgainstOrphan(child);
   let stderr = "";
   child.stderr?.on("data", (d) => {
     stderr += String(d);
@@ -99,18 +106,51 @@ export async function startDynamoDbServer(
   try {
     await waitForPort(port, child, 30_000);
   } catch (err) {
+    releaseGuards();
     child.kill("SIGKILL");
     throw new Error(`${(err as Error).message}\n${stderr}`);
   }
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
+        const done = () => {
+          releaseGuards();
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", done);
         child.kill("SIGTERM");
         setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
       }),
+  };
+}
+
+/**
+ * Makes sure the java process never outlives this Node process: killed on a normal exit
+ * (process.on("exit")), and on a crash or SIGKILL by a tiny shell watchdog that blocks reading
+ * a pipe from us; when we die the pipe closes, `read` returns and the watchdog kills java.
+ * Returns the function that disarms both once java has been stopped normally.
+ */
+function guardAgainstOrphan(child: ChildProcess): () => void {
+  const pid = child.pid;
+  if (pid === undefined) return () => undefined;
+  const onExit = () => {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  };
+  process.on("exit", onExit);
+  const watchdog = spawn("sh", ["-c", 'read _ignored; kill -KILL "$0" 2>/dev/null', String(pid)], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  watchdog.unref();
+  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  child.once("exit", () => watchdog.kill("SIGTERM"));
+  return () => {
+    process.off("exit", onExit);
+    watchdog.kill("SIGTERM");
   };
 }
