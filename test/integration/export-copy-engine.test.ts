@@ -1,0 +1,318 @@
+// The S3 copy/delete engine against the embedded S3 (s3rver behind Lakeport's proxy, which
+// implements UploadPartCopy, DeleteObjects, deny rules, throttling and request counters).
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  type BatchOperation,
+  copyObject,
+  deleteObjects,
+  operationsOfTasks,
+  runCopyBatch,
+} from "../../lambdas/export/copy";
+import { S3AdminClient } from "../../local/s3/admin-client";
+import { testS3Client, uniqueName } from "../support/clients";
+
+const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
+
+let s3: S3Client;
+let admin: S3AdminClient;
+let source: string;
+let dest: string;
+
+async function put(bucket: string, key: string, body: string | Buffer, extra: object = {}) {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...extra }));
+}
+
+async function get(bucket: string, key: string) {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return {
+    body: Buffer.from(await out.Body!.transformToByteArray()),
+    contentType: out.ContentType,
+    metadata: out.Metadata,
+  };
+}
+
+async function keys(bucket: string, prefix = ""): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    out.push(...(page.Contents ?? []).map((c) => c.Key!));
+    token = page.NextContinuationToken;
+  } while (token);
+  return out.sort();
+}
+
+beforeAll(async () => {
+  s3 = testS3Client();
+  admin = new S3AdminClient(inject("s3Endpoint"));
+  source = uniqueName("src");
+  dest = uniqueName("dst");
+  await s3.send(new CreateBucketCommand({ Bucket: source }));
+  await s3.send(new CreateBucketCommand({ Bucket: dest }));
+});
+
+afterEach(async () => {
+  await admin.clearDenyRules({ bucket: dest });
+  await admin.clearThrottleRules({ bucket: dest });
+});
+
+describe("copyObject", () => {
+  it("copies server-side with the lakeFS content type and metadata (REPLACE)", async () => {
+    await put(source, "data/ab c/é.csv", "a,b\n1,2\n", {
+      ContentType: "application/x-physical",
+      Metadata: { physical: "yes" },
+    });
+    const out = await copyObject(s3, {
+      sourceBucket: source,
+      sourceKey: "data/ab c/é.csv",
+      destBucket: dest,
+      destKey: "exp/ab c/é.csv",
+      size: 8,
+      contentType: "text/csv",
+      metadata: { "X-Amz-Meta-Owner": "team-a", source: "lakefs" },
+    });
+    expect(out).toMatchObject({ multipart: false, size: 8 });
+    const copied = await get(dest, "exp/ab c/é.csv");
+    expect(copied.body.toString()).toBe("a,b\n1,2\n");
+    expect(copied.contentType).toBe("text/csv");
+    expect(copied.metadata).toEqual({ owner: "team-a", source: "lakefs" });
+  });
+
+  it("uses multipart UploadPartCopy above the threshold, parts by byte range", async () => {
+    const body = Buffer.alloc(300 * 1024 + 17);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31 + 7) % 251;
+    await put(source, "big/object.bin", body);
+    await admin.resetRequestCounts({ bucket: dest });
+    const out = await copyObject(
+      s3,
+      {
+        sourceBucket: source,
+        sourceKey: "big/object.bin",
+        destBucket: dest,
+        destKey: "exp/big/object.bin",
+        size: body.length,
+        contentType: "application/x-big",
+        metadata: { k: "v" },
+      },
+      { multipartThresholdBytes: 100 * 1024, partSizeBytes: 64 * 1024, partConcurrency: 3 },
+    );
+    expect(out).toMatchObject({ multipart: true, parts: 5, size: body.length });
+    const copied = await get(dest, "exp/big/object.bin");
+    expect(copied.body.equals(body)).toBe(true);
+    expect(copied.contentType).toBe("application/x-big");
+    expect(copied.metadata).toEqual({ k: "v" });
+    const counts = await admin.requestCounts({ bucket: dest });
+    expect(counts.byOperation).toMatchObject({
+      CreateMultipartUpload: 1,
+      UploadPartCopy: 5,
+      CompleteMultipartUpload: 1,
+    });
+    expect(counts.byOperation.CopyObject ?? 0).toBe(0);
+  });
+
+  it("HEADs the source when the size is unknown", async () => {
+    await put(source, "unsized.bin", Buffer.alloc(2048, 1));
+    const out = await copyObject(
+      s3,
+      {
+        sourceBucket: source,
+        sourceKey: "unsized.bin",
+        destBucket: dest,
+        destKey: "exp/unsized.bin",
+      },
+      { multipartThresholdBytes: 1024, partSizeBytes: 1024 },
+    );
+    expect(out).toMatchObject({ multipart: true, parts: 2, size: 2048 });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: dest, Key: "exp/unsized.bin" }));
+    expect(head.ContentLength).toBe(2048);
+  });
+
+  it("aborts the multipart upload when a part fails", async () => {
+    await admin.resetRequestCounts({ bucket: dest });
+    const copy = copyObject(
+      s3,
+      {
+        sourceBucket: source,
+        sourceKey: "no/such/key.bin",
+        destBucket: dest,
+        destKey: "exp/never.bin",
+        size: 4096,
+      },
+      { multipartThresholdBytes: 1024, partSizeBytes: 1024, retry: fastRetry },
+    );
+    await expect(copy).rejects.toMatchObject({ name: expect.stringMatching(/NoSuchKey|NotFound/) });
+    const counts = await admin.requestCounts({ bucket: dest });
+    expect(counts.byOperation.AbortMultipartUpload).toBe(1);
+    expect(counts.byOperation.CompleteMultipartUpload ?? 0).toBe(0);
+    expect(await keys(dest, "exp/never")).toEqual([]);
+  });
+
+  it("retries throttled copies (SlowDown) until they succeed", async () => {
+    await put(source, "throttled.txt", "t");
+    await admin.throttle({ count: 3, operation: "CopyObject", bucket: dest });
+    const out = await copyObject(
+      s3,
+      {
+        sourceBucket: source,
+        sourceKey: "throttled.txt",
+        destBucket: dest,
+        destKey: "exp/throttled.txt",
+        size: 1,
+      },
+      { retry: fastRetry },
+    );
+    expect(out.multipart).toBe(false);
+    expect((await get(dest, "exp/throttled.txt")).body.toString()).toBe("t");
+  });
+});
+
+describe("deleteObjects", () => {
+  it("deletes in batches of 1 000 keys", async () => {
+    const bucket = uniqueName("del");
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const all = Array.from({ length: 2100 }, (_, i) => `k/${String(i).padStart(5, "0")}`);
+    const remaining = all.slice(0, 20);
+    // only a few objects exist: deleting a missing key succeeds, as on S3
+    for (const k of remaining) await put(bucket, k, "x");
+    await admin.resetRequestCounts({ bucket });
+    const out = await deleteObjects(s3, bucket, all);
+    expect(out).toEqual({ deleted: 2100, failed: [] });
+    expect((await admin.requestCounts({ bucket })).byOperation.DeleteObjects).toBe(3);
+    expect(await keys(bucket)).toEqual([]);
+  });
+
+  it("reports every key of a denied batch", async () => {
+    await put(dest, "locked/a", "a");
+    await admin.deny({ bucket: dest, prefix: "locked/" });
+    const out = await deleteObjects(s3, dest, ["locked/a", "locked/b"], { retry: fastRetry });
+    expect(out.deleted).toBe(0);
+    expect(out.failed.map((f) => [f.key, f.code])).toEqual([
+      ["locked/a", "AccessDenied"],
+      ["locked/b", "AccessDenied"],
+    ]);
+  });
+});
+
+describe("runCopyBatch", () => {
+  it("runs copies and deletes concurrently, reporting failures without throwing", async () => {
+    const n = 60;
+    for (let i = 0; i < n; i++) await put(source, `batch/obj-${i}`, `body-${i}`);
+    for (let i = 0; i < 10; i++) await put(dest, `exp/batch/old-${i}`, "old");
+    const tasks = [
+      ...Array.from({ length: n }, (_, i) => ({
+        op: "copy" as const,
+        path: `batch/obj-${i}`,
+        sourceAddress: `s3://${source}/batch/obj-${i}`,
+        destKey: `exp/batch/obj-${i}`,
+        size: `body-${i}`.length,
+        contentType: "text/plain",
+        metadata: { i: String(i) },
+        etag: "e",
+      })),
+      {
+        op: "copy" as const,
+        path: "batch/missing",
+        sourceAddress: `s3://${source}/batch/missing`,
+        destKey: "exp/batch/missing",
+        size: 3,
+        etag: "e",
+      },
+      { op: "copy" as const, path: "bad", sourceAddress: "s3://x/", destKey: "exp/bad", etag: "e" },
+      ...Array.from({ length: 10 }, (_, i) => ({
+        op: "delete" as const,
+        path: `batch/old-${i}`,
+        destKey: `exp/batch/old-${i}`,
+      })),
+    ];
+    const { operations, invalid } = operationsOfTasks(tasks, dest);
+    expect(invalid).toEqual([
+      {
+        path: "bad",
+        code: "InvalidSourceAddress",
+        message: expect.stringContaining("sourceAddress of bad"),
+      },
+    ]);
+    await admin.throttle({ count: 8, operation: "CopyObject", bucket: dest });
+    let active = 0;
+    let peak = 0;
+    const counted = (async function* () {
+      for (const op of operations) yield op as BatchOperation;
+    })();
+    const spy = {
+      send: async (cmd: Parameters<S3Client["send"]>[0]) => {
+        active++;
+        peak = Math.max(peak, active);
+        try {
+          return await s3.send(cmd as never);
+        } finally {
+          active--;
+        }
+      },
+    } as unknown as S3Client;
+    const result = await runCopyBatch(spy, counted, { concurrency: 8, retry: fastRetry });
+    expect(result.copied).toBe(n);
+    expect(result.deleted).toBe(10);
+    expect(result.succeeded).toBe(n + 10);
+    expect(result.copiedBytes).toBe(
+      Array.from({ length: n }, (_, i) => `body-${i}`.length).reduce((a, b) => a + b, 0),
+    );
+    expect(result.failed).toEqual([
+      {
+        path: "batch/missing",
+        code: expect.stringMatching(/NoSuchKey|NotFound/),
+        message: expect.any(String),
+      },
+    ]);
+    expect(peak).toBeLessThanOrEqual(8);
+    expect(peak).toBeGreaterThan(1);
+    expect(await keys(dest, "exp/batch/")).toEqual(
+      Array.from({ length: n }, (_, i) => `exp/batch/obj-${i}`).sort(),
+    );
+    const one = await get(dest, "exp/batch/obj-7");
+    expect(one).toMatchObject({ contentType: "text/plain", metadata: { i: "7" } });
+    expect(one.body.toString()).toBe("body-7");
+  });
+
+  it("reports every operation when the destination is not writable", async () => {
+    await put(source, "denied/a", "a");
+    await admin.deny({ bucket: dest, prefix: "ro/" });
+    const ops: BatchOperation[] = [
+      {
+        kind: "copy",
+        id: "a",
+        sourceBucket: source,
+        sourceKey: "denied/a",
+        destBucket: dest,
+        destKey: "ro/a",
+        size: 1,
+      },
+      {
+        kind: "copy",
+        id: "b",
+        sourceBucket: source,
+        sourceKey: "denied/a",
+        destBucket: dest,
+        destKey: "ro/b",
+        size: 1,
+      },
+      { kind: "delete", id: "c", bucket: dest, key: "ro/c" },
+    ];
+    const result = await runCopyBatch(s3, ops, { concurrency: 4, retry: fastRetry });
+    expect(result.succeeded).toBe(0);
+    expect(result.failed.map((f) => `${f.path}:${f.code}`).sort()).toEqual([
+      "a:AccessDenied",
+      "b:AccessDenied",
+      "c:AccessDenied",
+    ]);
+  });
+});
