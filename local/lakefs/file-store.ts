@@ -3,11 +3,14 @@
 // documents are replaced atomically (write a temporary file, then rename); logs are appended.
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   renameSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import path from "node:path";
 import {
@@ -31,6 +34,37 @@ export function writeFileAtomic(file: string, data: string): void {
 
 export function appendLine(file: string, line: string): void {
   appendFileSync(file, `${line}\n`);
+}
+
+/** Append-only logs kept open between appends (staging areas take one line per change). */
+export class AppendLogs {
+  private readonly fds = new Map<string, number>();
+  constructor(private readonly maxOpen = 64) {}
+
+  append(file: string, line: string): void {
+    let fd = this.fds.get(file);
+    if (fd === undefined) {
+      fd = openSync(file, "a");
+      this.fds.set(file, fd);
+      if (this.fds.size > this.maxOpen) this.close(this.fds.keys().next().value!);
+    }
+    writeSync(fd, `${line}\n`);
+  }
+
+  close(file: string): void {
+    const fd = this.fds.get(file);
+    if (fd === undefined) return;
+    this.fds.delete(file);
+    closeSync(fd);
+  }
+
+  closeUnder(dir: string): void {
+    for (const file of [...this.fds.keys()]) if (file.startsWith(dir)) this.close(file);
+  }
+
+  closeAll(): void {
+    for (const file of [...this.fds.keys()]) this.close(file);
+  }
 }
 
 export function readJsonLines<T>(file: string): T[] {

@@ -5,7 +5,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { appendLine, FileRangeStore, readJsonLines, writeFileAtomic } from "./file-store";
+import {
+  AppendLogs,
+  appendLine,
+  FileRangeStore,
+  readJsonLines,
+  writeFileAtomic,
+} from "./file-store";
 import {
   applyChanges,
   type Bound,
@@ -120,6 +126,7 @@ export class LakeFsModel {
   /** Log walks paused at a page end, keyed by repo, head, stop_at and last id returned. */
   private readonly logCursors = new Map<string, Iterator<CommitRecord>>();
   readonly store: FileRangeStore;
+  private readonly stagingLogs = new AppendLogs();
 
   constructor(
     private readonly dataDir: string,
@@ -128,6 +135,11 @@ export class LakeFsModel {
     mkdirSync(path.join(dataDir, "repos"), { recursive: true });
     this.store = new FileRangeStore(dataDir);
     for (const name of readdirSync(path.join(dataDir, "repos"))) this.loadRepo(name);
+  }
+
+  /** Closes open files (server stop). */
+  close(): void {
+    this.stagingLogs.closeAll();
   }
 
   // ----------------------------------------------------------------- repositories
@@ -203,6 +215,7 @@ export class LakeFsModel {
   deleteRepository(name: string): void {
     const state = this.repo(name);
     this.repos.delete(name);
+    this.stagingLogs.closeUnder(state.dir);
     rmSync(state.dir, { recursive: true, force: true });
   }
 
@@ -245,6 +258,7 @@ export class LakeFsModel {
     state.branches.delete(branch);
     this.saveRefs(state);
     state.staging.delete(b.staging_token);
+    this.stagingLogs.close(this.stagingFile(state, b.staging_token));
     rmSync(this.stagingFile(state, b.staging_token), { force: true });
   }
 
@@ -309,7 +323,10 @@ export class LakeFsModel {
     else if (this.staging(state, b.staging_token).get(objectPath) !== undefined) {
       // Only staged: dropping the staged entry is the whole deletion.
       this.staging(state, b.staging_token).delete(objectPath);
-      appendLine(this.stagingFile(state, b.staging_token), JSON.stringify([objectPath, "drop"]));
+      this.stagingLogs.append(
+        this.stagingFile(state, b.staging_token),
+        JSON.stringify([objectPath, "drop"]),
+      );
     }
   }
 
@@ -400,6 +417,7 @@ export class LakeFsModel {
     state.branches.set(branch, { commit_id: commit.id, staging_token: newToken() });
     this.saveRefs(state);
     state.staging.delete(oldToken);
+    this.stagingLogs.close(this.stagingFile(state, oldToken));
     rmSync(this.stagingFile(state, oldToken), { force: true });
     return commit;
   }
@@ -671,7 +689,7 @@ export class LakeFsModel {
 
   private stageChange(state: RepoState, b: BranchRecord, key: string, value: EntryValue | null) {
     this.staging(state, b.staging_token).set(key, value);
-    appendLine(this.stagingFile(state, b.staging_token), JSON.stringify([key, value]));
+    this.stagingLogs.append(this.stagingFile(state, b.staging_token), JSON.stringify([key, value]));
   }
 
   /** Branch, then tag, then commit id (as lakeFS resolves a ref). */

@@ -216,6 +216,7 @@ export async function startLakeFsDevServer(
         server.closeAllConnections();
       });
       s3.destroy();
+      model.close();
     },
   };
 }
