@@ -77,7 +77,9 @@ export function parseIntrinsic(src: string): Arg {
       let out = "";
       while (i < s.length && s[i] !== "'") {
         if (s[i] === "\\" && i + 1 < s.length) {
-          out += s[i + 1];
+          // \{ and \} stay escaped for States.Format; \' and \\ become the character.
+          const nextChar = s[i + 1]!;
+          out += nextChar === "{" || nextChar === "}" ? `\\${nextChar}` : nextChar;
           i += 2;
         } else out += s[i++];
       }
@@ -154,8 +156,8 @@ function call(name: string, a: Json[]): Json {
     case "States.Format": {
       const tpl = str(a[0] ?? null, name);
       let n = 1;
-      const out = tpl.replace(/\\?\{\}/g, (m) => {
-        if (m.startsWith("\\")) return "{}";
+      const out = tpl.replace(/\\[{}]|\{\}/g, (m) => {
+        if (m.startsWith("\\")) return m.slice(1);
         const v = a[n++];
         if (v === undefined) throw fail("States.Format: not enough arguments");
         return typeof v === "string" ? v : JSON.stringify(v);

@@ -20,9 +20,26 @@ export function queryPath(path: string, data: Json, context: Json): Json {
   return queryJson(path, data, path);
 }
 
+/** jsonpath-plus reads `[a,b]` but not the quoted union `['a','b']` that ASL allows. */
+function normalizeUnion(path: string): string {
+  return path.replace(
+    /\[\s*('[^',]*'(?:\s*,\s*'[^',]*')+)\s*\]/g,
+    (_m, list: string) =>
+      `[${list
+        .split(",")
+        .map((k) => k.trim().slice(1, -1))
+        .join(",")}]`,
+  );
+}
+
 function queryJson(path: string, json: Json, original: string): Json {
   if (path === "$") return json;
-  const results = JSONPath({ path, json: json as object, wrap: true, eval: "safe" }) as Json[];
+  const results = JSONPath({
+    path: normalizeUnion(path),
+    json: json as object,
+    wrap: true,
+    eval: "safe",
+  }) as Json[];
   if (isDefinite(path)) {
     if (results.length === 0) {
       throw runtimeError(`The JSONPath '${original}' could not be found in the input`);
