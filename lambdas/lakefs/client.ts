@@ -277,6 +277,7 @@ export class LakeFsClient implements LakeFsApi {
         amount: opts.amount,
         first_parent: opts.firstParent,
         stop_at: opts.stopAt,
+        since: opts.since,
       },
     });
   }

@@ -94,6 +94,8 @@ export interface LogOptions {
   amount?: number;
   firstParent?: boolean;
   stopAt?: string;
+  /** RFC 3339 date-time: only commits at least this recent (lakeFS's `since`). */
+  since?: string;
 }
 
 /**

@@ -505,7 +505,14 @@ export class LakeFsModel {
   logCommits(
     repo: string,
     ref: string,
-    opts: { after?: string; amount: number; firstParent: boolean; stopAt?: string },
+    opts: {
+      after?: string;
+      amount: number;
+      firstParent: boolean;
+      stopAt?: string;
+      /** Unix seconds: commits older than this end the log. */
+      since?: number;
+    },
   ): PageResult<CommitRecord> {
     const state = this.repo(repo);
     const head = this.resolve(state, ref).commit;
@@ -532,6 +539,9 @@ export class LakeFsModel {
     }
     for (let step = walk.next(); !step.done; step = walk.next()) {
       const commit = step.value;
+      if (opts.since !== undefined && commit.creation_date < opts.since) {
+        return { results, hasMore: false };
+      }
       if (skipping) {
         if (commit.id === opts.after) skipping = false;
         if (commit.id === stopAt) return { results, hasMore: false };
@@ -694,13 +704,40 @@ export class LakeFsModel {
 
   /** Branch, then tag, then commit id (as lakeFS resolves a ref). */
   private resolve(state: RepoState, ref: string): ResolvedRef {
+    const plain = this.resolvePlain(state, ref);
+    if (plain) return plain;
+    // lakeFS ref expressions: `main@` (committed head, no staging), `~N` (N first parents
+    // back) and `^N` (the Nth parent), e.g. `main~2`, `v1^2`.
+    const m = /^(.+?)(@?)((?:[~^]\d*)*)$/.exec(ref);
+    const base = m && (m[2] || m[3]) ? this.resolvePlain(state, m[1]!) : undefined;
+    if (!m || !base) throw new ApiError(404, `ref ${ref} not found`);
+    let commit = base.commit;
+    for (const [, op, digits] of m[3]!.matchAll(/([~^])(\d*)/g)) {
+      const n = digits === "" ? 1 : Number(digits);
+      if (op === "~") {
+        for (let i = 0; i < n; i++) commit = this.parentOf(state, commit, 0, ref);
+      } else if (n > 0) {
+        commit = this.parentOf(state, commit, n - 1, ref);
+      }
+    }
+    const onlyCommit = m[2] === "@" || m[3] !== "";
+    return onlyCommit || !base.branch ? { commit } : { commit, branch: base.branch };
+  }
+
+  private resolvePlain(state: RepoState, ref: string): ResolvedRef | undefined {
     const b = state.branches.get(ref);
     if (b) return { commit: this.commitOf(state, b.commit_id), branch: ref };
     const tag = state.tags.get(ref);
     if (tag !== undefined) return { commit: this.commitOf(state, tag) };
     const commit = state.commits.get(ref);
     if (commit) return { commit };
-    throw new ApiError(404, `ref ${ref} not found`);
+    return undefined;
+  }
+
+  private parentOf(state: RepoState, c: CommitRecord, index: number, ref: string): CommitRecord {
+    const id = c.parents[index];
+    if (!id) throw new ApiError(404, `ref ${ref} not found`);
+    return this.commitOf(state, id);
   }
 
   /** Entries of a ref from `bound` on: the commit's tree, overlaid by staging on a branch. */

@@ -412,6 +412,7 @@ function buildRoutes(
         amount: n,
         firstParent: req.query.get("first_parent") === "true",
         stopAt: req.query.get("stop_at") || undefined,
+        since: sinceSeconds(req.query.get("since")),
       });
       return listReply(page, n, (c) => c.id, commitJson);
     }),
@@ -627,6 +628,13 @@ function listReply<T>(
       results: page.results.map(toJson),
     },
   };
+}
+
+function sinceSeconds(value: string | null): number | undefined {
+  if (value === null || value === "") return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new ApiError(400, "since: must be an RFC 3339 date-time");
+  return Math.floor(ms / 1000);
 }
 
 function requiredPath(req: Request): string {

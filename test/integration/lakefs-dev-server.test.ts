@@ -210,6 +210,7 @@ describe("objects, staging and commits", () => {
       "x/2",
     ]);
     expect(await all(lakefs.listObjects(repo, before.commit_id))).toEqual([]);
+    expect(await all(lakefs.listObjects(repo, "main@"))).toEqual([]);
     const diff = await all(lakefs.diffBranch(repo, "main"));
     expect(diff.map((d) => [d.type, d.path])).toEqual([
       ["added", "x/1"],
@@ -365,6 +366,13 @@ describe("merges, log and diffs", () => {
       lakefs.logCommits(repo, "main", { stopAt: ids[2]!, firstParent: true }),
     );
     expect(stopped.map((c) => c.id)).toEqual([merge, ids[4], ids[3], ids[2]]);
+    const since = await all(
+      lakefs.logCommits(repo, `main~1`, { since: new Date(1_700_000_003_000).toISOString() }),
+    );
+    expect(since.map((c) => c.id)).toEqual([ids[4], ids[3]]);
+    expect((await lakefs.getCommit(repo, ids[0]!)).parents).toEqual([initial]);
+    const parent2 = await all(lakefs.logCommits(repo, `${merge}^2`, { amount: 1 }));
+    expect(parent2[0]!.id).toBe(side.id);
   });
 
   it("diffs refs two_dot and three_dot with pagination, skipping unchanged data", async () => {
