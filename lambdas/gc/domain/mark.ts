@@ -4,7 +4,10 @@
 // keys marked so far; expired keys are streamed, never held as a list. With keys of ~60
 // UTF-8 characters a Set entry costs ~150 bytes of V8 heap, so a partition of
 // MAX_ADDRESSES_PER_PARTITION (2M) distinct keys needs ~300 MB: a 1 GB Lambda is plenty.
-// Protected keys must all be added before the first expired key is offered.
+// Protected keys must all be added before the first expired key is offered. A partition
+// bigger than planned is marked in several passes over its shards (MarkPass), each holding
+// only its share of the keys: memory stays bounded even when the estimate was wrong.
+import { passOf } from "./partition";
 
 /** The set arithmetic of one partition, fed key by key. */
 export class PartitionMark {
@@ -44,17 +47,29 @@ export class PartitionMark {
 
 type Keys = Iterable<string> | AsyncIterable<string>;
 
+/** One pass of a multi-pass mark: only keys with passOf(key, passes) === pass. */
+export interface MarkPass {
+  pass: number;
+  passes: number;
+}
+
 /**
  * Streams the marked keys of one partition: reads every protected key first, then yields
- * each expired key that is neither protected nor already yielded.
+ * each expired key that is neither protected nor already yielded. With `only`, keys of
+ * other passes are skipped, so memory is the pass's share of the partition.
  */
 export async function* markPartition(
   protectedKeys: Keys,
   expiredKeys: Keys,
+  only?: MarkPass,
 ): AsyncGenerator<string> {
+  const inPass =
+    only === undefined || only.passes === 1
+      ? () => true
+      : (key: string) => passOf(key, only.passes) === only.pass;
   const mark = new PartitionMark();
-  for await (const key of protectedKeys) mark.protect(key);
+  for await (const key of protectedKeys) if (inPass(key)) mark.protect(key);
   for await (const key of expiredKeys) {
-    if (mark.offerExpired(key)) yield key;
+    if (inPass(key) && mark.offerExpired(key)) yield key;
   }
 }

@@ -103,3 +103,25 @@ export function partitionAddresses(
   }
   return out;
 }
+
+/**
+ * When one partition still holds more keys than a mark Lambda can keep (an estimate that
+ * was too low), the mark runs in several passes over the same shards, pass i keeping only
+ * the keys with passOf(key, passes) === i. Salted so that it is independent of partitionOf.
+ */
+export function passOf(key: string, passes: number): number {
+  if (!Number.isInteger(passes) || passes < 1) {
+    throw new ValidationError("passes: must be a whole number of at least 1");
+  }
+  if (passes === 1) return 0;
+  const [hi, lo] = fnv1a64(`pass:${key}`);
+  return ((((hi % passes) * (0x1_0000_0000 % passes)) % passes) + (lo % passes)) % passes;
+}
+
+/** Passes needed for `keys` keys (protected + expired lines of one partition's shards). */
+export function choosePassCount(
+  keys: number,
+  perPass: number = MAX_ADDRESSES_PER_PARTITION,
+): number {
+  return choosePartitionCount(keys, perPass);
+}
