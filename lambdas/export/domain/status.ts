@@ -1,0 +1,187 @@
+// What an export reports under exportStatusPath (semantics.md, step 3), written last:
+// - `<REPO>-<BRANCH>-<COMMIT>`: exactly one line, `status: <STATUS>, signalled_errors: <N>`
+//   followed by "\n" (as lakeFS writes it: fmt.Sprintf("status: %s, signalled_errors: %d\n"));
+// - `<REPO>-<BRANCH>-<COMMIT>.status.json`: the JSON status document;
+// - `<REPO>-<BRANCH>-<COMMIT>.manifest.json` + `<REPO>-<BRANCH>-<COMMIT>.manifest/part-NNNNNN.jsonl`:
+//   the manifest (see manifest.ts).
+// Which status: any failed operation (or a fatal error) -> export-failed; otherwise
+// export-repaired for the first successful export after a repair, else exported-successfully.
+import { joinKey } from "../../shared/s3-uri";
+
+export const EXPORT_STATUSES = [
+  "exported-successfully",
+  "export-failed",
+  "export-repaired",
+] as const;
+export type ExportStatus = (typeof EXPORT_STATUSES)[number];
+
+export function statusFileName(repository: string, branch: string, commitId: string): string {
+  return `${repository}-${branch}-${commitId}`;
+}
+
+export interface StatusKeys {
+  /** The status line file. */
+  statusLine: string;
+  statusDocument: string;
+  manifestIndex: string;
+  /** Prefix of the manifest parts (ends with '/'). */
+  manifestPartsPrefix: string;
+  manifestPart(partIndex: number): string;
+}
+
+/** Keys under the status prefix (the prefix of exportStatusPath) for one exported commit. */
+export function statusKeys(
+  statusPrefix: string,
+  repository: string,
+  branch: string,
+  commitId: string,
+): StatusKeys {
+  const base = joinKey(statusPrefix, statusFileName(repository, branch, commitId));
+  return {
+    statusLine: base,
+    statusDocument: `${base}.status.json`,
+    manifestIndex: `${base}.manifest.json`,
+    manifestPartsPrefix: `${base}.manifest/`,
+    manifestPart: (i) => `${base}.manifest/part-${String(i).padStart(6, "0")}.jsonl`,
+  };
+}
+
+export function formatStatusLine(status: ExportStatus, signalledErrors: number): string {
+  if (!Number.isInteger(signalledErrors) || signalledErrors < 0) {
+    throw new RangeError(
+      `signalled_errors: expected a non-negative integer, got ${signalledErrors}`,
+    );
+  }
+  return `status: ${status}, signalled_errors: ${signalledErrors}\n`;
+}
+
+const STATUS_LINE_RE = /^status: ([a-z-]+), signalled_errors: (\d+)\n?$/;
+
+/** Reads a status line file (for tests, the CLI and the demo). */
+export function parseStatusLine(text: string): { status: ExportStatus; signalledErrors: number } {
+  const m = STATUS_LINE_RE.exec(text);
+  const status = m?.[1] as ExportStatus | undefined;
+  if (!m || !status || !EXPORT_STATUSES.includes(status)) {
+    throw new Error(`not a status line: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  return { status, signalledErrors: Number(m[2]) };
+}
+
+export interface StatusDecisionInput {
+  /** Copies, deletes and marker writes that failed. */
+  failedOperations: number;
+  /** An error that ended the export early (planning failed, bad configuration...). */
+  fatalError?: string;
+  /** The export was started by a repair. */
+  repaired: boolean;
+}
+
+/** signalled_errors counts the failed operations, plus one for a fatal error. */
+export function decideExportStatus(input: StatusDecisionInput): {
+  status: ExportStatus;
+  signalledErrors: number;
+} {
+  const signalledErrors = input.failedOperations + (input.fatalError ? 1 : 0);
+  if (signalledErrors > 0) return { status: "export-failed", signalledErrors };
+  return {
+    status: input.repaired ? "export-repaired" : "exported-successfully",
+    signalledErrors: 0,
+  };
+}
+
+export interface ExportCounts {
+  copied: number;
+  deleted: number;
+  failed: number;
+  markers: number;
+  copiedBytes: number;
+}
+
+export interface OperationError {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface ExportStatusDocument {
+  version: 1;
+  repository: string;
+  branch: string;
+  exportId: string;
+  commitId: string;
+  /** null for a first (full) export. */
+  fromCommit: string | null;
+  commit: {
+    message: string;
+    committer: string;
+    /** ISO-8601. */
+    creationDate: string;
+    metadata: Record<string, string>;
+  };
+  status: ExportStatus;
+  signalledErrors: number;
+  /** ISO-8601. */
+  startedAt: string;
+  finishedAt: string;
+  counts: ExportCounts;
+  /** The fatal error, when there was one. */
+  errorMessage?: string;
+  /** At most MAX_ERRORS_IN_STATUS failed operations (signalledErrors has the total). */
+  errors: OperationError[];
+  /** Key of the manifest index, when it was written. */
+  manifest?: string;
+}
+
+export const MAX_ERRORS_IN_STATUS = 100;
+
+export interface StatusDocumentInput {
+  repository: string;
+  branch: string;
+  exportId: string;
+  fromCommit: string | null;
+  commit: {
+    id: string;
+    message: string;
+    committer: string;
+    /** Unix epoch seconds, as lakeFS gives it. */
+    creation_date: number;
+    metadata?: Record<string, string>;
+  };
+  repaired: boolean;
+  startedAt: Date;
+  finishedAt: Date;
+  counts: ExportCounts;
+  fatalError?: string;
+  errors: readonly OperationError[];
+  manifestKey?: string;
+}
+
+export function buildStatusDocument(input: StatusDocumentInput): ExportStatusDocument {
+  const { status, signalledErrors } = decideExportStatus({
+    failedOperations: input.counts.failed,
+    fatalError: input.fatalError,
+    repaired: input.repaired,
+  });
+  return {
+    version: 1,
+    repository: input.repository,
+    branch: input.branch,
+    exportId: input.exportId,
+    commitId: input.commit.id,
+    fromCommit: input.fromCommit,
+    commit: {
+      message: input.commit.message,
+      committer: input.commit.committer,
+      creationDate: new Date(input.commit.creation_date * 1000).toISOString(),
+      metadata: input.commit.metadata ?? {},
+    },
+    status,
+    signalledErrors,
+    startedAt: input.startedAt.toISOString(),
+    finishedAt: input.finishedAt.toISOString(),
+    counts: { ...input.counts },
+    ...(input.fatalError ? { errorMessage: input.fatalError } : {}),
+    errors: input.errors.slice(0, MAX_ERRORS_IN_STATUS).map((e) => ({ ...e })),
+    ...(input.manifestKey ? { manifest: input.manifestKey } : {}),
+  };
+}

@@ -1,0 +1,53 @@
+// Layout of one export's intermediate files in the work bucket (WORK_BUCKET). Everything of
+// an export lives under `exports/<exportId>/`, so a lifecycle rule (or one prefix delete)
+// cleans it up. Indexes are zero-padded to 6 digits so S3 listings return them in order.
+//
+//   exports/<id>/plan/cursor.json                         PlanCursor of an interrupted plan
+//   exports/<id>/plan/result.json                         PlanResult (counts, shard count)
+//   exports/<id>/tasks/shard-000000.jsonl                 ExportTask per line, path order
+//   exports/<id>/results/shard-000000.json                ShardResult of the copy batch
+//   exports/<id>/markers/summary/shard-000000.jsonl       MarkerSummaryEntry per line, sorted
+//   exports/<id>/markers/merge/r01/run-000000/part-000000.jsonl   merged runs (tree merge)
+//   exports/<id>/markers/levels/depth-0003/part-000000.json       {"dirs": [...]} of one level
+//   exports/<id>/markers/index.json                       MarkerLevelIndex
+//   exports/<id>/markers/failed/depth-0003.json           failed marker writes of a level
+
+const pad = (n: number, width = 6) => String(n).padStart(width, "0");
+
+export function exportWorkPrefix(exportId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(exportId)) {
+    throw new RangeError(`exportId: ${JSON.stringify(exportId)} must be 1-80 of [A-Za-z0-9_-]`);
+  }
+  return `exports/${exportId}/`;
+}
+
+export function exportWorkKeys(exportId: string) {
+  const base = exportWorkPrefix(exportId);
+  return {
+    prefix: base,
+    planCursor: `${base}plan/cursor.json`,
+    planResult: `${base}plan/result.json`,
+    tasksPrefix: `${base}tasks/`,
+    taskShard: (i: number) => `${base}tasks/shard-${pad(i)}.jsonl`,
+    resultsPrefix: `${base}results/`,
+    shardResult: (i: number) => `${base}results/shard-${pad(i)}.json`,
+    markerSummariesPrefix: `${base}markers/summary/`,
+    markerSummary: (i: number) => `${base}markers/summary/shard-${pad(i)}.jsonl`,
+    markerMergeRunPrefix: (round: number, run: number) =>
+      `${base}markers/merge/r${pad(round, 2)}/run-${pad(run)}/`,
+    markerMergeRunPart: (round: number, run: number, part: number) =>
+      `${base}markers/merge/r${pad(round, 2)}/run-${pad(run)}/part-${pad(part)}.jsonl`,
+    markerLevelsPrefix: (depth: number) => `${base}markers/levels/depth-${pad(depth, 4)}/`,
+    markerLevelPart: (depth: number, part: number) =>
+      `${base}markers/levels/depth-${pad(depth, 4)}/part-${pad(part)}.json`,
+    markerIndex: `${base}markers/index.json`,
+    failedMarkers: (depth: number) => `${base}markers/failed/depth-${pad(depth, 4)}.json`,
+  };
+}
+
+/** Shard index from a task shard key (for a distributed map reading the tasks prefix). */
+export function shardIndexOfKey(key: string): number {
+  const m = /shard-(\d+)\.jsonl?$/.exec(key);
+  if (!m) throw new RangeError(`not a shard key: ${key}`);
+  return Number(m[1]);
+}
