@@ -30,7 +30,7 @@ test("starts, creates the state table, keeps its tokens across restarts", async 
       headers: { authorization: `Bearer ${apiToken}` },
     });
     expect(doc.status).toBe(200);
-    expect((await doc.json()).openapi).toBe("3.1.0");
+    expect(((await doc.json()) as { openapi: string }).openapi).toBe("3.1.0");
     expect((await fetch(`${api}/api/v1/openapi.json`)).status).toBe(401);
     const table = await testDynamoDbClient().send(
       new DescribeTableCommand({ TableName: LOCAL_TABLE_NAME }),
