@@ -31,7 +31,8 @@ export interface HookEvent {
   commit_id: string;
   commit_message: string;
   committer: string;
-  commit_metadata: Record<string, string>;
+  /** Omitted when empty (lakeFS marshals it with omitempty). */
+  commit_metadata?: Record<string, string>;
   merge_source?: string;
 }
 

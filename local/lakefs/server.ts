@@ -812,7 +812,9 @@ async function runPostHooks(
         commit_id: ctx.commit.id,
         commit_message: ctx.commit.message,
         committer: ctx.commit.committer,
-        commit_metadata: ctx.commit.metadata,
+        ...(Object.keys(ctx.commit.metadata).length > 0
+          ? { commit_metadata: ctx.commit.metadata }
+          : {}),
         ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
       };
       const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };

@@ -489,6 +489,8 @@ describe("actions", () => {
         merge_source: "dev",
         commit_message: "Merge 'dev' into 'main'",
       });
+      // lakeFS omits empty commit metadata
+      expect(received[1]!.body).not.toHaveProperty("commit_metadata");
     } finally {
       await new Promise((r) => hookServer.close(r));
     }
