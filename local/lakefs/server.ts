@@ -466,8 +466,7 @@ function buildRoutes(
           },
         };
       } catch (err) {
-        if (isMissingObject(err))
-          throw new ApiError(410, "object expired: the physical object is gone");
+        if (isMissingObject(err)) throw new ApiError(410, "No data");
         throw err;
       }
     }),
