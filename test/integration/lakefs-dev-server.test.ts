@@ -299,6 +299,10 @@ describe("objects, staging and commits", () => {
     await expect(lakefs.getObject(repo, "main", "gone.txt")).rejects.toBeInstanceOf(
       LakeFsGoneError,
     );
+    await expect(lakefs.getObject(repo, "main", "gone.txt")).rejects.toMatchObject({
+      status: 410,
+      lakeFsMessage: "No data",
+    });
     await expect(lakefs.getObject(repo, "main", "unknown.txt")).rejects.toBeInstanceOf(
       LakeFsNotFoundError,
     );
