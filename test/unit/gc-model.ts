@@ -1,5 +1,6 @@
 // A brute-force model of GC (semantics.md, "Garbage collection") for the property tests:
 // full trees for every commit, no shortcuts, no partitions.
+import type { Diff, ObjectStats } from "../../lambdas/lakefs/types";
 
 export interface ModelCommit {
   id: string;
@@ -72,17 +73,35 @@ export function modelMark(
   return marked;
 }
 
-/** What lakeFS answers for a listing of a commit: every address in its tree. */
-export function modelList(repo: ModelRepo, commit: string): string[] {
-  return [...repo.commits.get(commit)!.tree.values()];
+/** What lakeFS answers for a listing of a commit (one page). */
+export function modelListing(repo: ModelRepo, commit: string): ObjectStats[] {
+  return [...repo.commits.get(commit)!.tree].map(([path, physical_address]) => ({
+    path,
+    physical_address,
+    path_type: "object",
+    checksum: physical_address,
+    mtime: 0,
+  }));
 }
 
-/** two_dot diff parent..commit, added or changed paths, with the commit's (right) address. */
-export function modelDiff(repo: ModelRepo, parent: string, commit: string): string[] {
+/** What lakeFS answers for a two_dot diff parent..commit (one page, paths only). */
+export function modelDiffEntries(repo: ModelRepo, parent: string, commit: string): Diff[] {
   const left = repo.commits.get(parent)!.tree;
-  const out: string[] = [];
-  for (const [path, address] of repo.commits.get(commit)!.tree) {
-    if (left.get(path) !== address) out.push(address);
+  const right = repo.commits.get(commit)!.tree;
+  const out: Diff[] = [];
+  for (const [path, address] of right) {
+    if (!left.has(path)) out.push({ type: "added", path, path_type: "object" });
+    else if (left.get(path) !== address) out.push({ type: "changed", path, path_type: "object" });
+  }
+  for (const path of left.keys()) {
+    if (!right.has(path)) out.push({ type: "removed", path, path_type: "object" });
   }
   return out;
+}
+
+/** What lakeFS answers for a stat of a path at a commit. */
+export function modelStat(repo: ModelRepo, commit: string, path: string): string {
+  const address = repo.commits.get(commit)!.tree.get(path);
+  if (address === undefined) throw new Error(`no "${path}" in ${commit}`);
+  return address;
 }

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { planAddressCollection } from "../../lambdas/gc/domain/address-plan";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
+import { addressesOfListing, pathsIntroduced } from "../../lambdas/gc/domain/item-addresses";
 import { markPartition } from "../../lambdas/gc/domain/mark";
 import { partitionAddresses, partitionOf } from "../../lambdas/gc/domain/partition";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
@@ -20,10 +21,11 @@ import {
 import {
   type ModelCommit,
   type ModelRepo,
-  modelDiff,
-  modelList,
+  modelDiffEntries,
+  modelListing,
   modelMark,
   modelRetention,
+  modelStat,
 } from "./gc-model";
 
 const NOW = 1_800_000_000;
@@ -164,11 +166,14 @@ async function runPipeline(s: Scenario, repo: ModelRepo) {
   );
   const shards = new Map<number, { active: string[]; expired: string[] }>();
   for (const item of items) {
+    // As the address step will: listings give addresses, diffs give paths to stat.
     const addresses =
       item.kind === "list"
-        ? modelList(repo, item.commit)
+        ? addressesOfListing(modelListing(repo, item.commit))
         : item.kind === "diff"
-          ? modelDiff(repo, item.parent, item.commit)
+          ? pathsIntroduced(modelDiffEntries(repo, item.parent, item.commit)).map((path) =>
+              modelStat(repo, item.commit, path),
+            )
           : (repo.staged.get(item.branch) ?? []);
     for (const [p, keys] of partitionAddresses(addresses, s.namespaceInput, s.partitions)) {
       const shard = shards.get(p) ?? { active: [], expired: [] };

@@ -107,3 +107,21 @@ export function gcWorkKeys(repository: string, runId: string) {
     markCounts: (partition: number) => `${root}/mark/${p(partition)}.json`,
   };
 }
+
+/** `s3://bucket/a/b` -> bucket "bucket", keyPrefix "a/b/" ("" for a whole bucket). */
+export function splitNamespace(storageNamespace: string): {
+  scheme: string;
+  bucket: string;
+  keyPrefix: string;
+} {
+  const match = /^([a-z][a-z0-9+.-]*):\/\/([^/]+)(?:\/(.*))?$/i.exec(
+    storageNamespace.replace(/\/+$/, ""),
+  );
+  if (!match) {
+    throw new ValidationError(
+      `storageNamespace: "${storageNamespace}" is not a URI like s3://bucket/prefix`,
+    );
+  }
+  const path = match[3] ?? "";
+  return { scheme: match[1]!, bucket: match[2]!, keyPrefix: path ? `${path}/` : "" };
+}
