@@ -442,7 +442,15 @@ export async function deployLocally(
   const lookup = (key: string): Physical => {
     const exact = physical.get(key);
     if (exact) return exact;
-    const matches = [...physical.keys()].filter((k) => k.startsWith(key));
+    // CDK logical ids are the construct path plus an 8-character hash.
+    const hashed = [...physical.keys()].filter(
+      (k) =>
+        k.length === key.length + 8 &&
+        k.startsWith(key) &&
+        /^[0-9A-F]{8}$/.test(k.slice(key.length)),
+    );
+    const matches =
+      hashed.length > 0 ? hashed : [...physical.keys()].filter((k) => k.startsWith(key));
     if (matches.length !== 1)
       throw new TemplateError(
         `No single resource with logical id (prefix) '${key}' (matches: ${matches.join(", ") || "none"})`,

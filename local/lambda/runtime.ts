@@ -108,6 +108,17 @@ interface Fn {
   stats: FunctionStats;
 }
 
+/** "Worker" names the logical id "Worker11F36D0F" (CDK appends an 8-character hash). */
+function sameLogicalId(logicalId: string | undefined, key: string): boolean {
+  if (!logicalId) return false;
+  return (
+    logicalId === key ||
+    (logicalId.length === key.length + 8 &&
+      logicalId.startsWith(key) &&
+      /^[0-9A-F]{8}$/.test(logicalId.slice(key.length)))
+  );
+}
+
 const WORKER_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), "worker.mjs");
 
 function resolveHandlerFile(
@@ -171,7 +182,9 @@ export class LambdaRuntime implements LambdaInvoker {
     let name = nameOrArn;
     const m = /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:([^:]+)(:[^:]+)?$/.exec(nameOrArn);
     if (m) name = m[1]!;
-    const fn = this.fns.get(name) ?? [...this.fns.values()].find((f) => f.cfg.logicalId === name);
+    const fn =
+      this.fns.get(name) ??
+      [...this.fns.values()].find((f) => sameLogicalId(f.cfg.logicalId, name));
     if (!fn)
       throw new LambdaServiceError(
         "Lambda.ResourceNotFoundException",
@@ -193,7 +206,9 @@ export class LambdaRuntime implements LambdaInvoker {
       if (x.used) return false;
       const matches =
         typeof x.function === "string"
-          ? x.function === fn.cfg.name || x.function === fn.cfg.logicalId || x.function === fn.arn
+          ? x.function === fn.cfg.name ||
+            x.function === fn.arn ||
+            sameLogicalId(fn.cfg.logicalId, x.function)
           : x.function.test(fn.cfg.name) ||
             (fn.cfg.logicalId !== undefined && x.function.test(fn.cfg.logicalId));
       return matches && (x.invocation === "next" || x.invocation === invocation);

@@ -2,12 +2,18 @@
 // MaxConcurrency, tolerated failures and the ResultWriter layout, checked byte by byte.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type LambdaInvoker, StepFunctionsRunner } from "../../local/stepfunctions";
 import { testS3Client, uniqueName } from "../support/clients";
 
-const fixture = (name: string) => readFileSync(path.join(__dirname, "../fixtures/asl", `${name}.json`), "utf8");
+const fixture = (name: string) =>
+  readFileSync(path.join(__dirname, "../fixtures/asl", `${name}.json`), "utf8");
 const s3 = testS3Client();
 
 function lambda(fns: Record<string, (e: unknown) => unknown>): LambdaInvoker {
@@ -15,10 +21,19 @@ function lambda(fns: Record<string, (e: unknown) => unknown>): LambdaInvoker {
     async invoke(nameOrArn, payload) {
       const fn = fns[nameOrArn.replace(/^arn:aws:lambda:[^:]+:\d+:function:/, "")]!;
       try {
-        return { payload: JSON.stringify((await fn(JSON.parse(payload))) ?? null), executedVersion: "$LATEST", requestId: "r" };
+        return {
+          payload: JSON.stringify((await fn(JSON.parse(payload))) ?? null),
+          executedVersion: "$LATEST",
+          requestId: "r",
+        };
       } catch (e) {
         const err = e as Error;
-        return { payload: JSON.stringify({ errorType: err.name, errorMessage: err.message, trace: [] }), functionError: "Unhandled", executedVersion: "$LATEST", requestId: "r" };
+        return {
+          payload: JSON.stringify({ errorType: err.name, errorMessage: err.message, trace: [] }),
+          functionError: "Unhandled",
+          executedVersion: "$LATEST",
+          requestId: "r",
+        };
       }
     },
   };
@@ -31,21 +46,44 @@ async function body(bucket: string, key: string): Promise<string> {
 
 async function run(r: StepFunctionsRunner, def: string, input: unknown) {
   const sm = r.createStateMachine({ name: uniqueName("dmap"), definition: def });
-  const { executionArn } = await r.startExecution({ stateMachineArn: sm.stateMachineArn, input: JSON.stringify(input) });
+  const { executionArn } = await r.startExecution({
+    stateMachineArn: sm.stateMachineArn,
+    input: JSON.stringify(input),
+  });
   return { sm, exec: await r.waitForExecution(executionArn) };
 }
 
-const SUCCEEDED_KEYS = ["ExecutionArn", "Input", "InputDetails", "Name", "Output", "OutputDetails", "RedriveCount", "RedriveStatus", "RedriveStatusReason", "StartDate", "StateMachineArn", "Status", "StopDate"];
+const SUCCEEDED_KEYS = [
+  "ExecutionArn",
+  "Input",
+  "InputDetails",
+  "Name",
+  "Output",
+  "OutputDetails",
+  "RedriveCount",
+  "RedriveStatus",
+  "RedriveStatusReason",
+  "StartDate",
+  "StateMachineArn",
+  "Status",
+  "StopDate",
+];
 
 let bucket: string;
 beforeAll(async () => {
   bucket = uniqueName("dmap");
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   const lines = Array.from({ length: 5 }, (_, i) => JSON.stringify({ n: i + 1 })).join("\n");
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "input/items.jsonl", Body: `${lines}\n` }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "in/data.csv", Body: 'a,b\n1,"x,y"\n2,z\n3,w\n' }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: "input/items.jsonl", Body: `${lines}\n` }),
+  );
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: "in/data.csv", Body: 'a,b\n1,"x,y"\n2,z\n3,w\n' }),
+  );
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "in/noheader.csv", Body: "p,q\n" }));
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "in/array.json", Body: '[{"k":1},{"k":2}]' }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: "in/array.json", Body: '[{"k":1},{"k":2}]' }),
+  );
 });
 
 describe("distributed Map", () => {
@@ -61,18 +99,40 @@ describe("distributed Map", () => {
           peak = Math.max(peak, inFlight);
           await new Promise((res) => setTimeout(res, 20));
           inFlight--;
-          const ev = e as { items: { index: number; value: { n: number } }[]; batch: unknown; executionId: string; executionName: string; stateMachine: string };
-          return { sum: ev.items.reduce((s, i) => s + i.value.n, 0), indexes: ev.items.map((i) => i.index), batch: ev.batch, executionId: ev.executionId, executionName: ev.executionName, stateMachine: ev.stateMachine };
+          const ev = e as {
+            items: { index: number; value: { n: number } }[];
+            batch: unknown;
+            executionId: string;
+            executionName: string;
+            stateMachine: string;
+          };
+          return {
+            sum: ev.items.reduce((s, i) => s + i.value.n, 0),
+            indexes: ev.items.map((i) => i.index),
+            batch: ev.batch,
+            executionId: ev.executionId,
+            executionName: ev.executionName,
+            stateMachine: ev.stateMachine,
+          };
         },
       }),
     });
-    const { sm, exec } = await run(r, fixture("distributed-jsonl-batched"), { bucket, key: "input/items.jsonl", run: "r1" });
+    const { sm, exec } = await run(r, fixture("distributed-jsonl-batched"), {
+      bucket,
+      key: "input/items.jsonl",
+      run: "r1",
+    });
     expect(exec.status).toBe("SUCCEEDED");
     const out = JSON.parse(exec.output!);
     const mapRunArn: string = out.map.MapRunArn;
     const mapRunId = mapRunArn.split(":").at(-1)!;
-    expect(mapRunArn).toBe(`arn:aws:states:us-east-1:000000000000:mapRun:${sm.name}/Fan:${mapRunId}`);
-    expect(out.map).toEqual({ MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: bucket, Key: `results/${mapRunId}/manifest.json` } });
+    expect(mapRunArn).toBe(
+      `arn:aws:states:us-east-1:000000000000:mapRun:${sm.name}/Fan:${mapRunId}`,
+    );
+    expect(out.map).toEqual({
+      MapRunArn: mapRunArn,
+      ResultWriterDetails: { Bucket: bucket, Key: `results/${mapRunId}/manifest.json` },
+    });
     expect(peak).toBe(3);
 
     const succeededKey = `results/${mapRunId}/SUCCEEDED_0.json`;
@@ -82,11 +142,20 @@ describe("distributed Map", () => {
       JSON.stringify({
         DestinationBucket: bucket,
         MapRunArn: mapRunArn,
-        ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [{ Key: succeededKey, Size: Buffer.byteLength(succeeded) }] },
+        ResultFiles: {
+          FAILED: [],
+          PENDING: [],
+          SUCCEEDED: [{ Key: succeededKey, Size: Buffer.byteLength(succeeded) }],
+        },
       }),
     );
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `results/${mapRunId}/` }));
-    expect(listed.Contents?.map((c) => c.Key).sort()).toEqual([`results/${mapRunId}/SUCCEEDED_0.json`, `results/${mapRunId}/manifest.json`]);
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `results/${mapRunId}/` }),
+    );
+    expect(listed.Contents?.map((c) => c.Key).sort()).toEqual([
+      `results/${mapRunId}/SUCCEEDED_0.json`,
+      `results/${mapRunId}/manifest.json`,
+    ]);
 
     const entries = JSON.parse(succeeded) as Record<string, unknown>[];
     expect(succeeded).toBe(JSON.stringify(entries));
@@ -113,7 +182,10 @@ describe("distributed Map", () => {
       });
       const input = JSON.parse(entry.Input as string);
       const expectedIdx = [i * 2, i * 2 + 1].filter((k) => k < 5);
-      expect(input).toEqual({ Items: expectedIdx.map((k) => ({ index: k, value: { n: k + 1 } })), BatchInput: { run: "r1" } });
+      expect(input).toEqual({
+        Items: expectedIdx.map((k) => ({ index: k, value: { n: k + 1 } })),
+        BatchInput: { run: "r1" },
+      });
       const output = JSON.parse(entry.Output as string);
       expect(output).toEqual({
         sum: expectedIdx.reduce((s, k) => s + k + 1, 0),
@@ -126,7 +198,13 @@ describe("distributed Map", () => {
     }
     const run2 = r.describeMapRun(mapRunArn);
     expect(run2.status).toBe("SUCCEEDED");
-    expect(run2.itemCounts).toMatchObject({ total: 5, succeeded: 5, failed: 0, pending: 0, running: 0 });
+    expect(run2.itemCounts).toMatchObject({
+      total: 5,
+      succeeded: 5,
+      failed: 0,
+      pending: 0,
+      running: 0,
+    });
     expect(run2.executionCounts).toMatchObject({ total: 3, succeeded: 3 });
   });
 
@@ -141,7 +219,11 @@ describe("distributed Map", () => {
     ]);
     expect(out.given).toEqual([{ x: "p", y: "q" }]);
     expect(out.json).toEqual([{ k: 1 }, { k: 2 }]);
-    expect(out.listed.map((x: { key: string }) => x.key).sort()).toEqual(["in/array.json", "in/data.csv", "in/noheader.csv"]);
+    expect(out.listed.map((x: { key: string }) => x.key).sort()).toEqual([
+      "in/array.json",
+      "in/data.csv",
+      "in/noheader.csv",
+    ]);
     expect(out.listed.find((x: { key: string }) => x.key === "in/array.json").size).toBe(17);
     expect(out.readerError.Error).toBe("States.ItemReaderFailed");
   });
@@ -173,9 +255,16 @@ describe("distributed Map", () => {
     expect(manifest.ResultFiles.SUCCEEDED).toHaveLength(1);
     const failed = JSON.parse(await body(bucket, `tolerated/out/${mapRunId}/FAILED_0.json`));
     expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ Status: "FAILED", Error: "ItemError", Input: '{"fail":true}' });
+    expect(failed[0]).toMatchObject({
+      Status: "FAILED",
+      Error: "ItemError",
+      Input: '{"fail":true}',
+    });
     expect(failed[0].ExecutionArn).toMatch(/^arn:aws:states:us-east-1:000000000000:express:/);
-    expect(JSON.parse(failed[0].Cause)).toMatchObject({ errorType: "ItemError", errorMessage: "item failed" });
+    expect(JSON.parse(failed[0].Cause)).toMatchObject({
+      errorType: "ItemError",
+      errorMessage: "item failed",
+    });
     expect(failed[0].Output).toBeUndefined();
   });
 
@@ -199,7 +288,10 @@ describe("distributed Map", () => {
     const strict = JSON.parse(fixture("distributed-tolerated"));
     delete strict.States.Fan.Catch;
     delete strict.States.Fan.ToleratedFailurePercentagePath;
-    const { exec: exec2 } = await run(r, JSON.stringify(strict), { bucket, items: [{ v: 1 }, { fail: true }] });
+    const { exec: exec2 } = await run(r, JSON.stringify(strict), {
+      bucket,
+      items: [{ v: 1 }, { fail: true }],
+    });
     expect(exec2.status).toBe("FAILED");
     expect(exec2.error).toBe("States.ExceedToleratedFailureThreshold");
     const mapRun = r.listMapRuns(exec2.executionArn)[0]!;
