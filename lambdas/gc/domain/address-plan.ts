@@ -10,9 +10,11 @@
 // entries, never q's). A path whose address differs between q and c is reported as
 // changed, so
 //   A(c) \ A(q)  is a subset of  D(c, q)  which is a subset of  A(c),
-// hence A(c) = A(q) U D(c, q) restricted to A(c): c's addresses are its base's plus the
-// ones it introduced. A "list" item yields the whole A(c). A handler may return more than
-// D(c, q) as long as everything it returns is in A(c).
+// i.e. A(c) is contained in A(q) U D(c, q), and D(c, q) adds nothing c does not reference
+// (the exact set would be A(q) minus removed plus added/changed, but GC only needs the
+// union over a set of commits, and that union is covered base by base). A "list" item
+// yields the whole A(c). A handler may return more than D(c, q) as long as everything it
+// returns is in A(c): never an address of the left side.
 //
 // Active side (protected set P). Following bases from a commit must end at a commit whose
 // full tree is listed ON THE SAME SIDE: an address an active commit inherits from an
@@ -22,11 +24,12 @@
 // without one (the oldest active commit of each run: usually one per branch) gets a full
 // listing. Then by induction along the bases, P = U_{a in Act} A(a) exactly.
 //
-// Expired side (candidates C'). Here a diff may use ANY reachable parent as base, active
-// or expired: for x in A(e) \ P, x is in D(e, q) or in A(q); A(q) is not in P, so q is
-// not active, so q is expired and x is collected through q by induction. Hence
-// C' \ P = C \ P even though C' omits addresses inherited from active commits (those are
-// protected anyway). Reachable sets are closed under parents, so only commits without
+// Expired side (candidates C' instead of C = U_{e in E} A(e)). Here a diff may use ANY
+// reachable parent q as base, active or expired. Take x in A(e) \ P: either x is in
+// D(e, q) and collected, or x is in A(q); then q is not active (x would be in P), so q is
+// expired and x is collected through q, by induction along the bases. Since C' is a
+// subset of C, C' \ P = C \ P, although C' omits what expired commits inherit from
+// active ones (protected anyway). Reachable sets are closed under parents, so only commits without
 // parents (the repository's first commit) are listed on the expired side. This is what
 // keeps merged-and-deleted feature branches cheap: their commits are diffed against their
 // fork point instead of listed.

@@ -5,7 +5,7 @@ import { ValidationError } from "../../shared/state/errors";
 
 /**
  * Addresses per partition the mark Lambda is sized for (active + staged + marked keys of
- * one partition held in a Set: ~2M keys of ~60 characters is ~300 MB of V8 heap).
+ * one partition held in a Set: 2M keys take ~160-300 MB of V8 heap, see mark.ts).
  */
 export const MAX_ADDRESSES_PER_PARTITION = 2_000_000;
 /** Distributed map fan-out stays reasonable; 10 000 x 2M = 20 billion addresses. */
