@@ -1,0 +1,163 @@
+// The local Lambda runtime: worker threads, per-function environment, warm reuse, Lambda's
+// error shapes, timeouts, payload limits, fault injection and memory statistics.
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { LambdaFunctionError, LambdaRuntime } from "../../local/lambda/runtime";
+import { StepFunctionsRunner } from "../../local/stepfunctions";
+
+const codeDir = path.join(__dirname, "../fixtures/asl/lambda-handler");
+const runtime = new LambdaRuntime({
+  concurrencyPerFunction: 2,
+  baseEnvironment: {
+    AWS_ENDPOINT_URL_S3: "http://127.0.0.1:1",
+    LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+  },
+});
+runtime.register({
+  name: "fixture",
+  logicalId: "FixtureFnAB12CD34",
+  codeDir,
+  handler: "index.handler",
+  environment: { TABLE_NAME: "tbl" },
+  timeoutSeconds: 1,
+});
+runtime.register({ name: "other", codeDir, handler: "index.handler", timeoutSeconds: 5 });
+
+afterAll(() => runtime.close());
+
+const payloadOf = async (p: Promise<{ payload: string; functionError?: string }>) => {
+  const r = await p;
+  return { ...r, doc: JSON.parse(r.payload) };
+};
+
+describe("LambdaRuntime", () => {
+  it("runs the handler with its own environment and a Lambda context, reusing warm workers", async () => {
+    const a = await runtime.invokeJson<Record<string, unknown>>("fixture", { action: "env" });
+    expect(a).toMatchObject({
+      table: "tbl",
+      fn: "fixture",
+      s3: "http://127.0.0.1:1",
+      pathStyle: "true",
+      arn: "arn:aws:lambda:us-east-1:000000000000:function:fixture",
+    });
+    expect(a.remaining as number).toBeGreaterThan(0);
+    expect(a.remaining as number).toBeLessThanOrEqual(1000);
+    const b = await runtime.invokeJson<Record<string, unknown>>("FixtureFn", { action: "env" });
+    expect(b.warmInvocations).toBe(2);
+    expect(b.requestId).not.toBe(a.requestId);
+    const other = await runtime.invokeJson<Record<string, unknown>>(
+      "arn:aws:lambda:us-east-1:000000000000:function:other",
+      { action: "env" },
+    );
+    expect(other.table).toBeUndefined();
+  });
+
+  it("reports handler errors the way Lambda does", async () => {
+    const r = await payloadOf(runtime.invoke("fixture", JSON.stringify({ action: "throw" })));
+    expect(r.functionError).toBe("Unhandled");
+    expect(r.doc.errorType).toBe("CustomError");
+    expect(r.doc.errorMessage).toBe("custom failure");
+    expect(r.doc.trace[0]).toContain("CustomError: custom failure");
+    await expect(runtime.invokeJson("fixture", { action: "throw" })).rejects.toBeInstanceOf(
+      LambdaFunctionError,
+    );
+  });
+
+  it("terminates a function that runs past its Timeout with Sandbox.Timedout, then starts a fresh worker", async () => {
+    const r = await payloadOf(
+      runtime.invoke("fixture", JSON.stringify({ action: "sleep", ms: 3000 })),
+    );
+    expect(r.doc.errorType).toBe("Sandbox.Timedout");
+    expect(r.doc.errorMessage).toMatch(/Task timed out after 1.00 seconds/);
+    expect(await runtime.invokeJson("fixture", { action: "sleep", ms: 1 })).toEqual({ slept: 1 });
+    expect(runtime.stats("fixture").timeouts).toBe(1);
+  });
+
+  it("reports a process exit as Runtime.ExitError", async () => {
+    const r = await payloadOf(runtime.invoke("other", JSON.stringify({ action: "exit" })));
+    expect(r.doc.errorType).toBe("Runtime.ExitError");
+    expect(r.doc.errorMessage).toMatch(/exit status 3/);
+  });
+
+  it("enforces the 6 MB request and response limits", async () => {
+    await expect(
+      runtime.invoke("other", JSON.stringify({ pad: "x".repeat(6 * 1024 * 1024) })),
+    ).rejects.toMatchObject({ name: "Lambda.RequestTooLargeException" });
+    const r = await payloadOf(runtime.invoke("other", JSON.stringify({ action: "big" })));
+    expect(r.doc.errorType).toBe("Function.ResponseSizeTooLarge");
+  });
+
+  it("injects crash, error and timeout faults by name or logical id and invocation number", async () => {
+    runtime.injectFault({
+      function: "other",
+      invocation: "next",
+      kind: "error",
+      errorType: "Injected.Boom",
+    });
+    const e = await payloadOf(runtime.invoke("other", JSON.stringify({})));
+    expect(e.doc.errorType).toBe("Injected.Boom");
+    const next = runtime.stats("other").invocations + 2;
+    runtime.injectFault({ function: /^other$/, invocation: next, kind: "crash" });
+    expect((await payloadOf(runtime.invoke("other", "{}"))).functionError).toBeUndefined();
+    expect((await payloadOf(runtime.invoke("other", "{}"))).doc.errorType).toBe(
+      "Runtime.ExitError",
+    );
+    runtime.injectFault({ function: "FixtureFn", invocation: "next", kind: "timeout" });
+    expect((await payloadOf(runtime.invoke("fixture", "{}"))).doc.errorType).toBe(
+      "Sandbox.Timedout",
+    );
+    expect(await runtime.invokeJson("fixture", { a: 1 })).toEqual({ echo: { a: 1 } });
+  });
+
+  it("measures heap per invocation and counts outcomes", async () => {
+    await runtime.invokeJson("other", { action: "allocate" });
+    const s = runtime.stats("other");
+    const last = s.records.at(-1)!;
+    expect(last.peakHeapUsedBytes!).toBeGreaterThanOrEqual(last.heapUsedBeforeBytes!);
+    expect(last.peakHeapUsedBytes! - last.heapUsedBeforeBytes!).toBeGreaterThan(1_000_000);
+    expect(s.crashes).toBeGreaterThanOrEqual(2);
+    expect(s.errors).toBeGreaterThanOrEqual(2);
+  });
+
+  it("runs invocations of one function in parallel up to its concurrency", async () => {
+    // Two overlapping invocations need two warm workers; a third would queue (limit 2).
+    await Promise.all(
+      [1, 2, 3].map(() => runtime.invokeJson("other", { action: "sleep", ms: 300 })),
+    );
+    expect(runtime.stats("other").warmWorkers).toBe(2);
+  });
+
+  it("lets Step Functions retry a timed-out Lambda on Sandbox.Timedout", async () => {
+    const runner = new StepFunctionsRunner({
+      lambda: runtime,
+      retryDelayScale: 0.001,
+      emitStatusEvents: false,
+    });
+    const sm = runner.createStateMachine({
+      name: "timeouts",
+      definition: {
+        StartAt: "T",
+        States: {
+          T: {
+            Type: "Task",
+            Resource: "arn:aws:states:::lambda:invoke",
+            Parameters: { FunctionName: "fixture", "Payload.$": "$" },
+            Retry: [{ ErrorEquals: ["Sandbox.Timedout"], MaxAttempts: 1 }],
+            Catch: [{ ErrorEquals: ["States.ALL"], Next: "Caught" }],
+            End: true,
+          },
+          Caught: { Type: "Pass", End: true },
+        },
+      },
+    });
+    const { executionArn } = await runner.startExecution({
+      stateMachineArn: sm.stateMachineArn,
+      input: JSON.stringify({ action: "sleep", ms: 2000 }),
+    });
+    const before = runtime.stats("fixture").timeouts;
+    const exec = await runner.waitForExecution(executionArn);
+    expect(exec.status).toBe("SUCCEEDED");
+    expect(JSON.parse(exec.output!).Error).toBe("Sandbox.Timedout");
+    expect(runtime.stats("fixture").timeouts - before).toBe(2);
+  });
+});
