@@ -87,6 +87,21 @@ function describeRun(r: Json): string {
   return lines.join("\n");
 }
 
+/** The execution stopped but never recorded its end: waiting longer would never finish. */
+function endedUnfinished(execution: Json, what: string) {
+  const status = execution?.status;
+  if (
+    status &&
+    status !== "RUNNING" &&
+    status !== "PENDING_REDRIVE" &&
+    !execution.error?.startsWith?.("Describe")
+  ) {
+    throw new RunFailed(
+      `${what}: execution ${execution.executionArn} ended ${status}${execution.error ? ` (${execution.error}: ${execution.cause ?? ""})` : ""} without recording its end`,
+    );
+  }
+}
+
 async function waitExport(api: ApiClient, path: string, opts: GlobalOpts): Promise<Json> {
   for (;;) {
     const s = await api.request("GET", `${path}/export-status`);
@@ -96,6 +111,7 @@ async function waitExport(api: ApiClient, path: string, opts: GlobalOpts): Promi
         throw new RunFailed(`export failed: ${s.errorMessage ?? ""}`);
       return s;
     }
+    endedUnfinished(s.execution, `export ${s.exportId}`);
     if (!opts.json)
       process.stderr.write(`export ${s.exportId}: ${progressLine(s.execution) || "in-progress"}\n`);
     await sleep(pollMs());
@@ -116,6 +132,7 @@ async function waitRun(
         throw new RunFailed(`GC run ${runId} failed: ${r.error_message ?? ""}`);
       return r;
     }
+    endedUnfinished(r.execution, `GC run ${runId}`);
     if (!opts.json)
       process.stderr.write(`gc run ${runId}: ${progressLine(r.execution) || "running"}\n`);
     await sleep(pollMs());

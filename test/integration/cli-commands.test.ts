@@ -240,3 +240,16 @@ test("gc set-config/get-config/run/status/list/delete-config", async () => {
   expect(gone.code).toBe(3);
   expect(gone.stderr).toContain(`404 no GC rules for repository "${repo}"`);
 });
+
+test("--wait stops with exit 4 when the execution ended without recording its end", async () => {
+  const rulesFile = path.join(dir, "rules2.json");
+  writeFileSync(rulesFile, JSON.stringify({ default_retention_days: 1, branches: [] }));
+  expect((await lakeport(["gc", "set-config", `lakefs://${repo}`, "-f", rulesFile])).code).toBe(0);
+  const started = JSON.parse((await lakeport(["--json", "gc", "run", `lakefs://${repo}`])).stdout);
+  fake.workflows.finish(started.execution_arn, "ABORTED");
+  const r = await lakeport(["gc", "status", `lakefs://${repo}`, started.run_id, "--wait"]);
+  expect(r.code).toBe(4);
+  expect(r.stderr).toContain(
+    `execution ${started.execution_arn} ended ABORTED without recording its end`,
+  );
+});

@@ -183,3 +183,75 @@ test("webhook deliveries: claimed once, released on failure, expired records do 
   expect(await stores.webhooks.claim(key, t + 20)).toBe(true);
   expect(await stores.webhooks.claim(key, t + 8 * 24 * 3600)).toBe(true);
 });
+
+test("finishExport completes and starts the follow-up from the newest head", async () => {
+  const { finishExport } = await import("../../lambdas/export/start/finish-export");
+  const repo = uniqueName("finish");
+  const lakefs = await configured(repo);
+  const workflows = new FakeWorkflowStarter();
+  const deps = exportDeps(lakefs, workflows);
+  const first = await startExport(deps, { repository: repo, branch: "main", trigger: "event" });
+  if (first.status !== "started") throw new Error(first.status);
+  lakefs.setHead(repo, "main", "c2");
+  expect(
+    await startExport(deps, { repository: repo, branch: "main", trigger: "event" }),
+  ).toMatchObject({ status: "queued" });
+  lakefs.setHead(repo, "main", "c3");
+  expect(
+    await startExport(deps, { repository: repo, branch: "main", trigger: "event" }),
+  ).toMatchObject({ status: "queued", pendingHead: "c3" });
+  const r = await finishExport(deps, {
+    repository: repo,
+    branch: "main",
+    exportId: first.exportId,
+    toCommit: "c1",
+    outcome: { status: "succeeded" },
+  });
+  expect(r).toMatchObject({
+    applied: true,
+    followUp: { status: "started", fromCommit: "c1", toCommit: "c3" },
+  });
+  expect(workflows.started.map((s) => (s.input as { toCommit: string }).toCommit)).toEqual([
+    "c1",
+    "c3",
+  ]);
+});
+
+test("a start that crashed before StartExecution is re-driven under the same name once stale", async () => {
+  const repo = uniqueName("stalled");
+  const lakefs = await configured(repo);
+  const workflows = new FakeWorkflowStarter();
+  // Simulate the crash: the state says in-progress, no execution was started.
+  await stores.exports.compareAndSetState(repo, "main", undefined, {
+    state: "in-progress",
+    currentRef: "c1",
+    exportId: "stalled-export-1",
+    updatedAt: new Date(Date.now() - 10 * 60 * 1000).toISOString(),
+    repaired: false,
+    attempt: 1,
+    version: 1,
+  });
+  const r = await startExport(exportDeps(lakefs, workflows), {
+    repository: repo,
+    branch: "main",
+    trigger: "run",
+  });
+  expect(r).toMatchObject({
+    status: "started",
+    exportId: "stalled-export-1",
+    toCommit: "c1",
+    fromCommit: null,
+  });
+  expect(workflows.started.map((s) => s.name)).toEqual(["stalled-export-1"]);
+  expect((await stores.exports.getState(repo, "main"))?.executionArn).toBe(
+    workflows.started[0]?.executionArn,
+  );
+  // Now it has an execution: further starts queue behind it.
+  expect(
+    await startExport(exportDeps(lakefs, workflows), {
+      repository: repo,
+      branch: "main",
+      trigger: "run",
+    }),
+  ).toMatchObject({ status: "queued" });
+});

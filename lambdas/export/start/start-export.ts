@@ -2,10 +2,10 @@
 // starter Lambda (commit/merge events) and the export workflow's finish step (follow-ups).
 import type { LakeFsApi } from "../../lakefs/types";
 import { NotFoundError } from "../../shared/state/errors";
-import type { ExportStore } from "../../shared/state/export-store";
+import type { ExportConfig, ExportStore } from "../../shared/state/export-store";
 import { exportIdFor } from "../state/export-id";
 import { decideStart } from "../state/transitions";
-import type { ExportStateName, StartTrigger } from "../state/types";
+import type { ExportState, ExportStateName, StartTrigger } from "../state/types";
 import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../workflow-input";
 import { getBranchHead, getRepositoryOrThrow } from "./lakefs-refs";
 import type { WorkflowStarter } from "./workflow-starter";
@@ -80,6 +80,11 @@ export async function startExport(
       case "refused-not-failed":
         return { status: "refused-not-failed", state: decision.state };
       case "refused-in-progress": {
+        // A start that crashed between its state write and StartExecution left no execution:
+        // re-drive it under the same name (StartExecution is idempotent per name).
+        if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
+          return launch(deps, workflowInput(config, repo.storage_namespace, current));
+        }
         // Lost race with the finish step? Then re-read and decide again.
         const ok = await deps.exports.requestFollowUp(
           repository,
@@ -99,23 +104,38 @@ export async function startExport(
           decision.next,
         );
         if (!ok) continue;
-        const input: ExportWorkflowInput = ExportWorkflowInputSchema.parse({
-          repository,
-          branch,
-          exportId: decision.next.exportId,
-          fromCommit: decision.fromCommit,
-          toCommit: head,
-          exportPath: config.exportPath,
-          ...(config.exportStatusPath ? { exportStatusPath: config.exportStatusPath } : {}),
-          lastKeysInPrefixRegexp: config.lastKeysInPrefixRegexp,
-          repaired: decision.next.repaired,
-          storageNamespace: repo.storage_namespace,
-        });
-        return launch(deps, input);
+        return launch(deps, workflowInput(config, repo.storage_namespace, decision.next));
       }
     }
   }
   throw new Error(`too much contention on the export state of lakefs://${repository}@${branch}`);
+}
+
+/** An in-progress state this old without an execution is a crashed start. */
+export const STALLED_START_MS = 5 * 60 * 1000;
+
+function isStale(updatedAt: string, now: Date): boolean {
+  return now.getTime() - Date.parse(updatedAt) > STALLED_START_MS;
+}
+
+/** The workflow input of the export `state` describes (state.currentRef is its toCommit). */
+function workflowInput(
+  config: ExportConfig,
+  storageNamespace: string,
+  state: ExportState,
+): ExportWorkflowInput {
+  return ExportWorkflowInputSchema.parse({
+    repository: config.repository,
+    branch: config.branch,
+    exportId: state.exportId,
+    fromCommit: state.lastExportedCommit ?? null,
+    toCommit: state.currentRef,
+    exportPath: config.exportPath,
+    ...(config.exportStatusPath ? { exportStatusPath: config.exportStatusPath } : {}),
+    lastKeysInPrefixRegexp: config.lastKeysInPrefixRegexp,
+    repaired: state.repaired,
+    storageNamespace,
+  });
 }
 
 async function launch(
