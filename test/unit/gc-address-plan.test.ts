@@ -5,7 +5,9 @@ import {
   planCounts,
 } from "../../lambdas/gc/domain/address-plan";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
+import { addressesOfListing, pathsIntroduced } from "../../lambdas/gc/domain/item-addresses";
 import { computeRetention, SECONDS_PER_DAY } from "../../lambdas/gc/domain/retention";
+import { type ModelRepo, modelDiffEntries, modelListing, modelStat } from "./gc-model";
 
 const NOW = 1_800_000_000;
 
@@ -92,6 +94,70 @@ describe("GC address plan", () => {
       { side: "active", kind: "list", commit: "d1" },
       { side: "active", kind: "diff", commit: "merge", parent: "d1" },
     ]);
+  });
+
+  it("protects what an active commit inherited from expired ancestors", () => {
+    // a writes p -> X; b adds q -> Y; c (a deleted branch) overwrites p -> Z; the merge m of
+    // c into b is main's head, kept 7 days and 10 days old: only m is active. X and Y are
+    // live through m although a and b, which introduced them, are expired; Z is garbage.
+    const ns = "s3://b/ns";
+    const commit = (
+      id: string,
+      parents: string[],
+      days: number,
+      entries: Record<string, string>,
+    ) => ({
+      id,
+      parents,
+      creationDate: NOW - days * SECONDS_PER_DAY,
+      tree: new Map(Object.entries(entries).map(([k, v]) => [k, `${ns}/${v}`])),
+    });
+    const repo: ModelRepo = {
+      storageNamespace: ns,
+      staged: new Map(),
+      commits: new Map(
+        [
+          commit("a", [], 30, { p: "X" }),
+          commit("b", ["a"], 20, { p: "X", q: "Y" }),
+          commit("c", ["a"], 25, { p: "Z" }),
+          commit("m", ["b", "c"], 10, { p: "X", q: "Y" }),
+        ].map((c) => [c.id, c]),
+      ),
+    };
+    const g = new CommitGraph();
+    for (const c of repo.commits.values()) {
+      g.add({ id: c.id, parents: c.parents, creation_date: c.creationDate });
+    }
+    const r = computeRetention(
+      g,
+      [{ kind: "branch", name: "main", commitId: "m", retentionDays: 7 }],
+      NOW,
+    );
+    expect([...r.active]).toEqual(["m"]);
+    expect([...r.expired].sort()).toEqual(["a", "b", "c"]);
+
+    const items = planAddressCollection(g, r);
+    const collect = (side: "active" | "expired") =>
+      new Set(
+        items
+          .filter((i) => i.side === side)
+          .flatMap((i) =>
+            i.kind === "list"
+              ? addressesOfListing(modelListing(repo, i.commit))
+              : i.kind === "diff"
+                ? pathsIntroduced(modelDiffEntries(repo, i.parent, i.commit)).map((p) =>
+                    modelStat(repo, i.commit, p),
+                  )
+                : [],
+          ),
+      );
+    // m is listed in full: a diff of m against b would yield nothing, losing X and Y.
+    expect(items.filter((i) => i.side === "active")).toEqual([
+      { side: "active", kind: "list", commit: "m" },
+    ]);
+    const active = collect("active");
+    expect([...active].sort()).toEqual([`${ns}/X`, `${ns}/Y`]);
+    expect([...collect("expired")].filter((a) => !active.has(a))).toEqual([`${ns}/Z`]);
   });
 
   it("needs one listing per active run and one per parentless commit at 100 000 commits", () => {
