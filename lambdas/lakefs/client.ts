@@ -448,6 +448,20 @@ export class LakeFsClient implements LakeFsApi {
     });
   }
 
+  /** Drops uncommitted changes: all (`reset`), one `object`, or under a `common_prefix`. */
+  async resetBranch(
+    repository: string,
+    branch: string,
+    reset: { type: "reset" } | { type: "object" | "common_prefix"; path: string },
+  ): Promise<void> {
+    await this.send({
+      operation: "resetBranch",
+      method: "PUT",
+      path: `/repositories/${seg(repository)}/branches/${seg(branch)}`,
+      json: reset,
+    });
+  }
+
   createTag(repository: string, id: string, ref: string): Promise<Ref> {
     return this.json(RefSchema, {
       operation: "createTag",

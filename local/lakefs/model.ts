@@ -330,6 +330,38 @@ export class LakeFsModel {
     }
   }
 
+  /** lakeFS's resetBranch: drops uncommitted changes (all, one path, or under a prefix). */
+  resetBranch(repo: string, branch: string, body: { type?: unknown; path?: unknown }): void {
+    const state = this.repo(repo);
+    const b = this.branch(state, branch);
+    const staged = this.staging(state, b.staging_token);
+    const file = this.stagingFile(state, b.staging_token);
+    if (body.type === "reset") {
+      staged.clear();
+      this.stagingLogs.close(file);
+      rmSync(file, { force: true });
+      return;
+    }
+    if (typeof body.path !== "string") throw new ApiError(400, "path: required");
+    const target = body.path;
+    if (body.type === "object") {
+      if (staged.delete(target)) this.stagingLogs.append(file, JSON.stringify([target, "drop"]));
+      return;
+    }
+    if (body.type !== "common_prefix") {
+      throw new ApiError(400, "type: must be object, common_prefix or reset");
+    }
+    const doomed: string[] = [];
+    for (const [key] of staged.entriesFrom(target)) {
+      if (!key.startsWith(target)) break;
+      doomed.push(key);
+    }
+    for (const key of doomed) {
+      staged.delete(key);
+      this.stagingLogs.append(file, JSON.stringify([key, "drop"]));
+    }
+  }
+
   statObject(repo: string, ref: string, objectPath: string): EntryValue {
     const state = this.repo(repo);
     const resolved = this.resolve(state, ref);

@@ -287,6 +287,10 @@ function buildRoutes(
       model.deleteBranch(p.repository!, p.branch!);
       return { status: 204 };
     }),
+    R("PUT", BRANCH, "resetBranch", async (req, p) => {
+      model.resetBranch(p.repository!, p.branch!, await req.json());
+      return { status: 204 };
+    }),
     R("POST", `${BRANCH}/commits`, "commit", async (req, p) => {
       const body = await req.json();
       if (req.query.get("source_metarange")) {

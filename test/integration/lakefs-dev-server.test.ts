@@ -526,6 +526,15 @@ describe("more calls", () => {
     await lakefs.setGcRules(repo, { default_retention_days: 1, branches: [] });
     await lakefs.deleteGcRules(repo);
     await expect(lakefs.getGcRules(repo)).rejects.toBeInstanceOf(LakeFsNotFoundError);
+    for (const p of ["r/1", "r/2", "s/1", "t"]) await putAndLink(repo, "main", p, p);
+    await lakefs.resetBranch(repo, "main", { type: "object", path: "t" });
+    await lakefs.resetBranch(repo, "main", { type: "common_prefix", path: "r/" });
+    expect((await all(lakefs.diffBranch(repo, "main"))).map((d) => d.path)).toEqual([
+      "linked.bin",
+      "s/1",
+    ]);
+    await lakefs.resetBranch(repo, "main", { type: "reset" });
+    expect(await all(lakefs.diffBranch(repo, "main"))).toEqual([]);
     await expect(lakefs.deleteBranch(repo, "main")).rejects.toMatchObject({ status: 403 });
     await lakefs.deleteRepository(repo);
     await expect(lakefs.getRepository(repo)).rejects.toBeInstanceOf(LakeFsNotFoundError);
