@@ -60,7 +60,7 @@ export class ApiClient {
     };
     if (this.endpoint.token) {
       headers.authorization = `Bearer ${this.endpoint.token}`;
-    } else if (url.protocol === "https:") {
+    } else if (url.protocol === "https:" || process.env.LAKEPORT_SIGV4 === "true") {
       headers = await this.sign(method, url, headers, text);
     }
     let res: Response;

@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { startRequestFromEvent } from "../../lambdas/export/start/from-event";
 import { EXECUTION_NAME_PATTERN, exportIdFor } from "../../lambdas/export/state/export-id";
 import { decideDone, decideStart, type StartInput } from "../../lambdas/export/state/transitions";
 import type { ExportState } from "../../lambdas/export/state/types";
@@ -161,4 +162,25 @@ test("export ids are deterministic, distinct per attempt, and valid execution na
   expect(exportIdFor("repo", "x".repeat(30) + "1", "c1", 1)).not.toBe(
     exportIdFor("repo", "x".repeat(30) + "2", "c1", 1),
   );
+});
+
+test("the starter's request from a bus event", () => {
+  const detail = {
+    event_type: "post-merge",
+    repository_id: "repo1",
+    branch_id: "main",
+    commit_id: "abc",
+    hook_id: "h",
+  };
+  expect(startRequestFromEvent({ source: "lakeport.lakefs", detail })).toEqual({
+    repository: "repo1",
+    branch: "main",
+    trigger: "event",
+  });
+  expect(() => startRequestFromEvent({ source: "other", detail })).toThrow(
+    /unexpected event source/,
+  );
+  expect(() =>
+    startRequestFromEvent({ source: "lakeport.lakefs", detail: { ...detail, branch_id: "" } }),
+  ).toThrow(/branch_id/);
 });
