@@ -4,6 +4,7 @@ import type {
   DenyRule,
   DenyRuleInput,
   RequestCounts,
+  S3Limits,
   ThrottleRule,
   ThrottleRuleInput,
 } from "./admin";
@@ -54,6 +55,12 @@ export class S3AdminClient {
   }
   async clearThrottleRules(filter: { bucket?: string } = {}): Promise<void> {
     await this.call("DELETE", `throttle${S3AdminClient.q(filter)}`);
+  }
+  limits(filter: { bucket?: string } = {}): Promise<S3Limits> {
+    return this.call("GET", `limits${S3AdminClient.q(filter)}`);
+  }
+  setLimits(change: Partial<S3Limits>, filter: { bucket?: string } = {}): Promise<S3Limits> {
+    return this.call("PUT", `limits${S3AdminClient.q(filter)}`, change);
   }
   async reset(): Promise<void> {
     await this.call("POST", "reset");

@@ -36,7 +36,19 @@ export interface ThrottleRule extends ThrottleRuleInput {
   remaining: number;
 }
 
+/** S3 size limits the proxy enforces; tests lower them to exercise large-object code paths. */
+export interface S3Limits {
+  /** Largest source CopyObject accepts (S3: 5 GiB); bigger needs multipart UploadPartCopy. */
+  copyObjectMaxBytes: number;
+  /** Smallest part (all but the last) CompleteMultipartUpload accepts. S3: 5 MiB; default 0 = off. */
+  minPartBytes: number;
+}
+
+export const DEFAULT_LIMITS: S3Limits = { copyObjectMaxBytes: 5 * 1024 ** 3, minPartBytes: 0 };
+
 export class S3Admin {
+  private currentLimits: S3Limits = { ...DEFAULT_LIMITS };
+  private bucketLimits = new Map<string, Partial<S3Limits>>();
   private counts = new Map<string, Map<S3Operation, number>>();
   private denyRules = new Map<string, DenyRule>();
   private throttleRules = new Map<string, ThrottleRule>();
@@ -152,8 +164,35 @@ export class S3Admin {
     return false;
   }
 
-  /** Counters, deny rules and throttles all back to empty. */
+  /** Limits in force for requests to `bucket` (its own overrides over the global ones). */
+  limits(filter: { bucket?: string } = {}): S3Limits {
+    const own = filter.bucket !== undefined ? this.bucketLimits.get(filter.bucket) : undefined;
+    return { ...this.currentLimits, ...own };
+  }
+
+  /**
+   * Changes limits for one bucket (recommended: test files run in parallel) or globally;
+   * returns the limits now in force there.
+   */
+  setLimits(change: Partial<S3Limits>, filter: { bucket?: string } = {}): S3Limits {
+    for (const [k, v] of Object.entries(change)) {
+      if (!(k in DEFAULT_LIMITS)) throw new TypeError(`limits: unknown field ${k}`);
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+        throw new TypeError(`limits: ${k} must be a non-negative integer`);
+      }
+    }
+    if (filter.bucket !== undefined) {
+      this.bucketLimits.set(filter.bucket, { ...this.bucketLimits.get(filter.bucket), ...change });
+    } else {
+      this.currentLimits = { ...this.currentLimits, ...change };
+    }
+    return this.limits(filter);
+  }
+
+  /** Counters, deny rules, throttles and limits all back to their defaults. */
   reset(): void {
+    this.currentLimits = { ...DEFAULT_LIMITS };
+    this.bucketLimits.clear();
     this.counts.clear();
     this.denyRules.clear();
     this.throttleRules.clear();
@@ -170,6 +209,8 @@ export class S3Admin {
  *   GET    /_lakeport/throttle                -> ThrottleRule[]
  *   POST   /_lakeport/throttle {count,operation?,bucket?} -> ThrottleRule
  *   DELETE /_lakeport/throttle/<id>   DELETE /_lakeport/throttle[?bucket=b]
+ *   GET    /_lakeport/limits[?bucket=b]       -> S3Limits
+ *   PUT    /_lakeport/limits[?bucket=b] {copyObjectMaxBytes?, minPartBytes?} -> S3Limits
  *   POST   /_lakeport/reset
  */
 export async function handleAdminRequest(
@@ -206,6 +247,10 @@ export async function handleAdminRequest(
     if (resource === "reset" && m === "POST") {
       admin.reset();
       return send(200, {});
+    }
+    if (resource === "limits" && m === "GET") return send(200, admin.limits(filter));
+    if (resource === "limits" && m === "PUT") {
+      return send(200, admin.setLimits(body as Partial<S3Limits>, filter));
     }
     if (resource === "deny") {
       if (m === "GET") return send(200, admin.listDenyRules());

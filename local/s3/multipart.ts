@@ -33,9 +33,10 @@ export async function checkCompleteParts(
   bucket: string,
   uploadId: string,
   parts: { partNumber: number; etag: string }[],
+  minPartBytes: number,
 ): Promise<void> {
   let previous = 0;
-  for (const part of parts) {
+  for (const [i, part] of parts.entries()) {
     if (part.partNumber <= previous) {
       throw new S3ErrorResponse(
         "InvalidPartOrder",
@@ -49,6 +50,19 @@ export async function checkCompleteParts(
         "InvalidPart",
         "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
         { UploadId: uploadId, PartNumber: part.partNumber, ETag: part.etag },
+      );
+    }
+    const size = (await layout.partSize(bucket, uploadId, part.partNumber)) ?? 0;
+    if (i < parts.length - 1 && size < minPartBytes) {
+      throw new S3ErrorResponse(
+        "EntityTooSmall",
+        "Your proposed upload is smaller than the minimum allowed object size.",
+        {
+          ProposedSize: size,
+          MinSizeAllowed: minPartBytes,
+          PartNumber: part.partNumber,
+          ETag: part.etag,
+        },
       );
     }
   }

@@ -152,7 +152,7 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     case "UploadPartCopy":
       return uploadPartCopy(ctx, r, req, res);
     case "CopyObject":
-      return copyObject(ctx, req, res);
+      return copyObject(ctx, r, req, res);
     case "DeleteObjects":
       return deleteObjects(ctx, r, req, res);
     case "DeleteObject":
@@ -289,8 +289,21 @@ function copySourceOf(req: IncomingMessage) {
 
 /** CopyObject: s3rver decodes the copy source with decodeURI (so "%2B" stays "%2B") and does
  * not understand "?versionId="; hand it a source header its decoder reads back exactly. */
-async function copyObject(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse) {
+async function copyObject(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   const src = copySourceOf(req);
+  const info = await ctx.layout.objectInfo(src.bucket, src.key);
+  const max = ctx.admin.limits({ bucket: r.bucket }).copyObjectMaxBytes;
+  if (info && info.size > max) {
+    throw new S3ErrorResponse(
+      "InvalidRequest",
+      `The specified copy source is larger than the maximum allowable size for a copy source: ${max}`,
+    );
+  }
   return forward(ctx, req, res, {
     headers: { "x-amz-copy-source": `/${src.bucket}/${encodeURI(src.key)}` },
   });
@@ -408,11 +421,13 @@ async function completeUpload(
 ) {
   const body = await readBody(req);
   const uploadId = await requireUpload(ctx, r);
+  const parts = parseCompleteBody(body.toString("utf8"));
   await checkCompleteParts(
     ctx.layout,
     r.bucket,
     uploadId,
-    parseCompleteBody(body.toString("utf8")),
+    parts,
+    ctx.admin.limits({ bucket: r.bucket }).minPartBytes,
   );
   return forward(ctx, req, res, { body });
 }

@@ -88,6 +88,19 @@ export class StoreLayout {
     }
   }
 
+  /** Size in bytes of an uploaded part, if the part exists. */
+  async partSize(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+  ): Promise<number | undefined> {
+    try {
+      return (await stat(path.join(this.uploadDir(bucket, uploadId), String(partNumber)))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
   async objectInfo(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     const file = this.objectPath(bucket, key);
     try {

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
@@ -196,6 +197,63 @@ describe("throttling", () => {
     expect(rule?.remaining).toBe(96);
     await admin.clearThrottleRules({ bucket });
     await put(s3, bucket, "k");
+  });
+});
+
+describe("limits", () => {
+  test("a lowered CopyObject limit forces multipart copy; a part minimum rejects small parts", async () => {
+    const bucket = await newBucket();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "big", Body: "0123456789" }));
+    expect(await admin.setLimits({ copyObjectMaxBytes: 5, minPartBytes: 4 }, { bucket })).toEqual({
+      copyObjectMaxBytes: 5,
+      minPartBytes: 4,
+    });
+    await expect(
+      s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copy", CopySource: `${bucket}/big` })),
+    ).rejects.toMatchObject({ name: "InvalidRequest" });
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: "copy" }),
+    );
+    const part = async (PartNumber: number, range: string) =>
+      (
+        await s3.send(
+          new UploadPartCopyCommand({
+            Bucket: bucket,
+            Key: "copy",
+            UploadId,
+            PartNumber,
+            CopySource: `${bucket}/big`,
+            CopySourceRange: range,
+          }),
+        )
+      ).CopyPartResult!.ETag!;
+    const small = [await part(1, "bytes=0-2"), await part(2, "bytes=3-9")];
+    await expect(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: "copy",
+          UploadId,
+          MultipartUpload: { Parts: small.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "EntityTooSmall" });
+    const ok = [await part(1, "bytes=0-4"), await part(2, "bytes=5-9")];
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: "copy",
+        UploadId,
+        MultipartUpload: { Parts: ok.map((ETag, i) => ({ PartNumber: i + 1, ETag })) },
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "copy" }));
+    expect(await got.Body?.transformToString()).toBe("0123456789");
+    // Other buckets keep S3's defaults.
+    expect((await admin.limits()).copyObjectMaxBytes).toBe(5 * 1024 ** 3);
+    await expect(admin.setLimits({ minPartBytes: -1 }, { bucket })).rejects.toThrow(
+      /minPartBytes must be a non-negative integer/,
+    );
   });
 });
 
