@@ -3,10 +3,8 @@
 import { randomBytes } from "node:crypto";
 
 export function newGcRunId(now: Date, random: () => string = defaultRandom): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
+  // 2026-11-23T01:14:30.123Z -> 20261123T011430123Z (millisecond order, name-safe)
+  const stamp = now.toISOString().replace(/[-:.]/g, "");
   return `${stamp}-${random()}`;
 }
 
