@@ -7,14 +7,14 @@ import { planAddressCollection } from "../../lambdas/gc/domain/address-plan";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { addressesOfListing, pathsIntroduced } from "../../lambdas/gc/domain/item-addresses";
 import { markPartition } from "../../lambdas/gc/domain/mark";
-import { partitionAddresses, partitionOf } from "../../lambdas/gc/domain/partition";
+import { partitionOf } from "../../lambdas/gc/domain/partition";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
 import { parseGcRules } from "../../lambdas/gc/domain/rules";
+import { AddressShardBuffer } from "../../lambdas/gc/domain/shard-buffer";
 import {
   decodeAddressShard,
   decodeCommitGraph,
   decodeWorkItems,
-  encodeAddressShard,
   encodeCommitGraph,
   encodeWorkItems,
 } from "../../lambdas/gc/domain/shards";
@@ -175,10 +175,16 @@ async function runPipeline(s: Scenario, repo: ModelRepo) {
               modelStat(repo, item.commit, path),
             )
           : (repo.staged.get(item.branch) ?? []);
-    for (const [p, keys] of partitionAddresses(addresses, s.namespaceInput, s.partitions)) {
-      const shard = shards.get(p) ?? { active: [], expired: [] };
-      shard[item.side].push(encodeAddressShard(keys));
-      shards.set(p, shard);
+    const buffer = new AddressShardBuffer({
+      storageNamespace: s.namespaceInput,
+      partitions: s.partitions,
+      side: item.side,
+      maxBufferedKeys: 3,
+    });
+    for (const out of [...addresses.flatMap((a) => buffer.add([a])), ...buffer.finish()]) {
+      const shard = shards.get(out.partition) ?? { active: [], expired: [] };
+      shard[out.side].push(out.body);
+      shards.set(out.partition, shard);
     }
   }
   const marked: string[] = [];

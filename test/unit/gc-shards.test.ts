@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { AddressWorkItem } from "../../lambdas/gc/domain/address-plan";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { markPartition } from "../../lambdas/gc/domain/mark";
-import { choosePassCount, passOf } from "../../lambdas/gc/domain/partition";
+import { choosePassCount, partitionOf, passOf } from "../../lambdas/gc/domain/partition";
+import { AddressShardBuffer } from "../../lambdas/gc/domain/shard-buffer";
 import {
   decodeAddressShard,
   decodeCommitGraph,
@@ -81,5 +82,33 @@ describe("multi-pass mark", () => {
     expect(choosePassCount(5_000_000)).toBe(3);
     expect(passOf("anything", 1)).toBe(0);
     expect(() => passOf("x", 0)).toThrow(/passes/);
+  });
+});
+
+describe("address shard buffer", () => {
+  it("partitions namespace keys, drops outside addresses and flushes when full", () => {
+    const buffer = new AddressShardBuffer({
+      storageNamespace: "s3://b/ns",
+      partitions: 3,
+      side: "expired",
+      maxBufferedKeys: 4,
+    });
+    expect(buffer.add(["s3://b/ns/k1", "s3://other/k2", "s3://b/ns/k3"])).toEqual([]);
+    const flushed = buffer.add(["s3://b/ns/k4", "s3://b/ns-old/k5", "s3://b/ns/k6"]);
+    expect(flushed.length).toBeGreaterThan(0);
+    expect(flushed.every((s) => s.seq === 0 && s.side === "expired")).toBe(true);
+    const rest = buffer.add(["s3://b/ns/k7"]).concat(buffer.finish());
+    expect(rest.every((s) => s.seq === 1)).toBe(true);
+    expect(buffer.finish()).toEqual([]);
+
+    const all = [...flushed, ...rest];
+    const keys = all.flatMap((s) => {
+      const decoded = [...decodeAddressShard(s.body)];
+      expect(decoded).toHaveLength(s.keys);
+      for (const k of decoded) expect(partitionOf(k, 3)).toBe(s.partition);
+      return decoded;
+    });
+    expect(keys.sort()).toEqual(["k1", "k3", "k4", "k6", "k7"]);
+    expect(buffer.counts).toEqual({ inside: 5, outside: 2 });
   });
 });
