@@ -4,6 +4,7 @@
 // a stop(). Components start in waves: each after the ones named in `after`.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { apiComponent } from "./api/component";
 import { startDynamoDbServer } from "./dynamodb/server";
 import type { Endpoints } from "./endpoints";
 import { LOCAL_S3_CREDENTIALS } from "./s3/credentials";
@@ -80,6 +81,6 @@ const dynamodb: Component = {
  * lakefsAccessKeyId, lakefsSecretAccessKey; after s3), stepfunctions, eventbridge, api (keys
  * api, apiToken, webhookToken).
  */
-export const COMPONENTS: Component[] = [s3, dynamodb];
+export const COMPONENTS: Component[] = [s3, dynamodb, apiComponent];
 
 export const componentDataDir = (dir: string, name: ComponentName) => path.join(dir, name);
