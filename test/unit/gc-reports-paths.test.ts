@@ -20,6 +20,7 @@ import {
   type GcRunSummary,
   ReportEncodingError,
 } from "../../lambdas/gc/domain/reports";
+import { newGcRunId } from "../../lambdas/gc/runs/run-id";
 import { ValidationError } from "../../lambdas/shared/state/errors";
 
 async function readParquet(bytes: Uint8Array) {
@@ -143,8 +144,9 @@ describe("GC paths", () => {
     expect(validateMarkId(newMarkId())).toMatch(/^[0-9a-f-]{36}$/);
     expect(newMarkId(() => "fixed")).toBe("fixed");
     expect(() => newMarkId(() => "no/slash")).toThrow(ValidationError);
-    expect(newRunId(at, () => "abcdef0123")).toBe("20261123T004755Z-abcdef0123");
-    expect(newRunId(at)).toMatch(/^20261123T004755Z-[0-9a-f]{10}$/);
+    expect(newRunId(at, () => "abcdef0123")).toBe("20261123T004755123Z-abcdef0123");
+    expect(newRunId(at)).toMatch(/^20261123T004755123Z-[0-9a-f]{10}$/);
+    expect(newRunId(at, () => "x")).toBe(newGcRunId(at, () => "x"));
     expect(compactTimestamp(at)).toBe("20261123T004755Z");
   });
 

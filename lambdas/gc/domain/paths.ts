@@ -27,12 +27,15 @@ export function newMarkId(random: () => string = () => globalThis.crypto.randomU
   return validateMarkId(random());
 }
 
-/** Run ids sort by start time: `20261123T004755Z-<10 hex>`. */
+/**
+ * Run ids sort by start time: `20261123T004755123Z-<10 hex>` (milliseconds), the same
+ * format as newGcRunId in ../runs/run-id.ts, which the start use case uses.
+ */
 export function newRunId(
   now: Date,
   random: () => string = () => globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 10),
 ): string {
-  return validateRunId(`${compactTimestamp(now)}-${random()}`);
+  return validateRunId(`${now.toISOString().replace(/[-:.]/g, "")}-${random()}`);
 }
 
 /** `dt=` values and run id prefixes: UTC, to the second, no characters S3 tools escape. */
