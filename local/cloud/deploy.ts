@@ -2,6 +2,8 @@
 // embedded S3 and DynamoDB, functions in the Lambda runtime, state machines in the runner,
 // event buses and rules in the EventBridge router.
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {
   type AttributeDefinition,
@@ -347,7 +349,22 @@ export async function deployLocally(
   for (const [id, r] of resources) {
     if (r.Type !== "AWS::Lambda::Function") continue;
     const p = props(r);
-    const assetPath = r.Metadata?.["aws:asset:path"];
+    const runtimeName = String(p.Runtime ?? "");
+    if (!runtimeName.startsWith("nodejs")) {
+      unsupported.push({ logicalId: id, type: `${r.Type} (runtime ${runtimeName || "unknown"})` });
+      continue;
+    }
+    let assetPath = r.Metadata?.["aws:asset:path"];
+    const inline = (p.Code as { ZipFile?: string } | undefined)?.ZipFile;
+    if (typeof inline === "string") {
+      // Inline code (Code.ZipFile) is a single CommonJS file named after the handler.
+      const dir = mkdtempSync(path.join(os.tmpdir(), `lakeport-inline-${id}-`));
+      writeFileSync(
+        path.join(dir, `${String(p.Handler ?? "index.handler").split(".")[0]}.js`),
+        inline,
+      );
+      assetPath = dir;
+    }
     if (typeof assetPath !== "string") {
       throw new TemplateError(
         `Function ${id} has no 'aws:asset:path' metadata; synthesize with context { "aws:cdk:enable-asset-metadata": true }`,

@@ -163,6 +163,7 @@ function validateState(s: StateDef, where: string, states: Record<string, StateD
   switch (type) {
     case "Task":
       check(typeof s.Resource === "string", `${where}: Resource is required`);
+      validateTaskParameters(s, where);
       check(
         TASK_RESOURCES.some((r) => r.test(s.Resource as string)),
         `${where}: Resource '${String(s.Resource)}' is not supported by the local runner`,
@@ -245,6 +246,37 @@ function validateState(s: StateDef, where: string, states: Record<string, StateD
       validateMap(s, where);
       break;
   }
+}
+
+/** Parameters an integration accepts; a field the local runner would not honour is an error. */
+const INTEGRATION_PARAMETERS: [RegExp, string[]][] = [
+  [
+    /:states:::lambda:invoke$/,
+    ["FunctionName", "Payload", "Qualifier", "ClientContext", "LogType", "InvocationType"],
+  ],
+  [/:states:::states:startExecution$/, ["StateMachineArn", "Input", "Name"]],
+  [/:states:::events:putEvents$/, ["Entries"]],
+];
+
+function validateTaskParameters(s: StateDef, where: string) {
+  const rule = INTEGRATION_PARAMETERS.find(([re]) => re.test(String(s.Resource)));
+  if (!rule || s.Parameters === undefined) return;
+  check(
+    s.Parameters !== null && typeof s.Parameters === "object",
+    `${where}.Parameters: must be an object`,
+  );
+  for (const key of Object.keys(s.Parameters as object)) {
+    const field = key.replace(/\.\$$/, "");
+    check(
+      rule[1].includes(field),
+      `${where}.Parameters: field '${field}' is not supported for ${String(s.Resource)}`,
+    );
+  }
+  const invocationType = (s.Parameters as Record<string, unknown>).InvocationType;
+  check(
+    invocationType === undefined || invocationType === "RequestResponse",
+    `${where}.Parameters.InvocationType: only RequestResponse is supported locally`,
+  );
 }
 
 function validateRetry(v: unknown, where: string) {

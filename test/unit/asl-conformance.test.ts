@@ -421,6 +421,22 @@ describe("load-time validation", () => {
     ).toThrow(/not supported/);
   });
 
+  it("rejects integration parameters the runner would not honour", () => {
+    const task = (Parameters: Record<string, unknown>) => () =>
+      new StepFunctionsRunner().createStateMachine({
+        name: "t",
+        definition: {
+          StartAt: "T",
+          States: {
+            T: { Type: "Task", Resource: "arn:aws:states:::lambda:invoke", Parameters, End: true },
+          },
+        },
+      });
+    expect(task({ FunctionName: "f", "Payload.$": "$" })).not.toThrow();
+    expect(task({ FunctionName: "f", InvocationType: "Event" })).toThrow(/only RequestResponse/);
+    expect(task({ FunctionName: "f", Bogus: 1 })).toThrow(/field 'Bogus' is not supported/);
+  });
+
   it("rejects structural mistakes", () => {
     expect(
       bad((d) => {
