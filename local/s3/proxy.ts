@@ -151,6 +151,16 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
       return answerXml(res, await listObjectsV2(ctx.layout, r), req, r.query);
     case "UploadPartCopy":
       return uploadPartCopy(ctx, r, req, res);
+    case "CreateBucket":
+      // One account owns every bucket here, so an existing name is always "owned by you".
+      if (await ctx.layout.bucketExists(r.bucket)) {
+        throw new S3ErrorResponse(
+          "BucketAlreadyOwnedByYou",
+          "Your previous request to create the named bucket succeeded and you already own it.",
+          { BucketName: r.bucket },
+        );
+      }
+      return forward(ctx, req, res);
     case "CopyObject":
       return copyObject(ctx, r, req, res);
     case "DeleteObjects":

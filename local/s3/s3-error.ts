@@ -5,6 +5,7 @@ import type { ServerResponse } from "node:http";
 
 const STATUS: Record<string, number> = {
   AccessDenied: 403,
+  BucketAlreadyOwnedByYou: 409,
   EntityTooSmall: 400,
   InvalidAccessKeyId: 403,
   InvalidArgument: 400,

@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import {
   AbortMultipartUploadCommand,
+  BucketAlreadyOwnedByYou,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
@@ -70,6 +71,12 @@ describe("objects", () => {
     expect(head.$metadata.httpStatusCode).toBe(404);
     const get = await errorOf(s3.send(new GetObjectCommand({ Bucket: bucket, Key: "nope" })));
     expect(get).toBeInstanceOf(NoSuchKey);
+  });
+
+  test("CreateBucket of an existing bucket fails with BucketAlreadyOwnedByYou", async () => {
+    const err = await errorOf(s3.send(new CreateBucketCommand({ Bucket: bucket })));
+    expect(err).toBeInstanceOf(BucketAlreadyOwnedByYou);
+    expect(err.$metadata.httpStatusCode).toBe(409);
   });
 
   test("PutObject to a missing bucket fails with NoSuchBucket", async () => {
