@@ -15,9 +15,12 @@ import {
 import { createStateStores, type StateStores } from "../shared/state";
 import { EventBridgePublisher, type EventPublisher } from "./event-publisher";
 
+/** What the API reads from lakeFS: existence, storage namespace, branch heads. */
+export type ApiLakeFs = Pick<LakeFsApi, "getRepository" | "getBranch">;
+
 export interface ApiDeps {
   stores: StateStores;
-  lakefs: LakeFsApi;
+  lakefs: ApiLakeFs;
   workflows: WorkflowStarter;
   events: EventPublisher;
   exportStateMachineArn: string;
@@ -59,7 +62,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
   let secret: Promise<string | undefined> | undefined;
   return {
     stores: createStateStores(ddb, required(env, "TABLE_NAME")),
-    lakefs: await createLakeFsClientFromEnv(env as NodeJS.ProcessEnv),
+    lakefs: lazyLakeFs(env),
     workflows: new SfnWorkflowStarter(sfn),
     events: new EventBridgePublisher(events, env.EVENT_BUS_NAME ?? "default"),
     exportStateMachineArn: env.EXPORT_STATE_MACHINE_ARN ?? "",
@@ -69,6 +72,25 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
       return secret;
     },
     now: () => new Date(),
+  };
+}
+
+/**
+ * The lakeFS client, created on first use: the webhook function has no lakeFS settings (it
+ * never calls lakeFS) and must still start.
+ */
+function lazyLakeFs(env: Env): ApiLakeFs {
+  let client: Promise<LakeFsApi> | undefined;
+  const get = () => {
+    client ??= createLakeFsClientFromEnv(env as NodeJS.ProcessEnv).catch((err) => {
+      client = undefined;
+      throw err;
+    });
+    return client;
+  };
+  return {
+    getRepository: async (repository) => (await get()).getRepository(repository),
+    getBranch: async (repository, branch) => (await get()).getBranch(repository, branch),
   };
 }
 

@@ -92,3 +92,36 @@ test("a failed publish can be retried by lakeFS", async () => {
   }
   expect(await deliver(payload("c103"))).toMatchObject({ status: 202, body: { published: true } });
 });
+
+test("the webhook function starts from its own environment without lakeFS settings", async () => {
+  const { startApiServer } = await import("../../local/api/server");
+  const api = await startApiServer({
+    env: {
+      TABLE_NAME: fake.tableName,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_ENDPOINT_URL_DYNAMODB: inject("dynamoDbEndpoint"),
+      // Nothing listens here: publishing fails, and the delivery must stay retryable.
+      AWS_ENDPOINT_URL_EVENTBRIDGE: "http://127.0.0.1:9",
+      EVENT_BUS_NAME: "lakeport",
+      WEBHOOK_TOKEN: "env-token",
+    },
+  });
+  try {
+    const send = async () => {
+      const res = await fetch(`${api.endpoint}/api/v1/webhooks/lakefs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-lakeport-token": "env-token" },
+        body: JSON.stringify(payload("c200")),
+      });
+      return { status: res.status, body: (await res.json()) as { message: string } };
+    };
+    const first = await send();
+    expect(first.status).toBe(502);
+    expect(first.body.message).toMatch(/^could not publish the event: /);
+    expect((await send()).status).toBe(502); // released, not taken for a repeat
+  } finally {
+    await api.stop();
+  }
+});
