@@ -1,7 +1,7 @@
 // "Deploys" a synthesized stack into the embedded environment: buckets and tables in the
 // embedded S3 and DynamoDB, functions in the Lambda runtime, state machines in the runner,
 // event buses and rules in the EventBridge router.
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -101,7 +101,13 @@ export interface LocalDeployment {
   close(): Promise<void>;
 }
 
-const suffix = () => randomBytes(4).toString("hex");
+/**
+ * Generated physical names end in a hash of stack and logical id, so they are stable across
+ * restarts of the local environment (data kept on disk stays reachable), like CloudFormation
+ * keeping a resource's physical id for the life of the stack.
+ */
+const suffixOf = (stack: string, id: string) =>
+  createHash("sha256").update(`${stack}/${id}`).digest("hex").slice(0, 8);
 
 function bucketName(stack: string, id: string): string {
   const base = `${stack}-${id}`
@@ -110,7 +116,7 @@ function bucketName(stack: string, id: string): string {
     .replace(/-+/g, "-")
     .slice(0, 54)
     .replace(/-$/, "");
-  return `${base}-${suffix()}`;
+  return `${base}-${suffixOf(stack, id)}`;
 }
 
 const projectNodeModules = path.resolve(
@@ -210,7 +216,7 @@ export async function deployLocally(
     const generic = `${stackName}-${id}`.slice(0, 64);
     switch (r.Type) {
       case "AWS::Lambda::Function": {
-        const name = `${stackName}-${id}`.slice(0, 55) + `-${suffix()}`.slice(0, 9);
+        const name = `${stackName}-${id}`.slice(0, 55) + `-${suffixOf(stackName, id)}`;
         physical.set(id, { ref: name, attrs: { Arn: arnOf("lambda", `function:${name}`) } });
         break;
       }
@@ -228,7 +234,7 @@ export async function deployLocally(
         break;
       }
       case "AWS::DynamoDB::Table": {
-        const name = `${stackName}-${id}-${suffix()}`;
+        const name = `${stackName}-${id}-${suffixOf(stackName, id)}`;
         physical.set(id, {
           ref: name,
           attrs: {
@@ -239,7 +245,7 @@ export async function deployLocally(
         break;
       }
       case "AWS::StepFunctions::StateMachine": {
-        const name = `${id}-${suffix()}`;
+        const name = `${id}-${suffixOf(stackName, id)}`;
         const arn = arnOf("states", `stateMachine:${name}`);
         physical.set(id, { ref: arn, attrs: { Arn: arn, Name: name } });
         break;
