@@ -4,6 +4,7 @@
 // DeleteObjects/DeleteObject, AbortMultipartUpload, ranged GetObject, upload-id and part checks.
 // It also counts requests and applies the admin's deny and throttle rules. Bodies stream; only
 // small XML request bodies (DeleteObjects, CompleteMultipartUpload) are read whole.
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -423,12 +424,18 @@ async function abortUpload(
   res.end();
 }
 
+/**
+ * CompleteMultipartUpload: checks the listed parts like S3, lets s3rver assemble the object,
+ * then gives it S3's multipart ETag, md5(concatenated part md5s) + "-" + part count, where
+ * s3rver would record the md5 of the whole content.
+ */
 async function completeUpload(
   ctx: ProxyContext,
   r: ClassifiedRequest,
   req: IncomingMessage,
   res: ServerResponse,
 ) {
+  checkAccessKey(req, r.query);
   const body = await readBody(req);
   const uploadId = await requireUpload(ctx, r);
   const parts = parseCompleteBody(body.toString("utf8"));
@@ -439,7 +446,32 @@ async function completeUpload(
     parts,
     ctx.admin.limits({ bucket: r.bucket }).minPartBytes,
   );
-  return forward(ctx, req, res, { body });
+  const up = await internal(ctx, "POST", req.url ?? "/", Readable.from([body]), {
+    "content-type": "application/xml",
+    "content-length": body.length,
+  });
+  if (up.status !== 200) {
+    res.writeHead(up.status, up.headers);
+    return pipeline(up.body, res);
+  }
+  up.body.resume();
+  await once(up.body, "end");
+  const etag = multipartEtag(parts.map((p) => p.etag));
+  await ctx.layout.setObjectEtag(r.bucket, r.key, etag);
+  const location = `http://${header(req, "host") ?? "127.0.0.1"}/${r.bucket}/${encodeKey(r.key)}`;
+  sendXml(
+    res,
+    200,
+    `<CompleteMultipartUploadResult xmlns="${S3_XMLNS}"><Location>${xmlEscape(location)}</Location>` +
+      `<Bucket>${xmlEscape(r.bucket)}</Bucket><Key>${xmlEscape(r.key)}</Key>` +
+      `<ETag>${xmlEscape(JSON.stringify(etag))}</ETag></CompleteMultipartUploadResult>`,
+  );
+}
+
+function multipartEtag(partMd5s: string[]): string {
+  const digest = createHash("md5");
+  for (const hex of partMd5s) digest.update(Buffer.from(hex, "hex"));
+  return `${digest.digest("hex")}-${partMd5s.length}`;
 }
 
 /** GetObject with Range: s3rver reads "bytes=-N" as "bytes=0-N" and "bytes=0-0" as everything. */

@@ -3,7 +3,7 @@
 // "c._S3rver_metadata.json" next to it; multipart uploads live in "<bucket>/._S3rver_uploads/<id>/".
 // The proxy uses it for what s3rver gets wrong: listing order, ranged reads, upload checks.
 import { createReadStream, type ReadStream } from "node:fs";
-import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 const OBJECT_SUFFIX = "._S3rver_object";
@@ -99,6 +99,11 @@ export class StoreLayout {
     } catch {
       return undefined;
     }
+  }
+
+  /** Replaces the ETag s3rver recorded for an object (unquoted, e.g. "<md5>-3"). */
+  async setObjectEtag(bucket: string, key: string, etag: string): Promise<void> {
+    await writeFile(`${this.objectPath(bucket, key)}.md5`, etag);
   }
 
   async objectInfo(bucket: string, key: string): Promise<ObjectInfo | undefined> {

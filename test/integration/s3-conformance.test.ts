@@ -12,6 +12,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchBucket,
   NoSuchKey,
   NoSuchUpload,
@@ -253,7 +254,7 @@ describe("multipart", () => {
       parts.push({ PartNumber: n, ETag: out.CopyPartResult!.ETag! });
     }
     expect(parts).toHaveLength(3);
-    await s3.send(
+    const done = await s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
         Key: dest,
@@ -264,6 +265,17 @@ describe("multipart", () => {
     const copied = await getBytes(dest);
     expect(copied.length).toBe(src.length);
     expect(md5(copied)).toBe(md5(src));
+    // S3's multipart ETag: md5 of the concatenated binary part md5s, then "-<parts>".
+    const partDigests = Buffer.concat(
+      parts.map((p) => Buffer.from(p.ETag.replace(/"/g, ""), "hex")),
+    );
+    const expectedEtag = `"${md5(partDigests)}-3"`;
+    expect(done.ETag).toBe(expectedEtag);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: dest }))).ETag).toBe(
+      expectedEtag,
+    );
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: dest }));
+    expect(listed.Contents?.[0]?.ETag).toBe(expectedEtag);
   });
 
   test("UploadPartCopy without a range copies the whole object; mixes with UploadPart", async () => {
