@@ -179,8 +179,13 @@ export class LambdaRuntime implements LambdaInvoker {
   }
 
   private find(nameOrArn: string): Fn {
+    // Accepts a name, a name with a qualifier (name:alias), a partial ARN or a full ARN; the
+    // local runtime has one version of each function, so qualifiers all mean $LATEST.
     let name = nameOrArn;
-    const m = /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:([^:]+)(:[^:]+)?$/.exec(nameOrArn);
+    const m =
+      /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:([^:]+)(:[^:]+)?$/.exec(nameOrArn) ??
+      /^\d{12}:function:([^:]+)(:[^:]+)?$/.exec(nameOrArn) ??
+      /^([^:]+):[^:]+$/.exec(nameOrArn);
     if (m) name = m[1]!;
     const fn =
       this.fns.get(name) ??

@@ -390,7 +390,12 @@ export class StepFunctionsRunner {
     }
   }
 
+  private readonly ended = new WeakSet<ExecutionRecord>();
+
   private async onEnd(rec: ExecutionRecord): Promise<void> {
+    // StopExecution ends a record before its interpreter unwinds: emit once.
+    if (this.ended.has(rec)) return;
+    this.ended.add(rec);
     if (rec.mapRunArn || this.opts.emitStatusEvents === false || !this.opts.events) return;
     try {
       await this.opts.events.putEvents([
@@ -913,6 +918,10 @@ export class StepFunctionsRunner {
         const out = await this.runStates(proc, childInput, childEnv, undefined);
         child.status = "SUCCEEDED";
         child.output = JSON.stringify(out);
+        this.addEvent(child, "ExecutionSucceeded", "executionSucceededEventDetails", {
+          output: child.output,
+          outputDetails: { truncated: false },
+        });
         move(run.itemCounts, "running", "succeeded", n);
         move(run.executionCounts, "running", "succeeded", 1);
       } catch (e) {
@@ -921,6 +930,12 @@ export class StepFunctionsRunner {
         child.status = aborted ? "ABORTED" : "FAILED";
         child.error = err.error;
         child.cause = err.cause;
+        this.addEvent(
+          child,
+          aborted ? "ExecutionAborted" : "ExecutionFailed",
+          aborted ? "executionAbortedEventDetails" : "executionFailedEventDetails",
+          { error: err.error, cause: err.cause },
+        );
         const key = aborted ? "aborted" : "failed";
         move(run.itemCounts, "running", key, n);
         move(run.executionCounts, "running", key, 1);

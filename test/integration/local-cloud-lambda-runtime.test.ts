@@ -50,6 +50,10 @@ describe("LambdaRuntime", () => {
       { action: "env" },
     );
     expect(other.table).toBeUndefined();
+    expect(await runtime.invokeJson("other:live", { a: 1 })).toEqual({ echo: { a: 1 } });
+    expect(await runtime.invokeJson("000000000000:function:other", { a: 2 })).toEqual({
+      echo: { a: 2 },
+    });
   });
 
   it("reports handler errors the way Lambda does", async () => {

@@ -229,4 +229,30 @@ describe("service integrations", () => {
     expect((succeeded.detail as { status: string; output: string }).status).toBe("SUCCEEDED");
     expect(JSON.parse((succeeded.detail as { output: string }).output).ExecutionArn).toBe(childArn);
   });
+
+  it("emits exactly one ABORTED status change event when an execution is stopped", async () => {
+    const router = new EventRouter();
+    const r = new StepFunctionsRunner({ events: router });
+    const sm = r.createStateMachine({
+      name: "waits",
+      definition: { StartAt: "W", States: { W: { Type: "Wait", Seconds: 60, End: true } } },
+    });
+    const { executionArn } = await r.startExecution({
+      stateMachineArn: sm.stateMachineArn,
+      input: "{}",
+    });
+    r.stopExecution({ executionArn, error: "Stopped", cause: "test" });
+    await r.waitForExecution(executionArn);
+    await new Promise((res) => setTimeout(res, 20));
+    const events = router.events.filter(
+      (e) => (e.detail as { executionArn: string }).executionArn === executionArn,
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]!.detail).toMatchObject({
+      status: "ABORTED",
+      error: "Stopped",
+      cause: "test",
+      output: null,
+    });
+  });
 });
