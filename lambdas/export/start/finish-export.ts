@@ -1,5 +1,6 @@
 // The export workflow's finish step: "done" on the export state, then - after a success with a
 // newer head asked for meanwhile - the next export at once, from the newest head.
+import { NotFoundError } from "../../shared/state/errors";
 import type { ExportOutcome } from "../state/transitions";
 import { type StartExportDeps, type StartExportResult, startExport } from "./start-export";
 
@@ -34,10 +35,16 @@ export async function finishExport(
   if (!done.followUp) return { applied: true, followUp: null };
   // "run": the pending head was asked for explicitly (events only queue for continuous
   // branches), so it is exported whether or not the branch is continuous.
-  const followUp = await startExport(deps, {
-    repository: req.repository,
-    branch: req.branch,
-    trigger: "run",
-  });
-  return { applied: true, followUp };
+  try {
+    const followUp = await startExport(deps, {
+      repository: req.repository,
+      branch: req.branch,
+      trigger: "run",
+    });
+    return { applied: true, followUp };
+  } catch (err) {
+    // The configuration (or the branch) was deleted meanwhile: nothing more to export.
+    if (err instanceof NotFoundError) return { applied: true, followUp: null };
+    throw err;
+  }
 }
