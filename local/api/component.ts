@@ -1,7 +1,7 @@
 // The API server as a component of `npm run local`: a state table in the embedded DynamoDB,
 // handlers built from an environment pointing at the embedded services, and tokens kept in
 // the component's data directory so they survive restarts. Register it in
-// local/components.ts COMPONENTS (after dynamodb and lakefs).
+// local/components.ts COMPONENTS (after dynamodb, lakefs, stepfunctions, eventbridge).
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -66,7 +66,7 @@ async function tokens(dataDir: string): Promise<{ apiToken: string; webhookToken
 
 export const apiComponent: Component = {
   name: "api",
-  after: ["dynamodb", "lakefs"],
+  after: ["dynamodb", "lakefs", "stepfunctions", "eventbridge"],
   async start(ctx) {
     const { apiToken, webhookToken } = await tokens(ctx.dataDir);
     const env = localApiEnv(ctx.endpoints, { webhookToken });
