@@ -339,12 +339,17 @@ export class StepFunctionsRunner {
     input: Json,
   ): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    let machineTimedOut = false;
     try {
       const run = this.runStates(def, input, env, undefined);
+      // The machine-level TimeoutSeconds is scaled like Wait states (waitScale).
       const timeout = def.TimeoutSeconds
         ? new Promise<never>((_, reject) => {
             timer = setTimeout(
-              () => reject(new StatesError("States.Timeout", "State machine timed out")),
+              () => {
+                machineTimedOut = true;
+                reject(new StatesError("States.Timeout", "State machine timed out"));
+              },
               def.TimeoutSeconds! * 1000 * (this.opts.waitScale ?? 1),
             );
           })
@@ -362,23 +367,18 @@ export class StepFunctionsRunner {
       if (rec.status !== "RUNNING") return;
       const err = toStatesError(e);
       rec.stopDate = new Date();
-      if (
-        err.error === "States.Timeout" &&
-        timer &&
-        !rec.abort.signal.aborted &&
-        def.TimeoutSeconds
-      ) {
+      if (machineTimedOut) {
+        // AWS leaves error and cause out of DescribeExecution for TIMED_OUT; only the
+        // history event carries States.Timeout.
         rec.abort.abort();
-      }
-      rec.error = err.error;
-      rec.cause = err.cause;
-      if (err.error === "States.Timeout" && def.TimeoutSeconds && rec.abort.signal.aborted) {
         rec.status = "TIMED_OUT";
         this.addEvent(rec, "ExecutionTimedOut", "executionTimedOutEventDetails", {
           error: err.error,
           cause: err.cause,
         });
       } else {
+        rec.error = err.error;
+        rec.cause = err.cause;
         rec.status = "FAILED";
         this.addEvent(rec, "ExecutionFailed", "executionFailedEventDetails", {
           error: err.error,

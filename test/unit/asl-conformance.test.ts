@@ -345,6 +345,29 @@ describe("Wait, Fail, timeouts and limits", () => {
     const r = new StepFunctionsRunner({ waitScale: 0.05, emitStatusEvents: false });
     const exec = await run(r, fixture("machine-timeout"), {});
     expect(exec.status).toBe("TIMED_OUT");
+    expect(exec.error).toBeUndefined();
+    expect(exec.history.at(-1)).toMatchObject({
+      type: "ExecutionTimedOut",
+      details: { error: "States.Timeout" },
+    });
+  });
+
+  it("a Task timeout inside a machine with TimeoutSeconds fails the execution (not TIMED_OUT)", async () => {
+    const { r } = runner({ slow: () => new Promise((res) => setTimeout(() => res("late"), 3000)) });
+    const def = {
+      TimeoutSeconds: 600,
+      StartAt: "T",
+      States: {
+        T: {
+          Type: "Task",
+          Resource: "arn:aws:lambda:us-east-1:000000000000:function:slow",
+          TimeoutSeconds: 1,
+          End: true,
+        },
+      },
+    };
+    const exec = await run(r, JSON.stringify(def), {});
+    expect(exec.status).toBe("FAILED");
     expect(exec.error).toBe("States.Timeout");
   });
 
