@@ -353,7 +353,11 @@ describe("Wait, Fail, timeouts and limits", () => {
   });
 
   it("a Task timeout inside a machine with TimeoutSeconds fails the execution (not TIMED_OUT)", async () => {
-    const { r } = runner({ slow: () => new Promise((res) => setTimeout(() => res("late"), 3000)) });
+    // No waitScale here: it would scale the machine timeout too.
+    const lambda = fakeLambda({
+      slow: () => new Promise((res) => setTimeout(() => res("late"), 3000)),
+    });
+    const r = new StepFunctionsRunner({ lambda, emitStatusEvents: false });
     const def = {
       TimeoutSeconds: 600,
       StartAt: "T",
