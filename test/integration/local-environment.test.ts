@@ -157,6 +157,13 @@ test("npm run local: endpoints answer, data persists across restarts, --fresh wi
     new PutItemCommand({ TableName: "persisted", Item: { pk: { S: "k" }, v: { S: "kept" } } }),
   );
   expect(await processesForPort(portBase + 1)).toHaveLength(1);
+  // Every other endpoint a component registered answers HTTP (its own tests prove the API).
+  for (const [name, value] of Object.entries(e)) {
+    if (name === "s3" || name === "dynamodb" || !/^https?:\/\//.test(String(value))) continue;
+    const res = await fetch(String(value));
+    await res.arrayBuffer();
+    expect(res.status, `${name} at ${value}`).toBeGreaterThanOrEqual(200);
+  }
 
   // 2. SIGINT: clean exit, no java left, endpoints.json removed.
   expect(await stopWith(first, "SIGINT")).toBe(0);
