@@ -18,7 +18,7 @@ import {
   type KeyOutcome,
   parseDeleteBody,
 } from "./delete-objects";
-import { listObjectsV2 } from "./list-objects-v2";
+import { listObjectsV1, listObjectsV2 } from "./list-objects";
 import { checkCompleteParts, parseCompleteBody } from "./multipart";
 import {
   type ClassifiedRequest,
@@ -150,6 +150,8 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   switch (r.operation) {
     case "ListObjectsV2":
       return answerXml(res, await listObjectsV2(ctx.layout, r), req, r.query);
+    case "ListObjects":
+      return answerXml(res, await listObjectsV1(ctx.layout, r), req, r.query);
     case "UploadPartCopy":
       return uploadPartCopy(ctx, r, req, res);
     case "CreateBucket":

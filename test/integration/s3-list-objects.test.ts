@@ -3,6 +3,7 @@
 // model of S3's listing rules.
 import {
   CreateBucketCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   NoSuchBucket,
@@ -191,4 +192,44 @@ describe("ListObjectsV2", () => {
       s3.send(new ListObjectsV2Command({ Bucket: uniqueName("absent") })),
     ).rejects.toBeInstanceOf(NoSuchBucket);
   });
+});
+
+describe("ListObjects (v1)", () => {
+  async function listAllV1(Prefix: string, Delimiter: string | undefined, MaxKeys: number) {
+    const items: { key?: string; prefix?: string }[] = [];
+    let Marker: string | undefined;
+    for (let pages = 0; pages < 100; pages++) {
+      const page = await s3.send(
+        new ListObjectsCommand({ Bucket: bucket, Prefix, Delimiter, MaxKeys, Marker }),
+      );
+      const pageItems: { key?: string; prefix?: string }[] = [
+        ...(page.Contents ?? []).map((c) => ({ key: c.Key! })),
+        ...(page.CommonPrefixes ?? []).map((p) => ({ prefix: p.Prefix! })),
+      ];
+      expect(pageItems.length).toBeLessThanOrEqual(MaxKeys);
+      pageItems.sort((x, y) => byteOrder(x.key ?? x.prefix!, y.key ?? y.prefix!));
+      items.push(...pageItems);
+      if (!page.IsTruncated) return items;
+      // With a delimiter S3 sends NextMarker; without, clients continue from the last key.
+      Marker = Delimiter ? page.NextMarker : page.Contents?.at(-1)?.Key;
+      expect(Marker).toBeDefined();
+    }
+    throw new Error("listing does not end");
+  }
+
+  test.each([
+    ["", undefined],
+    ["", "/"],
+    ["a/", "/"],
+    ["", "-"],
+  ] as const)(
+    "prefix %j delimiter %j pages through S3's sequence with markers",
+    async (prefix, delimiter) => {
+      for (const maxKeys of [1, 3, 1000]) {
+        expect(await listAllV1(prefix, delimiter, maxKeys)).toEqual(
+          reference(prefix, delimiter ?? ""),
+        );
+      }
+    },
+  );
 });
