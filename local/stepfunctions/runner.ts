@@ -951,6 +951,12 @@ export class StepFunctionsRunner {
       }
       return null;
     });
+    if (env.signal.aborted) {
+      // The execution was stopped: the map run is aborted and nothing is exported.
+      run.stopDate = new Date();
+      run.status = "ABORTED";
+      throw abortError();
+    }
     const writer = s.ResultWriter as { Parameters: Json } | undefined;
     let result: Json;
     if (writer) {
@@ -971,10 +977,6 @@ export class StepFunctionsRunner {
       );
     }
     run.stopDate = new Date();
-    if (env.signal.aborted) {
-      run.status = "ABORTED";
-      throw abortError();
-    }
     if (thresholdExceeded) {
       run.status = "FAILED";
       this.addEvent(env.exec, "MapRunFailed", "mapRunFailedEventDetails", {
