@@ -149,9 +149,11 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   checkDeny(ctx, r, req);
   switch (r.operation) {
     case "ListObjectsV2":
-      return answerXml(res, await listObjectsV2(ctx.layout, r), req, r.query);
+      checkAccessKey(req, r.query);
+      return answerXml(res, await listObjectsV2(ctx.layout, r), req);
     case "ListObjects":
-      return answerXml(res, await listObjectsV1(ctx.layout, r), req, r.query);
+      checkAccessKey(req, r.query);
+      return answerXml(res, await listObjectsV1(ctx.layout, r), req);
     case "UploadPartCopy":
       return uploadPartCopy(ctx, r, req, res);
     case "CreateBucket":
@@ -206,13 +208,7 @@ function checkDeny(ctx: ProxyContext, r: ClassifiedRequest, req: IncomingMessage
   }
 }
 
-async function answerXml(
-  res: ServerResponse,
-  body: string,
-  req: IncomingMessage,
-  query: URLSearchParams,
-): Promise<void> {
-  checkAccessKey(req, query);
+async function answerXml(res: ServerResponse, body: string, req: IncomingMessage): Promise<void> {
   await drain(req);
   sendXml(res, 200, body);
 }
