@@ -377,7 +377,7 @@ export class StepFunctionsRunner {
           cause: err.cause,
         });
       } else {
-        rec.error = err.error;
+        rec.error = err.error === "" ? undefined : err.error;
         rec.cause = err.cause;
         rec.status = "FAILED";
         this.addEvent(rec, "ExecutionFailed", "executionFailedEventDetails", {
@@ -567,11 +567,12 @@ export class StepFunctionsRunner {
         const c = ctx(0);
         const error = s.ErrorPath
           ? stringFrom(s.ErrorPath as string, input, c)
-          : ((s.Error as string) ?? "States.Fail");
+          : ((s.Error as string | undefined) ?? "");
         const cause = s.CausePath
           ? stringFrom(s.CausePath as string, input, c)
           : (s.Cause as string | undefined);
-        throw new StatesError(error ?? "States.Fail", cause);
+        // A Fail state without Error ends the execution with no error name (as in AWS).
+        throw new StatesError(error ?? "", cause);
       }
       case "Choice": {
         const eff = effective();

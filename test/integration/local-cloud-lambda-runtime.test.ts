@@ -22,6 +22,12 @@ runtime.register({
   timeoutSeconds: 1,
 });
 runtime.register({ name: "other", codeDir, handler: "index.handler", timeoutSeconds: 5 });
+runtime.register({
+  name: "esm",
+  codeDir: path.join(__dirname, "../fixtures/asl/lambda-esm"),
+  handler: "index.handler",
+});
+runtime.register({ name: "missing-export", codeDir, handler: "index.nothere" });
 
 afterAll(() => runtime.close());
 
@@ -54,6 +60,12 @@ describe("LambdaRuntime", () => {
     expect(await runtime.invokeJson("000000000000:function:other", { a: 2 })).toEqual({
       echo: { a: 2 },
     });
+  });
+
+  it("loads ESM bundles, and reports a missing export as Runtime.HandlerNotFound", async () => {
+    expect(await runtime.invokeJson("esm", { a: 1 })).toEqual({ esm: true, event: { a: 1 } });
+    const r = await payloadOf(runtime.invoke("missing-export", "{}"));
+    expect(r.doc.errorType).toBe("Runtime.HandlerNotFound");
   });
 
   it("reports handler errors the way Lambda does", async () => {

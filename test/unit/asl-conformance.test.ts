@@ -334,6 +334,18 @@ describe("Wait, Fail, timeouts and limits", () => {
     expect(exec.cause).toBe("because test");
   });
 
+  it("a Fail state without Error fails the execution with no error name", async () => {
+    const { r } = runner();
+    const exec = await run(
+      r,
+      JSON.stringify({ StartAt: "F", States: { F: { Type: "Fail", Cause: "why" } } }),
+      {},
+    );
+    expect(exec.status).toBe("FAILED");
+    expect(exec.error).toBeUndefined();
+    expect(exec.cause).toBe("why");
+  });
+
   it("times out a Task with TimeoutSecondsPath and catches States.Timeout", async () => {
     const { r } = runner({ slow: () => new Promise((res) => setTimeout(() => res("late"), 3000)) });
     const exec = await run(r, fixture("timeouts"), { timeout: 1 });
