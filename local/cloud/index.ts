@@ -12,6 +12,7 @@ import {
   type LocalS3Options,
 } from "./deploy";
 
+export { type LocalCloudComponentOptions, localCloudComponents } from "./component";
 export { type DeployOptions, deployLocally, IGNORED_TYPES, type LocalDeployment } from "./deploy";
 export { loadAssemblyTemplate, TemplateError, TemplateResolver } from "./template";
 
