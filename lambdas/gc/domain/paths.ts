@@ -90,6 +90,8 @@ export function namespaceUri(storageNamespace: string, relativeKey: string): str
  *   gc/<repo>/<run>/addresses/p=00007/active/<batch>.jsonl   protected keys of partition 7
  *   gc/<repo>/<run>/addresses/p=00007/expired/<batch>.jsonl  expired keys of partition 7
  *   gc/<repo>/<run>/mark/p=00007.json                    per-partition counts of the mark
+ *   gc/<repo>/<run>/partitions.jsonl, sweep-parts.jsonl  items of the mark and sweep maps
+ *   gc/<repo>/<run>/sweep/part-00007.txt.json, counts/   counts the summary adds up
  * Partition first, so a mark Lambda lists exactly its own shards.
  */
 export function gcWorkKeys(repository: string, runId: string) {
@@ -108,6 +110,14 @@ export function gcWorkKeys(repository: string, runId: string) {
     addressShard: (partition: number, side: "active" | "expired", batch: string) =>
       `${root}/addresses/${p(partition)}/${side}/${batch}.jsonl`,
     markCounts: (partition: number) => `${root}/mark/${p(partition)}.json`,
+    /** `{"partition": n}` a line: the mark map's items. */
+    partitionList: `${root}/partitions.jsonl`,
+    /** `{"key", "part"}` a line: the marked text parts the sweep map deletes. */
+    sweepParts: `${root}/sweep-parts.jsonl`,
+    sweepCounts: (part: number) => `${root}/sweep/${partFileName(part, "txt")}.json`,
+    commitsCounts: `${root}/counts/commits.json`,
+    addressesCountsPrefix: `${root}/counts/addresses/`,
+    addressesCounts: (batch: string) => `${root}/counts/addresses/${batch}.json`,
   };
 }
 

@@ -1,0 +1,9 @@
+import { type AddressStepEvent, runAddressStep } from "../steps/addresses";
+import { gcDepsFromEnv, type LambdaContextLike, TIME_MARGIN_MS } from "./deps";
+
+export const handler = async (event: AddressStepEvent, context?: LambdaContextLike) => {
+  const remaining = context?.getRemainingTimeInMillis;
+  return runAddressStep(gcDepsFromEnv(), event, {
+    ...(remaining ? { outOfTime: () => remaining() < TIME_MARGIN_MS } : {}),
+  });
+};

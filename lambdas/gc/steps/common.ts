@@ -1,0 +1,27 @@
+// Small helpers the GC steps share: where the namespace's objects are, the run's timestamp.
+import { compactTimestamp, gcWorkKeys, splitNamespace } from "../domain/paths";
+
+/** Bucket and key of `relativeKey` inside the storage namespace. */
+export function namespaceObjects(storageNamespace: string) {
+  const { scheme, bucket, keyPrefix } = splitNamespace(storageNamespace);
+  if (scheme !== "s3") {
+    throw new Error(
+      `storageNamespace: "${storageNamespace}" is not on S3 (GC supports s3:// only)`,
+    );
+  }
+  return { bucket, keyPrefix, key: (relativeKey: string) => `${keyPrefix}${relativeKey}` };
+}
+
+/** The run's fixed "now" (epoch seconds) as a Date: `dt=` of its logs. */
+export const runDate = (now: number) => new Date(now * 1000);
+export const runStamp = (now: number) => compactTimestamp(runDate(now));
+
+export type WorkKeys = ReturnType<typeof gcWorkKeys>;
+export { gcWorkKeys };
+
+/** Sums numeric fields of JSON count files. */
+export function addCounts(into: Record<string, number>, add: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(add)) {
+    if (typeof v === "number" && Number.isFinite(v)) into[k] = (into[k] ?? 0) + v;
+  }
+}

@@ -1,0 +1,111 @@
+// Step 3, one distributed-map child: a batch of partitions. Per partition: protected keys
+// (active + staged shards) first, then the expired shards streamed (mark.ts), and the marked
+// keys written as Parquet (addresses/mark_id=), text (addresses.text/mark_id=) and the
+// expired-addresses log, part number = partition number. A partition whose shards are
+// larger than one pass should hold is marked in several passes over the same shards.
+import { markPartition } from "../domain/mark";
+import { choosePassCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
+import { gcPaths } from "../domain/paths";
+import { encodeAddressParquet, encodeAddressText } from "../domain/reports";
+import { decodeAddressShard } from "../domain/shards";
+import type { GcStepDeps, StoredObject } from "../ports";
+import { gcWorkKeys, namespaceObjects, runDate } from "./common";
+
+export interface MarkBatchContext {
+  repository: string;
+  runId: string;
+  markId: string;
+  storageNamespace: string;
+  now: number;
+}
+
+export interface MarkStepEvent {
+  Items: { partition: number }[];
+  BatchInput: MarkBatchContext;
+}
+
+/** Shard bytes per key assumed when choosing passes (a JSON string line of a short key). */
+const BYTES_PER_KEY_ESTIMATE = 40;
+
+export async function runMarkStep(
+  deps: GcStepDeps,
+  event: MarkStepEvent,
+  opts: { keysPerPass?: number } = {},
+): Promise<{ partitions: number; marked: number }> {
+  const ctx = event.BatchInput;
+  if (!ctx) throw new Error("mark step: BatchInput (repository, runId, markId, ...) is missing");
+  let marked = 0;
+  for (const { partition } of event.Items ?? []) {
+    if (!Number.isInteger(partition) || partition < 0) {
+      throw new Error(`mark step: partition must be a whole number (got ${partition})`);
+    }
+    marked += await markOnePartition(deps, ctx, partition, opts.keysPerPass);
+  }
+  return { partitions: event.Items?.length ?? 0, marked };
+}
+
+async function markOnePartition(
+  deps: GcStepDeps,
+  ctx: MarkBatchContext,
+  partition: number,
+  keysPerPass = MAX_ADDRESSES_PER_PARTITION,
+): Promise<number> {
+  const work = gcWorkKeys(ctx.repository, ctx.runId);
+  const active = await listAll(deps, work.addressShardPrefix(partition, "active"));
+  const expired = await listAll(deps, work.addressShardPrefix(partition, "expired"));
+  const bytes = [...active, ...expired].reduce((n, o) => n + o.size, 0);
+  const passes = choosePassCount(Math.ceil(bytes / BYTES_PER_KEY_ESTIMATE), keysPerPass);
+
+  const marked: string[] = [];
+  const counts = { protected_keys: 0, expired_keys: 0, marked_addresses: 0, passes };
+  for (let pass = 0; pass < passes; pass++) {
+    const tally: Record<string, number> = pass === 0 ? counts : {};
+    const protectedKeys = streamKeys(deps, active, tally, "protected_keys");
+    const expiredKeys = streamKeys(deps, expired, tally, "expired_keys");
+    for await (const key of markPartition(protectedKeys, expiredKeys, { pass, passes })) {
+      marked.push(key);
+    }
+  }
+  marked.sort();
+  counts.marked_addresses = marked.length;
+
+  const ns = namespaceObjects(ctx.storageNamespace);
+  const parquet = encodeAddressParquet(marked);
+  await deps.s3.put(ns.bucket, ns.key(gcPaths.addressesPart(ctx.markId, partition)), parquet);
+  await deps.s3.put(
+    ns.bucket,
+    ns.key(gcPaths.addressesTextPart(ctx.markId, partition)),
+    encodeAddressText(marked),
+    "text/plain; charset=utf-8",
+  );
+  await deps.s3.put(
+    ns.bucket,
+    ns.key(gcPaths.expiredAddressesPart(runDate(ctx.now), partition)),
+    parquet,
+  );
+  await deps.s3.put(deps.workBucket, work.markCounts(partition), JSON.stringify(counts));
+  return marked.length;
+}
+
+async function listAll(deps: GcStepDeps, prefix: string): Promise<StoredObject[]> {
+  const out: StoredObject[] = [];
+  for await (const o of deps.s3.list(deps.workBucket, prefix)) out.push(o);
+  return out;
+}
+
+/** Keys of the shards one at a time (one shard's text in memory); counts lines read. */
+async function* streamKeys(
+  deps: GcStepDeps,
+  shards: readonly StoredObject[],
+  counts: Record<string, number>,
+  field: string,
+): AsyncGenerator<string> {
+  for (const shard of shards) {
+    const text = await deps.s3.getText(deps.workBucket, shard.key);
+    if (text === undefined) throw new Error(`mark step: shard ${shard.key} disappeared`);
+    for (const key of decodeAddressShard(text)) {
+      counts[field] = (counts[field] ?? 0) + 1;
+      yield key;
+    }
+  }
+}
