@@ -3,10 +3,12 @@
 //   lakeport gc set-config|get-config|delete-config lakefs://REPO [-f rules.json]
 //   lakeport gc run lakefs://REPO [--mark-only [--mark-id ID]] [--sweep-only --mark-id ID] [--wait]
 //   lakeport gc status lakefs://REPO RUN_ID [--wait]; lakeport gc list lakefs://REPO
+//   lakeport gc backup lakefs://REPO --mark-id ID --to s3://...; gc restore ... --from s3://...
 // Exit codes: 0 ok, 2 usage error, 3 API error, 4 the run (export or GC) failed.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
+import { cliS3Client, copyMarkedObjects } from "./gc-backup";
 import { ApiClient, ApiError } from "./http";
 
 export const EXIT = { ok: 0, usage: 2, api: 3, runFailed: 4 } as const;
@@ -137,6 +139,28 @@ async function waitRun(
       process.stderr.write(`gc run ${runId}: ${progressLine(r.execution) || "running"}\n`);
     await sleep(pollMs());
   }
+}
+
+/** The run that created a mark: its storage namespace locates the mark's address lists. */
+async function findMarkRun(api: ApiClient, path: string, markId: string): Promise<Json> {
+  let after: string | undefined;
+  for (;;) {
+    const q = new URLSearchParams({ amount: "1000", ...(after ? { after } : {}) });
+    const page = await api.request("GET", `${path}/gc/runs?${q}`);
+    const run = page.results.find((r: Json) => r.mark_id === markId && r.mode !== "sweep-only");
+    if (run) {
+      if (run.status !== "succeeded") {
+        throw new UsageError(`mark id "${markId}" is from a ${run.status} run (${run.run_id})`);
+      }
+      if (!run.storage_namespace) {
+        throw new UsageError(`mark run ${run.run_id} does not say its storage namespace`);
+      }
+      return run;
+    }
+    if (!page.pagination.has_more) break;
+    after = page.pagination.next_offset;
+  }
+  throw new UsageError(`mark id "${markId}" not found`);
 }
 
 function startedLine(r: Json): string {
@@ -358,13 +382,40 @@ export function buildProgram(): Command {
       );
     });
 
-  // Reserved for a later issue: backup and restore of marked objects.
-  for (const word of ["backup", "restore"]) {
-    gc.command(`${word} [args...]`)
-      .description(`${word} marked objects (not implemented yet)`)
-      .allowUnknownOption()
-      .action(() => {
-        throw new UsageError(`gc ${word} is not implemented yet`);
+  // Backup and restore of the objects of a mark (cli/gc-backup.ts).
+  for (const direction of ["backup", "restore"] as const) {
+    const flag = direction === "backup" ? "--to" : "--from";
+    gc.command(`${direction} <uri>`)
+      .description(
+        direction === "backup"
+          ? "copy the objects of a mark to a location outside the storage namespace"
+          : "copy the objects of a mark back from a backup into the storage namespace",
+      )
+      .requiredOption("--mark-id <id>", "mark id of a successful mark run")
+      .requiredOption(`${flag} <s3uri>`, "s3://bucket/prefix outside the namespace")
+      .action(async (uri: string, o: Json, cmd: Command) => {
+        const { api, opts } = client(cmd);
+        const { path } = repoPath(uri);
+        const run = await findMarkRun(api, path, o.markId);
+        const out = await copyMarkedObjects(cliS3Client(), {
+          direction,
+          storageNamespace: run.storage_namespace,
+          markId: o.markId,
+          external: direction === "backup" ? o.to : o.from,
+        });
+        print(
+          opts,
+          out,
+          () =>
+            `gc ${direction} of mark ${o.markId}: ${out.copied}/${out.objects} objects copied (${out.copiedBytes} bytes)${out.failed.length ? `, ${out.failed.length} failed` : ""}`,
+        );
+        if (out.failed.length > 0) {
+          const sample = out.failed
+            .slice(0, 5)
+            .map((f) => `${f.path} (${f.code}: ${f.message})`)
+            .join("; ");
+          throw new RunFailed(`gc ${direction}: ${out.failed.length} object(s) failed: ${sample}`);
+        }
       });
   }
   return program;

@@ -46,6 +46,7 @@ export function gcRunView(run: GcRun, execution?: ExecutionDescription | null) {
     ended_at: run.endedAt ?? null,
     execution_arn: run.executionArn ?? null,
     error_message: run.errorMessage ?? null,
+    storage_namespace: run.storageNamespace ?? null,
     ...(execution !== undefined ? { execution } : {}),
   };
 }

@@ -64,6 +64,7 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
     status: "running",
     counts: {},
     startedAt: now.toISOString(),
+    storageNamespace: repo.storage_namespace,
   };
   const created = await deps.gc.createRun(run, mode !== "sweep-only");
   if (!created) throw new ConflictError(`mark id "${markId}" is already used in "${repository}"`);

@@ -35,6 +35,8 @@ export interface GcRun {
   endedAt?: string;
   executionArn?: string;
   errorMessage?: string;
+  /** The repository's storage namespace when the run started (GC backup/restore read it). */
+  storageNamespace?: string;
 }
 
 export interface GcMark {

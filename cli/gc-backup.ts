@@ -1,0 +1,137 @@
+// `lakeport gc backup|restore lakefs://REPO --mark-id ID --to|--from s3://bucket/prefix`: copies
+// the objects of a mark (its addresses.text list) out of the storage namespace and back, with
+// the export copy engine (runCopyBatch: server-side copies, bounded concurrency, throttling
+// retried, failures reported per object). The CLI runs the copies itself with the S3 client
+// of AWS_ENDPOINT_URL_S3 / .local/endpoints.json / the AWS credential chain.
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { runCopyBatch } from "../lambdas/export/copy/run-copy-batch";
+import type { CopyOperation } from "../lambdas/export/copy/types";
+import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
+import { createS3Client } from "../lambdas/shared/aws/clients";
+import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
+import { UsageError } from "./endpoint";
+
+export type CopyDirection = "backup" | "restore";
+
+export interface MarkCopyRequest {
+  direction: CopyDirection;
+  storageNamespace: string;
+  markId: string;
+  /** The location outside the namespace: destination of a backup, source of a restore. */
+  external: string;
+}
+
+export interface MarkCopyResult {
+  objects: number;
+  copied: number;
+  copiedBytes: number;
+  failed: { path: string; code: string; message: string }[];
+}
+
+/** S3 client: SDK environment first, then the embedded environment's endpoints file. */
+export function cliS3Client(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): S3Client {
+  if (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) return createS3Client();
+  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  for (const dir of [cwd, projectRoot]) {
+    const file = path.join(dir, ".local", "endpoints.json");
+    if (!existsSync(file)) continue;
+    const e = JSON.parse(readFileSync(file, "utf8")) as {
+      s3?: string;
+      region?: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+    };
+    if (e.s3 && e.accessKeyId && e.secretAccessKey) {
+      return createS3Client({
+        endpoint: e.s3,
+        region: e.region ?? "us-east-1",
+        credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+      });
+    }
+  }
+  return createS3Client();
+}
+
+/** The external location must not be inside the namespace (nor contain it). */
+export function checkExternalLocation(storageNamespace: string, external: string, flag: string) {
+  let loc: { bucket: string; prefix: string };
+  try {
+    loc = parseS3Uri(external, flag);
+  } catch (err) {
+    if (err instanceof InvalidS3UriError) throw new UsageError(err.message);
+    throw err;
+  }
+  const ns = splitNamespace(storageNamespace);
+  const nsPrefix = ns.keyPrefix;
+  const extPrefix = loc.prefix === "" ? "" : `${loc.prefix}/`;
+  if (
+    loc.bucket === ns.bucket &&
+    (extPrefix.startsWith(nsPrefix) || nsPrefix.startsWith(extPrefix))
+  ) {
+    throw new UsageError(
+      `${flag}: ${external} overlaps the storage namespace ${storageNamespace}: use a location outside it`,
+    );
+  }
+  return loc;
+}
+
+async function* markedKeys(s3: S3Client, storageNamespace: string, markId: string) {
+  const ns = splitNamespace(storageNamespace);
+  const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
+  let token: string | undefined;
+  let parts = 0;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: ns.bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      if (!o.Key?.endsWith(".txt")) continue;
+      parts++;
+      const out = await s3.send(new GetObjectCommand({ Bucket: ns.bucket, Key: o.Key }));
+      const text = (await out.Body?.transformToString("utf8")) ?? "";
+      for (const key of text.split("\n")) if (key.length > 0) yield key;
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  if (parts === 0) {
+    throw new UsageError(
+      `mark id "${markId}": no address lists under ${storageNamespace}/${gcPaths.addressesTextPrefix(markId)}`,
+    );
+  }
+}
+
+export async function copyMarkedObjects(
+  s3: S3Client,
+  req: MarkCopyRequest,
+  opts: { concurrency?: number } = {},
+): Promise<MarkCopyResult> {
+  const flag = req.direction === "backup" ? "--to" : "--from";
+  const ext = checkExternalLocation(req.storageNamespace, req.external, flag);
+  const ns = splitNamespace(req.storageNamespace);
+  let objects = 0;
+  async function* operations(): AsyncGenerator<CopyOperation> {
+    for await (const key of markedKeys(s3, req.storageNamespace, req.markId)) {
+      objects++;
+      const inside = { bucket: ns.bucket, key: `${ns.keyPrefix}${key}` };
+      const outside = { bucket: ext.bucket, key: joinKey(ext.prefix, key) };
+      const [from, to] = req.direction === "backup" ? [inside, outside] : [outside, inside];
+      yield {
+        kind: "copy",
+        id: key,
+        sourceBucket: from.bucket,
+        sourceKey: from.key,
+        destBucket: to.bucket,
+        destKey: to.key,
+      };
+    }
+  }
+  const out = await runCopyBatch(s3, operations(), { concurrency: opts.concurrency ?? 32 });
+  return { objects, copied: out.copied, copiedBytes: out.copiedBytes, failed: out.failed };
+}
