@@ -111,14 +111,8 @@ export class GcWorkflow extends Construct {
         maxDelay: Duration.seconds(60),
         jitterStrategy: sfn.JitterType.FULL,
       });
-      // Steps are idempotent (they overwrite their own outputs): one more try for anything else.
-      task.addRetry({
-        errors: ["States.TaskFailed"],
-        interval: Duration.seconds(1),
-        maxAttempts: 1,
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      // Other errors are not retried here: the step already retried S3 and lakeFS calls, and a
+      // failed run is safe to start again (every step overwrites its own outputs).
       return task;
     };
 
@@ -127,7 +121,6 @@ export class GcWorkflow extends Construct {
       causePath: J.stringAt("$.summary.errorMessage"),
     });
     const failureSummary = invoke("SummaryAfterFailure", summary, {
-      payload: sfn.TaskInput.fromJsonPathAt("$"),
       resultPath: "$.summary",
     }).next(runFailed);
     const catchAll = <T extends sfn.TaskStateBase | sfn.DistributedMap>(state: T): T => {
@@ -201,12 +194,7 @@ export class GcWorkflow extends Construct {
     sweepMap.itemProcessor(invoke("SweepBatch", sweep));
     catchAll(sweepMap);
 
-    const summaryTask = catchAll(
-      invoke("Summary", summary, {
-        payload: sfn.TaskInput.fromJsonPathAt("$"),
-        resultPath: "$.summary",
-      }),
-    );
+    const summaryTask = catchAll(invoke("Summary", summary, { resultPath: "$.summary" }));
     summaryTask.next(
       new sfn.Choice(this, "RunSucceeded?")
         .when(sfn.Condition.booleanEquals("$.summary.success", true), new sfn.Succeed(this, "Done"))

@@ -3,8 +3,9 @@
 import { createLakeFsClientFromEnv } from "../../lakefs/factory";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
 import { createStateStores } from "../../shared/state";
+import type { GcStore } from "../../shared/state/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
-import type { GcLakeFs, GcStepDeps } from "../ports";
+import type { GcLakeFs, GcRunRecords, GcStepDeps } from "../ports";
 
 function required(name: string): string {
   const v = process.env[name];
@@ -40,13 +41,26 @@ async function* lazyPages<C, T>(
   yield* pages(await get());
 }
 
+/** Only the summary step writes run records (and only it gets TABLE_NAME). */
+function lazyRuns(): GcRunRecords {
+  let store: GcStore | undefined;
+  const get = () => {
+    store ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).gc;
+    return store;
+  };
+  return {
+    getRun: (...a) => get().getRun(...a),
+    completeRun: (...a) => get().completeRun(...a),
+  };
+}
+
 let deps: GcStepDeps | undefined;
 
 export function gcDepsFromEnv(): GcStepDeps {
   deps ??= {
     s3: new S3GcObjectStore(createS3Client()),
     lakefs: lazyLakeFs(),
-    runs: createStateStores(createDynamoDbClient(), required("TABLE_NAME")).gc,
+    runs: lazyRuns(),
     workBucket: required("WORK_BUCKET"),
     now: () => new Date(),
   };
