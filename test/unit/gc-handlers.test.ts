@@ -1,0 +1,259 @@
+// The GC steps with fakes at their ports: resumable address items, multi-pass mark, per-key
+// delete errors reported through the summary, failure summaries.
+import { describe, expect, it } from "vitest";
+import { gcWorkKeys } from "../../lambdas/gc/domain/paths";
+import { decodeAddressShard } from "../../lambdas/gc/domain/shards";
+import type {
+  GcLakeFs,
+  GcObjectStore,
+  GcRunRecords,
+  GcStepDeps,
+  KeyDeleteFailure,
+} from "../../lambdas/gc/ports";
+import { runAddressStep } from "../../lambdas/gc/steps/addresses";
+import { runMarkStep } from "../../lambdas/gc/steps/mark";
+import { describeFailure, runSummaryStep } from "../../lambdas/gc/steps/summary";
+import { runSweepPlanStep, runSweepStep } from "../../lambdas/gc/steps/sweep";
+import type { ObjectStats, Page } from "../../lambdas/lakefs/types";
+
+const NS = "s3://ns-bucket/repo1";
+const WORK = "work-bucket";
+const RUN = "20261123T010000000Z-abcdef0123";
+
+class MemoryStore implements GcObjectStore {
+  readonly objects = new Map<string, string>();
+  readonly failDelete = new Map<string, string>();
+  async put(bucket: string, key: string, body: string | Uint8Array) {
+    this.objects.set(
+      `${bucket}/${key}`,
+      typeof body === "string" ? body : new TextDecoder().decode(body),
+    );
+  }
+  async getText(bucket: string, key: string) {
+    return this.objects.get(`${bucket}/${key}`);
+  }
+  async *list(bucket: string, prefix: string) {
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).sort();
+    for (const k of keys) {
+      yield { key: k.slice(bucket.length + 1), size: this.objects.get(k)!.length };
+    }
+  }
+  async deleteKeys(bucket: string, keys: readonly string[]) {
+    const failed: KeyDeleteFailure[] = [];
+    for (const key of keys) {
+      const code = this.failDelete.get(key);
+      if (code) failed.push({ key, code, message: `${code} for ${key}` });
+      else this.objects.delete(`${bucket}/${key}`);
+    }
+    return { failed };
+  }
+  keysUnder(prefix: string) {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+}
+
+class FakeRuns implements GcRunRecords {
+  completed: { runId: string; end: Parameters<GcRunRecords["completeRun"]>[2] }[] = [];
+  async getRun() {
+    return undefined;
+  }
+  async completeRun(_repo: string, runId: string, end: Parameters<GcRunRecords["completeRun"]>[2]) {
+    this.completed.push({ runId, end });
+    return true;
+  }
+}
+
+function object(path: string, address: string): ObjectStats {
+  return { path, path_type: "object", physical_address: address, checksum: "x", mtime: 0 };
+}
+
+function deps(store: MemoryStore, lakefs: Partial<GcLakeFs> = {}, runs = new FakeRuns()) {
+  const d: GcStepDeps = {
+    s3: store,
+    lakefs: lakefs as GcLakeFs,
+    runs,
+    workBucket: WORK,
+    now: () => new Date("2026-11-23T02:00:00Z"),
+  };
+  return d;
+}
+
+const input = {
+  repository: "repo1",
+  runId: RUN,
+  markId: "m1",
+  doMark: true,
+  doSweep: true,
+  storageNamespace: NS,
+  rules: { default_retention_days: 1, branches: [] },
+  now: 1_795_000_000,
+};
+
+describe("address step", () => {
+  it("resumes a listing with `after` when time runs out, without losing or adding addresses", async () => {
+    const all = [
+      object("a", `${NS}/data/a`),
+      object("b", `${NS}/data/b`),
+      object("c", "s3://elsewhere/c"), // outside the namespace: dropped
+      object("d", `${NS}/data/d`),
+      object("e", `${NS}-old/e`), // sibling prefix: outside too
+    ];
+    const calls: (string | undefined)[] = [];
+    const lakefs: Partial<GcLakeFs> = {
+      async listObjectsPage(_repo, _ref, opts = {}) {
+        calls.push(opts.after);
+        const start = opts.after ? all.findIndex((o) => o.path === opts.after) + 1 : 0;
+        const results = all.slice(start, start + 2);
+        const has_more = start + 2 < all.length;
+        return {
+          results,
+          pagination: {
+            has_more,
+            next_offset: results.at(-1)!.path,
+            results: results.length,
+            max_per_page: 2,
+          },
+        } satisfies Page<ObjectStats>;
+      },
+    };
+    const store = new MemoryStore();
+    const batch = { repository: "repo1", runId: RUN, storageNamespace: NS, partitions: 3 };
+    const first = await runAddressStep(
+      deps(store, lakefs),
+      { Items: [{ side: "expired", kind: "list", commit: "c1" }], BatchInput: batch },
+      { pageSize: 2, outOfTime: () => true },
+    );
+    expect(first.done).toBe(false);
+    expect(first.items).toEqual([{ side: "expired", kind: "list", commit: "c1", after: "b" }]);
+    let result = first;
+    while (!result.done) {
+      result = await runAddressStep(deps(store, lakefs), result, {
+        pageSize: 2,
+        outOfTime: () => true,
+      });
+    }
+    expect(calls).toEqual([undefined, "b", "d"]);
+    const work = gcWorkKeys("repo1", RUN);
+    const keys: string[] = [];
+    for (const k of store.keysUnder(`${WORK}/${work.root}addresses/`)) {
+      expect(k).toContain("/expired/");
+      keys.push(...decodeAddressShard(store.objects.get(k)!));
+    }
+    expect(keys.sort()).toEqual(["data/a", "data/b", "data/d"]);
+  });
+
+  it("refuses a malformed work item, naming it", async () => {
+    await expect(
+      runAddressStep(deps(new MemoryStore()), {
+        Items: [{ side: "expired", kind: "list" }],
+        BatchInput: { repository: "repo1", runId: RUN, storageNamespace: NS, partitions: 1 },
+      }),
+    ).rejects.toThrow(/item 0/);
+  });
+});
+
+describe("mark step", () => {
+  async function markWith(keysPerPass: number) {
+    const store = new MemoryStore();
+    const work = gcWorkKeys("repo1", RUN);
+    const put = (side: "active" | "expired", name: string, keys: string[]) =>
+      store.put(
+        WORK,
+        work.addressShard(0, side, name),
+        keys.map((k) => JSON.stringify(k)).join("\n"),
+      );
+    const expired = Array.from({ length: 50 }, (_, i) => `data/x${i}`);
+    const active = expired.filter((_, i) => i % 3 === 0);
+    await put("active", "a1", active);
+    await put("expired", "e1", expired.slice(0, 30));
+    await put("expired", "e2", [...expired.slice(20), "data/x1"]); // overlaps: marked once
+    const out = await runMarkStep(
+      deps(store),
+      {
+        Items: [{ partition: 0 }],
+        BatchInput: {
+          repository: "repo1",
+          runId: RUN,
+          markId: "m1",
+          storageNamespace: NS,
+          now: input.now,
+        },
+      },
+      { keysPerPass },
+    );
+    const text = store.objects.get(
+      `ns-bucket/repo1/_lakefs/retention/gc/addresses.text/mark_id=m1/part-00000.txt`,
+    );
+    const counts = JSON.parse(store.objects.get(`${WORK}/${work.markCounts(0)}`)!);
+    return { out, text, counts, expected: expired.filter((_, i) => i % 3 !== 0).sort() };
+  }
+
+  it("marks expired minus protected once each, in one pass or several", async () => {
+    const one = await markWith(2_000_000);
+    expect(one.text!.split("\n").filter(Boolean)).toEqual(one.expected);
+    expect(one.out.marked).toBe(one.expected.length);
+    expect(one.counts).toMatchObject({ passes: 1, marked_addresses: one.expected.length });
+    const many = await markWith(5);
+    expect(many.counts.passes).toBeGreaterThan(1);
+    expect(many.text).toBe(one.text);
+  });
+});
+
+describe("sweep and summary", () => {
+  it("reports keys that could not be deleted and fails the run, keeping the rest deleted", async () => {
+    const store = new MemoryStore();
+    for (const k of ["data/a", "data/b", "data/c"]) await store.put("ns-bucket", `repo1/${k}`, k);
+    await store.put(
+      "ns-bucket",
+      "repo1/_lakefs/retention/gc/addresses.text/mark_id=m1/part-00002.txt",
+      "data/a\ndata/b\ndata/c\ndata/gone\n",
+    );
+    store.failDelete.set("repo1/data/b", "AccessDenied");
+    const runs = new FakeRuns();
+    const d = deps(store, {}, runs);
+    const plan = await runSweepPlanStep(d, input);
+    expect(plan.parts).toBe(1);
+    const parts = store.objects.get(`${WORK}/${plan.partsKey}`)!;
+    const items = parts
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(items).toEqual([
+      { key: "repo1/_lakefs/retention/gc/addresses.text/mark_id=m1/part-00002.txt", part: 2 },
+    ]);
+    const out = await runSweepStep(d, {
+      Items: items,
+      BatchInput: { repository: "repo1", runId: RUN, storageNamespace: NS, now: input.now },
+    });
+    // data/gone was already deleted (an earlier, interrupted sweep): counted as deleted.
+    expect(out).toEqual({ deleted: 3, failed: 1 });
+    expect(store.objects.has("ns-bucket/repo1/data/a")).toBe(false);
+    expect(store.objects.has("ns-bucket/repo1/data/b")).toBe(true);
+    expect(store.keysUnder("ns-bucket/repo1/_lakefs/logs/gc/deleted_objects/dt=")).toHaveLength(1);
+
+    const summary = await runSummaryStep(d, { ...input, doMark: false });
+    expect(summary.success).toBe(false);
+    expect(summary.errorMessage).toContain("data/b (AccessDenied)");
+    expect(runs.completed[0]!.end).toMatchObject({
+      status: "failed",
+      counts: { deletedObjects: 3, failedDeletes: 1 },
+    });
+    const written = JSON.parse(
+      store.objects.get(`ns-bucket/repo1/_lakefs/retention/gc/summary/run_id=${RUN}.json`)!,
+    );
+    expect(written).toMatchObject({ mode: "sweep-only", success: false });
+  });
+
+  it("a failure caught by the state machine ends the run failed with the Lambda's message", async () => {
+    const runs = new FakeRuns();
+    const cause = JSON.stringify({ errorType: "LakeFsNotFoundError", errorMessage: "no commit x" });
+    const out = await runSummaryStep(deps(new MemoryStore(), {}, runs), {
+      ...input,
+      error: { Error: "LakeFsNotFoundError", Cause: cause },
+    });
+    expect(out.success).toBe(false);
+    expect(out.errorMessage).toBe("LakeFsNotFoundError: no commit x");
+    expect(runs.completed[0]!.end.status).toBe("failed");
+    expect(describeFailure({ Error: "States.Timeout" })).toBe("States.Timeout");
+  });
+});
