@@ -1,6 +1,7 @@
 // Last step, on success and on failure (the state machine's Catch): adds up the counts the
 // other steps left in the work bucket, writes the run summary JSON into the namespace and
 // ends the run record (GcStore.completeRun; a mark record follows its marking run).
+import { mapConcurrently } from "../../shared/concurrency";
 import type { GcRunCounts } from "../../shared/state/gc-store";
 import { gcPaths } from "../domain/paths";
 import { encodeRunSummary, type GcRunSummary } from "../domain/reports";
@@ -121,15 +122,21 @@ export async function runSummaryStep(
   };
 }
 
+/** Adds up the JSON count files under `prefix` (read a few dozen at a time). */
 async function addAll(
   deps: GcStepDeps,
   prefix: string,
   counts: Record<string, number>,
   each?: (parsed: Record<string, unknown>) => void,
 ) {
-  for await (const o of deps.s3.list(deps.workBucket, prefix)) {
-    if (!o.key.endsWith(".json")) continue;
-    const text = await deps.s3.getText(deps.workBucket, o.key);
+  async function* countFiles() {
+    for await (const o of deps.s3.list(deps.workBucket, prefix)) {
+      if (o.key.endsWith(".json")) yield o.key;
+    }
+  }
+  for await (const text of mapConcurrently(countFiles(), 32, (key) =>
+    deps.s3.getText(deps.workBucket, key),
+  )) {
     if (!text) continue;
     const parsed = JSON.parse(text) as Record<string, unknown>;
     addCounts(counts, parsed);
