@@ -1,16 +1,264 @@
-// Continuous export: the export workflow, its starter and its watchdog.
-// Skeleton only: the workflow is being built (see lambdas/export/).
+// Continuous export: the export workflow, its trigger and its watchdog (lambdas/export).
+//
+//   Start (Pass: start time) -> Plan <-- loop while not done (resumable near the deadline)
+//     -> HasShards? -- yes --> CopyShards (distributed map over the shard index JSONL,
+//          |                   batches of shards, failures tolerated: counted by Status)
+//          v
+//     -> Markers -> Status (status line LAST) -> Finish -> ExportSucceeded? -> Done | ExportFailed
+//   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
+//
+// Trigger: rule on the Lakeport bus (lakeport.lakefs post-commit/post-merge) -> trigger Lambda.
+// Watchdog: rule on the default bus (aws.states execution FAILED/TIMED_OUT/ABORTED of this
+// state machine) -> watchdog Lambda (marks a branch still in-progress export-failed).
+import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { lakeportFunction } from "./function";
 import type { WorkflowProps } from "./shared-props";
+
+/** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
+const LAMBDA_SERVICE_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+  "Lambda.ClientExecutionTimeoutException",
+  "Lambda.Unknown",
+];
+
+const J = sfn.JsonPath;
+
+export interface ExportWorkflowOptions {
+  /** Objects above this many bytes use multipart copy (default: S3's 5 GiB). */
+  multipartThresholdBytes?: number;
+  /** S3 operations in flight per copy Lambda. Default 32. */
+  copyConcurrency?: number;
+  /** Task shards per distributed map child. Default 4. */
+  shardsPerBatch?: number;
+}
 
 export class ExportWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  readonly functions: Record<
+    "trigger" | "plan" | "copy" | "markers" | "status" | "finish" | "watchdog",
+    lambda.IFunction
+  >;
 
-  constructor(scope: Construct, id: string, _props: WorkflowProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: WorkflowProps & { export?: ExportWorkflowOptions },
+  ) {
     super(scope, id);
+    // Context values let a deployment (or a test of the whole app) tune the copy engine.
+    const ctx = (key: string): number | undefined => {
+      const v = this.node.tryGetContext(`lakeport:export${key}`);
+      return v === undefined ? undefined : Number(v);
+    };
+    const opts: ExportWorkflowOptions = {
+      ...(ctx("MultipartThresholdBytes")
+        ? { multipartThresholdBytes: ctx("MultipartThresholdBytes") }
+        : {}),
+      ...(ctx("CopyConcurrency") ? { copyConcurrency: ctx("CopyConcurrency") } : {}),
+      ...(ctx("ShardsPerBatch") ? { shardsPerBatch: ctx("ShardsPerBatch") } : {}),
+      ...props.export,
+    };
+    const stack = Stack.of(this);
+    // Name-based ARN: the Lambdas that start executions need it before the machine exists.
+    const stateMachineName = `${stack.stackName}-Export`.slice(0, 80);
+    const stateMachineArn = Arn.format(
+      {
+        service: "states",
+        resource: "stateMachine",
+        resourceName: stateMachineName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      stack,
+    );
+    const lakeFsEnv = {
+      LAKEFS_ENDPOINT: props.lakeFsEndpoint,
+      LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
+    };
+    const work = { WORK_BUCKET: props.workBucket.bucketName };
+    const state = {
+      TABLE_NAME: props.table.tableName,
+      EXPORT_STATE_MACHINE_ARN: stateMachineArn,
+    };
+    const fn = (name: string, entry: string, memorySize: number, minutes: number, env = {}) =>
+      lakeportFunction(this, `${name}Function`, {
+        entry: `lambdas/export/handlers/${entry}.ts`,
+        environment: env,
+        memorySize,
+        timeout: Duration.minutes(minutes),
+        logRetention: props.logRetention,
+        description: `Lakeport export: ${entry}`,
+      });
+    const trigger = fn("Trigger", "trigger", 256, 1, { ...state, ...lakeFsEnv });
+    const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv });
+    const copy = fn("Copy", "copy", 1024, 15, {
+      ...work,
+      MULTIPART_THRESHOLD_BYTES: String(opts.multipartThresholdBytes ?? 5 * 1024 ** 3),
+      COPY_CONCURRENCY: String(opts.copyConcurrency ?? 32),
+    });
+    const markers = fn("Markers", "markers", 1024, 15, work);
+    const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv });
+    const finish = fn("Finish", "finish", 256, 1, { ...state, ...lakeFsEnv });
+    const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
+    this.functions = { trigger, plan, copy, markers, status, finish, watchdog };
+
+    // Least privilege.
+    const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
+      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+    for (const f of [trigger, plan, status, finish, watchdog]) props.lakeFsSecret.grantRead(f);
+    for (const f of [plan, copy, markers, status]) props.workBucket.grantReadWrite(f);
+    for (const f of [trigger, finish, watchdog]) {
+      props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
+    }
+    for (const f of [trigger, finish]) allow(f, ["states:StartExecution"], [stateMachineArn]);
+    const objectsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}/*`);
+    const bucketsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
+    if (props.storageBuckets.length > 0) {
+      allow(copy, ["s3:GetObject", "s3:GetObjectVersion"], objectsOf(props.storageBuckets));
+    }
+    if (props.exportBuckets.length > 0) {
+      const exportObjects = objectsOf(props.exportBuckets);
+      allow(
+        copy,
+        ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:GetObject"],
+        exportObjects,
+      );
+      allow(markers, ["s3:PutObject"], exportObjects);
+      // Status files live in an export bucket too; the previous manifest is read back.
+      allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
+      allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
+    }
+
+    const invoke = (
+      name: string,
+      f: lambda.IFunction,
+      o: Partial<tasks.LambdaInvokeProps> = {},
+    ) => {
+      const task = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: f,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        ...o,
+      });
+      task.addRetry({
+        errors: LAMBDA_SERVICE_ERRORS,
+        interval: Duration.seconds(2),
+        maxAttempts: 6,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(60),
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      return task;
+    };
+
+    const exportFailed = new sfn.Fail(this, "ExportFailed", {
+      error: "ExportFailed",
+      causePath: J.stringAt("$.status.errorMessage"),
+    });
+    const finishAfterFailure = invoke("FinishAfterFailure", finish, { resultPath: "$.finish" });
+    finishAfterFailure.next(exportFailed);
+    const statusAfterFailure = invoke("StatusAfterFailure", status, { resultPath: "$.status" });
+    // Even the status could not be written: finish from the caught error alone.
+    statusAfterFailure.addCatch(finishAfterFailure, {
+      errors: ["States.ALL"],
+      resultPath: "$.statusError",
+    });
+    statusAfterFailure.next(finishAfterFailure);
+    const catchAll = <T extends sfn.TaskStateBase | sfn.DistributedMap>(s: T): T => {
+      s.addCatch(statusAfterFailure, { errors: ["States.ALL"], resultPath: "$.error" });
+      return s;
+    };
+
+    const start = new sfn.Pass(this, "Start", {
+      parameters: { "startedAt.$": "$$.Execution.StartTime" },
+      resultPath: "$.meta",
+    });
+    const planTask = catchAll(invoke("Plan", plan, { resultPath: "$.plan" }));
+
+    const copyShards = new sfn.DistributedMap(this, "CopyShards", {
+      itemReader: new sfn.S3JsonLItemReader({
+        bucket: props.workBucket,
+        key: J.stringAt("$.plan.indexKey"),
+      }),
+      // CDK renders BatchInput as given: path fields need their ".$" suffix spelled out.
+      itemBatcher: new sfn.ItemBatcher({
+        maxItemsPerBatch: opts.shardsPerBatch ?? 4,
+        batchInput: {
+          "exportId.$": "$.exportId",
+          "exportPath.$": "$.exportPath",
+          "lastKeysInPrefixRegexp.$": "$.lastKeysInPrefixRegexp",
+        },
+      }),
+      maxConcurrency: props.maxConcurrency,
+      // A failed batch is counted by the status step (its shards have no result), not fatal.
+      toleratedFailurePercentage: 100,
+      resultPath: J.DISCARD,
+      label: "CopyShards",
+    });
+    copyShards.itemProcessor(invoke("CopyBatch", copy));
+    catchAll(copyShards);
+
+    const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
+    const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
+    const finishTask = invoke("Finish", finish, { resultPath: "$.finish" });
+    markersTask
+      .next(statusTask)
+      .next(finishTask)
+      .next(
+        new sfn.Choice(this, "ExportSucceeded?")
+          .when(sfn.Condition.stringEquals("$.status.status", "export-failed"), exportFailed)
+          .otherwise(new sfn.Succeed(this, "Done")),
+      );
+
+    const definition = start
+      .next(planTask)
+      .next(
+        new sfn.Choice(this, "PlanDone?")
+          .when(sfn.Condition.booleanEquals("$.plan.done", false), planTask)
+          .when(
+            sfn.Condition.numberGreaterThan("$.plan.counts.shards", 0),
+            copyShards.next(markersTask),
+          )
+          .otherwise(markersTask),
+      );
+
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
-      definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(this, "NotYetBuilt")),
+      stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.hours(24),
+    });
+
+    new events.Rule(this, "CommitRule", {
+      eventBus: props.eventBus,
+      description: "lakeFS post-commit/post-merge -> continuous export start",
+      eventPattern: { source: ["lakeport.lakefs"], detailType: ["post-commit", "post-merge"] },
+      targets: [
+        new targets.LambdaFunction(trigger, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+        }),
+      ],
+    });
+    new events.Rule(this, "WatchdogRule", {
+      description: "export execution failed/timed out/aborted -> export-failed",
+      eventPattern: {
+        source: ["aws.states"],
+        detailType: ["Step Functions Execution Status Change"],
+        detail: {
+          status: ["FAILED", "TIMED_OUT", "ABORTED"],
+          stateMachineArn: [stateMachineArn],
+        },
+      },
+      targets: [new targets.LambdaFunction(watchdog, { retryAttempts: 8 })],
     });
   }
 }

@@ -1,0 +1,13 @@
+import { type CopyBatchEvent, runCopyStep } from "../workflow/copy-step";
+import { copyOptionsFromEnv, exportObjectStore, s3Client, workBucket } from "./deps";
+
+export const handler = async (event: CopyBatchEvent) =>
+  runCopyStep(
+    {
+      store: exportObjectStore(),
+      s3: s3Client(),
+      workBucket: workBucket(),
+      copy: copyOptionsFromEnv(),
+    },
+    event,
+  );

@@ -1,0 +1,88 @@
+// Composition root of the export Lambdas: clients and stores from the function's environment
+// (TABLE_NAME, WORK_BUCKET, EXPORT_STATE_MACHINE_ARN, LAKEFS_ENDPOINT + credentials,
+// MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_SIZE_BYTES, COPY_CONCURRENCY), built lazily once per
+// container so a step only touches what it uses.
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { LakeFsClient } from "../../lakefs/client";
+import { createLakeFsClientFromEnv } from "../../lakefs/factory";
+import { createDynamoDbClient, createS3Client, createSfnClient } from "../../shared/aws/clients";
+import { createStateStores } from "../../shared/state";
+import type { ExportStore } from "../../shared/state/export-store";
+import { S3ExportObjectStore } from "../adapters/s3-object-store";
+import type { CopyBatchOptions } from "../copy";
+import { SfnWorkflowStarter } from "../start/sfn-workflow-starter";
+import type { StartExportDeps } from "../start/start-export";
+
+export function required(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`environment variable ${name} is not set`);
+  return v;
+}
+
+function positiveInt(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new Error(`environment variable ${name}: expected a positive integer, got ${raw}`);
+  }
+  return n;
+}
+
+let s3: S3Client | undefined;
+export const s3Client = () => {
+  s3 ??= createS3Client();
+  return s3;
+};
+
+let objectStore: S3ExportObjectStore | undefined;
+export const exportObjectStore = () => {
+  objectStore ??= new S3ExportObjectStore(s3Client());
+  return objectStore;
+};
+
+let lakefs: Promise<LakeFsClient> | undefined;
+export const lakeFsClient = (): Promise<LakeFsClient> => {
+  lakefs ??= createLakeFsClientFromEnv().catch((err) => {
+    lakefs = undefined;
+    throw err;
+  });
+  return lakefs;
+};
+
+let exports: ExportStore | undefined;
+export const exportStore = () => {
+  exports ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).exports;
+  return exports;
+};
+
+export const workBucket = () => required("WORK_BUCKET");
+
+export function copyOptionsFromEnv(): CopyBatchOptions {
+  const threshold = positiveInt("MULTIPART_THRESHOLD_BYTES");
+  const partSize = positiveInt("MULTIPART_PART_SIZE_BYTES");
+  const concurrency = positiveInt("COPY_CONCURRENCY");
+  return {
+    ...(threshold ? { multipartThresholdBytes: threshold } : {}),
+    ...(partSize ? { partSizeBytes: partSize } : {}),
+    ...(concurrency ? { concurrency } : {}),
+  };
+}
+
+export async function startDepsFromEnv(): Promise<StartExportDeps> {
+  return {
+    exports: exportStore(),
+    lakefs: await lakeFsClient(),
+    workflows: new SfnWorkflowStarter(createSfnClient()),
+    exportStateMachineArn: required("EXPORT_STATE_MACHINE_ARN"),
+    now: () => new Date(),
+  };
+}
+
+/** Lambda context, as much as the steps use. */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis?: () => number;
+}
+
+/** Stop planning once less than this is left of the Lambda's time. */
+export const PLAN_TIME_MARGIN_MS = 60_000;

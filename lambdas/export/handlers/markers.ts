@@ -1,0 +1,6 @@
+import { runMarkersStep } from "../workflow/markers-step";
+import type { ExportWorkflowState } from "../workflow/state";
+import { exportObjectStore, s3Client, workBucket } from "./deps";
+
+export const handler = async (event: ExportWorkflowState) =>
+  runMarkersStep({ store: exportObjectStore(), s3: s3Client(), workBucket: workBucket() }, event);

@@ -1,0 +1,10 @@
+// Ports of the export workflow steps: the work bucket (and status path) as a plain object
+// store. The copy engine itself talks to S3 directly (lambdas/export/copy).
+
+export interface ExportObjectStore {
+  put(bucket: string, key: string, body: string, contentType?: string): Promise<void>;
+  /** undefined when the object does not exist. */
+  getText(bucket: string, key: string): Promise<string | undefined>;
+  /** Keys under `prefix`, in S3 order, page by page. */
+  listKeys(bucket: string, prefix: string): AsyncIterable<string>;
+}

@@ -1,0 +1,59 @@
+// Plan step: planExport with the work bucket as shard sink, resumable. The state machine calls
+// it again while `done` is false (the cursor travels in `$.plan`); when done it writes the shard
+// index (`{"shard": i}` per line) the distributed map's ItemReader reads.
+
+import { parseS3Uri } from "../../shared/s3-uri";
+import type { PlannerLakeFs, ShardLimits } from "../domain/plan";
+import { planExport } from "../domain/plan";
+import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportObjectStore } from "../ports";
+import type { ExportWorkflowState, PlanStepOutput } from "./state";
+import { workflowInputOf } from "./state";
+
+export interface PlanStepDeps {
+  store: ExportObjectStore;
+  lakefs: PlannerLakeFs;
+  workBucket: string;
+}
+
+export function shardIndexKey(exportId: string): string {
+  return `${exportWorkKeys(exportId).prefix}plan/shards.jsonl`;
+}
+
+/** Index lines written per PUT are bounded by the shard count (100 000 shards ~ 1.5 MB). */
+export async function runPlanStep(
+  deps: PlanStepDeps,
+  state: ExportWorkflowState,
+  opts: { shouldContinue?: () => boolean; limits?: ShardLimits } = {},
+): Promise<PlanStepOutput> {
+  const input = workflowInputOf(state);
+  const keys = exportWorkKeys(input.exportId);
+  const exportPrefix = parseS3Uri(input.exportPath, "exportPath").prefix;
+  const resume = state.plan && !state.plan.done ? state.plan.cursor : undefined;
+  const result = await planExport(
+    deps.lakefs,
+    {
+      write: (i, lines) =>
+        deps.store.put(deps.workBucket, keys.taskShard(i), `${lines.join("\n")}\n`),
+    },
+    {
+      repository: input.repository,
+      fromCommit: input.fromCommit,
+      toCommit: input.toCommit,
+      exportPrefix,
+      ...(input.storageNamespace ? { storageNamespace: input.storageNamespace } : {}),
+      ...(resume ? { resume } : {}),
+    },
+    {
+      ...(opts.shouldContinue ? { shouldContinue: opts.shouldContinue } : {}),
+      limits: opts.limits,
+    },
+  );
+  if (!result.done) return { done: false, cursor: result.cursor, counts: result.counts };
+  const indexKey = shardIndexKey(input.exportId);
+  const lines: string[] = [];
+  for (let i = 0; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
+  await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
+  await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
+  return { done: true, cursor: result.cursor, counts: result.counts, indexKey };
+}

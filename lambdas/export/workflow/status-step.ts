@@ -1,0 +1,220 @@
+// Status step: totals of the shard results (a shard without a result counts each of its tasks
+// as failed), marker failures and a caught fatal error decide the status. When exportStatusPath
+// is set it writes, in this order: the manifest (successful exports only; merged from the
+// previous export's manifest when it exists, else from the listing of the commit), the JSON
+// status document, and the status line LAST. Runs on the failure path too.
+import type { LakeFsApi } from "../../lakefs/types";
+import { parseS3Uri } from "../../shared/s3-uri";
+import {
+  type ManifestEntry,
+  type ManifestIndex,
+  manifestEntriesFromListing,
+  mergeManifest,
+  parseManifestLine,
+  writeManifest,
+} from "../domain/manifest";
+import {
+  addShardResult,
+  type ExportTotals,
+  emptyTotals,
+  failureSummary,
+  parseShardResult,
+} from "../domain/results";
+import {
+  buildStatusDocument,
+  decideExportStatus,
+  formatStatusLine,
+  type StatusDocumentInput,
+  statusKeys,
+} from "../domain/status";
+import { type ExportTask, parseTaskShard } from "../domain/tasks";
+import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportObjectStore } from "../ports";
+import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
+import type { ExportWorkflowState, StatusStepOutput } from "./state";
+import { reasonOfCaughtError, workflowInputOf } from "./state";
+
+export interface StatusStepDeps {
+  store: ExportObjectStore;
+  lakefs: Pick<LakeFsApi, "getCommit" | "listObjects">;
+  workBucket: string;
+  now: () => Date;
+}
+
+export async function runStatusStep(
+  deps: StatusStepDeps,
+  state: ExportWorkflowState,
+): Promise<StatusStepOutput> {
+  const input = workflowInputOf(state);
+  const { store, workBucket } = deps;
+  const keys = exportWorkKeys(input.exportId);
+  const fatalError = state.error ? reasonOfCaughtError(state.error) : undefined;
+
+  let totals = emptyTotals();
+  const planned = state.plan?.done ? state.plan.counts.shards : 0;
+  const completed = await completedShards(store, workBucket, input.exportId);
+  for (const i of completed) {
+    const body = await store.getText(workBucket, keys.shardResult(i));
+    if (body !== undefined) totals = addShardResult(totals, parseShardResult(body));
+  }
+  for (const i of missingShards(planned, completed)) {
+    const body = await store.getText(workBucket, keys.taskShard(i));
+    const tasks = body === undefined ? [] : parseTaskShard(body);
+    totals = addShardResult(totals, {
+      version: 1,
+      shard: i,
+      copied: 0,
+      deleted: 0,
+      copiedBytes: 0,
+      failed: tasks.map((t) => ({
+        path: t.path,
+        code: "CopyBatchFailed",
+        message: `the copy batch of shard ${i} did not complete`,
+      })),
+    });
+  }
+  const markers = state.markers ?? { markers: 0, withheld: 0, failed: 0, errorSamples: [] };
+  totals = { ...totals, failed: totals.failed + markers.failed };
+  const errors = [...totals.errorSamples, ...markers.errorSamples];
+  const decision = decideExportStatus({
+    failedOperations: totals.failed,
+    ...(fatalError ? { fatalError } : {}),
+    repaired: input.repaired,
+  });
+  const errorMessage =
+    fatalError ??
+    failureSummary({ ...totals, errorSamples: errors }) ??
+    (markers.failed > 0 ? `${markers.failed} success markers could not be written` : undefined);
+  const out: StatusStepOutput = {
+    status: decision.status,
+    signalledErrors: decision.signalledErrors,
+    ...(errorMessage ? { errorMessage } : {}),
+  };
+  if (!input.exportStatusPath) return out;
+
+  const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
+  const exportPrefix = parseS3Uri(input.exportPath, "exportPath").prefix;
+  const sk = statusKeys(status.prefix, input.repository, input.branch, input.toCommit);
+  let manifestKey: string | undefined;
+  if (decision.status !== "export-failed") {
+    const entries = await manifestSource(deps, input, planned, exportPrefix, status);
+    const index = await writeManifest(
+      entries,
+      {
+        writePart: (i, lines) =>
+          store.put(status.bucket, sk.manifestPart(i), `${lines.join("\n")}\n`),
+      },
+      {
+        repository: input.repository,
+        branch: input.branch,
+        commitId: input.toCommit,
+        partKey: sk.manifestPart,
+      },
+    );
+    await store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
+    manifestKey = sk.manifestIndex;
+  }
+  const doc = buildStatusDocument({
+    repository: input.repository,
+    branch: input.branch,
+    exportId: input.exportId,
+    fromCommit: input.fromCommit,
+    commit: await commitInfo(deps, input.repository, input.toCommit),
+    repaired: input.repaired,
+    startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
+    finishedAt: deps.now(),
+    counts: {
+      copied: totals.copied,
+      deleted: totals.deleted,
+      failed: totals.failed,
+      markers: markers.markers,
+      copiedBytes: totals.copiedBytes,
+    },
+    ...(fatalError ? { fatalError } : {}),
+    errors,
+    ...(manifestKey ? { manifestKey } : {}),
+  } satisfies StatusDocumentInput);
+  await store.put(
+    status.bucket,
+    sk.statusDocument,
+    JSON.stringify(doc, null, 2),
+    "application/json",
+  );
+  await store.put(
+    status.bucket,
+    sk.statusLine,
+    formatStatusLine(decision.status, decision.signalledErrors),
+    "text/plain",
+  );
+  return out;
+}
+
+async function commitInfo(
+  deps: StatusStepDeps,
+  repository: string,
+  commitId: string,
+): Promise<StatusDocumentInput["commit"]> {
+  try {
+    const c = await deps.lakefs.getCommit(repository, commitId);
+    return {
+      id: commitId,
+      message: c.message,
+      committer: c.committer,
+      creation_date: c.creation_date,
+      ...(c.metadata ? { metadata: c.metadata } : {}),
+    };
+  } catch {
+    // The status must still be written (e.g. on the failure path when lakeFS is down).
+    return { id: commitId, message: "", committer: "", creation_date: 0 };
+  }
+}
+
+/** Previous manifest + this export's tasks when the previous manifest exists; else the listing. */
+async function manifestSource(
+  deps: StatusStepDeps,
+  input: ReturnType<typeof workflowInputOf>,
+  shards: number,
+  exportPrefix: string,
+  status: { bucket: string; prefix: string },
+): Promise<AsyncIterable<ManifestEntry>> {
+  if (input.fromCommit) {
+    const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
+    const body = await deps.store.getText(status.bucket, prev.manifestIndex);
+    if (body !== undefined) {
+      const index = JSON.parse(body) as ManifestIndex;
+      return mergeManifest(
+        manifestLines(deps.store, status.bucket, index),
+        taskStream(deps.store, deps.workBucket, input.exportId, shards),
+      );
+    }
+  }
+  return manifestEntriesFromListing(deps.lakefs, input.repository, input.toCommit, exportPrefix);
+}
+
+async function* manifestLines(
+  store: ExportObjectStore,
+  bucket: string,
+  index: ManifestIndex,
+): AsyncGenerator<ManifestEntry> {
+  for (const part of index.parts) {
+    const body = await store.getText(bucket, part.key);
+    if (body === undefined) throw new Error(`manifest part ${part.key} is missing`);
+    for (const line of nonEmptyLines(body)) yield parseManifestLine(line);
+  }
+}
+
+async function* taskStream(
+  store: ExportObjectStore,
+  workBucket: string,
+  exportId: string,
+  shards: number,
+): AsyncGenerator<ExportTask> {
+  const keys = exportWorkKeys(exportId);
+  for (let i = 0; i < shards; i++) {
+    const body = await store.getText(workBucket, keys.taskShard(i));
+    if (body === undefined) throw new Error(`task shard ${keys.taskShard(i)} is missing`);
+    yield* parseTaskShard(body);
+  }
+}
+
+export type { ExportTotals };
