@@ -7,10 +7,15 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DescribeExecutionCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import { runCopyBatch } from "../lambdas/export/copy/run-copy-batch";
 import type { CopyOperation } from "../lambdas/export/copy/types";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
-import { createS3Client } from "../lambdas/shared/aws/clients";
+import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
 import { UsageError } from "./endpoint";
 
@@ -134,4 +139,77 @@ export async function copyMarkedObjects(
   }
   const out = await runCopyBatch(s3, operations(), { concurrency: opts.concurrency ?? 32 });
   return { objects, copied: out.copied, copiedBytes: out.copiedBytes, failed: out.failed };
+}
+
+/** SFN client: SDK environment first, then the embedded environment's endpoints file. */
+function cliSfnClient(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SFNClient {
+  if (env.AWS_ENDPOINT_URL_SFN || env.AWS_ENDPOINT_URL) return createSfnClient();
+  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  for (const dir of [cwd, projectRoot]) {
+    const file = path.join(dir, ".local", "endpoints.json");
+    if (!existsSync(file)) continue;
+    const e = JSON.parse(readFileSync(file, "utf8")) as {
+      stepfunctions?: string;
+      region?: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+    };
+    if (e.stepfunctions && e.accessKeyId && e.secretAccessKey) {
+      return createSfnClient({
+        endpoint: e.stepfunctions,
+        region: e.region ?? "us-east-1",
+        credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+      });
+    }
+  }
+  return createSfnClient();
+}
+
+/**
+ * The same copy through the GC copy workflow (GcWorkflow.copyStateMachine): a distributed
+ * map over the mark's parts, each child a runCopyBatch. Waits for the execution's end.
+ */
+export async function copyMarkedObjectsViaWorkflow(
+  stateMachineArn: string,
+  req: MarkCopyRequest & { repository: string },
+  pollMs = Number(process.env.LAKEPORT_POLL_MS ?? 2000),
+): Promise<{ executionArn: string; parts: number }> {
+  checkExternalLocation(
+    req.storageNamespace,
+    req.external,
+    req.direction === "backup" ? "--to" : "--from",
+  );
+  const sfn = cliSfnClient();
+  const name = `${req.direction}-${req.markId}-${Date.now()}`.slice(0, 80);
+  const started = await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn,
+      name,
+      input: JSON.stringify({
+        repository: req.repository,
+        markId: req.markId,
+        storageNamespace: req.storageNamespace,
+        direction: req.direction,
+        location: req.external,
+      }),
+    }),
+  );
+  const executionArn = started.executionArn!;
+  for (;;) {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status === "SUCCEEDED") {
+      const out = JSON.parse(d.output ?? "{}") as { plan?: { parts?: number } };
+      return { executionArn, parts: out.plan?.parts ?? 0 };
+    }
+    if (d.status !== "RUNNING") {
+      throw new CopyWorkflowFailed(
+        `gc ${req.direction}: execution ${executionArn} ended ${d.status}${d.error ? ` (${d.error}: ${d.cause ?? ""})` : ""}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export class CopyWorkflowFailed extends Error {
+  override readonly name = "CopyWorkflowFailed";
 }

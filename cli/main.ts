@@ -8,7 +8,12 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
-import { cliS3Client, copyMarkedObjects } from "./gc-backup";
+import {
+  CopyWorkflowFailed,
+  cliS3Client,
+  copyMarkedObjects,
+  copyMarkedObjectsViaWorkflow,
+} from "./gc-backup";
 import { ApiClient, ApiError } from "./http";
 
 export const EXIT = { ok: 0, usage: 2, api: 3, runFailed: 4 } as const;
@@ -393,10 +398,35 @@ export function buildProgram(): Command {
       )
       .requiredOption("--mark-id <id>", "mark id of a successful mark run")
       .requiredOption(`${flag} <s3uri>`, "s3://bucket/prefix outside the namespace")
+      .option(
+        "--workflow <stateMachineArn>",
+        "copy with the GC copy workflow (distributed map) instead of from this machine; default $LAKEPORT_GC_COPY_STATE_MACHINE_ARN",
+      )
       .action(async (uri: string, o: Json, cmd: Command) => {
         const { api, opts } = client(cmd);
-        const { path } = repoPath(uri);
+        const { path, repository } = repoPath(uri);
         const run = await findMarkRun(api, path, o.markId);
+        const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
+        if (workflow) {
+          try {
+            const done = await copyMarkedObjectsViaWorkflow(workflow, {
+              direction,
+              repository,
+              storageNamespace: run.storage_namespace,
+              markId: o.markId,
+              external: direction === "backup" ? o.to : o.from,
+            });
+            return print(
+              opts,
+              done,
+              () =>
+                `gc ${direction} of mark ${o.markId}: ${done.parts} part(s) copied by ${done.executionArn}`,
+            );
+          } catch (err) {
+            if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
+            throw err;
+          }
+        }
         const out = await copyMarkedObjects(cliS3Client(), {
           direction,
           storageNamespace: run.storage_namespace,

@@ -47,8 +47,13 @@ const runInput = () =>
 
 export class GcWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * Backup/restore of a mark: {repository, markId, storageNamespace, direction: "backup" |
+   * "restore", location: "s3://bucket/prefix"}; CopyPlan -> CopyParts (distributed map).
+   */
+  readonly copyStateMachine: sfn.StateMachine;
   readonly functions: Record<
-    "commits" | "addresses" | "mark" | "sweepPlan" | "sweep" | "summary",
+    "commits" | "addresses" | "mark" | "sweepPlan" | "sweep" | "summary" | "copyPlan" | "copyParts",
     lambda.IFunction
   >;
 
@@ -74,7 +79,6 @@ export class GcWorkflow extends Construct {
     const sweepPlan = fn("SweepPlan", "sweep-plan", 512, 5);
     const sweep = fn("Sweep", "sweep", 1024, 15);
     const summary = fn("Summary", "summary", 512, 5, { TABLE_NAME: props.table.tableName });
-    this.functions = { commits, addresses, mark, sweepPlan, sweep, summary };
 
     // Least privilege: lakeFS credentials only where lakeFS is read; the work bucket for all;
     // the storage namespaces' buckets: write reports, list the mark, delete only in the sweep.
@@ -216,6 +220,47 @@ export class GcWorkflow extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.hours(24),
+    });
+
+    // Backup and restore: the objects of a mark copied out of the namespace and back, with the
+    // export copy engine. Locations outside the namespace must be in storageBuckets or
+    // exportBuckets (IAM).
+    const copyPlan = fn("CopyPlan", "copy-plan", 512, 5);
+    const copyParts = fn("CopyParts", "copy-parts", 1024, 15);
+    props.workBucket.grantReadWrite(copyPlan);
+    props.workBucket.grantRead(copyParts);
+    allow(copyPlan, ["s3:ListBucket"], buckets);
+    const copyBuckets = [...new Set([...props.storageBuckets, ...props.exportBuckets])];
+    allow(
+      copyParts,
+      ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+      copyBuckets.map((b) => `arn:aws:s3:::${b}/*`),
+    );
+    const copyPlanTask = invoke("CopyPlan", copyPlan, {
+      payload: sfn.TaskInput.fromObject({
+        repository: J.stringAt("$.repository"),
+        copyId: J.stringAt("$$.Execution.Name"),
+        markId: J.stringAt("$.markId"),
+        storageNamespace: J.stringAt("$.storageNamespace"),
+        direction: J.stringAt("$.direction"),
+        location: J.stringAt("$.location"),
+      }),
+      resultPath: "$.plan",
+    });
+    const copyMap = new sfn.DistributedMap(
+      this,
+      "CopyParts",
+      mapOptions("CopyParts", "$.plan.partsKey", 1, {
+        "storageNamespace.$": "$.storageNamespace",
+        "direction.$": "$.direction",
+        "location.$": "$.location",
+      }),
+    );
+    copyMap.itemProcessor(invoke("CopyBatch", copyParts));
+    this.functions = { commits, addresses, mark, sweepPlan, sweep, summary, copyPlan, copyParts };
+    this.copyStateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
+      definitionBody: sfn.DefinitionBody.fromChainable(copyPlanTask.next(copyMap)),
       timeout: Duration.hours(24),
     });
   }

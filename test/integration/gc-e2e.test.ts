@@ -43,6 +43,7 @@ let lakefsServer: LakeFsDevServerHandle;
 let lakefs: LakeFsClient;
 let cloud: LocalCloudHandle;
 let api: ApiServerHandle;
+let copyMachineArn: string;
 const nsBucket = uniqueName("gc-ns");
 const extBucket = uniqueName("gc-ext");
 const backupBucket = uniqueName("gc-backup");
@@ -75,6 +76,7 @@ function lakeport(args: string[]): Promise<{ code: number; stdout: string; stder
           AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
           AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
           LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+          AWS_ENDPOINT_URL_SFN: cloud.endpoints.stepfunctions,
         },
       },
       (err, stdout, stderr) => {
@@ -268,9 +270,11 @@ beforeAll(async () => {
     runnerOptions: { retryDelayScale: 0.001 },
   });
   const table = cloud.deployment.resources.find((r) => r.type === "AWS::DynamoDB::Table")!;
-  const machine = cloud.deployment.resources.find(
-    (r) => r.type === "AWS::StepFunctions::StateMachine",
+  const machine = cloud.deployment.resources.find((r) => r.logicalId.startsWith("GcStateMachine"))!;
+  const copyMachine = cloud.deployment.resources.find((r) =>
+    r.logicalId.startsWith("GcCopyStateMachine"),
   )!;
+  copyMachineArn = copyMachine.arn ?? copyMachine.physicalId;
   const deps = await depsFromEnv({
     TABLE_NAME: table.physicalId,
     AWS_REGION: TEST_REGION,
@@ -374,6 +378,21 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     expect(backup.stderr).not.toContain("lakeport:");
     expect(backup.code).toBe(0);
     expect(await keysUnder(backupBucket, "bk/")).toEqual(expectedMarked().map((k) => `bk/${k}`));
+    // The same backup through the copy workflow (distributed map over the mark's parts).
+    const viaWorkflow = await lakeport([
+      "gc",
+      "backup",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "m1",
+      "--to",
+      `s3://${backupBucket}/wf`,
+      "--workflow",
+      copyMachineArn,
+    ]);
+    expect(viaWorkflow.stderr).not.toContain("lakeport:");
+    expect(viaWorkflow.code).toBe(0);
+    expect(await keysUnder(backupBucket, "wf/")).toEqual(expectedMarked().map((k) => `wf/${k}`));
 
     // A backup inside the namespace is refused.
     const inside = await lakeport([
@@ -407,7 +426,7 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     cloud.runtime.clearFaults();
 
     const again = await runGc(["--sweep-only", "--mark-id", "m1"]);
-    expect(again.stderr).not.toContain("failed:");
+    expect(again.stderr.split("\n").filter((l) => l.startsWith("lakeport:"))).toEqual([]);
     expect(again.code).toBe(0);
     expect(again.run).toMatchObject({ status: "succeeded", mode: "sweep-only" });
     expect(again.run.counts).toMatchObject({ deletedObjects: 3, failedDeletes: 0 });
@@ -424,7 +443,9 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
       "--mark-id",
       "m1",
       "--from",
-      `s3://${backupBucket}/bk`,
+      `s3://${backupBucket}/wf`,
+      "--workflow",
+      copyMachineArn,
     ]);
     expect(restore.stderr).not.toContain("lakeport:");
     expect(restore.code).toBe(0);

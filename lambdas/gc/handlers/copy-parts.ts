@@ -1,0 +1,10 @@
+import { createS3Client } from "../../shared/aws/clients";
+import { type CopyPartsEvent, runCopyPartsStep } from "../steps/copy-mark";
+import { gcDepsFromEnv } from "./deps";
+
+let s3: ReturnType<typeof createS3Client> | undefined;
+
+export const handler = async (event: CopyPartsEvent) => {
+  s3 ??= createS3Client();
+  return runCopyPartsStep(gcDepsFromEnv(), s3, event);
+};
