@@ -139,7 +139,14 @@ async function waitRun(
         throw new RunFailed(`GC run ${runId} failed: ${r.error_message ?? ""}`);
       return r;
     }
-    endedUnfinished(r.execution, `GC run ${runId}`);
+    try {
+      endedUnfinished(r.execution, `GC run ${runId}`);
+    } catch (err) {
+      // The API reads the record before the execution: the run may have ended in between.
+      const again = await api.request("GET", `${path}/gc/runs/${enc(runId)}`);
+      if (again.status === "running") throw err;
+      continue;
+    }
     if (!opts.json)
       process.stderr.write(`gc run ${runId}: ${progressLine(r.execution) || "running"}\n`);
     await sleep(pollMs());
