@@ -1,37 +1,161 @@
-// `cdk deploy` entry point. Settings come from context (-c key=value or cdk.json) or the
-// environment (LAKEPORT_*), context first.
-import { App } from "aws-cdk-lib";
+// `cdk deploy` entry point. Every setting comes from context (`-c key=value` or the "context"
+// of cdk.json) or the environment (LAKEPORT_*), context first:
+//
+//   context key          environment                       meaning
+//   stackName            LAKEPORT_STACK_NAME               stack name (default Lakeport)
+//   lakeFsEndpoint       LAKEPORT_LAKEFS_ENDPOINT          lakeFS URL reachable from Lambda (required)
+//   lakeFsSecretArn      LAKEPORT_LAKEFS_SECRET_ARN        complete ARN of the secret with
+//                                                          {"accessKeyId","secretAccessKey"} (required)
+//   storageBuckets       LAKEPORT_STORAGE_BUCKETS          comma-separated storage namespace buckets (required)
+//   exportBuckets        LAKEPORT_EXPORT_BUCKETS           comma-separated export target buckets (required)
+//   maxConcurrency       LAKEPORT_MAX_CONCURRENCY          children per distributed map (default 50)
+//   reservedConcurrency  LAKEPORT_RESERVED_CONCURRENCY     reserved concurrency per Lambda (default none)
+//   logRetentionDays     LAKEPORT_LOG_RETENTION_DAYS       a CloudWatch retention in days (default 90)
+//   removalPolicy        LAKEPORT_REMOVAL_POLICY           retain (default) or destroy: table and buckets
+//   apiRateLimit         LAKEPORT_API_RATE_LIMIT           API requests per second (default 50)
+//   alarmTopicArn        LAKEPORT_ALARM_TOPIC_ARN          SNS topic for alarm notifications (optional)
+//   gcSchedules          LAKEPORT_GC_SCHEDULES             JSON list of {repository, expression,
+//                                                          mode?, timeZone?} (optional)
+//
+// The checks of cdk-nag's AWS Solutions pack run on the whole app: a finding without a
+// suppression (infra/nag.ts) fails `cdk synth`.
+import { App, RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type { GcSchedule, LakeportProps } from "./lakeport";
+import { acceptedFindings, lakeportNagChecks, suppressAcceptedFindings } from "./nag";
 import { LakeportStack } from "./stack";
 
-export function buildApp(app = new App()) {
-  const setting = (key: string, envName: string, fallback?: string): string => {
-    const v = app.node.tryGetContext(key) ?? process.env[envName] ?? fallback;
-    if (v === undefined || v === "") {
-      throw new Error(`missing setting ${key}: pass -c ${key}=... or set ${envName}`);
-    }
+export class SettingError extends Error {
+  override name = "SettingError";
+}
+
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/** Reads and checks the settings; errors name the context key and the variable. */
+export function lakeportPropsFromSettings(read: (key: string, envName: string) => unknown): {
+  stackName: string;
+  lakeport: LakeportProps;
+} {
+  const raw = (key: string, envName: string): unknown => {
+    const v = read(key, envName);
+    return v === "" ? undefined : v;
+  };
+  const fail = (key: string, envName: string, problem: string): never => {
+    throw new SettingError(`setting ${key} (-c ${key}=... or ${envName}): ${problem}`);
+  };
+  const required = (key: string, envName: string): string => {
+    const v = raw(key, envName);
+    if (v === undefined) return fail(key, envName, "missing");
     return String(v);
   };
-  const list = (s: string) =>
-    s
-      .split(",")
-      .map((x) => x.trim())
-      .filter(Boolean);
-  new LakeportStack(app, setting("stackName", "LAKEPORT_STACK_NAME", "Lakeport"), {
+  const list = (key: string, envName: string): string[] => {
+    const v = raw(key, envName);
+    if (v === undefined) return fail(key, envName, "missing");
+    const items = Array.isArray(v)
+      ? v.map(String)
+      : String(v)
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean);
+    if (items.length === 0) fail(key, envName, "at least one bucket name");
+    return items;
+  };
+  const wholeNumber = (key: string, envName: string): number | undefined => {
+    const v = raw(key, envName);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) fail(key, envName, `"${v}" is not a whole number >= 1`);
+    return n;
+  };
+
+  const retentionDays = wholeNumber("logRetentionDays", "LAKEPORT_LOG_RETENTION_DAYS") ?? 90;
+  const retentions = Object.values(logs.RetentionDays).filter(
+    (d): d is logs.RetentionDays => typeof d === "number",
+  );
+  if (!retentions.includes(retentionDays as logs.RetentionDays)) {
+    fail(
+      "logRetentionDays",
+      "LAKEPORT_LOG_RETENTION_DAYS",
+      `${retentionDays} is not a CloudWatch Logs retention (${retentions.join(", ")})`,
+    );
+  }
+
+  const removal = String(raw("removalPolicy", "LAKEPORT_REMOVAL_POLICY") ?? "retain");
+  if (removal !== "retain" && removal !== "destroy") {
+    fail("removalPolicy", "LAKEPORT_REMOVAL_POLICY", `"${removal}" is not retain or destroy`);
+  }
+
+  const schedulesRaw = raw("gcSchedules", "LAKEPORT_GC_SCHEDULES");
+  let gcSchedules: GcSchedule[] | undefined;
+  if (schedulesRaw !== undefined) {
+    let parsed: unknown = schedulesRaw;
+    if (typeof schedulesRaw === "string") {
+      try {
+        parsed = JSON.parse(schedulesRaw);
+      } catch {
+        fail("gcSchedules", "LAKEPORT_GC_SCHEDULES", "is not JSON");
+      }
+    }
+    if (!Array.isArray(parsed)) {
+      fail(
+        "gcSchedules",
+        "LAKEPORT_GC_SCHEDULES",
+        "must be a JSON list of {repository, expression}",
+      );
+    }
+    gcSchedules = parsed as GcSchedule[];
+  }
+
+  const topicArn = raw("alarmTopicArn", "LAKEPORT_ALARM_TOPIC_ARN");
+  if (topicArn !== undefined && !TOPIC_ARN.test(String(topicArn))) {
+    fail("alarmTopicArn", "LAKEPORT_ALARM_TOPIC_ARN", `"${topicArn}" is not an SNS topic ARN`);
+  }
+
+  const maxConcurrency = wholeNumber("maxConcurrency", "LAKEPORT_MAX_CONCURRENCY");
+  const reservedConcurrency = wholeNumber("reservedConcurrency", "LAKEPORT_RESERVED_CONCURRENCY");
+  const apiRateLimit = wholeNumber("apiRateLimit", "LAKEPORT_API_RATE_LIMIT");
+  return {
+    stackName: String(raw("stackName", "LAKEPORT_STACK_NAME") ?? "Lakeport"),
+    lakeport: {
+      lakeFsEndpoint: required("lakeFsEndpoint", "LAKEPORT_LAKEFS_ENDPOINT"),
+      lakeFsSecretArn: required("lakeFsSecretArn", "LAKEPORT_LAKEFS_SECRET_ARN"),
+      storageBuckets: list("storageBuckets", "LAKEPORT_STORAGE_BUCKETS"),
+      exportBuckets: list("exportBuckets", "LAKEPORT_EXPORT_BUCKETS"),
+      logRetention: retentionDays as logs.RetentionDays,
+      removalPolicy: removal === "destroy" ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+      ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
+      ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
+      ...(apiRateLimit !== undefined ? { apiRateLimit } : {}),
+      ...(gcSchedules ? { gcSchedules } : {}),
+      ...(topicArn !== undefined ? { alarmTopicArn: String(topicArn) } : {}),
+    } as LakeportProps & { alarmTopicArn?: string },
+  };
+}
+
+export function buildApp(app = new App()) {
+  const { stackName, lakeport } = lakeportPropsFromSettings(
+    (key, envName) => app.node.tryGetContext(key) ?? process.env[envName],
+  );
+  const { alarmTopicArn, ...props } = lakeport as LakeportProps & { alarmTopicArn?: string };
+  const stack = new LakeportStack(app, stackName, {
     env: {
       ...(process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT } : {}),
       ...(process.env.CDK_DEFAULT_REGION ? { region: process.env.CDK_DEFAULT_REGION } : {}),
     },
-    lakeport: {
-      lakeFsEndpoint: setting("lakeFsEndpoint", "LAKEPORT_LAKEFS_ENDPOINT"),
-      lakeFsSecretArn: setting("lakeFsSecretArn", "LAKEPORT_LAKEFS_SECRET_ARN"),
-      storageBuckets: list(setting("storageBuckets", "LAKEPORT_STORAGE_BUCKETS")),
-      exportBuckets: list(setting("exportBuckets", "LAKEPORT_EXPORT_BUCKETS")),
-      maxConcurrency: Number(setting("maxConcurrency", "LAKEPORT_MAX_CONCURRENCY", "50")),
-    },
+    lakeport: props,
+    ...(alarmTopicArn ? { alarmTopicArn } : {}),
   });
+  suppressAcceptedFindings(stack, acceptedFindings(props));
+  Validations.of(app).addPlugins(lakeportNagChecks(app));
   return app;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  buildApp().synth();
+  try {
+    buildApp().synth();
+  } catch (err) {
+    if (!(err instanceof SettingError || err instanceof Error)) throw err;
+    console.error(`Lakeport: ${err.message}`);
+    process.exit(1);
+  }
 }

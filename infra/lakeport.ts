@@ -1,14 +1,38 @@
 // The Lakeport construct: everything Lakeport deploys, for `cdk deploy` of infra/app.ts or for
 // adding Lakeport to an existing CDK app as one construct.
-import { RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import type * as sns from "aws-cdk-lib/aws-sns";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { API_BASE_PATH } from "../lambdas/api/routes";
+import { GC_MODES, type GcMode } from "../lambdas/gc/workflow-input";
 import { Api } from "./constructs/api";
 import { ExportWorkflow } from "./constructs/export";
+import { ensureStateMachineObservability } from "./constructs/function";
 import { GcWorkflow } from "./constructs/gc";
+import { Monitoring } from "./constructs/monitoring";
+import type { WorkflowProps } from "./constructs/shared-props";
 import { Storage } from "./constructs/storage";
+
+/** A recurring GC run of one repository, started like `POST .../gc/runs` would start it. */
+export interface GcSchedule {
+  /** lakeFS repository id. */
+  repository: string;
+  /** EventBridge Scheduler expression: `cron(0 3 ? * SUN *)` or `rate(1 day)`. */
+  expression: string;
+  /** Default mark-and-sweep. */
+  mode?: GcMode;
+  /** IANA time zone of a cron expression (default UTC). */
+  timeZone?: string;
+}
 
 export interface LakeportProps {
   /** lakeFS API endpoint reachable from Lambda, e.g. https://lakefs.example.com */
@@ -21,10 +45,27 @@ export interface LakeportProps {
   exportBuckets: string[];
   /** Concurrent child executions per distributed map (default 50). */
   maxConcurrency?: number;
+  /** Retention of every Lakeport log group (default three months). */
   logRetention?: logs.RetentionDays;
   /** Keep (default) or destroy the table and work bucket when the stack is deleted. */
   removalPolicy?: RemovalPolicy;
+  /**
+   * Reserved concurrency of every Lakeport Lambda: a hard cap on a runaway fan-out (and a
+   * guarantee they are not starved by other functions). Default: none, because reserving
+   * fails in accounts whose concurrency quota is low (new accounts have 10); the distributed
+   * maps are capped by maxConcurrency and the API by its throttling either way.
+   */
+  reservedConcurrency?: number;
+  /** Recurring GC runs (EventBridge Scheduler invoking the API's GC start logic). */
+  gcSchedules?: GcSchedule[];
+  /** Alarm and OK notifications of every Lakeport alarm. */
+  alarmTopic?: sns.ITopic;
+  /** API requests per second (burst twice that); default 50. */
+  apiRateLimit?: number;
 }
+
+const REPOSITORY_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
+const SCHEDULE_EXPRESSION = /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
 
 export class Lakeport extends Construct {
   readonly storage: Storage;
@@ -33,11 +74,17 @@ export class Lakeport extends Construct {
   readonly gcWorkflow: GcWorkflow;
   readonly api: Api;
   readonly webhookSecret: secrets.Secret;
+  readonly monitoring: Monitoring;
+  /**
+   * Events that could not be delivered: EventBridge rule targets, scheduled GC runs and
+   * asynchronous Lambda invocations that failed after their retries.
+   */
+  readonly eventDeadLetters: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: LakeportProps) {
     super(scope, id);
-    if (props.storageBuckets.length === 0) throw new Error("storageBuckets: at least one bucket");
-    if (props.exportBuckets.length === 0) throw new Error("exportBuckets: at least one bucket");
+    validateProps(props);
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.storage = new Storage(this, "Storage", {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
@@ -51,7 +98,7 @@ export class Lakeport extends Construct {
       description: "Shared secret lakeFS sends to the Lakeport webhook in X-Lakeport-Token",
       generateSecretString: { excludePunctuation: true, passwordLength: 40 },
     });
-    const workflowProps = {
+    const workflowProps: WorkflowProps = {
       table: this.storage.table,
       workBucket: this.storage.workBucket,
       eventBus: this.eventBus,
@@ -60,7 +107,7 @@ export class Lakeport extends Construct {
       storageBuckets: props.storageBuckets,
       exportBuckets: props.exportBuckets,
       maxConcurrency: props.maxConcurrency ?? 50,
-      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      logRetention,
     };
     this.exportWorkflow = new ExportWorkflow(this, "Export", workflowProps);
     this.gcWorkflow = new GcWorkflow(this, "Gc", workflowProps);
@@ -72,6 +119,221 @@ export class Lakeport extends Construct {
       lakeFsEndpoint: props.lakeFsEndpoint,
       lakeFsSecret,
       webhookSecret: this.webhookSecret,
+      logRetention,
+      ...(props.apiRateLimit !== undefined ? { rateLimit: props.apiRateLimit } : {}),
+    });
+
+    const stateMachines = this.stateMachines();
+    // Logging (ALL) and X-Ray for every state machine, whatever their constructs set.
+    for (const sm of Object.values(stateMachines))
+      ensureStateMachineObservability(sm, logRetention);
+
+    this.eventDeadLetters = new sqs.Queue(this, "EventDeadLetters", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    if (props.gcSchedules?.length) this.scheduleGc(props.gcSchedules);
+    this.deadLetterEveryRuleTarget();
+
+    const functions = this.functions();
+    if (props.reservedConcurrency !== undefined) {
+      for (const fn of Object.values(functions)) {
+        (fn.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions =
+          props.reservedConcurrency;
+      }
+    }
+    this.monitoring = new Monitoring(this, "Monitoring", {
+      functions,
+      stateMachines,
+      api: this.api.restApi,
+      deadLetterQueues: { Events: this.eventDeadLetters },
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
   }
+
+  /** Every state machine of this construct, named by its construct path ("GcStateMachine"). */
+  stateMachines(): Record<string, sfn.StateMachine> {
+    return this.byPath((c): c is sfn.StateMachine => c instanceof sfn.StateMachine);
+  }
+
+  private byPath<T extends Construct>(is: (c: unknown) => c is T): Record<string, T> {
+    const found: Record<string, T> = {};
+    for (const c of this.node.findAll()) {
+      if (!is(c)) continue;
+      const rel = c.node.path.slice(this.node.path.length + 1);
+      found[rel.replace(/[^A-Za-z0-9]/g, "")] = c as T;
+    }
+    return found;
+  }
+
+  /**
+   * Every EventBridge rule target gets the dead-letter queue (events EventBridge could not
+   * deliver after its retries), and every Lambda a rule invokes gets it as the on-failure
+   * destination of its asynchronous invocations (events the function failed on after Lambda's
+   * retries). Applied here so rules added by the workflow constructs are covered too.
+   */
+  private deadLetterEveryRuleTarget(): void {
+    const stack = Stack.of(this);
+    const functions = Object.values(this.functions());
+    const asyncConfigured = new Set<lambda.Function>();
+    for (const rule of Object.values(
+      this.byPath((c): c is events.Rule => c instanceof events.Rule),
+    )) {
+      const cfn = rule.node.defaultChild as events.CfnRule;
+      const targets = stack.resolve(cfn.targets) as { arn: unknown; deadLetterConfig?: unknown }[];
+      targets.forEach((target, i) => {
+        if (!target.deadLetterConfig) {
+          cfn.addPropertyOverride(
+            `Targets.${i}.DeadLetterConfig.Arn`,
+            this.eventDeadLetters.queueArn,
+          );
+        }
+        const fn = functions.find(
+          (f) => JSON.stringify(stack.resolve(f.functionArn)) === JSON.stringify(target.arn),
+        );
+        if (fn && !asyncConfigured.has(fn)) {
+          asyncConfigured.add(fn);
+          this.onFailureToDeadLetters(fn);
+        }
+      });
+      this.eventDeadLetters.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+          actions: ["sqs:SendMessage"],
+          resources: [this.eventDeadLetters.queueArn],
+          conditions: { ArnEquals: { "aws:SourceArn": rule.ruleArn } },
+        }),
+      );
+    }
+  }
+
+  private onFailureToDeadLetters(fn: lambda.Function): void {
+    fn.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.eventDeadLetters),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
+  }
+
+  /** Every Lambda function of this construct, named by its construct path ("GcCommitsFunction"). */
+  functions(): Record<string, lambda.Function> {
+    return this.byPath((c): c is lambda.Function => c instanceof lambda.Function);
+  }
+
+  /**
+   * One EventBridge Scheduler schedule per entry, invoking the API's GC function with the
+   * API Gateway event of `POST /api/v1/repositories/{repository}/gc/runs`: the same
+   * validation, "one run at a time" rule and run record as a run started through the API.
+   * Invocations the scheduler cannot deliver (after its retries) land in a dead-letter queue.
+   */
+  private scheduleGc(schedules: GcSchedule[]): void {
+    const deadLetters = this.eventDeadLetters;
+    const gcFunction = this.api.functions.gc;
+    const role = new iam.Role(this, "GcSchedulerRole", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": Stack.of(this).account } },
+      }),
+      description: "EventBridge Scheduler: start scheduled Lakeport GC runs",
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: [gcFunction.functionArn],
+      }),
+    );
+    deadLetters.grantSendMessages(role);
+    const resource = `${API_BASE_PATH}/repositories/{repository}/gc/runs`;
+    for (const s of schedules) {
+      const mode = s.mode ?? "mark-and-sweep";
+      const event = {
+        httpMethod: "POST",
+        resource,
+        path: resource.replace("{repository}", s.repository),
+        pathParameters: { repository: s.repository },
+        queryStringParameters: null,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ mode }),
+        isBase64Encoded: false,
+      };
+      new scheduler.CfnSchedule(this, `GcSchedule-${s.repository}`, {
+        description: `Lakeport: ${mode} GC of repository ${s.repository}`,
+        scheduleExpression: s.expression,
+        scheduleExpressionTimezone: s.timeZone ?? "UTC",
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: gcFunction.functionArn,
+          roleArn: role.roleArn,
+          input: JSON.stringify(event),
+          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: deadLetters.queueArn },
+        },
+      });
+    }
+    // The GC function answers errors as HTTP responses; a crash or timeout goes here.
+    this.onFailureToDeadLetters(gcFunction);
+  }
+}
+
+/** Fails synthesis with a message naming the bad prop. */
+export function validateProps(props: LakeportProps): void {
+  if (
+    !Token.isUnresolved(props.lakeFsEndpoint) &&
+    !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.lakeFsEndpoint)
+  ) {
+    throw new Error(`lakeFsEndpoint: "${props.lakeFsEndpoint}" is not an http(s) URL`);
+  }
+  if (!Token.isUnresolved(props.lakeFsSecretArn) && !SECRET_ARN.test(props.lakeFsSecretArn)) {
+    throw new Error(
+      `lakeFsSecretArn: "${props.lakeFsSecretArn}" is not a complete Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
+    );
+  }
+  for (const [field, buckets] of [
+    ["storageBuckets", props.storageBuckets],
+    ["exportBuckets", props.exportBuckets],
+  ] as const) {
+    if (buckets.length === 0) throw new Error(`${field}: at least one bucket`);
+    for (const b of buckets) {
+      if (!isBucketName(b)) throw new Error(`${field}: "${b}" is not a valid S3 bucket name`);
+    }
+  }
+  const positive = (field: string, v: number | undefined, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) {
+      throw new Error(`${field}: must be a whole number from 1 to ${max} (got ${v})`);
+    }
+  };
+  positive("maxConcurrency", props.maxConcurrency, 10000);
+  positive("reservedConcurrency", props.reservedConcurrency, 10000);
+  positive("apiRateLimit", props.apiRateLimit, 10000);
+  const seen = new Set<string>();
+  for (const [i, s] of (props.gcSchedules ?? []).entries()) {
+    const field = `gcSchedules[${i}]`;
+    if (!REPOSITORY_ID.test(s.repository)) {
+      throw new Error(`${field}.repository: "${s.repository}" is not a lakeFS repository id`);
+    }
+    if (seen.has(s.repository)) throw new Error(`${field}.repository: "${s.repository}" twice`);
+    seen.add(s.repository);
+    if (!SCHEDULE_EXPRESSION.test(s.expression)) {
+      throw new Error(
+        `${field}.expression: "${s.expression}" is not a schedule expression like cron(0 3 ? * SUN *) or rate(1 day)`,
+      );
+    }
+    if (s.mode !== undefined && !GC_MODES.includes(s.mode)) {
+      throw new Error(`${field}.mode: must be one of ${GC_MODES.join(", ")}`);
+    }
+  }
+}
+
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+
+/** S3 bucket naming rules (general purpose buckets). */
+export function isBucketName(name: string): boolean {
+  return (
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+    !name.includes("..") &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
+    !name.startsWith("xn--") &&
+    !name.endsWith("-s3alias")
+  );
 }

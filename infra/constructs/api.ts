@@ -1,15 +1,12 @@
 // The configuration and control API: REST API at /api/v1 with IAM auth on every route but
 // the webhook, one NodejsFunction per capability group (lambdas/api/handlers/*), request
 // validation from the same zod schemas, throttling, access logs and least-privilege grants.
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as lambda from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
@@ -21,8 +18,7 @@ import {
   GcRulesBodySchema,
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import { lakeportFunction } from "./function";
 
 export interface ApiProps {
   table: dynamodb.ITable;
@@ -36,6 +32,8 @@ export interface ApiProps {
   webhookSecret: secrets.ISecret;
   /** Requests per second across the API (burst twice that). */
   rateLimit?: number;
+  /** Retention of the access logs and the functions' logs (default three months). */
+  logRetention?: logs.RetentionDays;
 }
 
 /** Body models (JSON Schema draft 4) for API Gateway's validator, from the zod schemas. */
@@ -52,9 +50,8 @@ export class Api extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
-    const accessLogs = new logs.LogGroup(this, "AccessLogs", {
-      retention: logs.RetentionDays.THREE_MONTHS,
-    });
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const accessLogs = new logs.LogGroup(this, "AccessLogs", { retention: logRetention });
     const rate = props.rateLimit ?? 50;
     this.restApi = new apigw.RestApi(this, "RestApi", {
       description: "Lakeport configuration and control API",
@@ -68,6 +65,9 @@ export class Api extends Construct {
         accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
         accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
         metricsEnabled: true,
+        // Execution logs of failed requests only: bodies may carry configuration details.
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
       },
     });
     // Validation failures answer {"message"} naming the problem, like the handlers.
@@ -96,30 +96,13 @@ export class Api extends Construct {
       NODE_OPTIONS: "--enable-source-maps",
     };
     const fn = (group: RouteGroup, environment: Record<string, string>) =>
-      new NodejsFunction(this, `${group[0]!.toUpperCase()}${group.slice(1)}Function`, {
-        entry: path.join(root, "lambdas/api/handlers", `${group}.ts`),
-        handler: "handler",
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
+      lakeportFunction(this, `${group[0]!.toUpperCase()}${group.slice(1)}Function`, {
+        entry: `lambdas/api/handlers/${group}.ts`,
         memorySize: 512,
         timeout: Duration.seconds(29),
         environment,
-        projectRoot: root,
-        depsLockFilePath: path.join(root, "package-lock.json"),
-        logGroup: new logs.LogGroup(this, `${group}Logs`, {
-          retention: logs.RetentionDays.THREE_MONTHS,
-        }),
-        bundling: {
-          format: OutputFormat.ESM,
-          target: "node22",
-          minify: true,
-          sourceMap: true,
-          // Bundle the SDK too: the bundle is what was tested, not the runtime's copy.
-          externalModules: [],
-          mainFields: ["module", "main"],
-          banner:
-            "import { createRequire as __lakeportCreateRequire } from 'node:module'; const require = __lakeportCreateRequire(import.meta.url);",
-        },
+        logRetention,
+        description: `Lakeport API: ${group} routes`,
       });
     const { TABLE_NAME, LAKEFS_ENDPOINT, LAKEFS_SECRET_ARN, NODE_OPTIONS } = env;
     this.functions = {

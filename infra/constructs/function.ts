@@ -3,9 +3,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -55,4 +57,85 @@ export function lakeportFunction(
         "import { createRequire as __lakeportCreateRequire } from 'node:module'; const require = __lakeportCreateRequire(import.meta.url);",
     },
   });
+}
+
+export interface LakeportStateMachineOptions {
+  definitionBody: sfn.DefinitionBody;
+  timeout?: Duration;
+  logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Props every Lakeport state machine uses: its own log group at level ALL (with execution
+ * data, for debugging failed runs) and X-Ray tracing. Usage:
+ * `new sfn.StateMachine(this, "StateMachine", lakeportStateMachineProps(this, "StateMachine", {definitionBody, timeout}))`.
+ */
+export function lakeportStateMachineProps(
+  scope: Construct,
+  id: string,
+  options: LakeportStateMachineOptions,
+): sfn.StateMachineProps {
+  return {
+    definitionBody: options.definitionBody,
+    ...(options.timeout ? { timeout: options.timeout } : {}),
+    tracingEnabled: true,
+    logs: {
+      destination: new logs.LogGroup(scope, `${id}Logs`, {
+        retention: options.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      }),
+      level: sfn.LogLevel.ALL,
+      includeExecutionData: true,
+    },
+  };
+}
+
+/**
+ * For a state machine built without lakeportStateMachineProps: adds the same logging and
+ * tracing configuration (and the role permissions CDK would add for them). A no-op when the
+ * state machine already logs and traces.
+ */
+export function ensureStateMachineObservability(
+  stateMachine: sfn.StateMachine,
+  logRetention: logs.RetentionDays,
+): void {
+  const cfn = stateMachine.node.defaultChild as sfn.CfnStateMachine;
+  if (!cfn.loggingConfiguration) {
+    const logGroup = new logs.LogGroup(stateMachine, "Logs", { retention: logRetention });
+    cfn.loggingConfiguration = {
+      level: sfn.LogLevel.ALL,
+      includeExecutionData: true,
+      destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: logGroup.logGroupArn } }],
+    };
+    // The log delivery APIs take no resource ARNs (same statement CDK adds for `logs`).
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "logs:CreateLogDelivery",
+          "logs:GetLogDelivery",
+          "logs:UpdateLogDelivery",
+          "logs:DeleteLogDelivery",
+          "logs:ListLogDeliveries",
+          "logs:PutResourcePolicy",
+          "logs:DescribeResourcePolicies",
+          "logs:DescribeLogGroups",
+        ],
+        resources: ["*"],
+      }),
+    );
+  }
+  const tracing = cfn.tracingConfiguration as sfn.CfnStateMachine.TracingConfigurationProperty;
+  if (!tracing?.enabled) {
+    cfn.tracingConfiguration = { enabled: true };
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "xray:PutTraceSegments",
+          "xray:PutTelemetryRecords",
+          "xray:GetSamplingRules",
+          "xray:GetSamplingTargets",
+        ],
+        resources: ["*"],
+      }),
+    );
+  }
 }

@@ -13,7 +13,15 @@ import {
 
 /** Objects under this prefix of the work bucket are temporary and expire. */
 export const WORK_BUCKET_TEMPORARY_PREFIX = "tmp/";
+/**
+ * Every prefix of the work bucket holding temporary shards: exports (lambdas/export/domain/
+ * work-layout.ts, `exports/<id>/`), GC runs (lambdas/gc/domain/paths.ts, `gc/<repo>/<run>/`)
+ * and scratch space. No workflow runs for a week, so a week-old shard is garbage.
+ */
+export const WORK_BUCKET_EXPIRING_PREFIXES = ["exports/", "gc/", WORK_BUCKET_TEMPORARY_PREFIX];
 export const WORK_BUCKET_TEMPORARY_DAYS = 7;
+/** Server access logs of the work bucket are kept this long. */
+export const ACCESS_LOG_DAYS = 90;
 
 export interface StorageProps {
   /** RETAIN (default) keeps the table and bucket when the stack is deleted. */
@@ -23,6 +31,8 @@ export interface StorageProps {
 export class Storage extends Construct {
   readonly table: dynamodb.Table;
   readonly workBucket: s3.Bucket;
+  /** Server access logs of the work bucket (S3 log delivery writes here). */
+  readonly accessLogsBucket: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
@@ -44,6 +54,16 @@ export class Storage extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
+    this.accessLogsBucket = new s3.Bucket(this, "AccessLogs", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // S3 server access log delivery needs object writer ownership (no ACLs otherwise).
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      removalPolicy,
+      lifecycleRules: [{ id: "expire-access-logs", expiration: Duration.days(ACCESS_LOG_DAYS) }],
+    });
+
     this.workBucket = new s3.Bucket(this, "Work", {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -51,14 +71,14 @@ export class Storage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy,
       autoDeleteObjects: false,
-      lifecycleRules: [
-        {
-          id: "expire-temporary-shards",
-          prefix: WORK_BUCKET_TEMPORARY_PREFIX,
-          expiration: Duration.days(WORK_BUCKET_TEMPORARY_DAYS),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: "work/",
+      lifecycleRules: WORK_BUCKET_EXPIRING_PREFIXES.map((prefix) => ({
+        id: `expire-${prefix.replace(/\W/g, "")}`,
+        prefix,
+        expiration: Duration.days(WORK_BUCKET_TEMPORARY_DAYS),
+        abortIncompleteMultipartUploadAfter: Duration.days(1),
+      })),
     });
   }
 }

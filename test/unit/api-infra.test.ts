@@ -56,7 +56,9 @@ test("work bucket: encrypted, public access blocked, TLS only, temporary shards 
       RestrictPublicBuckets: true,
     },
     LifecycleConfiguration: {
-      Rules: [Match.objectLike({ Prefix: "tmp/", ExpirationInDays: 7, Status: "Enabled" })],
+      Rules: Match.arrayWith([
+        Match.objectLike({ Prefix: "tmp/", ExpirationInDays: 7, Status: "Enabled" }),
+      ]),
     },
   });
   template.hasResourceProperties("AWS::S3::BucketPolicy", {
