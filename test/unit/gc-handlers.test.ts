@@ -11,10 +11,11 @@ import type {
   KeyDeleteFailure,
 } from "../../lambdas/gc/ports";
 import { runAddressStep } from "../../lambdas/gc/steps/addresses";
+import { runCommitsStep } from "../../lambdas/gc/steps/commits";
 import { runMarkStep } from "../../lambdas/gc/steps/mark";
 import { describeFailure, runSummaryStep } from "../../lambdas/gc/steps/summary";
 import { runSweepPlanStep, runSweepStep } from "../../lambdas/gc/steps/sweep";
-import type { ObjectStats, Page } from "../../lambdas/lakefs/types";
+import type { Commit, ObjectStats, Page, Ref } from "../../lambdas/lakefs/types";
 
 const NS = "s3://ns-bucket/repo1";
 const WORK = "work-bucket";
@@ -255,5 +256,89 @@ describe("sweep and summary", () => {
     expect(out.errorMessage).toBe("LakeFsNotFoundError: no commit x");
     expect(runs.completed[0]!.end.status).toBe("failed");
     expect(describeFailure({ Error: "States.Timeout" })).toBe("States.Timeout");
+  });
+});
+
+describe("commits step", () => {
+  // main: c1 <- c2 <- c3 (head); dev forked at c2: c2 <- d1 (head). One page per commit.
+  const day = 86_400;
+  const now = 1_795_000_000;
+  const graph: Record<string, { parents: string[]; age: number }> = {
+    c1: { parents: [], age: 30 },
+    c2: { parents: ["c1"], age: 20 },
+    c3: { parents: ["c2"], age: 1 },
+    d1: { parents: ["c2"], age: 10 },
+  };
+  const commitOf = (id: string): Commit => ({
+    id,
+    parents: graph[id]!.parents,
+    committer: "t",
+    message: id,
+    creation_date: now - graph[id]!.age * day,
+    meta_range_id: "",
+  });
+  const pageOf = <T>(results: T[], has_more: boolean): Page<T> => ({
+    results,
+    pagination: { has_more, next_offset: "x", results: results.length, max_per_page: 1 },
+  });
+
+  it("walks each log only until the history is known, writes commits.csv and the work items", async () => {
+    const logPages: string[] = [];
+    const lakefs: Partial<GcLakeFs> = {
+      async *listBranches() {
+        yield pageOf<Ref>(
+          [
+            { id: "main", commit_id: "c3" },
+            { id: "dev", commit_id: "d1" },
+          ],
+          false,
+        );
+      },
+      async *listTags() {
+        yield pageOf<Ref>([], false);
+      },
+      async *logCommits(_repo, ref) {
+        // A log lists the whole ancestry, newest first, one commit a page.
+        const order = ref === "c3" ? ["c3", "c2", "c1"] : ["d1", "c2", "c1"];
+        for (let i = 0; i < order.length; i++) {
+          logPages.push(`${ref}:${order[i]}`);
+          yield pageOf([commitOf(order[i]!)], i < order.length - 1);
+        }
+      },
+    };
+    const store = new MemoryStore();
+    const out = await runCommitsStep(
+      deps(store, lakefs),
+      {
+        ...input,
+        now,
+        rules: { default_retention_days: 7, branches: [{ branch_id: "dev", retention_days: 1 }] },
+      },
+      { addressesPerPartition: 1_000_000 },
+    );
+    // dev's log stops after d1: its parent c2 (and so c1) came with main's walk.
+    expect(logPages).toEqual(["c3:c3", "c3:c2", "c3:c1", "d1:d1"]);
+    const csv = store.objects.get(
+      `ns-bucket/repo1/_lakefs/retention/gc/commits/run_id=${RUN}/commits.csv`,
+    );
+    // main (7 days): c3, and c2 (first before the window). dev (1 day): d1. c1 expired.
+    expect(csv).toBe("commit_id,expired\nc1,true\nc2,false\nc3,false\nd1,false\n");
+    const items = store.objects
+      .get(`${WORK}/${out.itemsKey}`)!
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(items).toEqual([
+      { side: "active", kind: "list", commit: "c2" },
+      { side: "active", kind: "diff", commit: "d1", parent: "c2" },
+      { side: "active", kind: "diff", commit: "c3", parent: "c2" },
+      { side: "expired", kind: "list", commit: "c1" },
+      { side: "active", kind: "staged", branch: "dev" },
+      { side: "active", kind: "staged", branch: "main" },
+    ]);
+    expect(out.partitions).toBe(3); // two listings of ~1M each + small diffs, 1M per partition
+    expect(
+      store.objects.get(`${WORK}/${out.partitionsKey}`)!.split("\n").filter(Boolean),
+    ).toHaveLength(3);
   });
 });
