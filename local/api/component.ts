@@ -7,8 +7,10 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
 import { createStateTable } from "../../lambdas/shared/state/create-table";
+import type { LocalDeployment } from "../cloud/deploy";
 import type { Component } from "../components";
 import type { Endpoints } from "../endpoints";
+import { lambdaApiHandlers } from "./lambda-handlers";
 import { startApiServer } from "./server";
 
 export const LOCAL_TABLE_NAME = "lakeport-state";
@@ -49,7 +51,13 @@ export function localApiEnv(
   };
 }
 
-async function tokens(dataDir: string): Promise<{ apiToken: string; webhookToken: string }> {
+export interface ApiTokens {
+  apiToken: string;
+  webhookToken: string;
+}
+
+/** The API bearer token and the webhook token, kept in `<dataDir>/tokens.json`. */
+export async function loadOrCreateApiTokens(dataDir: string): Promise<ApiTokens> {
   const file = path.join(dataDir, "tokens.json");
   try {
     return JSON.parse(await readFile(file, "utf8"));
@@ -68,7 +76,7 @@ export const apiComponent: Component = {
   name: "api",
   after: ["dynamodb", "lakefs", "stepfunctions", "eventbridge"],
   async start(ctx) {
-    const { apiToken, webhookToken } = await tokens(ctx.dataDir);
+    const { apiToken, webhookToken } = await loadOrCreateApiTokens(ctx.dataDir);
     const env = localApiEnv(ctx.endpoints, { webhookToken });
     const ddb = createDynamoDbClient({
       endpoint: ctx.endpoints.dynamodb,
@@ -93,3 +101,34 @@ export const apiComponent: Component = {
     };
   },
 };
+
+/**
+ * The API component of the deployed Lakeport stack: routes served by the deployed API
+ * functions through the local Lambda runtime (see ./lambda-handlers). Starts after the
+ * eventbridge component, which deploys the stack and hands the deployment to `deployment()`.
+ */
+export function deployedApiComponent(
+  deployment: () => LocalDeployment | undefined,
+  tokens: (dataDir: string) => Promise<ApiTokens> = loadOrCreateApiTokens,
+): Component {
+  return {
+    name: "api",
+    after: ["dynamodb", "lakefs", "stepfunctions", "eventbridge"],
+    async start(ctx) {
+      const d = deployment();
+      if (!d) throw new Error("api starts after the stack is deployed (eventbridge component)");
+      const { apiToken, webhookToken } = await tokens(ctx.dataDir);
+      const server = await startApiServer({
+        port: ctx.port,
+        apiToken,
+        handlers: lambdaApiHandlers(d, { log: ctx.log }),
+      });
+      ctx.log(`API ${server.endpoint}/api/v1 (deployed API functions of ${d.stackName})`);
+      return {
+        endpoints: { api: server.endpoint, apiToken, webhookToken },
+        dataDir: ctx.dataDir,
+        stop: () => server.stop(),
+      };
+    },
+  };
+}

@@ -55,7 +55,7 @@ export interface DeployOptions {
   stackName?: string;
   region?: string;
   accountId?: string;
-  /** Extra environment for every function (e.g. LAKEFS_ENDPOINT, WEBHOOK_TOKEN). */
+  /** Extra environment for every function (e.g. LAKEFS_ENDPOINT, WEBHOOK_TOKEN); wins over the template's. */
   lambdaEnv?: Record<string, string>;
   /** Local endpoints the functions' SDK clients use. */
   endpoints?: {
@@ -383,7 +383,12 @@ export async function deployLocally(
       logicalId: id,
       codeDir: path.resolve(assemblyDir, assetPath),
       handler: String(p.Handler ?? "index.handler"),
-      environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+      // lambdaEnv wins over the template: it carries what is only known locally at runtime
+      // (LAKEFS_ENDPOINT of a dev server on a free port, credentials instead of secret ARNs).
+      environment: {
+        ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])),
+        ...(opts.lambdaEnv ?? {}),
+      },
       timeoutSeconds: Number(p.Timeout ?? 3),
       memorySizeMb: Number(p.MemorySize ?? 128),
     });

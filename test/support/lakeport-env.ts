@@ -1,0 +1,445 @@
+// The real Lakeport app on the embedded environment, for integration tests: the assembly the
+// global setup synthesized (infra/ as `cdk synth` builds it, esbuild bundles included)
+// deployed on the local cloud (Lambda runtime, Step Functions runner and endpoint,
+// EventBridge router and endpoint) against the run's embedded S3 and DynamoDB, a lakeFS
+// development server, and the local API server whose routes invoke the deployed API
+// functions. Nothing is called in-process: requests go API -> API Lambda -> EventBridge ->
+// rules -> Lambdas / state machines, as in AWS.
+//
+//   const env = await startLakeportEnvironment();
+//   const repo = await createLakeFsRepository(env);
+//   await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {...});
+//   ...
+//   await env.stop();
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import { inject } from "vitest";
+import { WEBHOOK_TOKEN_HEADER } from "../../lambdas/api/handlers/webhook";
+import { LakeFsClient } from "../../lambdas/lakefs/client";
+import { createS3Client, createSfnClient } from "../../lambdas/shared/aws/clients";
+import { lambdaApiHandlers } from "../../local/api/lambda-handlers";
+import { type ApiServerHandle, startApiServer } from "../../local/api/server";
+import { type LocalCloudHandle, type LocalCloudOptions, startLocalCloud } from "../../local/cloud";
+import type { LocalDeployment } from "../../local/cloud/deploy";
+import { startDynamoDbServer } from "../../local/dynamodb/server";
+import { generateLakeFsKeys } from "../../local/lakefs/local-credentials";
+import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
+import {
+  assemblyCheckedAt,
+  LOCAL_STACK_NAME,
+  localLambdaEnv,
+  synthesizeLakeport,
+} from "../../local/lakeport-assembly";
+import { S3AdminClient } from "../../local/s3/admin-client";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
+import { startS3Server } from "../../local/s3/server";
+import { TEST_REGION, uniqueName } from "./clients";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const CLI_BIN = path.join(ROOT, "cli/bin.mjs");
+
+export interface LakeportEnvironmentOptions {
+  /** Use the run's global S3/DynamoDB (default) or start private ones ("own"). */
+  servers?: "global" | "own";
+  /** A cloud assembly; default: the one the global setup synthesized (or synthesize now). */
+  assemblyDir?: string;
+  stackName?: string;
+  /** More environment for every deployed function (wins over the template's). */
+  lambdaEnv?: Record<string, string>;
+  /** Step Functions runner options; default retries 1000x faster, waits 100x faster. */
+  runnerOptions?: LocalCloudOptions["runnerOptions"];
+  /** Warm workers per function (default 4). */
+  concurrencyPerFunction?: number;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A small JSON client of the Lakeport API (bearer token set); paths are under /api/v1. */
+export interface ApiClient {
+  /** Server root, e.g. http://127.0.0.1:PORT */
+  endpoint: string;
+  /** `${endpoint}/api/v1` */
+  base: string;
+  token: string;
+  webhookToken: string;
+  /** The webhook route lakeFS actions call. */
+  webhookUrl: string;
+  request(method: string, apiPath: string, body?: unknown): Promise<ApiResponse>;
+  get(apiPath: string): Promise<ApiResponse>;
+  put(apiPath: string, body: unknown): Promise<ApiResponse>;
+  post(apiPath: string, body?: unknown): Promise<ApiResponse>;
+  delete(apiPath: string): Promise<ApiResponse>;
+  /** POSTs a lakeFS webhook event with the webhook token. */
+  webhook(event: unknown, token?: string): Promise<ApiResponse>;
+}
+
+export interface ApiResponse {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: test convenience, callers assert the shape
+  body: any;
+  text: string;
+}
+
+export interface LakeportEnvironment {
+  region: string;
+  s3Endpoint: string;
+  dynamoDbEndpoint: string;
+  /** S3 client of the embedded S3 (path style, local credentials). */
+  s3: S3Client;
+  /** Request counters, deny rules, throttling of the embedded S3. */
+  s3Admin: S3AdminClient;
+  sfn: SFNClient;
+  lakefs: LakeFsClient;
+  lakefsServer: LakeFsDevServerHandle;
+  lakefsKeys: { accessKeyId: string; secretAccessKey: string };
+  api: ApiClient;
+  apiServer: ApiServerHandle;
+  cloud: LocalCloudHandle;
+  /** runtime (injectFault, stats), runner, router, arn(logicalId), physicalId(logicalId). */
+  deployment: LocalDeployment;
+  /** State machine ARNs, table, buses and work bucket of the deployed stack. */
+  resources: {
+    tableName: string;
+    eventBusName: string;
+    workBucket: string;
+    exportStateMachineArn: string;
+    gcStateMachineArn: string;
+  };
+  /** Environment for a child process pointing the CLI and the AWS SDK at this environment. */
+  cliEnv: Record<string, string>;
+  /** Runs `lakeport ...args` (the real CLI, child process) against this environment. */
+  lakeport(args: string[], opts?: { env?: Record<string, string> }): Promise<CliResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The assembly of the real app: the one the global setup synthesized or checked during this
+ * run, else synthesized now (cached across runs; one synthesis at a time across test files).
+ */
+export async function lakeportAssemblyDir(): Promise<string> {
+  const dir = inject("lakeportAssemblyDir");
+  const checkedAt = await assemblyCheckedAt(dir);
+  if (checkedAt !== undefined && checkedAt >= inject("testRunStartedAt")) return dir;
+  return (await synthesizeLakeport(dir)).assemblyDir;
+}
+
+/** Logical ids (without CDK's hash) of the stack's resources the harness reports. */
+const LOGICAL = {
+  table: "LakeportStorageState",
+  workBucket: "LakeportStorageWork",
+  bus: "LakeportBus",
+  exportStateMachine: "LakeportExportStateMachine",
+  gcStateMachine: "LakeportGcStateMachine",
+};
+
+/** Name (ARN for a state machine) of the resource of this type and logical id (prefix). */
+function resourceName(d: LocalDeployment, type: string, logicalId: string): string {
+  const ofType = d.resources.filter((r) => r.type === type);
+  const exact = ofType.filter(
+    (r) => r.logicalId === logicalId || /^[0-9A-F]{8}$/.test(r.logicalId.slice(logicalId.length)),
+  );
+  const candidates = exact.filter((r) => r.logicalId.startsWith(logicalId));
+  const found =
+    candidates.length === 1 ? candidates[0] : ofType.length === 1 ? ofType[0] : undefined;
+  if (!found) {
+    throw new Error(
+      `no single ${type} ${logicalId}* in the deployed stack (${ofType.map((r) => r.logicalId).join(", ")})`,
+    );
+  }
+  return type === "AWS::StepFunctions::StateMachine" ? found.arn! : found.physicalId;
+}
+
+export async function startLakeportEnvironment(
+  opts: LakeportEnvironmentOptions = {},
+): Promise<LakeportEnvironment> {
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const stop = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const region = TEST_REGION;
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "lakeport-env-"));
+    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+    let s3Endpoint: string;
+    let dynamoDbEndpoint: string;
+    if (opts.servers === "own") {
+      const [s3srv, ddb] = await Promise.all([
+        startS3Server({ directory: path.join(tmp, "s3") }),
+        startDynamoDbServer({}),
+      ]);
+      cleanups.push(
+        () => s3srv.stop(),
+        () => ddb.stop(),
+      );
+      s3Endpoint = s3srv.endpoint;
+      dynamoDbEndpoint = ddb.endpoint;
+    } else {
+      s3Endpoint = inject("s3Endpoint");
+      dynamoDbEndpoint = inject("dynamoDbEndpoint");
+    }
+    const assemblyDir = opts.assemblyDir ?? (await lakeportAssemblyDir());
+    const s3 = createS3Client({ endpoint: s3Endpoint, region, credentials: LOCAL_S3_CREDENTIALS });
+    cleanups.push(() => s3.destroy());
+
+    const lakefsKeys = generateLakeFsKeys();
+    const lakefsServer = await startLakeFsDevServer({
+      dataDir: path.join(tmp, "lakefs"),
+      s3: { endpoint: s3Endpoint, region, credentials: LOCAL_S3_CREDENTIALS },
+      credentials: lakefsKeys,
+    });
+    cleanups.push(() => lakefsServer.stop());
+    const lakefs = new LakeFsClient({ endpoint: lakefsServer.endpoint, credentials: lakefsKeys });
+
+    const webhookToken = `webhook-${uniqueName("t")}`;
+    const cloud = await startLocalCloud({
+      assemblyDir,
+      stackName: opts.stackName ?? LOCAL_STACK_NAME,
+      s3: { endpoint: s3Endpoint, credentials: LOCAL_S3_CREDENTIALS, region },
+      dynamodbEndpoint: dynamoDbEndpoint,
+      region,
+      lambdaEnv: {
+        ...localLambdaEnv({
+          lakeFsEndpoint: lakefsServer.endpoint,
+          lakeFsAccessKeyId: lakefsKeys.accessKeyId,
+          lakeFsSecretAccessKey: lakefsKeys.secretAccessKey,
+          webhookToken,
+        }),
+        ...(opts.lambdaEnv ?? {}),
+      },
+      runnerOptions: opts.runnerOptions ?? { retryDelayScale: 0.001, waitScale: 0.01 },
+      ...(opts.concurrencyPerFunction
+        ? { concurrencyPerFunction: opts.concurrencyPerFunction }
+        : {}),
+    });
+    cleanups.push(() => cloud.stop());
+    const deployment = cloud.deployment;
+
+    const apiServer = await startApiServer({
+      handlers: lambdaApiHandlers(deployment, { log: () => undefined }),
+    });
+    cleanups.push(() => apiServer.stop());
+    const api = apiClient(apiServer, webhookToken);
+
+    const sfn = createSfnClient({
+      endpoint: cloud.endpoints.stepfunctions,
+      region,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    cleanups.push(() => sfn.destroy());
+
+    const resources = {
+      tableName: resourceName(deployment, "AWS::DynamoDB::Table", LOGICAL.table),
+      eventBusName: resourceName(deployment, "AWS::Events::EventBus", LOGICAL.bus),
+      workBucket: resourceName(deployment, "AWS::S3::Bucket", LOGICAL.workBucket),
+      exportStateMachineArn: resourceName(
+        deployment,
+        "AWS::StepFunctions::StateMachine",
+        LOGICAL.exportStateMachine,
+      ),
+      gcStateMachineArn: resourceName(
+        deployment,
+        "AWS::StepFunctions::StateMachine",
+        LOGICAL.gcStateMachine,
+      ),
+    };
+
+    const cliEnv: Record<string, string> = {
+      LAKEPORT_ENDPOINT: apiServer.endpoint,
+      LAKEPORT_TOKEN: apiServer.apiToken,
+      LAKEPORT_POLL_MS: "100",
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
+      AWS_ENDPOINT_URL_SFN: cloud.endpoints.stepfunctions,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: cloud.endpoints.eventbridge,
+      LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+      LAKEFS_ENDPOINT: lakefsServer.endpoint,
+      LAKEFS_ACCESS_KEY_ID: lakefsKeys.accessKeyId,
+      LAKEFS_SECRET_ACCESS_KEY: lakefsKeys.secretAccessKey,
+    };
+
+    return {
+      region,
+      s3Endpoint,
+      dynamoDbEndpoint,
+      s3,
+      s3Admin: new S3AdminClient(s3Endpoint),
+      sfn,
+      lakefs,
+      lakefsServer,
+      lakefsKeys,
+      api,
+      apiServer,
+      cloud,
+      deployment,
+      resources,
+      cliEnv,
+      lakeport: (args, o = {}) => runCli(args, { ...cliEnv, ...(o.env ?? {}) }),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Runs the real `lakeport` CLI (cli/bin.mjs) as a child process. */
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI_BIN, ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (err as { code?: unknown }).code : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+function apiClient(server: ApiServerHandle, webhookToken: string): ApiClient {
+  const base = `${server.endpoint}/api/v1`;
+  const call = async (
+    method: string,
+    apiPath: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<ApiResponse> => {
+    const res = await fetch(`${base}${apiPath}`, {
+      method,
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed, text };
+  };
+  const auth = { authorization: `Bearer ${server.apiToken}` };
+  const client: ApiClient = {
+    endpoint: server.endpoint,
+    base,
+    token: server.apiToken,
+    webhookToken,
+    webhookUrl: `${base}/webhooks/lakefs`,
+    request: (method, p, body) => call(method, p, body, auth),
+    get: (p) => call("GET", p, undefined, auth),
+    put: (p, body) => call("PUT", p, body, auth),
+    post: (p, body) => call("POST", p, body, auth),
+    delete: (p) => call("DELETE", p, undefined, auth),
+    webhook: (event, token = webhookToken) =>
+      call("POST", "/webhooks/lakefs", event, { [WEBHOOK_TOKEN_HEADER]: token }),
+  };
+  return client;
+}
+
+export interface TestRepository {
+  /** lakeFS repository id. */
+  id: string;
+  /** Bucket of the storage namespace (in the embedded S3). */
+  bucket: string;
+  storageNamespace: string;
+  defaultBranch: string;
+  /** Commit that added `_lakefs_actions/lakeport.yaml`. */
+  actionsCommit: string;
+}
+
+/** The lakeFS action file that sends post-commit and post-merge events to the Lakeport API. */
+export function lakeportActionYaml(webhookUrl: string, token: string, branches?: string[]): string {
+  const on = branches?.length
+    ? `\n    branches: [${branches.map((b) => JSON.stringify(b)).join(", ")}]`
+    : "";
+  return [
+    "name: lakeport",
+    "on:",
+    `  post-commit:${on}`,
+    `  post-merge:${on}`,
+    "hooks:",
+    "  - id: lakeport_export",
+    "    type: webhook",
+    "    properties:",
+    `      url: ${JSON.stringify(webhookUrl)}`,
+    "      timeout: 10s",
+    "      headers:",
+    `        ${WEBHOOK_TOKEN_HEADER}: ${JSON.stringify(token)}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * A lakeFS repository on the dev server with its storage namespace in a new bucket of the
+ * embedded S3 and `_lakefs_actions/lakeport.yaml` committed on the default branch, so every
+ * later commit or merge calls the Lakeport webhook route. lakeFS runs the actions of the
+ * committed tree, so the commit adding the file fires the hook too (wait for it with
+ * `env.lakefsServer.hooksSettled()`).
+ */
+export async function createLakeFsRepository(
+  env: Pick<LakeportEnvironment, "s3" | "lakefs" | "api">,
+  opts: { id?: string; bucket?: string; defaultBranch?: string; webhook?: boolean } = {},
+): Promise<TestRepository> {
+  const id = opts.id ?? uniqueName("repo");
+  const bucket = opts.bucket ?? uniqueName("lakefs-ns");
+  await env.s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((e: Error) => {
+    if (e.name !== "BucketAlreadyOwnedByYou") throw e;
+  });
+  const storageNamespace = `s3://${bucket}/repos/${id}`;
+  const defaultBranch = opts.defaultBranch ?? "main";
+  await env.lakefs.createRepository({
+    name: id,
+    storage_namespace: storageNamespace,
+    default_branch: defaultBranch,
+  });
+  let actionsCommit = "";
+  if (opts.webhook !== false) {
+    await env.lakefs.uploadObject(id, defaultBranch, "_lakefs_actions/lakeport.yaml", {
+      content: lakeportActionYaml(env.api.webhookUrl, env.api.webhookToken),
+    });
+    actionsCommit = (
+      await env.lakefs.commit(id, defaultBranch, { message: "Lakeport webhook action" })
+    ).id;
+  }
+  return { id, bucket, storageNamespace, defaultBranch, actionsCommit };
+}
+
+/** Polls `probe` until it returns a value other than undefined (10 ms .. 200 ms apart). */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 10;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(200, delay * 2);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`,
+  );
+}
