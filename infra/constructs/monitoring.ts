@@ -105,12 +105,13 @@ export class Monitoring extends Construct {
     const errors: cloudwatch.IMetric[] = [];
     const throttles: cloudwatch.IMetric[] = [];
     for (const [name, fn] of Object.entries(props.functions)) {
-      const e = fn.metricErrors({ ...sum, label: name });
-      const t = fn.metricThrottles({ ...sum, label: name });
+      // A labelled metric renders as metric math: alarms get the plain metric.
+      const e = fn.metricErrors(sum);
+      const t = fn.metricThrottles(sum);
       alarmOn(`${name}Errors`, e, `Lakeport function ${name}: invocations failed`);
       alarmOn(`${name}Throttles`, t, `Lakeport function ${name}: invocations throttled`);
-      errors.push(e);
-      throttles.push(t);
+      errors.push(e.with({ label: name }));
+      throttles.push(t.with({ label: name }));
     }
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: "Lambda errors", left: errors, width: 12 }),

@@ -1,0 +1,378 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the synthesized CloudFormation JSON is untyped
+// The real app (infra/app.ts buildApp) synthesized ONCE with cdk-nag's AWS Solutions checks
+// registered: the template must have the properties a production deployment relies on, and
+// synthesis itself fails on any unacknowledged nag finding. CDK's per-function bundling is
+// skipped (19 sequential esbuild runs take minutes on a busy machine); instead every
+// function's handler is bundled here in one esbuild run with the same settings
+// (LAKEPORT_BUNDLING) and its zipped size measured.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { deflateRawSync } from "node:zlib";
+import { App, type Stack } from "aws-cdk-lib";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../infra/app";
+import {
+  LAKEPORT_BUNDLING,
+  LAKEPORT_FUNCTION_ENTRIES,
+  PROJECT_ROOT,
+} from "../../infra/constructs/function";
+import { STUCK_EXPORTS_METRIC } from "../../infra/constructs/monitoring";
+import { awsSolutionsFindings } from "../../infra/nag";
+import { ROUTES } from "../../lambdas/api/routes";
+
+const STORAGE_BUCKET = "lake-data-bucket";
+const EXPORT_BUCKET = "lake-export-bucket";
+const ONE_MB = 1024 * 1024;
+
+let outdir: string;
+let stack: Stack;
+let template: Template;
+let resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+type Resource = { Type: string; Properties: Record<string, any> };
+
+function ofType(type: string): [string, Resource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type) as [string, Resource][];
+}
+
+/** A DefinitionString (plain or Fn::Join) as ASL, tokens replaced by "TOKEN". */
+function definitionOf(sm: Resource): { States: Record<string, any> } {
+  const d = sm.Properties.DefinitionString;
+  const parts: unknown[] = typeof d === "string" ? [d] : d["Fn::Join"][1];
+  return JSON.parse(parts.map((p) => (typeof p === "string" ? p : "TOKEN")).join(""));
+}
+
+function mapStates(states: Record<string, any>): [string, any][] {
+  return Object.entries(states).flatMap(([name, s]) =>
+    s.Type === "Map"
+      ? [
+          [name, s] as [string, any],
+          ...mapStates(s.ItemProcessor?.States ?? s.Iterator?.States ?? {}),
+        ]
+      : [],
+  );
+}
+
+function statementsOf(policy: Resource): { Action: string | string[]; Resource: unknown }[] {
+  return policy.Properties.PolicyDocument.Statement;
+}
+const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+
+/** Zip size of some files: deflated contents plus zip headers (about 100 bytes a file). */
+function zippedSize(files: { path: string; contents: Uint8Array }[]): number {
+  let total = 22;
+  for (const f of files) {
+    const name = path.basename(f.path);
+    total += deflateRawSync(f.contents, { level: 9 }).length + 2 * name.length + 76;
+  }
+  return total;
+}
+
+beforeAll(() => {
+  outdir = mkdtempSync(path.join(os.tmpdir(), "lakeport-synth-"));
+  const app = new App({
+    outdir,
+    context: {
+      "aws:cdk:bundling-stacks": [],
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakefs-AbCdEf",
+      storageBuckets: STORAGE_BUCKET,
+      exportBuckets: EXPORT_BUCKET,
+      gcSchedules: [{ repository: "example-repo", expression: "cron(0 3 ? * SUN *)" }],
+      alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:lakeport-alarms",
+    },
+  });
+  buildApp(app);
+  // Throws when a registered validation plugin (cdk-nag) reports a violation.
+  app.synth();
+  stack = app.node.findChild("Lakeport") as Stack;
+  const json = JSON.parse(readFileSync(path.join(outdir, "Lakeport.template.json"), "utf8"));
+  resources = json.Resources;
+  template = Template.fromJSON(json);
+}, 240_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe("cdk-nag", () => {
+  it("leaves no AWS Solutions finding unacknowledged, and no error or warning annotation", () => {
+    expect(awsSolutionsFindings(stack)).toEqual([]);
+    expect(Annotations.fromStack(stack).findError("*", Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning("*", Match.anyValue())).toEqual([]);
+  });
+});
+
+describe("Lambda functions", () => {
+  it("run Node.js 22 on ARM64 with JSON logs, every one of them", () => {
+    const fns = ofType("AWS::Lambda::Function");
+    expect(fns.length).toBeGreaterThanOrEqual(10);
+    for (const [, fn] of fns) {
+      expect(fn.Properties.Runtime).toBe("nodejs22.x");
+      expect(fn.Properties.Architectures).toEqual(["arm64"]);
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: "JSON" });
+    }
+  });
+
+  it("are esbuild bundles under 1 MB zipped", async () => {
+    const fns = stack.node.findAll().filter((c) => c instanceof lambda.Function);
+    const entries: Record<string, string> = {};
+    for (const fn of fns) {
+      const entry = LAKEPORT_FUNCTION_ENTRIES.get(fn as NodejsFunction);
+      expect(entry, `${fn.node.path} is built by lakeportFunction`).toBeDefined();
+      entries[fn.node.path.replace(/[^A-Za-z0-9]/g, "")] = path.join(PROJECT_ROOT, entry!);
+    }
+    const b = LAKEPORT_BUNDLING;
+    const result = await build({
+      entryPoints: entries,
+      bundle: true,
+      write: false,
+      outdir: path.join(outdir, "bundles"),
+      outExtension: { ".js": ".mjs" },
+      platform: "node",
+      format: "esm",
+      target: b.target,
+      minify: b.minify,
+      sourcemap: b.sourceMap,
+      sourcesContent: b.sourcesContent,
+      mainFields: b.mainFields,
+      banner: { js: b.banner },
+      logLevel: "silent",
+    });
+    const sizes: Record<string, number> = {};
+    for (const name of Object.keys(entries)) {
+      const files = result.outputFiles.filter((f) =>
+        path.basename(f.path).startsWith(`${name}.mjs`),
+      );
+      expect(files.length, name).toBe(2); // index.mjs and its source map
+      sizes[name] = zippedSize(files);
+    }
+    expect(Object.entries(sizes).filter(([, s]) => s >= ONE_MB)).toEqual([]);
+    // The measurement is real: a bundle holds at least the SDK clients it uses.
+    expect(Math.max(...Object.values(sizes))).toBeGreaterThan(100 * 1024);
+  }, 180_000);
+
+  it("alarm on errors and throttles, each function", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    for (const [id] of ofType("AWS::Lambda::Function")) {
+      for (const metric of ["Errors", "Throttles"]) {
+        const found = alarms.some(
+          (a) =>
+            a.MetricName === metric &&
+            a.Namespace === "AWS/Lambda" &&
+            JSON.stringify(a.Dimensions) ===
+              JSON.stringify([{ Name: "FunctionName", Value: { Ref: id } }]),
+        );
+        expect(found, `${metric} alarm of ${id}`).toBe(true);
+      }
+    }
+    // Alarm actions go to the configured topic.
+    expect(alarms.every((a) => JSON.stringify(a.AlarmActions).includes("lakeport-alarms"))).toBe(
+      true,
+    );
+  });
+});
+
+describe("state machines", () => {
+  it("log at level ALL with execution data and trace with X-Ray", () => {
+    const machines = ofType("AWS::StepFunctions::StateMachine");
+    expect(machines.length).toBeGreaterThanOrEqual(2);
+    for (const [, sm] of machines) {
+      expect(sm.Properties.LoggingConfiguration).toMatchObject({
+        Level: "ALL",
+        IncludeExecutionData: true,
+      });
+      expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    }
+  });
+
+  it("fan out with distributed maps reading JSON Lines from S3 in batches", () => {
+    const byMachine = Object.fromEntries(
+      ofType("AWS::StepFunctions::StateMachine").map(([id, sm]) => [
+        id,
+        mapStates(definitionOf(sm).States),
+      ]),
+    );
+    const exportMaps = Object.entries(byMachine).find(([id]) => id.includes("Export"))![1];
+    const gcMaps = Object.entries(byMachine).find(
+      ([id]) => /Gc\w*StateMachine/.test(id) && !id.includes("Copy"),
+    )![1];
+    expect(exportMaps.map(([n]) => n)).toContain("CopyShards");
+    expect(gcMaps.map(([n]) => n)).toEqual(
+      expect.arrayContaining(["CollectAddresses", "MarkPartitions", "SweepParts"]),
+    );
+    for (const maps of Object.values(byMachine)) {
+      for (const [name, map] of maps) {
+        expect(map.ItemProcessor?.ProcessorConfig?.Mode, name).toBe("DISTRIBUTED");
+        expect(map.ItemReader, name).toMatchObject({
+          Resource: expect.stringMatching(/^arn:[^:]+:states:::s3:getObject$/),
+          ReaderConfig: { InputType: "JSONL" },
+        });
+        expect(map.ItemBatcher?.MaxItemsPerBatch, name).toBeGreaterThanOrEqual(1);
+        expect(map.MaxConcurrency, name).toBeGreaterThanOrEqual(1);
+      }
+    }
+  });
+
+  it("alarm on failed, timed-out and aborted executions", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    for (const [id] of ofType("AWS::StepFunctions::StateMachine")) {
+      for (const metric of ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"]) {
+        const found = alarms.some(
+          (a) =>
+            a.MetricName === metric &&
+            JSON.stringify(a.Dimensions) ===
+              JSON.stringify([{ Name: "StateMachineArn", Value: { Ref: id } }]),
+        );
+        expect(found, `${metric} alarm of ${id}`).toBe(true);
+      }
+    }
+    expect(alarms.some((a) => a.MetricName === STUCK_EXPORTS_METRIC)).toBe(true);
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});
+
+describe("IAM", () => {
+  const policies = () => ofType("AWS::IAM::Policy");
+
+  it("grants no service-wide wildcard action and no S3 action on every resource", () => {
+    for (const [id, p] of policies()) {
+      for (const st of statementsOf(p)) {
+        for (const action of list(st.Action)) {
+          expect(action, id).not.toBe("*");
+          expect(action, id).not.toMatch(/^[a-z0-9-]+:\*$/);
+          if (action.startsWith("s3:"))
+            expect(list(st.Resource), `${id} ${action}`).not.toContain("*");
+        }
+      }
+    }
+  });
+
+  it("lets only the GC sweep delete in the storage buckets", () => {
+    const deleters = policies().filter(([, p]) =>
+      statementsOf(p).some(
+        (st) =>
+          list(st.Action).some((a) => a.startsWith("s3:Delete")) &&
+          JSON.stringify(st.Resource).includes(`arn:aws:s3:::${STORAGE_BUCKET}`),
+      ),
+    );
+    expect(deleters.map(([id]) => id)).toEqual([expect.stringMatching(/^LakeportGcSweepFunction/)]);
+  });
+
+  it("never lets the API or export functions touch the storage buckets except to read", () => {
+    for (const [id, p] of policies()) {
+      if (/^LakeportGc/.test(id)) continue;
+      for (const st of statementsOf(p)) {
+        if (!JSON.stringify(st.Resource).includes(STORAGE_BUCKET)) continue;
+        for (const action of list(st.Action)) {
+          expect(["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"], `${id}`).toContain(
+            action,
+          );
+        }
+      }
+    }
+  });
+});
+
+describe("API", () => {
+  it("requires IAM auth on every route but the webhook, and validates every request", () => {
+    const methods = ofType("AWS::ApiGateway::Method");
+    expect(methods.length).toBe(ROUTES.length);
+    const unauthenticated = methods.filter(([, m]) => m.Properties.AuthorizationType !== "AWS_IAM");
+    expect(unauthenticated.map(([id]) => id)).toEqual([
+      expect.stringMatching(/webhookslakefsPOST/),
+    ]);
+    expect(unauthenticated[0]![1].Properties.AuthorizationType).toBe("NONE");
+    for (const [, m] of methods) expect(m.Properties.RequestValidatorId).toBeDefined();
+  });
+
+  it("throttles and writes access logs", () => {
+    template.hasResourceProperties("AWS::ApiGateway::Stage", {
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      ]),
+    });
+  });
+
+  it("reads the webhook token from Secrets Manager", () => {
+    const webhook = ofType("AWS::Lambda::Function").find(([id]) => id.includes("ApiWebhook"))!;
+    expect(webhook[1].Properties.Environment.Variables.WEBHOOK_SECRET_ARN).toEqual({
+      Ref: expect.stringMatching(/^LakeportWebhookSecret/),
+    });
+  });
+});
+
+describe("storage", () => {
+  it("table: point-in-time recovery and encryption", () => {
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it("work bucket: encrypted, public access blocked, TLS only, access logs, shards expire", () => {
+    const prefixes = ["exports/", "gc/", "tmp/"].map((Prefix) =>
+      Match.objectLike({ Prefix, ExpirationInDays: 7, Status: "Enabled" }),
+    );
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: Match.objectLike({}),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+      LifecycleConfiguration: { Rules: Match.arrayWith(prefixes) },
+    });
+    const tlsOnly = ofType("AWS::S3::BucketPolicy").filter(([, p]) =>
+      statementsOf(p).some(
+        (st: any) =>
+          st.Effect === "Deny" &&
+          JSON.stringify(st.Condition) ===
+            JSON.stringify({ Bool: { "aws:SecureTransport": "false" } }),
+      ),
+    );
+    expect(tlsOnly.length).toBe(ofType("AWS::S3::Bucket").length);
+  });
+});
+
+describe("events that could be dropped", () => {
+  it("every rule target has a dead-letter queue, every function a rule invokes an on-failure destination", () => {
+    const rules = ofType("AWS::Events::Rule");
+    expect(rules.length).toBeGreaterThanOrEqual(1);
+    const invokeConfigs = ofType("AWS::Lambda::EventInvokeConfig").map(([, c]) =>
+      JSON.stringify(c.Properties.FunctionName),
+    );
+    for (const [id, rule] of rules) {
+      for (const target of rule.Properties.Targets) {
+        expect(target.DeadLetterConfig?.Arn, id).toEqual({
+          "Fn::GetAtt": [expect.stringMatching(/^LakeportEventDeadLetters/), "Arn"],
+        });
+        const fnId = target.Arn["Fn::GetAtt"]?.[0];
+        if (fnId) expect(invokeConfigs, id).toContain(JSON.stringify({ Ref: fnId }));
+      }
+    }
+  });
+
+  it("scheduled GC runs invoke the API's GC start with a dead-letter queue", () => {
+    const [[, schedule]] = ofType("AWS::Scheduler::Schedule") as [[string, Resource]];
+    expect(schedule.Properties.ScheduleExpression).toBe("cron(0 3 ? * SUN *)");
+    const target = schedule.Properties.Target;
+    expect(target.Arn["Fn::GetAtt"][0]).toMatch(/^LakeportApiGcFunction/);
+    expect(target.DeadLetterConfig.Arn["Fn::GetAtt"][0]).toMatch(/^LakeportEventDeadLetters/);
+    const event = JSON.parse(target.Input);
+    expect(event).toMatchObject({
+      httpMethod: "POST",
+      resource: "/api/v1/repositories/{repository}/gc/runs",
+      pathParameters: { repository: "example-repo" },
+    });
+    expect(JSON.parse(event.body)).toEqual({ mode: "mark-and-sweep" });
+  });
+});
