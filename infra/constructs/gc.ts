@@ -14,7 +14,6 @@
 import { Duration } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
-import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
@@ -53,9 +52,6 @@ export class GcWorkflow extends Construct {
    * "restore", location: "s3://bucket/prefix"}; CopyPlan -> CopyParts (distributed map).
    */
   readonly copyStateMachine: sfn.StateMachine;
-  readonly #props: WorkflowProps;
-  #scheduledStart?: lambda.IFunction;
-  #scheduleRole?: iam.Role;
   readonly functions: Record<
     "commits" | "addresses" | "mark" | "sweepPlan" | "sweep" | "summary" | "copyPlan" | "copyParts",
     lambda.IFunction
@@ -63,7 +59,6 @@ export class GcWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkflowProps) {
     super(scope, id);
-    this.#props = props;
     const base = { WORK_BUCKET: props.workBucket.bucketName };
     const lakeFsEnv = {
       LAKEFS_ENDPOINT: props.lakeFsEndpoint,
@@ -267,66 +262,6 @@ export class GcWorkflow extends Construct {
     this.copyStateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(copyPlanTask.next(copyMap)),
       timeout: Duration.hours(24),
-    });
-  }
-
-  /**
-   * Runs GC of `repository` on a schedule (EventBridge Scheduler), e.g.
-   * `addSchedule("repo1", "cron(0 3 * * ? *)")`; mark-and-sweep unless `mode` says mark-only.
-   * The repository needs GC rules (`lakeport gc set-config`) or the scheduled start fails.
-   */
-  addSchedule(
-    repository: string,
-    expression: string,
-    opts: { mode?: "mark-and-sweep" | "mark-only"; timezone?: string } = {},
-  ): scheduler.CfnSchedule {
-    if (!/^[a-z0-9][a-z0-9-]{2,62}$/.test(repository)) {
-      throw new Error(`addSchedule: "${repository}" is not a lakeFS repository id`);
-    }
-    if (!/^(cron|rate|at)\(.+\)$/.test(expression)) {
-      throw new Error(`addSchedule: "${expression}" is not cron(...), rate(...) or at(...)`);
-    }
-    const props = this.#props;
-    if (!this.#scheduledStart) {
-      const starter = lakeportFunction(this, "ScheduledStartFunction", {
-        entry: "lambdas/gc/handlers/scheduled-start.ts",
-        environment: {
-          TABLE_NAME: props.table.tableName,
-          GC_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
-          LAKEFS_ENDPOINT: props.lakeFsEndpoint,
-          LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
-        },
-        timeout: Duration.minutes(1),
-        logRetention: props.logRetention,
-        description: "Lakeport GC: scheduled start",
-      });
-      props.table.grant(
-        starter,
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-      );
-      props.lakeFsSecret.grantRead(starter);
-      this.stateMachine.grantStartExecution(starter);
-      const role = new iam.Role(this, "ScheduleRole", {
-        assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
-      });
-      starter.grantInvoke(role);
-      this.#scheduledStart = starter;
-      this.#scheduleRole = role;
-    }
-    return new scheduler.CfnSchedule(this, `Schedule-${repository}`, {
-      description: `Lakeport GC of ${repository}`,
-      scheduleExpression: expression,
-      ...(opts.timezone ? { scheduleExpressionTimezone: opts.timezone } : {}),
-      flexibleTimeWindow: { mode: "OFF" },
-      target: {
-        arn: this.#scheduledStart.functionArn,
-        roleArn: this.#scheduleRole!.roleArn,
-        input: JSON.stringify({ repository, mode: opts.mode ?? "mark-and-sweep" }),
-        retryPolicy: { maximumRetryAttempts: 3 },
-      },
     });
   }
 }

@@ -1,5 +1,6 @@
 // The GC construct's template: the state machine's shape, least-privilege grants (only the
-// sweep deletes, only in the storage buckets), and schedules through EventBridge Scheduler.
+// sweep deletes, only in the storage buckets). Schedules are the Lakeport construct's
+// (gcSchedules: Scheduler -> API GC start).
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
@@ -10,14 +11,13 @@ import { GcWorkflow } from "../../infra/constructs/gc";
 import { Storage } from "../../infra/constructs/storage";
 
 let template: Template;
-let gc: GcWorkflow;
 
 beforeAll(() => {
   // No esbuild bundling: the template is what this test reads.
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   const stack = new Stack(app, "GcInfra");
   const storage = new Storage(stack, "Storage");
-  gc = new GcWorkflow(stack, "Gc", {
+  new GcWorkflow(stack, "Gc", {
     table: storage.table,
     workBucket: storage.workBucket,
     eventBus: new events.EventBus(stack, "Bus"),
@@ -32,7 +32,6 @@ beforeAll(() => {
     maxConcurrency: 7,
     logRetention: logs.RetentionDays.ONE_WEEK,
   });
-  gc.addSchedule("repo1", "cron(0 3 * * ? *)", { mode: "mark-only" });
   template = Template.fromStack(stack);
 }, 120_000);
 
@@ -75,13 +74,4 @@ it("lets only the sweep delete, and only objects of the storage buckets", () => 
   }
   expect(deleters).toHaveLength(1);
   expect(deleters[0]).toMatch(/^GcSweepFunction/);
-});
-
-it("schedules a repository's GC with EventBridge Scheduler", () => {
-  template.hasResourceProperties("AWS::Scheduler::Schedule", {
-    ScheduleExpression: "cron(0 3 * * ? *)",
-    Target: { Input: JSON.stringify({ repository: "repo1", mode: "mark-only" }) },
-  });
-  expect(() => gc.addSchedule("Bad Repo", "cron(0 3 * * ? *)")).toThrow(/repository id/);
-  expect(() => gc.addSchedule("repo2", "every day")).toThrow(/cron/);
 });
