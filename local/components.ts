@@ -4,9 +4,14 @@
 // a stop(). Components start in waves: each after the ones named in `after`.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { apiComponent } from "./api/component";
+import { deployedApiComponent, loadOrCreateApiTokens } from "./api/component";
+import { localCloudComponents } from "./cloud/component";
+import type { LocalDeployment } from "./cloud/deploy";
 import { startDynamoDbServer } from "./dynamodb/server";
 import type { Endpoints } from "./endpoints";
+import { lakeFsEndpointsEntry, loadOrCreateLakeFsKeys } from "./lakefs/local-credentials";
+import { startLakeFsDevServer } from "./lakefs/server";
+import { LOCAL_STACK_NAME, localLambdaEnv, synthesizeLakeport } from "./lakeport-assembly";
 import { LOCAL_S3_CREDENTIALS } from "./s3/credentials";
 import { startS3Server } from "./s3/server";
 
@@ -76,11 +81,101 @@ const dynamodb: Component = {
   },
 };
 
+const lakefs: Component = {
+  name: "lakefs",
+  after: ["s3"],
+  async start(ctx) {
+    const keys = loadOrCreateLakeFsKeys(ctx.dataDir);
+    const e = ctx.endpoints;
+    const server = await startLakeFsDevServer({
+      port: ctx.port,
+      dataDir: ctx.dataDir,
+      s3: {
+        endpoint: e.s3!,
+        region: e.region ?? "us-east-1",
+        credentials: { accessKeyId: e.accessKeyId!, secretAccessKey: e.secretAccessKey! },
+      },
+      credentials: keys,
+    });
+    return {
+      endpoints: lakeFsEndpointsEntry(server.endpoint, keys),
+      dataDir: ctx.dataDir,
+      stop: () => server.stop(),
+    };
+  },
+};
+
+export interface LakeportComponentsOptions {
+  /**
+   * A synthesized Lakeport assembly to deploy as is; default: the app synthesized into
+   * `<dir>/cdk.out` (skipped when infra/, lambdas/ and the lock file did not change).
+   */
+  assemblyDir?: string;
+}
+
 /**
- * Every component `npm run local` starts. Still to come from their owners: lakefs (keys lakefs,
- * lakefsAccessKeyId, lakefsSecretAccessKey; after s3), stepfunctions, eventbridge, api (keys
- * api, apiToken, webhookToken).
+ * Every component of the embedded environment with the real Lakeport app deployed on it:
+ * s3, dynamodb, lakefs, stepfunctions + eventbridge (deploy the synthesized stack, its
+ * functions get the lakeFS endpoint and keys and the webhook token), and the API served by
+ * the deployed API functions. Synthesis starts with the first component, in parallel.
  */
-export const COMPONENTS: Component[] = [s3, dynamodb, apiComponent];
+export function lakeportComponents(opts: LakeportComponentsOptions = {}): Component[] {
+  let deployment: LocalDeployment | undefined;
+  let assembly: Promise<string> | undefined;
+  let webhookToken: string | undefined;
+  const rootOf = (ctx: ComponentContext) => path.dirname(ctx.dataDir);
+  const prepareAssembly = (ctx: ComponentContext) => {
+    assembly ??= opts.assemblyDir
+      ? Promise.resolve(opts.assemblyDir)
+      : synthesizeLakeport(path.join(rootOf(ctx), "cdk.out"), {}, { log: ctx.log }).then(
+          (r) => r.assemblyDir,
+        );
+    // Awaited by the deployment; a failure is reported there.
+    assembly.catch(() => undefined);
+    return assembly;
+  };
+  const withSynthesis = (c: Component): Component => ({
+    ...c,
+    start: (ctx) => {
+      void prepareAssembly(ctx);
+      return c.start(ctx);
+    },
+  });
+  const cloud = localCloudComponents({
+    stackName: LOCAL_STACK_NAME,
+    deployAfter: ["lakefs"],
+    assemblyDir: async (ctx) => {
+      const dir = await prepareAssembly(ctx);
+      webhookToken = (await loadOrCreateApiTokens(componentDataDir(rootOf(ctx), "api")))
+        .webhookToken;
+      ctx.log(`deploying ${dir}`);
+      return dir;
+    },
+    lambdaEnv: (e) =>
+      localLambdaEnv({
+        lakeFsEndpoint: e.lakefs ?? "",
+        lakeFsAccessKeyId: e.lakefsAccessKeyId ?? "",
+        lakeFsSecretAccessKey: e.lakefsSecretAccessKey ?? "",
+        webhookToken: webhookToken ?? "",
+      }),
+    onDeployed: (d) => {
+      deployment = d;
+    },
+  });
+  return [withSynthesis(s3), dynamodb, lakefs, ...cloud, deployedApiComponent(() => deployment)];
+}
+
+/** The S3 and DynamoDB components alone (no app deployed). */
+export const STORAGE_COMPONENTS: Component[] = [s3, dynamodb];
+
+/**
+ * Fresh components for one environment (they hold the deployment): what `npm run local`
+ * starts. LAKEPORT_LOCAL_ASSEMBLY names a prebuilt assembly to deploy instead of
+ * synthesizing (the tests pass the one their run synthesized).
+ */
+export function defaultComponents(): Component[] {
+  const prebuilt = process.env.LAKEPORT_LOCAL_ASSEMBLY;
+  return lakeportComponents(prebuilt ? { assemblyDir: prebuilt } : {});
+}
 
 export const componentDataDir = (dir: string, name: ComponentName) => path.join(dir, name);

@@ -6,10 +6,10 @@ import path from "node:path";
 import {
   COMPONENT_NAMES,
   COMPONENT_PORTS,
-  COMPONENTS,
   type Component,
   type ComponentName,
   componentDataDir,
+  defaultComponents,
   type RunningComponent,
 } from "./components";
 import {
@@ -113,7 +113,7 @@ export async function startEnvironment(opts: EnvironmentOptions): Promise<Runnin
   const dir = path.resolve(opts.dir);
   const log = opts.log ?? (() => undefined);
   const ports = resolvePorts(opts);
-  const components = opts.components ?? COMPONENTS;
+  const components = opts.components ?? defaultComponents();
   await mkdir(dir, { recursive: true });
   const releaseLock = await takeLock(dir);
   await removeEndpoints(dir);

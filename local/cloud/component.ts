@@ -90,7 +90,7 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
         ctx.log(
           `deployed ${deployment.stackName}: ${deployment.resources.length} resources` +
             (deployment.unsupported.length
-              ? `; not supported locally: ${deployment.unsupported.map((u) => `${u.logicalId} (${u.type})`).join(", ")}`
+              ? `; not supported locally: ${summarizeTypes(deployment.unsupported)}`
               : ""),
         );
         opts.onDeployed?.(deployment);
@@ -108,4 +108,11 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
     },
   };
   return [stepfunctions, eventbridge];
+}
+
+/** "AWS::ApiGateway::Method x16, AWS::SQS::Queue": one entry per type, with its count. */
+function summarizeTypes(resources: { type: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  return [...counts].map(([t, n]) => (n > 1 ? `${t} x${n}` : t)).join(", ");
 }

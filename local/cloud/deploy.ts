@@ -565,11 +565,16 @@ async function createTable(
     | { AttributeName?: string; Enabled?: boolean }
     | undefined;
   if (ttl?.Enabled && ttl.AttributeName) {
-    await ddb.send(
-      new UpdateTimeToLiveCommand({
-        TableName: name,
-        TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
-      }),
-    );
+    await ddb
+      .send(
+        new UpdateTimeToLiveCommand({
+          TableName: name,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+        }),
+      )
+      .catch((e: Error) => {
+        // A restart on kept data: the table exists with TTL already on.
+        if (!/already enabled/i.test(e.message)) throw e;
+      });
   }
 }

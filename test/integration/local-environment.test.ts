@@ -14,19 +14,29 @@ import {
   PutItemCommand,
   ResourceNotFoundException,
 } from "@aws-sdk/client-dynamodb";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import {
   CreateBucketCommand,
   GetObjectCommand,
   NoSuchBucket,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
+import { ListStateMachinesCommand } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
+import { LakeFsClient } from "../../lambdas/lakefs/client";
+import {
+  createDynamoDbClient,
+  createEventBridgeClient,
+  createS3Client,
+  createSfnClient,
+} from "../../lambdas/shared/aws/clients";
 import type { Endpoints } from "../../local/endpoints";
+import { lakeportAssemblyDir } from "../support/lakeport-env";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
 let portBase: number;
+let assemblyDir: string;
 const children: ChildProcess[] = [];
 
 async function portFree(port: number): Promise<boolean> {
@@ -84,7 +94,12 @@ async function startLocal(...extra: string[]): Promise<Started> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "local/main.ts", "--dir", dir, "--port-base", String(portBase), ...extra],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LAKEPORT_S3_PORT: "" } },
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      // The app this test run synthesized (no second synthesis into the temp dir).
+      env: { ...process.env, LAKEPORT_S3_PORT: "", LAKEPORT_LOCAL_ASSEMBLY: assemblyDir },
+    },
   );
   children.push(child);
   let out = "";
@@ -120,10 +135,61 @@ function clients(e: Endpoints) {
   };
 }
 
+/** lakeFS, Step Functions, EventBridge and the API (with both tokens) answer real requests. */
+async function expectEveryEndpointAnswers(e: Endpoints) {
+  const lakefs = new LakeFsClient({
+    endpoint: e.lakefs!,
+    credentials: { accessKeyId: e.lakefsAccessKeyId!, secretAccessKey: e.lakefsSecretAccessKey! },
+  });
+  const repos: unknown[] = [];
+  for await (const page of lakefs.listRepositories()) repos.push(...page.results);
+  expect(Array.isArray(repos)).toBe(true);
+
+  const opts = {
+    region: e.region,
+    credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+  };
+  const sfn = createSfnClient({ ...opts, endpoint: e.stepfunctions! });
+  const machines = await sfn.send(new ListStateMachinesCommand({}));
+  // The deployed app: the export and GC workflows at least.
+  expect(machines.stateMachines?.map((m) => m.name).join(" ")).toMatch(/Export.*Gc|Gc.*Export/);
+  sfn.destroy();
+
+  const events = createEventBridgeClient({ ...opts, endpoint: e.eventbridge! });
+  const put = await events.send(
+    new PutEventsCommand({
+      Entries: [{ Source: "local.test", DetailType: "ping", Detail: "{}" }],
+    }),
+  );
+  expect(put.FailedEntryCount).toBe(0);
+  events.destroy();
+
+  // The API: the bearer token is required, and the deployed functions answer.
+  const base = `${e.api}/api/v1`;
+  const denied = await fetch(`${base}/repositories/nope/settings/gc_rules`);
+  expect(denied.status).toBe(401);
+  const meta = await fetch(`${base}/openapi.json`, {
+    headers: { authorization: `Bearer ${e.apiToken}` },
+  });
+  expect(meta.status).toBe(200);
+  expect(((await meta.json()) as { openapi?: string }).openapi).toMatch(/^3\./);
+  // The webhook token is the deployed webhook function's: a right token with a bad body is a
+  // 400 about the body, a wrong one a 403.
+  const hook = (token: string) =>
+    fetch(`${base}/webhooks/lakefs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-lakeport-token": token },
+      body: JSON.stringify({ event_type: "nope" }),
+    });
+  expect((await hook("wrong")).status).toBe(403);
+  expect((await hook(e.webhookToken!)).status).toBe(400);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-local-"));
   portBase = await freePortBase();
-});
+  assemblyDir = await lakeportAssemblyDir();
+}, 240_000);
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
@@ -157,13 +223,25 @@ test("npm run local: endpoints answer, data persists across restarts, --fresh wi
     new PutItemCommand({ TableName: "persisted", Item: { pk: { S: "k" }, v: { S: "kept" } } }),
   );
   expect(await processesForPort(portBase + 1)).toHaveLength(1);
-  // Every other endpoint a component registered answers HTTP (its own tests prove the API).
-  for (const [name, value] of Object.entries(e)) {
-    if (name === "s3" || name === "dynamodb" || !/^https?:\/\//.test(String(value))) continue;
-    const res = await fetch(String(value));
-    await res.arrayBuffer();
-    expect(res.status, `${name} at ${value}`).toBeGreaterThanOrEqual(200);
-  }
+  // Every other endpoint answers a real request of its own protocol.
+  await expectEveryEndpointAnswers(e);
+  expect(Object.keys(e).sort()).toEqual(
+    [
+      "region",
+      "accessKeyId",
+      "secretAccessKey",
+      "s3",
+      "dynamodb",
+      "lakefs",
+      "lakefsAccessKeyId",
+      "lakefsSecretAccessKey",
+      "stepfunctions",
+      "eventbridge",
+      "api",
+      "apiToken",
+      "webhookToken",
+    ].sort(),
+  );
 
   // 2. SIGINT: clean exit, no java left, endpoints.json removed.
   expect(await stopWith(first, "SIGINT")).toBe(0);
