@@ -34,7 +34,8 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** Reads and checks the settings; errors name the context key and the variable. */
 export function lakeportPropsFromSettings(read: (key: string, envName: string) => unknown): {
   stackName: string;
-  lakeport: LakeportProps;
+  lakeport: Omit<LakeportProps, "alarmTopic">;
+  alarmTopicArn?: string;
 } {
   const raw = (key: string, envName: string): unknown => {
     const v = read(key, envName);
@@ -127,16 +128,19 @@ export function lakeportPropsFromSettings(read: (key: string, envName: string) =
       ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
       ...(apiRateLimit !== undefined ? { apiRateLimit } : {}),
       ...(gcSchedules ? { gcSchedules } : {}),
-      ...(topicArn !== undefined ? { alarmTopicArn: String(topicArn) } : {}),
-    } as LakeportProps & { alarmTopicArn?: string },
+    },
+    ...(topicArn !== undefined ? { alarmTopicArn: String(topicArn) } : {}),
   };
 }
 
 export function buildApp(app = new App()) {
-  const { stackName, lakeport } = lakeportPropsFromSettings(
+  const {
+    stackName,
+    lakeport: props,
+    alarmTopicArn,
+  } = lakeportPropsFromSettings(
     (key, envName) => app.node.tryGetContext(key) ?? process.env[envName],
   );
-  const { alarmTopicArn, ...props } = lakeport as LakeportProps & { alarmTopicArn?: string };
   const stack = new LakeportStack(app, stackName, {
     env: {
       ...(process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT } : {}),
@@ -154,7 +158,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     buildApp().synth();
   } catch (err) {
-    if (!(err instanceof SettingError || err instanceof Error)) throw err;
+    // Setting and prop errors name the setting: print the message, not a stack trace.
+    if (!(err instanceof Error) || /^(SettingError|Error)$/.test(err.name) === false) throw err;
     console.error(`Lakeport: ${err.message}`);
     process.exit(1);
   }

@@ -94,7 +94,7 @@ export function acceptedFindings(buckets: {
         "lambda:InvokeFunction on the workflow's own functions, including their versions and aliases (the :* qualifier), as CDK's LambdaInvoke grants it.",
     },
     {
-      rule: /^AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(execution|mapRun):\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"Lakeport\w+StateMachine\w+"\}\]\}\]\}(\/\w+)?(:\*|\/\*)\]$/,
+      rule: /^AwsSolutions-IAM5\[Resource::arn:(<AWS::Partition>|aws[a-z-]*):states:(<AWS::Region>|[a-z0-9-]+):(<AWS::AccountId>|\d{12}):(execution|mapRun):\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"Lakeport\w+StateMachine\w+"\}\]\}\]\}(\/\w+)?(:\*|\/\*)\]$/,
       path: /.*/,
       reason:
         "Executions and map runs of Lakeport's own state machines: their names are generated at run time, so only the state machine part of the ARN is fixed.",

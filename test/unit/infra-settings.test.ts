@@ -1,0 +1,163 @@
+// The app's settings (context or LAKEPORT_* environment) and the Lakeport construct's props
+// are checked before anything is synthesized; errors name the setting.
+import { RemovalPolicy } from "aws-cdk-lib";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { describe, expect, it } from "vitest";
+import { lakeportPropsFromSettings } from "../../infra/app";
+import { isBucketName, type LakeportProps, validateProps } from "../../infra/lakeport";
+import { acceptedFindings } from "../../infra/nag";
+
+const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakefs-AbCdEf";
+const REQUIRED: Record<string, unknown> = {
+  lakeFsEndpoint: "https://lakefs.example.com",
+  lakeFsSecretArn: SECRET,
+  storageBuckets: "lake-a, lake-b",
+  exportBuckets: "exports-a",
+};
+
+/** Settings from context only (the environment reader sees nothing). */
+const fromContext = (context: Record<string, unknown>) =>
+  lakeportPropsFromSettings((key) => context[key]);
+
+describe("lakeportPropsFromSettings", () => {
+  it("reads the required settings and applies the documented defaults", () => {
+    const { stackName, lakeport } = fromContext(REQUIRED);
+    expect(stackName).toBe("Lakeport");
+    expect(lakeport).toMatchObject({
+      lakeFsEndpoint: "https://lakefs.example.com",
+      storageBuckets: ["lake-a", "lake-b"],
+      exportBuckets: ["exports-a"],
+      logRetention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    expect(lakeport.maxConcurrency).toBeUndefined();
+    expect(lakeport.reservedConcurrency).toBeUndefined();
+  });
+
+  it("takes the environment when the context has no value, context first", () => {
+    const env: Record<string, string> = {
+      LAKEPORT_LAKEFS_ENDPOINT: "https://env.example.com",
+      LAKEPORT_LAKEFS_SECRET_ARN: SECRET,
+      LAKEPORT_STORAGE_BUCKETS: "env-bucket",
+      LAKEPORT_EXPORT_BUCKETS: "env-exports",
+      LAKEPORT_MAX_CONCURRENCY: "20",
+    };
+    const context: Record<string, unknown> = { storageBuckets: ["ctx-bucket"] };
+    const { lakeport } = lakeportPropsFromSettings((key, envName) => context[key] ?? env[envName]);
+    expect(lakeport.lakeFsEndpoint).toBe("https://env.example.com");
+    expect(lakeport.storageBuckets).toEqual(["ctx-bucket"]);
+    expect(lakeport.maxConcurrency).toBe(20);
+  });
+
+  it("names the missing setting and both ways to pass it", () => {
+    const { lakeFsSecretArn: _omit, ...rest } = REQUIRED;
+    expect(() => fromContext(rest)).toThrow(
+      "setting lakeFsSecretArn (-c lakeFsSecretArn=... or LAKEPORT_LAKEFS_SECRET_ARN): missing",
+    );
+  });
+
+  it.each([
+    [{ maxConcurrency: "lots" }, /setting maxConcurrency .*"lots" is not a whole number/],
+    [{ logRetentionDays: "8" }, /setting logRetentionDays .*8 is not a CloudWatch Logs retention/],
+    [{ removalPolicy: "snapshot" }, /setting removalPolicy .*"snapshot" is not retain or destroy/],
+    [{ gcSchedules: "{not json" }, /setting gcSchedules .*is not JSON/],
+    [{ gcSchedules: '{"repository":"r"}' }, /setting gcSchedules .*must be a JSON list/],
+    [{ alarmTopicArn: "topic" }, /setting alarmTopicArn .*"topic" is not an SNS topic ARN/],
+  ])("rejects %j", (extra, message) => {
+    expect(() => fromContext({ ...REQUIRED, ...extra })).toThrow(message);
+  });
+
+  it("parses GC schedules given as JSON text (environment) or a list (cdk.json)", () => {
+    const schedule = { repository: "example-repo", expression: "rate(1 day)" };
+    expect(
+      fromContext({ ...REQUIRED, gcSchedules: JSON.stringify([schedule]) }).lakeport.gcSchedules,
+    ).toEqual([schedule]);
+    expect(fromContext({ ...REQUIRED, gcSchedules: [schedule] }).lakeport.gcSchedules).toEqual([
+      schedule,
+    ]);
+  });
+});
+
+describe("validateProps", () => {
+  const valid: LakeportProps = {
+    lakeFsEndpoint: "https://lakefs.example.com",
+    lakeFsSecretArn: SECRET,
+    storageBuckets: ["lake-a"],
+    exportBuckets: ["exports-a"],
+  };
+
+  it("accepts valid props", () => {
+    expect(() => validateProps(valid)).not.toThrow();
+  });
+
+  it.each([
+    [{ lakeFsEndpoint: "lakefs.example.com" }, /lakeFsEndpoint: .* is not an http\(s\) URL/],
+    [
+      { lakeFsSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakefs" },
+      /lakeFsSecretArn: .*not a complete Secrets Manager ARN/,
+    ],
+    [{ storageBuckets: [] }, /storageBuckets: at least one bucket/],
+    [
+      { exportBuckets: ["Bad_Bucket"] },
+      /exportBuckets: "Bad_Bucket" is not a valid S3 bucket name/,
+    ],
+    [{ maxConcurrency: 0 }, /maxConcurrency: must be a whole number from 1/],
+    [{ reservedConcurrency: 2.5 }, /reservedConcurrency: must be a whole number/],
+    [
+      { gcSchedules: [{ repository: "X", expression: "rate(1 day)" }] },
+      /gcSchedules\[0\]\.repository: "X"/,
+    ],
+    [
+      { gcSchedules: [{ repository: "repo", expression: "every day" }] },
+      /gcSchedules\[0\]\.expression: "every day"/,
+    ],
+    [
+      {
+        gcSchedules: [
+          { repository: "repo", expression: "rate(1 day)" },
+          { repository: "repo", expression: "rate(2 days)" },
+        ],
+      },
+      /gcSchedules\[1\]\.repository: "repo" twice/,
+    ],
+    [
+      { gcSchedules: [{ repository: "repo", expression: "rate(1 day)", mode: "sweep" }] },
+      /gcSchedules\[0\]\.mode: must be one of/,
+    ],
+  ])("rejects %j", (change, message) => {
+    expect(() => validateProps({ ...valid, ...(change as Partial<LakeportProps>) })).toThrow(
+      message,
+    );
+  });
+
+  it("knows S3 bucket naming rules", () => {
+    for (const ok of ["abc", "my.bucket-1", "a".repeat(63)])
+      expect(isBucketName(ok), ok).toBe(true);
+    for (const bad of [
+      "ab",
+      "a".repeat(64),
+      "Upper",
+      "a..b",
+      "192.168.1.1",
+      "xn--abc",
+      "b-s3alias",
+      "-ab",
+    ]) {
+      expect(isBucketName(bad), bad).toBe(false);
+    }
+  });
+});
+
+describe("acceptedFindings", () => {
+  it("accepts wildcard objects only of the configured buckets", () => {
+    const accepted = acceptedFindings({ storageBuckets: ["lake-a"], exportBuckets: ["exports-a"] });
+    const path = "Lakeport/Gc/SweepFunction/ServiceRole/DefaultPolicy/Resource";
+    const isAccepted = (rule: string) =>
+      accepted.some((a) => a.rule.test(rule) && a.path.test(path));
+    expect(isAccepted("AwsSolutions-IAM5[Resource::arn:aws:s3:::lake-a/*]")).toBe(true);
+    expect(isAccepted("AwsSolutions-IAM5[Resource::arn:aws:s3:::other/*]")).toBe(false);
+    expect(isAccepted("AwsSolutions-IAM5[Resource::*]")).toBe(false);
+    expect(isAccepted("AwsSolutions-IAM5[Action::s3:*]")).toBe(false);
+    for (const a of accepted) expect(a.reason.length).toBeGreaterThan(40);
+  });
+});
