@@ -8,8 +8,9 @@
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
 // Trigger: rule on the Lakeport bus (lakeport.lakefs post-commit/post-merge) -> trigger Lambda.
-// Watchdog: rule on the default bus (aws.states execution FAILED/TIMED_OUT/ABORTED of this
-// state machine) -> watchdog Lambda (marks a branch still in-progress export-failed).
+// Watchdog: rule on the default bus (aws.states execution status changes of this state machine)
+// -> watchdog Lambda: FAILED/TIMED_OUT/ABORTED mark a branch still in-progress export-failed;
+// SUCCEEDED with a follow-up asked for starts the next export (after the execution stopped).
 import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -107,19 +108,19 @@ export class ExportWorkflow extends Construct {
     });
     const markers = fn("Markers", "markers", 1024, 15, work);
     const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv });
-    const finish = fn("Finish", "finish", 256, 1, { ...state, ...lakeFsEnv });
+    const finish = fn("Finish", "finish", 256, 1, { TABLE_NAME: props.table.tableName });
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
     this.functions = { trigger, plan, copy, markers, status, finish, watchdog };
 
     // Least privilege.
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    for (const f of [trigger, plan, status, finish, watchdog]) props.lakeFsSecret.grantRead(f);
+    for (const f of [trigger, plan, status, watchdog]) props.lakeFsSecret.grantRead(f);
     for (const f of [plan, copy, markers, status]) props.workBucket.grantReadWrite(f);
     for (const f of [trigger, finish, watchdog]) {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
-    for (const f of [trigger, finish]) allow(f, ["states:StartExecution"], [stateMachineArn]);
+    for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
     const objectsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}/*`);
     const bucketsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
     if (props.storageBuckets.length > 0) {
@@ -249,12 +250,12 @@ export class ExportWorkflow extends Construct {
       ],
     });
     new events.Rule(this, "WatchdogRule", {
-      description: "export execution failed/timed out/aborted -> export-failed",
+      description: "export execution ended: failed -> export-failed; succeeded -> follow-up export",
       eventPattern: {
         source: ["aws.states"],
         detailType: ["Step Functions Execution Status Change"],
         detail: {
-          status: ["FAILED", "TIMED_OUT", "ABORTED"],
+          status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
           stateMachineArn: [stateMachineArn],
         },
       },

@@ -1,6 +1,6 @@
 import { runFinishStep } from "../workflow/finish-step";
 import type { ExportWorkflowState } from "../workflow/state";
-import { startDepsFromEnv } from "./deps";
+import { exportStore } from "./deps";
 
 export const handler = async (event: ExportWorkflowState) =>
-  runFinishStep(await startDepsFromEnv(), event);
+  runFinishStep({ exports: exportStore(), now: () => new Date() }, event);

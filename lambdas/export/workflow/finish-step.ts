@@ -1,7 +1,9 @@
 // Finish step: the outcome of the export from the status step (or, when even that failed, from
-// the caught error), then finishExport (conditional "done", follow-up export when the head moved).
-import { type FinishExportResult, finishExport } from "../start/finish-export";
-import type { StartExportDeps } from "../start/start-export";
+// the caught error), then the conditional "done" on the export state. A follow-up export (the
+// head moved meanwhile) is NOT started here but once this execution has ended, by the
+// execution-ended handler reading `followUp` from the execution's output: two executions of a
+// branch never overlap.
+import type { ExportStore } from "../../shared/state/export-store";
 import type { ExportOutcome } from "../state/transitions";
 import { type ExportWorkflowState, reasonOfCaughtError, workflowInputOf } from "./state";
 
@@ -18,29 +20,28 @@ export interface FinishStepOutput {
   applied: boolean;
   outcome: ExportOutcome["status"];
   reason?: string;
-  followUp?: { status: string; exportId?: string };
+  /** A newer head was asked for meanwhile: export it once this execution has ended. */
+  followUp: boolean;
 }
 
 export async function runFinishStep(
-  deps: StartExportDeps,
+  deps: { exports: Pick<ExportStore, "completeExport">; now: () => Date },
   state: ExportWorkflowState,
 ): Promise<FinishStepOutput> {
   const input = workflowInputOf(state);
   const outcome = outcomeOf(state);
-  const r: FinishExportResult = await finishExport(deps, {
-    repository: input.repository,
-    branch: input.branch,
-    exportId: input.exportId,
-    toCommit: input.toCommit,
-    outcome,
-  });
-  if (!r.applied) return { applied: false, outcome: outcome.status, reason: r.reason };
-  const f = r.followUp;
-  return {
-    applied: true,
-    outcome: outcome.status,
-    ...(f
-      ? { followUp: { status: f.status, ...("exportId" in f ? { exportId: f.exportId } : {}) } }
-      : {}),
-  };
+  const r = await deps.exports.completeExport(
+    {
+      repository: input.repository,
+      branch: input.branch,
+      exportId: input.exportId,
+      currentRef: input.toCommit,
+      outcome,
+    },
+    deps.now().toISOString(),
+  );
+  if (!r.applied) {
+    return { applied: false, outcome: outcome.status, reason: r.reason, followUp: false };
+  }
+  return { applied: true, outcome: outcome.status, followUp: r.followUp };
 }

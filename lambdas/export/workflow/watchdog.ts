@@ -1,11 +1,14 @@
-// Watchdog: a Step Functions "Execution Status Change" event (FAILED, TIMED_OUT, ABORTED) of an
-// export execution. If the branch is still in-progress with that export (the execution name is
-// the export id), it becomes export-failed with the reason: a branch never stays in-progress
-// without a live execution.
+// Execution-ended handler ("watchdog"): a Step Functions "Execution Status Change" event of an
+// export execution (the execution name is the export id).
+// - FAILED, TIMED_OUT, ABORTED: if the branch is still in-progress with that export, it becomes
+//   export-failed with the reason: a branch never stays in-progress without a live execution.
+// - SUCCEEDED with `finish.followUp` in the output: the head moved during the export, so the
+//   next export starts now, from the newest head, after this execution has stopped.
 import { z } from "zod";
+import { NotFoundError } from "../../shared/state/errors";
 import type { FinishExportResult } from "../start/finish-export";
 import { finishExport } from "../start/finish-export";
-import type { StartExportDeps } from "../start/start-export";
+import { type StartExportDeps, type StartExportResult, startExport } from "../start/start-export";
 import { ExportWorkflowInputSchema } from "../workflow-input";
 
 const DetailSchema = z.looseObject({
@@ -13,6 +16,7 @@ const DetailSchema = z.looseObject({
   name: z.string(),
   status: z.string(),
   input: z.string().nullable().optional(),
+  output: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
   cause: z.string().nullable().optional(),
 });
@@ -21,7 +25,8 @@ export const FAILED_EXECUTION_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as c
 
 export type WatchdogResult =
   | { action: "ignored"; reason: string }
-  | { action: "checked"; result: FinishExportResult };
+  | { action: "checked"; result: FinishExportResult }
+  | { action: "follow-up"; result: StartExportResult | { status: "not-configured" } };
 
 export async function handleExecutionStatusChange(
   deps: StartExportDeps,
@@ -30,6 +35,7 @@ export async function handleExecutionStatusChange(
   const parsed = DetailSchema.safeParse(event.detail);
   if (!parsed.success) return { action: "ignored", reason: "not an execution status change" };
   const d = parsed.data;
+  if (d.status === "SUCCEEDED") return followUpAfterSuccess(deps, d);
   if (!(FAILED_EXECUTION_STATUSES as readonly string[]).includes(d.status)) {
     return { action: "ignored", reason: `status ${d.status}` };
   }
@@ -53,4 +59,38 @@ export async function handleExecutionStatusChange(
     },
   });
   return { action: "checked", result };
+}
+
+async function followUpAfterSuccess(
+  deps: StartExportDeps,
+  d: z.infer<typeof DetailSchema>,
+): Promise<WatchdogResult> {
+  let out: {
+    repository?: string;
+    branch?: string;
+    exportId?: string;
+    finish?: { followUp?: boolean };
+  };
+  try {
+    out = JSON.parse(d.output ?? "null") ?? {};
+  } catch {
+    return { action: "ignored", reason: "execution output is not JSON" };
+  }
+  if (out.exportId !== d.name || !out.repository || !out.branch) {
+    return { action: "ignored", reason: "not an export execution" };
+  }
+  if (out.finish?.followUp !== true) return { action: "ignored", reason: "no follow-up asked" };
+  try {
+    // "run": the pending head was asked for by an event or a person while the export ran.
+    const result = await startExport(deps, {
+      repository: out.repository,
+      branch: out.branch,
+      trigger: "run",
+    });
+    return { action: "follow-up", result };
+  } catch (err) {
+    if (err instanceof NotFoundError)
+      return { action: "follow-up", result: { status: "not-configured" } };
+    throw err;
+  }
 }
