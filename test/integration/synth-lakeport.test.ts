@@ -85,6 +85,7 @@ beforeAll(() => {
       exportBuckets: EXPORT_BUCKET,
       gcSchedules: [{ repository: "example-repo", expression: "cron(0 3 ? * SUN *)" }],
       alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:lakeport-alarms",
+      reservedConcurrency: 25,
     },
   });
   buildApp(app);
@@ -116,6 +117,7 @@ describe("Lambda functions", () => {
       expect(fn.Properties.Runtime).toBe("nodejs22.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
       expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: "JSON" });
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(25);
     }
   });
 
