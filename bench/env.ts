@@ -1,0 +1,152 @@
+// The environment a benchmark runs in: the embedded S3 (with its admin counters), DynamoDB
+// Local, the lakeFS development server (with its request stats), the real Lakeport app
+// synthesized (cached) and deployed on the local cloud, and the API server with the real
+// handlers pointed at the deployed table, bus and state machines. Everything in one process,
+// as `npm run local` runs it; all of it stops with stop().
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { LakeFsClient } from "../lambdas/lakefs/client";
+import { createS3Client } from "../lambdas/shared/aws/clients";
+import { type ApiServerHandle, startApiServer } from "../local/api/server";
+import { type LocalCloudHandle, startLocalCloud } from "../local/cloud";
+import { type DynamoDbServerHandle, startDynamoDbServer } from "../local/dynamodb/server";
+import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../local/lakefs/server";
+import { synthesizeLakeport } from "../local/lakeport-assembly";
+import { LOCAL_S3_CREDENTIALS, type S3ServerHandle, startS3Server } from "../local/s3/server";
+
+export const BENCH_REGION = "us-east-1";
+export const LAKEFS_KEYS = { accessKeyId: "AKIAIOSFODNN7BENCH01", secretAccessKey: "bench-secret" };
+const WEBHOOK_TOKEN = "bench-webhook-token";
+
+export interface BenchEnv {
+  dir: string;
+  assemblyDir: string;
+  stackName: string;
+  s3Server: S3ServerHandle;
+  s3: S3Client;
+  lakefsServer: LakeFsDevServerHandle;
+  lakefs: LakeFsClient;
+  cloud: LocalCloudHandle;
+  api: ApiServerHandle;
+  webhookToken: string;
+  workBucket: string;
+  stop(): Promise<void>;
+}
+
+export interface BenchEnvOptions {
+  /** Where the synthesized assembly is cached between runs. */
+  assemblyCacheDir: string;
+  storageBuckets: string[];
+  exportBuckets: string[];
+  log: (m: string) => void;
+}
+
+export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-bench-"));
+  const stops: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const synth = synthesizeLakeport(
+      opts.assemblyCacheDir,
+      { storageBuckets: opts.storageBuckets, exportBuckets: opts.exportBuckets },
+      { log: opts.log },
+    );
+    const s3Server = await startS3Server({ directory: path.join(dir, "s3") });
+    stops.push(() => s3Server.stop());
+    const ddb: DynamoDbServerHandle = await startDynamoDbServer({});
+    stops.push(() => ddb.stop());
+    const s3 = createS3Client({
+      endpoint: s3Server.endpoint,
+      region: BENCH_REGION,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    const lakefsServer = await startLakeFsDevServer({
+      dataDir: path.join(dir, "lakefs"),
+      s3: { endpoint: s3Server.endpoint, region: BENCH_REGION, credentials: LOCAL_S3_CREDENTIALS },
+      credentials: LAKEFS_KEYS,
+    });
+    stops.push(() => lakefsServer.stop());
+    const lakefs = new LakeFsClient({ endpoint: lakefsServer.endpoint, credentials: LAKEFS_KEYS });
+    const { assemblyDir, stackName } = await synth;
+    const cloud = await startLocalCloud({
+      assemblyDir,
+      stackName,
+      s3: { endpoint: s3Server.endpoint, credentials: LOCAL_S3_CREDENTIALS, region: BENCH_REGION },
+      dynamodbEndpoint: ddb.endpoint,
+      lambdaEnv: {
+        LAKEFS_ENDPOINT: lakefsServer.endpoint,
+        LAKEFS_ACCESS_KEY_ID: LAKEFS_KEYS.accessKeyId,
+        LAKEFS_SECRET_ACCESS_KEY: LAKEFS_KEYS.secretAccessKey,
+        WEBHOOK_TOKEN,
+      },
+    });
+    stops.push(() => cloud.stop());
+    const d = cloud.deployment;
+    const api = await startApiServer({
+      env: {
+        TABLE_NAME: d.physicalId("LakeportStorageState"),
+        EVENT_BUS_NAME: d.physicalId("LakeportBus"),
+        EXPORT_STATE_MACHINE_ARN: d.arn("LakeportExportStateMachine"),
+        GC_STATE_MACHINE_ARN: d.arn("LakeportGcStateMachine"),
+        WEBHOOK_TOKEN,
+        AWS_REGION: BENCH_REGION,
+        AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_S3: s3Server.endpoint,
+        LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+        AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+        AWS_ENDPOINT_URL_SFN: cloud.endpoints.stepfunctions,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: cloud.endpoints.eventbridge,
+        LAKEFS_ENDPOINT: lakefsServer.endpoint,
+        LAKEFS_ACCESS_KEY_ID: LAKEFS_KEYS.accessKeyId,
+        LAKEFS_SECRET_ACCESS_KEY: LAKEFS_KEYS.secretAccessKey,
+      },
+    });
+    stops.push(() => api.stop());
+    return {
+      dir,
+      assemblyDir,
+      stackName,
+      s3Server,
+      s3,
+      lakefsServer,
+      lakefs,
+      cloud,
+      api,
+      webhookToken: WEBHOOK_TOKEN,
+      workBucket: d.physicalId("LakeportStorageWork"),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Calls the Lakeport API (Bearer token), JSON in and out; throws on non-2xx with the body. */
+export async function apiCall<T = Record<string, unknown>>(
+  env: BenchEnv,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${env.api.endpoint}/api/v1${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${env.api.apiToken}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  const json = (text ? JSON.parse(text) : undefined) as T;
+  if (res.status >= 300) {
+    throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 500)}`);
+  }
+  return { status: res.status, json };
+}

@@ -1,0 +1,76 @@
+// Fast population of lakeFS branches for benchmarks: small objects are written straight to
+// the embedded S3, then linked into a branch with lakeFS's staging/backing call (no upload
+// through lakeFS), then committed by the caller. Checksums are the objects' MD5s, so a copy's
+// S3 ETag equals the lakeFS checksum and exports can be verified by ETag.
+import { createHash } from "node:crypto";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { LakeFsClient } from "../lambdas/lakefs/client";
+import { runPool } from "./pool";
+
+export interface PhysicalObject {
+  address: string;
+  checksum: string;
+  size: number;
+}
+
+export const md5 = (s: string) => createHash("md5").update(s).digest("hex");
+
+/** Writes `count` small objects under s3://bucket/prefix and returns their addresses. */
+export async function writePhysicalObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  count: number,
+  label = "obj",
+): Promise<PhysicalObject[]> {
+  const out: PhysicalObject[] = new Array(count);
+  await runPool(count, 32, async (i) => {
+    const body = `${label} ${prefix} ${i}\n`;
+    const key = `${prefix}${String(i).padStart(7, "0")}`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    out[i] = {
+      address: `s3://${bucket}/${key}`,
+      checksum: md5(body),
+      size: Buffer.byteLength(body),
+    };
+  });
+  return out;
+}
+
+/** Stages path(i) -> object(i) on a branch through lakeFS's staging/backing (link) call. */
+export async function linkObjects(
+  lakefs: LakeFsClient,
+  repo: string,
+  branch: string,
+  count: number,
+  pathOf: (i: number) => string,
+  objectOf: (i: number) => PhysicalObject,
+  concurrency = 16,
+): Promise<void> {
+  await runPool(count, concurrency, async (i) => {
+    const o = objectOf(i);
+    await lakefs.linkPhysicalAddress(repo, branch, pathOf(i), {
+      physicalAddress: o.address,
+      checksum: o.checksum,
+      sizeBytes: o.size,
+    });
+  });
+}
+
+/** The `_lakefs_actions` file sending post-commit and post-merge events to the Lakeport API. */
+export function webhookActionYaml(webhookUrl: string, token: string): string {
+  return [
+    "name: lakeport-export",
+    "on:",
+    "  post-commit:",
+    "  post-merge:",
+    "hooks:",
+    "  - id: lakeport",
+    "    type: webhook",
+    "    properties:",
+    `      url: ${webhookUrl}`,
+    "      headers:",
+    `        X-Lakeport-Token: ${token}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,286 @@
+// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,cold]`: measures
+// Lakeport on the embedded environment, prints a table, writes bench/results/<date>.json,
+// latest.json and latest.svg. Exits non-zero if any export or GC failed or left wrong data.
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { measureColdStarts } from "./cold-start";
+import { batchOperationsPerMillion, costOf, US_EAST_1_PRICES } from "./cost-model";
+import { startBenchEnv } from "./env";
+import {
+  BenchFailure,
+  commitAndAwaitExport,
+  ensureBucket,
+  prepareExportBranch,
+  stageChanges,
+  verifyExport,
+} from "./export-bench";
+import { runGcBench } from "./gc-bench";
+import { machineInfo } from "./machine";
+import { writePhysicalObjects } from "./populate";
+import { type BenchResults, renderSvg, renderTables } from "./report";
+import { measureCopyCeiling } from "./s3-ceiling";
+import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const PARTS = ["ceiling", "export", "incremental", "gc", "cold"] as const;
+type Part = (typeof PARTS)[number];
+
+interface Profile {
+  name: "quick" | "full";
+  ceilingCopies: number;
+  throughputObjects: number;
+  incrementalSizes: number[];
+  gc: { base: number; branches: number; commitsPerBranch: number; hotPaths: number }[];
+}
+
+const PROFILES: Record<"quick" | "full", Profile> = {
+  quick: {
+    name: "quick",
+    ceilingCopies: 5000,
+    throughputObjects: 20_000,
+    incrementalSizes: [1000, 10_000],
+    gc: [{ base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 }],
+  },
+  full: {
+    name: "full",
+    ceilingCopies: 20_000,
+    throughputObjects: 20_000,
+    incrementalSizes: [1000, 10_000, 100_000],
+    gc: [
+      { base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 },
+      { base: 80_000, branches: 4, commitsPerBranch: 250, hotPaths: 20 },
+    ],
+  },
+};
+
+function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
+  let quick = process.env.LAKEPORT_BENCH_PROFILE === "quick";
+  let only: string | undefined = process.env.LAKEPORT_BENCH_ONLY;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--quick") quick = true;
+    else if (a === "--full") quick = false;
+    else if (a === "--only") only = argv[++i];
+    else if (a.startsWith("--only=")) only = a.slice("--only=".length);
+    else if (a === "--help") {
+      console.log(
+        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,cold]",
+      );
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (see --help)`);
+  }
+  const parts = new Set<Part>(PARTS);
+  if (only) {
+    parts.clear();
+    for (const p of only.split(",").map((s) => s.trim())) {
+      if (!(PARTS as readonly string[]).includes(p))
+        throw new Error(`--only: unknown part "${p}" (${PARTS.join(", ")})`);
+      parts.add(p as Part);
+    }
+  }
+  const profile = { ...PROFILES[quick ? "quick" : "full"] };
+  // Development knob: a smaller first export than the profile's.
+  const t = Number(process.env.LAKEPORT_BENCH_THROUGHPUT_OBJECTS);
+  if (t > 0) profile.throughputObjects = t;
+  return { profile, parts };
+}
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+const log = (m: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+async function main(): Promise<number> {
+  const { profile, parts } = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const results: BenchResults = {
+    date,
+    profile: profile.name,
+    machine: machineInfo(),
+    totalSeconds: 0,
+    incremental: [],
+    gc: [],
+    cost: [],
+    prices: US_EAST_1_PRICES,
+    coldStart: [],
+    unavailable: [],
+    failures: [],
+  };
+  const ns = "bench-lakefs-data";
+  const exportsBucket = "bench-exports";
+  log(`profile ${profile.name}, parts ${[...parts].join(",")}`);
+  const env = await startBenchEnv({
+    assemblyCacheDir: path.join(os.tmpdir(), "lakeport-bench-assembly"),
+    storageBuckets: [ns],
+    exportBuckets: [exportsBucket],
+    log,
+  });
+  log(
+    `environment up (S3 ${env.s3Server.endpoint}, lakeFS ${env.lakefsServer.endpoint}, API ${env.api.endpoint})`,
+  );
+  const memory = await functionMemorySizes(env);
+  const phase = () => {
+    const r = new PhaseRecorder(env);
+    r.setMemorySizes(memory);
+    return r;
+  };
+  const fail = (what: string, err: unknown) => {
+    const msg = `${what}: ${(err as Error).message ?? String(err)}`;
+    log(`FAILED ${msg}`);
+    results.failures.push(msg);
+  };
+  try {
+    await ensureBucket(env.s3, ns);
+    await ensureBucket(env.s3, exportsBucket);
+    if (parts.has("ceiling")) {
+      log(`S3 ceiling: ${profile.ceilingCopies} CopyObject per concurrency level`);
+      const c = await measureCopyCeiling(env.s3, {
+        bucket: "bench-ceiling",
+        sources: 1000,
+        copies: profile.ceilingCopies,
+        concurrencies: [16, 64],
+        body: "ceiling object body, about the size of the exported ones\n",
+      });
+      results.ceiling = {
+        objectsPerSecond: c.objectsPerSecond,
+        concurrency: c.concurrency,
+        copies: c.copies,
+      };
+      log(
+        `S3 ceiling ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
+      );
+    }
+    const poolSize = 2000;
+    const needsPool = parts.has("export") || parts.has("incremental");
+    const pool = needsPool ? await writePhysicalObjects(env.s3, ns, "pool/", poolSize, "pool") : [];
+    if (needsPool) log(`wrote ${poolSize} physical objects`);
+
+    if (parts.has("export")) {
+      try {
+        const b = await prepareExportBranch(env, {
+          repo: "throughput",
+          nsBucket: ns,
+          exportBucket: exportsBucket,
+          objects: profile.throughputObjects,
+          pool,
+        });
+        log(`first export of ${b.objects} objects`);
+        const rec = phase();
+        const { commitId, seconds } = await commitAndAwaitExport(env, b, "first", 15 * 60_000);
+        const usage = rec.finish();
+        await verifyExport(env, b, commitId);
+        const ops = b.objects / seconds;
+        results.exportThroughput = {
+          objects: b.objects,
+          seconds,
+          objectsPerSecond: ops,
+          ratioToCeiling: results.ceiling ? ops / results.ceiling.objectsPerSecond : Number.NaN,
+        };
+        log(`first export: ${seconds.toFixed(1)} s, ${ops.toFixed(0)} objects/s, verified`);
+        const cost = costOf(toMeasuredUsage(usage, b.objects));
+        results.cost.push({
+          work: "export",
+          basedOn: `first export of ${b.objects} objects`,
+          lakeport: cost.perMillionObjects,
+          s3BatchOperations: batchOperationsPerMillion("copy"),
+        });
+        (results as unknown as Record<string, unknown>).exportUsage = usage;
+      } catch (err) {
+        fail("first export", err);
+      }
+    }
+
+    if (parts.has("incremental")) {
+      for (const size of profile.incrementalSizes) {
+        try {
+          const b = await prepareExportBranch(env, {
+            repo: `incr-${size}`,
+            nsBucket: ns,
+            exportBucket: exportsBucket,
+            objects: size,
+            pool,
+          });
+          log(`branch of ${b.objects}: first export`);
+          const first = await commitAndAwaitExport(env, b, "first", 15 * 60_000);
+          await verifyExport(env, b, first.commitId);
+          await stageChanges(env, b, ns, 10, 1);
+          const rec = phase();
+          const { commitId, seconds } = await commitAndAwaitExport(
+            env,
+            b,
+            "ten changes",
+            5 * 60_000,
+          );
+          const usage = rec.finish();
+          await verifyExport(env, b, commitId);
+          // The benchmark's own commit call is not Lakeport's work.
+          const lakeFsByOperation = { ...usage.lakeFsByOperation };
+          lakeFsByOperation.commit = (lakeFsByOperation.commit ?? 1) - 1;
+          if (lakeFsByOperation.commit === 0) delete lakeFsByOperation.commit;
+          results.incremental.push({
+            branchObjects: b.objects,
+            changedObjects: 10,
+            seconds,
+            s3Requests: usage.s3Requests,
+            s3ByOperation: usage.s3ByOperation,
+            lakeFsCalls: usage.lakeFsCalls - 1,
+            lakeFsByOperation,
+          });
+          log(
+            `incremental on ${b.objects}: ${seconds.toFixed(1)} s, S3 ${usage.s3Requests}, lakeFS ${usage.lakeFsCalls - 1}, verified`,
+          );
+        } catch (err) {
+          fail(`incremental export on ${size}`, err);
+        }
+      }
+    }
+
+    if (parts.has("gc")) {
+      for (const g of profile.gc) {
+        try {
+          const r = await runGcBench(env, { ...g, nsBucket: ns, phase, log });
+          results.gc.push(r.measurement);
+          if (r.sweepUsage && r.measurement.swept > 0) {
+            const cost = costOf(toMeasuredUsage(r.sweepUsage, r.measurement.swept));
+            results.cost.push({
+              work: "sweep",
+              basedOn: `mark and sweep of ${r.measurement.swept} of ${r.measurement.objects} objects`,
+              lakeport: cost.perMillionObjects,
+              s3BatchOperations: batchOperationsPerMillion("delete"),
+            });
+          }
+        } catch (err) {
+          fail(`GC of ${g.base} base objects`, err);
+        }
+      }
+    }
+
+    if (parts.has("cold")) {
+      log("cold start: bundle sizes and module initialisation");
+      results.coldStart = await measureColdStarts(env.assemblyDir, env.stackName, 3);
+    }
+  } finally {
+    await env.stop();
+  }
+  results.totalSeconds = (performance.now() - started) / 1000;
+  if (!parts.has("export")) results.unavailable.push("export throughput (not selected)");
+  console.log(renderTables(results));
+  const dir = path.join(ROOT, "bench", "results");
+  await mkdir(dir, { recursive: true });
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const stamp = date.slice(0, 19).replace(/:/g, "-");
+  await writeFile(path.join(dir, `${stamp}-${profile.name}.json`), json);
+  await writeFile(path.join(dir, "latest.json"), json);
+  await writeFile(path.join(dir, "latest.svg"), renderSvg(results));
+  log(`results in bench/results/${stamp}-${profile.name}.json, latest.json, latest.svg`);
+  return results.failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof BenchFailure ? `benchmark failed: ${err.message}` : err);
+    process.exit(1);
+  },
+);

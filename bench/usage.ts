@@ -1,0 +1,150 @@
+// What one benchmark phase consumed on the local cloud: Lambda invocations (durations x the
+// template's memory size, peak heap), Step Functions state transitions and child executions,
+// S3 requests (proxy counters) and lakeFS calls (dev server stats). Lambda records are kept
+// 1000 per function by the runtime, so a recorder samples them while the phase runs.
+import type { InvocationRecord } from "../local/lambda/runtime";
+import type { ExecutionRecord } from "../local/stepfunctions/runner";
+import type { MeasuredUsage } from "./cost-model";
+import type { BenchEnv } from "./env";
+
+export interface PhaseUsage {
+  seconds: number;
+  lambdaInvocations: number;
+  lambdaErrors: number;
+  lambdaGbSeconds: number;
+  maxPeakHeapBytes: number;
+  maxPeakHeapFunction: string;
+  sfnExecutions: number;
+  sfnChildExecutions: number;
+  sfnStateTransitions: number;
+  s3Requests: number;
+  s3ByOperation: Record<string, number>;
+  lakeFsCalls: number;
+  lakeFsByOperation: Record<string, number>;
+}
+
+export class PhaseRecorder {
+  private readonly seen = new Map<string, InvocationRecord>();
+  private readonly started = Date.now();
+  private readonly t0 = performance.now();
+  private readonly timer: NodeJS.Timeout;
+  private readonly memoryByName = new Map<string, number>();
+
+  constructor(private readonly env: BenchEnv) {
+    env.s3Server.admin.resetRequestCounts();
+    env.lakefsServer.resetStats();
+    for (const s of env.cloud.runtime.allStats()) {
+      for (const r of s.records) this.seen.set(r.requestId, r);
+    }
+    this.baseline = new Set(this.seen.keys());
+    this.timer = setInterval(() => this.sample(), 250);
+  }
+
+  private readonly baseline: Set<string>;
+
+  private sample() {
+    for (const s of this.env.cloud.runtime.allStats()) {
+      for (const r of s.records) if (!this.seen.has(r.requestId)) this.seen.set(r.requestId, r);
+    }
+  }
+
+  /** Memory size (MB) per function physical name, from the deployed template. */
+  setMemorySizes(sizes: Map<string, number>) {
+    for (const [k, v] of sizes) this.memoryByName.set(k, v);
+  }
+
+  finish(): PhaseUsage {
+    clearInterval(this.timer);
+    this.sample();
+    const seconds = (performance.now() - this.t0) / 1000;
+    let gbs = 0;
+    let invocations = 0;
+    let errors = 0;
+    let peak = 0;
+    let peakFn = "";
+    for (const [id, r] of this.seen) {
+      if (this.baseline.has(id)) continue;
+      invocations++;
+      if (r.outcome !== "success") errors++;
+      const mb = this.memoryByName.get(r.functionName) ?? 128;
+      gbs += (r.durationMs / 1000) * (mb / 1024);
+      if ((r.peakHeapUsedBytes ?? 0) > peak) {
+        peak = r.peakHeapUsedBytes ?? 0;
+        peakFn = r.functionName;
+      }
+    }
+    const executions = [
+      ...(
+        this.env.cloud.runner as unknown as { executions: Map<string, ExecutionRecord> }
+      ).executions.values(),
+    ].filter((e) => e.startDate.getTime() >= this.started);
+    let transitions = 0;
+    for (const e of executions) {
+      for (const h of e.history) if (h.type.endsWith("StateEntered")) transitions++;
+    }
+    const s3 = this.env.s3Server.admin.requestCounts();
+    const lk = this.env.lakefsServer.stats();
+    return {
+      seconds,
+      lambdaInvocations: invocations,
+      lambdaErrors: errors,
+      lambdaGbSeconds: gbs,
+      maxPeakHeapBytes: peak,
+      maxPeakHeapFunction: peakFn,
+      sfnExecutions: executions.filter((e) => !e.mapRunArn).length,
+      sfnChildExecutions: executions.filter((e) => e.mapRunArn).length,
+      sfnStateTransitions: transitions,
+      s3Requests: s3.total,
+      s3ByOperation: s3.byOperation,
+      lakeFsCalls: lk.requests,
+      lakeFsByOperation: lk.byOperation,
+    };
+  }
+}
+
+/** Memory sizes of the deployed functions, by physical name. */
+export async function functionMemorySizes(env: BenchEnv): Promise<Map<string, number>> {
+  const { readFile } = await import("node:fs/promises");
+  const path = await import("node:path");
+  const template = JSON.parse(
+    await readFile(path.join(env.assemblyDir, `${env.stackName}.template.json`), "utf8"),
+  ) as { Resources: Record<string, { Type: string; Properties?: { MemorySize?: number } }> };
+  const out = new Map<string, number>();
+  for (const r of env.cloud.deployment.resources) {
+    if (r.type !== "AWS::Lambda::Function") continue;
+    const mb = Number(template.Resources[r.logicalId]?.Properties?.MemorySize ?? 128);
+    out.set(r.physicalId, mb);
+  }
+  return out;
+}
+
+export function toMeasuredUsage(u: PhaseUsage, objects: number): MeasuredUsage {
+  return {
+    objects,
+    lambdaInvocations: u.lambdaInvocations,
+    lambdaGbSeconds: u.lambdaGbSeconds,
+    sfnStandardTransitions: u.sfnStateTransitions,
+    sfnExpressExecutions: 0,
+    sfnExpressGbSeconds: 0,
+    s3ByOperation: u.s3ByOperation,
+  };
+}
+
+/** Resolves once no Lambda invocation has started or ended for `quietMs`. */
+export async function lambdasQuiet(env: BenchEnv, quietMs = 1000): Promise<void> {
+  const signature = () =>
+    env.cloud.runtime
+      .allStats()
+      .map((s) => `${s.invocations}:${s.records.at(-1)?.durationMs ?? ""}`)
+      .join(",");
+  let last = signature();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = signature();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
+}
