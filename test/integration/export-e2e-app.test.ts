@@ -1,0 +1,84 @@
+// Continuous export through the real Lakeport app (test/support/lakeport-env.ts: the whole
+// synthesized stack deployed on the local cloud, API served by the deployed API functions):
+// enabling the export, then a commit on lakeFS whose webhook starts the export workflow.
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseStatusLine } from "../../lambdas/export/domain/status";
+import { uniqueName } from "../support/clients";
+import {
+  createLakeFsRepository,
+  type LakeportEnvironment,
+  startLakeportEnvironment,
+} from "../support/lakeport-env";
+
+let env: LakeportEnvironment;
+const outBucket = uniqueName("exp-app-out");
+
+beforeAll(async () => {
+  env = await startLakeportEnvironment();
+  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
+}, 240_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+async function waitExported(repo: string, head: string) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await env.api.get(`/repositories/${repo}/branches/main/export-status`);
+    if (r.body?.state !== "in-progress" && r.body?.currentRef === head) return r.body;
+    if (Date.now() > deadline) throw new Error(`not exported: ${JSON.stringify(r.body)}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+async function text(key: string) {
+  const o = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: key }));
+  return o.Body!.transformToString("utf8");
+}
+
+it("exports on enabling and after a commit, through the webhook, the bus and the workflow", async () => {
+  const repo = await createLakeFsRepository(env);
+  await env.lakefsServer.hooksSettled();
+  await env.lakefs.uploadObject(repo.id, "main", "logs/a.txt", { content: "A" });
+  const first = (await env.lakefs.commit(repo.id, "main", { message: "a" })).id;
+  await env.lakefsServer.hooksSettled();
+  const set = await env.lakeport([
+    "export",
+    "set",
+    `lakefs://${repo.id}@main`,
+    "--path",
+    `s3://${outBucket}/data`,
+    "--status-path",
+    `s3://${outBucket}/status`,
+    "--prefix-regex",
+    "^logs/$",
+    "--continuous",
+    "true",
+  ]);
+  expect(set.code, set.stderr).toBe(0);
+  expect((await waitExported(repo.id, first)).state).toBe("exported-successfully");
+
+  await env.lakefs.uploadObject(repo.id, "main", "logs/b.txt", { content: "B" });
+  await env.lakefs.deleteObject(repo.id, "main", "logs/a.txt");
+  const second = (await env.lakefs.commit(repo.id, "main", { message: "b" })).id;
+  await env.lakefsServer.hooksSettled();
+  expect(await waitExported(repo.id, second)).toMatchObject({
+    state: "exported-successfully",
+    lastExportedCommit: second,
+  });
+  const keys = (await env.s3.send(new ListObjectsV2Command({ Bucket: outBucket, Prefix: "data/" })))
+    .Contents!.map((c) => c.Key)
+    .sort();
+  expect(keys).toEqual([
+    "data/_lakefs_actions/lakeport.yaml",
+    "data/logs/_lakefs_success",
+    "data/logs/b.txt",
+  ]);
+  expect(await text("data/logs/b.txt")).toBe("B");
+  expect(parseStatusLine(await text(`status/${repo.id}-main-${second}`))).toEqual({
+    status: "exported-successfully",
+    signalledErrors: 0,
+  });
+}, 120_000);
