@@ -12,7 +12,6 @@ import path from "node:path";
 import {
   CreateBucketCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
@@ -187,10 +186,10 @@ async function setExport(
   ];
   if (cfg.status !== false) args.push("--status-path", `s3://${outBucket}/status/${cfg.prefix}`);
   for (const r of cfg.regex ?? []) args.push("--prefix-regex", r);
-  if (cfg.continuous === false) args.push("--wait");
   const r = await lakeport(args);
-  // --wait reports progress on stderr.
-  if (cfg.continuous !== false) expect(r.stderr, r.stdout).toBe("");
+  // Not --wait: the test waits with settled() (the CLI's wait can race the state read with
+  // DescribeExecution right when an export ends).
+  expect(r.stderr, r.stdout).toBe("");
   expect(r.code, r.stderr).toBe(0);
   return r;
 }
@@ -440,7 +439,6 @@ describe("continuous export end to end", () => {
 
   it("writes exactly the expected _lakefs_success markers (table of cases)", async () => {
     const repo = await createRepo("markers");
-    const ACTIONS = "_lakefs_actions/lakeport.yaml";
     const cases: {
       name: string;
       regex: string[];
@@ -540,8 +538,6 @@ describe("continuous export end to end", () => {
           .map((k) => k.slice(prefixOf(c.name).length + 1, -"_lakefs_success".length))
           .sort();
         expect(got, c.name).toEqual([...c.markers].sort());
-        expect(c.files.length + 1).toBeGreaterThan(0);
-        void ACTIONS;
       }
     } finally {
       for (const id of rules) await admin.removeDenyRule(id);
@@ -613,7 +609,7 @@ describe("continuous export end to end", () => {
       state: "export-failed",
       currentRef: first,
     });
-    const repair = await lakeport(["export", "repair", `lakefs://${repo}@main`, "--wait"]);
+    const repair = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
     expect(repair.code, repair.stderr + repair.stdout).toBe(0);
     await settled(repo, "main", second);
     expect(await statusLineOf(prefix, repo, "main", second)).toEqual({
@@ -638,7 +634,7 @@ describe("continuous export end to end", () => {
     const later = await commitChanges(repo, "once", { put: { "o/2.txt": "later" } });
     await new Promise((r) => setTimeout(r, 500));
     expect(await settled(repo, "once")).toMatchObject({ currentRef: onceHead });
-    const run = await lakeport(["export", "run", `lakefs://${repo}@once`, "--wait"]);
+    const run = await lakeport(["export", "run", `lakefs://${repo}@once`]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(await settled(repo, "once", later)).toMatchObject({ state: "exported-successfully" });
     await expectMirror(repo, "once", `${prefix}-once`);
@@ -656,7 +652,7 @@ describe("continuous export end to end", () => {
     let s = await settled(repo, "main", h1);
     expect(s.state).toBe("export-failed");
     expect(s.errorMessage).toContain("did not complete");
-    const r1 = await lakeport(["export", "repair", `lakefs://${repo}@main`, "--wait"]);
+    const r1 = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
     expect(r1.code, r1.stderr + r1.stdout).toBe(0);
     expect(await settled(repo, "main", h1)).toMatchObject({ lastExportedCommit: h1 });
     await expectMirror(repo, "main", prefix);
@@ -667,7 +663,7 @@ describe("continuous export end to end", () => {
     // The watchdog saw the failed execution: export-failed with the reason.
     expect(s.state).toBe("export-failed");
     expect(s.errorMessage).toContain("FAILED");
-    const r2 = await lakeport(["export", "repair", `lakefs://${repo}@main`, "--wait"]);
+    const r2 = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
     expect(r2.code, r2.stderr + r2.stdout).toBe(0);
     expect(await settled(repo, "main", h2)).toMatchObject({ lastExportedCommit: h2 });
     await expectMirror(repo, "main", prefix);
@@ -692,7 +688,6 @@ describe("continuous export end to end", () => {
   it("an incremental export of 1 change in a 10 000-object branch: < 50 S3 requests, < 20 lakeFS calls", async () => {
     const repo = await createRepo("big");
     const prefix = `big-${repo}`;
-    const T0 = Date.now();
     const srcKey = `linked/${repo}/shared.bin`;
     await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: srcKey, Body: "shared" }));
     const checksum = createHash("md5").update("shared").digest("hex");
@@ -711,12 +706,10 @@ describe("continuous export end to end", () => {
         ),
       );
     }
-    console.log("TIMING linked", Date.now() - T0);
     const full = await lakefs.commit(repo, "main", { message: "10 000 objects" });
     await lakefsServer.hooksSettled();
     await setExport(repo, "main", { prefix });
     await settled(repo, "main", full.id, 180_000);
-    console.log("TIMING exported", Date.now() - T0);
     expect((await listAll(outBucket, `${prefix}/`)).length).toBe(10_001);
 
     await lakefs.uploadObject(repo, "main", "d07/f00007.bin", { content: "changed" });
