@@ -111,6 +111,8 @@ export interface LakeportComponentsOptions {
    * `<dir>/cdk.out` (skipped when infra/, lambdas/ and the lock file did not change).
    */
   assemblyDir?: string;
+  /** Receives the deployment (Lambda runtime stats, runner, router) once it exists. */
+  onDeployed?: (deployment: LocalDeployment) => void;
 }
 
 /**
@@ -160,6 +162,7 @@ export function lakeportComponents(opts: LakeportComponentsOptions = {}): Compon
       }),
     onDeployed: (d) => {
       deployment = d;
+      opts.onDeployed?.(d);
     },
   });
   return [withSynthesis(s3), dynamodb, lakefs, ...cloud, deployedApiComponent(() => deployment)];

@@ -42,6 +42,8 @@ export function localLambdaEnv(opts: {
     LAKEFS_ACCESS_KEY_ID: opts.lakeFsAccessKeyId,
     LAKEFS_SECRET_ACCESS_KEY: opts.lakeFsSecretAccessKey,
     WEBHOOK_TOKEN: opts.webhookToken,
+    // Local Lambdas run on this machine's Node 20 (Node 22 in AWS): the SDK's notice is known.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
 }
 
