@@ -154,7 +154,11 @@ export async function commitAndAwaitExport(
 }
 
 /** Where the pipeline stands, for a failure message: webhook calls and executions. */
-function describePipeline(env: BenchEnv, b: ExportBranch, executions: { name: string; status: string }[]) {
+function describePipeline(
+  env: BenchEnv,
+  b: ExportBranch,
+  executions: { name: string; status: string }[],
+) {
   const hooks = env.lakefsServer
     .hookRuns()
     .filter((h) => h.event.repository_id === b.repo)

@@ -20,6 +20,8 @@ export interface IncrementalExport {
   s3ByOperation: Record<string, number>;
   lakeFsCalls: number;
   lakeFsByOperation: Record<string, number>;
+  /** The export path equalled the commit afterwards. */
+  verified: boolean;
 }
 
 export interface GcMeasurement {
@@ -111,7 +113,7 @@ export function renderTables(r: BenchResults): string {
       table(
         ["incremental export (10 changed)", "s", "S3 requests", "lakeFS calls"],
         r.incremental.map((i) => [
-          `branch of ${fmt(i.branchObjects)}`,
+          `branch of ${fmt(i.branchObjects)}${i.verified ? "" : " (WRONG DATA)"}`,
           fmt(i.seconds, 1),
           fmt(i.s3Requests),
           fmt(i.lakeFsCalls),
