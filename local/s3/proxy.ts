@@ -313,6 +313,10 @@ async function copyObject(
       `The specified copy source is larger than the maximum allowable size for a copy source: ${max}`,
     );
   }
+  if (src.bucket !== r.bucket || src.key !== r.key) {
+    // s3rver keeps an existing destination's cached ETag when it copies new bytes over it.
+    await ctx.layout.forgetObjectEtag(r.bucket, r.key);
+  }
   return forward(ctx, req, res, {
     headers: { "x-amz-copy-source": `/${src.bucket}/${encodeURI(src.key)}` },
   });

@@ -106,6 +106,15 @@ export class StoreLayout {
     await writeFile(`${this.objectPath(bucket, key)}.md5`, etag);
   }
 
+  /**
+   * Forgets the ETag s3rver cached for an object, so it is computed again from the bytes on the
+   * next read. s3rver's CopyObject with MetadataDirective REPLACE overwrites the bytes of an
+   * existing destination but keeps its old cached ETag.
+   */
+  async forgetObjectEtag(bucket: string, key: string): Promise<void> {
+    await rm(`${this.objectPath(bucket, key)}.md5`, { force: true });
+  }
+
   async objectInfo(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     const file = this.objectPath(bucket, key);
     try {

@@ -194,6 +194,30 @@ describe("CopyObject", () => {
     }
   });
 
+  test("copying over an existing key replaces its bytes and its ETag", async () => {
+    const oldBody = Buffer.from("old body");
+    const newBody = Buffer.from("a new, longer body");
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "over/src-old", Body: oldBody }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "over/src-new", Body: newBody }));
+    const copy = (src: string) =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: "over/dest",
+          CopySource: `${bucket}/${src}`,
+          MetadataDirective: "REPLACE",
+          ContentType: "application/octet-stream",
+        }),
+      );
+    await copy("over/src-old");
+    const result = await copy("over/src-new");
+    expect(result.CopyObjectResult?.ETag).toBe(`"${md5(newBody)}"`);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "over/dest" }));
+    expect(head.ETag).toBe(`"${md5(newBody)}"`);
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "over/dest" }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(newBody)).toBe(true);
+  });
+
   test("copying a missing source fails with NoSuchKey; a versionId other than null with NoSuchVersion", async () => {
     const err = await errorOf(
       s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "d", CopySource: `${bucket}/absent` })),
