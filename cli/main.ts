@@ -109,7 +109,12 @@ function endedUnfinished(execution: Json, what: string) {
   }
 }
 
+/** How long an ended execution may go unrecorded: the API reads the state before the
+ * execution, and a crashed execution is recorded by the watchdog just after it ends. */
+const UNRECORDED_GRACE_MS = 15_000;
+
 async function waitExport(api: ApiClient, path: string, opts: GlobalOpts): Promise<Json> {
+  let endedUnrecordedSince: number | undefined;
   for (;;) {
     const s = await api.request("GET", `${path}/export-status`);
     if (s.state !== "in-progress") {
@@ -118,7 +123,15 @@ async function waitExport(api: ApiClient, path: string, opts: GlobalOpts): Promi
         throw new RunFailed(`export failed: ${s.errorMessage ?? ""}`);
       return s;
     }
-    endedUnfinished(s.execution, `export ${s.exportId}`);
+    try {
+      endedUnfinished(s.execution, `export ${s.exportId}`);
+      endedUnrecordedSince = undefined;
+    } catch (err) {
+      endedUnrecordedSince ??= Date.now();
+      if (Date.now() - endedUnrecordedSince > UNRECORDED_GRACE_MS) throw err;
+      await sleep(pollMs());
+      continue;
+    }
     if (!opts.json)
       process.stderr.write(`export ${s.exportId}: ${progressLine(s.execution) || "in-progress"}\n`);
     await sleep(pollMs());
