@@ -1,6 +1,6 @@
 // DeleteObjects (and DeleteObject) done by the proxy: s3rver 3.7.1 ignores Quiet, parses keys
 // that look like numbers as numbers, and can fail when two deletes empty the same directory at
-// once. Here every key is answered on its own: Deleted (also for keys that did not exist, as S3
+// once (and lists a directory after each delete). Here every key is answered on its own: Deleted (also for keys that did not exist, as S3
 // does) or an Error element with Key, Code and Message.
 import { S3_XMLNS, S3ErrorResponse, xmlEscape, xmlUnescape } from "./s3-error";
 import type { StoreLayout } from "./store-layout";
@@ -39,14 +39,7 @@ export async function deleteOneObject(
   bucket: string,
   key: string,
 ): Promise<void> {
-  if (!(await layout.store.existsObject(bucket, key))) return;
-  try {
-    await layout.store.deleteObject(bucket, key);
-  } catch (err) {
-    // The files are gone; only s3rver's cleanup of empty directories raced another request.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT" && code !== "ENOTEMPTY") throw err;
-  }
+  await layout.deleteObject(bucket, key);
 }
 
 export type KeyOutcome = { key: string; error?: { code: string; message: string } };

@@ -40,7 +40,7 @@ import {
   slowDown,
   xmlEscape,
 } from "./s3-error";
-import type { StoreLayout } from "./store-layout";
+import { type StoreLayout, storedMetadataOf } from "./store-layout";
 
 export interface S3ProxyOptions {
   /** Port of the s3rver instance on loopback. */
@@ -184,6 +184,8 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
       return forward(ctx, req, res);
     case "CompleteMultipartUpload":
       return completeUpload(ctx, r, req, res);
+    case "PutObject":
+      return putObject(ctx, r, req, res);
     case "GetObject":
       if (header(req, "range") && !r.query.has("partNumber")) return rangedGet(ctx, r, req, res);
       return forward(ctx, req, res);
@@ -296,8 +298,62 @@ function copySourceOf(req: IncomingMessage) {
   return src;
 }
 
-/** CopyObject: s3rver decodes the copy source with decodeURI (so "%2B" stays "%2B") and does
- * not understand "?versionId="; hand it a source header its decoder reads back exactly. */
+const STORAGE_CLASSES = new Set([
+  "STANDARD",
+  "REDUCED_REDUNDANCY",
+  "STANDARD_IA",
+  "ONEZONE_IA",
+  "INTELLIGENT_TIERING",
+  "GLACIER",
+  "DEEP_ARCHIVE",
+  "OUTPOSTS",
+]);
+
+/** PutObject of a plain body, answered here on s3rver's files (s3rver's own put is several
+ * times slower); aws-chunked (streaming-signed) bodies still go to s3rver, which decodes them. */
+async function putObject(
+  ctx: ProxyContext,
+  r: ClassifiedRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
+  const sha = header(req, "x-amz-content-sha256") ?? "";
+  const encoding = header(req, "content-encoding") ?? "";
+  if (sha.startsWith("STREAMING-") || encoding.includes("aws-chunked")) {
+    return forward(ctx, req, res);
+  }
+  checkAccessKey(req, r.query);
+  await requireBucket(ctx, r.bucket);
+  const storageClass = header(req, "x-amz-storage-class");
+  if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) {
+    throw new S3ErrorResponse(
+      "InvalidStorageClass",
+      "The storage class you specified is not valid",
+    );
+  }
+  const out = await ctx.layout.writeObject(
+    r.bucket,
+    r.key,
+    req,
+    storedMetadataOf(req.headers),
+    header(req, "content-md5"),
+  );
+  if ("badDigest" in out) {
+    throw new S3ErrorResponse(
+      "BadDigest",
+      "The Content-MD5 you specified did not match what we received.",
+    );
+  }
+  res.writeHead(200, {
+    etag: JSON.stringify(out.md5),
+    "content-length": 0,
+    "x-amz-request-id": requestId(),
+  });
+  res.end();
+}
+
+/** CopyObject, answered here on s3rver's files (store-layout): s3rver's own copy decodes the
+ * source with decodeURI, ignores "?versionId=", keeps a stale ETag on REPLACE, and is slow. */
 async function copyObject(
   ctx: ProxyContext,
   r: ClassifiedRequest,
@@ -313,13 +369,30 @@ async function copyObject(
       `The specified copy source is larger than the maximum allowable size for a copy source: ${max}`,
     );
   }
-  if (src.bucket !== r.bucket || src.key !== r.key) {
-    // s3rver keeps an existing destination's cached ETag when it copies new bytes over it.
-    await ctx.layout.forgetObjectEtag(r.bucket, r.key);
+  checkAccessKey(req, r.query);
+  await drain(req);
+  if (!(await ctx.layout.bucketExists(src.bucket))) throw noSuchBucket(src.bucket);
+  if (!info) throw noSuchKey(src.key);
+  await requireBucket(ctx, r.bucket);
+  const replace = header(req, "x-amz-metadata-directive") === "REPLACE";
+  if (src.bucket === r.bucket && src.key === r.key && !replace) {
+    throw new S3ErrorResponse(
+      "InvalidRequest",
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
   }
-  return forward(ctx, req, res, {
-    headers: { "x-amz-copy-source": `/${src.bucket}/${encodeURI(src.key)}` },
-  });
+  const out = await ctx.layout.copyObject(
+    src,
+    { bucket: r.bucket, key: r.key },
+    replace ? storedMetadataOf(req.headers) : undefined,
+  );
+  sendXml(
+    res,
+    200,
+    `<CopyObjectResult xmlns="${S3_XMLNS}"><LastModified>${out.lastModified.toISOString()}</LastModified>` +
+      `<ETag>${xmlEscape(JSON.stringify(out.etag))}</ETag></CopyObjectResult>`,
+    src.versionId ? { "x-amz-copy-source-version-id": src.versionId } : {},
+  );
 }
 
 async function uploadPartCopy(

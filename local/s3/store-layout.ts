@@ -2,11 +2,50 @@
 // the file "<bucket>/a/b/c._S3rver_object" with "c._S3rver_object.md5" (the ETag) and
 // "c._S3rver_metadata.json" next to it; multipart uploads live in "<bucket>/._S3rver_uploads/<id>/".
 // The proxy uses it for what s3rver gets wrong: listing order, ranged reads, upload checks.
-import { createReadStream, type ReadStream } from "node:fs";
-import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  type ReadStream,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { copyFile, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 const OBJECT_SUFFIX = "._S3rver_object";
+/** The stored metadata s3rver keeps (its S3Object.ALLOWED_METADATA) besides x-amz-meta-*. */
+const STORED_METADATA = new Set([
+  "cache-control",
+  "content-disposition",
+  "content-encoding",
+  "content-language",
+  "content-type",
+  "expires",
+  "x-amz-storage-class",
+  "x-amz-website-redirect-location",
+]);
+
+/** What s3rver would store from a request's headers (its putMetadata). */
+export function storedMetadataOf(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const name = k.toLowerCase();
+    if (STORED_METADATA.has(name) || name.startsWith("x-amz-meta-")) {
+      out[name] = Array.isArray(v) ? v.join(",") : v;
+    }
+  }
+  return out;
+}
 const INTERNAL_PREFIX = "._S3rver_";
 
 /** The subset of s3rver's FilesystemStore the proxy calls. */
@@ -54,7 +93,7 @@ export class StoreLayout {
   async bucketExists(bucket: string): Promise<boolean> {
     if (!/^[a-z0-9][a-z0-9.-]{1,62}$/.test(bucket)) return false;
     try {
-      return (await stat(this.store.getBucketPath(bucket))).isDirectory();
+      return statSync(this.store.getBucketPath(bucket)).isDirectory();
     } catch {
       return false;
     }
@@ -106,25 +145,150 @@ export class StoreLayout {
     await writeFile(`${this.objectPath(bucket, key)}.md5`, etag);
   }
 
-  /**
-   * Forgets the ETag s3rver cached for an object, so it is computed again from the bytes on the
-   * next read. s3rver's CopyObject with MetadataDirective REPLACE overwrites the bytes of an
-   * existing destination but keeps its old cached ETag.
-   */
-  async forgetObjectEtag(bucket: string, key: string): Promise<void> {
-    await rm(`${this.objectPath(bucket, key)}.md5`, { force: true });
-  }
-
   async objectInfo(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     const file = this.objectPath(bucket, key);
     try {
-      const st = await stat(file);
+      const st = statSync(file);
       if (!st.isFile()) return undefined;
-      const md5 = await readFile(`${file}.md5`, "utf8").catch(() => "");
+      const md5 = await this.objectMd5(bucket, key);
       const lastModified = new Date(Math.floor(st.mtimeMs / 1000) * 1000);
-      return { key, size: st.size, lastModified, etag: JSON.stringify(md5.trim()) };
+      return { key, size: st.size, lastModified, etag: JSON.stringify(md5) };
     } catch {
       return undefined;
+    }
+  }
+
+  /** The md5 of an object's bytes, from s3rver's cache file or computed (and cached) like s3rver. */
+  async objectMd5(bucket: string, key: string): Promise<string> {
+    const file = this.objectPath(bucket, key);
+    let cached: string | undefined;
+    try {
+      cached = readFileSync(`${file}.md5`, "utf8");
+    } catch {
+      cached = undefined;
+    }
+    if (cached !== undefined) return cached.trim();
+    const digest = createHash("md5");
+    for await (const chunk of createReadStream(file)) digest.update(chunk as Buffer);
+    const md5 = digest.digest("hex");
+    await writeFile(`${file}.md5`, md5);
+    return md5;
+  }
+
+  /**
+   * CopyObject on disk, in s3rver's format, without going through s3rver (its copy costs a
+   * dozen filesystem calls and two HTTP hops; this is the hot path of every export). The bytes
+   * land under a temporary name and are renamed into place, so a reader never sees half a copy.
+   * Metadata is the source's, or `replacement` (MetadataDirective REPLACE).
+   */
+  async copyObject(
+    src: { bucket: string; key: string },
+    dest: { bucket: string; key: string },
+    replacement?: Record<string, string>,
+  ): Promise<{ etag: string; lastModified: Date }> {
+    const srcFile = this.objectPath(src.bucket, src.key);
+    const destFile = this.objectPath(dest.bucket, dest.key);
+    const md5 = await this.objectMd5(src.bucket, src.key);
+    // The small metadata files go through synchronous calls: on a local disk they take
+    // microseconds, and each asynchronous one costs a thread-pool round trip.
+    let metadata = replacement;
+    if (!metadata) {
+      try {
+        const metadataFile = this.store.getResourcePath(src.bucket, src.key, "metadata.json");
+        metadata = JSON.parse(readFileSync(metadataFile, "utf8")) as Record<string, string>;
+      } catch {
+        metadata = {};
+      }
+    }
+    if (srcFile !== destFile) {
+      mkdirSync(path.dirname(destFile), { recursive: true });
+      const tmp = `${destFile}.${randomBytes(6).toString("hex")}.tmp`;
+      try {
+        await copyFile(srcFile, tmp);
+        renameSync(tmp, destFile);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    }
+    writeFileSync(`${destFile}.md5`, md5);
+    writeFileSync(
+      this.store.getResourcePath(dest.bucket, dest.key, "metadata.json"),
+      JSON.stringify(metadata, null, 2),
+    );
+    const st = statSync(destFile);
+    return { etag: md5, lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000) };
+  }
+
+  /**
+   * PutObject on disk in s3rver's format: the body streams to a temporary file (hashed on the
+   * way) that is renamed into place only if `expectedMd5` (Content-MD5, base64) matches.
+   */
+  async writeObject(
+    bucket: string,
+    key: string,
+    body: Readable,
+    metadata: Record<string, string>,
+    expectedMd5?: string,
+  ): Promise<{ md5: string; size: number } | { badDigest: true }> {
+    const file = this.objectPath(bucket, key);
+    mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+    const digest = createHash("md5");
+    let size = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            digest.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
+      const raw = digest.digest();
+      if (expectedMd5 !== undefined && raw.toString("base64") !== expectedMd5) {
+        rmSync(tmp, { force: true });
+        return { badDigest: true };
+      }
+      renameSync(tmp, file);
+      const md5 = raw.toString("hex");
+      writeFileSync(`${file}.md5`, md5);
+      writeFileSync(
+        this.store.getResourcePath(bucket, key, "metadata.json"),
+        JSON.stringify(metadata, null, 2),
+      );
+      return { md5, size };
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes an object's files, then the directories it leaves empty (up to the bucket). An
+   * rmdir that finds the directory not empty ends the walk: no directory listing per delete.
+   */
+  async deleteObject(bucket: string, key: string): Promise<void> {
+    const file = this.objectPath(bucket, key);
+    await Promise.all(
+      [file, `${file}.md5`, this.store.getResourcePath(bucket, key, "metadata.json")].map((f) =>
+        unlink(f).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== "ENOENT") throw err;
+        }),
+      ),
+    );
+    const bucketDir = this.store.getBucketPath(bucket);
+    let dir = path.dirname(file);
+    while (dir.length > bucketDir.length && dir.startsWith(bucketDir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // not empty (or already gone, or being filled by a concurrent write)
+      }
+      dir = path.dirname(dir);
     }
   }
 

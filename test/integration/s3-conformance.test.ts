@@ -115,6 +115,51 @@ describe("objects", () => {
     expect(err.$metadata.httpStatusCode).toBe(404);
   });
 
+  test("PutObject checks Content-MD5 and keeps nothing of a body that does not match it", async () => {
+    const body = Buffer.from("checked body");
+    const good = createHash("md5").update(body).digest("base64");
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "md5/ok", Body: body, ContentMD5: good }),
+    );
+    expect((await getBytes("md5/ok")).toString()).toBe("checked body");
+    const bad = await errorOf(
+      s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: "md5/ok",
+          Body: Buffer.from("other bytes"),
+          ContentMD5: good,
+        }),
+      ),
+    );
+    expect(bad.name).toBe("BadDigest");
+    expect(bad.$metadata.httpStatusCode).toBe(400);
+    // The refused body did not replace the object.
+    expect((await getBytes("md5/ok")).toString()).toBe("checked body");
+  });
+
+  test("PutObject over an existing key replaces bytes, ETag and metadata", async () => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "over/k", Body: "one", Metadata: { a: "1" } }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "over/k", Body: "second" }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "over/k" }));
+    expect(head.ETag).toBe(`"${md5(Buffer.from("second"))}"`);
+    expect(head.ContentLength).toBe(6);
+    expect(head.Metadata).toEqual({});
+  });
+
+  test("deleting the last key of a deep prefix leaves listings of its siblings intact", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "deep/a/b/c/k1", Body: "1" }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "deep/a/k2", Body: "2" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "deep/a/b/c/k1" }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "deep/" }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(["deep/a/k2"]);
+    // The emptied prefix takes new keys again.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "deep/a/b/c/k3", Body: "3" }));
+    expect((await getBytes("deep/a/b/c/k3")).toString()).toBe("3");
+  });
+
   test("a wrong access key is refused", async () => {
     const bad = createS3Client({
       endpoint: inject("s3Endpoint"),
