@@ -42,7 +42,7 @@ describe("status line", () => {
     expect(k.statusLine).toBe("status/x/repo-main-c0ffee");
     expect(k.statusDocument).toBe("status/x/repo-main-c0ffee.status.json");
     expect(k.manifestIndex).toBe("status/x/repo-main-c0ffee.manifest.json");
-    expect(k.manifestPart(3)).toBe("status/x/repo-main-c0ffee.manifest/part-000003.jsonl");
+    expect(k.manifestPart("ab12")).toBe("status/x/repo-main-c0ffee.manifest/part-ab12.jsonl");
     expect(statusKeys("", "r", "b", "c").statusLine).toBe("r-b-c");
   });
 });

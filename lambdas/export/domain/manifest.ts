@@ -1,10 +1,14 @@
 // The manifest of an exported commit: every object with its exported key, ETag and size.
 // A commit may hold 100M objects, so the manifest is JSON Lines parts plus a small index:
-//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest/part-000000.jsonl   {"path","key","etag","size"} per line, path order
-//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest.json                 ManifestIndex
-// Two sources: the listing of the commit (full; lakeFS calls grow with the branch), or the
-// previous export's manifest merged with this export's tasks (`mergeManifest`, no lakeFS call:
-// the workflow uses it when the manifest of `from` exists under the same status path).
+//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest/part-<HASH>.jsonl   {"path","key","etag","size"} per line, path order
+//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest.json                 ManifestIndex (parts in order)
+// Parts are named by a hash of their content, so they never change once written, and an
+// index may list parts that an earlier export of the branch wrote (under its own commit's
+// folder): an export that changes 10 objects of a 100M-object branch reads and writes only
+// the parts its changes fall in (`writeMergedManifest`), not the whole manifest.
+// Sources: the listing of the commit (first export), or the previous export's manifest merged
+// with this export's tasks (no lakeFS call).
+import { createHash } from "node:crypto";
 import type { LakeFsApi } from "../../lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
 import { compareKeys } from "./keys";
@@ -21,19 +25,117 @@ export interface ManifestEntry {
   size: number | null;
 }
 
+export interface ManifestPart {
+  key: string;
+  entries: number;
+  bytes: number;
+  /** First and last path in the part, and the sum of its sizes (version 2 indexes). */
+  firstPath?: string;
+  lastPath?: string;
+  totalSize?: number;
+}
+
 export interface ManifestIndex {
-  version: 1;
+  /** 2: parts are content-named, carry their path range, and may be shared between commits. */
+  version: 1 | 2;
   repository: string;
   branch: string;
   commitId: string;
   format: "jsonl";
   entries: number;
   totalSize: number;
-  parts: { key: string; entries: number; bytes: number }[];
+  parts: ManifestPart[];
 }
 
 export interface ManifestSink {
-  writePart(partIndex: number, lines: string[]): Promise<void>;
+  /** Writes one part (its key is content-named: writing it again writes the same bytes). */
+  writePart(key: string, body: string): Promise<void>;
+}
+
+export interface ManifestAbout {
+  repository: string;
+  branch: string;
+  commitId: string;
+  /** Key of a new part from its content id. */
+  partKey: (contentId: string) => string;
+}
+
+export interface ManifestLimits {
+  maxEntriesPerPart?: number;
+  maxPartBytes?: number;
+}
+
+/** Accumulates entries into parts of bounded size; parts already written can be appended as is. */
+class ManifestWriter {
+  readonly index: ManifestIndex;
+  private lines: string[] = [];
+  private bytes = 0;
+  private size = 0;
+  private first = "";
+  private last = "";
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+
+  constructor(
+    private readonly sink: ManifestSink,
+    private readonly about: ManifestAbout,
+    limits: ManifestLimits,
+  ) {
+    this.maxEntries = limits.maxEntriesPerPart ?? 100_000;
+    this.maxBytes = limits.maxPartBytes ?? 32 * 1024 * 1024;
+    this.index = {
+      version: 2,
+      repository: about.repository,
+      branch: about.branch,
+      commitId: about.commitId,
+      format: "jsonl",
+      entries: 0,
+      totalSize: 0,
+      parts: [],
+    };
+  }
+
+  async add(e: ManifestEntry): Promise<void> {
+    const line = encodeManifestLine(e);
+    const lineBytes = Buffer.byteLength(line) + 1;
+    if (this.lines.length > 0 && this.bytes + lineBytes > this.maxBytes) await this.flush();
+    if (this.lines.length === 0) this.first = e.path;
+    this.last = e.path;
+    this.lines.push(line);
+    this.bytes += lineBytes;
+    this.size += e.size ?? 0;
+    if (this.lines.length >= this.maxEntries) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.lines.length === 0) return;
+    const body = `${this.lines.join("\n")}\n`;
+    const key = this.about.partKey(createHash("sha256").update(body).digest("hex").slice(0, 32));
+    await this.sink.writePart(key, body);
+    this.push({
+      key,
+      entries: this.lines.length,
+      bytes: this.bytes,
+      firstPath: this.first,
+      lastPath: this.last,
+      totalSize: this.size,
+    });
+    this.lines = [];
+    this.bytes = 0;
+    this.size = 0;
+  }
+
+  /** Appends a part written earlier, by reference. */
+  async reuse(part: ManifestPart): Promise<void> {
+    await this.flush();
+    this.push(part);
+  }
+
+  private push(part: ManifestPart): void {
+    this.index.parts.push(part);
+    this.index.entries += part.entries;
+    this.index.totalSize += part.totalSize ?? 0;
+  }
 }
 
 export function encodeManifestLine(e: ManifestEntry): string {
@@ -59,43 +161,99 @@ export function parseManifestLine(line: string): ManifestEntry {
 export async function writeManifest(
   entries: AsyncIterable<ManifestEntry>,
   sink: ManifestSink,
-  about: { repository: string; branch: string; commitId: string; partKey: (i: number) => string },
-  opts: { maxEntriesPerPart?: number; maxPartBytes?: number } = {},
+  about: ManifestAbout,
+  limits: ManifestLimits = {},
 ): Promise<ManifestIndex> {
-  const maxEntries = opts.maxEntriesPerPart ?? 100_000;
-  const maxBytes = opts.maxPartBytes ?? 32 * 1024 * 1024;
-  const index: ManifestIndex = {
-    version: 1,
-    repository: about.repository,
-    branch: about.branch,
-    commitId: about.commitId,
-    format: "jsonl",
-    entries: 0,
-    totalSize: 0,
-    parts: [],
-  };
-  let lines: string[] = [];
-  let bytes = 0;
-  const flush = async () => {
-    if (lines.length === 0) return;
-    const i = index.parts.length;
-    await sink.writePart(i, lines);
-    index.parts.push({ key: about.partKey(i), entries: lines.length, bytes });
-    lines = [];
-    bytes = 0;
-  };
-  for await (const e of entries) {
-    const line = encodeManifestLine(e);
-    const lineBytes = Buffer.byteLength(line) + 1;
-    if (lines.length > 0 && bytes + lineBytes > maxBytes) await flush();
-    lines.push(line);
-    bytes += lineBytes;
-    index.entries++;
-    index.totalSize += e.size ?? 0;
-    if (lines.length >= maxEntries) await flush();
+  const w = new ManifestWriter(sink, about, limits);
+  for await (const e of entries) await w.add(e);
+  await w.flush();
+  return w.index;
+}
+
+/** Whether an index carries what `writeMergedManifest` needs (path ranges and sizes of parts). */
+export function supportsPartReuse(index: ManifestIndex): boolean {
+  return index.parts.every(
+    (p) =>
+      typeof p.firstPath === "string" &&
+      typeof p.lastPath === "string" &&
+      typeof p.totalSize === "number",
+  );
+}
+
+/**
+ * The manifest of `to` from the index of `from` (version 2) and this export's tasks (path
+ * order). A part owns the paths from its first path up to the next part's first path; a part
+ * that owns no task is kept by reference (not read, not written), the others are read, merged
+ * with their tasks and written again (runs of touched parts are merged into one stream).
+ * Requests grow with the changes, not with the branch.
+ */
+export async function writeMergedManifest(
+  previous: ManifestIndex,
+  readPart: (part: ManifestPart) => AsyncIterable<ManifestEntry>,
+  tasks: AsyncIterable<ExportTask>,
+  sink: ManifestSink,
+  about: ManifestAbout,
+  limits: ManifestLimits = {},
+): Promise<ManifestIndex> {
+  if (!supportsPartReuse(previous)) {
+    throw new Error("writeMergedManifest: the previous index has no path ranges (version 1)");
   }
-  await flush();
-  return index;
+  const w = new ManifestWriter(sink, about, limits);
+  const pending = new PeekableTasks(tasks);
+  const parts = previous.parts;
+  // Paths owned by part i: [-inf | first(i), first(i+1) | +inf).
+  const ownedBy = (i: number, path: string) => {
+    const next = parts[i + 1]?.firstPath;
+    return next === undefined || compareKeys(path, next) < 0;
+  };
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const t = await pending.peek();
+    if (t === undefined || !ownedBy(i, t.path)) {
+      await w.reuse(part);
+      continue;
+    }
+    for await (const e of mergeManifest(
+      readPart(part),
+      pending.takeWhile((p) => ownedBy(i, p)),
+    )) {
+      await w.add(e);
+    }
+    const after = await pending.peek();
+    const nextTouched = after !== undefined && i + 1 < parts.length && ownedBy(i + 1, after.path);
+    if (!nextTouched) await w.flush();
+  }
+  // No previous part: every task is new content.
+  for await (const e of mergeManifest(
+    emptyEntries(),
+    pending.takeWhile(() => true),
+  )) {
+    await w.add(e);
+  }
+  await w.flush();
+  return w.index;
+}
+
+async function* emptyEntries(): AsyncGenerator<ManifestEntry> {}
+
+class PeekableTasks {
+  private readonly it: AsyncIterator<ExportTask>;
+  private head: IteratorResult<ExportTask> | undefined;
+  constructor(tasks: AsyncIterable<ExportTask>) {
+    this.it = tasks[Symbol.asyncIterator]();
+  }
+  async peek(): Promise<ExportTask | undefined> {
+    this.head ??= await this.it.next();
+    return this.head.done ? undefined : this.head.value;
+  }
+  async *takeWhile(pred: (path: string) => boolean): AsyncGenerator<ExportTask> {
+    for (;;) {
+      const t = await this.peek();
+      if (t === undefined || !pred(t.path)) return;
+      this.head = undefined;
+      yield t;
+    }
+  }
 }
 
 /** Full manifest from the listing of the commit (no delimiter). */

@@ -2,8 +2,8 @@
 // - `<REPO>-<BRANCH>-<COMMIT>`: exactly one line, `status: <STATUS>, signalled_errors: <N>`
 //   followed by "\n" (as lakeFS writes it: fmt.Sprintf("status: %s, signalled_errors: %d\n"));
 // - `<REPO>-<BRANCH>-<COMMIT>.status.json`: the JSON status document;
-// - `<REPO>-<BRANCH>-<COMMIT>.manifest.json` + `<REPO>-<BRANCH>-<COMMIT>.manifest/part-NNNNNN.jsonl`:
-//   the manifest (see manifest.ts).
+// - `<REPO>-<BRANCH>-<COMMIT>.manifest.json` + parts `<...>.manifest/part-<HASH>.jsonl` (this
+//   commit's, or shared with an earlier export of the branch): the manifest (see manifest.ts).
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
@@ -26,7 +26,8 @@ export interface StatusKeys {
   manifestIndex: string;
   /** Prefix of the manifest parts (ends with '/'). */
   manifestPartsPrefix: string;
-  manifestPart(partIndex: number): string;
+  /** Key of a new manifest part from its content id. */
+  manifestPart(contentId: string): string;
 }
 
 /** Keys under the status prefix (the prefix of exportStatusPath) for one exported commit. */
@@ -42,7 +43,7 @@ export function statusKeys(
     statusDocument: `${base}.status.json`,
     manifestIndex: `${base}.manifest.json`,
     manifestPartsPrefix: `${base}.manifest/`,
-    manifestPart: (i) => `${base}.manifest/part-${String(i).padStart(6, "0")}.jsonl`,
+    manifestPart: (id) => `${base}.manifest/part-${id}.jsonl`,
   };
 }
 

@@ -2,16 +2,21 @@
 // as failed), marker failures and a caught fatal error decide the status. When exportStatusPath
 // is set it writes, in this order: the manifest (successful exports only; merged from the
 // previous export's manifest when it exists, else from the listing of the commit), the JSON
-// status document, and the status line LAST. Runs on the failure path too.
+// status document, and the status line LAST. Runs on the failure path too. An incremental
+// export reads and writes only the manifest parts its changes fall in.
 import type { LakeFsApi } from "../../lakefs/types";
 import { parseS3Uri } from "../../shared/s3-uri";
 import {
+  type ManifestAbout,
   type ManifestEntry,
   type ManifestIndex,
+  type ManifestPart,
   manifestEntriesFromListing,
   mergeManifest,
   parseManifestLine,
+  supportsPartReuse,
   writeManifest,
+  writeMergedManifest,
 } from "../domain/manifest";
 import {
   addShardResult,
@@ -97,20 +102,12 @@ export async function runStatusStep(
   const sk = statusKeys(status.prefix, input.repository, input.branch, input.toCommit);
   let manifestKey: string | undefined;
   if (decision.status !== "export-failed") {
-    const entries = await manifestSource(deps, input, planned, exportPrefix, status);
-    const index = await writeManifest(
-      entries,
-      {
-        writePart: (i, lines) =>
-          store.put(status.bucket, sk.manifestPart(i), `${lines.join("\n")}\n`),
-      },
-      {
-        repository: input.repository,
-        branch: input.branch,
-        commitId: input.toCommit,
-        partKey: sk.manifestPart,
-      },
-    );
+    const index = await writeExportManifest(deps, input, planned, exportPrefix, status, {
+      repository: input.repository,
+      branch: input.branch,
+      commitId: input.toCommit,
+      partKey: sk.manifestPart,
+    });
     await store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
     manifestKey = sk.manifestIndex;
   }
@@ -169,26 +166,59 @@ async function commitInfo(
   }
 }
 
-/** Previous manifest + this export's tasks when the previous manifest exists; else the listing. */
-async function manifestSource(
+/**
+ * The manifest of this export. With the previous export's manifest: merged with this export's
+ * tasks, reusing the parts no task touches (version 2) or rewriting all (version 1); without
+ * it: from the listing of the commit.
+ */
+async function writeExportManifest(
   deps: StatusStepDeps,
   input: ReturnType<typeof workflowInputOf>,
   shards: number,
   exportPrefix: string,
   status: { bucket: string; prefix: string },
-): Promise<AsyncIterable<ManifestEntry>> {
+  about: ManifestAbout,
+): Promise<ManifestIndex> {
+  const sink = {
+    writePart: (key: string, body: string) => deps.store.put(status.bucket, key, body),
+  };
+  const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
   if (input.fromCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
     const body = await deps.store.getText(status.bucket, prev.manifestIndex);
     if (body !== undefined) {
       const index = JSON.parse(body) as ManifestIndex;
-      return mergeManifest(
-        manifestLines(deps.store, status.bucket, index),
-        taskStream(deps.store, deps.workBucket, input.exportId, shards),
+      if (supportsPartReuse(index)) {
+        return writeMergedManifest(
+          index,
+          (part) => partLines(deps.store, status.bucket, part),
+          tasks(),
+          sink,
+          about,
+        );
+      }
+      return writeManifest(
+        mergeManifest(manifestLines(deps.store, status.bucket, index), tasks()),
+        sink,
+        about,
       );
     }
   }
-  return manifestEntriesFromListing(deps.lakefs, input.repository, input.toCommit, exportPrefix);
+  return writeManifest(
+    manifestEntriesFromListing(deps.lakefs, input.repository, input.toCommit, exportPrefix),
+    sink,
+    about,
+  );
+}
+
+async function* partLines(
+  store: ExportObjectStore,
+  bucket: string,
+  part: ManifestPart,
+): AsyncGenerator<ManifestEntry> {
+  const body = await store.getText(bucket, part.key);
+  if (body === undefined) throw new Error(`manifest part ${part.key} is missing`);
+  for (const line of nonEmptyLines(body)) yield parseManifestLine(line);
 }
 
 async function* manifestLines(
@@ -196,11 +226,7 @@ async function* manifestLines(
   bucket: string,
   index: ManifestIndex,
 ): AsyncGenerator<ManifestEntry> {
-  for (const part of index.parts) {
-    const body = await store.getText(bucket, part.key);
-    if (body === undefined) throw new Error(`manifest part ${part.key} is missing`);
-    for (const line of nonEmptyLines(body)) yield parseManifestLine(line);
-  }
+  for (const part of index.parts) yield* partLines(store, bucket, part);
 }
 
 async function* taskStream(
