@@ -51,7 +51,14 @@ export interface BenchResults {
   profile: "quick" | "full";
   machine: MachineInfo;
   totalSeconds: number;
-  ceiling?: { objectsPerSecond: number; concurrency: number; copies: number };
+  ceiling?: {
+    objectsPerSecond: number;
+    /** Worker threads running the loop, and requests in flight in each. */
+    threads?: number;
+    concurrency: number;
+    copies: number;
+    tried?: { threads: number; concurrency: number; objectsPerSecond: number }[];
+  };
   exportThroughput?: ExportThroughput;
   incremental: IncrementalExport[];
   gc: GcMeasurement[];

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { measureColdStarts } from "./cold-start";
 import { batchOperationsPerMillion, costOf, US_EAST_1_PRICES } from "./cost-model";
 import { startBenchEnv } from "./env";
@@ -38,7 +39,7 @@ interface Profile {
 const PROFILES: Record<"quick" | "full", Profile> = {
   quick: {
     name: "quick",
-    ceilingCopies: 2000,
+    ceilingCopies: 6000,
     throughputObjects: 20_000,
     incrementalSizes: [1000, 10_000],
     gc: [{ base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 }],
@@ -139,19 +140,27 @@ async function main(): Promise<number> {
     if (parts.has("ceiling")) {
       log(`S3 ceiling: ${profile.ceilingCopies} CopyObject per concurrency level`);
       const c = await measureCopyCeiling(env.s3, {
+        endpoint: env.s3Server.endpoint,
+        credentials: { ...LOCAL_S3_CREDENTIALS },
         bucket: "bench-ceiling",
         sources: 1000,
         copies: profile.ceilingCopies,
-        concurrencies: [16, 64],
+        settings: [
+          [1, 64],
+          [2, 32],
+          [3, 32],
+        ],
         body: "ceiling object body, about the size of the exported ones\n",
       });
       results.ceiling = {
         objectsPerSecond: c.objectsPerSecond,
+        threads: c.threads,
         concurrency: c.concurrency,
         copies: c.copies,
+        tried: c.tried,
       };
       log(
-        `S3 ceiling ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
+        `S3 ceiling ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
       );
     }
     const poolSize = 2000;

@@ -1,26 +1,39 @@
 // The S3 ceiling: how many CopyObject calls per second the embedded S3 answers for a tight
 // concurrent loop with no Lakeport code, measured in the same run as the export it is
-// compared with (same server, same disk, same machine load).
-import {
-  CopyObjectCommand,
-  CreateBucketCommand,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
+// compared with (same server, same disk, same machine load). The loop runs in worker threads,
+// as the copy Lambdas do, so its client work does not share the S3 server's thread; every
+// combination of threads and requests in flight is tried and the best is the ceiling.
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { runPool } from "./pool";
 
 export interface CeilingResult {
   copies: number;
+  threads: number;
   concurrency: number;
   seconds: number;
   objectsPerSecond: number;
-  /** Every concurrency tried, the best is the ceiling. */
-  tried: { concurrency: number; objectsPerSecond: number }[];
+  /** Every setting tried; the best is the ceiling. */
+  tried: { threads: number; concurrency: number; objectsPerSecond: number }[];
 }
+
+export interface CeilingOptions {
+  endpoint: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  bucket: string;
+  sources: number;
+  copies: number;
+  /** [worker threads, requests in flight per thread] */
+  settings: [number, number][];
+  body: string;
+}
+
+const WORKER = new URL("./s3-ceiling-worker.mjs", import.meta.url);
 
 export async function measureCopyCeiling(
   s3: S3Client,
-  opts: { bucket: string; sources: number; copies: number; concurrencies: number[]; body: string },
+  opts: CeilingOptions,
 ): Promise<CeilingResult> {
   await s3.send(new CreateBucketCommand({ Bucket: opts.bucket }));
   await runPool(opts.sources, 32, (i) =>
@@ -28,22 +41,40 @@ export async function measureCopyCeiling(
   );
   const tried: CeilingResult["tried"] = [];
   let best: CeilingResult | undefined;
-  for (const concurrency of opts.concurrencies) {
-    const t0 = performance.now();
-    await runPool(opts.copies, concurrency, (i) =>
-      s3.send(
-        new CopyObjectCommand({
-          Bucket: opts.bucket,
-          Key: `dst-${concurrency}/${i}`,
-          CopySource: `${opts.bucket}/src/${i % opts.sources}`,
+  for (const [threads, concurrency] of opts.settings) {
+    const prefix = `dst-${threads}x${concurrency}`;
+    const share = Math.ceil(opts.copies / threads);
+    const workers = Array.from(
+      { length: threads },
+      (_, t) =>
+        new Worker(WORKER, {
+          workerData: {
+            endpoint: opts.endpoint,
+            credentials: opts.credentials,
+            bucket: opts.bucket,
+            sources: opts.sources,
+            from: t * share,
+            to: Math.min(opts.copies, (t + 1) * share),
+            concurrency,
+            prefix,
+          },
         }),
-      ),
     );
+    const message = async (w: Worker, expected: string) => {
+      const [msg] = (await Promise.race([once(w, "message"), once(w, "error")])) as [unknown];
+      if (msg !== expected) throw msg instanceof Error ? msg : new Error(String(msg));
+    };
+    // Timing starts once every thread has loaded its modules.
+    await Promise.all(workers.map((w) => message(w, "ready")));
+    const t0 = performance.now();
+    for (const w of workers) w.postMessage("go");
+    await Promise.all(workers.map((w) => message(w, "done")));
     const seconds = (performance.now() - t0) / 1000;
+    await Promise.all(workers.map((w) => w.terminate()));
     const objectsPerSecond = opts.copies / seconds;
-    tried.push({ concurrency, objectsPerSecond });
+    tried.push({ threads, concurrency, objectsPerSecond });
     if (!best || objectsPerSecond > best.objectsPerSecond) {
-      best = { copies: opts.copies, concurrency, seconds, objectsPerSecond, tried };
+      best = { copies: opts.copies, threads, concurrency, seconds, objectsPerSecond, tried };
     }
   }
   return best!;
