@@ -3,7 +3,8 @@
 // synthesized (cached) and deployed on the local cloud, and the API server with the real
 // handlers pointed at the deployed table, bus and state machines. Everything in one process,
 // as `npm run local` runs it; all of it stops with stop().
-import { mkdtemp, rm } from "node:fs/promises";
+import { statfsSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -41,10 +42,29 @@ export interface BenchEnvOptions {
   storageBuckets: string[];
   exportBuckets: string[];
   log: (m: string) => void;
+  /** Where the embedded S3 keeps its files (a fresh directory is made inside). */
+  dataRoot: string;
+}
+
+/**
+ * The embedded S3 stores every object as files; on a disk, writeback stalls make its speed
+ * swing by 2x within a run. A memory file system (tmpfs) keeps it CPU-bound, so the export and
+ * the ceiling it is compared with see the same server.
+ */
+export function defaultDataRoot(): string {
+  const fromEnv = process.env.LAKEPORT_BENCH_DATA_DIR;
+  if (fromEnv) return fromEnv;
+  try {
+    if (statSync("/dev/shm").isDirectory() && statfsSync("/dev/shm").bavail > 0) return "/dev/shm";
+  } catch {
+    // no /dev/shm
+  }
+  return os.tmpdir();
 }
 
 export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-bench-"));
+  await mkdir(opts.dataRoot, { recursive: true });
+  const dir = await mkdtemp(path.join(opts.dataRoot, "lakeport-bench-"));
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);

@@ -50,6 +50,8 @@ export interface BenchResults {
   date: string;
   profile: "quick" | "full";
   machine: MachineInfo;
+  /** Where the embedded S3 kept its files (a tmpfs when available). */
+  dataDirectory?: string;
   totalSeconds: number;
   ceiling?: {
     objectsPerSecond: number;

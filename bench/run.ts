@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { measureColdStarts } from "./cold-start";
 import { batchOperationsPerMillion, costOf, US_EAST_1_PRICES } from "./cost-model";
-import { startBenchEnv } from "./env";
+import { defaultDataRoot, startBenchEnv } from "./env";
 import {
   BenchFailure,
   commitAndAwaitExport,
@@ -46,7 +46,7 @@ const PROFILES: Record<"quick" | "full", Profile> = {
   },
   full: {
     name: "full",
-    ceilingCopies: 20_000,
+    ceilingCopies: 10_000,
     throughputObjects: 20_000,
     incrementalSizes: [1000, 10_000, 100_000],
     gc: [
@@ -114,7 +114,11 @@ async function main(): Promise<number> {
   const ns = "bench-lakefs-data";
   const exportsBucket = "bench-exports";
   log(`profile ${profile.name}, parts ${[...parts].join(",")}`);
+  const dataRoot = defaultDataRoot();
+  results.dataDirectory = dataRoot;
+  log(`embedded S3 data under ${dataRoot}`);
   const env = await startBenchEnv({
+    dataRoot,
     assemblyCacheDir: path.join(os.tmpdir(), "lakeport-bench-assembly"),
     storageBuckets: [ns],
     exportBuckets: [exportsBucket],
@@ -195,6 +199,11 @@ async function main(): Promise<number> {
           ratioToCeiling: results.ceiling ? ops / results.ceiling.objectsPerSecond : Number.NaN,
         };
         log(`first export: ${seconds.toFixed(1)} s, ${ops.toFixed(0)} objects/s, verified`);
+        for (const t of usage.timeline) {
+          log(
+            `  ${t.function}: ${t.invocations} invocations, ${t.firstStartS.toFixed(1)}-${t.lastEndS.toFixed(1)} s, busy ${t.busyS.toFixed(1)} s`,
+          );
+        }
         const cost = costOf(toMeasuredUsage(usage, b.objects));
         results.cost.push({
           work: "export",

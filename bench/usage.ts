@@ -21,6 +21,18 @@ export interface PhaseUsage {
   s3ByOperation: Record<string, number>;
   lakeFsCalls: number;
   lakeFsByOperation: Record<string, number>;
+  /** Per function: invocations and when they ran, in seconds from the phase start. */
+  timeline: FunctionTimeline[];
+}
+
+export interface FunctionTimeline {
+  /** The construct name inside the logical id, e.g. "ExportCopyFunction". */
+  function: string;
+  invocations: number;
+  firstStartS: number;
+  lastEndS: number;
+  /** Sum of invocation durations (greater than lastEnd - firstStart when they overlap). */
+  busyS: number;
 }
 
 export class PhaseRecorder {
@@ -62,9 +74,25 @@ export class PhaseRecorder {
     let errors = 0;
     let peak = 0;
     let peakFn = "";
+    const timeline = new Map<string, FunctionTimeline>();
     for (const [id, r] of this.seen) {
       if (this.baseline.has(id)) continue;
       invocations++;
+      const name = /Lakeport(\w+?Function)/.exec(r.functionName)?.[1] ?? r.functionName;
+      const start = (r.startedAt.getTime() - this.started) / 1000;
+      const end = start + r.durationMs / 1000;
+      const t = timeline.get(name) ?? {
+        function: name,
+        invocations: 0,
+        firstStartS: start,
+        lastEndS: end,
+        busyS: 0,
+      };
+      t.invocations++;
+      t.firstStartS = Math.min(t.firstStartS, start);
+      t.lastEndS = Math.max(t.lastEndS, end);
+      t.busyS += r.durationMs / 1000;
+      timeline.set(name, t);
       if (r.outcome !== "success") errors++;
       const mb = this.memoryByName.get(r.functionName) ?? 128;
       gbs += (r.durationMs / 1000) * (mb / 1024);
@@ -98,6 +126,7 @@ export class PhaseRecorder {
       s3ByOperation: s3.byOperation,
       lakeFsCalls: lk.requests,
       lakeFsByOperation: lk.byOperation,
+      timeline: [...timeline.values()].sort((a, b) => a.firstStartS - b.firstStartS),
     };
   }
 }

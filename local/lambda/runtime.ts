@@ -51,7 +51,11 @@ export interface InvocationRecord {
   requestId: string;
   functionName: string;
   invocation: number;
+  /** When a worker started running the invocation. */
   startedAt: Date;
+  /** Time spent waiting for a free worker before startedAt. */
+  queuedMs: number;
+  /** Run time from startedAt (what Lambda bills). */
   durationMs: number;
   outcome: "success" | "error" | "timeout" | "crash";
   errorType?: string;
@@ -303,13 +307,17 @@ export class LambdaRuntime implements LambdaInvoker {
     const fault = this.takeFault(fn, invocation);
     const requestId = randomUUID();
     const timeoutMs = (fn.cfg.timeoutSeconds ?? 3) * 1000;
-    const started = Date.now();
+    const queuedAt = Date.now();
     const slot = await this.acquire(fn);
+    // Duration and deadline start when a worker runs the invocation, as in Lambda; the wait
+    // for a free worker (a throttle in AWS, never billed) is recorded apart.
+    const started = Date.now();
     const record: InvocationRecord = {
       requestId,
       functionName: fn.cfg.name,
       invocation,
-      startedAt: new Date(),
+      startedAt: new Date(started),
+      queuedMs: started - queuedAt,
       durationMs: 0,
       outcome: "success",
       requestBytes,

@@ -79,7 +79,36 @@ export interface WalkOptions {
 export const compareKeys = (a: string, b: string) =>
   Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 
+interface DirEntry {
+  sortKey: string;
+  name: string;
+  isDir: boolean;
+}
+
+const CACHED_DIRECTORIES = 32;
+
+/**
+ * Index of the first entry that can hold a key after `after`: entries before it are keys at
+ * or before `after`, or directories whose every key sorts before it (a directory that sorts
+ * before `after` without being a prefix of it differs from it within its own name).
+ */
+function firstAfter(items: DirEntry[], after: string): number {
+  if (after === "") return 0;
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(items[mid]!.sortKey, after) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const before = items[lo - 1];
+  return before?.isDir && after.startsWith(before.sortKey) ? lo - 1 : lo;
+}
+const CACHED_DIRECTORY_MIN_ENTRIES = 1000;
+
 export class StoreLayout {
+  private readonly dirCache = new Map<string, { mtimeNs: bigint; items: DirEntry[] }>();
+
   constructor(readonly store: S3rverStore) {}
 
   objectPath(bucket: string, key: string): string {
@@ -298,22 +327,27 @@ export class StoreLayout {
   }
 
   /**
-   * Yields a bucket's keys in S3 order (UTF-8 bytes), one directory listing in memory at a time.
-   * Directories whose keys all fall under one common prefix are yielded as that prefix without
-   * being read; directories entirely before `after` or outside `prefix` are never opened.
+   * A directory's entries in S3 key order. Paging through a large directory reads and sorts it
+   * once: the sorted entries are kept while the directory's mtime is unchanged, and only for
+   * directories last changed over a second before they were read (a change within the same
+   * clock tick could otherwise keep the mtime).
    */
-  async *walk(bucket: string, opts: WalkOptions): AsyncGenerator<WalkItem> {
-    yield* this.walkDir(this.store.getBucketPath(bucket), "", opts);
-  }
-
-  private async *walkDir(dir: string, parent: string, opts: WalkOptions): AsyncGenerator<WalkItem> {
+  private async sortedEntries(dir: string, parent: string): Promise<DirEntry[] | undefined> {
+    let mtimeNs: bigint;
+    try {
+      mtimeNs = statSync(dir, { bigint: true }).mtimeNs;
+    } catch {
+      return undefined;
+    }
+    const cached = this.dirCache.get(dir);
+    if (cached && cached.mtimeNs === mtimeNs) return cached.items;
     let entries: import("node:fs").Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {
-      return;
+      return undefined;
     }
-    const items: { sortKey: string; name: string; isDir: boolean }[] = [];
+    const items: DirEntry[] = [];
     for (const e of entries) {
       if (e.isDirectory()) {
         if (parent === "" && e.name.startsWith(INTERNAL_PREFIX)) continue; // uploads
@@ -324,8 +358,32 @@ export class StoreLayout {
       }
     }
     items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    const settled = BigInt(Date.now() - 1000) * 1_000_000n > mtimeNs;
+    if (items.length >= CACHED_DIRECTORY_MIN_ENTRIES && settled) {
+      this.dirCache.delete(dir);
+      this.dirCache.set(dir, { mtimeNs, items });
+      if (this.dirCache.size > CACHED_DIRECTORIES) {
+        this.dirCache.delete(this.dirCache.keys().next().value as string);
+      }
+    }
+    return items;
+  }
+
+  /**
+   * Yields a bucket's keys in S3 order (UTF-8 bytes), one directory listing in memory at a time.
+   * Directories whose keys all fall under one common prefix are yielded as that prefix without
+   * being read; directories entirely before `after` or outside `prefix` are never opened.
+   */
+  async *walk(bucket: string, opts: WalkOptions): AsyncGenerator<WalkItem> {
+    yield* this.walkDir(this.store.getBucketPath(bucket), "", opts);
+  }
+
+  private async *walkDir(dir: string, parent: string, opts: WalkOptions): AsyncGenerator<WalkItem> {
+    const items = await this.sortedEntries(dir, parent);
+    if (!items) return;
     const { prefix, delimiter, after, skipPrefix } = opts;
-    for (const item of items) {
+    for (let i = firstAfter(items, after); i < items.length; i++) {
+      const item = items[i]!;
       const p = item.sortKey;
       if (!item.isDir) {
         yield { kind: "key", key: p };

@@ -16,6 +16,11 @@ import {
   operationsOfTasks,
   runCopyBatch,
 } from "../../lambdas/export/copy";
+import { encodeTask } from "../../lambdas/export/domain/tasks";
+import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
+import type { ExportObjectStore } from "../../lambdas/export/ports";
+import { MissingTaskShardError, runCopyStep } from "../../lambdas/export/workflow/copy-step";
+import { createLimiter } from "../../lambdas/shared/concurrency";
 import { S3AdminClient } from "../../local/s3/admin-client";
 import { testS3Client, uniqueName } from "../support/clients";
 
@@ -314,5 +319,164 @@ describe("runCopyBatch", () => {
       "b:AccessDenied",
       "c:AccessDenied",
     ]);
+  });
+});
+
+describe("batches side by side under one limiter", () => {
+  /** A shared limiter whose calls are counted per batch (tag) and in total. */
+  function countingLimiter(limit: number) {
+    const shared = createLimiter(limit);
+    const active = new Map<string, number>();
+    let total = 0;
+    let peakTotal = 0;
+    const peakAlone = new Map<string, number>();
+    const tagged =
+      (tag: string) =>
+      <R>(task: () => Promise<R>) =>
+        shared(async () => {
+          total++;
+          peakTotal = Math.max(peakTotal, total);
+          active.set(tag, (active.get(tag) ?? 0) + 1);
+          // In flight for this batch while no other batch has anything in flight.
+          if ([...active].every(([t, n]) => t === tag || n === 0)) {
+            peakAlone.set(tag, Math.max(peakAlone.get(tag) ?? 0, active.get(tag)!));
+          }
+          try {
+            return await task();
+          } finally {
+            total--;
+            active.set(tag, active.get(tag)! - 1);
+          }
+        });
+    return { tagged, peakTotal: () => peakTotal, peakAlone };
+  }
+
+  const copies = (prefix: string, n: number): BatchOperation[] =>
+    Array.from({ length: n }, (_, i) => ({
+      kind: "copy" as const,
+      id: `${prefix}-${i}`,
+      sourceBucket: source,
+      sourceKey: `shared/src-${i % 10}`,
+      destBucket: dest,
+      destKey: `shared/${prefix}/obj-${i}`,
+      size: 3,
+    }));
+
+  it("keeps the total in flight at the limit and hands a finished batch's slots to the other", async () => {
+    for (let i = 0; i < 10; i++) await put(source, `shared/src-${i}`, `s${i}x`);
+    const limiter = countingLimiter(6);
+    const [small, big] = await Promise.all([
+      runCopyBatch(s3, copies("small", 12), {
+        concurrency: 6,
+        limiter: limiter.tagged("small"),
+        retry: fastRetry,
+      }),
+      runCopyBatch(s3, copies("big", 150), {
+        concurrency: 6,
+        limiter: limiter.tagged("big"),
+        retry: fastRetry,
+      }),
+    ]);
+    expect(small.copied).toBe(12);
+    expect(big.copied).toBe(150);
+    expect(limiter.peakTotal()).toBeLessThanOrEqual(6);
+    // Alone after the small batch ended, the big one used every slot of the shared limit.
+    expect(limiter.peakAlone.get("big")).toBe(6);
+    expect(await keys(dest, "shared/big/")).toHaveLength(150);
+  });
+});
+
+describe("copy step (a distributed map child)", () => {
+  class MemoryStore implements ExportObjectStore {
+    readonly objects = new Map<string, string>();
+    async put(bucket: string, key: string, body: string) {
+      this.objects.set(`${bucket}/${key}`, body);
+    }
+    async getText(bucket: string, key: string) {
+      return this.objects.get(`${bucket}/${key}`);
+    }
+    async *listKeys(bucket: string, prefix: string) {
+      for (const k of [...this.objects.keys()].sort())
+        if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
+    }
+  }
+  const exportId = "repo-main-c0ffee-1-abc";
+  const layout = exportWorkKeys(exportId);
+  const shardBody = (shard: number, n: number) =>
+    `${Array.from({ length: n }, (_, i) =>
+      encodeTask({
+        op: "copy",
+        path: `s${shard}/obj-${i}`,
+        sourceAddress: `s3://${source}/step/src-${i % 5}`,
+        destKey: `step/s${shard}/obj-${i}`,
+        size: 4,
+        etag: "e",
+      }),
+    ).join("\n")}\n`;
+
+  it("runs the batch's shards side by side within the function's limit and writes a result per shard", async () => {
+    for (let i = 0; i < 5; i++) await put(source, `step/src-${i}`, `src${i}`);
+    const store = new MemoryStore();
+    const sizes = [40, 5, 25];
+    for (const [shard, n] of sizes.entries()) {
+      await store.put("work", layout.taskShard(shard), shardBody(shard, n));
+    }
+    let inFlight = 0;
+    let peak = 0;
+    const shared = createLimiter(4);
+    const limiter = <R>(task: () => Promise<R>) =>
+      shared(async () => {
+        peak = Math.max(peak, ++inFlight);
+        try {
+          return await task();
+        } finally {
+          inFlight--;
+        }
+      });
+    const out = await runCopyStep(
+      { store, s3, workBucket: "work", copy: { concurrency: 4, limiter, retry: fastRetry } },
+      {
+        Items: sizes.map((_, shard) => ({ shard })),
+        BatchInput: { exportId, exportPath: `s3://${dest}/step`, lastKeysInPrefixRegexp: [] },
+      },
+    );
+    expect(out).toEqual({ shards: 3, copied: 70, deleted: 0, failed: 0 });
+    expect(peak).toBeLessThanOrEqual(4);
+    for (const [shard, n] of sizes.entries()) {
+      const result = JSON.parse(store.objects.get(`work/${layout.shardResult(shard)}`)!);
+      expect(result).toMatchObject({ shard, copied: n, failed: [] });
+      expect(await keys(dest, `step/s${shard}/`)).toHaveLength(n);
+    }
+  });
+
+  it("finishes the other shards, then fails, when one shard is missing", async () => {
+    const store = new MemoryStore();
+    await store.put("work", layout.taskShard(7), shardBody(7, 6));
+    await expect(
+      runCopyStep(
+        { store, s3, workBucket: "work", copy: { concurrency: 4, retry: fastRetry } },
+        {
+          Items: [{ shard: 7 }, { shard: 8 }],
+          BatchInput: { exportId, exportPath: `s3://${dest}/step`, lastKeysInPrefixRegexp: [] },
+        },
+      ),
+    ).rejects.toThrow(MissingTaskShardError);
+    expect(JSON.parse(store.objects.get(`work/${layout.shardResult(7)}`)!)).toMatchObject({
+      copied: 6,
+    });
+    expect(store.objects.has(`work/${layout.shardResult(8)}`)).toBe(false);
+  });
+
+  it("names the field of a bad item before copying anything", async () => {
+    const store = new MemoryStore();
+    await expect(
+      runCopyStep(
+        { store, s3, workBucket: "work" },
+        {
+          Items: [{ shard: 1 }, { shard: -2 }],
+          BatchInput: { exportId, exportPath: `s3://${dest}/step`, lastKeysInPrefixRegexp: [] },
+        },
+      ),
+    ).rejects.toThrow(/Items\[\]\.shard/);
   });
 });

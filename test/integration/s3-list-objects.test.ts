@@ -3,6 +3,7 @@
 // model of S3's listing rules.
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
@@ -232,4 +233,55 @@ describe("ListObjects (v1)", () => {
       }
     },
   );
+});
+
+describe("a large directory listed page by page", () => {
+  // The embedded S3 keeps the sorted entries of a large, settled directory between pages;
+  // a write or delete in it must show in the next listing.
+  const big = uniqueName("big");
+  const keyOf = (i: number) => `d/k-${String(i).padStart(5, "0")}`;
+
+  async function listAll(): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: big,
+          Prefix: "d/",
+          MaxKeys: 250,
+          ContinuationToken: token,
+        }),
+      );
+      keys.push(...(page.Contents ?? []).map((c) => c.Key!));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  test("sees a key written and a key deleted after the directory was paged through", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: big }));
+    const expected = new Set<string>();
+    for (let i = 0; i < 1200; i += 40) {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, j) => {
+          expected.add(keyOf(i + j));
+          return s3.send(new PutObjectCommand({ Bucket: big, Key: keyOf(i + j), Body: "x" }));
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1100)); // settled: old enough to be kept sorted
+    expect(await listAll()).toEqual([...expected].sort(byteOrder));
+    expect(await listAll()).toEqual([...expected].sort(byteOrder));
+
+    await s3.send(new PutObjectCommand({ Bucket: big, Key: "d/k-00500x", Body: "new" }));
+    await s3.send(new DeleteObjectCommand({ Bucket: big, Key: keyOf(7) }));
+    expected.add("d/k-00500x");
+    expected.delete(keyOf(7));
+    expect(await listAll()).toEqual([...expected].sort(byteOrder));
+    const after = await s3.send(
+      new ListObjectsV2Command({ Bucket: big, Prefix: "d/", StartAfter: keyOf(500), MaxKeys: 2 }),
+    );
+    expect(after.Contents?.map((c) => c.Key)).toEqual(["d/k-00500x", keyOf(501)]);
+  });
 });

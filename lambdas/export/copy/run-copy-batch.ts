@@ -14,6 +14,12 @@ export interface CopyBatchOptions extends CopyObjectOptions {
   concurrency?: number;
   /** Keys per DeleteObjects call. Default 1 000. */
   deleteBatchSize?: number;
+  /**
+   * Shared by batches run side by side: at most its limit of operations in flight across all
+   * of them (each batch still runs at most `concurrency`), so a batch nearing its end hands
+   * its slots to the others instead of idling them.
+   */
+  limiter?: <R>(task: () => Promise<R>) => Promise<R>;
 }
 
 type Job =
@@ -51,7 +57,13 @@ export async function runCopyBatch(
     failed: [],
   };
   const deleteBatchSize = Math.min(opts.deleteBatchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
-  await forEachConcurrently(jobsOf(ops, deleteBatchSize), opts.concurrency ?? 32, async (job) => {
+  const limited = opts.limiter ?? (<R>(task: () => Promise<R>) => task());
+  await forEachConcurrently(jobsOf(ops, deleteBatchSize), opts.concurrency ?? 32, (job) =>
+    limited(() => runJob(job)),
+  );
+  return result;
+
+  async function runJob(job: Job): Promise<void> {
     if (job.kind === "copy") {
       try {
         const out = await copyObject(s3, job.op, opts);
@@ -81,8 +93,7 @@ export async function runCopyBatch(
     const ok = job.ops.filter((op) => !failedKeys.has(op.key)).length;
     result.deleted += ok;
     result.succeeded += ok;
-  });
-  return result;
+  }
 }
 
 const pick = (f: { code: string; message: string }) => ({ code: f.code, message: f.message });

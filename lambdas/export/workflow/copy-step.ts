@@ -2,6 +2,7 @@
 // (runExportShard). Per shard it writes the marker summary, then the shard result: a shard
 // with a result is complete. Returns only counts (the map discards them anyway).
 import type { S3Client } from "@aws-sdk/client-s3";
+import { createLimiter } from "../../shared/concurrency";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { type CopyBatchOptions, runExportShard } from "../copy";
 import { compileDirectorySelector } from "../domain/markers";
@@ -32,12 +33,18 @@ export async function runCopyStep(
   const keys = exportWorkKeys(exportId);
   const destBucket = parseS3Uri(exportPath, "BatchInput.exportPath").bucket;
   const selector = compileDirectorySelector(lastKeysInPrefixRegexp ?? []);
-  const out = { shards: 0, copied: 0, deleted: 0, failed: 0 };
-  for (const item of event.Items ?? []) {
-    const shardIndex = item.shard;
-    if (!Number.isInteger(shardIndex) || shardIndex < 0) {
+  const shards = (event.Items ?? []).map((item) => {
+    if (!Number.isInteger(item?.shard) || item.shard < 0) {
       throw new RangeError(`Items[].shard: expected a shard index, got ${JSON.stringify(item)}`);
     }
+    return item.shard;
+  });
+  // The batch's shards run side by side under one limit of operations in flight, so the
+  // tail of one shard does not leave the function's connections idle.
+  const copy = deps.copy ?? {};
+  const limiter = copy.limiter ?? createLimiter(copy.concurrency ?? 32);
+  const out = { shards: 0, copied: 0, deleted: 0, failed: 0 };
+  const runShard = async (shardIndex: number) => {
     const body = await deps.store.getText(deps.workBucket, keys.taskShard(shardIndex));
     if (body === undefined) {
       throw new MissingTaskShardError(`task shard ${keys.taskShard(shardIndex)} does not exist`);
@@ -45,7 +52,7 @@ export async function runCopyStep(
     const { result, markerSummaryLines } = await runExportShard(
       deps.s3,
       { shardIndex, body, destBucket, selector },
-      deps.copy ?? {},
+      { ...copy, limiter },
     );
     if (markerSummaryLines.length > 0) {
       await deps.store.put(
@@ -54,11 +61,15 @@ export async function runCopyStep(
         `${markerSummaryLines.join("\n")}\n`,
       );
     }
+    // A shard with a result is complete: written last.
     await deps.store.put(deps.workBucket, keys.shardResult(shardIndex), JSON.stringify(result));
     out.shards++;
     out.copied += result.copied;
     out.deleted += result.deleted;
     out.failed += result.failed.length;
-  }
+  };
+  const settled = await Promise.allSettled(shards.map(runShard));
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (rejected) throw rejected.reason;
   return out;
 }
