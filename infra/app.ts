@@ -13,13 +13,15 @@
 //   logRetentionDays     LAKEPORT_LOG_RETENTION_DAYS       a CloudWatch retention in days (default 90)
 //   removalPolicy        LAKEPORT_REMOVAL_POLICY           retain (default) or destroy: table and buckets
 //   apiRateLimit         LAKEPORT_API_RATE_LIMIT           API requests per second (default 50)
+//   stuckExportMinutes   LAKEPORT_STUCK_EXPORT_MINUTES     a running export older than this is
+//                                                          "stuck in progress" (default 360)
 //   alarmTopicArn        LAKEPORT_ALARM_TOPIC_ARN          SNS topic for alarm notifications (optional)
 //   gcSchedules          LAKEPORT_GC_SCHEDULES             JSON list of {repository, expression,
 //                                                          mode?, timeZone?} (optional)
 //
 // The checks of cdk-nag's AWS Solutions pack run on the whole app: a finding without a
 // suppression (infra/nag.ts) fails `cdk synth`.
-import { App, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { App, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type { GcSchedule, LakeportProps } from "./lakeport";
 import { acceptedFindings, lakeportNagChecks, suppressAcceptedFindings } from "./nag";
@@ -115,6 +117,14 @@ export function lakeportPropsFromSettings(read: (key: string, envName: string) =
   const maxConcurrency = wholeNumber("maxConcurrency", "LAKEPORT_MAX_CONCURRENCY");
   const reservedConcurrency = wholeNumber("reservedConcurrency", "LAKEPORT_RESERVED_CONCURRENCY");
   const apiRateLimit = wholeNumber("apiRateLimit", "LAKEPORT_API_RATE_LIMIT");
+  const stuckExportMinutes = wholeNumber("stuckExportMinutes", "LAKEPORT_STUCK_EXPORT_MINUTES");
+  if (stuckExportMinutes !== undefined && (stuckExportMinutes < 15 || stuckExportMinutes > 1440)) {
+    fail(
+      "stuckExportMinutes",
+      "LAKEPORT_STUCK_EXPORT_MINUTES",
+      `${stuckExportMinutes} is not from 15 to 1440 minutes`,
+    );
+  }
   return {
     stackName: String(raw("stackName", "LAKEPORT_STACK_NAME") ?? "Lakeport"),
     lakeport: {
@@ -127,6 +137,9 @@ export function lakeportPropsFromSettings(read: (key: string, envName: string) =
       ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
       ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
       ...(apiRateLimit !== undefined ? { apiRateLimit } : {}),
+      ...(stuckExportMinutes !== undefined
+        ? { stuckExportAfter: Duration.minutes(stuckExportMinutes) }
+        : {}),
       ...(gcSchedules ? { gcSchedules } : {}),
     },
     ...(topicArn !== undefined ? { alarmTopicArn: String(topicArn) } : {}),

@@ -62,6 +62,11 @@ export interface LakeportProps {
   alarmTopic?: sns.ITopic;
   /** API requests per second (burst twice that); default 50. */
   apiRateLimit?: number;
+  /**
+   * A running export older than this counts as stuck in progress (alarm). Default 6 hours;
+   * from 15 minutes to 24 hours (the export state machine's timeout).
+   */
+  stuckExportAfter?: Duration;
 }
 
 const REPOSITORY_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
@@ -109,7 +114,10 @@ export class Lakeport extends Construct {
       maxConcurrency: props.maxConcurrency ?? 50,
       logRetention,
     };
-    this.exportWorkflow = new ExportWorkflow(this, "Export", workflowProps);
+    this.exportWorkflow = new ExportWorkflow(this, "Export", {
+      ...workflowProps,
+      ...(props.stuckExportAfter ? { export: { stuckAfter: props.stuckExportAfter } } : {}),
+    });
     this.gcWorkflow = new GcWorkflow(this, "Gc", workflowProps);
     this.api = new Api(this, "Api", {
       table: this.storage.table,
@@ -305,6 +313,14 @@ export function validateProps(props: LakeportProps): void {
   positive("maxConcurrency", props.maxConcurrency, 10000);
   positive("reservedConcurrency", props.reservedConcurrency, 10000);
   positive("apiRateLimit", props.apiRateLimit, 10000);
+  if (props.stuckExportAfter && !props.stuckExportAfter.isUnresolved()) {
+    const minutes = props.stuckExportAfter.toMinutes({ integral: false });
+    if (minutes < 15 || minutes > 24 * 60) {
+      throw new Error(
+        `stuckExportAfter: must be from 15 minutes to 24 hours (got ${props.stuckExportAfter.toHumanString()})`,
+      );
+    }
+  }
   const seen = new Set<string>();
   for (const [i, s] of (props.gcSchedules ?? []).entries()) {
     const field = `gcSchedules[${i}]`;

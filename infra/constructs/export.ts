@@ -11,6 +11,9 @@
 // Watchdog: rule on the default bus (aws.states execution status changes of this state machine)
 // -> watchdog Lambda: FAILED/TIMED_OUT/ABORTED mark a branch still in-progress export-failed;
 // SUCCEEDED with a follow-up asked for starts the next export (after the execution stopped).
+// Stuck check: scheduled rule (every 5 minutes) -> stuck-check Lambda: in-progress branches
+// whose workflow never started or whose ended execution was never recorded become
+// export-failed; every stuck branch is counted in the ExportsStuckInProgress metric.
 import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -21,6 +24,7 @@ import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { lakeportFunction } from "./function";
 import type { WorkflowProps } from "./shared-props";
+import { grantWorkBucket } from "./storage";
 
 /** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
 const LAMBDA_SERVICE_ERRORS = [
@@ -41,12 +45,14 @@ export interface ExportWorkflowOptions {
   copyConcurrency?: number;
   /** Task shards per distributed map child. Default 4. */
   shardsPerBatch?: number;
+  /** A running export older than this counts as stuck in progress. Default 6 hours. */
+  stuckAfter?: Duration;
 }
 
 export class ExportWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<
-    "trigger" | "plan" | "copy" | "markers" | "status" | "finish" | "watchdog",
+    "trigger" | "plan" | "copy" | "markers" | "status" | "finish" | "watchdog" | "stuckCheck",
     lambda.IFunction
   >;
 
@@ -110,17 +116,46 @@ export class ExportWorkflow extends Construct {
     const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv });
     const finish = fn("Finish", "finish", 256, 1, { TABLE_NAME: props.table.tableName });
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
-    this.functions = { trigger, plan, copy, markers, status, finish, watchdog };
+    const stuckAfter = opts.stuckAfter ?? Duration.hours(6);
+    if (stuckAfter.toMinutes() < 15 || stuckAfter.toHours({ integral: false }) > 24) {
+      throw new Error(
+        `stuckAfter: must be from 15 minutes to 24 hours (got ${stuckAfter.toHumanString()})`,
+      );
+    }
+    const stuckCheck = fn("StuckCheck", "stuck-check", 256, 5, {
+      ...state,
+      STUCK_EXPORT_AFTER_MINUTES: String(stuckAfter.toMinutes()),
+    });
+    this.functions = { trigger, plan, copy, markers, status, finish, watchdog, stuckCheck };
 
     // Least privilege.
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     for (const f of [trigger, plan, status, watchdog]) props.lakeFsSecret.grantRead(f);
-    for (const f of [plan, copy, markers, status]) props.workBucket.grantReadWrite(f);
+    for (const f of [plan, copy, markers, status])
+      grantWorkBucket(props.workBucket, f, "read-write");
     for (const f of [trigger, finish, watchdog]) {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
     for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
+    // The stuck check lists export states (kind index), re-reads and fails them, and reads
+    // executions of this state machine only.
+    props.table.grant(stuckCheck, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
+    allow(
+      stuckCheck,
+      ["states:DescribeExecution"],
+      [
+        Arn.format(
+          {
+            service: "states",
+            resource: "execution",
+            resourceName: `${stateMachineName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          },
+          stack,
+        ),
+      ],
+    );
     const objectsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}/*`);
     const bucketsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
     if (props.storageBuckets.length > 0) {
@@ -260,6 +295,17 @@ export class ExportWorkflow extends Construct {
         },
       },
       targets: [new targets.LambdaFunction(watchdog, { retryAttempts: 8 })],
+    });
+    new events.Rule(this, "StuckCheckRule", {
+      description: "every 5 minutes: exports stuck in progress -> export-failed / metric",
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [
+        new targets.LambdaFunction(stuckCheck, {
+          retryAttempts: 2,
+          // The next run comes in 5 minutes anyway.
+          maxEventAge: Duration.minutes(10),
+        }),
+      ],
     });
   }
 }

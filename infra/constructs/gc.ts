@@ -19,6 +19,7 @@ import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { lakeportFunction } from "./function";
 import type { WorkflowProps } from "./shared-props";
+import { grantWorkBucket } from "./storage";
 
 /** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
 const LAMBDA_SERVICE_ERRORS = [
@@ -85,7 +86,7 @@ export class GcWorkflow extends Construct {
     props.lakeFsSecret.grantRead(commits);
     props.lakeFsSecret.grantRead(addresses);
     for (const f of [commits, addresses, mark, sweepPlan, sweep, summary]) {
-      props.workBucket.grantReadWrite(f);
+      grantWorkBucket(props.workBucket, f, "read-write");
     }
     const objects = props.storageBuckets.map((b) => `arn:aws:s3:::${b}/*`);
     const buckets = props.storageBuckets.map((b) => `arn:aws:s3:::${b}`);
@@ -228,8 +229,8 @@ export class GcWorkflow extends Construct {
     // exportBuckets (IAM).
     const copyPlan = fn("CopyPlan", "copy-plan", 512, 5);
     const copyParts = fn("CopyParts", "copy-parts", 1024, 15);
-    props.workBucket.grantReadWrite(copyPlan);
-    props.workBucket.grantRead(copyParts);
+    grantWorkBucket(props.workBucket, copyPlan, "read-write");
+    grantWorkBucket(props.workBucket, copyParts, "read");
     allow(copyPlan, ["s3:ListBucket"], buckets);
     const copyBuckets = [...new Set([...props.storageBuckets, ...props.exportBuckets])];
     allow(

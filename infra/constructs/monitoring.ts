@@ -11,17 +11,16 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import {
+  LAKEPORT_METRIC_NAMESPACE,
+  RECOVERED_EXPORTS_METRIC,
+  STUCK_EXPORTS_METRIC,
+} from "../../lambdas/shared/metrics";
 
-/**
- * The custom metric of branches stuck in progress. The export watchdog emits it (CloudWatch
- * embedded metric format in its JSON log line, no PutMetricData permission needed):
- * `{"_aws":{"Timestamp":<ms>,"CloudWatchMetrics":[{"Namespace":"Lakeport","Dimensions":[[]],
- *   "Metrics":[{"Name":"ExportsStuckInProgress","Unit":"Count"}]}]},"ExportsStuckInProgress":n}`
- * with n = branches whose export has been in progress longer than the watchdog tolerates
- * (0 when none, so the alarm sees data).
- */
-export const LAKEPORT_METRIC_NAMESPACE = "Lakeport";
-export const STUCK_EXPORTS_METRIC = "ExportsStuckInProgress";
+// The stuck-export check (lambdas/export/handlers/stuck-check.ts) publishes these as
+// embedded metric format log lines every 5 minutes: 0 when nothing is stuck, so the alarm
+// sees data.
+export { LAKEPORT_METRIC_NAMESPACE, RECOVERED_EXPORTS_METRIC, STUCK_EXPORTS_METRIC };
 
 export interface MonitoringProps {
   /** Every Lakeport function, by a readable name (alarm and widget labels). */
@@ -93,13 +92,23 @@ export class Monitoring extends Construct {
       period: Duration.minutes(15),
       statistic: cloudwatch.Stats.MAXIMUM,
     });
+    const recovered = new cloudwatch.Metric({
+      namespace: LAKEPORT_METRIC_NAMESPACE,
+      metricName: RECOVERED_EXPORTS_METRIC,
+      period: Duration.minutes(15),
+      statistic: cloudwatch.Stats.SUM,
+    });
     alarmOn(
       "ExportsStuckInProgress",
       stuck,
-      "Lakeport: branches whose continuous export has been in progress too long (watchdog metric)",
+      "Lakeport: branches whose export is stuck in progress (never started, ended unrecorded - now export-failed, repair them - or running longer than the limit)",
     );
     this.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: "Exports stuck in progress", left: [stuck], width: 24 }),
+      new cloudwatch.GraphWidget({
+        title: "Exports stuck in progress",
+        left: [stuck, recovered],
+        width: 24,
+      }),
     );
 
     const errors: cloudwatch.IMetric[] = [];

@@ -2,6 +2,7 @@
 // (temporary shards of exports and GC runs).
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import {
@@ -81,4 +82,26 @@ export class Storage extends Construct {
       })),
     });
   }
+}
+
+/**
+ * What a workflow step may do in the work bucket: read shards (GetObject; ListBucket so a
+ * missing shard answers 404, not 403) and, for "read-write", write them. Never delete: the
+ * lifecycle rules expire shards. Narrower than CDK's grantReadWrite (DeleteObject*, Abort*,
+ * GetObject*, List* on every key).
+ */
+export function grantWorkBucket(
+  bucket: s3.IBucket,
+  grantee: iam.IGrantable,
+  access: "read" | "read-write",
+): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: access === "read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject"],
+      resources: [bucket.arnForObjects("*")],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [bucket.bucketArn] }),
+  );
 }

@@ -27,7 +27,8 @@ export interface LocalCloudComponentOptions {
 }
 
 export function localCloudComponents(opts: LocalCloudComponentOptions): Component[] {
-  const router = new EventRouter();
+  // `npm run local` runs scheduled rules on their timers, as EventBridge would.
+  const router = new EventRouter({ runSchedules: true });
   let runner: StepFunctionsRunner | undefined;
   const clients = (e: Readonly<Partial<Endpoints>>) => {
     if (!e.s3 || !e.dynamodb || !e.accessKeyId || !e.secretAccessKey) {

@@ -15,6 +15,7 @@ import {
 import { BucketAlreadyOwnedByYou, CreateBucketCommand } from "@aws-sdk/client-s3";
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
 import { EventRouter, type RuleTarget } from "../eventbridge/router";
+import { rateIntervalMs, ScheduleError } from "../eventbridge/schedule";
 import { LambdaRuntime } from "../lambda/runtime";
 import { type RunnerOptions, StepFunctionsRunner } from "../stepfunctions/runner";
 import {
@@ -423,18 +424,30 @@ export async function deployLocally(
   for (const [id, r] of resources) {
     if (r.Type !== "AWS::Events::Rule") continue;
     const p = props(r);
-    if (!p.EventPattern) {
-      unsupported.push({ logicalId: id, type: `${r.Type} (ScheduleExpression)` });
-      continue;
+    const scheduleExpression =
+      p.ScheduleExpression === undefined ? undefined : String(p.ScheduleExpression);
+    if (scheduleExpression !== undefined) {
+      try {
+        rateIntervalMs(scheduleExpression);
+      } catch (err) {
+        if (!(err instanceof ScheduleError)) throw err;
+        unsupported.push({ logicalId: id, type: `${r.Type} (${err.message})` });
+        continue;
+      }
     }
     const bus = p.EventBusName ? String(p.EventBusName).replace(/^.*:event-bus\//, "") : "default";
     router.putRule({
       name: physical.get(id)!.ref,
       arn: physical.get(id)!.attrs.Arn!,
       eventBusName: bus,
-      eventPattern: (typeof p.EventPattern === "string"
-        ? JSON.parse(p.EventPattern)
-        : p.EventPattern) as Record<string, unknown>,
+      ...(p.EventPattern
+        ? {
+            eventPattern: (typeof p.EventPattern === "string"
+              ? JSON.parse(p.EventPattern)
+              : p.EventPattern) as Record<string, unknown>,
+          }
+        : {}),
+      ...(scheduleExpression !== undefined ? { scheduleExpression } : {}),
       targets: ((p.Targets ?? []) as Record<string, unknown>[]).map((t) => {
         const target: RuleTarget = { Id: String(t.Id), Arn: String(t.Arn) };
         if (t.Input !== undefined) target.Input = String(t.Input);
@@ -506,6 +519,7 @@ export async function deployLocally(
     invoke: (k, event) =>
       runtime.invokeJson(runtime.functionNames().includes(k) ? k : lookup(k).ref, event),
     close: async () => {
+      router.stopSchedules();
       runner.stopAll();
       await runtime.close();
       s3.destroy();

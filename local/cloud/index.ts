@@ -29,6 +29,8 @@ export interface LocalCloudOptions {
   region?: string;
   accountId?: string;
   concurrencyPerFunction?: number;
+  /** Fire scheduled rules on their timers (default: only through router.fireSchedule). */
+  runSchedules?: boolean;
   runnerOptions?: Omit<
     RunnerOptions,
     "lambda" | "s3" | "dynamodb" | "events" | "region" | "accountId"
@@ -47,7 +49,11 @@ export interface LocalCloudHandle {
 export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalCloudHandle> {
   const region = opts.region ?? opts.s3.region ?? "us-east-1";
   const accountId = opts.accountId ?? "000000000000";
-  const router = new EventRouter({ region, accountId });
+  const router = new EventRouter({
+    region,
+    accountId,
+    ...(opts.runSchedules ? { runSchedules: true } : {}),
+  });
   let sfn: StepFunctionsServerHandle | undefined;
   let events: EventBridgeServerHandle | undefined;
   const s3 = createS3Client({

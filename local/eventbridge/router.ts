@@ -1,8 +1,11 @@
 // Routes PutEvents entries to the targets of matching rules: state machine targets start
-// executions, Lambda targets are invoked asynchronously.
+// executions, Lambda targets are invoked asynchronously. Scheduled rules (rate expressions)
+// send EventBridge's "Scheduled Event" to their targets: on a timer when `runSchedules` is
+// set (`npm run local`), or when a test calls fireSchedule.
 import { randomUUID } from "node:crypto";
 import type { EventEntry, EventSink } from "../stepfunctions/integrations";
 import { matchesPattern, validatePattern } from "./pattern";
+import { rateIntervalMs } from "./schedule";
 import { type TargetInputSpec, targetInput } from "./transform";
 
 export interface RuleTarget extends TargetInputSpec {
@@ -14,7 +17,10 @@ export interface RuleDefinition {
   name: string;
   arn: string;
   eventBusName: string;
-  eventPattern: Record<string, unknown>;
+  /** A rule has an event pattern, a schedule expression, or both. */
+  eventPattern?: Record<string, unknown>;
+  /** `rate(5 minutes)`; cron expressions are refused (ScheduleError). */
+  scheduleExpression?: string;
   targets: RuleTarget[];
   state?: "ENABLED" | "DISABLED";
 }
@@ -24,6 +30,8 @@ export interface RouterDeps {
   invokeAsync?: (functionArn: string, event: unknown, onFailure: (msg: string) => void) => void;
   region?: string;
   accountId?: string;
+  /** Fire scheduled rules on timers (default: only through fireSchedule). */
+  runSchedules?: boolean;
 }
 
 export interface DeliveryRecord {
@@ -58,10 +66,54 @@ export class EventRouter implements EventSink {
     return `arn:aws:events:${this.region}:${this.accountId}:event-bus/${name}`;
   }
 
+  private readonly timers: NodeJS.Timeout[] = [];
+
   putRule(rule: RuleDefinition): void {
-    validatePattern(rule.eventPattern, `Rule ${rule.name}.EventPattern`);
+    if (!rule.eventPattern && !rule.scheduleExpression) {
+      throw new Error(`Rule ${rule.name}: needs an EventPattern or a ScheduleExpression`);
+    }
+    if (rule.eventPattern) validatePattern(rule.eventPattern, `Rule ${rule.name}.EventPattern`);
+    const interval = rule.scheduleExpression ? rateIntervalMs(rule.scheduleExpression) : 0;
     this.buses.add(rule.eventBusName);
     this.rules.push(rule);
+    if (interval > 0 && this.deps.runSchedules) {
+      const timer = setInterval(() => this.fireSchedule(rule.name), interval);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  /**
+   * Sends the rule's "Scheduled Event" to its targets now, as EventBridge does at each
+   * interval; returns the event. Throws for an unknown or unscheduled rule.
+   */
+  fireSchedule(ruleNameOrArn: string, time = new Date()): Record<string, unknown> {
+    const rule = this.rules.find((r) => r.name === ruleNameOrArn || r.arn === ruleNameOrArn);
+    if (!rule?.scheduleExpression) {
+      throw new Error(`no scheduled rule ${ruleNameOrArn}`);
+    }
+    const event: Record<string, unknown> = {
+      version: "0",
+      id: randomUUID(),
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      account: this.accountId,
+      time: time.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      region: this.region,
+      resources: [rule.arn],
+      detail: {},
+    };
+    if (rule.state !== "DISABLED") {
+      this.events.push(event);
+      if (this.events.length > 10_000) this.events.shift();
+      for (const t of rule.targets) this.deliver(rule, t, event);
+    }
+    return event;
+  }
+
+  /** Stops the timers of scheduled rules. */
+  stopSchedules(): void {
+    for (const t of this.timers.splice(0)) clearInterval(t);
   }
 
   listRules(): RuleDefinition[] {
@@ -128,7 +180,7 @@ export class EventRouter implements EventSink {
 
   private route(bus: string, event: Record<string, unknown>): void {
     for (const rule of this.rules) {
-      if (rule.eventBusName !== bus || rule.state === "DISABLED") continue;
+      if (rule.eventBusName !== bus || rule.state === "DISABLED" || !rule.eventPattern) continue;
       if (!matchesPattern(rule.eventPattern, event)) continue;
       for (const t of rule.targets) this.deliver(rule, t, event);
     }

@@ -110,7 +110,11 @@ interface Fn {
   waiters: (() => void)[];
   count: number;
   stats: FunctionStats;
+  /** The function's recent output lines, as CloudWatch Logs would hold them. */
+  logLines: string[];
 }
+
+const LOG_LINES_KEPT = 1000;
 
 /** "Worker" names the logical id "Worker11F36D0F" (CDK appends an 8-character hash). */
 function sameLogicalId(logicalId: string | undefined, key: string): boolean {
@@ -164,6 +168,7 @@ export class LambdaRuntime implements LambdaInvoker {
       slots: [],
       waiters: [],
       count: 0,
+      logLines: [],
       stats: {
         functionName: cfg.name,
         invocations: 0,
@@ -226,6 +231,24 @@ export class LambdaRuntime implements LambdaInvoker {
     return f;
   }
 
+  private captureLines(fn: Fn, from: NodeJS.ReadableStream, echo: NodeJS.WritableStream): void {
+    let partial = "";
+    from.on("data", (chunk: Buffer | string) => {
+      echo.write(chunk);
+      const lines = (partial + chunk.toString()).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) fn.logLines.push(line);
+      if (fn.logLines.length > LOG_LINES_KEPT) {
+        fn.logLines.splice(0, fn.logLines.length - LOG_LINES_KEPT);
+      }
+    });
+  }
+
+  /** The last lines a function wrote to stdout and stderr (its log stream), oldest first. */
+  logs(nameOrArn: string): string[] {
+    return [...this.find(nameOrArn).logLines];
+  }
+
   stats(nameOrArn: string): FunctionStats {
     const fn = this.find(nameOrArn);
     return { ...fn.stats, warmWorkers: fn.slots.length, records: [...fn.stats.records] };
@@ -271,10 +294,13 @@ export class LambdaRuntime implements LambdaInvoker {
             extraNodePaths: this.opts.nodeModulesDirs ?? [],
           },
           resourceLimits: { maxOldGenerationSizeMb: Math.max(64, fn.cfg.memorySizeMb ?? 128) },
-          stdout: false,
-          stderr: false,
+          stdout: true,
+          stderr: true,
         });
         worker.unref();
+        // Echoed to this process (as before) and kept per function, line by line.
+        this.captureLines(fn, worker.stdout, process.stdout);
+        this.captureLines(fn, worker.stderr, process.stderr);
         const slot = { worker, busy: true };
         fn.slots.push(slot);
         return slot;

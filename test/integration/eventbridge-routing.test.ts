@@ -1,13 +1,15 @@
 // EventBridge locally: event patterns, input transformation, and the PutEvents endpoint
 // driven with @aws-sdk/client-eventbridge.
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createEventBridgeClient } from "../../lambdas/shared/aws/clients";
 import {
   EventRouter,
   fillTemplate,
   matchesPattern,
   PatternError,
+  rateIntervalMs,
+  ScheduleError,
   startEventBridgeServer,
   targetInput,
 } from "../../local/eventbridge";
@@ -210,5 +212,97 @@ describe("PutEvents endpoint", () => {
       detail: { status: "FAILED" },
       account: "000000000000",
     });
+  });
+});
+
+describe("scheduled rules", () => {
+  const arn = "arn:aws:events:us-east-1:000000000000:rule/every-five";
+  const target = { Id: "check", Arn: "arn:aws:lambda:us-east-1:000000000000:function:check" };
+
+  it("reads rate expressions as EventBridge does and refuses cron and malformed ones", () => {
+    expect(rateIntervalMs("rate(1 minute)")).toBe(60_000);
+    expect(rateIntervalMs("rate(5 minutes)")).toBe(300_000);
+    expect(rateIntervalMs("rate(2 hours)")).toBe(7_200_000);
+    expect(rateIntervalMs("rate(1 day)")).toBe(86_400_000);
+    expect(() => rateIntervalMs("rate(5 minute)")).toThrow(/use "minutes" with 5/);
+    expect(() => rateIntervalMs("rate(1 hours)")).toThrow(/use "hour" with 1/);
+    expect(() => rateIntervalMs("rate(0 minutes)")).toThrow(ScheduleError);
+    expect(() => rateIntervalMs("rate(5 weeks)")).toThrow(ScheduleError);
+    expect(() => rateIntervalMs("cron(0 3 ? * SUN *)")).toThrow(/cron schedules are not run/);
+  });
+
+  it("sends a Scheduled Event to the targets when fired, and never on a pattern match", async () => {
+    const invoked: { arn: string; event: Record<string, unknown> }[] = [];
+    const router = new EventRouter({
+      invokeAsync: (a, e) => invoked.push({ arn: a, event: e as Record<string, unknown> }),
+    });
+    router.putRule({
+      name: "every-five",
+      arn,
+      eventBusName: "default",
+      scheduleExpression: "rate(5 minutes)",
+      targets: [target],
+    });
+    await router.putEvents([{ Source: "aws.events", DetailType: "Scheduled Event", Detail: "{}" }]);
+    expect(invoked).toEqual([]);
+    const fired = router.fireSchedule("every-five", new Date("2026-11-24T10:05:00.000Z"));
+    expect(invoked).toEqual([{ arn: target.Arn, event: fired }]);
+    expect(fired).toMatchObject({
+      version: "0",
+      "detail-type": "Scheduled Event",
+      source: "aws.events",
+      time: "2026-11-24T10:05:00Z",
+      resources: [arn],
+      detail: {},
+    });
+    expect(router.deliveries.at(-1)).toMatchObject({ rule: "every-five", targetArn: target.Arn });
+    expect(() => router.fireSchedule("nope")).toThrow(/no scheduled rule nope/);
+  });
+
+  it("fires on a timer only when asked to run schedules", async () => {
+    vi.useFakeTimers();
+    try {
+      const calls: string[] = [];
+      const make = (runSchedules: boolean) => {
+        const router = new EventRouter({
+          runSchedules,
+          invokeAsync: () => calls.push(runSchedules ? "timer" : "manual-only"),
+        });
+        router.putRule({
+          name: "r",
+          arn,
+          eventBusName: "default",
+          scheduleExpression: "rate(1 minute)",
+          targets: [target],
+        });
+        return router;
+      };
+      const running = make(true);
+      const quiet = make(false);
+      vi.advanceTimersByTime(3 * 60_000 + 1);
+      expect(calls).toEqual(["timer", "timer", "timer"]);
+      running.stopSchedules();
+      vi.advanceTimersByTime(5 * 60_000);
+      expect(calls).toHaveLength(3);
+      quiet.stopSchedules();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("refuses a rule with neither a pattern nor a schedule, and a cron schedule", () => {
+    const router = new EventRouter();
+    expect(() =>
+      router.putRule({ name: "empty", arn, eventBusName: "default", targets: [target] }),
+    ).toThrow(/needs an EventPattern or a ScheduleExpression/);
+    expect(() =>
+      router.putRule({
+        name: "weekly",
+        arn,
+        eventBusName: "default",
+        scheduleExpression: "cron(0 3 ? * SUN *)",
+        targets: [target],
+      }),
+    ).toThrow(ScheduleError);
   });
 });

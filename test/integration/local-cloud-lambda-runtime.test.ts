@@ -62,6 +62,14 @@ describe("LambdaRuntime", () => {
     });
   });
 
+  it("keeps each function's output lines (stdout and stderr), as its log stream", async () => {
+    await runtime.invokeJson("other", { action: "log", text: "hello-1" });
+    const lines = () => runtime.logs("other").filter((l) => l.includes("hello-1"));
+    for (let i = 0; i < 50 && lines().length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lines().sort()).toEqual(["console hello-1", "error hello-1", "stdout hello-1"]);
+    expect(runtime.logs("esm").some((l) => l.includes("hello-1"))).toBe(false);
+  });
+
   it("loads ESM bundles, and reports a missing export as Runtime.HandlerNotFound", async () => {
     expect(await runtime.invokeJson("esm", { a: 1 })).toEqual({ esm: true, event: { a: 1 } });
     const r = await payloadOf(runtime.invoke("missing-export", "{}"));

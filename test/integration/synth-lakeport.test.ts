@@ -21,9 +21,9 @@ import {
   LAKEPORT_FUNCTION_ENTRIES,
   PROJECT_ROOT,
 } from "../../infra/constructs/function";
-import { STUCK_EXPORTS_METRIC } from "../../infra/constructs/monitoring";
 import { awsSolutionsFindings } from "../../infra/nag";
 import { ROUTES } from "../../lambdas/api/routes";
+import { LAKEPORT_METRIC_NAMESPACE, STUCK_EXPORTS_METRIC } from "../../lambdas/shared/metrics";
 
 const STORAGE_BUCKET = "lake-data-bucket";
 const EXPORT_BUCKET = "lake-export-bucket";
@@ -234,8 +234,66 @@ describe("state machines", () => {
         expect(found, `${metric} alarm of ${id}`).toBe(true);
       }
     }
-    expect(alarms.some((a) => a.MetricName === STUCK_EXPORTS_METRIC)).toBe(true);
     template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+  });
+});
+
+describe("exports stuck in progress", () => {
+  it("a scheduled rule runs the stuck-export check every 5 minutes", () => {
+    const scheduled = ofType("AWS::Events::Rule").filter(
+      ([, r]) => r.Properties.ScheduleExpression,
+    );
+    expect(scheduled).toHaveLength(1);
+    const [[, rule]] = scheduled as [[string, Resource]];
+    expect(rule.Properties.ScheduleExpression).toBe("rate(5 minutes)");
+    expect(rule.Properties.Targets[0].Arn["Fn::GetAtt"][0]).toMatch(
+      /^LakeportExportStuckCheckFunction/,
+    );
+    const [[, fn]] = ofType("AWS::Lambda::Function").filter(([id]) =>
+      id.startsWith("LakeportExportStuckCheckFunction"),
+    ) as [[string, Resource]];
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      STUCK_EXPORT_AFTER_MINUTES: "360",
+      EXPORT_STATE_MACHINE_ARN: expect.anything(),
+      TABLE_NAME: expect.anything(),
+    });
+  });
+
+  it("alarms on the metric the check publishes, in the namespace it publishes it", () => {
+    const alarm = ofType("AWS::CloudWatch::Alarm")
+      .map(([, a]) => a.Properties)
+      .find((a) => a.MetricName === STUCK_EXPORTS_METRIC);
+    expect(alarm).toMatchObject({
+      Namespace: LAKEPORT_METRIC_NAMESPACE,
+      Statistic: "Maximum",
+      Period: 900,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      AlarmActions: [expect.stringContaining(":sns:")],
+    });
+  });
+
+  it("lets the check read executions of the export state machine and export states only", () => {
+    const [[, policy]] = ofType("AWS::IAM::Policy").filter(([id]) =>
+      id.startsWith("LakeportExportStuckCheckFunction"),
+    ) as [[string, Resource]];
+    const actions = statementsOf(policy).flatMap((st) => list(st.Action));
+    expect(actions.sort()).toEqual(
+      [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "states:DescribeExecution",
+        // Its failed scheduled invocations go to the dead-letter queue.
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+      ].sort(),
+    );
+    const describe = statementsOf(policy).find((st) =>
+      list(st.Action).includes("states:DescribeExecution"),
+    )!;
+    expect(JSON.stringify(describe.Resource)).toMatch(/:execution:Lakeport-Export:\*/);
   });
 });
 
@@ -264,6 +322,21 @@ describe("IAM", () => {
       ),
     );
     expect(deleters.map(([id]) => id)).toEqual([expect.stringMatching(/^LakeportGcSweepFunction/)]);
+  });
+
+  it("lets workflow steps only read, write and list the work bucket, never delete", () => {
+    const work = ofType("AWS::S3::Bucket").find(([id]) => id.startsWith("LakeportStorageWork"))![0];
+    for (const [id, p] of policies()) {
+      if (!/^Lakeport(Export|Gc)\w+Function/.test(id)) continue;
+      for (const st of statementsOf(p)) {
+        if (!JSON.stringify(st.Resource).includes(work)) continue;
+        for (const action of list(st.Action)) {
+          expect(["s3:GetObject", "s3:PutObject", "s3:ListBucket"], `${id} ${action}`).toContain(
+            action,
+          );
+        }
+      }
+    }
   });
 
   it("never lets the API or export functions touch the storage buckets except to read", () => {

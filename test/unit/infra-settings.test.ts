@@ -1,6 +1,6 @@
 // The app's settings (context or LAKEPORT_* environment) and the Lakeport construct's props
 // are checked before anything is synthesized; errors name the setting.
-import { RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { describe, expect, it } from "vitest";
 import { lakeportPropsFromSettings } from "../../infra/app";
@@ -63,8 +63,20 @@ describe("lakeportPropsFromSettings", () => {
     [{ gcSchedules: "{not json" }, /setting gcSchedules .*is not JSON/],
     [{ gcSchedules: '{"repository":"r"}' }, /setting gcSchedules .*must be a JSON list/],
     [{ alarmTopicArn: "topic" }, /setting alarmTopicArn .*"topic" is not an SNS topic ARN/],
+    [
+      { stuckExportMinutes: "10" },
+      /setting stuckExportMinutes \(.*LAKEPORT_STUCK_EXPORT_MINUTES\): 10 is not from 15 to 1440/,
+    ],
+    [{ stuckExportMinutes: "2000" }, /setting stuckExportMinutes .*2000 is not from 15 to 1440/],
   ])("rejects %j", (extra, message) => {
     expect(() => fromContext({ ...REQUIRED, ...extra })).toThrow(message);
+  });
+
+  it("reads the stuck-export limit in minutes", () => {
+    expect(fromContext(REQUIRED).lakeport.stuckExportAfter).toBeUndefined();
+    expect(
+      fromContext({ ...REQUIRED, stuckExportMinutes: "90" }).lakeport.stuckExportAfter?.toMinutes(),
+    ).toBe(90);
   });
 
   it("parses GC schedules given as JSON text (environment) or a list (cdk.json)", () => {
@@ -123,6 +135,14 @@ describe("validateProps", () => {
     [
       { gcSchedules: [{ repository: "repo", expression: "rate(1 day)", mode: "sweep" }] },
       /gcSchedules\[0\]\.mode: must be one of/,
+    ],
+    [
+      { stuckExportAfter: Duration.minutes(5) },
+      /stuckExportAfter: must be from 15 minutes to 24 hours \(got 5 minutes\)/,
+    ],
+    [
+      { stuckExportAfter: Duration.hours(25) },
+      /stuckExportAfter: must be from 15 minutes to 24 hours \(got 1 day 1 hour\)/,
     ],
   ])("rejects %j", (change, message) => {
     expect(() => validateProps({ ...valid, ...(change as Partial<LakeportProps>) })).toThrow(

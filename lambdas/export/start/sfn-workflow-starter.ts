@@ -3,10 +3,14 @@ import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   ListMapRunsCommand,
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import type { ExecutionFacts } from "../domain/stuck";
+import { executionArnOf } from "../state/export-id";
+import type { ExecutionLookup } from "../workflow/stuck-exports";
 import {
   type ExecutionDescription,
   type ExecutionStatus,
@@ -77,7 +81,24 @@ export class SfnWorkflowStarter implements WorkflowStarter {
   }
 }
 
-/** arn:aws:states:R:A:stateMachine:NAME -> arn:aws:states:R:A:execution:NAME:EXEC */
-export function executionArnOf(stateMachineArn: string, name: string): string {
-  return `${stateMachineArn.replace(":stateMachine:", ":execution:")}:${name}`;
+/** ExecutionLookup over DescribeExecution (no map runs: the stuck check needs the status). */
+export class SfnExecutionLookup implements ExecutionLookup {
+  constructor(private readonly sfn: SFNClient) {}
+
+  async lookup(executionArn: string): Promise<ExecutionFacts | undefined> {
+    try {
+      const d = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        status: (d.status ?? "RUNNING") as ExecutionStatus,
+        ...(d.startDate ? { startDate: d.startDate } : {}),
+        ...(d.stopDate ? { stopDate: d.stopDate } : {}),
+        ...(d.error ? { error: d.error } : {}),
+        ...(d.cause ? { cause: d.cause } : {}),
+      };
+    } catch (err) {
+      if (err instanceof ExecutionDoesNotExist || (err as Error).name === "ExecutionDoesNotExist")
+        return undefined;
+      throw err;
+    }
+  }
 }

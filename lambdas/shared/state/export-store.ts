@@ -37,6 +37,12 @@ export type CompleteExportResult =
   | { applied: true; state: ExportState; followUp: boolean }
   | { applied: false; reason: string };
 
+export interface BranchExportState {
+  repository: string;
+  branch: string;
+  state: ExportState;
+}
+
 const MAX_CAS_ATTEMPTS = 10;
 
 export class ExportStore {
@@ -98,6 +104,34 @@ export class ExportStore {
         }),
       );
       yield (out.Items ?? []).map((i) => withoutKeys<ExportConfig>(i));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /**
+   * Every export state, a page at a time (the kind index: eventually consistent, so callers
+   * about to act on a state read it again with getState).
+   */
+  async *listStates(pageSize = 100): AsyncIterable<BranchExportState[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: KIND_INDEX.name,
+          KeyConditionExpression: "#k = :k",
+          ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
+          ExpressionAttributeValues: { ":k": "export-state" },
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (out.Items ?? []).map((item) => {
+        const { repository, branch, ...state } = withoutKeys<
+          ExportState & { repository: string; branch: string }
+        >(item);
+        return { repository, branch, state };
+      });
       startKey = out.LastEvaluatedKey;
     } while (startKey);
   }

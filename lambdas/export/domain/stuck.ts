@@ -1,0 +1,93 @@
+// Is an in-progress export stuck? The export state says in-progress from the compare-and-set
+// start until the finish step (or the watchdog, on a failed execution) records the outcome.
+// It can stay there wrongly when the workflow never started (the trigger crashed between the
+// start and StartExecution) or when the execution ended and its status event was lost (the
+// watchdog's retries ran out). Both are unblocked by recording the export as failed, which a
+// person then repairs. An execution that simply runs very long is only reported.
+import type { ExportState } from "../state/types";
+
+export type ExecutionStatusName =
+  | "RUNNING"
+  | "SUCCEEDED"
+  | "FAILED"
+  | "TIMED_OUT"
+  | "ABORTED"
+  | "PENDING_REDRIVE";
+
+/** What Step Functions says about the export's execution; undefined: no such execution. */
+export interface ExecutionFacts {
+  status: ExecutionStatusName;
+  startDate?: Date;
+  stopDate?: Date;
+  error?: string;
+  cause?: string;
+}
+
+export interface StuckPolicy {
+  /** An in-progress state without an execution is left alone this long (the start is racing). */
+  startGraceMs: number;
+  /** An ended execution leaves the watchdog this long to record it. */
+  endedGraceMs: number;
+  /** A running execution older than this is reported (not touched). */
+  maxRunMs: number;
+}
+
+export const DEFAULT_STUCK_POLICY: StuckPolicy = {
+  startGraceMs: 15 * 60_000,
+  endedGraceMs: 15 * 60_000,
+  maxRunMs: 6 * 3_600_000,
+};
+
+export type StuckVerdict =
+  | { stuck: false }
+  /** `fail`: record the export as export-failed with `reason`; `report`: only count it. */
+  | { stuck: true; action: "fail" | "report"; reason: string };
+
+const ENDED_FAILED = new Set<ExecutionStatusName>(["FAILED", "TIMED_OUT", "ABORTED"]);
+
+export function judgeInProgressExport(
+  state: ExportState,
+  execution: ExecutionFacts | undefined,
+  now: Date,
+  policy: StuckPolicy = DEFAULT_STUCK_POLICY,
+): StuckVerdict {
+  if (state.state !== "in-progress") return { stuck: false };
+  const age = (since: Date | string | undefined) =>
+    since === undefined ? Number.POSITIVE_INFINITY : now.getTime() - new Date(since).getTime();
+  const minutes = (ms: number) => Math.round(ms / 60_000);
+
+  if (!execution) {
+    // updatedAt is the start, or later when a newer head was queued: never earlier.
+    if (age(state.updatedAt) <= policy.startGraceMs) return { stuck: false };
+    return {
+      stuck: true,
+      action: "fail",
+      reason: `the export workflow of ${state.exportId} never started (in progress for ${minutes(age(state.updatedAt))} minutes without an execution)`,
+    };
+  }
+  if (execution.status === "RUNNING" || execution.status === "PENDING_REDRIVE") {
+    const running = age(execution.startDate);
+    if (running <= policy.maxRunMs) return { stuck: false };
+    return {
+      stuck: true,
+      action: "report",
+      reason: `export execution ${state.exportId} has been running for ${minutes(running)} minutes (limit ${minutes(policy.maxRunMs)})`,
+    };
+  }
+  // The execution ended but the branch still says in-progress.
+  if (age(execution.stopDate) <= policy.endedGraceMs) return { stuck: false };
+  if (ENDED_FAILED.has(execution.status)) {
+    const detail = [execution.error, execution.cause].filter(Boolean).join(": ").slice(0, 800);
+    return {
+      stuck: true,
+      action: "fail",
+      reason: `export execution ${execution.status}${detail ? `: ${detail}` : ""} (recorded by the stuck-export check)`,
+    };
+  }
+  return {
+    stuck: true,
+    action: "fail",
+    reason:
+      "export execution SUCCEEDED but its outcome was never recorded; repair to export the branch again",
+  };
+}

@@ -1,0 +1,72 @@
+// Scheduled (EventBridge rule, every few minutes): finds exports stuck in progress, records
+// the unrecoverable ones as export-failed, and publishes the ExportsStuckInProgress metric.
+// Environment: TABLE_NAME, EXPORT_STATE_MACHINE_ARN, optional STUCK_EXPORT_AFTER_MINUTES
+// (a running execution older than this is reported; default 360) and
+// STUCK_EXPORT_GRACE_MINUTES (how long a start or an ended execution may take to be recorded
+// before the branch counts as stuck; default 15).
+import { createSfnClient } from "../../shared/aws/clients";
+import {
+  emfLine,
+  publishMetrics,
+  RECOVERED_EXPORTS_METRIC,
+  STUCK_EXPORTS_METRIC,
+} from "../../shared/metrics";
+import { DEFAULT_STUCK_POLICY, type StuckPolicy } from "../domain/stuck";
+import { SfnExecutionLookup } from "../start/sfn-workflow-starter";
+import { checkStuckExports, type StuckCheckResult } from "../workflow/stuck-exports";
+import { exportStore, required } from "./deps";
+
+export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckPolicy {
+  const minutes = (name: string, min: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      throw new Error(
+        `environment variable ${name}: expected a whole number of minutes >= ${min}, got ${raw}`,
+      );
+    }
+    return n;
+  };
+  const maxRun = minutes("STUCK_EXPORT_AFTER_MINUTES", 1);
+  const grace = minutes("STUCK_EXPORT_GRACE_MINUTES", 0);
+  return {
+    ...DEFAULT_STUCK_POLICY,
+    ...(maxRun !== undefined ? { maxRunMs: maxRun * 60_000 } : {}),
+    ...(grace !== undefined ? { startGraceMs: grace * 60_000, endedGraceMs: grace * 60_000 } : {}),
+  };
+}
+
+let lookup: SfnExecutionLookup | undefined;
+
+export const handler = async (): Promise<StuckCheckResult> => {
+  lookup ??= new SfnExecutionLookup(createSfnClient());
+  const result = await checkStuckExports({
+    exports: exportStore(),
+    executions: lookup,
+    exportStateMachineArn: required("EXPORT_STATE_MACHINE_ARN"),
+    now: () => new Date(),
+    policy: stuckPolicyFromEnv(),
+  });
+  for (const s of result.stuck) console.warn(JSON.stringify({ stuckExport: s }));
+  publishMetrics(
+    emfLine(
+      {
+        [STUCK_EXPORTS_METRIC]: { value: result.stuck.length, unit: "Count" },
+        [RECOVERED_EXPORTS_METRIC]: { value: result.markedFailed, unit: "Count" },
+      },
+      new Date(),
+    ),
+  );
+  console.log(
+    JSON.stringify({
+      stuckCheck: {
+        branches: result.branches,
+        inProgress: result.inProgress,
+        stuck: result.stuck.length,
+        markedFailed: result.markedFailed,
+      },
+    }),
+  );
+  return result;
+};
