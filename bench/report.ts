@@ -92,6 +92,7 @@ export function renderTables(r: BenchResults): string {
   const out: string[] = [
     `Lakeport benchmark, ${r.profile} profile, ${r.date}`,
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}; run took ${fmt(r.totalSeconds)} s`,
+    ...(r.dataDirectory ? [`Embedded S3 data under ${r.dataDirectory}`] : []),
     "",
   ];
   const tp: string[][] = [];
@@ -204,71 +205,128 @@ export function renderTables(r: BenchResults): string {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** Two panels: objects/s (ceiling vs export) and incremental counts per branch size. */
+interface BarGroup {
+  label: string;
+  bars: { value: number; color: string; text?: string }[];
+}
+
+/** One panel of grouped bars with value labels; the bars start below the title. */
+function barPanel(
+  box: { x: number; y: number; w: number; h: number },
+  title: string,
+  groups: BarGroup[],
+  note?: string,
+): string[] {
+  const out = [`<text x="${box.x}" y="${box.y}" font-weight="bold">${esc(title)}</text>`];
+  const top = box.y + 30; // room for the title and the tallest bar's label
+  const base = box.y + box.h;
+  const height = base - top;
+  const max = Math.max(1, ...groups.flatMap((g) => g.bars.map((b) => b.value)));
+  const gw = groups.length ? box.w / groups.length : box.w;
+  groups.forEach((g, k) => {
+    const n = Math.max(1, g.bars.length);
+    const bw = Math.min(60, (gw - 20 - 4 * (n - 1)) / n);
+    const x0 = box.x + k * gw + (gw - (n * bw + 4 * (n - 1))) / 2;
+    g.bars.forEach((b, j) => {
+      const h = (b.value / max) * height;
+      const x = x0 + j * (bw + 4);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${(base - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="${b.color}"/>`,
+        `<text x="${(x + bw / 2).toFixed(1)}" y="${(base - h - 4).toFixed(1)}" text-anchor="middle">${esc(b.text ?? fmt(b.value))}</text>`,
+      );
+    });
+    out.push(
+      `<text x="${(box.x + k * gw + gw / 2).toFixed(1)}" y="${base + 16}" text-anchor="middle">${esc(g.label)}</text>`,
+    );
+  });
+  if (!groups.length) out.push(`<text x="${box.x}" y="${top + 20}">not measured</text>`);
+  out.push(`<line x1="${box.x}" y1="${base}" x2="${box.x + box.w}" y2="${base}" stroke="black"/>`);
+  if (note) out.push(`<text x="${box.x}" y="${base + 36}">${esc(note)}</text>`);
+  return out;
+}
+
+function legend(x: number, y: number, items: [string, string][]): string[] {
+  let at = x;
+  return items.map(([label, color]) => {
+    const s = `<rect x="${at}" y="${y - 9}" width="10" height="10" fill="${color}"/><text x="${at + 14}" y="${y}">${esc(label)}</text>`;
+    at += 24 + label.length * 7;
+    return s;
+  });
+}
+
+const BLUE = "#2a6fdb";
+const ORANGE = "#e08a1e";
+const GREY = "#888";
+
 export function renderSvg(r: BenchResults): string {
-  const W = 760;
-  const H = 340;
+  const W = 1040;
+  const H = 360;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="18" font-size="14" font-weight="bold">${esc(`Lakeport benchmark ${r.date.slice(0, 10)} (${r.profile}; ${r.machine.cpus} CPUs, Node.js ${r.machine.node})`)}</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`Lakeport benchmark ${r.date.slice(0, 10)} (${r.profile} profile; ${r.machine.cpus} x ${r.machine.cpuModel}, Node.js ${r.machine.node})`)}</text>`,
   ];
-  // Panel 1: throughput bars.
-  const bars: [string, number, string][] = [];
-  if (r.ceiling) bars.push(["S3 ceiling", r.ceiling.objectsPerSecond, "#888"]);
-  if (r.exportThroughput) bars.push(["export", r.exportThroughput.objectsPerSecond, "#2a6fdb"]);
-  const p1 = { x: 40, y: 50, w: 260, h: 220 };
-  parts.push(`<text x="${p1.x}" y="${p1.y - 12}" font-weight="bold">objects/s</text>`);
-  const max1 = Math.max(1, ...bars.map((b) => b[1]));
-  bars.forEach(([label, v, color], i) => {
-    const bw = 80;
-    const x = p1.x + 30 + i * (bw + 40);
-    const h = (v / max1) * p1.h;
-    parts.push(
-      `<rect x="${x}" y="${p1.y + p1.h - h}" width="${bw}" height="${h}" fill="${color}"/>`,
-      `<text x="${x + bw / 2}" y="${p1.y + p1.h - h - 4}" text-anchor="middle">${fmt(v)}</text>`,
-      `<text x="${x + bw / 2}" y="${p1.y + p1.h + 16}" text-anchor="middle">${esc(label)}</text>`,
-    );
-  });
-  if (r.exportThroughput) {
-    parts.push(
-      `<text x="${p1.x}" y="${p1.y + p1.h + 36}">ratio ${fmt(r.exportThroughput.ratioToCeiling, 2)} (${fmt(r.exportThroughput.objects)} objects)</text>`,
-    );
-  } else parts.push(`<text x="${p1.x}" y="${p1.y + p1.h + 36}">export not measured</text>`);
-  parts.push(
-    `<line x1="${p1.x}" y1="${p1.y + p1.h}" x2="${p1.x + p1.w}" y2="${p1.y + p1.h}" stroke="black"/>`,
-  );
-  // Panel 2: incremental counts (grouped bars: S3 requests, lakeFS calls) per branch size.
-  const p2 = { x: 360, y: 50, w: 380, h: 220 };
-  parts.push(
-    `<text x="${p2.x}" y="${p2.y - 12}" font-weight="bold">incremental export of 10 changes: requests</text>`,
-  );
-  const inc = r.incremental;
-  const max2 = Math.max(1, ...inc.flatMap((i) => [i.s3Requests, i.lakeFsCalls]));
-  const gw = inc.length ? p2.w / inc.length : p2.w;
-  inc.forEach((i, k) => {
-    const x0 = p2.x + k * gw + 10;
-    const bw = Math.min(50, (gw - 30) / 2);
-    const series: [number, string][] = [
-      [i.s3Requests, "#2a6fdb"],
-      [i.lakeFsCalls, "#e08a1e"],
-    ];
-    series.forEach(([v, color], j) => {
-      const h = (v / max2) * p2.h;
-      const x = x0 + j * (bw + 4);
-      parts.push(
-        `<rect x="${x}" y="${p2.y + p2.h - h}" width="${bw}" height="${h}" fill="${color}"/>`,
-        `<text x="${x + bw / 2}" y="${p2.y + p2.h - h - 4}" text-anchor="middle">${fmt(v)}</text>`,
-      );
+  const y = 52;
+  const h = 250;
+  // Throughput: the export next to the S3 ceiling measured in the same run.
+  const throughput: BarGroup[] = [];
+  if (r.ceiling) {
+    throughput.push({
+      label: "S3 ceiling",
+      bars: [{ value: r.ceiling.objectsPerSecond, color: GREY }],
     });
-    parts.push(
-      `<text x="${x0 + bw}" y="${p2.y + p2.h + 16}" text-anchor="middle">${fmt(i.branchObjects)} objects</text>`,
-    );
-  });
-  if (!inc.length) parts.push(`<text x="${p2.x}" y="${p2.y + 40}">not measured</text>`);
+  }
+  if (r.exportThroughput) {
+    throughput.push({
+      label: "first export",
+      bars: [{ value: r.exportThroughput.objectsPerSecond, color: BLUE }],
+    });
+  }
   parts.push(
-    `<line x1="${p2.x}" y1="${p2.y + p2.h}" x2="${p2.x + p2.w}" y2="${p2.y + p2.h}" stroke="black"/>`,
-    `<rect x="${p2.x}" y="${H - 30}" width="10" height="10" fill="#2a6fdb"/><text x="${p2.x + 14}" y="${H - 21}">S3 requests</text>`,
-    `<rect x="${p2.x + 110}" y="${H - 30}" width="10" height="10" fill="#e08a1e"/><text x="${p2.x + 124}" y="${H - 21}">lakeFS calls</text>`,
+    ...barPanel(
+      { x: 30, y, w: 240, h },
+      "export throughput, objects/s",
+      throughput,
+      r.exportThroughput
+        ? `ratio ${fmt(r.exportThroughput.ratioToCeiling, 2)} (${fmt(r.exportThroughput.objects)} objects)`
+        : "export not measured",
+    ),
+  );
+  // Incremental export: requests per branch size (flat is the point).
+  parts.push(
+    ...barPanel(
+      { x: 320, y, w: 330, h },
+      "incremental export of 10 changes: requests",
+      r.incremental.map((i) => ({
+        label: `${fmt(i.branchObjects)} objects`,
+        bars: [
+          { value: i.s3Requests, color: BLUE },
+          { value: i.lakeFsCalls, color: ORANGE },
+        ],
+      })),
+    ),
+    ...legend(320, H - 14, [
+      ["S3 requests", BLUE],
+      ["lakeFS calls", ORANGE],
+    ]),
+  );
+  // GC: mark and sweep time per repository size.
+  parts.push(
+    ...barPanel(
+      { x: 700, y, w: 320, h },
+      "GC seconds (objects / commits)",
+      r.gc.map((g) => ({
+        label: `${fmt(g.objects)} / ${fmt(g.commits)}`,
+        bars: [
+          { value: g.markSeconds, color: BLUE, text: fmt(g.markSeconds, 1) },
+          { value: g.sweepSeconds, color: ORANGE, text: fmt(g.sweepSeconds, 1) },
+        ],
+      })),
+    ),
+    ...legend(700, H - 14, [
+      ["mark", BLUE],
+      ["sweep", ORANGE],
+    ]),
     "</svg>",
   );
   return `${parts.join("\n")}\n`;
