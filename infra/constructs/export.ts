@@ -20,21 +20,11 @@ import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
-import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
+import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { lakeportFunction } from "./function";
+import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
-
-/** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
-const LAMBDA_SERVICE_ERRORS = [
-  "Lambda.ServiceException",
-  "Lambda.AWSLambdaException",
-  "Lambda.SdkClientException",
-  "Lambda.TooManyRequestsException",
-  "Lambda.ClientExecutionTimeoutException",
-  "Lambda.Unknown",
-];
 
 const J = sfn.JsonPath;
 
@@ -174,27 +164,8 @@ export class ExportWorkflow extends Construct {
       allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
     }
 
-    const invoke = (
-      name: string,
-      f: lambda.IFunction,
-      o: Partial<tasks.LambdaInvokeProps> = {},
-    ) => {
-      const task = new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: f,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false,
-        ...o,
-      });
-      task.addRetry({
-        errors: LAMBDA_SERVICE_ERRORS,
-        interval: Duration.seconds(2),
-        maxAttempts: 6,
-        backoffRate: 2,
-        maxDelay: Duration.seconds(60),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      return task;
-    };
+    const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
+      lakeportLambdaStep(this, name, f, o);
 
     const exportFailed = new sfn.Fail(this, "ExportFailed", {
       error: "ExportFailed",

@@ -8,6 +8,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import { type BundlingOptions, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -151,4 +152,42 @@ export function ensureStateMachineObservability(
       }),
     );
   }
+}
+
+/** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
+export const LAMBDA_SERVICE_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+  "Lambda.ClientExecutionTimeoutException",
+  "Lambda.Unknown",
+];
+
+/**
+ * A workflow step invoking a Lakeport function: the function's own result as the output, and
+ * the Lambda service's errors retried (2 s, doubling to 60 s, full jitter, 6 attempts). The
+ * function's own errors are not retried here: the steps retry S3 and lakeFS themselves.
+ */
+export function lakeportLambdaStep(
+  scope: Construct,
+  id: string,
+  fn: lambda.IFunction,
+  options: Partial<tasks.LambdaInvokeProps> = {},
+): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, id, {
+    lambdaFunction: fn,
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    ...options,
+  });
+  task.addRetry({
+    errors: LAMBDA_SERVICE_ERRORS,
+    interval: Duration.seconds(2),
+    maxAttempts: 6,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
 }

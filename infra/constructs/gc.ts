@@ -15,21 +15,11 @@ import { Duration } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
-import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
+import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { lakeportFunction } from "./function";
+import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
-
-/** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
-const LAMBDA_SERVICE_ERRORS = [
-  "Lambda.ServiceException",
-  "Lambda.AWSLambdaException",
-  "Lambda.SdkClientException",
-  "Lambda.TooManyRequestsException",
-  "Lambda.ClientExecutionTimeoutException",
-  "Lambda.Unknown",
-];
 
 const J = sfn.JsonPath;
 
@@ -97,29 +87,8 @@ export class GcWorkflow extends Construct {
     allow(sweep, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], objects);
     props.table.grant(summary, "dynamodb:GetItem", "dynamodb:UpdateItem");
 
-    const invoke = (
-      name: string,
-      f: lambda.IFunction,
-      opts: Partial<tasks.LambdaInvokeProps> = {},
-    ) => {
-      const task = new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: f,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false,
-        ...opts,
-      });
-      task.addRetry({
-        errors: LAMBDA_SERVICE_ERRORS,
-        interval: Duration.seconds(2),
-        maxAttempts: 6,
-        backoffRate: 2,
-        maxDelay: Duration.seconds(60),
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-      // Other errors are not retried here: the step already retried S3 and lakeFS calls, and a
-      // failed run is safe to start again (every step overwrites its own outputs).
-      return task;
-    };
+    const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
+      lakeportLambdaStep(this, name, f, o);
 
     const runFailed = new sfn.Fail(this, "RunFailed", {
       error: "GcRunFailed",

@@ -18,11 +18,11 @@ import {
 } from "../../lambdas/export/copy";
 import { encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
-import type { ExportObjectStore } from "../../lambdas/export/ports";
 import { MissingTaskShardError, runCopyStep } from "../../lambdas/export/workflow/copy-step";
 import { createLimiter } from "../../lambdas/shared/concurrency";
 import { S3AdminClient } from "../../local/s3/admin-client";
 import { testS3Client, uniqueName } from "../support/clients";
+import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";
 
 const fastRetry = { baseDelayMs: 1, maxDelayMs: 5 };
 
@@ -387,19 +387,6 @@ describe("batches side by side under one limiter", () => {
 });
 
 describe("copy step (a distributed map child)", () => {
-  class MemoryStore implements ExportObjectStore {
-    readonly objects = new Map<string, string>();
-    async put(bucket: string, key: string, body: string) {
-      this.objects.set(`${bucket}/${key}`, body);
-    }
-    async getText(bucket: string, key: string) {
-      return this.objects.get(`${bucket}/${key}`);
-    }
-    async *listKeys(bucket: string, prefix: string) {
-      for (const k of [...this.objects.keys()].sort())
-        if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
-    }
-  }
   const exportId = "repo-main-c0ffee-1-abc";
   const layout = exportWorkKeys(exportId);
   const shardBody = (shard: number, n: number) =>

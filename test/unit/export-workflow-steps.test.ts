@@ -1,7 +1,6 @@
 // Export workflow steps and the execution-ended handler with fakes at their ports (no AWS, no
 // lakeFS server): plan shards and index in an in-memory store, resumption, outcomes, watchdog.
 import { describe, expect, it } from "vitest";
-import type { ExportObjectStore } from "../../lambdas/export/ports";
 import type { StartExportDeps } from "../../lambdas/export/start/start-export";
 import type { ExportState } from "../../lambdas/export/state/types";
 import { outcomeOf, runFinishStep } from "../../lambdas/export/workflow/finish-step";
@@ -13,21 +12,7 @@ import {
 } from "../../lambdas/export/workflow/state";
 import { handleExecutionStatusChange } from "../../lambdas/export/workflow/watchdog";
 import { FakeWorkflowStarter } from "../../local/api/fakes";
-
-class MemoryStore implements ExportObjectStore {
-  readonly objects = new Map<string, string>();
-  async put(bucket: string, key: string, body: string) {
-    this.objects.set(`${bucket}/${key}`, body);
-  }
-  async getText(bucket: string, key: string) {
-    return this.objects.get(`${bucket}/${key}`);
-  }
-  async *listKeys(bucket: string, prefix: string) {
-    for (const k of [...this.objects.keys()].sort()) {
-      if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
-    }
-  }
-}
+import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";
 
 const input = {
   repository: "repo",

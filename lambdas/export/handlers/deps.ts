@@ -6,9 +6,9 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { LakeFsClient } from "../../lakefs/client";
 import { createLakeFsClientFromEnv } from "../../lakefs/factory";
 import { createDynamoDbClient, createS3Client, createSfnClient } from "../../shared/aws/clients";
+import { S3ObjectStore } from "../../shared/aws/s3-object-store";
 import { createStateStores } from "../../shared/state";
 import type { ExportStore } from "../../shared/state/export-store";
-import { S3ExportObjectStore } from "../adapters/s3-object-store";
 import type { CopyBatchOptions } from "../copy";
 import { SfnWorkflowStarter } from "../start/sfn-workflow-starter";
 import type { StartExportDeps } from "../start/start-export";
@@ -35,9 +35,9 @@ export const s3Client = () => {
   return s3;
 };
 
-let objectStore: S3ExportObjectStore | undefined;
+let objectStore: S3ObjectStore | undefined;
 export const exportObjectStore = () => {
-  objectStore ??= new S3ExportObjectStore(s3Client());
+  objectStore ??= new S3ObjectStore(s3Client());
   return objectStore;
 };
 

@@ -90,22 +90,9 @@ export class ExportStore {
 
   /** Every export configuration, a page at a time (for scheduled or bulk starters). */
   async *listConfigs(pageSize = 100): AsyncIterable<ExportConfig[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: KIND_INDEX.name,
-          KeyConditionExpression: "#k = :k",
-          ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
-          ExpressionAttributeValues: { ":k": "export-config" },
-          Limit: pageSize,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      yield (out.Items ?? []).map((i) => withoutKeys<ExportConfig>(i));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    for await (const items of this.itemsOfKind("export-config", pageSize)) {
+      yield items.map((i) => withoutKeys<ExportConfig>(i));
+    }
   }
 
   /**
@@ -113,6 +100,21 @@ export class ExportStore {
    * about to act on a state read it again with getState).
    */
   async *listStates(pageSize = 100): AsyncIterable<BranchExportState[]> {
+    for await (const items of this.itemsOfKind("export-state", pageSize)) {
+      yield items.map((item) => {
+        const { repository, branch, ...state } = withoutKeys<
+          ExportState & { repository: string; branch: string }
+        >(item);
+        return { repository, branch, state };
+      });
+    }
+  }
+
+  /** Items of one kind across repositories, page by page (the kind index). */
+  private async *itemsOfKind(
+    kind: "export-config" | "export-state",
+    pageSize: number,
+  ): AsyncIterable<Record<string, unknown>[]> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
@@ -121,17 +123,12 @@ export class ExportStore {
           IndexName: KIND_INDEX.name,
           KeyConditionExpression: "#k = :k",
           ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
-          ExpressionAttributeValues: { ":k": "export-state" },
+          ExpressionAttributeValues: { ":k": kind },
           Limit: pageSize,
           ExclusiveStartKey: startKey,
         }),
       );
-      yield (out.Items ?? []).map((item) => {
-        const { repository, branch, ...state } = withoutKeys<
-          ExportState & { repository: string; branch: string }
-        >(item);
-        return { repository, branch, state };
-      });
+      yield out.Items ?? [];
       startKey = out.LastEvaluatedKey;
     } while (startKey);
   }

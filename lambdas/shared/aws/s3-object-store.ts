@@ -1,17 +1,28 @@
-// ExportObjectStore on the AWS SDK S3 client, throttling retried with backoff and jitter.
+// Small whole objects and streamed listings on the AWS SDK S3 client, throttling retried with
+// backoff and jitter: the object store port of the export steps (ExportObjectStore) and, with
+// deletes added, of the GC steps (lambdas/gc/adapters/s3-object-store.ts).
 import {
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { errorCode, withRetry } from "../../shared/retry";
-import type { ExportObjectStore } from "../ports";
+import { errorCode, withRetry } from "../retry";
 
-export class S3ExportObjectStore implements ExportObjectStore {
-  constructor(private readonly s3: S3Client) {}
+export interface ListedObject {
+  key: string;
+  size: number;
+}
 
-  async put(bucket: string, key: string, body: string, contentType?: string): Promise<void> {
+export class S3ObjectStore {
+  constructor(protected readonly s3: S3Client) {}
+
+  async put(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+    contentType?: string,
+  ): Promise<void> {
     await withRetry(() =>
       this.s3.send(
         new PutObjectCommand({
@@ -24,6 +35,7 @@ export class S3ExportObjectStore implements ExportObjectStore {
     );
   }
 
+  /** The object's bytes as UTF-8 text; undefined when it does not exist. */
   async getText(bucket: string, key: string): Promise<string | undefined> {
     try {
       return await withRetry(async () => {
@@ -36,7 +48,8 @@ export class S3ExportObjectStore implements ExportObjectStore {
     }
   }
 
-  async *listKeys(bucket: string, prefix: string): AsyncGenerator<string> {
+  /** Every object under `prefix`, in key order, a page at a time. */
+  async *list(bucket: string, prefix: string): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
       const page = await withRetry(() =>
@@ -48,8 +61,14 @@ export class S3ExportObjectStore implements ExportObjectStore {
           }),
         ),
       );
-      for (const o of page.Contents ?? []) if (o.Key !== undefined) yield o.Key;
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0 };
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  async *listKeys(bucket: string, prefix: string): AsyncGenerator<string> {
+    for await (const o of this.list(bucket, prefix)) yield o.key;
   }
 }

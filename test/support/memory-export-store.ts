@@ -1,0 +1,17 @@
+// The export steps' object store port in memory (a fake at the port for step tests).
+import type { ExportObjectStore } from "../../lambdas/export/ports";
+
+export class MemoryExportStore implements ExportObjectStore {
+  readonly objects = new Map<string, string>();
+  async put(bucket: string, key: string, body: string) {
+    this.objects.set(`${bucket}/${key}`, body);
+  }
+  async getText(bucket: string, key: string) {
+    return this.objects.get(`${bucket}/${key}`);
+  }
+  async *listKeys(bucket: string, prefix: string) {
+    for (const k of [...this.objects.keys()].sort()) {
+      if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
+    }
+  }
+}
