@@ -237,6 +237,32 @@ describe("the stuck-export check over every branch", () => {
     expect(result.stuck).toEqual([]);
     expect((await store.getState("r", "main"))?.state).toBe("exported-successfully");
   });
+
+  it("checks the other branches when one branch's call fails, and reports that branch", async () => {
+    const store = new MemoryExportStates();
+    store.set("r1", "a", state({ exportId: "a" }));
+    store.set("r1", "b", state({ exportId: "b" }));
+    store.set("r1", "c", state({ exportId: "c" }));
+    const flaky: ExecutionLookup = {
+      async lookup(arn) {
+        if (arn === execArn("b")) throw new Error("ThrottlingException: Rate exceeded");
+        return undefined; // never started
+      },
+    };
+    const result = await checkStuckExports({
+      exports: store,
+      executions: flaky,
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+    });
+    expect(result.errors).toEqual([
+      { repository: "r1", branch: "b", message: "ThrottlingException: Rate exceeded" },
+    ]);
+    expect(result.stuck.map((s) => s.branch)).toEqual(["a", "c"]);
+    expect((await store.getState("r1", "a"))?.state).toBe("export-failed");
+    expect((await store.getState("r1", "b"))?.state).toBe("in-progress");
+    expect((await store.getState("r1", "c"))?.state).toBe("export-failed");
+  });
 });
 
 describe("the embedded metric format line", () => {

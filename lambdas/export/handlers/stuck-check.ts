@@ -39,6 +39,14 @@ export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckP
 
 let lookup: SfnExecutionLookup | undefined;
 
+export class StuckCheckError extends Error {
+  override readonly name = "StuckCheckError";
+}
+
+/**
+ * Publishes the metric even when some branches could not be checked, then fails the
+ * invocation for those (Lambda errors alarm, retries, dead letters after them).
+ */
 export const handler = async (): Promise<StuckCheckResult> => {
   lookup ??= new SfnExecutionLookup(createSfnClient());
   const result = await checkStuckExports({
@@ -65,8 +73,15 @@ export const handler = async (): Promise<StuckCheckResult> => {
         inProgress: result.inProgress,
         stuck: result.stuck.length,
         markedFailed: result.markedFailed,
+        errors: result.errors.length,
       },
     }),
   );
+  if (result.errors.length > 0) {
+    const first = result.errors[0]!;
+    throw new StuckCheckError(
+      `${result.errors.length} branch(es) could not be checked (first: lakefs://${first.repository}@${first.branch}: ${first.message})`,
+    );
+  }
   return result;
 };
