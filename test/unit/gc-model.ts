@@ -22,7 +22,10 @@ export interface ModelRepo {
   staged: Map<string, string[]>;
 }
 
-/** Active: walk each start's first-parent chain while the child is younger than the threshold. */
+/**
+ * Active, by the definition: every start, and the main parent of every commit `c` on a
+ * start's whole main (first-parent) chain that was created after that start's threshold.
+ */
 export function modelRetention(
   repo: ModelRepo,
   starts: readonly ModelStart[],
@@ -31,12 +34,13 @@ export function modelRetention(
   const active = new Set<string>();
   for (const s of starts) {
     const threshold = now - s.retentionDays * 86_400;
+    active.add(s.commitId);
     let c: ModelCommit | undefined = repo.commits.get(s.commitId);
     while (c) {
-      active.add(c.id);
-      if (!(c.creationDate > threshold)) break;
       const main = c.parents[0];
-      c = main === undefined ? undefined : repo.commits.get(main);
+      if (main === undefined) break;
+      if (c.creationDate > threshold) active.add(main);
+      c = repo.commits.get(main);
     }
   }
   const reachable = new Set<string>();

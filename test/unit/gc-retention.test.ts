@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CommitGraph, MissingCommitError } from "../../lambdas/gc/domain/commit-graph";
 import { encodeCommitsCsv, parseCommitsCsv } from "../../lambdas/gc/domain/reports";
@@ -28,7 +29,59 @@ const branch = (name: string, commitId: string, retentionDays: number): Starting
   retentionDays,
 });
 
-const sorted = (s: Set<string>) => [...s].sort();
+const sorted = (s: Iterable<string>) => [...s].sort();
+
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield items.slice();
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const p of permutations(rest)) yield [items[i]!, ...p];
+  }
+}
+
+/**
+ * lakeFS's GetGarbageCollectionCommits (pkg/graveler/retention/active_commits.go), line for
+ * line, for branch heads visited in the given order: the stopping rule is checked before the
+ * parent is kept.
+ */
+function lakeFsActive(g: CommitGraph, points: readonly StartingPoint[], now: number) {
+  const processed = new Map<string, number>();
+  const active = new Set<string>();
+  for (const p of points) {
+    const threshold = now - p.retentionDays * SECONDS_PER_DAY;
+    active.add(p.commitId);
+    processed.set(p.commitId, threshold);
+    let c = p.commitId;
+    for (;;) {
+      const next = g.parentsOf(c)![0];
+      if (next === undefined) break;
+      const previous = processed.get(next);
+      if (previous !== undefined && !(previous > threshold)) break;
+      if (g.creationDateOf(c)! > threshold) active.add(next);
+      processed.set(next, threshold);
+      c = next;
+    }
+  }
+  return active;
+}
+
+/** The definition, brute force: every start, and the main parent of each young commit on a chain. */
+function definitionActive(g: CommitGraph, points: readonly StartingPoint[], now: number) {
+  const active = new Set<string>();
+  for (const p of points) {
+    const threshold = now - p.retentionDays * SECONDS_PER_DAY;
+    active.add(p.commitId);
+    for (let c: string | undefined = p.commitId; c !== undefined; ) {
+      const parent: string | undefined = g.parentsOf(c)![0];
+      if (parent !== undefined && g.creationDateOf(c)! > threshold) active.add(parent);
+      c = parent;
+    }
+  }
+  return active;
+}
 
 describe("GC retention", () => {
   // semantics.md: a(15) <- b(10) <- e(5) <- f(1), f head kept 7 days; a <- c(10) <- d(5), d head
@@ -142,6 +195,129 @@ describe("GC retention", () => {
     const g = graphOf({ b: [1, "a"] });
     expect(() => computeRetention(g, [branch("main", "b", 7)], NOW)).toThrow(MissingCommitError);
     expect(() => computeRetention(g, [branch("main", "nope", 7)], NOW)).toThrow(/"nope"/);
+  });
+
+  // Dates need not be monotonic: lakeFS's commit API takes a `date`, clocks skew, and a merge
+  // made now can sit on backdated history. The walk goes on through the whole main ancestry.
+  it.each<{
+    name: string;
+    graph: Record<string, [number, ...string[]]>;
+    points: StartingPoint[];
+    active: string[];
+    expired: string[];
+  }>([
+    {
+      name: "a backdated commit in the middle of a young chain",
+      // a(40) <- b(2) <- c(30, backdated) <- d(1) <- e(0.5); main kept 7 days.
+      graph: { a: [40], b: [2, "a"], c: [30, "b"], d: [1, "c"], e: [0.5, "d"] },
+      points: [branch("main", "e", 7)],
+      // e and d are young: d, c active. c is old: b not kept by c. b(2) is young: a kept.
+      active: ["a", "c", "d", "e"],
+      expired: ["b"],
+    },
+    {
+      name: "a merge made now on top of backdated history",
+      // m1(50) <- m2(45) <- merge(0) with second parent f1(44); main kept 3 days.
+      graph: { m1: [50], m2: [45, "m1"], f1: [44, "m1"], merge: [0, "m2", "f1"] },
+      points: [branch("main", "merge", 3)],
+      active: ["m2", "merge"],
+      expired: ["f1", "m1"],
+    },
+    {
+      name: "a merge dated after its children",
+      // x(20) <- y(1) <- z(10): z (the head) is older than the window, y younger.
+      graph: { x: [20], y: [1, "x"], z: [10, "y"] },
+      points: [branch("main", "z", 5)],
+      // z (the head) is old: y is not kept through z. The walk goes on: y is young, so its
+      // parent x is kept (y itself is not).
+      active: ["x", "z"],
+      expired: ["y"],
+    },
+    {
+      name: "an old commit between two young ones, reached by two heads",
+      // r(60) <- s(1) <- t(40) <- u(1) ; v(1) on t. Heads u (7 days) and v (30 days).
+      graph: { r: [60], s: [1, "r"], t: [40, "s"], u: [1, "t"], v: [1, "t"] },
+      points: [branch("short", "u", 7), branch("long", "v", 30)],
+      active: ["r", "t", "u", "v"],
+      expired: ["s"],
+    },
+  ])("keeps what lakeFS keeps when dates are not monotonic: $name", (c) => {
+    const g = graphOf(c.graph);
+    const r = computeRetention(g, c.points, NOW);
+    expect(sorted(r.active)).toEqual(c.active);
+    expect(sorted(r.expired)).toEqual(c.expired);
+    for (const order of permutations(c.points)) {
+      expect(sorted(computeRetention(g, order, NOW).active)).toEqual(c.active);
+      // Never fewer than lakeFS keeps, in any order lakeFS visits the heads.
+      for (const id of lakeFsActive(g, order, NOW)) expect(r.active.has(id)).toBe(true);
+    }
+  });
+
+  it("keeps a parent lakeFS drops when a longer window reached it first (order independence)", () => {
+    // p(100) <- c1(50) on branch A (30 days); p <- c(1) on branch B (7 days).
+    const g = graphOf({ p: [100], c1: [50, "p"], c: [1, "p"] });
+    const a = branch("A", "c1", 30);
+    const b = branch("B", "c", 7);
+    // lakeFS, A first: p is reached with A's older threshold, B's walk stops before keeping p.
+    expect(sorted(lakeFsActive(g, [a, b], NOW))).toEqual(["c", "c1"]);
+    expect(sorted(lakeFsActive(g, [b, a], NOW))).toEqual(["c", "c1", "p"]);
+    // Lakeport: p was branch B's state 1 day ago, inside B's window: kept in both orders.
+    expect(sorted(computeRetention(g, [a, b], NOW).active)).toEqual(["c", "c1", "p"]);
+    expect(sorted(computeRetention(g, [b, a], NOW).active)).toEqual(["c", "c1", "p"]);
+  });
+
+  it("takes the main parent of lakeFS commit records of version 0 from the end", () => {
+    const g = new CommitGraph();
+    g.add({ id: "base", parents: [], creation_date: daysAgo(30) });
+    g.add({ id: "side", parents: ["base"], creation_date: daysAgo(20) });
+    g.add({ id: "main1", parents: ["base"], creation_date: daysAgo(20) });
+    // Version 0: parents [source, destination]; the destination (main1) is the main parent.
+    g.add({ id: "merge", parents: ["side", "main1"], creation_date: daysAgo(1), version: 0 });
+    expect(g.parentsOf("merge")).toEqual(["main1", "side"]);
+    const r = computeRetention(g, [branch("main", "merge", 7)], NOW);
+    expect(sorted(r.active)).toEqual(["main1", "merge"]);
+  });
+
+  it("matches the definition on random graphs with unordered dates (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            back: fc.nat(4),
+            second: fc.option(fc.nat(), { nil: undefined }),
+            ageDays: fc.integer({ min: 0, max: 40 }),
+          }),
+          { minLength: 1, maxLength: 40 },
+        ),
+        fc.array(fc.record({ head: fc.nat(), days: fc.integer({ min: 0, max: 30 }) }), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        (commits, heads) => {
+          const g = new CommitGraph();
+          const ids: string[] = [];
+          commits.forEach((c, i) => {
+            const parents: string[] = [];
+            if (i > 0) parents.push(ids[Math.max(0, i - 1 - c.back)]!);
+            if (i > 1 && c.second !== undefined) {
+              const s = ids[c.second % i]!;
+              if (s !== parents[0]) parents.push(s);
+            }
+            const id = `c${i}`;
+            ids.push(id);
+            g.add({ id, parents, creation_date: daysAgo(c.ageDays) });
+          });
+          const points = heads.map((h, i) => branch(`b${i}`, ids[h.head % ids.length]!, h.days));
+          const r = computeRetention(g, points, NOW);
+          expect(sorted(r.active)).toEqual(sorted(definitionActive(g, points, NOW)));
+          for (const id of lakeFsActive(g, points, NOW)) expect(r.active.has(id)).toBe(true);
+          for (const id of lakeFsActive(g, [...points].reverse(), NOW)) {
+            expect(r.active.has(id)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it("walks 100 000 commits without recursion", () => {

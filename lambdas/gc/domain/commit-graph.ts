@@ -15,6 +15,19 @@ export interface CommitNode {
   creationDate: number;
 }
 
+export type GraphCommit = Pick<Commit, "id" | "parents" | "creation_date" | "version">;
+
+/**
+ * Parents with the main parent first. lakeFS commits of record version 0 (written before
+ * lakeFS switched the parent order) keep the main parent last; version 1 and later (and
+ * commits whose version lakeFS does not report) keep it first.
+ */
+export function mainParentFirst(commit: Pick<Commit, "parents" | "version">): string[] {
+  const parents = commit.parents.slice();
+  if (commit.version === 0 && parents.length > 1) parents.unshift(parents.pop()!);
+  return parents;
+}
+
 /** The commit is needed (a starting point or a parent) but was never added. */
 export class MissingCommitError extends Error {
   override readonly name = "MissingCommitError";
@@ -31,15 +44,15 @@ export class CommitGraph implements CommitSource {
   readonly #nodes = new Map<string, CommitNode>();
 
   /** Adds one commit of a log page. */
-  add(commit: Pick<Commit, "id" | "parents" | "creation_date">): void {
+  add(commit: GraphCommit): void {
     if (this.#nodes.has(commit.id)) return;
     this.#nodes.set(commit.id, {
-      parents: commit.parents.slice(),
+      parents: mainParentFirst(commit),
       creationDate: commit.creation_date,
     });
   }
 
-  addAll(commits: Iterable<Pick<Commit, "id" | "parents" | "creation_date">>): void {
+  addAll(commits: Iterable<GraphCommit>): void {
     for (const c of commits) this.add(c);
   }
 

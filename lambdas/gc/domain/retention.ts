@@ -51,12 +51,24 @@ export function startingPoints(
 /**
  * Active and expired commits.
  *
- * Active: from each starting point walk the main (first-parent) ancestry; the start is
- * active, and the main parent `p` of an active `c` is active when `c` was created after
- * the threshold (now - retention). Walks run longest window first, so a walk that meets a
- * commit already reached stops there: that earlier walk had a threshold at least as old
- * and went at least as far down the same chain. Each commit is thus walked once:
- * O(commits + starting points), iterative.
+ * Active, as lakeFS computes it (pkg/graveler/retention, GetGarbageCollectionCommits): each
+ * starting point is active, and from it the walk follows the WHOLE main (first-parent)
+ * ancestry, whatever the dates; walking from `c` to its main parent `p`, `p` is active when
+ * `c` was created after the walk's threshold (now - retention). Dates need not be monotonic
+ * (commits can be backdated, clocks skew, a merge made now sits on backdated history), so
+ * the walk never stops at the first old commit: a younger commit further down still keeps
+ * its parent. A walk stops at a commit already reached by a walk whose threshold is at least
+ * as old (lakeFS's stopping rule): that walk has evaluated, or will evaluate, every edge
+ * below with a window at least as long.
+ *
+ * One difference, on the safe side: lakeFS checks the stopping rule before keeping the
+ * parent, so when a longer-window walk reached `p` first through another child, a shorter
+ * window's younger `c` does not keep `p` there, and the result depends on the order of the
+ * heads. Here the parent is kept first, then the rule applied: the result is independent of
+ * the order, and a superset of lakeFS's active set (never fewer commits kept).
+ *
+ * Walks run longest window first, so a later walk stops at the first commit an earlier one
+ * reached: each commit is walked once. O(commits + starting points), iterative.
  *
  * Expired: every commit reachable from a starting point through any parent that is not
  * active. One iterative depth-first pass: O(commits + edges). Memory: a few sets of ids.
@@ -66,21 +78,48 @@ export function computeRetention(
   points: readonly StartingPoint[],
   now: number,
 ): RetentionResult {
+  const active = activeCommits(commits, points, now);
+  const expired = new Set<string>();
+  for (const c of reachableCommits(commits, points)) if (!active.has(c)) expired.add(c);
+  return { active, expired };
+}
+
+/** The active set alone (see computeRetention). */
+export function activeCommits(
+  commits: CommitSource,
+  points: readonly StartingPoint[],
+  now: number,
+): Set<string> {
   const ordered = points
     .map((p) => ({ commitId: p.commitId, threshold: now - p.retentionDays * SECONDS_PER_DAY }))
     .sort((a, b) => a.threshold - b.threshold);
-
   const active = new Set<string>();
+  /** The oldest threshold a walk passed each commit with. */
+  const reached = new Map<string, number>();
   for (const { commitId, threshold } of ordered) {
-    let c: string | undefined = commitId;
-    while (c !== undefined && !active.has(c)) {
-      active.add(c);
-      if (!(createdAt(commits, c) > threshold)) break;
-      c = parentsOf(commits, c)[0];
+    active.add(commitId);
+    const before = reached.get(commitId);
+    if (before !== undefined && before <= threshold) continue;
+    reached.set(commitId, threshold);
+    let c = commitId;
+    for (;;) {
+      const parent = parentsOf(commits, c)[0];
+      if (parent === undefined) break;
+      if (createdAt(commits, c) > threshold) active.add(parent);
+      const seen = reached.get(parent);
+      if (seen !== undefined && seen <= threshold) break;
+      reached.set(parent, threshold);
+      c = parent;
     }
   }
+  return active;
+}
 
-  const expired = new Set<string>();
+/** Every commit reachable from a starting point through any parent: one iterative pass. */
+export function reachableCommits(
+  commits: CommitSource,
+  points: readonly { commitId: string }[],
+): Set<string> {
   const seen = new Set<string>();
   const stack: string[] = [];
   for (const p of points) {
@@ -91,7 +130,6 @@ export function computeRetention(
   }
   while (stack.length > 0) {
     const c = stack.pop()!;
-    if (!active.has(c)) expired.add(c);
     for (const parent of parentsOf(commits, c)) {
       if (!seen.has(parent)) {
         seen.add(parent);
@@ -99,7 +137,7 @@ export function computeRetention(
       }
     }
   }
-  return { active, expired };
+  return seen;
 }
 
 function parentsOf(commits: CommitSource, id: string): readonly string[] {
