@@ -124,6 +124,17 @@ export interface MergeInput {
   squashMerge?: boolean;
 }
 
+export interface RevertInput {
+  /** The commit to revert, given by any ref. */
+  ref: string;
+  /** 1-based parent to revert against; required for merge commits. Default 0. */
+  parentNumber?: number;
+  allowEmpty?: boolean;
+  /** Only lifts lakeFS's read-only repository check. */
+  force?: boolean;
+  commitOverrides?: { message?: string; metadata?: Record<string, string> };
+}
+
 export interface ObjectContent {
   body: Uint8Array;
   contentType: string | null;
@@ -578,6 +589,41 @@ export class LakeFsClient implements LakeFsApi {
       },
     });
     return result.reference;
+  }
+
+  /**
+   * Commits, on `branch`, the inverse of `ref`'s changes against its parent `parentNumber`
+   * (1-based; lakeFS requires it for a merge commit, 0 = the only parent). lakeFS answers 204
+   * without the new commit: read the branch head for it.
+   */
+  async revertBranch(repository: string, branch: string, input: RevertInput): Promise<void> {
+    await this.send({
+      operation: "revertBranch",
+      method: "POST",
+      path: `/repositories/${seg(repository)}/branches/${seg(branch)}/revert`,
+      json: {
+        ref: input.ref,
+        parent_number: input.parentNumber ?? 0,
+        ...(input.allowEmpty ? { allow_empty: true } : {}),
+        ...(input.force ? { force: true } : {}),
+        ...(input.commitOverrides ? { commit_overrides: input.commitOverrides } : {}),
+      },
+    });
+  }
+
+  /** Moves the branch head to `ref` (lakeFS's experimental hard reset); no commit is made. */
+  async hardResetBranch(
+    repository: string,
+    branch: string,
+    ref: string,
+    opts: { force?: boolean } = {},
+  ): Promise<void> {
+    await this.send({
+      operation: "hardResetBranch",
+      method: "PUT",
+      path: `/repositories/${seg(repository)}/branches/${seg(branch)}/hard_reset`,
+      query: { ref, force: opts.force },
+    });
   }
 
   async setGcRules(repository: string, rules: GarbageCollectionRules): Promise<void> {
