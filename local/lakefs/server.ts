@@ -2,7 +2,7 @@
 // shared/reference/lakefs-api-subset.yml), its status codes and `{"message": ...}` errors,
 // basic auth, object bytes in the embedded S3 at lakeFS-style addresses, and post-commit /
 // post-merge / post-revert webhooks. Request counts per operation at GET /_lakeport/stats
-// (POST resets).
+// (POST resets); injected failures and latency at /_lakeport/faults (faults.ts).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
 import { type EventType, type HookRun, runPostHooks } from "./actions";
+import { FAULTS_PATH, LakeFsFaults } from "./faults";
 import type { EntryValue } from "./graveler";
 import { ApiError, type CommitRecord, LakeFsModel, nowSeconds } from "./model";
 import type { DiffEntry } from "./paging";
@@ -47,6 +48,8 @@ export interface LakeFsDevServerHandle {
   hookRuns(): HookRun[];
   /** Resolves when every webhook started so far has finished. */
   hooksSettled(): Promise<void>;
+  /** Injected lakeFS errors and latency, the same rules as over HTTP at /_lakeport/faults. */
+  faults: Pick<LakeFsFaults, "add" | "list" | "remove" | "clear">;
   stop(): Promise<void>;
 }
 
@@ -116,6 +119,7 @@ export async function startLakeFsDevServer(
   };
 
   const routes = buildRoutes(model, s3, fireHooks);
+  const faults = new LakeFsFaults(new Set(routes.map((r) => r.operation)));
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -132,6 +136,13 @@ export async function startLakeFsDevServer(
       return send(res, { status: 200, json: stats });
     }
     if (url.pathname === "/_lakeport/health") return send(res, { status: 200, json: { ok: true } });
+    if (url.pathname === FAULTS_PATH || url.pathname.startsWith(`${FAULTS_PATH}/`)) {
+      const rest = url.pathname.slice(FAULTS_PATH.length);
+      return send(
+        res,
+        await faults.serveAdmin(method, rest, () => readBody(req)).catch(errorReply),
+      );
+    }
     if (!url.pathname.startsWith("/api/v1/")) {
       return send(res, { status: 404, json: { message: "not found" } });
     }
@@ -149,6 +160,11 @@ export async function startLakeFsDevServer(
     const operation = match?.route.operation ?? "unknown";
     stats.requests++;
     stats.byOperation[operation] = (stats.byOperation[operation] ?? 0) + 1;
+    const fault = await faults.apply(operation, method, url.pathname);
+    if (fault) {
+      req.resume();
+      return send(res, fault);
+    }
     const given = Buffer.from(req.headers.authorization ?? "");
     if (given.length !== expectedAuth.length || !timingSafeEqual(given, expectedAuth)) {
       req.resume();
@@ -208,7 +224,14 @@ export async function startLakeFsDevServer(
     hooksSettled: async () => {
       while (pendingHooks.size > 0) await Promise.allSettled([...pendingHooks]);
     },
+    faults: {
+      add: (rule) => faults.add(rule),
+      list: () => faults.list(),
+      remove: (id) => faults.remove(id),
+      clear: () => faults.clear(),
+    },
     stop: async () => {
+      faults.close();
       await Promise.allSettled([...pendingHooks]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
