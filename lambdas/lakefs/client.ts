@@ -3,6 +3,8 @@
 // errors, and responses checked against schemas written from lakeFS's API description.
 import type { z } from "zod";
 import {
+  describeNetworkError,
+  errorMessageOf,
   type LakeFsError,
   LakeFsNetworkError,
   LakeFsSchemaError,
@@ -12,8 +14,9 @@ import {
 import {
   backoffDelayMs,
   defaultSleep,
+  isRetryableNetworkError,
+  isRetryableStatus,
   parseRetryAfterMs,
-  RETRYABLE_STATUSES,
   type RetryOptions,
 } from "./retry";
 import {
@@ -121,6 +124,17 @@ export interface MergeInput {
   squashMerge?: boolean;
 }
 
+export interface RevertInput {
+  /** The commit to revert, given by any ref. */
+  ref: string;
+  /** 1-based parent to revert against; required for merge commits. Default 0. */
+  parentNumber?: number;
+  allowEmpty?: boolean;
+  /** Only lifts lakeFS's read-only repository check. */
+  force?: boolean;
+  commitOverrides?: { message?: string; metadata?: Record<string, string> };
+}
+
 export interface ObjectContent {
   body: Uint8Array;
   contentType: string | null;
@@ -139,20 +153,6 @@ interface RequestSpec {
   body?: Uint8Array;
   headers?: Record<string, string>;
 }
-
-const NETWORK_ERROR_CODES = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_CLOSED",
-]);
 
 /** The API base URL (with `/api/v1`, no trailing slash) for an endpoint given either way. */
 export function lakeFsApiBaseUrl(endpoint: string): string {
@@ -591,6 +591,41 @@ export class LakeFsClient implements LakeFsApi {
     return result.reference;
   }
 
+  /**
+   * Commits, on `branch`, the inverse of `ref`'s changes against its parent `parentNumber`
+   * (1-based; lakeFS requires it for a merge commit, 0 = the only parent). lakeFS answers 204
+   * without the new commit: read the branch head for it.
+   */
+  async revertBranch(repository: string, branch: string, input: RevertInput): Promise<void> {
+    await this.send({
+      operation: "revertBranch",
+      method: "POST",
+      path: `/repositories/${seg(repository)}/branches/${seg(branch)}/revert`,
+      json: {
+        ref: input.ref,
+        parent_number: input.parentNumber ?? 0,
+        ...(input.allowEmpty ? { allow_empty: true } : {}),
+        ...(input.force ? { force: true } : {}),
+        ...(input.commitOverrides ? { commit_overrides: input.commitOverrides } : {}),
+      },
+    });
+  }
+
+  /** Moves the branch head to `ref` (lakeFS's experimental hard reset); no commit is made. */
+  async hardResetBranch(
+    repository: string,
+    branch: string,
+    ref: string,
+    opts: { force?: boolean } = {},
+  ): Promise<void> {
+    await this.send({
+      operation: "hardResetBranch",
+      method: "PUT",
+      path: `/repositories/${seg(repository)}/branches/${seg(branch)}/hard_reset`,
+      query: { ref, force: opts.force },
+    });
+  }
+
   async setGcRules(repository: string, rules: GarbageCollectionRules): Promise<void> {
     await this.send({
       operation: "setGCRules",
@@ -684,7 +719,7 @@ export class LakeFsClient implements LakeFsApi {
         // Read the whole body within the attempt: a reset mid-body is retryable too.
         buffered = new Uint8Array(await res.arrayBuffer());
       } catch (err) {
-        const retryable = this.isRetryableNetworkError(err, spec.method);
+        const retryable = isRetryableNetworkError(err, spec.method);
         lastError = new LakeFsNetworkError(
           `lakeFS ${spec.operation}: ${describeNetworkError(err)} (${spec.method} ${url})`,
           err,
@@ -701,7 +736,9 @@ export class LakeFsClient implements LakeFsApi {
       }
       const text = new TextDecoder().decode(buffered);
       lastError = lakeFsErrorFor(res.status, errorMessageOf(text), spec.operation);
-      if (!RETRYABLE_STATUSES.has(res.status) || attempt === this.maxAttempts) throw lastError;
+      if (!isRetryableStatus(res.status, spec.method) || attempt === this.maxAttempts) {
+        throw lastError;
+      }
       const retryAfter = parseRetryAfterMs(res.headers.get("retry-after"), Date.now());
       await this.sleep(
         retryAfter !== undefined ? Math.min(retryAfter, this.maxDelayMs) : this.backoff(attempt),
@@ -717,44 +754,4 @@ export class LakeFsClient implements LakeFsApi {
       random: this.random,
     });
   }
-
-  /**
-   * Timeouts and connection failures are retried. A POST is retried only when it surely did
-   * not reach lakeFS (connection refused): a commit or merge must not run twice.
-   */
-  private isRetryableNetworkError(err: unknown, method: string): boolean {
-    const code = networkErrorCode(err);
-    if (method === "POST") return code === "ECONNREFUSED";
-    if (code === "TimeoutError" || code === "AbortError") return true;
-    return code !== undefined && NETWORK_ERROR_CODES.has(code);
-  }
-}
-
-function networkErrorCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current; depth++) {
-    const e = current as { code?: unknown; name?: unknown; cause?: unknown };
-    if (typeof e.code === "string") return e.code;
-    if (e.name === "TimeoutError" || e.name === "AbortError") return e.name;
-    current = e.cause;
-  }
-  // undici's "fetch failed"/"terminated" without a code: a broken connection.
-  if (err instanceof TypeError) return "UND_ERR_SOCKET";
-  return undefined;
-}
-
-function describeNetworkError(err: unknown): string {
-  const code = networkErrorCode(err);
-  if (code === "TimeoutError" || code === "AbortError") return "request timed out";
-  return `connection failed (${code ?? (err instanceof Error ? err.message : String(err))})`;
-}
-
-function errorMessageOf(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === "string") return parsed.message;
-  } catch {
-    // not JSON: keep the raw text
-  }
-  return text.trim().slice(0, 500);
 }

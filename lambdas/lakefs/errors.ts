@@ -1,6 +1,7 @@
 // Typed errors of the lakeFS client. Every HTTP error carries the status and lakeFS's own
 // message (the `message` field of its error body), so callers can branch on the class and
 // logs keep what lakeFS said.
+import { networkErrorCode } from "./retry";
 
 export class LakeFsError extends Error {
   override name = "LakeFsError";
@@ -83,4 +84,21 @@ export function lakeFsErrorFor(
   if (status === 429) return new LakeFsTooManyRequestsError(text, status, lakeFsMessage);
   if (status >= 500) return new LakeFsServerError(text, status, lakeFsMessage);
   return new LakeFsError(text, status, lakeFsMessage);
+}
+
+export function describeNetworkError(err: unknown): string {
+  const code = networkErrorCode(err);
+  if (code === "TimeoutError" || code === "AbortError") return "request timed out";
+  return `connection failed (${code ?? (err instanceof Error ? err.message : String(err))})`;
+}
+
+/** lakeFS's `message` from an error body, or the start of the raw text when it is not JSON. */
+export function errorMessageOf(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON: keep the raw text
+  }
+  return text.trim().slice(0, 500);
 }

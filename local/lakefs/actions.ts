@@ -1,9 +1,11 @@
 // lakeFS actions of the development server: `_lakefs_actions/*.yaml` files of the committed
-// tree, in lakeFS's format, with `webhook` hooks for `post-commit` and `post-merge`. Fired
-// after the commit or merge has returned, with lakeFS's event payload.
+// tree, in lakeFS's format, with `webhook` hooks for `post-commit`, `post-merge` and
+// `post-revert` (a revert fires no post-commit). Fired after the operation has returned,
+// with lakeFS's event payload.
 import { parse as parseYaml } from "yaml";
+import type { CommitRecord } from "./model";
 
-export type EventType = "post-commit" | "post-merge";
+export type EventType = "post-commit" | "post-merge" | "post-revert";
 
 export interface WebhookHook {
   id: string;
@@ -129,4 +131,68 @@ export async function callWebhook(hook: WebhookHook, event: HookEvent): Promise<
   });
   await res.arrayBuffer();
   return res.status;
+}
+
+/**
+ * Runs the actions of `files` (the `_lakefs_actions/` entries of the tree the event produced,
+ * as lakeFS reads them) that apply to the event; `read` fetches one file's text.
+ */
+export async function runPostHooks(
+  files: Iterable<[key: string, value: { a: string }]>,
+  read: (address: string) => Promise<string>,
+  ctx: {
+    repo: string;
+    branch: string;
+    commit: CommitRecord;
+    eventType: EventType;
+    mergeSource?: string;
+  },
+  runs: HookRun[],
+): Promise<void> {
+  const actions: Action[] = [];
+  for (const [key, value] of files) {
+    if (!/\.ya?ml$/.test(key)) continue;
+    try {
+      actions.push(parseActionFile(await read(value.a), key));
+    } catch (err) {
+      runs.push({ action: key, hook: "", url: "", event: undefined as never, error: String(err) });
+    }
+  }
+  const eventTime = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const calls: Promise<void>[] = [];
+  for (const action of actions) {
+    if (!actionApplies(action, ctx.eventType, ctx.branch)) continue;
+    for (const hook of action.hooks) {
+      const event: HookEvent = {
+        event_type: ctx.eventType,
+        event_time: eventTime,
+        action_name: action.name,
+        hook_id: hook.id,
+        repository_id: ctx.repo,
+        branch_id: ctx.branch,
+        source_ref: ctx.commit.id,
+        commit_id: ctx.commit.id,
+        commit_message: ctx.commit.message,
+        committer: ctx.commit.committer,
+        ...(Object.keys(ctx.commit.metadata).length > 0
+          ? { commit_metadata: ctx.commit.metadata }
+          : {}),
+        ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
+      };
+      const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };
+      runs.push(run);
+      if (runs.length > 1000) runs.shift();
+      calls.push(
+        callWebhook(hook, event).then(
+          (status) => {
+            run.status = status;
+          },
+          (err) => {
+            run.error = String(err);
+          },
+        ),
+      );
+    }
+  }
+  await Promise.all(calls);
 }

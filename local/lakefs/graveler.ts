@@ -241,3 +241,37 @@ export function* diffTrees(
     }
   }
 }
+
+function optionalSame(x: EntryValue | undefined, y: EntryValue | undefined): boolean {
+  if (!x || !y) return x === y;
+  return sameValue(x, y);
+}
+
+/**
+ * lakeFS's three-way merge: what changed from `base` to `source` is applied to `dest`. A path
+ * `dest` changed too, to something else, is a conflict unless a strategy picks a side;
+ * undefined when there are conflicts.
+ */
+export function mergeTrees(
+  store: RangeStore,
+  base: Metarange,
+  source: Metarange,
+  dest: Metarange,
+  strategy?: "dest-wins" | "source-wins",
+): Metarange | undefined {
+  const changes: Change[] = [];
+  let conflicts = 0;
+  for (const d of diffTrees(store, base, source)) {
+    const destValue = lookup(store, dest, d.key);
+    const destChanged = !optionalSame(destValue, d.left);
+    if (destChanged && !optionalSame(destValue, d.right)) {
+      if (strategy === "dest-wins") continue;
+      if (strategy !== "source-wins") {
+        conflicts++;
+        continue;
+      }
+    } else if (destChanged) continue;
+    changes.push([d.key, d.right ?? null]);
+  }
+  return conflicts > 0 ? undefined : applyChanges(store, dest, changes);
+}

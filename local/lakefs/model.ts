@@ -21,9 +21,18 @@ import {
   entriesFrom,
   lookup,
   type Metarange,
+  mergeTrees,
   sameValue,
   type TreeDifference,
 } from "./graveler";
+import {
+  type DiffEntry,
+  listSorted,
+  type PageResult,
+  pageDiff,
+  prefixEnd,
+  startBound,
+} from "./paging";
 import { SortedMap } from "./sorted-map";
 
 /** An error with lakeFS's status code and message. */
@@ -94,19 +103,6 @@ export interface ListedEntry {
   value?: EntryValue;
 }
 
-export interface DiffEntry {
-  type: "added" | "removed" | "changed" | "prefix_changed";
-  path: string;
-  pathType: "object" | "common_prefix";
-  left?: EntryValue;
-  right?: EntryValue;
-}
-
-export interface PageResult<T> {
-  results: T[];
-  hasMore: boolean;
-}
-
 export const REPO_NAME = /^[a-z0-9][a-z0-9-]{2,62}$/;
 const BRANCH_NAME = /^\w[-\w]*$/;
 const TAG_NAME = /^[^\s~^:?*[\\]+$/;
@@ -114,11 +110,6 @@ const EMPTY_TREE: Metarange = { id: "", ranges: [] };
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-/** The smallest string greater than every string starting with `prefix` (non-empty). */
-export function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 export class LakeFsModel {
@@ -483,22 +474,8 @@ export class LakeFsModel {
     const baseTree = baseCommit ? this.tree(state, baseCommit.id) : EMPTY_TREE;
     const destTree = this.tree(state, head.id);
     const sourceTree = this.tree(state, source.id);
-    const changes: Change[] = [];
-    let conflicts = 0;
-    for (const d of diffTrees(this.store, baseTree, sourceTree)) {
-      const destValue = lookup(this.store, destTree, d.key);
-      const destChanged = !optionalSame(destValue, d.left);
-      if (destChanged && !optionalSame(destValue, d.right)) {
-        if (strategy === "dest-wins") continue;
-        if (strategy !== "source-wins") {
-          conflicts++;
-          continue;
-        }
-      } else if (destChanged) continue;
-      changes.push([d.key, d.right ?? null]);
-    }
-    if (conflicts > 0) throw new ApiError(409, "conflict found");
-    const merged = applyChanges(this.store, destTree, changes);
+    const merged = mergeTrees(this.store, baseTree, sourceTree, destTree, strategy);
+    if (!merged) throw new ApiError(409, "conflict found");
     if (merged.id === destTree.id && input.allow_empty !== true && input.force !== true) {
       throw new ApiError(400, "no changes");
     }
@@ -515,6 +492,92 @@ export class LakeFsModel {
     state.branches.set(destination, { commit_id: commit.id, staging_token: dest.staging_token });
     this.saveRefs(state);
     return commit;
+  }
+
+  /**
+   * lakeFS's revert (graveler.Revert): a commit on `branch` undoing `ref` against its parent
+   * `parent_number` (1-based, required for merges), computed as a merge of that parent into
+   * the branch with `ref` as the base. `force` only lifts the read-only check, as in lakeFS.
+   */
+  revert(repo: string, branch: string, input: Record<string, unknown>): CommitRecord {
+    // lakeFS checks the body against RevertCreation first (ref and parent_number required).
+    const schema = (field: string, why: string) =>
+      new ApiError(
+        400,
+        `request body has an error: doesn't match schema #/components/schemas/RevertCreation: Error at "/${field}": ${why}`,
+      );
+    for (const field of ["ref", "parent_number"] as const) {
+      if (input[field] === undefined) throw schema(field, `property "${field}" is missing`);
+    }
+    if (typeof input.ref !== "string") throw schema("ref", "value must be a string");
+    const parentNumber = input.parent_number as number;
+    if (!Number.isInteger(parentNumber)) throw schema("parent_number", "value must be an integer");
+    if (input.ref === "") throw new ApiError(400, "argument ref: required value: validation error");
+    if (parentNumber < 0) {
+      throw new ApiError(400, "argument parentNumber: invalid value: validation error");
+    }
+    const overrides = (input.commit_overrides ?? {}) as { message?: unknown; metadata?: unknown };
+    if (!["undefined", "string"].includes(typeof overrides.message)) {
+      throw new ApiError(400, "commit_overrides.message: must be a string");
+    }
+    const metadata = stringMap(overrides.metadata, "commit_overrides.metadata");
+    const state = this.repo(repo);
+    if (state.record.read_only && input.force !== true) {
+      throw new ApiError(403, "read-only repository");
+    }
+    const target = this.resolve(state, input.ref).commit;
+    if (target.parents.length > 1 && parentNumber === 0) {
+      throw new ApiError(409, "must specify 1-based parent number for reverting merge commit");
+    }
+    if (parentNumber > target.parents.length) {
+      throw new ApiError(
+        400,
+        `given commit does not have the given parent number: parent ${parentNumber}`,
+      );
+    }
+    const b = this.branch(state, branch);
+    // lakeFS's test: the uncommitted diff is empty (staged no-ops do not count).
+    if (this.diffBranch(repo, branch, { prefix: "", delimiter: "", amount: 1 }).results.length) {
+      throw new ApiError(400, "uncommitted changes (dirty branch)");
+    }
+    const parentId = target.parents[Math.max(0, parentNumber - 1)];
+    const parentTree = parentId ? this.tree(state, parentId) : EMPTY_TREE;
+    const headTree = this.tree(state, b.commit_id);
+    const reverted = mergeTrees(this.store, this.tree(state, target.id), parentTree, headTree);
+    if (!reverted) throw new ApiError(409, "update branch: conflict found");
+    if (reverted.id === headTree.id && input.allow_empty !== true) {
+      throw new ApiError(400, "update branch: no changes");
+    }
+    const commit = this.addCommit(state, {
+      parents: [b.commit_id],
+      message: (overrides.message as string | undefined) || `Revert ${input.ref}`,
+      metadata,
+      creation_date: nowSeconds(),
+      meta_range_id: reverted.id,
+    });
+    state.branches.set(branch, { commit_id: commit.id, staging_token: b.staging_token });
+    this.saveRefs(state);
+    return commit;
+  }
+
+  /**
+   * lakeFS's hard reset (graveler.ResetHard): the branch head moves to `ref`. lakeFS refuses
+   * only while a commit is sealing staged data, never left behind here; staged changes stay
+   * staged on top of the new head. `force` only lifts the read-only check.
+   */
+  hardReset(repo: string, branch: string, ref: string, force: boolean): void {
+    const state = this.repo(repo);
+    if (ref === "") {
+      throw new ApiError(
+        400,
+        'parameter "ref" in query has an error: value is required but missing',
+      );
+    }
+    if (state.record.read_only && !force) throw new ApiError(403, "read-only repository");
+    const b = this.branch(state, branch);
+    const { commit } = this.resolve(state, ref);
+    state.branches.set(branch, { commit_id: commit.id, staging_token: b.staging_token });
+    this.saveRefs(state);
   }
 
   findMergeBase(repo: string, sourceRef: string, destinationBranch: string) {
@@ -973,11 +1036,6 @@ function stringMap(value: unknown, field: string): Record<string, string> {
   return value as Record<string, string>;
 }
 
-function optionalSame(x: EntryValue | undefined, y: EntryValue | undefined): boolean {
-  if (!x || !y) return x === y;
-  return sameValue(x, y);
-}
-
 function newerFirst(a: CommitRecord, b: CommitRecord): number {
   if (a.creation_date !== b.creation_date) return b.creation_date - a.creation_date;
   if (a.generation !== b.generation) return b.generation - a.generation;
@@ -996,73 +1054,4 @@ function insertByGeneration(list: CommitRecord[], c: CommitRecord): void {
   let i = 0;
   while (i < list.length && before(list[i]!)) i++;
   list.splice(i, 0, c);
-}
-
-/** Where a listing starts: after `after`, past a whole common prefix, or at `prefix`. */
-function startBound(
-  prefix: string,
-  after: string | undefined,
-  delimiter: string,
-): Bound | undefined {
-  if (after !== undefined && after !== "" && after >= prefix) {
-    // A common prefix returned as the last item of a page: continue past everything under it.
-    if (delimiter && after.endsWith(delimiter) && after.length > prefix.length) {
-      return { key: prefixEnd(after), inclusive: true };
-    }
-    return { key: after, inclusive: false };
-  }
-  return prefix ? { key: prefix, inclusive: true } : undefined;
-}
-
-function pageDiff(
-  differences: (from?: Bound) => Generator<TreeDifference>,
-  prefix: string,
-  after: string | undefined,
-  delimiter: string,
-  amount: number,
-): PageResult<DiffEntry> {
-  const results: DiffEntry[] = [];
-  let bound = startBound(prefix, after, delimiter);
-  for (;;) {
-    let restart: Bound | undefined;
-    for (const d of differences(bound)) {
-      if (!d.key.startsWith(prefix)) return { results, hasMore: false };
-      if (results.length === amount) return { results, hasMore: true };
-      const cut = delimiter ? d.key.indexOf(delimiter, prefix.length) : -1;
-      if (cut >= 0) {
-        const commonPrefix = d.key.slice(0, cut + delimiter.length);
-        results.push({ type: "prefix_changed", path: commonPrefix, pathType: "common_prefix" });
-        restart = { key: prefixEnd(commonPrefix), inclusive: true };
-        break;
-      }
-      const type = !d.left ? "added" : !d.right ? "removed" : "changed";
-      results.push({
-        type,
-        path: d.key,
-        pathType: "object",
-        ...(d.left ? { left: d.left } : {}),
-        ...(d.right ? { right: d.right } : {}),
-      });
-    }
-    if (!restart) return { results, hasMore: false };
-    bound = restart;
-  }
-}
-
-function listSorted<V, T>(
-  map: SortedMap<V>,
-  after: string | undefined,
-  prefix: string,
-  amount: number,
-  toItem: (key: string, value: V) => T,
-): PageResult<T> {
-  const results: T[] = [];
-  const it =
-    after !== undefined && after >= prefix ? map.entriesAfter(after) : map.entriesFrom(prefix);
-  for (const [key, value] of it) {
-    if (!key.startsWith(prefix)) break;
-    if (results.length === amount) return { results, hasMore: true };
-    results.push(toItem(key, value));
-  }
-  return { results, hasMore: false };
 }

@@ -1,24 +1,19 @@
 // A lakeFS-compatible development server: lakeFS's REST paths under /api/v1 (the subset in
 // shared/reference/lakefs-api-subset.yml), its status codes and `{"message": ...}` errors,
 // basic auth, object bytes in the embedded S3 at lakeFS-style addresses, and post-commit /
-// post-merge webhooks. Request counts per operation at GET /_lakeport/stats (POST resets).
+// post-merge / post-revert webhooks. Request counts per operation at GET /_lakeport/stats
+// (POST resets); injected failures and latency at /_lakeport/faults (faults.ts).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
-import {
-  type Action,
-  actionApplies,
-  callWebhook,
-  type EventType,
-  type HookEvent,
-  type HookRun,
-  parseActionFile,
-} from "./actions";
+import { type EventType, type HookRun, runPostHooks } from "./actions";
+import { FAULTS_PATH, LakeFsFaults } from "./faults";
 import type { EntryValue } from "./graveler";
-import { ApiError, type CommitRecord, type DiffEntry, LakeFsModel, nowSeconds } from "./model";
+import { ApiError, type CommitRecord, LakeFsModel, nowSeconds } from "./model";
+import type { DiffEntry } from "./paging";
 
 export interface LakeFsDevServerOptions {
   /** 0 or undefined picks a free port. */
@@ -53,6 +48,8 @@ export interface LakeFsDevServerHandle {
   hookRuns(): HookRun[];
   /** Resolves when every webhook started so far has finished. */
   hooksSettled(): Promise<void>;
+  /** Injected lakeFS errors and latency, the same rules as over HTTP at /_lakeport/faults. */
+  faults: Pick<LakeFsFaults, "add" | "list" | "remove" | "clear">;
   stop(): Promise<void>;
 }
 
@@ -104,13 +101,25 @@ export async function startLakeFsDevServer(
   ) => {
     // Started on the next turn of the event loop: the commit or merge answers first.
     const p = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => runPostHooks(model, s3, { repo, branch, commit, eventType, mergeSource }, runs))
+      .then(() =>
+        runPostHooks(
+          model.entriesUnder(repo, commit.id, "_lakefs_actions/"),
+          async (address) => {
+            const { bucket, key } = parseS3Uri(address);
+            const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            return out.Body!.transformToString();
+          },
+          { repo, branch, commit, eventType, mergeSource },
+          runs,
+        ),
+      )
       .catch(() => undefined)
       .finally(() => pendingHooks.delete(p));
     pendingHooks.add(p);
   };
 
   const routes = buildRoutes(model, s3, fireHooks);
+  const faults = new LakeFsFaults(new Set(routes.map((r) => r.operation)));
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -127,6 +136,13 @@ export async function startLakeFsDevServer(
       return send(res, { status: 200, json: stats });
     }
     if (url.pathname === "/_lakeport/health") return send(res, { status: 200, json: { ok: true } });
+    if (url.pathname === FAULTS_PATH || url.pathname.startsWith(`${FAULTS_PATH}/`)) {
+      const rest = url.pathname.slice(FAULTS_PATH.length);
+      return send(
+        res,
+        await faults.serveAdmin(method, rest, () => readBody(req)).catch(errorReply),
+      );
+    }
     if (!url.pathname.startsWith("/api/v1/")) {
       return send(res, { status: 404, json: { message: "not found" } });
     }
@@ -144,6 +160,11 @@ export async function startLakeFsDevServer(
     const operation = match?.route.operation ?? "unknown";
     stats.requests++;
     stats.byOperation[operation] = (stats.byOperation[operation] ?? 0) + 1;
+    const fault = await faults.apply(operation, method, url.pathname);
+    if (fault) {
+      req.resume();
+      return send(res, fault);
+    }
     const given = Buffer.from(req.headers.authorization ?? "");
     if (given.length !== expectedAuth.length || !timingSafeEqual(given, expectedAuth)) {
       req.resume();
@@ -176,18 +197,12 @@ export async function startLakeFsDevServer(
         }
       },
     };
-    let reply: Reply;
-    try {
-      reply = await match.route.handle(request, match.params);
-    } catch (err) {
-      req.resume();
-      if (err instanceof ApiError) reply = { status: err.status, json: { message: err.message } };
-      else
-        reply = {
-          status: 500,
-          json: { message: err instanceof Error ? err.message : String(err) },
-        };
-    }
+    const reply = await Promise.resolve()
+      .then(() => match.route.handle(request, match.params))
+      .catch((err) => {
+        req.resume();
+        return errorReply(err);
+      });
     send(res, reply);
   }
 
@@ -209,7 +224,14 @@ export async function startLakeFsDevServer(
     hooksSettled: async () => {
       while (pendingHooks.size > 0) await Promise.allSettled([...pendingHooks]);
     },
+    faults: {
+      add: (rule) => faults.add(rule),
+      list: () => faults.list(),
+      remove: (id) => faults.remove(id),
+      clear: () => faults.clear(),
+    },
     stop: async () => {
+      faults.close();
       await Promise.allSettled([...pendingHooks]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -289,6 +311,19 @@ function buildRoutes(
     }),
     R("PUT", BRANCH, "resetBranch", async (req, p) => {
       model.resetBranch(p.repository!, p.branch!, await req.json());
+      return { status: 204 };
+    }),
+    R("POST", `${BRANCH}/revert`, "revertBranch", async (req, p) => {
+      const commit = model.revert(p.repository!, p.branch!, await req.json());
+      // lakeFS runs no hooks on a read-only repository (reverted with force).
+      if (!model.getRepository(p.repository!).read_only) {
+        fireHooks(p.repository!, p.branch!, commit, "post-revert");
+      }
+      return { status: 204 };
+    }),
+    R("PUT", `${BRANCH}/hard_reset`, "hardResetBranch", (req, p) => {
+      const force = req.query.get("force") === "true";
+      model.hardReset(p.repository!, p.branch!, req.query.get("ref") ?? "", force);
       return { status: 204 };
     }),
     R("POST", `${BRANCH}/commits`, "commit", async (req, p) => {
@@ -567,6 +602,11 @@ function findRoute(routes: Route[], method: string, segments: string[]) {
 
 // -------------------------------------------------------------------------- helpers
 
+function errorReply(err: unknown): Reply {
+  if (err instanceof ApiError) return { status: err.status, json: { message: err.message } };
+  return { status: 500, json: { message: err instanceof Error ? err.message : String(err) } };
+}
+
 function send(res: http.ServerResponse, reply: Reply): void {
   if ("stream" in reply) {
     res.writeHead(reply.status, reply.headers);
@@ -772,68 +812,4 @@ async function ensureStorageNamespace(s3: S3Client, namespace: unknown): Promise
       `storage_namespace: cannot write to ${namespace} (${name || String(err)})`,
     );
   }
-}
-
-async function runPostHooks(
-  model: LakeFsModel,
-  s3: S3Client,
-  ctx: {
-    repo: string;
-    branch: string;
-    commit: CommitRecord;
-    eventType: EventType;
-    mergeSource?: string;
-  },
-  runs: HookRun[],
-): Promise<void> {
-  // Actions are read from the committed tree the event produced, as lakeFS does.
-  const actions: Action[] = [];
-  for (const [key, value] of model.entriesUnder(ctx.repo, ctx.commit.id, "_lakefs_actions/")) {
-    if (!/\.ya?ml$/.test(key)) continue;
-    try {
-      const { bucket, key: objectKey } = parseS3Uri(value.a);
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey }));
-      const text = await out.Body!.transformToString();
-      actions.push(parseActionFile(text, key));
-    } catch (err) {
-      runs.push({ action: key, hook: "", url: "", event: undefined as never, error: String(err) });
-    }
-  }
-  const eventTime = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-  const calls: Promise<void>[] = [];
-  for (const action of actions) {
-    if (!actionApplies(action, ctx.eventType, ctx.branch)) continue;
-    for (const hook of action.hooks) {
-      const event: HookEvent = {
-        event_type: ctx.eventType,
-        event_time: eventTime,
-        action_name: action.name,
-        hook_id: hook.id,
-        repository_id: ctx.repo,
-        branch_id: ctx.branch,
-        source_ref: ctx.commit.id,
-        commit_id: ctx.commit.id,
-        commit_message: ctx.commit.message,
-        committer: ctx.commit.committer,
-        ...(Object.keys(ctx.commit.metadata).length > 0
-          ? { commit_metadata: ctx.commit.metadata }
-          : {}),
-        ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
-      };
-      const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };
-      runs.push(run);
-      if (runs.length > 1000) runs.shift();
-      calls.push(
-        callWebhook(hook, event).then(
-          (status) => {
-            run.status = status;
-          },
-          (err) => {
-            run.error = String(err);
-          },
-        ),
-      );
-    }
-  }
-  await Promise.all(calls);
 }

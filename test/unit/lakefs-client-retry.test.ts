@@ -115,17 +115,62 @@ describe("LakeFsClient retries", () => {
     expect(sleeps).toHaveLength(3);
   });
 
-  it("does not retry 404 or 500", async () => {
-    const { url, seen } = await serve((req, res) =>
-      req.url?.includes("missing")
-        ? json(res, 404, { message: "repository not found" })
-        : json(res, 500, { message: "boom" }),
+  it("does not retry 404", async () => {
+    const { url, seen } = await serve((_req, res) =>
+      json(res, 404, { message: "repository not found" }),
     );
     const sleeps: number[] = [];
+    await expect(client(url, sleeps).getRepository("missing")).rejects.toBeInstanceOf(
+      LakeFsNotFoundError,
+    );
+    expect(seen).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it("retries a 500 on a GET with backoff, then succeeds", async () => {
+    const { url, seen } = await serve((_req, res, n) => {
+      if (n <= 2) return json(res, 500, { message: "kv store unavailable" });
+      json(res, 200, REPO);
+    });
+    const sleeps: number[] = [];
+    expect((await client(url, sleeps).getRepository("repo1")).id).toBe("repo1");
+    expect(seen).toHaveLength(3);
+    expect(sleeps).toEqual([50, 100]); // 0.5 * 100 * 2^0, 0.5 * 100 * 2^1
+  });
+
+  it("gives up on a persistent GET 500 after maxAttempts with lakeFS's message", async () => {
+    const { url, seen } = await serve((_req, res) => json(res, 500, { message: "boom" }));
+    const sleeps: number[] = [];
+    const err = await client(url, sleeps)
+      .getRepository("repo1")
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(LakeFsServerError);
+    expect(err).toMatchObject({ status: 500, lakeFsMessage: "boom" });
+    expect(err.message).toBe("lakeFS getRepository: 500 boom");
+    expect(seen).toHaveLength(4);
+    expect(sleeps).toHaveLength(3);
+  });
+
+  it("does not retry a 500 on POST, PUT or DELETE (lakeFS may have done the work)", async () => {
+    const { url, seen } = await serve((_req, res) => json(res, 500, { message: "boom" }));
+    const sleeps: number[] = [];
     const c = client(url, sleeps);
-    await expect(c.getRepository("missing")).rejects.toBeInstanceOf(LakeFsNotFoundError);
-    await expect(c.getRepository("other")).rejects.toBeInstanceOf(LakeFsServerError);
-    expect(seen).toHaveLength(2);
+    const calls = [
+      () => c.commit("r", "main", { message: "m" }),
+      () => c.setGcRules("r", { default_retention_days: 1, branches: [] }),
+      () => c.deleteBranch("r", "b"),
+    ];
+    for (const call of calls) {
+      await expect(call()).rejects.toMatchObject({
+        name: "LakeFsServerError",
+        lakeFsMessage: "boom",
+      });
+    }
+    expect(seen.map((s) => s.url)).toEqual([
+      "/api/v1/repositories/r/branches/main/commits",
+      "/api/v1/repositories/r/settings/gc_rules",
+      "/api/v1/repositories/r/branches/b",
+    ]);
     expect(sleeps).toEqual([]);
   });
 
