@@ -167,25 +167,20 @@ async function waitRun(
 }
 
 /** The run that created a mark: its storage namespace locates the mark's address lists. */
-async function findMarkRun(api: ApiClient, path: string, markId: string): Promise<Json> {
-  let after: string | undefined;
-  for (;;) {
-    const q = new URLSearchParams({ amount: "1000", ...(after ? { after } : {}) });
-    const page = await api.request("GET", `${path}/gc/runs?${q}`);
-    const run = page.results.find((r: Json) => r.mark_id === markId && r.mode !== "sweep-only");
-    if (run) {
-      if (run.status !== "succeeded") {
-        throw new UsageError(`mark id "${markId}" is from a ${run.status} run (${run.run_id})`);
-      }
-      if (!run.storage_namespace) {
-        throw new UsageError(`mark run ${run.run_id} does not say its storage namespace`);
-      }
-      return run;
-    }
-    if (!page.pagination.has_more) break;
-    after = page.pagination.next_offset;
+/** The mark (GET .../gc/marks/{id}) with its storage namespace; it must be a successful one. */
+async function findMark(api: ApiClient, path: string, markId: string): Promise<Json> {
+  const mark = await api.request("GET", `${path}/gc/marks/${encodeURIComponent(markId)}`);
+  if (mark.status !== "succeeded") {
+    throw new UsageError(`mark id "${markId}" is from a ${mark.status} run (${mark.run_id})`);
   }
-  throw new UsageError(`mark id "${markId}" not found`);
+  if (!mark.storage_namespace) {
+    const run = await api.request("GET", `${path}/gc/runs/${encodeURIComponent(mark.run_id)}`);
+    mark.storage_namespace = run.storage_namespace;
+  }
+  if (!mark.storage_namespace) {
+    throw new UsageError(`mark run ${mark.run_id} does not say its storage namespace`);
+  }
+  return mark;
 }
 
 function startedLine(r: Json): string {
@@ -425,7 +420,15 @@ export function buildProgram(): Command {
       .action(async (uri: string, o: Json, cmd: Command) => {
         const { api, opts } = client(cmd);
         const { path, repository } = repoPath(uri);
-        const run = await findMarkRun(api, path, o.markId);
+        const run = await findMark(api, path, o.markId);
+        if (direction === "restore") {
+          // Before any object comes back: a mark whose objects are in use again must never
+          // be swept (refused while a sweep of it runs).
+          await api.request("POST", `${path}/gc/marks/${encodeURIComponent(o.markId)}/retire`, {
+            reason: `restored from ${o.from}`,
+          });
+          process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
+        }
         const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
         if (workflow) {
           try {

@@ -15,6 +15,8 @@
 //   apiRateLimit         LAKEPORT_API_RATE_LIMIT           API requests per second (default 50)
 //   stuckExportMinutes   LAKEPORT_STUCK_EXPORT_MINUTES     a running export older than this is
 //                                                          "stuck in progress" (default 360)
+//   maxMarkAgeHours      LAKEPORT_MAX_MARK_AGE_HOURS       a GC mark older than this cannot be swept
+//                                                          (1 to 168, default 24)
 //   alarmTopicArn        LAKEPORT_ALARM_TOPIC_ARN          SNS topic for alarm notifications (optional)
 //   gcSchedules          LAKEPORT_GC_SCHEDULES             JSON list of {repository, expression,
 //                                                          mode?, timeZone?} (optional)
@@ -125,6 +127,14 @@ export function lakeportPropsFromSettings(read: (key: string, envName: string) =
       `${stuckExportMinutes} is not from 15 to 1440 minutes`,
     );
   }
+  const maxMarkAgeHours = wholeNumber("maxMarkAgeHours", "LAKEPORT_MAX_MARK_AGE_HOURS");
+  if (maxMarkAgeHours !== undefined && (maxMarkAgeHours < 1 || maxMarkAgeHours > 168)) {
+    fail(
+      "maxMarkAgeHours",
+      "LAKEPORT_MAX_MARK_AGE_HOURS",
+      `${maxMarkAgeHours} is not from 1 to 168 hours`,
+    );
+  }
   return {
     stackName: String(raw("stackName", "LAKEPORT_STACK_NAME") ?? "Lakeport"),
     lakeport: {
@@ -141,6 +151,7 @@ export function lakeportPropsFromSettings(read: (key: string, envName: string) =
         ? { stuckExportAfter: Duration.minutes(stuckExportMinutes) }
         : {}),
       ...(gcSchedules ? { gcSchedules } : {}),
+      ...(maxMarkAgeHours !== undefined ? { maxMarkAgeHours } : {}),
     },
     ...(topicArn !== undefined ? { alarmTopicArn: String(topicArn) } : {}),
   };

@@ -12,7 +12,11 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { API_BASE_PATH } from "../lambdas/api/routes";
+import { API_BASE_PATH, SCHEDULED_HEADER } from "../lambdas/api/routes";
+import {
+  DEFAULT_MAX_MARK_AGE_HOURS,
+  MAX_MARK_AGE_HOURS_LIMIT,
+} from "../lambdas/gc/domain/mark-lifecycle";
 import { GC_MODES, type GcMode } from "../lambdas/gc/workflow-input";
 import { Api } from "./constructs/api";
 import { ExportWorkflow } from "./constructs/export";
@@ -67,6 +71,11 @@ export interface LakeportProps {
    * from 15 minutes to 24 hours (the export state machine's timeout).
    */
   stuckExportAfter?: Duration;
+  /**
+   * A GC mark older than this cannot be swept: its view of the repository is stale (hours,
+   * 1 to 168; default 24).
+   */
+  maxMarkAgeHours?: number;
 }
 
 const REPOSITORY_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
@@ -118,7 +127,10 @@ export class Lakeport extends Construct {
       ...workflowProps,
       ...(props.stuckExportAfter ? { export: { stuckAfter: props.stuckExportAfter } } : {}),
     });
-    this.gcWorkflow = new GcWorkflow(this, "Gc", workflowProps);
+    this.gcWorkflow = new GcWorkflow(this, "Gc", {
+      ...workflowProps,
+      maxMarkAgeHours: props.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
+    });
     this.api = new Api(this, "Api", {
       table: this.storage.table,
       eventBus: this.eventBus,
@@ -128,6 +140,7 @@ export class Lakeport extends Construct {
       lakeFsSecret,
       webhookSecret: this.webhookSecret,
       logRetention,
+      maxMarkAgeHours: props.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
       ...(props.apiRateLimit !== undefined ? { rateLimit: props.apiRateLimit } : {}),
     });
 
@@ -260,7 +273,8 @@ export class Lakeport extends Construct {
         path: resource.replace("{repository}", s.repository),
         pathParameters: { repository: s.repository },
         queryStringParameters: null,
-        headers: { "content-type": "application/json" },
+        // A busy repository then records a skipped run instead of answering 409.
+        headers: { "content-type": "application/json", [SCHEDULED_HEADER]: "schedule" },
         body: JSON.stringify({ mode }),
         isBase64Encoded: false,
       };
@@ -320,6 +334,12 @@ export function validateProps(props: LakeportProps): void {
         `stuckExportAfter: must be from 15 minutes to 24 hours (got ${props.stuckExportAfter.toHumanString()})`,
       );
     }
+  }
+  const age = props.maxMarkAgeHours;
+  if (age !== undefined && (!Number.isInteger(age) || age < 1 || age > MAX_MARK_AGE_HOURS_LIMIT)) {
+    throw new Error(
+      `maxMarkAgeHours: must be a whole number of hours from 1 to ${MAX_MARK_AGE_HOURS_LIMIT} (got ${age})`,
+    );
   }
   const seen = new Set<string>();
   for (const [i, s] of (props.gcSchedules ?? []).entries()) {

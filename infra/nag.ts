@@ -126,6 +126,14 @@ export function acceptedFindings(buckets: {
             reason:
               "Objects of the storage/export buckets the deployment names: the storage namespaces and export paths inside them are repository data known only at run time.",
           },
+          {
+            rule: new RegExp(
+              `^AwsSolutions-IAM5\\[Resource::arn:aws:s3:::(${bucketAlternatives})\\/(\\*\\/)?_lakefs\\/(retention|logs)\\/gc\\/\\*\\]$`,
+            ),
+            path: /^[^/]+\/Gc\/\w+Function\/ServiceRole\/DefaultPolicy\//,
+            reason:
+              "GC's own reports and logs (_lakefs/retention/gc/ and _lakefs/logs/gc/) in the storage namespaces of the storage buckets: namespaces sit at any depth of a bucket, and file names carry run and mark ids generated at run time.",
+          },
         ]
       : []),
   ];

@@ -15,6 +15,7 @@ import { z } from "zod";
 import { ROUTES, type RouteGroup } from "../../lambdas/api/routes";
 import {
   ExportConfigurationSchema,
+  GcMarkRetireRequestSchema,
   GcRulesBodySchema,
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
@@ -34,6 +35,8 @@ export interface ApiProps {
   rateLimit?: number;
   /** Retention of the access logs and the functions' logs (default three months). */
   logRetention?: logs.RetentionDays;
+  /** A mark older than this cannot be swept (hours); default 24. */
+  maxMarkAgeHours?: number;
 }
 
 /** Body models (JSON Schema draft 4) for API Gateway's validator, from the zod schemas. */
@@ -42,6 +45,7 @@ const BODY_MODELS: Record<string, z.ZodType> = {
     ExportConfigurationSchema,
   "PUT /api/v1/repositories/{repository}/settings/gc_rules": GcRulesBodySchema,
   "POST /api/v1/repositories/{repository}/gc/runs": GcRunRequestSchema,
+  "POST /api/v1/repositories/{repository}/gc/marks/{markId}/retire": GcMarkRetireRequestSchema,
 };
 
 export class Api extends Construct {
@@ -119,6 +123,9 @@ export class Api extends Construct {
         LAKEFS_SECRET_ARN,
         NODE_OPTIONS,
         GC_STATE_MACHINE_ARN: env.GC_STATE_MACHINE_ARN,
+        ...(props.maxMarkAgeHours !== undefined
+          ? { GC_MAX_MARK_AGE_HOURS: String(props.maxMarkAgeHours) }
+          : {}),
       }),
       webhook: fn("webhook", {
         TABLE_NAME,

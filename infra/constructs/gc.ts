@@ -2,9 +2,11 @@
 //
 //   ShouldMark? -- yes --> Commits -> CollectAddresses (distributed map over the work items,
 //        |                 each child loops while its items need more Lambda time)
-//        |              -> MarkPartitions (distributed map over the partitions)
+//        |              -> MarkPartitions (distributed map over the partitions) -> EndMark
 //        v
-//   ShouldSweep? -- yes --> SweepPlan -> SweepParts (distributed map over the marked text parts)
+//   ShouldSweep? -- yes --> Revalidate -> CollectRevived (distributed map: what became
+//        |                 referenced again since the mark) -> SweepParts (distributed map
+//        |                 over the marked text parts, each delete request checked again)
 //        v
 //   Summary -> Succeeded | RunFailed
 //   any error (Catch) -> SummaryAfterFailure -> RunFailed
@@ -17,8 +19,9 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/state/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
-import type { WorkflowProps } from "./shared-props";
+import type { GcWorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
 
 const J = sfn.JsonPath;
@@ -34,7 +37,18 @@ const runInput = () =>
     storageNamespace: J.stringAt("$.storageNamespace"),
     rules: J.objectAt("$.rules"),
     now: J.numberAt("$.now"),
+    markRunId: J.stringAt("$.markRunId"),
+    markNow: J.numberAt("$.markNow"),
+    markRules: J.objectAt("$.markRules"),
   });
+
+/** Where GC writes in a storage bucket: its reports and logs, at any namespace depth. */
+export const GC_WRITE_PREFIXES = ["_lakefs/retention/gc/", "_lakefs/logs/gc/"] as const;
+
+/** Object ARNs under `prefix` of a namespace in `bucket`, whether at the root or below. */
+export function gcObjectArns(bucket: string, prefix: string): string[] {
+  return [`arn:aws:s3:::${bucket}/${prefix}*`, `arn:aws:s3:::${bucket}/*/${prefix}*`];
+}
 
 export class GcWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -44,13 +58,25 @@ export class GcWorkflow extends Construct {
    */
   readonly copyStateMachine: sfn.StateMachine;
   readonly functions: Record<
-    "commits" | "addresses" | "mark" | "sweepPlan" | "sweep" | "summary" | "copyPlan" | "copyParts",
+    | "commits"
+    | "addresses"
+    | "mark"
+    | "endMark"
+    | "revalidate"
+    | "sweep"
+    | "summary"
+    | "copyPlan"
+    | "copyParts",
     lambda.IFunction
   >;
 
-  constructor(scope: Construct, id: string, props: WorkflowProps) {
+  constructor(scope: Construct, id: string, props: GcWorkflowProps) {
     super(scope, id);
-    const base = { WORK_BUCKET: props.workBucket.bucketName };
+    const base = {
+      WORK_BUCKET: props.workBucket.bucketName,
+      TABLE_NAME: props.table.tableName,
+      ...(props.gcLeaseSeconds ? { GC_LEASE_SECONDS: String(props.gcLeaseSeconds) } : {}),
+    };
     const lakeFsEnv = {
       LAKEFS_ENDPOINT: props.lakeFsEndpoint,
       LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
@@ -67,25 +93,54 @@ export class GcWorkflow extends Construct {
     const commits = fn("Commits", "commits", 1024, 15, lakeFsEnv);
     const addresses = fn("Addresses", "addresses", 1024, 15, lakeFsEnv);
     const mark = fn("Mark", "mark", 2048, 15);
-    const sweepPlan = fn("SweepPlan", "sweep-plan", 512, 5);
-    const sweep = fn("Sweep", "sweep", 1024, 15);
-    const summary = fn("Summary", "summary", 512, 5, { TABLE_NAME: props.table.tableName });
+    const endMark = fn("EndMark", "end-mark", 256, 1);
+    const revalidate = fn("Revalidate", "revalidate", 1024, 15, {
+      ...lakeFsEnv,
+      GC_MAX_MARK_AGE_HOURS: String(props.maxMarkAgeHours),
+    });
+    const sweep = fn("Sweep", "sweep", 1024, 15, lakeFsEnv);
+    const summary = fn("Summary", "summary", 512, 5);
+    const steps = [commits, addresses, mark, endMark, revalidate, sweep, summary];
 
-    // Least privilege: lakeFS credentials only where lakeFS is read; the work bucket for all;
-    // the storage namespaces' buckets: write reports, list the mark, delete only in the sweep.
-    props.lakeFsSecret.grantRead(commits);
-    props.lakeFsSecret.grantRead(addresses);
-    for (const f of [commits, addresses, mark, sweepPlan, sweep, summary]) {
-      grantWorkBucket(props.workBucket, f, "read-write");
-    }
-    const objects = props.storageBuckets.map((b) => `arn:aws:s3:::${b}/*`);
+    // Least privilege. lakeFS credentials where lakeFS is read; the work bucket for all. In
+    // the storage buckets GC writes only its reports and logs (GC_WRITE_PREFIXES), reads only
+    // its own reports, and only the sweep deletes. Every step renews the repository's lease
+    // (its own partition key prefix); only the steps that record runs and marks update those.
+    for (const f of [commits, addresses, revalidate, sweep]) props.lakeFsSecret.grantRead(f);
+    for (const f of steps) grantWorkBucket(props.workBucket, f, "read-write");
+    const [retention, gcLogs] = GC_WRITE_PREFIXES;
+    const under = (prefix: string) => props.storageBuckets.flatMap((b) => gcObjectArns(b, prefix));
     const buckets = props.storageBuckets.map((b) => `arn:aws:s3:::${b}`);
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    for (const f of [commits, mark, summary]) allow(f, ["s3:PutObject"], objects);
-    allow(sweepPlan, ["s3:ListBucket"], buckets);
-    allow(sweep, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], objects);
-    props.table.grant(summary, "dynamodb:GetItem", "dynamodb:UpdateItem");
+    const write = ["s3:PutObject", "s3:AbortMultipartUpload"];
+    allow(commits, write, under(retention));
+    allow(mark, write, [...under(retention), ...under(gcLogs)]);
+    allow(summary, write, under(retention));
+    allow(revalidate, ["s3:GetObject"], under(retention));
+    allow(revalidate, ["s3:ListBucket"], buckets);
+    allow(sweep, ["s3:GetObject"], under(retention));
+    allow(sweep, write, under(gcLogs));
+    allow(
+      sweep,
+      ["s3:DeleteObject"],
+      props.storageBuckets.map((b) => `arn:aws:s3:::${b}/*`),
+    );
+    for (const f of steps) {
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+          resources: [props.table.tableArn],
+          conditions: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${GC_LEASE_PK_PREFIX}*`] },
+          },
+        }),
+      );
+    }
+    for (const f of [endMark, revalidate, summary]) {
+      props.table.grant(f, "dynamodb:GetItem", "dynamodb:UpdateItem");
+    }
+    props.table.grant(summary, "dynamodb:DeleteItem");
 
     const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
       lakeportLambdaStep(this, name, f, o);
@@ -152,13 +207,44 @@ export class GcWorkflow extends Construct {
     markMap.itemProcessor(invoke("MarkBatch", mark));
     catchAll(markMap);
 
-    const sweepPlanTask = catchAll(
-      invoke("SweepPlan", sweepPlan, { payload: runInput(), resultPath: "$.sweepPlan" }),
+    const endMarkTask = catchAll(
+      invoke("EndMark", endMark, {
+        payload: sfn.TaskInput.fromObject({
+          ...runInput().value,
+          plan: { partitions: J.numberAt("$.plan.partitions") },
+        }),
+        resultPath: J.DISCARD,
+      }),
     );
+
+    const revalidateTask = catchAll(
+      invoke("Revalidate", revalidate, { payload: runInput(), resultPath: "$.revalidation" }),
+    );
+    // The address step again, collecting into the "revived" area what revalidation spares.
+    const revivedMap = new sfn.DistributedMap(
+      this,
+      "CollectRevived",
+      mapOptions("CollectRevived", "$.revalidation.itemsKey", 20, {
+        "repository.$": "$.repository",
+        "runId.$": "$.runId",
+        "storageNamespace.$": "$.storageNamespace",
+        "partitions.$": "$.revalidation.partitions",
+        area: "revived",
+      }),
+    );
+    const revivedBatch = invoke("RevivedBatch", addresses);
+    revivedMap.itemProcessor(
+      revivedBatch.next(
+        new sfn.Choice(this, "RevivedCollected?")
+          .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(this, "Revived"))
+          .otherwise(revivedBatch),
+      ),
+    );
+    catchAll(revivedMap);
     const sweepMap = new sfn.DistributedMap(
       this,
       "SweepParts",
-      mapOptions("SweepParts", "$.sweepPlan.partsKey", 1, {
+      mapOptions("SweepParts", "$.revalidation.partsKey", 1, {
         "repository.$": "$.repository",
         "runId.$": "$.runId",
         "storageNamespace.$": "$.storageNamespace",
@@ -178,13 +264,13 @@ export class GcWorkflow extends Construct {
     const shouldSweep = new sfn.Choice(this, "ShouldSweep?")
       .when(
         sfn.Condition.booleanEquals("$.doSweep", true),
-        sweepPlanTask.next(sweepMap).next(summaryTask),
+        revalidateTask.next(revivedMap).next(sweepMap).next(summaryTask),
       )
       .otherwise(summaryTask);
     const definition = new sfn.Choice(this, "ShouldMark?")
       .when(
         sfn.Condition.booleanEquals("$.doMark", true),
-        commitsTask.next(collect).next(markMap).next(shouldSweep),
+        commitsTask.next(collect).next(markMap).next(endMarkTask).next(shouldSweep),
       )
       .otherwise(shouldSweep);
 
@@ -228,7 +314,17 @@ export class GcWorkflow extends Construct {
       }),
     );
     copyMap.itemProcessor(invoke("CopyBatch", copyParts));
-    this.functions = { commits, addresses, mark, sweepPlan, sweep, summary, copyPlan, copyParts };
+    this.functions = {
+      commits,
+      addresses,
+      mark,
+      endMark,
+      revalidate,
+      sweep,
+      summary,
+      copyPlan,
+      copyParts,
+    };
     this.copyStateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(copyPlanTask.next(copyMap)),
       timeout: Duration.hours(24),

@@ -20,3 +20,11 @@ export interface WorkflowProps {
   maxConcurrency: number;
   logRetention: logs.RetentionDays;
 }
+
+/** What only the GC workflow takes. */
+export interface GcWorkflowProps extends WorkflowProps {
+  /** A mark older than this cannot be swept (hours, 1 to 168). */
+  maxMarkAgeHours: number;
+  /** Lifetime of the one-run-per-repository lease without renewal; default 30 minutes. */
+  gcLeaseSeconds?: number;
+}

@@ -3,6 +3,8 @@
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { SfnWorkflowStarter } from "../export/start/sfn-workflow-starter";
 import type { WorkflowStarter } from "../export/start/workflow-starter";
+import { leaseSecondsFrom } from "../gc/domain/lease";
+import { parseMaxMarkAgeHours } from "../gc/domain/mark-lifecycle";
 import { createLakeFsClientFromEnv } from "../lakefs/factory";
 import type { LakeFsApi } from "../lakefs/types";
 import {
@@ -25,6 +27,8 @@ export interface ApiDeps {
   events: EventPublisher;
   exportStateMachineArn: string;
   gcStateMachineArn: string;
+  /** GC_LEASE_SECONDS and GC_MAX_MARK_AGE_HOURS; defaults when unset. */
+  gcSettings?: { leaseSeconds?: number; maxMarkAgeHours?: number };
   /** The webhook's shared secret; undefined when none is configured (webhook then refuses). */
   webhookToken: () => Promise<string | undefined>;
   now: () => Date;
@@ -67,6 +71,10 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
     events: new EventBridgePublisher(events, env.EVENT_BUS_NAME ?? "default"),
     exportStateMachineArn: env.EXPORT_STATE_MACHINE_ARN ?? "",
     gcStateMachineArn: env.GC_STATE_MACHINE_ARN ?? "",
+    gcSettings: {
+      leaseSeconds: leaseSecondsFrom(env.GC_LEASE_SECONDS),
+      maxMarkAgeHours: parseMaxMarkAgeHours(env.GC_MAX_MARK_AGE_HOURS, "GC_MAX_MARK_AGE_HOURS"),
+    },
     webhookToken: () => {
       secret ??= webhookSecret(env);
       return secret;

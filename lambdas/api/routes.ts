@@ -3,6 +3,9 @@
 
 export const API_BASE_PATH = "/api/v1";
 
+/** Header (value "schedule") the EventBridge Scheduler target of a gcSchedules entry sets. */
+export const SCHEDULED_HEADER = "x-lakeport-trigger";
+
 /** One Lambda per capability group. */
 export type RouteGroup = "export" | "gc" | "webhook" | "meta";
 export type HttpMethod = "GET" | "PUT" | "POST" | "DELETE";
@@ -104,6 +107,20 @@ export const ROUTES: readonly RouteDef[] = [
     group: "gc",
     authenticated: true,
     summary: "One GC run with progress and counts",
+  },
+  {
+    method: "GET",
+    resource: `${repo}/gc/marks/{markId}`,
+    group: "gc",
+    authenticated: true,
+    summary: "A mark: whether it can still be swept, and why not",
+  },
+  {
+    method: "POST",
+    resource: `${repo}/gc/marks/{markId}/retire`,
+    group: "gc",
+    authenticated: true,
+    summary: "Retire a mark (gc restore does): it is never swept afterwards",
   },
   {
     method: "POST",

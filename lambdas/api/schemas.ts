@@ -95,6 +95,18 @@ export const GcRunRequestSchema = z
   .meta({ id: "GarbageCollectionRunRequest" });
 export type GcRunRequest = z.infer<typeof GcRunRequestSchema>;
 
+/** Body of POST .../gc/marks/{markId}/retire (optional). */
+export const GcMarkRetireRequestSchema = z
+  .object({
+    reason: z
+      .string({ error: "must be a string" })
+      .min(1, { error: "must not be empty" })
+      .max(500, { error: "must be at most 500 characters" })
+      .optional(),
+  })
+  .strict()
+  .meta({ id: "GarbageCollectionMarkRetireRequest" });
+
 /** lakeFS's webhook payload. Extra fields are allowed: lakeFS may add some. */
 export const LakeFsWebhookEventSchema = z
   .looseObject({

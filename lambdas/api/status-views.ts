@@ -2,8 +2,9 @@
 
 import type { ExecutionDescription, WorkflowStarter } from "../export/start/workflow-starter";
 import type { ExportState } from "../export/state/types";
+import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../gc/domain/mark-lifecycle";
 import type { ExportConfig } from "../shared/state/export-store";
-import type { GcRun } from "../shared/state/gc-store";
+import type { GcMark, GcRun } from "../shared/state/gc-store";
 
 export function exportConfigView(c: ExportConfig) {
   return {
@@ -48,6 +49,32 @@ export function gcRunView(run: GcRun, execution?: ExecutionDescription | null) {
     error_message: run.errorMessage ?? null,
     storage_namespace: run.storageNamespace ?? null,
     ...(execution !== undefined ? { execution } : {}),
+  };
+}
+
+/** A mark as the API shows it: what it is, its sweep, and whether it can be swept now. */
+export function gcMarkView(mark: GcMark, now: Date, maxMarkAgeHours?: number) {
+  const refusal = sweepRefusal(
+    mark,
+    Math.floor(now.getTime() / 1000),
+    maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
+  );
+  return {
+    repository: mark.repository,
+    mark_id: mark.markId,
+    run_id: mark.runId,
+    status: mark.status,
+    marked_at: mark.markedAt ?? null,
+    mark_time: mark.markNow !== undefined ? new Date(mark.markNow * 1000).toISOString() : null,
+    partitions: mark.partitions ?? null,
+    storage_namespace: mark.storageNamespace ?? null,
+    sweep_run_id: mark.sweepRunId ?? null,
+    sweep_status: mark.sweepStatus ?? null,
+    swept_at: mark.sweptAt ?? null,
+    retired_at: mark.retiredAt ?? null,
+    retired_reason: mark.retiredReason ?? null,
+    sweepable: refusal === undefined,
+    ...(refusal ? { not_sweepable_because: refusal } : {}),
   };
 }
 

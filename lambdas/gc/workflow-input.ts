@@ -30,6 +30,12 @@ export const GcWorkflowInputSchema = z
     rules: GcRulesSchema,
     /** Epoch seconds: "now" of the retention computation, fixed for the whole run. */
     now: z.number().int(),
+    /** The mark a sweep works from: this run's own when it marks, else the earlier run's. */
+    markRunId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    /** Epoch seconds: the mark's "now" (revalidation computes retention at this time). */
+    markNow: z.number().int(),
+    /** The rules the mark was computed with. */
+    markRules: GcRulesSchema,
   })
   .strict();
 

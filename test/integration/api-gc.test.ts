@@ -86,6 +86,13 @@ test("mark only with a chosen id, then sweep only with it; failed or unknown mar
     mark_id: "my-mark",
   });
   expect(mark.body).toMatchObject({ mode: "mark-only", mark_id: "my-mark" });
+  const early = await call("POST", `/repositories/${repo}/gc/runs`, {
+    do_mark: false,
+    mark_id: "my-mark",
+  });
+  expect(early.status).toBe(409);
+  expect(early.body.message).toMatch(/from a running mark run .*sweep needs a successful mark/);
+  await finish(mark.body.run_id, "succeeded");
   const reused = await call("POST", `/repositories/${repo}/gc/runs`, {
     mode: "mark-only",
     mark_id: "my-mark",
@@ -94,13 +101,6 @@ test("mark only with a chosen id, then sweep only with it; failed or unknown mar
     status: 409,
     body: { message: `mark id "my-mark" is already used in "${repo}"` },
   });
-  const early = await call("POST", `/repositories/${repo}/gc/runs`, {
-    do_mark: false,
-    mark_id: "my-mark",
-  });
-  expect(early.status).toBe(409);
-  expect(early.body.message).toMatch(/from a running mark run .*sweep needs a successful mark/);
-  await finish(mark.body.run_id, "succeeded");
   const sweep = await call("POST", `/repositories/${repo}/gc/runs`, {
     do_mark: false,
     mark_id: "my-mark",
@@ -111,7 +111,9 @@ test("mark only with a chosen id, then sweep only with it; failed or unknown mar
     doMark: false,
     doSweep: true,
     markId: "my-mark",
+    markRunId: mark.body.run_id,
   });
+  await finish(sweep.body.run_id, "succeeded");
 
   const unknown = await call("POST", `/repositories/${repo}/gc/runs`, {
     mode: "sweep-only",
@@ -122,6 +124,7 @@ test("mark only with a chosen id, then sweep only with it; failed or unknown mar
     body: { message: `mark id "nope" not found in "${repo}"` },
   });
   const bad = await call("POST", `/repositories/${repo}/gc/runs`, { mode: "mark-only" });
+  expect(bad.status).toBe(202);
   await finish(bad.body.run_id, "failed");
   const failed = await call("POST", `/repositories/${repo}/gc/runs`, {
     mode: "sweep-only",
@@ -138,6 +141,7 @@ test("runs list newest first, paginated", async () => {
     ids.push(
       (await call("POST", `/repositories/${repo}/gc/runs`, { mode: "mark-only" })).body.run_id,
     );
+    await finish(ids.at(-1)!, "succeeded"); // one run per repository at a time
     await new Promise((r) => setTimeout(r, 5)); // run ids have millisecond resolution
   }
   const page1 = await call("GET", `/repositories/${repo}/gc/runs?amount=2`);
@@ -165,4 +169,139 @@ test("a GC workflow that cannot start leaves a failed run", async () => {
     status: "failed",
     error_message: "could not start the GC workflow: ServiceUnavailable",
   });
+});
+
+test("one GC run per repository: concurrent starts get 409 naming the running run", async () => {
+  await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
+  const bodies = [{}, { mode: "mark-only" }, {}, { mode: "mark-only", mark_id: "x" }];
+  const answers = await Promise.all(
+    bodies.map((b) => call("POST", `/repositories/${repo}/gc/runs`, b)),
+  );
+  const started = answers.filter((a) => a.status === 202);
+  expect(started).toHaveLength(1);
+  const runId = started[0]!.body.run_id;
+  for (const a of answers.filter((x) => x.status !== 202)) {
+    expect(a).toEqual({
+      status: 409,
+      body: {
+        message: `GC run ${runId} is running on repository "${repo}": one GC run per repository at a time`,
+      },
+    });
+  }
+  // A scheduled start records a skip instead of failing.
+  const scheduled = await call(
+    "POST",
+    `/repositories/${repo}/gc/runs`,
+    {},
+    {
+      "X-Lakeport-Trigger": "schedule",
+    },
+  );
+  expect(scheduled.status).toBe(200);
+  expect(scheduled.body).toMatchObject({
+    status: "skipped",
+    error_message: `skipped: GC run ${runId} is running on repository "${repo}": one GC run per repository at a time`,
+  });
+  const listed = await call("GET", `/repositories/${repo}/gc/runs`);
+  expect(listed.body.results.map((r: { status: string }) => r.status).sort()).toEqual([
+    "running",
+    "skipped",
+  ]);
+  // After it ends, a new run starts.
+  await finish(runId, "succeeded");
+  expect((await call("POST", `/repositories/${repo}/gc/runs`)).status).toBe(202);
+});
+
+test("marks: shown with whether they can be swept; swept once; too old; retired by a restore", async () => {
+  await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
+  const markRun = await call("POST", `/repositories/${repo}/gc/runs`, {
+    mode: "mark-only",
+    mark_id: "m1",
+  });
+  await fake.deps.stores.gc.endMark(repo, "m1", markRun.body.run_id, {
+    partitions: 2,
+    markedAt: new Date().toISOString(),
+  });
+  await finish(markRun.body.run_id, "succeeded");
+  const shown = await call("GET", `/repositories/${repo}/gc/marks/m1`);
+  expect(shown).toMatchObject({
+    status: 200,
+    body: { mark_id: "m1", status: "succeeded", partitions: 2, sweepable: true },
+  });
+  expect((await call("GET", `/repositories/${repo}/gc/marks/nope`)).status).toBe(404);
+  expect((await call("GET", `/repositories/${repo}/gc/marks/bad%20id`)).status).toBe(400);
+
+  const sweep = await call("POST", `/repositories/${repo}/gc/runs`, {
+    do_mark: false,
+    mark_id: "m1",
+  });
+  expect(sweep.status).toBe(202);
+  // Restoring while it sweeps is refused; then the sweep ends and the mark is used up.
+  const during = await call("POST", `/repositories/${repo}/gc/marks/m1/retire`, {
+    reason: "restore",
+  });
+  expect(during.status).toBe(409);
+  expect(during.body.message).toMatch(/being swept by GC run .*wait for it to end/);
+  await finish(sweep.body.run_id, "succeeded");
+  const again = await call("POST", `/repositories/${repo}/gc/runs`, {
+    do_mark: false,
+    mark_id: "m1",
+  });
+  expect(again.status).toBe(409);
+  expect(again.body.message).toMatch(
+    new RegExp(
+      `mark id "m1" was already swept by run ${sweep.body.run_id} at .*swept at most once`,
+    ),
+  );
+
+  // A mark older than maxMarkAgeHours: re-mark.
+  const m2 = await call("POST", `/repositories/${repo}/gc/runs`, {
+    mode: "mark-only",
+    mark_id: "m2",
+  });
+  await finish(m2.body.run_id, "succeeded");
+  const realNow = fake.deps.now;
+  fake.deps.now = () => new Date(Date.now() + 25 * 3600_000);
+  try {
+    const old = await call("POST", `/repositories/${repo}/gc/runs`, {
+      do_mark: false,
+      mark_id: "m2",
+    });
+    expect(old.status).toBe(409);
+    expect(old.body.message).toMatch(
+      /mark id "m2" is 2[45] hours old, older than maxMarkAgeHours \(24\)/,
+    );
+    expect((await call("GET", `/repositories/${repo}/gc/marks/m2`)).body).toMatchObject({
+      sweepable: false,
+      not_sweepable_because: expect.stringMatching(/older than maxMarkAgeHours/),
+    });
+  } finally {
+    fake.deps.now = realNow;
+  }
+
+  // A restore retires it.
+  const m3 = await call("POST", `/repositories/${repo}/gc/runs`, {
+    mode: "mark-only",
+    mark_id: "m3",
+  });
+  await finish(m3.body.run_id, "succeeded");
+  const retired = await call("POST", `/repositories/${repo}/gc/marks/m3/retire`, {
+    reason: "restored from s3://backup/m3",
+  });
+  expect(retired).toMatchObject({
+    status: 200,
+    body: { retired_reason: "restored from s3://backup/m3", sweepable: false },
+  });
+  const afterRestore = await call("POST", `/repositories/${repo}/gc/runs`, {
+    do_mark: false,
+    mark_id: "m3",
+  });
+  expect(afterRestore.status).toBe(409);
+  expect(afterRestore.body.message).toMatch(
+    /mark id "m3" was retired at .*restored from s3:\/\/backup\/m3.*can no longer be swept/,
+  );
+  expect(
+    (await call("POST", `/repositories/${repo}/gc/marks/m3/retire`, { reason: 7 })).body,
+  ).toEqual({ message: "reason: must be a string" });
+  expect((await call("POST", `/repositories/${repo}/gc/marks/zz/retire`)).status).toBe(404);
 });

@@ -117,6 +117,7 @@ function synth(dir: string, lakeFsEndpoint: string) {
     exportBuckets: [backupBucket],
     maxConcurrency: 4,
     logRetention: logs.RetentionDays.ONE_DAY,
+    maxMarkAgeHours: 24,
   });
   app.synth();
 }
@@ -435,6 +436,10 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     expect(await parquetAddresses(nsBucket, nsKey("_lakefs/logs/gc/deleted_objects/"))).toEqual(
       expect.arrayContaining(expectedMarked()),
     );
+    // A swept mark is used up.
+    const twice = await runGc(["--sweep-only", "--mark-id", "m1"]);
+    expect(twice.code).toBe(3);
+    expect(twice.stderr).toMatch(/409 mark id "m1" was already swept by run .*at most once/);
 
     const restore = await lakeport([
       "gc",
@@ -448,8 +453,16 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
       copyMachineArn,
     ]);
     expect(restore.stderr).not.toContain("lakeport:");
+    expect(restore.stderr).toContain("mark m1 retired: it will never be swept");
     expect(restore.code).toBe(0);
     await expectReadable([...readable, ...swept]);
+    const mark = await fetch(`${api.endpoint}/api/v1/repositories/${repo}/gc/marks/m1`, {
+      headers: { authorization: `Bearer ${api.apiToken}` },
+    }).then((r) => r.json());
+    expect(mark).toMatchObject({
+      sweepable: false,
+      retired_reason: `restored from s3://${backupBucket}/wf`,
+    });
   }, 180_000);
 
   it("mark and sweep deletes exactly what only expired commits referenced", async () => {

@@ -155,9 +155,12 @@ test("GC: a mark id is taken once; a run ends once and its mark follows", async 
     counts: {},
     startedAt: now(),
   };
-  expect(await stores.gc.createRun({ ...base, runId: "r1", markId: "m1" }, true)).toBe(true);
-  expect(await stores.gc.createRun({ ...base, runId: "r2", markId: "m1" }, true)).toBe(false);
-  expect(await stores.gc.getRun(repo, "r2")).toBeUndefined();
+  const t = 1_800_000_000;
+  const marking = { nowSeconds: t, leaseSeconds: 60, mark: { markNow: t } };
+  expect(await stores.gc.createRun({ ...base, runId: "r1", markId: "m1" }, marking)).toMatchObject({
+    created: true,
+  });
+  // The lease is free again once r1 ends; the mark id is not.
   expect(
     await stores.gc.completeRun(
       repo,
@@ -166,12 +169,124 @@ test("GC: a mark id is taken once; a run ends once and its mark follows", async 
       now(),
     ),
   ).toBe(true);
+  expect(await stores.gc.createRun({ ...base, runId: "r2", markId: "m1" }, marking)).toEqual({
+    created: false,
+    reason: "mark-id-taken",
+  });
+  expect(await stores.gc.getRun(repo, "r2")).toBeUndefined();
+  expect(await stores.gc.getLease(repo)).toBeUndefined();
   expect(await stores.gc.completeRun(repo, "r1", { status: "failed" }, now())).toBe(false);
   expect(await stores.gc.getMark(repo, "m1")).toMatchObject({ status: "succeeded", runId: "r1" });
   expect(await stores.gc.getRun(repo, "r1")).toMatchObject({
     status: "succeeded",
     counts: { markedAddresses: 5 },
   });
+});
+
+test("GC lease: one run per repository, renewed by its holder, taken over only after expiry", async () => {
+  const repo = uniqueName("lease");
+  const run = (runId: string) => ({
+    repository: repo,
+    runId,
+    mode: "mark-and-sweep" as const,
+    markId: runId,
+    status: "running" as const,
+    counts: {},
+    startedAt: now(),
+  });
+  const t = 1_800_000_000;
+  const start = (runId: string, at: number) =>
+    stores.gc.createRun(run(runId), { nowSeconds: at, leaseSeconds: 100, mark: { markNow: at } });
+  expect(await start("a", t)).toMatchObject({ created: true });
+  const refused = await start("b", t + 10);
+  expect(refused).toMatchObject({ created: false, reason: "lease", holder: { runId: "a" } });
+  expect(await stores.gc.getRun(repo, "b")).toBeUndefined();
+  expect(await stores.gc.getMark(repo, "b")).toBeUndefined();
+  // Renewals keep it: still refused after the first expiry time.
+  await stores.gc.renewLease(repo, "a", t + 90, 100);
+  expect(await start("c", t + 150)).toMatchObject({ created: false, reason: "lease" });
+  await expect(stores.gc.renewLease(repo, "zzz", t + 150, 100)).rejects.toThrow(
+    /lost the lease .* to run a/,
+  );
+  // After expiry: taken over, the dead run recorded as failed, and it can no longer renew.
+  const taken = await start("d", t + 200);
+  expect(taken).toMatchObject({ created: true, tookOverFrom: { runId: "a" } });
+  expect(await stores.gc.getRun(repo, "a")).toMatchObject({
+    status: "failed",
+    errorMessage: expect.stringMatching(/stopped without ending: its lease expired/),
+  });
+  await expect(stores.gc.renewLease(repo, "a", t + 201, 100)).rejects.toThrow(/lost the lease/);
+  // The holder's end releases it; a stale release by the old run changes nothing.
+  await stores.gc.releaseLease(repo, "a");
+  expect((await stores.gc.getLease(repo))?.runId).toBe("d");
+  await stores.gc.completeRun(repo, "d", { status: "succeeded" }, now());
+  expect(await stores.gc.getLease(repo)).toBeUndefined();
+  expect(await start("e", t + 210)).toMatchObject({ created: true });
+});
+
+test("GC marks: swept at most once, resumable after an interrupted sweep, retired by a restore", async () => {
+  const repo = uniqueName("marks");
+  const t = 1_800_000_000;
+  const mk = {
+    repository: repo,
+    runId: "m-run",
+    mode: "mark-only" as const,
+    markId: "m1",
+    status: "running" as const,
+    counts: {},
+    startedAt: now(),
+  };
+  await stores.gc.createRun(mk, { nowSeconds: t, leaseSeconds: 100, mark: { markNow: t } });
+  await stores.gc.endMark(repo, "m1", "m-run", { partitions: 3, markedAt: now() });
+  await stores.gc.completeRun(repo, "m-run", { status: "succeeded" }, now());
+  expect(await stores.gc.getMark(repo, "m1")).toMatchObject({ status: "succeeded", partitions: 3 });
+
+  const sweep = (runId: string, at: number) =>
+    stores.gc.createRun(
+      { ...mk, runId, mode: "sweep-only" },
+      { nowSeconds: at, leaseSeconds: 100, sweepsMark: true },
+    );
+  expect(await sweep("s1", t + 10)).toMatchObject({ created: true });
+  expect(await stores.gc.getMark(repo, "m1")).toMatchObject({
+    sweepRunId: "s1",
+    sweepStatus: "running",
+  });
+  // A restore while the sweep runs is refused.
+  expect(
+    await stores.gc.retireMark(repo, "m1", "restore", { iso: now(), seconds: t + 20 }),
+  ).toEqual({ sweeping: "s1" });
+  // Interrupted: the sweep fails; a new sweep resumes it.
+  await stores.gc.completeRun(repo, "s1", { status: "failed" }, now());
+  expect(await stores.gc.getMark(repo, "m1")).toMatchObject({ sweepStatus: "failed" });
+  expect(await sweep("s2", t + 30)).toMatchObject({ created: true });
+  expect(await stores.gc.beginSweep(repo, "m1", "s2")).toMatchObject({ sweepRunId: "s2" });
+  await stores.gc.completeRun(repo, "s2", { status: "succeeded" }, now());
+  // Swept: never again.
+  expect(await sweep("s3", t + 40)).toEqual({ created: false, reason: "mark-not-sweepable" });
+  expect(await stores.gc.beginSweep(repo, "m1", "s3")).toBeUndefined();
+  expect(await stores.gc.getLease(repo)).toBeUndefined();
+
+  // Another mark, retired by a restore before any sweep: never swept.
+  await stores.gc.createRun(
+    { ...mk, runId: "m2-run", markId: "m2" },
+    { nowSeconds: t + 50, leaseSeconds: 100, mark: { markNow: t + 50 } },
+  );
+  await stores.gc.endMark(repo, "m2", "m2-run", { partitions: 1, markedAt: now() });
+  await stores.gc.completeRun(repo, "m2-run", { status: "succeeded" }, now());
+  const retired = await stores.gc.retireMark(repo, "m2", "restored from s3://b/x", {
+    iso: "2027-01-01T00:00:00.000Z",
+    seconds: t + 60,
+  });
+  expect(retired).toMatchObject({ retired: { retiredAt: "2027-01-01T00:00:00.000Z" } });
+  expect(
+    await stores.gc.createRun(
+      { ...mk, runId: "s4", markId: "m2", mode: "sweep-only" },
+      { nowSeconds: t + 70, leaseSeconds: 100, sweepsMark: true },
+    ),
+  ).toEqual({ created: false, reason: "mark-not-sweepable" });
+  expect(await stores.gc.retireMark(repo, "nope", "restore", { iso: now(), seconds: t })).toBe(
+    undefined,
+  );
 });
 
 test("webhook deliveries: claimed once, released on failure, expired records do not count", async () => {

@@ -324,6 +324,33 @@ describe("IAM", () => {
     expect(deleters.map(([id]) => id)).toEqual([expect.stringMatching(/^LakeportGcSweepFunction/)]);
   });
 
+  it("lets the GC steps write in the storage buckets only under _lakefs/retention/gc/ and _lakefs/logs/gc/", () => {
+    const prefixes = ["_lakefs/retention/gc/*", "_lakefs/logs/gc/*"].flatMap((p) => [
+      `arn:aws:s3:::${STORAGE_BUCKET}/${p}`,
+      `arn:aws:s3:::${STORAGE_BUCKET}/*/${p}`,
+    ]);
+    const writers = new Set<string>();
+    for (const [id, p] of policies()) {
+      // The GC steps; the backup/restore copy workflow (CopyPlan, CopyParts) writes restored
+      // objects back where they were, by design.
+      if (!/^LakeportGc\w+Function/.test(id) || /^LakeportGcCopy/.test(id)) continue;
+      for (const st of statementsOf(p)) {
+        if (!list(st.Action).some((a) => a.startsWith("s3:Put"))) continue;
+        for (const r of list(st.Resource).map((x) => JSON.stringify(x))) {
+          if (!r.includes(STORAGE_BUCKET)) continue;
+          writers.add(id.replace(/Function.*/, ""));
+          expect(prefixes, `${id} ${r}`).toContain(JSON.parse(r));
+        }
+      }
+    }
+    expect([...writers].sort()).toEqual([
+      "LakeportGcCommits",
+      "LakeportGcMark",
+      "LakeportGcSummary",
+      "LakeportGcSweep",
+    ]);
+  });
+
   it("lets workflow steps only read, write and list the work bucket, never delete", () => {
     const work = ofType("AWS::S3::Bucket").find(([id]) => id.startsWith("LakeportStorageWork"))![0];
     for (const [id, p] of policies()) {

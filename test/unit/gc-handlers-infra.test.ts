@@ -31,6 +31,7 @@ beforeAll(() => {
     exportBuckets: ["lake-exports"],
     maxConcurrency: 7,
     logRetention: logs.RetentionDays.ONE_WEEK,
+    maxMarkAgeHours: 24,
   });
   template = Template.fromStack(stack);
 }, 120_000);
@@ -46,7 +47,7 @@ function definitionOf(logicalPrefix: string) {
 
 it("has distributed maps over work-bucket JSON Lines with the configured concurrency and a failure path", () => {
   const asl = definitionOf("GcStateMachine");
-  for (const name of ["CollectAddresses", "MarkPartitions", "SweepParts"]) {
+  for (const name of ["CollectAddresses", "MarkPartitions", "CollectRevived", "SweepParts"]) {
     const map = asl.States[name];
     expect(map.ItemProcessor.ProcessorConfig.Mode).toBe("DISTRIBUTED");
     expect(map.ItemReader.ReaderConfig.InputType).toBe("JSONL");
@@ -58,6 +59,86 @@ it("has distributed maps over work-bucket JSON Lines with the configured concurr
   expect(retry).toMatchObject({ JitterStrategy: "FULL", BackoffRate: 2 });
   expect(retry.ErrorEquals).toContain("Lambda.TooManyRequestsException");
   expect(asl.States.SummaryAfterFailure.Next).toBe("RunFailed");
+  // The mark is recorded before any sweep; every sweep revalidates first.
+  expect(asl.States.MarkPartitions.Next).toBe("EndMark");
+  expect(asl.States.EndMark.Next).toBe("ShouldSweep?");
+  expect(asl.States["ShouldSweep?"].Choices[0].Next).toBe("Revalidate");
+  expect(asl.States.Revalidate.Next).toBe("CollectRevived");
+  expect(asl.States.CollectRevived.Next).toBe("SweepParts");
+  expect(asl.States.CollectRevived.ItemBatcher.BatchInput.area).toBe("revived");
+});
+
+type Statement = {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+};
+function statementsOf(logicalPrefix: string): Statement[] {
+  const policies = template.findResources("AWS::IAM::Policy");
+  return Object.entries(policies)
+    .filter(([id]) => id.startsWith(logicalPrefix))
+    .flatMap(
+      ([, p]) =>
+        (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties
+          .PolicyDocument.Statement,
+    );
+}
+const actionsOf = (st: Statement) => ([] as string[]).concat(st.Action);
+
+it("lets the GC steps write only under the namespace's GC report and log prefixes", () => {
+  const allowed = new Set([
+    "arn:aws:s3:::lake-data/_lakefs/retention/gc/*",
+    "arn:aws:s3:::lake-data/*/_lakefs/retention/gc/*",
+    "arn:aws:s3:::lake-data/_lakefs/logs/gc/*",
+    "arn:aws:s3:::lake-data/*/_lakefs/logs/gc/*",
+  ]);
+  const writers: string[] = [];
+  for (const fn of ["Commits", "Addresses", "Mark", "EndMark", "Revalidate", "Sweep", "Summary"]) {
+    for (const st of statementsOf(`Gc${fn}Function`)) {
+      if (!actionsOf(st).includes("s3:PutObject")) continue;
+      const resources = ([] as unknown[]).concat(st.Resource).map((r) => JSON.stringify(r));
+      // The work bucket (a reference to the construct's bucket) or the two GC prefixes.
+      for (const r of resources) {
+        if (r.includes("StorageWork")) continue;
+        writers.push(fn);
+        expect(allowed.has(JSON.parse(r)), `${fn}: ${r}`).toBe(true);
+      }
+    }
+  }
+  expect(new Set(writers)).toEqual(new Set(["Commits", "Mark", "Sweep", "Summary"]));
+  // Reports go under retention/, logs under logs/.
+  const put = (fn: string) =>
+    statementsOf(`Gc${fn}Function`)
+      .filter((st) => actionsOf(st).includes("s3:PutObject"))
+      .flatMap((st) => ([] as unknown[]).concat(st.Resource))
+      .filter((r) => typeof r === "string");
+  expect(put("Commits")).toEqual([
+    "arn:aws:s3:::lake-data/_lakefs/retention/gc/*",
+    "arn:aws:s3:::lake-data/*/_lakefs/retention/gc/*",
+  ]);
+  expect(put("Sweep")).toEqual([
+    "arn:aws:s3:::lake-data/_lakefs/logs/gc/*",
+    "arn:aws:s3:::lake-data/*/_lakefs/logs/gc/*",
+  ]);
+});
+
+it("lets every step renew only the repository lease, and only the record steps update runs", () => {
+  for (const fn of ["Commits", "Addresses", "Mark", "Sweep"]) {
+    const ddb = statementsOf(`Gc${fn}Function`).filter((st) =>
+      actionsOf(st).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(ddb, fn).toHaveLength(1);
+    expect(actionsOf(ddb[0]!).sort()).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
+    expect(ddb[0]!.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["GCLEASE#*"] },
+    });
+  }
+  for (const fn of ["EndMark", "Revalidate", "Summary"]) {
+    const open = statementsOf(`Gc${fn}Function`).filter(
+      (st) => actionsOf(st).includes("dynamodb:UpdateItem") && !st.Condition,
+    );
+    expect(open, fn).toHaveLength(1);
+  }
 });
 
 it("lets only the sweep delete, and only objects of the storage buckets", () => {

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { getRepositoryOrThrow } from "../../export/start/lakefs-refs";
 import { startGcRun } from "../../gc/runs/start-gc-run";
 import type { GcMode } from "../../gc/workflow-input";
-import { NotFoundError, ValidationError } from "../../shared/state/errors";
+import { ConflictError, NotFoundError, ValidationError } from "../../shared/state/errors";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -16,17 +16,22 @@ import {
   pathParam,
   type RouteFn,
 } from "../http";
-import { API_BASE_PATH, routeKey } from "../routes";
+import { API_BASE_PATH, routeKey, SCHEDULED_HEADER } from "../routes";
 import {
+  GcMarkRetireRequestSchema,
   GcRulesBodySchema,
   type GcRunRequest,
   GcRunRequestSchema,
   RepositoryIdSchema,
 } from "../schemas";
-import { describeQuietly, gcRunView } from "../status-views";
+import { describeQuietly, gcMarkView, gcRunView } from "../status-views";
 
 const base = `${API_BASE_PATH}/repositories/{repository}`;
 const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be a GC run id" });
+const MarkIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1 to 64 characters of A-Z a-z 0-9 - _" });
+
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
@@ -47,6 +52,13 @@ export function gcModeOf(req: GcRunRequest): GcMode {
   const sweep = req.do_sweep ?? true;
   if (!mark && !sweep) throw new ValidationError("do_mark/do_sweep: at least one must be true");
   return mark && sweep ? "mark-and-sweep" : mark ? "mark-only" : "sweep-only";
+}
+
+function headerOf(event: ApiEvent, name: string): string | undefined {
+  for (const [k, v] of Object.entries(event.headers ?? {})) {
+    if (k.toLowerCase() === name && typeof v === "string") return v;
+  }
+  return undefined;
 }
 
 function pageSize(event: ApiEvent): number {
@@ -87,6 +99,7 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     const repository = pathParam(event, "repository", RepositoryIdSchema);
     const req = parseBody(event, GcRunRequestSchema, { optional: true });
     const mode = gcModeOf(req);
+    const scheduled = headerOf(event, SCHEDULED_HEADER) === "schedule";
     const run = await startGcRun(
       {
         gc: deps.stores.gc,
@@ -94,10 +107,39 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
         workflows: deps.workflows,
         gcStateMachineArn: deps.gcStateMachineArn,
         now: deps.now,
+        ...deps.gcSettings,
       },
-      { repository, mode, ...(req.mark_id ? { markId: req.mark_id } : {}) },
+      { repository, mode, scheduled, ...(req.mark_id ? { markId: req.mark_id } : {}) },
     );
-    return json(202, gcRunView(run));
+    // A skipped scheduled start is an answer, not a failure (nothing for the scheduler to retry).
+    return json(run.status === "skipped" ? 200 : 202, gcRunView(run));
+  },
+
+  [routeKey("GET", `${base}/gc/marks/{markId}`)]: async (event, deps) => {
+    const repository = await existingRepository(event, deps);
+    const markId = pathParam(event, "markId", MarkIdSchema);
+    const mark = await deps.stores.gc.getMark(repository, markId);
+    if (!mark) throw new NotFoundError(`mark id "${markId}" not found in "${repository}"`);
+    return json(200, gcMarkView(mark, deps.now(), deps.gcSettings?.maxMarkAgeHours));
+  },
+
+  [routeKey("POST", `${base}/gc/marks/{markId}/retire`)]: async (event, deps) => {
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
+    const markId = pathParam(event, "markId", MarkIdSchema);
+    const body = parseBody(event, GcMarkRetireRequestSchema, { optional: true });
+    await getRepositoryOrThrow(deps.lakefs, repository);
+    const now = deps.now();
+    const out = await deps.stores.gc.retireMark(repository, markId, body.reason ?? "retired", {
+      iso: now.toISOString(),
+      seconds: Math.floor(now.getTime() / 1000),
+    });
+    if (!out) throw new NotFoundError(`mark id "${markId}" not found in "${repository}"`);
+    if ("sweeping" in out) {
+      throw new ConflictError(
+        `mark id "${markId}" is being swept by GC run ${out.sweeping}: wait for it to end before restoring its objects`,
+      );
+    }
+    return json(200, gcMarkView(out.retired, now, deps.gcSettings?.maxMarkAgeHours));
   },
 
   [routeKey("GET", `${base}/gc/runs`)]: async (event, deps) => {

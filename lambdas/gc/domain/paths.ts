@@ -91,6 +91,9 @@ export function namespaceUri(storageNamespace: string, relativeKey: string): str
  *   gc/<repo>/<run>/addresses/p=00007/expired/<batch>.jsonl  expired keys of partition 7
  *   gc/<repo>/<run>/mark/p=00007.json                    per-partition counts of the mark
  *   gc/<repo>/<run>/partitions.jsonl, sweep-parts.jsonl  items of the mark and sweep maps
+ *   gc/<repo>/<run>/revalidation/snapshot.json, commits.jsonl, items.jsonl
+ *                                                        the sweep's view of the repository
+ *   gc/<repo>/<run>/revived/p=00007/active/<batch>.jsonl keys revalidation spares in partition 7
  *   gc/<repo>/<run>/sweep/part-00007.txt.json, counts/   counts the summary adds up
  * Partition first, so a mark Lambda lists exactly its own shards.
  */
@@ -105,10 +108,14 @@ export function gcWorkKeys(repository: string, runId: string) {
     commitGraph: `${root}/commits.jsonl`,
     itemsShard: (n: number) => `${root}/items/items-${String(n).padStart(5, "0")}.jsonl`,
     partitionPrefix: (partition: number) => `${root}/addresses/${p(partition)}/`,
-    addressShardPrefix: (partition: number, side: "active" | "expired") =>
-      `${root}/addresses/${p(partition)}/${side}/`,
-    addressShard: (partition: number, side: "active" | "expired", batch: string) =>
-      `${root}/addresses/${p(partition)}/${side}/${batch}.jsonl`,
+    addressShardPrefix: (partition: number, side: AddressSide, area: ShardArea = "addresses") =>
+      `${root}/${area}/${p(partition)}/${side}/`,
+    addressShard: (
+      partition: number,
+      side: AddressSide,
+      batch: string,
+      area: ShardArea = "addresses",
+    ) => `${root}/${area}/${p(partition)}/${side}/${batch}.jsonl`,
     markCounts: (partition: number) => `${root}/mark/${p(partition)}.json`,
     /** `{"partition": n}` a line: the mark map's items. */
     partitionList: `${root}/partitions.jsonl`,
@@ -116,10 +123,23 @@ export function gcWorkKeys(repository: string, runId: string) {
     sweepParts: `${root}/sweep-parts.jsonl`,
     sweepCounts: (part: number) => `${root}/sweep/${partFileName(part, "txt")}.json`,
     commitsCounts: `${root}/counts/commits.json`,
-    addressesCountsPrefix: `${root}/counts/addresses/`,
-    addressesCounts: (batch: string) => `${root}/counts/addresses/${batch}.json`,
+    /** Counts of the address map (area "addresses") or of revalidation (area "revived"). */
+    addressesCountsPrefix: (area: ShardArea = "addresses") => `${root}/counts/${area}/`,
+    addressesCounts: (batch: string, area: ShardArea = "addresses") =>
+      `${root}/counts/${area}/${batch}.json`,
+    /** The repository as the sweep last saw it: refs, covered commits, rules, partitions. */
+    revalidationSnapshot: `${root}/revalidation/snapshot.json`,
+    /** The mark's commit graph extended with what was committed since. */
+    revalidationGraph: `${root}/revalidation/commits.jsonl`,
+    /** Work items of the revalidation map (active-side diffs, lists and staged items). */
+    revalidationItems: `${root}/revalidation/items.jsonl`,
+    revalidationCounts: `${root}/counts/revalidation.json`,
   };
 }
+
+/** Where address shards go: the mark's collection, or the sweep's revalidation. */
+export type ShardArea = "addresses" | "revived";
+export type AddressSide = "active" | "expired";
 
 /** `s3://bucket/a/b` -> bucket "bucket", keyPrefix "a/b/" ("" for a whole bucket). */
 export function splitNamespace(storageNamespace: string): {

@@ -82,3 +82,20 @@ export function retentionLookup(rules: GcRules): (branchId: string) => number {
   const byBranch = new Map(rules.branches.map((b) => [b.branch_id, b.retention_days]));
   return (branchId) => byBranch.get(branchId) ?? rules.default_retention_days;
 }
+
+/**
+ * The rules that keep at least what either keeps: per branch (and by default) the longer
+ * retention. A sweep revalidates with the mark's rules and today's, whichever keeps more.
+ */
+export function longestRetention(a: GcRules, b: GcRules): GcRules {
+  const ofA = retentionLookup(a);
+  const ofB = retentionLookup(b);
+  const ids = [...new Set([...a.branches, ...b.branches].map((r) => r.branch_id))].sort();
+  return {
+    default_retention_days: Math.max(a.default_retention_days, b.default_retention_days),
+    branches: ids.map((branch_id) => ({
+      branch_id,
+      retention_days: Math.max(ofA(branch_id), ofB(branch_id)),
+    })),
+  };
+}

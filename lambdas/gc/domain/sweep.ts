@@ -23,6 +23,25 @@ export function* deleteBatches(
   if (batch.length > 0) yield batch;
 }
 
+/** The same batches from a stream (a marked part read line by line). */
+export async function* deleteBatchesOf(
+  keys: AsyncIterable<string>,
+  size: number = DELETE_BATCH_SIZE,
+): AsyncGenerator<string[]> {
+  if (!Number.isInteger(size) || size < 1 || size > DELETE_BATCH_SIZE) {
+    throw new RangeError(`delete batch size must be 1..${DELETE_BATCH_SIZE}`);
+  }
+  let batch: string[] = [];
+  for await (const key of keys) {
+    batch.push(key);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
 /** Per-key error codes worth another try (throttling and server-side trouble). */
 const RETRYABLE = new Set(["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"]);
 

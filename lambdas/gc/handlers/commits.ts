@@ -1,9 +1,9 @@
 import { runCommitsStep } from "../steps/commits";
 import { GcWorkflowInputSchema } from "../workflow-input";
-import { gcDepsFromEnv } from "./deps";
+import { gcDepsFromEnv, pickRunInput } from "./deps";
 
-export const handler = async (event: unknown) => {
-  const input = GcWorkflowInputSchema.parse(event);
+export const handler = async (event: Record<string, unknown>) => {
+  const input = GcWorkflowInputSchema.parse(pickRunInput(event));
   const perPartition = Number(process.env.GC_ADDRESSES_PER_PARTITION ?? "");
   return runCommitsStep(gcDepsFromEnv(), input, {
     ...(perPartition > 0 ? { addressesPerPartition: perPartition } : {}),

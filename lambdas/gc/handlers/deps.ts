@@ -1,11 +1,13 @@
-// Composition root of the GC Lambdas: S3, lakeFS and the run records from the function's
-// environment (WORK_BUCKET, TABLE_NAME, LAKEFS_ENDPOINT + credentials), built once per container.
+// Composition root of the GC Lambdas: S3, lakeFS, the run records and the repository's lease
+// from the function's environment (WORK_BUCKET, TABLE_NAME, GC_LEASE_SECONDS, LAKEFS_ENDPOINT +
+// credentials), built once per container.
 import { createLakeFsClientFromEnv } from "../../lakefs/factory";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
 import { createStateStores } from "../../shared/state";
 import type { GcStore } from "../../shared/state/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
-import type { GcLakeFs, GcRunRecords, GcStepDeps } from "../ports";
+import { leaseSecondsFrom } from "../domain/lease";
+import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
 
 function required(name: string): string {
   const v = process.env[name];
@@ -41,29 +43,47 @@ async function* lazyPages<C, T>(
   yield* pages(await get());
 }
 
-/** Only the summary step writes run records (and only it gets TABLE_NAME). */
-function lazyRuns(): GcRunRecords {
+/** The table is reached only by the steps that use it (every step renews the lease). */
+function lazyStore(): () => GcStore {
   let store: GcStore | undefined;
-  const get = () => {
+  return () => {
     store ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).gc;
     return store;
   };
+}
+
+function runRecords(get: () => GcStore): GcRunRecords {
   return {
     getRun: (...a) => get().getRun(...a),
     completeRun: (...a) => get().completeRun(...a),
+    getMark: (...a) => get().getMark(...a),
+    endMark: (...a) => get().endMark(...a),
+    beginSweep: (...a) => get().beginSweep(...a),
+  };
+}
+
+function leaseKeeper(get: () => GcStore): GcLeaseKeeper {
+  const seconds = leaseSecondsFrom(process.env.GC_LEASE_SECONDS);
+  return {
+    renew: (repository, runId) =>
+      get().renewLease(repository, runId, Math.floor(Date.now() / 1000), seconds),
   };
 }
 
 let deps: GcStepDeps | undefined;
 
 export function gcDepsFromEnv(): GcStepDeps {
-  deps ??= {
-    s3: new S3GcObjectStore(createS3Client()),
-    lakefs: lazyLakeFs(),
-    runs: lazyRuns(),
-    workBucket: required("WORK_BUCKET"),
-    now: () => new Date(),
-  };
+  if (!deps) {
+    const store = lazyStore();
+    deps = {
+      s3: new S3GcObjectStore(createS3Client()),
+      lakefs: lazyLakeFs(),
+      runs: runRecords(store),
+      lease: leaseKeeper(store),
+      workBucket: required("WORK_BUCKET"),
+      now: () => new Date(),
+    };
+  }
   return deps;
 }
 
@@ -74,3 +94,33 @@ export interface LambdaContextLike {
 
 /** Stop starting new lakeFS pages once less than this is left of the Lambda's time. */
 export const TIME_MARGIN_MS = 60_000;
+
+/** The state carries step results next to the run input; keep only the input's fields. */
+export function pickRunInput(state: object) {
+  const {
+    repository,
+    runId,
+    markId,
+    doMark,
+    doSweep,
+    storageNamespace,
+    rules,
+    now,
+    markRunId,
+    markNow,
+    markRules,
+  } = state as Record<string, unknown>;
+  return {
+    repository,
+    runId,
+    markId,
+    doMark,
+    doSweep,
+    storageNamespace,
+    rules,
+    now,
+    markRunId,
+    markNow,
+    markRules,
+  };
+}

@@ -1,4 +1,11 @@
 import { runSweepStep, type SweepStepEvent } from "../steps/sweep";
 import { gcDepsFromEnv } from "./deps";
 
-export const handler = async (event: SweepStepEvent) => runSweepStep(gcDepsFromEnv(), event);
+const recheckMs = Number(process.env.SWEEP_RECHECK_MS ?? "");
+
+export const handler = async (event: SweepStepEvent) =>
+  runSweepStep(gcDepsFromEnv(), event, {
+    ...(Number.isInteger(recheckMs) && recheckMs >= 0 && process.env.SWEEP_RECHECK_MS
+      ? { recheckMs }
+      : {}),
+  });

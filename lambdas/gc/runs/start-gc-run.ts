@@ -1,5 +1,7 @@
 // The "start a GC run" use case: mark and sweep, mark only (optional mark id), or sweep only
-// (the mark id of an earlier successful mark).
+// (the mark id of an earlier successful mark). One run per repository at a time: the start
+// takes the repository's lease together with the run record; a second start is refused with
+// 409 naming the running run, and a scheduled start records a skip instead.
 import { createHash } from "node:crypto";
 import { getRepositoryOrThrow } from "../../export/start/lakefs-refs";
 import type { WorkflowStarter } from "../../export/start/workflow-starter";
@@ -10,7 +12,9 @@ import {
   UpstreamError,
   ValidationError,
 } from "../../shared/state/errors";
-import type { GcRun, GcStore } from "../../shared/state/gc-store";
+import type { GcMark, GcRun, GcStore } from "../../shared/state/gc-store";
+import { DEFAULT_GC_LEASE_SECONDS } from "../domain/lease";
+import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../domain/mark-lifecycle";
 import { type GcMode, type GcWorkflowInput, GcWorkflowInputSchema } from "../workflow-input";
 import { MARK_ID_PATTERN, newGcRunId } from "./run-id";
 
@@ -20,12 +24,18 @@ export interface StartGcRunDeps {
   workflows: WorkflowStarter;
   gcStateMachineArn: string;
   now: () => Date;
+  /** How long the lease lasts unless renewed (default 30 minutes). */
+  leaseSeconds?: number;
+  /** The maxMarkAgeHours setting (default 24). */
+  maxMarkAgeHours?: number;
 }
 
 export interface StartGcRunRequest {
   repository: string;
   mode: GcMode;
   markId?: string;
+  /** Started by a schedule: a busy repository records a skipped run instead of a 409. */
+  scheduled?: boolean;
 }
 
 export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): Promise<GcRun> {
@@ -44,16 +54,19 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
   if (!rules) {
     throw new NotFoundError(`no GC rules for repository "${repository}": set them first`);
   }
-  if (mode === "sweep-only") {
-    const mark = await deps.gc.getMark(repository, req.markId!);
-    if (!mark) throw new NotFoundError(`mark id "${req.markId}" not found in "${repository}"`);
-    if (mark.status !== "succeeded") {
-      throw new ConflictError(
-        `mark id "${req.markId}" is from a ${mark.status} mark run (${mark.runId}): sweep needs a successful mark`,
-      );
-    }
-  }
   const now = deps.now();
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  let mark: GcMark | undefined;
+  if (mode === "sweep-only") {
+    mark = await deps.gc.getMark(repository, req.markId!);
+    if (!mark) throw new NotFoundError(`mark id "${req.markId}" not found in "${repository}"`);
+    const refusal = sweepRefusal(
+      mark,
+      nowSeconds,
+      deps.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
+    );
+    if (refusal) throw new ConflictError(refusal);
+  }
   const runId = newGcRunId(now);
   const markId = req.markId ?? runId;
   const run: GcRun = {
@@ -66,8 +79,38 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
     startedAt: now.toISOString(),
     storageNamespace: repo.storage_namespace,
   };
-  const created = await deps.gc.createRun(run, mode !== "sweep-only");
-  if (!created) throw new ConflictError(`mark id "${markId}" is already used in "${repository}"`);
+  const created = await deps.gc.createRun(run, {
+    nowSeconds,
+    leaseSeconds: deps.leaseSeconds ?? DEFAULT_GC_LEASE_SECONDS,
+    ...(mode === "sweep-only"
+      ? { sweepsMark: true }
+      : { mark: { markNow: nowSeconds, rules, storageNamespace: repo.storage_namespace } }),
+  });
+  if (!created.created) {
+    if (created.reason === "lease") {
+      const holder = created.holder?.runId ?? "(unknown)";
+      const message = `GC run ${holder} is running on repository "${repository}": one GC run per repository at a time`;
+      if (req.scheduled) {
+        const skipped: GcRun = { ...run, status: "skipped", errorMessage: `skipped: ${message}` };
+        await deps.gc.recordSkippedRun(skipped);
+        return skipped;
+      }
+      throw new ConflictError(message);
+    }
+    if (created.reason === "mark-id-taken") {
+      throw new ConflictError(`mark id "${markId}" is already used in "${repository}"`);
+    }
+    if (created.reason === "mark-not-sweepable") {
+      // Changed between the check above and the start: say what it is now.
+      const now2 = await deps.gc.getMark(repository, markId);
+      throw new ConflictError(
+        (now2 &&
+          sweepRefusal(now2, nowSeconds, deps.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS)) ??
+          `mark id "${markId}" cannot be swept now`,
+      );
+    }
+    throw new ConflictError(`GC run ${runId} already exists in "${repository}"`);
+  }
 
   const input: GcWorkflowInput = GcWorkflowInputSchema.parse({
     repository,
@@ -77,7 +120,10 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
     doSweep: mode !== "mark-only",
     storageNamespace: repo.storage_namespace,
     rules,
-    now: Math.floor(now.getTime() / 1000),
+    now: nowSeconds,
+    markRunId: mark?.runId ?? runId,
+    markNow: mark?.markNow ?? nowSeconds,
+    markRules: mark?.rules ?? rules,
   });
   try {
     const executionArn = await deps.workflows.start(

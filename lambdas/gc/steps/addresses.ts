@@ -1,26 +1,26 @@
 // Step 2, one distributed-map child: a batch of address work items (address-plan.ts). Each
-// item is a full listing of a commit, a diff against a parent (paths introduced, then stat
-// on the commit for the physical address), or a branch's uncommitted changes. Addresses
-// inside the namespace go to partitioned shards through AddressShardBuffer. An item that
-// does not finish within the time budget comes back with `after` set, and the state machine
-// calls the step again with what is left.
+// item is a full listing of a commit, a diff against a base (paths introduced, then stat on
+// the commit for the physical address), or a branch's uncommitted changes (item-reader.ts).
+// Addresses inside the namespace go to partitioned shards through AddressShardBuffer: the
+// mark's collection (area "addresses") or, before a sweep, the addresses revalidation spares
+// (area "revived"). An item that does not finish within the time budget comes back with
+// `after` set, and the state machine calls the step again with what is left.
 import { createHash } from "node:crypto";
-import { LakeFsNotFoundError } from "../../lakefs/errors";
-import type { Diff, Page } from "../../lakefs/types";
-import { mapConcurrently } from "../../shared/concurrency";
-import { addressesOfListing, pathsIntroduced } from "../domain/item-addresses";
+import type { ShardArea } from "../domain/paths";
 import { AddressShardBuffer, type ShardToWrite } from "../domain/shard-buffer";
 import { type AddressWorkItemInput, AddressWorkItemSchema } from "../domain/shards";
 import type { GcStepDeps } from "../ports";
 import { gcWorkKeys } from "./common";
+import { readItemPage } from "./item-reader";
 
 export interface AddressBatchContext {
   repository: string;
   runId: string;
   storageNamespace: string;
   partitions: number;
+  /** Where the shards go; default "addresses" (the mark). */
+  area?: ShardArea;
 }
-
 export interface AddressStepEvent {
   /** First call: the ItemBatcher's shape. */
   Items?: unknown[];
@@ -56,6 +56,7 @@ export async function runAddressStep(
     if (!parsed.success) throw new Error(`address step: item ${i}: ${parsed.error.message}`);
     return parsed.data;
   });
+  await deps.lease.renew(batch.repository, batch.runId);
   const outOfTime = opts.outOfTime ?? (() => false);
   const counts = { inside: 0, outside: 0, pages: 0, items: 0 };
   for (let i = 0; i < items.length; i++) {
@@ -79,7 +80,7 @@ async function writeCounts(
   const work = gcWorkKeys(batch.repository, batch.runId);
   await deps.s3.put(
     deps.workBucket,
-    work.addressesCounts(itemId(first)),
+    work.addressesCounts(itemId(first), batch.area),
     JSON.stringify({
       addresses_collected: counts.inside,
       addresses_outside_namespace: counts.outside,
@@ -114,48 +115,27 @@ async function collectItem(
     for (const s of shards) {
       await deps.s3.put(
         deps.workBucket,
-        work.addressShard(s.partition, s.side, `${id}-${String(s.seq).padStart(5, "0")}`),
+        work.addressShard(
+          s.partition,
+          s.side,
+          `${id}-${String(s.seq).padStart(5, "0")}`,
+          batch.area,
+        ),
         s.body,
       );
     }
   };
-  const amount = opts.pageSize ?? 1000;
-  const concurrency = opts.statConcurrency ?? 16;
-  const repo = batch.repository;
   let after = item.after;
-  let more = true;
-  while (more) {
-    let addresses: string[];
-    let next: string;
-    if (item.kind === "list") {
-      const page = await deps.lakefs.listObjectsPage(repo, item.commit, {
-        amount,
-        ...(after ? { after } : {}),
-      });
-      addresses = addressesOfListing(page.results);
-      ({ has_more: more, next_offset: next } = page.pagination);
-    } else if (item.kind === "diff") {
-      const page = await deps.lakefs.diffRefsPage(repo, item.parent, item.commit, {
-        amount,
-        type: "two_dot",
-        ...(after ? { after } : {}),
-      });
-      addresses = await stat(deps, repo, item.commit, pathsIntroduced(page.results), concurrency);
-      ({ has_more: more, next_offset: next } = page.pagination);
-    } else {
-      const page = await firstPage(
-        deps.lakefs.diffBranch(repo, item.branch, { amount, ...(after ? { after } : {}) }),
-      );
-      // A staged entry committed or dropped meanwhile is simply no longer staged.
-      addresses = await stat(deps, repo, item.branch, pathsIntroduced(page.results), concurrency, {
-        skipMissing: true,
-      });
-      ({ has_more: more, next_offset: next } = page.pagination);
-    }
+  for (;;) {
+    const page = await readItemPage(deps.lakefs, batch.repository, item, after, {
+      ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+      ...(opts.statConcurrency ? { statConcurrency: opts.statConcurrency } : {}),
+    });
     counts.pages = (counts.pages ?? 0) + 1;
-    await write(buffer.add(addresses));
-    after = next;
-    if (more && outOfTime()) {
+    await write(buffer.add(page.addresses));
+    if (!page.more) break;
+    after = page.next;
+    if (outOfTime()) {
       await write(buffer.finish());
       tally(buffer, counts);
       return { ...item, after };
@@ -169,31 +149,4 @@ async function collectItem(
 function tally(buffer: AddressShardBuffer, counts: Record<string, number>) {
   counts.inside = (counts.inside ?? 0) + buffer.counts.inside;
   counts.outside = (counts.outside ?? 0) + buffer.counts.outside;
-}
-
-async function firstPage(pages: AsyncIterable<Page<Diff>>): Promise<Page<Diff>> {
-  for await (const page of pages) return page;
-  throw new Error("lakeFS listing returned no page");
-}
-
-async function stat(
-  deps: GcStepDeps,
-  repository: string,
-  ref: string,
-  paths: string[],
-  concurrency: number,
-  opts: { skipMissing?: boolean } = {},
-): Promise<string[]> {
-  const out: string[] = [];
-  for await (const address of mapConcurrently(paths, concurrency, async (path) => {
-    try {
-      return (await deps.lakefs.statObject(repository, ref, path)).physical_address;
-    } catch (err) {
-      if (opts.skipMissing && err instanceof LakeFsNotFoundError) return undefined;
-      throw err;
-    }
-  })) {
-    if (address !== undefined) out.push(address);
-  }
-  return out;
 }

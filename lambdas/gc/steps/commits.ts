@@ -1,16 +1,16 @@
 // Step 1 of a marking run: branches and tags, their commit logs as a CommitGraph, active and
 // expired commits (retention.ts), commits.csv, and the address work items (address-plan.ts)
 // as JSON Lines in the work bucket for the address map's ItemReader.
-import type { Ref } from "../../lakefs/types";
 import { planAddressCollection, planCounts } from "../domain/address-plan";
 import { CommitGraph } from "../domain/commit-graph";
 import { choosePartitionCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
 import { gcPaths } from "../domain/paths";
 import { encodeCommitsCsv } from "../domain/reports";
 import { computeRetention, startingPoints } from "../domain/retention";
-import { encodeJsonLines, encodeWorkItems } from "../domain/shards";
+import { encodeCommitGraph, encodeJsonLines, encodeWorkItems } from "../domain/shards";
 import type { GcStepDeps } from "../ports";
 import type { GcWorkflowInput } from "../workflow-input";
+import { addRefsHistory, readRefs } from "./commit-history";
 import { gcWorkKeys, namespaceObjects } from "./common";
 
 export interface CommitsStepOptions {
@@ -44,11 +44,11 @@ export async function runCommitsStep(
   opts: CommitsStepOptions = {},
 ): Promise<CommitsStepResult> {
   const repo = input.repository;
-  const branches = await collectRefs(deps.lakefs.listBranches(repo, { amount: 1000 }));
-  const tags = await collectRefs(deps.lakefs.listTags(repo, { amount: 1000 }));
-
+  await deps.lease.renew(repo, input.runId);
+  const refs = await readRefs(deps.lakefs, repo);
+  const { branches, tags } = refs;
   const graph = new CommitGraph();
-  for (const ref of [...branches, ...tags]) await addHistory(deps, repo, ref.commit_id, graph);
+  await addRefsHistory(deps.lakefs, repo, refs, graph);
 
   const points = startingPoints(input.rules, branches, tags);
   const retention = computeRetention(graph, points, input.now);
@@ -71,6 +71,8 @@ export async function runCommitsStep(
     opts.addressesPerPartition ?? MAX_ADDRESSES_PER_PARTITION,
   );
   const work = gcWorkKeys(repo, input.runId);
+  // Kept for the sweep: revalidation extends this graph instead of reading every log again.
+  await deps.s3.put(deps.workBucket, work.commitGraph, encodeCommitGraph(graph));
   await deps.s3.put(deps.workBucket, work.itemsShard(0), encodeWorkItems(items));
   await deps.s3.put(
     deps.workBucket,
@@ -96,40 +98,4 @@ export async function runCommitsStep(
     partitions,
     workItems: items.length,
   };
-}
-
-async function collectRefs(pages: AsyncIterable<{ results: Ref[] }>): Promise<Ref[]> {
-  const out: Ref[] = [];
-  for await (const page of pages) for (const r of page.results) if (r.commit_id) out.push(r);
-  return out;
-}
-
-/**
- * Adds every ancestor of `head` to the graph. The log of a ref lists all its ancestors; it is
- * read only until every ancestor not yet in the graph has been seen, so refs sharing history
- * (a branch forked from main) cost little more than their own commits. Earlier walks always
- * completed, so a commit already in the graph has all its ancestors there too.
- */
-async function addHistory(
-  deps: GcStepDeps,
-  repository: string,
-  head: string,
-  graph: CommitGraph,
-): Promise<void> {
-  if (graph.has(head)) return;
-  const pending = new Set([head]);
-  for await (const page of deps.lakefs.logCommits(repository, head, { amount: 1000 })) {
-    for (const commit of page.results) {
-      pending.delete(commit.id);
-      if (graph.has(commit.id)) continue;
-      graph.add(commit);
-      for (const parent of commit.parents) if (!graph.has(parent)) pending.add(parent);
-    }
-    if (pending.size === 0) return;
-  }
-  if (pending.size > 0) {
-    throw new Error(
-      `commit log of ${head} ended without ${pending.size} ancestor(s), e.g. ${[...pending][0]}`,
-    );
-  }
 }

@@ -1,14 +1,15 @@
 // Step 3, one distributed-map child: a batch of partitions. Per partition: protected keys
 // (active + staged shards) first, then the expired shards streamed (mark.ts), and the marked
-// keys written as Parquet (addresses/mark_id=), text (addresses.text/mark_id=) and the
+// keys streamed out as Parquet (addresses/mark_id=), text (addresses.text/mark_id=) and the
 // expired-addresses log, part number = partition number. A partition whose shards are
 // larger than one pass should hold is marked in several passes over the same shards.
+// Memory: the pass's Set of keys (mark.ts) plus one Parquet row group per output.
 import { markPartition } from "../domain/mark";
 import { choosePassCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
 import { gcPaths } from "../domain/paths";
-import { encodeAddressParquet, encodeAddressText } from "../domain/reports";
 import { decodeAddressShard } from "../domain/shards";
 import type { GcStepDeps, StoredObject } from "../ports";
+import { type AddressListWriter, parquetAddressWriter, textAddressWriter } from "./address-lists";
 import { gcWorkKeys, namespaceObjects, runDate } from "./common";
 
 export interface MarkBatchContext {
@@ -34,6 +35,7 @@ export async function runMarkStep(
 ): Promise<{ partitions: number; marked: number }> {
   const ctx = event.BatchInput;
   if (!ctx) throw new Error("mark step: BatchInput (repository, runId, markId, ...) is missing");
+  await deps.lease.renew(ctx.repository, ctx.runId);
   let marked = 0;
   for (const { partition } of event.Items ?? []) {
     if (!Number.isInteger(partition) || partition < 0) {
@@ -56,35 +58,48 @@ async function markOnePartition(
   const bytes = [...active, ...expired].reduce((n, o) => n + o.size, 0);
   const passes = choosePassCount(Math.ceil(bytes / BYTES_PER_KEY_ESTIMATE), keysPerPass);
 
-  const marked: string[] = [];
-  const counts = { protected_keys: 0, expired_keys: 0, marked_addresses: 0, passes };
-  for (let pass = 0; pass < passes; pass++) {
-    const tally: Record<string, number> = pass === 0 ? counts : {};
-    const protectedKeys = streamKeys(deps, active, tally, "protected_keys");
-    const expiredKeys = streamKeys(deps, expired, tally, "expired_keys");
-    for await (const key of markPartition(protectedKeys, expiredKeys, { pass, passes })) {
-      marked.push(key);
-    }
-  }
-  marked.sort();
-  counts.marked_addresses = marked.length;
-
   const ns = namespaceObjects(ctx.storageNamespace);
-  const parquet = encodeAddressParquet(marked);
-  await deps.s3.put(ns.bucket, ns.key(gcPaths.addressesPart(ctx.markId, partition)), parquet);
-  await deps.s3.put(
-    ns.bucket,
-    ns.key(gcPaths.addressesTextPart(ctx.markId, partition)),
-    encodeAddressText(marked),
-    "text/plain; charset=utf-8",
-  );
-  await deps.s3.put(
-    ns.bucket,
-    ns.key(gcPaths.expiredAddressesPart(runDate(ctx.now), partition)),
-    parquet,
-  );
+  const outputs: AddressListWriter[] = [
+    parquetAddressWriter(
+      deps.s3.upload(ns.bucket, ns.key(gcPaths.addressesPart(ctx.markId, partition))),
+    ),
+    textAddressWriter(
+      deps.s3.upload(
+        ns.bucket,
+        ns.key(gcPaths.addressesTextPart(ctx.markId, partition)),
+        "text/plain; charset=utf-8",
+      ),
+    ),
+    parquetAddressWriter(
+      deps.s3.upload(ns.bucket, ns.key(gcPaths.expiredAddressesPart(runDate(ctx.now), partition))),
+    ),
+  ];
+  const counts = { protected_keys: 0, expired_keys: 0, marked_addresses: 0, passes };
+  const CHUNK = 10_000;
+  try {
+    for (let pass = 0; pass < passes; pass++) {
+      const tally: Record<string, number> = pass === 0 ? counts : {};
+      const protectedKeys = streamKeys(deps, active, tally, "protected_keys");
+      const expiredKeys = streamKeys(deps, expired, tally, "expired_keys");
+      // Sorted within the pass (the Set already holds these keys: the array adds pointers).
+      const marked: string[] = [];
+      for await (const key of markPartition(protectedKeys, expiredKeys, { pass, passes })) {
+        marked.push(key);
+      }
+      marked.sort();
+      for (let i = 0; i < marked.length; i += CHUNK) {
+        const chunk = marked.slice(i, i + CHUNK);
+        for (const out of outputs) await out.add(chunk);
+      }
+    }
+    for (const out of outputs) await out.close();
+  } catch (err) {
+    for (const out of outputs) await out.abort().catch(() => undefined);
+    throw err;
+  }
+  counts.marked_addresses = outputs[0]!.count;
   await deps.s3.put(deps.workBucket, work.markCounts(partition), JSON.stringify(counts));
-  return marked.length;
+  return counts.marked_addresses;
 }
 
 async function listAll(deps: GcStepDeps, prefix: string): Promise<StoredObject[]> {

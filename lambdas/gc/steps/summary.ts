@@ -1,6 +1,7 @@
 // Last step, on success and on failure (the state machine's Catch): adds up the counts the
 // other steps left in the work bucket, writes the run summary JSON into the namespace and
-// ends the run record (GcStore.completeRun; a mark record follows its marking run).
+// ends the run record (GcStore.completeRun: the mark record follows, and the repository's
+// lease is released whatever the outcome).
 import { mapConcurrently } from "../../shared/concurrency";
 import type { GcRunCounts } from "../../shared/state/gc-store";
 import { gcPaths } from "../domain/paths";
@@ -50,10 +51,12 @@ export async function runSummaryStep(
   if (event.doMark) {
     const commits = await deps.s3.getText(deps.workBucket, work.commitsCounts);
     if (commits) addCounts(counts, JSON.parse(commits));
-    await addAll(deps, work.addressesCountsPrefix, counts);
+    await addAll(deps, work.addressesCountsPrefix(), counts);
     await addAll(deps, `${work.root}mark/`, counts);
   }
   if (event.doSweep) {
+    const revalidation = await deps.s3.getText(deps.workBucket, work.revalidationCounts);
+    if (revalidation) addCounts(counts, JSON.parse(revalidation));
     await addAll(deps, `${work.root}sweep/`, counts, (parsed) => {
       for (const f of (parsed.failures ?? []) as { key: string; code: string }[]) {
         if (sampleFailures.length < 5) sampleFailures.push(`${f.key} (${f.code})`);
@@ -102,7 +105,9 @@ export async function runSummaryStep(
     ...(counts.expired_commits !== undefined ? { expiredCommits: counts.expired_commits } : {}),
     ...(counts.marked_addresses !== undefined ? { markedAddresses: counts.marked_addresses } : {}),
     ...(counts.deleted_objects !== undefined ? { deletedObjects: counts.deleted_objects } : {}),
-    ...(event.doSweep ? { failedDeletes: deleteErrors } : {}),
+    ...(event.doSweep
+      ? { failedDeletes: deleteErrors, sparedObjects: counts.spared_objects ?? 0 }
+      : {}),
   };
   const message = [errorMessage, summaryError].filter(Boolean).join("; ");
   await deps.runs.completeRun(

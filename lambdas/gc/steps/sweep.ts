@@ -1,40 +1,25 @@
-// Sweep. The plan step lists the mark's text parts (addresses.text/mark_id=) into the work
-// bucket for the sweep map; each child deletes the keys of its parts with DeleteObjects
-// (1 000 keys a request, throttling retried, a key already gone counts as deleted, so a
-// sweep run again after an interruption finishes) and writes what it deleted as Parquet
-// under _lakefs/logs/gc/deleted_objects/dt=. Keys that could not be deleted are counted and
-// sampled for the summary, which then fails the run: per-key errors are never ignored.
+// Sweep, one distributed-map child per marked text part (part n = partition n). The part's
+// keys are streamed; the keys revalidation found referenced again (the "revived" shards of
+// the partition) are taken out; and before each DeleteObjects request (1 000 keys) the
+// sweep guard makes sure a fresh check of the repository found none of the request's keys
+// referenced (sweep-guard.ts). A key already gone counts as deleted, so an interrupted sweep
+// resumed by a new sweep-only run finishes the job. What was deleted is streamed into the
+// deleted-objects log (Parquet, _lakefs/logs/gc/deleted_objects/dt=); keys that could not be
+// deleted are counted and sampled for the summary, which then fails the run.
+//
+// Memory: the partition's revived keys in a Set (in several passes over the part when there
+// are more than one pass should hold), one request's keys, one Parquet row group of the log.
 import { forEachConcurrently } from "../../shared/concurrency";
+import { markPartition } from "../domain/mark";
+import { choosePassCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
 import { gcPaths } from "../domain/paths";
-import { encodeDeletedObjectsLog } from "../domain/reports";
-import { encodeJsonLines } from "../domain/shards";
-import { DELETE_BATCH_SIZE, deleteBatches } from "../domain/sweep";
-import type { GcStepDeps, KeyDeleteFailure } from "../ports";
-import type { GcWorkflowInput } from "../workflow-input";
+import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
+import { DELETE_BATCH_SIZE, deleteBatchesOf } from "../domain/sweep";
+import { decodeSweepSnapshot, type SweepSnapshot } from "../domain/sweep-snapshot";
+import type { GcStepDeps, KeyDeleteFailure, StoredObject } from "../ports";
+import { parquetAddressWriter } from "./address-lists";
 import { gcWorkKeys, namespaceObjects, runDate } from "./common";
-
-export interface SweepPlanResult {
-  partsKey: string;
-  parts: number;
-}
-
-const PART_RE = /part-(\d{5})\.txt$/;
-
-export async function runSweepPlanStep(
-  deps: GcStepDeps,
-  input: GcWorkflowInput,
-): Promise<SweepPlanResult> {
-  const ns = namespaceObjects(input.storageNamespace);
-  const prefix = ns.key(gcPaths.addressesTextPrefix(input.markId));
-  const parts: { key: string; part: number }[] = [];
-  for await (const o of deps.s3.list(ns.bucket, prefix)) {
-    const m = PART_RE.exec(o.key);
-    if (m) parts.push({ key: o.key, part: Number(m[1]) });
-  }
-  const work = gcWorkKeys(input.repository, input.runId);
-  await deps.s3.put(deps.workBucket, work.sweepParts, encodeJsonLines(parts));
-  return { partsKey: work.sweepParts, parts: parts.length };
-}
+import { DEFAULT_RECHECK_MS, SweepGuard } from "./sweep-guard";
 
 export interface SweepBatchContext {
   repository: string;
@@ -48,56 +33,163 @@ export interface SweepStepEvent {
   BatchInput: SweepBatchContext;
 }
 
+export interface SweepStepOptions {
+  /** DeleteObjects requests in flight. Default 8. */
+  concurrency?: number;
+  /** How old a check a delete request may rely on (ms). Default 1 000. */
+  recheckMs?: number;
+  /** Revived keys one pass holds (tests use small numbers to force passes). */
+  keysPerPass?: number;
+  clock?: () => number;
+}
+
 /** Failures kept per part in the counts file (the rest are only counted). */
 const FAILURE_SAMPLE = 20;
+/** Shard bytes per key assumed when choosing passes (as the mark step). */
+const BYTES_PER_KEY_ESTIMATE = 40;
 
 export async function runSweepStep(
   deps: GcStepDeps,
   event: SweepStepEvent,
-  opts: { concurrency?: number } = {},
-): Promise<{ deleted: number; failed: number }> {
+  opts: SweepStepOptions = {},
+): Promise<{ deleted: number; failed: number; spared: number }> {
   const ctx = event.BatchInput;
   if (!ctx) throw new Error("sweep step: BatchInput (repository, runId, ...) is missing");
+  await deps.lease.renew(ctx.repository, ctx.runId);
+  const work = gcWorkKeys(ctx.repository, ctx.runId);
+  const snapshotText = await deps.s3.getText(deps.workBucket, work.revalidationSnapshot);
+  if (snapshotText === undefined) {
+    throw new Error("sweep step: the revalidation snapshot is missing; nothing is deleted");
+  }
+  const snapshot = decodeSweepSnapshot(snapshotText);
+  const total = { deleted: 0, failed: 0, spared: 0 };
+  for (const item of event.Items ?? []) {
+    const out = await sweepPart(deps, ctx, snapshot, item, opts);
+    total.deleted += out.deleted;
+    total.failed += out.failed;
+    total.spared += out.spared;
+  }
+  return total;
+}
+
+async function sweepPart(
+  deps: GcStepDeps,
+  ctx: SweepBatchContext,
+  snapshot: SweepSnapshot,
+  { key: partKey, part }: { key: string; part: number },
+  opts: SweepStepOptions,
+): Promise<{ deleted: number; failed: number; spared: number }> {
   const ns = namespaceObjects(ctx.storageNamespace);
   const work = gcWorkKeys(ctx.repository, ctx.runId);
-  let deleted = 0;
-  let failedTotal = 0;
-  for (const { key, part } of event.Items ?? []) {
-    const text = await deps.s3.getText(ns.bucket, key);
-    if (text === undefined) throw new Error(`sweep step: marked list ${key} does not exist`);
-    const keys = text.split("\n").filter((k) => k.length > 0);
-    const failed: KeyDeleteFailure[] = [];
-    await forEachConcurrently(
-      deleteBatches(keys, DELETE_BATCH_SIZE),
-      opts.concurrency ?? 8,
-      async (batch) => {
-        const out = await deps.s3.deleteKeys(
-          ns.bucket,
-          batch.map((k) => ns.key(k)),
-        );
-        for (const f of out.failed) {
-          failed.push({ ...f, key: f.key.slice(ns.keyPrefix.length) });
-        }
+  const guard = new SweepGuard(
+    {
+      lakefs: deps.lakefs,
+      lease: deps.lease,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      loadGraph: async () => {
+        const text = await deps.s3.getText(deps.workBucket, work.revalidationGraph);
+        if (text === undefined) throw new Error("sweep step: the revalidation graph is missing");
+        return decodeCommitGraph(text);
       },
-    );
-    const failedKeys = new Set(failed.map((f) => f.key));
-    const gone = keys.filter((k) => !failedKeys.has(k));
-    await deps.s3.put(
-      ns.bucket,
-      ns.key(gcPaths.deletedObjectsPart(runDate(ctx.now), part)),
-      encodeDeletedObjectsLog(gone),
-    );
-    await deps.s3.put(
-      deps.workBucket,
-      work.sweepCounts(part),
-      JSON.stringify({
-        deleted_objects: gone.length,
-        delete_errors: failed.length,
-        failures: failed.slice(0, FAILURE_SAMPLE),
-      }),
-    );
-    deleted += gone.length;
-    failedTotal += failed.length;
+    },
+    {
+      repository: ctx.repository,
+      runId: ctx.runId,
+      storageNamespace: ctx.storageNamespace,
+      partition: part,
+      snapshot,
+    },
+    opts.recheckMs ?? DEFAULT_RECHECK_MS,
+  );
+  const revived = await listAll(deps, work.addressShardPrefix(part, "active", "revived"));
+  const bytes = revived.reduce((n, o) => n + o.size, 0);
+  const passes = choosePassCount(
+    Math.ceil(bytes / BYTES_PER_KEY_ESTIMATE),
+    opts.keysPerPass ?? MAX_ADDRESSES_PER_PARTITION,
+  );
+  const log = parquetAddressWriter(
+    deps.s3.upload(ns.bucket, ns.key(gcPaths.deletedObjectsPart(runDate(ctx.now), part))),
+  );
+  const counts = { candidates: 0, offered: 0, spared_at_delete: 0 };
+  const failed: KeyDeleteFailure[] = [];
+  try {
+    for (let pass = 0; pass < passes; pass++) {
+      const partKeys = await deps.s3.lines(ns.bucket, partKey);
+      if (partKeys === undefined) throw new Error(`sweep step: marked list ${partKey} is missing`);
+      const marked = counted(nonEmpty(partKeys), () => {
+        if (pass === 0) counts.candidates++;
+      });
+      // markPartition: the revived keys are "protected", the marked ones "offered".
+      const candidates = markPartition(revivedKeys(deps, revived), marked, { pass, passes });
+      await forEachConcurrently(
+        deleteBatchesOf(
+          counted(candidates, () => counts.offered++),
+          DELETE_BATCH_SIZE,
+        ),
+        opts.concurrency ?? 8,
+        async (batch) => {
+          await guard.ensureFresh();
+          const keys = guard.unreferenced(batch);
+          counts.spared_at_delete += batch.length - keys.length;
+          if (keys.length === 0) return;
+          const out = await deps.s3.deleteKeys(
+            ns.bucket,
+            keys.map((k) => ns.key(k)),
+          );
+          const failedKeys = new Set<string>();
+          for (const f of out.failed) {
+            const key = f.key.slice(ns.keyPrefix.length);
+            failed.push({ ...f, key });
+            failedKeys.add(key);
+          }
+          await log.add(failedKeys.size === 0 ? keys : keys.filter((k) => !failedKeys.has(k)));
+        },
+      );
+    }
+    await log.close();
+  } catch (err) {
+    await log.abort().catch(() => undefined);
+    throw err;
   }
-  return { deleted, failed: failedTotal };
+  const sparedByRevalidation = counts.candidates - counts.offered;
+  const spared = sparedByRevalidation + counts.spared_at_delete;
+  await deps.s3.put(
+    deps.workBucket,
+    work.sweepCounts(part),
+    JSON.stringify({
+      deleted_objects: log.count,
+      delete_errors: failed.length,
+      spared_objects: spared,
+      spared_by_revalidation: sparedByRevalidation,
+      spared_at_delete: counts.spared_at_delete,
+      sweep_checks: guard.stats.checks,
+      failures: failed.slice(0, FAILURE_SAMPLE),
+    }),
+  );
+  return { deleted: log.count, failed: failed.length, spared };
+}
+
+async function listAll(deps: GcStepDeps, prefix: string): Promise<StoredObject[]> {
+  const out: StoredObject[] = [];
+  for await (const o of deps.s3.list(deps.workBucket, prefix)) out.push(o);
+  return out;
+}
+
+async function* revivedKeys(deps: GcStepDeps, shards: readonly StoredObject[]) {
+  for (const shard of shards) {
+    const text = await deps.s3.getText(deps.workBucket, shard.key);
+    if (text === undefined) throw new Error(`sweep step: shard ${shard.key} disappeared`);
+    yield* decodeAddressShard(text);
+  }
+}
+
+async function* nonEmpty(lines: AsyncIterable<string>) {
+  for await (const line of lines) if (line.length > 0) yield line;
+}
+
+async function* counted<T>(source: AsyncIterable<T>, each: () => void) {
+  for await (const x of source) {
+    each();
+    yield x;
+  }
 }

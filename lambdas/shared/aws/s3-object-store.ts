@@ -2,12 +2,19 @@
 // backoff and jitter: the object store port of the export steps (ExportObjectStore) and, with
 // deletes added, of the GC steps (lambdas/gc/adapters/s3-object-store.ts).
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { errorCode, withRetry } from "../retry";
+
+/** Bytes buffered before a streamed upload sends a part (S3's minimum part is 5 MiB). */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 
 export interface ListedObject {
   key: string;
@@ -48,6 +55,29 @@ export class S3ObjectStore {
     }
   }
 
+  /**
+   * The object's text line by line, streamed (a chunk of the body in memory at a time);
+   * undefined when it does not exist. A read that breaks part way throws.
+   */
+  async lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined> {
+    let body: AsyncIterable<Uint8Array>;
+    try {
+      body = await withRetry(async () => {
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return out.Body as unknown as AsyncIterable<Uint8Array>;
+      });
+    } catch (err) {
+      if (errorCode(err) === "NoSuchKey") return undefined;
+      throw err;
+    }
+    return splitLines(body);
+  }
+
+  /** A streamed upload of `key`: one PutObject when small, else a multipart upload. */
+  upload(bucket: string, key: string, contentType?: string): StreamedUpload {
+    return new StreamedUpload(this.s3, bucket, key, contentType);
+  }
+
   /** Every object under `prefix`, in key order, a page at a time. */
   async *list(bucket: string, prefix: string): AsyncGenerator<ListedObject> {
     let token: string | undefined;
@@ -70,5 +100,129 @@ export class S3ObjectStore {
 
   async *listKeys(bucket: string, prefix: string): AsyncGenerator<string> {
     for await (const o of this.list(bucket, prefix)) yield o.key;
+  }
+}
+
+async function* splitLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let partial = "";
+  for await (const chunk of body) {
+    const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+    partial = lines.pop() ?? "";
+    yield* lines;
+  }
+  partial += decoder.decode();
+  if (partial.length > 0) yield partial;
+}
+
+/**
+ * Bytes written go out in parts of UPLOAD_PART_BYTES, so memory stays at about one part
+ * whatever the object's size. The object appears only when close() completes it.
+ */
+export class StreamedUpload {
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #uploadId: string | undefined;
+  readonly #parts: { ETag: string; PartNumber: number }[] = [];
+  readonly #encoder = new TextEncoder();
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly key: string,
+    private readonly contentType?: string,
+  ) {}
+
+  async write(chunk: Uint8Array | string): Promise<void> {
+    const bytes = typeof chunk === "string" ? this.#encoder.encode(chunk) : chunk;
+    if (bytes.length === 0) return;
+    // Copied: callers (e.g. a Parquet writer) reuse their buffers.
+    this.#chunks.push(bytes.slice());
+    this.#buffered += bytes.length;
+    if (this.#buffered >= UPLOAD_PART_BYTES) await this.#sendPart();
+  }
+
+  async close(): Promise<void> {
+    if (this.#uploadId === undefined) {
+      const body = this.#take();
+      await withRetry(() =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            Body: body,
+            ...(this.contentType ? { ContentType: this.contentType } : {}),
+          }),
+        ),
+      );
+      return;
+    }
+    if (this.#buffered > 0 || this.#parts.length === 0) await this.#sendPart();
+    const uploadId = this.#uploadId;
+    await withRetry(() =>
+      this.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: this.#parts },
+        }),
+      ),
+    );
+  }
+
+  async abort(): Promise<void> {
+    this.#chunks = [];
+    this.#buffered = 0;
+    if (this.#uploadId === undefined) return;
+    const uploadId = this.#uploadId;
+    this.#uploadId = undefined;
+    await withRetry(() =>
+      this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.key, UploadId: uploadId }),
+      ),
+    );
+  }
+
+  #take(): Uint8Array {
+    const out = new Uint8Array(this.#buffered);
+    let at = 0;
+    for (const c of this.#chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    this.#chunks = [];
+    this.#buffered = 0;
+    return out;
+  }
+
+  async #sendPart(): Promise<void> {
+    if (this.#uploadId === undefined) {
+      const created = await withRetry(() =>
+        this.s3.send(
+          new CreateMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            ...(this.contentType ? { ContentType: this.contentType } : {}),
+          }),
+        ),
+      );
+      this.#uploadId = created.UploadId;
+    }
+    const body = this.#take();
+    const partNumber = this.#parts.length + 1;
+    const uploadId = this.#uploadId;
+    const out = await withRetry(() =>
+      this.s3.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: this.key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+        }),
+      ),
+    );
+    this.#parts.push({ ETag: out.ETag ?? "", PartNumber: partNumber });
   }
 }

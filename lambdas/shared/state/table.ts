@@ -14,7 +14,13 @@ export const KIND_INDEX = {
   sortKey: "kindSk",
 } as const;
 
-export type ItemKind = "export-config" | "export-state" | "gc-rules" | "gc-run" | "gc-mark";
+export type ItemKind =
+  | "export-config"
+  | "export-state"
+  | "gc-rules"
+  | "gc-run"
+  | "gc-mark"
+  | "gc-lease";
 
 const repoPk = (repository: string) => `REPO#${repository}`;
 
@@ -38,11 +44,17 @@ export const keys = {
     pk: repoPk(repository),
     sk: `GCMARK#${markId}`,
   }),
+  /**
+   * The one-GC-run-per-repository lease. Its own partition key prefix, so the GC steps'
+   * IAM policy can allow renewing it (dynamodb:LeadingKeys) and nothing else.
+   */
+  gcLease: (repository: string) => ({ pk: `${GC_LEASE_PK_PREFIX}${repository}`, sk: "LEASE" }),
   webhookDelivery: (deliveryKey: string) => ({ pk: `WEBHOOK#${deliveryKey}`, sk: "DELIVERY" }),
   repoPartition: repoPk,
 };
 
 export const GC_RUN_SK_PREFIX = "GCRUN#";
+export const GC_LEASE_PK_PREFIX = "GCLEASE#";
 
 /** Attribute definitions and key schema in the shape CreateTable (and CDK) expect. */
 export const TABLE_ATTRIBUTES = [

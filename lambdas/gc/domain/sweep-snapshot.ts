@@ -1,0 +1,38 @@
+// The repository as a sweep last checked it, passed from the revalidation step to the sweep
+// map's children through the work bucket: the refs seen, the commits whose addresses are
+// accounted for (active at the mark, or revalidated since), and what retention uses.
+import { z } from "zod";
+import { GcRulesSchema } from "./rules";
+import { ShardFormatError } from "./shards";
+
+const RefSchema = z.strictObject({ id: z.string().min(1), commit_id: z.string().min(1) });
+
+export const SweepSnapshotSchema = z.strictObject({
+  refs: z.strictObject({ branches: z.array(RefSchema), tags: z.array(RefSchema) }),
+  /** Commits none of whose addresses are left in the sweep's candidates. */
+  covered: z.array(z.string().min(1)),
+  /** Hash partitions of the mark: its part n holds the keys of partition n. */
+  partitions: z.number().int().min(1),
+  /** Epoch seconds: the mark's "now", and the rules retention is revalidated with. */
+  markNow: z.number().int(),
+  rules: GcRulesSchema,
+  checkedAt: z.iso.datetime(),
+});
+
+export type SweepSnapshot = z.infer<typeof SweepSnapshotSchema>;
+
+export function encodeSweepSnapshot(snapshot: SweepSnapshot): string {
+  return JSON.stringify(SweepSnapshotSchema.parse(snapshot));
+}
+
+export function decodeSweepSnapshot(text: string): SweepSnapshot {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ShardFormatError("sweep snapshot: not JSON");
+  }
+  const parsed = SweepSnapshotSchema.safeParse(value);
+  if (!parsed.success) throw new ShardFormatError(`sweep snapshot: ${parsed.error.message}`);
+  return parsed.data;
+}

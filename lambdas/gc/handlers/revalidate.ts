@@ -1,0 +1,14 @@
+import { parseMaxMarkAgeHours } from "../domain/mark-lifecycle";
+import { runRevalidateStep } from "../steps/revalidate";
+import { GcWorkflowInputSchema } from "../workflow-input";
+import { gcDepsFromEnv, pickRunInput } from "./deps";
+
+const maxMarkAgeHours = parseMaxMarkAgeHours(
+  process.env.GC_MAX_MARK_AGE_HOURS,
+  "GC_MAX_MARK_AGE_HOURS",
+);
+
+export const handler = async (event: Record<string, unknown>) =>
+  runRevalidateStep(gcDepsFromEnv(), GcWorkflowInputSchema.parse(pickRunInput(event)), {
+    maxMarkAgeHours,
+  });

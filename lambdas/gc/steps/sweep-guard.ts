@@ -1,0 +1,137 @@
+// The sweep's last-moment check. Revalidation (revalidate.ts and its map) brought the mark up
+// to date when the sweep began; the repository can still change while the sweep deletes. So
+// before each DeleteObjects request a sweep child makes sure a check started at most
+// `recheckMs` before the request's keys were ready, and drops from the request every key the
+// check found referenced. A check reads, in this order:
+//   1. every branch's uncommitted entries (their addresses are spared);
+//   2. the branches and tags; when they moved since the last check, the commits that became
+//      active are revalidated as the revalidation step does (new commits against their
+//      covered parents, revived old commits against the nearest covered commit).
+// Uncommitted entries are read before the refs, so an entry committed during the check is
+// seen either staged or in the new commit. Whatever referenced an address when the check
+// started is thus found; a revival after that start can still lose the object, which bounds
+// the remaining window to the check's own duration plus `recheckMs`.
+
+import { forEachConcurrently } from "../../shared/concurrency";
+import type { CommitGraph } from "../domain/commit-graph";
+import { namespaceKeyer, partitionOf } from "../domain/partition";
+import { startingPoints } from "../domain/retention";
+import { planRevalidation } from "../domain/revalidation";
+import type { AddressWorkItemInput } from "../domain/shards";
+import type { SweepSnapshot } from "../domain/sweep-snapshot";
+import type { GcLakeFs, GcLeaseKeeper } from "../ports";
+import {
+  addRefsHistory,
+  type RepositoryRefs,
+  readBranches,
+  readRefs,
+  sameRefs,
+} from "./commit-history";
+import { readItem } from "./item-reader";
+
+/** Default of SWEEP_RECHECK_MS: how old a check a delete request may rely on. */
+export const DEFAULT_RECHECK_MS = 1000;
+
+export interface SweepGuardDeps {
+  lakefs: GcLakeFs;
+  lease: GcLeaseKeeper;
+  /** Milliseconds; injectable for tests. */
+  clock?: () => number;
+  /** The revalidation step's commit graph, loaded on the first ref change. */
+  loadGraph: () => Promise<CommitGraph>;
+}
+
+export interface SweepGuardContext {
+  repository: string;
+  runId: string;
+  storageNamespace: string;
+  /** This child's partition: only its keys are kept. */
+  partition: number;
+  snapshot: SweepSnapshot;
+}
+
+export class SweepGuard {
+  /** Keys of this partition found referenced by a check: never deleted. */
+  readonly spared = new Set<string>();
+  /** Checks made, and how many found the refs moved. */
+  readonly stats = { checks: 0, refChanges: 0, revalidatedCommits: 0, longestCheckMs: 0 };
+  readonly #clock: () => number;
+  readonly #keyOf: (address: string) => string | undefined;
+  #refs: RepositoryRefs;
+  readonly #covered: Set<string>;
+  #graph: CommitGraph | undefined;
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #inflight: { startedAt: number; done: Promise<void> } | undefined;
+
+  constructor(
+    private readonly deps: SweepGuardDeps,
+    private readonly ctx: SweepGuardContext,
+    private readonly recheckMs = DEFAULT_RECHECK_MS,
+  ) {
+    this.#clock = deps.clock ?? Date.now;
+    this.#keyOf = namespaceKeyer(ctx.storageNamespace);
+    this.#refs = ctx.snapshot.refs;
+    this.#covered = new Set(ctx.snapshot.covered);
+  }
+
+  /**
+   * Resolves once a check that started at most `recheckMs` before this call has completed
+   * (one check serves every request that asks while it runs).
+   */
+  async ensureFresh(): Promise<void> {
+    const asked = this.#clock();
+    if (asked - this.#lastStart <= this.recheckMs) return;
+    if (this.#inflight && asked - this.#inflight.startedAt <= this.recheckMs) {
+      return this.#inflight.done;
+    }
+    if (this.#inflight) await this.#inflight.done.catch(() => undefined);
+    if (this.#clock() - this.#lastStart <= this.recheckMs) return;
+    const startedAt = this.#clock();
+    const done = this.#check(startedAt).finally(() => {
+      if (this.#inflight?.done === done) this.#inflight = undefined;
+    });
+    this.#inflight = { startedAt, done };
+    return done;
+  }
+
+  /** Keys of `keys` that no check found referenced. */
+  unreferenced(keys: readonly string[]): string[] {
+    return this.spared.size === 0 ? keys.slice() : keys.filter((k) => !this.spared.has(k));
+  }
+
+  async #check(startedAt: number): Promise<void> {
+    const { repository, runId } = this.ctx;
+    await this.deps.lease.renew(repository, runId);
+    const branches = await readBranches(this.deps.lakefs, repository);
+    await forEachConcurrently(branches, 8, (b) =>
+      this.#spare({ side: "active", kind: "staged", branch: b.id }),
+    );
+    const refs = await readRefs(this.deps.lakefs, repository);
+    if (!sameRefs(refs, this.#refs)) {
+      this.stats.refChanges++;
+      this.#graph ??= await this.deps.loadGraph();
+      await addRefsHistory(this.deps.lakefs, repository, refs, this.#graph);
+      const points = startingPoints(this.ctx.snapshot.rules, refs.branches, refs.tags);
+      const plan = planRevalidation(this.#graph, this.#covered, points, this.ctx.snapshot.markNow);
+      await forEachConcurrently(plan.items, 8, (item) => this.#spare(item));
+      for (const c of plan.newlyActive) this.#covered.add(c);
+      this.stats.revalidatedCommits += plan.newlyActive.length;
+      this.#refs = refs;
+    }
+    this.stats.checks++;
+    this.stats.longestCheckMs = Math.max(this.stats.longestCheckMs, this.#clock() - startedAt);
+    this.#lastStart = startedAt;
+  }
+
+  async #spare(item: AddressWorkItemInput): Promise<void> {
+    const { partitions } = this.ctx.snapshot;
+    for await (const addresses of readItem(this.deps.lakefs, this.ctx.repository, item)) {
+      for (const address of addresses) {
+        const key = this.#keyOf(address);
+        if (key !== undefined && partitionOf(key, partitions) === this.ctx.partition) {
+          this.spared.add(key);
+        }
+      }
+    }
+  }
+}

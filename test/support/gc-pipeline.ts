@@ -1,0 +1,107 @@
+// The GC state machine's order of steps, run in-process over fakes at the ports (memory-gc.ts,
+// memory-lakefs.ts): Commits -> address map -> mark map -> EndMark, then Revalidate ->
+// revived map -> sweep map, then Summary (also after a failure, as the Catch does). Tests
+// of the whole algorithm use it; the real state machine runs in the integration tests.
+
+import type { GcStepDeps } from "../../lambdas/gc/ports";
+import { runAddressStep } from "../../lambdas/gc/steps/addresses";
+import { runCommitsStep } from "../../lambdas/gc/steps/commits";
+import { runEndMarkStep } from "../../lambdas/gc/steps/end-mark";
+import { runMarkStep } from "../../lambdas/gc/steps/mark";
+import { runRevalidateStep } from "../../lambdas/gc/steps/revalidate";
+import { runSummaryStep, type SummaryStepResult } from "../../lambdas/gc/steps/summary";
+import { runSweepStep, type SweepStepOptions } from "../../lambdas/gc/steps/sweep";
+import type { GcWorkflowInput } from "../../lambdas/gc/workflow-input";
+
+export interface PipelineHooks {
+  /** Between the mark phase and the sweep phase. */
+  afterMark?: () => Promise<void> | void;
+  /** After revalidation, before the sweep map. */
+  beforeSweepMap?: () => Promise<void> | void;
+  addressesPerPartition?: number;
+  keysPerPass?: number;
+  sweep?: SweepStepOptions;
+}
+
+async function jsonLines(deps: GcStepDeps, key: string): Promise<unknown[]> {
+  const text = await deps.s3.getText(deps.workBucket, key);
+  if (text === undefined) throw new Error(`missing ${key}`);
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+async function addressMap(
+  deps: GcStepDeps,
+  itemsKey: string,
+  batch: { repository: string; runId: string; storageNamespace: string; partitions: number },
+  area: "addresses" | "revived",
+) {
+  const items = await jsonLines(deps, itemsKey);
+  for (let i = 0; i < items.length; i += 3) {
+    let out = await runAddressStep(deps, {
+      Items: items.slice(i, i + 3),
+      BatchInput: { ...batch, area },
+    });
+    while (!out.done) out = await runAddressStep(deps, out);
+  }
+}
+
+export async function runGcPipeline(
+  deps: GcStepDeps,
+  input: GcWorkflowInput,
+  hooks: PipelineHooks = {},
+): Promise<SummaryStepResult> {
+  const base = {
+    repository: input.repository,
+    runId: input.runId,
+    storageNamespace: input.storageNamespace,
+  };
+  try {
+    if (input.doMark) {
+      const plan = await runCommitsStep(deps, input, {
+        ...(hooks.addressesPerPartition
+          ? { addressesPerPartition: hooks.addressesPerPartition }
+          : {}),
+      });
+      await addressMap(deps, plan.itemsKey, { ...base, partitions: plan.partitions }, "addresses");
+      const partitions = (await jsonLines(deps, plan.partitionsKey)) as { partition: number }[];
+      for (let i = 0; i < partitions.length; i += 2) {
+        await runMarkStep(
+          deps,
+          {
+            Items: partitions.slice(i, i + 2),
+            BatchInput: { ...base, markId: input.markId, now: input.now },
+          },
+          hooks.keysPerPass ? { keysPerPass: hooks.keysPerPass } : {},
+        );
+      }
+      await runEndMarkStep(deps, { ...input, plan: { partitions: plan.partitions } });
+    }
+    if (input.doSweep) {
+      await hooks.afterMark?.();
+      const r = await runRevalidateStep(deps, input, { maxMarkAgeHours: 24 });
+      await addressMap(deps, r.itemsKey, { ...base, partitions: r.partitions }, "revived");
+      await hooks.beforeSweepMap?.();
+      const parts = (await jsonLines(deps, r.partsKey)) as { key: string; part: number }[];
+      for (const part of parts) {
+        await runSweepStep(
+          deps,
+          { Items: [part], BatchInput: { ...base, now: input.now } },
+          { ...hooks.sweep, ...(hooks.keysPerPass ? { keysPerPass: hooks.keysPerPass } : {}) },
+        );
+      }
+    }
+  } catch (err) {
+    const e = err as Error;
+    return runSummaryStep(deps, {
+      ...input,
+      error: {
+        Error: e.name,
+        Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
+      },
+    });
+  }
+  return runSummaryStep(deps, input);
+}

@@ -1,0 +1,171 @@
+// The GC steps' ports in memory (fakes at the ports for step tests): the object store (bytes
+// kept as they would be in S3, Parquet included), and the run and mark records with the
+// repository lease, following GcStore's rules.
+import { LeaseLostError } from "../../lambdas/gc/domain/lease";
+import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../../lambdas/gc/domain/mark-lifecycle";
+import type {
+  GcLeaseKeeper,
+  GcObjectStore,
+  GcRunRecords,
+  KeyDeleteFailure,
+  ObjectUpload,
+} from "../../lambdas/gc/ports";
+import type { GcMark, GcRun } from "../../lambdas/shared/state/gc-store";
+
+export class MemoryGcStore implements GcObjectStore {
+  readonly objects = new Map<string, Uint8Array>();
+  readonly failDelete = new Map<string, string>();
+  /** Keys deleted, in order (to check what a sweep did). */
+  readonly deleted: string[] = [];
+  /** Called before each DeleteObjects request (a hook for races in tests). */
+  beforeDelete: ((keys: readonly string[]) => Promise<void> | void) | undefined;
+
+  async put(bucket: string, key: string, body: string | Uint8Array) {
+    this.objects.set(
+      `${bucket}/${key}`,
+      typeof body === "string" ? new TextEncoder().encode(body) : body.slice(),
+    );
+  }
+  async getText(bucket: string, key: string) {
+    const bytes = this.objects.get(`${bucket}/${key}`);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+  text(fullKey: string) {
+    const bytes = this.objects.get(fullKey);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+  async lines(bucket: string, key: string) {
+    const text = await this.getText(bucket, key);
+    if (text === undefined) return undefined;
+    return (async function* () {
+      const lines = text.split("\n");
+      if (lines.at(-1) === "") lines.pop();
+      yield* lines;
+    })();
+  }
+  upload(bucket: string, key: string): ObjectUpload {
+    const chunks: Uint8Array[] = [];
+    const encoder = new TextEncoder();
+    return {
+      write: async (chunk) => {
+        chunks.push(typeof chunk === "string" ? encoder.encode(chunk) : chunk.slice());
+      },
+      close: async () => {
+        const size = chunks.reduce((n, c) => n + c.length, 0);
+        const out = new Uint8Array(size);
+        let at = 0;
+        for (const c of chunks) {
+          out.set(c, at);
+          at += c.length;
+        }
+        this.objects.set(`${bucket}/${key}`, out);
+      },
+      abort: async () => {
+        chunks.length = 0;
+      },
+    };
+  }
+  async *list(bucket: string, prefix: string) {
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).sort();
+    for (const k of keys) {
+      yield { key: k.slice(bucket.length + 1), size: this.objects.get(k)!.length };
+    }
+  }
+  async deleteKeys(bucket: string, keys: readonly string[]) {
+    await this.beforeDelete?.(keys);
+    const failed: KeyDeleteFailure[] = [];
+    for (const key of keys) {
+      const code = this.failDelete.get(key);
+      if (code) failed.push({ key, code, message: `${code} for ${key}` });
+      else {
+        this.objects.delete(`${bucket}/${key}`);
+        this.deleted.push(`${bucket}/${key}`);
+      }
+    }
+    return { failed };
+  }
+  keysUnder(prefix: string) {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+}
+
+/** Runs, marks and the lease, with the conditions GcStore checks in DynamoDB. */
+export class MemoryGcRecords implements GcRunRecords, GcLeaseKeeper {
+  readonly runs = new Map<string, GcRun>();
+  readonly marks = new Map<string, GcMark>();
+  readonly completed: { runId: string; end: Parameters<GcRunRecords["completeRun"]>[2] }[] = [];
+  /** The run holding the repository's lease (one repository per fake). */
+  leaseHolder: string | undefined;
+  renewals = 0;
+
+  async getRun(_repo: string, runId: string) {
+    return this.runs.get(runId);
+  }
+  async getMark(_repo: string, markId: string) {
+    const m = this.marks.get(markId);
+    return m ? { ...m } : undefined;
+  }
+  async endMark(
+    _repo: string,
+    markId: string,
+    runId: string,
+    end: { partitions: number; markedAt: string },
+  ) {
+    const m = this.marks.get(markId);
+    if (!m || m.runId !== runId || m.status !== "running") throw new Error("endMark: condition");
+    Object.assign(m, { status: "succeeded", ...end });
+  }
+  async beginSweep(_repo: string, markId: string, runId: string) {
+    const m = this.marks.get(markId);
+    if (m?.status !== "succeeded" || m.sweepStatus === "succeeded" || m.retiredAt) {
+      return undefined;
+    }
+    Object.assign(m, { sweepRunId: runId, sweepStatus: "running" });
+    return { ...m };
+  }
+  async completeRun(
+    _repo: string,
+    runId: string,
+    end: Parameters<GcRunRecords["completeRun"]>[2],
+    now: string,
+  ) {
+    this.completed.push({ runId, end });
+    const run = this.runs.get(runId);
+    if (run) Object.assign(run, { status: end.status, endedAt: now });
+    for (const m of this.marks.values()) {
+      if (m.runId === runId && m.status === "running") m.status = end.status;
+      if (m.sweepRunId === runId) Object.assign(m, { sweepStatus: end.status, sweptAt: now });
+    }
+    if (this.leaseHolder === runId) this.leaseHolder = undefined;
+    return true;
+  }
+  async renew(_repo: string, runId: string) {
+    this.renewals++;
+    if (this.leaseHolder !== runId) {
+      throw new LeaseLostError(`run ${runId} lost the lease to ${this.leaseHolder}`);
+    }
+  }
+  /** What startGcRun records for a marking run. */
+  startMarking(run: GcRun, markNow: number, rules: GcMark["rules"]) {
+    this.runs.set(run.runId, run);
+    this.marks.set(run.markId, {
+      repository: run.repository,
+      markId: run.markId,
+      runId: run.runId,
+      status: "running",
+      markNow,
+      ...(rules ? { rules } : {}),
+    });
+    this.leaseHolder = run.runId;
+  }
+  /** What startGcRun records for a sweep-only run; the refusal when it would refuse. */
+  startSweeping(run: GcRun, nowSeconds: number): string | undefined {
+    const m = this.marks.get(run.markId)!;
+    const refusal = sweepRefusal(m, nowSeconds, DEFAULT_MAX_MARK_AGE_HOURS);
+    if (refusal) return refusal;
+    this.runs.set(run.runId, run);
+    Object.assign(m, { sweepRunId: run.runId, sweepStatus: "running" });
+    this.leaseHolder = run.runId;
+    return undefined;
+  }
+}
