@@ -37,6 +37,16 @@ export interface LambdaRuntimeOptions {
 
 export type FaultKind = "crash" | "error" | "timeout";
 
+/**
+ * Something a test does right before an invocation runs (e.g. changes a repository between
+ * two steps of a workflow); the invocation waits for it. Used once.
+ */
+export interface InvocationHook {
+  function: string | RegExp;
+  invocation: number | "next";
+  run: () => Promise<void> | void;
+}
+
 export interface FaultSpec {
   /** Function name, logical id, ARN, or a RegExp tested against name and logical id. */
   function: string | RegExp;
@@ -145,6 +155,7 @@ function resolveHandlerFile(
 export class LambdaRuntime implements LambdaInvoker {
   private readonly fns = new Map<string, Fn>();
   private readonly faults: (FaultSpec & { used?: boolean })[] = [];
+  private readonly hooks: (InvocationHook & { used?: boolean })[] = [];
   private readonly region: string;
   private readonly accountId: string;
 
@@ -213,10 +224,38 @@ export class LambdaRuntime implements LambdaInvoker {
 
   clearFaults(): void {
     this.faults.length = 0;
+    this.hooks.length = 0;
+  }
+
+  /**
+   * Lambda's UpdateFunctionConfiguration for environment variables: merged into the
+   * function's environment; idle execution environments are dropped, so the next invocations
+   * start with the new variables (as in AWS).
+   */
+  updateFunctionEnvironment(nameOrArn: string, variables: Record<string, string>): void {
+    const fn = this.find(nameOrArn);
+    fn.cfg = { ...fn.cfg, environment: { ...(fn.cfg.environment ?? {}), ...variables } };
+    for (const slot of fn.slots.filter((s) => !s.busy)) {
+      void slot.worker.terminate();
+      fn.slots.splice(fn.slots.indexOf(slot), 1);
+    }
+  }
+
+  /** Runs `hook.run` before the matching invocation (tests: a change between two steps). */
+  beforeInvocation(hook: InvocationHook): void {
+    this.hooks.push({ ...hook });
   }
 
   private takeFault(fn: Fn, invocation: number): (FaultSpec & { used?: boolean }) | undefined {
-    const f = this.faults.find((x) => {
+    return this.takeMatching(this.faults, fn, invocation);
+  }
+
+  private takeMatching<T extends { function: string | RegExp; invocation: number | "next" }>(
+    list: (T & { used?: boolean })[],
+    fn: Fn,
+    invocation: number,
+  ): (T & { used?: boolean }) | undefined {
+    const f = list.find((x) => {
       if (x.used) return false;
       const matches =
         typeof x.function === "string"
@@ -331,6 +370,7 @@ export class LambdaRuntime implements LambdaInvoker {
     const invocation = ++fn.count;
     fn.stats.invocations++;
     const fault = this.takeFault(fn, invocation);
+    await this.takeMatching(this.hooks, fn, invocation)?.run();
     const requestId = randomUUID();
     const timeoutMs = (fn.cfg.timeoutSeconds ?? 3) * 1000;
     const queuedAt = Date.now();

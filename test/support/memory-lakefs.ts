@@ -45,6 +45,8 @@ export class MemoryLakeFs implements GcLakeFs {
   readonly branches = new Map<string, Branch>();
   readonly tags = new Map<string, string>();
   readonly calls: Record<string, number> = {};
+  /** Called before each read is answered (tests change the repository mid-check). */
+  beforeRead: ((op: string, ref?: string) => void) | undefined;
   #seq = 0;
 
   constructor(readonly now: () => number = () => 1_800_000_000) {}
@@ -122,8 +124,9 @@ export class MemoryLakeFs implements GcLakeFs {
     return b;
   }
 
-  private count(op: string) {
+  private count(op: string, ref?: string) {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
+    this.beforeRead?.(op, ref);
   }
 
   // ------------------------------------------------------------------ reads (GcLakeFs)
@@ -227,7 +230,7 @@ export class MemoryLakeFs implements GcLakeFs {
   }
 
   async *diffBranch(_repo: string, branch: string, opts: { after?: string; amount?: number } = {}) {
-    this.count("diffBranch");
+    this.count("diffBranch", branch);
     const b = this.branch(branch);
     const head = this.commits.get(b.head)!.tree;
     const diffs: Diff[] = [...b.staged]

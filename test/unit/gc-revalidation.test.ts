@@ -4,6 +4,7 @@
 // and the deletes (the sweep guard), and on random repositories (property). The steps run
 // in the state machine's order over fakes at their ports (test/support/gc-pipeline.ts).
 import fc from "fast-check";
+import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
@@ -198,7 +199,33 @@ describe("revalidation before the sweep", () => {
     });
     expect(out.success).toBe(true);
     expect([exists(w, "A0"), exists(w, "O0"), exists(w, "A1")]).toEqual([false, true, true]);
-    expect(out.counts).toMatchObject({ spared_objects: 2, deleted_objects: 1 });
+    expect(out.counts).toMatchObject({
+      spared_objects: 2,
+      spared_at_delete: 2,
+      spared_by_revalidation: 0,
+      deleted_objects: 1,
+    });
+    // The deleted-objects log lists what was deleted and says what was spared.
+    const deleted: string[] = [];
+    const meta: Record<string, number> = {};
+    for (const key of w.store.keysUnder("lake/repos/r1/_lakefs/logs/gc/deleted_objects/")) {
+      const bytes = w.store.objects.get(key)!;
+      const buffer = bytes.buffer.slice(
+        bytes.byteOffset,
+        bytes.byteOffset + bytes.byteLength,
+      ) as ArrayBuffer;
+      const rows = (await parquetReadObjects({ file: buffer })) as { address: string }[];
+      deleted.push(...rows.map((r) => `${NS}/${r.address}`));
+      for (const kv of parquetMetadata(buffer).key_value_metadata ?? []) {
+        meta[kv.key] = (meta[kv.key] ?? 0) + Number(kv.value);
+      }
+    }
+    expect(deleted).toEqual([w.address.A0]);
+    expect(meta).toEqual({
+      "lakeport.marked_candidates": 3,
+      "lakeport.spared_at_delete": 2,
+      "lakeport.spared_by_revalidation": 0,
+    });
   });
 
   it("a mark-and-sweep run keeps what is revived between its mark and sweep phases", async () => {
@@ -288,6 +315,81 @@ describe("revalidation before the sweep", () => {
     expect(w.lakefs.calls.listObjects ?? 0).toBe(0);
     expect(w.lakefs.calls.diffRefs).toBe(1);
     expect(w.lakefs.calls.logCommits).toBe(1);
+  });
+});
+
+describe("the sweep guard", () => {
+  async function guardOn(w: World, clock: () => number) {
+    const { SweepGuard } = await import("../../lambdas/gc/steps/sweep-guard");
+    const { CommitGraph: Graph } = await import("../../lambdas/gc/domain/commit-graph");
+    const g = new Graph();
+    for (const c of w.lakefs.commits.values()) g.add(c);
+    w.records.leaseHolder = "run";
+    const refs = {
+      branches: [...w.lakefs.branches].map(([id, b]) => ({ id, commit_id: b.head })),
+      tags: [...w.lakefs.tags].map(([id, commit_id]) => ({ id, commit_id })),
+    };
+    return new SweepGuard(
+      { lakefs: w.lakefs, lease: w.records, clock, loadGraph: async () => g },
+      {
+        repository: "r1",
+        runId: "run",
+        storageNamespace: NS,
+        partition: 0,
+        snapshot: {
+          refs,
+          covered: [w.commit.c3!, w.commit.c2!],
+          partitions: 1,
+          markNow: NOW,
+          rules: RULES,
+          checkedAt: "2027-01-01T00:00:00.000Z",
+        },
+      },
+      1000,
+    );
+  }
+  const key = (w: World, label: string) => w.address[label]!.slice(`${NS}/`.length);
+
+  it("checks again only when the last check started more than 1 s before, and renews the lease", async () => {
+    const w = repository();
+    let now = 0;
+    const guard = await guardOn(w, () => now);
+    await guard.ensureFresh();
+    now = 900;
+    await guard.ensureFresh();
+    expect(guard.stats.checks).toBe(1);
+    now = 1001;
+    await guard.ensureFresh();
+    expect(guard.stats.checks).toBe(2);
+    expect(w.records.renewals).toBe(2);
+    // Cost of a check: branches listed twice, tags once, each branch's staging once.
+    for (const k of Object.keys(w.lakefs.calls)) w.lakefs.calls[k] = 0;
+    w.lakefs.createBranch("dev", w.commit.c3!);
+    w.lakefs.stage("dev", "x", object(w, "X"));
+    now = 3000;
+    await guard.ensureFresh();
+    expect(w.lakefs.calls).toMatchObject({
+      listBranches: 2,
+      listTags: 1,
+      diffBranch: 2,
+      statObject: 1,
+    });
+  });
+
+  it("finds an entry committed while the check runs, staged or in its commit", async () => {
+    for (const when of ["before staging is read", "after staging is read"] as const) {
+      const w = repository();
+      const guard = await guardOn(w, () => 0);
+      w.lakefs.stage("main", "relink", w.address.A1!);
+      w.lakefs.beforeRead = (op) => {
+        const staged = w.lakefs.branches.get("main")!.staged.size > 0;
+        const commitNow =
+          when === "before staging is read" ? op === "diffBranch" : op === "listTags";
+        if (staged && commitNow) w.lakefs.commit("main");
+      };
+      await guard.ensureFresh();
+      expect(guard.unreferenced([key(w, "A1"), key(w, "A0")]), when).toEqual([key(w, "A0")]);
+    }
   });
 });
 

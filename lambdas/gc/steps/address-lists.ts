@@ -11,7 +11,8 @@ export const ROWS_PER_GROUP = 50_000;
 
 export interface AddressListWriter {
   add(keys: readonly string[]): Promise<void>;
-  close(): Promise<void>;
+  /** `metadata`: Parquet key-value metadata written in the footer (ignored by text lists). */
+  close(metadata?: Record<string, string>): Promise<void>;
   abort(): Promise<void>;
   readonly count: number;
 }
@@ -55,9 +56,12 @@ export function parquetAddressWriter(
         await writeGroup(group);
       }
     },
-    async close() {
+    async close(metadata) {
       if (pending.length > 0) await writeGroup(pending);
       pending = [];
+      if (metadata) {
+        writer.kvMetadata = Object.entries(metadata).map(([key, value]) => ({ key, value }));
+      }
       await writer.finish();
       await drain();
       await upload.close();

@@ -19,9 +19,10 @@ export const runStamp = (now: number) => compactTimestamp(runDate(now));
 export type WorkKeys = ReturnType<typeof gcWorkKeys>;
 export { gcWorkKeys };
 
-/** Sums numeric fields of JSON count files. */
+/** Sums numeric fields of JSON count files; fields ending in `_max_ms` keep the largest. */
 export function addCounts(into: Record<string, number>, add: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(add)) {
-    if (typeof v === "number" && Number.isFinite(v)) into[k] = (into[k] ?? 0) + v;
+    if (typeof v !== "number" || !Number.isFinite(v)) continue;
+    into[k] = k.endsWith("_max_ms") ? Math.max(into[k] ?? 0, v) : (into[k] ?? 0) + v;
   }
 }

@@ -146,7 +146,12 @@ async function sweepPart(
         },
       );
     }
-    await log.close();
+    // The log says what the sweep spared, next to what it deleted.
+    await log.close({
+      "lakeport.marked_candidates": String(counts.candidates),
+      "lakeport.spared_by_revalidation": String(counts.candidates - counts.offered),
+      "lakeport.spared_at_delete": String(counts.spared_at_delete),
+    });
   } catch (err) {
     await log.abort().catch(() => undefined);
     throw err;
@@ -163,6 +168,7 @@ async function sweepPart(
       spared_by_revalidation: sparedByRevalidation,
       spared_at_delete: counts.spared_at_delete,
       sweep_checks: guard.stats.checks,
+      sweep_check_max_ms: guard.stats.longestCheckMs,
       failures: failed.slice(0, FAILURE_SAMPLE),
     }),
   );

@@ -1,0 +1,324 @@
+// GC never deletes live data, on the real Lakeport app (test/support/lakeport-env.ts: the
+// synthesized app on the local cloud, the lakeFS development server, requests through the
+// deployed API Lambdas):
+// - revivals between a mark-only and a sweep-only run (a branch created from an expired
+//   commit, a commit linking an old address, a revert of the commit that deleted an object,
+//   a tag on an expired commit, an uncommitted link of an old address): every revived object
+//   reads back with its bytes, the rest of the mark is deleted;
+// - a revival between the mark and sweep phases of one mark-and-sweep run, and one between
+//   revalidation and the deletes (hooks of the local Lambda runtime, not of the product);
+// - one run per repository: concurrent starts get 409 naming the running run; a run whose
+//   Lambdas crashed gives the repository back when its lease expires;
+// - lakeFS answering 500 mid-run: retried, the run succeeds; a persistent 500 fails it.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createLakeFsRepository,
+  type LakeportEnvironment,
+  startLakeportEnvironment,
+} from "../support/lakeport-env";
+
+const DAY = 86_400;
+let env: LakeportEnvironment;
+
+beforeAll(async () => {
+  env = await startLakeportEnvironment();
+}, 180_000);
+afterAll(() => env?.stop());
+
+interface Repo {
+  id: string;
+  commits: Record<string, string>;
+  content: Record<string, string>;
+}
+
+/**
+ * main: c0 (20 days) a=A0 old=O0 keep=K0; c1 (15 days) a=A1; c2 (12 days) old deleted;
+ * c3 (10 days) a=A2; c4 (1 day) a=A3. Kept 3 days: c4 and c3 active. The mark: A0, O0, A1.
+ */
+async function datedRepository(): Promise<Repo> {
+  const { id } = await createLakeFsRepository(env, { webhook: false });
+  const repo: Repo = { id, commits: {}, content: {} };
+  const now = Math.floor(Date.now() / 1000);
+  const put = async (p: string, label: string) => {
+    repo.content[label] = `${label}: the bytes of ${p} in ${id}`;
+    await env.lakefs.uploadObject(id, "main", p, { content: repo.content[label] });
+  };
+  const commit = async (label: string, days: number) => {
+    repo.commits[label] = (
+      await env.lakefs.commit(id, "main", { message: label, date: now - days * DAY })
+    ).id;
+  };
+  await put("a", "A0");
+  await put("old", "O0");
+  await put("keep", "K0");
+  await commit("c0", 20);
+  await put("a", "A1");
+  await commit("c1", 15);
+  await env.lakefs.deleteObject(id, "main", "old");
+  await commit("c2", 12);
+  await put("a", "A2");
+  await commit("c3", 10);
+  await put("a", "A3");
+  await commit("c4", 1);
+  const rules = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
+    default_retention_days: 3,
+    branches: [],
+  });
+  expect(rules.status).toBe(204);
+  return repo;
+}
+
+/** Where each marked object can be read: its label, a ref and a path. */
+const MARKED: [string, string, string][] = [
+  ["A0", "c0", "a"],
+  ["O0", "c0", "old"],
+  ["A1", "c1", "a"],
+];
+
+async function read(repo: Repo, ref: string, p: string): Promise<string | number> {
+  try {
+    const o = await env.lakefs.getObject(repo.id, repo.commits[ref] ?? ref, p);
+    return new TextDecoder().decode(o.body);
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+}
+
+async function startRun(repo: Repo, body: unknown) {
+  const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, body);
+  expect(r.status, r.text).toBe(202);
+  return r.body.run_id as string;
+}
+
+async function waitRun(repo: Repo, runId: string, timeoutMs = 90_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await env.api.get(`/repositories/${repo.id}/gc/runs/${runId}`);
+    if (r.body.status !== "running") return r.body;
+    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+async function gc(repo: Repo, body: unknown) {
+  return waitRun(repo, await startRun(repo, body));
+}
+
+/** The marked objects read back with their bytes (kept) or answer 410 (deleted). */
+async function expectMarked(repo: Repo, kept: string[]) {
+  for (const [label, ref, p] of MARKED) {
+    expect(await read(repo, ref, p), label).toBe(kept.includes(label) ? repo.content[label] : 410);
+  }
+  // Never touched: what active commits reference.
+  expect(await read(repo, "main", "keep")).toBe(repo.content.K0);
+  expect(await read(repo, "c3", "a")).toBe(repo.content.A2);
+}
+
+describe("revivals between mark only and sweep only", () => {
+  it.each<[string, (repo: Repo) => Promise<unknown>, string[], [string, string, string][]]>([
+    [
+      "a branch created from an expired commit",
+      (r) => env.lakefs.createBranch(r.id, "back", r.commits.c1!),
+      ["A1", "O0"],
+      [
+        ["A1", "back", "a"],
+        ["O0", "back", "old"],
+      ],
+    ],
+    [
+      "a new commit that links an old physical address",
+      async (r) => {
+        const old = await env.lakefs.statObject(r.id, r.commits.c0!, "old");
+        await env.lakefs.linkPhysicalAddress(r.id, "main", "old-again", {
+          physicalAddress: old.physical_address,
+          checksum: old.checksum,
+          sizeBytes: old.size_bytes ?? 0,
+        });
+        await env.lakefs.commit(r.id, "main", { message: "link old" });
+      },
+      ["O0"],
+      [["O0", "main", "old-again"]],
+    ],
+    [
+      "a revert of the commit that deleted an object",
+      (r) => env.lakefs.revertBranch(r.id, "main", { ref: r.commits.c2! }),
+      ["O0"],
+      [["O0", "main", "old"]],
+    ],
+    [
+      "a tag on an expired commit",
+      (r) => env.lakefs.createTag(r.id, "v0", r.commits.c0!),
+      ["A0", "O0"],
+      [
+        ["A0", "v0", "a"],
+        ["O0", "v0", "old"],
+      ],
+    ],
+    [
+      "an object staged with an old address",
+      async (r) => {
+        const a1 = await env.lakefs.statObject(r.id, r.commits.c1!, "a");
+        await env.lakefs.linkPhysicalAddress(r.id, "main", "staged-a1", {
+          physicalAddress: a1.physical_address,
+          checksum: a1.checksum,
+          sizeBytes: a1.size_bytes ?? 0,
+        });
+      },
+      ["A1"],
+      [["A1", "main", "staged-a1"]],
+    ],
+  ])(
+    "%s: the revived objects read back, the rest of the mark is deleted",
+    async (_name, revive, kept, revivedAt) => {
+      const repo = await datedRepository();
+      const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+      expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 3 } });
+      await revive(repo);
+      const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+      expect(sweep, JSON.stringify(sweep)).toMatchObject({
+        status: "succeeded",
+        counts: { deletedObjects: 3 - kept.length, sparedObjects: kept.length },
+      });
+      await expectMarked(repo, kept);
+      for (const [label, ref, p] of revivedAt) {
+        expect(await read(repo, ref, p), `${label} at ${ref}:${p}`).toBe(repo.content[label]);
+      }
+    },
+    120_000,
+  );
+});
+
+describe("revivals inside one run", () => {
+  it("mark and sweep keeps what is revived between its mark and sweep phases", async () => {
+    const repo = await datedRepository();
+    env.deployment.runtime.beforeInvocation({
+      function: /GcRevalidateFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.createBranch(repo.id, "late", repo.commits.c1!);
+      },
+    });
+    const run = await gc(repo, {});
+    expect(run).toMatchObject({ status: "succeeded", mode: "mark-and-sweep" });
+    expect(run.counts).toMatchObject({ markedAddresses: 3, deletedObjects: 1, sparedObjects: 2 });
+    await expectMarked(repo, ["A1", "O0"]);
+    expect(await read(repo, "late", "a")).toBe(repo.content.A1);
+  }, 120_000);
+
+  it("a revival after revalidation, right before the deletes, is caught by the sweep's check", async () => {
+    const repo = await datedRepository();
+    const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+    expect(mark.status).toBe("succeeded");
+    env.deployment.runtime.beforeInvocation({
+      function: /GcSweepFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
+      },
+    });
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep).toMatchObject({ status: "succeeded", counts: { sparedObjects: 2 } });
+    await expectMarked(repo, ["A0", "O0"]);
+  }, 120_000);
+});
+
+describe("one GC run per repository", () => {
+  it("concurrent starts: one runs, the others get 409 naming it; a new run starts after it", async () => {
+    const repo = await datedRepository();
+    const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+    expect(mark.status).toBe("succeeded");
+    const answers = await Promise.all(
+      [{}, {}, {}, { do_mark: false, mark_id: "m1" }].map((b) =>
+        env.api.post(`/repositories/${repo.id}/gc/runs`, b),
+      ),
+    );
+    const started = answers.filter((a) => a.status === 202);
+    expect(started).toHaveLength(1);
+    const runId = started[0]!.body.run_id;
+    for (const a of answers.filter((x) => x.status !== 202)) {
+      expect(a.status).toBe(409);
+      expect(a.body.message).toBe(
+        `GC run ${runId} is running on repository "${repo.id}": one GC run per repository at a time`,
+      );
+    }
+    expect((await waitRun(repo, runId)).status).toBe("succeeded");
+    const next = await gc(repo, { do_sweep: false });
+    expect(next.status).toBe("succeeded");
+  }, 180_000);
+
+  it("a run whose Lambdas crashed gives the repository back when its lease expires", async () => {
+    const repo = await datedRepository();
+    const runtime = env.deployment.runtime;
+    const apiGc = env.deployment.resources.find((r) =>
+      r.logicalId.startsWith("LakeportApiGcFunction"),
+    )!;
+    // A short lease for starts; the crashed run never renews it.
+    runtime.updateFunctionEnvironment(apiGc.physicalId, { GC_LEASE_SECONDS: "6" });
+    try {
+      for (let i = 1; i <= 8; i++) {
+        runtime.injectFault({ function: /GcCommitsFunction/, invocation: "next", kind: "crash" });
+        runtime.injectFault({ function: /GcSummaryFunction/, invocation: "next", kind: "crash" });
+      }
+      const crashed = await startRun(repo, {});
+      const refused = await env.api.post(`/repositories/${repo.id}/gc/runs`, {});
+      expect(refused.status).toBe(409);
+      expect(refused.body.message).toContain(crashed);
+      // The execution ends failed; its run record is never ended and the lease never released.
+      await waitForExecutionEnd(repo, crashed);
+      expect((await env.api.get(`/repositories/${repo.id}/gc/runs/${crashed}`)).body.status).toBe(
+        "running",
+      );
+      runtime.clearFaults();
+      expect((await env.api.post(`/repositories/${repo.id}/gc/runs`, {})).status).toBe(409);
+      // The lease counts whole seconds: past 6 s after the start, whatever the rounding.
+      await new Promise((r) => setTimeout(r, 7500));
+      const next = await startRun(repo, { do_sweep: false });
+      const old = (await env.api.get(`/repositories/${repo.id}/gc/runs/${crashed}`)).body;
+      expect(old).toMatchObject({
+        status: "failed",
+        error_message: expect.stringMatching(/stopped without ending: its lease expired/),
+      });
+      expect((await waitRun(repo, next)).status).toBe("succeeded");
+    } finally {
+      runtime.clearFaults();
+      runtime.updateFunctionEnvironment(apiGc.physicalId, { GC_LEASE_SECONDS: "1800" });
+    }
+  }, 180_000);
+});
+
+async function waitForExecutionEnd(repo: Repo, runId: string) {
+  const until = Date.now() + 90_000;
+  for (;;) {
+    const r = await env.api.get(`/repositories/${repo.id}/gc/runs/${runId}`);
+    if (r.body.execution?.status && r.body.execution.status !== "RUNNING") return;
+    if (Date.now() > until) throw new Error(`execution of ${runId} did not end`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+describe("lakeFS failures", () => {
+  it("a lakeFS 500 mid-run is retried and the run succeeds; a persistent one fails it, saying so", async () => {
+    const repo = await datedRepository();
+    const faults = env.lakefsServer.faults;
+    faults.add({ status: 500, count: 2, operation: "logCommits" });
+    faults.add({ status: 500, count: 2, operation: "diffRefs" });
+    faults.add({ status: 503, count: 1, operation: "listObjects" });
+    const ok = await gc(repo, {});
+    const fired = faults.list().map((f) => f.fired);
+    faults.clear();
+    expect(fired).toEqual([2, 2, 1]);
+    expect(ok).toMatchObject({ status: "succeeded", counts: { deletedObjects: 3 } });
+    await expectMarked(repo, []);
+
+    const repo2 = await datedRepository();
+    faults.add({ status: 500, operation: "listBranches", message: "lakeFS is down" });
+    try {
+      const failed = await gc(repo2, {});
+      expect(failed.status).toBe("failed");
+      expect(failed.error_message).toMatch(/lakeFS is down/);
+    } finally {
+      faults.clear();
+    }
+    await expectMarked(repo2, ["A0", "O0", "A1"]);
+  }, 180_000);
+});
