@@ -9,12 +9,14 @@ import type { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
 import {
+  ACTION_ENV_PREFIX,
   type Action,
-  actionApplies,
+  type ActionEnvironment,
   callWebhook,
   type EventType,
   type HookEvent,
   type HookRun,
+  hooksOfRun,
   parseActionFile,
 } from "./actions";
 import type { EntryValue } from "./graveler";
@@ -34,6 +36,11 @@ export interface LakeFsDevServerOptions {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** Committer name on commits and merges (lakeFS uses the user's name). Default "admin". */
   committer?: string;
+  /**
+   * Where action files' `{{ ENV.NAME }}` values come from, as lakeFS reads its own environment
+   * (`actions.env`): default this process's environment and the prefix LAKEFSACTION_.
+   */
+  actionEnv?: Partial<ActionEnvironment>;
 }
 
 export interface LakeFsDevServerStats {
@@ -91,6 +98,11 @@ export async function startLakeFsDevServer(
   let stats: LakeFsDevServerStats = { requests: 0, byOperation: {} };
   const runs: HookRun[] = [];
   const pendingHooks = new Set<Promise<void>>();
+  const actionEnv: ActionEnvironment = {
+    values: opts.actionEnv?.values ?? process.env,
+    prefix: opts.actionEnv?.prefix ?? ACTION_ENV_PREFIX,
+    ...(opts.actionEnv?.enabled !== undefined ? { enabled: opts.actionEnv.enabled } : {}),
+  };
   const expectedAuth = Buffer.from(
     `Basic ${Buffer.from(`${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`).toString("base64")}`,
   );
@@ -104,7 +116,9 @@ export async function startLakeFsDevServer(
   ) => {
     // Started on the next turn of the event loop: the commit or merge answers first.
     const p = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => runPostHooks(model, s3, { repo, branch, commit, eventType, mergeSource }, runs))
+      .then(() =>
+        runPostHooks(model, s3, { repo, branch, commit, eventType, mergeSource }, runs, actionEnv),
+      )
       .catch(() => undefined)
       .finally(() => pendingHooks.delete(p));
     pendingHooks.add(p);
@@ -785,6 +799,7 @@ async function runPostHooks(
     mergeSource?: string;
   },
   runs: HookRun[],
+  env: ActionEnvironment,
 ): Promise<void> {
   // Actions are read from the committed tree the event produced, as lakeFS does.
   const actions: Action[] = [];
@@ -800,40 +815,46 @@ async function runPostHooks(
     }
   }
   const eventTime = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  let hooks: ReturnType<typeof hooksOfRun>;
+  try {
+    hooks = hooksOfRun(actions, ctx.eventType, ctx.branch, env);
+  } catch (err) {
+    // As lakeFS: a hook that cannot be built (an unset variable) fails the whole run.
+    runs.push({ action: "", hook: "", url: "", event: undefined as never, error: String(err) });
+    if (runs.length > 1000) runs.shift();
+    return;
+  }
   const calls: Promise<void>[] = [];
-  for (const action of actions) {
-    if (!actionApplies(action, ctx.eventType, ctx.branch)) continue;
-    for (const hook of action.hooks) {
-      const event: HookEvent = {
-        event_type: ctx.eventType,
-        event_time: eventTime,
-        action_name: action.name,
-        hook_id: hook.id,
-        repository_id: ctx.repo,
-        branch_id: ctx.branch,
-        source_ref: ctx.commit.id,
-        commit_id: ctx.commit.id,
-        commit_message: ctx.commit.message,
-        committer: ctx.commit.committer,
-        ...(Object.keys(ctx.commit.metadata).length > 0
-          ? { commit_metadata: ctx.commit.metadata }
-          : {}),
-        ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
-      };
-      const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };
-      runs.push(run);
-      if (runs.length > 1000) runs.shift();
-      calls.push(
-        callWebhook(hook, event).then(
-          (status) => {
-            run.status = status;
-          },
-          (err) => {
-            run.error = String(err);
-          },
-        ),
-      );
-    }
+  for (const { action, hook } of hooks) {
+    const event: HookEvent = {
+      event_type: ctx.eventType,
+      event_time: eventTime,
+      action_name: action.name,
+      hook_id: hook.id,
+      repository_id: ctx.repo,
+      branch_id: ctx.branch,
+      source_ref: ctx.commit.id,
+      commit_id: ctx.commit.id,
+      commit_message: ctx.commit.message,
+      committer: ctx.commit.committer,
+      ...(Object.keys(ctx.commit.metadata).length > 0
+        ? { commit_metadata: ctx.commit.metadata }
+        : {}),
+      ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
+    };
+    const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };
+    runs.push(run);
+    if (runs.length > 1000) runs.shift();
+    calls.push(
+      callWebhook(hook, event).then(
+        (status) => {
+          run.status = status;
+        },
+        (err) => {
+          run.error = String(err);
+        },
+      ),
+    );
   }
   await Promise.all(calls);
 }
