@@ -127,6 +127,7 @@ export class Lakeport extends Construct {
       lakeFsEndpoint: props.lakeFsEndpoint,
       lakeFsSecret,
       webhookSecret: this.webhookSecret,
+      exportBuckets: props.exportBuckets,
       logRetention,
       ...(props.apiRateLimit !== undefined ? { rateLimit: props.apiRateLimit } : {}),
     });

@@ -30,6 +30,8 @@ export interface ApiProps {
   lakeFsSecret: secrets.ISecret;
   /** The shared secret lakeFS sends in X-Lakeport-Token. */
   webhookSecret: secrets.ISecret;
+  /** Buckets export may write to: export paths elsewhere are refused (EXPORT_BUCKETS). */
+  exportBuckets: readonly string[];
   /** Requests per second across the API (burst twice that). */
   rateLimit?: number;
   /** Retention of the access logs and the functions' logs (default three months). */
@@ -112,6 +114,7 @@ export class Api extends Construct {
         LAKEFS_SECRET_ARN,
         NODE_OPTIONS,
         EXPORT_STATE_MACHINE_ARN: env.EXPORT_STATE_MACHINE_ARN,
+        EXPORT_BUCKETS: props.exportBuckets.join(","),
       }),
       gc: fn("gc", {
         TABLE_NAME,

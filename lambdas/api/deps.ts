@@ -4,7 +4,7 @@ import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { SfnWorkflowStarter } from "../export/start/sfn-workflow-starter";
 import type { WorkflowStarter } from "../export/start/workflow-starter";
 import { createLakeFsClientFromEnv } from "../lakefs/factory";
-import type { LakeFsApi } from "../lakefs/types";
+import type { LakeFsApi, ListOptions, Page, Repository } from "../lakefs/types";
 import {
   type ClientOptions,
   createDynamoDbClient,
@@ -14,9 +14,15 @@ import {
 } from "../shared/aws/clients";
 import { createStateStores, type StateStores } from "../shared/state";
 import { EventBridgePublisher, type EventPublisher } from "./event-publisher";
+import { type ExportBucketRule, exportBucketRuleOf } from "./validation";
 
-/** What the API reads from lakeFS: existence, storage namespace, branch heads. */
-export type ApiLakeFs = Pick<LakeFsApi, "getRepository" | "getBranch">;
+/**
+ * What the API reads from lakeFS: existence, storage namespaces (of every repository, to keep
+ * export locations out of all of them), branch heads.
+ */
+export type ApiLakeFs = Pick<LakeFsApi, "getRepository" | "getBranch"> & {
+  listRepositories(opts?: ListOptions): AsyncIterable<Page<Repository>>;
+};
 
 export interface ApiDeps {
   stores: StateStores;
@@ -25,6 +31,8 @@ export interface ApiDeps {
   events: EventPublisher;
   exportStateMachineArn: string;
   gcStateMachineArn: string;
+  /** Buckets export may write to (EXPORT_BUCKETS, the deployment's exportBuckets setting). */
+  exportBuckets: ExportBucketRule;
   /** The webhook's shared secret; undefined when none is configured (webhook then refuses). */
   webhookToken: () => Promise<string | undefined>;
   now: () => Date;
@@ -67,6 +75,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
     events: new EventBridgePublisher(events, env.EVENT_BUS_NAME ?? "default"),
     exportStateMachineArn: env.EXPORT_STATE_MACHINE_ARN ?? "",
     gcStateMachineArn: env.GC_STATE_MACHINE_ARN ?? "",
+    exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
     webhookToken: () => {
       secret ??= webhookSecret(env);
       return secret;
@@ -80,7 +89,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
  * never calls lakeFS) and must still start.
  */
 function lazyLakeFs(env: Env): ApiLakeFs {
-  let client: Promise<LakeFsApi> | undefined;
+  let client: Promise<LakeFsApi & Pick<ApiLakeFs, "listRepositories">> | undefined;
   const get = () => {
     client ??= createLakeFsClientFromEnv(env as NodeJS.ProcessEnv).catch((err) => {
       client = undefined;
@@ -91,6 +100,9 @@ function lazyLakeFs(env: Env): ApiLakeFs {
   return {
     getRepository: async (repository) => (await get()).getRepository(repository),
     getBranch: async (repository, branch) => (await get()).getBranch(repository, branch),
+    listRepositories: async function* (opts) {
+      yield* (await get()).listRepositories(opts);
+    },
   };
 }
 

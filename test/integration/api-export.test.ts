@@ -29,7 +29,13 @@ describe("continuous-export configuration", () => {
     expect((await call("GET", cfgPath())).status).toBe(404);
     const put = await call("PUT", cfgPath(), config);
     expect(put.status).toBe(200);
-    expect(put.body).toEqual({ ...config, isContinuous: false });
+    // A first configuration: version 1, and the first export is a full one.
+    expect(put.body).toEqual({
+      ...config,
+      isContinuous: false,
+      configVersion: 1,
+      fullExportNext: true,
+    });
     expect(fake.workflows.started).toHaveLength(0);
     const got = await call("GET", cfgPath());
     expect(got).toEqual({ status: 200, body: { ...config, isContinuous: false } });
@@ -132,7 +138,9 @@ describe("export-hook, status, repair", () => {
     await call("PUT", cfgPath(), config);
     const notFailed = await call("POST", `/repositories/${repo}/branches/main/repair-export`);
     expect(notFailed.status).toBe(409);
-    expect(notFailed.body.message).toBe("not failed, nothing to repair (state: never-exported)");
+    expect(notFailed.body.message).toBe(
+      'not failed, nothing to repair (state: never-exported); repair with {"full": true} reconciles the whole export path',
+    );
     const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
     await fake.deps.stores.exports.completeExport(
       {

@@ -22,6 +22,11 @@ export interface ExportConfig {
   lastKeysInPrefixRegexp: string[];
   isContinuous: boolean;
   updatedAt: string;
+  /**
+   * Changes with exportPath or lastKeysInPrefixRegexp (lambdas/export/state/config-version.ts);
+   * absent on configurations stored before versions existed (version 1).
+   */
+  configVersion?: number;
 }
 
 export interface CompleteExportInput {
