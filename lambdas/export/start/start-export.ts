@@ -1,5 +1,5 @@
 // The "start an export" use case: shared by the API (run, set, repair), the EventBridge
-// starter Lambda (commit/merge events) and the export workflow's finish step (follow-ups).
+// starter Lambda (commit/merge events) and the execution-ended handler (follow-ups).
 import type { LakeFsApi } from "../../lakefs/types";
 import { NotFoundError } from "../../shared/state/errors";
 import type { ExportConfig, ExportStore } from "../../shared/state/export-store";
@@ -104,7 +104,7 @@ export async function startExport(
         if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
           return launch(deps, workflowInput(config, repo.storage_namespace, current));
         }
-        // Lost race with the finish step? Then re-read and decide again.
+        // Lost race with the execution-ended handler? Then re-read and decide again.
         const ok = await deps.exports.requestFollowUp(
           repository,
           branch,

@@ -30,7 +30,9 @@ export class TouchedPathsOfExports implements TouchedPaths {
     for (let i = 0; i < shards; i++) {
       const body = await this.store.getText(this.workBucket, keys.taskShard(i));
       if (body === undefined) {
-        throw new Error(`task shard ${keys.taskShard(i)} of export ${exportId} is missing`);
+        throw new Error(
+          `task shard ${keys.taskShard(i)} of the failed export ${exportId} is missing, so what it touched is unknown: run export repair --full`,
+        );
       }
       for (const task of parseTaskShard(body)) {
         if (afterPath === undefined || compareKeys(task.path, afterPath) > 0) yield task.path;

@@ -263,9 +263,10 @@ export class ExportStore {
   }
 
   /**
-   * done: called by the export workflow's finish step. Applies only to the running export
-   * (same exportId and currentRef). `followUp` is true after a success when a newer head was
-   * asked for meanwhile: the caller then calls startExport(..., trigger "event" or "run").
+   * done: called by the execution-ended handler once the export's execution has stopped (and
+   * by the stuck-export check). Applies only to the running export (same exportId and
+   * currentRef). `followUp` is true after a success when a start was asked for meanwhile: the
+   * caller then calls startExport(..., trigger "run").
    */
   async completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
