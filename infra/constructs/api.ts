@@ -134,12 +134,15 @@ export class Api extends Construct {
 
     // Least privilege: each function gets exactly what its routes use.
     const { export: exportFn, gc: gcFn, webhook: webhookFn } = this.functions;
+    // Query: other branches' export configurations (the kind index), which a new export path
+    // may not overlap.
     props.table.grant(
       exportFn,
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
+      "dynamodb:Query",
     );
     props.table.grant(
       gcFn,

@@ -78,4 +78,37 @@ export async function checkOutsideNamespaces(
   }
 }
 
+/**
+ * An export path mirrors its commit exactly (full exports delete whatever else is there), so
+ * it may not overlap another branch's export path or status path, nor hold another branch's
+ * export path inside a status path. Configurations are read page by page.
+ */
+export async function checkOutsideOtherExports(
+  own: { repository: string; branch: string; exportPath: string; exportStatusPath?: string },
+  configs: AsyncIterable<
+    { repository: string; branch: string; exportPath: string; exportStatusPath?: string }[]
+  >,
+): Promise<void> {
+  for await (const page of configs) {
+    for (const other of page) {
+      if (other.repository === own.repository && other.branch === own.branch) continue;
+      const who = `lakefs://${other.repository}@${other.branch}`;
+      const clash = (field: string, path: string, what: string, theirs: string) => {
+        if (locationsOverlap(path, theirs)) {
+          throw new ValidationError(
+            `${field}: ${normalizeS3Location(path)} overlaps the ${what} ${normalizeS3Location(theirs)} of ${who} (an export path holds exactly its commit)`,
+          );
+        }
+      };
+      clash("exportPath", own.exportPath, "export path", other.exportPath);
+      if (other.exportStatusPath) {
+        clash("exportPath", own.exportPath, "status path", other.exportStatusPath);
+      }
+      if (own.exportStatusPath) {
+        clash("exportStatusPath", own.exportStatusPath, "export path", other.exportPath);
+      }
+    }
+  }
+}
+
 export const normalizeS3Path = normalizeS3Location;

@@ -12,17 +12,19 @@ beforeAll(async () => {
 });
 afterAll(() => fake.stop());
 
+const cfgPath = (b = "main") => `/repositories/${repo}/branches/${b}/continuous-export`;
+/** Each test's repository exports to its own paths (export paths of branches may not overlap). */
+let config: { exportPath: string; exportStatusPath: string; lastKeysInPrefixRegexp: string[] };
+
 beforeEach(() => {
   repo = `repo-export-${++n}`;
   fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, { main: "c1", dev: "d1" });
+  config = {
+    exportPath: `s3://export-bucket/${repo}/out`,
+    exportStatusPath: `s3://export-bucket/${repo}/status`,
+    lastKeysInPrefixRegexp: [".*/2021-\\d\\d-\\d\\d/"],
+  };
 });
-
-const cfgPath = (b = "main") => `/repositories/${repo}/branches/${b}/continuous-export`;
-const config = {
-  exportPath: "s3://export-bucket/out",
-  exportStatusPath: "s3://export-bucket/status",
-  lastKeysInPrefixRegexp: [".*/2021-\\d\\d-\\d\\d/"],
-};
 
 describe("continuous-export configuration", () => {
   test("PUT, GET, DELETE round trip", async () => {
@@ -46,11 +48,11 @@ describe("continuous-export configuration", () => {
 
   test("a continuous configuration starts exporting the current head", async () => {
     const put = await call("PUT", cfgPath(), {
-      exportPath: "s3://export-bucket/x/",
+      exportPath: `s3://export-bucket/${repo}/x/`,
       isContinuous: true,
     });
     expect(put.status).toBe(200);
-    expect(put.body.exportPath).toBe("s3://export-bucket/x");
+    expect(put.body.exportPath).toBe(`s3://export-bucket/${repo}/x`);
     expect(put.body.export.status).toBe("started");
     const started = fake.workflows.started.find(
       (s) => (s.input as { repository: string }).repository === repo,
@@ -60,7 +62,7 @@ describe("continuous-export configuration", () => {
       branch: "main",
       fromCommit: null,
       toCommit: "c1",
-      exportPath: "s3://export-bucket/x",
+      exportPath: `s3://export-bucket/${repo}/x`,
       lastKeysInPrefixRegexp: [],
       repaired: false,
       storageNamespace: `s3://lakefs-data/${repo}`,

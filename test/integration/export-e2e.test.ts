@@ -901,6 +901,17 @@ describe("continuous export end to end", () => {
     });
     const cfg = `${branchPath(repo, "main")}/continuous-export`;
     const good = { exportPath: `s3://${outBucket}/badpath-${repo}`, isContinuous: false };
+    // Another branch's export.
+    await lakefs.createBranch(repo, "side", "main");
+    const side = `s3://${outBucket}/badpath-${repo}-side`;
+    expect(
+      (
+        await call("PUT", `${branchPath(repo, "side")}/continuous-export`, {
+          exportPath: side,
+          exportStatusPath: `${side}-status`,
+        })
+      ).status,
+    ).toBe(200);
     expect((await call("PUT", cfg, good)).status).toBe(200);
     const before = await call("GET", cfg);
     const executionsBefore = (await executionsOf(repo, "main")).length;
@@ -958,6 +969,23 @@ describe("continuous export end to end", () => {
         "a status path in another repository's namespace",
         { exportPath: `s3://${outBucket}/ok`, exportStatusPath: `${otherNs}/status` },
         /^exportStatusPath: .* overlaps the storage namespace/,
+      ],
+      [
+        "inside another branch's export path",
+        { exportPath: `${side}/nested` },
+        new RegExp(
+          `^exportPath: ${side}/nested overlaps the export path ${side} of lakefs://${repo}@side`,
+        ),
+      ],
+      [
+        "another branch's status path",
+        { exportPath: `${side}-status` },
+        /^exportPath: .* overlaps the status path .* of lakefs:\/\/.*@side/,
+      ],
+      [
+        "status files in another branch's export path",
+        { exportPath: `s3://${outBucket}/ok`, exportStatusPath: `${side}/status` },
+        /^exportStatusPath: .* overlaps the export path .* of lakefs:\/\/.*@side/,
       ],
       [
         "a bucket outside exportBuckets",

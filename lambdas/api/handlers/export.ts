@@ -32,6 +32,7 @@ import { describeQuietly, exportConfigView, exportStatusView } from "../status-v
 import {
   checkExportBucket,
   checkOutsideNamespaces,
+  checkOutsideOtherExports,
   checkStatusOutsideExport,
   compileRegexps,
   normalizeS3Path,
@@ -154,6 +155,10 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
         ...(exportStatusPath ? [{ field: "exportStatusPath", path: exportStatusPath }] : []),
       ],
       deps.lakefs.listRepositories({ amount: 1000 }),
+    );
+    await checkOutsideOtherExports(
+      { repository, branch, exportPath, ...(exportStatusPath ? { exportStatusPath } : {}) },
+      deps.stores.exports.listConfigs(),
     );
     const [previous, state] = await Promise.all([
       deps.stores.exports.getConfig(repository, branch),
