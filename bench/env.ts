@@ -14,6 +14,7 @@ import { type ApiServerHandle, startApiServer } from "../local/api/server";
 import { type LocalCloudHandle, startLocalCloud } from "../local/cloud";
 import { type DynamoDbServerHandle, startDynamoDbServer } from "../local/dynamodb/server";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../local/lakefs/server";
+import { WEBHOOK_TOKEN_ACTION_VARIABLE } from "../local/lakeport-action";
 import { synthesizeLakeport } from "../local/lakeport-assembly";
 import { LOCAL_S3_CREDENTIALS, type S3ServerHandle, startS3Server } from "../local/s3/server";
 
@@ -89,6 +90,8 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
       dataDir: path.join(dir, "lakefs"),
       s3: { endpoint: s3Server.endpoint, region: BENCH_REGION, credentials: LOCAL_S3_CREDENTIALS },
       credentials: LAKEFS_KEYS,
+      // lakeFS's environment: the action file references the webhook token.
+      actionEnv: { values: { [WEBHOOK_TOKEN_ACTION_VARIABLE]: WEBHOOK_TOKEN } },
     });
     stops.push(() => lakefsServer.stop());
     const lakefs = new LakeFsClient({ endpoint: lakefsServer.endpoint, credentials: LAKEFS_KEYS });

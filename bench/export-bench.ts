@@ -10,13 +10,9 @@ import {
   ListObjectsV2Command,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import { lakeportActionYaml } from "../local/lakeport-action";
 import { apiCall, type BenchEnv } from "./env";
-import {
-  linkObjects,
-  type PhysicalObject,
-  webhookActionYaml,
-  writePhysicalObjects,
-} from "./populate";
+import { linkObjects, type PhysicalObject, writePhysicalObjects } from "./populate";
 import { lambdasQuiet, type PhaseRecorder, type PhaseUsage } from "./usage";
 
 export class BenchFailure extends Error {
@@ -55,7 +51,7 @@ export async function prepareExportBranch(
     storage_namespace: `s3://${opts.nsBucket}/repos/${repo}`,
   });
   await env.lakefs.uploadObject(repo, "main", "_lakefs_actions/lakeport.yaml", {
-    content: webhookActionYaml(`${env.api.endpoint}/api/v1/webhooks/lakefs`, env.webhookToken),
+    content: lakeportActionYaml(`${env.api.endpoint}/api/v1/webhooks/lakefs`),
   });
   await linkObjects(
     env.lakefs,
@@ -68,7 +64,8 @@ export async function prepareExportBranch(
   const b: ExportBranch = {
     repo,
     branch: "main",
-    objects: opts.objects + 1,
+    // _lakefs_actions/lakeport.yaml is committed but never exported.
+    objects: opts.objects,
     exportBucket: opts.exportBucket,
     exportPrefix: `${repo}/latest`,
     statusPrefix: `${repo}/status`,
@@ -252,6 +249,7 @@ export async function verifyExport(
   let n = 0;
   for await (const page of env.lakefs.listObjects(b.repo, commitId, { amount: 1000 })) {
     for (const o of page.results) {
+      if (o.path.startsWith("_lakefs_actions/")) continue;
       const e = await exported.next();
       if (e.done)
         throw new BenchFailure(`export of ${b.repo} misses ${o.path} (and everything after)`);

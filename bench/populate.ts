@@ -56,21 +56,3 @@ export async function linkObjects(
     });
   });
 }
-
-/** The `_lakefs_actions` file sending post-commit and post-merge events to the Lakeport API. */
-export function webhookActionYaml(webhookUrl: string, token: string): string {
-  return [
-    "name: lakeport-export",
-    "on:",
-    "  post-commit:",
-    "  post-merge:",
-    "hooks:",
-    "  - id: lakeport",
-    "    type: webhook",
-    "    properties:",
-    `      url: ${webhookUrl}`,
-    "      headers:",
-    `        X-Lakeport-Token: ${token}`,
-    "",
-  ].join("\n");
-}

@@ -67,6 +67,12 @@ function describeExport(s: Json): string {
     `current ref:          ${s.currentRef ?? "-"}`,
     `last exported commit: ${s.lastExportedCommit ?? "-"}`,
   ];
+  if (s.configVersion != null) {
+    lines.push(
+      `configuration:        version ${s.configVersion}${s.exportedConfigVersion != null ? `, last exported with version ${s.exportedConfigVersion}` : ""}`,
+    );
+  }
+  if (s.mode) lines.push(`mode:                 ${s.mode}`);
   if (s.errorMessage) lines.push(`error:                ${s.errorMessage}`);
   if (s.pendingHead) lines.push(`pending head:         ${s.pendingHead}`);
   if (s.execution)
@@ -183,10 +189,53 @@ async function findMark(api: ApiClient, path: string, markId: string): Promise<J
   return mark;
 }
 
+const MODE_WORDS: Record<string, string> = {
+  incremental: "",
+  "full-copy": ", full export",
+  "full-compare": ", full reconciliation of the export path",
+};
+
+/** One line for whatever a start answered (every status the API can put in `export`). */
 function startedLine(r: Json): string {
-  if (r.status === "up-to-date") return `already up to date at ${r.currentRef}`;
-  if (r.status === "not-continuous") return "not continuous: nothing started";
-  return `export ${r.exportId} started: ${r.fromCommit ?? "(first export)"} -> ${r.toCommit}${r.repaired ? " (repair)" : ""}`;
+  switch (r.status) {
+    case "started":
+      return `export ${r.exportId} started: ${r.fromCommit ?? "(first export)"} -> ${r.toCommit}${r.repaired ? " (repair)" : ""}${MODE_WORDS[r.mode] ?? ""}`;
+    case "up-to-date":
+      return `already up to date at ${r.currentRef}`;
+    case "not-continuous":
+      return "not continuous: nothing started";
+    case "queued":
+      return `export not started now: export ${r.runningExportId} is running; ${r.pendingHead} will be exported when it ends`;
+    case "refused-failed":
+      return `export not started: the last export failed${r.errorMessage ? ` (${r.errorMessage})` : ""}; run lakeport export repair first`;
+    case "refused-running":
+      return `export not started: export ${r.runningExportId} is running`;
+    case "refused-not-failed":
+      return `nothing to repair (state: ${r.state})`;
+    case "start-failed":
+      return `export ${r.exportId} could not start: ${r.errorMessage}`;
+    case "error":
+      return `export not started: ${r.message}`;
+    default:
+      return `export: ${JSON.stringify(r)}`;
+  }
+}
+
+/** What storing a configuration means for the export path (printed before any export result). */
+function configurationLines(stored: Json, continuous: boolean): string[] {
+  const lines = [
+    `configuration stored (version ${stored.configVersion}${continuous ? ", continuous" : ""})`,
+  ];
+  if (stored.previousExportPath) {
+    lines.push(
+      `the export path changed: the next export copies the whole branch to ${stored.exportPath}; ${stored.previousExportPath} is left as it is (delete it yourself when it is no longer needed)`,
+    );
+  } else if (stored.fullExportNext && stored.exportedConfigVersion !== undefined) {
+    lines.push(
+      `the marker expressions changed: the next export is a full export to ${stored.exportPath}`,
+    );
+  }
+  return lines;
 }
 
 function parseBool(name: string, value: string | boolean | undefined): boolean {
@@ -266,37 +315,60 @@ export function buildProgram(): Command {
       };
       const stored = await api.request("PUT", `${path}/continuous-export`, body);
       if (continuous) {
-        print(opts, stored, () =>
+        const { export: started, ...configuration } = stored;
+        print(opts, { configuration, export: started ?? null }, () =>
           [
-            "configuration stored (continuous)",
-            ...(stored.export ? [startedLine(stored.export)] : []),
+            ...configurationLines(configuration, true),
+            ...(started ? [startedLine(started)] : []),
           ].join("\n"),
         );
         return;
       }
-      const started = await api.request("POST", `${path}/export-hook`);
+      // The configuration is stored whatever the export does next: say so first.
+      if (!opts.json) print(opts, stored, () => configurationLines(stored, false).join("\n"));
+      let started: Json;
+      try {
+        started = await api.request("POST", `${path}/export-hook`);
+      } catch (err) {
+        if (err instanceof ApiError && !opts.json) {
+          throw new ApiError(err.status, `export not started: ${err.message}`);
+        }
+        throw err;
+      }
       if (o.wait && started.status === "started") return void (await waitExport(api, path, opts));
-      print(opts, { configuration: stored, export: started }, () =>
-        ["configuration stored", startedLine(started)].join("\n"),
-      );
+      if (opts.json) print(opts, { configuration: stored, export: started }, () => "");
+      else print(opts, started, () => startedLine(started));
     });
 
-  for (const [name, route, description] of [
-    ["run", "export-hook", "export the branch's current head now"],
-    ["repair", "repair-export", "repair a failed export and restart it"],
-  ] as const) {
-    exp
-      .command(`${name} <uri>`)
-      .description(description)
-      .option("--wait", "follow the export until it ends")
-      .action(async (uri: string, o: Json, cmd: Command) => {
-        const { api, opts } = client(cmd);
-        const { path } = branchPath(uri);
-        const r = await api.request("POST", `${path}/${route}`);
-        if (o.wait && r.status === "started") return void (await waitExport(api, path, opts));
-        print(opts, r, () => startedLine(r));
-      });
-  }
+  exp
+    .command("run <uri>")
+    .description("export the branch's current head now")
+    .option("--wait", "follow the export until it ends")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      const { path } = branchPath(uri);
+      const r = await api.request("POST", `${path}/export-hook`);
+      if (o.wait && r.status === "started") return void (await waitExport(api, path, opts));
+      print(opts, r, () => startedLine(r));
+    });
+
+  exp
+    .command("repair <uri>")
+    .description(
+      "repair a failed export and restart it: every path the failed exports touched is brought back to the head",
+    )
+    .option(
+      "--full",
+      "reconcile the whole export path with the head (list it, copy what differs, delete what is extra); also when the export has not failed",
+    )
+    .option("--wait", "follow the export until it ends")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      const { path } = branchPath(uri);
+      const r = await api.request("POST", `${path}/repair-export`, o.full ? { full: true } : {});
+      if (o.wait && r.status === "started") return void (await waitExport(api, path, opts));
+      print(opts, r, () => startedLine(r));
+    });
 
   exp
     .command("status <uri>")

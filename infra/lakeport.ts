@@ -139,6 +139,7 @@ export class Lakeport extends Construct {
       lakeFsEndpoint: props.lakeFsEndpoint,
       lakeFsSecret,
       webhookSecret: this.webhookSecret,
+      exportBuckets: props.exportBuckets,
       logRetention,
       maxMarkAgeHours: props.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
       ...(props.apiRateLimit !== undefined ? { rateLimit: props.apiRateLimit } : {}),

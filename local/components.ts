@@ -11,6 +11,7 @@ import { startDynamoDbServer } from "./dynamodb/server";
 import type { Endpoints } from "./endpoints";
 import { lakeFsEndpointsEntry, loadOrCreateLakeFsKeys } from "./lakefs/local-credentials";
 import { startLakeFsDevServer } from "./lakefs/server";
+import { WEBHOOK_TOKEN_ACTION_VARIABLE } from "./lakeport-action";
 import { LOCAL_STACK_NAME, localLambdaEnv, synthesizeLakeport } from "./lakeport-assembly";
 import { LOCAL_S3_CREDENTIALS } from "./s3/credentials";
 import { startS3Server } from "./s3/server";
@@ -81,29 +82,38 @@ const dynamodb: Component = {
   },
 };
 
-const lakefs: Component = {
-  name: "lakefs",
-  after: ["s3"],
-  async start(ctx) {
-    const keys = loadOrCreateLakeFsKeys(ctx.dataDir);
-    const e = ctx.endpoints;
-    const server = await startLakeFsDevServer({
-      port: ctx.port,
-      dataDir: ctx.dataDir,
-      s3: {
-        endpoint: e.s3!,
-        region: e.region ?? "us-east-1",
-        credentials: { accessKeyId: e.accessKeyId!, secretAccessKey: e.secretAccessKey! },
-      },
-      credentials: keys,
-    });
-    return {
-      endpoints: lakeFsEndpointsEntry(server.endpoint, keys),
-      dataDir: ctx.dataDir,
-      stop: () => server.stop(),
-    };
-  },
-};
+/**
+ * The lakeFS development server. `actionEnv` is lakeFS's environment for action files'
+ * `{{ ENV.NAME }}` references (default: this process's environment).
+ */
+function lakefsComponent(
+  actionEnv?: (ctx: ComponentContext) => Promise<Record<string, string | undefined>>,
+): Component {
+  return {
+    name: "lakefs",
+    after: ["s3"],
+    async start(ctx) {
+      const keys = loadOrCreateLakeFsKeys(ctx.dataDir);
+      const e = ctx.endpoints;
+      const server = await startLakeFsDevServer({
+        port: ctx.port,
+        dataDir: ctx.dataDir,
+        s3: {
+          endpoint: e.s3!,
+          region: e.region ?? "us-east-1",
+          credentials: { accessKeyId: e.accessKeyId!, secretAccessKey: e.secretAccessKey! },
+        },
+        credentials: keys,
+        ...(actionEnv ? { actionEnv: { values: await actionEnv(ctx) } } : {}),
+      });
+      return {
+        endpoints: lakeFsEndpointsEntry(server.endpoint, keys),
+        dataDir: ctx.dataDir,
+        stop: () => server.stop(),
+      };
+    },
+  };
+}
 
 export interface LakeportComponentsOptions {
   /**
@@ -165,6 +175,14 @@ export function lakeportComponents(opts: LakeportComponentsOptions = {}): Compon
       opts.onDeployed?.(d);
     },
   });
+  // lakeFS runs Lakeport's action with the webhook token from its environment, as a lakeFS
+  // deployment would: the action file in the repository holds only the variable's name.
+  const lakefs = lakefsComponent(async (ctx) => ({
+    ...process.env,
+    [WEBHOOK_TOKEN_ACTION_VARIABLE]: (
+      await loadOrCreateApiTokens(componentDataDir(rootOf(ctx), "api"))
+    ).webhookToken,
+  }));
   return [withSynthesis(s3), dynamodb, lakefs, ...cloud, deployedApiComponent(() => deployment)];
 }
 

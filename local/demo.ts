@@ -1,10 +1,13 @@
 // `npm run demo`: the whole Lakeport story on the embedded environment, start to finish.
-// Starts everything fresh in .local-demo/ (the synthesized app is cached in
-// .local-demo/cdk.out), creates a lakeFS repository with the Lakeport webhook action,
-// configures continuous export with the real CLI, makes commits (add, change, delete) and a
-// merge, waits for the exports and shows what landed; then GC: rules, dated commits,
-// `gc run --wait`, the reports. Stops everything at the end (--keep leaves it running).
-// Where a workflow is still a skeleton, or a step does not finish, it says so plainly.
+// Starts everything fresh in .local-demo/ (LAKEPORT_DEMO_DIR moves it; the synthesized app is
+// cached in <dir>/cdk.out, or LAKEPORT_LOCAL_ASSEMBLY names a prebuilt one), creates a lakeFS
+// repository with the Lakeport webhook action (the token is a lakeFS secret reference, set in
+// the lakeFS server's environment, never in the repository), configures continuous export
+// with the real CLI, makes commits (add, change, delete) and a merge, waits for the exports and
+// shows what landed, checking that no `_lakefs_actions/` object and no copy of the token left
+// lakeFS; then GC: rules, dated commits, `gc run --wait`, the reports. Stops everything at the
+// end (--keep leaves it running). Where a workflow is still a skeleton, or a step does not
+// finish, it says so plainly; the exit code is 1 when a part failed.
 import { execFile } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -22,6 +25,7 @@ import type { LocalDeployment } from "./cloud/deploy";
 import { lakeportComponents } from "./components";
 import { type Endpoints, endpointsToEnv } from "./endpoints";
 import { type RunningEnvironment, startEnvironment } from "./environment";
+import { lakeportActionYaml, WEBHOOK_TOKEN_ACTION_VARIABLE } from "./lakeport-action";
 
 // This machine's Node 20 is known; the SDK's notice about Node 22 would drown the story.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -132,20 +136,6 @@ interface DemoContext {
   deployment: () => LocalDeployment | undefined;
 }
 
-const ACTION = (webhookUrl: string, token: string) => `name: lakeport
-on:
-  post-commit:
-  post-merge:
-hooks:
-  - id: lakeport_export
-    type: webhook
-    properties:
-      url: "${webhookUrl}"
-      timeout: 10s
-      headers:
-        X-Lakeport-Token: "${token}"
-`;
-
 /** Polls the export status until the branch is exported at `head` (or failed, or timeout). */
 async function waitExported(
   ctx: DemoContext,
@@ -191,7 +181,7 @@ async function exportStory(ctx: DemoContext): Promise<void> {
   });
   const webhookUrl = `${e.api}/api/v1/webhooks/lakefs`;
   await lakefs.uploadObject(repo, "main", "_lakefs_actions/lakeport.yaml", {
-    content: ACTION(webhookUrl, e.webhookToken!),
+    content: lakeportActionYaml(webhookUrl, { timeout: "10s" }),
   });
   const files: Record<string, string> = {
     "tables/events/date=2026-11-01/part-0.csv": "id,kind\n1,click\n2,view\n",
@@ -205,6 +195,9 @@ async function exportStory(ctx: DemoContext): Promise<void> {
   const c0 = await lakefs.commit(repo, "main", { message: "initial data and webhook action" });
   say(`repository lakefs://${repo} (namespace s3://demo-data/repos/${repo}), main at ${c0.id}`);
   say(`webhook action: _lakefs_actions/lakeport.yaml -> ${webhookUrl}`);
+  say(
+    `  its ${"X-Lakeport-Token"} header is {{ ENV.${WEBHOOK_TOKEN_ACTION_VARIABLE} }}: lakeFS fills it in from its own environment`,
+  );
 
   if ((await isSkeleton(e, "Export")) === true) {
     say("\nNOTE: the deployed export state machine is still a skeleton (Pass states only):");
@@ -292,6 +285,27 @@ async function exportStory(ctx: DemoContext): Promise<void> {
   if (line)
     say(`status line of ${head.slice(0, 12)}: ${(await readText(s3, "demo-export", line)).trim()}`);
   else say(`no status line for the head ${head.slice(0, 12)} yet`);
+
+  step("No secret left lakeFS");
+  const actions = exported.filter((k) => k.startsWith("main/_lakefs_actions/"));
+  say(
+    actions.length === 0
+      ? "the export holds no _lakefs_actions/ object (lakeFS configuration is never exported)"
+      : `the export holds lakeFS configuration: ${actions.join(", ")}`,
+  );
+  const token = e.webhookToken!;
+  const leaks: string[] = [];
+  for (const k of [...exported, ...status]) {
+    if ((await readText(s3, "demo-export", k)).includes(token)) leaks.push(k);
+  }
+  say(
+    leaks.length === 0
+      ? `the webhook token appears in none of the ${exported.length + status.length} exported and status objects`
+      : `the webhook token appears in: ${leaks.join(", ")}`,
+  );
+  if (actions.length > 0 || leaks.length > 0 || missing.length > 0 || extra.length > 0) {
+    throw new Error("the export does not mirror the head of main without lakeFS configuration");
+  }
 }
 
 async function gcStory(ctx: DemoContext): Promise<void> {
@@ -375,7 +389,8 @@ async function gcStory(ctx: DemoContext): Promise<void> {
 
 async function main() {
   const keep = process.argv.includes("--keep");
-  const dir = path.join(ROOT, ".local-demo");
+  const dir = path.resolve(process.env.LAKEPORT_DEMO_DIR ?? path.join(ROOT, ".local-demo"));
+  const prebuilt = process.env.LAKEPORT_LOCAL_ASSEMBLY;
   const portBase = await freePortBase();
   step(`Starting the embedded environment in ${path.relative(process.cwd(), dir) || dir}`);
   let deployment: LocalDeployment | undefined;
@@ -385,6 +400,7 @@ async function main() {
     fresh: true,
     portBase,
     components: lakeportComponents({
+      ...(prebuilt ? { assemblyDir: prebuilt } : {}),
       onDeployed: (d) => {
         deployment = d;
       },

@@ -29,19 +29,23 @@ export const PLACEHOLDER_LAKEFS_SECRET_ARN =
  * What every deployed function gets on top of the template's environment locally (it wins
  * over the template, see local/cloud deployLocally lambdaEnv): the real lakeFS endpoint in
  * place of the placeholder, lakeFS keys instead of the secret ARN, the webhook token instead
- * of its secret.
+ * of its secret, and the buckets export may write to: any (`*`) unless LAKEPORT_EXPORT_BUCKETS
+ * names them, as for `cdk deploy` (the template's list holds placeholder buckets locally).
  */
 export function localLambdaEnv(opts: {
   lakeFsEndpoint: string;
   lakeFsAccessKeyId: string;
   lakeFsSecretAccessKey: string;
   webhookToken: string;
+  /** Default: LAKEPORT_EXPORT_BUCKETS of this process, else any bucket. */
+  exportBuckets?: string;
 }): Record<string, string> {
   return {
     LAKEFS_ENDPOINT: opts.lakeFsEndpoint,
     LAKEFS_ACCESS_KEY_ID: opts.lakeFsAccessKeyId,
     LAKEFS_SECRET_ACCESS_KEY: opts.lakeFsSecretAccessKey,
     WEBHOOK_TOKEN: opts.webhookToken,
+    EXPORT_BUCKETS: opts.exportBuckets ?? (process.env.LAKEPORT_EXPORT_BUCKETS?.trim() || "*"),
     // Local Lambdas run on this machine's Node 20 (Node 22 in AWS): the SDK's notice is known.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };

@@ -31,6 +31,8 @@ export interface ApiProps {
   lakeFsSecret: secrets.ISecret;
   /** The shared secret lakeFS sends in X-Lakeport-Token. */
   webhookSecret: secrets.ISecret;
+  /** Buckets export may write to: export paths elsewhere are refused (EXPORT_BUCKETS). */
+  exportBuckets: readonly string[];
   /** Requests per second across the API (burst twice that). */
   rateLimit?: number;
   /** Retention of the access logs and the functions' logs (default three months). */
@@ -116,6 +118,7 @@ export class Api extends Construct {
         LAKEFS_SECRET_ARN,
         NODE_OPTIONS,
         EXPORT_STATE_MACHINE_ARN: env.EXPORT_STATE_MACHINE_ARN,
+        EXPORT_BUCKETS: props.exportBuckets.join(","),
       }),
       gc: fn("gc", {
         TABLE_NAME,
@@ -138,12 +141,15 @@ export class Api extends Construct {
 
     // Least privilege: each function gets exactly what its routes use.
     const { export: exportFn, gc: gcFn, webhook: webhookFn } = this.functions;
+    // Query: other branches' export configurations (the kind index), which a new export path
+    // may not overlap.
     props.table.grant(
       exportFn,
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
+      "dynamodb:Query",
     );
     props.table.grant(
       gcFn,

@@ -4,13 +4,16 @@
 //     -> HasShards? -- yes --> CopyShards (distributed map over the shard index JSONL,
 //          |                   batches of shards, failures tolerated: counted by Status)
 //          v
-//     -> Markers -> Status (status line LAST) -> Finish -> ExportSucceeded? -> Done | ExportFailed
+//     -> Markers -> Status (status line LAST) -> Finish (outcome) -> ExportSucceeded?
+//        -> Done | ExportFailed (cause: the reason)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
 // Trigger: rule on the Lakeport bus (lakeport.lakefs post-commit/post-merge) -> trigger Lambda.
-// Watchdog: rule on the default bus (aws.states execution status changes of this state machine)
-// -> watchdog Lambda: FAILED/TIMED_OUT/ABORTED mark a branch still in-progress export-failed;
-// SUCCEEDED with a follow-up asked for starts the next export (after the execution stopped).
+// Watchdog (execution-ended handler): rule on the default bus (aws.states execution status
+// changes of this state machine) -> watchdog Lambda: records the outcome of the ended execution
+// on the branch (SUCCEEDED: done; ExportFailed, FAILED, TIMED_OUT, ABORTED: export-failed) and
+// starts the follow-up export a start asked for meanwhile. The branch stays in-progress until
+// the execution has stopped, so two executions of a branch never overlap.
 // Stuck check: scheduled rule (every 5 minutes) -> stuck-check Lambda: in-progress branches
 // whose workflow never started or whose ended execution was never recorded become
 // export-failed; every stuck branch is counted in the ExportsStuckInProgress metric.
@@ -22,6 +25,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { EXPORT_FAILED_ERROR } from "../../lambdas/export/workflow/finish-step";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
@@ -102,9 +106,10 @@ export class ExportWorkflow extends Construct {
       MULTIPART_THRESHOLD_BYTES: String(opts.multipartThresholdBytes ?? 5 * 1024 ** 3),
       COPY_CONCURRENCY: String(opts.copyConcurrency ?? 32),
     });
-    const markers = fn("Markers", "markers", 1024, 15, work);
+    // Markers look up in lakeFS whether a directory the export emptied still has objects.
+    const markers = fn("Markers", "markers", 1024, 15, { ...work, ...lakeFsEnv });
     const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv });
-    const finish = fn("Finish", "finish", 256, 1, { TABLE_NAME: props.table.tableName });
+    const finish = fn("Finish", "finish", 256, 1);
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
     const stuckAfter = opts.stuckAfter ?? Duration.hours(6);
     if (stuckAfter.toMinutes() < 15 || stuckAfter.toHours({ integral: false }) > 24) {
@@ -121,10 +126,10 @@ export class ExportWorkflow extends Construct {
     // Least privilege.
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    for (const f of [trigger, plan, status, watchdog]) props.lakeFsSecret.grantRead(f);
+    for (const f of [trigger, plan, markers, status, watchdog]) props.lakeFsSecret.grantRead(f);
     for (const f of [plan, copy, markers, status])
       grantWorkBucket(props.workBucket, f, "read-write");
-    for (const f of [trigger, finish, watchdog]) {
+    for (const f of [trigger, watchdog]) {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
     for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
@@ -158,7 +163,10 @@ export class ExportWorkflow extends Construct {
         ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:GetObject"],
         exportObjects,
       );
-      allow(markers, ["s3:PutObject"], exportObjects);
+      // Markers of directories an export emptied are deleted.
+      allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
+      // Full exports list the export path against the commit (deleting what is extra).
+      allow(plan, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
       // Status files live in an export bucket too; the previous manifest is read back.
       allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
       allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
@@ -168,8 +176,8 @@ export class ExportWorkflow extends Construct {
       lakeportLambdaStep(this, name, f, o);
 
     const exportFailed = new sfn.Fail(this, "ExportFailed", {
-      error: "ExportFailed",
-      causePath: J.stringAt("$.status.errorMessage"),
+      error: EXPORT_FAILED_ERROR,
+      causePath: J.stringAt("$.finish.errorMessage"),
     });
     const finishAfterFailure = invoke("FinishAfterFailure", finish, { resultPath: "$.finish" });
     finishAfterFailure.next(exportFailed);
@@ -222,7 +230,7 @@ export class ExportWorkflow extends Construct {
       .next(finishTask)
       .next(
         new sfn.Choice(this, "ExportSucceeded?")
-          .when(sfn.Condition.stringEquals("$.status.status", "export-failed"), exportFailed)
+          .when(sfn.Condition.stringEquals("$.finish.outcome", "failed"), exportFailed)
           .otherwise(new sfn.Succeed(this, "Done")),
       );
 
@@ -256,7 +264,7 @@ export class ExportWorkflow extends Construct {
       ],
     });
     new events.Rule(this, "WatchdogRule", {
-      description: "export execution ended: failed -> export-failed; succeeded -> follow-up export",
+      description: "export execution ended: record its outcome; start the follow-up export",
       eventPattern: {
         source: ["aws.states"],
         detailType: ["Step Functions Execution Status Change"],

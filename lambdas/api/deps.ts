@@ -6,7 +6,7 @@ import type { WorkflowStarter } from "../export/start/workflow-starter";
 import { leaseSecondsFrom } from "../gc/domain/lease";
 import { parseMaxMarkAgeHours } from "../gc/domain/mark-lifecycle";
 import { createLakeFsClientFromEnv } from "../lakefs/factory";
-import type { LakeFsApi } from "../lakefs/types";
+import type { LakeFsApi, ListOptions, Page, Repository } from "../lakefs/types";
 import {
   type ClientOptions,
   createDynamoDbClient,
@@ -16,9 +16,15 @@ import {
 } from "../shared/aws/clients";
 import { createStateStores, type StateStores } from "../shared/state";
 import { EventBridgePublisher, type EventPublisher } from "./event-publisher";
+import { type ExportBucketRule, exportBucketRuleOf } from "./validation";
 
-/** What the API reads from lakeFS: existence, storage namespace, branch heads. */
-export type ApiLakeFs = Pick<LakeFsApi, "getRepository" | "getBranch">;
+/**
+ * What the API reads from lakeFS: existence, storage namespaces (of every repository, to keep
+ * export locations out of all of them), branch heads.
+ */
+export type ApiLakeFs = Pick<LakeFsApi, "getRepository" | "getBranch"> & {
+  listRepositories(opts?: ListOptions): AsyncIterable<Page<Repository>>;
+};
 
 export interface ApiDeps {
   stores: StateStores;
@@ -29,6 +35,8 @@ export interface ApiDeps {
   gcStateMachineArn: string;
   /** GC_LEASE_SECONDS and GC_MAX_MARK_AGE_HOURS; defaults when unset. */
   gcSettings?: { leaseSeconds?: number; maxMarkAgeHours?: number };
+  /** Buckets export may write to (EXPORT_BUCKETS, the deployment's exportBuckets setting). */
+  exportBuckets: ExportBucketRule;
   /** The webhook's shared secret; undefined when none is configured (webhook then refuses). */
   webhookToken: () => Promise<string | undefined>;
   now: () => Date;
@@ -75,6 +83,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
       leaseSeconds: leaseSecondsFrom(env.GC_LEASE_SECONDS),
       maxMarkAgeHours: parseMaxMarkAgeHours(env.GC_MAX_MARK_AGE_HOURS, "GC_MAX_MARK_AGE_HOURS"),
     },
+    exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
     webhookToken: () => {
       secret ??= webhookSecret(env);
       return secret;
@@ -88,7 +97,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
  * never calls lakeFS) and must still start.
  */
 function lazyLakeFs(env: Env): ApiLakeFs {
-  let client: Promise<LakeFsApi> | undefined;
+  let client: Promise<LakeFsApi & Pick<ApiLakeFs, "listRepositories">> | undefined;
   const get = () => {
     client ??= createLakeFsClientFromEnv(env as NodeJS.ProcessEnv).catch((err) => {
       client = undefined;
@@ -99,6 +108,9 @@ function lazyLakeFs(env: Env): ApiLakeFs {
   return {
     getRepository: async (repository) => (await get()).getRepository(repository),
     getBranch: async (repository, branch) => (await get()).getBranch(repository, branch),
+    listRepositories: async function* (opts) {
+      yield* (await get()).listRepositories(opts);
+    },
   };
 }
 

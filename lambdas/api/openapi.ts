@@ -11,6 +11,7 @@ import {
   GcRunRequestSchema,
   GcRunSchema,
   LakeFsWebhookEventSchema,
+  RepairExportRequestSchema,
   StartExportResponseSchema,
   WebhookResponseSchema,
 } from "./schemas";
@@ -24,6 +25,7 @@ const NAMED = [
   GcRunRequestSchema,
   GcRunSchema,
   LakeFsWebhookEventSchema,
+  RepairExportRequestSchema,
   StartExportResponseSchema,
   WebhookResponseSchema,
 ];
@@ -80,15 +82,27 @@ function operation(route: RouteDef) {
       break;
     case "PUT /repositories/{repository}/branches/{branch}/continuous-export":
       requestBody = { required: true, ...json(ExportConfigurationSchema) };
-      responses["200"] = { description: "Stored; a continuous export also starts exporting" };
+      responses["200"] = {
+        description:
+          "Stored (with configVersion; fullExportNext when the next export is a full one, previousExportPath when the path changed: the old path is left as it is); a continuous export also starts exporting",
+      };
       responses["415"] = error("Not JSON");
       break;
     case "DELETE /repositories/{repository}/branches/{branch}/continuous-export":
     case "DELETE /repositories/{repository}/settings/gc_rules":
       responses["204"] = { description: "Deleted" };
       break;
-    case "POST /repositories/{repository}/branches/{branch}/export-hook":
     case "POST /repositories/{repository}/branches/{branch}/repair-export":
+      requestBody = { required: false, ...json(RepairExportRequestSchema) };
+      responses["202"] = { description: "Export started", ...json(StartExportResponseSchema) };
+      responses["409"] = error(
+        "Not failed (repair with full reconciles anyway), or an export is in progress",
+      );
+      responses["502"] = error(
+        "The export workflow could not be started; the branch is export-failed",
+      );
+      break;
+    case "POST /repositories/{repository}/branches/{branch}/export-hook":
       responses["202"] = { description: "Export started", ...json(StartExportResponseSchema) };
       responses["200"] = { description: "Already up to date", ...json(StartExportResponseSchema) };
       responses["409"] = error(

@@ -3,13 +3,21 @@
 import { z } from "zod";
 import { EXPORT_STATES } from "../export/state/types";
 import { GC_MODES } from "../gc/workflow-input";
+import { writableLocationProblem } from "../shared/s3-naming";
 
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 
+/**
+ * A location Lakeport writes to: the pattern (also in API Gateway's model) and S3's naming
+ * rules (bucket names, no `.`/`..`/empty segments, no `?` or `#`).
+ */
 export const S3UriSchema = z
   .string({ error: "must be a string s3://bucket[/prefix]" })
   .regex(S3_URI, { error: "must be s3://bucket[/prefix]" })
-  .refine((s) => !s.slice(5).includes("//"), { error: "must not contain an empty path segment" });
+  .superRefine((s, ctx) => {
+    const problem = writableLocationProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 export const RepositoryIdSchema = z
   .string()
@@ -41,6 +49,16 @@ export const ExportConfigurationSchema = z
   .strict()
   .meta({ id: "ContinuousExportConfiguration" });
 export type ExportConfigurationBody = z.infer<typeof ExportConfigurationSchema>;
+
+export const RepairExportRequestSchema = z
+  .object({
+    full: z.boolean({ error: "must be a boolean" }).optional().meta({
+      description:
+        "Reconcile the whole export path with the head: list it, copy what differs (ETag, size), delete what is extra. For exports damaged from outside; allowed in any state but in-progress.",
+    }),
+  })
+  .strict()
+  .meta({ id: "RepairExportRequest" });
 
 const RetentionDaysSchema = z
   .number({ error: "must be a whole number of days" })
@@ -176,6 +194,12 @@ export const ExportStatusSchema = z
     exportId: z.string().nullable(),
     pendingHead: z.string().nullable(),
     updatedAt: z.string().nullable(),
+    /** Version of the stored configuration (null without one). */
+    configVersion: z.number().nullable(),
+    /** Configuration version of the last successful export (null before one). */
+    exportedConfigVersion: z.number().nullable(),
+    /** How the running (or last) export was planned. */
+    mode: z.enum(["incremental", "full-copy", "full-compare"]).nullable(),
     execution: ExecutionProgressSchema.nullable(),
   })
   .meta({ id: "ExportStatus" });

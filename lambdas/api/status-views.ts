@@ -1,6 +1,7 @@
 // Response bodies built from stored records (snake_case for GC, as lakeFS names them).
 
 import type { ExecutionDescription, WorkflowStarter } from "../export/start/workflow-starter";
+import { configVersionOf, exportedConfigVersionOf } from "../export/state/config-version";
 import type { ExportState } from "../export/state/types";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../gc/domain/mark-lifecycle";
 import type { ExportConfig } from "../shared/state/export-store";
@@ -20,6 +21,7 @@ export function exportStatusView(
   branch: string,
   s: ExportState | undefined,
   execution: ExecutionDescription | null,
+  config?: ExportConfig,
 ) {
   return {
     repository,
@@ -31,6 +33,9 @@ export function exportStatusView(
     exportId: s?.exportId ?? null,
     pendingHead: s?.pendingHead ?? null,
     updatedAt: s?.updatedAt ?? null,
+    configVersion: config ? configVersionOf(config) : null,
+    exportedConfigVersion: exportedConfigVersionOf(s) ?? null,
+    mode: s?.mode ?? null,
     execution,
   };
 }

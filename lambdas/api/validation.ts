@@ -1,6 +1,7 @@
-// Checks beyond the body schemas that need lakeFS or a regex engine.
+// Checks beyond the body schemas that need lakeFS, the deployment's settings or a regex engine.
 import { RE2JS } from "re2js";
-import type { Repository } from "../lakefs/types";
+import type { Page, Repository } from "../lakefs/types";
+import { bucketOfLocation, locationsOverlap, normalizeS3Location } from "../shared/s3-naming";
 import { ValidationError } from "../shared/state/errors";
 
 /** Compiles each expression with RE2 semantics; the error names the bad one. */
@@ -16,23 +17,98 @@ export function compileRegexps(field: string, patterns: readonly string[]): void
   });
 }
 
-const trimSlashes = (s: string) => s.replace(/\/+$/, "");
-
 /** true when one of the two s3:// locations contains the other. */
-export function overlaps(a: string, b: string): boolean {
-  const x = trimSlashes(a);
-  const y = trimSlashes(b);
-  return x === y || x.startsWith(`${y}/`) || y.startsWith(`${x}/`);
+export const overlaps = locationsOverlap;
+
+/**
+ * The buckets export may write to: the deployment's `exportBuckets` setting (the API function's
+ * EXPORT_BUCKETS), or "any" where no list applies (`*`, or a caller without the setting).
+ */
+export type ExportBucketRule = "any" | readonly string[];
+
+/** EXPORT_BUCKETS: comma-separated bucket names, `*` (or unset) for any bucket. */
+export function exportBucketRuleOf(value: string | undefined): ExportBucketRule {
+  const v = value?.trim() ?? "";
+  if (v === "" || v === "*") return "any";
+  return v
+    .split(",")
+    .map((b) => b.trim())
+    .filter(Boolean);
 }
 
-/** Export locations may not overlap lakeFS's storage namespace (GC would collide). */
-export function checkOutsideNamespace(field: string, path: string, repo: Repository): void {
-  const ns = repo.storage_namespace;
-  if (ns.startsWith("s3://") && overlaps(path, ns)) {
-    throw new ValidationError(
-      `${field}: ${path} overlaps the storage namespace ${ns} of repository "${repo.id}"`,
-    );
+/** The bucket of `path` must be one the deployment may write to. */
+export function checkExportBucket(field: string, path: string, rule: ExportBucketRule): void {
+  if (rule === "any") return;
+  const bucket = bucketOfLocation(path);
+  if (rule.includes(bucket)) return;
+  throw new ValidationError(
+    `${field}: bucket "${bucket}" is not in this deployment's exportBuckets setting (${rule.join(", ") || "none"}); add it there (cdk deploy -c exportBuckets=... or LAKEPORT_EXPORT_BUCKETS) and deploy again`,
+  );
+}
+
+/** The status files must not land inside the export path (which mirrors the commit exactly). */
+export function checkStatusOutsideExport(exportPath: string, statusPath: string | undefined): void {
+  if (statusPath === undefined || !locationsOverlap(exportPath, statusPath)) return;
+  throw new ValidationError(
+    `exportStatusPath: ${normalizeS3Location(statusPath)} overlaps exportPath ${normalizeS3Location(exportPath)} (the export path holds exactly the exported commit)`,
+  );
+}
+
+/**
+ * Export locations may not overlap the storage namespace of any repository the lakeFS server
+ * knows (GC deletes there, and another repository's data must never be overwritten). The
+ * repositories are read page by page.
+ */
+export async function checkOutsideNamespaces(
+  locations: readonly { field: string; path: string }[],
+  repositories: AsyncIterable<Page<Repository>>,
+): Promise<void> {
+  for await (const page of repositories) {
+    for (const repo of page.results) {
+      const ns = repo.storage_namespace;
+      if (!ns.startsWith("s3://")) continue;
+      for (const { field, path } of locations) {
+        if (locationsOverlap(path, ns)) {
+          throw new ValidationError(
+            `${field}: ${normalizeS3Location(path)} overlaps the storage namespace ${normalizeS3Location(ns)} of repository "${repo.id}"`,
+          );
+        }
+      }
+    }
   }
 }
 
-export const normalizeS3Path = trimSlashes;
+/**
+ * An export path mirrors its commit exactly (full exports delete whatever else is there), so
+ * it may not overlap another branch's export path or status path, nor hold another branch's
+ * export path inside a status path. Configurations are read page by page.
+ */
+export async function checkOutsideOtherExports(
+  own: { repository: string; branch: string; exportPath: string; exportStatusPath?: string },
+  configs: AsyncIterable<
+    { repository: string; branch: string; exportPath: string; exportStatusPath?: string }[]
+  >,
+): Promise<void> {
+  for await (const page of configs) {
+    for (const other of page) {
+      if (other.repository === own.repository && other.branch === own.branch) continue;
+      const who = `lakefs://${other.repository}@${other.branch}`;
+      const clash = (field: string, path: string, what: string, theirs: string) => {
+        if (locationsOverlap(path, theirs)) {
+          throw new ValidationError(
+            `${field}: ${normalizeS3Location(path)} overlaps the ${what} ${normalizeS3Location(theirs)} of ${who} (an export path holds exactly its commit)`,
+          );
+        }
+      };
+      clash("exportPath", own.exportPath, "export path", other.exportPath);
+      if (other.exportStatusPath) {
+        clash("exportPath", own.exportPath, "status path", other.exportStatusPath);
+      }
+      if (own.exportStatusPath) {
+        clash("exportStatusPath", own.exportStatusPath, "export path", other.exportPath);
+      }
+    }
+  }
+}
+
+export const normalizeS3Path = normalizeS3Location;

@@ -39,6 +39,8 @@ export function localApiEnv(
     EXPORT_STATE_MACHINE_ARN: settings.exportStateMachineArn ?? LOCAL_EXPORT_STATE_MACHINE_ARN,
     GC_STATE_MACHINE_ARN: settings.gcStateMachineArn ?? LOCAL_GC_STATE_MACHINE_ARN,
     WEBHOOK_TOKEN: settings.webhookToken,
+    // Any bucket unless LAKEPORT_EXPORT_BUCKETS names them (as for cdk deploy).
+    EXPORT_BUCKETS: process.env.LAKEPORT_EXPORT_BUCKETS?.trim() || "*",
     AWS_REGION: endpoints.region ?? "us-east-1",
     AWS_ACCESS_KEY_ID: endpoints.accessKeyId,
     AWS_SECRET_ACCESS_KEY: endpoints.secretAccessKey,

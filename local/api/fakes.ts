@@ -1,13 +1,14 @@
 // In-memory stand-ins for the API's ports (lakeFS reads, Step Functions, EventBridge), for
 // tests and demos that run before (or without) the real embedded services.
 
+import type { ApiLakeFs } from "../../lambdas/api/deps";
 import type { EventPublisher, PublishedEvent } from "../../lambdas/api/event-publisher";
 import type {
   ExecutionDescription,
   WorkflowStarter,
 } from "../../lambdas/export/start/workflow-starter";
 import { LakeFsNotFoundError } from "../../lambdas/lakefs/errors";
-import type { LakeFsApi, Page, Ref, Repository } from "../../lambdas/lakefs/types";
+import type { LakeFsApi, ListOptions, Page, Ref, Repository } from "../../lambdas/lakefs/types";
 
 const notFound = (what: string) =>
   new LakeFsNotFoundError(`lakeFS: 404 ${what} not found`, 404, "not found");
@@ -16,7 +17,7 @@ const unsupported = (name: string) => () => {
 };
 
 /** Repositories and branch heads only: what the API checks. */
-export class FakeLakeFs implements Pick<LakeFsApi, "getRepository" | "getBranch"> {
+export class FakeLakeFs implements ApiLakeFs {
   readonly repositories = new Map<string, { repo: Repository; branches: Map<string, string> }>();
 
   addRepository(id: string, storageNamespace: string, branches: Record<string, string> = {}) {
@@ -45,12 +46,24 @@ export class FakeLakeFs implements Pick<LakeFsApi, "getRepository" | "getBranch"
     return { id: branch, commit_id: head };
   }
 
-  /** The full LakeFsApi, with the calls the API never makes throwing. */
-  asLakeFsApi(): LakeFsApi {
+  /** Every repository in id order, one page (the API reads them all). */
+  async *listRepositories(_opts?: ListOptions): AsyncIterable<Page<Repository>> {
+    const results = [...this.repositories.values()]
+      .map((r) => r.repo)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    yield {
+      results,
+      pagination: { has_more: false, next_offset: "", results: results.length, max_per_page: 1000 },
+    };
+  }
+
+  /** The full LakeFsApi (and the repository listing), with the calls the API never makes throwing. */
+  asLakeFsApi(): LakeFsApi & ApiLakeFs {
     const empty = async function* (): AsyncIterable<Page<never>> {};
     return {
       getRepository: (r) => this.getRepository(r),
       getBranch: (r, b) => this.getBranch(r, b),
+      listRepositories: (o) => this.listRepositories(o),
       getTag: unsupported("getTag"),
       getCommit: unsupported("getCommit"),
       listBranches: empty,

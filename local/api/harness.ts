@@ -46,6 +46,7 @@ export async function startApiWithFakes(opts: { dynamoDbEndpoint: string }): Pro
     events,
     exportStateMachineArn: FAKE_EXPORT_SM,
     gcStateMachineArn: FAKE_GC_SM,
+    exportBuckets: "any",
     webhookToken: async () => FAKE_WEBHOOK_TOKEN,
     now: () => new Date(),
   };

@@ -2,6 +2,13 @@
 // tree, in lakeFS's format, with `webhook` hooks for `post-commit`, `post-merge` and
 // `post-revert` (a revert fires no post-commit). Fired after the operation has returned,
 // with lakeFS's event payload.
+//
+// Secrets: as in lakeFS (pkg/actions/secure_string.go), a header or query parameter value may
+// hold `{{ ENV.NAME }}` (spaces inside the braces optional), replaced when the action runs by
+// the variable NAME of the server's environment. Only names starting with the configured
+// prefix (lakeFS's `actions.env.prefix`, default LAKEFSACTION_) are read; any other name
+// becomes "". A variable that is not set fails the whole action run: no hook of the event is
+// called. The action file in the repository then holds the variable's name, not the secret.
 import { parse as parseYaml } from "yaml";
 import type { CommitRecord } from "./model";
 
@@ -111,6 +118,77 @@ export function parseActionFile(text: string, fileName: string): Action {
   return { name, on, hooks };
 }
 
+/** lakeFS's default `actions.env.prefix`. */
+export const ACTION_ENV_PREFIX = "LAKEFSACTION_";
+
+/** Where `{{ ENV.NAME }}` values come from (lakeFS: its process environment). */
+export interface ActionEnvironment {
+  values: Readonly<Record<string, string | undefined>>;
+  /** Only names with this prefix are read (others become ""); "" reads every name. */
+  prefix?: string;
+  /** lakeFS's `actions.env.enabled`: when false every reference becomes "". Default true. */
+  enabled?: boolean;
+}
+
+export class MissingActionEnvError extends Error {
+  override readonly name = "MissingActionEnvError";
+}
+
+const ENV_REFERENCE = /\{\{ ?ENV\..*? ?\}\}/g;
+
+/** A header or query parameter value with its `{{ ENV.NAME }}` references replaced. */
+export function substituteActionEnv(value: string, env: ActionEnvironment): string {
+  return value.replace(ENV_REFERENCE, (reference) => {
+    const raw = reference.replace(/^[{} ]+|[{} ]+$/g, "");
+    const dot = raw.indexOf(".");
+    if (dot === -1 || raw.slice(0, dot) !== "ENV") return reference;
+    const name = raw.slice(dot + 1);
+    if (env.enabled === false) return "";
+    const prefix = env.prefix ?? ACTION_ENV_PREFIX;
+    if (prefix !== "" && !name.startsWith(prefix)) return "";
+    const v = env.values[name];
+    if (v === undefined) throw new MissingActionEnvError(`${name} not found: missing env var`);
+    return v;
+  });
+}
+
+/** The hook with its headers and query parameters' environment references replaced. */
+export function withActionEnv(hook: WebhookHook, env: ActionEnvironment): WebhookHook {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(hook.headers)) headers[k] = substituteActionEnv(v, env);
+  const queryParams: Record<string, string[]> = {};
+  for (const [k, vs] of Object.entries(hook.queryParams)) {
+    queryParams[k] = vs.map((v) => substituteActionEnv(v, env));
+  }
+  return { ...hook, headers, queryParams };
+}
+
+/**
+ * The hooks an event runs, secrets substituted. Like lakeFS, which builds every hook of the
+ * run before running any: one unresolvable reference fails the run (throws), nothing is called.
+ */
+export function hooksOfRun(
+  actions: readonly Action[],
+  event: EventType,
+  branch: string,
+  env: ActionEnvironment,
+): { action: Action; hook: WebhookHook }[] {
+  const out: { action: Action; hook: WebhookHook }[] = [];
+  for (const action of actions) {
+    if (!actionApplies(action, event, branch)) continue;
+    for (const hook of action.hooks) {
+      try {
+        out.push({ action, hook: withActionEnv(hook, env) });
+      } catch (err) {
+        throw new MissingActionEnvError(
+          `action ${action.name}, hook ${hook.id}: ${(err as Error).message}`,
+        );
+      }
+    }
+  }
+  return out;
+}
+
 export function actionApplies(action: Action, event: EventType, branch: string): boolean {
   const globs = action.on[event];
   if (globs === undefined) return false;
@@ -148,6 +226,7 @@ export async function runPostHooks(
     mergeSource?: string;
   },
   runs: HookRun[],
+  env: ActionEnvironment,
 ): Promise<void> {
   const actions: Action[] = [];
   for (const [key, value] of files) {
@@ -159,40 +238,46 @@ export async function runPostHooks(
     }
   }
   const eventTime = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  let hooks: ReturnType<typeof hooksOfRun>;
+  try {
+    hooks = hooksOfRun(actions, ctx.eventType, ctx.branch, env);
+  } catch (err) {
+    // As lakeFS: a hook that cannot be built (an unset variable) fails the whole run.
+    runs.push({ action: "", hook: "", url: "", event: undefined as never, error: String(err) });
+    if (runs.length > 1000) runs.shift();
+    return;
+  }
   const calls: Promise<void>[] = [];
-  for (const action of actions) {
-    if (!actionApplies(action, ctx.eventType, ctx.branch)) continue;
-    for (const hook of action.hooks) {
-      const event: HookEvent = {
-        event_type: ctx.eventType,
-        event_time: eventTime,
-        action_name: action.name,
-        hook_id: hook.id,
-        repository_id: ctx.repo,
-        branch_id: ctx.branch,
-        source_ref: ctx.commit.id,
-        commit_id: ctx.commit.id,
-        commit_message: ctx.commit.message,
-        committer: ctx.commit.committer,
-        ...(Object.keys(ctx.commit.metadata).length > 0
-          ? { commit_metadata: ctx.commit.metadata }
-          : {}),
-        ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
-      };
-      const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };
-      runs.push(run);
-      if (runs.length > 1000) runs.shift();
-      calls.push(
-        callWebhook(hook, event).then(
-          (status) => {
-            run.status = status;
-          },
-          (err) => {
-            run.error = String(err);
-          },
-        ),
-      );
-    }
+  for (const { action, hook } of hooks) {
+    const event: HookEvent = {
+      event_type: ctx.eventType,
+      event_time: eventTime,
+      action_name: action.name,
+      hook_id: hook.id,
+      repository_id: ctx.repo,
+      branch_id: ctx.branch,
+      source_ref: ctx.commit.id,
+      commit_id: ctx.commit.id,
+      commit_message: ctx.commit.message,
+      committer: ctx.commit.committer,
+      ...(Object.keys(ctx.commit.metadata).length > 0
+        ? { commit_metadata: ctx.commit.metadata }
+        : {}),
+      ...(ctx.mergeSource !== undefined ? { merge_source: ctx.mergeSource } : {}),
+    };
+    const run: HookRun = { action: action.name, hook: hook.id, url: hook.url, event };
+    runs.push(run);
+    if (runs.length > 1000) runs.shift();
+    calls.push(
+      callWebhook(hook, event).then(
+        (status) => {
+          run.status = status;
+        },
+        (err) => {
+          run.error = String(err);
+        },
+      ),
+    );
   }
   await Promise.all(calls);
 }

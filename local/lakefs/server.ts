@@ -9,7 +9,13 @@ import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
-import { type EventType, type HookRun, runPostHooks } from "./actions";
+import {
+  ACTION_ENV_PREFIX,
+  type ActionEnvironment,
+  type EventType,
+  type HookRun,
+  runPostHooks,
+} from "./actions";
 import { FAULTS_PATH, LakeFsFaults } from "./faults";
 import type { EntryValue } from "./graveler";
 import { ApiError, type CommitRecord, LakeFsModel, nowSeconds } from "./model";
@@ -29,6 +35,11 @@ export interface LakeFsDevServerOptions {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** Committer name on commits and merges (lakeFS uses the user's name). Default "admin". */
   committer?: string;
+  /**
+   * Where action files' `{{ ENV.NAME }}` values come from, as lakeFS reads its own environment
+   * (`actions.env`): default this process's environment and the prefix LAKEFSACTION_.
+   */
+  actionEnv?: Partial<ActionEnvironment>;
 }
 
 export interface LakeFsDevServerStats {
@@ -88,6 +99,11 @@ export async function startLakeFsDevServer(
   let stats: LakeFsDevServerStats = { requests: 0, byOperation: {} };
   const runs: HookRun[] = [];
   const pendingHooks = new Set<Promise<void>>();
+  const actionEnv: ActionEnvironment = {
+    values: opts.actionEnv?.values ?? process.env,
+    prefix: opts.actionEnv?.prefix ?? ACTION_ENV_PREFIX,
+    ...(opts.actionEnv?.enabled !== undefined ? { enabled: opts.actionEnv.enabled } : {}),
+  };
   const expectedAuth = Buffer.from(
     `Basic ${Buffer.from(`${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`).toString("base64")}`,
   );
@@ -111,6 +127,7 @@ export async function startLakeFsDevServer(
           },
           { repo, branch, commit, eventType, mergeSource },
           runs,
+          actionEnv,
         ),
       )
       .catch(() => undefined)

@@ -17,6 +17,7 @@ beforeAll(async () => {
   fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
   call = apiClient(fake);
   fake.lakefs.addRepository(repo, ns, { main: "c1", other: "o1" });
+  fake.lakefs.addRepository("repo-b-bad-inputs", "s3://other-data/repo-b", { main: "b1" });
   expect((await call("PUT", cfg, { ...ok, lastKeysInPrefixRegexp: ["x/"] })).status).toBe(200);
   const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
   await fake.deps.stores.exports.completeExport(
@@ -273,7 +274,49 @@ const cases: Case[] = [
     method: "POST",
     path: `/repositories/${repo}/branches/main/repair-export`,
     status: 409,
-    message: "not failed, nothing to repair (state: exported-successfully)",
+    message:
+      'not failed, nothing to repair (state: exported-successfully); repair with {"full": true} reconciles the whole export path',
+  },
+  {
+    name: "repair option not a boolean",
+    method: "POST",
+    path: `/repositories/${repo}/branches/main/repair-export`,
+    body: { full: "yes" },
+    status: 400,
+    message: "full: must be a boolean",
+  },
+  {
+    name: "exportPath with a .. segment",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://export-bucket/a/../b" },
+    status: 400,
+    message: "exportPath: must not contain . or .. path segments",
+  },
+  {
+    name: "exportPath bucket formatted as an IP address",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://10.0.0.1/x" },
+    status: 400,
+    message: 'exportPath: bucket "10.0.0.1" must not be formatted as an IP address',
+  },
+  {
+    name: "exportStatusPath with a query",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, exportStatusPath: "s3://export-bucket/s?versionId=1" },
+    status: 400,
+    message: /^exportStatusPath: must not contain \? or #/,
+  },
+  {
+    name: "exportPath in another repository's storage namespace",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://other-data/repo-b/x" },
+    status: 400,
+    message:
+      'exportPath: s3://other-data/repo-b/x overlaps the storage namespace s3://other-data/repo-b of repository "repo-b-bad-inputs"',
   },
   {
     name: "GC rules unknown field",

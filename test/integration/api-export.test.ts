@@ -12,24 +12,32 @@ beforeAll(async () => {
 });
 afterAll(() => fake.stop());
 
+const cfgPath = (b = "main") => `/repositories/${repo}/branches/${b}/continuous-export`;
+/** Each test's repository exports to its own paths (export paths of branches may not overlap). */
+let config: { exportPath: string; exportStatusPath: string; lastKeysInPrefixRegexp: string[] };
+
 beforeEach(() => {
   repo = `repo-export-${++n}`;
   fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, { main: "c1", dev: "d1" });
+  config = {
+    exportPath: `s3://export-bucket/${repo}/out`,
+    exportStatusPath: `s3://export-bucket/${repo}/status`,
+    lastKeysInPrefixRegexp: [".*/2021-\\d\\d-\\d\\d/"],
+  };
 });
-
-const cfgPath = (b = "main") => `/repositories/${repo}/branches/${b}/continuous-export`;
-const config = {
-  exportPath: "s3://export-bucket/out",
-  exportStatusPath: "s3://export-bucket/status",
-  lastKeysInPrefixRegexp: [".*/2021-\\d\\d-\\d\\d/"],
-};
 
 describe("continuous-export configuration", () => {
   test("PUT, GET, DELETE round trip", async () => {
     expect((await call("GET", cfgPath())).status).toBe(404);
     const put = await call("PUT", cfgPath(), config);
     expect(put.status).toBe(200);
-    expect(put.body).toEqual({ ...config, isContinuous: false });
+    // A first configuration: version 1, and the first export is a full one.
+    expect(put.body).toEqual({
+      ...config,
+      isContinuous: false,
+      configVersion: 1,
+      fullExportNext: true,
+    });
     expect(fake.workflows.started).toHaveLength(0);
     const got = await call("GET", cfgPath());
     expect(got).toEqual({ status: 200, body: { ...config, isContinuous: false } });
@@ -40,11 +48,11 @@ describe("continuous-export configuration", () => {
 
   test("a continuous configuration starts exporting the current head", async () => {
     const put = await call("PUT", cfgPath(), {
-      exportPath: "s3://export-bucket/x/",
+      exportPath: `s3://export-bucket/${repo}/x/`,
       isContinuous: true,
     });
     expect(put.status).toBe(200);
-    expect(put.body.exportPath).toBe("s3://export-bucket/x");
+    expect(put.body.exportPath).toBe(`s3://export-bucket/${repo}/x`);
     expect(put.body.export.status).toBe("started");
     const started = fake.workflows.started.find(
       (s) => (s.input as { repository: string }).repository === repo,
@@ -54,7 +62,7 @@ describe("continuous-export configuration", () => {
       branch: "main",
       fromCommit: null,
       toCommit: "c1",
-      exportPath: "s3://export-bucket/x",
+      exportPath: `s3://export-bucket/${repo}/x`,
       lastKeysInPrefixRegexp: [],
       repaired: false,
       storageNamespace: `s3://lakefs-data/${repo}`,
@@ -132,7 +140,9 @@ describe("export-hook, status, repair", () => {
     await call("PUT", cfgPath(), config);
     const notFailed = await call("POST", `/repositories/${repo}/branches/main/repair-export`);
     expect(notFailed.status).toBe(409);
-    expect(notFailed.body.message).toBe("not failed, nothing to repair (state: never-exported)");
+    expect(notFailed.body.message).toBe(
+      'not failed, nothing to repair (state: never-exported); repair with {"full": true} reconciles the whole export path',
+    );
     const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
     await fake.deps.stores.exports.completeExport(
       {

@@ -61,7 +61,7 @@ test("export set/get/status/run/repair", async () => {
   ]);
   expect(set).toMatchObject({ code: 0 });
   expect(set.stdout).toMatch(
-    /configuration stored \(continuous\)\nexport .* started: \(first export\) -> c1/,
+    /^configuration stored \(version 1, continuous\)\nexport .* started: \(first export\) -> c1, full export$/m,
   );
 
   const get = await lakeport(["--json", "export", "get", `lakefs://${repo}@main`]);
@@ -100,6 +100,38 @@ test("export set/get/status/run/repair", async () => {
   const refused = await lakeport(["export", "run", `lakefs://${repo}@main`]);
   expect(refused).toMatchObject({ code: 3 });
   expect(refused.stderr).toContain("export-failed: repair first");
+  // Storing a configuration is reported apart from the export it then starts (or cannot).
+  const setArgs = ["export", "set", `lakefs://${repo}@main`, "--path", "s3://export-bucket/out2"];
+  const stored = await lakeport([...setArgs, "--continuous=true"]);
+  expect(stored.code, stored.stderr).toBe(0);
+  expect(stored.stdout.split("\n")).toEqual([
+    "configuration stored (version 2, continuous)",
+    "the export path changed: the next export copies the whole branch to s3://export-bucket/out2; s3://export-bucket/out is left as it is (delete it yourself when it is no longer needed)",
+    "export not started: the last export failed (AccessDenied); run lakeport export repair first",
+    "",
+  ]);
+  const once = await lakeport([...setArgs, "--continuous=false"]);
+  expect(once.code).toBe(3);
+  expect(once.stdout).toBe("configuration stored (version 2)\n");
+  expect(once.stderr).toBe(
+    "lakeport: 409 export not started: export-failed: repair first (last error: AccessDenied)\n",
+  );
+  // Back to the first path (the configuration later tests read).
+  const back = await lakeport([
+    "export",
+    "set",
+    `lakefs://${repo}@main`,
+    "--path",
+    "s3://export-bucket/out",
+    "--status-path",
+    "s3://export-bucket/status",
+    "--prefix-regex",
+    "a/",
+    "--prefix-regex",
+    ".*/2021-\\d\\d/",
+    "--continuous",
+  ]);
+  expect(back.stdout).toMatch(/^configuration stored \(version 3, continuous\)\n/);
   const repair = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
   expect(repair.code).toBe(0);
   expect(repair.stdout).toMatch(/started: \(first export\) -> c1 \(repair\)/);

@@ -10,11 +10,12 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { runExportShard, writeEmptyObjects } from "../../lambdas/export/copy";
+import { deleteObjects, runExportShard, writeEmptyObjects } from "../../lambdas/export/copy";
 import { compareKeys } from "../../lambdas/export/domain/keys";
 import {
   ancestorsOfFailedMarkers,
   compileDirectorySelector,
+  hasExportedObjectUnder,
   markerKey,
   mergeMarkerSummaries,
   parseMarkerSummaryLine,
@@ -28,7 +29,9 @@ import {
   parseStatusLine,
   statusKeys,
 } from "../../lambdas/export/domain/status";
+import { ExportPathObjects } from "../../lambdas/export/workflow/export-path-listing";
 import type { Diff, ListObjectsOptions, ObjectStats, Page } from "../../lambdas/lakefs/types";
+import { S3ObjectStore } from "../../lambdas/shared/aws/s3-object-store";
 import { S3AdminClient } from "../../local/s3/admin-client";
 import { testS3Client, uniqueName } from "../support/clients";
 
@@ -102,7 +105,8 @@ class TinyLakeFs {
 
   async listObjectsPage(_r: string, ref: string, o: ListObjectsOptions = {}) {
     this.calls++;
-    return this.page(this.sorted(ref), (s) => s.path, o);
+    const all = this.sorted(ref).filter((s) => !o.prefix || s.path.startsWith(o.prefix));
+    return this.page(all, (s) => s.path, o);
   }
 
   async *listObjects(r: string, ref: string, o: ListObjectsOptions = {}) {
@@ -181,7 +185,16 @@ async function runExport(from: string | null, to: string, repaired = false) {
         shards[i] = `${lines.join("\n")}\n`;
       },
     },
-    { repository: "repo", fromCommit: from, toCommit: to, exportPrefix: prefix },
+    {
+      repository: "repo",
+      fromCommit: from,
+      toCommit: to,
+      exportPrefix: prefix,
+      // A first export lists the export path (whatever else is there is deleted).
+      ...(from === null
+        ? { exported: new ExportPathObjects(new S3ObjectStore(s3), dest, prefix) }
+        : {}),
+    },
     { limits: { maxTasksPerShard: 3 } },
   );
   let totals = emptyTotals();
@@ -199,15 +212,30 @@ async function runExport(from: string | null, to: string, repaired = false) {
     for (const l of ls) yield parseMarkerSummaryLine(l);
   }
   const levels = new Map<number, string[]>();
+  const checks = new Map<number, string[]>();
   const index = await partitionMarkerLevels(mergeMarkerSummaries(summaries.map(lines)), {
-    write: async (depth, _part, dirs) =>
-      void levels.set(depth, [...(levels.get(depth) ?? []), ...dirs]),
+    write: async (depth, _part, part) => {
+      levels.set(depth, [...(levels.get(depth) ?? []), ...part.dirs]);
+      checks.set(depth, [...(checks.get(depth) ?? []), ...part.check]);
+    },
   });
   const failedMarkerDirs: string[] = [];
   let markers = 0;
   for (const level of index.levels) {
     const blocked = ancestorsOfFailedMarkers(failedMarkerDirs);
-    const dirs = levels.get(level.depth)!.filter((d) => !blocked.has(d));
+    const dirs = (levels.get(level.depth) ?? []).filter((d) => !blocked.has(d));
+    // Directories with only deletes under them: kept when the commit still has objects there.
+    const emptied: string[] = [];
+    for (const d of checks.get(level.depth) ?? []) {
+      if (blocked.has(d)) continue;
+      if (await hasExportedObjectUnder(lakefs, "repo", to, d)) dirs.push(d);
+      else emptied.push(d);
+    }
+    await deleteObjects(
+      s3,
+      dest,
+      emptied.map((d) => markerKey(prefix, d)),
+    );
     const out = await writeEmptyObjects(
       s3,
       dest,
@@ -258,12 +286,14 @@ async function read(key: string) {
 /** The export path holds exactly the commit's objects (plus markers), bytes and headers included. */
 async function expectMirror(commit: string, markerDirs: string[]) {
   const snapshot = lakefs.commits.get(commit)!;
+  const exported = [...snapshot.keys()].filter((p) => !p.startsWith("_lakefs_actions/"));
   const expectedKeys = [
-    ...[...snapshot.keys()].map((p) => `${prefix}/${p}`),
+    ...exported.map((p) => `${prefix}/${p}`),
     ...markerDirs.map((d) => markerKey(prefix, d)),
   ].sort();
   expect(await listAll(dest, `${prefix}/`)).toEqual(expectedKeys);
   for (const [path, stats] of snapshot) {
+    if (!exported.includes(path)) continue;
     const got = await read(`${prefix}/${path}`);
     expect(got.contentType).toBe(stats.content_type);
     expect(got.metadata).toEqual(stats.metadata);
@@ -298,7 +328,8 @@ describe("export pieces composed", () => {
       signalledErrors: 0,
       markers: 4,
     });
-    expect(first.totals).toMatchObject({ copied: 7, deleted: 0, failed: 0 });
+    // _lakefs_actions/ is lakeFS configuration: not exported
+    expect(first.totals).toMatchObject({ copied: 6, deleted: 0, failed: 0 });
     const markers1 = ["logs/2021-03-04/", "logs/2021-03-05/", "tables/", "tables/t1/"];
     await expectMirror("c1", markers1);
     expect(parseStatusLine((await read("status/repo-main-c1")).body)).toEqual({
@@ -352,6 +383,15 @@ describe("export pieces composed", () => {
     const repaired = await runExport("c2", "c3", true);
     expect(repaired).toMatchObject({ status: "export-repaired", signalledErrors: 0 });
     await expectMirror("c3", [...markers1, "logs/2021-03-06/", "tables/t2/"]);
+
+    // a commit that empties a directory: its objects and its marker are gone
+    await lakefs.commit("c4", "c3", {
+      "logs/2021-03-05/a.log": null,
+      "tables/t2/part-0.parquet": null,
+    });
+    const fourth = await runExport("c3", "c4");
+    expect(fourth).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
+    await expectMirror("c4", ["logs/2021-03-04/", "logs/2021-03-06/", "tables/", "tables/t1/"]);
     expect((await read("status/repo-main-c3")).body).toBe(
       "status: export-repaired, signalled_errors: 0\n",
     );

@@ -297,6 +297,46 @@ describe("exports stuck in progress", () => {
   });
 });
 
+describe("export integrity", () => {
+  const policyOf = (prefix: string) =>
+    ofType("AWS::IAM::Policy").find(([id]) => id.startsWith(prefix))![1];
+  const grants = (prefix: string, action: string) =>
+    statementsOf(policyOf(prefix))
+      .filter((st) => list(st.Action).includes(action))
+      .map((st) => JSON.stringify(st.Resource));
+
+  it("gives the API's export routes the deployment's exportBuckets", () => {
+    const fn = ofType("AWS::Lambda::Function").find(([id]) => id.includes("ApiExport"))!;
+    expect(fn[1].Properties.Environment.Variables.EXPORT_BUCKETS).toBe(EXPORT_BUCKET);
+  });
+
+  it("lets full exports list the export buckets and the markers step delete emptied directories' markers there only", () => {
+    expect(grants("LakeportExportPlanFunction", "s3:ListBucket").join()).toContain(
+      `arn:aws:s3:::${EXPORT_BUCKET}`,
+    );
+    const deletes = grants("LakeportExportMarkersFunction", "s3:DeleteObject");
+    expect(deletes).toEqual([JSON.stringify(`arn:aws:s3:::${EXPORT_BUCKET}/*`)]);
+  });
+
+  it("records an export's outcome only once its execution has ended: the finish step touches no state", () => {
+    const finish = ofType("AWS::IAM::Policy").filter(([id]) =>
+      id.startsWith("LakeportExportFinishFunction"),
+    );
+    for (const [, p] of finish) {
+      for (const st of statementsOf(p)) {
+        for (const a of list(st.Action)) expect(a).not.toMatch(/^dynamodb:/);
+      }
+    }
+    const [[, sm]] = ofType("AWS::StepFunctions::StateMachine").filter(([id]) =>
+      id.startsWith("LakeportExportStateMachine"),
+    ) as [[string, Resource]];
+    const states = definitionOf(sm).States;
+    expect(states.ExportFailed).toMatchObject({ Type: "Fail", Error: "ExportFailed" });
+    expect(states.ExportFailed.CausePath).toBe("$.finish.errorMessage");
+    expect(JSON.stringify(states["ExportSucceeded?"])).toContain("$.finish.outcome");
+  });
+});
+
 describe("IAM", () => {
   const policies = () => ofType("AWS::IAM::Policy");
 

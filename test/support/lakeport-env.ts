@@ -28,6 +28,7 @@ import type { LocalDeployment } from "../../local/cloud/deploy";
 import { startDynamoDbServer } from "../../local/dynamodb/server";
 import { generateLakeFsKeys } from "../../local/lakefs/local-credentials";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
+import { lakeportActionYaml, WEBHOOK_TOKEN_ACTION_VARIABLE } from "../../local/lakeport-action";
 import {
   assemblyCheckedAt,
   LOCAL_STACK_NAME,
@@ -190,16 +191,18 @@ export async function startLakeportEnvironment(
     const s3 = createS3Client({ endpoint: s3Endpoint, region, credentials: LOCAL_S3_CREDENTIALS });
     cleanups.push(() => s3.destroy());
 
+    const webhookToken = `webhook-${uniqueName("t")}`;
     const lakefsKeys = generateLakeFsKeys();
     const lakefsServer = await startLakeFsDevServer({
       dataDir: path.join(tmp, "lakefs"),
       s3: { endpoint: s3Endpoint, region, credentials: LOCAL_S3_CREDENTIALS },
       credentials: lakefsKeys,
+      // lakeFS's environment: the action files reference the token, never hold it.
+      actionEnv: { values: { [WEBHOOK_TOKEN_ACTION_VARIABLE]: webhookToken } },
     });
     cleanups.push(() => lakefsServer.stop());
     const lakefs = new LakeFsClient({ endpoint: lakefsServer.endpoint, credentials: lakefsKeys });
 
-    const webhookToken = `webhook-${uniqueName("t")}`;
     const cloud = await startLocalCloud({
       assemblyDir,
       stackName: opts.stackName ?? LOCAL_STACK_NAME,
@@ -363,31 +366,10 @@ export interface TestRepository {
   actionsCommit: string;
 }
 
-/** The lakeFS action file that sends post-commit and post-merge events to the Lakeport API. */
-export function lakeportActionYaml(webhookUrl: string, token: string, branches?: string[]): string {
-  const on = branches?.length
-    ? `\n    branches: [${branches.map((b) => JSON.stringify(b)).join(", ")}]`
-    : "";
-  return [
-    "name: lakeport",
-    "on:",
-    `  post-commit:${on}`,
-    `  post-merge:${on}`,
-    "hooks:",
-    "  - id: lakeport_export",
-    "    type: webhook",
-    "    properties:",
-    `      url: ${JSON.stringify(webhookUrl)}`,
-    "      timeout: 10s",
-    "      headers:",
-    `        ${WEBHOOK_TOKEN_HEADER}: ${JSON.stringify(token)}`,
-    "",
-  ].join("\n");
-}
-
 /**
  * A lakeFS repository on the dev server with its storage namespace in a new bucket of the
- * embedded S3 and `_lakefs_actions/lakeport.yaml` committed on the default branch, so every
+ * embedded S3 and `_lakefs_actions/lakeport.yaml` (local/lakeport-action.ts: the token as a
+ * lakeFS secret reference) committed on the default branch, so every
  * later commit or merge calls the Lakeport webhook route. lakeFS runs the actions of the
  * committed tree, so the commit adding the file fires the hook too (wait for it with
  * `env.lakefsServer.hooksSettled()`).
@@ -411,7 +393,7 @@ export async function createLakeFsRepository(
   let actionsCommit = "";
   if (opts.webhook !== false) {
     await env.lakefs.uploadObject(id, defaultBranch, "_lakefs_actions/lakeport.yaml", {
-      content: lakeportActionYaml(env.api.webhookUrl, env.api.webhookToken),
+      content: lakeportActionYaml(env.api.webhookUrl),
     });
     actionsCommit = (
       await env.lakefs.commit(id, defaultBranch, { message: "Lakeport webhook action" })

@@ -1,4 +1,5 @@
 // The export steps' object store port in memory (a fake at the port for step tests).
+import { createHash } from "node:crypto";
 import type { ExportObjectStore } from "../../lambdas/export/ports";
 
 export class MemoryExportStore implements ExportObjectStore {
@@ -12,6 +13,14 @@ export class MemoryExportStore implements ExportObjectStore {
   async *listKeys(bucket: string, prefix: string) {
     for (const k of [...this.objects.keys()].sort()) {
       if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
+    }
+  }
+  async *list(bucket: string, prefix: string, startAfter?: string) {
+    for await (const key of this.listKeys(bucket, prefix)) {
+      if (startAfter !== undefined && key <= startAfter) continue;
+      const body = this.objects.get(`${bucket}/${key}`) ?? "";
+      const etag = `"${createHash("md5").update(body).digest("hex")}"`;
+      yield { key, size: Buffer.byteLength(body), etag };
     }
   }
 }

@@ -28,6 +28,7 @@ beforeAll(() => {
     lakeFsEndpoint: "https://lakefs.example.com",
     lakeFsSecret: new secrets.Secret(stack, "LakeFs"),
     webhookSecret: new secrets.Secret(stack, "Webhook"),
+    exportBuckets: ["exports-a", "exports-b"],
   });
   template = Template.fromStack(stack);
 });
@@ -118,11 +119,14 @@ test("functions: Node.js 22 on ARM64 with their environment", () => {
       .join(","),
   );
   expect(vars).toContain(
-    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN"
+    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN,EXPORT_BUCKETS"
       .split(",")
       .sort()
       .join(","),
   );
+  // The export routes refuse export paths outside the deployment's exportBuckets.
+  const exportFn = api.find((f) => f.Environment?.Variables.EXPORT_BUCKETS !== undefined);
+  expect(exportFn?.Environment?.Variables.EXPORT_BUCKETS).toBe("exports-a,exports-b");
   expect(vars).toContain("EVENT_BUS_NAME,NODE_OPTIONS,TABLE_NAME,WEBHOOK_SECRET_ARN");
 });
 

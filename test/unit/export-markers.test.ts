@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isExportedPath } from "../../lambdas/export/domain/exported-paths";
 import {
   ancestorDirectories,
   ancestorsOfFailedMarkers,
@@ -7,22 +8,35 @@ import {
   computeMarkers,
   directoryDepth,
   encodeMarkerSummaryLine,
+  hasExportedObjectUnder,
   InvalidPrefixRegexError,
+  type MarkerLevelPart,
+  type MarkerOperation,
   type MarkerSummaryEntry,
-  markerKeysInOrder,
+  markerKey,
   mergeMarkerSummaries,
   parseMarkerSummaryLine,
   partitionMarkerLevels,
   ShardMarkerSummaryBuilder,
 } from "../../lambdas/export/domain/markers";
+import type { ListObjectsOptions, ObjectStats, Page } from "../../lambdas/lakefs/types";
 
 interface MarkerCase {
   name: string;
   regexes: string[];
+  /** Copied objects. */
   changed: string[];
+  /** Deleted paths. */
+  deleted?: string[];
+  /** Copies that failed. */
   failed?: string[];
+  /** Other objects of the commit (untouched by the export). */
+  remaining?: string[];
   prefix?: string;
+  /** Markers written, deepest level first. */
   expected: string[];
+  /** Markers deleted (their directory no longer holds objects). */
+  removed?: string[];
 }
 
 const m = (dir: string, prefix = "exp") =>
@@ -134,17 +148,147 @@ const cases: MarkerCase[] = [
     failed: ["a/b/c/bad"],
     expected: [m("z/")],
   },
+  {
+    name: "a commit that empties a directory removes its marker",
+    regexes: ["^logs/[^/]+/$"],
+    changed: ["logs/2022/c.csv"],
+    deleted: ["logs/2021/a.csv", "logs/2021/b.csv"],
+    expected: [m("logs/2022/")],
+    removed: [m("logs/2021/")],
+  },
+  {
+    name: "deletes in a directory that still holds objects keep its marker",
+    regexes: ["^logs/[^/]+/$"],
+    changed: [],
+    deleted: ["logs/2021/a.csv"],
+    remaining: ["logs/2021/b.csv"],
+    expected: [m("logs/2021/")],
+  },
+  {
+    name: "emptied nested directories lose their markers, the parent with objects left keeps its",
+    regexes: ["^t/"],
+    changed: [],
+    deleted: ["t/x/y/1", "t/x/2"],
+    remaining: ["t/3"],
+    expected: [m("t/")],
+    removed: [m("t/x/y/"), m("t/x/")],
+  },
+  {
+    name: "_lakefs_actions/ is not exported: no marker there, even under .*",
+    regexes: [".*"],
+    changed: ["_lakefs_actions/lakeport.yaml", "a/f"],
+    expected: [m("a/"), m("")],
+  },
+  {
+    name: "the root loses its marker when only _lakefs_actions/ is left",
+    regexes: ["^$"],
+    changed: [],
+    deleted: ["f"],
+    remaining: ["_lakefs_actions/lakeport.yaml"],
+    expected: [],
+    removed: [m("")],
+  },
+  {
+    name: "a failed delete leaves its directory's marker as it is",
+    regexes: ["/$"],
+    changed: ["b/ok"],
+    deleted: [],
+    failed: ["a/gone"],
+    expected: [m("b/")],
+  },
+];
+
+/** The commit after the export: what `hasExportedObjectUnder` is asked about. */
+function commitHas(c: MarkerCase) {
+  const objects = [...c.changed, ...(c.remaining ?? [])];
+  return (dir: string) => objects.some((p) => isExportedPath(p) && p.startsWith(dir));
+}
+
+/** Marker keys written and deleted, deepest level first (each level sorted). */
+function markerOutcome(c: MarkerCase, levels: { write: string[][]; check: string[][] }) {
+  const has = commitHas(c);
+  const depthOf = (l: string[]) => directoryDepth(l[0]!);
+  const byDepth = new Map<number, { write: string[]; remove: string[] }>();
+  const at = (d: number) => {
+    const e = byDepth.get(d) ?? { write: [], remove: [] };
+    byDepth.set(d, e);
+    return e;
+  };
+  for (const l of levels.write) at(depthOf(l)).write.push(...l);
+  for (const l of levels.check) {
+    for (const dir of l) (has(dir) ? at(depthOf(l)).write : at(depthOf(l)).remove).push(dir);
+  }
+  const ordered = [...byDepth.entries()].sort((a, b) => b[0] - a[0]).map(([, e]) => e);
+  const prefix = c.prefix ?? "exp";
+  return {
+    write: ordered.flatMap((e) => e.write.sort().map((d) => markerKey(prefix, d))),
+    remove: ordered.flatMap((e) => e.remove.sort().map((d) => markerKey(prefix, d))),
+  };
+}
+
+const operationsOf = (c: MarkerCase): MarkerOperation[] => [
+  ...c.changed.map((path) => ({ path, failed: false, present: true })),
+  ...(c.deleted ?? []).map((path) => ({ path, failed: false, present: false })),
+  ...(c.failed ?? []).map((path) => ({ path, failed: true, present: true })),
 ];
 
 describe("success markers (table)", () => {
-  it.each(cases)("$name", ({ regexes, changed, failed, prefix, expected }) => {
-    const selector = compileDirectorySelector(regexes);
-    const levels = computeMarkers(changed, failed ?? [], selector);
-    expect(markerKeysInOrder(prefix ?? "exp", levels)).toEqual(expected);
+  it.each(cases)("$name", (c) => {
+    const selector = compileDirectorySelector(c.regexes);
+    const out = markerOutcome(c, computeMarkers(operationsOf(c), selector));
+    expect(out.write).toEqual(c.expected);
+    expect(out.remove).toEqual(c.removed ?? []);
   });
 
-  it("has at least 12 cases", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(12);
+  it("has at least 18 cases", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(18);
+  });
+});
+
+describe("does a directory still hold exported objects", () => {
+  /** lakeFS's listing of one commit, counting calls. */
+  function lakefsOf(paths: string[]) {
+    const sorted = [...paths].sort();
+    const calls: ListObjectsOptions[] = [];
+    return {
+      calls,
+      async listObjectsPage(_r: string, _ref: string, o: ListObjectsOptions = {}) {
+        calls.push(o);
+        const results = sorted
+          .filter((p) => (!o.prefix || p.startsWith(o.prefix)) && (!o.after || p > o.after))
+          .slice(0, o.amount ?? 100)
+          .map((path) => ({ path, path_type: "object" }) as ObjectStats);
+        return {
+          results,
+          pagination: {
+            has_more: false,
+            next_offset: "",
+            results: results.length,
+            max_per_page: 1000,
+          },
+        } as Page<ObjectStats>;
+      },
+    };
+  }
+
+  it("asks for one object under the directory", async () => {
+    const lakefs = lakefsOf(["a/b/c", "d"]);
+    expect(await hasExportedObjectUnder(lakefs, "r", "c1", "a/")).toBe(true);
+    expect(await hasExportedObjectUnder(lakefs, "r", "c1", "a/x/")).toBe(false);
+    expect(lakefs.calls).toEqual([
+      { prefix: "a/", amount: 1 },
+      { prefix: "a/x/", amount: 1 },
+    ]);
+  });
+
+  it("at the root, skips _lakefs_actions/ with a second listing", async () => {
+    expect(await hasExportedObjectUnder(lakefsOf(["_lakefs_actions/x.yaml"]), "r", "c", "")).toBe(
+      false,
+    );
+    const two = lakefsOf(["_lakefs_actions/x.yaml", "z"]);
+    expect(await hasExportedObjectUnder(two, "r", "c", "")).toBe(true);
+    expect(two.calls).toHaveLength(2);
+    expect(await hasExportedObjectUnder(lakefsOf(["a"]), "r", "c", "")).toBe(true);
   });
 });
 
@@ -180,14 +324,14 @@ async function* fromArray<T>(items: T[]): AsyncGenerator<T> {
 
 async function streamMarkers(
   regexes: string[],
-  shards: { path: string; failed: boolean }[][],
+  shards: MarkerOperation[][],
   fanIn: number,
-): Promise<string[][]> {
+): Promise<{ write: string[][]; check: string[][] }> {
   const selector = compileDirectorySelector(regexes);
   // per-shard summaries, serialised as they would be in S3
   let runs: string[][] = shards.map((shard) => {
     const b = new ShardMarkerSummaryBuilder(selector);
-    for (const t of shard) b.add(t.path, t.failed);
+    for (const t of shard) b.add(t.path, t.failed, t.present);
     return b.entries().map(encodeMarkerSummaryLine);
   });
   // tree merge with a bounded fan-in
@@ -203,21 +347,25 @@ async function streamMarkers(
     }
     runs = next;
   }
-  const parts = new Map<number, string[][]>();
+  const parts = new Map<number, MarkerLevelPart[]>();
   const index = await partitionMarkerLevels(
     parse(runs[0] ?? []),
     {
-      async write(depth, partIndex, dirs) {
+      async write(depth, partIndex, part) {
         const list = parts.get(depth) ?? [];
         expect(partIndex).toBe(list.length);
-        expect(dirs.length).toBeLessThanOrEqual(2);
-        list.push(dirs);
+        expect(part.dirs.length + part.check.length).toBeLessThanOrEqual(2);
+        list.push({ dirs: [...part.dirs], check: [...part.check] });
         parts.set(depth, list);
       },
     },
     { maxDirsPerPart: 2 },
   );
-  return index.levels.map((l) => parts.get(l.depth)!.flat());
+  const levels = index.levels.map((l) => parts.get(l.depth)!);
+  return {
+    write: levels.map((ps) => ps.flatMap((p) => p.dirs)).filter((l) => l.length > 0),
+    check: levels.map((ps) => ps.flatMap((p) => p.check)).filter((l) => l.length > 0),
+  };
 }
 
 describe("streaming markers", () => {
@@ -226,20 +374,16 @@ describe("streaming markers", () => {
     const path = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join("/"));
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ path, failed: fc.boolean() }), {
+        fc.array(fc.record({ path, failed: fc.boolean(), present: fc.boolean() }), {
           maxLength: 40,
         }),
         fc.integer({ min: 1, max: 7 }),
         fc.integer({ min: 2, max: 4 }),
         fc.constantFrom<string[]>(["/$"], [".*"], ["^a/"], ["2021/", "é"], []),
         async (ops, shardSize, fanIn, regexes) => {
-          const shards: { path: string; failed: boolean }[][] = [];
+          const shards: MarkerOperation[][] = [];
           for (let i = 0; i < ops.length; i += shardSize) shards.push(ops.slice(i, i + shardSize));
-          const expected = computeMarkers(
-            ops.filter((o) => !o.failed).map((o) => o.path),
-            ops.filter((o) => o.failed).map((o) => o.path),
-            compileDirectorySelector(regexes),
-          );
+          const expected = computeMarkers(ops, compileDirectorySelector(regexes));
           expect(await streamMarkers(regexes, shards, fanIn)).toEqual(expected);
         },
       ),
@@ -247,28 +391,37 @@ describe("streaming markers", () => {
     );
   });
 
-  it("merges duplicates with failure winning", async () => {
+  it("merges duplicates with failure and presence winning", async () => {
     const a: MarkerSummaryEntry[] = [
-      { dir: "a/", failed: false },
-      { dir: "b/", failed: false },
+      { dir: "a/", failed: false, present: false },
+      { dir: "b/", failed: false, present: false },
     ];
     const b: MarkerSummaryEntry[] = [
-      { dir: "a/", failed: true },
-      { dir: "c/", failed: false },
+      { dir: "a/", failed: true, present: false },
+      { dir: "b/", failed: false, present: true },
+      { dir: "c/", failed: false, present: false },
     ];
     const out: MarkerSummaryEntry[] = [];
     for await (const e of mergeMarkerSummaries([fromArray(a), fromArray(b)])) out.push(e);
     expect(out).toEqual([
-      { dir: "a/", failed: true },
-      { dir: "b/", failed: false },
-      { dir: "c/", failed: false },
+      { dir: "a/", failed: true, present: false },
+      { dir: "b/", failed: false, present: true },
+      { dir: "c/", failed: false, present: false },
     ]);
+  });
+
+  it("reads summary lines written before presence was recorded as copies", () => {
+    expect(parseMarkerSummaryLine('{"dir":"a/","failed":false}')).toEqual({
+      dir: "a/",
+      failed: false,
+      present: true,
+    });
   });
 
   it("rejects an unsorted summary", async () => {
     const bad = fromArray([
-      { dir: "b/", failed: false },
-      { dir: "a/", failed: false },
+      { dir: "b/", failed: false, present: true },
+      { dir: "a/", failed: false, present: true },
     ]);
     const drain = async () => {
       for await (const _ of mergeMarkerSummaries([bad])) {

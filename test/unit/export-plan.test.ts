@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { compareKeys } from "../../lambdas/export/domain/keys";
 import {
+  type ExportedObject,
+  type ExportPathListing,
   PlanError,
+  type PlanRequest,
   type PlanResult,
   planExport,
   type ShardSink,
+  type TouchedPaths,
 } from "../../lambdas/export/domain/plan";
 import { type ExportTask, parseTaskShard } from "../../lambdas/export/domain/tasks";
 import type {
@@ -179,11 +183,34 @@ const pad = (i: number) => String(i).padStart(7, "0");
 const branch = (n: number, dir = "data") =>
   Array.from({ length: n }, (_, i) => `${dir}/part-${pad(i)}.csv`);
 
-const req = (fromCommit: string | null) => ({
+/** The export path's listing (relative paths), sorted, counting reads. */
+class ListingOf implements ExportPathListing {
+  reads = 0;
+  constructor(readonly items: ExportedObject[] = []) {
+    this.items = [...items].sort((a, b) => compareKeys(a.path, b.path));
+  }
+  async *objects(after: string | undefined) {
+    this.reads++;
+    for (const o of this.items) if (after === undefined || compareKeys(o.path, after) > 0) yield o;
+  }
+}
+
+class TouchedOf implements TouchedPaths {
+  constructor(readonly items: string[]) {}
+  async *paths(after: string | undefined) {
+    for (const p of [...this.items].sort(compareKeys)) {
+      if (after === undefined || compareKeys(p, after) > 0) yield p;
+    }
+  }
+}
+
+const req = (fromCommit: string | null, more: Partial<PlanRequest> = {}): PlanRequest => ({
   repository: "repo",
   fromCommit,
   toCommit: "to",
   exportPrefix: "exp/main",
+  ...(fromCommit === null ? { exported: new ListingOf() } : {}),
+  ...more,
 });
 
 describe("planExport: incremental", () => {
@@ -205,10 +232,16 @@ describe("planExport: incremental", () => {
     const sink = new MemorySink();
     const result = await planExport(lakefs, sink, req("from"));
     expect(lakefs.total).toBeLessThan(20);
-    expect(lakefs.calls).toEqual({ diff: 1, list: 0, stat: 8 });
-    expect(result).toMatchObject({ done: true, counts: { copies: 8, deletes: 2, shards: 1 } });
+    expect(lakefs.calls).toEqual({ diff: 1, list: 0, stat: 7 });
+    expect(result).toMatchObject({ done: true, counts: { copies: 7, deletes: 2, shards: 1 } });
     const tasks = sink.tasks();
-    expect(tasks.map((t) => t.path)).toEqual([...changes.map(([p]) => p)].sort(compareKeys));
+    // _lakefs_actions/ is lakeFS configuration: never exported
+    expect(tasks.map((t) => t.path)).toEqual(
+      changes
+        .map(([p]) => p)
+        .filter((p) => !p.startsWith("_lakefs_actions/"))
+        .sort(compareKeys),
+    );
     expect(tasks.find((t) => t.path === "data/part-0000003.csv")).toEqual({
       op: "copy",
       path: "data/part-0000003.csv",
@@ -224,8 +257,6 @@ describe("planExport: incremental", () => {
       path: "data/part-0999999.csv",
       destKey: "exp/main/data/part-0999999.csv",
     });
-    // _lakefs_actions/ is exported like any object
-    expect(tasks.find((t) => t.path === "_lakefs_actions/export.yaml")?.op).toBe("copy");
     // no metadata key when lakeFS has none
     expect(tasks.find((t) => t.path === "data/zz/new-b.bin")).not.toHaveProperty("metadata");
   });
@@ -299,6 +330,182 @@ describe("planExport: incremental", () => {
     });
     await expect(planExport(lakefs, new MemorySink(), req("from"))).rejects.toThrow(/not found/);
   });
+
+  it("brings every path failed exports touched back to `to`: copied when there, deleted when not", async () => {
+    const paths = branch(1000);
+    const changes: [string, Change][] = [
+      ["data/part-0000010.csv", "changed"],
+      ["data/part-0000020.csv", "removed"],
+    ];
+    const lakefs = new FakeLakeFs(paths, changes);
+    const touched = new TouchedOf([
+      "data/part-0000010.csv", // also in the diff: once
+      "data/part-0000005.csv", // unchanged since `from`: copied again
+      "data/gone-a.csv", // copied by the failed export, deleted from `to` since
+      "_lakefs_actions/lakeport.yaml", // never exported
+      "zz/gone-b.csv",
+    ]);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req("from", { touched }));
+    expect(sink.tasks().map((t) => `${t.op}:${t.path}`)).toEqual([
+      "delete:data/gone-a.csv",
+      "copy:data/part-0000005.csv",
+      "copy:data/part-0000010.csv",
+      "delete:data/part-0000020.csv",
+      "delete:zz/gone-b.csv",
+    ]);
+    expect(result.counts).toMatchObject({ copies: 2, deletes: 3 });
+    expect(sink.tasks().find((t) => t.path === "data/part-0000005.csv")).toMatchObject({
+      sourceAddress: "s3://ns-bucket/data/v1/data/part-0000005.csv",
+    });
+  });
+
+  it("costs what the failed exports touched, not the branch: 3 000 touched paths of a 1 000 000-object branch", async () => {
+    const paths = branch(1_000_000);
+    // A failed export copied 3 000 consecutive objects; 1 000 of them were deleted since.
+    const touchedPaths = paths.slice(400_000, 403_000);
+    const removed = new Set(touchedPaths.slice(1000, 2000));
+    const lakefs = new FakeLakeFs(
+      paths,
+      [...removed].map((p): [string, Change] => [p, "removed"]),
+    );
+    const sink = new MemorySink();
+    await planExport(lakefs, sink, req("from", { touched: new TouchedOf(touchedPaths) }));
+    const tasks = sink.tasks();
+    expect(tasks).toHaveLength(3000);
+    expect(tasks.filter((t) => t.op === "delete").map((t) => t.path)).toEqual([...removed]);
+    // Absent paths are told by the listing windows, not by 1 000 failing stats.
+    expect(lakefs.total).toBeLessThan(20);
+    expect(lakefs.calls.stat).toBe(0);
+  });
+
+  it("resumes with touched paths: nothing lost or repeated", async () => {
+    const paths = branch(500);
+    const changes = paths.filter((_, i) => i % 7 === 0).map((p): [string, Change] => [p, i2c(p)]);
+    const touched = new TouchedOf([...paths.filter((_, i) => i % 5 === 0), "data/gone.csv"]);
+    const whole = new MemorySink();
+    await planExport(new FakeLakeFs(paths, changes), whole, req("from", { touched }), {
+      limits: { maxTasksPerShard: 16 },
+    });
+    const sink = new MemorySink();
+    let result: PlanResult | undefined;
+    do {
+      let shardsThisCall = 0;
+      result = await planExport(
+        new FakeLakeFs(paths, changes),
+        sink,
+        req("from", { touched, ...(result ? { resume: result.cursor } : {}) }),
+        { limits: { maxTasksPerShard: 16 }, shouldContinue: () => ++shardsThisCall < 2 },
+      );
+    } while (!result.done);
+    expect(sink.shards).toEqual(whole.shards);
+  });
+});
+
+/** Alternating change types for a reproducible mix. */
+function i2c(p: string): Change {
+  const n = Number(/(\d+)\.csv$/.exec(p)?.[1] ?? 0);
+  return n % 2 === 0 ? "changed" : "removed";
+}
+
+describe("planExport: full exports (the export path listed against `to`)", () => {
+  const there = (path: string, etag: string, size = path.length): ExportedObject => ({
+    path,
+    etag: `"${etag}"`,
+    size,
+  });
+
+  it("full-copy copies every object and deletes whatever else is in the export path", async () => {
+    const paths = ["a/1.csv", "a/2.csv", "b/3.csv"];
+    const exported = new ListingOf([
+      there("a/1.csv", "etag-v1-a/1.csv"),
+      there("a/_lakefs_success", "d41d8cd98f00b204e9800998ecf8427e", 0),
+      there("_lakefs_actions/lakeport.yaml", "x"),
+      there("old/stale.csv", "y"),
+    ]);
+    const lakefs = new FakeLakeFs(["_lakefs_actions/lakeport.yaml", ...paths], []);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req(null, { mode: "full-copy", exported }));
+    expect(sink.tasks().map((t) => `${t.op}:${t.path}`)).toEqual([
+      "delete:_lakefs_actions/lakeport.yaml",
+      "copy:a/1.csv",
+      "copy:a/2.csv",
+      "delete:a/_lakefs_success",
+      "copy:b/3.csv",
+      "delete:old/stale.csv",
+    ]);
+    expect(result.counts).toMatchObject({ copies: 3, deletes: 3 });
+  });
+
+  it("full-compare keeps what is already exported (ETag and size), copies what differs", async () => {
+    const lakefs = new FakeLakeFs(["a.csv", "b.csv", "c.csv", "d.csv"], []);
+    const exported = new ListingOf([
+      there("a.csv", "etag-v1-a.csv"), // same
+      there("b.csv", "something-else"), // damaged from outside
+      there("c.csv", "etag-v1-c.csv", 999), // same ETag, other size
+      there("e.csv", "x"), // extra
+    ]);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req("from", { mode: "full-compare", exported }));
+    expect(sink.tasks().map((t) => `${t.op}:${t.path}`)).toEqual([
+      "keep:a.csv",
+      "copy:b.csv",
+      "copy:c.csv",
+      "copy:d.csv",
+      "delete:e.csv",
+    ]);
+    expect(result.counts).toMatchObject({ copies: 3, deletes: 1, keeps: 1 });
+    expect(lakefs.calls.diff).toBe(0);
+  });
+
+  it("resumes a full export from the cursor on both listings", async () => {
+    const paths = branch(300);
+    const exported = new ListingOf([
+      ...paths.filter((_, i) => i % 3 === 0).map((p) => there(p, `etag-v1-${p}`)),
+      ...branch(40, "stale").map((p) => there(p, "x")),
+    ]);
+    const whole = new MemorySink();
+    await planExport(
+      new FakeLakeFs(paths, []),
+      whole,
+      req(null, { mode: "full-compare", exported }),
+      { limits: { maxTasksPerShard: 25 } },
+    );
+    const sink = new MemorySink();
+    let result: PlanResult | undefined;
+    do {
+      let n = 0;
+      result = await planExport(
+        new FakeLakeFs(paths, []),
+        sink,
+        req(null, {
+          mode: "full-compare",
+          exported,
+          ...(result ? { resume: result.cursor } : {}),
+        }),
+        { limits: { maxTasksPerShard: 25 }, shouldContinue: () => ++n < 3 },
+      );
+    } while (!result.done);
+    expect(sink.shards).toEqual(whole.shards);
+    expect(result.counts).toEqual({
+      copies: 200,
+      deletes: 40,
+      keeps: 100,
+      copyBytes: 200 * 21,
+      shards: 14,
+    });
+  });
+
+  it("a full export needs the listing of the export path", async () => {
+    await expect(
+      planExport(new FakeLakeFs(["a"], []), new MemorySink(), {
+        repository: "repo",
+        fromCommit: null,
+        toCommit: "to",
+        exportPrefix: "exp",
+      }),
+    ).rejects.toThrow(PlanError);
+  });
 });
 
 describe("planExport: first export", () => {
@@ -344,7 +551,7 @@ describe("planExport: first export", () => {
       result = await planExport(
         new FakeLakeFs(paths, []),
         sink,
-        { ...req(null), ...(result ? { resume: result.cursor } : {}) },
+        req(null, result ? { resume: result.cursor } : {}),
         { limits: { maxTasksPerShard: 64 }, shouldContinue: () => ++shardsThisCall < 3 },
       );
       invocations++;

@@ -1,4 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { checkExportBucket, exportBucketRuleOf } from "../../lambdas/api/validation";
+import {
+  locationsOverlap,
+  normalizeS3Location,
+  writableLocationProblem,
+} from "../../lambdas/shared/s3-naming";
 import {
   formatS3Uri,
   InvalidS3UriError,
@@ -60,5 +66,56 @@ describe("s3 uri", () => {
     expect(isAddressInNamespace("s3://b/repo10/x", "s3://b/repo1")).toBe(false);
     expect(isAddressInNamespace("s3://b/repo1", "s3://b/repo1")).toBe(false);
     expect(isAddressInNamespace("s3://b/repo1/", "s3://b/repo1")).toBe(false);
+  });
+});
+
+describe("locations Lakeport writes to (S3's naming rules)", () => {
+  it.each([
+    ["s3://my-bucket", undefined],
+    ["s3://my-bucket/", undefined],
+    ["s3://my.bucket-1/a/b/", undefined],
+    ["s3://bucket/a b/é", undefined],
+    ["http://bucket/x", "must be s3://bucket[/prefix]"],
+    ["s3:///x", "must be s3://bucket[/prefix]"],
+    ["s3://ab/x", 'bucket "ab" must be 3 to 63 characters long'],
+    [`s3://${"a".repeat(64)}/x`, "must be 3 to 63 characters long"],
+    ["s3://Bucket/x", "may only hold lowercase letters, digits, dots and hyphens"],
+    ["s3://bucket_1/x", "may only hold lowercase letters"],
+    ["s3://-bucket/x", "must begin and end with a letter or digit"],
+    ["s3://bucket./x", "must begin and end with a letter or digit"],
+    ["s3://a..b/x", 'bucket "a..b" must not contain two adjacent dots'],
+    ["s3://192.168.1.1/x", 'bucket "192.168.1.1" must not be formatted as an IP address'],
+    ["s3://xn--bucket/x", "reserved prefix xn--"],
+    ["s3://bucket-s3alias/x", "reserved suffix -s3alias"],
+    ["s3://bucket/a//b", "must not contain an empty path segment"],
+    ["s3://bucket/a/./b", "must not contain . or .. path segments"],
+    ["s3://bucket/a/..", "must not contain . or .. path segments"],
+    ["s3://bucket/a?versionId=1", "must not contain ? or #"],
+    ["s3://bucket/a#b", "must not contain ? or #"],
+    ["s3://bucket/a\nb", "must not contain control characters"],
+  ])("%j", (uri, problem) => {
+    const got = writableLocationProblem(uri);
+    if (problem === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(problem);
+  });
+
+  it("normalizes trailing slashes and tells overlapping locations", () => {
+    expect(normalizeS3Location("s3://b/x//")).toBe("s3://b/x");
+    expect(locationsOverlap("s3://b/x", "s3://b/x/")).toBe(true);
+    expect(locationsOverlap("s3://b", "s3://b/x/y")).toBe(true);
+    expect(locationsOverlap("s3://b/x", "s3://b/xy")).toBe(false);
+    expect(locationsOverlap("s3://b/x", "s3://c/x")).toBe(false);
+  });
+
+  it("checks the bucket against the deployment's exportBuckets", () => {
+    expect(exportBucketRuleOf(undefined)).toBe("any");
+    expect(exportBucketRuleOf("*")).toBe("any");
+    const rule = exportBucketRuleOf("a-exports, b-exports");
+    expect(rule).toEqual(["a-exports", "b-exports"]);
+    expect(() => checkExportBucket("exportPath", "s3://b-exports/x", rule)).not.toThrow();
+    expect(() => checkExportBucket("exportPath", "s3://c-exports/x", rule)).toThrow(
+      /^exportPath: bucket "c-exports" is not in this deployment's exportBuckets setting \(a-exports, b-exports\)/,
+    );
+    expect(() => checkExportBucket("exportPath", "s3://c-exports/x", "any")).not.toThrow();
   });
 });

@@ -1,7 +1,23 @@
 import { expect, test } from "vitest";
+import { WORK_BUCKET_TEMPORARY_DAYS } from "../../infra/constructs/storage";
 import { startRequestFromEvent } from "../../lambdas/export/start/from-event";
+import {
+  nextConfigVersion,
+  sameExportedConfiguration,
+} from "../../lambdas/export/state/config-version";
 import { EXECUTION_NAME_PATTERN, exportIdFor } from "../../lambdas/export/state/export-id";
-import { decideDone, decideStart, type StartInput } from "../../lambdas/export/state/transitions";
+import {
+  decideExportMode,
+  MAX_UNRECONCILED_EXPORTS,
+  TOUCHED_RECORD_TRUST_MS,
+  withFailedExport,
+} from "../../lambdas/export/state/export-mode";
+import {
+  decideDone,
+  decideStart,
+  reconcileExportsOf,
+  type StartInput,
+} from "../../lambdas/export/state/transitions";
 import type { ExportState } from "../../lambdas/export/state/types";
 
 const now = "2026-11-23T00:00:00.000Z";
@@ -9,12 +25,15 @@ const input = (
   head: string,
   trigger: StartInput["trigger"] = "run",
   isContinuous = true,
+  more: Partial<StartInput> = {},
 ): StartInput => ({
   head,
   trigger,
   isContinuous,
+  configVersion: 1,
   now,
   exportIdFor: (attempt) => `exp-${head}-${attempt}`,
+  ...more,
 });
 const state = (s: Partial<ExportState>): ExportState => ({
   state: "exported-successfully",
@@ -28,7 +47,7 @@ const state = (s: Partial<ExportState>): ExportState => ({
   ...s,
 });
 
-test("first start exports everything from no commit", () => {
+test("first start exports everything from no commit (full-copy)", () => {
   const d = decideStart(undefined, input("c1"));
   expect(d).toEqual({
     kind: "start",
@@ -38,9 +57,12 @@ test("first start exports everything from no commit", () => {
       currentRef: "c1",
       exportId: "exp-c1-1",
       updatedAt: now,
+      startedAt: now,
       repaired: false,
       attempt: 1,
       version: 1,
+      mode: "full-copy",
+      configVersion: 1,
     },
   });
 });
@@ -50,8 +72,152 @@ test("start from a successful export continues from the last exported commit", (
   expect(d).toMatchObject({
     kind: "start",
     fromCommit: "c1",
-    next: { currentRef: "c2", attempt: 2, version: 4, lastExportedCommit: "c1" },
+    next: {
+      currentRef: "c2",
+      attempt: 2,
+      version: 4,
+      lastExportedCommit: "c1",
+      mode: "incremental",
+      configVersion: 1,
+    },
   });
+});
+
+test("a changed configuration makes the next export a full export, even at the same head", () => {
+  const exported = state({ exportedConfigVersion: 1 });
+  expect(decideStart(exported, input("c1"))).toEqual({ kind: "up-to-date" });
+  const d = decideStart(exported, input("c1", "set-once", true, { configVersion: 2 }));
+  expect(d).toMatchObject({
+    kind: "start",
+    next: { currentRef: "c1", mode: "full-copy", configVersion: 2, exportedConfigVersion: 1 },
+  });
+  // A state from before versions existed exported version 1.
+  expect(decideStart(state({}), input("c2", "run", true, { configVersion: 3 }))).toMatchObject({
+    next: { mode: "full-copy" },
+  });
+  // Success records the version exported.
+  const running = d.kind === "start" ? d.next : state({});
+  expect(
+    decideDone(running, {
+      exportId: running.exportId,
+      currentRef: "c1",
+      outcome: { status: "succeeded" },
+      now,
+    }),
+  ).toMatchObject({ next: { exportedConfigVersion: 2, lastExportedCommit: "c1" } });
+});
+
+test("configuration versions: same path and expressions keep the version, any change moves past every version used", () => {
+  const a = { exportPath: "s3://b/x", lastKeysInPrefixRegexp: ["a/", "b/"], configVersion: 4 };
+  expect(sameExportedConfiguration(a, { ...a, lastKeysInPrefixRegexp: ["b/", "a/", "a/"] })).toBe(
+    true,
+  );
+  expect(nextConfigVersion(a, undefined, { ...a, lastKeysInPrefixRegexp: ["b/", "a/"] })).toBe(4);
+  expect(nextConfigVersion(a, undefined, { ...a, exportPath: "s3://b/y" })).toBe(5);
+  expect(nextConfigVersion(a, undefined, { ...a, lastKeysInPrefixRegexp: [] })).toBe(5);
+  expect(nextConfigVersion(undefined, undefined, a)).toBe(1);
+  // Deleted and created again: never the version the branch was exported with.
+  expect(nextConfigVersion(undefined, state({ exportedConfigVersion: 7 }), a)).toBe(8);
+  // Stored before versions existed: version 1, so a change is 2.
+  expect(
+    nextConfigVersion({ exportPath: "s3://b/x", lastKeysInPrefixRegexp: [] }, state({}), {
+      exportPath: "s3://b/z",
+      lastKeysInPrefixRegexp: [],
+    }),
+  ).toBe(2);
+});
+
+test("failed exports are recorded for the next export to reconcile; a success forgets them", () => {
+  const running = state({
+    state: "in-progress",
+    currentRef: "c2",
+    exportId: "e2",
+    startedAt: "2026-11-22T00:00:00.000Z",
+    mode: "incremental",
+    configVersion: 1,
+  });
+  const failed = decideDone(running, {
+    exportId: "e2",
+    currentRef: "c2",
+    outcome: { status: "failed", errorMessage: "denied" },
+    now,
+  });
+  expect(failed).toMatchObject({
+    next: {
+      state: "export-failed",
+      unreconciled: [{ exportId: "e2", startedAt: "2026-11-22T00:00:00.000Z", full: false }],
+    },
+  });
+  const failedState = failed.kind === "done" ? failed.next : state({});
+  // The repair is incremental and reconciles e2's paths besides the diff.
+  const repair = decideStart(failedState, input("c3", "repair"));
+  expect(repair).toMatchObject({
+    kind: "start",
+    fromCommit: "c1",
+    next: { mode: "incremental", repaired: true, unreconciled: [{ exportId: "e2" }] },
+  });
+  const repairing = repair.kind === "start" ? repair.next : state({});
+  expect(reconcileExportsOf(repairing)).toEqual(["e2"]);
+  // The repair fails too: both are reconciled by the next one.
+  const again = decideDone(repairing, {
+    exportId: repairing.exportId,
+    currentRef: "c3",
+    outcome: { status: "failed", errorMessage: "again" },
+    now,
+  });
+  expect(
+    again.kind === "done" ? again.next.unreconciled?.map((u) => u.exportId) : undefined,
+  ).toEqual(["e2", repairing.exportId]);
+  const ok = decideDone(repairing, {
+    exportId: repairing.exportId,
+    currentRef: "c3",
+    outcome: { status: "succeeded" },
+    now,
+  });
+  expect(ok).toMatchObject({ next: { state: "export-repaired", lastExportedCommit: "c3" } });
+  expect(ok.kind === "done" && ok.next.unreconciled).toBeUndefined();
+});
+
+test("reconciliation by listing when the records of failed exports cannot be relied on", () => {
+  const at = new Date(now);
+  const fresh = new Date(at.getTime() - 3_600_000).toISOString();
+  const base = state({ exportedConfigVersion: 1 });
+  const mode = (s: ExportState, fullRequested = false) =>
+    decideExportMode(s, { configVersion: 1, fullRequested, now: at });
+  expect(
+    mode({ ...base, unreconciled: [{ exportId: "a", startedAt: fresh, full: false }] }),
+  ).toEqual({ mode: "incremental", reconcileExports: ["a"] });
+  // Task shards expire with the work bucket's lifecycle: older records are not trusted.
+  expect(TOUCHED_RECORD_TRUST_MS).toBeLessThan(WORK_BUCKET_TEMPORARY_DAYS * 86_400_000);
+  const old = new Date(at.getTime() - TOUCHED_RECORD_TRUST_MS - 1).toISOString();
+  expect(mode({ ...base, unreconciled: [{ exportId: "a", startedAt: old, full: false }] })).toEqual(
+    { mode: "full-compare", reconcileExports: [] },
+  );
+  // A failed full export may have touched anything.
+  expect(
+    mode({ ...base, unreconciled: [{ exportId: "a", startedAt: fresh, full: true }] }).mode,
+  ).toBe("full-compare");
+  expect(mode(base, true).mode).toBe("full-compare");
+  // The record is bounded: past the limit one entry says "anything".
+  let s: ExportState = { ...base, state: "in-progress", mode: "incremental" };
+  for (let i = 0; i <= MAX_UNRECONCILED_EXPORTS; i++) {
+    s = { ...s, exportId: `e${i}`, startedAt: fresh, unreconciled: withFailedExport(s) };
+  }
+  expect(s.unreconciled).toHaveLength(1);
+  expect(s.unreconciled?.[0]?.full).toBe(true);
+});
+
+test("repair --full reconciles from any state but in-progress", () => {
+  expect(decideStart(state({}), input("c1", "repair", true, { full: true }))).toMatchObject({
+    kind: "start",
+    next: { mode: "full-compare", repaired: true, currentRef: "c1" },
+  });
+  expect(
+    decideStart(
+      state({ state: "in-progress", exportId: "e9" }),
+      input("c1", "repair", true, { full: true }),
+    ),
+  ).toEqual({ kind: "refused-running", exportId: "e9" });
 });
 
 test("start refused while in progress or failed; nothing to do at the same head", () => {
@@ -92,7 +258,7 @@ test("repair only from export-failed, even at the same head, and marks the expor
   expect(d.kind === "start" ? d.next.errorMessage : "not started").toBeUndefined();
 });
 
-test("done only for the running export; success moves lastExportedCommit and asks for a follow-up when a newer head is pending", () => {
+test("done only for the running export; success moves lastExportedCommit and asks for a follow-up when a start was asked for meanwhile", () => {
   const running = state({
     state: "in-progress",
     currentRef: "c2",
@@ -130,7 +296,8 @@ test("done only for the running export; success moves lastExportedCommit and ask
     followUp: true,
     next: { state: "exported-successfully", lastExportedCommit: "c2", version: 4 },
   });
-  expect(ok.kind === "done" && ok.next.pendingHead).toBeUndefined();
+  // Kept until a start takes it, so a repeated delivery of the execution's end still sees it.
+  expect(ok.kind === "done" && ok.next.pendingHead).toBe("c4");
   const failed = decideDone(running, {
     exportId: "e2",
     currentRef: "c2",
@@ -142,6 +309,7 @@ test("done only for the running export; success moves lastExportedCommit and ask
     followUp: false,
     next: { state: "export-failed", errorMessage: "denied", lastExportedCommit: "c1" },
   });
+  expect(failed.kind === "done" && failed.next.pendingHead).toBeUndefined();
   const repaired = decideDone(
     state({ state: "in-progress", currentRef: "c2", exportId: "e2", repaired: true }),
     { exportId: "e2", currentRef: "c2", outcome: { status: "succeeded" }, now },

@@ -2,6 +2,7 @@
 // lakeFS server): plan shards and index in an in-memory store, resumption, outcomes, watchdog.
 import { describe, expect, it } from "vitest";
 import type { StartExportDeps } from "../../lambdas/export/start/start-export";
+import { decideDone } from "../../lambdas/export/state/transitions";
 import type { ExportState } from "../../lambdas/export/state/types";
 import { outcomeOf, runFinishStep } from "../../lambdas/export/workflow/finish-step";
 import { runPlanStep, shardIndexKey } from "../../lambdas/export/workflow/plan-step";
@@ -11,6 +12,7 @@ import {
   workflowInputOf,
 } from "../../lambdas/export/workflow/state";
 import { handleExecutionStatusChange } from "../../lambdas/export/workflow/watchdog";
+import type { CompleteExportInput } from "../../lambdas/shared/state/export-store";
 import { FakeWorkflowStarter } from "../../local/api/fakes";
 import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";
 
@@ -96,6 +98,93 @@ describe("plan step", () => {
     });
   });
 
+  it("incremental: brings back what earlier failed exports touched, read from their task shards", async () => {
+    const store = new MemoryStore();
+    // A failed export with a complete plan (it may have copied and deleted), and one whose
+    // plan never completed (it touched nothing in the export path).
+    const failed = "repo-main-old-1-x";
+    await store.put(
+      "work",
+      `exports/${failed}/plan/result.json`,
+      JSON.stringify({ counts: { shards: 2 } }),
+    );
+    await store.put(
+      "work",
+      `exports/${failed}/tasks/shard-000000.jsonl`,
+      `${JSON.stringify({ op: "delete", path: "p/0001", destKey: "exp/p/0001" })}\n`,
+    );
+    await store.put(
+      "work",
+      `exports/${failed}/tasks/shard-000001.jsonl`,
+      `${JSON.stringify({ op: "delete", path: "q/gone", destKey: "exp/q/gone" })}\n`,
+    );
+    await store.put(
+      "work",
+      "exports/repo-main-never-2-x/tasks/shard-000000.jsonl",
+      `${JSON.stringify({ op: "delete", path: "r/never", destKey: "exp/r/never" })}\n`,
+    );
+    const lakefs = {
+      ...(listingLakeFs(3) as object),
+      async *diffRefs() {
+        yield {
+          results: [],
+          pagination: { has_more: false, next_offset: "", results: 0, max_per_page: 1000 },
+        };
+      },
+      async statObject(_r: string, _ref: string, path: string) {
+        if (path !== "p/0001") throw Object.assign(new Error("nf"), { status: 404 });
+        return {
+          path,
+          path_type: "object",
+          physical_address: "s3://ns-bucket/data/1",
+          checksum: "etag1",
+          size_bytes: 1,
+          mtime: 0,
+        };
+      },
+    } as never;
+    const out = await runPlanStep(
+      { store, lakefs, workBucket: "work" },
+      {
+        ...input,
+        fromCommit: "c0",
+        mode: "incremental",
+        reconcileExports: [failed, "repo-main-never-2-x"],
+      },
+    );
+    expect(out.counts).toMatchObject({ copies: 1, deletes: 1 });
+    const tasks = store.objects
+      .get(`work/exports/${input.exportId}/tasks/shard-000000.jsonl`)!
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(tasks.map((t) => `${t.op}:${t.path}`)).toEqual(["copy:p/0001", "delete:q/gone"]);
+  });
+
+  it("full: lists the export path and deletes what the commit does not have", async () => {
+    const store = new MemoryStore();
+    await store.put("out", "exp/p/0000", "old bytes");
+    await store.put("out", "exp/_lakefs_actions/lakeport.yaml", "token: secret");
+    await store.put("out", "exp/zz/_lakefs_success", "");
+    await store.put("out", "expanded/not-ours", "x");
+    const out = await runPlanStep(
+      { store, lakefs: listingLakeFs(2), workBucket: "work" },
+      { ...input, mode: "full-copy" },
+    );
+    const tasks = store.objects
+      .get(`work/exports/${input.exportId}/tasks/shard-000000.jsonl`)!
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(tasks.map((t) => `${t.op}:${t.destKey}`)).toEqual([
+      "delete:exp/_lakefs_actions/lakeport.yaml",
+      "copy:exp/p/0000",
+      "copy:exp/p/0001",
+      "delete:exp/zz/_lakefs_success",
+    ]);
+    expect(out.counts).toMatchObject({ copies: 2, deletes: 2 });
+  });
+
   it("names the field of a bad workflow state", () => {
     expect(() => workflowInputOf({ ...input, exportPath: "http://x" })).toThrow(/exportPath/);
     expect(workflowInputOf({ ...input, plan: { done: true } })).toEqual(input);
@@ -125,38 +214,25 @@ describe("finish step", () => {
     expect(reasonOfCaughtError(undefined)).toBe("export failed");
   });
 
-  it("completes the export conditionally and reports whether a follow-up is wanted", async () => {
-    const calls: unknown[] = [];
-    const out = await runFinishStep(
-      {
-        exports: {
-          completeExport: async (i) => {
-            calls.push(i);
-            return { applied: true, state: {} as ExportState, followUp: true };
-          },
-        },
-        now: () => new Date(0),
-      },
-      { ...input, status: { status: "exported-successfully", signalledErrors: 0 } },
-    );
-    expect(out).toEqual({ applied: true, outcome: "succeeded", followUp: true });
-    expect(calls).toEqual([
-      {
-        repository: "repo",
-        branch: "main",
-        exportId: input.exportId,
-        currentRef: "c1",
-        outcome: { status: "succeeded" },
-      },
-    ]);
+  it("records nothing: it only says the outcome (the execution-ended handler records it)", () => {
+    expect(
+      runFinishStep({ ...input, status: { status: "exported-successfully", signalledErrors: 0 } }),
+    ).toEqual({ outcome: "succeeded" });
+    expect(
+      runFinishStep({
+        ...input,
+        status: { status: "export-failed", signalledErrors: 1, errorMessage: "1 failed" },
+      }),
+    ).toEqual({ outcome: "failed", errorMessage: "1 failed" });
   });
 });
 
 describe("execution-ended handler", () => {
-  function fakeDeps(state: ExportState) {
-    const completed: unknown[] = [];
-    let current = state;
+  /** The export store's state half in memory, with the real transition rules. */
+  function fakeDeps(initial: ExportState) {
+    let current: ExportState | undefined = initial;
     const workflows = new FakeWorkflowStarter();
+    let failBranchReads = 0;
     const deps = {
       exports: {
         getConfig: async () => ({
@@ -168,88 +244,153 @@ describe("execution-ended handler", () => {
           updatedAt: "",
         }),
         getState: async () => current,
-        compareAndSetState: async (_r: string, _b: string, _v: number, next: ExportState) => {
+        compareAndSetState: async (
+          _r: string,
+          _b: string,
+          v: number | undefined,
+          next: ExportState,
+        ) => {
+          if (current?.version !== v) return false;
           current = next;
           return true;
         },
-        recordExecution: async () => undefined,
-        completeExport: async (i: unknown) => {
-          completed.push(i);
-          return { applied: false, reason: "test" };
+        recordExecution: async () => true,
+        requestFollowUp: async () => false,
+        markStartFailed: async () => true,
+        completeExport: async (i: CompleteExportInput) => {
+          const d = decideDone(current, { ...i, now: "2026-01-01T00:00:00Z" });
+          if (d.kind === "refused") return { applied: false, reason: d.reason };
+          current = d.next;
+          return { applied: true, state: d.next, followUp: d.followUp };
         },
       },
       lakefs: {
         getRepository: async () => ({ id: "repo", storage_namespace: "s3://ns/repo" }),
-        getBranch: async () => ({ id: "main", commit_id: "c3" }),
+        getBranch: async () => {
+          if (failBranchReads > 0) {
+            failBranchReads--;
+            throw new Error("lakeFS is down");
+          }
+          return { id: "main", commit_id: "c3" };
+        },
       },
       workflows,
       exportStateMachineArn: "arn:aws:states:us-east-1:0:stateMachine:export",
-      now: () => new Date(0),
+      now: () => new Date("2026-01-01T00:00:00Z"),
     } as unknown as StartExportDeps;
-    return { deps, completed, workflows };
+    return {
+      deps,
+      workflows,
+      state: () => current,
+      failNextBranchReads: (n: number) => {
+        failBranchReads = n;
+      },
+    };
   }
-  const done: ExportState = {
-    state: "exported-successfully",
+  const running: ExportState = {
+    state: "in-progress",
     currentRef: "c1",
-    lastExportedCommit: "c1",
+    lastExportedCommit: "c0",
     exportId: input.exportId,
     updatedAt: "",
     repaired: false,
     attempt: 1,
     version: 3,
+    mode: "incremental",
+    configVersion: 1,
   };
+  const ended = (status: string, more: Record<string, unknown> = {}) => ({
+    detail: {
+      executionArn: "arn:x",
+      name: input.exportId,
+      status,
+      input: JSON.stringify(input),
+      ...more,
+    },
+  });
 
-  it("marks a failed, timed out or aborted execution's export failed, with the reason", async () => {
-    const { deps, completed } = fakeDeps({ ...done, state: "in-progress" });
-    const out = await handleExecutionStatusChange(deps, {
-      detail: {
-        executionArn: "arn:x",
-        name: input.exportId,
-        status: "TIMED_OUT",
-        input: JSON.stringify(input),
-        error: null,
-        cause: null,
-      },
-    });
-    expect(out.action).toBe("checked");
-    expect(completed).toEqual([
-      expect.objectContaining({
-        exportId: input.exportId,
-        currentRef: "c1",
-        outcome: { status: "failed", errorMessage: "export execution TIMED_OUT" },
+  it("records a failed export with the ExportFailed state's reason, or the execution's error", async () => {
+    const f = fakeDeps(running);
+    const out = await handleExecutionStatusChange(
+      f.deps,
+      ended("FAILED", {
+        error: "ExportFailed",
+        cause: "3 operations failed (first: a: AccessDenied)",
       }),
-    ]);
+    );
+    expect(out).toMatchObject({ action: "recorded", outcome: "failed", result: { applied: true } });
+    expect(f.state()).toMatchObject({
+      state: "export-failed",
+      errorMessage: "3 operations failed (first: a: AccessDenied)",
+      unreconciled: [{ exportId: input.exportId }],
+    });
+    const t = fakeDeps(running);
+    await handleExecutionStatusChange(t.deps, ended("TIMED_OUT", { error: null, cause: null }));
+    expect(t.state()).toMatchObject({
+      state: "export-failed",
+      errorMessage: "export execution TIMED_OUT",
+    });
+    const c = fakeDeps(running);
+    await handleExecutionStatusChange(
+      c.deps,
+      ended("FAILED", { error: "Lambda.Unknown", cause: "crashed" }),
+    );
+    expect(c.state()?.errorMessage).toBe("export execution FAILED: Lambda.Unknown: crashed");
   });
 
-  it("starts the follow-up from the newest head only after a succeeded execution asking for it", async () => {
-    const { deps, workflows } = fakeDeps(done);
-    const ended = (followUp: boolean) => ({
-      detail: {
-        executionArn: "arn:x",
-        name: input.exportId,
-        status: "SUCCEEDED",
-        input: JSON.stringify(input),
-        output: JSON.stringify({ ...input, finish: { applied: true, followUp } }),
-      },
+  it("records a success only once the execution has ended, then starts the follow-up asked for meanwhile", async () => {
+    const quiet = fakeDeps(running);
+    expect(await handleExecutionStatusChange(quiet.deps, ended("SUCCEEDED"))).toMatchObject({
+      action: "recorded",
+      outcome: "succeeded",
+      result: { applied: true, followUp: null },
     });
-    expect(await handleExecutionStatusChange(deps, ended(false))).toMatchObject({
-      action: "ignored",
+    expect(quiet.state()).toMatchObject({
+      state: "exported-successfully",
+      lastExportedCommit: "c1",
     });
-    expect(workflows.started).toHaveLength(0);
-    const out = await handleExecutionStatusChange(deps, ended(true));
+    expect(quiet.workflows.started).toHaveLength(0);
+
+    const asked = fakeDeps({ ...running, pendingHead: "c2" });
+    const out = await handleExecutionStatusChange(asked.deps, ended("SUCCEEDED"));
     expect(out).toMatchObject({
-      action: "follow-up",
-      result: { status: "started", fromCommit: "c1", toCommit: "c3" },
+      result: { applied: true, followUp: { status: "started", fromCommit: "c1", toCommit: "c3" } },
     });
-    expect(workflows.started).toHaveLength(1);
+    expect(asked.workflows.started).toHaveLength(1);
+    expect(asked.state()).toMatchObject({ state: "in-progress", currentRef: "c3" });
+    expect(asked.state()?.pendingHead).toBeUndefined();
   });
 
-  it("ignores executions that are not exports", async () => {
-    const { deps, completed } = fakeDeps(done);
-    const out = await handleExecutionStatusChange(deps, {
+  it("a repeated delivery starts a follow-up the first one could not start, and only once", async () => {
+    const f = fakeDeps({ ...running, pendingHead: "c2" });
+    f.failNextBranchReads(1);
+    await expect(handleExecutionStatusChange(f.deps, ended("SUCCEEDED"))).rejects.toThrow(
+      /lakeFS is down/,
+    );
+    expect(f.state()).toMatchObject({ state: "exported-successfully", pendingHead: "c2" });
+    expect(await handleExecutionStatusChange(f.deps, ended("SUCCEEDED"))).toMatchObject({
+      result: { applied: false, followUp: { status: "started", toCommit: "c3" } },
+    });
+    expect(await handleExecutionStatusChange(f.deps, ended("SUCCEEDED"))).toMatchObject({
+      result: { applied: false },
+    });
+    expect(f.workflows.started).toHaveLength(1);
+  });
+
+  it("ignores executions that are not exports, and other exports' ends", async () => {
+    const f = fakeDeps(running);
+    const out = await handleExecutionStatusChange(f.deps, {
       detail: { executionArn: "a", name: "gc-run", status: "FAILED", input: '{"runId":"x"}' },
     });
     expect(out.action).toBe("ignored");
-    expect(completed).toHaveLength(0);
+    const other = await handleExecutionStatusChange(f.deps, {
+      detail: {
+        ...ended("SUCCEEDED").detail,
+        name: "repo-main-other-9-y",
+        input: JSON.stringify({ ...input, exportId: "repo-main-other-9-y" }),
+      },
+    });
+    expect(other).toMatchObject({ action: "recorded", result: { applied: false } });
+    expect(f.state()).toEqual(running);
   });
 });

@@ -2,7 +2,11 @@
 // export-status.
 import { getBranchHead, getRepositoryOrThrow } from "../../export/start/lakefs-refs";
 import { type StartExportResult, startExport } from "../../export/start/start-export";
-import type { StartTrigger } from "../../export/state/types";
+import {
+  configVersionOf,
+  exportedConfigVersionOf,
+  nextConfigVersion,
+} from "../../export/state/config-version";
 import { ConflictError, NotFoundError, UpstreamError } from "../../shared/state/errors";
 import type { ExportConfig } from "../../shared/state/export-store";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
@@ -18,9 +22,21 @@ import {
   type RouteFn,
 } from "../http";
 import { API_BASE_PATH, routeKey } from "../routes";
-import { BranchIdSchema, ExportConfigurationSchema, RepositoryIdSchema } from "../schemas";
+import {
+  BranchIdSchema,
+  ExportConfigurationSchema,
+  RepairExportRequestSchema,
+  RepositoryIdSchema,
+} from "../schemas";
 import { describeQuietly, exportConfigView, exportStatusView } from "../status-views";
-import { checkOutsideNamespace, compileRegexps, normalizeS3Path } from "../validation";
+import {
+  checkExportBucket,
+  checkOutsideNamespaces,
+  checkOutsideOtherExports,
+  checkStatusOutsideExport,
+  compileRegexps,
+  normalizeS3Path,
+} from "../validation";
 
 const base = `${API_BASE_PATH}/repositories/{repository}/branches/{branch}`;
 
@@ -66,16 +82,47 @@ export function startResultResponse(r: StartExportResult): ApiResult {
         `export-failed: repair first${r.errorMessage ? ` (last error: ${r.errorMessage})` : ""}`,
       );
     case "refused-not-failed":
-      throw new ConflictError(`not failed, nothing to repair (state: ${r.state})`);
+      throw new ConflictError(
+        `not failed, nothing to repair (state: ${r.state}); repair with {"full": true} reconciles the whole export path`,
+      );
+    case "refused-running":
+      throw new ConflictError(
+        `export in progress (${r.runningExportId}); repair when it has ended`,
+      );
     case "start-failed":
       throw new UpstreamError(`export ${r.exportId} could not start: ${r.errorMessage}`);
   }
 }
 
-async function start(event: ApiEvent, deps: ApiDeps, trigger: StartTrigger) {
+async function run(event: ApiEvent, deps: ApiDeps) {
   const { repository, branch } = branchParams(event);
   await existingBranch(deps, repository, branch);
-  return startResultResponse(await startExport(startDeps(deps), { repository, branch, trigger }));
+  return startResultResponse(
+    await startExport(startDeps(deps), { repository, branch, trigger: "run" }),
+  );
+}
+
+async function repair(event: ApiEvent, deps: ApiDeps) {
+  const { repository, branch } = branchParams(event);
+  const body = parseBody(event, RepairExportRequestSchema, { optional: true });
+  await existingBranch(deps, repository, branch);
+  return startResultResponse(
+    await startExport(startDeps(deps), {
+      repository,
+      branch,
+      trigger: "repair",
+      ...(body.full ? { full: true } : {}),
+    }),
+  );
+}
+
+/** The start a stored configuration makes; its failure does not undo the configuration. */
+async function startAfterStore(deps: ApiDeps, repository: string, branch: string) {
+  try {
+    return await startExport(startDeps(deps), { repository, branch, trigger: "set-once" });
+  } catch (err) {
+    return { status: "error" as const, message: (err as Error).message || String(err) };
+  }
 }
 
 export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
@@ -93,26 +140,60 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     const body = parseBody(event, ExportConfigurationSchema);
     const regexps = body.lastKeysInPrefixRegexp ?? [];
     compileRegexps("lastKeysInPrefixRegexp", regexps);
-    const repo = await existingBranch(deps, repository, branch);
-    checkOutsideNamespace("exportPath", body.exportPath, repo);
-    if (body.exportStatusPath)
-      checkOutsideNamespace("exportStatusPath", body.exportStatusPath, repo);
+    const exportPath = normalizeS3Path(body.exportPath);
+    const exportStatusPath = body.exportStatusPath
+      ? normalizeS3Path(body.exportStatusPath)
+      : undefined;
+    checkExportBucket("exportPath", exportPath, deps.exportBuckets);
+    if (exportStatusPath)
+      checkExportBucket("exportStatusPath", exportStatusPath, deps.exportBuckets);
+    checkStatusOutsideExport(exportPath, exportStatusPath);
+    await existingBranch(deps, repository, branch);
+    await checkOutsideNamespaces(
+      [
+        { field: "exportPath", path: exportPath },
+        ...(exportStatusPath ? [{ field: "exportStatusPath", path: exportStatusPath }] : []),
+      ],
+      deps.lakefs.listRepositories({ amount: 1000 }),
+    );
+    await checkOutsideOtherExports(
+      { repository, branch, exportPath, ...(exportStatusPath ? { exportStatusPath } : {}) },
+      deps.stores.exports.listConfigs(),
+    );
+    const [previous, state] = await Promise.all([
+      deps.stores.exports.getConfig(repository, branch),
+      deps.stores.exports.getState(repository, branch),
+    ]);
+    const configVersion = nextConfigVersion(previous, state, {
+      exportPath,
+      lastKeysInPrefixRegexp: regexps,
+    });
     const config: ExportConfig = {
       repository,
       branch,
-      exportPath: normalizeS3Path(body.exportPath),
-      ...(body.exportStatusPath
-        ? { exportStatusPath: normalizeS3Path(body.exportStatusPath) }
-        : {}),
+      exportPath,
+      ...(exportStatusPath ? { exportStatusPath } : {}),
       lastKeysInPrefixRegexp: regexps,
       isContinuous: body.isContinuous ?? false,
       updatedAt: deps.now().toISOString(),
+      configVersion,
     };
     await deps.stores.exports.putConfig(config);
+    // What the next export does with the new configuration: a full export when the branch was
+    // exported with another version (the old export path is left as it is).
+    const exported = exportedConfigVersionOf(state);
+    const change = {
+      configVersion,
+      ...(exported !== undefined ? { exportedConfigVersion: exported } : {}),
+      fullExportNext: exported === undefined || exported !== configVersionOf(config),
+      ...(previous && previous.exportPath !== exportPath
+        ? { previousExportPath: previous.exportPath }
+        : {}),
+    };
     // Enabling continuous export exports the current state at once (as the seed says).
-    if (!config.isContinuous) return json(200, exportConfigView(config));
-    const started = await startExport(startDeps(deps), { repository, branch, trigger: "set-once" });
-    return json(200, { ...exportConfigView(config), export: started });
+    if (!config.isContinuous) return json(200, { ...exportConfigView(config), ...change });
+    const started = await startAfterStore(deps, repository, branch);
+    return json(200, { ...exportConfigView(config), ...change, export: started });
   },
 
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {
@@ -124,9 +205,9 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     return noContent();
   },
 
-  [routeKey("POST", `${base}/export-hook`)]: (event, deps) => start(event, deps, "run"),
+  [routeKey("POST", `${base}/export-hook`)]: (event, deps) => run(event, deps),
 
-  [routeKey("POST", `${base}/repair-export`)]: (event, deps) => start(event, deps, "repair"),
+  [routeKey("POST", `${base}/repair-export`)]: (event, deps) => repair(event, deps),
 
   [routeKey("GET", `${base}/export-status`)]: async (event, deps) => {
     const { repository, branch } = branchParams(event);
@@ -142,7 +223,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       state?.state === "in-progress"
         ? await describeQuietly(deps.workflows, state.executionArn)
         : null;
-    return json(200, exportStatusView(repository, branch, state, execution));
+    return json(200, exportStatusView(repository, branch, state, execution, config));
   },
 };
 

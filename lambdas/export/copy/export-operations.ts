@@ -1,5 +1,5 @@
 // Export tasks (plan shards) to engine operations. A task whose source address cannot be
-// parsed becomes a failure of that task, not an error of the batch.
+// parsed becomes a failure of that task, not an error of the batch. Keep tasks need none.
 
 import { parseS3ObjectUri } from "../../shared/s3-uri";
 import type { ExportTask } from "../domain/tasks";
@@ -12,6 +12,7 @@ export function operationsOfTasks(
   const operations: BatchOperation[] = [];
   const invalid: OperationFailure[] = [];
   for (const task of tasks) {
+    if (task.op === "keep") continue;
     if (task.op === "delete") {
       operations.push({ kind: "delete", id: task.path, bucket: destBucket, key: task.destKey });
       continue;

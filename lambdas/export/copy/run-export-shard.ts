@@ -36,7 +36,7 @@ export async function runExportShard(
   const failed = [...invalid, ...batch.failed];
   const failedPaths = new Set(failed.map((f) => f.path));
   const summary = new ShardMarkerSummaryBuilder(input.selector);
-  for (const t of tasks) summary.add(t.path, failedPaths.has(t.path));
+  for (const t of tasks) summary.add(t.path, failedPaths.has(t.path), t.op !== "delete");
   return {
     result: {
       version: 1,

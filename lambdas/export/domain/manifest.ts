@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import type { LakeFsApi } from "../../lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
+import { isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";
 import type { ExportTask } from "./tasks";
 
@@ -256,7 +257,7 @@ class PeekableTasks {
   }
 }
 
-/** Full manifest from the listing of the commit (no delimiter). */
+/** Full manifest from the listing of the commit (no delimiter; exported paths only). */
 export async function* manifestEntriesFromListing(
   lakefs: Pick<LakeFsApi, "listObjects">,
   repository: string,
@@ -268,7 +269,7 @@ export async function* manifestEntriesFromListing(
     userMetadata: false,
   })) {
     for (const o of page.results) {
-      if (o.path_type !== "object") continue;
+      if (o.path_type !== "object" || !isExportedPath(o.path)) continue;
       yield {
         path: o.path,
         key: joinKey(exportPrefix, o.path),
@@ -281,7 +282,8 @@ export async function* manifestEntriesFromListing(
 
 /**
  * The manifest of `to` from the manifest of `from` and the export's tasks (both in path
- * order): copied paths are added or replaced, deleted paths removed. Memory: one entry each.
+ * order): copied (and kept) paths are added or replaced, deleted paths removed. Memory: one
+ * entry each.
  */
 export async function* mergeManifest(
   previous: AsyncIterable<ManifestEntry>,
@@ -309,7 +311,7 @@ export async function* mergeManifest(
     const task = (t as IteratorYieldResult<ExportTask>).value;
     inOrder(task.path);
     last = task.path;
-    if (task.op === "copy") {
+    if (task.op !== "delete") {
       yield { path: task.path, key: task.destKey, etag: task.etag, size: task.size ?? null };
     }
     if (c === 0) p = await prev.next();

@@ -1,15 +1,24 @@
-// Success markers (`_lakefs_success`): which directories get one, and in which order.
+// Success markers (`_lakefs_success`): which directories get one, which lose theirs, and in
+// which order.
 //
-// Rules (semantics.md, "Continuous export", step 2):
-// - the directories of a changed path (copied or deleted) are all its prefixes ending in '/':
-//   "a/b/c.csv" -> "a/", "a/b/". The export root is the directory "" (no trailing slash);
+// Rules (continuous export, step 2):
+// - after an export, `exportPath/d_lakefs_success` exists exactly for the selected directories
+//   d of the exported commit that hold at least one exported object;
+// - the directories of a path are all its prefixes ending in '/': "a/b/c.csv" -> "a/",
+//   "a/b/". The export root is the directory "" (no trailing slash);
 // - a directory is selected when any regex (RE2 syntax, unanchored search, like Go's
 //   regexp.MatchString) matches somewhere in it. The root is therefore selected only when a
 //   regex matches the empty string (e.g. `^$`, `.*`): then `exportPath/_lakefs_success` marks
 //   the whole export;
-// - a selected directory with any failed operation anywhere below it gets no marker;
-// - markers are written deepest first: every level of depth d (number of '/') before d-1, so
-//   a parent's marker follows those of all selected directories below it.
+// - `_lakefs_actions/` is not exported, so no path under it counts and it never gets a marker;
+// - only the directories an export touches (a copy, delete or keep under them) are considered:
+//   one with a copied or kept object under it still has objects (its marker is written); one
+//   with only deletes under it may have been emptied: the commit is asked whether anything is
+//   left under it (a listing of one object) and its marker is written or deleted accordingly;
+// - a selected directory with any failed operation anywhere below it is left as it is (no
+//   marker written or deleted) in this export;
+// - markers are written (or deleted) deepest first: every level of depth d (number of '/')
+//   before d-1, so a parent's marker follows those of all selected directories below it.
 //
 // Two forms: `computeMarkers` for a whole (small) export in memory, and a streaming form for
 // distributed maps: each copy batch builds a sorted summary of its selected directories
@@ -17,7 +26,9 @@
 // (`mergeMarkerSummaries`, associative, so merges can be done as a tree), and
 // `partitionMarkerLevels` writes the surviving directories grouped by depth, in bounded parts.
 import { RE2JS } from "re2js";
+import type { LakeFsApi } from "../../lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
+import { AFTER_LAKEFS_ACTIONS, isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";
 
 export const SUCCESS_MARKER_NAME = "_lakefs_success";
@@ -102,25 +113,35 @@ export function markerKey(exportPrefix: string, dir: string): string {
   return joinKey(exportPrefix, dir + SUCCESS_MARKER_NAME);
 }
 
-/**
- * In-memory form: the marker directories of an export as depth levels, deepest first, each
- * level sorted. `changedPaths` are all copied and deleted paths; `failedPaths` those whose
- * operation failed (failed paths count as changed too).
- */
+/** One operation of an export, as the markers see it. */
+export interface MarkerOperation {
+  path: string;
+  /** The operation did not succeed. */
+  failed: boolean;
+  /** The path is an object of the exported commit (copied or kept), not a delete. */
+  present: boolean;
+}
+
+/** Marker directories of an export, as depth levels, deepest first, each level sorted. */
+export interface MarkerLevels {
+  /** Directories known to hold an object of the commit: their marker is written. */
+  write: string[][];
+  /** Directories with only deletes under them: written or deleted after asking the commit. */
+  check: string[][];
+}
+
+/** In-memory form of the summary, merge and partition below. */
 export function computeMarkers(
-  changedPaths: Iterable<string>,
-  failedPaths: Iterable<string>,
+  operations: Iterable<MarkerOperation>,
   selector: DirectorySelector,
-): string[][] {
+): MarkerLevels {
   const builder = new ShardMarkerSummaryBuilder(selector);
-  for (const p of changedPaths) builder.add(p, false);
-  for (const p of failedPaths) builder.add(p, true);
-  return levelsOf(
-    builder
-      .entries()
-      .filter((e) => !e.failed)
-      .map((e) => e.dir),
-  );
+  for (const op of operations) builder.add(op.path, op.failed, op.present);
+  const entries = builder.entries().filter((e) => !e.failed);
+  return {
+    write: levelsOf(entries.filter((e) => e.present).map((e) => e.dir)),
+    check: levelsOf(entries.filter((e) => !e.present).map((e) => e.dir)),
+  };
 }
 
 function levelsOf(dirs: Iterable<string>): string[][] {
@@ -141,33 +162,45 @@ export function markerKeysInOrder(exportPrefix: string, levels: readonly string[
 
 // ---- streaming form -------------------------------------------------------------------------
 
-/** One line of a marker summary: a selected directory, and whether an operation under it failed. */
+/**
+ * One line of a marker summary: a selected directory, whether an operation under it failed,
+ * and whether an object of the commit is known to be under it.
+ */
 export interface MarkerSummaryEntry {
   dir: string;
   failed: boolean;
+  present: boolean;
 }
 
 /** Summary of one shard (bounded by the shard's size): sorted by `dir`, unique. */
 export class ShardMarkerSummaryBuilder {
-  private readonly dirs = new Map<string, boolean>();
+  private readonly dirs = new Map<string, { failed: boolean; present: boolean }>();
   constructor(private readonly selector: DirectorySelector) {}
 
-  /** Records the operation on `path`; `failed` when it did not succeed. */
-  add(path: string, failed: boolean): void {
+  /**
+   * Records the operation on `path`: `failed` when it did not succeed, `present` when the path
+   * is an object of the commit (a copy or keep, not a delete). Paths not exported are ignored.
+   */
+  add(path: string, failed: boolean, present: boolean): void {
+    if (!isExportedPath(path)) return;
     for (const dir of this.selector.selectedDirectoriesOf(path)) {
-      if (failed || !this.dirs.has(dir)) this.dirs.set(dir, failed || this.dirs.get(dir) === true);
+      const e = this.dirs.get(dir);
+      this.dirs.set(dir, {
+        failed: failed || e?.failed === true,
+        present: present || e?.present === true,
+      });
     }
   }
 
   entries(): MarkerSummaryEntry[] {
     return [...this.dirs.entries()]
-      .map(([dir, failed]) => ({ dir, failed }))
+      .map(([dir, e]) => ({ dir, failed: e.failed, present: e.present }))
       .sort((a, b) => compareKeys(a.dir, b.dir));
   }
 }
 
 export function encodeMarkerSummaryLine(entry: MarkerSummaryEntry): string {
-  return JSON.stringify({ dir: entry.dir, failed: entry.failed });
+  return JSON.stringify({ dir: entry.dir, failed: entry.failed, present: entry.present });
 }
 
 export class InvalidSummaryLineError extends Error {
@@ -181,13 +214,18 @@ export function parseMarkerSummaryLine(line: string): MarkerSummaryEntry {
   } catch {
     throw new InvalidSummaryLineError(`marker summary line is not JSON: ${line.slice(0, 200)}`);
   }
-  const o = v as { dir?: unknown; failed?: unknown };
-  if (typeof o?.dir !== "string" || typeof o.failed !== "boolean") {
+  const o = v as { dir?: unknown; failed?: unknown; present?: unknown };
+  if (
+    typeof o?.dir !== "string" ||
+    typeof o.failed !== "boolean" ||
+    !(o.present === undefined || typeof o.present === "boolean")
+  ) {
     throw new InvalidSummaryLineError(
-      `marker summary line needs dir (string) and failed (boolean): ${line.slice(0, 200)}`,
+      `marker summary line needs dir (string), failed and present (booleans): ${line.slice(0, 200)}`,
     );
   }
-  return { dir: o.dir, failed: o.failed };
+  // Lines written before `present` existed described copies only.
+  return { dir: o.dir, failed: o.failed, present: o.present ?? true };
 }
 
 /**
@@ -211,6 +249,7 @@ export async function* mergeMarkerSummaries(
     const { entry, source } = heap.pop()!;
     if (current && current.dir === entry.dir) {
       current.failed ||= entry.failed;
+      current.present ||= entry.present;
     } else {
       if (current) {
         if (compareKeys(current.dir, entry.dir) > 0) {
@@ -220,23 +259,32 @@ export async function* mergeMarkerSummaries(
         }
         yield current;
       }
-      current = { dir: entry.dir, failed: entry.failed };
+      current = { dir: entry.dir, failed: entry.failed, present: entry.present };
     }
     await advance(source);
   }
   if (current) yield current;
 }
 
+/** One part of a depth level: directories whose marker is written, and ones to check. */
+export interface MarkerLevelPart {
+  dirs: string[];
+  check: string[];
+}
+
 export interface MarkerLevelSink {
-  /** Writes part `partIndex` of depth `depth`: directories in order, at most maxDirsPerPart. */
-  write(depth: number, partIndex: number, dirs: string[]): Promise<void>;
+  /** Writes part `partIndex` of depth `depth` (at most maxDirsPerPart directories in all). */
+  write(depth: number, partIndex: number, part: MarkerLevelPart): Promise<void>;
 }
 
 export interface MarkerLevelIndex {
   /** Deepest first: write every part of a level before the next level. */
-  levels: { depth: number; parts: number; markers: number }[];
+  levels: { depth: number; parts: number; markers: number; checks?: number }[];
+  /** Markers to write. */
   markers: number;
-  /** Selected directories left without a marker because something under them failed. */
+  /** Directories to check (written or deleted depending on the commit). */
+  checks?: number;
+  /** Selected directories left as they are because something under them failed. */
   withheld: number;
 }
 
@@ -250,16 +298,20 @@ export async function partitionMarkerLevels(
   opts: { maxDirsPerPart?: number } = {},
 ): Promise<MarkerLevelIndex> {
   const maxDirsPerPart = opts.maxDirsPerPart ?? 1000;
-  const buffers = new Map<number, string[]>();
-  const stats = new Map<number, { parts: number; markers: number }>();
+  const buffers = new Map<number, MarkerLevelPart>();
+  const stats = new Map<number, { parts: number; markers: number; checks: number }>();
   let withheld = 0;
   const flush = async (depth: number) => {
     const buffer = buffers.get(depth);
-    if (!buffer || buffer.length === 0) return;
-    const s = stats.get(depth) ?? { parts: 0, markers: 0 };
+    if (!buffer || buffer.dirs.length + buffer.check.length === 0) return;
+    const s = stats.get(depth) ?? { parts: 0, markers: 0, checks: 0 };
     await sink.write(depth, s.parts, buffer);
-    stats.set(depth, { parts: s.parts + 1, markers: s.markers + buffer.length });
-    buffers.set(depth, []);
+    stats.set(depth, {
+      parts: s.parts + 1,
+      markers: s.markers + buffer.dirs.length,
+      checks: s.checks + buffer.check.length,
+    });
+    buffers.set(depth, { dirs: [], check: [] });
   };
   for await (const entry of merged) {
     if (entry.failed) {
@@ -267,16 +319,47 @@ export async function partitionMarkerLevels(
       continue;
     }
     const depth = directoryDepth(entry.dir);
-    const buffer = buffers.get(depth) ?? [];
-    if (buffer.length === 0) buffers.set(depth, buffer);
-    buffer.push(entry.dir);
-    if (buffer.length >= maxDirsPerPart) await flush(depth);
+    let buffer = buffers.get(depth);
+    if (!buffer) {
+      buffer = { dirs: [], check: [] };
+      buffers.set(depth, buffer);
+    }
+    (entry.present ? buffer.dirs : buffer.check).push(entry.dir);
+    if (buffer.dirs.length + buffer.check.length >= maxDirsPerPart) await flush(depth);
   }
   for (const depth of buffers.keys()) await flush(depth);
   const levels = [...stats.entries()]
-    .map(([depth, s]) => ({ depth, parts: s.parts, markers: s.markers }))
+    .map(([depth, s]) => ({ depth, parts: s.parts, markers: s.markers, checks: s.checks }))
     .sort((a, b) => b.depth - a.depth);
-  return { levels, markers: levels.reduce((n, l) => n + l.markers, 0), withheld };
+  return {
+    levels,
+    markers: levels.reduce((n, l) => n + l.markers, 0),
+    checks: levels.reduce((n, l) => n + l.checks, 0),
+    withheld,
+  };
+}
+
+/**
+ * Whether the commit still has an exported object under `dir` (one listing call of one
+ * object; at the root a second one skips `_lakefs_actions/`).
+ */
+export async function hasExportedObjectUnder(
+  lakefs: Pick<LakeFsApi, "listObjectsPage">,
+  repository: string,
+  commit: string,
+  dir: string,
+): Promise<boolean> {
+  const prefix = dir === "" ? {} : { prefix: dir };
+  const first = await lakefs.listObjectsPage(repository, commit, { ...prefix, amount: 1 });
+  const path = first.results[0]?.path;
+  if (path === undefined) return false;
+  if (isExportedPath(path)) return true;
+  const next = await lakefs.listObjectsPage(repository, commit, {
+    ...prefix,
+    after: AFTER_LAKEFS_ACTIONS,
+    amount: 1,
+  });
+  return next.results.length > 0;
 }
 
 /**

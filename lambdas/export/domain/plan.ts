@@ -1,30 +1,45 @@
-// Export planning: from the lakeFS diff `from -> to` (or, the first time, the listing of
-// `to`) to copy and delete tasks written as bounded JSON Lines shards through a port.
+// Export planning: copy, delete and keep tasks written as bounded JSON Lines shards through a
+// port, in path order. Three modes (ExportMode):
+// - incremental: the lakeFS diff `from -> to`, merged with the paths earlier failed exports
+//   touched (read back from their task shards): a diff entry is copied or deleted as it says;
+//   a touched path is copied when `to` has it (its bytes and metadata), deleted when not. The
+//   cost grows with the changes and with what the failed exports did, not with the branch;
+// - full-copy: every object of `to` is copied, and every other key under the export prefix
+//   (a listing of the export path merge-joined with the listing of `to`) is deleted;
+// - full-compare: the same merge-join, but an object already exported with the same ETag and
+//   size is kept (a keep task: no operation, it counts for markers) instead of copied.
+// `_lakefs_actions/` is never exported (exported-paths.ts): not listed, not diffed, and a key
+// under it in the export path is extra.
 //
-// Cost. Diff entries carry no physical address, so added and changed objects are resolved
-// against `to` one diff page (at most 1 000 entries) at a time:
-// - few entries (<= statThreshold): one statObject per entry;
+// Cost of resolving physical addresses. Diff entries carry none, so added and changed objects
+// (and touched paths) are resolved against `to` one batch (at most 1 000 paths) at a time:
+// - few paths (<= statThreshold): one statObject per path (404: not in `to`);
 // - many: listing windows. A listing page starts exactly at the next unresolved path
-//   (`after` = a key just before it) and is merge-joined with the pending entries; while each
-//   window resolves at least `minHitsPerListing` entries, listing goes on from the next
-//   unresolved path (skipping the unchanged objects in between); when a window is sparse, the
-//   rest of the page is resolved by statObject.
+//   (`after` = a key just before it) and is merge-joined with the pending paths; a listing is
+//   complete in the range it covers, so a pending path it passes over is not in `to`. While
+//   each window resolves at least `minHitsPerListing` paths, listing goes on from the next
+//   unresolved path; when a window is sparse, the rest of the batch is resolved by statObject.
 // Calls therefore grow with the number of changes (and the key range they cover when dense),
 // never with the size of the branch: 10 changes in a 1 000 000-object branch cost 1 diff call
 // and 10 stats.
 //
-// Memory: one diff page, one listing page and one shard buffer at a time.
+// Memory: one diff page, one batch, one listing page of each side and one shard buffer.
 //
 // Resumable: `shouldContinue` is asked after each shard written; when it answers false the plan
 // stops with a cursor (the last path written and the next shard index) to pass back later.
-//
-// `_lakefs_actions/` objects are ordinary committed objects, exported like any other (as
-// lakeFS does): the export path mirrors the branch.
 import type { Diff, LakeFsApi, ObjectStats } from "../../lakefs/types";
 import { forEachConcurrently } from "../../shared/concurrency";
 import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
+import type { ExportMode } from "../state/types";
+import { isExportedPath } from "./exported-paths";
 import { compareKeys, keyBefore } from "./keys";
-import { type CopyTask, type DeleteTask, type ExportTask, encodeTask } from "./tasks";
+import {
+  type CopyTask,
+  type DeleteTask,
+  type ExportTask,
+  encodeTask,
+  type KeepTask,
+} from "./tasks";
 
 export type PlannerLakeFs = Pick<
   LakeFsApi,
@@ -59,6 +74,8 @@ export interface ResolveOptions {
 export interface PlanCounts {
   copies: number;
   deletes: number;
+  /** Keep tasks (full-compare: objects already exported as they are in `to`). */
+  keeps?: number;
   /** Sum of the sizes lakeFS reports for copied objects. */
   copyBytes: number;
   shards: number;
@@ -70,15 +87,38 @@ export interface PlanCursor {
   counts: PlanCounts;
 }
 
+/** An object under the export prefix; `path` is its key relative to the prefix. */
+export interface ExportedObject {
+  path: string;
+  etag: string;
+  size: number;
+}
+
+/** The objects under the export prefix, in key order, after a relative path (full modes). */
+export interface ExportPathListing {
+  objects(afterPath: string | undefined): AsyncIterable<ExportedObject>;
+}
+
+/** The paths earlier failed exports touched, sorted, after a path (incremental mode). */
+export interface TouchedPaths {
+  paths(afterPath: string | undefined): AsyncIterable<string>;
+}
+
 export interface PlanRequest {
   repository: string;
-  /** Last successfully exported commit; null the first time (everything is copied). */
+  /** Last successfully exported commit; the diff base of an incremental export. */
   fromCommit: string | null;
   toCommit: string;
+  /** Default: incremental with a fromCommit, else full-copy. */
+  mode?: ExportMode;
   /** Key prefix in the export bucket (the prefix of exportPath). */
   exportPrefix: string;
   /** Storage namespace of the repository: resolves relative physical addresses. */
   storageNamespace?: string;
+  /** Full modes: what is in the export path now (required). */
+  exported?: ExportPathListing;
+  /** Incremental: what failed exports since `fromCommit` touched (none when absent). */
+  touched?: TouchedPaths;
   /** From a previous, interrupted call. */
   resume?: PlanCursor;
 }
@@ -109,6 +149,10 @@ export class PlanError extends Error {
 
 const MAX_PREFIX_EXPANSION_DEPTH = 16;
 
+export function planModeOf(req: Pick<PlanRequest, "mode" | "fromCommit">): ExportMode {
+  return req.mode ?? (req.fromCommit === null ? "full-copy" : "incremental");
+}
+
 export async function planExport(
   lakefs: PlannerLakeFs,
   sink: ShardSink,
@@ -118,10 +162,16 @@ export async function planExport(
   const writer = new ShardWriter(sink, opts.limits ?? {}, req.resume);
   const shouldContinue = opts.shouldContinue ?? (() => true);
   const after = req.resume?.afterPath || undefined;
-  const tasks =
-    req.fromCommit === null
-      ? tasksFromListing(lakefs, req, after, opts.resolve ?? {})
-      : tasksFromDiff(lakefs, req, req.fromCommit, after, opts.resolve ?? {});
+  const resolve = opts.resolve ?? {};
+  const mode = planModeOf(req);
+  let tasks: AsyncIterable<ExportTask>;
+  if (mode === "incremental") {
+    if (req.fromCommit === null) throw new PlanError("an incremental export needs fromCommit");
+    tasks = incrementalTasks(lakefs, req, req.fromCommit, after, resolve);
+  } else {
+    if (!req.exported) throw new PlanError(`a ${mode} export needs the listing of the export path`);
+    tasks = fullTasks(lakefs, req, req.exported, mode === "full-compare", after, resolve);
+  }
   for await (const task of tasks) {
     await writer.add(task);
     if (writer.takeFlushed() && !shouldContinue()) {
@@ -141,6 +191,7 @@ interface ShardBuffer {
   copyBytes: number;
   copies: number;
   deletes: number;
+  keeps: number;
   lastPath: string;
 }
 
@@ -150,6 +201,7 @@ const emptyBuffer = (): ShardBuffer => ({
   copyBytes: 0,
   copies: 0,
   deletes: 0,
+  keeps: 0,
   lastPath: "",
 });
 
@@ -194,7 +246,8 @@ class ShardWriter {
     buf.bytes += lineBytes;
     buf.copyBytes += size;
     if (task.op === "copy") buf.copies++;
-    else buf.deletes++;
+    else if (task.op === "delete") buf.deletes++;
+    else buf.keeps++;
     buf.lastPath = task.path;
     if (buf.lines.length >= this.maxTasks) await this.flush();
   }
@@ -207,6 +260,7 @@ class ShardWriter {
     this.totals.copies += b.copies;
     this.totals.deletes += b.deletes;
     this.totals.copyBytes += b.copyBytes;
+    if (b.keeps > 0) this.totals.keeps = (this.totals.keeps ?? 0) + b.keeps;
     this.lastWrittenPath = b.lastPath;
     this.buffer = emptyBuffer();
     this.flushed = true;
@@ -224,24 +278,16 @@ class ShardWriter {
   }
 }
 
-// ---- first export: the listing of `to` -----------------------------------------------------
+// ---- full exports: the listing of `to` merge-joined with the export path --------------------
 
-async function* tasksFromListing(
-  lakefs: PlannerLakeFs,
-  req: PlanRequest,
-  after: string | undefined,
-  resolve: ResolveOptions,
-): AsyncGenerator<ExportTask> {
-  yield* listingTasks(lakefs, req, { after, prefix: undefined }, resolve, 0);
-}
-
-async function* listingTasks(
+/** Objects of `to` (no delimiter; exported paths only), in path order. */
+async function* commitObjects(
   lakefs: PlannerLakeFs,
   req: PlanRequest,
   window: { after?: string; prefix?: string },
   resolve: ResolveOptions,
   depth: number,
-): AsyncGenerator<ExportTask> {
+): AsyncGenerator<ObjectStats> {
   const pages = lakefs.listObjects(req.repository, req.toCommit, {
     ...(window.after ? { after: window.after } : {}),
     ...(window.prefix ? { prefix: window.prefix } : {}),
@@ -253,48 +299,154 @@ async function* listingTasks(
       if (stats.path_type === "common_prefix") {
         // Not expected without a delimiter; expanded in place, which keeps path order.
         checkDepth(depth, stats.path);
-        yield* listingTasks(lakefs, req, { prefix: stats.path }, resolve, depth + 1);
-      } else {
-        yield copyTaskOf(stats, req);
+        yield* commitObjects(lakefs, req, { prefix: stats.path }, resolve, depth + 1);
+      } else if (isExportedPath(stats.path)) {
+        yield stats;
       }
     }
   }
 }
 
-// ---- later exports: the diff from -> to ----------------------------------------------------
+const normalizeEtag = (etag: string) => etag.replace(/^W\//, "").replace(/"/g, "");
 
-async function* tasksFromDiff(
+/** Whether the exported object has the bytes of `stats` (same ETag, same size when known). */
+export function sameObject(stats: ObjectStats, exported: ExportedObject): boolean {
+  return (
+    normalizeEtag(stats.checksum) === normalizeEtag(exported.etag) &&
+    (stats.size_bytes === undefined || stats.size_bytes === exported.size)
+  );
+}
+
+async function* fullTasks(
+  lakefs: PlannerLakeFs,
+  req: PlanRequest,
+  exported: ExportPathListing,
+  compare: boolean,
+  after: string | undefined,
+  resolve: ResolveOptions,
+): AsyncGenerator<ExportTask> {
+  const c = commitObjects(lakefs, req, { after }, resolve, 0)[Symbol.asyncIterator]();
+  const e = exported.objects(after)[Symbol.asyncIterator]();
+  let cn = await c.next();
+  let en = await e.next();
+  let last: string | undefined;
+  const inOrder = (path: string) => {
+    if (last !== undefined && compareKeys(path, last) <= 0) {
+      throw new PlanError(`the export path listing is out of order at ${path}`, path);
+    }
+    last = path;
+  };
+  while (!cn.done || !en.done) {
+    const order = cn.done ? 1 : en.done ? -1 : compareKeys(cn.value.path, en.value.path);
+    if (order > 0) {
+      // Only in the export path: extra (an object deleted meanwhile, a stale marker,
+      // `_lakefs_actions/`, anything written there from outside).
+      const extra = (en as IteratorYieldResult<ExportedObject>).value;
+      inOrder(extra.path);
+      yield deleteTaskOf(extra.path, req);
+      en = await e.next();
+      continue;
+    }
+    const stats = (cn as IteratorYieldResult<ObjectStats>).value;
+    inOrder(stats.path);
+    if (order === 0) {
+      const there = (en as IteratorYieldResult<ExportedObject>).value;
+      yield compare && sameObject(stats, there) ? keepTaskOf(stats, req) : copyTaskOf(stats, req);
+      en = await e.next();
+    } else {
+      yield copyTaskOf(stats, req);
+    }
+    cn = await c.next();
+  }
+}
+
+// ---- incremental exports: the diff from -> to, and what failed exports touched --------------
+
+interface Candidate {
+  path: string;
+  /** The diff's entry type; absent for a path only a failed export touched. */
+  diff?: Diff["type"];
+}
+
+async function* incrementalTasks(
   lakefs: PlannerLakeFs,
   req: PlanRequest,
   fromCommit: string,
   after: string | undefined,
   resolve: ResolveOptions,
 ): AsyncGenerator<ExportTask> {
-  const pages = diffPages(lakefs, req, fromCommit, { after }, resolve, 0);
-  for await (const entries of pages) {
-    const needed = entries.filter((d) => d.type !== "removed").map((d) => d.path);
-    const stats = await resolvePhysicalAddresses(lakefs, req, needed, resolve);
-    for (const d of entries) {
-      if (d.type === "removed") {
-        yield deleteTaskOf(d.path, req);
-      } else {
-        const s = stats.get(d.path);
-        if (!s) throw new PlanError(`lakeFS did not return ${d.path} in ${req.toCommit}`, d.path);
-        yield copyTaskOf(s, req);
-      }
+  const diff = diffObjects(lakefs, req, fromCommit, { after }, resolve, 0);
+  const touched = req.touched ? req.touched.paths(after) : emptyPaths();
+  const batchSize = resolve.pageSize ?? 1000;
+  let batch: Candidate[] = [];
+  for await (const candidate of mergeCandidates(diff, touched)) {
+    batch.push(candidate);
+    if (batch.length >= batchSize) {
+      yield* tasksOfBatch(lakefs, req, batch, resolve);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield* tasksOfBatch(lakefs, req, batch, resolve);
+}
+
+async function* emptyPaths(): AsyncGenerator<string> {}
+
+/** Diff entries and touched paths (both sorted) as one sorted stream, each path once. */
+async function* mergeCandidates(
+  diff: AsyncIterable<Diff>,
+  touched: AsyncIterable<string>,
+): AsyncGenerator<Candidate> {
+  const d = diff[Symbol.asyncIterator]();
+  const t = touched[Symbol.asyncIterator]();
+  let dn = await d.next();
+  let tn = await t.next();
+  while (!dn.done || !tn.done) {
+    if (!tn.done && !isExportedPath(tn.value)) {
+      tn = await t.next();
+      continue;
+    }
+    const order = dn.done ? 1 : tn.done ? -1 : compareKeys(dn.value.path, tn.value);
+    if (order <= 0) {
+      const entry = (dn as IteratorYieldResult<Diff>).value;
+      yield { path: entry.path, diff: entry.type };
+      if (order === 0) tn = await t.next();
+      dn = await d.next();
+    } else {
+      yield { path: (tn as IteratorYieldResult<string>).value };
+      tn = await t.next();
     }
   }
 }
 
-/** Pages of object diff entries, with prefix entries expanded in place (path order kept). */
-async function* diffPages(
+async function* tasksOfBatch(
+  lakefs: PlannerLakeFs,
+  req: PlanRequest,
+  batch: Candidate[],
+  resolve: ResolveOptions,
+): AsyncGenerator<ExportTask> {
+  const needed = batch.filter((c) => c.diff !== "removed").map((c) => c.path);
+  const stats = await resolvePhysicalAddresses(lakefs, req, needed, resolve);
+  for (const c of batch) {
+    if (c.diff === "removed") {
+      yield deleteTaskOf(c.path, req);
+      continue;
+    }
+    const s = stats.get(c.path);
+    if (s) yield copyTaskOf(s, req);
+    else if (c.diff === undefined) yield deleteTaskOf(c.path, req);
+    else throw new PlanError(`${c.path} was not found in ${req.toCommit}`, c.path);
+  }
+}
+
+/** Object diff entries (exported paths only), prefix entries expanded in place (path order kept). */
+async function* diffObjects(
   lakefs: PlannerLakeFs,
   req: PlanRequest,
   fromCommit: string,
   window: { after?: string; prefix?: string },
   resolve: ResolveOptions,
   depth: number,
-): AsyncGenerator<Diff[]> {
+): AsyncGenerator<Diff> {
   const pages = lakefs.diffRefs(req.repository, fromCommit, req.toCommit, {
     type: "two_dot",
     ...(window.after ? { after: window.after } : {}),
@@ -302,18 +454,16 @@ async function* diffPages(
     amount: resolve.pageSize ?? 1000,
   });
   for await (const page of pages) {
-    let objects: Diff[] = [];
     for (const d of page.results) {
       if (d.path_type === "common_prefix" || d.type === "prefix_changed") {
-        if (objects.length > 0) yield objects;
-        objects = [];
         checkDepth(depth, d.path);
-        yield* diffPages(lakefs, req, fromCommit, { prefix: d.path }, resolve, depth + 1);
-      } else {
-        objects.push(d);
+        if (isExportedPath(d.path)) {
+          yield* diffObjects(lakefs, req, fromCommit, { prefix: d.path }, resolve, depth + 1);
+        }
+      } else if (isExportedPath(d.path)) {
+        yield d;
       }
     }
-    if (objects.length > 0) yield objects;
   }
 }
 
@@ -323,9 +473,15 @@ function checkDepth(depth: number, path: string) {
   }
 }
 
+/** lakeFS client errors carry the HTTP status; accept the usual spellings. */
+function isNotFound(err: unknown): boolean {
+  const e = err as { status?: number; statusCode?: number; name?: string } | undefined;
+  return e?.status === 404 || e?.statusCode === 404 || /NotFound/.test(e?.name ?? "");
+}
+
 /**
- * Stats of `paths` (sorted, as a diff page is) in `to`: statObject when few, listing windows
- * merge-joined with the paths when many (see the header).
+ * Stats of `paths` (sorted) in `to`; a path `to` does not have is absent from the map.
+ * statObject when few, listing windows merge-joined with the paths when many (see the header).
  */
 export async function resolvePhysicalAddresses(
   lakefs: PlannerLakeFs,
@@ -337,7 +493,6 @@ export async function resolvePhysicalAddresses(
   const minHits = resolve.minHitsPerListing ?? 8;
   const pageSize = resolve.pageSize ?? 1000;
   const found = new Map<string, ObjectStats>();
-  const toStat: string[] = [];
   let i = 0;
   if (paths.length > statThreshold) {
     while (i < paths.length) {
@@ -346,24 +501,36 @@ export async function resolvePhysicalAddresses(
         amount: pageSize,
         userMetadata: true,
       });
-      let hits = 0;
+      let resolved = 0;
       for (const obj of page.results) {
         if (obj.path_type !== "object") continue;
-        // Pending paths sorting before the listed one are not where expected: stat them.
-        while (i < paths.length && compareKeys(paths[i]!, obj.path) < 0) toStat.push(paths[i++]!);
+        // Pending paths sorting before the listed one are not in `to`: the listing is
+        // complete from where it started up to this object.
+        while (i < paths.length && compareKeys(paths[i]!, obj.path) < 0) {
+          i++;
+          resolved++;
+        }
         if (i >= paths.length) break;
         if (paths[i] === obj.path) {
           found.set(obj.path, obj);
-          hits++;
+          resolved++;
           i++;
         }
       }
-      if (!page.pagination.has_more || hits < minHits) break;
+      if (!page.pagination.has_more) {
+        // The listing reached the end of `to`: whatever is left is not there.
+        i = paths.length;
+        break;
+      }
+      if (resolved < minHits) break;
     }
   }
-  toStat.push(...paths.slice(i));
-  await forEachConcurrently(toStat, resolve.statConcurrency ?? 8, async (path) => {
-    found.set(path, await lakefs.statObject(req.repository, req.toCommit, path));
+  await forEachConcurrently(paths.slice(i), resolve.statConcurrency ?? 8, async (path) => {
+    try {
+      found.set(path, await lakefs.statObject(req.repository, req.toCommit, path));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   });
   return found;
 }
@@ -381,6 +548,16 @@ function copyTaskOf(stats: ObjectStats, req: PlanRequest): CopyTask {
   if (stats.content_type) task.contentType = stats.content_type;
   if (stats.metadata && Object.keys(stats.metadata).length > 0) task.metadata = stats.metadata;
   return task;
+}
+
+function keepTaskOf(stats: ObjectStats, req: PlanRequest): KeepTask {
+  return {
+    op: "keep",
+    path: stats.path,
+    destKey: joinKey(req.exportPrefix, stats.path),
+    etag: stats.checksum,
+    ...(stats.size_bytes !== undefined ? { size: stats.size_bytes } : {}),
+  };
 }
 
 function deleteTaskOf(path: string, req: PlanRequest): DeleteTask {

@@ -7,6 +7,7 @@
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
+import type { ExportMode } from "../state/types";
 
 export const EXPORT_STATUSES = [
   "exported-successfully",
@@ -95,6 +96,8 @@ export interface ExportCounts {
   deleted: number;
   failed: number;
   markers: number;
+  /** Markers deleted because their directory no longer holds objects. */
+  markersRemoved?: number;
   copiedBytes: number;
 }
 
@@ -110,8 +113,12 @@ export interface ExportStatusDocument {
   branch: string;
   exportId: string;
   commitId: string;
-  /** null for a first (full) export. */
+  /** The last exported commit before this export; null before the first success. */
   fromCommit: string | null;
+  /** How the export was planned (incremental, full-copy, full-compare). */
+  mode?: ExportMode;
+  /** The configuration version exported. */
+  configVersion?: number;
   commit: {
     message: string;
     committer: string;
@@ -140,6 +147,8 @@ export interface StatusDocumentInput {
   branch: string;
   exportId: string;
   fromCommit: string | null;
+  mode?: ExportMode;
+  configVersion?: number;
   commit: {
     id: string;
     message: string;
@@ -170,6 +179,8 @@ export function buildStatusDocument(input: StatusDocumentInput): ExportStatusDoc
     exportId: input.exportId,
     commitId: input.commit.id,
     fromCommit: input.fromCommit,
+    ...(input.mode ? { mode: input.mode } : {}),
+    ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
     commit: {
       message: input.commit.message,
       committer: input.commit.committer,

@@ -1,5 +1,6 @@
 // Is an in-progress export stuck? The export state says in-progress from the compare-and-set
-// start until the finish step (or the watchdog, on a failed execution) records the outcome.
+// start until the execution-ended handler (the watchdog) records the outcome of the ended
+// execution.
 // It can stay there wrongly when the workflow never started (the trigger crashed between the
 // start and StartExecution) or when the execution ended and its status event was lost (the
 // watchdog's retries ran out). Both are unblocked by recording the export as failed, which a

@@ -1,5 +1,7 @@
-// Export tasks, one JSON object per line in the plan's shards. A shard holds copy and delete
-// tasks mixed, in path order; the copy batch of a shard turns them into S3 operations.
+// Export tasks, one JSON object per line in the plan's shards. A shard holds copy, delete and
+// keep tasks mixed, in path order; the copy batch of a shard turns copies and deletes into S3
+// operations. A keep task (full-compare exports) is an object already exported as it is in the
+// commit: no operation, but it counts for the success markers of its directories.
 import { z } from "zod";
 
 export interface CopyTask {
@@ -24,7 +26,15 @@ export interface DeleteTask {
   destKey: string;
 }
 
-export type ExportTask = CopyTask | DeleteTask;
+export interface KeepTask {
+  op: "keep";
+  path: string;
+  destKey: string;
+  etag: string;
+  size?: number;
+}
+
+export type ExportTask = CopyTask | DeleteTask | KeepTask;
 
 const CopyTaskSchema = z
   .object({
@@ -43,7 +53,21 @@ const DeleteTaskSchema = z
   .object({ op: z.literal("delete"), path: z.string(), destKey: z.string().min(1) })
   .strict();
 
-const ExportTaskSchema = z.discriminatedUnion("op", [CopyTaskSchema, DeleteTaskSchema]);
+const KeepTaskSchema = z
+  .object({
+    op: z.literal("keep"),
+    path: z.string(),
+    destKey: z.string().min(1),
+    etag: z.string(),
+    size: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const ExportTaskSchema = z.discriminatedUnion("op", [
+  CopyTaskSchema,
+  DeleteTaskSchema,
+  KeepTaskSchema,
+]);
 
 export class InvalidTaskLineError extends Error {
   override readonly name = "InvalidTaskLineError";

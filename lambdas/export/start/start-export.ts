@@ -1,11 +1,12 @@
 // The "start an export" use case: shared by the API (run, set, repair), the EventBridge
-// starter Lambda (commit/merge events) and the export workflow's finish step (follow-ups).
+// starter Lambda (commit/merge events) and the execution-ended handler (follow-ups).
 import type { LakeFsApi } from "../../lakefs/types";
 import { NotFoundError } from "../../shared/state/errors";
 import type { ExportConfig, ExportStore } from "../../shared/state/export-store";
+import { configVersionOf } from "../state/config-version";
 import { exportIdFor } from "../state/export-id";
-import { decideStart } from "../state/transitions";
-import type { ExportState, ExportStateName, StartTrigger } from "../state/types";
+import { decideStart, reconcileExportsOf } from "../state/transitions";
+import type { ExportMode, ExportState, ExportStateName, StartTrigger } from "../state/types";
 import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../workflow-input";
 import { getBranchHead, getRepositoryOrThrow } from "./lakefs-refs";
 import type { WorkflowStarter } from "./workflow-starter";
@@ -22,6 +23,8 @@ export interface StartExportRequest {
   repository: string;
   branch: string;
   trigger: StartTrigger;
+  /** With trigger "repair": reconcile the whole export path with the head. */
+  full?: boolean;
 }
 
 export type StartExportResult =
@@ -32,6 +35,7 @@ export type StartExportResult =
       fromCommit: string | null;
       toCommit: string;
       repaired: boolean;
+      mode: ExportMode;
     }
   /** The head is already exported (or being exported). */
   | { status: "up-to-date"; currentRef: string }
@@ -39,6 +43,8 @@ export type StartExportResult =
   | { status: "not-continuous" }
   /** An export is running; the head was recorded and will be exported when it ends. */
   | { status: "queued"; runningExportId: string; pendingHead: string }
+  /** A full repair was asked while an export runs: ask again once it has ended. */
+  | { status: "refused-running"; runningExportId: string }
   /** The last export failed: a person must repair first. */
   | { status: "refused-failed"; errorMessage?: string }
   /** repair asked for a branch whose export has not failed. */
@@ -67,12 +73,25 @@ export async function startExport(
       head,
       trigger: req.trigger,
       isContinuous: config.isContinuous,
+      configVersion: configVersionOf(config),
+      ...(req.full ? { full: true } : {}),
       now,
       exportIdFor: (attempt) => exportIdFor(repository, branch, head, attempt),
     });
     switch (decision.kind) {
       case "up-to-date":
+        // A follow-up asked for meanwhile found nothing newer: the request is settled.
+        if (current?.pendingHead !== undefined) {
+          const { pendingHead: _p, ...settled } = current;
+          await deps.exports.compareAndSetState(repository, branch, current.version, {
+            ...settled,
+            updatedAt: now,
+            version: current.version + 1,
+          });
+        }
         return { status: "up-to-date", currentRef: head };
+      case "refused-running":
+        return { status: "refused-running", runningExportId: decision.exportId };
       case "not-continuous":
         return { status: "not-continuous" };
       case "refused-failed":
@@ -85,7 +104,7 @@ export async function startExport(
         if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
           return launch(deps, workflowInput(config, repo.storage_namespace, current));
         }
-        // Lost race with the finish step? Then re-read and decide again.
+        // Lost race with the execution-ended handler? Then re-read and decide again.
         const ok = await deps.exports.requestFollowUp(
           repository,
           branch,
@@ -135,6 +154,9 @@ function workflowInput(
     lastKeysInPrefixRegexp: config.lastKeysInPrefixRegexp,
     repaired: state.repaired,
     storageNamespace,
+    mode: state.mode ?? (state.lastExportedCommit ? "incremental" : "full-copy"),
+    reconcileExports: reconcileExportsOf(state),
+    configVersion: state.configVersion ?? configVersionOf(config),
   });
 }
 
@@ -173,5 +195,6 @@ async function launch(
     fromCommit: input.fromCommit,
     toCommit: input.toCommit,
     repaired: input.repaired,
+    mode: input.mode ?? "incremental",
   };
 }

@@ -1,5 +1,7 @@
-// The export state machine of semantics.md as pure functions. The store applies each result
-// with a conditional write on `version`, so two writers can never both win.
+// The export state machine as pure functions. The store applies each result with a
+// conditional write on `version`, so two writers can never both win.
+import { exportedConfigVersionOf } from "./config-version";
+import { decideExportMode, withFailedExport } from "./export-mode";
 import type { ExportState, StartTrigger } from "./types";
 
 export type StartDecision =
@@ -7,6 +9,8 @@ export type StartDecision =
   | { kind: "up-to-date" }
   | { kind: "not-continuous" }
   | { kind: "refused-in-progress"; exportId: string }
+  /** A full repair asked while an export runs: not queued, asked again once it has ended. */
+  | { kind: "refused-running"; exportId: string }
   | { kind: "refused-failed"; errorMessage?: string }
   | { kind: "refused-not-failed"; state: ExportState["state"] | "never-exported" };
 
@@ -14,6 +18,10 @@ export interface StartInput {
   head: string;
   trigger: StartTrigger;
   isContinuous: boolean;
+  /** Version of the stored configuration (what the export will write). */
+  configVersion: number;
+  /** repair --full: reconcile the whole export path, whatever the state (but in-progress). */
+  full?: boolean;
   /** ISO-8601 time of the decision (the domain has no clock). */
   now: string;
   /** Builds the export id from the attempt counter (kept outside to keep this module tiny). */
@@ -23,8 +31,13 @@ export interface StartInput {
 /** start / repair: what to do for a branch in `current` state (undefined = never exported). */
 export function decideStart(current: ExportState | undefined, input: StartInput): StartDecision {
   const { head, trigger } = input;
+  const fullRepair = trigger === "repair" && input.full === true;
   if (trigger === "event" && !input.isContinuous) return { kind: "not-continuous" };
-  if (trigger === "repair") {
+  if (fullRepair) {
+    if (current?.state === "in-progress") {
+      return { kind: "refused-running", exportId: current.exportId };
+    }
+  } else if (trigger === "repair") {
     if (current?.state !== "export-failed") {
       return { kind: "refused-not-failed", state: current?.state ?? "never-exported" };
     }
@@ -38,20 +51,46 @@ export function decideStart(current: ExportState | undefined, input: StartInput)
         ...(current.errorMessage ? { errorMessage: current.errorMessage } : {}),
       };
     }
-    if (current && current.currentRef === head) return { kind: "up-to-date" };
+    // Up to date: the head was exported with the current configuration.
+    if (
+      current &&
+      current.currentRef === head &&
+      exportedConfigVersionOf(current) === input.configVersion
+    ) {
+      return { kind: "up-to-date" };
+    }
   }
   const attempt = (current?.attempt ?? 0) + 1;
+  const choice = decideExportMode(current, {
+    configVersion: input.configVersion,
+    fullRequested: fullRepair,
+    now: new Date(input.now),
+  });
   const next: ExportState = {
     state: "in-progress",
     currentRef: head,
     exportId: input.exportIdFor(attempt),
     updatedAt: input.now,
+    startedAt: input.now,
     repaired: trigger === "repair",
     attempt,
     version: (current?.version ?? 0) + 1,
+    mode: choice.mode,
+    configVersion: input.configVersion,
     ...(current?.lastExportedCommit ? { lastExportedCommit: current.lastExportedCommit } : {}),
+    ...(current?.exportedConfigVersion !== undefined
+      ? { exportedConfigVersion: current.exportedConfigVersion }
+      : {}),
+    ...(current?.unreconciled?.length ? { unreconciled: current.unreconciled } : {}),
   };
   return { kind: "start", next, fromCommit: current?.lastExportedCommit ?? null };
+}
+
+/** Exports whose touched paths the export `state` describes must bring back (incremental). */
+export function reconcileExportsOf(state: ExportState): string[] {
+  return state.mode === "incremental" || state.mode === undefined
+    ? (state.unreconciled ?? []).map((u) => u.exportId)
+    : [];
 }
 
 export type ExportOutcome = { status: "succeeded" } | { status: "failed"; errorMessage: string };
@@ -62,8 +101,11 @@ export type DoneDecision =
 
 /**
  * done: only from in-progress with the same currentRef and exportId. A success moves
- * lastExportedCommit to currentRef; a follow-up export is needed when a newer head was
- * asked for meanwhile (the caller starts it from the newest head, skipping intermediates).
+ * lastExportedCommit to currentRef (and the exported configuration version with it) and
+ * forgets the failed exports it reconciled; a failure adds this export to them. A follow-up
+ * export is needed when a start was asked for meanwhile (the caller starts it from the newest
+ * head, skipping intermediates); the request stays recorded (`pendingHead`) until a start
+ * takes it, so a retried caller still sees it.
  */
 export function decideDone(
   current: ExportState | undefined,
@@ -79,7 +121,7 @@ export function decideDone(
       reason: `export ${done.exportId} for ${done.currentRef} is not the running one (${current.exportId} for ${current.currentRef})`,
     };
   }
-  const { pendingHead: _pending, errorMessage: _error, ...rest } = current;
+  const { pendingHead, errorMessage: _error, unreconciled: _u, ...rest } = current;
   const base = { ...rest, updatedAt: done.now, version: current.version + 1 };
   if (done.outcome.status === "succeeded") {
     return {
@@ -88,13 +130,20 @@ export function decideDone(
         ...base,
         state: current.repaired ? "export-repaired" : "exported-successfully",
         lastExportedCommit: current.currentRef,
+        exportedConfigVersion: current.configVersion ?? exportedConfigVersionOf(current) ?? 1,
+        ...(pendingHead !== undefined ? { pendingHead } : {}),
       },
-      followUp: current.pendingHead !== undefined && current.pendingHead !== current.currentRef,
+      followUp: pendingHead !== undefined,
     };
   }
   return {
     kind: "done",
-    next: { ...base, state: "export-failed", errorMessage: done.outcome.errorMessage },
+    next: {
+      ...base,
+      state: "export-failed",
+      errorMessage: done.outcome.errorMessage,
+      unreconciled: withFailedExport(current),
+    },
     followUp: false,
   };
 }

@@ -10,6 +10,27 @@ export type ExportStateName = (typeof EXPORT_STATES)[number];
 
 export type StartTrigger = "event" | "run" | "set-once" | "repair";
 
+/**
+ * How an export plans its work:
+ * - incremental: the diff from the last exported commit, plus every path the failed exports
+ *   since then may have touched (read back from their task shards);
+ * - full-copy: the first export, or the first after a configuration change: every object is
+ *   copied, and whatever else is in the export path is deleted;
+ * - full-compare: the export path is listed against the commit; what differs (ETag, size) is
+ *   copied, what is extra is deleted (`repair --full`, or when the failed exports' records are
+ *   too many or too old to trust).
+ */
+export type ExportMode = "incremental" | "full-copy" | "full-compare";
+
+/** A failed or interrupted export whose writes and deletes the next export must undo. */
+export interface UnreconciledExport {
+  exportId: string;
+  /** ISO-8601 start of that export (its task shards expire with the work bucket's rules). */
+  startedAt: string;
+  /** It may have touched any path of the export (a full export, or a collapsed record). */
+  full: boolean;
+}
+
 export interface ExportState {
   state: ExportStateName;
   /** The last commit an export started for. */
@@ -26,6 +47,16 @@ export interface ExportState {
   pendingHead?: string;
   /** The running (or last) export is a repair: its status line says export-repaired. */
   repaired: boolean;
+  /** ISO-8601 start of the running (or last) export. */
+  startedAt?: string;
+  /** How the running (or last) export plans its work. */
+  mode?: ExportMode;
+  /** Configuration version the running (or last) export writes. */
+  configVersion?: number;
+  /** Configuration version of the last successful export (with lastExportedCommit). */
+  exportedConfigVersion?: number;
+  /** Failed exports since the last success: the next export brings their paths back. */
+  unreconciled?: UnreconciledExport[];
   /** Counts every export started for this branch; makes export ids unique. */
   attempt: number;
   /** Optimistic-concurrency version, bumped on every write. */

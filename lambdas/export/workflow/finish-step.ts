@@ -1,11 +1,10 @@
-// Finish step: the outcome of the export from the status step (or, when even that failed, from
-// the caught error), then the conditional "done" on the export state. A follow-up export (the
-// head moved meanwhile) is NOT started here but once this execution has ended, by the
-// execution-ended handler reading `followUp` from the execution's output: two executions of a
-// branch never overlap.
-import type { ExportStore } from "../../shared/state/export-store";
+// Finish step: the outcome of the export, from the status step (or, when even that failed, from
+// the caught error). It records nothing: the export state is updated by the execution-ended
+// handler once the execution has stopped (see watchdog.ts), so the branch stays in-progress
+// until then and no start can launch a second execution of the branch while this one still
+// runs. A failed outcome ends the execution in the ExportFailed state with the reason as cause.
 import type { ExportOutcome } from "../state/transitions";
-import { type ExportWorkflowState, reasonOfCaughtError, workflowInputOf } from "./state";
+import { type ExportWorkflowState, reasonOfCaughtError } from "./state";
 
 export function outcomeOf(state: ExportWorkflowState): ExportOutcome {
   const s = state.status;
@@ -17,31 +16,17 @@ export function outcomeOf(state: ExportWorkflowState): ExportOutcome {
 }
 
 export interface FinishStepOutput {
-  applied: boolean;
   outcome: ExportOutcome["status"];
-  reason?: string;
-  /** A newer head was asked for meanwhile: export it once this execution has ended. */
-  followUp: boolean;
+  /** The reason of a failed outcome (the cause of the ExportFailed state). */
+  errorMessage?: string;
 }
 
-export async function runFinishStep(
-  deps: { exports: Pick<ExportStore, "completeExport">; now: () => Date },
-  state: ExportWorkflowState,
-): Promise<FinishStepOutput> {
-  const input = workflowInputOf(state);
+export function runFinishStep(state: ExportWorkflowState): FinishStepOutput {
   const outcome = outcomeOf(state);
-  const r = await deps.exports.completeExport(
-    {
-      repository: input.repository,
-      branch: input.branch,
-      exportId: input.exportId,
-      currentRef: input.toCommit,
-      outcome,
-    },
-    deps.now().toISOString(),
-  );
-  if (!r.applied) {
-    return { applied: false, outcome: outcome.status, reason: r.reason, followUp: false };
-  }
-  return { applied: true, outcome: outcome.status, followUp: r.followUp };
+  return outcome.status === "succeeded"
+    ? { outcome: "succeeded" }
+    : { outcome: "failed", errorMessage: outcome.errorMessage.slice(0, 30_000) };
 }
+
+/** The Fail state's error name: the execution-ended handler takes its cause as the reason. */
+export const EXPORT_FAILED_ERROR = "ExportFailed";

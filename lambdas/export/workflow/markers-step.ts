@@ -1,15 +1,22 @@
 // Markers step: `_lakefs_success` objects, bottom-up, only where nothing under the directory
 // failed. Shards without a result (crashed copy batch) count as failed under every selected
 // directory of their tasks. Summaries are merged k-way (tree rounds of MERGE_FAN_IN when there
-// are many), split into depth levels, and each level is written before the next one up; a
-// failed marker write withholds the markers of its ancestors.
+// are many), split into depth levels, and each level is done before the next one up: markers
+// of directories holding a copied or kept object are written; a directory with only deletes
+// under it is looked up in the commit (one listing of one object) and gets its marker written
+// if anything is left under it, deleted if not. A failed marker write or delete withholds the
+// markers of its ancestors.
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { LakeFsApi } from "../../lakefs/types";
+import { forEachConcurrently } from "../../shared/concurrency";
 import { parseS3Uri } from "../../shared/s3-uri";
-import { writeEmptyObjects } from "../copy";
+import { deleteObjects, writeEmptyObjects } from "../copy";
 import {
   ancestorsOfFailedMarkers,
   compileDirectorySelector,
   encodeMarkerSummaryLine,
+  hasExportedObjectUnder,
+  type MarkerLevelPart,
   type MarkerSummaryEntry,
   markerKey,
   mergeMarkerSummaries,
@@ -28,10 +35,14 @@ import { workflowInputOf } from "./state";
 export interface MarkersStepDeps {
   store: ExportObjectStore;
   s3: S3Client;
+  /** Asked whether a directory an export emptied still has objects in the commit. */
+  lakefs: Pick<LakeFsApi, "listObjectsPage">;
   workBucket: string;
 }
 
 export const MERGE_FAN_IN = 64;
+/** lakeFS lookups in flight for directories that may have been emptied. */
+const CHECK_CONCURRENCY = 8;
 const RUN_PART_LINES = 100_000;
 const MAX_SAMPLES = 20;
 
@@ -40,7 +51,13 @@ export async function runMarkersStep(
   state: ExportWorkflowState,
 ): Promise<MarkersStepOutput> {
   const input = workflowInputOf(state);
-  const none: MarkersStepOutput = { markers: 0, withheld: 0, failed: 0, errorSamples: [] };
+  const none: MarkersStepOutput = {
+    markers: 0,
+    removed: 0,
+    withheld: 0,
+    failed: 0,
+    errorSamples: [],
+  };
   if (input.lastKeysInPrefixRegexp.length === 0) return none;
   const selector = compileDirectorySelector(input.lastKeysInPrefixRegexp);
   const keys = exportWorkKeys(input.exportId);
@@ -54,7 +71,7 @@ export async function runMarkersStep(
     const body = await store.getText(workBucket, keys.taskShard(i));
     if (body === undefined) continue;
     const builder = new ShardMarkerSummaryBuilder(selector);
-    for (const t of parseTaskShard(body)) builder.add(t.path, true);
+    for (const t of parseTaskShard(body)) builder.add(t.path, true, t.op !== "delete");
     const lines = builder.entries().map(encodeMarkerSummaryLine);
     if (lines.length) await store.put(workBucket, keys.markerSummary(i), `${lines.join("\n")}\n`);
   }
@@ -78,7 +95,7 @@ export async function runMarkersStep(
     mergeMarkerSummaries(sources.map((parts) => readSummary(store, workBucket, parts))),
     {
       write: (depth, part, dirs) =>
-        store.put(workBucket, keys.markerLevelPart(depth, part), JSON.stringify({ dirs })),
+        store.put(workBucket, keys.markerLevelPart(depth, part), JSON.stringify(dirs)),
     },
   );
   await store.put(workBucket, keys.markerIndex, JSON.stringify(index));
@@ -86,27 +103,58 @@ export async function runMarkersStep(
   const failedDirs: string[] = [];
   const errorSamples: OperationError[] = [];
   let written = 0;
+  let removed = 0;
+  let blockedCount = 0;
+  const recordFailures = (failures: { key: string; code: string; message: string }[]) => {
+    for (const f of failures) {
+      const dir = f.key.slice(prefix === "" ? 0 : prefix.length + 1, -"_lakefs_success".length);
+      failedDirs.push(dir);
+      if (errorSamples.length < MAX_SAMPLES) {
+        errorSamples.push({ path: `${dir}_lakefs_success`, code: f.code, message: f.message });
+      }
+    }
+  };
   for (const level of index.levels) {
     const blocked = ancestorsOfFailedMarkers(failedDirs);
     for (let part = 0; part < level.parts; part++) {
       const body = await store.getText(workBucket, keys.markerLevelPart(level.depth, part));
-      const dirs = (JSON.parse(body ?? '{"dirs":[]}') as { dirs: string[] }).dirs;
-      const byKey = new Map<string, string>();
-      for (const dir of dirs) if (!blocked.has(dir)) byKey.set(markerKey(prefix, dir), dir);
-      const out = await writeEmptyObjects(deps.s3, bucket, byKey.keys());
-      written += out.written;
-      for (const f of out.failed) {
-        const dir = byKey.get(f.key) ?? f.key;
-        failedDirs.push(dir);
-        if (errorSamples.length < MAX_SAMPLES) {
-          errorSamples.push({ path: `${dir}_lakefs_success`, code: f.code, message: f.message });
+      const parsed = JSON.parse(body ?? "{}") as Partial<MarkerLevelPart>;
+      const toWrite = (parsed.dirs ?? []).filter((d) => !blocked.has(d));
+      const toCheck = (parsed.check ?? []).filter((d) => !blocked.has(d));
+      blockedCount +=
+        (parsed.dirs?.length ?? 0) + (parsed.check?.length ?? 0) - toWrite.length - toCheck.length;
+      // A directory with only deletes under it keeps its marker if the commit still has
+      // objects there, and loses it if not.
+      const emptied: string[] = [];
+      await forEachConcurrently(toCheck, CHECK_CONCURRENCY, async (dir) => {
+        if (await hasExportedObjectUnder(deps.lakefs, input.repository, input.toCommit, dir)) {
+          toWrite.push(dir);
+        } else {
+          emptied.push(dir);
         }
+      });
+      const out = await writeEmptyObjects(
+        deps.s3,
+        bucket,
+        toWrite.map((dir) => markerKey(prefix, dir)),
+      );
+      written += out.written;
+      recordFailures(out.failed);
+      if (emptied.length > 0) {
+        const gone = await deleteObjects(
+          deps.s3,
+          bucket,
+          emptied.map((dir) => markerKey(prefix, dir)),
+        );
+        removed += gone.deleted;
+        recordFailures(gone.failed);
       }
     }
   }
   return {
     markers: written,
-    withheld: index.withheld + (index.markers - written - failedDirs.length),
+    removed,
+    withheld: index.withheld + blockedCount,
     failed: failedDirs.length,
     errorSamples,
   };

@@ -1,14 +1,19 @@
 // Plan step: planExport with the work bucket as shard sink, resumable. The state machine calls
 // it again while `done` is false (the cursor travels in `$.plan`); when done it writes the shard
-// index (`{"shard": i}` per line) the distributed map's ItemReader reads.
+// index (`{"shard": i}` per line) the distributed map's ItemReader reads. Incremental exports
+// read what earlier failed exports touched from their task shards; full exports list the
+// export path.
 
 import { parseS3Uri } from "../../shared/s3-uri";
 import type { PlannerLakeFs, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportObjectStore } from "../ports";
+import { modeOf } from "../workflow-input";
+import { ExportPathObjects } from "./export-path-listing";
 import type { ExportWorkflowState, PlanStepOutput } from "./state";
 import { workflowInputOf } from "./state";
+import { TouchedPathsOfExports } from "./touched-paths";
 
 export interface PlanStepDeps {
   store: ExportObjectStore;
@@ -28,7 +33,9 @@ export async function runPlanStep(
 ): Promise<PlanStepOutput> {
   const input = workflowInputOf(state);
   const keys = exportWorkKeys(input.exportId);
-  const exportPrefix = parseS3Uri(input.exportPath, "exportPath").prefix;
+  const exportPath = parseS3Uri(input.exportPath, "exportPath");
+  const exportPrefix = exportPath.prefix;
+  const mode = modeOf(input);
   const resume = state.plan && !state.plan.done ? state.plan.cursor : undefined;
   const result = await planExport(
     deps.lakefs,
@@ -40,7 +47,17 @@ export async function runPlanStep(
       repository: input.repository,
       fromCommit: input.fromCommit,
       toCommit: input.toCommit,
+      mode,
       exportPrefix,
+      ...(mode === "incremental"
+        ? {
+            touched: new TouchedPathsOfExports(
+              deps.store,
+              deps.workBucket,
+              input.reconcileExports ?? [],
+            ),
+          }
+        : { exported: new ExportPathObjects(deps.store, exportPath.bucket, exportPrefix) }),
       ...(input.storageNamespace ? { storageNamespace: input.storageNamespace } : {}),
       ...(resume ? { resume } : {}),
     },

@@ -14,7 +14,10 @@ export interface PlanStepOutput {
 }
 
 export interface MarkersStepOutput {
+  /** Markers written. */
   markers: number;
+  /** Markers deleted: their directories no longer hold objects. */
+  removed?: number;
   withheld: number;
   /** Marker writes that failed. */
   failed: number;

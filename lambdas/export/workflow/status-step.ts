@@ -35,6 +35,7 @@ import {
 import { type ExportTask, parseTaskShard } from "../domain/tasks";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportObjectStore } from "../ports";
+import { modeOf } from "../workflow-input";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
 import type { ExportWorkflowState, StatusStepOutput } from "./state";
 import { reasonOfCaughtError, workflowInputOf } from "./state";
@@ -64,7 +65,8 @@ export async function runStatusStep(
   }
   for (const i of missingShards(planned, completed)) {
     const body = await store.getText(workBucket, keys.taskShard(i));
-    const tasks = body === undefined ? [] : parseTaskShard(body);
+    // Keep tasks have no operation that could have failed.
+    const tasks = body === undefined ? [] : parseTaskShard(body).filter((t) => t.op !== "keep");
     totals = addShardResult(totals, {
       version: 1,
       shard: i,
@@ -78,7 +80,13 @@ export async function runStatusStep(
       })),
     });
   }
-  const markers = state.markers ?? { markers: 0, withheld: 0, failed: 0, errorSamples: [] };
+  const markers = state.markers ?? {
+    markers: 0,
+    removed: 0,
+    withheld: 0,
+    failed: 0,
+    errorSamples: [],
+  };
   totals = { ...totals, failed: totals.failed + markers.failed };
   const errors = [...totals.errorSamples, ...markers.errorSamples];
   const decision = decideExportStatus({
@@ -116,6 +124,8 @@ export async function runStatusStep(
     branch: input.branch,
     exportId: input.exportId,
     fromCommit: input.fromCommit,
+    mode: modeOf(input),
+    ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
     commit: await commitInfo(deps, input.repository, input.toCommit),
     repaired: input.repaired,
     startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
@@ -125,6 +135,7 @@ export async function runStatusStep(
       deleted: totals.deleted,
       failed: totals.failed,
       markers: markers.markers,
+      markersRemoved: markers.removed ?? 0,
       copiedBytes: totals.copiedBytes,
     },
     ...(fatalError ? { fatalError } : {}),
@@ -167,9 +178,9 @@ async function commitInfo(
 }
 
 /**
- * The manifest of this export. With the previous export's manifest: merged with this export's
- * tasks, reusing the parts no task touches (version 2) or rewriting all (version 1); without
- * it: from the listing of the commit.
+ * The manifest of this export. Incremental, with the previous export's manifest: merged with
+ * this export's tasks, reusing the parts no task touches (version 2) or rewriting all (version
+ * 1); full exports, or without it: from the listing of the commit.
  */
 async function writeExportManifest(
   deps: StatusStepDeps,
@@ -183,7 +194,7 @@ async function writeExportManifest(
     writePart: (key: string, body: string) => deps.store.put(status.bucket, key, body),
   };
   const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
-  if (input.fromCommit) {
+  if (modeOf(input) === "incremental" && input.fromCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
     const body = await deps.store.getText(status.bucket, prev.manifestIndex);
     if (body !== undefined) {

@@ -1,15 +1,19 @@
 // Execution-ended handler ("watchdog"): a Step Functions "Execution Status Change" event of an
-// export execution (the execution name is the export id).
-// - FAILED, TIMED_OUT, ABORTED: if the branch is still in-progress with that export, it becomes
-//   export-failed with the reason: a branch never stays in-progress without a live execution.
-// - SUCCEEDED with `finish.followUp` in the output: the head moved during the export, so the
-//   next export starts now, from the newest head, after this execution has stopped.
+// export execution (the execution name is the export id). It records the export's outcome on
+// the branch: the execution has stopped, so a follow-up export it starts (a newer head asked
+// for meanwhile) never overlaps it. While the state says in-progress every start is queued.
+// - SUCCEEDED: the status step said exported-successfully or export-repaired: done, succeeded.
+// - FAILED in the ExportFailed state: done, failed, with the state's cause as the reason.
+// - any other FAILED, TIMED_OUT, ABORTED: done, failed, with the execution's error.
+// The update is conditional (same export id, still in-progress), so a repeated event or one
+// for an older export changes nothing.
 import { z } from "zod";
-import { NotFoundError } from "../../shared/state/errors";
 import type { FinishExportResult } from "../start/finish-export";
 import { finishExport } from "../start/finish-export";
-import { type StartExportDeps, type StartExportResult, startExport } from "../start/start-export";
+import type { StartExportDeps } from "../start/start-export";
+import type { ExportOutcome } from "../state/transitions";
 import { ExportWorkflowInputSchema } from "../workflow-input";
+import { EXPORT_FAILED_ERROR } from "./finish-step";
 
 const DetailSchema = z.looseObject({
   executionArn: z.string(),
@@ -22,11 +26,28 @@ const DetailSchema = z.looseObject({
 });
 
 export const FAILED_EXECUTION_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+const ENDED_STATUSES: readonly string[] = ["SUCCEEDED", ...FAILED_EXECUTION_STATUSES];
 
 export type WatchdogResult =
   | { action: "ignored"; reason: string }
-  | { action: "checked"; result: FinishExportResult }
-  | { action: "follow-up"; result: StartExportResult | { status: "not-configured" } };
+  | { action: "recorded"; outcome: ExportOutcome["status"]; result: FinishExportResult };
+
+/** The outcome an ended execution stands for. */
+export function outcomeOfEndedExecution(d: {
+  status: string;
+  error?: string | null;
+  cause?: string | null;
+}): ExportOutcome {
+  if (d.status === "SUCCEEDED") return { status: "succeeded" };
+  if (d.status === "FAILED" && d.error === EXPORT_FAILED_ERROR) {
+    return { status: "failed", errorMessage: (d.cause || "export failed").slice(0, 1000) };
+  }
+  const detail = [d.error, d.cause].filter(Boolean).join(": ").slice(0, 800);
+  return {
+    status: "failed",
+    errorMessage: `export execution ${d.status}${detail ? `: ${detail}` : ""}`,
+  };
+}
 
 export async function handleExecutionStatusChange(
   deps: StartExportDeps,
@@ -35,8 +56,7 @@ export async function handleExecutionStatusChange(
   const parsed = DetailSchema.safeParse(event.detail);
   if (!parsed.success) return { action: "ignored", reason: "not an execution status change" };
   const d = parsed.data;
-  if (d.status === "SUCCEEDED") return followUpAfterSuccess(deps, d);
-  if (!(FAILED_EXECUTION_STATUSES as readonly string[]).includes(d.status)) {
+  if (!ENDED_STATUSES.includes(d.status)) {
     return { action: "ignored", reason: `status ${d.status}` };
   }
   let input: z.infer<typeof ExportWorkflowInputSchema>;
@@ -46,51 +66,14 @@ export async function handleExecutionStatusChange(
     return { action: "ignored", reason: "execution input is not an export workflow input" };
   }
   if (input.exportId !== d.name) return { action: "ignored", reason: "name is not the export id" };
-  const detail = [d.error, d.cause].filter(Boolean).join(": ").slice(0, 800);
+  const outcome = outcomeOfEndedExecution(d);
   // Conditional: applies only while the branch is in-progress with this export.
   const result = await finishExport(deps, {
     repository: input.repository,
     branch: input.branch,
     exportId: input.exportId,
     toCommit: input.toCommit,
-    outcome: {
-      status: "failed",
-      errorMessage: `export execution ${d.status}${detail ? `: ${detail}` : ""}`,
-    },
+    outcome,
   });
-  return { action: "checked", result };
-}
-
-async function followUpAfterSuccess(
-  deps: StartExportDeps,
-  d: z.infer<typeof DetailSchema>,
-): Promise<WatchdogResult> {
-  let out: {
-    repository?: string;
-    branch?: string;
-    exportId?: string;
-    finish?: { followUp?: boolean };
-  };
-  try {
-    out = JSON.parse(d.output ?? "null") ?? {};
-  } catch {
-    return { action: "ignored", reason: "execution output is not JSON" };
-  }
-  if (out.exportId !== d.name || !out.repository || !out.branch) {
-    return { action: "ignored", reason: "not an export execution" };
-  }
-  if (out.finish?.followUp !== true) return { action: "ignored", reason: "no follow-up asked" };
-  try {
-    // "run": the pending head was asked for by an event or a person while the export ran.
-    const result = await startExport(deps, {
-      repository: out.repository,
-      branch: out.branch,
-      trigger: "run",
-    });
-    return { action: "follow-up", result };
-  } catch (err) {
-    if (err instanceof NotFoundError)
-      return { action: "follow-up", result: { status: "not-configured" } };
-    throw err;
-  }
+  return { action: "recorded", outcome: outcome.status, result };
 }

@@ -19,6 +19,7 @@ export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
 export interface ListedObject {
   key: string;
   size: number;
+  etag?: string;
 }
 
 export class S3ObjectStore {
@@ -78,8 +79,8 @@ export class S3ObjectStore {
     return new StreamedUpload(this.s3, bucket, key, contentType);
   }
 
-  /** Every object under `prefix`, in key order, a page at a time. */
-  async *list(bucket: string, prefix: string): AsyncGenerator<ListedObject> {
+  /** Every object under `prefix` (after `startAfter`, when given), in key order, a page at a time. */
+  async *list(bucket: string, prefix: string, startAfter?: string): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
       const page = await withRetry(() =>
@@ -88,11 +89,14 @@ export class S3ObjectStore {
             Bucket: bucket,
             Prefix: prefix,
             ...(token ? { ContinuationToken: token } : {}),
+            ...(!token && startAfter ? { StartAfter: startAfter } : {}),
           }),
         ),
       );
       for (const o of page.Contents ?? []) {
-        if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0 };
+        if (o.Key !== undefined) {
+          yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) };
+        }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

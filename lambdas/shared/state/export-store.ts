@@ -22,6 +22,11 @@ export interface ExportConfig {
   lastKeysInPrefixRegexp: string[];
   isContinuous: boolean;
   updatedAt: string;
+  /**
+   * Changes with exportPath or lastKeysInPrefixRegexp (lambdas/export/state/config-version.ts);
+   * absent on configurations stored before versions existed (version 1).
+   */
+  configVersion?: number;
 }
 
 export interface CompleteExportInput {
@@ -258,9 +263,10 @@ export class ExportStore {
   }
 
   /**
-   * done: called by the export workflow's finish step. Applies only to the running export
-   * (same exportId and currentRef). `followUp` is true after a success when a newer head was
-   * asked for meanwhile: the caller then calls startExport(..., trigger "event" or "run").
+   * done: called by the execution-ended handler once the export's execution has stopped (and
+   * by the stuck-export check). Applies only to the running export (same exportId and
+   * currentRef). `followUp` is true after a success when a start was asked for meanwhile: the
+   * caller then calls startExport(..., trigger "run").
    */
   async completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
