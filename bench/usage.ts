@@ -33,6 +33,8 @@ export interface FunctionTimeline {
   lastEndS: number;
   /** Sum of invocation durations (greater than lastEnd - firstStart when they overlap). */
   busyS: number;
+  /** Largest V8 heap any one invocation of the function used. */
+  peakHeapBytes: number;
 }
 
 export class PhaseRecorder {
@@ -87,11 +89,13 @@ export class PhaseRecorder {
         firstStartS: start,
         lastEndS: end,
         busyS: 0,
+        peakHeapBytes: 0,
       };
       t.invocations++;
       t.firstStartS = Math.min(t.firstStartS, start);
       t.lastEndS = Math.max(t.lastEndS, end);
       t.busyS += r.durationMs / 1000;
+      t.peakHeapBytes = Math.max(t.peakHeapBytes, r.peakHeapUsedBytes ?? 0);
       timeline.set(name, t);
       if (r.outcome !== "success") errors++;
       const mb = this.memoryByName.get(r.functionName) ?? 128;
