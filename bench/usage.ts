@@ -3,7 +3,7 @@
 // S3 requests (proxy counters) and lakeFS calls (dev server stats). Lambda records are kept
 // 1000 per function by the runtime, so a recorder samples them while the phase runs.
 import type { InvocationRecord } from "../local/lambda/runtime";
-import type { ExecutionRecord } from "../local/stepfunctions/runner";
+import type { ExecutionRecord } from "../local/stepfunctions/records";
 import type { MeasuredUsage } from "./cost-model";
 import type { BenchEnv } from "./env";
 

@@ -30,3 +30,12 @@ export function toStatesError(err: unknown): StatesError {
   const e = err as Error;
   return new StatesError("States.TaskFailed", e?.message ?? String(err));
 }
+
+/** Whether a Retry or Catch `ErrorEquals` list matches `err`, as Step Functions decides it. */
+export function errorMatches(errorEquals: string[], err: StatesError): boolean {
+  if (err.error === "States.Runtime") return false;
+  if (errorEquals.includes(err.error)) return true;
+  if (TERMINAL_ERRORS.has(err.error)) return false;
+  if (errorEquals.includes("States.ALL")) return true;
+  return errorEquals.includes("States.TaskFailed") && err.error !== "States.Timeout";
+}

@@ -5,9 +5,7 @@ export {
   type ExecutionStatus,
   executionStatusDetail,
   type MapRunRecord,
-  RunnerApiError,
-  type RunnerOptions,
-  StepFunctionsRunner,
-} from "./runner";
+} from "./records";
+export { RunnerApiError, type RunnerOptions, StepFunctionsRunner } from "./runner";
 export { type StepFunctionsServerHandle, startStepFunctionsServer } from "./server";
 export { validateMachine } from "./validate";

@@ -115,29 +115,8 @@ export async function runTask(
   const m = /^arn:aws[a-z-]*:states:::(.+)$/.exec(resource);
   const action = m?.[1] ?? "";
   switch (action) {
-    case "lambda:invoke": {
-      if (typeof p.FunctionName !== "string")
-        throw new StatesError("States.Runtime", "lambda:invoke needs FunctionName");
-      const res = await invokeLambda(deps, p.FunctionName, p.Payload ?? null);
-      const headers = {
-        Connection: "keep-alive",
-        "Content-Type": "application/json",
-        "X-Amz-Executed-Version": res.executedVersion,
-        "x-amzn-Remapped-Content-Length": "0",
-        "x-amzn-RequestId": res.requestId,
-      };
-      return {
-        ExecutedVersion: res.executedVersion,
-        Payload: JSON.parse(res.payload || "null") as Json,
-        SdkHttpMetadata: {
-          AllHttpHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-          HttpHeaders: headers,
-          HttpStatusCode: 200,
-        },
-        SdkResponseMetadata: { RequestId: res.requestId },
-        StatusCode: 200,
-      };
-    }
+    case "lambda:invoke":
+      return lambdaInvokeTask(deps, p);
     case "dynamodb:getItem":
     case "dynamodb:putItem":
     case "dynamodb:updateItem":
@@ -160,26 +139,8 @@ export async function runTask(
     }
     case "aws-sdk:s3:putObject":
     case "aws-sdk:s3:getObject":
-    case "aws-sdk:s3:listObjectsV2": {
-      const s3 = need(deps.s3, "S3 client");
-      try {
-        if (action.endsWith("putObject")) {
-          const body = typeof p.Body === "string" ? p.Body : JSON.stringify(p.Body ?? "");
-          return stripMetadata(
-            await s3.send(new PutObjectCommand({ ...(p as object), Body: body } as never)),
-          );
-        }
-        if (action.endsWith("getObject")) {
-          const out = await s3.send(new GetObjectCommand(p as never));
-          const body = (await out.Body?.transformToString("utf8")) ?? "";
-          const meta = stripMetadata({ ...out, Body: undefined }) as Record<string, Json>;
-          return { ...meta, Body: body };
-        }
-        return stripMetadata(await s3.send(new ListObjectsV2Command(p as never)));
-      } catch (e) {
-        throw serviceError("S3", e, true);
-      }
-    }
+    case "aws-sdk:s3:listObjectsV2":
+      return s3Task(deps, action, p);
     case "states:startExecution": {
       const start = need(deps.startExecution, "Step Functions runner");
       const input = typeof p.Input === "string" ? p.Input : JSON.stringify(p.Input ?? {});
@@ -194,24 +155,77 @@ export async function runTask(
         throw serviceError("StepFunctions", e, false);
       }
     }
-    case "events:putEvents": {
-      const events = need(deps.events, "EventBridge router");
-      const entries = (Array.isArray(p.Entries) ? p.Entries : []) as Record<string, Json>[];
-      const res = await events.putEvents(
-        entries.map((e) => ({
-          ...(e as object),
-          Detail: typeof e.Detail === "string" ? e.Detail : JSON.stringify(e.Detail ?? {}),
-        })) as EventEntry[],
-      );
-      const failed = res.filter((r) => r.ErrorCode).length;
-      if (failed > 0) {
-        throw new StatesError(
-          "EventBridge.FailedEntry",
-          JSON.stringify({ Entries: res, FailedEntryCount: failed }),
-        );
-      }
-      return { Entries: res as Json, FailedEntryCount: 0 };
-    }
+    case "events:putEvents":
+      return putEventsTask(deps, p);
   }
   throw new StatesError("States.Runtime", `Unsupported resource ${resource}`);
+}
+
+/** The optimized lambda:invoke integration: the function's result wrapped as the SDK returns it. */
+async function lambdaInvokeTask(deps: IntegrationDeps, p: Record<string, Json>): Promise<Json> {
+  if (typeof p.FunctionName !== "string")
+    throw new StatesError("States.Runtime", "lambda:invoke needs FunctionName");
+  const res = await invokeLambda(deps, p.FunctionName, p.Payload ?? null);
+  const headers = {
+    Connection: "keep-alive",
+    "Content-Type": "application/json",
+    "X-Amz-Executed-Version": res.executedVersion,
+    "x-amzn-Remapped-Content-Length": "0",
+    "x-amzn-RequestId": res.requestId,
+  };
+  return {
+    ExecutedVersion: res.executedVersion,
+    Payload: JSON.parse(res.payload || "null") as Json,
+    SdkHttpMetadata: {
+      AllHttpHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+      HttpHeaders: headers,
+      HttpStatusCode: 200,
+    },
+    SdkResponseMetadata: { RequestId: res.requestId },
+    StatusCode: 200,
+  };
+}
+
+async function s3Task(
+  deps: IntegrationDeps,
+  action: string,
+  p: Record<string, Json>,
+): Promise<Json> {
+  const s3 = need(deps.s3, "S3 client");
+  try {
+    if (action.endsWith("putObject")) {
+      const body = typeof p.Body === "string" ? p.Body : JSON.stringify(p.Body ?? "");
+      return stripMetadata(
+        await s3.send(new PutObjectCommand({ ...(p as object), Body: body } as never)),
+      );
+    }
+    if (action.endsWith("getObject")) {
+      const out = await s3.send(new GetObjectCommand(p as never));
+      const body = (await out.Body?.transformToString("utf8")) ?? "";
+      const meta = stripMetadata({ ...out, Body: undefined }) as Record<string, Json>;
+      return { ...meta, Body: body };
+    }
+    return stripMetadata(await s3.send(new ListObjectsV2Command(p as never)));
+  } catch (e) {
+    throw serviceError("S3", e, true);
+  }
+}
+
+async function putEventsTask(deps: IntegrationDeps, p: Record<string, Json>): Promise<Json> {
+  const events = need(deps.events, "EventBridge router");
+  const entries = (Array.isArray(p.Entries) ? p.Entries : []) as Record<string, Json>[];
+  const res = await events.putEvents(
+    entries.map((e) => ({
+      ...(e as object),
+      Detail: typeof e.Detail === "string" ? e.Detail : JSON.stringify(e.Detail ?? {}),
+    })) as EventEntry[],
+  );
+  const failed = res.filter((r) => r.ErrorCode).length;
+  if (failed > 0) {
+    throw new StatesError(
+      "EventBridge.FailedEntry",
+      JSON.stringify({ Entries: res, FailedEntryCount: failed }),
+    );
+  }
+  return { Entries: res as Json, FailedEntryCount: 0 };
 }

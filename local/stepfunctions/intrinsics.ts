@@ -152,6 +152,7 @@ function canonical(v: Json): string {
 }
 
 function call(name: string, a: Json[]): Json {
+  if (name.startsWith("States.Array")) return callArray(name, a);
   switch (name) {
     case "States.Format": {
       const tpl = str(a[0] ?? null, name);
@@ -175,51 +176,6 @@ function call(name: string, a: Json[]): Json {
     case "States.JsonToString":
       arity(a, 1, name);
       return JSON.stringify(a[0]);
-    case "States.Array":
-      return a;
-    case "States.ArrayPartition": {
-      arity(a, 2, name);
-      const xs = arr(a[0]!, name);
-      const size = int(a[1]!, name);
-      if (size <= 0) throw fail("States.ArrayPartition: chunk size must be positive");
-      const out: Json[] = [];
-      for (let k = 0; k < xs.length; k += size) out.push(xs.slice(k, k + size));
-      return out;
-    }
-    case "States.ArrayContains":
-      arity(a, 2, name);
-      return arr(a[0]!, name).some((x) => canonical(x) === canonical(a[1]!));
-    case "States.ArrayRange": {
-      arity(a, 3, name);
-      const [start, end, step] = [int(a[0]!, name), int(a[1]!, name), int(a[2]!, name)];
-      if (step === 0) throw fail("States.ArrayRange: step must not be 0");
-      const out: number[] = [];
-      for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
-        out.push(v);
-        if (out.length > 1000) throw fail("States.ArrayRange: at most 1000 items");
-      }
-      return out;
-    }
-    case "States.ArrayGetItem": {
-      arity(a, 2, name);
-      const xs = arr(a[0]!, name);
-      const idx = int(a[1]!, name);
-      if (idx < 0 || idx >= xs.length) throw fail("States.ArrayGetItem: index out of bounds");
-      return xs[idx]!;
-    }
-    case "States.ArrayLength":
-      arity(a, 1, name);
-      return arr(a[0]!, name).length;
-    case "States.ArrayUnique": {
-      arity(a, 1, name);
-      const seen = new Set<string>();
-      return arr(a[0]!, name).filter((x) => {
-        const k = canonical(x);
-        if (seen.has(k)) return false;
-        seen.add(k);
-        return true;
-      });
-    }
     case "States.Base64Encode":
       arity(a, 1, name);
       return Buffer.from(str(a[0]!, name), "utf8").toString("base64");
@@ -267,6 +223,59 @@ function call(name: string, a: Json[]): Json {
     case "States.UUID":
       arity(a, 0, name);
       return randomUUID();
+    default:
+      throw fail(`Unknown intrinsic ${name}`);
+  }
+}
+
+/** States.Array and the States.Array* functions. */
+function callArray(name: string, a: Json[]): Json {
+  switch (name) {
+    case "States.Array":
+      return a;
+    case "States.ArrayPartition": {
+      arity(a, 2, name);
+      const xs = arr(a[0]!, name);
+      const size = int(a[1]!, name);
+      if (size <= 0) throw fail("States.ArrayPartition: chunk size must be positive");
+      const out: Json[] = [];
+      for (let k = 0; k < xs.length; k += size) out.push(xs.slice(k, k + size));
+      return out;
+    }
+    case "States.ArrayContains":
+      arity(a, 2, name);
+      return arr(a[0]!, name).some((x) => canonical(x) === canonical(a[1]!));
+    case "States.ArrayRange": {
+      arity(a, 3, name);
+      const [start, end, step] = [int(a[0]!, name), int(a[1]!, name), int(a[2]!, name)];
+      if (step === 0) throw fail("States.ArrayRange: step must not be 0");
+      const out: number[] = [];
+      for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
+        out.push(v);
+        if (out.length > 1000) throw fail("States.ArrayRange: at most 1000 items");
+      }
+      return out;
+    }
+    case "States.ArrayGetItem": {
+      arity(a, 2, name);
+      const xs = arr(a[0]!, name);
+      const idx = int(a[1]!, name);
+      if (idx < 0 || idx >= xs.length) throw fail("States.ArrayGetItem: index out of bounds");
+      return xs[idx]!;
+    }
+    case "States.ArrayLength":
+      arity(a, 1, name);
+      return arr(a[0]!, name).length;
+    case "States.ArrayUnique": {
+      arity(a, 1, name);
+      const seen = new Set<string>();
+      return arr(a[0]!, name).filter((x) => {
+        const k = canonical(x);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+    }
     default:
       throw fail(`Unknown intrinsic ${name}`);
   }

@@ -3,12 +3,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DefinitionError } from "./errors";
-import {
-  type ExecutionRecord,
-  type MapRunRecord,
-  RunnerApiError,
-  type StepFunctionsRunner,
-} from "./runner";
+import type { ExecutionRecord, MapRunRecord } from "./records";
+import { RunnerApiError, type StepFunctionsRunner } from "./runner";
 
 export interface StepFunctionsServerHandle {
   endpoint: string;

@@ -393,95 +393,103 @@ function validateMap(s: StateDef, where: string) {
   }
   if (s.ItemReader !== undefined) {
     check(!("ItemsPath" in s), `${where}: ItemsPath and ItemReader are exclusive`);
-    const r = s.ItemReader as Record<string, unknown>;
-    onlyFields(r, ["Resource", "Parameters", "ReaderConfig"], `${where}.ItemReader`);
-    check(
-      /^arn:aws[a-z-]*:states:::s3:(getObject|listObjectsV2)$/.test(String(r.Resource)),
-      `${where}.ItemReader.Resource '${String(r.Resource)}' is not supported (s3:getObject, s3:listObjectsV2)`,
-    );
-    validateTemplate(r.Parameters ?? {}, `${where}.ItemReader.Parameters`);
-    const rc = (r.ReaderConfig ?? {}) as Record<string, unknown>;
-    onlyFields(
-      rc,
-      ["InputType", "CSVHeaderLocation", "CSVHeaders", "MaxItems", "MaxItemsPath", "CSVDelimiter"],
-      `${where}.ItemReader.ReaderConfig`,
-    );
-    if (String(r.Resource).endsWith("getObject")) {
-      check(
-        ["JSON", "JSONL", "CSV"].includes(rc.InputType as string),
-        `${where}.ItemReader.ReaderConfig.InputType: JSON, JSONL or CSV (MANIFEST is not supported locally)`,
-      );
-    } else {
-      check(
-        rc.InputType === undefined,
-        `${where}.ItemReader.ReaderConfig.InputType is not allowed with listObjectsV2`,
-      );
-    }
-    if (rc.InputType === "CSV") {
-      check(
-        rc.CSVHeaderLocation === "FIRST_ROW" || rc.CSVHeaderLocation === "GIVEN",
-        `${where}.ItemReader.ReaderConfig.CSVHeaderLocation: FIRST_ROW or GIVEN`,
-      );
-      if (rc.CSVHeaderLocation === "GIVEN")
-        check(
-          Array.isArray(rc.CSVHeaders),
-          `${where}.ItemReader.ReaderConfig.CSVHeaders is required with GIVEN`,
-        );
-      if (rc.CSVDelimiter !== undefined)
-        check(
-          ["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"].includes(rc.CSVDelimiter as string),
-          `${where}.ItemReader.ReaderConfig.CSVDelimiter: unsupported value`,
-        );
-    } else {
-      for (const f of ["CSVHeaderLocation", "CSVHeaders", "CSVDelimiter"])
-        check(!(f in rc), `${where}.ItemReader.ReaderConfig.${f} needs InputType CSV`);
-    }
-    if (rc.MaxItems !== undefined)
-      checkPositiveInt(rc.MaxItems, `${where}.ItemReader.ReaderConfig.MaxItems`);
+    validateItemReader(s.ItemReader as Record<string, unknown>, where);
   }
-  if (s.ItemBatcher !== undefined) {
-    const b = s.ItemBatcher as Record<string, unknown>;
-    onlyFields(
-      b,
-      [
-        "MaxItemsPerBatch",
-        "MaxItemsPerBatchPath",
-        "MaxInputBytesPerBatch",
-        "MaxInputBytesPerBatchPath",
-        "BatchInput",
-      ],
-      `${where}.ItemBatcher`,
-    );
+  if (s.ItemBatcher !== undefined)
+    validateItemBatcher(s.ItemBatcher as Record<string, unknown>, where);
+  if (s.ResultWriter !== undefined)
+    validateResultWriter(s.ResultWriter as Record<string, unknown>, where);
+}
+
+/** ItemReader: s3:getObject (JSON, JSONL, CSV) or s3:listObjectsV2, and its ReaderConfig. */
+function validateItemReader(r: Record<string, unknown>, where: string) {
+  onlyFields(r, ["Resource", "Parameters", "ReaderConfig"], `${where}.ItemReader`);
+  check(
+    /^arn:aws[a-z-]*:states:::s3:(getObject|listObjectsV2)$/.test(String(r.Resource)),
+    `${where}.ItemReader.Resource '${String(r.Resource)}' is not supported (s3:getObject, s3:listObjectsV2)`,
+  );
+  validateTemplate(r.Parameters ?? {}, `${where}.ItemReader.Parameters`);
+  const rc = (r.ReaderConfig ?? {}) as Record<string, unknown>;
+  onlyFields(
+    rc,
+    ["InputType", "CSVHeaderLocation", "CSVHeaders", "MaxItems", "MaxItemsPath", "CSVDelimiter"],
+    `${where}.ItemReader.ReaderConfig`,
+  );
+  if (String(r.Resource).endsWith("getObject")) {
     check(
-      [
-        "MaxItemsPerBatch",
-        "MaxItemsPerBatchPath",
-        "MaxInputBytesPerBatch",
-        "MaxInputBytesPerBatchPath",
-      ].some((f) => f in b),
-      `${where}.ItemBatcher: needs MaxItemsPerBatch or MaxInputBytesPerBatch`,
+      ["JSON", "JSONL", "CSV"].includes(rc.InputType as string),
+      `${where}.ItemReader.ReaderConfig.InputType: JSON, JSONL or CSV (MANIFEST is not supported locally)`,
     );
-    if (b.MaxItemsPerBatch !== undefined)
-      checkPositiveInt(b.MaxItemsPerBatch, `${where}.ItemBatcher.MaxItemsPerBatch`);
-    if (b.MaxInputBytesPerBatch !== undefined) {
-      checkPositiveInt(b.MaxInputBytesPerBatch, `${where}.ItemBatcher.MaxInputBytesPerBatch`);
+  } else {
+    check(
+      rc.InputType === undefined,
+      `${where}.ItemReader.ReaderConfig.InputType is not allowed with listObjectsV2`,
+    );
+  }
+  if (rc.InputType === "CSV") {
+    check(
+      rc.CSVHeaderLocation === "FIRST_ROW" || rc.CSVHeaderLocation === "GIVEN",
+      `${where}.ItemReader.ReaderConfig.CSVHeaderLocation: FIRST_ROW or GIVEN`,
+    );
+    if (rc.CSVHeaderLocation === "GIVEN")
       check(
-        (b.MaxInputBytesPerBatch as number) <= 262144,
-        `${where}.ItemBatcher.MaxInputBytesPerBatch: at most 262144`,
+        Array.isArray(rc.CSVHeaders),
+        `${where}.ItemReader.ReaderConfig.CSVHeaders is required with GIVEN`,
       );
-    }
-    validateTemplate(b.BatchInput ?? {}, `${where}.ItemBatcher.BatchInput`);
+    if (rc.CSVDelimiter !== undefined)
+      check(
+        ["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"].includes(rc.CSVDelimiter as string),
+        `${where}.ItemReader.ReaderConfig.CSVDelimiter: unsupported value`,
+      );
+  } else {
+    for (const f of ["CSVHeaderLocation", "CSVHeaders", "CSVDelimiter"])
+      check(!(f in rc), `${where}.ItemReader.ReaderConfig.${f} needs InputType CSV`);
   }
-  if (s.ResultWriter !== undefined) {
-    const w = s.ResultWriter as Record<string, unknown>;
-    onlyFields(w, ["Resource", "Parameters"], `${where}.ResultWriter`);
+  if (rc.MaxItems !== undefined)
+    checkPositiveInt(rc.MaxItems, `${where}.ItemReader.ReaderConfig.MaxItems`);
+}
+
+function validateItemBatcher(b: Record<string, unknown>, where: string) {
+  onlyFields(
+    b,
+    [
+      "MaxItemsPerBatch",
+      "MaxItemsPerBatchPath",
+      "MaxInputBytesPerBatch",
+      "MaxInputBytesPerBatchPath",
+      "BatchInput",
+    ],
+    `${where}.ItemBatcher`,
+  );
+  check(
+    [
+      "MaxItemsPerBatch",
+      "MaxItemsPerBatchPath",
+      "MaxInputBytesPerBatch",
+      "MaxInputBytesPerBatchPath",
+    ].some((f) => f in b),
+    `${where}.ItemBatcher: needs MaxItemsPerBatch or MaxInputBytesPerBatch`,
+  );
+  if (b.MaxItemsPerBatch !== undefined)
+    checkPositiveInt(b.MaxItemsPerBatch, `${where}.ItemBatcher.MaxItemsPerBatch`);
+  if (b.MaxInputBytesPerBatch !== undefined) {
+    checkPositiveInt(b.MaxInputBytesPerBatch, `${where}.ItemBatcher.MaxInputBytesPerBatch`);
     check(
-      /^arn:aws[a-z-]*:states:::s3:putObject$/.test(String(w.Resource)),
-      `${where}.ResultWriter.Resource must be arn:aws:states:::s3:putObject`,
+      (b.MaxInputBytesPerBatch as number) <= 262144,
+      `${where}.ItemBatcher.MaxInputBytesPerBatch: at most 262144`,
     );
-    const p = (w.Parameters ?? {}) as Record<string, unknown>;
-    onlyFields(p, ["Bucket", "Bucket.$", "Prefix", "Prefix.$"], `${where}.ResultWriter.Parameters`);
-    check("Bucket" in p || "Bucket.$" in p, `${where}.ResultWriter.Parameters.Bucket is required`);
-    validateTemplate(p, `${where}.ResultWriter.Parameters`);
   }
+  validateTemplate(b.BatchInput ?? {}, `${where}.ItemBatcher.BatchInput`);
+}
+
+function validateResultWriter(w: Record<string, unknown>, where: string) {
+  onlyFields(w, ["Resource", "Parameters"], `${where}.ResultWriter`);
+  check(
+    /^arn:aws[a-z-]*:states:::s3:putObject$/.test(String(w.Resource)),
+    `${where}.ResultWriter.Resource must be arn:aws:states:::s3:putObject`,
+  );
+  const p = (w.Parameters ?? {}) as Record<string, unknown>;
+  onlyFields(p, ["Bucket", "Bucket.$", "Prefix", "Prefix.$"], `${where}.ResultWriter.Parameters`);
+  check("Bucket" in p || "Bucket.$" in p, `${where}.ResultWriter.Parameters.Bucket is required`);
+  validateTemplate(p, `${where}.ResultWriter.Parameters`);
 }

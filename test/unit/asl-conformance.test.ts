@@ -7,8 +7,7 @@ import {
   type LambdaInvoker,
   StepFunctionsRunner,
 } from "../../local/stepfunctions";
-import { StatesError } from "../../local/stepfunctions/errors";
-import { errorMatches } from "../../local/stepfunctions/runner";
+import { errorMatches, StatesError } from "../../local/stepfunctions/errors";
 
 const fixture = (name: string) =>
   readFileSync(path.join(__dirname, "../fixtures/asl", `${name}.json`), "utf8");
