@@ -10,7 +10,7 @@
 // becomes "". A variable that is not set fails the whole action run: no hook of the event is
 // called. The action file in the repository then holds the variable's name, not the secret.
 import { parse as parseYaml } from "yaml";
-import type { CommitRecord } from "./model";
+import type { CommitRecord } from "./repository-store";
 
 export type EventType = "post-commit" | "post-merge" | "post-revert";
 

@@ -9,7 +9,7 @@
 //   POST   /_lakeport/faults {rule} -> 201 FaultRule; 400 naming the bad field
 //   DELETE /_lakeport/faults[/<id>] -> 204 (all, or one rule)
 import { randomUUID } from "node:crypto";
-import { ApiError } from "./model";
+import { ApiError } from "./api-error";
 
 export const FAULTS_PATH = "/_lakeport/faults";
 

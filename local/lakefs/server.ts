@@ -16,10 +16,12 @@ import {
   type HookRun,
   runPostHooks,
 } from "./actions";
+import { ApiError } from "./api-error";
 import { FAULTS_PATH, LakeFsFaults } from "./faults";
 import type { EntryValue } from "./graveler";
-import { ApiError, type CommitRecord, LakeFsModel, nowSeconds } from "./model";
+import { LakeFsModel } from "./model";
 import type { DiffEntry } from "./paging";
+import { type CommitRecord, nowSeconds } from "./repository-store";
 
 export interface LakeFsDevServerOptions {
   /** 0 or undefined picks a free port. */
