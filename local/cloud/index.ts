@@ -5,12 +5,8 @@ import { EventRouter } from "../eventbridge/router";
 import { type EventBridgeServerHandle, startEventBridgeServer } from "../eventbridge/server";
 import { type RunnerOptions, StepFunctionsRunner } from "../stepfunctions/runner";
 import { type StepFunctionsServerHandle, startStepFunctionsServer } from "../stepfunctions/server";
-import {
-  type DeployOptions,
-  deployLocally,
-  type LocalDeployment,
-  type LocalS3Options,
-} from "./deploy";
+import { type DeployOptions, deployLocally, type LocalDeployment } from "./deploy";
+import type { LocalS3Options } from "./deploy-services";
 
 export { type LocalCloudComponentOptions, localCloudComponents } from "./component";
 export { type DeployOptions, deployLocally, IGNORED_TYPES, type LocalDeployment } from "./deploy";
