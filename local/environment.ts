@@ -9,9 +9,9 @@ import {
   type Component,
   type ComponentName,
   componentDataDir,
-  defaultComponents,
   type RunningComponent,
-} from "./components";
+} from "./component";
+import { defaultComponents } from "./components";
 import {
   type Endpoints,
   endpointsPath,
@@ -20,7 +20,7 @@ import {
   writeEndpoints,
 } from "./endpoints";
 
-export type { ComponentName } from "./components";
+export type { ComponentName } from "./component";
 
 export interface EnvironmentOptions {
   /** Data and endpoints.json live here (`npm run local`: `.local/` in the project root). */

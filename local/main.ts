@@ -4,7 +4,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
-import { COMPONENT_NAMES, type ComponentName } from "./components";
+import { COMPONENT_NAMES, type ComponentName } from "./component";
 import { endpointsToEnv } from "./endpoints";
 import { type RunningEnvironment, startEnvironment } from "./environment";
 

@@ -1,14 +1,14 @@
 // The API server as a component of `npm run local`: a state table in the embedded DynamoDB,
 // handlers built from an environment pointing at the embedded services, and tokens kept in
-// the component's data directory so they survive restarts. Register it in
-// local/components.ts COMPONENTS (after dynamodb, lakefs, stepfunctions, eventbridge).
+// the component's data directory so they survive restarts. Listed in
+// local/components.ts (after dynamodb, lakefs, stepfunctions, eventbridge).
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
 import { createStateTable } from "../../lambdas/shared/state/create-table";
 import type { LocalDeployment } from "../cloud/deploy";
-import type { Component } from "../components";
+import type { Component } from "../component";
 import type { Endpoints } from "../endpoints";
 import { lambdaApiHandlers } from "./lambda-handlers";
 import { startApiServer } from "./server";

@@ -2,7 +2,7 @@
 // "stepfunctions" serves the runner, "eventbridge" serves PutEvents and then deploys the
 // synthesized stack (functions need both endpoints in their environment).
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
-import type { Component, ComponentContext, ComponentName } from "../components";
+import type { Component, ComponentContext, ComponentName } from "../component";
 import type { Endpoints } from "../endpoints";
 import { EventRouter } from "../eventbridge/router";
 import { startEventBridgeServer } from "../eventbridge/server";
