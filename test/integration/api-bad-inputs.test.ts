@@ -1,7 +1,7 @@
 // Bad requests: each answers the right 4xx with a message naming the problem, and changes
 // nothing (stored configuration, export state, GC rules and runs, started workflows).
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { apiClient, type FakeApi, startApiWithFakes } from "../../local/api/harness";
+import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
 
 let fake: FakeApi;
 let call: ReturnType<typeof apiClient>;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, inject, test } from "vitest";
-import { apiClient, type FakeApi, startApiWithFakes } from "../../local/api/harness";
+import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
 
 let fake: FakeApi;
 let call: ReturnType<typeof apiClient>;

@@ -13,11 +13,11 @@ import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
 import { LakeFsClient } from "../../lambdas/lakefs/client";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
 import { createStateTable } from "../../lambdas/shared/state/create-table";
-import { FakeEventPublisher, FakeWorkflowStarter } from "../../local/api/fakes";
-import { apiClient } from "../../local/api/harness";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
+import { FakeEventPublisher, FakeWorkflowStarter } from "../support/api-fakes";
+import { apiClient } from "../support/api-harness";
 import { TEST_REGION, testS3Client, uniqueName } from "../support/clients";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "dev-secret" };

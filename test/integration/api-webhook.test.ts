@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { FAKE_WEBHOOK_TOKEN, type FakeApi, startApiWithFakes } from "../../local/api/harness";
+import { FAKE_WEBHOOK_TOKEN, type FakeApi, startApiWithFakes } from "../support/api-harness";
 
 let fake: FakeApi;
 beforeAll(async () => {

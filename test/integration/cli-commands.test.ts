@@ -5,7 +5,7 @@ import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { type FakeApi, startApiWithFakes } from "../../local/api/harness";
+import { type FakeApi, startApiWithFakes } from "../support/api-harness";
 
 let fake: FakeApi;
 let dir: string;

@@ -35,12 +35,12 @@ import { compileDirectorySelector } from "../../lambdas/export/domain/markers";
 import { parseStatusLine } from "../../lambdas/export/domain/status";
 import { LakeFsClient } from "../../lambdas/lakefs/client";
 import { createSfnClient } from "../../lambdas/shared/aws/clients";
-import { apiClient } from "../../local/api/harness";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
 import { type LocalCloudHandle, startLocalCloud } from "../../local/cloud";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { lakeportActionYaml, WEBHOOK_TOKEN_ACTION_VARIABLE } from "../../local/lakeport-action";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
+import { apiClient } from "../support/api-harness";
 import { TEST_REGION, testS3Admin, testS3Client, uniqueName } from "../support/clients";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "export-e2e-secret" };

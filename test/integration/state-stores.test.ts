@@ -6,7 +6,7 @@ import { startExport } from "../../lambdas/export/start/start-export";
 import { createStateStores, type StateStores } from "../../lambdas/shared/state";
 import { createStateTable } from "../../lambdas/shared/state/create-table";
 import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/state/table";
-import { FakeLakeFs, FakeWorkflowStarter } from "../../local/api/fakes";
+import { FakeLakeFs, FakeWorkflowStarter } from "../support/api-fakes";
 import { testDynamoDbClient, uniqueName } from "../support/clients";
 
 const ddb = testDynamoDbClient();

@@ -13,7 +13,7 @@ import {
 } from "../../lambdas/export/workflow/state";
 import { handleExecutionStatusChange } from "../../lambdas/export/workflow/watchdog";
 import type { CompleteExportInput } from "../../lambdas/shared/state/export-store";
-import { FakeWorkflowStarter } from "../../local/api/fakes";
+import { FakeWorkflowStarter } from "../support/api-fakes";
 import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";
 
 const input = {

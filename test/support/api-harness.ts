@@ -9,8 +9,8 @@ import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
 import { createStateStores } from "../../lambdas/shared/state";
 import { createStateTable } from "../../lambdas/shared/state/create-table";
-import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "./fakes";
-import { type ApiServerHandle, startApiServer } from "./server";
+import { type ApiServerHandle, startApiServer } from "../../local/api/server";
+import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "./api-fakes";
 
 export const FAKE_EXPORT_SM = "arn:aws:states:us-east-1:000000000000:stateMachine:lakeport-export";
 export const FAKE_GC_SM = "arn:aws:states:us-east-1:000000000000:stateMachine:lakeport-gc";

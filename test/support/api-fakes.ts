@@ -1,5 +1,5 @@
 // In-memory stand-ins for the API's ports (lakeFS reads, Step Functions, EventBridge), for
-// tests and demos that run before (or without) the real embedded services.
+// tests that run without the real embedded services.
 
 import type { ApiLakeFs } from "../../lambdas/api/deps";
 import type { EventPublisher, PublishedEvent } from "../../lambdas/api/event-publisher";
