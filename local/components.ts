@@ -86,6 +86,11 @@ export interface LakeportComponentsOptions {
   assemblyDir?: string;
   /** Receives the deployment (Lambda runtime stats, runner, router) once it exists. */
   onDeployed?: (deployment: LocalDeployment) => void;
+  /**
+   * Show the deployed functions' output lines on this terminal (`npm run local`); default:
+   * only kept (deployment.runtime.logs()), so tests and the demo print none.
+   */
+  echoLambdaOutput?: boolean;
 }
 
 /**
@@ -137,6 +142,7 @@ export function lakeportComponents(opts: LakeportComponentsOptions = {}): Compon
       deployment = d;
       opts.onDeployed?.(d);
     },
+    ...(opts.echoLambdaOutput ? { echoLambdaOutput: true } : {}),
   });
   // lakeFS runs Lakeport's action with the webhook token from its environment, as a lakeFS
   // deployment would: the action file in the repository holds only the variable's name.
@@ -157,7 +163,9 @@ export const STORAGE_COMPONENTS: Component[] = [s3, dynamodb];
  * starts. LAKEPORT_LOCAL_ASSEMBLY names a prebuilt assembly to deploy instead of
  * synthesizing (the tests pass the one their run synthesized).
  */
-export function defaultComponents(): Component[] {
+export function defaultComponents(
+  opts: Pick<LakeportComponentsOptions, "echoLambdaOutput"> = {},
+): Component[] {
   const prebuilt = process.env.LAKEPORT_LOCAL_ASSEMBLY;
-  return lakeportComponents(prebuilt ? { assemblyDir: prebuilt } : {});
+  return lakeportComponents({ ...opts, ...(prebuilt ? { assemblyDir: prebuilt } : {}) });
 }

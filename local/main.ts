@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { COMPONENT_NAMES, type ComponentName } from "./component";
+import { defaultComponents } from "./components";
 import { endpointsToEnv } from "./endpoints";
 import { type RunningEnvironment, startEnvironment } from "./environment";
 
@@ -84,6 +85,8 @@ async function main() {
     ports,
     ...(portBase !== undefined ? { portBase } : {}),
     fresh: Boolean(o.fresh),
+    // The functions' output lines show here, as `sam local` or a log tail would show them.
+    components: defaultComponents({ echoLambdaOutput: true }),
     log: (m) => console.log(m),
   });
   if (stopping) return; // a signal arrived while starting; shutdown() finishes the job

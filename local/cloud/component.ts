@@ -24,6 +24,8 @@ export interface LocalCloudComponentOptions {
   >;
   /** Receives the deployment once it exists (runtime stats, fault injection, router). */
   onDeployed?: (deployment: LocalDeployment) => void;
+  /** Show the functions' output lines on this process's terminal (default: only kept). */
+  echoLambdaOutput?: boolean;
 }
 
 export function localCloudComponents(opts: LocalCloudComponentOptions): Component[] {
@@ -87,6 +89,7 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
           endpoints: { stepfunctions: e.stepfunctions, eventbridge: server.endpoint },
           ...(opts.stackName ? { stackName: opts.stackName } : {}),
           ...(opts.lambdaEnv ? { lambdaEnv: opts.lambdaEnv(e) } : {}),
+          ...(opts.echoLambdaOutput ? { echoLambdaOutput: true } : {}),
         });
         ctx.log(
           `deployed ${deployment.stackName}: ${deployment.resources.length} resources` +

@@ -29,6 +29,8 @@ export interface LocalServicesOptions {
   };
   /** Concurrent warm workers per function (default 4). */
   concurrencyPerFunction?: number;
+  /** Show the functions' output lines on this process's terminal (default: only kept). */
+  echoLambdaOutput?: boolean;
   runnerOptions?: Omit<
     RunnerOptions,
     "lambda" | "s3" | "dynamodb" | "events" | "region" | "accountId"
@@ -75,6 +77,7 @@ export function localServices(
       concurrencyPerFunction: opts.concurrencyPerFunction,
       nodeModulesDirs: [projectNodeModules],
       baseEnvironment: functionEnvironment(opts),
+      echoOutput: opts.echoLambdaOutput ?? false,
     });
   const router = opts.router ?? new EventRouter({ region, accountId });
   const runner =

@@ -25,6 +25,8 @@ export interface LocalCloudOptions {
   region?: string;
   accountId?: string;
   concurrencyPerFunction?: number;
+  /** Show the functions' output lines on this process's terminal (default: only kept). */
+  echoLambdaOutput?: boolean;
   /** Fire scheduled rules on their timers (default: only through router.fireSchedule). */
   runSchedules?: boolean;
   runnerOptions?: Omit<
@@ -90,6 +92,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       ...(opts.concurrencyPerFunction
         ? { concurrencyPerFunction: opts.concurrencyPerFunction }
         : {}),
+      ...(opts.echoLambdaOutput ? { echoLambdaOutput: true } : {}),
     };
     const deployment = await deployLocally(opts.assemblyDir, deployOpts);
     const sfnHandle = sfn;

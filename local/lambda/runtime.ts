@@ -1,12 +1,15 @@
 // The local Lambda runtime: runs each function's bundled asset in worker threads with the
 // function's own environment, warm workers reused, timeouts, payload limits, errors shaped
-// like Lambda's, fault injection and per-invocation memory statistics.
+// like Lambda's, fault injection and per-invocation memory statistics. Each function's output
+// lines are kept like a log stream (logs()) and shown on this process's terminal only when
+// asked (echoOutput).
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LambdaInvocationResult, LambdaInvoker } from "../stepfunctions/integrations";
+import { type InvocationOutcome, runOnWorker, type WorkerResult } from "./worker-invocation";
 
 export const PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 
@@ -33,6 +36,11 @@ export interface LambdaRuntimeOptions {
   concurrencyPerFunction?: number;
   /** Where bundles resolve externals (the AWS SDK that Lambda's runtime provides). */
   nodeModulesDirs?: string[];
+  /**
+   * Also write every function's output lines to this process's stdout and stderr (on under
+   * `npm run local`). Default off: the lines are only kept, see logs().
+   */
+  echoOutput?: boolean;
 }
 
 export type FaultKind = "crash" | "error" | "timeout";
@@ -67,7 +75,7 @@ export interface InvocationRecord {
   queuedMs: number;
   /** Run time from startedAt (what Lambda bills). */
   durationMs: number;
-  outcome: "success" | "error" | "timeout" | "crash";
+  outcome: InvocationOutcome;
   errorType?: string;
   requestBytes: number;
   responseBytes: number;
@@ -273,7 +281,7 @@ export class LambdaRuntime implements LambdaInvoker {
   private captureLines(fn: Fn, from: NodeJS.ReadableStream, echo: NodeJS.WritableStream): void {
     let partial = "";
     from.on("data", (chunk: Buffer | string) => {
-      echo.write(chunk);
+      if (this.opts.echoOutput) echo.write(chunk);
       const lines = (partial + chunk.toString()).split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) fn.logLines.push(line);
@@ -283,7 +291,10 @@ export class LambdaRuntime implements LambdaInvoker {
     });
   }
 
-  /** The last lines a function wrote to stdout and stderr (its log stream), oldest first. */
+  /**
+   * The last lines (up to 1000) a function wrote to stdout and stderr, its log stream, oldest
+   * first, echoed or not. By name, ARN, or logical id with or without CDK's hash.
+   */
   logs(nameOrArn: string): string[] {
     return [...this.find(nameOrArn).logLines];
   }
@@ -337,7 +348,7 @@ export class LambdaRuntime implements LambdaInvoker {
           stderr: true,
         });
         worker.unref();
-        // Echoed to this process (as before) and kept per function, line by line.
+        // Kept per function, line by line; echoed to this process only when asked.
         this.captureLines(fn, worker.stdout, process.stdout);
         this.captureLines(fn, worker.stderr, process.stderr);
         const slot = { worker, busy: true };
@@ -389,97 +400,41 @@ export class LambdaRuntime implements LambdaInvoker {
       requestBytes,
       responseBytes: 0,
     };
-    const result = await new Promise<{
-      ok: boolean;
-      payload: string;
-      discard: boolean;
-      outcome: InvocationRecord["outcome"];
-      memory?: Record<string, number>;
-    }>((resolve) => {
-      const w = slot.worker;
-      const cleanup = () => {
-        clearTimeout(timer);
-        w.off("message", onMessage);
-        w.off("error", onError);
-        w.off("exit", onExit);
-      };
-      const onMessage = (m: {
-        id: string;
-        ok: boolean;
-        payload: string;
-        memory: Record<string, number>;
-      }) => {
-        if (m.id !== requestId) return;
-        cleanup();
-        resolve({
-          ok: m.ok,
-          payload: m.payload,
-          discard: false,
-          outcome: m.ok ? "success" : "error",
-          memory: m.memory,
-        });
-      };
-      const onError = (e: Error & { code?: string }) => {
-        cleanup();
-        const oom = e.code === "ERR_WORKER_OUT_OF_MEMORY";
-        resolve({
-          ok: false,
-          discard: true,
-          outcome: "crash",
-          payload: JSON.stringify({
-            errorType: oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
-            errorMessage: oom
-              ? `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`
-              : `RequestId: ${requestId} Error: Runtime exited with error: ${e.message}`,
-          }),
-        });
-      };
-      const onExit = (code: number) => {
-        cleanup();
-        resolve({
-          ok: false,
-          discard: true,
-          outcome: "crash",
-          payload: JSON.stringify({
-            errorType: "Runtime.ExitError",
-            errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: exit status ${code}`,
-          }),
-        });
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        resolve({
-          ok: false,
-          discard: true,
-          outcome: "timeout",
-          payload: JSON.stringify({
-            errorType: "Sandbox.Timedout",
-            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
-          }),
-        });
-      }, timeoutMs);
-      w.on("message", onMessage);
-      w.on("error", onError);
-      w.on("exit", onExit);
-      w.postMessage({
-        id: requestId,
-        event,
-        fault: fault
-          ? { kind: fault.kind, errorType: fault.errorType, errorMessage: fault.errorMessage }
-          : undefined,
-        context: {
-          awsRequestId: requestId,
-          functionName: fn.cfg.name,
-          functionVersion: "$LATEST",
-          invokedFunctionArn: fn.arn,
-          memoryLimitInMB: String(fn.cfg.memorySizeMb ?? 128),
-          logGroupName: `/aws/lambda/${fn.cfg.name}`,
-          logStreamName: `local/${requestId}`,
-          deadlineMs: started + timeoutMs,
-        },
-      });
+    const result = await runOnWorker(slot.worker, {
+      requestId,
+      event,
+      fault: fault
+        ? { kind: fault.kind, errorType: fault.errorType, errorMessage: fault.errorMessage }
+        : undefined,
+      context: {
+        awsRequestId: requestId,
+        functionName: fn.cfg.name,
+        functionVersion: "$LATEST",
+        invokedFunctionArn: fn.arn,
+        memoryLimitInMB: String(fn.cfg.memorySizeMb ?? 128),
+        logGroupName: `/aws/lambda/${fn.cfg.name}`,
+        logStreamName: `local/${requestId}`,
+        deadlineMs: started + timeoutMs,
+      },
+      timeoutMs,
     });
     this.release(fn, slot, result.discard);
+    const { ok, payload: out } = this.settle(fn, record, result, started);
+    return {
+      payload: out,
+      ...(ok ? {} : { functionError: "Unhandled" }),
+      executedVersion: "$LATEST",
+      requestId,
+    };
+  }
+
+  /** Applies the response size limit and records the invocation's outcome and memory. */
+  private settle(
+    fn: Fn,
+    record: InvocationRecord,
+    result: WorkerResult,
+    started: number,
+  ): { ok: boolean; payload: string } {
     let { ok, payload: out } = result;
     let outcome = result.outcome;
     if (ok && Buffer.byteLength(out) > PAYLOAD_LIMIT_BYTES) {
@@ -508,12 +463,7 @@ export class LambdaRuntime implements LambdaInvoker {
     if (outcome === "crash") fn.stats.crashes++;
     fn.stats.records.push(record);
     if (fn.stats.records.length > 1000) fn.stats.records.shift();
-    return {
-      payload: out,
-      ...(ok ? {} : { functionError: "Unhandled" }),
-      executedVersion: "$LATEST",
-      requestId,
-    };
+    return { ok, payload: out };
   }
 
   /** Invokes with a JS value; returns the parsed result or throws LambdaFunctionError. */

@@ -1,0 +1,108 @@
+// One invocation on a worker thread of the local Lambda runtime: the message to the worker,
+// its answer, or what Lambda reports when the environment crashed, ran out of memory or
+// timed out (the worker is then discarded).
+import type { Worker } from "node:worker_threads";
+
+export type InvocationOutcome = "success" | "error" | "timeout" | "crash";
+
+export interface WorkerResult {
+  ok: boolean;
+  /** The handler's result, or Lambda's error document, as JSON text. */
+  payload: string;
+  /** The worker cannot be reused (crashed or timed out). */
+  discard: boolean;
+  outcome: InvocationOutcome;
+  /** Heap figures the worker measured (heapUsedBefore, heapUsedAfter, peakHeapUsed). */
+  memory?: Record<string, number>;
+}
+
+export interface WorkerInvocation {
+  requestId: string;
+  event: unknown;
+  /** Injected into the worker: crash, error or timeout instead of running the handler. */
+  fault?: { kind: string; errorType?: string; errorMessage?: string };
+  /** The Lambda context's fields (the worker adds its methods). */
+  context: Record<string, unknown>;
+  timeoutMs: number;
+}
+
+interface WorkerMessage {
+  id: string;
+  ok: boolean;
+  payload: string;
+  memory: Record<string, number>;
+}
+
+const errorPayload = (errorType: string, errorMessage: string) =>
+  JSON.stringify({ errorType, errorMessage });
+
+/** Runs one invocation on `w` and resolves with its result; never rejects. */
+export function runOnWorker(w: Worker, call: WorkerInvocation): Promise<WorkerResult> {
+  const { requestId, timeoutMs } = call;
+  return new Promise<WorkerResult>((resolve) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      w.off("message", onMessage);
+      w.off("error", onError);
+      w.off("exit", onExit);
+    };
+    const onMessage = (m: WorkerMessage) => {
+      if (m.id !== requestId) return;
+      cleanup();
+      resolve({
+        ok: m.ok,
+        payload: m.payload,
+        discard: false,
+        outcome: m.ok ? "success" : "error",
+        memory: m.memory,
+      });
+    };
+    const crashed = (payload: string): WorkerResult => ({
+      ok: false,
+      discard: true,
+      outcome: "crash",
+      payload,
+    });
+    const onError = (e: Error & { code?: string }) => {
+      cleanup();
+      const oom = e.code === "ERR_WORKER_OUT_OF_MEMORY";
+      resolve(
+        crashed(
+          errorPayload(
+            oom ? "Runtime.OutOfMemory" : "Runtime.ExitError",
+            oom
+              ? `RequestId: ${requestId} Error: Runtime exited with error: signal: killed`
+              : `RequestId: ${requestId} Error: Runtime exited with error: ${e.message}`,
+          ),
+        ),
+      );
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      resolve(
+        crashed(
+          errorPayload(
+            "Runtime.ExitError",
+            `RequestId: ${requestId} Error: Runtime exited with error: exit status ${code}`,
+          ),
+        ),
+      );
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      resolve({
+        ok: false,
+        discard: true,
+        outcome: "timeout",
+        payload: errorPayload(
+          "Sandbox.Timedout",
+          `RequestId: ${requestId} Error: Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+        ),
+      });
+    }, timeoutMs);
+    w.on("message", onMessage);
+    w.on("error", onError);
+    w.on("exit", onExit);
+    w.postMessage({ id: requestId, event: call.event, fault: call.fault, context: call.context });
+  });
+}
