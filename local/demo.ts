@@ -168,9 +168,57 @@ async function waitExported(
 }
 
 async function exportStory(ctx: DemoContext): Promise<void> {
-  const { s3, lakefs, e, cliEnv } = ctx;
   const repo = "demo";
   step("A lakeFS repository with the Lakeport webhook action");
+  const c0 = await createDemoRepository(ctx, repo);
+  if ((await isSkeleton(ctx.e, "Export")) === true) {
+    say("\nNOTE: the deployed export state machine is still a skeleton (Pass states only):");
+    say("exports 'succeed' without copying anything. The story below shows what exists.");
+  }
+
+  step("Continuous export of main, configured with the CLI");
+  await lakeport(ctx.cliEnv, [
+    "export",
+    "set",
+    `lakefs://${repo}@main`,
+    "--path",
+    "s3://demo-export/main",
+    "--status-path",
+    "s3://demo-export/_status",
+    "--prefix-regex",
+    "date=[^/]+/$",
+    "--prefix-regex",
+    "^tables/[^/]+/$",
+    "--continuous=true",
+  ]);
+  let outcome = await waitExported(ctx, repo, "main", c0.id);
+  say(`first export: ${outcome}`);
+
+  step("Commits: add, change, delete; then a merge");
+  const head = await commitAndMerge(ctx, repo);
+
+  step("Waiting for the exports to catch up with main");
+  outcome = await waitExported(ctx, repo, "main", head);
+  if (outcome === "timeout") {
+    say(
+      `the export of ${head.slice(0, 12)} did not finish within ${EXPORT_TIMEOUT_MS / 1000} s (see the state above)`,
+    );
+  }
+  await lakeport(ctx.cliEnv, ["export", "status", `lakefs://${repo}@main`]);
+
+  step("Where to look");
+  const shown = await showExport(ctx, repo, head);
+
+  step("No secret left lakeFS");
+  const clean = await checkNoSecretsExported(ctx, shown.exported, shown.status);
+  if (!clean || shown.missing.length > 0 || shown.extra.length > 0) {
+    throw new Error("the export does not mirror the head of main without lakeFS configuration");
+  }
+}
+
+/** Buckets, the repository with the webhook action file and sample data, its first commit. */
+async function createDemoRepository(ctx: DemoContext, repo: string): Promise<{ id: string }> {
+  const { s3, lakefs, e } = ctx;
   for (const b of ["demo-data", "demo-export"]) {
     await s3.send(new CreateBucketCommand({ Bucket: b })).catch(() => undefined);
   }
@@ -198,37 +246,17 @@ async function exportStory(ctx: DemoContext): Promise<void> {
   say(
     `  its ${"X-Lakeport-Token"} header is {{ ENV.${WEBHOOK_TOKEN_ACTION_VARIABLE} }}: lakeFS fills it in from its own environment`,
   );
+  return c0;
+}
 
-  if ((await isSkeleton(e, "Export")) === true) {
-    say("\nNOTE: the deployed export state machine is still a skeleton (Pass states only):");
-    say("exports 'succeed' without copying anything. The story below shows what exists.");
-  }
-
-  step("Continuous export of main, configured with the CLI");
-  await lakeport(cliEnv, [
-    "export",
-    "set",
-    `lakefs://${repo}@main`,
-    "--path",
-    "s3://demo-export/main",
-    "--status-path",
-    "s3://demo-export/_status",
-    "--prefix-regex",
-    "date=[^/]+/$",
-    "--prefix-regex",
-    "^tables/[^/]+/$",
-    "--continuous=true",
-  ]);
-  let head = c0.id;
-  let outcome = await waitExported(ctx, repo, "main", head);
-  say(`first export: ${outcome}`);
-
-  step("Commits: add, change, delete; then a merge");
+/** Three commits on main (add, change, delete), then a merge from a branch; the new head. */
+async function commitAndMerge(ctx: DemoContext, repo: string): Promise<string> {
+  const { lakefs } = ctx;
   await lakefs.uploadObject(repo, "main", "tables/events/date=2026-11-03/part-0.csv", {
     content: "id,kind\n4,view\n",
     contentType: "text/csv",
   });
-  head = (await lakefs.commit(repo, "main", { message: "add 2026-11-03" })).id;
+  let head = (await lakefs.commit(repo, "main", { message: "add 2026-11-03" })).id;
   say(`commit ${head.slice(0, 12)}: add tables/events/date=2026-11-03/part-0.csv`);
   await lakefs.uploadObject(repo, "main", "tables/users/part-0.csv", {
     content: "id,name\n1,ada\n2,grace\n3,barbara\n",
@@ -247,17 +275,12 @@ async function exportStory(ctx: DemoContext): Promise<void> {
   await lakefs.commit(repo, "feature", { message: "feature: 2026-11-04" });
   head = await lakefs.merge(repo, "feature", "main", { message: "merge feature" });
   say(`merge ${head.slice(0, 12)}: feature -> main (adds date=2026-11-04)`);
+  return head;
+}
 
-  step("Waiting for the exports to catch up with main");
-  outcome = await waitExported(ctx, repo, "main", head);
-  if (outcome === "timeout") {
-    say(
-      `the export of ${head.slice(0, 12)} did not finish within ${EXPORT_TIMEOUT_MS / 1000} s (see the state above)`,
-    );
-  }
-  await lakeport(cliEnv, ["export", "status", `lakefs://${repo}@main`]);
-
-  step("Where to look");
+/** Prints the export and status paths and compares the export with the head of main. */
+async function showExport(ctx: DemoContext, repo: string, head: string) {
+  const { s3, lakefs } = ctx;
   const exported = await listKeys(s3, "demo-export", "main/");
   say(`s3://demo-export/main/ (${exported.length} objects):`);
   for (const k of exported) say(`  ${k}`);
@@ -285,27 +308,32 @@ async function exportStory(ctx: DemoContext): Promise<void> {
   if (line)
     say(`status line of ${head.slice(0, 12)}: ${(await readText(s3, "demo-export", line)).trim()}`);
   else say(`no status line for the head ${head.slice(0, 12)} yet`);
+  return { exported, status, missing, extra };
+}
 
-  step("No secret left lakeFS");
+/** No `_lakefs_actions/` object was exported and no object holds the webhook token. */
+async function checkNoSecretsExported(
+  ctx: DemoContext,
+  exported: string[],
+  status: string[],
+): Promise<boolean> {
   const actions = exported.filter((k) => k.startsWith("main/_lakefs_actions/"));
   say(
     actions.length === 0
       ? "the export holds no _lakefs_actions/ object (lakeFS configuration is never exported)"
       : `the export holds lakeFS configuration: ${actions.join(", ")}`,
   );
-  const token = e.webhookToken!;
+  const token = ctx.e.webhookToken!;
   const leaks: string[] = [];
   for (const k of [...exported, ...status]) {
-    if ((await readText(s3, "demo-export", k)).includes(token)) leaks.push(k);
+    if ((await readText(ctx.s3, "demo-export", k)).includes(token)) leaks.push(k);
   }
   say(
     leaks.length === 0
       ? `the webhook token appears in none of the ${exported.length + status.length} exported and status objects`
       : `the webhook token appears in: ${leaks.join(", ")}`,
   );
-  if (actions.length > 0 || leaks.length > 0 || missing.length > 0 || extra.length > 0) {
-    throw new Error("the export does not mirror the head of main without lakeFS configuration");
-  }
+  return actions.length === 0 && leaks.length === 0;
 }
 
 async function gcStory(ctx: DemoContext): Promise<void> {
