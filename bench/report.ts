@@ -37,6 +37,8 @@ export interface GcMeasurement {
   s3ByOperation: Record<string, number>;
   maxPeakHeapMiB: number;
   maxPeakHeapFunction: string;
+  /** Largest heap of one invocation, per GC function (mark and sweep runs together). */
+  peakHeapMiBByFunction?: Record<string, number>;
 }
 
 export interface CostEntry {
@@ -45,6 +47,8 @@ export interface CostEntry {
   lakeport: CostBreakdown;
   s3BatchOperations: CostBreakdown & { note: string };
 }
+
+import type { GcMemoryFigure } from "./gc-memory";
 
 export interface BenchResults {
   date: string;
@@ -64,6 +68,8 @@ export interface BenchResults {
   exportThroughput?: ExportThroughput;
   incremental: IncrementalExport[];
   gc: GcMeasurement[];
+  /** What the GC Lambdas hold at their design bounds (bench/gc-memory.ts). */
+  gcMemory?: GcMemoryFigure[];
   cost: CostEntry[];
   prices: PriceList;
   coldStart: ColdStartResult[];

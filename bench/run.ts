@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,cold]`: measures
+// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,gcmem,cold]`: measures
 // Lakeport on the embedded environment, prints a table, writes bench/results/<date>.json,
 // latest.json and latest.svg. Exits non-zero if any export or GC failed or left wrong data.
 import { mkdir, writeFile } from "node:fs/promises";
@@ -18,6 +18,7 @@ import {
   verifyExport,
 } from "./export-bench";
 import { runGcBench } from "./gc-bench";
+import { measureGcMemory } from "./gc-memory";
 import { machineInfo } from "./machine";
 import { writePhysicalObjects } from "./populate";
 import { type BenchResults, renderSvg, renderTables } from "./report";
@@ -25,7 +26,7 @@ import { measureCopyCeiling } from "./s3-ceiling";
 import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PARTS = ["ceiling", "export", "incremental", "gc", "cold"] as const;
+const PARTS = ["ceiling", "export", "incremental", "gc", "gcmem", "cold"] as const;
 type Part = (typeof PARTS)[number];
 
 interface Profile {
@@ -67,7 +68,7 @@ function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
     else if (a.startsWith("--only=")) only = a.slice("--only=".length);
     else if (a === "--help") {
       console.log(
-        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,cold]",
+        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,gcmem,cold]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
@@ -282,6 +283,16 @@ async function main(): Promise<number> {
         } catch (err) {
           fail(`GC of ${g.base} base objects`, err);
         }
+      }
+    }
+
+    if (parts.has("gcmem")) {
+      log("GC memory at the design bounds (100 000 commits, 2 000 000 keys a partition)");
+      results.gcMemory = measureGcMemory();
+      for (const f of results.gcMemory) {
+        log(
+          `  ${f.what}: ${f.items} items, held ${f.heldMiB.toFixed(0)} MiB, peak ${f.peakMiB.toFixed(0)} MiB`,
+        );
       }
     }
 
