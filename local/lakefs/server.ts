@@ -20,6 +20,7 @@ import { FAULTS_PATH, LakeFsFaults } from "./faults";
 import type { EntryValue } from "./graveler";
 import { ApiError, type CommitRecord, LakeFsModel, nowSeconds } from "./model";
 import type { DiffEntry } from "./paging";
+import { createS3Gateway } from "./s3-gateway";
 
 export interface LakeFsDevServerOptions {
   /** 0 or undefined picks a free port. */
@@ -137,6 +138,15 @@ export async function startLakeFsDevServer(
 
   const routes = buildRoutes(model, s3, fireHooks);
   const faults = new LakeFsFaults(new Set(routes.map((r) => r.operation)));
+  const s3Gateway = createS3Gateway({
+    model,
+    s3,
+    credentials: opts.credentials,
+    count: (operation) => {
+      stats.requests++;
+      stats.byOperation[operation] = (stats.byOperation[operation] ?? 0) + 1;
+    },
+  });
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -160,9 +170,8 @@ export async function startLakeFsDevServer(
         await faults.serveAdmin(method, rest, () => readBody(req)).catch(errorReply),
       );
     }
-    if (!url.pathname.startsWith("/api/v1/")) {
-      return send(res, { status: 404, json: { message: "not found" } });
-    }
+    // Everything else is lakeFS's S3 gateway (repositories as buckets, `<ref>/<path>` keys).
+    if (!url.pathname.startsWith("/api/v1/")) return s3Gateway.handle(req, res);
     let segments: string[];
     try {
       segments = url.pathname
