@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,gcmem,cold]`: measures
+// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]`: measures
 // Lakeport on the embedded environment, prints a table, writes bench/results/<date>.json,
 // latest.json and latest.svg. Exits non-zero if any export or GC failed or left wrong data.
 import { mkdir, writeFile } from "node:fs/promises";
@@ -19,14 +19,25 @@ import {
 } from "./export-bench";
 import { runGcBench } from "./gc-bench";
 import { measureGcMemory } from "./gc-memory";
+import { runLatencyBench } from "./latency-bench";
 import { machineInfo } from "./machine";
+import { runPeerBench } from "./peer-bench";
 import { writePhysicalObjects } from "./populate";
 import { type BenchResults, renderSvg, renderTables } from "./report";
 import { measureCopyCeiling } from "./s3-ceiling";
 import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PARTS = ["ceiling", "export", "incremental", "gc", "gcmem", "cold"] as const;
+const PARTS = [
+  "ceiling",
+  "export",
+  "incremental",
+  "latency",
+  "peer",
+  "gc",
+  "gcmem",
+  "cold",
+] as const;
 type Part = (typeof PARTS)[number];
 
 interface Profile {
@@ -34,6 +45,8 @@ interface Profile {
   ceilingCopies: number;
   throughputObjects: number;
   incrementalSizes: number[];
+  /** Branch sizes of the Lakeport / rclone comparison. */
+  peerSizes: number[];
   gc: { base: number; branches: number; commitsPerBranch: number; hotPaths: number }[];
 }
 
@@ -43,6 +56,7 @@ const PROFILES: Record<"quick" | "full", Profile> = {
     ceilingCopies: 6000,
     throughputObjects: 20_000,
     incrementalSizes: [1000, 10_000],
+    peerSizes: [1000],
     gc: [{ base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 }],
   },
   full: {
@@ -50,6 +64,7 @@ const PROFILES: Record<"quick" | "full", Profile> = {
     ceilingCopies: 10_000,
     throughputObjects: 20_000,
     incrementalSizes: [1000, 10_000, 100_000],
+    peerSizes: [10_000, 100_000],
     gc: [
       { base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 },
       { base: 80_000, branches: 4, commitsPerBranch: 250, hotPaths: 20 },
@@ -68,7 +83,7 @@ function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
     else if (a.startsWith("--only=")) only = a.slice("--only=".length);
     else if (a === "--help") {
       console.log(
-        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,gcmem,cold]",
+        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
@@ -169,7 +184,9 @@ async function main(): Promise<number> {
       );
     }
     const poolSize = 2000;
-    const needsPool = parts.has("export") || parts.has("incremental");
+    const needsPool = ["export", "incremental", "peer", "latency"].some((p) =>
+      parts.has(p as Part),
+    );
     const pool = needsPool ? await writePhysicalObjects(env.s3, ns, "pool/", poolSize, "pool") : [];
     if (needsPool) log(`wrote ${poolSize} physical objects`);
 
@@ -283,6 +300,38 @@ async function main(): Promise<number> {
         } catch (err) {
           fail(`GC of ${g.base} base objects`, err);
         }
+      }
+    }
+
+    if (parts.has("latency")) {
+      try {
+        results.latency = await runLatencyBench(env, {
+          pool,
+          nsBucket: ns,
+          exportBucket: exportsBucket,
+          commits: 20,
+          log,
+        });
+      } catch (err) {
+        fail("commit to status line latency", err);
+      }
+    }
+
+    if (parts.has("peer")) {
+      try {
+        const peer = await runPeerBench(env, {
+          sizes: profile.peerSizes,
+          pool,
+          nsBucket: ns,
+          exportBucket: exportsBucket,
+          phase,
+          log,
+          exportTimeoutMs,
+        });
+        results.peer = peer.comparisons;
+        if (peer.unavailable) results.unavailable.push(peer.unavailable);
+      } catch (err) {
+        fail("Lakeport / rclone comparison", err);
       }
     }
 
