@@ -82,7 +82,11 @@ export async function prepareExportBranch(
 }
 
 /** Waits until the branch's export state is no longer in progress. */
-async function exportSettled(env: BenchEnv, b: ExportBranch, timeoutMs: number): Promise<void> {
+export async function exportSettled(
+  env: BenchEnv,
+  b: ExportBranch,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { status, json } = await apiCall<{ state?: string }>(
@@ -245,32 +249,41 @@ export async function verifyExport(
       `export state of ${b.repo}: ${st.state} at ${st.lastExportedCommit}, expected ${commitId}`,
     );
   }
-  const exported = s3Keys(env.s3, b.exportBucket, `${b.exportPrefix}/`)[Symbol.asyncIterator]();
+  await verifyPathEqualsCommit(env, b, commitId, b.exportPrefix);
+}
+
+/**
+ * `s3://<exportBucket>/<prefix>/` holds exactly the objects of the commit (`_lakefs_actions/`
+ * aside), keys in order and ETags equal to lakeFS's checksums.
+ */
+export async function verifyPathEqualsCommit(
+  env: BenchEnv,
+  b: ExportBranch,
+  commitId: string,
+  prefix: string,
+): Promise<void> {
+  const where = `s3://${b.exportBucket}/${prefix}`;
+  const exported = s3Keys(env.s3, b.exportBucket, `${prefix}/`)[Symbol.asyncIterator]();
   let n = 0;
   for await (const page of env.lakefs.listObjects(b.repo, commitId, { amount: 1000 })) {
     for (const o of page.results) {
       if (o.path.startsWith("_lakefs_actions/")) continue;
       const e = await exported.next();
-      if (e.done)
-        throw new BenchFailure(`export of ${b.repo} misses ${o.path} (and everything after)`);
+      if (e.done) throw new BenchFailure(`${where} misses ${o.path} (and everything after)`);
       if (e.value.key !== o.path) {
-        throw new BenchFailure(
-          `export of ${b.repo}: found ${e.value.key} where ${o.path} was expected`,
-        );
+        throw new BenchFailure(`${where}: found ${e.value.key} where ${o.path} was expected`);
       }
       if (e.value.etag !== o.checksum) {
         throw new BenchFailure(
-          `export of ${b.repo}: ${o.path} has ETag ${e.value.etag}, commit says ${o.checksum}`,
+          `${where}: ${o.path} has ETag ${e.value.etag}, commit says ${o.checksum}`,
         );
       }
       n++;
     }
   }
   const extra = await exported.next();
-  if (!extra.done)
-    throw new BenchFailure(`export of ${b.repo} holds an extra key ${extra.value.key}`);
-  if (n !== b.objects)
-    throw new BenchFailure(`export of ${b.repo}: ${n} objects, expected ${b.objects}`);
+  if (!extra.done) throw new BenchFailure(`${where} holds an extra key ${extra.value.key}`);
+  if (n !== b.objects) throw new BenchFailure(`${where}: ${n} objects, expected ${b.objects}`);
 }
 
 export async function ensureBucket(s3: S3Client, bucket: string) {

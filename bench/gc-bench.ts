@@ -185,6 +185,9 @@ export async function runGcBench(
       s3ByOperation: usage.s3ByOperation,
       maxPeakHeapMiB: usage.maxPeakHeapBytes / 2 ** 20,
       maxPeakHeapFunction: usage.maxPeakHeapFunction,
+      peakHeapMiBByFunction: Object.fromEntries(
+        usage.timeline.map((t) => [t.function, Math.round((t.peakHeapBytes / 2 ** 20) * 10) / 10]),
+      ),
     },
     sweepUsage: usage,
   };

@@ -37,6 +37,8 @@ export interface GcMeasurement {
   s3ByOperation: Record<string, number>;
   maxPeakHeapMiB: number;
   maxPeakHeapFunction: string;
+  /** Largest heap of one invocation, per GC function (mark and sweep runs together). */
+  peakHeapMiBByFunction?: Record<string, number>;
 }
 
 export interface CostEntry {
@@ -44,6 +46,46 @@ export interface CostEntry {
   basedOn: string;
   lakeport: CostBreakdown;
   s3BatchOperations: CostBreakdown & { note: string };
+}
+
+import type { GcMemoryFigure } from "./gc-memory";
+
+/** Commit to status line of a one-object change (bench/latency-bench.ts). */
+export interface LatencyResult {
+  commits: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+  /** What AWS adds to each hop the local runner makes in-process (assumed figures). */
+  awsModel: { hop: string; ms: number; basis: string }[];
+  awsAddedMs: number;
+}
+
+/** One tool's work on one step of the peer comparison. */
+export interface PeerFigures {
+  seconds: number;
+  /** Requests the embedded S3 answered (the lakeFS gateway's reads of object bytes included). */
+  s3Requests: number;
+  /** Requests the lakeFS server answered (API and S3 gateway). */
+  lakeFsRequests: number;
+  /** Object bytes that went through the tool itself (rclone reads and writes them; Lakeport copies server-side). */
+  bytesThroughClient: number;
+}
+
+export interface PeerStep {
+  lakeport: PeerFigures;
+  rclone: PeerFigures;
+  /** Lakeport's over rclone's: below 1, Lakeport took less. */
+  timeRatio: number;
+  requestRatio: number;
+}
+
+/** Lakeport against `rclone sync` through lakeFS's S3 gateway, on the same branch and commits. */
+export interface PeerComparison {
+  branchObjects: number;
+  first: PeerStep;
+  /** Ten changed objects after the first export. */
+  incremental: PeerStep;
 }
 
 export interface BenchResults {
@@ -61,9 +103,16 @@ export interface BenchResults {
     copies: number;
     tried?: { threads: number; concurrency: number; objectsPerSecond: number }[];
   };
+  /** The same ceiling loop right after the export (the ratio uses the higher of the two). */
+  ceilingAfter?: BenchResults["ceiling"];
   exportThroughput?: ExportThroughput;
   incremental: IncrementalExport[];
   gc: GcMeasurement[];
+  latency?: LatencyResult;
+  /** Lakeport against rclone through lakeFS's S3 gateway (bench/peer-bench.ts). */
+  peer?: PeerComparison[];
+  /** What the GC Lambdas hold at their design bounds (bench/gc-memory.ts). */
+  gcMemory?: GcMemoryFigure[];
   cost: CostEntry[];
   prices: PriceList;
   coldStart: ColdStartResult[];
@@ -98,11 +147,20 @@ export function renderTables(r: BenchResults): string {
   const tp: string[][] = [];
   if (r.ceiling) {
     tp.push([
-      "S3 ceiling (CopyObject loop)",
+      "S3 ceiling before the export (CopyObject loop)",
       fmt(r.ceiling.copies),
       "",
       fmt(r.ceiling.objectsPerSecond),
-      "1.00",
+      "",
+    ]);
+  }
+  if (r.ceilingAfter) {
+    tp.push([
+      "S3 ceiling after the export",
+      fmt(r.ceilingAfter.copies),
+      "",
+      fmt(r.ceilingAfter.objectsPerSecond),
+      "",
     ]);
   }
   if (r.exportThroughput) {
@@ -127,6 +185,55 @@ export function renderTables(r: BenchResults): string {
           fmt(i.seconds, 1),
           fmt(i.s3Requests),
           fmt(i.lakeFsCalls),
+        ]),
+      ),
+      "",
+    );
+  }
+  if (r.latency) {
+    const l = r.latency;
+    out.push(
+      table(
+        ["commit to status line (1 changed object)", "p50 ms", "p95 ms", "max ms"],
+        [
+          [`local runner, ${l.commits} commits`, fmt(l.p50Ms), fmt(l.p95Ms), fmt(l.maxMs)],
+          [
+            `AWS by the model (+${fmt(l.awsAddedMs)} ms)`,
+            fmt(l.p50Ms + l.awsAddedMs),
+            fmt(l.p95Ms + l.awsAddedMs),
+            fmt(l.maxMs + l.awsAddedMs),
+          ],
+        ],
+      ),
+      "",
+    );
+  }
+  if (r.peer?.length) {
+    const row = (label: string, st: PeerStep) => [
+      label,
+      fmt(st.lakeport.seconds, 1),
+      fmt(st.rclone.seconds, 1),
+      fmt(st.timeRatio, 2),
+      fmt(st.lakeport.s3Requests + st.lakeport.lakeFsRequests),
+      fmt(st.rclone.s3Requests + st.rclone.lakeFsRequests),
+      fmt(st.requestRatio, 3),
+      fmt(st.rclone.bytesThroughClient),
+    ];
+    out.push(
+      table(
+        [
+          "Lakeport vs rclone sync",
+          "Lakeport s",
+          "rclone s",
+          "time ratio",
+          "Lakeport requests",
+          "rclone requests",
+          "request ratio",
+          "rclone bytes moved",
+        ],
+        r.peer.flatMap((p) => [
+          row(`first export, ${fmt(p.branchObjects)} objects`, p.first),
+          row(`10 changes, ${fmt(p.branchObjects)} objects`, p.incremental),
         ]),
       ),
       "",
@@ -260,7 +367,7 @@ const GREY = "#888";
 
 export function renderSvg(r: BenchResults): string {
   const W = 1040;
-  const H = 360;
+  const H = r.peer?.length ? 720 : 360;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -272,8 +379,14 @@ export function renderSvg(r: BenchResults): string {
   const throughput: BarGroup[] = [];
   if (r.ceiling) {
     throughput.push({
-      label: "S3 ceiling",
+      label: "ceiling before",
       bars: [{ value: r.ceiling.objectsPerSecond, color: GREY }],
+    });
+  }
+  if (r.ceilingAfter) {
+    throughput.push({
+      label: "ceiling after",
+      bars: [{ value: r.ceilingAfter.objectsPerSecond, color: GREY }],
     });
   }
   if (r.exportThroughput) {
@@ -305,7 +418,7 @@ export function renderSvg(r: BenchResults): string {
         ],
       })),
     ),
-    ...legend(320, H - 14, [
+    ...legend(320, 360 - 14, [
       ["S3 requests", BLUE],
       ["lakeFS calls", ORANGE],
     ]),
@@ -323,11 +436,47 @@ export function renderSvg(r: BenchResults): string {
         ],
       })),
     ),
-    ...legend(700, H - 14, [
+    ...legend(700, 360 - 14, [
       ["mark", BLUE],
       ["sweep", ORANGE],
     ]),
-    "</svg>",
   );
+  if (r.peer?.length) parts.push(...peerPanels(r.peer, 410));
+  parts.push("</svg>");
   return `${parts.join("\n")}\n`;
+}
+
+/** Second row: Lakeport beside rclone, seconds and requests, first export and ten changes. */
+function peerPanels(peer: PeerComparison[], y: number): string[] {
+  const h = 230;
+  const group = (
+    p: PeerComparison,
+    st: PeerStep,
+    pick: (f: PeerFigures) => number,
+    digits = 0,
+  ) => ({
+    label: `${fmt(p.branchObjects)} objects`,
+    bars: [
+      { value: pick(st.lakeport), color: BLUE, text: fmt(pick(st.lakeport), digits) },
+      { value: pick(st.rclone), color: ORANGE, text: fmt(pick(st.rclone), digits) },
+    ],
+  });
+  const requests = (f: PeerFigures) => f.s3Requests + f.lakeFsRequests;
+  const panels: [string, (p: PeerComparison) => BarGroup][] = [
+    ["first export: seconds", (p) => group(p, p.first, (f) => f.seconds, 1)],
+    ["10 changes: seconds", (p) => group(p, p.incremental, (f) => f.seconds, 1)],
+    ["first export: requests", (p) => group(p, p.first, requests)],
+    ["10 changes: requests", (p) => group(p, p.incremental, requests)],
+  ];
+  const out: string[] = [];
+  panels.forEach(([title, groupOf], i) => {
+    out.push(...barPanel({ x: 30 + i * 255, y, w: 225, h }, title, peer.map(groupOf)));
+  });
+  out.push(
+    ...legend(30, y + h + 50, [
+      ["Lakeport", BLUE],
+      ["rclone sync via the lakeFS S3 gateway", ORANGE],
+    ]),
+  );
+  return out;
 }

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,cold]`: measures
+// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]`: measures
 // Lakeport on the embedded environment, prints a table, writes bench/results/<date>.json,
 // latest.json and latest.svg. Exits non-zero if any export or GC failed or left wrong data.
 import { mkdir, writeFile } from "node:fs/promises";
@@ -18,14 +18,40 @@ import {
   verifyExport,
 } from "./export-bench";
 import { runGcBench } from "./gc-bench";
+import { measureGcMemory } from "./gc-memory";
+import { runLatencyBench } from "./latency-bench";
 import { machineInfo } from "./machine";
+import { runPeerBench } from "./peer-bench";
 import { writePhysicalObjects } from "./populate";
 import { type BenchResults, renderSvg, renderTables } from "./report";
 import { measureCopyCeiling } from "./s3-ceiling";
 import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
 
+/**
+ * [worker threads, requests in flight per thread] of the ceiling loop, up to and past the
+ * export's own copies in flight (4 warm copy workers locally, 32 copies in flight each).
+ */
+const CEILING_SETTINGS: [number, number][] = [
+  [1, 32],
+  [1, 64],
+  [2, 32],
+  [2, 64],
+  [3, 32],
+  [4, 32],
+  [4, 48],
+];
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const PARTS = ["ceiling", "export", "incremental", "gc", "cold"] as const;
+const PARTS = [
+  "ceiling",
+  "export",
+  "incremental",
+  "latency",
+  "peer",
+  "gc",
+  "gcmem",
+  "cold",
+] as const;
 type Part = (typeof PARTS)[number];
 
 interface Profile {
@@ -33,6 +59,8 @@ interface Profile {
   ceilingCopies: number;
   throughputObjects: number;
   incrementalSizes: number[];
+  /** Branch sizes of the Lakeport / rclone comparison. */
+  peerSizes: number[];
   gc: { base: number; branches: number; commitsPerBranch: number; hotPaths: number }[];
 }
 
@@ -42,6 +70,7 @@ const PROFILES: Record<"quick" | "full", Profile> = {
     ceilingCopies: 6000,
     throughputObjects: 20_000,
     incrementalSizes: [1000, 10_000],
+    peerSizes: [1000],
     gc: [{ base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 }],
   },
   full: {
@@ -49,6 +78,7 @@ const PROFILES: Record<"quick" | "full", Profile> = {
     ceilingCopies: 10_000,
     throughputObjects: 20_000,
     incrementalSizes: [1000, 10_000, 100_000],
+    peerSizes: [10_000, 100_000],
     gc: [
       { base: 6000, branches: 4, commitsPerBranch: 25, hotPaths: 40 },
       { base: 80_000, branches: 4, commitsPerBranch: 250, hotPaths: 20 },
@@ -67,7 +97,7 @@ function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
     else if (a.startsWith("--only=")) only = a.slice("--only=".length);
     else if (a === "--help") {
       console.log(
-        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,gc,cold]",
+        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
@@ -141,34 +171,33 @@ async function main(): Promise<number> {
   try {
     await ensureBucket(env.s3, ns);
     await ensureBucket(env.s3, exportsBucket);
-    if (parts.has("ceiling")) {
-      log(`S3 ceiling: ${profile.ceilingCopies} CopyObject per concurrency level`);
+    const measureCeiling = async (when: "before" | "after") => {
+      log(`S3 ceiling (${when} the export): ${profile.ceilingCopies} CopyObject per setting`);
       const c = await measureCopyCeiling(env.s3, {
         endpoint: env.s3Server.endpoint,
         credentials: { ...LOCAL_S3_CREDENTIALS },
-        bucket: "bench-ceiling",
+        bucket: `bench-ceiling-${when}`,
         sources: 1000,
         copies: profile.ceilingCopies,
-        settings: [
-          [1, 64],
-          [2, 32],
-          [3, 32],
-        ],
+        settings: CEILING_SETTINGS,
         body: "ceiling object body, about the size of the exported ones\n",
       });
-      results.ceiling = {
+      log(
+        `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
+      );
+      return {
         objectsPerSecond: c.objectsPerSecond,
         threads: c.threads,
         concurrency: c.concurrency,
         copies: c.copies,
         tried: c.tried,
       };
-      log(
-        `S3 ceiling ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
-      );
-    }
+    };
+    if (parts.has("ceiling")) results.ceiling = await measureCeiling("before");
     const poolSize = 2000;
-    const needsPool = parts.has("export") || parts.has("incremental");
+    const needsPool = ["export", "incremental", "peer", "latency"].some((p) =>
+      parts.has(p as Part),
+    );
     const pool = needsPool ? await writePhysicalObjects(env.s3, ns, "pool/", poolSize, "pool") : [];
     if (needsPool) log(`wrote ${poolSize} physical objects`);
 
@@ -192,13 +221,29 @@ async function main(): Promise<number> {
         const usage = rec.finish();
         await verifyExport(env, b, commitId);
         const ops = b.objects / seconds;
+        if (parts.has("ceiling")) results.ceilingAfter = await measureCeiling("after");
+        // Against the higher of the two ceilings measured around it: the stricter ratio.
+        const ceiling = Math.max(
+          results.ceiling?.objectsPerSecond ?? Number.NaN,
+          results.ceilingAfter?.objectsPerSecond ?? Number.NaN,
+        );
         results.exportThroughput = {
           objects: b.objects,
           seconds,
           objectsPerSecond: ops,
-          ratioToCeiling: results.ceiling ? ops / results.ceiling.objectsPerSecond : Number.NaN,
+          ratioToCeiling: ops / ceiling,
         };
-        log(`first export: ${seconds.toFixed(1)} s, ${ops.toFixed(0)} objects/s, verified`);
+        log(
+          `first export: ${seconds.toFixed(1)} s, ${ops.toFixed(0)} objects/s, ratio ${(ops / ceiling).toFixed(2)}, verified`,
+        );
+        if (ops / ceiling > 1) {
+          fail(
+            "S3 ceiling",
+            new BenchFailure(
+              `the export (${ops.toFixed(0)}/s) beat the ceiling (${ceiling.toFixed(0)}/s): the ceiling does not measure what S3 can do`,
+            ),
+          );
+        }
         for (const t of usage.timeline) {
           log(
             `  ${t.function}: ${t.invocations} invocations, ${t.firstStartS.toFixed(1)}-${t.lastEndS.toFixed(1)} s, busy ${t.busyS.toFixed(1)} s`,
@@ -282,6 +327,48 @@ async function main(): Promise<number> {
         } catch (err) {
           fail(`GC of ${g.base} base objects`, err);
         }
+      }
+    }
+
+    if (parts.has("latency")) {
+      try {
+        results.latency = await runLatencyBench(env, {
+          pool,
+          nsBucket: ns,
+          exportBucket: exportsBucket,
+          commits: 20,
+          log,
+        });
+      } catch (err) {
+        fail("commit to status line latency", err);
+      }
+    }
+
+    if (parts.has("peer")) {
+      try {
+        const peer = await runPeerBench(env, {
+          sizes: profile.peerSizes,
+          pool,
+          nsBucket: ns,
+          exportBucket: exportsBucket,
+          phase,
+          log,
+          exportTimeoutMs,
+        });
+        results.peer = peer.comparisons;
+        if (peer.unavailable) results.unavailable.push(peer.unavailable);
+      } catch (err) {
+        fail("Lakeport / rclone comparison", err);
+      }
+    }
+
+    if (parts.has("gcmem")) {
+      log("GC memory at the design bounds (100 000 commits, 2 000 000 keys a partition)");
+      results.gcMemory = measureGcMemory();
+      for (const f of results.gcMemory) {
+        log(
+          `  ${f.what}: ${f.items} items, held ${f.heldMiB.toFixed(0)} MiB, peak ${f.peakMiB.toFixed(0)} MiB`,
+        );
       }
     }
 

@@ -14,6 +14,7 @@ import { apiRequest, errorReply, readBody, send } from "./http-io";
 import { LakeFsModel } from "./model";
 import { lakeFsRoutes } from "./routes";
 import { findRoute, type Reply, type Route } from "./routes/routing";
+import { createS3Gateway } from "./s3-gateway";
 
 export interface LakeFsDevServerOptions {
   /** 0 or undefined picks a free port. */
@@ -81,6 +82,8 @@ interface ServerState {
   routes: Route[];
   faults: LakeFsFaults;
   counts: RequestCounts;
+  /** lakeFS's S3 gateway: every path outside /api/v1 and /_lakeport. */
+  s3Gateway: ReturnType<typeof createS3Gateway>;
   /** The one accepted Authorization header (basic auth). */
   expectedAuth: Buffer;
 }
@@ -102,10 +105,16 @@ export async function startLakeFsDevServer(
   const routes = lakeFsRoutes({ model, s3, fireHooks: hooks.fire });
   const faults = new LakeFsFaults(new Set(routes.map((r) => r.operation)));
   const counts = new RequestCounts();
+  const s3Gateway = createS3Gateway({
+    model,
+    s3,
+    credentials: opts.credentials,
+    count: (operation) => counts.count(operation),
+  });
   const expectedAuth = Buffer.from(
     `Basic ${Buffer.from(`${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`).toString("base64")}`,
   );
-  const state: ServerState = { routes, faults, counts, expectedAuth };
+  const state: ServerState = { routes, faults, counts, s3Gateway, expectedAuth };
 
   const server = http.createServer((req, res) => {
     handle(state, req, res).catch((err) => {
@@ -155,9 +164,8 @@ async function handle(
   const method = req.method ?? "GET";
   const admin = await adminReply(state, req, url.pathname, method);
   if (admin) return send(res, admin);
-  if (!url.pathname.startsWith("/api/v1/")) {
-    return send(res, { status: 404, json: { message: "not found" } });
-  }
+  // Everything else is lakeFS's S3 gateway (repositories as buckets, `<ref>/<path>` keys).
+  if (!url.pathname.startsWith("/api/v1/")) return state.s3Gateway.handle(req, res);
   let segments: string[];
   try {
     segments = url.pathname
