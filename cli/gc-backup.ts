@@ -12,10 +12,10 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { runCopyBatch } from "../lambdas/export/copy/run-copy-batch";
-import type { CopyOperation } from "../lambdas/export/copy/types";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
+import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
+import type { CopyOperation } from "../lambdas/shared/s3-copy/types";
 import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
 import { UsageError } from "./endpoint";
 

@@ -19,7 +19,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/state/table";
+import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";

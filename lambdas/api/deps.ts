@@ -1,12 +1,8 @@
 // Composition root of the API handlers: everything they need, built once per container from
 // the function's environment (process.env in Lambda, the caller's env in the local server).
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { SfnWorkflowStarter } from "../export/start/sfn-workflow-starter";
-import type { WorkflowStarter } from "../export/start/workflow-starter";
 import { leaseSecondsFrom } from "../gc/domain/lease";
 import { parseMaxMarkAgeHours } from "../gc/domain/mark-lifecycle";
-import { createLakeFsClientFromEnv } from "../lakefs/factory";
-import type { LakeFsApi, ListOptions, Page, Repository } from "../lakefs/types";
 import {
   type ClientOptions,
   createDynamoDbClient,
@@ -14,8 +10,12 @@ import {
   createSecretsManagerClient,
   createSfnClient,
 } from "../shared/aws/clients";
-import { createStateStores, type StateStores } from "../shared/state";
+import { SfnWorkflowStarter } from "../shared/aws/sfn-workflow-starter";
+import { createLakeFsClientFromEnv } from "../shared/lakefs/factory";
+import type { LakeFsApi, ListOptions, Page, Repository } from "../shared/lakefs/types";
+import type { WorkflowStarter } from "../shared/workflow-starter";
 import { EventBridgePublisher, type EventPublisher } from "./event-publisher";
+import { createStateStores, type StateStores } from "./state-stores";
 import { type ExportBucketRule, exportBucketRuleOf } from "./validation";
 
 /**

@@ -3,7 +3,7 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { z } from "zod";
-import { LakeportError, ValidationError } from "../shared/state/errors";
+import { LakeportError, ValidationError } from "../shared/errors";
 import { routeKey } from "./routes";
 
 export type ApiEvent = APIGatewayProxyEvent;

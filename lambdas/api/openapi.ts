@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 description of the API, produced from the route table and the same zod
-// schemas the handlers validate with. `npx tsx lambdas/api/write-openapi.ts` writes openapi.json.
+// schemas the handlers validate with. `npm run openapi` writes openapi.json.
 import { z } from "zod";
 import { API_BASE_PATH, ROUTES, type RouteDef } from "./routes";
 import {

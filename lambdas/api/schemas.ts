@@ -1,8 +1,8 @@
 // One zod schema per request body (and the response shapes), shared by the handlers, the
 // OpenAPI description and the CLI. Bodies are strict: unknown fields are rejected.
 import { z } from "zod";
-import { EXPORT_STATES } from "../export/state/types";
-import { GC_MODES } from "../gc/workflow-input";
+import { EXPORT_STATES } from "../export/domain/export-state";
+import { GC_MODES } from "../gc/domain/workflow-input";
 import { writableLocationProblem } from "../shared/s3-naming";
 
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;

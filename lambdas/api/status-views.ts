@@ -1,11 +1,11 @@
 // Response bodies built from stored records (snake_case for GC, as lakeFS names them).
 
-import type { ExecutionDescription, WorkflowStarter } from "../export/start/workflow-starter";
-import { configVersionOf, exportedConfigVersionOf } from "../export/state/config-version";
-import type { ExportState } from "../export/state/types";
+import type { ExportConfig } from "../export/adapters/export-store";
+import { configVersionOf, exportedConfigVersionOf } from "../export/domain/export-config";
+import type { ExportState } from "../export/domain/export-state";
+import type { GcMark, GcRun } from "../gc/adapters/gc-store";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../gc/domain/mark-lifecycle";
-import type { ExportConfig } from "../shared/state/export-store";
-import type { GcMark, GcRun } from "../shared/state/gc-store";
+import type { ExecutionDescription, WorkflowStarter } from "../shared/workflow-starter";
 
 export function exportConfigView(c: ExportConfig) {
   return {

@@ -1,3 +1,5 @@
+import type { ExecutionFacts } from "./domain/stuck";
+
 // Ports of the export workflow steps: the work bucket (and status and export paths) as a plain
 // object store. The copy engine itself talks to S3 directly (lambdas/export/copy).
 
@@ -13,4 +15,9 @@ export interface ExportObjectStore {
     prefix: string,
     startAfter?: string,
   ): AsyncIterable<{ key: string; size: number; etag?: string }>;
+}
+
+/** Reads one execution; undefined when Step Functions has no execution of that ARN. */
+export interface ExecutionLookup {
+  lookup(executionArn: string): Promise<ExecutionFacts | undefined>;
 }

@@ -1,7 +1,7 @@
 // What the GC steps need from the outside world. The steps (lambdas/gc/steps) take these, the
 // handlers wire them to S3, lakeFS and DynamoDB, tests wire them to fakes or local servers.
-import type { LakeFsApi } from "../lakefs/types";
-import type { GcRunCounts, GcStore } from "../shared/state/gc-store";
+import type { LakeFsApi } from "../shared/lakefs/types";
+import type { GcRunCounts, GcStore } from "./adapters/gc-store";
 
 export interface StoredObject {
   key: string;

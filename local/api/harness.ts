@@ -6,9 +6,9 @@ import { createExportHandler } from "../../lambdas/api/handlers/export";
 import { createGcHandler } from "../../lambdas/api/handlers/gc";
 import { createMetaHandler } from "../../lambdas/api/handlers/meta";
 import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
+import { createStateStores } from "../../lambdas/api/state-stores";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { createStateStores } from "../../lambdas/shared/state";
-import { createStateTable } from "../../lambdas/shared/state/create-table";
+import { createStateTable } from "../dynamodb/create-table";
 import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "./fakes";
 import { type ApiServerHandle, startApiServer } from "./server";
 

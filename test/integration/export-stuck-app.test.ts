@@ -6,9 +6,9 @@
 import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { StuckCheckResult } from "../../lambdas/export/workflow/stuck-exports";
+import { createStateStores } from "../../lambdas/api/state-stores";
+import type { StuckCheckResult } from "../../lambdas/export/app/stuck-exports";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { createStateStores } from "../../lambdas/shared/state";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { uniqueName } from "../support/clients";
 import {

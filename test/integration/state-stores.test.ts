@@ -2,11 +2,11 @@
 // their races, GC run/mark records, webhook dedupe with TTL.
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, test } from "vitest";
-import { startExport } from "../../lambdas/export/start/start-export";
-import { createStateStores, type StateStores } from "../../lambdas/shared/state";
-import { createStateTable } from "../../lambdas/shared/state/create-table";
-import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/state/table";
+import { createStateStores, type StateStores } from "../../lambdas/api/state-stores";
+import { startExport } from "../../lambdas/export/app/start-export";
+import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
 import { FakeLakeFs, FakeWorkflowStarter } from "../../local/api/fakes";
+import { createStateTable } from "../../local/dynamodb/create-table";
 import { testDynamoDbClient, uniqueName } from "../support/clients";
 
 const ddb = testDynamoDbClient();
@@ -300,7 +300,7 @@ test("webhook deliveries: claimed once, released on failure, expired records do 
 });
 
 test("finishExport completes and starts the follow-up from the newest head", async () => {
-  const { finishExport } = await import("../../lambdas/export/start/finish-export");
+  const { finishExport } = await import("../../lambdas/export/app/finish-export");
   const repo = uniqueName("finish");
   const lakefs = await configured(repo);
   const workflows = new FakeWorkflowStarter();

@@ -8,7 +8,7 @@ import { beforeAll, expect, test } from "vitest";
 import { Api } from "../../infra/constructs/api";
 import { Storage } from "../../infra/constructs/storage";
 import { ROUTES } from "../../lambdas/api/routes";
-import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/state/table";
+import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
 
 let template: Template;
 

@@ -17,7 +17,7 @@ import type {
   ListObjectsOptions,
   ObjectStats,
   Page,
-} from "../../lambdas/lakefs/types";
+} from "../../lambdas/shared/lakefs/types";
 
 type Change = "added" | "changed" | "removed";
 

@@ -1,24 +1,25 @@
 import { expect, test } from "vitest";
 import { WORK_BUCKET_TEMPORARY_DAYS } from "../../infra/constructs/storage";
-import { startRequestFromEvent } from "../../lambdas/export/start/from-event";
 import {
   nextConfigVersion,
   sameExportedConfiguration,
-} from "../../lambdas/export/state/config-version";
-import { EXECUTION_NAME_PATTERN, exportIdFor } from "../../lambdas/export/state/export-id";
+} from "../../lambdas/export/domain/export-config";
+import { exportIdFor } from "../../lambdas/export/domain/export-id";
 import {
   decideExportMode,
   MAX_UNRECONCILED_EXPORTS,
   TOUCHED_RECORD_TRUST_MS,
   withFailedExport,
-} from "../../lambdas/export/state/export-mode";
+} from "../../lambdas/export/domain/export-mode";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { startRequestFromEvent } from "../../lambdas/export/domain/lakefs-event";
 import {
   decideDone,
   decideStart,
   reconcileExportsOf,
   type StartInput,
-} from "../../lambdas/export/state/transitions";
-import type { ExportState } from "../../lambdas/export/state/types";
+} from "../../lambdas/export/domain/transitions";
+import { EXECUTION_NAME_PATTERN } from "../../lambdas/shared/workflow-starter";
 
 const now = "2026-11-23T00:00:00.000Z";
 const input = (

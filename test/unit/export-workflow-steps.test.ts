@@ -1,18 +1,18 @@
 // Export workflow steps and the execution-ended handler with fakes at their ports (no AWS, no
 // lakeFS server): plan shards and index in an in-memory store, resumption, outcomes, watchdog.
 import { describe, expect, it } from "vitest";
-import type { StartExportDeps } from "../../lambdas/export/start/start-export";
-import { decideDone } from "../../lambdas/export/state/transitions";
-import type { ExportState } from "../../lambdas/export/state/types";
-import { outcomeOf, runFinishStep } from "../../lambdas/export/workflow/finish-step";
-import { runPlanStep, shardIndexKey } from "../../lambdas/export/workflow/plan-step";
+import type { CompleteExportInput } from "../../lambdas/export/adapters/export-store";
+import { outcomeOf, runFinishStep } from "../../lambdas/export/app/finish-step";
+import { runPlanStep, shardIndexKey } from "../../lambdas/export/app/plan-step";
+import type { StartExportDeps } from "../../lambdas/export/app/start-export";
+import { handleExecutionStatusChange } from "../../lambdas/export/app/watchdog";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { decideDone } from "../../lambdas/export/domain/transitions";
 import {
   type ExportWorkflowState,
   reasonOfCaughtError,
   workflowInputOf,
-} from "../../lambdas/export/workflow/state";
-import { handleExecutionStatusChange } from "../../lambdas/export/workflow/watchdog";
-import type { CompleteExportInput } from "../../lambdas/shared/state/export-store";
+} from "../../lambdas/export/domain/workflow-state";
 import { FakeWorkflowStarter } from "../../local/api/fakes";
 import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";
 

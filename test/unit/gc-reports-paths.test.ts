@@ -1,5 +1,6 @@
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
+import { newGcRunId } from "../../lambdas/gc/domain/ids";
 import {
   compactTimestamp,
   gcPaths,
@@ -20,8 +21,7 @@ import {
   type GcRunSummary,
   ReportEncodingError,
 } from "../../lambdas/gc/domain/reports";
-import { newGcRunId } from "../../lambdas/gc/runs/run-id";
-import { ValidationError } from "../../lambdas/shared/state/errors";
+import { ValidationError } from "../../lambdas/shared/errors";
 
 async function readParquet(bytes: Uint8Array) {
   const file = bytes.buffer.slice(

@@ -2,15 +2,15 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { LakeFsClient, lakeFsApiBaseUrl } from "../../lambdas/lakefs/client";
+import { LakeFsClient, lakeFsApiBaseUrl } from "../../lambdas/shared/lakefs/client";
 import {
   LakeFsNetworkError,
   LakeFsNotFoundError,
   LakeFsSchemaError,
   LakeFsServerError,
   LakeFsTooManyRequestsError,
-} from "../../lambdas/lakefs/errors";
-import { backoffDelayMs, parseRetryAfterMs } from "../../lambdas/lakefs/retry";
+} from "../../lambdas/shared/lakefs/errors";
+import { backoffDelayMs, parseRetryAfterMs } from "../../lambdas/shared/lakefs/retryable";
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 const servers: http.Server[] = [];

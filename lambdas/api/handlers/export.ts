@@ -1,14 +1,15 @@
 // Export configuration and control: continuous-export, export-hook, repair-export,
 // export-status.
-import { getBranchHead, getRepositoryOrThrow } from "../../export/start/lakefs-refs";
-import { type StartExportResult, startExport } from "../../export/start/start-export";
+
+import type { ExportConfig } from "../../export/adapters/export-store";
+import { type StartExportResult, startExport } from "../../export/app/start-export";
 import {
   configVersionOf,
   exportedConfigVersionOf,
   nextConfigVersion,
-} from "../../export/state/config-version";
-import { ConflictError, NotFoundError, UpstreamError } from "../../shared/state/errors";
-import type { ExportConfig } from "../../shared/state/export-store";
+} from "../../export/domain/export-config";
+import { ConflictError, NotFoundError, UpstreamError } from "../../shared/errors";
+import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,

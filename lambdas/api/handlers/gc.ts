@@ -1,10 +1,10 @@
 // GC configuration and runs: settings/gc_rules, gc/runs, gc/runs/{runId}.
 
 import { z } from "zod";
-import { getRepositoryOrThrow } from "../../export/start/lakefs-refs";
-import { startGcRun } from "../../gc/runs/start-gc-run";
-import type { GcMode } from "../../gc/workflow-input";
-import { ConflictError, NotFoundError, ValidationError } from "../../shared/state/errors";
+import { startGcRun } from "../../gc/app/start-gc-run";
+import type { GcMode } from "../../gc/domain/workflow-input";
+import { ConflictError, NotFoundError, ValidationError } from "../../shared/errors";
+import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,

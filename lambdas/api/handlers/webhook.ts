@@ -2,7 +2,7 @@
 // deliveries and puts one event on the EventBridge bus. The starter Lambda (triggered by a
 // bus rule) starts the export.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { UpstreamError } from "../../shared/state/errors";
+import { UpstreamError } from "../../shared/errors";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,

@@ -27,10 +27,11 @@
 //
 // Resumable: `shouldContinue` is asked after each shard written; when it answers false the plan
 // stops with a cursor (the last path written and the next shard index) to pass back later.
-import type { Diff, LakeFsApi, ObjectStats } from "../../lakefs/types";
+
 import { forEachConcurrently } from "../../shared/concurrency";
+import type { Diff, LakeFsApi, ObjectStats } from "../../shared/lakefs/types";
 import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
-import type { ExportMode } from "../state/types";
+import type { ExportMode } from "./export-state";
 import { isExportedPath } from "./exported-paths";
 import { compareKeys, keyBefore } from "./keys";
 import {

@@ -7,7 +7,7 @@
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
-import type { ExportMode } from "../state/types";
+import type { ExportMode } from "./export-state";
 
 export const EXPORT_STATUSES = [
   "exported-successfully",

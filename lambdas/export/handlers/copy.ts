@@ -1,4 +1,4 @@
-import { type CopyBatchEvent, runCopyStep } from "../workflow/copy-step";
+import { type CopyBatchEvent, runCopyStep } from "../app/copy-step";
 import { copyOptionsFromEnv, exportObjectStore, s3Client, workBucket } from "./deps";
 
 export const handler = async (event: CopyBatchEvent) =>

@@ -3,15 +3,15 @@
 // MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_SIZE_BYTES, COPY_CONCURRENCY), built lazily once per
 // container so a step only touches what it uses.
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { LakeFsClient } from "../../lakefs/client";
-import { createLakeFsClientFromEnv } from "../../lakefs/factory";
+import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client, createSfnClient } from "../../shared/aws/clients";
 import { S3ObjectStore } from "../../shared/aws/s3-object-store";
-import { createStateStores } from "../../shared/state";
-import type { ExportStore } from "../../shared/state/export-store";
-import type { CopyBatchOptions } from "../copy";
-import { SfnWorkflowStarter } from "../start/sfn-workflow-starter";
-import type { StartExportDeps } from "../start/start-export";
+import { SfnWorkflowStarter } from "../../shared/aws/sfn-workflow-starter";
+import type { LakeFsClient } from "../../shared/lakefs/client";
+import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
+import type { CopyBatchOptions } from "../../shared/s3-copy";
+import type { ExportStore } from "../adapters/export-store";
+import type { StartExportDeps } from "../app/start-export";
 
 export function required(name: string): string {
   const v = process.env[name];

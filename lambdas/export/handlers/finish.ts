@@ -1,4 +1,4 @@
-import { runFinishStep } from "../workflow/finish-step";
-import type { ExportWorkflowState } from "../workflow/state";
+import { runFinishStep } from "../app/finish-step";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 
 export const handler = async (event: ExportWorkflowState) => runFinishStep(event);

@@ -1,5 +1,5 @@
-import { runMarkersStep } from "../workflow/markers-step";
-import type { ExportWorkflowState } from "../workflow/state";
+import { runMarkersStep } from "../app/markers-step";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 import { exportObjectStore, lakeFsClient, s3Client, workBucket } from "./deps";
 
 export const handler = async (event: ExportWorkflowState) =>

@@ -1,5 +1,5 @@
-import { runPlanStep } from "../workflow/plan-step";
-import type { ExportWorkflowState } from "../workflow/state";
+import { runPlanStep } from "../app/plan-step";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 import {
   exportObjectStore,
   type LambdaContextLike,

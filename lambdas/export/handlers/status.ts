@@ -1,5 +1,5 @@
-import type { ExportWorkflowState } from "../workflow/state";
-import { runStatusStep } from "../workflow/status-step";
+import { runStatusStep } from "../app/status-step";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 import { exportObjectStore, lakeFsClient, workBucket } from "./deps";
 
 export const handler = async (event: ExportWorkflowState) =>

@@ -11,9 +11,9 @@ import {
   RECOVERED_EXPORTS_METRIC,
   STUCK_EXPORTS_METRIC,
 } from "../../shared/metrics";
+import { SfnExecutionLookup } from "../adapters/sfn-execution-lookup";
+import { checkStuckExports, type StuckCheckResult } from "../app/stuck-exports";
 import { DEFAULT_STUCK_POLICY, type StuckPolicy } from "../domain/stuck";
-import { SfnExecutionLookup } from "../start/sfn-workflow-starter";
-import { checkStuckExports, type StuckCheckResult } from "../workflow/stuck-exports";
 import { exportStore, required } from "./deps";
 
 export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckPolicy {

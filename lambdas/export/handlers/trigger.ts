@@ -1,8 +1,8 @@
 // EventBridge target for lakeFS post-commit/post-merge events: the compare-and-set start of a
 // continuous export (startExport with trigger "event" refuses branches that are not continuous).
-import { NotFoundError } from "../../shared/state/errors";
-import { startRequestFromEvent } from "../start/from-event";
-import { startExport } from "../start/start-export";
+import { NotFoundError } from "../../shared/errors";
+import { startExport } from "../app/start-export";
+import { startRequestFromEvent } from "../domain/lakefs-event";
 import { startDepsFromEnv } from "./deps";
 
 export const handler = async (event: { source?: string; detail?: unknown }) => {

@@ -1,4 +1,4 @@
-import { handleExecutionStatusChange } from "../workflow/watchdog";
+import { handleExecutionStatusChange } from "../app/watchdog";
 import { startDepsFromEnv } from "./deps";
 
 export const handler = async (event: { detail?: unknown }) => {

@@ -1,6 +1,6 @@
 // Where GC writes, relative to the repository's storage namespace (semantics.md table), the
 // ids that appear in those paths, and the layout of the run's scratch data in the work bucket.
-import { ValidationError } from "../../shared/state/errors";
+import { ValidationError } from "../../shared/errors";
 
 /** Mark and run ids go into S3 keys and execution names: a safe alphabet only. */
 export const GC_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,6 +1,6 @@
 // Which commits are active (kept) and which are expired: the algorithm of semantics.md,
 // "Garbage collection". Pure: `now` is a parameter, commits come from a CommitSource.
-import type { Ref } from "../../lakefs/types";
+import type { Ref } from "../../shared/lakefs/types";
 import { type CommitSource, MissingCommitError } from "./commit-graph";
 import type { GcRules } from "./rules";
 import { retentionLookup } from "./rules";

@@ -1,7 +1,7 @@
 // GC rules of a repository, exactly the JSON lakeFS uses:
 // {"default_retention_days": N, "branches": [{"branch_id": "main", "retention_days": M}]}.
 import { z } from "zod";
-import { ValidationError } from "../../shared/state/errors";
+import { ValidationError } from "../../shared/errors";
 
 /** About a hundred years: anything longer is a typo, not a policy. */
 export const MAX_RETENTION_DAYS = 36_500;

@@ -1,4 +1,4 @@
-import { type AddressStepEvent, runAddressStep } from "../steps/addresses";
+import { type AddressStepEvent, runAddressStep } from "../app/addresses";
 import { gcDepsFromEnv, type LambdaContextLike, TIME_MARGIN_MS } from "./deps";
 
 export const handler = async (event: AddressStepEvent, context?: LambdaContextLike) => {

@@ -1,5 +1,5 @@
-import { runCommitsStep } from "../steps/commits";
-import { GcWorkflowInputSchema } from "../workflow-input";
+import { runCommitsStep } from "../app/commits";
+import { GcWorkflowInputSchema } from "../domain/workflow-input";
 import { gcDepsFromEnv, pickRunInput } from "./deps";
 
 export const handler = async (event: Record<string, unknown>) => {

@@ -1,5 +1,5 @@
 import { createS3Client } from "../../shared/aws/clients";
-import { type CopyPartsEvent, runCopyPartsStep } from "../steps/copy-mark";
+import { type CopyPartsEvent, runCopyPartsStep } from "../app/copy-mark";
 import { gcDepsFromEnv } from "./deps";
 
 let s3: ReturnType<typeof createS3Client> | undefined;

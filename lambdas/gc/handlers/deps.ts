@@ -1,10 +1,11 @@
 // Composition root of the GC Lambdas: S3, lakeFS, the run records and the repository's lease
 // from the function's environment (WORK_BUCKET, TABLE_NAME, GC_LEASE_SECONDS, LAKEFS_ENDPOINT +
 // credentials), built once per container.
-import { createLakeFsClientFromEnv } from "../../lakefs/factory";
+
+import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
-import { createStateStores } from "../../shared/state";
-import type { GcStore } from "../../shared/state/gc-store";
+import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
+import type { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
 import { leaseSecondsFrom } from "../domain/lease";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";

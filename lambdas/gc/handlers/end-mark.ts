@@ -1,5 +1,5 @@
-import { type EndMarkEvent, runEndMarkStep } from "../steps/end-mark";
-import { GcWorkflowInputSchema } from "../workflow-input";
+import { type EndMarkEvent, runEndMarkStep } from "../app/end-mark";
+import { GcWorkflowInputSchema } from "../domain/workflow-input";
 import { gcDepsFromEnv, pickRunInput } from "./deps";
 
 export const handler = async (event: EndMarkEvent) => {

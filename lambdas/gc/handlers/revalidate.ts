@@ -1,6 +1,6 @@
+import { runRevalidateStep } from "../app/revalidate";
 import { parseMaxMarkAgeHours } from "../domain/mark-lifecycle";
-import { runRevalidateStep } from "../steps/revalidate";
-import { GcWorkflowInputSchema } from "../workflow-input";
+import { GcWorkflowInputSchema } from "../domain/workflow-input";
 import { gcDepsFromEnv, pickRunInput } from "./deps";
 
 const maxMarkAgeHours = parseMaxMarkAgeHours(

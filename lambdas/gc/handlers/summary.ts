@@ -1,5 +1,5 @@
-import { runSummaryStep, type SummaryStepEvent } from "../steps/summary";
-import { GcWorkflowInputSchema } from "../workflow-input";
+import { runSummaryStep, type SummaryStepEvent } from "../app/summary";
+import { GcWorkflowInputSchema } from "../domain/workflow-input";
 import { gcDepsFromEnv, pickRunInput } from "./deps";
 
 export const handler = async (event: SummaryStepEvent) => {

@@ -1,4 +1,4 @@
-import { runSweepStep, type SweepStepEvent } from "../steps/sweep";
+import { runSweepStep, type SweepStepEvent } from "../app/sweep";
 import { gcDepsFromEnv } from "./deps";
 
 const recheckMs = Number(process.env.SWEEP_RECHECK_MS ?? "");

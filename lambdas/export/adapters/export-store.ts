@@ -1,0 +1,316 @@
+// Export configuration and export state per (repository, branch). Every state change is a
+// conditional write: either on the item's `version` (read-decide-write with the pure rules in
+// lambdas/export/state) or on the exact state/exportId the change applies to.
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { KIND_INDEX, keys } from "../../shared/dynamodb/table";
+import type { ExportState } from "../domain/export-state";
+import { decideDone, type ExportOutcome } from "../domain/transitions";
+
+export interface ExportConfig {
+  repository: string;
+  branch: string;
+  exportPath: string;
+  exportStatusPath?: string;
+  lastKeysInPrefixRegexp: string[];
+  isContinuous: boolean;
+  updatedAt: string;
+  /**
+   * Changes with exportPath or lastKeysInPrefixRegexp (lambdas/export/state/config-version.ts);
+   * absent on configurations stored before versions existed (version 1).
+   */
+  configVersion?: number;
+}
+
+export interface CompleteExportInput {
+  repository: string;
+  branch: string;
+  exportId: string;
+  /** The commit the export exported (its toCommit). */
+  currentRef: string;
+  outcome: ExportOutcome;
+}
+
+export type CompleteExportResult =
+  | { applied: true; state: ExportState; followUp: boolean }
+  | { applied: false; reason: string };
+
+export interface BranchExportState {
+  repository: string;
+  branch: string;
+  state: ExportState;
+}
+
+const MAX_CAS_ATTEMPTS = 10;
+
+export class ExportStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getConfig(repository: string, branch: string): Promise<ExportConfig | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.exportConfig(repository, branch),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? withoutKeys<ExportConfig>(out.Item) : undefined;
+  }
+
+  async putConfig(config: ExportConfig): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.exportConfig(config.repository, config.branch),
+          kind: "export-config",
+          kindSk: `${config.repository}#${config.branch}`,
+          ...config,
+        },
+      }),
+    );
+  }
+
+  /** Returns whether a configuration existed. */
+  async deleteConfig(repository: string, branch: string): Promise<boolean> {
+    const out = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.exportConfig(repository, branch),
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return out.Attributes !== undefined;
+  }
+
+  /** Every export configuration, a page at a time (for scheduled or bulk starters). */
+  async *listConfigs(pageSize = 100): AsyncIterable<ExportConfig[]> {
+    for await (const items of this.itemsOfKind("export-config", pageSize)) {
+      yield items.map((i) => withoutKeys<ExportConfig>(i));
+    }
+  }
+
+  /**
+   * Every export state, a page at a time (the kind index: eventually consistent, so callers
+   * about to act on a state read it again with getState).
+   */
+  async *listStates(pageSize = 100): AsyncIterable<BranchExportState[]> {
+    for await (const items of this.itemsOfKind("export-state", pageSize)) {
+      yield items.map((item) => {
+        const { repository, branch, ...state } = withoutKeys<
+          ExportState & { repository: string; branch: string }
+        >(item);
+        return { repository, branch, state };
+      });
+    }
+  }
+
+  /** Items of one kind across repositories, page by page (the kind index). */
+  private async *itemsOfKind(
+    kind: "export-config" | "export-state",
+    pageSize: number,
+  ): AsyncIterable<Record<string, unknown>[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: KIND_INDEX.name,
+          KeyConditionExpression: "#k = :k",
+          ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
+          ExpressionAttributeValues: { ":k": kind },
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield out.Items ?? [];
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async getState(repository: string, branch: string): Promise<ExportState | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.exportState(repository, branch),
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const {
+      repository: _r,
+      branch: _b,
+      ...state
+    } = withoutKeys<ExportState & { repository: string; branch: string }>(out.Item);
+    return state;
+  }
+
+  /**
+   * Writes `next` if the stored state still has `expectedVersion` (undefined: no state yet).
+   * Returns false when another writer got there first. A start additionally requires the
+   * stored state not to be in-progress, so the rule holds even if versions were misused.
+   */
+  async compareAndSetState(
+    repository: string,
+    branch: string,
+    expectedVersion: number | undefined,
+    next: ExportState,
+  ): Promise<boolean> {
+    const base = {
+      TableName: this.tableName,
+      Item: {
+        ...keys.exportState(repository, branch),
+        kind: "export-state",
+        kindSk: `${repository}#${branch}`,
+        repository,
+        branch,
+        ...next,
+      },
+    };
+    const condition =
+      expectedVersion === undefined
+        ? { ConditionExpression: "attribute_not_exists(pk)" }
+        : {
+            ConditionExpression:
+              next.state === "in-progress" ? "#v = :v AND #s <> :running" : "#v = :v",
+            ExpressionAttributeNames: {
+              "#v": "version",
+              ...(next.state === "in-progress" ? { "#s": "state" } : {}),
+            },
+            ExpressionAttributeValues: {
+              ":v": expectedVersion,
+              ...(next.state === "in-progress" ? { ":running": "in-progress" } : {}),
+            },
+          };
+    try {
+      await this.doc.send(new PutCommand({ ...base, ...condition }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Records that `head` is wanted once the running export `exportId` ends. Applies only while
+   * that export is still in progress; false otherwise (the caller re-reads and retries).
+   */
+  async requestFollowUp(
+    repository: string,
+    branch: string,
+    exportId: string,
+    head: string,
+    now: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate(
+      repository,
+      branch,
+      "SET pendingHead = :h, updatedAt = :now ADD version :one",
+      "#s = :running AND exportId = :id",
+      { ":h": head, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
+    );
+  }
+
+  /** Stores the execution of the running export `exportId`. */
+  async recordExecution(
+    repository: string,
+    branch: string,
+    exportId: string,
+    executionArn: string,
+    now: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate(
+      repository,
+      branch,
+      "SET executionArn = :arn, updatedAt = :now ADD version :one",
+      "#s = :running AND exportId = :id",
+      { ":arn": executionArn, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
+    );
+  }
+
+  /** StartExecution failed for `exportId`: the branch becomes export-failed with the reason. */
+  async markStartFailed(
+    repository: string,
+    branch: string,
+    exportId: string,
+    reason: string,
+    now: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate(
+      repository,
+      branch,
+      "SET #s = :failed, errorMessage = :msg, updatedAt = :now ADD version :one REMOVE pendingHead, executionArn",
+      "#s = :running AND exportId = :id",
+      {
+        ":failed": "export-failed",
+        ":msg": `could not start the export workflow: ${reason}`,
+        ":now": now,
+        ":one": 1,
+        ":running": "in-progress",
+        ":id": exportId,
+      },
+    );
+  }
+
+  /**
+   * done: called by the execution-ended handler once the export's execution has stopped (and
+   * by the stuck-export check). Applies only to the running export (same exportId and
+   * currentRef). `followUp` is true after a success when a start was asked for meanwhile: the
+   * caller then calls startExport(..., trigger "run").
+   */
+  async completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const current = await this.getState(input.repository, input.branch);
+      const decision = decideDone(current, {
+        exportId: input.exportId,
+        currentRef: input.currentRef,
+        outcome: input.outcome,
+        now,
+      });
+      if (decision.kind === "refused") return { applied: false, reason: decision.reason };
+      const ok = await this.compareAndSetState(
+        input.repository,
+        input.branch,
+        current?.version,
+        decision.next,
+      );
+      if (ok) return { applied: true, state: decision.next, followUp: decision.followUp };
+    }
+    return { applied: false, reason: "too much contention on the export state" };
+  }
+
+  private async conditionalUpdate(
+    repository: string,
+    branch: string,
+    update: string,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.exportState(repository, branch),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { "#s": "state" },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,568 @@
+// GC rules per repository, GC run records and mark records. A mark record (one per mark id)
+// lets a sweep-only run check that its mark id belongs to a successful mark.
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
+import type { GarbageCollectionRules } from "../../shared/lakefs/types";
+import { LeaseLostError } from "../domain/lease";
+import type { GcMode } from "../domain/workflow-input";
+
+/** "skipped": a scheduled start that found another run holding the repository's lease. */
+export type GcRunStatus = "running" | "succeeded" | "failed" | "skipped";
+export type GcSweepStatus = "running" | "succeeded" | "failed";
+
+export interface GcRunCounts {
+  commitsConsidered?: number;
+  expiredCommits?: number;
+  markedAddresses?: number;
+  deletedObjects?: number;
+  failedDeletes?: number;
+  /** Marked objects the sweep found referenced again and did not delete. */
+  sparedObjects?: number;
+}
+
+export interface GcRun {
+  repository: string;
+  runId: string;
+  mode: GcMode;
+  markId: string;
+  status: GcRunStatus;
+  counts: GcRunCounts;
+  startedAt: string;
+  endedAt?: string;
+  executionArn?: string;
+  errorMessage?: string;
+  /** The repository's storage namespace when the run started (GC backup/restore read it). */
+  storageNamespace?: string;
+}
+
+export interface GcMark {
+  repository: string;
+  markId: string;
+  /** The run that marked. */
+  runId: string;
+  /** Of the marking: running until its mark phase ends, then succeeded (or failed). */
+  status: GcRunStatus;
+  /** Epoch seconds: the retention "now" the mark was computed with. */
+  markNow?: number;
+  /** The GC rules the mark was computed with. */
+  rules?: GarbageCollectionRules;
+  storageNamespace?: string;
+  /** Hash partitions of the mark (its parts are numbered 0..partitions-1). */
+  partitions?: number;
+  markedAt?: string;
+  /** The last run that swept (or is sweeping) this mark. */
+  sweepRunId?: string;
+  sweepStatus?: GcSweepStatus;
+  sweptAt?: string;
+  /** Set by a restore: the mark's objects may be in use again, it is never swept. */
+  retiredAt?: string;
+  retiredReason?: string;
+}
+
+export interface GcLease {
+  repository: string;
+  runId: string;
+  acquiredAt: string;
+  /** Epoch seconds. Another run may take the lease after this. */
+  leaseExpiresAt: number;
+}
+
+/** What createRun needs besides the run record. */
+export interface GcRunStart {
+  /** Epoch seconds of the start, and how long the lease lasts unless renewed. */
+  nowSeconds: number;
+  leaseSeconds: number;
+  /** A marking run: its mark record (the mark id must be new). */
+  mark?: Pick<GcMark, "markNow" | "rules" | "storageNamespace">;
+  /** A sweep-only run: the mark it sweeps must be sweepable (checked again atomically). */
+  sweepsMark?: boolean;
+}
+
+export type GcRunStartResult =
+  | { created: true; run: GcRun; tookOverFrom?: GcLease }
+  | { created: false; reason: "lease"; holder: GcLease | undefined }
+  | { created: false; reason: "mark-id-taken" | "mark-not-sweepable" | "run-exists" };
+
+export interface GcRunPage {
+  runs: GcRun[];
+  /** Pass as `after` to get the next (older) page. */
+  nextAfter?: string;
+}
+
+export class GcStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getRules(repository: string): Promise<GarbageCollectionRules | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.gcRules(repository),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? (out.Item.rules as GarbageCollectionRules) : undefined;
+  }
+
+  async putRules(repository: string, rules: GarbageCollectionRules, now: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.gcRules(repository),
+          kind: "gc-rules",
+          kindSk: repository,
+          repository,
+          rules,
+          updatedAt: now,
+        },
+      }),
+    );
+  }
+
+  async deleteRules(repository: string): Promise<boolean> {
+    const out = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.gcRules(repository),
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return out.Attributes !== undefined;
+  }
+
+  async getMark(repository: string, markId: string): Promise<GcMark | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.gcMark(repository, markId),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? withoutKeys<GcMark>(out.Item) : undefined;
+  }
+
+  async getLease(repository: string): Promise<GcLease | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.gcLease(repository),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? withoutKeys<GcLease>(out.Item) : undefined;
+  }
+
+  /**
+   * Starts a run atomically: takes the repository's GC lease (free, or expired), creates the
+   * run record, and the mark record (a marking run, new mark id) or claims the mark for
+   * sweeping (a sweep-only run: a successful mark not swept and not retired). When the lease
+   * was taken over from a run that died without ending, that run is recorded as failed.
+   */
+  async createRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult> {
+    const previous = await this.getLease(run.repository);
+    const expiresAt = start.nowSeconds + start.leaseSeconds;
+    const lease = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.gcLease(run.repository),
+          kind: "gc-lease",
+          kindSk: run.repository,
+          repository: run.repository,
+          runId: run.runId,
+          acquiredAt: run.startedAt,
+          leaseExpiresAt: expiresAt,
+          // DynamoDB's TTL sweeper removes long-expired leases.
+          expiresAt: expiresAt + 86_400,
+        },
+        ConditionExpression: "attribute_not_exists(pk) OR leaseExpiresAt < :now",
+        ExpressionAttributeValues: { ":now": start.nowSeconds },
+      },
+    };
+    const runItem = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.gcRun(run.repository, run.runId),
+          kind: "gc-run",
+          kindSk: run.runId,
+          ...run,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      },
+    };
+    const markItem = start.mark
+      ? {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...keys.gcMark(run.repository, run.markId),
+              kind: "gc-mark",
+              kindSk: `${run.repository}#${run.markId}`,
+              repository: run.repository,
+              markId: run.markId,
+              runId: run.runId,
+              status: "running",
+              ...start.mark,
+            },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        }
+      : start.sweepsMark
+        ? {
+            Update: {
+              TableName: this.tableName,
+              Key: keys.gcMark(run.repository, run.markId),
+              UpdateExpression: "SET sweepRunId = :run, sweepStatus = :running REMOVE sweptAt",
+              ConditionExpression: `attribute_exists(pk) AND #s = :succeeded AND ${NOT_SWEPT_OR_RETIRED}`,
+              ExpressionAttributeNames: { "#s": "status" },
+              ExpressionAttributeValues: {
+                ":run": run.runId,
+                ":running": "running",
+                ":succeeded": "succeeded",
+              },
+            },
+          }
+        : undefined;
+    const items = [lease, runItem, ...(markItem ? [markItem] : [])];
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      const failed = cancelledItems(err);
+      if (failed === undefined) throw err;
+      if (failed.includes(0)) {
+        return { created: false, reason: "lease", holder: await this.getLease(run.repository) };
+      }
+      if (failed.includes(1)) return { created: false, reason: "run-exists" };
+      return {
+        created: false,
+        reason: start.mark ? "mark-id-taken" : "mark-not-sweepable",
+      };
+    }
+    const tookOverFrom =
+      previous && previous.runId !== run.runId && previous.leaseExpiresAt < start.nowSeconds
+        ? previous
+        : undefined;
+    if (tookOverFrom) {
+      await this.completeRun(
+        run.repository,
+        tookOverFrom.runId,
+        {
+          status: "failed",
+          errorMessage: `the run stopped without ending: its lease expired at ${new Date(tookOverFrom.leaseExpiresAt * 1000).toISOString()} and run ${run.runId} took the repository over`,
+        },
+        run.startedAt,
+        { keepLease: true },
+      );
+    }
+    return { created: true, run, ...(tookOverFrom ? { tookOverFrom } : {}) };
+  }
+
+  /** Records a scheduled start that found the repository busy (no lease, no mark). */
+  async recordSkippedRun(run: GcRun): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.gcRun(run.repository, run.runId),
+          kind: "gc-run",
+          kindSk: run.runId,
+          ...run,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+  }
+
+  /**
+   * Extends the run's lease. Throws LeaseLostError when another run holds it: the lease
+   * expired and was taken over, so this run must stop before it touches anything else.
+   */
+  async renewLease(
+    repository: string,
+    runId: string,
+    nowSeconds: number,
+    leaseSeconds: number,
+  ): Promise<void> {
+    const expiresAt = nowSeconds + leaseSeconds;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcLease(repository),
+          UpdateExpression: "SET leaseExpiresAt = :e, expiresAt = :ttl",
+          ConditionExpression: "runId = :run",
+          ExpressionAttributeValues: { ":e": expiresAt, ":ttl": expiresAt + 86_400, ":run": runId },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const holder = await this.getLease(repository);
+      throw new LeaseLostError(
+        `GC run ${runId} lost the lease of repository "${repository}"${holder ? ` to run ${holder.runId}` : ""}: it stops here`,
+      );
+    }
+  }
+
+  /** Gives the repository back; a no-op when another run holds the lease. */
+  async releaseLease(repository: string, runId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.gcLease(repository),
+          ConditionExpression: "runId = :run",
+          ExpressionAttributeValues: { ":run": runId },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** The mark phase of `runId` ended well: the mark can be swept from now on. */
+  async endMark(
+    repository: string,
+    markId: string,
+    runId: string,
+    end: { partitions: number; markedAt: string },
+  ): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.gcMark(repository, markId),
+        UpdateExpression: "SET #s = :succeeded, #p = :p, markedAt = :at",
+        ConditionExpression: "runId = :run AND #s = :running",
+        ExpressionAttributeNames: { "#s": "status", "#p": "partitions" },
+        ExpressionAttributeValues: {
+          ":succeeded": "succeeded",
+          ":running": "running",
+          ":p": end.partitions,
+          ":at": end.markedAt,
+          ":run": runId,
+        },
+      }),
+    );
+  }
+
+  /**
+   * The sweep of `runId` starts: the mark must be a successful one, not swept and not retired
+   * (checked atomically with the claim). Returns the mark, or undefined when it refused.
+   */
+  async beginSweep(repository: string, markId: string, runId: string): Promise<GcMark | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcMark(repository, markId),
+          UpdateExpression: "SET sweepRunId = :run, sweepStatus = :running",
+          ConditionExpression: `attribute_exists(pk) AND #s = :succeeded AND ${NOT_SWEPT_OR_RETIRED}`,
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":run": runId,
+            ":running": "running",
+            ":succeeded": "succeeded",
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return withoutKeys<GcMark>(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A restore put the mark's objects back: the mark is never swept again. Refused while a
+   * live run sweeps it (a sweep running next to a restore would delete restored objects).
+   */
+  async retireMark(
+    repository: string,
+    markId: string,
+    reason: string,
+    now: { iso: string; seconds: number },
+  ): Promise<{ retired: GcMark } | { sweeping: string } | undefined> {
+    const mark = await this.getMark(repository, markId);
+    if (!mark) return undefined;
+    let staleSweep: string | undefined;
+    if (mark.sweepStatus === "running" && mark.sweepRunId) {
+      const lease = await this.getLease(repository);
+      if (lease && lease.runId === mark.sweepRunId && lease.leaseExpiresAt >= now.seconds) {
+        return { sweeping: mark.sweepRunId };
+      }
+      staleSweep = mark.sweepRunId;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcMark(repository, markId),
+          UpdateExpression:
+            "SET retiredAt = if_not_exists(retiredAt, :at), retiredReason = if_not_exists(retiredReason, :why)",
+          ConditionExpression: staleSweep
+            ? "attribute_exists(pk) AND sweepRunId = :stale AND sweepStatus = :running"
+            : "attribute_exists(pk) AND (attribute_not_exists(sweepStatus) OR sweepStatus <> :running)",
+          ExpressionAttributeValues: {
+            ":at": now.iso,
+            ":why": reason,
+            ":running": "running",
+            ...(staleSweep ? { ":stale": staleSweep } : {}),
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { retired: withoutKeys<GcMark>(out.Attributes ?? {}) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // A sweep started in between: report it.
+      const now2 = await this.getMark(repository, markId);
+      return { sweeping: now2?.sweepRunId ?? "(unknown)" };
+    }
+  }
+
+  async getRun(repository: string, runId: string): Promise<GcRun | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.gcRun(repository, runId),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? withoutKeys<GcRun>(out.Item) : undefined;
+  }
+
+  /** Runs of a repository, newest first. */
+  async listRuns(repository: string, opts: { limit: number; after?: string }): Promise<GcRunPage> {
+    const pk = keys.repoPartition(repository);
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": pk, ":prefix": GC_RUN_SK_PREFIX },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ...(opts.after ? { ExclusiveStartKey: keys.gcRun(repository, opts.after) } : {}),
+      }),
+    );
+    const runs = (out.Items ?? []).map((i) => withoutKeys<GcRun>(i));
+    const last = runs[runs.length - 1];
+    return { runs, ...(out.LastEvaluatedKey && last ? { nextAfter: last.runId } : {}) };
+  }
+
+  async recordExecution(repository: string, runId: string, executionArn: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.gcRun(repository, runId),
+        UpdateExpression: "SET executionArn = :arn",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":arn": executionArn },
+      }),
+    );
+  }
+
+  /**
+   * Ends a run (the GC workflow's summary step, or a start that failed): only a running run
+   * changes. Its mark follows: a marking run whose mark phase had not ended leaves a failed
+   * mark; a sweeping run records the sweep's outcome on its mark. The lease is released
+   * whatever the outcome (unless keepLease: a takeover ends the old run under the new lease).
+   * Returns false if the run was not running.
+   */
+  async completeRun(
+    repository: string,
+    runId: string,
+    end: { status: "succeeded" | "failed"; counts?: GcRunCounts; errorMessage?: string },
+    now: string,
+    opts: { keepLease?: boolean } = {},
+  ): Promise<boolean> {
+    let run: GcRun | undefined;
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcRun(repository, runId),
+          UpdateExpression:
+            "SET #s = :s, endedAt = :now, counts = :c" +
+            (end.errorMessage ? ", errorMessage = :e" : ""),
+          ConditionExpression: "#s = :running",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":s": end.status,
+            ":now": now,
+            ":c": end.counts ?? {},
+            ":running": "running",
+            ...(end.errorMessage ? { ":e": end.errorMessage } : {}),
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      run = out.Attributes as GcRun | undefined;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    if (run && run.mode !== "sweep-only") {
+      await this.updateIf(keys.gcMark(repository, run.markId), {
+        UpdateExpression: "SET #s = :s",
+        ConditionExpression: "attribute_exists(pk) AND runId = :run AND #s = :running",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":s": end.status, ":run": runId, ":running": "running" },
+      });
+    }
+    if (run && run.mode !== "mark-only") {
+      await this.updateIf(keys.gcMark(repository, run.markId), {
+        UpdateExpression: "SET sweepStatus = :s, sweptAt = :now",
+        ConditionExpression: "attribute_exists(pk) AND sweepRunId = :run",
+        ExpressionAttributeValues: { ":s": end.status, ":now": now, ":run": runId },
+      });
+    }
+    if (!opts.keepLease) await this.releaseLease(repository, runId);
+    return run !== undefined;
+  }
+
+  /** An update that does nothing when its condition does not hold. */
+  private async updateIf(
+    key: Record<string, string>,
+    update: Pick<
+      ConstructorParameters<typeof UpdateCommand>[0],
+      | "UpdateExpression"
+      | "ConditionExpression"
+      | "ExpressionAttributeNames"
+      | "ExpressionAttributeValues"
+    >,
+  ): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...update }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}
+
+/** A mark not yet swept to the end and not retired. */
+const NOT_SWEPT_OR_RETIRED =
+  "(attribute_not_exists(sweepStatus) OR sweepStatus <> :succeeded) AND attribute_not_exists(retiredAt)";
+
+/** Indexes of the items whose condition failed in a cancelled transaction; undefined otherwise. */
+function cancelledItems(err: unknown): number[] | undefined {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name !== "TransactionCanceledException") return undefined;
+  const reasons = e.CancellationReasons ?? [];
+  const failed: number[] = [];
+  reasons.forEach((r, i) => {
+    if (r.Code === "ConditionalCheckFailed") failed.push(i);
+  });
+  return failed.length > 0 ? failed : undefined;
+}
