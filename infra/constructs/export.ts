@@ -25,7 +25,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { EXPORT_FAILED_ERROR } from "../../lambdas/export/app/finish-step";
+import { EXPORT_FAILED_ERROR } from "../../lambdas/export/app/finish-export";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";

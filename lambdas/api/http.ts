@@ -3,7 +3,13 @@
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { z } from "zod";
-import { LakeportError, ValidationError } from "../shared/errors";
+import {
+  ConflictError,
+  LakeportError,
+  NotFoundError,
+  UpstreamError,
+  ValidationError,
+} from "../shared/errors";
 import { routeKey } from "./routes";
 
 export type ApiEvent = APIGatewayProxyEvent;
@@ -14,23 +20,38 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export class UnsupportedMediaTypeError extends LakeportError {
   override readonly name = "UnsupportedMediaTypeError";
-  readonly status = 415;
 }
 export class PayloadTooLargeError extends LakeportError {
   override readonly name = "PayloadTooLargeError";
-  readonly status = 413;
 }
 export class UnauthorizedError extends LakeportError {
   override readonly name = "UnauthorizedError";
-  readonly status = 401;
 }
 export class ForbiddenError extends LakeportError {
   override readonly name = "ForbiddenError";
-  readonly status = 403;
 }
 export class MethodNotAllowedError extends LakeportError {
   override readonly name = "MethodNotAllowedError";
-  readonly status = 405;
+}
+
+/** The HTTP status of each typed error (the one place statuses are chosen). */
+const STATUS_OF_ERROR = new Map<abstract new (...args: never[]) => LakeportError, number>([
+  [ValidationError, 400],
+  [UnauthorizedError, 401],
+  [ForbiddenError, 403],
+  [NotFoundError, 404],
+  [MethodNotAllowedError, 405],
+  [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [UpstreamError, 502],
+]);
+
+/** The status a typed error answers with; undefined for an unexpected error (a 500). */
+export function statusOfError(err: unknown): number | undefined {
+  if (!(err instanceof LakeportError)) return undefined;
+  for (const [type, status] of STATUS_OF_ERROR) if (err instanceof type) return status;
+  return undefined;
 }
 
 export function json(statusCode: number, body: unknown): ApiResult {
@@ -145,7 +166,8 @@ export function apiHandler<D>(
 }
 
 export function errorResponse(err: unknown): ApiResult {
-  if (err instanceof LakeportError) return json(err.status, { message: err.message });
+  const status = statusOfError(err);
+  if (status !== undefined) return json(status, { message: (err as Error).message });
   console.error("unhandled error", err);
   return json(500, { message: "internal error" });
 }

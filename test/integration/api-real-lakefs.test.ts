@@ -121,7 +121,7 @@ test("export-hook exports the real branch head", async () => {
   expect(run.body.toCommit).toBe(commit.id);
   expect(workflows.started.at(-1)?.input).toMatchObject({
     repository: repo,
-    toCommit: commit.id,
+    commitId: commit.id,
     storageNamespace: `s3://${bucket}/${repo}`,
   });
 });

@@ -194,7 +194,7 @@ async function runExport(from: string | null, to: string, repaired = false) {
     {
       repository: "repo",
       fromCommit: from,
-      toCommit: to,
+      commitId: to,
       exportPrefix: prefix,
       // A first export lists the export path (whatever else is there is deleted).
       ...(from === null

@@ -106,7 +106,7 @@ it("fails exports stuck in progress, leaves running ones, and publishes the coun
   const bHead = (await env.lakefs.getBranch(b.id, "main")).commit_id;
   const started = await exports.compareAndSetState(b.id, "main", undefined, {
     state: "in-progress",
-    currentRef: bHead,
+    commitId: bHead,
     exportId: `${b.id}-main-never-1`,
     updatedAt: new Date(Date.now() - 60_000).toISOString(),
     repaired: false,

@@ -2,9 +2,9 @@
 // kept as they would be in S3, Parquet included), and the run and mark records with the
 // repository lease, following GcStore's rules.
 
-import type { GcMark, GcRun } from "../../lambdas/gc/adapters/gc-store";
 import { LeaseLostError } from "../../lambdas/gc/domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../../lambdas/gc/domain/mark-lifecycle";
+import type { GcMark, GcRun } from "../../lambdas/gc/domain/run-records";
 import type {
   GcLeaseKeeper,
   GcObjectStore,

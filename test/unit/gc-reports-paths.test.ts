@@ -1,15 +1,12 @@
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { newGcRunId } from "../../lambdas/gc/domain/ids";
+import { newMarkId, newRunId, validateMarkId } from "../../lambdas/gc/domain/ids";
 import {
   compactTimestamp,
   gcPaths,
   gcWorkKeys,
   namespaceUri,
-  newMarkId,
-  newRunId,
   partFileName,
-  validateMarkId,
 } from "../../lambdas/gc/domain/paths";
 import {
   encodeAddressParquet,
@@ -146,7 +143,7 @@ describe("GC paths", () => {
     expect(() => newMarkId(() => "no/slash")).toThrow(ValidationError);
     expect(newRunId(at, () => "abcdef0123")).toBe("20261123T004755123Z-abcdef0123");
     expect(newRunId(at)).toMatch(/^20261123T004755123Z-[0-9a-f]{10}$/);
-    expect(newRunId(at, () => "x")).toBe(newGcRunId(at, () => "x"));
+    expect(newRunId(at, () => "x")).toBe(newRunId(at, () => "x"));
     expect(compactTimestamp(at)).toBe("20261123T004755Z");
   });
 

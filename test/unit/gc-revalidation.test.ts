@@ -6,10 +6,10 @@
 import fc from "fast-check";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import type { GcRun } from "../../lambdas/gc/adapters/gc-store";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
 import { nearestBases, planRevalidation } from "../../lambdas/gc/domain/revalidation";
+import type { GcRun } from "../../lambdas/gc/domain/run-records";
 import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
 import { runGcPipeline } from "../support/gc-pipeline";

@@ -1,8 +1,8 @@
 // Export configuration and control: continuous-export, export-hook, repair-export,
 // export-status.
 
-import type { ExportConfig } from "../../export/adapters/export-store";
 import { type StartExportResult, startExport } from "../../export/app/start-export";
+import type { ExportConfig } from "../../export/domain/export-config";
 import {
   configVersionOf,
   exportedConfigVersionOf,
@@ -29,7 +29,12 @@ import {
   RepairExportRequestSchema,
   RepositoryIdSchema,
 } from "../schemas";
-import { describeQuietly, exportConfigView, exportStatusView } from "../status-views";
+import {
+  describeQuietly,
+  exportConfigView,
+  exportStatusView,
+  startResultView,
+} from "../status-views";
 import {
   checkExportBucket,
   checkOutsideNamespaces,
@@ -69,9 +74,9 @@ function startDeps(deps: ApiDeps) {
 export function startResultResponse(r: StartExportResult): ApiResult {
   switch (r.status) {
     case "started":
-      return json(202, r);
+      return json(202, startResultView(r));
     case "up-to-date":
-      return json(200, r);
+      return json(200, startResultView(r));
     case "not-continuous":
       return json(200, r);
     case "queued":
@@ -194,7 +199,8 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     // Enabling continuous export exports the current state at once (as the seed says).
     if (!config.isContinuous) return json(200, { ...exportConfigView(config), ...change });
     const started = await startAfterStore(deps, repository, branch);
-    return json(200, { ...exportConfigView(config), ...change, export: started });
+    const view = "message" in started ? started : startResultView(started);
+    return json(200, { ...exportConfigView(config), ...change, export: view });
   },
 
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {

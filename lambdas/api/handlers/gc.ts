@@ -2,6 +2,7 @@
 
 import { z } from "zod";
 import { startGcRun } from "../../gc/app/start-gc-run";
+import { GC_ID_PATTERN, GC_ID_RULE } from "../../gc/domain/ids";
 import type { GcMode } from "../../gc/domain/workflow-input";
 import { ConflictError, NotFoundError, ValidationError } from "../../shared/errors";
 import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
@@ -27,10 +28,8 @@ import {
 import { describeQuietly, gcMarkView, gcRunView } from "../status-views";
 
 const base = `${API_BASE_PATH}/repositories/{repository}`;
-const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be a GC run id" });
-const MarkIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1 to 64 characters of A-Z a-z 0-9 - _" });
+const RunIdSchema = z.string().regex(GC_ID_PATTERN, { error: "must be a GC run id" });
+const MarkIdSchema = z.string().regex(GC_ID_PATTERN, { error: `must be ${GC_ID_RULE}` });
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;

@@ -1,6 +1,8 @@
-// Export configuration and export state per (repository, branch). Every state change is a
-// conditional write: either on the item's `version` (read-decide-write with the pure rules in
-// lambdas/export/state) or on the exact state/exportId the change applies to.
+// Export configuration and export state per (repository, branch) in DynamoDB. Every state
+// change is a conditional write: either on the item's `version` (read-decide-write with the
+// pure rules of lambdas/export/domain/transitions.ts) or on the exact state/exportId the change
+// applies to. The state's commitId is stored as `currentRef`, the attribute name items have
+// always had.
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -11,46 +13,19 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
 import { KIND_INDEX, keys } from "../../shared/dynamodb/table";
+import type { ExportConfig } from "../domain/export-config";
 import type { ExportState } from "../domain/export-state";
-import { decideDone, type ExportOutcome } from "../domain/transitions";
-
-export interface ExportConfig {
-  repository: string;
-  branch: string;
-  exportPath: string;
-  exportStatusPath?: string;
-  lastKeysInPrefixRegexp: string[];
-  isContinuous: boolean;
-  updatedAt: string;
-  /**
-   * Changes with exportPath or lastKeysInPrefixRegexp (lambdas/export/state/config-version.ts);
-   * absent on configurations stored before versions existed (version 1).
-   */
-  configVersion?: number;
-}
-
-export interface CompleteExportInput {
-  repository: string;
-  branch: string;
-  exportId: string;
-  /** The commit the export exported (its toCommit). */
-  currentRef: string;
-  outcome: ExportOutcome;
-}
-
-export type CompleteExportResult =
-  | { applied: true; state: ExportState; followUp: boolean }
-  | { applied: false; reason: string };
-
-export interface BranchExportState {
-  repository: string;
-  branch: string;
-  state: ExportState;
-}
+import { decideDone } from "../domain/transitions";
+import type {
+  BranchExportState,
+  CompleteExportInput,
+  CompleteExportResult,
+  ExportStateStore,
+} from "../ports";
 
 const MAX_CAS_ATTEMPTS = 10;
 
-export class ExportStore {
+export class ExportStore implements ExportStateStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -107,10 +82,8 @@ export class ExportStore {
   async *listStates(pageSize = 100): AsyncIterable<BranchExportState[]> {
     for await (const items of this.itemsOfKind("export-state", pageSize)) {
       yield items.map((item) => {
-        const { repository, branch, ...state } = withoutKeys<
-          ExportState & { repository: string; branch: string }
-        >(item);
-        return { repository, branch, state };
+        const { repository, branch, ...stored } = withoutKeys<StoredExportState>(item);
+        return { repository, branch, state: exportStateOf(stored) };
       });
     }
   }
@@ -147,12 +120,8 @@ export class ExportStore {
       }),
     );
     if (!out.Item) return undefined;
-    const {
-      repository: _r,
-      branch: _b,
-      ...state
-    } = withoutKeys<ExportState & { repository: string; branch: string }>(out.Item);
-    return state;
+    const { repository: _r, branch: _b, ...stored } = withoutKeys<StoredExportState>(out.Item);
+    return exportStateOf(stored);
   }
 
   /**
@@ -174,7 +143,7 @@ export class ExportStore {
         kindSk: `${repository}#${branch}`,
         repository,
         branch,
-        ...next,
+        ...storedExportState(next),
       },
     };
     const condition =
@@ -202,14 +171,14 @@ export class ExportStore {
   }
 
   /**
-   * Records that `head` is wanted once the running export `exportId` ends. Applies only while
+   * Records that `commitId` is wanted once the running export `exportId` ends. Applies only while
    * that export is still in progress; false otherwise (the caller re-reads and retries).
    */
   async requestFollowUp(
     repository: string,
     branch: string,
     exportId: string,
-    head: string,
+    commitId: string,
     now: string,
   ): Promise<boolean> {
     return this.conditionalUpdate(
@@ -217,7 +186,7 @@ export class ExportStore {
       branch,
       "SET pendingHead = :h, updatedAt = :now ADD version :one",
       "#s = :running AND exportId = :id",
-      { ":h": head, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
+      { ":h": commitId, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
     );
   }
 
@@ -265,7 +234,7 @@ export class ExportStore {
   /**
    * done: called by the execution-ended handler once the export's execution has stopped (and
    * by the stuck-export check). Applies only to the running export (same exportId and
-   * currentRef). `followUp` is true after a success when a start was asked for meanwhile: the
+   * commitId). `followUp` is true after a success when a start was asked for meanwhile: the
    * caller then calls startExport(..., trigger "run").
    */
   async completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult> {
@@ -273,7 +242,7 @@ export class ExportStore {
       const current = await this.getState(input.repository, input.branch);
       const decision = decideDone(current, {
         exportId: input.exportId,
-        currentRef: input.currentRef,
+        commitId: input.commitId,
         outcome: input.outcome,
         now,
       });
@@ -313,4 +282,19 @@ export class ExportStore {
       throw err;
     }
   }
+}
+
+/** An export state as its item holds it. */
+type StoredExportState = Omit<ExportState, "commitId"> & {
+  repository: string;
+  branch: string;
+  currentRef: string;
+};
+
+function storedExportState({ commitId, ...rest }: ExportState) {
+  return { ...rest, currentRef: commitId };
+}
+
+function exportStateOf({ currentRef, ...rest }: Omit<StoredExportState, "repository" | "branch">) {
+  return { ...rest, commitId: currentRef } as ExportState;
 }

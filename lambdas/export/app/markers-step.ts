@@ -127,7 +127,7 @@ export async function runMarkersStep(
       // objects there, and loses it if not.
       const emptied: string[] = [];
       await forEachConcurrently(toCheck, CHECK_CONCURRENCY, async (dir) => {
-        if (await hasExportedObjectUnder(deps.lakefs, input.repository, input.toCommit, dir)) {
+        if (await hasExportedObjectUnder(deps.lakefs, input.repository, input.commitId, dir)) {
           toWrite.push(dir);
         } else {
           emptied.push(dir);

@@ -46,7 +46,7 @@ export async function runPlanStep(
     {
       repository: input.repository,
       fromCommit: input.fromCommit,
-      toCommit: input.toCommit,
+      commitId: input.commitId,
       mode,
       exportPrefix,
       ...(mode === "incremental"

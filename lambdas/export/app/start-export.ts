@@ -5,7 +5,7 @@ import { NotFoundError } from "../../shared/errors";
 import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import type { WorkflowStarter } from "../../shared/workflow-starter";
-import type { ExportConfig, ExportStore } from "../adapters/export-store";
+import type { ExportConfig } from "../domain/export-config";
 import { configVersionOf } from "../domain/export-config";
 import { exportIdFor } from "../domain/export-id";
 import type {
@@ -16,9 +16,10 @@ import type {
 } from "../domain/export-state";
 import { decideStart, reconcileExportsOf } from "../domain/transitions";
 import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../domain/workflow-input";
+import type { ExportStateStore } from "../ports";
 
 export interface StartExportDeps {
-  exports: ExportStore;
+  exports: ExportStateStore;
   lakefs: Pick<LakeFsApi, "getBranch" | "getRepository">;
   workflows: WorkflowStarter;
   exportStateMachineArn: string;
@@ -39,12 +40,12 @@ export type StartExportResult =
       exportId: string;
       executionArn: string;
       fromCommit: string | null;
-      toCommit: string;
+      commitId: string;
       repaired: boolean;
       mode: ExportMode;
     }
   /** The head is already exported (or being exported). */
-  | { status: "up-to-date"; currentRef: string }
+  | { status: "up-to-date"; commitId: string }
   /** An event for a branch whose export is not continuous. */
   | { status: "not-continuous" }
   /** An export is running; the head was recorded and will be exported when it ends. */
@@ -70,19 +71,19 @@ export async function startExport(
     throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
   }
   const repo = await getRepositoryOrThrow(deps.lakefs, repository);
-  const head = await getBranchHead(deps.lakefs, repository, branch);
+  const commitId = await getBranchHead(deps.lakefs, repository, branch);
 
   for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
     const current = await deps.exports.getState(repository, branch);
     const now = deps.now().toISOString();
     const decision = decideStart(current, {
-      head,
+      commitId,
       trigger: req.trigger,
       isContinuous: config.isContinuous,
       configVersion: configVersionOf(config),
       ...(req.full ? { full: true } : {}),
       now,
-      exportIdFor: (attempt) => exportIdFor(repository, branch, head, attempt),
+      exportIdFor: (attempt) => exportIdFor(repository, branch, commitId, attempt),
     });
     switch (decision.kind) {
       case "up-to-date":
@@ -95,7 +96,7 @@ export async function startExport(
             version: current.version + 1,
           });
         }
-        return { status: "up-to-date", currentRef: head };
+        return { status: "up-to-date", commitId };
       case "refused-running":
         return { status: "refused-running", runningExportId: decision.exportId };
       case "not-continuous":
@@ -115,10 +116,12 @@ export async function startExport(
           repository,
           branch,
           decision.exportId,
-          head,
+          commitId,
           now,
         );
-        if (ok) return { status: "queued", runningExportId: decision.exportId, pendingHead: head };
+        if (ok) {
+          return { status: "queued", runningExportId: decision.exportId, pendingHead: commitId };
+        }
         continue;
       }
       case "start": {
@@ -143,7 +146,7 @@ function isStale(updatedAt: string, now: Date): boolean {
   return now.getTime() - Date.parse(updatedAt) > STALLED_START_MS;
 }
 
-/** The workflow input of the export `state` describes (state.currentRef is its toCommit). */
+/** The workflow input of the export `state` describes. */
 function workflowInput(
   config: ExportConfig,
   storageNamespace: string,
@@ -154,7 +157,7 @@ function workflowInput(
     branch: config.branch,
     exportId: state.exportId,
     fromCommit: state.lastExportedCommit ?? null,
-    toCommit: state.currentRef,
+    commitId: state.commitId,
     exportPath: config.exportPath,
     ...(config.exportStatusPath ? { exportStatusPath: config.exportStatusPath } : {}),
     lastKeysInPrefixRegexp: config.lastKeysInPrefixRegexp,
@@ -199,7 +202,7 @@ async function launch(
     exportId,
     executionArn,
     fromCommit: input.fromCommit,
-    toCommit: input.toCommit,
+    commitId: input.commitId,
     repaired: input.repaired,
     mode: input.mode ?? "incremental",
   };

@@ -107,13 +107,13 @@ export async function runStatusStep(
 
   const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
   const exportPrefix = parseS3Uri(input.exportPath, "exportPath").prefix;
-  const sk = statusKeys(status.prefix, input.repository, input.branch, input.toCommit);
+  const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
   let manifestKey: string | undefined;
   if (decision.status !== "export-failed") {
     const index = await writeExportManifest(deps, input, planned, exportPrefix, status, {
       repository: input.repository,
       branch: input.branch,
-      commitId: input.toCommit,
+      commitId: input.commitId,
       partKey: sk.manifestPart,
     });
     await store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
@@ -126,7 +126,7 @@ export async function runStatusStep(
     fromCommit: input.fromCommit,
     mode: modeOf(input),
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
-    commit: await commitInfo(deps, input.repository, input.toCommit),
+    commit: await commitInfo(deps, input.repository, input.commitId),
     repaired: input.repaired,
     startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
     finishedAt: deps.now(),
@@ -216,7 +216,7 @@ async function writeExportManifest(
     }
   }
   return writeManifest(
-    manifestEntriesFromListing(deps.lakefs, input.repository, input.toCommit, exportPrefix),
+    manifestEntriesFromListing(deps.lakefs, input.repository, input.commitId, exportPrefix),
     sink,
     about,
   );

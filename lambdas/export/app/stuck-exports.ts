@@ -6,12 +6,12 @@
 // ExportsStuckInProgress metric that the "stuck in progress" alarm watches.
 
 import { executionArnOf } from "../../shared/workflow-starter";
-import type { ExportStore } from "../adapters/export-store";
+
 import { DEFAULT_STUCK_POLICY, judgeInProgressExport, type StuckPolicy } from "../domain/stuck";
-import type { ExecutionLookup } from "../ports";
+import type { ExecutionLookup, ExportStateStore } from "../ports";
 
 export interface StuckCheckDeps {
-  exports: Pick<ExportStore, "listStates" | "getState" | "completeExport">;
+  exports: Pick<ExportStateStore, "listStates" | "getState" | "completeExport">;
   executions: ExecutionLookup;
   exportStateMachineArn: string;
   now: () => Date;
@@ -93,7 +93,7 @@ async function checkBranch(
         repository,
         branch,
         exportId: state.exportId,
-        currentRef: state.currentRef,
+        commitId: state.commitId,
         outcome: { status: "failed", errorMessage: verdict.reason },
       },
       deps.now().toISOString(),

@@ -1,9 +1,21 @@
-// Versions of a branch's export configuration. The version changes when what lands in the
+// A branch's export configuration and its versions. The version changes when what lands in the
 // export path changes: the export path itself or the regular expressions selecting marker
 // directories (not the status path, not isContinuous). An export records the version it
 // exported; when the configuration's version differs, the next export is a full export to the
 // new configuration (the old export path is left as it is).
 import type { ExportState } from "./export-state";
+
+export interface ExportConfig {
+  repository: string;
+  branch: string;
+  exportPath: string;
+  exportStatusPath?: string;
+  lastKeysInPrefixRegexp: string[];
+  isContinuous: boolean;
+  updatedAt: string;
+  /** See nextConfigVersion; absent on configurations stored before versions existed (1). */
+  configVersion?: number;
+}
 
 export interface ExportedConfiguration {
   exportPath: string;

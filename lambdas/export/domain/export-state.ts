@@ -1,11 +1,15 @@
-// Export state of one (repository, branch), as semantics.md defines it.
+// Export state of one (repository, branch): in-progress from the start of an export until its
+// execution has ended, then the outcome, which is also what the status line says.
 
-export const EXPORT_STATES = [
-  "in-progress",
+/** What an ended export is: the branch's state and the status line's word alike. */
+export const EXPORT_STATUSES = [
   "exported-successfully",
   "export-failed",
   "export-repaired",
 ] as const;
+export type ExportStatus = (typeof EXPORT_STATUSES)[number];
+
+export const EXPORT_STATES = ["in-progress", ...EXPORT_STATUSES] as const;
 export type ExportStateName = (typeof EXPORT_STATES)[number];
 
 export type StartTrigger = "event" | "run" | "set-once" | "repair";
@@ -20,7 +24,8 @@ export type StartTrigger = "event" | "run" | "set-once" | "repair";
  *   copied, what is extra is deleted (`repair --full`, or when the failed exports' records are
  *   too many or too old to trust).
  */
-export type ExportMode = "incremental" | "full-copy" | "full-compare";
+export const EXPORT_MODES = ["incremental", "full-copy", "full-compare"] as const;
+export type ExportMode = (typeof EXPORT_MODES)[number];
 
 /** A failed or interrupted export whose writes and deletes the next export must undo. */
 export interface UnreconciledExport {
@@ -33,8 +38,8 @@ export interface UnreconciledExport {
 
 export interface ExportState {
   state: ExportStateName;
-  /** The last commit an export started for. */
-  currentRef: string;
+  /** The commit the latest export exports (the branch head when it started). */
+  commitId: string;
   /** The last commit exported successfully (the `from` of the next export). */
   lastExportedCommit?: string;
   /** Id (and Step Functions execution name) of the latest export. */

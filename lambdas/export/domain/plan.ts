@@ -109,7 +109,7 @@ export interface PlanRequest {
   repository: string;
   /** Last successfully exported commit; the diff base of an incremental export. */
   fromCommit: string | null;
-  toCommit: string;
+  commitId: string;
   /** Default: incremental with a fromCommit, else full-copy. */
   mode?: ExportMode;
   /** Key prefix in the export bucket (the prefix of exportPath). */
@@ -289,7 +289,7 @@ async function* commitObjects(
   resolve: ResolveOptions,
   depth: number,
 ): AsyncGenerator<ObjectStats> {
-  const pages = lakefs.listObjects(req.repository, req.toCommit, {
+  const pages = lakefs.listObjects(req.repository, req.commitId, {
     ...(window.after ? { after: window.after } : {}),
     ...(window.prefix ? { prefix: window.prefix } : {}),
     amount: resolve.pageSize ?? 1000,
@@ -435,7 +435,7 @@ async function* tasksOfBatch(
     const s = stats.get(c.path);
     if (s) yield copyTaskOf(s, req);
     else if (c.diff === undefined) yield deleteTaskOf(c.path, req);
-    else throw new PlanError(`${c.path} was not found in ${req.toCommit}`, c.path);
+    else throw new PlanError(`${c.path} was not found in ${req.commitId}`, c.path);
   }
 }
 
@@ -448,7 +448,7 @@ async function* diffObjects(
   resolve: ResolveOptions,
   depth: number,
 ): AsyncGenerator<Diff> {
-  const pages = lakefs.diffRefs(req.repository, fromCommit, req.toCommit, {
+  const pages = lakefs.diffRefs(req.repository, fromCommit, req.commitId, {
     type: "two_dot",
     ...(window.after ? { after: window.after } : {}),
     ...(window.prefix ? { prefix: window.prefix } : {}),
@@ -486,7 +486,7 @@ function isNotFound(err: unknown): boolean {
  */
 export async function resolvePhysicalAddresses(
   lakefs: PlannerLakeFs,
-  req: Pick<PlanRequest, "repository" | "toCommit">,
+  req: Pick<PlanRequest, "repository" | "commitId">,
   paths: readonly string[],
   resolve: ResolveOptions = {},
 ): Promise<Map<string, ObjectStats>> {
@@ -497,7 +497,7 @@ export async function resolvePhysicalAddresses(
   let i = 0;
   if (paths.length > statThreshold) {
     while (i < paths.length) {
-      const page = await lakefs.listObjectsPage(req.repository, req.toCommit, {
+      const page = await lakefs.listObjectsPage(req.repository, req.commitId, {
         after: keyBefore(paths[i]!),
         amount: pageSize,
         userMetadata: true,
@@ -528,7 +528,7 @@ export async function resolvePhysicalAddresses(
   }
   await forEachConcurrently(paths.slice(i), resolve.statConcurrency ?? 8, async (path) => {
     try {
-      found.set(path, await lakefs.statObject(req.repository, req.toCommit, path));
+      found.set(path, await lakefs.statObject(req.repository, req.commitId, path));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

@@ -15,7 +15,8 @@ export type StartDecision =
   | { kind: "refused-not-failed"; state: ExportState["state"] | "never-exported" };
 
 export interface StartInput {
-  head: string;
+  /** The branch head: what the export would export. */
+  commitId: string;
   trigger: StartTrigger;
   isContinuous: boolean;
   /** Version of the stored configuration (what the export will write). */
@@ -30,7 +31,7 @@ export interface StartInput {
 
 /** start / repair: what to do for a branch in `current` state (undefined = never exported). */
 export function decideStart(current: ExportState | undefined, input: StartInput): StartDecision {
-  const { head, trigger } = input;
+  const { commitId, trigger } = input;
   const fullRepair = trigger === "repair" && input.full === true;
   if (trigger === "event" && !input.isContinuous) return { kind: "not-continuous" };
   if (fullRepair) {
@@ -54,7 +55,7 @@ export function decideStart(current: ExportState | undefined, input: StartInput)
     // Up to date: the head was exported with the current configuration.
     if (
       current &&
-      current.currentRef === head &&
+      current.commitId === commitId &&
       exportedConfigVersionOf(current) === input.configVersion
     ) {
       return { kind: "up-to-date" };
@@ -68,7 +69,7 @@ export function decideStart(current: ExportState | undefined, input: StartInput)
   });
   const next: ExportState = {
     state: "in-progress",
-    currentRef: head,
+    commitId,
     exportId: input.exportIdFor(attempt),
     updatedAt: input.now,
     startedAt: input.now,
@@ -100,8 +101,8 @@ export type DoneDecision =
   | { kind: "refused"; reason: string };
 
 /**
- * done: only from in-progress with the same currentRef and exportId. A success moves
- * lastExportedCommit to currentRef (and the exported configuration version with it) and
+ * done: only from in-progress with the same commitId and exportId. A success moves
+ * lastExportedCommit to commitId (and the exported configuration version with it) and
  * forgets the failed exports it reconciled; a failure adds this export to them. A follow-up
  * export is needed when a start was asked for meanwhile (the caller starts it from the newest
  * head, skipping intermediates); the request stays recorded (`pendingHead`) until a start
@@ -109,16 +110,16 @@ export type DoneDecision =
  */
 export function decideDone(
   current: ExportState | undefined,
-  done: { exportId: string; currentRef: string; outcome: ExportOutcome; now: string },
+  done: { exportId: string; commitId: string; outcome: ExportOutcome; now: string },
 ): DoneDecision {
   if (!current) return { kind: "refused", reason: "no export state for this branch" };
   if (current.state !== "in-progress") {
     return { kind: "refused", reason: `export is ${current.state}, not in-progress` };
   }
-  if (current.exportId !== done.exportId || current.currentRef !== done.currentRef) {
+  if (current.exportId !== done.exportId || current.commitId !== done.commitId) {
     return {
       kind: "refused",
-      reason: `export ${done.exportId} for ${done.currentRef} is not the running one (${current.exportId} for ${current.currentRef})`,
+      reason: `export ${done.exportId} for ${done.commitId} is not the running one (${current.exportId} for ${current.commitId})`,
     };
   }
   const { pendingHead, errorMessage: _error, unreconciled: _u, ...rest } = current;
@@ -129,7 +130,7 @@ export function decideDone(
       next: {
         ...base,
         state: current.repaired ? "export-repaired" : "exported-successfully",
-        lastExportedCommit: current.currentRef,
+        lastExportedCommit: current.commitId,
         exportedConfigVersion: current.configVersion ?? exportedConfigVersionOf(current) ?? 1,
         ...(pendingHead !== undefined ? { pendingHead } : {}),
       },
@@ -145,22 +146,5 @@ export function decideDone(
       unreconciled: withFailedExport(current),
     },
     followUp: false,
-  };
-}
-
-/** A refused start while running records the newest head wanted, so it is not lost. */
-export function withPendingHead(current: ExportState, head: string, now: string): ExportState {
-  return { ...current, pendingHead: head, updatedAt: now, version: current.version + 1 };
-}
-
-/** The workflow could not be started: the branch must not stay in-progress. */
-export function startFailed(current: ExportState, reason: string, now: string): ExportState {
-  const { pendingHead: _pending, executionArn: _arn, ...rest } = current;
-  return {
-    ...rest,
-    state: "export-failed",
-    errorMessage: `could not start the export workflow: ${reason}`,
-    updatedAt: now,
-    version: current.version + 1,
   };
 }

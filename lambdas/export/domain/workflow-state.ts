@@ -1,9 +1,15 @@
 // The export state machine's state: the workflow input (ExportWorkflowInput) at the top, and
 // each step's small output under its own key (`$.plan`, `$.markers`, `$.status`, `$.error`).
 // Listings never travel through the state: they are JSON Lines in the work bucket.
+
+import type { ExportStatus } from "./export-state";
 import type { PlanCounts, PlanCursor } from "./plan";
-import type { ExportStatus, OperationError } from "./status";
-import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "./workflow-input";
+import type { OperationError } from "./status";
+import {
+  type ExportWorkflowInput,
+  ExportWorkflowInputSchema,
+  withCommitId,
+} from "./workflow-input";
 
 export interface PlanStepOutput {
   done: boolean;
@@ -48,7 +54,7 @@ const INPUT_KEYS = Object.keys(ExportWorkflowInputSchema.shape) as (keyof Export
 
 /** The workflow input part of a state, validated (a field is named when it is wrong). */
 export function workflowInputOf(state: unknown): ExportWorkflowInput {
-  const s = (state ?? {}) as Record<string, unknown>;
+  const s = (withCommitId(state) ?? {}) as Record<string, unknown>;
   const picked: Record<string, unknown> = {};
   for (const k of INPUT_KEYS) if (s[k] !== undefined) picked[k] = s[k];
   const parsed = ExportWorkflowInputSchema.safeParse(picked);

@@ -1,4 +1,4 @@
-import { runFinishStep } from "../app/finish-step";
+import { runFinishStep } from "../app/finish-export";
 import type { ExportWorkflowState } from "../domain/workflow-state";
 
 export const handler = async (event: ExportWorkflowState) => runFinishStep(event);

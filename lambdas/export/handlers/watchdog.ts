@@ -1,4 +1,4 @@
-import { handleExecutionStatusChange } from "../app/watchdog";
+import { handleExecutionStatusChange } from "../app/finish-export";
 import { startDepsFromEnv } from "./deps";
 
 export const handler = async (event: { detail?: unknown }) => {

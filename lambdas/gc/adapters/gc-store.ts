@@ -1,5 +1,5 @@
-// GC rules per repository, GC run records and mark records. A mark record (one per mark id)
-// lets a sweep-only run check that its mark id belongs to a successful mark.
+// GC rules per repository, GC run records and mark records in DynamoDB. A mark record (one
+// per mark id) lets a sweep-only run check that its mark id belongs to a successful mark.
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -11,100 +11,18 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
 import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
-import type { GarbageCollectionRules } from "../../shared/lakefs/types";
 import { LeaseLostError } from "../domain/lease";
-import type { GcMode } from "../domain/workflow-input";
+import type { GcRules } from "../domain/rules";
+import type { GcLease, GcMark, GcRun, GcRunCounts } from "../domain/run-records";
+import type { GcRunPage, GcRunStart, GcRunStartResult, GcStateStore } from "../ports";
 
-/** "skipped": a scheduled start that found another run holding the repository's lease. */
-export type GcRunStatus = "running" | "succeeded" | "failed" | "skipped";
-export type GcSweepStatus = "running" | "succeeded" | "failed";
-
-export interface GcRunCounts {
-  commitsConsidered?: number;
-  expiredCommits?: number;
-  markedAddresses?: number;
-  deletedObjects?: number;
-  failedDeletes?: number;
-  /** Marked objects the sweep found referenced again and did not delete. */
-  sparedObjects?: number;
-}
-
-export interface GcRun {
-  repository: string;
-  runId: string;
-  mode: GcMode;
-  markId: string;
-  status: GcRunStatus;
-  counts: GcRunCounts;
-  startedAt: string;
-  endedAt?: string;
-  executionArn?: string;
-  errorMessage?: string;
-  /** The repository's storage namespace when the run started (GC backup/restore read it). */
-  storageNamespace?: string;
-}
-
-export interface GcMark {
-  repository: string;
-  markId: string;
-  /** The run that marked. */
-  runId: string;
-  /** Of the marking: running until its mark phase ends, then succeeded (or failed). */
-  status: GcRunStatus;
-  /** Epoch seconds: the retention "now" the mark was computed with. */
-  markNow?: number;
-  /** The GC rules the mark was computed with. */
-  rules?: GarbageCollectionRules;
-  storageNamespace?: string;
-  /** Hash partitions of the mark (its parts are numbered 0..partitions-1). */
-  partitions?: number;
-  markedAt?: string;
-  /** The last run that swept (or is sweeping) this mark. */
-  sweepRunId?: string;
-  sweepStatus?: GcSweepStatus;
-  sweptAt?: string;
-  /** Set by a restore: the mark's objects may be in use again, it is never swept. */
-  retiredAt?: string;
-  retiredReason?: string;
-}
-
-export interface GcLease {
-  repository: string;
-  runId: string;
-  acquiredAt: string;
-  /** Epoch seconds. Another run may take the lease after this. */
-  leaseExpiresAt: number;
-}
-
-/** What createRun needs besides the run record. */
-export interface GcRunStart {
-  /** Epoch seconds of the start, and how long the lease lasts unless renewed. */
-  nowSeconds: number;
-  leaseSeconds: number;
-  /** A marking run: its mark record (the mark id must be new). */
-  mark?: Pick<GcMark, "markNow" | "rules" | "storageNamespace">;
-  /** A sweep-only run: the mark it sweeps must be sweepable (checked again atomically). */
-  sweepsMark?: boolean;
-}
-
-export type GcRunStartResult =
-  | { created: true; run: GcRun; tookOverFrom?: GcLease }
-  | { created: false; reason: "lease"; holder: GcLease | undefined }
-  | { created: false; reason: "mark-id-taken" | "mark-not-sweepable" | "run-exists" };
-
-export interface GcRunPage {
-  runs: GcRun[];
-  /** Pass as `after` to get the next (older) page. */
-  nextAfter?: string;
-}
-
-export class GcStore {
+export class GcStore implements GcStateStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
-  async getRules(repository: string): Promise<GarbageCollectionRules | undefined> {
+  async getRules(repository: string): Promise<GcRules | undefined> {
     const out = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -112,10 +30,10 @@ export class GcStore {
         ConsistentRead: true,
       }),
     );
-    return out.Item ? (out.Item.rules as GarbageCollectionRules) : undefined;
+    return out.Item ? (out.Item.rules as GcRules) : undefined;
   }
 
-  async putRules(repository: string, rules: GarbageCollectionRules, now: string): Promise<void> {
+  async putRules(repository: string, rules: GcRules, now: string): Promise<void> {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,

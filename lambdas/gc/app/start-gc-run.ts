@@ -2,19 +2,19 @@
 // (the mark id of an earlier successful mark). One run per repository at a time: the start
 // takes the repository's lease together with the run record; a second start is refused with
 // 409 naming the running run, and a scheduled start records a skip instead.
-import { createHash } from "node:crypto";
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from "../../shared/errors";
 import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import type { WorkflowStarter } from "../../shared/workflow-starter";
-import type { GcMark, GcRun, GcStore } from "../adapters/gc-store";
-import { MARK_ID_PATTERN, newGcRunId } from "../domain/ids";
+import { gcExecutionName, newRunId, validateMarkId } from "../domain/ids";
 import { DEFAULT_GC_LEASE_SECONDS } from "../domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../domain/mark-lifecycle";
+import type { GcMark, GcRun } from "../domain/run-records";
 import { type GcMode, type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
+import type { GcStateStore } from "../ports";
 
 export interface StartGcRunDeps {
-  gc: GcStore;
+  gc: GcStateStore;
   lakefs: Pick<LakeFsApi, "getRepository">;
   workflows: WorkflowStarter;
   gcStateMachineArn: string;
@@ -35,9 +35,7 @@ export interface StartGcRunRequest {
 
 export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): Promise<GcRun> {
   const { repository, mode } = req;
-  if (req.markId !== undefined && !MARK_ID_PATTERN.test(req.markId)) {
-    throw new ValidationError("mark_id: 1 to 64 characters of A-Z a-z 0-9 - _");
-  }
+  if (req.markId !== undefined) validateMarkId(req.markId);
   if (mode === "sweep-only" && !req.markId) {
     throw new ValidationError("mark_id: required for a sweep-only run");
   }
@@ -62,7 +60,7 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
     );
     if (refusal) throw new ConflictError(refusal);
   }
-  const runId = newGcRunId(now);
+  const runId = newRunId(now);
   const markId = req.markId ?? runId;
   const run: GcRun = {
     repository,
@@ -138,10 +136,4 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
     );
     throw new UpstreamError(`could not start the GC workflow: ${reason}`);
   }
-}
-
-/** Execution names are per state machine: qualify the run id with the repository. */
-export function gcExecutionName(repository: string, runId: string): string {
-  const digest = createHash("sha256").update(repository).digest("hex").slice(0, 8);
-  return `${repository.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40)}-${digest}-${runId}`;
 }

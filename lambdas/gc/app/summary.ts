@@ -3,9 +3,9 @@
 // ends the run record (GcStore.completeRun: the mark record follows, and the repository's
 // lease is released whatever the outcome).
 import { mapConcurrently } from "../../shared/concurrency";
-import type { GcRunCounts } from "../adapters/gc-store";
 import { gcPaths } from "../domain/paths";
 import { encodeRunSummary, type GcRunSummary } from "../domain/reports";
+import type { GcRunCounts } from "../domain/run-records";
 import type { GcMode, GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
 import { addCounts, gcWorkKeys, namespaceObjects, runDate } from "./common";

@@ -1,24 +1,7 @@
 // The lakeFS REST client: typed calls, listings as async iterators over pages, basic auth,
 // per-attempt timeouts, retries with backoff and full jitter (honouring Retry-After), typed
 // errors, and responses checked against schemas written from lakeFS's API description.
-import type { z } from "zod";
-import {
-  describeNetworkError,
-  errorMessageOf,
-  type LakeFsError,
-  LakeFsNetworkError,
-  LakeFsSchemaError,
-  LakeFsValidationError,
-  lakeFsErrorFor,
-} from "./errors";
-import {
-  backoffDelayMs,
-  defaultSleep,
-  isRetryableNetworkError,
-  isRetryableStatus,
-  parseRetryAfterMs,
-  type RetryOptions,
-} from "./retryable";
+import { LakeFsSchemaError } from "./errors";
 import {
   CommitListSchema,
   CommitSchema,
@@ -28,186 +11,60 @@ import {
   MergeResultSchema,
   ObjectStatsListSchema,
   ObjectStatsSchema,
-  parseResponse,
   RefListSchema,
   RefSchema,
   RepositoryListSchema,
   RepositorySchema,
   StagingLocationSchema,
 } from "./schemas";
+import { type LakeFsClientOptions, LakeFsTransport } from "./transport";
 import type {
   Commit,
+  CommitInput,
+  CreateRepositoryInput,
   Diff,
   DiffOptions,
   GarbageCollectionRules,
   LakeFsApi,
+  LinkPhysicalAddressInput,
   ListObjectsOptions,
   ListOptions,
   LogOptions,
+  MergeInput,
+  ObjectContent,
   ObjectStats,
   Page,
   Ref,
   Repository,
+  RevertInput,
+  UploadObjectInput,
 } from "./types";
 
-export interface LakeFsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-
-/** One HTTP attempt, reported to `onRequest` (counting calls in tests and benchmarks). */
-export interface LakeFsRequestInfo {
-  /** lakeFS operationId, e.g. `listObjects`. */
-  operation: string;
-  method: string;
-  url: string;
-  /** 1 for the first try, 2 for the first retry, ... */
-  attempt: number;
-}
-
-export interface LakeFsClientOptions {
-  /**
-   * lakeFS server URL. Either the server root (`http://127.0.0.1:8000`) or the API base
-   * (`http://127.0.0.1:8000/api/v1`); `/api/v1` is appended when missing, as lakectl does.
-   */
-  endpoint: string;
-  credentials: LakeFsCredentials;
-  /** Per-attempt timeout in ms (whole response for JSON calls). Default 30 000. */
-  timeoutMs?: number;
-  retry?: RetryOptions;
-  /** Called before every HTTP attempt (retries included). */
-  onRequest?: (info: LakeFsRequestInfo) => void;
-  /** Replaceable for tests; defaults to the global fetch. */
-  fetch?: typeof fetch;
-}
-
-export interface CreateRepositoryInput {
-  name: string;
-  storage_namespace: string;
-  default_branch?: string;
-  read_only?: boolean;
-  /** Create without the initial commit and default branch. */
-  bare?: boolean;
-}
-
-export interface UploadObjectInput {
-  content: Uint8Array | string;
-  contentType?: string;
-  /** User metadata, sent as `X-Lakefs-Meta-<key>` headers. */
-  metadata?: Record<string, string>;
-  /** Set to "*" to upload only when the path has no object yet. */
-  ifNoneMatch?: string;
-}
-
-export interface LinkPhysicalAddressInput {
-  physicalAddress: string;
-  checksum: string;
-  sizeBytes: number;
-  contentType?: string;
-  userMetadata?: Record<string, string>;
-  mtime?: number;
-}
-
-export interface CommitInput {
-  message: string;
-  metadata?: Record<string, string>;
-  /** Creation date override, Unix seconds. */
-  date?: number;
-  allowEmpty?: boolean;
-}
-
-export interface MergeInput {
-  message?: string;
-  metadata?: Record<string, string>;
-  strategy?: "dest-wins" | "source-wins";
-  allowEmpty?: boolean;
-  squashMerge?: boolean;
-}
-
-export interface RevertInput {
-  /** The commit to revert, given by any ref. */
-  ref: string;
-  /** 1-based parent to revert against; required for merge commits. Default 0. */
-  parentNumber?: number;
-  allowEmpty?: boolean;
-  /** Only lifts lakeFS's read-only repository check. */
-  force?: boolean;
-  commitOverrides?: { message?: string; metadata?: Record<string, string> };
-}
-
-export interface ObjectContent {
-  body: Uint8Array;
-  contentType: string | null;
-  etag: string | null;
-  lastModified: string | null;
-}
-
-type Query = Record<string, string | number | boolean | undefined>;
-
-interface RequestSpec {
-  operation: string;
-  method: "GET" | "POST" | "PUT" | "DELETE" | "HEAD";
-  path: string;
-  query?: Query;
-  json?: unknown;
-  body?: Uint8Array;
-  headers?: Record<string, string>;
-}
-
-/** The API base URL (with `/api/v1`, no trailing slash) for an endpoint given either way. */
-export function lakeFsApiBaseUrl(endpoint: string): string {
-  const trimmed = endpoint.replace(/\/+$/, "");
-  return trimmed.endsWith("/api/v1") ? trimmed : `${trimmed}/api/v1`;
-}
+export {
+  type LakeFsClientOptions,
+  type LakeFsCredentials,
+  type LakeFsRequestInfo,
+  lakeFsApiBaseUrl,
+} from "./transport";
 
 const seg = (value: string) => encodeURIComponent(value);
 
 export class LakeFsClient implements LakeFsApi {
-  private readonly baseUrl: string;
-  private readonly authorization: string;
-  private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
-  private readonly fetchImpl: typeof fetch;
-  private readonly onRequest: ((info: LakeFsRequestInfo) => void) | undefined;
-  private requests = 0;
+  private readonly http: LakeFsTransport;
 
   constructor(opts: LakeFsClientOptions) {
-    if (!opts.endpoint)
-      throw new LakeFsValidationError("lakeFS client: endpoint is required", 0, "");
-    if (!opts.credentials?.accessKeyId || !opts.credentials?.secretAccessKey) {
-      throw new LakeFsValidationError(
-        "lakeFS client: credentials.accessKeyId and credentials.secretAccessKey are required",
-        0,
-        "",
-      );
-    }
-    this.baseUrl = lakeFsApiBaseUrl(opts.endpoint);
-    this.authorization = `Basic ${Buffer.from(
-      `${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`,
-    ).toString("base64")}`;
-    this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.maxAttempts = Math.max(1, opts.retry?.maxAttempts ?? 5);
-    this.baseDelayMs = opts.retry?.baseDelayMs ?? 100;
-    this.maxDelayMs = opts.retry?.maxDelayMs ?? 20_000;
-    this.sleep = opts.retry?.sleep ?? defaultSleep;
-    this.random = opts.retry?.random ?? Math.random;
-    this.fetchImpl = opts.fetch ?? fetch;
-    this.onRequest = opts.onRequest;
+    this.http = new LakeFsTransport(opts);
   }
 
   /** HTTP attempts made by this client so far (retries included). */
   get requestCount(): number {
-    return this.requests;
+    return this.http.requestCount;
   }
 
   // ---------------------------------------------------------------- reads (LakeFsApi)
 
   getRepository(repository: string): Promise<Repository> {
-    return this.json(RepositorySchema, {
+    return this.http.json(RepositorySchema, {
       operation: "getRepository",
       method: "GET",
       path: `/repositories/${seg(repository)}`,
@@ -215,7 +72,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   getBranch(repository: string, branch: string): Promise<Ref> {
-    return this.json(RefSchema, {
+    return this.http.json(RefSchema, {
       operation: "getBranch",
       method: "GET",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}`,
@@ -223,7 +80,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   getTag(repository: string, tag: string): Promise<Ref> {
-    return this.json(RefSchema, {
+    return this.http.json(RefSchema, {
       operation: "getTag",
       method: "GET",
       path: `/repositories/${seg(repository)}/tags/${seg(tag)}`,
@@ -231,7 +88,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   getCommit(repository: string, commitId: string): Promise<Commit> {
-    return this.json(CommitSchema, {
+    return this.http.json(CommitSchema, {
       operation: "getCommit",
       method: "GET",
       path: `/repositories/${seg(repository)}/commits/${seg(commitId)}`,
@@ -239,8 +96,8 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   listBranches(repository: string, opts: ListOptions = {}): AsyncIterable<Page<Ref>> {
-    return this.paginate(opts.after, (after) =>
-      this.json(RefListSchema, {
+    return this.http.paginate(opts.after, (after) =>
+      this.http.json(RefListSchema, {
         operation: "listBranches",
         method: "GET",
         path: `/repositories/${seg(repository)}/branches`,
@@ -250,8 +107,8 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   listTags(repository: string, opts: ListOptions = {}): AsyncIterable<Page<Ref>> {
-    return this.paginate(opts.after, (after) =>
-      this.json(RefListSchema, {
+    return this.http.paginate(opts.after, (after) =>
+      this.http.json(RefListSchema, {
         operation: "listTags",
         method: "GET",
         path: `/repositories/${seg(repository)}/tags`,
@@ -261,14 +118,14 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   logCommits(repository: string, ref: string, opts: LogOptions = {}): AsyncIterable<Page<Commit>> {
-    return this.paginate(opts.after, (after) =>
+    return this.http.paginate(opts.after, (after) =>
       this.logCommitsPage(repository, ref, { ...opts, after }),
     );
   }
 
   /** One page of the commit log. */
   logCommitsPage(repository: string, ref: string, opts: LogOptions = {}): Promise<Page<Commit>> {
-    return this.json(CommitListSchema, {
+    return this.http.json(CommitListSchema, {
       operation: "logCommits",
       method: "GET",
       path: `/repositories/${seg(repository)}/refs/${seg(ref)}/commits`,
@@ -287,7 +144,7 @@ export class LakeFsClient implements LakeFsApi {
     ref: string,
     opts: ListObjectsOptions = {},
   ): AsyncIterable<Page<ObjectStats>> {
-    return this.paginate(opts.after, (after) =>
+    return this.http.paginate(opts.after, (after) =>
       this.listObjectsPage(repository, ref, { ...opts, after }),
     );
   }
@@ -297,7 +154,7 @@ export class LakeFsClient implements LakeFsApi {
     ref: string,
     opts: ListObjectsOptions = {},
   ): Promise<Page<ObjectStats>> {
-    return this.json(ObjectStatsListSchema, {
+    return this.http.json(ObjectStatsListSchema, {
       operation: "listObjects",
       method: "GET",
       path: `/repositories/${seg(repository)}/refs/${seg(ref)}/objects/ls`,
@@ -312,7 +169,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   statObject(repository: string, ref: string, path: string): Promise<ObjectStats> {
-    return this.json(ObjectStatsSchema, {
+    return this.http.json(ObjectStatsSchema, {
       operation: "statObject",
       method: "GET",
       path: `/repositories/${seg(repository)}/refs/${seg(ref)}/objects/stat`,
@@ -326,7 +183,7 @@ export class LakeFsClient implements LakeFsApi {
     rightRef: string,
     opts: DiffOptions = {},
   ): AsyncIterable<Page<Diff>> {
-    return this.paginate(opts.after, (after) =>
+    return this.http.paginate(opts.after, (after) =>
       this.diffRefsPage(repository, leftRef, rightRef, { ...opts, after }),
     );
   }
@@ -337,7 +194,7 @@ export class LakeFsClient implements LakeFsApi {
     rightRef: string,
     opts: DiffOptions = {},
   ): Promise<Page<Diff>> {
-    return this.json(DiffListSchema, {
+    return this.http.json(DiffListSchema, {
       operation: "diffRefs",
       method: "GET",
       path: `/repositories/${seg(repository)}/refs/${seg(leftRef)}/diff/${seg(rightRef)}`,
@@ -353,8 +210,8 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   diffBranch(repository: string, branch: string, opts: ListOptions & { delimiter?: string } = {}) {
-    return this.paginate(opts.after, (after) =>
-      this.json(DiffListSchema, {
+    return this.http.paginate(opts.after, (after) =>
+      this.http.json(DiffListSchema, {
         operation: "diffBranch",
         method: "GET",
         path: `/repositories/${seg(repository)}/branches/${seg(branch)}/diff`,
@@ -366,8 +223,8 @@ export class LakeFsClient implements LakeFsApi {
   // ------------------------------------------------- more reads (not part of LakeFsApi)
 
   listRepositories(opts: ListOptions = {}): AsyncIterable<Page<Repository>> {
-    return this.paginate(opts.after, (after) =>
-      this.json(RepositoryListSchema, {
+    return this.http.paginate(opts.after, (after) =>
+      this.http.json(RepositoryListSchema, {
         operation: "listRepositories",
         method: "GET",
         path: "/repositories",
@@ -377,7 +234,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   findMergeBase(repository: string, sourceRef: string, destinationBranch: string) {
-    return this.json(FindMergeBaseResultSchema, {
+    return this.http.json(FindMergeBaseResultSchema, {
       operation: "findMergeBase",
       method: "GET",
       path: `/repositories/${seg(repository)}/refs/${seg(sourceRef)}/merge/${seg(destinationBranch)}`,
@@ -386,7 +243,7 @@ export class LakeFsClient implements LakeFsApi {
 
   /** Object bytes. A physical object removed by GC answers 410: LakeFsGoneError. */
   async getObject(repository: string, ref: string, path: string): Promise<ObjectContent> {
-    const res = await this.send({
+    const res = await this.http.send({
       operation: "getObject",
       method: "GET",
       path: `/repositories/${seg(repository)}/refs/${seg(ref)}/objects`,
@@ -401,7 +258,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   getGcRules(repository: string): Promise<GarbageCollectionRules> {
-    return this.json(GarbageCollectionRulesSchema, {
+    return this.http.json(GarbageCollectionRulesSchema, {
       operation: "getGCRules",
       method: "GET",
       path: `/repositories/${seg(repository)}/settings/gc_rules`,
@@ -412,7 +269,7 @@ export class LakeFsClient implements LakeFsApi {
 
   createRepository(input: CreateRepositoryInput): Promise<Repository> {
     const { bare, ...body } = input;
-    return this.json(RepositorySchema, {
+    return this.http.json(RepositorySchema, {
       operation: "createRepository",
       method: "POST",
       path: "/repositories",
@@ -422,7 +279,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   async deleteRepository(repository: string): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "deleteRepository",
       method: "DELETE",
       path: `/repositories/${seg(repository)}`,
@@ -431,7 +288,7 @@ export class LakeFsClient implements LakeFsApi {
 
   /** Creates a branch from `source` (any ref); returns the commit id it points at. */
   async createBranch(repository: string, name: string, source: string): Promise<string> {
-    const res = await this.send({
+    const res = await this.http.send({
       operation: "createBranch",
       method: "POST",
       path: `/repositories/${seg(repository)}/branches`,
@@ -441,7 +298,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   async deleteBranch(repository: string, branch: string): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "deleteBranch",
       method: "DELETE",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}`,
@@ -454,7 +311,7 @@ export class LakeFsClient implements LakeFsApi {
     branch: string,
     reset: { type: "reset" } | { type: "object" | "common_prefix"; path: string },
   ): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "resetBranch",
       method: "PUT",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}`,
@@ -463,7 +320,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   createTag(repository: string, id: string, ref: string): Promise<Ref> {
-    return this.json(RefSchema, {
+    return this.http.json(RefSchema, {
       operation: "createTag",
       method: "POST",
       path: `/repositories/${seg(repository)}/tags`,
@@ -472,7 +329,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   async deleteTag(repository: string, tag: string): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "deleteTag",
       method: "DELETE",
       path: `/repositories/${seg(repository)}/tags/${seg(tag)}`,
@@ -495,7 +352,7 @@ export class LakeFsClient implements LakeFsApi {
     if (input.ifNoneMatch) headers["if-none-match"] = input.ifNoneMatch;
     const body =
       typeof input.content === "string" ? new TextEncoder().encode(input.content) : input.content;
-    return this.json(ObjectStatsSchema, {
+    return this.http.json(ObjectStatsSchema, {
       operation: "uploadObject",
       method: "POST",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/objects`,
@@ -507,7 +364,7 @@ export class LakeFsClient implements LakeFsApi {
 
   /** A fresh address inside the storage namespace to upload to before linking it. */
   async getPhysicalAddress(repository: string, branch: string, path: string): Promise<string> {
-    const location = await this.json(StagingLocationSchema, {
+    const location = await this.http.json(StagingLocationSchema, {
       operation: "getPhysicalAddress",
       method: "GET",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/staging/backing`,
@@ -530,7 +387,7 @@ export class LakeFsClient implements LakeFsApi {
     path: string,
     input: LinkPhysicalAddressInput,
   ): Promise<ObjectStats> {
-    return this.json(ObjectStatsSchema, {
+    return this.http.json(ObjectStatsSchema, {
       operation: "linkPhysicalAddress",
       method: "PUT",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/staging/backing`,
@@ -547,7 +404,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   async deleteObject(repository: string, branch: string, path: string): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "deleteObject",
       method: "DELETE",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/objects`,
@@ -556,7 +413,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   commit(repository: string, branch: string, input: CommitInput): Promise<Commit> {
-    return this.json(CommitSchema, {
+    return this.http.json(CommitSchema, {
       operation: "commit",
       method: "POST",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/commits`,
@@ -576,7 +433,7 @@ export class LakeFsClient implements LakeFsApi {
     destinationBranch: string,
     input: MergeInput = {},
   ): Promise<string> {
-    const result = await this.json(MergeResultSchema, {
+    const result = await this.http.json(MergeResultSchema, {
       operation: "mergeIntoBranch",
       method: "POST",
       path: `/repositories/${seg(repository)}/refs/${seg(sourceRef)}/merge/${seg(destinationBranch)}`,
@@ -597,7 +454,7 @@ export class LakeFsClient implements LakeFsApi {
    * without the new commit: read the branch head for it.
    */
   async revertBranch(repository: string, branch: string, input: RevertInput): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "revertBranch",
       method: "POST",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/revert`,
@@ -618,7 +475,7 @@ export class LakeFsClient implements LakeFsApi {
     ref: string,
     opts: { force?: boolean } = {},
   ): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "hardResetBranch",
       method: "PUT",
       path: `/repositories/${seg(repository)}/branches/${seg(branch)}/hard_reset`,
@@ -627,7 +484,7 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   async setGcRules(repository: string, rules: GarbageCollectionRules): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "setGCRules",
       method: "PUT",
       path: `/repositories/${seg(repository)}/settings/gc_rules`,
@@ -636,122 +493,10 @@ export class LakeFsClient implements LakeFsApi {
   }
 
   async deleteGcRules(repository: string): Promise<void> {
-    await this.send({
+    await this.http.send({
       operation: "deleteGCRules",
       method: "DELETE",
       path: `/repositories/${seg(repository)}/settings/gc_rules`,
-    });
-  }
-
-  // ------------------------------------------------------------------------ plumbing
-
-  private async *paginate<T>(
-    firstAfter: string | undefined,
-    fetchPage: (after: string | undefined) => Promise<Page<T>>,
-  ): AsyncGenerator<Page<T>> {
-    let after = firstAfter;
-    for (;;) {
-      const page = await fetchPage(after);
-      yield page;
-      if (!page.pagination.has_more) return;
-      if (page.pagination.next_offset === "" || page.pagination.next_offset === after) {
-        throw new LakeFsSchemaError(
-          "lakeFS listing: has_more is true but next_offset does not advance",
-          "pagination.next_offset",
-          200,
-        );
-      }
-      after = page.pagination.next_offset;
-    }
-  }
-
-  private async json<S extends z.ZodType>(schema: S, spec: RequestSpec): Promise<z.infer<S>> {
-    const res = await this.send(spec);
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new LakeFsSchemaError(
-        `lakeFS ${spec.operation}: response is not JSON: ${text.slice(0, 200)}`,
-        "(body)",
-        res.status,
-      );
-    }
-    return parseResponse(schema, body, spec.operation, res.status);
-  }
-
-  private url(spec: RequestSpec): string {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(spec.query ?? {})) {
-      if (value !== undefined) params.set(key, String(value));
-    }
-    const qs = params.toString();
-    return `${this.baseUrl}${spec.path}${qs ? `?${qs}` : ""}`;
-  }
-
-  /**
-   * One call with retries. Returns a 2xx response (body unread); throws a typed error
-   * otherwise. JSON bodies are read inside the attempt so the timeout covers them.
-   */
-  private async send(spec: RequestSpec): Promise<Response> {
-    const url = this.url(spec);
-    const headers: Record<string, string> = {
-      authorization: this.authorization,
-      accept: "application/json",
-      ...(spec.json !== undefined ? { "content-type": "application/json" } : {}),
-      ...spec.headers,
-    };
-    const body = spec.json !== undefined ? JSON.stringify(spec.json) : spec.body;
-    let lastError: LakeFsError | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      this.requests++;
-      this.onRequest?.({ operation: spec.operation, method: spec.method, url, attempt });
-      let res: Response;
-      let buffered: Uint8Array;
-      try {
-        res = await this.fetchImpl(url, {
-          method: spec.method,
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.timeoutMs),
-        });
-        // Read the whole body within the attempt: a reset mid-body is retryable too.
-        buffered = new Uint8Array(await res.arrayBuffer());
-      } catch (err) {
-        const retryable = isRetryableNetworkError(err, spec.method);
-        lastError = new LakeFsNetworkError(
-          `lakeFS ${spec.operation}: ${describeNetworkError(err)} (${spec.method} ${url})`,
-          err,
-        );
-        if (!retryable || attempt === this.maxAttempts) throw lastError;
-        await this.sleep(this.backoff(attempt));
-        continue;
-      }
-      if (res.ok) {
-        return new Response(res.status === 204 || res.status === 304 ? null : buffered, {
-          status: res.status,
-          headers: res.headers,
-        });
-      }
-      const text = new TextDecoder().decode(buffered);
-      lastError = lakeFsErrorFor(res.status, errorMessageOf(text), spec.operation);
-      if (!isRetryableStatus(res.status, spec.method) || attempt === this.maxAttempts) {
-        throw lastError;
-      }
-      const retryAfter = parseRetryAfterMs(res.headers.get("retry-after"), Date.now());
-      await this.sleep(
-        retryAfter !== undefined ? Math.min(retryAfter, this.maxDelayMs) : this.backoff(attempt),
-      );
-    }
-    throw lastError!;
-  }
-
-  private backoff(attempt: number): number {
-    return backoffDelayMs(attempt, {
-      baseDelayMs: this.baseDelayMs,
-      maxDelayMs: this.maxDelayMs,
-      random: this.random,
     });
   }
 }

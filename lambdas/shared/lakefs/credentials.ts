@@ -4,7 +4,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { z } from "zod";
 import { createSecretsManagerClient } from "../aws/clients";
-import type { LakeFsCredentials } from "./client";
+import type { LakeFsCredentials } from "./transport";
 
 export class LakeFsCredentialsError extends Error {
   override name = "LakeFsCredentialsError";

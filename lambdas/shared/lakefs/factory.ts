@@ -1,7 +1,8 @@
 // The lakeFS client a Lambda uses: endpoint from LAKEFS_ENDPOINT, credentials resolved once
 // per container (see credentials.ts).
-import { LakeFsClient, type LakeFsClientOptions } from "./client";
+import { LakeFsClient } from "./client";
 import { LakeFsCredentialsError, resolveLakeFsCredentials } from "./credentials";
+import type { LakeFsClientOptions } from "./transport";
 
 export async function createLakeFsClientFromEnv(
   env: NodeJS.ProcessEnv = process.env,

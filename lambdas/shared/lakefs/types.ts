@@ -137,3 +137,66 @@ export interface LakeFsApi {
   /** Uncommitted changes of a branch. */
   diffBranch(repository: string, branch: string, opts?: ListOptions): AsyncIterable<Page<Diff>>;
 }
+
+// Inputs of the writes (tests, the demo and the embedded environment make repositories).
+
+export interface CreateRepositoryInput {
+  name: string;
+  storage_namespace: string;
+  default_branch?: string;
+  read_only?: boolean;
+  /** Create without the initial commit and default branch. */
+  bare?: boolean;
+}
+
+export interface UploadObjectInput {
+  content: Uint8Array | string;
+  contentType?: string;
+  /** User metadata, sent as `X-Lakefs-Meta-<key>` headers. */
+  metadata?: Record<string, string>;
+  /** Set to "*" to upload only when the path has no object yet. */
+  ifNoneMatch?: string;
+}
+
+export interface LinkPhysicalAddressInput {
+  physicalAddress: string;
+  checksum: string;
+  sizeBytes: number;
+  contentType?: string;
+  userMetadata?: Record<string, string>;
+  mtime?: number;
+}
+
+export interface CommitInput {
+  message: string;
+  metadata?: Record<string, string>;
+  /** Creation date override, Unix seconds. */
+  date?: number;
+  allowEmpty?: boolean;
+}
+
+export interface MergeInput {
+  message?: string;
+  metadata?: Record<string, string>;
+  strategy?: "dest-wins" | "source-wins";
+  allowEmpty?: boolean;
+  squashMerge?: boolean;
+}
+
+export interface RevertInput {
+  /** The commit to revert, given by any ref. */
+  ref: string;
+  /** 1-based parent to revert against; required for merge commits. Default 0. */
+  parentNumber?: number;
+  allowEmpty?: boolean;
+  /** Only lifts lakeFS's read-only repository check. */
+  force?: boolean;
+  commitOverrides?: { message?: string; metadata?: Record<string, string> };
+}
+
+export interface ObjectContent {
+  body: Uint8Array;
+  contentType: string | null;
+  etag: string | null;
+  lastModified: string | null;
+}

@@ -6,6 +6,7 @@ import {
   errorCode,
   fullJitterDelayMs,
   isRetryableAwsError,
+  logRetry,
   type RetryOptions,
   withRetry,
 } from "../retry";
@@ -84,13 +85,16 @@ async function deleteBatch(
     deleted += pending.filter((k) => !erroredKeys.has(k)).length;
     pending = retryable;
     if (pending.length > 0) {
-      await sleep(
-        fullJitterDelayMs(attempt, {
-          baseDelayMs: retry.baseDelayMs ?? 100,
-          maxDelayMs: retry.maxDelayMs ?? 10_000,
-          random,
-        }),
-      );
+      const delayMs = fullJitterDelayMs(attempt, {
+        baseDelayMs: retry.baseDelayMs ?? 100,
+        maxDelayMs: retry.maxDelayMs ?? 10_000,
+        random,
+      });
+      logRetry(attempt, delayMs, {
+        code: "DeleteObjectsKeyErrors",
+        message: `${pending.length} key(s) answered with a transient error`,
+      });
+      await sleep(delayMs);
     }
   }
   return { deleted, failed };
