@@ -26,6 +26,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { EXPORT_FAILED_ERROR } from "../../lambdas/export/app/finish-export";
+import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
@@ -255,7 +256,7 @@ export class ExportWorkflow extends Construct {
     new events.Rule(this, "CommitRule", {
       eventBus: props.eventBus,
       description: "lakeFS post-commit/post-merge -> continuous export start",
-      eventPattern: { source: ["lakeport.lakefs"], detailType: ["post-commit", "post-merge"] },
+      eventPattern: { source: [LAKEFS_EVENT_SOURCE], detailType: [...LAKEFS_EVENT_TYPES] },
       targets: [
         new targets.LambdaFunction(trigger, {
           retryAttempts: 8,

@@ -73,40 +73,11 @@ export function lakeportFunction(
   return fn;
 }
 
-export interface LakeportStateMachineOptions {
-  definitionBody: sfn.DefinitionBody;
-  timeout?: Duration;
-  logRetention?: logs.RetentionDays;
-}
-
 /**
- * Props every Lakeport state machine uses: its own log group at level ALL (with execution
- * data, for debugging failed runs) and X-Ray tracing. Usage:
- * `new sfn.StateMachine(this, "StateMachine", lakeportStateMachineProps(this, "StateMachine", {definitionBody, timeout}))`.
- */
-export function lakeportStateMachineProps(
-  scope: Construct,
-  id: string,
-  options: LakeportStateMachineOptions,
-): sfn.StateMachineProps {
-  return {
-    definitionBody: options.definitionBody,
-    ...(options.timeout ? { timeout: options.timeout } : {}),
-    tracingEnabled: true,
-    logs: {
-      destination: new logs.LogGroup(scope, `${id}Logs`, {
-        retention: options.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      }),
-      level: sfn.LogLevel.ALL,
-      includeExecutionData: true,
-    },
-  };
-}
-
-/**
- * For a state machine built without lakeportStateMachineProps: adds the same logging and
- * tracing configuration (and the role permissions CDK would add for them). A no-op when the
- * state machine already logs and traces.
+ * Every Lakeport state machine logs to its own log group at level ALL (with execution data,
+ * for debugging failed runs) and is traced with X-Ray: this adds that configuration (and the
+ * role permissions CDK would add for it). A no-op when the state machine already logs and
+ * traces.
  */
 export function ensureStateMachineObservability(
   stateMachine: sfn.StateMachine,

@@ -19,6 +19,7 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { GC_OUTPUT_PREFIXES } from "../../lambdas/gc/domain/paths";
 import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
@@ -41,9 +42,6 @@ const runInput = () =>
     markNow: J.numberAt("$.markNow"),
     markRules: J.objectAt("$.markRules"),
   });
-
-/** Where GC writes in a storage bucket: its reports and logs, at any namespace depth. */
-export const GC_WRITE_PREFIXES = ["_lakefs/retention/gc/", "_lakefs/logs/gc/"] as const;
 
 /** Object ARNs under `prefix` of a namespace in `bucket`, whether at the root or below. */
 export function gcObjectArns(bucket: string, prefix: string): string[] {
@@ -103,12 +101,12 @@ export class GcWorkflow extends Construct {
     const steps = [commits, addresses, mark, endMark, revalidate, sweep, summary];
 
     // Least privilege. lakeFS credentials where lakeFS is read; the work bucket for all. In
-    // the storage buckets GC writes only its reports and logs (GC_WRITE_PREFIXES), reads only
+    // the storage buckets GC writes only its reports and logs (GC_OUTPUT_PREFIXES), reads only
     // its own reports, and only the sweep deletes. Every step renews the repository's lease
     // (its own partition key prefix); only the steps that record runs and marks update those.
     for (const f of [commits, addresses, revalidate, sweep]) props.lakeFsSecret.grantRead(f);
     for (const f of steps) grantWorkBucket(props.workBucket, f, "read-write");
-    const [retention, gcLogs] = GC_WRITE_PREFIXES;
+    const [retention, gcLogs] = GC_OUTPUT_PREFIXES;
     const under = (prefix: string) => props.storageBuckets.flatMap((b) => gcObjectArns(b, prefix));
     const buckets = props.storageBuckets.map((b) => `arn:aws:s3:::${b}`);
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>

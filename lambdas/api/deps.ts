@@ -11,6 +11,7 @@ import {
   createSfnClient,
 } from "../shared/aws/clients";
 import { SfnWorkflowStarter } from "../shared/aws/sfn-workflow-starter";
+import { type Env, required } from "../shared/env";
 import { createLakeFsClientFromEnv } from "../shared/lakefs/factory";
 import type { LakeFsApi, ListOptions, Page, Repository } from "../shared/lakefs/types";
 import type { WorkflowStarter } from "../shared/workflow-starter";
@@ -42,14 +43,6 @@ export interface ApiDeps {
   now: () => Date;
 }
 
-type Env = Record<string, string | undefined>;
-
-function required(env: Env, name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
-
 /** Endpoint/region/credentials taken from `env` so an in-process caller can pass its own. */
 function clientOptions(env: Env, endpointVar: string): ClientOptions {
   return {
@@ -73,7 +66,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
   const events = createEventBridgeClient(clientOptions(env, "AWS_ENDPOINT_URL_EVENTBRIDGE"));
   let secret: Promise<string | undefined> | undefined;
   return {
-    stores: createStateStores(ddb, required(env, "TABLE_NAME")),
+    stores: createStateStores(ddb, required("TABLE_NAME", env)),
     lakefs: lazyLakeFs(env),
     workflows: new SfnWorkflowStarter(sfn),
     events: new EventBridgePublisher(events, env.EVENT_BUS_NAME ?? "default"),

@@ -2,6 +2,7 @@
 // OpenAPI description and the CLI. Bodies are strict: unknown fields are rejected.
 import { z } from "zod";
 import { EXPORT_MODES, EXPORT_STATES } from "../export/domain/export-state";
+import { LAKEFS_EVENT_TYPES } from "../export/domain/lakefs-event";
 import { GC_ID_PATTERN, GC_ID_RULE } from "../gc/domain/ids";
 import { gcRulesSchema } from "../gc/domain/rules";
 import { GC_MODES } from "../gc/domain/workflow-input";
@@ -99,7 +100,7 @@ export const GcMarkRetireRequestSchema = z
 /** lakeFS's webhook payload. Extra fields are allowed: lakeFS may add some. */
 export const LakeFsWebhookEventSchema = z
   .looseObject({
-    event_type: z.enum(["post-commit", "post-merge"], {
+    event_type: z.enum(LAKEFS_EVENT_TYPES, {
       error: "must be post-commit or post-merge",
     }),
     event_time: z.string().optional(),

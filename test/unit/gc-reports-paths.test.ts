@@ -103,7 +103,7 @@ describe("GC paths", () => {
   const runId = "20261123T004755Z-0123456789";
   const at = new Date("2026-11-23T00:47:55.123Z");
 
-  it("match the table of semantics.md", () => {
+  it("are where lakeFS's GC writes", () => {
     expect(gcPaths.commitsCsv(runId)).toBe(
       `_lakefs/retention/gc/commits/run_id=${runId}/commits.csv`,
     );

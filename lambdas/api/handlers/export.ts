@@ -196,7 +196,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
         ? { previousExportPath: previous.exportPath }
         : {}),
     };
-    // Enabling continuous export exports the current state at once (as the seed says).
+    // Enabling continuous export exports the current head at once.
     if (!config.isContinuous) return json(200, { ...exportConfigView(config), ...change });
     const started = await startAfterStore(deps, repository, branch);
     const view = "message" in started ? started : startResultView(started);

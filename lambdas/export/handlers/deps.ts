@@ -7,27 +7,12 @@ import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client, createSfnClient } from "../../shared/aws/clients";
 import { S3ObjectStore } from "../../shared/aws/s3-object-store";
 import { SfnWorkflowStarter } from "../../shared/aws/sfn-workflow-starter";
+import { optionalInteger, required } from "../../shared/env";
 import type { LakeFsClient } from "../../shared/lakefs/client";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
 import type { ExportStore } from "../adapters/export-store";
 import type { StartExportDeps } from "../app/start-export";
-
-export function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
-
-function positiveInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new Error(`environment variable ${name}: expected a positive integer, got ${raw}`);
-  }
-  return n;
-}
 
 let s3: S3Client | undefined;
 export const s3Client = () => {
@@ -59,9 +44,9 @@ export const exportStore = () => {
 export const workBucket = () => required("WORK_BUCKET");
 
 export function copyOptionsFromEnv(): CopyBatchOptions {
-  const threshold = positiveInt("MULTIPART_THRESHOLD_BYTES");
-  const partSize = positiveInt("MULTIPART_PART_SIZE_BYTES");
-  const concurrency = positiveInt("COPY_CONCURRENCY");
+  const threshold = optionalInteger("MULTIPART_THRESHOLD_BYTES");
+  const partSize = optionalInteger("MULTIPART_PART_SIZE_BYTES");
+  const concurrency = optionalInteger("COPY_CONCURRENCY");
   return {
     ...(threshold ? { multipartThresholdBytes: threshold } : {}),
     ...(partSize ? { partSizeBytes: partSize } : {}),

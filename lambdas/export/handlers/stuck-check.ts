@@ -5,6 +5,7 @@
 // STUCK_EXPORT_GRACE_MINUTES (how long a start or an ended execution may take to be recorded
 // before the branch counts as stuck; default 15).
 import { createSfnClient } from "../../shared/aws/clients";
+import { optionalInteger, required } from "../../shared/env";
 import {
   emfLine,
   publishMetrics,
@@ -14,20 +15,11 @@ import {
 import { SfnExecutionLookup } from "../adapters/sfn-execution-lookup";
 import { checkStuckExports, type StuckCheckResult } from "../app/stuck-exports";
 import { DEFAULT_STUCK_POLICY, type StuckPolicy } from "../domain/stuck";
-import { exportStore, required } from "./deps";
+import { exportStore } from "./deps";
 
 export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckPolicy {
-  const minutes = (name: string, min: number): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      throw new Error(
-        `environment variable ${name}: expected a whole number of minutes >= ${min}, got ${raw}`,
-      );
-    }
-    return n;
-  };
+  const minutes = (name: string, min: number) =>
+    optionalInteger(name, { min, unit: "minutes" }, env);
   const maxRun = minutes("STUCK_EXPORT_AFTER_MINUTES", 1);
   const grace = minutes("STUCK_EXPORT_GRACE_MINUTES", 0);
   return {

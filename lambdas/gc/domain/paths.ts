@@ -22,6 +22,8 @@ export function partFileName(part: number, extension: "parquet" | "txt"): string
 
 const GC_RETENTION = "_lakefs/retention/gc";
 const GC_LOGS = "_lakefs/logs/gc";
+/** Everything GC writes in a storage namespace is below these (its reports, then its logs). */
+export const GC_OUTPUT_PREFIXES = [`${GC_RETENTION}/`, `${GC_LOGS}/`] as const;
 
 /** Keys relative to the storage namespace. Prefixes end with "/". */
 export const gcPaths = {

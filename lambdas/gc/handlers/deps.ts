@@ -4,17 +4,12 @@
 
 import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
+import { required } from "../../shared/env";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
 import { leaseSecondsFrom } from "../domain/lease";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
-
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
 
 /** lakeFS is only contacted by the steps that read it (commits, addresses). */
 function lazyLakeFs(): GcLakeFs {

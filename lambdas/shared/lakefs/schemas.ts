@@ -1,5 +1,5 @@
 // zod schemas of the lakeFS responses Lakeport reads, written from lakeFS's OpenAPI
-// description (../../../shared/reference/lakefs-api-subset.yml): required fields are required,
+// description (api/swagger.yml of lakeFS): required fields are required,
 // optional ones optional, unknown fields pass through untouched (lakeFS adds fields over time).
 import { z } from "zod";
 import { LakeFsSchemaError } from "./errors";
