@@ -1,6 +1,5 @@
 // API Gateway (REST, proxy integration) plumbing shared by the handlers: JSON responses,
-// typed error mapping, body parsing with the right 4xx, and the middy wrapper.
-import middy from "@middy/core";
+// typed error mapping, body parsing with the right 4xx, and the handler wrapper.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { z } from "zod";
 import {
@@ -10,6 +9,8 @@ import {
   UpstreamError,
   ValidationError,
 } from "../shared/errors";
+import { lambdaHandler } from "../shared/lambda-handler";
+import { type LogKeys, logger } from "../shared/logger";
 import { routeKey } from "./routes";
 
 export type ApiEvent = APIGatewayProxyEvent;
@@ -144,30 +145,48 @@ export function pathParam<S extends z.ZodType>(
 
 export type RouteFn<D> = (event: ApiEvent, deps: D) => Promise<ApiResult>;
 
+/** The log keys of an API request: the repository, branch, run or mark it names. */
+function requestKeys(event: ApiEvent): LogKeys {
+  const p = event?.pathParameters ?? {};
+  return { repository: p.repository, branch: p.branch, runId: p.runId, markId: p.markId };
+}
+
 /**
- * A middy handler dispatching on the API Gateway `resource` and method; typed errors become
- * `{"message"}` with their status, anything else a 500 that hides internals.
+ * A Lakeport handler (shared/lambda-handler.ts) dispatching on the API Gateway `resource` and
+ * method; typed errors become `{"message"}` with their status, anything else a 500 that hides
+ * internals (and is logged at ERROR).
  */
 export function apiHandler<D>(
+  name: string,
   routes: Record<string, RouteFn<D>>,
   deps: () => D | Promise<D>,
 ): ApiHandler {
-  const base = async (event: ApiEvent): Promise<ApiResult> => {
-    const fn = routes[routeKey(event.httpMethod, event.resource)];
-    if (!fn)
-      throw new MethodNotAllowedError(
-        `${event.httpMethod} ${event.resource} is not a route of this function`,
-      );
-    return fn(event, await deps());
-  };
-  return middy(base).onError((request) => {
+  const handler = lambdaHandler({
+    name,
+    keys: requestKeys,
+    run: async (event: ApiEvent): Promise<ApiResult> => {
+      const fn = routes[routeKey(event.httpMethod, event.resource)];
+      if (!fn)
+        throw new MethodNotAllowedError(
+          `${event.httpMethod} ${event.resource} is not a route of this function`,
+        );
+      return fn(event, await deps());
+    },
+    summary: (result) => ({ statusCode: result.statusCode }),
+    // middy's default, which the API functions have always had.
+    timeoutEarlyInMillis: 5,
+  });
+  return handler.onError((request) => {
     request.response = errorResponse(request.error);
   }) as unknown as ApiHandler;
 }
 
 export function errorResponse(err: unknown): ApiResult {
   const status = statusOfError(err);
-  if (status !== undefined) return json(status, { message: (err as Error).message });
-  console.error("unhandled error", err);
+  if (status !== undefined) {
+    logger.info("request refused", { statusCode: status, reason: (err as Error).message });
+    return json(status, { message: (err as Error).message });
+  }
+  logger.error("unhandled error", err as Error);
   return json(500, { message: "internal error" });
 }

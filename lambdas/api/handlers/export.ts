@@ -235,7 +235,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
 };
 
 export function createExportHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
-  return apiHandler(exportRoutes, deps);
+  return apiHandler("API export routes", exportRoutes, deps);
 }
 
 export const handler = createExportHandler(lazyDeps(() => depsFromEnv(process.env)));

@@ -171,7 +171,7 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
 };
 
 export function createGcHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
-  return apiHandler(gcRoutes, deps);
+  return apiHandler("API GC routes", gcRoutes, deps);
 }
 
 export const handler = createGcHandler(lazyDeps(() => depsFromEnv(process.env)));

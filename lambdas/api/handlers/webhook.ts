@@ -69,7 +69,7 @@ export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
 };
 
 export function createWebhookHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
-  return apiHandler(webhookRoutes, deps);
+  return apiHandler("API webhook", webhookRoutes, deps);
 }
 
 export const handler = createWebhookHandler(lazyDeps(() => depsFromEnv(process.env)));

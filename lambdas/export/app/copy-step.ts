@@ -3,6 +3,7 @@
 // with a result is complete. Returns only counts (the map discards them anyway).
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createLimiter } from "../../shared/concurrency";
+import { logger } from "../../shared/logger";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { compileDirectorySelector } from "../domain/markers";
@@ -61,6 +62,13 @@ export async function runCopyStep(
         keys.markerSummary(shardIndex),
         `${markerSummaryLines.join("\n")}\n`,
       );
+    }
+    if (result.failed.length > 0) {
+      logger.error("copy operations failed", {
+        shard: shardIndex,
+        failed: result.failed.length,
+        firstFailure: result.failed[0],
+      });
     }
     // A shard with a result is complete: written last.
     await deps.store.put(deps.workBucket, keys.shardResult(shardIndex), JSON.stringify(result));

@@ -10,9 +10,11 @@ import { SfnWorkflowStarter } from "../../shared/aws/sfn-workflow-starter";
 import { optionalInteger, required } from "../../shared/env";
 import type { LakeFsClient } from "../../shared/lakefs/client";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
+import type { LogKeys } from "../../shared/logger";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
 import type { ExportStore } from "../adapters/export-store";
 import type { StartExportDeps } from "../app/start-export";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 
 let s3: S3Client | undefined;
 export const s3Client = () => {
@@ -64,10 +66,10 @@ export async function startDepsFromEnv(): Promise<StartExportDeps> {
   };
 }
 
-/** Lambda context, as much as the steps use. */
-export interface LambdaContextLike {
-  getRemainingTimeInMillis?: () => number;
-}
-
 /** Stop planning once less than this is left of the Lambda's time. */
 export const PLAN_TIME_MARGIN_MS = 60_000;
+
+/** The log keys of a workflow step's event: the export it works on. */
+export function exportKeysOf(state: ExportWorkflowState): LogKeys {
+  return { repository: state?.repository, branch: state?.branch, exportId: state?.exportId };
+}

@@ -6,6 +6,8 @@
 // before the branch counts as stuck; default 15).
 import { createSfnClient } from "../../shared/aws/clients";
 import { optionalInteger, required } from "../../shared/env";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { logger } from "../../shared/logger";
 import {
   emfLine,
   publishMetrics,
@@ -35,11 +37,8 @@ export class StuckCheckError extends Error {
   override readonly name = "StuckCheckError";
 }
 
-/**
- * Publishes the metric even when some branches could not be checked, then fails the
- * invocation for those (Lambda errors alarm, retries, dead letters after them).
- */
-export const handler = async (): Promise<StuckCheckResult> => {
+/** Each stuck branch at WARN (with its keys), then the metric, then the counts at INFO. */
+async function runStuckCheck(): Promise<StuckCheckResult> {
   lookup ??= new SfnExecutionLookup(createSfnClient());
   const result = await checkStuckExports({
     exports: exportStore(),
@@ -48,7 +47,12 @@ export const handler = async (): Promise<StuckCheckResult> => {
     now: () => new Date(),
     policy: stuckPolicyFromEnv(),
   });
-  for (const s of result.stuck) console.warn(JSON.stringify({ stuckExport: s }));
+  for (const { repository, branch, exportId, ...verdict } of result.stuck) {
+    logger.warn("export stuck in progress", { repository, branch, exportId, ...verdict });
+  }
+  for (const { repository, branch, message } of result.errors) {
+    logger.error("export state could not be checked", { repository, branch, reason: message });
+  }
   publishMetrics(
     emfLine(
       {
@@ -58,17 +62,6 @@ export const handler = async (): Promise<StuckCheckResult> => {
       new Date(),
     ),
   );
-  console.log(
-    JSON.stringify({
-      stuckCheck: {
-        branches: result.branches,
-        inProgress: result.inProgress,
-        stuck: result.stuck.length,
-        markedFailed: result.markedFailed,
-        errors: result.errors.length,
-      },
-    }),
-  );
   if (result.errors.length > 0) {
     const first = result.errors[0]!;
     throw new StuckCheckError(
@@ -76,4 +69,20 @@ export const handler = async (): Promise<StuckCheckResult> => {
     );
   }
   return result;
-};
+}
+
+/**
+ * Publishes the metric even when some branches could not be checked, then fails the
+ * invocation for those (Lambda errors alarm, retries, dead letters after them).
+ */
+export const handler = lambdaHandler({
+  name: "export stuck check",
+  run: runStuckCheck,
+  summary: (result) => ({
+    branches: result.branches,
+    inProgress: result.inProgress,
+    stuck: result.stuck.length,
+    markedFailed: result.markedFailed,
+    errors: result.errors.length,
+  }),
+});

@@ -6,9 +6,11 @@ import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
 import { required } from "../../shared/env";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
+import type { LogKeys } from "../../shared/logger";
 import type { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
 import { leaseSecondsFrom } from "../domain/lease";
+import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
 
 /** lakeFS is only contacted by the steps that read it (commits, addresses). */
@@ -83,40 +85,25 @@ export function gcDepsFromEnv(): GcStepDeps {
   return deps;
 }
 
-/** Lambda context, as much as the steps use. */
-export interface LambdaContextLike {
-  getRemainingTimeInMillis?: () => number;
-}
-
 /** Stop starting new lakeFS pages once less than this is left of the Lambda's time. */
 export const TIME_MARGIN_MS = 60_000;
 
-/** The state carries step results next to the run input; keep only the input's fields. */
-export function pickRunInput(state: object) {
-  const {
-    repository,
-    runId,
-    markId,
-    doMark,
-    doSweep,
-    storageNamespace,
-    rules,
-    now,
-    markRunId,
-    markNow,
-    markRules,
-  } = state as Record<string, unknown>;
+const RUN_INPUT_KEYS = Object.keys(GcWorkflowInputSchema.shape);
+
+/** The run input of a state that carries step results next to it, validated. */
+export function runInputOf(state: object): GcWorkflowInput {
+  const s = state as Record<string, unknown>;
+  return GcWorkflowInputSchema.parse(Object.fromEntries(RUN_INPUT_KEYS.map((k) => [k, s[k]])));
+}
+
+/** The log keys of a GC step's event: the run's input, or a map child's batch context. */
+export function gcKeysOf(event: unknown): LogKeys {
+  const e = (event ?? {}) as Record<string, unknown>;
+  const context = (e.BatchInput ?? e.batch ?? e) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
   return {
-    repository,
-    runId,
-    markId,
-    doMark,
-    doSweep,
-    storageNamespace,
-    rules,
-    now,
-    markRunId,
-    markNow,
-    markRules,
+    repository: text(context.repository),
+    runId: text(context.runId),
+    markId: text(context.markId),
   };
 }
