@@ -26,16 +26,14 @@ afterAll(async () => {
 
 /** The JSON log lines a deployed function wrote (other lines, like EMF's, left out). */
 function logLinesOf(logicalId: string): Record<string, unknown>[] {
-  return env.deployment.runtime
-    .logs(env.deployment.physicalId(logicalId))
-    .flatMap((line) => {
-      try {
-        const parsed = JSON.parse(line) as unknown;
-        return parsed && typeof parsed === "object" ? [parsed as Record<string, unknown>] : [];
-      } catch {
-        return [];
-      }
-    });
+  return env.deployment.runtime.logs(env.deployment.physicalId(logicalId)).flatMap((line) => {
+    try {
+      const parsed = JSON.parse(line) as unknown;
+      return parsed && typeof parsed === "object" ? [parsed as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 it("logs a failed export at ERROR with its exportId and the reason", async () => {

@@ -3,16 +3,16 @@
 // MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_SIZE_BYTES, COPY_CONCURRENCY), built lazily once per
 // container so a step only touches what it uses.
 import type { S3Client } from "@aws-sdk/client-s3";
-import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client, createSfnClient } from "../../shared/aws/clients";
 import { S3ObjectStore } from "../../shared/aws/s3-object-store";
 import { SfnWorkflowStarter } from "../../shared/aws/sfn-workflow-starter";
+import { documentClient } from "../../shared/dynamodb/document-client";
 import { optionalInteger, required } from "../../shared/env";
 import type { LakeFsClient } from "../../shared/lakefs/client";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
-import type { ExportStore } from "../adapters/export-store";
+import { ExportStore } from "../adapters/export-store";
 import type { StartExportDeps } from "../app/start-export";
 import type { ExportWorkflowState } from "../domain/workflow-state";
 
@@ -39,7 +39,7 @@ export const lakeFsClient = (): Promise<LakeFsClient> => {
 
 let exports: ExportStore | undefined;
 export const exportStore = () => {
-  exports ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).exports;
+  exports ??= new ExportStore(documentClient(createDynamoDbClient()), required("TABLE_NAME"));
   return exports;
 };
 

@@ -2,12 +2,12 @@
 // from the function's environment (WORK_BUCKET, TABLE_NAME, GC_LEASE_SECONDS, LAKEFS_ENDPOINT +
 // credentials), built once per container.
 
-import { createStateStores } from "../../api/state-stores";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
+import { documentClient } from "../../shared/dynamodb/document-client";
 import { required } from "../../shared/env";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
-import type { GcStore } from "../adapters/gc-store";
+import { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
 import { leaseSecondsFrom } from "../domain/lease";
 import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
@@ -45,7 +45,7 @@ async function* lazyPages<C, T>(
 function lazyStore(): () => GcStore {
   let store: GcStore | undefined;
   return () => {
-    store ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).gc;
+    store ??= new GcStore(documentClient(createDynamoDbClient()), required("TABLE_NAME"));
     return store;
   };
 }
