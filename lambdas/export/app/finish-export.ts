@@ -59,7 +59,8 @@ const ExecutionStatusChangeSchema = z.looseObject({
 });
 
 export const FAILED_EXECUTION_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
-const ENDED_STATUSES: readonly string[] = ["SUCCEEDED", ...FAILED_EXECUTION_STATUSES];
+/** The statuses of an ended execution (the execution-ended rule matches these). */
+export const ENDED_EXECUTION_STATUSES = ["SUCCEEDED", ...FAILED_EXECUTION_STATUSES] as const;
 
 /** The outcome an ended execution stands for. */
 export function outcomeOfEndedExecution(d: {
@@ -103,7 +104,7 @@ export async function handleExecutionStatusChange(
   const parsed = ExecutionStatusChangeSchema.safeParse(event.detail);
   if (!parsed.success) return { action: "ignored", reason: "not an execution status change" };
   const d = parsed.data;
-  if (!ENDED_STATUSES.includes(d.status)) {
+  if (!(ENDED_EXECUTION_STATUSES as readonly string[]).includes(d.status)) {
     return { action: "ignored", reason: `status ${d.status}` };
   }
   let inputJson: unknown;
