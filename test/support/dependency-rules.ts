@@ -36,7 +36,7 @@ interface Imports {
 }
 
 /** Every module specifier of a file: imports, re-exports, import() and require(). */
-export function moduleSpecifiers(fileName: string, text: string): string[] {
+export function moduleSpecifiers(text: string): string[] {
   const info = ts.preProcessFile(text, true, true);
   return info.importedFiles.map((f) => f.fileName);
 }
@@ -51,7 +51,7 @@ function importsOf(root: string, file: string, cache: Map<string, Imports>): Imp
   const known = cache.get(file);
   if (known) return known;
   const out: Imports = { local: [], bare: [] };
-  for (const specifier of moduleSpecifiers(file, readFileSync(path.join(root, file), "utf8"))) {
+  for (const specifier of moduleSpecifiers(readFileSync(path.join(root, file), "utf8"))) {
     if (specifier.startsWith(".")) {
       const target = resolveRelative(root, file, specifier);
       // Outside the root or not found: still named, so the folder rules can see it.

@@ -6,12 +6,11 @@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
 import { KIND_INDEX, keys } from "../../shared/dynamodb/table";
 import type { ExportConfig } from "../domain/export-config";
 import type { ExportState } from "../domain/export-state";
@@ -32,14 +31,7 @@ export class ExportStore implements ExportStateStore {
   ) {}
 
   async getConfig(repository: string, branch: string): Promise<ExportConfig | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.exportConfig(repository, branch),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? withoutKeys<ExportConfig>(out.Item) : undefined;
+    return getItem<ExportConfig>(this.doc, this.tableName, keys.exportConfig(repository, branch));
   }
 
   async putConfig(config: ExportConfig): Promise<void> {
@@ -112,15 +104,13 @@ export class ExportStore implements ExportStateStore {
   }
 
   async getState(repository: string, branch: string): Promise<ExportState | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.exportState(repository, branch),
-        ConsistentRead: true,
-      }),
+    const item = await getItem<StoredExportState>(
+      this.doc,
+      this.tableName,
+      keys.exportState(repository, branch),
     );
-    if (!out.Item) return undefined;
-    const { repository: _r, branch: _b, ...stored } = withoutKeys<StoredExportState>(out.Item);
+    if (!item) return undefined;
+    const { repository: _r, branch: _b, ...stored } = item;
     return exportStateOf(stored);
   }
 

@@ -174,29 +174,18 @@ async function launch(
   input: ExportWorkflowInput,
 ): Promise<StartExportResult> {
   const { repository, branch, exportId } = input;
+  const now = () => deps.now().toISOString();
   let executionArn: string;
   try {
     executionArn = await deps.workflows.start(deps.exportStateMachineArn, exportId, input);
   } catch (err) {
     // Never leave the branch in-progress without a live execution.
     const reason = (err as Error).message || String(err);
-    await deps.exports.markStartFailed(
-      repository,
-      branch,
-      exportId,
-      reason,
-      deps.now().toISOString(),
-    );
+    await deps.exports.markStartFailed(repository, branch, exportId, reason, now());
     return { status: "start-failed", exportId, errorMessage: reason };
   }
   // The execution may already have finished and completed the state: then nothing to record.
-  await deps.exports.recordExecution(
-    repository,
-    branch,
-    exportId,
-    executionArn,
-    deps.now().toISOString(),
-  );
+  await deps.exports.recordExecution(repository, branch, exportId, executionArn, now());
   return {
     status: "started",
     exportId,

@@ -9,7 +9,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
 import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
 import { LeaseLostError } from "../domain/lease";
 import type { GcRules } from "../domain/rules";
@@ -61,25 +61,11 @@ export class GcStore implements GcStateStore {
   }
 
   async getMark(repository: string, markId: string): Promise<GcMark | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.gcMark(repository, markId),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? withoutKeys<GcMark>(out.Item) : undefined;
+    return getItem<GcMark>(this.doc, this.tableName, keys.gcMark(repository, markId));
   }
 
   async getLease(repository: string): Promise<GcLease | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.gcLease(repository),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? withoutKeys<GcLease>(out.Item) : undefined;
+    return getItem<GcLease>(this.doc, this.tableName, keys.gcLease(repository));
   }
 
   /**
@@ -352,14 +338,7 @@ export class GcStore implements GcStateStore {
   }
 
   async getRun(repository: string, runId: string): Promise<GcRun | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.gcRun(repository, runId),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? withoutKeys<GcRun>(out.Item) : undefined;
+    return getItem<GcRun>(this.doc, this.tableName, keys.gcRun(repository, runId));
   }
 
   /** Runs of a repository, newest first. */

@@ -11,7 +11,7 @@ import { encodeCommitGraph, encodeJsonLines, encodeWorkItems } from "../domain/s
 import type { GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
 import { addRefsHistory, readRefs } from "./commit-history";
-import { gcWorkKeys, namespaceObjects } from "./common";
+import { gcWorkKeys, putInNamespace } from "./common";
 
 export interface CommitsStepOptions {
   /** Addresses a mark partition is sized for (tests use small numbers to get many partitions). */
@@ -52,10 +52,10 @@ export async function runCommitsStep(
 
   const points = startingPoints(input.rules, branches, tags);
   const retention = computeRetention(graph, points, input.now);
-  const ns = namespaceObjects(input.storageNamespace);
-  await deps.s3.put(
-    ns.bucket,
-    ns.key(gcPaths.commitsCsv(input.runId)),
+  await putInNamespace(
+    deps.s3,
+    input.storageNamespace,
+    gcPaths.commitsCsv(input.runId),
     encodeCommitsCsv(retention),
     "text/csv",
   );

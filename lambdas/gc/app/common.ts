@@ -1,5 +1,6 @@
 // Small helpers the GC steps share: where the namespace's objects are, the run's timestamp.
 import { compactTimestamp, gcWorkKeys, splitNamespace } from "../domain/paths";
+import type { GcObjectStore } from "../ports";
 
 /** Bucket and key of `relativeKey` inside the storage namespace. */
 export function namespaceObjects(storageNamespace: string) {
@@ -25,4 +26,16 @@ export function addCounts(into: Record<string, number>, add: Record<string, unkn
     if (typeof v !== "number" || !Number.isFinite(v)) continue;
     into[k] = k.endsWith("_max_ms") ? Math.max(into[k] ?? 0, v) : (into[k] ?? 0) + v;
   }
+}
+
+/** Writes a small object at `relativeKey` of the storage namespace. */
+export async function putInNamespace(
+  s3: Pick<GcObjectStore, "put">,
+  storageNamespace: string,
+  relativeKey: string,
+  body: string | Uint8Array,
+  contentType: string,
+): Promise<void> {
+  const ns = namespaceObjects(storageNamespace);
+  await s3.put(ns.bucket, ns.key(relativeKey), body, contentType);
 }

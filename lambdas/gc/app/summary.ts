@@ -8,7 +8,7 @@ import { encodeRunSummary, type GcRunSummary } from "../domain/reports";
 import type { GcRunCounts } from "../domain/run-records";
 import type { GcMode, GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
-import { addCounts, gcWorkKeys, namespaceObjects, runDate } from "./common";
+import { addCounts, gcWorkKeys, putInNamespace, runDate } from "./common";
 
 export interface SummaryStepEvent extends GcWorkflowInput {
   /** Set by the state machine's Catch: {Error, Cause}. */
@@ -87,10 +87,10 @@ export async function runSummaryStep(
   };
   let summaryError: string | undefined;
   try {
-    const ns = namespaceObjects(event.storageNamespace);
-    await deps.s3.put(
-      ns.bucket,
-      ns.key(gcPaths.summary(event.runId)),
+    await putInNamespace(
+      deps.s3,
+      event.storageNamespace,
+      gcPaths.summary(event.runId),
       encodeRunSummary(summary),
       "application/json",
     );

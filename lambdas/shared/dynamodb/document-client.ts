@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 
 export function documentClient(ddb: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(ddb, {
@@ -16,4 +16,16 @@ export function isConditionFailure(err: unknown): boolean {
 export function withoutKeys<T>(item: Record<string, unknown>): T {
   const { pk: _pk, sk: _sk, kind: _kind, kindSk: _kindSk, ...rest } = item;
   return rest as T;
+}
+
+/** One item by key, read consistently, without the table's own attributes. */
+export async function getItem<T>(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  key: Record<string, string>,
+): Promise<T | undefined> {
+  const out = await doc.send(
+    new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+  );
+  return out.Item ? withoutKeys<T>(out.Item) : undefined;
 }
