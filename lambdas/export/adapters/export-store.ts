@@ -171,13 +171,9 @@ export class ExportStore implements ExportStateStore {
     commitId: string,
     now: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate(
-      repository,
-      branch,
-      "SET pendingHead = :h, updatedAt = :now ADD version :one",
-      "#s = :running AND exportId = :id",
-      { ":h": commitId, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
-    );
+    return this.updateRunning(repository, branch, exportId, now, "SET pendingHead = :h", {
+      ":h": commitId,
+    });
   }
 
   /** Stores the execution of the running export `exportId`. */
@@ -188,13 +184,9 @@ export class ExportStore implements ExportStateStore {
     executionArn: string,
     now: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate(
-      repository,
-      branch,
-      "SET executionArn = :arn, updatedAt = :now ADD version :one",
-      "#s = :running AND exportId = :id",
-      { ":arn": executionArn, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
-    );
+    return this.updateRunning(repository, branch, exportId, now, "SET executionArn = :arn", {
+      ":arn": executionArn,
+    });
   }
 
   /** StartExecution failed for `exportId`: the branch becomes export-failed with the reason. */
@@ -246,6 +238,24 @@ export class ExportStore implements ExportStateStore {
       if (ok) return { applied: true, state: decision.next, followUp: decision.followUp };
     }
     return { applied: false, reason: "too much contention on the export state" };
+  }
+
+  /** `set` (plus updatedAt and a new version) while export `exportId` is still running. */
+  private updateRunning(
+    repository: string,
+    branch: string,
+    exportId: string,
+    now: string,
+    set: string,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
+    return this.conditionalUpdate(
+      repository,
+      branch,
+      `${set}, updatedAt = :now ADD version :one`,
+      "#s = :running AND exportId = :id",
+      { ...values, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
+    );
   }
 
   private async conditionalUpdate(

@@ -95,18 +95,7 @@ export class GcStore implements GcStateStore {
         ExpressionAttributeValues: { ":now": start.nowSeconds },
       },
     };
-    const runItem = {
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          ...keys.gcRun(run.repository, run.runId),
-          kind: "gc-run",
-          kindSk: run.runId,
-          ...run,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      },
-    };
+    const runItem = { Put: this.newRunPut(run) };
     const markItem = start.mark
       ? {
           Put: {
@@ -176,18 +165,16 @@ export class GcStore implements GcStateStore {
 
   /** Records a scheduled start that found the repository busy (no lease, no mark). */
   async recordSkippedRun(run: GcRun): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...keys.gcRun(run.repository, run.runId),
-          kind: "gc-run",
-          kindSk: run.runId,
-          ...run,
-        },
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
+    await this.doc.send(new PutCommand(this.newRunPut(run)));
+  }
+
+  /** The put of a new run record (refused when the run id exists). */
+  private newRunPut(run: GcRun) {
+    return {
+      TableName: this.tableName,
+      Item: { ...keys.gcRun(run.repository, run.runId), kind: "gc-run", kindSk: run.runId, ...run },
+      ConditionExpression: "attribute_not_exists(pk)",
+    };
   }
 
   /**
