@@ -17,9 +17,6 @@ export function compileRegexps(field: string, patterns: readonly string[]): void
   });
 }
 
-/** true when one of the two s3:// locations contains the other. */
-export const overlaps = locationsOverlap;
-
 /**
  * The buckets export may write to: the deployment's `exportBuckets` setting (the API function's
  * EXPORT_BUCKETS), or "any" where no list applies (`*`, or a caller without the setting).
@@ -110,5 +107,3 @@ export async function checkOutsideOtherExports(
     }
   }
 }
-
-export const normalizeS3Path = normalizeS3Location;

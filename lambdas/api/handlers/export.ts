@@ -10,6 +10,7 @@ import {
 } from "../../export/domain/export-config";
 import { ConflictError, NotFoundError, UpstreamError } from "../../shared/errors";
 import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
+import { normalizeS3Location } from "../../shared/s3-naming";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -41,7 +42,6 @@ import {
   checkOutsideOtherExports,
   checkStatusOutsideExport,
   compileRegexps,
-  normalizeS3Path,
 } from "../validation";
 
 const base = `${API_BASE_PATH}/repositories/{repository}/branches/{branch}`;
@@ -146,9 +146,9 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     const body = parseBody(event, ExportConfigurationSchema);
     const regexps = body.lastKeysInPrefixRegexp ?? [];
     compileRegexps("lastKeysInPrefixRegexp", regexps);
-    const exportPath = normalizeS3Path(body.exportPath);
+    const exportPath = normalizeS3Location(body.exportPath);
     const exportStatusPath = body.exportStatusPath
-      ? normalizeS3Path(body.exportStatusPath)
+      ? normalizeS3Location(body.exportStatusPath)
       : undefined;
     checkExportBucket("exportPath", exportPath, deps.exportBuckets);
     if (exportStatusPath)

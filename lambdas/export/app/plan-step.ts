@@ -5,10 +5,10 @@
 // export path.
 
 import { parseS3Uri } from "../../shared/s3-uri";
+import { exportModeOf } from "../domain/export-state";
 import type { PlannerLakeFs, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
 import { exportWorkKeys } from "../domain/work-layout";
-import { modeOf } from "../domain/workflow-input";
 import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-state";
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
@@ -35,7 +35,7 @@ export async function runPlanStep(
   const keys = exportWorkKeys(input.exportId);
   const exportPath = parseS3Uri(input.exportPath, "exportPath");
   const exportPrefix = exportPath.prefix;
-  const mode = modeOf(input);
+  const mode = exportModeOf(input);
   const resume = state.plan && !state.plan.done ? state.plan.cursor : undefined;
   const result = await planExport(
     deps.lakefs,

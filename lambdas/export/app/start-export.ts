@@ -8,11 +8,12 @@ import type { WorkflowStarter } from "../../shared/workflow-starter";
 import type { ExportConfig } from "../domain/export-config";
 import { configVersionOf } from "../domain/export-config";
 import { exportIdFor } from "../domain/export-id";
-import type {
-  ExportMode,
-  ExportState,
-  ExportStateName,
-  StartTrigger,
+import {
+  type ExportMode,
+  type ExportState,
+  type ExportStateName,
+  exportModeOf,
+  type StartTrigger,
 } from "../domain/export-state";
 import { decideStart, reconcileExportsOf } from "../domain/transitions";
 import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../domain/workflow-input";
@@ -163,7 +164,7 @@ function workflowInput(
     lastKeysInPrefixRegexp: config.lastKeysInPrefixRegexp,
     repaired: state.repaired,
     storageNamespace,
-    mode: state.mode ?? (state.lastExportedCommit ? "incremental" : "full-copy"),
+    mode: exportModeOf({ mode: state.mode, fromCommit: state.lastExportedCommit ?? null }),
     reconcileExports: reconcileExportsOf(state),
     configVersion: state.configVersion ?? configVersionOf(config),
   });

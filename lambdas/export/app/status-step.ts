@@ -6,6 +6,7 @@
 // export reads and writes only the manifest parts its changes fall in.
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import { parseS3Uri } from "../../shared/s3-uri";
+import { exportModeOf } from "../domain/export-state";
 import {
   type ManifestAbout,
   type ManifestEntry,
@@ -34,7 +35,6 @@ import {
 } from "../domain/status";
 import { type ExportTask, parseTaskShard } from "../domain/tasks";
 import { exportWorkKeys } from "../domain/work-layout";
-import { modeOf } from "../domain/workflow-input";
 import type { ExportWorkflowState, StatusStepOutput } from "../domain/workflow-state";
 import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
@@ -124,7 +124,7 @@ export async function runStatusStep(
     branch: input.branch,
     exportId: input.exportId,
     fromCommit: input.fromCommit,
-    mode: modeOf(input),
+    mode: exportModeOf(input),
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
     commit: await commitInfo(deps, input.repository, input.commitId),
     repaired: input.repaired,
@@ -194,7 +194,7 @@ async function writeExportManifest(
     writePart: (key: string, body: string) => deps.store.put(status.bucket, key, body),
   };
   const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
-  if (modeOf(input) === "incremental" && input.fromCommit) {
+  if (exportModeOf(input) === "incremental" && input.fromCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
     const body = await deps.store.getText(status.bucket, prev.manifestIndex);
     if (body !== undefined) {

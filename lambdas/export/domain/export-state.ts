@@ -27,6 +27,11 @@ export type StartTrigger = "event" | "run" | "set-once" | "repair";
 export const EXPORT_MODES = ["incremental", "full-copy", "full-compare"] as const;
 export type ExportMode = (typeof EXPORT_MODES)[number];
 
+/** The mode of an export; one without (from before modes existed) is incremental from its base. */
+export function exportModeOf(x: { mode?: ExportMode; fromCommit: string | null }): ExportMode {
+  return x.mode ?? (x.fromCommit ? "incremental" : "full-copy");
+}
+
 /** A failed or interrupted export whose writes and deletes the next export must undo. */
 export interface UnreconciledExport {
   exportId: string;

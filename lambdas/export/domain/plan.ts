@@ -31,7 +31,7 @@
 import { forEachConcurrently } from "../../shared/concurrency";
 import type { Diff, LakeFsApi, ObjectStats } from "../../shared/lakefs/types";
 import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
-import type { ExportMode } from "./export-state";
+import { type ExportMode, exportModeOf } from "./export-state";
 import { isExportedPath } from "./exported-paths";
 import { compareKeys, keyBefore } from "./keys";
 import {
@@ -150,10 +150,6 @@ export class PlanError extends Error {
 
 const MAX_PREFIX_EXPANSION_DEPTH = 16;
 
-export function planModeOf(req: Pick<PlanRequest, "mode" | "fromCommit">): ExportMode {
-  return req.mode ?? (req.fromCommit === null ? "full-copy" : "incremental");
-}
-
 export async function planExport(
   lakefs: PlannerLakeFs,
   sink: ShardSink,
@@ -164,7 +160,7 @@ export async function planExport(
   const shouldContinue = opts.shouldContinue ?? (() => true);
   const after = req.resume?.afterPath || undefined;
   const resolve = opts.resolve ?? {};
-  const mode = planModeOf(req);
+  const mode = exportModeOf(req);
   let tasks: AsyncIterable<ExportTask>;
   if (mode === "incremental") {
     if (req.fromCommit === null) throw new PlanError("an incremental export needs fromCommit");

@@ -36,11 +36,6 @@ export const ExportWorkflowInputSchema = z
     path: ["mode"],
   });
 
-/** The mode of an input (inputs from before modes existed have none). */
-export function modeOf(input: Pick<ExportWorkflowInput, "mode" | "fromCommit">) {
-  return input.mode ?? (input.fromCommit ? "incremental" : "full-copy");
-}
-
 export type ExportWorkflowInput = z.infer<typeof ExportWorkflowInputSchema>;
 
 /**
