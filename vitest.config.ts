@@ -7,8 +7,12 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
-    // Node 20 is what these machines have; the SDK's notice about Node 22 is known.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-    reporters: process.env.CI ? ["default"] : ["default"],
+    env: {
+      // Node 20 is what these machines have; the SDK's notice about Node 22 is known.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      // Code run in the test process (API handlers, steps, retries) logs nothing unless asked
+      // (POWERTOOLS_LOG_LEVEL=INFO npx vitest ...); deployed functions keep their LOG_LEVEL.
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? "SILENT",
+    },
   },
 });

@@ -4,7 +4,7 @@
 // S3 ETag equals the lakeFS checksum and exports can be verified by ETag.
 import { createHash } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { LakeFsClient } from "../lambdas/lakefs/client";
+import type { LakeFsClient } from "../lambdas/shared/lakefs/client";
 import { runPool } from "./pool";
 
 export interface PhysicalObject {

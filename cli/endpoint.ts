@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ClientOptions } from "../lambdas/shared/aws/clients";
 
 export interface Endpoint {
   /** Base URL ending in /api/v1. */
@@ -33,17 +34,12 @@ export function resolveEndpoint(
       ...(env.LAKEPORT_TOKEN ? { token: env.LAKEPORT_TOKEN } : {}),
     };
   }
-  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  for (const dir of [cwd, projectRoot]) {
-    const file = path.join(dir, ".local", "endpoints.json");
-    if (!existsSync(file)) continue;
-    const endpoints = JSON.parse(readFileSync(file, "utf8")) as { api?: string; apiToken?: string };
-    if (endpoints.api) {
-      return {
-        baseUrl: apiBase(endpoints.api),
-        ...(endpoints.apiToken ? { token: endpoints.apiToken } : {}),
-      };
-    }
+  const endpoints = localEndpoints(cwd, (e) => e.api !== undefined);
+  if (endpoints?.api) {
+    return {
+      baseUrl: apiBase(endpoints.api),
+      ...(endpoints.apiToken ? { token: endpoints.apiToken } : {}),
+    };
   }
   throw new UsageError(
     "no API endpoint: pass --endpoint, set LAKEPORT_ENDPOINT, or run `npm run local` (writes .local/endpoints.json)",
@@ -63,4 +59,47 @@ export function parseLakeFsUri(uri: string, want: "branch" | "repository") {
     throw new UsageError(`"${uri}": expected lakefs://REPO (no branch)`);
   }
   return { repository, branch: branch ?? "" };
+}
+
+/** What `npm run local` writes to .local/endpoints.json. */
+export interface LocalEndpoints {
+  api?: string;
+  apiToken?: string;
+  s3?: string;
+  stepfunctions?: string;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+/**
+ * The embedded environment's endpoints file of the working directory, else of this checkout:
+ * the first one `usable` accepts.
+ */
+export function localEndpoints(
+  cwd: string,
+  usable: (e: LocalEndpoints) => boolean,
+): LocalEndpoints | undefined {
+  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+  for (const dir of [cwd, projectRoot]) {
+    const file = path.join(dir, ".local", "endpoints.json");
+    if (!existsSync(file)) continue;
+    const endpoints = JSON.parse(readFileSync(file, "utf8")) as LocalEndpoints;
+    if (usable(endpoints)) return endpoints;
+  }
+  return undefined;
+}
+
+/** Client options of an embedded service (`s3`, `stepfunctions`) from the endpoints file. */
+export function localClientOptions(
+  service: "s3" | "stepfunctions",
+  cwd: string,
+): ClientOptions | undefined {
+  const e = localEndpoints(cwd, (x) => !!(x[service] && x.accessKeyId && x.secretAccessKey));
+  if (!e?.[service] || !e.accessKeyId || !e.secretAccessKey) return undefined;
+  return {
+    endpoint: e[service],
+    region: e.region ?? "us-east-1",
+    credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+  };
 }

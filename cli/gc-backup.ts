@@ -1,23 +1,20 @@
 // `lakeport gc backup|restore lakefs://REPO --mark-id ID --to|--from s3://bucket/prefix`: copies
 // the objects of a mark (its addresses.text list) out of the storage namespace and back, with
-// the export copy engine (runCopyBatch: server-side copies, bounded concurrency, throttling
+// the shared copy engine (runCopyBatch: server-side copies, bounded concurrency, throttling
 // retried, failures reported per object). The CLI runs the copies itself with the S3 client
 // of AWS_ENDPOINT_URL_S3 / .local/endpoints.json / the AWS credential chain.
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import {
   DescribeExecutionCommand,
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { runCopyBatch } from "../lambdas/export/copy/run-copy-batch";
-import type { CopyOperation } from "../lambdas/export/copy/types";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
+import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
+import type { CopyOperation } from "../lambdas/shared/s3-copy/types";
 import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
-import { UsageError } from "./endpoint";
+import { localClientOptions, UsageError } from "./endpoint";
 
 export type CopyDirection = "backup" | "restore";
 
@@ -39,25 +36,7 @@ export interface MarkCopyResult {
 /** S3 client: SDK environment first, then the embedded environment's endpoints file. */
 export function cliS3Client(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): S3Client {
   if (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) return createS3Client();
-  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  for (const dir of [cwd, projectRoot]) {
-    const file = path.join(dir, ".local", "endpoints.json");
-    if (!existsSync(file)) continue;
-    const e = JSON.parse(readFileSync(file, "utf8")) as {
-      s3?: string;
-      region?: string;
-      accessKeyId?: string;
-      secretAccessKey?: string;
-    };
-    if (e.s3 && e.accessKeyId && e.secretAccessKey) {
-      return createS3Client({
-        endpoint: e.s3,
-        region: e.region ?? "us-east-1",
-        credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
-      });
-    }
-  }
-  return createS3Client();
+  return createS3Client(localClientOptions("s3", cwd) ?? {});
 }
 
 /** The external location must not be inside the namespace (nor contain it). */
@@ -144,25 +123,7 @@ export async function copyMarkedObjects(
 /** SFN client: SDK environment first, then the embedded environment's endpoints file. */
 function cliSfnClient(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SFNClient {
   if (env.AWS_ENDPOINT_URL_SFN || env.AWS_ENDPOINT_URL) return createSfnClient();
-  const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-  for (const dir of [cwd, projectRoot]) {
-    const file = path.join(dir, ".local", "endpoints.json");
-    if (!existsSync(file)) continue;
-    const e = JSON.parse(readFileSync(file, "utf8")) as {
-      stepfunctions?: string;
-      region?: string;
-      accessKeyId?: string;
-      secretAccessKey?: string;
-    };
-    if (e.stepfunctions && e.accessKeyId && e.secretAccessKey) {
-      return createSfnClient({
-        endpoint: e.stepfunctions,
-        region: e.region ?? "us-east-1",
-        credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
-      });
-    }
-  }
-  return createSfnClient();
+  return createSfnClient(localClientOptions("stepfunctions", cwd) ?? {});
 }
 
 /**

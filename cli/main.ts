@@ -263,7 +263,16 @@ export function buildProgram(): Command {
     .exitOverride();
 
   const exp = program.command("export").description("continuous export of a branch");
+  addExportConfigCommands(exp);
+  addExportRunCommands(exp);
+  const gc = program.command("gc").description("garbage collection of a repository");
+  addGcCommands(gc);
+  addGcCopyCommands(gc);
+  return program;
+}
 
+/** export get, export set. */
+function addExportConfigCommands(exp: Command): void {
   exp
     .command("get <uri>")
     .description("show the export configuration of lakefs://REPO@BRANCH")
@@ -339,7 +348,10 @@ export function buildProgram(): Command {
       if (opts.json) print(opts, { configuration: stored, export: started }, () => "");
       else print(opts, started, () => startedLine(started));
     });
+}
 
+/** export run, export repair, export status. */
+function addExportRunCommands(exp: Command): void {
   exp
     .command("run <uri>")
     .description("export the branch's current head now")
@@ -381,9 +393,10 @@ export function buildProgram(): Command {
       const s = await api.request("GET", `${path}/export-status`);
       print(opts, s, () => describeExport(s));
     });
+}
 
-  const gc = program.command("gc").description("garbage collection of a repository");
-
+/** gc set-config, get-config, delete-config, run, status, list. */
+function addGcCommands(gc: Command): void {
   gc.command("set-config <uri>")
     .description("set GC rules from a JSON file")
     .option("-f, --file <rules.json>", "rules file ('-' for stdin)")
@@ -473,8 +486,10 @@ export function buildProgram(): Command {
           ].join("\n") || "no GC runs",
       );
     });
+}
 
-  // Backup and restore of the objects of a mark (cli/gc-backup.ts).
+/** gc backup, gc restore: the objects of a mark (cli/gc-backup.ts). */
+function addGcCopyCommands(gc: Command): void {
   for (const direction of ["backup", "restore"] as const) {
     const flag = direction === "backup" ? "--to" : "--from";
     gc.command(`${direction} <uri>`)
@@ -543,7 +558,6 @@ export function buildProgram(): Command {
         }
       });
   }
-  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -17,7 +17,7 @@ import {
   DEFAULT_MAX_MARK_AGE_HOURS,
   MAX_MARK_AGE_HOURS_LIMIT,
 } from "../lambdas/gc/domain/mark-lifecycle";
-import { GC_MODES, type GcMode } from "../lambdas/gc/workflow-input";
+import { GC_MODES, type GcMode } from "../lambdas/gc/domain/workflow-input";
 import { Api } from "./constructs/api";
 import { ExportWorkflow } from "./constructs/export";
 import { ensureStateMachineObservability } from "./constructs/function";

@@ -8,6 +8,7 @@
 import { type IPolicyValidationPlugin, type Stack, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { GC_OUTPUT_PREFIXES } from "../lambdas/gc/domain/paths";
 
 export interface AcceptedFinding {
   /** The finding id, e.g. AwsSolutions-IAM5[Resource::*]. */
@@ -32,6 +33,8 @@ export function acceptedFindings(buckets: {
   const bucketAlternatives = [...buckets.storageBuckets, ...buckets.exportBuckets]
     .map(esc)
     .join("|");
+  // GC's reports and logs: `_lakefs\/retention\/gc\/|_lakefs\/logs\/gc\/`.
+  const gcOutputs = GC_OUTPUT_PREFIXES.map(esc).join("|");
   return [
     {
       rule: /^AwsSolutions-L1$/,
@@ -128,7 +131,7 @@ export function acceptedFindings(buckets: {
           },
           {
             rule: new RegExp(
-              `^AwsSolutions-IAM5\\[Resource::arn:aws:s3:::(${bucketAlternatives})\\/(\\*\\/)?_lakefs\\/(retention|logs)\\/gc\\/\\*\\]$`,
+              `^AwsSolutions-IAM5\\[Resource::arn:aws:s3:::(${bucketAlternatives})\\/(\\*\\/)?(${gcOutputs})\\*\\]$`,
             ),
             path: /^[^/]+\/Gc\/\w+Function\/ServiceRole\/DefaultPolicy\//,
             reason:

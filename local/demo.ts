@@ -19,8 +19,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { DescribeStateMachineCommand, ListStateMachinesCommand } from "@aws-sdk/client-sfn";
-import { LakeFsClient } from "../lambdas/lakefs/client";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
+import { LakeFsClient } from "../lambdas/shared/lakefs/client";
 import type { LocalDeployment } from "./cloud/deploy";
 import { lakeportComponents } from "./components";
 import { type Endpoints, endpointsToEnv } from "./endpoints";

@@ -57,9 +57,18 @@ export class Api extends Construct {
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const { restApi, validator } = this.createRestApi(props, logRetention);
+    this.restApi = restApi;
+    this.functions = this.createFunctions(props, logRetention);
+    this.grantFunctions(this.functions, props);
+    this.addRoutes(validator);
+  }
+
+  /** The REST API: IAM auth, throttling, access logs, validation answering {"message"}. */
+  private createRestApi(props: ApiProps, logRetention: logs.RetentionDays) {
     const accessLogs = new logs.LogGroup(this, "AccessLogs", { retention: logRetention });
     const rate = props.rateLimit ?? 50;
-    this.restApi = new apigw.RestApi(this, "RestApi", {
+    const restApi = new apigw.RestApi(this, "RestApi", {
       description: "Lakeport configuration and control API",
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: true,
@@ -77,20 +86,26 @@ export class Api extends Construct {
       },
     });
     // Validation failures answer {"message"} naming the problem, like the handlers.
-    this.restApi.addGatewayResponse("BadBody", {
+    restApi.addGatewayResponse("BadBody", {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       templates: { "application/json": '{"message": "$context.error.validationErrorString"}' },
     });
-    this.restApi.addGatewayResponse("BadParameters", {
+    restApi.addGatewayResponse("BadParameters", {
       type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
       templates: { "application/json": '{"message": "$context.error.validationErrorString"}' },
     });
-    const validator = this.restApi.addRequestValidator("Validator", {
+    const validator = restApi.addRequestValidator("Validator", {
       validateRequestBody: true,
       validateRequestParameters: true,
     });
+    return { restApi, validator };
+  }
 
-    const stack = Stack.of(this);
+  /** One function per route group, with exactly the settings its routes read. */
+  private createFunctions(
+    props: ApiProps,
+    logRetention: logs.RetentionDays,
+  ): Record<RouteGroup, NodejsFunction> {
     const env = {
       TABLE_NAME: props.table.tableName,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
@@ -111,7 +126,7 @@ export class Api extends Construct {
         description: `Lakeport API: ${group} routes`,
       });
     const { TABLE_NAME, LAKEFS_ENDPOINT, LAKEFS_SECRET_ARN, NODE_OPTIONS } = env;
-    this.functions = {
+    return {
       export: fn("export", {
         TABLE_NAME,
         LAKEFS_ENDPOINT,
@@ -138,9 +153,12 @@ export class Api extends Construct {
       }),
       meta: fn("meta", { NODE_OPTIONS }),
     };
+  }
 
-    // Least privilege: each function gets exactly what its routes use.
-    const { export: exportFn, gc: gcFn, webhook: webhookFn } = this.functions;
+  /** Least privilege: each function gets exactly what its routes use. */
+  private grantFunctions(functions: Record<RouteGroup, NodejsFunction>, props: ApiProps): void {
+    const stack = Stack.of(this);
+    const { export: exportFn, gc: gcFn, webhook: webhookFn } = functions;
     // Query: other branches' export configurations (the kind index), which a new export path
     // may not overlap.
     props.table.grant(
@@ -198,7 +216,10 @@ export class Api extends Construct {
         }),
       );
     }
+  }
 
+  /** Every route of the table, on its group's function, with its body model. */
+  private addRoutes(validator: apigw.RequestValidator): void {
     const integrations = new Map<RouteGroup, apigw.LambdaIntegration>();
     for (const route of ROUTES) {
       const resource = this.restApi.root.resourceForPath(route.resource);

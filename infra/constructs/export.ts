@@ -25,7 +25,11 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { EXPORT_FAILED_ERROR } from "../../lambdas/export/workflow/finish-step";
+import {
+  ENDED_EXECUTION_STATUSES,
+  EXPORT_FAILED_ERROR,
+} from "../../lambdas/export/app/finish-export";
+import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
@@ -56,19 +60,7 @@ export class ExportWorkflow extends Construct {
     props: WorkflowProps & { export?: ExportWorkflowOptions },
   ) {
     super(scope, id);
-    // Context values let a deployment (or a test of the whole app) tune the copy engine.
-    const ctx = (key: string): number | undefined => {
-      const v = this.node.tryGetContext(`lakeport:export${key}`);
-      return v === undefined ? undefined : Number(v);
-    };
-    const opts: ExportWorkflowOptions = {
-      ...(ctx("MultipartThresholdBytes")
-        ? { multipartThresholdBytes: ctx("MultipartThresholdBytes") }
-        : {}),
-      ...(ctx("CopyConcurrency") ? { copyConcurrency: ctx("CopyConcurrency") } : {}),
-      ...(ctx("ShardsPerBatch") ? { shardsPerBatch: ctx("ShardsPerBatch") } : {}),
-      ...props.export,
-    };
+    const opts = this.options(props);
     const stack = Stack.of(this);
     // Name-based ARN: the Lambdas that start executions need it before the machine exists.
     const stateMachineName = `${stack.stackName}-Export`.slice(0, 80);
@@ -81,6 +73,33 @@ export class ExportWorkflow extends Construct {
       },
       stack,
     );
+    this.functions = this.createFunctions(props, opts, stateMachineArn);
+    this.grantFunctions(props, stateMachineName, stateMachineArn);
+    this.stateMachine = this.createStateMachine(props, opts, stateMachineName);
+    this.addRules(props, stateMachineArn);
+  }
+
+  private options(props: { export?: ExportWorkflowOptions }): ExportWorkflowOptions {
+    // Context values let a deployment (or a test of the whole app) tune the copy engine.
+    const ctx = (key: string): number | undefined => {
+      const v = this.node.tryGetContext(`lakeport:export${key}`);
+      return v === undefined ? undefined : Number(v);
+    };
+    return {
+      ...(ctx("MultipartThresholdBytes")
+        ? { multipartThresholdBytes: ctx("MultipartThresholdBytes") }
+        : {}),
+      ...(ctx("CopyConcurrency") ? { copyConcurrency: ctx("CopyConcurrency") } : {}),
+      ...(ctx("ShardsPerBatch") ? { shardsPerBatch: ctx("ShardsPerBatch") } : {}),
+      ...props.export,
+    };
+  }
+
+  private createFunctions(
+    props: WorkflowProps,
+    opts: ExportWorkflowOptions,
+    stateMachineArn: string,
+  ): ExportWorkflow["functions"] {
     const lakeFsEnv = {
       LAKEFS_ENDPOINT: props.lakeFsEndpoint,
       LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
@@ -121,9 +140,13 @@ export class ExportWorkflow extends Construct {
       ...state,
       STUCK_EXPORT_AFTER_MINUTES: String(stuckAfter.toMinutes()),
     });
-    this.functions = { trigger, plan, copy, markers, status, finish, watchdog, stuckCheck };
+    return { trigger, plan, copy, markers, status, finish, watchdog, stuckCheck };
+  }
 
-    // Least privilege.
+  /** Least privilege. */
+  private grantFunctions(props: WorkflowProps, stateMachineName: string, stateMachineArn: string) {
+    const stack = Stack.of(this);
+    const { trigger, plan, copy, markers, status, watchdog, stuckCheck } = this.functions;
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     for (const f of [trigger, plan, markers, status, watchdog]) props.lakeFsSecret.grantRead(f);
@@ -171,7 +194,14 @@ export class ExportWorkflow extends Construct {
       allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
       allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
     }
+  }
 
+  private createStateMachine(
+    props: WorkflowProps,
+    opts: ExportWorkflowOptions,
+    stateMachineName: string,
+  ): sfn.StateMachine {
+    const { plan, copy, markers, status, finish } = this.functions;
     const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
       lakeportLambdaStep(this, name, f, o);
 
@@ -246,16 +276,20 @@ export class ExportWorkflow extends Construct {
           .otherwise(markersTask),
       );
 
-    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+    return new sfn.StateMachine(this, "StateMachine", {
       stateMachineName,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.hours(24),
     });
+  }
 
+  /** The commit rule (trigger), the execution-ended rule (watchdog) and the stuck check. */
+  private addRules(props: WorkflowProps, stateMachineArn: string): void {
+    const { trigger, watchdog, stuckCheck } = this.functions;
     new events.Rule(this, "CommitRule", {
       eventBus: props.eventBus,
       description: "lakeFS post-commit/post-merge -> continuous export start",
-      eventPattern: { source: ["lakeport.lakefs"], detailType: ["post-commit", "post-merge"] },
+      eventPattern: { source: [LAKEFS_EVENT_SOURCE], detailType: [...LAKEFS_EVENT_TYPES] },
       targets: [
         new targets.LambdaFunction(trigger, {
           retryAttempts: 8,
@@ -269,7 +303,7 @@ export class ExportWorkflow extends Construct {
         source: ["aws.states"],
         detailType: ["Step Functions Execution Status Change"],
         detail: {
-          status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+          status: [...ENDED_EXECUTION_STATUSES],
           stateMachineArn: [stateMachineArn],
         },
       },

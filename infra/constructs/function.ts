@@ -1,5 +1,6 @@
 // Every Lakeport Lambda is built the same way: esbuild bundle (no Docker), ESM, ARM64,
-// Node.js 22, SDK bundled (the bundle is what was tested), source maps, its own log group.
+// Node.js 22, SDK bundled (the bundle is what was tested), source maps, its own log group,
+// the Powertools Logger's level and service name.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
@@ -22,6 +23,14 @@ export interface LakeportFunctionProps {
   reservedConcurrentExecutions?: number;
   logRetention?: logs.RetentionDays;
   description?: string;
+  /** The functions' LOG_LEVEL (Powertools Logger). Default INFO. */
+  logLevel?: "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR" | "CRITICAL" | "SILENT";
+}
+
+/** `lakeport-export` for lambdas/export/handlers/..., the service name of its log lines. */
+export function serviceNameOf(entry: string): string {
+  const capability = /^lambdas\/([^/]+)\//.exec(entry)?.[1];
+  return capability ? `lakeport-${capability}` : "lakeport";
 }
 
 /**
@@ -60,7 +69,12 @@ export function lakeportFunction(
     ...(props.reservedConcurrentExecutions !== undefined
       ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
       : {}),
-    environment: { NODE_OPTIONS: "--enable-source-maps", ...props.environment },
+    environment: {
+      NODE_OPTIONS: "--enable-source-maps",
+      LOG_LEVEL: props.logLevel ?? "INFO",
+      POWERTOOLS_SERVICE_NAME: serviceNameOf(props.entry),
+      ...props.environment,
+    },
     projectRoot: PROJECT_ROOT,
     depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
     loggingFormat: lambda.LoggingFormat.JSON,
@@ -73,40 +87,11 @@ export function lakeportFunction(
   return fn;
 }
 
-export interface LakeportStateMachineOptions {
-  definitionBody: sfn.DefinitionBody;
-  timeout?: Duration;
-  logRetention?: logs.RetentionDays;
-}
-
 /**
- * Props every Lakeport state machine uses: its own log group at level ALL (with execution
- * data, for debugging failed runs) and X-Ray tracing. Usage:
- * `new sfn.StateMachine(this, "StateMachine", lakeportStateMachineProps(this, "StateMachine", {definitionBody, timeout}))`.
- */
-export function lakeportStateMachineProps(
-  scope: Construct,
-  id: string,
-  options: LakeportStateMachineOptions,
-): sfn.StateMachineProps {
-  return {
-    definitionBody: options.definitionBody,
-    ...(options.timeout ? { timeout: options.timeout } : {}),
-    tracingEnabled: true,
-    logs: {
-      destination: new logs.LogGroup(scope, `${id}Logs`, {
-        retention: options.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      }),
-      level: sfn.LogLevel.ALL,
-      includeExecutionData: true,
-    },
-  };
-}
-
-/**
- * For a state machine built without lakeportStateMachineProps: adds the same logging and
- * tracing configuration (and the role permissions CDK would add for them). A no-op when the
- * state machine already logs and traces.
+ * Every Lakeport state machine logs to its own log group at level ALL (with execution data,
+ * for debugging failed runs) and is traced with X-Ray: this adds that configuration (and the
+ * role permissions CDK would add for it). A no-op when the state machine already logs and
+ * traces.
  */
 export function ensureStateMachineObservability(
   stateMachine: sfn.StateMachine,

@@ -1,4 +1,5 @@
-// Garbage collection: the GC workflow (lambdas/gc/steps).
+// Garbage collection: the GC workflow (lambdas/gc/app), and the copy workflow of GC backup
+// and restore.
 //
 //   ShouldMark? -- yes --> Commits -> CollectAddresses (distributed map over the work items,
 //        |                 each child loops while its items need more Lambda time)
@@ -19,31 +20,31 @@ import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/state/table";
+import { GC_OUTPUT_PREFIXES } from "../../lambdas/gc/domain/paths";
+import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
+import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
 
 const J = sfn.JsonPath;
 
-/** The run input (GcWorkflowInput) picked out of the state, for steps that validate it. */
+/** The run input (GcWorkflowInput's fields) picked out of the state, for steps that validate it. */
 const runInput = () =>
-  sfn.TaskInput.fromObject({
-    repository: J.stringAt("$.repository"),
-    runId: J.stringAt("$.runId"),
-    markId: J.stringAt("$.markId"),
-    doMark: J.stringAt("$.doMark"),
-    doSweep: J.stringAt("$.doSweep"),
-    storageNamespace: J.stringAt("$.storageNamespace"),
-    rules: J.objectAt("$.rules"),
-    now: J.numberAt("$.now"),
-    markRunId: J.stringAt("$.markRunId"),
-    markNow: J.numberAt("$.markNow"),
-    markRules: J.objectAt("$.markRules"),
-  });
+  sfn.TaskInput.fromObject(
+    Object.fromEntries(
+      Object.keys(GcWorkflowInputSchema.shape).map((k) => [k, J.stringAt(`$.${k}`)]),
+    ),
+  );
 
-/** Where GC writes in a storage bucket: its reports and logs, at any namespace depth. */
-export const GC_WRITE_PREFIXES = ["_lakefs/retention/gc/", "_lakefs/logs/gc/"] as const;
+const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
+  f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+const bucketArns = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
+
+type GcSteps = Record<
+  "commits" | "addresses" | "mark" | "endMark" | "revalidate" | "sweep" | "summary",
+  lambda.IFunction
+>;
 
 /** Object ARNs under `prefix` of a namespace in `bucket`, whether at the root or below. */
 export function gcObjectArns(bucket: string, prefix: string): string[] {
@@ -72,53 +73,77 @@ export class GcWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: GcWorkflowProps) {
     super(scope, id);
-    const base = {
-      WORK_BUCKET: props.workBucket.bucketName,
-      TABLE_NAME: props.table.tableName,
-      ...(props.gcLeaseSeconds ? { GC_LEASE_SECONDS: String(props.gcLeaseSeconds) } : {}),
-    };
+    const steps = this.createSteps(props);
+    this.grantSteps(props, steps);
+    this.stateMachine = this.createStateMachine(props, steps);
+    const copy = this.createCopyWorkflow(props);
+    this.functions = { ...steps, copyPlan: copy.copyPlan, copyParts: copy.copyParts };
+    this.copyStateMachine = copy.stateMachine;
+  }
+
+  /** One GC function: the run's settings, its own memory, time and extra settings. */
+  private stepFunction(
+    props: GcWorkflowProps,
+    name: string,
+    entry: string,
+    memorySize: number,
+    minutes: number,
+    env: Record<string, string> = {},
+  ) {
+    return lakeportFunction(this, `${name}Function`, {
+      entry: `lambdas/gc/handlers/${entry}.ts`,
+      environment: {
+        WORK_BUCKET: props.workBucket.bucketName,
+        TABLE_NAME: props.table.tableName,
+        ...(props.gcLeaseSeconds ? { GC_LEASE_SECONDS: String(props.gcLeaseSeconds) } : {}),
+        ...env,
+      },
+      memorySize,
+      timeout: Duration.minutes(minutes),
+      logRetention: props.logRetention,
+      description: `Lakeport GC: ${entry} step`,
+    });
+  }
+
+  private createSteps(props: GcWorkflowProps) {
     const lakeFsEnv = {
       LAKEFS_ENDPOINT: props.lakeFsEndpoint,
       LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
     };
-    const fn = (name: string, entry: string, memorySize: number, minutes: number, env = {}) =>
-      lakeportFunction(this, `${name}Function`, {
-        entry: `lambdas/gc/handlers/${entry}.ts`,
-        environment: { ...base, ...env },
-        memorySize,
-        timeout: Duration.minutes(minutes),
-        logRetention: props.logRetention,
-        description: `Lakeport GC: ${entry} step`,
-      });
-    const commits = fn("Commits", "commits", 1024, 15, lakeFsEnv);
-    const addresses = fn("Addresses", "addresses", 1024, 15, lakeFsEnv);
-    const mark = fn("Mark", "mark", 2048, 15);
-    const endMark = fn("EndMark", "end-mark", 256, 1);
-    const revalidate = fn("Revalidate", "revalidate", 1024, 15, {
-      ...lakeFsEnv,
-      GC_MAX_MARK_AGE_HOURS: String(props.maxMarkAgeHours),
-    });
-    const sweep = fn("Sweep", "sweep", 1024, 15, lakeFsEnv);
-    const summary = fn("Summary", "summary", 512, 5);
-    const steps = [commits, addresses, mark, endMark, revalidate, sweep, summary];
+    const fn = this.stepFunction.bind(this, props);
+    return {
+      commits: fn("Commits", "commits", 1024, 15, lakeFsEnv),
+      addresses: fn("Addresses", "addresses", 1024, 15, lakeFsEnv),
+      mark: fn("Mark", "mark", 2048, 15),
+      endMark: fn("EndMark", "end-mark", 256, 1),
+      revalidate: fn("Revalidate", "revalidate", 1024, 15, {
+        ...lakeFsEnv,
+        GC_MAX_MARK_AGE_HOURS: String(props.maxMarkAgeHours),
+      }),
+      sweep: fn("Sweep", "sweep", 1024, 15, lakeFsEnv),
+      summary: fn("Summary", "summary", 512, 5),
+    };
+  }
 
-    // Least privilege. lakeFS credentials where lakeFS is read; the work bucket for all. In
-    // the storage buckets GC writes only its reports and logs (GC_WRITE_PREFIXES), reads only
-    // its own reports, and only the sweep deletes. Every step renews the repository's lease
-    // (its own partition key prefix); only the steps that record runs and marks update those.
+  /**
+   * Least privilege. lakeFS credentials where lakeFS is read; the work bucket for all. In
+   * the storage buckets GC writes only its reports and logs (GC_OUTPUT_PREFIXES), reads only
+   * its own reports, and only the sweep deletes. Every step renews the repository's lease
+   * (its own partition key prefix); only the steps that record runs and marks update those.
+   */
+  private grantSteps(props: GcWorkflowProps, steps: GcSteps): void {
+    const { commits, addresses, mark, endMark, revalidate, sweep, summary } = steps;
+    const all = Object.values(steps);
     for (const f of [commits, addresses, revalidate, sweep]) props.lakeFsSecret.grantRead(f);
-    for (const f of steps) grantWorkBucket(props.workBucket, f, "read-write");
-    const [retention, gcLogs] = GC_WRITE_PREFIXES;
+    for (const f of all) grantWorkBucket(props.workBucket, f, "read-write");
+    const [retention, gcLogs] = GC_OUTPUT_PREFIXES;
     const under = (prefix: string) => props.storageBuckets.flatMap((b) => gcObjectArns(b, prefix));
-    const buckets = props.storageBuckets.map((b) => `arn:aws:s3:::${b}`);
-    const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
-      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     const write = ["s3:PutObject", "s3:AbortMultipartUpload"];
     allow(commits, write, under(retention));
     allow(mark, write, [...under(retention), ...under(gcLogs)]);
     allow(summary, write, under(retention));
     allow(revalidate, ["s3:GetObject"], under(retention));
-    allow(revalidate, ["s3:ListBucket"], buckets);
+    allow(revalidate, ["s3:ListBucket"], bucketArns(props.storageBuckets));
     allow(sweep, ["s3:GetObject"], under(retention));
     allow(sweep, write, under(gcLogs));
     allow(
@@ -126,7 +151,7 @@ export class GcWorkflow extends Construct {
       ["s3:DeleteObject"],
       props.storageBuckets.map((b) => `arn:aws:s3:::${b}/*`),
     );
-    for (const f of steps) {
+    for (const f of all) {
       f.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
@@ -141,23 +166,21 @@ export class GcWorkflow extends Construct {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:UpdateItem");
     }
     props.table.grant(summary, "dynamodb:DeleteItem");
+  }
 
-    const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
-      lakeportLambdaStep(this, name, f, o);
+  private invoke(name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) {
+    return lakeportLambdaStep(this, name, f, o);
+  }
 
-    const runFailed = new sfn.Fail(this, "RunFailed", {
-      error: "GcRunFailed",
-      causePath: J.stringAt("$.summary.errorMessage"),
-    });
-    const failureSummary = invoke("SummaryAfterFailure", summary, {
-      resultPath: "$.summary",
-    }).next(runFailed);
-    const catchAll = <T extends sfn.TaskStateBase | sfn.DistributedMap>(state: T): T => {
-      state.addCatch(failureSummary, { errors: ["States.ALL"], resultPath: "$.error" });
-      return state;
-    };
-
-    const mapOptions = (label: string, keyPath: string, batch: number, batchInput: object) => ({
+  /** A distributed map over the JSON Lines at `keyPath` of the state, in batches. */
+  private map(
+    props: GcWorkflowProps,
+    label: string,
+    keyPath: string,
+    batch: number,
+    batchInput: object,
+  ) {
+    return new sfn.DistributedMap(this, label, {
       itemReader: new sfn.S3JsonLItemReader({
         bucket: props.workBucket,
         key: J.stringAt(keyPath),
@@ -168,47 +191,77 @@ export class GcWorkflow extends Construct {
       resultPath: J.DISCARD,
       label,
     });
+  }
 
-    const commitsTask = catchAll(
-      invoke("Commits", commits, { payload: runInput(), resultPath: "$.plan" }),
-    );
-
-    const collect = new sfn.DistributedMap(
-      this,
-      "CollectAddresses",
-      mapOptions("CollectAddresses", "$.plan.itemsKey", 20, {
-        "repository.$": "$.repository",
-        "runId.$": "$.runId",
-        "storageNamespace.$": "$.storageNamespace",
-        "partitions.$": "$.plan.partitions",
-      }),
-    );
-    const collectBatch = invoke("CollectBatch", addresses);
-    collect.itemProcessor(
-      collectBatch.next(
-        new sfn.Choice(this, "BatchCollected?")
-          .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(this, "Collected"))
-          .otherwise(collectBatch),
+  /**
+   * The address step over work items, each child looping while its items need more Lambda
+   * time: into the mark's area, or ("revived") what revalidation spares.
+   */
+  private addressMap(
+    props: GcWorkflowProps,
+    addresses: lambda.IFunction,
+    names: { map: string; batch: string; done: string; succeed: string },
+    from: "$.plan" | "$.revalidation",
+    area?: "revived",
+  ) {
+    const map = this.map(props, names.map, `${from}.itemsKey`, 20, {
+      "repository.$": "$.repository",
+      "runId.$": "$.runId",
+      "storageNamespace.$": "$.storageNamespace",
+      "partitions.$": `${from}.partitions`,
+      ...(area ? { area } : {}),
+    });
+    const batch = this.invoke(names.batch, addresses);
+    map.itemProcessor(
+      batch.next(
+        new sfn.Choice(this, names.done)
+          .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(this, names.succeed))
+          .otherwise(batch),
       ),
     );
-    catchAll(collect);
+    return map;
+  }
 
-    const markMap = new sfn.DistributedMap(
-      this,
-      "MarkPartitions",
-      mapOptions("MarkPartitions", "$.plan.partitionsKey", 4, {
-        "repository.$": "$.repository",
-        "runId.$": "$.runId",
-        "markId.$": "$.markId",
-        "storageNamespace.$": "$.storageNamespace",
-        "now.$": "$.now",
-      }),
+  private createStateMachine(props: GcWorkflowProps, steps: GcSteps): sfn.StateMachine {
+    const { commits, addresses, mark, endMark, revalidate, sweep, summary } = steps;
+    const runFailed = new sfn.Fail(this, "RunFailed", {
+      error: "GcRunFailed",
+      causePath: J.stringAt("$.summary.errorMessage"),
+    });
+    const failureSummary = this.invoke("SummaryAfterFailure", summary, {
+      resultPath: "$.summary",
+    }).next(runFailed);
+    const catchAll = <T extends sfn.TaskStateBase | sfn.DistributedMap>(state: T): T => {
+      state.addCatch(failureSummary, { errors: ["States.ALL"], resultPath: "$.error" });
+      return state;
+    };
+    const commitsTask = catchAll(
+      this.invoke("Commits", commits, { payload: runInput(), resultPath: "$.plan" }),
     );
-    markMap.itemProcessor(invoke("MarkBatch", mark));
+    const collect = catchAll(
+      this.addressMap(
+        props,
+        addresses,
+        {
+          map: "CollectAddresses",
+          batch: "CollectBatch",
+          done: "BatchCollected?",
+          succeed: "Collected",
+        },
+        "$.plan",
+      ),
+    );
+    const markMap = this.map(props, "MarkPartitions", "$.plan.partitionsKey", 4, {
+      "repository.$": "$.repository",
+      "runId.$": "$.runId",
+      "markId.$": "$.markId",
+      "storageNamespace.$": "$.storageNamespace",
+      "now.$": "$.now",
+    });
+    markMap.itemProcessor(this.invoke("MarkBatch", mark));
     catchAll(markMap);
-
     const endMarkTask = catchAll(
-      invoke("EndMark", endMark, {
+      this.invoke("EndMark", endMark, {
         payload: sfn.TaskInput.fromObject({
           ...runInput().value,
           plan: { partitions: J.numberAt("$.plan.partitions") },
@@ -216,51 +269,37 @@ export class GcWorkflow extends Construct {
         resultPath: J.DISCARD,
       }),
     );
-
     const revalidateTask = catchAll(
-      invoke("Revalidate", revalidate, { payload: runInput(), resultPath: "$.revalidation" }),
+      this.invoke("Revalidate", revalidate, { payload: runInput(), resultPath: "$.revalidation" }),
     );
-    // The address step again, collecting into the "revived" area what revalidation spares.
-    const revivedMap = new sfn.DistributedMap(
-      this,
-      "CollectRevived",
-      mapOptions("CollectRevived", "$.revalidation.itemsKey", 20, {
-        "repository.$": "$.repository",
-        "runId.$": "$.runId",
-        "storageNamespace.$": "$.storageNamespace",
-        "partitions.$": "$.revalidation.partitions",
-        area: "revived",
-      }),
-    );
-    const revivedBatch = invoke("RevivedBatch", addresses);
-    revivedMap.itemProcessor(
-      revivedBatch.next(
-        new sfn.Choice(this, "RevivedCollected?")
-          .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(this, "Revived"))
-          .otherwise(revivedBatch),
+    const revivedMap = catchAll(
+      this.addressMap(
+        props,
+        addresses,
+        {
+          map: "CollectRevived",
+          batch: "RevivedBatch",
+          done: "RevivedCollected?",
+          succeed: "Revived",
+        },
+        "$.revalidation",
+        "revived",
       ),
     );
-    catchAll(revivedMap);
-    const sweepMap = new sfn.DistributedMap(
-      this,
-      "SweepParts",
-      mapOptions("SweepParts", "$.revalidation.partsKey", 1, {
-        "repository.$": "$.repository",
-        "runId.$": "$.runId",
-        "storageNamespace.$": "$.storageNamespace",
-        "now.$": "$.now",
-      }),
-    );
-    sweepMap.itemProcessor(invoke("SweepBatch", sweep));
+    const sweepMap = this.map(props, "SweepParts", "$.revalidation.partsKey", 1, {
+      "repository.$": "$.repository",
+      "runId.$": "$.runId",
+      "storageNamespace.$": "$.storageNamespace",
+      "now.$": "$.now",
+    });
+    sweepMap.itemProcessor(this.invoke("SweepBatch", sweep));
     catchAll(sweepMap);
-
-    const summaryTask = catchAll(invoke("Summary", summary, { resultPath: "$.summary" }));
+    const summaryTask = catchAll(this.invoke("Summary", summary, { resultPath: "$.summary" }));
     summaryTask.next(
       new sfn.Choice(this, "RunSucceeded?")
         .when(sfn.Condition.booleanEquals("$.summary.success", true), new sfn.Succeed(this, "Done"))
         .otherwise(runFailed),
     );
-
     const shouldSweep = new sfn.Choice(this, "ShouldSweep?")
       .when(
         sfn.Condition.booleanEquals("$.doSweep", true),
@@ -273,27 +312,30 @@ export class GcWorkflow extends Construct {
         commitsTask.next(collect).next(markMap).next(endMarkTask).next(shouldSweep),
       )
       .otherwise(shouldSweep);
-
-    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+    return new sfn.StateMachine(this, "StateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.hours(24),
     });
+  }
 
-    // Backup and restore: the objects of a mark copied out of the namespace and back, with the
-    // export copy engine. Locations outside the namespace must be in storageBuckets or
-    // exportBuckets (IAM).
-    const copyPlan = fn("CopyPlan", "copy-plan", 512, 5);
-    const copyParts = fn("CopyParts", "copy-parts", 1024, 15);
+  /**
+   * Backup and restore: the objects of a mark copied out of the namespace and back, with the
+   * shared copy engine. Locations outside the namespace must be in storageBuckets or
+   * exportBuckets (IAM).
+   */
+  private createCopyWorkflow(props: GcWorkflowProps) {
+    const copyPlan = this.stepFunction(props, "CopyPlan", "copy-plan", 512, 5);
+    const copyParts = this.stepFunction(props, "CopyParts", "copy-parts", 1024, 15);
     grantWorkBucket(props.workBucket, copyPlan, "read-write");
     grantWorkBucket(props.workBucket, copyParts, "read");
-    allow(copyPlan, ["s3:ListBucket"], buckets);
+    allow(copyPlan, ["s3:ListBucket"], bucketArns(props.storageBuckets));
     const copyBuckets = [...new Set([...props.storageBuckets, ...props.exportBuckets])];
     allow(
       copyParts,
       ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
       copyBuckets.map((b) => `arn:aws:s3:::${b}/*`),
     );
-    const copyPlanTask = invoke("CopyPlan", copyPlan, {
+    const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
       payload: sfn.TaskInput.fromObject({
         repository: J.stringAt("$.repository"),
         copyId: J.stringAt("$$.Execution.Name"),
@@ -304,30 +346,16 @@ export class GcWorkflow extends Construct {
       }),
       resultPath: "$.plan",
     });
-    const copyMap = new sfn.DistributedMap(
-      this,
-      "CopyParts",
-      mapOptions("CopyParts", "$.plan.partsKey", 1, {
-        "storageNamespace.$": "$.storageNamespace",
-        "direction.$": "$.direction",
-        "location.$": "$.location",
-      }),
-    );
-    copyMap.itemProcessor(invoke("CopyBatch", copyParts));
-    this.functions = {
-      commits,
-      addresses,
-      mark,
-      endMark,
-      revalidate,
-      sweep,
-      summary,
-      copyPlan,
-      copyParts,
-    };
-    this.copyStateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
+    const copyMap = this.map(props, "CopyParts", "$.plan.partsKey", 1, {
+      "storageNamespace.$": "$.storageNamespace",
+      "direction.$": "$.direction",
+      "location.$": "$.location",
+    });
+    copyMap.itemProcessor(this.invoke("CopyBatch", copyParts));
+    const stateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(copyPlanTask.next(copyMap)),
       timeout: Duration.hours(24),
     });
+    return { copyPlan, copyParts, stateMachine };
   }
 }

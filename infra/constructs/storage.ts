@@ -10,7 +10,7 @@ import {
   PARTITION_KEY,
   SORT_KEY,
   TTL_ATTRIBUTE,
-} from "../../lambdas/shared/state/table";
+} from "../../lambdas/shared/dynamodb/table";
 
 /** Objects under this prefix of the work bucket are temporary and expire. */
 export const WORK_BUCKET_TEMPORARY_PREFIX = "tmp/";

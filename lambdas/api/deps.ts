@@ -1,12 +1,8 @@
 // Composition root of the API handlers: everything they need, built once per container from
 // the function's environment (process.env in Lambda, the caller's env in the local server).
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { SfnWorkflowStarter } from "../export/start/sfn-workflow-starter";
-import type { WorkflowStarter } from "../export/start/workflow-starter";
 import { leaseSecondsFrom } from "../gc/domain/lease";
 import { parseMaxMarkAgeHours } from "../gc/domain/mark-lifecycle";
-import { createLakeFsClientFromEnv } from "../lakefs/factory";
-import type { LakeFsApi, ListOptions, Page, Repository } from "../lakefs/types";
 import {
   type ClientOptions,
   createDynamoDbClient,
@@ -14,8 +10,13 @@ import {
   createSecretsManagerClient,
   createSfnClient,
 } from "../shared/aws/clients";
-import { createStateStores, type StateStores } from "../shared/state";
+import { SfnWorkflowStarter } from "../shared/aws/sfn-workflow-starter";
+import { type Env, required } from "../shared/env";
+import { createLakeFsClientFromEnv } from "../shared/lakefs/factory";
+import type { LakeFsApi, ListOptions, Page, Repository } from "../shared/lakefs/types";
+import type { WorkflowStarter } from "../shared/workflow-starter";
 import { EventBridgePublisher, type EventPublisher } from "./event-publisher";
+import { createStateStores, type StateStores } from "./state-stores";
 import { type ExportBucketRule, exportBucketRuleOf } from "./validation";
 
 /**
@@ -42,14 +43,6 @@ export interface ApiDeps {
   now: () => Date;
 }
 
-type Env = Record<string, string | undefined>;
-
-function required(env: Env, name: string): string {
-  const v = env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
-
 /** Endpoint/region/credentials taken from `env` so an in-process caller can pass its own. */
 function clientOptions(env: Env, endpointVar: string): ClientOptions {
   return {
@@ -73,7 +66,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
   const events = createEventBridgeClient(clientOptions(env, "AWS_ENDPOINT_URL_EVENTBRIDGE"));
   let secret: Promise<string | undefined> | undefined;
   return {
-    stores: createStateStores(ddb, required(env, "TABLE_NAME")),
+    stores: createStateStores(ddb, required("TABLE_NAME", env)),
     lakefs: lazyLakeFs(env),
     workflows: new SfnWorkflowStarter(sfn),
     events: new EventBridgePublisher(events, env.EVENT_BUS_NAME ?? "default"),

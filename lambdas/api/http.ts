@@ -1,9 +1,16 @@
 // API Gateway (REST, proxy integration) plumbing shared by the handlers: JSON responses,
-// typed error mapping, body parsing with the right 4xx, and the middy wrapper.
-import middy from "@middy/core";
+// typed error mapping, body parsing with the right 4xx, and the handler wrapper.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { z } from "zod";
-import { LakeportError, ValidationError } from "../shared/state/errors";
+import {
+  ConflictError,
+  LakeportError,
+  NotFoundError,
+  UpstreamError,
+  ValidationError,
+} from "../shared/errors";
+import { lambdaHandler } from "../shared/lambda-handler";
+import { type LogKeys, logger } from "../shared/logger";
 import { routeKey } from "./routes";
 
 export type ApiEvent = APIGatewayProxyEvent;
@@ -14,23 +21,38 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 export class UnsupportedMediaTypeError extends LakeportError {
   override readonly name = "UnsupportedMediaTypeError";
-  readonly status = 415;
 }
 export class PayloadTooLargeError extends LakeportError {
   override readonly name = "PayloadTooLargeError";
-  readonly status = 413;
 }
 export class UnauthorizedError extends LakeportError {
   override readonly name = "UnauthorizedError";
-  readonly status = 401;
 }
 export class ForbiddenError extends LakeportError {
   override readonly name = "ForbiddenError";
-  readonly status = 403;
 }
 export class MethodNotAllowedError extends LakeportError {
   override readonly name = "MethodNotAllowedError";
-  readonly status = 405;
+}
+
+/** The HTTP status of each typed error (the one place statuses are chosen). */
+const STATUS_OF_ERROR = new Map<abstract new (...args: never[]) => LakeportError, number>([
+  [ValidationError, 400],
+  [UnauthorizedError, 401],
+  [ForbiddenError, 403],
+  [NotFoundError, 404],
+  [MethodNotAllowedError, 405],
+  [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [UpstreamError, 502],
+]);
+
+/** The status a typed error answers with; undefined for an unexpected error (a 500). */
+export function statusOfError(err: unknown): number | undefined {
+  if (!(err instanceof LakeportError)) return undefined;
+  for (const [type, status] of STATUS_OF_ERROR) if (err instanceof type) return status;
+  return undefined;
 }
 
 export function json(statusCode: number, body: unknown): ApiResult {
@@ -123,29 +145,48 @@ export function pathParam<S extends z.ZodType>(
 
 export type RouteFn<D> = (event: ApiEvent, deps: D) => Promise<ApiResult>;
 
+/** The log keys of an API request: the repository, branch, run or mark it names. */
+function requestKeys(event: ApiEvent): LogKeys {
+  const p = event?.pathParameters ?? {};
+  return { repository: p.repository, branch: p.branch, runId: p.runId, markId: p.markId };
+}
+
 /**
- * A middy handler dispatching on the API Gateway `resource` and method; typed errors become
- * `{"message"}` with their status, anything else a 500 that hides internals.
+ * A Lakeport handler (shared/lambda-handler.ts) dispatching on the API Gateway `resource` and
+ * method; typed errors become `{"message"}` with their status, anything else a 500 that hides
+ * internals (and is logged at ERROR).
  */
 export function apiHandler<D>(
+  name: string,
   routes: Record<string, RouteFn<D>>,
   deps: () => D | Promise<D>,
 ): ApiHandler {
-  const base = async (event: ApiEvent): Promise<ApiResult> => {
-    const fn = routes[routeKey(event.httpMethod, event.resource)];
-    if (!fn)
-      throw new MethodNotAllowedError(
-        `${event.httpMethod} ${event.resource} is not a route of this function`,
-      );
-    return fn(event, await deps());
-  };
-  return middy(base).onError((request) => {
+  const handler = lambdaHandler({
+    name,
+    keys: requestKeys,
+    run: async (event: ApiEvent): Promise<ApiResult> => {
+      const fn = routes[routeKey(event.httpMethod, event.resource)];
+      if (!fn)
+        throw new MethodNotAllowedError(
+          `${event.httpMethod} ${event.resource} is not a route of this function`,
+        );
+      return fn(event, await deps());
+    },
+    summary: (result) => ({ statusCode: result.statusCode }),
+    // middy's default, which the API functions have always had.
+    timeoutEarlyInMillis: 5,
+  });
+  return handler.onError((request) => {
     request.response = errorResponse(request.error);
   }) as unknown as ApiHandler;
 }
 
 export function errorResponse(err: unknown): ApiResult {
-  if (err instanceof LakeportError) return json(err.status, { message: err.message });
-  console.error("unhandled error", err);
+  const status = statusOfError(err);
+  if (status !== undefined) {
+    logger.info("request refused", { statusCode: status, reason: (err as Error).message });
+    return json(status, { message: (err as Error).message });
+  }
+  logger.error("unhandled error", err as Error);
   return json(500, { message: "internal error" });
 }

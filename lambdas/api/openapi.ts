@@ -1,33 +1,21 @@
 // The OpenAPI 3.1 description of the API, produced from the route table and the same zod
-// schemas the handlers validate with. `npx tsx lambdas/api/write-openapi.ts` writes openapi.json.
+// schemas the handlers validate with. `npm run openapi` writes openapi.json.
 import { z } from "zod";
 import { API_BASE_PATH, ROUTES, type RouteDef } from "./routes";
-import {
-  ErrorSchema,
-  ExportConfigurationSchema,
-  ExportStatusSchema,
-  GcRulesBodySchema,
-  GcRunListSchema,
-  GcRunRequestSchema,
-  GcRunSchema,
-  LakeFsWebhookEventSchema,
-  RepairExportRequestSchema,
-  StartExportResponseSchema,
-  WebhookResponseSchema,
-} from "./schemas";
+import * as schemas from "./schemas";
 
 const NAMED = [
-  ErrorSchema,
-  ExportConfigurationSchema,
-  ExportStatusSchema,
-  GcRulesBodySchema,
-  GcRunListSchema,
-  GcRunRequestSchema,
-  GcRunSchema,
-  LakeFsWebhookEventSchema,
-  RepairExportRequestSchema,
-  StartExportResponseSchema,
-  WebhookResponseSchema,
+  schemas.ErrorSchema,
+  schemas.ExportConfigurationSchema,
+  schemas.ExportStatusSchema,
+  schemas.GcRulesBodySchema,
+  schemas.GcRunListSchema,
+  schemas.GcRunRequestSchema,
+  schemas.GcRunSchema,
+  schemas.LakeFsWebhookEventSchema,
+  schemas.RepairExportRequestSchema,
+  schemas.StartExportResponseSchema,
+  schemas.WebhookResponseSchema,
 ];
 
 const ref = (schema: z.ZodType) => {
@@ -44,7 +32,7 @@ function componentSchemas(): Record<string, unknown> {
   };
   for (const s of NAMED) add(s);
   // Nested named schemas too (e.g. ExecutionProgress inside ExportStatus).
-  add(ExportStatusSchema.shape.execution.unwrap());
+  add(schemas.ExportStatusSchema.shape.execution.unwrap());
   const out = z.toJSONSchema(registry, {
     uri: (id) => `#/components/schemas/${id}`,
     unrepresentable: "any",
@@ -58,7 +46,7 @@ function componentSchemas(): Record<string, unknown> {
 }
 
 const json = (schema: z.ZodType) => ({ content: { "application/json": { schema: ref(schema) } } });
-const error = (description: string) => ({ description, ...json(ErrorSchema) });
+const error = (description: string) => ({ description, ...json(schemas.ErrorSchema) });
 
 function operation(route: RouteDef) {
   const params = [...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => ({
@@ -78,10 +66,13 @@ function operation(route: RouteDef) {
   const key = `${route.method} ${route.resource.slice(API_BASE_PATH.length)}`;
   switch (key) {
     case "GET /repositories/{repository}/branches/{branch}/continuous-export":
-      responses["200"] = { description: "The configuration", ...json(ExportConfigurationSchema) };
+      responses["200"] = {
+        description: "The configuration",
+        ...json(schemas.ExportConfigurationSchema),
+      };
       break;
     case "PUT /repositories/{repository}/branches/{branch}/continuous-export":
-      requestBody = { required: true, ...json(ExportConfigurationSchema) };
+      requestBody = { required: true, ...json(schemas.ExportConfigurationSchema) };
       responses["200"] = {
         description:
           "Stored (with configVersion; fullExportNext when the next export is a full one, previousExportPath when the path changed: the old path is left as it is); a continuous export also starts exporting",
@@ -93,8 +84,11 @@ function operation(route: RouteDef) {
       responses["204"] = { description: "Deleted" };
       break;
     case "POST /repositories/{repository}/branches/{branch}/repair-export":
-      requestBody = { required: false, ...json(RepairExportRequestSchema) };
-      responses["202"] = { description: "Export started", ...json(StartExportResponseSchema) };
+      requestBody = { required: false, ...json(schemas.RepairExportRequestSchema) };
+      responses["202"] = {
+        description: "Export started",
+        ...json(schemas.StartExportResponseSchema),
+      };
       responses["409"] = error(
         "Not failed (repair with full reconciles anyway), or an export is in progress",
       );
@@ -103,8 +97,14 @@ function operation(route: RouteDef) {
       );
       break;
     case "POST /repositories/{repository}/branches/{branch}/export-hook":
-      responses["202"] = { description: "Export started", ...json(StartExportResponseSchema) };
-      responses["200"] = { description: "Already up to date", ...json(StartExportResponseSchema) };
+      responses["202"] = {
+        description: "Export started",
+        ...json(schemas.StartExportResponseSchema),
+      };
+      responses["200"] = {
+        description: "Already up to date",
+        ...json(schemas.StartExportResponseSchema),
+      };
       responses["409"] = error(
         "Export in progress, export failed (repair first), or nothing to repair",
       );
@@ -113,19 +113,19 @@ function operation(route: RouteDef) {
       );
       break;
     case "GET /repositories/{repository}/branches/{branch}/export-status":
-      responses["200"] = { description: "Export state", ...json(ExportStatusSchema) };
+      responses["200"] = { description: "Export state", ...json(schemas.ExportStatusSchema) };
       break;
     case "GET /repositories/{repository}/settings/gc_rules":
-      responses["200"] = { description: "The rules", ...json(GcRulesBodySchema) };
+      responses["200"] = { description: "The rules", ...json(schemas.GcRulesBodySchema) };
       break;
     case "PUT /repositories/{repository}/settings/gc_rules":
-      requestBody = { required: true, ...json(GcRulesBodySchema) };
+      requestBody = { required: true, ...json(schemas.GcRulesBodySchema) };
       responses["204"] = { description: "Stored" };
       responses["415"] = error("Not JSON");
       break;
     case "POST /repositories/{repository}/gc/runs":
-      requestBody = { required: false, ...json(GcRunRequestSchema) };
-      responses["202"] = { description: "Run started", ...json(GcRunSchema) };
+      requestBody = { required: false, ...json(schemas.GcRunRequestSchema) };
+      responses["202"] = { description: "Run started", ...json(schemas.GcRunSchema) };
       responses["409"] = error("Mark id used, or not from a successful mark run");
       break;
     case "GET /repositories/{repository}/gc/runs":
@@ -133,10 +133,10 @@ function operation(route: RouteDef) {
         { name: "amount", in: "query", required: false, schema: { type: "string" } },
         { name: "after", in: "query", required: false, schema: { type: "string" } },
       );
-      responses["200"] = { description: "Runs, newest first", ...json(GcRunListSchema) };
+      responses["200"] = { description: "Runs, newest first", ...json(schemas.GcRunListSchema) };
       break;
     case "GET /repositories/{repository}/gc/runs/{runId}":
-      responses["200"] = { description: "The run with progress", ...json(GcRunSchema) };
+      responses["200"] = { description: "The run with progress", ...json(schemas.GcRunSchema) };
       break;
     case "POST /webhooks/lakefs":
       params.push({
@@ -145,11 +145,11 @@ function operation(route: RouteDef) {
         required: true,
         schema: { type: "string" },
       });
-      requestBody = { required: true, ...json(LakeFsWebhookEventSchema) };
-      responses["202"] = { description: "Published", ...json(WebhookResponseSchema) };
+      requestBody = { required: true, ...json(schemas.LakeFsWebhookEventSchema) };
+      responses["202"] = { description: "Published", ...json(schemas.WebhookResponseSchema) };
       responses["200"] = {
         description: "Repeated delivery, not published again",
-        ...json(WebhookResponseSchema),
+        ...json(schemas.WebhookResponseSchema),
       };
       break;
     case "GET /openapi.json":

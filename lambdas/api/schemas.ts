@@ -1,8 +1,11 @@
 // One zod schema per request body (and the response shapes), shared by the handlers, the
 // OpenAPI description and the CLI. Bodies are strict: unknown fields are rejected.
 import { z } from "zod";
-import { EXPORT_STATES } from "../export/state/types";
-import { GC_MODES } from "../gc/workflow-input";
+import { EXPORT_MODES, EXPORT_STATES } from "../export/domain/export-state";
+import { LAKEFS_EVENT_TYPES } from "../export/domain/lakefs-event";
+import { GC_ID_PATTERN, GC_ID_RULE } from "../gc/domain/ids";
+import { gcRulesSchema } from "../gc/domain/rules";
+import { GC_MODES } from "../gc/domain/workflow-input";
 import { writableLocationProblem } from "../shared/s3-naming";
 
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
@@ -60,44 +63,13 @@ export const RepairExportRequestSchema = z
   .strict()
   .meta({ id: "RepairExportRequest" });
 
-const RetentionDaysSchema = z
-  .number({ error: "must be a whole number of days" })
-  .int({ error: "must be a whole number of days" })
-  .min(0, { error: "must be at least 0" })
-  .max(36500, { error: "must be at most 36500" });
-
-export const GcRulesBodySchema = z
-  .object({
-    default_retention_days: RetentionDaysSchema,
-    branches: z
-      .array(
-        z
-          .object({
-            branch_id: z
-              .string({ error: "must be a string" })
-              .min(1, { error: "must not be empty" }),
-            retention_days: RetentionDaysSchema,
-          })
-          .strict(),
-        { error: "must be an array" },
-      )
-      .max(1000)
-      .superRefine((branches, ctx) => {
-        const seen = new Set<string>();
-        branches.forEach((b, i) => {
-          if (seen.has(b.branch_id)) {
-            ctx.addIssue({
-              code: "custom",
-              path: [i, "branch_id"],
-              message: `duplicate branch "${b.branch_id}"`,
-            });
-          }
-          seen.add(b.branch_id);
-        });
-      }),
-  })
-  .strict()
-  .meta({ id: "GarbageCollectionRules" });
+/** The GC rules (gc/domain/rules.ts), errors in the API's words. */
+export const GcRulesBodySchema = gcRulesSchema({
+  notDays: "must be a whole number of days",
+  belowZero: "must be at least 0",
+  notBranchName: "must be a string",
+  notBranchList: "must be an array",
+}).meta({ id: "GarbageCollectionRules" });
 
 export const GcRunRequestSchema = z
   .object({
@@ -106,7 +78,7 @@ export const GcRunRequestSchema = z
     do_sweep: z.boolean({ error: "must be a boolean" }).optional(),
     mark_id: z
       .string({ error: "must be a string" })
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1 to 64 characters of A-Z a-z 0-9 - _" })
+      .regex(GC_ID_PATTERN, { error: `must be ${GC_ID_RULE}` })
       .optional(),
   })
   .strict()
@@ -128,7 +100,7 @@ export const GcMarkRetireRequestSchema = z
 /** lakeFS's webhook payload. Extra fields are allowed: lakeFS may add some. */
 export const LakeFsWebhookEventSchema = z
   .looseObject({
-    event_type: z.enum(["post-commit", "post-merge"], {
+    event_type: z.enum(LAKEFS_EVENT_TYPES, {
       error: "must be post-commit or post-merge",
     }),
     event_time: z.string().optional(),
@@ -199,7 +171,7 @@ export const ExportStatusSchema = z
     /** Configuration version of the last successful export (null before one). */
     exportedConfigVersion: z.number().nullable(),
     /** How the running (or last) export was planned. */
-    mode: z.enum(["incremental", "full-copy", "full-compare"]).nullable(),
+    mode: z.enum(EXPORT_MODES).nullable(),
     execution: ExecutionProgressSchema.nullable(),
   })
   .meta({ id: "ExportStatus" });

@@ -1,11 +1,12 @@
 // Response bodies built from stored records (snake_case for GC, as lakeFS names them).
 
-import type { ExecutionDescription, WorkflowStarter } from "../export/start/workflow-starter";
-import { configVersionOf, exportedConfigVersionOf } from "../export/state/config-version";
-import type { ExportState } from "../export/state/types";
+import type { StartExportResult } from "../export/app/start-export";
+import type { ExportConfig } from "../export/domain/export-config";
+import { configVersionOf, exportedConfigVersionOf } from "../export/domain/export-config";
+import type { ExportState } from "../export/domain/export-state";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../gc/domain/mark-lifecycle";
-import type { ExportConfig } from "../shared/state/export-store";
-import type { GcMark, GcRun } from "../shared/state/gc-store";
+import type { GcMark, GcRun } from "../gc/domain/run-records";
+import type { ExecutionDescription, WorkflowStarter } from "../shared/workflow-starter";
 
 export function exportConfigView(c: ExportConfig) {
   return {
@@ -14,6 +15,27 @@ export function exportConfigView(c: ExportConfig) {
     lastKeysInPrefixRegexp: c.lastKeysInPrefixRegexp,
     isContinuous: c.isContinuous,
   };
+}
+
+/**
+ * A start's result as the API answers it: the commit is `toCommit` of a started export and
+ * `currentRef` of one already up to date.
+ */
+export function startResultView(r: StartExportResult) {
+  if (r.status === "started") {
+    const { exportId, executionArn, fromCommit, repaired, mode } = r;
+    return {
+      status: r.status,
+      exportId,
+      executionArn,
+      fromCommit,
+      toCommit: r.commitId,
+      repaired,
+      mode,
+    };
+  }
+  if (r.status === "up-to-date") return { status: r.status, currentRef: r.commitId };
+  return r;
 }
 
 export function exportStatusView(
@@ -27,7 +49,7 @@ export function exportStatusView(
     repository,
     branch,
     state: s?.state ?? "never-exported",
-    currentRef: s?.currentRef ?? null,
+    currentRef: s?.commitId ?? null,
     lastExportedCommit: s?.lastExportedCommit ?? null,
     errorMessage: s?.errorMessage ?? null,
     exportId: s?.exportId ?? null,

@@ -1,8 +1,8 @@
 // Checks beyond the body schemas that need lakeFS, the deployment's settings or a regex engine.
 import { RE2JS } from "re2js";
-import type { Page, Repository } from "../lakefs/types";
+import { ValidationError } from "../shared/errors";
+import type { Page, Repository } from "../shared/lakefs/types";
 import { bucketOfLocation, locationsOverlap, normalizeS3Location } from "../shared/s3-naming";
-import { ValidationError } from "../shared/state/errors";
 
 /** Compiles each expression with RE2 semantics; the error names the bad one. */
 export function compileRegexps(field: string, patterns: readonly string[]): void {
@@ -16,9 +16,6 @@ export function compileRegexps(field: string, patterns: readonly string[]): void
     }
   });
 }
-
-/** true when one of the two s3:// locations contains the other. */
-export const overlaps = locationsOverlap;
 
 /**
  * The buckets export may write to: the deployment's `exportBuckets` setting (the API function's
@@ -110,5 +107,3 @@ export async function checkOutsideOtherExports(
     }
   }
 }
-
-export const normalizeS3Path = normalizeS3Location;

@@ -1,5 +1,10 @@
-// Ports of the export workflow steps: the work bucket (and status and export paths) as a plain
-// object store. The copy engine itself talks to S3 directly (lambdas/export/copy).
+// Ports of the export use cases: the work bucket (and status and export paths) as a plain
+// object store, the configurations and states of the branches, and the executions. The copy
+// engine itself talks to S3 directly (lambdas/shared/s3-copy).
+import type { ExportConfig } from "./domain/export-config";
+import type { ExportState } from "./domain/export-state";
+import type { ExecutionFacts } from "./domain/stuck";
+import type { ExportOutcome } from "./domain/transitions";
 
 export interface ExportObjectStore {
   put(bucket: string, key: string, body: string, contentType?: string): Promise<void>;
@@ -13,4 +18,77 @@ export interface ExportObjectStore {
     prefix: string,
     startAfter?: string,
   ): AsyncIterable<{ key: string; size: number; etag?: string }>;
+}
+
+/** Reads one execution; undefined when Step Functions has no execution of that ARN. */
+export interface ExecutionLookup {
+  lookup(executionArn: string): Promise<ExecutionFacts | undefined>;
+}
+
+export interface CompleteExportInput {
+  repository: string;
+  branch: string;
+  exportId: string;
+  /** The commit the export exported. */
+  commitId: string;
+  outcome: ExportOutcome;
+}
+
+export type CompleteExportResult =
+  | { applied: true; state: ExportState; followUp: boolean }
+  | { applied: false; reason: string };
+
+export interface BranchExportState {
+  repository: string;
+  branch: string;
+  state: ExportState;
+}
+
+/**
+ * Export configurations and states per branch (DynamoDB in
+ * lambdas/export/adapters/export-store.ts). State changes are conditional: false (or not
+ * applied) when another writer got there first.
+ */
+export interface ExportStateStore {
+  getConfig(repository: string, branch: string): Promise<ExportConfig | undefined>;
+  putConfig(config: ExportConfig): Promise<void>;
+  /** Returns whether a configuration existed. */
+  deleteConfig(repository: string, branch: string): Promise<boolean>;
+  /** Every configuration, a page at a time. */
+  listConfigs(pageSize?: number): AsyncIterable<ExportConfig[]>;
+  /** Every state, a page at a time (eventually consistent: read again with getState to act). */
+  listStates(pageSize?: number): AsyncIterable<BranchExportState[]>;
+  getState(repository: string, branch: string): Promise<ExportState | undefined>;
+  /** Writes `next` if the stored state still has `expectedVersion` (undefined: none yet). */
+  compareAndSetState(
+    repository: string,
+    branch: string,
+    expectedVersion: number | undefined,
+    next: ExportState,
+  ): Promise<boolean>;
+  /** Records `commitId` as wanted once the running export `exportId` ends. */
+  requestFollowUp(
+    repository: string,
+    branch: string,
+    exportId: string,
+    commitId: string,
+    now: string,
+  ): Promise<boolean>;
+  recordExecution(
+    repository: string,
+    branch: string,
+    exportId: string,
+    executionArn: string,
+    now: string,
+  ): Promise<boolean>;
+  /** StartExecution failed for `exportId`: the branch becomes export-failed with the reason. */
+  markStartFailed(
+    repository: string,
+    branch: string,
+    exportId: string,
+    reason: string,
+    now: string,
+  ): Promise<boolean>;
+  /** The outcome of the running export, once its execution has stopped. */
+  completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult>;
 }

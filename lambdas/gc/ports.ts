@@ -1,7 +1,8 @@
 // What the GC steps need from the outside world. The steps (lambdas/gc/steps) take these, the
 // handlers wire them to S3, lakeFS and DynamoDB, tests wire them to fakes or local servers.
-import type { LakeFsApi } from "../lakefs/types";
-import type { GcRunCounts, GcStore } from "../shared/state/gc-store";
+import type { LakeFsApi } from "../shared/lakefs/types";
+import type { GcRules } from "./domain/rules";
+import type { GcLease, GcMark, GcRun, GcRunCounts } from "./domain/run-records";
 
 export interface StoredObject {
   key: string;
@@ -51,8 +52,80 @@ export type GcLakeFs = Pick<
   | "diffBranch"
 >;
 
+/** What createRun needs besides the run record. */
+export interface GcRunStart {
+  /** Epoch seconds of the start, and how long the lease lasts unless renewed. */
+  nowSeconds: number;
+  leaseSeconds: number;
+  /** A marking run: its mark record (the mark id must be new). */
+  mark?: Pick<GcMark, "markNow" | "rules" | "storageNamespace">;
+  /** A sweep-only run: the mark it sweeps must be sweepable (checked again atomically). */
+  sweepsMark?: boolean;
+}
+
+export type GcRunStartResult =
+  | { created: true; run: GcRun; tookOverFrom?: GcLease }
+  | { created: false; reason: "lease"; holder: GcLease | undefined }
+  | { created: false; reason: "mark-id-taken" | "mark-not-sweepable" | "run-exists" };
+
+export interface GcRunPage {
+  runs: GcRun[];
+  /** Pass as `after` to get the next (older) page. */
+  nextAfter?: string;
+}
+
+/**
+ * GC rules, run and mark records and the repository's lease (DynamoDB in
+ * lambdas/gc/adapters/gc-store.ts). Every change that must not race is conditional.
+ */
+export interface GcStateStore {
+  getRules(repository: string): Promise<GcRules | undefined>;
+  putRules(repository: string, rules: GcRules, now: string): Promise<void>;
+  /** Returns whether rules existed. */
+  deleteRules(repository: string): Promise<boolean>;
+  getMark(repository: string, markId: string): Promise<GcMark | undefined>;
+  getLease(repository: string): Promise<GcLease | undefined>;
+  /** Takes the lease, creates the run and its mark (or claims the mark it sweeps) at once. */
+  createRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult>;
+  recordSkippedRun(run: GcRun): Promise<void>;
+  /** Throws LeaseLostError when another run took the lease. */
+  renewLease(
+    repository: string,
+    runId: string,
+    nowSeconds: number,
+    leaseSeconds: number,
+  ): Promise<void>;
+  releaseLease(repository: string, runId: string): Promise<void>;
+  endMark(
+    repository: string,
+    markId: string,
+    runId: string,
+    end: { partitions: number; markedAt: string },
+  ): Promise<void>;
+  /** The mark, claimed for this run's sweep; undefined when it may not be swept. */
+  beginSweep(repository: string, markId: string, runId: string): Promise<GcMark | undefined>;
+  retireMark(
+    repository: string,
+    markId: string,
+    reason: string,
+    now: { iso: string; seconds: number },
+  ): Promise<{ retired: GcMark } | { sweeping: string } | undefined>;
+  getRun(repository: string, runId: string): Promise<GcRun | undefined>;
+  listRuns(repository: string, opts: { limit: number; after?: string }): Promise<GcRunPage>;
+  recordExecution(repository: string, runId: string, executionArn: string): Promise<void>;
+  /** Ends a running run (its mark and lease follow); false when it was not running. */
+  completeRun(
+    repository: string,
+    runId: string,
+    end: { status: "succeeded" | "failed"; counts?: GcRunCounts; errorMessage?: string },
+    now: string,
+    opts?: { keepLease?: boolean },
+  ): Promise<boolean>;
+}
+
+/** The run records the workflow steps read and end. */
 export type GcRunRecords = Pick<
-  GcStore,
+  GcStateStore,
   "completeRun" | "getRun" | "getMark" | "endMark" | "beginSweep"
 >;
 
@@ -70,5 +143,3 @@ export interface GcStepDeps {
   workBucket: string;
   now: () => Date;
 }
-
-export type { GcRunCounts };

@@ -1,5 +1,7 @@
 // Retry with exponential backoff and full jitter, for S3 (and other AWS) calls that can be
-// throttled. Pure apart from the default sleep: the clock and randomness are injectable.
+// throttled and for lakeFS. Each retry is logged at WARN; the clock and randomness are
+// injectable.
+import { logger } from "./logger";
 
 export interface RetryOptions {
   /** Attempts in total, the first one included. Default 8. */
@@ -10,6 +12,11 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Which errors are worth another attempt. Default: isRetryableAwsError. */
   isRetryable?: (error: unknown) => boolean;
+  /**
+   * A wait the failed attempt asked for (an HTTP Retry-After), taken instead of the backoff
+   * and capped at maxDelayMs; undefined: the backoff.
+   */
+  requestedDelayMs?: (error: unknown) => number | undefined;
   /** Called before each wait (logging, counting). */
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -121,9 +128,24 @@ export async function withRetry<T>(
       return await fn(attempt);
     } catch (error) {
       if (attempt >= maxAttempts || !isRetryable(error)) throw error;
-      const delayMs = fullJitterDelayMs(attempt, { baseDelayMs, maxDelayMs, random });
+      const requested = opts.requestedDelayMs?.(error);
+      const delayMs =
+        requested !== undefined
+          ? Math.min(requested, maxDelayMs)
+          : fullJitterDelayMs(attempt, { baseDelayMs, maxDelayMs, random });
+      logRetry(attempt, delayMs, error);
       opts.onRetry?.({ attempt, delayMs, error });
       await sleep(delayMs);
     }
   }
+}
+
+/** One WARN line per retry: which attempt failed, why, and how long until the next. */
+export function logRetry(attempt: number, delayMs: number, error: unknown): void {
+  logger.warn("retrying after a transient error", {
+    attempt,
+    delayMs,
+    errorCode: errorCode(error),
+    errorMessage: (error as Error)?.message ?? String(error),
+  });
 }

@@ -3,8 +3,8 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { LOCAL_S3_CREDENTIALS, startS3Server } from "../s3/server";
 import { startLakeFsDevServer } from "./server";
 

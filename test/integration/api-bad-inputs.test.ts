@@ -25,7 +25,7 @@ beforeAll(async () => {
       repository: repo,
       branch: "main",
       exportId: run.body.exportId,
-      currentRef: "c1",
+      commitId: "c1",
       outcome: { status: "succeeded" },
     },
     new Date().toISOString(),

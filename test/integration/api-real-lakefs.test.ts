@@ -10,10 +10,10 @@ import { type ApiDeps, depsFromEnv } from "../../lambdas/api/deps";
 import { createExportHandler } from "../../lambdas/api/handlers/export";
 import { createGcHandler } from "../../lambdas/api/handlers/gc";
 import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { createStateTable } from "../../lambdas/shared/state/create-table";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
+import { createStateTable } from "../../local/dynamodb/create-table";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { FakeEventPublisher, FakeWorkflowStarter } from "../support/api-fakes";
@@ -121,7 +121,7 @@ test("export-hook exports the real branch head", async () => {
   expect(run.body.toCommit).toBe(commit.id);
   expect(workflows.started.at(-1)?.input).toMatchObject({
     repository: repo,
-    toCommit: commit.id,
+    commitId: commit.id,
     storageNamespace: `s3://${bucket}/${repo}`,
   });
 });

@@ -9,17 +9,17 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { MissingTaskShardError, runCopyStep } from "../../lambdas/export/app/copy-step";
+import { operationsOfTasks } from "../../lambdas/export/app/export-operations";
+import { encodeTask } from "../../lambdas/export/domain/tasks";
+import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
+import { createLimiter } from "../../lambdas/shared/concurrency";
 import {
   type BatchOperation,
   copyObject,
   deleteObjects,
-  operationsOfTasks,
   runCopyBatch,
-} from "../../lambdas/export/copy";
-import { encodeTask } from "../../lambdas/export/domain/tasks";
-import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
-import { MissingTaskShardError, runCopyStep } from "../../lambdas/export/workflow/copy-step";
-import { createLimiter } from "../../lambdas/shared/concurrency";
+} from "../../lambdas/shared/s3-copy";
 import { S3AdminClient } from "../../local/s3/admin-client";
 import { testS3Client, uniqueName } from "../support/clients";
 import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";

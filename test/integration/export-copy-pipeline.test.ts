@@ -10,7 +10,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { deleteObjects, runExportShard, writeEmptyObjects } from "../../lambdas/export/copy";
+import { ExportPathObjects } from "../../lambdas/export/app/export-path-listing";
+import { runExportShard } from "../../lambdas/export/app/run-export-shard";
 import { compareKeys } from "../../lambdas/export/domain/keys";
 import {
   ancestorsOfFailedMarkers,
@@ -29,9 +30,14 @@ import {
   parseStatusLine,
   statusKeys,
 } from "../../lambdas/export/domain/status";
-import { ExportPathObjects } from "../../lambdas/export/workflow/export-path-listing";
-import type { Diff, ListObjectsOptions, ObjectStats, Page } from "../../lambdas/lakefs/types";
 import { S3ObjectStore } from "../../lambdas/shared/aws/s3-object-store";
+import type {
+  Diff,
+  ListObjectsOptions,
+  ObjectStats,
+  Page,
+} from "../../lambdas/shared/lakefs/types";
+import { deleteObjects, writeEmptyObjects } from "../../lambdas/shared/s3-copy";
 import { S3AdminClient } from "../../local/s3/admin-client";
 import { testS3Client, uniqueName } from "../support/clients";
 
@@ -188,7 +194,7 @@ async function runExport(from: string | null, to: string, repaired = false) {
     {
       repository: "repo",
       fromCommit: from,
-      toCommit: to,
+      commitId: to,
       exportPrefix: prefix,
       // A first export lists the export path (whatever else is there is deleted).
       ...(from === null

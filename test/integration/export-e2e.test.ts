@@ -33,8 +33,8 @@ import { createExportHandler } from "../../lambdas/api/handlers/export";
 import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
 import { compileDirectorySelector } from "../../lambdas/export/domain/markers";
 import { parseStatusLine } from "../../lambdas/export/domain/status";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
 import { createSfnClient } from "../../lambdas/shared/aws/clients";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
 import { type LocalCloudHandle, startLocalCloud } from "../../local/cloud";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
@@ -203,7 +203,7 @@ async function executionsOf(repo: string, branch: string) {
     status: string;
     start: number;
     stop: number;
-    toCommit: string;
+    commitId: string;
   }[] = [];
   const slug = (x: string) => x.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 20);
   const namePrefix = `${slug(repo)}-${slug(branch)}-`;
@@ -220,7 +220,7 @@ async function executionsOf(repo: string, branch: string) {
         status: d.status!,
         start: d.startDate!.getTime(),
         stop: d.stopDate?.getTime() ?? Number.POSITIVE_INFINITY,
-        toCommit: input.toCommit,
+        commitId: input.commitId,
       });
     }
     nextToken = page.nextToken;
@@ -237,7 +237,7 @@ async function settledWithoutLakeFs(repo: string, branch: string, ref: string) {
   for (;;) {
     const s = await stores.exports.getState(repo, branch);
     const running = (await executionsOf(repo, branch)).some((e) => e.status === "RUNNING");
-    if (s && s.state !== "in-progress" && !running && s.currentRef === ref) return s;
+    if (s && s.state !== "in-progress" && !running && s.commitId === ref) return s;
     if (Date.now() > deadline) throw new Error(`export of ${repo}@${branch} did not settle`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -590,8 +590,8 @@ describe("continuous export end to end", () => {
       ).toBeGreaterThanOrEqual(execs[i - 1]!.stop);
     }
     expect(execs.every((e) => e.status === "SUCCEEDED")).toBe(true);
-    expect(execs.at(-1)!.toCommit).toBe(last);
-    const exported = new Set(execs.map((e) => e.toCommit));
+    expect(execs.at(-1)!.commitId).toBe(last);
+    const exported = new Set(execs.map((e) => e.commitId));
     const skipped = heads.filter((h) => !exported.has(h));
     expect(skipped.length).toBeGreaterThan(0);
     const statusFiles = (await listAll(outBucket, `status/${prefix}/`)).filter(

@@ -6,9 +6,9 @@
 import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { StuckCheckResult } from "../../lambdas/export/workflow/stuck-exports";
+import { createStateStores } from "../../lambdas/api/state-stores";
+import type { StuckCheckResult } from "../../lambdas/export/app/stuck-exports";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { createStateStores } from "../../lambdas/shared/state";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { uniqueName } from "../support/clients";
 import {
@@ -106,7 +106,7 @@ it("fails exports stuck in progress, leaves running ones, and publishes the coun
   const bHead = (await env.lakefs.getBranch(b.id, "main")).commit_id;
   const started = await exports.compareAndSetState(b.id, "main", undefined, {
     state: "in-progress",
-    currentRef: bHead,
+    commitId: bHead,
     exportId: `${b.id}-main-never-1`,
     updatedAt: new Date(Date.now() - 60_000).toISOString(),
     repaired: false,

@@ -25,7 +25,7 @@ import { Storage } from "../../infra/constructs/storage";
 import { depsFromEnv } from "../../lambdas/api/deps";
 import { createGcHandler } from "../../lambdas/api/handlers/gc";
 import { parseCommitsCsv } from "../../lambdas/gc/domain/reports";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
 import { type LocalCloudHandle, startLocalCloud } from "../../local/cloud";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";

@@ -6,13 +6,13 @@ import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { LakeFsClient, type LakeFsClientOptions } from "../../lambdas/lakefs/client";
+import { LakeFsClient, type LakeFsClientOptions } from "../../lambdas/shared/lakefs/client";
 import {
   LakeFsServerError,
   LakeFsTooManyRequestsError,
   LakeFsUnauthorizedError,
-} from "../../lambdas/lakefs/errors";
-import type { Page } from "../../lambdas/lakefs/types";
+} from "../../lambdas/shared/lakefs/errors";
+import type { Page } from "../../lambdas/shared/lakefs/types";
 import { FAULTS_PATH, type FaultRule, LakeFsFaultsClient } from "../../local/lakefs/faults";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";

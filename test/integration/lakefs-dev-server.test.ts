@@ -7,15 +7,15 @@ import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import {
   LakeFsConflictError,
   LakeFsGoneError,
   LakeFsNotFoundError,
   LakeFsUnauthorizedError,
   LakeFsValidationError,
-} from "../../lambdas/lakefs/errors";
-import type { Page } from "../../lambdas/lakefs/types";
+} from "../../lambdas/shared/lakefs/errors";
+import type { Page } from "../../lambdas/shared/lakefs/types";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { TEST_REGION, testS3Client, uniqueName } from "../support/clients";

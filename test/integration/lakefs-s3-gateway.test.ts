@@ -17,7 +17,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { TEST_REGION, testS3Client, uniqueName } from "../support/clients";

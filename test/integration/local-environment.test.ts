@@ -23,13 +23,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { ListStateMachinesCommand } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { LakeFsClient } from "../../lambdas/lakefs/client";
 import {
   createDynamoDbClient,
   createEventBridgeClient,
   createS3Client,
   createSfnClient,
 } from "../../lambdas/shared/aws/clients";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import type { Endpoints } from "../../local/endpoints";
 import { lakeportAssemblyDir } from "../support/lakeport-env";
 

@@ -2,10 +2,10 @@
 // their races, GC run/mark records, webhook dedupe with TTL.
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { beforeAll, expect, test } from "vitest";
-import { startExport } from "../../lambdas/export/start/start-export";
-import { createStateStores, type StateStores } from "../../lambdas/shared/state";
-import { createStateTable } from "../../lambdas/shared/state/create-table";
-import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/state/table";
+import { createStateStores, type StateStores } from "../../lambdas/api/state-stores";
+import { startExport } from "../../lambdas/export/app/start-export";
+import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
+import { createStateTable } from "../../local/dynamodb/create-table";
 import { FakeLakeFs, FakeWorkflowStarter } from "../support/api-fakes";
 import { testDynamoDbClient, uniqueName } from "../support/clients";
 
@@ -72,7 +72,7 @@ test("done applies only to the running export; follow-ups only while it runs", a
       repository: repo,
       branch: "main",
       exportId: "other",
-      currentRef: "c1",
+      commitId: "c1",
       outcome: { status: "succeeded" },
     },
     now(),
@@ -84,7 +84,7 @@ test("done applies only to the running export; follow-ups only while it runs", a
       repository: repo,
       branch: "main",
       exportId: started.exportId,
-      currentRef: "c1",
+      commitId: "c1",
       outcome: { status: "succeeded" },
     },
     now(),
@@ -95,7 +95,7 @@ test("done applies only to the running export; follow-ups only while it runs", a
       repository: repo,
       branch: "main",
       exportId: started.exportId,
-      currentRef: "c1",
+      commitId: "c1",
       outcome: { status: "succeeded" },
     },
     now(),
@@ -121,7 +121,7 @@ test("a newer head asked for while an export finishes is never lost", async () =
           repository: repo,
           branch: "main",
           exportId: first.exportId,
-          currentRef: "c1",
+          commitId: "c1",
           outcome: { status: "succeeded" },
         },
         now(),
@@ -139,7 +139,7 @@ test("a newer head asked for while an export finishes is never lost", async () =
     if (startedC2.length === 1)
       expect(state).toMatchObject({
         state: "in-progress",
-        currentRef: "c2",
+        commitId: "c2",
         lastExportedCommit: "c1",
       });
     expect(workflows.started.length).toBe(1 + startedC2.length);
@@ -300,7 +300,7 @@ test("webhook deliveries: claimed once, released on failure, expired records do 
 });
 
 test("finishExport completes and starts the follow-up from the newest head", async () => {
-  const { finishExport } = await import("../../lambdas/export/start/finish-export");
+  const { finishExport } = await import("../../lambdas/export/app/finish-export");
   const repo = uniqueName("finish");
   const lakefs = await configured(repo);
   const workflows = new FakeWorkflowStarter();
@@ -319,14 +319,14 @@ test("finishExport completes and starts the follow-up from the newest head", asy
     repository: repo,
     branch: "main",
     exportId: first.exportId,
-    toCommit: "c1",
+    commitId: "c1",
     outcome: { status: "succeeded" },
   });
   expect(r).toMatchObject({
     applied: true,
-    followUp: { status: "started", fromCommit: "c1", toCommit: "c3" },
+    followUp: { status: "started", fromCommit: "c1", commitId: "c3" },
   });
-  expect(workflows.started.map((s) => (s.input as { toCommit: string }).toCommit)).toEqual([
+  expect(workflows.started.map((s) => (s.input as { commitId: string }).commitId)).toEqual([
     "c1",
     "c3",
   ]);
@@ -339,7 +339,7 @@ test("a start that crashed before StartExecution is re-driven under the same nam
   // Simulate the crash: the state says in-progress, no execution was started.
   await stores.exports.compareAndSetState(repo, "main", undefined, {
     state: "in-progress",
-    currentRef: "c1",
+    commitId: "c1",
     exportId: "stalled-export-1",
     updatedAt: new Date(Date.now() - 10 * 60 * 1000).toISOString(),
     repaired: false,
@@ -354,7 +354,7 @@ test("a start that crashed before StartExecution is re-driven under the same nam
   expect(r).toMatchObject({
     status: "started",
     exportId: "stalled-export-1",
-    toCommit: "c1",
+    commitId: "c1",
     fromCommit: null,
   });
   expect(workflows.started.map((s) => s.name)).toEqual(["stalled-export-1"]);

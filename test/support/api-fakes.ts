@@ -3,12 +3,15 @@
 
 import type { ApiLakeFs } from "../../lambdas/api/deps";
 import type { EventPublisher, PublishedEvent } from "../../lambdas/api/event-publisher";
+import { LakeFsNotFoundError } from "../../lambdas/shared/lakefs/errors";
 import type {
-  ExecutionDescription,
-  WorkflowStarter,
-} from "../../lambdas/export/start/workflow-starter";
-import { LakeFsNotFoundError } from "../../lambdas/lakefs/errors";
-import type { LakeFsApi, ListOptions, Page, Ref, Repository } from "../../lambdas/lakefs/types";
+  LakeFsApi,
+  ListOptions,
+  Page,
+  Ref,
+  Repository,
+} from "../../lambdas/shared/lakefs/types";
+import type { ExecutionDescription, WorkflowStarter } from "../../lambdas/shared/workflow-starter";
 
 const notFound = (what: string) =>
   new LakeFsNotFoundError(`lakeFS: 404 ${what} not found`, 404, "not found");

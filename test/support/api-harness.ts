@@ -6,10 +6,10 @@ import { createExportHandler } from "../../lambdas/api/handlers/export";
 import { createGcHandler } from "../../lambdas/api/handlers/gc";
 import { createMetaHandler } from "../../lambdas/api/handlers/meta";
 import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
+import { createStateStores } from "../../lambdas/api/state-stores";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { createStateStores } from "../../lambdas/shared/state";
-import { createStateTable } from "../../lambdas/shared/state/create-table";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
+import { createStateTable } from "../../local/dynamodb/create-table";
 import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "./api-fakes";
 
 export const FAKE_EXPORT_SM = "arn:aws:states:us-east-1:000000000000:stateMachine:lakeport-export";

@@ -3,15 +3,15 @@
 // revived map -> sweep map, then Summary (also after a failure, as the Catch does). Tests
 // of the whole algorithm use it; the real state machine runs in the integration tests.
 
+import { runAddressStep } from "../../lambdas/gc/app/addresses";
+import { runCommitsStep } from "../../lambdas/gc/app/commits";
+import { runEndMarkStep } from "../../lambdas/gc/app/end-mark";
+import { runMarkStep } from "../../lambdas/gc/app/mark";
+import { runRevalidateStep } from "../../lambdas/gc/app/revalidate";
+import { runSummaryStep, type SummaryStepResult } from "../../lambdas/gc/app/summary";
+import { runSweepStep, type SweepStepOptions } from "../../lambdas/gc/app/sweep";
+import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
-import { runAddressStep } from "../../lambdas/gc/steps/addresses";
-import { runCommitsStep } from "../../lambdas/gc/steps/commits";
-import { runEndMarkStep } from "../../lambdas/gc/steps/end-mark";
-import { runMarkStep } from "../../lambdas/gc/steps/mark";
-import { runRevalidateStep } from "../../lambdas/gc/steps/revalidate";
-import { runSummaryStep, type SummaryStepResult } from "../../lambdas/gc/steps/summary";
-import { runSweepStep, type SweepStepOptions } from "../../lambdas/gc/steps/sweep";
-import type { GcWorkflowInput } from "../../lambdas/gc/workflow-input";
 
 export interface PipelineHooks {
   /** Between the mark phase and the sweep phase. */

@@ -1,8 +1,10 @@
 // The GC steps' ports in memory (fakes at the ports for step tests): the object store (bytes
 // kept as they would be in S3, Parquet included), and the run and mark records with the
 // repository lease, following GcStore's rules.
+
 import { LeaseLostError } from "../../lambdas/gc/domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../../lambdas/gc/domain/mark-lifecycle";
+import type { GcMark, GcRun } from "../../lambdas/gc/domain/run-records";
 import type {
   GcLeaseKeeper,
   GcObjectStore,
@@ -10,7 +12,6 @@ import type {
   KeyDeleteFailure,
   ObjectUpload,
 } from "../../lambdas/gc/ports";
-import type { GcMark, GcRun } from "../../lambdas/shared/state/gc-store";
 
 export class MemoryGcStore implements GcObjectStore {
   readonly objects = new Map<string, Uint8Array>();

@@ -4,8 +4,8 @@
 // branch and tag creation, hard reset). Every read is counted.
 
 import type { GcLakeFs } from "../../lambdas/gc/ports";
-import { LakeFsNotFoundError } from "../../lambdas/lakefs/errors";
-import type { Commit, Diff, ObjectStats, Page, Ref } from "../../lambdas/lakefs/types";
+import { LakeFsNotFoundError } from "../../lambdas/shared/lakefs/errors";
+import type { Commit, Diff, ObjectStats, Page, Ref } from "../../lambdas/shared/lakefs/types";
 
 export interface MemoryCommit {
   id: string;

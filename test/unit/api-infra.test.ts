@@ -8,7 +8,7 @@ import { beforeAll, expect, test } from "vitest";
 import { Api } from "../../infra/constructs/api";
 import { Storage } from "../../infra/constructs/storage";
 import { ROUTES } from "../../lambdas/api/routes";
-import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/state/table";
+import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
 
 let template: Template;
 
@@ -119,7 +119,7 @@ test("functions: Node.js 22 on ARM64 with their environment", () => {
       .join(","),
   );
   expect(vars).toContain(
-    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN,EXPORT_BUCKETS"
+    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN,EXPORT_BUCKETS,LOG_LEVEL,POWERTOOLS_SERVICE_NAME"
       .split(",")
       .sort()
       .join(","),
@@ -127,7 +127,9 @@ test("functions: Node.js 22 on ARM64 with their environment", () => {
   // The export routes refuse export paths outside the deployment's exportBuckets.
   const exportFn = api.find((f) => f.Environment?.Variables.EXPORT_BUCKETS !== undefined);
   expect(exportFn?.Environment?.Variables.EXPORT_BUCKETS).toBe("exports-a,exports-b");
-  expect(vars).toContain("EVENT_BUS_NAME,NODE_OPTIONS,TABLE_NAME,WEBHOOK_SECRET_ARN");
+  expect(vars).toContain(
+    "EVENT_BUS_NAME,LOG_LEVEL,NODE_OPTIONS,POWERTOOLS_SERVICE_NAME,TABLE_NAME,WEBHOOK_SECRET_ARN",
+  );
 });
 
 test("least privilege: the webhook may only put/delete items and put events", () => {

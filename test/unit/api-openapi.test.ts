@@ -3,7 +3,7 @@ import { expect, test } from "vitest";
 import { openApiDocument } from "../../lambdas/api/openapi";
 import { ROUTES } from "../../lambdas/api/routes";
 
-test("the committed openapi.json is up to date (regenerate: npx tsx lambdas/api/write-openapi.ts)", () => {
+test("the committed openapi.json is up to date (regenerate: npm run openapi)", () => {
   const committed = JSON.parse(
     readFileSync(new URL("../../openapi.json", import.meta.url), "utf8"),
   );

@@ -1,9 +1,9 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { copySourceOf, partRanges, s3UserMetadata } from "../../lambdas/export/copy/copy-object";
-import { deleteObjects } from "../../lambdas/export/copy/delete-objects";
 import { compareKeys, keyBefore } from "../../lambdas/export/domain/keys";
+import { copySourceOf, partRanges, s3UserMetadata } from "../../lambdas/shared/s3-copy/copy-object";
+import { deleteObjects } from "../../lambdas/shared/s3-copy/delete-objects";
 
 const utf8Compare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 

@@ -11,7 +11,7 @@ import {
   writeMergedManifest,
 } from "../../lambdas/export/domain/manifest";
 import type { ExportTask } from "../../lambdas/export/domain/tasks";
-import type { ListObjectsOptions, ObjectStats, Page } from "../../lambdas/lakefs/types";
+import type { ListObjectsOptions, ObjectStats, Page } from "../../lambdas/shared/lakefs/types";
 
 async function* gen<T>(items: T[]) {
   for (const i of items) yield i;

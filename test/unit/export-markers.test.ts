@@ -19,7 +19,7 @@ import {
   partitionMarkerLevels,
   ShardMarkerSummaryBuilder,
 } from "../../lambdas/export/domain/markers";
-import type { ListObjectsOptions, ObjectStats, Page } from "../../lambdas/lakefs/types";
+import type { ListObjectsOptions, ObjectStats, Page } from "../../lambdas/shared/lakefs/types";
 
 interface MarkerCase {
   name: string;

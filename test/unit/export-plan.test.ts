@@ -17,7 +17,7 @@ import type {
   ListObjectsOptions,
   ObjectStats,
   Page,
-} from "../../lambdas/lakefs/types";
+} from "../../lambdas/shared/lakefs/types";
 
 type Change = "added" | "changed" | "removed";
 
@@ -207,7 +207,7 @@ class TouchedOf implements TouchedPaths {
 const req = (fromCommit: string | null, more: Partial<PlanRequest> = {}): PlanRequest => ({
   repository: "repo",
   fromCommit,
-  toCommit: "to",
+  commitId: "to",
   exportPrefix: "exp/main",
   ...(fromCommit === null ? { exported: new ListingOf() } : {}),
   ...more,
@@ -501,7 +501,7 @@ describe("planExport: full exports (the export path listed against `to`)", () =>
       planExport(new FakeLakeFs(["a"], []), new MemorySink(), {
         repository: "repo",
         fromCommit: null,
-        toCommit: "to",
+        commitId: "to",
         exportPrefix: "exp",
       }),
     ).rejects.toThrow(PlanError);

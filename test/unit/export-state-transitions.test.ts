@@ -1,24 +1,25 @@
 import { expect, test } from "vitest";
 import { WORK_BUCKET_TEMPORARY_DAYS } from "../../infra/constructs/storage";
-import { startRequestFromEvent } from "../../lambdas/export/start/from-event";
 import {
   nextConfigVersion,
   sameExportedConfiguration,
-} from "../../lambdas/export/state/config-version";
-import { EXECUTION_NAME_PATTERN, exportIdFor } from "../../lambdas/export/state/export-id";
+} from "../../lambdas/export/domain/export-config";
+import { exportIdFor } from "../../lambdas/export/domain/export-id";
 import {
   decideExportMode,
   MAX_UNRECONCILED_EXPORTS,
   TOUCHED_RECORD_TRUST_MS,
   withFailedExport,
-} from "../../lambdas/export/state/export-mode";
+} from "../../lambdas/export/domain/export-mode";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { startRequestFromEvent } from "../../lambdas/export/domain/lakefs-event";
 import {
   decideDone,
   decideStart,
   reconcileExportsOf,
   type StartInput,
-} from "../../lambdas/export/state/transitions";
-import type { ExportState } from "../../lambdas/export/state/types";
+} from "../../lambdas/export/domain/transitions";
+import { EXECUTION_NAME_PATTERN } from "../../lambdas/shared/workflow-starter";
 
 const now = "2026-11-23T00:00:00.000Z";
 const input = (
@@ -27,7 +28,7 @@ const input = (
   isContinuous = true,
   more: Partial<StartInput> = {},
 ): StartInput => ({
-  head,
+  commitId: head,
   trigger,
   isContinuous,
   configVersion: 1,
@@ -37,7 +38,7 @@ const input = (
 });
 const state = (s: Partial<ExportState>): ExportState => ({
   state: "exported-successfully",
-  currentRef: "c1",
+  commitId: "c1",
   lastExportedCommit: "c1",
   exportId: "exp-c1-1",
   updatedAt: now,
@@ -54,7 +55,7 @@ test("first start exports everything from no commit (full-copy)", () => {
     fromCommit: null,
     next: {
       state: "in-progress",
-      currentRef: "c1",
+      commitId: "c1",
       exportId: "exp-c1-1",
       updatedAt: now,
       startedAt: now,
@@ -73,7 +74,7 @@ test("start from a successful export continues from the last exported commit", (
     kind: "start",
     fromCommit: "c1",
     next: {
-      currentRef: "c2",
+      commitId: "c2",
       attempt: 2,
       version: 4,
       lastExportedCommit: "c1",
@@ -89,7 +90,7 @@ test("a changed configuration makes the next export a full export, even at the s
   const d = decideStart(exported, input("c1", "set-once", true, { configVersion: 2 }));
   expect(d).toMatchObject({
     kind: "start",
-    next: { currentRef: "c1", mode: "full-copy", configVersion: 2, exportedConfigVersion: 1 },
+    next: { commitId: "c1", mode: "full-copy", configVersion: 2, exportedConfigVersion: 1 },
   });
   // A state from before versions existed exported version 1.
   expect(decideStart(state({}), input("c2", "run", true, { configVersion: 3 }))).toMatchObject({
@@ -100,7 +101,7 @@ test("a changed configuration makes the next export a full export, even at the s
   expect(
     decideDone(running, {
       exportId: running.exportId,
-      currentRef: "c1",
+      commitId: "c1",
       outcome: { status: "succeeded" },
       now,
     }),
@@ -130,7 +131,7 @@ test("configuration versions: same path and expressions keep the version, any ch
 test("failed exports are recorded for the next export to reconcile; a success forgets them", () => {
   const running = state({
     state: "in-progress",
-    currentRef: "c2",
+    commitId: "c2",
     exportId: "e2",
     startedAt: "2026-11-22T00:00:00.000Z",
     mode: "incremental",
@@ -138,7 +139,7 @@ test("failed exports are recorded for the next export to reconcile; a success fo
   });
   const failed = decideDone(running, {
     exportId: "e2",
-    currentRef: "c2",
+    commitId: "c2",
     outcome: { status: "failed", errorMessage: "denied" },
     now,
   });
@@ -161,7 +162,7 @@ test("failed exports are recorded for the next export to reconcile; a success fo
   // The repair fails too: both are reconciled by the next one.
   const again = decideDone(repairing, {
     exportId: repairing.exportId,
-    currentRef: "c3",
+    commitId: "c3",
     outcome: { status: "failed", errorMessage: "again" },
     now,
   });
@@ -170,7 +171,7 @@ test("failed exports are recorded for the next export to reconcile; a success fo
   ).toEqual(["e2", repairing.exportId]);
   const ok = decideDone(repairing, {
     exportId: repairing.exportId,
-    currentRef: "c3",
+    commitId: "c3",
     outcome: { status: "succeeded" },
     now,
   });
@@ -210,7 +211,7 @@ test("reconciliation by listing when the records of failed exports cannot be rel
 test("repair --full reconciles from any state but in-progress", () => {
   expect(decideStart(state({}), input("c1", "repair", true, { full: true }))).toMatchObject({
     kind: "start",
-    next: { mode: "full-compare", repaired: true, currentRef: "c1" },
+    next: { mode: "full-compare", repaired: true, commitId: "c1" },
   });
   expect(
     decideStart(
@@ -222,7 +223,7 @@ test("repair --full reconciles from any state but in-progress", () => {
 
 test("start refused while in progress or failed; nothing to do at the same head", () => {
   expect(
-    decideStart(state({ state: "in-progress", currentRef: "c2", exportId: "e2" }), input("c3")),
+    decideStart(state({ state: "in-progress", commitId: "c2", exportId: "e2" }), input("c3")),
   ).toEqual({ kind: "refused-in-progress", exportId: "e2" });
   expect(decideStart(state({ state: "export-failed", errorMessage: "boom" }), input("c3"))).toEqual(
     { kind: "refused-failed", errorMessage: "boom" },
@@ -247,13 +248,13 @@ test("repair only from export-failed, even at the same head, and marks the expor
     state: "never-exported",
   });
   const d = decideStart(
-    state({ state: "export-failed", currentRef: "c2", errorMessage: "x" }),
+    state({ state: "export-failed", commitId: "c2", errorMessage: "x" }),
     input("c2", "repair"),
   );
   expect(d).toMatchObject({
     kind: "start",
     fromCommit: "c1",
-    next: { state: "in-progress", repaired: true, currentRef: "c2" },
+    next: { state: "in-progress", repaired: true, commitId: "c2" },
   });
   expect(d.kind === "start" ? d.next.errorMessage : "not started").toBeUndefined();
 });
@@ -261,33 +262,33 @@ test("repair only from export-failed, even at the same head, and marks the expor
 test("done only for the running export; success moves lastExportedCommit and asks for a follow-up when a start was asked for meanwhile", () => {
   const running = state({
     state: "in-progress",
-    currentRef: "c2",
+    commitId: "c2",
     exportId: "e2",
     pendingHead: "c4",
   });
   expect(
     decideDone(running, {
       exportId: "other",
-      currentRef: "c2",
+      commitId: "c2",
       outcome: { status: "succeeded" },
       now,
     }).kind,
   ).toBe("refused");
   expect(
-    decideDone(running, { exportId: "e2", currentRef: "c9", outcome: { status: "succeeded" }, now })
+    decideDone(running, { exportId: "e2", commitId: "c9", outcome: { status: "succeeded" }, now })
       .kind,
   ).toBe("refused");
   expect(
     decideDone(state({}), {
       exportId: "exp-c1-1",
-      currentRef: "c1",
+      commitId: "c1",
       outcome: { status: "succeeded" },
       now,
     }).kind,
   ).toBe("refused");
   const ok = decideDone(running, {
     exportId: "e2",
-    currentRef: "c2",
+    commitId: "c2",
     outcome: { status: "succeeded" },
     now,
   });
@@ -300,7 +301,7 @@ test("done only for the running export; success moves lastExportedCommit and ask
   expect(ok.kind === "done" && ok.next.pendingHead).toBe("c4");
   const failed = decideDone(running, {
     exportId: "e2",
-    currentRef: "c2",
+    commitId: "c2",
     outcome: { status: "failed", errorMessage: "denied" },
     now,
   });
@@ -311,8 +312,8 @@ test("done only for the running export; success moves lastExportedCommit and ask
   });
   expect(failed.kind === "done" && failed.next.pendingHead).toBeUndefined();
   const repaired = decideDone(
-    state({ state: "in-progress", currentRef: "c2", exportId: "e2", repaired: true }),
-    { exportId: "e2", currentRef: "c2", outcome: { status: "succeeded" }, now },
+    state({ state: "in-progress", commitId: "c2", exportId: "e2", repaired: true }),
+    { exportId: "e2", commitId: "c2", outcome: { status: "succeeded" }, now },
   );
   expect(repaired).toMatchObject({
     kind: "done",

@@ -2,31 +2,29 @@
 // the check over every branch with fakes at its ports (the real transition rules decide
 // what a "fail" may overwrite), the EMF metric line and the handler's policy setting.
 import { describe, expect, it } from "vitest";
+import { checkStuckExports } from "../../lambdas/export/app/stuck-exports";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
 import {
   DEFAULT_STUCK_POLICY,
   type ExecutionFacts,
   judgeInProgressExport,
 } from "../../lambdas/export/domain/stuck";
+import { decideDone } from "../../lambdas/export/domain/transitions";
 import { stuckPolicyFromEnv } from "../../lambdas/export/handlers/stuck-check";
-import { decideDone } from "../../lambdas/export/state/transitions";
-import type { ExportState } from "../../lambdas/export/state/types";
-import {
-  checkStuckExports,
-  type ExecutionLookup,
-} from "../../lambdas/export/workflow/stuck-exports";
-import { emfLine, STUCK_EXPORTS_METRIC } from "../../lambdas/shared/metrics";
 import type {
   BranchExportState,
   CompleteExportInput,
   CompleteExportResult,
-} from "../../lambdas/shared/state/export-store";
+  ExecutionLookup,
+} from "../../lambdas/export/ports";
+import { emfLine, STUCK_EXPORTS_METRIC } from "../../lambdas/shared/metrics";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
 const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000);
 
 const state = (over: Partial<ExportState> = {}): ExportState => ({
   state: "in-progress",
-  currentRef: "c2",
+  commitId: "c2",
   lastExportedCommit: "c1",
   exportId: "repo-main-c2-2-abc",
   updatedAt: minutesAgo(30).toISOString(),

@@ -2,10 +2,10 @@
 // merged across exports in path order, each path once, resumable after a path; an export
 // without a plan result touched nothing; a missing shard is an error that names the way out.
 import { describe, expect, it } from "vitest";
+import { TouchedPathsOfExports } from "../../lambdas/export/app/touched-paths";
 import { mergeSortedPaths } from "../../lambdas/export/domain/sorted-paths";
 import { encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
-import { TouchedPathsOfExports } from "../../lambdas/export/workflow/touched-paths";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 async function* of(items: string[]) {

@@ -1,18 +1,21 @@
 // Export workflow steps and the execution-ended handler with fakes at their ports (no AWS, no
 // lakeFS server): plan shards and index in an in-memory store, resumption, outcomes, watchdog.
 import { describe, expect, it } from "vitest";
-import type { StartExportDeps } from "../../lambdas/export/start/start-export";
-import { decideDone } from "../../lambdas/export/state/transitions";
-import type { ExportState } from "../../lambdas/export/state/types";
-import { outcomeOf, runFinishStep } from "../../lambdas/export/workflow/finish-step";
-import { runPlanStep, shardIndexKey } from "../../lambdas/export/workflow/plan-step";
+import {
+  handleExecutionStatusChange,
+  outcomeOf,
+  runFinishStep,
+} from "../../lambdas/export/app/finish-export";
+import { runPlanStep, shardIndexKey } from "../../lambdas/export/app/plan-step";
+import type { StartExportDeps } from "../../lambdas/export/app/start-export";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { decideDone } from "../../lambdas/export/domain/transitions";
 import {
   type ExportWorkflowState,
   reasonOfCaughtError,
   workflowInputOf,
-} from "../../lambdas/export/workflow/state";
-import { handleExecutionStatusChange } from "../../lambdas/export/workflow/watchdog";
-import type { CompleteExportInput } from "../../lambdas/shared/state/export-store";
+} from "../../lambdas/export/domain/workflow-state";
+import type { CompleteExportInput } from "../../lambdas/export/ports";
 import { FakeWorkflowStarter } from "../support/api-fakes";
 import { MemoryExportStore as MemoryStore } from "../support/memory-export-store";
 
@@ -21,7 +24,7 @@ const input = {
   branch: "main",
   exportId: "repo-main-abc-1-x",
   fromCommit: null,
-  toCommit: "c1",
+  commitId: "c1",
   exportPath: "s3://out/exp",
   lastKeysInPrefixRegexp: [],
   repaired: false,
@@ -289,7 +292,7 @@ describe("execution-ended handler", () => {
   }
   const running: ExportState = {
     state: "in-progress",
-    currentRef: "c1",
+    commitId: "c1",
     lastExportedCommit: "c0",
     exportId: input.exportId,
     updatedAt: "",
@@ -354,10 +357,10 @@ describe("execution-ended handler", () => {
     const asked = fakeDeps({ ...running, pendingHead: "c2" });
     const out = await handleExecutionStatusChange(asked.deps, ended("SUCCEEDED"));
     expect(out).toMatchObject({
-      result: { applied: true, followUp: { status: "started", fromCommit: "c1", toCommit: "c3" } },
+      result: { applied: true, followUp: { status: "started", fromCommit: "c1", commitId: "c3" } },
     });
     expect(asked.workflows.started).toHaveLength(1);
-    expect(asked.state()).toMatchObject({ state: "in-progress", currentRef: "c3" });
+    expect(asked.state()).toMatchObject({ state: "in-progress", commitId: "c3" });
     expect(asked.state()?.pendingHead).toBeUndefined();
   });
 
@@ -369,7 +372,7 @@ describe("execution-ended handler", () => {
     );
     expect(f.state()).toMatchObject({ state: "exported-successfully", pendingHead: "c2" });
     expect(await handleExecutionStatusChange(f.deps, ended("SUCCEEDED"))).toMatchObject({
-      result: { applied: false, followUp: { status: "started", toCommit: "c3" } },
+      result: { applied: false, followUp: { status: "started", commitId: "c3" } },
     });
     expect(await handleExecutionStatusChange(f.deps, ended("SUCCEEDED"))).toMatchObject({
       result: { applied: false },

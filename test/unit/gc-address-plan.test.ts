@@ -20,7 +20,7 @@ function graphOf(commits: Record<string, [number, ...string[]]>): CommitGraph {
 }
 
 describe("GC address plan", () => {
-  it("lists the oldest active commit of each run and diffs the rest (semantics.md example)", () => {
+  it("lists the oldest active commit of each run and diffs the rest (the retention example)", () => {
     const g = graphOf({
       a: [15],
       b: [10, "a"],

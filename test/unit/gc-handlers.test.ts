@@ -1,16 +1,16 @@
 // The GC steps with fakes at their ports: resumable address items, multi-pass mark, per-key
 // delete errors reported through the summary, failure summaries.
 import { describe, expect, it } from "vitest";
+import { runAddressStep } from "../../lambdas/gc/app/addresses";
+import { runCommitsStep } from "../../lambdas/gc/app/commits";
+import { runMarkStep } from "../../lambdas/gc/app/mark";
+import { describeFailure, runSummaryStep } from "../../lambdas/gc/app/summary";
+import { runSweepStep } from "../../lambdas/gc/app/sweep";
 import { gcWorkKeys } from "../../lambdas/gc/domain/paths";
 import { decodeAddressShard } from "../../lambdas/gc/domain/shards";
 import { encodeSweepSnapshot } from "../../lambdas/gc/domain/sweep-snapshot";
 import type { GcLakeFs, GcStepDeps } from "../../lambdas/gc/ports";
-import { runAddressStep } from "../../lambdas/gc/steps/addresses";
-import { runCommitsStep } from "../../lambdas/gc/steps/commits";
-import { runMarkStep } from "../../lambdas/gc/steps/mark";
-import { describeFailure, runSummaryStep } from "../../lambdas/gc/steps/summary";
-import { runSweepStep } from "../../lambdas/gc/steps/sweep";
-import type { Commit, ObjectStats, Page, Ref } from "../../lambdas/lakefs/types";
+import type { Commit, ObjectStats, Page, Ref } from "../../lambdas/shared/lakefs/types";
 import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 

@@ -1,6 +1,6 @@
-// A brute-force model of GC (semantics.md, "Garbage collection") for the property tests:
+// A brute-force model of GC (what README.md says GC deletes) for the property tests:
 // full trees for every commit, no shortcuts, no partitions.
-import type { Diff, ObjectStats } from "../../lambdas/lakefs/types";
+import type { Diff, ObjectStats } from "../../lambdas/shared/lakefs/types";
 
 export interface ModelCommit {
   id: string;

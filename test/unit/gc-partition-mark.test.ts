@@ -10,7 +10,7 @@ import {
   partitionAddresses,
   partitionOf,
 } from "../../lambdas/gc/domain/partition";
-import { ValidationError } from "../../lambdas/shared/state/errors";
+import { ValidationError } from "../../lambdas/shared/errors";
 
 /** Reference FNV-1a 64 with BigInt, to check the 32-bit-halves version. */
 function fnvBigInt(text: string): bigint {

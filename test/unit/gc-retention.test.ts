@@ -84,7 +84,7 @@ function definitionActive(g: CommitGraph, points: readonly StartingPoint[], now:
 }
 
 describe("GC retention", () => {
-  // semantics.md: a(15) <- b(10) <- e(5) <- f(1), f head kept 7 days; a <- c(10) <- d(5), d head
+  // The example: a(15) <- b(10) <- e(5) <- f(1), f head kept 7 days; a <- c(10) <- d(5), d head
   // kept 3 days; default 5.
   const example = graphOf({
     a: [15],
@@ -95,7 +95,7 @@ describe("GC retention", () => {
     d: [5, "c"],
   });
 
-  it("computes the example of semantics.md", () => {
+  it("computes the example", () => {
     const rules = parseGcRules({
       default_retention_days: 5,
       branches: [

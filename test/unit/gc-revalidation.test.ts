@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
 import { nearestBases, planRevalidation } from "../../lambdas/gc/domain/revalidation";
+import type { GcRun } from "../../lambdas/gc/domain/run-records";
+import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
-import type { GcWorkflowInput } from "../../lambdas/gc/workflow-input";
-import type { GcRun } from "../../lambdas/shared/state/gc-store";
 import { runGcPipeline } from "../support/gc-pipeline";
 import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
@@ -320,7 +320,7 @@ describe("revalidation before the sweep", () => {
 
 describe("the sweep guard", () => {
   async function guardOn(w: World, clock: () => number) {
-    const { SweepGuard } = await import("../../lambdas/gc/steps/sweep-guard");
+    const { SweepGuard } = await import("../../lambdas/gc/app/sweep-guard");
     const { CommitGraph: Graph } = await import("../../lambdas/gc/domain/commit-graph");
     const g = new Graph();
     for (const c of w.lakefs.commits.values()) g.add(c);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseGcRules, retentionDaysOf, retentionLookup } from "../../lambdas/gc/domain/rules";
-import { ValidationError } from "../../lambdas/shared/state/errors";
+import { ValidationError } from "../../lambdas/shared/errors";
 
 const seedRules = {
   default_retention_days: 14,

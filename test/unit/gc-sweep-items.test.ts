@@ -6,7 +6,7 @@ import {
 } from "../../lambdas/gc/domain/item-addresses";
 import { splitNamespace } from "../../lambdas/gc/domain/paths";
 import { classifyDeleteResult, deleteBatches } from "../../lambdas/gc/domain/sweep";
-import type { Diff, ObjectStats } from "../../lambdas/lakefs/types";
+import type { Diff, ObjectStats } from "../../lambdas/shared/lakefs/types";
 
 const obj = (
   path: string,

@@ -2,15 +2,16 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { LakeFsClient, lakeFsApiBaseUrl } from "../../lambdas/lakefs/client";
+import { LakeFsClient, lakeFsApiBaseUrl } from "../../lambdas/shared/lakefs/client";
 import {
   LakeFsNetworkError,
   LakeFsNotFoundError,
   LakeFsSchemaError,
   LakeFsServerError,
   LakeFsTooManyRequestsError,
-} from "../../lambdas/lakefs/errors";
-import { backoffDelayMs, parseRetryAfterMs } from "../../lambdas/lakefs/retry";
+} from "../../lambdas/shared/lakefs/errors";
+import { parseRetryAfterMs } from "../../lambdas/shared/lakefs/retryable";
+import { fullJitterDelayMs } from "../../lambdas/shared/retry";
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 const servers: http.Server[] = [];
@@ -262,10 +263,10 @@ describe("LakeFsClient responses", () => {
 describe("retry arithmetic", () => {
   it("full jitter stays within the exponential ceiling and the cap", () => {
     const opts = { baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.999 };
-    expect(backoffDelayMs(1, opts)).toBe(99);
-    expect(backoffDelayMs(3, opts)).toBe(399);
-    expect(backoffDelayMs(10, opts)).toBe(999);
-    expect(backoffDelayMs(3, { ...opts, random: () => 0 })).toBe(0);
+    expect(fullJitterDelayMs(1, opts)).toBe(99);
+    expect(fullJitterDelayMs(3, opts)).toBe(399);
+    expect(fullJitterDelayMs(10, opts)).toBe(999);
+    expect(fullJitterDelayMs(3, { ...opts, random: () => 0 })).toBe(0);
   });
 
   it("parses Retry-After seconds and dates", () => {

@@ -3,8 +3,8 @@ import {
   LakeFsCredentialsError,
   resetLakeFsCredentialsCache,
   resolveLakeFsCredentials,
-} from "../../lambdas/lakefs/credentials";
-import { createLakeFsClientFromEnv } from "../../lambdas/lakefs/factory";
+} from "../../lambdas/shared/lakefs/credentials";
+import { createLakeFsClientFromEnv } from "../../lambdas/shared/lakefs/factory";
 
 afterEach(() => resetLakeFsCredentialsCache());
 

@@ -1,14 +1,16 @@
 // Export configuration and control: continuous-export, export-hook, repair-export,
 // export-status.
-import { getBranchHead, getRepositoryOrThrow } from "../../export/start/lakefs-refs";
-import { type StartExportResult, startExport } from "../../export/start/start-export";
+
+import { type StartExportResult, startExport } from "../../export/app/start-export";
+import type { ExportConfig } from "../../export/domain/export-config";
 import {
   configVersionOf,
   exportedConfigVersionOf,
   nextConfigVersion,
-} from "../../export/state/config-version";
-import { ConflictError, NotFoundError, UpstreamError } from "../../shared/state/errors";
-import type { ExportConfig } from "../../shared/state/export-store";
+} from "../../export/domain/export-config";
+import { ConflictError, NotFoundError, UpstreamError } from "../../shared/errors";
+import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
+import { normalizeS3Location } from "../../shared/s3-naming";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -28,14 +30,18 @@ import {
   RepairExportRequestSchema,
   RepositoryIdSchema,
 } from "../schemas";
-import { describeQuietly, exportConfigView, exportStatusView } from "../status-views";
+import {
+  describeQuietly,
+  exportConfigView,
+  exportStatusView,
+  startResultView,
+} from "../status-views";
 import {
   checkExportBucket,
   checkOutsideNamespaces,
   checkOutsideOtherExports,
   checkStatusOutsideExport,
   compileRegexps,
-  normalizeS3Path,
 } from "../validation";
 
 const base = `${API_BASE_PATH}/repositories/{repository}/branches/{branch}`;
@@ -68,9 +74,9 @@ function startDeps(deps: ApiDeps) {
 export function startResultResponse(r: StartExportResult): ApiResult {
   switch (r.status) {
     case "started":
-      return json(202, r);
+      return json(202, startResultView(r));
     case "up-to-date":
-      return json(200, r);
+      return json(200, startResultView(r));
     case "not-continuous":
       return json(200, r);
     case "queued":
@@ -140,9 +146,9 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     const body = parseBody(event, ExportConfigurationSchema);
     const regexps = body.lastKeysInPrefixRegexp ?? [];
     compileRegexps("lastKeysInPrefixRegexp", regexps);
-    const exportPath = normalizeS3Path(body.exportPath);
+    const exportPath = normalizeS3Location(body.exportPath);
     const exportStatusPath = body.exportStatusPath
-      ? normalizeS3Path(body.exportStatusPath)
+      ? normalizeS3Location(body.exportStatusPath)
       : undefined;
     checkExportBucket("exportPath", exportPath, deps.exportBuckets);
     if (exportStatusPath)
@@ -190,10 +196,11 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
         ? { previousExportPath: previous.exportPath }
         : {}),
     };
-    // Enabling continuous export exports the current state at once (as the seed says).
+    // Enabling continuous export exports the current head at once.
     if (!config.isContinuous) return json(200, { ...exportConfigView(config), ...change });
     const started = await startAfterStore(deps, repository, branch);
-    return json(200, { ...exportConfigView(config), ...change, export: started });
+    const view = "message" in started ? started : startResultView(started);
+    return json(200, { ...exportConfigView(config), ...change, export: view });
   },
 
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {
@@ -228,7 +235,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
 };
 
 export function createExportHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
-  return apiHandler(exportRoutes, deps);
+  return apiHandler("API export routes", exportRoutes, deps);
 }
 
 export const handler = createExportHandler(lazyDeps(() => depsFromEnv(process.env)));

@@ -1,10 +1,11 @@
 // GC configuration and runs: settings/gc_rules, gc/runs, gc/runs/{runId}.
 
 import { z } from "zod";
-import { getRepositoryOrThrow } from "../../export/start/lakefs-refs";
-import { startGcRun } from "../../gc/runs/start-gc-run";
-import type { GcMode } from "../../gc/workflow-input";
-import { ConflictError, NotFoundError, ValidationError } from "../../shared/state/errors";
+import { startGcRun } from "../../gc/app/start-gc-run";
+import { GC_ID_PATTERN, GC_ID_RULE } from "../../gc/domain/ids";
+import type { GcMode } from "../../gc/domain/workflow-input";
+import { ConflictError, NotFoundError, ValidationError } from "../../shared/errors";
+import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -27,10 +28,8 @@ import {
 import { describeQuietly, gcMarkView, gcRunView } from "../status-views";
 
 const base = `${API_BASE_PATH}/repositories/{repository}`;
-const RunIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be a GC run id" });
-const MarkIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1 to 64 characters of A-Z a-z 0-9 - _" });
+const RunIdSchema = z.string().regex(GC_ID_PATTERN, { error: "must be a GC run id" });
+const MarkIdSchema = z.string().regex(GC_ID_PATTERN, { error: `must be ${GC_ID_RULE}` });
 
 const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
@@ -172,7 +171,7 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
 };
 
 export function createGcHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
-  return apiHandler(gcRoutes, deps);
+  return apiHandler("API GC routes", gcRoutes, deps);
 }
 
 export const handler = createGcHandler(lazyDeps(() => depsFromEnv(process.env)));

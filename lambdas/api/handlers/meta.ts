@@ -13,7 +13,7 @@ export const metaRoutes: Record<string, RouteFn<unknown>> = {
 };
 
 export function createMetaHandler(): ApiHandler {
-  return apiHandler(metaRoutes, () => undefined);
+  return apiHandler("API meta routes", metaRoutes, () => undefined);
 }
 
 export const handler = createMetaHandler();

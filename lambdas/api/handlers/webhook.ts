@@ -2,7 +2,8 @@
 // deliveries and puts one event on the EventBridge bus. The starter Lambda (triggered by a
 // bus rule) starts the export.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { UpstreamError } from "../../shared/state/errors";
+import { LAKEFS_EVENT_SOURCE } from "../../export/domain/lakefs-event";
+import { UpstreamError } from "../../shared/errors";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -19,7 +20,6 @@ import { API_BASE_PATH, routeKey } from "../routes";
 import { type LakeFsWebhookEvent, LakeFsWebhookEventSchema } from "../schemas";
 
 export const WEBHOOK_TOKEN_HEADER = "X-Lakeport-Token";
-export const WEBHOOK_EVENT_SOURCE = "lakeport.lakefs";
 
 /** Constant-time comparison (hashing first makes the lengths equal). */
 export function tokensMatch(given: string, expected: string): boolean {
@@ -55,7 +55,7 @@ export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
     }
     try {
       await deps.events.publish({
-        source: WEBHOOK_EVENT_SOURCE,
+        source: LAKEFS_EVENT_SOURCE,
         detailType: payload.event_type,
         detail: payload,
       });
@@ -69,7 +69,7 @@ export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
 };
 
 export function createWebhookHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
-  return apiHandler(webhookRoutes, deps);
+  return apiHandler("API webhook", webhookRoutes, deps);
 }
 
 export const handler = createWebhookHandler(lazyDeps(() => depsFromEnv(process.env)));

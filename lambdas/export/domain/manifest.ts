@@ -9,7 +9,7 @@
 // Sources: the listing of the commit (first export), or the previous export's manifest merged
 // with this export's tasks (no lakeFS call).
 import { createHash } from "node:crypto";
-import type { LakeFsApi } from "../../lakefs/types";
+import type { LakeFsApi } from "../../shared/lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
 import { isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";

@@ -26,7 +26,7 @@
 // (`mergeMarkerSummaries`, associative, so merges can be done as a tree), and
 // `partitionMarkerLevels` writes the surviving directories grouped by depth, in bounded parts.
 import { RE2JS } from "re2js";
-import type { LakeFsApi } from "../../lakefs/types";
+import type { LakeFsApi } from "../../shared/lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
 import { AFTER_LAKEFS_ACTIONS, isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";

@@ -27,10 +27,11 @@
 //
 // Resumable: `shouldContinue` is asked after each shard written; when it answers false the plan
 // stops with a cursor (the last path written and the next shard index) to pass back later.
-import type { Diff, LakeFsApi, ObjectStats } from "../../lakefs/types";
+
 import { forEachConcurrently } from "../../shared/concurrency";
+import type { Diff, LakeFsApi, ObjectStats } from "../../shared/lakefs/types";
 import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
-import type { ExportMode } from "../state/types";
+import { type ExportMode, exportModeOf } from "./export-state";
 import { isExportedPath } from "./exported-paths";
 import { compareKeys, keyBefore } from "./keys";
 import {
@@ -108,7 +109,7 @@ export interface PlanRequest {
   repository: string;
   /** Last successfully exported commit; the diff base of an incremental export. */
   fromCommit: string | null;
-  toCommit: string;
+  commitId: string;
   /** Default: incremental with a fromCommit, else full-copy. */
   mode?: ExportMode;
   /** Key prefix in the export bucket (the prefix of exportPath). */
@@ -149,10 +150,6 @@ export class PlanError extends Error {
 
 const MAX_PREFIX_EXPANSION_DEPTH = 16;
 
-export function planModeOf(req: Pick<PlanRequest, "mode" | "fromCommit">): ExportMode {
-  return req.mode ?? (req.fromCommit === null ? "full-copy" : "incremental");
-}
-
 export async function planExport(
   lakefs: PlannerLakeFs,
   sink: ShardSink,
@@ -163,7 +160,7 @@ export async function planExport(
   const shouldContinue = opts.shouldContinue ?? (() => true);
   const after = req.resume?.afterPath || undefined;
   const resolve = opts.resolve ?? {};
-  const mode = planModeOf(req);
+  const mode = exportModeOf(req);
   let tasks: AsyncIterable<ExportTask>;
   if (mode === "incremental") {
     if (req.fromCommit === null) throw new PlanError("an incremental export needs fromCommit");
@@ -288,7 +285,7 @@ async function* commitObjects(
   resolve: ResolveOptions,
   depth: number,
 ): AsyncGenerator<ObjectStats> {
-  const pages = lakefs.listObjects(req.repository, req.toCommit, {
+  const pages = lakefs.listObjects(req.repository, req.commitId, {
     ...(window.after ? { after: window.after } : {}),
     ...(window.prefix ? { prefix: window.prefix } : {}),
     amount: resolve.pageSize ?? 1000,
@@ -434,7 +431,7 @@ async function* tasksOfBatch(
     const s = stats.get(c.path);
     if (s) yield copyTaskOf(s, req);
     else if (c.diff === undefined) yield deleteTaskOf(c.path, req);
-    else throw new PlanError(`${c.path} was not found in ${req.toCommit}`, c.path);
+    else throw new PlanError(`${c.path} was not found in ${req.commitId}`, c.path);
   }
 }
 
@@ -447,7 +444,7 @@ async function* diffObjects(
   resolve: ResolveOptions,
   depth: number,
 ): AsyncGenerator<Diff> {
-  const pages = lakefs.diffRefs(req.repository, fromCommit, req.toCommit, {
+  const pages = lakefs.diffRefs(req.repository, fromCommit, req.commitId, {
     type: "two_dot",
     ...(window.after ? { after: window.after } : {}),
     ...(window.prefix ? { prefix: window.prefix } : {}),
@@ -485,7 +482,7 @@ function isNotFound(err: unknown): boolean {
  */
 export async function resolvePhysicalAddresses(
   lakefs: PlannerLakeFs,
-  req: Pick<PlanRequest, "repository" | "toCommit">,
+  req: Pick<PlanRequest, "repository" | "commitId">,
   paths: readonly string[],
   resolve: ResolveOptions = {},
 ): Promise<Map<string, ObjectStats>> {
@@ -496,7 +493,7 @@ export async function resolvePhysicalAddresses(
   let i = 0;
   if (paths.length > statThreshold) {
     while (i < paths.length) {
-      const page = await lakefs.listObjectsPage(req.repository, req.toCommit, {
+      const page = await lakefs.listObjectsPage(req.repository, req.commitId, {
         after: keyBefore(paths[i]!),
         amount: pageSize,
         userMetadata: true,
@@ -527,7 +524,7 @@ export async function resolvePhysicalAddresses(
   }
   await forEachConcurrently(paths.slice(i), resolve.statConcurrency ?? 8, async (path) => {
     try {
-      found.set(path, await lakefs.statObject(req.repository, req.toCommit, path));
+      found.set(path, await lakefs.statObject(req.repository, req.commitId, path));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }

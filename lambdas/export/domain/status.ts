@@ -1,4 +1,4 @@
-// What an export reports under exportStatusPath (semantics.md, step 3), written last:
+// What an export reports under exportStatusPath, written last (after the markers):
 // - `<REPO>-<BRANCH>-<COMMIT>`: exactly one line, `status: <STATUS>, signalled_errors: <N>`
 //   followed by "\n" (as lakeFS writes it: fmt.Sprintf("status: %s, signalled_errors: %d\n"));
 // - `<REPO>-<BRANCH>-<COMMIT>.status.json`: the JSON status document;
@@ -7,14 +7,7 @@
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
-import type { ExportMode } from "../state/types";
-
-export const EXPORT_STATUSES = [
-  "exported-successfully",
-  "export-failed",
-  "export-repaired",
-] as const;
-export type ExportStatus = (typeof EXPORT_STATUSES)[number];
+import { EXPORT_STATUSES, type ExportMode, type ExportStatus } from "./export-state";
 
 export function statusFileName(repository: string, branch: string, commitId: string): string {
   return `${repository}-${branch}-${commitId}`;

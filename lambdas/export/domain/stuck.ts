@@ -5,8 +5,8 @@
 // start and StartExecution) or when the execution ended and its status event was lost (the
 // watchdog's retries ran out). Both are unblocked by recording the export as failed, which a
 // person then repairs. An execution that simply runs very long is only reported.
-import type { ExecutionStatus as ExecutionStatusName } from "../start/workflow-starter";
-import type { ExportState } from "../state/types";
+import type { ExecutionStatus as ExecutionStatusName } from "../../shared/workflow-starter";
+import type { ExportState } from "./export-state";
 
 /** What Step Functions says about the export's execution; undefined: no such execution. */
 export interface ExecutionFacts {

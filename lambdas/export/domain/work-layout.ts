@@ -12,10 +12,12 @@
 //   exports/<id>/markers/index.json                       MarkerLevelIndex
 //   exports/<id>/markers/failed/depth-0003.json           failed marker writes of a level
 
+import { EXECUTION_NAME_PATTERN } from "../../shared/workflow-starter";
+
 const pad = (n: number, width = 6) => String(n).padStart(width, "0");
 
 export function exportWorkPrefix(exportId: string): string {
-  if (!/^[A-Za-z0-9_-]{1,80}$/.test(exportId)) {
+  if (!EXECUTION_NAME_PATTERN.test(exportId)) {
     throw new RangeError(`exportId: ${JSON.stringify(exportId)} must be 1-80 of [A-Za-z0-9_-]`);
   }
   return `exports/${exportId}/`;

@@ -3,31 +3,18 @@
 // MULTIPART_THRESHOLD_BYTES, MULTIPART_PART_SIZE_BYTES, COPY_CONCURRENCY), built lazily once per
 // container so a step only touches what it uses.
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { LakeFsClient } from "../../lakefs/client";
-import { createLakeFsClientFromEnv } from "../../lakefs/factory";
 import { createDynamoDbClient, createS3Client, createSfnClient } from "../../shared/aws/clients";
 import { S3ObjectStore } from "../../shared/aws/s3-object-store";
-import { createStateStores } from "../../shared/state";
-import type { ExportStore } from "../../shared/state/export-store";
-import type { CopyBatchOptions } from "../copy";
-import { SfnWorkflowStarter } from "../start/sfn-workflow-starter";
-import type { StartExportDeps } from "../start/start-export";
-
-export function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
-
-function positiveInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw new Error(`environment variable ${name}: expected a positive integer, got ${raw}`);
-  }
-  return n;
-}
+import { SfnWorkflowStarter } from "../../shared/aws/sfn-workflow-starter";
+import { documentClient } from "../../shared/dynamodb/document-client";
+import { optionalInteger, required } from "../../shared/env";
+import type { LakeFsClient } from "../../shared/lakefs/client";
+import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
+import type { LogKeys } from "../../shared/logger";
+import type { CopyBatchOptions } from "../../shared/s3-copy";
+import { ExportStore } from "../adapters/export-store";
+import type { StartExportDeps } from "../app/start-export";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 
 let s3: S3Client | undefined;
 export const s3Client = () => {
@@ -52,16 +39,16 @@ export const lakeFsClient = (): Promise<LakeFsClient> => {
 
 let exports: ExportStore | undefined;
 export const exportStore = () => {
-  exports ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).exports;
+  exports ??= new ExportStore(documentClient(createDynamoDbClient()), required("TABLE_NAME"));
   return exports;
 };
 
 export const workBucket = () => required("WORK_BUCKET");
 
 export function copyOptionsFromEnv(): CopyBatchOptions {
-  const threshold = positiveInt("MULTIPART_THRESHOLD_BYTES");
-  const partSize = positiveInt("MULTIPART_PART_SIZE_BYTES");
-  const concurrency = positiveInt("COPY_CONCURRENCY");
+  const threshold = optionalInteger("MULTIPART_THRESHOLD_BYTES");
+  const partSize = optionalInteger("MULTIPART_PART_SIZE_BYTES");
+  const concurrency = optionalInteger("COPY_CONCURRENCY");
   return {
     ...(threshold ? { multipartThresholdBytes: threshold } : {}),
     ...(partSize ? { partSizeBytes: partSize } : {}),
@@ -79,10 +66,10 @@ export async function startDepsFromEnv(): Promise<StartExportDeps> {
   };
 }
 
-/** Lambda context, as much as the steps use. */
-export interface LambdaContextLike {
-  getRemainingTimeInMillis?: () => number;
-}
-
 /** Stop planning once less than this is left of the Lambda's time. */
 export const PLAN_TIME_MARGIN_MS = 60_000;
+
+/** The log keys of a workflow step's event: the export it works on. */
+export function exportKeysOf(state: ExportWorkflowState): LogKeys {
+  return { repository: state?.repository, branch: state?.branch, exportId: state?.exportId };
+}

@@ -1,18 +1,24 @@
-import { runPlanStep } from "../workflow/plan-step";
-import type { ExportWorkflowState } from "../workflow/state";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { runPlanStep } from "../app/plan-step";
+import type { ExportWorkflowState } from "../domain/workflow-state";
 import {
+  exportKeysOf,
   exportObjectStore,
-  type LambdaContextLike,
   lakeFsClient,
   PLAN_TIME_MARGIN_MS,
   workBucket,
 } from "./deps";
 
-export const handler = async (event: ExportWorkflowState, context?: LambdaContextLike) => {
-  const remaining = context?.getRemainingTimeInMillis;
-  return runPlanStep(
-    { store: exportObjectStore(), lakefs: await lakeFsClient(), workBucket: workBucket() },
-    event,
-    { shouldContinue: () => !remaining || remaining() > PLAN_TIME_MARGIN_MS },
-  );
-};
+export const handler = lambdaHandler({
+  name: "export plan step",
+  keys: exportKeysOf,
+  run: async (event: ExportWorkflowState, context) => {
+    const remaining = context?.getRemainingTimeInMillis;
+    return runPlanStep(
+      { store: exportObjectStore(), lakefs: await lakeFsClient(), workBucket: workBucket() },
+      event,
+      { shouldContinue: () => !remaining || remaining() > PLAN_TIME_MARGIN_MS },
+    );
+  },
+  summary: (out) => ({ done: out.done, counts: out.counts }),
+});

@@ -1,14 +1,19 @@
-import type { ExportWorkflowState } from "../workflow/state";
-import { runStatusStep } from "../workflow/status-step";
-import { exportObjectStore, lakeFsClient, workBucket } from "./deps";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { runStatusStep } from "../app/status-step";
+import type { ExportWorkflowState } from "../domain/workflow-state";
+import { exportKeysOf, exportObjectStore, lakeFsClient, workBucket } from "./deps";
 
-export const handler = async (event: ExportWorkflowState) =>
-  runStatusStep(
-    {
-      store: exportObjectStore(),
-      lakefs: await lakeFsClient(),
-      workBucket: workBucket(),
-      now: () => new Date(),
-    },
-    event,
-  );
+export const handler = lambdaHandler({
+  name: "export status step",
+  keys: exportKeysOf,
+  run: async (event: ExportWorkflowState) =>
+    runStatusStep(
+      {
+        store: exportObjectStore(),
+        lakefs: await lakeFsClient(),
+        workBucket: workBucket(),
+        now: () => new Date(),
+      },
+      event,
+    ),
+});

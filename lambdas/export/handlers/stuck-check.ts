@@ -5,29 +5,23 @@
 // STUCK_EXPORT_GRACE_MINUTES (how long a start or an ended execution may take to be recorded
 // before the branch counts as stuck; default 15).
 import { createSfnClient } from "../../shared/aws/clients";
+import { optionalInteger, required } from "../../shared/env";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { logger } from "../../shared/logger";
 import {
   emfLine,
   publishMetrics,
   RECOVERED_EXPORTS_METRIC,
   STUCK_EXPORTS_METRIC,
 } from "../../shared/metrics";
+import { SfnExecutionLookup } from "../adapters/sfn-execution-lookup";
+import { checkStuckExports, type StuckCheckResult } from "../app/stuck-exports";
 import { DEFAULT_STUCK_POLICY, type StuckPolicy } from "../domain/stuck";
-import { SfnExecutionLookup } from "../start/sfn-workflow-starter";
-import { checkStuckExports, type StuckCheckResult } from "../workflow/stuck-exports";
-import { exportStore, required } from "./deps";
+import { exportStore } from "./deps";
 
 export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckPolicy {
-  const minutes = (name: string, min: number): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      throw new Error(
-        `environment variable ${name}: expected a whole number of minutes >= ${min}, got ${raw}`,
-      );
-    }
-    return n;
-  };
+  const minutes = (name: string, min: number) =>
+    optionalInteger(name, { min, unit: "minutes" }, env);
   const maxRun = minutes("STUCK_EXPORT_AFTER_MINUTES", 1);
   const grace = minutes("STUCK_EXPORT_GRACE_MINUTES", 0);
   return {
@@ -43,11 +37,8 @@ export class StuckCheckError extends Error {
   override readonly name = "StuckCheckError";
 }
 
-/**
- * Publishes the metric even when some branches could not be checked, then fails the
- * invocation for those (Lambda errors alarm, retries, dead letters after them).
- */
-export const handler = async (): Promise<StuckCheckResult> => {
+/** Each stuck branch at WARN (with its keys), then the metric, then the counts at INFO. */
+async function runStuckCheck(): Promise<StuckCheckResult> {
   lookup ??= new SfnExecutionLookup(createSfnClient());
   const result = await checkStuckExports({
     exports: exportStore(),
@@ -56,7 +47,12 @@ export const handler = async (): Promise<StuckCheckResult> => {
     now: () => new Date(),
     policy: stuckPolicyFromEnv(),
   });
-  for (const s of result.stuck) console.warn(JSON.stringify({ stuckExport: s }));
+  for (const { repository, branch, exportId, ...verdict } of result.stuck) {
+    logger.warn("export stuck in progress", { repository, branch, exportId, ...verdict });
+  }
+  for (const { repository, branch, message } of result.errors) {
+    logger.error("export state could not be checked", { repository, branch, reason: message });
+  }
   publishMetrics(
     emfLine(
       {
@@ -66,17 +62,6 @@ export const handler = async (): Promise<StuckCheckResult> => {
       new Date(),
     ),
   );
-  console.log(
-    JSON.stringify({
-      stuckCheck: {
-        branches: result.branches,
-        inProgress: result.inProgress,
-        stuck: result.stuck.length,
-        markedFailed: result.markedFailed,
-        errors: result.errors.length,
-      },
-    }),
-  );
   if (result.errors.length > 0) {
     const first = result.errors[0]!;
     throw new StuckCheckError(
@@ -84,4 +69,20 @@ export const handler = async (): Promise<StuckCheckResult> => {
     );
   }
   return result;
-};
+}
+
+/**
+ * Publishes the metric even when some branches could not be checked, then fails the
+ * invocation for those (Lambda errors alarm, retries, dead letters after them).
+ */
+export const handler = lambdaHandler({
+  name: "export stuck check",
+  run: runStuckCheck,
+  summary: (result) => ({
+    branches: result.branches,
+    inProgress: result.inProgress,
+    stuck: result.stuck.length,
+    markedFailed: result.markedFailed,
+    errors: result.errors.length,
+  }),
+});

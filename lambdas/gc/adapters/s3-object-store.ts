@@ -1,8 +1,9 @@
 // GcObjectStore on the AWS SDK S3 client: the shared object store plus deletes through the
 // export copy engine's deleteObjects (DeleteObjects of 1 000 keys, per-key retries of
 // throttling).
-import { deleteObjects } from "../../export/copy/delete-objects";
+
 import { S3ObjectStore } from "../../shared/aws/s3-object-store";
+import { deleteObjects } from "../../shared/s3-copy/delete-objects";
 import type { GcObjectStore, KeyDeleteFailure } from "../ports";
 
 export class S3GcObjectStore extends S3ObjectStore implements GcObjectStore {

@@ -2,7 +2,7 @@
 // with what changed rather than with commits x objects.
 //
 // Notation: A(c) is the set of physical addresses in the tree of commit c; E the expired
-// commits, Act the active ones, S the staged addresses. semantics.md defines
+// commits, Act the active ones, S the staged addresses. What GC may delete is
 //   mark = (U_{e in E} A(e)) \ (U_{a in Act} A(a)) \ S   (inside the storage namespace).
 //
 // A "diff" item of commit c against base q yields D(c, q): the addresses that c's tree holds

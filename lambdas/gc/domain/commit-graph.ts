@@ -1,6 +1,6 @@
 // The part of the commit history GC needs: ids, parents and creation dates, nothing else
 // (no messages, no metadata), so 100 000 commits fit easily in one Lambda.
-import type { Commit } from "../../lakefs/types";
+import type { Commit } from "../../shared/lakefs/types";
 
 /** Read access to commits; the retention and planning algorithms only need this. */
 export interface CommitSource {

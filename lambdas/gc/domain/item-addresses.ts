@@ -1,7 +1,7 @@
 // What the address step takes from each lakeFS page of a work item (address-plan.ts says
 // why these are enough). Getting these wrong silently deletes live data, so they are here,
 // pure and tested, rather than inline in a handler.
-import type { Diff, ObjectStats } from "../../lakefs/types";
+import type { Diff, ObjectStats } from "../../shared/lakefs/types";
 
 /** A "list" item: the physical address of every object of the commit's tree. */
 export function addressesOfListing(objects: readonly ObjectStats[]): string[] {

@@ -1,7 +1,7 @@
 // Addresses -> keys relative to the storage namespace -> stable hash partitions.
 // The mark phase works one partition at a time, so the partition count is what bounds a
 // mark Lambda's memory: more data means more partitions, never bigger Lambdas.
-import { ValidationError } from "../../shared/state/errors";
+import { ValidationError } from "../../shared/errors";
 
 /**
  * Addresses per partition the mark Lambda is sized for (active + staged + marked keys of

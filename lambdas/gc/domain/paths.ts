@@ -1,42 +1,8 @@
-// Where GC writes, relative to the repository's storage namespace (semantics.md table), the
-// ids that appear in those paths, and the layout of the run's scratch data in the work bucket.
-import { ValidationError } from "../../shared/state/errors";
-
-/** Mark and run ids go into S3 keys and execution names: a safe alphabet only. */
-export const GC_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function validateMarkId(markId: unknown): string {
-  return validateId("mark_id", markId);
-}
-
-export function validateRunId(runId: unknown): string {
-  return validateId("run_id", runId);
-}
-
-function validateId(field: string, value: unknown): string {
-  if (typeof value !== "string" || !GC_ID_PATTERN.test(value)) {
-    throw new ValidationError(
-      `${field}: must be 1 to 64 characters from A-Z a-z 0-9 - _ (got ${JSON.stringify(value)})`,
-    );
-  }
-  return value;
-}
-
-/** A mark id like lakeFS's (a UUID) when the user chose none. */
-export function newMarkId(random: () => string = () => globalThis.crypto.randomUUID()): string {
-  return validateMarkId(random());
-}
-
-/**
- * Run ids sort by start time: `20261123T004755123Z-<10 hex>` (milliseconds), the same
- * format as newGcRunId in ../runs/run-id.ts, which the start use case uses.
- */
-export function newRunId(
-  now: Date,
-  random: () => string = () => globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 10),
-): string {
-  return validateRunId(`${now.toISOString().replace(/[-:.]/g, "")}-${random()}`);
-}
+// Where GC writes, relative to the repository's storage namespace (the same places as
+// lakeFS's GC: reports under _lakefs/retention/gc/, logs under _lakefs/logs/gc/), and the
+// layout of the run's scratch data in the work bucket.
+import { ValidationError } from "../../shared/errors";
+import { validateMarkId, validateRunId } from "./ids";
 
 /** `dt=` values and run id prefixes: UTC, to the second, no characters S3 tools escape. */
 export function compactTimestamp(date: Date): string {
@@ -56,6 +22,8 @@ export function partFileName(part: number, extension: "parquet" | "txt"): string
 
 const GC_RETENTION = "_lakefs/retention/gc";
 const GC_LOGS = "_lakefs/logs/gc";
+/** Everything GC writes in a storage namespace is below these (its reports, then its logs). */
+export const GC_OUTPUT_PREFIXES = [`${GC_RETENTION}/`, `${GC_LOGS}/`] as const;
 
 /** Keys relative to the storage namespace. Prefixes end with "/". */
 export const gcPaths = {

@@ -3,6 +3,7 @@
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { z } from "zod";
 import type { RetentionResult } from "./retention";
+import { GC_MODES } from "./workflow-input";
 
 const utf8 = new TextEncoder();
 
@@ -79,14 +80,12 @@ export function parseCommitsCsv(text: string): { commitId: string; expired: bool
   });
 }
 
-export const GC_RUN_MODES = ["mark-and-sweep", "mark-only", "sweep-only"] as const;
-
 /** `_lakefs/retention/gc/summary/run_id=<RUN_ID>.json`. */
 export const GcRunSummarySchema = z
   .object({
     run_id: z.string().min(1),
     mark_id: z.string().min(1),
-    mode: z.enum(GC_RUN_MODES),
+    mode: z.enum(GC_MODES),
     start_time: z.iso.datetime(),
     end_time: z.iso.datetime(),
     /** e.g. active_commits, expired_commits, marked_addresses, deleted_objects, delete_errors. */

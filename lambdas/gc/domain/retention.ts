@@ -1,6 +1,9 @@
-// Which commits are active (kept) and which are expired: the algorithm of semantics.md,
-// "Garbage collection". Pure: `now` is a parameter, commits come from a CommitSource.
-import type { Ref } from "../../lakefs/types";
+// Which commits are active (kept) and which are expired, as lakeFS computes it: from each
+// branch head (and tag) the walk follows the first-parent ancestry; the parent of a commit
+// created inside the branch's retention window is kept, and a walk stops at a commit another
+// walk reached with a window at least as long. Every commit reachable from a starting point and
+// not kept is expired. Pure: `now` is a parameter, commits come from a CommitSource.
+import type { Ref } from "../../shared/lakefs/types";
 import { type CommitSource, MissingCommitError } from "./commit-graph";
 import type { GcRules } from "./rules";
 import { retentionLookup } from "./rules";

@@ -1,54 +1,82 @@
 // GC rules of a repository, exactly the JSON lakeFS uses:
 // {"default_retention_days": N, "branches": [{"branch_id": "main", "retention_days": M}]}.
 import { z } from "zod";
-import { ValidationError } from "../../shared/state/errors";
+import { ValidationError } from "../../shared/errors";
 
 /** About a hundred years: anything longer is a typo, not a policy. */
 export const MAX_RETENTION_DAYS = 36_500;
+/** More branch rules than this is not a policy either (and keeps an item well under 400 KB). */
+export const MAX_BRANCH_RULES = 1000;
+
+/**
+ * How errors in rules are worded. The rules parser and the API (lambdas/api/schemas.ts) word
+ * them differently; what is valid is the same.
+ */
+export interface GcRulesWording {
+  notDays: string;
+  belowZero: string;
+  notBranchName: string;
+  notBranchList: string;
+  notBranchRule?: string;
+  notRules?: string;
+}
+
+const PARSER_WORDING: GcRulesWording = {
+  notDays: "must be a number of days",
+  belowZero: "must be 0 or more",
+  notBranchName: "must be a branch name",
+  notBranchList: "must be a list of branch rules",
+  notBranchRule: "must be an object with branch_id and retention_days",
+  notRules: "must be a JSON object",
+};
 
 /** Missing fields say "required"; present but wrong ones say what is expected. */
-const expected = (what: string) => (issue: { input?: unknown }) =>
-  issue.input === undefined ? "required" : `must be ${what}`;
+const expected = (message: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? "required" : message;
 
-const RetentionDaysSchema = z
-  .number({ error: expected("a number of days") })
-  .int({ error: "must be a whole number of days" })
-  .min(0, { error: "must be 0 or more" })
-  .max(MAX_RETENTION_DAYS, { error: `must be at most ${MAX_RETENTION_DAYS}` });
-
-export const GcBranchRuleSchema = z.strictObject(
-  {
-    branch_id: z
-      .string({ error: expected("a branch name") })
-      .min(1, { error: "must not be empty" }),
-    retention_days: RetentionDaysSchema,
-  },
-  { error: expected("an object with branch_id and retention_days") },
-);
-
-export const GcRulesSchema = z
-  .strictObject(
+/** The rules schema, its errors in `wording`. */
+export function gcRulesSchema(wording: GcRulesWording) {
+  const days = z
+    .number({ error: expected(wording.notDays) })
+    .int({ error: "must be a whole number of days" })
+    .min(0, { error: wording.belowZero })
+    .max(MAX_RETENTION_DAYS, { error: `must be at most ${MAX_RETENTION_DAYS}` });
+  const branchRule = z.strictObject(
     {
-      default_retention_days: RetentionDaysSchema,
-      branches: z.array(GcBranchRuleSchema, { error: expected("a list of branch rules") }),
+      branch_id: z
+        .string({ error: expected(wording.notBranchName) })
+        .min(1, { error: "must not be empty" }),
+      retention_days: days,
     },
-    { error: expected("a JSON object") },
-  )
-  .superRefine((rules, ctx) => {
-    const seen = new Set<string>();
-    rules.branches.forEach((rule, i) => {
-      if (seen.has(rule.branch_id)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["branches", i, "branch_id"],
-          message: `duplicate branch "${rule.branch_id}"`,
-        });
-      }
-      seen.add(rule.branch_id);
+    wording.notBranchRule ? { error: expected(wording.notBranchRule) } : undefined,
+  );
+  return z
+    .strictObject(
+      {
+        default_retention_days: days,
+        branches: z
+          .array(branchRule, { error: expected(wording.notBranchList) })
+          .max(MAX_BRANCH_RULES),
+      },
+      wording.notRules ? { error: expected(wording.notRules) } : undefined,
+    )
+    .superRefine((rules, ctx) => {
+      const seen = new Set<string>();
+      rules.branches.forEach((rule, i) => {
+        if (seen.has(rule.branch_id)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["branches", i, "branch_id"],
+            message: `duplicate branch "${rule.branch_id}"`,
+          });
+        }
+        seen.add(rule.branch_id);
+      });
     });
-  });
+}
 
-export type GcBranchRule = z.infer<typeof GcBranchRuleSchema>;
+export const GcRulesSchema = gcRulesSchema(PARSER_WORDING);
+
 export type GcRules = z.infer<typeof GcRulesSchema>;
 
 /** Validates rules from a user or the store; the error names every bad field. */

@@ -1,9 +1,15 @@
-import { type AddressStepEvent, runAddressStep } from "../steps/addresses";
-import { gcDepsFromEnv, type LambdaContextLike, TIME_MARGIN_MS } from "./deps";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { type AddressStepEvent, runAddressStep } from "../app/addresses";
+import { gcDepsFromEnv, gcKeysOf, TIME_MARGIN_MS } from "./deps";
 
-export const handler = async (event: AddressStepEvent, context?: LambdaContextLike) => {
-  const remaining = context?.getRemainingTimeInMillis;
-  return runAddressStep(gcDepsFromEnv(), event, {
-    ...(remaining ? { outOfTime: () => remaining() < TIME_MARGIN_MS } : {}),
-  });
-};
+export const handler = lambdaHandler({
+  name: "GC addresses step",
+  keys: gcKeysOf,
+  run: async (event: AddressStepEvent, context) => {
+    const remaining = context?.getRemainingTimeInMillis;
+    return runAddressStep(gcDepsFromEnv(), event, {
+      ...(remaining ? { outOfTime: () => remaining() < TIME_MARGIN_MS } : {}),
+    });
+  },
+  summary: ({ items, done }) => ({ done, itemsLeft: items.length }),
+});

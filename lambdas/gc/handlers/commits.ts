@@ -1,11 +1,14 @@
-import { runCommitsStep } from "../steps/commits";
-import { GcWorkflowInputSchema } from "../workflow-input";
-import { gcDepsFromEnv, pickRunInput } from "./deps";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { runCommitsStep } from "../app/commits";
+import { gcDepsFromEnv, gcKeysOf, runInputOf } from "./deps";
 
-export const handler = async (event: Record<string, unknown>) => {
-  const input = GcWorkflowInputSchema.parse(pickRunInput(event));
-  const perPartition = Number(process.env.GC_ADDRESSES_PER_PARTITION ?? "");
-  return runCommitsStep(gcDepsFromEnv(), input, {
-    ...(perPartition > 0 ? { addressesPerPartition: perPartition } : {}),
-  });
-};
+export const handler = lambdaHandler({
+  name: "GC commits step",
+  keys: gcKeysOf,
+  run: async (event: Record<string, unknown>) => {
+    const perPartition = Number(process.env.GC_ADDRESSES_PER_PARTITION ?? "");
+    return runCommitsStep(gcDepsFromEnv(), runInputOf(event), {
+      ...(perPartition > 0 ? { addressesPerPartition: perPartition } : {}),
+    });
+  },
+});

@@ -1,4 +1,9 @@
-import { type CopyMarkInput, runCopyPlanStep } from "../steps/copy-mark";
-import { gcDepsFromEnv } from "./deps";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { type CopyMarkInput, runCopyPlanStep } from "../app/copy-mark";
+import { gcDepsFromEnv, gcKeysOf } from "./deps";
 
-export const handler = async (event: CopyMarkInput) => runCopyPlanStep(gcDepsFromEnv(), event);
+export const handler = lambdaHandler({
+  name: "GC copy plan",
+  keys: gcKeysOf,
+  run: async (event: CopyMarkInput) => runCopyPlanStep(gcDepsFromEnv(), event),
+});

@@ -1,19 +1,17 @@
 // Composition root of the GC Lambdas: S3, lakeFS, the run records and the repository's lease
 // from the function's environment (WORK_BUCKET, TABLE_NAME, GC_LEASE_SECONDS, LAKEFS_ENDPOINT +
 // credentials), built once per container.
-import { createLakeFsClientFromEnv } from "../../lakefs/factory";
+
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
-import { createStateStores } from "../../shared/state";
-import type { GcStore } from "../../shared/state/gc-store";
+import { documentClient } from "../../shared/dynamodb/document-client";
+import { required } from "../../shared/env";
+import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
+import type { LogKeys } from "../../shared/logger";
+import { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
 import { leaseSecondsFrom } from "../domain/lease";
+import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
-
-function required(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`environment variable ${name} is not set`);
-  return v;
-}
 
 /** lakeFS is only contacted by the steps that read it (commits, addresses). */
 function lazyLakeFs(): GcLakeFs {
@@ -47,7 +45,7 @@ async function* lazyPages<C, T>(
 function lazyStore(): () => GcStore {
   let store: GcStore | undefined;
   return () => {
-    store ??= createStateStores(createDynamoDbClient(), required("TABLE_NAME")).gc;
+    store ??= new GcStore(documentClient(createDynamoDbClient()), required("TABLE_NAME"));
     return store;
   };
 }
@@ -87,40 +85,25 @@ export function gcDepsFromEnv(): GcStepDeps {
   return deps;
 }
 
-/** Lambda context, as much as the steps use. */
-export interface LambdaContextLike {
-  getRemainingTimeInMillis?: () => number;
-}
-
 /** Stop starting new lakeFS pages once less than this is left of the Lambda's time. */
 export const TIME_MARGIN_MS = 60_000;
 
-/** The state carries step results next to the run input; keep only the input's fields. */
-export function pickRunInput(state: object) {
-  const {
-    repository,
-    runId,
-    markId,
-    doMark,
-    doSweep,
-    storageNamespace,
-    rules,
-    now,
-    markRunId,
-    markNow,
-    markRules,
-  } = state as Record<string, unknown>;
+const RUN_INPUT_KEYS = Object.keys(GcWorkflowInputSchema.shape);
+
+/** The run input of a state that carries step results next to it, validated. */
+export function runInputOf(state: object): GcWorkflowInput {
+  const s = state as Record<string, unknown>;
+  return GcWorkflowInputSchema.parse(Object.fromEntries(RUN_INPUT_KEYS.map((k) => [k, s[k]])));
+}
+
+/** The log keys of a GC step's event: the run's input, or a map child's batch context. */
+export function gcKeysOf(event: unknown): LogKeys {
+  const e = (event ?? {}) as Record<string, unknown>;
+  const context = (e.BatchInput ?? e.batch ?? e) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
   return {
-    repository,
-    runId,
-    markId,
-    doMark,
-    doSweep,
-    storageNamespace,
-    rules,
-    now,
-    markRunId,
-    markNow,
-    markRules,
+    repository: text(context.repository),
+    runId: text(context.runId),
+    markId: text(context.markId),
   };
 }

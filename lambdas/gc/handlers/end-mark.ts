@@ -1,8 +1,10 @@
-import { type EndMarkEvent, runEndMarkStep } from "../steps/end-mark";
-import { GcWorkflowInputSchema } from "../workflow-input";
-import { gcDepsFromEnv, pickRunInput } from "./deps";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { type EndMarkEvent, runEndMarkStep } from "../app/end-mark";
+import { gcDepsFromEnv, gcKeysOf, runInputOf } from "./deps";
 
-export const handler = async (event: EndMarkEvent) => {
-  const input = GcWorkflowInputSchema.parse(pickRunInput(event));
-  return runEndMarkStep(gcDepsFromEnv(), { ...input, plan: event.plan });
-};
+export const handler = lambdaHandler({
+  name: "GC end of mark",
+  keys: gcKeysOf,
+  run: async (event: EndMarkEvent) =>
+    runEndMarkStep(gcDepsFromEnv(), { ...runInputOf(event), plan: event.plan }),
+});

@@ -1,4 +1,9 @@
-import { type MarkStepEvent, runMarkStep } from "../steps/mark";
-import { gcDepsFromEnv } from "./deps";
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { type MarkStepEvent, runMarkStep } from "../app/mark";
+import { gcDepsFromEnv, gcKeysOf } from "./deps";
 
-export const handler = async (event: MarkStepEvent) => runMarkStep(gcDepsFromEnv(), event);
+export const handler = lambdaHandler({
+  name: "GC mark step",
+  keys: gcKeysOf,
+  run: async (event: MarkStepEvent) => runMarkStep(gcDepsFromEnv(), event),
+});

@@ -1,9 +1,21 @@
-import { runSummaryStep, type SummaryStepEvent } from "../steps/summary";
-import { GcWorkflowInputSchema } from "../workflow-input";
-import { gcDepsFromEnv, pickRunInput } from "./deps";
+// The GC workflow's last step: a failed run is logged at ERROR with its reason, so the run
+// can be found in the logs by its runId.
 
-export const handler = async (event: SummaryStepEvent) => {
-  const { error, ...rest } = event;
-  const input = GcWorkflowInputSchema.parse(pickRunInput(rest));
-  return runSummaryStep(gcDepsFromEnv(), { ...input, ...(error ? { error } : {}) });
-};
+import { lambdaHandler } from "../../shared/lambda-handler";
+import { logger } from "../../shared/logger";
+import { runSummaryStep, type SummaryStepEvent } from "../app/summary";
+import { gcDepsFromEnv, gcKeysOf, runInputOf } from "./deps";
+
+export const handler = lambdaHandler({
+  name: "GC summary step",
+  keys: gcKeysOf,
+  run: async (event: SummaryStepEvent) => {
+    const { error, ...rest } = event;
+    const out = await runSummaryStep(gcDepsFromEnv(), {
+      ...runInputOf(rest),
+      ...(error ? { error } : {}),
+    });
+    if (!out.success) logger.error("GC run failed", { reason: out.errorMessage });
+    return out;
+  },
+});

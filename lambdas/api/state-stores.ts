@@ -1,0 +1,20 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ExportStore } from "../export/adapters/export-store";
+import { GcStore } from "../gc/adapters/gc-store";
+import { documentClient } from "../shared/dynamodb/document-client";
+import { WebhookDeliveryStore } from "./webhook-store";
+
+export interface StateStores {
+  exports: ExportStore;
+  gc: GcStore;
+  webhooks: WebhookDeliveryStore;
+}
+
+export function createStateStores(ddb: DynamoDBClient, tableName: string): StateStores {
+  const doc = documentClient(ddb);
+  return {
+    exports: new ExportStore(doc, tableName),
+    gc: new GcStore(doc, tableName),
+    webhooks: new WebhookDeliveryStore(doc, tableName),
+  };
+}

@@ -1,0 +1,300 @@
+// Export configuration and export state per (repository, branch) in DynamoDB. Every state
+// change is a conditional write: either on the item's `version` (read-decide-write with the
+// pure rules of lambdas/export/domain/transitions.ts) or on the exact state/exportId the change
+// applies to. The state's commitId is stored as `currentRef`, the attribute name items have
+// always had.
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { KIND_INDEX, keys } from "../../shared/dynamodb/table";
+import type { ExportConfig } from "../domain/export-config";
+import type { ExportState } from "../domain/export-state";
+import { decideDone } from "../domain/transitions";
+import type {
+  BranchExportState,
+  CompleteExportInput,
+  CompleteExportResult,
+  ExportStateStore,
+} from "../ports";
+
+const MAX_CAS_ATTEMPTS = 10;
+
+export class ExportStore implements ExportStateStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getConfig(repository: string, branch: string): Promise<ExportConfig | undefined> {
+    return getItem<ExportConfig>(this.doc, this.tableName, keys.exportConfig(repository, branch));
+  }
+
+  async putConfig(config: ExportConfig): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.exportConfig(config.repository, config.branch),
+          kind: "export-config",
+          kindSk: `${config.repository}#${config.branch}`,
+          ...config,
+        },
+      }),
+    );
+  }
+
+  /** Returns whether a configuration existed. */
+  async deleteConfig(repository: string, branch: string): Promise<boolean> {
+    const out = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.exportConfig(repository, branch),
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return out.Attributes !== undefined;
+  }
+
+  /** Every export configuration, a page at a time (for scheduled or bulk starters). */
+  async *listConfigs(pageSize = 100): AsyncIterable<ExportConfig[]> {
+    for await (const items of this.itemsOfKind("export-config", pageSize)) {
+      yield items.map((i) => withoutKeys<ExportConfig>(i));
+    }
+  }
+
+  /**
+   * Every export state, a page at a time (the kind index: eventually consistent, so callers
+   * about to act on a state read it again with getState).
+   */
+  async *listStates(pageSize = 100): AsyncIterable<BranchExportState[]> {
+    for await (const items of this.itemsOfKind("export-state", pageSize)) {
+      yield items.map((item) => {
+        const { repository, branch, ...stored } = withoutKeys<StoredExportState>(item);
+        return { repository, branch, state: exportStateOf(stored) };
+      });
+    }
+  }
+
+  /** Items of one kind across repositories, page by page (the kind index). */
+  private async *itemsOfKind(
+    kind: "export-config" | "export-state",
+    pageSize: number,
+  ): AsyncIterable<Record<string, unknown>[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: KIND_INDEX.name,
+          KeyConditionExpression: "#k = :k",
+          ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
+          ExpressionAttributeValues: { ":k": kind },
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield out.Items ?? [];
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  async getState(repository: string, branch: string): Promise<ExportState | undefined> {
+    const item = await getItem<StoredExportState>(
+      this.doc,
+      this.tableName,
+      keys.exportState(repository, branch),
+    );
+    if (!item) return undefined;
+    const { repository: _r, branch: _b, ...stored } = item;
+    return exportStateOf(stored);
+  }
+
+  /**
+   * Writes `next` if the stored state still has `expectedVersion` (undefined: no state yet).
+   * Returns false when another writer got there first. A start additionally requires the
+   * stored state not to be in-progress, so the rule holds even if versions were misused.
+   */
+  async compareAndSetState(
+    repository: string,
+    branch: string,
+    expectedVersion: number | undefined,
+    next: ExportState,
+  ): Promise<boolean> {
+    const base = {
+      TableName: this.tableName,
+      Item: {
+        ...keys.exportState(repository, branch),
+        kind: "export-state",
+        kindSk: `${repository}#${branch}`,
+        repository,
+        branch,
+        ...storedExportState(next),
+      },
+    };
+    const condition =
+      expectedVersion === undefined
+        ? { ConditionExpression: "attribute_not_exists(pk)" }
+        : {
+            ConditionExpression:
+              next.state === "in-progress" ? "#v = :v AND #s <> :running" : "#v = :v",
+            ExpressionAttributeNames: {
+              "#v": "version",
+              ...(next.state === "in-progress" ? { "#s": "state" } : {}),
+            },
+            ExpressionAttributeValues: {
+              ":v": expectedVersion,
+              ...(next.state === "in-progress" ? { ":running": "in-progress" } : {}),
+            },
+          };
+    try {
+      await this.doc.send(new PutCommand({ ...base, ...condition }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Records that `commitId` is wanted once the running export `exportId` ends. Applies only while
+   * that export is still in progress; false otherwise (the caller re-reads and retries).
+   */
+  async requestFollowUp(
+    repository: string,
+    branch: string,
+    exportId: string,
+    commitId: string,
+    now: string,
+  ): Promise<boolean> {
+    return this.updateRunning(repository, branch, exportId, now, "SET pendingHead = :h", {
+      ":h": commitId,
+    });
+  }
+
+  /** Stores the execution of the running export `exportId`. */
+  async recordExecution(
+    repository: string,
+    branch: string,
+    exportId: string,
+    executionArn: string,
+    now: string,
+  ): Promise<boolean> {
+    return this.updateRunning(repository, branch, exportId, now, "SET executionArn = :arn", {
+      ":arn": executionArn,
+    });
+  }
+
+  /** StartExecution failed for `exportId`: the branch becomes export-failed with the reason. */
+  async markStartFailed(
+    repository: string,
+    branch: string,
+    exportId: string,
+    reason: string,
+    now: string,
+  ): Promise<boolean> {
+    return this.conditionalUpdate(
+      repository,
+      branch,
+      "SET #s = :failed, errorMessage = :msg, updatedAt = :now ADD version :one REMOVE pendingHead, executionArn",
+      "#s = :running AND exportId = :id",
+      {
+        ":failed": "export-failed",
+        ":msg": `could not start the export workflow: ${reason}`,
+        ":now": now,
+        ":one": 1,
+        ":running": "in-progress",
+        ":id": exportId,
+      },
+    );
+  }
+
+  /**
+   * done: called by the execution-ended handler once the export's execution has stopped (and
+   * by the stuck-export check). Applies only to the running export (same exportId and
+   * commitId). `followUp` is true after a success when a start was asked for meanwhile: the
+   * caller then calls startExport(..., trigger "run").
+   */
+  async completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult> {
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const current = await this.getState(input.repository, input.branch);
+      const decision = decideDone(current, {
+        exportId: input.exportId,
+        commitId: input.commitId,
+        outcome: input.outcome,
+        now,
+      });
+      if (decision.kind === "refused") return { applied: false, reason: decision.reason };
+      const ok = await this.compareAndSetState(
+        input.repository,
+        input.branch,
+        current?.version,
+        decision.next,
+      );
+      if (ok) return { applied: true, state: decision.next, followUp: decision.followUp };
+    }
+    return { applied: false, reason: "too much contention on the export state" };
+  }
+
+  /** `set` (plus updatedAt and a new version) while export `exportId` is still running. */
+  private updateRunning(
+    repository: string,
+    branch: string,
+    exportId: string,
+    now: string,
+    set: string,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
+    return this.conditionalUpdate(
+      repository,
+      branch,
+      `${set}, updatedAt = :now ADD version :one`,
+      "#s = :running AND exportId = :id",
+      { ...values, ":now": now, ":one": 1, ":running": "in-progress", ":id": exportId },
+    );
+  }
+
+  private async conditionalUpdate(
+    repository: string,
+    branch: string,
+    update: string,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.exportState(repository, branch),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { "#s": "state" },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+}
+
+/** An export state as its item holds it. */
+type StoredExportState = Omit<ExportState, "commitId"> & {
+  repository: string;
+  branch: string;
+  currentRef: string;
+};
+
+function storedExportState({ commitId, ...rest }: ExportState) {
+  return { ...rest, currentRef: commitId };
+}
+
+function exportStateOf({ currentRef, ...rest }: Omit<StoredExportState, "repository" | "branch">) {
+  return { ...rest, commitId: currentRef } as ExportState;
+}

@@ -1,0 +1,84 @@
+// Copy step (a distributed map child): a batch of task shards, each run as one copy batch
+// (runExportShard). Per shard it writes the marker summary, then the shard result: a shard
+// with a result is complete. Returns only counts (the map discards them anyway).
+import type { S3Client } from "@aws-sdk/client-s3";
+import { createLimiter } from "../../shared/concurrency";
+import { logger } from "../../shared/logger";
+import type { CopyBatchOptions } from "../../shared/s3-copy";
+import { parseS3Uri } from "../../shared/s3-uri";
+import { compileDirectorySelector } from "../domain/markers";
+import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportObjectStore } from "../ports";
+import { runExportShard } from "./run-export-shard";
+
+export interface CopyBatchEvent {
+  Items: { shard: number }[];
+  BatchInput: { exportId: string; exportPath: string; lastKeysInPrefixRegexp: string[] };
+}
+
+export interface CopyStepDeps {
+  store: ExportObjectStore;
+  s3: S3Client;
+  workBucket: string;
+  copy?: CopyBatchOptions;
+}
+
+export class MissingTaskShardError extends Error {
+  override readonly name = "MissingTaskShardError";
+}
+
+export async function runCopyStep(
+  deps: CopyStepDeps,
+  event: CopyBatchEvent,
+): Promise<{ shards: number; copied: number; deleted: number; failed: number }> {
+  const { exportId, exportPath, lastKeysInPrefixRegexp } = event.BatchInput ?? {};
+  const keys = exportWorkKeys(exportId);
+  const destBucket = parseS3Uri(exportPath, "BatchInput.exportPath").bucket;
+  const selector = compileDirectorySelector(lastKeysInPrefixRegexp ?? []);
+  const shards = (event.Items ?? []).map((item) => {
+    if (!Number.isInteger(item?.shard) || item.shard < 0) {
+      throw new RangeError(`Items[].shard: expected a shard index, got ${JSON.stringify(item)}`);
+    }
+    return item.shard;
+  });
+  // The batch's shards run side by side under one limit of operations in flight, so the
+  // tail of one shard does not leave the function's connections idle.
+  const copy = deps.copy ?? {};
+  const limiter = copy.limiter ?? createLimiter(copy.concurrency ?? 32);
+  const out = { shards: 0, copied: 0, deleted: 0, failed: 0 };
+  const runShard = async (shardIndex: number) => {
+    const body = await deps.store.getText(deps.workBucket, keys.taskShard(shardIndex));
+    if (body === undefined) {
+      throw new MissingTaskShardError(`task shard ${keys.taskShard(shardIndex)} does not exist`);
+    }
+    const { result, markerSummaryLines } = await runExportShard(
+      deps.s3,
+      { shardIndex, body, destBucket, selector },
+      { ...copy, limiter },
+    );
+    if (markerSummaryLines.length > 0) {
+      await deps.store.put(
+        deps.workBucket,
+        keys.markerSummary(shardIndex),
+        `${markerSummaryLines.join("\n")}\n`,
+      );
+    }
+    if (result.failed.length > 0) {
+      logger.error("copy operations failed", {
+        shard: shardIndex,
+        failed: result.failed.length,
+        firstFailure: result.failed[0],
+      });
+    }
+    // A shard with a result is complete: written last.
+    await deps.store.put(deps.workBucket, keys.shardResult(shardIndex), JSON.stringify(result));
+    out.shards++;
+    out.copied += result.copied;
+    out.deleted += result.deleted;
+    out.failed += result.failed.length;
+  };
+  const settled = await Promise.allSettled(shards.map(runShard));
+  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (rejected) throw rejected.reason;
+  return out;
+}

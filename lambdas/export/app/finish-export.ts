@@ -1,0 +1,172 @@
+// Finishing an export, in two steps that never overlap:
+// 1. the workflow's Finish step says the outcome (from the status step, or the caught error
+//    when even that failed). It records nothing: a failed outcome ends the execution in the
+//    ExportFailed state with the reason as its cause;
+// 2. once the execution has stopped, its "Execution Status Change" event reaches the
+//    execution-ended handler (the watchdog), which records the outcome on the branch ("done")
+//    and, after a success with a start asked for meanwhile, starts the next export at once from
+//    the newest head. So the branch stays in-progress until the execution has stopped, and two
+//    executions of a branch never overlap.
+// Outcomes of an ended execution:
+// - SUCCEEDED: the status step said exported-successfully or export-repaired: succeeded.
+// - FAILED in the ExportFailed state: failed, with the state's cause as the reason.
+// - any other FAILED, TIMED_OUT, ABORTED: failed, with the execution's error.
+// Recording is conditional (same export id and commit, still in-progress), so a repeated event
+// or one for an older export changes nothing; a repeated delivery only starts the follow-up
+// if no start has taken it yet.
+import { z } from "zod";
+import { NotFoundError } from "../../shared/errors";
+import type { ExportOutcome } from "../domain/transitions";
+import { parseExportWorkflowInput } from "../domain/workflow-input";
+import { type ExportWorkflowState, reasonOfCaughtError } from "../domain/workflow-state";
+import { type StartExportDeps, type StartExportResult, startExport } from "./start-export";
+
+/** The Fail state's error name: the execution-ended handler takes its cause as the reason. */
+export const EXPORT_FAILED_ERROR = "ExportFailed";
+
+/** The outcome the workflow's state stands for. */
+export function outcomeOf(state: ExportWorkflowState): ExportOutcome {
+  const s = state.status;
+  if (s && s.status !== "export-failed") return { status: "succeeded" };
+  const errorMessage =
+    s?.errorMessage ??
+    (state.error ? reasonOfCaughtError(state.error) : `${s?.signalledErrors ?? 1} errors`);
+  return { status: "failed", errorMessage };
+}
+
+export interface FinishStepOutput {
+  outcome: ExportOutcome["status"];
+  /** The reason of a failed outcome (the cause of the ExportFailed state). */
+  errorMessage?: string;
+}
+
+/** The workflow's Finish step. */
+export function runFinishStep(state: ExportWorkflowState): FinishStepOutput {
+  const outcome = outcomeOf(state);
+  return outcome.status === "succeeded"
+    ? { outcome: "succeeded" }
+    : { outcome: "failed", errorMessage: outcome.errorMessage.slice(0, 30_000) };
+}
+
+const ExecutionStatusChangeSchema = z.looseObject({
+  executionArn: z.string(),
+  name: z.string(),
+  status: z.string(),
+  input: z.string().nullable().optional(),
+  output: z.string().nullable().optional(),
+  error: z.string().nullable().optional(),
+  cause: z.string().nullable().optional(),
+});
+
+export const FAILED_EXECUTION_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
+/** The statuses of an ended execution (the execution-ended rule matches these). */
+export const ENDED_EXECUTION_STATUSES = ["SUCCEEDED", ...FAILED_EXECUTION_STATUSES] as const;
+
+/** The outcome an ended execution stands for. */
+export function outcomeOfEndedExecution(d: {
+  status: string;
+  error?: string | null;
+  cause?: string | null;
+}): ExportOutcome {
+  if (d.status === "SUCCEEDED") return { status: "succeeded" };
+  if (d.status === "FAILED" && d.error === EXPORT_FAILED_ERROR) {
+    return { status: "failed", errorMessage: (d.cause || "export failed").slice(0, 1000) };
+  }
+  const detail = [d.error, d.cause].filter(Boolean).join(": ").slice(0, 800);
+  return {
+    status: "failed",
+    errorMessage: `export execution ${d.status}${detail ? `: ${detail}` : ""}`,
+  };
+}
+
+export interface FinishExportRequest {
+  repository: string;
+  branch: string;
+  exportId: string;
+  /** The commit the export exported. */
+  commitId: string;
+  outcome: ExportOutcome;
+}
+
+export type FinishExportResult =
+  | { applied: false; reason: string; followUp?: StartExportResult | null }
+  | { applied: true; followUp: StartExportResult | null };
+
+export type WatchdogResult =
+  | { action: "ignored"; reason: string }
+  | { action: "recorded"; outcome: ExportOutcome["status"]; result: FinishExportResult };
+
+/** The execution-ended handler: an export execution's status change, recorded once ended. */
+export async function handleExecutionStatusChange(
+  deps: StartExportDeps,
+  event: { detail?: unknown },
+): Promise<WatchdogResult> {
+  const parsed = ExecutionStatusChangeSchema.safeParse(event.detail);
+  if (!parsed.success) return { action: "ignored", reason: "not an execution status change" };
+  const d = parsed.data;
+  if (!(ENDED_EXECUTION_STATUSES as readonly string[]).includes(d.status)) {
+    return { action: "ignored", reason: `status ${d.status}` };
+  }
+  let inputJson: unknown;
+  try {
+    inputJson = JSON.parse(d.input ?? "null");
+  } catch {
+    inputJson = undefined;
+  }
+  const input = parseExportWorkflowInput(inputJson);
+  if (!input.success) {
+    return { action: "ignored", reason: "execution input is not an export workflow input" };
+  }
+  const { repository, branch, exportId, commitId } = input.data;
+  if (exportId !== d.name) return { action: "ignored", reason: "name is not the export id" };
+  const outcome = outcomeOfEndedExecution(d);
+  const result = await finishExport(deps, { repository, branch, exportId, commitId, outcome });
+  return { action: "recorded", outcome: outcome.status, result };
+}
+
+/** "done" on the branch's export state, then the follow-up export a start asked for. */
+export async function finishExport(
+  deps: StartExportDeps,
+  req: FinishExportRequest,
+): Promise<FinishExportResult> {
+  const done = await deps.exports.completeExport(
+    {
+      repository: req.repository,
+      branch: req.branch,
+      exportId: req.exportId,
+      commitId: req.commitId,
+      outcome: req.outcome,
+    },
+    deps.now().toISOString(),
+  );
+  if (!done.applied) {
+    // Recorded by an earlier delivery, which may have stopped before the follow-up started.
+    const s = await deps.exports.getState(req.repository, req.branch);
+    const succeeded = s?.state === "exported-successfully" || s?.state === "export-repaired";
+    if (s?.exportId === req.exportId && succeeded && s.pendingHead !== undefined) {
+      return { ...done, followUp: await followUp(deps, req) };
+    }
+    return done;
+  }
+  if (!done.followUp) return { applied: true, followUp: null };
+  return { applied: true, followUp: await followUp(deps, req) };
+}
+
+async function followUp(
+  deps: StartExportDeps,
+  req: FinishExportRequest,
+): Promise<StartExportResult | null> {
+  // "run": the pending head was asked for explicitly (events only queue for continuous
+  // branches), so it is exported whether or not the branch is continuous.
+  try {
+    return await startExport(deps, {
+      repository: req.repository,
+      branch: req.branch,
+      trigger: "run",
+    });
+  } catch (err) {
+    // The configuration (or the branch) was deleted meanwhile: nothing more to export.
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+}

@@ -1,0 +1,198 @@
+// Markers step: `_lakefs_success` objects, bottom-up, only where nothing under the directory
+// failed. Shards without a result (crashed copy batch) count as failed under every selected
+// directory of their tasks. Summaries are merged k-way (tree rounds of MERGE_FAN_IN when there
+// are many), split into depth levels, and each level is done before the next one up: markers
+// of directories holding a copied or kept object are written; a directory with only deletes
+// under it is looked up in the commit (one listing of one object) and gets its marker written
+// if anything is left under it, deleted if not. A failed marker write or delete withholds the
+// markers of its ancestors.
+import type { S3Client } from "@aws-sdk/client-s3";
+import { forEachConcurrently } from "../../shared/concurrency";
+import type { LakeFsApi } from "../../shared/lakefs/types";
+import { deleteObjects, writeEmptyObjects } from "../../shared/s3-copy";
+import { parseS3Uri } from "../../shared/s3-uri";
+import {
+  ancestorsOfFailedMarkers,
+  compileDirectorySelector,
+  encodeMarkerSummaryLine,
+  hasExportedObjectUnder,
+  type MarkerLevelPart,
+  type MarkerSummaryEntry,
+  markerKey,
+  mergeMarkerSummaries,
+  parseMarkerSummaryLine,
+  partitionMarkerLevels,
+  ShardMarkerSummaryBuilder,
+} from "../domain/markers";
+import type { OperationError } from "../domain/status";
+import { parseTaskShard } from "../domain/tasks";
+import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportWorkflowState, MarkersStepOutput } from "../domain/workflow-state";
+import { workflowInputOf } from "../domain/workflow-state";
+import type { ExportObjectStore } from "../ports";
+import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
+
+export interface MarkersStepDeps {
+  store: ExportObjectStore;
+  s3: S3Client;
+  /** Asked whether a directory an export emptied still has objects in the commit. */
+  lakefs: Pick<LakeFsApi, "listObjectsPage">;
+  workBucket: string;
+}
+
+export const MERGE_FAN_IN = 64;
+/** lakeFS lookups in flight for directories that may have been emptied. */
+const CHECK_CONCURRENCY = 8;
+const RUN_PART_LINES = 100_000;
+const MAX_SAMPLES = 20;
+
+export async function runMarkersStep(
+  deps: MarkersStepDeps,
+  state: ExportWorkflowState,
+): Promise<MarkersStepOutput> {
+  const input = workflowInputOf(state);
+  const none: MarkersStepOutput = {
+    markers: 0,
+    removed: 0,
+    withheld: 0,
+    failed: 0,
+    errorSamples: [],
+  };
+  if (input.lastKeysInPrefixRegexp.length === 0) return none;
+  const selector = compileDirectorySelector(input.lastKeysInPrefixRegexp);
+  const keys = exportWorkKeys(input.exportId);
+  const { store, workBucket } = deps;
+  const { bucket, prefix } = parseS3Uri(input.exportPath, "exportPath");
+
+  // Shards that did not complete: every selected directory of their tasks is failed.
+  const planned = state.plan?.counts.shards ?? 0;
+  const completed = await completedShards(store, workBucket, input.exportId);
+  for (const i of missingShards(planned, completed)) {
+    const body = await store.getText(workBucket, keys.taskShard(i));
+    if (body === undefined) continue;
+    const builder = new ShardMarkerSummaryBuilder(selector);
+    for (const t of parseTaskShard(body)) builder.add(t.path, true, t.op !== "delete");
+    const lines = builder.entries().map(encodeMarkerSummaryLine);
+    if (lines.length) await store.put(workBucket, keys.markerSummary(i), `${lines.join("\n")}\n`);
+  }
+
+  // Each source is a list of part keys read one after the other.
+  let sources: string[][] = [];
+  for await (const key of store.listKeys(workBucket, keys.markerSummariesPrefix)) {
+    sources.push([key]);
+  }
+  if (sources.length === 0) return none;
+  for (let round = 1; sources.length > MERGE_FAN_IN; round++) {
+    const next: string[][] = [];
+    for (let run = 0; run * MERGE_FAN_IN < sources.length; run++) {
+      const group = sources.slice(run * MERGE_FAN_IN, (run + 1) * MERGE_FAN_IN);
+      next.push(await writeRun(deps, group, (part) => keys.markerMergeRunPart(round, run, part)));
+    }
+    sources = next;
+  }
+
+  const index = await partitionMarkerLevels(
+    mergeMarkerSummaries(sources.map((parts) => readSummary(store, workBucket, parts))),
+    {
+      write: (depth, part, dirs) =>
+        store.put(workBucket, keys.markerLevelPart(depth, part), JSON.stringify(dirs)),
+    },
+  );
+  await store.put(workBucket, keys.markerIndex, JSON.stringify(index));
+
+  const failedDirs: string[] = [];
+  const errorSamples: OperationError[] = [];
+  let written = 0;
+  let removed = 0;
+  let blockedCount = 0;
+  const recordFailures = (failures: { key: string; code: string; message: string }[]) => {
+    for (const f of failures) {
+      const dir = f.key.slice(prefix === "" ? 0 : prefix.length + 1, -"_lakefs_success".length);
+      failedDirs.push(dir);
+      if (errorSamples.length < MAX_SAMPLES) {
+        errorSamples.push({ path: `${dir}_lakefs_success`, code: f.code, message: f.message });
+      }
+    }
+  };
+  for (const level of index.levels) {
+    const blocked = ancestorsOfFailedMarkers(failedDirs);
+    for (let part = 0; part < level.parts; part++) {
+      const body = await store.getText(workBucket, keys.markerLevelPart(level.depth, part));
+      const parsed = JSON.parse(body ?? "{}") as Partial<MarkerLevelPart>;
+      const toWrite = (parsed.dirs ?? []).filter((d) => !blocked.has(d));
+      const toCheck = (parsed.check ?? []).filter((d) => !blocked.has(d));
+      blockedCount +=
+        (parsed.dirs?.length ?? 0) + (parsed.check?.length ?? 0) - toWrite.length - toCheck.length;
+      // A directory with only deletes under it keeps its marker if the commit still has
+      // objects there, and loses it if not.
+      const emptied: string[] = [];
+      await forEachConcurrently(toCheck, CHECK_CONCURRENCY, async (dir) => {
+        if (await hasExportedObjectUnder(deps.lakefs, input.repository, input.commitId, dir)) {
+          toWrite.push(dir);
+        } else {
+          emptied.push(dir);
+        }
+      });
+      const out = await writeEmptyObjects(
+        deps.s3,
+        bucket,
+        toWrite.map((dir) => markerKey(prefix, dir)),
+      );
+      written += out.written;
+      recordFailures(out.failed);
+      if (emptied.length > 0) {
+        const gone = await deleteObjects(
+          deps.s3,
+          bucket,
+          emptied.map((dir) => markerKey(prefix, dir)),
+        );
+        removed += gone.deleted;
+        recordFailures(gone.failed);
+      }
+    }
+  }
+  return {
+    markers: written,
+    removed,
+    withheld: index.withheld + blockedCount,
+    failed: failedDirs.length,
+    errorSamples,
+  };
+}
+
+async function* readSummary(
+  store: ExportObjectStore,
+  bucket: string,
+  parts: string[],
+): AsyncGenerator<MarkerSummaryEntry> {
+  for (const key of parts) {
+    const body = await store.getText(bucket, key);
+    for (const line of nonEmptyLines(body ?? "")) yield parseMarkerSummaryLine(line);
+  }
+}
+
+/** Merges a group of sources into one run written in parts; returns the part keys. */
+async function writeRun(
+  deps: MarkersStepDeps,
+  group: string[][],
+  partKey: (part: number) => string,
+): Promise<string[]> {
+  const parts: string[] = [];
+  let lines: string[] = [];
+  const flush = async () => {
+    if (lines.length === 0) return;
+    const key = partKey(parts.length);
+    await deps.store.put(deps.workBucket, key, `${lines.join("\n")}\n`);
+    parts.push(key);
+    lines = [];
+  };
+  const merged = mergeMarkerSummaries(
+    group.map((p) => readSummary(deps.store, deps.workBucket, p)),
+  );
+  for await (const entry of merged) {
+    lines.push(encodeMarkerSummaryLine(entry));
+    if (lines.length >= RUN_PART_LINES) await flush();
+  }
+  await flush();
+  return parts;
+}

@@ -1,0 +1,76 @@
+// Plan step: planExport with the work bucket as shard sink, resumable. The state machine calls
+// it again while `done` is false (the cursor travels in `$.plan`); when done it writes the shard
+// index (`{"shard": i}` per line) the distributed map's ItemReader reads. Incremental exports
+// read what earlier failed exports touched from their task shards; full exports list the
+// export path.
+
+import { parseS3Uri } from "../../shared/s3-uri";
+import { exportModeOf } from "../domain/export-state";
+import type { PlannerLakeFs, ShardLimits } from "../domain/plan";
+import { planExport } from "../domain/plan";
+import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-state";
+import { workflowInputOf } from "../domain/workflow-state";
+import type { ExportObjectStore } from "../ports";
+import { ExportPathObjects } from "./export-path-listing";
+import { TouchedPathsOfExports } from "./touched-paths";
+
+export interface PlanStepDeps {
+  store: ExportObjectStore;
+  lakefs: PlannerLakeFs;
+  workBucket: string;
+}
+
+export function shardIndexKey(exportId: string): string {
+  return `${exportWorkKeys(exportId).prefix}plan/shards.jsonl`;
+}
+
+/** Index lines written per PUT are bounded by the shard count (100 000 shards ~ 1.5 MB). */
+export async function runPlanStep(
+  deps: PlanStepDeps,
+  state: ExportWorkflowState,
+  opts: { shouldContinue?: () => boolean; limits?: ShardLimits } = {},
+): Promise<PlanStepOutput> {
+  const input = workflowInputOf(state);
+  const keys = exportWorkKeys(input.exportId);
+  const exportPath = parseS3Uri(input.exportPath, "exportPath");
+  const exportPrefix = exportPath.prefix;
+  const mode = exportModeOf(input);
+  const resume = state.plan && !state.plan.done ? state.plan.cursor : undefined;
+  const result = await planExport(
+    deps.lakefs,
+    {
+      write: (i, lines) =>
+        deps.store.put(deps.workBucket, keys.taskShard(i), `${lines.join("\n")}\n`),
+    },
+    {
+      repository: input.repository,
+      fromCommit: input.fromCommit,
+      commitId: input.commitId,
+      mode,
+      exportPrefix,
+      ...(mode === "incremental"
+        ? {
+            touched: new TouchedPathsOfExports(
+              deps.store,
+              deps.workBucket,
+              input.reconcileExports ?? [],
+            ),
+          }
+        : { exported: new ExportPathObjects(deps.store, exportPath.bucket, exportPrefix) }),
+      ...(input.storageNamespace ? { storageNamespace: input.storageNamespace } : {}),
+      ...(resume ? { resume } : {}),
+    },
+    {
+      ...(opts.shouldContinue ? { shouldContinue: opts.shouldContinue } : {}),
+      limits: opts.limits,
+    },
+  );
+  if (!result.done) return { done: false, cursor: result.cursor, counts: result.counts };
+  const indexKey = shardIndexKey(input.exportId);
+  const lines: string[] = [];
+  for (let i = 0; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
+  await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
+  await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
+  return { done: true, cursor: result.cursor, counts: result.counts, indexKey };
+}

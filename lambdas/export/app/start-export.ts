@@ -1,0 +1,199 @@
+// The "start an export" use case: shared by the API (run, set, repair), the EventBridge
+// starter Lambda (commit/merge events) and the execution-ended handler (follow-ups).
+
+import { NotFoundError } from "../../shared/errors";
+import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
+import type { LakeFsApi } from "../../shared/lakefs/types";
+import type { WorkflowStarter } from "../../shared/workflow-starter";
+import type { ExportConfig } from "../domain/export-config";
+import { configVersionOf } from "../domain/export-config";
+import { exportIdFor } from "../domain/export-id";
+import {
+  type ExportMode,
+  type ExportState,
+  type ExportStateName,
+  exportModeOf,
+  type StartTrigger,
+} from "../domain/export-state";
+import { decideStart, reconcileExportsOf } from "../domain/transitions";
+import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../domain/workflow-input";
+import type { ExportStateStore } from "../ports";
+
+export interface StartExportDeps {
+  exports: ExportStateStore;
+  lakefs: Pick<LakeFsApi, "getBranch" | "getRepository">;
+  workflows: WorkflowStarter;
+  exportStateMachineArn: string;
+  now: () => Date;
+}
+
+export interface StartExportRequest {
+  repository: string;
+  branch: string;
+  trigger: StartTrigger;
+  /** With trigger "repair": reconcile the whole export path with the head. */
+  full?: boolean;
+}
+
+export type StartExportResult =
+  | {
+      status: "started";
+      exportId: string;
+      executionArn: string;
+      fromCommit: string | null;
+      commitId: string;
+      repaired: boolean;
+      mode: ExportMode;
+    }
+  /** The head is already exported (or being exported). */
+  | { status: "up-to-date"; commitId: string }
+  /** An event for a branch whose export is not continuous. */
+  | { status: "not-continuous" }
+  /** An export is running; the head was recorded and will be exported when it ends. */
+  | { status: "queued"; runningExportId: string; pendingHead: string }
+  /** A full repair was asked while an export runs: ask again once it has ended. */
+  | { status: "refused-running"; runningExportId: string }
+  /** The last export failed: a person must repair first. */
+  | { status: "refused-failed"; errorMessage?: string }
+  /** repair asked for a branch whose export has not failed. */
+  | { status: "refused-not-failed"; state: ExportStateName | "never-exported" }
+  /** StartExecution failed; the branch is now export-failed with the reason. */
+  | { status: "start-failed"; exportId: string; errorMessage: string };
+
+const MAX_CAS_ATTEMPTS = 20;
+
+export async function startExport(
+  deps: StartExportDeps,
+  req: StartExportRequest,
+): Promise<StartExportResult> {
+  const { repository, branch } = req;
+  const config = await deps.exports.getConfig(repository, branch);
+  if (!config) {
+    throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
+  }
+  const repo = await getRepositoryOrThrow(deps.lakefs, repository);
+  const commitId = await getBranchHead(deps.lakefs, repository, branch);
+
+  for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+    const current = await deps.exports.getState(repository, branch);
+    const now = deps.now().toISOString();
+    const decision = decideStart(current, {
+      commitId,
+      trigger: req.trigger,
+      isContinuous: config.isContinuous,
+      configVersion: configVersionOf(config),
+      ...(req.full ? { full: true } : {}),
+      now,
+      exportIdFor: (attempt) => exportIdFor(repository, branch, commitId, attempt),
+    });
+    switch (decision.kind) {
+      case "up-to-date":
+        // A follow-up asked for meanwhile found nothing newer: the request is settled.
+        if (current?.pendingHead !== undefined) {
+          const { pendingHead: _p, ...settled } = current;
+          await deps.exports.compareAndSetState(repository, branch, current.version, {
+            ...settled,
+            updatedAt: now,
+            version: current.version + 1,
+          });
+        }
+        return { status: "up-to-date", commitId };
+      case "refused-running":
+        return { status: "refused-running", runningExportId: decision.exportId };
+      case "not-continuous":
+        return { status: "not-continuous" };
+      case "refused-failed":
+        return { status: "refused-failed", errorMessage: decision.errorMessage };
+      case "refused-not-failed":
+        return { status: "refused-not-failed", state: decision.state };
+      case "refused-in-progress": {
+        // A start that crashed between its state write and StartExecution left no execution:
+        // re-drive it under the same name (StartExecution is idempotent per name).
+        if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
+          return launch(deps, workflowInput(config, repo.storage_namespace, current));
+        }
+        // Lost race with the execution-ended handler? Then re-read and decide again.
+        const ok = await deps.exports.requestFollowUp(
+          repository,
+          branch,
+          decision.exportId,
+          commitId,
+          now,
+        );
+        if (ok) {
+          return { status: "queued", runningExportId: decision.exportId, pendingHead: commitId };
+        }
+        continue;
+      }
+      case "start": {
+        const ok = await deps.exports.compareAndSetState(
+          repository,
+          branch,
+          current?.version,
+          decision.next,
+        );
+        if (!ok) continue;
+        return launch(deps, workflowInput(config, repo.storage_namespace, decision.next));
+      }
+    }
+  }
+  throw new Error(`too much contention on the export state of lakefs://${repository}@${branch}`);
+}
+
+/** An in-progress state this old without an execution is a crashed start. */
+export const STALLED_START_MS = 5 * 60 * 1000;
+
+function isStale(updatedAt: string, now: Date): boolean {
+  return now.getTime() - Date.parse(updatedAt) > STALLED_START_MS;
+}
+
+/** The workflow input of the export `state` describes. */
+function workflowInput(
+  config: ExportConfig,
+  storageNamespace: string,
+  state: ExportState,
+): ExportWorkflowInput {
+  return ExportWorkflowInputSchema.parse({
+    repository: config.repository,
+    branch: config.branch,
+    exportId: state.exportId,
+    fromCommit: state.lastExportedCommit ?? null,
+    commitId: state.commitId,
+    exportPath: config.exportPath,
+    ...(config.exportStatusPath ? { exportStatusPath: config.exportStatusPath } : {}),
+    lastKeysInPrefixRegexp: config.lastKeysInPrefixRegexp,
+    repaired: state.repaired,
+    storageNamespace,
+    mode: exportModeOf({ mode: state.mode, fromCommit: state.lastExportedCommit ?? null }),
+    reconcileExports: reconcileExportsOf(state),
+    configVersion: state.configVersion ?? configVersionOf(config),
+  });
+}
+
+async function launch(
+  deps: StartExportDeps,
+  input: ExportWorkflowInput,
+): Promise<StartExportResult> {
+  const { repository, branch, exportId } = input;
+  const now = () => deps.now().toISOString();
+  let executionArn: string;
+  try {
+    executionArn = await deps.workflows.start(deps.exportStateMachineArn, exportId, input);
+  } catch (err) {
+    // Never leave the branch in-progress without a live execution.
+    const reason = (err as Error).message || String(err);
+    await deps.exports.markStartFailed(repository, branch, exportId, reason, now());
+    return { status: "start-failed", exportId, errorMessage: reason };
+  }
+  // The execution may already have finished and completed the state: then nothing to record.
+  await deps.exports.recordExecution(repository, branch, exportId, executionArn, now());
+  return {
+    status: "started",
+    exportId,
+    executionArn,
+    fromCommit: input.fromCommit,
+    commitId: input.commitId,
+    repaired: input.repaired,
+    mode: input.mode ?? "incremental",
+  };
+}

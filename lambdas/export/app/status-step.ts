@@ -1,0 +1,257 @@
+// Status step: totals of the shard results (a shard without a result counts each of its tasks
+// as failed), marker failures and a caught fatal error decide the status. When exportStatusPath
+// is set it writes, in this order: the manifest (successful exports only; merged from the
+// previous export's manifest when it exists, else from the listing of the commit), the JSON
+// status document, and the status line LAST. Runs on the failure path too. An incremental
+// export reads and writes only the manifest parts its changes fall in.
+import type { LakeFsApi } from "../../shared/lakefs/types";
+import { parseS3Uri } from "../../shared/s3-uri";
+import { exportModeOf } from "../domain/export-state";
+import {
+  type ManifestAbout,
+  type ManifestEntry,
+  type ManifestIndex,
+  type ManifestPart,
+  manifestEntriesFromListing,
+  mergeManifest,
+  parseManifestLine,
+  supportsPartReuse,
+  writeManifest,
+  writeMergedManifest,
+} from "../domain/manifest";
+import {
+  addShardResult,
+  type ExportTotals,
+  emptyTotals,
+  failureSummary,
+  parseShardResult,
+} from "../domain/results";
+import {
+  buildStatusDocument,
+  decideExportStatus,
+  formatStatusLine,
+  type StatusDocumentInput,
+  statusKeys,
+} from "../domain/status";
+import { type ExportTask, parseTaskShard } from "../domain/tasks";
+import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportWorkflowState, StatusStepOutput } from "../domain/workflow-state";
+import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
+import type { ExportObjectStore } from "../ports";
+import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
+
+export interface StatusStepDeps {
+  store: ExportObjectStore;
+  lakefs: Pick<LakeFsApi, "getCommit" | "listObjects">;
+  workBucket: string;
+  now: () => Date;
+}
+
+export async function runStatusStep(
+  deps: StatusStepDeps,
+  state: ExportWorkflowState,
+): Promise<StatusStepOutput> {
+  const input = workflowInputOf(state);
+  const { store, workBucket } = deps;
+  const keys = exportWorkKeys(input.exportId);
+  const fatalError = state.error ? reasonOfCaughtError(state.error) : undefined;
+
+  let totals = emptyTotals();
+  const planned = state.plan?.done ? state.plan.counts.shards : 0;
+  const completed = await completedShards(store, workBucket, input.exportId);
+  for (const i of completed) {
+    const body = await store.getText(workBucket, keys.shardResult(i));
+    if (body !== undefined) totals = addShardResult(totals, parseShardResult(body));
+  }
+  for (const i of missingShards(planned, completed)) {
+    const body = await store.getText(workBucket, keys.taskShard(i));
+    // Keep tasks have no operation that could have failed.
+    const tasks = body === undefined ? [] : parseTaskShard(body).filter((t) => t.op !== "keep");
+    totals = addShardResult(totals, {
+      version: 1,
+      shard: i,
+      copied: 0,
+      deleted: 0,
+      copiedBytes: 0,
+      failed: tasks.map((t) => ({
+        path: t.path,
+        code: "CopyBatchFailed",
+        message: `the copy batch of shard ${i} did not complete`,
+      })),
+    });
+  }
+  const markers = state.markers ?? {
+    markers: 0,
+    removed: 0,
+    withheld: 0,
+    failed: 0,
+    errorSamples: [],
+  };
+  totals = { ...totals, failed: totals.failed + markers.failed };
+  const errors = [...totals.errorSamples, ...markers.errorSamples];
+  const decision = decideExportStatus({
+    failedOperations: totals.failed,
+    ...(fatalError ? { fatalError } : {}),
+    repaired: input.repaired,
+  });
+  const errorMessage =
+    fatalError ??
+    failureSummary({ ...totals, errorSamples: errors }) ??
+    (markers.failed > 0 ? `${markers.failed} success markers could not be written` : undefined);
+  const out: StatusStepOutput = {
+    status: decision.status,
+    signalledErrors: decision.signalledErrors,
+    ...(errorMessage ? { errorMessage } : {}),
+  };
+  if (!input.exportStatusPath) return out;
+
+  const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
+  const exportPrefix = parseS3Uri(input.exportPath, "exportPath").prefix;
+  const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
+  let manifestKey: string | undefined;
+  if (decision.status !== "export-failed") {
+    const index = await writeExportManifest(deps, input, planned, exportPrefix, status, {
+      repository: input.repository,
+      branch: input.branch,
+      commitId: input.commitId,
+      partKey: sk.manifestPart,
+    });
+    await store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
+    manifestKey = sk.manifestIndex;
+  }
+  const doc = buildStatusDocument({
+    repository: input.repository,
+    branch: input.branch,
+    exportId: input.exportId,
+    fromCommit: input.fromCommit,
+    mode: exportModeOf(input),
+    ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
+    commit: await commitInfo(deps, input.repository, input.commitId),
+    repaired: input.repaired,
+    startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
+    finishedAt: deps.now(),
+    counts: {
+      copied: totals.copied,
+      deleted: totals.deleted,
+      failed: totals.failed,
+      markers: markers.markers,
+      markersRemoved: markers.removed ?? 0,
+      copiedBytes: totals.copiedBytes,
+    },
+    ...(fatalError ? { fatalError } : {}),
+    errors,
+    ...(manifestKey ? { manifestKey } : {}),
+  } satisfies StatusDocumentInput);
+  await store.put(
+    status.bucket,
+    sk.statusDocument,
+    JSON.stringify(doc, null, 2),
+    "application/json",
+  );
+  await store.put(
+    status.bucket,
+    sk.statusLine,
+    formatStatusLine(decision.status, decision.signalledErrors),
+    "text/plain",
+  );
+  return out;
+}
+
+async function commitInfo(
+  deps: StatusStepDeps,
+  repository: string,
+  commitId: string,
+): Promise<StatusDocumentInput["commit"]> {
+  try {
+    const c = await deps.lakefs.getCommit(repository, commitId);
+    return {
+      id: commitId,
+      message: c.message,
+      committer: c.committer,
+      creation_date: c.creation_date,
+      ...(c.metadata ? { metadata: c.metadata } : {}),
+    };
+  } catch {
+    // The status must still be written (e.g. on the failure path when lakeFS is down).
+    return { id: commitId, message: "", committer: "", creation_date: 0 };
+  }
+}
+
+/**
+ * The manifest of this export. Incremental, with the previous export's manifest: merged with
+ * this export's tasks, reusing the parts no task touches (version 2) or rewriting all (version
+ * 1); full exports, or without it: from the listing of the commit.
+ */
+async function writeExportManifest(
+  deps: StatusStepDeps,
+  input: ReturnType<typeof workflowInputOf>,
+  shards: number,
+  exportPrefix: string,
+  status: { bucket: string; prefix: string },
+  about: ManifestAbout,
+): Promise<ManifestIndex> {
+  const sink = {
+    writePart: (key: string, body: string) => deps.store.put(status.bucket, key, body),
+  };
+  const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
+  if (exportModeOf(input) === "incremental" && input.fromCommit) {
+    const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
+    const body = await deps.store.getText(status.bucket, prev.manifestIndex);
+    if (body !== undefined) {
+      const index = JSON.parse(body) as ManifestIndex;
+      if (supportsPartReuse(index)) {
+        return writeMergedManifest(
+          index,
+          (part) => partLines(deps.store, status.bucket, part),
+          tasks(),
+          sink,
+          about,
+        );
+      }
+      return writeManifest(
+        mergeManifest(manifestLines(deps.store, status.bucket, index), tasks()),
+        sink,
+        about,
+      );
+    }
+  }
+  return writeManifest(
+    manifestEntriesFromListing(deps.lakefs, input.repository, input.commitId, exportPrefix),
+    sink,
+    about,
+  );
+}
+
+async function* partLines(
+  store: ExportObjectStore,
+  bucket: string,
+  part: ManifestPart,
+): AsyncGenerator<ManifestEntry> {
+  const body = await store.getText(bucket, part.key);
+  if (body === undefined) throw new Error(`manifest part ${part.key} is missing`);
+  for (const line of nonEmptyLines(body)) yield parseManifestLine(line);
+}
+
+async function* manifestLines(
+  store: ExportObjectStore,
+  bucket: string,
+  index: ManifestIndex,
+): AsyncGenerator<ManifestEntry> {
+  for (const part of index.parts) yield* partLines(store, bucket, part);
+}
+
+async function* taskStream(
+  store: ExportObjectStore,
+  workBucket: string,
+  exportId: string,
+  shards: number,
+): AsyncGenerator<ExportTask> {
+  const keys = exportWorkKeys(exportId);
+  for (let i = 0; i < shards; i++) {
+    const body = await store.getText(workBucket, keys.taskShard(i));
+    if (body === undefined) throw new Error(`task shard ${keys.taskShard(i)} is missing`);
+    yield* parseTaskShard(body);
+  }
+}
+
+export type { ExportTotals };

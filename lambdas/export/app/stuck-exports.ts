@@ -1,0 +1,107 @@
+// The stuck-export check, run on a schedule: every branch whose export state is in-progress
+// is compared with its Step Functions execution (lambdas/export/domain/stuck.ts decides).
+// A workflow that never started, or an execution that ended without the watchdog recording
+// it, is recorded as export-failed (compare-and-set on the same export id, so a newer export
+// is never touched); a very long execution is only reported. Every stuck branch counts in the
+// ExportsStuckInProgress metric that the "stuck in progress" alarm watches.
+
+import { executionArnOf } from "../../shared/workflow-starter";
+
+import { DEFAULT_STUCK_POLICY, judgeInProgressExport, type StuckPolicy } from "../domain/stuck";
+import type { ExecutionLookup, ExportStateStore } from "../ports";
+
+export interface StuckCheckDeps {
+  exports: Pick<ExportStateStore, "listStates" | "getState" | "completeExport">;
+  executions: ExecutionLookup;
+  exportStateMachineArn: string;
+  now: () => Date;
+  policy?: StuckPolicy;
+}
+
+export interface StuckExport {
+  repository: string;
+  branch: string;
+  exportId: string;
+  action: "fail" | "report";
+  reason: string;
+  /** For `fail`: the branch was recorded export-failed. */
+  markedFailed?: boolean;
+}
+
+export interface StuckCheckResult {
+  branches: number;
+  inProgress: number;
+  stuck: StuckExport[];
+  markedFailed: number;
+  /** Branches that could not be checked (a throttled or failed call); the others still were. */
+  errors: { repository: string; branch: string; message: string }[];
+}
+
+export async function checkStuckExports(deps: StuckCheckDeps): Promise<StuckCheckResult> {
+  const policy = deps.policy ?? DEFAULT_STUCK_POLICY;
+  const result: StuckCheckResult = {
+    branches: 0,
+    inProgress: 0,
+    stuck: [],
+    markedFailed: 0,
+    errors: [],
+  };
+  for await (const page of deps.exports.listStates()) {
+    for (const listed of page) {
+      result.branches++;
+      if (listed.state.state !== "in-progress") continue;
+      try {
+        await checkBranch(deps, policy, listed.repository, listed.branch, result);
+      } catch (err) {
+        // One branch's failed call must not leave the others unchecked.
+        result.errors.push({
+          repository: listed.repository,
+          branch: listed.branch,
+          message: (err as Error)?.message ?? String(err),
+        });
+      }
+    }
+  }
+  return result;
+}
+
+async function checkBranch(
+  deps: StuckCheckDeps,
+  policy: StuckPolicy,
+  repository: string,
+  branch: string,
+  result: StuckCheckResult,
+): Promise<void> {
+  // The index is eventually consistent: decide on the current state.
+  const state = await deps.exports.getState(repository, branch);
+  if (state?.state !== "in-progress") return;
+  result.inProgress++;
+  const arn = state.executionArn ?? executionArnOf(deps.exportStateMachineArn, state.exportId);
+  const execution = await deps.executions.lookup(arn);
+  const verdict = judgeInProgressExport(state, execution, deps.now(), policy);
+  if (!verdict.stuck) return;
+  const stuck: StuckExport = {
+    repository,
+    branch,
+    exportId: state.exportId,
+    action: verdict.action,
+    reason: verdict.reason,
+  };
+  if (verdict.action === "fail") {
+    const done = await deps.exports.completeExport(
+      {
+        repository,
+        branch,
+        exportId: state.exportId,
+        commitId: state.commitId,
+        outcome: { status: "failed", errorMessage: verdict.reason },
+      },
+      deps.now().toISOString(),
+    );
+    // Not applied: the export was recorded meanwhile, so it was not stuck after all.
+    if (!done.applied) return;
+    stuck.markedFailed = true;
+    result.markedFailed++;
+  }
+  result.stuck.push(stuck);
+}

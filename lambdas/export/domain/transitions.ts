@@ -1,0 +1,150 @@
+// The export state machine as pure functions. The store applies each result with a
+// conditional write on `version`, so two writers can never both win.
+import { exportedConfigVersionOf } from "./export-config";
+import { decideExportMode, withFailedExport } from "./export-mode";
+import type { ExportState, StartTrigger } from "./export-state";
+
+export type StartDecision =
+  | { kind: "start"; next: ExportState; fromCommit: string | null }
+  | { kind: "up-to-date" }
+  | { kind: "not-continuous" }
+  | { kind: "refused-in-progress"; exportId: string }
+  /** A full repair asked while an export runs: not queued, asked again once it has ended. */
+  | { kind: "refused-running"; exportId: string }
+  | { kind: "refused-failed"; errorMessage?: string }
+  | { kind: "refused-not-failed"; state: ExportState["state"] | "never-exported" };
+
+export interface StartInput {
+  /** The branch head: what the export would export. */
+  commitId: string;
+  trigger: StartTrigger;
+  isContinuous: boolean;
+  /** Version of the stored configuration (what the export will write). */
+  configVersion: number;
+  /** repair --full: reconcile the whole export path, whatever the state (but in-progress). */
+  full?: boolean;
+  /** ISO-8601 time of the decision (the domain has no clock). */
+  now: string;
+  /** Builds the export id from the attempt counter (kept outside to keep this module tiny). */
+  exportIdFor: (attempt: number) => string;
+}
+
+/** start / repair: what to do for a branch in `current` state (undefined = never exported). */
+export function decideStart(current: ExportState | undefined, input: StartInput): StartDecision {
+  const { commitId, trigger } = input;
+  const fullRepair = trigger === "repair" && input.full === true;
+  if (trigger === "event" && !input.isContinuous) return { kind: "not-continuous" };
+  if (fullRepair) {
+    if (current?.state === "in-progress") {
+      return { kind: "refused-running", exportId: current.exportId };
+    }
+  } else if (trigger === "repair") {
+    if (current?.state !== "export-failed") {
+      return { kind: "refused-not-failed", state: current?.state ?? "never-exported" };
+    }
+  } else {
+    if (current?.state === "in-progress") {
+      return { kind: "refused-in-progress", exportId: current.exportId };
+    }
+    if (current?.state === "export-failed") {
+      return {
+        kind: "refused-failed",
+        ...(current.errorMessage ? { errorMessage: current.errorMessage } : {}),
+      };
+    }
+    // Up to date: the head was exported with the current configuration.
+    if (
+      current &&
+      current.commitId === commitId &&
+      exportedConfigVersionOf(current) === input.configVersion
+    ) {
+      return { kind: "up-to-date" };
+    }
+  }
+  const attempt = (current?.attempt ?? 0) + 1;
+  const choice = decideExportMode(current, {
+    configVersion: input.configVersion,
+    fullRequested: fullRepair,
+    now: new Date(input.now),
+  });
+  const next: ExportState = {
+    state: "in-progress",
+    commitId,
+    exportId: input.exportIdFor(attempt),
+    updatedAt: input.now,
+    startedAt: input.now,
+    repaired: trigger === "repair",
+    attempt,
+    version: (current?.version ?? 0) + 1,
+    mode: choice.mode,
+    configVersion: input.configVersion,
+    ...(current?.lastExportedCommit ? { lastExportedCommit: current.lastExportedCommit } : {}),
+    ...(current?.exportedConfigVersion !== undefined
+      ? { exportedConfigVersion: current.exportedConfigVersion }
+      : {}),
+    ...(current?.unreconciled?.length ? { unreconciled: current.unreconciled } : {}),
+  };
+  return { kind: "start", next, fromCommit: current?.lastExportedCommit ?? null };
+}
+
+/** Exports whose touched paths the export `state` describes must bring back (incremental). */
+export function reconcileExportsOf(state: ExportState): string[] {
+  return state.mode === "incremental" || state.mode === undefined
+    ? (state.unreconciled ?? []).map((u) => u.exportId)
+    : [];
+}
+
+export type ExportOutcome = { status: "succeeded" } | { status: "failed"; errorMessage: string };
+
+export type DoneDecision =
+  | { kind: "done"; next: ExportState; followUp: boolean }
+  | { kind: "refused"; reason: string };
+
+/**
+ * done: only from in-progress with the same commitId and exportId. A success moves
+ * lastExportedCommit to commitId (and the exported configuration version with it) and
+ * forgets the failed exports it reconciled; a failure adds this export to them. A follow-up
+ * export is needed when a start was asked for meanwhile (the caller starts it from the newest
+ * head, skipping intermediates); the request stays recorded (`pendingHead`) until a start
+ * takes it, so a retried caller still sees it.
+ */
+export function decideDone(
+  current: ExportState | undefined,
+  done: { exportId: string; commitId: string; outcome: ExportOutcome; now: string },
+): DoneDecision {
+  if (!current) return { kind: "refused", reason: "no export state for this branch" };
+  if (current.state !== "in-progress") {
+    return { kind: "refused", reason: `export is ${current.state}, not in-progress` };
+  }
+  if (current.exportId !== done.exportId || current.commitId !== done.commitId) {
+    return {
+      kind: "refused",
+      reason: `export ${done.exportId} for ${done.commitId} is not the running one (${current.exportId} for ${current.commitId})`,
+    };
+  }
+  const { pendingHead, errorMessage: _error, unreconciled: _u, ...rest } = current;
+  const base = { ...rest, updatedAt: done.now, version: current.version + 1 };
+  if (done.outcome.status === "succeeded") {
+    return {
+      kind: "done",
+      next: {
+        ...base,
+        state: current.repaired ? "export-repaired" : "exported-successfully",
+        lastExportedCommit: current.commitId,
+        exportedConfigVersion: current.configVersion ?? exportedConfigVersionOf(current) ?? 1,
+        ...(pendingHead !== undefined ? { pendingHead } : {}),
+      },
+      followUp: pendingHead !== undefined,
+    };
+  }
+  return {
+    kind: "done",
+    next: {
+      ...base,
+      state: "export-failed",
+      errorMessage: done.outcome.errorMessage,
+      unreconciled: withFailedExport(current),
+    },
+    followUp: false,
+  };
+}

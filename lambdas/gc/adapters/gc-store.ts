@@ -1,0 +1,452 @@
+// GC rules per repository, GC run records and mark records in DynamoDB. A mark record (one
+// per mark id) lets a sweep-only run check that its mark id belongs to a successful mark.
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
+import { LeaseLostError } from "../domain/lease";
+import type { GcRules } from "../domain/rules";
+import type { GcLease, GcMark, GcRun, GcRunCounts } from "../domain/run-records";
+import type { GcRunPage, GcRunStart, GcRunStartResult, GcStateStore } from "../ports";
+
+export class GcStore implements GcStateStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getRules(repository: string): Promise<GcRules | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.gcRules(repository),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? (out.Item.rules as GcRules) : undefined;
+  }
+
+  async putRules(repository: string, rules: GcRules, now: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.gcRules(repository),
+          kind: "gc-rules",
+          kindSk: repository,
+          repository,
+          rules,
+          updatedAt: now,
+        },
+      }),
+    );
+  }
+
+  async deleteRules(repository: string): Promise<boolean> {
+    const out = await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.gcRules(repository),
+        ReturnValues: "ALL_OLD",
+      }),
+    );
+    return out.Attributes !== undefined;
+  }
+
+  async getMark(repository: string, markId: string): Promise<GcMark | undefined> {
+    return getItem<GcMark>(this.doc, this.tableName, keys.gcMark(repository, markId));
+  }
+
+  async getLease(repository: string): Promise<GcLease | undefined> {
+    return getItem<GcLease>(this.doc, this.tableName, keys.gcLease(repository));
+  }
+
+  /**
+   * Starts a run atomically: takes the repository's GC lease (free, or expired), creates the
+   * run record, and the mark record (a marking run, new mark id) or claims the mark for
+   * sweeping (a sweep-only run: a successful mark not swept and not retired). When the lease
+   * was taken over from a run that died without ending, that run is recorded as failed.
+   */
+  async createRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult> {
+    const previous = await this.getLease(run.repository);
+    const expiresAt = start.nowSeconds + start.leaseSeconds;
+    const lease = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.gcLease(run.repository),
+          kind: "gc-lease",
+          kindSk: run.repository,
+          repository: run.repository,
+          runId: run.runId,
+          acquiredAt: run.startedAt,
+          leaseExpiresAt: expiresAt,
+          // DynamoDB's TTL sweeper removes long-expired leases.
+          expiresAt: expiresAt + 86_400,
+        },
+        ConditionExpression: "attribute_not_exists(pk) OR leaseExpiresAt < :now",
+        ExpressionAttributeValues: { ":now": start.nowSeconds },
+      },
+    };
+    const runItem = { Put: this.newRunPut(run) };
+    const markItem = start.mark
+      ? {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...keys.gcMark(run.repository, run.markId),
+              kind: "gc-mark",
+              kindSk: `${run.repository}#${run.markId}`,
+              repository: run.repository,
+              markId: run.markId,
+              runId: run.runId,
+              status: "running",
+              ...start.mark,
+            },
+            ConditionExpression: "attribute_not_exists(pk)",
+          },
+        }
+      : start.sweepsMark
+        ? {
+            Update: {
+              TableName: this.tableName,
+              Key: keys.gcMark(run.repository, run.markId),
+              UpdateExpression: "SET sweepRunId = :run, sweepStatus = :running REMOVE sweptAt",
+              ConditionExpression: `attribute_exists(pk) AND #s = :succeeded AND ${NOT_SWEPT_OR_RETIRED}`,
+              ExpressionAttributeNames: { "#s": "status" },
+              ExpressionAttributeValues: {
+                ":run": run.runId,
+                ":running": "running",
+                ":succeeded": "succeeded",
+              },
+            },
+          }
+        : undefined;
+    const items = [lease, runItem, ...(markItem ? [markItem] : [])];
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (err) {
+      const failed = cancelledItems(err);
+      if (failed === undefined) throw err;
+      if (failed.includes(0)) {
+        return { created: false, reason: "lease", holder: await this.getLease(run.repository) };
+      }
+      if (failed.includes(1)) return { created: false, reason: "run-exists" };
+      return {
+        created: false,
+        reason: start.mark ? "mark-id-taken" : "mark-not-sweepable",
+      };
+    }
+    const tookOverFrom =
+      previous && previous.runId !== run.runId && previous.leaseExpiresAt < start.nowSeconds
+        ? previous
+        : undefined;
+    if (tookOverFrom) {
+      await this.completeRun(
+        run.repository,
+        tookOverFrom.runId,
+        {
+          status: "failed",
+          errorMessage: `the run stopped without ending: its lease expired at ${new Date(tookOverFrom.leaseExpiresAt * 1000).toISOString()} and run ${run.runId} took the repository over`,
+        },
+        run.startedAt,
+        { keepLease: true },
+      );
+    }
+    return { created: true, run, ...(tookOverFrom ? { tookOverFrom } : {}) };
+  }
+
+  /** Records a scheduled start that found the repository busy (no lease, no mark). */
+  async recordSkippedRun(run: GcRun): Promise<void> {
+    await this.doc.send(new PutCommand(this.newRunPut(run)));
+  }
+
+  /** The put of a new run record (refused when the run id exists). */
+  private newRunPut(run: GcRun) {
+    return {
+      TableName: this.tableName,
+      Item: { ...keys.gcRun(run.repository, run.runId), kind: "gc-run", kindSk: run.runId, ...run },
+      ConditionExpression: "attribute_not_exists(pk)",
+    };
+  }
+
+  /**
+   * Extends the run's lease. Throws LeaseLostError when another run holds it: the lease
+   * expired and was taken over, so this run must stop before it touches anything else.
+   */
+  async renewLease(
+    repository: string,
+    runId: string,
+    nowSeconds: number,
+    leaseSeconds: number,
+  ): Promise<void> {
+    const expiresAt = nowSeconds + leaseSeconds;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcLease(repository),
+          UpdateExpression: "SET leaseExpiresAt = :e, expiresAt = :ttl",
+          ConditionExpression: "runId = :run",
+          ExpressionAttributeValues: { ":e": expiresAt, ":ttl": expiresAt + 86_400, ":run": runId },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const holder = await this.getLease(repository);
+      throw new LeaseLostError(
+        `GC run ${runId} lost the lease of repository "${repository}"${holder ? ` to run ${holder.runId}` : ""}: it stops here`,
+      );
+    }
+  }
+
+  /** Gives the repository back; a no-op when another run holds the lease. */
+  async releaseLease(repository: string, runId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.gcLease(repository),
+          ConditionExpression: "runId = :run",
+          ExpressionAttributeValues: { ":run": runId },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** The mark phase of `runId` ended well: the mark can be swept from now on. */
+  async endMark(
+    repository: string,
+    markId: string,
+    runId: string,
+    end: { partitions: number; markedAt: string },
+  ): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.gcMark(repository, markId),
+        UpdateExpression: "SET #s = :succeeded, #p = :p, markedAt = :at",
+        ConditionExpression: "runId = :run AND #s = :running",
+        ExpressionAttributeNames: { "#s": "status", "#p": "partitions" },
+        ExpressionAttributeValues: {
+          ":succeeded": "succeeded",
+          ":running": "running",
+          ":p": end.partitions,
+          ":at": end.markedAt,
+          ":run": runId,
+        },
+      }),
+    );
+  }
+
+  /**
+   * The sweep of `runId` starts: the mark must be a successful one, not swept and not retired
+   * (checked atomically with the claim). Returns the mark, or undefined when it refused.
+   */
+  async beginSweep(repository: string, markId: string, runId: string): Promise<GcMark | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcMark(repository, markId),
+          UpdateExpression: "SET sweepRunId = :run, sweepStatus = :running",
+          ConditionExpression: `attribute_exists(pk) AND #s = :succeeded AND ${NOT_SWEPT_OR_RETIRED}`,
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":run": runId,
+            ":running": "running",
+            ":succeeded": "succeeded",
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return withoutKeys<GcMark>(out.Attributes ?? {});
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A restore put the mark's objects back: the mark is never swept again. Refused while a
+   * live run sweeps it (a sweep running next to a restore would delete restored objects).
+   */
+  async retireMark(
+    repository: string,
+    markId: string,
+    reason: string,
+    now: { iso: string; seconds: number },
+  ): Promise<{ retired: GcMark } | { sweeping: string } | undefined> {
+    const mark = await this.getMark(repository, markId);
+    if (!mark) return undefined;
+    let staleSweep: string | undefined;
+    if (mark.sweepStatus === "running" && mark.sweepRunId) {
+      const lease = await this.getLease(repository);
+      if (lease && lease.runId === mark.sweepRunId && lease.leaseExpiresAt >= now.seconds) {
+        return { sweeping: mark.sweepRunId };
+      }
+      staleSweep = mark.sweepRunId;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcMark(repository, markId),
+          UpdateExpression:
+            "SET retiredAt = if_not_exists(retiredAt, :at), retiredReason = if_not_exists(retiredReason, :why)",
+          ConditionExpression: staleSweep
+            ? "attribute_exists(pk) AND sweepRunId = :stale AND sweepStatus = :running"
+            : "attribute_exists(pk) AND (attribute_not_exists(sweepStatus) OR sweepStatus <> :running)",
+          ExpressionAttributeValues: {
+            ":at": now.iso,
+            ":why": reason,
+            ":running": "running",
+            ...(staleSweep ? { ":stale": staleSweep } : {}),
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { retired: withoutKeys<GcMark>(out.Attributes ?? {}) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // A sweep started in between: report it.
+      const now2 = await this.getMark(repository, markId);
+      return { sweeping: now2?.sweepRunId ?? "(unknown)" };
+    }
+  }
+
+  async getRun(repository: string, runId: string): Promise<GcRun | undefined> {
+    return getItem<GcRun>(this.doc, this.tableName, keys.gcRun(repository, runId));
+  }
+
+  /** Runs of a repository, newest first. */
+  async listRuns(repository: string, opts: { limit: number; after?: string }): Promise<GcRunPage> {
+    const pk = keys.repoPartition(repository);
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": pk, ":prefix": GC_RUN_SK_PREFIX },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ...(opts.after ? { ExclusiveStartKey: keys.gcRun(repository, opts.after) } : {}),
+      }),
+    );
+    const runs = (out.Items ?? []).map((i) => withoutKeys<GcRun>(i));
+    const last = runs[runs.length - 1];
+    return { runs, ...(out.LastEvaluatedKey && last ? { nextAfter: last.runId } : {}) };
+  }
+
+  async recordExecution(repository: string, runId: string, executionArn: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.gcRun(repository, runId),
+        UpdateExpression: "SET executionArn = :arn",
+        ConditionExpression: "attribute_exists(pk)",
+        ExpressionAttributeValues: { ":arn": executionArn },
+      }),
+    );
+  }
+
+  /**
+   * Ends a run (the GC workflow's summary step, or a start that failed): only a running run
+   * changes. Its mark follows: a marking run whose mark phase had not ended leaves a failed
+   * mark; a sweeping run records the sweep's outcome on its mark. The lease is released
+   * whatever the outcome (unless keepLease: a takeover ends the old run under the new lease).
+   * Returns false if the run was not running.
+   */
+  async completeRun(
+    repository: string,
+    runId: string,
+    end: { status: "succeeded" | "failed"; counts?: GcRunCounts; errorMessage?: string },
+    now: string,
+    opts: { keepLease?: boolean } = {},
+  ): Promise<boolean> {
+    let run: GcRun | undefined;
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcRun(repository, runId),
+          UpdateExpression:
+            "SET #s = :s, endedAt = :now, counts = :c" +
+            (end.errorMessage ? ", errorMessage = :e" : ""),
+          ConditionExpression: "#s = :running",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":s": end.status,
+            ":now": now,
+            ":c": end.counts ?? {},
+            ":running": "running",
+            ...(end.errorMessage ? { ":e": end.errorMessage } : {}),
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      run = out.Attributes as GcRun | undefined;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    if (run && run.mode !== "sweep-only") {
+      await this.updateIf(keys.gcMark(repository, run.markId), {
+        UpdateExpression: "SET #s = :s",
+        ConditionExpression: "attribute_exists(pk) AND runId = :run AND #s = :running",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":s": end.status, ":run": runId, ":running": "running" },
+      });
+    }
+    if (run && run.mode !== "mark-only") {
+      await this.updateIf(keys.gcMark(repository, run.markId), {
+        UpdateExpression: "SET sweepStatus = :s, sweptAt = :now",
+        ConditionExpression: "attribute_exists(pk) AND sweepRunId = :run",
+        ExpressionAttributeValues: { ":s": end.status, ":now": now, ":run": runId },
+      });
+    }
+    if (!opts.keepLease) await this.releaseLease(repository, runId);
+    return run !== undefined;
+  }
+
+  /** An update that does nothing when its condition does not hold. */
+  private async updateIf(
+    key: Record<string, string>,
+    update: Pick<
+      ConstructorParameters<typeof UpdateCommand>[0],
+      | "UpdateExpression"
+      | "ConditionExpression"
+      | "ExpressionAttributeNames"
+      | "ExpressionAttributeValues"
+    >,
+  ): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...update }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}
+
+/** A mark not yet swept to the end and not retired. */
+const NOT_SWEPT_OR_RETIRED =
+  "(attribute_not_exists(sweepStatus) OR sweepStatus <> :succeeded) AND attribute_not_exists(retiredAt)";
+
+/** Indexes of the items whose condition failed in a cancelled transaction; undefined otherwise. */
+function cancelledItems(err: unknown): number[] | undefined {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name !== "TransactionCanceledException") return undefined;
+  const reasons = e.CancellationReasons ?? [];
+  const failed: number[] = [];
+  reasons.forEach((r, i) => {
+    if (r.Code === "ConditionalCheckFailed") failed.push(i);
+  });
+  return failed.length > 0 ? failed : undefined;
+}

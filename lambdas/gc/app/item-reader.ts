@@ -1,0 +1,101 @@
+// Reads the physical addresses of one address work item from lakeFS, a page at a time: a full
+// listing of a commit, a diff against a base (paths introduced, then a stat on the commit for
+// each address), or a branch's uncommitted changes. Shared by the address step (mark and
+// revalidation maps) and the sweep's last-moment checks, so both read items the same way.
+
+import { mapConcurrently } from "../../shared/concurrency";
+import { LakeFsNotFoundError } from "../../shared/lakefs/errors";
+import type { Diff, Page } from "../../shared/lakefs/types";
+import { addressesOfListing, pathsIntroduced } from "../domain/item-addresses";
+import type { AddressWorkItemInput } from "../domain/shards";
+import type { GcLakeFs } from "../ports";
+
+export interface ItemPage {
+  addresses: string[];
+  /** Resume after this (lakeFS `after`) when `more`. */
+  next: string;
+  more: boolean;
+}
+
+export interface ItemReadOptions {
+  pageSize?: number;
+  statConcurrency?: number;
+}
+
+/** One page of `item` starting after `after`. */
+export async function readItemPage(
+  lakefs: GcLakeFs,
+  repository: string,
+  item: AddressWorkItemInput,
+  after: string | undefined,
+  opts: ItemReadOptions = {},
+): Promise<ItemPage> {
+  const amount = opts.pageSize ?? 1000;
+  const concurrency = opts.statConcurrency ?? 16;
+  const from = after ? { after } : {};
+  if (item.kind === "list") {
+    const page = await lakefs.listObjectsPage(repository, item.commit, { amount, ...from });
+    return pageOf(addressesOfListing(page.results), page);
+  }
+  if (item.kind === "diff") {
+    const page = await lakefs.diffRefsPage(repository, item.parent, item.commit, {
+      amount,
+      type: "two_dot",
+      ...from,
+    });
+    const paths = pathsIntroduced(page.results);
+    return pageOf(await stat(lakefs, repository, item.commit, paths, concurrency), page);
+  }
+  const page = await firstPage(lakefs.diffBranch(repository, item.branch, { amount, ...from }));
+  // A staged entry committed or dropped meanwhile is simply no longer staged.
+  const paths = pathsIntroduced(page.results);
+  const addresses = await stat(lakefs, repository, item.branch, paths, concurrency, true);
+  return pageOf(addresses, page);
+}
+
+/** Every page of `item`. */
+export async function* readItem(
+  lakefs: GcLakeFs,
+  repository: string,
+  item: AddressWorkItemInput,
+  opts: ItemReadOptions = {},
+): AsyncGenerator<string[]> {
+  let after = item.after;
+  for (;;) {
+    const page = await readItemPage(lakefs, repository, item, after, opts);
+    yield page.addresses;
+    if (!page.more) return;
+    after = page.next;
+  }
+}
+
+function pageOf(addresses: string[], page: Page<unknown>): ItemPage {
+  return { addresses, next: page.pagination.next_offset, more: page.pagination.has_more };
+}
+
+async function firstPage(pages: AsyncIterable<Page<Diff>>): Promise<Page<Diff>> {
+  for await (const page of pages) return page;
+  throw new Error("lakeFS listing returned no page");
+}
+
+async function stat(
+  lakefs: GcLakeFs,
+  repository: string,
+  ref: string,
+  paths: string[],
+  concurrency: number,
+  skipMissing = false,
+): Promise<string[]> {
+  const out: string[] = [];
+  for await (const address of mapConcurrently(paths, concurrency, async (path) => {
+    try {
+      return (await lakefs.statObject(repository, ref, path)).physical_address;
+    } catch (err) {
+      if (skipMissing && err instanceof LakeFsNotFoundError) return undefined;
+      throw err;
+    }
+  })) {
+    if (address !== undefined) out.push(address);
+  }
+  return out;
+}

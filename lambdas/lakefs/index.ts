@@ -1,7 +1,0 @@
-// The lakeFS client package: one import for handlers.
-export * from "./client";
-export * from "./credentials";
-export * from "./errors";
-export * from "./factory";
-export type { RetryOptions } from "./retry";
-export * from "./types";

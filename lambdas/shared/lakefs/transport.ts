@@ -1,0 +1,207 @@
+// HTTP to the lakeFS API: basic auth, a timeout per attempt, retries (shared/retry.ts: backoff
+// with full jitter, lakeFS's Retry-After taking precedence), typed errors, JSON responses
+// checked against schemas, and listings as async iterators over pages.
+import type { z } from "zod";
+import { type RetryOptions, withRetry } from "../retry";
+import {
+  describeNetworkError,
+  errorMessageOf,
+  LakeFsError,
+  LakeFsNetworkError,
+  LakeFsSchemaError,
+  LakeFsValidationError,
+  lakeFsErrorFor,
+} from "./errors";
+import { isRetryableNetworkError, isRetryableStatus, parseRetryAfterMs } from "./retryable";
+import { parseResponse } from "./schemas";
+import type { Page } from "./types";
+
+export interface LakeFsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** One HTTP attempt, reported to `onRequest` (counting calls in tests and benchmarks). */
+export interface LakeFsRequestInfo {
+  /** lakeFS operationId, e.g. `listObjects`. */
+  operation: string;
+  method: string;
+  url: string;
+  /** 1 for the first try, 2 for the first retry, ... */
+  attempt: number;
+}
+
+export interface LakeFsClientOptions {
+  /**
+   * lakeFS server URL. Either the server root (`http://127.0.0.1:8000`) or the API base
+   * (`http://127.0.0.1:8000/api/v1`); `/api/v1` is appended when missing, as lakectl does.
+   */
+  endpoint: string;
+  credentials: LakeFsCredentials;
+  /** Per-attempt timeout in ms (whole response for JSON calls). Default 30 000. */
+  timeoutMs?: number;
+  /** Default: 5 attempts, backoff from 100 ms, waits (Retry-After included) capped at 20 s. */
+  retry?: Pick<RetryOptions, "maxAttempts" | "baseDelayMs" | "maxDelayMs" | "sleep" | "random">;
+  /** Called before every HTTP attempt (retries included). */
+  onRequest?: (info: LakeFsRequestInfo) => void;
+  /** Replaceable for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestSpec {
+  operation: string;
+  method: "GET" | "POST" | "PUT" | "DELETE" | "HEAD";
+  path: string;
+  query?: Query;
+  json?: unknown;
+  body?: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/** The API base URL (with `/api/v1`, no trailing slash) for an endpoint given either way. */
+export function lakeFsApiBaseUrl(endpoint: string): string {
+  const trimmed = endpoint.replace(/\/+$/, "");
+  return trimmed.endsWith("/api/v1") ? trimmed : `${trimmed}/api/v1`;
+}
+
+export class LakeFsTransport {
+  private readonly baseUrl: string;
+  private readonly authorization: string;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryOptions;
+  private readonly fetchImpl: typeof fetch;
+  private readonly onRequest: ((info: LakeFsRequestInfo) => void) | undefined;
+  private requests = 0;
+
+  constructor(opts: LakeFsClientOptions) {
+    if (!opts.endpoint)
+      throw new LakeFsValidationError("lakeFS client: endpoint is required", 0, "");
+    if (!opts.credentials?.accessKeyId || !opts.credentials?.secretAccessKey) {
+      throw new LakeFsValidationError(
+        "lakeFS client: credentials.accessKeyId and credentials.secretAccessKey are required",
+        0,
+        "",
+      );
+    }
+    this.baseUrl = lakeFsApiBaseUrl(opts.endpoint);
+    this.authorization = `Basic ${Buffer.from(
+      `${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`,
+    ).toString("base64")}`;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 20_000, ...opts.retry };
+    this.fetchImpl = opts.fetch ?? fetch;
+    this.onRequest = opts.onRequest;
+  }
+
+  /** HTTP attempts made so far (retries included). */
+  get requestCount(): number {
+    return this.requests;
+  }
+
+  /** Pages of a listing from `firstAfter` on, until lakeFS says there are no more. */
+  async *paginate<T>(
+    firstAfter: string | undefined,
+    fetchPage: (after: string | undefined) => Promise<Page<T>>,
+  ): AsyncGenerator<Page<T>> {
+    let after = firstAfter;
+    for (;;) {
+      const page = await fetchPage(after);
+      yield page;
+      if (!page.pagination.has_more) return;
+      if (page.pagination.next_offset === "" || page.pagination.next_offset === after) {
+        throw new LakeFsSchemaError(
+          "lakeFS listing: has_more is true but next_offset does not advance",
+          "pagination.next_offset",
+          200,
+        );
+      }
+      after = page.pagination.next_offset;
+    }
+  }
+
+  /** A call answering JSON, checked against `schema`. */
+  async json<S extends z.ZodType>(schema: S, spec: RequestSpec): Promise<z.infer<S>> {
+    const res = await this.send(spec);
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new LakeFsSchemaError(
+        `lakeFS ${spec.operation}: response is not JSON: ${text.slice(0, 200)}`,
+        "(body)",
+        res.status,
+      );
+    }
+    return parseResponse(schema, body, spec.operation, res.status);
+  }
+
+  private url(spec: RequestSpec): string {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      if (value !== undefined) params.set(key, String(value));
+    }
+    const qs = params.toString();
+    return `${this.baseUrl}${spec.path}${qs ? `?${qs}` : ""}`;
+  }
+
+  /**
+   * One call with retries. Returns a 2xx response (body unread); throws a typed error
+   * otherwise. JSON bodies are read inside the attempt so the timeout covers them.
+   */
+  async send(spec: RequestSpec): Promise<Response> {
+    const url = this.url(spec);
+    const headers: Record<string, string> = {
+      authorization: this.authorization,
+      accept: "application/json",
+      ...(spec.json !== undefined ? { "content-type": "application/json" } : {}),
+      ...spec.headers,
+    };
+    const body = spec.json !== undefined ? JSON.stringify(spec.json) : spec.body;
+    // The Retry-After of the last answer; attempts run one after the other.
+    let retryAfterMs: number | undefined;
+    return withRetry(
+      async (attempt) => {
+        retryAfterMs = undefined;
+        this.requests++;
+        this.onRequest?.({ operation: spec.operation, method: spec.method, url, attempt });
+        let res: Response;
+        let buffered: Uint8Array;
+        try {
+          res = await this.fetchImpl(url, {
+            method: spec.method,
+            headers,
+            body,
+            signal: AbortSignal.timeout(this.timeoutMs),
+          });
+          // Read the whole body within the attempt: a reset mid-body is retryable too.
+          buffered = new Uint8Array(await res.arrayBuffer());
+        } catch (err) {
+          throw new LakeFsNetworkError(
+            `lakeFS ${spec.operation}: ${describeNetworkError(err)} (${spec.method} ${url})`,
+            err,
+          );
+        }
+        if (res.ok) {
+          return new Response(res.status === 204 || res.status === 304 ? null : buffered, {
+            status: res.status,
+            headers: res.headers,
+          });
+        }
+        retryAfterMs = parseRetryAfterMs(res.headers.get("retry-after"), Date.now());
+        const text = new TextDecoder().decode(buffered);
+        throw lakeFsErrorFor(res.status, errorMessageOf(text), spec.operation);
+      },
+      {
+        ...this.retry,
+        isRetryable: (err) =>
+          err instanceof LakeFsNetworkError
+            ? isRetryableNetworkError(err.cause, spec.method)
+            : err instanceof LakeFsError && isRetryableStatus(err.status, spec.method),
+        requestedDelayMs: () => retryAfterMs,
+      },
+    );
+  }
+}

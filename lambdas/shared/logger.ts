@@ -1,0 +1,24 @@
+// The logger of every Lakeport Lambda: Powertools for AWS Lambda's, one JSON line per entry
+// with the level, the service (POWERTOOLS_SERVICE_NAME), the Lambda context (request id,
+// cold start) and the keys a handler appends. LOG_LEVEL chooses the level (INFO when unset;
+// the CDK function factory sets it).
+import { Logger } from "@aws-lambda-powertools/logger";
+
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || "lakeport",
+});
+
+/** What a line belongs to: the branch and export, or the repository and GC run. */
+export interface LogKeys {
+  repository?: string;
+  branch?: string;
+  exportId?: string;
+  runId?: string;
+  markId?: string;
+}
+
+/** Appends the keys that are known (strings only) to every following line of the invocation. */
+export function appendLogKeys(keys: LogKeys): void {
+  const known = Object.entries(keys).filter(([, v]) => typeof v === "string" && v !== "");
+  if (known.length > 0) logger.appendKeys(Object.fromEntries(known));
+}

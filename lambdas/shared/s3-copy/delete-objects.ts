@@ -1,0 +1,101 @@
+// Batched deletes: DeleteObjects with up to 1 000 keys per call, per-key errors reported.
+// Keys answered with a retryable code (SlowDown, InternalError) are retried with backoff.
+import { DeleteObjectsCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  defaultSleep,
+  errorCode,
+  fullJitterDelayMs,
+  isRetryableAwsError,
+  logRetry,
+  type RetryOptions,
+  withRetry,
+} from "../retry";
+
+export const MAX_DELETE_BATCH = 1000;
+
+export interface KeyFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+export interface DeleteObjectsResult {
+  deleted: number;
+  failed: KeyFailure[];
+}
+
+export async function deleteObjects(
+  s3: S3Client,
+  bucket: string,
+  keys: readonly string[],
+  opts: { retry?: RetryOptions; batchSize?: number } = {},
+): Promise<DeleteObjectsResult> {
+  const batchSize = Math.min(opts.batchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
+  const result: DeleteObjectsResult = { deleted: 0, failed: [] };
+  for (let i = 0; i < keys.length; i += batchSize) {
+    const r = await deleteBatch(s3, bucket, keys.slice(i, i + batchSize), opts.retry ?? {});
+    result.deleted += r.deleted;
+    result.failed.push(...r.failed);
+  }
+  return result;
+}
+
+async function deleteBatch(
+  s3: S3Client,
+  bucket: string,
+  keys: string[],
+  retry: RetryOptions,
+): Promise<DeleteObjectsResult> {
+  const maxAttempts = Math.max(1, retry.maxAttempts ?? 8);
+  const sleep = retry.sleep ?? defaultSleep;
+  const random = retry.random ?? Math.random;
+  let pending = keys;
+  let deleted = 0;
+  const failed: KeyFailure[] = [];
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    let errors: { Key?: string; Code?: string; Message?: string }[];
+    try {
+      const out = await withRetry(
+        () =>
+          s3.send(
+            new DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: pending.map((Key) => ({ Key })), Quiet: true },
+            }),
+          ),
+        retry,
+      );
+      errors = out.Errors ?? [];
+    } catch (error) {
+      // The whole call failed (no permission, no bucket...): every key of the batch fails.
+      const code = errorCode(error);
+      const message = (error as Error).message ?? String(error);
+      for (const key of pending) failed.push({ key, code, message });
+      return { deleted, failed };
+    }
+    const retryable: string[] = [];
+    const erroredKeys = new Set<string>();
+    for (const e of errors) {
+      const key = e.Key ?? "";
+      erroredKeys.add(key);
+      const code = e.Code ?? "Unknown";
+      if (attempt < maxAttempts && isRetryableAwsError({ code })) retryable.push(key);
+      else failed.push({ key, code, message: e.Message ?? code });
+    }
+    deleted += pending.filter((k) => !erroredKeys.has(k)).length;
+    pending = retryable;
+    if (pending.length > 0) {
+      const delayMs = fullJitterDelayMs(attempt, {
+        baseDelayMs: retry.baseDelayMs ?? 100,
+        maxDelayMs: retry.maxDelayMs ?? 10_000,
+        random,
+      });
+      logRetry(attempt, delayMs, {
+        code: "DeleteObjectsKeyErrors",
+        message: `${pending.length} key(s) answered with a transient error`,
+      });
+      await sleep(delayMs);
+    }
+  }
+  return { deleted, failed };
+}
