@@ -224,6 +224,47 @@ test("GC lease: one run per repository, renewed by its holder, taken over only a
   expect(await start("e", t + 210)).toMatchObject({ created: true });
 });
 
+test("GC lease: a run's end frees the repository in the same write; racing starts take it once", async () => {
+  const repo = uniqueName("lease-race");
+  const t = 1_800_000_000;
+  const start = (runId: string) =>
+    stores.gc.createRun(
+      {
+        repository: repo,
+        runId,
+        mode: "mark-only",
+        markId: runId,
+        status: "running",
+        counts: {},
+        startedAt: now(),
+      },
+      { nowSeconds: t, leaseSeconds: 600, mark: { markNow: t } },
+    );
+  let holder = "r0";
+  expect(await start(holder)).toMatchObject({ created: true });
+  for (let round = 1; round <= 15; round++) {
+    const [ended, ...starts] = await Promise.all([
+      stores.gc.completeRun(repo, holder, { status: "succeeded" }, now()),
+      start(`r${round}a`),
+      start(`r${round}b`),
+    ]);
+    expect(ended).toBe(true);
+    const created = starts.filter((s) => s.created);
+    expect(created.length).toBeLessThanOrEqual(1);
+    // Whoever reads the run as ended finds the repository free (or taken by one new run).
+    expect((await stores.gc.getRun(repo, holder))?.status).toBe("succeeded");
+    const lease = await stores.gc.getLease(repo);
+    if (created.length === 1) {
+      holder = (created[0] as { run: { runId: string } }).run.runId;
+      expect(lease?.runId).toBe(holder);
+    } else {
+      expect(lease).toBeUndefined();
+      holder = `r${round}c`;
+      expect(await start(holder)).toMatchObject({ created: true });
+    }
+  }
+});
+
 test("GC marks: swept at most once, resumable after an interrupted sweep, retired by a restore", async () => {
   const repo = uniqueName("marks");
   const t = 1_800_000_000;

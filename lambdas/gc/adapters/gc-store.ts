@@ -372,67 +372,107 @@ export class GcStore implements GcStateStore {
     now: string,
     opts: { keepLease?: boolean } = {},
   ): Promise<boolean> {
-    let run: GcRun | undefined;
-    try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gcRun(repository, runId),
-          UpdateExpression:
-            "SET #s = :s, endedAt = :now, counts = :c" +
-            (end.errorMessage ? ", errorMessage = :e" : ""),
-          ConditionExpression: "#s = :running",
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: {
-            ":s": end.status,
-            ":now": now,
-            ":c": end.counts ?? {},
-            ":running": "running",
-            ...(end.errorMessage ? { ":e": end.errorMessage } : {}),
+    // One transaction: whoever reads the run as ended also finds its mark updated and the
+    // repository free (a start right after the end is never refused by a lease still held).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const run = await this.getRun(repository, runId);
+      const lease = opts.keepLease ? undefined : await this.getLease(repository);
+      const holdsLease = lease?.runId === runId;
+      if (run?.status !== "running") {
+        if (holdsLease) await this.releaseLease(repository, runId);
+        return false;
+      }
+      const mark = await this.getMark(repository, run.markId);
+      const items: NonNullable<
+        ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]
+      > = [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.gcRun(repository, runId),
+            UpdateExpression:
+              "SET #s = :s, endedAt = :now, counts = :c" +
+              (end.errorMessage ? ", errorMessage = :e" : ""),
+            ConditionExpression: "#s = :running",
+            ExpressionAttributeNames: { "#s": "status" },
+            ExpressionAttributeValues: {
+              ":s": end.status,
+              ":now": now,
+              ":c": end.counts ?? {},
+              ":running": "running",
+              ...(end.errorMessage ? { ":e": end.errorMessage } : {}),
+            },
           },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      run = out.Attributes as GcRun | undefined;
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+        },
+      ];
+      const markUpdate = markEnd(run, mark, runId, end.status, now);
+      if (markUpdate) {
+        items.push({
+          Update: {
+            TableName: this.tableName,
+            Key: keys.gcMark(repository, run.markId),
+            ...markUpdate,
+          },
+        });
+      }
+      if (holdsLease) {
+        items.push({
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.gcLease(repository),
+            ConditionExpression: "runId = :run",
+            ExpressionAttributeValues: { ":run": runId },
+          },
+        });
+      }
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return true;
+      } catch (err) {
+        // Something changed between the reads and the write (a takeover, a mark update):
+        // read again and decide again.
+        if (cancelledItems(err) === undefined) throw err;
+      }
     }
-    if (run && run.mode !== "sweep-only") {
-      await this.updateIf(keys.gcMark(repository, run.markId), {
-        UpdateExpression: "SET #s = :s",
-        ConditionExpression: "attribute_exists(pk) AND runId = :run AND #s = :running",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: { ":s": end.status, ":run": runId, ":running": "running" },
-      });
-    }
-    if (run && run.mode !== "mark-only") {
-      await this.updateIf(keys.gcMark(repository, run.markId), {
-        UpdateExpression: "SET sweepStatus = :s, sweptAt = :now",
-        ConditionExpression: "attribute_exists(pk) AND sweepRunId = :run",
-        ExpressionAttributeValues: { ":s": end.status, ":now": now, ":run": runId },
-      });
-    }
-    if (!opts.keepLease) await this.releaseLease(repository, runId);
-    return run !== undefined;
+    throw new Error(
+      `GC run ${runId} of "${repository}" could not be ended: its records kept changing`,
+    );
   }
+}
 
-  /** An update that does nothing when its condition does not hold. */
-  private async updateIf(
-    key: Record<string, string>,
-    update: Pick<
-      ConstructorParameters<typeof UpdateCommand>[0],
-      | "UpdateExpression"
-      | "ConditionExpression"
-      | "ExpressionAttributeNames"
-      | "ExpressionAttributeValues"
-    >,
-  ): Promise<void> {
-    try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...update }));
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+/**
+ * How a run's end changes its mark: a marking run whose mark phase had not ended leaves the
+ * mark with the run's status; a sweeping run records the sweep's outcome. Undefined: no change.
+ */
+function markEnd(
+  run: GcRun,
+  mark: GcMark | undefined,
+  runId: string,
+  status: "succeeded" | "failed",
+  now: string,
+) {
+  const sets: string[] = [];
+  const conditions: string[] = ["attribute_exists(pk)"];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":run": runId };
+  if (run.mode !== "sweep-only" && mark?.runId === runId && mark.status === "running") {
+    sets.push("#ms = :ms");
+    conditions.push("runId = :run AND #ms = :running");
+    names["#ms"] = "status";
+    Object.assign(values, { ":ms": status, ":running": "running" });
   }
+  if (run.mode !== "mark-only" && mark?.sweepRunId === runId) {
+    sets.push("sweepStatus = :ss, sweptAt = :now");
+    conditions.push("sweepRunId = :run");
+    Object.assign(values, { ":ss": status, ":now": now });
+  }
+  if (sets.length === 0) return undefined;
+  return {
+    UpdateExpression: `SET ${sets.join(", ")}`,
+    ConditionExpression: conditions.join(" AND "),
+    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+    ExpressionAttributeValues: values,
+  };
 }
 
 /** A mark not yet swept to the end and not retired. */
