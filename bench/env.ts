@@ -1,16 +1,19 @@
 // The environment a benchmark runs in: the embedded S3 (with its admin counters), DynamoDB
 // Local, the lakeFS development server (with its request stats), the real Lakeport app
-// synthesized (cached) and deployed on the local cloud, and the API server with the real
-// handlers pointed at the deployed table, bus and state machines. Everything in one process,
+// synthesized (cached) and deployed on the local cloud, and the API server (the template's
+// API Gateway, SigV4-signed requests) with the real handlers pointed at the deployed table,
+// bus and state machines. Everything in one process,
 // as `npm run local` runs it; all of it stops with stop().
 import { statfsSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { signApiRequest } from "../cli/sigv4";
 import { createS3Client } from "../lambdas/shared/aws/clients";
 import { LakeFsClient } from "../lambdas/shared/lakefs/client";
 import { type ApiServerHandle, startApiServer } from "../local/api/server";
+import { restApiFromAssembly } from "../local/apigateway/rest-api";
 import { type LocalCloudHandle, startLocalCloud } from "../local/cloud";
 import { type DynamoDbServerHandle, startDynamoDbServer } from "../local/dynamodb/server";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../local/lakefs/server";
@@ -111,6 +114,9 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
     stops.push(() => cloud.stop());
     const d = cloud.deployment;
     const api = await startApiServer({
+      restApi: restApiFromAssembly(assemblyDir, stackName),
+      credentials: LOCAL_S3_CREDENTIALS,
+      region: BENCH_REGION,
       env: {
         TABLE_NAME: d.physicalId("LakeportStorageState"),
         EVENT_BUS_NAME: d.physicalId("LakeportBus"),
@@ -151,25 +157,28 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
   }
 }
 
-/** Calls the Lakeport API (Bearer token), JSON in and out; throws on non-2xx with the body. */
+/** Calls the Lakeport API (SigV4-signed), JSON in and out; throws on non-2xx with the body. */
 export async function apiCall<T = Record<string, unknown>>(
   env: BenchEnv,
   method: string,
   route: string,
   body?: unknown,
 ): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${env.api.endpoint}/api/v1${route}`, {
+  const url = new URL(`${env.api.endpoint}/api/v1${route}`);
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const headers = await signApiRequest({
     method,
-    headers: {
-      authorization: `Bearer ${env.api.apiToken}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    url,
+    headers: text === undefined ? {} : { "content-type": "application/json" },
+    ...(text === undefined ? {} : { body: text }),
+    credentials: env.api.credentials,
+    region: env.api.region,
   });
-  const text = await res.text();
-  const json = (text ? JSON.parse(text) : undefined) as T;
+  const res = await fetch(url, { method, headers, ...(text === undefined ? {} : { body: text }) });
+  const answer = await res.text();
+  const json = (answer ? JSON.parse(answer) : undefined) as T;
   if (res.status >= 300) {
-    throw new Error(`${method} ${route} answered ${res.status}: ${text.slice(0, 500)}`);
+    throw new Error(`${method} ${route} answered ${res.status}: ${answer.slice(0, 500)}`);
   }
   return { status: res.status, json };
 }

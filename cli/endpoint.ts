@@ -1,5 +1,6 @@
-// Where the CLI sends requests: --endpoint, then LAKEPORT_ENDPOINT (+ LAKEPORT_TOKEN), then
-// .local/endpoints.json (`api`, `apiToken`) of the working directory or the project.
+// Where the CLI sends requests: --endpoint, then LAKEPORT_ENDPOINT (signed with the default
+// AWS credential chain), then .local/endpoints.json (`api`, signed with its credentials and
+// region) of the working directory or the project.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,8 +9,10 @@ import type { ClientOptions } from "../lambdas/shared/aws/clients";
 export interface Endpoint {
   /** Base URL ending in /api/v1. */
   baseUrl: string;
-  /** Bearer token (local server); absent against AWS, where requests are SigV4-signed. */
-  token?: string;
+  /** Signing credentials; absent: the default AWS credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Signing region; absent: the endpoint's or the environment's. */
+  region?: string;
 }
 
 export class UsageError extends Error {
@@ -26,19 +29,15 @@ export function resolveEndpoint(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): Endpoint {
-  if (flag)
-    return { baseUrl: apiBase(flag), ...(env.LAKEPORT_TOKEN ? { token: env.LAKEPORT_TOKEN } : {}) };
-  if (env.LAKEPORT_ENDPOINT) {
-    return {
-      baseUrl: apiBase(env.LAKEPORT_ENDPOINT),
-      ...(env.LAKEPORT_TOKEN ? { token: env.LAKEPORT_TOKEN } : {}),
-    };
-  }
+  if (flag) return { baseUrl: apiBase(flag) };
+  if (env.LAKEPORT_ENDPOINT) return { baseUrl: apiBase(env.LAKEPORT_ENDPOINT) };
   const endpoints = localEndpoints(cwd, (e) => e.api !== undefined);
   if (endpoints?.api) {
+    const { accessKeyId, secretAccessKey, region } = endpoints;
     return {
       baseUrl: apiBase(endpoints.api),
-      ...(endpoints.apiToken ? { token: endpoints.apiToken } : {}),
+      ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+      ...(region ? { region } : {}),
     };
   }
   throw new UsageError(
@@ -64,7 +63,6 @@ export function parseLakeFsUri(uri: string, want: "branch" | "repository") {
 /** What `npm run local` writes to .local/endpoints.json. */
 export interface LocalEndpoints {
   api?: string;
-  apiToken?: string;
   s3?: string;
   stepfunctions?: string;
   region?: string;

@@ -97,10 +97,11 @@ export interface LakeportComponentsOptions {
  * Every component of the embedded environment with the real Lakeport app deployed on it:
  * s3, dynamodb, lakefs, stepfunctions + eventbridge (deploy the synthesized stack, its
  * functions get the lakeFS endpoint and keys and the webhook token), and the API served by
- * the deployed API functions. Synthesis starts with the first component, in parallel.
+ * the stack's API Gateway in front of the deployed API functions. Synthesis starts with the first component, in parallel.
  */
 export function lakeportComponents(opts: LakeportComponentsOptions = {}): Component[] {
   let deployment: LocalDeployment | undefined;
+  let deployedAssemblyDir: string | undefined;
   let assembly: Promise<string> | undefined;
   let webhookToken: string | undefined;
   const rootOf = (ctx: ComponentContext) => path.dirname(ctx.dataDir);
@@ -129,6 +130,7 @@ export function lakeportComponents(opts: LakeportComponentsOptions = {}): Compon
       webhookToken = (await loadOrCreateApiTokens(componentDataDir(rootOf(ctx), "api")))
         .webhookToken;
       ctx.log(`deploying ${dir}`);
+      deployedAssemblyDir = dir;
       return dir;
     },
     lambdaEnv: (e) =>
@@ -152,7 +154,17 @@ export function lakeportComponents(opts: LakeportComponentsOptions = {}): Compon
       await loadOrCreateApiTokens(componentDataDir(rootOf(ctx), "api"))
     ).webhookToken,
   }));
-  return [withSynthesis(s3), dynamodb, lakefs, ...cloud, deployedApiComponent(() => deployment)];
+  return [
+    withSynthesis(s3),
+    dynamodb,
+    lakefs,
+    ...cloud,
+    deployedApiComponent(() =>
+      deployment && deployedAssemblyDir
+        ? { deployment, assemblyDir: deployedAssemblyDir }
+        : undefined,
+    ),
+  ];
 }
 
 /** The S3 and DynamoDB components alone (no app deployed). */

@@ -443,7 +443,6 @@ async function main() {
     cliEnv: {
       ...endpointsToEnv(e),
       LAKEPORT_ENDPOINT: e.api!,
-      LAKEPORT_TOKEN: e.apiToken!,
       LAKEPORT_POLL_MS: "300",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },

@@ -8,7 +8,10 @@ export const ENDPOINTS_FILE = "endpoints.json";
 
 export interface Endpoints {
   region: string;
-  /** AWS credentials the embedded services accept (S3 checks the key id; the others accept any). */
+  /**
+   * AWS credentials the embedded services accept: S3 checks the key id, the API's AWS_IAM
+   * routes verify SigV4 signatures made with them; the others accept any.
+   */
   accessKeyId: string;
   secretAccessKey: string;
   s3: string;
@@ -18,7 +21,6 @@ export interface Endpoints {
   lakefsAccessKeyId?: string;
   lakefsSecretAccessKey?: string;
   api?: string;
-  apiToken?: string;
   webhookToken?: string;
   stepfunctions?: string;
   eventbridge?: string;

@@ -1,16 +1,19 @@
-// The API server as a component of `npm run local`: a state table in the embedded DynamoDB,
-// handlers built from an environment pointing at the embedded services, and tokens kept in
-// the component's data directory so they survive restarts. Listed in
-// local/components.ts (after dynamodb, lakefs, stepfunctions, eventbridge).
+// The API server as a component of `npm run local`: the template's API Gateway in front of
+// the deployed API functions (deployedApiComponent, listed in local/components.ts after
+// dynamodb, lakefs, stepfunctions, eventbridge), or of in-process handlers built from an
+// environment pointing at the embedded services (apiComponent). The webhook token is kept in
+// the component's data directory so it survives restarts; every other route takes SigV4
+// signatures with the environment's credentials.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
+import { restApiFromAssembly } from "../apigateway/rest-api";
 import type { LocalDeployment } from "../cloud/deploy";
 import type { Component } from "../component";
 import { createStateTable } from "../dynamodb/create-table";
 import type { Endpoints } from "../endpoints";
-import { lambdaApiHandlers } from "./lambda-handlers";
+import { lambdaIntegration } from "./lambda-handlers";
 import { startApiServer } from "./server";
 
 export const LOCAL_TABLE_NAME = "lakeport-state";
@@ -54,31 +57,30 @@ export function localApiEnv(
 }
 
 export interface ApiTokens {
-  apiToken: string;
   webhookToken: string;
 }
 
-/** The API bearer token and the webhook token, kept in `<dataDir>/tokens.json`. */
+/** The webhook token, kept in `<dataDir>/tokens.json`. */
 export async function loadOrCreateApiTokens(dataDir: string): Promise<ApiTokens> {
   const file = path.join(dataDir, "tokens.json");
   try {
-    return JSON.parse(await readFile(file, "utf8"));
+    const { webhookToken } = JSON.parse(await readFile(file, "utf8")) as Partial<ApiTokens>;
+    if (webhookToken) return { webhookToken };
+    throw new Error("no webhook token");
   } catch {
-    const fresh = {
-      apiToken: randomBytes(24).toString("hex"),
-      webhookToken: randomBytes(24).toString("hex"),
-    };
+    const fresh = { webhookToken: randomBytes(24).toString("hex") };
     await mkdir(dataDir, { recursive: true });
     await writeFile(file, `${JSON.stringify(fresh, null, 2)}\n`, { mode: 0o600 });
     return fresh;
   }
 }
 
-export const apiComponent: Component = {
+/** In-process handlers behind the API Gateway of the template in `assemblyDir`. */
+export const apiComponent = (assemblyDir: string): Component => ({
   name: "api",
   after: ["dynamodb", "lakefs", "stepfunctions", "eventbridge"],
   async start(ctx) {
-    const { apiToken, webhookToken } = await loadOrCreateApiTokens(ctx.dataDir);
+    const { webhookToken } = await loadOrCreateApiTokens(ctx.dataDir);
     const env = localApiEnv(ctx.endpoints, { webhookToken });
     const ddb = createDynamoDbClient({
       endpoint: ctx.endpoints.dynamodb,
@@ -94,40 +96,61 @@ export const apiComponent: Component = {
     });
     await createStateTable(ddb, env.TABLE_NAME!);
     ddb.destroy();
-    const server = await startApiServer({ port: ctx.port, env, apiToken });
+    const server = await startApiServer({
+      port: ctx.port,
+      env,
+      restApi: restApiFromAssembly(assemblyDir),
+      ...signedWith(ctx.endpoints),
+    });
     ctx.log(`API ${server.endpoint}/api/v1 (table ${env.TABLE_NAME})`);
     return {
-      endpoints: { api: server.endpoint, apiToken, webhookToken },
+      endpoints: { api: server.endpoint, webhookToken },
       dataDir: ctx.dataDir,
       stop: () => server.stop(),
     };
   },
-};
+});
+
+/** The credentials and region API Gateway's AWS_IAM methods accept: the environment's. */
+function signedWith(e: Partial<Endpoints>) {
+  return {
+    ...(e.accessKeyId && e.secretAccessKey
+      ? { credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey } }
+      : {}),
+    ...(e.region ? { region: e.region } : {}),
+  };
+}
 
 /**
- * The API component of the deployed Lakeport stack: routes served by the deployed API
- * functions through the local Lambda runtime (see ./lambda-handlers). Starts after the
- * eventbridge component, which deploys the stack and hands the deployment to `deployment()`.
+ * The API component of the deployed Lakeport stack: the stack's API Gateway REST API in front
+ * of the deployed API functions, run by the local Lambda runtime (see ./lambda-handlers).
+ * Starts after the eventbridge component, which deploys the stack and hands the deployment
+ * (and the assembly it came from) to `deployment()`.
  */
 export function deployedApiComponent(
-  deployment: () => LocalDeployment | undefined,
+  deployment: () => { deployment: LocalDeployment; assemblyDir: string } | undefined,
   tokens: (dataDir: string) => Promise<ApiTokens> = loadOrCreateApiTokens,
 ): Component {
   return {
     name: "api",
     after: ["dynamodb", "lakefs", "stepfunctions", "eventbridge"],
     async start(ctx) {
-      const d = deployment();
-      if (!d) throw new Error("api starts after the stack is deployed (eventbridge component)");
-      const { apiToken, webhookToken } = await tokens(ctx.dataDir);
+      const deployed = deployment();
+      if (!deployed) {
+        throw new Error("api starts after the stack is deployed (eventbridge component)");
+      }
+      const d = deployed.deployment;
+      const { webhookToken } = await tokens(ctx.dataDir);
       const server = await startApiServer({
         port: ctx.port,
-        apiToken,
-        handlers: lambdaApiHandlers(d, { log: ctx.log }),
+        restApi: restApiFromAssembly(deployed.assemblyDir, d.stackName),
+        integration: lambdaIntegration(d, { log: ctx.log }),
+        ...signedWith(ctx.endpoints),
+        log: ctx.log,
       });
-      ctx.log(`API ${server.endpoint}/api/v1 (deployed API functions of ${d.stackName})`);
+      ctx.log(`API ${server.endpoint}/api/v1 (API Gateway of ${d.stackName}, SigV4)`);
       return {
-        endpoints: { api: server.endpoint, apiToken, webhookToken },
+        endpoints: { api: server.endpoint, webhookToken },
         dataDir: ctx.dataDir,
         stop: () => server.stop(),
       };

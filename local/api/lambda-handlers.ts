@@ -1,7 +1,8 @@
-// The API Gateway routes served by the deployed API functions: each request becomes the
-// REST proxy event API Gateway would send and is invoked through the local Lambda runtime,
-// i.e. the esbuild bundle of lambdas/api/handlers/<group>.ts with the environment the
-// template gives it. A function error answers 502 like API Gateway's Lambda proxy does.
+// The proxy integrations of the local API Gateway: the function a method's AWS_PROXY
+// integration names in the template is invoked with API Gateway's proxy event, either the
+// deployed function (its esbuild bundle in the local Lambda runtime, with the environment the
+// template gives it) or, for tests, an in-process handler of its route group. A function
+// error answers 502 like API Gateway's Lambda proxy does.
 import type { ApiHandler, ApiResult } from "../../lambdas/api/http";
 import type { RouteGroup } from "../../lambdas/api/routes";
 import type { LocalDeployment } from "../cloud/deploy";
@@ -13,14 +14,29 @@ export function apiFunctionLogicalId(group: RouteGroup, constructPrefix = "Lakep
   return `${constructPrefix}${group[0]!.toUpperCase()}${group.slice(1)}Function`;
 }
 
-/** Physical names of the deployed API functions, by route group. */
-export function apiFunctionNames(
-  deployment: Pick<LocalDeployment, "physicalId">,
+/** The route group whose API function has this logical id (CDK's 8-character hash after it). */
+export function routeGroupOfFunction(
+  functionLogicalId: string,
   constructPrefix?: string,
-): Record<RouteGroup, string> {
-  return Object.fromEntries(
-    GROUPS.map((g) => [g, deployment.physicalId(apiFunctionLogicalId(g, constructPrefix))]),
-  ) as Record<RouteGroup, string>;
+): RouteGroup | undefined {
+  return GROUPS.find((g) => {
+    const base = apiFunctionLogicalId(g, constructPrefix);
+    return (
+      functionLogicalId === base ||
+      (functionLogicalId.startsWith(base) &&
+        /^[0-9A-F]{8}$/.test(functionLogicalId.slice(base.length)))
+    );
+  });
+}
+
+/** In-process handlers standing in for the API functions, by route group. */
+export function groupIntegration(
+  handlers: Partial<Record<RouteGroup, ApiHandler>>,
+): (functionLogicalId: string) => ApiHandler | undefined {
+  return (id) => {
+    const group = routeGroupOfFunction(id);
+    return group ? handlers[group] : undefined;
+  };
 }
 
 const gatewayError = (statusCode: number, message: string): ApiResult => ({
@@ -29,16 +45,15 @@ const gatewayError = (statusCode: number, message: string): ApiResult => ({
   body: JSON.stringify({ message }),
 });
 
-/** Handlers that invoke the deployed API functions through the deployment's Lambda runtime. */
-export function lambdaApiHandlers(
+/** The deployed functions, invoked through the deployment's Lambda runtime. */
+export function lambdaIntegration(
   deployment: Pick<LocalDeployment, "physicalId" | "runtime">,
-  opts: { constructPrefix?: string; log?: (message: string) => void } = {},
-): Record<RouteGroup, ApiHandler> {
-  const names = apiFunctionNames(deployment, opts.constructPrefix);
+  opts: { log?: (message: string) => void } = {},
+): (functionLogicalId: string) => ApiHandler | undefined {
   const log = opts.log ?? ((m: string) => console.error(m));
-  const handler =
-    (name: string): ApiHandler =>
-    async (event) => {
+  return (functionLogicalId) => {
+    const name = deployment.physicalId(functionLogicalId);
+    return async (event) => {
       let res: Awaited<ReturnType<LocalDeployment["runtime"]["invoke"]>>;
       try {
         res = await deployment.runtime.invoke(name, JSON.stringify(event));
@@ -58,8 +73,5 @@ export function lambdaApiHandlers(
       }
       return result;
     };
-  return Object.fromEntries(GROUPS.map((g) => [g, handler(names[g])])) as Record<
-    RouteGroup,
-    ApiHandler
-  >;
+  };
 }

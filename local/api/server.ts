@@ -1,8 +1,8 @@
-// The local API server: serves the API Gateway routes over HTTP by building API Gateway REST
-// (v1) proxy events and calling the same handler modules in-process, with the environment
-// the caller gives. Authenticated routes take a bearer token (IAM's role locally); the
-// webhook route checks its own shared secret.
-import { randomBytes, randomUUID } from "node:crypto";
+// The local API server: the API Gateway REST API of the synthesized template (see
+// local/apigateway/) over HTTP. Methods with AWS_IAM authorization take SigV4-signed requests
+// with the embedded environment's credentials, as in AWS; the webhook route (authorization
+// NONE) checks its own shared secret. Integrations are the deployed API functions, or
+// in-process handlers per route group (tests wire fakes at the ports this way).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../../lambdas/api/deps";
@@ -10,29 +10,41 @@ import { createExportHandler } from "../../lambdas/api/handlers/export";
 import { createGcHandler } from "../../lambdas/api/handlers/gc";
 import { createMetaHandler } from "../../lambdas/api/handlers/meta";
 import { createWebhookHandler } from "../../lambdas/api/handlers/webhook";
-import type { ApiEvent, ApiHandler, ApiResult } from "../../lambdas/api/http";
-import { matchRoute, type RouteGroup } from "../../lambdas/api/routes";
+import type { ApiHandler, ApiResult } from "../../lambdas/api/http";
+import type { RouteGroup } from "../../lambdas/api/routes";
+import { createGateway, MAX_PAYLOAD_BYTES } from "../apigateway/gateway";
+import type { GatewayRequest } from "../apigateway/proxy-event";
+import type { RestApiDefinition } from "../apigateway/rest-api";
+import { LOCAL_REGION } from "../endpoints";
+import { LOCAL_S3_CREDENTIALS } from "../s3/credentials";
+import { groupIntegration } from "./lambda-handlers";
 
 export interface ApiServerOptions {
   /** 0 or absent: a free port. */
   port?: number;
-  /** Environment of the handlers (TABLE_NAME, LAKEFS_*, AWS_ENDPOINT_URL_*, ARNs, ...). */
+  /** The REST API to serve, read from the template (restApiFromAssembly). */
+  restApi: RestApiDefinition;
+  /** The integrations by function logical id; default: `handlers`, then `env`'s. */
+  integration?: (functionLogicalId: string) => ApiHandler | undefined;
+  /** Environment of in-process handlers (TABLE_NAME, LAKEFS_*, AWS_ENDPOINT_URL_*, ...). */
   env?: Record<string, string | undefined>;
-  /** Replace handlers per group (tests wire fakes at the ports this way). */
+  /** Replace in-process handlers per group. */
   handlers?: Partial<Record<RouteGroup, ApiHandler>>;
-  /** Bearer token for authenticated routes; a random one when absent. */
-  apiToken?: string;
+  /** Credentials AWS_IAM methods accept; default the embedded environment's. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  region?: string;
+  log?: (message: string) => void;
 }
 
 export interface ApiServerHandle {
   /** e.g. http://127.0.0.1:PORT (routes are under /api/v1). */
   endpoint: string;
   port: number;
-  apiToken: string;
+  /** What signed requests need: the accepted credentials and the region. */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  region: string;
   stop(): Promise<void>;
 }
-
-const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 /** Handlers built from an environment, as the Lambda functions would build them. */
 export function handlersFromEnv(
@@ -47,19 +59,31 @@ export function handlersFromEnv(
   };
 }
 
-export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServerHandle> {
-  const apiToken = opts.apiToken ?? randomBytes(24).toString("hex");
-  const fromEnv = handlersFromEnv(opts.env ?? {});
-  const handlers = { ...fromEnv, ...opts.handlers };
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServerHandle> {
+  const credentials = opts.credentials ?? { ...LOCAL_S3_CREDENTIALS };
+  const region = opts.region ?? LOCAL_REGION;
+  const integration =
+    opts.integration ??
+    groupIntegration({ ...(opts.env ? handlersFromEnv(opts.env) : {}), ...opts.handlers });
+  const gateway = createGateway({
+    api: opts.restApi,
+    integration,
+    credentials,
+    region,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
   const server: Server = createServer((req, res) => {
-    serve(req, res, handlers, apiToken).catch((err) => {
-      console.error("local API server:", err);
-      send(res, {
-        statusCode: 500,
-        headers: {},
-        body: JSON.stringify({ message: "internal error" }),
+    readRequest(req)
+      .then((r) => gateway(r))
+      .then((result) => send(res, result))
+      .catch((err) => {
+        console.error("local API server:", err);
+        send(res, {
+          statusCode: 500,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message: "Internal server error" }),
+        });
       });
-    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -69,7 +93,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    apiToken,
+    credentials,
+    region,
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -78,128 +103,30 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   };
 }
 
-async function serve(
-  req: IncomingMessage,
-  res: ServerResponse,
-  handlers: Record<RouteGroup, ApiHandler>,
-  apiToken: string,
-) {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const method = req.method ?? "GET";
-  const match = matchRoute(method, url.pathname);
-  if (!match) return send(res, message(404, `no route for ${method} ${url.pathname}`));
-  if ("methodNotAllowed" in match) {
-    return send(res, message(405, `method ${method} not allowed on ${url.pathname}`));
-  }
-  const { route, pathParameters } = match;
-  if (route.authenticated) {
-    const auth = req.headers.authorization;
-    if (!auth) return send(res, message(401, "missing Authorization: Bearer token"));
-    if (auth !== `Bearer ${apiToken}`) return send(res, message(403, "invalid bearer token"));
-  }
-  const body = await readBody(req);
-  if (body === undefined) return send(res, message(413, "request body is too large"));
-  const event = proxyEvent(req, url, route.resource, pathParameters, body);
-  const result = await handlers[route.group](event, lambdaContext(route.group));
-  send(res, result);
+async function readRequest(req: IncomingMessage): Promise<GatewayRequest> {
+  const raw = req.url ?? "/";
+  const q = raw.indexOf("?");
+  return {
+    method: req.method ?? "GET",
+    rawPath: q < 0 ? raw : raw.slice(0, q),
+    rawQuery: q < 0 ? "" : raw.slice(q + 1),
+    rawHeaders: req.rawHeaders,
+    headers: req.headers,
+    body: await readBody(req),
+    sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+    protocol: `HTTP/${req.httpVersion}`,
+  };
 }
 
+/** The body, or undefined past API Gateway's payload limit (the rest is drained). */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
-}
-
-/** An API Gateway REST API proxy-integration event, as API Gateway builds it. */
-export function proxyEvent(
-  req: IncomingMessage,
-  url: URL,
-  resource: string,
-  pathParameters: Record<string, string>,
-  body: Buffer,
-): ApiEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i]!;
-    const value = req.rawHeaders[i + 1]!;
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) {
-    query[k] = v;
-    multiQuery[k] = [...(multiQuery[k] ?? []), v];
-  }
-  const hasQuery = Object.keys(query).length > 0;
-  const now = Date.now();
-  return {
-    resource,
-    path: url.pathname,
-    httpMethod: req.method ?? "GET",
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
-    pathParameters: Object.keys(pathParameters).length ? pathParameters : null,
-    stageVariables: null,
-    body: body.length ? body.toString("utf8") : null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "local",
-      authorizer: null,
-      domainName: url.host,
-      httpMethod: req.method ?? "GET",
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
-        user: null,
-        userAgent: req.headers["user-agent"] ?? null,
-        userArn: null,
-      },
-      path: url.pathname,
-      protocol: `HTTP/${req.httpVersion}`,
-      requestId: randomUUID(),
-      requestTimeEpoch: now,
-      resourceId: "local",
-      resourcePath: resource,
-      stage: "local",
-    },
-  };
-}
-
-function lambdaContext(group: RouteGroup) {
-  return {
-    functionName: `lakeport-api-${group}`,
-    awsRequestId: randomUUID(),
-    getRemainingTimeInMillis: () => 30_000,
-    callbackWaitsForEmptyEventLoop: false,
-  };
-}
-
-function message(statusCode: number, text: string): ApiResult {
-  return {
-    statusCode,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ message: text }),
-  };
+  return size > MAX_PAYLOAD_BYTES ? undefined : Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, result: ApiResult) {

@@ -26,11 +26,23 @@ export interface VerifyOptions {
   /** How far the request's date may be from now; AWS allows 15 minutes (API Gateway 5). */
   maxSkewMs?: number;
   now?: () => number;
+  /**
+   * The payload hash is always the body's (API Gateway): a declared x-amz-content-sha256
+   * (UNSIGNED-PAYLOAD included) that differs makes the signature not match.
+   */
+  signedPayload?: boolean;
 }
 
 export type VerifyResult =
   | { ok: true; accessKeyId: string; region: string }
-  | { ok: false; reason: SigV4Failure; message: string };
+  | {
+      ok: false;
+      reason: SigV4Failure;
+      message: string;
+      /** What the service computed, for SignatureDoesNotMatch after the canonicalization. */
+      canonicalRequest?: string;
+      stringToSign?: string;
+    };
 
 /** The ways AWS refuses a request, named after S3's and API Gateway's error codes. */
 export type SigV4Failure =
@@ -96,7 +108,13 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResu
   );
   const now = (opts.now ?? Date.now)();
   const skew = opts.maxSkewMs ?? 15 * 60_000;
-  if (Math.abs(now - signedAt) > skew) {
+  if (signedAt - now > skew) {
+    return fail(
+      "RequestTimeTooSkewed",
+      `Signature not yet current: ${amzDate} is still later than ${isoBasic(now + skew)} (${isoBasic(now)} + ${skew / 60_000} min.)`,
+    );
+  }
+  if (now - signedAt > skew) {
     return fail(
       "RequestTimeTooSkewed",
       `Signature expired: ${amzDate} is now earlier than ${isoBasic(now - skew)} (${isoBasic(now)} - ${skew / 60_000} min.)`,
@@ -109,7 +127,9 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResu
   const declaredHash = header(req.headers, "x-amz-content-sha256");
   const bodyHash = req.body ? sha256Hex(req.body) : undefined;
   let payloadHash: string;
-  if (declaredHash !== undefined) {
+  if (opts.signedPayload) {
+    payloadHash = bodyHash ?? sha256Hex(new Uint8Array());
+  } else if (declaredHash !== undefined) {
     if (
       bodyHash !== undefined &&
       declaredHash !== "UNSIGNED-PAYLOAD" &&
@@ -143,10 +163,14 @@ export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifyResu
   const a = Buffer.from(expected);
   const b = Buffer.from(signature);
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    return fail(
-      "SignatureDoesNotMatch",
-      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
-    );
+    return {
+      ok: false,
+      reason: "SignatureDoesNotMatch",
+      message:
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+      canonicalRequest,
+      stringToSign,
+    };
   }
   return { ok: true, accessKeyId, region };
 }
@@ -184,16 +208,19 @@ function safeDecode(s: string): string {
 
 /**
  * S3 signs the path as sent (each segment encoded once); other services encode each segment of
- * the already-encoded path again.
+ * the path as sent (already encoded) again, so `%2D` sent stays distinct from `-`.
  */
 function canonicalPath(rawPath: string, service: string): string {
   const path = rawPath === "" ? "/" : rawPath;
-  const segments = path.split("/").map((seg) => encode(safeDecode(seg)));
-  const once = segments.join("/");
-  if (service === "s3") return once;
-  return once
+  if (service !== "s3") {
+    return path
+      .split("/")
+      .map((seg) => encode(seg))
+      .join("/");
+  }
+  return path
     .split("/")
-    .map((seg) => encode(seg))
+    .map((seg) => encode(safeDecode(seg)))
     .join("/");
 }
 

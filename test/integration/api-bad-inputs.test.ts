@@ -1,5 +1,9 @@
 // Bad requests: each answers the right 4xx with a message naming the problem, and changes
-// nothing (stored configuration, export state, GC rules and runs, started workflows).
+// nothing (stored configuration, export state, GC rules and runs, started workflows). Requests
+// go through the template's API Gateway: bodies its models refuse get the request
+// validator's 400 (the BadBody gateway response: the validator's messages), unknown routes
+// and methods its 403; what the models cannot say (namespaces, regex syntax, lakeFS state) is
+// answered by the handlers.
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
 
@@ -68,7 +72,7 @@ const cases: Case[] = [
     path: cfg,
     body: { ...ok, foo: 1 },
     status: 400,
-    message: 'unknown field "foo"',
+    message: '[object instance has properties which are not allowed by the schema: ["foo"]]',
   },
   {
     name: "missing exportPath",
@@ -76,7 +80,7 @@ const cases: Case[] = [
     path: cfg,
     body: {},
     status: 400,
-    message: "exportPath: required",
+    message: '[object has missing required properties (["exportPath"])]',
   },
   {
     name: "exportPath not s3",
@@ -84,7 +88,8 @@ const cases: Case[] = [
     path: cfg,
     body: { exportPath: "http://x/y" },
     status: 400,
-    message: "exportPath: must be s3://bucket[/prefix]",
+    message:
+      '[ECMA 262 regex "^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/.*)?$" does not match input string "http://x/y"]',
   },
   {
     name: "exportPath without bucket",
@@ -92,7 +97,8 @@ const cases: Case[] = [
     path: cfg,
     body: { exportPath: "s3://" },
     status: 400,
-    message: "exportPath: must be s3://bucket[/prefix]",
+    message:
+      '[ECMA 262 regex "^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/.*)?$" does not match input string "s3://"]',
   },
   {
     name: "exportPath bad bucket name",
@@ -100,7 +106,8 @@ const cases: Case[] = [
     path: cfg,
     body: { exportPath: "s3://Bad_Bucket/x" },
     status: 400,
-    message: "exportPath: must be s3://bucket[/prefix]",
+    message:
+      '[ECMA 262 regex "^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/.*)?$" does not match input string "s3://Bad_Bucket/x"]',
   },
   {
     name: "exportPath not a string",
@@ -108,7 +115,8 @@ const cases: Case[] = [
     path: cfg,
     body: { exportPath: 42 },
     status: 400,
-    message: "exportPath: must be a string s3://bucket[/prefix]",
+    message:
+      '[instance type (integer) does not match any allowed primitive type (allowed: ["string"])]',
   },
   {
     name: "exportPath empty segment",
@@ -148,7 +156,8 @@ const cases: Case[] = [
     path: cfg,
     body: { ...ok, exportStatusPath: "ftp://x/y" },
     status: 400,
-    message: "exportStatusPath: must be s3://bucket[/prefix]",
+    message:
+      '[ECMA 262 regex "^s3:\\/\\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\\/.*)?$" does not match input string "ftp://x/y"]',
   },
   {
     name: "regexps not an array",
@@ -156,7 +165,8 @@ const cases: Case[] = [
     path: cfg,
     body: { ...ok, lastKeysInPrefixRegexp: "abc" },
     status: 400,
-    message: "lastKeysInPrefixRegexp: must be an array of strings",
+    message:
+      '[instance type (string) does not match any allowed primitive type (allowed: ["array"])]',
   },
   {
     name: "regexp not a string",
@@ -164,7 +174,8 @@ const cases: Case[] = [
     path: cfg,
     body: { ...ok, lastKeysInPrefixRegexp: [1] },
     status: 400,
-    message: "lastKeysInPrefixRegexp[0]: must be a string",
+    message:
+      '[instance type (integer) does not match any allowed primitive type (allowed: ["string"])]',
   },
   {
     name: "regexp does not compile",
@@ -188,7 +199,8 @@ const cases: Case[] = [
     path: cfg,
     body: { ...ok, isContinuous: "yes" },
     status: 400,
-    message: "isContinuous: must be a boolean",
+    message:
+      '[instance type (string) does not match any allowed primitive type (allowed: ["boolean"])]',
   },
   {
     name: "body not JSON",
@@ -196,7 +208,7 @@ const cases: Case[] = [
     path: cfg,
     body: "{",
     status: 400,
-    message: "request body is not valid JSON",
+    message: "Invalid request body",
   },
   {
     name: "body is an array",
@@ -204,7 +216,8 @@ const cases: Case[] = [
     path: cfg,
     body: "[]",
     status: 400,
-    message: "request body must be a JSON object",
+    message:
+      '[instance type (array) does not match any allowed primitive type (allowed: ["object"])]',
   },
   {
     name: "empty body",
@@ -213,7 +226,7 @@ const cases: Case[] = [
     body: "",
     headers: { "content-type": "application/json" },
     status: 400,
-    message: "request body is required",
+    message: '[object has missing required properties (["exportPath"])]',
   },
   {
     name: "wrong content type",
@@ -324,7 +337,7 @@ const cases: Case[] = [
     path: rulesPath,
     body: { ...rules, extra: true },
     status: 400,
-    message: 'unknown field "extra"',
+    message: '[object instance has properties which are not allowed by the schema: ["extra"]]',
   },
   {
     name: "GC rules negative days",
@@ -332,7 +345,7 @@ const cases: Case[] = [
     path: rulesPath,
     body: { ...rules, default_retention_days: -1 },
     status: 400,
-    message: "default_retention_days: must be at least 0",
+    message: "[numeric instance is lower than the required minimum (minimum: 0, found: -1)]",
   },
   {
     name: "GC rules fractional days",
@@ -340,7 +353,8 @@ const cases: Case[] = [
     path: rulesPath,
     body: { ...rules, default_retention_days: 1.5 },
     status: 400,
-    message: "default_retention_days: must be a whole number of days",
+    message:
+      '[instance type (number) does not match any allowed primitive type (allowed: ["integer"])]',
   },
   {
     name: "GC rules too many days",
@@ -348,7 +362,8 @@ const cases: Case[] = [
     path: rulesPath,
     body: { ...rules, default_retention_days: 36501 },
     status: 400,
-    message: "default_retention_days: must be at most 36500",
+    message:
+      "[numeric instance is greater than the required maximum (maximum: 36500, found: 36501)]",
   },
   {
     name: "GC rules days as a string",
@@ -356,7 +371,8 @@ const cases: Case[] = [
     path: rulesPath,
     body: { default_retention_days: 1, branches: [{ branch_id: "main", retention_days: "7" }] },
     status: 400,
-    message: "branches[0].retention_days: must be a whole number of days",
+    message:
+      '[instance type (string) does not match any allowed primitive type (allowed: ["integer"])]',
   },
   {
     name: "GC rules duplicate branch",
@@ -378,7 +394,7 @@ const cases: Case[] = [
     path: rulesPath,
     body: { default_retention_days: 1 },
     status: 400,
-    message: "branches: required",
+    message: '[object has missing required properties (["branches"])]',
   },
   {
     name: "GC rules unknown field in a branch",
@@ -386,7 +402,7 @@ const cases: Case[] = [
     path: rulesPath,
     body: { default_retention_days: 1, branches: [{ branch_id: "main", retention_days: 1, x: 1 }] },
     status: 400,
-    message: 'unknown field "branches[0].x"',
+    message: '[object instance has properties which are not allowed by the schema: ["x"]]',
   },
   {
     name: "GC rules for a missing repository",
@@ -426,7 +442,8 @@ const cases: Case[] = [
     path: runs,
     body: { mode: "bogus" },
     status: 400,
-    message: "mode: must be one of mark-and-sweep, mark-only, sweep-only",
+    message:
+      '[instance value ("bogus") not found in enum (possible values: ["mark-and-sweep","mark-only","sweep-only"])]',
   },
   {
     name: "GC run bad mark id",
@@ -434,7 +451,7 @@ const cases: Case[] = [
     path: runs,
     body: { mode: "mark-only", mark_id: "bad id!" },
     status: 400,
-    message: "mark_id: must be 1 to 64 characters of A-Z a-z 0-9 - _",
+    message: '[ECMA 262 regex "^[A-Za-z0-9_-]{1,64}$" does not match input string "bad id!"]',
   },
   {
     name: "GC mark and sweep with a mark id",
@@ -460,35 +477,19 @@ const cases: Case[] = [
     message: "amount: must be a whole number from 1 to 1000",
   },
   {
-    name: "no bearer token",
-    method: "GET",
-    path: cfg,
-    headers: { authorization: "" },
-    status: 401,
-    message: "missing Authorization: Bearer token",
-  },
-  {
-    name: "wrong bearer token",
-    method: "GET",
-    path: cfg,
-    headers: { authorization: "Bearer nope" },
-    status: 403,
-    message: "invalid bearer token",
-  },
-  {
     name: "unknown route",
     method: "GET",
     path: `/repositories/${repo}/nothing`,
-    status: 404,
-    message: `no route for GET /api/v1/repositories/${repo}/nothing`,
+    status: 403,
+    message: "Missing Authentication Token",
   },
   {
     name: "method not allowed",
     method: "PATCH",
     path: cfg,
     body: ok,
-    status: 405,
-    message: `method PATCH not allowed on /api/v1${cfg}`,
+    status: 403,
+    message: "Missing Authentication Token",
   },
 ];
 

@@ -19,6 +19,7 @@ import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { FakeEventPublisher, FakeWorkflowStarter } from "../support/api-fakes";
 import { apiClient } from "../support/api-harness";
 import { TEST_REGION, testS3Client, uniqueName } from "../support/clients";
+import { lakeportRestApi } from "../support/lakeport-env";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "dev-secret" };
 const WEBHOOK_TOKEN = "real-lakefs-hook-token";
@@ -68,13 +69,14 @@ beforeAll(async () => {
   });
   deps = { ...fromEnv, workflows, events };
   api = await startApiServer({
+    restApi: await lakeportRestApi(),
     handlers: {
       export: createExportHandler(() => deps),
       gc: createGcHandler(() => deps),
       webhook: createWebhookHandler(() => deps),
     },
   });
-  call = apiClient({ base: `${api.endpoint}/api/v1`, api });
+  call = apiClient({ base: `${api.endpoint}/api/v1` });
   repo = uniqueName("repo");
   await lakefs.createRepository({
     name: repo,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { FAKE_WEBHOOK_TOKEN, type FakeApi, startApiWithFakes } from "../support/api-harness";
+import { lakeportRestApi } from "../support/lakeport-env";
 
 let fake: FakeApi;
 beforeAll(async () => {
@@ -96,6 +97,7 @@ test("a failed publish can be retried by lakeFS", async () => {
 test("the webhook function starts from its own environment without lakeFS settings", async () => {
   const { startApiServer } = await import("../../local/api/server");
   const api = await startApiServer({
+    restApi: await lakeportRestApi(),
     env: {
       TABLE_NAME: fake.tableName,
       AWS_REGION: "us-east-1",

@@ -32,7 +32,10 @@ function lakeport(
         env: {
           PATH: process.env.PATH ?? "",
           LAKEPORT_ENDPOINT: fake.api.endpoint,
-          LAKEPORT_TOKEN: fake.api.apiToken,
+          // The default AWS credential chain signs: the local API Gateway's credentials.
+          AWS_ACCESS_KEY_ID: fake.api.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: fake.api.credentials.secretAccessKey,
+          AWS_REGION: fake.api.region,
           LAKEPORT_POLL_MS: "50",
           ...env,
         },
@@ -196,7 +199,12 @@ test("endpoint from .local/endpoints.json", async () => {
   await import("node:fs/promises").then((fs) => fs.mkdir(path.join(d, ".local")));
   writeFileSync(
     path.join(d, ".local", "endpoints.json"),
-    JSON.stringify({ api: fake.api.endpoint, apiToken: fake.api.apiToken }),
+    JSON.stringify({
+      api: fake.api.endpoint,
+      region: fake.api.region,
+      accessKeyId: fake.api.credentials.accessKeyId,
+      secretAccessKey: fake.api.credentials.secretAccessKey,
+    }),
   );
   const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
     execFile(

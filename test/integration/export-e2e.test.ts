@@ -42,6 +42,7 @@ import { lakeportActionYaml, WEBHOOK_TOKEN_ACTION_VARIABLE } from "../../local/l
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { apiClient } from "../support/api-harness";
 import { TEST_REGION, testS3Admin, testS3Client, uniqueName } from "../support/clients";
+import { lakeportRestApi } from "../support/lakeport-env";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "export-e2e-secret" };
 const WEBHOOK_TOKEN = "export-e2e-hook-token";
@@ -74,7 +75,9 @@ function lakeport(args: string[]): Promise<{ code: number; stdout: string; stder
         env: {
           ...process.env,
           LAKEPORT_ENDPOINT: api.endpoint,
-          LAKEPORT_TOKEN: api.apiToken,
+          AWS_ACCESS_KEY_ID: api.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: api.credentials.secretAccessKey,
+          AWS_REGION: api.region,
           LAKEPORT_POLL_MS: "50",
         },
       },
@@ -371,12 +374,13 @@ beforeAll(async () => {
   const deps = await depsFromEnv(env);
   stores = deps.stores;
   api = await startApiServer({
+    restApi: await lakeportRestApi(),
     handlers: {
       export: createExportHandler(() => deps),
       webhook: createWebhookHandler(() => deps),
     },
   });
-  call = apiClient({ base: `${api.endpoint}/api/v1`, api });
+  call = apiClient({ base: `${api.endpoint}/api/v1` });
   sfn = createSfnClient({
     endpoint: cloud.endpoints.stepfunctions,
     region: TEST_REGION,

@@ -31,6 +31,8 @@ import { type LocalCloudHandle, startLocalCloud } from "../../local/cloud";
 import { type LakeFsDevServerHandle, startLakeFsDevServer } from "../../local/lakefs/server";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { TEST_REGION, testS3Client, uniqueName } from "../support/clients";
+import { lakeportRestApi } from "../support/lakeport-env";
+import { signedJson } from "../support/signed-fetch";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "gc-e2e-secret" };
 const DAY = 86_400;
@@ -69,7 +71,6 @@ function lakeport(args: string[]): Promise<{ code: number; stdout: string; stder
         env: {
           ...process.env,
           LAKEPORT_ENDPOINT: api.endpoint,
-          LAKEPORT_TOKEN: api.apiToken,
           LAKEPORT_POLL_MS: "100",
           AWS_ENDPOINT_URL_S3: inject("s3Endpoint"),
           AWS_REGION: TEST_REGION,
@@ -288,7 +289,10 @@ beforeAll(async () => {
     LAKEFS_SECRET_ACCESS_KEY: KEYS.secretAccessKey,
     GC_STATE_MACHINE_ARN: machine.arn ?? machine.physicalId,
   });
-  api = await startApiServer({ handlers: { gc: createGcHandler(() => deps) } });
+  api = await startApiServer({
+    restApi: await lakeportRestApi(),
+    handlers: { gc: createGcHandler(() => deps) },
+  });
   await buildRepository();
   const rulesFile = path.join(dataDir, "rules.json");
   const { writeFileSync } = await import("node:fs");
@@ -456,9 +460,12 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     expect(restore.stderr).toContain("mark m1 retired: it will never be swept");
     expect(restore.code).toBe(0);
     await expectReadable([...readable, ...swept]);
-    const mark = await fetch(`${api.endpoint}/api/v1/repositories/${repo}/gc/marks/m1`, {
-      headers: { authorization: `Bearer ${api.apiToken}` },
-    }).then((r) => r.json());
+    const mark = (
+      await signedJson(`${api.endpoint}/api/v1/repositories/${repo}/gc/marks/m1`, {
+        credentials: api.credentials,
+        region: api.region,
+      })
+    ).body;
     expect(mark).toMatchObject({
       sweepable: false,
       retired_reason: `restored from s3://${backupBucket}/wf`,

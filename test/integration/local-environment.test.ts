@@ -32,6 +32,7 @@ import {
 import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import type { Endpoints } from "../../local/endpoints";
 import { lakeportAssemblyDir } from "../support/lakeport-env";
+import { signedFetch } from "../support/signed-fetch";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 let dir: string;
@@ -164,12 +165,15 @@ async function expectEveryEndpointAnswers(e: Endpoints) {
   expect(put.FailedEntryCount).toBe(0);
   events.destroy();
 
-  // The API: the bearer token is required, and the deployed functions answer.
+  // The API: the template's API Gateway wants SigV4 signatures made with the credentials
+  // of endpoints.json, and the deployed functions answer.
   const base = `${e.api}/api/v1`;
   const denied = await fetch(`${base}/repositories/nope/settings/gc_rules`);
-  expect(denied.status).toBe(401);
-  const meta = await fetch(`${base}/openapi.json`, {
-    headers: { authorization: `Bearer ${e.apiToken}` },
+  expect(denied.status).toBe(403);
+  expect(await denied.json()).toEqual({ message: "Missing Authentication Token" });
+  const meta = await signedFetch(`${base}/openapi.json`, {
+    credentials: { accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey },
+    region: e.region,
   });
   expect(meta.status).toBe(200);
   expect(((await meta.json()) as { openapi?: string }).openapi).toMatch(/^3\./);
@@ -238,7 +242,6 @@ test("npm run local: endpoints answer, data persists across restarts, --fresh wi
       "stepfunctions",
       "eventbridge",
       "api",
-      "apiToken",
       "webhookToken",
     ].sort(),
   );

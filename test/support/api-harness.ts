@@ -1,5 +1,6 @@
-// Starts the local API server on a fresh table in a given DynamoDB (Local) with fakes at the
-// lakeFS, Step Functions and EventBridge ports. Used by the API and CLI integration tests.
+// Starts the local API server (the API Gateway of the synthesized app's template) on a fresh
+// table in a given DynamoDB (Local) with fakes at the lakeFS, Step Functions and EventBridge
+// ports. Used by the API and CLI integration tests; requests are SigV4-signed.
 import { randomUUID } from "node:crypto";
 import type { ApiDeps } from "../../lambdas/api/deps";
 import { createExportHandler } from "../../lambdas/api/handlers/export";
@@ -11,6 +12,8 @@ import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
 import { createStateTable } from "../../local/dynamodb/create-table";
 import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "./api-fakes";
+import { lakeportRestApi } from "./lakeport-env";
+import { signedJson } from "./signed-fetch";
 
 export const FAKE_EXPORT_SM = "arn:aws:states:us-east-1:000000000000:stateMachine:lakeport-export";
 export const FAKE_GC_SM = "arn:aws:states:us-east-1:000000000000:stateMachine:lakeport-gc";
@@ -51,6 +54,7 @@ export async function startApiWithFakes(opts: { dynamoDbEndpoint: string }): Pro
     now: () => new Date(),
   };
   const api = await startApiServer({
+    restApi: await lakeportRestApi(),
     handlers: {
       export: createExportHandler(() => deps),
       gc: createGcHandler(() => deps),
@@ -73,8 +77,8 @@ export async function startApiWithFakes(opts: { dynamoDbEndpoint: string }): Pro
   };
 }
 
-/** fetch with the bearer token and JSON; returns status and parsed body. */
-export function apiClient(fake: Pick<FakeApi, "base" | "api">) {
+/** A SigV4-signed request with JSON; returns status and parsed body. */
+export function apiClient(fake: Pick<FakeApi, "base">) {
   return async (
     method: string,
     path: string,
@@ -82,10 +86,9 @@ export function apiClient(fake: Pick<FakeApi, "base" | "api">) {
     headers: Record<string, string> = {},
     // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected loosely
   ): Promise<{ status: number; body: any }> => {
-    const res = await fetch(`${fake.base}${path}`, {
+    const r = await signedJson(`${fake.base}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${fake.api.apiToken}`,
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
         ...headers,
       },
@@ -93,7 +96,6 @@ export function apiClient(fake: Pick<FakeApi, "base" | "api">) {
         ? { body: typeof body === "string" ? body : JSON.stringify(body) }
         : {}),
     });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    return { status: r.status, body: r.body };
   };
 }

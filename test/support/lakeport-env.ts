@@ -21,8 +21,9 @@ import { inject } from "vitest";
 import { WEBHOOK_TOKEN_HEADER } from "../../lambdas/api/handlers/webhook";
 import { createS3Client, createSfnClient } from "../../lambdas/shared/aws/clients";
 import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
-import { lambdaApiHandlers } from "../../local/api/lambda-handlers";
+import { lambdaIntegration } from "../../local/api/lambda-handlers";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
+import { type RestApiDefinition, restApiFromAssembly } from "../../local/apigateway/rest-api";
 import { type LocalCloudHandle, type LocalCloudOptions, startLocalCloud } from "../../local/cloud";
 import type { LocalDeployment } from "../../local/cloud/deploy";
 import { startDynamoDbServer } from "../../local/dynamodb/server";
@@ -39,6 +40,7 @@ import { S3AdminClient } from "../../local/s3/admin-client";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { startS3Server } from "../../local/s3/server";
 import { TEST_REGION, uniqueName } from "./clients";
+import { signedJson } from "./signed-fetch";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const CLI_BIN = path.join(ROOT, "cli/bin.mjs");
@@ -63,13 +65,12 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A small JSON client of the Lakeport API (bearer token set); paths are under /api/v1. */
+/** A small JSON client of the Lakeport API (requests SigV4-signed); paths are under /api/v1. */
 export interface ApiClient {
   /** Server root, e.g. http://127.0.0.1:PORT */
   endpoint: string;
   /** `${endpoint}/api/v1` */
   base: string;
-  token: string;
   webhookToken: string;
   /** The webhook route lakeFS actions call. */
   webhookUrl: string;
@@ -130,6 +131,11 @@ export async function lakeportAssemblyDir(): Promise<string> {
   const checkedAt = await assemblyCheckedAt(dir);
   if (checkedAt !== undefined && checkedAt >= inject("testRunStartedAt")) return dir;
   return (await synthesizeLakeport(dir)).assemblyDir;
+}
+
+/** The API Gateway REST API of the app's template (what the local API server serves). */
+export async function lakeportRestApi(): Promise<RestApiDefinition> {
+  return restApiFromAssembly(await lakeportAssemblyDir());
 }
 
 /** Logical ids (without CDK's hash) of the stack's resources the harness reports. */
@@ -227,7 +233,10 @@ export async function startLakeportEnvironment(
     const deployment = cloud.deployment;
 
     const apiServer = await startApiServer({
-      handlers: lambdaApiHandlers(deployment, { log: () => undefined }),
+      restApi: restApiFromAssembly(assemblyDir, opts.stackName ?? LOCAL_STACK_NAME),
+      integration: lambdaIntegration(deployment, { log: () => undefined }),
+      credentials: LOCAL_S3_CREDENTIALS,
+      region,
     });
     cleanups.push(() => apiServer.stop());
     const api = apiClient(apiServer, webhookToken);
@@ -257,7 +266,6 @@ export async function startLakeportEnvironment(
 
     const cliEnv: Record<string, string> = {
       LAKEPORT_ENDPOINT: apiServer.endpoint,
-      LAKEPORT_TOKEN: apiServer.apiToken,
       LAKEPORT_POLL_MS: "100",
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
@@ -318,39 +326,32 @@ function apiClient(server: ApiServerHandle, webhookToken: string): ApiClient {
     method: string,
     apiPath: string,
     body: unknown,
-    headers: Record<string, string>,
+    signed: boolean,
+    headers: Record<string, string> = {},
   ): Promise<ApiResponse> => {
-    const res = await fetch(`${base}${apiPath}`, {
+    const r = await signedJson(`${base}${apiPath}`, {
       method,
-      headers: {
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers,
+      ...(body === undefined ? {} : { body }),
+      credentials: server.credentials,
+      region: server.region,
+      unsigned: !signed,
     });
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text };
+    return { status: r.status, body: r.body, text: r.text };
   };
-  const auth = { authorization: `Bearer ${server.apiToken}` };
   const client: ApiClient = {
     endpoint: server.endpoint,
     base,
-    token: server.apiToken,
     webhookToken,
     webhookUrl: `${base}/webhooks/lakefs`,
-    request: (method, p, body) => call(method, p, body, auth),
-    get: (p) => call("GET", p, undefined, auth),
-    put: (p, body) => call("PUT", p, body, auth),
-    post: (p, body) => call("POST", p, body, auth),
-    delete: (p) => call("DELETE", p, undefined, auth),
+    request: (method, p, body) => call(method, p, body, true),
+    get: (p) => call("GET", p, undefined, true),
+    put: (p, body) => call("PUT", p, body, true),
+    post: (p, body) => call("POST", p, body, true),
+    delete: (p) => call("DELETE", p, undefined, true),
+    // The webhook route is not IAM-authorized: lakeFS sends only the shared token.
     webhook: (event, token = webhookToken) =>
-      call("POST", "/webhooks/lakefs", event, { [WEBHOOK_TOKEN_HEADER]: token }),
+      call("POST", "/webhooks/lakefs", event, false, { [WEBHOOK_TOKEN_HEADER]: token }),
   };
   return client;
 }
