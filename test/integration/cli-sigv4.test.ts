@@ -1,10 +1,12 @@
-// Without a token against an https endpoint (forced here with LAKEPORT_SIGV4 over http), the
-// CLI signs requests with SigV4 for execute-api using the default credential chain.
+// The CLI signs every request with SigV4 for execute-api using the default credential chain
+// (seen here by a stub server), and the local API Gateway verifies them: other credentials
+// are refused with API Gateway's 403, which the CLI reports as an API error.
 import { execFile } from "node:child_process";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { expect, test } from "vitest";
+import { expect, inject, test } from "vitest";
+import { startApiWithFakes } from "../support/api-harness";
 
 test("requests are SigV4-signed with the environment's credentials", async () => {
   let seen: IncomingHttpHeaders | undefined;
@@ -32,7 +34,6 @@ test("requests are SigV4-signed with the environment's credentials", async () =>
         {
           env: {
             PATH: process.env.PATH ?? "",
-            LAKEPORT_SIGV4: "true",
             AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
             AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
             AWS_REGION: "eu-west-1",
@@ -50,5 +51,48 @@ test("requests are SigV4-signed with the environment's credentials", async () =>
     expect(out.stdout).toContain("export path:        s3://b1/x");
   } finally {
     await new Promise((r) => server.close(r));
+  }
+});
+
+test("the local API Gateway refuses the CLI's requests signed with other credentials", async () => {
+  const fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
+  fake.lakefs.addRepository("repo-cli-sig", "s3://lakefs-data/repo-cli-sig", { main: "c1" });
+  const run = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [
+          path.resolve(__dirname, "../../cli/bin.mjs"),
+          "gc",
+          "get-config",
+          "lakefs://repo-cli-sig",
+          "--endpoint",
+          fake.api.endpoint,
+        ],
+        {
+          env: {
+            PATH: process.env.PATH ?? "",
+            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+            AWS_REGION: fake.api.region,
+          },
+        },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  try {
+    const refused = await run({
+      accessKeyId: fake.api.credentials.accessKeyId,
+      secretAccessKey: "not-the-secret",
+    });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain("The request signature we calculated does not match");
+    // The right credentials pass the gateway: the function answers (no rules stored yet).
+    const served = await run(fake.api.credentials);
+    expect(served.stderr).not.toContain("signature");
+    expect(served.stderr).toMatch(/404|no GC rules|not found/i);
+  } finally {
+    await fake.stop();
   }
 });
