@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { deflateRawSync } from "node:zlib";
+import aslValidator from "asl-validator";
 import { App, type Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -24,6 +25,7 @@ import {
 import { awsSolutionsFindings } from "../../infra/nag";
 import { ROUTES } from "../../lambdas/api/routes";
 import { LAKEPORT_METRIC_NAMESPACE, STUCK_EXPORTS_METRIC } from "../../lambdas/shared/metrics";
+import { validateMachine } from "../../local/stepfunctions/validate";
 
 const STORAGE_BUCKET = "lake-data-bucket";
 const EXPORT_BUCKET = "lake-export-bucket";
@@ -45,6 +47,40 @@ function definitionOf(sm: Resource): { States: Record<string, any> } {
   const d = sm.Properties.DefinitionString;
   const parts: unknown[] = typeof d === "string" ? [d] : d["Fn::Join"][1];
   return JSON.parse(parts.map((p) => (typeof p === "string" ? p : "TOKEN")).join(""));
+}
+
+const PSEUDO: Record<string, string> = {
+  "AWS::Partition": "aws",
+  "AWS::Region": "us-east-1",
+  "AWS::AccountId": "000000000000",
+  "AWS::URLSuffix": "amazonaws.com",
+};
+const ARN_OF_TYPE: Record<string, (id: string) => string> = {
+  "AWS::Lambda::Function": (id) => `arn:aws:lambda:us-east-1:000000000000:function:${id}`,
+  "AWS::StepFunctions::StateMachine": (id) =>
+    `arn:aws:states:us-east-1:000000000000:stateMachine:${id}`,
+  "AWS::DynamoDB::Table": (id) => `arn:aws:dynamodb:us-east-1:000000000000:table/${id}`,
+  "AWS::S3::Bucket": (id) => `arn:aws:s3:::${id.toLowerCase()}`,
+};
+
+/** A DefinitionString as deployed: pseudo parameters, names and ARNs in place of the tokens. */
+function deployedDefinitionOf(sm: Resource): Record<string, any> {
+  const d = sm.Properties.DefinitionString;
+  const parts: unknown[] = typeof d === "string" ? [d] : d["Fn::Join"][1];
+  const value = (p: any): string => {
+    if (typeof p === "string") return p;
+    if (p.Ref) return PSEUDO[p.Ref] ?? p.Ref.toLowerCase();
+    const [id, attr] = p["Fn::GetAtt"] as [string, string];
+    const arn = ARN_OF_TYPE[resources[id]?.Type ?? ""];
+    return attr === "Arn" && arn ? arn(id) : id.toLowerCase();
+  };
+  return JSON.parse(parts.map(value).join(""));
+}
+
+/** asl-validator's verdict (it marks states with their query language: given a copy). */
+function aslErrors(definition: unknown): string[] {
+  const r = aslValidator(structuredClone(definition));
+  return r.isValid ? [] : r.errors.map((e) => `${e["Error code"]}: ${e.Message}`);
 }
 
 function mapStates(states: Record<string, any>): [string, any][] {
@@ -219,6 +255,53 @@ describe("state machines", () => {
         expect(map.MaxConcurrency, name).toBeGreaterThanOrEqual(1);
       }
     }
+  });
+
+  it("pass asl-validator and the local runner's own validation, each of them", () => {
+    const machines = ofType("AWS::StepFunctions::StateMachine");
+    expect(machines.length).toBeGreaterThanOrEqual(3);
+    for (const [id, sm] of machines) {
+      const definition = deployedDefinitionOf(sm);
+      expect({ id, errors: aslErrors(definition) }).toEqual({ id, errors: [] });
+      expect(() => validateMachine(structuredClone(definition), id)).not.toThrow();
+    }
+    // The distributed maps are among what was checked.
+    const maps = machines.flatMap(([, sm]) => mapStates(deployedDefinitionOf(sm).States));
+    const distributed = maps.filter(([, m]) => m.ItemProcessor?.ProcessorConfig?.Mode);
+    expect(distributed.length).toBeGreaterThan(0);
+    expect(distributed.every(([, m]) => m.ItemReader && m.ItemBatcher)).toBe(true);
+  });
+
+  it("asl-validator also accepts the runner's distributed-map fixtures (ResultWriter included)", () => {
+    const dir = path.join(PROJECT_ROOT, "test/fixtures/asl");
+    const fixtures = ["distributed-jsonl-batched", "distributed-tolerated"];
+    const withWriter = fixtures.filter((f) =>
+      readFileSync(path.join(dir, `${f}.json`), "utf8").includes('"ResultWriter"'),
+    );
+    expect(withWriter.length).toBeGreaterThan(0);
+    for (const f of fixtures) {
+      const definition = JSON.parse(readFileSync(path.join(dir, `${f}.json`), "utf8"));
+      expect({ f, errors: aslErrors(definition) }).toEqual({ f, errors: [] });
+    }
+  });
+
+  it("a broken definition fails asl-validator and the runner's validation", () => {
+    const [, sm] = ofType("AWS::StepFunctions::StateMachine")[0]!;
+    const definition = deployedDefinitionOf(sm);
+    const [first] = Object.keys(definition.States);
+    // A transition to a state that does not exist, and a distributed map without a processor.
+    const broken = structuredClone(definition);
+    broken.States[first!] = { Type: "Pass", Next: "NoSuchState" };
+    expect(aslErrors(broken).join("\n")).toMatch(/NoSuchState/);
+    expect(() => validateMachine(structuredClone(broken), "broken")).toThrow(/NoSuchState/);
+    const noProcessor = structuredClone(definition);
+    noProcessor.States[first!] = {
+      Type: "Map",
+      ItemReader: { Resource: "arn:aws:states:::s3:getObject", Parameters: { Bucket: "b" } },
+      End: true,
+    };
+    expect(aslErrors(noProcessor).length).toBeGreaterThan(0);
+    expect(() => validateMachine(structuredClone(noProcessor), "broken")).toThrow();
   });
 
   it("alarm on failed, timed-out and aborted executions", () => {
