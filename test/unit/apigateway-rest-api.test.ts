@@ -89,8 +89,8 @@ const template: CfnTemplate = {
         StatusCode: "404",
         ResponseParameters: { "gatewayresponse.header.x-why": "'no route'" },
         ResponseTemplates: {
-          "application/json":
-            '{"error": "$context.error.message", "type": "${context.error.responseType}"}',
+          // The braced form of a variable, ${context...}, too.
+          "application/json": `{"error": "$context.error.message", "type": "$\{context.error.responseType}"}`,
         },
       },
     },
