@@ -191,7 +191,7 @@ export function openApiDocument() {
       description: "Continuous export and garbage collection for lakeFS repositories.",
     },
     servers: [{ url: API_BASE_PATH }],
-    security: [{ sigv4: [] }, { bearer: [] }],
+    security: [{ sigv4: [] }],
     paths,
     components: {
       schemas: componentSchemas(),
@@ -200,9 +200,9 @@ export function openApiDocument() {
           type: "apiKey",
           name: "Authorization",
           in: "header",
-          description: "AWS SigV4 (service execute-api), in AWS",
+          description:
+            "AWS SigV4 (service execute-api), in AWS and against the embedded environment",
         },
-        bearer: { type: "http", scheme: "bearer", description: "Local API server token" },
       },
     },
   };
