@@ -59,6 +59,11 @@ export interface LakeportAssemblySettings {
   storageBuckets?: string[];
   exportBuckets?: string[];
   maxConcurrency?: number;
+  /**
+   * false: the template alone, without the functions' esbuild bundles (seconds instead of
+   * tens of seconds; for what reads only the template, e.g. the API Gateway's routes).
+   */
+  bundle?: boolean;
 }
 
 export interface SynthesisResult {
@@ -81,6 +86,7 @@ function resolvedSettings(s: LakeportAssemblySettings = {}): Required<LakeportAs
     storageBuckets: s.storageBuckets ?? ["lakeport-local-storage"],
     exportBuckets: s.exportBuckets ?? ["lakeport-local-exports"],
     maxConcurrency: s.maxConcurrency ?? 8,
+    bundle: s.bundle ?? true,
   };
 }
 
@@ -257,7 +263,11 @@ async function childSynthesize(outdir: string, s: Required<LakeportAssemblySetti
   };
   const app = new App({
     outdir,
-    context: { ...(cdkJson.context ?? {}), "aws:cdk:enable-asset-metadata": true },
+    context: {
+      ...(cdkJson.context ?? {}),
+      "aws:cdk:enable-asset-metadata": true,
+      ...(s.bundle ? {} : { "aws:cdk:bundling-stacks": [] }),
+    },
   });
   new LakeportStack(app, s.stackName, {
     lakeport: {

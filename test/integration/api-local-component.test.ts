@@ -7,7 +7,7 @@ import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
 import { expect, inject, test } from "vitest";
 import { apiComponent, LOCAL_TABLE_NAME } from "../../local/api/component";
 import { testDynamoDbClient } from "../support/clients";
-import { lakeportAssemblyDir } from "../support/lakeport-env";
+import { lakeportTemplateDir } from "../support/lakeport-env";
 import { signedFetch } from "../support/signed-fetch";
 
 test("starts, creates the state table, keeps its webhook token across restarts", async () => {
@@ -19,7 +19,7 @@ test("starts, creates the state table, keeps its webhook token across restarts",
     endpoints: { region: "us-east-1", ...credentials, dynamodb: inject("dynamoDbEndpoint") },
     log: () => {},
   };
-  const component = apiComponent(await lakeportAssemblyDir());
+  const component = apiComponent(await lakeportTemplateDir());
   try {
     const first = await component.start(ctx);
     const { api, webhookToken } = first.endpoints;

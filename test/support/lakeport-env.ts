@@ -133,9 +133,21 @@ export async function lakeportAssemblyDir(): Promise<string> {
   return (await synthesizeLakeport(dir)).assemblyDir;
 }
 
-/** The API Gateway REST API of the app's template (what the local API server serves). */
+/** Where the tests keep the app's template synthesized without bundles. */
+const TEST_TEMPLATE_DIR = path.join(ROOT, "node_modules/.cache/lakeport/test-template");
+
+/**
+ * The API Gateway REST API of the app's template (what the local API server serves), for
+ * tests that put in-process handlers behind it: the same app synthesized without the
+ * functions' bundles (seconds, cached like the full assembly), so they need not wait for it.
+ */
 export async function lakeportRestApi(): Promise<RestApiDefinition> {
-  return restApiFromAssembly(await lakeportAssemblyDir());
+  return restApiFromAssembly(await lakeportTemplateDir());
+}
+
+/** The cloud assembly of the app's template without bundles (see lakeportRestApi). */
+export async function lakeportTemplateDir(): Promise<string> {
+  return (await synthesizeLakeport(TEST_TEMPLATE_DIR, { bundle: false })).assemblyDir;
 }
 
 /** Logical ids (without CDK's hash) of the stack's resources the harness reports. */
