@@ -114,7 +114,7 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
   return [stepfunctions, eventbridge];
 }
 
-/** "AWS::ApiGateway::Method x16, AWS::SQS::Queue": one entry per type, with its count. */
+/** "AWS::SQS::Queue x2, AWS::ApiGateway::Stage": one entry per type, with its count. */
 function summarizeTypes(resources: { type: string }[]): string {
   const counts = new Map<string, number>();
   for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);

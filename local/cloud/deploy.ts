@@ -37,6 +37,15 @@ export const IGNORED_TYPES = new Set([
   "Custom::S3AutoDeleteObjects",
   "AWS::SNS::Topic",
   "AWS::SNS::Subscription",
+  // The REST API is served from the template by local/apigateway (the api component).
+  "AWS::ApiGateway::RestApi",
+  "AWS::ApiGateway::Resource",
+  "AWS::ApiGateway::Method",
+  "AWS::ApiGateway::Model",
+  "AWS::ApiGateway::RequestValidator",
+  "AWS::ApiGateway::GatewayResponse",
+  "AWS::ApiGateway::Deployment",
+  "AWS::ApiGateway::Account",
 ]);
 
 /** The resource types the phases deploy. */
