@@ -30,6 +30,7 @@ import {
   EXPORT_FAILED_ERROR,
 } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
+import { EXPORT_PROGRESS_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
@@ -119,9 +120,12 @@ export class ExportWorkflow extends Construct {
         description: `Lakeport export: ${entry}`,
       });
     const trigger = fn("Trigger", "trigger", 256, 1, { ...state, ...lakeFsEnv });
-    const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv });
+    // Plan and copy record the export's counts (TABLE_NAME: its progress item only).
+    const progress = { TABLE_NAME: props.table.tableName };
+    const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
     const copy = fn("Copy", "copy", 1024, 15, {
       ...work,
+      ...progress,
       MULTIPART_THRESHOLD_BYTES: String(opts.multipartThresholdBytes ?? 5 * 1024 ** 3),
       COPY_CONCURRENCY: String(opts.copyConcurrency ?? 32),
     });
@@ -156,6 +160,19 @@ export class ExportWorkflow extends Construct {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
     for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
+    for (const f of [plan, copy]) {
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["dynamodb:UpdateItem"],
+          resources: [props.table.tableArn],
+          conditions: {
+            "ForAllValues:StringLike": {
+              "dynamodb:LeadingKeys": [`${EXPORT_PROGRESS_PK_PREFIX}*`],
+            },
+          },
+        }),
+      );
+    }
     // The stuck check lists export states (kind index), re-reads and fails them, and reads
     // executions of this state machine only.
     props.table.grant(stuckCheck, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");

@@ -3,6 +3,8 @@
 // engine itself talks to S3 directly (lambdas/shared/s3-copy).
 import type { ExportConfig } from "./domain/export-config";
 import type { ExportState } from "./domain/export-state";
+import type { PlanCounts } from "./domain/plan";
+import type { CopiedCounts, ExportProgress } from "./domain/progress";
 import type { ExecutionFacts } from "./domain/stuck";
 import type { ExportOutcome } from "./domain/transitions";
 
@@ -91,4 +93,15 @@ export interface ExportStateStore {
   ): Promise<boolean>;
   /** The outcome of the running export, once its execution has stopped. */
   completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult>;
+}
+
+/**
+ * The counts of an export while it runs (DynamoDB in
+ * lambdas/export/adapters/progress-store.ts): the plan step records its plan, each copy batch
+ * adds the result of each shard it completes.
+ */
+export interface ExportProgressStore {
+  recordPlan(exportId: string, planned: PlanCounts, planDone: boolean, now: Date): Promise<void>;
+  addCopied(exportId: string, counts: CopiedCounts, now: Date): Promise<void>;
+  getProgress(exportId: string): Promise<ExportProgress | undefined>;
 }
