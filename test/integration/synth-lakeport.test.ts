@@ -58,7 +58,9 @@ function mapStates(states: Record<string, any>): [string, any][] {
   );
 }
 
-function statementsOf(policy: Resource): { Action: string | string[]; Resource: unknown }[] {
+function statementsOf(
+  policy: Resource,
+): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
   return policy.Properties.PolicyDocument.Statement;
 }
 const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
@@ -316,6 +318,21 @@ describe("export integrity", () => {
     );
     const deletes = grants("LakeportExportMarkersFunction", "s3:DeleteObject");
     expect(deletes).toEqual([JSON.stringify(`arn:aws:s3:::${EXPORT_BUCKET}/*`)]);
+  });
+
+  it("lets the plan and copy steps update the export's progress item and no other item", () => {
+    for (const prefix of ["LakeportExportPlanFunction", "LakeportExportCopyFunction"]) {
+      const dynamo = statementsOf(policyOf(prefix)).filter((st) =>
+        list(st.Action).some((a) => a.startsWith("dynamodb:")),
+      );
+      expect(
+        dynamo.map((st) => list(st.Action)),
+        prefix,
+      ).toEqual([["dynamodb:UpdateItem"]]);
+      expect(dynamo[0]!.Condition, prefix).toEqual({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["EXPORTPROGRESS#*"] },
+      });
+    }
   });
 
   it("records an export's outcome only once its execution has ended: the finish step touches no state", () => {
