@@ -378,6 +378,14 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     ]);
     expect(backup.stderr).not.toContain("lakeport:");
     expect(backup.code).toBe(0);
+    // A progress line while it copies (not a terminal: plain lines), then the counts.
+    const marked = expectedMarked().length.toLocaleString("en-US");
+    expect(backup.stderr).toMatch(/^gc backup of mark m1: copying \d[\d,]*(\/[\d,]+)? objects, /m);
+    expect(backup.stdout).toMatch(
+      new RegExp(
+        `^gc backup of mark m1: ${marked} copied \\([\\d.]+ (B|KiB|MiB)\\), 0 failed in \\d+s \\(${marked} objects\\)\n$`,
+      ),
+    );
     expect(await keysUnder(backupBucket, "bk/")).toEqual(expectedMarked().map((k) => `bk/${k}`));
     // The same backup through the copy workflow (distributed map over the mark's parts).
     const viaWorkflow = await lakeport([
