@@ -183,6 +183,11 @@ describe("Lambda functions", () => {
       ),
     );
     expect(throttleMath.length).toBe(Math.ceil(fnIds.length / 10));
+    // Groups as even as can be (21 functions: 7, 7, 7).
+    const groupSizes = throttleMath.map(
+      (a) => a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).length,
+    );
+    expect(Math.max(...groupSizes) - Math.min(...groupSizes)).toBeLessThanOrEqual(1);
     const covered: string[] = [];
     for (const a of throttleMath) {
       const stats = a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat);

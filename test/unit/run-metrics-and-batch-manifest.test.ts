@@ -10,7 +10,9 @@ import {
 import { exportMetrics } from "../../lambdas/export/domain/export-metrics";
 import {
   type ManifestEntry,
+  type ManifestIndex,
   parseManifestLine,
+  supportsPartReuse,
   writeManifest,
   writeMergedManifest,
 } from "../../lambdas/export/domain/manifest";
@@ -18,6 +20,7 @@ import type { ExportTask } from "../../lambdas/export/domain/tasks";
 import { gcMetrics } from "../../lambdas/gc/domain/gc-metrics";
 import { PowertoolsMetrics } from "../../lambdas/shared/powertools-metrics";
 import { EXPORT_METRICS, GC_METRICS } from "../../lambdas/shared/run-metrics";
+import { tracingEnabled } from "../../lambdas/shared/tracing";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 async function* gen<T>(items: T[]) {
@@ -112,12 +115,42 @@ describe("the Batch Operations CSV writer", () => {
     expect(store.objects.get("status-bucket/c1.csv")!.split("\n").filter(Boolean)).toHaveLength(30);
   });
 
+  it("reuses parts only of version 3 manifests in the same bucket (older ones are rewritten)", () => {
+    const index = (version: 2 | 3, bucket?: string): ManifestIndex => ({
+      version,
+      ...(bucket ? { bucket } : {}),
+      repository: "r",
+      branch: "b",
+      commitId: "c",
+      format: "jsonl",
+      entries: 1,
+      totalSize: 1,
+      parts: [{ key: "k", entries: 1, bytes: 10, firstPath: "a", lastPath: "a", totalSize: 1 }],
+    });
+    expect(supportsPartReuse(index(2), "out")).toBe(false);
+    expect(supportsPartReuse(index(3, "elsewhere"), "out")).toBe(false);
+    expect(supportsPartReuse(index(3, "out"), "out")).toBe(true);
+  });
+
   it("leaves no CSV when aborted", async () => {
     const store = new MemoryExportStore();
     const w = batchManifestWriter(store, "s", "x.csv", "out");
     await w.sink.writePart("part", '{"path":"a","key":"k","etag":"e","size":1}\n');
     await w.abort();
     expect(store.objects.has("s/x.csv")).toBe(false);
+  });
+});
+
+describe("tracing", () => {
+  it("is on only where an X-Ray daemon listens, and not when POWERTOOLS_TRACE_ENABLED=false", () => {
+    expect(tracingEnabled({})).toBe(false);
+    expect(tracingEnabled({ AWS_XRAY_DAEMON_ADDRESS: "169.254.79.129:2000" })).toBe(true);
+    expect(
+      tracingEnabled({
+        AWS_XRAY_DAEMON_ADDRESS: "169.254.79.129:2000",
+        POWERTOOLS_TRACE_ENABLED: "false",
+      }),
+    ).toBe(false);
   });
 });
 
