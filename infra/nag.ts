@@ -49,6 +49,11 @@ export function acceptedFindings(buckets: {
         "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs (CreateLogGroup/CreateLogStream/PutLogEvents).",
     },
     {
+      rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/AWSXRayDaemonWriteAccess\]$/,
+      path: LAKEPORT_FUNCTION,
+      reason: "Only sends traces and reads sampling rules; X-Ray has no resource-level ARNs.",
+    },
+    {
       rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AmazonAPIGatewayPushToCloudWatchLogs\]$/,
       path: /^[^/]+\/Api\/RestApi\/CloudWatchRole\//,
       reason:

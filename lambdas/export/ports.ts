@@ -8,10 +8,21 @@ import type { CopiedCounts, ExportProgress } from "./domain/progress";
 import type { ExecutionFacts } from "./domain/stuck";
 import type { ExportOutcome } from "./domain/transitions";
 
+/** An object written piece by piece with bounded memory; it appears only once closed. */
+export interface ExportObjectUpload {
+  write(chunk: string): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface ExportObjectStore {
   put(bucket: string, key: string, body: string, contentType?: string): Promise<void>;
   /** undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
+  /** The object's text line by line (without line breaks), streamed; undefined when absent. */
+  lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined>;
+  /** A streamed write of any size (multipart above one part). */
+  upload(bucket: string, key: string, contentType?: string): ExportObjectUpload;
   /** Keys under `prefix`, in S3 order, page by page. */
   listKeys(bucket: string, prefix: string): AsyncIterable<string>;
   /** Objects under `prefix` (after `startAfter`), with ETag and size, in S3 order. */

@@ -24,6 +24,7 @@ import {
 import { awsSolutionsFindings } from "../../infra/nag";
 import { ROUTES } from "../../lambdas/api/routes";
 import { LAKEPORT_METRIC_NAMESPACE, STUCK_EXPORTS_METRIC } from "../../lambdas/shared/metrics";
+import { EXPORT_METRICS, GC_METRICS } from "../../lambdas/shared/run-metrics";
 
 const STORAGE_BUCKET = "lake-data-bucket";
 const EXPORT_BUCKET = "lake-export-bucket";
@@ -161,24 +162,103 @@ describe("Lambda functions", () => {
     expect(Math.max(...Object.values(sizes))).toBeGreaterThan(100 * 1024);
   }, 180_000);
 
-  it("alarm on errors and throttles, each function", () => {
+  it("alarm on errors per function, on throttles summed over all functions", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
-    for (const [id] of ofType("AWS::Lambda::Function")) {
-      for (const metric of ["Errors", "Throttles"]) {
-        const found = alarms.some(
-          (a) =>
-            a.MetricName === metric &&
-            a.Namespace === "AWS/Lambda" &&
-            JSON.stringify(a.Dimensions) ===
-              JSON.stringify([{ Name: "FunctionName", Value: { Ref: id } }]),
-        );
-        expect(found, `${metric} alarm of ${id}`).toBe(true);
-      }
+    const fnIds = ofType("AWS::Lambda::Function").map(([id]) => id);
+    for (const id of fnIds) {
+      const found = alarms.some(
+        (a) =>
+          a.MetricName === "Errors" &&
+          a.Namespace === "AWS/Lambda" &&
+          JSON.stringify(a.Dimensions) ===
+            JSON.stringify([{ Name: "FunctionName", Value: { Ref: id } }]),
+      );
+      expect(found, `Errors alarm of ${id}`).toBe(true);
     }
-    // Alarm actions go to the configured topic.
-    expect(alarms.every((a) => JSON.stringify(a.AlarmActions).includes("lakeport-alarms"))).toBe(
-      true,
+    // No per-function throttle alarm: metric math alarms (at most 10 metrics each, CloudWatch's
+    // limit) summing Throttles, covering every function exactly once.
+    expect(alarms.filter((a) => a.MetricName === "Throttles")).toEqual([]);
+    const throttleMath = alarms.filter((a) =>
+      (a.Metrics ?? []).some(
+        (m: { MetricStat?: { Metric: { MetricName: string } } }) =>
+          m.MetricStat?.Metric.MetricName === "Throttles",
+      ),
     );
+    expect(throttleMath.length).toBe(Math.ceil(fnIds.length / 10));
+    // Groups as even as can be (21 functions: 7, 7, 7).
+    const groupSizes = throttleMath.map(
+      (a) => a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).length,
+    );
+    expect(Math.max(...groupSizes) - Math.min(...groupSizes)).toBeLessThanOrEqual(1);
+    const covered: string[] = [];
+    for (const a of throttleMath) {
+      const stats = a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat);
+      expect(stats.length).toBeLessThanOrEqual(10);
+      const [expression] = a.Metrics.filter((m: { ReturnData?: boolean }) => m.ReturnData);
+      expect(expression.Expression).toBe(stats.map((m: { Id: string }) => m.Id).join(" + "));
+      for (const m of stats) covered.push(m.MetricStat.Metric.Dimensions[0].Value.Ref);
+    }
+    expect(covered.sort()).toEqual([...fnIds].sort());
+  });
+
+  it("trace actively with X-Ray, through AWS's managed daemon-write policy", () => {
+    const roles = Object.fromEntries(ofType("AWS::IAM::Role"));
+    for (const [id, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.TracingConfig, id).toEqual({ Mode: "Active" });
+      const role = roles[fn.Properties.Role["Fn::GetAtt"][0]]!;
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns), id).toContain(
+        ":iam::aws:policy/AWSXRayDaemonWriteAccess",
+      );
+    }
+  });
+});
+
+describe("alarms", () => {
+  it("exactly one composite alarm: ALARM when any alarm is, the only one that notifies", () => {
+    const composites = ofType("AWS::CloudWatch::CompositeAlarm");
+    expect(composites).toHaveLength(1);
+    const [[, composite]] = composites as [[string, Resource]];
+    expect(JSON.stringify(composite.Properties.AlarmActions)).toContain("lakeport-alarms");
+    expect(JSON.stringify(composite.Properties.OKActions)).toContain("lakeport-alarms");
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    expect(alarms.length).toBeGreaterThan(10);
+    for (const [id, alarm] of alarms) {
+      expect(rule, `${id} is in the composite`).toContain(`"${id}"`);
+      expect(alarm.Properties.AlarmActions, `${id} notifies through the composite`).toBeUndefined();
+    }
+  });
+
+  it("alarm on export failures and lag from the exports' metrics, over several datapoints", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    for (const [metric, statistic] of [
+      [EXPORT_METRICS.copyFailures, "Sum"],
+      [EXPORT_METRICS.exportLagSeconds, "Maximum"],
+    ] as const) {
+      const alarm = alarms.find((a) => a.MetricName === metric);
+      expect(alarm, metric).toMatchObject({
+        Namespace: LAKEPORT_METRIC_NAMESPACE,
+        Statistic: statistic,
+        Dimensions: [{ Name: "service", Value: "lakeport-export" }],
+        TreatMissingData: "notBreaching",
+      });
+      expect(alarm?.EvaluationPeriods, metric).toBeGreaterThanOrEqual(3);
+      expect(alarm?.DatapointsToAlarm, metric).toBeGreaterThanOrEqual(2);
+    }
+    expect(alarms.find((a) => a.MetricName === EXPORT_METRICS.exportLagSeconds)?.Threshold).toBe(
+      900,
+    );
+  });
+
+  it("the dashboard has export lag, throughput and GC panels", () => {
+    const [[, dashboard]] = ofType("AWS::CloudWatch::Dashboard") as [[string, Resource]];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const name of [...Object.values(EXPORT_METRICS), ...Object.values(GC_METRICS)]) {
+      expect(body, name).toContain(name);
+    }
+    expect(body).toContain("Export lag");
+    expect(body).toContain("Export throughput");
+    expect(body).toContain("GC run time");
   });
 });
 
@@ -271,7 +351,6 @@ describe("exports stuck in progress", () => {
       Period: 900,
       Threshold: 1,
       ComparisonOperator: "GreaterThanOrEqualToThreshold",
-      AlarmActions: [expect.stringContaining(":sns:")],
     });
   });
 

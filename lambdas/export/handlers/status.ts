@@ -1,4 +1,5 @@
 import { lambdaHandler } from "../../shared/lambda-handler";
+import { powertoolsMetrics } from "../../shared/powertools-metrics";
 import { runStatusStep } from "../app/status-step";
 import type { ExportWorkflowState } from "../domain/workflow-state";
 import { exportKeysOf, exportObjectStore, lakeFsClient, workBucket } from "./deps";
@@ -13,6 +14,7 @@ export const handler = lambdaHandler({
         lakefs: await lakeFsClient(),
         workBucket: workBucket(),
         now: () => new Date(),
+        metrics: powertoolsMetrics(),
       },
       event,
     ),
