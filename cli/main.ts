@@ -7,6 +7,7 @@
 // Exit codes: 0 ok, 2 usage error, 3 API error, 4 the run (export or GC) failed.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import packageJson from "../package.json" with { type: "json" };
 import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
 import {
   CopyWorkflowFailed,
@@ -259,6 +260,7 @@ export function buildProgram(): Command {
     .description("Continuous export and garbage collection for lakeFS repositories")
     .option("--endpoint <url>", "API endpoint (else LAKEPORT_ENDPOINT, else .local/endpoints.json)")
     .option("--json", "machine-readable output")
+    .version(packageJson.version)
     .showHelpAfterError()
     .exitOverride();
 
@@ -586,5 +588,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));
