@@ -1,6 +1,9 @@
 // The app's settings (context or LAKEPORT_* environment) and the Lakeport construct's props
 // are checked before anything is synthesized; errors name the setting.
-import { App, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+// biome-ignore-all lint/suspicious/noExplicitAny: the synthesized CloudFormation JSON is untyped
+import { App, type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
@@ -224,5 +227,37 @@ describe("accepted cdk-nag findings", () => {
     expect(isAccepted("AwsSolutions-IAM5[Resource::*]")).toBe(false);
     expect(isAccepted("AwsSolutions-IAM5[Action::s3:*]")).toBe(false);
     for (const a of accepted) expect(a.reason.length).toBeGreaterThan(40);
+  });
+});
+
+describe("bucket keys", () => {
+  it("grant the workflows a bucket's own key and the listed keys, not the API", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Keys");
+    const ownKey = new kms.Key(stack, "LakeKey");
+    const listed = kms.Key.fromKeyArn(
+      stack,
+      "Listed",
+      "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+    );
+    new Lakeport(stack, "Lakeport", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [new s3.Bucket(stack, "Lake", { encryptionKey: ownKey })],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
+      bucketKeys: [listed],
+    });
+    const policies = Template.fromStack(stack).findResources("AWS::IAM::Policy");
+    const kmsResources = (prefix: string) =>
+      Object.entries(policies)
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(([, p]) => (p as any).Properties.PolicyDocument.Statement)
+        .filter((st: any) => [st.Action].flat().includes("kms:Decrypt"))
+        .map((st: any) => JSON.stringify(st.Resource));
+    const copy = kmsResources("LakeportExportCopyFunction").join();
+    expect(copy).toContain(stack.getLogicalId(ownKey.node.defaultChild as CfnElement));
+    expect(copy).toContain("11111111-2222-3333-4444-555555555555");
+    expect(kmsResources("LakeportGcSweepFunction").join()).toContain("11111111");
+    expect(kmsResources("LakeportApiExportFunction")).toEqual([]);
   });
 });
