@@ -3,9 +3,11 @@
 // installed into a fresh plain-JavaScript CDK app in a temporary directory, which imports
 // `lakeport` by name, creates its own buckets, secret, KMS key and VPC, nests Lakeport two
 // constructs deep and synthesizes with cdk-nag's AWS Solutions checks. The app's node_modules
-// holds the unpacked package and links to exactly the dependencies its package.json declares
-// (from this checkout's `npm ci`, so no network): esbuild, tsx and TypeScript, development
-// dependencies, are not there, so the construct and the CLI must run as built JavaScript.
+// holds the unpacked package and links to exactly what its package.json declares: its
+// dependencies, and its peer dependencies (aws-cdk-lib, constructs, cdk-nag), which the app
+// itself depends on (from this checkout's `npm ci`, so no network). esbuild, tsx and
+// TypeScript, development dependencies, are not there, so the construct and the CLI must run
+// as built JavaScript.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -31,7 +33,12 @@ const run = promisify(execFile);
 let tmp: string;
 let appDir: string;
 let installed: string;
-let pkg: { version: string; bin: Record<string, string>; dependencies: Record<string, string> };
+let pkg: {
+  version: string;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+};
 let report: {
   lakeportPath: string;
   findings: string[];
@@ -66,13 +73,18 @@ beforeAll(async () => {
   installed = path.join(modules, "lakeport");
   renameSync(path.join(modules, "package"), installed);
   pkg = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8"));
-  for (const dep of Object.keys(pkg.dependencies)) {
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
     mkdirSync(path.dirname(path.join(modules, dep)), { recursive: true });
     symlinkSync(path.join(ROOT, "node_modules", dep), path.join(modules, dep), "dir");
   }
   writeFileSync(
     path.join(appDir, "package.json"),
-    JSON.stringify({ name: "my-platform", private: true, type: "module" }),
+    JSON.stringify({
+      name: "my-platform",
+      private: true,
+      type: "module",
+      dependencies: { lakeport: pkg.version, ...pkg.peerDependencies },
+    }),
   );
   copyFileSync(path.join(ROOT, "test/fixtures/package-app/app.mjs"), path.join(appDir, "app.mjs"));
 
