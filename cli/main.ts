@@ -10,6 +10,7 @@
 import "./quiet-sdk";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import packageJson from "../package.json" with { type: "json" };
 import {
   configurationLines,
   describeExport,
@@ -34,11 +35,6 @@ import { progressLineFor, RunFailed, waitExport, waitRun } from "./wait";
 export { EXIT };
 
 /** The version of the installed package (`lakeport --version`). */
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
-  return String(pkg.version);
-}
-
 const enc = encodeURIComponent;
 
 function client(cmd: Command): { api: ApiClient; opts: GlobalOpts } {
@@ -92,7 +88,7 @@ export function buildProgram(): Command {
     .description("Continuous export and garbage collection for lakeFS repositories")
     .option("--endpoint <url>", "API endpoint (else LAKEPORT_ENDPOINT, else .local/endpoints.json)")
     .option("--json", "machine-readable output")
-    .version(packageVersion(), "--version", "print the version of lakeport")
+    .version(packageJson.version, "--version", "print the version of lakeport")
     .addHelpText("after", PROGRAM_HELP)
     .showHelpAfterError()
     .exitOverride();
@@ -448,5 +444,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

@@ -22,6 +22,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
@@ -118,6 +119,8 @@ export class ExportWorkflow extends Construct {
         timeout: Duration.minutes(minutes),
         logRetention: props.logRetention,
         description: `Lakeport export: ${entry}`,
+        ...(props.lakeFsNetwork ? { lakeFsNetwork: props.lakeFsNetwork } : {}),
+        ...(props.logsKey ? { logsKey: props.logsKey } : {}),
       });
     const trigger = fn("Trigger", "trigger", 256, 1, { ...state, ...lakeFsEnv });
     // Plan and copy record the export's counts (TABLE_NAME: its progress item only).
@@ -191,8 +194,8 @@ export class ExportWorkflow extends Construct {
         ),
       ],
     );
-    const objectsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}/*`);
-    const bucketsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
+    const objectsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.arnForObjects("*"));
+    const bucketsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
     if (props.storageBuckets.length > 0) {
       allow(copy, ["s3:GetObject", "s3:GetObjectVersion"], objectsOf(props.storageBuckets));
     }

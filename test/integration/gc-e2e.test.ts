@@ -17,6 +17,7 @@ import {
 import { App, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as cdkS3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -113,8 +114,8 @@ function synth(dir: string, lakeFsEndpoint: string) {
       "LakeFs",
       `arn:aws:secretsmanager:${TEST_REGION}:000000000000:secret:lakefs-AbCdEf`,
     ),
-    storageBuckets: [nsBucket],
-    exportBuckets: [backupBucket],
+    storageBuckets: [cdkS3.Bucket.fromBucketName(stack, "Namespaces", nsBucket)],
+    exportBuckets: [cdkS3.Bucket.fromBucketName(stack, "Backup", backupBucket)],
     maxConcurrency: 4,
     logRetention: logs.RetentionDays.ONE_DAY,
     maxMarkAgeHours: 24,
