@@ -78,6 +78,69 @@ const logicalIdOf = (stack: Stack, c: IConstruct) =>
   stack.resolve((c.node.defaultChild as CfnElement).logicalId) as string;
 const oneOf = (texts: string[]) => `(${[...new Set(texts)].map(esc).join("|")})`;
 
+/** Accepted findings that name no resource of a particular deployment. */
+const FIXED_ACCEPTED_FINDINGS: AcceptedFinding[] = [
+  {
+    rule: /^AwsSolutions-L1$/,
+    path: LAKEPORT_FUNCTION,
+    reason:
+      "Node.js 22 is the runtime Lakeport is built and tested for (esbuild target node22); moving to a newer runtime is a tested change, not a default.",
+  },
+  {
+    rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\]$/,
+    path: LAKEPORT_FUNCTION,
+    reason:
+      "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs (CreateLogGroup/CreateLogStream/PutLogEvents).",
+  },
+  {
+    rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/AWSXRayDaemonWriteAccess\]$/,
+    path: LAKEPORT_FUNCTION,
+    reason: "Only sends traces and reads sampling rules; X-Ray has no resource-level ARNs.",
+  },
+  {
+    rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaVPCAccessExecutionRole\]$/,
+    path: LAKEPORT_FUNCTION,
+    reason:
+      "AWSLambdaVPCAccessExecutionRole only allows managing the network interfaces of a function in a VPC (the functions that reach lakeFS in the given VPC) and writing its logs.",
+  },
+  {
+    rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AmazonAPIGatewayPushToCloudWatchLogs\]$/,
+    path: /^Api\/RestApi\/CloudWatchRole\//,
+    reason:
+      "The account-level role API Gateway uses to write execution and access logs; AWS's managed policy is the documented way to grant it.",
+  },
+  {
+    rule: /^AwsSolutions-COG4$/,
+    path: /^Api\/RestApi\/Default\//,
+    reason:
+      "The API authenticates with IAM (SigV4) instead of Cognito: its callers are AWS principals (CLI users, CI roles) granted execute-api:Invoke; the lakeFS webhook authenticates with its token.",
+  },
+  {
+    rule: /^AwsSolutions-APIG4$/,
+    path: /^Api\/RestApi\/Default\/api\/v1\/webhooks\/lakefs\/POST\//,
+    reason:
+      "lakeFS webhooks cannot sign requests with SigV4; the webhook function compares the X-Lakeport-Token header with the secret in Secrets Manager (constant time) and rejects the request otherwise.",
+  },
+  {
+    rule: /^AwsSolutions-APIG3$/,
+    path: /^Api\/RestApi\/DeploymentStage\.\w+\//,
+    reason:
+      "Every route but the token-checked webhook requires IAM auth and the stage is throttled; a WAF web ACL (extra cost) can be associated with the stage by the platform team.",
+  },
+  {
+    rule: /^AwsSolutions-SMG4$/,
+    path: /^WebhookSecret\//,
+    reason:
+      "The webhook token is also written in the _lakefs_actions files of the repositories; rotating it means updating those files, so it is rotated by hand (README).",
+  },
+  {
+    rule: /^AwsSolutions-SQS3$/,
+    path: /^EventDeadLetters\//,
+    reason:
+      "This queue is itself a dead-letter queue (of EventBridge Scheduler targets / rule targets and asynchronous invocations).",
+  },
+];
+
 /** The findings Lakeport accepts, naming its own resources and the buckets it was given. */
 export function acceptedFindings(r: LakeportNagReferences): AcceptedFinding[] {
   const { stack } = r;
@@ -90,65 +153,7 @@ export function acceptedFindings(r: LakeportNagReferences): AcceptedFinding[] {
   const work = esc(logicalIdOf(stack, r.workBucket));
   const table = esc(logicalIdOf(stack, r.table));
   return [
-    {
-      rule: /^AwsSolutions-L1$/,
-      path: LAKEPORT_FUNCTION,
-      reason:
-        "Node.js 22 is the runtime Lakeport is built and tested for (esbuild target node22); moving to a newer runtime is a tested change, not a default.",
-    },
-    {
-      rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole\]$/,
-      path: LAKEPORT_FUNCTION,
-      reason:
-        "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch logs (CreateLogGroup/CreateLogStream/PutLogEvents).",
-    },
-    {
-      rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/AWSXRayDaemonWriteAccess\]$/,
-      path: LAKEPORT_FUNCTION,
-      reason: "Only sends traces and reads sampling rules; X-Ray has no resource-level ARNs.",
-    },
-    {
-      rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaVPCAccessExecutionRole\]$/,
-      path: LAKEPORT_FUNCTION,
-      reason:
-        "AWSLambdaVPCAccessExecutionRole only allows managing the network interfaces of a function in a VPC (the functions that reach lakeFS in the given VPC) and writing its logs.",
-    },
-    {
-      rule: /^AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AmazonAPIGatewayPushToCloudWatchLogs\]$/,
-      path: /^Api\/RestApi\/CloudWatchRole\//,
-      reason:
-        "The account-level role API Gateway uses to write execution and access logs; AWS's managed policy is the documented way to grant it.",
-    },
-    {
-      rule: /^AwsSolutions-COG4$/,
-      path: /^Api\/RestApi\/Default\//,
-      reason:
-        "The API authenticates with IAM (SigV4) instead of Cognito: its callers are AWS principals (CLI users, CI roles) granted execute-api:Invoke; the lakeFS webhook authenticates with its token.",
-    },
-    {
-      rule: /^AwsSolutions-APIG4$/,
-      path: /^Api\/RestApi\/Default\/api\/v1\/webhooks\/lakefs\/POST\//,
-      reason:
-        "lakeFS webhooks cannot sign requests with SigV4; the webhook function compares the X-Lakeport-Token header with the secret in Secrets Manager (constant time) and rejects the request otherwise.",
-    },
-    {
-      rule: /^AwsSolutions-APIG3$/,
-      path: /^Api\/RestApi\/DeploymentStage\.\w+\//,
-      reason:
-        "Every route but the token-checked webhook requires IAM auth and the stage is throttled; a WAF web ACL (extra cost) can be associated with the stage by the platform team.",
-    },
-    {
-      rule: /^AwsSolutions-SMG4$/,
-      path: /^WebhookSecret\//,
-      reason:
-        "The webhook token is also written in the _lakefs_actions files of the repositories; rotating it means updating those files, so it is rotated by hand (README).",
-    },
-    {
-      rule: /^AwsSolutions-SQS3$/,
-      path: /^EventDeadLetters\//,
-      reason:
-        "This queue is itself a dead-letter queue (of EventBridge Scheduler targets / rule targets and asynchronous invocations).",
-    },
+    ...FIXED_ACCEPTED_FINDINGS,
     {
       rule: /^AwsSolutions-IAM5\[Resource::\*\]$/,
       path: STATE_MACHINE_POLICY,
