@@ -269,6 +269,22 @@ export class LambdaRuntime implements LambdaInvoker {
     }
   }
 
+  /**
+   * Lambda's UpdateFunctionConfiguration for the limits: a new timeout or memory size (the
+   * workers' heap limit); idle execution environments are dropped, as for the environment.
+   */
+  updateFunctionLimits(
+    nameOrArn: string,
+    limits: { timeoutSeconds?: number; memorySizeMb?: number },
+  ): void {
+    const fn = this.find(nameOrArn);
+    fn.cfg = { ...fn.cfg, ...limits };
+    for (const slot of fn.slots.filter((s) => !s.busy)) {
+      void slot.worker.terminate();
+      fn.slots.splice(fn.slots.indexOf(slot), 1);
+    }
+  }
+
   /** Runs `hook.run` before the matching invocation (tests: a change between two steps). */
   beforeInvocation(hook: InvocationHook): void {
     this.hooks.push({ ...hook });
