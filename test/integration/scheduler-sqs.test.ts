@@ -18,6 +18,7 @@ import { TestClock } from "../../local/clock";
 import { EventRouter } from "../../local/eventbridge/router";
 import { ScheduleError } from "../../local/eventbridge/schedule";
 import { LocalScheduler } from "../../local/eventbridge/scheduler";
+import type { QueueSender } from "../../local/lambda/async-invocation";
 import { LambdaRuntime } from "../../local/lambda/runtime";
 import { SqsQueues } from "../../local/sqs/queues";
 import { type SqsServerHandle, startSqsServer } from "../../local/sqs/server";
@@ -33,8 +34,8 @@ runtime.register({
   handler: "index.handler",
   timeoutSeconds: 5,
 });
-const send = (arn: string, body: string, attrs?: Record<string, never>) => {
-  queues.send(arn, body, attrs);
+const send: QueueSender = (arn, body, attributes) => {
+  queues.send(arn, body, attributes);
 };
 
 beforeAll(async () => {
