@@ -1,5 +1,6 @@
 // The lakeFS client against the lakeFS development server, over HTTP, with objects in the
 // embedded S3.
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -198,6 +199,50 @@ describe("objects, staging and commits", () => {
     expect(new TextDecoder().decode(content.body)).toBe("hello");
     expect(content.contentType).toBe("text/plain");
     expect((await lakefs.statObject(repo, "main", "a/b.txt")).metadata).toEqual({ owner: "me" });
+  });
+
+  it("uploads multipart/form-data as lakectl and the Python SDK send it (the part named content)", async () => {
+    const repo = await newRepo();
+    // A large binary object (6 MiB, every byte value), with another field before the file.
+    const bytes = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 11)) % 256;
+    const upload = (form: FormData) =>
+      fetch(
+        `${server.endpoint}/api/v1/repositories/${repo}/branches/main/objects?path=big/part-0.parquet`,
+        {
+          method: "POST",
+          headers: {
+            authorization: `Basic ${Buffer.from(`${KEYS.accessKeyId}:${KEYS.secretAccessKey}`).toString("base64")}`,
+          },
+          body: form,
+        },
+      );
+    const form = new FormData();
+    form.append("note", "not the file");
+    form.append("content", new Blob([bytes], { type: "application/x-parquet" }), "part-0.parquet");
+    const res = await upload(form);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const stats = (await res.json()) as {
+      size_bytes: number;
+      checksum: string;
+      content_type: string;
+    };
+    expect(stats).toMatchObject({
+      size_bytes: bytes.length,
+      checksum: createHash("md5").update(bytes).digest("hex"),
+      content_type: "application/x-parquet",
+    });
+    const back = await lakefs.getObject(repo, "main", "big/part-0.parquet");
+    expect(Buffer.from(back.body).equals(bytes)).toBe(true);
+    expect(back.contentType).toBe("application/x-parquet");
+
+    const noFile = new FormData();
+    noFile.append("file", new Blob(["x"]), "x.txt");
+    const refused = await upload(noFile);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      message: 'multipart/form-data: no part named "content" (the file to upload)',
+    });
   });
 
   it("shows staged objects on the branch only, and commits them", async () => {
