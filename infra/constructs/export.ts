@@ -123,7 +123,7 @@ export class ExportWorkflow extends Construct {
         ...(props.logsKey ? { logsKey: props.logsKey } : {}),
       });
     const trigger = fn("Trigger", "trigger", 256, 1, { ...state, ...lakeFsEnv });
-    // Plan and copy record the export's counts (TABLE_NAME: its progress item only).
+    // Plan, copy and status record the export's counts (TABLE_NAME: its progress item only).
     const progress = { TABLE_NAME: props.table.tableName };
     const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
     const copy = fn("Copy", "copy", 1024, 15, {
@@ -134,7 +134,7 @@ export class ExportWorkflow extends Construct {
     });
     // Markers look up in lakeFS whether a directory the export emptied still has objects.
     const markers = fn("Markers", "markers", 1024, 15, { ...work, ...lakeFsEnv });
-    const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv });
+    const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
     const finish = fn("Finish", "finish", 256, 1);
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
     const stuckAfter = opts.stuckAfter ?? Duration.hours(6);
@@ -163,7 +163,7 @@ export class ExportWorkflow extends Construct {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
     for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
-    for (const f of [plan, copy]) {
+    for (const f of [plan, copy, status]) {
       f.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ["dynamodb:UpdateItem"],

@@ -166,7 +166,10 @@ export const ExportProgressSchema = z
       copyBytes: z.number(),
       shards: z.number(),
     }),
-    /** Sums of the shard results of the copy batches so far (a retried batch counts again). */
+    /**
+     * Sums of the shard results of the copy batches so far (a retried batch counts again);
+     * once `final`, the status document's totals.
+     */
     done: z.object({
       shards: z.number(),
       copied: z.number(),
@@ -174,6 +177,8 @@ export const ExportProgressSchema = z
       copiedBytes: z.number(),
       failed: z.number(),
     }),
+    /** `done` holds the status document's totals (the export's status step has run). */
+    final: z.boolean(),
     updatedAt: z.string(),
   })
   .meta({ id: "ExportProgress" });

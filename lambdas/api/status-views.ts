@@ -67,6 +67,7 @@ export function exportStatusView(
           planDone: progress.planDone,
           planned: progress.planned,
           done: progress.done,
+          final: progress.final === true,
           updatedAt: progress.updatedAt,
         }
       : null,

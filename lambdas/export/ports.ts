@@ -109,10 +109,12 @@ export interface ExportStateStore {
 /**
  * The counts of an export while it runs (DynamoDB in
  * lambdas/export/adapters/progress-store.ts): the plan step records its plan, each copy batch
- * adds the result of each shard it completes.
+ * adds the result of each shard it completes, the status step records the final totals.
  */
 export interface ExportProgressStore {
   recordPlan(exportId: string, planned: PlanCounts, planDone: boolean, now: Date): Promise<void>;
   addCopied(exportId: string, counts: CopiedCounts, now: Date): Promise<void>;
+  /** The status step's totals (one per shard result, as in the status document), final. */
+  recordFinal(exportId: string, counts: CopiedCounts, now: Date): Promise<void>;
   getProgress(exportId: string): Promise<ExportProgress | undefined>;
 }

@@ -54,6 +54,7 @@ it("export --wait ends with the counts of the export: copied objects and bytes, 
     planDone: true,
     planned: { copies: 3, deletes: 0, copyBytes: 1050 },
     done: { copied: 3, deleted: 0, failed: 0, copiedBytes: 1050 },
+    final: true,
   });
   expect(status.body.progress.done.shards).toBe(status.body.progress.planned.shards);
   const listed = await env.s3.send(

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { runCopyStep } from "../../lambdas/export/app/copy-step";
 import { runPlanStep } from "../../lambdas/export/app/plan-step";
+import { runStatusStep } from "../../lambdas/export/app/status-step";
 import type { PlanCounts } from "../../lambdas/export/domain/plan";
 import type { CopiedCounts } from "../../lambdas/export/domain/progress";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
@@ -25,6 +26,7 @@ const input = {
 class RecordingProgress implements ExportProgressStore {
   plans: { planned: PlanCounts; planDone: boolean }[] = [];
   added: CopiedCounts[] = [];
+  finals: CopiedCounts[] = [];
   async recordPlan(id: string, planned: PlanCounts, planDone: boolean) {
     expect(id).toBe(exportId);
     this.plans.push({ planned, planDone });
@@ -32,6 +34,10 @@ class RecordingProgress implements ExportProgressStore {
   async addCopied(id: string, counts: CopiedCounts) {
     expect(id).toBe(exportId);
     this.added.push(counts);
+  }
+  async recordFinal(id: string, counts: CopiedCounts) {
+    expect(id).toBe(exportId);
+    this.finals.push(counts);
   }
   async getProgress() {
     return undefined;
@@ -41,6 +47,7 @@ class RecordingProgress implements ExportProgressStore {
 const failing: ExportProgressStore = {
   recordPlan: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
   addCopied: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
+  recordFinal: () => Promise.reject(new Error("ProvisionedThroughputExceededException")),
   getProgress: () => Promise.resolve(undefined),
 };
 
@@ -115,6 +122,38 @@ describe("copy step", () => {
       { shards: 1, copied: 0, deleted: 0, copiedBytes: 0, failed: 0 },
     ]);
     expect(store.objects.has(`work/${keys.shardResult(0)}`)).toBe(true);
+  });
+
+  it("a retried batch adds its shards again; the status step then records the exact totals", async () => {
+    const store = new MemoryExportStore();
+    const keys = exportWorkKeys(exportId);
+    await store.put("work", keys.taskShard(0), keepShard(3));
+    await store.put("work", keys.taskShard(1), keepShard(2));
+    const progress = new RecordingProgress();
+    const deps = { store, s3: {} as never, workBucket: "work", progress };
+    await runCopyStep(deps, event);
+    await runCopyStep(deps, event); // Step Functions retried the batch
+    expect(progress.added.reduce((n, c) => n + c.shards, 0)).toBe(4);
+    const plan = {
+      done: true,
+      cursor: {} as never,
+      counts: { copies: 0, deletes: 0, keeps: 5, copyBytes: 0, shards: 2 },
+    };
+    const statusDeps = {
+      store,
+      lakefs: lakeFsOf(0),
+      workBucket: "work",
+      now: () => new Date("2026-01-01T00:00:00Z"),
+      progress,
+    };
+    const out = await runStatusStep(statusDeps, { ...input, plan });
+    expect(out.status).toBe("exported-successfully");
+    expect(progress.finals).toEqual([
+      { shards: 2, copied: 0, deleted: 0, copiedBytes: 0, failed: 0 },
+    ]);
+    // Failing to record the final counts never fails the status step.
+    const again = await runStatusStep({ ...statusDeps, progress: failing }, { ...input, plan });
+    expect(again.status).toBe("exported-successfully");
   });
 
   it("copies the same when the counts cannot be recorded", async () => {

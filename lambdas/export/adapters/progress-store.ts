@@ -62,6 +62,28 @@ export class DynamoExportProgressStore implements ExportProgressStore {
     );
   }
 
+  async recordFinal(exportId: string, counts: CopiedCounts, now: Date) {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.exportProgress(exportId),
+        UpdateExpression:
+          "SET doneShards = :s, copied = :c, deleted = :d, copiedBytes = :b, failed = :f, countsFinal = :true, updatedAt = :now, #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ":s": counts.shards,
+          ":c": counts.copied,
+          ":d": counts.deleted,
+          ":b": counts.copiedBytes,
+          ":f": counts.failed,
+          ":true": true,
+          ":now": now.toISOString(),
+          ":ttl": expiry(now),
+        },
+      }),
+    );
+  }
+
   async getProgress(exportId: string): Promise<ExportProgress | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: keys.exportProgress(exportId) }),
@@ -86,6 +108,7 @@ export class DynamoExportProgressStore implements ExportProgressStore {
         copiedBytes: num(i.copiedBytes),
         failed: num(i.failed),
       },
+      ...(i.countsFinal === true ? { final: true } : {}),
       updatedAt: typeof i.updatedAt === "string" ? i.updatedAt : "",
     };
   }

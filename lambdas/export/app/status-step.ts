@@ -7,6 +7,7 @@
 // too. An incremental export reads and writes only the JSON Lines parts its changes fall in
 // (the CSV, one object, is written whole: it reads the parts it reuses).
 import type { LakeFsApi } from "../../shared/lakefs/types";
+import { logger } from "../../shared/logger";
 import type { MetricsPort } from "../../shared/run-metrics";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { exportMetrics } from "../domain/export-metrics";
@@ -24,6 +25,7 @@ import {
   writeManifest,
   writeMergedManifest,
 } from "../domain/manifest";
+import type { CopiedCounts } from "../domain/progress";
 import {
   addShardResult,
   type ExportTotals,
@@ -43,7 +45,7 @@ import { type ExportTask, parseTaskShard } from "../domain/tasks";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, StatusStepOutput } from "../domain/workflow-state";
 import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
-import type { ExportObjectStore } from "../ports";
+import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { batchManifestWriter } from "./batch-manifest-writer";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
 
@@ -54,6 +56,8 @@ export interface StatusStepDeps {
   now: () => Date;
   /** Where the export's counts, failures and lag are published (none when absent). */
   metrics?: MetricsPort;
+  /** Where the final counts replace the running ones (none: not recorded). */
+  progress?: ExportProgressStore;
 }
 
 export async function runStatusStep(
@@ -112,6 +116,13 @@ export async function runStatusStep(
     signalledErrors: decision.signalledErrors,
     ...(errorMessage ? { errorMessage } : {}),
   };
+  await recordFinalQuietly(deps, input.exportId, {
+    shards: completed.size,
+    copied: totals.copied,
+    deleted: totals.deleted,
+    copiedBytes: totals.copiedBytes,
+    failed: totals.failed,
+  });
   const commit =
     input.exportStatusPath || deps.metrics
       ? await commitInfo(deps, input.repository, input.commitId)
@@ -325,3 +336,14 @@ async function* taskStream(
 }
 
 export type { ExportTotals };
+
+/** The counts the CLI shows at the end are the status document's, not the running sums (which
+ * count a retried copy batch twice). Best effort: the status never fails on them. */
+async function recordFinalQuietly(deps: StatusStepDeps, exportId: string, counts: CopiedCounts) {
+  if (!deps.progress) return;
+  try {
+    await deps.progress.recordFinal(exportId, counts, deps.now());
+  } catch (err) {
+    logger.warn("export final counts not recorded", { error: (err as Error).message });
+  }
+}

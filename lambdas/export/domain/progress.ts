@@ -19,6 +19,12 @@ export interface ExportProgress {
   planned: PlanCounts;
   planDone: boolean;
   done: CopiedCounts;
+  /**
+   * True once the status step has replaced `done` with the totals of the shard result files
+   * (the counts of the status document). Before that a retried copy batch may have added a
+   * shard twice.
+   */
+  final?: boolean;
   /** ISO-8601 time of the last change. */
   updatedAt: string;
 }

@@ -2,7 +2,7 @@ import { lambdaHandler } from "../../shared/lambda-handler";
 import { powertoolsMetrics } from "../../shared/powertools-metrics";
 import { runStatusStep } from "../app/status-step";
 import type { ExportWorkflowState } from "../domain/workflow-state";
-import { exportKeysOf, exportObjectStore, lakeFsClient, workBucket } from "./deps";
+import { exportKeysOf, exportObjectStore, lakeFsClient, progressStore, workBucket } from "./deps";
 
 export const handler = lambdaHandler({
   name: "export status step",
@@ -15,6 +15,7 @@ export const handler = lambdaHandler({
         workBucket: workBucket(),
         now: () => new Date(),
         metrics: powertoolsMetrics(),
+        progress: progressStore(),
       },
       event,
     ),
