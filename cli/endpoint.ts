@@ -45,14 +45,22 @@ export function resolveEndpoint(
   );
 }
 
-/** lakefs://REPO@BRANCH or lakefs://REPO */
+/**
+ * A branch is lakefs://REPO/BRANCH (lakectl's form) or lakefs://REPO@BRANCH; a repository is
+ * lakefs://REPO. A trailing slash is allowed; a path below the branch is not.
+ */
 export function parseLakeFsUri(uri: string, want: "branch" | "repository") {
-  const m = /^lakefs:\/\/([^@/]+)(?:@([^/]+))?\/?$/.exec(uri);
-  if (!m) throw new UsageError(`"${uri}" is not a lakefs:// URI`);
+  const m = /^lakefs:\/\/([^@/]+)(?:[@/]([^@/]+))?\/?$/.exec(uri);
+  if (!m) {
+    const hint = /^lakefs:\/\/[^/]+[@/][^/]+\/./.test(uri) ? " (a branch takes no path)" : "";
+    throw new UsageError(
+      `"${uri}" is not a lakefs:// ${want === "branch" ? "branch" : "repository"} URI${hint}`,
+    );
+  }
   const repository = m[1]!;
   const branch = m[2];
   if (want === "branch" && !branch) {
-    throw new UsageError(`"${uri}": expected lakefs://REPO@BRANCH`);
+    throw new UsageError(`"${uri}": expected lakefs://REPO/BRANCH (or lakefs://REPO@BRANCH)`);
   }
   if (want === "repository" && branch) {
     throw new UsageError(`"${uri}": expected lakefs://REPO (no branch)`);

@@ -91,15 +91,25 @@ async function* markedKeys(s3: S3Client, storageNamespace: string, markId: strin
   }
 }
 
+/** Counts of a running backup or restore: objects listed so far, copied, failed, bytes. */
+export interface MarkCopyProgress {
+  listed: number;
+  listingDone: boolean;
+  copied: number;
+  failed: number;
+  copiedBytes: number;
+}
+
 export async function copyMarkedObjects(
   s3: S3Client,
   req: MarkCopyRequest,
-  opts: { concurrency?: number } = {},
+  opts: { concurrency?: number; onProgress?: (p: MarkCopyProgress) => void } = {},
 ): Promise<MarkCopyResult> {
   const flag = req.direction === "backup" ? "--to" : "--from";
   const ext = checkExternalLocation(req.storageNamespace, req.external, flag);
   const ns = splitNamespace(req.storageNamespace);
   let objects = 0;
+  let listingDone = false;
   async function* operations(): AsyncGenerator<CopyOperation> {
     for await (const key of markedKeys(s3, req.storageNamespace, req.markId)) {
       objects++;
@@ -115,8 +125,24 @@ export async function copyMarkedObjects(
         destKey: to.key,
       };
     }
+    listingDone = true;
   }
-  const out = await runCopyBatch(s3, operations(), { concurrency: opts.concurrency ?? 32 });
+  const report = opts.onProgress;
+  const out = await runCopyBatch(s3, operations(), {
+    concurrency: opts.concurrency ?? 32,
+    ...(report
+      ? {
+          onProgress: (r) =>
+            report({
+              listed: objects,
+              listingDone,
+              copied: r.copied,
+              failed: r.failed.length,
+              copiedBytes: r.copiedBytes,
+            }),
+        }
+      : {}),
+  });
   return { objects, copied: out.copied, copiedBytes: out.copiedBytes, failed: out.failed };
 }
 
@@ -134,6 +160,7 @@ export async function copyMarkedObjectsViaWorkflow(
   stateMachineArn: string,
   req: MarkCopyRequest & { repository: string },
   pollMs = Number(process.env.LAKEPORT_POLL_MS ?? 2000),
+  onPoll?: (d: { status: string; startDate?: Date }) => void,
 ): Promise<{ executionArn: string; parts: number }> {
   checkExternalLocation(
     req.storageNamespace,
@@ -167,6 +194,7 @@ export async function copyMarkedObjectsViaWorkflow(
         `gc ${req.direction}: execution ${executionArn} ended ${d.status}${d.error ? ` (${d.error}: ${d.cause ?? ""})` : ""}`,
       );
     }
+    onPoll?.({ status: String(d.status), ...(d.startDate ? { startDate: d.startDate } : {}) });
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }

@@ -1,12 +1,24 @@
-// lakeport: the CLI of the Lakeport API, with lakectl's words.
-//   lakeport export get|set|run|repair|status lakefs://REPO@BRANCH
+// lakeport: the CLI of the Lakeport API, with lakectl's words (lakefs://REPO/BRANCH or
+// lakefs://REPO@BRANCH, -f/--filename, gc get-config -p/--json, --version).
+//   lakeport export get|set|run|repair|status lakefs://REPO/BRANCH
 //   lakeport gc set-config|get-config|delete-config lakefs://REPO [-f rules.json]
 //   lakeport gc run lakefs://REPO [--mark-only [--mark-id ID]] [--sweep-only --mark-id ID] [--wait]
 //   lakeport gc status lakefs://REPO RUN_ID [--wait]; lakeport gc list lakefs://REPO
 //   lakeport gc backup lakefs://REPO --mark-id ID --to s3://...; gc restore ... --from s3://...
 // Exit codes: 0 ok, 2 usage error, 3 API error, 4 the run (export or GC) failed.
+// First: the AWS SDK's notices must be off before any SDK client exists.
+import "./quiet-sdk";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import packageJson from "../package.json" with { type: "json" };
+import {
+  configurationLines,
+  describeExport,
+  describeGcRules,
+  describeRun,
+  type Json,
+  startedLine,
+} from "./describe";
 import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
 import {
   CopyWorkflowFailed,
@@ -14,30 +26,20 @@ import {
   copyMarkedObjects,
   copyMarkedObjectsViaWorkflow,
 } from "./gc-backup";
+import { EXIT, EXPORT_HELP, GC_HELP, PROGRAM_HELP } from "./help";
 import { ApiClient, ApiError } from "./http";
+import { type GlobalOpts, print } from "./output";
+import { formatDuration, formatFinalCounts } from "./progress";
+import { progressLineFor, RunFailed, waitExport, waitRun } from "./wait";
 
-export const EXIT = { ok: 0, usage: 2, api: 3, runFailed: 4 } as const;
+export { EXIT };
 
-class RunFailed extends Error {
-  override readonly name = "RunFailed";
-}
-
-interface GlobalOpts {
-  endpoint?: string;
-  json?: boolean;
-}
-
-const pollMs = () => Number(process.env.LAKEPORT_POLL_MS ?? 2000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The version of the installed package (`lakeport --version`). */
 const enc = encodeURIComponent;
 
 function client(cmd: Command): { api: ApiClient; opts: GlobalOpts } {
   const opts = cmd.optsWithGlobals<GlobalOpts>();
   return { api: new ApiClient(resolveEndpoint(opts.endpoint)), opts };
-}
-
-function print(opts: GlobalOpts, value: unknown, human: () => string) {
-  process.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
 const branchPath = (uri: string) => {
@@ -49,130 +51,6 @@ const repoPath = (uri: string) => {
   return { repository, path: `/repositories/${enc(repository)}` };
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: API bodies
-type Json = any;
-
-function progressLine(execution: Json): string {
-  if (!execution) return "";
-  const maps = (execution.mapRuns ?? []) as Json[];
-  const parts = maps.map(
-    (m) => `${m.succeeded + m.failed}/${m.total} items (${m.failed} failed, ${m.running} running)`,
-  );
-  return `${execution.status}${parts.length ? `, ${parts.join("; ")}` : ""}`;
-}
-
-function describeExport(s: Json): string {
-  const lines = [
-    `state:                ${s.state}`,
-    `current ref:          ${s.currentRef ?? "-"}`,
-    `last exported commit: ${s.lastExportedCommit ?? "-"}`,
-  ];
-  if (s.configVersion != null) {
-    lines.push(
-      `configuration:        version ${s.configVersion}${s.exportedConfigVersion != null ? `, last exported with version ${s.exportedConfigVersion}` : ""}`,
-    );
-  }
-  if (s.mode) lines.push(`mode:                 ${s.mode}`);
-  if (s.errorMessage) lines.push(`error:                ${s.errorMessage}`);
-  if (s.pendingHead) lines.push(`pending head:         ${s.pendingHead}`);
-  if (s.execution)
-    lines.push(
-      `execution:            ${s.execution.executionArn}`,
-      `progress:             ${progressLine(s.execution)}`,
-    );
-  return lines.join("\n");
-}
-
-function describeRun(r: Json): string {
-  const counts = Object.entries(r.counts ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(" ");
-  const lines = [
-    `run id:  ${r.run_id}`,
-    `mark id: ${r.mark_id}`,
-    `mode:    ${r.mode}`,
-    `status:  ${r.status}`,
-    `started: ${r.started_at}${r.ended_at ? `, ended: ${r.ended_at}` : ""}`,
-  ];
-  if (counts) lines.push(`counts:  ${counts}`);
-  if (r.error_message) lines.push(`error:   ${r.error_message}`);
-  if (r.execution) lines.push(`progress: ${progressLine(r.execution)}`);
-  return lines.join("\n");
-}
-
-/** The execution stopped but never recorded its end: waiting longer would never finish. */
-function endedUnfinished(execution: Json, what: string) {
-  const status = execution?.status;
-  if (
-    status &&
-    status !== "RUNNING" &&
-    status !== "PENDING_REDRIVE" &&
-    !execution.error?.startsWith?.("Describe")
-  ) {
-    throw new RunFailed(
-      `${what}: execution ${execution.executionArn} ended ${status}${execution.error ? ` (${execution.error}: ${execution.cause ?? ""})` : ""} without recording its end`,
-    );
-  }
-}
-
-/** How long an ended execution may go unrecorded: the API reads the state before the
- * execution, and a crashed execution is recorded by the watchdog just after it ends. */
-const UNRECORDED_GRACE_MS = 15_000;
-
-async function waitExport(api: ApiClient, path: string, opts: GlobalOpts): Promise<Json> {
-  let endedUnrecordedSince: number | undefined;
-  for (;;) {
-    const s = await api.request("GET", `${path}/export-status`);
-    if (s.state !== "in-progress") {
-      print(opts, s, () => describeExport(s));
-      if (s.state === "export-failed")
-        throw new RunFailed(`export failed: ${s.errorMessage ?? ""}`);
-      return s;
-    }
-    try {
-      endedUnfinished(s.execution, `export ${s.exportId}`);
-      endedUnrecordedSince = undefined;
-    } catch (err) {
-      endedUnrecordedSince ??= Date.now();
-      if (Date.now() - endedUnrecordedSince > UNRECORDED_GRACE_MS) throw err;
-      await sleep(pollMs());
-      continue;
-    }
-    if (!opts.json)
-      process.stderr.write(`export ${s.exportId}: ${progressLine(s.execution) || "in-progress"}\n`);
-    await sleep(pollMs());
-  }
-}
-
-async function waitRun(
-  api: ApiClient,
-  path: string,
-  runId: string,
-  opts: GlobalOpts,
-): Promise<Json> {
-  for (;;) {
-    const r = await api.request("GET", `${path}/gc/runs/${enc(runId)}`);
-    if (r.status !== "running") {
-      print(opts, r, () => describeRun(r));
-      if (r.status === "failed")
-        throw new RunFailed(`GC run ${runId} failed: ${r.error_message ?? ""}`);
-      return r;
-    }
-    try {
-      endedUnfinished(r.execution, `GC run ${runId}`);
-    } catch (err) {
-      // The API reads the record before the execution: the run may have ended in between.
-      const again = await api.request("GET", `${path}/gc/runs/${enc(runId)}`);
-      if (again.status === "running") throw err;
-      continue;
-    }
-    if (!opts.json)
-      process.stderr.write(`gc run ${runId}: ${progressLine(r.execution) || "running"}\n`);
-    await sleep(pollMs());
-  }
-}
-
-/** The run that created a mark: its storage namespace locates the mark's address lists. */
 /** The mark (GET .../gc/marks/{id}) with its storage namespace; it must be a successful one. */
 async function findMark(api: ApiClient, path: string, markId: string): Promise<Json> {
   const mark = await api.request("GET", `${path}/gc/marks/${encodeURIComponent(markId)}`);
@@ -189,55 +67,6 @@ async function findMark(api: ApiClient, path: string, markId: string): Promise<J
   return mark;
 }
 
-const MODE_WORDS: Record<string, string> = {
-  incremental: "",
-  "full-copy": ", full export",
-  "full-compare": ", full reconciliation of the export path",
-};
-
-/** One line for whatever a start answered (every status the API can put in `export`). */
-function startedLine(r: Json): string {
-  switch (r.status) {
-    case "started":
-      return `export ${r.exportId} started: ${r.fromCommit ?? "(first export)"} -> ${r.toCommit}${r.repaired ? " (repair)" : ""}${MODE_WORDS[r.mode] ?? ""}`;
-    case "up-to-date":
-      return `already up to date at ${r.currentRef}`;
-    case "not-continuous":
-      return "not continuous: nothing started";
-    case "queued":
-      return `export not started now: export ${r.runningExportId} is running; ${r.pendingHead} will be exported when it ends`;
-    case "refused-failed":
-      return `export not started: the last export failed${r.errorMessage ? ` (${r.errorMessage})` : ""}; run lakeport export repair first`;
-    case "refused-running":
-      return `export not started: export ${r.runningExportId} is running`;
-    case "refused-not-failed":
-      return `nothing to repair (state: ${r.state})`;
-    case "start-failed":
-      return `export ${r.exportId} could not start: ${r.errorMessage}`;
-    case "error":
-      return `export not started: ${r.message}`;
-    default:
-      return `export: ${JSON.stringify(r)}`;
-  }
-}
-
-/** What storing a configuration means for the export path (printed before any export result). */
-function configurationLines(stored: Json, continuous: boolean): string[] {
-  const lines = [
-    `configuration stored (version ${stored.configVersion}${continuous ? ", continuous" : ""})`,
-  ];
-  if (stored.previousExportPath) {
-    lines.push(
-      `the export path changed: the next export copies the whole branch to ${stored.exportPath}; ${stored.previousExportPath} is left as it is (delete it yourself when it is no longer needed)`,
-    );
-  } else if (stored.fullExportNext && stored.exportedConfigVersion !== undefined) {
-    lines.push(
-      `the marker expressions changed: the next export is a full export to ${stored.exportPath}`,
-    );
-  }
-  return lines;
-}
-
 function parseBool(name: string, value: string | boolean | undefined): boolean {
   if (value === true || value === "true") return true;
   if (value === false || value === "false") return false;
@@ -245,7 +74,7 @@ function parseBool(name: string, value: string | boolean | undefined): boolean {
 }
 
 function readRulesFile(file: string | undefined): unknown {
-  if (!file) throw new UsageError("-f/--file rules.json is required");
+  if (!file) throw new UsageError("-f/--filename rules.json is required");
   const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
   try {
     return JSON.parse(text);
@@ -259,13 +88,21 @@ export function buildProgram(): Command {
     .description("Continuous export and garbage collection for lakeFS repositories")
     .option("--endpoint <url>", "API endpoint (else LAKEPORT_ENDPOINT, else .local/endpoints.json)")
     .option("--json", "machine-readable output")
+    .version(packageJson.version, "--version", "print the version of lakeport")
+    .addHelpText("after", PROGRAM_HELP)
     .showHelpAfterError()
     .exitOverride();
 
-  const exp = program.command("export").description("continuous export of a branch");
+  const exp = program
+    .command("export")
+    .description("continuous export of a branch")
+    .addHelpText("after", EXPORT_HELP);
   addExportConfigCommands(exp);
   addExportRunCommands(exp);
-  const gc = program.command("gc").description("garbage collection of a repository");
+  const gc = program
+    .command("gc")
+    .description("garbage collection of a repository")
+    .addHelpText("after", GC_HELP);
   addGcCommands(gc);
   addGcCopyCommands(gc);
   return program;
@@ -275,7 +112,7 @@ export function buildProgram(): Command {
 function addExportConfigCommands(exp: Command): void {
   exp
     .command("get <uri>")
-    .description("show the export configuration of lakefs://REPO@BRANCH")
+    .description("show the export configuration of lakefs://REPO/BRANCH")
     .action(async (uri: string, _o, cmd: Command) => {
       const { api, opts } = client(cmd);
       const c = await api.request("GET", `${branchPath(uri).path}/continuous-export`);
@@ -399,20 +236,22 @@ function addExportRunCommands(exp: Command): void {
 function addGcCommands(gc: Command): void {
   gc.command("set-config <uri>")
     .description("set GC rules from a JSON file")
-    .option("-f, --file <rules.json>", "rules file ('-' for stdin)")
+    .option("-f, --filename <rules.json>", "rules file ('-' for stdin)")
+    .addOption(new Option("--file <rules.json>", "same as --filename").hideHelp())
     .action(async (uri: string, o: Json, cmd: Command) => {
-      const rules = readRulesFile(o.file);
+      const rules = readRulesFile(o.filename ?? o.file);
       const { api, opts } = client(cmd);
       await api.request("PUT", `${repoPath(uri).path}/settings/gc_rules`, rules);
       print(opts, { ok: true }, () => "GC rules stored");
     });
 
   gc.command("get-config <uri>")
-    .description("show GC rules")
-    .action(async (uri: string, _o, cmd: Command) => {
-      const { api } = client(cmd);
+    .description("show GC rules (as lakectl: readable, or JSON with -p/--json)")
+    .option("-p, --json", "the rules as JSON")
+    .action(async (uri: string, o: Json, cmd: Command) => {
+      const { api, opts } = client(cmd);
       const rules = await api.request("GET", `${repoPath(uri).path}/settings/gc_rules`);
-      process.stdout.write(`${JSON.stringify(rules, null, 2)}\n`);
+      print({ json: o.json || opts.json }, rules, () => describeGcRules(rules));
     });
 
   gc.command("delete-config <uri>")
@@ -504,59 +343,78 @@ function addGcCopyCommands(gc: Command): void {
         "--workflow <stateMachineArn>",
         "copy with the GC copy workflow (distributed map) instead of from this machine; default $LAKEPORT_GC_COPY_STATE_MACHINE_ARN",
       )
-      .action(async (uri: string, o: Json, cmd: Command) => {
-        const { api, opts } = client(cmd);
-        const { path, repository } = repoPath(uri);
-        const run = await findMark(api, path, o.markId);
-        if (direction === "restore") {
-          // Before any object comes back: a mark whose objects are in use again must never
-          // be swept (refused while a sweep of it runs).
-          await api.request("POST", `${path}/gc/marks/${encodeURIComponent(o.markId)}/retire`, {
-            reason: `restored from ${o.from}`,
-          });
-          process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
-        }
-        const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
-        if (workflow) {
-          try {
-            const done = await copyMarkedObjectsViaWorkflow(workflow, {
-              direction,
-              repository,
-              storageNamespace: run.storage_namespace,
-              markId: o.markId,
-              external: direction === "backup" ? o.to : o.from,
-            });
-            return print(
-              opts,
-              done,
-              () =>
-                `gc ${direction} of mark ${o.markId}: ${done.parts} part(s) copied by ${done.executionArn}`,
-            );
-          } catch (err) {
-            if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
-            throw err;
-          }
-        }
-        const out = await copyMarkedObjects(cliS3Client(), {
-          direction,
-          storageNamespace: run.storage_namespace,
-          markId: o.markId,
-          external: direction === "backup" ? o.to : o.from,
-        });
-        print(
-          opts,
-          out,
-          () =>
-            `gc ${direction} of mark ${o.markId}: ${out.copied}/${out.objects} objects copied (${out.copiedBytes} bytes)${out.failed.length ? `, ${out.failed.length} failed` : ""}`,
-        );
-        if (out.failed.length > 0) {
-          const sample = out.failed
-            .slice(0, 5)
-            .map((f) => `${f.path} (${f.code}: ${f.message})`)
-            .join("; ");
-          throw new RunFailed(`gc ${direction}: ${out.failed.length} object(s) failed: ${sample}`);
-        }
-      });
+      .action((uri: string, o: Json, cmd: Command) => copyMark(direction, uri, o, cmd));
+  }
+}
+
+/** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
+async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
+  const { api, opts } = client(cmd);
+  const { path, repository } = repoPath(uri);
+  const run = await findMark(api, path, o.markId);
+  if (direction === "restore") {
+    // Before any object comes back: a mark whose objects are in use again must never
+    // be swept (refused while a sweep of it runs).
+    await api.request("POST", `${path}/gc/marks/${encodeURIComponent(o.markId)}/retire`, {
+      reason: `restored from ${o.from}`,
+    });
+    process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
+  }
+  const req = {
+    direction,
+    storageNamespace: run.storage_namespace,
+    markId: o.markId,
+    external: direction === "backup" ? o.to : o.from,
+  };
+  const line = progressLineFor(opts, `gc ${direction} of mark ${o.markId}`);
+  const started = Date.now();
+  const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
+  if (workflow) {
+    try {
+      const done = await copyMarkedObjectsViaWorkflow(
+        workflow,
+        { ...req, repository },
+        undefined,
+        (d) =>
+          line?.update({
+            phase: d.status.toLowerCase(),
+            detail: `for ${formatDuration(Date.now() - started)}`,
+          }),
+      );
+      line?.end();
+      return print(
+        opts,
+        done,
+        () =>
+          `gc ${direction} of mark ${o.markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
+      );
+    } catch (err) {
+      line?.end();
+      if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
+      throw err;
+    }
+  }
+  const out = await copyMarkedObjects(cliS3Client(), req, {
+    onProgress: (p) =>
+      line?.update({
+        phase: "copying",
+        objects: { done: p.copied + p.failed, ...(p.listingDone ? { total: p.listed } : {}) },
+        bytes: { done: p.copiedBytes },
+        failed: p.failed,
+      }),
+  }).finally(() => line?.end());
+  print(
+    opts,
+    out,
+    () =>
+      `gc ${direction} of mark ${o.markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects)`,
+  );
+  if (out.failed.length > 0) {
+    const sample = out.failed
+      .slice(0, 5)
+      .map((f) => `${f.path} (${f.code}: ${f.message})`)
+      .join("; ");
+    throw new RunFailed(`gc ${direction}: ${out.failed.length} object(s) failed: ${sample}`);
   }
 }
 
@@ -586,5 +444,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

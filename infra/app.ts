@@ -21,13 +21,13 @@
 //   gcSchedules          LAKEPORT_GC_SCHEDULES             JSON list of {repository, expression,
 //                                                          mode?, timeZone?} (optional)
 //
-// The checks of cdk-nag's AWS Solutions pack run on the whole app: a finding without a
-// suppression (infra/nag.ts) fails `cdk synth`.
+// The checks of cdk-nag's AWS Solutions pack run on the whole app: a finding the Lakeport
+// construct does not accept (infra/nag.ts) fails `cdk synth`.
 import { App, Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as logs from "aws-cdk-lib/aws-logs";
-import type { GcSchedule, LakeportProps } from "./lakeport";
-import { acceptedFindings, lakeportNagChecks, suppressAcceptedFindings } from "./nag";
-import { LakeportStack } from "./stack";
+import type { GcSchedule } from "./lakeport";
+import { lakeportNagChecks } from "./nag";
+import { LakeportStack, type LakeportStackSettings } from "./stack";
 
 export class SettingError extends Error {
   override name = "SettingError";
@@ -38,7 +38,7 @@ const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 /** Reads and checks the settings; errors name the context key and the variable. */
 export function lakeportPropsFromSettings(read: (key: string, envName: string) => unknown): {
   stackName: string;
-  lakeport: Omit<LakeportProps, "alarmTopic">;
+  lakeport: LakeportStackSettings;
   alarmTopicArn?: string;
 } {
   const raw = (key: string, envName: string): unknown => {
@@ -165,7 +165,7 @@ export function buildApp(app = new App()) {
   } = lakeportPropsFromSettings(
     (key, envName) => app.node.tryGetContext(key) ?? process.env[envName],
   );
-  const stack = new LakeportStack(app, stackName, {
+  new LakeportStack(app, stackName, {
     env: {
       ...(process.env.CDK_DEFAULT_ACCOUNT ? { account: process.env.CDK_DEFAULT_ACCOUNT } : {}),
       ...(process.env.CDK_DEFAULT_REGION ? { region: process.env.CDK_DEFAULT_REGION } : {}),
@@ -173,7 +173,6 @@ export function buildApp(app = new App()) {
     lakeport: props,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
   });
-  suppressAcceptedFindings(stack, acceptedFindings(props));
   Validations.of(app).addPlugins(lakeportNagChecks(app));
   return app;
 }

@@ -1,11 +1,16 @@
 // The Lakeport construct: everything Lakeport deploys, for `cdk deploy` of infra/app.ts or for
-// adding Lakeport to an existing CDK app as one construct.
-import { Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+// adding Lakeport to an existing CDK app as one construct (`import { Lakeport } from
+// "lakeport"`). Props are shaped for jsii (readonly, interfaces, no unions); the cdk-nag
+// findings Lakeport accepts are acknowledged on its own resources, at any nesting depth.
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as destinations from "aws-cdk-lib/aws-lambda-destinations";
 import * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
@@ -20,62 +25,92 @@ import {
 import { GC_MODES, type GcMode } from "../lambdas/gc/domain/workflow-input";
 import { Api } from "./constructs/api";
 import { ExportWorkflow } from "./constructs/export";
-import { ensureStateMachineObservability } from "./constructs/function";
+import { ensureStateMachineObservability, type LakeFsNetwork } from "./constructs/function";
 import { GcWorkflow } from "./constructs/gc";
 import { Monitoring } from "./constructs/monitoring";
 import type { WorkflowProps } from "./constructs/shared-props";
 import { Storage } from "./constructs/storage";
+import { type AcceptedFinding, acceptedFindings, acknowledgeAcceptedFindings } from "./nag";
 
 /** A recurring GC run of one repository, started like `POST .../gc/runs` would start it. */
 export interface GcSchedule {
   /** lakeFS repository id. */
-  repository: string;
+  readonly repository: string;
   /** EventBridge Scheduler expression: `cron(0 3 ? * SUN *)` or `rate(1 day)`. */
-  expression: string;
-  /** Default mark-and-sweep. */
-  mode?: GcMode;
+  readonly expression: string;
+  /** mark-and-sweep (default), mark-only or sweep-only. */
+  readonly mode?: string;
   /** IANA time zone of a cron expression (default UTC). */
-  timeZone?: string;
+  readonly timeZone?: string;
 }
 
 export interface LakeportProps {
   /** lakeFS API endpoint reachable from Lambda, e.g. https://lakefs.example.com */
-  lakeFsEndpoint: string;
-  /** Secrets Manager secret with JSON {"accessKeyId", "secretAccessKey"} of a lakeFS user. */
-  lakeFsSecretArn: string;
+  readonly lakeFsEndpoint: string;
+  /**
+   * Secrets Manager secret with JSON {"accessKeyId", "secretAccessKey"} of a lakeFS user
+   * (its customer managed key, if the ISecret carries one, is granted too).
+   */
+  readonly lakeFsSecret: secrets.ISecret;
   /** Buckets holding the repositories' storage namespaces (read by export, cleaned by GC). */
-  storageBuckets: string[];
+  readonly storageBuckets: s3.IBucket[];
   /** Buckets continuous export may write to. */
-  exportBuckets: string[];
+  readonly exportBuckets: s3.IBucket[];
+  /**
+   * Customer managed key of Lakeport's own data: the state table, the work bucket and every
+   * Lakeport log group. Default: AWS managed encryption. Lakeport's functions and state
+   * machines get kms:Decrypt/Encrypt/GenerateDataKey on it; a key created in the same app also
+   * gets the key policy statement CloudWatch Logs needs (an imported key needs it added).
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Customer managed keys (SSE-KMS) of storage or export buckets: the export and GC functions
+   * get kms:Decrypt and kms:GenerateDataKey on them. The key of a bucket that carries one
+   * (IBucket.encryptionKey) is included without being listed.
+   */
+  readonly bucketKeys?: kms.IKey[];
+  /**
+   * A VPC from which lakeFS is reachable: every function that calls lakeFS runs in it (it
+   * also needs S3, DynamoDB, Secrets Manager and Step Functions: NAT or VPC endpoints).
+   * Default: functions run outside any VPC.
+   */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets of `vpc` for those functions (default: the VPC's private subnets). */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Security groups of those functions (default: one Lakeport creates, allowing all outbound
+   * traffic and no inbound).
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
   /** Concurrent child executions per distributed map (default 50). */
-  maxConcurrency?: number;
+  readonly maxConcurrency?: number;
   /** Retention of every Lakeport log group (default three months). */
-  logRetention?: logs.RetentionDays;
+  readonly logRetention?: logs.RetentionDays;
   /** Keep (default) or destroy the table and work bucket when the stack is deleted. */
-  removalPolicy?: RemovalPolicy;
+  readonly removalPolicy?: RemovalPolicy;
   /**
    * Reserved concurrency of every Lakeport Lambda: a hard cap on a runaway fan-out (and a
    * guarantee they are not starved by other functions). Default: none, because reserving
    * fails in accounts whose concurrency quota is low (new accounts have 10); the distributed
    * maps are capped by maxConcurrency and the API by its throttling either way.
    */
-  reservedConcurrency?: number;
+  readonly reservedConcurrency?: number;
   /** Recurring GC runs (EventBridge Scheduler invoking the API's GC start logic). */
-  gcSchedules?: GcSchedule[];
+  readonly gcSchedules?: GcSchedule[];
   /** Alarm and OK notifications of every Lakeport alarm. */
-  alarmTopic?: sns.ITopic;
+  readonly alarmTopic?: sns.ITopic;
   /** API requests per second (burst twice that); default 50. */
-  apiRateLimit?: number;
+  readonly apiRateLimit?: number;
   /**
    * A running export older than this counts as stuck in progress (alarm). Default 6 hours;
    * from 15 minutes to 24 hours (the export state machine's timeout).
    */
-  stuckExportAfter?: Duration;
+  readonly stuckExportAfter?: Duration;
   /**
    * A GC mark older than this cannot be swept: its view of the repository is stale (hours,
    * 1 to 168; default 24).
    */
-  maxMarkAgeHours?: number;
+  readonly maxMarkAgeHours?: number;
 }
 
 const REPOSITORY_ID = /^[a-z0-9][a-z0-9-]{2,62}$/;
@@ -95,19 +130,21 @@ export class Lakeport extends Construct {
    */
   readonly eventDeadLetters: sqs.Queue;
 
+  private readonly props: LakeportProps;
+
   constructor(scope: Construct, id: string, props: LakeportProps) {
     super(scope, id);
+    this.props = props;
     validateProps(props);
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const logsKey = props.encryptionKey;
     this.storage = new Storage(this, "Storage", {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
     });
     this.eventBus = new events.EventBus(this, "Bus", {});
-    const lakeFsSecret = secrets.Secret.fromSecretCompleteArn(
-      this,
-      "LakeFsSecret",
-      props.lakeFsSecretArn,
-    );
+    const lakeFsSecret = props.lakeFsSecret;
+    const lakeFsNetwork = this.lakeFsNetwork(props);
     this.webhookSecret = new secrets.Secret(this, "WebhookSecret", {
       description: "Shared secret lakeFS sends to the Lakeport webhook in X-Lakeport-Token",
       generateSecretString: { excludePunctuation: true, passwordLength: 40 },
@@ -122,6 +159,8 @@ export class Lakeport extends Construct {
       exportBuckets: props.exportBuckets,
       maxConcurrency: props.maxConcurrency ?? 50,
       logRetention,
+      ...(lakeFsNetwork ? { lakeFsNetwork } : {}),
+      ...(logsKey ? { logsKey } : {}),
     };
     this.exportWorkflow = new ExportWorkflow(this, "Export", {
       ...workflowProps,
@@ -139,8 +178,10 @@ export class Lakeport extends Construct {
       lakeFsEndpoint: props.lakeFsEndpoint,
       lakeFsSecret,
       webhookSecret: this.webhookSecret,
-      exportBuckets: props.exportBuckets,
+      exportBucketNames: props.exportBuckets.map((b) => b.bucketName),
       logRetention,
+      ...(lakeFsNetwork ? { lakeFsNetwork } : {}),
+      ...(logsKey ? { logsKey } : {}),
       maxMarkAgeHours: props.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
       ...(props.apiRateLimit !== undefined ? { rateLimit: props.apiRateLimit } : {}),
     });
@@ -148,7 +189,7 @@ export class Lakeport extends Construct {
     const stateMachines = this.stateMachines();
     // Logging (ALL) and X-Ray for every state machine, whatever their constructs set.
     for (const sm of Object.values(stateMachines))
-      ensureStateMachineObservability(sm, logRetention);
+      ensureStateMachineObservability(sm, logRetention, logsKey);
 
     this.eventDeadLetters = new sqs.Queue(this, "EventDeadLetters", {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -172,6 +213,97 @@ export class Lakeport extends Construct {
       deadLetterQueues: { Events: this.eventDeadLetters },
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
+    this.grantKeys(props);
+    // Acknowledged when the app is synthesized, so that whatever is added to Lakeport's
+    // resources after this constructor (grants, policies) is checked as it will be deployed.
+    this.node.addValidation({
+      validate: () => {
+        acknowledgeAcceptedFindings(this, this.acceptedNagFindings());
+        return [];
+      },
+    });
+  }
+
+  /** The cdk-nag findings Lakeport accepts, naming its own resources and the given buckets. */
+  acceptedNagFindings(): AcceptedFinding[] {
+    return acceptedFindings({
+      stack: Stack.of(this),
+      buckets: [...this.props.storageBuckets, ...this.props.exportBuckets],
+      storageBuckets: this.props.storageBuckets,
+      workBucket: this.storage.workBucket,
+      table: this.storage.table,
+      functions: Object.values(this.functions()),
+      stateMachines: Object.values(this.stateMachines()),
+    });
+  }
+
+  /** Where the functions that call lakeFS run: the given VPC, or none. */
+  private lakeFsNetwork(props: LakeportProps): LakeFsNetwork | undefined {
+    if (!props.vpc) return undefined;
+    const securityGroups = props.securityGroups?.length
+      ? props.securityGroups
+      : [
+          new ec2.SecurityGroup(this, "LakeFsClientSecurityGroup", {
+            vpc: props.vpc,
+            description: "Lakeport functions that call lakeFS: outbound only",
+            allowAllOutbound: true,
+          }),
+        ];
+    return {
+      vpc: props.vpc,
+      securityGroups,
+      ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
+    };
+  }
+
+  /**
+   * KMS: Lakeport's own key for every function and state machine (the table, the work bucket
+   * and its shards); the storage and export buckets' keys for the export and GC functions.
+   */
+  private grantKeys(props: LakeportProps): void {
+    const own = props.encryptionKey;
+    if (own) {
+      for (const g of [...Object.values(this.functions()), ...Object.values(this.stateMachines())])
+        own.grant(g, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey");
+      // CloudWatch Logs encrypts the log groups with it (a no-op on an imported key).
+      const stack = Stack.of(this);
+      own.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+          actions: [
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+          ],
+          resources: ["*"],
+          conditions: {
+            ArnLike: {
+              "kms:EncryptionContext:aws:logs:arn": stack.formatArn({
+                service: "logs",
+                resource: "log-group",
+                resourceName: "*",
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            },
+          },
+        }),
+      );
+    }
+    const bucketKeys = [
+      ...(props.bucketKeys ?? []),
+      ...[...props.storageBuckets, ...props.exportBuckets].flatMap((b) =>
+        b.encryptionKey ? [b.encryptionKey] : [],
+      ),
+    ];
+    const workflowFunctions = [
+      ...Object.values(this.exportWorkflow.functions),
+      ...Object.values(this.gcWorkflow.functions),
+    ];
+    for (const key of new Set(bucketKeys)) {
+      for (const f of workflowFunctions) key.grant(f, "kms:Decrypt", "kms:GenerateDataKey");
+    }
   }
 
   /** Every state machine of this construct, named by its construct path ("GcStateMachine"). */
@@ -306,20 +438,22 @@ export function validateProps(props: LakeportProps): void {
   ) {
     throw new Error(`lakeFsEndpoint: "${props.lakeFsEndpoint}" is not an http(s) URL`);
   }
-  if (!Token.isUnresolved(props.lakeFsSecretArn) && !SECRET_ARN.test(props.lakeFsSecretArn)) {
-    throw new Error(
-      `lakeFsSecretArn: "${props.lakeFsSecretArn}" is not a complete Secrets Manager ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
-    );
-  }
   for (const [field, buckets] of [
     ["storageBuckets", props.storageBuckets],
     ["exportBuckets", props.exportBuckets],
   ] as const) {
     if (buckets.length === 0) throw new Error(`${field}: at least one bucket`);
-    for (const b of buckets) {
-      if (!isBucketName(b)) throw new Error(`${field}: "${b}" is not a valid S3 bucket name`);
+    for (const { bucketName: b } of buckets) {
+      // A token (a bucket of this app, an imported value) is named by CloudFormation.
+      if (!Token.isUnresolved(b) && !isBucketName(b)) {
+        throw new Error(`${field}: "${b}" is not a valid S3 bucket name`);
+      }
     }
   }
+  if (props.securityGroups?.length && !props.vpc) {
+    throw new Error("securityGroups: given without vpc");
+  }
+  if (props.vpcSubnets && !props.vpc) throw new Error("vpcSubnets: given without vpc");
   const positive = (field: string, v: number | undefined, max: number) => {
     if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) {
       throw new Error(`${field}: must be a whole number from 1 to ${max} (got ${v})`);
@@ -355,14 +489,11 @@ export function validateProps(props: LakeportProps): void {
         `${field}.expression: "${s.expression}" is not a schedule expression like cron(0 3 ? * SUN *) or rate(1 day)`,
       );
     }
-    if (s.mode !== undefined && !GC_MODES.includes(s.mode)) {
+    if (s.mode !== undefined && !GC_MODES.includes(s.mode as GcMode)) {
       throw new Error(`${field}.mode: must be one of ${GC_MODES.join(", ")}`);
     }
   }
 }
-
-const SECRET_ARN =
-  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 
 /** S3 bucket naming rules (general purpose buckets). */
 export function isBucketName(name: string): boolean {

@@ -12,6 +12,7 @@ export const COMPONENT_PORTS = {
   api: 7073,
   stepfunctions: 7074,
   eventbridge: 7075,
+  sqs: 7076,
 } as const;
 
 export type ComponentName = keyof typeof COMPONENT_PORTS;

@@ -12,7 +12,12 @@ import { startDynamoDbServer } from "./dynamodb/server";
 import { lakeFsEndpointsEntry, loadOrCreateLakeFsKeys } from "./lakefs/local-credentials";
 import { startLakeFsDevServer } from "./lakefs/server";
 import { WEBHOOK_TOKEN_ACTION_VARIABLE } from "./lakeport-action";
-import { LOCAL_STACK_NAME, localLambdaEnv, synthesizeLakeport } from "./lakeport-assembly";
+import {
+  cdkSettingsFromEnvironment,
+  LOCAL_STACK_NAME,
+  localLambdaEnv,
+  synthesizeLakeport,
+} from "./lakeport-assembly";
 import { LOCAL_S3_CREDENTIALS } from "./s3/credentials";
 import { startS3Server } from "./s3/server";
 
@@ -108,9 +113,16 @@ export function lakeportComponents(opts: LakeportComponentsOptions = {}): Compon
   const prepareAssembly = (ctx: ComponentContext) => {
     assembly ??= opts.assemblyDir
       ? Promise.resolve(opts.assemblyDir)
-      : synthesizeLakeport(path.join(rootOf(ctx), "cdk.out"), {}, { log: ctx.log }).then(
-          (r) => r.assemblyDir,
-        );
+      : // The same LAKEPORT_* settings as `cdk deploy` (e.g. LAKEPORT_GC_SCHEDULES).
+        cdkSettingsFromEnvironment()
+          .then((cdkSettings) =>
+            synthesizeLakeport(
+              path.join(rootOf(ctx), "cdk.out"),
+              { cdkSettings },
+              { log: ctx.log },
+            ),
+          )
+          .then((r) => r.assemblyDir);
     // Awaited by the deployment; a failure is reported there.
     assembly.catch(() => undefined);
     return assembly;

@@ -22,6 +22,7 @@ import { DescribeStateMachineCommand, ListStateMachinesCommand } from "@aws-sdk/
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { LakeFsClient } from "../lambdas/shared/lakefs/client";
 import type { LocalDeployment } from "./cloud/deploy";
+import { COMPONENT_NAMES } from "./component";
 import { lakeportComponents } from "./components";
 import { type Endpoints, endpointsToEnv } from "./endpoints";
 import { type RunningEnvironment, startEnvironment } from "./environment";
@@ -47,13 +48,14 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A block of 6 free ports from 17070 up (npm run local keeps 7070-7075). */
+/** A block of free ports, one a component, from 17070 up (npm run local keeps 7070-7076). */
 async function freePortBase(): Promise<number> {
+  const offsets = COMPONENT_NAMES.map((_, i) => i);
   for (let base = 17070; base < 60000; base += 10) {
-    const free = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => portFree(base + i)));
+    const free = await Promise.all(offsets.map((i) => portFree(base + i)));
     if (free.every(Boolean)) return base;
   }
-  throw new Error("no block of 6 free ports");
+  throw new Error(`no block of ${offsets.length} free ports`);
 }
 
 interface CliResult {

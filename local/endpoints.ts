@@ -24,6 +24,8 @@ export interface Endpoints {
   webhookToken?: string;
   stepfunctions?: string;
   eventbridge?: string;
+  /** SQS (AWS JSON 1.0 protocol): the deployment's queues, e.g. its dead-letter queue. */
+  sqs?: string;
 }
 
 export function endpointsPath(dir: string): string {
@@ -76,6 +78,7 @@ export function endpointsToEnv(e: Endpoints): Record<string, string> {
   };
   if (e.stepfunctions) env.AWS_ENDPOINT_URL_SFN = e.stepfunctions;
   if (e.eventbridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = e.eventbridge;
+  if (e.sqs) env.AWS_ENDPOINT_URL_SQS = e.sqs;
   if (e.lakefs) env.LAKEFS_ENDPOINT = e.lakefs;
   if (e.lakefsAccessKeyId) env.LAKEFS_ACCESS_KEY_ID = e.lakefsAccessKeyId;
   if (e.lakefsSecretAccessKey) env.LAKEFS_SECRET_ACCESS_KEY = e.lakefsSecretAccessKey;

@@ -64,6 +64,48 @@ export interface LakeportAssemblySettings {
    * tens of seconds; for what reads only the template, e.g. the API Gateway's routes).
    */
   bundle?: boolean;
+  /**
+   * `cdk deploy`'s settings by environment variable name (LAKEPORT_GC_SCHEDULES, ...), read
+   * by infra/app.ts as for a deployment; they win over the fields above.
+   */
+  cdkSettings?: Record<string, string>;
+}
+
+/**
+ * Settings that stay local whatever the environment says: the stack name the local tools
+ * know, and the lakeFS endpoint and secret (replaced at run time, see localLambdaEnv).
+ */
+const LOCAL_ONLY_SETTINGS = new Set([
+  "LAKEPORT_STACK_NAME",
+  "LAKEPORT_LAKEFS_ENDPOINT",
+  "LAKEPORT_LAKEFS_SECRET_ARN",
+]);
+
+/**
+ * The settings of `cdk deploy` (the LAKEPORT_* variables infra/app.ts reads) found in `env`,
+ * for `npm run local` to deploy what they produce.
+ */
+export async function cdkSettingsFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, string>> {
+  const { lakeportPropsFromSettings } = await import("../infra/app");
+  const names: string[] = [];
+  const placeholders: Record<string, string> = {
+    lakeFsEndpoint: PLACEHOLDER_LAKEFS_ENDPOINT,
+    lakeFsSecretArn: PLACEHOLDER_LAKEFS_SECRET_ARN,
+    storageBuckets: "b",
+    exportBuckets: "b",
+  };
+  // The names infra/app.ts reads, learnt by asking it (one list of settings, there).
+  lakeportPropsFromSettings((key, envName) => {
+    names.push(envName);
+    return placeholders[key];
+  });
+  return Object.fromEntries(
+    names
+      .filter((n) => !LOCAL_ONLY_SETTINGS.has(n) && env[n] !== undefined && env[n] !== "")
+      .map((n) => [n, env[n]!]),
+  );
 }
 
 export interface SynthesisResult {
@@ -87,6 +129,7 @@ function resolvedSettings(s: LakeportAssemblySettings = {}): Required<LakeportAs
     exportBuckets: s.exportBuckets ?? ["lakeport-local-exports"],
     maxConcurrency: s.maxConcurrency ?? 8,
     bundle: s.bundle ?? true,
+    cdkSettings: s.cdkSettings ?? {},
   };
 }
 
@@ -250,13 +293,15 @@ function runChildSynthesis(outdir: string, s: Required<LakeportAssemblySettings>
 }
 
 /**
- * In the child: the Lakeport stack of infra/app.ts with these settings. The stack is built
- * directly (not through buildApp) so cdk-nag's checks, a deploy-time gate that changes nothing
- * in the template, neither slow down nor block local runs.
+ * In the child: the Lakeport stack of infra/app.ts with these settings, read by infra/app.ts's
+ * own reader of `cdk deploy`'s settings. The stack is built directly (not through buildApp) so
+ * cdk-nag's checks, a deploy-time gate that changes nothing in the template, neither slow down
+ * nor block local runs.
  */
 async function childSynthesize(outdir: string, s: Required<LakeportAssemblySettings>) {
   const { App } = await import("aws-cdk-lib");
   const { LakeportStack } = await import("../infra/stack");
+  const { lakeportPropsFromSettings } = await import("../infra/app");
   // cdk.json's context, as `cdk synth` would pass it.
   const cdkJson = JSON.parse(await readFile(path.join(PROJECT_ROOT, "cdk.json"), "utf8")) as {
     context?: Record<string, unknown>;
@@ -269,14 +314,20 @@ async function childSynthesize(outdir: string, s: Required<LakeportAssemblySetti
       ...(s.bundle ? {} : { "aws:cdk:bundling-stacks": [] }),
     },
   });
+  const defaults: Record<string, unknown> = {
+    lakeFsEndpoint: s.lakeFsEndpoint,
+    lakeFsSecretArn: s.lakeFsSecretArn,
+    storageBuckets: s.storageBuckets,
+    exportBuckets: s.exportBuckets,
+    maxConcurrency: s.maxConcurrency,
+  };
+  const { lakeport, alarmTopicArn } = lakeportPropsFromSettings(
+    (key, envName) =>
+      (LOCAL_ONLY_SETTINGS.has(envName) ? undefined : s.cdkSettings[envName]) ?? defaults[key],
+  );
   new LakeportStack(app, s.stackName, {
-    lakeport: {
-      lakeFsEndpoint: s.lakeFsEndpoint,
-      lakeFsSecretArn: s.lakeFsSecretArn,
-      storageBuckets: s.storageBuckets,
-      exportBuckets: s.exportBuckets,
-      maxConcurrency: s.maxConcurrency,
-    },
+    lakeport,
+    ...(alarmTopicArn ? { alarmTopicArn } : {}),
   });
   app.synth();
 }

@@ -1,12 +1,13 @@
 // The configuration and control API: REST API at /api/v1 with IAM auth on every route but
-// the webhook, one NodejsFunction per capability group (lambdas/api/handlers/*), request
+// the webhook, one function per capability group (lambdas/api/handlers/*), request
 // validation from the same zod schemas, throttling, access logs and least-privilege grants.
 import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
@@ -19,7 +20,7 @@ import {
   GcRulesBodySchema,
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
-import { lakeportFunction } from "./function";
+import { type LakeFsNetwork, lakeportFunction } from "./function";
 
 export interface ApiProps {
   table: dynamodb.ITable;
@@ -31,8 +32,12 @@ export interface ApiProps {
   lakeFsSecret: secrets.ISecret;
   /** The shared secret lakeFS sends in X-Lakeport-Token. */
   webhookSecret: secrets.ISecret;
-  /** Buckets export may write to: export paths elsewhere are refused (EXPORT_BUCKETS). */
-  exportBuckets: readonly string[];
+  /** Names of the buckets export may write to: export paths elsewhere are refused (EXPORT_BUCKETS). */
+  exportBucketNames: readonly string[];
+  /** The VPC placement of the functions that call lakeFS. */
+  lakeFsNetwork?: LakeFsNetwork;
+  /** Customer managed key of the API's log groups. */
+  logsKey?: kms.IKey;
   /** Requests per second across the API (burst twice that). */
   rateLimit?: number;
   /** Retention of the access logs and the functions' logs (default three months). */
@@ -52,7 +57,7 @@ const BODY_MODELS: Record<string, z.ZodType> = {
 
 export class Api extends Construct {
   readonly restApi: apigw.RestApi;
-  readonly functions: Record<RouteGroup, NodejsFunction>;
+  readonly functions: Record<RouteGroup, lambda.Function>;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -66,7 +71,10 @@ export class Api extends Construct {
 
   /** The REST API: IAM auth, throttling, access logs, validation answering {"message"}. */
   private createRestApi(props: ApiProps, logRetention: logs.RetentionDays) {
-    const accessLogs = new logs.LogGroup(this, "AccessLogs", { retention: logRetention });
+    const accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: logRetention,
+      ...(props.logsKey ? { encryptionKey: props.logsKey } : {}),
+    });
     const rate = props.rateLimit ?? 50;
     const restApi = new apigw.RestApi(this, "RestApi", {
       description: "Lakeport configuration and control API",
@@ -105,7 +113,7 @@ export class Api extends Construct {
   private createFunctions(
     props: ApiProps,
     logRetention: logs.RetentionDays,
-  ): Record<RouteGroup, NodejsFunction> {
+  ): Record<RouteGroup, lambda.Function> {
     const env = {
       TABLE_NAME: props.table.tableName,
       EVENT_BUS_NAME: props.eventBus.eventBusName,
@@ -124,6 +132,8 @@ export class Api extends Construct {
         environment,
         logRetention,
         description: `Lakeport API: ${group} routes`,
+        ...(props.lakeFsNetwork ? { lakeFsNetwork: props.lakeFsNetwork } : {}),
+        ...(props.logsKey ? { logsKey: props.logsKey } : {}),
       });
     const { TABLE_NAME, LAKEFS_ENDPOINT, LAKEFS_SECRET_ARN, NODE_OPTIONS } = env;
     return {
@@ -133,7 +143,7 @@ export class Api extends Construct {
         LAKEFS_SECRET_ARN,
         NODE_OPTIONS,
         EXPORT_STATE_MACHINE_ARN: env.EXPORT_STATE_MACHINE_ARN,
-        EXPORT_BUCKETS: props.exportBuckets.join(","),
+        EXPORT_BUCKETS: props.exportBucketNames.join(","),
       }),
       gc: fn("gc", {
         TABLE_NAME,
@@ -156,7 +166,7 @@ export class Api extends Construct {
   }
 
   /** Least privilege: each function gets exactly what its routes use. */
-  private grantFunctions(functions: Record<RouteGroup, NodejsFunction>, props: ApiProps): void {
+  private grantFunctions(functions: Record<RouteGroup, lambda.Function>, props: ApiProps): void {
     const stack = Stack.of(this);
     const { export: exportFn, gc: gcFn, webhook: webhookFn } = functions;
     // Query: other branches' export configurations (the kind index), which a new export path

@@ -22,6 +22,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
@@ -30,6 +31,7 @@ import {
   EXPORT_FAILED_ERROR,
 } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
+import { EXPORT_PROGRESS_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
@@ -117,17 +119,22 @@ export class ExportWorkflow extends Construct {
         timeout: Duration.minutes(minutes),
         logRetention: props.logRetention,
         description: `Lakeport export: ${entry}`,
+        ...(props.lakeFsNetwork ? { lakeFsNetwork: props.lakeFsNetwork } : {}),
+        ...(props.logsKey ? { logsKey: props.logsKey } : {}),
       });
     const trigger = fn("Trigger", "trigger", 256, 1, { ...state, ...lakeFsEnv });
-    const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv });
+    // Plan, copy and status record the export's counts (TABLE_NAME: its progress item only).
+    const progress = { TABLE_NAME: props.table.tableName };
+    const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
     const copy = fn("Copy", "copy", 1024, 15, {
       ...work,
+      ...progress,
       MULTIPART_THRESHOLD_BYTES: String(opts.multipartThresholdBytes ?? 5 * 1024 ** 3),
       COPY_CONCURRENCY: String(opts.copyConcurrency ?? 32),
     });
     // Markers look up in lakeFS whether a directory the export emptied still has objects.
     const markers = fn("Markers", "markers", 1024, 15, { ...work, ...lakeFsEnv });
-    const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv });
+    const status = fn("Status", "status", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
     const finish = fn("Finish", "finish", 256, 1);
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
     const stuckAfter = opts.stuckAfter ?? Duration.hours(6);
@@ -156,6 +163,19 @@ export class ExportWorkflow extends Construct {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
     for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
+    for (const f of [plan, copy, status]) {
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["dynamodb:UpdateItem"],
+          resources: [props.table.tableArn],
+          conditions: {
+            "ForAllValues:StringLike": {
+              "dynamodb:LeadingKeys": [`${EXPORT_PROGRESS_PK_PREFIX}*`],
+            },
+          },
+        }),
+      );
+    }
     // The stuck check lists export states (kind index), re-reads and fails them, and reads
     // executions of this state machine only.
     props.table.grant(stuckCheck, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
@@ -174,8 +194,8 @@ export class ExportWorkflow extends Construct {
         ),
       ],
     );
-    const objectsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}/*`);
-    const bucketsOf = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
+    const objectsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.arnForObjects("*"));
+    const bucketsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
     if (props.storageBuckets.length > 0) {
       allow(copy, ["s3:GetObject", "s3:GetObjectVersion"], objectsOf(props.storageBuckets));
     }

@@ -1,10 +1,16 @@
 // Every Lakeport Lambda is built the same way: esbuild bundle (no Docker), ESM, ARM64,
 // Node.js 22, SDK bundled (the bundle is what was tested), source maps, its own log group,
-// the Powertools Logger's level and service name.
+// the Powertools Logger's level and service name, active X-Ray tracing (Powertools Tracer).
+// The installed package ships the bundles
+// prebuilt (`npm run build`, dist/bundles/<name>/index.mjs) and uses them as they are; in
+// this repository (no bundles next to this module) each function is bundled from source.
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
+import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { type BundlingOptions, NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -12,7 +18,20 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import type { Construct } from "constructs";
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const MODULE_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const PROJECT_ROOT = path.resolve(MODULE_DIR, "../..");
+/**
+ * Prebuilt bundles next to the built module (dist/index.js -> dist/bundles); absent in the
+ * source tree, where functions are bundled at synthesis.
+ */
+export const PREBUILT_BUNDLES_DIR = path.join(MODULE_DIR, "bundles");
+
+/** Where the functions that call lakeFS run: a VPC from which lakeFS is reachable. */
+export interface LakeFsNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups: ec2.ISecurityGroup[];
+}
 
 export interface LakeportFunctionProps {
   /** Handler module, relative to the project root (e.g. "lambdas/export/handlers/plan.ts"). */
@@ -25,6 +44,18 @@ export interface LakeportFunctionProps {
   description?: string;
   /** The functions' LOG_LEVEL (Powertools Logger). Default INFO. */
   logLevel?: "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR" | "CRITICAL" | "SILENT";
+  /** Applied when the function calls lakeFS (its environment has LAKEFS_ENDPOINT). */
+  lakeFsNetwork?: LakeFsNetwork;
+  /** Customer managed key of the function's log group (default: CloudWatch Logs' own). */
+  logsKey?: kms.IKey;
+}
+
+/** `export-plan` for lambdas/export/handlers/plan.ts: the directory of its prebuilt bundle. */
+export function bundleNameOf(entry: string): string {
+  const m = /^lambdas\/([^/]+)\/handlers\/([^/]+)\.ts$/.exec(entry);
+  if (!m)
+    throw new Error(`${entry} is not a handler module (lambdas/<capability>/handlers/<name>.ts)`);
+  return `${m[1]}-${m[2]}`;
 }
 
 /** `lakeport-export` for lambdas/export/handlers/..., the service name of its log lines. */
@@ -51,16 +82,18 @@ export const LAKEPORT_BUNDLING = {
 } satisfies BundlingOptions;
 
 /** The handler module of each function lakeportFunction built (for bundle checks). */
-export const LAKEPORT_FUNCTION_ENTRIES = new WeakMap<NodejsFunction, string>();
+export const LAKEPORT_FUNCTION_ENTRIES = new WeakMap<lambda.Function, string>();
 
 export function lakeportFunction(
   scope: Construct,
   id: string,
   props: LakeportFunctionProps,
-): NodejsFunction {
-  const fn = new NodejsFunction(scope, id, {
-    entry: path.join(PROJECT_ROOT, props.entry),
-    handler: "handler",
+): lambda.Function {
+  const network =
+    props.lakeFsNetwork && props.environment?.LAKEFS_ENDPOINT !== undefined
+      ? props.lakeFsNetwork
+      : undefined;
+  const common = {
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize ?? 512,
@@ -75,16 +108,47 @@ export function lakeportFunction(
       POWERTOOLS_SERVICE_NAME: serviceNameOf(props.entry),
       ...props.environment,
     },
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
+    ...(network
+      ? {
+          vpc: network.vpc,
+          securityGroups: network.securityGroups,
+          ...(network.vpcSubnets ? { vpcSubnets: network.vpcSubnets } : {}),
+        }
+      : {}),
     loggingFormat: lambda.LoggingFormat.JSON,
     logGroup: new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      ...(props.logsKey ? { encryptionKey: props.logsKey } : {}),
     }),
-    bundling: LAKEPORT_BUNDLING,
-  });
+  } satisfies Partial<lambda.FunctionProps>;
+  const prebuilt = path.join(PREBUILT_BUNDLES_DIR, bundleNameOf(props.entry));
+  const fn = existsSync(path.join(prebuilt, "index.mjs"))
+    ? new lambda.Function(scope, id, {
+        ...common,
+        code: lambda.Code.fromAsset(prebuilt),
+        handler: "index.handler",
+      })
+    : new NodejsFunction(scope, id, {
+        ...common,
+        entry: path.join(PROJECT_ROOT, props.entry),
+        handler: "handler",
+        projectRoot: PROJECT_ROOT,
+        depsLockFilePath: path.join(PROJECT_ROOT, "package-lock.json"),
+        bundling: LAKEPORT_BUNDLING,
+      });
+  activeTracing(fn);
   LAKEPORT_FUNCTION_ENTRIES.set(fn, props.entry);
   return fn;
+}
+
+/**
+ * Active X-Ray tracing (sampled invocations; lambdas/shared/tracing.ts adds the subsegments),
+ * with AWS's managed AWSXRayDaemonWriteAccess policy rather than the inline `Resource: *`
+ * statement `tracing: ACTIVE` would add: a cdk-nag finding on it names exactly that policy.
+ */
+function activeTracing(fn: NodejsFunction): void {
+  (fn.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: "Active" };
+  fn.role?.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName("AWSXRayDaemonWriteAccess"));
 }
 
 /**
@@ -96,10 +160,14 @@ export function lakeportFunction(
 export function ensureStateMachineObservability(
   stateMachine: sfn.StateMachine,
   logRetention: logs.RetentionDays,
+  logsKey?: kms.IKey,
 ): void {
   const cfn = stateMachine.node.defaultChild as sfn.CfnStateMachine;
   if (!cfn.loggingConfiguration) {
-    const logGroup = new logs.LogGroup(stateMachine, "Logs", { retention: logRetention });
+    const logGroup = new logs.LogGroup(stateMachine, "Logs", {
+      retention: logRetention,
+      ...(logsKey ? { encryptionKey: logsKey } : {}),
+    });
     cfn.loggingConfiguration = {
       level: sfn.LogLevel.ALL,
       includeExecutionData: true,

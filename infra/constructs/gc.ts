@@ -17,6 +17,7 @@
 import { Duration } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
@@ -39,7 +40,7 @@ const runInput = () =>
 
 const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
   f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-const bucketArns = (buckets: string[]) => buckets.map((b) => `arn:aws:s3:::${b}`);
+const bucketArns = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
 
 type GcSteps = Record<
   "commits" | "addresses" | "mark" | "endMark" | "revalidate" | "sweep" | "summary",
@@ -47,8 +48,8 @@ type GcSteps = Record<
 >;
 
 /** Object ARNs under `prefix` of a namespace in `bucket`, whether at the root or below. */
-export function gcObjectArns(bucket: string, prefix: string): string[] {
-  return [`arn:aws:s3:::${bucket}/${prefix}*`, `arn:aws:s3:::${bucket}/*/${prefix}*`];
+export function gcObjectArns(bucket: s3.IBucket, prefix: string): string[] {
+  return [bucket.arnForObjects(`${prefix}*`), bucket.arnForObjects(`*/${prefix}*`)];
 }
 
 export class GcWorkflow extends Construct {
@@ -102,6 +103,8 @@ export class GcWorkflow extends Construct {
       timeout: Duration.minutes(minutes),
       logRetention: props.logRetention,
       description: `Lakeport GC: ${entry} step`,
+      ...(props.lakeFsNetwork ? { lakeFsNetwork: props.lakeFsNetwork } : {}),
+      ...(props.logsKey ? { logsKey: props.logsKey } : {}),
     });
   }
 
@@ -149,7 +152,7 @@ export class GcWorkflow extends Construct {
     allow(
       sweep,
       ["s3:DeleteObject"],
-      props.storageBuckets.map((b) => `arn:aws:s3:::${b}/*`),
+      props.storageBuckets.map((b) => b.arnForObjects("*")),
     );
     for (const f of all) {
       f.addToRolePolicy(
@@ -329,11 +332,15 @@ export class GcWorkflow extends Construct {
     grantWorkBucket(props.workBucket, copyPlan, "read-write");
     grantWorkBucket(props.workBucket, copyParts, "read");
     allow(copyPlan, ["s3:ListBucket"], bucketArns(props.storageBuckets));
-    const copyBuckets = [...new Set([...props.storageBuckets, ...props.exportBuckets])];
+    const copyBuckets = [
+      ...new Map(
+        [...props.storageBuckets, ...props.exportBuckets].map((b) => [b.bucketName, b]),
+      ).values(),
+    ];
     allow(
       copyParts,
       ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-      copyBuckets.map((b) => `arn:aws:s3:::${b}/*`),
+      copyBuckets.map((b) => b.arnForObjects("*")),
     );
     const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
       payload: sfn.TaskInput.fromObject({

@@ -1,8 +1,10 @@
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import type * as events from "aws-cdk-lib/aws-events";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import type { LakeFsNetwork } from "./function";
 
 /** What the export and GC workflow constructs share. */
 export interface WorkflowProps {
@@ -13,9 +15,13 @@ export interface WorkflowProps {
   /** JSON {accessKeyId, secretAccessKey} for lakeFS. */
   lakeFsSecret: secrets.ISecret;
   /** Buckets holding repositories' storage namespaces: read by export, cleaned by GC. */
-  storageBuckets: string[];
+  storageBuckets: s3.IBucket[];
   /** Buckets export may write to. */
-  exportBuckets: string[];
+  exportBuckets: s3.IBucket[];
+  /** The VPC placement of the functions that call lakeFS. */
+  lakeFsNetwork?: LakeFsNetwork;
+  /** Customer managed key of the log groups. */
+  logsKey?: kms.IKey;
   /** Upper bound of concurrent child executions of each distributed map. */
   maxConcurrency: number;
   logRetention: logs.RetentionDays;

@@ -3,6 +3,7 @@
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import {
@@ -27,6 +28,8 @@ export const ACCESS_LOG_DAYS = 90;
 export interface StorageProps {
   /** RETAIN (default) keeps the table and bucket when the stack is deleted. */
   removalPolicy?: RemovalPolicy;
+  /** Customer managed key of the table and the work bucket (default: AWS managed keys). */
+  encryptionKey?: kms.IKey;
 }
 
 export class Storage extends Construct {
@@ -44,7 +47,12 @@ export class Storage extends Construct {
       sortKey: { name: SORT_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      ...(props.encryptionKey
+        ? {
+            encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryptionKey: props.encryptionKey,
+          }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
       timeToLiveAttribute: TTL_ATTRIBUTE,
       removalPolicy,
     });
@@ -55,6 +63,7 @@ export class Storage extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
+    // S3 server access log delivery writes only to SSE-S3 buckets.
     this.accessLogsBucket = new s3.Bucket(this, "AccessLogs", {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -66,7 +75,13 @@ export class Storage extends Construct {
     });
 
     this.workBucket = new s3.Bucket(this, "Work", {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      ...(props.encryptionKey
+        ? {
+            encryption: s3.BucketEncryption.KMS,
+            encryptionKey: props.encryptionKey,
+            bucketKeyEnabled: true,
+          }
+        : { encryption: s3.BucketEncryption.S3_MANAGED }),
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,

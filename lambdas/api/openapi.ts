@@ -33,6 +33,7 @@ function componentSchemas(): Record<string, unknown> {
   for (const s of NAMED) add(s);
   // Nested named schemas too (e.g. ExecutionProgress inside ExportStatus).
   add(schemas.ExportStatusSchema.shape.execution.unwrap());
+  add(schemas.ExportStatusSchema.shape.progress.unwrap());
   const out = z.toJSONSchema(registry, {
     uri: (id) => `#/components/schemas/${id}`,
     unrepresentable: "any",

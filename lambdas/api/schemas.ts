@@ -155,6 +155,34 @@ export const ExecutionProgressSchema = z
   })
   .meta({ id: "ExecutionProgress" });
 
+export const ExportProgressSchema = z
+  .object({
+    /** The plan is complete: `planned` holds every task of the export. */
+    planDone: z.boolean(),
+    planned: z.object({
+      copies: z.number(),
+      deletes: z.number(),
+      keeps: z.number().optional(),
+      copyBytes: z.number(),
+      shards: z.number(),
+    }),
+    /**
+     * Sums of the shard results of the copy batches so far (a retried batch counts again);
+     * once `final`, the status document's totals.
+     */
+    done: z.object({
+      shards: z.number(),
+      copied: z.number(),
+      deleted: z.number(),
+      copiedBytes: z.number(),
+      failed: z.number(),
+    }),
+    /** `done` holds the status document's totals (the export's status step has run). */
+    final: z.boolean(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: "ExportProgress" });
+
 export const ExportStatusSchema = z
   .object({
     repository: z.string(),
@@ -166,6 +194,8 @@ export const ExportStatusSchema = z
     exportId: z.string().nullable(),
     pendingHead: z.string().nullable(),
     updatedAt: z.string().nullable(),
+    /** Start of the running (or last) export. */
+    startedAt: z.string().nullable(),
     /** Version of the stored configuration (null without one). */
     configVersion: z.number().nullable(),
     /** Configuration version of the last successful export (null before one). */
@@ -173,6 +203,8 @@ export const ExportStatusSchema = z
     /** How the running (or last) export was planned. */
     mode: z.enum(EXPORT_MODES).nullable(),
     execution: ExecutionProgressSchema.nullable(),
+    /** Objects and bytes planned and done of the running (or last) export. */
+    progress: ExportProgressSchema.nullable(),
   })
   .meta({ id: "ExportStatus" });
 

@@ -1,11 +1,13 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ExportStore } from "../export/adapters/export-store";
+import { DynamoExportProgressStore } from "../export/adapters/progress-store";
 import { GcStore } from "../gc/adapters/gc-store";
 import { documentClient } from "../shared/dynamodb/document-client";
 import { WebhookDeliveryStore } from "./webhook-store";
 
 export interface StateStores {
   exports: ExportStore;
+  exportProgress: DynamoExportProgressStore;
   gc: GcStore;
   webhooks: WebhookDeliveryStore;
 }
@@ -14,6 +16,7 @@ export function createStateStores(ddb: DynamoDBClient, tableName: string): State
   const doc = documentClient(ddb);
   return {
     exports: new ExportStore(doc, tableName),
+    exportProgress: new DynamoExportProgressStore(doc, tableName),
     gc: new GcStore(doc, tableName),
     webhooks: new WebhookDeliveryStore(doc, tableName),
   };

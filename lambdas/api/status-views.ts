@@ -4,6 +4,7 @@ import type { StartExportResult } from "../export/app/start-export";
 import type { ExportConfig } from "../export/domain/export-config";
 import { configVersionOf, exportedConfigVersionOf } from "../export/domain/export-config";
 import type { ExportState } from "../export/domain/export-state";
+import type { ExportProgress } from "../export/domain/progress";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../gc/domain/mark-lifecycle";
 import type { GcMark, GcRun } from "../gc/domain/run-records";
 import type { ExecutionDescription, WorkflowStarter } from "../shared/workflow-starter";
@@ -44,6 +45,7 @@ export function exportStatusView(
   s: ExportState | undefined,
   execution: ExecutionDescription | null,
   config?: ExportConfig,
+  progress?: ExportProgress,
 ) {
   return {
     repository,
@@ -55,10 +57,20 @@ export function exportStatusView(
     exportId: s?.exportId ?? null,
     pendingHead: s?.pendingHead ?? null,
     updatedAt: s?.updatedAt ?? null,
+    startedAt: s?.startedAt ?? null,
     configVersion: config ? configVersionOf(config) : null,
     exportedConfigVersion: exportedConfigVersionOf(s) ?? null,
     mode: s?.mode ?? null,
     execution,
+    progress: progress
+      ? {
+          planDone: progress.planDone,
+          planned: progress.planned,
+          done: progress.done,
+          final: progress.final === true,
+          updatedAt: progress.updatedAt,
+        }
+      : null,
   };
 }
 

@@ -3,13 +3,26 @@
 // engine itself talks to S3 directly (lambdas/shared/s3-copy).
 import type { ExportConfig } from "./domain/export-config";
 import type { ExportState } from "./domain/export-state";
+import type { PlanCounts } from "./domain/plan";
+import type { CopiedCounts, ExportProgress } from "./domain/progress";
 import type { ExecutionFacts } from "./domain/stuck";
 import type { ExportOutcome } from "./domain/transitions";
+
+/** An object written piece by piece with bounded memory; it appears only once closed. */
+export interface ExportObjectUpload {
+  write(chunk: string): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
 
 export interface ExportObjectStore {
   put(bucket: string, key: string, body: string, contentType?: string): Promise<void>;
   /** undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
+  /** The object's text line by line (without line breaks), streamed; undefined when absent. */
+  lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined>;
+  /** A streamed write of any size (multipart above one part). */
+  upload(bucket: string, key: string, contentType?: string): ExportObjectUpload;
   /** Keys under `prefix`, in S3 order, page by page. */
   listKeys(bucket: string, prefix: string): AsyncIterable<string>;
   /** Objects under `prefix` (after `startAfter`), with ETag and size, in S3 order. */
@@ -91,4 +104,17 @@ export interface ExportStateStore {
   ): Promise<boolean>;
   /** The outcome of the running export, once its execution has stopped. */
   completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult>;
+}
+
+/**
+ * The counts of an export while it runs (DynamoDB in
+ * lambdas/export/adapters/progress-store.ts): the plan step records its plan, each copy batch
+ * adds the result of each shard it completes, the status step records the final totals.
+ */
+export interface ExportProgressStore {
+  recordPlan(exportId: string, planned: PlanCounts, planDone: boolean, now: Date): Promise<void>;
+  addCopied(exportId: string, counts: CopiedCounts, now: Date): Promise<void>;
+  /** The status step's totals (one per shard result, as in the status document), final. */
+  recordFinal(exportId: string, counts: CopiedCounts, now: Date): Promise<void>;
+  getProgress(exportId: string): Promise<ExportProgress | undefined>;
 }

@@ -1,6 +1,7 @@
 // What the GC steps need from the outside world. The steps (lambdas/gc/steps) take these, the
 // handlers wire them to S3, lakeFS and DynamoDB, tests wire them to fakes or local servers.
 import type { LakeFsApi } from "../shared/lakefs/types";
+import type { MetricsPort } from "../shared/run-metrics";
 import type { GcRules } from "./domain/rules";
 import type { GcLease, GcMark, GcRun, GcRunCounts } from "./domain/run-records";
 
@@ -142,4 +143,6 @@ export interface GcStepDeps {
   lease: GcLeaseKeeper;
   workBucket: string;
   now: () => Date;
+  /** Where the summary publishes the run's metrics (none when absent). */
+  metrics?: MetricsPort;
 }

@@ -2,11 +2,13 @@
 // Lambda context on the logger (function, request id, cold start; appended keys reset after
 // each invocation), the keys of the export or GC run the event belongs to, a start line and an
 // end line with what the invocation did at INFO, and a thrown error at ERROR (with those keys)
-// before Lambda reports it.
+// before Lambda reports it. With tracing on, the invocation is an X-Ray subsegment.
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy, { type MiddyfiedHandler } from "@middy/core";
 import type { Context } from "aws-lambda";
 import { appendLogKeys, type LogKeys, logger } from "./logger";
+import { tracer } from "./tracing";
 
 export interface LambdaHandlerSpec<E, R> {
   /** What the function does, as its lines say it: "export plan step", "GC sweep step". */
@@ -39,17 +41,21 @@ export function lambdaHandler<E, R>(
     logger.info(`${spec.name} ended`, (spec.summary ?? defaultSummary)(result));
     return result;
   };
-  return middy<E, R, Error, Context>(base, {
-    timeoutEarlyInMillis: spec.timeoutEarlyInMillis ?? 0,
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use({
-      // Runs before the context middleware resets the keys (middy runs onError last-in first).
-      // A handler that answers errors itself (the API) sets a response first: not a failure.
-      onError: (request) => {
-        if (request.response === undefined) {
-          logger.error(`${spec.name} failed`, request.error as Error);
-        }
-      },
-    });
+  return (
+    middy<E, R, Error, Context>(base, {
+      timeoutEarlyInMillis: spec.timeoutEarlyInMillis ?? 0,
+    })
+      // A subsegment per invocation (a no-op where tracing is off); results can be large.
+      .use(captureLambdaHandler(tracer, { captureResponse: false }))
+      .use(injectLambdaContext(logger, { resetKeys: true }))
+      .use({
+        // Runs before the context middleware resets the keys (middy runs onError last-in first).
+        // A handler that answers errors itself (the API) sets a response first: not a failure.
+        onError: (request) => {
+          if (request.response === undefined) {
+            logger.error(`${spec.name} failed`, request.error as Error);
+          }
+        },
+      })
+  );
 }

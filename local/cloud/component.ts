@@ -1,11 +1,14 @@
-// The Step Functions and EventBridge components of `npm run local` (see ../components.ts):
-// "stepfunctions" serves the runner, "eventbridge" serves PutEvents and then deploys the
-// synthesized stack (functions need both endpoints in their environment).
+// The Step Functions, SQS and EventBridge components of `npm run local` (see ../components.ts):
+// "stepfunctions" serves the runner, "sqs" the queues, "eventbridge" serves PutEvents and then
+// deploys the synthesized stack (functions need the endpoints in their environment); its
+// scheduled rules and Scheduler schedules run on the system clock.
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
 import type { Component, ComponentContext, ComponentName } from "../component";
 import type { Endpoints } from "../endpoints";
 import { EventRouter } from "../eventbridge/router";
 import { startEventBridgeServer } from "../eventbridge/server";
+import { SqsQueues } from "../sqs/queues";
+import { startSqsServer } from "../sqs/server";
 import { type RunnerOptions, StepFunctionsRunner } from "../stepfunctions/runner";
 import { startStepFunctionsServer } from "../stepfunctions/server";
 import { deployLocally, type LocalDeployment } from "./deploy";
@@ -31,6 +34,7 @@ export interface LocalCloudComponentOptions {
 export function localCloudComponents(opts: LocalCloudComponentOptions): Component[] {
   // `npm run local` runs scheduled rules on their timers, as EventBridge would.
   const router = new EventRouter({ runSchedules: true });
+  const queues = new SqsQueues();
   let runner: StepFunctionsRunner | undefined;
   const clients = (e: Readonly<Partial<Endpoints>>) => {
     if (!e.s3 || !e.dynamodb || !e.accessKeyId || !e.secretAccessKey) {
@@ -70,9 +74,17 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
       };
     },
   };
+  const sqs: Component = {
+    name: "sqs",
+    async start(ctx) {
+      const server = await startSqsServer({ port: ctx.port, queues });
+      queues.setEndpoint(server.endpoint);
+      return { endpoints: { sqs: server.endpoint }, stop: () => server.stop() };
+    },
+  };
   const eventbridge: Component = {
     name: "eventbridge",
-    after: ["stepfunctions", ...(opts.deployAfter ?? [])],
+    after: ["stepfunctions", "sqs", ...(opts.deployAfter ?? [])],
     async start(ctx) {
       if (!runner) throw new Error("eventbridge starts after stepfunctions");
       const server = await startEventBridgeServer({ port: ctx.port, router });
@@ -86,7 +98,13 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
           dynamodbEndpoint: e.dynamodb!,
           runner,
           router,
-          endpoints: { stepfunctions: e.stepfunctions, eventbridge: server.endpoint },
+          queues,
+          runSchedules: true,
+          endpoints: {
+            stepfunctions: e.stepfunctions,
+            eventbridge: server.endpoint,
+            ...(e.sqs ? { sqs: e.sqs } : {}),
+          },
           ...(opts.stackName ? { stackName: opts.stackName } : {}),
           ...(opts.lambdaEnv ? { lambdaEnv: opts.lambdaEnv(e) } : {}),
           ...(opts.echoLambdaOutput ? { echoLambdaOutput: true } : {}),
@@ -111,7 +129,7 @@ export function localCloudComponents(opts: LocalCloudComponentOptions): Componen
       }
     },
   };
-  return [stepfunctions, eventbridge];
+  return [stepfunctions, sqs, eventbridge];
 }
 
 /** "AWS::SQS::Queue x2, AWS::ApiGateway::Stage": one entry per type, with its count. */

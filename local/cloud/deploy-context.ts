@@ -23,6 +23,8 @@ export interface DeployContext {
   deployed: DeployedResource[];
   /** Resource types the local environment does not implement. */
   unsupported: { logicalId: string; type: string }[];
+  /** The URL of an SQS queue by name (on the local SQS endpoint). */
+  queueUrlOf: (name: string) => string;
 }
 
 /** A resource's properties with every intrinsic resolved. */

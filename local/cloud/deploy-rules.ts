@@ -1,7 +1,7 @@
-// Deployment phase: EventBridge rules (event patterns, rate schedules, targets with their
-// input shaping) put on the router's buses.
+// Deployment phase: EventBridge rules (event patterns, rate and cron schedules, targets with
+// their input shaping and dead-letter queues) put on the router's buses.
 import type { EventRouter, RuleTarget } from "../eventbridge/router";
-import { rateIntervalMs, ScheduleError } from "../eventbridge/schedule";
+import { parseSchedule, ScheduleError } from "../eventbridge/schedule";
 import { type DeployContext, recordDeployed, resolvedProps } from "./deploy-context";
 
 export function deployRules(ctx: DeployContext, router: EventRouter): void {
@@ -12,7 +12,7 @@ export function deployRules(ctx: DeployContext, router: EventRouter): void {
       p.ScheduleExpression === undefined ? undefined : String(p.ScheduleExpression);
     if (scheduleExpression !== undefined) {
       try {
-        rateIntervalMs(scheduleExpression);
+        parseSchedule(scheduleExpression);
       } catch (err) {
         if (!(err instanceof ScheduleError)) throw err;
         ctx.unsupported.push({ logicalId: id, type: `${r.Type} (${err.message})` });
@@ -45,5 +45,7 @@ function ruleTarget(t: Record<string, unknown>): RuleTarget {
   if (t.InputPath !== undefined) target.InputPath = String(t.InputPath);
   if (t.InputTransformer !== undefined)
     target.InputTransformer = t.InputTransformer as RuleTarget["InputTransformer"];
+  const dlq = t.DeadLetterConfig as { Arn?: unknown } | undefined;
+  if (dlq?.Arn !== undefined) target.DeadLetterConfig = { Arn: String(dlq.Arn) };
   return target;
 }

@@ -5,8 +5,12 @@ import path from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
+import type { Clock } from "../clock";
 import { EventRouter } from "../eventbridge/router";
+import { LocalScheduler } from "../eventbridge/scheduler";
+import type { QueueSender } from "../lambda/async-invocation";
 import { LambdaRuntime } from "../lambda/runtime";
+import { SqsQueues } from "../sqs/queues";
 import { type RunnerOptions, StepFunctionsRunner } from "../stepfunctions/runner";
 
 export interface LocalS3Options {
@@ -26,7 +30,13 @@ export interface LocalServicesOptions {
     eventbridge?: string;
     scheduler?: string;
     secretsManager?: string;
+    /** The SQS endpoint queue URLs name (the queues are served there). */
+    sqs?: string;
   };
+  /** The clock schedules run on (default the system clock; tests pass a TestClock). */
+  clock?: Clock;
+  /** Fire scheduled rules and Scheduler schedules on the clock (default: only when fired). */
+  runSchedules?: boolean;
   /** Concurrent warm workers per function (default 4). */
   concurrencyPerFunction?: number;
   /** Show the functions' output lines on this process's terminal (default: only kept). */
@@ -39,6 +49,7 @@ export interface LocalServicesOptions {
   runner?: StepFunctionsRunner;
   runtime?: LambdaRuntime;
   router?: EventRouter;
+  queues?: SqsQueues;
 }
 
 export interface LocalServices {
@@ -47,6 +58,8 @@ export interface LocalServices {
   runtime: LambdaRuntime;
   router: EventRouter;
   runner: StepFunctionsRunner;
+  scheduler: LocalScheduler;
+  queues: SqsQueues;
 }
 
 const projectNodeModules = path.resolve(
@@ -91,13 +104,25 @@ export function localServices(
       dynamodb: ddb,
       events: router,
     });
+  const queues = opts.queues ?? new SqsQueues({ region, accountId });
+  if (opts.endpoints?.sqs) queues.setEndpoint(opts.endpoints.sqs);
+  const sendToQueue: QueueSender = (arn, body, attributes) => {
+    queues.send(arn, body, attributes);
+  };
   runner.setLambdaInvoker(runtime);
   runner.setEventSink(router);
-  router.setDeps({
-    startExecution: (a) => runner.startExecution(a),
-    invokeAsync: (arn, event, onFailure) => runtime.invokeAsync(arn, event, onFailure),
-  });
-  return { s3, ddb, runtime, router, runner };
+  runtime.setQueueSender(sendToQueue);
+  const targets = {
+    startExecution: (a: { stateMachineArn: string; input: string }) => runner.startExecution(a),
+    invokeAsync: (arn: string, event: unknown, onFailure: (msg: string) => void) =>
+      runtime.invokeAsync(arn, event, onFailure),
+    sendToQueue,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.runSchedules !== undefined ? { runSchedules: opts.runSchedules } : {}),
+  };
+  router.setDeps(targets);
+  const scheduler = new LocalScheduler(targets);
+  return { s3, ddb, runtime, router, runner, scheduler, queues };
 }
 
 /** What every function's environment adds: credentials and the local endpoints. */

@@ -1,12 +1,17 @@
 // "Deploys" a synthesized stack into the embedded environment, phase by phase: physical ids
 // for every resource, then buckets, tables and buses (deploy-storage), functions in the
 // Lambda runtime (deploy-functions), state machines in the runner (deploy-state-machines),
-// rules in the EventBridge router (deploy-rules).
+// rules in the EventBridge router (deploy-rules), queues, Scheduler schedules and where failed
+// asynchronous invocations go (deploy-queues-schedules).
+import type { Clock } from "../clock";
 import type { EventRouter } from "../eventbridge/router";
+import type { LocalScheduler } from "../eventbridge/scheduler";
 import type { LambdaRuntime } from "../lambda/runtime";
+import type { SqsQueues } from "../sqs/queues";
 import type { StepFunctionsRunner } from "../stepfunctions/runner";
 import type { DeployContext, DeployedResource } from "./deploy-context";
 import { deployFunctions } from "./deploy-functions";
+import { deployAsyncInvokeConfigs, deployQueues, deploySchedules } from "./deploy-queues-schedules";
 import { deployRules } from "./deploy-rules";
 import { type LocalServices, type LocalServicesOptions, localServices } from "./deploy-services";
 import { deployStateMachines } from "./deploy-state-machines";
@@ -31,8 +36,8 @@ export const IGNORED_TYPES = new Set([
   "AWS::CloudWatch::Alarm",
   "AWS::CloudWatch::Dashboard",
   "AWS::Lambda::Permission",
-  "AWS::Lambda::EventInvokeConfig",
   "AWS::S3::BucketPolicy",
+  "AWS::SQS::QueuePolicy",
   "AWS::CDK::Metadata",
   "Custom::S3AutoDeleteObjects",
   "AWS::SNS::Topic",
@@ -56,6 +61,9 @@ const DEPLOYED_TYPES = new Set([
   "AWS::Lambda::Function",
   "AWS::StepFunctions::StateMachine",
   "AWS::Events::Rule",
+  "AWS::SQS::Queue",
+  "AWS::Scheduler::Schedule",
+  "AWS::Lambda::EventInvokeConfig",
 ]);
 
 export interface DeployOptions extends LocalServicesOptions {
@@ -70,6 +78,12 @@ export interface LocalDeployment {
   runtime: LambdaRuntime;
   runner: StepFunctionsRunner;
   router: EventRouter;
+  /** EventBridge Scheduler: the template's schedules (fire(), invocations). */
+  scheduler: LocalScheduler;
+  /** The template's SQS queues (also served by the SQS endpoint when one runs). */
+  queues: SqsQueues;
+  /** The clock rules and schedules run on. */
+  clock: Clock;
   resources: DeployedResource[];
   /** Resource types skipped on purpose (IAM, logs, alarms, ...). */
   ignored: { logicalId: string; type: string }[];
@@ -116,12 +130,16 @@ export async function deployLocally(
     lambdaEnv: opts.lambdaEnv,
     deployed: [],
     unsupported: [],
+    queueUrlOf: (name) => services.queues.queueUrlOf(name),
   };
   assignPhysicalIds(ctx);
+  deployQueues(ctx, services.queues);
   await deployStorage(ctx, services.s3, services.ddb, services.router);
   deployFunctions(ctx, services.runtime);
+  deployAsyncInvokeConfigs(ctx, services.runtime);
   deployStateMachines(ctx, services.runner);
   deployRules(ctx, services.router);
+  deploySchedules(ctx, services.scheduler);
   const ignored: { logicalId: string; type: string }[] = [];
   for (const [id, r] of ctx.resources) {
     if (DEPLOYED_TYPES.has(r.Type)) continue;
@@ -166,13 +184,16 @@ function deployment(
   ignored: { logicalId: string; type: string }[],
   outputs: Record<string, unknown>,
 ): LocalDeployment {
-  const { s3, ddb, runtime, router, runner } = services;
+  const { s3, ddb, runtime, router, runner, scheduler, queues } = services;
   const lookup = (key: string) => lookupPhysical(ctx.physical, key);
   return {
     stackName: ctx.stackName,
     runtime,
     runner,
     router,
+    scheduler,
+    queues,
+    clock: router.clock,
     resources: ctx.deployed,
     ignored,
     unsupported: ctx.unsupported,
@@ -190,6 +211,7 @@ function deployment(
       runtime.invokeJson(runtime.functionNames().includes(k) ? k : lookup(k).ref, event),
     close: async () => {
       router.stopSchedules();
+      scheduler.stop();
       runner.stopAll();
       await runtime.close();
       s3.destroy();

@@ -1,8 +1,11 @@
-// startLocalCloud: deploys a synthesized stack locally and serves the Step Functions and
-// EventBridge endpoints for it. `npm run local` and the integration tests call this.
+// startLocalCloud: deploys a synthesized stack locally and serves the Step Functions,
+// EventBridge and SQS endpoints for it. The integration tests call this.
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
+import type { Clock } from "../clock";
 import { EventRouter } from "../eventbridge/router";
 import { type EventBridgeServerHandle, startEventBridgeServer } from "../eventbridge/server";
+import { SqsQueues } from "../sqs/queues";
+import { type SqsServerHandle, startSqsServer } from "../sqs/server";
 import { type RunnerOptions, StepFunctionsRunner } from "../stepfunctions/runner";
 import { type StepFunctionsServerHandle, startStepFunctionsServer } from "../stepfunctions/server";
 import { type DeployOptions, deployLocally, type LocalDeployment } from "./deploy";
@@ -18,7 +21,7 @@ export interface LocalCloudOptions {
   dynamodbEndpoint: string;
   stackName?: string;
   /** 0 or absent picks free ports. */
-  ports?: { stepfunctions?: number; eventbridge?: number };
+  ports?: { stepfunctions?: number; eventbridge?: number; sqs?: number };
   lambdaEnv?: Record<string, string>;
   /** Other local endpoints the functions should see (scheduler, secrets manager). */
   extraEndpoints?: { scheduler?: string; secretsManager?: string };
@@ -27,8 +30,13 @@ export interface LocalCloudOptions {
   concurrencyPerFunction?: number;
   /** Show the functions' output lines on this process's terminal (default: only kept). */
   echoLambdaOutput?: boolean;
-  /** Fire scheduled rules on their timers (default: only through router.fireSchedule). */
+  /**
+   * Fire scheduled rules and Scheduler schedules on the clock (default: only through
+   * router.fireSchedule and scheduler.fire).
+   */
   runSchedules?: boolean;
+  /** The clock schedules run on (default the system clock; tests pass a TestClock). */
+  clock?: Clock;
   runnerOptions?: Omit<
     RunnerOptions,
     "lambda" | "s3" | "dynamodb" | "events" | "region" | "accountId"
@@ -36,7 +44,7 @@ export interface LocalCloudOptions {
 }
 
 export interface LocalCloudHandle {
-  endpoints: { stepfunctions: string; eventbridge: string };
+  endpoints: { stepfunctions: string; eventbridge: string; sqs: string };
   deployment: LocalDeployment;
   runtime: LocalDeployment["runtime"];
   runner: StepFunctionsRunner;
@@ -51,9 +59,12 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     region,
     accountId,
     ...(opts.runSchedules ? { runSchedules: true } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  const queues = new SqsQueues({ region, accountId });
   let sfn: StepFunctionsServerHandle | undefined;
   let events: EventBridgeServerHandle | undefined;
+  let sqs: SqsServerHandle | undefined;
   const s3 = createS3Client({
     endpoint: opts.s3.endpoint,
     region,
@@ -75,6 +86,7 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
   try {
     sfn = await startStepFunctionsServer({ port: opts.ports?.stepfunctions ?? 0, runner });
     events = await startEventBridgeServer({ port: opts.ports?.eventbridge ?? 0, router });
+    sqs = await startSqsServer({ port: opts.ports?.sqs ?? 0, queues });
     const deployOpts: DeployOptions = {
       s3: opts.s3,
       dynamodbEndpoint: opts.dynamodbEndpoint,
@@ -82,9 +94,13 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
       accountId,
       runner,
       router,
+      queues,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.runSchedules ? { runSchedules: true } : {}),
       endpoints: {
         stepfunctions: sfn.endpoint,
         eventbridge: events.endpoint,
+        sqs: sqs.endpoint,
         ...(opts.extraEndpoints ?? {}),
       },
       ...(opts.stackName ? { stackName: opts.stackName } : {}),
@@ -97,21 +113,22 @@ export async function startLocalCloud(opts: LocalCloudOptions): Promise<LocalClo
     const deployment = await deployLocally(opts.assemblyDir, deployOpts);
     const sfnHandle = sfn;
     const ebHandle = events;
+    const sqsHandle = sqs;
     return {
-      endpoints: { stepfunctions: sfn.endpoint, eventbridge: events.endpoint },
+      endpoints: { stepfunctions: sfn.endpoint, eventbridge: events.endpoint, sqs: sqs.endpoint },
       deployment,
       runtime: deployment.runtime,
       runner,
       router,
       stop: async () => {
-        await Promise.all([sfnHandle.stop(), ebHandle.stop()]);
+        await Promise.all([sfnHandle.stop(), ebHandle.stop(), sqsHandle.stop()]);
         await deployment.close();
         s3.destroy();
         dynamodb.destroy();
       },
     };
   } catch (e) {
-    await Promise.all([sfn?.stop(), events?.stop()]);
+    await Promise.all([sfn?.stop(), events?.stop(), sqs?.stop()]);
     throw e;
   }
 }

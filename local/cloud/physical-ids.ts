@@ -84,6 +84,19 @@ function generatedName(ctx: DeployContext, id: string, r: CfnResource): void {
       });
       break;
     }
+    case "AWS::SQS::Queue": {
+      const name = `${stackName}-${id}-${suffixOf(stackName, id)}`.slice(0, 80);
+      physical.set(id, { ref: ctx.queueUrlOf(name), attrs: queueAttrs(ctx, name) });
+      break;
+    }
+    case "AWS::Scheduler::Schedule": {
+      const name = `${stackName}-${id}`.slice(0, 64);
+      physical.set(id, {
+        ref: name,
+        attrs: { Arn: arnOf("scheduler", `schedule/default/${name}`) },
+      });
+      break;
+    }
     case "AWS::IAM::Role":
       physical.set(id, {
         ref: generic,
@@ -143,6 +156,22 @@ function explicitName(ctx: DeployContext, id: string, r: CfnResource): void {
     set(explicit(ctx, r, "Name"), (n) => ({ Arn: arnOf("events", `event-bus/${n}`), Name: n }));
   if (r.Type === "AWS::IAM::Role")
     set(explicit(ctx, r, "RoleName"), (n) => ({ Arn: `arn:aws:iam::${accountId}:role/${n}` }));
+  if (r.Type === "AWS::SQS::Queue") {
+    const n = explicit(ctx, r, "QueueName");
+    if (n) physical.set(id, { ref: ctx.queueUrlOf(n), attrs: queueAttrs(ctx, n) });
+  }
+  if (r.Type === "AWS::Scheduler::Schedule")
+    set(explicit(ctx, r, "Name"), (n) => ({
+      Arn: arnOf("scheduler", `schedule/${explicit(ctx, r, "GroupName") ?? "default"}/${n}`),
+    }));
+}
+
+function queueAttrs(ctx: DeployContext, name: string): Record<string, string> {
+  return {
+    Arn: arnOfFor(ctx)("sqs", name),
+    QueueName: name,
+    QueueUrl: ctx.queueUrlOf(name),
+  };
 }
 
 /** A rule's ARN names its bus (known only once the buses have their names). */

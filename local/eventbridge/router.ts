@@ -1,16 +1,23 @@
 // Routes PutEvents entries to the targets of matching rules: state machine targets start
-// executions, Lambda targets are invoked asynchronously. Scheduled rules (rate expressions)
-// send EventBridge's "Scheduled Event" to their targets: on a timer when `runSchedules` is
-// set (`npm run local`), or when a test calls fireSchedule.
+// executions, Lambda targets are invoked asynchronously. Scheduled rules (rate and cron
+// expressions, UTC) send EventBridge's "Scheduled Event" to their targets: on the router's
+// clock when `runSchedules` is set (`npm run local`, tests with a TestClock), or when a test
+// calls fireSchedule. An event a target cannot take (unknown function or state machine, a
+// refused StartExecution, a failed input transformation) goes to the target's dead-letter
+// queue with EventBridge's message attributes.
 import { randomUUID } from "node:crypto";
+import { type Clock, systemClock } from "../clock";
+import type { QueueSender } from "../lambda/async-invocation";
 import type { EventEntry, EventSink } from "../stepfunctions/integrations";
 import { matchesPattern, validatePattern } from "./pattern";
-import { rateIntervalMs } from "./schedule";
+import { nextFireTime, parseSchedule, type Schedule } from "./schedule";
 import { type TargetInputSpec, targetInput } from "./transform";
 
 export interface RuleTarget extends TargetInputSpec {
   Id: string;
   Arn: string;
+  /** Where events this target could not take go (an SQS queue ARN). */
+  DeadLetterConfig?: { Arn: string };
 }
 
 export interface RuleDefinition {
@@ -19,7 +26,7 @@ export interface RuleDefinition {
   eventBusName: string;
   /** A rule has an event pattern, a schedule expression, or both. */
   eventPattern?: Record<string, unknown>;
-  /** `rate(5 minutes)`; cron expressions are refused (ScheduleError). */
+  /** `rate(5 minutes)` or `cron(0 3 ? * SUN *)` (UTC); others are refused (ScheduleError). */
   scheduleExpression?: string;
   targets: RuleTarget[];
   state?: "ENABLED" | "DISABLED";
@@ -30,8 +37,12 @@ export interface RouterDeps {
   invokeAsync?: (functionArn: string, event: unknown, onFailure: (msg: string) => void) => void;
   region?: string;
   accountId?: string;
-  /** Fire scheduled rules on timers (default: only through fireSchedule). */
+  /** Fire scheduled rules on the clock (default: only through fireSchedule). */
   runSchedules?: boolean;
+  /** The clock schedules run on (default the system clock). */
+  clock?: Clock;
+  /** Sends to an SQS queue by ARN: the targets' dead-letter queues. */
+  sendToQueue?: QueueSender;
 }
 
 export interface DeliveryRecord {
@@ -66,28 +77,41 @@ export class EventRouter implements EventSink {
     return `arn:aws:events:${this.region}:${this.accountId}:event-bus/${name}`;
   }
 
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<() => void>();
+
+  get clock(): Clock {
+    return this.deps.clock ?? systemClock;
+  }
 
   putRule(rule: RuleDefinition): void {
     if (!rule.eventPattern && !rule.scheduleExpression) {
       throw new Error(`Rule ${rule.name}: needs an EventPattern or a ScheduleExpression`);
     }
     if (rule.eventPattern) validatePattern(rule.eventPattern, `Rule ${rule.name}.EventPattern`);
-    const interval = rule.scheduleExpression ? rateIntervalMs(rule.scheduleExpression) : 0;
+    const schedule = rule.scheduleExpression ? parseSchedule(rule.scheduleExpression) : undefined;
     this.buses.add(rule.eventBusName);
     this.rules.push(rule);
-    if (interval > 0 && this.deps.runSchedules) {
-      const timer = setInterval(() => this.fireSchedule(rule.name), interval);
-      timer.unref();
-      this.timers.push(timer);
-    }
+    if (schedule && this.deps.runSchedules) this.arm(rule, schedule, this.clock.now());
+  }
+
+  /** Sets the rule's next firing on the clock; each firing sets the one after. */
+  private arm(rule: RuleDefinition, schedule: Schedule, anchorMs: number): void {
+    const clock = this.clock;
+    const at = nextFireTime(schedule, clock.now(), { anchorMs });
+    if (at === undefined) return;
+    const cancel = clock.at(at, () => {
+      this.timers.delete(cancel);
+      this.fireSchedule(rule.name, new Date(at));
+      this.arm(rule, schedule, anchorMs);
+    });
+    this.timers.add(cancel);
   }
 
   /**
    * Sends the rule's "Scheduled Event" to its targets now, as EventBridge does at each
-   * interval; returns the event. Throws for an unknown or unscheduled rule.
+   * scheduled time; returns the event. Throws for an unknown or unscheduled rule.
    */
-  fireSchedule(ruleNameOrArn: string, time = new Date()): Record<string, unknown> {
+  fireSchedule(ruleNameOrArn: string, time = new Date(this.clock.now())): Record<string, unknown> {
     const rule = this.rules.find((r) => r.name === ruleNameOrArn || r.arn === ruleNameOrArn);
     if (!rule?.scheduleExpression) {
       throw new Error(`no scheduled rule ${ruleNameOrArn}`);
@@ -113,7 +137,8 @@ export class EventRouter implements EventSink {
 
   /** Stops the timers of scheduled rules. */
   stopSchedules(): void {
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    for (const cancel of this.timers) cancel();
+    this.timers.clear();
   }
 
   listRules(): RuleDefinition[] {
@@ -199,23 +224,31 @@ export class EventRouter implements EventSink {
       record.error = msg;
       console.error(`[eventbridge] rule ${rule.name} target ${t.Id}: ${msg}`);
     };
+    // The target never got the event: EventBridge puts it in the target's dead-letter queue.
+    const undelivered = (code: string, msg: string) => {
+      fail(msg);
+      this.deadLetter(rule, t, event, code, msg);
+    };
     try {
       record.input = targetInput(t, event, { arn: rule.arn, name: rule.name });
     } catch (e) {
-      fail(`input transformation failed: ${(e as Error).message}`);
+      undelivered(
+        "INPUT_TRANSFORMATION_FAILED",
+        `input transformation failed: ${(e as Error).message}`,
+      );
       return;
     }
     if (/:states:[^:]+:\d+:stateMachine:/.test(t.Arn)) {
       if (!this.deps.startExecution) {
-        fail("no Step Functions runner connected");
+        undelivered("SDK_CLIENT_ERROR", "no Step Functions runner connected");
         return;
       }
       this.deps
         .startExecution({ stateMachineArn: t.Arn, input: record.input })
-        .catch((e) => fail((e as Error).message));
+        .catch((e) => undelivered(errorCode(e), (e as Error).message));
     } else if (/:lambda:[^:]+:\d+:function:/.test(t.Arn)) {
       if (!this.deps.invokeAsync) {
-        fail("no Lambda runtime connected");
+        undelivered("SDK_CLIENT_ERROR", "no Lambda runtime connected");
         return;
       }
       let payload: unknown;
@@ -224,9 +257,45 @@ export class EventRouter implements EventSink {
       } catch {
         payload = record.input;
       }
-      this.deps.invokeAsync(t.Arn, payload, fail);
+      try {
+        // A function error is the function's own: its retries, destination or DLQ (Lambda).
+        this.deps.invokeAsync(t.Arn, payload, fail);
+      } catch (e) {
+        undelivered(errorCode(e), (e as Error).message);
+      }
     } else {
-      fail(`target type of ${t.Arn} is not supported locally`);
+      undelivered("SDK_CLIENT_ERROR", `target type of ${t.Arn} is not supported locally`);
     }
   }
+
+  private deadLetter(
+    rule: RuleDefinition,
+    t: RuleTarget,
+    event: Record<string, unknown>,
+    code: string,
+    message: string,
+  ): void {
+    const queueArn = t.DeadLetterConfig?.Arn;
+    if (!queueArn) return;
+    const attr = (v: string) => ({ DataType: "String", StringValue: v });
+    Promise.resolve()
+      .then(() => {
+        if (!this.deps.sendToQueue) throw new Error("no SQS queues connected");
+        return this.deps.sendToQueue(queueArn, JSON.stringify(event), {
+          RULE_ARN: attr(rule.arn),
+          TARGET_ARN: attr(t.Arn),
+          ERROR_CODE: attr(code),
+          ERROR_MESSAGE: attr(message.slice(0, 1000)),
+        });
+      })
+      .catch((e) =>
+        console.error(`[eventbridge] dead-letter queue ${queueArn}: ${(e as Error).message}`),
+      );
+  }
+}
+
+/** EventBridge's ERROR_CODE for a target that refused the event. */
+function errorCode(e: unknown): string {
+  const name = (e as Error)?.name ?? "";
+  return /NotFound|DoesNotExist/.test(name) ? "RESOURCE_NOT_FOUND" : "SDK_CLIENT_ERROR";
 }

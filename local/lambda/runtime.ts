@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LambdaInvocationResult, LambdaInvoker } from "../stepfunctions/integrations";
+import { type AsyncInvokeConfig, type QueueSender, runAsyncInvocation } from "./async-invocation";
 import { type InvocationOutcome, runOnWorker, type WorkerResult } from "./worker-invocation";
 
 export const PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -43,7 +44,8 @@ export interface LambdaRuntimeOptions {
   echoOutput?: boolean;
 }
 
-export type FaultKind = "crash" | "error" | "timeout";
+/** oom: the invocation allocates until the worker's heap limit (the memory size) is hit. */
+export type FaultKind = "crash" | "error" | "timeout" | "oom";
 
 /**
  * Something a test does right before an invocation runs (e.g. changes a repository between
@@ -130,6 +132,8 @@ interface Fn {
   stats: FunctionStats;
   /** The function's recent output lines, as CloudWatch Logs would hold them. */
   logLines: string[];
+  /** Retries and where failed asynchronous invocations go (EventInvokeConfig, DLQ). */
+  asyncConfig: AsyncInvokeConfig;
 }
 
 const LOG_LINES_KEPT = 1000;
@@ -166,6 +170,7 @@ export class LambdaRuntime implements LambdaInvoker {
   private readonly hooks: (InvocationHook & { used?: boolean })[] = [];
   private readonly region: string;
   private readonly accountId: string;
+  private sendToQueue: QueueSender | undefined;
 
   constructor(private readonly opts: LambdaRuntimeOptions = {}) {
     this.region = opts.region ?? "us-east-1";
@@ -188,6 +193,7 @@ export class LambdaRuntime implements LambdaInvoker {
       waiters: [],
       count: 0,
       logLines: [],
+      asyncConfig: {},
       stats: {
         functionName: cfg.name,
         invocations: 0,
@@ -226,6 +232,20 @@ export class LambdaRuntime implements LambdaInvoker {
     return fn;
   }
 
+  /**
+   * The function's asynchronous invocation settings (EventInvokeConfig MaximumRetryAttempts and
+   * OnFailure destination, the function's DeadLetterConfig), merged into what it has.
+   */
+  configureAsync(nameOrArn: string, config: AsyncInvokeConfig): void {
+    const fn = this.find(nameOrArn);
+    fn.asyncConfig = { ...fn.asyncConfig, ...config };
+  }
+
+  /** Where failed asynchronous invocations are sent (the local SQS queues). */
+  setQueueSender(send: QueueSender): void {
+    this.sendToQueue = send;
+  }
+
   injectFault(spec: FaultSpec): void {
     this.faults.push({ ...spec });
   }
@@ -243,6 +263,22 @@ export class LambdaRuntime implements LambdaInvoker {
   updateFunctionEnvironment(nameOrArn: string, variables: Record<string, string>): void {
     const fn = this.find(nameOrArn);
     fn.cfg = { ...fn.cfg, environment: { ...(fn.cfg.environment ?? {}), ...variables } };
+    for (const slot of fn.slots.filter((s) => !s.busy)) {
+      void slot.worker.terminate();
+      fn.slots.splice(fn.slots.indexOf(slot), 1);
+    }
+  }
+
+  /**
+   * Lambda's UpdateFunctionConfiguration for the limits: a new timeout or memory size (the
+   * workers' heap limit); idle execution environments are dropped, as for the environment.
+   */
+  updateFunctionLimits(
+    nameOrArn: string,
+    limits: { timeoutSeconds?: number; memorySizeMb?: number },
+  ): void {
+    const fn = this.find(nameOrArn);
+    fn.cfg = { ...fn.cfg, ...limits };
     for (const slot of fn.slots.filter((s) => !s.busy)) {
       void slot.worker.terminate();
       fn.slots.splice(fn.slots.indexOf(slot), 1);
@@ -480,20 +516,27 @@ export class LambdaRuntime implements LambdaInvoker {
     return JSON.parse(res.payload) as T;
   }
 
-  /** Asynchronous (Event) invocation: one retry on error as a minimum of Lambda's two. */
+  /**
+   * Asynchronous (Event) invocation, as EventBridge and the Scheduler make it: accepted at
+   * once (an unknown function throws here, a delivery failure for the caller), then run with
+   * the function's retries; a final failure goes to its on-failure destination or dead-letter
+   * queue (see ./async-invocation) and is told to `onFailure`.
+   */
   invokeAsync(nameOrArn: string, event: unknown, onFailure?: (err: string) => void): void {
-    const attempt = async (n: number): Promise<void> => {
-      const res = await this.invoke(nameOrArn, JSON.stringify(event ?? null));
-      if (!res.functionError) return;
-      if (n < 2) return attempt(n + 1);
-      const msg = `[lambda] async invocation of ${nameOrArn} failed after ${n + 1} attempts: ${res.payload}`;
-      if (onFailure) onFailure(msg);
-      else console.error(msg);
-    };
-    attempt(0).catch((e) => {
-      const msg = `[lambda] async invocation of ${nameOrArn} failed: ${(e as Error).message}`;
-      if (onFailure) onFailure(msg);
-      else console.error(msg);
+    const fn = this.find(nameOrArn);
+    void runAsyncInvocation({
+      functionArn: fn.arn,
+      event,
+      config: fn.asyncConfig,
+      attempt: async () => {
+        const res = await this.invoke(fn.cfg.name, JSON.stringify(event ?? null));
+        return { ok: !res.functionError, payload: res.payload, requestId: res.requestId };
+      },
+      ...(this.sendToQueue ? { sendToQueue: this.sendToQueue } : {}),
+      onFailure: (msg) => {
+        if (onFailure) onFailure(msg);
+        else console.error(`[lambda] ${msg}`);
+      },
     });
   }
 

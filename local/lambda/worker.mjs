@@ -59,6 +59,11 @@ parentPort.on("message", async (msg) => {
   try {
     if (fault?.kind === "crash") process.exit(1);
     if (fault?.kind === "timeout") await new Promise(() => {});
+    if (fault?.kind === "oom") {
+      // Keeps allocating until the heap limit (the function's memory size) ends the worker.
+      const hold = [];
+      for (;;) hold.push(new Array(1_000_000).fill(hold.length));
+    }
     if (fault?.kind === "error") {
       const err = new Error(fault.errorMessage ?? "Injected fault");
       err.name = fault.errorType ?? "InjectedFault";

@@ -1,6 +1,6 @@
 // The lakeport CLI run as a child process against the local API server.
-import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -67,15 +67,18 @@ test("export set/get/status/run/repair", async () => {
     /^configuration stored \(version 1, continuous\)\nexport .* started: \(first export\) -> c1, full export$/m,
   );
 
-  const get = await lakeport(["--json", "export", "get", `lakefs://${repo}@main`]);
-  expect(JSON.parse(get.stdout)).toEqual({
-    exportPath: "s3://export-bucket/out",
-    exportStatusPath: "s3://export-bucket/status",
-    lastKeysInPrefixRegexp: ["a/", ".*/2021-\\d\\d/"],
-    isContinuous: true,
-  });
+  // lakectl's branch URI (lakefs://REPO/BRANCH) and the @ form name the same branch.
+  for (const uri of [`lakefs://${repo}@main`, `lakefs://${repo}/main`]) {
+    const get = await lakeport(["--json", "export", "get", uri]);
+    expect(JSON.parse(get.stdout), uri).toEqual({
+      exportPath: "s3://export-bucket/out",
+      exportStatusPath: "s3://export-bucket/status",
+      lastKeysInPrefixRegexp: ["a/", ".*/2021-\\d\\d/"],
+      isContinuous: true,
+    });
+  }
 
-  const status = await lakeport(["export", "status", `lakefs://${repo}@main`]);
+  const status = await lakeport(["export", "status", `lakefs://${repo}/main`]);
   expect(status.code).toBe(0);
   expect(status.stdout).toMatch(/state: +in-progress\ncurrent ref: +c1/);
   expect(status.stdout).toMatch(/progress: +RUNNING, 4\/10 items/);
@@ -171,6 +174,19 @@ test("export set --continuous=false starts one export; --wait follows it to the 
   expect(r.stdout).toMatch(/state: +exported-successfully\n.*\nlast exported commit: d1/);
 });
 
+test("--version prints the package's version; --help shows examples and exit codes", async () => {
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, "../../package.json"), "utf8"));
+  const version = await lakeport(["--version"]);
+  expect(version).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+  for (const args of [["--help"], ["export", "--help"], ["gc", "--help"]]) {
+    const help = await lakeport(args);
+    expect(help.code, args.join(" ")).toBe(0);
+    expect(help.stdout).toMatch(/Examples:\n {2}\$ lakeport /);
+    expect(help.stdout).toContain("Exit codes:\n  0  ok\n  2  usage error");
+    expect(help.stdout).toContain("lakefs://REPO/BRANCH");
+  }
+});
+
 test("usage errors exit 2", async () => {
   const noContinuous = await lakeport([
     "export",
@@ -182,6 +198,9 @@ test("usage errors exit 2", async () => {
   expect(noContinuous.code).toBe(2);
   expect(noContinuous.stderr).toContain("--continuous must be specified");
   expect((await lakeport(["export", "get", `lakefs://${repo}`])).code).toBe(2);
+  const withPath = await lakeport(["export", "get", `lakefs://${repo}/main/some/path`]);
+  expect(withPath).toMatchObject({ code: 2 });
+  expect(withPath.stderr).toContain("a branch takes no path");
   expect((await lakeport(["gc", "run", `lakefs://${repo}`, "--sweep-only"])).code).toBe(2);
   expect((await lakeport(["export", "frobnicate"])).code).toBe(2);
   // gc backup exists now (issue 7): without its required options it is a usage error.
@@ -229,9 +248,28 @@ test("gc set-config/get-config/run/status/list/delete-config", async () => {
   };
   writeFileSync(rulesFile, JSON.stringify(rules));
   expect((await lakeport(["gc", "set-config", `lakefs://${repo}`, "-f", rulesFile])).code).toBe(0);
-  expect(JSON.parse((await lakeport(["gc", "get-config", `lakefs://${repo}`])).stdout)).toEqual(
-    rules,
+  // lakectl's get-config: readable by default, JSON with -p or --json.
+  const readable = await lakeport(["gc", "get-config", `lakefs://${repo}`]);
+  expect(readable.stdout).toBe(
+    "Default Retention Days: 14\nBranch Rules:\n  - Branch: main\n    Retention Days: 21\n  - Branch: dev\n    Retention Days: 7\n",
   );
+  for (const flag of ["-p", "--json"]) {
+    const asJson = await lakeport(["gc", "get-config", `lakefs://${repo}`, flag]);
+    expect(JSON.parse(asJson.stdout), flag).toEqual(rules);
+  }
+  // lakectl's --filename (and the earlier --file) set the same rules.
+  const other = { default_retention_days: 5, branches: [] };
+  const otherFile = path.join(dir, "rules-other.json");
+  writeFileSync(otherFile, JSON.stringify(other));
+  for (const flag of ["--filename", "--file"]) {
+    const set = await lakeport(["gc", "set-config", `lakefs://${repo}`, flag, otherFile]);
+    expect(set.code, set.stderr).toBe(0);
+    const got = await lakeport(["gc", "get-config", `lakefs://${repo}`, "-p"]);
+    expect(JSON.parse(got.stdout)).toEqual(other);
+  }
+  expect(
+    (await lakeport(["gc", "set-config", `lakefs://${repo}`, "--filename", rulesFile])).code,
+  ).toBe(0);
 
   const mark = await lakeport([
     "--json",
@@ -293,4 +331,101 @@ test("--wait stops with exit 4 when the execution ended without recording its en
   expect(r.stderr).toContain(
     `execution ${started.execution_arn} ended ABORTED without recording its end`,
   );
+});
+
+/**
+ * The CLI under a pseudo-terminal (util-linux `script`): what a person at a terminal sees.
+ * `seen(re)` resolves once the output so far matches, so a test acts after the CLI has drawn.
+ */
+function lakeportOnTerminal(args: string[]) {
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, bin, ...args].map(quote).join(" ");
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? "",
+      SHELL: "/bin/sh",
+      LAKEPORT_ENDPOINT: fake.api.endpoint,
+      AWS_ACCESS_KEY_ID: fake.api.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: fake.api.credentials.secretAccessKey,
+      AWS_REGION: fake.api.region,
+      LAKEPORT_POLL_MS: "50",
+    },
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => {
+    output += d.toString("utf8");
+  });
+  const ended = new Promise<{ code: number; output: string }>((resolve) =>
+    child.on("close", (code) => resolve({ code: code ?? 1, output })),
+  );
+  const seen = async (re: RegExp) => {
+    const deadline = Date.now() + 60_000;
+    while (!re.test(output)) {
+      if (Date.now() > deadline) throw new Error(`not seen ${re}: ${JSON.stringify(output)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { ended, seen };
+}
+
+test("--wait on a terminal redraws one progress line (objects, bytes), then prints the counts", async () => {
+  const ttyRepo = "repo-cli-tty";
+  fake.lakefs.addRepository(ttyRepo, `s3://lakefs-data/${ttyRepo}`, { main: "t1" });
+  const uri = `lakefs://${ttyRepo}/main`;
+  const started = await lakeport([
+    ...["export", "set", uri, "--path", "s3://export-bucket/tty", "--continuous=false"],
+  ]);
+  expect(started.code, started.stderr).toBe(0);
+  const { exportId } = (await fake.deps.stores.exports.getState(ttyRepo, "main"))!;
+  const cli = lakeportOnTerminal(["export", "status", uri, "--wait"]);
+  const progress = fake.deps.stores.exportProgress;
+  const MiB = 1024 * 1024;
+  const planned = { copies: 900, deletes: 100, copyBytes: 900 * MiB, shards: 2 };
+  await cli.seen(/: starting/);
+  await progress.recordPlan(
+    exportId,
+    { copies: 400, deletes: 100, copyBytes: 400 * MiB, shards: 1 },
+    false,
+    new Date(),
+  );
+  await cli.seen(/: planning 500 objects/);
+  await progress.recordPlan(exportId, planned, true, new Date());
+  const shard = { shards: 1, copied: 450, deleted: 50, copiedBytes: 450 * MiB, failed: 0 };
+  await progress.addCopied(exportId, shard, new Date());
+  await cli.seen(/: copying 500\/1,000 objects/);
+  await progress.addCopied(
+    exportId,
+    { ...shard, failed: 1, copied: 449, copiedBytes: 449 * MiB },
+    new Date(),
+  );
+  await cli.seen(/: writing markers and status/);
+  await fake.deps.stores.exports.completeExport(
+    {
+      repository: ttyRepo,
+      branch: "main",
+      exportId,
+      commitId: "t1",
+      outcome: { status: "succeeded" },
+    },
+    new Date().toISOString(),
+  );
+  const { code, output } = await cli.ended;
+  expect(code, output).toBe(0);
+  const end = output.indexOf("state:");
+  const drawn = output.slice(0, end);
+  // Every update redraws the same physical line: no line feed until the end state.
+  expect(drawn).not.toContain("\n");
+  const frames = drawn.split("\r\x1b[2K").filter(Boolean);
+  expect(frames[0]).toBe(`export ${exportId}: starting`);
+  expect(frames).toContain(`export ${exportId}: planning 500 objects, 400 MiB, planned so far`);
+  expect(frames).toContain(`export ${exportId}: copying 500/1,000 objects, 450 MiB/900 MiB`);
+  expect(frames.at(-1)).toMatch(
+    new RegExp(
+      `^export ${exportId}: writing markers and status 1,000/1,000 objects, 899 MiB/900 MiB, .*1 failed$`,
+    ),
+  );
+  // The end state with its counts (the terminal turns \n into \r\n).
+  expect(output.slice(end)).toMatch(/^state: +exported-successfully\r\n/);
+  expect(output).toMatch(/counts: +899 copied \(899 MiB\), 100 deleted, 1 failed in \d+s\r\n/);
 });

@@ -3,6 +3,7 @@
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createEventBridgeClient } from "../../lambdas/shared/aws/clients";
+import { TestClock } from "../../local/clock";
 import {
   EventRouter,
   fillTemplate,
@@ -219,7 +220,7 @@ describe("scheduled rules", () => {
   const arn = "arn:aws:events:us-east-1:000000000000:rule/every-five";
   const target = { Id: "check", Arn: "arn:aws:lambda:us-east-1:000000000000:function:check" };
 
-  it("reads rate expressions as EventBridge does and refuses cron and malformed ones", () => {
+  it("reads rate expressions as EventBridge does and refuses malformed ones", () => {
     expect(rateIntervalMs("rate(1 minute)")).toBe(60_000);
     expect(rateIntervalMs("rate(5 minutes)")).toBe(300_000);
     expect(rateIntervalMs("rate(2 hours)")).toBe(7_200_000);
@@ -228,7 +229,7 @@ describe("scheduled rules", () => {
     expect(() => rateIntervalMs("rate(1 hours)")).toThrow(/use "hour" with 1/);
     expect(() => rateIntervalMs("rate(0 minutes)")).toThrow(ScheduleError);
     expect(() => rateIntervalMs("rate(5 weeks)")).toThrow(ScheduleError);
-    expect(() => rateIntervalMs("cron(0 3 ? * SUN *)")).toThrow(/cron schedules are not run/);
+    expect(() => rateIntervalMs("cron(0 3 ? * SUN *)")).toThrow(/not a rate expression/);
   });
 
   it("sends a Scheduled Event to the targets when fired, and never on a pattern match", async () => {
@@ -290,7 +291,7 @@ describe("scheduled rules", () => {
     }
   });
 
-  it("refuses a rule with neither a pattern nor a schedule, and a cron schedule", () => {
+  it("refuses a rule with neither a pattern nor a schedule, and a malformed cron schedule", () => {
     const router = new EventRouter();
     expect(() =>
       router.putRule({ name: "empty", arn, eventBusName: "default", targets: [target] }),
@@ -300,9 +301,33 @@ describe("scheduled rules", () => {
         name: "weekly",
         arn,
         eventBusName: "default",
-        scheduleExpression: "cron(0 3 ? * SUN *)",
+        scheduleExpression: "cron(0 3 * * * *)",
         targets: [target],
       }),
     ).toThrow(ScheduleError);
+  });
+
+  it("runs a cron rule (UTC) on its clock: a Scheduled Event at each scheduled time", async () => {
+    const clock = new TestClock(Date.parse("2026-12-05T02:58:00Z"));
+    const invoked: Record<string, unknown>[] = [];
+    const router = new EventRouter({
+      clock,
+      runSchedules: true,
+      invokeAsync: (_a, e) => invoked.push(e as Record<string, unknown>),
+    });
+    router.putRule({
+      name: "weekly",
+      arn,
+      eventBusName: "default",
+      scheduleExpression: "cron(0 3 ? * SUN *)",
+      targets: [target],
+    });
+    await clock.advanceTo(Date.parse("2026-12-06T02:59:59Z"));
+    expect(invoked).toEqual([]);
+    await clock.advanceTo(Date.parse("2026-12-13T03:00:00Z"));
+    expect(invoked.map((e) => e.time)).toEqual(["2026-12-06T03:00:00Z", "2026-12-13T03:00:00Z"]);
+    router.stopSchedules();
+    await clock.advance(14 * 86_400_000);
+    expect(invoked).toHaveLength(2);
   });
 });

@@ -24,6 +24,7 @@ import {
 import { App, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as cdkS3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ExportWorkflow } from "../../infra/constructs/export";
@@ -103,8 +104,8 @@ function synth(dir: string, lakeFsEndpoint: string) {
       "LakeFs",
       `arn:aws:secretsmanager:${TEST_REGION}:000000000000:secret:lakefs-AbCdEf`,
     ),
-    storageBuckets: [nsBucket],
-    exportBuckets: [outBucket],
+    storageBuckets: [cdkS3.Bucket.fromBucketName(stack, "Namespaces", nsBucket)],
+    exportBuckets: [cdkS3.Bucket.fromBucketName(stack, "Out", outBucket)],
     maxConcurrency: 4,
     logRetention: logs.RetentionDays.ONE_DAY,
     export: { multipartThresholdBytes: MULTIPART_THRESHOLD, shardsPerBatch: 2 },

@@ -17,6 +17,7 @@ import {
 import { App, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as cdkS3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { parquetReadObjects } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -114,8 +115,8 @@ function synth(dir: string, lakeFsEndpoint: string) {
       "LakeFs",
       `arn:aws:secretsmanager:${TEST_REGION}:000000000000:secret:lakefs-AbCdEf`,
     ),
-    storageBuckets: [nsBucket],
-    exportBuckets: [backupBucket],
+    storageBuckets: [cdkS3.Bucket.fromBucketName(stack, "Namespaces", nsBucket)],
+    exportBuckets: [cdkS3.Bucket.fromBucketName(stack, "Backup", backupBucket)],
     maxConcurrency: 4,
     logRetention: logs.RetentionDays.ONE_DAY,
     maxMarkAgeHours: 24,
@@ -382,6 +383,14 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     ]);
     expect(backup.stderr).not.toContain("lakeport:");
     expect(backup.code).toBe(0);
+    // A progress line while it copies (not a terminal: plain lines), then the counts.
+    const marked = expectedMarked().length.toLocaleString("en-US");
+    expect(backup.stderr).toMatch(/^gc backup of mark m1: copying \d[\d,]*(\/[\d,]+)? objects, /m);
+    expect(backup.stdout).toMatch(
+      new RegExp(
+        `^gc backup of mark m1: ${marked} copied \\([\\d.]+ (B|KiB|MiB)\\), 0 failed in \\d+s \\(${marked} objects\\)\n$`,
+      ),
+    );
     expect(await keysUnder(backupBucket, "bk/")).toEqual(expectedMarked().map((k) => `bk/${k}`));
     // The same backup through the copy workflow (distributed map over the mark's parts).
     const viaWorkflow = await lakeport([

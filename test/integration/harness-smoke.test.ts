@@ -37,9 +37,11 @@ describe("the real Lakeport app on the embedded environment", () => {
     expect(env.resources.eventBusName).toMatch(/Bus/);
     const names = env.deployment.runtime.functionNames();
     expect(names.length).toBeGreaterThanOrEqual(4);
-    // API Gateway and SQS have no local counterpart (the API server stands in for the former).
+    // API Gateway has no local counterpart (the API server stands in for it).
     const missing = env.deployment.unsupported.filter((u) =>
-      /Lambda::Function|StepFunctions|Events::(Rule|EventBus)|DynamoDB|S3::Bucket/.test(u.type),
+      /Lambda::|StepFunctions|Events::(Rule|EventBus)|DynamoDB|S3::Bucket|SQS|Scheduler/.test(
+        u.type,
+      ),
     );
     expect(missing).toEqual([]);
   });

@@ -1,5 +1,6 @@
 // The lakeFS client against the lakeFS development server, over HTTP, with objects in the
 // embedded S3.
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -198,6 +199,128 @@ describe("objects, staging and commits", () => {
     expect(new TextDecoder().decode(content.body)).toBe("hello");
     expect(content.contentType).toBe("text/plain");
     expect((await lakefs.statObject(repo, "main", "a/b.txt")).metadata).toEqual({ owner: "me" });
+  });
+
+  it("uploads multipart/form-data as lakectl and the Python SDK send it (the part named content)", async () => {
+    const repo = await newRepo();
+    // A large binary object (6 MiB, every byte value), with another field before the file.
+    const bytes = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 11)) % 256;
+    const upload = (form: FormData) =>
+      fetch(
+        `${server.endpoint}/api/v1/repositories/${repo}/branches/main/objects?path=big/part-0.parquet`,
+        {
+          method: "POST",
+          headers: {
+            authorization: `Basic ${Buffer.from(`${KEYS.accessKeyId}:${KEYS.secretAccessKey}`).toString("base64")}`,
+          },
+          body: form,
+        },
+      );
+    const form = new FormData();
+    form.append("note", "not the file");
+    form.append("content", new Blob([bytes], { type: "application/x-parquet" }), "part-0.parquet");
+    const res = await upload(form);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const stats = (await res.json()) as {
+      size_bytes: number;
+      checksum: string;
+      content_type: string;
+    };
+    expect(stats).toMatchObject({
+      size_bytes: bytes.length,
+      checksum: createHash("md5").update(bytes).digest("hex"),
+      content_type: "application/x-parquet",
+    });
+    const back = await lakefs.getObject(repo, "main", "big/part-0.parquet");
+    expect(Buffer.from(back.body).equals(bytes)).toBe(true);
+    expect(back.contentType).toBe("application/x-parquet");
+
+    const noFile = new FormData();
+    noFile.append("file", new Blob(["x"]), "x.txt");
+    const refused = await upload(noFile);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      message: 'multipart/form-data: no part named "content" (the file to upload)',
+    });
+  });
+
+  it("uploads in parts through presigned URLs (presigned multipart upload), and aborts", async () => {
+    const repo = await newRepo();
+    const base = `${server.endpoint}/api/v1/repositories/${repo}/branches/main/staging/pmpu`;
+    const auth = {
+      authorization: `Basic ${Buffer.from(`${KEYS.accessKeyId}:${KEYS.secretAccessKey}`).toString("base64")}`,
+    };
+    const call = (method: string, url: string, body?: unknown) =>
+      fetch(url, {
+        method,
+        headers: { ...auth, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const created = await call("POST", `${base}?path=big/file.bin&parts=2`);
+    expect(created.status).toBe(201);
+    const upload = (await created.json()) as {
+      upload_id: string;
+      physical_address: string;
+      presigned_urls: string[];
+    };
+    expect(upload.physical_address).toMatch(new RegExp(`^s3://${bucket}/${repo}/data/`));
+    expect(upload.presigned_urls).toHaveLength(2);
+    expect(upload.presigned_urls[0]).toMatch(/X-Amz-Signature=/);
+    // Part 1 at S3's minimum part size, part 2 the rest; the URLs are used as they are.
+    const part1 = Buffer.alloc(5 * 1024 * 1024, 7);
+    const part2 = Buffer.from("the tail");
+    const etags: string[] = [];
+    for (const [i, bytes] of [part1, part2].entries()) {
+      const put = await fetch(upload.presigned_urls[i]!, { method: "PUT", body: bytes });
+      expect(put.status, await put.clone().text()).toBe(200);
+      etags.push(put.headers.get("etag")!);
+    }
+    const done = await call("PUT", `${base}/${upload.upload_id}?path=big/file.bin`, {
+      physical_address: upload.physical_address,
+      parts: etags.map((etag, i) => ({ part_number: i + 1, etag })),
+      content_type: "application/octet-stream",
+      user_metadata: { source: "parts" },
+    });
+    expect(done.status, await done.clone().text()).toBe(200);
+    expect(await done.json()).toMatchObject({
+      path: "big/file.bin",
+      physical_address: upload.physical_address,
+      size_bytes: part1.length + part2.length,
+      checksum: expect.stringMatching(/-2$/),
+    });
+    const back = await lakefs.getObject(repo, "main", "big/file.bin");
+    expect(Buffer.from(back.body).equals(Buffer.concat([part1, part2]))).toBe(true);
+    expect((await lakefs.statObject(repo, "main", "big/file.bin")).metadata).toEqual({
+      source: "parts",
+    });
+
+    // Aborted: the upload is gone.
+    const other = (await (await call("POST", `${base}?path=gone.bin`)).json()) as {
+      upload_id: string;
+      physical_address: string;
+    };
+    const aborted = await call("DELETE", `${base}/${other.upload_id}?path=gone.bin`, {
+      physical_address: other.physical_address,
+    });
+    expect(aborted.status).toBe(204);
+    const late = await call("PUT", `${base}/${other.upload_id}?path=gone.bin`, {
+      physical_address: other.physical_address,
+      parts: [{ part_number: 1, etag: "x" }],
+    });
+    expect(late.status).toBe(404);
+    // Bad input: 400 naming the field.
+    expect(await (await call("POST", `${base}?path=x&parts=0`)).json()).toEqual({
+      message: "parts: must be an integer from 1 to 10000",
+    });
+    const noParts = await call("PUT", `${base}/${other.upload_id}?path=x`, {
+      physical_address: other.physical_address,
+      parts: [],
+    });
+    expect(noParts.status).toBe(400);
+    expect(await noParts.json()).toEqual({
+      message: "parts: must be a non-empty list of {part_number, etag}",
+    });
   });
 
   it("shows staged objects on the branch only, and commits them", async () => {

@@ -1,4 +1,4 @@
-// The stepfunctions + eventbridge components as `npm run local` starts them.
+// The stepfunctions, sqs and eventbridge components as `npm run local` starts them.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -48,10 +48,14 @@ it("starts both endpoints, deploys the assembly and routes PutEvents to the stat
   );
   writeFileSync(path.join(dir, "Comp.template.json"), JSON.stringify(template));
   let deployment: LocalDeployment | undefined;
-  const [sfnComponent, ebComponent] = localCloudComponents({
+  const components = localCloudComponents({
     assemblyDir: dir,
     onDeployed: (d) => (deployment = d),
   });
+  const named = (name: string) => components.find((c) => c.name === name);
+  const [sfnComponent, sqsComponent, ebComponent] = ["stepfunctions", "sqs", "eventbridge"].map(
+    named,
+  );
   const endpoints = {
     region: TEST_REGION,
     s3: inject("s3Endpoint"),
@@ -66,9 +70,13 @@ it("starts both endpoints, deploys the assembly and routes PutEvents to the stat
     log: (m: string) => logs.push(m),
   });
   const sfnRunning = await sfnComponent!.start(ctx(0, endpoints));
-  const ebRunning = await ebComponent!.start(ctx(0, { ...endpoints, ...sfnRunning.endpoints }));
+  const sqsRunning = await sqsComponent!.start(ctx(0, endpoints));
+  const ebRunning = await ebComponent!.start(
+    ctx(0, { ...endpoints, ...sfnRunning.endpoints, ...sqsRunning.endpoints }),
+  );
   try {
-    expect(ebComponent!.after).toContain("stepfunctions");
+    expect(ebComponent!.after).toEqual(expect.arrayContaining(["stepfunctions", "sqs"]));
+    expect(sqsRunning.endpoints.sqs).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(logs[0]).toMatch(/deployed Comp: 3 resources/);
     const eb = createEventBridgeClient({
       endpoint: ebRunning.endpoints.eventbridge!,
@@ -106,6 +114,7 @@ it("starts both endpoints, deploys the assembly and routes PutEvents to the stat
     expect(JSON.parse(d.output!)).toEqual({ hello: "world" });
   } finally {
     await ebRunning.stop();
+    await sqsRunning.stop();
     await sfnRunning.stop();
   }
 });

@@ -28,6 +28,7 @@ runtime.register({
   handler: "index.handler",
 });
 runtime.register({ name: "missing-export", codeDir, handler: "index.nothere" });
+runtime.register({ name: "small", codeDir, handler: "index.handler", memorySizeMb: 128 });
 
 afterAll(() => runtime.close());
 
@@ -96,6 +97,34 @@ describe("LambdaRuntime", () => {
     expect(await runtime.invokeJson("fixture", { action: "sleep", ms: 1 })).toEqual({ slept: 1 });
     expect(runtime.stats("fixture").timeouts).toBe(1);
   });
+
+  it("fails an invocation that allocates past the memory size with Runtime.OutOfMemory, then replaces the worker", async () => {
+    // Under the limit: fine, on the same worker.
+    expect(await runtime.invokeJson("small", { action: "hold", mb: 32 })).toEqual({ held: 32 });
+    const before = runtime.stats("small");
+    const r = await payloadOf(runtime.invoke("small", JSON.stringify({ action: "hold", mb: 400 })));
+    expect(r.functionError).toBe("Unhandled");
+    expect(r.doc.errorType).toBe("Runtime.OutOfMemory");
+    expect(r.doc.errorMessage).toMatch(/Runtime exited with error: signal: killed/);
+    const after = runtime.stats("small");
+    expect(after.crashes).toBe(before.crashes + 1);
+    expect(after.records.at(-1)).toMatchObject({
+      outcome: "crash",
+      errorType: "Runtime.OutOfMemory",
+    });
+    // A fresh worker takes the next invocation; a larger memory size lets the same work run.
+    expect(await runtime.invokeJson("small", { action: "hold", mb: 32 })).toEqual({ held: 32 });
+    runtime.updateFunctionLimits("small", { memorySizeMb: 1024 });
+    expect(await runtime.invokeJson("small", { action: "hold", mb: 400 })).toEqual({ held: 400 });
+    runtime.updateFunctionLimits("small", { memorySizeMb: 128 });
+  }, 60_000);
+
+  it("an injected oom fault runs out of the function's memory for real", async () => {
+    runtime.injectFault({ function: "small", invocation: "next", kind: "oom" });
+    const r = await payloadOf(runtime.invoke("small", "{}"));
+    expect(r.doc.errorType).toBe("Runtime.OutOfMemory");
+    expect(await runtime.invokeJson("small", { a: 2 })).toEqual({ echo: { a: 2 } });
+  }, 60_000);
 
   it("reports a process exit as Runtime.ExitError", async () => {
     const r = await payloadOf(runtime.invoke("other", JSON.stringify({ action: "exit" })));

@@ -51,7 +51,8 @@ const template = {
       },
     },
     Role1: { Type: "AWS::IAM::Role", Properties: { AssumeRolePolicyDocument: {} } },
-    Queue1: { Type: "AWS::SQS::Queue" },
+    Queue1: { Type: "AWS::SQS::Queue", Properties: { VisibilityTimeout: 60 } },
+    Stream1: { Type: "AWS::Kinesis::Stream" },
     Machine9: {
       Type: "AWS::StepFunctions::StateMachine",
       Properties: {
@@ -161,7 +162,16 @@ describe("deployLocally", () => {
 
   it("reports ignored and unsupported resource types and skips resources whose condition is false", () => {
     expect(deployment.ignored).toEqual([{ logicalId: "Role1", type: "AWS::IAM::Role" }]);
-    expect(deployment.unsupported).toEqual([{ logicalId: "Queue1", type: "AWS::SQS::Queue" }]);
+    expect(deployment.unsupported).toEqual([
+      { logicalId: "Stream1", type: "AWS::Kinesis::Stream" },
+    ]);
+    // A queue is deployed: its Ref is its URL, its attributes as CloudFormation gives them.
+    const url = deployment.physicalId("Queue1");
+    expect(url).toMatch(/\/000000000000\/Tpl-Queue1-[0-9a-f]{8}$/);
+    expect(deployment.queues.attributes(url)).toMatchObject({
+      VisibilityTimeout: "60",
+      QueueArn: deployment.arn("Queue1"),
+    });
     expect(deployment.resources.map((r) => r.logicalId)).not.toContain("ProdOnly");
   });
 

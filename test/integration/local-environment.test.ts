@@ -22,6 +22,7 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { ListStateMachinesCommand } from "@aws-sdk/client-sfn";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   createDynamoDbClient,
@@ -51,10 +52,10 @@ async function portFree(port: number): Promise<boolean> {
 async function freePortBase(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20000 + Math.floor(Math.random() * 40000);
-    const free = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => portFree(base + i)));
+    const free = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => portFree(base + i)));
     if (free.every(Boolean)) return base;
   }
-  throw new Error("no free block of 6 ports");
+  throw new Error("no free block of 7 ports");
 }
 
 /** The java processes of DynamoDB Local serving `port` (and their watchdogs), from /proc. */
@@ -165,6 +166,12 @@ async function expectEveryEndpointAnswers(e: Endpoints) {
   expect(put.FailedEntryCount).toBe(0);
   events.destroy();
 
+  // SQS: the deployed app's dead-letter queue.
+  const sqs = new SQSClient({ ...opts, endpoint: e.sqs! });
+  const queues = await sqs.send(new ListQueuesCommand({}));
+  expect(queues.QueueUrls?.join(" ")).toMatch(new RegExp(`^${e.sqs}/\\d{12}/\\S*DeadLetters`));
+  sqs.destroy();
+
   // The API: the template's API Gateway wants SigV4 signatures made with the credentials
   // of endpoints.json, and the deployed functions answer.
   const base = `${e.api}/api/v1`;
@@ -241,6 +248,7 @@ test("npm run local: endpoints answer, data persists across restarts, --fresh wi
       "lakefsSecretAccessKey",
       "stepfunctions",
       "eventbridge",
+      "sqs",
       "api",
       "webhookToken",
     ].sort(),

@@ -13,7 +13,6 @@ import aslValidator from "asl-validator";
 import { App, type Stack } from "aws-cdk-lib";
 import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../infra/app";
@@ -25,6 +24,7 @@ import {
 import { awsSolutionsFindings } from "../../infra/nag";
 import { ROUTES } from "../../lambdas/api/routes";
 import { LAKEPORT_METRIC_NAMESPACE, STUCK_EXPORTS_METRIC } from "../../lambdas/shared/metrics";
+import { EXPORT_METRICS, GC_METRICS } from "../../lambdas/shared/run-metrics";
 import { validateMachine } from "../../local/stepfunctions/validate";
 
 const STORAGE_BUCKET = "lake-data-bucket";
@@ -94,10 +94,21 @@ function mapStates(states: Record<string, any>): [string, any][] {
   );
 }
 
-function statementsOf(policy: Resource): { Action: string | string[]; Resource: unknown }[] {
+function statementsOf(
+  policy: Resource,
+): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
   return policy.Properties.PolicyDocument.Statement;
 }
 const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+/** An ARN as text: Fn::Join joined, the partition "aws", other references as JSON. */
+function arnText(v: unknown): string {
+  if (typeof v === "string") return v;
+  const o = v as any;
+  if (o?.["Fn::Join"]) return o["Fn::Join"][1].map(arnText).join(o["Fn::Join"][0]);
+  if (o?.Ref === "AWS::Partition") return "aws";
+  return JSON.stringify(v);
+}
+const resourceTexts = (st: { Resource: unknown }) => list(st.Resource).map(arnText);
 
 /** Zip size of some files: deflated contents plus zip headers (about 100 bytes a file). */
 function zippedSize(files: { path: string; contents: Uint8Array }[]): number {
@@ -161,7 +172,7 @@ describe("Lambda functions", () => {
     const fns = stack.node.findAll().filter((c) => c instanceof lambda.Function);
     const entries: Record<string, string> = {};
     for (const fn of fns) {
-      const entry = LAKEPORT_FUNCTION_ENTRIES.get(fn as NodejsFunction);
+      const entry = LAKEPORT_FUNCTION_ENTRIES.get(fn as lambda.Function);
       expect(entry, `${fn.node.path} is built by lakeportFunction`).toBeDefined();
       entries[fn.node.path.replace(/[^A-Za-z0-9]/g, "")] = path.join(PROJECT_ROOT, entry!);
     }
@@ -195,24 +206,103 @@ describe("Lambda functions", () => {
     expect(Math.max(...Object.values(sizes))).toBeGreaterThan(100 * 1024);
   }, 180_000);
 
-  it("alarm on errors and throttles, each function", () => {
+  it("alarm on errors per function, on throttles summed over all functions", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
-    for (const [id] of ofType("AWS::Lambda::Function")) {
-      for (const metric of ["Errors", "Throttles"]) {
-        const found = alarms.some(
-          (a) =>
-            a.MetricName === metric &&
-            a.Namespace === "AWS/Lambda" &&
-            JSON.stringify(a.Dimensions) ===
-              JSON.stringify([{ Name: "FunctionName", Value: { Ref: id } }]),
-        );
-        expect(found, `${metric} alarm of ${id}`).toBe(true);
-      }
+    const fnIds = ofType("AWS::Lambda::Function").map(([id]) => id);
+    for (const id of fnIds) {
+      const found = alarms.some(
+        (a) =>
+          a.MetricName === "Errors" &&
+          a.Namespace === "AWS/Lambda" &&
+          JSON.stringify(a.Dimensions) ===
+            JSON.stringify([{ Name: "FunctionName", Value: { Ref: id } }]),
+      );
+      expect(found, `Errors alarm of ${id}`).toBe(true);
     }
-    // Alarm actions go to the configured topic.
-    expect(alarms.every((a) => JSON.stringify(a.AlarmActions).includes("lakeport-alarms"))).toBe(
-      true,
+    // No per-function throttle alarm: metric math alarms (at most 10 metrics each, CloudWatch's
+    // limit) summing Throttles, covering every function exactly once.
+    expect(alarms.filter((a) => a.MetricName === "Throttles")).toEqual([]);
+    const throttleMath = alarms.filter((a) =>
+      (a.Metrics ?? []).some(
+        (m: { MetricStat?: { Metric: { MetricName: string } } }) =>
+          m.MetricStat?.Metric.MetricName === "Throttles",
+      ),
     );
+    expect(throttleMath.length).toBe(Math.ceil(fnIds.length / 10));
+    // Groups as even as can be (21 functions: 7, 7, 7).
+    const groupSizes = throttleMath.map(
+      (a) => a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).length,
+    );
+    expect(Math.max(...groupSizes) - Math.min(...groupSizes)).toBeLessThanOrEqual(1);
+    const covered: string[] = [];
+    for (const a of throttleMath) {
+      const stats = a.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat);
+      expect(stats.length).toBeLessThanOrEqual(10);
+      const [expression] = a.Metrics.filter((m: { ReturnData?: boolean }) => m.ReturnData);
+      expect(expression.Expression).toBe(stats.map((m: { Id: string }) => m.Id).join(" + "));
+      for (const m of stats) covered.push(m.MetricStat.Metric.Dimensions[0].Value.Ref);
+    }
+    expect(covered.sort()).toEqual([...fnIds].sort());
+  });
+
+  it("trace actively with X-Ray, through AWS's managed daemon-write policy", () => {
+    const roles = Object.fromEntries(ofType("AWS::IAM::Role"));
+    for (const [id, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.TracingConfig, id).toEqual({ Mode: "Active" });
+      const role = roles[fn.Properties.Role["Fn::GetAtt"][0]]!;
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns), id).toContain(
+        ":iam::aws:policy/AWSXRayDaemonWriteAccess",
+      );
+    }
+  });
+});
+
+describe("alarms", () => {
+  it("exactly one composite alarm: ALARM when any alarm is, the only one that notifies", () => {
+    const composites = ofType("AWS::CloudWatch::CompositeAlarm");
+    expect(composites).toHaveLength(1);
+    const [[, composite]] = composites as [[string, Resource]];
+    expect(JSON.stringify(composite.Properties.AlarmActions)).toContain("lakeport-alarms");
+    expect(JSON.stringify(composite.Properties.OKActions)).toContain("lakeport-alarms");
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    const alarms = ofType("AWS::CloudWatch::Alarm");
+    expect(alarms.length).toBeGreaterThan(10);
+    for (const [id, alarm] of alarms) {
+      expect(rule, `${id} is in the composite`).toContain(`"${id}"`);
+      expect(alarm.Properties.AlarmActions, `${id} notifies through the composite`).toBeUndefined();
+    }
+  });
+
+  it("alarm on export failures and lag from the exports' metrics, over several datapoints", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    for (const [metric, statistic] of [
+      [EXPORT_METRICS.copyFailures, "Sum"],
+      [EXPORT_METRICS.exportLagSeconds, "Maximum"],
+    ] as const) {
+      const alarm = alarms.find((a) => a.MetricName === metric);
+      expect(alarm, metric).toMatchObject({
+        Namespace: LAKEPORT_METRIC_NAMESPACE,
+        Statistic: statistic,
+        Dimensions: [{ Name: "service", Value: "lakeport-export" }],
+        TreatMissingData: "notBreaching",
+      });
+      expect(alarm?.EvaluationPeriods, metric).toBeGreaterThanOrEqual(3);
+      expect(alarm?.DatapointsToAlarm, metric).toBeGreaterThanOrEqual(2);
+    }
+    expect(alarms.find((a) => a.MetricName === EXPORT_METRICS.exportLagSeconds)?.Threshold).toBe(
+      900,
+    );
+  });
+
+  it("the dashboard has export lag, throughput and GC panels", () => {
+    const [[, dashboard]] = ofType("AWS::CloudWatch::Dashboard") as [[string, Resource]];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const name of [...Object.values(EXPORT_METRICS), ...Object.values(GC_METRICS)]) {
+      expect(body, name).toContain(name);
+    }
+    expect(body).toContain("Export lag");
+    expect(body).toContain("Export throughput");
+    expect(body).toContain("GC run time");
   });
 });
 
@@ -352,7 +442,6 @@ describe("exports stuck in progress", () => {
       Period: 900,
       Threshold: 1,
       ComparisonOperator: "GreaterThanOrEqualToThreshold",
-      AlarmActions: [expect.stringContaining(":sns:")],
     });
   });
 
@@ -386,7 +475,7 @@ describe("export integrity", () => {
   const grants = (prefix: string, action: string) =>
     statementsOf(policyOf(prefix))
       .filter((st) => list(st.Action).includes(action))
-      .map((st) => JSON.stringify(st.Resource));
+      .flatMap(resourceTexts);
 
   it("gives the API's export routes the deployment's exportBuckets", () => {
     const fn = ofType("AWS::Lambda::Function").find(([id]) => id.includes("ApiExport"))!;
@@ -398,7 +487,22 @@ describe("export integrity", () => {
       `arn:aws:s3:::${EXPORT_BUCKET}`,
     );
     const deletes = grants("LakeportExportMarkersFunction", "s3:DeleteObject");
-    expect(deletes).toEqual([JSON.stringify(`arn:aws:s3:::${EXPORT_BUCKET}/*`)]);
+    expect(deletes).toEqual([`arn:aws:s3:::${EXPORT_BUCKET}/*`]);
+  });
+
+  it("lets the plan and copy steps update the export's progress item and no other item", () => {
+    for (const prefix of ["LakeportExportPlanFunction", "LakeportExportCopyFunction"]) {
+      const dynamo = statementsOf(policyOf(prefix)).filter((st) =>
+        list(st.Action).some((a) => a.startsWith("dynamodb:")),
+      );
+      expect(
+        dynamo.map((st) => list(st.Action)),
+        prefix,
+      ).toEqual([["dynamodb:UpdateItem"]]);
+      expect(dynamo[0]!.Condition, prefix).toEqual({
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["EXPORTPROGRESS#*"] },
+      });
+    }
   });
 
   it("records an export's outcome only once its execution has ended: the finish step touches no state", () => {
@@ -441,7 +545,7 @@ describe("IAM", () => {
       statementsOf(p).some(
         (st) =>
           list(st.Action).some((a) => a.startsWith("s3:Delete")) &&
-          JSON.stringify(st.Resource).includes(`arn:aws:s3:::${STORAGE_BUCKET}`),
+          resourceTexts(st).some((r) => r.startsWith(`arn:aws:s3:::${STORAGE_BUCKET}`)),
       ),
     );
     expect(deleters.map(([id]) => id)).toEqual([expect.stringMatching(/^LakeportGcSweepFunction/)]);
@@ -459,10 +563,10 @@ describe("IAM", () => {
       if (!/^LakeportGc\w+Function/.test(id) || /^LakeportGcCopy/.test(id)) continue;
       for (const st of statementsOf(p)) {
         if (!list(st.Action).some((a) => a.startsWith("s3:Put"))) continue;
-        for (const r of list(st.Resource).map((x) => JSON.stringify(x))) {
+        for (const r of resourceTexts(st)) {
           if (!r.includes(STORAGE_BUCKET)) continue;
           writers.add(id.replace(/Function.*/, ""));
-          expect(prefixes, `${id} ${r}`).toContain(JSON.parse(r));
+          expect(prefixes, `${id} ${r}`).toContain(r);
         }
       }
     }
@@ -493,7 +597,7 @@ describe("IAM", () => {
     for (const [id, p] of policies()) {
       if (/^LakeportGc/.test(id)) continue;
       for (const st of statementsOf(p)) {
-        if (!JSON.stringify(st.Resource).includes(STORAGE_BUCKET)) continue;
+        if (!resourceTexts(st).some((r) => r.includes(STORAGE_BUCKET))) continue;
         for (const action of list(st.Action)) {
           expect(["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"], `${id}`).toContain(
             action,

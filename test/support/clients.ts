@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
 import { createDynamoDbClient, createS3Client } from "../../lambdas/shared/aws/clients";
 import { S3AdminClient } from "../../local/s3/admin-client";
@@ -30,4 +31,13 @@ export function uniqueName(prefix: string): string {
 /** The embedded S3's admin API (request counters, deny rules, throttling); scope by bucket. */
 export function testS3Admin(): S3AdminClient {
   return new S3AdminClient(inject("s3Endpoint"));
+}
+
+/** An SQS client (the AWS SDK's, JSON protocol) of a local SQS endpoint. */
+export function testSqsClient(endpoint: string): SQSClient {
+  return new SQSClient({
+    endpoint,
+    region: TEST_REGION,
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
 }

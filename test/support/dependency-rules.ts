@@ -5,7 +5,8 @@
 // - lambdas/api/ composes the capabilities but never imports their handlers/;
 // - inside a capability, layers point inward: domain/ imports no app/, adapters/ or handlers/;
 //   app/ and ports.ts import no adapters/ or handlers/;
-// - domain/ is pure: nothing it reaches through relative imports loads the AWS SDK or I/O;
+// - domain/ is pure: nothing it reaches through relative imports loads the AWS SDK,
+//   Powertools (metrics and traces go through ports) or I/O;
 // - product code (lambdas/, infra/, cli/) imports nothing of local/, test/, bench/, scripts/.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -14,9 +15,9 @@ import { sourceFiles } from "./code-size";
 
 export const PRODUCT_DIRS = ["lambdas", "infra", "cli"] as const;
 const NOT_PRODUCT = ["local", "test", "bench", "scripts"];
-/** Modules a domain file may not reach: the AWS SDK, Smithy, and Node's I/O. */
+/** Modules a domain file may not reach: the AWS SDK, Smithy, Powertools, and Node's I/O. */
 const IO_MODULE =
-  /^(@aws-sdk\/|@smithy\/|(node:)?(fs|fs\/promises|http|https|http2|net|tls|dgram|dns|child_process|worker_threads|cluster)$)/;
+  /^(@aws-sdk\/|@smithy\/|@aws-lambda-powertools\/|(node:)?(fs|fs\/promises|http|https|http2|net|tls|dgram|dns|child_process|worker_threads|cluster)$)/;
 /** Top-level folders of lambdas/ that are not capabilities. */
 const NOT_CAPABILITIES = new Set(["shared", "api"]);
 

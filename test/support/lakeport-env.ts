@@ -12,6 +12,7 @@
 //   ...
 //   await env.stop();
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +25,7 @@ import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { lambdaIntegration } from "../../local/api/lambda-handlers";
 import { type ApiServerHandle, startApiServer } from "../../local/api/server";
 import { type RestApiDefinition, restApiFromAssembly } from "../../local/apigateway/rest-api";
+import type { Clock } from "../../local/clock";
 import { type LocalCloudHandle, type LocalCloudOptions, startLocalCloud } from "../../local/cloud";
 import type { LocalDeployment } from "../../local/cloud/deploy";
 import { startDynamoDbServer } from "../../local/dynamodb/server";
@@ -57,6 +59,10 @@ export interface LakeportEnvironmentOptions {
   runnerOptions?: LocalCloudOptions["runnerOptions"];
   /** Warm workers per function (default 4). */
   concurrencyPerFunction?: number;
+  /** The clock scheduled rules and Scheduler schedules run on (e.g. a TestClock). */
+  clock?: Clock;
+  /** Fire scheduled rules and schedules on the clock (default: only when a test fires them). */
+  runSchedules?: boolean;
 }
 
 export interface CliResult {
@@ -150,6 +156,18 @@ export async function lakeportTemplateDir(): Promise<string> {
   return (await synthesizeLakeport(TEST_TEMPLATE_DIR, { bundle: false })).assemblyDir;
 }
 
+/**
+ * The real app synthesized with `cdk deploy` settings (LAKEPORT_* names, e.g.
+ * LAKEPORT_GC_SCHEDULES), next to the run's assembly; cached across runs like it.
+ */
+export async function lakeportAssemblyDirWith(
+  cdkSettings: Record<string, string>,
+): Promise<string> {
+  const key = createHash("sha256").update(JSON.stringify(cdkSettings)).digest("hex").slice(0, 12);
+  const dir = `${inject("lakeportAssemblyDir")}-${key}`;
+  return (await synthesizeLakeport(dir, { cdkSettings })).assemblyDir;
+}
+
 /** Logical ids (without CDK's hash) of the stack's resources the harness reports. */
 const LOGICAL = {
   table: "LakeportStorageState",
@@ -240,6 +258,8 @@ export async function startLakeportEnvironment(
       ...(opts.concurrencyPerFunction
         ? { concurrencyPerFunction: opts.concurrencyPerFunction }
         : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.runSchedules ? { runSchedules: true } : {}),
     });
     cleanups.push(() => cloud.stop());
     const deployment = cloud.deployment;
@@ -286,6 +306,7 @@ export async function startLakeportEnvironment(
       AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
       AWS_ENDPOINT_URL_SFN: cloud.endpoints.stepfunctions,
       AWS_ENDPOINT_URL_EVENTBRIDGE: cloud.endpoints.eventbridge,
+      AWS_ENDPOINT_URL_SQS: cloud.endpoints.sqs,
       LAKEPORT_S3_FORCE_PATH_STYLE: "true",
       LAKEFS_ENDPOINT: lakefsServer.endpoint,
       LAKEFS_ACCESS_KEY_ID: lakefsKeys.accessKeyId,

@@ -15,6 +15,30 @@ export class MemoryExportStore implements ExportObjectStore {
       if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
     }
   }
+  async lines(bucket: string, key: string) {
+    const body = this.objects.get(`${bucket}/${key}`);
+    if (body === undefined) return undefined;
+    return (async function* () {
+      const lines = body.split("\n");
+      if (lines.at(-1) === "") lines.pop();
+      yield* lines;
+    })();
+  }
+  /** Chunks are kept aside; the object appears when the upload is closed, as on S3. */
+  upload(bucket: string, key: string) {
+    const chunks: string[] = [];
+    return {
+      write: async (chunk: string) => {
+        chunks.push(chunk);
+      },
+      close: async () => {
+        this.objects.set(`${bucket}/${key}`, chunks.join(""));
+      },
+      abort: async () => {
+        chunks.length = 0;
+      },
+    };
+  }
   async *list(bucket: string, prefix: string, startAfter?: string) {
     for await (const key of this.listKeys(bucket, prefix)) {
       if (startAfter !== undefined && key <= startAfter) continue;

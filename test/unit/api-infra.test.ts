@@ -28,7 +28,7 @@ beforeAll(() => {
     lakeFsEndpoint: "https://lakefs.example.com",
     lakeFsSecret: new secrets.Secret(stack, "LakeFs"),
     webhookSecret: new secrets.Secret(stack, "Webhook"),
-    exportBuckets: ["exports-a", "exports-b"],
+    exportBucketNames: ["exports-a", "exports-b"],
   });
   template = Template.fromStack(stack);
 });

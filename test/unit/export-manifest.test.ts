@@ -51,6 +51,7 @@ function memorySink() {
 }
 
 const about = (commitId: string) => ({
+  bucket: "out",
   repository: "r",
   branch: "b",
   commitId,
@@ -67,7 +68,8 @@ describe("writeManifest", () => {
       maxEntriesPerPart: 10,
     });
     expect(index).toMatchObject({
-      version: 2,
+      version: 3,
+      bucket: "out",
       commitId: "c",
       format: "jsonl",
       entries: 25,
@@ -196,10 +198,10 @@ describe("writeMergedManifest", () => {
       totalSize: 1,
       parts: [{ key: "k", entries: 1, bytes: 10 }],
     };
-    expect(supportsPartReuse(v1)).toBe(false);
+    expect(supportsPartReuse(v1, "out")).toBe(false);
     await expect(
       writeMergedManifest(v1, () => gen([]), gen([]), memorySink().sink, about("c")),
-    ).rejects.toThrow(/version 1/);
+    ).rejects.toThrow(/before version 3/);
   });
 
   it("equals the full merge for any previous manifest and any changes (property)", async () => {

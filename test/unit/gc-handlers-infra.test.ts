@@ -5,6 +5,7 @@ import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { beforeAll, expect, it } from "vitest";
 import { GcWorkflow } from "../../infra/constructs/gc";
@@ -27,8 +28,8 @@ beforeAll(() => {
       "LakeFs",
       "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
     ),
-    storageBuckets: ["lake-data"],
-    exportBuckets: ["lake-exports"],
+    storageBuckets: [s3.Bucket.fromBucketArn(stack, "Data", "arn:aws:s3:::lake-data")],
+    exportBuckets: [s3.Bucket.fromBucketArn(stack, "Exports", "arn:aws:s3:::lake-exports")],
     maxConcurrency: 7,
     logRetention: logs.RetentionDays.ONE_WEEK,
     maxMarkAgeHours: 24,

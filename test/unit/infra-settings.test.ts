@@ -1,11 +1,16 @@
 // The app's settings (context or LAKEPORT_* environment) and the Lakeport construct's props
 // are checked before anything is synthesized; errors name the setting.
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+// biome-ignore-all lint/suspicious/noExplicitAny: the synthesized CloudFormation JSON is untyped
+import { App, type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { describe, expect, it } from "vitest";
 import { lakeportPropsFromSettings } from "../../infra/app";
-import { isBucketName, type LakeportProps, validateProps } from "../../infra/lakeport";
-import { acceptedFindings } from "../../infra/nag";
+import { isBucketName, Lakeport, type LakeportProps, validateProps } from "../../infra/lakeport";
+import { validateSettings } from "../../infra/stack";
 
 const SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakefs-AbCdEf";
 const REQUIRED: Record<string, unknown> = {
@@ -90,29 +95,55 @@ describe("lakeportPropsFromSettings", () => {
   });
 });
 
-describe("validateProps", () => {
-  const valid: LakeportProps = {
+describe("validateSettings (the stack's names and ARNs)", () => {
+  const valid = {
     lakeFsEndpoint: "https://lakefs.example.com",
     lakeFsSecretArn: SECRET,
     storageBuckets: ["lake-a"],
     exportBuckets: ["exports-a"],
   };
 
-  it("accepts valid props", () => {
-    expect(() => validateProps(valid)).not.toThrow();
+  it("accepts valid settings", () => {
+    expect(() => validateSettings(valid)).not.toThrow();
   });
 
   it.each([
-    [{ lakeFsEndpoint: "lakefs.example.com" }, /lakeFsEndpoint: .* is not an http\(s\) URL/],
     [
       { lakeFsSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakefs" },
       /lakeFsSecretArn: .*not a complete Secrets Manager ARN/,
     ],
-    [{ storageBuckets: [] }, /storageBuckets: at least one bucket/],
     [
       { exportBuckets: ["Bad_Bucket"] },
       /exportBuckets: "Bad_Bucket" is not a valid S3 bucket name/,
     ],
+  ])("rejects %j", (change, message) => {
+    expect(() => validateSettings({ ...valid, ...change })).toThrow(message);
+  });
+});
+
+describe("validateProps", () => {
+  const stack = new Stack();
+  const valid: LakeportProps = {
+    lakeFsEndpoint: "https://lakefs.example.com",
+    lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+    storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+    exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+  };
+
+  it("accepts valid props, bucket names that are tokens too", () => {
+    expect(() => validateProps(valid)).not.toThrow();
+    const inApp = new s3.Bucket(stack, "InApp");
+    expect(() => validateProps({ ...valid, exportBuckets: [inApp] })).not.toThrow();
+  });
+
+  it.each([
+    [{ lakeFsEndpoint: "lakefs.example.com" }, /lakeFsEndpoint: .* is not an http\(s\) URL/],
+    [{ storageBuckets: [] }, /storageBuckets: at least one bucket/],
+    [
+      { exportBuckets: [{ bucketName: "Bad_Bucket" }] },
+      /exportBuckets: "Bad_Bucket" is not a valid S3 bucket name/,
+    ],
+    [{ securityGroups: [{}] }, /securityGroups: given without vpc/],
     [{ maxConcurrency: 0 }, /maxConcurrency: must be a whole number from 1/],
     [{ reservedConcurrency: 2.5 }, /reservedConcurrency: must be a whole number/],
     [
@@ -168,16 +199,65 @@ describe("validateProps", () => {
   });
 });
 
-describe("acceptedFindings", () => {
-  it("accepts wildcard objects only of the configured buckets", () => {
-    const accepted = acceptedFindings({ storageBuckets: ["lake-a"], exportBuckets: ["exports-a"] });
-    const path = "Lakeport/Gc/SweepFunction/ServiceRole/DefaultPolicy/Resource";
-    const isAccepted = (rule: string) =>
-      accepted.some((a) => a.rule.test(rule) && a.path.test(path));
-    expect(isAccepted("AwsSolutions-IAM5[Resource::arn:aws:s3:::lake-a/*]")).toBe(true);
-    expect(isAccepted("AwsSolutions-IAM5[Resource::arn:aws:s3:::other/*]")).toBe(false);
+describe("accepted cdk-nag findings", () => {
+  it("accept wildcard objects only of the configured buckets, below the Lakeport construct", () => {
+    // No esbuild bundling: only the construct tree is read.
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Nested");
+    const lakeport = new Lakeport(stack, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+    });
+    const accepted = lakeport.acceptedNagFindings();
+    const path = "Gc/SweepFunction/ServiceRole/DefaultPolicy/Resource";
+    const isAccepted = (rule: string, at = path) =>
+      accepted.some((a) => a.rule.test(rule) && a.path.test(at));
+    expect(isAccepted("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::lake-a/*]")).toBe(
+      true,
+    );
+    expect(isAccepted("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::other/*]")).toBe(
+      false,
+    );
+    // Paths are relative to the Lakeport construct: the stack's path is not assumed.
+    expect(
+      isAccepted("AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::lake-a/*]", `Data/${path}`),
+    ).toBe(false);
     expect(isAccepted("AwsSolutions-IAM5[Resource::*]")).toBe(false);
     expect(isAccepted("AwsSolutions-IAM5[Action::s3:*]")).toBe(false);
     for (const a of accepted) expect(a.reason.length).toBeGreaterThan(40);
+  });
+});
+
+describe("bucket keys", () => {
+  it("grant the workflows a bucket's own key and the listed keys, not the API", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Keys");
+    const ownKey = new kms.Key(stack, "LakeKey");
+    const listed = kms.Key.fromKeyArn(
+      stack,
+      "Listed",
+      "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+    );
+    new Lakeport(stack, "Lakeport", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [new s3.Bucket(stack, "Lake", { encryptionKey: ownKey })],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
+      bucketKeys: [listed],
+    });
+    const policies = Template.fromStack(stack).findResources("AWS::IAM::Policy");
+    const kmsResources = (prefix: string) =>
+      Object.entries(policies)
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(([, p]) => (p as any).Properties.PolicyDocument.Statement)
+        .filter((st: any) => [st.Action].flat().includes("kms:Decrypt"))
+        .map((st: any) => JSON.stringify(st.Resource));
+    const copy = kmsResources("LakeportExportCopyFunction").join();
+    expect(copy).toContain(stack.getLogicalId(ownKey.node.defaultChild as CfnElement));
+    expect(copy).toContain("11111111-2222-3333-4444-555555555555");
+    expect(kmsResources("LakeportGcSweepFunction").join()).toContain("11111111");
+    expect(kmsResources("LakeportApiExportFunction")).toEqual([]);
   });
 });

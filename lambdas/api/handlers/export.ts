@@ -226,13 +226,24 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     if (!config && !state) {
       throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
     }
-    const execution =
+    const [execution, progress] = await Promise.all([
       state?.state === "in-progress"
-        ? await describeQuietly(deps.workflows, state.executionArn)
-        : null;
-    return json(200, exportStatusView(repository, branch, state, execution, config));
+        ? describeQuietly(deps.workflows, state.executionArn)
+        : Promise.resolve(null),
+      state ? progressQuietly(deps, state.exportId) : Promise.resolve(undefined),
+    ]);
+    return json(200, exportStatusView(repository, branch, state, execution, config, progress));
   },
 };
+
+/** Counts are best effort, like the execution's progress: a status read never fails on them. */
+async function progressQuietly(deps: ApiDeps, exportId: string) {
+  try {
+    return await deps.stores.exportProgress.getProgress(exportId);
+  } catch {
+    return undefined;
+  }
+}
 
 export function createExportHandler(deps: () => ApiDeps | Promise<ApiDeps>): ApiHandler {
   return apiHandler("API export routes", exportRoutes, deps);

@@ -7,8 +7,9 @@ import { logger } from "../../shared/logger";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { compileDirectorySelector } from "../domain/markers";
+import type { ShardResult } from "../domain/results";
 import { exportWorkKeys } from "../domain/work-layout";
-import type { ExportObjectStore } from "../ports";
+import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { runExportShard } from "./run-export-shard";
 
 export interface CopyBatchEvent {
@@ -21,6 +22,9 @@ export interface CopyStepDeps {
   s3: S3Client;
   workBucket: string;
   copy?: CopyBatchOptions;
+  /** Where each completed shard's counts are added while the export runs (none: not recorded). */
+  progress?: ExportProgressStore;
+  now?: () => Date;
 }
 
 export class MissingTaskShardError extends Error {
@@ -72,6 +76,7 @@ export async function runCopyStep(
     }
     // A shard with a result is complete: written last.
     await deps.store.put(deps.workBucket, keys.shardResult(shardIndex), JSON.stringify(result));
+    await addCopiedQuietly(deps, exportId, result);
     out.shards++;
     out.copied += result.copied;
     out.deleted += result.deleted;
@@ -81,4 +86,25 @@ export async function runCopyStep(
   const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (rejected) throw rejected.reason;
   return out;
+}
+
+/** Progress is for people watching: failing to record it never fails the batch. A retried
+ * batch adds its shards again (the status step's totals, from the shard results, are exact). */
+async function addCopiedQuietly(deps: CopyStepDeps, exportId: string, result: ShardResult) {
+  if (!deps.progress) return;
+  try {
+    await deps.progress.addCopied(
+      exportId,
+      {
+        shards: 1,
+        copied: result.copied,
+        deleted: result.deleted,
+        copiedBytes: result.copiedBytes,
+        failed: result.failed.length,
+      },
+      (deps.now ?? (() => new Date()))(),
+    );
+  } catch (err) {
+    logger.warn("export progress not recorded", { error: (err as Error).message });
+  }
 }

@@ -4,14 +4,15 @@
 // read what earlier failed exports touched from their task shards; full exports list the
 // export path.
 
+import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { exportModeOf } from "../domain/export-state";
-import type { PlannerLakeFs, ShardLimits } from "../domain/plan";
+import type { PlanCounts, PlannerLakeFs, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-state";
 import { workflowInputOf } from "../domain/workflow-state";
-import type { ExportObjectStore } from "../ports";
+import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { ExportPathObjects } from "./export-path-listing";
 import { TouchedPathsOfExports } from "./touched-paths";
 
@@ -19,6 +20,9 @@ export interface PlanStepDeps {
   store: ExportObjectStore;
   lakefs: PlannerLakeFs;
   workBucket: string;
+  /** Where the plan's counts are shown while the export runs (none: not recorded). */
+  progress?: ExportProgressStore;
+  now?: () => Date;
 }
 
 export function shardIndexKey(exportId: string): string {
@@ -66,11 +70,30 @@ export async function runPlanStep(
       limits: opts.limits,
     },
   );
-  if (!result.done) return { done: false, cursor: result.cursor, counts: result.counts };
+  if (!result.done) {
+    await recordPlanQuietly(deps, input.exportId, result.counts, false);
+    return { done: false, cursor: result.cursor, counts: result.counts };
+  }
   const indexKey = shardIndexKey(input.exportId);
   const lines: string[] = [];
   for (let i = 0; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
   await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
   await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
+  await recordPlanQuietly(deps, input.exportId, result.counts, true);
   return { done: true, cursor: result.cursor, counts: result.counts, indexKey };
+}
+
+/** Progress is for people watching: failing to record it never fails the plan. */
+async function recordPlanQuietly(
+  deps: PlanStepDeps,
+  exportId: string,
+  counts: PlanCounts,
+  planDone: boolean,
+): Promise<void> {
+  if (!deps.progress) return;
+  try {
+    await deps.progress.recordPlan(exportId, counts, planDone, (deps.now ?? (() => new Date()))());
+  } catch (err) {
+    logger.warn("export progress not recorded", { error: (err as Error).message });
+  }
 }

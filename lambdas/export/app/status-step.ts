@@ -2,16 +2,22 @@
 // as failed), marker failures and a caught fatal error decide the status. When exportStatusPath
 // is set it writes, in this order: the manifest (successful exports only; merged from the
 // previous export's manifest when it exists, else from the listing of the commit), the JSON
-// status document, and the status line LAST. Runs on the failure path too. An incremental
-// export reads and writes only the manifest parts its changes fall in.
+// status document, and the status line LAST. The manifest is JSON Lines (with each object's
+// s3:// URI) plus the same objects as an S3 Batch Operations CSV. Runs on the failure path
+// too. An incremental export reads and writes only the JSON Lines parts its changes fall in
+// (the CSV, one object, is written whole: it reads the parts it reuses).
 import type { LakeFsApi } from "../../shared/lakefs/types";
+import { logger } from "../../shared/logger";
+import type { MetricsPort } from "../../shared/run-metrics";
 import { parseS3Uri } from "../../shared/s3-uri";
+import { exportMetrics } from "../domain/export-metrics";
 import { exportModeOf } from "../domain/export-state";
 import {
   type ManifestAbout,
   type ManifestEntry,
   type ManifestIndex,
   type ManifestPart,
+  type ManifestSink,
   manifestEntriesFromListing,
   mergeManifest,
   parseManifestLine,
@@ -19,6 +25,7 @@ import {
   writeManifest,
   writeMergedManifest,
 } from "../domain/manifest";
+import type { CopiedCounts } from "../domain/progress";
 import {
   addShardResult,
   type ExportTotals,
@@ -31,13 +38,15 @@ import {
   decideExportStatus,
   formatStatusLine,
   type StatusDocumentInput,
+  type StatusKeys,
   statusKeys,
 } from "../domain/status";
 import { type ExportTask, parseTaskShard } from "../domain/tasks";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, StatusStepOutput } from "../domain/workflow-state";
 import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
-import type { ExportObjectStore } from "../ports";
+import type { ExportObjectStore, ExportProgressStore } from "../ports";
+import { batchManifestWriter } from "./batch-manifest-writer";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
 
 export interface StatusStepDeps {
@@ -45,6 +54,10 @@ export interface StatusStepDeps {
   lakefs: Pick<LakeFsApi, "getCommit" | "listObjects">;
   workBucket: string;
   now: () => Date;
+  /** Where the export's counts, failures and lag are published (none when absent). */
+  metrics?: MetricsPort;
+  /** Where the final counts replace the running ones (none: not recorded). */
+  progress?: ExportProgressStore;
 }
 
 export async function runStatusStep(
@@ -103,22 +116,30 @@ export async function runStatusStep(
     signalledErrors: decision.signalledErrors,
     ...(errorMessage ? { errorMessage } : {}),
   };
-  if (!input.exportStatusPath) return out;
+  await recordFinalQuietly(deps, input.exportId, {
+    shards: completed.size,
+    copied: totals.copied,
+    deleted: totals.deleted,
+    copiedBytes: totals.copiedBytes,
+    failed: totals.failed,
+  });
+  const commit =
+    input.exportStatusPath || deps.metrics
+      ? await commitInfo(deps, input.repository, input.commitId)
+      : undefined;
+  const publishRunMetrics = () =>
+    publishExportMetrics(deps, input, totals, decision.signalledErrors, commit);
+  if (!input.exportStatusPath) {
+    publishRunMetrics();
+    return out;
+  }
 
   const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
-  const exportPrefix = parseS3Uri(input.exportPath, "exportPath").prefix;
   const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
-  let manifestKey: string | undefined;
-  if (decision.status !== "export-failed") {
-    const index = await writeExportManifest(deps, input, planned, exportPrefix, status, {
-      repository: input.repository,
-      branch: input.branch,
-      commitId: input.commitId,
-      partKey: sk.manifestPart,
-    });
-    await store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
-    manifestKey = sk.manifestIndex;
-  }
+  const manifests =
+    decision.status !== "export-failed"
+      ? await writeManifests(deps, input, planned, status, sk)
+      : undefined;
   const doc = buildStatusDocument({
     repository: input.repository,
     branch: input.branch,
@@ -126,7 +147,7 @@ export async function runStatusStep(
     fromCommit: input.fromCommit,
     mode: exportModeOf(input),
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
-    commit: await commitInfo(deps, input.repository, input.commitId),
+    commit: commit ?? { id: input.commitId, message: "", committer: "", creation_date: 0 },
     repaired: input.repaired,
     startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
     finishedAt: deps.now(),
@@ -140,7 +161,9 @@ export async function runStatusStep(
     },
     ...(fatalError ? { fatalError } : {}),
     errors,
-    ...(manifestKey ? { manifestKey } : {}),
+    ...(manifests
+      ? { manifestKey: sk.manifestIndex, batchOperationsManifestKey: sk.manifestCsv }
+      : {}),
   } satisfies StatusDocumentInput);
   await store.put(
     status.bucket,
@@ -154,7 +177,27 @@ export async function runStatusStep(
     formatStatusLine(decision.status, decision.signalledErrors),
     "text/plain",
   );
+  publishRunMetrics();
   return out;
+}
+
+/** The export's metrics, once its status is written (see domain/export-metrics.ts). */
+function publishExportMetrics(
+  deps: StatusStepDeps,
+  input: { repository: string; branch: string },
+  totals: ExportTotals,
+  signalledErrors: number,
+  commit: { creation_date: number } | undefined,
+): void {
+  deps.metrics?.publish(
+    { repository: input.repository, branch: input.branch },
+    exportMetrics({
+      totals,
+      signalledErrors,
+      commitCreatedSeconds: commit?.creation_date ?? 0,
+      statusWrittenAt: deps.now(),
+    }),
+  );
 }
 
 async function commitInfo(
@@ -178,6 +221,46 @@ async function commitInfo(
 }
 
 /**
+ * The JSON Lines manifest (parts, then the index) and, from the same stream of entries, the
+ * S3 Batch Operations CSV manifest, completed before the index is written.
+ */
+async function writeManifests(
+  deps: StatusStepDeps,
+  input: ReturnType<typeof workflowInputOf>,
+  shards: number,
+  status: { bucket: string; prefix: string },
+  sk: StatusKeys,
+): Promise<ManifestIndex> {
+  const exportLocation = parseS3Uri(input.exportPath, "exportPath");
+  const csv = batchManifestWriter(deps.store, status.bucket, sk.manifestCsv, exportLocation.bucket);
+  let index: ManifestIndex;
+  try {
+    index = await writeExportManifest(
+      deps,
+      input,
+      shards,
+      exportLocation.prefix,
+      status,
+      {
+        bucket: exportLocation.bucket,
+        repository: input.repository,
+        branch: input.branch,
+        commitId: input.commitId,
+        partKey: sk.manifestPart,
+      },
+      csv.sink,
+    );
+    await csv.close();
+  } catch (err) {
+    await csv.abort().catch(() => {});
+    throw err;
+  }
+  index = { ...index, batchOperationsCsv: sk.manifestCsv };
+  await deps.store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
+  return index;
+}
+
+/**
  * The manifest of this export. Incremental, with the previous export's manifest: merged with
  * this export's tasks, reusing the parts no task touches (version 2) or rewriting all (version
  * 1); full exports, or without it: from the listing of the commit.
@@ -189,17 +272,15 @@ async function writeExportManifest(
   exportPrefix: string,
   status: { bucket: string; prefix: string },
   about: ManifestAbout,
+  sink: ManifestSink,
 ): Promise<ManifestIndex> {
-  const sink = {
-    writePart: (key: string, body: string) => deps.store.put(status.bucket, key, body),
-  };
   const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
   if (exportModeOf(input) === "incremental" && input.fromCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
     const body = await deps.store.getText(status.bucket, prev.manifestIndex);
     if (body !== undefined) {
       const index = JSON.parse(body) as ManifestIndex;
-      if (supportsPartReuse(index)) {
+      if (supportsPartReuse(index, about.bucket)) {
         return writeMergedManifest(
           index,
           (part) => partLines(deps.store, status.bucket, part),
@@ -255,3 +336,14 @@ async function* taskStream(
 }
 
 export type { ExportTotals };
+
+/** The counts the CLI shows at the end are the status document's, not the running sums (which
+ * count a retried copy batch twice). Best effort: the status never fails on them. */
+async function recordFinalQuietly(deps: StatusStepDeps, exportId: string, counts: CopiedCounts) {
+  if (!deps.progress) return;
+  try {
+    await deps.progress.recordFinal(exportId, counts, deps.now());
+  } catch (err) {
+    logger.warn("export final counts not recorded", { error: (err as Error).message });
+  }
+}

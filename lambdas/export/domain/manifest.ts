@@ -1,6 +1,6 @@
-// The manifest of an exported commit: every object with its exported key, ETag and size.
-// A commit may hold 100M objects, so the manifest is JSON Lines parts plus a small index:
-//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest/part-<HASH>.jsonl   {"path","key","etag","size"} per line, path order
+// The manifest of an exported commit: every object with its exported key, s3:// URI, ETag and
+// size. A commit may hold 100M objects, so the manifest is JSON Lines parts plus a small index:
+//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest/part-<HASH>.jsonl   {"path","key","uri","etag","size"} per line, path order
 //   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest.json                 ManifestIndex (parts in order)
 // Parts are named by a hash of their content, so they never change once written, and an
 // index may list parts that an earlier export of the branch wrote (under its own commit's
@@ -37,8 +37,15 @@ export interface ManifestPart {
 }
 
 export interface ManifestIndex {
-  /** 2: parts are content-named, carry their path range, and may be shared between commits. */
-  version: 1 | 2;
+  /**
+   * 2: parts are content-named, carry their path range, and may be shared between commits;
+   * 3: as 2, and every line has the object's `uri` in `bucket`.
+   */
+  version: 1 | 2 | 3;
+  /** The export bucket (version 3). */
+  bucket?: string;
+  /** The S3 Batch Operations CSV manifest of the same objects (key in the status bucket). */
+  batchOperationsCsv?: string;
   repository: string;
   branch: string;
   commitId: string;
@@ -51,9 +58,13 @@ export interface ManifestIndex {
 export interface ManifestSink {
   /** Writes one part (its key is content-named: writing it again writes the same bytes). */
   writePart(key: string, body: string): Promise<void>;
+  /** Told of each part an earlier export wrote that this manifest lists as is, in order. */
+  reusePart?(part: ManifestPart): Promise<void>;
 }
 
 export interface ManifestAbout {
+  /** The export bucket: the `uri` of each line is s3://<bucket>/<key>. */
+  bucket: string;
   repository: string;
   branch: string;
   commitId: string;
@@ -85,7 +96,8 @@ class ManifestWriter {
     this.maxEntries = limits.maxEntriesPerPart ?? 100_000;
     this.maxBytes = limits.maxPartBytes ?? 32 * 1024 * 1024;
     this.index = {
-      version: 2,
+      version: 3,
+      bucket: about.bucket,
       repository: about.repository,
       branch: about.branch,
       commitId: about.commitId,
@@ -97,7 +109,7 @@ class ManifestWriter {
   }
 
   async add(e: ManifestEntry): Promise<void> {
-    const line = encodeManifestLine(e);
+    const line = encodeManifestLine(e, this.about.bucket);
     const lineBytes = Buffer.byteLength(line) + 1;
     if (this.lines.length > 0 && this.bytes + lineBytes > this.maxBytes) await this.flush();
     if (this.lines.length === 0) this.first = e.path;
@@ -129,6 +141,7 @@ class ManifestWriter {
   /** Appends a part written earlier, by reference. */
   async reuse(part: ManifestPart): Promise<void> {
     await this.flush();
+    await this.sink.reusePart?.(part);
     this.push(part);
   }
 
@@ -139,8 +152,10 @@ class ManifestWriter {
   }
 }
 
-export function encodeManifestLine(e: ManifestEntry): string {
-  return JSON.stringify({ path: e.path, key: e.key, etag: e.etag, size: e.size });
+/** One line: `uri` is the object's full S3 URI (the key as is, not URL-encoded). */
+export function encodeManifestLine(e: ManifestEntry, bucket: string): string {
+  const uri = `s3://${bucket}/${e.key}`;
+  return JSON.stringify({ path: e.path, key: e.key, uri, etag: e.etag, size: e.size });
 }
 
 export function parseManifestLine(line: string): ManifestEntry {
@@ -171,8 +186,12 @@ export async function writeManifest(
   return w.index;
 }
 
-/** Whether an index carries what `writeMergedManifest` needs (path ranges and sizes of parts). */
-export function supportsPartReuse(index: ManifestIndex): boolean {
+/**
+ * Whether an index carries what `writeMergedManifest` needs: path ranges and sizes of parts,
+ * and lines with URIs in `bucket` (older manifests are rewritten once, then reused).
+ */
+export function supportsPartReuse(index: ManifestIndex, bucket: string): boolean {
+  if (index.version < 3 || index.bucket !== bucket) return false;
   return index.parts.every(
     (p) =>
       typeof p.firstPath === "string" &&
@@ -196,8 +215,10 @@ export async function writeMergedManifest(
   about: ManifestAbout,
   limits: ManifestLimits = {},
 ): Promise<ManifestIndex> {
-  if (!supportsPartReuse(previous)) {
-    throw new Error("writeMergedManifest: the previous index has no path ranges (version 1)");
+  if (!supportsPartReuse(previous, about.bucket)) {
+    throw new Error(
+      "writeMergedManifest: the previous index has no path ranges or URIs in this bucket (before version 3)",
+    );
   }
   const w = new ManifestWriter(sink, about, limits);
   const pending = new PeekableTasks(tasks);

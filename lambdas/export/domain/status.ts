@@ -3,7 +3,9 @@
 //   followed by "\n" (as lakeFS writes it: fmt.Sprintf("status: %s, signalled_errors: %d\n"));
 // - `<REPO>-<BRANCH>-<COMMIT>.status.json`: the JSON status document;
 // - `<REPO>-<BRANCH>-<COMMIT>.manifest.json` + parts `<...>.manifest/part-<HASH>.jsonl` (this
-//   commit's, or shared with an earlier export of the branch): the manifest (see manifest.ts).
+//   commit's, or shared with an earlier export of the branch): the manifest (see manifest.ts);
+// - `<REPO>-<BRANCH>-<COMMIT>.manifest.csv`: the same objects as an S3 Batch Operations CSV
+//   manifest (see batch-operations-manifest.ts).
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
@@ -18,6 +20,8 @@ export interface StatusKeys {
   statusLine: string;
   statusDocument: string;
   manifestIndex: string;
+  /** The S3 Batch Operations CSV manifest. */
+  manifestCsv: string;
   /** Prefix of the manifest parts (ends with '/'). */
   manifestPartsPrefix: string;
   /** Key of a new manifest part from its content id. */
@@ -36,6 +40,7 @@ export function statusKeys(
     statusLine: base,
     statusDocument: `${base}.status.json`,
     manifestIndex: `${base}.manifest.json`,
+    manifestCsv: `${base}.manifest.csv`,
     manifestPartsPrefix: `${base}.manifest/`,
     manifestPart: (id) => `${base}.manifest/part-${id}.jsonl`,
   };
@@ -131,6 +136,8 @@ export interface ExportStatusDocument {
   errors: OperationError[];
   /** Key of the manifest index, when it was written. */
   manifest?: string;
+  /** Key of the S3 Batch Operations CSV manifest, when it was written. */
+  batchOperationsManifest?: string;
 }
 
 export const MAX_ERRORS_IN_STATUS = 100;
@@ -157,6 +164,7 @@ export interface StatusDocumentInput {
   fatalError?: string;
   errors: readonly OperationError[];
   manifestKey?: string;
+  batchOperationsManifestKey?: string;
 }
 
 export function buildStatusDocument(input: StatusDocumentInput): ExportStatusDocument {
@@ -188,5 +196,8 @@ export function buildStatusDocument(input: StatusDocumentInput): ExportStatusDoc
     ...(input.fatalError ? { errorMessage: input.fatalError } : {}),
     errors: input.errors.slice(0, MAX_ERRORS_IN_STATUS).map((e) => ({ ...e })),
     ...(input.manifestKey ? { manifest: input.manifestKey } : {}),
+    ...(input.batchOperationsManifestKey
+      ? { batchOperationsManifest: input.batchOperationsManifestKey }
+      : {}),
   };
 }

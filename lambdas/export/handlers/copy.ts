@@ -1,6 +1,6 @@
 import { lambdaHandler } from "../../shared/lambda-handler";
 import { type CopyBatchEvent, runCopyStep } from "../app/copy-step";
-import { copyOptionsFromEnv, exportObjectStore, s3Client, workBucket } from "./deps";
+import { copyOptionsFromEnv, exportObjectStore, progressStore, s3Client, workBucket } from "./deps";
 
 export const handler = lambdaHandler({
   name: "export copy batch",
@@ -12,6 +12,7 @@ export const handler = lambdaHandler({
         s3: s3Client(),
         workBucket: workBucket(),
         copy: copyOptionsFromEnv(),
+        progress: progressStore(),
       },
       event,
     ),

@@ -13,6 +13,7 @@ import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
 import { ExportStore } from "../adapters/export-store";
+import { DynamoExportProgressStore } from "../adapters/progress-store";
 import type { StartExportDeps } from "../app/start-export";
 import type { ExportWorkflowState } from "../domain/workflow-state";
 
@@ -41,6 +42,15 @@ let exports: ExportStore | undefined;
 export const exportStore = () => {
   exports ??= new ExportStore(documentClient(createDynamoDbClient()), required("TABLE_NAME"));
   return exports;
+};
+
+let progress: DynamoExportProgressStore | undefined;
+export const progressStore = () => {
+  progress ??= new DynamoExportProgressStore(
+    documentClient(createDynamoDbClient()),
+    required("TABLE_NAME"),
+  );
+  return progress;
 };
 
 export const workBucket = () => required("WORK_BUCKET");

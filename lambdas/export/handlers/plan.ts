@@ -6,6 +6,7 @@ import {
   exportObjectStore,
   lakeFsClient,
   PLAN_TIME_MARGIN_MS,
+  progressStore,
   workBucket,
 } from "./deps";
 
@@ -15,7 +16,12 @@ export const handler = lambdaHandler({
   run: async (event: ExportWorkflowState, context) => {
     const remaining = context?.getRemainingTimeInMillis;
     return runPlanStep(
-      { store: exportObjectStore(), lakefs: await lakeFsClient(), workBucket: workBucket() },
+      {
+        store: exportObjectStore(),
+        lakefs: await lakeFsClient(),
+        workBucket: workBucket(),
+        progress: progressStore(),
+      },
       event,
       { shouldContinue: () => !remaining || remaining() > PLAN_TIME_MARGIN_MS },
     );

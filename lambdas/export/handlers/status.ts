@@ -1,7 +1,8 @@
 import { lambdaHandler } from "../../shared/lambda-handler";
+import { powertoolsMetrics } from "../../shared/powertools-metrics";
 import { runStatusStep } from "../app/status-step";
 import type { ExportWorkflowState } from "../domain/workflow-state";
-import { exportKeysOf, exportObjectStore, lakeFsClient, workBucket } from "./deps";
+import { exportKeysOf, exportObjectStore, lakeFsClient, progressStore, workBucket } from "./deps";
 
 export const handler = lambdaHandler({
   name: "export status step",
@@ -13,6 +14,8 @@ export const handler = lambdaHandler({
         lakefs: await lakeFsClient(),
         workBucket: workBucket(),
         now: () => new Date(),
+        metrics: powertoolsMetrics(),
+        progress: progressStore(),
       },
       event,
     ),

@@ -3,6 +3,7 @@
 // ends the run record (GcStore.completeRun: the mark record follows, and the repository's
 // lease is released whatever the outcome).
 import { mapConcurrently } from "../../shared/concurrency";
+import { gcMetrics } from "../domain/gc-metrics";
 import { gcPaths } from "../domain/paths";
 import { encodeRunSummary, type GcRunSummary } from "../domain/reports";
 import type { GcRunCounts } from "../domain/run-records";
@@ -119,6 +120,16 @@ export async function runSummaryStep(
       ...(message ? { errorMessage: message } : {}),
     },
     endedAt,
+  );
+  deps.metrics?.publish(
+    { repository: event.repository },
+    gcMetrics({
+      doMark: event.doMark,
+      doSweep: event.doSweep,
+      counts,
+      startedAt: new Date(summary.start_time),
+      endedAt: new Date(endedAt),
+    }),
   );
   return {
     success: success && !summaryError,

@@ -3,6 +3,7 @@
 
 import { lambdaHandler } from "../../shared/lambda-handler";
 import { logger } from "../../shared/logger";
+import { powertoolsMetrics } from "../../shared/powertools-metrics";
 import { runSummaryStep, type SummaryStepEvent } from "../app/summary";
 import { gcDepsFromEnv, gcKeysOf, runInputOf } from "./deps";
 
@@ -11,10 +12,13 @@ export const handler = lambdaHandler({
   keys: gcKeysOf,
   run: async (event: SummaryStepEvent) => {
     const { error, ...rest } = event;
-    const out = await runSummaryStep(gcDepsFromEnv(), {
-      ...runInputOf(rest),
-      ...(error ? { error } : {}),
-    });
+    const out = await runSummaryStep(
+      { ...gcDepsFromEnv(), metrics: powertoolsMetrics() },
+      {
+        ...runInputOf(rest),
+        ...(error ? { error } : {}),
+      },
+    );
     if (!out.success) logger.error("GC run failed", { reason: out.errorMessage });
     return out;
   },

@@ -1,13 +1,15 @@
 // The one place where AWS SDK clients are configured. Endpoints come from the SDK's own
 // service-specific variables (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, ...), so product
 // code never knows whether it talks to AWS or to the embedded environment. The only setting
-// the embedded S3 server needs beyond that is path-style addressing.
+// the embedded S3 server needs beyond that is path-style addressing. Calls are traced (X-Ray
+// subsegments) where tracing is on (see ../tracing.ts).
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { tracedClient } from "../tracing";
 
 export interface ClientOptions {
   /** Override the endpoint (tests and local tools); otherwise the SDK's environment is used. */
@@ -44,22 +46,22 @@ export function createS3Client(opts: ClientOptions = {}): S3Client {
       httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
     }),
   };
-  return new S3Client(config);
+  return tracedClient(new S3Client(config));
 }
 
 export function createDynamoDbClient(opts: ClientOptions = {}): DynamoDBClient {
-  return new DynamoDBClient(common(opts));
+  return tracedClient(new DynamoDBClient(common(opts)));
 }
 
 export function createSfnClient(opts: ClientOptions = {}): SFNClient {
-  return new SFNClient(common(opts));
+  return tracedClient(new SFNClient(common(opts)));
 }
 
 export function createSecretsManagerClient(opts: ClientOptions = {}): SecretsManagerClient {
-  return new SecretsManagerClient(common(opts));
+  return tracedClient(new SecretsManagerClient(common(opts)));
 }
 
 // Added by the API work: the webhook receiver publishes to EventBridge.
 export function createEventBridgeClient(opts: ClientOptions = {}): EventBridgeClient {
-  return new EventBridgeClient(common(opts));
+  return tracedClient(new EventBridgeClient(common(opts)));
 }

@@ -49,12 +49,21 @@ export const keys = {
    * IAM policy can allow renewing it (dynamodb:LeadingKeys) and nothing else.
    */
   gcLease: (repository: string) => ({ pk: `${GC_LEASE_PK_PREFIX}${repository}`, sk: "LEASE" }),
+  /**
+   * Counts of one export while it runs (plan totals, copy batches done). Its own partition
+   * key prefix, so the plan and copy steps may update it (dynamodb:LeadingKeys) and nothing else.
+   */
+  exportProgress: (exportId: string) => ({
+    pk: `${EXPORT_PROGRESS_PK_PREFIX}${exportId}`,
+    sk: "PROGRESS",
+  }),
   webhookDelivery: (deliveryKey: string) => ({ pk: `WEBHOOK#${deliveryKey}`, sk: "DELIVERY" }),
   repoPartition: repoPk,
 };
 
 export const GC_RUN_SK_PREFIX = "GCRUN#";
 export const GC_LEASE_PK_PREFIX = "GCLEASE#";
+export const EXPORT_PROGRESS_PK_PREFIX = "EXPORTPROGRESS#";
 
 /** Attribute definitions and key schema in the shape CreateTable (and CDK) expect. */
 export const TABLE_ATTRIBUTES = [

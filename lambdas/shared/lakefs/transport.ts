@@ -46,6 +46,8 @@ export interface LakeFsClientOptions {
   onRequest?: (info: LakeFsRequestInfo) => void;
   /** Replaceable for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Wraps each call (its retries included), e.g. in a trace subsegment named `lakeFS <op>`. */
+  traceCall?: <T>(name: string, call: () => Promise<T>) => Promise<T>;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -73,6 +75,7 @@ export class LakeFsTransport {
   private readonly retry: RetryOptions;
   private readonly fetchImpl: typeof fetch;
   private readonly onRequest: ((info: LakeFsRequestInfo) => void) | undefined;
+  private readonly traceCall: NonNullable<LakeFsClientOptions["traceCall"]>;
   private requests = 0;
 
   constructor(opts: LakeFsClientOptions) {
@@ -93,6 +96,7 @@ export class LakeFsTransport {
     this.retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 20_000, ...opts.retry };
     this.fetchImpl = opts.fetch ?? fetch;
     this.onRequest = opts.onRequest;
+    this.traceCall = opts.traceCall ?? ((_name, call) => call());
   }
 
   /** HTTP attempts made so far (retries included). */
@@ -152,6 +156,10 @@ export class LakeFsTransport {
    * otherwise. JSON bodies are read inside the attempt so the timeout covers them.
    */
   async send(spec: RequestSpec): Promise<Response> {
+    return this.traceCall(`lakeFS ${spec.operation}`, () => this.sendWithRetries(spec));
+  }
+
+  private async sendWithRetries(spec: RequestSpec): Promise<Response> {
     const url = this.url(spec);
     const headers: Record<string, string> = {
       authorization: this.authorization,

@@ -20,6 +20,8 @@ export interface CopyBatchOptions extends CopyObjectOptions {
    * its slots to the others instead of idling them.
    */
   limiter?: <R>(task: () => Promise<R>) => Promise<R>;
+  /** Called after each copy or delete call with the counts so far (a CLI's progress line). */
+  onProgress?: (soFar: Readonly<CopyBatchResult>) => void;
 }
 
 type Job =
@@ -59,7 +61,10 @@ export async function runCopyBatch(
   const deleteBatchSize = Math.min(opts.deleteBatchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
   const limited = opts.limiter ?? (<R>(task: () => Promise<R>) => task());
   await forEachConcurrently(jobsOf(ops, deleteBatchSize), opts.concurrency ?? 32, (job) =>
-    limited(() => runJob(job)),
+    limited(async () => {
+      await runJob(job);
+      opts.onProgress?.(result);
+    }),
   );
   return result;
 

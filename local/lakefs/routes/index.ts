@@ -2,6 +2,7 @@
 import { commitRoutes } from "./commits";
 import { gcSettingsRoutes } from "./gc-settings";
 import { objectReadRoutes } from "./object-reads";
+import { presignMultipartRoutes } from "./presign-multipart";
 import { repositoryRoutes } from "./repositories";
 import type { Route, RouteContext } from "./routing";
 import { stagingRoutes } from "./staging";
@@ -12,6 +13,7 @@ export function lakeFsRoutes(ctx: RouteContext): Route[] {
     ...repositoryRoutes(ctx),
     ...commitRoutes(ctx),
     ...stagingRoutes(ctx),
+    ...presignMultipartRoutes(ctx),
     ...objectReadRoutes(ctx),
     ...tagRoutes(ctx),
     ...gcSettingsRoutes(ctx),

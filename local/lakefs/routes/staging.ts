@@ -3,6 +3,7 @@
 import type http from "node:http";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ApiError } from "../api-error";
+import { formDataContent } from "../form-data";
 import type { EntryValue } from "../graveler";
 import { nowSeconds } from "../repository-store";
 import { newPhysicalAddress, parseS3Uri } from "../storage";
@@ -83,14 +84,13 @@ async function uploadObject(
       if (!(err instanceof ApiError) || err.status !== 404) throw err;
     }
   }
-  const ctype = String(req.headers["content-type"] ?? "application/octet-stream");
-  if (ctype.startsWith("multipart/form-data")) {
-    throw new ApiError(
-      501,
-      "multipart uploads are not supported by the development server; use application/octet-stream",
-    );
-  }
-  const content = await req.body();
+  const header = String(req.headers["content-type"] ?? "application/octet-stream");
+  // lakectl and the Python SDK send multipart/form-data; the bytes are its "content" part.
+  const form = header.toLowerCase().startsWith("multipart/form-data")
+    ? formDataContent(await req.body(), header)
+    : undefined;
+  const content = form ? form.content : await req.body();
+  const ctype = form ? (form.contentType ?? "application/octet-stream") : header;
   const address = newPhysicalAddress(repo.storage_namespace);
   const { bucket, key } = parseS3Uri(address);
   const out = await ctx.s3.send(

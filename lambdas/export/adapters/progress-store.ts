@@ -1,0 +1,115 @@
+// The counts of a running export in DynamoDB: one item per export (keys.exportProgress), flat
+// number attributes so a copy batch adds its shard's counts with one UpdateItem ADD, no read.
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { keys, TTL_ATTRIBUTE } from "../../shared/dynamodb/table";
+import type { PlanCounts } from "../domain/plan";
+import {
+  type CopiedCounts,
+  EXPORT_PROGRESS_TTL_SECONDS,
+  type ExportProgress,
+} from "../domain/progress";
+import type { ExportProgressStore } from "../ports";
+
+const expiry = (now: Date) => Math.floor(now.getTime() / 1000) + EXPORT_PROGRESS_TTL_SECONDS;
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+export class DynamoExportProgressStore implements ExportProgressStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async recordPlan(exportId: string, planned: PlanCounts, planDone: boolean, now: Date) {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.exportProgress(exportId),
+        UpdateExpression:
+          "SET plannedCopies = :c, plannedDeletes = :d, plannedKeeps = :k, plannedCopyBytes = :b, plannedShards = :s, planDone = :done, updatedAt = :now, #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ":c": planned.copies,
+          ":d": planned.deletes,
+          ":k": planned.keeps ?? 0,
+          ":b": planned.copyBytes,
+          ":s": planned.shards,
+          ":done": planDone,
+          ":now": now.toISOString(),
+          ":ttl": expiry(now),
+        },
+      }),
+    );
+  }
+
+  async addCopied(exportId: string, counts: CopiedCounts, now: Date) {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.exportProgress(exportId),
+        UpdateExpression:
+          "ADD doneShards :s, copied :c, deleted :d, copiedBytes :b, failed :f SET updatedAt = :now, #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ":s": counts.shards,
+          ":c": counts.copied,
+          ":d": counts.deleted,
+          ":b": counts.copiedBytes,
+          ":f": counts.failed,
+          ":now": now.toISOString(),
+          ":ttl": expiry(now),
+        },
+      }),
+    );
+  }
+
+  async recordFinal(exportId: string, counts: CopiedCounts, now: Date) {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.exportProgress(exportId),
+        UpdateExpression:
+          "SET doneShards = :s, copied = :c, deleted = :d, copiedBytes = :b, failed = :f, countsFinal = :true, updatedAt = :now, #ttl = :ttl",
+        ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ":s": counts.shards,
+          ":c": counts.copied,
+          ":d": counts.deleted,
+          ":b": counts.copiedBytes,
+          ":f": counts.failed,
+          ":true": true,
+          ":now": now.toISOString(),
+          ":ttl": expiry(now),
+        },
+      }),
+    );
+  }
+
+  async getProgress(exportId: string): Promise<ExportProgress | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.exportProgress(exportId) }),
+    );
+    const i = out.Item;
+    if (!i) return undefined;
+    const keeps = num(i.plannedKeeps);
+    return {
+      exportId,
+      planned: {
+        copies: num(i.plannedCopies),
+        deletes: num(i.plannedDeletes),
+        ...(keeps > 0 ? { keeps } : {}),
+        copyBytes: num(i.plannedCopyBytes),
+        shards: num(i.plannedShards),
+      },
+      planDone: i.planDone === true,
+      done: {
+        shards: num(i.doneShards),
+        copied: num(i.copied),
+        deleted: num(i.deleted),
+        copiedBytes: num(i.copiedBytes),
+        failed: num(i.failed),
+      },
+      ...(i.countsFinal === true ? { final: true } : {}),
+      updatedAt: typeof i.updatedAt === "string" ? i.updatedAt : "",
+    };
+  }
+}

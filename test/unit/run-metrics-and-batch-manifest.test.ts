@@ -1,0 +1,241 @@
+// The metrics each run publishes (pure builders, and the Powertools adapter's EMF line with
+// its dimension sets), and the S3 Batch Operations CSV manifest: the encoding of keys and the
+// writer, which lists every object of the manifest, reused parts included, in manifest order.
+import { describe, expect, it, vi } from "vitest";
+import { batchManifestWriter } from "../../lambdas/export/app/batch-manifest-writer";
+import {
+  batchOperationsCsvLine,
+  parseBatchOperationsCsvLine,
+} from "../../lambdas/export/domain/batch-operations-manifest";
+import { exportMetrics } from "../../lambdas/export/domain/export-metrics";
+import {
+  type ManifestEntry,
+  type ManifestIndex,
+  parseManifestLine,
+  supportsPartReuse,
+  writeManifest,
+  writeMergedManifest,
+} from "../../lambdas/export/domain/manifest";
+import type { ExportTask } from "../../lambdas/export/domain/tasks";
+import { gcMetrics } from "../../lambdas/gc/domain/gc-metrics";
+import { PowertoolsMetrics } from "../../lambdas/shared/powertools-metrics";
+import { EXPORT_METRICS, GC_METRICS } from "../../lambdas/shared/run-metrics";
+import { tracingEnabled } from "../../lambdas/shared/tracing";
+import { MemoryExportStore } from "../support/memory-export-store";
+
+async function* gen<T>(items: T[]) {
+  for (const i of items) yield i;
+}
+
+describe("the Batch Operations CSV line", () => {
+  it("URL-encodes the key so that S3 decodes it back, whatever it holds", () => {
+    const keys = ["a b", "a+b", "x/y/z", "x,y", "ünï/日本", "100%", "q?#&=", "tab\tnl"];
+    for (const key of keys) {
+      const line = batchOperationsCsvLine("bucket", key);
+      expect(line.endsWith("\n")).toBe(true);
+      expect(line.slice(0, -1).split(",")).toHaveLength(2);
+      expect(line).not.toMatch(/[ +/\t]|\n./s);
+      expect(parseBatchOperationsCsvLine(line.slice(0, -1))).toEqual({ bucket: "bucket", key });
+    }
+    expect(batchOperationsCsvLine("b", "dir/a b+c.txt")).toBe("b,dir%2Fa%20b%2Bc.txt\n");
+    expect(() => parseBatchOperationsCsvLine("b,k,extra")).toThrow(/bucket,key/);
+  });
+});
+
+describe("the Batch Operations CSV writer", () => {
+  const entry = (path: string): ManifestEntry => ({
+    path,
+    key: `exp/${path}`,
+    etag: "e",
+    size: 1,
+  });
+  const about = (commitId: string) => ({
+    bucket: "out",
+    repository: "r",
+    branch: "b",
+    commitId,
+    partKey: (id: string) => `status/${commitId}/part-${id}.jsonl`,
+  });
+
+  it("lists every object of a merged manifest, the parts it reuses included, in order", async () => {
+    const store = new MemoryExportStore();
+    const paths = Array.from({ length: 30 }, (_, i) => `p/${String(i).padStart(3, "0")} +x`);
+    const first = batchManifestWriter(store, "status-bucket", "c1.csv", "out");
+    const previous = await writeManifest(gen(paths.map(entry)), first.sink, about("c1"), {
+      maxEntriesPerPart: 10,
+    });
+    await first.close();
+    expect(previous.parts).toHaveLength(3);
+
+    const reused: string[] = [];
+    const second = batchManifestWriter(store, "status-bucket", "c2.csv", "out");
+    const sink = {
+      writePart: second.sink.writePart,
+      reusePart: async (part: Parameters<NonNullable<typeof second.sink.reusePart>>[0]) => {
+        reused.push(part.key);
+        await second.sink.reusePart?.(part);
+      },
+    };
+    const changed: ExportTask[] = [
+      { op: "delete", path: paths[12]!, destKey: `exp/${paths[12]}` },
+      {
+        op: "copy",
+        path: `${paths[12]}a`,
+        sourceAddress: "s3://x/y",
+        destKey: `exp/${paths[12]}a`,
+        etag: "n",
+        size: 2,
+      },
+    ];
+    const index = await writeMergedManifest(
+      previous,
+      async function* (part) {
+        for (const l of (await store.getText("status-bucket", part.key))!.split("\n")) {
+          if (l) yield parseManifestLine(l);
+        }
+      },
+      gen(changed),
+      sink,
+      about("c2"),
+      { maxEntriesPerPart: 10 },
+    );
+    await second.close();
+    expect(reused).toEqual([previous.parts[0]!.key, previous.parts[2]!.key]);
+
+    const expected = [...paths.filter((p) => p !== paths[12]), `${paths[12]}a`].sort();
+    const csv = store.objects.get("status-bucket/c2.csv")!;
+    const keys = csv
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => parseBatchOperationsCsvLine(l));
+    expect(keys.map((k) => k.bucket)).toEqual(expected.map(() => "out"));
+    expect(keys.map((k) => k.key)).toEqual(expected.map((p) => `exp/${p}`));
+    expect(index.entries).toBe(expected.length);
+    // The first CSV is untouched: content-named parts are shared, CSVs are per commit.
+    expect(store.objects.get("status-bucket/c1.csv")!.split("\n").filter(Boolean)).toHaveLength(30);
+  });
+
+  it("reuses parts only of version 3 manifests in the same bucket (older ones are rewritten)", () => {
+    const index = (version: 2 | 3, bucket?: string): ManifestIndex => ({
+      version,
+      ...(bucket ? { bucket } : {}),
+      repository: "r",
+      branch: "b",
+      commitId: "c",
+      format: "jsonl",
+      entries: 1,
+      totalSize: 1,
+      parts: [{ key: "k", entries: 1, bytes: 10, firstPath: "a", lastPath: "a", totalSize: 1 }],
+    });
+    expect(supportsPartReuse(index(2), "out")).toBe(false);
+    expect(supportsPartReuse(index(3, "elsewhere"), "out")).toBe(false);
+    expect(supportsPartReuse(index(3, "out"), "out")).toBe(true);
+  });
+
+  it("leaves no CSV when aborted", async () => {
+    const store = new MemoryExportStore();
+    const w = batchManifestWriter(store, "s", "x.csv", "out");
+    await w.sink.writePart("part", '{"path":"a","key":"k","etag":"e","size":1}\n');
+    await w.abort();
+    expect(store.objects.has("s/x.csv")).toBe(false);
+  });
+});
+
+describe("tracing", () => {
+  it("is on only where an X-Ray daemon listens, and not when POWERTOOLS_TRACE_ENABLED=false", () => {
+    expect(tracingEnabled({})).toBe(false);
+    expect(tracingEnabled({ AWS_XRAY_DAEMON_ADDRESS: "169.254.79.129:2000" })).toBe(true);
+    expect(
+      tracingEnabled({
+        AWS_XRAY_DAEMON_ADDRESS: "169.254.79.129:2000",
+        POWERTOOLS_TRACE_ENABLED: "false",
+      }),
+    ).toBe(false);
+  });
+});
+
+describe("run metrics", () => {
+  it("of an export: counts, signalled errors and the lag from the commit", () => {
+    const values = exportMetrics({
+      totals: { copied: 3, deleted: 2, copiedBytes: 300 },
+      signalledErrors: 1,
+      commitCreatedSeconds: 1_000,
+      statusWrittenAt: new Date(1_090_400),
+    });
+    expect(values).toEqual([
+      { name: EXPORT_METRICS.objectsCopied, unit: "Count", value: 3 },
+      { name: EXPORT_METRICS.objectsDeleted, unit: "Count", value: 2 },
+      { name: EXPORT_METRICS.bytesCopied, unit: "Bytes", value: 300 },
+      { name: EXPORT_METRICS.copyFailures, unit: "Count", value: 1 },
+      { name: EXPORT_METRICS.exportLagSeconds, unit: "Seconds", value: 90 },
+    ]);
+    const unknownCommit = exportMetrics({
+      totals: { copied: 0, deleted: 0, copiedBytes: 0 },
+      signalledErrors: 0,
+      commitCreatedSeconds: 0,
+      statusWrittenAt: new Date(),
+    });
+    expect(unknownCommit.map((v) => v.name)).not.toContain(EXPORT_METRICS.exportLagSeconds);
+  });
+
+  it("of a GC run: marked in mark phases, swept in sweep phases, and its duration", () => {
+    const base = {
+      counts: { marked_addresses: 7, deleted_objects: 5 },
+      startedAt: new Date(0),
+      endedAt: new Date(61_000),
+    };
+    expect(gcMetrics({ ...base, doMark: true, doSweep: true })).toEqual([
+      { name: GC_METRICS.objectsMarked, unit: "Count", value: 7 },
+      { name: GC_METRICS.objectsSwept, unit: "Count", value: 5 },
+      { name: GC_METRICS.gcRunSeconds, unit: "Seconds", value: 61 },
+    ]);
+    expect(gcMetrics({ ...base, doMark: true, doSweep: false }).map((v) => v.name)).toEqual([
+      GC_METRICS.objectsMarked,
+      GC_METRICS.gcRunSeconds,
+    ]);
+    expect(gcMetrics({ ...base, doMark: false, doSweep: true }).map((v) => v.name)).toEqual([
+      GC_METRICS.objectsSwept,
+      GC_METRICS.gcRunSeconds,
+    ]);
+  });
+
+  it("go out as one EMF line on stdout, with {service}, {service,repository} and branch sets", () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const metrics = new PowertoolsMetrics();
+      metrics.publish({ repository: "r", branch: "main" }, [
+        { name: "ObjectsCopied", unit: "Count", value: 4 },
+        { name: "BytesCopied", unit: "Bytes", value: 40 },
+      ]);
+      metrics.publish({ repository: "g" }, [{ name: "GcRunSeconds", unit: "Seconds", value: 9 }]);
+      metrics.publish({ repository: "g" }, []);
+    } finally {
+      spy.mockRestore();
+    }
+    const docs = written
+      .join("")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(docs).toHaveLength(2);
+    expect(docs[0]._aws.CloudWatchMetrics[0]).toEqual({
+      Namespace: "Lakeport",
+      Dimensions: [["service"], ["service", "repository"], ["service", "repository", "branch"]],
+      Metrics: [
+        { Name: "ObjectsCopied", Unit: "Count" },
+        { Name: "BytesCopied", Unit: "Bytes" },
+      ],
+    });
+    expect(docs[0]).toMatchObject({ repository: "r", branch: "main", ObjectsCopied: 4 });
+    expect(docs[1]._aws.CloudWatchMetrics[0].Dimensions).toEqual([
+      ["service"],
+      ["service", "repository"],
+    ]);
+    expect(docs[1]).toMatchObject({ repository: "g", GcRunSeconds: 9 });
+    expect(docs[1].branch).toBeUndefined();
+  });
+});
