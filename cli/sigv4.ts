@@ -12,7 +12,7 @@ export interface SigningCredentials {
 }
 
 /** SHA-256 for SignatureV4 from node:crypto (hash, or HMAC with a secret). */
-class Sha256 {
+export class Sha256 {
   private h;
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
     this.h = this.fresh();

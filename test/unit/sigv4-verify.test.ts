@@ -1,39 +1,12 @@
 // The embedded servers' SigV4 check against requests signed by the AWS SDK's own signer:
 // S3 (path signed once, x-amz-content-sha256) and execute-api (path encoded twice, the body's
 // hash in the canonical request), and each way AWS refuses a request.
-import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
+import { Sha256 } from "../../cli/sigv4";
 import { type SignedRequest, verifySigV4 } from "../../local/sigv4/verify";
 
 const KEY = { accessKeyId: "AKIALOCALTEST", secretAccessKey: "local-secret-key" };
-
-class Sha256 {
-  private h;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = this.fresh();
-  }
-  private fresh() {
-    const s = this.secret;
-    if (s === undefined) return createHash("sha256");
-    const key =
-      typeof s === "string"
-        ? s
-        : s instanceof ArrayBuffer
-          ? new Uint8Array(s)
-          : new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
-    return createHmac("sha256", key);
-  }
-  reset() {
-    this.h = this.fresh();
-  }
-  update(data: Uint8Array) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 async function signed(
   service: string,

@@ -11,6 +11,13 @@ import {
 import type { ExportProgressStore } from "../ports";
 
 const expiry = (now: Date) => Math.floor(now.getTime() / 1000) + EXPORT_PROGRESS_TTL_SECONDS;
+const countValues = (c: CopiedCounts) => ({
+  ":s": c.shards,
+  ":c": c.copied,
+  ":d": c.deleted,
+  ":b": c.copiedBytes,
+  ":f": c.failed,
+});
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 export class DynamoExportProgressStore implements ExportProgressStore {
@@ -20,66 +27,57 @@ export class DynamoExportProgressStore implements ExportProgressStore {
   ) {}
 
   async recordPlan(exportId: string, planned: PlanCounts, planDone: boolean, now: Date) {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.exportProgress(exportId),
-        UpdateExpression:
-          "SET plannedCopies = :c, plannedDeletes = :d, plannedKeeps = :k, plannedCopyBytes = :b, plannedShards = :s, planDone = :done, updatedAt = :now, #ttl = :ttl",
-        ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
-        ExpressionAttributeValues: {
-          ":c": planned.copies,
-          ":d": planned.deletes,
-          ":k": planned.keeps ?? 0,
-          ":b": planned.copyBytes,
-          ":s": planned.shards,
-          ":done": planDone,
-          ":now": now.toISOString(),
-          ":ttl": expiry(now),
-        },
-      }),
+    await this.update(
+      exportId,
+      "SET plannedCopies = :c, plannedDeletes = :d, plannedKeeps = :k, plannedCopyBytes = :b, plannedShards = :s, planDone = :done",
+      {
+        ":c": planned.copies,
+        ":d": planned.deletes,
+        ":k": planned.keeps ?? 0,
+        ":b": planned.copyBytes,
+        ":s": planned.shards,
+        ":done": planDone,
+      },
+      now,
     );
   }
 
   async addCopied(exportId: string, counts: CopiedCounts, now: Date) {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.exportProgress(exportId),
-        UpdateExpression:
-          "ADD doneShards :s, copied :c, deleted :d, copiedBytes :b, failed :f SET updatedAt = :now, #ttl = :ttl",
-        ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
-        ExpressionAttributeValues: {
-          ":s": counts.shards,
-          ":c": counts.copied,
-          ":d": counts.deleted,
-          ":b": counts.copiedBytes,
-          ":f": counts.failed,
-          ":now": now.toISOString(),
-          ":ttl": expiry(now),
-        },
-      }),
+    await this.update(
+      exportId,
+      "ADD doneShards :s, copied :c, deleted :d, copiedBytes :b, failed :f",
+      countValues(counts),
+      now,
     );
   }
 
   async recordFinal(exportId: string, counts: CopiedCounts, now: Date) {
+    await this.update(
+      exportId,
+      "SET doneShards = :s, copied = :c, deleted = :d, copiedBytes = :b, failed = :f, countsFinal = :true",
+      { ...countValues(counts), ":true": true },
+      now,
+    );
+  }
+
+  /** One UpdateItem of the export's progress item; every change also sets its time and expiry. */
+  private async update(
+    exportId: string,
+    expression: string,
+    values: Record<string, unknown>,
+    now: Date,
+  ) {
+    // SET clauses are joined with a comma; an ADD-only expression takes its own SET clause.
+    const stamp = "updatedAt = :now, #ttl = :ttl";
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.exportProgress(exportId),
-        UpdateExpression:
-          "SET doneShards = :s, copied = :c, deleted = :d, copiedBytes = :b, failed = :f, countsFinal = :true, updatedAt = :now, #ttl = :ttl",
+        UpdateExpression: expression.startsWith("SET ")
+          ? `${expression}, ${stamp}`
+          : `${expression} SET ${stamp}`,
         ExpressionAttributeNames: { "#ttl": TTL_ATTRIBUTE },
-        ExpressionAttributeValues: {
-          ":s": counts.shards,
-          ":c": counts.copied,
-          ":d": counts.deleted,
-          ":b": counts.copiedBytes,
-          ":f": counts.failed,
-          ":true": true,
-          ":now": now.toISOString(),
-          ":ttl": expiry(now),
-        },
+        ExpressionAttributeValues: { ...values, ":now": now.toISOString(), ":ttl": expiry(now) },
       }),
     );
   }
