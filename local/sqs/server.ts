@@ -2,21 +2,15 @@
 // (X-Amz-Target AmazonSQS.<Operation>) that current AWS SDKs speak. Covers what reading a
 // dead-letter queue needs: queue lookup, send, receive (long polling), delete, visibility,
 // attributes, purge.
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  type LocalEndpointHandle,
+  listenLocally,
+  readBody,
+  sendAwsJson,
+} from "../aws-json-endpoint";
 import { type MessageAttributeValue, SqsError, type SqsQueues } from "./queues";
 
-export interface SqsServerHandle {
-  endpoint: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
+export type SqsServerHandle = LocalEndpointHandle;
 
 type Body = Record<string, unknown>;
 
@@ -108,16 +102,9 @@ export async function startSqsServer(opts: {
   queues: SqsQueues;
 }): Promise<SqsServerHandle> {
   const ops = operations(opts.queues);
-  const server = createServer(async (req, res) => {
-    const send = (status: number, body: unknown) => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, {
-        "content-type": "application/x-amz-json-1.0",
-        "content-length": Buffer.byteLength(text),
-        "x-amzn-requestid": crypto.randomUUID(),
-      });
-      res.end(text);
-    };
+  return listenLocally(async (req, res) => {
+    const send = (status: number, body: unknown) =>
+      sendAwsJson(res, "application/x-amz-json-1.0", status, body);
     try {
       const target = String(req.headers["x-amz-target"] ?? "");
       const text = await readBody(req);
@@ -146,16 +133,5 @@ export async function startSqsServer(opts: {
         send(500, { __type: "com.amazonaws.sqs#InternalError", message: (e as Error).message });
       }
     }
-  });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  }, opts.port);
 }

@@ -1,16 +1,17 @@
 // A Step Functions-compatible endpoint (AWS JSON 1.0, X-Amz-Target AWSStepFunctions.*) over
 // the local runner, so product code uses @aws-sdk/client-sfn unchanged.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ServerResponse } from "node:http";
+import {
+  type LocalEndpointHandle,
+  listenLocally,
+  readBody,
+  sendAwsJson,
+} from "../aws-json-endpoint";
 import { DefinitionError } from "./errors";
 import type { ExecutionRecord, MapRunRecord } from "./records";
 import { RunnerApiError, type StepFunctionsRunner } from "./runner";
 
-export interface StepFunctionsServerHandle {
-  endpoint: string;
-  port: number;
-  stop(): Promise<void>;
-}
+export type StepFunctionsServerHandle = LocalEndpointHandle;
 
 const secs = (d: Date | undefined) => (d ? d.getTime() / 1000 : undefined);
 
@@ -153,20 +154,8 @@ const OPERATIONS: Record<string, Handler> = {
   },
 };
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
 function send(res: ServerResponse, status: number, body: unknown) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/x-amz-json-1.0",
-    "content-length": Buffer.byteLength(text),
-    "x-amzn-requestid": crypto.randomUUID(),
-  });
-  res.end(text);
+  sendAwsJson(res, "application/x-amz-json-1.0", status, body);
 }
 
 function sendError(res: ServerResponse, code: string, message: string, status = 400) {
@@ -177,7 +166,7 @@ export async function startStepFunctionsServer(opts: {
   port?: number;
   runner: StepFunctionsRunner;
 }): Promise<StepFunctionsServerHandle> {
-  const server = createServer(async (req, res) => {
+  return listenLocally(async (req, res) => {
     try {
       const target = String(req.headers["x-amz-target"] ?? "");
       const op = target.startsWith("AWSStepFunctions.")
@@ -203,16 +192,5 @@ export async function startStepFunctionsServer(opts: {
       if (e instanceof DefinitionError) return sendError(res, "InvalidDefinition", e.message);
       sendError(res, "InternalFailure", (e as Error).message, 500);
     }
-  });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  }, opts.port);
 }
