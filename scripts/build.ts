@@ -11,7 +11,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { bundleNameOf, LAKEPORT_BUNDLING } from "../infra/constructs/function";
+import { bundleNameOf, LAKEPORT_ESBUILD_OPTIONS } from "../infra/constructs/function";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "dist");
@@ -37,22 +37,13 @@ export function handlerEntries(root = ROOT): string[] {
 
 async function buildBundles(): Promise<number> {
   const entries = handlerEntries();
-  const b = LAKEPORT_BUNDLING;
   await build({
+    ...LAKEPORT_ESBUILD_OPTIONS,
+    mainFields: [...LAKEPORT_ESBUILD_OPTIONS.mainFields],
     entryPoints: Object.fromEntries(
       entries.map((e) => [`${bundleNameOf(e)}/index`, path.join(ROOT, e)]),
     ),
-    bundle: true,
     outdir: path.join(DIST, "bundles"),
-    outExtension: { ".js": ".mjs" },
-    platform: "node",
-    format: "esm",
-    target: b.target,
-    minify: b.minify,
-    sourcemap: b.sourceMap,
-    sourcesContent: b.sourcesContent,
-    mainFields: b.mainFields,
-    banner: { js: b.banner },
     logLevel: "warning",
   });
   return entries.length;

@@ -81,6 +81,23 @@ export const LAKEPORT_BUNDLING = {
     "import { createRequire as __lakeportCreateRequire } from 'node:module'; const require = __lakeportCreateRequire(import.meta.url);",
 } satisfies BundlingOptions;
 
+/**
+ * The same bundling as esbuild options, for bundling outside CDK (`npm run build`'s prebuilt
+ * bundles, the bundle-size check): one place decides how a Lambda is bundled.
+ */
+export const LAKEPORT_ESBUILD_OPTIONS = {
+  bundle: true,
+  outExtension: { ".js": ".mjs" },
+  platform: "node",
+  format: "esm",
+  target: LAKEPORT_BUNDLING.target,
+  minify: LAKEPORT_BUNDLING.minify,
+  sourcemap: LAKEPORT_BUNDLING.sourceMap,
+  sourcesContent: LAKEPORT_BUNDLING.sourcesContent,
+  mainFields: LAKEPORT_BUNDLING.mainFields,
+  banner: { js: LAKEPORT_BUNDLING.banner },
+} as const;
+
 /** The handler module of each function lakeportFunction built (for bundle checks). */
 export const LAKEPORT_FUNCTION_ENTRIES = new WeakMap<lambda.Function, string>();
 

@@ -17,7 +17,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../infra/app";
 import {
-  LAKEPORT_BUNDLING,
+  LAKEPORT_ESBUILD_OPTIONS,
   LAKEPORT_FUNCTION_ENTRIES,
   PROJECT_ROOT,
 } from "../../infra/constructs/function";
@@ -176,21 +176,12 @@ describe("Lambda functions", () => {
       expect(entry, `${fn.node.path} is built by lakeportFunction`).toBeDefined();
       entries[fn.node.path.replace(/[^A-Za-z0-9]/g, "")] = path.join(PROJECT_ROOT, entry!);
     }
-    const b = LAKEPORT_BUNDLING;
     const result = await build({
+      ...LAKEPORT_ESBUILD_OPTIONS,
+      mainFields: [...LAKEPORT_ESBUILD_OPTIONS.mainFields],
       entryPoints: entries,
-      bundle: true,
       write: false,
       outdir: path.join(outdir, "bundles"),
-      outExtension: { ".js": ".mjs" },
-      platform: "node",
-      format: "esm",
-      target: b.target,
-      minify: b.minify,
-      sourcemap: b.sourceMap,
-      sourcesContent: b.sourcesContent,
-      mainFields: b.mainFields,
-      banner: { js: b.banner },
       logLevel: "silent",
     });
     const sizes: Record<string, number> = {};
