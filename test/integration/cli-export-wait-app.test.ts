@@ -2,26 +2,13 @@
 // (test/support/lakeport-env.ts: the synthesized stack on the local cloud): the plan and copy
 // steps record the export's counts, the CLI follows them (one progress line at the start, no
 // terminal codes, as in a log) and ends with the counts of what was exported.
-import { CreateBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("cli-wait-out");
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useLakeportEnvironment({ buckets: [outBucket] });
 
 it("export --wait ends with the counts of the export: copied objects and bytes, deleted, failed, duration", async () => {
   const repo = await createLakeFsRepository(env, { webhook: false });

@@ -1,27 +1,14 @@
 // Continuous export through the real Lakeport app (test/support/lakeport-env.ts: the whole
 // synthesized stack deployed on the local cloud, API served by the deployed API functions):
 // enabling the export, then a commit on lakeFS whose webhook starts the export workflow.
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { expect, it } from "vitest";
 import { parseStatusLine } from "../../lambdas/export/domain/status";
 import { uniqueName } from "../support/clients";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("exp-app-out");
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useLakeportEnvironment({ buckets: [outBucket] });
 
 async function waitExported(repo: string, head: string) {
   const deadline = Date.now() + 60_000;

@@ -1,28 +1,13 @@
-// A failed export is found in the logs by its exportId: the real app (test/support/
-// lakeport-env.ts) exports into a bucket that refuses writes, and the lines the local Lambda
-// runtime kept of each function hold Powertools Logger's ERROR lines with the export's keys
-// and the reason.
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import {
   createLakeFsRepository,
   eventually,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
+  useLakeportEnvironment,
 } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("exp-log-out");
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useLakeportEnvironment({ buckets: [outBucket] });
 
 /** The JSON log lines a deployed function wrote (other lines, like EMF's, left out). */
 function logLinesOf(logicalId: string): Record<string, unknown>[] {

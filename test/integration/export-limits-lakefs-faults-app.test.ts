@@ -6,28 +6,18 @@
 // - lakeFS answers 500, 429 (Retry-After) or slowly (the dev server's fault hook): the
 //   export and a GC run retry and succeed; a lakeFS that keeps answering 500 fails the
 //   export with lakeFS's message as the reason.
-import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import {
   createLakeFsRepository,
   eventually,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
   type TestRepository,
+  useLakeportEnvironment,
 } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("exp-limits-out");
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
-});
+const env = useLakeportEnvironment({ buckets: [outBucket] });
 
 /** A repository with two committed objects and a one-time export configured. */
 async function exportableRepository(): Promise<TestRepository> {

@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import { WEBHOOK_TOKEN_HEADER } from "../../lambdas/api/handlers/webhook";
 import { createS3Client, createSfnClient } from "../../lambdas/shared/aws/clients";
 import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
@@ -192,6 +192,31 @@ function resourceName(d: LocalDeployment, type: string, logicalId: string): stri
     );
   }
   return type === "AWS::StepFunctions::StateMachine" ? found.arn! : found.physicalId;
+}
+
+/**
+ * The real app for the tests of one file: started (with these buckets created) before them,
+ * stopped after. What it returns reads the started environment, so the file's tests use it
+ * as they would the environment itself.
+ */
+export function useLakeportEnvironment(
+  opts: { buckets?: string[] } & LakeportEnvironmentOptions = {},
+): LakeportEnvironment {
+  const { buckets = [], ...options } = opts;
+  let started: LakeportEnvironment | undefined;
+  beforeAll(async () => {
+    started = await startLakeportEnvironment(options);
+    for (const Bucket of buckets) await started.s3.send(new CreateBucketCommand({ Bucket }));
+  }, 240_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return new Proxy({} as LakeportEnvironment, {
+    get(_target, key) {
+      if (!started) throw new Error("the Lakeport environment is used before beforeAll started it");
+      return Reflect.get(started, key);
+    },
+  });
 }
 
 export async function startLakeportEnvironment(
