@@ -43,7 +43,11 @@ export interface ExportWorkflowOptions {
   multipartThresholdBytes?: number;
   /** S3 operations in flight per copy Lambda. Default 32. */
   copyConcurrency?: number;
-  /** Task shards per distributed map child. Default 4. */
+  /**
+   * Task shards (up to 1 000 copies each) per distributed map child. Default 1: a child per
+   * shard keeps every concurrent child busy to the end; with 4 a 20-shard export ran its fifth
+   * batch alone while the other copy workers idled.
+   */
   shardsPerBatch?: number;
   /** A running export older than this counts as stuck in progress. Default 6 hours. */
   stuckAfter?: Duration;
@@ -256,7 +260,7 @@ export class ExportWorkflow extends Construct {
       }),
       // CDK renders BatchInput as given: path fields need their ".$" suffix spelled out.
       itemBatcher: new sfn.ItemBatcher({
-        maxItemsPerBatch: opts.shardsPerBatch ?? 4,
+        maxItemsPerBatch: opts.shardsPerBatch ?? 1,
         batchInput: {
           "exportId.$": "$.exportId",
           "exportPath.$": "$.exportPath",
