@@ -23,7 +23,8 @@ import {
 import type { GcMeasurement } from "./report";
 import { combineUsage, type PhaseRecorder, type PhaseUsage } from "./usage";
 
-export interface GcBenchOptions {
+/** The repository a GC benchmark builds (see the top of this file). */
+export interface GcProfile {
   base: number;
   branches: number;
   commitsPerBranch: number;
@@ -32,6 +33,34 @@ export interface GcBenchOptions {
   basePool?: number;
   /** Stage through the development server's bulk staging instead of one link per path. */
   bulk?: boolean;
+}
+
+/**
+ * The lakeFS-scale GC: 3 000 commits over 4 branches and 1.7 million paths in main's head
+ * (1 + 1 699 959 base + 4 x 10 hot), the base linked to 1 000 physical objects, the hot
+ * paths rewritten with new objects in every commit (30 000 objects, 29 960 of them swept).
+ * `scale` (LAKEPORT_BENCH_XL_SCALE, development) shrinks commits and base paths.
+ */
+export function xlGcProfile(scale = 1): GcProfile {
+  if (!(scale > 0 && scale <= 1)) {
+    throw new Error(
+      `LAKEPORT_BENCH_XL_SCALE: must be a number above 0 and at most 1, got ${scale}`,
+    );
+  }
+  const branches = 4;
+  const hotPaths = 10;
+  const base = Math.max(1, Math.round(1_700_000 * scale) - 1 - branches * hotPaths);
+  return {
+    base,
+    branches,
+    commitsPerBranch: Math.max(2, Math.round(750 * scale)),
+    hotPaths,
+    basePool: Math.min(1000, base),
+    bulk: true,
+  };
+}
+
+export interface GcBenchOptions extends GcProfile {
   /** Marks the measurement (e.g. "xl"). */
   profile?: string;
   nsBucket: string;

@@ -18,7 +18,7 @@ import {
   stageChanges,
   verifyExport,
 } from "./export-bench";
-import { runGcBench } from "./gc-bench";
+import { type GcProfile, runGcBench, xlGcProfile } from "./gc-bench";
 import { measureGcMemory } from "./gc-memory";
 import { runLatencyBench } from "./latency-bench";
 import { machineInfo } from "./machine";
@@ -57,17 +57,6 @@ type Part = (typeof PARTS)[number];
 
 type ProfileName = "quick" | "full" | "xl";
 
-interface GcProfile {
-  base: number;
-  branches: number;
-  commitsPerBranch: number;
-  hotPaths: number;
-  /** Base paths link to this many physical objects (round robin). */
-  basePool?: number;
-  /** Stage with the dev server's bulk staging. */
-  bulk?: boolean;
-}
-
 interface Profile {
   name: ProfileName;
   ceilingCopies: number;
@@ -76,31 +65,6 @@ interface Profile {
   /** Branch sizes of the Lakeport / rclone comparison. */
   peerSizes: number[];
   gc: GcProfile[];
-}
-
-/**
- * The lakeFS-scale GC: 3 000 commits over 4 branches and 1.7 million paths in main's head
- * (1 + 1 699 959 base + 4 x 10 hot), the base linked to 1 000 physical objects, the hot
- * paths rewritten with new objects in every commit (30 000 objects, 29 960 of them swept).
- * `scale` (LAKEPORT_BENCH_XL_SCALE, development) shrinks commits and base paths.
- */
-export function xlGcProfile(scale = 1): GcProfile {
-  if (!(scale > 0 && scale <= 1)) {
-    throw new Error(
-      `LAKEPORT_BENCH_XL_SCALE: must be a number above 0 and at most 1, got ${scale}`,
-    );
-  }
-  const branches = 4;
-  const hotPaths = 10;
-  const base = Math.max(1, Math.round(1_700_000 * scale) - 1 - branches * hotPaths);
-  return {
-    base,
-    branches,
-    commitsPerBranch: Math.max(2, Math.round(750 * scale)),
-    hotPaths,
-    basePool: Math.min(1000, base),
-    bulk: true,
-  };
 }
 
 const PROFILES: Record<"quick" | "full", Profile> = {
