@@ -414,14 +414,86 @@ const BLUE = "#2a6fdb";
 const ORANGE = "#e08a1e";
 const GREY = "#888";
 
-export function renderSvg(r: BenchResults): string {
-  const W = 1040;
-  const H = r.peer?.length ? 720 : 360;
-  const parts: string[] = [
+function svgHead(r: BenchResults, W: number, H: number): string[] {
+  const scaled = r.xlScale ? ` scaled to ${r.xlScale}` : "";
+  return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`Lakeport benchmark ${r.date.slice(0, 10)} (${r.profile} profile; ${r.machine.cpus} x ${r.machine.cpuModel}, Node.js ${r.machine.node})`)}</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`Lakeport benchmark ${r.date.slice(0, 10)} (${r.profile} profile${scaled}; ${r.machine.cpus} x ${r.machine.cpuModel}, Node.js ${r.machine.node})`)}</text>`,
   ];
+}
+
+/** The xl profile measures GC only: its time, each step's peak heap, its requests. */
+function renderXlSvg(r: BenchResults): string {
+  const parts = svgHead(r, 1040, 360);
+  const y = 52;
+  const h = 250;
+  const g = r.gc[0];
+  const steps = g?.awsModel?.phases.flatMap((p) =>
+    p.steps.map((st) => ({ ...st, phase: p.phase })),
+  );
+  const heap = Object.entries(g?.peakHeapMiBByFunction ?? {});
+  parts.push(
+    ...barPanel(
+      { x: 30, y, w: 300, h },
+      g ? `GC of ${fmt(g.paths ?? g.objects)} paths, ${fmt(g.commits)} commits: s` : "GC: s",
+      g
+        ? [
+            {
+              label: "mark",
+              bars: [{ value: g.markSeconds, color: BLUE, text: fmt(g.markSeconds, 1) }],
+            },
+            {
+              label: "sweep",
+              bars: [{ value: g.sweepSeconds, color: ORANGE, text: fmt(g.sweepSeconds, 1) }],
+            },
+            ...(g.awsModel
+              ? [
+                  {
+                    label: `AWS model ($${fmt(g.awsModel.costUsd.total, 3)})`,
+                    bars: [
+                      {
+                        value: g.awsModel.wallSeconds,
+                        color: GREY,
+                        text: fmt(g.awsModel.wallSeconds, 1),
+                      },
+                    ],
+                  },
+                ]
+              : []),
+          ]
+        : [],
+      g ? `exactly ${fmt(g.swept)} of ${fmt(g.objects)} objects swept` : undefined,
+    ),
+    ...barPanel(
+      { x: 370, y, w: 400, h },
+      "peak heap per GC function, MiB",
+      heap.map(([fn, mib]) => ({
+        label: fn.replace(/^Gc|Function$/g, ""),
+        bars: [{ value: mib, color: BLUE, text: fmt(mib, 0) }],
+      })),
+      steps ? `${fmt(steps.reduce((a, st) => a + st.invocations, 0))} invocations` : undefined,
+    ),
+    ...barPanel(
+      { x: 810, y, w: 210, h },
+      "requests",
+      g
+        ? [
+            { label: "lakeFS", bars: [{ value: g.lakeFsCalls, color: ORANGE }] },
+            { label: "S3", bars: [{ value: g.s3Requests, color: BLUE }] },
+          ]
+        : [],
+    ),
+    "</svg>",
+  );
+  return `${parts.join("\n")}\n`;
+}
+
+export function renderSvg(r: BenchResults): string {
+  if (r.profile === "xl") return renderXlSvg(r);
+  const W = 1040;
+  const H = r.peer?.length ? 720 : 360;
+  const parts: string[] = svgHead(r, W, H);
   const y = 52;
   const h = 250;
   // Throughput: the export next to the S3 ceiling measured in the same run.
@@ -476,9 +548,9 @@ export function renderSvg(r: BenchResults): string {
   parts.push(
     ...barPanel(
       { x: 700, y, w: 320, h },
-      r.profile === "xl" ? "GC seconds (paths / commits)" : "GC seconds (objects / commits)",
+      "GC seconds (objects / commits)",
       r.gc.map((g) => ({
-        label: `${fmt(g.paths !== undefined && g.profile === "xl" ? g.paths : g.objects)} / ${fmt(g.commits)}`,
+        label: `${fmt(g.objects)} / ${fmt(g.commits)}`,
         bars: [
           { value: g.markSeconds, color: BLUE, text: fmt(g.markSeconds, 1) },
           { value: g.sweepSeconds, color: ORANGE, text: fmt(g.sweepSeconds, 1) },

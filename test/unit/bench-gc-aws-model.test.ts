@@ -144,8 +144,10 @@ describe("GC on AWS, modelled", () => {
     expect(t).toMatch(/mark Addresses +\| +8 \| +108\.3 \| +27\.3 \| +50\.0 \| +28\.3 \|/);
     expect(t).toMatch(/sweep Sweep +\| +3 \| +20\.5 \| +7\.9 \| +26\.5 \| +8\.9 \|/);
     const svg = renderSvg(r);
-    expect(svg).toContain("GC seconds (paths / commits)");
-    expect(svg).toContain("1,700,000 / 3,001");
-    expect(svg).toContain(`${awsModel.wallSeconds.toFixed(1)} ($`);
+    expect(svg).toContain("GC of 1,700,000 paths, 3,001 commits: s");
+    expect(svg).toContain(`AWS model ($${awsModel.costUsd.total.toFixed(3)})`);
+    expect(svg).toContain("exactly 29,960 of 31,000 objects swept");
+    expect(svg).toContain("peak heap per GC function, MiB");
+    expect(svg).not.toContain("export throughput");
   });
 });
