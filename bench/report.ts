@@ -3,6 +3,7 @@
 // the S3 ceiling, and the incremental export counts per branch size.
 import type { ColdStartResult } from "./cold-start";
 import type { CostBreakdown, PriceList } from "./cost-model";
+import type { AwsGcModel } from "./gc-aws-model";
 import type { MachineInfo } from "./machine";
 
 export interface ExportThroughput {
@@ -25,7 +26,12 @@ export interface IncrementalExport {
 }
 
 export interface GcMeasurement {
+  /** "xl": the lakeFS-scale profile (many paths linked to a small pool of objects). */
+  profile?: string;
+  /** Physical objects the benchmark wrote (what GC may delete or must keep). */
   objects: number;
+  /** Paths in the branch heads (README, base and hot paths). */
+  paths?: number;
   commits: number;
   branches: number;
   expectedSwept: number;
@@ -33,12 +39,15 @@ export interface GcMeasurement {
   markSeconds: number;
   sweepSeconds: number;
   lakeFsCalls: number;
+  lakeFsByOperation?: Record<string, number>;
   s3Requests: number;
   s3ByOperation: Record<string, number>;
   maxPeakHeapMiB: number;
   maxPeakHeapFunction: string;
   /** Largest heap of one invocation, per GC function (mark and sweep runs together). */
   peakHeapMiBByFunction?: Record<string, number>;
+  /** Modelled AWS wall time and cost of the same runs (bench/gc-aws-model.ts). */
+  awsModel?: AwsGcModel;
 }
 
 export interface CostEntry {
@@ -90,7 +99,9 @@ export interface PeerComparison {
 
 export interface BenchResults {
   date: string;
-  profile: "quick" | "full";
+  profile: "quick" | "full" | "xl";
+  /** LAKEPORT_BENCH_XL_SCALE of a scaled-down xl run (development only). */
+  xlScale?: number;
   machine: MachineInfo;
   /** Where the embedded S3 kept its files (a tmpfs when available). */
   dataDirectory?: string;
@@ -139,7 +150,7 @@ function table(headers: string[], rows: string[][]): string {
 export function renderTables(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
-    `Lakeport benchmark, ${r.profile} profile, ${r.date}`,
+    `Lakeport benchmark, ${r.profile} profile${r.xlScale ? ` scaled to ${r.xlScale}` : ""}, ${r.date}`,
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}; run took ${fmt(r.totalSeconds)} s`,
     ...(r.dataDirectory ? [`Embedded S3 data under ${r.dataDirectory}`] : []),
     "",
@@ -251,9 +262,11 @@ export function renderTables(r: BenchResults): string {
           "lakeFS calls",
           "S3 requests",
           "peak heap MiB",
+          "AWS s (model)",
+          "USD (model)",
         ],
         r.gc.map((g) => [
-          `${fmt(g.objects)} objects, ${g.branches} branches`,
+          gcLabel(g),
           fmt(g.commits),
           fmt(g.swept),
           fmt(g.markSeconds, 1),
@@ -261,9 +274,12 @@ export function renderTables(r: BenchResults): string {
           fmt(g.lakeFsCalls),
           fmt(g.s3Requests),
           fmt(g.maxPeakHeapMiB, 1),
+          g.awsModel ? fmt(g.awsModel.wallSeconds, 1) : "",
+          g.awsModel ? fmt(g.awsModel.costUsd.total, 4) : "",
         ]),
       ),
       "",
+      ...gcFunctionTable(r.gc),
     );
   }
   if (r.cost.length) {
@@ -307,6 +323,39 @@ export function renderTables(r: BenchResults): string {
   for (const u of r.unavailable) out.push(`not measured: ${u}`);
   for (const f of r.failures) out.push(`FAILED: ${f}`);
   return out.join("\n");
+}
+
+const gcLabel = (g: GcMeasurement) =>
+  g.paths !== undefined && g.profile === "xl"
+    ? `${fmt(g.paths)} paths, ${fmt(g.objects)} objects, ${g.branches} branches`
+    : `${fmt(g.objects)} objects, ${g.branches} branches`;
+
+/** Per GC function: invocations, peak heap, measured and modelled seconds (mark + sweep). */
+function gcFunctionTable(gc: GcMeasurement[]): string[] {
+  const rows: string[][] = [];
+  for (const g of gc) {
+    if (!g.awsModel) continue;
+    for (const phase of g.awsModel.phases) {
+      for (const st of phase.steps) {
+        rows.push([
+          `${gcLabel(g)}: ${phase.phase} ${st.function.replace(/^Gc|Function$/g, "")}`,
+          fmt(st.invocations),
+          fmt(st.busyS, 1),
+          fmt(st.longestS, 1),
+          fmt(g.peakHeapMiBByFunction?.[st.function] ?? 0, 1),
+          fmt(st.seconds, 1),
+        ]);
+      }
+    }
+  }
+  if (!rows.length) return [];
+  return [
+    table(
+      ["GC step", "invocations", "busy s", "longest s", "peak heap MiB", "AWS s (model)"],
+      rows,
+    ),
+    "",
+  ];
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -365,14 +414,86 @@ const BLUE = "#2a6fdb";
 const ORANGE = "#e08a1e";
 const GREY = "#888";
 
-export function renderSvg(r: BenchResults): string {
-  const W = 1040;
-  const H = r.peer?.length ? 720 : 360;
-  const parts: string[] = [
+function svgHead(r: BenchResults, W: number, H: number): string[] {
+  const scaled = r.xlScale ? ` scaled to ${r.xlScale}` : "";
+  return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`Lakeport benchmark ${r.date.slice(0, 10)} (${r.profile} profile; ${r.machine.cpus} x ${r.machine.cpuModel}, Node.js ${r.machine.node})`)}</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">${esc(`Lakeport benchmark ${r.date.slice(0, 10)} (${r.profile} profile${scaled}; ${r.machine.cpus} x ${r.machine.cpuModel}, Node.js ${r.machine.node})`)}</text>`,
   ];
+}
+
+/** The xl profile measures GC only: its time, each step's peak heap, its requests. */
+function renderXlSvg(r: BenchResults): string {
+  const parts = svgHead(r, 1040, 360);
+  const y = 52;
+  const h = 250;
+  const g = r.gc[0];
+  const steps = g?.awsModel?.phases.flatMap((p) =>
+    p.steps.map((st) => ({ ...st, phase: p.phase })),
+  );
+  const heap = Object.entries(g?.peakHeapMiBByFunction ?? {});
+  parts.push(
+    ...barPanel(
+      { x: 30, y, w: 300, h },
+      g ? `GC of ${fmt(g.paths ?? g.objects)} paths, ${fmt(g.commits)} commits: s` : "GC: s",
+      g
+        ? [
+            {
+              label: "mark",
+              bars: [{ value: g.markSeconds, color: BLUE, text: fmt(g.markSeconds, 1) }],
+            },
+            {
+              label: "sweep",
+              bars: [{ value: g.sweepSeconds, color: ORANGE, text: fmt(g.sweepSeconds, 1) }],
+            },
+            ...(g.awsModel
+              ? [
+                  {
+                    label: `AWS model ($${fmt(g.awsModel.costUsd.total, 3)})`,
+                    bars: [
+                      {
+                        value: g.awsModel.wallSeconds,
+                        color: GREY,
+                        text: fmt(g.awsModel.wallSeconds, 1),
+                      },
+                    ],
+                  },
+                ]
+              : []),
+          ]
+        : [],
+      g ? `exactly ${fmt(g.swept)} of ${fmt(g.objects)} objects swept` : undefined,
+    ),
+    ...barPanel(
+      { x: 370, y, w: 400, h },
+      "peak heap per GC function, MiB",
+      heap.map(([fn, mib]) => ({
+        label: fn.replace(/^Gc|Function$/g, ""),
+        bars: [{ value: mib, color: BLUE, text: fmt(mib, 0) }],
+      })),
+      steps ? `${fmt(steps.reduce((a, st) => a + st.invocations, 0))} invocations` : undefined,
+    ),
+    ...barPanel(
+      { x: 810, y, w: 210, h },
+      "requests",
+      g
+        ? [
+            { label: "lakeFS", bars: [{ value: g.lakeFsCalls, color: ORANGE }] },
+            { label: "S3", bars: [{ value: g.s3Requests, color: BLUE }] },
+          ]
+        : [],
+    ),
+    "</svg>",
+  );
+  return `${parts.join("\n")}\n`;
+}
+
+export function renderSvg(r: BenchResults): string {
+  if (r.profile === "xl") return renderXlSvg(r);
+  const W = 1040;
+  const H = r.peer?.length ? 720 : 360;
+  const parts: string[] = svgHead(r, W, H);
   const y = 52;
   const h = 250;
   // Throughput: the export next to the S3 ceiling measured in the same run.
@@ -433,12 +554,22 @@ export function renderSvg(r: BenchResults): string {
         bars: [
           { value: g.markSeconds, color: BLUE, text: fmt(g.markSeconds, 1) },
           { value: g.sweepSeconds, color: ORANGE, text: fmt(g.sweepSeconds, 1) },
+          ...(g.awsModel
+            ? [
+                {
+                  value: g.awsModel.wallSeconds,
+                  color: GREY,
+                  text: `${fmt(g.awsModel.wallSeconds, 1)} ($${fmt(g.awsModel.costUsd.total, 3)})`,
+                },
+              ]
+            : []),
         ],
       })),
     ),
     ...legend(700, 360 - 14, [
       ["mark", BLUE],
       ["sweep", ORANGE],
+      ...(r.gc.some((g) => g.awsModel) ? ([["AWS (model)", GREY]] as [string, string][]) : []),
     ]),
   );
   if (r.peer?.length) parts.push(...peerPanels(r.peer, 410));

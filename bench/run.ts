@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]`: measures
-// Lakeport on the embedded environment, prints a table, writes bench/results/<date>.json,
-// latest.json and latest.svg. Exits non-zero if any export or GC failed or left wrong data.
+// `npm run bench [-- --quick | --profile xl] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]`:
+// measures Lakeport on the embedded environment, prints a table, writes
+// bench/results/<date>-<profile>.json, latest.json and latest.svg (latest-xl.* for the xl
+// profile). Exits non-zero if any export or GC failed or left wrong data.
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -17,7 +18,7 @@ import {
   stageChanges,
   verifyExport,
 } from "./export-bench";
-import { runGcBench } from "./gc-bench";
+import { type GcProfile, runGcBench, xlGcProfile } from "./gc-bench";
 import { measureGcMemory } from "./gc-memory";
 import { runLatencyBench } from "./latency-bench";
 import { machineInfo } from "./machine";
@@ -54,14 +55,16 @@ const PARTS = [
 ] as const;
 type Part = (typeof PARTS)[number];
 
+type ProfileName = "quick" | "full" | "xl";
+
 interface Profile {
-  name: "quick" | "full";
+  name: ProfileName;
   ceilingCopies: number;
   throughputObjects: number;
   incrementalSizes: number[];
   /** Branch sizes of the Lakeport / rclone comparison. */
   peerSizes: number[];
-  gc: { base: number; branches: number; commitsPerBranch: number; hotPaths: number }[];
+  gc: GcProfile[];
 }
 
 const PROFILES: Record<"quick" | "full", Profile> = {
@@ -86,23 +89,33 @@ const PROFILES: Record<"quick" | "full", Profile> = {
   },
 };
 
+function profileNamed(name: string | undefined): ProfileName {
+  if (name === undefined || name === "") return "full";
+  if (name === "quick" || name === "full" || name === "xl") return name;
+  throw new Error(`--profile: must be quick, full or xl, got "${name}"`);
+}
+
 function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
-  let quick = process.env.LAKEPORT_BENCH_PROFILE === "quick";
+  let name = profileNamed(process.env.LAKEPORT_BENCH_PROFILE);
   let only: string | undefined = process.env.LAKEPORT_BENCH_ONLY;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--quick") quick = true;
-    else if (a === "--full") quick = false;
+    if (a === "--quick") name = "quick";
+    else if (a === "--full") name = "full";
+    else if (a === "--profile") name = profileNamed(argv[++i]);
+    else if (a.startsWith("--profile=")) name = profileNamed(a.slice("--profile=".length));
     else if (a === "--only") only = argv[++i];
     else if (a.startsWith("--only=")) only = a.slice("--only=".length);
     else if (a === "--help") {
       console.log(
-        "usage: npm run bench [-- --quick] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]",
+        "usage: npm run bench [-- --quick | --full | --profile quick|full|xl] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]\n" +
+          "  --profile xl: GC only by default, 3 000 commits and 1.7 million paths (LAKEPORT_BENCH_XL_SCALE=0.05 for a smaller run)",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
-  const parts = new Set<Part>(PARTS);
+  // The xl profile is the lakeFS-scale GC; other parts run only when asked for.
+  const parts = new Set<Part>(name === "xl" ? ["gc"] : PARTS);
   if (only) {
     parts.clear();
     for (const p of only.split(",").map((s) => s.trim())) {
@@ -111,7 +124,14 @@ function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
       parts.add(p as Part);
     }
   }
-  const profile = { ...PROFILES[quick ? "quick" : "full"] };
+  const profile: Profile =
+    name === "xl"
+      ? {
+          ...PROFILES.full,
+          name: "xl",
+          gc: [xlGcProfile(Number(process.env.LAKEPORT_BENCH_XL_SCALE || 1))],
+        }
+      : { ...PROFILES[name] };
   // Development knob: a smaller first export than the profile's.
   const t = Number(process.env.LAKEPORT_BENCH_THROUGHPUT_OBJECTS);
   if (t > 0) profile.throughputObjects = t;
@@ -131,6 +151,9 @@ async function main(): Promise<number> {
   const results: BenchResults = {
     date,
     profile: profile.name,
+    ...(profile.name === "xl" && process.env.LAKEPORT_BENCH_XL_SCALE
+      ? { xlScale: Number(process.env.LAKEPORT_BENCH_XL_SCALE) }
+      : {}),
     machine: machineInfo(),
     totalSeconds: 0,
     incremental: [],
@@ -313,7 +336,8 @@ async function main(): Promise<number> {
     if (parts.has("gc")) {
       for (const g of profile.gc) {
         try {
-          const r = await runGcBench(env, { ...g, nsBucket: ns, phase, log });
+          const xl = profile.name === "xl" ? { profile: "xl" } : {};
+          const r = await runGcBench(env, { ...g, ...xl, nsBucket: ns, phase, log });
           results.gc.push(r.measurement);
           if (r.sweepUsage && r.measurement.swept > 0) {
             const cost = costOf(toMeasuredUsage(r.sweepUsage, r.measurement.swept));
@@ -387,14 +411,16 @@ async function main(): Promise<number> {
   const json = `${JSON.stringify(results, null, 2)}\n`;
   const stamp = date.slice(0, 19).replace(/:/g, "-");
   await writeFile(path.join(dir, `${stamp}-${profile.name}.json`), json);
-  // latest.* (what the README shows) only from runs of every part.
-  const complete = parts.size === PARTS.length;
-  if (complete) {
-    await writeFile(path.join(dir, "latest.json"), json);
-    await writeFile(path.join(dir, "latest.svg"), renderSvg(results));
+  // latest.* (what the README shows) only from runs of every part; latest-xl.* from full-size
+  // xl runs (not scaled down).
+  const xlFull = profile.name === "xl" && !process.env.LAKEPORT_BENCH_XL_SCALE && parts.has("gc");
+  const latest = xlFull ? "latest-xl" : parts.size === PARTS.length ? "latest" : undefined;
+  if (latest) {
+    await writeFile(path.join(dir, `${latest}.json`), json);
+    await writeFile(path.join(dir, `${latest}.svg`), renderSvg(results));
   }
   log(
-    `results in bench/results/${stamp}-${profile.name}.json${complete ? ", latest.json, latest.svg" : ""}`,
+    `results in bench/results/${stamp}-${profile.name}.json${latest ? `, ${latest}.json, ${latest}.svg` : ""}`,
   );
   return results.failures.length ? 1 : 0;
 }

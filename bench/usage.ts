@@ -33,6 +33,8 @@ export interface FunctionTimeline {
   lastEndS: number;
   /** Sum of invocation durations (greater than lastEnd - firstStart when they overlap). */
   busyS: number;
+  /** The longest single invocation. */
+  longestS: number;
   /** Largest V8 heap any one invocation of the function used. */
   peakHeapBytes: number;
 }
@@ -89,12 +91,14 @@ export class PhaseRecorder {
         firstStartS: start,
         lastEndS: end,
         busyS: 0,
+        longestS: 0,
         peakHeapBytes: 0,
       };
       t.invocations++;
       t.firstStartS = Math.min(t.firstStartS, start);
       t.lastEndS = Math.max(t.lastEndS, end);
       t.busyS += r.durationMs / 1000;
+      t.longestS = Math.max(t.longestS, r.durationMs / 1000);
       t.peakHeapBytes = Math.max(t.peakHeapBytes, r.peakHeapUsedBytes ?? 0);
       timeline.set(name, t);
       if (r.outcome !== "success") errors++;
@@ -149,6 +153,50 @@ export async function functionMemorySizes(env: BenchEnv): Promise<Map<string, nu
     out.set(r.physicalId, mb);
   }
   return out;
+}
+
+const addCounts = (a: Record<string, number>, b: Record<string, number>) => {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+};
+
+/** Two consecutive phases as one (counts and durations added, peaks the larger). */
+export function combineUsage(a: PhaseUsage, b: PhaseUsage): PhaseUsage {
+  const timeline = new Map(a.timeline.map((t) => [t.function, { ...t }]));
+  for (const t of b.timeline) {
+    const prev = timeline.get(t.function);
+    if (!prev) {
+      timeline.set(t.function, {
+        ...t,
+        firstStartS: t.firstStartS + a.seconds,
+        lastEndS: t.lastEndS + a.seconds,
+      });
+      continue;
+    }
+    prev.invocations += t.invocations;
+    prev.lastEndS = Math.max(prev.lastEndS, t.lastEndS + a.seconds);
+    prev.busyS += t.busyS;
+    prev.longestS = Math.max(prev.longestS, t.longestS);
+    prev.peakHeapBytes = Math.max(prev.peakHeapBytes, t.peakHeapBytes);
+  }
+  const peakFromB = b.maxPeakHeapBytes > a.maxPeakHeapBytes;
+  return {
+    seconds: a.seconds + b.seconds,
+    lambdaInvocations: a.lambdaInvocations + b.lambdaInvocations,
+    lambdaErrors: a.lambdaErrors + b.lambdaErrors,
+    lambdaGbSeconds: a.lambdaGbSeconds + b.lambdaGbSeconds,
+    maxPeakHeapBytes: Math.max(a.maxPeakHeapBytes, b.maxPeakHeapBytes),
+    maxPeakHeapFunction: peakFromB ? b.maxPeakHeapFunction : a.maxPeakHeapFunction,
+    sfnExecutions: a.sfnExecutions + b.sfnExecutions,
+    sfnChildExecutions: a.sfnChildExecutions + b.sfnChildExecutions,
+    sfnStateTransitions: a.sfnStateTransitions + b.sfnStateTransitions,
+    s3Requests: a.s3Requests + b.s3Requests,
+    s3ByOperation: addCounts(a.s3ByOperation, b.s3ByOperation),
+    lakeFsCalls: a.lakeFsCalls + b.lakeFsCalls,
+    lakeFsByOperation: addCounts(a.lakeFsByOperation, b.lakeFsByOperation),
+    timeline: [...timeline.values()].sort((x, y) => x.firstStartS - y.firstStartS),
+  };
 }
 
 export function toMeasuredUsage(u: PhaseUsage, objects: number): MeasuredUsage {

@@ -2,12 +2,15 @@
 // shared/reference/lakefs-api-subset.yml), its status codes and `{"message": ...}` errors,
 // basic auth, object bytes in the embedded S3 at lakeFS-style addresses, and post-commit /
 // post-merge / post-revert webhooks. Request counts per operation at GET /_lakeport/stats
-// (POST resets); injected failures and latency at /_lakeport/faults (faults.ts).
+// (POST resets); injected failures and latency at /_lakeport/faults (faults.ts); bulk staging
+// for benchmarks at /_lakeport/repositories/{repo}/branches/{branch}/staging (bulk-staging.ts).
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
 import { ACTION_ENV_PREFIX, type ActionEnvironment, type HookRun } from "./actions";
+import { ApiError } from "./api-error";
+import { BULK_STAGING_PATH, serveBulkStaging } from "./bulk-staging";
 import { FAULTS_PATH, LakeFsFaults } from "./faults";
 import { PostHooks } from "./hooks";
 import { apiRequest, errorReply, readBody, send } from "./http-io";
@@ -79,6 +82,7 @@ class RequestCounts {
 
 /** What serving one request needs. */
 interface ServerState {
+  model: LakeFsModel;
   routes: Route[];
   faults: LakeFsFaults;
   counts: RequestCounts;
@@ -114,7 +118,7 @@ export async function startLakeFsDevServer(
   const expectedAuth = Buffer.from(
     `Basic ${Buffer.from(`${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`).toString("base64")}`,
   );
-  const state: ServerState = { routes, faults, counts, s3Gateway, expectedAuth };
+  const state: ServerState = { model, routes, faults, counts, s3Gateway, expectedAuth };
 
   const server = http.createServer((req, res) => {
     handle(state, req, res).catch((err) => {
@@ -184,10 +188,9 @@ async function handle(
     req.resume();
     return send(res, fault);
   }
-  const given = Buffer.from(req.headers.authorization ?? "");
-  if (given.length !== state.expectedAuth.length || !timingSafeEqual(given, state.expectedAuth)) {
+  if (!authenticated(state, req)) {
     req.resume();
-    return send(res, { status: 401, json: { message: "error authenticating request" } });
+    return send(res, UNAUTHENTICATED);
   }
   if (!match) {
     req.resume();
@@ -203,7 +206,17 @@ async function handle(
   send(res, reply);
 }
 
-/** /_lakeport/stats (POST or DELETE resets), /_lakeport/health and /_lakeport/faults. */
+const UNAUTHENTICATED: Reply = { status: 401, json: { message: "error authenticating request" } };
+
+function authenticated(state: ServerState, req: http.IncomingMessage): boolean {
+  const given = Buffer.from(req.headers.authorization ?? "");
+  return given.length === state.expectedAuth.length && timingSafeEqual(given, state.expectedAuth);
+}
+
+/**
+ * /_lakeport/stats (POST or DELETE resets), /_lakeport/health, /_lakeport/faults and bulk
+ * staging (which writes lakeFS data, so it takes the API's basic auth).
+ */
 async function adminReply(
   state: ServerState,
   req: http.IncomingMessage,
@@ -218,6 +231,22 @@ async function adminReply(
   if (pathname === FAULTS_PATH || pathname.startsWith(`${FAULTS_PATH}/`)) {
     const rest = pathname.slice(FAULTS_PATH.length);
     return await state.faults.serveAdmin(method, rest, () => readBody(req)).catch(errorReply);
+  }
+  const bulk = BULK_STAGING_PATH.exec(pathname);
+  if (bulk) {
+    if (!authenticated(state, req)) {
+      req.resume();
+      return UNAUTHENTICATED;
+    }
+    return await Promise.resolve()
+      .then(() => {
+        const [repo, branch] = [bulk[1]!, bulk[2]!].map((s) => decodeURIComponent(s));
+        return serveBulkStaging(state.model, method, repo!, branch!, () => readBody(req));
+      })
+      .catch((err) => {
+        req.resume();
+        return errorReply(err instanceof URIError ? new ApiError(400, "malformed path") : err);
+      });
   }
   return undefined;
 }

@@ -114,7 +114,8 @@ async function uploadObject(
   return { status: 201, json: objectStatsJson(objectPath, value, true) };
 }
 
-function entryFromBody(
+/** A staged entry from a stage/link body; ApiError 400 naming the field when it is not valid. */
+export function entryFromBody(
   address: unknown,
   body: Record<string, unknown>,
   metadataField: string,
