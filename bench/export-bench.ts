@@ -11,8 +11,14 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { lakeportActionYaml } from "../local/lakeport-action";
-import { apiCall, type BenchEnv } from "./env";
-import { linkObjects, type PhysicalObject, writePhysicalObjects } from "./populate";
+import { apiCall, type BenchEnv, LAKEFS_KEYS } from "./env";
+import {
+  bulkStageObjects,
+  linkEntry,
+  linkObjects,
+  type PhysicalObject,
+  writePhysicalObjects,
+} from "./populate";
 import { lambdasQuiet, type PhaseRecorder, type PhaseUsage } from "./usage";
 
 export class BenchFailure extends Error {
@@ -53,13 +59,13 @@ export async function prepareExportBranch(
   await env.lakefs.uploadObject(repo, "main", "_lakefs_actions/lakeport.yaml", {
     content: lakeportActionYaml(`${env.api.endpoint}/api/v1/webhooks/lakefs`),
   });
-  await linkObjects(
-    env.lakefs,
+  // Bulk staging: the same staged entries as one link call per path, fast enough for 1 M.
+  await bulkStageObjects(
+    { endpoint: env.lakefsServer.endpoint, credentials: LAKEFS_KEYS },
     repo,
     "main",
     opts.objects,
-    pathOf,
-    (i) => opts.pool[i % opts.pool.length]!,
+    (i) => linkEntry(pathOf(i), opts.pool[i % opts.pool.length]!),
   );
   const b: ExportBranch = {
     repo,

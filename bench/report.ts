@@ -15,6 +15,8 @@ export interface ExportThroughput {
 
 export interface IncrementalExport {
   branchObjects: number;
+  /** The branch's first (full) export, commit to status file. */
+  firstExportSeconds?: number;
   changedObjects: number;
   seconds: number;
   s3Requests: number;
@@ -190,9 +192,10 @@ export function renderTables(r: BenchResults): string {
   if (r.incremental.length) {
     out.push(
       table(
-        ["incremental export (10 changed)", "s", "S3 requests", "lakeFS calls"],
+        ["incremental export (10 changed)", "first export s", "s", "S3 requests", "lakeFS calls"],
         r.incremental.map((i) => [
           `branch of ${fmt(i.branchObjects)}${i.verified ? "" : " (WRONG DATA)"}`,
+          i.firstExportSeconds === undefined ? "" : fmt(i.firstExportSeconds, 1),
           fmt(i.seconds, 1),
           fmt(i.s3Requests),
           fmt(i.lakeFsCalls),

@@ -109,13 +109,14 @@ function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
     else if (a === "--help") {
       console.log(
         "usage: npm run bench [-- --quick | --full | --profile quick|full|xl] [-- --only ceiling,export,incremental,latency,peer,gc,gcmem,cold]\n" +
-          "  --profile xl: GC only by default, 3 000 commits and 1.7 million paths (LAKEPORT_BENCH_XL_SCALE=0.05 for a smaller run)",
+          "  --profile xl: GC of 3 000 commits and 1.7 million paths, incremental export on a 1 000 000-object branch (LAKEPORT_BENCH_XL_SCALE=0.05 for a smaller run)",
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (see --help)`);
   }
-  // The xl profile is the lakeFS-scale GC; other parts run only when asked for.
-  const parts = new Set<Part>(name === "xl" ? ["gc"] : PARTS);
+  // The xl profile is the lakeFS-scale GC and the 1 M-object incremental export; other parts
+  // run only when asked for.
+  const parts = new Set<Part>(name === "xl" ? ["gc", "incremental"] : PARTS);
   if (only) {
     parts.clear();
     for (const p of only.split(",").map((s) => s.trim())) {
@@ -130,6 +131,10 @@ function parseArgs(argv: string[]): { profile: Profile; parts: Set<Part> } {
           ...PROFILES.full,
           name: "xl",
           gc: [xlGcProfile(Number(process.env.LAKEPORT_BENCH_XL_SCALE || 1))],
+          // Incremental export on a 1 000 000-object branch (after its first export).
+          incrementalSizes: [
+            Math.round(1_000_000 * Number(process.env.LAKEPORT_BENCH_XL_SCALE || 1)),
+          ],
         }
       : { ...PROFILES[name] };
   // Development knob: a smaller first export than the profile's.
@@ -298,6 +303,9 @@ async function main(): Promise<number> {
           log(`branch of ${b.objects}: first export`);
           const first = await commitAndAwaitExport(env, b, "first", exportTimeoutMs(b.objects));
           await verifyExport(env, b, first.commitId);
+          log(
+            `branch of ${b.objects}: first export ${first.seconds.toFixed(1)} s (${(b.objects / first.seconds).toFixed(0)} objects/s), verified`,
+          );
           await stageChanges(env, b, ns, 10, 1);
           const rec = phase();
           const { commitId, seconds } = await commitAndAwaitExport(
@@ -313,6 +321,7 @@ async function main(): Promise<number> {
           if (lakeFsByOperation.commit === 0) delete lakeFsByOperation.commit;
           results.incremental.push({
             branchObjects: b.objects,
+            firstExportSeconds: first.seconds,
             changedObjects: 10,
             seconds,
             s3Requests: usage.s3Requests,
