@@ -166,6 +166,77 @@ describe("mark step", () => {
   });
 });
 
+describe("mark step reading many shards", () => {
+  /** A store whose shard reads take a while, counting how many run at once. */
+  class SlowShardStore extends MemoryGcStore {
+    inFlight = 0;
+    maxInFlight = 0;
+    /** A shard listed by the step that is gone when read. */
+    vanished = "";
+    override async getText(bucket: string, key: string) {
+      if (key === this.vanished) return undefined;
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      this.inFlight--;
+      return super.getText(bucket, key);
+    }
+  }
+  const ctx = {
+    repository: "repo1",
+    runId: RUN,
+    markId: "m2",
+    storageNamespace: NS,
+    now: input.now,
+  };
+
+  async function storeWithShards(shards: number) {
+    const store = new SlowShardStore();
+    const work = gcWorkKeys("repo1", RUN);
+    const keys = (i: number) => [`data/s${i}a`, `data/s${i}b`, `data/shared`];
+    await store.put(WORK, work.addressShard(0, "active", "a"), JSON.stringify("data/s0a"));
+    for (let i = 0; i < shards; i++) {
+      await store.put(
+        WORK,
+        work.addressShard(0, "expired", `e${String(i).padStart(4, "0")}`),
+        keys(i)
+          .map((k) => JSON.stringify(k))
+          .join("\n"),
+      );
+    }
+    const expected = [
+      ...Array.from({ length: shards }, (_, i) => keys(i).slice(0, 2)).flat(),
+      "data/shared",
+    ]
+      .filter((k) => k !== "data/s0a")
+      .sort();
+    return { store, work, expected };
+  }
+
+  it("reads shards ahead, a bounded few at a time, and marks the same set", async () => {
+    const { store, expected } = await storeWithShards(60);
+    const out = await runMarkStep(deps(store), { Items: [{ partition: 0 }], BatchInput: ctx });
+    const text = store.text(
+      `ns-bucket/repo1/_lakefs/retention/gc/addresses.text/mark_id=m2/part-00000.txt`,
+    );
+    expect(text!.split("\n").filter(Boolean)).toEqual(expected);
+    expect(out.marked).toBe(expected.length);
+    expect(store.maxInFlight).toBeGreaterThan(1);
+    expect(store.maxInFlight).toBeLessThanOrEqual(8);
+  });
+
+  it("fails, writing no address list, when a shard read ahead has disappeared", async () => {
+    const { store, work } = await storeWithShards(20);
+    store.vanished = work.addressShard(0, "expired", "e0005");
+    await expect(
+      runMarkStep(deps(store), { Items: [{ partition: 0 }], BatchInput: ctx }),
+    ).rejects.toThrow(/e0005.*disappeared/);
+    expect(
+      store.text(`ns-bucket/repo1/_lakefs/retention/gc/addresses.text/mark_id=m2/part-00000.txt`),
+    ).toBeUndefined();
+  });
+});
+
 describe("sweep and summary", () => {
   it("reports keys that could not be deleted and fails the run, keeping the rest deleted", async () => {
     const store = new MemoryGcStore();

@@ -108,19 +108,53 @@ async function listAll(deps: GcStepDeps, prefix: string): Promise<StoredObject[]
   return out;
 }
 
-/** Keys of the shards one at a time (one shard's text in memory); counts lines read. */
+/** Shards read ahead of the one being consumed: most partitions hold one small shard per commit. */
+const READ_AHEAD_SHARDS = 8;
+/** ...as long as the shards read ahead stay under this many bytes together. */
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Keys of the shards in order, counting lines read. Up to READ_AHEAD_SHARDS shards (within
+ * READ_AHEAD_BYTES) are fetched ahead: read one after another, 3 000 small shards of an
+ * expired side cost a request latency each.
+ */
 async function* streamKeys(
   deps: GcStepDeps,
   shards: readonly StoredObject[],
   counts: Record<string, number>,
   field: string,
 ): AsyncGenerator<string> {
-  for (const shard of shards) {
-    const text = await deps.s3.getText(deps.workBucket, shard.key);
-    if (text === undefined) throw new Error(`mark step: shard ${shard.key} disappeared`);
-    for (const key of decodeAddressShard(text)) {
-      counts[field] = (counts[field] ?? 0) + 1;
-      yield key;
+  const pending: { shard: StoredObject; text: Promise<string | undefined> }[] = [];
+  let next = 0;
+  let pendingBytes = 0;
+  const fill = () => {
+    while (
+      next < shards.length &&
+      (pending.length === 0 ||
+        (pending.length < READ_AHEAD_SHARDS &&
+          pendingBytes + shards[next]!.size <= READ_AHEAD_BYTES))
+    ) {
+      const shard = shards[next++]!;
+      const text = deps.s3.getText(deps.workBucket, shard.key);
+      // Awaited in order below; a rejection is seen there, not as an unhandled one.
+      text.catch(() => undefined);
+      pending.push({ shard, text });
+      pendingBytes += shard.size;
     }
+  };
+  try {
+    for (fill(); pending.length > 0; fill()) {
+      const { shard, text: read } = pending.shift()!;
+      const text = await read;
+      pendingBytes -= shard.size;
+      if (text === undefined) throw new Error(`mark step: shard ${shard.key} disappeared`);
+      for (const key of decodeAddressShard(text)) {
+        counts[field] = (counts[field] ?? 0) + 1;
+        yield key;
+      }
+    }
+  } finally {
+    // Stopped early (an error downstream): let the reads in flight settle quietly.
+    for (const p of pending) p.text.catch(() => undefined);
   }
 }
