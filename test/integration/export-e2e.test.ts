@@ -44,6 +44,7 @@ import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { apiClient } from "../support/api-harness";
 import { TEST_REGION, testS3Admin, testS3Client, uniqueName } from "../support/clients";
 import { lakeportRestApi } from "../support/lakeport-env";
+import { stackOutdir } from "../support/stack-outdir";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "export-e2e-secret" };
 const WEBHOOK_TOKEN = "export-e2e-hook-token";
@@ -334,7 +335,7 @@ beforeAll(async () => {
     actionEnv: { values: { [WEBHOOK_TOKEN_ACTION_VARIABLE]: WEBHOOK_TOKEN } },
   });
   lakefs = new LakeFsClient({ endpoint: lakefsServer.endpoint, credentials: KEYS });
-  outdir = mkdtempSync(path.join(os.tmpdir(), "lakeport-export-cdk-"));
+  outdir = await stackOutdir("export-e2e-stack");
   synth(outdir, lakefsServer.endpoint);
   cloud = await startLocalCloud({
     assemblyDir: outdir,
