@@ -4,7 +4,8 @@
 // with the same bundling options, into a directory at the same depth (the source maps' paths
 // are relative to it), is the bundle CDK would build again. The key holds all of that:
 // lambdas/**, the lock file, package.json, tsconfig.json, the bundling options CDK passes
-// (entry, runtime, esbuild settings) and the path from the bundle to the project root.
+// (entry, runtime, esbuild settings) and the path from the bundle to the project root. Only
+// handlers under lambdas/ are cached: other entries' sources are not in the key.
 // CDK offers no hook for this, so AssetStaging's (private) bundle step is wrapped; when a
 // CDK version no longer has it, nothing is cached and synthesis bundles as before.
 import { createHash } from "node:crypto";
@@ -70,15 +71,26 @@ export async function useBundleCache(
   const dir = path.join(cacheDir, sources.slice(0, 16));
   for (const other of existsSync(cacheDir) ? readdirSync(cacheDir) : []) {
     const p = path.join(cacheDir, other);
-    if (p !== dir && Date.now() - statSync(p).mtimeMs > 3_600_000) {
-      rmSync(p, { recursive: true, force: true });
+    try {
+      if (p !== dir && Date.now() - statSync(p).mtimeMs > 3_600_000) {
+        rmSync(p, { recursive: true, force: true });
+      }
+    } catch {
+      // Removed by another synthesis meanwhile.
     }
   }
   mkdirSync(dir, { recursive: true });
   utimesSync(dir, new Date(), new Date());
   proto.bundle = function (options, bundleDir) {
-    // CDK bundles into `${bundleDir}-building`, then renames it: the same depth.
-    if (existsSync(bundleDir)) return original.call(this, options, bundleDir);
+    // Only bundles of Lakeport's handlers (lambdas/, whose sources the key holds); CDK
+    // bundles into `${bundleDir}-building`, then renames it: the same depth.
+    const o = options as { relativeEntryPath?: unknown; projectRoot?: unknown };
+    const handler =
+      typeof o.projectRoot === "string" &&
+      path.resolve(o.projectRoot) === path.resolve(projectRoot) &&
+      typeof o.relativeEntryPath === "string" &&
+      o.relativeEntryPath.startsWith("lambdas/");
+    if (!handler || existsSync(bundleDir)) return original.call(this, options, bundleDir);
     const key = createHash("sha256")
       .update(sources)
       .update("\0")
