@@ -20,12 +20,6 @@ import {
   startedLine,
 } from "./describe";
 import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
-import {
-  CopyWorkflowFailed,
-  cliS3Client,
-  copyMarkedObjects,
-  copyMarkedObjectsViaWorkflow,
-} from "./gc-backup";
 import { EXIT, EXPORT_HELP, GC_HELP, PROGRAM_HELP } from "./help";
 import { ApiClient, ApiError } from "./http";
 import { type GlobalOpts, print } from "./output";
@@ -366,6 +360,10 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     markId: o.markId,
     external: direction === "backup" ? o.to : o.from,
   };
+  // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
+  // loading them costs every other command's start.
+  const { CopyWorkflowFailed, cliS3Client, copyMarkedObjects, copyMarkedObjectsViaWorkflow } =
+    await import("./gc-backup");
   const line = progressLineFor(opts, `gc ${direction} of mark ${o.markId}`);
   const started = Date.now();
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;

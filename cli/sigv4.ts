@@ -2,7 +2,6 @@
 // it: the body's SHA-256 is part of the signature, the credentials come from the caller or
 // the default AWS credential chain.
 import { createHash, createHmac } from "node:crypto";
-import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { SignatureV4 } from "@smithy/signature-v4";
 
 export interface SigningCredentials {
@@ -60,7 +59,9 @@ export async function signApiRequest(req: {
   const signer = new SignatureV4({
     service: "execute-api",
     region: req.region ?? regionOf(url.hostname),
-    credentials: req.credentials ?? defaultProvider(),
+    // The credential chain is loaded only when needed: it costs every command's start.
+    credentials:
+      req.credentials ?? (await import("@aws-sdk/credential-provider-node")).defaultProvider(),
     sha256: Sha256,
   });
   const query: Record<string, string> = {};

@@ -11,8 +11,12 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { useBundleCache } from "./bundle-cache";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Where local syntheses keep the Lambda bundles they built (local/bundle-cache.ts). */
+export const BUNDLE_CACHE_DIR = path.join(PROJECT_ROOT, "node_modules/.cache/lakeport/bundles");
 
 /** Stack name of the local deployment. */
 export const LOCAL_STACK_NAME = "Lakeport";
@@ -118,7 +122,12 @@ export interface SynthesisResult {
 
 const HASH_FILE = ".lakeport-source-hash";
 const HASHED_DIRS = ["infra", "lambdas"];
-const HASHED_FILES = ["package-lock.json", "cdk.json", "local/lakeport-assembly.ts"];
+const HASHED_FILES = [
+  "package-lock.json",
+  "cdk.json",
+  "local/lakeport-assembly.ts",
+  "local/bundle-cache.ts",
+];
 
 function resolvedSettings(s: LakeportAssemblySettings = {}): Required<LakeportAssemblySettings> {
   return {
@@ -299,6 +308,9 @@ function runChildSynthesis(outdir: string, s: Required<LakeportAssemblySettings>
  * nor block local runs.
  */
 async function childSynthesize(outdir: string, s: Required<LakeportAssemblySettings>) {
+  // The same functions bundled for another assembly (other settings, a test's stack) are
+  // taken as they are: esbuild would build the same bytes again.
+  if (s.bundle) await useBundleCache(BUNDLE_CACHE_DIR, PROJECT_ROOT, (m) => console.error(m));
   const { App } = await import("aws-cdk-lib");
   const { LakeportStack } = await import("../infra/stack");
   const { lakeportPropsFromSettings } = await import("../infra/app");

@@ -34,6 +34,7 @@ import { LOCAL_S3_CREDENTIALS } from "../../local/s3/server";
 import { TEST_REGION, testS3Client, uniqueName } from "../support/clients";
 import { lakeportRestApi } from "../support/lakeport-env";
 import { signedJson } from "../support/signed-fetch";
+import { stackOutdir } from "../support/stack-outdir";
 
 const KEYS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "gc-e2e-secret" };
 const DAY = 86_400;
@@ -257,7 +258,7 @@ beforeAll(async () => {
     credentials: KEYS,
   });
   lakefs = new LakeFsClient({ endpoint: lakefsServer.endpoint, credentials: KEYS });
-  outdir = mkdtempSync(path.join(os.tmpdir(), "lakeport-gc-cdk-"));
+  outdir = await stackOutdir("gc-e2e-stack");
   synth(outdir, lakefsServer.endpoint);
   cloud = await startLocalCloud({
     assemblyDir: outdir,
