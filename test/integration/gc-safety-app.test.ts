@@ -227,6 +227,10 @@ describe("one GC run per repository", () => {
     const repo = await datedRepository();
     const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
     expect(mark.status).toBe("succeeded");
+    // The started run is held in its first lakeFS read (the commits step) while the starts are answered: on a
+    // loaded machine a run of this small repository could otherwise end (and release the
+    // repository) before the last start is served, which would rightly be accepted.
+    env.lakefsServer.faults.add({ operation: "listBranches", latencyMs: 4000, count: 1 });
     const answers = await Promise.all(
       [{}, {}, {}, { do_mark: false, mark_id: "m1" }].map((b) =>
         env.api.post(`/repositories/${repo.id}/gc/runs`, b),
@@ -242,6 +246,8 @@ describe("one GC run per repository", () => {
       );
     }
     expect((await waitRun(repo, runId)).status).toBe("succeeded");
+    expect(env.lakefsServer.faults.list().map((f) => f.fired)).toEqual([1]);
+    env.lakefsServer.faults.clear();
     const next = await gc(repo, { do_sweep: false });
     expect(next.status).toBe("succeeded");
   }, 180_000);
