@@ -48,6 +48,8 @@ export interface BenchEnvOptions {
   log: (m: string) => void;
   /** Where the embedded S3 keeps its files (a fresh directory is made inside). */
   dataRoot: string;
+  /** Warm local workers per Lambda function (the local runtime's default is 4). */
+  lambdaConcurrency?: number;
 }
 
 /**
@@ -104,6 +106,7 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
       stackName,
       s3: { endpoint: s3Server.endpoint, credentials: LOCAL_S3_CREDENTIALS, region: BENCH_REGION },
       dynamodbEndpoint: ddb.endpoint,
+      ...(opts.lambdaConcurrency ? { concurrencyPerFunction: opts.lambdaConcurrency } : {}),
       lambdaEnv: {
         LAKEFS_ENDPOINT: lakefsServer.endpoint,
         LAKEFS_ACCESS_KEY_ID: LAKEFS_KEYS.accessKeyId,

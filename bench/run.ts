@@ -175,6 +175,13 @@ async function main(): Promise<number> {
   const exportsBucket = "bench-exports";
   log(`profile ${profile.name}, parts ${[...parts].join(",")}`);
   const dataRoot = defaultDataRoot();
+  // Local workers per function: on 2 cores, 4 copy workers compete with the S3 server for CPU
+  // (the ceiling loop is slower with 4 threads than with 2, too).
+  const lambdaConcurrency = Number(process.env.LAKEPORT_BENCH_LAMBDA_CONCURRENCY) || undefined;
+  if (lambdaConcurrency) {
+    results.lambdaConcurrency = lambdaConcurrency;
+    log(`${lambdaConcurrency} local workers per Lambda function`);
+  }
   results.dataDirectory = dataRoot;
   log(`embedded S3 data under ${dataRoot}`);
   const env = await startBenchEnv({
@@ -183,6 +190,7 @@ async function main(): Promise<number> {
     storageBuckets: [ns],
     exportBuckets: [exportsBucket],
     log,
+    ...(lambdaConcurrency ? { lambdaConcurrency } : {}),
   });
   log(
     `environment up (S3 ${env.s3Server.endpoint}, lakeFS ${env.lakefsServer.endpoint}, API ${env.api.endpoint})`,
