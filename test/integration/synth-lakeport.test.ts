@@ -322,6 +322,9 @@ describe("state machines", () => {
       ([id]) => /Gc\w*StateMachine/.test(id) && !id.includes("Copy"),
     )![1];
     expect(exportMaps.map(([n]) => n)).toContain("CopyShards");
+    // One task shard per copy child: with more, the last child can run alone at the end.
+    const copyShards = exportMaps.find(([n]) => n === "CopyShards")![1];
+    expect(copyShards.ItemBatcher?.MaxItemsPerBatch).toBe(1);
     expect(gcMaps.map(([n]) => n)).toEqual(
       expect.arrayContaining(["CollectAddresses", "MarkPartitions", "SweepParts"]),
     );
