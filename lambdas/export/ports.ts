@@ -16,7 +16,7 @@ export interface ExportObjectUpload {
 }
 
 export interface ExportObjectStore {
-  put(bucket: string, key: string, body: string, contentType?: string): Promise<void>;
+  put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
   /** undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
   /** The object's text line by line (without line breaks), streamed; undefined when absent. */

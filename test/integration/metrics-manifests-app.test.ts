@@ -2,12 +2,14 @@
 // (test/support/lakeport-env.ts): the export status step's and the GC summary step's EMF lines
 // (names, units, dimension sets, values matching the run), as the local Lambda runtime kept
 // them from the functions' stdout; no tracing output without an X-Ray daemon; and the S3
-// Batch Operations CSV manifest and the JSON Lines manifest's URIs of an export whose keys
+// Batch Operations manifest (S3 Inventory format) and the JSON Lines manifest's URIs of an export whose keys
 // need URL-encoding (spaces, unicode, '+', ',', '/'), checked against the exported objects,
 // after a first (full) export and after an incremental one reusing manifest parts.
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseBatchOperationsCsvLine } from "../../lambdas/export/domain/batch-operations-manifest";
@@ -114,19 +116,37 @@ async function exportHead(): Promise<{ exportId: string; commitId: string }> {
   return { exportId, commitId: head.commit_id };
 }
 
-/** The Batch Operations CSV and the JSON Lines manifest of a commit, checked against S3. */
+/**
+ * The Batch Operations manifest (manifest.json and its gzip CSV files, read as Batch Operations
+ * reads them) and the JSON Lines manifest of a commit, checked against S3. Returns the CSV lines.
+ */
 async function checkManifests(commitId: string): Promise<string[]> {
   const exportPrefix = `${repo.id}/exp/`;
   const base = `${repo.id}/status/${repo.id}-main-${commitId}`;
   const exported = await exportedObjects(exportPrefix);
-  const csv = await text(outBucket, `${base}.manifest.csv`);
-  expect(csv.endsWith("\n")).toBe(true);
-  const lines = csv.slice(0, -1).split("\n");
-  // One `bucket,key` per exported object; the key URL-encoded as S3 requires.
+  const batch = JSON.parse(await text(outBucket, `${base}.batch-manifest.json`));
+  expect(batch).toMatchObject({
+    sourceBucket: outBucket,
+    destinationBucket: `arn:aws:s3:::${outBucket}`,
+    version: "2016-11-30",
+    fileFormat: "CSV",
+    fileSchema: "Bucket, Key",
+  });
+  const lines: string[] = [];
+  for (const f of batch.files as { key: string; size: number; MD5checksum: string }[]) {
+    const got = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: f.key }));
+    const stored = Buffer.from(await got.Body!.transformToByteArray());
+    expect(stored.byteLength).toBe(f.size);
+    expect(createHash("md5").update(stored).digest("hex")).toBe(f.MD5checksum);
+    const csv = gunzipSync(stored).toString("utf8");
+    expect(csv.endsWith("\n")).toBe(true);
+    lines.push(...csv.slice(0, -1).split("\n"));
+  }
+  // One `"bucket","key"` per exported object; the key URL-encoded as S3 requires.
   for (const line of lines) {
     const { bucket, key } = parseBatchOperationsCsvLine(line);
     expect(bucket).toBe(outBucket);
-    expect(line).toBe(`${outBucket},${encodeURIComponent(key)}`);
+    expect(line).toBe(`"${outBucket}","${encodeURIComponent(key)}"`);
     expect(line.split(",")).toHaveLength(2);
     expect(line).not.toMatch(/[ +]/);
   }
@@ -136,10 +156,13 @@ async function checkManifests(commitId: string): Promise<string[]> {
 
   const index = JSON.parse(await text(outBucket, `${base}.manifest.json`)) as ManifestIndex;
   expect(index).toMatchObject({
-    version: 3,
+    version: 4,
     bucket: outBucket,
-    batchOperationsCsv: `${base}.manifest.csv`,
+    batchOperationsManifest: `${base}.batch-manifest.json`,
   });
+  expect(index.parts.map((p) => p.csv?.key)).toEqual(
+    batch.files.map((f: { key: string }) => f.key),
+  );
   const entries = [];
   for (const part of index.parts) {
     for (const line of (await text(outBucket, part.key)).split("\n").filter(Boolean)) {
@@ -152,12 +175,12 @@ async function checkManifests(commitId: string): Promise<string[]> {
     expect(e.size).toBe(exported.get(e.key));
   }
   const status = JSON.parse(await text(outBucket, `${base}.status.json`));
-  expect(status.batchOperationsManifest).toBe(`${base}.manifest.csv`);
+  expect(status.batchOperationsManifest).toBe(`${base}.batch-manifest.json`);
   return lines;
 }
 
 describe("an export", () => {
-  it("writes a Batch Operations CSV and URIs matching the exported objects, and EMF metrics", async () => {
+  it("writes a Batch Operations manifest and URIs matching the exported objects, and EMF metrics", async () => {
     for (const [i, p] of KEYS_NEEDING_ENCODING.entries()) {
       await env.lakefs.uploadObject(repo.id, "main", p, { content: `content ${i} `.repeat(i + 1) });
     }
@@ -170,12 +193,12 @@ describe("an export", () => {
     expect(put.status, put.text).toBe(200);
     const first = await exportHead();
     const lines = await checkManifests(first.commitId);
-    expect(lines).toContain(`${outBucket},${repo.id}%2Fexp%2Fdata%2Fwith%20space.txt`);
-    expect(lines).toContain(`${outBucket},${repo.id}%2Fexp%2Fdata%2Fa%2Bb%3Dc%26d.txt`);
-    expect(lines).toContain(`${outBucket},${repo.id}%2Fexp%2Fdata%2Fx%2Cy%2Fz.txt`);
-    expect(lines).toContain(`${outBucket},${repo.id}%2Fexp%2Ftop%2520literal.txt`);
+    expect(lines).toContain(`"${outBucket}","${repo.id}%2Fexp%2Fdata%2Fwith%20space.txt"`);
+    expect(lines).toContain(`"${outBucket}","${repo.id}%2Fexp%2Fdata%2Fa%2Bb%3Dc%26d.txt"`);
+    expect(lines).toContain(`"${outBucket}","${repo.id}%2Fexp%2Fdata%2Fx%2Cy%2Fz.txt"`);
+    expect(lines).toContain(`"${outBucket}","${repo.id}%2Fexp%2Ftop%2520literal.txt"`);
     expect(lines).toContain(
-      `${outBucket},${repo.id}%2Fexp%2Fdata%2F%C3%BCn%C3%AFc%C3%B8d%C3%A9%20%C3%B1%2F%E6%97%A5%E6%9C%AC.txt`,
+      `"${outBucket}","${repo.id}%2Fexp%2Fdata%2F%C3%BCn%C3%AFc%C3%B8d%C3%A9%20%C3%B1%2F%E6%97%A5%E6%9C%AC.txt"`,
     );
 
     // The status step's EMF line for this export: names, units, dimension sets, values.
@@ -207,14 +230,14 @@ describe("an export", () => {
       [EXPORT_METRICS.exportLagSeconds]: "Seconds",
     });
 
-    // Incremental: one change, one delete; the CSV still lists every exported object.
+    // Incremental: one change, one delete; the CSV files still list every exported object.
     await env.lakefs.uploadObject(repo.id, "main", "data/new one+.txt", { content: "new" });
     await env.lakefs.deleteObject(repo.id, "main", "data/with space.txt");
     await env.lakefs.commit(repo.id, "main", { message: "one change" });
     const second = await exportHead();
     const after = await checkManifests(second.commitId);
-    expect(after).toContain(`${outBucket},${repo.id}%2Fexp%2Fdata%2Fnew%20one%2B.txt`);
-    expect(after).not.toContain(`${outBucket},${repo.id}%2Fexp%2Fdata%2Fwith%20space.txt`);
+    expect(after).toContain(`"${outBucket}","${repo.id}%2Fexp%2Fdata%2Fnew%20one%2B.txt"`);
+    expect(after).not.toContain(`"${outBucket}","${repo.id}%2Fexp%2Fdata%2Fwith%20space.txt"`);
     const incremental = emfOf("LakeportExportStatusFunction").filter(
       (d) => d.repository === repo.id && d[EXPORT_METRICS.objectsDeleted] === 1,
     );

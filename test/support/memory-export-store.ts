@@ -3,19 +3,33 @@ import { createHash } from "node:crypto";
 import type { ExportObjectStore } from "../../lambdas/export/ports";
 
 export class MemoryExportStore implements ExportObjectStore {
+  /** Text objects by `bucket/key`. */
   readonly objects = new Map<string, string>();
-  async put(bucket: string, key: string, body: string) {
-    this.objects.set(`${bucket}/${key}`, body);
+  /** Objects put as bytes (compressed files) by `bucket/key`. */
+  readonly binary = new Map<string, Uint8Array>();
+  /** Every get, as `bucket/key`. */
+  readonly reads: string[] = [];
+  async put(bucket: string, key: string, body: string | Uint8Array) {
+    if (typeof body === "string") {
+      this.binary.delete(`${bucket}/${key}`);
+      this.objects.set(`${bucket}/${key}`, body);
+    } else {
+      this.objects.delete(`${bucket}/${key}`);
+      this.binary.set(`${bucket}/${key}`, body);
+    }
   }
   async getText(bucket: string, key: string) {
-    return this.objects.get(`${bucket}/${key}`);
+    this.reads.push(`${bucket}/${key}`);
+    const bytes = this.binary.get(`${bucket}/${key}`);
+    return bytes ? Buffer.from(bytes).toString("utf8") : this.objects.get(`${bucket}/${key}`);
   }
   async *listKeys(bucket: string, prefix: string) {
-    for (const k of [...this.objects.keys()].sort()) {
+    for (const k of [...this.objects.keys(), ...this.binary.keys()].sort()) {
       if (k.startsWith(`${bucket}/${prefix}`)) yield k.slice(bucket.length + 1);
     }
   }
   async lines(bucket: string, key: string) {
+    this.reads.push(`${bucket}/${key}`);
     const body = this.objects.get(`${bucket}/${key}`);
     if (body === undefined) return undefined;
     return (async function* () {
@@ -42,7 +56,8 @@ export class MemoryExportStore implements ExportObjectStore {
   async *list(bucket: string, prefix: string, startAfter?: string) {
     for await (const key of this.listKeys(bucket, prefix)) {
       if (startAfter !== undefined && key <= startAfter) continue;
-      const body = this.objects.get(`${bucket}/${key}`) ?? "";
+      const body =
+        this.binary.get(`${bucket}/${key}`) ?? this.objects.get(`${bucket}/${key}`) ?? "";
       const etag = `"${createHash("md5").update(body).digest("hex")}"`;
       yield { key, size: Buffer.byteLength(body), etag };
     }

@@ -41,6 +41,7 @@ function memorySink() {
       writePart: async (key: string, body: string) => {
         written.push(key);
         parts.set(key, body);
+        return undefined;
       },
     },
     entriesOf: (index: ManifestIndex) =>
@@ -68,7 +69,7 @@ describe("writeManifest", () => {
       maxEntriesPerPart: 10,
     });
     expect(index).toMatchObject({
-      version: 3,
+      version: 4,
       bucket: "out",
       commitId: "c",
       format: "jsonl",

@@ -1,16 +1,21 @@
 // The metrics each run publishes (pure builders, and the Powertools adapter's EMF line with
-// its dimension sets), and the S3 Batch Operations CSV manifest: the encoding of keys and the
-// writer, which lists every object of the manifest, reused parts included, in manifest order.
+// its dimension sets), and the S3 Batch Operations manifest (S3 Inventory format): the encoding
+// of keys and the writer, which lists every object of the manifest, reused parts included, in
+// manifest order, and reuses the CSV files of reused parts by reference.
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
 import { batchManifestWriter } from "../../lambdas/export/app/batch-manifest-writer";
 import {
   batchOperationsCsvLine,
+  csvFileKeyOf,
   parseBatchOperationsCsvLine,
 } from "../../lambdas/export/domain/batch-operations-manifest";
 import { exportMetrics } from "../../lambdas/export/domain/export-metrics";
 import {
   type ManifestEntry,
   type ManifestIndex,
+  type ManifestPart,
   parseManifestLine,
   supportsPartReuse,
   writeManifest,
@@ -28,21 +33,29 @@ async function* gen<T>(items: T[]) {
 }
 
 describe("the Batch Operations CSV line", () => {
-  it("URL-encodes the key so that S3 decodes it back, whatever it holds", () => {
-    const keys = ["a b", "a+b", "x/y/z", "x,y", "ünï/日本", "100%", "q?#&=", "tab\tnl"];
+  it("quotes both fields and URL-encodes the key so that S3 decodes it back, whatever it holds", () => {
+    const keys = ["a b", "a+b", "x/y/z", "x,y", 'q"uote', "ünï/日本", "100%", "q?#&=", "tab\tnl"];
     for (const key of keys) {
       const line = batchOperationsCsvLine("bucket", key);
       expect(line.endsWith("\n")).toBe(true);
       expect(line.slice(0, -1).split(",")).toHaveLength(2);
+      expect(line.slice(0, -1).split('"')).toHaveLength(5);
       expect(line).not.toMatch(/[ +/\t]|\n./s);
       expect(parseBatchOperationsCsvLine(line.slice(0, -1))).toEqual({ bucket: "bucket", key });
     }
-    expect(batchOperationsCsvLine("b", "dir/a b+c.txt")).toBe("b,dir%2Fa%20b%2Bc.txt\n");
-    expect(() => parseBatchOperationsCsvLine("b,k,extra")).toThrow(/bucket,key/);
+    expect(batchOperationsCsvLine("b", "dir/a b+c.txt")).toBe('"b","dir%2Fa%20b%2Bc.txt"\n');
+    expect(() => parseBatchOperationsCsvLine('"b","k","extra"')).toThrow(/"bucket","key"/);
+    expect(() => parseBatchOperationsCsvLine("b,k")).toThrow(/"bucket","key"/);
+  });
+
+  it("names the CSV twin of a part beside it, with the same content id", () => {
+    expect(csvFileKeyOf("st/r-b-c.manifest/part-0123abcd.jsonl")).toBe(
+      "st/r-b-c.manifest/part-0123abcd.csv.gz",
+    );
   });
 });
 
-describe("the Batch Operations CSV writer", () => {
+describe("the Batch Operations manifest writer", () => {
   const entry = (path: string): ManifestEntry => ({
     path,
     key: `exp/${path}`,
@@ -56,26 +69,54 @@ describe("the Batch Operations CSV writer", () => {
     commitId,
     partKey: (id: string) => `status/${commitId}/part-${id}.jsonl`,
   });
+  const readPart = (store: MemoryExportStore) =>
+    async function* (part: ManifestPart) {
+      for (const l of (await store.getText("status-bucket", part.key))!.split("\n")) {
+        if (l) yield parseManifestLine(l);
+      }
+    };
 
-  it("lists every object of a merged manifest, the parts it reuses included, in order", async () => {
+  /** Reads manifest.json as Batch Operations does: every file, checked by size and MD5. */
+  function batchKeys(store: MemoryExportStore, manifestKey: string) {
+    const manifest = JSON.parse(store.objects.get(`status-bucket/${manifestKey}`)!);
+    expect(manifest).toMatchObject({
+      sourceBucket: "out",
+      destinationBucket: "arn:aws:s3:::status-bucket",
+      version: "2016-11-30",
+      fileFormat: "CSV",
+      fileSchema: "Bucket, Key",
+    });
+    expect(manifest.creationTimestamp).toMatch(/^\d+$/);
+    const rows: { bucket: string; key: string }[] = [];
+    for (const f of manifest.files as { key: string; size: number; MD5checksum: string }[]) {
+      const stored = store.binary.get(`status-bucket/${f.key}`)!;
+      expect(stored, f.key).toBeDefined();
+      expect(f.size).toBe(stored.byteLength);
+      expect(f.MD5checksum).toBe(createHash("md5").update(stored).digest("hex"));
+      const text = gunzipSync(stored).toString("utf8");
+      expect(text.endsWith("\n")).toBe(true);
+      for (const l of text.slice(0, -1).split("\n")) rows.push(parseBatchOperationsCsvLine(l));
+    }
+    return { manifest, rows };
+  }
+
+  const paths = Array.from({ length: 30 }, (_, i) => `p/${String(i).padStart(3, "0")} +x`);
+
+  it("lists every object of a merged manifest in order, reusing the CSV files of reused parts without reading them", async () => {
     const store = new MemoryExportStore();
-    const paths = Array.from({ length: 30 }, (_, i) => `p/${String(i).padStart(3, "0")} +x`);
-    const first = batchManifestWriter(store, "status-bucket", "c1.csv", "out");
+    const first = batchManifestWriter(store, "status-bucket", "c1.json", "out");
     const previous = await writeManifest(gen(paths.map(entry)), first.sink, about("c1"), {
       maxEntriesPerPart: 10,
     });
     await first.close();
+    expect(previous.version).toBe(4);
     expect(previous.parts).toHaveLength(3);
+    for (const p of previous.parts) expect(p.csv?.key).toBe(csvFileKeyOf(p.key));
+    expect(batchKeys(store, "c1.json").rows.map((r) => r.key)).toEqual(
+      paths.map((p) => `exp/${p}`),
+    );
 
-    const reused: string[] = [];
-    const second = batchManifestWriter(store, "status-bucket", "c2.csv", "out");
-    const sink = {
-      writePart: second.sink.writePart,
-      reusePart: async (part: Parameters<NonNullable<typeof second.sink.reusePart>>[0]) => {
-        reused.push(part.key);
-        await second.sink.reusePart?.(part);
-      },
-    };
+    const second = batchManifestWriter(store, "status-bucket", "c2.json", "out");
     const changed: ExportTask[] = [
       { op: "delete", path: paths[12]!, destKey: `exp/${paths[12]}` },
       {
@@ -87,36 +128,88 @@ describe("the Batch Operations CSV writer", () => {
         size: 2,
       },
     ];
+    store.reads.length = 0;
     const index = await writeMergedManifest(
       previous,
-      async function* (part) {
-        for (const l of (await store.getText("status-bucket", part.key))!.split("\n")) {
-          if (l) yield parseManifestLine(l);
-        }
-      },
+      readPart(store),
       gen(changed),
-      sink,
+      second.sink,
       about("c2"),
       { maxEntriesPerPart: 10 },
     );
     await second.close();
-    expect(reused).toEqual([previous.parts[0]!.key, previous.parts[2]!.key]);
+    // Only the touched part was read; the reused parts' CSV files are listed by reference.
+    expect(store.reads).toEqual([`status-bucket/${previous.parts[1]!.key}`]);
+    const { manifest, rows } = batchKeys(store, "c2.json");
+    expect(manifest.files.map((f: { key: string }) => f.key)).toEqual([
+      previous.parts[0]!.csv!.key,
+      index.parts[1]!.csv!.key,
+      previous.parts[2]!.csv!.key,
+    ]);
+    expect(index.parts[1]!.csv!.key).toMatch(/^status\/c2\//);
 
     const expected = [...paths.filter((p) => p !== paths[12]), `${paths[12]}a`].sort();
-    const csv = store.objects.get("status-bucket/c2.csv")!;
-    const keys = csv
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => parseBatchOperationsCsvLine(l));
-    expect(keys.map((k) => k.bucket)).toEqual(expected.map(() => "out"));
-    expect(keys.map((k) => k.key)).toEqual(expected.map((p) => `exp/${p}`));
+    expect(rows.map((k) => k.bucket)).toEqual(expected.map(() => "out"));
+    expect(rows.map((k) => k.key)).toEqual(expected.map((p) => `exp/${p}`));
     expect(index.entries).toBe(expected.length);
-    // The first CSV is untouched: content-named parts are shared, CSVs are per commit.
-    expect(store.objects.get("status-bucket/c1.csv")!.split("\n").filter(Boolean)).toHaveLength(30);
+    // The first commit's manifest is untouched.
+    expect(batchKeys(store, "c1.json").rows).toHaveLength(30);
   });
 
-  it("reuses parts only of version 3 manifests in the same bucket (older ones are rewritten)", () => {
-    const index = (version: 2 | 3, bucket?: string): ManifestIndex => ({
+  it("writes the CSV twin once for a reused part of a version 3 manifest, then reuses it", async () => {
+    const store = new MemoryExportStore();
+    const plain = {
+      writePart: async (key: string, body: string) => {
+        await store.put("status-bucket", key, body);
+        return undefined;
+      },
+    };
+    const v3 = await writeManifest(gen(paths.map(entry)), plain, about("c1"), {
+      maxEntriesPerPart: 10,
+    });
+    const previous: ManifestIndex = { ...v3, version: 3 };
+    expect(previous.parts.every((p) => p.csv === undefined)).toBe(true);
+
+    const tasks = (path: string): ExportTask[] => [
+      { op: "copy", path, sourceAddress: "s3://x/y", destKey: `exp/${path}`, etag: "n", size: 2 },
+    ];
+    const second = batchManifestWriter(store, "status-bucket", "c2.json", "out");
+    const next = await writeMergedManifest(
+      previous,
+      readPart(store),
+      gen(tasks(paths[25]!)),
+      second.sink,
+      about("c2"),
+      { maxEntriesPerPart: 10 },
+    );
+    await second.close();
+    expect(next.parts.map((p) => p.csv?.key)).toEqual([
+      csvFileKeyOf(previous.parts[0]!.key),
+      csvFileKeyOf(previous.parts[1]!.key),
+      csvFileKeyOf(next.parts[2]!.key),
+    ]);
+    expect(batchKeys(store, "c2.json").rows.map((r) => r.key)).toEqual(
+      paths.map((p) => `exp/${p}`),
+    );
+
+    store.reads.length = 0;
+    const third = batchManifestWriter(store, "status-bucket", "c3.json", "out");
+    await writeMergedManifest(
+      next,
+      readPart(store),
+      gen(tasks(paths[26]!)),
+      third.sink,
+      about("c3"),
+      {
+        maxEntriesPerPart: 10,
+      },
+    );
+    await third.close();
+    expect(store.reads).toEqual([`status-bucket/${next.parts[2]!.key}`]);
+  });
+
+  it("reuses parts only of version 3 and 4 manifests in the same bucket (older ones are rewritten)", () => {
+    const index = (version: 2 | 3 | 4, bucket?: string): ManifestIndex => ({
       version,
       ...(bucket ? { bucket } : {}),
       repository: "r",
@@ -129,15 +222,18 @@ describe("the Batch Operations CSV writer", () => {
     });
     expect(supportsPartReuse(index(2), "out")).toBe(false);
     expect(supportsPartReuse(index(3, "elsewhere"), "out")).toBe(false);
+    expect(supportsPartReuse(index(4, "elsewhere"), "out")).toBe(false);
     expect(supportsPartReuse(index(3, "out"), "out")).toBe(true);
+    expect(supportsPartReuse(index(4, "out"), "out")).toBe(true);
   });
 
-  it("leaves no CSV when aborted", async () => {
+  it("lists an empty commit as a manifest with no files", async () => {
     const store = new MemoryExportStore();
-    const w = batchManifestWriter(store, "s", "x.csv", "out");
-    await w.sink.writePart("part", '{"path":"a","key":"k","etag":"e","size":1}\n');
-    await w.abort();
-    expect(store.objects.has("s/x.csv")).toBe(false);
+    const w = batchManifestWriter(store, "status-bucket", "e.json", "out");
+    const index = await writeManifest(gen([]), w.sink, about("e"));
+    await w.close();
+    expect(index.parts).toEqual([]);
+    expect(batchKeys(store, "e.json").manifest.files).toEqual([]);
   });
 });
 

@@ -1,57 +1,77 @@
-// Writes the S3 Batch Operations CSV manifest of an export while its JSON Lines manifest is
-// written: a manifest sink that puts each new part and appends its objects to the CSV, and
-// streams the parts an earlier export wrote (reused by reference) into the CSV too. The CSV is
-// one object (Batch Operations reads one), uploaded in parts: memory holds one manifest part
-// and one upload part, never the whole list of keys.
-import { batchOperationsCsvLine } from "../domain/batch-operations-manifest";
-import { type ManifestPart, type ManifestSink, parseManifestLine } from "../domain/manifest";
+// Writes the S3 Batch Operations manifest of an export while its JSON Lines manifest is
+// written: a manifest sink that puts each new part together with its gzip CSV twin, lists the
+// CSV files of the parts an earlier export wrote by reference (writing the twin once for a part
+// that has none yet), and puts manifest.json on close. Memory holds one part's CSV; requests
+// grow with the parts written, not with the branch.
+import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
+import {
+  type BatchOperationsCsvFile,
+  batchOperationsCsvLine,
+  batchOperationsManifest,
+  csvFileKeyOf,
+} from "../domain/batch-operations-manifest";
+import {
+  type ManifestPart,
+  type ManifestSink,
+  type PartAdditions,
+  parseManifestLine,
+} from "../domain/manifest";
 import type { ExportObjectStore } from "../ports";
 
-/** CSV text is handed to the upload in chunks of about this size. */
-const CSV_CHUNK_CHARS = 1024 * 1024;
-
 export interface BatchManifestWriter {
-  /** Puts manifest parts in the status bucket, and lists their objects in the CSV. */
+  /** Puts manifest parts and their CSV twins in the status bucket. */
   sink: ManifestSink;
-  /** Completes the CSV object. */
+  /** Puts manifest.json, listing every CSV file in manifest order. */
   close(): Promise<void>;
-  /** Drops the CSV upload (the manifest failed). */
-  abort(): Promise<void>;
 }
 
 export function batchManifestWriter(
   store: ExportObjectStore,
   statusBucket: string,
-  csvKey: string,
+  manifestKey: string,
   exportBucket: string,
+  now: () => Date = () => new Date(),
 ): BatchManifestWriter {
-  const csv = store.upload(statusBucket, csvKey, "text/csv");
-  let pending = "";
-  const append = async (manifestLine: string) => {
-    if (manifestLine === "") return;
-    pending += batchOperationsCsvLine(exportBucket, parseManifestLine(manifestLine).key);
-    if (pending.length >= CSV_CHUNK_CHARS) {
-      await csv.write(pending);
-      pending = "";
+  const files: BatchOperationsCsvFile[] = [];
+  const putCsv = async (
+    partKey: string,
+    manifestLines: Iterable<string> | AsyncIterable<string>,
+  ) => {
+    let text = "";
+    for await (const line of manifestLines) {
+      if (line !== "") text += batchOperationsCsvLine(exportBucket, parseManifestLine(line).key);
     }
+    const body = gzipSync(Buffer.from(text, "utf8"));
+    const file: BatchOperationsCsvFile = {
+      key: csvFileKeyOf(partKey),
+      size: body.byteLength,
+      md5: createHash("md5").update(body).digest("hex"),
+    };
+    await store.put(statusBucket, file.key, body, "application/gzip");
+    files.push(file);
+    return file;
   };
   return {
     sink: {
-      writePart: async (key, body) => {
+      writePart: async (key, body): Promise<PartAdditions> => {
         await store.put(statusBucket, key, body);
-        for (const line of body.split("\n")) await append(line);
+        return { csv: await putCsv(key, body.split("\n")) };
       },
-      reusePart: async (part: ManifestPart) => {
+      reusePart: async (part: ManifestPart): Promise<PartAdditions | undefined> => {
+        if (part.csv) {
+          files.push(part.csv);
+          return undefined;
+        }
+        // A part of a version 3 manifest: its twin is written once, then reused.
         const lines = await store.lines(statusBucket, part.key);
         if (lines === undefined) throw new Error(`manifest part ${part.key} is missing`);
-        for await (const line of lines) await append(line);
+        return { csv: await putCsv(part.key, lines) };
       },
     },
     close: async () => {
-      if (pending !== "") await csv.write(pending);
-      pending = "";
-      await csv.close();
+      const manifest = batchOperationsManifest(exportBucket, statusBucket, files, now());
+      await store.put(statusBucket, manifestKey, JSON.stringify(manifest), "application/json");
     },
-    abort: () => csv.abort(),
   };
 }

@@ -162,7 +162,7 @@ export async function runStatusStep(
     ...(fatalError ? { fatalError } : {}),
     errors,
     ...(manifests
-      ? { manifestKey: sk.manifestIndex, batchOperationsManifestKey: sk.manifestCsv }
+      ? { manifestKey: sk.manifestIndex, batchOperationsManifestKey: sk.batchOperationsManifest }
       : {}),
   } satisfies StatusDocumentInput);
   await store.put(
@@ -232,30 +232,30 @@ async function writeManifests(
   sk: StatusKeys,
 ): Promise<ManifestIndex> {
   const exportLocation = parseS3Uri(input.exportPath, "exportPath");
-  const csv = batchManifestWriter(deps.store, status.bucket, sk.manifestCsv, exportLocation.bucket);
-  let index: ManifestIndex;
-  try {
-    index = await writeExportManifest(
-      deps,
-      input,
-      shards,
-      exportLocation.prefix,
-      status,
-      {
-        bucket: exportLocation.bucket,
-        repository: input.repository,
-        branch: input.branch,
-        commitId: input.commitId,
-        partKey: sk.manifestPart,
-      },
-      csv.sink,
-    );
-    await csv.close();
-  } catch (err) {
-    await csv.abort().catch(() => {});
-    throw err;
-  }
-  index = { ...index, batchOperationsCsv: sk.manifestCsv };
+  const batch = batchManifestWriter(
+    deps.store,
+    status.bucket,
+    sk.batchOperationsManifest,
+    exportLocation.bucket,
+    deps.now,
+  );
+  let index = await writeExportManifest(
+    deps,
+    input,
+    shards,
+    exportLocation.prefix,
+    status,
+    {
+      bucket: exportLocation.bucket,
+      repository: input.repository,
+      branch: input.branch,
+      commitId: input.commitId,
+      partKey: sk.manifestPart,
+    },
+    batch.sink,
+  );
+  await batch.close();
+  index = { ...index, batchOperationsManifest: sk.batchOperationsManifest };
   await deps.store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
   return index;
 }

@@ -1,6 +1,7 @@
 // The manifest of an exported commit: every object with its exported key, s3:// URI, ETag and
 // size. A commit may hold 100M objects, so the manifest is JSON Lines parts plus a small index:
 //   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest/part-<HASH>.jsonl   {"path","key","uri","etag","size"} per line, path order
+//   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest/part-<HASH>.csv.gz  its S3 Batch Operations CSV twin (version 4)
 //   <status>/<REPO>-<BRANCH>-<COMMIT>.manifest.json                 ManifestIndex (parts in order)
 // Parts are named by a hash of their content, so they never change once written, and an
 // index may list parts that an earlier export of the branch wrote (under its own commit's
@@ -11,6 +12,7 @@
 import { createHash } from "node:crypto";
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
+import type { BatchOperationsCsvFile } from "./batch-operations-manifest";
 import { isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";
 import type { ExportTask } from "./tasks";
@@ -34,18 +36,21 @@ export interface ManifestPart {
   firstPath?: string;
   lastPath?: string;
   totalSize?: number;
+  /** The part's S3 Batch Operations CSV file (version 4; see batch-operations-manifest.ts). */
+  csv?: BatchOperationsCsvFile;
 }
 
 export interface ManifestIndex {
   /**
    * 2: parts are content-named, carry their path range, and may be shared between commits;
-   * 3: as 2, and every line has the object's `uri` in `bucket`.
+   * 3: as 2, and every line has the object's `uri` in `bucket`;
+   * 4: as 3, and every part names its Batch Operations CSV twin (`csv`).
    */
-  version: 1 | 2 | 3;
+  version: 1 | 2 | 3 | 4;
   /** The export bucket (version 3). */
   bucket?: string;
-  /** The S3 Batch Operations CSV manifest of the same objects (key in the status bucket). */
-  batchOperationsCsv?: string;
+  /** The S3 Batch Operations manifest.json of the same objects (key in the status bucket). */
+  batchOperationsManifest?: string;
   repository: string;
   branch: string;
   commitId: string;
@@ -55,11 +60,14 @@ export interface ManifestIndex {
   parts: ManifestPart[];
 }
 
+/** What a sink adds to a part's index entry. */
+export type PartAdditions = Pick<ManifestPart, "csv">;
+
 export interface ManifestSink {
   /** Writes one part (its key is content-named: writing it again writes the same bytes). */
-  writePart(key: string, body: string): Promise<void>;
+  writePart(key: string, body: string): Promise<PartAdditions | undefined>;
   /** Told of each part an earlier export wrote that this manifest lists as is, in order. */
-  reusePart?(part: ManifestPart): Promise<void>;
+  reusePart?(part: ManifestPart): Promise<PartAdditions | undefined>;
 }
 
 export interface ManifestAbout {
@@ -96,7 +104,7 @@ class ManifestWriter {
     this.maxEntries = limits.maxEntriesPerPart ?? 100_000;
     this.maxBytes = limits.maxPartBytes ?? 32 * 1024 * 1024;
     this.index = {
-      version: 3,
+      version: 4,
       bucket: about.bucket,
       repository: about.repository,
       branch: about.branch,
@@ -124,7 +132,7 @@ class ManifestWriter {
     if (this.lines.length === 0) return;
     const body = `${this.lines.join("\n")}\n`;
     const key = this.about.partKey(createHash("sha256").update(body).digest("hex").slice(0, 32));
-    await this.sink.writePart(key, body);
+    const added = await this.sink.writePart(key, body);
     this.push({
       key,
       entries: this.lines.length,
@@ -132,6 +140,7 @@ class ManifestWriter {
       firstPath: this.first,
       lastPath: this.last,
       totalSize: this.size,
+      ...added,
     });
     this.lines = [];
     this.bytes = 0;
@@ -141,8 +150,8 @@ class ManifestWriter {
   /** Appends a part written earlier, by reference. */
   async reuse(part: ManifestPart): Promise<void> {
     await this.flush();
-    await this.sink.reusePart?.(part);
-    this.push(part);
+    const added = await this.sink.reusePart?.(part);
+    this.push({ ...part, ...added });
   }
 
   private push(part: ManifestPart): void {
@@ -188,7 +197,8 @@ export async function writeManifest(
 
 /**
  * Whether an index carries what `writeMergedManifest` needs: path ranges and sizes of parts,
- * and lines with URIs in `bucket` (older manifests are rewritten once, then reused).
+ * and lines with URIs in `bucket` (older manifests are rewritten once, then reused). Parts of
+ * version 3 have no CSV twin yet: the sink writes it when it reuses the part.
  */
 export function supportsPartReuse(index: ManifestIndex, bucket: string): boolean {
   if (index.version < 3 || index.bucket !== bucket) return false;
@@ -201,7 +211,7 @@ export function supportsPartReuse(index: ManifestIndex, bucket: string): boolean
 }
 
 /**
- * The manifest of `to` from the index of `from` (version 2) and this export's tasks (path
+ * The manifest of `to` from the index of `from` (version 3 or 4) and this export's tasks (path
  * order). A part owns the paths from its first path up to the next part's first path; a part
  * that owns no task is kept by reference (not read, not written), the others are read, merged
  * with their tasks and written again (runs of touched parts are merged into one stream).
