@@ -9,8 +9,6 @@
 // file by reference too, and the Batch Operations manifest costs the same requests on a
 // 1 000-object branch as on a 100-million-object one (a single CSV would be rewritten whole).
 
-/** The format to name in `aws s3control create-job --manifest`. */
-export const BATCH_OPERATIONS_MANIFEST_FORMAT = "S3InventoryReport_CSV_20161130";
 export const BATCH_OPERATIONS_FILE_SCHEMA = "Bucket, Key";
 
 /** One CSV file of the manifest, as manifest.json lists it. */
