@@ -182,7 +182,10 @@ async function main(): Promise<number> {
     results.lambdaConcurrency = lambdaConcurrency;
     log(`${lambdaConcurrency} local workers per Lambda function`);
   }
-  results.dataDirectory = dataRoot;
+  // A directory of the user's choosing is not recorded (results are committed).
+  results.dataDirectory = process.env.LAKEPORT_BENCH_DATA_DIR
+    ? "(a directory on disk, LAKEPORT_BENCH_DATA_DIR)"
+    : dataRoot;
   log(`embedded S3 data under ${dataRoot}`);
   const env = await startBenchEnv({
     dataRoot,

@@ -4,11 +4,10 @@
 // end line with what the invocation did at INFO, and a thrown error at ERROR (with those keys)
 // before Lambda reports it. With tracing on, the invocation is an X-Ray subsegment.
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy, { type MiddyfiedHandler } from "@middy/core";
+import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import type { Context } from "aws-lambda";
 import { appendLogKeys, type LogKeys, logger } from "./logger";
-import { tracer } from "./tracing";
+import { loadTracer, tracingEnabled } from "./tracing";
 
 export interface LambdaHandlerSpec<E, R> {
   /** What the function does, as its lines say it: "export plan step", "GC sweep step". */
@@ -41,21 +40,39 @@ export function lambdaHandler<E, R>(
     logger.info(`${spec.name} ended`, (spec.summary ?? defaultSummary)(result));
     return result;
   };
-  return (
-    middy<E, R, Error, Context>(base, {
-      timeoutEarlyInMillis: spec.timeoutEarlyInMillis ?? 0,
-    })
-      // A subsegment per invocation (a no-op where tracing is off); results can be large.
-      .use(captureLambdaHandler(tracer, { captureResponse: false }))
-      .use(injectLambdaContext(logger, { resetKeys: true }))
-      .use({
-        // Runs before the context middleware resets the keys (middy runs onError last-in first).
-        // A handler that answers errors itself (the API) sets a response first: not a failure.
-        onError: (request) => {
-          if (request.response === undefined) {
-            logger.error(`${spec.name} failed`, request.error as Error);
-          }
-        },
-      })
-  );
+  const handler = middy<E, R, Error, Context>(base, {
+    timeoutEarlyInMillis: spec.timeoutEarlyInMillis ?? 0,
+  });
+  if (tracingEnabled()) handler.use(invocationSubsegment());
+  return handler.use(injectLambdaContext(logger, { resetKeys: true })).use({
+    // Runs before the context middleware resets the keys (middy runs onError last-in first).
+    // A handler that answers errors itself (the API) sets a response first: not a failure.
+    onError: (request) => {
+      if (request.response === undefined) {
+        logger.error(`${spec.name} failed`, request.error as Error);
+      }
+    },
+  });
+}
+
+/**
+ * A subsegment per invocation (Powertools' captureLambdaHandler, loaded on the first one); used
+ * only where tracing is on. Results can be large: not captured.
+ */
+function invocationSubsegment(): MiddlewareObj {
+  let capture: Promise<MiddlewareObj> | undefined;
+  const inner = () => {
+    capture ??= Promise.all([
+      loadTracer(),
+      import("@aws-lambda-powertools/tracer/middleware"),
+    ]).then(([tracer, { captureLambdaHandler }]) =>
+      tracer ? (captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj) : {},
+    );
+    return capture;
+  };
+  return {
+    before: async (request) => (await inner()).before?.(request),
+    after: async (request) => (await inner()).after?.(request),
+    onError: async (request) => (await inner()).onError?.(request),
+  };
 }

@@ -5,7 +5,12 @@ import { readFileSync } from "node:fs";
 import Module from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { getHeapStatistics } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
+
+// This thread's heap in use, as process.memoryUsage().heapUsed, without the resident-set read
+// (a /proc read) that memoryUsage() also does: sampled every 5 ms during an invocation.
+const heapUsed = () => getHeapStatistics().used_heap_size;
 
 const { file, exportName, extraNodePaths } = workerData;
 
@@ -43,10 +48,10 @@ function errorDoc(e) {
 
 parentPort.on("message", async (msg) => {
   const { id, event, context, fault } = msg;
-  const heapBefore = process.memoryUsage().heapUsed;
+  const heapBefore = heapUsed();
   let peak = heapBefore;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().heapUsed);
+    peak = Math.max(peak, heapUsed());
   }, 5);
   const ctx = {
     ...context,
@@ -78,7 +83,7 @@ parentPort.on("message", async (msg) => {
             if (r && typeof r.then === "function") r.then(resolve, reject);
           })
         : await handler(event, ctx);
-    peak = Math.max(peak, process.memoryUsage().heapUsed);
+    peak = Math.max(peak, heapUsed());
     clearInterval(sampler);
     parentPort.postMessage({
       id,
@@ -86,7 +91,7 @@ parentPort.on("message", async (msg) => {
       payload: result === undefined ? "null" : JSON.stringify(result),
       memory: {
         heapUsedBefore: heapBefore,
-        heapUsedAfter: process.memoryUsage().heapUsed,
+        heapUsedAfter: heapUsed(),
         peakHeapUsed: peak,
       },
     });
@@ -98,7 +103,7 @@ parentPort.on("message", async (msg) => {
       payload: JSON.stringify(errorDoc(e)),
       memory: {
         heapUsedBefore: heapBefore,
-        heapUsedAfter: process.memoryUsage().heapUsed,
+        heapUsedAfter: heapUsed(),
         peakHeapUsed: peak,
       },
     });
