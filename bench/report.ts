@@ -105,7 +105,7 @@ export interface BenchResults {
   /** LAKEPORT_BENCH_XL_SCALE of a scaled-down xl run (development only). */
   xlScale?: number;
   machine: MachineInfo;
-  /** Local workers per Lambda function, when not the local runtime's default of 4. */
+  /** Local workers per Lambda function (the bench's default: the core count, 2 to 4). */
   lambdaConcurrency?: number;
   /** Where the embedded S3 kept its files (a tmpfs when available). */
   dataDirectory?: string;

@@ -2,7 +2,8 @@
 // concurrent loop with no Lakeport code, measured in the same run as the export it is
 // compared with (same server, same disk, same machine load). The loop runs in worker threads,
 // as the copy Lambdas do, so its client work does not share the S3 server's thread; every
-// combination of threads and requests in flight is tried and the best is the ceiling.
+// combination of threads and requests in flight is tried (each thread warmed up first, untimed)
+// and the best is the ceiling.
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -64,7 +65,7 @@ export async function measureCopyCeiling(
       const [msg] = (await Promise.race([once(w, "message"), once(w, "error")])) as [unknown];
       if (msg !== expected) throw msg instanceof Error ? msg : new Error(String(msg));
     };
-    // Timing starts once every thread has loaded its modules.
+    // Timing starts once every thread has loaded its modules and warmed up.
     await Promise.all(workers.map((w) => message(w, "ready")));
     const t0 = performance.now();
     for (const w of workers) w.postMessage("go");
