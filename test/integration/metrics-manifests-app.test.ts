@@ -124,7 +124,7 @@ async function checkManifests(commitId: string): Promise<string[]> {
   const exportPrefix = `${repo.id}/exp/`;
   const base = `${repo.id}/status/${repo.id}-main-${commitId}`;
   const exported = await exportedObjects(exportPrefix);
-  const batch = JSON.parse(await text(outBucket, `${base}.batch-manifest.json`));
+  const batch = JSON.parse(await text(outBucket, `${base}.manifest.batch-operations.json`));
   expect(batch).toMatchObject({
     sourceBucket: outBucket,
     destinationBucket: `arn:aws:s3:::${outBucket}`,
@@ -158,7 +158,7 @@ async function checkManifests(commitId: string): Promise<string[]> {
   expect(index).toMatchObject({
     version: 4,
     bucket: outBucket,
-    batchOperationsManifest: `${base}.batch-manifest.json`,
+    batchOperationsManifest: `${base}.manifest.batch-operations.json`,
   });
   expect(index.parts.map((p) => p.csv?.key)).toEqual(
     batch.files.map((f: { key: string }) => f.key),
@@ -175,7 +175,7 @@ async function checkManifests(commitId: string): Promise<string[]> {
     expect(e.size).toBe(exported.get(e.key));
   }
   const status = JSON.parse(await text(outBucket, `${base}.status.json`));
-  expect(status.batchOperationsManifest).toBe(`${base}.batch-manifest.json`);
+  expect(status.batchOperationsManifest).toBe(`${base}.manifest.batch-operations.json`);
   return lines;
 }
 

@@ -191,6 +191,11 @@ describe("Lambda functions", () => {
       );
       expect(files.length, name).toBe(2); // index.mjs and its source map
       sizes[name] = zippedSize(files);
+      // The tracer is imported lazily (only where tracing is on), yet bundled: no import of a
+      // package is left for Lambda's runtime to resolve, where no node_modules exists.
+      const code = files.find((f) => f.path.endsWith(".mjs"))!.text;
+      expect(code, name).not.toMatch(/\bimport\(\s*["'](?!node:)[^"'./][^"']*["']\s*\)/);
+      expect(code, name).toContain("captureAWSv3Client");
     }
     expect(Object.entries(sizes).filter(([, s]) => s >= ONE_MB)).toEqual([]);
     // The measurement is real: a bundle holds at least the SDK clients it uses.

@@ -43,6 +43,9 @@ describe("status line", () => {
     expect(k.statusDocument).toBe("status/x/repo-main-c0ffee.status.json");
     expect(k.manifestIndex).toBe("status/x/repo-main-c0ffee.manifest.json");
     expect(k.manifestPart("ab12")).toBe("status/x/repo-main-c0ffee.manifest/part-ab12.jsonl");
+    expect(k.batchOperationsManifest).toBe(
+      "status/x/repo-main-c0ffee.manifest.batch-operations.json",
+    );
     expect(statusKeys("", "r", "b", "c").statusLine).toBe("r-b-c");
   });
 });

@@ -4,9 +4,9 @@
 // - `<REPO>-<BRANCH>-<COMMIT>.status.json`: the JSON status document;
 // - `<REPO>-<BRANCH>-<COMMIT>.manifest.json` + parts `<...>.manifest/part-<HASH>.jsonl` (this
 //   commit's, or shared with an earlier export of the branch): the manifest (see manifest.ts);
-// - `<REPO>-<BRANCH>-<COMMIT>.batch-manifest.json` + a `part-<HASH>.csv.gz` beside each JSON
-//   Lines part: the same objects as an S3 Batch Operations manifest in the S3 Inventory format
-//   (see batch-operations-manifest.ts).
+// - `<REPO>-<BRANCH>-<COMMIT>.manifest.batch-operations.json` + a `part-<HASH>.csv.gz` beside
+//   each JSON Lines part: the same objects as an S3 Batch Operations manifest in the S3
+//   Inventory format (see batch-operations-manifest.ts).
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
@@ -41,7 +41,7 @@ export function statusKeys(
     statusLine: base,
     statusDocument: `${base}.status.json`,
     manifestIndex: `${base}.manifest.json`,
-    batchOperationsManifest: `${base}.batch-manifest.json`,
+    batchOperationsManifest: `${base}.manifest.batch-operations.json`,
     manifestPartsPrefix: `${base}.manifest/`,
     manifestPart: (id) => `${base}.manifest/part-${id}.jsonl`,
   };
