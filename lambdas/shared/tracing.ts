@@ -53,7 +53,8 @@ export function tracedClient<C>(client: C): C {
   if (!enabled) return client;
   if (tracer) return tracer.captureAWSv3Client(client);
   uncaptured.push(client);
-  void loadTracer();
+  // A failure to load surfaces in the invocation's own subsegment middleware, which awaits it.
+  loadTracer().catch(() => undefined);
   return client;
 }
 

@@ -30,7 +30,8 @@ export class MemoryExportStore implements ExportObjectStore {
   }
   async lines(bucket: string, key: string) {
     this.reads.push(`${bucket}/${key}`);
-    const body = this.objects.get(`${bucket}/${key}`);
+    const bytes = this.binary.get(`${bucket}/${key}`);
+    const body = bytes ? Buffer.from(bytes).toString("utf8") : this.objects.get(`${bucket}/${key}`);
     if (body === undefined) return undefined;
     return (async function* () {
       const lines = body.split("\n");
