@@ -124,3 +124,40 @@ export function createLimiter(n: number): <R>(task: () => Promise<R>) => Promise
       else queue.push(run);
     });
 }
+
+/**
+ * The items of `source`, asking for up to `ahead` more while the consumer works on the current
+ * one: a paged listing fetches its next page while the last one is processed. Stopping early
+ * waits for the requests already made (at most `ahead` items are fetched for nothing). The
+ * source must accept next() before the previous call settles, as async generators do.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>, ahead = 1): AsyncGenerator<T> {
+  checkLimit(ahead);
+  const it = source[Symbol.asyncIterator]();
+  const pending: Promise<IteratorResult<T>>[] = [];
+  let finished = false;
+  try {
+    for (;;) {
+      // An async generator queues next() calls, so the requests run one after another, in order.
+      while (pending.length <= ahead) {
+        const p = it.next();
+        p.catch(() => undefined); // observed when its turn comes
+        pending.push(p);
+      }
+      const r = await (pending.shift() as Promise<IteratorResult<T>>);
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      yield r.value;
+    }
+  } catch (error) {
+    finished = true;
+    throw error;
+  } finally {
+    if (!finished) {
+      await Promise.allSettled(pending);
+      await it.return?.();
+    }
+  }
+}

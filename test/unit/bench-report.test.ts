@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { US_EAST_1_PRICES } from "../../bench/cost-model";
 import { type BenchResults, renderSvg, renderTables } from "../../bench/report";
+import { summarizeThroughput, throughputRound } from "../../bench/throughput";
 
 const results = (): BenchResults => ({
   date: "2026-11-24T19:17:45.293Z",
@@ -77,5 +78,60 @@ describe("benchmark report", () => {
     expect(svg).toContain("AMD &lt;EPYC&gt;");
     expect(svg).not.toContain("<EPYC>");
     expect(svg).not.toMatch(/NaN|undefined/);
+  });
+});
+
+describe("export throughput rounds", () => {
+  it("compare the best export with the best ceiling of the run, and each round with its ceilings", () => {
+    const rounds = [
+      throughputRound(50_000, 50, 1200, 1300), // 1000/s
+      throughputRound(50_000, 40, 1300, 1250), // 1250/s
+      throughputRound(50_000, 45, 1250, 1400), // 1111/s
+    ];
+    expect(rounds.map((r) => Number(r.ratio.toFixed(3)))).toEqual([0.769, 0.962, 0.794]);
+    const { throughput, failures } = summarizeThroughput(rounds);
+    expect(throughput.objectsPerSecond).toBe(1250);
+    expect(throughput.seconds).toBe(40);
+    expect(throughput.ratioToCeiling).toBeCloseTo(1250 / 1400, 6);
+    expect(throughput.medianRoundRatio).toBeCloseTo(1111.11 / 1400, 4);
+    expect(failures).toEqual([]);
+  });
+
+  it("fail the run when an export beats the ceilings around it or the best of the run", () => {
+    const { failures } = summarizeThroughput([
+      throughputRound(50_000, 50, 1200, 1300),
+      throughputRound(50_000, 40, 1100, 1200), // 1250/s beats both ceilings around it
+    ]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(
+      /round 2 \(1250\/s\) beat the ceilings around it \(1100\/s, 1200\/s\)/,
+    );
+    const beatAll = summarizeThroughput([throughputRound(50_000, 40, 1100, 1200)]).failures;
+    expect(beatAll).toHaveLength(2);
+    expect(beatAll[0]).toMatch(/beat every ceiling of the run \(best 1200\/s\)/);
+  });
+
+  it("the table lists every round and the best; the chart says best of n and the median", () => {
+    const rounds = [
+      throughputRound(50_000, 50, 1200, 1300),
+      throughputRound(50_000, 40, 1300, 1250),
+    ];
+    const r: BenchResults = {
+      ...results(),
+      ceilingAfter: { objectsPerSecond: 1300, threads: 2, concurrency: 32, copies: 10000 },
+      ceilingRounds: [{ objectsPerSecond: 1250, threads: 2, concurrency: 64, copies: 10000 }],
+      exportThroughput: summarizeThroughput(rounds).throughput,
+    };
+    const t = renderTables(r);
+    expect(t).toMatch(/\| S3 ceiling after export round 2 +\| +10,000 \| +\| +1,250 \|/);
+    expect(t).toMatch(
+      /\| Export round 1 \(ratio to the ceilings around it\) +\| +50,000 \| 50\.0 \| +1,000 \| +0\.77 \|/,
+    );
+    expect(t).toMatch(
+      /\| First export, best of 2 \(ratio to the run's best ceiling\) +\| +50,000 \| 40\.0 \| +1,250 \| +0\.96 \|/,
+    );
+    const svg = renderSvg(r);
+    expect(svg).toContain(">export, best of 2</text>");
+    expect(svg).toContain(">ratio 0.96, median round 0.87 (50,000 objects)</text>");
   });
 });

@@ -1,11 +1,12 @@
 // Status step: totals of the shard results (a shard without a result counts each of its tasks
 // as failed), marker failures and a caught fatal error decide the status. When exportStatusPath
-// is set it writes, in this order: the manifest (successful exports only; merged from the
-// previous export's manifest when it exists, else from the listing of the commit), the JSON
-// status document, and the status line LAST. The manifest is JSON Lines (with each object's
-// s3:// URI) plus the same objects as an S3 Batch Operations CSV. Runs on the failure path
-// too. An incremental export reads and writes only the JSON Lines parts its changes fall in
-// (the CSV, one object, is written whole: it reads the parts it reuses).
+// is set it writes, in this order: the manifest (successful exports only; a full export's from
+// its tasks, an incremental export's merged from the previous export's manifest when it exists,
+// else from the listing of the commit), the JSON status document, and the status line LAST.
+// The manifest is JSON Lines (with each object's s3:// URI) plus the same objects as S3 Batch
+// Operations CSV files, one per part. Runs on the failure path too. An incremental export reads
+// and writes only the parts its changes fall in.
+import { mapConcurrently } from "../../shared/concurrency";
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import { logger } from "../../shared/logger";
 import type { MetricsPort } from "../../shared/run-metrics";
@@ -19,6 +20,7 @@ import {
   type ManifestPart,
   type ManifestSink,
   manifestEntriesFromListing,
+  manifestEntriesOfTasks,
   mergeManifest,
   parseManifestLine,
   supportsPartReuse,
@@ -60,39 +62,21 @@ export interface StatusStepDeps {
   progress?: ExportProgressStore;
 }
 
+/** Shard results (small) read at once; task shards (up to 1 MiB each) held at once. */
+const RESULT_READS_IN_FLIGHT = 16;
+const SHARD_READS_IN_FLIGHT = 4;
+
 export async function runStatusStep(
   deps: StatusStepDeps,
   state: ExportWorkflowState,
 ): Promise<StatusStepOutput> {
   const input = workflowInputOf(state);
-  const { store, workBucket } = deps;
-  const keys = exportWorkKeys(input.exportId);
+  const { store } = deps;
   const fatalError = state.error ? reasonOfCaughtError(state.error) : undefined;
 
-  let totals = emptyTotals();
   const planned = state.plan?.done ? state.plan.counts.shards : 0;
-  const completed = await completedShards(store, workBucket, input.exportId);
-  for (const i of completed) {
-    const body = await store.getText(workBucket, keys.shardResult(i));
-    if (body !== undefined) totals = addShardResult(totals, parseShardResult(body));
-  }
-  for (const i of missingShards(planned, completed)) {
-    const body = await store.getText(workBucket, keys.taskShard(i));
-    // Keep tasks have no operation that could have failed.
-    const tasks = body === undefined ? [] : parseTaskShard(body).filter((t) => t.op !== "keep");
-    totals = addShardResult(totals, {
-      version: 1,
-      shard: i,
-      copied: 0,
-      deleted: 0,
-      copiedBytes: 0,
-      failed: tasks.map((t) => ({
-        path: t.path,
-        code: "CopyBatchFailed",
-        message: `the copy batch of shard ${i} did not complete`,
-      })),
-    });
-  }
+  const { totals: shardTotals, completed } = await totalsOfShards(deps, input.exportId, planned);
+  let totals = shardTotals;
   const markers = state.markers ?? {
     markers: 0,
     removed: 0,
@@ -181,6 +165,47 @@ export async function runStatusStep(
   return out;
 }
 
+/** Totals of the shard results; a planned shard without a result counts each task as failed. */
+async function totalsOfShards(
+  deps: StatusStepDeps,
+  exportId: string,
+  planned: number,
+): Promise<{ totals: ExportTotals; completed: Set<number> }> {
+  const { store, workBucket } = deps;
+  const keys = exportWorkKeys(exportId);
+  let totals = emptyTotals();
+  const completed = await completedShards(store, workBucket, exportId);
+  const results = mapConcurrently(completed, RESULT_READS_IN_FLIGHT, (i) =>
+    store.getText(workBucket, keys.shardResult(i)),
+  );
+  for await (const body of results) {
+    if (body !== undefined) totals = addShardResult(totals, parseShardResult(body));
+  }
+  const missing = missingShards(planned, completed);
+  const missingTasks = mapConcurrently(missing, SHARD_READS_IN_FLIGHT, (i) =>
+    store.getText(workBucket, keys.taskShard(i)),
+  );
+  let m = 0;
+  for await (const body of missingTasks) {
+    const i = missing[m++] as number;
+    // Keep tasks have no operation that could have failed.
+    const tasks = body === undefined ? [] : parseTaskShard(body).filter((t) => t.op !== "keep");
+    totals = addShardResult(totals, {
+      version: 1,
+      shard: i,
+      copied: 0,
+      deleted: 0,
+      copiedBytes: 0,
+      failed: tasks.map((t) => ({
+        path: t.path,
+        code: "CopyBatchFailed",
+        message: `the copy batch of shard ${i} did not complete`,
+      })),
+    });
+  }
+  return { totals, completed };
+}
+
 /** The export's metrics, once its status is written (see domain/export-metrics.ts). */
 function publishExportMetrics(
   deps: StatusStepDeps,
@@ -261,9 +286,9 @@ async function writeManifests(
 }
 
 /**
- * The manifest of this export. Incremental, with the previous export's manifest: merged with
- * this export's tasks, reusing the parts no task touches (version 2) or rewriting all (version
- * 1); full exports, or without it: from the listing of the commit.
+ * The manifest of this export. Full: from its tasks. Incremental, with the previous export's
+ * manifest: merged with this export's tasks, reusing the parts no task touches (version 3 and
+ * later) or rewriting all (before); without it: from the listing of the commit.
  */
 async function writeExportManifest(
   deps: StatusStepDeps,
@@ -275,7 +300,12 @@ async function writeExportManifest(
   sink: ManifestSink,
 ): Promise<ManifestIndex> {
   const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
-  if (exportModeOf(input) === "incremental" && input.fromCommit) {
+  if (exportModeOf(input) !== "incremental") {
+    // A full export's copy and keep tasks are every exported object of the commit, in path
+    // order (its plan listed them): no second listing of the commit.
+    return writeManifest(manifestEntriesOfTasks(tasks()), sink, about);
+  }
+  if (input.fromCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
     const body = await deps.store.getText(status.bucket, prev.manifestIndex);
     if (body !== undefined) {
@@ -328,11 +358,13 @@ async function* taskStream(
   shards: number,
 ): AsyncGenerator<ExportTask> {
   const keys = exportWorkKeys(exportId);
-  for (let i = 0; i < shards; i++) {
+  const indexes = Array.from({ length: shards }, (_, i) => i);
+  const bodies = mapConcurrently(indexes, SHARD_READS_IN_FLIGHT, async (i) => {
     const body = await store.getText(workBucket, keys.taskShard(i));
     if (body === undefined) throw new Error(`task shard ${keys.taskShard(i)} is missing`);
-    yield* parseTaskShard(body);
-  }
+    return body;
+  });
+  for await (const body of bodies) yield* parseTaskShard(body);
 }
 
 export type { ExportTotals };

@@ -10,6 +10,7 @@
 // Sources: the listing of the commit (first export), or the previous export's manifest merged
 // with this export's tasks (no lakeFS call).
 import { createHash } from "node:crypto";
+import { readAhead } from "../../shared/concurrency";
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
 import type { BatchOperationsCsvFile } from "./batch-operations-manifest";
@@ -295,10 +296,11 @@ export async function* manifestEntriesFromListing(
   commitId: string,
   exportPrefix: string,
 ): AsyncGenerator<ManifestEntry> {
-  for await (const page of lakefs.listObjects(repository, commitId, {
-    amount: 1000,
-    userMetadata: false,
-  })) {
+  // The next page is fetched while this one is written.
+  const pages = readAhead(
+    lakefs.listObjects(repository, commitId, { amount: 1000, userMetadata: false }),
+  );
+  for await (const page of pages) {
     for (const o of page.results) {
       if (o.path_type !== "object" || !isExportedPath(o.path)) continue;
       yield {
@@ -310,6 +312,15 @@ export async function* manifestEntriesFromListing(
     }
   }
 }
+
+/** The manifest of a full export: its copy and keep tasks (path order), deletes left out. */
+export function manifestEntriesOfTasks(
+  tasks: AsyncIterable<ExportTask>,
+): AsyncGenerator<ManifestEntry> {
+  return mergeManifest(noEntries(), tasks);
+}
+
+async function* noEntries(): AsyncGenerator<ManifestEntry> {}
 
 /**
  * The manifest of `to` from the manifest of `from` and the export's tasks (both in path

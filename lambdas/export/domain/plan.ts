@@ -23,24 +23,20 @@
 // never with the size of the branch: 10 changes in a 1 000 000-object branch cost 1 diff call
 // and 10 stats.
 //
-// Memory: one diff page, one batch, one listing page of each side and one shard buffer.
+// Memory: one diff page, one batch, one listing page of the export path, two of the commit
+// (the next one is fetched while the last is planned) and up to five shard buffers (four of them being written).
 //
 // Resumable: `shouldContinue` is asked after each shard written; when it answers false the plan
 // stops with a cursor (the last path written and the next shard index) to pass back later.
 
-import { forEachConcurrently } from "../../shared/concurrency";
+import { forEachConcurrently, readAhead } from "../../shared/concurrency";
 import type { Diff, LakeFsApi, ObjectStats } from "../../shared/lakefs/types";
 import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
 import { type ExportMode, exportModeOf } from "./export-state";
 import { isExportedPath } from "./exported-paths";
 import { compareKeys, keyBefore } from "./keys";
-import {
-  type CopyTask,
-  type DeleteTask,
-  type ExportTask,
-  encodeTask,
-  type KeepTask,
-} from "./tasks";
+import { ShardWriter } from "./shard-writer";
+import type { CopyTask, DeleteTask, ExportTask, KeepTask } from "./tasks";
 
 export type PlannerLakeFs = Pick<
   LakeFsApi,
@@ -169,110 +165,24 @@ export async function planExport(
     if (!req.exported) throw new PlanError(`a ${mode} export needs the listing of the export path`);
     tasks = fullTasks(lakefs, req, req.exported, mode === "full-compare", after, resolve);
   }
-  for await (const task of tasks) {
-    await writer.add(task);
-    if (writer.takeFlushed() && !shouldContinue()) {
-      // Tasks still buffered are not written: they are planned again on resume.
-      const counts = writer.counts();
-      return { done: false, cursor: { afterPath: writer.lastWrittenPath, counts }, counts };
+  try {
+    for await (const task of tasks) {
+      await writer.add(task);
+      if (writer.takeFlushed() && !shouldContinue()) {
+        // Tasks still buffered are not written: they are planned again on resume.
+        await writer.settle();
+        const counts = writer.counts();
+        return { done: false, cursor: { afterPath: writer.lastWrittenPath, counts }, counts };
+      }
     }
+    await writer.flush();
+    await writer.settle();
+  } finally {
+    // Writes still in flight after a failure are waited for, never left running unobserved.
+    await writer.abandon();
   }
-  await writer.flush();
   const counts = writer.counts();
   return { done: true, cursor: { afterPath: writer.lastWrittenPath, counts }, counts };
-}
-
-interface ShardBuffer {
-  lines: string[];
-  bytes: number;
-  copyBytes: number;
-  copies: number;
-  deletes: number;
-  keeps: number;
-  lastPath: string;
-}
-
-const emptyBuffer = (): ShardBuffer => ({
-  lines: [],
-  bytes: 0,
-  copyBytes: 0,
-  copies: 0,
-  deletes: 0,
-  keeps: 0,
-  lastPath: "",
-});
-
-/** Buffers tasks and writes a shard when any limit is reached; counts only written tasks. */
-class ShardWriter {
-  private buffer = emptyBuffer();
-  private readonly totals: PlanCounts;
-  private flushed = false;
-  lastWrittenPath: string;
-  private readonly maxTasks: number;
-  private readonly maxBytes: number;
-  private readonly maxCopyBytes: number;
-
-  constructor(
-    private readonly sink: ShardSink,
-    limits: ShardLimits,
-    resumed?: PlanCursor,
-  ) {
-    this.totals = resumed
-      ? { ...resumed.counts }
-      : { copies: 0, deletes: 0, copyBytes: 0, shards: 0 };
-    this.lastWrittenPath = resumed?.afterPath ?? "";
-    this.maxTasks = limits.maxTasksPerShard ?? 1000;
-    this.maxBytes = limits.maxShardBytes ?? 1024 * 1024;
-    this.maxCopyBytes = limits.maxCopyBytesPerShard ?? 50 * 1024 ** 3;
-  }
-
-  async add(task: ExportTask): Promise<void> {
-    const line = encodeTask(task);
-    const lineBytes = Buffer.byteLength(line) + 1;
-    const size = task.op === "copy" ? (task.size ?? 0) : 0;
-    const b = this.buffer;
-    // Make room first when this task would overflow the shard's bytes.
-    if (
-      b.lines.length > 0 &&
-      (b.bytes + lineBytes > this.maxBytes || b.copyBytes + size > this.maxCopyBytes)
-    ) {
-      await this.flush();
-    }
-    const buf = this.buffer;
-    buf.lines.push(line);
-    buf.bytes += lineBytes;
-    buf.copyBytes += size;
-    if (task.op === "copy") buf.copies++;
-    else if (task.op === "delete") buf.deletes++;
-    else buf.keeps++;
-    buf.lastPath = task.path;
-    if (buf.lines.length >= this.maxTasks) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    const b = this.buffer;
-    if (b.lines.length === 0) return;
-    await this.sink.write(this.totals.shards, b.lines);
-    this.totals.shards++;
-    this.totals.copies += b.copies;
-    this.totals.deletes += b.deletes;
-    this.totals.copyBytes += b.copyBytes;
-    if (b.keeps > 0) this.totals.keeps = (this.totals.keeps ?? 0) + b.keeps;
-    this.lastWrittenPath = b.lastPath;
-    this.buffer = emptyBuffer();
-    this.flushed = true;
-  }
-
-  /** Whether a shard was written since the last call. */
-  takeFlushed(): boolean {
-    const f = this.flushed;
-    this.flushed = false;
-    return f;
-  }
-
-  counts(): PlanCounts {
-    return { ...this.totals };
-  }
 }
 
 // ---- full exports: the listing of `to` merge-joined with the export path --------------------
@@ -285,12 +195,15 @@ async function* commitObjects(
   resolve: ResolveOptions,
   depth: number,
 ): AsyncGenerator<ObjectStats> {
-  const pages = lakefs.listObjects(req.repository, req.commitId, {
-    ...(window.after ? { after: window.after } : {}),
-    ...(window.prefix ? { prefix: window.prefix } : {}),
-    amount: resolve.pageSize ?? 1000,
-    userMetadata: true,
-  });
+  // The next page is fetched while this one is planned and written.
+  const pages = readAhead(
+    lakefs.listObjects(req.repository, req.commitId, {
+      ...(window.after ? { after: window.after } : {}),
+      ...(window.prefix ? { prefix: window.prefix } : {}),
+      amount: resolve.pageSize ?? 1000,
+      userMetadata: true,
+    }),
+  );
   for await (const page of pages) {
     for (const stats of page.results) {
       if (stats.path_type === "common_prefix") {

@@ -1,0 +1,129 @@
+// The plan's shard writer: tasks buffered into bounded JSON Lines shards, each written through
+// the ShardSink port while planning continues.
+import type { PlanCounts, PlanCursor, ShardLimits, ShardSink } from "./plan";
+import { type ExportTask, encodeTask } from "./tasks";
+
+interface ShardBuffer {
+  lines: string[];
+  bytes: number;
+  copyBytes: number;
+  copies: number;
+  deletes: number;
+  keeps: number;
+  lastPath: string;
+}
+
+const emptyBuffer = (): ShardBuffer => ({
+  lines: [],
+  bytes: 0,
+  copyBytes: 0,
+  copies: 0,
+  deletes: 0,
+  keeps: 0,
+  lastPath: "",
+});
+
+/** Shard writes in flight while the listing goes on (the listing waits when this many are). */
+const SHARD_WRITES_IN_FLIGHT = 4;
+
+/**
+ * Buffers tasks and writes a shard when any limit is reached; counts only written tasks. Up to
+ * SHARD_WRITES_IN_FLIGHT writes run while planning continues; the counts and the cursor take a
+ * shard in only once it and every shard before it are written (settle() waits for all).
+ */
+export class ShardWriter {
+  private buffer = emptyBuffer();
+  private readonly totals: PlanCounts;
+  private flushed = false;
+  private readonly inFlight: { write: Promise<void>; shard: ShardBuffer }[] = [];
+  private nextShard: number;
+  lastWrittenPath: string;
+  private readonly maxTasks: number;
+  private readonly maxBytes: number;
+  private readonly maxCopyBytes: number;
+
+  constructor(
+    private readonly sink: ShardSink,
+    limits: ShardLimits,
+    resumed?: PlanCursor,
+  ) {
+    this.totals = resumed
+      ? { ...resumed.counts }
+      : { copies: 0, deletes: 0, copyBytes: 0, shards: 0 };
+    this.lastWrittenPath = resumed?.afterPath ?? "";
+    this.nextShard = this.totals.shards;
+    this.maxTasks = limits.maxTasksPerShard ?? 1000;
+    this.maxBytes = limits.maxShardBytes ?? 1024 * 1024;
+    this.maxCopyBytes = limits.maxCopyBytesPerShard ?? 50 * 1024 ** 3;
+  }
+
+  async add(task: ExportTask): Promise<void> {
+    const line = encodeTask(task);
+    const lineBytes = Buffer.byteLength(line) + 1;
+    const size = task.op === "copy" ? (task.size ?? 0) : 0;
+    const b = this.buffer;
+    // Make room first when this task would overflow the shard's bytes.
+    if (
+      b.lines.length > 0 &&
+      (b.bytes + lineBytes > this.maxBytes || b.copyBytes + size > this.maxCopyBytes)
+    ) {
+      await this.flush();
+    }
+    const buf = this.buffer;
+    buf.lines.push(line);
+    buf.bytes += lineBytes;
+    buf.copyBytes += size;
+    if (task.op === "copy") buf.copies++;
+    else if (task.op === "delete") buf.deletes++;
+    else buf.keeps++;
+    buf.lastPath = task.path;
+    if (buf.lines.length >= this.maxTasks) await this.flush();
+  }
+
+  /** Starts writing the buffered tasks as the next shard (waits while too many writes run). */
+  async flush(): Promise<void> {
+    const b = this.buffer;
+    if (b.lines.length === 0) return;
+    if (this.inFlight.length >= SHARD_WRITES_IN_FLIGHT) await this.settleOldest();
+    const write = this.sink.write(this.nextShard++, b.lines);
+    write.catch(() => undefined); // observed by settleOldest, in shard order
+    this.inFlight.push({ write, shard: b });
+    this.buffer = emptyBuffer();
+    this.flushed = true;
+  }
+
+  /** Waits for every write started; the counts then include every shard started. */
+  async settle(): Promise<void> {
+    while (this.inFlight.length > 0) await this.settleOldest();
+  }
+
+  /** After a failure: waits for the writes still running, ignoring their outcome. */
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.inFlight.splice(0).map((w) => w.write));
+  }
+
+  private async settleOldest(): Promise<void> {
+    const oldest = this.inFlight[0];
+    if (!oldest) return;
+    await oldest.write;
+    this.inFlight.shift();
+    const b = oldest.shard;
+    this.totals.shards++;
+    this.totals.copies += b.copies;
+    this.totals.deletes += b.deletes;
+    this.totals.copyBytes += b.copyBytes;
+    if (b.keeps > 0) this.totals.keeps = (this.totals.keeps ?? 0) + b.keeps;
+    this.lastWrittenPath = b.lastPath;
+  }
+
+  /** Whether a shard was written since the last call. */
+  takeFlushed(): boolean {
+    const f = this.flushed;
+    this.flushed = false;
+    return f;
+  }
+
+  counts(): PlanCounts {
+    return { ...this.totals };
+  }
+}
