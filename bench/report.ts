@@ -115,9 +115,10 @@ export interface BenchResults {
     copies: number;
     tried?: { threads: number; concurrency: number; objectsPerSecond: number }[];
   };
-  /** The same ceiling loop right after the first export. */
+  /** The same sweep after the export rounds. */
   ceilingAfter?: BenchResults["ceiling"];
-  /** After each later export round: the ceiling loop at the sweeps' two best settings. */
+  /** Before the first export round and after each: the ceiling loop at the sweep's best
+   * setting, as many copies as an export. */
   ceilingRounds?: NonNullable<BenchResults["ceiling"]>[];
   exportThroughput?: ExportThroughput;
   incremental: IncrementalExport[];
@@ -161,7 +162,7 @@ export function renderTables(r: BenchResults): string {
   const tp: string[][] = [];
   if (r.ceiling) {
     tp.push([
-      "S3 ceiling before the export (CopyObject loop)",
+      "S3 ceiling sweep before the exports (best setting)",
       fmt(r.ceiling.copies),
       "",
       fmt(r.ceiling.objectsPerSecond),
@@ -170,7 +171,7 @@ export function renderTables(r: BenchResults): string {
   }
   if (r.ceilingAfter) {
     tp.push([
-      "S3 ceiling after the export",
+      "S3 ceiling sweep after the exports",
       fmt(r.ceilingAfter.copies),
       "",
       fmt(r.ceilingAfter.objectsPerSecond),
@@ -179,7 +180,7 @@ export function renderTables(r: BenchResults): string {
   }
   for (const [i, c] of (r.ceilingRounds ?? []).entries()) {
     tp.push([
-      `S3 ceiling after export round ${i + 2}`,
+      i === 0 ? "S3 ceiling before export round 1" : `S3 ceiling after export round ${i}`,
       fmt(c.copies),
       "",
       fmt(c.objectsPerSecond),

@@ -220,16 +220,21 @@ async function main(): Promise<number> {
   try {
     await ensureBucket(env.s3, ns);
     await ensureBucket(env.s3, exportsBucket);
-    const measureCeiling = async (when: string, settings: [number, number][]) => {
-      log(`S3 ceiling (${when}): ${profile.ceilingCopies} CopyObject per setting`);
+    const measureCeiling = async (
+      when: string,
+      settings: [number, number][],
+      copies = profile.ceilingCopies,
+    ) => {
+      log(`S3 ceiling (${when}): ${copies} CopyObject per setting`);
       const c = await measureCopyCeiling(env.s3, {
         endpoint: env.s3Server.endpoint,
         credentials: { ...LOCAL_S3_CREDENTIALS },
-        bucket: `bench-ceiling-${when}`.toLowerCase(),
+        bucket: `bench-ceiling-${when}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-"),
         sources: 1000,
-        copies: profile.ceilingCopies,
+        copies,
         settings,
         body: "ceiling object body, about the size of the exported ones\n",
+        request: "export",
       });
       log(
         `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
@@ -252,14 +257,18 @@ async function main(): Promise<number> {
 
     if (parts.has("export")) {
       const rounds: ThroughputRound[] = [];
-      // Rounds after the first measure the ceiling at the two best settings of the sweeps only.
-      const bestSettings = (): [number, number][] =>
-        [...(results.ceiling?.tried ?? []), ...(results.ceilingAfter?.tried ?? [])]
-          .sort((a, b) => b.objectsPerSecond - a.objectsPerSecond)
-          .map((t): [number, number] => [t.threads, t.concurrency])
-          .filter((t, i, all) => all.findIndex((u) => u[0] === t[0] && u[1] === t[1]) === i)
-          .slice(0, 2);
-      let ceilingBefore = results.ceiling?.objectsPerSecond;
+      // Between exports the ceiling runs at the sweep's best setting, as many copies as an
+      // export makes: samples as long as the exports they bracket.
+      const best: [number, number] | undefined = results.ceiling
+        ? [results.ceiling.threads ?? 1, results.ceiling.concurrency]
+        : undefined;
+      const bracket = async (label: string) => {
+        if (!best) return undefined;
+        const c = await measureCeiling(label, [best], profile.throughputObjects);
+        results.ceilingRounds = [...(results.ceilingRounds ?? []), c];
+        return c.objectsPerSecond;
+      };
+      let ceilingBefore = await bracket("before export round 1");
       for (let round = 0; round < profile.throughputRounds; round++) {
         try {
           const b = await prepareExportBranch(env, {
@@ -291,15 +300,7 @@ async function main(): Promise<number> {
               ratioToCeiling: Number.NaN,
             };
           } else {
-            let after: number;
-            if (round === 0) {
-              results.ceilingAfter = await measureCeiling("after", CEILING_SETTINGS);
-              after = results.ceilingAfter.objectsPerSecond;
-            } else {
-              const c = await measureCeiling(`after-round-${round + 1}`, bestSettings());
-              results.ceilingRounds = [...(results.ceilingRounds ?? []), c];
-              after = c.objectsPerSecond;
-            }
+            const after = (await bracket(`after export round ${round + 1}`)) as number;
             rounds.push(throughputRound(b.objects, seconds, ceilingBefore, after));
             log(
               `round ${round + 1}: ratio ${rounds.at(-1)?.ratio.toFixed(2)} to the ceilings around it`,
@@ -326,8 +327,14 @@ async function main(): Promise<number> {
           break;
         }
       }
+      if (parts.has("ceiling")) {
+        results.ceilingAfter = await measureCeiling("after the exports", CEILING_SETTINGS);
+      }
       if (rounds.length > 0) {
-        const { throughput, failures } = summarizeThroughput(rounds);
+        const sweeps = [results.ceiling, results.ceilingAfter].flatMap((c) =>
+          c ? [c.objectsPerSecond] : [],
+        );
+        const { throughput, failures } = summarizeThroughput(rounds, sweeps);
         results.exportThroughput = throughput;
         log(
           `export throughput: best ${throughput.objectsPerSecond.toFixed(0)} objects/s, ratio ${throughput.ratioToCeiling.toFixed(2)} to the best ceiling, median round ratio ${throughput.medianRoundRatio?.toFixed(2)}`,

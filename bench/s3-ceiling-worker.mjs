@@ -5,7 +5,8 @@ import { parentPort, workerData } from "node:worker_threads";
 import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
-const { endpoint, credentials, bucket, sources, from, to, concurrency, prefix } = workerData;
+const { endpoint, credentials, bucket, sources, from, to, concurrency, prefix, request } =
+  workerData;
 const WARMUP_COPIES = 500;
 // The Lambdas' client settings (lambdas/shared/aws/clients.ts): kept-alive sockets, no
 // optional checksums.
@@ -18,6 +19,15 @@ const s3 = new S3Client({
   responseChecksumValidation: "WHEN_REQUIRED",
   requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 128 } }),
 });
+// request "export": the copy request the export sends (lakeport's copy-object.ts: the lakeFS
+// content type and metadata replace the source's) to keys laid out as the bench's branch.
+const exportHeaders = {
+  MetadataDirective: "REPLACE",
+  ContentType: "application/octet-stream",
+  Metadata: {},
+};
+const exportPath = (i) =>
+  `data/${String(i % 100).padStart(2, "0")}/part-${String(i).padStart(7, "0")}.bin`;
 const copies = async (first, last, keyPrefix) => {
   let next = first;
   const loop = async () => {
@@ -26,8 +36,9 @@ const copies = async (first, last, keyPrefix) => {
       await s3.send(
         new CopyObjectCommand({
           Bucket: bucket,
-          Key: `${keyPrefix}/${i}`,
+          Key: request === "export" ? `${keyPrefix}/${exportPath(i)}` : `${keyPrefix}/${i}`,
           CopySource: `${bucket}/src/${i % sources}`,
+          ...(request === "export" ? exportHeaders : {}),
         }),
       );
     }

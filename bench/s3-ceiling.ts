@@ -28,6 +28,9 @@ export interface CeilingOptions {
   /** [worker threads, requests in flight per thread] */
   settings: [number, number][];
   body: string;
+  /** "plain": CopyObject with no options, one key per copy under one prefix; "export": the
+   * export's own request and key layout. Default plain. */
+  request?: "plain" | "export";
 }
 
 const WORKER = new URL("./s3-ceiling-worker.mjs", import.meta.url);
@@ -58,6 +61,7 @@ export async function measureCopyCeiling(
             to: Math.min(opts.copies, (t + 1) * share),
             concurrency,
             prefix,
+            request: opts.request ?? "plain",
           },
         }),
     );

@@ -1,8 +1,9 @@
 // Export throughput against the S3 ceiling. The VM's speed drifts by up to a quarter within
-// minutes, so one export against the best of many ceiling samples compares a single draw with
-// a maximum. Each round is one first export with the ceiling measured right before and right
-// after it; the run reports the best export against the best ceiling of the whole run (the same
-// statistic on both sides) and every round's export against the ceilings around it.
+// minutes, so one export against the best of many short ceiling samples compares a single draw
+// with a maximum. The bench sweeps the ceiling's settings, then runs rounds: the ceiling at the
+// best setting for as many copies as an export makes, an export, the ceiling again, and so on;
+// then sweeps again. It reports the best export against the best ceiling of the whole run (every
+// sample counts, the strictest reading) and each export against the two samples around it.
 
 export interface ThroughputRound {
   objects: number;
@@ -45,13 +46,20 @@ export function throughputRound(
 }
 
 /** The run's figure, and why it fails when an export beat a ceiling (the ceiling is wrong). */
-export function summarizeThroughput(rounds: ThroughputRound[]): {
+export function summarizeThroughput(
+  rounds: ThroughputRound[],
+  /** Other ceilings measured in the run (the sweeps before and after the rounds). */
+  otherCeilings: number[] = [],
+): {
   throughput: ExportThroughput;
   failures: string[];
 } {
   if (rounds.length === 0) throw new Error("summarizeThroughput: no rounds");
   const best = rounds.reduce((a, b) => (b.objectsPerSecond > a.objectsPerSecond ? b : a));
-  const bestCeiling = Math.max(...rounds.flatMap((r) => [r.ceilingBefore, r.ceilingAfter]));
+  const bestCeiling = Math.max(
+    ...rounds.flatMap((r) => [r.ceilingBefore, r.ceilingAfter]),
+    ...otherCeilings,
+  );
   const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
   const mid = Math.floor(ratios.length / 2);
   const median =

@@ -90,6 +90,11 @@ describe("export throughput rounds", () => {
     ];
     expect(rounds.map((r) => Number(r.ratio.toFixed(3)))).toEqual([0.769, 0.962, 0.794]);
     const { throughput, failures } = summarizeThroughput(rounds);
+    // A sweep's sample counts too: the best ceiling of the run, whatever measured it.
+    expect(summarizeThroughput(rounds, [1500]).throughput.ratioToCeiling).toBeCloseTo(
+      1250 / 1500,
+      6,
+    );
     expect(throughput.objectsPerSecond).toBe(1250);
     expect(throughput.seconds).toBe(40);
     expect(throughput.ratioToCeiling).toBeCloseTo(1250 / 1400, 6);
@@ -119,11 +124,17 @@ describe("export throughput rounds", () => {
     const r: BenchResults = {
       ...results(),
       ceilingAfter: { objectsPerSecond: 1300, threads: 2, concurrency: 32, copies: 10000 },
-      ceilingRounds: [{ objectsPerSecond: 1250, threads: 2, concurrency: 64, copies: 10000 }],
+      ceilingRounds: [1200, 1300, 1250].map((objectsPerSecond) => ({
+        objectsPerSecond,
+        threads: 2,
+        concurrency: 32,
+        copies: 50_000,
+      })),
       exportThroughput: summarizeThroughput(rounds).throughput,
     };
     const t = renderTables(r);
-    expect(t).toMatch(/\| S3 ceiling after export round 2 +\| +10,000 \| +\| +1,250 \|/);
+    expect(t).toMatch(/\| S3 ceiling before export round 1 +\| +50,000 \| +\| +1,200 \|/);
+    expect(t).toMatch(/\| S3 ceiling after export round 2 +\| +50,000 \| +\| +1,250 \|/);
     expect(t).toMatch(
       /\| Export round 1 \(ratio to the ceilings around it\) +\| +50,000 \| 50\.0 \| +1,000 \| +0\.77 \|/,
     );
