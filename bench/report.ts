@@ -102,6 +102,8 @@ export interface BenchResults {
   /** LAKEPORT_BENCH_XL_SCALE of a scaled-down xl run (development only). */
   xlScale?: number;
   machine: MachineInfo;
+  /** COPY_CONCURRENCY of the export copy function in the run (absent: the default 32). */
+  copyConcurrencyPerWorker?: number;
   /** Local workers per Lambda function (the bench's default: the core count, 2 to 4). */
   lambdaConcurrency?: number;
   /** Where the embedded S3 kept its files (a tmpfs when available). */
@@ -157,6 +159,11 @@ export function renderTables(r: BenchResults): string {
     `Lakeport benchmark, ${r.profile} profile${r.xlScale ? ` scaled to ${r.xlScale}` : ""}, ${r.date}`,
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}; run took ${fmt(r.totalSeconds)} s`,
     ...(r.dataDirectory ? [`Embedded S3 data under ${r.dataDirectory}`] : []),
+    ...(r.lambdaConcurrency
+      ? [
+          `${r.lambdaConcurrency} local workers per Lambda function; ${r.copyConcurrencyPerWorker ?? 32} copies in flight per copy worker`,
+        ]
+      : []),
     "",
   ];
   const tp: string[][] = [];

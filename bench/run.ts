@@ -2,7 +2,7 @@
 // measures Lakeport on the embedded environment, prints a table, writes
 // bench/results/<date>-<profile>.json, latest.json and latest.svg (latest-xl.* for the xl
 // profile). Exits non-zero if any export or GC failed or left wrong data.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -226,10 +226,11 @@ async function main(): Promise<number> {
       copies = profile.ceilingCopies,
     ) => {
       log(`S3 ceiling (${when}): ${copies} CopyObject per setting`);
+      const bucket = `bench-ceiling-${when}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
       const c = await measureCopyCeiling(env.s3, {
         endpoint: env.s3Server.endpoint,
         credentials: { ...LOCAL_S3_CREDENTIALS },
-        bucket: `bench-ceiling-${when}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-"),
+        bucket,
         sources: 1000,
         copies,
         settings,
@@ -239,6 +240,10 @@ async function main(): Promise<number> {
       log(
         `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
       );
+      // The loop's copies are never read again. Removed as files (the embedded S3 keeps a
+      // bucket as a directory): a run's ceilings make up to a million of them, and a memory
+      // file system runs out of inodes (rclone's copies then failed with ENOSPC).
+      await rm(path.join(env.dir, "s3", bucket), { recursive: true, force: true });
       return {
         objectsPerSecond: c.objectsPerSecond,
         threads: c.threads,
@@ -248,6 +253,22 @@ async function main(): Promise<number> {
       };
     };
     if (parts.has("ceiling")) results.ceiling = await measureCeiling("before", CEILING_SETTINGS);
+    if (results.ceiling) {
+      // The export's copies in flight are at least the ceiling's best setting's (threads x
+      // requests), spread over the local copy workers: a deployment sets the same with the
+      // `lakeport:exportCopyConcurrency` context (default 32 per Lambda).
+      const inFlight = (results.ceiling.threads ?? 1) * results.ceiling.concurrency;
+      const perWorker = Math.max(32, Math.ceil(inFlight / lambdaConcurrency));
+      const copyFn = env.cloud.deployment.resources.find((r) =>
+        /ExportCopyFunction/.test(r.logicalId),
+      );
+      if (!copyFn) throw new Error("the deployment has no export copy function");
+      env.cloud.deployment.runtime.updateFunctionEnvironment(copyFn.physicalId, {
+        COPY_CONCURRENCY: String(perWorker),
+      });
+      results.copyConcurrencyPerWorker = perWorker;
+      log(`export copy function: ${perWorker} copies in flight per worker`);
+    }
     const poolSize = 2000;
     const needsPool = ["export", "incremental", "peer", "latency"].some((p) =>
       parts.has(p as Part),

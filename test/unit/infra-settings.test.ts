@@ -261,3 +261,25 @@ describe("bucket keys", () => {
     expect(kmsResources("LakeportApiExportFunction")).toEqual([]);
   });
 });
+
+describe("export tuning context", () => {
+  const copyConcurrencyOf = (context: Record<string, unknown>) => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [], ...context } });
+    const stack = new Stack(app, "Tuned");
+    new Lakeport(stack, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+    });
+    const fns = Template.fromStack(stack).findResources("AWS::Lambda::Function");
+    const copy = Object.entries(fns).filter(([id]) => /ExportCopyFunction/.test(id));
+    expect(copy).toHaveLength(1);
+    return (copy[0]?.[1] as any).Properties.Environment.Variables.COPY_CONCURRENCY;
+  };
+
+  it("lakeport:exportCopyConcurrency sets the copies in flight per copy Lambda (default 32)", () => {
+    expect(copyConcurrencyOf({})).toBe("32");
+    expect(copyConcurrencyOf({ "lakeport:exportCopyConcurrency": "64" })).toBe("64");
+  });
+});
