@@ -118,10 +118,23 @@ export async function rcloneSync(
         "-v",
       ],
       // The SDK's CA bundle variables confuse rclone's HTTP client; it speaks plain HTTP here.
-      { env: { ...process.env, AWS_CA_BUNDLE: "" }, maxBuffer: 256 * 1024 * 1024 },
+      // A stuck rclone (it retries a full disk for long) is stopped after an hour.
+      {
+        env: { ...process.env, AWS_CA_BUNDLE: "" },
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 60 * 60_000,
+      },
       (err, _stdout, stderr) => {
-        if (err) reject(new Error(`rclone sync failed: ${err.message}\n${stderr.slice(-2000)}`));
-        else resolve(stderr);
+        // err.message holds all of stderr (one line per object with -v): only its first line
+        // and the last errors go into the results.
+        const errors = stderr.split("\n").filter((l) => l.includes('"level":"error"'));
+        if (err) {
+          reject(
+            new Error(
+              `rclone sync failed (${err.signal ?? `exit code ${err.code}`}): ${err.message.split("\n")[0]?.slice(0, 300)}\n${errors.slice(-3).join("\n").slice(0, 2000)}`,
+            ),
+          );
+        } else resolve(stderr);
       },
     );
   });
