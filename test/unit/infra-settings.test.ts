@@ -275,7 +275,8 @@ describe("export tuning context", () => {
     const fns = Template.fromStack(stack).findResources("AWS::Lambda::Function");
     const copy = Object.entries(fns).filter(([id]) => /ExportCopyFunction/.test(id));
     expect(copy).toHaveLength(1);
-    return (copy[0]?.[1] as any).Properties.Environment.Variables.COPY_CONCURRENCY;
+    const [, fn] = copy[0] as [string, any];
+    return fn.Properties.Environment.Variables.COPY_CONCURRENCY;
   };
 
   it("lakeport:exportCopyConcurrency sets the copies in flight per copy Lambda (default 32)", () => {
