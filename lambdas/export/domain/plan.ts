@@ -24,7 +24,8 @@
 // and 10 stats.
 //
 // Memory: one diff page, one batch, one listing page of the export path, two of the commit
-// (the next one is fetched while the last is planned) and up to five shard buffers (four of them being written).
+// (the next one is fetched while the last is planned) and up to five shard buffers (four of
+// them being written).
 //
 // Resumable: `shouldContinue` is asked after each shard written; when it answers false the plan
 // stops with a cursor (the last path written and the next shard index) to pass back later.
