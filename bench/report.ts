@@ -3,6 +3,7 @@
 // the S3 ceiling, and the incremental export counts per branch size.
 import type { ColdStartResult } from "./cold-start";
 import type { CostBreakdown, PriceList } from "./cost-model";
+import type { CpuUse } from "./cpu-usage";
 import type { AwsGcModel } from "./gc-aws-model";
 import type { MachineInfo } from "./machine";
 
@@ -115,12 +116,14 @@ export interface BenchResults {
     threads?: number;
     concurrency: number;
     copies: number;
-    tried?: { threads: number; concurrency: number; objectsPerSecond: number }[];
+    /** Machine CPU during the best setting's timed copies (bench/cpu-usage.ts). */
+    cpu?: CpuUse;
+    tried?: { threads: number; concurrency: number; objectsPerSecond: number; cpu?: CpuUse }[];
   };
   /** The same sweep after the export rounds. */
   ceilingAfter?: BenchResults["ceiling"];
   /** Before the first export round and after each: the ceiling loop at the sweep's best
-   * setting, as many copies as an export. */
+   * setting and at the export's own, as many copies as an export each; the better one. */
   ceilingRounds?: NonNullable<BenchResults["ceiling"]>[];
   exportThroughput?: ExportThroughput;
   incremental: IncrementalExport[];
@@ -167,31 +170,37 @@ export function renderTables(r: BenchResults): string {
     "",
   ];
   const tp: string[][] = [];
+  const cpuCell = (c?: CpuUse) => (c ? fmt(c.microsPerObject) : "");
+  const setting = (c: { threads?: number; concurrency: number }) =>
+    `${c.threads ?? 1}x${c.concurrency}`;
   if (r.ceiling) {
     tp.push([
-      "S3 ceiling sweep before the exports (best setting)",
+      `S3 ceiling sweep before the exports (best: ${setting(r.ceiling)})`,
       fmt(r.ceiling.copies),
       "",
       fmt(r.ceiling.objectsPerSecond),
       "",
+      cpuCell(r.ceiling.cpu),
     ]);
   }
   if (r.ceilingAfter) {
     tp.push([
-      "S3 ceiling sweep after the exports",
+      `S3 ceiling sweep after the exports (best: ${setting(r.ceilingAfter)})`,
       fmt(r.ceilingAfter.copies),
       "",
       fmt(r.ceilingAfter.objectsPerSecond),
       "",
+      cpuCell(r.ceilingAfter.cpu),
     ]);
   }
   for (const [i, c] of (r.ceilingRounds ?? []).entries()) {
     tp.push([
-      i === 0 ? "S3 ceiling before export round 1" : `S3 ceiling after export round ${i}`,
+      `${i === 0 ? "S3 ceiling before export round 1" : `S3 ceiling after export round ${i}`} (${setting(c)})`,
       fmt(c.copies),
       "",
       fmt(c.objectsPerSecond),
       "",
+      cpuCell(c.cpu),
     ]);
   }
   if (r.exportThroughput) {
@@ -204,6 +213,7 @@ export function renderTables(r: BenchResults): string {
         fmt(round.seconds, 1),
         fmt(round.objectsPerSecond),
         fmt(round.ratio, 2),
+        cpuCell(round.cpu?.export),
       ]);
     }
     tp.push([
@@ -214,10 +224,21 @@ export function renderTables(r: BenchResults): string {
       fmt(e.seconds, 1),
       fmt(e.objectsPerSecond),
       fmt(e.ratioToCeiling, 2),
+      "",
     ]);
   }
   if (tp.length) {
-    out.push(table(["throughput", "objects", "s", "objects/s", "ratio"], tp), "");
+    out.push(
+      table(["throughput", "objects", "s", "objects/s", "ratio", "CPU µs per object"], tp),
+      "",
+    );
+    const e = r.exportThroughput;
+    if (e?.medianCpuRatio !== undefined) {
+      out.push(
+        `CPU ratio (the ceiling's CPU per copy / the export's CPU per object, plan and status included), median of the rounds: ${fmt(e.medianCpuRatio, 2)}`,
+        "",
+      );
+    }
   }
   if (r.incremental.length) {
     out.push(

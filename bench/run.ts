@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { measureColdStarts } from "./cold-start";
 import { batchOperationsPerMillion, costOf, US_EAST_1_PRICES } from "./cost-model";
+import { cpuSnapshot, cpuUse, waitForQuietMachine } from "./cpu-usage";
 import { defaultDataRoot, startBenchEnv } from "./env";
 import {
   BenchFailure,
@@ -28,6 +29,8 @@ import { type BenchResults, renderSvg, renderTables } from "./report";
 import { measureCopyCeiling } from "./s3-ceiling";
 import { summarizeThroughput, type ThroughputRound, throughputRound } from "./throughput";
 import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
+
+type CeilingSample = NonNullable<BenchResults["ceiling"]>;
 
 /**
  * [worker threads, requests in flight per thread] of the ceiling loop, up to and past the
@@ -220,11 +223,21 @@ async function main(): Promise<number> {
   try {
     await ensureBucket(env.s3, ns);
     await ensureBucket(env.s3, exportsBucket);
+    // Every throughput measurement starts on a quiet machine (the ceiling and the export alike).
+    const quiet = async (what: string) => {
+      const q = await waitForQuietMachine();
+      if (q.waitedMs > 1500) {
+        log(
+          `waited ${(q.waitedMs / 1000).toFixed(1)} s for a quiet machine before ${what} (${q.cores?.toFixed(2)} cores busy)`,
+        );
+      }
+    };
     const measureCeiling = async (
       when: string,
       settings: [number, number][],
       copies = profile.ceilingCopies,
     ) => {
+      await quiet(`the S3 ceiling (${when})`);
       log(`S3 ceiling (${when}): ${copies} CopyObject per setting`);
       const bucket = `bench-ceiling-${when}`.toLowerCase().replace(/[^a-z0-9-]+/g, "-");
       const c = await measureCopyCeiling(env.s3, {
@@ -238,7 +251,7 @@ async function main(): Promise<number> {
         request: "export",
       });
       log(
-        `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}`).join(", ")})`,
+        `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}${t.cpu ? ` [${t.cpu.microsPerObject.toFixed(0)} µs CPU per copy, ${t.cpu.cores.toFixed(2)} cores]` : ""}`).join(", ")})`,
       );
       // The loop's copies are never read again. Removed as files (the embedded S3 keeps a
       // bucket as a directory): a run's ceilings make up to a million of them, and a memory
@@ -249,6 +262,7 @@ async function main(): Promise<number> {
         threads: c.threads,
         concurrency: c.concurrency,
         copies: c.copies,
+        ...(c.cpu ? { cpu: c.cpu } : {}),
         tried: c.tried,
       };
     };
@@ -278,18 +292,24 @@ async function main(): Promise<number> {
 
     if (parts.has("export")) {
       const rounds: ThroughputRound[] = [];
-      // Between exports the ceiling runs at the sweep's best setting, as many copies as an
-      // export makes: samples as long as the exports they bracket.
-      const best: [number, number] | undefined = results.ceiling
-        ? [results.ceiling.threads ?? 1, results.ceiling.concurrency]
-        : undefined;
+      // Between exports the ceiling runs at the sweep's best setting and at the export's own
+      // (local copy workers x copies in flight per worker), as many copies as an export makes
+      // each, and the better one counts: a sweep's short samples can crown a setting that
+      // leaves a core idle (one thread), which would make the ceiling too low.
+      const bracketSettings: [number, number][] = [];
+      if (results.ceiling) {
+        const best: [number, number] = [results.ceiling.threads ?? 1, results.ceiling.concurrency];
+        const own: [number, number] = [lambdaConcurrency, results.copyConcurrencyPerWorker ?? 32];
+        bracketSettings.push(best);
+        if (own[0] !== best[0] || own[1] !== best[1]) bracketSettings.push(own);
+      }
       const bracket = async (label: string) => {
-        if (!best) return undefined;
-        const c = await measureCeiling(label, [best], profile.throughputObjects);
+        if (bracketSettings.length === 0) return undefined;
+        const c = await measureCeiling(label, bracketSettings, profile.throughputObjects);
         results.ceilingRounds = [...(results.ceilingRounds ?? []), c];
-        return c.objectsPerSecond;
+        return c;
       };
-      let ceilingBefore = await bracket("before export round 1");
+      let ceilingBefore: CeilingSample | undefined = await bracket("before export round 1");
       for (let round = 0; round < profile.throughputRounds; round++) {
         try {
           const b = await prepareExportBranch(env, {
@@ -302,13 +322,16 @@ async function main(): Promise<number> {
           log(
             `first export of ${b.objects} objects (round ${round + 1} of ${profile.throughputRounds})`,
           );
+          await quiet(`export round ${round + 1}`);
           const rec = phase();
+          const cpuBefore = cpuSnapshot();
           const { commitId, seconds } = await commitAndAwaitExport(
             env,
             b,
             "first",
             exportTimeoutMs(b.objects),
           );
+          const cpuAfter = cpuSnapshot();
           const usage = rec.finish();
           await verifyExport(env, b, commitId);
           const ops = b.objects / seconds;
@@ -321,10 +344,32 @@ async function main(): Promise<number> {
               ratioToCeiling: Number.NaN,
             };
           } else {
-            const after = (await bracket(`after export round ${round + 1}`)) as number;
-            rounds.push(throughputRound(b.objects, seconds, ceilingBefore, after));
+            const after = (await bracket(`after export round ${round + 1}`)) as CeilingSample;
+            const exportCpu =
+              cpuBefore && cpuAfter ? cpuUse(cpuBefore, cpuAfter, b.objects) : undefined;
+            rounds.push(
+              throughputRound(
+                b.objects,
+                seconds,
+                ceilingBefore.objectsPerSecond,
+                after.objectsPerSecond,
+                exportCpu
+                  ? {
+                      export: exportCpu,
+                      ...(ceilingBefore.cpu ? { ceilingBefore: ceilingBefore.cpu } : {}),
+                      ...(after.cpu ? { ceilingAfter: after.cpu } : {}),
+                    }
+                  : undefined,
+              ),
+            );
+            const last = rounds.at(-1) as ThroughputRound;
+            const us = (c?: { microsPerObject: number }) =>
+              c ? c.microsPerObject.toFixed(0) : "?";
             log(
-              `round ${round + 1}: ratio ${rounds.at(-1)?.ratio.toFixed(2)} to the ceilings around it`,
+              `round ${round + 1}: ratio ${last.ratio.toFixed(2)} to the ceilings around it` +
+                (last.cpu
+                  ? `; CPU per object ${us(last.cpu.export)} µs (${last.cpu.export.cores.toFixed(2)} cores, steal ${(last.cpu.export.stealShare * 100).toFixed(1)}%), ceilings ${us(last.cpu.ceilingBefore)} and ${us(last.cpu.ceilingAfter)} µs per copy, CPU ratio ${last.cpuRatio?.toFixed(2)}`
+                  : ""),
             );
             ceilingBefore = after;
           }

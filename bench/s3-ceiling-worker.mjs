@@ -53,3 +53,5 @@ await new Promise((resolve) => parentPort.once("message", resolve));
 await copies(from, to, prefix);
 s3.destroy();
 parentPort.postMessage("done");
+// Kept alive until told to end: the bench reads this thread's CPU time after "done".
+await new Promise((resolve) => parentPort.once("message", resolve));

@@ -7,6 +7,7 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { type CpuUse, cpuSnapshot, cpuUse } from "./cpu-usage";
 import { runPool } from "./pool";
 
 export interface CeilingResult {
@@ -15,8 +16,10 @@ export interface CeilingResult {
   concurrency: number;
   seconds: number;
   objectsPerSecond: number;
+  /** CPU of the best setting's timed copies (absent without /proc). */
+  cpu?: CpuUse;
   /** Every setting tried; the best is the ceiling. */
-  tried: { threads: number; concurrency: number; objectsPerSecond: number }[];
+  tried: { threads: number; concurrency: number; objectsPerSecond: number; cpu?: CpuUse }[];
 }
 
 export interface CeilingOptions {
@@ -71,15 +74,27 @@ export async function measureCopyCeiling(
     };
     // Timing starts once every thread has loaded its modules and warmed up.
     await Promise.all(workers.map((w) => message(w, "ready")));
+    const cpuBefore = cpuSnapshot();
     const t0 = performance.now();
     for (const w of workers) w.postMessage("go");
     await Promise.all(workers.map((w) => message(w, "done")));
     const seconds = (performance.now() - t0) / 1000;
+    // Read before the threads end: an ended thread's time leaves the process's counters.
+    const cpuAfter = cpuSnapshot();
     await Promise.all(workers.map((w) => w.terminate()));
     const objectsPerSecond = opts.copies / seconds;
-    tried.push({ threads, concurrency, objectsPerSecond });
+    const cpu = cpuBefore && cpuAfter ? cpuUse(cpuBefore, cpuAfter, opts.copies) : undefined;
+    tried.push({ threads, concurrency, objectsPerSecond, ...(cpu ? { cpu } : {}) });
     if (!best || objectsPerSecond > best.objectsPerSecond) {
-      best = { copies: opts.copies, threads, concurrency, seconds, objectsPerSecond, tried };
+      best = {
+        copies: opts.copies,
+        threads,
+        concurrency,
+        seconds,
+        objectsPerSecond,
+        ...(cpu ? { cpu } : {}),
+        tried,
+      };
     }
   }
   return best!;

@@ -4,6 +4,9 @@
 // best setting for as many copies as an export makes, an export, the ceiling again, and so on;
 // then sweeps again. It reports the best export against the best ceiling of the whole run (every
 // sample counts, the strictest reading) and each export against the two samples around it.
+// Each round also compares CPU time per object (bench/cpu-usage.ts): the export's whole run
+// (plan and status included) against the ceiling loop's copies, which the drift moves far less.
+import type { CpuUse } from "./cpu-usage";
 
 export interface ThroughputRound {
   objects: number;
@@ -14,6 +17,10 @@ export interface ThroughputRound {
   ceilingAfter: number;
   /** objectsPerSecond / max(ceilingBefore, ceilingAfter). */
   ratio: number;
+  /** Machine CPU of the export (commit to idle) and of the two ceiling samples. */
+  cpu?: { export: CpuUse; ceilingBefore?: CpuUse; ceilingAfter?: CpuUse };
+  /** The ceiling samples' lower CPU per copy / the export's CPU per object. */
+  cpuRatio?: number;
 }
 
 export interface ExportThroughput {
@@ -25,6 +32,8 @@ export interface ExportThroughput {
   ratioToCeiling: number;
   /** Median of the rounds' own ratios (absent in results written before rounds existed). */
   medianRoundRatio?: number;
+  /** Median of the rounds' CPU ratios (absent without /proc, or in older results). */
+  medianCpuRatio?: number;
   rounds?: ThroughputRound[];
 }
 
@@ -33,8 +42,12 @@ export function throughputRound(
   seconds: number,
   ceilingBefore: number,
   ceilingAfter: number,
+  cpu?: ThroughputRound["cpu"],
 ): ThroughputRound {
   const objectsPerSecond = objects / seconds;
+  const ceilingCpu = [cpu?.ceilingBefore, cpu?.ceilingAfter].flatMap((c) =>
+    c && c.microsPerObject > 0 ? [c.microsPerObject] : [],
+  );
   return {
     objects,
     seconds,
@@ -42,7 +55,20 @@ export function throughputRound(
     ceilingBefore,
     ceilingAfter,
     ratio: objectsPerSecond / Math.max(ceilingBefore, ceilingAfter),
+    ...(cpu ? { cpu } : {}),
+    ...(cpu && ceilingCpu.length > 0 && cpu.export.microsPerObject > 0
+      ? { cpuRatio: Math.min(...ceilingCpu) / cpu.export.microsPerObject }
+      : {}),
   };
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The run's figure, and why it fails when an export beat a ceiling (the ceiling is wrong). */
@@ -60,18 +86,14 @@ export function summarizeThroughput(
     ...rounds.flatMap((r) => [r.ceilingBefore, r.ceilingAfter]),
     ...otherCeilings,
   );
-  const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
-  const mid = Math.floor(ratios.length / 2);
-  const median =
-    ratios.length % 2 === 1
-      ? (ratios[mid] as number)
-      : ((ratios[mid - 1] as number) + (ratios[mid] as number)) / 2;
+  const cpuRatio = median(rounds.flatMap((r) => (r.cpuRatio === undefined ? [] : [r.cpuRatio])));
   const throughput: ExportThroughput = {
     objects: best.objects,
     seconds: best.seconds,
     objectsPerSecond: best.objectsPerSecond,
     ratioToCeiling: best.objectsPerSecond / bestCeiling,
-    medianRoundRatio: median,
+    medianRoundRatio: median(rounds.map((r) => r.ratio)) as number,
+    ...(cpuRatio !== undefined ? { medianCpuRatio: cpuRatio } : {}),
     rounds,
   };
   const failures: string[] = [];

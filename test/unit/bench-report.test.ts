@@ -136,8 +136,8 @@ describe("export throughput rounds", () => {
       exportThroughput: summarizeThroughput(rounds).throughput,
     };
     const t = renderTables(r);
-    expect(t).toMatch(/\| S3 ceiling before export round 1 +\| +50,000 \| +\| +1,200 \|/);
-    expect(t).toMatch(/\| S3 ceiling after export round 2 +\| +50,000 \| +\| +1,250 \|/);
+    expect(t).toMatch(/\| S3 ceiling before export round 1 \(2x32\) +\| +50,000 \| +\| +1,200 \|/);
+    expect(t).toMatch(/\| S3 ceiling after export round 2 \(2x32\) +\| +50,000 \| +\| +1,250 \|/);
     expect(t).toMatch(
       /\| Export round 1 \(ratio to the ceilings around it\) +\| +50,000 \| 50\.0 \| +1,000 \| +0\.77 \|/,
     );

@@ -1,0 +1,168 @@
+import { describe, expect, it } from "vitest";
+import {
+  type CpuSnapshot,
+  cpuSnapshot,
+  cpuUse,
+  parseProcStat,
+  parseTaskStatTicks,
+  waitForQuietMachine,
+} from "../../bench/cpu-usage";
+import { type BenchResults, renderTables } from "../../bench/report";
+import { summarizeThroughput, throughputRound } from "../../bench/throughput";
+
+const snapshot = (
+  atMs: number,
+  machine: CpuSnapshot["machine"],
+  threads: [string, number][],
+): CpuSnapshot => ({ atMs, machine, threads: new Map(threads), pid: "100" });
+
+const use = (microsPerObject: number) => ({
+  seconds: 40,
+  cores: 1.9,
+  microsPerObject,
+  mainThreadMicrosPerObject: microsPerObject / 4,
+  otherThreadsMicrosPerObject: microsPerObject / 2,
+  stealShare: 0.01,
+});
+
+describe("CPU accounting of the benchmark", () => {
+  it("reads /proc/stat's aggregate line: busy, idle (with iowait) and steal", () => {
+    const text = [
+      "cpu  934289 10 174925 924306 2445 5 11940 35954 0 0",
+      "cpu0 467000 5 87000 462000 1200 2 5900 17900 0 0",
+      "intr 123",
+    ].join("\n");
+    expect(parseProcStat(text)).toEqual({
+      busy: 934289 + 10 + 174925 + 5 + 11940,
+      idle: 924306 + 2445,
+      steal: 35954,
+    });
+    expect(() => parseProcStat("intr 1\n")).toThrow(/no aggregate cpu line/);
+  });
+
+  it("reads a thread's utime + stime even when its name holds spaces and parentheses", () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    const line = "4242 (node (worker) 1) R 1 4242 4242 0 -1 4194560 100 0 0 0 731 129 0 0 20 0";
+    expect(parseTaskStatTicks(line)).toBe(731 + 129);
+  });
+
+  it("splits CPU per object between the main thread and the others, with cores and steal", () => {
+    const a = snapshot(0, { busy: 1000, idle: 500, steal: 10 }, [
+      ["100", 300],
+      ["101", 200],
+    ]);
+    // 10 s later: the machine was busy 1 900 ticks (19 s of 20 CPU-seconds), stole 100.
+    const b = snapshot(10_000, { busy: 2900, idle: 500, steal: 110 }, [
+      ["100", 800], // main thread: +500 ticks = 5 s
+      ["101", 900], // +700
+      ["102", 400], // a thread started in between: all of it counts
+    ]);
+    const u = cpuUse(a, b, 10_000);
+    expect(u.seconds).toBe(10);
+    expect(u.cores).toBeCloseTo(1.9, 6);
+    expect(u.microsPerObject).toBeCloseTo(1900, 6); // 19 s / 10 000 objects
+    expect(u.mainThreadMicrosPerObject).toBeCloseTo(500, 6);
+    expect(u.otherThreadsMicrosPerObject).toBeCloseTo(1100, 6);
+    expect(u.stealShare).toBeCloseTo(100 / 2000, 6);
+  });
+
+  it("takes a real snapshot of this process: its main thread, and counters that only grow", () => {
+    const a = cpuSnapshot();
+    if (process.platform !== "linux") {
+      expect(a).toBeUndefined();
+      return;
+    }
+    expect(a?.threads.has(String(process.pid))).toBe(true);
+    let x = 0;
+    const until = Date.now() + 200;
+    while (Date.now() < until) x += Math.sqrt(x + 1);
+    const b = cpuSnapshot() as CpuSnapshot;
+    const u = cpuUse(a as CpuSnapshot, b, 1);
+    expect(x).toBeGreaterThan(0);
+    expect(b.machine.busy).toBeGreaterThan((a as CpuSnapshot).machine.busy);
+    // 200 ms of spinning on this thread: at least 0.1 s of main-thread CPU (ticks are 10 ms).
+    expect(u.mainThreadMicrosPerObject).toBeGreaterThanOrEqual(100_000);
+  });
+});
+
+describe("waiting for a quiet machine", () => {
+  it("returns after one settle period when the load is under the limit", async () => {
+    const q = await waitForQuietMachine({ maxCores: 1000, settleMs: 50, timeoutMs: 5000 });
+    expect(q.waitedMs).toBeGreaterThanOrEqual(45);
+    expect(q.waitedMs).toBeLessThan(5000);
+    if (process.platform === "linux") expect(q.cores).toBeGreaterThanOrEqual(0);
+  });
+
+  it("gives up at the timeout when the machine never gets quiet enough", async () => {
+    // No load is below -1 cores: only the timeout ends the wait.
+    const q = await waitForQuietMachine({ maxCores: -1, settleMs: 40, timeoutMs: 150 });
+    if (process.platform !== "linux") return;
+    expect(q.waitedMs).toBeGreaterThanOrEqual(150);
+    expect(q.waitedMs).toBeLessThan(2000);
+  });
+});
+
+describe("CPU ratio of the export rounds", () => {
+  it("divides the ceiling samples' lower CPU per copy by the export's CPU per object", () => {
+    const round = throughputRound(50_000, 40, 1300, 1250, {
+      export: use(1500),
+      ceilingBefore: use(1450),
+      ceilingAfter: use(1350),
+    });
+    expect(round.cpuRatio).toBeCloseTo(1350 / 1500, 6);
+    // Without the ceilings' CPU there is no ratio.
+    expect(throughputRound(50_000, 40, 1300, 1250, { export: use(1500) }).cpuRatio).toBe(undefined);
+    expect(throughputRound(50_000, 40, 1300, 1250).cpu).toBe(undefined);
+  });
+
+  it("reports the median of the rounds' CPU ratios, and shows CPU per object in the table", () => {
+    const rounds = [
+      throughputRound(50_000, 40, 1300, 1250, {
+        export: use(1500),
+        ceilingBefore: use(1200),
+        ceilingAfter: use(1300),
+      }), // 0.8
+      throughputRound(50_000, 40, 1300, 1250, {
+        export: use(1000),
+        ceilingBefore: use(950),
+        ceilingAfter: use(990),
+      }), // 0.95
+      throughputRound(50_000, 40, 1300, 1250, {
+        export: use(1000),
+        ceilingBefore: use(900),
+        ceilingAfter: use(990),
+      }), // 0.9
+    ];
+    const { throughput } = summarizeThroughput(rounds);
+    expect(throughput.medianCpuRatio).toBeCloseTo(0.9, 6);
+    const r: BenchResults = {
+      date: "2026-12-02T00:00:00.000Z",
+      profile: "full",
+      machine: { cpus: 2, cpuModel: "Test CPU", memoryGiB: 8, node: "v20", platform: "linux" },
+      totalSeconds: 1,
+      ceiling: {
+        objectsPerSecond: 1400,
+        threads: 2,
+        concurrency: 32,
+        copies: 10_000,
+        cpu: use(1234),
+      },
+      exportThroughput: throughput,
+      incremental: [],
+      gc: [],
+      cost: [],
+      prices: {} as BenchResults["prices"],
+      coldStart: [],
+      unavailable: [],
+      failures: [],
+    };
+    const t = renderTables(r);
+    expect(t).toMatch(
+      /\| S3 ceiling sweep before the exports \(best: 2x32\) +\| +10,000 \| +\| +1,400 \| +\| +1,234 \|/,
+    );
+    expect(t).toMatch(
+      /\| Export round 1 \(ratio to the ceilings around it\) +\| +50,000 \| 40\.0 \| +1,250 \| +0\.96 \| +1,500 \|/,
+    );
+    expect(t).toContain("median of the rounds: 0.90");
+  });
+});
