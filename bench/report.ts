@@ -233,6 +233,15 @@ export function renderTables(r: BenchResults): string {
       "",
     );
     const e = r.exportThroughput;
+    const phases = (e?.rounds ?? []).flatMap((x) =>
+      x.copyPhaseRatio === undefined ? [] : [fmt(x.copyPhaseRatio, 2)],
+    );
+    if (phases.length > 0) {
+      out.push(
+        `Copy phase alone (the copy map's first copy to its last) against the same ceilings, by round: ${phases.join(", ")}`,
+        "",
+      );
+    }
     if (e?.medianCpuRatio !== undefined) {
       out.push(
         `CPU ratio (the ceiling's CPU per copy / the export's CPU per object, plan and status included), median of the rounds: ${fmt(e.medianCpuRatio, 2)}`,

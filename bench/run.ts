@@ -32,6 +32,14 @@ import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
 
 type CeilingSample = NonNullable<BenchResults["ceiling"]>;
 
+/** The copy map's span: its first invocation's start to its last one's end. */
+function copyPhaseSeconds(
+  timeline: { function: string; firstStartS: number; lastEndS: number }[],
+): number | undefined {
+  const copy = timeline.find((t) => t.function === "ExportCopyFunction");
+  return copy ? copy.lastEndS - copy.firstStartS : undefined;
+}
+
 /**
  * [worker threads, requests in flight per thread] of the ceiling loop, up to and past the
  * export's own copies in flight (4 warm copy workers locally, 32 copies in flight each).
@@ -360,6 +368,7 @@ async function main(): Promise<number> {
                       ...(after.cpu ? { ceilingAfter: after.cpu } : {}),
                     }
                   : undefined,
+                copyPhaseSeconds(usage.timeline),
               ),
             );
             const last = rounds.at(-1) as ThroughputRound;
@@ -368,7 +377,7 @@ async function main(): Promise<number> {
             log(
               `round ${round + 1}: ratio ${last.ratio.toFixed(2)} to the ceilings around it` +
                 (last.cpu
-                  ? `; CPU per object ${us(last.cpu.export)} µs (${last.cpu.export.cores.toFixed(2)} cores, steal ${(last.cpu.export.stealShare * 100).toFixed(1)}%), ceilings ${us(last.cpu.ceilingBefore)} and ${us(last.cpu.ceilingAfter)} µs per copy, CPU ratio ${last.cpuRatio?.toFixed(2)}`
+                  ? `; copy phase ${last.copyPhaseSeconds?.toFixed(1)} s, ratio ${last.copyPhaseRatio?.toFixed(2)}; CPU per object ${us(last.cpu.export)} µs (${last.cpu.export.cores.toFixed(2)} cores, steal ${(last.cpu.export.stealShare * 100).toFixed(1)}%), ceilings ${us(last.cpu.ceilingBefore)} and ${us(last.cpu.ceilingAfter)} µs per copy, CPU ratio ${last.cpuRatio?.toFixed(2)}`
                   : ""),
             );
             ceilingBefore = after;

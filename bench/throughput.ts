@@ -21,6 +21,10 @@ export interface ThroughputRound {
   cpu?: { export: CpuUse; ceilingBefore?: CpuUse; ceilingAfter?: CpuUse };
   /** The ceiling samples' lower CPU per copy / the export's CPU per object. */
   cpuRatio?: number;
+  /** From the copy map's first copy to its last (the export without trigger, plan, status). */
+  copyPhaseSeconds?: number;
+  /** objects / copyPhaseSeconds / max(ceilingBefore, ceilingAfter). */
+  copyPhaseRatio?: number;
 }
 
 export interface ExportThroughput {
@@ -43,6 +47,7 @@ export function throughputRound(
   ceilingBefore: number,
   ceilingAfter: number,
   cpu?: ThroughputRound["cpu"],
+  copyPhaseSeconds?: number,
 ): ThroughputRound {
   const objectsPerSecond = objects / seconds;
   const ceilingCpu = [cpu?.ceilingBefore, cpu?.ceilingAfter].flatMap((c) =>
@@ -58,6 +63,12 @@ export function throughputRound(
     ...(cpu ? { cpu } : {}),
     ...(cpu && ceilingCpu.length > 0 && cpu.export.microsPerObject > 0
       ? { cpuRatio: Math.min(...ceilingCpu) / cpu.export.microsPerObject }
+      : {}),
+    ...(copyPhaseSeconds && copyPhaseSeconds > 0
+      ? {
+          copyPhaseSeconds,
+          copyPhaseRatio: objects / copyPhaseSeconds / Math.max(ceilingBefore, ceilingAfter),
+        }
       : {}),
   };
 }

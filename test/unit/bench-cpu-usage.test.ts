@@ -165,4 +165,31 @@ describe("CPU ratio of the export rounds", () => {
     );
     expect(t).toContain("median of the rounds: 0.90");
   });
+
+  it("compares the copy phase alone with the same ceilings and lists it by round", () => {
+    // 50 000 objects, 40 s in all, 36 s from the first copy to the last: 1 389/s.
+    const round = throughputRound(50_000, 40, 1300, 1450, undefined, 36);
+    expect(round.copyPhaseSeconds).toBe(36);
+    expect(round.copyPhaseRatio).toBeCloseTo(50_000 / 36 / 1450, 6);
+    expect(round.ratio).toBeCloseTo(1250 / 1450, 6);
+    expect(throughputRound(50_000, 40, 1300, 1450).copyPhaseRatio).toBe(undefined);
+    const r: BenchResults = {
+      date: "2026-12-02T00:00:00.000Z",
+      profile: "full",
+      machine: { cpus: 2, cpuModel: "Test CPU", memoryGiB: 8, node: "v20", platform: "linux" },
+      totalSeconds: 1,
+      exportThroughput: summarizeThroughput([
+        round,
+        throughputRound(50_000, 40, 1300, 1450, undefined, 38),
+      ]).throughput,
+      incremental: [],
+      gc: [],
+      cost: [],
+      prices: {} as BenchResults["prices"],
+      coldStart: [],
+      unavailable: [],
+      failures: [],
+    };
+    expect(renderTables(r)).toContain("against the same ceilings, by round: 0.96, 0.91");
+  });
 });
