@@ -1,0 +1,251 @@
+// Diagnostic (not part of `npm run bench`): CPU per copy of the bundled export copy Lambda, run
+// the way the local runtime runs it (local/lambda/worker.mjs, the function's heap limit), against
+// the ceiling loop (bench/s3-ceiling-worker.mjs), alternately, on one embedded S3 server. No
+// lakeFS, no state machine: what is left of the difference is in the copy Lambda itself.
+//
+//   npx tsx bench/copy-handler-cpu.ts            (ROUNDS=3 SHARDS=17 WORKERS=2 COPIES_PER_WORKER=32)
+//
+// SAME_BUCKET=1 makes the Lambda copy from the destination bucket, as the ceiling loop does
+// (by default its sources are in another bucket, as an export's are).
+//
+// Progress writes go to the S3 endpoint and fail, which the copy step ignores by design.
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { build } from "esbuild";
+import { LAKEPORT_ESBUILD_OPTIONS } from "../infra/constructs/function";
+import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
+import { startS3Server } from "../local/s3/server";
+import { cpuSnapshot, cpuUse, waitForQuietMachine } from "./cpu-usage";
+import { runPool } from "./pool";
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SHARDS = Number(process.env.SHARDS ?? 17);
+const WORKERS = Number(process.env.WORKERS ?? 2);
+const PER_WORKER = Number(process.env.COPIES_PER_WORKER ?? 32);
+const SHARD_SIZE = 1000;
+const SOURCES = 1000;
+const COPY_MEMORY_MB = 1024; // the copy function's memory size (infra/constructs/export.ts)
+
+const keyOf = (i: number) =>
+  `data/${String(i % 100).padStart(2, "0")}/part-${String(i).padStart(7, "0")}.bin`;
+
+async function main() {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), "lakeport-copy-cpu-"));
+  const dataRoot = (await readdir("/dev/shm")
+    .then(() => "/dev/shm")
+    .catch(() => tmp)) as string;
+  const data = await mkdtemp(path.join(dataRoot, "lakeport-copy-cpu-"));
+  await build({
+    ...LAKEPORT_ESBUILD_OPTIONS,
+    mainFields: [...LAKEPORT_ESBUILD_OPTIONS.mainFields],
+    entryPoints: { index: path.join(root, "lambdas/export/handlers/copy.ts") },
+    outdir: tmp,
+    logLevel: "error",
+  });
+  const bundle = path.join(tmp, "index.mjs");
+  const server = await startS3Server({ directory: data });
+  const s3 = new S3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { ...LOCAL_S3_CREDENTIALS },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  try {
+    for (const b of ["cpusrc", "cpudst", "cpuwork"]) {
+      await s3.send(new CreateBucketCommand({ Bucket: b }));
+    }
+    const body = "an object about the size of the exported ones\n";
+    await runPool(SOURCES, 32, async (i) => {
+      await s3.send(new PutObjectCommand({ Bucket: "cpusrc", Key: `src/${i}`, Body: body }));
+      await s3.send(new PutObjectCommand({ Bucket: "cpudst", Key: `src/${i}`, Body: body }));
+    });
+    const env = {
+      ...process.env,
+      AWS_ENDPOINT_URL_S3: server.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: server.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+      WORK_BUCKET: "cpuwork",
+      TABLE_NAME: "progress-not-recorded",
+      COPY_CONCURRENCY: String(PER_WORKER),
+      AWS_LAMBDA_FUNCTION_NAME: "ExportCopyFunction",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(COPY_MEMORY_MB),
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+    };
+    const timed = (SHARDS - WORKERS) * SHARD_SIZE;
+    const ratios: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const bare = await bareLoop(server.endpoint, round, timed);
+      const lambda = await copyLambda(s3, bundle, env, round);
+      ratios.push(bare.microsPerObject / lambda.microsPerObject);
+      for (const [name, u] of [
+        ["ceiling loop", bare],
+        ["copy Lambda", lambda],
+      ] as const) {
+        console.log(
+          `round ${round} ${name.padEnd(12)} ${u.objectsPerSecond.toFixed(0).padStart(5)}/s, CPU per copy ${u.microsPerObject.toFixed(0)} µs (main thread ${u.mainThreadMicrosPerObject.toFixed(0)}, other threads ${u.otherThreadsMicrosPerObject.toFixed(0)}), ${u.cores.toFixed(2)} cores`,
+        );
+      }
+    }
+    ratios.sort((a, b) => a - b);
+    console.log(
+      `CPU ratio (ceiling loop / copy Lambda), by round: ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
+    );
+  } finally {
+    s3.destroy();
+    await server.stop();
+    await rm(data, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The ceiling loop, WORKERS threads x PER_WORKER copies in flight, after its warm-up. */
+async function bareLoop(endpoint: string, round: number, copies: number) {
+  await waitForQuietMachine();
+  const workers = Array.from(
+    { length: WORKERS },
+    (_, t) =>
+      new Worker(path.join(root, "bench/s3-ceiling-worker.mjs"), {
+        workerData: {
+          endpoint,
+          credentials: { ...LOCAL_S3_CREDENTIALS },
+          bucket: "cpudst",
+          sources: SOURCES,
+          from: Math.floor((t * copies) / WORKERS),
+          to: Math.floor(((t + 1) * copies) / WORKERS),
+          concurrency: PER_WORKER,
+          prefix: `loop-${round}`,
+          request: "export",
+        },
+      }),
+  );
+  const message = (w: Worker, expected: string) =>
+    new Promise<void>((resolve, reject) => {
+      const on = (m: unknown) => {
+        if (m !== expected) return;
+        w.off("message", on);
+        resolve();
+      };
+      w.on("message", on);
+      w.once("error", reject);
+    });
+  await Promise.all(workers.map((w) => message(w, "ready")));
+  const done = workers.map((w) => message(w, "done"));
+  const a = cpuSnapshot();
+  const t0 = performance.now();
+  for (const w of workers) w.postMessage("go");
+  await Promise.all(done);
+  const seconds = (performance.now() - t0) / 1000;
+  const b = cpuSnapshot();
+  await Promise.all(workers.map((w) => w.terminate()));
+  return { objectsPerSecond: copies / seconds, ...usage(a, b, copies) };
+}
+
+/** The bundled copy handler in the local runtime's worker, one task shard per invocation. */
+async function copyLambda(s3: S3Client, bundle: string, env: NodeJS.ProcessEnv, round: number) {
+  const exportId = `cpu-${round}`;
+  await runPool(SHARDS, 4, async (s) => {
+    const lines = Array.from({ length: SHARD_SIZE }, (_, k) => {
+      const i = s * SHARD_SIZE + k;
+      return JSON.stringify({
+        op: "copy",
+        path: keyOf(i),
+        sourceAddress: `s3://${process.env.SAME_BUCKET ? "cpudst" : "cpusrc"}/src/${i % SOURCES}`,
+        destKey: `lambda-${round}/${keyOf(i)}`,
+        size: 46,
+        contentType: "application/octet-stream",
+        etag: "0123456789abcdef0123456789abcdef",
+      });
+    });
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "cpuwork",
+        Key: `exports/${exportId}/tasks/shard-${String(s).padStart(6, "0")}.jsonl`,
+        Body: `${lines.join("\n")}\n`,
+      }),
+    );
+  });
+  const workers = Array.from({ length: WORKERS }, () => {
+    const w = new Worker(path.join(root, "local/lambda/worker.mjs"), {
+      env,
+      workerData: { file: bundle, exportName: "handler", extraNodePaths: [] },
+      resourceLimits: { maxOldGenerationSizeMb: COPY_MEMORY_MB },
+      stdout: true,
+      stderr: true,
+    });
+    w.stdout.resume();
+    w.stderr.resume();
+    return w;
+  });
+  let id = 0;
+  const invoke = (w: Worker, shard: number) =>
+    new Promise<void>((resolve, reject) => {
+      const mine = ++id;
+      const on = (m: { id: number; ok: boolean; payload: string }) => {
+        if (m.id !== mine) return;
+        w.off("message", on);
+        if (m.ok) resolve();
+        else reject(new Error(m.payload));
+      };
+      w.on("message", on);
+      w.postMessage({
+        id: mine,
+        event: {
+          Items: [{ shard }],
+          BatchInput: {
+            exportId,
+            exportPath: `s3://cpudst/lambda-${round}`,
+            lastKeysInPrefixRegexp: [],
+          },
+        },
+        context: {
+          awsRequestId: `r-${mine}`,
+          functionName: "ExportCopyFunction",
+          functionVersion: "$LATEST",
+          invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:ExportCopyFunction",
+          memoryLimitInMB: String(COPY_MEMORY_MB),
+          logGroupName: "/aws/lambda/ExportCopyFunction",
+          logStreamName: "local",
+          deadlineMs: Date.now() + 15 * 60_000,
+        },
+      });
+    });
+  try {
+    // One shard per worker untimed: its code loaded and compiled, as the ceiling warms up.
+    await Promise.all(workers.map((w, k) => invoke(w, k)));
+    let next = WORKERS;
+    await waitForQuietMachine();
+    const a = cpuSnapshot();
+    const t0 = performance.now();
+    await Promise.all(
+      workers.map(async (w) => {
+        while (next < SHARDS) await invoke(w, next++);
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const b = cpuSnapshot();
+    const copies = (SHARDS - WORKERS) * SHARD_SIZE;
+    return { objectsPerSecond: copies / seconds, ...usage(a, b, copies) };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function usage(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, n: number) {
+  if (!a || !b) throw new Error("CPU counters need Linux's /proc");
+  return cpuUse(a, b, n);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
