@@ -25,6 +25,22 @@ const use = (microsPerObject: number) => ({
   stealShare: 0.01,
 });
 
+/** A run's results with nothing but what a test sets. */
+const benchResults = (parts: Partial<BenchResults>): BenchResults => ({
+  date: "2026-12-02T00:00:00.000Z",
+  profile: "full",
+  machine: { cpus: 2, cpuModel: "Test CPU", memoryGiB: 8, node: "v20", platform: "linux" },
+  totalSeconds: 1,
+  incremental: [],
+  gc: [],
+  cost: [],
+  prices: {} as BenchResults["prices"],
+  coldStart: [],
+  unavailable: [],
+  failures: [],
+  ...parts,
+});
+
 describe("CPU accounting of the benchmark", () => {
   it("reads /proc/stat's aggregate line: busy, idle (with iowait) and steal", () => {
     const text = [
@@ -135,11 +151,7 @@ describe("CPU ratio of the export rounds", () => {
     ];
     const { throughput } = summarizeThroughput(rounds);
     expect(throughput.medianCpuRatio).toBeCloseTo(0.9, 6);
-    const r: BenchResults = {
-      date: "2026-12-02T00:00:00.000Z",
-      profile: "full",
-      machine: { cpus: 2, cpuModel: "Test CPU", memoryGiB: 8, node: "v20", platform: "linux" },
-      totalSeconds: 1,
+    const r = benchResults({
       ceiling: {
         objectsPerSecond: 1400,
         threads: 2,
@@ -148,14 +160,7 @@ describe("CPU ratio of the export rounds", () => {
         cpu: use(1234),
       },
       exportThroughput: throughput,
-      incremental: [],
-      gc: [],
-      cost: [],
-      prices: {} as BenchResults["prices"],
-      coldStart: [],
-      unavailable: [],
-      failures: [],
-    };
+    });
     const t = renderTables(r);
     expect(t).toMatch(
       /\| S3 ceiling sweep before the exports \(best: 2x32\) +\| +10,000 \| +\| +1,400 \| +\| +1,234 \|/,
@@ -173,23 +178,12 @@ describe("CPU ratio of the export rounds", () => {
     expect(round.copyPhaseRatio).toBeCloseTo(50_000 / 36 / 1450, 6);
     expect(round.ratio).toBeCloseTo(1250 / 1450, 6);
     expect(throughputRound(50_000, 40, 1300, 1450).copyPhaseRatio).toBe(undefined);
-    const r: BenchResults = {
-      date: "2026-12-02T00:00:00.000Z",
-      profile: "full",
-      machine: { cpus: 2, cpuModel: "Test CPU", memoryGiB: 8, node: "v20", platform: "linux" },
-      totalSeconds: 1,
+    const r = benchResults({
       exportThroughput: summarizeThroughput([
         round,
         throughputRound(50_000, 40, 1300, 1450, undefined, 38),
       ]).throughput,
-      incremental: [],
-      gc: [],
-      cost: [],
-      prices: {} as BenchResults["prices"],
-      coldStart: [],
-      unavailable: [],
-      failures: [],
-    };
+    });
     expect(renderTables(r)).toContain("against the same ceilings, by round: 0.96, 0.91");
   });
 });
