@@ -3,7 +3,8 @@
 // the ceiling loop (bench/s3-ceiling-worker.mjs), alternately, on one embedded S3 server. No
 // lakeFS, no state machine: what is left of the difference is in the copy Lambda itself.
 //
-//   npx tsx bench/copy-handler-cpu.ts            (ROUNDS=3 SHARDS=17 WORKERS=2 COPIES_PER_WORKER=32)
+//   npx tsx bench/copy-handler-cpu.ts   (ROUNDS=3 SHARDS=17 WORKERS=2 COPIES_PER_WORKER=32
+//                                        VARIANTS=runtime,unlimited,young:48,old:1769)
 //
 // SAME_BUCKET=1 makes the Lambda copy from the destination bucket, as the ceiling loop does
 // (by default its sources are in another bucket, as an export's are).
@@ -16,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { build } from "esbuild";
+import { COPY_MEMORY_MB as DEPLOYED_COPY_MEMORY_MB } from "../infra/constructs/export";
 import { LAKEPORT_ESBUILD_OPTIONS } from "../infra/constructs/function";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { startS3Server } from "../local/s3/server";
@@ -29,7 +31,36 @@ const WORKERS = Number(process.env.WORKERS ?? 2);
 const PER_WORKER = Number(process.env.COPIES_PER_WORKER ?? 32);
 const SHARD_SIZE = 1000;
 const SOURCES = 1000;
-const COPY_MEMORY_MB = 1024; // the copy function's memory size (infra/constructs/export.ts)
+// The copy function's memory size: its worker's heap limit in the local runtime.
+const COPY_MEMORY_MB = Number(process.env.COPY_MEMORY_MB ?? DEPLOYED_COPY_MEMORY_MB);
+/** How the Lambda's worker is limited: "runtime" as the local runtime does (old generation =
+ * memory size), "unlimited" (V8's defaults), "young:<MiB>" (the runtime's plus that young
+ * generation), "old:<MiB>" (another old generation limit, as another memory size would give).
+ * Each runs after the same ceiling sample. */
+const VARIANTS = (process.env.VARIANTS ?? "runtime").split(",");
+
+function report(
+  round: number,
+  name: string,
+  u: ReturnType<typeof cpuUse> & { objectsPerSecond: number },
+) {
+  console.log(
+    `round ${round} ${name.padEnd(28)} ${u.objectsPerSecond.toFixed(0).padStart(5)}/s, CPU per copy ${u.microsPerObject.toFixed(0)} µs (main thread ${u.mainThreadMicrosPerObject.toFixed(0)}, other threads ${u.otherThreadsMicrosPerObject.toFixed(0)}), ${u.cores.toFixed(2)} cores`,
+  );
+}
+
+function resourceLimitsOf(variant: string) {
+  if (variant === "unlimited") return undefined;
+  const young = /^young:(\d+)$/.exec(variant)?.[1];
+  const old = /^old:(\d+)$/.exec(variant)?.[1];
+  if (variant !== "runtime" && young === undefined && old === undefined) {
+    throw new Error(`VARIANTS: unknown ${variant}`);
+  }
+  return {
+    maxOldGenerationSizeMb: old ? Number(old) : COPY_MEMORY_MB,
+    ...(young ? { maxYoungGenerationSizeMb: Number(young) } : {}),
+  };
+}
 
 const keyOf = (i: number) =>
   `data/${String(i % 100).padStart(2, "0")}/part-${String(i).padStart(7, "0")}.bin`;
@@ -82,24 +113,24 @@ async function main() {
       POWERTOOLS_LOG_LEVEL: "ERROR",
     };
     const timed = (SHARDS - WORKERS) * SHARD_SIZE;
-    const ratios: number[] = [];
+    const ratios = new Map<string, number[]>();
     for (let round = 1; round <= ROUNDS; round++) {
       const bare = await bareLoop(server.endpoint, round, timed);
-      const lambda = await copyLambda(s3, bundle, env, round);
-      ratios.push(bare.microsPerObject / lambda.microsPerObject);
-      for (const [name, u] of [
-        ["ceiling loop", bare],
-        ["copy Lambda", lambda],
-      ] as const) {
-        console.log(
-          `round ${round} ${name.padEnd(12)} ${u.objectsPerSecond.toFixed(0).padStart(5)}/s, CPU per copy ${u.microsPerObject.toFixed(0)} µs (main thread ${u.mainThreadMicrosPerObject.toFixed(0)}, other threads ${u.otherThreadsMicrosPerObject.toFixed(0)}), ${u.cores.toFixed(2)} cores`,
-        );
+      report(round, "ceiling loop", bare);
+      for (const variant of VARIANTS) {
+        const lambda = await copyLambda(s3, bundle, env, round, variant);
+        report(round, `copy Lambda (${variant})`, lambda);
+        ratios.set(variant, [
+          ...(ratios.get(variant) ?? []),
+          bare.microsPerObject / lambda.microsPerObject,
+        ]);
       }
     }
-    ratios.sort((a, b) => a - b);
-    console.log(
-      `CPU ratio (ceiling loop / copy Lambda), by round: ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
-    );
+    for (const [variant, r] of ratios) {
+      console.log(
+        `CPU ratio (ceiling loop / copy Lambda, ${variant}), by round: ${r.map((x) => x.toFixed(2)).join(", ")}`,
+      );
+    }
   } finally {
     s3.destroy();
     await server.stop();
@@ -151,8 +182,15 @@ async function bareLoop(endpoint: string, round: number, copies: number) {
 }
 
 /** The bundled copy handler in the local runtime's worker, one task shard per invocation. */
-async function copyLambda(s3: S3Client, bundle: string, env: NodeJS.ProcessEnv, round: number) {
-  const exportId = `cpu-${round}`;
+async function copyLambda(
+  s3: S3Client,
+  bundle: string,
+  env: NodeJS.ProcessEnv,
+  round: number,
+  variant: string,
+) {
+  const exportId = `cpu-${round}-${variant.replace(/[^a-z0-9]/g, "")}`;
+  const dest = `lambda-${round}-${variant.replace(/[^a-z0-9]/g, "")}`;
   await runPool(SHARDS, 4, async (s) => {
     const lines = Array.from({ length: SHARD_SIZE }, (_, k) => {
       const i = s * SHARD_SIZE + k;
@@ -160,7 +198,7 @@ async function copyLambda(s3: S3Client, bundle: string, env: NodeJS.ProcessEnv, 
         op: "copy",
         path: keyOf(i),
         sourceAddress: `s3://${process.env.SAME_BUCKET ? "cpudst" : "cpusrc"}/src/${i % SOURCES}`,
-        destKey: `lambda-${round}/${keyOf(i)}`,
+        destKey: `${dest}/${keyOf(i)}`,
         size: 46,
         contentType: "application/octet-stream",
         etag: "0123456789abcdef0123456789abcdef",
@@ -178,7 +216,7 @@ async function copyLambda(s3: S3Client, bundle: string, env: NodeJS.ProcessEnv, 
     const w = new Worker(path.join(root, "local/lambda/worker.mjs"), {
       env,
       workerData: { file: bundle, exportName: "handler", extraNodePaths: [] },
-      resourceLimits: { maxOldGenerationSizeMb: COPY_MEMORY_MB },
+      ...(resourceLimitsOf(variant) ? { resourceLimits: resourceLimitsOf(variant) } : {}),
       stdout: true,
       stderr: true,
     });
@@ -203,7 +241,7 @@ async function copyLambda(s3: S3Client, bundle: string, env: NodeJS.ProcessEnv, 
           Items: [{ shard }],
           BatchInput: {
             exportId,
-            exportPath: `s3://cpudst/lambda-${round}`,
+            exportPath: `s3://cpudst/${dest}`,
             lastKeysInPrefixRegexp: [],
           },
         },

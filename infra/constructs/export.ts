@@ -38,6 +38,8 @@ import { grantWorkBucket } from "./storage";
 
 const J = sfn.JsonPath;
 
+/** Memory of the export copy Lambda (MB). */
+export const COPY_MEMORY_MB = 1769;
 export interface ExportWorkflowOptions {
   /** Objects above this many bytes use multipart copy (default: S3's 5 GiB). */
   multipartThresholdBytes?: number;
@@ -130,7 +132,10 @@ export class ExportWorkflow extends Construct {
     // Plan, copy and status record the export's counts (TABLE_NAME: its progress item only).
     const progress = { TABLE_NAME: props.table.tableName };
     const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
-    const copy = fn("Copy", "copy", 1024, 15, {
+    // The copy workers are CPU-bound on SDK requests (signing, serialising, parsing): 1 769 MB
+    // is one full vCPU on Lambda, and a V8 heap limit that far above what a batch holds
+    // spends less time collecting (bench/copy-handler-cpu.ts measured the 1 024 MB limit's cost).
+    const copy = fn("Copy", "copy", COPY_MEMORY_MB, 15, {
       ...work,
       ...progress,
       MULTIPART_THRESHOLD_BYTES: String(opts.multipartThresholdBytes ?? 5 * 1024 ** 3),

@@ -278,6 +278,30 @@ describe("export tuning context", () => {
     const [, fn] = copy[0] as [string, any];
     return fn.Properties.Environment.Variables.COPY_CONCURRENCY;
   };
+  const copyMemoryOf = () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "Sized");
+    new Lakeport(stack, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+    });
+    const fns = Template.fromStack(stack).findResources("AWS::Lambda::Function");
+    return Object.fromEntries(
+      Object.entries(fns).map(([id, fn]) => [
+        id.replace(/[0-9A-F]{8}$/, ""),
+        (fn as any).Properties.MemorySize,
+      ]),
+    );
+  };
+
+  it("the copy Lambda has 1 769 MB (one vCPU), the other export steps 1 024 MB", () => {
+    const memory = copyMemoryOf();
+    expect(memory.DataExportCopyFunction).toBe(1769);
+    expect(memory.DataExportPlanFunction).toBe(1024);
+    expect(memory.DataExportStatusFunction).toBe(1024);
+  });
 
   it("lakeport:exportCopyConcurrency sets the copies in flight per copy Lambda (default 32)", () => {
     expect(copyConcurrencyOf({})).toBe("32");
