@@ -10,7 +10,7 @@
 // (by default its sources are in another bucket, as an export's are).
 //
 // Progress writes go to the S3 endpoint and fail, which the copy step ignores by design.
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,7 @@ import { LAKEPORT_ESBUILD_OPTIONS } from "../infra/constructs/function";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { startS3Server } from "../local/s3/server";
 import { cpuSnapshot, cpuUse, waitForQuietMachine } from "./cpu-usage";
+import { defaultDataRoot } from "./env";
 import { runPool } from "./pool";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -67,10 +68,8 @@ const keyOf = (i: number) =>
 
 async function main() {
   const tmp = await mkdtemp(path.join(os.tmpdir(), "lakeport-copy-cpu-"));
-  const dataRoot = (await readdir("/dev/shm")
-    .then(() => "/dev/shm")
-    .catch(() => tmp)) as string;
-  const data = await mkdtemp(path.join(dataRoot, "lakeport-copy-cpu-"));
+  // The embedded S3 on a memory file system where there is one, as the bench keeps it.
+  const data = await mkdtemp(path.join(defaultDataRoot(), "lakeport-copy-cpu-"));
   await build({
     ...LAKEPORT_ESBUILD_OPTIONS,
     mainFields: [...LAKEPORT_ESBUILD_OPTIONS.mainFields],

@@ -263,24 +263,10 @@ describe("bucket keys", () => {
 });
 
 describe("export tuning context", () => {
-  const copyConcurrencyOf = (context: Record<string, unknown>) => {
+  /** The synthesized export functions' properties by logical id (without the hash). */
+  const functionsOf = (context: Record<string, unknown>) => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [], ...context } });
     const stack = new Stack(app, "Tuned");
-    new Lakeport(stack, "Data", {
-      lakeFsEndpoint: "https://lakefs.example.com",
-      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
-      storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
-      exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
-    });
-    const fns = Template.fromStack(stack).findResources("AWS::Lambda::Function");
-    const copy = Object.entries(fns).filter(([id]) => /ExportCopyFunction/.test(id));
-    expect(copy).toHaveLength(1);
-    const [, fn] = copy[0] as [string, any];
-    return fn.Properties.Environment.Variables.COPY_CONCURRENCY;
-  };
-  const copyMemoryOf = () => {
-    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-    const stack = new Stack(app, "Sized");
     new Lakeport(stack, "Data", {
       lakeFsEndpoint: "https://lakefs.example.com",
       lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
@@ -291,10 +277,14 @@ describe("export tuning context", () => {
     return Object.fromEntries(
       Object.entries(fns).map(([id, fn]) => [
         id.replace(/[0-9A-F]{8}$/, ""),
-        (fn as any).Properties.MemorySize,
+        (fn as any).Properties,
       ]),
     );
   };
+  const copyConcurrencyOf = (context: Record<string, unknown>) =>
+    functionsOf(context).DataExportCopyFunction.Environment.Variables.COPY_CONCURRENCY;
+  const copyMemoryOf = () =>
+    Object.fromEntries(Object.entries(functionsOf({})).map(([id, p]) => [id, p.MemorySize]));
 
   it("the copy Lambda has 1 769 MB (one vCPU), the other export steps 1 024 MB", () => {
     const memory = copyMemoryOf();
