@@ -10,6 +10,7 @@
 // (by default its sources are in another bucket, as an export's are).
 //
 // Progress writes go to the S3 endpoint and fail, which the copy step ignores by design.
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -50,8 +51,21 @@ function report(
   );
 }
 
+/** CPU_PROFILE_DIR=<dir>: each worker thread writes a V8 CPU profile there (node --cpu-prof). */
+function cpuProfileOptions(name: string) {
+  const dir = process.env.CPU_PROFILE_DIR;
+  if (!dir) return {};
+  return {
+    execArgv: ["--cpu-prof", `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${name}.cpuprofile`],
+  };
+}
+
 function resourceLimitsOf(variant: string) {
   if (variant === "unlimited") return undefined;
+  if (variant.startsWith("entry:")) {
+    // entry:<file>+unlimited: that handler with V8's default limits.
+    return variant.endsWith("+unlimited") ? undefined : { maxOldGenerationSizeMb: COPY_MEMORY_MB };
+  }
   const young = /^young:(\d+)$/.exec(variant)?.[1];
   const old = /^old:(\d+)$/.exec(variant)?.[1];
   if (variant !== "runtime" && young === undefined && old === undefined) {
@@ -78,6 +92,22 @@ async function main() {
     logLevel: "error",
   });
   const bundle = path.join(tmp, "index.mjs");
+  // VARIANTS=entry:<file>: another handler in the copy Lambda's place (the same event, the
+  // same bundling and runtime), to tell which layer of the copy path costs what.
+  const bundles = new Map<string, string>();
+  for (const [n, variant] of VARIANTS.entries()) {
+    const entry = /^entry:(.+?)(\+unlimited)?$/.exec(variant)?.[1];
+    if (!entry) continue;
+    await build({
+      ...LAKEPORT_ESBUILD_OPTIONS,
+      mainFields: [...LAKEPORT_ESBUILD_OPTIONS.mainFields],
+      entryPoints: { index: path.resolve(entry) },
+      outdir: path.join(tmp, `entry-${n}`),
+      nodePaths: [path.join(root, "node_modules")],
+      logLevel: "error",
+    });
+    bundles.set(variant, path.join(tmp, `entry-${n}`, "index.mjs"));
+  }
   const server = await startS3Server({ directory: data });
   const s3 = new S3Client({
     endpoint: server.endpoint,
@@ -88,13 +118,14 @@ async function main() {
     responseChecksumValidation: "WHEN_REQUIRED",
   });
   try {
-    for (const b of ["cpusrc", "cpudst", "cpuwork"]) {
+    for (const b of ["cpusrc", "cpudst", "cpuwork", "cpuloop"]) {
       await s3.send(new CreateBucketCommand({ Bucket: b }));
     }
     const body = "an object about the size of the exported ones\n";
     await runPool(SOURCES, 32, async (i) => {
       await s3.send(new PutObjectCommand({ Bucket: "cpusrc", Key: `src/${i}`, Body: body }));
       await s3.send(new PutObjectCommand({ Bucket: "cpudst", Key: `src/${i}`, Body: body }));
+      await s3.send(new PutObjectCommand({ Bucket: "cpuloop", Key: `src/${i}`, Body: body }));
     });
     const env = {
       ...process.env,
@@ -109,15 +140,33 @@ async function main() {
       COPY_CONCURRENCY: String(PER_WORKER),
       AWS_LAMBDA_FUNCTION_NAME: "ExportCopyFunction",
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(COPY_MEMORY_MB),
-      POWERTOOLS_LOG_LEVEL: "ERROR",
+      // As the template sets them (infra/constructs/export.ts), logging included.
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "INFO",
+      POWERTOOLS_SERVICE_NAME: "lakeport-export",
+      MULTIPART_THRESHOLD_BYTES: "5368709120",
     };
     const timed = (SHARDS - WORKERS) * SHARD_SIZE;
     const ratios = new Map<string, number[]>();
-    for (let round = 1; round <= ROUNDS; round++) {
+    if (process.env.SIDE_BY_SIDE) {
+      for (let round = 1; round <= ROUNDS; round++) {
+        for (const variant of VARIANTS) {
+          const r = await sideBySide(
+            server,
+            s3,
+            bundles.get(variant) ?? bundle,
+            env,
+            round,
+            variant,
+          );
+          ratios.set(variant, [...(ratios.get(variant) ?? []), r]);
+        }
+      }
+    }
+    for (let round = 1; round <= (process.env.SIDE_BY_SIDE ? 0 : ROUNDS); round++) {
       const bare = await bareLoop(server.endpoint, round, timed);
       report(round, "ceiling loop", bare);
       for (const variant of VARIANTS) {
-        const lambda = await copyLambda(s3, bundle, env, round, variant);
+        const lambda = await copyLambda(s3, bundles.get(variant) ?? bundle, env, round, variant);
         report(round, `copy Lambda (${variant})`, lambda);
         ratios.set(variant, [
           ...(ratios.get(variant) ?? []),
@@ -145,6 +194,7 @@ async function bareLoop(endpoint: string, round: number, copies: number) {
     { length: WORKERS },
     (_, t) =>
       new Worker(path.join(root, "bench/s3-ceiling-worker.mjs"), {
+        ...cpuProfileOptions(`loop-${round}-${t}`),
         workerData: {
           endpoint,
           credentials: { ...LOCAL_S3_CREDENTIALS },
@@ -161,7 +211,8 @@ async function bareLoop(endpoint: string, round: number, copies: number) {
   const message = (w: Worker, expected: string) =>
     new Promise<void>((resolve, reject) => {
       const on = (m: unknown) => {
-        if (m !== expected) return;
+        // "ready" comes with the thread's id ("ready:<tid>").
+        if (typeof m !== "string" || m.split(":")[0] !== expected) return;
         w.off("message", on);
         resolve();
       };
@@ -180,17 +231,9 @@ async function bareLoop(endpoint: string, round: number, copies: number) {
   return { objectsPerSecond: copies / seconds, ...usage(a, b, copies) };
 }
 
-/** The bundled copy handler in the local runtime's worker, one task shard per invocation. */
-async function copyLambda(
-  s3: S3Client,
-  bundle: string,
-  env: NodeJS.ProcessEnv,
-  round: number,
-  variant: string,
-) {
-  const exportId = `cpu-${round}-${variant.replace(/[^a-z0-9]/g, "")}`;
-  const dest = `lambda-${round}-${variant.replace(/[^a-z0-9]/g, "")}`;
-  await runPool(SHARDS, 4, async (s) => {
+/** Writes `shards` task shards of SHARD_SIZE copies for export `exportId` into `dest`. */
+async function writeTaskShards(s3: S3Client, exportId: string, dest: string, shards: number) {
+  await runPool(shards, 4, async (s) => {
     const lines = Array.from({ length: SHARD_SIZE }, (_, k) => {
       const i = s * SHARD_SIZE + k;
       return JSON.stringify({
@@ -211,61 +254,84 @@ async function copyLambda(
       }),
     );
   });
-  const workers = Array.from({ length: WORKERS }, () => {
-    const w = new Worker(path.join(root, "local/lambda/worker.mjs"), {
-      env,
-      workerData: { file: bundle, exportName: "handler", extraNodePaths: [] },
-      ...(resourceLimitsOf(variant) ? { resourceLimits: resourceLimitsOf(variant) } : {}),
-      stdout: true,
-      stderr: true,
-    });
-    w.stdout.resume();
-    w.stderr.resume();
-    return w;
+}
+
+/** A copy Lambda execution environment: the local runtime's worker with the bundled handler. */
+function lambdaWorker(bundle: string, env: NodeJS.ProcessEnv, variant: string, name: string) {
+  const w = new Worker(path.join(root, "local/lambda/worker.mjs"), {
+    ...cpuProfileOptions(name),
+    env,
+    workerData: { file: bundle, exportName: "handler", extraNodePaths: [] },
+    ...(resourceLimitsOf(variant) ? { resourceLimits: resourceLimitsOf(variant) } : {}),
+    stdout: true,
+    stderr: true,
   });
-  let id = 0;
-  const invoke = (w: Worker, shard: number) =>
-    new Promise<void>((resolve, reject) => {
-      const mine = ++id;
-      const on = (m: { id: number; ok: boolean; payload: string }) => {
-        if (m.id !== mine) return;
-        w.off("message", on);
-        if (m.ok) resolve();
-        else reject(new Error(m.payload));
-      };
-      w.on("message", on);
-      w.postMessage({
-        id: mine,
-        event: {
-          Items: [{ shard }],
-          BatchInput: {
-            exportId,
-            exportPath: `s3://cpudst/${dest}`,
-            lastKeysInPrefixRegexp: [],
-          },
-        },
-        context: {
-          awsRequestId: `r-${mine}`,
-          functionName: "ExportCopyFunction",
-          functionVersion: "$LATEST",
-          invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:ExportCopyFunction",
-          memoryLimitInMB: String(COPY_MEMORY_MB),
-          logGroupName: "/aws/lambda/ExportCopyFunction",
-          logStreamName: "local",
-          deadlineMs: Date.now() + 15 * 60_000,
-        },
-      });
+  w.stdout.resume();
+  w.stderr.resume();
+  return w;
+}
+
+let invocationId = 0;
+/** One invocation of the copy handler on shard `shard`; resolves with the worker's thread id. */
+function invokeCopy(w: Worker, exportId: string, dest: string, shard: number) {
+  return new Promise<number | undefined>((resolve, reject) => {
+    const mine = ++invocationId;
+    const on = (m: {
+      id: number;
+      ok: boolean;
+      payload: string;
+      memory?: { linuxThreadId?: number };
+    }) => {
+      if (m.id !== mine) return;
+      w.off("message", on);
+      if (m.ok) resolve(m.memory?.linuxThreadId);
+      else reject(new Error(m.payload));
+    };
+    w.on("message", on);
+    w.postMessage({
+      id: mine,
+      event: {
+        Items: [{ shard }],
+        BatchInput: { exportId, exportPath: `s3://cpudst/${dest}`, lastKeysInPrefixRegexp: [] },
+      },
+      context: {
+        awsRequestId: `r-${mine}`,
+        functionName: "ExportCopyFunction",
+        functionVersion: "$LATEST",
+        invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:ExportCopyFunction",
+        memoryLimitInMB: String(COPY_MEMORY_MB),
+        logGroupName: "/aws/lambda/ExportCopyFunction",
+        logStreamName: "local",
+        deadlineMs: Date.now() + 15 * 60_000,
+      },
     });
+  });
+}
+
+/** The bundled copy handler in the local runtime's worker, one task shard per invocation. */
+async function copyLambda(
+  s3: S3Client,
+  bundle: string,
+  env: NodeJS.ProcessEnv,
+  round: number,
+  variant: string,
+) {
+  const exportId = `cpu-${round}-${variant.replace(/[^a-z0-9]/g, "")}`;
+  const dest = `lambda-${round}-${variant.replace(/[^a-z0-9]/g, "")}`;
+  await writeTaskShards(s3, exportId, dest, SHARDS);
+  const workers = Array.from({ length: WORKERS }, (_, t) =>
+    lambdaWorker(bundle, env, variant, `lambda-${round}-${t}`),
+  );
   try {
     // One shard per worker untimed: its code loaded and compiled, as the ceiling warms up.
-    await Promise.all(workers.map((w, k) => invoke(w, k)));
+    await Promise.all(workers.map((w, k) => invokeCopy(w, exportId, dest, k)));
     let next = WORKERS;
     await waitForQuietMachine();
     const a = cpuSnapshot();
     const t0 = performance.now();
     await Promise.all(
       workers.map(async (w) => {
-        while (next < SHARDS) await invoke(w, next++);
+        while (next < SHARDS) await invokeCopy(w, exportId, dest, next++);
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
@@ -275,6 +341,85 @@ async function copyLambda(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
+}
+
+/**
+ * SIDE_BY_SIDE=1: one ceiling-loop thread and one copy Lambda worker at the same time, each
+ * with PER_WORKER copies in flight, over a WINDOW_S-second window after both warmed up. Both
+ * see the same machine at the same moment, so the drift of this kind of VM (a quarter within
+ * minutes) cancels out: each thread's own CPU time per copy (Linux's per-thread counters) and
+ * copies (the S3 server's counters, one destination bucket each) are compared directly.
+ */
+async function sideBySide(
+  server: Awaited<ReturnType<typeof startS3Server>>,
+  s3: S3Client,
+  bundle: string,
+  env: NodeJS.ProcessEnv,
+  round: number,
+  variant: string,
+) {
+  const windowS = Number(process.env.WINDOW_S ?? 30);
+  const tag = `${round}-${VARIANTS.indexOf(variant)}`;
+  const exportId = `sbs-${tag}`;
+  const dest = `sbs-${tag}`;
+  // Enough shards for the window at the fastest rate seen on this machine, and a margin.
+  const shards = Math.ceil(((windowS + 20) * 1500) / SHARD_SIZE);
+  await writeTaskShards(s3, exportId, dest, shards);
+  await waitForQuietMachine();
+  const lambda = lambdaWorker(bundle, env, variant, `sbs-lambda-${tag}`);
+  const lambdaTid = String(await invokeCopy(lambda, exportId, dest, 0));
+  const loop = new Worker(path.join(root, "bench/s3-ceiling-worker.mjs"), {
+    ...cpuProfileOptions(`sbs-loop-${tag}`),
+    workerData: {
+      endpoint: server.endpoint,
+      credentials: { ...LOCAL_S3_CREDENTIALS },
+      bucket: "cpuloop",
+      sources: SOURCES,
+      from: 0,
+      to: 10_000_000,
+      concurrency: PER_WORKER,
+      prefix: `sbs-loop-${tag}`,
+      request: "export",
+    },
+  });
+  const [ready] = (await once(loop, "message")) as [string];
+  const loopTid = ready.split(":")[1] ?? "";
+  loop.postMessage("go");
+  let stop = false;
+  let next = 1;
+  const lambdaRun = (async () => {
+    while (!stop && next < shards) await invokeCopy(lambda, exportId, dest, next++);
+    if (!stop) throw new Error(`side by side: the Lambda ran out of shards (${shards})`);
+  })();
+  const copies = () => ({
+    loop: server.admin.requestCounts({ bucket: "cpuloop" }).byOperation.CopyObject ?? 0,
+    lambda: server.admin.requestCounts({ bucket: "cpudst" }).byOperation.CopyObject ?? 0,
+  });
+  await new Promise((r) => setTimeout(r, 5_000));
+  const a = { cpu: cpuSnapshot(), copies: copies() };
+  await new Promise((r) => setTimeout(r, windowS * 1000));
+  const b = { cpu: cpuSnapshot(), copies: copies() };
+  stop = true;
+  await loop.terminate();
+  await lambdaRun;
+  await lambda.terminate();
+  if (!a.cpu || !b.cpu) throw new Error("CPU counters need Linux's /proc");
+  const seconds = (b.cpu.atMs - a.cpu.atMs) / 1000;
+  const thread = (tid: string, n: number) => {
+    const ticks = (b.cpu?.threads.get(tid) ?? 0) - (a.cpu?.threads.get(tid) ?? 0);
+    return { copiesPerSecond: n / seconds, microsPerCopy: ((ticks / 100) * 1e6) / n };
+  };
+  const l = thread(loopTid, b.copies.loop - a.copies.loop);
+  const f = thread(lambdaTid, b.copies.lambda - a.copies.lambda);
+  const all = cpuUse(
+    a.cpu,
+    b.cpu,
+    b.copies.loop - a.copies.loop + b.copies.lambda - a.copies.lambda,
+  );
+  console.log(
+    `round ${round} side by side (${variant}), ${seconds.toFixed(0)} s: loop thread ${l.copiesPerSecond.toFixed(0)}/s, ${l.microsPerCopy.toFixed(0)} µs CPU per copy; Lambda thread ${f.copiesPerSecond.toFixed(0)}/s, ${f.microsPerCopy.toFixed(0)} µs; per-thread CPU ratio ${(l.microsPerCopy / f.microsPerCopy).toFixed(2)}; machine ${all.cores.toFixed(2)} cores, main thread ${all.mainThreadMicrosPerObject.toFixed(0)} µs per copy`,
+  );
+  return l.microsPerCopy / f.microsPerCopy;
 }
 
 function usage(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, n: number) {

@@ -35,6 +35,10 @@ export interface CpuUse {
   mainThreadMicrosPerObject: number;
   /** Of which this process's other threads (Lambda workers or the ceiling loop, GC helpers). */
   otherThreadsMicrosPerObject: number;
+  /** Of those, the client threads named to cpuUse (the Lambda workers or the ceiling loop's
+   * threads); the rest of the other threads are V8's and libuv's helpers. */
+  clientThreadsMicrosPerObject?: number;
+  helperThreadsMicrosPerObject?: number;
   /** Stolen time / (stolen + busy + idle). */
   stealShare: number;
 }
@@ -90,17 +94,24 @@ export function cpuSnapshot(): CpuSnapshot | undefined {
  * CPU used between two snapshots for `objects` objects. A thread that ended in between (a
  * worker thread terminated) is missing from `b`; its time still counts in the machine's.
  */
-export function cpuUse(a: CpuSnapshot, b: CpuSnapshot, objects: number): CpuUse {
+export function cpuUse(
+  a: CpuSnapshot,
+  b: CpuSnapshot,
+  objects: number,
+  clientThreads?: ReadonlySet<string>,
+): CpuUse {
   const seconds = (b.atMs - a.atMs) / 1000;
   const busy = b.machine.busy - a.machine.busy;
   const steal = b.machine.steal - a.machine.steal;
   const all = busy + steal + (b.machine.idle - a.machine.idle);
   let main = 0;
   let others = 0;
+  let clients = 0;
   for (const [tid, ticks] of b.threads) {
     const d = ticks - (a.threads.get(tid) ?? 0);
     if (tid === b.pid) main += d;
     else others += d;
+    if (clientThreads?.has(tid)) clients += d;
   }
   const perObject = (ticks: number) =>
     objects > 0 ? (ticks / TICKS_PER_SECOND / objects) * 1e6 : 0;
@@ -110,6 +121,12 @@ export function cpuUse(a: CpuSnapshot, b: CpuSnapshot, objects: number): CpuUse 
     microsPerObject: perObject(busy),
     mainThreadMicrosPerObject: perObject(main),
     otherThreadsMicrosPerObject: perObject(others),
+    ...(clientThreads
+      ? {
+          clientThreadsMicrosPerObject: perObject(clients),
+          helperThreadsMicrosPerObject: perObject(others - clients),
+        }
+      : {}),
     stealShare: all > 0 ? steal / all : 0,
   };
 }

@@ -10,7 +10,7 @@ import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { measureColdStarts } from "./cold-start";
 import { batchOperationsPerMillion, costOf, US_EAST_1_PRICES } from "./cost-model";
 import { cpuSnapshot, cpuUse, waitForQuietMachine } from "./cpu-usage";
-import { defaultDataRoot, startBenchEnv } from "./env";
+import { type BenchEnv, defaultDataRoot, startBenchEnv } from "./env";
 import {
   BenchFailure,
   commitAndAwaitExport,
@@ -354,7 +354,9 @@ async function main(): Promise<number> {
           } else {
             const after = (await bracket(`after export round ${round + 1}`)) as CeilingSample;
             const exportCpu =
-              cpuBefore && cpuAfter ? cpuUse(cpuBefore, cpuAfter, b.objects) : undefined;
+              cpuBefore && cpuAfter
+                ? cpuUse(cpuBefore, cpuAfter, b.objects, lambdaThreadIds(env))
+                : undefined;
             rounds.push(
               throughputRound(
                 b.objects,
@@ -569,3 +571,12 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The Linux thread ids of every Lambda worker the local runtime has run an invocation on. */
+function lambdaThreadIds(env: BenchEnv): Set<string> {
+  const ids = new Set<string>();
+  for (const s of env.cloud.runtime.allStats()) {
+    for (const r of s.records) if (r.linuxThreadId) ids.add(String(r.linuxThreadId));
+  }
+  return ids;
+}

@@ -1,6 +1,7 @@
 // One client thread of the S3 ceiling loop (bench/s3-ceiling.ts): CopyObject calls with no
 // Lakeport code, `concurrency` in flight, in a worker thread like the Lambdas' clients, timed
 // after an untimed warm-up.
+import { readlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -48,7 +49,14 @@ const copies = async (first, last, keyPrefix) => {
 // Warm up untimed (the SDK's code compiled, sockets open), as a running Lambda is: a fresh
 // thread's first few hundred calls are slower and would make the ceiling lower than S3 is.
 await copies(from, from + WARMUP_COPIES, `${prefix}-warmup`);
-parentPort.postMessage("ready");
+// "ready" with this thread's Linux thread id: the bench counts the loop's CPU time apart.
+let linuxThreadId = "";
+try {
+  linuxThreadId = readlinkSync("/proc/thread-self").split("/").pop();
+} catch {
+  // No /proc: the loop's threads are not told apart.
+}
+parentPort.postMessage(`ready:${linuxThreadId}`);
 await new Promise((resolve) => parentPort.once("message", resolve));
 await copies(from, to, prefix);
 s3.destroy();

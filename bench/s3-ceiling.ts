@@ -70,10 +70,15 @@ export async function measureCopyCeiling(
     );
     const message = async (w: Worker, expected: string) => {
       const [msg] = (await Promise.race([once(w, "message"), once(w, "error")])) as [unknown];
-      if (msg !== expected) throw msg instanceof Error ? msg : new Error(String(msg));
+      if (typeof msg !== "string" || msg.split(":")[0] !== expected) {
+        throw msg instanceof Error ? msg : new Error(String(msg));
+      }
+      return msg.split(":")[1] ?? "";
     };
     // Timing starts once every thread has loaded its modules and warmed up.
-    await Promise.all(workers.map((w) => message(w, "ready")));
+    const threadIds = new Set(
+      (await Promise.all(workers.map((w) => message(w, "ready")))).filter((t) => t !== ""),
+    );
     const cpuBefore = cpuSnapshot();
     const t0 = performance.now();
     for (const w of workers) w.postMessage("go");
@@ -83,7 +88,10 @@ export async function measureCopyCeiling(
     const cpuAfter = cpuSnapshot();
     await Promise.all(workers.map((w) => w.terminate()));
     const objectsPerSecond = opts.copies / seconds;
-    const cpu = cpuBefore && cpuAfter ? cpuUse(cpuBefore, cpuAfter, opts.copies) : undefined;
+    const cpu =
+      cpuBefore && cpuAfter
+        ? cpuUse(cpuBefore, cpuAfter, opts.copies, threadIds.size > 0 ? threadIds : undefined)
+        : undefined;
     tried.push({ threads, concurrency, objectsPerSecond, ...(cpu ? { cpu } : {}) });
     if (!best || objectsPerSecond > best.objectsPerSecond) {
       best = {

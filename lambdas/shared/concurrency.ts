@@ -24,6 +24,7 @@ export async function forEachConcurrently<T>(
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
   checkLimit(limit);
+  if (!(Symbol.asyncIterator in source)) return forEachOfIterable(source, limit, fn);
   const it = toAsyncIterator(source);
   let exhausted = false;
   let failure: { error: unknown } | undefined;
@@ -69,6 +70,46 @@ export async function forEachConcurrently<T>(
   }
 }
 
+/** forEachConcurrently over an in-memory source: items are taken without a promise turn each
+ * (a copy batch of small objects is CPU-bound, and every turn counts). Same contract. */
+async function forEachOfIterable<T>(
+  source: Iterable<T>,
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  const it = source[Symbol.iterator]();
+  let exhausted = false;
+  let failure: { error: unknown } | undefined;
+  let nextIndex = 0;
+  const worker = async () => {
+    while (!exhausted && !failure) {
+      let r: IteratorResult<T>;
+      try {
+        r = it.next();
+      } catch (error) {
+        failure ??= { error };
+        exhausted = true; // a throwing iterator is finished
+        return;
+      }
+      if (r.done) {
+        exhausted = true;
+        return;
+      }
+      try {
+        await fn(r.value, nextIndex++);
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  if (failure) {
+    if (!exhausted) it.return?.();
+    throw failure.error;
+  }
+}
+
 /**
  * Maps with at most `limit` calls in flight and yields results in input order. A failed call
  * surfaces when its turn to be yielded comes; calls still in flight are then awaited.
@@ -105,24 +146,23 @@ export async function* mapConcurrently<T, R>(
   }
 }
 
-/** A limiter in the style of p-limit: `limit(() => task())` runs at most `n` tasks at once. */
+/** A limiter in the style of p-limit: `limit(() => task())` runs at most `n` tasks at once.
+ * A finishing task hands its slot straight to the first one waiting (first come, first run). */
 export function createLimiter(n: number): <R>(task: () => Promise<R>) => Promise<R> {
   checkLimit(n);
   let active = 0;
   const queue: (() => void)[] = [];
-  const release = () => {
-    active--;
-    queue.shift()?.();
+  return async <R>(task: () => Promise<R>) => {
+    if (active < n) active++;
+    else await new Promise<void>((resolve) => queue.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else active--;
+    }
   };
-  return <R>(task: () => Promise<R>) =>
-    new Promise<R>((resolve, reject) => {
-      const run = () => {
-        active++;
-        task().then(resolve, reject).finally(release);
-      };
-      if (active < n) run();
-      else queue.push(run);
-    });
 }
 
 /**

@@ -84,6 +84,8 @@ export interface InvocationRecord {
   heapUsedBeforeBytes?: number;
   heapUsedAfterBytes?: number;
   peakHeapUsedBytes?: number;
+  /** The Linux thread id of the worker that ran it (where /proc exists). */
+  linuxThreadId?: number;
 }
 
 export interface FunctionStats {
@@ -489,6 +491,7 @@ export class LambdaRuntime implements LambdaInvoker {
       record.heapUsedBeforeBytes = result.memory.heapUsedBefore;
       record.heapUsedAfterBytes = result.memory.heapUsedAfter;
       record.peakHeapUsedBytes = result.memory.peakHeapUsed;
+      if (result.memory.linuxThreadId) record.linuxThreadId = result.memory.linuxThreadId;
       fn.stats.maxPeakHeapUsedBytes = Math.max(
         fn.stats.maxPeakHeapUsedBytes,
         result.memory.peakHeapUsed ?? 0,

@@ -147,6 +147,49 @@ describe("forEachConcurrently", () => {
     expect(out.sort()).toEqual([1, 2, 3]);
     await expect(forEachConcurrently([1], 0, async () => undefined)).rejects.toThrow(/limit/);
   });
+
+  it("on a sync iterable: keeps the limit, stops pulling after an error and closes the iterator", async () => {
+    let pulled = 0;
+    let closed = false;
+    function* items() {
+      try {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    let active = 0;
+    let peak = 0;
+    const run = forEachConcurrently(items(), 3, async (item) => {
+      active++;
+      peak = Math.max(peak, active);
+      await tick();
+      active--;
+      if (item === 5) throw new Error("boom 5");
+    });
+    await expect(run).rejects.toThrow("boom 5");
+    expect(peak).toBe(3);
+    expect(pulled).toBeLessThan(20);
+    expect(closed).toBe(true);
+  });
+
+  it("on a sync iterable: a throwing iterator fails the run after the calls in flight", async () => {
+    const done: number[] = [];
+    function* items() {
+      yield 1;
+      yield 2;
+      throw new Error("listing broke");
+    }
+    const run = forEachConcurrently(items(), 2, async (x) => {
+      await tick();
+      done.push(x);
+    });
+    await expect(run).rejects.toThrow("listing broke");
+    expect(done.sort()).toEqual([1, 2]);
+  });
 });
 
 describe("mapConcurrently", () => {
@@ -201,5 +244,27 @@ describe("createLimiter", () => {
     );
     expect(results).toEqual([1, 2, 3, 4, "five"]);
     expect(peak).toBe(2);
+  });
+
+  it("hands a freed slot to the first waiter: a caller arriving meanwhile waits its turn", async () => {
+    const limit = createLimiter(1);
+    const order: string[] = [];
+    let active = 0;
+    let peak = 0;
+    const task = (name: string) => async () => {
+      active++;
+      peak = Math.max(peak, active);
+      order.push(name);
+      await tick();
+      active--;
+    };
+    const first = limit(task("first"));
+    const waiting = limit(task("waiting"));
+    await first;
+    // The slot went to "waiting" when "first" ended; "late" comes after it, not beside it.
+    const late = limit(task("late"));
+    await Promise.all([waiting, late]);
+    expect(order).toEqual(["first", "waiting", "late"]);
+    expect(peak).toBe(1);
   });
 });

@@ -46,9 +46,10 @@ export async function runCopyStep(
     return item.shard;
   });
   // The batch's shards run side by side under one limit of operations in flight, so the
-  // tail of one shard does not leave the function's connections idle.
+  // tail of one shard does not leave the function's connections idle (one shard needs none).
   const copy = deps.copy ?? {};
-  const limiter = copy.limiter ?? createLimiter(copy.concurrency ?? 32);
+  const limiter =
+    copy.limiter ?? (shards.length > 1 ? createLimiter(copy.concurrency ?? 32) : undefined);
   const out = { shards: 0, copied: 0, deleted: 0, failed: 0 };
   const runShard = async (shardIndex: number) => {
     const body = await deps.store.getText(deps.workBucket, keys.taskShard(shardIndex));
