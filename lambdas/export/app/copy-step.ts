@@ -75,9 +75,12 @@ export async function runCopyStep(
         firstFailure: result.failed[0],
       });
     }
-    // A shard with a result is complete: written last.
-    await deps.store.put(deps.workBucket, keys.shardResult(shardIndex), JSON.stringify(result));
-    await addCopiedQuietly(deps, exportId, result);
+    // A shard with a result is complete: written last. The progress count (for people
+    // watching, never read back by the export) goes alongside, not after it.
+    await Promise.all([
+      deps.store.put(deps.workBucket, keys.shardResult(shardIndex), JSON.stringify(result)),
+      addCopiedQuietly(deps, exportId, result),
+    ]);
     out.shards++;
     out.copied += result.copied;
     out.deleted += result.deleted;
