@@ -374,7 +374,20 @@ export class LambdaRuntime implements LambdaInvoker {
         return idle;
       }
       if (fn.slots.length < max) {
+        // LAKEPORT_LAMBDA_CPU_PROFILE_DIR=<dir>: each execution environment writes a V8 CPU
+        // profile there when it ends (node --cpu-prof), named after its function.
+        const profileDir = process.env.LAKEPORT_LAMBDA_CPU_PROFILE_DIR;
         const worker = new Worker(WORKER_FILE, {
+          ...(profileDir
+            ? {
+                execArgv: [
+                  ...process.execArgv,
+                  "--cpu-prof",
+                  `--cpu-prof-dir=${profileDir}`,
+                  `--cpu-prof-name=${fn.cfg.name}-${fn.slots.length}-${Date.now()}.cpuprofile`,
+                ],
+              }
+            : {}),
           env: this.environment(fn),
           workerData: {
             file: fn.file,
