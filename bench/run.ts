@@ -317,6 +317,26 @@ async function main(): Promise<number> {
         results.ceilingRounds = [...(results.ceilingRounds ?? []), c];
         return c;
       };
+      // Untimed, as the ceiling loop's first 500 copies per thread: every export function's
+      // execution environments load their code and compile their hot paths first (cold starts
+      // are the `cold` part's). Without it round 1 measured the copy workers' JIT warm-up.
+      {
+        const warm = await prepareExportBranch(env, {
+          repo: "throughput-warmup",
+          nsBucket: ns,
+          exportBucket: exportsBucket,
+          objects: lambdaConcurrency * 2 * 1000,
+          pool,
+        });
+        log(`warm-up export of ${warm.objects} objects (untimed)`);
+        const { commitId } = await commitAndAwaitExport(
+          env,
+          warm,
+          "first",
+          exportTimeoutMs(warm.objects),
+        );
+        await verifyExport(env, warm, commitId);
+      }
       let ceilingBefore: CeilingSample | undefined = await bracket("before export round 1");
       for (let round = 0; round < profile.throughputRounds; round++) {
         try {
