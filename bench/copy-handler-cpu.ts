@@ -1,10 +1,20 @@
 // Diagnostic (not part of `npm run bench`): CPU per copy of the bundled export copy Lambda, run
-// the way the local runtime runs it (local/lambda/worker.mjs, the function's heap limit), against
-// the ceiling loop (bench/s3-ceiling-worker.mjs), alternately, on one embedded S3 server. No
-// lakeFS, no state machine: what is left of the difference is in the copy Lambda itself.
+// the way the local runtime runs it (local/lambda/worker.mjs, the function's heap limit and the
+// template's environment), against the ceiling loop (bench/s3-ceiling-worker.mjs), on one
+// embedded S3 server. No lakeFS, no state machine: what is left of the difference is in the
+// copy Lambda itself.
 //
 //   npx tsx bench/copy-handler-cpu.ts   (ROUNDS=3 SHARDS=17 WORKERS=2 COPIES_PER_WORKER=32
 //                                        VARIANTS=runtime,unlimited,young:48,old:1769)
+//
+// By default the two run alternately, WORKERS threads each; this VM's speed drifts by a quarter
+// within minutes, so a few rounds differ by that much. SIDE_BY_SIDE=1 (WINDOW_S=30) runs one
+// loop thread and one Lambda worker at the same moment instead and compares each thread's own
+// CPU time per copy: the drift cancels out (V8's helper threads, shared, are not counted).
+//
+// VARIANTS=entry:<file>[+unlimited] puts another handler in the copy Lambda's place (same event,
+// bundling and runtime) to tell which layer costs what, e.g. the loop's own calls as a handler.
+// CPU_PROFILE_DIR=<dir> makes every worker thread write a V8 CPU profile there.
 //
 // SAME_BUCKET=1 makes the Lambda copy from the destination bucket, as the ceiling loop does
 // (by default its sources are in another bucket, as an export's are).

@@ -280,6 +280,52 @@ describe("planExport: incremental", () => {
     );
   });
 
+  it("reads the next batch's diff while the last batch's stats are listed, and leaves no read running when stopped", async () => {
+    // Each lakeFS call takes a few ms, counted while in flight.
+    class SlowLakeFs extends FakeLakeFs {
+      inFlight = 0;
+      maxInFlight = 0;
+      private async slow<T>(work: () => Promise<T>): Promise<T> {
+        this.inFlight++;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        try {
+          await new Promise((r) => setTimeout(r, 3));
+          return await work();
+        } finally {
+          this.inFlight--;
+        }
+      }
+      override listObjectsPage(r: string, ref: string, o: ListObjectsOptions = {}) {
+        return this.slow(() => super.listObjectsPage(r, ref, o));
+      }
+      override async *diffRefs(r: string, left: string, right: string, o: DiffOptions = {}) {
+        const it = super.diffRefs(r, left, right, o);
+        for (;;) {
+          const page = await this.slow(() => it.next());
+          if (page.done) return;
+          yield page.value;
+        }
+      }
+    }
+    const paths = branch(10_000);
+    const changes = paths.slice(0, 5000).map((p): [string, Change] => [p, "changed"]);
+    const lakefs = new SlowLakeFs(paths, changes);
+    const sink = new MemorySink();
+    const result = await planExport(lakefs, sink, req("from"));
+    expect(result.counts.copies).toBe(5000);
+    expect(lakefs.maxInFlight).toBe(2);
+    expect(sink.tasks().map((t) => t.path)).toEqual(paths.slice(0, 5000));
+
+    // Stopped after its first shard: returns only once no read is left running.
+    const stopped = new SlowLakeFs(paths, changes);
+    const partial = await planExport(stopped, new MemorySink(), req("from"), {
+      shouldContinue: () => false,
+      limits: { maxTasksPerShard: 1000 },
+    });
+    expect(partial.done).toBe(false);
+    expect(stopped.inFlight).toBe(0);
+  });
+
   it("sparse changes over a large branch fall back to stat after one sparse window", async () => {
     const paths = branch(300_000);
     const changes = paths

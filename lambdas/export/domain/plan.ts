@@ -289,15 +289,49 @@ async function* incrementalTasks(
   const diff = diffObjects(lakefs, req, fromCommit, { after }, resolve, 0);
   const touched = req.touched ? req.touched.paths(after) : emptyPaths();
   const batchSize = resolve.pageSize ?? 1000;
+  // One batch ahead: a batch's stats are requested as soon as its diff entries are in, and
+  // read while the next batch's diff is (the commit is immutable: read order does not matter).
+  let pending: ResolvingBatch | undefined;
   let batch: Candidate[] = [];
-  for await (const candidate of mergeCandidates(diff, touched)) {
-    batch.push(candidate);
-    if (batch.length >= batchSize) {
-      yield* tasksOfBatch(lakefs, req, batch, resolve);
-      batch = [];
+  try {
+    for await (const candidate of mergeCandidates(diff, touched)) {
+      batch.push(candidate);
+      if (batch.length >= batchSize) {
+        const previous = pending;
+        pending = resolveBatch(lakefs, req, batch, resolve);
+        batch = [];
+        if (previous) yield* tasksOfBatch(req, previous);
+      }
     }
+    const last = batch.length > 0 ? resolveBatch(lakefs, req, batch, resolve) : undefined;
+    const previous = pending;
+    pending = last;
+    if (previous) yield* tasksOfBatch(req, previous);
+    if (last) {
+      pending = undefined;
+      yield* tasksOfBatch(req, last);
+    }
+  } finally {
+    // Stopped early (the plan's time budget) or failed: no read is left running unobserved.
+    if (pending) await pending.stats.catch(() => undefined);
   }
-  if (batch.length > 0) yield* tasksOfBatch(lakefs, req, batch, resolve);
+}
+
+interface ResolvingBatch {
+  batch: Candidate[];
+  stats: Promise<Map<string, ObjectStats>>;
+}
+
+function resolveBatch(
+  lakefs: PlannerLakeFs,
+  req: PlanRequest,
+  batch: Candidate[],
+  resolve: ResolveOptions,
+): ResolvingBatch {
+  const needed = batch.filter((c) => c.diff !== "removed").map((c) => c.path);
+  const stats = resolvePhysicalAddresses(lakefs, req, needed, resolve);
+  stats.catch(() => undefined); // observed when the batch's turn comes
+  return { batch, stats };
 }
 
 async function* emptyPaths(): AsyncGenerator<string> {}
@@ -330,13 +364,11 @@ async function* mergeCandidates(
 }
 
 async function* tasksOfBatch(
-  lakefs: PlannerLakeFs,
   req: PlanRequest,
-  batch: Candidate[],
-  resolve: ResolveOptions,
+  resolving: ResolvingBatch,
 ): AsyncGenerator<ExportTask> {
-  const needed = batch.filter((c) => c.diff !== "removed").map((c) => c.path);
-  const stats = await resolvePhysicalAddresses(lakefs, req, needed, resolve);
+  const { batch } = resolving;
+  const stats = await resolving.stats;
   for (const c of batch) {
     if (c.diff === "removed") {
       yield deleteTaskOf(c.path, req);
