@@ -32,7 +32,7 @@ import {
 } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
 import { EXPORT_PROGRESS_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
-import { lakeportFunction, lakeportLambdaStep } from "./function";
+import { DEFAULT_NODE_OPTIONS, lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
 
@@ -131,7 +131,15 @@ export class ExportWorkflow extends Construct {
     const trigger = fn("Trigger", "trigger", 256, 1, { ...state, ...lakeFsEnv });
     // Plan, copy and status record the export's counts (TABLE_NAME: its progress item only).
     const progress = { TABLE_NAME: props.table.tableName };
-    const plan = fn("Plan", "plan", 1024, 15, { ...work, ...lakeFsEnv, ...progress });
+    // The plan allocates a page of lakeFS objects and a shard of task lines at a time: a
+    // 32 MB semi-space (V8's default is 16) halved the share of its CPU profile spent
+    // collecting (a tenth instead of a fifth).
+    const plan = fn("Plan", "plan", 1024, 15, {
+      ...work,
+      ...lakeFsEnv,
+      ...progress,
+      NODE_OPTIONS: `${DEFAULT_NODE_OPTIONS} --max-semi-space-size=32`,
+    });
     // The copy workers are CPU-bound on SDK requests (signing, serialising, parsing): 1 769 MB
     // is one full vCPU on Lambda, and a V8 heap limit that far above what a batch holds
     // spends less time collecting (bench/copy-handler-cpu.ts measured the 1 024 MB limit's cost).

@@ -69,6 +69,9 @@ export function serviceNameOf(entry: string): string {
  * (the bundle is what was tested, not the runtime's copy), source maps without the sources
  * (stack traces need only the mappings; with the sources a bundle is about 1.1 MB zipped).
  */
+/** Every function's NODE_OPTIONS unless it sets its own (stack traces through the source maps). */
+export const DEFAULT_NODE_OPTIONS = "--enable-source-maps";
+
 export const LAKEPORT_BUNDLING = {
   format: OutputFormat.ESM,
   target: "node22",
@@ -120,7 +123,7 @@ export function lakeportFunction(
       ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
       : {}),
     environment: {
-      NODE_OPTIONS: "--enable-source-maps",
+      NODE_OPTIONS: DEFAULT_NODE_OPTIONS,
       LOG_LEVEL: props.logLevel ?? "INFO",
       POWERTOOLS_SERVICE_NAME: serviceNameOf(props.entry),
       ...props.environment,

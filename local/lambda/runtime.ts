@@ -394,7 +394,7 @@ export class LambdaRuntime implements LambdaInvoker {
             exportName: fn.exportName,
             extraNodePaths: this.opts.nodeModulesDirs ?? [],
           },
-          resourceLimits: { maxOldGenerationSizeMb: Math.max(64, fn.cfg.memorySizeMb ?? 128) },
+          resourceLimits: heapLimitsOf(fn.cfg),
           stdout: true,
           stderr: true,
         });
@@ -560,4 +560,22 @@ export class LambdaRuntime implements LambdaInvoker {
     const all = [...this.fns.values()].flatMap((f) => f.slots.splice(0));
     await Promise.all(all.map((s) => s.worker.terminate()));
   }
+}
+
+/**
+ * A worker's V8 heap limits as Lambda sets them: the old generation at the memory size, and
+ * the young generation from `--max-semi-space-size` in the function's NODE_OPTIONS (a worker
+ * thread does not read NODE_OPTIONS; V8's young generation is three semi-spaces).
+ */
+export function heapLimitsOf(cfg: Pick<FunctionConfig, "memorySizeMb" | "environment">): {
+  maxOldGenerationSizeMb: number;
+  maxYoungGenerationSizeMb?: number;
+} {
+  const semiSpace = /(?:^|\s)--max-semi-space-size=(\d+)(?:\s|$)/.exec(
+    cfg.environment?.NODE_OPTIONS ?? "",
+  )?.[1];
+  return {
+    maxOldGenerationSizeMb: Math.max(64, cfg.memorySizeMb ?? 128),
+    ...(semiSpace ? { maxYoungGenerationSizeMb: 3 * Number(semiSpace) } : {}),
+  };
 }
