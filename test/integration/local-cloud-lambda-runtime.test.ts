@@ -1,5 +1,7 @@
 // The local Lambda runtime: worker threads, per-function environment, warm reuse, Lambda's
 // error shapes, timeouts, payload limits, fault injection and memory statistics.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LambdaFunctionError, LambdaRuntime } from "../../local/lambda/runtime";
@@ -193,6 +195,38 @@ describe("LambdaRuntime", () => {
     expect(last.peakHeapUsedBytes! - last.heapUsedBeforeBytes!).toBeGreaterThan(1_000_000);
     expect(s.crashes).toBeGreaterThanOrEqual(2);
     expect(s.errors).toBeGreaterThanOrEqual(2);
+  });
+
+  it("records the Linux thread id of the worker that ran each invocation", async () => {
+    await runtime.invokeJson("other", { action: "env" });
+    const tid = runtime.stats("other").records.at(-1)?.linuxThreadId;
+    if (process.platform !== "linux") {
+      expect(tid).toBeUndefined();
+      return;
+    }
+    expect(tid).toBeGreaterThan(0);
+    expect(tid).not.toBe(process.pid);
+    expect(readdirSync("/proc/self/task")).toContain(String(tid));
+  });
+
+  it("writes a CPU profile per execution environment under LAKEPORT_LAMBDA_CPU_PROFILE_DIR", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "lakeport-cpu-prof-"));
+    const profiled = new LambdaRuntime({ concurrencyPerFunction: 1 });
+    profiled.register({ name: "profiled", codeDir, handler: "index.handler" });
+    process.env.LAKEPORT_LAMBDA_CPU_PROFILE_DIR = dir;
+    try {
+      await profiled.invokeJson("profiled", { action: "allocate" });
+    } finally {
+      delete process.env.LAKEPORT_LAMBDA_CPU_PROFILE_DIR;
+      await profiled.close();
+    }
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^profiled-0-\d+\.cpuprofile$/);
+    expect(
+      JSON.parse(readFileSync(path.join(dir, files[0] as string), "utf8")).nodes.length,
+    ).toBeGreaterThan(0);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("runs invocations of one function in parallel up to its concurrency", async () => {

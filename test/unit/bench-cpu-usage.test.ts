@@ -80,6 +80,11 @@ describe("CPU accounting of the benchmark", () => {
     expect(u.mainThreadMicrosPerObject).toBeCloseTo(500, 6);
     expect(u.otherThreadsMicrosPerObject).toBeCloseTo(1100, 6);
     expect(u.stealShare).toBeCloseTo(100 / 2000, 6);
+    expect(u.clientThreadsMicrosPerObject).toBeUndefined();
+    // Named client threads (the Lambda workers or the ceiling loop's) apart from the helpers.
+    const split = cpuUse(a, b, 10_000, new Set(["102"]));
+    expect(split.clientThreadsMicrosPerObject).toBeCloseTo(400, 6);
+    expect(split.helperThreadsMicrosPerObject).toBeCloseTo(700, 6);
   });
 
   it("takes a real snapshot of this process: its main thread, and counters that only grow", () => {
