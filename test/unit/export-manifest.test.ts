@@ -38,7 +38,14 @@ function memorySink() {
     parts,
     written,
     sink: {
-      writePart: async (key: string, body: string) => {
+      writePart: async (key: string, body: string, keys: readonly string[]) => {
+        // The keys handed beside a part are its lines' keys, in order.
+        expect(keys).toEqual(
+          body
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => parseManifestLine(l).key),
+        );
         written.push(key);
         parts.set(key, body);
         return undefined;

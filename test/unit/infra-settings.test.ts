@@ -293,7 +293,7 @@ describe("export tuning context", () => {
     expect(memory.DataExportStatusFunction).toBe(1024);
   });
 
-  it("the plan Lambda runs with a 32 MB semi-space, the other export steps with node's default", () => {
+  it("the plan and status Lambdas run with a 32 MB semi-space, the copy Lambda with node's default", () => {
     const nodeOptions = Object.fromEntries(
       Object.entries(functionsOf({})).map(([id, p]) => [id, p.Environment.Variables.NODE_OPTIONS]),
     );
@@ -301,7 +301,10 @@ describe("export tuning context", () => {
       "--enable-source-maps --max-semi-space-size=32",
     );
     expect(nodeOptions.DataExportCopyFunction).toBe("--enable-source-maps");
-    expect(nodeOptions.DataExportStatusFunction).toBe("--enable-source-maps");
+    expect(nodeOptions.DataExportStatusFunction).toBe(
+      "--enable-source-maps --max-semi-space-size=32",
+    );
+    expect(nodeOptions.DataExportMarkersFunction).toBe("--enable-source-maps");
   });
 
   it("lakeport:exportCopyConcurrency sets the copies in flight per copy Lambda (default 32)", () => {

@@ -34,14 +34,9 @@ export function batchManifestWriter(
   now: () => Date = () => new Date(),
 ): BatchManifestWriter {
   const files: BatchOperationsCsvFile[] = [];
-  const putCsv = async (
-    partKey: string,
-    manifestLines: Iterable<string> | AsyncIterable<string>,
-  ) => {
+  const putCsv = async (partKey: string, exportKeys: Iterable<string>) => {
     let text = "";
-    for await (const line of manifestLines) {
-      if (line !== "") text += batchOperationsCsvLine(exportBucket, parseManifestLine(line).key);
-    }
+    for (const key of exportKeys) text += batchOperationsCsvLine(exportBucket, key);
     const body = gzipSync(Buffer.from(text, "utf8"));
     const file: BatchOperationsCsvFile = {
       key: csvFileKeyOf(partKey),
@@ -49,14 +44,15 @@ export function batchManifestWriter(
       md5: createHash("md5").update(body).digest("hex"),
     };
     await store.put(statusBucket, file.key, body, "application/gzip");
-    files.push(file);
     return file;
   };
   return {
     sink: {
-      writePart: async (key, body): Promise<PartAdditions> => {
-        await store.put(statusBucket, key, body);
-        return { csv: await putCsv(key, body.split("\n")) };
+      writePart: async (key, body, keys): Promise<PartAdditions> => {
+        // The part and its twin are independent objects: written at the same time.
+        const [, csv] = await Promise.all([store.put(statusBucket, key, body), putCsv(key, keys)]);
+        files.push(csv);
+        return { csv };
       },
       reusePart: async (part: ManifestPart): Promise<PartAdditions | undefined> => {
         if (part.csv) {
@@ -66,7 +62,11 @@ export function batchManifestWriter(
         // A part of a version 3 manifest: its twin is written once, then reused.
         const lines = await store.lines(statusBucket, part.key);
         if (lines === undefined) throw new Error(`manifest part ${part.key} is missing`);
-        return { csv: await putCsv(part.key, lines) };
+        const keys: string[] = [];
+        for await (const line of lines) if (line !== "") keys.push(parseManifestLine(line).key);
+        const csv = await putCsv(part.key, keys);
+        files.push(csv);
+        return { csv };
       },
     },
     close: async () => {

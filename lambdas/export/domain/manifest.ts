@@ -65,8 +65,11 @@ export interface ManifestIndex {
 export type PartAdditions = Pick<ManifestPart, "csv">;
 
 export interface ManifestSink {
-  /** Writes one part (its key is content-named: writing it again writes the same bytes). */
-  writePart(key: string, body: string): Promise<PartAdditions | undefined>;
+  /**
+   * Writes one part (its key is content-named: writing it again writes the same bytes).
+   * `keys` are its entries' export keys, in line order (for twins that need only those).
+   */
+  writePart(key: string, body: string, keys: readonly string[]): Promise<PartAdditions | undefined>;
   /** Told of each part an earlier export wrote that this manifest lists as is, in order. */
   reusePart?(part: ManifestPart): Promise<PartAdditions | undefined>;
 }
@@ -90,6 +93,7 @@ export interface ManifestLimits {
 class ManifestWriter {
   readonly index: ManifestIndex;
   private lines: string[] = [];
+  private keys: string[] = [];
   private bytes = 0;
   private size = 0;
   private first = "";
@@ -124,6 +128,7 @@ class ManifestWriter {
     if (this.lines.length === 0) this.first = e.path;
     this.last = e.path;
     this.lines.push(line);
+    this.keys.push(e.key);
     this.bytes += lineBytes;
     this.size += e.size ?? 0;
     if (this.lines.length >= this.maxEntries) await this.flush();
@@ -133,7 +138,7 @@ class ManifestWriter {
     if (this.lines.length === 0) return;
     const body = `${this.lines.join("\n")}\n`;
     const key = this.about.partKey(createHash("sha256").update(body).digest("hex").slice(0, 32));
-    const added = await this.sink.writePart(key, body);
+    const added = await this.sink.writePart(key, body, this.keys);
     this.push({
       key,
       entries: this.lines.length,
@@ -144,6 +149,7 @@ class ManifestWriter {
       ...added,
     });
     this.lines = [];
+    this.keys = [];
     this.bytes = 0;
     this.size = 0;
   }

@@ -2,6 +2,7 @@
 // per-attempt timeouts, retries with backoff and full jitter (honouring Retry-After), typed
 // errors, and responses checked against schemas written from lakeFS's API description.
 import { LakeFsSchemaError } from "./errors";
+import { isDiffPage, isObjectStatsPage } from "./page-checks";
 import {
   CommitListSchema,
   CommitSchema,
@@ -154,18 +155,22 @@ export class LakeFsClient implements LakeFsApi {
     ref: string,
     opts: ListObjectsOptions = {},
   ): Promise<Page<ObjectStats>> {
-    return this.http.json(ObjectStatsListSchema, {
-      operation: "listObjects",
-      method: "GET",
-      path: `/repositories/${seg(repository)}/refs/${seg(ref)}/objects/ls`,
-      query: {
-        after: opts.after,
-        amount: opts.amount,
-        prefix: opts.prefix,
-        delimiter: opts.delimiter,
-        user_metadata: opts.userMetadata,
+    return this.http.json(
+      ObjectStatsListSchema,
+      {
+        operation: "listObjects",
+        method: "GET",
+        path: `/repositories/${seg(repository)}/refs/${seg(ref)}/objects/ls`,
+        query: {
+          after: opts.after,
+          amount: opts.amount,
+          prefix: opts.prefix,
+          delimiter: opts.delimiter,
+          user_metadata: opts.userMetadata,
+        },
       },
-    });
+      isObjectStatsPage,
+    );
   }
 
   statObject(repository: string, ref: string, path: string): Promise<ObjectStats> {
@@ -194,29 +199,37 @@ export class LakeFsClient implements LakeFsApi {
     rightRef: string,
     opts: DiffOptions = {},
   ): Promise<Page<Diff>> {
-    return this.http.json(DiffListSchema, {
-      operation: "diffRefs",
-      method: "GET",
-      path: `/repositories/${seg(repository)}/refs/${seg(leftRef)}/diff/${seg(rightRef)}`,
-      query: {
-        after: opts.after,
-        amount: opts.amount,
-        prefix: opts.prefix,
-        delimiter: opts.delimiter,
-        type: opts.type,
-        include_right_stats: opts.includeRightStats,
+    return this.http.json(
+      DiffListSchema,
+      {
+        operation: "diffRefs",
+        method: "GET",
+        path: `/repositories/${seg(repository)}/refs/${seg(leftRef)}/diff/${seg(rightRef)}`,
+        query: {
+          after: opts.after,
+          amount: opts.amount,
+          prefix: opts.prefix,
+          delimiter: opts.delimiter,
+          type: opts.type,
+          include_right_stats: opts.includeRightStats,
+        },
       },
-    });
+      isDiffPage,
+    );
   }
 
   diffBranch(repository: string, branch: string, opts: ListOptions & { delimiter?: string } = {}) {
     return this.http.paginate(opts.after, (after) =>
-      this.http.json(DiffListSchema, {
-        operation: "diffBranch",
-        method: "GET",
-        path: `/repositories/${seg(repository)}/branches/${seg(branch)}/diff`,
-        query: { after, amount: opts.amount, prefix: opts.prefix, delimiter: opts.delimiter },
-      }),
+      this.http.json(
+        DiffListSchema,
+        {
+          operation: "diffBranch",
+          method: "GET",
+          path: `/repositories/${seg(repository)}/branches/${seg(branch)}/diff`,
+          query: { after, amount: opts.amount, prefix: opts.prefix, delimiter: opts.delimiter },
+        },
+        isDiffPage,
+      ),
     );
   }
 
