@@ -13,7 +13,9 @@
 // CPU time per copy: the drift cancels out (V8's helper threads, shared, are not counted).
 //
 // VARIANTS=entry:<file>[+unlimited] puts another handler in the copy Lambda's place (same event,
-// bundling and runtime) to tell which layer costs what, e.g. the loop's own calls as a handler.
+// bundling and runtime) to tell which layer costs what, e.g. the loop's own calls as a handler;
+// VARIANTS=external:<file> the same handler with its packages loaded from node_modules (not
+// bundled), as the loop loads them. SHARD_SIZE (default 1 000) sets the copies per invocation.
 // CPU_PROFILE_DIR=<dir> makes every worker thread write a V8 CPU profile there.
 //
 // SAME_BUCKET=1 makes the Lambda copy from the destination bucket, as the ceiling loop does
@@ -41,7 +43,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SHARDS = Number(process.env.SHARDS ?? 17);
 const WORKERS = Number(process.env.WORKERS ?? 2);
 const PER_WORKER = Number(process.env.COPIES_PER_WORKER ?? 32);
-const SHARD_SIZE = 1000;
+const SHARD_SIZE = Number(process.env.SHARD_SIZE ?? 1000);
 const SOURCES = 1000;
 // The copy function's memory size: its worker's heap limit in the local runtime.
 const COPY_MEMORY_MB = Number(process.env.COPY_MEMORY_MB ?? DEPLOYED_COPY_MEMORY_MB);
@@ -72,7 +74,7 @@ function cpuProfileOptions(name: string) {
 
 function resourceLimitsOf(variant: string) {
   if (variant === "unlimited") return undefined;
-  if (variant.startsWith("entry:")) {
+  if (variant.startsWith("entry:") || variant.startsWith("external:")) {
     // entry:<file>+unlimited: that handler with V8's default limits.
     return variant.endsWith("+unlimited") ? undefined : { maxOldGenerationSizeMb: COPY_MEMORY_MB };
   }
@@ -106,17 +108,24 @@ async function main() {
   // same bundling and runtime), to tell which layer of the copy path costs what.
   const bundles = new Map<string, string>();
   for (const [n, variant] of VARIANTS.entries()) {
-    const entry = /^entry:(.+?)(\+unlimited)?$/.exec(variant)?.[1];
-    if (!entry) continue;
+    const m = /^(entry|external):(.+?)(\+unlimited)?$/.exec(variant);
+    if (!m) continue;
+    // external:<file>: the handler alone, its packages loaded from node_modules as the
+    // ceiling loop loads them (not bundled), to tell what the bundle itself costs.
+    const external = m[1] === "external";
+    const outdir = external
+      ? path.join(root, "node_modules", ".cache", "lakeport-cpu", `entry-${n}`)
+      : path.join(tmp, `entry-${n}`);
     await build({
       ...LAKEPORT_ESBUILD_OPTIONS,
       mainFields: [...LAKEPORT_ESBUILD_OPTIONS.mainFields],
-      entryPoints: { index: path.resolve(entry) },
-      outdir: path.join(tmp, `entry-${n}`),
+      entryPoints: { index: path.resolve(m[2] as string) },
+      outdir,
       nodePaths: [path.join(root, "node_modules")],
+      ...(external ? { packages: "external" as const } : {}),
       logLevel: "error",
     });
-    bundles.set(variant, path.join(tmp, `entry-${n}`, "index.mjs"));
+    bundles.set(variant, path.join(outdir, "index.mjs"));
   }
   const server = await startS3Server({ directory: data });
   const s3 = new S3Client({
