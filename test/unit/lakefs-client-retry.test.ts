@@ -229,6 +229,23 @@ describe("LakeFsClient responses", () => {
     expect(err.message).toContain("results[3].physical_address: expected string");
   });
 
+  it("names the field of a diff page that does not fit, past the quick page check", async () => {
+    const { url } = await serve((_req, res) =>
+      json(res, 200, {
+        pagination: { has_more: false, next_offset: "", results: 2, max_per_page: 100 },
+        results: [
+          { type: "added", path: "a", path_type: "object" },
+          { type: "moved", path: "b", path_type: "object" },
+        ],
+      }),
+    );
+    const err = await client(url, [])
+      .diffRefsPage("r", "c1", "c2")
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(LakeFsSchemaError);
+    expect(err.field).toBe("results[1].type");
+  });
+
   it("iterates pages with after = next_offset", async () => {
     const { url, seen } = await serve((req, res) => {
       const after = new URL(req.url!, "http://x").searchParams.get("after");
