@@ -190,7 +190,7 @@ export class MemoryLakeFs implements GcLakeFs {
     opts: { after?: string; amount?: number } = {},
   ) {
     this.count("listObjects");
-    const objects: ObjectStats[] = [...this.treeOf(ref)]
+    const objects: ObjectStats[] = [...this.viewOf(ref)]
       .sort((a, b) => (a[0] < b[0] ? -1 : 1))
       .map(([path, address]) => stats(path, address));
     return page(objects, (o) => o.path, opts.after, opts.amount);
@@ -253,6 +253,18 @@ export class MemoryLakeFs implements GcLakeFs {
 
   treeOf(ref: string): Map<string, string> {
     return this.commits.get(this.resolve(ref))!.tree;
+  }
+
+  /** What listing `ref` shows, as lakeFS lists a branch: its staged entries over its head. */
+  viewOf(ref: string): Map<string, string> {
+    const staged = this.branches.get(ref)?.staged;
+    if (!staged || staged.size === 0) return this.treeOf(ref);
+    const view = new Map(this.treeOf(ref));
+    for (const [path, address] of staged) {
+      if (address === null) view.delete(path);
+      else view.set(path, address);
+    }
+    return view;
   }
 
   /** Every address something visible references now: reachable commits' trees and staging. */

@@ -373,11 +373,11 @@ describe("commits step", () => {
       .map((l) => JSON.parse(l));
     expect(items).toEqual([
       { side: "active", kind: "list", commit: "c2" },
-      { side: "active", kind: "diff", commit: "d1", parent: "c2" },
-      { side: "active", kind: "diff", commit: "c3", parent: "c2" },
+      { side: "active", kind: "list", commit: "d1" },
+      { side: "active", kind: "list", commit: "c3" },
       { side: "expired", kind: "list", commit: "c1" },
-      { side: "active", kind: "staged", branch: "dev" },
-      { side: "active", kind: "staged", branch: "main" },
+      { side: "active", kind: "staged", branch: "dev", whole: true },
+      { side: "active", kind: "staged", branch: "main", whole: true },
     ]);
     expect(out.partitions).toBe(3); // two listings of ~1M each + small diffs, 1M per partition
     expect(store.text(`${WORK}/${out.partitionsKey}`)!.split("\n").filter(Boolean)).toHaveLength(3);

@@ -8,6 +8,7 @@ import type { WorkflowStarter } from "../../shared/workflow-starter";
 import type { ExportConfig } from "../domain/export-config";
 import { configVersionOf } from "../domain/export-config";
 import { exportIdFor } from "../domain/export-id";
+import { decideExportMode } from "../domain/export-mode";
 import {
   type ExportMode,
   type ExportState,
@@ -110,7 +111,7 @@ export async function startExport(
         // A start that crashed between its state write and StartExecution left no execution:
         // re-drive it under the same name (StartExecution is idempotent per name).
         if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
-          return launch(deps, workflowInput(config, repo.storage_namespace, current));
+          return launch(deps, redriveInput(config, repo.storage_namespace, current, deps.now()));
         }
         // Lost race with the execution-ended handler? Then re-read and decide again.
         const ok = await deps.exports.requestFollowUp(
@@ -167,6 +168,31 @@ function workflowInput(
     mode: exportModeOf({ mode: state.mode, fromCommit: state.lastExportedCommit ?? null }),
     reconcileExports: reconcileExportsOf(state),
     configVersion: state.configVersion ?? configVersionOf(config),
+  });
+}
+
+/**
+ * The input of a re-driven start. If it did reach StartExecution, the same name brings back
+ * that execution whatever this input says. If it did not and the configuration changed since
+ * its state was written, its mode (say incremental from the last export) was decided for the
+ * old configuration: the export path or regexes are the new ones now, so it exports the whole
+ * commit to them instead (an incremental export into a new path would leave it incomplete).
+ */
+function redriveInput(
+  config: ExportConfig,
+  storageNamespace: string,
+  state: ExportState,
+  now: Date,
+): ExportWorkflowInput {
+  const input = workflowInput(config, storageNamespace, state);
+  const version = configVersionOf(config);
+  if (state.configVersion === undefined || state.configVersion === version) return input;
+  const choice = decideExportMode(state, { configVersion: version, fullRequested: false, now });
+  return ExportWorkflowInputSchema.parse({
+    ...input,
+    mode: choice.mode,
+    reconcileExports: choice.reconcileExports,
+    configVersion: version,
   });
 }
 

@@ -26,14 +26,18 @@ export interface CommitsStepResult {
 }
 
 /**
- * Rough size of what the address step will collect: a full listing may hold millions of
- * objects, a diff usually few. Only picks the partition count; a partition that ends up
- * bigger is marked in several passes (mark step), so a low estimate costs time, not memory.
+ * Rough number of distinct addresses the address step will collect: a full listing may hold
+ * millions of objects, a diff usually few. Every kept commit is listed, but kept commits
+ * mostly share their objects, so listings after the first count as much as a diff. Only
+ * picks the partition count; a partition that ends up bigger is marked in several passes
+ * (mark step), so a low estimate costs time, not memory.
  */
 export function estimateAddresses(counts: Record<string, number>): number {
   let total = 0;
   for (const [kind, n] of Object.entries(counts)) {
-    total += n * (kind.endsWith("_list") ? 1_000_000 : kind.endsWith("_staged") ? 10_000 : 1_000);
+    if (kind === "active_list") total += n > 0 ? 1_000_000 + (n - 1) * 1_000 : 0;
+    else
+      total += n * (kind.endsWith("_list") ? 1_000_000 : kind.endsWith("_staged") ? 10_000 : 1_000);
   }
   return total;
 }

@@ -1,6 +1,6 @@
 // Reads the physical addresses of one address work item from lakeFS, a page at a time: a full
 // listing of a commit, a diff against a base (paths introduced, then a stat on the commit for
-// each address), or a branch's uncommitted changes. Shared by the address step (mark and
+// each address), a branch listed in full, or a branch's uncommitted changes. Shared by the address step (mark and
 // revalidation maps) and the sweep's last-moment checks, so both read items the same way.
 
 import { mapConcurrently } from "../../shared/concurrency";
@@ -45,6 +45,11 @@ export async function readItemPage(
     });
     const paths = pathsIntroduced(page.results);
     return pageOf(await stat(lakefs, repository, item.commit, paths, concurrency), page);
+  }
+  if (item.whole) {
+    // The branch as it reads now, uncommitted entries included.
+    const page = await lakefs.listObjectsPage(repository, item.branch, { amount, ...from });
+    return pageOf(addressesOfListing(page.results), page);
   }
   const page = await firstPage(lakefs.diffBranch(repository, item.branch, { amount, ...from }));
   // A staged entry committed or dropped meanwhile is simply no longer staged.

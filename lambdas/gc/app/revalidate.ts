@@ -87,6 +87,7 @@ export async function runRevalidateStep(
       side: "active" as const,
       kind: "staged" as const,
       branch: b.id,
+      whole: true as const,
     })),
   ];
 

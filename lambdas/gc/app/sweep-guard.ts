@@ -5,8 +5,10 @@
 // check found referenced. A check reads, in this order:
 //   1. every branch's uncommitted entries (their addresses are spared);
 //   2. the branches and tags; when they moved since the last check, the commits that became
-//      active are revalidated as the revalidation step does (new commits against their
-//      covered parents, revived old commits against the nearest covered commit).
+//      active are diffed against the nearest covered commit (new commits against their
+//      covered parents, revived old commits likewise). Unlike the revalidation step, which
+//      lists them, these diffs do not see an address brought back at a path whose entry keeps
+//      the same identity (size, ETag, metadata, content type) during the sweep.
 // Uncommitted entries are read before the refs, so an entry committed during the check is
 // seen either staged or in the new commit. Whatever referenced an address when the check
 // started is thus found; a revival after that start can still lose the object, which bounds
@@ -112,7 +114,10 @@ export class SweepGuard {
       this.#graph ??= await this.deps.loadGraph();
       await addRefsHistory(this.deps.lakefs, repository, refs, this.#graph);
       const points = startingPoints(this.ctx.snapshot.rules, refs.branches, refs.tags);
-      const plan = planRevalidation(this.#graph, this.#covered, points, this.ctx.snapshot.markNow);
+      // Diffs, not listings: this runs every second during the sweep (revalidation.ts).
+      const plan = planRevalidation(this.#graph, this.#covered, points, this.ctx.snapshot.markNow, {
+        bases: "diff",
+      });
       await forEachConcurrently(plan.items, 8, (item) => this.#spare(item));
       for (const c of plan.newlyActive) this.#covered.add(c);
       this.stats.revalidatedCommits += plan.newlyActive.length;

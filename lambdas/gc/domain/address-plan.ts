@@ -1,5 +1,5 @@
-// Which lakeFS listings and diffs collect the addresses GC needs, so that the work grows
-// with what changed rather than with commits x objects.
+// Which lakeFS listings and diffs collect the addresses GC needs: the kept commits exactly
+// (each listed), the expired ones through diffs (the work grows with what changed there).
 //
 // Notation: A(c) is the set of physical addresses in the tree of commit c; E the expired
 // commits, Act the active ones, S the staged addresses. What GC may delete is
@@ -7,35 +7,29 @@
 //
 // A "diff" item of commit c against base q yields D(c, q): the addresses that c's tree holds
 // at the paths the two_dot diff q..c reports as added or changed (the right side, i.e. c's
-// entries, never q's). A path whose address differs between q and c is reported as
-// changed, so
-//   A(c) \ A(q)  is a subset of  D(c, q)  which is a subset of  A(c),
-// i.e. A(c) is contained in A(q) U D(c, q), and D(c, q) adds nothing c does not reference
-// (the exact set would be A(q) minus removed plus added/changed, but GC only needs the
-// union over a set of commits, and that union is covered base by base). A "list" item
-// yields the whole A(c). A handler may return more than D(c, q) as long as everything it
-// returns is in A(c): never an address of the left side.
+// entries, never q's). A "list" item yields the whole A(c). A handler may return more than
+// D(c, q) as long as everything it returns is in A(c): never an address of the left side.
 //
-// Active side (protected set P). Following bases from a commit must end at a commit whose
-// full tree is listed ON THE SAME SIDE: an address an active commit inherits from an
-// expired ancestor is introduced by that ancestor's diff, which goes to the expired side,
-// and would be missing from P if the active chain stopped at a diff. So an active commit
-// is diffed only against an active parent (main parent preferred), and every active commit
-// without one (the oldest active commit of each run: usually one per branch) gets a full
-// listing. Then by induction along the bases, P = U_{a in Act} A(a) exactly.
+// lakeFS's diff compares entries by identity (size, ETag, user metadata, content type), not by
+// physical address: a path whose address changed while its identity did not is NOT reported.
+// lakeFS's merge writes the source's entry when both sides hold the same identity, and a
+// revert or cherry-pick is a merge, so a commit can reference, at such a path, an address its
+// parent does not hold and no diff shows. Hence D(c, q) may miss addresses of A(c) \ A(q).
 //
-// Expired side (candidates C' instead of C = U_{e in E} A(e)). Here a diff may use ANY
-// reachable parent q as base, active or expired. Take x in A(e) \ P: either x is in
-// D(e, q) and collected, or x is in A(q); then q is not active (x would be in P), so q is
-// expired and x is collected through q, by induction along the bases. Since C' is a
-// subset of C, C' \ P = C \ P, although C' omits what expired commits inherit from
-// active ones (protected anyway). Reachable sets are closed under parents, so only commits without
-// parents (the repository's first commit) are listed on the expired side. This is what
-// keeps merged-and-deleted feature branches cheap: their commits are diffed against their
-// fork point instead of listed.
+// Active side (protected set P): every active commit is listed in full, so P = U A(a)
+// exactly. Diffs could miss what a merge, revert or cherry-pick brought in from an expired
+// commit, and that address would then be marked while a kept commit references it.
 //
-// Staged entries of every branch are protected: one "staged" item per branch yields the
-// addresses of its uncommitted added/changed entries.
+// Expired side (candidates C' instead of C = U_{e in E} A(e)): each expired commit is diffed
+// against ANY reachable parent q, active or expired, so merged-and-deleted feature branches
+// stay cheap (diffed against their fork point, not listed). Every address collected is in
+// some A(e), so C' is a subset of C: what a diff does not report is only left unmarked
+// (the mark can only shrink, never grow). Reachable sets are closed under parents, so only
+// commits without parents (the repository's first commit) are listed on this side.
+//
+// Staged entries of every branch are protected: one "staged" item per branch lists the branch
+// in full (committed and uncommitted entries), because lakeFS's uncommitted diff has the same
+// identity rule: an old address linked over an entry of the same identity is not reported.
 import { type CommitSource, MissingCommitError } from "./commit-graph";
 import type { RetentionResult } from "./retention";
 
@@ -44,11 +38,12 @@ export type AddressSide = "expired" | "active";
 export type AddressWorkItem =
   | { side: AddressSide; kind: "list"; commit: string }
   | { side: AddressSide; kind: "diff"; commit: string; parent: string }
-  | { side: "active"; kind: "staged"; branch: string };
+  /** `whole`: the branch listed in full (committed and staged entries), else its diff. */
+  | { side: "active"; kind: "staged"; branch: string; whole?: true };
 
 /**
- * The work items of the address phase: active side first (lists, then diffs, oldest
- * commits first), then the expired side, then staged branches. Items are independent of
+ * The work items of the address phase: active side first (every active commit listed, oldest
+ * first), then the expired side (lists, then diffs), then staged branches. Items are independent of
  * each other and can run in any order or in parallel.
  */
 export function planAddressCollection(
@@ -58,11 +53,11 @@ export function planAddressCollection(
 ): AddressWorkItem[] {
   const { active, expired } = retention;
   const items = [
-    ...planSide(commits, active, "active", (p) => active.has(p)),
+    ...planSide(commits, active, "active", () => false),
     ...planSide(commits, expired, "expired", (p) => active.has(p) || expired.has(p)),
   ];
   for (const branch of [...new Set(stagedBranches)].sort()) {
-    items.push({ side: "active", kind: "staged", branch });
+    items.push({ side: "active", kind: "staged", branch, whole: true });
   }
   return items;
 }

@@ -7,15 +7,18 @@
 // Every commit active NOW that is not in K (newly active, N) may reference addresses of M,
 // and those must be spared.
 //
-// For c in N and any commit q, A(c) is contained in A(q) U D(c, q) (D: c's entries at the
-// paths the two_dot diff q..c reports as added or changed). With q in K, A(q) is disjoint
-// from M, so M n A(c) is contained in D(c, q): a diff against a covered commit finds every
-// address of c the sweep must spare. q may also be another commit of N whose own item runs
-// in the same revalidation (by induction along the bases, which end in K). Bases are chosen
-// by a breadth-first search over the commit graph (parents and children) from K, so each
-// commit of N is diffed against the nearest covered or already based commit: the work grows
-// with what changed since the mark, not with the repository. A commit of N that no covered
-// commit connects to is listed in full.
+// The revalidation step lists every commit of N in full: a diff against a covered commit q
+// would miss an address of M that c holds at a path where q holds another address with the
+// same identity (lakeFS's diff compares size, ETag, metadata and content type, not addresses;
+// a revert or merge can bring such an address back; address-plan.ts). N is what changed since
+// the mark, usually a few commits.
+//
+// The sweep's last-moment checks (sweep-guard.ts) run every second while deleting, so they
+// diff instead (`bases: "diff"`): for c in N and q covered, A(q) is disjoint from M, so every
+// address of M in A(c) at a path the diff q..c reports is found. Bases are chosen by a
+// breadth-first search over the commit graph (parents and children) from K, so each commit of
+// N is diffed against the nearest covered or already based commit; a commit of N that no
+// covered commit connects to is listed in full.
 //
 // Retention "now" uses the mark's own `now` (an older time keeps more commits: the active
 // set at the mark's time on the current refs contains the one at any later time), so a
@@ -38,11 +41,13 @@ export function planRevalidation(
   covered: ReadonlySet<string>,
   points: readonly StartingPoint[],
   now: number,
+  opts: { bases?: "list" | "diff" } = {},
 ): RevalidationPlan {
   const active = activeCommits(graph, points, now);
   const fresh = new Set<string>();
   for (const c of active) if (!covered.has(c)) fresh.add(c);
-  const bases = nearestBases(graph, covered, fresh);
+  const bases =
+    opts.bases === "diff" ? nearestBases(graph, covered, fresh) : new Map<string, string>();
   const newlyActive: string[] = [];
   const items: AddressWorkItem[] = [];
   // Based commits in search order (each base before the commits based on it), then the rest.

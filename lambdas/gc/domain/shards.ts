@@ -34,6 +34,7 @@ export const AddressWorkItemSchema = z.discriminatedUnion("kind", [
     side: z.literal("active"),
     kind: z.literal("staged"),
     branch: id,
+    whole: z.literal(true).optional(),
     after: z.string().optional(),
   }),
 ]);

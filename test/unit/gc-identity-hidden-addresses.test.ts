@@ -1,0 +1,234 @@
+// lakeFS's diff compares entries by identity (size, ETag, user metadata, content type), not by
+// physical address (pkg/catalog/entry.go EntryToValue; committed/diff.go skips equal
+// identities; the uncommitted diff likewise). Its merge writes the SOURCE value when both
+// sides hold the same identity (committed/merge.go handleBothKeys), and a revert is a merge:
+// a commit can hold at a path an address its parent does not, with no diff reporting it.
+// GC must still protect it. The fake is MemoryLakeFs with lakeFS's identity rule in its diffs
+// (each address has an ETag, its content's); everything else is the product's pipeline.
+import { describe, expect, it } from "vitest";
+import type { GcRun } from "../../lambdas/gc/domain/run-records";
+import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
+import type { GcStepDeps } from "../../lambdas/gc/ports";
+import type { Diff } from "../../lambdas/shared/lakefs/types";
+import { runGcPipeline } from "../support/gc-pipeline";
+import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
+import { MemoryLakeFs } from "../support/memory-lakefs";
+
+const DAY = 86_400;
+const NOW = 1_800_000_000;
+const NS = "s3://lake/repos/r1";
+const RULES = { default_retention_days: 3, branches: [] };
+
+/** MemoryLakeFs whose diffs compare entries as lakeFS does: by identity (ETag), not address. */
+class IdentityLakeFs extends MemoryLakeFs {
+  /** physical address -> ETag of its content */
+  readonly etag = new Map<string, string>();
+
+  #same(a: string | undefined | null, b: string | undefined | null): boolean {
+    if (a === undefined || a === null || b === undefined || b === null) return a === b;
+    return this.etag.get(a) === this.etag.get(b);
+  }
+
+  override async diffRefsPage(
+    _repo: string,
+    left: string,
+    right: string,
+    opts: { after?: string; amount?: number } = {},
+  ) {
+    this.calls.diffRefs = (this.calls.diffRefs ?? 0) + 1;
+    const l = this.treeOf(left);
+    const r = this.treeOf(right);
+    const diffs: Diff[] = [];
+    for (const path of [...new Set([...l.keys(), ...r.keys()])].sort()) {
+      const a = l.get(path);
+      const b = r.get(path);
+      if (this.#same(a, b)) continue;
+      const type = a === undefined ? "added" : b === undefined ? "removed" : "changed";
+      diffs.push({ type, path, path_type: "object" });
+    }
+    const after = opts.after;
+    const results = after === undefined ? diffs : diffs.filter((d) => d.path > after);
+    return {
+      results,
+      pagination: { has_more: false, next_offset: "", results: results.length, max_per_page: 1000 },
+    };
+  }
+
+  override async *diffBranch(
+    _repo: string,
+    branch: string,
+    _opts: { after?: string; amount?: number } = {},
+  ) {
+    this.calls.diffBranch = (this.calls.diffBranch ?? 0) + 1;
+    const b = this.branches.get(branch)!;
+    const head = this.commits.get(b.head)!.tree;
+    const diffs: Diff[] = [];
+    for (const [path, address] of [...b.staged].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+      if (address === null) {
+        if (head.has(path)) diffs.push({ type: "removed", path, path_type: "object" });
+        continue;
+      }
+      if (head.has(path) && this.#same(head.get(path), address)) continue; // identity unchanged
+      diffs.push({ type: head.has(path) ? "changed" : "added", path, path_type: "object" });
+    }
+    yield {
+      results: diffs,
+      pagination: { has_more: false, next_offset: "", results: diffs.length, max_per_page: 1000 },
+    };
+  }
+}
+
+interface World {
+  lakefs: IdentityLakeFs;
+  store: MemoryGcStore;
+  records: MemoryGcRecords;
+  deps: GcStepDeps;
+}
+
+let seq = 0;
+function world(): World {
+  const lakefs = new IdentityLakeFs(() => NOW);
+  const store = new MemoryGcStore();
+  const records = new MemoryGcRecords();
+  const deps: GcStepDeps = {
+    s3: store,
+    lakefs,
+    runs: records,
+    lease: records,
+    workBucket: "work",
+    now: () => new Date(NOW * 1000 + 3_600_000),
+  };
+  return { lakefs, store, records, deps };
+}
+
+/** Uploads `content` (a new physical address; its ETag is the content's). */
+function upload(w: World, content: string): string {
+  const address = `${NS}/data/obj-${seq++}`;
+  w.lakefs.etag.set(address, `etag-of-${content}`);
+  w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(content));
+  return address;
+}
+
+const exists = (w: World, address: string) => w.store.objects.has(address.replace("s3://", ""));
+
+async function markAndSweep(w: World) {
+  const runId = `20270101T000000000Z-ms${seq++}`;
+  const r: GcRun = {
+    repository: "r1",
+    runId,
+    mode: "mark-and-sweep",
+    markId: runId,
+    status: "running",
+    counts: {},
+    startedAt: new Date(NOW * 1000).toISOString(),
+  };
+  w.records.startMarking(r, NOW, RULES);
+  const input: GcWorkflowInput = {
+    repository: "r1",
+    runId,
+    markId: runId,
+    doMark: true,
+    doSweep: true,
+    storageNamespace: NS,
+    rules: RULES,
+    now: NOW,
+    markRunId: runId,
+    markNow: NOW,
+    markRules: RULES,
+  };
+  const out = await runGcPipeline(w.deps, input);
+  expect(out.success).toBe(true);
+  return out;
+}
+
+describe("GC with lakeFS diffs that compare identity (ETag), not physical address", () => {
+  it("keeps the object a merged-and-deleted branch brought into main's head", async () => {
+    // All commits are one hour old, retention 3 days: nothing is old.
+    const w = world();
+    const t = NOW - 3600;
+    const c0 = w.lakefs.addCommit([], new Map([["keep", upload(w, "k")]]), t - 30);
+    w.lakefs.createBranch("main", c0);
+    // feature (from c0) adds p = "hello" (address Y) and commits s.
+    w.lakefs.createBranch("feature", c0);
+    const Y = upload(w, "hello");
+    w.lakefs.stage("feature", "p", Y);
+    const s = w.lakefs.commit("feature", t - 20);
+    // main adds the same content at p (address X, same ETag) and commits d.
+    const X = upload(w, "hello");
+    w.lakefs.stage("main", "p", X);
+    const d = w.lakefs.commit("main", t - 10);
+    // lakeFS merge feature -> main: both added the same record -> the source's value (Y).
+    const e = w.lakefs.addCommit([d, s], new Map([...w.lakefs.treeOf(d), ["p", Y]]), t);
+    w.lakefs.hardReset("main", e);
+    // The usual end of a feature branch.
+    w.lakefs.deleteBranch("feature");
+
+    expect(w.lakefs.treeOf("main").get("p")).toBe(Y); // what `main` serves at p
+    // lakeFS's GC would mark nothing: e, d and c0 are active, and A(e) holds Y.
+    await markAndSweep(w);
+    expect(exists(w, Y), "main's head references Y; GC must not delete it").toBe(true);
+  });
+
+  it("keeps the object a merge brought into a kept commit that is no longer the head", async () => {
+    const w = world();
+    const t = NOW - 3600;
+    const c0 = w.lakefs.addCommit([], new Map([["keep", upload(w, "k")]]), t - 30);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.createBranch("feature", c0);
+    const Y = upload(w, "hello");
+    w.lakefs.stage("feature", "p", Y);
+    const s = w.lakefs.commit("feature", t - 20);
+    w.lakefs.stage("main", "p", upload(w, "hello"));
+    const d = w.lakefs.commit("main", t - 10);
+    const e = w.lakefs.addCommit([d, s], new Map([...w.lakefs.treeOf(d), ["p", Y]]), t);
+    w.lakefs.hardReset("main", e);
+    w.lakefs.deleteBranch("feature");
+    // main moves on: p is rewritten, so only e (kept: an hour old) still references Y.
+    w.lakefs.stage("main", "p", upload(w, "bye"));
+    w.lakefs.commit("main", t + 10);
+
+    expect(w.lakefs.treeOf(e).get("p")).toBe(Y);
+    await markAndSweep(w);
+    expect(exists(w, Y), "the kept commit e references Y; GC must not delete it").toBe(true);
+  });
+
+  it("keeps the object a revert brought back at the branch head", async () => {
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+    // v1 uploaded again (new address, same ETag) 10 days ago.
+    const Y = upload(w, "v1");
+    w.lakefs.stage("main", "p", Y);
+    const c2 = w.lakefs.commit("main", NOW - 10 * DAY);
+    // Today: revert c1 on main. lakeFS: merge(dest=c2, source=c0, base=c1); at p source and
+    // dest have the same identity -> "both added the same record" -> the source's value X.
+    const r = w.lakefs.addCommit([c2], new Map([["p", X]]), NOW - 60);
+    w.lakefs.hardReset("main", r);
+    void c1;
+
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    // lakeFS's GC: active r, c2 (r is recent); expired c1, c0; A(r) holds X -> X kept.
+    await markAndSweep(w);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+  });
+
+  it("keeps an uncommitted entry linking an old address with the committed entry's ETag", async () => {
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    // The user links the old version's address at p (lakeFS stageObject/link): uncommitted,
+    // and what reading p on main returns.
+    w.lakefs.stage("main", "p", X);
+    expect((await w.lakefs.statObject("r1", "main", "p")).physical_address).toBe(X);
+    await markAndSweep(w);
+    expect(exists(w, X), "staged on main; GC must not delete it").toBe(true);
+  });
+});
