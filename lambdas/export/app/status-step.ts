@@ -272,6 +272,7 @@ async function writeManifests(
     status,
     {
       bucket: exportLocation.bucket,
+      exportPath: input.exportPath,
       repository: input.repository,
       branch: input.branch,
       commitId: input.commitId,
@@ -287,8 +288,9 @@ async function writeManifests(
 
 /**
  * The manifest of this export. Full: from its tasks. Incremental, with the previous export's
- * manifest: merged with this export's tasks, reusing the parts no task touches (version 3 and
- * later) or rewriting all (before); without it: from the listing of the commit.
+ * manifest of the same export path: merged with this export's tasks, reusing the parts no task
+ * touches (version 3 and later) or rewriting all (before); without it: from the listing of
+ * the commit.
  */
 async function writeExportManifest(
   deps: StatusStepDeps,
@@ -308,8 +310,11 @@ async function writeExportManifest(
   if (input.fromCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
     const body = await deps.store.getText(status.bucket, prev.manifestIndex);
-    if (body !== undefined) {
-      const index = JSON.parse(body) as ManifestIndex;
+    const index = body === undefined ? undefined : (JSON.parse(body) as ManifestIndex);
+    // Only a manifest of the same export path describes what this path holds: the previous
+    // commit may have been exported elsewhere before a configuration change (its keys and
+    // URIs would be another prefix's).
+    if (index !== undefined && samePath(index.exportPath, input.exportPath)) {
       if (supportsPartReuse(index, about.bucket)) {
         return writeMergedManifest(
           index,
@@ -331,6 +336,10 @@ async function writeExportManifest(
     sink,
     about,
   );
+}
+
+function samePath(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
 async function* partLines(

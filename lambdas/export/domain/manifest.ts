@@ -50,6 +50,11 @@ export interface ManifestIndex {
   version: 1 | 2 | 3 | 4;
   /** The export bucket (version 3). */
   bucket?: string;
+  /**
+   * The export path the keys are under (s3://bucket/prefix). A later export merges with this
+   * manifest only when it exports to the same path; indexes without it are not merged.
+   */
+  exportPath?: string;
   /** The S3 Batch Operations manifest.json of the same objects (key in the status bucket). */
   batchOperationsManifest?: string;
   repository: string;
@@ -77,6 +82,8 @@ export interface ManifestSink {
 export interface ManifestAbout {
   /** The export bucket: the `uri` of each line is s3://<bucket>/<key>. */
   bucket: string;
+  /** The export path, recorded in the index (see ManifestIndex.exportPath). */
+  exportPath?: string;
   repository: string;
   branch: string;
   commitId: string;
@@ -111,6 +118,7 @@ class ManifestWriter {
     this.index = {
       version: 4,
       bucket: about.bucket,
+      ...(about.exportPath !== undefined ? { exportPath: about.exportPath } : {}),
       repository: about.repository,
       branch: about.branch,
       commitId: about.commitId,
