@@ -54,7 +54,7 @@ export async function runCommitsStep(
   const graph = new CommitGraph();
   await addRefsHistory(deps.lakefs, repo, refs, graph);
 
-  const points = startingPoints(input.rules, branches, tags);
+  const points = startingPoints(input.rules, branches, tags, graph);
   const retention = computeRetention(graph, points, input.now);
   await putInNamespace(
     deps.s3,

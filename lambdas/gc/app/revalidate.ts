@@ -79,7 +79,7 @@ export async function runRevalidateStep(
   await addRefsHistory(deps.lakefs, repo, refs, graph);
 
   const rules = longestRetention(input.markRules, input.rules);
-  const points = startingPoints(rules, refs.branches, refs.tags);
+  const points = startingPoints(rules, refs.branches, refs.tags, graph);
   const plan = planRevalidation(graph, covered, points, input.markNow);
   const items = [
     ...plan.items,

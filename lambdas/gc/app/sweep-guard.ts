@@ -113,7 +113,7 @@ export class SweepGuard {
       this.stats.refChanges++;
       this.#graph ??= await this.deps.loadGraph();
       await addRefsHistory(this.deps.lakefs, repository, refs, this.#graph);
-      const points = startingPoints(this.ctx.snapshot.rules, refs.branches, refs.tags);
+      const points = startingPoints(this.ctx.snapshot.rules, refs.branches, refs.tags, this.#graph);
       // Diffs, not listings: this runs every second during the sweep (revalidation.ts).
       const plan = planRevalidation(this.#graph, this.#covered, points, this.ctx.snapshot.markNow, {
         bases: "diff",

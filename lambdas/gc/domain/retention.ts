@@ -1,5 +1,5 @@
 // Which commits are active (kept) and which are expired, as lakeFS computes it: from each
-// branch head (and tag) the walk follows the first-parent ancestry; the parent of a commit
+// branch head (and tag, and ancestry leaf) the walk follows the first-parent ancestry; the parent of a commit
 // created inside the branch's retention window is kept, and a walk stops at a commit another
 // walk reached with a window at least as long. Every commit reachable from a starting point and
 // not kept is expired. Pure: `now` is a parameter, commits come from a CommitSource.
@@ -10,9 +10,13 @@ import { retentionLookup } from "./rules";
 
 export const SECONDS_PER_DAY = 86_400;
 
-/** A branch head or a tag, with the retention its walk uses. */
+/**
+ * A branch head, a tag or an ancestry leaf, with the retention its walk uses. A leaf (a
+ * reachable commit that is no commit's main parent and no branch head: the tip of a merged
+ * and deleted branch) is walked as if it had a child created at its own date, as lakeFS does.
+ */
 export interface StartingPoint {
-  kind: "branch" | "tag";
+  kind: "branch" | "tag" | "leaf";
   name: string;
   commitId: string;
   retentionDays: number;
@@ -24,11 +28,16 @@ export interface RetentionResult {
   expired: Set<string>;
 }
 
-/** Branch heads with their own retention (else the default); tags with the default. */
+/**
+ * Branch heads with their own retention (else the default); tags with the default; with the
+ * commit graph, also the ancestry leaves it reaches, with the default retention (lakeFS starts
+ * walks at every commit that is no commit's first parent, GCCommitIterator).
+ */
 export function startingPoints(
   rules: GcRules,
   branches: Iterable<Ref>,
   tags: Iterable<Ref> = [],
+  commits?: CommitSource,
 ): StartingPoint[] {
   const retentionOf = retentionLookup(rules);
   const points: StartingPoint[] = [];
@@ -48,7 +57,34 @@ export function startingPoints(
       retentionDays: rules.default_retention_days,
     });
   }
+  if (commits) points.push(...ancestryLeaves(commits, points, rules.default_retention_days));
   return points;
+}
+
+/**
+ * Commits reachable from `points` that are no reachable commit's main parent and no branch
+ * head, as starting points with `retentionDays`. lakeFS also counts commits no ref reaches,
+ * which the API does not show; a commit whose only first-parent child is unreachable is a
+ * leaf here and not in lakeFS, which only keeps more.
+ */
+export function ancestryLeaves(
+  commits: CommitSource,
+  points: readonly StartingPoint[],
+  retentionDays: number,
+): StartingPoint[] {
+  const reachable = reachableCommits(commits, points);
+  const mainParents = new Set<string>();
+  for (const c of reachable) {
+    const parent = parentsOf(commits, c)[0];
+    if (parent !== undefined) mainParents.add(parent);
+  }
+  const heads = new Set(points.filter((p) => p.kind === "branch").map((p) => p.commitId));
+  const leaves: StartingPoint[] = [];
+  for (const c of [...reachable].sort()) {
+    if (mainParents.has(c) || heads.has(c)) continue;
+    leaves.push({ kind: "leaf", name: c, commitId: c, retentionDays });
+  }
+  return leaves;
 }
 
 /**
@@ -94,13 +130,18 @@ export function activeCommits(
   now: number,
 ): Set<string> {
   const ordered = points
-    .map((p) => ({ commitId: p.commitId, threshold: now - p.retentionDays * SECONDS_PER_DAY }))
+    .map((p) => ({
+      commitId: p.commitId,
+      leaf: p.kind === "leaf",
+      threshold: now - p.retentionDays * SECONDS_PER_DAY,
+    }))
     .sort((a, b) => a.threshold - b.threshold);
   const active = new Set<string>();
   /** The oldest threshold a walk passed each commit with. */
   const reached = new Map<string, number>();
-  for (const { commitId, threshold } of ordered) {
-    active.add(commitId);
+  for (const { commitId, leaf, threshold } of ordered) {
+    // A leaf's hypothetical child, created at the leaf's date, keeps it inside the window.
+    if (!leaf || createdAt(commits, commitId) > threshold) active.add(commitId);
     const before = reached.get(commitId);
     if (before !== undefined && before <= threshold) continue;
     reached.set(commitId, threshold);
