@@ -52,15 +52,22 @@ export interface RangeStore {
 
 export type Change = [key: string, value: EntryValue | null];
 
+/**
+ * lakeFS's entry identity (catalog.EntryToValue): size, ETag, user metadata and content type.
+ * Not the physical address or the mtime: diffs, commits and merges treat two entries with the
+ * same identity as the same, whatever object each points to.
+ */
 export function sameValue(x: EntryValue, y: EntryValue): boolean {
-  return (
-    x.a === y.a &&
-    x.c === y.c &&
-    x.s === y.s &&
-    x.m === y.m &&
-    x.t === y.t &&
-    JSON.stringify(x.md ?? {}) === JSON.stringify(y.md ?? {})
-  );
+  return x.c === y.c && x.s === y.s && x.t === y.t && sameMetadata(x.md, y.md);
+}
+
+function sameMetadata(
+  x: Record<string, string> | undefined,
+  y: Record<string, string> | undefined,
+) {
+  const a = Object.entries(x ?? {}).sort(([k1], [k2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : 0));
+  const b = Object.entries(y ?? {}).sort(([k1], [k2]) => (k1 < k2 ? -1 : k1 > k2 ? 1 : 0));
+  return a.length === b.length && a.every(([k, v], i) => b[i]![0] === k && b[i]![1] === v);
 }
 
 export function rangeId(keys: string[], values: EntryValue[]): string {
@@ -270,7 +277,9 @@ export function mergeTrees(
         conflicts++;
         continue;
       }
-    } else if (destChanged) continue;
+    } else if (destChanged && (destValue === undefined || d.right === undefined)) continue;
+    // Both sides made the same change: lakeFS writes the source's entry (its address, which
+    // may differ from the destination's).
     changes.push([d.key, d.right ?? null]);
   }
   return conflicts > 0 ? undefined : applyChanges(store, dest, changes);

@@ -168,6 +168,20 @@ async function buildRepository() {
   await commit("feature", "f1", 8);
   commits.m = await lakefs.merge(repo, "feature", "main", { message: "merge feature" });
   await lakefs.deleteBranch(repo, "feature");
+  // twin: the same content at the same path on a branch and on main. lakeFS's merge writes the
+  // source's entry when both sides hold the same identity (size, ETag, metadata, content
+  // type), so main then reads the branch's object, and no diff of main shows the change. The
+  // branch is deleted; its commit t1 expires.
+  await lakefs.createBranch(repo, "twin", commits.m!);
+  await upload("twin", "same.txt", "SAME on both sides", "T1");
+  await commit("twin", "t1", 9);
+  await upload("main", "same.txt", "SAME on both sides", "T0");
+  await commit("main", "c4", 1);
+  commits.m2 = await lakefs.merge(repo, "twin", "main", { message: "merge twin" });
+  await lakefs.deleteBranch(repo, "twin");
+  // main moves on: only the kept commit m2 still references twin's object.
+  await upload("main", "same.txt", "NEW on main", "T2");
+  await commit("main", "c5", 0);
   // Staged on main: a new object, and a link to B0 (otherwise only referenced by c0).
   await upload("main", "s.txt", "S staged only", "S");
   await lakefs.linkPhysicalAddress(repo, "main", "b-again.txt", {
@@ -192,6 +206,10 @@ const readable: [string, string, string][] = [
   ["d2", "d.txt", "D2"],
   ["f1", "f.txt", "F1"],
   ["m", "f.txt", "F1"],
+  ["c4", "same.txt", "T0"],
+  ["t1", "same.txt", "T1"],
+  ["m2", "same.txt", "T1"],
+  ["main", "same.txt", "T2"],
   ["main", "s.txt", "S"],
   ["main", "b-again.txt", "B0"],
 ];
@@ -332,7 +350,7 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     expect(r.stderr).not.toContain("failed");
     expect(r.code).toBe(0);
     expect(r.run).toMatchObject({ status: "succeeded", mode: "mark-only", mark_id: "m1" });
-    expect(r.run.counts).toMatchObject({ markedAddresses: 3, expiredCommits: 4 });
+    expect(r.run.counts).toMatchObject({ markedAddresses: 3, expiredCommits: 5 });
     const runId = r.run.run_id as string;
 
     const csv = parseCommitsCsv(
@@ -340,9 +358,15 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     );
     const expired = csv.filter((c) => c.expired).map((c) => c.commitId);
     const active = csv.filter((c) => !c.expired).map((c) => c.commitId);
-    expect(active.sort()).toEqual(["c1", "c2", "c3", "d2", "m"].map(refOf).sort());
-    expect(expired).toHaveLength(4); // c0, d1, f1 and the repository's first commit
-    expect(expired).toEqual(expect.arrayContaining(["c0", "d1", "f1"].map(refOf)));
+    expect(active.sort()).toEqual(
+      ["c1", "c2", "c3", "c4", "c5", "d2", "m", "m2"].map(refOf).sort(),
+    );
+    expect(expired).toHaveLength(5); // c0, d1, f1, t1 and the repository's first commit
+    expect(expired).toEqual(expect.arrayContaining(["c0", "d1", "f1", "t1"].map(refOf)));
+    // The merge really switched main to twin's object (T1 is kept through m2's tree only).
+    const merged = await lakefs.statObject(repo, refOf("m2"), "same.txt");
+    expect(merged.physical_address).toBe(written.T1!.address);
+    expect(written.T1!.address).not.toBe(written.T0!.address);
 
     const parquet = await parquetAddresses(
       nsBucket,
