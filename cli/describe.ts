@@ -158,6 +158,8 @@ export function startedLine(r: Json): string {
       return `export not started: the last export failed${r.errorMessage ? ` (${r.errorMessage})` : ""}; run lakeport export repair first`;
     case "refused-running":
       return `export not started: export ${r.runningExportId} is running`;
+    case "refused-settling":
+      return `export not started: the failed export was aborted or timed out; its functions may still write to the export path until ${r.until}, repair after that`;
     case "refused-not-failed":
       return `nothing to repair (state: ${r.state})`;
     case "start-failed":

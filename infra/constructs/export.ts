@@ -31,6 +31,7 @@ import {
   EXPORT_FAILED_ERROR,
 } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
+import { EXPORT_WORKER_TIMEOUT_MINUTES } from "../../lambdas/export/domain/settling";
 import { EXPORT_PROGRESS_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { DEFAULT_NODE_OPTIONS, lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
@@ -137,7 +138,7 @@ export class ExportWorkflow extends Construct {
     const largeYoungGeneration = {
       NODE_OPTIONS: `${DEFAULT_NODE_OPTIONS} --max-semi-space-size=32`,
     };
-    const plan = fn("Plan", "plan", 1024, 15, {
+    const plan = fn("Plan", "plan", 1024, EXPORT_WORKER_TIMEOUT_MINUTES, {
       ...work,
       ...lakeFsEnv,
       ...progress,
@@ -146,15 +147,18 @@ export class ExportWorkflow extends Construct {
     // The copy workers are CPU-bound on SDK requests (signing, serialising, parsing): 1 769 MB
     // is one full vCPU on Lambda, and a V8 heap limit that far above what a batch holds
     // spends less time collecting (bench/copy-handler-cpu.ts measured the 1 024 MB limit's cost).
-    const copy = fn("Copy", "copy", COPY_MEMORY_MB, 15, {
+    const copy = fn("Copy", "copy", COPY_MEMORY_MB, EXPORT_WORKER_TIMEOUT_MINUTES, {
       ...work,
       ...progress,
       MULTIPART_THRESHOLD_BYTES: String(opts.multipartThresholdBytes ?? 5 * 1024 ** 3),
       COPY_CONCURRENCY: String(opts.copyConcurrency ?? 32),
     });
     // Markers look up in lakeFS whether a directory the export emptied still has objects.
-    const markers = fn("Markers", "markers", 1024, 15, { ...work, ...lakeFsEnv });
-    const status = fn("Status", "status", 1024, 15, {
+    const markers = fn("Markers", "markers", 1024, EXPORT_WORKER_TIMEOUT_MINUTES, {
+      ...work,
+      ...lakeFsEnv,
+    });
+    const status = fn("Status", "status", 1024, EXPORT_WORKER_TIMEOUT_MINUTES, {
       ...work,
       ...lakeFsEnv,
       ...progress,

@@ -107,7 +107,7 @@ function operation(route: RouteDef) {
         ...json(schemas.StartExportResponseSchema),
       };
       responses["409"] = error(
-        "Export in progress, export failed (repair first), or nothing to repair",
+        "Export in progress, export failed (repair first), nothing to repair, or an aborted export's functions may still be writing (repair after `settlesAt`)",
       );
       responses["502"] = error(
         "The export workflow could not be started; the branch is export-failed",

@@ -191,6 +191,9 @@ export const ExportStatusSchema = z
     currentRef: z.string().nullable(),
     lastExportedCommit: z.string().nullable(),
     errorMessage: z.string().nullable(),
+    /** After an aborted or timed-out export: a repair waits until then (its functions may
+     * still write to the export path). */
+    settlesAt: z.string().nullable(),
     exportId: z.string().nullable(),
     pendingHead: z.string().nullable(),
     updatedAt: z.string().nullable(),

@@ -54,6 +54,7 @@ export function exportStatusView(
     currentRef: s?.commitId ?? null,
     lastExportedCommit: s?.lastExportedCommit ?? null,
     errorMessage: s?.errorMessage ?? null,
+    settlesAt: s?.settlesAt ?? null,
     exportId: s?.exportId ?? null,
     pendingHead: s?.pendingHead ?? null,
     updatedAt: s?.updatedAt ?? null,

@@ -163,3 +163,47 @@ it("fails exports stuck in progress, leaves running ones, and publishes the coun
   expect(lastMetric).toMatchObject({ ExportsStuckInProgress: 0 });
   ddb.destroy();
 }, 180_000);
+
+it("refuses a repair while an aborted execution's functions may still write, naming until when", async () => {
+  // C: an export whose plan hangs; the execution is aborted and the watchdog records it at
+  // once. The hung plan invocation is still running, as a Lambda would after an abort.
+  const c = await createLakeFsRepository(env, { webhook: false });
+  await env.lakefs.uploadObject(c.id, "main", "data/c.txt", { content: "C" });
+  await env.lakefs.commit(c.id, "main", { message: "c" });
+  await configure(c.id);
+  env.deployment.runtime.injectFault({
+    function: "LakeportExportPlanFunction",
+    invocation: "next",
+    kind: "timeout",
+  });
+  expect((await env.api.post(`/repositories/${c.id}/branches/main/export-hook`)).status).toBe(202);
+  const running = await eventually("the export execution", async () => {
+    const s = await status(c.id);
+    return s?.state === "in-progress" && s.execution?.status === "RUNNING" ? s : undefined;
+  });
+  const abortedAt = Date.now();
+  await env.sfn.send(new StopExecutionCommand({ executionArn: running.execution.executionArn }));
+  const failed = await eventually("C recorded as failed", async () => {
+    const s = await status(c.id);
+    return s?.state === "export-failed" ? s : undefined;
+  });
+  expect(failed.errorMessage).toMatch(/^export execution ABORTED/);
+  // The functions' 15-minute timeout and a minute of margin, from the abort.
+  const until = Date.parse(failed.settlesAt);
+  expect(until).toBeGreaterThanOrEqual(abortedAt + 16 * 60_000 - 5_000);
+  expect(until).toBeLessThanOrEqual(Date.now() + 16 * 60_000 + 5_000);
+
+  const repair = await env.api.post(`/repositories/${c.id}/branches/main/repair-export`, {});
+  expect(repair.status, repair.text).toBe(409);
+  expect(repair.body.message).toContain(`until ${failed.settlesAt}`);
+  const full = await env.api.post(`/repositories/${c.id}/branches/main/repair-export`, {
+    full: true,
+  });
+  expect(full.status, full.text).toBe(409);
+  // Nothing started: the branch is as the watchdog left it.
+  expect(await status(c.id)).toMatchObject({
+    state: "export-failed",
+    exportId: failed.exportId,
+    settlesAt: failed.settlesAt,
+  });
+}, 120_000);

@@ -295,11 +295,11 @@ describe("the embedded metric format line", () => {
 });
 
 describe("the check's limit setting", () => {
-  it("defaults to six hours and 15 minutes of grace, and reads both settings", () => {
+  it("defaults to six hours and 15 (17 after an ended execution) minutes of grace, and reads both settings", () => {
     expect(stuckPolicyFromEnv({})).toEqual(DEFAULT_STUCK_POLICY);
     expect(DEFAULT_STUCK_POLICY).toEqual({
       startGraceMs: 15 * 60_000,
-      endedGraceMs: 15 * 60_000,
+      endedGraceMs: 17 * 60_000,
       maxRunMs: 6 * 3_600_000,
     });
     expect(stuckPolicyFromEnv({ STUCK_EXPORT_GRACE_MINUTES: "0" })).toMatchObject({

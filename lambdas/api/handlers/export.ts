@@ -95,6 +95,10 @@ export function startResultResponse(r: StartExportResult): ApiResult {
       throw new ConflictError(
         `export in progress (${r.runningExportId}); repair when it has ended`,
       );
+    case "refused-settling":
+      throw new ConflictError(
+        `the failed export was aborted or timed out and its functions may still write to the export path until ${r.until}; repair after that`,
+      );
     case "start-failed":
       throw new UpstreamError(`export ${r.exportId} could not start: ${r.errorMessage}`);
   }

@@ -16,6 +16,7 @@
 // if no start has taken it yet.
 import { z } from "zod";
 import { NotFoundError } from "../../shared/errors";
+import { settlesAt } from "../domain/settling";
 import type { ExportOutcome } from "../domain/transitions";
 import { parseExportWorkflowInput } from "../domain/workflow-input";
 import { type ExportWorkflowState, reasonOfCaughtError } from "../domain/workflow-state";
@@ -56,6 +57,7 @@ const ExecutionStatusChangeSchema = z.looseObject({
   output: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
   cause: z.string().nullable().optional(),
+  stopDate: z.number().nullable().optional(),
 });
 
 export const FAILED_EXECUTION_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as const;
@@ -63,19 +65,26 @@ export const FAILED_EXECUTION_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"] as c
 export const ENDED_EXECUTION_STATUSES = ["SUCCEEDED", ...FAILED_EXECUTION_STATUSES] as const;
 
 /** The outcome an ended execution stands for. */
-export function outcomeOfEndedExecution(d: {
-  status: string;
-  error?: string | null;
-  cause?: string | null;
-}): ExportOutcome {
+export function outcomeOfEndedExecution(
+  d: {
+    status: string;
+    error?: string | null;
+    cause?: string | null;
+    /** Epoch milliseconds (the status change event's). */
+    stopDate?: number | null;
+  },
+  now: Date = new Date(),
+): ExportOutcome {
   if (d.status === "SUCCEEDED") return { status: "succeeded" };
   if (d.status === "FAILED" && d.error === EXPORT_FAILED_ERROR) {
     return { status: "failed", errorMessage: (d.cause || "export failed").slice(0, 1000) };
   }
   const detail = [d.error, d.cause].filter(Boolean).join(": ").slice(0, 800);
+  const settles = settlesAt(d.status, typeof d.stopDate === "number" ? new Date(d.stopDate) : now);
   return {
     status: "failed",
     errorMessage: `export execution ${d.status}${detail ? `: ${detail}` : ""}`,
+    ...(settles !== undefined ? { settlesAt: settles } : {}),
   };
 }
 
@@ -119,7 +128,7 @@ export async function handleExecutionStatusChange(
   }
   const { repository, branch, exportId, commitId } = input.data;
   if (exportId !== d.name) return { action: "ignored", reason: "name is not the export id" };
-  const outcome = outcomeOfEndedExecution(d);
+  const outcome = outcomeOfEndedExecution(d, deps.now());
   const result = await finishExport(deps, { repository, branch, exportId, commitId, outcome });
   return { action: "recorded", outcome: outcome.status, result };
 }

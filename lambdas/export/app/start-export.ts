@@ -56,6 +56,8 @@ export type StartExportResult =
   | { status: "refused-running"; runningExportId: string }
   /** The last export failed: a person must repair first. */
   | { status: "refused-failed"; errorMessage?: string }
+  /** The failed execution was aborted or timed out: its functions may write until `until`. */
+  | { status: "refused-settling"; until: string }
   /** repair asked for a branch whose export has not failed. */
   | { status: "refused-not-failed"; state: ExportStateName | "never-exported" }
   /** StartExecution failed; the branch is now export-failed with the reason. */
@@ -107,6 +109,8 @@ export async function startExport(
         return { status: "refused-failed", errorMessage: decision.errorMessage };
       case "refused-not-failed":
         return { status: "refused-not-failed", state: decision.state };
+      case "refused-settling":
+        return { status: "refused-settling", until: decision.until };
       case "refused-in-progress": {
         // A start that crashed between its state write and StartExecution left no execution:
         // re-drive it under the same name (StartExecution is idempotent per name).

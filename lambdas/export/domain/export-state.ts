@@ -51,6 +51,11 @@ export interface ExportState {
   exportId: string;
   executionArn?: string;
   errorMessage?: string;
+  /**
+   * export-failed after an aborted or timed-out execution: until then (ISO-8601) its functions
+   * may still write to the export path, so a repair waits (settling.ts).
+   */
+  settlesAt?: string;
   /** ISO-8601 time of the last change. */
   updatedAt: string;
   /** A newer head a refused start asked for while an export was running. */

@@ -28,7 +28,9 @@ export interface StuckPolicy {
 
 export const DEFAULT_STUCK_POLICY: StuckPolicy = {
   startGraceMs: 15 * 60_000,
-  endedGraceMs: 15 * 60_000,
+  // Longer than an export function's timeout (settling.ts): an aborted execution's functions
+  // have stopped writing by the time the check records it, so a repair can follow at once.
+  endedGraceMs: 17 * 60_000,
   maxRunMs: 6 * 3_600_000,
 };
 

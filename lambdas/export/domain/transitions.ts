@@ -12,7 +12,9 @@ export type StartDecision =
   /** A full repair asked while an export runs: not queued, asked again once it has ended. */
   | { kind: "refused-running"; exportId: string }
   | { kind: "refused-failed"; errorMessage?: string }
-  | { kind: "refused-not-failed"; state: ExportState["state"] | "never-exported" };
+  | { kind: "refused-not-failed"; state: ExportState["state"] | "never-exported" }
+  /** The failed execution's functions may still write to the export path until `until`. */
+  | { kind: "refused-settling"; until: string };
 
 export interface StartInput {
   /** The branch head: what the export would export. */
@@ -34,6 +36,14 @@ export function decideStart(current: ExportState | undefined, input: StartInput)
   const { commitId, trigger } = input;
   const fullRepair = trigger === "repair" && input.full === true;
   if (trigger === "event" && !input.isContinuous) return { kind: "not-continuous" };
+  if (
+    trigger === "repair" &&
+    current?.state === "export-failed" &&
+    current.settlesAt !== undefined &&
+    Date.parse(current.settlesAt) > Date.parse(input.now)
+  ) {
+    return { kind: "refused-settling", until: current.settlesAt };
+  }
   if (fullRepair) {
     if (current?.state === "in-progress") {
       return { kind: "refused-running", exportId: current.exportId };
@@ -94,7 +104,10 @@ export function reconcileExportsOf(state: ExportState): string[] {
     : [];
 }
 
-export type ExportOutcome = { status: "succeeded" } | { status: "failed"; errorMessage: string };
+export type ExportOutcome =
+  | { status: "succeeded" }
+  /** settlesAt: until when the ended execution's functions may still write (settling.ts). */
+  | { status: "failed"; errorMessage: string; settlesAt?: string };
 
 export type DoneDecision =
   | { kind: "done"; next: ExportState; followUp: boolean }
@@ -122,7 +135,13 @@ export function decideDone(
       reason: `export ${done.exportId} for ${done.commitId} is not the running one (${current.exportId} for ${current.commitId})`,
     };
   }
-  const { pendingHead, errorMessage: _error, unreconciled: _u, ...rest } = current;
+  const {
+    pendingHead,
+    errorMessage: _error,
+    unreconciled: _u,
+    settlesAt: _settles,
+    ...rest
+  } = current;
   const base = { ...rest, updatedAt: done.now, version: current.version + 1 };
   if (done.outcome.status === "succeeded") {
     return {
@@ -143,6 +162,7 @@ export function decideDone(
       ...base,
       state: "export-failed",
       errorMessage: done.outcome.errorMessage,
+      ...(done.outcome.settlesAt !== undefined ? { settlesAt: done.outcome.settlesAt } : {}),
       unreconciled: withFailedExport(current),
     },
     followUp: false,
