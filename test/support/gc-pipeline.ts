@@ -10,8 +10,11 @@ import { runMarkStep } from "../../lambdas/gc/app/mark";
 import { runRevalidateStep } from "../../lambdas/gc/app/revalidate";
 import { runSummaryStep, type SummaryStepResult } from "../../lambdas/gc/app/summary";
 import { runSweepStep, type SweepStepOptions } from "../../lambdas/gc/app/sweep";
+import type { GcRules } from "../../lambdas/gc/domain/rules";
+import type { GcRun } from "../../lambdas/gc/domain/run-records";
 import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
+import type { MemoryGcRecords } from "./memory-gc";
 
 export interface PipelineHooks {
   /** Between the mark phase and the sweep phase. */
@@ -104,4 +107,39 @@ export async function runGcPipeline(
     });
   }
   return runSummaryStep(deps, input);
+}
+
+/**
+ * A mark-and-sweep run of repository "r1" at `now` (seconds), recorded as the API records one
+ * (memory fakes), then the whole pipeline.
+ */
+export async function markAndSweepInMemory(
+  deps: GcStepDeps,
+  records: MemoryGcRecords,
+  run: { runId: string; storageNamespace: string; rules: GcRules; now: number },
+): Promise<SummaryStepResult> {
+  const { runId, storageNamespace, rules, now } = run;
+  const record: GcRun = {
+    repository: "r1",
+    runId,
+    mode: "mark-and-sweep",
+    markId: runId,
+    status: "running",
+    counts: {},
+    startedAt: new Date(now * 1000).toISOString(),
+  };
+  records.startMarking(record, now, rules);
+  return runGcPipeline(deps, {
+    repository: "r1",
+    runId,
+    markId: runId,
+    doMark: true,
+    doSweep: true,
+    storageNamespace,
+    rules,
+    now,
+    markRunId: runId,
+    markNow: now,
+    markRules: rules,
+  });
 }

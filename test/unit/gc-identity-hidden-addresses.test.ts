@@ -6,11 +6,9 @@
 // GC must still protect it. The fake is MemoryLakeFs with lakeFS's identity rule in its diffs
 // (each address has an ETag, its content's); everything else is the product's pipeline.
 import { describe, expect, it } from "vitest";
-import type { GcRun } from "../../lambdas/gc/domain/run-records";
-import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
 import type { Diff } from "../../lambdas/shared/lakefs/types";
-import { runGcPipeline } from "../support/gc-pipeline";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
 import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
@@ -112,31 +110,12 @@ function upload(w: World, content: string): string {
 const exists = (w: World, address: string) => w.store.objects.has(address.replace("s3://", ""));
 
 async function markAndSweep(w: World) {
-  const runId = `20270101T000000000Z-ms${seq++}`;
-  const r: GcRun = {
-    repository: "r1",
-    runId,
-    mode: "mark-and-sweep",
-    markId: runId,
-    status: "running",
-    counts: {},
-    startedAt: new Date(NOW * 1000).toISOString(),
-  };
-  w.records.startMarking(r, NOW, RULES);
-  const input: GcWorkflowInput = {
-    repository: "r1",
-    runId,
-    markId: runId,
-    doMark: true,
-    doSweep: true,
+  const out = await markAndSweepInMemory(w.deps, w.records, {
+    runId: `20270101T000000000Z-ms${seq++}`,
     storageNamespace: NS,
     rules: RULES,
     now: NOW,
-    markRunId: runId,
-    markNow: NOW,
-    markRules: RULES,
-  };
-  const out = await runGcPipeline(w.deps, input);
+  });
   expect(out.success).toBe(true);
   return out;
 }

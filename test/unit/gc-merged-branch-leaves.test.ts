@@ -7,10 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
-import type { GcRun } from "../../lambdas/gc/domain/run-records";
-import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
-import { runGcPipeline } from "../support/gc-pipeline";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
 import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
@@ -113,31 +111,13 @@ describe("tips of merged-and-deleted branches are starting points, as in lakeFS"
       expect([...ours.active].sort()).toEqual([...lakefsActive].sort());
 
       // The whole pipeline: Y1 (only in s1) is kept while s1 is, swept once it expired.
-      const runId = `20270101T000000000Z-leaf${age.hours}`;
-      const r: GcRun = {
-        repository: "r1",
-        runId,
-        mode: "mark-and-sweep",
-        markId: runId,
-        status: "running",
-        counts: {},
-        startedAt: new Date(NOW * 1000).toISOString(),
-      };
-      records.startMarking(r, NOW, RULES);
-      const input: GcWorkflowInput = {
-        repository: "r1",
-        runId,
-        markId: runId,
-        doMark: true,
-        doSweep: true,
+      const out = await markAndSweepInMemory(deps, records, {
+        runId: `20270101T000000000Z-leaf${age.hours}`,
         storageNamespace: NS,
         rules: RULES,
         now: NOW,
-        markRunId: runId,
-        markNow: NOW,
-        markRules: RULES,
-      };
-      expect((await runGcPipeline(deps, input)).success).toBe(true);
+      });
+      expect(out.success).toBe(true);
       expect(store.objects.has(Y1.replace("s3://", ""))).toBe(age.hours < 7 * 24);
     });
   }
