@@ -379,7 +379,9 @@ describe("commits step", () => {
       { side: "active", kind: "staged", branch: "dev", whole: true },
       { side: "active", kind: "staged", branch: "main", whole: true },
     ]);
-    expect(out.partitions).toBe(3); // two listings of ~1M each + small diffs, 1M per partition
-    expect(store.text(`${WORK}/${out.partitionsKey}`)!.split("\n").filter(Boolean)).toHaveLength(3);
+    // Every listing counts whole (four trees and two branches of up to ~1M each: a mark
+    // partition reads every key written to it), 1M per partition.
+    expect(out.partitions).toBe(6);
+    expect(store.text(`${WORK}/${out.partitionsKey}`)!.split("\n").filter(Boolean)).toHaveLength(6);
   });
 });

@@ -26,18 +26,17 @@ export interface CommitsStepResult {
 }
 
 /**
- * Rough number of distinct addresses the address step will collect: a full listing may hold
- * millions of objects, a diff usually few. Every kept commit is listed, but kept commits
- * mostly share their objects, so listings after the first count as much as a diff. Only
- * picks the partition count; a partition that ends up bigger is marked in several passes
- * (mark step), so a low estimate costs time, not memory.
+ * Rough number of addresses the address step will write: a full listing (a kept commit's tree,
+ * a branch with its staged entries, a parentless expired commit) may hold millions of
+ * objects, a diff usually few. Kept commits share most of their objects, but each listing
+ * writes all of its own, and a mark partition reads every key written to it: the partition
+ * count follows what is written, so that no mark Lambda reads far more than its share.
+ * A partition that ends up bigger is marked in several passes (mark step).
  */
 export function estimateAddresses(counts: Record<string, number>): number {
   let total = 0;
   for (const [kind, n] of Object.entries(counts)) {
-    if (kind === "active_list") total += n > 0 ? 1_000_000 + (n - 1) * 1_000 : 0;
-    else
-      total += n * (kind.endsWith("_list") ? 1_000_000 : kind.endsWith("_staged") ? 10_000 : 1_000);
+    total += n * (kind.endsWith("_list") || kind === "active_staged" ? 1_000_000 : 1_000);
   }
   return total;
 }
