@@ -81,11 +81,12 @@ export function merge(
   const baseTree = baseCommit ? repos.tree(state, baseCommit.id) : EMPTY_TREE;
   const destTree = repos.tree(state, head.id);
   const sourceTree = repos.tree(state, source.id);
-  const merged = mergeTrees(repos.store, baseTree, sourceTree, destTree, strategy);
-  if (!merged) throw new ApiError(409, "conflict found");
-  if (merged.id === destTree.id && input.allow_empty !== true && input.force !== true) {
+  // lakeFS: nothing changed on the source since the merge base.
+  if (sourceTree.id === baseTree.id && input.allow_empty !== true && input.force !== true) {
     throw new ApiError(400, "no changes");
   }
+  const merged = mergeTrees(repos.store, baseTree, sourceTree, destTree, strategy);
+  if (!merged) throw new ApiError(409, "conflict found");
   const commit = repos.addCommit(state, {
     parents: input.squash_merge === true ? [head.id] : [head.id, source.id],
     message:

@@ -61,6 +61,11 @@ export function sameValue(x: EntryValue, y: EntryValue): boolean {
   return x.c === y.c && x.s === y.s && x.t === y.t && sameMetadata(x.md, y.md);
 }
 
+/** The same stored entry: identity, physical address and mtime. */
+export function sameEntry(x: EntryValue, y: EntryValue): boolean {
+  return x.a === y.a && x.m === y.m && sameValue(x, y);
+}
+
 function sameMetadata(
   x: Record<string, string> | undefined,
   y: Record<string, string> | undefined,
@@ -222,6 +227,7 @@ export function* diffTrees(
   left: Metarange,
   right: Metarange,
   from?: Bound,
+  same: (x: EntryValue, y: EntryValue) => boolean = sameValue,
 ): Generator<TreeDifference> {
   if (left.id === right.id) return;
   const leftIds = new Set(left.ranges.map((r) => r.id));
@@ -240,7 +246,7 @@ export function* diffTrees(
       yield { key: b.value[0], right: b.value[1] };
       b = r.next();
     } else {
-      if (!sameValue(a.value[1], b.value[1])) {
+      if (!same(a.value[1], b.value[1])) {
         yield { key: a.value[0], left: a.value[1], right: b.value[1] };
       }
       a = l.next();
@@ -249,15 +255,12 @@ export function* diffTrees(
   }
 }
 
-function optionalSame(x: EntryValue | undefined, y: EntryValue | undefined): boolean {
-  if (!x || !y) return x === y;
-  return sameValue(x, y);
-}
-
 /**
- * lakeFS's three-way merge: what changed from `base` to `source` is applied to `dest`. A path
- * `dest` changed too, to something else, is a conflict unless a strategy picks a side;
- * undefined when there are conflicts.
+ * lakeFS's three-way merge (committed/merge.go): what changed from `base` to `source` is
+ * applied to `dest`. Entries are compared by identity; where source and destination hold the
+ * same identity, the source's entry is written (its address may differ). A path `dest` changed
+ * too, to another identity, is a conflict unless a strategy picks a side; undefined when there
+ * are conflicts. A destination that has not moved since the base takes the source's tree.
  */
 export function mergeTrees(
   store: RangeStore,
@@ -266,21 +269,33 @@ export function mergeTrees(
   dest: Metarange,
   strategy?: "dest-wins" | "source-wins",
 ): Metarange | undefined {
+  if (dest.id === base.id) return source;
   const changes: Change[] = [];
   let conflicts = 0;
-  for (const d of diffTrees(store, base, source)) {
-    const destValue = lookup(store, dest, d.key);
-    const destChanged = !optionalSame(destValue, d.left);
-    if (destChanged && !optionalSame(destValue, d.right)) {
-      if (strategy === "dest-wins") continue;
-      if (strategy !== "source-wins") {
-        conflicts++;
-        continue;
-      }
-    } else if (destChanged && (destValue === undefined || d.right === undefined)) continue;
-    // Both sides made the same change: lakeFS writes the source's entry (its address, which
-    // may differ from the destination's).
-    changes.push([d.key, d.right ?? null]);
+  const conflict = (key: string, sourceValue: EntryValue | undefined) => {
+    if (strategy === "source-wins") changes.push([key, sourceValue ?? null]);
+    else if (strategy !== "dest-wins") conflicts++;
+  };
+  // Every path whose stored entry the source changed, its address included.
+  for (const d of diffTrees(store, base, source, undefined, sameEntry)) {
+    const b = d.left;
+    const s = d.right;
+    const t = lookup(store, dest, d.key);
+    if (s && t) {
+      if (sameValue(s, t)) changes.push([d.key, s]);
+      else if (b && sameValue(s, b))
+        continue; // only the destination changed its identity
+      else if (b && sameValue(t, b)) changes.push([d.key, s]);
+      else conflict(d.key, s);
+    } else if (s) {
+      // Not in the destination: added by the source, or deleted by the destination.
+      if (!b) changes.push([d.key, s]);
+      else if (!sameValue(s, b)) conflict(d.key, s);
+    } else if (t) {
+      // Deleted by the source.
+      if (b && sameValue(t, b)) changes.push([d.key, null]);
+      else conflict(d.key, undefined);
+    }
   }
   return conflicts > 0 ? undefined : applyChanges(store, dest, changes);
 }

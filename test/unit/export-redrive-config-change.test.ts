@@ -1,7 +1,8 @@
 // Re-driving a crashed start (in-progress state without an execution) after the configuration
 // changed: the state's mode (incremental from the last export) was decided for the old
-// configuration, so the re-driven export must copy the whole commit to the new export path,
-// or the path would be left incomplete under a success status line.
+// configuration. Without an execution, the start is re-decided for the new configuration (the
+// whole commit to the new export path, recorded as the new version); if the crashed start did
+// reach Step Functions, its execution finishes as decided and the head is queued behind it.
 import { expect, it } from "vitest";
 import { type StartExportDeps, startExport } from "../../lambdas/export/app/start-export";
 import { type ExportConfig, nextConfigVersion } from "../../lambdas/export/domain/export-config";
@@ -13,8 +14,10 @@ import { FakeWorkflowStarter } from "../support/api-fakes";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const iso = (ms: number) => new Date(ms).toISOString();
+const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
 
-it("a re-driven start after an export path change does not export incrementally into the new path", async () => {
+/** c1 exported to a/ (version 1); c2's start crashed; then the path moved to b/ (version 2). */
+function crashedStartAfterPathChange() {
   const configA: ExportConfig = {
     repository: "repo",
     branch: "main",
@@ -24,7 +27,6 @@ it("a re-driven start after an export path change does not export incrementally 
     updatedAt: iso(T0),
     configVersion: 1,
   };
-  // c1 was exported to a/ (version 1).
   const exported: ExportState = {
     state: "exported-successfully",
     commitId: "c1",
@@ -38,8 +40,8 @@ it("a re-driven start after an export path change does not export incrementally 
     attempt: 1,
     version: 3,
   };
-  // 1. Commit c2: the trigger's compare-and-set succeeds, then the Lambda crashes before
-  //    StartExecution (no execution, no executionArn).
+  // Commit c2: the trigger's compare-and-set succeeds, then the Lambda crashes (no
+  // executionArn recorded).
   const d = decideStart(exported, {
     commitId: "c2",
     trigger: "event",
@@ -49,57 +51,59 @@ it("a re-driven start after an export path change does not export incrementally 
     exportIdFor: (n) => exportIdFor("repo", "main", "c2", n),
   });
   if (d.kind !== "start") throw new Error(d.kind);
-  let state: ExportState | undefined = d.next;
-  expect(state.mode).toBe("incremental");
-
-  // 2. A minute later the user moves the export path to b/: version 2 (the PUT is accepted
-  //    while in-progress; its own start is queued).
-  const version = nextConfigVersion(configA, state, {
+  expect(d.next.mode).toBe("incremental");
+  // A minute later the export path moves to b/ (accepted while in progress).
+  const version = nextConfigVersion(configA, d.next, {
     exportPath: "s3://out/b",
     lastKeysInPrefixRegexp: [],
   });
   expect(version).toBe(2);
   const config: ExportConfig = { ...configA, exportPath: "s3://out/b", configVersion: version };
-
-  // 3. Ten minutes after the crash a commit event re-drives the crashed start.
-  const workflows = new FakeWorkflowStarter();
+  const world = {
+    state: d.next as ExportState,
+    recorded: [] as string[],
+    followUps: [] as string[],
+    workflows: new FakeWorkflowStarter(),
+  };
   const deps = {
     exports: {
       getConfig: async () => config,
-      getState: async () => state,
+      getState: async () => world.state,
       compareAndSetState: async (_r: string, _b: string, v: number | undefined, n: ExportState) => {
-        if (state?.version !== v) return false;
-        state = n;
+        if (world.state.version !== v) return false;
+        world.state = n;
         return true;
       },
-      recordExecution: async () => true,
-      requestFollowUp: async () => true,
+      recordExecution: async (_r: string, _b: string, _id: string, arn: string) => {
+        world.recorded.push(arn);
+        world.state = { ...world.state, executionArn: arn };
+        return true;
+      },
+      requestFollowUp: async (_r: string, _b: string, _id: string, head: string) => {
+        world.followUps.push(head);
+        return true;
+      },
       markStartFailed: async () => true,
     },
     lakefs: {
       getRepository: async () => ({ id: "repo", storage_namespace: "s3://ns/repo" }),
       getBranch: async () => ({ id: "main", commit_id: "c3" }),
     },
-    workflows,
-    exportStateMachineArn: "arn:aws:states:us-east-1:0:stateMachine:export",
+    workflows: world.workflows,
+    exportStateMachineArn: MACHINE,
+    // Ten minutes after the crash a commit event re-drives the crashed start.
     now: () => new Date(T0 + 10 * 60_000),
   } as unknown as StartExportDeps;
+  return { world, deps, exportId: d.next.exportId };
+}
+
+it("re-decides a crashed start for the new configuration: the whole commit to the new path", async () => {
+  const { world, deps } = crashedStartAfterPathChange();
   const result = await startExport(deps, { repository: "repo", branch: "main", trigger: "event" });
   expect(result.status).toBe("started");
-  const input = workflows.started[0]!.input as ExportWorkflowInput;
-
-  // What the branch records when the re-driven execution succeeds. (Its input used to be an
+  const input = world.workflows.started[0]!.input as ExportWorkflowInput;
+  // A full export of c2 into b/ (extra keys there deleted), as version 2. (It used to be an
   // incremental c1 -> c2, diff only, into b/, which held nothing.)
-  const done = decideDone(state, {
-    exportId: input.exportId,
-    commitId: input.commitId,
-    outcome: { status: "succeeded" },
-    now: iso(T0 + 11 * 60_000),
-  });
-  if (done.kind !== "done") throw new Error(done.kind);
-
-  // A full export of c2 into the new path b/ (extra keys there deleted), as the new version.
-  expect(done.next.state).toBe("exported-successfully");
   expect({
     exportPath: input.exportPath,
     mode: input.mode,
@@ -111,4 +115,39 @@ it("a re-driven start after an export path change does not export incrementally 
     configVersion: 2,
     reconcileExports: [],
   });
+  expect(world.state).toMatchObject({ mode: "full-copy", configVersion: 2 });
+
+  // On success the branch records version 2: the next start for the same head is up to date,
+  // not another full copy.
+  const done = decideDone(world.state, {
+    exportId: input.exportId,
+    commitId: input.commitId,
+    outcome: { status: "succeeded" },
+    now: iso(T0 + 11 * 60_000),
+  });
+  if (done.kind !== "done") throw new Error(done.kind);
+  expect(done.next).toMatchObject({ state: "exported-successfully", exportedConfigVersion: 2 });
+  const again = decideStart(done.next, {
+    commitId: "c2",
+    trigger: "event",
+    isContinuous: true,
+    configVersion: 2,
+    now: iso(T0 + 12 * 60_000),
+    exportIdFor: (n) => exportIdFor("repo", "main", "c2", n),
+  });
+  expect(again.kind).toBe("up-to-date");
+});
+
+it("lets a crashed start that did reach Step Functions finish as decided, and queues the head", async () => {
+  const { world, deps, exportId } = crashedStartAfterPathChange();
+  // StartExecution succeeded before the crash: the execution exists (incremental to a/, v1).
+  const arn = `${MACHINE.replace(":stateMachine:", ":execution:")}:${exportId}`;
+  world.workflows.status.set(arn, "RUNNING");
+  const result = await startExport(deps, { repository: "repo", branch: "main", trigger: "event" });
+  expect(result).toMatchObject({ status: "queued", runningExportId: exportId, pendingHead: "c3" });
+  expect(world.workflows.started).toHaveLength(0);
+  expect(world.recorded).toEqual([arn]);
+  // The branch still says what that execution exports: version 1, so the next start (of c3,
+  // queued) exports to b/ in full.
+  expect(world.state).toMatchObject({ mode: "incremental", configVersion: 1, executionArn: arn });
 });

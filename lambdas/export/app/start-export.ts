@@ -4,7 +4,7 @@
 import { NotFoundError } from "../../shared/errors";
 import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import type { LakeFsApi } from "../../shared/lakefs/types";
-import type { WorkflowStarter } from "../../shared/workflow-starter";
+import { executionArnOf, type WorkflowStarter } from "../../shared/workflow-starter";
 import type { ExportConfig } from "../domain/export-config";
 import { configVersionOf } from "../domain/export-config";
 import { exportIdFor } from "../domain/export-id";
@@ -115,7 +115,22 @@ export async function startExport(
         // A start that crashed between its state write and StartExecution left no execution:
         // re-drive it under the same name (StartExecution is idempotent per name).
         if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
-          return launch(deps, redriveInput(config, repo.storage_namespace, current, deps.now()));
+          const version = configVersionOf(config);
+          if (current.configVersion === undefined || current.configVersion === version) {
+            return launch(deps, workflowInput(config, repo.storage_namespace, current));
+          }
+          // The configuration changed since this start was decided: see redecided().
+          const arn = executionArnOf(deps.exportStateMachineArn, current.exportId);
+          if (await executionExists(deps.workflows, arn)) {
+            // It did start, with the configuration of its time: let it finish as decided
+            // (the branch records that version) and queue the head behind it.
+            await deps.exports.recordExecution(repository, branch, current.exportId, arn, now);
+            continue;
+          }
+          const next = redecided(current, version, deps.now());
+          if (!(await deps.exports.compareAndSetState(repository, branch, current.version, next)))
+            continue;
+          return launch(deps, workflowInput(config, repo.storage_namespace, next));
         }
         // Lost race with the execution-ended handler? Then re-read and decide again.
         const ok = await deps.exports.requestFollowUp(
@@ -176,28 +191,33 @@ function workflowInput(
 }
 
 /**
- * The input of a re-driven start. If it did reach StartExecution, the same name brings back
- * that execution whatever this input says. If it did not and the configuration changed since
- * its state was written, its mode (say incremental from the last export) was decided for the
- * old configuration: the export path or regexes are the new ones now, so it exports the whole
- * commit to them instead (an incremental export into a new path would leave it incomplete).
+ * A crashed start re-decided for the current configuration: its mode (say incremental from the
+ * last export) was decided for the old one, and the export path or regexes are the new ones
+ * now, so it exports the whole commit to them (an incremental export into a new path would
+ * leave it incomplete) and the branch records the version it exports.
  */
-function redriveInput(
-  config: ExportConfig,
-  storageNamespace: string,
-  state: ExportState,
-  now: Date,
-): ExportWorkflowInput {
-  const input = workflowInput(config, storageNamespace, state);
-  const version = configVersionOf(config);
-  if (state.configVersion === undefined || state.configVersion === version) return input;
-  const choice = decideExportMode(state, { configVersion: version, fullRequested: false, now });
-  return ExportWorkflowInputSchema.parse({
-    ...input,
+function redecided(state: ExportState, configVersion: number, now: Date): ExportState {
+  const choice = decideExportMode(state, { configVersion, fullRequested: false, now });
+  return {
+    ...state,
     mode: choice.mode,
-    reconcileExports: choice.reconcileExports,
-    configVersion: version,
-  });
+    configVersion,
+    updatedAt: now.toISOString(),
+    version: state.version + 1,
+  };
+}
+
+/** Whether Step Functions knows the execution (a crashed start may have reached it). */
+async function executionExists(workflows: WorkflowStarter, executionArn: string) {
+  try {
+    await workflows.describe(executionArn);
+    return true;
+  } catch (err) {
+    const e = err as Error;
+    if (e?.name === "ExecutionDoesNotExist" || /ExecutionDoesNotExist/.test(e?.message ?? ""))
+      return false;
+    throw err;
+  }
 }
 
 async function launch(
