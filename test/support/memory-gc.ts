@@ -6,9 +6,11 @@ import { LeaseLostError } from "../../lambdas/gc/domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../../lambdas/gc/domain/mark-lifecycle";
 import type { GcMark, GcRun } from "../../lambdas/gc/domain/run-records";
 import type {
+  GcLakeFs,
   GcLeaseKeeper,
   GcObjectStore,
   GcRunRecords,
+  GcStepDeps,
   KeyDeleteFailure,
   ObjectUpload,
 } from "../../lambdas/gc/ports";
@@ -169,4 +171,19 @@ export class MemoryGcRecords implements GcRunRecords, GcLeaseKeeper {
     this.leaseHolder = run.runId;
     return undefined;
   }
+}
+
+/** The GC steps' ports over memory fakes, around `lakefs`, with the steps' clock at `nowMs`. */
+export function memoryGcWorld<L extends GcLakeFs>(lakefs: L, nowMs: number) {
+  const store = new MemoryGcStore();
+  const records = new MemoryGcRecords();
+  const deps: GcStepDeps = {
+    s3: store,
+    lakefs,
+    runs: records,
+    lease: records,
+    workBucket: "work",
+    now: () => new Date(nowMs),
+  };
+  return { lakefs, store, records, deps };
 }

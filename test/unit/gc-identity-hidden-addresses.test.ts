@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
 import type { Diff } from "../../lambdas/shared/lakefs/types";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
-import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
+import { type MemoryGcRecords, type MemoryGcStore, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
 const DAY = 86_400;
@@ -85,18 +85,7 @@ interface World {
 
 let seq = 0;
 function world(): World {
-  const lakefs = new IdentityLakeFs(() => NOW);
-  const store = new MemoryGcStore();
-  const records = new MemoryGcRecords();
-  const deps: GcStepDeps = {
-    s3: store,
-    lakefs,
-    runs: records,
-    lease: records,
-    workBucket: "work",
-    now: () => new Date(NOW * 1000 + 3_600_000),
-  };
-  return { lakefs, store, records, deps };
+  return memoryGcWorld(new IdentityLakeFs(() => NOW), NOW * 1000 + 3_600_000);
 }
 
 /** Uploads `content` (a new physical address; its ETag is the content's). */

@@ -7,9 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
-import type { GcStepDeps } from "../../lambdas/gc/ports";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
-import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
+import { memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
 const HOUR = 3600;
@@ -58,17 +57,10 @@ describe("tips of merged-and-deleted branches are starting points, as in lakeFS"
     { name: "older than the retention", hours: 10 * 24 },
   ]) {
     it(`keeps what lakeFS keeps when the merged branch's commits are ${age.name}`, async () => {
-      const lakefs = new MemoryLakeFs(() => NOW);
-      const store = new MemoryGcStore();
-      const records = new MemoryGcRecords();
-      const deps: GcStepDeps = {
-        s3: store,
-        lakefs,
-        runs: records,
-        lease: records,
-        workBucket: "work",
-        now: () => new Date(NOW * 1000),
-      };
+      const { lakefs, store, records, deps } = memoryGcWorld(
+        new MemoryLakeFs(() => NOW),
+        NOW * 1000,
+      );
       let n = 0;
       const upload = (label: string) => {
         const a = `${NS}/data/${label}-${n++}`;
