@@ -222,7 +222,7 @@ export class MemoryLakeFs implements GcLakeFs {
     for (const path of [...new Set([...l.keys(), ...r.keys()])].sort()) {
       const a = l.get(path);
       const b = r.get(path);
-      if (a === b) continue;
+      if (a === b || (a !== undefined && b !== undefined && this.sameEntry(a, b))) continue;
       const type = a === undefined ? "added" : b === undefined ? "removed" : "changed";
       diffs.push({ type, path, path_type: "object" });
     }
@@ -233,14 +233,27 @@ export class MemoryLakeFs implements GcLakeFs {
     this.count("diffBranch", branch);
     const b = this.branch(branch);
     const head = this.commits.get(b.head)!.tree;
+    const committed = (path: string) => head.get(path);
     const diffs: Diff[] = [...b.staged]
       .sort((x, y) => (x[0] < y[0] ? -1 : 1))
+      .filter(([path, address]) => {
+        const c = committed(path);
+        return address === null || c === undefined || !this.sameEntry(c, address);
+      })
       .map(([path, address]) => ({
         type: address === null ? "removed" : head.has(path) ? "changed" : "added",
         path,
         path_type: "object" as const,
       }));
     yield page(diffs, (d) => d.path, opts.after, opts.amount);
+  }
+
+  /**
+   * Whether two entries (by their addresses) are the same to a diff. Here: the same address;
+   * a subclass can compare as lakeFS does, by identity (size, ETag, metadata, content type).
+   */
+  protected sameEntry(a: string, b: string): boolean {
+    return a === b;
   }
 
   // ------------------------------------------------------------------ helpers

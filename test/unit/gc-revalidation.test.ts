@@ -13,13 +13,12 @@ import type { GcRun } from "../../lambdas/gc/domain/run-records";
 import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
 import { runGcPipeline } from "../support/gc-pipeline";
-import { MemoryGcRecords, MemoryGcStore } from "../support/memory-gc";
+import { type MemoryGcRecords, type MemoryGcStore, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
 const DAY = 86_400;
 const NOW = 1_800_000_000;
 const NS = "s3://lake/repos/r1";
-const WORK = "work";
 const RULES = { default_retention_days: 3, branches: [] };
 
 interface World {
@@ -34,18 +33,8 @@ interface World {
 
 let seq = 0;
 function world(): World {
-  const lakefs = new MemoryLakeFs(() => NOW);
-  const store = new MemoryGcStore();
-  const records = new MemoryGcRecords();
-  const deps: GcStepDeps = {
-    s3: store,
-    lakefs,
-    runs: records,
-    lease: records,
-    workBucket: WORK,
-    now: () => new Date(NOW * 1000 + 3_600_000),
-  };
-  return { lakefs, store, records, deps, address: {}, commit: {} };
+  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+  return { ...w, address: {}, commit: {} };
 }
 
 /** An object written into the namespace (bytes in the store) and its address. */
