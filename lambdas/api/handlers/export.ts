@@ -126,6 +126,34 @@ async function repair(event: ApiEvent, deps: ApiDeps) {
   );
 }
 
+const MAX_STORE_ATTEMPTS = 5;
+
+/**
+ * Stores a configuration with its version (see nextConfigVersion), read and written as one
+ * compare-and-set: a change stored meanwhile makes it read and decide again, so two changes at
+ * once get two versions.
+ */
+async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" | "configVersion">) {
+  const { repository, branch } = next;
+  for (let attempt = 0; attempt < MAX_STORE_ATTEMPTS; attempt++) {
+    const [previous, state] = await Promise.all([
+      deps.stores.exports.getConfig(repository, branch),
+      deps.stores.exports.getState(repository, branch),
+    ]);
+    const config: ExportConfig & { configVersion: number } = {
+      ...next,
+      updatedAt: deps.now().toISOString(),
+      configVersion: nextConfigVersion(previous, state, next),
+    };
+    if (await deps.stores.exports.replaceConfig(config, previous)) {
+      return { config, previous, state };
+    }
+  }
+  throw new ConflictError(
+    `the export configuration of lakefs://${repository}@${branch} kept changing during this request; try again`,
+  );
+}
+
 /** The start a stored configuration makes; its failure does not undo the configuration. */
 async function startAfterStore(deps: ApiDeps, repository: string, branch: string) {
   try {
@@ -170,25 +198,15 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       { repository, branch, exportPath, ...(exportStatusPath ? { exportStatusPath } : {}) },
       deps.stores.exports.listConfigs(),
     );
-    const [previous, state] = await Promise.all([
-      deps.stores.exports.getConfig(repository, branch),
-      deps.stores.exports.getState(repository, branch),
-    ]);
-    const configVersion = nextConfigVersion(previous, state, {
-      exportPath,
-      lastKeysInPrefixRegexp: regexps,
-    });
-    const config: ExportConfig = {
+    const { config, previous, state } = await storeConfig(deps, {
       repository,
       branch,
       exportPath,
       ...(exportStatusPath ? { exportStatusPath } : {}),
       lastKeysInPrefixRegexp: regexps,
       isContinuous: body.isContinuous ?? false,
-      updatedAt: deps.now().toISOString(),
-      configVersion,
-    };
-    await deps.stores.exports.putConfig(config);
+    });
+    const { configVersion } = config;
     // What the next export does with the new configuration: a full export when the branch was
     // exported with another version (the old export path is left as it is).
     const exported = exportedConfigVersionOf(state);

@@ -48,6 +48,47 @@ export class ExportStore implements ExportStateStore {
     );
   }
 
+  /**
+   * Stores `config` only if the stored configuration is still `previous` (none: still absent),
+   * so that two changes made at once cannot both be stored under one version. Returns whether
+   * it was stored.
+   */
+  async replaceConfig(config: ExportConfig, previous: ExportConfig | undefined): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.exportConfig(config.repository, config.branch),
+            kind: "export-config",
+            kindSk: `${config.repository}#${config.branch}`,
+            ...config,
+          },
+          ...(previous
+            ? {
+                ConditionExpression:
+                  "updatedAt = :updatedAt AND exportPath = :exportPath AND " +
+                  (previous.configVersion === undefined
+                    ? "attribute_not_exists(configVersion)"
+                    : "configVersion = :configVersion"),
+                ExpressionAttributeValues: {
+                  ":updatedAt": previous.updatedAt,
+                  ":exportPath": previous.exportPath,
+                  ...(previous.configVersion === undefined
+                    ? {}
+                    : { ":configVersion": previous.configVersion }),
+                },
+              }
+            : { ConditionExpression: "attribute_not_exists(pk)" }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   /** Returns whether a configuration existed. */
   async deleteConfig(repository: string, branch: string): Promise<boolean> {
     const out = await this.doc.send(
