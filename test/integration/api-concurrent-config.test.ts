@@ -1,6 +1,7 @@
-// Concurrent PUTs of one branch's export configuration: each stored configuration gets its own
-// version, so the export that follows a change is a full export to what is stored. Both
-// requests are held after reading the stored configuration until the other has read it too.
+// Concurrent PUTs of export configurations. One branch's: each stored configuration gets its
+// own version, so the export that follows a change is a full export to what is stored. Two
+// branches': overlapping export paths are never both stored (a full export deletes whatever
+// else is under its path). The requests are held at a read until the other has made it too.
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
 
@@ -12,25 +13,45 @@ const cfg = `/repositories/${repo}/branches/main/continuous-export`;
 beforeAll(async () => {
   fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
   call = apiClient(fake);
-  fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, { main: "c1" });
+  fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, { main: "c1", other: "o1" });
 });
 afterAll(() => fake.stop());
 
-/** Holds the first `n` calls of `obj[name]` until all `n` have been made. */
-function barrier<T extends object>(obj: T, name: keyof T & string, n: number) {
-  const original = (obj[name] as (...args: unknown[]) => Promise<unknown>).bind(obj);
+/** Resolves for the first `n` callers once all `n` have arrived (then at once). */
+function gate(n: number): () => Promise<void> {
   let arrived = 0;
   let open!: () => void;
   const opened = new Promise<void>((resolve) => {
     open = resolve;
   });
+  return async () => {
+    if (arrived >= n) return;
+    arrived++;
+    if (arrived === n) open();
+    await opened;
+  };
+}
+
+/** Holds the first `n` calls of the async method `obj[name]` until all `n` have been made. */
+function barrier<T extends object>(obj: T, name: keyof T & string, n: number) {
+  const original = (obj[name] as (...args: unknown[]) => Promise<unknown>).bind(obj);
+  const wait = gate(n);
   (obj as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-    if (arrived < n) {
-      arrived++;
-      if (arrived === n) open();
-      await opened;
-    }
+    await wait();
     return original(...args);
+  };
+  return () => {
+    (obj as Record<string, unknown>)[name] = original;
+  };
+}
+
+/** The same for a method answering an async iterable (held before its first page). */
+function iterableBarrier<T extends object>(obj: T, name: keyof T & string, n: number) {
+  const original = (obj[name] as (...args: unknown[]) => AsyncIterable<unknown>).bind(obj);
+  const wait = gate(n);
+  (obj as Record<string, unknown>)[name] = async function* (...args: unknown[]) {
+    await wait();
+    yield* original(...args);
   };
   return () => {
     (obj as Record<string, unknown>)[name] = original;
@@ -56,4 +77,34 @@ test("two changes at once get two versions; the stored one is the version its an
   const winner = answers.find((a) => a.body.exportPath === stored?.exportPath);
   expect(stored?.configVersion).toBe(winner?.body.configVersion);
   expect(stored?.configVersion).toBe(Math.max(...versions));
+});
+
+test("two branches set to overlapping export paths at once: at most one is stored", async () => {
+  const restore = iterableBarrier(fake.deps.lakefs, "listRepositories", 2);
+  let answers: { status: number; body: { message?: string } }[];
+  try {
+    answers = await Promise.all([
+      call("PUT", `/repositories/${repo}/branches/main/continuous-export`, {
+        exportPath: "s3://export-bucket/shared/main",
+      }),
+      call("PUT", `/repositories/${repo}/branches/other/continuous-export`, {
+        exportPath: "s3://export-bucket/shared",
+      }),
+    ]);
+  } finally {
+    restore();
+  }
+  expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(1);
+  for (const a of answers.filter((x) => x.status !== 200)) {
+    expect(a.status).toBe(400);
+    expect(a.body.message).toMatch(/^exportPath: .* overlaps the export path /);
+  }
+  const main = await fake.deps.stores.exports.getConfig(repo, "main");
+  const other = await fake.deps.stores.exports.getConfig(repo, "other");
+  // main keeps its configuration of the first test unless its change was the one stored.
+  expect(main?.exportPath).toMatch(/^s3:\/\/export-bucket\/(b|c|shared\/main)$/);
+  const paths = [main?.exportPath, other?.exportPath].filter((p) => p !== undefined);
+  expect(paths.filter((p) => p.startsWith("s3://export-bucket/shared")).length).toBeLessThanOrEqual(
+    1,
+  );
 });

@@ -194,10 +194,13 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       ],
       deps.lakefs.listRepositories({ amount: 1000 }),
     );
-    await checkOutsideOtherExports(
-      { repository, branch, exportPath, ...(exportStatusPath ? { exportStatusPath } : {}) },
-      deps.stores.exports.listConfigs(),
-    );
+    const own = {
+      repository,
+      branch,
+      exportPath,
+      ...(exportStatusPath ? { exportStatusPath } : {}),
+    };
+    await checkOutsideOtherExports(own, deps.stores.exports.listConfigs());
     const { config, previous, state } = await storeConfig(deps, {
       repository,
       branch,
@@ -207,6 +210,13 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       isContinuous: body.isContinuous ?? false,
     });
     const { configVersion } = config;
+    try {
+      // Again once stored: another branch's configuration stored meanwhile may overlap it.
+      await checkOutsideOtherExports(own, deps.stores.exports.listConfigs());
+    } catch (err) {
+      await deps.stores.exports.restoreConfig(config, previous);
+      throw err;
+    }
     // What the next export does with the new configuration: a full export when the branch was
     // exported with another version (the old export path is left as it is).
     const exported = exportedConfigVersionOf(state);

@@ -89,6 +89,32 @@ export class ExportStore implements ExportStateStore {
     }
   }
 
+  /**
+   * Puts `previous` back (none: deletes) in place of `stored`, unless the configuration has
+   * changed again since `stored` was written.
+   */
+  async restoreConfig(stored: ExportConfig, previous: ExportConfig | undefined): Promise<void> {
+    if (previous) {
+      await this.replaceConfig(previous, stored);
+      return;
+    }
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.exportConfig(stored.repository, stored.branch),
+          ConditionExpression: "updatedAt = :updatedAt AND exportPath = :exportPath",
+          ExpressionAttributeValues: {
+            ":updatedAt": stored.updatedAt,
+            ":exportPath": stored.exportPath,
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
   /** Returns whether a configuration existed. */
   async deleteConfig(repository: string, branch: string): Promise<boolean> {
     const out = await this.doc.send(
