@@ -78,7 +78,11 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
     },
     exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
     webhookToken: () => {
-      secret ??= webhookSecret(env);
+      // Read once per container; a failed read is not kept (the next delivery reads again).
+      secret ??= webhookSecret(env).catch((err) => {
+        secret = undefined;
+        throw err;
+      });
       return secret;
     },
     now: () => new Date(),
