@@ -1,4 +1,4 @@
-// The bus event of a lakeFS commit, merge or revert: the webhook receiver (lambdas/api) puts lakeFS's
+// The bus event of a lakeFS commit, merge, revert or cherry-pick: the webhook receiver (lambdas/api) puts lakeFS's
 // payload on the Lakeport bus as the detail, with source "lakeport.lakefs" and the lakeFS event
 // type as detail type; a rule (infra/constructs/export.ts) sends it to the trigger, which
 // starts the branch's export.
@@ -7,10 +7,15 @@ import type { StartTrigger } from "./export-state";
 
 export const LAKEFS_EVENT_SOURCE = "lakeport.lakefs";
 /**
- * The lakeFS hooks that export: the detail types of the bus events. A revert makes a commit on
- * the branch but fires post-revert, not post-commit.
+ * The lakeFS hooks that export: the detail types of the bus events. A revert and a cherry-pick
+ * make a commit on the branch but fire post-revert and post-cherry-pick, not post-commit.
  */
-export const LAKEFS_EVENT_TYPES = ["post-commit", "post-merge", "post-revert"] as const;
+export const LAKEFS_EVENT_TYPES = [
+  "post-commit",
+  "post-merge",
+  "post-revert",
+  "post-cherry-pick",
+] as const;
 
 /** The fields of lakeFS's payload the trigger reads. */
 const LakeFsEventDetailSchema = z.looseObject({
