@@ -235,9 +235,10 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     return json(200, { ...exportConfigView(config), ...change, export: view });
   },
 
+  // No lakeFS check: the configuration of a repository or branch deleted in lakeFS must still
+  // be deletable (its export path stays taken while it is stored).
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {
     const { repository, branch } = branchParams(event);
-    await getRepositoryOrThrow(deps.lakefs, repository);
     const existed = await deps.stores.exports.deleteConfig(repository, branch);
     if (!existed)
       throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
