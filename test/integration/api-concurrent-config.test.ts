@@ -108,3 +108,18 @@ test("two branches set to overlapping export paths at once: at most one is store
     1,
   );
 });
+
+test("a configuration stored before versions and times were recorded is replaced", async () => {
+  const legacy = { repository: repo, branch: "legacy", exportPath: "s3://export-bucket/legacy" };
+  fake.lakefs.setHead(repo, "legacy", "l1");
+  await fake.deps.stores.exports.putConfig({
+    ...legacy,
+    lastKeysInPrefixRegexp: [],
+    isContinuous: false,
+  } as unknown as Parameters<typeof fake.deps.stores.exports.putConfig>[0]);
+  const r = await call("PUT", `/repositories/${repo}/branches/legacy/continuous-export`, {
+    exportPath: "s3://export-bucket/legacy2",
+  });
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ exportPath: "s3://export-bucket/legacy2", configVersion: 2 });
+});

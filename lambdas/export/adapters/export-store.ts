@@ -24,6 +24,21 @@ import type {
 
 const MAX_CAS_ATTEMPTS = 10;
 
+/** A condition that the stored item still has `item`'s values of `names` (absent ones absent). */
+function sameAs<T extends object>(item: T, names: readonly (keyof T & string)[]) {
+  const values: Record<string, unknown> = {};
+  const parts = names.map((name) => {
+    const value = item[name];
+    if (value === undefined) return `attribute_not_exists(${name})`;
+    values[`:${name}`] = value;
+    return `${name} = :${name}`;
+  });
+  return {
+    ConditionExpression: parts.join(" AND "),
+    ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+  };
+}
+
 export class ExportStore implements ExportStateStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -65,20 +80,7 @@ export class ExportStore implements ExportStateStore {
             ...config,
           },
           ...(previous
-            ? {
-                ConditionExpression:
-                  "updatedAt = :updatedAt AND exportPath = :exportPath AND " +
-                  (previous.configVersion === undefined
-                    ? "attribute_not_exists(configVersion)"
-                    : "configVersion = :configVersion"),
-                ExpressionAttributeValues: {
-                  ":updatedAt": previous.updatedAt,
-                  ":exportPath": previous.exportPath,
-                  ...(previous.configVersion === undefined
-                    ? {}
-                    : { ":configVersion": previous.configVersion }),
-                },
-              }
+            ? sameAs(previous, ["updatedAt", "exportPath", "configVersion"])
             : { ConditionExpression: "attribute_not_exists(pk)" }),
         }),
       );
@@ -103,11 +105,7 @@ export class ExportStore implements ExportStateStore {
         new DeleteCommand({
           TableName: this.tableName,
           Key: keys.exportConfig(stored.repository, stored.branch),
-          ConditionExpression: "updatedAt = :updatedAt AND exportPath = :exportPath",
-          ExpressionAttributeValues: {
-            ":updatedAt": stored.updatedAt,
-            ":exportPath": stored.exportPath,
-          },
+          ...sameAs(stored, ["updatedAt", "exportPath", "configVersion"]),
         }),
       );
     } catch (err) {
