@@ -1,5 +1,5 @@
-// The lakeFS action file that sends post-commit and post-merge events to Lakeport's webhook
-// route. The token is not in the file (which is committed, readable by anyone who can read the
+// The lakeFS action file that sends post-commit, post-merge, post-revert and post-cherry-pick
+// events (a revert or cherry-pick fires no post-commit) to Lakeport's webhook route. The token is not in the file (which is committed, readable by anyone who can read the
 // repository): it is a lakeFS secret reference, `{{ ENV.LAKEFSACTION_LAKEPORT_TOKEN }}`,
 // replaced by lakeFS from its own environment when the action runs (lakeFS reads only
 // variables starting with LAKEFSACTION_). README's "Connecting lakeFS" shows the same file.
@@ -20,6 +20,8 @@ export function lakeportActionYaml(
     "on:",
     `  post-commit:${on}`,
     `  post-merge:${on}`,
+    `  post-revert:${on}`,
+    `  post-cherry-pick:${on}`,
     "hooks:",
     "  - id: lakeport_export",
     "    type: webhook",

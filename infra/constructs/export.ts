@@ -8,7 +8,7 @@
 //        -> Done | ExportFailed (cause: the reason)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
-// Trigger: rule on the Lakeport bus (lakeport.lakefs post-commit/post-merge) -> trigger Lambda.
+// Trigger: rule on the Lakeport bus (lakeport.lakefs commit, merge, revert, cherry-pick events) -> trigger Lambda.
 // Watchdog (execution-ended handler): rule on the default bus (aws.states execution status
 // changes of this state machine) -> watchdog Lambda: records the outcome of the ended execution
 // on the branch (SUCCEEDED: done; ExportFailed, FAILED, TIMED_OUT, ABORTED: export-failed) and
@@ -337,7 +337,7 @@ export class ExportWorkflow extends Construct {
     const { trigger, watchdog, stuckCheck } = this.functions;
     new events.Rule(this, "CommitRule", {
       eventBus: props.eventBus,
-      description: "lakeFS post-commit/post-merge -> continuous export start",
+      description: "lakeFS post-commit/merge/revert/cherry-pick -> continuous export start",
       eventPattern: { source: [LAKEFS_EVENT_SOURCE], detailType: [...LAKEFS_EVENT_TYPES] },
       targets: [
         new targets.LambdaFunction(trigger, {

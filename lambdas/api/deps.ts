@@ -38,8 +38,12 @@ export interface ApiDeps {
   gcSettings?: { leaseSeconds?: number; maxMarkAgeHours?: number };
   /** Buckets export may write to (EXPORT_BUCKETS, the deployment's exportBuckets setting). */
   exportBuckets: ExportBucketRule;
-  /** The webhook's shared secret; undefined when none is configured (webhook then refuses). */
-  webhookToken: () => Promise<string | undefined>;
+  /**
+   * The webhook's shared secret; undefined when none is configured (webhook then refuses).
+   * `refresh`: read it again unless it was read less than a minute ago (it may have been
+   * rotated since).
+   */
+  webhookToken: (opts?: { refresh?: boolean }) => Promise<string | undefined>;
   now: () => Date;
 }
 
@@ -60,11 +64,15 @@ function clientOptions(env: Env, endpointVar: string): ClientOptions {
   };
 }
 
+/** A rotated webhook secret is read again at most this often per container. */
+const WEBHOOK_TOKEN_REFRESH_MS = 60_000;
+
 export async function depsFromEnv(env: Env): Promise<ApiDeps> {
   const ddb = createDynamoDbClient(clientOptions(env, "AWS_ENDPOINT_URL_DYNAMODB"));
   const sfn = createSfnClient(clientOptions(env, "AWS_ENDPOINT_URL_SFN"));
   const events = createEventBridgeClient(clientOptions(env, "AWS_ENDPOINT_URL_EVENTBRIDGE"));
   let secret: Promise<string | undefined> | undefined;
+  let secretReadAt = 0;
   return {
     stores: createStateStores(ddb, required("TABLE_NAME", env)),
     lakefs: lazyLakeFs(env),
@@ -77,8 +85,18 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
       maxMarkAgeHours: parseMaxMarkAgeHours(env.GC_MAX_MARK_AGE_HOURS, "GC_MAX_MARK_AGE_HOURS"),
     },
     exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
-    webhookToken: () => {
-      secret ??= webhookSecret(env);
+    webhookToken: (opts) => {
+      // Read once per container, again on request at most once a minute; a failed read is not
+      // kept (the next delivery reads again).
+      if (opts?.refresh && Date.now() - secretReadAt >= WEBHOOK_TOKEN_REFRESH_MS)
+        secret = undefined;
+      if (!secret) {
+        secretReadAt = Date.now();
+        secret = webhookSecret(env).catch((err) => {
+          secret = undefined;
+          throw err;
+        });
+      }
       return secret;
     },
     now: () => new Date(),

@@ -127,7 +127,7 @@ export const ROUTES: readonly RouteDef[] = [
     resource: `${API_BASE_PATH}/webhooks/lakefs`,
     group: "webhook",
     authenticated: false,
-    summary: "lakeFS post-commit/post-merge webhook receiver",
+    summary: "lakeFS post-commit/post-merge/post-revert/post-cherry-pick webhook receiver",
   },
   {
     method: "GET",

@@ -101,7 +101,7 @@ export const GcMarkRetireRequestSchema = z
 export const LakeFsWebhookEventSchema = z
   .looseObject({
     event_type: z.enum(LAKEFS_EVENT_TYPES, {
-      error: "must be post-commit or post-merge",
+      error: `must be ${LAKEFS_EVENT_TYPES.slice(0, -1).join(", ")} or ${LAKEFS_EVENT_TYPES.at(-1)}`,
     }),
     event_time: z.string().optional(),
     action_name: z.string().optional(),

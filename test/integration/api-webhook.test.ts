@@ -55,6 +55,25 @@ test("publishes one event per delivery; a repeated delivery is not published aga
   expect(fake.events.events.length - before).toBe(2);
 });
 
+test.each([
+  ["post-revert", "c104"],
+  ["post-cherry-pick", "c105"],
+])(
+  "a %s event (a commit made by a revert or cherry-pick) is published like a commit's",
+  async (type, commit) => {
+    const revert = { ...payload(commit), event_type: type };
+    expect(await deliver(revert)).toEqual({
+      status: 202,
+      body: { published: true, duplicate: false },
+    });
+    expect(fake.events.events.at(-1)).toEqual({
+      source: "lakeport.lakefs",
+      detailType: type,
+      detail: revert,
+    });
+  },
+);
+
 test("needs the shared secret (no bearer token)", async () => {
   const before = fake.events.events.length;
   expect(await deliver(payload("c101"), null)).toEqual({
@@ -71,7 +90,9 @@ test("needs the shared secret (no bearer token)", async () => {
 test("validates the payload", async () => {
   expect(await deliver({ ...payload("c102"), event_type: "pre-commit" })).toEqual({
     status: 400,
-    body: { message: "event_type: must be post-commit or post-merge" },
+    body: {
+      message: "event_type: must be post-commit, post-merge, post-revert or post-cherry-pick",
+    },
   });
   const { commit_id: _c, ...noCommit } = payload("c102");
   expect(await deliver(noCommit)).toEqual({

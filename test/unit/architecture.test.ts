@@ -140,7 +140,7 @@ describe("one definition per concept", () => {
     ["the lakeFS event source", /"lakeport\.lakefs"/, "lambdas/export/domain/lakefs-event.ts"],
     [
       "the lakeFS event types",
-      /"post-commit", "post-merge"/,
+      /"post-commit",\s*"post-merge",\s*"post-revert",\s*"post-cherry-pick"/,
       "lambdas/export/domain/lakefs-event.ts",
     ],
     ["the GC rules schema", /gcRulesSchema\(wording/, "lambdas/gc/domain/rules.ts"],

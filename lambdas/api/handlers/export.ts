@@ -126,6 +126,34 @@ async function repair(event: ApiEvent, deps: ApiDeps) {
   );
 }
 
+const MAX_STORE_ATTEMPTS = 5;
+
+/**
+ * Stores a configuration with its version (see nextConfigVersion), read and written as one
+ * compare-and-set: a change stored meanwhile makes it read and decide again, so two changes at
+ * once get two versions.
+ */
+async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" | "configVersion">) {
+  const { repository, branch } = next;
+  for (let attempt = 0; attempt < MAX_STORE_ATTEMPTS; attempt++) {
+    const [previous, state] = await Promise.all([
+      deps.stores.exports.getConfig(repository, branch),
+      deps.stores.exports.getState(repository, branch),
+    ]);
+    const config: ExportConfig & { configVersion: number } = {
+      ...next,
+      updatedAt: deps.now().toISOString(),
+      configVersion: nextConfigVersion(previous, state, next),
+    };
+    if (await deps.stores.exports.replaceConfig(config, previous)) {
+      return { config, previous, state };
+    }
+  }
+  throw new ConflictError(
+    `the export configuration of lakefs://${repository}@${branch} kept changing during this request; try again`,
+  );
+}
+
 /** The start a stored configuration makes; its failure does not undo the configuration. */
 async function startAfterStore(deps: ApiDeps, repository: string, branch: string) {
   try {
@@ -166,29 +194,29 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       ],
       deps.lakefs.listRepositories({ amount: 1000 }),
     );
-    await checkOutsideOtherExports(
-      { repository, branch, exportPath, ...(exportStatusPath ? { exportStatusPath } : {}) },
-      deps.stores.exports.listConfigs(),
-    );
-    const [previous, state] = await Promise.all([
-      deps.stores.exports.getConfig(repository, branch),
-      deps.stores.exports.getState(repository, branch),
-    ]);
-    const configVersion = nextConfigVersion(previous, state, {
+    const own = {
+      repository,
+      branch,
       exportPath,
-      lastKeysInPrefixRegexp: regexps,
-    });
-    const config: ExportConfig = {
+      ...(exportStatusPath ? { exportStatusPath } : {}),
+    };
+    await checkOutsideOtherExports(own, deps.stores.exports.listConfigs());
+    const { config, previous, state } = await storeConfig(deps, {
       repository,
       branch,
       exportPath,
       ...(exportStatusPath ? { exportStatusPath } : {}),
       lastKeysInPrefixRegexp: regexps,
       isContinuous: body.isContinuous ?? false,
-      updatedAt: deps.now().toISOString(),
-      configVersion,
-    };
-    await deps.stores.exports.putConfig(config);
+    });
+    const { configVersion } = config;
+    try {
+      // Again once stored: another branch's configuration stored meanwhile may overlap it.
+      await checkOutsideOtherExports(own, deps.stores.exports.listConfigs());
+    } catch (err) {
+      await deps.stores.exports.restoreConfig(config, previous);
+      throw err;
+    }
     // What the next export does with the new configuration: a full export when the branch was
     // exported with another version (the old export path is left as it is).
     const exported = exportedConfigVersionOf(state);
@@ -207,9 +235,10 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     return json(200, { ...exportConfigView(config), ...change, export: view });
   },
 
+  // No lakeFS check: the configuration of a repository or branch deleted in lakeFS must still
+  // be deletable (its export path stays taken while it is stored).
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {
     const { repository, branch } = branchParams(event);
-    await getRepositoryOrThrow(deps.lakefs, repository);
     const existed = await deps.stores.exports.deleteConfig(repository, branch);
     if (!existed)
       throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);

@@ -86,8 +86,9 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     return noContent();
   },
 
+  // No lakeFS check: the rules of a repository deleted in lakeFS must still be deletable.
   [routeKey("DELETE", `${base}/settings/gc_rules`)]: async (event, deps) => {
-    const repository = await existingRepository(event, deps);
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
     if (!(await deps.stores.gc.deleteRules(repository))) {
       throw new NotFoundError(`no GC rules for repository "${repository}"`);
     }

@@ -36,12 +36,13 @@ export function deliveryKey(e: LakeFsWebhookEvent): string {
 }
 
 async function checkToken(event: ApiEvent, deps: ApiDeps) {
-  const expected = await deps.webhookToken();
   const given = header(event, WEBHOOK_TOKEN_HEADER);
   if (given === undefined) throw new UnauthorizedError(`missing ${WEBHOOK_TOKEN_HEADER} header`);
-  if (!expected || !tokensMatch(given, expected)) {
-    throw new ForbiddenError(`wrong ${WEBHOOK_TOKEN_HEADER} header`);
-  }
+  const matches = (expected: string | undefined) => !!expected && tokensMatch(given, expected);
+  if (matches(await deps.webhookToken())) return;
+  // The secret may have been rotated since this container read it.
+  if (matches(await deps.webhookToken({ refresh: true }))) return;
+  throw new ForbiddenError(`wrong ${WEBHOOK_TOKEN_HEADER} header`);
 }
 
 export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {

@@ -24,6 +24,21 @@ import type {
 
 const MAX_CAS_ATTEMPTS = 10;
 
+/** A condition that the stored item still has `item`'s values of `names` (absent ones absent). */
+function sameAs<T extends object>(item: T, names: readonly (keyof T & string)[]) {
+  const values: Record<string, unknown> = {};
+  const parts = names.map((name) => {
+    const value = item[name];
+    if (value === undefined) return `attribute_not_exists(${name})`;
+    values[`:${name}`] = value;
+    return `${name} = :${name}`;
+  });
+  return {
+    ConditionExpression: parts.join(" AND "),
+    ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+  };
+}
+
 export class ExportStore implements ExportStateStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -46,6 +61,56 @@ export class ExportStore implements ExportStateStore {
         },
       }),
     );
+  }
+
+  /**
+   * Stores `config` only if the stored configuration is still `previous` (none: still absent),
+   * so that two changes made at once cannot both be stored under one version. Returns whether
+   * it was stored.
+   */
+  async replaceConfig(config: ExportConfig, previous: ExportConfig | undefined): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.exportConfig(config.repository, config.branch),
+            kind: "export-config",
+            kindSk: `${config.repository}#${config.branch}`,
+            ...config,
+          },
+          ...(previous
+            ? sameAs(previous, ["updatedAt", "exportPath", "configVersion"])
+            : { ConditionExpression: "attribute_not_exists(pk)" }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Puts `previous` back (none: deletes) in place of `stored`, unless the configuration has
+   * changed again since `stored` was written.
+   */
+  async restoreConfig(stored: ExportConfig, previous: ExportConfig | undefined): Promise<void> {
+    if (previous) {
+      await this.replaceConfig(previous, stored);
+      return;
+    }
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.exportConfig(stored.repository, stored.branch),
+          ...sameAs(stored, ["updatedAt", "exportPath", "configVersion"]),
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   /** Returns whether a configuration existed. */

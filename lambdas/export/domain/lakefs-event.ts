@@ -1,4 +1,4 @@
-// The bus event of a lakeFS commit or merge: the webhook receiver (lambdas/api) puts lakeFS's
+// The bus event of a lakeFS commit, merge, revert or cherry-pick: the webhook receiver (lambdas/api) puts lakeFS's
 // payload on the Lakeport bus as the detail, with source "lakeport.lakefs" and the lakeFS event
 // type as detail type; a rule (infra/constructs/export.ts) sends it to the trigger, which
 // starts the branch's export.
@@ -6,8 +6,16 @@ import { z } from "zod";
 import type { StartTrigger } from "./export-state";
 
 export const LAKEFS_EVENT_SOURCE = "lakeport.lakefs";
-/** The lakeFS hooks that export: the detail types of the bus events. */
-export const LAKEFS_EVENT_TYPES = ["post-commit", "post-merge"] as const;
+/**
+ * The lakeFS hooks that export: the detail types of the bus events. A revert and a cherry-pick
+ * make a commit on the branch but fire post-revert and post-cherry-pick, not post-commit.
+ */
+export const LAKEFS_EVENT_TYPES = [
+  "post-commit",
+  "post-merge",
+  "post-revert",
+  "post-cherry-pick",
+] as const;
 
 /** The fields of lakeFS's payload the trigger reads. */
 const LakeFsEventDetailSchema = z.looseObject({

@@ -1,4 +1,4 @@
-// EventBridge target for lakeFS post-commit/post-merge events: the compare-and-set start of a
+// EventBridge target for lakeFS post-commit/post-merge/post-revert/post-cherry-pick events: the compare-and-set start of a
 // continuous export (startExport with trigger "event" refuses branches that are not continuous).
 import { NotFoundError } from "../../shared/errors";
 import { lambdaHandler } from "../../shared/lambda-handler";

@@ -1,0 +1,125 @@
+// Concurrent PUTs of export configurations. One branch's: each stored configuration gets its
+// own version, so the export that follows a change is a full export to what is stored. Two
+// branches': overlapping export paths are never both stored (a full export deletes whatever
+// else is under its path). The requests are held at a read until the other has made it too.
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
+
+let fake: FakeApi;
+let call: ReturnType<typeof apiClient>;
+const repo = "repo-concurrent-config";
+const cfg = `/repositories/${repo}/branches/main/continuous-export`;
+
+beforeAll(async () => {
+  fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
+  call = apiClient(fake);
+  fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, { main: "c1", other: "o1" });
+});
+afterAll(() => fake.stop());
+
+/** Resolves for the first `n` callers once all `n` have arrived (then at once). */
+function gate(n: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return async () => {
+    if (arrived >= n) return;
+    arrived++;
+    if (arrived === n) open();
+    await opened;
+  };
+}
+
+/** Holds the first `n` calls of the async method `obj[name]` until all `n` have been made. */
+function barrier<T extends object>(obj: T, name: keyof T & string, n: number) {
+  const original = (obj[name] as (...args: unknown[]) => Promise<unknown>).bind(obj);
+  const wait = gate(n);
+  (obj as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+    await wait();
+    return original(...args);
+  };
+  return () => {
+    (obj as Record<string, unknown>)[name] = original;
+  };
+}
+
+/** The same for a method answering an async iterable (held before its first page). */
+function iterableBarrier<T extends object>(obj: T, name: keyof T & string, n: number) {
+  const original = (obj[name] as (...args: unknown[]) => AsyncIterable<unknown>).bind(obj);
+  const wait = gate(n);
+  (obj as Record<string, unknown>)[name] = async function* (...args: unknown[]) {
+    await wait();
+    yield* original(...args);
+  };
+  return () => {
+    (obj as Record<string, unknown>)[name] = original;
+  };
+}
+
+test("two changes at once get two versions; the stored one is the version its answer gave", async () => {
+  expect((await call("PUT", cfg, { exportPath: "s3://export-bucket/a" })).status).toBe(200);
+  const restore = barrier(fake.deps.stores.exports, "getState", 2);
+  let answers: { status: number; body: { exportPath: string; configVersion: number } }[];
+  try {
+    answers = await Promise.all([
+      call("PUT", cfg, { exportPath: "s3://export-bucket/b" }),
+      call("PUT", cfg, { exportPath: "s3://export-bucket/c" }),
+    ]);
+  } finally {
+    restore();
+  }
+  for (const a of answers) expect(a.status).toBe(200);
+  const versions = answers.map((a) => a.body.configVersion);
+  expect(new Set(versions).size).toBe(2);
+  const stored = await fake.deps.stores.exports.getConfig(repo, "main");
+  const winner = answers.find((a) => a.body.exportPath === stored?.exportPath);
+  expect(stored?.configVersion).toBe(winner?.body.configVersion);
+  expect(stored?.configVersion).toBe(Math.max(...versions));
+});
+
+test("two branches set to overlapping export paths at once: at most one is stored", async () => {
+  const restore = iterableBarrier(fake.deps.lakefs, "listRepositories", 2);
+  let answers: { status: number; body: { message?: string } }[];
+  try {
+    answers = await Promise.all([
+      call("PUT", `/repositories/${repo}/branches/main/continuous-export`, {
+        exportPath: "s3://export-bucket/shared/main",
+      }),
+      call("PUT", `/repositories/${repo}/branches/other/continuous-export`, {
+        exportPath: "s3://export-bucket/shared",
+      }),
+    ]);
+  } finally {
+    restore();
+  }
+  expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(1);
+  for (const a of answers.filter((x) => x.status !== 200)) {
+    expect(a.status).toBe(400);
+    expect(a.body.message).toMatch(/^exportPath: .* overlaps the export path /);
+  }
+  const main = await fake.deps.stores.exports.getConfig(repo, "main");
+  const other = await fake.deps.stores.exports.getConfig(repo, "other");
+  // main keeps its configuration of the first test unless its change was the one stored.
+  expect(main?.exportPath).toMatch(/^s3:\/\/export-bucket\/(b|c|shared\/main)$/);
+  const paths = [main?.exportPath, other?.exportPath].filter((p) => p !== undefined);
+  expect(paths.filter((p) => p.startsWith("s3://export-bucket/shared")).length).toBeLessThanOrEqual(
+    1,
+  );
+});
+
+test("a configuration stored before versions and times were recorded is replaced", async () => {
+  const legacy = { repository: repo, branch: "legacy", exportPath: "s3://export-bucket/legacy" };
+  fake.lakefs.setHead(repo, "legacy", "l1");
+  await fake.deps.stores.exports.putConfig({
+    ...legacy,
+    lastKeysInPrefixRegexp: [],
+    isContinuous: false,
+  } as unknown as Parameters<typeof fake.deps.stores.exports.putConfig>[0]);
+  const r = await call("PUT", `/repositories/${repo}/branches/legacy/continuous-export`, {
+    exportPath: "s3://export-bucket/legacy2",
+  });
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ exportPath: "s3://export-bucket/legacy2", configVersion: 2 });
+});
