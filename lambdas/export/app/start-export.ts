@@ -60,7 +60,10 @@ export type StartExportResult =
   | { status: "refused-settling"; until: string }
   /** repair asked for a branch whose export has not failed. */
   | { status: "refused-not-failed"; state: ExportStateName | "never-exported" }
-  /** StartExecution failed; the branch is now export-failed with the reason. */
+  /**
+   * StartExecution failed; the branch is now export-failed with the reason (or, when even
+   * whether the execution exists could not be told, still in-progress for the stuck check).
+   */
   | { status: "start-failed"; exportId: string; errorMessage: string };
 
 const MAX_CAS_ATTEMPTS = 20;
@@ -230,10 +233,22 @@ async function launch(
   try {
     executionArn = await deps.workflows.start(deps.exportStateMachineArn, exportId, input);
   } catch (err) {
-    // Never leave the branch in-progress without a live execution.
     const reason = (err as Error).message || String(err);
-    await deps.exports.markStartFailed(repository, branch, exportId, reason, now());
-    return { status: "start-failed", exportId, errorMessage: reason };
+    // A failed answer does not prove nothing started (a lost response): an execution that
+    // exists is this export, and the branch must follow it rather than say export-failed.
+    const arn = executionArnOf(deps.exportStateMachineArn, exportId);
+    const exists = await executionExists(deps.workflows, arn).catch(() => undefined);
+    if (exists === undefined) {
+      // Unknown: the branch stays in-progress; a later start re-drives it under the same name,
+      // or the stuck-export check fails it if no execution ever appears.
+      return { status: "start-failed", exportId, errorMessage: reason };
+    }
+    if (!exists) {
+      // Never leave the branch in-progress without a live execution.
+      await deps.exports.markStartFailed(repository, branch, exportId, reason, now());
+      return { status: "start-failed", exportId, errorMessage: reason };
+    }
+    executionArn = arn;
   }
   // The execution may already have finished and completed the state: then nothing to record.
   await deps.exports.recordExecution(repository, branch, exportId, executionArn, now());
