@@ -16,6 +16,7 @@ import {
   exportModeOf,
   type StartTrigger,
 } from "../domain/export-state";
+import { startOf } from "../domain/stuck";
 import { decideStart, reconcileExportsOf } from "../domain/transitions";
 import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../domain/workflow-input";
 import type { ExportStateStore } from "../ports";
@@ -117,7 +118,9 @@ export async function startExport(
       case "refused-in-progress": {
         // A start that crashed between its state write and StartExecution left no execution:
         // re-drive it under the same name (StartExecution is idempotent per name).
-        if (current && !current.executionArn && isStale(current.updatedAt, deps.now())) {
+        // From the start, not updatedAt: every queued head rewrites that, and on a busy
+        // branch a crashed start would never be re-driven.
+        if (current && !current.executionArn && isStale(startOf(current), deps.now())) {
           const version = configVersionOf(config);
           if (current.configVersion === undefined || current.configVersion === version) {
             return launch(deps, workflowInput(config, repo.storage_namespace, current));
@@ -166,8 +169,8 @@ export async function startExport(
 /** An in-progress state this old without an execution is a crashed start. */
 export const STALLED_START_MS = 5 * 60 * 1000;
 
-function isStale(updatedAt: string, now: Date): boolean {
-  return now.getTime() - Date.parse(updatedAt) > STALLED_START_MS;
+function isStale(since: string, now: Date): boolean {
+  return now.getTime() - Date.parse(since) > STALLED_START_MS;
 }
 
 /** The workflow input of the export `state` describes. */

@@ -39,6 +39,15 @@ export type StuckVerdict =
   /** `fail`: record the export as export-failed with `reason`; `report`: only count it. */
   | { stuck: true; action: "fail" | "report"; reason: string };
 
+/**
+ * When the in-progress export was started: startedAt, not updatedAt, which every queued head
+ * rewrites (a busy branch would otherwise never look stalled). States from before startedAt
+ * existed have only updatedAt.
+ */
+export function startOf(state: Pick<ExportState, "startedAt" | "updatedAt">): string {
+  return state.startedAt ?? state.updatedAt;
+}
+
 const ENDED_FAILED = new Set<ExecutionStatusName>(["FAILED", "TIMED_OUT", "ABORTED"]);
 
 export function judgeInProgressExport(
@@ -53,12 +62,12 @@ export function judgeInProgressExport(
   const minutes = (ms: number) => Math.round(ms / 60_000);
 
   if (!execution) {
-    // updatedAt is the start, or later when a newer head was queued: never earlier.
-    if (age(state.updatedAt) <= policy.startGraceMs) return { stuck: false };
+    const since = startOf(state);
+    if (age(since) <= policy.startGraceMs) return { stuck: false };
     return {
       stuck: true,
       action: "fail",
-      reason: `the export workflow of ${state.exportId} never started (in progress for ${minutes(age(state.updatedAt))} minutes without an execution)`,
+      reason: `the export workflow of ${state.exportId} never started (in progress for ${minutes(age(since))} minutes without an execution)`,
     };
   }
   if (execution.status === "RUNNING" || execution.status === "PENDING_REDRIVE") {
