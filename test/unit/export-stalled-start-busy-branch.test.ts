@@ -4,12 +4,14 @@
 // busy branch every commit queues its head (which rewrites updatedAt), and the crashed start
 // must still be re-driven, and still be found stuck, while commits keep coming.
 import { expect, it } from "vitest";
+import { finishExport } from "../../lambdas/export/app/finish-export";
 import { type StartExportDeps, startExport } from "../../lambdas/export/app/start-export";
 import type { ExportConfig } from "../../lambdas/export/domain/export-config";
 import { exportIdFor } from "../../lambdas/export/domain/export-id";
 import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { judgeInProgressExport } from "../../lambdas/export/domain/stuck";
-import { decideStart } from "../../lambdas/export/domain/transitions";
+import { decideDone, decideStart } from "../../lambdas/export/domain/transitions";
+import type { CompleteExportInput } from "../../lambdas/export/ports";
 import { FakeWorkflowStarter } from "../support/api-fakes";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
@@ -116,4 +118,36 @@ it("the stuck-export check finds a never-started workflow although heads keep be
   // Twenty minutes after the start, no execution: stuck (the grace is fifteen minutes).
   const verdict = judgeInProgressExport(w.state, undefined, minutes(20));
   expect(verdict).toMatchObject({ stuck: true, action: "fail" });
+});
+
+it("the head that re-drives a crashed start is exported after it", async () => {
+  const { w, deps, crashedExportId } = busyBranch();
+  const states = deps.exports as unknown as Record<string, unknown>;
+  states.completeExport = async (i: CompleteExportInput, now: string) => {
+    const d = decideDone(w.state, { ...i, now });
+    if (d.kind === "refused") return { applied: false, reason: d.reason };
+    w.state = d.next;
+    return { applied: true, state: d.next, followUp: d.followUp };
+  };
+  // One commit, c2, ten minutes after the crashed start of c1: its event re-drives c1's export.
+  w.clock = minutes(10);
+  w.head = "c2";
+  const redriven = await startExport(deps, {
+    repository: "repo",
+    branch: "main",
+    trigger: "event",
+  });
+  expect(redriven).toMatchObject({ status: "started", exportId: crashedExportId, commitId: "c1" });
+  // c1's execution ends: c2, the head the event asked for, is exported next.
+  w.clock = minutes(12);
+  const done = await finishExport(deps, {
+    repository: "repo",
+    branch: "main",
+    exportId: crashedExportId,
+    commitId: "c1",
+    outcome: { status: "succeeded" },
+  });
+  expect(done.applied).toBe(true);
+  expect(done.followUp).toMatchObject({ status: "started", commitId: "c2", fromCommit: "c1" });
+  expect(w.state).toMatchObject({ state: "in-progress", commitId: "c2" });
 });

@@ -81,6 +81,8 @@ export async function startExport(
   const repo = await getRepositoryOrThrow(deps.lakefs, repository);
   const commitId = await getBranchHead(deps.lakefs, repository, branch);
 
+  /** This start's head was queued behind a re-driven crashed start. */
+  let queued = false;
   for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
     const current = await deps.exports.getState(repository, branch);
     const now = deps.now().toISOString();
@@ -121,6 +123,18 @@ export async function startExport(
         // From the start, not updatedAt: every queued head rewrites that, and on a busy
         // branch a crashed start would never be re-driven.
         if (current && !current.executionArn && isStale(startOf(current), deps.now())) {
+          if (commitId !== current.commitId && current.pendingHead === undefined && !queued) {
+            // The newer head this start was asked for is queued first, so that it is exported
+            // once the re-driven export ends; then decide again on the state it wrote.
+            queued = await deps.exports.requestFollowUp(
+              repository,
+              branch,
+              current.exportId,
+              commitId,
+              now,
+            );
+            continue;
+          }
           const version = configVersionOf(config);
           if (current.configVersion === undefined || current.configVersion === version) {
             return launch(deps, workflowInput(config, repo.storage_namespace, current));
