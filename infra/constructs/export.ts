@@ -172,8 +172,10 @@ export class ExportWorkflow extends Construct {
         `stuckAfter: must be from 15 minutes to 24 hours (got ${stuckAfter.toHumanString()})`,
       );
     }
+    // The check also starts a queued follow-up export the watchdog could not start.
     const stuckCheck = fn("StuckCheck", "stuck-check", 256, 5, {
       ...state,
+      ...lakeFsEnv,
       STUCK_EXPORT_AFTER_MINUTES: String(stuckAfter.toMinutes()),
     });
     return { trigger, plan, copy, markers, status, finish, watchdog, stuckCheck };
@@ -185,13 +187,17 @@ export class ExportWorkflow extends Construct {
     const { trigger, plan, copy, markers, status, watchdog, stuckCheck } = this.functions;
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    for (const f of [trigger, plan, markers, status, watchdog]) props.lakeFsSecret.grantRead(f);
+    for (const f of [trigger, plan, markers, status, watchdog, stuckCheck]) {
+      props.lakeFsSecret.grantRead(f);
+    }
     for (const f of [plan, copy, markers, status])
       grantWorkBucket(props.workBucket, f, "read-write");
     for (const f of [trigger, watchdog]) {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
     }
-    for (const f of [trigger, watchdog]) allow(f, ["states:StartExecution"], [stateMachineArn]);
+    for (const f of [trigger, watchdog, stuckCheck]) {
+      allow(f, ["states:StartExecution"], [stateMachineArn]);
+    }
     for (const f of [plan, copy, status]) {
       f.addToRolePolicy(
         new iam.PolicyStatement({
@@ -206,8 +212,15 @@ export class ExportWorkflow extends Construct {
       );
     }
     // The stuck check lists export states (kind index), re-reads and fails them, and reads
-    // executions of this state machine only.
-    props.table.grant(stuckCheck, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query");
+    // executions of this state machine only; it starts a lost follow-up export as the
+    // watchdog would (reading lakeFS, writing the state, StartExecution).
+    props.table.grant(
+      stuckCheck,
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    );
     allow(
       stuckCheck,
       ["states:DescribeExecution"],

@@ -444,7 +444,7 @@ describe("exports stuck in progress", () => {
     });
   });
 
-  it("lets the check read executions of the export state machine and export states only", () => {
+  it("lets the check read executions and export states, and start a lost follow-up export", () => {
     const [[, policy]] = ofType("AWS::IAM::Policy").filter(([id]) =>
       id.startsWith("LakeportExportStuckCheckFunction"),
     ) as [[string, Resource]];
@@ -454,7 +454,12 @@ describe("exports stuck in progress", () => {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
+        "dynamodb:UpdateItem",
         "states:DescribeExecution",
+        "states:StartExecution",
+        // The lakeFS credentials (the follow-up reads the branch head).
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
         // Its failed scheduled invocations go to the dead-letter queue.
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",

@@ -161,9 +161,15 @@ export async function finishExport(
   return { applied: true, followUp: await followUp(deps, req) };
 }
 
-async function followUp(
+const followUp = (deps: StartExportDeps, req: FinishExportRequest) => followUpExport(deps, req);
+
+/**
+ * The export of the head a start queued while an export ran (also started by the stuck-export
+ * check when this handler could not). Null when the configuration is gone.
+ */
+export async function followUpExport(
   deps: StartExportDeps,
-  req: FinishExportRequest,
+  req: { repository: string; branch: string },
 ): Promise<StartExportResult | null> {
   // "run": the pending head was asked for explicitly (events only queue for continuous
   // branches), so it is exported whether or not the branch is continuous.

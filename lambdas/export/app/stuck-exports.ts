@@ -2,7 +2,9 @@
 // is compared with its Step Functions execution (lambdas/export/domain/stuck.ts decides).
 // A workflow that never started, or an execution that ended without the watchdog recording
 // it, is recorded as export-failed (compare-and-set on the same export id, so a newer export
-// is never touched); a very long execution is only reported. Every stuck branch counts in the
+// is never touched); a very long execution is only reported. A success still holding a queued
+// head long after it was recorded (the watchdog's follow-up start failed for good) gets its
+// follow-up export started. Every stuck branch counts in the
 // ExportsStuckInProgress metric that the "stuck in progress" alarm watches.
 
 import { executionArnOf } from "../../shared/workflow-starter";
@@ -16,13 +18,19 @@ export interface StuckCheckDeps {
   exportStateMachineArn: string;
   now: () => Date;
   policy?: StuckPolicy;
+  /**
+   * Starts the export of a head queued behind a successful export that the execution-ended
+   * handler did not start (its retries ran out); none: such branches are only reported.
+   */
+  followUp?: (repository: string, branch: string) => Promise<unknown>;
 }
 
 export interface StuckExport {
   repository: string;
   branch: string;
   exportId: string;
-  action: "fail" | "report";
+  /** follow-up: a queued head left behind by a successful export was started now. */
+  action: "fail" | "report" | "follow-up";
   reason: string;
   /** For `fail`: the branch was recorded export-failed. */
   markedFailed?: boolean;
@@ -49,9 +57,16 @@ export async function checkStuckExports(deps: StuckCheckDeps): Promise<StuckChec
   for await (const page of deps.exports.listStates()) {
     for (const listed of page) {
       result.branches++;
-      if (listed.state.state !== "in-progress") continue;
+      const inProgress = listed.state.state === "in-progress";
+      if (!inProgress && listed.state.pendingHead === undefined) continue;
       try {
-        await checkBranch(deps, policy, listed.repository, listed.branch, result);
+        await (inProgress ? checkBranch : checkQueuedHead)(
+          deps,
+          policy,
+          listed.repository,
+          listed.branch,
+          result,
+        );
       } catch (err) {
         // One branch's failed call must not leave the others unchecked.
         result.errors.push({
@@ -103,5 +118,33 @@ async function checkBranch(
     stuck.markedFailed = true;
     result.markedFailed++;
   }
+  result.stuck.push(stuck);
+}
+
+/**
+ * A success that still holds a queued head long after it was recorded: the execution-ended
+ * handler failed to start the follow-up (it does so within seconds, and a start takes the
+ * head), so nothing would export that head until the next commit. Start it now.
+ */
+async function checkQueuedHead(
+  deps: StuckCheckDeps,
+  policy: StuckPolicy,
+  repository: string,
+  branch: string,
+  result: StuckCheckResult,
+): Promise<void> {
+  const state = await deps.exports.getState(repository, branch);
+  if (!state || state.pendingHead === undefined) return;
+  if (state.state !== "exported-successfully" && state.state !== "export-repaired") return;
+  const waiting = deps.now().getTime() - Date.parse(state.updatedAt);
+  if (waiting <= policy.startGraceMs) return;
+  const stuck: StuckExport = {
+    repository,
+    branch,
+    exportId: state.exportId,
+    action: deps.followUp ? "follow-up" : "report",
+    reason: `the head ${state.pendingHead} queued behind ${state.exportId} was not exported ${Math.round(waiting / 60_000)} minutes after it succeeded`,
+  };
+  if (deps.followUp) await deps.followUp(repository, branch);
   result.stuck.push(stuck);
 }

@@ -1,5 +1,6 @@
 // Scheduled (EventBridge rule, every few minutes): finds exports stuck in progress, records
-// the unrecoverable ones as export-failed, and publishes the ExportsStuckInProgress metric.
+// the unrecoverable ones as export-failed, starts the follow-up export of a head queued behind
+// a success that the watchdog could not start, and publishes the ExportsStuckInProgress metric.
 // Environment: TABLE_NAME, EXPORT_STATE_MACHINE_ARN, optional STUCK_EXPORT_AFTER_MINUTES
 // (a running execution older than this is reported; default 360) and
 // STUCK_EXPORT_GRACE_MINUTES (how long a start or an ended execution may take to be recorded
@@ -15,9 +16,10 @@ import {
   STUCK_EXPORTS_METRIC,
 } from "../../shared/metrics";
 import { SfnExecutionLookup } from "../adapters/sfn-execution-lookup";
+import { followUpExport } from "../app/finish-export";
 import { checkStuckExports, type StuckCheckResult } from "../app/stuck-exports";
 import { DEFAULT_STUCK_POLICY, type StuckPolicy } from "../domain/stuck";
-import { exportStore } from "./deps";
+import { exportStore, startDepsFromEnv } from "./deps";
 
 export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckPolicy {
   const minutes = (name: string, min: number) =>
@@ -46,6 +48,8 @@ async function runStuckCheck(): Promise<StuckCheckResult> {
     exportStateMachineArn: required("EXPORT_STATE_MACHINE_ARN"),
     now: () => new Date(),
     policy: stuckPolicyFromEnv(),
+    followUp: async (repository, branch) =>
+      followUpExport(await startDepsFromEnv(), { repository, branch }),
   });
   for (const { repository, branch, exportId, ...verdict } of result.stuck) {
     logger.warn("export stuck in progress", { repository, branch, exportId, ...verdict });

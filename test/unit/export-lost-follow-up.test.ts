@@ -1,0 +1,160 @@
+// A head queued while an export ran is exported by the execution-ended handler once the export
+// succeeded. If that handler cannot start it (lakeFS or Step Functions unavailable for longer
+// than the handler's retries), the branch says exported-successfully with the head still
+// queued, and nothing would ever export it until the next commit: the export path stays on an
+// older commit without any alarm. The stuck-export check starts such lost follow-ups.
+import { expect, it } from "vitest";
+import { finishExport, followUpExport } from "../../lambdas/export/app/finish-export";
+import type { StartExportDeps } from "../../lambdas/export/app/start-export";
+import { checkStuckExports } from "../../lambdas/export/app/stuck-exports";
+import type { ExportConfig } from "../../lambdas/export/domain/export-config";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { decideDone } from "../../lambdas/export/domain/transitions";
+import type { BranchExportState, CompleteExportInput } from "../../lambdas/export/ports";
+import { FakeWorkflowStarter } from "../support/api-fakes";
+
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
+
+function branchWithQueuedHead() {
+  const config: ExportConfig = {
+    repository: "repo",
+    branch: "main",
+    exportPath: "s3://out/exp",
+    lastKeysInPrefixRegexp: [],
+    isContinuous: true,
+    updatedAt: at(-60).toISOString(),
+    configVersion: 1,
+  };
+  const w = {
+    // c1 is being exported; c2 was committed meanwhile and queued.
+    state: {
+      state: "in-progress",
+      commitId: "c1",
+      lastExportedCommit: "c0",
+      exportedConfigVersion: 1,
+      configVersion: 1,
+      mode: "incremental",
+      exportId: "repo-main-c1-2-x",
+      executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:repo-main-c1-2-x`,
+      updatedAt: at(-1).toISOString(),
+      startedAt: at(-5).toISOString(),
+      pendingHead: "c2",
+      repaired: false,
+      attempt: 2,
+      version: 7,
+    } as ExportState,
+    clock: at(0),
+    lakeFsDown: false,
+    workflows: new FakeWorkflowStarter(),
+  };
+  const running = (id: string) => w.state.state === "in-progress" && w.state.exportId === id;
+  const exports = {
+    getConfig: async () => config,
+    getState: async () => w.state,
+    async *listStates(): AsyncIterable<BranchExportState[]> {
+      yield [{ repository: "repo", branch: "main", state: w.state }];
+    },
+    compareAndSetState: async (_r: string, _b: string, v: number | undefined, n: ExportState) => {
+      if (w.state.version !== v) return false;
+      w.state = n;
+      return true;
+    },
+    requestFollowUp: async (_r: string, _b: string, id: string, head: string, now: string) => {
+      if (!running(id)) return false;
+      w.state = { ...w.state, pendingHead: head, updatedAt: now, version: w.state.version + 1 };
+      return true;
+    },
+    recordExecution: async (_r: string, _b: string, id: string, arn: string, now: string) => {
+      if (!running(id)) return false;
+      w.state = { ...w.state, executionArn: arn, updatedAt: now, version: w.state.version + 1 };
+      return true;
+    },
+    markStartFailed: async () => true,
+    completeExport: async (i: CompleteExportInput, now: string) => {
+      const d = decideDone(w.state, { ...i, now });
+      if (d.kind === "refused") return { applied: false as const, reason: d.reason };
+      w.state = d.next;
+      return { applied: true as const, state: d.next, followUp: d.followUp };
+    },
+  };
+  const deps = {
+    exports,
+    lakefs: {
+      getRepository: async () => {
+        if (w.lakeFsDown) throw new Error("lakeFS: 503 Service Unavailable");
+        return { id: "repo", storage_namespace: "s3://ns/repo" };
+      },
+      getBranch: async () => {
+        if (w.lakeFsDown) throw new Error("lakeFS: 503 Service Unavailable");
+        return { id: "main", commit_id: "c2" };
+      },
+    },
+    workflows: w.workflows,
+    exportStateMachineArn: MACHINE,
+    now: () => w.clock,
+  } as unknown as StartExportDeps;
+  return { w, deps, exports };
+}
+
+it("a follow-up the execution-ended handler could not start is started by the stuck check", async () => {
+  const { w, deps, exports } = branchWithQueuedHead();
+  // c1's execution succeeds while lakeFS is down: the handler and both retries fail.
+  w.lakeFsDown = true;
+  const ended = {
+    repository: "repo",
+    branch: "main",
+    exportId: "repo-main-c1-2-x",
+    commitId: "c1",
+    outcome: { status: "succeeded" as const },
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await expect(finishExport(deps, ended)).rejects.toThrow(/503/);
+  }
+  expect(w.state).toMatchObject({ state: "exported-successfully", pendingHead: "c2" });
+  expect(w.workflows.started).toHaveLength(0);
+
+  // Twenty minutes later lakeFS is back; no commit comes. The scheduled check runs.
+  w.lakeFsDown = false;
+  w.clock = at(20);
+  const result = await checkStuckExports({
+    exports,
+    executions: { lookup: async () => undefined },
+    exportStateMachineArn: MACHINE,
+    now: () => w.clock,
+    followUp: (repository, branch) => followUpExport(deps, { repository, branch }),
+  });
+  // c2 is exported, from c1, and the check counts the branch as stuck.
+  expect(w.workflows.started.map((s) => s.input)).toMatchObject([
+    { commitId: "c2", fromCommit: "c1" },
+  ]);
+  expect(w.state).toMatchObject({ state: "in-progress", commitId: "c2" });
+  expect(w.state.pendingHead).toBeUndefined();
+  expect(result.stuck).toMatchObject([{ repository: "repo", branch: "main", action: "follow-up" }]);
+});
+
+it("a follow-up still in the handler's hands is left to it", async () => {
+  const { w, deps, exports } = branchWithQueuedHead();
+  // Recorded a second ago; the handler is about to start the follow-up.
+  await exports.completeExport(
+    {
+      repository: "repo",
+      branch: "main",
+      exportId: "repo-main-c1-2-x",
+      commitId: "c1",
+      outcome: { status: "succeeded" },
+    },
+    at(0).toISOString(),
+  );
+  w.clock = at(0.05);
+  const result = await checkStuckExports({
+    exports,
+    executions: { lookup: async () => undefined },
+    exportStateMachineArn: MACHINE,
+    now: () => w.clock,
+    followUp: (repository, branch) => followUpExport(deps, { repository, branch }),
+  });
+  expect(result.stuck).toEqual([]);
+  expect(w.workflows.started).toHaveLength(0);
+});
