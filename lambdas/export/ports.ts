@@ -79,6 +79,16 @@ export interface ExportStateStore {
     expectedVersion: number | undefined,
     next: ExportState,
   ): Promise<boolean>;
+  /**
+   * Writes `next`, an in-progress state of the same running export, if the stored state still
+   * has `expectedVersion` and is that export in progress.
+   */
+  updateRunningState(
+    repository: string,
+    branch: string,
+    expectedVersion: number,
+    next: ExportState,
+  ): Promise<boolean>;
   /** Records `commitId` as wanted once the running export `exportId` ends. */
   requestFollowUp(
     repository: string,

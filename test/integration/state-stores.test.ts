@@ -411,3 +411,56 @@ test("a start that crashed before StartExecution is re-driven under the same nam
     }),
   ).toMatchObject({ status: "queued" });
 });
+
+test("a running export's state is rewritten only while it runs, at the version read", async () => {
+  const repo = uniqueName("running");
+  const lakefs = await configured(repo);
+  const started = await startExport(exportDeps(lakefs), {
+    repository: repo,
+    branch: "main",
+    trigger: "event",
+  });
+  if (started.status !== "started") throw new Error(started.status);
+  const running = (await stores.exports.getState(repo, "main"))!;
+  const marked = {
+    ...running,
+    interference: "an old export ran again",
+    version: running.version + 1,
+  };
+  // A stale version, or another export's id, is refused.
+  expect(await stores.exports.updateRunningState(repo, "main", running.version - 1, marked)).toBe(
+    false,
+  );
+  expect(
+    await stores.exports.updateRunningState(repo, "main", running.version, {
+      ...marked,
+      exportId: "other",
+    }),
+  ).toBe(false);
+  expect(await stores.exports.updateRunningState(repo, "main", running.version, marked)).toBe(true);
+  expect(await stores.exports.getState(repo, "main")).toEqual(marked);
+  // Once it has ended, it is no longer rewritten.
+  const done = await stores.exports.completeExport(
+    {
+      repository: repo,
+      branch: "main",
+      exportId: started.exportId,
+      commitId: "c1",
+      outcome: { status: "succeeded" },
+    },
+    now(),
+  );
+  // The interference turns its success into a failure.
+  expect(done).toMatchObject({
+    applied: true,
+    state: { state: "export-failed", errorMessage: "an old export ran again" },
+  });
+  const ended = (await stores.exports.getState(repo, "main"))!;
+  expect(
+    await stores.exports.updateRunningState(repo, "main", ended.version, {
+      ...ended,
+      state: "in-progress",
+      version: ended.version + 1,
+    }),
+  ).toBe(false);
+});

@@ -225,6 +225,41 @@ export class ExportStore implements ExportStateStore {
     }
   }
 
+  /** Rewrites the running export `next.exportId` (same version expected), still in progress. */
+  async updateRunningState(
+    repository: string,
+    branch: string,
+    expectedVersion: number,
+    next: ExportState,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.exportState(repository, branch),
+            kind: "export-state",
+            kindSk: `${repository}#${branch}`,
+            repository,
+            branch,
+            ...storedExportState(next),
+          },
+          ConditionExpression: "#v = :v AND #s = :running AND exportId = :id",
+          ExpressionAttributeNames: { "#v": "version", "#s": "state" },
+          ExpressionAttributeValues: {
+            ":v": expectedVersion,
+            ":running": "in-progress",
+            ":id": next.exportId,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   /**
    * Records that `commitId` is wanted once the running export `exportId` ends. Applies only while
    * that export is still in progress; false otherwise (the caller re-reads and retries).

@@ -16,8 +16,9 @@
 // if no start has taken it yet.
 import { z } from "zod";
 import { NotFoundError } from "../../shared/errors";
+import { exportModeOf } from "../domain/export-state";
 import { settlesAt } from "../domain/settling";
-import type { ExportOutcome } from "../domain/transitions";
+import { decideObsoleteRun, type ExportOutcome, type ObsoleteRun } from "../domain/transitions";
 import { parseExportWorkflowInput } from "../domain/workflow-input";
 import { type ExportWorkflowState, reasonOfCaughtError } from "../domain/workflow-state";
 import { type StartExportDeps, type StartExportResult, startExport } from "./start-export";
@@ -57,6 +58,7 @@ const ExecutionStatusChangeSchema = z.looseObject({
   output: z.string().nullable().optional(),
   error: z.string().nullable().optional(),
   cause: z.string().nullable().optional(),
+  startDate: z.number().nullable().optional(),
   stopDate: z.number().nullable().optional(),
 });
 
@@ -130,7 +132,40 @@ export async function handleExecutionStatusChange(
   if (exportId !== d.name) return { action: "ignored", reason: "name is not the export id" };
   const outcome = outcomeOfEndedExecution(d, deps.now());
   const result = await finishExport(deps, { repository, branch, exportId, commitId, outcome });
+  if (!result.applied && typeof d.stopDate === "number") {
+    // Not the branch's running export: maybe an old one that ran again (a redrive).
+    await recordObsoleteRun(deps, repository, branch, {
+      record: {
+        exportId,
+        startedAt: new Date(d.startDate ?? d.stopDate).toISOString(),
+        full: exportModeOf(input.data) !== "incremental",
+      },
+      reason: `export ${exportId} of ${commitId} ran again after the branch moved on (a redrive of its execution) and may have written ${commitId} over the export path; repair`,
+      stoppedAt: new Date(d.stopDate).toISOString(),
+      ...(outcome.status === "failed" && outcome.settlesAt ? { settlesAt: outcome.settlesAt } : {}),
+    });
+  }
   return { action: "recorded", outcome: outcome.status, result };
+}
+
+/** decideObsoleteRun on the branch, compare-and-set (a running export keeps running). */
+async function recordObsoleteRun(
+  deps: StartExportDeps,
+  repository: string,
+  branch: string,
+  run: ObsoleteRun,
+): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const current = await deps.exports.getState(repository, branch);
+    const next = decideObsoleteRun(current, run, deps.now().toISOString());
+    if (!current || !next) return;
+    const ok =
+      current.state === "in-progress"
+        ? await deps.exports.updateRunningState(repository, branch, current.version, next)
+        : await deps.exports.compareAndSetState(repository, branch, current.version, next);
+    if (ok) return;
+  }
+  throw new Error(`too much contention on the export state of lakefs://${repository}@${branch}`);
 }
 
 /** "done" on the branch's export state, then the follow-up export a start asked for. */

@@ -51,3 +51,12 @@ export function withFailedExport(current: ExportState): UnreconciledExport[] {
   // Bounded: past the limit one record says "anything may have been touched".
   return [{ ...failed, full: true }];
 }
+
+/** The unreconciled exports once `run` (an obsolete export that ran again) is added. */
+export function withObsoleteRun(
+  current: ExportState,
+  run: UnreconciledExport,
+): UnreconciledExport[] {
+  const all = [...(current.unreconciled ?? []).filter((u) => u.exportId !== run.exportId), run];
+  return all.length <= MAX_UNRECONCILED_EXPORTS ? all : [{ ...run, full: true }];
+}

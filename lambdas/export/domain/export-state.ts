@@ -56,6 +56,11 @@ export interface ExportState {
    * may still write to the export path, so a repair waits (settling.ts).
    */
   settlesAt?: string;
+  /**
+   * In progress: an obsolete export ran again meanwhile (a Step Functions redrive) and wrote to
+   * the export path, so this export's success cannot be promised; the reason it fails with.
+   */
+  interference?: string;
   /** ISO-8601 time of the last change. */
   updatedAt: string;
   /** A newer head a refused start asked for while an export was running. */

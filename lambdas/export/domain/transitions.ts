@@ -1,8 +1,8 @@
 // The export state machine as pure functions. The store applies each result with a
 // conditional write on `version`, so two writers can never both win.
 import { exportedConfigVersionOf } from "./export-config";
-import { decideExportMode, withFailedExport } from "./export-mode";
-import type { ExportState, StartTrigger } from "./export-state";
+import { decideExportMode, withFailedExport, withObsoleteRun } from "./export-mode";
+import type { ExportState, StartTrigger, UnreconciledExport } from "./export-state";
 
 export type StartDecision =
   | { kind: "start"; next: ExportState; fromCommit: string | null }
@@ -140,10 +140,26 @@ export function decideDone(
     errorMessage: _error,
     unreconciled: _u,
     settlesAt: _settles,
+    interference,
     ...rest
   } = current;
   const base = { ...rest, updatedAt: done.now, version: current.version + 1 };
-  if (done.outcome.status === "succeeded") {
+  // An obsolete export wrote beside this one: whatever this one did, it failed.
+  const outcome: ExportOutcome =
+    interference === undefined
+      ? done.outcome
+      : {
+          status: "failed",
+          errorMessage:
+            done.outcome.status === "failed"
+              ? `${interference}; and: ${done.outcome.errorMessage}`
+              : interference,
+          ...latestSettling(
+            current.settlesAt,
+            done.outcome.status === "failed" ? done.outcome.settlesAt : undefined,
+          ),
+        };
+  if (outcome.status === "succeeded") {
     return {
       kind: "done",
       next: {
@@ -161,10 +177,70 @@ export function decideDone(
     next: {
       ...base,
       state: "export-failed",
-      errorMessage: done.outcome.errorMessage,
-      ...(done.outcome.settlesAt !== undefined ? { settlesAt: done.outcome.settlesAt } : {}),
+      errorMessage: outcome.errorMessage,
+      ...(outcome.settlesAt !== undefined ? { settlesAt: outcome.settlesAt } : {}),
       unreconciled: withFailedExport(current),
     },
     followUp: false,
+  };
+}
+
+/** The later of two settling times, as a settlesAt field. */
+function latestSettling(a: string | undefined, b: string | undefined): { settlesAt?: string } {
+  const latest = a === undefined ? b : b === undefined || a > b ? a : b;
+  return latest === undefined ? {} : { settlesAt: latest };
+}
+
+const OBSOLETE_RUN_MARGIN_MS = 2_000;
+
+/** An export that ended once and then ran again (a Step Functions redrive of its execution). */
+export interface ObsoleteRun {
+  /** What it may have touched (its task shards), as a failed export's record. */
+  record: UnreconciledExport;
+  /** Why the branch cannot promise its export any more. */
+  reason: string;
+  /** ISO-8601 end of its run (the status change event's stopDate). */
+  stoppedAt: string;
+  /** Aborted or timed out: its functions may write until then. */
+  settlesAt?: string;
+}
+
+/**
+ * The branch after an ended run of another export than its latest one. A run that stopped
+ * before the latest export started is that export's own old end (a late delivery): nothing.
+ * One that stopped later ran again after the branch moved on and may have written its older
+ * commit over the export: an ended branch becomes export-failed (its repair reconciles what
+ * the run touched); a running export is marked so that it cannot end as a success.
+ */
+export function decideObsoleteRun(
+  current: ExportState | undefined,
+  run: ObsoleteRun,
+  now: string,
+): ExportState | undefined {
+  if (!current || current.exportId === run.record.exportId || current.startedAt === undefined) {
+    return undefined;
+  }
+  // The margin absorbs clock skew between Step Functions' stopDate and our start times.
+  if (Date.parse(run.stoppedAt) <= Date.parse(current.startedAt) + OBSOLETE_RUN_MARGIN_MS) {
+    return undefined;
+  }
+  const unreconciled = withObsoleteRun(current, run.record);
+  const base = { ...current, unreconciled, updatedAt: now, version: current.version + 1 };
+  if (current.state === "in-progress") {
+    return {
+      ...base,
+      interference: run.reason,
+      ...latestSettling(current.settlesAt, run.settlesAt),
+    };
+  }
+  const { pendingHead: _p, ...rest } = base;
+  return {
+    ...rest,
+    state: "export-failed",
+    errorMessage:
+      current.state === "export-failed" && current.errorMessage
+        ? `${run.reason}; before that: ${current.errorMessage}`
+        : run.reason,
+    ...latestSettling(current.settlesAt, run.settlesAt),
   };
 }

@@ -1,0 +1,192 @@
+// An export execution that ended (failed, aborted, timed out) can be redriven from the Step
+// Functions console: it continues where it stopped, with its old input, and writes its old
+// commit's objects, markers and status into the export path, possibly long after the branch
+// moved on (a repair, newer exports). Its end event then names an export that is not the
+// branch's: recording it used to be refused and nothing else happened, so the branch kept
+// saying exported-successfully while its export path held the older commit's writes. A run
+// that stopped after the branch's latest export started is such a re-run: the branch must not
+// promise success, and the next repair must bring back what the re-run touched.
+import { expect, it } from "vitest";
+import { handleExecutionStatusChange } from "../../lambdas/export/app/finish-export";
+import { type StartExportDeps, startExport } from "../../lambdas/export/app/start-export";
+import type { ExportConfig } from "../../lambdas/export/domain/export-config";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { decideDone } from "../../lambdas/export/domain/transitions";
+import type { ExportWorkflowInput } from "../../lambdas/export/domain/workflow-input";
+import type { CompleteExportInput } from "../../lambdas/export/ports";
+import { FakeWorkflowStarter } from "../support/api-fakes";
+
+const T0 = Date.parse("2026-01-01T00:00:00Z");
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
+const arnOf = (id: string) => `${MACHINE.replace(":stateMachine:", ":execution:")}:${id}`;
+
+/** The in-memory export store with the store's conditions. */
+function world(initial: ExportState) {
+  const config: ExportConfig = {
+    repository: "repo",
+    branch: "main",
+    exportPath: "s3://out/exp",
+    lastKeysInPrefixRegexp: [],
+    isContinuous: true,
+    updatedAt: at(-600).toISOString(),
+    configVersion: 1,
+  };
+  const w = { state: initial, clock: at(0), workflows: new FakeWorkflowStarter() };
+  const running = (id: string) => w.state.state === "in-progress" && w.state.exportId === id;
+  const exports = {
+    getConfig: async () => config,
+    getState: async () => w.state,
+    compareAndSetState: async (_r: string, _b: string, v: number | undefined, n: ExportState) => {
+      if (w.state.version !== v) return false;
+      if (n.state === "in-progress" && w.state.state === "in-progress") return false;
+      w.state = n;
+      return true;
+    },
+    updateRunningState: async (_r: string, _b: string, v: number, n: ExportState) => {
+      if (w.state.version !== v || !running(n.exportId)) return false;
+      w.state = n;
+      return true;
+    },
+    requestFollowUp: async () => false,
+    recordExecution: async (_r: string, _b: string, id: string, arn: string) => {
+      if (!running(id)) return false;
+      w.state = { ...w.state, executionArn: arn, version: w.state.version + 1 };
+      return true;
+    },
+    markStartFailed: async () => true,
+    completeExport: async (i: CompleteExportInput, now: string) => {
+      const d = decideDone(w.state, { ...i, now });
+      if (d.kind === "refused") return { applied: false as const, reason: d.reason };
+      w.state = d.next;
+      return { applied: true as const, state: d.next, followUp: d.followUp };
+    },
+  };
+  const deps = {
+    exports,
+    lakefs: {
+      getRepository: async () => ({ id: "repo", storage_namespace: "s3://ns/repo" }),
+      getBranch: async () => ({ id: "main", commit_id: "c3" }),
+    },
+    workflows: w.workflows,
+    exportStateMachineArn: MACHINE,
+    now: () => w.clock,
+  } as unknown as StartExportDeps;
+  return { w, deps };
+}
+
+/** e1 exported c1 from c0 (incremental) and was aborted at minute 0; the branch moved on. */
+const OLD_INPUT = {
+  repository: "repo",
+  branch: "main",
+  exportId: "repo-main-c1-2-old",
+  fromCommit: "c0",
+  commitId: "c1",
+  exportPath: "s3://out/exp",
+  lastKeysInPrefixRegexp: [],
+  repaired: false,
+  mode: "incremental",
+  reconcileExports: [],
+  configVersion: 1,
+};
+
+const ended = (status: string, stopDate: Date) => ({
+  detail: {
+    executionArn: arnOf(OLD_INPUT.exportId),
+    name: OLD_INPUT.exportId,
+    status,
+    startDate: at(-5).getTime(),
+    stopDate: stopDate.getTime(),
+    input: JSON.stringify(OLD_INPUT),
+    error: null,
+    cause: null,
+  },
+});
+
+/** After e1's failure, a repair r1 exported c2 (minute 20 to 25): the branch is repaired. */
+const repaired: ExportState = {
+  state: "export-repaired",
+  commitId: "c2",
+  lastExportedCommit: "c2",
+  exportedConfigVersion: 1,
+  configVersion: 1,
+  mode: "incremental",
+  exportId: "repo-main-c2-3-rep",
+  startedAt: at(20).toISOString(),
+  updatedAt: at(25).toISOString(),
+  repaired: true,
+  attempt: 3,
+  version: 12,
+};
+
+it("an export redriven after the branch moved on leaves the branch failed, to be repaired", async () => {
+  const { w, deps } = world(repaired);
+  // An hour later someone redrives e1 in the console; it copies c1's objects and succeeds.
+  w.clock = at(70);
+  const out = await handleExecutionStatusChange(deps, ended("SUCCEEDED", at(70)));
+  expect(out).toMatchObject({ action: "recorded" });
+  // The branch no longer promises c2: its export path holds what e1 wrote over it.
+  expect(w.state).toMatchObject({
+    state: "export-failed",
+    commitId: "c2",
+    lastExportedCommit: "c2",
+    errorMessage: expect.stringMatching(/repo-main-c1-2-old .*ran again/),
+  });
+  // The repair is incremental from c2 and brings back every path e1 touched.
+  const repair = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(repair).toMatchObject({ status: "started", fromCommit: "c2", commitId: "c3" });
+  const input = w.workflows.started[0]!.input as ExportWorkflowInput;
+  expect(input).toMatchObject({ mode: "incremental", reconcileExports: [OLD_INPUT.exportId] });
+});
+
+it("an export redriven while another runs makes that one's success a failure", async () => {
+  const running: ExportState = {
+    ...repaired,
+    state: "in-progress",
+    commitId: "c3",
+    lastExportedCommit: "c2",
+    exportId: "repo-main-c3-4-now",
+    executionArn: arnOf("repo-main-c3-4-now"),
+    startedAt: at(60).toISOString(),
+    updatedAt: at(60).toISOString(),
+    repaired: false,
+    attempt: 4,
+    version: 14,
+  };
+  const { w, deps } = world(running);
+  w.clock = at(70);
+  await handleExecutionStatusChange(deps, ended("SUCCEEDED", at(70)));
+  expect(w.state).toMatchObject({ state: "in-progress", exportId: "repo-main-c3-4-now" });
+  // The running export ends well; e1's writes may have landed over it.
+  w.clock = at(75);
+  await handleExecutionStatusChange(deps, {
+    detail: {
+      executionArn: arnOf("repo-main-c3-4-now"),
+      name: "repo-main-c3-4-now",
+      status: "SUCCEEDED",
+      stopDate: at(75).getTime(),
+      input: JSON.stringify({
+        ...OLD_INPUT,
+        exportId: "repo-main-c3-4-now",
+        fromCommit: "c2",
+        commitId: "c3",
+      }),
+    },
+  });
+  expect(w.state).toMatchObject({
+    state: "export-failed",
+    errorMessage: expect.stringMatching(/repo-main-c1-2-old .*ran again/),
+  });
+  const repair = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(repair).toMatchObject({ status: "started", fromCommit: "c2", commitId: "c3" });
+  const input = w.workflows.started[0]!.input as ExportWorkflowInput;
+  expect(input.reconcileExports).toEqual([OLD_INPUT.exportId, "repo-main-c3-4-now"]);
+});
+
+it("a late or repeated delivery of an old end changes nothing", async () => {
+  const { w, deps } = world(repaired);
+  w.clock = at(70);
+  // e1's own end (minute 0), delivered again long after: before the repair started.
+  await handleExecutionStatusChange(deps, ended("ABORTED", at(0)));
+  expect(w.state).toEqual(repaired);
+});
