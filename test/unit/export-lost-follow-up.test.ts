@@ -158,3 +158,28 @@ it("a follow-up still in the handler's hands is left to it", async () => {
   expect(result.stuck).toEqual([]);
   expect(w.workflows.started).toHaveLength(0);
 });
+
+it("a queued head of a branch whose configuration was deleted is not counted as stuck", async () => {
+  const { w, deps, exports } = branchWithQueuedHead();
+  await exports.completeExport(
+    {
+      repository: "repo",
+      branch: "main",
+      exportId: "repo-main-c1-2-x",
+      commitId: "c1",
+      outcome: { status: "succeeded" },
+    },
+    at(0).toISOString(),
+  );
+  exports.getConfig = async () => undefined as unknown as ExportConfig;
+  w.clock = at(20);
+  const result = await checkStuckExports({
+    exports,
+    executions: { lookup: async () => undefined },
+    exportStateMachineArn: MACHINE,
+    now: () => w.clock,
+    followUp: (repository, branch) => followUpExport(deps, { repository, branch }),
+  });
+  expect(result.stuck).toEqual([]);
+  expect(w.workflows.started).toHaveLength(0);
+});

@@ -22,7 +22,7 @@ export interface StuckCheckDeps {
    * Starts the export of a head queued behind a successful export that the execution-ended
    * handler did not start (its retries ran out); none: such branches are only reported.
    */
-  followUp?: (repository: string, branch: string) => Promise<unknown>;
+  followUp?: (repository: string, branch: string) => Promise<unknown | null>;
 }
 
 export interface StuckExport {
@@ -145,6 +145,7 @@ async function checkQueuedHead(
     action: deps.followUp ? "follow-up" : "report",
     reason: `the head ${state.pendingHead} queued behind ${state.exportId} was not exported ${Math.round(waiting / 60_000)} minutes after it succeeded`,
   };
-  if (deps.followUp) await deps.followUp(repository, branch);
+  // Null: the configuration is gone, nothing more is exported (not stuck).
+  if (deps.followUp && (await deps.followUp(repository, branch)) === null) return;
   result.stuck.push(stuck);
 }
