@@ -11,6 +11,7 @@ import type { ShardResult } from "../domain/results";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { runExportShard } from "./run-export-shard";
+import { MissingTaskShardError } from "./shard-files";
 
 export interface CopyBatchEvent {
   Items: { shard: number }[];
@@ -27,9 +28,7 @@ export interface CopyStepDeps {
   now?: () => Date;
 }
 
-export class MissingTaskShardError extends Error {
-  override readonly name = "MissingTaskShardError";
-}
+export { MissingTaskShardError };
 
 export async function runCopyStep(
   deps: CopyStepDeps,

@@ -30,7 +30,12 @@ import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, MarkersStepOutput } from "../domain/workflow-state";
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
-import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
+import {
+  completedShards,
+  MissingTaskShardError,
+  missingShards,
+  nonEmptyLines,
+} from "./shard-files";
 
 export interface MarkersStepDeps {
   store: ExportObjectStore;
@@ -69,7 +74,12 @@ export async function runMarkersStep(
   const completed = await completedShards(store, workBucket, input.exportId);
   for (const i of missingShards(planned, completed)) {
     const body = await store.getText(workBucket, keys.taskShard(i));
-    if (body === undefined) continue;
+    // Its directories are unknown: any marker could cover an object never copied.
+    if (body === undefined) {
+      throw new MissingTaskShardError(
+        `task shard ${keys.taskShard(i)} is missing, so which directories it held is unknown: no marker is written`,
+      );
+    }
     const builder = new ShardMarkerSummaryBuilder(selector);
     for (const t of parseTaskShard(body)) builder.add(t.path, true, t.op !== "delete");
     const lines = builder.entries().map(encodeMarkerSummaryLine);

@@ -2,6 +2,11 @@
 import { exportWorkKeys, shardIndexOfKey } from "../domain/work-layout";
 import type { ExportObjectStore } from "../ports";
 
+/** A planned task shard is not in the work bucket (expired or deleted): its tasks are unknown. */
+export class MissingTaskShardError extends Error {
+  override readonly name = "MissingTaskShardError";
+}
+
 /** Indexes of the shards whose copy batch completed (a result file exists). */
 export async function completedShards(
   store: ExportObjectStore,

@@ -188,19 +188,31 @@ async function totalsOfShards(
   let m = 0;
   for await (const body of missingTasks) {
     const i = missing[m++] as number;
-    // Keep tasks have no operation that could have failed.
-    const tasks = body === undefined ? [] : parseTaskShard(body).filter((t) => t.op !== "keep");
+    // Keep tasks have no operation that could have failed. A shard whose tasks are gone held
+    // unknown operations: one failure, never none.
+    const failed =
+      body === undefined
+        ? [
+            {
+              path: keys.taskShard(i),
+              code: "TaskShardMissing",
+              message: `task shard ${keys.taskShard(i)} is missing: its operations are unknown`,
+            },
+          ]
+        : parseTaskShard(body)
+            .filter((t) => t.op !== "keep")
+            .map((t) => ({
+              path: t.path,
+              code: "CopyBatchFailed",
+              message: `the copy batch of shard ${i} did not complete`,
+            }));
     totals = addShardResult(totals, {
       version: 1,
       shard: i,
       copied: 0,
       deleted: 0,
       copiedBytes: 0,
-      failed: tasks.map((t) => ({
-        path: t.path,
-        code: "CopyBatchFailed",
-        message: `the copy batch of shard ${i} did not complete`,
-      })),
+      failed,
     });
   }
   return { totals, completed };
