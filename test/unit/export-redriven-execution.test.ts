@@ -132,6 +132,10 @@ it("an export redriven after the branch moved on leaves the branch failed, to be
     lastExportedCommit: "c2",
     errorMessage: expect.stringMatching(/repo-main-c1-2-old .*ran again/),
   });
+  // A repeated delivery of that end changes nothing more.
+  const recorded = w.state;
+  await handleExecutionStatusChange(deps, ended("SUCCEEDED", at(70)));
+  expect(w.state).toEqual(recorded);
   // The repair is incremental from c2 and brings back every path e1 touched.
   const repair = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
   expect(repair).toMatchObject({ status: "started", fromCommit: "c2", commitId: "c3" });

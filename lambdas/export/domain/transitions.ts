@@ -224,6 +224,11 @@ export function decideObsoleteRun(
   if (Date.parse(run.stoppedAt) <= Date.parse(current.startedAt) + OBSOLETE_RUN_MARGIN_MS) {
     return undefined;
   }
+  // Recorded already (a repeated delivery): its repair reconciles the run.
+  const recorded = current.unreconciled?.some((u) => u.exportId === run.record.exportId);
+  if (recorded && (current.state === "export-failed" || current.interference !== undefined)) {
+    return undefined;
+  }
   const unreconciled = withObsoleteRun(current, run.record);
   const base = { ...current, unreconciled, updatedAt: now, version: current.version + 1 };
   if (current.state === "in-progress") {
