@@ -1,5 +1,5 @@
 // Status step: totals of the shard results (a shard without a result counts each of its tasks
-// as failed), marker failures and a caught fatal error decide the status. When exportStatusPath
+// as failed, one whose tasks are gone counts as one failure), marker failures and a caught fatal error decide the status. When exportStatusPath
 // is set it writes, in this order: the manifest (successful exports only; a full export's from
 // its tasks, an incremental export's merged from the previous export's manifest when it exists,
 // else from the listing of the commit), the JSON status document, and the status line LAST.
