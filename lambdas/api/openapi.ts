@@ -78,6 +78,9 @@ function operation(route: RouteDef) {
         description:
           "Stored (with configVersion; fullExportNext when the next export is a full one, previousExportPath when the path changed: the old path is left as it is); a continuous export also starts exporting",
       };
+      responses["409"] = error(
+        "The configuration kept changing under other requests during this one: read it and try again",
+      );
       responses["415"] = error("Not JSON");
       break;
     case "DELETE /repositories/{repository}/branches/{branch}/continuous-export":

@@ -123,3 +123,27 @@ test("a configuration stored before versions and times were recorded is replaced
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({ exportPath: "s3://export-bucket/legacy2", configVersion: 2 });
 });
+
+test("a change that keeps losing the race answers 409 and stores nothing", async () => {
+  const path = `/repositories/${repo}/branches/main/continuous-export`;
+  expect((await call("PUT", path, { exportPath: "s3://export-bucket/steady" })).status).toBe(200);
+  const before = await fake.deps.stores.exports.getConfig(repo, "main");
+  // Every compare-and-set finds another change stored since the read.
+  const exports = fake.deps.stores.exports;
+  const original = exports.replaceConfig.bind(exports);
+  let attempts = 0;
+  exports.replaceConfig = async () => {
+    attempts++;
+    return false;
+  };
+  let r: { status: number; body: { message?: string } };
+  try {
+    r = await call("PUT", path, { exportPath: "s3://export-bucket/never" });
+  } finally {
+    exports.replaceConfig = original;
+  }
+  expect(r.status).toBe(409);
+  expect(r.body.message).toMatch(/kept changing during this request/);
+  expect(attempts).toBe(5);
+  expect(await fake.deps.stores.exports.getConfig(repo, "main")).toEqual(before);
+});
