@@ -78,7 +78,10 @@ export async function runRevalidateStep(
   const refs = await readRefs(deps.lakefs, repo);
   await addRefsHistory(deps.lakefs, repo, refs, graph);
 
-  const rules = longestRetention(input.markRules, input.rules);
+  // The rules as they are now count too: they may have changed since this run started (a
+  // mark phase can take hours), and a sweep must keep what today's rules keep.
+  const today = (await deps.runs.getRules(repo)) ?? input.rules;
+  const rules = longestRetention(input.markRules, longestRetention(input.rules, today));
   const points = startingPoints(rules, refs.branches, refs.tags, graph);
   const plan = planRevalidation(graph, covered, points, input.markNow);
   const items = [
