@@ -123,6 +123,7 @@ export async function copyMarkedObjects(
         sourceKey: from.key,
         destBucket: to.bucket,
         destKey: to.key,
+        keepSourceHeaders: true,
       };
     }
     listingDone = true;

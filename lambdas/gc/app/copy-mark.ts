@@ -90,6 +90,7 @@ export async function runCopyPartsStep(
           sourceKey: from.key,
           destBucket: to.bucket,
           destKey: to.key,
+          keepSourceHeaders: true,
         };
       });
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
