@@ -342,6 +342,10 @@ export class GcWorkflow extends Construct {
       ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
       copyBuckets.map((b) => b.arnForObjects("*")),
     );
+    // A missing source answers 404 (an absent object), not 403, only with ListBucket; the plan
+    // checks that a restore's location holds a backup.
+    allow(copyParts, ["s3:ListBucket"], bucketArns(copyBuckets));
+    allow(copyPlan, ["s3:ListBucket"], bucketArns(copyBuckets));
     const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
       payload: sfn.TaskInput.fromObject({
         repository: J.stringAt("$.repository"),
