@@ -169,6 +169,8 @@ export class GcWorkflow extends Construct {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:UpdateItem");
     }
     props.table.grant(summary, "dynamodb:DeleteItem");
+    // The sweep's last-moment checks read the repository's GC rules (read only).
+    props.table.grant(sweep, "dynamodb:GetItem");
   }
 
   private invoke(name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) {

@@ -125,8 +125,11 @@ it("lets the GC steps write only under the namespace's GC report and log prefixe
 
 it("lets every step renew only the repository lease, and only the record steps update runs", () => {
   for (const fn of ["Commits", "Addresses", "Mark", "Sweep"]) {
-    const ddb = statementsOf(`Gc${fn}Function`).filter((st) =>
-      actionsOf(st).some((a) => a.startsWith("dynamodb:")),
+    const ddb = statementsOf(`Gc${fn}Function`).filter(
+      (st) =>
+        actionsOf(st).some((a) => a.startsWith("dynamodb:")) &&
+        // The sweep also reads the rules (GetItem alone, checked below).
+        !(fn === "Sweep" && actionsOf(st).join() === "dynamodb:GetItem"),
     );
     expect(ddb, fn).toHaveLength(1);
     expect(actionsOf(ddb[0]!).sort()).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
@@ -134,6 +137,10 @@ it("lets every step renew only the repository lease, and only the record steps u
       "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["GCLEASE#*"] },
     });
   }
+  const sweepReads = statementsOf("GcSweepFunction").filter(
+    (st) => actionsOf(st).join() === "dynamodb:GetItem",
+  );
+  expect(sweepReads).toHaveLength(1);
   for (const fn of ["EndMark", "Revalidate", "Summary"]) {
     const open = statementsOf(`Gc${fn}Function`).filter(
       (st) => actionsOf(st).includes("dynamodb:UpdateItem") && !st.Condition,

@@ -91,6 +91,52 @@ describe("GC when the retention rules change during a run", () => {
     expect(w.store.deleted).toEqual([]);
   });
 
+  it("the sweep's last-moment checks keep what rules lengthened during the sweep keep", async () => {
+    const w = repository();
+    w.records.rules = SHORT;
+    const runId = `20270101T000000000Z-rules${seq++}`;
+    w.records.startMarking(
+      {
+        repository: "r1",
+        runId,
+        mode: "mark-and-sweep",
+        markId: runId,
+        status: "running",
+        counts: {},
+        startedAt: new Date(NOW * 1000).toISOString(),
+      },
+      NOW,
+      SHORT,
+    );
+    const out = await runGcPipeline(
+      w.deps,
+      {
+        repository: "r1",
+        runId,
+        markId: runId,
+        doMark: true,
+        doSweep: true,
+        storageNamespace: NS,
+        rules: SHORT,
+        now: NOW,
+        markRunId: runId,
+        markNow: NOW,
+        markRules: SHORT,
+      },
+      {
+        // Revalidation is done (with 3 days); main's retention becomes 30 days before the
+        // first delete request.
+        beforeSweepMap: () => {
+          w.records.rules = LONG;
+        },
+      },
+    );
+    expect(out.success).toBe(true);
+    expect(out.counts.spared_at_delete).toBe(2);
+    expect([w.exists("A0"), w.exists("A1")]).toEqual([true, true]);
+    expect(w.store.deleted).toEqual([]);
+  });
+
   it("without a change the same run deletes what the mark holds", async () => {
     const w = repository();
     w.records.rules = SHORT;

@@ -85,6 +85,7 @@ async function sweepPart(
     {
       lakefs: deps.lakefs,
       lease: deps.lease,
+      rules: () => deps.runs.getRules(ctx.repository),
       ...(opts.clock ? { clock: opts.clock } : {}),
       loadGraph: async () => {
         const text = await deps.s3.getText(deps.workBucket, work.revalidationGraph);
