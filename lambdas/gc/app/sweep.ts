@@ -150,8 +150,8 @@ async function sweepPart(
   } catch (err) {
     // The requests that went through deleted their objects: the log and the counts say so
     // even when the sweep stops part way (a mark never resumed has no other record of them).
-    await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, true).catch(
-      () => undefined,
+    await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, true).catch(() =>
+      log.abort().catch(() => undefined),
     );
     throw err;
   }
