@@ -65,7 +65,16 @@ it("has distributed maps over work-bucket JSON Lines with the configured concurr
   expect(asl.States.EndMark.Next).toBe("ShouldSweep?");
   expect(asl.States["ShouldSweep?"].Choices[0].Next).toBe("Revalidate");
   expect(asl.States.Revalidate.Next).toBe("CollectRevived");
-  expect(asl.States.CollectRevived.Next).toBe("SweepParts");
+  // What was committed while the revalidation map listed is listed too, round after round.
+  expect(asl.States.CollectRevived.Next).toBe("CatchUp");
+  expect(asl.States.CatchUp.Parameters).toMatchObject({
+    catchUp: true,
+    "revalidation.$": "$.revalidation",
+  });
+  expect(asl.States.CatchUp.ResultPath).toBe("$.revalidation");
+  expect(asl.States.CatchUp.Next).toBe("Settled?");
+  expect(asl.States["Settled?"].Choices[0].Next).toBe("SweepParts");
+  expect(asl.States["Settled?"].Default).toBe("CollectRevived");
   expect(asl.States.CollectRevived.ItemBatcher.BatchInput.area).toBe("revived");
 });
 
