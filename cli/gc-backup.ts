@@ -9,6 +9,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
@@ -30,6 +31,8 @@ export interface MarkCopyResult {
   objects: number;
   copied: number;
   copiedBytes: number;
+  /** Listed objects the source does not hold (swept by an earlier GC run): nothing to copy. */
+  absent: number;
   failed: { path: string; code: string; message: string }[];
 }
 
@@ -108,6 +111,7 @@ export async function copyMarkedObjects(
   const flag = req.direction === "backup" ? "--to" : "--from";
   const ext = checkExternalLocation(req.storageNamespace, req.external, flag);
   const ns = splitNamespace(req.storageNamespace);
+  if (req.direction === "restore") await checkBackupExists(s3, ext, req.external);
   let objects = 0;
   let listingDone = false;
   async function* operations(): AsyncGenerator<CopyOperation> {
@@ -123,6 +127,7 @@ export async function copyMarkedObjects(
         sourceKey: from.key,
         destBucket: to.bucket,
         destKey: to.key,
+        keepSourceHeaders: true,
       };
     }
     listingDone = true;
@@ -137,13 +142,41 @@ export async function copyMarkedObjects(
               listed: objects,
               listingDone,
               copied: r.copied,
-              failed: r.failed.length,
+              failed: r.failed.filter((f) => !isAbsentSource(f)).length,
               copiedBytes: r.copiedBytes,
             }),
         }
       : {}),
   });
-  return { objects, copied: out.copied, copiedBytes: out.copiedBytes, failed: out.failed };
+  const failed = out.failed.filter((f) => !isAbsentSource(f));
+  return {
+    objects,
+    copied: out.copied,
+    copiedBytes: out.copiedBytes,
+    absent: out.failed.length - failed.length,
+    failed,
+  };
+}
+
+/**
+ * A restore counts objects missing from the backup as absent, so a location that holds nothing
+ * at all (a wrong one) is refused rather than "restored".
+ */
+async function checkBackupExists(
+  s3: S3Client,
+  loc: { bucket: string; prefix: string },
+  external: string,
+): Promise<void> {
+  const page = await s3.send(
+    new ListObjectsV2Command({
+      Bucket: loc.bucket,
+      Prefix: loc.prefix === "" ? "" : `${loc.prefix}/`,
+      MaxKeys: 1,
+    }),
+  );
+  if ((page.Contents ?? []).length === 0) {
+    throw new UsageError(`--from: no object under ${external}: nothing to restore from`);
+  }
 }
 
 /** SFN client: SDK environment first, then the embedded environment's endpoints file. */

@@ -405,7 +405,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     opts,
     out,
     () =>
-      `gc ${direction} of mark ${o.markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects)`,
+      `gc ${direction} of mark ${o.markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
   if (out.failed.length > 0) {
     const sample = out.failed

@@ -6,8 +6,10 @@
 //        |              -> MarkPartitions (distributed map over the partitions) -> EndMark
 //        v
 //   ShouldSweep? -- yes --> Revalidate -> CollectRevived (distributed map: what became
-//        |                 referenced again since the mark) -> SweepParts (distributed map
-//        |                 over the marked text parts, each delete request checked again)
+//        |                 referenced again since the mark) -> CatchUp -> Settled? (no: what
+//        |                 was committed meanwhile, CollectRevived again) -> SweepParts
+//        |                 (distributed map over the marked text parts, each delete request
+//        |                 checked again)
 //        v
 //   Summary -> Succeeded | RunFailed
 //   any error (Catch) -> SummaryAfterFailure -> RunFailed
@@ -169,6 +171,8 @@ export class GcWorkflow extends Construct {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:UpdateItem");
     }
     props.table.grant(summary, "dynamodb:DeleteItem");
+    // The sweep's last-moment checks read the repository's GC rules (read only).
+    props.table.grant(sweep, "dynamodb:GetItem");
   }
 
   private invoke(name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) {
@@ -272,6 +276,41 @@ export class GcWorkflow extends Construct {
         resultPath: J.DISCARD,
       }),
     );
+    const summaryTask = catchAll(this.invoke("Summary", summary, { resultPath: "$.summary" }));
+    summaryTask.next(
+      new sfn.Choice(this, "RunSucceeded?")
+        .when(sfn.Condition.booleanEquals("$.summary.success", true), new sfn.Succeed(this, "Done"))
+        .otherwise(runFailed),
+    );
+    const shouldSweep = new sfn.Choice(this, "ShouldSweep?")
+      .when(
+        sfn.Condition.booleanEquals("$.doSweep", true),
+        this.sweepPhase(props, { addresses, revalidate, sweep }, catchAll, summaryTask),
+      )
+      .otherwise(summaryTask);
+    const definition = new sfn.Choice(this, "ShouldMark?")
+      .when(
+        sfn.Condition.booleanEquals("$.doMark", true),
+        commitsTask.next(collect).next(markMap).next(endMarkTask).next(shouldSweep),
+      )
+      .otherwise(shouldSweep);
+    return new sfn.StateMachine(this, "StateMachine", {
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.hours(24),
+    });
+  }
+
+  /**
+   * Revalidate -> CollectRevived -> CatchUp -> Settled? (no: CollectRevived again over what
+   * was committed meanwhile) -> SweepParts -> `next`.
+   */
+  private sweepPhase(
+    props: GcWorkflowProps,
+    steps: Pick<GcSteps, "addresses" | "revalidate" | "sweep">,
+    catchAll: <T extends sfn.TaskStateBase | sfn.DistributedMap>(state: T) => T,
+    next: sfn.IChainable,
+  ): sfn.IChainable {
+    const { addresses, revalidate, sweep } = steps;
     const revalidateTask = catchAll(
       this.invoke("Revalidate", revalidate, { payload: runInput(), resultPath: "$.revalidation" }),
     );
@@ -297,28 +336,21 @@ export class GcWorkflow extends Construct {
     });
     sweepMap.itemProcessor(this.invoke("SweepBatch", sweep));
     catchAll(sweepMap);
-    const summaryTask = catchAll(this.invoke("Summary", summary, { resultPath: "$.summary" }));
-    summaryTask.next(
-      new sfn.Choice(this, "RunSucceeded?")
-        .when(sfn.Condition.booleanEquals("$.summary.success", true), new sfn.Succeed(this, "Done"))
-        .otherwise(runFailed),
+    const catchUpTask = catchAll(
+      this.invoke("CatchUp", revalidate, {
+        payload: sfn.TaskInput.fromObject({
+          ...runInput().value,
+          catchUp: true,
+          revalidation: J.objectAt("$.revalidation"),
+        }),
+        resultPath: "$.revalidation",
+      }),
     );
-    const shouldSweep = new sfn.Choice(this, "ShouldSweep?")
-      .when(
-        sfn.Condition.booleanEquals("$.doSweep", true),
-        revalidateTask.next(revivedMap).next(sweepMap).next(summaryTask),
-      )
-      .otherwise(summaryTask);
-    const definition = new sfn.Choice(this, "ShouldMark?")
-      .when(
-        sfn.Condition.booleanEquals("$.doMark", true),
-        commitsTask.next(collect).next(markMap).next(endMarkTask).next(shouldSweep),
-      )
-      .otherwise(shouldSweep);
-    return new sfn.StateMachine(this, "StateMachine", {
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: Duration.hours(24),
-    });
+    const settled = new sfn.Choice(this, "Settled?")
+      .when(sfn.Condition.booleanEquals("$.revalidation.settled", true), sweepMap.next(next))
+      .otherwise(revivedMap);
+    revivedMap.next(catchUpTask).next(settled);
+    return revalidateTask.next(revivedMap);
   }
 
   /**
@@ -342,6 +374,10 @@ export class GcWorkflow extends Construct {
       ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
       copyBuckets.map((b) => b.arnForObjects("*")),
     );
+    // A missing source answers 404 (an absent object), not 403, only with ListBucket; the plan
+    // checks that a restore's location holds a backup.
+    allow(copyParts, ["s3:ListBucket"], bucketArns(copyBuckets));
+    allow(copyPlan, ["s3:ListBucket"], bucketArns(copyBuckets));
     const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
       payload: sfn.TaskInput.fromObject({
         repository: J.stringAt("$.repository"),

@@ -127,7 +127,7 @@ export interface GcStateStore {
 /** The run records the workflow steps read and end. */
 export type GcRunRecords = Pick<
   GcStateStore,
-  "completeRun" | "getRun" | "getMark" | "endMark" | "beginSweep"
+  "completeRun" | "getRun" | "getMark" | "endMark" | "beginSweep" | "getRules"
 >;
 
 /** The repository's GC lease, as a running run keeps it (see lease.ts). */

@@ -222,6 +222,31 @@ describe("revivals inside one run", () => {
   }, 120_000);
 });
 
+describe("revivals while the sweep's revalidation lists", () => {
+  it("are listed by a catch-up round before the sweep, on the deployed state machine", async () => {
+    const repo = await datedRepository();
+    const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+    expect(mark.status).toBe("succeeded");
+    const revalidate = env.deployment.resources.find(
+      (r) => r.type === "AWS::Lambda::Function" && /GcRevalidateFunction/.test(r.logicalId),
+    )!;
+    const before = env.deployment.runtime.stats(revalidate.physicalId).invocations;
+    // The revalidation map's first batch: Revalidate has read the refs already.
+    env.deployment.runtime.beforeInvocation({
+      function: /GcAddressesFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
+      },
+    });
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep).toMatchObject({ status: "succeeded", counts: { sparedObjects: 2 } });
+    await expectMarked(repo, ["A0", "O0"]);
+    // Revalidate, a catch-up round that listed c0, and a settled one.
+    expect(env.deployment.runtime.stats(revalidate.physicalId).invocations - before).toBe(3);
+  }, 120_000);
+});
+
 describe("one GC run per repository", () => {
   it("concurrent starts: one runs, the others get 409 naming it; a new run starts after it", async () => {
     const repo = await datedRepository();

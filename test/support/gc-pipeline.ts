@@ -1,13 +1,14 @@
 // The GC state machine's order of steps, run in-process over fakes at the ports (memory-gc.ts,
 // memory-lakefs.ts): Commits -> address map -> mark map -> EndMark, then Revalidate ->
-// revived map -> sweep map, then Summary (also after a failure, as the Catch does). Tests
-// of the whole algorithm use it; the real state machine runs in the integration tests.
+// revived map -> CatchUp rounds -> sweep map, then Summary (also after a failure, as the
+// Catch does). Tests of the whole algorithm use it; the real state machine runs in the
+// integration tests.
 
 import { runAddressStep } from "../../lambdas/gc/app/addresses";
 import { runCommitsStep } from "../../lambdas/gc/app/commits";
 import { runEndMarkStep } from "../../lambdas/gc/app/end-mark";
 import { runMarkStep } from "../../lambdas/gc/app/mark";
-import { runRevalidateStep } from "../../lambdas/gc/app/revalidate";
+import { runCatchUpStep, runRevalidateStep } from "../../lambdas/gc/app/revalidate";
 import { runSummaryStep, type SummaryStepResult } from "../../lambdas/gc/app/summary";
 import { runSweepStep, type SweepStepOptions } from "../../lambdas/gc/app/sweep";
 import type { GcRules } from "../../lambdas/gc/domain/rules";
@@ -19,7 +20,9 @@ import type { MemoryGcRecords } from "./memory-gc";
 export interface PipelineHooks {
   /** Between the mark phase and the sweep phase. */
   afterMark?: () => Promise<void> | void;
-  /** After revalidation, before the sweep map. */
+  /** After the revalidation map listed, before its catch-up rounds. */
+  afterRevalidationMap?: () => Promise<void> | void;
+  /** After revalidation and its catch-up rounds, before the sweep map. */
   beforeSweepMap?: () => Promise<void> | void;
   addressesPerPartition?: number;
   keysPerPass?: number;
@@ -84,8 +87,15 @@ export async function runGcPipeline(
     }
     if (input.doSweep) {
       await hooks.afterMark?.();
-      const r = await runRevalidateStep(deps, input, { maxMarkAgeHours: 24 });
+      let r = await runRevalidateStep(deps, input, { maxMarkAgeHours: 24 });
       await addressMap(deps, r.itemsKey, { ...base, partitions: r.partitions }, "revived");
+      await hooks.afterRevalidationMap?.();
+      // CatchUp -> Settled? -> CollectRevived again, as the state machine loops.
+      for (;;) {
+        r = await runCatchUpStep(deps, input, r);
+        if (r.settled) break;
+        await addressMap(deps, r.itemsKey, { ...base, partitions: r.partitions }, "revived");
+      }
       await hooks.beforeSweepMap?.();
       const parts = (await jsonLines(deps, r.partsKey)) as { key: string; part: number }[];
       for (const part of parts) {

@@ -4,6 +4,7 @@
 
 import { LeaseLostError } from "../../lambdas/gc/domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../../lambdas/gc/domain/mark-lifecycle";
+import type { GcRules } from "../../lambdas/gc/domain/rules";
 import type { GcMark, GcRun } from "../../lambdas/gc/domain/run-records";
 import type {
   GcLakeFs,
@@ -97,12 +98,17 @@ export class MemoryGcRecords implements GcRunRecords, GcLeaseKeeper {
   readonly runs = new Map<string, GcRun>();
   readonly marks = new Map<string, GcMark>();
   readonly completed: { runId: string; end: Parameters<GcRunRecords["completeRun"]>[2] }[] = [];
+  /** The repository's GC rules as the store holds them now. */
+  rules: GcRules | undefined;
   /** The run holding the repository's lease (one repository per fake). */
   leaseHolder: string | undefined;
   renewals = 0;
 
   async getRun(_repo: string, runId: string) {
     return this.runs.get(runId);
+  }
+  async getRules(_repo: string) {
+    return this.rules;
   }
   async getMark(_repo: string, markId: string) {
     const m = this.marks.get(markId);

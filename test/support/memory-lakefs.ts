@@ -189,7 +189,7 @@ export class MemoryLakeFs implements GcLakeFs {
     ref: string,
     opts: { after?: string; amount?: number } = {},
   ) {
-    this.count("listObjects");
+    this.count("listObjects", ref);
     const objects: ObjectStats[] = [...this.viewOf(ref)]
       .sort((a, b) => (a[0] < b[0] ? -1 : 1))
       .map(([path, address]) => stats(path, address));

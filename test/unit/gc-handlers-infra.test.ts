@@ -65,7 +65,16 @@ it("has distributed maps over work-bucket JSON Lines with the configured concurr
   expect(asl.States.EndMark.Next).toBe("ShouldSweep?");
   expect(asl.States["ShouldSweep?"].Choices[0].Next).toBe("Revalidate");
   expect(asl.States.Revalidate.Next).toBe("CollectRevived");
-  expect(asl.States.CollectRevived.Next).toBe("SweepParts");
+  // What was committed while the revalidation map listed is listed too, round after round.
+  expect(asl.States.CollectRevived.Next).toBe("CatchUp");
+  expect(asl.States.CatchUp.Parameters).toMatchObject({
+    catchUp: true,
+    "revalidation.$": "$.revalidation",
+  });
+  expect(asl.States.CatchUp.ResultPath).toBe("$.revalidation");
+  expect(asl.States.CatchUp.Next).toBe("Settled?");
+  expect(asl.States["Settled?"].Choices[0].Next).toBe("SweepParts");
+  expect(asl.States["Settled?"].Default).toBe("CollectRevived");
   expect(asl.States.CollectRevived.ItemBatcher.BatchInput.area).toBe("revived");
 });
 
@@ -125,8 +134,11 @@ it("lets the GC steps write only under the namespace's GC report and log prefixe
 
 it("lets every step renew only the repository lease, and only the record steps update runs", () => {
   for (const fn of ["Commits", "Addresses", "Mark", "Sweep"]) {
-    const ddb = statementsOf(`Gc${fn}Function`).filter((st) =>
-      actionsOf(st).some((a) => a.startsWith("dynamodb:")),
+    const ddb = statementsOf(`Gc${fn}Function`).filter(
+      (st) =>
+        actionsOf(st).some((a) => a.startsWith("dynamodb:")) &&
+        // The sweep also reads the rules (GetItem alone, checked below).
+        !(fn === "Sweep" && actionsOf(st).join() === "dynamodb:GetItem"),
     );
     expect(ddb, fn).toHaveLength(1);
     expect(actionsOf(ddb[0]!).sort()).toEqual(["dynamodb:GetItem", "dynamodb:UpdateItem"]);
@@ -134,6 +146,10 @@ it("lets every step renew only the repository lease, and only the record steps u
       "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["GCLEASE#*"] },
     });
   }
+  const sweepReads = statementsOf("GcSweepFunction").filter(
+    (st) => actionsOf(st).join() === "dynamodb:GetItem",
+  );
+  expect(sweepReads).toHaveLength(1);
   for (const fn of ["EndMark", "Revalidate", "Summary"]) {
     const open = statementsOf(`Gc${fn}Function`).filter(
       (st) => actionsOf(st).includes("dynamodb:UpdateItem") && !st.Condition,

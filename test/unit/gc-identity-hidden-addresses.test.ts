@@ -7,7 +7,7 @@
 // (each address has an ETag, its content's); everything else is the product's pipeline.
 import { describe, expect, it } from "vitest";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
-import { markAndSweepInMemory } from "../support/gc-pipeline";
+import { markAndSweepInMemory, runGcPipeline } from "../support/gc-pipeline";
 import { type MemoryGcRecords, type MemoryGcStore, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
@@ -149,5 +149,57 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect((await w.lakefs.statObject("r1", "main", "p")).physical_address).toBe(X);
     await markAndSweep(w);
     expect(exists(w, X), "staged on main; GC must not delete it").toBe(true);
+  });
+
+  it("keeps an object a revert brings back while the revalidation map lists", async () => {
+    // The revert of the test above, made after revalidation read the refs and before the
+    // first delete: its diff against main's previous head shows nothing at p (same ETag).
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    const c2 = w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-window${seq++}`;
+    w.records.startMarking(
+      {
+        repository: "r1",
+        runId,
+        mode: "mark-and-sweep",
+        markId: runId,
+        status: "running",
+        counts: {},
+        startedAt: new Date(NOW * 1000).toISOString(),
+      },
+      NOW,
+      RULES,
+    );
+    const out = await runGcPipeline(
+      w.deps,
+      {
+        repository: "r1",
+        runId,
+        markId: runId,
+        doMark: true,
+        doSweep: true,
+        storageNamespace: NS,
+        rules: RULES,
+        now: NOW,
+        markRunId: runId,
+        markNow: NOW,
+        markRules: RULES,
+      },
+      {
+        afterRevalidationMap: () => {
+          const r = w.lakefs.addCommit([c2], new Map([["p", X]]), NOW - 60);
+          w.lakefs.hardReset("main", r);
+        },
+      },
+    );
+    expect(out.success).toBe(true);
+    expect(out.counts.marked_addresses).toBe(2);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
 import type { CopyOperation } from "../../shared/s3-copy/types";
 import { joinKey, parseS3Uri } from "../../shared/s3-uri";
+import { isAbsentSource } from "../domain/copy-absent";
 import { validateMarkId } from "../domain/ids";
 import { gcPaths } from "../domain/paths";
 import { encodeJsonLines } from "../domain/shards";
@@ -52,9 +53,22 @@ export async function runCopyPlanStep(
   if (parts.length === 0) {
     throw new Error(`mark id "${input.markId}": no address lists in ${input.storageNamespace}`);
   }
+  if (input.direction === "restore") await checkBackupExists(deps, input.location);
   const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
   await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
   return { partsKey: key, parts: parts.length };
+}
+
+/**
+ * A restore counts objects missing from the backup as absent (gone before the backup), so a
+ * location that holds nothing at all (a wrong one) is refused rather than "restored".
+ */
+async function checkBackupExists(deps: Pick<GcStepDeps, "s3">, location: string): Promise<void> {
+  const loc = parseS3Uri(location, "location");
+  for await (const _ of deps.s3.list(loc.bucket, loc.prefix === "" ? "" : `${loc.prefix}/`)) {
+    return;
+  }
+  throw new Error(`location: no object under ${location}: nothing to restore from`);
 }
 
 export interface CopyPartsEvent {
@@ -66,12 +80,18 @@ export async function runCopyPartsStep(
   deps: Pick<GcStepDeps, "s3">,
   s3: S3Client,
   event: CopyPartsEvent,
-): Promise<{ objects: number; copied: number; copiedBytes: number; failed: number }> {
+): Promise<{
+  objects: number;
+  copied: number;
+  copiedBytes: number;
+  absent: number;
+  failed: number;
+}> {
   const { storageNamespace, direction, location } = event.BatchInput;
   checkLocationOutside(storageNamespace, location);
   const ns = namespaceObjects(storageNamespace);
   const ext = parseS3Uri(location, "location");
-  const total = { objects: 0, copied: 0, copiedBytes: 0, failed: 0 };
+  const total = { objects: 0, copied: 0, copiedBytes: 0, absent: 0, failed: 0 };
   const failures: string[] = [];
   for (const { key } of event.Items ?? []) {
     const text = await deps.s3.getText(ns.bucket, key);
@@ -90,14 +110,17 @@ export async function runCopyPartsStep(
           sourceKey: from.key,
           destBucket: to.bucket,
           destKey: to.key,
+          keepSourceHeaders: true,
         };
       });
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
     total.objects += ops.length;
     total.copied += out.copied;
     total.copiedBytes += out.copiedBytes;
-    total.failed += out.failed.length;
-    for (const f of out.failed.slice(0, 5)) failures.push(`${f.path} (${f.code}: ${f.message})`);
+    const failed = out.failed.filter((f) => !isAbsentSource(f));
+    total.absent += out.failed.length - failed.length;
+    total.failed += failed.length;
+    for (const f of failed.slice(0, 5)) failures.push(`${f.path} (${f.code}: ${f.message})`);
   }
   if (total.failed > 0) {
     // Fails this map child (and so the copy workflow), naming the objects.

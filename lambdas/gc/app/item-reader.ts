@@ -48,10 +48,15 @@ export async function readItemPage(
   }
   if (item.whole) {
     // The branch as it reads now, uncommitted entries included.
-    const page = await lakefs.listObjectsPage(repository, item.branch, { amount, ...from });
-    return pageOf(addressesOfListing(page.results), page);
+    const page = await ifBranchExists(lakefs, repository, item.branch, () =>
+      lakefs.listObjectsPage(repository, item.branch, { amount, ...from }),
+    );
+    return page ? pageOf(addressesOfListing(page.results), page) : NOTHING;
   }
-  const page = await firstPage(lakefs.diffBranch(repository, item.branch, { amount, ...from }));
+  const page = await ifBranchExists(lakefs, repository, item.branch, () =>
+    firstPage(lakefs.diffBranch(repository, item.branch, { amount, ...from })),
+  );
+  if (!page) return NOTHING;
   // A staged entry committed or dropped meanwhile is simply no longer staged.
   const paths = pathsIntroduced(page.results);
   const addresses = await stat(lakefs, repository, item.branch, paths, concurrency, true);
@@ -71,6 +76,30 @@ export async function* readItem(
     yield page.addresses;
     if (!page.more) return;
     after = page.next;
+  }
+}
+
+const NOTHING: ItemPage = { addresses: [], next: "", more: false };
+
+/**
+ * `read()`, or undefined when it answers 404 because the branch was deleted meanwhile: its
+ * uncommitted entries went with it, and its head was a starting point (a kept commit, read on
+ * its own). A 404 for a branch that is still listed (or a repository that is gone) is thrown.
+ */
+async function ifBranchExists<T>(
+  lakefs: GcLakeFs,
+  repository: string,
+  branch: string,
+  read: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof LakeFsNotFoundError)) throw err;
+    for await (const page of lakefs.listBranches(repository, { prefix: branch, amount: 1000 })) {
+      if (page.results.some((b) => b.id === branch)) throw err;
+    }
+    return undefined;
   }
 }
 

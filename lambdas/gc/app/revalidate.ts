@@ -13,10 +13,10 @@ import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
 import { longestRetention } from "../domain/rules";
 import { decodeCommitGraph, encodeCommitGraph, encodeJsonLines } from "../domain/shards";
-import { encodeSweepSnapshot } from "../domain/sweep-snapshot";
+import { decodeSweepSnapshot, encodeSweepSnapshot } from "../domain/sweep-snapshot";
 import type { GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
-import { addRefsHistory, readRefs } from "./commit-history";
+import { addRefsHistory, readRefs, sameRefs } from "./commit-history";
 import { gcWorkKeys, namespaceObjects } from "./common";
 
 export interface RevalidateResult {
@@ -27,7 +27,13 @@ export interface RevalidateResult {
   /** Commits active now that the mark did not cover. */
   newlyActive: number;
   items: number;
+  /** Catch-up rounds so far (runCatchUpStep); settled: the sweep may begin. */
+  round?: number;
+  settled?: boolean;
 }
+
+/** Catch-up rounds before the sweep; what changes after the last one is left to the checks. */
+export const MAX_CATCH_UP_ROUNDS = 5;
 
 /** The mark cannot be swept (already swept, restored, too old, or not a successful mark). */
 export class MarkNotSweepableError extends Error {
@@ -78,7 +84,10 @@ export async function runRevalidateStep(
   const refs = await readRefs(deps.lakefs, repo);
   await addRefsHistory(deps.lakefs, repo, refs, graph);
 
-  const rules = longestRetention(input.markRules, input.rules);
+  // The rules as they are now count too: they may have changed since this run started (a
+  // mark phase can take hours), and a sweep must keep what today's rules keep.
+  const today = (await deps.runs.getRules(repo)) ?? input.rules;
+  const rules = longestRetention(input.markRules, longestRetention(input.rules, today));
   const points = startingPoints(rules, refs.branches, refs.tags, graph);
   const plan = planRevalidation(graph, covered, points, input.markNow);
   const items = [
@@ -125,5 +134,71 @@ export async function runRevalidateStep(
     partitions,
     newlyActive: plan.newlyActive.length,
     items: items.length,
+  };
+}
+
+/**
+ * After the revalidation map: the repository may have moved while it listed (every branch in
+ * full: minutes on large repositories). The commits that became active since the snapshot are
+ * listed in full too (the map runs again over them), round after round until nothing moved,
+ * so that only what changes after the last round is left to the sweep's checks, which diff.
+ * The snapshot takes the new refs and commits once their items are written.
+ */
+export async function runCatchUpStep(
+  deps: GcStepDeps,
+  input: GcWorkflowInput,
+  previous: RevalidateResult,
+): Promise<RevalidateResult> {
+  const { repository: repo, runId } = input;
+  await deps.lease.renew(repo, runId);
+  const work = gcWorkKeys(repo, runId);
+  const round = (previous.round ?? 0) + 1;
+  const settled = { ...previous, items: 0, newlyActive: 0, round, settled: true };
+  const snapshotText = await deps.s3.getText(deps.workBucket, work.revalidationSnapshot);
+  const graphText = await deps.s3.getText(deps.workBucket, work.revalidationGraph);
+  if (snapshotText === undefined || graphText === undefined) {
+    throw new Error("catch-up step: the revalidation snapshot or graph is missing");
+  }
+  const snapshot = decodeSweepSnapshot(snapshotText);
+  const refs = await readRefs(deps.lakefs, repo);
+  const today = await deps.runs.getRules(repo);
+  const rules = today ? longestRetention(snapshot.rules, today) : snapshot.rules;
+  const moved =
+    !sameRefs(refs, snapshot.refs) || JSON.stringify(rules) !== JSON.stringify(snapshot.rules);
+  if (!moved || round > MAX_CATCH_UP_ROUNDS) return settled;
+
+  const graph = decodeCommitGraph(graphText);
+  await addRefsHistory(deps.lakefs, repo, refs, graph);
+  const covered = new Set(snapshot.covered);
+  const points = startingPoints(rules, refs.branches, refs.tags, graph);
+  const plan = planRevalidation(graph, covered, points, snapshot.markNow);
+  const itemsKey = work.catchUpItems(round);
+  await deps.s3.put(deps.workBucket, itemsKey, encodeJsonLines(plan.items));
+  await deps.s3.put(deps.workBucket, work.revalidationGraph, encodeCommitGraph(graph));
+  await deps.s3.put(
+    deps.workBucket,
+    work.revalidationSnapshot,
+    encodeSweepSnapshot({
+      ...snapshot,
+      refs,
+      covered: [...covered, ...plan.newlyActive],
+      rules,
+      checkedAt: deps.now().toISOString(),
+    }),
+  );
+  const counts = await deps.s3.getText(deps.workBucket, work.revalidationCounts);
+  const before = counts ? (JSON.parse(counts).revalidated_commits ?? 0) : 0;
+  await deps.s3.put(
+    deps.workBucket,
+    work.revalidationCounts,
+    JSON.stringify({ revalidated_commits: before + plan.newlyActive.length }),
+  );
+  return {
+    ...previous,
+    itemsKey,
+    items: plan.items.length,
+    newlyActive: plan.newlyActive.length,
+    round,
+    settled: plan.items.length === 0,
   };
 }

@@ -19,6 +19,7 @@ import type { CommitGraph } from "../domain/commit-graph";
 import { namespaceKeyer, partitionOf } from "../domain/partition";
 import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
+import { type GcRules, longestRetention } from "../domain/rules";
 import type { AddressWorkItemInput } from "../domain/shards";
 import type { SweepSnapshot } from "../domain/sweep-snapshot";
 import type { GcLakeFs, GcLeaseKeeper } from "../ports";
@@ -41,6 +42,8 @@ export interface SweepGuardDeps {
   clock?: () => number;
   /** The revalidation step's commit graph, loaded on the first ref change. */
   loadGraph: () => Promise<CommitGraph>;
+  /** The repository's GC rules as they are now (a longer retention keeps more commits). */
+  rules?: () => Promise<GcRules | undefined>;
 }
 
 export interface SweepGuardContext {
@@ -61,6 +64,8 @@ export class SweepGuard {
   readonly #keyOf: (address: string) => string | undefined;
   #refs: RepositoryRefs;
   readonly #covered: Set<string>;
+  /** The snapshot's rules, lengthened by every change a check has seen. */
+  #rules: GcRules;
   #graph: CommitGraph | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
   #inflight: { startedAt: number; done: Promise<void> } | undefined;
@@ -74,6 +79,7 @@ export class SweepGuard {
     this.#keyOf = namespaceKeyer(ctx.storageNamespace);
     this.#refs = ctx.snapshot.refs;
     this.#covered = new Set(ctx.snapshot.covered);
+    this.#rules = ctx.snapshot.rules;
   }
 
   /**
@@ -109,11 +115,13 @@ export class SweepGuard {
       this.#spare({ side: "active", kind: "staged", branch: b.id }),
     );
     const refs = await readRefs(this.deps.lakefs, repository);
-    if (!sameRefs(refs, this.#refs)) {
+    const rules = await this.#rulesNow();
+    const rulesChanged = JSON.stringify(rules) !== JSON.stringify(this.#rules);
+    if (rulesChanged || !sameRefs(refs, this.#refs)) {
       this.stats.refChanges++;
       this.#graph ??= await this.deps.loadGraph();
       await addRefsHistory(this.deps.lakefs, repository, refs, this.#graph);
-      const points = startingPoints(this.ctx.snapshot.rules, refs.branches, refs.tags, this.#graph);
+      const points = startingPoints(rules, refs.branches, refs.tags, this.#graph);
       // Diffs, not listings: this runs every second during the sweep (revalidation.ts).
       const plan = planRevalidation(this.#graph, this.#covered, points, this.ctx.snapshot.markNow, {
         bases: "diff",
@@ -122,10 +130,17 @@ export class SweepGuard {
       for (const c of plan.newlyActive) this.#covered.add(c);
       this.stats.revalidatedCommits += plan.newlyActive.length;
       this.#refs = refs;
+      this.#rules = rules;
     }
     this.stats.checks++;
     this.stats.longestCheckMs = Math.max(this.stats.longestCheckMs, this.#clock() - startedAt);
     this.#lastStart = startedAt;
+  }
+
+  /** The rules checks use: whichever of the snapshot's and today's keeps more, per branch. */
+  async #rulesNow(): Promise<GcRules> {
+    const today = await this.deps.rules?.();
+    return today ? longestRetention(this.#rules, today) : this.#rules;
   }
 
   async #spare(item: AddressWorkItemInput): Promise<void> {

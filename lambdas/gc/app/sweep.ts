@@ -17,7 +17,7 @@ import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
 import { DELETE_BATCH_SIZE, deleteBatchesOf } from "../domain/sweep";
 import { decodeSweepSnapshot, type SweepSnapshot } from "../domain/sweep-snapshot";
 import type { GcStepDeps, KeyDeleteFailure, StoredObject } from "../ports";
-import { parquetAddressWriter } from "./address-lists";
+import { type AddressListWriter, parquetAddressWriter } from "./address-lists";
 import { gcWorkKeys, namespaceObjects, runDate } from "./common";
 import { DEFAULT_RECHECK_MS, SweepGuard } from "./sweep-guard";
 
@@ -85,6 +85,7 @@ async function sweepPart(
     {
       lakefs: deps.lakefs,
       lease: deps.lease,
+      rules: () => deps.runs.getRules(ctx.repository),
       ...(opts.clock ? { clock: opts.clock } : {}),
       loadGraph: async () => {
         const text = await deps.s3.getText(deps.workBucket, work.revalidationGraph);
@@ -146,21 +147,39 @@ async function sweepPart(
         },
       );
     }
-    // The log says what the sweep spared, next to what it deleted.
-    await log.close({
-      "lakeport.marked_candidates": String(counts.candidates),
-      "lakeport.spared_by_revalidation": String(counts.candidates - counts.offered),
-      "lakeport.spared_at_delete": String(counts.spared_at_delete),
-    });
   } catch (err) {
-    await log.abort().catch(() => undefined);
+    // The requests that went through deleted their objects: the log and the counts say so
+    // even when the sweep stops part way (a mark never resumed has no other record of them).
+    await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, true).catch(() =>
+      log.abort().catch(() => undefined),
+    );
     throw err;
   }
+  return finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, false);
+}
+
+/** Closes the part's deleted-objects log and writes its counts; `incomplete` when it failed. */
+async function finishPart(
+  deps: GcStepDeps,
+  countsKey: string,
+  log: AddressListWriter,
+  counts: { candidates: number; offered: number; spared_at_delete: number },
+  failed: KeyDeleteFailure[],
+  guard: SweepGuard,
+  incomplete: boolean,
+): Promise<{ deleted: number; failed: number; spared: number }> {
   const sparedByRevalidation = counts.candidates - counts.offered;
+  // The log says what the sweep spared, next to what it deleted.
+  await log.close({
+    "lakeport.marked_candidates": String(counts.candidates),
+    "lakeport.spared_by_revalidation": String(sparedByRevalidation),
+    "lakeport.spared_at_delete": String(counts.spared_at_delete),
+    ...(incomplete ? { "lakeport.incomplete": "true" } : {}),
+  });
   const spared = sparedByRevalidation + counts.spared_at_delete;
   await deps.s3.put(
     deps.workBucket,
-    work.sweepCounts(part),
+    countsKey,
     JSON.stringify({
       deleted_objects: log.count,
       delete_errors: failed.length,

@@ -101,6 +101,8 @@ export function gcWorkKeys(repository: string, runId: string) {
     revalidationGraph: `${root}/revalidation/commits.jsonl`,
     /** Work items of the revalidation map (active-side diffs, lists and staged items). */
     revalidationItems: `${root}/revalidation/items.jsonl`,
+    /** Work items of a catch-up round (what was committed while the previous map listed). */
+    catchUpItems: (round: number) => `${root}/revalidation/items-${round}.jsonl`,
     revalidationCounts: `${root}/counts/revalidation.json`,
   };
 }

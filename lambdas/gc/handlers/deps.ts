@@ -57,6 +57,7 @@ function runRecords(get: () => GcStore): GcRunRecords {
     getMark: (...a) => get().getMark(...a),
     endMark: (...a) => get().endMark(...a),
     beginSweep: (...a) => get().beginSweep(...a),
+    getRules: (...a) => get().getRules(...a),
   };
 }
 

@@ -1,5 +1,5 @@
 import { lambdaHandler } from "../../shared/lambda-handler";
-import { runRevalidateStep } from "../app/revalidate";
+import { type RevalidateResult, runCatchUpStep, runRevalidateStep } from "../app/revalidate";
 import { parseMaxMarkAgeHours } from "../domain/mark-lifecycle";
 import { gcDepsFromEnv, gcKeysOf, runInputOf } from "./deps";
 
@@ -12,5 +12,8 @@ export const handler = lambdaHandler({
   name: "GC revalidation step",
   keys: gcKeysOf,
   run: async (event: Record<string, unknown>) =>
-    runRevalidateStep(gcDepsFromEnv(), runInputOf(event), { maxMarkAgeHours }),
+    // The same function runs the catch-up rounds after the revalidation map.
+    event.catchUp === true
+      ? runCatchUpStep(gcDepsFromEnv(), runInputOf(event), event.revalidation as RevalidateResult)
+      : runRevalidateStep(gcDepsFromEnv(), runInputOf(event), { maxMarkAgeHours }),
 });

@@ -8,6 +8,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   type S3Client,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
@@ -66,6 +67,27 @@ export function partRanges(size: number, partSizeBytes: number): [number, number
   return ranges;
 }
 
+/** The headers of a HEAD answer that a new upload can carry over. */
+function sourceHeaders(head: HeadObjectCommandOutput) {
+  const out: Pick<
+    HeadObjectCommandOutput,
+    | "ContentType"
+    | "ContentEncoding"
+    | "CacheControl"
+    | "ContentDisposition"
+    | "ContentLanguage"
+    | "Expires"
+    | "Metadata"
+  > = { Metadata: head.Metadata ?? {} };
+  if (head.ContentType) out.ContentType = head.ContentType;
+  if (head.ContentEncoding) out.ContentEncoding = head.ContentEncoding;
+  if (head.CacheControl) out.CacheControl = head.CacheControl;
+  if (head.ContentDisposition) out.ContentDisposition = head.ContentDisposition;
+  if (head.ContentLanguage) out.ContentLanguage = head.ContentLanguage;
+  if (head.Expires) out.Expires = head.Expires;
+  return out;
+}
+
 export async function copyObject(
   s3: S3Client,
   input: CopyObjectInput,
@@ -73,17 +95,22 @@ export async function copyObject(
 ): Promise<CopyObjectResult> {
   const threshold = opts.multipartThresholdBytes ?? MAX_SINGLE_COPY_BYTES;
   const retry = opts.retry ?? {};
-  const size =
-    input.size ??
-    (
-      await withRetry(
-        () => s3.send(new HeadObjectCommand({ Bucket: input.sourceBucket, Key: input.sourceKey })),
-        retry,
-      )
-    ).ContentLength ??
-    0;
+  const head =
+    input.size === undefined || input.keepSourceHeaders
+      ? await withRetry(
+          () =>
+            s3.send(new HeadObjectCommand({ Bucket: input.sourceBucket, Key: input.sourceKey })),
+          retry,
+        )
+      : undefined;
+  const size = input.size ?? head?.ContentLength ?? 0;
   const copySource = copySourceOf(input.sourceBucket, input.sourceKey);
-  const metadata = s3UserMetadata(input.metadata);
+  const headers = input.keepSourceHeaders
+    ? sourceHeaders(head!)
+    : {
+        ...(input.contentType ? { ContentType: input.contentType } : {}),
+        Metadata: s3UserMetadata(input.metadata),
+      };
   if (size <= threshold) {
     const out = await withRetry(
       () =>
@@ -92,9 +119,10 @@ export async function copyObject(
             Bucket: input.destBucket,
             Key: input.destKey,
             CopySource: copySource,
-            MetadataDirective: "REPLACE",
-            ...(input.contentType ? { ContentType: input.contentType } : {}),
-            Metadata: metadata,
+            // COPY: S3 keeps every header of the source, not only those HEAD shows.
+            ...(input.keepSourceHeaders
+              ? { MetadataDirective: "COPY" }
+              : { MetadataDirective: "REPLACE", ...headers }),
           }),
         ),
       retry,
@@ -108,8 +136,7 @@ export async function copyObject(
         new CreateMultipartUploadCommand({
           Bucket: input.destBucket,
           Key: input.destKey,
-          ...(input.contentType ? { ContentType: input.contentType } : {}),
-          Metadata: metadata,
+          ...headers,
         }),
       ),
     retry,

@@ -14,6 +14,12 @@ export interface CopyOperation {
   contentType?: string;
   /** User metadata (without the `x-amz-meta-` prefix; a prefix is stripped). */
   metadata?: Record<string, string>;
+  /**
+   * The destination keeps the source's own headers (content type, encoding, cache control,
+   * disposition, language, expiry, user metadata) instead of `contentType` and `metadata`: a
+   * GC backup and restore bring an object back as it was.
+   */
+  keepSourceHeaders?: boolean;
 }
 
 export interface DeleteOperation {

@@ -1,0 +1,98 @@
+// A mark lists every address only expired commits reference, and GC removes no commits: after a
+// first sweep, every later mark lists again the objects that sweep deleted (they are still
+// referenced by the same expired commits, and gone). Backing such a mark up must still work:
+// an object already gone is reported as absent, not as a failed copy (as `rclone --files-from`,
+// lakeFS's documented backup, skips names missing from the source). Against the embedded S3.
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { copyMarkedObjects } from "../../cli/gc-backup";
+import { runCopyPartsStep } from "../../lambdas/gc/app/copy-mark";
+import { gcPaths } from "../../lambdas/gc/domain/paths";
+import { testS3Client, uniqueName } from "../support/clients";
+import { MemoryGcStore } from "../support/memory-gc";
+
+let s3: S3Client;
+let nsBucket: string;
+let backupBucket: string;
+
+beforeAll(async () => {
+  s3 = testS3Client();
+  nsBucket = uniqueName("gcns");
+  backupBucket = uniqueName("gcbk");
+  await s3.send(new CreateBucketCommand({ Bucket: nsBucket }));
+  await s3.send(new CreateBucketCommand({ Bucket: backupBucket }));
+});
+
+async function text(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body!.transformToString();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A second mark: data/new (expired since the first sweep) and data/old (that sweep deleted it). */
+async function secondMark(markId: string) {
+  const ns = `repos/${uniqueName("r")}`;
+  await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: `${ns}/data/new`, Body: "new" }));
+  const listKey = `${ns}/${gcPaths.addressesTextPart(markId, 0)}`;
+  const list = "data/new\ndata/old\n";
+  await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: listKey, Body: list }));
+  return { storageNamespace: `s3://${nsBucket}/${ns}`, ns, listKey, list };
+}
+
+describe("GC backup and restore of a mark listing objects an earlier sweep deleted", () => {
+  it("from this machine (CLI): the absent object is reported, the others copied", async () => {
+    const m = await secondMark("m2");
+    const external = `s3://${backupBucket}/${uniqueName("cli")}`;
+    const req = { storageNamespace: m.storageNamespace, markId: "m2", external };
+    const backup = await copyMarkedObjects(s3, { ...req, direction: "backup" });
+    expect(backup).toMatchObject({ objects: 2, copied: 1, absent: 1, failed: [] });
+    // The sweep deletes data/new; the restore brings it back.
+    await s3.send(new DeleteObjectCommand({ Bucket: nsBucket, Key: `${m.ns}/data/new` }));
+    const restore = await copyMarkedObjects(s3, { ...req, direction: "restore" });
+    expect(restore).toMatchObject({ objects: 2, copied: 1, absent: 1, failed: [] });
+    expect(await text(nsBucket, `${m.ns}/data/new`)).toBe("new");
+    expect(await text(nsBucket, `${m.ns}/data/old`)).toBeUndefined();
+  });
+
+  it("through the copy workflow's step", async () => {
+    const m = await secondMark("m3");
+    const location = `s3://${backupBucket}/${uniqueName("wf")}`;
+    const deps = { s3: new MemoryGcStore() };
+    await deps.s3.put(nsBucket, m.listKey, m.list);
+    const items = [{ key: m.listKey, part: 0 }];
+    const batch = { storageNamespace: m.storageNamespace, location };
+    const backup = await runCopyPartsStep(deps, s3, {
+      Items: items,
+      BatchInput: { ...batch, direction: "backup" },
+    });
+    expect(backup).toMatchObject({ objects: 2, copied: 1, absent: 1, failed: 0 });
+    await s3.send(new DeleteObjectCommand({ Bucket: nsBucket, Key: `${m.ns}/data/new` }));
+    const restore = await runCopyPartsStep(deps, s3, {
+      Items: items,
+      BatchInput: { ...batch, direction: "restore" },
+    });
+    expect(restore).toMatchObject({ objects: 2, copied: 1, absent: 1, failed: 0 });
+    expect(await text(nsBucket, `${m.ns}/data/new`)).toBe("new");
+  });
+
+  it("a restore from a location that holds no backup is refused", async () => {
+    const m = await secondMark("m4");
+    const req = {
+      storageNamespace: m.storageNamespace,
+      markId: "m4",
+      external: `s3://${backupBucket}/${uniqueName("nothing")}`,
+    };
+    await expect(copyMarkedObjects(s3, { ...req, direction: "restore" })).rejects.toThrow(
+      /no object under/,
+    );
+  });
+});
