@@ -77,6 +77,11 @@ describe("address partitioning", () => {
     expect(keyOf("s3://other/repo1/x")).toBeUndefined();
     expect(keyOf("s3a://bucket/repo1/x")).toBeUndefined();
     expect(keyOf("data/relative")).toBeUndefined();
+    // lakeFS's own metadata in the namespace is never a GC key.
+    expect(keyOf("s3://bucket/repo1/_lakefs/abc123")).toBeUndefined();
+    expect(keyOf("s3://bucket/repo1/_lakefs/retention/gc/x")).toBeUndefined();
+    expect(keyOf("s3://bucket/repo1/_lakefsx/abc")).toBe("_lakefsx/abc");
+    expect(keyOf("s3://bucket/repo1/data/_lakefs/abc")).toBe("data/_lakefs/abc");
     expect(normaliseNamespace("s3://b/p//")).toBe("s3://b/p");
     expect(normaliseNamespace("s3://b")).toBe("s3://b");
     expect(() => normaliseNamespace("bucket/prefix")).toThrow(/storageNamespace/);

@@ -39,15 +39,21 @@ export function normaliseNamespace(storageNamespace: string): string {
 /**
  * Turns physical addresses into keys relative to the storage namespace. Addresses outside
  * it (imported objects, other repositories, a sibling prefix like `s3://b/repo-old/`)
- * give undefined: GC never touches them.
+ * give undefined: GC never touches them. So do addresses under the namespace's `_lakefs/`:
+ * lakeFS keeps its own metadata there (ranges, metaranges, GC reports), and an entry linked
+ * to such a key must never make GC delete it.
  */
 export function namespaceKeyer(storageNamespace: string): (address: string) => string | undefined {
   const prefix = `${normaliseNamespace(storageNamespace)}/`;
   return (address) => {
     if (!address.startsWith(prefix) || address.length === prefix.length) return undefined;
-    return address.slice(prefix.length);
+    const key = address.slice(prefix.length);
+    return key.startsWith(LAKEFS_METADATA_PREFIX) ? undefined : key;
   };
 }
+
+/** Where lakeFS keeps a repository's own metadata in its storage namespace. */
+export const LAKEFS_METADATA_PREFIX = "_lakefs/";
 
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(1024);

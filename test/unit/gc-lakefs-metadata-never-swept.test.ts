@@ -1,0 +1,45 @@
+// An entry can be linked to any key of the storage namespace, including lakeFS's own metadata
+// under `_lakefs/` (ranges, metaranges). When only an expired commit holds such an entry, GC
+// must still leave the key alone: deleting it would break the repository, not free data.
+import { expect, it } from "vitest";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
+import { memoryGcWorld } from "../support/memory-gc";
+import { MemoryLakeFs } from "../support/memory-lakefs";
+
+const DAY = 86_400;
+const NOW = 1_800_000_000;
+const NS = "s3://lake/repos/r1";
+
+it("never marks or deletes a key under the namespace's _lakefs/, even when only expired commits hold it", async () => {
+  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+  const put = (address: string) =>
+    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
+  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const metadata = `${NS}/_lakefs/a1b2c3d4`;
+  const data = `${NS}/data/old-object`;
+  const kept = `${NS}/data/kept-object`;
+  for (const a of [metadata, data, kept]) put(a);
+  // c0 (old) links both; c1 (old) deletes them; head c2 is recent.
+  const c0 = w.lakefs.addCommit(
+    [],
+    new Map([
+      ["meta", metadata],
+      ["old", data],
+    ]),
+    NOW - 30 * DAY,
+  );
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  const c2 = w.lakefs.addCommit([c1], new Map([["kept", kept]]), NOW - 3600);
+  w.lakefs.createBranch("main", c2);
+  const out = await markAndSweepInMemory(w.deps, w.records, {
+    runId: "20270101T000000000Z-meta",
+    storageNamespace: NS,
+    rules: { default_retention_days: 7, branches: [] },
+    now: NOW,
+  });
+  expect(out.success).toBe(true);
+  // The expired data object goes (the test would pass vacuously if nothing were swept).
+  expect(exists(data)).toBe(false);
+  expect(exists(metadata)).toBe(true);
+  expect(exists(kept)).toBe(true);
+});
