@@ -138,6 +138,7 @@ export async function markAndSweepInMemory(
   deps: GcStepDeps,
   records: MemoryGcRecords,
   run: { runId: string; storageNamespace: string; rules: GcRules; now: number },
+  hooks: PipelineHooks = {},
 ): Promise<SummaryStepResult> {
   const { runId, storageNamespace, rules, now } = run;
   const record: GcRun = {
@@ -150,17 +151,21 @@ export async function markAndSweepInMemory(
     startedAt: new Date(now * 1000).toISOString(),
   };
   records.startMarking(record, now, rules);
-  return runGcPipeline(deps, {
-    repository: "r1",
-    runId,
-    markId: runId,
-    doMark: true,
-    doSweep: true,
-    storageNamespace,
-    rules,
-    now,
-    markRunId: runId,
-    markNow: now,
-    markRules: rules,
-  });
+  return runGcPipeline(
+    deps,
+    {
+      repository: "r1",
+      runId,
+      markId: runId,
+      doMark: true,
+      doSweep: true,
+      storageNamespace,
+      rules,
+      now,
+      markRunId: runId,
+      markNow: now,
+      markRules: rules,
+    },
+    hooks,
+  );
 }
