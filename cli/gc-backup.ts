@@ -149,6 +149,14 @@ export async function copyMarkedObjects(
       : {}),
   });
   const failed = out.failed.filter((f) => !isAbsentSource(f));
+  if (req.direction === "restore" && objects > 0 && out.copied === 0 && failed.length === 0) {
+    // Every object absent: the location holds something, but not this mark's backup (its
+    // parent folder, another mark's backup). A backup holds at least the objects that were
+    // still there when it ran; one that held none left its location empty.
+    throw new UsageError(
+      `--from: none of the mark's ${objects} object(s) is under ${req.external}: nothing restored (is it the location the backup was written to?)`,
+    );
+  }
   return {
     objects,
     copied: out.copied,

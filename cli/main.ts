@@ -341,11 +341,36 @@ function addGcCopyCommands(gc: Command): void {
   }
 }
 
+/**
+ * A backup must run before the mark's own sweep: objects missing then are counted as absent
+ * (an earlier sweep of another mark deleted them), so after (or during) this mark's sweep the
+ * objects it deleted would be "absent" and the backup would succeed without them.
+ */
+function checkNotSwept(mark: Json, markId: string): void {
+  const by = mark.sweep_run_id ? ` by run ${mark.sweep_run_id}` : "";
+  if (mark.sweep_status === "succeeded") {
+    throw new UsageError(
+      `mark id "${markId}" was swept${by}${mark.swept_at ? ` at ${mark.swept_at}` : ""}: the objects it deleted are gone; back a mark up before its sweep`,
+    );
+  }
+  if (mark.sweep_status === "running") {
+    throw new UsageError(
+      `mark id "${markId}" is being swept${by}: a backup now would miss what it deletes; back a mark up before its sweep`,
+    );
+  }
+  if (mark.sweep_status === "failed") {
+    process.stderr.write(
+      `warning: mark ${markId} was partly swept${by} (the sweep failed): the objects it deleted are counted as absent, not backed up\n`,
+    );
+  }
+}
+
 /** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
 async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
   const { api, opts } = client(cmd);
   const { path, repository } = repoPath(uri);
   const run = await findMark(api, path, o.markId);
+  if (direction === "backup") checkNotSwept(run, o.markId);
   if (direction === "restore") {
     // Before any object comes back: a mark whose objects are in use again must never
     // be swept (refused while a sweep of it runs).

@@ -96,3 +96,26 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
     );
   });
 });
+
+describe("GC restore from a location that holds other objects but not the mark's", () => {
+  it("is not reported as a successful restore of the mark", async () => {
+    const m = await secondMark("m5");
+    const parent = uniqueName("parent");
+    const req = { storageNamespace: m.storageNamespace, markId: "m5" };
+    // The backup went to PARENT/m5; the user restores from PARENT (which holds PARENT/m5/...).
+    const backup = await copyMarkedObjects(s3, {
+      ...req,
+      external: `s3://${backupBucket}/${parent}/m5`,
+      direction: "backup",
+    });
+    expect(backup).toMatchObject({ copied: 1, absent: 1 });
+    await s3.send(new DeleteObjectCommand({ Bucket: nsBucket, Key: `${m.ns}/data/new` }));
+    await expect(
+      copyMarkedObjects(s3, {
+        ...req,
+        external: `s3://${backupBucket}/${parent}`,
+        direction: "restore",
+      }),
+    ).rejects.toThrow(/none of/);
+  });
+});

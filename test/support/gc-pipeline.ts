@@ -8,7 +8,11 @@ import { runAddressStep } from "../../lambdas/gc/app/addresses";
 import { runCommitsStep } from "../../lambdas/gc/app/commits";
 import { runEndMarkStep } from "../../lambdas/gc/app/end-mark";
 import { runMarkStep } from "../../lambdas/gc/app/mark";
-import { runCatchUpStep, runRevalidateStep } from "../../lambdas/gc/app/revalidate";
+import {
+  type RevalidateResult,
+  runCatchUpStep,
+  runRevalidateStep,
+} from "../../lambdas/gc/app/revalidate";
 import { runSummaryStep, type SummaryStepResult } from "../../lambdas/gc/app/summary";
 import { runSweepStep, type SweepStepOptions } from "../../lambdas/gc/app/sweep";
 import type { GcRules } from "../../lambdas/gc/domain/rules";
@@ -24,6 +28,11 @@ export interface PipelineHooks {
   afterRevalidationMap?: () => Promise<void> | void;
   /** After revalidation and its catch-up rounds, before the sweep map. */
   beforeSweepMap?: () => Promise<void> | void;
+  /**
+   * Runs each CatchUp invocation (default: once). A test can invoke it again with the same
+   * input, as the state machine's Retry does after a Lambda error (a timeout, out of memory).
+   */
+  catchUp?: (invoke: () => Promise<RevalidateResult>) => Promise<RevalidateResult>;
   addressesPerPartition?: number;
   keysPerPass?: number;
   sweep?: SweepStepOptions;
@@ -92,7 +101,9 @@ export async function runGcPipeline(
       await hooks.afterRevalidationMap?.();
       // CatchUp -> Settled? -> CollectRevived again, as the state machine loops.
       for (;;) {
-        r = await runCatchUpStep(deps, input, r);
+        const previous = r;
+        const invoke = () => runCatchUpStep(deps, input, previous);
+        r = hooks.catchUp ? await hooks.catchUp(invoke) : await invoke();
         if (r.settled) break;
         await addressMap(deps, r.itemsKey, { ...base, partitions: r.partitions }, "revived");
       }
@@ -127,6 +138,7 @@ export async function markAndSweepInMemory(
   deps: GcStepDeps,
   records: MemoryGcRecords,
   run: { runId: string; storageNamespace: string; rules: GcRules; now: number },
+  hooks: PipelineHooks = {},
 ): Promise<SummaryStepResult> {
   const { runId, storageNamespace, rules, now } = run;
   const record: GcRun = {
@@ -139,17 +151,21 @@ export async function markAndSweepInMemory(
     startedAt: new Date(now * 1000).toISOString(),
   };
   records.startMarking(record, now, rules);
-  return runGcPipeline(deps, {
-    repository: "r1",
-    runId,
-    markId: runId,
-    doMark: true,
-    doSweep: true,
-    storageNamespace,
-    rules,
-    now,
-    markRunId: runId,
-    markNow: now,
-    markRules: rules,
-  });
+  return runGcPipeline(
+    deps,
+    {
+      repository: "r1",
+      runId,
+      markId: runId,
+      doMark: true,
+      doSweep: true,
+      storageNamespace,
+      rules,
+      now,
+      markRunId: runId,
+      markNow: now,
+      markRules: rules,
+    },
+    hooks,
+  );
 }

@@ -2,6 +2,7 @@
 // under `_lakefs/` (ranges, metaranges). When only an expired commit holds such an entry, GC
 // must still leave the key alone: deleting it would break the repository, not free data.
 import { expect, it } from "vitest";
+import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
 import { memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
@@ -41,5 +42,43 @@ it("never marks or deletes a key under the namespace's _lakefs/, even when only 
   // The expired data object goes (the test would pass vacuously if nothing were swept).
   expect(exists(data)).toBe(false);
   expect(exists(metadata)).toBe(true);
+  expect(exists(kept)).toBe(true);
+});
+
+it("never deletes a key under _lakefs/ that a mark's list holds (a mark written before marks left them out)", async () => {
+  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+  const put = (address: string) =>
+    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
+  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const metadata = `${NS}/_lakefs/e5f6a7b8`;
+  const data = `${NS}/data/old-object`;
+  const kept = `${NS}/data/kept-object`;
+  for (const a of [metadata, data, kept]) put(a);
+  const c0 = w.lakefs.addCommit([], new Map([["old", data]]), NOW - 30 * DAY);
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  const c2 = w.lakefs.addCommit([c1], new Map([["kept", kept]]), NOW - 3600);
+  w.lakefs.createBranch("main", c2);
+  const runId = "20270101T000000000Z-oldmark";
+  const out = await markAndSweepInMemory(
+    w.deps,
+    w.records,
+    {
+      runId,
+      storageNamespace: NS,
+      rules: { default_retention_days: 7, branches: [] },
+      now: NOW,
+    },
+    {
+      afterMark: async () => {
+        // The mark's text list as an earlier Lakeport wrote it: with the _lakefs/ key.
+        const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
+        const text = (await w.store.getText("lake", part)) ?? "";
+        await w.store.put("lake", part, `${text}_lakefs/e5f6a7b8\n`);
+      },
+    },
+  );
+  expect(out.success).toBe(true);
+  expect(exists(data)).toBe(false);
+  expect(exists(metadata), "lakeFS metadata must never be swept").toBe(true);
   expect(exists(kept)).toBe(true);
 });

@@ -113,6 +113,8 @@ export async function runRevalidateStep(
       markNow: input.markNow,
       rules,
       checkedAt: deps.now().toISOString(),
+      round: 0,
+      revalidatedCommits: plan.newlyActive.length,
     }),
   );
 
@@ -160,6 +162,12 @@ export async function runCatchUpStep(
     throw new Error("catch-up step: the revalidation snapshot or graph is missing");
   }
   const snapshot = decodeSweepSnapshot(snapshotText);
+  if ((snapshot.round ?? 0) >= round) {
+    // This round already ran and wrote its items and the snapshot, which now counts its
+    // commits as covered, but its Lambda died before answering (the state machine runs it
+    // again with the same input): its items must still be listed, as they would have been.
+    return replayRound(deps, work, previous, round, snapshot.revalidatedCommits);
+  }
   const refs = await readRefs(deps.lakefs, repo);
   const today = await deps.runs.getRules(repo);
   const rules = today ? longestRetention(snapshot.rules, today) : snapshot.rules;
@@ -173,6 +181,8 @@ export async function runCatchUpStep(
   const points = startingPoints(rules, refs.branches, refs.tags, graph);
   const plan = planRevalidation(graph, covered, points, snapshot.markNow);
   const itemsKey = work.catchUpItems(round);
+  const revalidatedCommits =
+    (snapshot.revalidatedCommits ?? (await countedSoFar(deps, work))) + plan.newlyActive.length;
   await deps.s3.put(deps.workBucket, itemsKey, encodeJsonLines(plan.items));
   await deps.s3.put(deps.workBucket, work.revalidationGraph, encodeCommitGraph(graph));
   await deps.s3.put(
@@ -184,14 +194,14 @@ export async function runCatchUpStep(
       covered: [...covered, ...plan.newlyActive],
       rules,
       checkedAt: deps.now().toISOString(),
+      round,
+      revalidatedCommits,
     }),
   );
-  const counts = await deps.s3.getText(deps.workBucket, work.revalidationCounts);
-  const before = counts ? (JSON.parse(counts).revalidated_commits ?? 0) : 0;
   await deps.s3.put(
     deps.workBucket,
     work.revalidationCounts,
-    JSON.stringify({ revalidated_commits: before + plan.newlyActive.length }),
+    JSON.stringify({ revalidated_commits: revalidatedCommits }),
   );
   return {
     ...previous,
@@ -201,4 +211,34 @@ export async function runCatchUpStep(
     round,
     settled: plan.items.length === 0,
   };
+}
+
+/** The answer of a catch-up round that already wrote its items and snapshot (see above). */
+async function replayRound(
+  deps: GcStepDeps,
+  work: ReturnType<typeof gcWorkKeys>,
+  previous: RevalidateResult,
+  round: number,
+  revalidatedCommits: number | undefined,
+): Promise<RevalidateResult> {
+  const itemsKey = work.catchUpItems(round);
+  const text = await deps.s3.getText(deps.workBucket, itemsKey);
+  if (text === undefined) {
+    throw new Error(`catch-up step: round ${round} wrote its snapshot but its items are missing`);
+  }
+  const items = text.split("\n").filter((l) => l.length > 0).length;
+  if (revalidatedCommits !== undefined) {
+    await deps.s3.put(
+      deps.workBucket,
+      work.revalidationCounts,
+      JSON.stringify({ revalidated_commits: revalidatedCommits }),
+    );
+  }
+  return { ...previous, itemsKey, items, newlyActive: items, round, settled: items === 0 };
+}
+
+/** revalidated_commits as the counts file says (a snapshot written before it kept the count). */
+async function countedSoFar(deps: GcStepDeps, work: ReturnType<typeof gcWorkKeys>) {
+  const counts = await deps.s3.getText(deps.workBucket, work.revalidationCounts);
+  return counts ? Number(JSON.parse(counts).revalidated_commits ?? 0) : 0;
 }

@@ -11,7 +11,11 @@
 // are more than one pass should hold), one request's keys, one Parquet row group of the log.
 import { forEachConcurrently } from "../../shared/concurrency";
 import { markPartition } from "../domain/mark";
-import { choosePassCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
+import {
+  choosePassCount,
+  LAKEFS_METADATA_PREFIX,
+  MAX_ADDRESSES_PER_PARTITION,
+} from "../domain/partition";
 import { gcPaths } from "../domain/paths";
 import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
 import { DELETE_BATCH_SIZE, deleteBatchesOf } from "../domain/sweep";
@@ -117,7 +121,7 @@ async function sweepPart(
     for (let pass = 0; pass < passes; pass++) {
       const partKeys = await deps.s3.lines(ns.bucket, partKey);
       if (partKeys === undefined) throw new Error(`sweep step: marked list ${partKey} is missing`);
-      const marked = counted(nonEmpty(partKeys), () => {
+      const marked = counted(markedKeys(partKeys), () => {
         if (pass === 0) counts.candidates++;
       });
       // markPartition: the revived keys are "protected", the marked ones "offered".
@@ -208,8 +212,14 @@ async function* revivedKeys(deps: GcStepDeps, shards: readonly StoredObject[]) {
   }
 }
 
-async function* nonEmpty(lines: AsyncIterable<string>) {
-  for await (const line of lines) if (line.length > 0) yield line;
+/**
+ * The marked keys of a part. Keys under `_lakefs/` (lakeFS's own metadata) are never deleted,
+ * even when the list holds one: marks written before marking left them out could.
+ */
+async function* markedKeys(lines: AsyncIterable<string>) {
+  for await (const line of lines) {
+    if (line.length > 0 && !line.startsWith(LAKEFS_METADATA_PREFIX)) yield line;
+  }
 }
 
 async function* counted<T>(source: AsyncIterable<T>, each: () => void) {

@@ -17,6 +17,13 @@ export const SweepSnapshotSchema = z.strictObject({
   markNow: z.number().int(),
   rules: GcRulesSchema,
   checkedAt: z.iso.datetime(),
+  /**
+   * The catch-up round that wrote this snapshot (0: the revalidation step). A round run again
+   * (the state machine retries a Lambda that died) finds its own snapshot already written.
+   */
+  round: z.number().int().min(0).optional(),
+  /** Commits revalidation found newly active so far (the run's `revalidated_commits`). */
+  revalidatedCommits: z.number().int().min(0).optional(),
 });
 
 export type SweepSnapshot = z.infer<typeof SweepSnapshotSchema>;
