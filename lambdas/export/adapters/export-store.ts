@@ -289,7 +289,12 @@ export class ExportStore implements ExportStateStore {
     });
   }
 
-  /** StartExecution failed for `exportId`: the branch becomes export-failed with the reason. */
+  /**
+   * StartExecution failed for `exportId`: the branch becomes export-failed with the reason. Like
+   * any failed export it is among the exports the repair reconciles: Step Functions not knowing
+   * the execution right after a failed answer does not prove none will run (the request may
+   * still land); one that never planned touched nothing, and costs the repair one read.
+   */
   async markStartFailed(
     repository: string,
     branch: string,
@@ -297,20 +302,23 @@ export class ExportStore implements ExportStateStore {
     reason: string,
     now: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate(
-      repository,
-      branch,
-      "SET #s = :failed, errorMessage = :msg, updatedAt = :now ADD version :one REMOVE pendingHead, executionArn",
-      "#s = :running AND exportId = :id",
-      {
-        ":failed": "export-failed",
-        ":msg": `could not start the export workflow: ${reason}`,
-        ":now": now,
-        ":one": 1,
-        ":running": "in-progress",
-        ":id": exportId,
-      },
-    );
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const current = await this.getState(repository, branch);
+      if (current?.state !== "in-progress" || current.exportId !== exportId) return false;
+      const decision = decideDone(current, {
+        exportId,
+        commitId: current.commitId,
+        outcome: {
+          status: "failed",
+          errorMessage: `could not start the export workflow: ${reason}`,
+        },
+        now,
+      });
+      if (decision.kind === "refused") return false;
+      const { executionArn: _arn, ...next } = decision.next;
+      if (await this.compareAndSetState(repository, branch, current.version, next)) return true;
+    }
+    return false;
   }
 
   /**
