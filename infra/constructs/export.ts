@@ -221,21 +221,20 @@ export class ExportWorkflow extends Construct {
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     );
-    allow(
-      stuckCheck,
-      ["states:DescribeExecution"],
-      [
-        Arn.format(
-          {
-            service: "states",
-            resource: "execution",
-            resourceName: `${stateMachineName}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          },
-          stack,
-        ),
-      ],
+    // Every function that starts exports looks an execution up by name: after a StartExecution
+    // whose answer was lost (start-export.ts launch), and before re-deciding a crashed start.
+    const executions = Arn.format(
+      {
+        service: "states",
+        resource: "execution",
+        resourceName: `${stateMachineName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      stack,
     );
+    for (const f of [trigger, watchdog, stuckCheck]) {
+      allow(f, ["states:DescribeExecution"], [executions]);
+    }
     const objectsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.arnForObjects("*"));
     const bucketsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
     if (props.storageBuckets.length > 0) {

@@ -147,3 +147,52 @@ test("a change that keeps losing the race answers 409 and stores nothing", async
   expect(attempts).toBe(5);
   expect(await fake.deps.stores.exports.getConfig(repo, "main")).toEqual(before);
 });
+
+test("two branches set at once to overlapping paths while the kind index lags: at most one is stored", async () => {
+  // In AWS the kind index (listConfigs) shows a write only some time after it: here it shows
+  // what was stored before these requests, so neither re-check sees the other's write there.
+  fake.lakefs.setHead(repo, "lag1", "l1");
+  fake.lakefs.setHead(repo, "lag2", "l2");
+  const exports = fake.deps.stores.exports;
+  const snapshot = await collect(exports.listConfigs());
+  const listConfigs = exports.listConfigs.bind(exports);
+  exports.listConfigs = async function* () {
+    yield* snapshot;
+  };
+  const restore = iterableBarrier(fake.deps.lakefs, "listRepositories", 2);
+  let answers: { status: number; body: { message?: string } }[];
+  try {
+    answers = await Promise.all([
+      call("PUT", `/repositories/${repo}/branches/lag1/continuous-export`, {
+        exportPath: "s3://export-bucket/lagged/inner",
+      }),
+      call("PUT", `/repositories/${repo}/branches/lag2/continuous-export`, {
+        exportPath: "s3://export-bucket/lagged",
+      }),
+    ]);
+  } finally {
+    restore();
+    exports.listConfigs = listConfigs;
+  }
+  expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(1);
+  const stored = [
+    await exports.getConfig(repo, "lag1"),
+    await exports.getConfig(repo, "lag2"),
+  ].filter((c) => c !== undefined);
+  expect(stored.length).toBeLessThanOrEqual(1);
+  // A branch's configuration deleted frees its path: the other branch may take it now.
+  for (const c of stored) {
+    const r = await call("DELETE", `/repositories/${repo}/branches/${c.branch}/continuous-export`);
+    expect(r.status).toBe(204);
+  }
+  const again = await call("PUT", `/repositories/${repo}/branches/lag1/continuous-export`, {
+    exportPath: "s3://export-bucket/lagged/inner",
+  });
+  expect(again.status).toBe(200);
+});
+
+async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
+  const out: T[][] = [];
+  for await (const page of pages) out.push(page);
+  return out;
+}

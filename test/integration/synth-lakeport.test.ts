@@ -473,6 +473,24 @@ describe("exports stuck in progress", () => {
   });
 });
 
+describe("export starters", () => {
+  it("lets every function that starts exports look its execution up by name", () => {
+    // A lost StartExecution answer and a re-driven crashed start are settled by
+    // DescribeExecution (lambdas/export/app/start-export.ts): without it the trigger and the
+    // execution-ended handler got AccessDenied and left the branch to the stuck check.
+    for (const prefix of ["LakeportExportTrigger", "LakeportExportWatchdog"]) {
+      const [[, policy]] = ofType("AWS::IAM::Policy").filter(([id]) => id.startsWith(prefix)) as [
+        [string, Resource],
+      ];
+      const describe = statementsOf(policy).find((st) =>
+        list(st.Action).includes("states:DescribeExecution"),
+      );
+      expect(describe, prefix).toBeDefined();
+      expect(JSON.stringify(describe!.Resource)).toMatch(/:execution:Lakeport-Export:\*/);
+    }
+  });
+});
+
 describe("export integrity", () => {
   const policyOf = (prefix: string) =>
     ofType("AWS::IAM::Policy").find(([id]) => id.startsWith(prefix))![1];

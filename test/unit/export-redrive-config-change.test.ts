@@ -69,8 +69,17 @@ function crashedStartAfterPathChange() {
     exports: {
       getConfig: async () => config,
       getState: async () => world.state,
+      // The store's conditions: a start never overwrites in-progress; updateRunningState
+      // rewrites the running export itself.
       compareAndSetState: async (_r: string, _b: string, v: number | undefined, n: ExportState) => {
         if (world.state.version !== v) return false;
+        if (n.state === "in-progress" && world.state.state === "in-progress") return false;
+        world.state = n;
+        return true;
+      },
+      updateRunningState: async (_r: string, _b: string, v: number, n: ExportState) => {
+        if (world.state.version !== v || world.state.state !== "in-progress") return false;
+        if (world.state.exportId !== n.exportId) return false;
         world.state = n;
         return true;
       },

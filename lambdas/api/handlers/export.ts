@@ -154,6 +154,16 @@ async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" |
   );
 }
 
+/**
+ * Every branch's export paths: the path claims (read strongly consistently, written with each
+ * configuration), then the configurations through the kind index, which lags writes but also
+ * has those stored before path claims existed.
+ */
+async function* otherExports(deps: ApiDeps) {
+  yield* deps.stores.exports.listPathClaims();
+  yield* deps.stores.exports.listConfigs();
+}
+
 /** The start a stored configuration makes; its failure does not undo the configuration. */
 async function startAfterStore(deps: ApiDeps, repository: string, branch: string) {
   try {
@@ -200,7 +210,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       exportPath,
       ...(exportStatusPath ? { exportStatusPath } : {}),
     };
-    await checkOutsideOtherExports(own, deps.stores.exports.listConfigs());
+    await checkOutsideOtherExports(own, otherExports(deps));
     const { config, previous, state } = await storeConfig(deps, {
       repository,
       branch,
@@ -212,7 +222,9 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     const { configVersion } = config;
     try {
       // Again once stored: another branch's configuration stored meanwhile may overlap it.
-      await checkOutsideOtherExports(own, deps.stores.exports.listConfigs());
+      // Its path claim is read consistently: of two requests at once, the later read sees the
+      // other's write, so they are never both stored.
+      await checkOutsideOtherExports(own, otherExports(deps));
     } catch (err) {
       await deps.stores.exports.restoreConfig(config, previous);
       throw err;

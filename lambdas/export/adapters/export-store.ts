@@ -4,14 +4,14 @@
 // applies to. The state's commitId is stored as `currentRef`, the attribute name items have
 // always had.
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
-import { KIND_INDEX, keys } from "../../shared/dynamodb/table";
+import { EXPORT_PATHS_PK, KIND_INDEX, keys } from "../../shared/dynamodb/table";
 import type { ExportConfig } from "../domain/export-config";
 import type { ExportState } from "../domain/export-state";
 import { decideDone } from "../domain/transitions";
@@ -51,14 +51,8 @@ export class ExportStore implements ExportStateStore {
 
   async putConfig(config: ExportConfig): Promise<void> {
     await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...keys.exportConfig(config.repository, config.branch),
-          kind: "export-config",
-          kindSk: `${config.repository}#${config.branch}`,
-          ...config,
-        },
+      new TransactWriteCommand({
+        TransactItems: [{ Put: this.configPut(config) }, { Put: this.claimPut(config) }],
       }),
     );
   }
@@ -66,22 +60,23 @@ export class ExportStore implements ExportStateStore {
   /**
    * Stores `config` only if the stored configuration is still `previous` (none: still absent),
    * so that two changes made at once cannot both be stored under one version. Returns whether
-   * it was stored.
+   * it was stored. Its path claim is written with it (listPathClaims).
    */
   async replaceConfig(config: ExportConfig, previous: ExportConfig | undefined): Promise<boolean> {
     try {
       await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.exportConfig(config.repository, config.branch),
-            kind: "export-config",
-            kindSk: `${config.repository}#${config.branch}`,
-            ...config,
-          },
-          ...(previous
-            ? sameAs(previous, ["updatedAt", "exportPath", "configVersion"])
-            : { ConditionExpression: "attribute_not_exists(pk)" }),
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                ...this.configPut(config),
+                ...(previous
+                  ? sameAs(previous, ["updatedAt", "exportPath", "configVersion"])
+                  : { ConditionExpression: "attribute_not_exists(pk)" }),
+              },
+            },
+            { Put: this.claimPut(config) },
+          ],
         }),
       );
       return true;
@@ -102,10 +97,17 @@ export class ExportStore implements ExportStateStore {
     }
     try {
       await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.exportConfig(stored.repository, stored.branch),
-          ...sameAs(stored, ["updatedAt", "exportPath", "configVersion"]),
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: keys.exportConfig(stored.repository, stored.branch),
+                ...sameAs(stored, ["updatedAt", "exportPath", "configVersion"]),
+              },
+            },
+            { Delete: this.claimDelete(stored.repository, stored.branch) },
+          ],
         }),
       );
     } catch (err) {
@@ -115,14 +117,78 @@ export class ExportStore implements ExportStateStore {
 
   /** Returns whether a configuration existed. */
   async deleteConfig(repository: string, branch: string): Promise<boolean> {
-    const out = await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: keys.exportConfig(repository, branch),
-        ReturnValues: "ALL_OLD",
-      }),
-    );
-    return out.Attributes !== undefined;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: keys.exportConfig(repository, branch),
+                ConditionExpression: "attribute_exists(pk)",
+              },
+            },
+            { Delete: this.claimDelete(repository, branch) },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * The export and status paths of every branch's configuration, read strongly consistently
+   * (one partition), a page at a time: unlike listConfigs, a configuration stored just before
+   * is never missing. Configurations stored before path claims existed have none.
+   */
+  async *listPathClaims(pageSize = 500): AsyncIterable<ExportPathClaim[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": EXPORT_PATHS_PK },
+          ConsistentRead: true,
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (out.Items ?? []).map((i) => withoutKeys<ExportPathClaim>(i));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private configPut(config: ExportConfig) {
+    return {
+      TableName: this.tableName,
+      Item: {
+        ...keys.exportConfig(config.repository, config.branch),
+        kind: "export-config",
+        kindSk: `${config.repository}#${config.branch}`,
+        ...config,
+      },
+    };
+  }
+
+  private claimPut(config: ExportConfig) {
+    const claim: ExportPathClaim = {
+      repository: config.repository,
+      branch: config.branch,
+      exportPath: config.exportPath,
+      ...(config.exportStatusPath ? { exportStatusPath: config.exportStatusPath } : {}),
+    };
+    return {
+      TableName: this.tableName,
+      Item: { ...keys.exportPathClaim(config.repository, config.branch), ...claim },
+    };
+  }
+
+  private claimDelete(repository: string, branch: string) {
+    return { TableName: this.tableName, Key: keys.exportPathClaim(repository, branch) };
   }
 
   /** Every export configuration, a page at a time (for scheduled or bulk starters). */
@@ -289,7 +355,12 @@ export class ExportStore implements ExportStateStore {
     });
   }
 
-  /** StartExecution failed for `exportId`: the branch becomes export-failed with the reason. */
+  /**
+   * StartExecution failed for `exportId`: the branch becomes export-failed with the reason. Like
+   * any failed export it is among the exports the repair reconciles: Step Functions not knowing
+   * the execution right after a failed answer does not prove none will run (the request may
+   * still land); one that never planned touched nothing, and costs the repair one read.
+   */
   async markStartFailed(
     repository: string,
     branch: string,
@@ -297,20 +368,23 @@ export class ExportStore implements ExportStateStore {
     reason: string,
     now: string,
   ): Promise<boolean> {
-    return this.conditionalUpdate(
-      repository,
-      branch,
-      "SET #s = :failed, errorMessage = :msg, updatedAt = :now ADD version :one REMOVE pendingHead, executionArn",
-      "#s = :running AND exportId = :id",
-      {
-        ":failed": "export-failed",
-        ":msg": `could not start the export workflow: ${reason}`,
-        ":now": now,
-        ":one": 1,
-        ":running": "in-progress",
-        ":id": exportId,
-      },
-    );
+    for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+      const current = await this.getState(repository, branch);
+      if (current?.state !== "in-progress" || current.exportId !== exportId) return false;
+      const decision = decideDone(current, {
+        exportId,
+        commitId: current.commitId,
+        outcome: {
+          status: "failed",
+          errorMessage: `could not start the export workflow: ${reason}`,
+        },
+        now,
+      });
+      if (decision.kind === "refused") return false;
+      const { executionArn: _arn, ...next } = decision.next;
+      if (await this.compareAndSetState(repository, branch, current.version, next)) return true;
+    }
+    return false;
   }
 
   /**
@@ -382,6 +456,14 @@ export class ExportStore implements ExportStateStore {
       throw err;
     }
   }
+}
+
+/** The paths one branch's export configuration takes (keys.exportPathClaim). */
+export interface ExportPathClaim {
+  repository: string;
+  branch: string;
+  exportPath: string;
+  exportStatusPath?: string;
 }
 
 /** An export state as its item holds it. */

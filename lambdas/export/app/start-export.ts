@@ -148,7 +148,9 @@ export async function startExport(
             continue;
           }
           const next = redecided(current, version, deps.now());
-          if (!(await deps.exports.compareAndSetState(repository, branch, current.version, next)))
+          // The branch's own running export rewritten (a start's compare-and-set never
+          // overwrites in-progress).
+          if (!(await deps.exports.updateRunningState(repository, branch, current.version, next)))
             continue;
           return launch(deps, workflowInput(config, repo.storage_namespace, next));
         }

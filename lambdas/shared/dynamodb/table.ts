@@ -23,6 +23,8 @@ export type ItemKind =
   | "gc-lease";
 
 const repoPk = (repository: string) => `REPO#${repository}`;
+/** The partition of every branch's export path claim (keys.exportPathClaim). */
+export const EXPORT_PATHS_PK = "EXPORTPATHS";
 
 /** Key builders. Repository ids and branch names never contain `#` (lakeFS forbids it). */
 export const keys = {
@@ -58,6 +60,15 @@ export const keys = {
     sk: "PROGRESS",
   }),
   webhookDelivery: (deliveryKey: string) => ({ pk: `WEBHOOK#${deliveryKey}`, sk: "DELIVERY" }),
+  /**
+   * The export and status paths of one branch's export configuration, written with it. Every
+   * branch's in one partition, so that one strongly consistent query reads them all (the kind
+   * index lags writes, and two branches set at once must see each other's paths).
+   */
+  exportPathClaim: (repository: string, branch: string) => ({
+    pk: EXPORT_PATHS_PK,
+    sk: `${repository}#${branch}`,
+  }),
   repoPartition: repoPk,
 };
 
