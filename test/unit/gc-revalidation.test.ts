@@ -310,6 +310,46 @@ describe("revalidation before the sweep", () => {
   });
 });
 
+describe("catch-up rounds after the revalidation map", () => {
+  it("list what moved while the map ran, round after round, at most 5 rounds", async () => {
+    const w = repository();
+    const m = await markOnly(w);
+    let commits = 0;
+    const out = await sweepOnly(w, m, {
+      // From now on the repository moves before every read of its branches: each catch-up
+      // round finds a new commit. The first one links A1 (marked) again.
+      afterRevalidationMap: () => {
+        w.lakefs.beforeRead = (op) => {
+          if (op !== "listBranches") return;
+          commits++;
+          w.lakefs.stage(
+            "main",
+            `n${commits}`,
+            commits === 1 ? w.address.A1! : object(w, `N${commits}`),
+          );
+          w.lakefs.commit("main");
+        };
+      },
+      beforeSweepMap: () => {
+        w.lakefs.beforeRead = undefined;
+      },
+    });
+    expect(out.success).toBe(true);
+    const rounds = [...w.store.objects.keys()]
+      .map((k) => /\/revalidation\/items-(\d+)\.jsonl$/.exec(k)?.[1])
+      .filter((r) => r !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(rounds).toEqual([1, 2, 3, 4, 5]);
+    // The sixth round found the repository moved again and left it to the sweep's checks.
+    expect(commits).toBe(6);
+    // Revived during the map and found by the first round: kept.
+    expect(exists(w, "A1")).toBe(true);
+    expect(exists(w, "A0")).toBe(false);
+    expect(exists(w, "O0")).toBe(false);
+  });
+});
+
 describe("the sweep guard", () => {
   async function guardOn(w: World, clock: () => number) {
     const { SweepGuard } = await import("../../lambdas/gc/app/sweep-guard");
@@ -337,7 +377,7 @@ describe("the sweep guard", () => {
           checkedAt: "2027-01-01T00:00:00.000Z",
         },
       },
-      1000,
+      // No recheck given: the default (SWEEP_RECHECK_MS unset) is what the README states.
     );
   }
   const key = (w: World, label: string) => w.address[label]!.slice(`${NS}/`.length);
