@@ -312,3 +312,82 @@ describe("export tuning context", () => {
     expect(copyConcurrencyOf({ "lakeport:exportCopyConcurrency": "64" })).toBe("64");
   });
 });
+
+describe("the construct's documented defaults (README: Deploying, Costs and removal)", () => {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new Stack(app, "Defaults");
+  new Lakeport(stack, "Data", {
+    lakeFsEndpoint: "https://lakefs.example.com",
+    lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+    storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+    exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+  });
+  const resources = Object.entries(Template.fromStack(stack).toJSON().Resources) as [string, any][];
+  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+
+  it("every distributed map runs at most 50 child executions at a time", () => {
+    const concurrency = ofType("AWS::StepFunctions::StateMachine").flatMap(([, sm]) =>
+      [...JSON.stringify(sm.Properties.DefinitionString).matchAll(/MaxConcurrency\\":(\d+)/g)].map(
+        (m) => Number(m[1]),
+      ),
+    );
+    // Export copy map, GC addresses/mark/revived/sweep maps, GC copy map.
+    expect(concurrency).toEqual([50, 50, 50, 50, 50, 50]);
+  });
+
+  it("keeps logs 90 days, retains the table, buckets and log groups, reserves no concurrency", () => {
+    const logGroups = ofType("AWS::Logs::LogGroup");
+    expect(logGroups.length).toBeGreaterThan(20);
+    for (const [id, g] of logGroups) {
+      expect(g.Properties.RetentionInDays, id).toBe(90);
+      expect(g.DeletionPolicy, id).toBe("Retain");
+    }
+    for (const [id, r] of [...ofType("AWS::DynamoDB::Table"), ...ofType("AWS::S3::Bucket")]) {
+      expect(r.DeletionPolicy, id).toBe("Retain");
+    }
+    for (const [id, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    }
+  });
+
+  it("a mark older than 24 hours cannot be swept (the API's start and the revalidation step)", () => {
+    const ages = ofType("AWS::Lambda::Function")
+      .filter(([, fn]) => fn.Properties.Environment?.Variables?.GC_MAX_MARK_AGE_HOURS)
+      .map(([id, fn]) => [
+        id.replace(/[0-9A-F]{8}$/, ""),
+        fn.Properties.Environment.Variables.GC_MAX_MARK_AGE_HOURS,
+      ]);
+    expect(Object.fromEntries(ages)).toEqual({
+      DataApiGcFunction: "24",
+      DataGcRevalidateFunction: "24",
+    });
+  });
+
+  it("35 single-metric alarms, 3 throttle alarms of 7 metrics and one composite; missing data is nothing wrong", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const math = alarms.filter((a) => a.Metrics);
+    expect(alarms.length - math.length).toBe(35);
+    expect(math.map((a) => a.Metrics.filter((m: any) => m.MetricStat).length)).toEqual([7, 7, 7]);
+    expect(ofType("AWS::CloudWatch::CompositeAlarm")).toHaveLength(1);
+    expect(new Set(alarms.map((a) => a.TreatMissingData))).toEqual(new Set(["notBreaching"]));
+  });
+});
+
+describe("maxMarkAgeHours setting", () => {
+  it.each([
+    [
+      "0",
+      /setting maxMarkAgeHours \(.*LAKEPORT_MAX_MARK_AGE_HOURS\): "0" is not a whole number >= 1/,
+    ],
+    [
+      "169",
+      /setting maxMarkAgeHours \(.*LAKEPORT_MAX_MARK_AGE_HOURS\): 169 is not from 1 to 168 hours/,
+    ],
+  ])("rejects %s (1 to 168 hours)", (hours, message) => {
+    expect(() => fromContext({ ...REQUIRED, maxMarkAgeHours: hours })).toThrow(message);
+  });
+  it("accepts 1 and 168", () => {
+    expect(fromContext({ ...REQUIRED, maxMarkAgeHours: "1" }).lakeport.maxMarkAgeHours).toBe(1);
+    expect(fromContext({ ...REQUIRED, maxMarkAgeHours: "168" }).lakeport.maxMarkAgeHours).toBe(168);
+  });
+});
