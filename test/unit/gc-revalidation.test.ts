@@ -350,6 +350,47 @@ describe("catch-up rounds after the revalidation map", () => {
   });
 });
 
+describe("delete requests", () => {
+  it("DeleteObjects gets 1 000 keys a request; the summary counts the sweep checks and their longest", async () => {
+    const w = world();
+    const tree = new Map<string, string>();
+    for (let i = 0; i < 2_500; i++) tree.set(`x/${i}`, object(w, `X${i}`));
+    const c0 = w.lakefs.addCommit([], tree, NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    for (let i = 0; i < 2_500; i++) w.lakefs.stage("main", `x/${i}`, null);
+    w.lakefs.stage("main", "k", object(w, "K1"));
+    w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "k", object(w, "K2"));
+    w.lakefs.commit("main", NOW - 1 * DAY);
+    const requests: number[] = [];
+    w.store.beforeDelete = (keys) => {
+      requests.push(keys.length);
+    };
+    const r = run(`20270101T000000000Z-ms${seq++}`, "mark-and-sweep", "ms");
+    w.records.startMarking(r, NOW, RULES);
+    const out = await runGcPipeline(w.deps, input(r, { runId: r.runId, now: NOW }));
+    expect(out.success).toBe(true);
+    expect(requests.sort((a, b) => b - a)).toEqual([1_000, 1_000, 500]);
+    expect(exists(w, "X0")).toBe(false);
+    expect(exists(w, "K1")).toBe(true);
+    const summaryKey = [...w.store.objects.keys()].find((k) =>
+      k.includes(`_lakefs/retention/gc/summary/run_id=${r.runId}.json`),
+    )!;
+    const summary = JSON.parse(new TextDecoder().decode(w.store.objects.get(summaryKey)));
+    expect(summary.counts).toMatchObject({ deleted_objects: 2_500, sweep_checks: 1 });
+    expect(summary.counts.sweep_check_max_ms).toEqual(expect.any(Number));
+  });
+
+  it("the summary's sweep_check_max_ms is the longest check of all partitions, not their sum", async () => {
+    const { addCounts } = await import("../../lambdas/gc/app/common");
+    const counts: Record<string, number> = {};
+    addCounts(counts, { sweep_check_max_ms: 12, sweep_checks: 3, deleted_objects: 1_000 });
+    addCounts(counts, { sweep_check_max_ms: 40, sweep_checks: 2, deleted_objects: 500 });
+    addCounts(counts, { sweep_check_max_ms: 7, sweep_checks: 1, deleted_objects: 0 });
+    expect(counts).toEqual({ sweep_check_max_ms: 40, sweep_checks: 6, deleted_objects: 1_500 });
+  });
+});
+
 describe("the sweep guard", () => {
   async function guardOn(w: World, clock: () => number) {
     const { SweepGuard } = await import("../../lambdas/gc/app/sweep-guard");
