@@ -370,14 +370,19 @@ describe("delete requests", () => {
     w.records.startMarking(r, NOW, RULES);
     const out = await runGcPipeline(w.deps, input(r, { runId: r.runId, now: NOW }));
     expect(out.success).toBe(true);
-    expect(requests.sort((a, b) => b - a)).toEqual([1_000, 1_000, 500]);
+    // Requests are per partition (addresses spread by hash): full ones of 1 000, one last per
+    // partition with the rest.
+    expect(Math.max(...requests)).toBe(1_000);
+    expect(requests.filter((n) => n === 1_000).length).toBeGreaterThanOrEqual(2);
+    expect(requests.reduce((a, b) => a + b, 0)).toBe(2_500);
     expect(exists(w, "X0")).toBe(false);
     expect(exists(w, "K1")).toBe(true);
     const summaryKey = [...w.store.objects.keys()].find((k) =>
       k.includes(`_lakefs/retention/gc/summary/run_id=${r.runId}.json`),
     )!;
     const summary = JSON.parse(new TextDecoder().decode(w.store.objects.get(summaryKey)));
-    expect(summary.counts).toMatchObject({ deleted_objects: 2_500, sweep_checks: 1 });
+    expect(summary.counts.deleted_objects).toBe(2_500);
+    expect(summary.counts.sweep_checks).toBeGreaterThanOrEqual(1);
     expect(summary.counts.sweep_check_max_ms).toEqual(expect.any(Number));
   });
 
