@@ -1,0 +1,28 @@
+// README (The embedded environment): default ports 7070 S3, 7071 DynamoDB, 7072 lakeFS, 7073 API,
+// 7074 Step Functions, 7075 EventBridge, 7076 SQS; --port-base N moves them all, --s3-port N one.
+import { expect, it } from "vitest";
+import { resolvePorts } from "../../local/environment";
+
+it("uses the documented default ports", () => {
+  expect(resolvePorts({})).toEqual({
+    s3: 7070,
+    dynamodb: 7071,
+    lakefs: 7072,
+    api: 7073,
+    stepfunctions: 7074,
+    eventbridge: 7075,
+    sqs: 7076,
+  });
+});
+
+it("moves every port with a port base, and one port with its own override", () => {
+  expect(resolvePorts({ portBase: 9000, ports: { s3: 8000 } })).toEqual({
+    s3: 8000,
+    dynamodb: 9001,
+    lakefs: 9002,
+    api: 9003,
+    stepfunctions: 9004,
+    eventbridge: 9005,
+    sqs: 9006,
+  });
+});
