@@ -363,6 +363,21 @@ describe("the construct's documented defaults (README: Deploying, Costs and remo
     });
   });
 
+  it("GC Lambdas: commits, addresses and sweep 1 024 MB, mark 2 048 MB (README: memory per Lambda)", () => {
+    const memory = Object.fromEntries(
+      ofType("AWS::Lambda::Function").map(([id, fn]) => [
+        id.replace(/[0-9A-F]{8}$/, ""),
+        fn.Properties.MemorySize,
+      ]),
+    );
+    expect(memory).toMatchObject({
+      DataGcCommitsFunction: 1024,
+      DataGcAddressesFunction: 1024,
+      DataGcMarkFunction: 2048,
+      DataGcSweepFunction: 1024,
+    });
+  });
+
   it("35 single-metric alarms, 3 throttle alarms of 7 metrics and one composite; missing data is nothing wrong", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     const math = alarms.filter((a) => a.Metrics);
