@@ -282,9 +282,15 @@ describe("alarms", () => {
         Dimensions: [{ Name: "service", Value: "lakeport-export" }],
         TreatMissingData: "notBreaching",
       });
-      expect(alarm?.EvaluationPeriods, metric).toBeGreaterThanOrEqual(3);
-      expect(alarm?.DatapointsToAlarm, metric).toBeGreaterThanOrEqual(2);
+      // README: "in 2 of the last 3 five-minute periods".
+      expect(alarm?.EvaluationPeriods, metric).toBe(3);
+      expect(alarm?.DatapointsToAlarm, metric).toBe(2);
+      expect(alarm?.Period, metric).toBe(300);
     }
+    expect(alarms.find((a) => a.MetricName === EXPORT_METRICS.copyFailures)).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
     expect(alarms.find((a) => a.MetricName === EXPORT_METRICS.exportLagSeconds)?.Threshold).toBe(
       900,
     );
