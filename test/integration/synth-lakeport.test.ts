@@ -537,6 +537,12 @@ describe("export integrity", () => {
 describe("IAM", () => {
   const policies = () => ofType("AWS::IAM::Policy");
 
+  it("grants no cloudwatch:PutMetricData: metrics are EMF lines on stdout", () => {
+    const actions = policies().flatMap(([, p]) => statementsOf(p).flatMap((st) => list(st.Action)));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => /^cloudwatch:/i.test(a))).toEqual([]);
+  });
+
   it("grants no service-wide wildcard action and no S3 action on every resource", () => {
     for (const [id, p] of policies()) {
       for (const st of statementsOf(p)) {
