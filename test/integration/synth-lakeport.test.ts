@@ -537,6 +537,12 @@ describe("export integrity", () => {
 describe("IAM", () => {
   const policies = () => ofType("AWS::IAM::Policy");
 
+  it("names no role: CloudFormation names them <stackName>-..., which a cross-account bucket policy matches", () => {
+    const roles = ofType("AWS::IAM::Role");
+    expect(roles.length).toBeGreaterThan(0);
+    expect(roles.filter(([, r]) => r.Properties.RoleName !== undefined)).toEqual([]);
+  });
+
   it("grants no cloudwatch:PutMetricData: metrics are EMF lines on stdout", () => {
     const actions = policies().flatMap(([, p]) => statementsOf(p).flatMap((st) => list(st.Action)));
     expect(actions.length).toBeGreaterThan(0);
