@@ -274,6 +274,22 @@ describe("revalidation before the sweep", () => {
     expect(["A0", "O0", "A1"].map((l) => exists(w, l))).toEqual([false, false, false]);
   });
 
+  it("a mark-and-sweep run whose sweep fails leaves its mark, which a sweep-only run resumes", async () => {
+    const w = repository();
+    w.store.failDelete.set(w.address.A1!.replace("s3://lake/", ""), "InternalError");
+    const r = run(`20270101T000000000Z-ms${seq++}`, "mark-and-sweep", "ms1");
+    w.records.startMarking(r, NOW, RULES);
+    const failed = await runGcPipeline(w.deps, input(r, { runId: r.runId, now: NOW }));
+    expect(failed.success).toBe(false);
+    expect(w.records.marks.get("ms1")?.status).toBe("succeeded");
+    expect(exists(w, "A1")).toBe(true);
+    w.store.failDelete.clear();
+    const resumed = await sweepOnly(w, r);
+    expect(resumed.success).toBe(true);
+    expect(["A0", "O0", "A1"].map((l) => exists(w, l))).toEqual([false, false, false]);
+    expect(exists(w, "K0")).toBe(true);
+  });
+
   it("a run that lost its lease stops before deleting", async () => {
     const w = repository();
     const m = await markOnly(w);
