@@ -267,6 +267,10 @@ describe("revalidation before the sweep", () => {
     w.store.failDelete.set(w.address.A1!.replace("s3://lake/", ""), "InternalError");
     const first = await sweepOnly(w, m);
     expect(first.success).toBe(false);
+    // README (Limits): the run fails and names the objects it could not delete.
+    expect(first.errorMessage).toBe(
+      `1 marked object(s) could not be deleted, e.g. ${w.address.A1!.slice(`${NS}/`.length)} (InternalError)`,
+    );
     expect(exists(w, "A1")).toBe(true);
     w.store.failDelete.clear();
     const resumed = await sweepOnly(w, m);
