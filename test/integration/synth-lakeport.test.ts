@@ -269,6 +269,35 @@ describe("alarms", () => {
     }
   });
 
+  it("alarm on any API 5xx and on any dead letter in 5 minutes", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const api = alarms.filter((a) => a.Namespace === "AWS/ApiGateway");
+    expect(api).toEqual([
+      expect.objectContaining({
+        MetricName: "5XXError",
+        Statistic: "Sum",
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      }),
+    ]);
+    const queues = ofType("AWS::SQS::Queue").map(([id]) => id);
+    expect(queues.length).toBeGreaterThan(0);
+    for (const id of queues) {
+      const alarm = alarms.find(
+        (a) =>
+          a.Namespace === "AWS/SQS" &&
+          JSON.stringify(a.Dimensions).includes(`"${id}"`) &&
+          a.MetricName === "ApproximateNumberOfMessagesVisible",
+      );
+      expect(alarm, `dead-letter alarm of ${id}`).toMatchObject({
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
   it("alarm on export failures and lag from the exports' metrics, over several datapoints", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     for (const [metric, statistic] of [
