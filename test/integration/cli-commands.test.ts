@@ -461,3 +461,14 @@ test("gc set-config -f - reads the rules from stdin", async () => {
   const got = await lakeport(["gc", "get-config", `lakefs://${repo}`, "--json"]);
   expect(JSON.parse(got.stdout)).toEqual(rules);
 });
+
+test("--endpoint wins over LAKEPORT_ENDPOINT", async () => {
+  // An unconfigured branch: the API's 404 shows which endpoint answered.
+  fake.lakefs.addRepository("repo-cli-ep", "s3://lakefs-data/repo-cli-ep", { main: "c1" });
+  const r = await lakeport(
+    ["export", "get", "lakefs://repo-cli-ep@main", "--endpoint", fake.api.endpoint],
+    { LAKEPORT_ENDPOINT: "http://127.0.0.1:9" },
+  );
+  expect(r.code).toBe(3);
+  expect(r.stderr).toBe("lakeport: 404 no export configuration for lakefs://repo-cli-ep@main\n");
+});
