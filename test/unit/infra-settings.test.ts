@@ -3,6 +3,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the synthesized CloudFormation JSON is untyped
 import { App, type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -404,5 +405,52 @@ describe("maxMarkAgeHours setting", () => {
   it("accepts 1 and 168", () => {
     expect(fromContext({ ...REQUIRED, maxMarkAgeHours: "1" }).lakeport.maxMarkAgeHours).toBe(1);
     expect(fromContext({ ...REQUIRED, maxMarkAgeHours: "168" }).lakeport.maxMarkAgeHours).toBe(168);
+  });
+});
+
+describe("vpc (README: the construct in your own CDK app)", () => {
+  const synth = (withGroup: boolean) => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "InVpc", {
+      env: { account: "123456789012", region: "eu-west-1" },
+    });
+    const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, natGateways: 1 });
+    new Lakeport(stack, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+      vpc,
+      ...(withGroup ? { securityGroups: [new ec2.SecurityGroup(stack, "Mine", { vpc })] } : {}),
+    });
+    return Object.entries(Template.fromStack(stack).toJSON().Resources) as [string, any][];
+  };
+
+  it("runs exactly the functions that call lakeFS in the VPC, with one outbound-only group by default", () => {
+    const resources = synth(false);
+    const fns = resources.filter(([, r]) => r.Type === "AWS::Lambda::Function");
+    const callsLakeFs = fns.filter(([, f]) => f.Properties.Environment?.Variables?.LAKEFS_ENDPOINT);
+    expect(callsLakeFs.length).toBeGreaterThan(5);
+    for (const [id, f] of fns) {
+      expect(f.Properties.VpcConfig !== undefined, id).toBe(
+        f.Properties.Environment?.Variables?.LAKEFS_ENDPOINT !== undefined,
+      );
+    }
+    const groups = resources.filter(([, r]) => r.Type === "AWS::EC2::SecurityGroup");
+    expect(groups).toHaveLength(1);
+    const [[groupId, group]] = groups as [[string, any]];
+    expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(group.Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: "0.0.0.0/0", IpProtocol: "-1" }),
+    ]);
+    expect(resources.filter(([, r]) => r.Type === "AWS::EC2::SecurityGroupIngress")).toEqual([]);
+    for (const [id, f] of callsLakeFs) {
+      expect(JSON.stringify(f.Properties.VpcConfig.SecurityGroupIds), id).toContain(groupId);
+    }
+  });
+
+  it("uses the given security groups instead of creating one", () => {
+    const groups = synth(true).filter(([, r]) => r.Type === "AWS::EC2::SecurityGroup");
+    expect(groups.map(([id]) => id)).toEqual([expect.stringMatching(/^Mine/)]);
   });
 });
