@@ -2,7 +2,7 @@
 // are checked before anything is synthesized; errors name the setting.
 // biome-ignore-all lint/suspicious/noExplicitAny: the synthesized CloudFormation JSON is untyped
 import { App, type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
@@ -334,6 +334,24 @@ describe("the construct's documented defaults (README: Deploying, Costs and remo
     );
     // Export copy map, GC addresses/mark/revived/sweep maps, GC copy map.
     expect(concurrency).toEqual([50, 50, 50, 50, 50, 50]);
+  });
+
+  it("throttles the API at 50 requests per second, burst 100; apiRateLimit sets both", () => {
+    const [[, stage]] = ofType("AWS::ApiGateway::Stage");
+    expect(stage.Properties.MethodSettings).toEqual([
+      expect.objectContaining({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    ]);
+    const other = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Rate");
+    new Lakeport(other, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(other, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(other, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(other, "ExportsA", "exports-a")],
+      apiRateLimit: 20,
+    });
+    Template.fromStack(other).hasResourceProperties("AWS::ApiGateway::Stage", {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+    });
   });
 
   it("keeps logs 90 days, retains the table, buckets and log groups, reserves no concurrency", () => {
