@@ -337,7 +337,7 @@ describe("the construct's documented defaults (README: Deploying, Costs and remo
   });
 
   it("throttles the API at 50 requests per second, burst 100; apiRateLimit sets both", () => {
-    const [[, stage]] = ofType("AWS::ApiGateway::Stage");
+    const stage = ofType("AWS::ApiGateway::Stage")[0]![1];
     expect(stage.Properties.MethodSettings).toEqual([
       expect.objectContaining({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
     ]);
