@@ -26,3 +26,29 @@ it("moves every port with a port base, and one port with its own override", () =
     sqs: 9006,
   });
 });
+
+it("--print-env's exports point every AWS SDK client at the local endpoints", async () => {
+  const { endpointsToEnv } = await import("../../local/endpoints");
+  const env = endpointsToEnv({
+    region: "us-east-1",
+    accessKeyId: "AK",
+    secretAccessKey: "SK",
+    s3: "http://127.0.0.1:7070",
+    dynamodb: "http://127.0.0.1:7071",
+    lakefs: "http://127.0.0.1:7072",
+    api: "http://127.0.0.1:7073",
+    stepfunctions: "http://127.0.0.1:7074",
+    eventbridge: "http://127.0.0.1:7075",
+    sqs: "http://127.0.0.1:7076",
+  } as Parameters<typeof endpointsToEnv>[0]);
+  expect(env).toMatchObject({
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AK",
+    AWS_SECRET_ACCESS_KEY: "SK",
+    AWS_ENDPOINT_URL_S3: "http://127.0.0.1:7070",
+    AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:7071",
+    AWS_ENDPOINT_URL_SFN: "http://127.0.0.1:7074",
+    AWS_ENDPOINT_URL_EVENTBRIDGE: "http://127.0.0.1:7075",
+    AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:7076",
+  });
+});
