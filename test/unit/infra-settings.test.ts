@@ -397,6 +397,25 @@ describe("the construct's documented defaults (README: Deploying, Costs and remo
     });
   });
 
+  it("function errors and failed, timed-out or aborted executions alarm on any one in 5 minutes", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const any = alarms.filter(
+      (a) =>
+        (a.Namespace === "AWS/Lambda" && a.MetricName === "Errors") ||
+        (a.Namespace === "AWS/States" &&
+          ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"].includes(a.MetricName)),
+    );
+    expect(any).toHaveLength(21 + 3 * 3);
+    for (const a of any) {
+      expect(a, a.MetricName).toMatchObject({
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
   it("35 single-metric alarms, 3 throttle alarms of 7 metrics and one composite; missing data is nothing wrong", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     const math = alarms.filter((a) => a.Metrics);
