@@ -310,3 +310,30 @@ test("marks: shown with whether they can be swept; swept once; too old; retired 
   });
   expect((await call("POST", `/repositories/${repo}/gc/marks/zz/retire`)).status).toBe(404);
 });
+
+test("a run that never ends keeps the repository for 30 minutes (the default lease), then is recorded failed", async () => {
+  await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
+  const realNow = fake.deps.now;
+  const start = Date.now();
+  try {
+    const first = await call("POST", `/repositories/${repo}/gc/runs`, { mode: "mark-only" });
+    expect(first.status).toBe(202);
+    const runId = first.body.run_id;
+    // Nothing renews the lease (the run's steps never ran): 29 minutes later it still holds.
+    fake.deps.now = () => new Date(start + 29 * 60_000);
+    const held = await call("POST", `/repositories/${repo}/gc/runs`, { mode: "mark-only" });
+    expect(held.status).toBe(409);
+    expect(held.body.message).toContain(runId);
+    // Past 30 minutes the repository is given back and the dead run recorded as failed.
+    fake.deps.now = () => new Date(start + 31 * 60_000);
+    const next = await call("POST", `/repositories/${repo}/gc/runs`, { mode: "mark-only" });
+    expect(next.status).toBe(202);
+    const old = await call("GET", `/repositories/${repo}/gc/runs/${runId}`);
+    expect(old.body).toMatchObject({
+      status: "failed",
+      error_message: expect.stringMatching(/stopped without ending: its lease expired/),
+    });
+  } finally {
+    fake.deps.now = realNow;
+  }
+});

@@ -429,3 +429,46 @@ test("--wait on a terminal redraws one progress line (objects, bytes), then prin
   expect(output.slice(end)).toMatch(/^state: +exported-successfully\r\n/);
   expect(output).toMatch(/counts: +899 copied \(899 MiB\), 100 deleted, 1 failed in \d+s\r\n/);
 });
+
+test("gc set-config -f - reads the rules from stdin", async () => {
+  const rules = {
+    default_retention_days: 9,
+    branches: [{ branch_id: "main", retention_days: 11 }],
+  };
+  const set = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [bin, "gc", "set-config", `lakefs://${repo}`, "-f", "-"],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? "",
+          LAKEPORT_ENDPOINT: fake.api.endpoint,
+          AWS_ACCESS_KEY_ID: fake.api.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: fake.api.credentials.secretAccessKey,
+          AWS_REGION: fake.api.region,
+        },
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("close", (code) => resolve({ code, stderr }));
+    child.stdin.end(JSON.stringify(rules));
+  });
+  expect(set.code, set.stderr).toBe(0);
+  const got = await lakeport(["gc", "get-config", `lakefs://${repo}`, "--json"]);
+  expect(JSON.parse(got.stdout)).toEqual(rules);
+});
+
+test("--endpoint wins over LAKEPORT_ENDPOINT", async () => {
+  // An unconfigured branch: the API's 404 shows which endpoint answered.
+  fake.lakefs.addRepository("repo-cli-ep", "s3://lakefs-data/repo-cli-ep", { main: "c1" });
+  const r = await lakeport(
+    ["export", "get", "lakefs://repo-cli-ep@main", "--endpoint", fake.api.endpoint],
+    { LAKEPORT_ENDPOINT: "http://127.0.0.1:9" },
+  );
+  expect(r.code).toBe(3);
+  expect(r.stderr).toBe("lakeport: 404 no export configuration for lakefs://repo-cli-ep@main\n");
+});

@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { copyMarkedObjects } from "../../cli/gc-backup";
-import { runCopyPartsStep } from "../../lambdas/gc/app/copy-mark";
+import { runCopyPartsStep, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { testS3Client, uniqueName } from "../support/clients";
 import { MemoryGcStore } from "../support/memory-gc";
@@ -94,6 +94,24 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
     await expect(copyMarkedObjects(s3, { ...req, direction: "restore" })).rejects.toThrow(
       /no object under/,
     );
+    // The copy workflow's plan step (gc restore --workflow) refuses it too, and plans a backup.
+    const deps = { s3: new MemoryGcStore(), workBucket: "work" } as unknown as Parameters<
+      typeof runCopyPlanStep
+    >[0];
+    await deps.s3.put(nsBucket, m.listKey, m.list);
+    const plan = {
+      repository: "r",
+      copyId: "c1",
+      markId: "m4",
+      storageNamespace: m.storageNamespace,
+      location: req.external,
+    };
+    await expect(runCopyPlanStep(deps, { ...plan, direction: "restore" })).rejects.toThrow(
+      `location: no object under ${req.external}: nothing to restore from`,
+    );
+    expect(await runCopyPlanStep(deps, { ...plan, direction: "backup" })).toMatchObject({
+      parts: 1,
+    });
   });
 });
 

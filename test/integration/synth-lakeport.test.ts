@@ -269,6 +269,35 @@ describe("alarms", () => {
     }
   });
 
+  it("alarm on any API 5xx and on any dead letter in 5 minutes", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const api = alarms.filter((a) => a.Namespace === "AWS/ApiGateway");
+    expect(api).toEqual([
+      expect.objectContaining({
+        MetricName: "5XXError",
+        Statistic: "Sum",
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      }),
+    ]);
+    const queues = ofType("AWS::SQS::Queue").map(([id]) => id);
+    expect(queues.length).toBeGreaterThan(0);
+    for (const id of queues) {
+      const alarm = alarms.find(
+        (a) =>
+          a.Namespace === "AWS/SQS" &&
+          JSON.stringify(a.Dimensions).includes(`"${id}"`) &&
+          a.MetricName === "ApproximateNumberOfMessagesVisible",
+      );
+      expect(alarm, `dead-letter alarm of ${id}`).toMatchObject({
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
   it("alarm on export failures and lag from the exports' metrics, over several datapoints", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     for (const [metric, statistic] of [
@@ -282,9 +311,15 @@ describe("alarms", () => {
         Dimensions: [{ Name: "service", Value: "lakeport-export" }],
         TreatMissingData: "notBreaching",
       });
-      expect(alarm?.EvaluationPeriods, metric).toBeGreaterThanOrEqual(3);
-      expect(alarm?.DatapointsToAlarm, metric).toBeGreaterThanOrEqual(2);
+      // README: "in 2 of the last 3 five-minute periods".
+      expect(alarm?.EvaluationPeriods, metric).toBe(3);
+      expect(alarm?.DatapointsToAlarm, metric).toBe(2);
+      expect(alarm?.Period, metric).toBe(300);
     }
+    expect(alarms.find((a) => a.MetricName === EXPORT_METRICS.copyFailures)).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
     expect(alarms.find((a) => a.MetricName === EXPORT_METRICS.exportLagSeconds)?.Threshold).toBe(
       900,
     );
@@ -548,6 +583,18 @@ describe("export integrity", () => {
 
 describe("IAM", () => {
   const policies = () => ofType("AWS::IAM::Policy");
+
+  it("names no role: CloudFormation names them <stackName>-..., which a cross-account bucket policy matches", () => {
+    const roles = ofType("AWS::IAM::Role");
+    expect(roles.length).toBeGreaterThan(0);
+    expect(roles.filter(([, r]) => r.Properties.RoleName !== undefined)).toEqual([]);
+  });
+
+  it("grants no cloudwatch:PutMetricData: metrics are EMF lines on stdout", () => {
+    const actions = policies().flatMap(([, p]) => statementsOf(p).flatMap((st) => list(st.Action)));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => /^cloudwatch:/i.test(a))).toEqual([]);
+  });
 
   it("grants no service-wide wildcard action and no S3 action on every resource", () => {
     for (const [id, p] of policies()) {

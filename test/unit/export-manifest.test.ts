@@ -324,3 +324,16 @@ describe("manifest sources", () => {
     );
   });
 });
+
+describe("manifest part size (README: memory holds one manifest part, 100 000 objects at most)", () => {
+  it("writes parts of at most 100 000 objects by default", async () => {
+    const m = memorySink();
+    const n = 100_001;
+    async function* entries() {
+      for (let i = 0; i < n; i++) yield entry(`p/${String(i).padStart(6, "0")}`);
+    }
+    const index = await writeManifest(entries(), m.sink, about("c"));
+    expect(index.parts.map((p) => p.entries)).toEqual([100_000, 1]);
+    expect(index.entries).toBe(n);
+  }, 60_000);
+});

@@ -267,11 +267,31 @@ describe("revalidation before the sweep", () => {
     w.store.failDelete.set(w.address.A1!.replace("s3://lake/", ""), "InternalError");
     const first = await sweepOnly(w, m);
     expect(first.success).toBe(false);
+    // README (Limits): the run fails and names the objects it could not delete.
+    expect(first.errorMessage).toBe(
+      `1 marked object(s) could not be deleted, e.g. ${w.address.A1!.slice(`${NS}/`.length)} (InternalError)`,
+    );
     expect(exists(w, "A1")).toBe(true);
     w.store.failDelete.clear();
     const resumed = await sweepOnly(w, m);
     expect(resumed.success).toBe(true);
     expect(["A0", "O0", "A1"].map((l) => exists(w, l))).toEqual([false, false, false]);
+  });
+
+  it("a mark-and-sweep run whose sweep fails leaves its mark, which a sweep-only run resumes", async () => {
+    const w = repository();
+    w.store.failDelete.set(w.address.A1!.replace("s3://lake/", ""), "InternalError");
+    const r = run(`20270101T000000000Z-ms${seq++}`, "mark-and-sweep", "ms1");
+    w.records.startMarking(r, NOW, RULES);
+    const failed = await runGcPipeline(w.deps, input(r, { runId: r.runId, now: NOW }));
+    expect(failed.success).toBe(false);
+    expect(w.records.marks.get("ms1")?.status).toBe("succeeded");
+    expect(exists(w, "A1")).toBe(true);
+    w.store.failDelete.clear();
+    const resumed = await sweepOnly(w, r);
+    expect(resumed.success).toBe(true);
+    expect(["A0", "O0", "A1"].map((l) => exists(w, l))).toEqual([false, false, false]);
+    expect(exists(w, "K0")).toBe(true);
   });
 
   it("a run that lost its lease stops before deleting", async () => {
@@ -310,6 +330,92 @@ describe("revalidation before the sweep", () => {
   });
 });
 
+describe("catch-up rounds after the revalidation map", () => {
+  it("list what moved while the map ran, round after round, at most 5 rounds", async () => {
+    const w = repository();
+    const m = await markOnly(w);
+    let commits = 0;
+    const out = await sweepOnly(w, m, {
+      // From now on the repository moves before every read of its branches: each catch-up
+      // round finds a new commit. The first one links A1 (marked) again.
+      afterRevalidationMap: () => {
+        w.lakefs.beforeRead = (op) => {
+          if (op !== "listBranches") return;
+          commits++;
+          w.lakefs.stage(
+            "main",
+            `n${commits}`,
+            commits === 1 ? w.address.A1! : object(w, `N${commits}`),
+          );
+          w.lakefs.commit("main");
+        };
+      },
+      beforeSweepMap: () => {
+        w.lakefs.beforeRead = undefined;
+      },
+    });
+    expect(out.success).toBe(true);
+    const rounds = [...w.store.objects.keys()]
+      .map((k) => /\/revalidation\/items-(\d+)\.jsonl$/.exec(k)?.[1])
+      .filter((r) => r !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    expect(rounds).toEqual([1, 2, 3, 4, 5]);
+    // The sixth round found the repository moved again and left it to the sweep's checks.
+    expect(commits).toBe(6);
+    // Revived during the map and found by the first round: kept.
+    expect(exists(w, "A1")).toBe(true);
+    expect(exists(w, "A0")).toBe(false);
+    expect(exists(w, "O0")).toBe(false);
+  });
+});
+
+describe("delete requests", () => {
+  it("DeleteObjects gets 1 000 keys a request; the summary counts the sweep checks and their longest", async () => {
+    const w = world();
+    const tree = new Map<string, string>();
+    for (let i = 0; i < 2_500; i++) tree.set(`x/${i}`, object(w, `X${i}`));
+    const c0 = w.lakefs.addCommit([], tree, NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    for (let i = 0; i < 2_500; i++) w.lakefs.stage("main", `x/${i}`, null);
+    w.lakefs.stage("main", "k", object(w, "K1"));
+    w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "k", object(w, "K2"));
+    w.lakefs.commit("main", NOW - 1 * DAY);
+    const requests: number[] = [];
+    w.store.beforeDelete = (keys) => {
+      requests.push(keys.length);
+    };
+    const r = run(`20270101T000000000Z-ms${seq++}`, "mark-and-sweep", "ms");
+    w.records.startMarking(r, NOW, RULES);
+    const out = await runGcPipeline(w.deps, input(r, { runId: r.runId, now: NOW }));
+    expect(out.success).toBe(true);
+    // Requests are per partition (addresses spread by hash): full ones of 1 000, one last per
+    // partition with the rest.
+    expect(Math.max(...requests)).toBe(1_000);
+    expect(requests.filter((n) => n === 1_000).length).toBeGreaterThanOrEqual(2);
+    expect(requests.reduce((a, b) => a + b, 0)).toBe(2_500);
+    expect(exists(w, "X0")).toBe(false);
+    expect(exists(w, "K1")).toBe(true);
+    const summaryKey = [...w.store.objects.keys()].find((k) =>
+      k.includes(`_lakefs/retention/gc/summary/run_id=${r.runId}.json`),
+    )!;
+    const summary = JSON.parse(new TextDecoder().decode(w.store.objects.get(summaryKey)));
+    expect(summary.counts.deleted_objects).toBe(2_500);
+    expect(summary.counts.sweep_checks).toBeGreaterThanOrEqual(1);
+    expect(summary.counts.sweep_check_max_ms).toEqual(expect.any(Number));
+  });
+
+  it("the summary's sweep_check_max_ms is the longest check of all partitions, not their sum", async () => {
+    const { addCounts } = await import("../../lambdas/gc/app/common");
+    const counts: Record<string, number> = {};
+    addCounts(counts, { sweep_check_max_ms: 12, sweep_checks: 3, deleted_objects: 1_000 });
+    addCounts(counts, { sweep_check_max_ms: 40, sweep_checks: 2, deleted_objects: 500 });
+    addCounts(counts, { sweep_check_max_ms: 7, sweep_checks: 1, deleted_objects: 0 });
+    expect(counts).toEqual({ sweep_check_max_ms: 40, sweep_checks: 6, deleted_objects: 1_500 });
+  });
+});
+
 describe("the sweep guard", () => {
   async function guardOn(w: World, clock: () => number) {
     const { SweepGuard } = await import("../../lambdas/gc/app/sweep-guard");
@@ -337,7 +443,7 @@ describe("the sweep guard", () => {
           checkedAt: "2027-01-01T00:00:00.000Z",
         },
       },
-      1000,
+      // No recheck given: the default (SWEEP_RECHECK_MS unset) is what the README states.
     );
   }
   const key = (w: World, label: string) => w.address[label]!.slice(`${NS}/`.length);

@@ -2,7 +2,8 @@
 // are checked before anything is synthesized; errors name the setting.
 // biome-ignore-all lint/suspicious/noExplicitAny: the synthesized CloudFormation JSON is untyped
 import { App, type CfnElement, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
-import { Template } from "aws-cdk-lib/assertions";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -310,5 +311,183 @@ describe("export tuning context", () => {
   it("lakeport:exportCopyConcurrency sets the copies in flight per copy Lambda (default 32)", () => {
     expect(copyConcurrencyOf({})).toBe("32");
     expect(copyConcurrencyOf({ "lakeport:exportCopyConcurrency": "64" })).toBe("64");
+  });
+});
+
+describe("the construct's documented defaults (README: Deploying, Costs and removal)", () => {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stack = new Stack(app, "Defaults");
+  new Lakeport(stack, "Data", {
+    lakeFsEndpoint: "https://lakefs.example.com",
+    lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+    storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+    exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+  });
+  const resources = Object.entries(Template.fromStack(stack).toJSON().Resources) as [string, any][];
+  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+
+  it("every distributed map runs at most 50 child executions at a time", () => {
+    const concurrency = ofType("AWS::StepFunctions::StateMachine").flatMap(([, sm]) =>
+      [...JSON.stringify(sm.Properties.DefinitionString).matchAll(/MaxConcurrency\\":(\d+)/g)].map(
+        (m) => Number(m[1]),
+      ),
+    );
+    // Export copy map, GC addresses/mark/revived/sweep maps, GC copy map.
+    expect(concurrency).toEqual([50, 50, 50, 50, 50, 50]);
+  });
+
+  it("throttles the API at 50 requests per second, burst 100; apiRateLimit sets both", () => {
+    const stage = ofType("AWS::ApiGateway::Stage")[0]![1];
+    expect(stage.Properties.MethodSettings).toEqual([
+      expect.objectContaining({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+    ]);
+    const other = new Stack(new App({ context: { "aws:cdk:bundling-stacks": [] } }), "Rate");
+    new Lakeport(other, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(other, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(other, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(other, "ExportsA", "exports-a")],
+      apiRateLimit: 20,
+    });
+    Template.fromStack(other).hasResourceProperties("AWS::ApiGateway::Stage", {
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+    });
+  });
+
+  it("keeps logs 90 days, retains the table, buckets and log groups, reserves no concurrency", () => {
+    const logGroups = ofType("AWS::Logs::LogGroup");
+    expect(logGroups.length).toBeGreaterThan(20);
+    for (const [id, g] of logGroups) {
+      expect(g.Properties.RetentionInDays, id).toBe(90);
+      expect(g.DeletionPolicy, id).toBe("Retain");
+    }
+    for (const [id, r] of [...ofType("AWS::DynamoDB::Table"), ...ofType("AWS::S3::Bucket")]) {
+      expect(r.DeletionPolicy, id).toBe("Retain");
+    }
+    for (const [id, fn] of ofType("AWS::Lambda::Function")) {
+      expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    }
+  });
+
+  it("a mark older than 24 hours cannot be swept (the API's start and the revalidation step)", () => {
+    const ages = ofType("AWS::Lambda::Function")
+      .filter(([, fn]) => fn.Properties.Environment?.Variables?.GC_MAX_MARK_AGE_HOURS)
+      .map(([id, fn]) => [
+        id.replace(/[0-9A-F]{8}$/, ""),
+        fn.Properties.Environment.Variables.GC_MAX_MARK_AGE_HOURS,
+      ]);
+    expect(Object.fromEntries(ages)).toEqual({
+      DataApiGcFunction: "24",
+      DataGcRevalidateFunction: "24",
+    });
+  });
+
+  it("GC Lambdas: commits, addresses and sweep 1 024 MB, mark 2 048 MB (README: memory per Lambda)", () => {
+    const memory = Object.fromEntries(
+      ofType("AWS::Lambda::Function").map(([id, fn]) => [
+        id.replace(/[0-9A-F]{8}$/, ""),
+        fn.Properties.MemorySize,
+      ]),
+    );
+    expect(memory).toMatchObject({
+      DataGcCommitsFunction: 1024,
+      DataGcAddressesFunction: 1024,
+      DataGcMarkFunction: 2048,
+      DataGcSweepFunction: 1024,
+    });
+  });
+
+  it("function errors and failed, timed-out or aborted executions alarm on any one in 5 minutes", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const any = alarms.filter(
+      (a) =>
+        (a.Namespace === "AWS/Lambda" && a.MetricName === "Errors") ||
+        (a.Namespace === "AWS/States" &&
+          ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"].includes(a.MetricName)),
+    );
+    expect(any).toHaveLength(21 + 3 * 3);
+    for (const a of any) {
+      expect(a, a.MetricName).toMatchObject({
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      });
+    }
+  });
+
+  it("35 single-metric alarms, 3 throttle alarms of 7 metrics and one composite; missing data is nothing wrong", () => {
+    const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
+    const math = alarms.filter((a) => a.Metrics);
+    expect(alarms.length - math.length).toBe(35);
+    expect(math.map((a) => a.Metrics.filter((m: any) => m.MetricStat).length)).toEqual([7, 7, 7]);
+    expect(ofType("AWS::CloudWatch::CompositeAlarm")).toHaveLength(1);
+    expect(new Set(alarms.map((a) => a.TreatMissingData))).toEqual(new Set(["notBreaching"]));
+  });
+});
+
+describe("maxMarkAgeHours setting", () => {
+  it.each([
+    [
+      "0",
+      /setting maxMarkAgeHours \(.*LAKEPORT_MAX_MARK_AGE_HOURS\): "0" is not a whole number >= 1/,
+    ],
+    [
+      "169",
+      /setting maxMarkAgeHours \(.*LAKEPORT_MAX_MARK_AGE_HOURS\): 169 is not from 1 to 168 hours/,
+    ],
+  ])("rejects %s (1 to 168 hours)", (hours, message) => {
+    expect(() => fromContext({ ...REQUIRED, maxMarkAgeHours: hours })).toThrow(message);
+  });
+  it("accepts 1 and 168", () => {
+    expect(fromContext({ ...REQUIRED, maxMarkAgeHours: "1" }).lakeport.maxMarkAgeHours).toBe(1);
+    expect(fromContext({ ...REQUIRED, maxMarkAgeHours: "168" }).lakeport.maxMarkAgeHours).toBe(168);
+  });
+});
+
+describe("vpc (README: the construct in your own CDK app)", () => {
+  const synth = (withGroup: boolean) => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "InVpc", {
+      env: { account: "123456789012", region: "eu-west-1" },
+    });
+    const vpc = new ec2.Vpc(stack, "Vpc", { maxAzs: 2, natGateways: 1 });
+    new Lakeport(stack, "Data", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+      vpc,
+      ...(withGroup ? { securityGroups: [new ec2.SecurityGroup(stack, "Mine", { vpc })] } : {}),
+    });
+    return Object.entries(Template.fromStack(stack).toJSON().Resources) as [string, any][];
+  };
+
+  it("runs exactly the functions that call lakeFS in the VPC, with one outbound-only group by default", () => {
+    const resources = synth(false);
+    const fns = resources.filter(([, r]) => r.Type === "AWS::Lambda::Function");
+    const callsLakeFs = fns.filter(([, f]) => f.Properties.Environment?.Variables?.LAKEFS_ENDPOINT);
+    expect(callsLakeFs.length).toBeGreaterThan(5);
+    for (const [id, f] of fns) {
+      expect(f.Properties.VpcConfig !== undefined, id).toBe(
+        f.Properties.Environment?.Variables?.LAKEFS_ENDPOINT !== undefined,
+      );
+    }
+    const groups = resources.filter(([, r]) => r.Type === "AWS::EC2::SecurityGroup");
+    expect(groups).toHaveLength(1);
+    const [[groupId, group]] = groups as [[string, any]];
+    expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(group.Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: "0.0.0.0/0", IpProtocol: "-1" }),
+    ]);
+    expect(resources.filter(([, r]) => r.Type === "AWS::EC2::SecurityGroupIngress")).toEqual([]);
+    for (const [id, f] of callsLakeFs) {
+      expect(JSON.stringify(f.Properties.VpcConfig.SecurityGroupIds), id).toContain(groupId);
+    }
+  });
+
+  it("uses the given security groups instead of creating one", () => {
+    const groups = synth(true).filter(([, r]) => r.Type === "AWS::EC2::SecurityGroup");
+    expect(groups.map(([id]) => id)).toEqual([expect.stringMatching(/^Mine/)]);
   });
 });

@@ -116,6 +116,34 @@ describe("LakeFsClient retries", () => {
     expect(sleeps).toHaveLength(3);
   });
 
+  it.each([429, 500, 502, 503, 504])("retries a %i answer to a read", async (status) => {
+    const { url, seen } = await serve((_req, res, n) => {
+      if (n === 1) return json(res, status, { message: "transient" });
+      json(res, 200, REPO);
+    });
+    const sleeps: number[] = [];
+    expect((await client(url, sleeps).getRepository("repo1")).id).toBe("repo1");
+    expect(seen).toHaveLength(2);
+  });
+
+  it("makes 5 attempts by default (README: What GC guarantees)", async () => {
+    const { url, seen } = await serve((_req, res) => json(res, 503, { message: "down" }));
+    const sleeps: number[] = [];
+    const c = new LakeFsClient({
+      endpoint: url,
+      credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+      retry: {
+        random: () => 0.5,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      },
+    });
+    await expect(c.getRepository("repo1")).rejects.toMatchObject({ status: 503 });
+    expect(seen).toHaveLength(5);
+    expect(sleeps).toHaveLength(4);
+  });
+
   it("does not retry 404", async () => {
     const { url, seen } = await serve((_req, res) =>
       json(res, 404, { message: "repository not found" }),
