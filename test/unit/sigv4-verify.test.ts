@@ -11,7 +11,7 @@ const KEY = { accessKeyId: "AKIALOCALTEST", secretAccessKey: "local-secret-key" 
 async function signed(
   service: string,
   req: { method: string; path: string; query?: Record<string, string>; body?: string },
-  opts: { secret?: string; date?: Date; s3?: boolean } = {},
+  opts: { secret?: string; date?: Date; s3?: boolean; sessionToken?: string } = {},
 ): Promise<SignedRequest> {
   const signer = new SignatureV4({
     service,
@@ -19,6 +19,7 @@ async function signed(
     credentials: {
       accessKeyId: KEY.accessKeyId,
       secretAccessKey: opts.secret ?? KEY.secretAccessKey,
+      ...(opts.sessionToken ? { sessionToken: opts.sessionToken } : {}),
     },
     sha256: Sha256,
     uriEscapePath: !opts.s3,
@@ -82,6 +83,19 @@ describe("SigV4 verification", () => {
       body: '{"mode":"mark-only"}',
     });
     expect(verify(api, "execute-api")).toMatchObject({ ok: true, region: "us-east-1" });
+  });
+
+  it("does not check session tokens: the local key pair signs with or without one (README Limits)", async () => {
+    const req = { method: "GET", path: "/api/v1/repositories" };
+    const withToken = await signed("execute-api", req, { sessionToken: "any-session-token" });
+    expect(withToken.headers["x-amz-security-token"]).toBe("any-session-token");
+    expect(verify(withToken, "execute-api")).toMatchObject({ ok: true });
+    // The pair is still what counts: another secret with the same token is refused.
+    const wrong = await signed("execute-api", req, {
+      sessionToken: "any-session-token",
+      secret: "not-the-secret",
+    });
+    expect(verify(wrong, "execute-api")).toMatchObject({ ok: false });
   });
 
   it("refuses each way AWS refuses", async () => {
