@@ -10,6 +10,8 @@ import {
   ValidationError,
 } from "../shared/errors";
 import { lambdaHandler } from "../shared/lambda-handler";
+import { LakeFsCredentialsError } from "../shared/lakefs/credentials";
+import { describeNetworkError, LakeFsError, LakeFsNetworkError } from "../shared/lakefs/errors";
 import { type LogKeys, logger } from "../shared/logger";
 import { routeKey } from "./routes";
 
@@ -187,6 +189,26 @@ export function errorResponse(err: unknown): ApiResult {
     logger.info("request refused", { statusCode: status, reason: (err as Error).message });
     return json(status, { message: (err as Error).message });
   }
+  // lakeFS failing or refusing Lakeport's credentials is not Lakeport's internal error: a 502
+  // that says so points the caller at lakeFS (its answer, never the credentials themselves).
+  const upstream = lakeFsFailure(err);
+  if (upstream) {
+    logger.error("lakeFS request failed", err as Error);
+    return json(502, { message: upstream });
+  }
   logger.error("unhandled error", err as Error);
   return json(500, { message: "internal error" });
+}
+
+function lakeFsFailure(err: unknown): string | undefined {
+  if (err instanceof LakeFsCredentialsError) {
+    return "lakeFS: Lakeport's lakeFS credentials could not be read (see the function's log)";
+  }
+  if (err instanceof LakeFsNetworkError) {
+    return `lakeFS could not be reached: ${describeNetworkError(err.cause)}`;
+  }
+  if (err instanceof LakeFsError && err.status > 0) {
+    return `lakeFS answered ${err.status}${err.lakeFsMessage ? `: ${err.lakeFsMessage}` : ""}`;
+  }
+  return undefined;
 }

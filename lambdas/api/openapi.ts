@@ -59,6 +59,9 @@ function operation(route: RouteDef) {
   const responses: Record<string, unknown> = {
     "400": error("Bad request: the message names the field"),
     "404": error("Repository, branch or resource not found"),
+    "502": error(
+      "lakeFS failed, could not be reached, or refused Lakeport's credentials (the message says which)",
+    ),
     ...(route.authenticated
       ? { "403": error("Not allowed") }
       : { "401": error("Wrong or missing token") }),
@@ -97,7 +100,7 @@ function operation(route: RouteDef) {
         "Not failed (repair with full reconciles anyway), or an export is in progress",
       );
       responses["502"] = error(
-        "The export workflow could not be started; the branch is export-failed",
+        "The export workflow could not be started (the branch is export-failed), or lakeFS failed (the message says which)",
       );
       break;
     case "POST /repositories/{repository}/branches/{branch}/export-hook":
@@ -113,7 +116,7 @@ function operation(route: RouteDef) {
         "Export in progress, export failed (repair first), nothing to repair, or an aborted export's functions may still be writing (repair after `settlesAt`)",
       );
       responses["502"] = error(
-        "The export workflow could not be started; the branch is export-failed",
+        "The export workflow could not be started (the branch is export-failed), or lakeFS failed (the message says which)",
       );
       break;
     case "GET /repositories/{repository}/branches/{branch}/export-status":
