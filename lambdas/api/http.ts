@@ -9,9 +9,9 @@ import {
   UpstreamError,
   ValidationError,
 } from "../shared/errors";
-import { lambdaHandler } from "../shared/lambda-handler";
 import { LakeFsCredentialsError } from "../shared/lakefs/credentials";
 import { describeNetworkError, LakeFsError, LakeFsNetworkError } from "../shared/lakefs/errors";
+import { lambdaHandler } from "../shared/lambda-handler";
 import { type LogKeys, logger } from "../shared/logger";
 import { routeKey } from "./routes";
 

@@ -193,3 +193,18 @@ export function memoryGcWorld<L extends GcLakeFs>(lakefs: L, nowMs: number) {
   };
   return { lakefs, store, records, deps };
 }
+
+let labelSeq = 0;
+
+/** Objects stored under labels, each at a new address under the namespace's data/ (its body is
+ * the label): `address[label]` is where the last object of that label went. */
+export function labelledObjects(store: MemoryGcStore, namespace: string) {
+  const address: Record<string, string> = {};
+  const object = (label: string): string => {
+    const a = `${namespace}/data/${label}-${labelSeq++}`;
+    address[label] = a;
+    store.objects.set(a.replace("s3://", ""), new TextEncoder().encode(label));
+    return a;
+  };
+  return { address, object };
+}

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { LakeFsNotFoundError } from "../../lambdas/shared/lakefs/errors";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
-import { memoryGcWorld } from "../support/memory-gc";
+import { labelledObjects, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
 const DAY = 86_400;
@@ -18,12 +18,7 @@ let seq = 0;
 /** main: c0 (20 days) a=A0; c1 (10 days) a=A1; c2 (1 day) a=A2. A0 is garbage. Branch tmp. */
 function repository() {
   const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const address: Record<string, string> = {};
-  const object = (label: string) => {
-    address[label] = `${NS}/data/${label}-${seq++}`;
-    w.store.objects.set(address[label].replace("s3://", ""), new TextEncoder().encode(label));
-    return address[label];
-  };
+  const { address, object } = labelledObjects(w.store, NS);
   const c0 = w.lakefs.addCommit([], new Map([["a", object("A0")]]), NOW - 20 * DAY);
   w.lakefs.createBranch("main", c0);
   w.lakefs.stage("main", "a", object("A1"));

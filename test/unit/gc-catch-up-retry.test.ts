@@ -6,8 +6,8 @@
 // look at them again.
 import { describe, expect, it } from "vitest";
 import { gcWorkKeys } from "../../lambdas/gc/domain/paths";
-import { runGcPipeline } from "../support/gc-pipeline";
-import { memoryGcWorld } from "../support/memory-gc";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
+import { labelledObjects, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
 const DAY = 86_400;
@@ -20,12 +20,7 @@ let seq = 0;
 /** main: c0 (20 days) a=A0; c1 (15 days) a=A1; c2 (10 days) a=A2. A0 and A1 are garbage. */
 function repository() {
   const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const address: Record<string, string> = {};
-  const object = (label: string) => {
-    address[label] = `${NS}/data/${label}-${seq++}`;
-    w.store.objects.set(address[label].replace("s3://", ""), new TextEncoder().encode(label));
-    return address[label];
-  };
+  const { address, object } = labelledObjects(w.store, NS);
   const c0 = w.lakefs.addCommit([], new Map([["a", object("A0")]]), NOW - 20 * DAY);
   w.lakefs.createBranch("main", c0);
   w.lakefs.stage("main", "a", object("A1"));
@@ -40,19 +35,6 @@ describe("GC catch-up round retried after its Lambda died", () => {
   it("still lists what the round found when the retry finds the refs unchanged", async () => {
     const w = repository();
     const runId = `20270101T000000000Z-retry${seq++}`;
-    w.records.startMarking(
-      {
-        repository: "r1",
-        runId,
-        mode: "mark-and-sweep",
-        markId: runId,
-        status: "running",
-        counts: {},
-        startedAt: new Date(NOW * 1000).toISOString(),
-      },
-      NOW,
-      RULES,
-    );
     // The Lambda of the first CatchUp invocation dies right after the snapshot is written.
     const counts = gcWorkKeys("r1", runId).revalidationCounts;
     const put = w.store.put.bind(w.store);
@@ -65,21 +47,10 @@ describe("GC catch-up round retried after its Lambda died", () => {
       }
       return put(bucket, key, body);
     };
-    const out = await runGcPipeline(
+    const out = await markAndSweepInMemory(
       w.deps,
-      {
-        repository: "r1",
-        runId,
-        markId: runId,
-        doMark: true,
-        doSweep: true,
-        storageNamespace: NS,
-        rules: RULES,
-        now: NOW,
-        markRunId: runId,
-        markNow: NOW,
-        markRules: RULES,
-      },
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
       {
         // While the revalidation map listed, a branch was created on the expired c0.
         afterRevalidationMap: () => w.lakefs.createBranch("restore-a0", w.c0),

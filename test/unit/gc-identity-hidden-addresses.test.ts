@@ -7,7 +7,7 @@
 // (each address has an ETag, its content's); everything else is the product's pipeline.
 import { describe, expect, it } from "vitest";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
-import { markAndSweepInMemory, runGcPipeline } from "../support/gc-pipeline";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
 import { type MemoryGcRecords, type MemoryGcStore, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
@@ -163,34 +163,10 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     w.lakefs.stage("main", "p", upload(w, "v1"));
     const c2 = w.lakefs.commit("main", NOW - 10 * DAY);
     const runId = `20270101T000000000Z-window${seq++}`;
-    w.records.startMarking(
-      {
-        repository: "r1",
-        runId,
-        mode: "mark-and-sweep",
-        markId: runId,
-        status: "running",
-        counts: {},
-        startedAt: new Date(NOW * 1000).toISOString(),
-      },
-      NOW,
-      RULES,
-    );
-    const out = await runGcPipeline(
+    const out = await markAndSweepInMemory(
       w.deps,
-      {
-        repository: "r1",
-        runId,
-        markId: runId,
-        doMark: true,
-        doSweep: true,
-        storageNamespace: NS,
-        rules: RULES,
-        now: NOW,
-        markRunId: runId,
-        markNow: NOW,
-        markRules: RULES,
-      },
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
       {
         afterRevalidationMap: () => {
           const r = w.lakefs.addCommit([c2], new Map([["p", X]]), NOW - 60);

@@ -4,9 +4,8 @@
 // new rules keep).
 import { describe, expect, it } from "vitest";
 import type { GcRules } from "../../lambdas/gc/domain/rules";
-import type { GcRun } from "../../lambdas/gc/domain/run-records";
-import { runGcPipeline } from "../support/gc-pipeline";
-import { memoryGcWorld } from "../support/memory-gc";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
+import { labelledObjects, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
 const DAY = 86_400;
@@ -26,12 +25,7 @@ let seq = 0;
  */
 function repository() {
   const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const address: Record<string, string> = {};
-  const object = (label: string) => {
-    address[label] = `${NS}/data/${label}-${seq++}`;
-    w.store.objects.set(address[label].replace("s3://", ""), new TextEncoder().encode(label));
-    return address[label];
-  };
+  const { address, object } = labelledObjects(w.store, NS);
   const c0 = w.lakefs.addCommit([], new Map([["a", object("A0")]]), NOW - 20 * DAY);
   w.lakefs.createBranch("main", c0);
   for (const [label, age] of [
@@ -51,31 +45,10 @@ describe("GC when the retention rules change during a run", () => {
     const w = repository();
     w.records.rules = SHORT;
     const runId = `20270101T000000000Z-rules${seq++}`;
-    const run: GcRun = {
-      repository: "r1",
-      runId,
-      mode: "mark-and-sweep",
-      markId: runId,
-      status: "running",
-      counts: {},
-      startedAt: new Date(NOW * 1000).toISOString(),
-    };
-    w.records.startMarking(run, NOW, SHORT);
-    const out = await runGcPipeline(
+    const out = await markAndSweepInMemory(
       w.deps,
-      {
-        repository: "r1",
-        runId,
-        markId: runId,
-        doMark: true,
-        doSweep: true,
-        storageNamespace: NS,
-        rules: SHORT,
-        now: NOW,
-        markRunId: runId,
-        markNow: NOW,
-        markRules: SHORT,
-      },
+      w.records,
+      { runId, storageNamespace: NS, rules: SHORT, now: NOW },
       {
         afterMark: () => {
           // The mark (3 days) holds A0 and A1; main's retention becomes 30 days meanwhile.
@@ -95,34 +68,10 @@ describe("GC when the retention rules change during a run", () => {
     const w = repository();
     w.records.rules = SHORT;
     const runId = `20270101T000000000Z-rules${seq++}`;
-    w.records.startMarking(
-      {
-        repository: "r1",
-        runId,
-        mode: "mark-and-sweep",
-        markId: runId,
-        status: "running",
-        counts: {},
-        startedAt: new Date(NOW * 1000).toISOString(),
-      },
-      NOW,
-      SHORT,
-    );
-    const out = await runGcPipeline(
+    const out = await markAndSweepInMemory(
       w.deps,
-      {
-        repository: "r1",
-        runId,
-        markId: runId,
-        doMark: true,
-        doSweep: true,
-        storageNamespace: NS,
-        rules: SHORT,
-        now: NOW,
-        markRunId: runId,
-        markNow: NOW,
-        markRules: SHORT,
-      },
+      w.records,
+      { runId, storageNamespace: NS, rules: SHORT, now: NOW },
       {
         // Revalidation is done (with 3 days); main's retention becomes 30 days before the
         // first delete request.
@@ -141,31 +90,11 @@ describe("GC when the retention rules change during a run", () => {
     const w = repository();
     w.records.rules = SHORT;
     const runId = `20270101T000000000Z-rules${seq++}`;
-    w.records.startMarking(
-      {
-        repository: "r1",
-        runId,
-        mode: "mark-and-sweep",
-        markId: runId,
-        status: "running",
-        counts: {},
-        startedAt: new Date(NOW * 1000).toISOString(),
-      },
-      NOW,
-      SHORT,
-    );
-    const out = await runGcPipeline(w.deps, {
-      repository: "r1",
+    const out = await markAndSweepInMemory(w.deps, w.records, {
       runId,
-      markId: runId,
-      doMark: true,
-      doSweep: true,
       storageNamespace: NS,
       rules: SHORT,
       now: NOW,
-      markRunId: runId,
-      markNow: NOW,
-      markRules: SHORT,
     });
     expect(out.success).toBe(true);
     expect([w.exists("A0"), w.exists("A1"), w.exists("A2"), w.exists("A3")]).toEqual([

@@ -4,7 +4,7 @@
 // other record of them.
 import { parquetReadObjects } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { runGcPipeline } from "../support/gc-pipeline";
+import { markAndSweepInMemory } from "../support/gc-pipeline";
 import { memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
@@ -37,34 +37,10 @@ describe("the deleted-objects log of an interrupted sweep", () => {
       if (++requests === 2) throw new Error("DeleteObjects: InternalError");
     };
     const runId = "20270101T000000000Z-interrupted";
-    w.records.startMarking(
-      {
-        repository: "r1",
-        runId,
-        mode: "mark-and-sweep",
-        markId: runId,
-        status: "running",
-        counts: {},
-        startedAt: new Date(NOW * 1000).toISOString(),
-      },
-      NOW,
-      RULES,
-    );
-    const out = await runGcPipeline(
+    const out = await markAndSweepInMemory(
       w.deps,
-      {
-        repository: "r1",
-        runId,
-        markId: runId,
-        doMark: true,
-        doSweep: true,
-        storageNamespace: NS,
-        rules: RULES,
-        now: NOW,
-        markRunId: runId,
-        markNow: NOW,
-        markRules: RULES,
-      },
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
       { addressesPerPartition: 100_000_000, sweep: { concurrency: 1 } },
     );
     expect(out.success).toBe(false);
