@@ -256,17 +256,7 @@ export class ExportStore implements ExportStateStore {
     expectedVersion: number | undefined,
     next: ExportState,
   ): Promise<boolean> {
-    const base = {
-      TableName: this.tableName,
-      Item: {
-        ...keys.exportState(repository, branch),
-        kind: "export-state",
-        kindSk: `${repository}#${branch}`,
-        repository,
-        branch,
-        ...storedExportState(next),
-      },
-    };
+    const base = { TableName: this.tableName, Item: stateItem(repository, branch, next) };
     const condition =
       expectedVersion === undefined
         ? { ConditionExpression: "attribute_not_exists(pk)" }
@@ -302,14 +292,7 @@ export class ExportStore implements ExportStateStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...keys.exportState(repository, branch),
-            kind: "export-state",
-            kindSk: `${repository}#${branch}`,
-            repository,
-            branch,
-            ...storedExportState(next),
-          },
+          Item: stateItem(repository, branch, next),
           ConditionExpression: "#v = :v AND #s = :running AND exportId = :id",
           ExpressionAttributeNames: { "#v": "version", "#s": "state" },
           ExpressionAttributeValues: {
@@ -479,4 +462,16 @@ function storedExportState({ commitId, ...rest }: ExportState) {
 
 function exportStateOf({ currentRef, ...rest }: Omit<StoredExportState, "repository" | "branch">) {
   return { ...rest, commitId: currentRef } as ExportState;
+}
+
+/** A branch's export state as its item (listed by kind, `export-state`). */
+function stateItem(repository: string, branch: string, state: ExportState) {
+  return {
+    ...keys.exportState(repository, branch),
+    kind: "export-state",
+    kindSk: `${repository}#${branch}`,
+    repository,
+    branch,
+    ...storedExportState(state),
+  };
 }
