@@ -49,14 +49,9 @@ function componentSchemas(): Record<string, unknown> {
 const json = (schema: z.ZodType) => ({ content: { "application/json": { schema: ref(schema) } } });
 const error = (description: string) => ({ description, ...json(schemas.ErrorSchema) });
 
-function operation(route: RouteDef) {
-  const params = [...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => ({
-    name: m[1],
-    in: "path",
-    required: true,
-    schema: { type: "string" },
-  }));
-  const responses: Record<string, unknown> = {
+/** What any route may answer; each route adds its own below. */
+function commonResponses(route: RouteDef): Record<string, unknown> {
+  return {
     "400": error("Bad request: the message names the field"),
     "404": error("Repository, branch or resource not found"),
     "502": error(
@@ -66,6 +61,16 @@ function operation(route: RouteDef) {
       ? { "403": error("Not allowed") }
       : { "401": error("Wrong or missing token") }),
   };
+}
+
+function operation(route: RouteDef) {
+  const params = [...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const responses: Record<string, unknown> = commonResponses(route);
   let requestBody: unknown;
   const key = `${route.method} ${route.resource.slice(API_BASE_PATH.length)}`;
   switch (key) {
