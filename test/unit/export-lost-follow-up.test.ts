@@ -9,9 +9,9 @@ import type { StartExportDeps } from "../../lambdas/export/app/start-export";
 import { checkStuckExports } from "../../lambdas/export/app/stuck-exports";
 import type { ExportConfig } from "../../lambdas/export/domain/export-config";
 import type { ExportState } from "../../lambdas/export/domain/export-state";
-import { decideDone } from "../../lambdas/export/domain/transitions";
-import type { BranchExportState, CompleteExportInput } from "../../lambdas/export/ports";
+import type { BranchExportState } from "../../lambdas/export/ports";
 import { FakeWorkflowStarter } from "../support/api-fakes";
+import { memoryExportState } from "../support/memory-export-state";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const at = (minutes: number) => new Date(T0 + minutes * 60_000);
@@ -49,34 +49,11 @@ function branchWithQueuedHead() {
     lakeFsDown: false,
     workflows: new FakeWorkflowStarter(),
   };
-  const running = (id: string) => w.state.state === "in-progress" && w.state.exportId === id;
   const exports = {
+    ...memoryExportState(w),
     getConfig: async () => config,
-    getState: async () => w.state,
     async *listStates(): AsyncIterable<BranchExportState[]> {
       yield [{ repository: "repo", branch: "main", state: w.state }];
-    },
-    compareAndSetState: async (_r: string, _b: string, v: number | undefined, n: ExportState) => {
-      if (w.state.version !== v) return false;
-      w.state = n;
-      return true;
-    },
-    requestFollowUp: async (_r: string, _b: string, id: string, head: string, now: string) => {
-      if (!running(id)) return false;
-      w.state = { ...w.state, pendingHead: head, updatedAt: now, version: w.state.version + 1 };
-      return true;
-    },
-    recordExecution: async (_r: string, _b: string, id: string, arn: string, now: string) => {
-      if (!running(id)) return false;
-      w.state = { ...w.state, executionArn: arn, updatedAt: now, version: w.state.version + 1 };
-      return true;
-    },
-    markStartFailed: async () => true,
-    completeExport: async (i: CompleteExportInput, now: string) => {
-      const d = decideDone(w.state, { ...i, now });
-      if (d.kind === "refused") return { applied: false as const, reason: d.reason };
-      w.state = d.next;
-      return { applied: true as const, state: d.next, followUp: d.followUp };
     },
   };
   const deps = {

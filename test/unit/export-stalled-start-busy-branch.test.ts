@@ -13,6 +13,7 @@ import { judgeInProgressExport } from "../../lambdas/export/domain/stuck";
 import { decideDone, decideStart } from "../../lambdas/export/domain/transitions";
 import type { CompleteExportInput } from "../../lambdas/export/ports";
 import { FakeWorkflowStarter } from "../support/api-fakes";
+import { memoryExportState } from "../support/memory-export-state";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
@@ -52,29 +53,8 @@ function busyBranch() {
   });
   if (d.kind !== "start") throw new Error(d.kind);
   const w = { state: d.next, clock: minutes(0), head: "c1", workflows: new FakeWorkflowStarter() };
-  const running = (id: string) => w.state.state === "in-progress" && w.state.exportId === id;
   const deps = {
-    exports: {
-      getConfig: async () => config,
-      getState: async () => w.state,
-      compareAndSetState: async (_r: string, _b: string, v: number | undefined, n: ExportState) => {
-        if (w.state.version !== v) return false;
-        w.state = n;
-        return true;
-      },
-      // As the store: the update rewrites updatedAt.
-      requestFollowUp: async (_r: string, _b: string, id: string, head: string, now: string) => {
-        if (!running(id)) return false;
-        w.state = { ...w.state, pendingHead: head, updatedAt: now, version: w.state.version + 1 };
-        return true;
-      },
-      recordExecution: async (_r: string, _b: string, id: string, arn: string, now: string) => {
-        if (!running(id)) return false;
-        w.state = { ...w.state, executionArn: arn, updatedAt: now, version: w.state.version + 1 };
-        return true;
-      },
-      markStartFailed: async () => true,
-    },
+    exports: { ...memoryExportState(w), getConfig: async () => config },
     lakefs: {
       getRepository: async () => ({ id: "repo", storage_namespace: "s3://ns/repo" }),
       getBranch: async () => ({ id: "main", commit_id: w.head }),
