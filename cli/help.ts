@@ -20,6 +20,7 @@ Examples:
   $ lakeport export run lakefs://example/main --wait
   $ lakeport export status lakefs://example@main --json
   $ lakeport export repair lakefs://example/main --full
+  $ lakeport export delete lakefs://example/main     # once no export runs; the path stays
 --wait draws one progress line on a terminal (objects and bytes done/total, rate, ETA) and
 prints one line a minute otherwise; the end state follows with its counts.
 ${URIS}

@@ -92,6 +92,7 @@ export function buildProgram(): Command {
     .description("continuous export of a branch")
     .addHelpText("after", EXPORT_HELP);
   addExportConfigCommands(exp);
+  addExportDeleteCommand(exp);
   addExportRunCommands(exp);
   const gc = program
     .command("gc")
@@ -178,6 +179,24 @@ function addExportConfigCommands(exp: Command): void {
       if (o.wait && started.status === "started") return void (await waitExport(api, path, opts));
       if (opts.json) print(opts, { configuration: stored, export: started }, () => "");
       else print(opts, started, () => startedLine(started));
+    });
+}
+
+/** export delete. */
+function addExportDeleteCommand(exp: Command): void {
+  exp
+    .command("delete <uri>")
+    .description(
+      "delete the export configuration (the export path is left as it is; refused while an export runs)",
+    )
+    .action(async (uri: string, _o, cmd: Command) => {
+      const { api, opts } = client(cmd);
+      await api.request("DELETE", `${branchPath(uri).path}/continuous-export`);
+      print(
+        opts,
+        { ok: true },
+        () => "export configuration deleted; the export path is left as it is",
+      );
     });
 }
 

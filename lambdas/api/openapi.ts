@@ -87,11 +87,16 @@ function operation(route: RouteDef) {
           "Stored (with configVersion; fullExportNext when the next export is a full one, previousExportPath when the path changed: the old path is left as it is); a continuous export also starts exporting",
       };
       responses["409"] = error(
-        "The configuration kept changing under other requests during this one: read it and try again",
+        "The configuration kept changing under other requests during this one (read it and try again), or it moves the export or status path while the branch's export may still write to it",
       );
       responses["415"] = error("Not JSON");
       break;
     case "DELETE /repositories/{repository}/branches/{branch}/continuous-export":
+      responses["204"] = { description: "Deleted" };
+      responses["409"] = error(
+        "The branch's export is running, or an aborted one may still write to its paths: delete once it has ended",
+      );
+      break;
     case "DELETE /repositories/{repository}/settings/gc_rules":
       responses["204"] = { description: "Deleted" };
       break;

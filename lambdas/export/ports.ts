@@ -65,19 +65,30 @@ export interface BranchExportState {
 export interface ExportStateStore {
   getConfig(repository: string, branch: string): Promise<ExportConfig | undefined>;
   putConfig(config: ExportConfig): Promise<void>;
-  /** Returns whether a configuration existed. */
-  deleteConfig(repository: string, branch: string): Promise<boolean>;
+  /**
+   * Deletes the configuration unless the branch's export may still write to its paths at `now`
+   * (lambdas/export/domain/path-hold.ts).
+   */
+  deleteConfig(
+    repository: string,
+    branch: string,
+    now: string,
+  ): Promise<"deleted" | "missing" | "busy">;
   /** Every configuration, a page at a time. */
   listConfigs(pageSize?: number): AsyncIterable<ExportConfig[]>;
   /** Every state, a page at a time (eventually consistent: read again with getState to act). */
   listStates(pageSize?: number): AsyncIterable<BranchExportState[]>;
   getState(repository: string, branch: string): Promise<ExportState | undefined>;
-  /** Writes `next` if the stored state still has `expectedVersion` (undefined: none yet). */
+  /**
+   * Writes `next` if the stored state still has `expectedVersion` (undefined: none yet) and,
+   * with `decidedWith`, the stored configuration is still that one.
+   */
   compareAndSetState(
     repository: string,
     branch: string,
     expectedVersion: number | undefined,
     next: ExportState,
+    decidedWith?: ExportConfig,
   ): Promise<boolean>;
   /**
    * Writes `next`, an in-progress state of the same running export, if the stored state still

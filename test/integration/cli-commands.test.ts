@@ -14,7 +14,11 @@ const bin = path.resolve(__dirname, "../../cli/bin.mjs");
 
 beforeAll(async () => {
   fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
-  fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, { main: "c1", dev: "d1" });
+  fake.lakefs.addRepository(repo, `s3://lakefs-data/${repo}`, {
+    main: "c1",
+    dev: "d1",
+    gone: "g1",
+  });
   dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-cli-"));
 });
 afterAll(() => fake.stop());
@@ -141,6 +145,43 @@ test("export set/get/status/run/repair", async () => {
   const repair = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
   expect(repair.code).toBe(0);
   expect(repair.stdout).toMatch(/started: \(first export\) -> c1 \(repair\)/);
+});
+
+test("export delete: refused while the export runs, then deleted; the export path is not touched", async () => {
+  const uri = `lakefs://${repo}/gone`;
+  const set = await lakeport([
+    "export",
+    "set",
+    uri,
+    "--path",
+    "s3://export-bucket/gone",
+    "--continuous",
+  ]);
+  expect(set.code, set.stderr).toBe(0);
+  const busy = await lakeport(["export", "delete", uri]);
+  expect(busy.code).toBe(3);
+  expect(busy.stderr).toMatch(/^lakeport: 409 lakefs:\/\/.*@gone: export .* is running/);
+  expect((await lakeport(["export", "get", uri])).code).toBe(0);
+  const s = await fake.deps.stores.exports.getState(repo, "gone");
+  await fake.deps.stores.exports.completeExport(
+    {
+      repository: repo,
+      branch: "gone",
+      exportId: s!.exportId,
+      commitId: "g1",
+      outcome: { status: "succeeded" },
+    },
+    new Date().toISOString(),
+  );
+  const deleted = await lakeport(["export", "delete", uri]);
+  expect(deleted, deleted.stderr).toMatchObject({
+    code: 0,
+    stdout: "export configuration deleted; the export path is left as it is\n",
+  });
+  const gone = await lakeport(["export", "get", uri]);
+  expect(gone.code).toBe(3);
+  expect(gone.stderr).toContain("404 no export configuration");
+  expect((await lakeport(["export", "delete", uri])).code).toBe(3);
 });
 
 test("export set --continuous=false starts one export; --wait follows it to the end", async () => {

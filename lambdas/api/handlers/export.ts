@@ -8,6 +8,7 @@ import {
   exportedConfigVersionOf,
   nextConfigVersion,
 } from "../../export/domain/export-config";
+import { exportStillWriting } from "../../export/domain/path-hold";
 import { ConflictError, NotFoundError, UpstreamError } from "../../shared/errors";
 import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import { normalizeS3Location } from "../../shared/s3-naming";
@@ -140,18 +141,45 @@ async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" |
       deps.stores.exports.getConfig(repository, branch),
       deps.stores.exports.getState(repository, branch),
     ]);
+    const now = deps.now().toISOString();
     const config: ExportConfig & { configVersion: number } = {
       ...next,
-      updatedAt: deps.now().toISOString(),
+      updatedAt: now,
       configVersion: nextConfigVersion(previous, state, next),
     };
-    if (await deps.stores.exports.replaceConfig(config, previous)) {
-      return { config, previous, state };
+    // Moving the paths releases the old ones: not while the export may still write to them.
+    const moved = previous !== undefined && movedPaths(previous, config);
+    const writing = moved ? exportStillWriting(state, now) : undefined;
+    if (moved && writing) {
+      throw new ConflictError(
+        `${moved}: lakefs://${repository}@${branch}'s ${writing}, writing to ${moved === "exportStatusPath" ? previous.exportStatusPath : previous.exportPath}; change it once it has ended (export status --wait); other settings can change now`,
+      );
     }
+    const stored = await deps.stores.exports.replaceConfig(
+      config,
+      previous,
+      moved ? { idleAt: now } : {},
+    );
+    if (stored) return { config, previous, state };
   }
   throw new ConflictError(
     `the export configuration of lakefs://${repository}@${branch} kept changing during this request; try again`,
   );
+}
+
+/** The first of the export path and status path that `next` moves away from, if any. */
+function movedPaths(
+  previous: ExportConfig,
+  next: ExportConfig,
+): "exportPath" | "exportStatusPath" | undefined {
+  if (previous.exportPath !== next.exportPath) return "exportPath";
+  // A status path added where there was none releases nothing.
+  if (
+    previous.exportStatusPath !== undefined &&
+    previous.exportStatusPath !== next.exportStatusPath
+  )
+    return "exportStatusPath";
+  return undefined;
 }
 
 /**
@@ -249,11 +277,20 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
 
   // No lakeFS check: the configuration of a repository or branch deleted in lakeFS must still
   // be deletable (its export path stays taken while it is stored).
+  // Not while the branch's export may still write to its paths (path-hold.ts).
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {
     const { repository, branch } = branchParams(event);
-    const existed = await deps.stores.exports.deleteConfig(repository, branch);
-    if (!existed)
+    const now = deps.now().toISOString();
+    const result = await deps.stores.exports.deleteConfig(repository, branch, now);
+    if (result === "missing")
       throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
+    if (result === "busy") {
+      const state = await deps.stores.exports.getState(repository, branch);
+      const why = exportStillWriting(state, now) ?? "its export is running";
+      throw new ConflictError(
+        `lakefs://${repository}@${branch}: ${why}, and its export path and status path stay taken until then; delete the configuration once it has ended (export status --wait)`,
+      );
+    }
     return noContent();
   },
 

@@ -24,6 +24,9 @@ import type {
 
 const MAX_CAS_ATTEMPTS = 10;
 
+/** What tells one stored configuration from the next (every write sets updatedAt). */
+const CONFIG_IDENTITY = ["updatedAt", "exportPath", "configVersion"] as const;
+
 /** A condition that the stored item still has `item`'s values of `names` (absent ones absent). */
 function sameAs<T extends object>(item: T, names: readonly (keyof T & string)[]) {
   const values: Record<string, unknown> = {};
@@ -60,9 +63,14 @@ export class ExportStore implements ExportStateStore {
   /**
    * Stores `config` only if the stored configuration is still `previous` (none: still absent),
    * so that two changes made at once cannot both be stored under one version. Returns whether
-   * it was stored. Its path claim is written with it (listPathClaims).
+   * it was stored. Its path claim is written with it (listPathClaims). With `idleAt`, also only
+   * if the branch's export cannot be writing to its paths at that time (path-hold.ts).
    */
-  async replaceConfig(config: ExportConfig, previous: ExportConfig | undefined): Promise<boolean> {
+  async replaceConfig(
+    config: ExportConfig,
+    previous: ExportConfig | undefined,
+    opts: { idleAt?: string } = {},
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -71,11 +79,14 @@ export class ExportStore implements ExportStateStore {
               Put: {
                 ...this.configPut(config),
                 ...(previous
-                  ? sameAs(previous, ["updatedAt", "exportPath", "configVersion"])
+                  ? sameAs(previous, CONFIG_IDENTITY)
                   : { ConditionExpression: "attribute_not_exists(pk)" }),
               },
             },
             { Put: this.claimPut(config) },
+            ...(opts.idleAt !== undefined
+              ? [{ ConditionCheck: this.idleCheck(config.repository, config.branch, opts.idleAt) }]
+              : []),
           ],
         }),
       );
@@ -103,7 +114,7 @@ export class ExportStore implements ExportStateStore {
               Delete: {
                 TableName: this.tableName,
                 Key: keys.exportConfig(stored.repository, stored.branch),
-                ...sameAs(stored, ["updatedAt", "exportPath", "configVersion"]),
+                ...sameAs(stored, CONFIG_IDENTITY),
               },
             },
             { Delete: this.claimDelete(stored.repository, stored.branch) },
@@ -115,8 +126,15 @@ export class ExportStore implements ExportStateStore {
     }
   }
 
-  /** Returns whether a configuration existed. */
-  async deleteConfig(repository: string, branch: string): Promise<boolean> {
+  /**
+   * Deletes the configuration and its path claim unless the branch's export may still be
+   * writing to its paths at `now` (path-hold.ts): "busy" then, "missing" when there was none.
+   */
+  async deleteConfig(
+    repository: string,
+    branch: string,
+    now: string,
+  ): Promise<"deleted" | "missing" | "busy"> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -129,14 +147,34 @@ export class ExportStore implements ExportStateStore {
               },
             },
             { Delete: this.claimDelete(repository, branch) },
+            { ConditionCheck: this.idleCheck(repository, branch, now) },
           ],
         }),
       );
-      return true;
+      return "deleted";
     } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
+      if (!isConditionFailure(err)) throw err;
+      return (await this.getConfig(repository, branch)) ? "busy" : "missing";
     }
+  }
+
+  /**
+   * The condition that the branch's export cannot be writing to its paths at `now`: no state,
+   * or not in progress and not an aborted export still settling (path-hold.ts).
+   */
+  private idleCheck(repository: string, branch: string, now: string) {
+    return {
+      TableName: this.tableName,
+      Key: keys.exportState(repository, branch),
+      ConditionExpression:
+        "attribute_not_exists(pk) OR (#s <> :running AND (#s <> :failed OR attribute_not_exists(settlesAt) OR settlesAt <= :now))",
+      ExpressionAttributeNames: { "#s": "state" },
+      ExpressionAttributeValues: {
+        ":running": "in-progress",
+        ":failed": "export-failed",
+        ":now": now,
+      },
+    };
   }
 
   /**
@@ -248,13 +286,16 @@ export class ExportStore implements ExportStateStore {
   /**
    * Writes `next` if the stored state still has `expectedVersion` (undefined: no state yet).
    * Returns false when another writer got there first. A start additionally requires the
-   * stored state not to be in-progress, so the rule holds even if versions were misused.
+   * stored state not to be in-progress, so the rule holds even if versions were misused; with
+   * `decidedWith`, also that the configuration it was decided with is still the stored one (a
+   * configuration deleted or moved meanwhile has released its paths).
    */
   async compareAndSetState(
     repository: string,
     branch: string,
     expectedVersion: number | undefined,
     next: ExportState,
+    decidedWith?: ExportConfig,
   ): Promise<boolean> {
     const base = { TableName: this.tableName, Item: stateItem(repository, branch, next) };
     const condition =
@@ -273,7 +314,24 @@ export class ExportStore implements ExportStateStore {
             },
           };
     try {
-      await this.doc.send(new PutCommand({ ...base, ...condition }));
+      if (decidedWith) {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { ...base, ...condition } },
+              {
+                ConditionCheck: {
+                  TableName: this.tableName,
+                  Key: keys.exportConfig(repository, branch),
+                  ...sameAs(decidedWith, CONFIG_IDENTITY),
+                },
+              },
+            ],
+          }),
+        );
+      } else {
+        await this.doc.send(new PutCommand({ ...base, ...condition }));
+      }
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;

@@ -74,10 +74,7 @@ export async function startExport(
   req: StartExportRequest,
 ): Promise<StartExportResult> {
   const { repository, branch } = req;
-  const config = await deps.exports.getConfig(repository, branch);
-  if (!config) {
-    throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
-  }
+  let config = await configOrThrow(deps, repository, branch);
   const repo = await getRepositoryOrThrow(deps.lakefs, repository);
   const commitId = await getBranchHead(deps.lakefs, repository, branch);
 
@@ -168,18 +165,32 @@ export async function startExport(
         continue;
       }
       case "start": {
+        // Recorded only if the configuration is still the one decided with: one deleted or
+        // moved meanwhile has released its paths (path-hold.ts), so decide again on the new one.
         const ok = await deps.exports.compareAndSetState(
           repository,
           branch,
           current?.version,
           decision.next,
+          config,
         );
-        if (!ok) continue;
+        if (!ok) {
+          config = await configOrThrow(deps, repository, branch);
+          continue;
+        }
         return launch(deps, workflowInput(config, repo.storage_namespace, decision.next));
       }
     }
   }
   throw new Error(`too much contention on the export state of lakefs://${repository}@${branch}`);
+}
+
+async function configOrThrow(deps: StartExportDeps, repository: string, branch: string) {
+  const config = await deps.exports.getConfig(repository, branch);
+  if (!config) {
+    throw new NotFoundError(`no export configuration for lakefs://${repository}@${branch}`);
+  }
+  return config;
 }
 
 /** An in-progress state this old without an execution is a crashed start. */
