@@ -4,10 +4,11 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
-import { COMPONENT_NAMES, type ComponentName } from "./component";
+import { COMPONENT_NAMES } from "./component";
 import { defaultComponents } from "./components";
 import { endpointsToEnv } from "./endpoints";
 import { type RunningEnvironment, startEnvironment } from "./environment";
+import { portSettings } from "./port-settings";
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -19,16 +20,6 @@ function portArg(flag: string) {
     }
     return n;
   };
-}
-
-function envPort(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new Error(`${name} must be a port number, got "${raw}"`);
-  }
-  return n;
 }
 
 async function main() {
@@ -48,14 +39,7 @@ async function main() {
   program.parse();
   const o = program.opts<Record<string, unknown>>();
 
-  const ports: Partial<Record<ComponentName, number>> = {};
-  for (const name of COMPONENT_NAMES) {
-    const flag = o[`${name}Port`] as number | undefined;
-    const env = envPort(`LAKEPORT_${name.toUpperCase()}_PORT`);
-    const port = flag ?? env;
-    if (port !== undefined) ports[name] = port;
-  }
-  const portBase = (o.portBase as number | undefined) ?? envPort("LAKEPORT_PORT_BASE");
+  const { ports, portBase } = portSettings(o, process.env);
   const dir = path.resolve((o.dir as string | undefined) ?? path.join(PROJECT_ROOT, ".local"));
 
   const t0 = Date.now();

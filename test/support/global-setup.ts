@@ -23,6 +23,9 @@ declare module "vitest" {
   }
 }
 
+export const JAVA_MISSING =
+  "Java is missing: the test suite runs AWS's DynamoDB Local, which needs Java 11+ (apt-get install openjdk-17-jre-headless)";
+
 /** Where the test runs keep the synthesized app between runs. */
 export const TEST_ASSEMBLY_DIR =
   process.env.LAKEPORT_TEST_ASSEMBLY_DIR ??
@@ -39,9 +42,9 @@ function filtered(): boolean {
 
 export default async function setup(project: TestProject) {
   if (!javaAvailable()) {
-    throw new Error(
-      "Java is missing: the test suite runs AWS's DynamoDB Local, which needs Java 11+ (apt-get install openjdk-17-jre-headless)",
-    );
+    // One line and out: a thrown error would bury the reason under vitest's stack trace.
+    console.error(JAVA_MISSING);
+    process.exit(1);
   }
   // Background synthesis; lakeport-env.ts waits for it through the directory's lock (and
   // synthesizes itself, showing the error, when it failed).
