@@ -100,16 +100,18 @@ function rawBody(event: ApiEvent): string {
 
 /**
  * Parses and validates a JSON body. `optional`: an empty body is `{}`.
- * 415 without a JSON content type, 413 over 64 KiB, 400 for bad JSON or a schema violation.
+ * 415 without a JSON content type, 413 over 64 KiB (or `maxBytes`), 400 for bad JSON or a
+ * schema violation.
  */
 export function parseBody<S extends z.ZodType>(
   event: ApiEvent,
   schema: S,
-  opts: { optional?: boolean } = {},
+  opts: { optional?: boolean; maxBytes?: number } = {},
 ): z.infer<S> {
   const text = rawBody(event);
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+  const maxBytes = opts.maxBytes ?? MAX_BODY_BYTES;
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw new PayloadTooLargeError(`request body is larger than ${maxBytes} bytes`);
   }
   if (text.trim() === "" && opts.optional) return schema.parse({});
   const type = header(event, "content-type") ?? "";

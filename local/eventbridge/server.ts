@@ -10,6 +10,21 @@ import type { EventRouter } from "./router";
 
 export type EventBridgeServerHandle = LocalEndpointHandle;
 
+/** AWS's limit on one PutEvents request, entries counted as AWS counts them (below). */
+export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
+
+/** Time (14 bytes when given), source, detail type, detail and resources, in UTF-8 bytes. */
+function requestSize(entries: EventEntry[]): number {
+  let size = 0;
+  for (const e of entries) {
+    if (e.Time !== undefined) size += 14;
+    for (const s of [e.Source, e.DetailType, e.Detail, ...(e.Resources ?? [])]) {
+      if (s) size += Buffer.byteLength(s);
+    }
+  }
+  return size;
+}
+
 export async function startEventBridgeServer(opts: {
   port?: number;
   router: EventRouter;
@@ -32,6 +47,12 @@ export async function startEventBridgeServer(opts: {
         return send(400, {
           __type: "ValidationException",
           message: "Entries must hold 1 to 10 entries",
+        });
+      }
+      if (requestSize(entries) > MAX_PUT_EVENTS_BYTES) {
+        return send(400, {
+          __type: "ValidationException",
+          message: "Total size of the entries in the request is over the limit.",
         });
       }
       const results = await opts.router.putEvents(

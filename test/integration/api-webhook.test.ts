@@ -74,6 +74,32 @@ test.each([
   },
 );
 
+test("a commit with a large message and metadata is published with the fields naming it", async () => {
+  // Over EventBridge's 256 KB and over the API's 64 KiB for other routes; lakeFS sends it all.
+  const big = {
+    ...payload("c106"),
+    commit_message: "m".repeat(100_000),
+    commit_metadata: { schema: "s".repeat(300_000) },
+  };
+  expect(await deliver(big)).toEqual({ status: 202, body: { published: true, duplicate: false } });
+  const published = fake.events.events.at(-1);
+  expect(published?.detail).toEqual({
+    event_type: "post-commit",
+    event_time: "2026-11-23T00:00:00Z",
+    action_name: "lakeport",
+    hook_id: "lakeport_export",
+    repository_id: "repo-hook",
+    branch_id: "main",
+    source_ref: "main",
+    commit_id: "c106",
+    committer: "admin",
+    lakeport_omitted_fields: ["commit_message", "commit_metadata"],
+  });
+  // A payload that fits is published whole (above); past what a Lambda takes: 413.
+  const huge = { ...payload("c107"), commit_metadata: { schema: "s".repeat(5 * 1024 * 1024) } };
+  expect((await deliver(huge)).status).toBe(413);
+});
+
 test("needs the shared secret (no bearer token)", async () => {
   const before = fake.events.events.length;
   expect(await deliver(payload("c101"), null)).toEqual({

@@ -214,6 +214,31 @@ describe("PutEvents endpoint", () => {
       account: "000000000000",
     });
   });
+
+  it("refuses a request over 256 KB as AWS does, routing none of it", async () => {
+    const eb = createEventBridgeClient({
+      endpoint: server.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "x", secretAccessKey: "y" },
+    });
+    const startedBefore = started.length;
+    const entry = (bytes: number) => ({
+      EventBusName: "custom",
+      Source: "lakeport.api",
+      DetailType: "Requested",
+      Detail: JSON.stringify({ kind: "export", pad: "x".repeat(bytes) }),
+    });
+    await expect(
+      eb.send(new PutEventsCommand({ Entries: [entry(200 * 1024), entry(60 * 1024)] })),
+    ).rejects.toThrow("Total size of the entries in the request is over the limit.");
+    expect(started.length).toBe(startedBefore);
+    // Just under the limit: taken.
+    const fits =
+      256 * 1024 - "lakeport.api".length - "Requested".length - '{"kind":"export","pad":""}'.length;
+    const res = await eb.send(new PutEventsCommand({ Entries: [entry(fits)] }));
+    expect(res.FailedEntryCount).toBe(0);
+    expect(started.length).toBe(startedBefore + 1);
+  });
 });
 
 describe("scheduled rules", () => {

@@ -68,4 +68,20 @@ it("exports on enabling and after a commit, through the webhook, the bus and the
     status: "exported-successfully",
     signalledErrors: 0,
   });
+
+  // A commit whose message and metadata make lakeFS's payload larger than an EventBridge event
+  // is exported too (the bus event carries the fields naming the commit).
+  await env.lakefs.uploadObject(repo.id, "main", "logs/c.txt", { content: "C" });
+  const third = (
+    await env.lakefs.commit(repo.id, "main", {
+      message: "c".repeat(100_000),
+      metadata: { schema: "s".repeat(300_000) },
+    })
+  ).id;
+  await env.lakefsServer.hooksSettled();
+  expect(await waitExported(repo.id, third)).toMatchObject({
+    state: "exported-successfully",
+    lastExportedCommit: third,
+  });
+  expect(await text("data/logs/c.txt")).toBe("C");
 }, 120_000);

@@ -4,6 +4,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { LAKEFS_EVENT_SOURCE } from "../../export/domain/lakefs-event";
 import { UpstreamError } from "../../shared/errors";
+import { busEventDetail } from "../bus-event-detail";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -45,10 +46,16 @@ async function checkToken(event: ApiEvent, deps: ApiDeps) {
   throw new ForbiddenError(`wrong ${WEBHOOK_TOKEN_HEADER} header`);
 }
 
+/**
+ * lakeFS's payload carries the commit's message and metadata, of any size: taken up to what a
+ * Lambda invocation carries (6 MB, base64 included), and trimmed for the bus (bus-event-detail.ts).
+ */
+export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
+
 export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
   [routeKey("POST", `${API_BASE_PATH}/webhooks/lakefs`)]: async (event, deps) => {
     await checkToken(event, deps);
-    const payload = parseBody(event, LakeFsWebhookEventSchema);
+    const payload = parseBody(event, LakeFsWebhookEventSchema, { maxBytes: MAX_WEBHOOK_BYTES });
     const key = deliveryKey(payload);
     const nowSeconds = Math.floor(deps.now().getTime() / 1000);
     if (!(await deps.stores.webhooks.claim(key, nowSeconds))) {
@@ -58,7 +65,7 @@ export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
       await deps.events.publish({
         source: LAKEFS_EVENT_SOURCE,
         detailType: payload.event_type,
-        detail: payload,
+        detail: busEventDetail(payload),
       });
     } catch (err) {
       // Give the key back so lakeFS's retry of this delivery is not taken for a repeat.
