@@ -7,7 +7,7 @@
 // (each address has an ETag, its content's); everything else is the product's pipeline.
 import { describe, expect, it } from "vitest";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
-import { markAndSweepInMemory } from "../support/gc-pipeline";
+import { markAndSweepInMemory, runGcPipeline } from "../support/gc-pipeline";
 import { type MemoryGcRecords, type MemoryGcStore, memoryGcWorld } from "../support/memory-gc";
 import { MemoryLakeFs } from "../support/memory-lakefs";
 
@@ -178,4 +178,63 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(out.counts.marked_addresses).toBe(2);
     expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
   });
+
+  it("stops the sweep when a branch is reset to an expired commit during the deletes, and the next sweep keeps its objects", async () => {
+    // An identical rewrite (v1 uploaded again: new address, same ETag) made c0 expired with X
+    // marked. During the deletes, main is reset to c0 ("back to how it was"): the diff from
+    // the covered head shows nothing at p, yet main now serves X.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-reset${seq++}`;
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      {
+        beforeSweepMap: () => {
+          w.lakefs.hardReset("main", c0);
+        },
+      },
+    );
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(`commit ${c0} became active again during the sweep`);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    // The same mark swept again: revalidation lists c0, X is spared, nothing else was marked.
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
+    expect(exists(w, X)).toBe(true);
+  });
 });
+
+/** A sweep-only run of the mark `markRunId` made. */
+async function sweepAgain(w: World, markRunId: string) {
+  const runId = `20270101T010000000Z-again${seq++}`;
+  const record = {
+    repository: "r1",
+    runId,
+    mode: "sweep-only" as const,
+    markId: markRunId,
+    status: "running" as const,
+    counts: {},
+    startedAt: new Date(NOW * 1000).toISOString(),
+  };
+  expect(w.records.startSweeping(record, NOW)).toBeUndefined();
+  return runGcPipeline(w.deps, {
+    repository: "r1",
+    runId,
+    markId: markRunId,
+    doMark: false,
+    doSweep: true,
+    storageNamespace: NS,
+    rules: RULES,
+    now: NOW,
+    markRunId,
+    markNow: NOW,
+    markRules: RULES,
+  });
+}

@@ -177,22 +177,21 @@ describe("revalidation before the sweep", () => {
     expect(out.counts.deleted_objects).toBe(3 - kept.length);
   });
 
-  it("keeps what is revived between revalidation and the deletes (the sweep guard)", async () => {
+  it("keeps what is linked between revalidation and the deletes (the sweep guard)", async () => {
     const w = repository();
     const m = await markOnly(w);
     const out = await sweepOnly(w, m, {
       beforeSweepMap: () => {
-        w.lakefs.createBranch("late", w.commit.c1!);
         w.lakefs.stage("main", "late-link", w.address.O0!);
       },
     });
     expect(out.success).toBe(true);
-    expect([exists(w, "A0"), exists(w, "O0"), exists(w, "A1")]).toEqual([false, true, true]);
+    expect([exists(w, "A0"), exists(w, "O0"), exists(w, "A1")]).toEqual([false, true, false]);
     expect(out.counts).toMatchObject({
-      spared_objects: 2,
-      spared_at_delete: 2,
+      spared_objects: 1,
+      spared_at_delete: 1,
       spared_by_revalidation: 0,
-      deleted_objects: 1,
+      deleted_objects: 2,
     });
     // The deleted-objects log lists what was deleted and says what was spared.
     const deleted: string[] = [];
@@ -209,12 +208,32 @@ describe("revalidation before the sweep", () => {
         meta[kv.key] = (meta[kv.key] ?? 0) + Number(kv.value);
       }
     }
-    expect(deleted).toEqual([w.address.A0]);
+    expect(deleted.sort()).toEqual([w.address.A0, w.address.A1].sort());
     expect(meta).toEqual({
       "lakeport.marked_candidates": 3,
-      "lakeport.spared_at_delete": 2,
+      "lakeport.spared_at_delete": 1,
       "lakeport.spared_by_revalidation": 0,
     });
+  });
+
+  it("stops when an expired commit becomes active again during the deletes; the same mark's next sweep keeps what it references", async () => {
+    const w = repository();
+    const m = await markOnly(w);
+    const stopped = await sweepOnly(w, m, {
+      beforeSweepMap: () => {
+        w.lakefs.createBranch("late", w.commit.c1!);
+      },
+    });
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(
+      `commit ${w.commit.c1} became active again during the sweep`,
+    );
+    expect(stopped.errorMessage).toContain("--sweep-only --mark-id");
+    expect(w.store.deleted).toEqual([]);
+    const resumed = await sweepOnly(w, m);
+    expect(resumed.success).toBe(true);
+    expect([exists(w, "A0"), exists(w, "O0"), exists(w, "A1")]).toEqual([false, false, true]);
+    expect(resumed.counts).toMatchObject({ spared_by_revalidation: 1, deleted_objects: 2 });
   });
 
   it("a mark-and-sweep run keeps what is revived between its mark and sweep phases", async () => {
@@ -566,7 +585,7 @@ const arbScenario = fc.record({
 
 describe("GC with revivals between mark and sweep (property)", () => {
   it("never deletes a live object, and still deletes the garbage", async () => {
-    const seen = { spared: 0, deleted: 0 };
+    const seen = { spared: 0, deleted: 0, stopped: 0 };
     await fc.assert(
       fc.asyncProperty(arbScenario, async (s) => {
         const w = world();
@@ -655,7 +674,7 @@ describe("GC with revivals between mark and sweep (property)", () => {
           rules,
           markRules: rules,
         };
-        const out = await runGcPipeline(w.deps, sw, {
+        let out = await runGcPipeline(w.deps, sw, {
           keysPerPass: 2,
           beforeSweepMap: () => {
             s.lateRevivals.forEach((r, i) => {
@@ -663,6 +682,20 @@ describe("GC with revivals between mark and sweep (property)", () => {
             });
           },
         });
+        if (!out.success) {
+          // An expired commit revived during the deletes stops the sweep before any request;
+          // the same mark's next sweep lists it at revalidation.
+          expect(out.errorMessage).toContain("became active again during the sweep");
+          expect(w.store.deleted).toEqual([]);
+          const again = run(`20270101T020000000Z-s${seq++}`, "sweep-only", "m1");
+          expect(w.records.startSweeping(again, NOW)).toBeUndefined();
+          out = await runGcPipeline(w.deps, {
+            ...input(again, { runId: markRun.runId, now: NOW }),
+            rules,
+            markRules: rules,
+          });
+          seen.stopped++;
+        }
         expect(out.success).toBe(true);
 
         // Never an address live when the deletes ran; exactly the mark minus what any check
@@ -684,5 +717,6 @@ describe("GC with revivals between mark and sweep (property)", () => {
     );
     expect(seen.spared).toBeGreaterThan(10);
     expect(seen.deleted).toBeGreaterThan(30);
+    expect(seen.stopped).toBeGreaterThan(3);
   });
 });

@@ -49,6 +49,8 @@ export async function runSummaryStep(
   const work = gcWorkKeys(event.repository, event.runId);
   const counts: Record<string, number> = {};
   const sampleFailures: string[] = [];
+  /** Why sweep parts stopped (the map's failure says only that a child failed). */
+  const stopReasons = new Set<string>();
   if (event.doMark) {
     const commits = await deps.s3.getText(deps.workBucket, work.commitsCounts);
     if (commits) addCounts(counts, JSON.parse(commits));
@@ -62,11 +64,15 @@ export async function runSummaryStep(
       for (const f of (parsed.failures ?? []) as { key: string; code: string }[]) {
         if (sampleFailures.length < 5) sampleFailures.push(`${f.key} (${f.code})`);
       }
+      if (typeof parsed.stopped_because === "string") stopReasons.add(parsed.stopped_because);
     });
   }
   const deleteErrors = counts.delete_errors ?? 0;
   const errorMessage = event.error
-    ? describeFailure(event.error)
+    ? [
+        ...[...stopReasons].slice(0, 2).map((r) => `sweep stopped: ${r}`),
+        describeFailure(event.error),
+      ].join("; ")
     : deleteErrors > 0
       ? `${deleteErrors} marked object(s) could not be deleted, e.g. ${sampleFailures.join(", ")}`
       : undefined;

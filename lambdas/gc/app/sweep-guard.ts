@@ -4,11 +4,15 @@
 // `recheckMs` before the request's keys were ready, and drops from the request every key the
 // check found referenced. A check reads, in this order:
 //   1. every branch's uncommitted entries (their addresses are spared);
-//   2. the branches and tags; when they moved since the last check, the commits that became
-//      active are diffed against the nearest covered commit (new commits against their
-//      covered parents, revived old commits likewise). Unlike the revalidation step, which
-//      lists them, these diffs do not see an address brought back at a path whose entry keeps
-//      the same identity (size, ETag, metadata, content type) during the sweep.
+//   2. the branches and tags; when they moved since the last check, the commits made since
+//      revalidation that became active are diffed against the nearest covered commit (their
+//      covered parents). Unlike the revalidation step, which lists them, these diffs do not see
+//      an address brought back at a path whose entry keeps the same identity (size, ETag,
+//      metadata, content type) during the sweep. An older commit that became active again (a
+//      branch or tag on it, a reset to it, a longer retention) may reference many such
+//      addresses, the mark having found it expired: identical rewrites are common. Listing its
+//      tree in every partition's sweep would cost the tree times the partitions, so the sweep
+//      stops instead (CommitRevivedError); a sweep of the same mark lists it at revalidation.
 // Uncommitted entries are read before the refs, so an entry committed during the check is
 // seen either staged or in the new commit. Whatever referenced an address when the check
 // started is thus found; a revival after that start can still lose the object, which bounds
@@ -31,6 +35,16 @@ import {
   sameRefs,
 } from "./commit-history";
 import { readItem } from "./item-reader";
+
+/** Commits the mark found expired became active while the sweep deleted: it stops. */
+export class CommitRevivedError extends Error {
+  override readonly name = "CommitRevivedError";
+  constructor(readonly commits: readonly string[]) {
+    super(
+      `commit ${commits.slice(0, 5).join(", ")}${commits.length > 5 ? ` and ${commits.length - 5} more` : ""} became active again during the sweep (a branch or tag on it, a reset to it, or a longer retention): the mark may hold objects it references at paths whose size and ETag did not change, which only a listing shows, so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists them`,
+    );
+  }
+}
 
 /** Default of SWEEP_RECHECK_MS: how old a check a delete request may rely on. */
 export const DEFAULT_RECHECK_MS = 1000;
@@ -67,6 +81,9 @@ export class SweepGuard {
   /** The snapshot's rules, lengthened by every change a check has seen. */
   #rules: GcRules;
   #graph: CommitGraph | undefined;
+  /** The commits of the revalidation step's graph: any not covered was expired then. */
+  #knownAtRevalidation: Set<string> | undefined;
+  #stopped: CommitRevivedError | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
   #inflight: { startedAt: number; done: Promise<void> } | undefined;
 
@@ -87,6 +104,8 @@ export class SweepGuard {
    * (one check serves every request that asks while it runs).
    */
   async ensureFresh(): Promise<void> {
+    // Once a revival is seen, no request goes out, not even on an earlier check.
+    if (this.#stopped) throw this.#stopped;
     const asked = this.#clock();
     if (asked - this.#lastStart <= this.recheckMs) return;
     if (this.#inflight && asked - this.#inflight.startedAt <= this.recheckMs) {
@@ -119,13 +138,18 @@ export class SweepGuard {
     const rulesChanged = JSON.stringify(rules) !== JSON.stringify(this.#rules);
     if (rulesChanged || !sameRefs(refs, this.#refs)) {
       this.stats.refChanges++;
-      this.#graph ??= await this.deps.loadGraph();
-      await addRefsHistory(this.deps.lakefs, repository, refs, this.#graph);
-      const points = startingPoints(rules, refs.branches, refs.tags, this.#graph);
+      const graph = await this.#loadedGraph();
+      await addRefsHistory(this.deps.lakefs, repository, refs, graph);
+      const points = startingPoints(rules, refs.branches, refs.tags, graph);
       // Diffs, not listings: this runs every second during the sweep (revalidation.ts).
-      const plan = planRevalidation(this.#graph, this.#covered, points, this.ctx.snapshot.markNow, {
+      const plan = planRevalidation(graph, this.#covered, points, this.ctx.snapshot.markNow, {
         bases: "diff",
       });
+      const revived = plan.newlyActive.filter((c) => this.#knownAtRevalidation?.has(c));
+      if (revived.length > 0) {
+        this.#stopped = new CommitRevivedError(revived);
+        throw this.#stopped;
+      }
       await forEachConcurrently(plan.items, 8, (item) => this.#spare(item));
       for (const c of plan.newlyActive) this.#covered.add(c);
       this.stats.revalidatedCommits += plan.newlyActive.length;
@@ -135,6 +159,14 @@ export class SweepGuard {
     this.stats.checks++;
     this.stats.longestCheckMs = Math.max(this.stats.longestCheckMs, this.#clock() - startedAt);
     this.#lastStart = startedAt;
+  }
+
+  async #loadedGraph(): Promise<CommitGraph> {
+    if (!this.#graph) {
+      this.#graph = await this.deps.loadGraph();
+      this.#knownAtRevalidation = new Set(this.#graph.ids());
+    }
+    return this.#graph;
   }
 
   /** The rules checks use: whichever of the snapshot's and today's keeps more, per branch. */

@@ -154,15 +154,17 @@ async function sweepPart(
   } catch (err) {
     // The requests that went through deleted their objects: the log and the counts say so
     // even when the sweep stops part way (a mark never resumed has no other record of them).
-    await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, true).catch(() =>
+    // Its reason too: the map's own failure only says a child failed.
+    const stopped = { because: (err as Error)?.message || String(err) };
+    await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, stopped).catch(() =>
       log.abort().catch(() => undefined),
     );
     throw err;
   }
-  return finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, false);
+  return finishPart(deps, work.sweepCounts(part), log, counts, failed, guard);
 }
 
-/** Closes the part's deleted-objects log and writes its counts; `incomplete` when it failed. */
+/** Closes the part's deleted-objects log and writes its counts; `stopped` when it failed. */
 async function finishPart(
   deps: GcStepDeps,
   countsKey: string,
@@ -170,8 +172,9 @@ async function finishPart(
   counts: { candidates: number; offered: number; spared_at_delete: number },
   failed: KeyDeleteFailure[],
   guard: SweepGuard,
-  incomplete: boolean,
+  stopped?: { because: string },
 ): Promise<{ deleted: number; failed: number; spared: number }> {
+  const incomplete = stopped !== undefined;
   const sparedByRevalidation = counts.candidates - counts.offered;
   // The log says what the sweep spared, next to what it deleted.
   await log.close({
@@ -193,6 +196,7 @@ async function finishPart(
       sweep_checks: guard.stats.checks,
       sweep_check_max_ms: guard.stats.longestCheckMs,
       failures: failed.slice(0, FAILURE_SAMPLE),
+      ...(stopped ? { stopped_because: stopped.because.slice(0, 1000) } : {}),
     }),
   );
   return { deleted: log.count, failed: failed.length, spared };
