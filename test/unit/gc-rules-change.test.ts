@@ -64,7 +64,7 @@ describe("GC when the retention rules change during a run", () => {
     expect(w.store.deleted).toEqual([]);
   });
 
-  it("the sweep's last-moment checks keep what rules lengthened during the sweep keep", async () => {
+  it("rules lengthened during the deletes stop the sweep before any request (the commits they keep come back)", async () => {
     const w = repository();
     w.records.rules = SHORT;
     const runId = `20270101T000000000Z-rules${seq++}`;
@@ -80,8 +80,8 @@ describe("GC when the retention rules change during a run", () => {
         },
       },
     );
-    expect(out.success).toBe(true);
-    expect(out.counts.spared_at_delete).toBe(2);
+    expect(out.success).toBe(false);
+    expect(out.errorMessage).toContain("became active again during the sweep");
     expect([w.exists("A0"), w.exists("A1")]).toEqual([true, true]);
     expect(w.store.deleted).toEqual([]);
   });
