@@ -510,6 +510,25 @@ const cases: Case[] = [
     message: "exportPath: must be well-formed Unicode (S3 keys are UTF-8)",
   },
   {
+    name: "GC rules branch id lakeFS refuses",
+    method: "PUT",
+    path: rulesPath,
+    body: { default_retention_days: 1, branches: [{ branch_id: "../x", retention_days: 1 }] },
+    status: 400,
+    message: "branches[0].branch_id: must be a lakeFS branch name",
+  },
+  {
+    name: "GC rules branch id too long",
+    method: "PUT",
+    path: rulesPath,
+    body: {
+      default_retention_days: 1,
+      branches: [{ branch_id: "b".repeat(300), retention_days: 1 }],
+    },
+    status: 400,
+    message: "branches[0].branch_id: must be a lakeFS branch name",
+  },
+  {
     name: "unknown route",
     method: "GET",
     path: `/repositories/${repo}/nothing`,
