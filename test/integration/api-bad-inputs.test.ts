@@ -529,6 +529,14 @@ const cases: Case[] = [
     message: "branches[0].branch_id: must be a lakeFS branch name",
   },
   {
+    name: "export-hook with a repair option",
+    method: "POST",
+    path: `/repositories/${repo}/branches/main/export-hook`,
+    body: { full: true },
+    status: 400,
+    message: 'unknown field "full"',
+  },
+  {
     name: "unknown route",
     method: "GET",
     path: `/repositories/${repo}/nothing`,
