@@ -14,6 +14,7 @@ import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
 import type { CopyOperation } from "../lambdas/shared/s3-copy/types";
+import { writableLocationProblem } from "../lambdas/shared/s3-naming";
 import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
 import { localClientOptions, UsageError } from "./endpoint";
 
@@ -42,7 +43,10 @@ export function cliS3Client(env: NodeJS.ProcessEnv = process.env, cwd = process.
   return createS3Client(localClientOptions("s3", cwd) ?? {});
 }
 
-/** The external location must not be inside the namespace (nor contain it). */
+/**
+ * The external location must be one S3 can hold as given (as an export path: no `..` or empty
+ * segments, ...) and not be inside the namespace (nor contain it).
+ */
 export function checkExternalLocation(storageNamespace: string, external: string, flag: string) {
   let loc: { bucket: string; prefix: string };
   try {
@@ -51,6 +55,8 @@ export function checkExternalLocation(storageNamespace: string, external: string
     if (err instanceof InvalidS3UriError) throw new UsageError(err.message);
     throw err;
   }
+  const problem = writableLocationProblem(external);
+  if (problem) throw new UsageError(`${flag}: ${problem}`);
   const ns = splitNamespace(storageNamespace);
   const nsPrefix = ns.keyPrefix;
   const extPrefix = loc.prefix === "" ? "" : `${loc.prefix}/`;
@@ -164,6 +170,16 @@ export async function copyMarkedObjects(
     absent: out.failed.length - failed.length,
     failed,
   };
+}
+
+/**
+ * The checks of a copy's location that change nothing, made before a restore retires the mark:
+ * its form, and (with an S3 client: copying from this machine) that a restore's holds objects.
+ */
+export async function checkCopyLocation(req: MarkCopyRequest, s3?: S3Client): Promise<void> {
+  const flag = req.direction === "backup" ? "--to" : "--from";
+  const ext = checkExternalLocation(req.storageNamespace, req.external, flag);
+  if (req.direction === "restore" && s3) await checkBackupExists(s3, ext, req.external);
 }
 
 /**

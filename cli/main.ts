@@ -10,6 +10,7 @@
 import "./quiet-sdk";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { GC_ID_PATTERN, GC_ID_RULE } from "../lambdas/gc/domain/ids";
 import packageJson from "../package.json" with { type: "json" };
 import {
   configurationLines,
@@ -69,12 +70,37 @@ function parseBool(name: string, value: string | boolean | undefined): boolean {
 
 function readRulesFile(file: string | undefined): unknown {
   if (!file) throw new UsageError("-f/--filename rules.json is required");
-  const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  let text: string;
+  try {
+    text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`-f/--filename: cannot read ${file}: ${(err as Error).message}`);
+  }
   try {
     return JSON.parse(text);
   } catch {
-    throw new UsageError(`${file} is not valid JSON`);
+    throw new UsageError(`-f/--filename: ${file} is not valid JSON`);
   }
+}
+
+/** A mark id as the API takes it: refused here, before any request, naming the flag. */
+function markIdFlag(value: string): string {
+  if (!GC_ID_PATTERN.test(value)) {
+    throw new UsageError(`--mark-id: must be ${GC_ID_RULE} (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+const MAX_PAGE = 1000;
+
+function amountFlag(value: string): string {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_PAGE) {
+    throw new UsageError(
+      `--amount: must be a whole number from 1 to ${MAX_PAGE} (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value;
 }
 
 export function buildProgram(): Command {
@@ -288,6 +314,7 @@ function addGcCommands(gc: Command): void {
       if (o.markId && !o.markOnly && !o.sweepOnly) {
         throw new UsageError("--mark-id goes with --mark-only or --sweep-only");
       }
+      if (o.markId) markIdFlag(o.markId);
       const mode = o.markOnly ? "mark-only" : o.sweepOnly ? "sweep-only" : "mark-and-sweep";
       const { api, opts } = client(cmd);
       const { path } = repoPath(uri);
@@ -322,6 +349,7 @@ function addGcCommands(gc: Command): void {
     .option("--amount <n>", "page size", "100")
     .option("--after <runId>", "start after this run (next page)")
     .action(async (uri: string, o: Json, cmd: Command) => {
+      amountFlag(o.amount);
       const { api, opts } = client(cmd);
       const q = new URLSearchParams({ amount: o.amount, ...(o.after ? { after: o.after } : {}) });
       const page = await api.request("GET", `${repoPath(uri).path}/gc/runs?${q}`);
@@ -386,18 +414,11 @@ function checkNotSwept(mark: Json, markId: string): void {
 
 /** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
 async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
+  markIdFlag(o.markId);
   const { api, opts } = client(cmd);
   const { path, repository } = repoPath(uri);
   const run = await findMark(api, path, o.markId);
   if (direction === "backup") checkNotSwept(run, o.markId);
-  if (direction === "restore") {
-    // Before any object comes back: a mark whose objects are in use again must never
-    // be swept (refused while a sweep of it runs).
-    await api.request("POST", `${path}/gc/marks/${encodeURIComponent(o.markId)}/retire`, {
-      reason: `restored from ${o.from}`,
-    });
-    process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
-  }
   const req = {
     direction,
     storageNamespace: run.storage_namespace,
@@ -406,11 +427,27 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   };
   // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
   // loading them costs every other command's start.
-  const { CopyWorkflowFailed, cliS3Client, copyMarkedObjects, copyMarkedObjectsViaWorkflow } =
-    await import("./gc-backup");
+  const {
+    CopyWorkflowFailed,
+    checkCopyLocation,
+    cliS3Client,
+    copyMarkedObjects,
+    copyMarkedObjectsViaWorkflow,
+  } = await import("./gc-backup");
+  const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
+  const s3 = workflow ? undefined : cliS3Client();
+  // Before the mark is retired: a wrong location must change nothing.
+  await checkCopyLocation(req, s3);
+  if (direction === "restore") {
+    // Before any object comes back: a mark whose objects are in use again must never
+    // be swept (refused while a sweep of it runs).
+    await api.request("POST", `${path}/gc/marks/${encodeURIComponent(o.markId)}/retire`, {
+      reason: `restored from ${o.from}`,
+    });
+    process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
+  }
   const line = progressLineFor(opts, `gc ${direction} of mark ${o.markId}`);
   const started = Date.now();
-  const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
   if (workflow) {
     try {
       const done = await copyMarkedObjectsViaWorkflow(
@@ -436,7 +473,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
       throw err;
     }
   }
-  const out = await copyMarkedObjects(cliS3Client(), req, {
+  const out = await copyMarkedObjects(s3 ?? cliS3Client(), req, {
     onProgress: (p) =>
       line?.update({
         phase: "copying",

@@ -63,13 +63,27 @@ export const RepairExportRequestSchema = z
   .strict()
   .meta({ id: "RepairExportRequest" });
 
-/** The GC rules (gc/domain/rules.ts), errors in the API's words. */
+/**
+ * The GC rules (gc/domain/rules.ts), errors in the API's words. New rules name branches lakeFS
+ * could have (rules stored before this check stay readable: the domain schema takes any name).
+ */
 export const GcRulesBodySchema = gcRulesSchema({
   notDays: "must be a whole number of days",
   belowZero: "must be at least 0",
   notBranchName: "must be a string",
   notBranchList: "must be an array",
-}).meta({ id: "GarbageCollectionRules" });
+})
+  .superRefine((rules, ctx) => {
+    rules.branches.forEach((rule, i) => {
+      if (BranchIdSchema.safeParse(rule.branch_id).success) return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["branches", i, "branch_id"],
+        message: "must be a lakeFS branch name",
+      });
+    });
+  })
+  .meta({ id: "GarbageCollectionRules" });
 
 export const GcRunRequestSchema = z
   .object({

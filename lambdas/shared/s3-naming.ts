@@ -6,6 +6,9 @@
 const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
 const RESERVED_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"];
 const RESERVED_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+/** Room for at least `prefix/x` within S3's 1024-byte key limit. */
+const MAX_PREFIX_BYTES = 1022;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why `name` is not a valid general purpose bucket name, or undefined. */
 export function bucketNameProblem(name: string): string | undefined {
@@ -43,9 +46,19 @@ export function writableLocationProblem(uri: string): string | undefined {
   if (bucketProblem) return bucketProblem;
   const prefix = slash === -1 ? "" : body.slice(slash + 1).replace(/\/+$/, "");
   if (prefix === "") return undefined;
+  // A lone surrogate has no UTF-8 form: the SDK would write U+FFFD, another key.
+  if (LONE_SURROGATE.test(prefix)) return "must be well-formed Unicode (S3 keys are UTF-8)";
+  const bytes = Buffer.byteLength(prefix);
+  if (bytes > MAX_PREFIX_BYTES) {
+    return `key prefix must be at most ${MAX_PREFIX_BYTES} bytes (S3 keys are at most 1024 bytes and an object's is prefix/name; got ${bytes})`;
+  }
   for (const segment of prefix.split("/")) {
     if (segment === "") return "must not contain an empty path segment";
     if (segment === "." || segment === "..") return "must not contain . or .. path segments";
+    // Pasted or padded values: tools and shells trim them, so the objects would be lost.
+    if (/^\s|\s$/.test(segment)) {
+      return `path segment ${JSON.stringify(segment)} must not begin or end with white space`;
+    }
   }
   return undefined;
 }

@@ -4,8 +4,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { type FakeApi, startApiWithFakes } from "../support/api-harness";
+import { testS3Client, uniqueName } from "../support/clients";
 
 let fake: FakeApi;
 let dir: string;
@@ -512,4 +514,71 @@ test("--endpoint wins over LAKEPORT_ENDPOINT", async () => {
   );
   expect(r.code).toBe(3);
   expect(r.stderr).toBe("lakeport: 404 no export configuration for lakefs://repo-cli-ep@main\n");
+});
+
+test("bad flag values exit 2 naming the flag and change nothing", async () => {
+  const r = "repo-cli-flags";
+  const ns = `s3://lakefs-data/${r}`;
+  fake.lakefs.addRepository(r, ns, { main: "c1" });
+  // A successful mark to back up and restore.
+  const now = new Date();
+  const t = Math.floor(now.getTime() / 1000);
+  const mark = {
+    repository: r,
+    runId: "m-run",
+    mode: "mark-only" as const,
+    markId: "m1",
+    status: "running" as const,
+    counts: {},
+    startedAt: now.toISOString(),
+  };
+  await fake.deps.stores.gc.createRun(mark, {
+    nowSeconds: t,
+    leaseSeconds: 100,
+    mark: { markNow: t, storageNamespace: ns },
+  });
+  await fake.deps.stores.gc.endMark(r, "m1", "m-run", {
+    partitions: 1,
+    markedAt: now.toISOString(),
+  });
+  await fake.deps.stores.gc.completeRun(r, "m-run", { status: "succeeded" }, now.toISOString());
+  const state = async () => ({
+    rules: await fake.deps.stores.gc.getRules(r),
+    mark: await fake.deps.stores.gc.getMark(r, "m1"),
+    runs: await fake.deps.stores.gc.listRuns(r, { limit: 100 }),
+    started: fake.workflows.started.length,
+  });
+  const before = await state();
+  const uri = `lakefs://${r}`;
+  const cases: [string[], RegExp][] = [
+    [["gc", "set-config", uri, "-f", "missing.json"], /^-f\/--filename: cannot read missing\.json/],
+    [["gc", "restore", uri, "--mark-id", "m1", "--from", "s3://"], /^--from: "s3:\/\/" /],
+    [
+      ["gc", "restore", uri, "--mark-id", "m1", "--from", `${ns}/backup`],
+      /^--from: .* overlaps the storage namespace/,
+    ],
+    [
+      ["gc", "backup", uri, "--mark-id", "m1", "--to", "s3://backups/a/../b"],
+      /^--to: must not contain \. or \.\. path segments/,
+    ],
+    [["gc", "run", uri, "--mark-only", "--mark-id", "../x"], /^--mark-id: must be 1 to 64/],
+    [["gc", "list", uri, "--amount", "abc"], /^--amount: must be a whole number from 1 to 1000/],
+  ];
+  // A restore from a location holding nothing (a typo) is refused before the mark is retired.
+  const empty = uniqueName("cli-empty");
+  await testS3Client().send(new CreateBucketCommand({ Bucket: empty }));
+  cases.push([
+    ["gc", "restore", uri, "--mark-id", "m1", "--from", `s3://${empty}/typo`],
+    /^--from: no object under s3:\/\/.*\/typo: nothing to restore from/,
+  ]);
+  for (const [args, message] of cases) {
+    const out = await lakeport(args, {
+      AWS_ENDPOINT_URL_S3: inject("s3Endpoint"),
+      LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+    });
+    expect(out.code, `${args.join(" ")}: ${out.stderr}`).toBe(2);
+    expect(out.stderr.replace(/^lakeport: /, ""), args.join(" ")).toMatch(message);
+    expect(out.stderr.split("\n").length, "one line, no stack trace").toBe(2);
+  }
+  expect(await state()).toEqual(before);
 });

@@ -93,6 +93,15 @@ describe("locations Lakeport writes to (S3's naming rules)", () => {
     ["s3://bucket/a?versionId=1", "must not contain ? or #"],
     ["s3://bucket/a#b", "must not contain ? or #"],
     ["s3://bucket/a\nb", "must not contain control characters"],
+    ["s3://bucket/a b/c", undefined],
+    ["s3://bucket/x ", 'path segment "x " must not begin or end with white space'],
+    ["s3://bucket/ x/y", 'path segment " x" must not begin or end with white space'],
+    ["s3://bucket/\u{1F600}/x", undefined],
+    ["s3://bucket/a\uD800", "must be well-formed Unicode"],
+    ["s3://bucket/a\uDC00b", "must be well-formed Unicode"],
+    [`s3://bucket/${"k".repeat(1022)}`, undefined],
+    [`s3://bucket/${"k".repeat(1023)}`, "key prefix must be at most 1022 bytes"],
+    [`s3://bucket/${"\u00e9".repeat(512)}`, "got 1024"],
   ])("%j", (uri, problem) => {
     const got = writableLocationProblem(uri);
     if (problem === undefined) expect(got).toBeUndefined();

@@ -1,6 +1,7 @@
 // Export configuration and control: continuous-export, export-hook, repair-export,
 // export-status.
 
+import { z } from "zod";
 import { type StartExportResult, startExport } from "../../export/app/start-export";
 import type { ExportConfig } from "../../export/domain/export-config";
 import {
@@ -105,8 +106,12 @@ export function startResultResponse(r: StartExportResult): ApiResult {
   }
 }
 
+/** export-hook takes no options: a field sent (`full` meant for repair-export) is refused. */
+const NoOptionsSchema = z.object({}).strict();
+
 async function run(event: ApiEvent, deps: ApiDeps) {
   const { repository, branch } = branchParams(event);
+  parseBody(event, NoOptionsSchema, { optional: true });
   await existingBranch(deps, repository, branch);
   return startResultResponse(
     await startExport(startDeps(deps), { repository, branch, trigger: "run" }),
