@@ -102,8 +102,11 @@ export class Api extends Construct {
       type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
       templates: { "application/json": '{"message": "$context.error.validationErrorString"}' },
     });
+    // Bodies are checked by the functions, not by API Gateway: its validator's messages do not
+    // say which field is wrong ("[instance type (integer) does not match ...]"); the functions'
+    // name it ("exportPath: ..."). The models stay on the methods as their documentation.
     const validator = restApi.addRequestValidator("Validator", {
-      validateRequestBody: true,
+      validateRequestBody: false,
       validateRequestParameters: true,
     });
     return { restApi, validator };
