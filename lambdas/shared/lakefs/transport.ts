@@ -3,6 +3,7 @@
 // checked against schemas, and listings as async iterators over pages.
 import type { z } from "zod";
 import { type RetryOptions, withRetry } from "../retry";
+import { hasUserInfo } from "../url-user-info";
 import {
   describeNetworkError,
   errorMessageOf,
@@ -84,6 +85,15 @@ export class LakeFsTransport {
     if (!opts.credentials?.accessKeyId || !opts.credentials?.secretAccessKey) {
       throw new LakeFsValidationError(
         "lakeFS client: credentials.accessKeyId and credentials.secretAccessKey are required",
+        0,
+        "",
+      );
+    }
+    if (hasUserInfo(opts.endpoint)) {
+      // fetch refuses such a URL with an error quoting it, and every failure would say it
+      // again: refused here without repeating it.
+      throw new LakeFsValidationError(
+        "lakeFS client: the endpoint must not carry credentials (user:password@); the key pair is sent as basic auth",
         0,
         "",
       );
