@@ -1,5 +1,6 @@
-// Credentials written into a URL (https://user:password@host/): a lakeFS endpoint given so
-// would put the password in every message that names the URL; it is refused instead.
+// Credentials written into a URL (https://user:password@host/): a lakeFS endpoint or a CLI
+// endpoint given so would put the password in every message that names the URL (fetch's own
+// error quotes it); such an endpoint is refused instead.
 
 /** Whether a URL names a user or password before its host. */
 export function hasUserInfo(url: string): boolean {
