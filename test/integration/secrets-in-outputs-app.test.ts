@@ -1,6 +1,7 @@
 // Lakeport's secrets (the webhook token, the lakeFS secret key and the basic auth header made
 // of it, the SigV4 signatures of API requests) stay out of everything the deployed app says:
-// API answers, every function's output lines, the export's status and its execution's error.
+// API answers, every function's output lines, the export's status and its execution's error,
+// a GC run and its reports.
 // The functions run with Powertools' POWERTOOLS_LOGGER_LOG_EVENT on, as an operator debugging
 // a deployment might set it: API Gateway events carry X-Lakeport-Token and Authorization.
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -130,6 +131,44 @@ it("a lakeFS call refused: the 502, the lines and the export show no secret", as
   for (const o of written.Contents ?? []) {
     const got = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: o.Key }));
     expectNoSecretIn(`s3://${outBucket}/${o.Key}`, await got.Body!.transformToString());
+  }
+  expectNoSecretIn("the functions' lines", allLines().join("\n"));
+});
+
+it("a GC run refused by lakeFS: the run, its reports and the lines show no secret", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await env.lakefs.uploadObject(repo.id, "main", "x.txt", { content: "x" });
+  await env.lakefs.commit(repo.id, "main", { message: "x" });
+  const rules = await env.api.put(`/repositories/${repo.id}/settings/gc_rules`, {
+    default_retention_days: 1,
+    branches: [],
+  });
+  expect(rules.status, rules.text).toBe(204);
+  const fault = env.lakefsServer.faults.add({
+    status: 401,
+    message: "error authenticating request",
+    operation: "logCommits",
+    route: `^GET /api/v1/repositories/${repo.id}/`,
+  });
+  try {
+    const start = await env.api.post(`/repositories/${repo.id}/gc/runs`, {});
+    expect(start.status, start.text).toBe(202);
+    const run = await eventually("the GC run to end", async () => {
+      const r = await env.api.get(`/repositories/${repo.id}/gc/runs/${start.body.run_id}`);
+      return r.body?.status === "running" ? undefined : r;
+    });
+    expect(run.body.status, run.text).toBe("failed");
+    expect(run.text).toMatch(/401/);
+    expectNoSecretIn("the GC run", run.text);
+  } finally {
+    env.lakefsServer.faults.remove(fault.id);
+  }
+  const written = await env.s3.send(
+    new ListObjectsV2Command({ Bucket: repo.bucket, Prefix: `repos/${repo.id}/_lakefs/` }),
+  );
+  for (const o of written.Contents ?? []) {
+    const got = await env.s3.send(new GetObjectCommand({ Bucket: repo.bucket, Key: o.Key }));
+    expectNoSecretIn(`s3://${repo.bucket}/${o.Key}`, await got.Body!.transformToString());
   }
   expectNoSecretIn("the functions' lines", allLines().join("\n"));
 });
