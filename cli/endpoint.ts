@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClientOptions } from "../lambdas/shared/aws/clients";
+import { hasUserInfo } from "../lambdas/shared/url-user-info";
 
 export interface Endpoint {
   /** Base URL ending in /api/v1. */
@@ -29,8 +30,16 @@ export function resolveEndpoint(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): Endpoint {
-  if (flag) return { baseUrl: apiBase(flag) };
-  if (env.LAKEPORT_ENDPOINT) return { baseUrl: apiBase(env.LAKEPORT_ENDPOINT) };
+  const given = flag ? ["--endpoint", flag] : ["LAKEPORT_ENDPOINT", env.LAKEPORT_ENDPOINT];
+  if (given[1]) {
+    // Not repeated: fetch's error for such a URL quotes it, password included.
+    if (hasUserInfo(given[1])) {
+      throw new UsageError(
+        `${given[0]}: must not carry credentials (user:password@); requests are signed with AWS credentials`,
+      );
+    }
+    return { baseUrl: apiBase(given[1]) };
+  }
   const endpoints = localEndpoints(cwd, (e) => e.api !== undefined);
   if (endpoints?.api) {
     const { accessKeyId, secretAccessKey, region } = endpoints;

@@ -23,6 +23,7 @@ import {
   MAX_MARK_AGE_HOURS_LIMIT,
 } from "../lambdas/gc/domain/mark-lifecycle";
 import { GC_MODES, type GcMode } from "../lambdas/gc/domain/workflow-input";
+import { hasUserInfo } from "../lambdas/shared/url-user-info";
 import { Api } from "./constructs/api";
 import { ExportWorkflow } from "./constructs/export";
 import { ensureStateMachineObservability, type LakeFsNetwork } from "./constructs/function";
@@ -432,6 +433,12 @@ export class Lakeport extends Construct {
 
 /** Fails synthesis with a message naming the bad prop. */
 export function validateProps(props: LakeportProps): void {
+  // Not repeated: the URL's password would be in the message.
+  if (!Token.isUnresolved(props.lakeFsEndpoint) && hasUserInfo(props.lakeFsEndpoint)) {
+    throw new Error(
+      "lakeFsEndpoint: must not carry credentials (user:password@): lakeFsSecret holds lakeFS's key pair",
+    );
+  }
   if (
     !Token.isUnresolved(props.lakeFsEndpoint) &&
     !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(props.lakeFsEndpoint)

@@ -32,11 +32,15 @@ export function endpointsPath(dir: string): string {
   return path.join(dir, ENDPOINTS_FILE);
 }
 
-/** Written atomically (temp file + rename), so a reader never sees half a file. */
+/**
+ * Written atomically (temp file + rename), so a reader never sees half a file; for its owner
+ * only, as it holds the webhook token and lakeFS's secret key.
+ */
 export async function writeEndpoints(dir: string, endpoints: Endpoints): Promise<string> {
   const file = endpointsPath(dir);
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(endpoints, null, 2)}\n`);
+  await rm(tmp, { force: true });
+  await writeFile(tmp, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, file);
   return file;
 }

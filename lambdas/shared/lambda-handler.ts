@@ -2,7 +2,7 @@
 // Lambda context on the logger (function, request id, cold start; appended keys reset after
 // each invocation), the keys of the export or GC run the event belongs to, a start line and an
 // end line with what the invocation did at INFO, and a thrown error at ERROR (with those keys)
-// before Lambda reports it. With tracing on, the invocation is an X-Ray subsegment.
+// before Lambda reports it. The event itself is never logged. With tracing on, the invocation is an X-Ray subsegment.
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import type { Context } from "aws-lambda";
@@ -44,7 +44,10 @@ export function lambdaHandler<E, R>(
     timeoutEarlyInMillis: spec.timeoutEarlyInMillis ?? 0,
   });
   if (tracingEnabled()) handler.use(invocationSubsegment());
-  return handler.use(injectLambdaContext(logger, { resetKeys: true })).use({
+  // Events are never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says: API Gateway's carry
+  // the X-Lakeport-Token and Authorization headers.
+  const context = injectLambdaContext(logger, { resetKeys: true, logEvent: false });
+  return handler.use(context).use({
     // Runs before the context middleware resets the keys (middy runs onError last-in first).
     // A handler that answers errors itself (the API) sets a response first: not a failure.
     onError: (request) => {

@@ -25,10 +25,11 @@ import {
 
 let tmpCounter = 0;
 
-export function writeFileAtomic(file: string, data: string): void {
+/** Temp file + rename; `mode`: the file's permissions (0o600 for a secret), else the umask's. */
+export function writeFileAtomic(file: string, data: string, mode?: number): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-  writeFileSync(tmp, data);
+  writeFileSync(tmp, data, mode === undefined ? {} : { mode });
   renameSync(tmp, file);
 }
 

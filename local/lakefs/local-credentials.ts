@@ -2,7 +2,7 @@
 // AKIAJ... access key id, a 40-character secret), kept in the data directory so a restart
 // keeps them, and written by `npm run local` to .local/endpoints.json.
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { writeFileAtomic } from "./file-store";
 
@@ -29,9 +29,13 @@ export function generateLakeFsKeys(): LakeFsKeys {
 
 export function loadOrCreateLakeFsKeys(dataDir: string): LakeFsKeys {
   const file = path.join(dataDir, "credentials.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as LakeFsKeys;
+  // The secret key: for the owner only (a file of an older run was anyone's to read).
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    return JSON.parse(readFileSync(file, "utf8")) as LakeFsKeys;
+  }
   const keys = generateLakeFsKeys();
-  writeFileAtomic(file, JSON.stringify(keys, null, 2));
+  writeFileAtomic(file, JSON.stringify(keys, null, 2), 0o600);
   return keys;
 }
 

@@ -49,6 +49,20 @@ describe("lakeFS credentials", () => {
     expect((await resolveLakeFsCredentials(env, good.client)).secretAccessKey).toBe("S");
   });
 
+  it("never quotes a secret value it cannot read", async () => {
+    // JSON.parse's own message quotes the text: "topsecret-"... is not valid JSON.
+    const env = { LAKEFS_SECRET_ARN: "arn:x" };
+    for (const value of [
+      "topsecret-8f2a",
+      '{"accessKeyId": "AKIAEXAMPLE", "secretAccessKey": "topsecret-8f2a",}',
+      JSON.stringify({ accessKeyId: ["topsecret-8f2a"], secretAccessKey: "topsecret-8f2a" }),
+    ]) {
+      const err = await resolveLakeFsCredentials(env, fakeSecrets(value).client).catch((e) => e);
+      expect(err).toBeInstanceOf(LakeFsCredentialsError);
+      expect(JSON.stringify({ message: err.message, ...err })).not.toContain("topsecret");
+    }
+  });
+
   it("fails clearly without any configuration", async () => {
     await expect(resolveLakeFsCredentials({})).rejects.toBeInstanceOf(LakeFsCredentialsError);
     await expect(createLakeFsClientFromEnv({})).rejects.toThrow(/LAKEFS_ENDPOINT/);

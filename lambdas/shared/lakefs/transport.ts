@@ -3,6 +3,7 @@
 // checked against schemas, and listings as async iterators over pages.
 import type { z } from "zod";
 import { type RetryOptions, withRetry } from "../retry";
+import { hasUserInfo } from "../url-user-info";
 import {
   describeNetworkError,
   errorMessageOf,
@@ -71,6 +72,8 @@ export function lakeFsApiBaseUrl(endpoint: string): string {
 export class LakeFsTransport {
   private readonly baseUrl: string;
   private readonly authorization: string;
+  /** What an answer must not hand back: the basic auth value and the secret key. */
+  private readonly secrets: string[];
   private readonly timeoutMs: number;
   private readonly retry: RetryOptions;
   private readonly fetchImpl: typeof fetch;
@@ -88,10 +91,21 @@ export class LakeFsTransport {
         "",
       );
     }
+    if (hasUserInfo(opts.endpoint)) {
+      // fetch refuses such a URL with an error quoting it, and every failure would say it
+      // again: refused here without repeating it.
+      throw new LakeFsValidationError(
+        "lakeFS client: the endpoint must not carry credentials (user:password@); the key pair is sent as basic auth",
+        0,
+        "",
+      );
+    }
     this.baseUrl = lakeFsApiBaseUrl(opts.endpoint);
-    this.authorization = `Basic ${Buffer.from(
+    const basic = Buffer.from(
       `${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`,
-    ).toString("base64")}`;
+    ).toString("base64");
+    this.authorization = `Basic ${basic}`;
+    this.secrets = [basic, opts.credentials.secretAccessKey];
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 20_000, ...opts.retry };
     this.fetchImpl = opts.fetch ?? fetch;
@@ -142,13 +156,21 @@ export class LakeFsTransport {
       body = JSON.parse(text);
     } catch {
       throw new LakeFsSchemaError(
-        `lakeFS ${spec.operation}: response is not JSON: ${text.slice(0, 200)}`,
+        `lakeFS ${spec.operation}: response is not JSON: ${this.withoutSecrets(text).slice(0, 200)}`,
         "(body)",
         res.status,
       );
     }
     if (accepts?.(body)) return body as z.infer<S>;
     return parseResponse(schema, body, spec.operation, res.status);
+  }
+
+  /**
+   * An answer's text as errors may quote it: something at the endpoint that echoes requests
+   * (a proxy, an echo service by mistake) would otherwise hand the credentials to every log.
+   */
+  private withoutSecrets(text: string): string {
+    return this.secrets.reduce((t, secret) => t.split(secret).join("[redacted]"), text);
   }
 
   private url(spec: RequestSpec): string {
@@ -208,7 +230,7 @@ export class LakeFsTransport {
           });
         }
         retryAfterMs = parseRetryAfterMs(res.headers.get("retry-after"), Date.now());
-        const text = new TextDecoder().decode(buffered);
+        const text = this.withoutSecrets(new TextDecoder().decode(buffered));
         throw lakeFsErrorFor(res.status, errorMessageOf(text), spec.operation);
       },
       {

@@ -1,0 +1,79 @@
+// A lakeFS endpoint written with credentials in it (https://user:password@host) never works:
+// fetch refuses such URLs, with an error quoting the URL, and every failed call said it again
+// in the error Lambdas log, retry lines and Step Functions causes. It is refused up front
+// without being repeated, at synthesis and when a client is made.
+import { Stack } from "aws-cdk-lib";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { validateProps } from "../../infra/lakeport";
+import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
+import { logger } from "../../lambdas/shared/logger";
+
+const SECRET_IN_URL = "pw-in-url-5e1d";
+const ENDPOINT = `http://lakeport:${SECRET_IN_URL}@127.0.0.1:1`;
+
+afterEach(() => vi.restoreAllMocks());
+
+/** What the Lambdas' logger writes while `run` runs (stdout, and stderr for WARN and ERROR). */
+async function loggedDuring(run: () => Promise<void>): Promise<string> {
+  const written: string[] = [];
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
+  vi.spyOn(process.stdout, "write").mockImplementation(capture);
+  vi.spyOn(process.stderr, "write").mockImplementation(capture);
+  // The test process's level is SILENT (vitest.config.ts); a Lambda's is INFO.
+  const level = logger.getLevelName();
+  logger.setLogLevel("INFO");
+  try {
+    await run();
+  } finally {
+    logger.setLogLevel(level);
+    vi.restoreAllMocks();
+  }
+  return written.join("");
+}
+
+describe("a lakeFS endpoint with credentials in it", () => {
+  it("fails a lakeFS call without the password in the error or the log lines", async () => {
+    let failure: unknown;
+    const lines = await loggedDuring(async () => {
+      try {
+        const client = new LakeFsClient({
+          endpoint: ENDPOINT,
+          credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+          retry: { sleep: async () => undefined },
+        });
+        await client.getRepository("repo");
+      } catch (err) {
+        failure = err;
+        logger.error("export plan step failed", err as Error);
+      }
+    });
+    expect(lines).toContain("export plan step failed");
+    expect(lines).not.toContain(SECRET_IN_URL);
+    expect((failure as Error).message).toMatch(/lakeFS client: the endpoint must not carry/);
+  });
+
+  it("is refused at synthesis without repeating it", () => {
+    const stack = new Stack();
+    expect(() =>
+      validateProps({
+        lakeFsEndpoint: ENDPOINT,
+        lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
+          stack,
+          "LakeFs",
+          "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
+        ),
+        storageBuckets: [s3.Bucket.fromBucketName(stack, "Lake", "lake-a")],
+        exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        message: expect.not.stringContaining(SECRET_IN_URL),
+      }),
+    );
+  });
+});
