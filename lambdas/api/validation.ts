@@ -52,6 +52,18 @@ export function checkStatusOutsideExport(exportPath: string, statusPath: string 
 }
 
 /**
+ * A new export path must not overlap the previous one: the old export path is left as it is,
+ * and the full export to a path around it would delete it (one inside it writes into it).
+ */
+export function checkOutsidePreviousExport(previousExportPath: string, exportPath: string): void {
+  if (previousExportPath === exportPath || !locationsOverlap(previousExportPath, exportPath))
+    return;
+  throw new ValidationError(
+    `exportPath: ${normalizeS3Location(exportPath)} overlaps the previous export path ${normalizeS3Location(previousExportPath)}, which is left as it is (a full export deletes whatever else is under its export path); choose a path outside it, or delete the configuration first`,
+  );
+}
+
+/**
  * Export locations may not overlap the storage namespace of any repository the lakeFS server
  * knows (GC deletes there, and another repository's data must never be overwritten). The
  * repositories are read page by page.

@@ -137,6 +137,24 @@ const cases: Case[] = [
     status: 400,
     message: /^exportPath: s3:\/\/lakefs-data overlaps the storage namespace/,
   },
+  // The old export path is left as it is: a full export around it would delete it.
+  {
+    name: "exportPath around the previous export path",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://export-bucket" },
+    status: 400,
+    message:
+      /^exportPath: s3:\/\/export-bucket overlaps the previous export path s3:\/\/export-bucket\/out, which is left as it is/,
+  },
+  {
+    name: "exportPath inside the previous export path",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://export-bucket/out/sub" },
+    status: 400,
+    message: /^exportPath: s3:\/\/export-bucket\/out\/sub overlaps the previous export path/,
+  },
   {
     name: "exportStatusPath inside the namespace",
     method: "PUT",

@@ -42,6 +42,7 @@ import {
   checkExportBucket,
   checkOutsideNamespaces,
   checkOutsideOtherExports,
+  checkOutsidePreviousExport,
   checkStatusOutsideExport,
   compileRegexps,
 } from "../validation";
@@ -152,6 +153,7 @@ async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" |
       updatedAt: now,
       configVersion: nextConfigVersion(previous, state, next),
     };
+    if (previous) checkOutsidePreviousExport(previous.exportPath, config.exportPath);
     // Moving the paths releases the old ones: not while the export may still write to them.
     const moved = previous !== undefined && movedPaths(previous, config);
     const writing = moved ? exportStillWriting(state, now) : undefined;
