@@ -126,3 +126,17 @@ it("a key longer than S3's 1 024 bytes under the export prefix fails the export,
   expect((await exportHead(repo, {})).state).toBe("export-repaired");
   expect(Object.fromEntries(await exportedBodies("long/"))).toEqual({ "long/ok.txt": "ok" });
 }, 60_000);
+
+it("a selected directory whose marker key would pass 1 024 bytes fails the export, naming it", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  // `lm/<dir>f` is 1 019 bytes, `lm/<dir>_lakefs_success` 1 033.
+  const dir = `${Array.from({ length: 5 }, (_, i) => `${i}`.repeat(202)).join("/")}/`;
+  await commit(repo, { [`${dir}f`]: "F" });
+  await configure(repo, "lm", ["4/$"]);
+  const failed = await exportHead(repo);
+  // Before: exported-successfully here, while S3 answers KeyTooLongError for the marker.
+  expect(failed.state).toBe("export-failed");
+  expect(failed.errorMessage).toContain("_lakefs_success: KeyTooLong: under the export prefix");
+  expect(failed.errorMessage).toContain(dir.slice(0, 100));
+  expect([...(await exportedBodies("lm/")).keys()]).toEqual([`lm/${dir}f`]);
+}, 60_000);
