@@ -4,7 +4,12 @@
 // '%', '#', '?', NFC and NFD forms, emoji, '\', quotes, commas, newlines, case, a directory
 // object `dir/` beside `dir/file`, a file `a` beside `a/b`) exported, changed incrementally
 // and repaired with --full, the export path checked against the commit each time.
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import {
@@ -139,4 +144,89 @@ it("a selected directory whose marker key would pass 1 024 bytes fails the expor
   expect(failed.errorMessage).toContain("_lakefs_success: KeyTooLong: under the export prefix");
   expect(failed.errorMessage).toContain(dir.slice(0, 100));
   expect([...(await exportedBodies("lm/")).keys()]).toEqual([`lm/${dir}f`]);
+}, 60_000);
+
+const AWKWARD: Record<string, string> = {
+  "sp ace/a b.txt": "space",
+  "plus+/a+b": "plus",
+  "pct%/100%25.txt": "percent",
+  "hash#/a#b": "hash",
+  "q?/a?b": "question",
+  "nfc/\u00e9.txt": "NFC",
+  "nfc/e\u0301.txt": "NFD",
+  "emoji/\u{1F600}.txt": "emoji",
+  "back\\slash/a\\b": "backslash",
+  'q"uote,comma/new\nline\ttab.txt': "quote comma newline",
+  "Case/A": "upper",
+  "case/a": "lower",
+  "dir/": "",
+  "dir/file": "file in dir",
+  a: "file a",
+  "a/b": "file under a",
+  "_lakefs_actionsX/f": "not actions",
+  "deep/_lakefs_actions/f": "not root actions",
+};
+
+/** The export path promised for the head: its objects, and a marker in each of their directories. */
+async function checkExportMatchesHead(repo: TestRepository, prefix: string) {
+  const expected: Record<string, string> = { [`${prefix}/_lakefs_success`]: "" };
+  const page = await env.lakefs.listObjectsPage(repo.id, "main", { amount: 1000 });
+  for (const o of page.results) {
+    if (o.path.startsWith("_lakefs_actions/")) continue;
+    const got = await env.lakefs.getObject(repo.id, "main", o.path);
+    expected[`${prefix}/${o.path}`] = Buffer.from(got.body).toString("utf8");
+    for (let i = o.path.indexOf("/"); i !== -1; i = o.path.indexOf("/", i + 1)) {
+      expected[`${prefix}/${o.path.slice(0, i + 1)}_lakefs_success`] = "";
+    }
+  }
+  expect(Object.fromEntries(await exportedBodies(`${prefix}/`))).toEqual(expected);
+}
+
+it("keys needing care are exported, changed incrementally and repaired with --full as they are", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await commit(repo, AWKWARD);
+  await configure(repo, "awk", [".*"]);
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkExportMatchesHead(repo, "awk");
+
+  // The directory object goes while dir/file stays, the file a while a/b stays, the NFD name
+  // moves, emoji/ is emptied (its marker goes), a '+' key changes.
+  const head = await commit(repo, {
+    "dir/": null,
+    a: null,
+    "nfc/e\u0301.txt": null,
+    "nfc2/e\u0301.txt": "NFD moved",
+    "emoji/\u{1F600}.txt": null,
+    "plus+/a+b": "plus changed",
+  });
+  const second = await exportHead(repo);
+  expect(second).toMatchObject({ state: "exported-successfully", mode: "incremental" });
+  await checkExportMatchesHead(repo, "awk");
+  const index = JSON.parse(
+    await (
+      await env.s3.send(
+        new GetObjectCommand({
+          Bucket: outBucket,
+          Key: `awk-status/${repo.id}-main-${head}.manifest.json`,
+        }),
+      )
+    ).Body!.transformToString(),
+  ) as { parts: { key: string }[] };
+  const listed: string[] = [];
+  for (const part of index.parts) {
+    const got = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: part.key }));
+    const lines = (await got.Body!.transformToString()).split("\n").filter(Boolean);
+    listed.push(...lines.map((l) => (JSON.parse(l) as { key: string }).key));
+  }
+  const objects = [...(await exportedBodies("awk/")).keys()].filter(
+    (k) => !k.endsWith("/_lakefs_success"),
+  );
+  expect(listed.sort()).toEqual(objects.sort());
+
+  // Damaged from outside: one object gone, one overwritten, one extra; --full brings it back.
+  await env.s3.send(new DeleteObjectCommand({ Bucket: outBucket, Key: "awk/sp ace/a b.txt" }));
+  await env.s3.send(new PutObjectCommand({ Bucket: outBucket, Key: "awk/Case/A", Body: "x" }));
+  await env.s3.send(new PutObjectCommand({ Bucket: outBucket, Key: "awk/extra?#+", Body: "x" }));
+  expect((await exportHead(repo, { full: true })).state).toBe("export-repaired");
+  await checkExportMatchesHead(repo, "awk");
 }, 60_000);
