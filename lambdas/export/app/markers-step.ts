@@ -5,7 +5,8 @@
 // of directories holding a copied or kept object are written; a directory with only deletes
 // under it is looked up in the commit (one listing of one object) and gets its marker written
 // if anything is left under it, deleted if not. A failed marker write or delete withholds the
-// markers of its ancestors.
+// markers of its ancestors. A marker key longer than S3's 1 024 bytes is such a failure,
+// named, without a request (S3 answers KeyTooLongError; the embedded S3 would store it).
 import type { S3Client } from "@aws-sdk/client-s3";
 import { forEachConcurrently } from "../../shared/concurrency";
 import type { LakeFsApi } from "../../shared/lakefs/types";
@@ -30,6 +31,7 @@ import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, MarkersStepOutput } from "../domain/workflow-state";
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
+import { MAX_KEY_BYTES } from "./export-operations";
 import {
   completedShards,
   MissingTaskShardError,
@@ -143,7 +145,7 @@ export async function runMarkersStep(
           emptied.push(dir);
         }
       });
-      const out = await writeEmptyObjects(
+      const out = await writeMarkers(
         deps.s3,
         bucket,
         toWrite.map((dir) => markerKey(prefix, dir)),
@@ -154,7 +156,8 @@ export async function runMarkersStep(
         const gone = await deleteObjects(
           deps.s3,
           bucket,
-          emptied.map((dir) => markerKey(prefix, dir)),
+          // A key S3 cannot hold needs no delete.
+          emptied.map((dir) => markerKey(prefix, dir)).filter((k) => !isTooLong(k)),
         );
         removed += gone.deleted;
         recordFailures(gone.failed);
@@ -168,6 +171,27 @@ export async function runMarkersStep(
     failed: failedDirs.length,
     errorSamples,
   };
+}
+
+const isTooLong = (key: string) => Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES;
+
+/** Empty marker objects; a key longer than S3 allows is a failure naming it, not sent. */
+async function writeMarkers(
+  s3: S3Client,
+  bucket: string,
+  keys: string[],
+): Promise<{ written: number; failed: { key: string; code: string; message: string }[] }> {
+  const tooLong = keys.filter(isTooLong).map((key) => ({
+    key,
+    code: "KeyTooLong",
+    message: `under the export prefix the marker's key is ${Buffer.byteLength(key, "utf8")} bytes; S3 keys are at most ${MAX_KEY_BYTES}`,
+  }));
+  const out = await writeEmptyObjects(
+    s3,
+    bucket,
+    keys.filter((k) => !isTooLong(k)),
+  );
+  return { written: out.written, failed: [...tooLong, ...out.failed] };
 }
 
 async function* readSummary(

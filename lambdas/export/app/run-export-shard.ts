@@ -31,7 +31,7 @@ export async function runExportShard(
   opts: CopyBatchOptions = {},
 ): Promise<ExportShardOutput> {
   const tasks = parseTaskShard(input.body);
-  const { operations, invalid } = operationsOfTasks(tasks, input.destBucket);
+  const { operations, invalid } = operationsOfTasks(tasks, input.destBucket, input.selector);
   const batch = await runCopyBatch(s3, operations, opts);
   const failed = [...invalid, ...batch.failed];
   const failedPaths = new Set(failed.map((f) => f.path));

@@ -101,6 +101,18 @@ export function ancestorDirectories(path: string): string[] {
   return dirs;
 }
 
+/**
+ * The selected directory whose success marker `path` is (`x/_lakefs_success` -> "x/", the root
+ * "" for `_lakefs_success`), or undefined. An object of the commit there cannot be exported: the
+ * marker would overwrite it, and copied with the data it would signal before the data is in.
+ */
+export function markerDirectoryOf(path: string, selector: DirectorySelector): string | undefined {
+  if (path !== SUCCESS_MARKER_NAME && !path.endsWith(`/${SUCCESS_MARKER_NAME}`)) return undefined;
+  if (!isExportedPath(path)) return undefined;
+  const dir = path.slice(0, -SUCCESS_MARKER_NAME.length);
+  return selector.isSelected(dir) ? dir : undefined;
+}
+
 /** Number of '/' in a directory: "" (root) is 0, "a/" is 1, "a/b/" is 2. */
 export function directoryDepth(dir: string): number {
   let depth = 0;

@@ -64,6 +64,18 @@ export function parseShardResult(json: string): ShardResult {
 export function failureSummary(totals: ExportTotals): string | undefined {
   if (totals.failed === 0) return undefined;
   const first = totals.errorSamples[0];
-  const example = first ? ` (first: ${first.path}: ${first.code}: ${first.message})` : "";
+  const example = first
+    ? ` (first: ${abbreviated(first.path)}: ${first.code}: ${abbreviated(first.message)})`
+    : "";
   return `${totals.failed} operation${totals.failed === 1 ? "" : "s"} failed${example}`;
+}
+
+// The reason travels as the execution's cause, cut at 1 000 characters: a path can be up to
+// 1 024 bytes, and the code after it must survive. The status document keeps it whole.
+const MAX_SHOWN = 240;
+
+function abbreviated(text: string): string {
+  if (text.length <= MAX_SHOWN) return text;
+  const half = MAX_SHOWN / 2;
+  return `${text.slice(0, half)}…(${text.length} characters)…${text.slice(-half)}`;
 }
