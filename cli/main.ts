@@ -412,6 +412,20 @@ function checkNotSwept(mark: Json, markId: string): void {
   }
 }
 
+/**
+ * The mark as it is once a backup ended: a sweep of it that began after checkNotSwept (a
+ * sweep-only start, or the sweep phase of its own mark and sweep run) deleted objects the
+ * backup then counted as absent, so the backup is incomplete.
+ */
+async function checkNoSweepBegan(api: ApiClient, path: string, before: Json, markId: string) {
+  const after = await api.request("GET", `${path}/gc/marks/${encodeURIComponent(markId)}`);
+  if (after.sweep_run_id && after.sweep_run_id !== before.sweep_run_id) {
+    throw new RunFailed(
+      `gc backup of mark ${markId}: sweep run ${after.sweep_run_id} of this mark began during the backup: objects it deleted are missing from the backup (counted as absent); back a mark up before its sweep`,
+    );
+  }
+}
+
 /** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
 async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
   markIdFlag(o.markId);
@@ -461,7 +475,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
           }),
       );
       line?.end();
-      return print(
+      print(
         opts,
         done,
         () =>
@@ -472,6 +486,8 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
       if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
       throw err;
     }
+    if (direction === "backup") await checkNoSweepBegan(api, path, run, o.markId);
+    return;
   }
   const out = await copyMarkedObjects(s3 ?? cliS3Client(), req, {
     onProgress: (p) =>
@@ -488,6 +504,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     () =>
       `gc ${direction} of mark ${o.markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
+  if (direction === "backup") await checkNoSweepBegan(api, path, run, o.markId);
   if (out.failed.length > 0) {
     const sample = out.failed
       .slice(0, 5)

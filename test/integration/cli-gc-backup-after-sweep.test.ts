@@ -1,12 +1,13 @@
 // A backup copies a mark's objects out BEFORE its sweep. Objects a mark lists that are gone are
 // counted as absent (an earlier sweep of another mark deleted them); but once this mark's own
 // sweep has run (or while it runs), "absent" means "deleted by this sweep": a backup then is
-// too late, and must say so instead of succeeding with every object "already absent".
+// too late, and must say so instead of succeeding with every object "already absent"; so must
+// a backup during which that sweep began (its check passed, then the sweep deleted).
 import { execFile } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { type FakeApi, startApiWithFakes } from "../support/api-harness";
@@ -102,4 +103,72 @@ test("gc backup of a mark its own sweep already deleted is refused", async () =>
   ]);
   expect(backup.code, `${backup.stdout}${backup.stderr}`).not.toBe(0);
   expect(backup.stderr).toMatch(/swept/);
+});
+
+test("gc backup during which the mark's sweep began fails, naming that sweep", async () => {
+  const gc = fake.deps.stores.gc;
+  const now = () => new Date().toISOString();
+  await gc.putRules(repo, { default_retention_days: 7, branches: [] }, now());
+  const mark = await lakeport([
+    "--json",
+    "gc",
+    "run",
+    `lakefs://${repo}`,
+    "--mark-only",
+    "--mark-id",
+    "m2",
+  ]);
+  expect(mark.code, mark.stderr).toBe(0);
+  const markRun = JSON.parse(mark.stdout).run_id as string;
+  await gc.endMark(repo, "m2", markRun, { partitions: 1, markedAt: now() });
+  await gc.completeRun(repo, markRun, { status: "succeeded" }, now());
+  const s3 = testS3Client();
+  for (const [Key, Body] of [
+    [`${repo}/${gcPaths.addressesTextPart("m2", 0)}`, "data/b\ndata/c\n"],
+    [`${repo}/data/b`, "b"],
+    [`${repo}/data/c`, "c"],
+  ]) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+  }
+  // The backup's check reads the mark before any sweep; the sweep begins right after that
+  // read (a sweep-only start, or the sweep phase of a mark and sweep) and deletes data/b.
+  const getMark = gc.getMark.bind(gc);
+  let sweepRun: string | undefined;
+  gc.getMark = async (r, id) => {
+    const seen = await getMark(r, id);
+    if (id === "m2" && !sweepRun) {
+      sweepRun = `${markRun}-sweep`;
+      const started = await gc.createRun(
+        {
+          repository: repo,
+          runId: sweepRun,
+          mode: "sweep-only",
+          markId: "m2",
+          status: "running",
+          counts: {},
+          startedAt: now(),
+        },
+        { nowSeconds: Math.floor(Date.now() / 1000), leaseSeconds: 600, sweepsMark: true },
+      );
+      expect(started.created).toBe(true);
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${repo}/data/b` }));
+    }
+    return seen;
+  };
+  try {
+    const backup = await lakeport([
+      "gc",
+      "backup",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "m2",
+      "--to",
+      `s3://${backupBucket}/m2`,
+    ]);
+    expect(backup.code, `${backup.stdout}${backup.stderr}`).toBe(4);
+    expect(backup.stderr).toContain(`run ${sweepRun}`);
+    expect(backup.stderr).toMatch(/began during the backup/);
+  } finally {
+    gc.getMark = getMark;
+  }
 });

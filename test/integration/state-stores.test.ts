@@ -208,6 +208,10 @@ test("GC lease: one run per repository, renewed by its holder, taken over only a
   await expect(stores.gc.renewLease(repo, "zzz", t + 150, 100)).rejects.toThrow(
     /lost the lease .* to run a/,
   );
+  // Run out: taken for dead (a restore may retire its mark), so it can no longer renew.
+  await expect(stores.gc.renewLease(repo, "a", t + 195, 100)).rejects.toThrow(
+    /lost the lease .*\(it expired at /,
+  );
   // After expiry: taken over, the dead run recorded as failed, and it can no longer renew.
   const taken = await start("d", t + 200);
   expect(taken).toMatchObject({ created: true, tookOverFrom: { runId: "a" } });

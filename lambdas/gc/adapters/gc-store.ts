@@ -178,8 +178,10 @@ export class GcStore implements GcStateStore {
   }
 
   /**
-   * Extends the run's lease. Throws LeaseLostError when another run holds it: the lease
-   * expired and was taken over, so this run must stop before it touches anything else.
+   * Extends the run's lease. Throws LeaseLostError when another run holds it (the lease
+   * expired and was taken over) or when it has expired: a run whose lease ran out is taken
+   * for dead (its mark can be retired, the repository taken over), so it must stop before it
+   * touches anything else.
    */
   async renewLease(
     repository: string,
@@ -194,15 +196,26 @@ export class GcStore implements GcStateStore {
           TableName: this.tableName,
           Key: keys.gcLease(repository),
           UpdateExpression: "SET leaseExpiresAt = :e, expiresAt = :ttl",
-          ConditionExpression: "runId = :run",
-          ExpressionAttributeValues: { ":e": expiresAt, ":ttl": expiresAt + 86_400, ":run": runId },
+          ConditionExpression: "runId = :run AND leaseExpiresAt >= :now",
+          ExpressionAttributeValues: {
+            ":e": expiresAt,
+            ":ttl": expiresAt + 86_400,
+            ":run": runId,
+            ":now": nowSeconds,
+          },
         }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const holder = await this.getLease(repository);
+      const why =
+        holder?.runId === runId
+          ? ` (it expired at ${new Date(holder.leaseExpiresAt * 1000).toISOString()})`
+          : holder
+            ? ` to run ${holder.runId}`
+            : "";
       throw new LeaseLostError(
-        `GC run ${runId} lost the lease of repository "${repository}"${holder ? ` to run ${holder.runId}` : ""}: it stops here`,
+        `GC run ${runId} lost the lease of repository "${repository}"${why}: it stops here`,
       );
     }
   }

@@ -123,6 +123,7 @@ export async function runRevalidateStep(
     const m = PART_RE.exec(o.key);
     if (m) parts.push({ key: o.key, part: Number(m[1]) });
   }
+  checkMarkParts(markId, parts, partitions);
   await deps.s3.put(deps.workBucket, work.sweepParts, encodeJsonLines(parts));
   await deps.s3.put(
     deps.workBucket,
@@ -241,4 +242,27 @@ async function replayRound(
 async function countedSoFar(deps: GcStepDeps, work: ReturnType<typeof gcWorkKeys>) {
   const counts = await deps.s3.getText(deps.workBucket, work.revalidationCounts);
   return counts ? Number(JSON.parse(counts).revalidated_commits ?? 0) : 0;
+}
+
+/**
+ * The mark's text lists must be exactly its partitions 0..partitions-1: revalidation and the
+ * sweep's checks spare keys per partition, so a list under another number (left by another
+ * mark with this id) would be swept unprotected, and a missing one left unswept by a run
+ * reported as successful.
+ */
+function checkMarkParts(markId: string, parts: { key: string; part: number }[], n: number) {
+  const stray = parts.find((p) => p.part >= n);
+  if (stray) {
+    throw new MarkNotSweepableError(
+      `mark id "${markId}": ${stray.key} is not one of its ${n} partition(s), so it was not written by this mark; nothing is deleted: start a new mark with another id`,
+    );
+  }
+  const seen = new Set(parts.map((p) => p.part));
+  for (let part = 0; part < n; part++) {
+    if (!seen.has(part)) {
+      throw new MarkNotSweepableError(
+        `mark id "${markId}": ${gcPaths.addressesTextPart(markId, part)} is missing from the storage namespace; nothing is deleted: start a new mark`,
+      );
+    }
+  }
 }

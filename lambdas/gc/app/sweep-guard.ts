@@ -156,6 +156,9 @@ export class SweepGuard {
       this.#refs = refs;
       this.#rules = rules;
     }
+    // Renewed again once the reads are done: a check that outlasted the lease must not
+    // release deletes (a lapsed lease lets a restore retire the mark meanwhile).
+    await this.deps.lease.renew(repository, runId);
     this.stats.checks++;
     this.stats.longestCheckMs = Math.max(this.stats.longestCheckMs, this.#clock() - startedAt);
     this.#lastStart = startedAt;

@@ -1,0 +1,93 @@
+// A restore retires its mark first, and the retire is refused while a live run sweeps it; a
+// sweep whose lease has run out is taken for dead, so its mark can be retired. On the real
+// Lakeport app (test/support/lakeport-env.ts): a sweep that stalls past its lease (a slow
+// lakeFS during its check before the deletes, a short lease of the sweep Lambda) while the
+// mark is retired must not delete anything afterwards.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  createLakeFsRepository,
+  type LakeportEnvironment,
+  startLakeportEnvironment,
+} from "../support/lakeport-env";
+
+const DAY = 86_400;
+let env: LakeportEnvironment;
+
+beforeAll(async () => {
+  env = await startLakeportEnvironment();
+}, 180_000);
+afterAll(() => env?.stop());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitRun(repo: string, runId: string) {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const r = await env.api.get(`/repositories/${repo}/gc/runs/${runId}`);
+    if (r.body.status !== "running") return r.body;
+    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
+    await sleep(100);
+  }
+}
+
+async function gc(repo: string, body: unknown) {
+  const r = await env.api.post(`/repositories/${repo}/gc/runs`, body);
+  expect(r.status, r.text).toBe(202);
+  return waitRun(repo, r.body.run_id as string);
+}
+
+async function read(repo: string, ref: string, p: string): Promise<string | number> {
+  try {
+    return new TextDecoder().decode((await env.lakefs.getObject(repo, ref, p)).body);
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+}
+
+it("a sweep that outlived its lease while its mark was retired deletes nothing afterwards", async () => {
+  const { id } = await createLakeFsRepository(env, { webhook: false });
+  const now = Math.floor(Date.now() / 1000);
+  await env.lakefs.uploadObject(id, "main", "a", { content: "old a" });
+  const c0 = (await env.lakefs.commit(id, "main", { message: "c0", date: now - 20 * DAY })).id;
+  await env.lakefs.uploadObject(id, "main", "a", { content: "new a" });
+  await env.lakefs.commit(id, "main", { message: "c1", date: now - 10 * DAY });
+  await env.lakefs.uploadObject(id, "main", "b", { content: "b" });
+  await env.lakefs.commit(id, "main", { message: "c2", date: now - DAY });
+  const rules = { default_retention_days: 3, branches: [] };
+  expect((await env.api.put(`/repositories/${id}/settings/gc_rules`, rules)).status).toBe(204);
+  const mark = await gc(id, { do_sweep: false, mark_id: "m1" });
+  expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 1 } });
+
+  const runtime = env.deployment.runtime;
+  const sweepFn = env.deployment.resources.find(
+    (r) => r.type === "AWS::Lambda::Function" && /GcSweepFunction/.test(r.logicalId),
+  )!;
+  runtime.updateFunctionEnvironment(sweepFn.physicalId, { GC_LEASE_SECONDS: "1" });
+  let retire: Promise<{ status: number; text: string }> | undefined;
+  try {
+    runtime.beforeInvocation({
+      function: /GcSweepFunction/,
+      invocation: "next",
+      run: () => {
+        // The check before the first delete request waits 4 s on lakeFS; the lease the
+        // sweep renewed runs out meanwhile, and the mark is retired (a restore begins).
+        env.lakefsServer.faults.add({ operation: "listBranches", latencyMs: 4000, count: 1 });
+        retire = sleep(2500).then(() =>
+          env.api.post(`/repositories/${id}/gc/marks/m1/retire`, { reason: "restore" }),
+        );
+      },
+    });
+    const sweep = await gc(id, { do_mark: false, mark_id: "m1" });
+    const retired = await retire!;
+    expect(retired.status, retired.text).toBe(200);
+    // Retired before the sweep's deletes: the old object must still be there.
+    expect(await read(id, c0, "a")).toBe("old a");
+    expect(sweep.status).toBe("failed");
+    expect(sweep.error_message).toMatch(/lost the lease/);
+    expect(env.lakefsServer.faults.list().map((f) => f.fired)).toEqual([1]);
+  } finally {
+    env.lakefsServer.faults.clear();
+    runtime.updateFunctionEnvironment(sweepFn.physicalId, { GC_LEASE_SECONDS: "1800" });
+  }
+  expect(await read(id, "main", "a")).toBe("new a");
+}, 120_000);
