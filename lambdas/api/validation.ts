@@ -1,20 +1,17 @@
 // Checks beyond the body schemas that need lakeFS, the deployment's settings or a regex engine.
-import { RE2JS } from "re2js";
+import { compileDirectorySelector, InvalidPrefixRegexError } from "../export/domain/markers";
 import { ValidationError } from "../shared/errors";
 import type { Page, Repository } from "../shared/lakefs/types";
 import { bucketOfLocation, locationsOverlap, normalizeS3Location } from "../shared/s3-naming";
 
-/** Compiles each expression with RE2 semantics; the error names the bad one. */
-export function compileRegexps(field: string, patterns: readonly string[]): void {
-  patterns.forEach((p, i) => {
-    try {
-      RE2JS.compile(p);
-    } catch (err) {
-      throw new ValidationError(
-        `${field}[${i}]: invalid regular expression ${JSON.stringify(p)}: ${(err as Error).message}`,
-      );
-    }
-  });
+/** Compiles the marker expressions as the export will; the error names the bad one. */
+export function compileRegexps(patterns: readonly string[]): void {
+  try {
+    compileDirectorySelector(patterns);
+  } catch (err) {
+    if (err instanceof InvalidPrefixRegexError) throw new ValidationError(err.message);
+    throw err;
+  }
 }
 
 /**

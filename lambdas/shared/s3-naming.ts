@@ -2,13 +2,13 @@
 // purpose bucket names as S3 accepts them, and key prefixes without segments that tools read
 // differently (`.`, `..`, empty) or characters a URI gives another meaning (`?`, `#`). Pure:
 // each check answers what is wrong, in words that follow the field name, or undefined.
+import { hasLoneSurrogate } from "./unicode";
 
 const IP_ADDRESS = /^\d{1,3}(\.\d{1,3}){3}$/;
 const RESERVED_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"];
 const RESERVED_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
 /** Room for at least `prefix/x` within S3's 1024-byte key limit. */
 const MAX_PREFIX_BYTES = 1022;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why `name` is not a valid general purpose bucket name, or undefined. */
 export function bucketNameProblem(name: string): string | undefined {
@@ -47,7 +47,7 @@ export function writableLocationProblem(uri: string): string | undefined {
   const prefix = slash === -1 ? "" : body.slice(slash + 1).replace(/\/+$/, "");
   if (prefix === "") return undefined;
   // A lone surrogate has no UTF-8 form: the SDK would write U+FFFD, another key.
-  if (LONE_SURROGATE.test(prefix)) return "must be well-formed Unicode (S3 keys are UTF-8)";
+  if (hasLoneSurrogate(prefix)) return "must be well-formed Unicode (S3 keys are UTF-8)";
   const bytes = Buffer.byteLength(prefix);
   if (bytes > MAX_PREFIX_BYTES) {
     return `key prefix must be at most ${MAX_PREFIX_BYTES} bytes (S3 keys are at most 1024 bytes and an object's is prefix/name; got ${bytes})`;

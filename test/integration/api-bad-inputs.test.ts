@@ -204,6 +204,15 @@ const cases: Case[] = [
     message: /^lastKeysInPrefixRegexp\[0\]: invalid regular expression "\(\?=x\)y"/,
   },
   {
+    // JSON carries it as \ud800; Go's regexp (lakeFS) refuses invalid UTF-8.
+    name: "regexp with a lone surrogate",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: ["ok/", "a\ud800"] },
+    status: 400,
+    message: /^lastKeysInPrefixRegexp\[1\]: invalid regular expression "a\\ud800": must be well-formed Unicode/,
+  },
+  {
     name: "isContinuous not boolean",
     method: "PUT",
     path: cfg,

@@ -316,6 +316,12 @@ describe("regex errors", () => {
   it("rejects Perl-only syntax (RE2 has no lookahead)", () => {
     expect(() => compileDirectorySelector(["(?=x)"])).toThrow(InvalidPrefixRegexError);
   });
+
+  it("rejects a lone surrogate (no UTF-8 form, as Go's regexp refuses), keeps a pair", () => {
+    expect(() => compileDirectorySelector(["x/\udc00"])).toThrow(/\[0\].*well-formed Unicode/);
+    expect(() => compileDirectorySelector(["\ud83d/"])).toThrow(InvalidPrefixRegexError);
+    expect(compileDirectorySelector(["^\ud83d\ude00/"]).isSelected("\u{1F600}/")).toBe(true);
+  });
 });
 
 async function* fromArray<T>(items: T[]): AsyncGenerator<T> {

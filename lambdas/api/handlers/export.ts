@@ -222,7 +222,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
     const { repository, branch } = branchParams(event);
     const body = parseBody(event, ExportConfigurationSchema);
     const regexps = body.lastKeysInPrefixRegexp ?? [];
-    compileRegexps("lastKeysInPrefixRegexp", regexps);
+    compileRegexps(regexps);
     const exportPath = normalizeS3Location(body.exportPath);
     const exportStatusPath = body.exportStatusPath
       ? normalizeS3Location(body.exportStatusPath)

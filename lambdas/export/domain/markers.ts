@@ -28,6 +28,7 @@
 import { RE2JS } from "re2js";
 import type { LakeFsApi } from "../../shared/lakefs/types";
 import { joinKey } from "../../shared/s3-uri";
+import { hasLoneSurrogate } from "../../shared/unicode";
 import { AFTER_LAKEFS_ACTIONS, isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";
 
@@ -62,6 +63,15 @@ export function compileDirectorySelector(regexes: readonly string[] = []): Direc
   const compiled = regexes.map((regex, index) => {
     if (typeof regex !== "string") {
       throw new InvalidPrefixRegexError(index, String(regex), "expected a string");
+    }
+    // lakeFS compiles with Go's regexp, which refuses invalid UTF-8; RE2JS would take a lone
+    // surrogate and match nothing a key (always UTF-8) can hold.
+    if (hasLoneSurrogate(regex)) {
+      throw new InvalidPrefixRegexError(
+        index,
+        regex,
+        "must be well-formed Unicode (a lone surrogate)",
+      );
     }
     try {
       return RE2JS.compile(regex);
