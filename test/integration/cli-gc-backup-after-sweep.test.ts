@@ -54,9 +54,14 @@ function lakeport(args: string[]): Promise<{ code: number; stdout: string; stder
   });
 }
 
-test("gc backup of a mark its own sweep already deleted is refused", async () => {
+const now = () => new Date().toISOString();
+
+/**
+ * A successful mark-only run started through the CLI, its one address list holding `paths`,
+ * each also stored in the namespace when `objects` says so. Returns the mark's run id.
+ */
+async function markedThroughCli(markId: string, paths: string[], objects: boolean) {
   const gc = fake.deps.stores.gc;
-  const now = () => new Date().toISOString();
   await gc.putRules(repo, { default_retention_days: 7, branches: [] }, now());
   const mark = await lakeport([
     "--json",
@@ -65,20 +70,27 @@ test("gc backup of a mark its own sweep already deleted is refused", async () =>
     `lakefs://${repo}`,
     "--mark-only",
     "--mark-id",
-    "m1",
+    markId,
   ]);
   expect(mark.code, mark.stderr).toBe(0);
   const markRun = JSON.parse(mark.stdout).run_id as string;
-  await gc.endMark(repo, "m1", markRun, { partitions: 1, markedAt: now() });
+  await gc.endMark(repo, markId, markRun, { partitions: 1, markedAt: now() });
   await gc.completeRun(repo, markRun, { status: "succeeded" }, now());
-  // The mark's list: data/a, which its sweep (below) deleted.
-  await testS3Client().send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: `${repo}/${gcPaths.addressesTextPart("m1", 0)}`,
-      Body: "data/a\n",
-    }),
+  const s3 = testS3Client();
+  const list = `${repo}/${gcPaths.addressesTextPart(markId, 0)}`;
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: list, Body: paths.map((p) => `${p}\n`).join("") }),
   );
+  for (const p of objects ? paths : []) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${repo}/${p}`, Body: p }));
+  }
+  return markRun;
+}
+
+test("gc backup of a mark its own sweep already deleted is refused", async () => {
+  const gc = fake.deps.stores.gc;
+  // The mark's list: data/a, which its sweep (below) deleted.
+  await markedThroughCli("m1", ["data/a"], false);
   const sweep = await lakeport([
     "--json",
     "gc",
@@ -107,29 +119,8 @@ test("gc backup of a mark its own sweep already deleted is refused", async () =>
 
 test("gc backup during which the mark's sweep began fails, naming that sweep", async () => {
   const gc = fake.deps.stores.gc;
-  const now = () => new Date().toISOString();
-  await gc.putRules(repo, { default_retention_days: 7, branches: [] }, now());
-  const mark = await lakeport([
-    "--json",
-    "gc",
-    "run",
-    `lakefs://${repo}`,
-    "--mark-only",
-    "--mark-id",
-    "m2",
-  ]);
-  expect(mark.code, mark.stderr).toBe(0);
-  const markRun = JSON.parse(mark.stdout).run_id as string;
-  await gc.endMark(repo, "m2", markRun, { partitions: 1, markedAt: now() });
-  await gc.completeRun(repo, markRun, { status: "succeeded" }, now());
+  const markRun = await markedThroughCli("m2", ["data/b", "data/c"], true);
   const s3 = testS3Client();
-  for (const [Key, Body] of [
-    [`${repo}/${gcPaths.addressesTextPart("m2", 0)}`, "data/b\ndata/c\n"],
-    [`${repo}/data/b`, "b"],
-    [`${repo}/data/c`, "c"],
-  ]) {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
-  }
   // The backup's check reads the mark before any sweep; the sweep begins right after that
   // read (a sweep-only start, or the sweep phase of a mark and sweep) and deletes data/b.
   const getMark = gc.getMark.bind(gc);
