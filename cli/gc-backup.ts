@@ -175,6 +175,7 @@ export async function copyMarkedObjects(
 /**
  * The checks of a copy's location that change nothing, made before a restore retires the mark:
  * its form, and (with an S3 client: copying from this machine) that a restore's holds objects.
+ * The copy workflow's plan step checks that itself, before it retires the mark.
  */
 export async function checkCopyLocation(req: MarkCopyRequest, s3?: S3Client): Promise<void> {
   const flag = req.direction === "backup" ? "--to" : "--from";
@@ -211,7 +212,8 @@ function cliSfnClient(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd())
 
 /**
  * The same copy through the GC copy workflow (GcWorkflow.copyStateMachine): a distributed
- * map over the mark's parts, each child a runCopyBatch. Waits for the execution's end.
+ * map over the mark's parts, each child a runCopyBatch; a restore's plan step retires the
+ * mark before the map. Waits for the execution's end.
  */
 export async function copyMarkedObjectsViaWorkflow(
   stateMachineArn: string,
@@ -248,12 +250,23 @@ export async function copyMarkedObjectsViaWorkflow(
     }
     if (d.status !== "RUNNING") {
       throw new CopyWorkflowFailed(
-        `gc ${req.direction}: execution ${executionArn} ended ${d.status}${d.error ? ` (${d.error}: ${d.cause ?? ""})` : ""}`,
+        `gc ${req.direction}: execution ${executionArn} ended ${d.status}${d.error ? ` (${d.error}: ${causeMessage(d.cause)})` : ""}`,
       );
     }
     onPoll?.({ status: String(d.status), ...(d.startDate ? { startDate: d.startDate } : {}) });
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** A failed Lambda step's cause is its error as JSON (with a stack trace): its message. */
+function causeMessage(cause: string | undefined): string {
+  try {
+    const parsed = JSON.parse(cause ?? "") as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === "string") return parsed.errorMessage;
+  } catch {
+    // Not JSON: a state's own cause, shown as it is.
+  }
+  return cause ?? "";
 }
 
 export class CopyWorkflowFailed extends Error {

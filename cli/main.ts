@@ -9,6 +9,7 @@
 // First: the AWS SDK's notices must be off before any SDK client exists.
 import "./quiet-sdk";
 import { readFileSync } from "node:fs";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { Command, CommanderError, Option } from "commander";
 import { GC_ID_PATTERN, GC_ID_RULE } from "../lambdas/gc/domain/ids";
 import packageJson from "../package.json" with { type: "json" };
@@ -426,70 +427,71 @@ async function checkNoSweepBegan(api: ApiClient, path: string, before: Json, mar
   }
 }
 
+/** What a backup or restore works on: the command's mark, location and API. */
+interface CopyContext {
+  direction: "backup" | "restore";
+  api: ApiClient;
+  opts: GlobalOpts;
+  path: string;
+  repository: string;
+  markId: string;
+  /** The mark as it was before the copy (its sweep, for a backup's last check). */
+  mark: Json;
+  req: {
+    direction: "backup" | "restore";
+    storageNamespace: string;
+    markId: string;
+    external: string;
+  };
+}
+
 /** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
 async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
   markIdFlag(o.markId);
   const { api, opts } = client(cmd);
   const { path, repository } = repoPath(uri);
-  const run = await findMark(api, path, o.markId);
-  if (direction === "backup") checkNotSwept(run, o.markId);
+  const mark = await findMark(api, path, o.markId);
+  if (direction === "backup") checkNotSwept(mark, o.markId);
   const req = {
     direction,
-    storageNamespace: run.storage_namespace,
+    storageNamespace: mark.storage_namespace,
     markId: o.markId,
     external: direction === "backup" ? o.to : o.from,
   };
+  const c: CopyContext = { direction, api, opts, path, repository, markId: o.markId, mark, req };
   // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
   // loading them costs every other command's start.
-  const {
-    CopyWorkflowFailed,
-    checkCopyLocation,
-    cliS3Client,
-    copyMarkedObjects,
-    copyMarkedObjectsViaWorkflow,
-  } = await import("./gc-backup");
+  const { checkCopyLocation, cliS3Client } = await import("./gc-backup");
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
-  const s3 = workflow ? undefined : cliS3Client();
+  if (workflow) {
+    // The form only: the workflow's plan checks the rest, then retires a restore's mark.
+    await checkCopyLocation(req);
+    return copyMarkViaWorkflow(c, workflow);
+  }
+  const s3 = cliS3Client();
   // Before the mark is retired: a wrong location must change nothing.
   await checkCopyLocation(req, s3);
   if (direction === "restore") {
     // Before any object comes back: a mark whose objects are in use again must never
     // be swept (refused while a sweep of it runs).
-    await api.request("POST", `${path}/gc/marks/${encodeURIComponent(o.markId)}/retire`, {
-      reason: `restored from ${o.from}`,
-    });
+    await retireMark(c);
     process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
   }
-  const line = progressLineFor(opts, `gc ${direction} of mark ${o.markId}`);
+  await copyMarkHere(c, s3);
+}
+
+const retireMark = (c: CopyContext) =>
+  c.api.request("POST", `${c.path}/gc/marks/${encodeURIComponent(c.markId)}/retire`, {
+    reason: `restored from ${c.req.external}`,
+  });
+
+/** gc backup|restore from this machine, with the shared copy engine. */
+async function copyMarkHere(c: CopyContext, s3: S3Client) {
+  const { copyMarkedObjects } = await import("./gc-backup");
+  const { direction, opts, markId } = c;
+  const line = progressLineFor(opts, `gc ${direction} of mark ${markId}`);
   const started = Date.now();
-  if (workflow) {
-    try {
-      const done = await copyMarkedObjectsViaWorkflow(
-        workflow,
-        { ...req, repository },
-        undefined,
-        (d) =>
-          line?.update({
-            phase: d.status.toLowerCase(),
-            detail: `for ${formatDuration(Date.now() - started)}`,
-          }),
-      );
-      line?.end();
-      print(
-        opts,
-        done,
-        () =>
-          `gc ${direction} of mark ${o.markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
-      );
-    } catch (err) {
-      line?.end();
-      if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
-      throw err;
-    }
-    if (direction === "backup") await checkNoSweepBegan(api, path, run, o.markId);
-    return;
-  }
-  const out = await copyMarkedObjects(s3 ?? cliS3Client(), req, {
+  const out = await copyMarkedObjects(s3, c.req, {
     onProgress: (p) =>
       line?.update({
         phase: "copying",
@@ -502,9 +504,9 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     opts,
     out,
     () =>
-      `gc ${direction} of mark ${o.markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
+      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
-  if (direction === "backup") await checkNoSweepBegan(api, path, run, o.markId);
+  if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
   if (out.failed.length > 0) {
     const sample = out.failed
       .slice(0, 5)
@@ -512,6 +514,61 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
       .join("; ");
     throw new RunFailed(`gc ${direction}: ${out.failed.length} object(s) failed: ${sample}`);
   }
+}
+
+/**
+ * gc backup|restore by the GC copy workflow. A restore's mark is retired by the workflow's
+ * plan step once its checks passed (so a wrong location leaves it as it was), not here: the
+ * mark is reported afterwards.
+ */
+async function copyMarkViaWorkflow(c: CopyContext, workflow: string) {
+  const { CopyWorkflowFailed, copyMarkedObjectsViaWorkflow } = await import("./gc-backup");
+  const { direction, opts, markId } = c;
+  const line = progressLineFor(opts, `gc ${direction} of mark ${markId}`);
+  const started = Date.now();
+  let done: Awaited<ReturnType<typeof copyMarkedObjectsViaWorkflow>>;
+  try {
+    done = await copyMarkedObjectsViaWorkflow(
+      workflow,
+      { ...c.req, repository: c.repository },
+      undefined,
+      (d) =>
+        line?.update({
+          phase: d.status.toLowerCase(),
+          detail: `for ${formatDuration(Date.now() - started)}`,
+        }),
+    );
+  } catch (err) {
+    line?.end();
+    // Copies that failed after the plan retired the mark leave it retired: say so.
+    if (direction === "restore") await reportRetired(c).catch(() => false);
+    if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
+    throw err;
+  }
+  line?.end();
+  if (direction === "restore" && !(await reportRetired(c))) {
+    // A copy workflow deployed before its plan retired marks: retire it now.
+    process.stderr.write(
+      `warning: the copy workflow did not retire mark ${markId} (deployed before restores retired marks in it): retiring it now\n`,
+    );
+    await retireMark(c);
+    await reportRetired(c);
+  }
+  print(
+    opts,
+    done,
+    () =>
+      `gc ${direction} of mark ${markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
+  );
+  if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
+}
+
+/** Says on stderr that the mark is retired, when it is; returns whether it is. */
+async function reportRetired(c: CopyContext): Promise<boolean> {
+  const mark = await c.api.request("GET", `${c.path}/gc/marks/${encodeURIComponent(c.markId)}`);
+  if (!mark.retired_at) return false;
+  process.stderr.write(`mark ${c.markId} retired: it will never be swept\n`);
+  return true;
 }
 
 export async function main(argv: string[]): Promise<number> {

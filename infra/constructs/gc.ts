@@ -25,7 +25,7 @@ import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { GC_OUTPUT_PREFIXES } from "../../lambdas/gc/domain/paths";
 import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
-import { GC_LEASE_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
+import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
 import { grantWorkBucket } from "./storage";
@@ -42,6 +42,22 @@ const runInput = () =>
 
 const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
   f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+/** `actions` on the table's items whose partition key starts with one of `prefixes`. */
+const allowItems = (
+  f: lambda.IFunction,
+  table: GcWorkflowProps["table"],
+  actions: string[],
+  prefixes: string[],
+) =>
+  f.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions,
+      resources: [table.tableArn],
+      conditions: {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": prefixes.map((p) => `${p}*`) },
+      },
+    }),
+  );
 const bucketArns = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
 
 type GcSteps = Record<
@@ -58,7 +74,9 @@ export class GcWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /**
    * Backup/restore of a mark: {repository, markId, storageNamespace, direction: "backup" |
-   * "restore", location: "s3://bucket/prefix"}; CopyPlan -> CopyParts (distributed map).
+   * "restore", location: "s3://bucket/prefix"}; CopyPlan -> CopyParts (distributed map). A
+   * restore's CopyPlan retires the mark once its checks passed (refused while a sweep of it
+   * runs), before CopyParts copies anything back.
    */
   readonly copyStateMachine: sfn.StateMachine;
   readonly functions: Record<
@@ -157,15 +175,7 @@ export class GcWorkflow extends Construct {
       props.storageBuckets.map((b) => b.arnForObjects("*")),
     );
     for (const f of all) {
-      f.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-          resources: [props.table.tableArn],
-          conditions: {
-            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${GC_LEASE_PK_PREFIX}*`] },
-          },
-        }),
-      );
+      allowItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [GC_LEASE_PK_PREFIX]);
     }
     for (const f of [endMark, revalidate, summary]) {
       props.table.grant(f, "dynamodb:GetItem", "dynamodb:UpdateItem");
@@ -378,6 +388,11 @@ export class GcWorkflow extends Construct {
     // checks that a restore's location holds a backup.
     allow(copyParts, ["s3:ListBucket"], bucketArns(copyBuckets));
     allow(copyPlan, ["s3:ListBucket"], bucketArns(copyBuckets));
+    // A restore's plan retires the mark (GcStore.retireMark): it reads the mark and the
+    // repository's lease (a live sweep refuses it) and updates the mark: repository and
+    // lease partitions only (IAM narrows items no further than their partition key).
+    allowItems(copyPlan, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX]);
+    allowItems(copyPlan, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
       payload: sfn.TaskInput.fromObject({
         repository: J.stringAt("$.repository"),

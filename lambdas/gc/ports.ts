@@ -130,6 +130,9 @@ export type GcRunRecords = Pick<
   "completeRun" | "getRun" | "getMark" | "endMark" | "beginSweep" | "getRules"
 >;
 
+/** What a restore's copy plan changes in the records: it retires the mark (nothing else). */
+export type GcMarkRetirer = Pick<GcStateStore, "retireMark">;
+
 /** The repository's GC lease, as a running run keeps it (see lease.ts). */
 export interface GcLeaseKeeper {
   /** Extends the lease; throws LeaseLostError when another run took it. */

@@ -173,3 +173,22 @@ it("lets only the sweep delete, and only objects of the storage buckets", () => 
   expect(deleters).toHaveLength(1);
   expect(deleters[0]).toMatch(/^GcSweepFunction/);
 });
+
+it("lets the copy plan retire a restore's mark and nothing more of the table; the copies not at all", () => {
+  const tableStatements = (fn: string) =>
+    statementsOf(fn).filter((st) => actionsOf(st).some((a) => a.startsWith("dynamodb:")));
+  const leading = (prefixes: string[]) => ({
+    "ForAllValues:StringLike": { "dynamodb:LeadingKeys": prefixes },
+  });
+  // GcStore.retireMark reads the mark and the lease, and updates the mark.
+  expect(
+    tableStatements("GcCopyPlanFunction").map((st) => ({
+      actions: actionsOf(st),
+      condition: st.Condition,
+    })),
+  ).toEqual([
+    { actions: ["dynamodb:GetItem"], condition: leading(["REPO#*", "GCLEASE#*"]) },
+    { actions: ["dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
+  ]);
+  expect(tableStatements("GcCopyPartsFunction")).toEqual([]);
+});

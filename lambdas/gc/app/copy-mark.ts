@@ -1,8 +1,10 @@
 // GC backup and restore as a workflow: the plan lists the mark's text parts into the work
 // bucket, a distributed map copies each part's objects with the export copy engine
 // (runCopyBatch: server-side copies, multipart above 5 GiB, throttling retried, failures per
-// object). Backup copies namespace -> location, restore location -> namespace.
+// object). Backup copies namespace -> location, restore location -> namespace. A restore's
+// plan retires the mark once its checks passed, before the map copies anything back.
 import type { S3Client } from "@aws-sdk/client-s3";
+import { NotFoundError } from "../../shared/errors";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
 import type { CopyOperation } from "../../shared/s3-copy/types";
 import { joinKey, parseS3Uri } from "../../shared/s3-uri";
@@ -10,7 +12,7 @@ import { isAbsentSource } from "../domain/copy-absent";
 import { validateMarkId } from "../domain/ids";
 import { gcPaths } from "../domain/paths";
 import { encodeJsonLines } from "../domain/shards";
-import type { GcStepDeps } from "../ports";
+import type { GcMarkRetirer, GcStepDeps } from "../ports";
 import { gcWorkKeys, namespaceObjects } from "./common";
 
 export interface CopyMarkInput {
@@ -35,12 +37,56 @@ export function checkLocationOutside(storageNamespace: string, location: string)
   }
 }
 
+/** What the plan step needs: S3, the work bucket, and (a restore) the mark's record. */
+export interface CopyPlanDeps extends Pick<GcStepDeps, "s3" | "workBucket" | "now"> {
+  marks: GcMarkRetirer;
+}
+
+/** A restore's mark is retired when the plan ends: when and why (the first retire's). */
+export interface RetiredMark {
+  retiredAt: string;
+  retiredReason: string;
+}
+
+/** A live run sweeps the mark: restoring now would have that sweep delete restored objects. */
+export class MarkBeingSweptError extends Error {
+  override readonly name = "MarkBeingSweptError";
+  constructor(
+    readonly markId: string,
+    readonly sweepRunId: string,
+  ) {
+    super(
+      `mark id "${markId}" is being swept by GC run ${sweepRunId}: nothing restored and the mark is not retired; restore once that run has ended`,
+    );
+  }
+}
+
 export async function runCopyPlanStep(
-  deps: GcStepDeps,
+  deps: CopyPlanDeps,
   input: CopyMarkInput,
-): Promise<{ partsKey: string; parts: number }> {
+): Promise<{ partsKey: string; parts: number; retired?: RetiredMark }> {
   validateMarkId(input.markId);
+  // The map copies the other way for anything but "backup": only a checked restore may.
+  if (input.direction !== "backup" && input.direction !== "restore") {
+    throw new Error(
+      `direction: must be "backup" or "restore" (got ${JSON.stringify(input.direction)})`,
+    );
+  }
   checkLocationOutside(input.storageNamespace, input.location);
+  const parts = await markParts(deps, input);
+  if (input.direction === "restore") await checkBackupExists(deps, input.location);
+  const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
+  await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
+  // Last: a wrong input (refused above) leaves the mark as it was.
+  if (input.direction === "backup") return { partsKey: key, parts: parts.length };
+  return { partsKey: key, parts: parts.length, retired: await retireForRestore(deps, input) };
+}
+
+/** The mark's text parts in the namespace; a mark without any is refused. */
+async function markParts(
+  deps: Pick<GcStepDeps, "s3">,
+  input: CopyMarkInput,
+): Promise<{ key: string; part: number }[]> {
   const ns = namespaceObjects(input.storageNamespace);
   const parts: { key: string; part: number }[] = [];
   for await (const o of deps.s3.list(
@@ -53,10 +99,33 @@ export async function runCopyPlanStep(
   if (parts.length === 0) {
     throw new Error(`mark id "${input.markId}": no address lists in ${input.storageNamespace}`);
   }
-  if (input.direction === "restore") await checkBackupExists(deps, input.location);
-  const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
-  await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
-  return { partsKey: key, parts: parts.length };
+  return parts;
+}
+
+/**
+ * Restored objects are in use again: a later sweep of the mark would delete them, so the mark
+ * is retired before the map copies any back, whoever started the workflow. Refused while a
+ * live run sweeps the mark; a mark already retired keeps its first time and reason.
+ */
+async function retireForRestore(
+  deps: Pick<CopyPlanDeps, "marks" | "now">,
+  input: CopyMarkInput,
+): Promise<RetiredMark> {
+  const now = deps.now();
+  const out = await deps.marks.retireMark(
+    input.repository,
+    input.markId,
+    `restored from ${input.location}`,
+    { iso: now.toISOString(), seconds: Math.floor(now.getTime() / 1000) },
+  );
+  if (!out) {
+    throw new NotFoundError(
+      `mark id "${input.markId}" not found in "${input.repository}": a restore retires its mark, so it needs the mark's record; nothing restored`,
+    );
+  }
+  if ("sweeping" in out) throw new MarkBeingSweptError(input.markId, out.sweeping);
+  const { retiredAt, retiredReason } = out.retired;
+  return { retiredAt: retiredAt ?? now.toISOString(), retiredReason: retiredReason ?? "" };
 }
 
 /**

@@ -1,9 +1,9 @@
 import { lambdaHandler } from "../../shared/lambda-handler";
 import { type CopyMarkInput, runCopyPlanStep } from "../app/copy-mark";
-import { gcDepsFromEnv, gcKeysOf } from "./deps";
+import { copyPlanDepsFromEnv, gcKeysOf } from "./deps";
 
 export const handler = lambdaHandler({
   name: "GC copy plan",
   keys: gcKeysOf,
-  run: async (event: CopyMarkInput) => runCopyPlanStep(gcDepsFromEnv(), event),
+  run: async (event: CopyMarkInput) => runCopyPlanStep(copyPlanDepsFromEnv(), event),
 });

@@ -9,6 +9,7 @@ import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
 import { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
+import type { CopyPlanDeps } from "../app/copy-mark";
 import { leaseSecondsFrom } from "../domain/lease";
 import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
@@ -69,11 +70,13 @@ function leaseKeeper(get: () => GcStore): GcLeaseKeeper {
   };
 }
 
+/** One table client per container, made on first use. */
+const store = lazyStore();
+
 let deps: GcStepDeps | undefined;
 
 export function gcDepsFromEnv(): GcStepDeps {
   if (!deps) {
-    const store = lazyStore();
     deps = {
       s3: new S3GcObjectStore(createS3Client()),
       lakefs: lazyLakeFs(),
@@ -84,6 +87,11 @@ export function gcDepsFromEnv(): GcStepDeps {
     };
   }
   return deps;
+}
+
+/** The copy plan's: a restore retires its mark (only that, of the table). */
+export function copyPlanDepsFromEnv(): CopyPlanDeps {
+  return { ...gcDepsFromEnv(), marks: { retireMark: (...a) => store().retireMark(...a) } };
 }
 
 /** Stop starting new lakeFS pages once less than this is left of the Lambda's time. */

@@ -22,7 +22,7 @@ export type ItemKind =
   | "gc-mark"
   | "gc-lease";
 
-const repoPk = (repository: string) => `REPO#${repository}`;
+const repoPk = (repository: string) => `${REPO_PK_PREFIX}${repository}`;
 /** The partition of every branch's export path claim (keys.exportPathClaim). */
 export const EXPORT_PATHS_PK = "EXPORTPATHS";
 
@@ -72,6 +72,8 @@ export const keys = {
   repoPartition: repoPk,
 };
 
+/** The partition of one repository's configuration, runs and marks (keys.repoPartition). */
+export const REPO_PK_PREFIX = "REPO#";
 export const GC_RUN_SK_PREFIX = "GCRUN#";
 export const GC_LEASE_PK_PREFIX = "GCLEASE#";
 export const EXPORT_PROGRESS_PK_PREFIX = "EXPORTPROGRESS#";
