@@ -131,7 +131,7 @@ export type GcRunRecords = Pick<
 >;
 
 /** What a restore's copy plan changes in the records: it retires the mark (nothing else). */
-export type GcMarkRetirer = Pick<GcStateStore, "retireMark">;
+export type GcMarkRetirer = Pick<GcStateStore, "retireMark" | "getMark">;
 
 /** The repository's GC lease, as a running run keeps it (see lease.ts). */
 export interface GcLeaseKeeper {

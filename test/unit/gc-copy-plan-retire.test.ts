@@ -17,7 +17,7 @@ const NOW = new Date("2025-06-01T12:00:00Z");
 type RetireResult = Awaited<ReturnType<CopyPlanDeps["marks"]["retireMark"]>>;
 
 /** A namespace with mark m1's list, a backup at s3://backups/m1, and a recording retire. */
-function world(answer: (reason: string) => RetireResult) {
+function world(answer: (reason: string) => RetireResult, marks = ["m1", "m2"]) {
   const s3 = new MemoryGcStore();
   const retires: { repository: string; markId: string; reason: string; iso: string }[] = [];
   const deps: CopyPlanDeps = {
@@ -29,6 +29,16 @@ function world(answer: (reason: string) => RetireResult) {
         retires.push({ repository, markId, reason, iso: now.iso });
         return answer(reason);
       },
+      getMark: async (repository, markId) =>
+        repository === "repo" && marks.includes(markId)
+          ? {
+              repository,
+              markId,
+              runId: "r0",
+              status: "succeeded",
+              storageNamespace: "s3://lake-ns/repos/repo",
+            }
+          : undefined,
     },
   };
   const input: CopyMarkInput = {
@@ -96,7 +106,7 @@ describe("the copy plan of a restore", () => {
   });
 
   it("fails when the mark has no record (nothing it could retire)", async () => {
-    const w = world(() => undefined);
+    const w = world(() => undefined, []);
     await w.seed();
     await expect(runCopyPlanStep(w.deps, w.input)).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -108,6 +118,12 @@ describe("the copy plan of a restore", () => {
       [{ markId: "../m1" }, /mark_id/],
       [{ markId: "m2" }, /mark id "m2": no address lists/],
       [{ direction: "Restore" as "restore" }, /direction: must be "backup" or "restore"/],
+      // Another repository's namespace (a direct start): the mark was not made there.
+      [
+        { storageNamespace: "s3://lake-ns/repos/other" },
+        /storageNamespace: s3:\/\/lake-ns\/repos\/other is not the namespace of mark "m1"/,
+      ],
+      [{ repository: "other" }, /mark id "m1" not found in "other"/],
     ];
     for (const [change, why] of cases) {
       const w = world((reason) => retiredMark(NOW.toISOString(), reason));

@@ -73,6 +73,7 @@ export async function runCopyPlanStep(
     );
   }
   checkLocationOutside(input.storageNamespace, input.location);
+  await checkMarkOfNamespace(deps, input);
   const parts = await markParts(deps, input);
   if (input.direction === "restore") await checkBackupExists(deps, input.location);
   const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
@@ -80,6 +81,28 @@ export async function runCopyPlanStep(
   // Last: a wrong input (refused above) leaves the mark as it was.
   if (input.direction === "backup") return { partsKey: key, parts: parts.length };
   return { partsKey: key, parts: parts.length, retired: await retireForRestore(deps, input) };
+}
+
+/**
+ * The mark must be this repository's, made in this namespace: a direct start naming another
+ * namespace would copy the wrong objects and (a restore) retire a mark for nothing.
+ */
+async function checkMarkOfNamespace(
+  deps: Pick<CopyPlanDeps, "marks">,
+  input: CopyMarkInput,
+): Promise<void> {
+  const mark = await deps.marks.getMark(input.repository, input.markId);
+  if (!mark) {
+    throw new NotFoundError(
+      `mark id "${input.markId}" not found in "${input.repository}": nothing copied`,
+    );
+  }
+  const trim = (ns: string) => ns.replace(/\/+$/, "");
+  if (mark.storageNamespace && trim(mark.storageNamespace) !== trim(input.storageNamespace)) {
+    throw new Error(
+      `storageNamespace: ${input.storageNamespace} is not the namespace of mark "${input.markId}" (${mark.storageNamespace}): nothing copied`,
+    );
+  }
 }
 
 /** The mark's text parts in the namespace; a mark without any is refused. */

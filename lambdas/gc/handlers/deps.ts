@@ -91,7 +91,13 @@ export function gcDepsFromEnv(): GcStepDeps {
 
 /** The copy plan's: a restore retires its mark (only that, of the table). */
 export function copyPlanDepsFromEnv(): CopyPlanDeps {
-  return { ...gcDepsFromEnv(), marks: { retireMark: (...a) => store().retireMark(...a) } };
+  return {
+    ...gcDepsFromEnv(),
+    marks: {
+      retireMark: (...a) => store().retireMark(...a),
+      getMark: (...a) => store().getMark(...a),
+    },
+  };
 }
 
 /** Stop starting new lakeFS pages once less than this is left of the Lambda's time. */
