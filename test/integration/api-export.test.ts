@@ -121,7 +121,10 @@ describe("export-hook, status, repair", () => {
 
   test("nothing to do when the head is already exported", async () => {
     await call("PUT", cfgPath(), config);
-    const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
+    // README (API): no body, or {}.
+    const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`, {});
+    expect(run.status).toBe(202);
+    expect(run.body).toMatchObject({ status: "started", toCommit: "c1" });
     await fake.deps.stores.exports.completeExport(
       {
         repository: repo,
@@ -134,6 +137,9 @@ describe("export-hook, status, repair", () => {
     );
     const again = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
     expect(again).toEqual({ status: 200, body: { status: "up-to-date", currentRef: "c1" } });
+    expect(await call("POST", `/repositories/${repo}/branches/main/export-hook`, {})).toEqual(
+      again,
+    );
   });
 
   test("failed export: runs refused until repair; repair only from failed", async () => {
