@@ -128,6 +128,11 @@ test("export set/get/status/run/repair", async () => {
   expect(once.stderr).toBe(
     "lakeport: 409 export not started: export-failed: repair first (last error: AccessDenied)\n",
   );
+  // Exit 3, and the configuration stays stored (README: CLI exit codes).
+  expect(await fake.deps.stores.exports.getConfig(repo, "main")).toMatchObject({
+    exportPath: "s3://export-bucket/out2",
+    isContinuous: false,
+  });
   // Back to the first path (the configuration later tests read).
   const back = await lakeport([
     "export",
