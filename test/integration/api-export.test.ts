@@ -71,6 +71,19 @@ describe("continuous-export configuration", () => {
   });
 });
 
+test("README Limits: a configuration deleted and set again is not checked against its old export path", async () => {
+  const inner = `s3://export-bucket/${repo}/limit/out`;
+  const around = `s3://export-bucket/${repo}/limit`;
+  expect((await call("PUT", cfgPath(), { exportPath: inner })).status).toBe(200);
+  // Stored: a path around the previous one is refused.
+  expect((await call("PUT", cfgPath(), { exportPath: around })).status).toBe(400);
+  // Deleted and set again: the old path is forgotten, the path around it is taken.
+  expect((await call("DELETE", cfgPath())).status).toBe(204);
+  const again = await call("PUT", cfgPath(), { exportPath: around });
+  expect(again.status).toBe(200);
+  expect(again.body).not.toHaveProperty("previousExportPath");
+});
+
 describe("export-hook, status, repair", () => {
   test("run starts once; a second run while running is refused and queued", async () => {
     await call("PUT", cfgPath(), config);
