@@ -210,7 +210,8 @@ const cases: Case[] = [
     path: cfg,
     body: { ...ok, lastKeysInPrefixRegexp: ["ok/", "a\ud800"] },
     status: 400,
-    message: /^lastKeysInPrefixRegexp\[1\]: invalid regular expression "a\\ud800": must be well-formed Unicode/,
+    message:
+      /^lastKeysInPrefixRegexp\[1\]: invalid regular expression "a\\ud800": must be well-formed Unicode/,
   },
   {
     name: "isContinuous not boolean",

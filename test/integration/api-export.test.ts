@@ -71,6 +71,19 @@ describe("continuous-export configuration", () => {
   });
 });
 
+test("README Limits: a configuration deleted and set again is not checked against its old export path", async () => {
+  const inner = `s3://export-bucket/${repo}/limit/out`;
+  const around = `s3://export-bucket/${repo}/limit`;
+  expect((await call("PUT", cfgPath(), { exportPath: inner })).status).toBe(200);
+  // Stored: a path around the previous one is refused.
+  expect((await call("PUT", cfgPath(), { exportPath: around })).status).toBe(400);
+  // Deleted and set again: the old path is forgotten, the path around it is taken.
+  expect((await call("DELETE", cfgPath())).status).toBe(204);
+  const again = await call("PUT", cfgPath(), { exportPath: around });
+  expect(again.status).toBe(200);
+  expect(again.body).not.toHaveProperty("previousExportPath");
+});
+
 describe("export-hook, status, repair", () => {
   test("run starts once; a second run while running is refused and queued", async () => {
     await call("PUT", cfgPath(), config);
@@ -121,7 +134,10 @@ describe("export-hook, status, repair", () => {
 
   test("nothing to do when the head is already exported", async () => {
     await call("PUT", cfgPath(), config);
-    const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
+    // README (API): no body, or {}.
+    const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`, {});
+    expect(run.status).toBe(202);
+    expect(run.body).toMatchObject({ status: "started", toCommit: "c1" });
     await fake.deps.stores.exports.completeExport(
       {
         repository: repo,
@@ -134,6 +150,9 @@ describe("export-hook, status, repair", () => {
     );
     const again = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
     expect(again).toEqual({ status: 200, body: { status: "up-to-date", currentRef: "c1" } });
+    expect(await call("POST", `/repositories/${repo}/branches/main/export-hook`, {})).toEqual(
+      again,
+    );
   });
 
   test("failed export: runs refused until repair; repair only from failed", async () => {

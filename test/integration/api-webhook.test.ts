@@ -100,6 +100,32 @@ test("a commit with a large message and metadata is published with the fields na
   expect((await deliver(huge)).status).toBe(413);
 });
 
+test("the limits the README gives: published whole up to 200 KiB, taken up to 4 MiB", async () => {
+  /** A payload of exactly `bytes` bytes of JSON, the commit message filling it. */
+  const sized = (commit: string, bytes: number) => {
+    const p = { ...payload(commit), commit_message: "" };
+    return { ...p, commit_message: "m".repeat(bytes - Buffer.byteLength(JSON.stringify(p))) };
+  };
+  // 190 KiB: over the other routes' 64 KiB, under the bus limit: the detail is the payload.
+  const fits = sized("c108", 190 * 1024);
+  expect(await deliver(fits)).toEqual({ status: 202, body: { published: true, duplicate: false } });
+  expect(fake.events.events.at(-1)?.detail).toEqual(fits);
+  // 4 MiB exactly: taken, trimmed for the bus; one byte more: 413, nothing published.
+  const largest = sized("c109", 4 * 1024 * 1024);
+  expect(await deliver(largest)).toEqual({
+    status: 202,
+    body: { published: true, duplicate: false },
+  });
+  expect(fake.events.events.at(-1)?.detail).toMatchObject({
+    commit_id: "c109",
+    lakeport_omitted_fields: ["commit_message", "commit_metadata"],
+  });
+  const before = fake.events.events.length;
+  const over = await deliver(sized("c110", 4 * 1024 * 1024 + 1));
+  expect(over.status).toBe(413);
+  expect(fake.events.events.length).toBe(before);
+});
+
 test("needs the shared secret (no bearer token)", async () => {
   const before = fake.events.events.length;
   expect(await deliver(payload("c101"), null)).toEqual({

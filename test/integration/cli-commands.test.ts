@@ -128,6 +128,11 @@ test("export set/get/status/run/repair", async () => {
   expect(once.stderr).toBe(
     "lakeport: 409 export not started: export-failed: repair first (last error: AccessDenied)\n",
   );
+  // Exit 3, and the configuration stays stored (README: CLI exit codes).
+  expect(await fake.deps.stores.exports.getConfig(repo, "main")).toMatchObject({
+    exportPath: "s3://export-bucket/out2",
+    isContinuous: false,
+  });
   // Back to the first path (the configuration later tests read).
   const back = await lakeport([
     "export",
@@ -215,6 +220,39 @@ test("export set --continuous=false starts one export; --wait follows it to the 
   const r = await child;
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/state: +exported-successfully\n.*\nlast exported commit: d1/);
+
+  // With --json: no progress line (not even the first one printed off a terminal), only the
+  // JSON of the end state.
+  fake.lakefs.setHead(repo, "dev", "d2");
+  const quiet = lakeport([
+    "--json",
+    ...["export", "set", `lakefs://${repo}@dev`, "--path", "s3://export-bucket/dev"],
+    ...["--continuous=false", "--wait"],
+  ]);
+  let next = await fake.deps.stores.exports.getState(repo, "dev");
+  while (next?.commitId !== "d2" || next.state !== "in-progress") {
+    await new Promise((res) => setTimeout(res, 50));
+    next = await fake.deps.stores.exports.getState(repo, "dev");
+  }
+  // Long enough for a progress line to be printed, were it printed.
+  await new Promise((res) => setTimeout(res, 300));
+  await fake.deps.stores.exports.completeExport(
+    {
+      repository: repo,
+      branch: "dev",
+      exportId: next.exportId,
+      commitId: "d2",
+      outcome: { status: "succeeded" },
+    },
+    new Date().toISOString(),
+  );
+  const q = await quiet;
+  expect(q.code, q.stderr).toBe(0);
+  expect(q.stderr).toBe("");
+  expect(JSON.parse(q.stdout)).toMatchObject({
+    state: "exported-successfully",
+    lastExportedCommit: "d2",
+  });
 });
 
 test("--version prints the package's version; --help shows examples and exit codes", async () => {

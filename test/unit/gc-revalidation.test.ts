@@ -297,6 +297,34 @@ describe("revalidation before the sweep", () => {
     expect(["A0", "O0", "A1"].map((l) => exists(w, l))).toEqual([false, false, false]);
   });
 
+  it("a sweep with many undeletable objects fails counting them all and naming five (README: Limits)", async () => {
+    const w = world();
+    const tree = new Map<string, string>();
+    for (let i = 0; i < 8; i++) tree.set(`x/${i}`, object(w, `X${i}`));
+    const c0 = w.lakefs.addCommit([], tree, NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    for (let i = 0; i < 8; i++) w.lakefs.stage("main", `x/${i}`, null);
+    w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "k", object(w, "K1"));
+    w.lakefs.commit("main", NOW - 1 * DAY);
+    const m = await markOnly(w);
+    for (let i = 0; i < 8; i++)
+      w.store.failDelete.set(w.address[`X${i}`]!.replace("s3://lake/", ""), "AccessDenied");
+    const failed = await sweepOnly(w, m);
+    expect(failed.success).toBe(false);
+    const message = failed.errorMessage ?? "";
+    expect(message).toMatch(/^8 marked object\(s\) could not be deleted, e\.g\. /);
+    const named = message.match(/data\/X\d+-\d+ \(AccessDenied\)/g) ?? [];
+    expect(named).toHaveLength(5);
+    expect(new Set(named).size).toBe(5);
+    for (let i = 0; i < 8; i++) expect(exists(w, `X${i}`)).toBe(true);
+    // The mark stays sweepable: a sweep-only run of it resumes the job.
+    w.store.failDelete.clear();
+    expect((await sweepOnly(w, m)).success).toBe(true);
+    for (let i = 0; i < 8; i++) expect(exists(w, `X${i}`)).toBe(false);
+    expect(exists(w, "K1")).toBe(true);
+  });
+
   it("a mark-and-sweep run whose sweep fails leaves its mark, which a sweep-only run resumes", async () => {
     const w = repository();
     w.store.failDelete.set(w.address.A1!.replace("s3://lake/", ""), "InternalError");
