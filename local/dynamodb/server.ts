@@ -4,6 +4,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 export interface DynamoDbServerHandle {
@@ -90,6 +91,8 @@ export async function startDynamoDbServer(
     String(port),
     // One database for every access key and region, as one AWS account would be.
     "-sharedDb",
+    // It would otherwise try to report usage to AWS and keep an installation id.
+    "-disableTelemetry",
   ];
   if (opts.directory) {
     await mkdir(opts.directory, { recursive: true });
@@ -97,7 +100,13 @@ export async function startDynamoDbServer(
   } else {
     args.push("-inMemory");
   }
-  const child = spawn("java", args, { stdio: ["ignore", "ignore", "pipe"] });
+  // Its working directory gets a dynamodb-local-metadata.json: never the caller's (the project).
+  const cwd = opts.directory ?? tmpdir();
+  const child = spawn("java", args, {
+    cwd,
+    env: { ...process.env, DDB_LOCAL_TELEMETRY: "0" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const releaseGuards = guardAgainstOrphan(child);
   let stderr = "";
   child.stderr?.on("data", (d) => {
