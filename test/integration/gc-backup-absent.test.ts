@@ -95,9 +95,23 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
       /no object under/,
     );
     // The copy workflow's plan step (gc restore --workflow) refuses it too, and plans a backup.
-    const deps = { s3: new MemoryGcStore(), workBucket: "work" } as unknown as Parameters<
-      typeof runCopyPlanStep
-    >[0];
+    const deps: Parameters<typeof runCopyPlanStep>[0] = {
+      s3: new MemoryGcStore(),
+      workBucket: "work",
+      now: () => new Date(),
+      marks: {
+        getMark: async (repository, markId) => ({
+          repository,
+          markId,
+          runId: "r0",
+          status: "succeeded",
+          storageNamespace: m.storageNamespace,
+        }),
+        retireMark: async () => {
+          throw new Error("a refused restore must not retire its mark");
+        },
+      },
+    };
     await deps.s3.put(nsBucket, m.listKey, m.list);
     const plan = {
       repository: "r",
