@@ -4,8 +4,8 @@
 //     -> HasShards? -- yes --> CopyShards (distributed map over the shard index JSONL,
 //          |                   batches of shards, failures tolerated: counted by Status)
 //          v
-//     -> Markers -> Status (status line LAST) -> Finish (outcome) -> ExportSucceeded?
-//        -> Done | ExportFailed (cause: the reason)
+//     -> Markers -> Status (status line LAST) -> ExportSucceeded? -> Done
+//        | Finish (the reason) -> ExportFailed (cause: the reason)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
 // Trigger: rule on the Lakeport bus (lakeport.lakefs commit, merge, revert, cherry-pick events) -> trigger Lambda.
@@ -316,13 +316,26 @@ export class ExportWorkflow extends Construct {
     const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
     const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
     const finishTask = invoke("Finish", finish, { resultPath: "$.finish" });
+    const done = new sfn.Succeed(this, "Done");
+    finishTask.next(
+      new sfn.Choice(this, "FinishedFailed?")
+        .when(sfn.Condition.stringEquals("$.finish.outcome", "failed"), exportFailed)
+        .otherwise(done),
+    );
+    // Once the status step wrote a success line, nothing may fail the execution (the branch
+    // would say export-failed under that line): a success ends here, without another Lambda.
     markersTask
       .next(statusTask)
-      .next(finishTask)
       .next(
         new sfn.Choice(this, "ExportSucceeded?")
-          .when(sfn.Condition.stringEquals("$.finish.outcome", "failed"), exportFailed)
-          .otherwise(new sfn.Succeed(this, "Done")),
+          .when(
+            sfn.Condition.and(
+              sfn.Condition.isPresent("$.status.status"),
+              sfn.Condition.not(sfn.Condition.stringEquals("$.status.status", "export-failed")),
+            ),
+            done,
+          )
+          .otherwise(finishTask),
       );
 
     const definition = start

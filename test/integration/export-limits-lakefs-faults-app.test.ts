@@ -98,6 +98,36 @@ describe("Lambda limits in the export workflow", () => {
   }, 180_000);
 });
 
+describe("after the status step wrote success", () => {
+  it("no Lambda can fail the export: a crashing Finish function is not on the success path", async () => {
+    const repo = await exportableRepository();
+    const statusPrefix = `${repo.id}-status`;
+    const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
+      exportPath: `s3://${outBucket}/${repo.id}`,
+      exportStatusPath: `s3://${outBucket}/${statusPrefix}`,
+      isContinuous: false,
+    });
+    expect(put.status, put.text).toBe(200);
+    const finish = env.deployment.physicalId("LakeportExportFinishFunction");
+    env.deployment.runtime.injectFault({ function: finish, invocation: "next", kind: "crash" });
+    try {
+      const done = await runExport(repo);
+      // The branch agrees with the success line the status step wrote.
+      expect(done.state, JSON.stringify(done)).toBe("exported-successfully");
+      const line = await env.s3.send(
+        new GetObjectCommand({
+          Bucket: outBucket,
+          Key: `${statusPrefix}/${repo.id}-main-${done.lastExportedCommit}`,
+        }),
+      );
+      expect(await line.Body!.transformToString()).toMatch(/^status: exported-successfully,/);
+      expect(env.deployment.runtime.stats(finish).crashes).toBe(0);
+    } finally {
+      env.deployment.runtime.clearFaults();
+    }
+  }, 120_000);
+});
+
 describe("lakeFS failures during an export and a GC run", () => {
   it("500s, 429s with Retry-After and slow answers are retried: the export succeeds", async () => {
     const repo = await exportableRepository();

@@ -539,7 +539,7 @@ async function checkStatusLines(ctx: Ctx, s: ExportStatusBody): Promise<string[]
         line.signalledErrors === 0;
       if (!ok)
         bad.push(
-          `status line ${key} says ${text.trim()} (branch: ${s.state} ${s.lastExportedCommit})`,
+          `status line ${key} says ${text.trim()} (branch: ${s.state} ${s.lastExportedCommit}${s.errorMessage ? `: ${s.errorMessage}` : ""})`,
         );
     }
   }

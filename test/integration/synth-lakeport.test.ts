@@ -577,7 +577,15 @@ describe("export integrity", () => {
     const states = definitionOf(sm).States;
     expect(states.ExportFailed).toMatchObject({ Type: "Fail", Error: "ExportFailed" });
     expect(states.ExportFailed.CausePath).toBe("$.finish.errorMessage");
-    expect(JSON.stringify(states["ExportSucceeded?"])).toContain("$.finish.outcome");
+    expect(JSON.stringify(states["FinishedFailed?"])).toContain("$.finish.outcome");
+    // After the status step's success line no Lambda runs: straight to Succeed.
+    expect(states.Status.Next).toBe("ExportSucceeded?");
+    const succeeded = states["ExportSucceeded?"];
+    expect(JSON.stringify(succeeded.Choices)).toContain("$.status.status");
+    expect(succeeded.Choices.map((c: { Next: string }) => states[c.Next].Type)).toEqual([
+      "Succeed",
+    ]);
+    expect(succeeded.Default).toBe("Finish");
   });
 });
 
