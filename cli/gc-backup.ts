@@ -10,12 +10,13 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
+import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
-import type { CopyOperation } from "../lambdas/shared/s3-copy/types";
+import type { CopyOperation, OperationFailure } from "../lambdas/shared/s3-copy/types";
 import { writableLocationProblem } from "../lambdas/shared/s3-naming";
-import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
+import { InvalidS3UriError, parseS3Uri } from "../lambdas/shared/s3-uri";
 import { localClientOptions, UsageError } from "./endpoint";
 
 export type CopyDirection = "backup" | "restore";
@@ -120,21 +121,15 @@ export async function copyMarkedObjects(
   if (req.direction === "restore") await checkBackupExists(s3, ext, req.external);
   let objects = 0;
   let listingDone = false;
+  /** Lines of the list that are not keys GC may copy: named failures, never copied. */
+  const refused: OperationFailure[] = [];
+  const places = { direction: req.direction, namespace: ns, location: ext };
   async function* operations(): AsyncGenerator<CopyOperation> {
     for await (const key of markedKeys(s3, req.storageNamespace, req.markId)) {
       objects++;
-      const inside = { bucket: ns.bucket, key: `${ns.keyPrefix}${key}` };
-      const outside = { bucket: ext.bucket, key: joinKey(ext.prefix, key) };
-      const [from, to] = req.direction === "backup" ? [inside, outside] : [outside, inside];
-      yield {
-        kind: "copy",
-        id: key,
-        sourceBucket: from.bucket,
-        sourceKey: from.key,
-        destBucket: to.bucket,
-        destKey: to.key,
-        keepSourceHeaders: true,
-      };
+      const op = markCopyOperation(key, places);
+      if ("code" in op) refused.push(op);
+      else yield op;
     }
     listingDone = true;
   }
@@ -148,13 +143,13 @@ export async function copyMarkedObjects(
               listed: objects,
               listingDone,
               copied: r.copied,
-              failed: r.failed.filter((f) => !isAbsentSource(f)).length,
+              failed: refused.length + r.failed.filter((f) => !isAbsentSource(f)).length,
               copiedBytes: r.copiedBytes,
             }),
         }
       : {}),
   });
-  const failed = out.failed.filter((f) => !isAbsentSource(f));
+  const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
   if (req.direction === "restore" && objects > 0 && out.copied === 0 && failed.length === 0) {
     // Every object absent: the location holds something, but not this mark's backup (its
     // parent folder, another mark's backup). A backup holds at least the objects that were
@@ -167,7 +162,7 @@ export async function copyMarkedObjects(
     objects,
     copied: out.copied,
     copiedBytes: out.copiedBytes,
-    absent: out.failed.length - failed.length,
+    absent: out.failed.length + refused.length - failed.length,
     failed,
   };
 }
