@@ -33,6 +33,8 @@ export interface MarkCopyResult {
   objects: number;
   copied: number;
   copiedBytes: number;
+  /** A restore's objects the namespace already held (restored before, never swept): kept. */
+  present: number;
   /** Listed objects the source does not hold (swept by an earlier GC run): nothing to copy. */
   absent: number;
   failed: { path: string; code: string; message: string }[];
@@ -105,6 +107,8 @@ async function* markedKeys(s3: S3Client, storageNamespace: string, markId: strin
 export interface MarkCopyProgress {
   listed: number;
   listingDone: boolean;
+  /** Objects dealt with: copied, already in the destination, absent or failed. */
+  done: number;
   copied: number;
   failed: number;
   copiedBytes: number;
@@ -142,6 +146,7 @@ export async function copyMarkedObjects(
             report({
               listed: objects,
               listingDone,
+              done: refused.length + r.succeeded + r.failed.length,
               copied: r.copied,
               failed: refused.length + r.failed.filter((f) => !isAbsentSource(f)).length,
               copiedBytes: r.copiedBytes,
@@ -150,7 +155,8 @@ export async function copyMarkedObjects(
       : {}),
   });
   const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
-  if (req.direction === "restore" && objects > 0 && out.copied === 0 && failed.length === 0) {
+  const found = out.copied + out.present;
+  if (req.direction === "restore" && objects > 0 && found === 0 && failed.length === 0) {
     // Every object absent: the location holds something, but not this mark's backup (its
     // parent folder, another mark's backup). A backup holds at least the objects that were
     // still there when it ran; one that held none left its location empty.
@@ -162,6 +168,7 @@ export async function copyMarkedObjects(
     objects,
     copied: out.copied,
     copiedBytes: out.copiedBytes,
+    present: out.present,
     absent: out.failed.length + refused.length - failed.length,
     failed,
   };

@@ -2,7 +2,9 @@
 // access may have edited it. Against the embedded S3 (which, like some S3-compatible stores and
 // proxies, resolves `..` segments): whatever a line says, a backup or restore copies only from
 // and to keys inside the namespace and the location, never over lakeFS's own `_lakefs/`
-// metadata, and a line it refuses is a named failure, not a success.
+// metadata, and a line it refuses is a named failure, not a success. A restore does not
+// overwrite an object the namespace holds again: the same one counts as present, another one
+// is left as it is and named.
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -135,5 +137,63 @@ describe("a list saved with CRLF line ends is not a successful copy of nothing",
         BatchInput: { ...batch, direction: "backup" },
       }),
     ).rejects.toThrow(/2 object\(s\) not copied: .*InvalidAddress/s);
+  });
+});
+
+describe("a restore over objects the namespace holds again", () => {
+  /** data/same as in the backup, data/other rewritten since, data/gone swept. */
+  async function rewritten(markId: string) {
+    const ns = `repos/${uniqueName("r")}`;
+    const loc = uniqueName("loc");
+    for (const k of ["same", "other", "gone"]) await put(backupBucket, `${loc}/data/${k}`, k);
+    await put(nsBucket, `${ns}/data/same`, "same");
+    await put(nsBucket, `${ns}/data/other`, "rewritten since");
+    const listKey = `${ns}/${gcPaths.addressesTextPart(markId, 0)}`;
+    const list = "data/gone\ndata/other\ndata/same\n";
+    await put(nsBucket, listKey, list);
+    return {
+      ns,
+      listKey,
+      list,
+      storageNamespace: `s3://${nsBucket}/${ns}`,
+      location: `s3://${backupBucket}/${loc}`,
+    };
+  }
+
+  it("from this machine: keeps them, names the one that differs, and a re-run copies nothing", async () => {
+    const m = await rewritten("m5");
+    const req = {
+      direction: "restore" as const,
+      storageNamespace: m.storageNamespace,
+      markId: "m5",
+      external: m.location,
+    };
+    const out = await copyMarkedObjects(s3, req);
+    expect(await text(nsBucket, `${m.ns}/data/other`)).toBe("rewritten since");
+    expect(await text(nsBucket, `${m.ns}/data/gone`)).toBe("gone");
+    expect(out).toMatchObject({ objects: 3, copied: 1, present: 1, absent: 0 });
+    expect(out.failed).toMatchObject([{ path: "data/other", code: "DestinationDiffers" }]);
+    expect(out.failed[0]!.message).toMatch(/15 bytes.*5 bytes/);
+    const again = await copyMarkedObjects(s3, req);
+    expect(again).toMatchObject({ copied: 0, present: 2 });
+    expect(again.failed).toMatchObject([{ path: "data/other", code: "DestinationDiffers" }]);
+  });
+
+  it("through the copy workflow's parts step: the map child fails naming it", async () => {
+    const m = await rewritten("m6");
+    const deps = { s3: new MemoryGcStore() };
+    await deps.s3.put(nsBucket, m.listKey, m.list);
+    await expect(
+      runCopyPartsStep(deps, s3, {
+        Items: [{ key: m.listKey, part: 0 }],
+        BatchInput: {
+          storageNamespace: m.storageNamespace,
+          direction: "restore",
+          location: m.location,
+        },
+      }),
+    ).rejects.toThrow(/1 object\(s\) not copied: data\/other \(DestinationDiffers/);
+    expect(await text(nsBucket, `${m.ns}/data/other`)).toBe("rewritten since");
+    expect(await text(nsBucket, `${m.ns}/data/gone`)).toBe("gone");
   });
 });

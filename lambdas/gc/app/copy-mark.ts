@@ -177,6 +177,7 @@ export async function runCopyPartsStep(
   objects: number;
   copied: number;
   copiedBytes: number;
+  present: number;
   absent: number;
   failed: number;
 }> {
@@ -184,7 +185,7 @@ export async function runCopyPartsStep(
   checkLocationOutside(storageNamespace, location);
   const ns = namespaceObjects(storageNamespace);
   const places = { direction, namespace: ns, location: parseS3Uri(location, "location") };
-  const total = { objects: 0, copied: 0, copiedBytes: 0, absent: 0, failed: 0 };
+  const total = { objects: 0, copied: 0, copiedBytes: 0, present: 0, absent: 0, failed: 0 };
   const failures: string[] = [];
   for (const { key } of event.Items ?? []) {
     const text = await deps.s3.getText(ns.bucket, key);
@@ -201,6 +202,7 @@ export async function runCopyPartsStep(
     total.objects += ops.length + refused.length;
     total.copied += out.copied;
     total.copiedBytes += out.copiedBytes;
+    total.present += out.present;
     const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
     total.absent += out.failed.length - copyFailed.length;
     const failed = [...refused, ...copyFailed];

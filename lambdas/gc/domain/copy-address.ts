@@ -57,5 +57,8 @@ export function markCopyOperation(
     destBucket: to.bucket,
     destKey: to.key,
     keepSourceHeaders: true,
+    // The namespace may hold an object again (restored already, never swept, rewritten):
+    // a restore brings back what is missing, it never overwrites.
+    keepExistingDestination: places.direction === "restore",
   };
 }
