@@ -13,6 +13,7 @@ import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
 import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
+import { errorCode } from "../lambdas/shared/retry";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../lambdas/shared/s3-copy/types";
 import { writableLocationProblem } from "../lambdas/shared/s3-naming";
@@ -194,13 +195,19 @@ async function checkBackupExists(
   loc: { bucket: string; prefix: string },
   external: string,
 ): Promise<void> {
-  const page = await s3.send(
-    new ListObjectsV2Command({
-      Bucket: loc.bucket,
-      Prefix: loc.prefix === "" ? "" : `${loc.prefix}/`,
-      MaxKeys: 1,
-    }),
-  );
+  const page = await s3
+    .send(
+      new ListObjectsV2Command({
+        Bucket: loc.bucket,
+        Prefix: loc.prefix === "" ? "" : `${loc.prefix}/`,
+        MaxKeys: 1,
+      }),
+    )
+    .catch((err: unknown) => {
+      // A mistyped bucket is bad input (exit code 2), not a crash with a stack trace.
+      if (errorCode(err) !== "NoSuchBucket") throw err;
+      throw new UsageError(`--from: bucket ${loc.bucket} does not exist: nothing to restore from`);
+    });
   if ((page.Contents ?? []).length === 0) {
     throw new UsageError(`--from: no object under ${external}: nothing to restore from`);
   }
