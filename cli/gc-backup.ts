@@ -10,12 +10,14 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
+import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
+import { errorCode } from "../lambdas/shared/retry";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
-import type { CopyOperation } from "../lambdas/shared/s3-copy/types";
+import type { CopyOperation, OperationFailure } from "../lambdas/shared/s3-copy/types";
 import { writableLocationProblem } from "../lambdas/shared/s3-naming";
-import { InvalidS3UriError, joinKey, parseS3Uri } from "../lambdas/shared/s3-uri";
+import { InvalidS3UriError, parseS3Uri } from "../lambdas/shared/s3-uri";
 import { localClientOptions, UsageError } from "./endpoint";
 
 export type CopyDirection = "backup" | "restore";
@@ -32,6 +34,8 @@ export interface MarkCopyResult {
   objects: number;
   copied: number;
   copiedBytes: number;
+  /** A restore's objects the namespace already held (restored before, never swept): kept. */
+  present: number;
   /** Listed objects the source does not hold (swept by an earlier GC run): nothing to copy. */
   absent: number;
   failed: { path: string; code: string; message: string }[];
@@ -104,6 +108,8 @@ async function* markedKeys(s3: S3Client, storageNamespace: string, markId: strin
 export interface MarkCopyProgress {
   listed: number;
   listingDone: boolean;
+  /** Objects dealt with: copied, already in the destination, absent or failed. */
+  done: number;
   copied: number;
   failed: number;
   copiedBytes: number;
@@ -120,21 +126,15 @@ export async function copyMarkedObjects(
   if (req.direction === "restore") await checkBackupExists(s3, ext, req.external);
   let objects = 0;
   let listingDone = false;
+  /** Lines of the list that are not keys GC may copy: named failures, never copied. */
+  const refused: OperationFailure[] = [];
+  const places = { direction: req.direction, namespace: ns, location: ext };
   async function* operations(): AsyncGenerator<CopyOperation> {
     for await (const key of markedKeys(s3, req.storageNamespace, req.markId)) {
       objects++;
-      const inside = { bucket: ns.bucket, key: `${ns.keyPrefix}${key}` };
-      const outside = { bucket: ext.bucket, key: joinKey(ext.prefix, key) };
-      const [from, to] = req.direction === "backup" ? [inside, outside] : [outside, inside];
-      yield {
-        kind: "copy",
-        id: key,
-        sourceBucket: from.bucket,
-        sourceKey: from.key,
-        destBucket: to.bucket,
-        destKey: to.key,
-        keepSourceHeaders: true,
-      };
+      const op = markCopyOperation(key, places);
+      if ("code" in op) refused.push(op);
+      else yield op;
     }
     listingDone = true;
   }
@@ -147,15 +147,17 @@ export async function copyMarkedObjects(
             report({
               listed: objects,
               listingDone,
+              done: refused.length + r.succeeded + r.failed.length,
               copied: r.copied,
-              failed: r.failed.filter((f) => !isAbsentSource(f)).length,
+              failed: refused.length + r.failed.filter((f) => !isAbsentSource(f)).length,
               copiedBytes: r.copiedBytes,
             }),
         }
       : {}),
   });
-  const failed = out.failed.filter((f) => !isAbsentSource(f));
-  if (req.direction === "restore" && objects > 0 && out.copied === 0 && failed.length === 0) {
+  const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
+  const found = out.copied + out.present;
+  if (req.direction === "restore" && objects > 0 && found === 0 && failed.length === 0) {
     // Every object absent: the location holds something, but not this mark's backup (its
     // parent folder, another mark's backup). A backup holds at least the objects that were
     // still there when it ran; one that held none left its location empty.
@@ -167,7 +169,8 @@ export async function copyMarkedObjects(
     objects,
     copied: out.copied,
     copiedBytes: out.copiedBytes,
-    absent: out.failed.length - failed.length,
+    present: out.present,
+    absent: out.failed.length + refused.length - failed.length,
     failed,
   };
 }
@@ -192,13 +195,19 @@ async function checkBackupExists(
   loc: { bucket: string; prefix: string },
   external: string,
 ): Promise<void> {
-  const page = await s3.send(
-    new ListObjectsV2Command({
-      Bucket: loc.bucket,
-      Prefix: loc.prefix === "" ? "" : `${loc.prefix}/`,
-      MaxKeys: 1,
-    }),
-  );
+  const page = await s3
+    .send(
+      new ListObjectsV2Command({
+        Bucket: loc.bucket,
+        Prefix: loc.prefix === "" ? "" : `${loc.prefix}/`,
+        MaxKeys: 1,
+      }),
+    )
+    .catch((err: unknown) => {
+      // A mistyped bucket is bad input (exit code 2), not a crash with a stack trace.
+      if (errorCode(err) !== "NoSuchBucket") throw err;
+      throw new UsageError(`--from: bucket ${loc.bucket} does not exist: nothing to restore from`);
+    });
   if ((page.Contents ?? []).length === 0) {
     throw new UsageError(`--from: no object under ${external}: nothing to restore from`);
   }

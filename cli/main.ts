@@ -495,7 +495,7 @@ async function copyMarkHere(c: CopyContext, s3: S3Client) {
     onProgress: (p) =>
       line?.update({
         phase: "copying",
-        objects: { done: p.copied + p.failed, ...(p.listingDone ? { total: p.listed } : {}) },
+        objects: { done: p.done, ...(p.listingDone ? { total: p.listed } : {}) },
         bytes: { done: p.copiedBytes },
         failed: p.failed,
       }),
@@ -504,7 +504,7 @@ async function copyMarkHere(c: CopyContext, s3: S3Client) {
     opts,
     out,
     () =>
-      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
+      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the namespace` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
   if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
   if (out.failed.length > 0) {

@@ -11,7 +11,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
-import { copyMarkedObjects } from "../../cli/gc-backup";
+import { UsageError } from "../../cli/endpoint";
+import { checkCopyLocation, copyMarkedObjects } from "../../cli/gc-backup";
 import { runCopyPartsStep, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { testS3Client, uniqueName } from "../support/clients";
@@ -126,6 +127,21 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
     expect(await runCopyPlanStep(deps, { ...plan, direction: "backup" })).toMatchObject({
       parts: 1,
     });
+  });
+});
+
+describe("GC restore from a bucket that does not exist", () => {
+  it("is a usage error naming --from (exit code 2), checked before the mark is retired", async () => {
+    const m = await secondMark("m6");
+    const req = {
+      direction: "restore" as const,
+      storageNamespace: m.storageNamespace,
+      markId: "m6",
+      external: `s3://${uniqueName("no-such-bucket")}/backup`,
+    };
+    const refusal = checkCopyLocation(req, s3);
+    await expect(refusal).rejects.toBeInstanceOf(UsageError);
+    await expect(refusal).rejects.toThrow(/^--from: bucket no-such-bucket-\S+ does not exist/);
   });
 });
 

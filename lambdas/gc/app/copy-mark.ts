@@ -6,9 +6,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
-import type { CopyOperation } from "../../shared/s3-copy/types";
-import { joinKey, parseS3Uri } from "../../shared/s3-uri";
+import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
+import { parseS3Uri } from "../../shared/s3-uri";
 import { isAbsentSource } from "../domain/copy-absent";
+import { markCopyOperation } from "../domain/copy-address";
 import { validateMarkId } from "../domain/ids";
 import { gcPaths } from "../domain/paths";
 import { encodeJsonLines } from "../domain/shards";
@@ -176,41 +177,35 @@ export async function runCopyPartsStep(
   objects: number;
   copied: number;
   copiedBytes: number;
+  present: number;
   absent: number;
   failed: number;
 }> {
   const { storageNamespace, direction, location } = event.BatchInput;
   checkLocationOutside(storageNamespace, location);
   const ns = namespaceObjects(storageNamespace);
-  const ext = parseS3Uri(location, "location");
-  const total = { objects: 0, copied: 0, copiedBytes: 0, absent: 0, failed: 0 };
+  const places = { direction, namespace: ns, location: parseS3Uri(location, "location") };
+  const total = { objects: 0, copied: 0, copiedBytes: 0, present: 0, absent: 0, failed: 0 };
   const failures: string[] = [];
   for (const { key } of event.Items ?? []) {
     const text = await deps.s3.getText(ns.bucket, key);
     if (text === undefined) throw new Error(`copy: marked list ${key} does not exist`);
-    const ops: CopyOperation[] = text
-      .split("\n")
-      .filter((k) => k.length > 0)
-      .map((k) => {
-        const inside = { bucket: ns.bucket, key: ns.key(k) };
-        const outside = { bucket: ext.bucket, key: joinKey(ext.prefix, k) };
-        const [from, to] = direction === "backup" ? [inside, outside] : [outside, inside];
-        return {
-          kind: "copy",
-          id: k,
-          sourceBucket: from.bucket,
-          sourceKey: from.key,
-          destBucket: to.bucket,
-          destKey: to.key,
-          keepSourceHeaders: true,
-        };
-      });
+    const ops: CopyOperation[] = [];
+    const refused: OperationFailure[] = [];
+    for (const line of text.split("\n")) {
+      if (line.length === 0) continue;
+      const op = markCopyOperation(line, places);
+      if ("code" in op) refused.push(op);
+      else ops.push(op);
+    }
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
-    total.objects += ops.length;
+    total.objects += ops.length + refused.length;
     total.copied += out.copied;
     total.copiedBytes += out.copiedBytes;
-    const failed = out.failed.filter((f) => !isAbsentSource(f));
-    total.absent += out.failed.length - failed.length;
+    total.present += out.present;
+    const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
+    total.absent += out.failed.length - copyFailed.length;
+    const failed = [...refused, ...copyFailed];
     total.failed += failed.length;
     for (const f of failed.slice(0, 5)) failures.push(`${f.path} (${f.code}: ${f.message})`);
   }

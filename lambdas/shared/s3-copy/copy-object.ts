@@ -13,7 +13,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { createLimiter } from "../concurrency";
-import { type RetryOptions, withRetry } from "../retry";
+import { httpStatusOf, type RetryOptions, withRetry } from "../retry";
 import type { CopyOperation } from "./types";
 
 export const GiB = 1024 ** 3;
@@ -37,6 +37,13 @@ export interface CopyObjectResult {
   parts: number;
   size: number;
   etag?: string;
+  /** Nothing copied: the destination already held the source's object (keepExistingDestination). */
+  present?: boolean;
+}
+
+/** The destination holds another object than the source (keepExistingDestination): kept. */
+export class DestinationDiffersError extends Error {
+  override readonly name = "DestinationDiffers";
 }
 
 export type CopyObjectInput = Omit<CopyOperation, "kind" | "id">;
@@ -88,6 +95,38 @@ function sourceHeaders(head: HeadObjectCommandOutput) {
   return out;
 }
 
+const isMultipartEtag = (etag: string | undefined) => /-\d+"?$/.test(etag ?? "");
+
+/**
+ * Whether the destination already holds the source's object (same size, and same ETag when
+ * both are single-part MD5s); undefined when it holds nothing. Another object is refused
+ * (DestinationDiffersError) rather than overwritten.
+ */
+async function destinationHolds(
+  s3: S3Client,
+  input: CopyObjectInput,
+  source: HeadObjectCommandOutput,
+  retry: RetryOptions,
+): Promise<boolean> {
+  let there: HeadObjectCommandOutput;
+  try {
+    there = await withRetry(
+      () => s3.send(new HeadObjectCommand({ Bucket: input.destBucket, Key: input.destKey })),
+      retry,
+    );
+  } catch (error) {
+    if (httpStatusOf(error) === 404) return false;
+    throw error;
+  }
+  const comparable = !isMultipartEtag(source.ETag) && !isMultipartEtag(there.ETag);
+  if (there.ContentLength === source.ContentLength && (!comparable || there.ETag === source.ETag)) {
+    return true;
+  }
+  throw new DestinationDiffersError(
+    `s3://${input.destBucket}/${input.destKey} already exists with other content (${there.ContentLength} bytes, ETag ${there.ETag}; the copy's source has ${source.ContentLength} bytes, ETag ${source.ETag}): left as it is, not overwritten`,
+  );
+}
+
 export async function copyObject(
   s3: S3Client,
   input: CopyObjectInput,
@@ -96,7 +135,7 @@ export async function copyObject(
   const threshold = opts.multipartThresholdBytes ?? MAX_SINGLE_COPY_BYTES;
   const retry = opts.retry ?? {};
   const head =
-    input.size === undefined || input.keepSourceHeaders
+    input.size === undefined || input.keepSourceHeaders || input.keepExistingDestination
       ? await withRetry(
           () =>
             s3.send(new HeadObjectCommand({ Bucket: input.sourceBucket, Key: input.sourceKey })),
@@ -104,6 +143,9 @@ export async function copyObject(
         )
       : undefined;
   const size = input.size ?? head?.ContentLength ?? 0;
+  if (input.keepExistingDestination && (await destinationHolds(s3, input, head!, retry))) {
+    return { multipart: false, parts: 0, size, present: true };
+  }
   const copySource = copySourceOf(input.sourceBucket, input.sourceKey);
   const headers = input.keepSourceHeaders
     ? sourceHeaders(head!)

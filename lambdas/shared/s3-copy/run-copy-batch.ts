@@ -88,6 +88,7 @@ export async function runCopyBatch(
     copied: 0,
     deleted: 0,
     copiedBytes: 0,
+    present: 0,
     failed: [],
   };
   const deleteBatchSize = Math.min(opts.deleteBatchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
@@ -110,9 +111,13 @@ export async function runCopyBatch(
     if (job.kind === "copy") {
       try {
         const out = await copyObject(s3, job.op, opts);
-        result.copied++;
         result.succeeded++;
-        result.copiedBytes += out.size;
+        if (out.present) {
+          result.present++;
+        } else {
+          result.copied++;
+          result.copiedBytes += out.size;
+        }
       } catch (error) {
         result.failed.push({
           path: job.op.id,

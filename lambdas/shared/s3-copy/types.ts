@@ -20,6 +20,12 @@ export interface CopyOperation {
    * GC backup and restore bring an object back as it was.
    */
   keepSourceHeaders?: boolean;
+  /**
+   * An existing destination is left as it is: the source's object (same size, and same ETag
+   * unless either is a multipart ETag) counts as present, another one fails the operation
+   * (`DestinationDiffers`). A GC restore never overwrites what the namespace holds again.
+   */
+  keepExistingDestination?: boolean;
 }
 
 export interface DeleteOperation {
@@ -45,5 +51,7 @@ export interface CopyBatchResult {
   deleted: number;
   /** Bytes of the objects copied. */
   copiedBytes: number;
+  /** Copies not made: the destination already held the source's object (keepExistingDestination). */
+  present: number;
   failed: OperationFailure[];
 }
