@@ -82,3 +82,26 @@ it("never deletes a key under _lakefs/ that a mark's list holds (a mark written 
   expect(exists(metadata), "lakeFS metadata must never be swept").toBe(true);
   expect(exists(kept)).toBe(true);
 });
+
+it("never marks or deletes a key with a `..`, `.` or empty segment (another object where paths resolve)", async () => {
+  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+  const put = (address: string) =>
+    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
+  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const odd = [`${NS}/../r2/data/x`, `${NS}/data/./y`, `${NS}/data//z`];
+  const data = `${NS}/data/old-object`;
+  for (const a of [...odd, data]) put(a);
+  const linked = new Map([["old", data], ...odd.map((a, i) => [`odd${i}`, a] as [string, string])]);
+  const c0 = w.lakefs.addCommit([], linked, NOW - 30 * DAY);
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  w.lakefs.createBranch("main", c1);
+  const out = await markAndSweepInMemory(w.deps, w.records, {
+    runId: "20270101T000000000Z-dots",
+    storageNamespace: NS,
+    rules: { default_retention_days: 7, branches: [] },
+    now: NOW,
+  });
+  expect(out.success).toBe(true);
+  expect(exists(data)).toBe(false);
+  for (const a of odd) expect(exists(a), a).toBe(true);
+});

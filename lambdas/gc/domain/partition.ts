@@ -41,16 +41,26 @@ export function normaliseNamespace(storageNamespace: string): string {
  * it (imported objects, other repositories, a sibling prefix like `s3://b/repo-old/`)
  * give undefined: GC never touches them. So do addresses under the namespace's `_lakefs/`:
  * lakeFS keeps its own metadata there (ranges, metaranges, GC reports), and an entry linked
- * to such a key must never make GC delete it.
+ * to such a key must never make GC delete it. Nor do keys with `.`, `..` or empty segments.
  */
 export function namespaceKeyer(storageNamespace: string): (address: string) => string | undefined {
   const prefix = `${normaliseNamespace(storageNamespace)}/`;
   return (address) => {
     if (!address.startsWith(prefix) || address.length === prefix.length) return undefined;
     const key = address.slice(prefix.length);
-    return key.startsWith(LAKEFS_METADATA_PREFIX) ? undefined : key;
+    if (key.startsWith(LAKEFS_METADATA_PREFIX) || hasDotOrEmptySegment(key)) return undefined;
+    return key;
   };
 }
+
+/**
+ * `a/../b`, `a/./b`, `a//b`: S3 keeps such a key as it is, but stores and tools that resolve
+ * paths read another object (outside the namespace, for `..`), so GC leaves it alone.
+ */
+function hasDotOrEmptySegment(key: string): boolean {
+  return DOT_OR_EMPTY_SEGMENT.test(key);
+}
+const DOT_OR_EMPTY_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\//;
 
 /** Where lakeFS keeps a repository's own metadata in its storage namespace. */
 export const LAKEFS_METADATA_PREFIX = "_lakefs/";
