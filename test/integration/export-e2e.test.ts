@@ -735,16 +735,30 @@ describe("continuous export end to end", () => {
     expect(await settled(repo, "main", h1)).toMatchObject({ lastExportedCommit: h1 });
     await expectMirror(repo, "main", prefix);
 
+    // A successful export runs no Lambda after its status step: a finish crash cannot fail it.
     cloud.runtime.injectFault({ function: /FinishFunction/, invocation: "next", kind: "crash" });
-    const h2 = await commitChanges(repo, "main", { put: { "c/4.txt": "4" } });
-    s = await settled(repo, "main", h2);
-    // The watchdog saw the failed execution: export-failed with the reason.
-    expect(s.state).toBe("export-failed");
-    expect(s.errorMessage).toContain("FAILED");
-    const r2 = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
-    expect(r2.code, r2.stderr + r2.stdout).toBe(0);
-    expect(await settled(repo, "main", h2)).toMatchObject({ lastExportedCommit: h2 });
-    await expectMirror(repo, "main", prefix);
+    try {
+      const h2 = await commitChanges(repo, "main", { put: { "c/4.txt": "4" } });
+      expect(await settled(repo, "main", h2)).toMatchObject({
+        state: "exported-successfully",
+        lastExportedCommit: h2,
+      });
+      await expectMirror(repo, "main", prefix);
+
+      // A failed one's Finish explains it; crashing there still ends it failed, with the reason.
+      cloud.runtime.injectFault({ function: /CopyFunction/, invocation: "next", kind: "crash" });
+      const h3 = await commitChanges(repo, "main", { put: { "c/5.txt": "5" } });
+      s = await settled(repo, "main", h3);
+      // The watchdog saw the failed execution: export-failed with the reason.
+      expect(s.state).toBe("export-failed");
+      expect(s.errorMessage).toContain("FAILED");
+      const r2 = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
+      expect(r2.code, r2.stderr + r2.stdout).toBe(0);
+      expect(await settled(repo, "main", h3)).toMatchObject({ lastExportedCommit: h3 });
+      await expectMirror(repo, "main", prefix);
+    } finally {
+      cloud.runtime.clearFaults();
+    }
   }, 120_000);
 
   it("copies objects above the multipart threshold with UploadPartCopy", async () => {
