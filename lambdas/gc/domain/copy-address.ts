@@ -7,6 +7,7 @@
 // trailing CR (a list saved with CRLF) or a URI names no marked object.
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
 import { joinKey } from "../../shared/s3-uri";
+import { BACKUP_RECORD_NAME } from "./backup-record";
 import { LAKEFS_METADATA_PREFIX } from "./partition";
 
 /** Why a line of a mark's text list is not a key GC may copy, or undefined. */
@@ -22,6 +23,9 @@ export function markedAddressProblem(line: string): string | undefined {
   }
   if (line.startsWith(LAKEFS_METADATA_PREFIX)) {
     return "is under _lakefs/, where lakeFS keeps its own metadata (GC never marks it)";
+  }
+  if (line === BACKUP_RECORD_NAME) {
+    return `is ${BACKUP_RECORD_NAME}, the key of the backup's own record in the location`;
   }
   return undefined;
 }
