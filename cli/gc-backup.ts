@@ -3,12 +3,30 @@
 // the shared copy engine (runCopyBatch: server-side copies, bounded concurrency, throttling
 // retried, failures reported per object). The CLI runs the copies itself with the S3 client
 // of AWS_ENDPOINT_URL_S3 / .local/endpoints.json / the AWS credential chain.
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import {
   DescribeExecutionCommand,
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import {
+  type BackupCounts,
+  type BackupOwner,
+  type BackupRecord,
+  BackupRecordError,
+  backupLocationProblem,
+  backupRecordKey,
+  encodeBackupRecord,
+  finishedRecord,
+  parseBackupRecord,
+  restoreRecordProblem,
+  startedRecord,
+} from "../lambdas/gc/domain/backup-record";
 import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
 import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
@@ -28,6 +46,11 @@ export interface MarkCopyRequest {
   markId: string;
   /** The location outside the namespace: destination of a backup, source of a restore. */
   external: string;
+}
+
+/** A copy's request with the repository, for the backup record. */
+export interface RecordedCopyRequest extends MarkCopyRequest {
+  repository: string;
 }
 
 export interface MarkCopyResult {
@@ -118,7 +141,12 @@ export interface MarkCopyProgress {
 export async function copyMarkedObjects(
   s3: S3Client,
   req: MarkCopyRequest,
-  opts: { concurrency?: number; onProgress?: (p: MarkCopyProgress) => void } = {},
+  opts: {
+    concurrency?: number;
+    onProgress?: (p: MarkCopyProgress) => void;
+    /** The location's backup record (a restore): it says what the location must hold. */
+    record?: BackupRecord;
+  } = {},
 ): Promise<MarkCopyResult> {
   const flag = req.direction === "backup" ? "--to" : "--from";
   const ext = checkExternalLocation(req.storageNamespace, req.external, flag);
@@ -157,7 +185,14 @@ export async function copyMarkedObjects(
   });
   const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
   const found = out.copied + out.present;
-  if (req.direction === "restore" && objects > 0 && found === 0 && failed.length === 0) {
+  const vouched = opts.record !== undefined;
+  if (
+    req.direction === "restore" &&
+    !vouched &&
+    objects > 0 &&
+    found === 0 &&
+    failed.length === 0
+  ) {
     // Every object absent: the location holds something, but not this mark's backup (its
     // parent folder, another mark's backup). A backup holds at least the objects that were
     // still there when it ran; one that held none left its location empty.
@@ -211,6 +246,112 @@ async function checkBackupExists(
   if ((page.Contents ?? []).length === 0) {
     throw new UsageError(`--from: no object under ${external}: nothing to restore from`);
   }
+}
+
+/** The location's backup record, or undefined when it has none. */
+export async function readBackupRecord(
+  s3: S3Client,
+  loc: { bucket: string; prefix: string },
+  flag: string,
+): Promise<BackupRecord | undefined> {
+  const key = backupRecordKey(loc.prefix);
+  let body: string;
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
+    body = (await out.Body?.transformToString("utf8")) ?? "";
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === "NoSuchKey" || code === "NotFound") return undefined;
+    if (code === "NoSuchBucket") {
+      throw new UsageError(`${flag}: bucket ${loc.bucket} does not exist`);
+    }
+    throw err;
+  }
+  try {
+    return parseBackupRecord(body, `s3://${loc.bucket}/${key}`);
+  } catch (err) {
+    if (err instanceof BackupRecordError) throw new UsageError(`${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+async function writeBackupRecord(
+  s3: S3Client,
+  loc: { bucket: string; prefix: string },
+  record: BackupRecord,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: loc.bucket,
+      Key: backupRecordKey(loc.prefix),
+      Body: encodeBackupRecord(record),
+      ContentType: "application/json",
+    }),
+  );
+}
+
+function ownerOf(req: RecordedCopyRequest): BackupOwner {
+  return {
+    repository: req.repository,
+    markId: req.markId,
+    storageNamespace: req.storageNamespace,
+  };
+}
+
+/**
+ * Before a backup copies anything: a location holding another mark's backup is refused (the
+ * two would mix), then the record says a backup of this mark is in progress. Returns what
+ * the backup's end completes.
+ */
+export async function startBackupRecord(
+  s3: S3Client,
+  req: RecordedCopyRequest,
+  now = new Date(),
+): Promise<BackupRecord> {
+  const loc = checkExternalLocation(req.storageNamespace, req.external, "--to");
+  const problem = backupLocationProblem(await readBackupRecord(s3, loc, "--to"), ownerOf(req));
+  if (problem) throw new UsageError(`--to: ${req.external} ${problem}`);
+  const record = startedRecord(ownerOf(req), now);
+  await writeBackupRecord(s3, loc, record);
+  return record;
+}
+
+/** The backup's end: complete when every listed object was saved or absent, else failed. */
+export async function finishBackupRecord(
+  s3: S3Client,
+  req: RecordedCopyRequest,
+  started: BackupRecord,
+  out: MarkCopyResult,
+  reason?: string,
+): Promise<BackupRecord> {
+  const loc = checkExternalLocation(req.storageNamespace, req.external, "--to");
+  const counts: BackupCounts = {
+    objects: out.objects,
+    saved: out.copied + out.present,
+    absent: out.absent,
+    failed: out.failed.length,
+  };
+  const record = finishedRecord(started, counts, new Date(), reason);
+  await writeBackupRecord(s3, loc, record);
+  return record;
+}
+
+/**
+ * A restore's check of the location's record, before the mark is retired: another mark's
+ * backup, or one that did not complete (unless accepted), is refused. Undefined: the location
+ * has no record (a backup made before records, or a copy made by hand).
+ */
+export async function checkRestoreRecord(
+  s3: S3Client,
+  req: RecordedCopyRequest,
+  acceptIncomplete: boolean,
+): Promise<BackupRecord | undefined> {
+  const loc = checkExternalLocation(req.storageNamespace, req.external, "--from");
+  const record = await readBackupRecord(s3, loc, "--from");
+  if (!record) return undefined;
+  const problem = restoreRecordProblem(record, ownerOf(req), acceptIncomplete);
+  if (problem) throw new UsageError(`--from: ${req.external} ${problem}`);
+  return record;
 }
 
 /** SFN client: SDK environment first, then the embedded environment's endpoints file. */

@@ -9,10 +9,9 @@
 // First: the AWS SDK's notices must be off before any SDK client exists.
 import "./quiet-sdk";
 import { readFileSync } from "node:fs";
-import type { S3Client } from "@aws-sdk/client-s3";
 import { Command, CommanderError, Option } from "commander";
-import { GC_ID_PATTERN, GC_ID_RULE } from "../lambdas/gc/domain/ids";
 import packageJson from "../package.json" with { type: "json" };
+import { branchPath, client, markIdFlag, repoPath } from "./command-context";
 import {
   configurationLines,
   describeExport,
@@ -21,47 +20,14 @@ import {
   type Json,
   startedLine,
 } from "./describe";
-import { parseLakeFsUri, resolveEndpoint, UsageError } from "./endpoint";
+import { UsageError } from "./endpoint";
+import { addGcCopyCommands } from "./gc-copy-command";
 import { EXIT, EXPORT_HELP, GC_HELP, PROGRAM_HELP } from "./help";
-import { ApiClient, ApiError } from "./http";
-import { type GlobalOpts, print } from "./output";
-import { formatDuration, formatFinalCounts } from "./progress";
-import { progressLineFor, RunFailed, waitExport, waitRun } from "./wait";
+import { ApiError } from "./http";
+import { print } from "./output";
+import { RunFailed, waitExport, waitRun } from "./wait";
 
 export { EXIT };
-
-/** The version of the installed package (`lakeport --version`). */
-const enc = encodeURIComponent;
-
-function client(cmd: Command): { api: ApiClient; opts: GlobalOpts } {
-  const opts = cmd.optsWithGlobals<GlobalOpts>();
-  return { api: new ApiClient(resolveEndpoint(opts.endpoint)), opts };
-}
-
-const branchPath = (uri: string) => {
-  const { repository, branch } = parseLakeFsUri(uri, "branch");
-  return { repository, branch, path: `/repositories/${enc(repository)}/branches/${enc(branch)}` };
-};
-const repoPath = (uri: string) => {
-  const { repository } = parseLakeFsUri(uri, "repository");
-  return { repository, path: `/repositories/${enc(repository)}` };
-};
-
-/** The mark (GET .../gc/marks/{id}) with its storage namespace; it must be a successful one. */
-async function findMark(api: ApiClient, path: string, markId: string): Promise<Json> {
-  const mark = await api.request("GET", `${path}/gc/marks/${encodeURIComponent(markId)}`);
-  if (mark.status !== "succeeded") {
-    throw new UsageError(`mark id "${markId}" is from a ${mark.status} run (${mark.run_id})`);
-  }
-  if (!mark.storage_namespace) {
-    const run = await api.request("GET", `${path}/gc/runs/${encodeURIComponent(mark.run_id)}`);
-    mark.storage_namespace = run.storage_namespace;
-  }
-  if (!mark.storage_namespace) {
-    throw new UsageError(`mark run ${mark.run_id} does not say its storage namespace`);
-  }
-  return mark;
-}
 
 function parseBool(name: string, value: string | boolean | undefined): boolean {
   if (value === true || value === "true") return true;
@@ -82,14 +48,6 @@ function readRulesFile(file: string | undefined): unknown {
   } catch {
     throw new UsageError(`-f/--filename: ${file} is not valid JSON`);
   }
-}
-
-/** A mark id as the API takes it: refused here, before any request, naming the flag. */
-function markIdFlag(value: string): string {
-  if (!GC_ID_PATTERN.test(value)) {
-    throw new UsageError(`--mark-id: must be ${GC_ID_RULE} (got ${JSON.stringify(value)})`);
-  }
-  return value;
 }
 
 const MAX_PAGE = 1000;
@@ -340,7 +298,7 @@ function addGcCommands(gc: Command): void {
       const { api, opts } = client(cmd);
       const { path } = repoPath(uri);
       if (o.wait) return void (await waitRun(api, path, runId, opts));
-      const r = await api.request("GET", `${path}/gc/runs/${enc(runId)}`);
+      const r = await api.request("GET", `${path}/gc/runs/${encodeURIComponent(runId)}`);
       print(opts, r, () => describeRun(r));
       if (r.status === "failed") throw new RunFailed(`GC run ${runId} failed`);
     });
@@ -367,208 +325,6 @@ function addGcCommands(gc: Command): void {
           ].join("\n") || "no GC runs",
       );
     });
-}
-
-/** gc backup, gc restore: the objects of a mark (cli/gc-backup.ts). */
-function addGcCopyCommands(gc: Command): void {
-  for (const direction of ["backup", "restore"] as const) {
-    const flag = direction === "backup" ? "--to" : "--from";
-    gc.command(`${direction} <uri>`)
-      .description(
-        direction === "backup"
-          ? "copy the objects of a mark to a location outside the storage namespace"
-          : "copy the objects of a mark back from a backup into the storage namespace",
-      )
-      .requiredOption("--mark-id <id>", "mark id of a successful mark run")
-      .requiredOption(`${flag} <s3uri>`, "s3://bucket/prefix outside the namespace")
-      .option(
-        "--workflow <stateMachineArn>",
-        "copy with the GC copy workflow (distributed map) instead of from this machine; default $LAKEPORT_GC_COPY_STATE_MACHINE_ARN",
-      )
-      .action((uri: string, o: Json, cmd: Command) => copyMark(direction, uri, o, cmd));
-  }
-}
-
-/**
- * A backup must run before the mark's own sweep: objects missing then are counted as absent
- * (an earlier sweep of another mark deleted them), so after (or during) this mark's sweep the
- * objects it deleted would be "absent" and the backup would succeed without them.
- */
-function checkNotSwept(mark: Json, markId: string): void {
-  const by = mark.sweep_run_id ? ` by run ${mark.sweep_run_id}` : "";
-  if (mark.sweep_status === "succeeded") {
-    throw new UsageError(
-      `mark id "${markId}" was swept${by}${mark.swept_at ? ` at ${mark.swept_at}` : ""}: the objects it deleted are gone; back a mark up before its sweep`,
-    );
-  }
-  if (mark.sweep_status === "running") {
-    throw new UsageError(
-      `mark id "${markId}" is being swept${by}: a backup now would miss what it deletes; back a mark up before its sweep`,
-    );
-  }
-  if (mark.sweep_status === "failed") {
-    process.stderr.write(
-      `warning: mark ${markId} was partly swept${by} (the sweep failed): the objects it deleted are counted as absent, not backed up\n`,
-    );
-  }
-}
-
-/**
- * The mark as it is once a backup ended: a sweep of it that began after checkNotSwept (a
- * sweep-only start, or the sweep phase of its own mark and sweep run) deleted objects the
- * backup then counted as absent, so the backup is incomplete.
- */
-async function checkNoSweepBegan(api: ApiClient, path: string, before: Json, markId: string) {
-  const after = await api.request("GET", `${path}/gc/marks/${encodeURIComponent(markId)}`);
-  if (after.sweep_run_id && after.sweep_run_id !== before.sweep_run_id) {
-    throw new RunFailed(
-      `gc backup of mark ${markId}: sweep run ${after.sweep_run_id} of this mark began during the backup: objects it deleted are missing from the backup (counted as absent); back a mark up before its sweep`,
-    );
-  }
-}
-
-/** What a backup or restore works on: the command's mark, location and API. */
-interface CopyContext {
-  direction: "backup" | "restore";
-  api: ApiClient;
-  opts: GlobalOpts;
-  path: string;
-  repository: string;
-  markId: string;
-  /** The mark as it was before the copy (its sweep, for a backup's last check). */
-  mark: Json;
-  req: {
-    direction: "backup" | "restore";
-    storageNamespace: string;
-    markId: string;
-    external: string;
-  };
-}
-
-/** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
-async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
-  markIdFlag(o.markId);
-  const { api, opts } = client(cmd);
-  const { path, repository } = repoPath(uri);
-  const mark = await findMark(api, path, o.markId);
-  if (direction === "backup") checkNotSwept(mark, o.markId);
-  const req = {
-    direction,
-    storageNamespace: mark.storage_namespace,
-    markId: o.markId,
-    external: direction === "backup" ? o.to : o.from,
-  };
-  const c: CopyContext = { direction, api, opts, path, repository, markId: o.markId, mark, req };
-  // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
-  // loading them costs every other command's start.
-  const { checkCopyLocation, cliS3Client } = await import("./gc-backup");
-  const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
-  if (workflow) {
-    // The form only: the workflow's plan checks the rest, then retires a restore's mark.
-    await checkCopyLocation(req);
-    return copyMarkViaWorkflow(c, workflow);
-  }
-  const s3 = cliS3Client();
-  // Before the mark is retired: a wrong location must change nothing.
-  await checkCopyLocation(req, s3);
-  if (direction === "restore") {
-    // Before any object comes back: a mark whose objects are in use again must never
-    // be swept (refused while a sweep of it runs).
-    await retireMark(c);
-    process.stderr.write(`mark ${o.markId} retired: it will never be swept\n`);
-  }
-  await copyMarkHere(c, s3);
-}
-
-const retireMark = (c: CopyContext) =>
-  c.api.request("POST", `${c.path}/gc/marks/${encodeURIComponent(c.markId)}/retire`, {
-    reason: `restored from ${c.req.external}`,
-  });
-
-/** gc backup|restore from this machine, with the shared copy engine. */
-async function copyMarkHere(c: CopyContext, s3: S3Client) {
-  const { copyMarkedObjects } = await import("./gc-backup");
-  const { direction, opts, markId } = c;
-  const line = progressLineFor(opts, `gc ${direction} of mark ${markId}`);
-  const started = Date.now();
-  const out = await copyMarkedObjects(s3, c.req, {
-    onProgress: (p) =>
-      line?.update({
-        phase: "copying",
-        objects: { done: p.done, ...(p.listingDone ? { total: p.listed } : {}) },
-        bytes: { done: p.copiedBytes },
-        failed: p.failed,
-      }),
-  }).finally(() => line?.end());
-  print(
-    opts,
-    out,
-    () =>
-      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the namespace` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
-  );
-  if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
-  if (out.failed.length > 0) {
-    const sample = out.failed
-      .slice(0, 5)
-      .map((f) => `${f.path} (${f.code}: ${f.message})`)
-      .join("; ");
-    throw new RunFailed(`gc ${direction}: ${out.failed.length} object(s) failed: ${sample}`);
-  }
-}
-
-/**
- * gc backup|restore by the GC copy workflow. A restore's mark is retired by the workflow's
- * plan step once its checks passed (so a wrong location leaves it as it was), not here: the
- * mark is reported afterwards.
- */
-async function copyMarkViaWorkflow(c: CopyContext, workflow: string) {
-  const { CopyWorkflowFailed, copyMarkedObjectsViaWorkflow } = await import("./gc-backup");
-  const { direction, opts, markId } = c;
-  const line = progressLineFor(opts, `gc ${direction} of mark ${markId}`);
-  const started = Date.now();
-  let done: Awaited<ReturnType<typeof copyMarkedObjectsViaWorkflow>>;
-  try {
-    done = await copyMarkedObjectsViaWorkflow(
-      workflow,
-      { ...c.req, repository: c.repository },
-      undefined,
-      (d) =>
-        line?.update({
-          phase: d.status.toLowerCase(),
-          detail: `for ${formatDuration(Date.now() - started)}`,
-        }),
-    );
-  } catch (err) {
-    line?.end();
-    // Copies that failed after the plan retired the mark leave it retired: say so.
-    if (direction === "restore") await reportRetired(c).catch(() => false);
-    if (err instanceof CopyWorkflowFailed) throw new RunFailed(err.message);
-    throw err;
-  }
-  line?.end();
-  if (direction === "restore" && !(await reportRetired(c))) {
-    // A copy workflow deployed before its plan retired marks: retire it now.
-    process.stderr.write(
-      `warning: the copy workflow did not retire mark ${markId} (deployed before restores retired marks in it): retiring it now\n`,
-    );
-    await retireMark(c);
-    await reportRetired(c);
-  }
-  print(
-    opts,
-    done,
-    () =>
-      `gc ${direction} of mark ${markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
-  );
-  if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
-}
-
-/** Says on stderr that the mark is retired, when it is; returns whether it is. */
-async function reportRetired(c: CopyContext): Promise<boolean> {
-  const mark = await c.api.request("GET", `${c.path}/gc/marks/${encodeURIComponent(c.markId)}`);
-  if (!mark.retired_at) return false;
-  process.stderr.write(`mark ${c.markId} retired: it will never be swept\n`);
-  return true;
 }
 
 export async function main(argv: string[]): Promise<number> {

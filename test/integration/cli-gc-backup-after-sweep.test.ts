@@ -3,89 +3,27 @@
 // sweep has run (or while it runs), "absent" means "deleted by this sweep": a backup then is
 // too late, and must say so instead of succeeding with every object "already absent"; so must
 // a backup during which that sweep began (its check passed, then the sweep deleted).
-import { execFile } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { gcPaths } from "../../lambdas/gc/domain/paths";
-import { type FakeApi, startApiWithFakes } from "../support/api-harness";
-import { testS3Client, uniqueName } from "../support/clients";
+import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { parseBackupRecord } from "../../lambdas/gc/domain/backup-record";
+import { type CliGcCopyWorld, startCliGcCopyWorld } from "../support/cli-gc-copy";
+import { testS3Client } from "../support/clients";
 
-let fake: FakeApi;
-let dir: string;
+let w: CliGcCopyWorld;
+let fake: CliGcCopyWorld["fake"];
+let bucket: string;
+let backupBucket: string;
 const repo = "repo-bk";
-const bin = path.resolve(__dirname, "../../cli/bin.mjs");
-const bucket = uniqueName("bkns");
-const backupBucket = uniqueName("bkto");
-
-beforeAll(async () => {
-  fake = await startApiWithFakes({ dynamoDbEndpoint: inject("dynamoDbEndpoint") });
-  fake.lakefs.addRepository(repo, `s3://${bucket}/${repo}`, { main: "c1" });
-  dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-cli-"));
-  const s3 = testS3Client();
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new CreateBucketCommand({ Bucket: backupBucket }));
-});
-afterAll(() => fake.stop());
-
-function lakeport(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? "",
-          LAKEPORT_ENDPOINT: fake.api.endpoint,
-          AWS_ACCESS_KEY_ID: fake.api.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: fake.api.credentials.secretAccessKey,
-          AWS_REGION: fake.api.region,
-          AWS_ENDPOINT_URL_S3: inject("s3Endpoint"),
-          LAKEPORT_S3_FORCE_PATH_STYLE: "true",
-        },
-      },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
+const lakeport = (args: string[]) => w.lakeport(args);
+const markedThroughCli = (markId: string, paths: string[], objects: boolean) =>
+  w.marked(markId, paths, objects);
 const now = () => new Date().toISOString();
 
-/**
- * A successful mark-only run started through the CLI, its one address list holding `paths`,
- * each also stored in the namespace when `objects` says so. Returns the mark's run id.
- */
-async function markedThroughCli(markId: string, paths: string[], objects: boolean) {
-  const gc = fake.deps.stores.gc;
-  await gc.putRules(repo, { default_retention_days: 7, branches: [] }, now());
-  const mark = await lakeport([
-    "--json",
-    "gc",
-    "run",
-    `lakefs://${repo}`,
-    "--mark-only",
-    "--mark-id",
-    markId,
-  ]);
-  expect(mark.code, mark.stderr).toBe(0);
-  const markRun = JSON.parse(mark.stdout).run_id as string;
-  await gc.endMark(repo, markId, markRun, { partitions: 1, markedAt: now() });
-  await gc.completeRun(repo, markRun, { status: "succeeded" }, now());
-  const s3 = testS3Client();
-  const list = `${repo}/${gcPaths.addressesTextPart(markId, 0)}`;
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: list, Body: paths.map((p) => `${p}\n`).join("") }),
-  );
-  for (const p of objects ? paths : []) {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${repo}/${p}`, Body: p }));
-  }
-  return markRun;
-}
+beforeAll(async () => {
+  w = await startCliGcCopyWorld(repo);
+  ({ fake, bucket, backupBucket } = w);
+});
+afterAll(() => w.stop());
 
 test("gc backup of a mark its own sweep already deleted is refused", async () => {
   const gc = fake.deps.stores.gc;
@@ -159,6 +97,13 @@ test("gc backup during which the mark's sweep began fails, naming that sweep", a
     expect(backup.code, `${backup.stdout}${backup.stderr}`).toBe(4);
     expect(backup.stderr).toContain(`run ${sweepRun}`);
     expect(backup.stderr).toMatch(/began during the backup/);
+    // The backup's record says so: a restore from it is refused unless accepted.
+    const got = await s3.send(
+      new GetObjectCommand({ Bucket: backupBucket, Key: "m2/_lakeport_backup.json" }),
+    );
+    const record = parseBackupRecord(await got.Body!.transformToString(), "record");
+    expect(record.state).toBe("failed");
+    expect(record.reason).toContain(`run ${sweepRun}`);
   } finally {
     gc.getMark = getMark;
   }

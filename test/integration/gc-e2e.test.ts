@@ -416,7 +416,10 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
         `^gc backup of mark m1: ${marked} copied \\([\\d.]+ (B|KiB|MiB)\\), 0 failed in \\d+s \\(${marked} objects\\)\n$`,
       ),
     );
-    expect(await keysUnder(backupBucket, "bk/")).toEqual(expectedMarked().map((k) => `bk/${k}`));
+    // The marked objects, and the backup's record of them.
+    expect(await keysUnder(backupBucket, "bk/")).toEqual(
+      ["bk/_lakeport_backup.json", ...expectedMarked().map((k) => `bk/${k}`)].sort(),
+    );
     // The same backup through the copy workflow (distributed map over the mark's parts).
     const viaWorkflow = await lakeport([
       "gc",

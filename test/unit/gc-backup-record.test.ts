@@ -91,11 +91,11 @@ describe("backup record", () => {
     );
     const running = startedRecord(owner, T0);
     expect(restoreRecordProblem(running, owner, false)).toMatch(
-      /did not complete: its state is in-progress/,
+      /that did not complete \(state in-progress; started at 2026/,
     );
     expect(restoreRecordProblem(running, owner, true)).toBeUndefined();
     const failed = finishedRecord(running, { ...counts, failed: 1, saved: 1 }, T1);
-    expect(restoreRecordProblem(failed, owner, false)).toMatch(/state is failed \(1 object/);
+    expect(restoreRecordProblem(failed, owner, false)).toMatch(/state failed: 1 object/);
   });
 
   it("a restore that finds fewer objects than the backup saved falls short", () => {

@@ -143,8 +143,8 @@ export function restoreRecordProblem(
     return `holds the backup of ${describeOwner(record)}, not of mark "${owner.markId}" of ${owner.repository} (${trimNamespace(owner.storageNamespace)}): nothing restored`;
   }
   if (record.state !== "complete" && !acceptIncomplete) {
-    const why = record.state === "failed" ? ` (${record.reason ?? "failed"})` : "";
-    return `the backup of mark "${record.markId}" started at ${record.startedAt} did not complete: its state is ${record.state}${why}; back the mark up again, or accept a partial restore with the incomplete-backup option`;
+    const why = record.state === "failed" && record.reason ? `: ${record.reason}` : "";
+    return `holds a backup of mark "${record.markId}" that did not complete (state ${record.state}${why}; started at ${record.startedAt}): back the mark up again, or accept a partial restore (CLI --accept-incomplete-backup, copy workflow input acceptIncompleteBackup)`;
   }
   return undefined;
 }

@@ -1,0 +1,187 @@
+// gc backup leaves a record beside the objects (_lakeport_backup.json): which mark it holds,
+// whether it completed, what it saved. A restore counts an object the location lacks as
+// absent, so without the record a restore from another mark's backup, from a backup that
+// stopped halfway, or from one that lost objects since, would succeed with part of the mark.
+// The CLI from this machine, against the API (fake lakeFS and stores) and the embedded S3.
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type BackupRecord,
+  encodeBackupRecord,
+  parseBackupRecord,
+  startedRecord,
+} from "../../lambdas/gc/domain/backup-record";
+import { type CliGcCopyWorld, startCliGcCopyWorld } from "../support/cli-gc-copy";
+import { testS3Client } from "../support/clients";
+
+const repo = "repo-rec";
+let w: CliGcCopyWorld;
+const s3 = () => testS3Client();
+
+beforeAll(async () => {
+  w = await startCliGcCopyWorld(repo);
+});
+afterAll(() => w.stop());
+
+async function record(prefix: string): Promise<BackupRecord> {
+  const got = await s3().send(
+    new GetObjectCommand({ Bucket: w.backupBucket, Key: `${prefix}/_lakeport_backup.json` }),
+  );
+  return parseBackupRecord(await got.Body!.transformToString(), prefix);
+}
+
+async function keys(bucket: string, prefix: string): Promise<string[]> {
+  const out = await s3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/** Deletes the namespace's copies of `lines`, as the mark's sweep would. */
+async function sweepObjects(lines: string[]) {
+  for (const l of lines) {
+    await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${l}` }));
+  }
+}
+
+const backup = (markId: string, to: string) =>
+  w.lakeport(["gc", "backup", `lakefs://${repo}`, "--mark-id", markId, "--to", to]);
+const restore = (markId: string, from: string, ...more: string[]) =>
+  w.lakeport(["gc", "restore", `lakefs://${repo}`, "--mark-id", markId, "--from", from, ...more]);
+const retiredAt = async (markId: string) =>
+  (await w.fake.deps.stores.gc.getMark(repo, markId))?.retiredAt;
+
+describe("gc backup record", () => {
+  it("a backup records the mark and its counts; a restore from it checks them, no warning", async () => {
+    await w.marked("r1", ["data/a", "data/b", "data/gone"], true);
+    await sweepObjects(["data/gone"]); // swept by an earlier run: absent
+    const loc = `s3://${w.backupBucket}/r1`;
+    const b = await backup("r1", loc);
+    expect(b.code, b.stderr).toBe(0);
+    expect(await record("r1")).toMatchObject({
+      repository: repo,
+      markId: "r1",
+      storageNamespace: `s3://${w.bucket}/${repo}`,
+      state: "complete",
+      counts: { objects: 3, saved: 2, absent: 1, failed: 0 },
+    });
+    await sweepObjects(["data/a", "data/b"]);
+    const r = await restore("r1", loc);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+    expect(await keys(w.bucket, `${repo}/data/`)).toEqual([`${repo}/data/a`, `${repo}/data/b`]);
+  });
+
+  it("a restore from another mark's backup is refused before the mark is retired", async () => {
+    await w.marked("r2a", ["data/c"], true);
+    await w.marked("r2b", ["data/c", "data/d"], true);
+    const loc = `s3://${w.backupBucket}/r2a`;
+    expect((await backup("r2a", loc)).code).toBe(0);
+    await sweepObjects(["data/c", "data/d"]);
+    const r = await restore("r2b", loc);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/holds the backup of mark "r2a" of repo-rec .*not of mark "r2b"/);
+    expect(await retiredAt("r2b")).toBeUndefined();
+    expect(await keys(w.bucket, `${repo}/data/c`)).toEqual([]);
+  });
+
+  it("a backup into another mark's location is refused, that backup left as it was", async () => {
+    await w.marked("r3a", ["data/e"], true);
+    await w.marked("r3b", ["data/f"], true);
+    const loc = `s3://${w.backupBucket}/r3a`;
+    expect((await backup("r3a", loc)).code).toBe(0);
+    const before = await record("r3a");
+    const b = await backup("r3b", loc);
+    expect(b.code, b.stderr).toBe(2);
+    expect(b.stderr).toMatch(/--to: .* holds the backup of mark "r3a"/);
+    expect(await record("r3a")).toEqual(before);
+    expect(await keys(w.backupBucket, "r3a/")).toEqual(["r3a/_lakeport_backup.json", "r3a/data/e"]);
+    // Its own location again: allowed (a backup run twice).
+    expect((await backup("r3a", loc)).code).toBe(0);
+  });
+
+  it("a backup that did not complete is restored only when accepted", async () => {
+    await w.marked("r4", ["data/g", "data/h"], true);
+    const loc = `s3://${w.backupBucket}/r4`;
+    expect((await backup("r4", loc)).code).toBe(0);
+    // As a backup interrupted after its first copy: the record still says in progress.
+    const interrupted = startedRecord(
+      { repository: repo, markId: "r4", storageNamespace: `s3://${w.bucket}/${repo}` },
+      new Date(),
+    );
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: w.backupBucket,
+        Key: "r4/_lakeport_backup.json",
+        Body: encodeBackupRecord(interrupted),
+      }),
+    );
+    await s3().send(new DeleteObjectCommand({ Bucket: w.backupBucket, Key: "r4/data/h" }));
+    await sweepObjects(["data/g", "data/h"]);
+    const refused = await restore("r4", loc);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/did not complete \(state in-progress/);
+    expect(refused.stderr).toMatch(/--accept-incomplete-backup/);
+    expect(await retiredAt("r4")).toBeUndefined();
+    const accepted = await restore("r4", loc, "--accept-incomplete-backup");
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(await keys(w.bucket, `${repo}/data/g`)).toEqual([`${repo}/data/g`]);
+    expect(await retiredAt("r4")).toBeDefined();
+  });
+
+  it("a restore that finds fewer objects than the backup saved fails, naming how many", async () => {
+    await w.marked("r5", ["data/i", "data/j", "data/k"], true);
+    const loc = `s3://${w.backupBucket}/r5`;
+    expect((await backup("r5", loc)).code).toBe(0);
+    await s3().send(new DeleteObjectCommand({ Bucket: w.backupBucket, Key: "r5/data/j" }));
+    await sweepObjects(["data/i", "data/j", "data/k"]);
+    const r = await restore("r5", loc);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/1 object\(s\) the backup saved \(3\) are no longer in the location/);
+    // What the location still held came back.
+    expect(await keys(w.bucket, `${repo}/data/i`)).toEqual([`${repo}/data/i`]);
+    expect(await keys(w.bucket, `${repo}/data/k`)).toEqual([`${repo}/data/k`]);
+  });
+
+  it("a backup with an object it could not copy records failed", async () => {
+    await w.marked("r6", ["data/l", "data/../escape"], false);
+    await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: `${repo}/data/l`, Body: "l" }));
+    const b = await backup("r6", `s3://${w.backupBucket}/r6`);
+    expect(b.code, b.stderr).toBe(4);
+    expect(await record("r6")).toMatchObject({
+      state: "failed",
+      reason: "1 object(s) could not be backed up",
+      counts: { objects: 2, saved: 1, failed: 1 },
+    });
+  });
+
+  it("a location without a record (an older backup) is restored with a warning", async () => {
+    await w.marked("r7", ["data/m"], true);
+    await s3().send(
+      new PutObjectCommand({ Bucket: w.backupBucket, Key: "r7/data/m", Body: "data/m" }),
+    );
+    await sweepObjects(["data/m"]);
+    const r = await restore("r7", `s3://${w.backupBucket}/r7`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: .* has no backup record/);
+    expect(await keys(w.bucket, `${repo}/data/m`)).toEqual([`${repo}/data/m`]);
+  });
+
+  it("a record that is not one is refused, naming its key", async () => {
+    await w.marked("r8", ["data/n"], true);
+    await s3().send(
+      new PutObjectCommand({
+        Bucket: w.backupBucket,
+        Key: "r8/_lakeport_backup.json",
+        Body: "{}",
+      }),
+    );
+    const r = await restore("r8", `s3://${w.backupBucket}/r8`);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/r8\/_lakeport_backup\.json is not a Lakeport backup record/);
+    expect(await retiredAt("r8")).toBeUndefined();
+  });
+});
