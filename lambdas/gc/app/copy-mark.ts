@@ -2,7 +2,10 @@
 // bucket, a distributed map copies each part's objects with the export copy engine
 // (runCopyBatch: server-side copies, multipart above 5 GiB, throttling retried, failures per
 // object). Backup copies namespace -> location, restore location -> namespace. A restore's
-// plan retires the mark once its checks passed, before the map copies anything back.
+// plan retires the mark once its checks passed, before the map copies anything back. The plan
+// checks the location's backup record (copy-record.ts) and writes a backup's in-progress; each
+// map child leaves its parts' counts in the work bucket; the end step (copy-end.ts) sums them
+// and finishes the record, or fails a restore short of its backup.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
