@@ -20,6 +20,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { BACKUP_RECORD_NAME } from "../lambdas/gc/domain/backup-record";
 import { GC_OUTPUT_PREFIXES } from "../lambdas/gc/domain/paths";
 
 export interface AcceptedFinding {
@@ -151,6 +152,9 @@ const FIXED_ACCEPTED_FINDINGS: AcceptedFinding[] = [
 export function acceptedFindings(r: LakeportNagReferences): AcceptedFinding[] {
   const { stack } = r;
   const bucketObjects = oneOf(r.buckets.map((b) => nagText(stack, b.arnForObjects("*"))));
+  const backupRecords = oneOf(
+    r.buckets.map((b) => nagText(stack, b.arnForObjects(`*${BACKUP_RECORD_NAME}`))),
+  );
   const storageNamespaces = oneOf(r.storageBuckets.map((b) => nagText(stack, b.arnForObjects(""))));
   // GC's reports and logs: `_lakefs\/retention\/gc\/|_lakefs\/logs\/gc\/`.
   const gcOutputs = GC_OUTPUT_PREFIXES.map(esc).join("|");
@@ -204,6 +208,12 @@ export function acceptedFindings(r: LakeportNagReferences): AcceptedFinding[] {
       path: WORKFLOW_FUNCTION_POLICY,
       reason:
         "Objects of the storage/export buckets the deployment names: the storage namespaces and export paths inside them are repository data known only at run time.",
+    },
+    {
+      rule: new RegExp(`^AwsSolutions-IAM5\\[Resource::${backupRecords}\\]$`),
+      path: /^Gc\/Copy(Plan|End)Function\/ServiceRole\/DefaultPolicy\//,
+      reason:
+        "The GC backup record (_lakeport_backup.json) of a backup location in the storage/export buckets: locations are given per backup at run time, so only the record's name is fixed.",
     },
     {
       rule: new RegExp(

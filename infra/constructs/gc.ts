@@ -23,6 +23,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { BACKUP_RECORD_NAME } from "../../lambdas/gc/domain/backup-record";
 import { GC_OUTPUT_PREFIXES } from "../../lambdas/gc/domain/paths";
 import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
 import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
@@ -74,9 +75,12 @@ export class GcWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /**
    * Backup/restore of a mark: {repository, markId, storageNamespace, direction: "backup" |
-   * "restore", location: "s3://bucket/prefix"}; CopyPlan -> CopyParts (distributed map). A
+   * "restore", location: "s3://bucket/prefix", acceptIncompleteBackup?: boolean};
+   * CopyOptionsGiven? (-> CopyDefaults) -> CopyPlan -> CopyParts (distributed map) -> CopyEnd.
+   * The plan checks the location's backup record (a backup writes it in-progress); a
    * restore's CopyPlan retires the mark once its checks passed (refused while a sweep of it
-   * runs), before CopyParts copies anything back.
+   * runs), before CopyParts copies anything back. CopyEnd sums the parts' counts (`$.end`),
+   * completes a backup's record, and fails a restore that finds less than its backup saved.
    */
   readonly copyStateMachine: sfn.StateMachine;
   readonly functions: Record<
@@ -88,7 +92,8 @@ export class GcWorkflow extends Construct {
     | "sweep"
     | "summary"
     | "copyPlan"
-    | "copyParts",
+    | "copyParts"
+    | "copyEnd",
     lambda.IFunction
   >;
 
@@ -98,7 +103,12 @@ export class GcWorkflow extends Construct {
     this.grantSteps(props, steps);
     this.stateMachine = this.createStateMachine(props, steps);
     const copy = this.createCopyWorkflow(props);
-    this.functions = { ...steps, copyPlan: copy.copyPlan, copyParts: copy.copyParts };
+    this.functions = {
+      ...steps,
+      copyPlan: copy.copyPlan,
+      copyParts: copy.copyParts,
+      copyEnd: copy.copyEnd,
+    };
     this.copyStateMachine = copy.stateMachine;
   }
 
@@ -371,8 +381,65 @@ export class GcWorkflow extends Construct {
   private createCopyWorkflow(props: GcWorkflowProps) {
     const copyPlan = this.stepFunction(props, "CopyPlan", "copy-plan", 512, 5);
     const copyParts = this.stepFunction(props, "CopyParts", "copy-parts", 1024, 15);
+    const copyEnd = this.stepFunction(props, "CopyEnd", "copy-end", 512, 5);
+    this.grantCopySteps(props, { copyPlan, copyParts, copyEnd });
+    const copyInput = {
+      repository: J.stringAt("$.repository"),
+      copyId: J.stringAt("$$.Execution.Name"),
+      markId: J.stringAt("$.markId"),
+      storageNamespace: J.stringAt("$.storageNamespace"),
+      direction: J.stringAt("$.direction"),
+      location: J.stringAt("$.location"),
+    };
+    const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
+      payload: sfn.TaskInput.fromObject({
+        ...copyInput,
+        acceptIncompleteBackup: J.objectAt("$.acceptIncompleteBackup"),
+      }),
+      resultPath: "$.plan",
+    });
+    // acceptIncompleteBackup is optional in the input: false unless given.
+    const options = new sfn.Choice(this, "CopyOptionsGiven?")
+      .when(sfn.Condition.isPresent("$.acceptIncompleteBackup"), copyPlanTask)
+      .otherwise(
+        new sfn.Pass(this, "CopyDefaults", {
+          result: sfn.Result.fromBoolean(false),
+          resultPath: "$.acceptIncompleteBackup",
+        }).next(copyPlanTask),
+      );
+    const copyMap = this.map(props, "CopyParts", "$.plan.partsKey", 1, {
+      "repository.$": "$.repository",
+      "copyId.$": "$$.Execution.Name",
+      "storageNamespace.$": "$.storageNamespace",
+      "direction.$": "$.direction",
+      "location.$": "$.location",
+    });
+    copyMap.itemProcessor(this.invoke("CopyBatch", copyParts));
+    const copyEndTask = this.invoke("CopyEnd", copyEnd, {
+      payload: sfn.TaskInput.fromObject({ ...copyInput, plan: J.objectAt("$.plan") }),
+      resultPath: "$.end",
+    });
+    copyPlanTask.next(copyMap).next(copyEndTask);
+    const stateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
+      definitionBody: sfn.DefinitionBody.fromChainable(options),
+      timeout: Duration.hours(24),
+    });
+    return { copyPlan, copyParts, copyEnd, stateMachine };
+  }
+
+  /**
+   * The copy steps' grants. The plan reads and writes the backup record of a location (its key
+   * only), the end step writes it and reads the mark (repository partition); the copies write
+   * their counts to the work bucket, the end step reads them.
+   */
+  private grantCopySteps(
+    props: GcWorkflowProps,
+    f: Record<"copyPlan" | "copyParts" | "copyEnd", lambda.IFunction>,
+  ): void {
+    const { copyPlan, copyParts, copyEnd } = f;
     grantWorkBucket(props.workBucket, copyPlan, "read-write");
-    grantWorkBucket(props.workBucket, copyParts, "read");
+    grantWorkBucket(props.workBucket, copyParts, "read-write");
+    grantWorkBucket(props.workBucket, copyEnd, "read");
     allow(copyPlan, ["s3:ListBucket"], bucketArns(props.storageBuckets));
     const copyBuckets = [
       ...new Map(
@@ -385,35 +452,20 @@ export class GcWorkflow extends Construct {
       copyBuckets.map((b) => b.arnForObjects("*")),
     );
     // A missing source answers 404 (an absent object), not 403, only with ListBucket; the plan
-    // checks that a restore's location holds a backup.
+    // checks that a restore's location holds a backup (and reads its record: 404 when none).
     allow(copyParts, ["s3:ListBucket"], bucketArns(copyBuckets));
     allow(copyPlan, ["s3:ListBucket"], bucketArns(copyBuckets));
+    // The backup record of a location, by its name only: the plan reads it and writes a
+    // backup's started record, the end step writes the finished one.
+    const records = copyBuckets.map((b) => b.arnForObjects(`*${BACKUP_RECORD_NAME}`));
+    allow(copyPlan, ["s3:GetObject", "s3:PutObject"], records);
+    allow(copyEnd, ["s3:PutObject"], records);
     // A restore's plan retires the mark (GcStore.retireMark): it reads the mark and the
     // repository's lease (a live sweep refuses it) and updates the mark: repository and
     // lease partitions only (IAM narrows items no further than their partition key).
     allowItems(copyPlan, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX]);
     allowItems(copyPlan, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
-    const copyPlanTask = this.invoke("CopyPlan", copyPlan, {
-      payload: sfn.TaskInput.fromObject({
-        repository: J.stringAt("$.repository"),
-        copyId: J.stringAt("$$.Execution.Name"),
-        markId: J.stringAt("$.markId"),
-        storageNamespace: J.stringAt("$.storageNamespace"),
-        direction: J.stringAt("$.direction"),
-        location: J.stringAt("$.location"),
-      }),
-      resultPath: "$.plan",
-    });
-    const copyMap = this.map(props, "CopyParts", "$.plan.partsKey", 1, {
-      "storageNamespace.$": "$.storageNamespace",
-      "direction.$": "$.direction",
-      "location.$": "$.location",
-    });
-    copyMap.itemProcessor(this.invoke("CopyBatch", copyParts));
-    const stateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
-      definitionBody: sfn.DefinitionBody.fromChainable(copyPlanTask.next(copyMap)),
-      timeout: Duration.hours(24),
-    });
-    return { copyPlan, copyParts, stateMachine };
+    // The end step reads the mark: did a sweep of it begin during the backup?
+    allowItems(copyEnd, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
   }
 }

@@ -67,10 +67,10 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
   it("through the copy workflow's step", async () => {
     const m = await secondMark("m3");
     const location = `s3://${backupBucket}/${uniqueName("wf")}`;
-    const deps = { s3: new MemoryGcStore() };
+    const deps = { s3: new MemoryGcStore(), workBucket: "work" };
     await deps.s3.put(nsBucket, m.listKey, m.list);
     const items = [{ key: m.listKey, part: 0 }];
-    const batch = { storageNamespace: m.storageNamespace, location };
+    const batch = { repository: "r", copyId: "c1", storageNamespace: m.storageNamespace, location };
     const backup = await runCopyPartsStep(deps, s3, {
       Items: items,
       BatchInput: { ...batch, direction: "backup" },

@@ -88,10 +88,10 @@ describe("GC backup and restore keep what S3 keeps with each object", () => {
   it("through the copy workflow's step: backup, sweep, restore", async () => {
     const m = await markedObject("m2");
     const location = `s3://${backupBucket}/${uniqueName("wf")}`;
-    const deps = { s3: new MemoryGcStore() };
+    const deps = { s3: new MemoryGcStore(), workBucket: "work" };
     await deps.s3.put(nsBucket, m.listKey, `${m.key}\n`);
     const items = [{ key: m.listKey, part: 0 }];
-    const batch = { storageNamespace: m.storageNamespace, location };
+    const batch = { repository: "r", copyId: "c1", storageNamespace: m.storageNamespace, location };
     await runCopyPartsStep(deps, s3, {
       Items: items,
       BatchInput: { ...batch, direction: "backup" },

@@ -89,13 +89,15 @@ describe("a hand-edited mark list cannot make a restore write outside the namesp
 
   it("through the copy workflow's parts step: refused, named, and the map child fails", async () => {
     const m = await editedMark("m2", "");
-    const deps = { s3: new MemoryGcStore() };
+    const deps = { s3: new MemoryGcStore(), workBucket: "work" };
     const lines = [`x/../../${m.other}/secret`, `../${m.other}/secret`, "_lakefs/ranges/r1"];
     await deps.s3.put(nsBucket, m.listKey, `${m.list}${lines.join("\n")}\n`);
     await expect(
       runCopyPartsStep(deps, s3, {
         Items: [{ key: m.listKey, part: 0 }],
         BatchInput: {
+          repository: "r",
+          copyId: "c1",
           storageNamespace: m.storageNamespace,
           direction: "restore",
           location: `s3://${backupBucket}/${m.loc}`,
@@ -125,9 +127,11 @@ describe("a list saved with CRLF line ends is not a successful copy of nothing",
   it('a backup fails naming the lines, not "2 absent"', async () => {
     const m = await editedMark("m4", "");
     await put(nsBucket, `${m.ns}/data/two`, "two");
-    const deps = { s3: new MemoryGcStore() };
+    const deps = { s3: new MemoryGcStore(), workBucket: "work" };
     await deps.s3.put(nsBucket, m.listKey, "data/ok\r\ndata/two\r\n");
     const batch = {
+      repository: "r",
+      copyId: "c1",
       storageNamespace: m.storageNamespace,
       location: `s3://${backupBucket}/${uniqueName("crlf")}`,
     };
@@ -181,12 +185,14 @@ describe("a restore over objects the namespace holds again", () => {
 
   it("through the copy workflow's parts step: the map child fails naming it", async () => {
     const m = await rewritten("m6");
-    const deps = { s3: new MemoryGcStore() };
+    const deps = { s3: new MemoryGcStore(), workBucket: "work" };
     await deps.s3.put(nsBucket, m.listKey, m.list);
     await expect(
       runCopyPartsStep(deps, s3, {
         Items: [{ key: m.listKey, part: 0 }],
         BatchInput: {
+          repository: "r",
+          copyId: "c1",
           storageNamespace: m.storageNamespace,
           direction: "restore",
           location: m.location,

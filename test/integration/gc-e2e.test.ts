@@ -434,7 +434,19 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     ]);
     expect(viaWorkflow.stderr).not.toContain("lakeport:");
     expect(viaWorkflow.code).toBe(0);
-    expect(await keysUnder(backupBucket, "wf/")).toEqual(expectedMarked().map((k) => `wf/${k}`));
+    // Beside the objects, the workflow's backup record: which mark, complete, its counts.
+    expect(await keysUnder(backupBucket, "wf/")).toEqual(
+      [...expectedMarked().map((k) => `wf/${k}`), "wf/_lakeport_backup.json"].sort(),
+    );
+    const record = await s3.send(
+      new GetObjectCommand({ Bucket: backupBucket, Key: "wf/_lakeport_backup.json" }),
+    );
+    expect(JSON.parse(await record.Body!.transformToString())).toMatchObject({
+      repository: repo,
+      markId: "m1",
+      state: "complete",
+      counts: { objects: expectedMarked().length, saved: expectedMarked().length, absent: 0 },
+    });
 
     // A backup inside the namespace is refused.
     const inside = await lakeport([

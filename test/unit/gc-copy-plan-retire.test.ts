@@ -137,7 +137,12 @@ describe("the copy plan of a restore", () => {
     const w = world((reason) => retiredMark(NOW.toISOString(), reason));
     await w.seed();
     const plan = await runCopyPlanStep(w.deps, { ...w.input, direction: "backup" });
-    expect(plan).toEqual({ partsKey: expect.any(String), parts: 1 });
+    expect(plan).toEqual({
+      partsKey: expect.any(String),
+      parts: 1,
+      sweepRunId: null,
+      recordStartedAt: NOW.toISOString(),
+    });
     expect(w.retires).toEqual([]);
   });
 });

@@ -192,3 +192,76 @@ it("lets the copy plan retire a restore's mark and nothing more of the table; th
   ]);
   expect(tableStatements("GcCopyPartsFunction")).toEqual([]);
 });
+
+it("runs the copy workflow CopyPlan -> CopyParts -> CopyEnd ($.end), acceptIncompleteBackup false unless given", () => {
+  const asl = definitionOf("GcCopyStateMachine");
+  expect(asl.StartAt).toBe("CopyOptionsGiven?");
+  const options = asl.States["CopyOptionsGiven?"];
+  expect(options.Choices[0]).toEqual({
+    Variable: "$.acceptIncompleteBackup",
+    IsPresent: true,
+    Next: "CopyPlan",
+  });
+  expect(options.Default).toBe("CopyDefaults");
+  expect(asl.States.CopyDefaults).toMatchObject({
+    Type: "Pass",
+    Result: false,
+    ResultPath: "$.acceptIncompleteBackup",
+    Next: "CopyPlan",
+  });
+  expect(asl.States.CopyPlan.Parameters).toMatchObject({
+    "acceptIncompleteBackup.$": "$.acceptIncompleteBackup",
+  });
+  expect(asl.States.CopyPlan.Next).toBe("CopyParts");
+  expect(asl.States.CopyParts.ItemBatcher.BatchInput).toMatchObject({
+    "repository.$": "$.repository",
+    "copyId.$": "$$.Execution.Name",
+  });
+  expect(asl.States.CopyParts.ResultPath).toBeNull();
+  expect(asl.States.CopyParts.Next).toBe("CopyEnd");
+  expect(asl.States.CopyEnd.Parameters).toMatchObject({
+    "copyId.$": "$$.Execution.Name",
+    "plan.$": "$.plan",
+  });
+  expect(asl.States.CopyEnd).toMatchObject({ ResultPath: "$.end", End: true });
+});
+
+it("lets the copy plan and end steps touch only the backup record of a location; the end step read only marks", () => {
+  const recordStatements = (fn: string) =>
+    statementsOf(fn)
+      .filter((st) => JSON.stringify(st.Resource).includes("_lakeport_backup.json"))
+      .map((st) => ({ actions: actionsOf(st), resources: st.Resource }));
+  const records = [
+    "arn:aws:s3:::lake-data/*_lakeport_backup.json",
+    "arn:aws:s3:::lake-exports/*_lakeport_backup.json",
+  ];
+  expect(recordStatements("GcCopyPlanFunction")).toEqual([
+    { actions: ["s3:GetObject", "s3:PutObject"], resources: records },
+  ]);
+  expect(recordStatements("GcCopyEndFunction")).toEqual([
+    { actions: ["s3:PutObject"], resources: records },
+  ]);
+  // Besides the record, the end step reaches the work bucket (reading) and nothing else of S3.
+  for (const st of statementsOf("GcCopyEndFunction")) {
+    const actions = actionsOf(st);
+    if (!actions.some((a) => a.startsWith("s3:"))) continue;
+    const text = JSON.stringify(st.Resource);
+    if (text.includes("_lakeport_backup.json")) continue;
+    expect(text, actions.join()).toContain("StorageWork");
+    expect(actions.every((a) => a === "s3:GetObject" || a === "s3:ListBucket")).toBe(true);
+  }
+  const table = statementsOf("GcCopyEndFunction").filter((st) =>
+    actionsOf(st).some((a) => a.startsWith("dynamodb:")),
+  );
+  expect(table.map((st) => ({ actions: actionsOf(st), condition: st.Condition }))).toEqual([
+    {
+      actions: ["dynamodb:GetItem"],
+      condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] } },
+    },
+  ]);
+  // The copies write their counts to the work bucket.
+  const partsWork = statementsOf("GcCopyPartsFunction").filter((st) =>
+    JSON.stringify(st.Resource).includes("StorageWork"),
+  );
+  expect(partsWork.flatMap(actionsOf)).toContain("s3:PutObject");
+});

@@ -2,19 +2,32 @@
 // bucket, a distributed map copies each part's objects with the export copy engine
 // (runCopyBatch: server-side copies, multipart above 5 GiB, throttling retried, failures per
 // object). Backup copies namespace -> location, restore location -> namespace. A restore's
-// plan retires the mark once its checks passed, before the map copies anything back.
+// plan retires the mark once its checks passed, before the map copies anything back. The plan
+// checks the location's backup record (copy-record.ts) and writes a backup's in-progress; each
+// map child leaves its parts' counts in the work bucket; the end step (copy-end.ts) sums them
+// and finishes the record, or fails a restore short of its backup.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
 import { parseS3Uri } from "../../shared/s3-uri";
+import { type BackupRecord, startedRecord } from "../domain/backup-record";
 import { isAbsentSource } from "../domain/copy-absent";
 import { markCopyOperation } from "../domain/copy-address";
 import { validateMarkId } from "../domain/ids";
 import { gcPaths } from "../domain/paths";
+import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
 import { gcWorkKeys, namespaceObjects } from "./common";
+import {
+  backupOwner,
+  checkBackupLocation,
+  checkNotSwept,
+  checkRestoreRecord,
+  readBackupRecord,
+  writeBackupRecord,
+} from "./copy-record";
 
 export interface CopyMarkInput {
   repository: string;
@@ -25,6 +38,28 @@ export interface CopyMarkInput {
   direction: "backup" | "restore";
   /** s3://bucket/prefix outside the namespace. */
   location: string;
+  /**
+   * A restore: restore from a backup whose record says it did not complete (in-progress or
+   * failed), bringing back what it holds. Refused without it.
+   */
+  acceptIncompleteBackup?: boolean;
+}
+
+/** What the plan step returns (the state's `$.plan`). */
+export interface CopyPlan {
+  /** JSON Lines of the mark's text parts in the work bucket: the map's items. */
+  partsKey: string;
+  parts: number;
+  /** A restore: the mark, retired by the plan. */
+  retired?: RetiredMark;
+  /** A backup: the last sweep run of the mark at plan time (null: never swept). */
+  sweepRunId?: string | null;
+  /** A backup: when its record (written in-progress by the plan) started. */
+  recordStartedAt?: string;
+  /** A restore: whether the location holds a backup record (none: a backup made before records). */
+  recordFound?: boolean;
+  /** A restore: the location's record, when found. */
+  record?: BackupRecord;
 }
 
 const PART_RE = /part-(\d{5})\.txt$/;
@@ -62,10 +97,7 @@ export class MarkBeingSweptError extends Error {
   }
 }
 
-export async function runCopyPlanStep(
-  deps: CopyPlanDeps,
-  input: CopyMarkInput,
-): Promise<{ partsKey: string; parts: number; retired?: RetiredMark }> {
+export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput): Promise<CopyPlan> {
   validateMarkId(input.markId);
   // The map copies the other way for anything but "backup": only a checked restore may.
   if (input.direction !== "backup" && input.direction !== "restore") {
@@ -73,15 +105,30 @@ export async function runCopyPlanStep(
       `direction: must be "backup" or "restore" (got ${JSON.stringify(input.direction)})`,
     );
   }
+  const accept = input.acceptIncompleteBackup;
+  if (accept !== undefined && accept !== null && typeof accept !== "boolean") {
+    throw new Error(`acceptIncompleteBackup: must be a boolean (got ${JSON.stringify(accept)})`);
+  }
   checkLocationOutside(input.storageNamespace, input.location);
-  await checkMarkOfNamespace(deps, input);
+  const mark = await checkMarkOfNamespace(deps, input);
+  if (input.direction === "backup") checkNotSwept(mark);
   const parts = await markParts(deps, input);
   if (input.direction === "restore") await checkBackupExists(deps, input.location);
+  const owner = backupOwner(input);
+  const record = await readBackupRecord(deps.s3, input.location);
+  if (input.direction === "backup") checkBackupLocation(record, owner, input.location);
+  else checkRestoreRecord(record, owner, input.location, accept === true);
   const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
   await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
+  const plan = { partsKey: key, parts: parts.length };
+  if (input.direction === "backup") {
+    const started = startedRecord(owner, deps.now());
+    await writeBackupRecord(deps.s3, input.location, started);
+    return { ...plan, sweepRunId: mark.sweepRunId ?? null, recordStartedAt: started.startedAt };
+  }
   // Last: a wrong input (refused above) leaves the mark as it was.
-  if (input.direction === "backup") return { partsKey: key, parts: parts.length };
-  return { partsKey: key, parts: parts.length, retired: await retireForRestore(deps, input) };
+  const retired = await retireForRestore(deps, input);
+  return { ...plan, retired, recordFound: record !== undefined, ...(record ? { record } : {}) };
 }
 
 /**
@@ -91,7 +138,7 @@ export async function runCopyPlanStep(
 async function checkMarkOfNamespace(
   deps: Pick<CopyPlanDeps, "marks">,
   input: CopyMarkInput,
-): Promise<void> {
+): Promise<GcMark> {
   const mark = await deps.marks.getMark(input.repository, input.markId);
   if (!mark) {
     throw new NotFoundError(
@@ -104,6 +151,7 @@ async function checkMarkOfNamespace(
       `storageNamespace: ${input.storageNamespace} is not the namespace of mark "${input.markId}" (${mark.storageNamespace}): nothing copied`,
     );
   }
+  return mark;
 }
 
 /** The mark's text parts in the namespace; a mark without any is refused. */
@@ -166,28 +214,57 @@ async function checkBackupExists(deps: Pick<GcStepDeps, "s3">, location: string)
 
 export interface CopyPartsEvent {
   Items: { key: string; part: number }[];
-  BatchInput: Pick<CopyMarkInput, "storageNamespace" | "direction" | "location">;
+  BatchInput: Pick<
+    CopyMarkInput,
+    "repository" | "copyId" | "storageNamespace" | "direction" | "location"
+  >;
 }
 
-export async function runCopyPartsStep(
-  deps: Pick<GcStepDeps, "s3">,
-  s3: S3Client,
-  event: CopyPartsEvent,
-): Promise<{
+/** What a map child copied of one part (or of its batch), as the end step sums it. */
+export interface CopyCounts {
   objects: number;
   copied: number;
   copiedBytes: number;
   present: number;
   absent: number;
   failed: number;
-}> {
-  const { storageNamespace, direction, location } = event.BatchInput;
+}
+
+export const emptyCopyCounts = (): CopyCounts => ({
+  objects: 0,
+  copied: 0,
+  copiedBytes: 0,
+  present: 0,
+  absent: 0,
+  failed: 0,
+});
+
+/** Where the map children leave their parts' counts: the copy's work folder. */
+export function copyResultsPrefix(repository: string, copyId: string): string {
+  return `${gcWorkKeys(repository, copyId).root}copy-results/`;
+}
+
+export function copyResultKey(repository: string, copyId: string, part: number): string {
+  return `${copyResultsPrefix(repository, copyId)}part-${String(part).padStart(5, "0")}.json`;
+}
+
+/**
+ * Copies the objects listed in the batch's parts. Each part's counts go to the work bucket
+ * (copyResultKey) as soon as it is copied, failures included; the end step sums them. A
+ * failed object fails the child (and the workflow) after that, naming the objects.
+ */
+export async function runCopyPartsStep(
+  deps: Pick<GcStepDeps, "s3" | "workBucket">,
+  s3: S3Client,
+  event: CopyPartsEvent,
+): Promise<CopyCounts> {
+  const { repository, copyId, storageNamespace, direction, location } = event.BatchInput;
   checkLocationOutside(storageNamespace, location);
   const ns = namespaceObjects(storageNamespace);
   const places = { direction, namespace: ns, location: parseS3Uri(location, "location") };
-  const total = { objects: 0, copied: 0, copiedBytes: 0, present: 0, absent: 0, failed: 0 };
+  const total = emptyCopyCounts();
   const failures: string[] = [];
-  for (const { key } of event.Items ?? []) {
+  for (const { key, part } of event.Items ?? []) {
     const text = await deps.s3.getText(ns.bucket, key);
     if (text === undefined) throw new Error(`copy: marked list ${key} does not exist`);
     const ops: CopyOperation[] = [];
@@ -199,14 +276,23 @@ export async function runCopyPartsStep(
       else ops.push(op);
     }
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
-    total.objects += ops.length + refused.length;
-    total.copied += out.copied;
-    total.copiedBytes += out.copiedBytes;
-    total.present += out.present;
     const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
-    total.absent += out.failed.length - copyFailed.length;
     const failed = [...refused, ...copyFailed];
-    total.failed += failed.length;
+    const counts: CopyCounts = {
+      objects: ops.length + refused.length,
+      copied: out.copied,
+      copiedBytes: out.copiedBytes,
+      present: out.present,
+      absent: out.failed.length - copyFailed.length,
+      failed: failed.length,
+    };
+    await deps.s3.put(
+      deps.workBucket,
+      copyResultKey(repository, copyId, part),
+      JSON.stringify(counts),
+      "application/json",
+    );
+    addCopyCounts(total, counts);
     for (const f of failed.slice(0, 5)) failures.push(`${f.path} (${f.code}: ${f.message})`);
   }
   if (total.failed > 0) {
@@ -218,4 +304,13 @@ export async function runCopyPartsStep(
     throw err;
   }
   return total;
+}
+
+export function addCopyCounts(into: CopyCounts, add: CopyCounts): void {
+  into.objects += add.objects;
+  into.copied += add.copied;
+  into.copiedBytes += add.copiedBytes;
+  into.present += add.present;
+  into.absent += add.absent;
+  into.failed += add.failed;
 }

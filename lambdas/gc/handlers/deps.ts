@@ -9,6 +9,7 @@ import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
 import { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
+import type { CopyEndDeps } from "../app/copy-end";
 import type { CopyPlanDeps } from "../app/copy-mark";
 import { leaseSecondsFrom } from "../domain/lease";
 import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
@@ -98,6 +99,11 @@ export function copyPlanDepsFromEnv(): CopyPlanDeps {
       getMark: (...a) => store().getMark(...a),
     },
   };
+}
+
+/** The copy end step's: it reads the mark (whether a sweep of it began during a backup). */
+export function copyEndDepsFromEnv(): CopyEndDeps {
+  return { ...gcDepsFromEnv(), marks: { getMark: (...a) => store().getMark(...a) } };
 }
 
 /** Stop starting new lakeFS pages once less than this is left of the Lambda's time. */

@@ -1,0 +1,150 @@
+// The copy workflow's last step, once every map child succeeded: sums the parts' counts the
+// children left in the work bucket (a planned part without its result is an error), then
+// - a backup: a sweep of the mark that began since the plan deleted objects the backup counted
+//   as absent: its record says failed (naming that sweep) and the workflow fails; otherwise
+//   the record says complete, with its counts;
+// - a restore from a complete backup: fewer of the mark's objects found than the backup saved
+//   (the location lost some since) fails the workflow, naming how many are missing.
+// Returns the totals: the execution's `$.end`.
+import { NotFoundError } from "../../shared/errors";
+import {
+  type BackupCounts,
+  type BackupState,
+  finishedRecord,
+  restoreShortfall,
+  startedRecord,
+} from "../domain/backup-record";
+import type { GcObjectStore, GcStepDeps } from "../ports";
+import {
+  addCopyCounts,
+  type CopyCounts,
+  type CopyMarkInput,
+  type CopyPlan,
+  type CopyPlanDeps,
+  copyResultKey,
+  emptyCopyCounts,
+} from "./copy-mark";
+import { backupOwner, writeBackupRecord } from "./copy-record";
+
+export interface CopyEndInput extends CopyMarkInput {
+  plan: CopyPlan;
+}
+
+export interface CopyEndDeps extends Pick<GcStepDeps, "s3" | "workBucket" | "now"> {
+  marks: Pick<CopyPlanDeps["marks"], "getMark">;
+}
+
+/** What the execution's output carries at `$.end`. */
+export interface CopyTotals extends CopyCounts {
+  direction: "backup" | "restore";
+  parts: number;
+  /** A backup: the state of the record it wrote (complete). */
+  recordState?: BackupState;
+  /** A restore: whether the location held a backup record (checked against it when complete). */
+  recordFound?: boolean;
+}
+
+/** A sweep of the mark began during its backup: the backup misses what it deleted. */
+export class BackupIncompleteError extends Error {
+  override readonly name = "BackupIncompleteError";
+}
+
+/** A restore found fewer of the mark's objects in the location than its backup saved. */
+export class RestoreShortfallError extends Error {
+  override readonly name = "RestoreShortfallError";
+}
+
+export async function runCopyEndStep(deps: CopyEndDeps, input: CopyEndInput): Promise<CopyTotals> {
+  const counts = await sumCopyResults(deps, input);
+  const parts = input.plan.parts;
+  if (input.direction === "backup") {
+    await endBackup(deps, input, counts);
+    return { direction: "backup", parts, ...counts, recordState: "complete" };
+  }
+  const record = input.plan.record;
+  const shortfall = record ? restoreShortfall(record, counts) : undefined;
+  if (shortfall) {
+    throw new RestoreShortfallError(
+      `restore of mark "${input.markId}" from ${input.location}: ${shortfall}: counted as absent, not restored`,
+    );
+  }
+  return { direction: "restore", parts, ...counts, recordFound: record !== undefined };
+}
+
+/** The record at the backup's end: complete, or failed when a sweep of the mark began since. */
+async function endBackup(deps: CopyEndDeps, input: CopyEndInput, counts: CopyCounts) {
+  const { plan } = input;
+  if (!plan.recordStartedAt) {
+    throw new Error("plan.recordStartedAt: missing (a backup's plan writes its record)");
+  }
+  const started = startedRecord(backupOwner(input), new Date(plan.recordStartedAt));
+  const backupCounts: BackupCounts = {
+    objects: counts.objects,
+    saved: counts.copied + counts.present,
+    absent: counts.absent,
+    failed: counts.failed,
+  };
+  const mark = await deps.marks.getMark(input.repository, input.markId);
+  if (!mark) {
+    throw new NotFoundError(`mark id "${input.markId}" not found in "${input.repository}"`);
+  }
+  const sweep = mark.sweepRunId ?? null;
+  const reason =
+    sweep !== (plan.sweepRunId ?? null)
+      ? `sweep run ${sweep} of mark "${input.markId}" began during the backup: objects it deleted are missing from the backup (counted as absent); back a mark up before its sweep`
+      : undefined;
+  const record = finishedRecord(started, backupCounts, deps.now(), reason);
+  await writeBackupRecord(deps.s3, input.location, record);
+  if (record.state !== "complete") {
+    throw new BackupIncompleteError(
+      `backup of mark "${input.markId}" to ${input.location}: ${record.reason}`,
+    );
+  }
+}
+
+/** The parts' counts the map children wrote, summed; every planned part must have its own. */
+async function sumCopyResults(
+  deps: Pick<CopyEndDeps, "s3" | "workBucket">,
+  input: CopyEndInput,
+): Promise<CopyCounts> {
+  const parts = await plannedParts(deps.s3, deps.workBucket, input.plan.partsKey);
+  const total = emptyCopyCounts();
+  const results = await mapLimit(parts, 16, async (part) => {
+    const key = copyResultKey(input.repository, input.copyId, part);
+    const text = await deps.s3.getText(deps.workBucket, key);
+    if (text === undefined) {
+      throw new Error(
+        `copy: part ${part} of mark "${input.markId}" has no result (${key}): its copy did not run`,
+      );
+    }
+    return JSON.parse(text) as CopyCounts;
+  });
+  for (const r of results) addCopyCounts(total, r);
+  return total;
+}
+
+async function plannedParts(
+  s3: Pick<GcObjectStore, "getText">,
+  bucket: string,
+  partsKey: string,
+): Promise<number[]> {
+  const text = await s3.getText(bucket, partsKey);
+  if (text === undefined) throw new Error(`copy: the plan's parts (${partsKey}) do not exist`);
+  return text
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => (JSON.parse(l) as { part: number }).part);
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,304 @@
+// The GC copy workflow keeps a backup record (`<location>/_lakeport_backup.json`), on the real
+// Lakeport app (test/support/lakeport-env.ts): the deployed copy state machine started directly
+// (as the CLI's --workflow does), its Lambdas, the embedded S3 and DynamoDB Local.
+// - a backup writes a complete record with its counts; the execution's output carries them;
+// - a backup of a swept mark, or into another mark's location, is refused (record unchanged);
+// - a restore from another mark's backup fails and leaves the mark unretired;
+// - a restore from an in-progress record fails unless acceptIncompleteBackup;
+// - a restore from a backup that lost an object since fails naming how many are missing.
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import { describe, expect, it } from "vitest";
+import { uniqueName } from "../support/clients";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+
+const DAY = 86_400;
+const backupBucket = uniqueName("gc-record-bk");
+const env = useLakeportEnvironment({ buckets: [backupBucket] });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const copyMachine = () => env.deployment.arn("LakeportGcCopyStateMachine");
+
+async function waitRun(repo: string, runId: string) {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const r = await env.api.get(`/repositories/${repo}/gc/runs/${runId}`);
+    if (r.body.status !== "running") return r.body;
+    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
+    await sleep(100);
+  }
+}
+
+async function gc(repo: string, body: unknown) {
+  const r = await env.api.post(`/repositories/${repo}/gc/runs`, body);
+  expect(r.status, r.text).toBe(202);
+  return waitRun(repo, r.body.run_id as string);
+}
+
+async function markOf(repo: string, markId = "m1") {
+  const r = await env.api.get(`/repositories/${repo}/gc/marks/${markId}`);
+  expect(r.status, r.text).toBe(200);
+  return r.body;
+}
+
+async function text(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const out = await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await out.Body!.transformToString();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * main: c0 (20 days) a="old a", x="old x"; c1 (10 days) a="new a", x="new x"; c2 (1 day).
+ * Marks m1 and m2 (the same two objects, each mark its own list).
+ */
+async function markedRepository() {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  const { id } = repo;
+  const now = Math.floor(Date.now() / 1000);
+  await env.lakefs.uploadObject(id, "main", "a", { content: "old a" });
+  await env.lakefs.uploadObject(id, "main", "x", { content: "old x" });
+  await env.lakefs.commit(id, "main", { message: "c0", date: now - 20 * DAY });
+  await env.lakefs.uploadObject(id, "main", "a", { content: "new a" });
+  await env.lakefs.uploadObject(id, "main", "x", { content: "new x" });
+  await env.lakefs.commit(id, "main", { message: "c1", date: now - 10 * DAY });
+  await env.lakefs.uploadObject(id, "main", "b", { content: "b" });
+  await env.lakefs.commit(id, "main", { message: "c2", date: now - DAY });
+  const rules = { default_retention_days: 3, branches: [] };
+  expect((await env.api.put(`/repositories/${id}/settings/gc_rules`, rules)).status).toBe(204);
+  for (const markId of ["m1", "m2"]) {
+    const mark = await gc(id, { do_sweep: false, mark_id: markId });
+    expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 2 } });
+  }
+  const at = (name: string) => ({
+    location: `s3://${backupBucket}/${id}/${name}`,
+    recordKey: `${id}/${name}/_lakeport_backup.json`,
+    prefix: `${id}/${name}/`,
+  });
+  return { ...repo, at };
+}
+
+type Marked = Awaited<ReturnType<typeof markedRepository>>;
+
+/** A copy execution started on the state machine, as the CLI does; its end. */
+async function copy(
+  r: Marked,
+  direction: "backup" | "restore",
+  location: string,
+  extra: Record<string, unknown> = {},
+): Promise<DescribeExecutionCommandOutput> {
+  const started = await env.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: copyMachine(),
+      name: uniqueName(direction),
+      input: JSON.stringify({
+        repository: r.id,
+        markId: "m1",
+        storageNamespace: r.storageNamespace,
+        direction,
+        location,
+        ...extra,
+      }),
+    }),
+  );
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const d = await env.sfn.send(
+      new DescribeExecutionCommand({ executionArn: started.executionArn }),
+    );
+    if (d.status !== "RUNNING") return d;
+    if (Date.now() > until) throw new Error(`${started.executionArn} still running`);
+    await sleep(100);
+  }
+}
+
+const errorMessage = (d: DescribeExecutionCommandOutput) =>
+  String(JSON.parse(d.cause ?? "{}").errorMessage ?? d.cause);
+
+async function record(bucketKey: string) {
+  const body = await text(backupBucket, bucketKey);
+  return body === undefined ? undefined : JSON.parse(body);
+}
+
+/** The keys of the marked objects' backups under a location (the record aside). */
+async function backedUpKeys(prefix: string): Promise<string[]> {
+  const page = await env.s3.send(
+    new ListObjectsV2Command({ Bucket: backupBucket, Prefix: prefix }),
+  );
+  return (page.Contents ?? [])
+    .map((o) => o.Key ?? "")
+    .filter((k) => !k.endsWith("_lakeport_backup.json"));
+}
+
+/** Bucket and key in the namespace of a marked object backed up at `backupKey`. */
+function namespaceObject(r: Marked, prefix: string, backupKey: string) {
+  const m = /^s3:\/\/([^/]+)\/?(.*?)\/*$/.exec(r.storageNamespace)!;
+  const rel = backupKey.slice(prefix.length);
+  return { Bucket: m[1]!, Key: m[2] ? `${m[2]}/${rel}` : rel };
+}
+
+describe("the GC copy workflow's backup record", () => {
+  it("a backup writes a complete record with its counts; the execution's output carries them", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m1");
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status, `${backup.error}: ${backup.cause}`).toBe("SUCCEEDED");
+    const out = JSON.parse(backup.output ?? "{}");
+    expect(out.end).toMatchObject({
+      direction: "backup",
+      objects: 2,
+      copied: 2,
+      present: 0,
+      absent: 0,
+      failed: 0,
+      recordState: "complete",
+    });
+    expect(out.end.copiedBytes).toBe("old a".length + "old x".length);
+    expect(out.plan).toMatchObject({ sweepRunId: null, recordStartedAt: expect.any(String) });
+    expect(await record(loc.recordKey)).toMatchObject({
+      format: "lakeport-gc-backup",
+      version: 1,
+      repository: r.id,
+      markId: "m1",
+      storageNamespace: r.storageNamespace.replace(/\/+$/, ""),
+      state: "complete",
+      startedAt: out.plan.recordStartedAt,
+      finishedAt: expect.any(String),
+      counts: { objects: 2, saved: 2, absent: 0, failed: 0 },
+    });
+    expect(await backedUpKeys(loc.prefix)).toHaveLength(2);
+    // A restore from it: the record was found and kept its promise.
+    const restore = await copy(r, "restore", loc.location);
+    expect(restore.status, `${restore.error}: ${restore.cause}`).toBe("SUCCEEDED");
+    expect(JSON.parse(restore.output ?? "{}")).toMatchObject({
+      plan: { recordFound: true, record: { state: "complete" } },
+      end: { direction: "restore", objects: 2, present: 2, absent: 0, recordFound: true },
+    });
+  }, 180_000);
+
+  it("a backup into another mark's location is refused, the record unchanged", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m2");
+    const theirs = await copy(r, "backup", loc.location, { markId: "m2" });
+    expect(theirs.status, `${theirs.error}: ${theirs.cause}`).toBe("SUCCEEDED");
+    const before = await text(backupBucket, loc.recordKey);
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status).toBe("FAILED");
+    expect(backup.error).toBe("BackupRecordError");
+    expect(errorMessage(backup)).toContain(
+      `location: ${loc.location} holds the backup of mark "m2" of ${r.id}`,
+    );
+    expect(await text(backupBucket, loc.recordKey)).toBe(before);
+  }, 180_000);
+
+  it("a backup of a swept mark is refused, writing no record", async () => {
+    const r = await markedRepository();
+    const sweep = await gc(r.id, { do_mark: false, mark_id: "m1" });
+    expect(sweep).toMatchObject({ status: "succeeded" });
+    const loc = r.at("after-sweep");
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status).toBe("FAILED");
+    expect(backup.error).toBe("MarkSweptError");
+    expect(errorMessage(backup)).toContain(`mark id "m1" was swept by run ${sweep.run_id}`);
+    expect(await record(loc.recordKey)).toBeUndefined();
+    expect(await backedUpKeys(loc.prefix)).toEqual([]);
+  }, 180_000);
+
+  it("a restore from another mark's backup fails and leaves the mark not retired", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m2");
+    const theirs = await copy(r, "backup", loc.location, { markId: "m2" });
+    expect(theirs.status, `${theirs.error}: ${theirs.cause}`).toBe("SUCCEEDED");
+    const restore = await copy(r, "restore", loc.location);
+    expect(restore.status).toBe("FAILED");
+    expect(restore.error).toBe("BackupRecordError");
+    expect(errorMessage(restore)).toContain(
+      `holds the backup of mark "m2" of ${r.id} (${r.storageNamespace.replace(/\/+$/, "")}), not of mark "m1"`,
+    );
+    expect(await markOf(r.id)).toMatchObject({ retired_at: null, sweepable: true });
+  }, 180_000);
+
+  it("a restore from an in-progress backup fails unless acceptIncompleteBackup", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m1");
+    // The backup's end step never ran: its record stays in-progress.
+    const runtime = env.deployment.runtime;
+    runtime.injectFault({
+      function: /GcCopyEndFunction/,
+      invocation: "next",
+      kind: "error",
+      errorType: "InjectedFault",
+      errorMessage: "end lost",
+    });
+    let backup: DescribeExecutionCommandOutput;
+    try {
+      backup = await copy(r, "backup", loc.location);
+    } finally {
+      runtime.clearFaults();
+    }
+    expect(backup.status).toBe("FAILED");
+    expect(await record(loc.recordKey)).toMatchObject({ state: "in-progress", markId: "m1" });
+    for (const extra of [{}, { acceptIncompleteBackup: false }]) {
+      const refused = await copy(r, "restore", loc.location, extra);
+      expect(refused.status).toBe("FAILED");
+      expect(refused.error).toBe("BackupRecordError");
+      expect(errorMessage(refused)).toContain("did not complete: its state is in-progress");
+      expect(await markOf(r.id)).toMatchObject({ retired_at: null, sweepable: true });
+    }
+    const accepted = await copy(r, "restore", loc.location, { acceptIncompleteBackup: true });
+    expect(accepted.status, `${accepted.error}: ${accepted.cause}`).toBe("SUCCEEDED");
+    expect(JSON.parse(accepted.output ?? "{}").end).toMatchObject({ objects: 2, present: 2 });
+    expect(await markOf(r.id)).toMatchObject({ sweepable: false });
+  }, 180_000);
+
+  it("a restore after an object was deleted from the backup fails naming the missing count", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m1");
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status, `${backup.error}: ${backup.cause}`).toBe("SUCCEEDED");
+    // The sweep deletes both objects; then the location loses one of them.
+    expect(await gc(r.id, { do_mark: false, mark_id: "m1" })).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 2 },
+    });
+    const [lost, kept] = await backedUpKeys(loc.prefix);
+    await env.s3.send(new DeleteObjectCommand({ Bucket: backupBucket, Key: lost! }));
+    const restore = await copy(r, "restore", loc.location);
+    expect(restore.status).toBe("FAILED");
+    expect(restore.error).toBe("RestoreShortfallError");
+    expect(errorMessage(restore)).toBe(
+      `restore of mark "m1" from ${loc.location}: 1 object(s) the backup saved (2) are no longer in the location: counted as absent, not restored`,
+    );
+    // The plan retired the mark before copying: what the location held came back.
+    expect(await markOf(r.id)).toMatchObject({ sweepable: false });
+    const back = namespaceObject(r, loc.prefix, kept!);
+    expect(await text(back.Bucket, back.Key)).toMatch(/^old [ax]$/);
+    const gone = namespaceObject(r, loc.prefix, lost!);
+    expect(await text(gone.Bucket, gone.Key)).toBeUndefined();
+  }, 180_000);
+
+  it("an unparsable record at the location is refused, naming its key", async () => {
+    const r = await markedRepository();
+    const loc = r.at("junk");
+    await env.s3.send(
+      new PutObjectCommand({ Bucket: backupBucket, Key: loc.recordKey, Body: "not json" }),
+    );
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status).toBe("FAILED");
+    expect(errorMessage(backup)).toBe(
+      `s3://${backupBucket}/${loc.recordKey} is not a Lakeport backup record (not JSON)`,
+    );
+    expect(await text(backupBucket, loc.recordKey)).toBe("not json");
+  }, 180_000);
+});
