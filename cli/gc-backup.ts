@@ -367,10 +367,10 @@ function cliSfnClient(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd())
  */
 export async function copyMarkedObjectsViaWorkflow(
   stateMachineArn: string,
-  req: MarkCopyRequest & { repository: string },
+  req: MarkCopyRequest & { repository: string; acceptIncompleteBackup?: boolean },
   pollMs = Number(process.env.LAKEPORT_POLL_MS ?? 2000),
   onPoll?: (d: { status: string; startDate?: Date }) => void,
-): Promise<{ executionArn: string; parts: number }> {
+): Promise<WorkflowCopyResult> {
   checkExternalLocation(
     req.storageNamespace,
     req.external,
@@ -388,6 +388,7 @@ export async function copyMarkedObjectsViaWorkflow(
         storageNamespace: req.storageNamespace,
         direction: req.direction,
         location: req.external,
+        ...(req.acceptIncompleteBackup ? { acceptIncompleteBackup: true } : {}),
       }),
     }),
   );
@@ -395,8 +396,16 @@ export async function copyMarkedObjectsViaWorkflow(
   for (;;) {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status === "SUCCEEDED") {
-      const out = JSON.parse(d.output ?? "{}") as { plan?: { parts?: number } };
-      return { executionArn, parts: out.plan?.parts ?? 0 };
+      const out = JSON.parse(d.output ?? "{}") as {
+        plan?: { parts?: number; recordFound?: boolean };
+        end?: WorkflowCopyResult["end"];
+      };
+      return {
+        executionArn,
+        parts: out.plan?.parts ?? 0,
+        ...(out.end ? { end: out.end } : {}),
+        ...(out.plan?.recordFound !== undefined ? { recordFound: out.plan.recordFound } : {}),
+      };
     }
     if (d.status !== "RUNNING") {
       throw new CopyWorkflowFailed(
@@ -406,6 +415,15 @@ export async function copyMarkedObjectsViaWorkflow(
     onPoll?.({ status: String(d.status), ...(d.startDate ? { startDate: d.startDate } : {}) });
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** A copy workflow's end (`end`: its totals, from a deployment whose workflow sums them). */
+export interface WorkflowCopyResult {
+  executionArn: string;
+  parts: number;
+  end?: { objects: number; copied: number; copiedBytes: number; present: number; absent: number };
+  /** A restore: whether the location held a backup record (undefined: an older deployment). */
+  recordFound?: boolean;
 }
 
 /** A failed Lambda step's cause is its error as JSON (with a stack trace): its message. */

@@ -136,11 +136,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     return copyMarkHere(c, s3, await startBackupRecord(s3, req));
   }
   const record = await checkRestoreRecord(s3, req, acceptIncomplete);
-  if (!record) {
-    process.stderr.write(
-      `warning: ${req.external} has no backup record (_lakeport_backup.json: a backup made before Lakeport wrote one, or copied by hand): which mark it holds and whether it is complete are not checked\n`,
-    );
-  }
+  if (!record) warnNoRecord(req.external);
   // Before any object comes back: a mark whose objects are in use again must never
   // be swept (refused while a sweep of it runs).
   await retireMark(c);
@@ -222,7 +218,11 @@ async function copyMarkViaWorkflow(c: CopyContext, workflow: string) {
   try {
     done = await copyMarkedObjectsViaWorkflow(
       workflow,
-      { ...c.req, repository: c.repository },
+      {
+        ...c.req,
+        repository: c.repository,
+        ...(c.acceptIncomplete ? { acceptIncompleteBackup: true } : {}),
+      },
       undefined,
       (d) =>
         line?.update({
@@ -246,13 +246,20 @@ async function copyMarkViaWorkflow(c: CopyContext, workflow: string) {
     await retireMark(c);
     await reportRetired(c);
   }
-  print(
-    opts,
-    done,
-    () =>
-      `gc ${direction} of mark ${markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
+  if (direction === "restore" && done.recordFound === false) warnNoRecord(c.req.external);
+  const end = done.end;
+  print(opts, done, () =>
+    end
+      ? `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: end.copied, bytes: end.copiedBytes, failed: 0, durationMs: Date.now() - started })} (${end.objects} objects${end.present > 0 ? `, ${end.present} already in the namespace` : ""}${end.absent > 0 ? `, ${end.absent} already absent` : ""}) by ${done.executionArn}`
+      : `gc ${direction} of mark ${markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
   );
   if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
+}
+
+function warnNoRecord(location: string): void {
+  process.stderr.write(
+    `warning: ${location} has no backup record (_lakeport_backup.json: a backup made before Lakeport wrote one, or copied by hand): which mark it holds and whether it is complete are not checked\n`,
+  );
 }
 
 /** Says on stderr that the mark is retired, when it is; returns whether it is. */

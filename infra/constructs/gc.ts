@@ -420,11 +420,39 @@ export class GcWorkflow extends Construct {
       resultPath: "$.end",
     });
     copyPlanTask.next(copyMap).next(copyEndTask);
+    copyMap.addCatch(this.copyFailure(copyEnd, copyInput), {
+      errors: ["States.ALL"],
+      resultPath: "$.error",
+    });
     const stateMachine = new sfn.StateMachine(this, "CopyStateMachine", {
       definitionBody: sfn.DefinitionBody.fromChainable(options),
       timeout: Duration.hours(24),
     });
     return { copyPlan, copyParts, copyEnd, stateMachine };
+  }
+
+  /**
+   * After the copy map failed: a backup's record says failed (the end step with the caught
+   * error), then the workflow fails with the map's own error and cause.
+   */
+  private copyFailure(copyEnd: lambda.IFunction, copyInput: Record<string, string>) {
+    const failed = new sfn.Fail(this, "CopyFailed", {
+      errorPath: J.stringAt("$.error.Error"),
+      causePath: J.stringAt("$.error.Cause"),
+    });
+    const recordFailure = this.invoke("CopyEndAfterFailure", copyEnd, {
+      payload: sfn.TaskInput.fromObject({
+        ...copyInput,
+        plan: J.objectAt("$.plan"),
+        failure: J.objectAt("$.error"),
+      }),
+      resultPath: "$.end",
+    });
+    // The map's error is what the execution reports, whether or not the record was written.
+    recordFailure.addCatch(failed, { errors: ["States.ALL"], resultPath: "$.recordError" });
+    return new sfn.Choice(this, "CopyFailedBackup?")
+      .when(sfn.Condition.stringEquals("$.direction", "backup"), recordFailure.next(failed))
+      .otherwise(failed);
   }
 
   /**

@@ -253,13 +253,43 @@ describe("the GC copy workflow's backup record", () => {
       const refused = await copy(r, "restore", loc.location, extra);
       expect(refused.status).toBe("FAILED");
       expect(refused.error).toBe("BackupRecordError");
-      expect(errorMessage(refused)).toContain("did not complete: its state is in-progress");
+      expect(errorMessage(refused)).toContain("that did not complete (state in-progress;");
       expect(await markOf(r.id)).toMatchObject({ retired_at: null, sweepable: true });
     }
     const accepted = await copy(r, "restore", loc.location, { acceptIncompleteBackup: true });
     expect(accepted.status, `${accepted.error}: ${accepted.cause}`).toBe("SUCCEEDED");
     expect(JSON.parse(accepted.output ?? "{}").end).toMatchObject({ objects: 2, present: 2 });
     expect(await markOf(r.id)).toMatchObject({ sweepable: false });
+  }, 180_000);
+
+  it("a backup whose copy map fails records failed, with the map's error", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m1");
+    const runtime = env.deployment.runtime;
+    runtime.injectFault({
+      function: /GcCopyPartsFunction/,
+      invocation: "next",
+      kind: "error",
+      errorType: "InjectedFault",
+      errorMessage: "copy batch lost",
+    });
+    let backup: DescribeExecutionCommandOutput;
+    try {
+      backup = await copy(r, "backup", loc.location);
+    } finally {
+      runtime.clearFaults();
+    }
+    // The execution reports the map's own error, as before the record step.
+    expect(backup.status).toBe("FAILED");
+    expect(backup.error).toBe("States.ExceedToleratedFailureThreshold");
+    expect(await record(loc.recordKey)).toMatchObject({
+      state: "failed",
+      markId: "m1",
+      reason: expect.stringContaining("the copy failed (States.ExceedToleratedFailureThreshold"),
+    });
+    const refused = await copy(r, "restore", loc.location);
+    expect(refused.error).toBe("BackupRecordError");
+    expect(errorMessage(refused)).toContain("that did not complete (state failed: ");
   }, 180_000);
 
   it("a restore after an object was deleted from the backup fails naming the missing count", async () => {

@@ -7,6 +7,8 @@
 //   batch starts, the objects are back, and a sweep of the mark is refused afterwards;
 // - the copy state machine started directly (console, another tool) retires the mark too;
 // - a sweep of the mark holding its lease: the restore fails naming that sweep, copies nothing.
+
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -14,6 +16,7 @@ import {
 } from "@aws-sdk/client-sfn";
 import { DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
+import { encodeBackupRecord, startedRecord } from "../../lambdas/gc/domain/backup-record";
 import { keys } from "../../lambdas/shared/dynamodb/table";
 import { testDynamoDbClient, uniqueName } from "../support/clients";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
@@ -288,5 +291,57 @@ describe("gc restore --workflow retires the mark in the workflow's plan step", (
       sweepable: false,
       retired_reason: `restored from ${r.backupAt}`,
     });
+  }, 120_000);
+
+  it("through the CLI: the workflow's counts printed; an incomplete backup restored only with --accept-incomplete-backup", async () => {
+    const r = await backedUp();
+    const recordKey = `${r.id}/_lakeport_backup.json`;
+    // As a backup whose end never ran: its record says in progress.
+    const interrupted = startedRecord(
+      { repository: r.id, markId: "m1", storageNamespace: r.storageNamespace },
+      new Date(),
+    );
+    await env.s3.send(
+      new PutObjectCommand({
+        Bucket: backupBucket,
+        Key: recordKey,
+        Body: encodeBackupRecord(interrupted),
+      }),
+    );
+    expect(await gc(r.id, sweepOnly)).toMatchObject({ status: "succeeded" });
+    expect(await read(r.id, r.c0, "a")).toBe(410);
+    const refused = await cli(r, "restore", r.backupAt);
+    expect(refused.code, refused.stderr).toBe(4);
+    expect(refused.stderr).toContain("BackupRecordError");
+    expect(refused.stderr).toContain("that did not complete (state in-progress;");
+    expect(await markOf(r.id)).toMatchObject({ retired_at: null });
+    const accepted = await env.lakeport([
+      "gc",
+      "restore",
+      `lakefs://${r.id}`,
+      "--mark-id",
+      "m1",
+      "--from",
+      r.backupAt,
+      "--workflow",
+      copyMachine(),
+      "--accept-incomplete-backup",
+    ]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toMatch(
+      /^gc restore of mark m1: 1 copied \(5 B\), 0 failed in .*\(1 objects\) by arn:/,
+    );
+    expect(await read(r.id, r.c0, "a")).toBe("old a");
+  }, 180_000);
+
+  it("through the CLI: a location without a backup record is restored, with a warning", async () => {
+    const r = await backedUp();
+    await env.s3.send(
+      new DeleteObjectCommand({ Bucket: backupBucket, Key: `${r.id}/_lakeport_backup.json` }),
+    );
+    const restore = await cli(r, "restore", r.backupAt);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stderr).toMatch(/warning: s3:\/\/\S+ has no backup record/);
+    expect(restore.stdout).toMatch(/\(1 objects, 1 already in the namespace\)/);
   }, 120_000);
 });

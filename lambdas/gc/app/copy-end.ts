@@ -28,6 +28,11 @@ import { backupOwner, writeBackupRecord } from "./copy-record";
 
 export interface CopyEndInput extends CopyMarkInput {
   plan: CopyPlan;
+  /**
+   * Set when the copy map failed (its caught error): a backup's record then says failed, with
+   * the counts of the parts that finished, so it never stays "in progress".
+   */
+  failure?: { Error?: string; Cause?: string };
 }
 
 export interface CopyEndDeps extends Pick<GcStepDeps, "s3" | "workBucket" | "now"> {
@@ -55,6 +60,7 @@ export class RestoreShortfallError extends Error {
 }
 
 export async function runCopyEndStep(deps: CopyEndDeps, input: CopyEndInput): Promise<CopyTotals> {
+  if (input.failure) return endFailedCopy(deps, input, input.failure);
   const counts = await sumCopyResults(deps, input);
   const parts = input.plan.parts;
   if (input.direction === "backup") {
@@ -102,10 +108,56 @@ async function endBackup(deps: CopyEndDeps, input: CopyEndInput, counts: CopyCou
   }
 }
 
-/** The parts' counts the map children wrote, summed; every planned part must have its own. */
+/**
+ * After the copy map failed: a backup's record says failed, with why and the counts of the
+ * parts that finished (a restore has no record to write). The workflow fails after it.
+ */
+async function endFailedCopy(
+  deps: CopyEndDeps,
+  input: CopyEndInput,
+  failure: NonNullable<CopyEndInput["failure"]>,
+): Promise<CopyTotals> {
+  const counts = await sumCopyResults(deps, input, { partial: true });
+  const base = { direction: input.direction, parts: input.plan.parts, ...counts };
+  if (input.direction !== "backup" || !input.plan.recordStartedAt) return base;
+  const started = startedRecord(backupOwner(input), new Date(input.plan.recordStartedAt));
+  const failedObjects = counts.failed > 0 ? `${counts.failed} object(s) not backed up; ` : "";
+  const reason = `${failedObjects}the copy failed (${failure.Error ?? "error"}: ${causeMessage(failure.Cause)})`;
+  const record = finishedRecord(
+    started,
+    {
+      objects: counts.objects,
+      saved: counts.copied + counts.present,
+      absent: counts.absent,
+      failed: counts.failed,
+    },
+    deps.now(),
+    reason,
+  );
+  await writeBackupRecord(deps.s3, input.location, record);
+  return { ...base, recordState: record.state };
+}
+
+/** A Lambda error's cause is its error as JSON: its message (bounded, for the record). */
+function causeMessage(cause: string | undefined): string {
+  let text = cause ?? "";
+  try {
+    const parsed = JSON.parse(text) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === "string") text = parsed.errorMessage;
+  } catch {
+    // A state's own cause: as it is.
+  }
+  return text.length > 500 ? `${text.slice(0, 500)}...` : text;
+}
+
+/**
+ * The parts' counts the map children wrote, summed; every planned part must have its own
+ * (`partial`: after a failed map, the parts that have one).
+ */
 async function sumCopyResults(
   deps: Pick<CopyEndDeps, "s3" | "workBucket">,
   input: CopyEndInput,
+  opts: { partial?: boolean } = {},
 ): Promise<CopyCounts> {
   const parts = await plannedParts(deps.s3, deps.workBucket, input.plan.partsKey);
   const total = emptyCopyCounts();
@@ -113,6 +165,7 @@ async function sumCopyResults(
     const key = copyResultKey(input.repository, input.copyId, part);
     const text = await deps.s3.getText(deps.workBucket, key);
     if (text === undefined) {
+      if (opts.partial) return emptyCopyCounts();
       throw new Error(
         `copy: part ${part} of mark "${input.markId}" has no result (${key}): its copy did not run`,
       );
