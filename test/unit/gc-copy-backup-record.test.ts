@@ -201,7 +201,9 @@ describe("the plan of a restore", () => {
       await w.seed();
       await w.putRecord(r);
       await expect(runCopyPlanStep(w.deps, w.input("restore"))).rejects.toThrow(
-        new RegExp(`did not complete \\(state ${r.state}.*input acceptIncompleteBackup\\): nothing restored$`),
+        new RegExp(
+          `did not complete \\(state ${r.state}.*input acceptIncompleteBackup\\): nothing restored$`,
+        ),
       );
       await expect(
         runCopyPlanStep(w.deps, w.input("restore", { acceptIncompleteBackup: false })),
