@@ -141,7 +141,8 @@ describe("gc backup record", () => {
     const r = await restore("r5", loc);
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/1 object\(s\) the backup saved \(3\) are no longer in the location/);
-    // What the location still held came back.
+    // What the location still held came back; the mark stays retired.
+    expect(await retiredAt("r5")).toBeDefined();
     expect(await keys(w.bucket, `${repo}/data/i`)).toEqual([`${repo}/data/i`]);
     expect(await keys(w.bucket, `${repo}/data/k`)).toEqual([`${repo}/data/k`]);
   });
