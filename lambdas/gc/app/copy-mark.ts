@@ -10,6 +10,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
+import { writableLocationProblem } from "../../shared/s3-naming";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { type BackupRecord, startedRecord } from "../domain/backup-record";
 import { isAbsentSource } from "../domain/copy-absent";
@@ -66,6 +67,9 @@ const PART_RE = /part-(\d{5})\.txt$/;
 
 export function checkLocationOutside(storageNamespace: string, location: string): void {
   const loc = parseS3Uri(location, "location");
+  // As the CLI checks it: a `..` segment is the namespace itself where it is resolved.
+  const problem = writableLocationProblem(location);
+  if (problem) throw new Error(`location: ${problem}`);
   const ns = namespaceObjects(storageNamespace);
   const ext = loc.prefix === "" ? "" : `${loc.prefix}/`;
   if (loc.bucket === ns.bucket && (ext.startsWith(ns.keyPrefix) || ns.keyPrefix.startsWith(ext))) {
