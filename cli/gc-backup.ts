@@ -120,11 +120,38 @@ async function* markedKeys(s3: S3Client, storageNamespace: string, markId: strin
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (parts === 0) {
-    throw new UsageError(
-      `mark id "${markId}": no address lists under ${storageNamespace}/${gcPaths.addressesTextPrefix(markId)}`,
+  if (parts === 0) throw noListsError(storageNamespace, markId);
+}
+
+const noListsError = (storageNamespace: string, markId: string) =>
+  new UsageError(
+    `mark id "${markId}": no address lists under ${storageNamespace}/${gcPaths.addressesTextPrefix(markId)}`,
+  );
+
+/**
+ * The mark's address lists exist: checked before a backup writes its record and before a
+ * restore retires the mark, so a mark without lists changes nothing (as the workflow's plan).
+ */
+export async function checkMarkLists(
+  s3: S3Client,
+  storageNamespace: string,
+  markId: string,
+): Promise<void> {
+  const ns = splitNamespace(storageNamespace);
+  const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: ns.bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
     );
-  }
+    if ((page.Contents ?? []).some((o) => o.Key?.endsWith(".txt"))) return;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  throw noListsError(storageNamespace, markId);
 }
 
 /** Counts of a running backup or restore: objects listed so far, copied, failed, bytes. */

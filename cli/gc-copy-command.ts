@@ -119,9 +119,8 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   };
   // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
   // loading them costs every other command's start.
-  const { checkCopyLocation, checkRestoreRecord, cliS3Client, startBackupRecord } = await import(
-    "./gc-backup"
-  );
+  const { checkCopyLocation, checkMarkLists, checkRestoreRecord, cliS3Client, startBackupRecord } =
+    await import("./gc-backup");
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
   if (workflow) {
     // The form only: the workflow's plan checks the rest, then retires a restore's mark.
@@ -131,6 +130,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   const s3 = cliS3Client();
   // Before the mark is retired: a wrong location must change nothing.
   await checkCopyLocation(req, s3);
+  await checkMarkLists(s3, req.storageNamespace, req.markId);
   if (direction === "backup") {
     // Refuses a location holding another mark's backup; says a backup is in progress.
     return copyMarkHere(c, s3, await startBackupRecord(s3, req));
