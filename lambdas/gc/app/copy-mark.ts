@@ -149,6 +149,12 @@ async function checkMarkOfNamespace(
       `mark id "${input.markId}" not found in "${input.repository}": nothing copied`,
     );
   }
+  if (mark.status !== "succeeded") {
+    // As the CLI: a running mark has written part of its lists, a failed one is never swept.
+    throw new Error(
+      `mark id "${input.markId}" is from a ${mark.status} mark run (${mark.runId}): back up or restore a successful mark: nothing copied`,
+    );
+  }
   const trim = (ns: string) => ns.replace(/\/+$/, "");
   if (mark.storageNamespace && trim(mark.storageNamespace) !== trim(input.storageNamespace)) {
     throw new Error(
