@@ -14,6 +14,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { heldAtDestination } from "../lambdas/gc/app/copy-held";
 import {
   type BackupCounts,
   type BackupOwner,
@@ -57,7 +58,10 @@ export interface MarkCopyResult {
   objects: number;
   copied: number;
   copiedBytes: number;
-  /** A restore's objects the namespace already held (restored before, never swept): kept. */
+  /**
+   * A restore's objects the namespace already held (restored before, never swept): kept; a
+   * backup's objects the namespace no longer held but the location did (an earlier backup).
+   */
   present: number;
   /** Listed objects the source does not hold (swept by an earlier GC run): nothing to copy. */
   absent: number;
@@ -211,6 +215,17 @@ export async function copyMarkedObjects(
       : {}),
   });
   const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
+  // A backup's absent object the location holds already (an earlier backup) is saved.
+  const held =
+    req.direction === "backup"
+      ? await heldAtDestination(
+          s3,
+          out.failed
+            .filter(isAbsentSource)
+            .flatMap((f) => markCopyOperation(f.path, places))
+            .filter((op): op is CopyOperation => !("code" in op)),
+        )
+      : 0;
   const found = out.copied + out.present;
   const vouched = opts.record !== undefined;
   if (
@@ -231,8 +246,8 @@ export async function copyMarkedObjects(
     objects,
     copied: out.copied,
     copiedBytes: out.copiedBytes,
-    present: out.present,
-    absent: out.failed.length + refused.length - failed.length,
+    present: out.present + held,
+    absent: out.failed.length + refused.length - failed.length - held,
     failed,
   };
 }

@@ -172,7 +172,7 @@ async function copyMarkHere(c: CopyContext, s3: S3Client, record: BackupRecord |
     opts,
     out,
     () =>
-      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the namespace` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
+      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the ${held(direction)}` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
   if (direction === "backup" && record) await endBackup(c, s3, record, out);
   if (out.failed.length > 0) {
@@ -250,11 +250,15 @@ async function copyMarkViaWorkflow(c: CopyContext, workflow: string) {
   const end = done.end;
   print(opts, done, () =>
     end
-      ? `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: end.copied, bytes: end.copiedBytes, failed: 0, durationMs: Date.now() - started })} (${end.objects} objects${end.present > 0 ? `, ${end.present} already in the namespace` : ""}${end.absent > 0 ? `, ${end.absent} already absent` : ""}) by ${done.executionArn}`
+      ? `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: end.copied, bytes: end.copiedBytes, failed: 0, durationMs: Date.now() - started })} (${end.objects} objects${end.present > 0 ? `, ${end.present} already in the ${held(direction)}` : ""}${end.absent > 0 ? `, ${end.absent} already absent` : ""}) by ${done.executionArn}`
       : `gc ${direction} of mark ${markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
   );
   if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
 }
+
+/** Where a copy's "present" objects were already: a backup's location, a restore's namespace. */
+const held = (direction: "backup" | "restore") =>
+  direction === "backup" ? "location" : "namespace";
 
 function warnNoRecord(location: string): void {
   process.stderr.write(

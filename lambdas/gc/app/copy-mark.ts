@@ -21,6 +21,7 @@ import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
 import { gcWorkKeys, namespaceObjects } from "./common";
+import { heldAtDestination } from "./copy-held";
 import {
   backupOwner,
   checkBackupLocation,
@@ -288,12 +289,13 @@ export async function runCopyPartsStep(
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
     const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
     const failed = [...refused, ...copyFailed];
+    const held = direction === "backup" ? await absentButHeld(s3, ops, out.failed) : 0;
     const counts: CopyCounts = {
       objects: ops.length + refused.length,
       copied: out.copied,
       copiedBytes: out.copiedBytes,
-      present: out.present,
-      absent: out.failed.length - copyFailed.length,
+      present: out.present + held,
+      absent: out.failed.length - copyFailed.length - held,
       failed: failed.length,
     };
     await deps.s3.put(
@@ -314,6 +316,17 @@ export async function runCopyPartsStep(
     throw err;
   }
   return total;
+}
+
+/** A backup's absent objects the location holds already (an earlier backup): saved. */
+function absentButHeld(
+  s3: S3Client,
+  ops: CopyOperation[],
+  failures: OperationFailure[],
+): Promise<number> {
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  const absent = failures.filter(isAbsentSource).flatMap((f) => byId.get(f.path) ?? []);
+  return heldAtDestination(s3, absent);
 }
 
 export function addCopyCounts(into: CopyCounts, add: CopyCounts): void {
