@@ -14,6 +14,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { heldAtDestination } from "../lambdas/gc/app/copy-held";
 import {
   type BackupCounts,
   type BackupOwner,
@@ -57,7 +58,10 @@ export interface MarkCopyResult {
   objects: number;
   copied: number;
   copiedBytes: number;
-  /** A restore's objects the namespace already held (restored before, never swept): kept. */
+  /**
+   * A restore's objects the namespace already held (restored before, never swept): kept; a
+   * backup's objects the namespace no longer held but the location did (an earlier backup).
+   */
   present: number;
   /** Listed objects the source does not hold (swept by an earlier GC run): nothing to copy. */
   absent: number;
@@ -120,11 +124,38 @@ async function* markedKeys(s3: S3Client, storageNamespace: string, markId: strin
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (parts === 0) {
-    throw new UsageError(
-      `mark id "${markId}": no address lists under ${storageNamespace}/${gcPaths.addressesTextPrefix(markId)}`,
+  if (parts === 0) throw noListsError(storageNamespace, markId);
+}
+
+const noListsError = (storageNamespace: string, markId: string) =>
+  new UsageError(
+    `mark id "${markId}": no address lists under ${storageNamespace}/${gcPaths.addressesTextPrefix(markId)}`,
+  );
+
+/**
+ * The mark's address lists exist: checked before a backup writes its record and before a
+ * restore retires the mark, so a mark without lists changes nothing (as the workflow's plan).
+ */
+export async function checkMarkLists(
+  s3: S3Client,
+  storageNamespace: string,
+  markId: string,
+): Promise<void> {
+  const ns = splitNamespace(storageNamespace);
+  const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: ns.bucket,
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
     );
-  }
+    if ((page.Contents ?? []).some((o) => o.Key?.endsWith(".txt"))) return;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  throw noListsError(storageNamespace, markId);
 }
 
 /** Counts of a running backup or restore: objects listed so far, copied, failed, bytes. */
@@ -184,6 +215,17 @@ export async function copyMarkedObjects(
       : {}),
   });
   const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
+  // A backup's absent object the location holds already (an earlier backup) is saved.
+  const held =
+    req.direction === "backup"
+      ? await heldAtDestination(
+          s3,
+          out.failed
+            .filter(isAbsentSource)
+            .flatMap((f) => markCopyOperation(f.path, places))
+            .filter((op): op is CopyOperation => !("code" in op)),
+        )
+      : 0;
   const found = out.copied + out.present;
   const vouched = opts.record !== undefined;
   if (
@@ -204,8 +246,8 @@ export async function copyMarkedObjects(
     objects,
     copied: out.copied,
     copiedBytes: out.copiedBytes,
-    present: out.present,
-    absent: out.failed.length + refused.length - failed.length,
+    present: out.present + held,
+    absent: out.failed.length + refused.length - failed.length - held,
     failed,
   };
 }

@@ -119,9 +119,8 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   };
   // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
   // loading them costs every other command's start.
-  const { checkCopyLocation, checkRestoreRecord, cliS3Client, startBackupRecord } = await import(
-    "./gc-backup"
-  );
+  const { checkCopyLocation, checkMarkLists, checkRestoreRecord, cliS3Client, startBackupRecord } =
+    await import("./gc-backup");
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
   if (workflow) {
     // The form only: the workflow's plan checks the rest, then retires a restore's mark.
@@ -131,6 +130,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   const s3 = cliS3Client();
   // Before the mark is retired: a wrong location must change nothing.
   await checkCopyLocation(req, s3);
+  await checkMarkLists(s3, req.storageNamespace, req.markId);
   if (direction === "backup") {
     // Refuses a location holding another mark's backup; says a backup is in progress.
     return copyMarkHere(c, s3, await startBackupRecord(s3, req));
@@ -172,7 +172,7 @@ async function copyMarkHere(c: CopyContext, s3: S3Client, record: BackupRecord |
     opts,
     out,
     () =>
-      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the namespace` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
+      `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the ${held(direction)}` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
   if (direction === "backup" && record) await endBackup(c, s3, record, out);
   if (out.failed.length > 0) {
@@ -250,11 +250,15 @@ async function copyMarkViaWorkflow(c: CopyContext, workflow: string) {
   const end = done.end;
   print(opts, done, () =>
     end
-      ? `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: end.copied, bytes: end.copiedBytes, failed: 0, durationMs: Date.now() - started })} (${end.objects} objects${end.present > 0 ? `, ${end.present} already in the namespace` : ""}${end.absent > 0 ? `, ${end.absent} already absent` : ""}) by ${done.executionArn}`
+      ? `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: end.copied, bytes: end.copiedBytes, failed: 0, durationMs: Date.now() - started })} (${end.objects} objects${end.present > 0 ? `, ${end.present} already in the ${held(direction)}` : ""}${end.absent > 0 ? `, ${end.absent} already absent` : ""}) by ${done.executionArn}`
       : `gc ${direction} of mark ${markId}: ${done.parts} part(s) copied by ${done.executionArn} in ${formatDuration(Date.now() - started)}`,
   );
   if (direction === "backup") await checkNoSweepBegan(c.api, c.path, c.mark, markId);
 }
+
+/** Where a copy's "present" objects were already: a backup's location, a restore's namespace. */
+const held = (direction: "backup" | "restore") =>
+  direction === "backup" ? "location" : "namespace";
 
 function warnNoRecord(location: string): void {
   process.stderr.write(

@@ -10,6 +10,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
 import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
+import { writableLocationProblem } from "../../shared/s3-naming";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { type BackupRecord, startedRecord } from "../domain/backup-record";
 import { isAbsentSource } from "../domain/copy-absent";
@@ -20,6 +21,7 @@ import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
 import { gcWorkKeys, namespaceObjects } from "./common";
+import { heldAtDestination } from "./copy-held";
 import {
   backupOwner,
   checkBackupLocation,
@@ -66,6 +68,9 @@ const PART_RE = /part-(\d{5})\.txt$/;
 
 export function checkLocationOutside(storageNamespace: string, location: string): void {
   const loc = parseS3Uri(location, "location");
+  // As the CLI checks it: a `..` segment is the namespace itself where it is resolved.
+  const problem = writableLocationProblem(location);
+  if (problem) throw new Error(`location: ${problem}`);
   const ns = namespaceObjects(storageNamespace);
   const ext = loc.prefix === "" ? "" : `${loc.prefix}/`;
   if (loc.bucket === ns.bucket && (ext.startsWith(ns.keyPrefix) || ns.keyPrefix.startsWith(ext))) {
@@ -143,6 +148,12 @@ async function checkMarkOfNamespace(
   if (!mark) {
     throw new NotFoundError(
       `mark id "${input.markId}" not found in "${input.repository}": nothing copied`,
+    );
+  }
+  if (mark.status !== "succeeded") {
+    // As the CLI: a running mark has written part of its lists, a failed one is never swept.
+    throw new Error(
+      `mark id "${input.markId}" is from a ${mark.status} mark run (${mark.runId}): back up or restore a successful mark: nothing copied`,
     );
   }
   const trim = (ns: string) => ns.replace(/\/+$/, "");
@@ -278,12 +289,13 @@ export async function runCopyPartsStep(
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
     const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
     const failed = [...refused, ...copyFailed];
+    const held = direction === "backup" ? await absentButHeld(s3, ops, out.failed) : 0;
     const counts: CopyCounts = {
       objects: ops.length + refused.length,
       copied: out.copied,
       copiedBytes: out.copiedBytes,
-      present: out.present,
-      absent: out.failed.length - copyFailed.length,
+      present: out.present + held,
+      absent: out.failed.length - copyFailed.length - held,
       failed: failed.length,
     };
     await deps.s3.put(
@@ -304,6 +316,17 @@ export async function runCopyPartsStep(
     throw err;
   }
   return total;
+}
+
+/** A backup's absent objects the location holds already (an earlier backup): saved. */
+function absentButHeld(
+  s3: S3Client,
+  ops: CopyOperation[],
+  failures: OperationFailure[],
+): Promise<number> {
+  const byId = new Map(ops.map((o) => [o.id, o]));
+  const absent = failures.filter(isAbsentSource).flatMap((f) => byId.get(f.path) ?? []);
+  return heldAtDestination(s3, absent);
 }
 
 export function addCopyCounts(into: CopyCounts, add: CopyCounts): void {

@@ -1,0 +1,97 @@
+// Adversarial inputs to the copy workflow's plan (lambdas/gc/app/copy-mark.ts) started directly
+// (console, another tool): bad input must change nothing, as the CLI refuses it first. Fakes at
+// the ports: the object store in memory, one mark record.
+import { describe, expect, it } from "vitest";
+import { type CopyPlanDeps, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
+import { gcPaths } from "../../lambdas/gc/domain/paths";
+import { MemoryGcStore } from "../support/memory-gc";
+
+const NS = "s3://lake-ns/repos/repo";
+
+function world(status: "succeeded" | "running" | "failed" = "succeeded") {
+  const s3 = new MemoryGcStore();
+  const retires: string[] = [];
+  const mark = {
+    repository: "repo",
+    markId: "m1",
+    runId: "r0",
+    status,
+    storageNamespace: NS,
+  };
+  const deps: CopyPlanDeps = {
+    s3,
+    workBucket: "work",
+    now: () => new Date("2025-06-01T12:00:00Z"),
+    marks: {
+      getMark: async (_r, markId) => (markId === "m1" ? { ...mark } : undefined),
+      retireMark: async (_r, markId, reason, now) => {
+        retires.push(markId);
+        return { retired: { ...mark, retiredAt: now.iso, retiredReason: reason } };
+      },
+    },
+  };
+  return { s3, deps, retires };
+}
+
+describe("the copy plan started directly with a malformed location", () => {
+  // `other/../repos/repo` is the namespace itself wherever `..` is resolved (the embedded S3
+  // stores keys at the path the file system resolves): the CLI refuses it (exit code 2).
+  it("a backup to a location with a .. segment is refused, writing nothing", async () => {
+    const w = world();
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    await w.s3.put("lake-ns", "other/x", "x");
+    const before = [...w.s3.objects.keys()].sort();
+    await expect(
+      runCopyPlanStep(w.deps, {
+        repository: "repo",
+        copyId: "c1",
+        markId: "m1",
+        storageNamespace: NS,
+        direction: "backup",
+        location: "s3://lake-ns/other/../repos/repo",
+      }),
+    ).rejects.toThrow(/location: .*must not contain \. or \.\. path segments/);
+    expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    expect(w.retires).toEqual([]);
+  });
+});
+
+describe("the copy plan started directly for a mark whose marking has not succeeded", () => {
+  // The CLI refuses such a mark (findMark); a mark still running has written part of its lists:
+  // a backup of those would record complete a backup missing the parts written after it.
+  for (const status of ["running", "failed"] as const) {
+    it(`a backup of a ${status} mark is refused, writing no record`, async () => {
+      const w = world(status);
+      await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+      const before = [...w.s3.objects.keys()].sort();
+      await expect(
+        runCopyPlanStep(w.deps, {
+          repository: "repo",
+          copyId: "c1",
+          markId: "m1",
+          storageNamespace: NS,
+          direction: "backup",
+          location: "s3://backups/m1",
+        }),
+      ).rejects.toThrow(`mark id "m1" is from a ${status} mark run (r0)`);
+      expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    });
+  }
+
+  it("a restore of a running mark is refused before the mark is retired", async () => {
+    const w = world("running");
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    await w.s3.put("backups", "m1/data/a", "a");
+    await expect(
+      runCopyPlanStep(w.deps, {
+        repository: "repo",
+        copyId: "c1",
+        markId: "m1",
+        storageNamespace: NS,
+        direction: "restore",
+        location: "s3://backups/m1",
+      }),
+    ).rejects.toThrow(`mark id "m1" is from a running mark run (r0)`);
+    expect(w.retires).toEqual([]);
+  });
+});
