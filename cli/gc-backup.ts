@@ -27,6 +27,7 @@ import {
   parseBackupRecord,
   restoreRecordProblem,
   startedRecord,
+  UNRECORDED_LOCATION_PROBLEM,
 } from "../lambdas/gc/domain/backup-record";
 import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
 import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
@@ -351,11 +352,26 @@ export async function startBackupRecord(
   now = new Date(),
 ): Promise<BackupRecord> {
   const loc = checkExternalLocation(req.storageNamespace, req.external, "--to");
-  const problem = backupLocationProblem(await readBackupRecord(s3, loc, "--to"), ownerOf(req));
+  const existing = await readBackupRecord(s3, loc, "--to");
+  const problem = backupLocationProblem(existing, ownerOf(req));
   if (problem) throw new UsageError(`--to: ${req.external} ${problem}`);
+  if (!existing && (await holdsObjects(s3, loc))) {
+    throw new UsageError(`--to: ${req.external} ${UNRECORDED_LOCATION_PROBLEM}`);
+  }
   const record = startedRecord(ownerOf(req), now);
   await writeBackupRecord(s3, loc, record);
   return record;
+}
+
+async function holdsObjects(s3: S3Client, loc: { bucket: string; prefix: string }) {
+  const page = await s3.send(
+    new ListObjectsV2Command({
+      Bucket: loc.bucket,
+      Prefix: loc.prefix === "" ? "" : `${loc.prefix}/`,
+      MaxKeys: 1,
+    }),
+  );
+  return (page.Contents ?? []).length > 0;
 }
 
 /** The backup's end: complete when every listed object was saved or absent, else failed. */

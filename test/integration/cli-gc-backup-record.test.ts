@@ -103,6 +103,17 @@ describe("gc backup record", () => {
     expect((await backup("r3a", loc)).code).toBe(0);
   });
 
+  it("a backup into a location holding objects but no record is refused, writing nothing", async () => {
+    await w.marked("r9", ["data/o"], true);
+    await s3().send(
+      new PutObjectCommand({ Bucket: w.backupBucket, Key: "r9/data/other", Body: "other" }),
+    );
+    const b = await backup("r9", `s3://${w.backupBucket}/r9`);
+    expect(b.code, b.stderr).toBe(2);
+    expect(b.stderr).toMatch(/--to: \S+ holds objects but no backup record/);
+    expect(await keys(w.backupBucket, "r9/")).toEqual(["r9/data/other"]);
+  });
+
   it("a backup that did not complete is restored only when accepted", async () => {
     await w.marked("r4", ["data/g", "data/h"], true);
     const loc = `s3://${w.backupBucket}/r4`;

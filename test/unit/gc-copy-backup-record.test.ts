@@ -70,10 +70,11 @@ function world(markFields: Partial<GcMark> = {}) {
     location: "s3://backups/m1",
     ...extra,
   });
-  const seed = async () => {
+  /** The mark's lists; and (a restore's) an object already backed up at the location. */
+  const seed = async (backedUp = true) => {
     await s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
     await s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 1)}`, "data/b\n");
-    await s3.put("backups", "m1/data/a", "a");
+    if (backedUp) await s3.put("backups", "m1/data/a", "a");
   };
   const record = async () => {
     const text = await s3.getText("backups", RECORD);
@@ -105,7 +106,7 @@ const completeRecord = (counts = { objects: 2, saved: 2, absent: 0, failed: 0 })
 describe("the plan of a backup", () => {
   it("writes the record in-progress and returns the mark's sweep run at plan time", async () => {
     const w = world({ sweepRunId: "run-old", sweepStatus: "failed" });
-    await w.seed();
+    await w.seed(false);
     const plan = await runCopyPlanStep(w.deps, w.input("backup"));
     expect(plan).toMatchObject({
       parts: 2,
@@ -118,7 +119,7 @@ describe("the plan of a backup", () => {
   it("refuses a mark swept or being swept, writing nothing", async () => {
     for (const sweepStatus of ["succeeded", "running"] as const) {
       const w = world({ sweepRunId: "run-s", sweepStatus });
-      await w.seed();
+      await w.seed(false);
       const err = await runCopyPlanStep(w.deps, w.input("backup")).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MarkSweptError);
       expect((err as Error).message).toMatch(
@@ -137,7 +138,7 @@ describe("the plan of a backup", () => {
     ];
     for (const other of others) {
       const w = world();
-      await w.seed();
+      await w.seed(false);
       const theirs = finishedRecord(
         startedRecord(other, NOW),
         { objects: 1, saved: 1, absent: 0, failed: 0 },
@@ -153,7 +154,7 @@ describe("the plan of a backup", () => {
 
   it("refuses a location whose record is not one, naming its key", async () => {
     const w = world();
-    await w.seed();
+    await w.seed(false);
     await w.putRecord("not json");
     const err = await runCopyPlanStep(w.deps, w.input("backup")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackupRecordError);
@@ -163,9 +164,21 @@ describe("the plan of a backup", () => {
     expect(await w.s3.getText("backups", RECORD)).toBe("not json");
   });
 
+  it("refuses a location holding objects but no record (an older backup, a copy by hand), writing nothing", async () => {
+    const w = world();
+    await w.seed(true);
+    const err = await runCopyPlanStep(w.deps, w.input("backup")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackupRecordError);
+    expect((err as Error).message).toMatch(
+      /^location: s3:\/\/backups\/m1 holds objects but no backup record \(_lakeport_backup\.json\).*back up into an empty location: nothing copied$/,
+    );
+    expect(await w.record()).toBeUndefined();
+    expect(await w.s3.getText("work", "gc/repo/c-backup/copy-parts.jsonl")).toBeUndefined();
+  });
+
   it("backs up again into its own mark's location (the record restarts)", async () => {
     const w = world();
-    await w.seed();
+    await w.seed(false);
     await w.putRecord(completeRecord());
     w.setClock(LATER);
     await runCopyPlanStep(w.deps, w.input("backup"));
@@ -251,7 +264,7 @@ describe("the end step", () => {
 
   it("of a backup: sums the parts, writes the complete record with its counts, returns the totals", async () => {
     const w = world();
-    await w.seed();
+    await w.seed(false);
     const input = await planned(w, "backup");
     await w.results("c-backup", {
       0: { objects: 3, copied: 1, copiedBytes: 10, present: 1, absent: 1 },
@@ -281,7 +294,7 @@ describe("the end step", () => {
 
   it("of a backup during which a sweep of the mark began: the record says failed, naming it, and the step fails", async () => {
     const w = world({ sweepRunId: "run-old", sweepStatus: "failed" });
-    await w.seed();
+    await w.seed(false);
     const input = await planned(w, "backup");
     await w.results("c-backup", { 0: {}, 1: { absent: 1 } });
     w.setMark({ sweepRunId: "run-new", sweepStatus: "running" });
@@ -299,7 +312,7 @@ describe("the end step", () => {
 
   it("of a backup of a never-swept mark swept since: fails too", async () => {
     const w = world();
-    await w.seed();
+    await w.seed(false);
     const input = await planned(w, "backup");
     await w.results("c-backup", { 0: {}, 1: {} });
     w.setMark({ sweepRunId: "run-1", sweepStatus: "succeeded" });
@@ -309,7 +322,7 @@ describe("the end step", () => {
 
   it("fails when a planned part has no result, writing no record", async () => {
     const w = world();
-    await w.seed();
+    await w.seed(false);
     const input = await planned(w, "backup");
     await w.results("c-backup", { 0: {} });
     await expect(runCopyEndStep(w.deps, input)).rejects.toThrow(

@@ -136,6 +136,8 @@ describe("the copy plan of a restore", () => {
   it("of a backup retires nothing", async () => {
     const w = world((reason) => retiredMark(NOW.toISOString(), reason));
     await w.seed();
+    // A backup's location holds nothing yet.
+    await w.s3.deleteKeys("backups", ["m1/data/a"]);
     const plan = await runCopyPlanStep(w.deps, { ...w.input, direction: "backup" });
     expect(plan).toEqual({
       partsKey: expect.any(String),

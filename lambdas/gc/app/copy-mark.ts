@@ -12,7 +12,12 @@ import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
 import { writableLocationProblem } from "../../shared/s3-naming";
 import { parseS3Uri } from "../../shared/s3-uri";
-import { type BackupRecord, startedRecord } from "../domain/backup-record";
+import {
+  type BackupRecord,
+  BackupRecordError,
+  startedRecord,
+  UNRECORDED_LOCATION_PROBLEM,
+} from "../domain/backup-record";
 import { isAbsentSource } from "../domain/copy-absent";
 import { markCopyOperation } from "../domain/copy-address";
 import { validateMarkId } from "../domain/ids";
@@ -121,8 +126,10 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
   if (input.direction === "restore") await checkBackupExists(deps, input.location);
   const owner = backupOwner(input);
   const record = await readBackupRecord(deps.s3, input.location);
-  if (input.direction === "backup") checkBackupLocation(record, owner, input.location);
-  else checkRestoreRecord(record, owner, input.location, accept === true);
+  if (input.direction === "backup") {
+    checkBackupLocation(record, owner, input.location);
+    if (!record) await checkLocationEmpty(deps, input.location);
+  } else checkRestoreRecord(record, owner, input.location, accept === true);
   const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
   await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
   const plan = { partsKey: key, parts: parts.length };
@@ -221,6 +228,16 @@ async function checkBackupExists(deps: Pick<GcStepDeps, "s3">, location: string)
     return;
   }
   throw new Error(`location: no object under ${location}: nothing to restore from`);
+}
+
+/** A backup into a location without a record: only an empty one (see backup-record.ts). */
+async function checkLocationEmpty(deps: Pick<GcStepDeps, "s3">, location: string): Promise<void> {
+  const loc = parseS3Uri(location, "location");
+  for await (const _ of deps.s3.list(loc.bucket, loc.prefix === "" ? "" : `${loc.prefix}/`)) {
+    throw new BackupRecordError(
+      `location: ${location} ${UNRECORDED_LOCATION_PROBLEM}: nothing copied`,
+    );
+  }
 }
 
 export interface CopyPartsEvent {

@@ -133,6 +133,12 @@ export function backupLocationProblem(
   return `holds the backup of ${describeOwner(existing)}: back up each mark to a location of its own`;
 }
 
+/**
+ * A location holding objects but no record: an older backup (of any mark), a copy made by hand,
+ * other files. A backup there would mix with them and its record would vouch for all of it.
+ */
+export const UNRECORDED_LOCATION_PROBLEM = `holds objects but no backup record (${BACKUP_RECORD_NAME}): a backup made before Lakeport wrote records, a copy made by hand or other files; back up into an empty location`;
+
 /** Why a restore of `owner` may not read a location whose record is `record`, or undefined. */
 export function restoreRecordProblem(
   record: BackupRecord,
