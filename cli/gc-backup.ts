@@ -216,17 +216,15 @@ export async function copyMarkedObjects(
       : {}),
   });
   const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
-  // A backup's absent object the location holds already (an earlier backup) is saved.
-  const held =
-    req.direction === "backup"
-      ? await heldAtDestination(
-          s3,
-          out.failed
-            .filter(isAbsentSource)
-            .flatMap((f) => markCopyOperation(f.path, places))
-            .filter((op): op is CopyOperation => !("code" in op)),
-        )
-      : 0;
+  // An absent source whose destination holds the object is present, not absent: a backup's
+  // saved by an earlier backup into the location, a restore's still in the namespace.
+  const held = await heldAtDestination(
+    s3,
+    out.failed
+      .filter(isAbsentSource)
+      .flatMap((f) => markCopyOperation(f.path, places))
+      .filter((op): op is CopyOperation => !("code" in op)),
+  );
   const found = out.copied + out.present;
   const vouched = opts.record !== undefined;
   if (

@@ -123,5 +123,18 @@ describe("the copy workflow's copy step, a backup run again into its own locatio
       present: 1,
       absent: 0,
     });
+    // A restore from it after the location lost data/y, which the namespace still holds:
+    // present, not absent (not short of the backup); data/x comes back.
+    await s3().send(new DeleteObjectCommand({ Bucket: w.backupBucket, Key: "h2/data/y" }));
+    const restore = {
+      ...event,
+      BatchInput: { ...event.BatchInput, direction: "restore" as const },
+    };
+    expect(await runCopyPartsStep(deps, s3(), restore)).toMatchObject({
+      objects: 2,
+      copied: 1,
+      present: 1,
+      absent: 0,
+    });
   });
 });

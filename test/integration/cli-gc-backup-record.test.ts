@@ -158,6 +158,20 @@ describe("gc backup record", () => {
     expect(await keys(w.bucket, `${repo}/data/k`)).toEqual([`${repo}/data/k`]);
   });
 
+  it("an object the location lost but the namespace still holds is not short of the backup", async () => {
+    await w.marked("r10", ["data/p", "data/q"], true);
+    const loc = `s3://${w.backupBucket}/r10`;
+    expect((await backup("r10", loc)).code).toBe(0);
+    await s3().send(new DeleteObjectCommand({ Bucket: w.backupBucket, Key: "r10/data/p" }));
+    await sweepObjects(["data/q"]); // data/p was never deleted from the namespace
+    const r = await restore("r10", loc);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 copied .*\(2 objects, 1 already in the namespace\)/);
+    expect(await keys(w.bucket, `${repo}/data/`)).toEqual(
+      expect.arrayContaining([`${repo}/data/p`, `${repo}/data/q`]),
+    );
+  });
+
   it("a backup with an object it could not copy records failed", async () => {
     await w.marked("r6", ["data/l", "data/../escape"], false);
     await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: `${repo}/data/l`, Body: "l" }));

@@ -2,7 +2,9 @@
 // holds it all the same (saved there by an earlier backup of the mark into its own location),
 // it is saved, not absent: the record's promise then covers it, and a restore that later finds
 // it missing from the location counts it short of the backup instead of taking it for one of
-// the backup's absent objects (which would hide another object the location lost).
+// the backup's absent objects (which would hide another object the location lost). A restore's
+// listed object the location lacks but the namespace still holds (never swept) is present too:
+// nothing of it is lost, so it does not count short of the backup.
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { errorCode } from "../../shared/retry";
 import type { CopyOperation } from "../../shared/s3-copy/types";

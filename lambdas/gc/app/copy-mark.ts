@@ -306,7 +306,7 @@ export async function runCopyPartsStep(
     const out = await runCopyBatch(s3, ops, { concurrency: 32 });
     const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
     const failed = [...refused, ...copyFailed];
-    const held = direction === "backup" ? await absentButHeld(s3, ops, out.failed) : 0;
+    const held = await absentButHeld(s3, ops, out.failed);
     const counts: CopyCounts = {
       objects: ops.length + refused.length,
       copied: out.copied,
@@ -335,7 +335,11 @@ export async function runCopyPartsStep(
   return total;
 }
 
-/** A backup's absent objects the location holds already (an earlier backup): saved. */
+/**
+ * Absent sources whose destination holds the object already: a backup's saved by an earlier
+ * backup into the location; a restore's still in the namespace (never swept). Present, not
+ * absent: nothing of them is lost.
+ */
 function absentButHeld(
   s3: S3Client,
   ops: CopyOperation[],
