@@ -5,6 +5,7 @@
 // of AWS_ENDPOINT_URL_S3 / .local/endpoints.json / the AWS credential chain.
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -14,6 +15,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
+import { probeBackupLocation } from "../lambdas/gc/app/backup-probe";
 import { heldAtDestination } from "../lambdas/gc/app/copy-held";
 import {
   type BackupCounts,
@@ -408,6 +410,32 @@ export async function checkRestoreRecord(
   const problem = restoreRecordProblem(record, ownerOf(req), acceptIncomplete);
   if (problem) throw new UsageError(`--from: ${req.external} ${problem}`);
   return record;
+}
+
+/**
+ * A restore from a location without a record, before the mark is retired: one of the mark's
+ * objects must be there (the first found ends the search), else the location is refused.
+ */
+export async function checkRecordlessLocation(s3: S3Client, req: MarkCopyRequest): Promise<void> {
+  const loc = checkExternalLocation(req.storageNamespace, req.external, "--from");
+  const exists = async (bucket: string, key: string) => {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === "NotFound" || code === "NoSuchKey") return false;
+      throw err;
+    }
+  };
+  const places = { namespace: splitNamespace(req.storageNamespace), location: loc };
+  const lines = markedKeys(s3, req.storageNamespace, req.markId);
+  const out = await probeBackupLocation(exists, lines, places);
+  if (!out.found) {
+    throw new UsageError(
+      `--from: none of the mark's ${out.probed} object(s) is under ${req.external}: nothing restored and the mark not retired (is it the location the backup was written to?)`,
+    );
+  }
 }
 
 /** SFN client: SDK environment first, then the embedded environment's endpoints file. */

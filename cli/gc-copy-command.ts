@@ -119,8 +119,14 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   };
   // Loaded here: the S3 and Step Functions clients are for backup and restore only, and
   // loading them costs every other command's start.
-  const { checkCopyLocation, checkMarkLists, checkRestoreRecord, cliS3Client, startBackupRecord } =
-    await import("./gc-backup");
+  const {
+    checkCopyLocation,
+    checkMarkLists,
+    checkRecordlessLocation,
+    checkRestoreRecord,
+    cliS3Client,
+    startBackupRecord,
+  } = await import("./gc-backup");
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
   if (workflow) {
     // The form only: the workflow's plan checks the rest, then retires a restore's mark.
@@ -136,7 +142,10 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     return copyMarkHere(c, s3, await startBackupRecord(s3, req));
   }
   const record = await checkRestoreRecord(s3, req, acceptIncomplete);
-  if (!record) warnNoRecord(req.external);
+  if (!record) {
+    warnNoRecord(req.external);
+    await checkRecordlessLocation(s3, req);
+  }
   // Before any object comes back: a mark whose objects are in use again must never
   // be swept (refused while a sweep of it runs).
   await retireMark(c);

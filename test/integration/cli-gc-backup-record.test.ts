@@ -196,6 +196,19 @@ describe("gc backup record", () => {
     expect(await keys(w.bucket, `${repo}/data/m`)).toEqual([`${repo}/data/m`]);
   });
 
+  it("a restore from the backup's parent folder (no record there) is refused before the mark is retired", async () => {
+    await w.marked("r11", ["data/r"], true);
+    expect((await backup("r11", `s3://${w.backupBucket}/parent11/r11`)).code).toBe(0);
+    await sweepObjects(["data/r"]);
+    const r = await restore("r11", `s3://${w.backupBucket}/parent11`);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /--from: none of the mark's 1 object\(s\) is under \S+\/parent11: nothing restored and the mark not retired/,
+    );
+    expect(await retiredAt("r11")).toBeUndefined();
+    expect(await keys(w.bucket, `${repo}/data/r`)).toEqual([]);
+  });
+
   it("a record that is not one is refused, naming its key", async () => {
     await w.marked("r8", ["data/n"], true);
     await s3().send(

@@ -318,6 +318,20 @@ describe("the GC copy workflow's backup record", () => {
     expect(await text(gone.Bucket, gone.Key)).toBeUndefined();
   }, 180_000);
 
+  it("a restore from the backup's parent folder (no record there) fails, the mark not retired", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m1");
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status, `${backup.error}: ${backup.cause}`).toBe("SUCCEEDED");
+    const parent = loc.location.replace(/\/m1$/, "");
+    const restore = await copy(r, "restore", parent);
+    expect(restore.status).toBe("FAILED");
+    expect(errorMessage(restore)).toBe(
+      `location: none of the mark's 2 object(s) is under ${parent} (which has no backup record): nothing restored and the mark is not retired`,
+    );
+    expect(await markOf(r.id)).toMatchObject({ retired_at: null, sweepable: true });
+  }, 180_000);
+
   it("an unparsable record at the location is refused, naming its key", async () => {
     const r = await markedRepository();
     const loc = r.at("junk");

@@ -25,6 +25,7 @@ import { gcPaths } from "../domain/paths";
 import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
+import { probeBackupLocation } from "./backup-probe";
 import { gcWorkKeys, namespaceObjects } from "./common";
 import { heldAtDestination } from "./copy-held";
 import {
@@ -129,7 +130,10 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
   if (input.direction === "backup") {
     checkBackupLocation(record, owner, input.location);
     if (!record) await checkLocationEmpty(deps, input.location);
-  } else checkRestoreRecord(record, owner, input.location, accept === true);
+  } else {
+    checkRestoreRecord(record, owner, input.location, accept === true);
+    if (!record) await checkRecordlessLocation(deps, input, parts);
+  }
   const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
   await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
   const plan = { partsKey: key, parts: parts.length };
@@ -228,6 +232,41 @@ async function checkBackupExists(deps: Pick<GcStepDeps, "s3">, location: string)
     return;
   }
   throw new Error(`location: no object under ${location}: nothing to restore from`);
+}
+
+/** Objects of the mark probed in a recordless location before a restore proceeds anyway. */
+const RECORDLESS_PROBE_LIMIT = 10_000;
+
+/**
+ * A restore from a location without a record: one of the mark's first objects must be there,
+ * else nothing is retired or restored (see backup-probe.ts). Past the probe limit, the copies
+ * decide (a Lambda has minutes, not hours, to probe).
+ */
+async function checkRecordlessLocation(
+  deps: Pick<GcStepDeps, "s3">,
+  input: CopyMarkInput,
+  parts: { key: string }[],
+): Promise<void> {
+  const ns = namespaceObjects(input.storageNamespace);
+  const exists = async (bucket: string, key: string) => {
+    for await (const o of deps.s3.list(bucket, key)) return o.key === key;
+    return false;
+  };
+  async function* lines() {
+    for (const { key } of parts) {
+      const body = await deps.s3.lines(ns.bucket, key);
+      if (body) yield* body;
+    }
+  }
+  const places = { namespace: ns, location: parseS3Uri(input.location, "location") };
+  const out = await probeBackupLocation(exists, lines(), places, {
+    limit: RECORDLESS_PROBE_LIMIT,
+  });
+  if (!out.found && out.complete) {
+    throw new Error(
+      `location: none of the mark's ${out.probed} object(s) is under ${input.location} (which has no backup record): nothing restored and the mark is not retired`,
+    );
+  }
 }
 
 /** A backup into a location without a record: only an empty one (see backup-record.ts). */

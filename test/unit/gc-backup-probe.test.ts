@@ -1,0 +1,52 @@
+// Before a restore from a location without a backup record retires the mark, it looks for one
+// of the mark's objects there, stopping at the first found. Fakes at the existence check.
+import { describe, expect, it } from "vitest";
+import { probeBackupLocation } from "../../lambdas/gc/app/backup-probe";
+
+const places = {
+  namespace: { bucket: "lake", keyPrefix: "repos/repo/" },
+  location: { bucket: "bk", prefix: "m1" },
+};
+
+async function* linesOf(lines: string[]) {
+  yield* lines;
+}
+
+function world(present: string[]) {
+  const asked: string[] = [];
+  const exists = async (bucket: string, key: string) => {
+    asked.push(`${bucket}/${key}`);
+    return present.includes(`${bucket}/${key}`);
+  };
+  return { asked, exists };
+}
+
+describe("probeBackupLocation", () => {
+  it("finds an object of the mark in the location, at the location's keys, and stops there", async () => {
+    const w = world(["bk/m1/data/c"]);
+    const lines = ["data/a", "data/b", "data/c", "data/d", "data/e"];
+    const out = await probeBackupLocation(w.exists, linesOf(lines), places, { concurrency: 3 });
+    expect(out).toEqual({ found: true });
+    // Batches of 3: the first batch held it, so data/d and data/e were never asked.
+    expect(w.asked).toEqual(["bk/m1/data/a", "bk/m1/data/b", "bk/m1/data/c"]);
+  });
+
+  it("says none, having probed every listed object, for a location holding none of them", async () => {
+    const w = world(["bk/m1/other", "lake/repos/repo/data/a"]);
+    const lines = ["data/a", "", "data/../x", "data/b"];
+    const out = await probeBackupLocation(w.exists, linesOf(lines), places, { concurrency: 2 });
+    // Empty and refused lines are not objects of the location.
+    expect(out).toEqual({ found: false, probed: 2, complete: true });
+  });
+
+  it("stops undecided at its limit", async () => {
+    const w = world([]);
+    const lines = Array.from({ length: 50 }, (_, i) => `data/${i}`);
+    const out = await probeBackupLocation(w.exists, linesOf(lines), places, {
+      concurrency: 4,
+      limit: 10,
+    });
+    expect(out).toEqual({ found: false, probed: 10, complete: false });
+    expect(w.asked).toHaveLength(10);
+  });
+});
