@@ -469,6 +469,14 @@ export class GcWorkflow extends Construct {
     grantWorkBucket(props.workBucket, copyParts, "read-write");
     grantWorkBucket(props.workBucket, copyEnd, "read");
     allow(copyPlan, ["s3:ListBucket"], bucketArns(props.storageBuckets));
+    // A restore from a location without a record reads the mark's lists (GC's own reports) to
+    // look for one of its objects there before retiring the mark.
+    const [retention] = GC_OUTPUT_PREFIXES;
+    allow(
+      copyPlan,
+      ["s3:GetObject"],
+      props.storageBuckets.flatMap((b) => gcObjectArns(b, retention)),
+    );
     const copyBuckets = [
       ...new Map(
         [...props.storageBuckets, ...props.exportBuckets].map((b) => [b.bucketName, b]),

@@ -259,6 +259,13 @@ it("lets the copy plan and end steps touch only the backup record of a location;
       condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] } },
     },
   ]);
+  // The plan reads GC's own reports in the storage buckets (a mark's lists), nothing else there.
+  const planReads = statementsOf("GcCopyPlanFunction")
+    .filter((st) => actionsOf(st).includes("s3:GetObject"))
+    .map((st) => JSON.stringify(st.Resource))
+    .filter((text) => !text.includes("_lakeport_backup.json") && !text.includes("StorageWork"));
+  expect(planReads).toEqual([expect.stringContaining("_lakefs/retention/gc/")]);
+  expect(planReads[0]).not.toContain("lake-exports");
   // The copies write their counts to the work bucket.
   const partsWork = statementsOf("GcCopyPartsFunction").filter((st) =>
     JSON.stringify(st.Resource).includes("StorageWork"),
