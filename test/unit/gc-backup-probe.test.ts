@@ -49,4 +49,22 @@ describe("probeBackupLocation", () => {
     expect(out).toEqual({ found: false, probed: 10, complete: false });
     expect(w.asked).toHaveLength(10);
   });
+
+  it("says none, complete, when the mark lists exactly its limit of objects and none is there", async () => {
+    const w = world([]);
+    const lines = Array.from({ length: 8 }, (_, i) => `data/${i}`);
+    const out = await probeBackupLocation(w.exists, linesOf(lines), places, {
+      concurrency: 4,
+      limit: 8,
+    });
+    expect(out).toEqual({ found: false, probed: 8, complete: true });
+    // Empty and refused lines past the limit are no objects left unprobed either.
+    const trailing = await probeBackupLocation(
+      w.exists,
+      linesOf([...lines, "", "data/../x"]),
+      places,
+      { concurrency: 4, limit: 8 },
+    );
+    expect(trailing).toEqual({ found: false, probed: 8, complete: true });
+  });
 });

@@ -32,12 +32,13 @@ export async function probeBackupLocation(
     if (line.length === 0) continue;
     const op = markCopyOperation(line, { ...places, direction: "restore" });
     if ("code" in op) continue; // refused by the copy itself, named there
+    // An object past the limit is left unprobed: only then is the outcome incomplete.
+    if (probed >= limit) return { found: false, probed, complete: false };
     batch.push(op);
     if (batch.length < concurrency && probed + batch.length < limit) continue;
     probed += batch.length;
     if (await anyIn(batch)) return { found: true };
     batch = [];
-    if (probed >= limit) return { found: false, probed, complete: false };
   }
   probed += batch.length;
   if (batch.length > 0 && (await anyIn(batch))) return { found: true };
