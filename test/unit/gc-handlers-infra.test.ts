@@ -272,3 +272,22 @@ it("lets the copy plan and end steps touch only the backup record of a location;
   );
   expect(partsWork.flatMap(actionsOf)).toContain("s3:PutObject");
 });
+
+it("grants the copy steps what their existence checks need on every copy bucket", () => {
+  const grants = (fn: string, action: string, resource: string) =>
+    statementsOf(fn).some(
+      (st) =>
+        actionsOf(st).includes(action) &&
+        ([] as unknown[]).concat(st.Resource).some((r) => r === resource),
+    );
+  for (const bucket of ["lake-data", "lake-exports"]) {
+    const arn = `arn:aws:s3:::${bucket}`;
+    // The plan's recordless-location probe lists the location at each key (ListObjectsV2),
+    // and its record read answers 404, not 403, when there is none.
+    expect(grants("GcCopyPlanFunction", "s3:ListBucket", arn), bucket).toBe(true);
+    // The copies HEAD an absent source's destination (copy-held.ts): GetObject, and
+    // ListBucket for a 404 rather than a 403 when it does not hold it either.
+    expect(grants("GcCopyPartsFunction", "s3:GetObject", `${arn}/*`), bucket).toBe(true);
+    expect(grants("GcCopyPartsFunction", "s3:ListBucket", arn), bucket).toBe(true);
+  }
+});
