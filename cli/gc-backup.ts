@@ -7,7 +7,6 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import {
@@ -18,15 +17,16 @@ import {
 import { probeBackupLocation } from "../lambdas/gc/app/backup-probe";
 import { heldAtDestination } from "../lambdas/gc/app/copy-held";
 import {
+  readBackupRecord as readRecordAt,
+  writeBackupRecord as writeRecordAt,
+} from "../lambdas/gc/app/copy-record";
+import {
   type BackupCounts,
   type BackupOwner,
   type BackupRecord,
   BackupRecordError,
   backupLocationProblem,
-  backupRecordKey,
-  encodeBackupRecord,
   finishedRecord,
-  parseBackupRecord,
   restoreRecordProblem,
   startedRecord,
   UNRECORDED_LOCATION_PROBLEM,
@@ -35,6 +35,7 @@ import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
 import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
 import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
+import { S3ObjectStore } from "../lambdas/shared/aws/s3-object-store";
 import { errorCode } from "../lambdas/shared/retry";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../lambdas/shared/s3-copy/types";
@@ -291,46 +292,34 @@ async function checkBackupExists(
   }
 }
 
-/** The location's backup record, or undefined when it has none. */
+/** The location's backup record, or undefined when it has none (the workflow's reader). */
 export async function readBackupRecord(
   s3: S3Client,
   loc: { bucket: string; prefix: string },
   flag: string,
 ): Promise<BackupRecord | undefined> {
-  const key = backupRecordKey(loc.prefix);
-  let body: string;
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: loc.bucket, Key: key }));
-    body = (await out.Body?.transformToString("utf8")) ?? "";
+    return await readRecordAt(new S3ObjectStore(s3), locationUri(loc));
   } catch (err) {
-    const code = errorCode(err);
-    if (code === "NoSuchKey" || code === "NotFound") return undefined;
-    if (code === "NoSuchBucket") {
+    // A mistyped bucket or a file that is not a record is bad input: exit code 2, the flag named.
+    if (errorCode(err) === "NoSuchBucket") {
       throw new UsageError(`${flag}: bucket ${loc.bucket} does not exist`);
     }
-    throw err;
-  }
-  try {
-    return parseBackupRecord(body, `s3://${loc.bucket}/${key}`);
-  } catch (err) {
     if (err instanceof BackupRecordError) throw new UsageError(`${flag}: ${err.message}`);
     throw err;
   }
 }
 
-async function writeBackupRecord(
+function writeBackupRecord(
   s3: S3Client,
   loc: { bucket: string; prefix: string },
   record: BackupRecord,
 ): Promise<void> {
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: loc.bucket,
-      Key: backupRecordKey(loc.prefix),
-      Body: encodeBackupRecord(record),
-      ContentType: "application/json",
-    }),
-  );
+  return writeRecordAt(new S3ObjectStore(s3), locationUri(loc), record);
+}
+
+function locationUri(loc: { bucket: string; prefix: string }): string {
+  return loc.prefix === "" ? `s3://${loc.bucket}` : `s3://${loc.bucket}/${loc.prefix}`;
 }
 
 function ownerOf(req: RecordedCopyRequest): BackupOwner {
