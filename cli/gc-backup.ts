@@ -17,8 +17,10 @@ import {
 import { probeBackupLocation } from "../lambdas/gc/app/backup-probe";
 import { heldAtDestination } from "../lambdas/gc/app/copy-held";
 import {
+  claimBackupLocation,
   readBackupRecord as readRecordAt,
-  writeBackupRecord as writeRecordAt,
+  updateBackupRecord,
+  type VersionedBackupRecord,
 } from "../lambdas/gc/app/copy-record";
 import {
   type BackupCounts,
@@ -301,21 +303,17 @@ export async function readBackupRecord(
   try {
     return await readRecordAt(new S3ObjectStore(s3), locationUri(loc));
   } catch (err) {
-    // A mistyped bucket or a file that is not a record is bad input: exit code 2, the flag named.
-    if (errorCode(err) === "NoSuchBucket") {
-      throw new UsageError(`${flag}: bucket ${loc.bucket} does not exist`);
-    }
-    if (err instanceof BackupRecordError) throw new UsageError(`${flag}: ${err.message}`);
-    throw err;
+    throw usageErrorOf(err, loc, flag);
   }
 }
 
-function writeBackupRecord(
-  s3: S3Client,
-  loc: { bucket: string; prefix: string },
-  record: BackupRecord,
-): Promise<void> {
-  return writeRecordAt(new S3ObjectStore(s3), locationUri(loc), record);
+/** A mistyped bucket or a file that is not a record is bad input: exit code 2, the flag named. */
+function usageErrorOf(err: unknown, loc: { bucket: string }, flag: string): unknown {
+  if (errorCode(err) === "NoSuchBucket") {
+    return new UsageError(`${flag}: bucket ${loc.bucket} does not exist`);
+  }
+  if (err instanceof BackupRecordError) return new UsageError(`${flag}: ${err.message}`);
+  return err;
 }
 
 function locationUri(loc: { bucket: string; prefix: string }): string {
@@ -332,24 +330,32 @@ function ownerOf(req: RecordedCopyRequest): BackupOwner {
 
 /**
  * Before a backup copies anything: a location holding another mark's backup is refused (the
- * two would mix), then the record says a backup of this mark is in progress. Returns what
- * the backup's end completes.
+ * two would mix), then the record says a backup of this mark is in progress. The check and
+ * the write are one conditional step (copy-record.ts): of two backups starting at once into
+ * one location, the second sees the first's record. Returns what the backup's end completes.
  */
 export async function startBackupRecord(
   s3: S3Client,
   req: RecordedCopyRequest,
   now = new Date(),
-): Promise<BackupRecord> {
+): Promise<VersionedBackupRecord> {
   const loc = checkExternalLocation(req.storageNamespace, req.external, "--to");
-  const existing = await readBackupRecord(s3, loc, "--to");
-  const problem = backupLocationProblem(existing, ownerOf(req));
-  if (problem) throw new UsageError(`--to: ${req.external} ${problem}`);
-  if (!existing && (await holdsObjects(s3, loc))) {
-    throw new UsageError(`--to: ${req.external} ${UNRECORDED_LOCATION_PROBLEM}`);
+  const store = new S3ObjectStore(s3);
+  try {
+    return await claimBackupLocation(store, locationUri(loc), startedRecord(ownerOf(req), now), {
+      checkRecord: (existing) => {
+        const problem = backupLocationProblem(existing, ownerOf(req));
+        if (problem) throw new UsageError(`--to: ${req.external} ${problem}`);
+      },
+      checkEmpty: async () => {
+        if (await holdsObjects(s3, loc)) {
+          throw new UsageError(`--to: ${req.external} ${UNRECORDED_LOCATION_PROBLEM}`);
+        }
+      },
+    });
+  } catch (err) {
+    throw usageErrorOf(err, loc, "--to");
   }
-  const record = startedRecord(ownerOf(req), now);
-  await writeBackupRecord(s3, loc, record);
-  return record;
 }
 
 async function holdsObjects(s3: S3Client, loc: { bucket: string; prefix: string }) {
@@ -367,7 +373,7 @@ async function holdsObjects(s3: S3Client, loc: { bucket: string; prefix: string 
 export async function finishBackupRecord(
   s3: S3Client,
   req: RecordedCopyRequest,
-  started: BackupRecord,
+  started: VersionedBackupRecord,
   out: MarkCopyResult,
   reason?: string,
 ): Promise<BackupRecord> {
@@ -378,8 +384,8 @@ export async function finishBackupRecord(
     absent: out.absent,
     failed: out.failed.length,
   };
-  const record = finishedRecord(started, counts, new Date(), reason);
-  await writeBackupRecord(s3, loc, record);
+  const record = finishedRecord(started.record, counts, new Date(), reason);
+  await updateBackupRecord(new S3ObjectStore(s3), locationUri(loc), record, started.etag);
   return record;
 }
 

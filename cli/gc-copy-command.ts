@@ -2,6 +2,7 @@
 // retire of a restored mark, then the copies, from this machine or by the GC copy workflow.
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Command } from "commander";
+import type { VersionedBackupRecord } from "../lambdas/gc/app/copy-record";
 import { type BackupRecord, restoreShortfall } from "../lambdas/gc/domain/backup-record";
 import { client, findMark, markIdFlag, repoPath } from "./command-context";
 import type { Json } from "./describe";
@@ -139,7 +140,8 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   await checkMarkLists(s3, req.storageNamespace, req.markId);
   if (direction === "backup") {
     // Refuses a location holding another mark's backup; says a backup is in progress.
-    return copyMarkHere(c, s3, await startBackupRecord(s3, req));
+    const claimed = await startBackupRecord(s3, req);
+    return copyMarkHere(c, s3, claimed.record, claimed);
   }
   const record = await checkRestoreRecord(s3, req, acceptIncomplete);
   if (!record) {
@@ -162,7 +164,12 @@ const retireMark = (c: CopyContext) =>
  * gc backup|restore from this machine, with the shared copy engine. `record`: a backup's
  * started record (finished here), or the record of the location a restore reads.
  */
-async function copyMarkHere(c: CopyContext, s3: S3Client, record: BackupRecord | undefined) {
+async function copyMarkHere(
+  c: CopyContext,
+  s3: S3Client,
+  record: BackupRecord | undefined,
+  claimed?: VersionedBackupRecord,
+) {
   const { copyMarkedObjects } = await import("./gc-backup");
   const { direction, opts, markId } = c;
   const line = progressLineFor(opts, `gc ${direction} of mark ${markId}`);
@@ -183,7 +190,7 @@ async function copyMarkHere(c: CopyContext, s3: S3Client, record: BackupRecord |
     () =>
       `gc ${direction} of mark ${markId}: ${formatFinalCounts({ copied: out.copied, bytes: out.copiedBytes, failed: out.failed.length, durationMs: Date.now() - started })} (${out.objects} objects${out.present > 0 ? `, ${out.present} already in the ${held(direction)}` : ""}${out.absent > 0 ? `, ${out.absent} already absent` : ""})`,
   );
-  if (direction === "backup" && record) await endBackup(c, s3, record, out);
+  if (direction === "backup" && claimed) await endBackup(c, s3, claimed, out);
   if (out.failed.length > 0) {
     const sample = out.failed
       .slice(0, 5)
@@ -202,7 +209,12 @@ async function copyMarkHere(c: CopyContext, s3: S3Client, record: BackupRecord |
 }
 
 /** The backup's record: complete, or failed with why (objects failed, a sweep of it began). */
-async function endBackup(c: CopyContext, s3: S3Client, started: BackupRecord, out: MarkCopyResult) {
+async function endBackup(
+  c: CopyContext,
+  s3: S3Client,
+  started: VersionedBackupRecord,
+  out: MarkCopyResult,
+) {
   const { finishBackupRecord } = await import("./gc-backup");
   try {
     await checkNoSweepBegan(c.api, c.path, c.mark, c.markId);

@@ -457,7 +457,7 @@ export class GcWorkflow extends Construct {
 
   /**
    * The copy steps' grants. The plan reads and writes the backup record of a location (its key
-   * only), the end step writes it and reads the mark (repository partition); the copies write
+   * only), the end step reads and writes it and reads the mark (repository partition); the copies write
    * their counts to the work bucket, the end step reads them.
    */
   private grantCopySteps(
@@ -491,11 +491,14 @@ export class GcWorkflow extends Construct {
     // checks that a restore's location holds a backup (and reads its record: 404 when none).
     allow(copyParts, ["s3:ListBucket"], bucketArns(copyBuckets));
     allow(copyPlan, ["s3:ListBucket"], bucketArns(copyBuckets));
-    // The backup record of a location, by its name only: the plan reads it and writes a
-    // backup's started record, the end step writes the finished one.
+    // The backup record of a location, by its name only: the plan reads it and claims the
+    // location with a backup's started record, the end step writes the finished one over it
+    // (both conditional writes; the end reads the record again when it changed, and a 404
+    // for a record removed needs ListBucket).
     const records = copyBuckets.map((b) => b.arnForObjects(`*${BACKUP_RECORD_NAME}`));
     allow(copyPlan, ["s3:GetObject", "s3:PutObject"], records);
-    allow(copyEnd, ["s3:PutObject"], records);
+    allow(copyEnd, ["s3:GetObject", "s3:PutObject"], records);
+    allow(copyEnd, ["s3:ListBucket"], bucketArns(copyBuckets));
     // A restore's plan retires the mark (GcStore.retireMark): it reads the mark and the
     // repository's lease (a live sweep refuses it) and updates the mark: repository and
     // lease partitions only (IAM narrows items no further than their partition key).

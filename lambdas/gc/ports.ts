@@ -2,6 +2,7 @@
 // handlers wire them to S3, lakeFS and DynamoDB, tests wire them to fakes or local servers.
 import type { LakeFsApi } from "../shared/lakefs/types";
 import type { MetricsPort } from "../shared/run-metrics";
+import type { VersionedText, WriteCondition } from "../shared/write-condition";
 import type { GcRules } from "./domain/rules";
 import type { GcLease, GcMark, GcRun, GcRunCounts } from "./domain/run-records";
 
@@ -28,6 +29,16 @@ export interface GcObjectStore {
   put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
   /** The object's bytes as UTF-8 text; undefined when it does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
+  /** The object's text and ETag (for a conditional write after it); undefined when absent. */
+  getVersioned(bucket: string, key: string): Promise<VersionedText | undefined>;
+  /** Writes only if `condition` holds, else throws WriteConditionFailedError; the new ETag. */
+  putIf(
+    bucket: string,
+    key: string,
+    body: string,
+    condition: WriteCondition,
+    contentType?: string,
+  ): Promise<string>;
   /** The object's text line by line (without line breaks), streamed; undefined when absent. */
   lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined>;
   /** Writes an object of any size with bounded memory (multipart above one part). */

@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ADMIN_PATH_PREFIX, handleAdminRequest, type S3Admin } from "./admin";
+import { KeyLocks } from "./conditional-write";
 import { LOCAL_S3_CREDENTIALS } from "./credentials";
 import {
   deleteOneObject,
@@ -67,7 +68,7 @@ const HOP_BY_HOP = new Set([
 
 export async function startS3Proxy(opts: S3ProxyOptions): Promise<S3Proxy> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const ctx: ProxyContext = { ...opts, agent };
+  const ctx: ProxyContext = { ...opts, agent, keyLocks: new KeyLocks() };
   const server = http.createServer((req, res) => {
     handle(ctx, req, res).catch((err: unknown) => {
       if (res.headersSent) {
@@ -100,6 +101,7 @@ export async function startS3Proxy(opts: S3ProxyOptions): Promise<S3Proxy> {
 
 interface ProxyContext extends S3ProxyOptions {
   agent: http.Agent;
+  keyLocks: KeyLocks;
 }
 
 async function drain(req: IncomingMessage): Promise<void> {
@@ -185,7 +187,9 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     case "CompleteMultipartUpload":
       return completeUpload(ctx, r, req, res);
     case "PutObject":
-      return putObject(ctx, r, req, res);
+      checkAccessKey(req, r.query);
+      await requireBucket(ctx, r.bucket);
+      return ctx.keyLocks.write(ctx.layout, r, req, res, () => putObject(ctx, r, req, res));
     case "GetObject":
       if (header(req, "range") && !r.query.has("partNumber")) return rangedGet(ctx, r, req, res);
       return forward(ctx, req, res);

@@ -18,6 +18,8 @@ const STATUS: Record<string, number> = {
   NoSuchKey: 404,
   NoSuchUpload: 404,
   NoSuchVersion: 404,
+  NotImplemented: 501,
+  PreconditionFailed: 412,
   SlowDown: 503,
   InternalError: 500,
 };

@@ -15,6 +15,10 @@ import type {
   KeyDeleteFailure,
   ObjectUpload,
 } from "../../lambdas/gc/ports";
+import {
+  type WriteCondition,
+  WriteConditionFailedError,
+} from "../../lambdas/shared/write-condition";
 
 export class MemoryGcStore implements GcObjectStore {
   readonly objects = new Map<string, Uint8Array>();
@@ -25,10 +29,42 @@ export class MemoryGcStore implements GcObjectStore {
   beforeDelete: ((keys: readonly string[]) => Promise<void> | void) | undefined;
 
   async put(bucket: string, key: string, body: string | Uint8Array) {
+    this.#etags.delete(`${bucket}/${key}`);
     this.objects.set(
       `${bucket}/${key}`,
       typeof body === "string" ? new TextEncoder().encode(body) : body.slice(),
     );
+  }
+  /** ETag of each key, as S3 would give it (a counter here: any write changes it). */
+  readonly #etags = new Map<string, string>();
+  #writes = 0;
+  async getVersioned(bucket: string, key: string) {
+    const text = await this.getText(bucket, key);
+    if (text === undefined) return undefined;
+    return { text, etag: this.#etagOf(`${bucket}/${key}`) };
+  }
+  async putIf(
+    bucket: string,
+    key: string,
+    body: string,
+    condition: WriteCondition,
+    _contentType?: string,
+  ) {
+    const id = `${bucket}/${key}`;
+    const held = this.objects.has(id);
+    if (condition === "absent" ? held : !held || this.#etagOf(id) !== condition.etag) {
+      throw new WriteConditionFailedError(bucket, key, condition);
+    }
+    await this.put(bucket, key, body);
+    return this.#etagOf(id);
+  }
+  #etagOf(id: string): string {
+    let etag = this.#etags.get(id);
+    if (etag === undefined) {
+      etag = `"w${++this.#writes}"`;
+      this.#etags.set(id, etag);
+    }
+    return etag;
   }
   async getText(bucket: string, key: string) {
     const bytes = this.objects.get(`${bucket}/${key}`);

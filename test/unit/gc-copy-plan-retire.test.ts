@@ -144,6 +144,7 @@ describe("the copy plan of a restore", () => {
       parts: 1,
       sweepRunId: null,
       recordStartedAt: NOW.toISOString(),
+      recordEtag: expect.any(String),
     });
     expect(w.retires).toEqual([]);
   });

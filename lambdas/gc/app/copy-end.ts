@@ -24,7 +24,7 @@ import {
   copyResultKey,
   emptyCopyCounts,
 } from "./copy-mark";
-import { backupOwner, writeBackupRecord } from "./copy-record";
+import { backupOwner, updateBackupRecord } from "./copy-record";
 
 export interface CopyEndInput extends CopyMarkInput {
   plan: CopyPlan;
@@ -100,7 +100,7 @@ async function endBackup(deps: CopyEndDeps, input: CopyEndInput, counts: CopyCou
       ? `sweep run ${sweep} of mark "${input.markId}" began during the backup: objects it deleted are missing from the backup (counted as absent); back a mark up before its sweep`
       : undefined;
   const record = finishedRecord(started, backupCounts, deps.now(), reason);
-  await writeBackupRecord(deps.s3, input.location, record);
+  await updateBackupRecord(deps.s3, input.location, record, plan.recordEtag);
   if (record.state !== "complete") {
     throw new BackupIncompleteError(
       `backup of mark "${input.markId}" to ${input.location}: ${record.reason}`,
@@ -134,7 +134,7 @@ async function endFailedCopy(
     deps.now(),
     reason,
   );
-  await writeBackupRecord(deps.s3, input.location, record);
+  await updateBackupRecord(deps.s3, input.location, record, input.plan.recordEtag);
   return { ...base, recordState: record.state };
 }
 

@@ -33,8 +33,8 @@ import {
   checkBackupLocation,
   checkNotSwept,
   checkRestoreRecord,
+  claimBackupLocation,
   readBackupRecord,
-  writeBackupRecord,
 } from "./copy-record";
 
 export interface CopyMarkInput {
@@ -64,6 +64,8 @@ export interface CopyPlan {
   sweepRunId?: string | null;
   /** A backup: when its record (written in-progress by the plan) started. */
   recordStartedAt?: string;
+  /** A backup: the ETag of that record, which the end's write is conditional on. */
+  recordEtag?: string;
   /** A restore: whether the location holds a backup record (none: a backup made before records). */
   recordFound?: boolean;
   /** A restore: the location's record, when found. */
@@ -127,9 +129,15 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
   if (input.direction === "restore") await checkBackupExists(deps, input.location);
   const owner = backupOwner(input);
   const record = await readBackupRecord(deps.s3, input.location);
+  const claimChecks = {
+    checkRecord: (existing: BackupRecord | undefined) =>
+      checkBackupLocation(existing, owner, input.location),
+    checkEmpty: () => checkLocationEmpty(deps, input.location),
+  };
   if (input.direction === "backup") {
-    checkBackupLocation(record, owner, input.location);
-    if (!record) await checkLocationEmpty(deps, input.location);
+    // Before anything is written; checked again as the record is claimed below.
+    claimChecks.checkRecord(record);
+    if (!record) await claimChecks.checkEmpty();
   } else {
     checkRestoreRecord(record, owner, input.location, accept === true);
     if (!record) await checkRecordlessLocation(deps, input, parts);
@@ -138,9 +146,19 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
   await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
   const plan = { partsKey: key, parts: parts.length };
   if (input.direction === "backup") {
-    const started = startedRecord(owner, deps.now());
-    await writeBackupRecord(deps.s3, input.location, started);
-    return { ...plan, sweepRunId: mark.sweepRunId ?? null, recordStartedAt: started.startedAt };
+    // Checked and written in one conditional step: a rival backup cannot slip in between.
+    const { record: started, etag } = await claimBackupLocation(
+      deps.s3,
+      input.location,
+      startedRecord(owner, deps.now()),
+      claimChecks,
+    );
+    return {
+      ...plan,
+      sweepRunId: mark.sweepRunId ?? null,
+      recordStartedAt: started.startedAt,
+      recordEtag: etag,
+    };
   }
   // Last: a wrong input (refused above) leaves the mark as it was.
   const retired = await retireForRestore(deps, input);

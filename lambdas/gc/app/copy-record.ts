@@ -2,6 +2,7 @@
 // written at `<location>/_lakeport_backup.json` through the object store port, and the checks
 // the plan applies before anything is copied or a mark retired.
 import { parseS3Uri } from "../../shared/s3-uri";
+import { WriteConditionFailedError } from "../../shared/write-condition";
 import {
   type BackupOwner,
   type BackupRecord,
@@ -39,6 +40,112 @@ export async function writeBackupRecord(
 ): Promise<void> {
   const { bucket, key } = backupRecordObject(location);
   await s3.put(bucket, key, encodeBackupRecord(record), "application/json");
+}
+
+/** A record as read, with the ETag that a write conditional on it names. */
+export interface VersionedBackupRecord {
+  record: BackupRecord;
+  etag: string;
+}
+
+export async function readBackupRecordVersion(
+  s3: Pick<GcObjectStore, "getVersioned">,
+  location: string,
+): Promise<VersionedBackupRecord | undefined> {
+  const { bucket, key } = backupRecordObject(location);
+  const read = await s3.getVersioned(bucket, key);
+  if (read === undefined) return undefined;
+  return { record: parseBackupRecord(read.text, `s3://${bucket}/${key}`), etag: read.etag };
+}
+
+/** Rounds of read, check and conditional write before a claim or an update gives up. */
+const CONDITIONAL_ROUNDS = 5;
+
+export interface ClaimChecks {
+  /** Throws when the location may not take this backup (another mark's record). */
+  checkRecord(existing: BackupRecord | undefined): void;
+  /** Throws when a location without a record holds objects. */
+  checkEmpty(): Promise<void>;
+}
+
+/**
+ * Claims `location` for a backup: the in-progress record is written only if the record is
+ * still the one the checks passed (or still absent), so of two backups racing for one location
+ * one writes it and the other, checking again, sees the winner's record.
+ */
+export async function claimBackupLocation(
+  s3: Pick<GcObjectStore, "getVersioned" | "putIf">,
+  location: string,
+  started: BackupRecord,
+  checks: ClaimChecks,
+): Promise<VersionedBackupRecord> {
+  const { bucket, key } = backupRecordObject(location);
+  for (let round = 0; round < CONDITIONAL_ROUNDS; round++) {
+    const existing = await readBackupRecordVersion(s3, location);
+    checks.checkRecord(existing?.record);
+    if (!existing) {
+      try {
+        await checks.checkEmpty();
+      } catch (err) {
+        // The object found may be a rival's record, claimed since the read: checked as one.
+        if (await readBackupRecordVersion(s3, location)) continue;
+        throw err;
+      }
+    }
+    try {
+      const etag = await s3.putIf(
+        bucket,
+        key,
+        encodeBackupRecord(started),
+        existing ? { etag: existing.etag } : "absent",
+        "application/json",
+      );
+      return { record: started, etag };
+    } catch (err) {
+      if (!(err instanceof WriteConditionFailedError)) throw err;
+    }
+  }
+  throw new BackupRecordError(
+    `location: ${location}: its backup record changed ${CONDITIONAL_ROUNDS} times while this backup claimed it (other backups are starting there): nothing copied`,
+  );
+}
+
+/**
+ * Writes the backup's final record over the one it claimed with. When the record changed since
+ * (another backup of the same mark into the same location, or the record deleted) it writes
+ * over what it reads then; a record of another mark is left as it is and refused.
+ */
+export async function updateBackupRecord(
+  s3: Pick<GcObjectStore, "getVersioned" | "putIf">,
+  location: string,
+  record: BackupRecord,
+  claimedEtag: string | undefined,
+): Promise<void> {
+  const { bucket, key } = backupRecordObject(location);
+  // Undefined: a plan of an earlier version did not pass its ETag on; the record is read first.
+  let condition: "absent" | { etag: string } | undefined =
+    claimedEtag === undefined ? undefined : { etag: claimedEtag };
+  for (let round = 0; round < CONDITIONAL_ROUNDS; round++) {
+    if (condition !== undefined) {
+      try {
+        await s3.putIf(bucket, key, encodeBackupRecord(record), condition, "application/json");
+        return;
+      } catch (err) {
+        if (!(err instanceof WriteConditionFailedError)) throw err;
+      }
+    }
+    const now = await readBackupRecordVersion(s3, location);
+    const problem = backupLocationProblem(now?.record, record);
+    if (problem) {
+      throw new BackupRecordError(
+        `location: ${location} ${problem}: it was claimed by that backup while this one copied (its record had been removed), so the two are mixed; this backup's record was not written`,
+      );
+    }
+    condition = now ? { etag: now.etag } : "absent";
+  }
+  throw new BackupRecordError(
+    `location: ${location}: its backup record changed ${CONDITIONAL_ROUNDS} times while this backup wrote its end (other backups of the mark are running there); its state is not ${record.state}`,
+  );
 }
 
 export function backupOwner(input: BackupOwner): BackupOwner {

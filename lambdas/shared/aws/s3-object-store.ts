@@ -11,7 +11,12 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { errorCode, withRetry } from "../retry";
+import { errorCode, httpStatusOf, withRetry } from "../retry";
+import {
+  type VersionedText,
+  type WriteCondition,
+  WriteConditionFailedError,
+} from "../write-condition";
 
 /** Bytes buffered before a streamed upload sends a part (S3's minimum part is 5 MiB). */
 export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
@@ -52,6 +57,55 @@ export class S3ObjectStore {
       });
     } catch (err) {
       if (errorCode(err) === "NoSuchKey") return undefined;
+      throw err;
+    }
+  }
+
+  /** The object's text and ETag; undefined when it does not exist. */
+  async getVersioned(bucket: string, key: string): Promise<VersionedText | undefined> {
+    try {
+      return await withRetry(async () => {
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const text = (await out.Body?.transformToString("utf8")) ?? "";
+        return { text, etag: out.ETag ?? "" };
+      });
+    } catch (err) {
+      if (errorCode(err) === "NoSuchKey") return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * PutObject only if `condition` holds (If-None-Match: * or If-Match); returns the new ETag.
+   * Throws WriteConditionFailedError when it does not: the key appeared, changed or vanished.
+   */
+  async putIf(
+    bucket: string,
+    key: string,
+    body: string,
+    condition: WriteCondition,
+    contentType?: string,
+  ): Promise<string> {
+    try {
+      const out = await withRetry(() =>
+        this.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ...(contentType ? { ContentType: contentType } : {}),
+            ...(condition === "absent" ? { IfNoneMatch: "*" } : { IfMatch: condition.etag }),
+          }),
+        ),
+      );
+      return out.ETag ?? "";
+    } catch (err) {
+      // 412: the condition failed; 409: a concurrent conditional write won; 404: an If-Match
+      // key was deleted.
+      const status = httpStatusOf(err);
+      if (status === 412 || status === 409 || errorCode(err) === "NoSuchKey") {
+        throw new WriteConditionFailedError(bucket, key, condition);
+      }
       throw err;
     }
   }
