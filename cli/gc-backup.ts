@@ -14,7 +14,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
-import { probeBackupLocation } from "../lambdas/gc/app/backup-probe";
+import { notFoundProblem, probeBackupLocation } from "../lambdas/gc/app/backup-probe";
 import { heldAtDestination } from "../lambdas/gc/app/copy-held";
 import {
   claimBackupLocation,
@@ -427,8 +427,9 @@ export async function checkRecordlessLocation(s3: S3Client, req: MarkCopyRequest
   const lines = markedKeys(s3, req.storageNamespace, req.markId);
   const out = await probeBackupLocation(exists, lines, places);
   if (!out.found) {
+    const hint = out.probed > 0 ? " (is it the location the backup was written to?)" : "";
     throw new UsageError(
-      `--from: none of the mark's ${out.probed} object(s) is under ${req.external}: nothing restored and the mark not retired (is it the location the backup was written to?)`,
+      `--from: ${notFoundProblem(out, req.external)}: nothing restored and the mark not retired${hint}`,
     );
   }
 }

@@ -121,6 +121,26 @@ describe("a hand-edited mark list cannot make a restore write outside the namesp
     // loc/../<other>/secret: still what was there, not the other repository's object.
     expect(await text(backupBucket, `${m.other}/secret`)).toBe("planted");
   });
+
+  it("lines with an empty segment (never marked) are refused: a live object under another key is not backed up", async () => {
+    const m = await editedMark("m5", "");
+    // data/live is in use (not marked); `data//live` and `/data/live` resolve to it here.
+    await put(nsBucket, `${m.ns}/data/live`, "live");
+    const lines = ["data//live", "/data/live"];
+    await put(nsBucket, m.listKey, `${m.list}${lines.join("\n")}\n`);
+    const out = await copyMarkedObjects(s3, {
+      direction: "backup",
+      storageNamespace: m.storageNamespace,
+      markId: "m5",
+      external: `s3://${backupBucket}/${m.loc}-empty`,
+    });
+    expect(out.failed.map((f) => [f.path, f.code]).sort()).toEqual(
+      lines.map((l) => [l, "InvalidAddress"]).sort(),
+    );
+    expect(out.failed[0]?.message).toMatch(/empty path segment/);
+    expect(await text(backupBucket, `${m.loc}-empty/data/live`)).toBeUndefined();
+    expect(await text(backupBucket, `${m.loc}-empty/data/ok`)).toBe("ok");
+  });
 });
 
 describe("a list saved with CRLF line ends is not a successful copy of nothing", () => {

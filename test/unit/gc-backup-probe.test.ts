@@ -1,7 +1,7 @@
 // Before a restore from a location without a backup record retires the mark, it looks for one
 // of the mark's objects there, stopping at the first found. Fakes at the existence check.
 import { describe, expect, it } from "vitest";
-import { probeBackupLocation } from "../../lambdas/gc/app/backup-probe";
+import { notFoundProblem, probeBackupLocation } from "../../lambdas/gc/app/backup-probe";
 
 const places = {
   namespace: { bucket: "lake", keyPrefix: "repos/repo/" },
@@ -36,7 +36,10 @@ describe("probeBackupLocation", () => {
     const lines = ["data/a", "", "data/../x", "data/b"];
     const out = await probeBackupLocation(w.exists, linesOf(lines), places, { concurrency: 2 });
     // Empty and refused lines are not objects of the location.
-    expect(out).toEqual({ found: false, probed: 2, complete: true });
+    expect(out).toEqual({ found: false, probed: 2, complete: true, refused: 1 });
+    expect(notFoundProblem(out as Extract<typeof out, { found: false }>, "s3://bk/m1")).toBe(
+      "none of the mark's 2 object(s) is under s3://bk/m1",
+    );
   });
 
   it("stops undecided at its limit", async () => {
@@ -46,7 +49,7 @@ describe("probeBackupLocation", () => {
       concurrency: 4,
       limit: 10,
     });
-    expect(out).toEqual({ found: false, probed: 10, complete: false });
+    expect(out).toEqual({ found: false, probed: 10, complete: false, refused: 0 });
     expect(w.asked).toHaveLength(10);
   });
 
@@ -57,7 +60,7 @@ describe("probeBackupLocation", () => {
       concurrency: 4,
       limit: 8,
     });
-    expect(out).toEqual({ found: false, probed: 8, complete: true });
+    expect(out).toEqual({ found: false, probed: 8, complete: true, refused: 0 });
     // Empty and refused lines past the limit are no objects left unprobed either.
     const trailing = await probeBackupLocation(
       w.exists,
@@ -65,6 +68,20 @@ describe("probeBackupLocation", () => {
       places,
       { concurrency: 4, limit: 8 },
     );
-    expect(trailing).toEqual({ found: false, probed: 8, complete: true });
+    expect(trailing).toEqual({ found: false, probed: 8, complete: true, refused: 1 });
+  });
+
+  it("says the mark lists no object a restore may copy when every line is refused, not '0 object(s)'", async () => {
+    const w = world([]);
+    const out = await probeBackupLocation(
+      w.exists,
+      linesOf(["data/../x", "", "_lakeport_backup.json", "/abs"]),
+      places,
+    );
+    expect(out).toEqual({ found: false, probed: 0, complete: true, refused: 3 });
+    expect(w.asked).toEqual([]);
+    expect(notFoundProblem(out as Extract<typeof out, { found: false }>, "s3://bk/m1")).toBe(
+      "the mark lists no object a restore may copy under s3://bk/m1 (its 3 line(s) are refused as InvalidAddress)",
+    );
   });
 });

@@ -25,7 +25,7 @@ import { gcPaths } from "../domain/paths";
 import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
-import { probeBackupLocation } from "./backup-probe";
+import { notFoundProblem, probeBackupLocation } from "./backup-probe";
 import { gcWorkKeys, namespaceObjects } from "./common";
 import { heldAtDestination } from "./copy-held";
 import {
@@ -282,7 +282,7 @@ async function checkRecordlessLocation(
   });
   if (!out.found && out.complete) {
     throw new Error(
-      `location: none of the mark's ${out.probed} object(s) is under ${input.location} (which has no backup record): nothing restored and the mark is not retired`,
+      `location: ${notFoundProblem(out, input.location)} (which has no backup record): nothing restored and the mark is not retired`,
     );
   }
 }

@@ -2,13 +2,13 @@
 // from the storage namespace, where anyone with write access may have edited it. Lakeport
 // writes keys relative to the namespace, one a LF-terminated line, never under `_lakefs/`
 // (namespaceKeyer). A line that is not such a key is refused, named, and not copied: a `..`
-// segment reaches outside the namespace or the location on stores and proxies that resolve
+// (or empty) segment reaches outside the namespace or the location on stores and proxies that resolve
 // it (the embedded S3 does), a `_lakefs/` key would overwrite lakeFS's own metadata, a
 // trailing CR (a list saved with CRLF) or a URI names no marked object.
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
 import { joinKey } from "../../shared/s3-uri";
 import { BACKUP_RECORD_NAME } from "./backup-record";
-import { LAKEFS_METADATA_PREFIX } from "./partition";
+import { hasDotOrEmptySegment, LAKEFS_METADATA_PREFIX } from "./partition";
 
 /** Why a line of a mark's text list is not a key GC may copy, or undefined. */
 export function markedAddressProblem(line: string): string | undefined {
@@ -18,8 +18,9 @@ export function markedAddressProblem(line: string): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(line)) {
     return "is a URI: a mark lists keys relative to the storage namespace";
   }
-  if (line.split("/").some((s) => s === "." || s === "..")) {
-    return "has a . or .. path segment: it could name a key outside the namespace or the location";
+  // The mark's own rule (namespaceKeyer): such a line was never written by a mark.
+  if (hasDotOrEmptySegment(line)) {
+    return "has a ., .. or empty path segment: it could name a key outside the namespace or the location, or another key than the line's (GC never marks one)";
   }
   if (line.startsWith(LAKEFS_METADATA_PREFIX)) {
     return "is under _lakefs/, where lakeFS keeps its own metadata (GC never marks it)";

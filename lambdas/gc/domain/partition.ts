@@ -57,7 +57,7 @@ export function namespaceKeyer(storageNamespace: string): (address: string) => s
  * `a/../b`, `a/./b`, `a//b`: S3 keeps such a key as it is, but stores and tools that resolve
  * paths read another object (outside the namespace, for `..`), so GC leaves it alone.
  */
-function hasDotOrEmptySegment(key: string): boolean {
+export function hasDotOrEmptySegment(key: string): boolean {
   return DOT_OR_EMPTY_SEGMENT.test(key);
 }
 const DOT_OR_EMPTY_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\//;
