@@ -12,9 +12,9 @@ import {
   backupLocationProblem,
   startedRecord,
 } from "../../lambdas/gc/domain/backup-record";
-import type { WriteCondition } from "../../lambdas/shared/write-condition";
 import { type CliGcCopyWorld, startCliGcCopyWorld } from "../support/cli-gc-copy";
 import { testS3Client } from "../support/clients";
+import { raceNextConditionalWrite } from "../support/racing-store";
 
 const repo = "repo-claim";
 let w: CliGcCopyWorld;
@@ -50,23 +50,6 @@ describe("two gc backups of different marks into one location at once (CLI)", ()
   });
 });
 
-/** The real S3 adapter, with a rival's write landing just before its next conditional write. */
-class RacingS3Store extends S3GcObjectStore {
-  rival: (() => Promise<unknown>) | undefined;
-  override async putIf(
-    bucket: string,
-    key: string,
-    body: string,
-    condition: WriteCondition,
-    contentType?: string,
-  ) {
-    const rival = this.rival;
-    this.rival = undefined;
-    if (rival) await rival();
-    return super.putIf(bucket, key, body, condition, contentType);
-  }
-}
-
 describe("a rival claim between a backup's check and its write (embedded S3)", () => {
   const owner = (markId: string): BackupOwner => ({
     repository: repo,
@@ -84,8 +67,9 @@ describe("a rival claim between a backup's check and its write (embedded S3)", (
 
   it("the rival's record stays; this backup is refused on its second look", async () => {
     const loc = `s3://${w.backupBucket}/interleaved`;
-    const store = new RacingS3Store(s3);
-    store.rival = () => claim(new S3GcObjectStore(s3), loc, owner("rival"));
+    const store = raceNextConditionalWrite(new S3GcObjectStore(s3), () =>
+      claim(new S3GcObjectStore(s3), loc, owner("rival")),
+    );
     await expect(claim(store, loc, owner("mine"))).rejects.toThrow(
       /holds the backup of mark "rival"/,
     );
@@ -96,8 +80,9 @@ describe("a rival claim between a backup's check and its write (embedded S3)", (
     const loc = `s3://${w.backupBucket}/again`;
     const plain = new S3GcObjectStore(s3);
     await claim(plain, loc, owner("same"));
-    const store = new RacingS3Store(s3);
-    store.rival = () => claim(plain, loc, owner("same"));
+    const store = raceNextConditionalWrite(new S3GcObjectStore(s3), () =>
+      claim(plain, loc, owner("same")),
+    );
     const claimed = await claim(store, loc, owner("same"));
     expect((await plain.getVersioned(w.backupBucket, "again/_lakeport_backup.json"))?.etag).toBe(
       claimed.etag,

@@ -20,6 +20,7 @@ import {
 } from "../../lambdas/gc/domain/backup-record";
 import type { WriteCondition } from "../../lambdas/shared/write-condition";
 import { MemoryGcStore } from "../support/memory-gc";
+import { raceNextConditionalWrite } from "../support/racing-store";
 
 const LOC = "s3://backups/loc";
 const T0 = new Date("2025-06-01T12:00:00Z");
@@ -28,23 +29,6 @@ const owner = (markId: string): BackupOwner => ({
   markId,
   storageNamespace: "s3://lake/repos/repo",
 });
-
-/** A store whose next conditional write first lets `rival` run (another backup, a hand edit). */
-class RacingStore extends MemoryGcStore {
-  rival: (() => Promise<void>) | undefined;
-  override async putIf(
-    bucket: string,
-    key: string,
-    body: string,
-    condition: WriteCondition,
-    contentType?: string,
-  ) {
-    const rival = this.rival;
-    this.rival = undefined;
-    if (rival) await rival();
-    return super.putIf(bucket, key, body, condition, contentType);
-  }
-}
 
 function checksFor(s3: MemoryGcStore, who: BackupOwner): ClaimChecks {
   return {
@@ -67,10 +51,8 @@ const record = (s3: MemoryGcStore) => readBackupRecord(s3, LOC);
 
 describe("claiming a backup location", () => {
   it("a rival mark's claim between the check and the write wins; this backup is refused, naming it", async () => {
-    const s3 = new RacingStore();
-    s3.rival = async () => {
-      await claim(s3, owner("rival"));
-    };
+    const s3 = new MemoryGcStore();
+    raceNextConditionalWrite(s3, () => claim(s3, owner("rival")));
     await expect(claim(s3, owner("mine"))).rejects.toThrow(
       /refused: holds the backup of mark "rival"/,
     );
@@ -78,7 +60,7 @@ describe("claiming a backup location", () => {
   });
 
   it("a rival's claim and first copies between the check and the write: refused as a claimed location, not as stray objects", async () => {
-    const s3 = new RacingStore();
+    const s3 = new MemoryGcStore();
     // The rival claims and copies after this backup read no record but before it lists.
     let listed = false;
     const checks = checksFor(s3, owner("mine"));
@@ -100,10 +82,8 @@ describe("claiming a backup location", () => {
   });
 
   it("a rival claim of the same mark between the check and the write: this backup claims after it", async () => {
-    const s3 = new RacingStore();
-    s3.rival = async () => {
-      await claim(s3, owner("mine"));
-    };
+    const s3 = new MemoryGcStore();
+    raceNextConditionalWrite(s3, () => claim(s3, owner("mine")));
     const claimed = await claim(s3, owner("mine"));
     expect(await record(s3)).toEqual(claimed.record);
     expect((await s3.getVersioned("backups", "loc/_lakeport_backup.json"))?.etag).toBe(

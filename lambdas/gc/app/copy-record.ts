@@ -24,22 +24,10 @@ export function backupRecordObject(location: string): { bucket: string; key: str
 
 /** The location's record; undefined when it has none. Anything else at its key is refused. */
 export async function readBackupRecord(
-  s3: Pick<GcObjectStore, "getText">,
+  s3: Pick<GcObjectStore, "getVersioned">,
   location: string,
 ): Promise<BackupRecord | undefined> {
-  const { bucket, key } = backupRecordObject(location);
-  const body = await s3.getText(bucket, key);
-  if (body === undefined) return undefined;
-  return parseBackupRecord(body, `s3://${bucket}/${key}`);
-}
-
-export async function writeBackupRecord(
-  s3: Pick<GcObjectStore, "put">,
-  location: string,
-  record: BackupRecord,
-): Promise<void> {
-  const { bucket, key } = backupRecordObject(location);
-  await s3.put(bucket, key, encodeBackupRecord(record), "application/json");
+  return (await readBackupRecordVersion(s3, location))?.record;
 }
 
 /** A record as read, with the ETag that a write conditional on it names. */

@@ -36,13 +36,24 @@ export class S3ObjectStore {
     body: string | Uint8Array,
     contentType?: string,
   ): Promise<void> {
-    await withRetry(() =>
+    await this.#putObject(bucket, key, body, contentType, {});
+  }
+
+  #putObject(
+    bucket: string,
+    key: string,
+    body: string | Uint8Array,
+    contentType: string | undefined,
+    conditions: { IfNoneMatch?: string; IfMatch?: string },
+  ) {
+    return withRetry(() =>
       this.s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
           Body: body,
           ...(contentType ? { ContentType: contentType } : {}),
+          ...conditions,
         }),
       ),
     );
@@ -50,15 +61,7 @@ export class S3ObjectStore {
 
   /** The object's bytes as UTF-8 text; undefined when it does not exist. */
   async getText(bucket: string, key: string): Promise<string | undefined> {
-    try {
-      return await withRetry(async () => {
-        const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return (await out.Body?.transformToString("utf8")) ?? "";
-      });
-    } catch (err) {
-      if (errorCode(err) === "NoSuchKey") return undefined;
-      throw err;
-    }
+    return (await this.getVersioned(bucket, key))?.text;
   }
 
   /** The object's text and ETag; undefined when it does not exist. */
@@ -87,16 +90,12 @@ export class S3ObjectStore {
     contentType?: string,
   ): Promise<string> {
     try {
-      const out = await withRetry(() =>
-        this.s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ...(contentType ? { ContentType: contentType } : {}),
-            ...(condition === "absent" ? { IfNoneMatch: "*" } : { IfMatch: condition.etag }),
-          }),
-        ),
+      const out = await this.#putObject(
+        bucket,
+        key,
+        body,
+        contentType,
+        condition === "absent" ? { IfNoneMatch: "*" } : { IfMatch: condition.etag },
       );
       return out.ETag ?? "";
     } catch (err) {
