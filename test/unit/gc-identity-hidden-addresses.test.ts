@@ -209,6 +209,44 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
     expect(exists(w, X)).toBe(true);
   });
+
+  it("stops the sweep when a branch is re-created during the deletes on a commit no ref reached, forked from an expired one", async () => {
+    // feature forked from c0, committed o and was deleted (not merged) before the mark: o is
+    // reached by no ref, so neither the mark nor revalidation sees it. main then rewrote p
+    // with the same bytes (new address, same ETag), so c0 expired with X marked; o still holds
+    // X at p. During the deletes the branch is created again on o (lakeFS takes a commit id as
+    // the source): the diff from main's covered head shows nothing at p, yet feature serves X.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.createBranch("feature", c0);
+    w.lakefs.stage("feature", "q", upload(w, "extra"));
+    const o = w.lakefs.commit("feature", NOW - 19 * DAY);
+    w.lakefs.deleteBranch("feature");
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-orphan${seq++}`;
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      {
+        beforeSweepMap: () => {
+          w.lakefs.createBranch("feature", o);
+        },
+      },
+    );
+    expect(w.lakefs.treeOf("feature").get("p")).toBe(X);
+    expect(exists(w, X), "feature's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(`commit ${o} became active again during the sweep`);
+    // The same mark swept again: revalidation lists o, X is spared.
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
+    expect(exists(w, X)).toBe(true);
+  });
 });
 
 /** A sweep-only run of the mark `markRunId` made. */

@@ -13,6 +13,8 @@
 //      addresses, the mark having found it expired: identical rewrites are common. Listing its
 //      tree in every partition's sweep would cost the tree times the partitions, so the sweep
 //      stops instead (CommitRevivedError); a sweep of the same mark lists it at revalidation.
+//      So does a commit revalidation never saw (no ref reached it) whose main ancestry goes
+//      back to one it found expired: it holds that commit's tree, not a new commit's changes.
 // Uncommitted entries are read before the refs, so an entry committed during the check is
 // seen either staged or in the new commit. Whatever referenced an address when the check
 // started is thus found; a revival after that start can still lose the object, which bounds
@@ -145,7 +147,7 @@ export class SweepGuard {
       const plan = planRevalidation(graph, this.#covered, points, this.ctx.snapshot.markNow, {
         bases: "diff",
       });
-      const revived = plan.newlyActive.filter((c) => this.#knownAtRevalidation?.has(c));
+      const revived = plan.newlyActive.filter((c) => this.#revived(graph, c));
       if (revived.length > 0) {
         this.#stopped = new CommitRevivedError(revived);
         throw this.#stopped;
@@ -170,6 +172,23 @@ export class SweepGuard {
       this.#knownAtRevalidation = new Set(this.#graph.ids());
     }
     return this.#graph;
+  }
+
+  /**
+   * A newly active commit the sweep cannot diff: one revalidation found expired, or one it
+   * never saw (no ref reached it: a branch deleted without being merged, created again on
+   * its commit) whose tree descends, through main parents it never saw either, from a commit
+   * it found expired. A commit made during the sweep descends from what revalidation saw
+   * active (or, young, would make its expired parent active and stop the sweep itself).
+   */
+  #revived(graph: CommitGraph, commit: string): boolean {
+    const known = this.#knownAtRevalidation;
+    if (!known) return false;
+    for (let c: string | undefined = commit; c !== undefined; c = graph.parentsOf(c)?.[0]) {
+      if (this.#covered.has(c)) return false;
+      if (known.has(c)) return true;
+    }
+    return false;
   }
 
   /** The rules checks use: whichever of the snapshot's and today's keeps more, per branch. */
