@@ -180,6 +180,7 @@ export class Lakeport extends Construct {
       lakeFsSecret,
       webhookSecret: this.webhookSecret,
       exportBucketNames: props.exportBuckets.map((b) => b.bucketName),
+      workBucketName: this.storage.workBucket.bucketName,
       logRetention,
       ...(lakeFsNetwork ? { lakeFsNetwork } : {}),
       ...(logsKey ? { logsKey } : {}),

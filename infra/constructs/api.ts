@@ -34,6 +34,8 @@ export interface ApiProps {
   webhookSecret: secrets.ISecret;
   /** Names of the buckets export may write to: export paths elsewhere are refused (EXPORT_BUCKETS). */
   exportBucketNames: readonly string[];
+  /** Lakeport's work bucket: refused as an export target (WORK_BUCKET; names only, no grant). */
+  workBucketName: string;
   /** The VPC placement of the functions that call lakeFS. */
   lakeFsNetwork?: LakeFsNetwork;
   /** Customer managed key of the API's log groups. */
@@ -147,6 +149,7 @@ export class Api extends Construct {
         NODE_OPTIONS,
         EXPORT_STATE_MACHINE_ARN: env.EXPORT_STATE_MACHINE_ARN,
         EXPORT_BUCKETS: props.exportBucketNames.join(","),
+        WORK_BUCKET: props.workBucketName,
       }),
       gc: fn("gc", {
         TABLE_NAME,

@@ -38,6 +38,8 @@ export interface ApiDeps {
   gcSettings?: { leaseSeconds?: number; maxMarkAgeHours?: number };
   /** Buckets export may write to (EXPORT_BUCKETS, the deployment's exportBuckets setting). */
   exportBuckets: ExportBucketRule;
+  /** Lakeport's work bucket (WORK_BUCKET), never an export target; unset: not checked. */
+  workBucket?: string;
   /**
    * The webhook's shared secret; undefined when none is configured (webhook then refuses).
    * `refresh`: read it again unless it was read less than a minute ago (it may have been
@@ -85,6 +87,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
       maxMarkAgeHours: parseMaxMarkAgeHours(env.GC_MAX_MARK_AGE_HOURS, "GC_MAX_MARK_AGE_HOURS"),
     },
     exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
+    ...(env.WORK_BUCKET?.trim() ? { workBucket: env.WORK_BUCKET.trim() } : {}),
     webhookToken: (opts) => {
       // Read once per container, again on request at most once a minute; a failed read is not
       // kept (the next delivery reads again).

@@ -40,6 +40,18 @@ export function checkExportBucket(field: string, path: string, rule: ExportBucke
   );
 }
 
+/**
+ * Lakeport's own work bucket (WORK_BUCKET: plans, shards, manifests in the making, GC reports)
+ * is no export target: a full export deletes whatever else is under its path, and the bucket's
+ * lifecycle rules expire what is in it.
+ */
+export function checkNotWorkBucket(field: string, path: string, workBucket: string | undefined) {
+  if (workBucket === undefined || bucketOfLocation(path) !== workBucket) return;
+  throw new ValidationError(
+    `${field}: bucket "${workBucket}" is Lakeport's own work bucket (its exports' and GC runs' working files, expired by its lifecycle rules): choose another bucket`,
+  );
+}
+
 /** The status files must not land inside the export path (which mirrors the commit exactly). */
 export function checkStatusOutsideExport(exportPath: string, statusPath: string | undefined): void {
   if (statusPath === undefined || !locationsOverlap(exportPath, statusPath)) return;

@@ -317,6 +317,23 @@ const cases: Case[] = [
     message: "full: must be a boolean",
   },
   {
+    name: "exportPath in Lakeport's own work bucket",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://lakeport-work/exports/main" },
+    status: 400,
+    message:
+      "exportPath: bucket \"lakeport-work\" is Lakeport's own work bucket (its exports' and GC runs' working files, expired by its lifecycle rules): choose another bucket",
+  },
+  {
+    name: "exportStatusPath in Lakeport's own work bucket",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: "s3://export-bucket/out", exportStatusPath: "s3://lakeport-work/status" },
+    status: 400,
+    message: /^exportStatusPath: bucket "lakeport-work" is Lakeport's own work bucket/,
+  },
+  {
     name: "exportPath with a .. segment",
     method: "PUT",
     path: cfg,

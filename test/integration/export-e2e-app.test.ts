@@ -85,3 +85,25 @@ it("exports on enabling and after a commit, through the webhook, the bus and the
   });
   expect(await text("data/logs/c.txt")).toBe("C");
 }, 120_000);
+
+it("refuses an export or status path in the deployment's own work bucket, storing nothing", async () => {
+  const repo = await createLakeFsRepository(env);
+  const work = env.resources.workBucket;
+  const cfg = `/repositories/${repo.id}/branches/main/continuous-export`;
+  const inWork = await env.api.put(cfg, {
+    exportPath: `s3://${work}/exports`,
+    isContinuous: false,
+  });
+  expect(inWork.status).toBe(400);
+  expect(inWork.body.message).toMatch(
+    new RegExp(`^exportPath: bucket "${work}" is Lakeport's own work bucket`),
+  );
+  const statusInWork = await env.api.put(cfg, {
+    exportPath: `s3://${outBucket}/elsewhere`,
+    exportStatusPath: `s3://${work}/status`,
+    isContinuous: false,
+  });
+  expect(statusInWork.status).toBe(400);
+  expect(statusInWork.body.message).toMatch(/^exportStatusPath: bucket .* own work bucket/);
+  expect((await env.api.get(cfg)).status).toBe(404);
+});

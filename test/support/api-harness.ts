@@ -50,6 +50,7 @@ export async function startApiWithFakes(opts: { dynamoDbEndpoint: string }): Pro
     exportStateMachineArn: FAKE_EXPORT_SM,
     gcStateMachineArn: FAKE_GC_SM,
     exportBuckets: "any",
+    workBucket: "lakeport-work",
     webhookToken: async () => FAKE_WEBHOOK_TOKEN,
     now: () => new Date(),
   };

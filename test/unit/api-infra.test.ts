@@ -29,6 +29,7 @@ beforeAll(() => {
     lakeFsSecret: new secrets.Secret(stack, "LakeFs"),
     webhookSecret: new secrets.Secret(stack, "Webhook"),
     exportBucketNames: ["exports-a", "exports-b"],
+    workBucketName: storage.workBucket.bucketName,
   });
   template = Template.fromStack(stack);
 });
@@ -119,7 +120,7 @@ test("functions: Node.js 22 on ARM64 with their environment", () => {
       .join(","),
   );
   expect(vars).toContain(
-    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN,EXPORT_BUCKETS,LOG_LEVEL,POWERTOOLS_SERVICE_NAME"
+    "LAKEFS_ENDPOINT,LAKEFS_SECRET_ARN,NODE_OPTIONS,TABLE_NAME,EXPORT_STATE_MACHINE_ARN,EXPORT_BUCKETS,WORK_BUCKET,LOG_LEVEL,POWERTOOLS_SERVICE_NAME"
       .split(",")
       .sort()
       .join(","),
@@ -127,6 +128,12 @@ test("functions: Node.js 22 on ARM64 with their environment", () => {
   // The export routes refuse export paths outside the deployment's exportBuckets.
   const exportFn = api.find((f) => f.Environment?.Variables.EXPORT_BUCKETS !== undefined);
   expect(exportFn?.Environment?.Variables.EXPORT_BUCKETS).toBe("exports-a,exports-b");
+  // ... and in Lakeport's own work bucket (its name only: the API gets no grant on it).
+  const workBucketId = Object.keys(template.findResources("AWS::S3::Bucket")).find((id) =>
+    id.startsWith("StorageWork"),
+  );
+  expect(workBucketId).toBeDefined();
+  expect(exportFn?.Environment?.Variables.WORK_BUCKET).toEqual({ Ref: workBucketId });
   expect(vars).toContain(
     "EVENT_BUS_NAME,LOG_LEVEL,NODE_OPTIONS,POWERTOOLS_SERVICE_NAME,TABLE_NAME,WEBHOOK_SECRET_ARN",
   );

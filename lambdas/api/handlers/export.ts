@@ -40,6 +40,7 @@ import {
 } from "../status-views";
 import {
   checkExportBucket,
+  checkNotWorkBucket,
   checkOutsideNamespaces,
   checkOutsideOtherExports,
   checkOutsidePreviousExport,
@@ -228,8 +229,11 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       ? normalizeS3Location(body.exportStatusPath)
       : undefined;
     checkExportBucket("exportPath", exportPath, deps.exportBuckets);
-    if (exportStatusPath)
+    checkNotWorkBucket("exportPath", exportPath, deps.workBucket);
+    if (exportStatusPath) {
       checkExportBucket("exportStatusPath", exportStatusPath, deps.exportBuckets);
+      checkNotWorkBucket("exportStatusPath", exportStatusPath, deps.workBucket);
+    }
     checkStatusOutsideExport(exportPath, exportStatusPath);
     await existingBranch(deps, repository, branch);
     await checkOutsideNamespaces(
