@@ -105,3 +105,50 @@ it("never marks or deletes a key with a `..`, `.` or empty segment (another obje
   expect(exists(data)).toBe(false);
   for (const a of odd) expect(exists(a), a).toBe(true);
 });
+
+it("never deletes the object a kept entry's `..`, `.` or empty-segment address resolves to", async () => {
+  // GC leaves such keys alone because a store or tool that resolves paths (the embedded S3
+  // does) reads another object there. The same store reads a kept entry linked to
+  // `ns/tmp/../data/a` from `ns/data/a`: that object is referenced by a kept commit and must
+  // not be deleted because an expired commit also holds it under its plain address.
+  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+  const put = (address: string) =>
+    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
+  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const viaDots = `${NS}/data/via-dots`;
+  const viaEmpty = `${NS}/data/via-empty`;
+  const viaOutside = `${NS}/data/via-outside`;
+  const gone = `${NS}/data/old-object`;
+  for (const a of [viaDots, viaEmpty, viaOutside, gone]) put(a);
+  const c0 = w.lakefs.addCommit(
+    [],
+    new Map([
+      ["a", viaDots],
+      ["b", viaEmpty],
+      ["c", viaOutside],
+      ["old", gone],
+    ]),
+    NOW - 30 * DAY,
+  );
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  // The head (kept) links the same objects through addresses that resolve to them.
+  const c2 = w.lakefs.addCommit(
+    [c1],
+    new Map([
+      ["a", `${NS}/tmp/../data/./via-dots`],
+      ["b", `${NS}/data//via-empty`],
+      ["c", "s3://lake/repos/r2/../r1/data/via-outside"],
+    ]),
+    NOW - 3600,
+  );
+  w.lakefs.createBranch("main", c2);
+  const out = await markAndSweepInMemory(w.deps, w.records, {
+    runId: "20270101T000000000Z-resolved",
+    storageNamespace: NS,
+    rules: { default_retention_days: 7, branches: [] },
+    now: NOW,
+  });
+  expect(out.success).toBe(true);
+  expect(exists(gone)).toBe(false);
+  for (const a of [viaDots, viaEmpty, viaOutside]) expect(exists(a), a).toBe(true);
+});

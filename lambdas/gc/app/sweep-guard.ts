@@ -22,7 +22,7 @@
 
 import { forEachConcurrently } from "../../shared/concurrency";
 import type { CommitGraph } from "../domain/commit-graph";
-import { namespaceKeyer, partitionOf } from "../domain/partition";
+import { partitionOf, protectedKeyer } from "../domain/partition";
 import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
 import { type GcRules, longestRetention } from "../domain/rules";
@@ -95,7 +95,7 @@ export class SweepGuard {
     private readonly recheckMs = DEFAULT_RECHECK_MS,
   ) {
     this.#clock = deps.clock ?? Date.now;
-    this.#keyOf = namespaceKeyer(ctx.storageNamespace);
+    this.#keyOf = protectedKeyer(ctx.storageNamespace);
     this.#refs = ctx.snapshot.refs;
     this.#covered = new Set(ctx.snapshot.covered);
     this.#rules = ctx.snapshot.rules;

@@ -54,6 +54,36 @@ export function namespaceKeyer(storageNamespace: string): (address: string) => s
 }
 
 /**
+ * The namespace key an address referenced by a kept commit or a branch protects. Usually
+ * namespaceKeyer's; an address with `.`, `..` or empty segments (never marked itself) protects
+ * the key it resolves to, since a store or tool that resolves paths reads that object through
+ * it (`ns/tmp/../data/a` and `ns/other/../ns/data/a` read `ns/data/a`): the plain key must not
+ * be swept because an expired commit holds it too.
+ */
+export function protectedKeyer(storageNamespace: string): (address: string) => string | undefined {
+  const keyOf = namespaceKeyer(storageNamespace);
+  return (address) => {
+    const key = keyOf(address);
+    if (key !== undefined) return key;
+    const resolved = resolvePath(address);
+    return resolved === undefined ? undefined : keyOf(resolved);
+  };
+}
+
+/** `scheme://bucket/a/./b//../c` -> `scheme://bucket/a/c`; undefined when nothing resolves. */
+function resolvePath(address: string): string | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/]+)\/(.*)$/is.exec(address);
+  if (!m || !hasDotOrEmptySegment(m[2]!)) return undefined;
+  const out: string[] = [];
+  for (const segment of m[2]!.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") out.pop();
+    else out.push(segment);
+  }
+  return `${m[1]}/${out.join("/")}`;
+}
+
+/**
  * `a/../b`, `a/./b`, `a//b`: S3 keeps such a key as it is, but stores and tools that resolve
  * paths read another object (outside the namespace, for `..`), so GC leaves it alone.
  */

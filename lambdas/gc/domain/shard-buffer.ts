@@ -1,7 +1,7 @@
 // The address step's output side: addresses in, shard bodies (JSON Lines of namespace keys,
 // one file per partition) out, with a bounded number of keys buffered in between.
 import type { AddressSide } from "./address-plan";
-import { namespaceKeyer, partitionOf } from "./partition";
+import { namespaceKeyer, partitionOf, protectedKeyer } from "./partition";
 import { encodeAddressShard } from "./shards";
 
 export interface ShardToWrite {
@@ -36,7 +36,11 @@ export class AddressShardBuffer {
 
   constructor(options: AddressShardBufferOptions) {
     this.#options = { maxBufferedKeys: 200_000, ...options };
-    this.#keyOf = namespaceKeyer(options.storageNamespace);
+    // A kept address protects the key it resolves to (protectedKeyer); an expired one is
+    // marked only as it is.
+    this.#keyOf = (options.side === "active" ? protectedKeyer : namespaceKeyer)(
+      options.storageNamespace,
+    );
   }
 
   add(addresses: Iterable<string>): ShardToWrite[] {
