@@ -46,3 +46,11 @@ export function markIdFlag(value: string): string {
   }
   return value;
 }
+
+/** A GC run id given to a flag (--after): refused before any request, naming the flag. */
+export function runIdFlag(flag: string, value: string): string {
+  if (!GC_ID_PATTERN.test(value)) {
+    throw new UsageError(`${flag}: must be a GC run id (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}

@@ -30,15 +30,17 @@ export function resolveEndpoint(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): Endpoint {
-  const given = flag ? ["--endpoint", flag] : ["LAKEPORT_ENDPOINT", env.LAKEPORT_ENDPOINT];
-  if (given[1]) {
+  // An empty --endpoint is a bad value (not "no --endpoint": requests would go elsewhere).
+  const given =
+    flag !== undefined ? ["--endpoint", flag] : ["LAKEPORT_ENDPOINT", env.LAKEPORT_ENDPOINT];
+  if (given[1] !== undefined && (given[0] === "--endpoint" || given[1] !== "")) {
     // Not repeated: fetch's error for such a URL quotes it, password included.
     if (hasUserInfo(given[1])) {
       throw new UsageError(
         `${given[0]}: must not carry credentials (user:password@); requests are signed with AWS credentials`,
       );
     }
-    return { baseUrl: apiBase(given[1]) };
+    return { baseUrl: httpBase(given[0]!, given[1]) };
   }
   const endpoints = localEndpoints(cwd, (e) => e.api !== undefined);
   if (endpoints?.api) {
@@ -52,6 +54,21 @@ export function resolveEndpoint(
   throw new UsageError(
     "no API endpoint: pass --endpoint, set LAKEPORT_ENDPOINT, or run `npm run local` (writes .local/endpoints.json)",
   );
+}
+
+/** The API base of an endpoint given by the user; not an http(s) URL: a usage error. */
+function httpBase(source: string, url: string): string {
+  const base = apiBase(url);
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(base);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    throw new UsageError(`${source}: must be an http(s) URL (got ${JSON.stringify(url)})`);
+  }
+  return base;
 }
 
 /**

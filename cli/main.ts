@@ -11,7 +11,7 @@ import "./quiet-sdk";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import packageJson from "../package.json" with { type: "json" };
-import { branchPath, client, markIdFlag, repoPath } from "./command-context";
+import { branchPath, client, markIdFlag, repoPath, runIdFlag } from "./command-context";
 import {
   configurationLines,
   describeExport,
@@ -131,11 +131,15 @@ function addExportConfigCommands(exp: Command): void {
         );
       }
       const continuous = parseBool("continuous", o.continuous);
+      // Empty is no status path to the API: the flag given empty would drop a stored one.
+      if (o.statusPath === "") {
+        throw new UsageError('--status-path: must be s3://bucket[/prefix] (got "")');
+      }
       const { api, opts } = client(cmd);
       const { path } = branchPath(uri);
       const body = {
         exportPath: o.path,
-        ...(o.statusPath ? { exportStatusPath: o.statusPath } : {}),
+        ...(o.statusPath !== undefined ? { exportStatusPath: o.statusPath } : {}),
         lastKeysInPrefixRegexp: o.prefixRegex,
         isContinuous: continuous,
       };
@@ -269,11 +273,12 @@ function addGcCommands(gc: Command): void {
     .action(async (uri: string, o: Json, cmd: Command) => {
       if (o.markOnly && o.sweepOnly)
         throw new UsageError("--mark-only and --sweep-only exclude each other");
+      // An empty --mark-id is a bad value, not an absent flag (that would start a mark and sweep).
+      if (o.markId !== undefined) markIdFlag(o.markId);
       if (o.sweepOnly && !o.markId) throw new UsageError("--sweep-only needs --mark-id");
       if (o.markId && !o.markOnly && !o.sweepOnly) {
         throw new UsageError("--mark-id goes with --mark-only or --sweep-only");
       }
-      if (o.markId) markIdFlag(o.markId);
       const mode = o.markOnly ? "mark-only" : o.sweepOnly ? "sweep-only" : "mark-and-sweep";
       const { api, opts } = client(cmd);
       const { path } = repoPath(uri);
@@ -309,6 +314,7 @@ function addGcCommands(gc: Command): void {
     .option("--after <runId>", "start after this run (next page)")
     .action(async (uri: string, o: Json, cmd: Command) => {
       amountFlag(o.amount);
+      if (o.after !== undefined) runIdFlag("--after", o.after);
       const { api, opts } = client(cmd);
       const q = new URLSearchParams({ amount: o.amount, ...(o.after ? { after: o.after } : {}) });
       const page = await api.request("GET", `${repoPath(uri).path}/gc/runs?${q}`);

@@ -580,7 +580,14 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
     markedAt: now.toISOString(),
   });
   await fake.deps.stores.gc.completeRun(r, "m-run", { status: "succeeded" }, now.toISOString());
+  // With rules stored, a flag mistaken for absent would start a run: the check below sees it.
+  await fake.deps.stores.gc.putRules(
+    r,
+    { default_retention_days: 14, branches: [] },
+    now.toISOString(),
+  );
   const state = async () => ({
+    config: await fake.deps.stores.exports.getConfig(r, "main"),
     rules: await fake.deps.stores.gc.getRules(r),
     mark: await fake.deps.stores.gc.getMark(r, "m1"),
     runs: await fake.deps.stores.gc.listRuns(r, { limit: 100 }),
@@ -601,6 +608,29 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
     ],
     [["gc", "run", uri, "--mark-only", "--mark-id", "../x"], /^--mark-id: must be 1 to 64/],
     [["gc", "list", uri, "--amount", "abc"], /^--amount: must be a whole number from 1 to 1000/],
+    // An empty value is a bad value, not an absent flag (which would start a mark and sweep).
+    [["gc", "run", uri, "--mark-id", ""], /^--mark-id: must be 1 to 64/],
+    [["gc", "run", uri, "--mark-only", "--mark-id="], /^--mark-id: must be 1 to 64/],
+    [["gc", "list", uri, "--after", "a/b"], /^--after: must be a GC run id \(got "a\/b"\)/],
+    [["gc", "list", uri, "--after="], /^--after: must be a GC run id \(got ""\)/],
+    [
+      [
+        "export",
+        "set",
+        `${uri}/main`,
+        "--path",
+        "s3://export-bucket/flags",
+        "--status-path=",
+        "--continuous=false",
+      ],
+      /^--status-path: must be s3:\/\/bucket\[\/prefix\] \(got ""\)/,
+    ],
+    // Not a URL: no stack trace; an empty one is not "no --endpoint".
+    [
+      ["--endpoint", "not a url", "gc", "list", uri],
+      /^--endpoint: must be an http\(s\) URL \(got "not a url"\)/,
+    ],
+    [["--endpoint=", "gc", "list", uri], /^--endpoint: must be an http\(s\) URL \(got ""\)/],
   ];
   // A restore from a location holding nothing (a typo) is refused before the mark is retired.
   const empty = uniqueName("cli-empty");
