@@ -36,10 +36,13 @@ export const ExportConfigurationSchema = z
       description: "Status files are written under this path after each export.",
     }),
     lastKeysInPrefixRegexp: z
-      .array(z.string({ error: "must be a string" }).max(1000), {
-        error: "must be an array of strings",
-      })
-      .max(100)
+      .array(
+        z
+          .string({ error: "must be a string" })
+          .max(1000, { error: "must be at most 1000 characters" }),
+        { error: "must be an array of strings" },
+      )
+      .max(100, { error: "must have at most 100 expressions" })
       .optional()
       .meta({
         description: "RE2 regular expressions selecting directories that get _lakefs_success.",
@@ -119,7 +122,7 @@ export const LakeFsWebhookEventSchema = z
     }),
     event_time: z.string().optional(),
     action_name: z.string().optional(),
-    hook_id: z.string({ error: "must be a string" }).min(1),
+    hook_id: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
     repository_id: RepositoryIdSchema,
     branch_id: BranchIdSchema,
     source_ref: z.string().optional(),

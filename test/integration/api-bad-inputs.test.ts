@@ -4,7 +4,12 @@
 // checked by the handlers (the template validates parameters only), whose messages name the
 // field, as do their checks of what no schema can say (namespaces, regex syntax, lakeFS state).
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
-import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
+import {
+  apiClient,
+  FAKE_WEBHOOK_TOKEN,
+  type FakeApi,
+  startApiWithFakes,
+} from "../support/api-harness";
 
 let fake: FakeApi;
 let call: ReturnType<typeof apiClient>;
@@ -558,6 +563,49 @@ const cases: Case[] = [
     },
     status: 400,
     message: "branches[0].branch_id: must be a lakeFS branch name",
+  },
+  // A limit's message says the limit, not the type check that passed.
+  {
+    name: "regexp longer than 1000 characters",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: ["a".repeat(1001)] },
+    status: 400,
+    message: "lastKeysInPrefixRegexp[0]: must be at most 1000 characters",
+  },
+  {
+    name: "more than 100 regexps",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: Array(101).fill("a/") },
+    status: 400,
+    message: "lastKeysInPrefixRegexp: must have at most 100 expressions",
+  },
+  {
+    name: "GC rules with more than 1000 branch rules",
+    method: "PUT",
+    path: rulesPath,
+    body: {
+      default_retention_days: 1,
+      branches: Array.from({ length: 1001 }, (_, i) => ({ branch_id: `b${i}`, retention_days: 1 })),
+    },
+    status: 400,
+    message: "branches: must have at most 1000 branch rules",
+  },
+  {
+    name: "webhook with an empty hook_id",
+    method: "POST",
+    path: "/webhooks/lakefs",
+    headers: { "x-lakeport-token": FAKE_WEBHOOK_TOKEN },
+    body: {
+      event_type: "post-commit",
+      hook_id: "",
+      repository_id: repo,
+      branch_id: "main",
+      commit_id: "c1",
+    },
+    status: 400,
+    message: "hook_id: must not be empty",
   },
   {
     name: "export-hook with a repair option",

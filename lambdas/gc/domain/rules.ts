@@ -56,7 +56,7 @@ export function gcRulesSchema(wording: GcRulesWording) {
         default_retention_days: days,
         branches: z
           .array(branchRule, { error: expected(wording.notBranchList) })
-          .max(MAX_BRANCH_RULES),
+          .max(MAX_BRANCH_RULES, { error: `must have at most ${MAX_BRANCH_RULES} branch rules` }),
       },
       wording.notRules ? { error: expected(wording.notRules) } : undefined,
     )
