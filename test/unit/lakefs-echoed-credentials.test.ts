@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { LakeFsError } from "../../lambdas/shared/lakefs/errors";
 
-const credentials = { accessKeyId: "AKIAECHOEXAMPLE", secretAccessKey: "echoed-secret-0b9e" };
+// With a slash, as lakeFS's generated (base64) secret keys may have.
+const credentials = { accessKeyId: "AKIAECHOEXAMPLE", secretAccessKey: "echoed/secret+0b9e" };
 const basic = Buffer.from(`${credentials.accessKeyId}:${credentials.secretAccessKey}`).toString(
   "base64",
 );
@@ -16,10 +17,14 @@ let server: Server;
 let endpoint: string;
 
 beforeAll(async () => {
-  // /json-401: lakeFS's error shape; /text-400: plain text; /ok-text: 200 that is not JSON.
+  // /json-401: lakeFS's error shape; /text-400: plain text; /ok-text: 200 that is not JSON;
+  // /escaped-json-401: JSON whose encoder escapes "/" as "\/" (valid JSON, as PHP's writes it).
   server = createServer((req, res) => {
     const echo = `got authorization: ${req.headers.authorization} (${credentials.secretAccessKey})`;
-    if (req.url?.includes("json-401")) {
+    if (req.url?.includes("escaped-json-401")) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: echo }).replaceAll("/", "\\/"));
+    } else if (req.url?.includes("json-401")) {
       res.writeHead(401, { "content-type": "application/json" });
       res.end(JSON.stringify({ message: echo }));
     } else if (req.url?.includes("text-400")) {
@@ -35,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-it.each(["json-401", "text-400", "ok-text"])(
+it.each(["json-401", "escaped-json-401", "text-400", "ok-text"])(
   "an answer echoing the credentials (%s) leaves them out of the error",
   async (repository) => {
     const client = new LakeFsClient({ endpoint, credentials, retry: { maxAttempts: 1 } });

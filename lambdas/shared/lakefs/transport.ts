@@ -231,7 +231,9 @@ export class LakeFsTransport {
         }
         retryAfterMs = parseRetryAfterMs(res.headers.get("retry-after"), Date.now());
         const text = this.withoutSecrets(new TextDecoder().decode(buffered));
-        throw lakeFsErrorFor(res.status, errorMessageOf(text), spec.operation);
+        // Again once decoded: JSON may write the secret with escapes ("\/") the text did not match.
+        const message = this.withoutSecrets(errorMessageOf(text));
+        throw lakeFsErrorFor(res.status, message, spec.operation);
       },
       {
         ...this.retry,
