@@ -128,6 +128,8 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     cliS3Client,
     startBackupRecord,
   } = await import("./gc-backup");
+  // An empty --workflow is a bad value, not an absent flag (the copy would run from here).
+  if (o.workflow === "") throw new UsageError('--workflow: must be a state machine ARN (got "")');
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
   if (workflow) {
     // The form only: the workflow's plan checks the rest, then retires a restore's mark.

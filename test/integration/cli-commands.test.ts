@@ -631,6 +631,11 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
       /^--endpoint: must be an http\(s\) URL \(got "not a url"\)/,
     ],
     [["--endpoint=", "gc", "list", uri], /^--endpoint: must be an http\(s\) URL \(got ""\)/],
+    // An empty --workflow would copy from this machine instead.
+    [
+      ["gc", "restore", uri, "--mark-id", "m1", "--from", "s3://backups/m1", "--workflow="],
+      /^--workflow: must be a state machine ARN \(got ""\)/,
+    ],
   ];
   // A restore from a location holding nothing (a typo) is refused before the mark is retired.
   const empty = uniqueName("cli-empty");
