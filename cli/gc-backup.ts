@@ -41,9 +41,8 @@ import { S3ObjectStore } from "../lambdas/shared/aws/s3-object-store";
 import { errorCode } from "../lambdas/shared/retry";
 import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
 import type { CopyOperation, OperationFailure } from "../lambdas/shared/s3-copy/types";
-import { writableLocationProblem } from "../lambdas/shared/s3-naming";
-import { InvalidS3UriError, parseS3Uri } from "../lambdas/shared/s3-uri";
 import { localClientOptions, UsageError } from "./endpoint";
+import { checkLocationForm } from "./location-form";
 
 export type CopyDirection = "backup" | "restore";
 
@@ -85,15 +84,7 @@ export function cliS3Client(env: NodeJS.ProcessEnv = process.env, cwd = process.
  * segments, ...) and not be inside the namespace (nor contain it).
  */
 export function checkExternalLocation(storageNamespace: string, external: string, flag: string) {
-  let loc: { bucket: string; prefix: string };
-  try {
-    loc = parseS3Uri(external, flag);
-  } catch (err) {
-    if (err instanceof InvalidS3UriError) throw new UsageError(err.message);
-    throw err;
-  }
-  const problem = writableLocationProblem(external);
-  if (problem) throw new UsageError(`${flag}: ${problem}`);
+  const loc = checkLocationForm(external, flag);
   const ns = splitNamespace(storageNamespace);
   const nsPrefix = ns.keyPrefix;
   const extPrefix = loc.prefix === "" ? "" : `${loc.prefix}/`;

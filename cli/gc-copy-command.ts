@@ -9,6 +9,7 @@ import type { Json } from "./describe";
 import { UsageError } from "./endpoint";
 import type { MarkCopyResult } from "./gc-backup";
 import type { ApiClient } from "./http";
+import { checkLocationForm } from "./location-form";
 import { type GlobalOpts, print } from "./output";
 import { formatDuration, formatFinalCounts } from "./progress";
 import { progressLineFor, RunFailed } from "./wait";
@@ -102,6 +103,12 @@ interface CopyContext {
 /** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
 async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
   markIdFlag(o.markId);
+  // An empty --workflow is a bad value, not an absent flag (the copy would run from here).
+  if (o.workflow === "") throw new UsageError('--workflow: must be a state machine ARN (got "")');
+  checkLocationForm(
+    direction === "backup" ? o.to : o.from,
+    direction === "backup" ? "--to" : "--from",
+  );
   const { api, opts } = client(cmd);
   const { path, repository } = repoPath(uri);
   const mark = await findMark(api, path, o.markId);
@@ -128,8 +135,6 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     cliS3Client,
     startBackupRecord,
   } = await import("./gc-backup");
-  // An empty --workflow is a bad value, not an absent flag (the copy would run from here).
-  if (o.workflow === "") throw new UsageError('--workflow: must be a state machine ARN (got "")');
   const workflow = o.workflow ?? process.env.LAKEPORT_GC_COPY_STATE_MACHINE_ARN;
   if (workflow) {
     // The form only: the workflow's plan checks the rest, then retires a restore's mark.

@@ -300,6 +300,7 @@ function addGcCommands(gc: Command): void {
     .description("one GC run with progress and counts")
     .option("--wait", "follow the run until it ends")
     .action(async (uri: string, runId: string, o: Json, cmd: Command) => {
+      runIdFlag("RUN_ID", runId);
       const { api, opts } = client(cmd);
       const { path } = repoPath(uri);
       if (o.wait) return void (await waitRun(api, path, runId, opts));

@@ -613,6 +613,22 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
     [["gc", "run", uri, "--mark-only", "--mark-id="], /^--mark-id: must be 1 to 64/],
     [["gc", "list", uri, "--after", "a/b"], /^--after: must be a GC run id \(got "a\/b"\)/],
     [["gc", "list", uri, "--after="], /^--after: must be a GC run id \(got ""\)/],
+    [["gc", "status", uri, "a/b"], /^RUN_ID: must be a GC run id \(got "a\/b"\)/],
+    // Checked before any request: the same exit code with the API out of reach.
+    [
+      [
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "gc",
+        "backup",
+        uri,
+        "--mark-id",
+        "m1",
+        "--to",
+        "s3://backups/a/../b",
+      ],
+      /^--to: must not contain \. or \.\. path segments/,
+    ],
     [
       [
         "export",
