@@ -35,7 +35,7 @@ import { EXPORT_WORKER_TIMEOUT_MINUTES } from "../../lambdas/export/domain/settl
 import { EXPORT_PROGRESS_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { DEFAULT_NODE_OPTIONS, lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
-import { grantWorkBucket } from "./storage";
+import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
 
 const J = sfn.JsonPath;
 
@@ -69,6 +69,7 @@ export class ExportWorkflow extends Construct {
     props: WorkflowProps & { export?: ExportWorkflowOptions },
   ) {
     super(scope, id);
+    useResultWriterV2(this);
     const opts = this.options(props);
     const stack = Stack.of(this);
     // Name-based ARN: the Lambdas that start executions need it before the machine exists.
@@ -307,6 +308,9 @@ export class ExportWorkflow extends Construct {
       maxConcurrency: props.maxConcurrency,
       // A failed batch is counted by the status step (its shards have no result), not fatal.
       toleratedFailurePercentage: 100,
+      // In S3, not inline: one array of every shard's result would pass 256 KB (uncatchable
+      // States.DataLimitExceeded, even with ResultPath null) past a few thousand shards.
+      resultWriterV2: mapResultWriter(props.workBucket),
       resultPath: J.DISCARD,
       label: "CopyShards",
     });

@@ -29,7 +29,7 @@ import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
 import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
-import { grantWorkBucket } from "./storage";
+import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
 
 const J = sfn.JsonPath;
 
@@ -99,6 +99,7 @@ export class GcWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: GcWorkflowProps) {
     super(scope, id);
+    useResultWriterV2(this);
     const steps = this.createSteps(props);
     this.grantSteps(props, steps);
     this.stateMachine = this.createStateMachine(props, steps);
@@ -215,6 +216,10 @@ export class GcWorkflow extends Construct {
       // CDK renders BatchInput as given: path fields need their ".$" suffix spelled out.
       itemBatcher: new sfn.ItemBatcher({ maxItemsPerBatch: batch, batchInput }),
       maxConcurrency: props.maxConcurrency,
+      // The children's results go to S3: returned inline they are one array, which Step
+      // Functions holds to 256 KB even with ResultPath null (States.DataLimitExceeded, which
+      // no Catch takes), a few thousand children in.
+      resultWriterV2: mapResultWriter(props.workBucket),
       resultPath: J.DISCARD,
       label,
     });

@@ -5,6 +5,8 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as s3 from "aws-cdk-lib/aws-s3";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from "aws-cdk-lib/cx-api";
 import { Construct } from "constructs";
 import {
   KIND_INDEX,
@@ -22,6 +24,22 @@ export const WORK_BUCKET_TEMPORARY_PREFIX = "tmp/";
  */
 export const WORK_BUCKET_EXPIRING_PREFIXES = ["exports/", "gc/", WORK_BUCKET_TEMPORARY_PREFIX];
 export const WORK_BUCKET_TEMPORARY_DAYS = 7;
+/** Where distributed maps write their children's results (expiring with the temporary prefix). */
+export const MAP_RESULTS_PREFIX = `${WORK_BUCKET_TEMPORARY_PREFIX}map-results`;
+
+/**
+ * A distributed map's ResultWriter into the work bucket. Without one, the children's results
+ * come back as one array that Step Functions holds to 256 KB even when ResultPath is null:
+ * past that, States.DataLimitExceeded, which States.ALL does not catch.
+ */
+export function mapResultWriter(workBucket: s3.IBucket): sfn.ResultWriterV2 {
+  return new sfn.ResultWriterV2({ bucket: workBucket, prefix: MAP_RESULTS_PREFIX });
+}
+
+/** CDK renders ResultWriterV2 only under this flag: set on a workflow before its states. */
+export function useResultWriterV2(scope: Construct): void {
+  scope.node.setContext(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2, true);
+}
 /** Server access logs of the work bucket are kept this long. */
 export const ACCESS_LOG_DAYS = 90;
 

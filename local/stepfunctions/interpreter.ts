@@ -136,6 +136,10 @@ export class StateInterpreter {
         if (s.Type === "Task") result = await this.runTaskState(name, s, eff, env, c);
         else if (s.Type === "Parallel") result = await this.runParallel(s, eff, env, c);
         else result = await this.runMap(name, s, eff, env, c);
+        // The state's own result counts against 256 KB before ResultSelector/ResultPath keep
+        // any of it (AWS: a connector's or a Map's output over the quota), even with
+        // ResultPath null.
+        checkResultSize(name, result);
         if (s.ResultSelector !== undefined)
           result = applyTemplate(s.ResultSelector as Json, result, c);
         return finish(result);
@@ -305,6 +309,19 @@ export class StateInterpreter {
         `Map state '${name}': ItemsPath '${String(s.ItemsPath ?? "$")}' did not select an array`,
       );
     return v;
+  }
+}
+
+/** States.DataLimitExceeded when a Task, Parallel or Map state's own result is over 256 KB. */
+function checkResultSize(name: string, result: Json): void {
+  try {
+    checkSize(result, "result");
+  } catch (e) {
+    if (!(e instanceof StatesError)) throw e;
+    throw new StatesError(
+      e.error,
+      `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit. ${e.cause ?? ""}`.trim(),
+    );
   }
 }
 

@@ -393,6 +393,64 @@ describe("Wait, Fail, timeouts and limits", () => {
     expect(exec.error).toBe("States.DataLimitExceeded");
   });
 
+  it("checks a Task's own result against 256 KB, even when ResultSelector or ResultPath null drop it", async () => {
+    // AWS: "the output of a connector is larger than payload size quota" is
+    // States.DataLimitExceeded, whatever the state then keeps of it.
+    const { r } = runner({ big: () => ({ blob: "x".repeat(262_144), small: 1 }) });
+    const task = (extra: object) =>
+      JSON.stringify({
+        StartAt: "Big",
+        States: {
+          Big: {
+            Type: "Task",
+            Resource: "arn:aws:lambda:us-east-1:000000000000:function:big",
+            Catch: [{ ErrorEquals: ["States.ALL"], Next: "Caught" }],
+            End: true,
+            ...extra,
+          },
+          Caught: { Type: "Succeed" },
+        },
+      });
+    for (const extra of [{ ResultPath: null }, { ResultSelector: { "small.$": "$.small" } }]) {
+      const exec = await run(r, task(extra), {});
+      expect(exec.status).toBe("FAILED");
+      expect(exec.error).toBe("States.DataLimitExceeded");
+      expect(exec.cause).toContain("'Big'");
+    }
+  });
+
+  it("checks a Map's collected results against 256 KB, even with ResultPath null", async () => {
+    const { r } = runner({ part: () => "x".repeat(40_000) });
+    const def = {
+      StartAt: "Each",
+      States: {
+        Each: {
+          Type: "Map",
+          ItemsPath: "$.items",
+          ResultPath: null,
+          Catch: [{ ErrorEquals: ["States.ALL"], Next: "Caught" }],
+          ItemProcessor: {
+            StartAt: "Part",
+            States: {
+              Part: {
+                Type: "Task",
+                Resource: "arn:aws:lambda:us-east-1:000000000000:function:part",
+                End: true,
+              },
+            },
+          },
+          End: true,
+        },
+        Caught: { Type: "Succeed" },
+      },
+    };
+    const exec = await run(r, JSON.stringify(def), { items: [1, 2, 3, 4, 5, 6, 7] });
+    expect(exec.status).toBe("FAILED");
+    expect(exec.error).toBe("States.DataLimitExceeded");
+    const small = await run(r, JSON.stringify(def), { items: [1, 2, 3] });
+    expect(small.status).toBe("SUCCEEDED");
+  });
+
   it("aborts a running execution on stopExecution", async () => {
     const { r } = runner();
     const sm = r.createStateMachine({
