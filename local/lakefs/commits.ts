@@ -3,7 +3,15 @@
 import { ApiError } from "./api-error";
 import { mergeBase } from "./commit-graph";
 import { diffBranch } from "./diffs";
-import { applyChanges, type Change, mergeTrees } from "./graveler";
+import {
+  applyChanges,
+  type Change,
+  type EntryValue,
+  lookup,
+  type Metarange,
+  mergeTrees,
+  sameValue,
+} from "./graveler";
 import { resolveRef } from "./refs";
 import {
   type CommitRecord,
@@ -12,6 +20,7 @@ import {
   nowSeconds,
   type RepositoryStore,
 } from "./repository-store";
+import type { SortedMap } from "./sorted-map";
 
 export function commit(
   repos: RepositoryStore,
@@ -29,8 +38,9 @@ export function commit(
   const head = repos.commitOf(state, b.commit_id);
   const staged = repos.staging(state, b.staging_token);
   const base = repos.tree(state, head.id);
-  const tree = applyChanges(repos.store, base, staged.entriesAfter() as Iterable<Change>);
-  if (tree.id === base.id && input.allow_empty !== true) {
+  const changed = { count: 0 };
+  const tree = applyChanges(repos.store, base, effectiveChanges(repos, base, staged, changed));
+  if (changed.count === 0 && input.allow_empty !== true) {
     throw new ApiError(400, "commit: no changes");
   }
   const commit = repos.addCommit(state, {
@@ -46,6 +56,26 @@ export function commit(
   state.staging.delete(oldToken);
   repos.removeStagingLog(state, oldToken);
   return commit;
+}
+
+/**
+ * The staged entries a commit writes, as lakeFS's committer (committed/commit.go) applies
+ * them: a staged entry with the committed entry's identity keeps the committed entry (its
+ * physical address included) and is no change; a deletion of a path the commit does not
+ * hold is none either. Counts the changes, for lakeFS's "no changes".
+ */
+function* effectiveChanges(
+  repos: RepositoryStore,
+  base: Metarange,
+  staged: SortedMap<EntryValue | null>,
+  changed: { count: number },
+): Generator<Change> {
+  for (const [key, value] of staged.entriesAfter()) {
+    const committed = lookup(repos.store, base, key);
+    if (value === null ? !committed : committed && sameValue(value, committed)) continue;
+    changed.count++;
+    yield [key, value];
+  }
 }
 
 /** The body of lakeFS's mergeIntoBranch. */

@@ -4,6 +4,7 @@
 // metarange and then one range, and a diff skips ranges both sides share (equal ids mean
 // equal entries), so its work grows with what changed rather than with the tree.
 import { createHash } from "node:crypto";
+import { compareKeys, keyLess } from "./keys";
 import { lowerBound, upperBound } from "./sorted-map";
 
 export const RANGE_TARGET = 1000;
@@ -98,7 +99,7 @@ function rangeIndexFor(ranges: RangeInfo[], key: string): number {
   let hi = ranges.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ranges[mid]!.max < key) lo = mid + 1;
+    if (keyLess(ranges[mid]!.max, key)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -107,7 +108,7 @@ function rangeIndexFor(ranges: RangeInfo[], key: string): number {
 export function lookup(store: RangeStore, mr: Metarange, key: string): EntryValue | undefined {
   const ri = rangeIndexFor(mr.ranges, key);
   const info = mr.ranges[ri];
-  if (!info || info.min > key) return undefined;
+  if (!info || keyLess(key, info.min)) return undefined;
   const range = store.getRange(info.id);
   const i = lowerBound(range.keys, key);
   return range.keys[i] === key ? range.values[i] : undefined;
@@ -183,7 +184,7 @@ export function applyChanges(
   for (let ri = 0; ri < ranges.length; ri++) {
     // Range ri owns keys below the next range's min (the first also owns keys below its own).
     const upper = ranges[ri + 1]?.min;
-    const owns = (key: string) => upper === undefined || key < upper;
+    const owns = (key: string) => upper === undefined || keyLess(key, upper);
     if (next.done || !owns(next.value[0])) {
       writer.reuse(ranges[ri]!);
       continue;
@@ -192,7 +193,7 @@ export function applyChanges(
     let i = 0;
     while (!next.done && owns(next.value[0])) {
       const [key, value] = next.value;
-      while (i < range.keys.length && range.keys[i]! < key) {
+      while (i < range.keys.length && keyLess(range.keys[i]!, key)) {
         writer.add(range.keys[i]!, range.values[i]!);
         i++;
       }
@@ -239,15 +240,18 @@ export function* diffTrees(
   let a = l.next();
   let b = r.next();
   while (!a.done || !b.done) {
-    if (b.done || (!a.done && a.value[0] < b.value[0])) {
-      yield { key: a.value![0], left: a.value![1] };
+    const x = a.done ? undefined : a.value;
+    const y = b.done ? undefined : b.value;
+    const order = !x ? 1 : !y ? -1 : compareKeys(x[0], y[0]);
+    if (order < 0) {
+      yield { key: x![0], left: x![1] };
       a = l.next();
-    } else if (a.done || b.value[0] < a.value[0]) {
-      yield { key: b.value[0], right: b.value[1] };
+    } else if (order > 0) {
+      yield { key: y![0], right: y![1] };
       b = r.next();
     } else {
-      if (!same(a.value[1], b.value[1])) {
-        yield { key: a.value[0], left: a.value[1], right: b.value[1] };
+      if (!same(x![1], y![1])) {
+        yield { key: x![0], left: x![1], right: y![1] };
       }
       a = l.next();
       b = r.next();

@@ -3,7 +3,8 @@
 // staging area).
 import { ApiError } from "./api-error";
 import { type Bound, type EntryValue, entriesFrom, lookup } from "./graveler";
-import { type PageResult, prefixEnd, startBound } from "./paging";
+import { keyLess, prefixEnd } from "./keys";
+import { type PageResult, startBound } from "./paging";
 import { type ResolvedRef, resolveRef } from "./refs";
 import type { RepoState, RepositoryStore } from "./repository-store";
 
@@ -168,7 +169,7 @@ function* refEntries(
   let c = committed.next();
   let st = staged.next();
   while (!c.done || !st.done) {
-    if (st.done || (!c.done && c.value[0] < st.value[0])) {
+    if (st.done || (!c.done && keyLess(c.value[0], st.value[0]))) {
       yield c.value as [string, EntryValue];
       c = committed.next();
     } else {

@@ -1,6 +1,7 @@
 // Paging of the development server's listings as lakeFS pages them: `after` is exclusive, a
 // common prefix returned last on a page is continued past as a whole, `has_more` is exact.
 import type { Bound, EntryValue, TreeDifference } from "./graveler";
+import { keyLess, prefixEnd } from "./keys";
 import type { SortedMap } from "./sorted-map";
 
 export interface DiffEntry {
@@ -16,18 +17,13 @@ export interface PageResult<T> {
   hasMore: boolean;
 }
 
-/** The smallest string greater than every string starting with `prefix` (non-empty). */
-export function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
-
 /** Where a listing starts: after `after`, past a whole common prefix, or at `prefix`. */
 export function startBound(
   prefix: string,
   after: string | undefined,
   delimiter: string,
 ): Bound | undefined {
-  if (after !== undefined && after !== "" && after >= prefix) {
+  if (after !== undefined && after !== "" && !keyLess(after, prefix)) {
     // A common prefix returned as the last item of a page: continue past everything under it.
     if (delimiter && after.endsWith(delimiter) && after.length > prefix.length) {
       return { key: prefixEnd(after), inclusive: true };
@@ -81,7 +77,9 @@ export function listSorted<V, T>(
 ): PageResult<T> {
   const results: T[] = [];
   const it =
-    after !== undefined && after >= prefix ? map.entriesAfter(after) : map.entriesFrom(prefix);
+    after !== undefined && !keyLess(after, prefix)
+      ? map.entriesAfter(after)
+      : map.entriesFrom(prefix);
   for (const [key, value] of it) {
     if (!key.startsWith(prefix)) break;
     if (results.length === amount) return { results, hasMore: true };

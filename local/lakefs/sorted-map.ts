@@ -2,6 +2,8 @@
 // a binary search plus a splice inside one small chunk, and iteration can start at any key.
 // Used for a branch's staging area, which may hold millions of entries.
 
+import { keyLess } from "./keys";
+
 const CHUNK = 512;
 
 interface Chunk<V> {
@@ -98,7 +100,7 @@ export class SortedMap<V> {
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const keys = this.chunks[mid]!.keys;
-      if (keys[keys.length - 1]! < key) lo = mid + 1;
+      if (keyLess(keys[keys.length - 1]!, key)) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -111,7 +113,7 @@ export function lowerBound(keys: readonly string[], key: string): number {
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (keys[mid]! < key) lo = mid + 1;
+    if (keyLess(keys[mid]!, key)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -123,7 +125,7 @@ export function upperBound(keys: readonly string[], key: string): number {
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (keys[mid]! <= key) lo = mid + 1;
+    if (!keyLess(key, keys[mid]!)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
