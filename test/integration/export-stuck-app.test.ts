@@ -147,6 +147,22 @@ it("fails exports stuck in progress, leaves running ones, and publishes the coun
     StuckExportsMarkedFailed: 2,
   });
 
+  // A's functions may still write after the abort: the check records until when, as the
+  // watchdog would have, and a repair waits (whatever grace the check itself waited).
+  expect(Date.parse(failedA.settlesAt)).toBeGreaterThan(Date.now() + 15 * 60_000);
+  const early = await env.api.post(`/repositories/${a.id}/branches/main/repair-export`, {});
+  expect(early.status, early.text).toBe(409);
+  expect(early.body.message).toContain(`until ${failedA.settlesAt}`);
+  // Sixteen minutes later (the state's settling time moved into the past here) ...
+  const settling = await exports.getState(a.id, "main");
+  expect(
+    await exports.compareAndSetState(a.id, "main", settling!.version, {
+      ...settling!,
+      settlesAt: new Date(Date.now() - 1_000).toISOString(),
+      version: settling!.version + 1,
+    }),
+  ).toBe(true);
+
   // Unblocked: a repair exports A's head, and the next check finds nothing stuck.
   const repair = await env.lakeport(["export", "repair", `lakefs://${a.id}@main`, "--wait"]);
   expect(repair.code, repair.stderr + repair.stdout).toBe(0);

@@ -8,7 +8,7 @@
 // ExportsStuckInProgress metric that the "stuck in progress" alarm watches.
 
 import { executionArnOf } from "../../shared/workflow-starter";
-
+import { settlesAt } from "../domain/settling";
 import { DEFAULT_STUCK_POLICY, judgeInProgressExport, type StuckPolicy } from "../domain/stuck";
 import type { ExecutionLookup, ExportStateStore } from "../ports";
 
@@ -103,13 +103,20 @@ async function checkBranch(
     reason: verdict.reason,
   };
   if (verdict.action === "fail") {
+    // An aborted or timed-out execution's functions may still write: as the watchdog records
+    // it, whatever the grace the check waited (STUCK_EXPORT_GRACE_MINUTES can be 0).
+    const settles = execution && settlesAt(execution.status, execution.stopDate ?? deps.now());
     const done = await deps.exports.completeExport(
       {
         repository,
         branch,
         exportId: state.exportId,
         commitId: state.commitId,
-        outcome: { status: "failed", errorMessage: verdict.reason },
+        outcome: {
+          status: "failed",
+          errorMessage: verdict.reason,
+          ...(settles !== undefined ? { settlesAt: settles } : {}),
+        },
       },
       deps.now().toISOString(),
     );

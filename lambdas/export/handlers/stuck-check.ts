@@ -4,7 +4,8 @@
 // Environment: TABLE_NAME, EXPORT_STATE_MACHINE_ARN, optional STUCK_EXPORT_AFTER_MINUTES
 // (a running execution older than this is reported; default 360) and
 // STUCK_EXPORT_GRACE_MINUTES (how long a start or an ended execution may take to be recorded
-// before the branch counts as stuck; default 15).
+// before the branch counts as stuck; default 15, 17 after an ended execution; an aborted or
+// timed-out one is recorded with its settling time whatever the grace).
 import { createSfnClient } from "../../shared/aws/clients";
 import { optionalInteger, required } from "../../shared/env";
 import { lambdaHandler } from "../../shared/lambda-handler";
