@@ -432,7 +432,8 @@ export class ExportStore implements ExportStateStore {
    * done: called by the execution-ended handler once the export's execution has stopped (and
    * by the stuck-export check). Applies only to the running export (same exportId and
    * commitId). `followUp` is true after a success when a start was asked for meanwhile: the
-   * caller then calls startExport(..., trigger "run").
+   * caller then calls startExport(..., trigger "run"). Throws when every write lost a race
+   * (queued heads of a burst of commits bump the version).
    */
   async completeExport(input: CompleteExportInput, now: string): Promise<CompleteExportResult> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
@@ -452,7 +453,11 @@ export class ExportStore implements ExportStateStore {
       );
       if (ok) return { applied: true, state: decision.next, followUp: decision.followUp };
     }
-    return { applied: false, reason: "too much contention on the export state" };
+    // Not "not applied": that says the export is not the running one, and the execution-ended
+    // handler would drop its outcome. Thrown, its event is delivered again.
+    throw new Error(
+      `too much contention on the export state of lakefs://${input.repository}@${input.branch}`,
+    );
   }
 
   /** `set` (plus updatedAt and a new version) while export `exportId` is still running. */
