@@ -20,6 +20,7 @@ import {
   GcRulesBodySchema,
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
+import { REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { type LakeFsNetwork, lakeportFunction } from "./function";
 
 export interface ApiProps {
@@ -184,6 +185,19 @@ export class Api extends Construct {
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
       "dynamodb:Query",
+    );
+    // Storing or deleting a configuration (ExportStore replaceConfig, deleteConfig) and a start
+    // (compareAndSetState) are transactions with a ConditionCheck on the branch's export state
+    // or configuration: IAM authorizes that item as dynamodb:ConditionCheckItem. Both items
+    // live in the repository's partition.
+    exportFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:ConditionCheckItem"],
+        resources: [props.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`] },
+        },
+      }),
     );
     props.table.grant(
       gcFn,

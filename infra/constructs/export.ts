@@ -32,7 +32,7 @@ import {
 } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
 import { EXPORT_WORKER_TIMEOUT_MINUTES } from "../../lambdas/export/domain/settling";
-import { EXPORT_PROGRESS_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
+import { EXPORT_PROGRESS_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { DEFAULT_NODE_OPTIONS, lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
@@ -198,6 +198,19 @@ export class ExportWorkflow extends Construct {
     }
     for (const f of [trigger, watchdog, stuckCheck]) {
       allow(f, ["states:StartExecution"], [stateMachineArn]);
+      // A start is recorded only if the configuration it was decided with is still stored: a
+      // TransactWriteItems whose ConditionCheck on the configuration item (ExportStore
+      // compareAndSetState) IAM authorizes as dynamodb:ConditionCheckItem, not PutItem.
+      // Configurations live in the repository's partition only.
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["dynamodb:ConditionCheckItem"],
+          resources: [props.table.tableArn],
+          conditions: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`] },
+          },
+        }),
+      );
     }
     for (const f of [plan, copy, status]) {
       f.addToRolePolicy(

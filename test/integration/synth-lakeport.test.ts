@@ -486,6 +486,7 @@ describe("exports stuck in progress", () => {
     const actions = statementsOf(policy).flatMap((st) => list(st.Action));
     expect(actions.sort()).toEqual(
       [
+        "dynamodb:ConditionCheckItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",
@@ -522,6 +523,33 @@ describe("export starters", () => {
       );
       expect(describe, prefix).toBeDefined();
       expect(JSON.stringify(describe!.Resource)).toMatch(/:execution:Lakeport-Export:\*/);
+    }
+  });
+
+  it("lets every function that starts exports check the configuration a start was decided with", () => {
+    // A start is recorded in a TransactWriteItems with a ConditionCheck on the configuration
+    // (ExportStore.compareAndSetState): IAM authorizes it as dynamodb:ConditionCheckItem, so
+    // without it every start (event, follow-up, lost follow-up) failed with AccessDenied.
+    for (const prefix of [
+      "LakeportExportTrigger",
+      "LakeportExportWatchdog",
+      "LakeportExportStuckCheck",
+    ]) {
+      const [[, policy]] = ofType("AWS::IAM::Policy").filter(([id]) => id.startsWith(prefix)) as [
+        [string, Resource],
+      ];
+      const checks = statementsOf(policy).filter((st) =>
+        list(st.Action).includes("dynamodb:ConditionCheckItem"),
+      );
+      expect(
+        checks.map((st) => ({ actions: list(st.Action), condition: st.Condition })),
+        prefix,
+      ).toEqual([
+        {
+          actions: ["dynamodb:ConditionCheckItem"],
+          condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] } },
+        },
+      ]);
     }
   });
 });

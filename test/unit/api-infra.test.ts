@@ -154,3 +154,44 @@ test("least privilege: the webhook may only put/delete items and put events", ()
   expect(exporter).toContain("states:DescribeMapRun");
   expect(exporter).not.toContain("events:PutEvents");
 });
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+/** The statements of the API function whose environment has `envName`. */
+function statementsOfFunctionWith(envName: string): Statement[] {
+  const fns = template.findResources("AWS::Lambda::Function");
+  const [, fn] = Object.entries(fns).find(([, f]) =>
+    Object.keys(
+      (f as { Properties: { Environment?: { Variables: Record<string, unknown> } } }).Properties
+        .Environment?.Variables ?? {},
+    ).includes(envName),
+  )!;
+  const role = (fn as { Properties: { Role: { "Fn::GetAtt": [string, string] } } }).Properties.Role[
+    "Fn::GetAtt"
+  ][0];
+  return Object.values(template.findResources("AWS::IAM::Policy"))
+    .map(
+      (p) =>
+        (
+          p as {
+            Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } };
+          }
+        ).Properties,
+    )
+    .filter((p) => p.Roles.some((r) => r.Ref === role))
+    .flatMap((p) => p.PolicyDocument.Statement);
+}
+const actionsOf = (st: Statement) => ([] as string[]).concat(st.Action);
+
+test("least privilege: the export routes may check conditions on the repository's items (transactions)", () => {
+  // ExportStore replaceConfig/deleteConfig/compareAndSetState put a ConditionCheck in their
+  // TransactWriteItems: IAM authorizes it as dynamodb:ConditionCheckItem (else AccessDenied).
+  const checks = statementsOfFunctionWith("EXPORT_BUCKETS").filter((st) =>
+    actionsOf(st).includes("dynamodb:ConditionCheckItem"),
+  );
+  expect(checks.map((st) => ({ actions: actionsOf(st), condition: st.Condition }))).toEqual([
+    {
+      actions: ["dynamodb:ConditionCheckItem"],
+      condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] } },
+    },
+  ]);
+});
