@@ -20,7 +20,7 @@ import {
   GcRulesBodySchema,
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
-import { REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
+import { REPO_PK_PREFIX, WEBHOOK_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { type LakeFsNetwork, lakeportFunction } from "./function";
 
 export interface ApiProps {
@@ -206,9 +206,18 @@ export class Api extends Construct {
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
       "dynamodb:Query",
-      "dynamodb:ConditionCheckItem",
     );
-    props.table.grant(webhookFn, "dynamodb:PutItem", "dynamodb:DeleteItem");
+    // The webhook claims a delivery (conditional PutItem) and gives it back when publishing
+    // failed (DeleteItem): its dedupe records only, in their own partitions.
+    webhookFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        resources: [props.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${WEBHOOK_PK_PREFIX}*`] },
+        },
+      }),
+    );
     props.lakeFsSecret.grantRead(exportFn);
     props.lakeFsSecret.grantRead(gcFn);
     props.webhookSecret.grantRead(webhookFn);

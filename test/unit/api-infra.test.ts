@@ -195,3 +195,20 @@ test("least privilege: the export routes may check conditions on the repository'
     },
   ]);
 });
+
+test("least privilege: the GC routes send no ConditionCheck; the webhook writes only its dedupe records", () => {
+  // GcStore's transactions are Put, Update and Delete items only.
+  const gc = statementsOfFunctionWith("GC_STATE_MACHINE_ARN").flatMap(actionsOf);
+  expect(gc).toContain("dynamodb:Query");
+  expect(gc).not.toContain("dynamodb:ConditionCheckItem");
+  // WebhookDeliveryStore: claim (PutItem) and release (DeleteItem) of WEBHOOK# items.
+  const table = statementsOfFunctionWith("WEBHOOK_SECRET_ARN").filter((st) =>
+    actionsOf(st).some((a) => a.startsWith("dynamodb:")),
+  );
+  expect(table.map((st) => ({ actions: actionsOf(st), condition: st.Condition }))).toEqual([
+    {
+      actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+      condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["WEBHOOK#*"] } },
+    },
+  ]);
+});

@@ -59,7 +59,11 @@ export const keys = {
     pk: `${EXPORT_PROGRESS_PK_PREFIX}${exportId}`,
     sk: "PROGRESS",
   }),
-  webhookDelivery: (deliveryKey: string) => ({ pk: `WEBHOOK#${deliveryKey}`, sk: "DELIVERY" }),
+  /** Its own partition key prefix, so the webhook function may write these items only. */
+  webhookDelivery: (deliveryKey: string) => ({
+    pk: `${WEBHOOK_PK_PREFIX}${deliveryKey}`,
+    sk: "DELIVERY",
+  }),
   /**
    * The export and status paths of one branch's export configuration, written with it. Every
    * branch's in one partition, so that one strongly consistent query reads them all (the kind
@@ -77,6 +81,7 @@ export const REPO_PK_PREFIX = "REPO#";
 export const GC_RUN_SK_PREFIX = "GCRUN#";
 export const GC_LEASE_PK_PREFIX = "GCLEASE#";
 export const EXPORT_PROGRESS_PK_PREFIX = "EXPORTPROGRESS#";
+export const WEBHOOK_PK_PREFIX = "WEBHOOK#";
 
 /** Attribute definitions and key schema in the shape CreateTable (and CDK) expect. */
 export const TABLE_ATTRIBUTES = [
