@@ -193,8 +193,18 @@ export class ExportWorkflow extends Construct {
     }
     for (const f of [plan, copy, markers, status])
       grantWorkBucket(props.workBucket, f, "read-write");
+    // The trigger and the execution-ended handler read and write one branch's configuration
+    // and export state (ExportStore): items of the repository's partition only.
     for (const f of [trigger, watchdog]) {
-      props.table.grant(f, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem");
+      f.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+          resources: [props.table.tableArn],
+          conditions: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`] },
+          },
+        }),
+      );
     }
     for (const f of [trigger, watchdog, stuckCheck]) {
       allow(f, ["states:StartExecution"], [stateMachineArn]);
@@ -251,16 +261,15 @@ export class ExportWorkflow extends Construct {
     }
     const objectsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.arnForObjects("*"));
     const bucketsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
+    // The copies read their sources (CopyObject, UploadPartCopy, HEAD of a source of unknown
+    // size: s3:GetObject; no request names a version) and write, delete and abort multipart
+    // uploads in the export buckets, where they read nothing.
     if (props.storageBuckets.length > 0) {
-      allow(copy, ["s3:GetObject", "s3:GetObjectVersion"], objectsOf(props.storageBuckets));
+      allow(copy, ["s3:GetObject"], objectsOf(props.storageBuckets));
     }
     if (props.exportBuckets.length > 0) {
       const exportObjects = objectsOf(props.exportBuckets);
-      allow(
-        copy,
-        ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:GetObject"],
-        exportObjects,
-      );
+      allow(copy, ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], exportObjects);
       // Markers of directories an export emptied are deleted.
       allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
       // Full exports list the export path against the commit (deleting what is extra).

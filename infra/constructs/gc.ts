@@ -188,12 +188,17 @@ export class GcWorkflow extends Construct {
     for (const f of all) {
       allowItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [GC_LEASE_PK_PREFIX]);
     }
-    for (const f of [endMark, revalidate, summary]) {
-      props.table.grant(f, "dynamodb:GetItem", "dynamodb:UpdateItem");
+    // Runs, marks and rules are in the repository's partition (REPO#): the end of the mark
+    // updates the mark (GcStore.endMark); revalidation reads the mark and the rules and claims
+    // the mark for its sweep (beginSweep); the summary reads and ends the run and its mark and
+    // releases the lease (completeRun, releaseLease: the lease's own partition).
+    allowItems(endMark, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
+    for (const f of [revalidate, summary]) {
+      allowItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     }
-    props.table.grant(summary, "dynamodb:DeleteItem");
+    allowItems(summary, props.table, ["dynamodb:DeleteItem"], [GC_LEASE_PK_PREFIX]);
     // The sweep's last-moment checks read the repository's GC rules (read only).
-    props.table.grant(sweep, "dynamodb:GetItem");
+    allowItems(sweep, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
   }
 
   private invoke(name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) {

@@ -575,6 +575,42 @@ describe("export integrity", () => {
     expect(deletes).toEqual([`arn:aws:s3:::${EXPORT_BUCKET}/*`]);
   });
 
+  it("lets the copy step read the storage buckets and write, delete and abort uploads in the export buckets, nothing more", () => {
+    // CopyObject/UploadPartCopy/HEAD of a source (no request names a version); CopyObject,
+    // multipart uploads and DeleteObjects in the export buckets, which it never reads.
+    const s3 = statementsOf(policyOf("LakeportExportCopyFunction"))
+      .filter((st) => list(st.Action).some((a) => a.startsWith("s3:")))
+      .filter((st) => !JSON.stringify(st.Resource).includes("LakeportStorageWork"))
+      .map((st) => ({ actions: list(st.Action), resources: resourceTexts(st) }));
+    expect(s3).toEqual([
+      { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${STORAGE_BUCKET}/*`] },
+      {
+        actions: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        resources: [`arn:aws:s3:::${EXPORT_BUCKET}/*`],
+      },
+    ]);
+  });
+
+  it("lets the trigger and the execution-ended handler touch only items of the repository partition", () => {
+    for (const prefix of ["LakeportExportTriggerFunction", "LakeportExportWatchdogFunction"]) {
+      const dynamo = statementsOf(policyOf(prefix)).filter((st) =>
+        list(st.Action).some((a) => a.startsWith("dynamodb:")),
+      );
+      expect(dynamo.length, prefix).toBeGreaterThan(0);
+      for (const st of dynamo) {
+        expect(st.Condition, prefix).toEqual({
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] },
+        });
+      }
+      expect(dynamo.flatMap((st) => list(st.Action)).sort(), prefix).toEqual([
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ]);
+    }
+  });
+
   it("lets the plan and copy steps update the export's progress item and no other item", () => {
     for (const prefix of ["LakeportExportPlanFunction", "LakeportExportCopyFunction"]) {
       const dynamo = statementsOf(policyOf(prefix)).filter((st) =>

@@ -150,12 +150,35 @@ it("lets every step renew only the repository lease, and only the record steps u
     (st) => actionsOf(st).join() === "dynamodb:GetItem",
   );
   expect(sweepReads).toHaveLength(1);
-  for (const fn of ["EndMark", "Revalidate", "Summary"]) {
-    const open = statementsOf(`Gc${fn}Function`).filter(
-      (st) => actionsOf(st).includes("dynamodb:UpdateItem") && !st.Condition,
-    );
-    expect(open, fn).toHaveLength(1);
-  }
+  expect(sweepReads[0]!.Condition).toEqual({
+    "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] },
+  });
+  // No table statement without a partition condition: runs, marks and rules are REPO# items,
+  // the lease a GCLEASE# item (GcStore.endMark, beginSweep, getMark, getRules, completeRun).
+  const table = (fn: string) =>
+    statementsOf(`Gc${fn}Function`)
+      .filter((st) => actionsOf(st).some((a) => a.startsWith("dynamodb:")))
+      .map((st) => ({ actions: actionsOf(st), condition: st.Condition }));
+  const leading = (prefixes: string[]) => ({
+    "ForAllValues:StringLike": { "dynamodb:LeadingKeys": prefixes },
+  });
+  const lease = {
+    actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    condition: leading(["GCLEASE#*"]),
+  };
+  expect(table("EndMark")).toEqual([
+    lease,
+    { actions: ["dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
+  ]);
+  expect(table("Revalidate")).toEqual([
+    lease,
+    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
+  ]);
+  expect(table("Summary")).toEqual([
+    lease,
+    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
+    { actions: ["dynamodb:DeleteItem"], condition: leading(["GCLEASE#*"]) },
+  ]);
 });
 
 it("lets only the sweep delete, and only objects of the storage buckets", () => {
