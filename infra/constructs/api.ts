@@ -20,7 +20,11 @@ import {
   GcRulesBodySchema,
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
-import { REPO_PK_PREFIX, WEBHOOK_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
+import {
+  GC_LEASE_PK_PREFIX,
+  REPO_PK_PREFIX,
+  WEBHOOK_PK_PREFIX,
+} from "../../lambdas/shared/dynamodb/table";
 import { type LakeFsNetwork, lakeportFunction } from "./function";
 
 export interface ApiProps {
@@ -199,13 +203,24 @@ export class Api extends Construct {
         },
       }),
     );
-    props.table.grant(
-      gcFn,
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:Query",
+    // The GC routes (GcStore) read and write a repository's rules, runs and marks (REPO#, a
+    // Query of its runs included) and its GC lease (GCLEASE#): no other item, no index.
+    gcFn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:Query",
+        ],
+        resources: [props.table.tableArn],
+        conditions: {
+          "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`, `${GC_LEASE_PK_PREFIX}*`],
+          },
+        },
+      }),
     );
     // The webhook claims a delivery (conditional PutItem) and gives it back when publishing
     // failed (DeleteItem): its dedupe records only, in their own partitions.

@@ -196,11 +196,26 @@ test("least privilege: the export routes may check conditions on the repository'
   ]);
 });
 
-test("least privilege: the GC routes send no ConditionCheck; the webhook writes only its dedupe records", () => {
+test("least privilege: the GC routes touch only repository and lease items and send no ConditionCheck; the webhook writes only its dedupe records", () => {
   // GcStore's transactions are Put, Update and Delete items only.
-  const gc = statementsOfFunctionWith("GC_STATE_MACHINE_ARN").flatMap(actionsOf);
-  expect(gc).toContain("dynamodb:Query");
-  expect(gc).not.toContain("dynamodb:ConditionCheckItem");
+  const gc = statementsOfFunctionWith("GC_STATE_MACHINE_ARN").filter((st) =>
+    actionsOf(st).some((a) => a.startsWith("dynamodb:")),
+  );
+  // GcStore touches a repository's rules, runs, marks (REPO#) and its lease (GCLEASE#) only.
+  expect(gc.map((st) => ({ actions: actionsOf(st), condition: st.Condition }))).toEqual([
+    {
+      actions: [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+      ],
+      condition: {
+        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*", "GCLEASE#*"] },
+      },
+    },
+  ]);
   // WebhookDeliveryStore: claim (PutItem) and release (DeleteItem) of WEBHOOK# items.
   const table = statementsOfFunctionWith("WEBHOOK_SECRET_ARN").filter((st) =>
     actionsOf(st).some((a) => a.startsWith("dynamodb:")),
