@@ -259,13 +259,23 @@ export class Lakeport extends Construct {
   }
 
   /**
-   * KMS: Lakeport's own key for every function and state machine (the table, the work bucket
-   * and its shards); the storage and export buckets' keys for the export and GC functions.
+   * KMS: Lakeport's own key for every function and state machine that reaches the table or
+   * the work bucket and its shards (not the API's OpenAPI document nor the export's finish
+   * step, which call no AWS service); the storage and export buckets' keys for the export and
+   * GC functions.
    */
   private grantKeys(props: LakeportProps): void {
     const own = props.encryptionKey;
     if (own) {
-      for (const g of [...Object.values(this.functions()), ...Object.values(this.stateMachines())])
+      const noAwsCalls = new Set<lambda.IFunction>([
+        this.api.functions.meta,
+        this.exportWorkflow.functions.finish,
+      ]);
+      const users = [
+        ...Object.values(this.functions()).filter((f) => !noAwsCalls.has(f)),
+        ...Object.values(this.stateMachines()),
+      ];
+      for (const g of users)
         own.grant(g, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey");
       // CloudWatch Logs encrypts the log groups with it (a no-op on an imported key).
       const stack = Stack.of(this);

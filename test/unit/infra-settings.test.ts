@@ -261,6 +261,31 @@ describe("bucket keys", () => {
     expect(kmsResources("LakeportGcSweepFunction").join()).toContain("11111111");
     expect(kmsResources("LakeportApiExportFunction")).toEqual([]);
   });
+
+  it("grant Lakeport's own key to what reaches the table or the work bucket, not to the functions that call no AWS service", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stack = new Stack(app, "OwnKey");
+    new Lakeport(stack, "Lakeport", {
+      lakeFsEndpoint: "https://lakefs.example.com",
+      lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+      storageBuckets: [s3.Bucket.fromBucketName(stack, "Lake", "lake-a")],
+      exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
+      encryptionKey: new kms.Key(stack, "Own"),
+    });
+    const policies = Template.fromStack(stack).findResources("AWS::IAM::Policy");
+    const decrypts = (prefix: string) =>
+      Object.entries(policies)
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(([, p]) => (p as any).Properties.PolicyDocument.Statement)
+        .some((st: any) => [st.Action].flat().includes("kms:Decrypt"));
+    for (const fn of ["ApiExport", "ApiWebhook", "ExportTrigger", "ExportCopy", "GcSummary"]) {
+      expect(decrypts(`Lakeport${fn}Function`), fn).toBe(true);
+    }
+    expect(decrypts("LakeportExportStateMachineRole"), "export state machine").toBe(true);
+    // The OpenAPI document and the export's finish step touch no table, bucket or secret.
+    expect(decrypts("LakeportApiMetaFunction")).toBe(false);
+    expect(decrypts("LakeportExportFinishFunction")).toBe(false);
+  });
 });
 
 describe("export tuning context", () => {
