@@ -377,6 +377,12 @@ describe("state machines", () => {
         });
         expect(map.ItemBatcher?.MaxItemsPerBatch, name).toBeGreaterThanOrEqual(1);
         expect(map.MaxConcurrency, name).toBeGreaterThanOrEqual(1);
+        // Results to S3, never inline: an inline array of every child's output is held to
+        // 256 KB even with ResultPath null (States.DataLimitExceeded, which no Catch takes).
+        expect(map.ResultWriter, name).toMatchObject({
+          Resource: expect.stringMatching(/^arn:[^:]+:states:::s3:putObject$/),
+          Parameters: { Prefix: "tmp/map-results" },
+        });
       }
     }
   });
