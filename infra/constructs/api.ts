@@ -26,6 +26,7 @@ import {
   WEBHOOK_PK_PREFIX,
 } from "../../lambdas/shared/dynamodb/table";
 import { type LakeFsNetwork, lakeportFunction } from "./function";
+import { grantItems } from "./table-grants";
 
 export interface ApiProps {
   table: dynamodb.ITable;
@@ -194,44 +195,23 @@ export class Api extends Construct {
     // (compareAndSetState) are transactions with a ConditionCheck on the branch's export state
     // or configuration: IAM authorizes that item as dynamodb:ConditionCheckItem. Both items
     // live in the repository's partition.
-    exportFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["dynamodb:ConditionCheckItem"],
-        resources: [props.table.tableArn],
-        conditions: {
-          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`] },
-        },
-      }),
-    );
+    grantItems(exportFn, props.table, ["dynamodb:ConditionCheckItem"], [REPO_PK_PREFIX]);
     // The GC routes (GcStore) read and write a repository's rules, runs and marks (REPO#, a
     // Query of its runs included) and its GC lease (GCLEASE#): no other item, no index.
-    gcFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: [
-          "dynamodb:GetItem",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
-          "dynamodb:Query",
-        ],
-        resources: [props.table.tableArn],
-        conditions: {
-          "ForAllValues:StringLike": {
-            "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`, `${GC_LEASE_PK_PREFIX}*`],
-          },
-        },
-      }),
+    const gcActions = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"];
+    grantItems(
+      gcFn,
+      props.table,
+      gcActions.map((a) => `dynamodb:${a}`),
+      [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX],
     );
     // The webhook claims a delivery (conditional PutItem) and gives it back when publishing
     // failed (DeleteItem): its dedupe records only, in their own partitions.
-    webhookFn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
-        resources: [props.table.tableArn],
-        conditions: {
-          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${WEBHOOK_PK_PREFIX}*`] },
-        },
-      }),
+    grantItems(
+      webhookFn,
+      props.table,
+      ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+      [WEBHOOK_PK_PREFIX],
     );
     props.lakeFsSecret.grantRead(exportFn);
     props.lakeFsSecret.grantRead(gcFn);

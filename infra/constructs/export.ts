@@ -36,6 +36,7 @@ import { EXPORT_PROGRESS_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/
 import { DEFAULT_NODE_OPTIONS, lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
 import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
+import { grantItems } from "./table-grants";
 
 const J = sfn.JsonPath;
 
@@ -196,15 +197,8 @@ export class ExportWorkflow extends Construct {
     // The trigger and the execution-ended handler read and write one branch's configuration
     // and export state (ExportStore): items of the repository's partition only.
     for (const f of [trigger, watchdog]) {
-      f.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-          resources: [props.table.tableArn],
-          conditions: {
-            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`] },
-          },
-        }),
-      );
+      const actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
+      grantItems(f, props.table, actions, [REPO_PK_PREFIX]);
     }
     for (const f of [trigger, watchdog, stuckCheck]) {
       allow(f, ["states:StartExecution"], [stateMachineArn]);
@@ -212,28 +206,10 @@ export class ExportWorkflow extends Construct {
       // TransactWriteItems whose ConditionCheck on the configuration item (ExportStore
       // compareAndSetState) IAM authorizes as dynamodb:ConditionCheckItem, not PutItem.
       // Configurations live in the repository's partition only.
-      f.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ["dynamodb:ConditionCheckItem"],
-          resources: [props.table.tableArn],
-          conditions: {
-            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${REPO_PK_PREFIX}*`] },
-          },
-        }),
-      );
+      grantItems(f, props.table, ["dynamodb:ConditionCheckItem"], [REPO_PK_PREFIX]);
     }
     for (const f of [plan, copy, status]) {
-      f.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ["dynamodb:UpdateItem"],
-          resources: [props.table.tableArn],
-          conditions: {
-            "ForAllValues:StringLike": {
-              "dynamodb:LeadingKeys": [`${EXPORT_PROGRESS_PK_PREFIX}*`],
-            },
-          },
-        }),
-      );
+      grantItems(f, props.table, ["dynamodb:UpdateItem"], [EXPORT_PROGRESS_PK_PREFIX]);
     }
     // The stuck check lists export states (kind index), re-reads and fails them, and reads
     // executions of this state machine only; it starts a lost follow-up export as the

@@ -30,6 +30,7 @@ import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamod
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
 import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
+import { grantItems } from "./table-grants";
 
 const J = sfn.JsonPath;
 
@@ -43,22 +44,6 @@ const runInput = () =>
 
 const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
   f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-/** `actions` on the table's items whose partition key starts with one of `prefixes`. */
-const allowItems = (
-  f: lambda.IFunction,
-  table: GcWorkflowProps["table"],
-  actions: string[],
-  prefixes: string[],
-) =>
-  f.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions,
-      resources: [table.tableArn],
-      conditions: {
-        "ForAllValues:StringLike": { "dynamodb:LeadingKeys": prefixes.map((p) => `${p}*`) },
-      },
-    }),
-  );
 const bucketArns = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
 
 type GcSteps = Record<
@@ -186,19 +171,19 @@ export class GcWorkflow extends Construct {
       props.storageBuckets.map((b) => b.arnForObjects("*")),
     );
     for (const f of all) {
-      allowItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [GC_LEASE_PK_PREFIX]);
+      grantItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [GC_LEASE_PK_PREFIX]);
     }
     // Runs, marks and rules are in the repository's partition (REPO#): the end of the mark
     // updates the mark (GcStore.endMark); revalidation reads the mark and the rules and claims
     // the mark for its sweep (beginSweep); the summary reads and ends the run and its mark and
     // releases the lease (completeRun, releaseLease: the lease's own partition).
-    allowItems(endMark, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
+    grantItems(endMark, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     for (const f of [revalidate, summary]) {
-      allowItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
+      grantItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     }
-    allowItems(summary, props.table, ["dynamodb:DeleteItem"], [GC_LEASE_PK_PREFIX]);
+    grantItems(summary, props.table, ["dynamodb:DeleteItem"], [GC_LEASE_PK_PREFIX]);
     // The sweep's last-moment checks read the repository's GC rules (read only).
-    allowItems(sweep, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
+    grantItems(sweep, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
   }
 
   private invoke(name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) {
@@ -512,9 +497,9 @@ export class GcWorkflow extends Construct {
     // A restore's plan retires the mark (GcStore.retireMark): it reads the mark and the
     // repository's lease (a live sweep refuses it) and updates the mark: repository and
     // lease partitions only (IAM narrows items no further than their partition key).
-    allowItems(copyPlan, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX]);
-    allowItems(copyPlan, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
+    grantItems(copyPlan, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX]);
+    grantItems(copyPlan, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     // The end step reads the mark: did a sweep of it begin during the backup?
-    allowItems(copyEnd, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
+    grantItems(copyEnd, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
   }
 }
