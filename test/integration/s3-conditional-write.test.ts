@@ -1,16 +1,12 @@
 // S3's conditional writes (PutObject with If-None-Match: * or If-Match) on the embedded S3, as
 // AWS answers them, and the shared object store's putIf on top: what makes a GC backup
 // location's record a claim only one backup can win.
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3ServiceException,
-} from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, test } from "vitest";
 import { S3ObjectStore } from "../../lambdas/shared/aws/s3-object-store";
 import { WriteConditionFailedError } from "../../lambdas/shared/write-condition";
 import { testS3Client, uniqueName } from "../support/clients";
+import { s3ErrorOf } from "../support/s3-error-of";
 
 const s3 = testS3Client();
 const store = new S3ObjectStore(s3);
@@ -21,14 +17,7 @@ beforeAll(async () => {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 });
 
-async function errorOf(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error("expected the request to fail");
-}
+const errorOf = s3ErrorOf;
 
 const put = (key: string, body: string, cond: { IfNoneMatch?: string; IfMatch?: string } = {}) =>
   s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...cond }));

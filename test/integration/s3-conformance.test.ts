@@ -17,13 +17,13 @@ import {
   NoSuchKey,
   NoSuchUpload,
   PutObjectCommand,
-  type S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, inject, test } from "vitest";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
 import { testS3Client, uniqueName } from "../support/clients";
+import { s3ErrorOf } from "../support/s3-error-of";
 
 const s3 = testS3Client();
 let bucket: string;
@@ -38,14 +38,7 @@ async function getBytes(key: string, range?: string, b = bucket): Promise<Buffer
   const got = await s3.send(new GetObjectCommand({ Bucket: b, Key: key, Range: range }));
   return Buffer.from(await got.Body!.transformToByteArray());
 }
-async function errorOf(p: Promise<unknown>): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (err) {
-    return err as S3ServiceException;
-  }
-  throw new Error("expected the request to fail");
-}
+const errorOf = s3ErrorOf;
 
 describe("objects", () => {
   test("PutObject, HeadObject and GetObject keep content, type and user metadata", async () => {

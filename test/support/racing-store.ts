@@ -1,16 +1,8 @@
 // A rival's write landing between a writer's read and its conditional write: the interleaving
 // a race rarely hits, made certain. Works on any store with putIf (the S3 adapter, the fakes).
-import type { WriteCondition } from "../../lambdas/shared/write-condition";
+import type { GcObjectStore } from "../../lambdas/gc/ports";
 
-interface ConditionalWriter {
-  putIf(
-    bucket: string,
-    key: string,
-    body: string,
-    condition: WriteCondition,
-    contentType?: string,
-  ): Promise<string>;
-}
+type ConditionalWriter = Pick<GcObjectStore, "putIf">;
 
 /** Makes `store`'s next conditional write first await `rival` (then behave as before). */
 export function raceNextConditionalWrite<T extends ConditionalWriter>(
