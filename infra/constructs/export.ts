@@ -239,13 +239,19 @@ export class ExportWorkflow extends Construct {
     const bucketsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
     // The copies read their sources (CopyObject, UploadPartCopy, HEAD of a source of unknown
     // size: s3:GetObject; no request names a version) and write, delete and abort multipart
-    // uploads in the export buckets, where they read nothing.
+    // uploads in the export buckets, where they read nothing. A copy of a tagged source asks
+    // for the tagging permissions on both sides (S3's rule for copying objects with tags),
+    // even though the export's copies replace the tags with none.
     if (props.storageBuckets.length > 0) {
-      allow(copy, ["s3:GetObject"], objectsOf(props.storageBuckets));
+      allow(copy, ["s3:GetObject", "s3:GetObjectTagging"], objectsOf(props.storageBuckets));
     }
     if (props.exportBuckets.length > 0) {
       const exportObjects = objectsOf(props.exportBuckets);
-      allow(copy, ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], exportObjects);
+      allow(
+        copy,
+        ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        exportObjects,
+      );
       // Markers of directories an export emptied are deleted.
       allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
       // Full exports list the export path against the commit (deleting what is extra).

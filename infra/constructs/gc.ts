@@ -477,9 +477,16 @@ export class GcWorkflow extends Construct {
         [...props.storageBuckets, ...props.exportBuckets].map((b) => [b.bucketName, b]),
       ).values(),
     ];
+    // Backups and restores keep each object's tags: read at the source, written with the copy.
     allow(
       copyParts,
-      ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+      [
+        "s3:GetObject",
+        "s3:GetObjectTagging",
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:AbortMultipartUpload",
+      ],
       copyBuckets.map((b) => b.arnForObjects("*")),
     );
     // A missing source answers 404 (an absent object), not 403, only with ListBucket; the plan

@@ -21,6 +21,7 @@ import {
 } from "./delete-objects";
 import { listObjectsV1, listObjectsV2 } from "./list-objects";
 import { checkCompleteParts, parseCompleteBody } from "./multipart";
+import { copyTagWrite } from "./object-tagging";
 import {
   type ClassifiedRequest,
   classifyRequest,
@@ -341,6 +342,7 @@ async function putObject(
     req,
     storedMetadataOf(req.headers),
     header(req, "content-md5"),
+    header(req, "x-amz-tagging"),
   );
   if ("badDigest" in out) {
     throw new S3ErrorResponse(
@@ -389,6 +391,7 @@ async function copyObject(
     src,
     { bucket: r.bucket, key: r.key },
     replace ? storedMetadataOf(req.headers) : undefined,
+    copyTagWrite(src, header(req, "x-amz-tagging-directive"), header(req, "x-amz-tagging")),
   );
   sendXml(
     res,

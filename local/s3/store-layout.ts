@@ -18,6 +18,7 @@ import { copyFile, readdir, readFile, rm, rmdir, stat, unlink, writeFile } from 
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { type TagWrite, writeObjectTags } from "./object-tagging";
 
 const OBJECT_SUFFIX = "._S3rver_object";
 /** The stored metadata s3rver keeps (its S3Object.ALLOWED_METADATA) besides x-amz-meta-*. */
@@ -169,9 +170,11 @@ export class StoreLayout {
     }
   }
 
-  /** Replaces the ETag s3rver recorded for an object (unquoted, e.g. "<md5>-3"). */
+  /** Replaces the ETag s3rver recorded for an object (unquoted, e.g. "<md5>-3"), for a
+   * completed multipart upload: a new object, without the tags an earlier one had. */
   async setObjectEtag(bucket: string, key: string, etag: string): Promise<void> {
     await writeFile(`${this.objectPath(bucket, key)}.md5`, etag);
+    writeObjectTags(this.store, bucket, key, { kind: "set", header: undefined });
   }
 
   async objectInfo(bucket: string, key: string): Promise<ObjectInfo | undefined> {
@@ -208,12 +211,14 @@ export class StoreLayout {
    * CopyObject on disk, in s3rver's format, without going through s3rver (its copy costs a
    * dozen filesystem calls and two HTTP hops; this is the hot path of every export). The bytes
    * land under a temporary name and are renamed into place, so a reader never sees half a copy.
-   * Metadata is the source's, or `replacement` (MetadataDirective REPLACE).
+   * Metadata is the source's, or `replacement` (MetadataDirective REPLACE); tags the source's
+   * unless `tags` says otherwise (x-amz-tagging-directive REPLACE).
    */
   async copyObject(
     src: { bucket: string; key: string },
     dest: { bucket: string; key: string },
     replacement?: Record<string, string>,
+    tags: TagWrite = { kind: "copy-from", ...src },
   ): Promise<{ etag: string; lastModified: Date }> {
     const srcFile = this.objectPath(src.bucket, src.key);
     const destFile = this.objectPath(dest.bucket, dest.key);
@@ -245,6 +250,7 @@ export class StoreLayout {
       this.store.getResourcePath(dest.bucket, dest.key, "metadata.json"),
       JSON.stringify(metadata, null, 2),
     );
+    writeObjectTags(this.store, dest.bucket, dest.key, tags);
     const st = statSync(destFile);
     return { etag: md5, lastModified: new Date(Math.floor(st.mtimeMs / 1000) * 1000) };
   }
@@ -259,6 +265,7 @@ export class StoreLayout {
     body: Readable,
     metadata: Record<string, string>,
     expectedMd5?: string,
+    tagsHeader?: string,
   ): Promise<{ md5: string; size: number } | { badDigest: true }> {
     const file = this.objectPath(bucket, key);
     mkdirSync(path.dirname(file), { recursive: true });
@@ -289,6 +296,7 @@ export class StoreLayout {
         this.store.getResourcePath(bucket, key, "metadata.json"),
         JSON.stringify(metadata, null, 2),
       );
+      writeObjectTags(this.store, bucket, key, { kind: "set", header: tagsHeader });
       return { md5, size };
     } catch (err) {
       rmSync(tmp, { force: true });
@@ -303,7 +311,12 @@ export class StoreLayout {
   async deleteObject(bucket: string, key: string): Promise<void> {
     const file = this.objectPath(bucket, key);
     await Promise.all(
-      [file, `${file}.md5`, this.store.getResourcePath(bucket, key, "metadata.json")].map((f) =>
+      [
+        file,
+        `${file}.md5`,
+        this.store.getResourcePath(bucket, key, "metadata.json"),
+        this.store.getResourcePath(bucket, key, "tagging.xml"),
+      ].map((f) =>
         unlink(f).catch((err: NodeJS.ErrnoException) => {
           if (err.code !== "ENOENT") throw err;
         }),

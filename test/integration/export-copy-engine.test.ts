@@ -3,6 +3,7 @@
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -44,6 +45,11 @@ async function get(bucket: string, key: string) {
   };
 }
 
+async function tagsOf(bucket: string, key: string): Promise<string[]> {
+  const out = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+  return (out.TagSet ?? []).map((t) => `${t.Key}=${t.Value}`);
+}
+
 async function keys(bucket: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
   let token: string | undefined;
@@ -72,10 +78,11 @@ afterEach(async () => {
 });
 
 describe("copyObject", () => {
-  it("copies server-side with the lakeFS content type and metadata (REPLACE)", async () => {
+  it("copies server-side with the lakeFS content type and metadata, without the physical object's tags (REPLACE)", async () => {
     await put(source, "data/ab c/é.csv", "a,b\n1,2\n", {
       ContentType: "application/x-physical",
       Metadata: { physical: "yes" },
+      Tagging: "lifecycle=expire-30d",
     });
     const out = await copyObject(s3, {
       sourceBucket: source,
@@ -91,12 +98,13 @@ describe("copyObject", () => {
     expect(copied.body.toString()).toBe("a,b\n1,2\n");
     expect(copied.contentType).toBe("text/csv");
     expect(copied.metadata).toEqual({ owner: "team-a", source: "lakefs" });
+    expect(await tagsOf(dest, "exp/ab c/é.csv")).toEqual([]);
   });
 
   it("uses multipart UploadPartCopy above the threshold, parts by byte range", async () => {
     const body = Buffer.alloc(300 * 1024 + 17);
     for (let i = 0; i < body.length; i++) body[i] = (i * 31 + 7) % 251;
-    await put(source, "big/object.bin", body);
+    await put(source, "big/object.bin", body, { Tagging: "lifecycle=expire-30d" });
     await admin.resetRequestCounts({ bucket: dest });
     const out = await copyObject(
       s3,
@@ -116,6 +124,7 @@ describe("copyObject", () => {
     expect(copied.body.equals(body)).toBe(true);
     expect(copied.contentType).toBe("application/x-big");
     expect(copied.metadata).toEqual({ k: "v" });
+    expect(await tagsOf(dest, "exp/big/object.bin")).toEqual([]);
     const counts = await admin.requestCounts({ bucket: dest });
     expect(counts.byOperation).toMatchObject({
       CreateMultipartUpload: 1,

@@ -1,9 +1,11 @@
-// GC backup and restore bring back the objects a sweep deleted as they were: bytes, and the
+// GC backup and restore bring back the objects a sweep deleted as they were: bytes, the
 // headers S3 keeps with them (content type, encoding, user metadata...), which presigned reads
-// and direct readers of the physical address get. Against the embedded S3.
+// and direct readers of the physical address get, and their tags (which lifecycle rules and
+// access policies may read). Against the embedded S3.
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -37,6 +39,9 @@ async function headOf(bucket: string, key: string) {
     ContentDisposition: h.ContentDisposition,
     Metadata: h.Metadata,
     ContentLength: h.ContentLength,
+    Tags: (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet?.map(
+      (t) => `${t.Key}=${t.Value}`,
+    ),
   };
 }
 
@@ -53,12 +58,22 @@ async function markedObject(markId: string) {
   const ns = `repos/${uniqueName("r")}`;
   const key = "data/obj-1";
   await s3.send(
-    new PutObjectCommand({ Bucket: nsBucket, Key: `${ns}/${key}`, Body: "{}", ...HEADERS }),
+    new PutObjectCommand({
+      Bucket: nsBucket,
+      Key: `${ns}/${key}`,
+      Body: "{}",
+      Tagging: "retention=keep&team=a",
+      ...HEADERS,
+    }),
   );
   const listKey = `${ns}/${gcPaths.addressesTextPart(markId, 0)}`;
   await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: listKey, Body: `${key}\n` }));
   const before = await headOf(nsBucket, `${ns}/${key}`);
-  expect(before).toMatchObject({ ...HEADERS, ContentLength: 2 });
+  expect(before).toMatchObject({
+    ...HEADERS,
+    ContentLength: 2,
+    Tags: ["retention=keep", "team=a"],
+  });
   return { storageNamespace: `s3://${nsBucket}/${ns}`, ns, key, listKey, before };
 }
 

@@ -6,17 +6,20 @@ import {
   BucketAlreadyOwnedByYou,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  type CopyObjectCommandInput,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchBucket,
   NoSuchKey,
   NoSuchUpload,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
@@ -254,6 +257,55 @@ describe("CopyObject", () => {
     expect(head.ETag).toBe(`"${md5(newBody)}"`);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "over/dest" }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(newBody)).toBe(true);
+  });
+
+  test("tags: a copy takes the source's (COPY, the default) or x-amz-tagging's (REPLACE); a new object starts with its request's", async () => {
+    const tagsOf = async (key: string) =>
+      (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }))).TagSet?.map(
+        (t) => `${t.Key}=${t.Value}`,
+      ) ?? [];
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "tags/src", Body: "t", Tagging: "tier=hot" }),
+    );
+    expect(await tagsOf("tags/src")).toEqual(["tier=hot"]);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "tags/dest", Body: "old" }));
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: "tags/dest",
+        Tagging: { TagSet: [{ Key: "stale", Value: "1" }] },
+      }),
+    );
+    const copy = (extra: Partial<CopyObjectCommandInput>) =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: "tags/dest",
+          CopySource: `${bucket}/tags/src`,
+          ...extra,
+        }),
+      );
+    await copy({});
+    expect(await tagsOf("tags/dest")).toEqual(["tier=hot"]);
+    await copy({ MetadataDirective: "REPLACE", TaggingDirective: "REPLACE" });
+    expect(await tagsOf("tags/dest")).toEqual([]);
+    await copy({ TaggingDirective: "REPLACE", Tagging: "a=1&b=x%20y" });
+    expect(await tagsOf("tags/dest")).toEqual(["a=1", "b=x y"]);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "tags/dest", Body: "new" }));
+    expect(await tagsOf("tags/dest")).toEqual([]);
+    await copy({});
+    await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "tags/dest" }] } }),
+    );
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "tags/dest",
+        Body: "again",
+        ContentMD5: undefined,
+      }),
+    );
+    expect(await tagsOf("tags/dest")).toEqual([]);
   });
 
   test("copying a missing source fails with NoSuchKey; a versionId other than null with NoSuchVersion", async () => {

@@ -583,18 +583,45 @@ describe("export integrity", () => {
 
   it("lets the copy step read the storage buckets and write, delete and abort uploads in the export buckets, nothing more", () => {
     // CopyObject/UploadPartCopy/HEAD of a source (no request names a version); CopyObject,
-    // multipart uploads and DeleteObjects in the export buckets, which it never reads.
+    // multipart uploads and DeleteObjects in the export buckets, which it never reads. S3
+    // asks for the tagging permissions on both sides when the source object has tags.
     const s3 = statementsOf(policyOf("LakeportExportCopyFunction"))
       .filter((st) => list(st.Action).some((a) => a.startsWith("s3:")))
       .filter((st) => !JSON.stringify(st.Resource).includes("LakeportStorageWork"))
       .map((st) => ({ actions: list(st.Action), resources: resourceTexts(st) }));
     expect(s3).toEqual([
-      { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${STORAGE_BUCKET}/*`] },
       {
-        actions: ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        actions: ["s3:GetObject", "s3:GetObjectTagging"],
+        resources: [`arn:aws:s3:::${STORAGE_BUCKET}/*`],
+      },
+      {
+        actions: [
+          "s3:PutObject",
+          "s3:PutObjectTagging",
+          "s3:DeleteObject",
+          "s3:AbortMultipartUpload",
+        ],
         resources: [`arn:aws:s3:::${EXPORT_BUCKET}/*`],
       },
     ]);
+  });
+
+  it("lets GC's backup and restore copies read and write objects with their tags in the storage and export buckets", () => {
+    const tagged = statementsOf(policyOf("LakeportGcCopyPartsFunction")).filter((st) =>
+      list(st.Action).includes("s3:PutObjectTagging"),
+    );
+    expect(tagged.map((st) => list(st.Action))).toEqual([
+      [
+        "s3:GetObject",
+        "s3:GetObjectTagging",
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:AbortMultipartUpload",
+      ],
+    ]);
+    expect(tagged.flatMap(resourceTexts).sort()).toEqual(
+      [`arn:aws:s3:::${STORAGE_BUCKET}/*`, `arn:aws:s3:::${EXPORT_BUCKET}/*`].sort(),
+    );
   });
 
   it("lets the trigger and the execution-ended handler touch only items of the repository partition", () => {
@@ -746,9 +773,10 @@ describe("IAM", () => {
       for (const st of statementsOf(p)) {
         if (!resourceTexts(st).some((r) => r.includes(STORAGE_BUCKET))) continue;
         for (const action of list(st.Action)) {
-          expect(["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"], `${id}`).toContain(
-            action,
-          );
+          expect(
+            ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion", "s3:ListBucket"],
+            `${id}`,
+          ).toContain(action);
         }
       }
     }

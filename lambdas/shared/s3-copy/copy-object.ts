@@ -1,14 +1,18 @@
 // One server-side copy: CopyObject up to the multipart threshold (S3 allows 5 GiB), above it
 // CreateMultipartUpload + UploadPartCopy over byte ranges + CompleteMultipartUpload, aborted
 // on failure. The destination gets the lakeFS content type and user metadata
-// (MetadataDirective REPLACE), not whatever the physical object carries.
+// (MetadataDirective REPLACE) and no tags (TaggingDirective REPLACE), not whatever the
+// physical object carries; a copy that keeps the source's headers (GC backup and restore)
+// keeps its tags too, multipart copies included.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  PutObjectTaggingCommand,
   type S3Client,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
@@ -95,6 +99,27 @@ function sourceHeaders(head: HeadObjectCommandOutput) {
   return out;
 }
 
+/** A multipart copy carries no tags: the source's are set on the completed object. */
+async function copyTags(s3: S3Client, input: CopyObjectInput, retry: RetryOptions) {
+  const tags = await withRetry(
+    () =>
+      s3.send(new GetObjectTaggingCommand({ Bucket: input.sourceBucket, Key: input.sourceKey })),
+    retry,
+  );
+  if (!tags.TagSet?.length) return;
+  await withRetry(
+    () =>
+      s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: input.destBucket,
+          Key: input.destKey,
+          Tagging: { TagSet: tags.TagSet },
+        }),
+      ),
+    retry,
+  );
+}
+
 const isMultipartEtag = (etag: string | undefined) => /-\d+"?$/.test(etag ?? "");
 
 /**
@@ -161,10 +186,10 @@ export async function copyObject(
             Bucket: input.destBucket,
             Key: input.destKey,
             CopySource: copySource,
-            // COPY: S3 keeps every header of the source, not only those HEAD shows.
+            // COPY: S3 keeps every header and tag of the source, not only those HEAD shows.
             ...(input.keepSourceHeaders
-              ? { MetadataDirective: "COPY" }
-              : { MetadataDirective: "REPLACE", ...headers }),
+              ? { MetadataDirective: "COPY", TaggingDirective: "COPY" }
+              : { MetadataDirective: "REPLACE", TaggingDirective: "REPLACE", ...headers }),
           }),
         ),
       retry,
@@ -224,6 +249,7 @@ export async function copyObject(
         ),
       retry,
     );
+    if (input.keepSourceHeaders) await copyTags(s3, input, retry);
     return { multipart: true, parts: parts.length, size, etag: done.ETag };
   } catch (error) {
     // Best effort: an upload left behind costs storage until a lifecycle rule removes it.
