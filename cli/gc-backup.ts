@@ -15,7 +15,12 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { notFoundProblem, probeBackupLocation } from "../lambdas/gc/app/backup-probe";
-import { heldAtDestination } from "../lambdas/gc/app/copy-held";
+import {
+  addPartCopyCounts,
+  copyMarkPart,
+  emptyPartCopyCounts,
+  type PartCopyCounts,
+} from "../lambdas/gc/app/copy-part";
 import {
   claimBackupLocation,
   readBackupRecord as readRecordAt,
@@ -34,13 +39,11 @@ import {
   UNRECORDED_LOCATION_PROBLEM,
 } from "../lambdas/gc/domain/backup-record";
 import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
-import { markCopyOperation } from "../lambdas/gc/domain/copy-address";
-import { gcPaths, splitNamespace } from "../lambdas/gc/domain/paths";
+import { gcPaths, splitNamespace, textPartNumber } from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { S3ObjectStore } from "../lambdas/shared/aws/s3-object-store";
 import { errorCode } from "../lambdas/shared/retry";
-import { runCopyBatch } from "../lambdas/shared/s3-copy/run-copy-batch";
-import type { CopyOperation, OperationFailure } from "../lambdas/shared/s3-copy/types";
+import type { OperationFailure } from "../lambdas/shared/s3-copy/types";
 import { localClientOptions, UsageError } from "./endpoint";
 import { checkLocationForm } from "./location-form";
 
@@ -59,19 +62,14 @@ export interface RecordedCopyRequest extends MarkCopyRequest {
   repository: string;
 }
 
-export interface MarkCopyResult {
-  objects: number;
-  copied: number;
-  copiedBytes: number;
-  /**
-   * A restore's objects the namespace already held (restored before, never swept): kept; a
-   * backup's objects the namespace no longer held but the location did (an earlier backup).
-   */
-  present: number;
-  /** Listed objects the source does not hold (swept by an earlier GC run): nothing to copy. */
-  absent: number;
+/**
+ * What a backup or restore did (copy-part.ts): present counts a restore's objects the
+ * namespace already held (restored before, never swept) and a backup's objects the namespace no
+ * longer held but the location did (an earlier backup); absent, listed objects at neither place.
+ */
+export type MarkCopyResult = Omit<PartCopyCounts, "failed"> & {
   failed: { path: string; code: string; message: string }[];
-}
+};
 
 /** S3 client: SDK environment first, then the embedded environment's endpoints file. */
 export function cliS3Client(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): S3Client {
@@ -99,7 +97,8 @@ export function checkExternalLocation(storageNamespace: string, external: string
   return loc;
 }
 
-async function* markedKeys(s3: S3Client, storageNamespace: string, markId: string) {
+/** The mark's text parts, one at a time (a part is one mark partition: it fits in memory). */
+async function* markedParts(s3: S3Client, storageNamespace: string, markId: string) {
   const ns = splitNamespace(storageNamespace);
   const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
   let token: string | undefined;
@@ -113,15 +112,20 @@ async function* markedKeys(s3: S3Client, storageNamespace: string, markId: strin
       }),
     );
     for (const o of page.Contents ?? []) {
-      if (!o.Key?.endsWith(".txt")) continue;
+      const number = textPartNumber(o.Key ?? "");
+      if (number === undefined) continue;
       parts++;
       const out = await s3.send(new GetObjectCommand({ Bucket: ns.bucket, Key: o.Key }));
       const text = (await out.Body?.transformToString("utf8")) ?? "";
-      for (const key of text.split("\n")) if (key.length > 0) yield key;
+      yield { number, lines: text.split("\n").filter((l) => l.length > 0) };
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   if (parts === 0) throw noListsError(storageNamespace, markId);
+}
+
+async function* markedKeys(s3: S3Client, storageNamespace: string, markId: string) {
+  for await (const part of markedParts(s3, storageNamespace, markId)) yield* part.lines;
 }
 
 const noListsError = (storageNamespace: string, markId: string) =>
@@ -180,53 +184,40 @@ export async function copyMarkedObjects(
   const ext = checkExternalLocation(req.storageNamespace, req.external, flag);
   const ns = splitNamespace(req.storageNamespace);
   if (req.direction === "restore") await checkBackupExists(s3, ext, req.external);
-  let objects = 0;
-  let listingDone = false;
-  /** Lines of the list that are not keys GC may copy: named failures, never copied. */
-  const refused: OperationFailure[] = [];
   const places = { direction: req.direction, namespace: ns, location: ext };
-  async function* operations(): AsyncGenerator<CopyOperation> {
-    for await (const key of markedKeys(s3, req.storageNamespace, req.markId)) {
-      objects++;
-      const op = markCopyOperation(key, places);
-      if ("code" in op) refused.push(op);
-      else yield op;
-    }
-    listingDone = true;
-  }
+  const store = new S3ObjectStore(s3);
+  const total = emptyPartCopyCounts();
+  const failed: OperationFailure[] = [];
+  let listed = 0;
   const report = opts.onProgress;
-  const out = await runCopyBatch(s3, operations(), {
-    concurrency: opts.concurrency ?? 32,
-    ...(report
-      ? {
-          onProgress: (r) =>
-            report({
-              listed: objects,
-              listingDone,
-              done: refused.length + r.succeeded + r.failed.length,
-              copied: r.copied,
-              failed: refused.length + r.failed.filter((f) => !isAbsentSource(f)).length,
-              copiedBytes: r.copiedBytes,
-            }),
-        }
-      : {}),
-  });
-  const failed = [...refused, ...out.failed.filter((f) => !isAbsentSource(f))];
-  // An absent source whose destination holds the object is present, not absent: a backup's
-  // saved by an earlier backup into the location, a restore's still in the namespace.
-  const held = await heldAtDestination(
-    s3,
-    out.failed
-      .filter(isAbsentSource)
-      .flatMap((f) => markCopyOperation(f.path, places))
-      .filter((op): op is CopyOperation => !("code" in op)),
-  );
-  const found = out.copied + out.present;
+  for await (const part of markedParts(s3, req.storageNamespace, req.markId)) {
+    listed += part.lines.length;
+    const before = { ...total };
+    const out = await copyMarkPart(store, s3, part, places, {
+      concurrency: opts.concurrency ?? 32,
+      ...(report
+        ? {
+            onProgress: (r) =>
+              report({
+                listed,
+                listingDone: false,
+                done: before.objects + r.succeeded + r.failed.length,
+                copied: before.copied + r.copied,
+                failed: before.failed + r.failed.filter((f) => !isAbsentSource(f)).length,
+                copiedBytes: before.copiedBytes + r.copiedBytes,
+              }),
+          }
+        : {}),
+    });
+    addPartCopyCounts(total, out.counts);
+    failed.push(...out.failures);
+  }
   const vouched = opts.record !== undefined;
+  const found = total.copied + total.present;
   if (
     req.direction === "restore" &&
     !vouched &&
-    objects > 0 &&
+    total.objects > 0 &&
     found === 0 &&
     failed.length === 0
   ) {
@@ -234,17 +225,10 @@ export async function copyMarkedObjects(
     // parent folder, another mark's backup). A backup holds at least the objects that were
     // still there when it ran; one that held none left its location empty.
     throw new UsageError(
-      `--from: none of the mark's ${objects} object(s) is under ${req.external}: nothing restored (is it the location the backup was written to?)`,
+      `--from: none of the mark's ${total.objects} object(s) is under ${req.external}: nothing restored (is it the location the backup was written to?)`,
     );
   }
-  return {
-    objects,
-    copied: out.copied,
-    copiedBytes: out.copiedBytes,
-    present: out.present + held,
-    absent: out.failed.length + refused.length - failed.length - held,
-    failed,
-  };
+  return { ...total, failed };
 }
 
 /**

@@ -98,7 +98,11 @@ describe("gc backup record", () => {
     expect(b.code, b.stderr).toBe(2);
     expect(b.stderr).toMatch(/--to: .* holds the backup of mark "r3a"/);
     expect(await record("r3a")).toEqual(before);
-    expect(await keys(w.backupBucket, "r3a/")).toEqual(["r3a/_lakeport_backup.json", "r3a/data/e"]);
+    expect(
+      (await keys(w.backupBucket, "r3a/")).filter(
+        (k) => !k.startsWith("r3a/_lakeport_backup_absent/"),
+      ),
+    ).toEqual(["r3a/_lakeport_backup.json", "r3a/data/e"]);
     // Its own location again: allowed (a backup run twice).
     expect((await backup("r3a", loc)).code).toBe(0);
   });
@@ -170,6 +174,48 @@ describe("gc backup record", () => {
     expect(await keys(w.bucket, `${repo}/data/`)).toEqual(
       expect.arrayContaining([`${repo}/data/p`, `${repo}/data/q`]),
     );
+  });
+
+  it("an object absent at the backup and back in the namespace since does not hide one the location lost", async () => {
+    await w.marked("r31", ["data/s", "data/t", "data/u"], true);
+    await sweepObjects(["data/s"]); // swept by an earlier run: absent at the backup
+    const loc = `s3://${w.backupBucket}/r31`;
+    expect((await backup("r31", loc)).code).toBe(0);
+    expect(await record("r31")).toMatchObject({
+      counts: { objects: 3, saved: 2, absent: 1 },
+      absentLists: true,
+    });
+    // Another mark's restore brings data/s back; the location loses data/t; the sweep of
+    // this mark deletes data/t and data/u. By counts alone the restore would look whole: one
+    // absent (data/t) as at the backup (data/s, now present).
+    await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: `${repo}/data/s`, Body: "s" }));
+    await s3().send(new DeleteObjectCommand({ Bucket: w.backupBucket, Key: "r31/data/t" }));
+    await sweepObjects(["data/t", "data/u"]);
+    const r = await restore("r31", loc);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(
+      /1 object\(s\) the backup saved \(2\) are no longer in the location \(e\.g\. data\/t\)/,
+    );
+    expect(await keys(w.bucket, `${repo}/data/u`)).toEqual([`${repo}/data/u`]);
+  });
+
+  it("a restore whose location lost the backup's absent lists fails rather than guess", async () => {
+    await w.marked("r32", ["data/v", "data/w"], true);
+    await sweepObjects(["data/v"]);
+    const loc = `s3://${w.backupBucket}/r32`;
+    expect((await backup("r32", loc)).code).toBe(0);
+    const lists = (await keys(w.backupBucket, "r32/_lakeport_backup_absent/")).filter((k) =>
+      k.endsWith(".txt"),
+    );
+    expect(lists.length).toBeGreaterThan(0);
+    for (const key of lists) {
+      await s3().send(new DeleteObjectCommand({ Bucket: w.backupBucket, Key: key }));
+    }
+    await sweepObjects(["data/w"]);
+    const r = await restore("r32", loc);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/lists of the objects the backup found absent .* are missing/);
+    expect(await keys(w.bucket, `${repo}/data/w`)).toEqual([`${repo}/data/w`]);
   });
 
   it("a backup with an object it could not copy records failed", async () => {

@@ -5,7 +5,9 @@
 // - a backup of a swept mark, or into another mark's location, is refused (record unchanged);
 // - a restore from another mark's backup fails and leaves the mark unretired;
 // - a restore from an in-progress record fails unless acceptIncompleteBackup;
-// - a restore from a backup that lost an object since fails naming how many are missing.
+// - a restore from a backup that lost an object since fails naming how many are missing, also
+//   when an object absent at the backup came back to the namespace since (the backup's absent
+//   lists, not counts, tell the two apart).
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -131,14 +133,16 @@ async function record(bucketKey: string) {
   return body === undefined ? undefined : JSON.parse(body);
 }
 
-/** The keys of the marked objects' backups under a location (the record aside). */
+/** The keys of the marked objects' backups under a location (the record and absent lists aside). */
 async function backedUpKeys(prefix: string): Promise<string[]> {
   const page = await env.s3.send(
     new ListObjectsV2Command({ Bucket: backupBucket, Prefix: prefix }),
   );
   return (page.Contents ?? [])
     .map((o) => o.Key ?? "")
-    .filter((k) => !k.endsWith("_lakeport_backup.json"));
+    .filter(
+      (k) => !k.endsWith("_lakeport_backup.json") && !k.includes("/_lakeport_backup_absent/"),
+    );
 }
 
 /** Bucket and key in the namespace of a marked object backed up at `backupKey`. */
@@ -292,6 +296,48 @@ describe("the GC copy workflow's backup record", () => {
     expect(errorMessage(refused)).toContain("that did not complete (state failed: ");
   }, 180_000);
 
+  it("a restore is not fooled by an object absent at the backup and back in the namespace since", async () => {
+    const r = await markedRepository();
+    const loc = r.at("m1");
+    const ns = /^s3:\/\/([^/]+)\/?(.*?)\/*$/.exec(r.storageNamespace)!;
+    const nsKey = (line: string) => (ns[2] ? `${ns[2]}/${line}` : line);
+    const listed = await env.s3.send(
+      new ListObjectsV2Command({
+        Bucket: ns[1]!,
+        Prefix: nsKey("_lakefs/retention/gc/addresses.text/mark_id=m1/"),
+      }),
+    );
+    const lines = (
+      await Promise.all((listed.Contents ?? []).map((o) => text(ns[1]!, o.Key!)))
+    ).flatMap((t) => (t ?? "").split("\n").filter((l) => l.length > 0));
+    expect(lines).toHaveLength(2);
+    const [absent, saved] = lines as [string, string];
+    // Swept by an earlier run before the backup: absent from it.
+    const absentBody = await text(ns[1]!, nsKey(absent));
+    await env.s3.send(new DeleteObjectCommand({ Bucket: ns[1]!, Key: nsKey(absent) }));
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status, `${backup.error}: ${backup.cause}`).toBe("SUCCEEDED");
+    expect(await record(loc.recordKey)).toMatchObject({
+      counts: { objects: 2, saved: 1, absent: 1 },
+      absentLists: true,
+    });
+    // Another mark's restore brings it back; this mark's sweep deletes the other; the
+    // location loses that one. Counts alone would cancel out (one absent, as at the backup).
+    await env.s3.send(
+      new PutObjectCommand({ Bucket: ns[1]!, Key: nsKey(absent), Body: absentBody }),
+    );
+    await env.s3.send(new DeleteObjectCommand({ Bucket: ns[1]!, Key: nsKey(saved) }));
+    await env.s3.send(
+      new DeleteObjectCommand({ Bucket: backupBucket, Key: `${loc.prefix}${saved}` }),
+    );
+    const restore = await copy(r, "restore", loc.location);
+    expect(restore.status).toBe("FAILED");
+    expect(restore.error).toBe("RestoreShortfallError");
+    expect(errorMessage(restore)).toBe(
+      `restore of mark "m1" from ${loc.location}: 1 object(s) the backup saved (1) are no longer in the location (e.g. ${saved}): counted as absent, not restored`,
+    );
+  }, 180_000);
+
   it("a restore after an object was deleted from the backup fails naming the missing count", async () => {
     const r = await markedRepository();
     const loc = r.at("m1");
@@ -308,7 +354,7 @@ describe("the GC copy workflow's backup record", () => {
     expect(restore.status).toBe("FAILED");
     expect(restore.error).toBe("RestoreShortfallError");
     expect(errorMessage(restore)).toBe(
-      `restore of mark "m1" from ${loc.location}: 1 object(s) the backup saved (2) are no longer in the location: counted as absent, not restored`,
+      `restore of mark "m1" from ${loc.location}: 1 object(s) the backup saved (2) are no longer in the location (e.g. ${lost!.slice(loc.prefix.length)}): counted as absent, not restored`,
     );
     // The plan retired the mark before copying: what the location held came back.
     expect(await markOf(r.id)).toMatchObject({ sweepable: false });

@@ -2,6 +2,13 @@
 // restore must find there. Pure domain functions.
 import { describe, expect, it } from "vitest";
 import {
+  absentListKey,
+  BACKUP_ABSENT_DIR,
+  encodeAbsentList,
+  parseAbsentList,
+  partShortfall,
+} from "../../lambdas/gc/domain/backup-absent";
+import {
   BACKUP_RECORD_NAME,
   BackupRecordError,
   backupLocationProblem,
@@ -9,6 +16,7 @@ import {
   encodeBackupRecord,
   finishedRecord,
   parseBackupRecord,
+  type RestoreOutcome,
   restoreRecordProblem,
   restoreShortfall,
   startedRecord,
@@ -98,21 +106,69 @@ describe("backup record", () => {
     expect(restoreRecordProblem(failed, owner, false)).toMatch(/state failed: 1 object/);
   });
 
-  it("a restore that finds fewer objects than the backup saved falls short", () => {
+  const restored = (o: Partial<RestoreOutcome>): RestoreOutcome => ({
+    objects: 10,
+    absent: 2,
+    lost: 0,
+    lostExamples: [],
+    absentListsMissing: 0,
+    ...o,
+  });
+
+  it("a restore missing objects the backup saved, by its absent lists, falls short", () => {
     const done = finishedRecord(
       startedRecord(owner, T0),
       { objects: 10, saved: 8, absent: 2, failed: 0 },
       T1,
     );
-    expect(restoreShortfall(done, { objects: 10, absent: 2 })).toBeUndefined();
-    expect(restoreShortfall(done, { objects: 10, absent: 5 })).toMatch(
-      /^3 object\(s\) the backup saved \(8\) are no longer in the location/,
+    expect(done.absentLists).toBe(true);
+    expect(restoreShortfall(done, restored({}))).toBeUndefined();
+    // Counts that cancel out: one absent object is back in the namespace (present), one saved
+    // object lost: the per-object comparison names it.
+    expect(restoreShortfall(done, restored({ absent: 2, lost: 1, lostExamples: ["d/x"] }))).toBe(
+      "1 object(s) the backup saved (8) are no longer in the location (e.g. d/x)",
     );
-    expect(restoreShortfall(done, { objects: 11, absent: 2 })).toMatch(
+    expect(restoreShortfall(done, restored({ absentListsMissing: 2 }))).toMatch(
+      /missing from the location for 2 part\(s\)/,
+    );
+    expect(restoreShortfall(done, restored({ objects: 11 }))).toMatch(
       /lists 11 object\(s\) but its backup listed 10/,
     );
     // An incomplete backup promised nothing: nothing to fall short of.
-    expect(restoreShortfall(startedRecord(owner, T0), { objects: 10, absent: 9 })).toBeUndefined();
+    expect(
+      restoreShortfall(startedRecord(owner, T0), restored({ absent: 9, lost: 7 })),
+    ).toBeUndefined();
+  });
+
+  it("a restore from a backup recorded without absent lists compares counts", () => {
+    const { absentLists: _, ...earlier } = finishedRecord(
+      startedRecord(owner, T0),
+      { objects: 10, saved: 8, absent: 2, failed: 0 },
+      T1,
+    );
+    const listsMissing = { absentListsMissing: 3 };
+    expect(restoreShortfall(earlier, restored(listsMissing))).toBeUndefined();
+    expect(restoreShortfall(earlier, restored({ ...listsMissing, absent: 5 }))).toMatch(
+      /^3 object\(s\) the backup saved \(8\) are no longer in the location/,
+    );
+  });
+
+  it("a mark list line under the absent lists' folder is never copied over them", () => {
+    const places = {
+      direction: "restore" as const,
+      namespace: { bucket: "lake", keyPrefix: "repos/repo/" },
+      location: { bucket: "bk", prefix: "m1" },
+    };
+    const line = `${BACKUP_ABSENT_DIR}/part-00000.txt`;
+    expect(markCopyOperation(line, places)).toMatchObject({ code: "InvalidAddress", path: line });
+    expect(absentListKey("m1", 3)).toBe("m1/_lakeport_backup_absent/part-00003.txt");
+    expect(absentListKey("", 0)).toBe("_lakeport_backup_absent/part-00000.txt");
+    expect([...parseAbsentList(encodeAbsentList(["a/b", "c d"]))]).toEqual(["a/b", "c d"]);
+    expect(partShortfall(["a/b", "x"], parseAbsentList("a/b\n"))).toEqual({
+      lost: ["x"],
+      listMissing: false,
+    });
+    expect(partShortfall(["x"], undefined)).toEqual({ lost: [], listMissing: true });
   });
 
   it("a mark list line naming the record is never copied over it", () => {

@@ -281,6 +281,9 @@ describe("the end step", () => {
       present: 1,
       absent: 1,
       failed: 0,
+      lost: 0,
+      absentListsMissing: 0,
+      lostExamples: [],
       recordState: "complete",
     });
     expect(await w.record()).toEqual(
@@ -331,12 +334,38 @@ describe("the end step", () => {
     expect((await w.record())?.state).toBe("in-progress");
   });
 
-  it("of a restore from a complete backup that lost objects: fails naming how many", async () => {
+  it("of a restore from a complete backup that lost objects: fails naming how many, and which", async () => {
     const w = world();
     await w.seed();
-    await w.putRecord(completeRecord({ objects: 2, saved: 2, absent: 0, failed: 0 }));
+    await w.putRecord(completeRecord({ objects: 2, saved: 1, absent: 1, failed: 0 }));
     const input = await planned(w, "restore");
-    await w.results("c-restore", { 0: { copied: 1 }, 1: { absent: 1 } });
+    // Part 0's absent object is back in the namespace (present); part 1's is lost.
+    await w.results("c-restore", {
+      0: { present: 1 },
+      1: { absent: 1, lost: 1, lostExamples: ["data/b"] },
+    });
+    const err = await runCopyEndStep(w.deps, input).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RestoreShortfallError);
+    expect((err as Error).message).toBe(
+      'restore of mark "m1" from s3://backups/m1: 1 object(s) the backup saved (1) are no longer in the location (e.g. data/b): counted as absent, not restored',
+    );
+  });
+
+  it("of a restore from a backup recorded without absent lists: fails on counts", async () => {
+    const w = world();
+    await w.seed();
+    const { absentLists: _, ...earlier } = completeRecord({
+      objects: 2,
+      saved: 2,
+      absent: 0,
+      failed: 0,
+    });
+    await w.putRecord(earlier);
+    const input = await planned(w, "restore");
+    await w.results("c-restore", {
+      0: { copied: 1, absentListsMissing: 1 },
+      1: { absent: 1, absentListsMissing: 1 },
+    });
     const err = await runCopyEndStep(w.deps, input).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestoreShortfallError);
     expect((err as Error).message).toBe(

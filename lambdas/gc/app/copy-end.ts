@@ -170,7 +170,8 @@ async function sumCopyResults(
         `copy: part ${part} of mark "${input.markId}" has no result (${key}): its copy did not run`,
       );
     }
-    return JSON.parse(text) as CopyCounts;
+    // A result without the newer fields (written by an earlier version) counts them as none.
+    return { ...emptyCopyCounts(), ...(JSON.parse(text) as Partial<CopyCounts>) };
   });
   for (const r of results) addCopyCounts(total, r);
   return total;

@@ -9,20 +9,20 @@ import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { errorCode } from "../../shared/retry";
 import type { CopyOperation } from "../../shared/s3-copy/types";
 
-/** How many of the copies (whose source was absent) the destination holds already. */
+/** The copies (whose source was absent) whose destination holds the object already. */
 export async function heldAtDestination(
   s3: S3Client,
   ops: readonly CopyOperation[],
   concurrency = 32,
-): Promise<number> {
-  let held = 0;
+): Promise<CopyOperation[]> {
+  const held: CopyOperation[] = [];
   let next = 0;
   const worker = async () => {
     while (next < ops.length) {
       const op = ops[next++] as CopyOperation;
       try {
         await s3.send(new HeadObjectCommand({ Bucket: op.destBucket, Key: op.destKey }));
-        held++;
+        held.push(op);
       } catch (err) {
         const code = errorCode(err);
         if (code !== "NotFound" && code !== "NoSuchKey") throw err;

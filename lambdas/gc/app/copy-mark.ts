@@ -8,8 +8,6 @@
 // and finishes the record, or fails a restore short of its backup.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
-import { runCopyBatch } from "../../shared/s3-copy/run-copy-batch";
-import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
 import { writableLocationProblem } from "../../shared/s3-naming";
 import { parseS3Uri } from "../../shared/s3-uri";
 import {
@@ -18,16 +16,19 @@ import {
   startedRecord,
   UNRECORDED_LOCATION_PROBLEM,
 } from "../domain/backup-record";
-import { isAbsentSource } from "../domain/copy-absent";
-import { markCopyOperation } from "../domain/copy-address";
 import { validateMarkId } from "../domain/ids";
-import { gcPaths } from "../domain/paths";
+import { gcPaths, textPartNumber } from "../domain/paths";
 import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
 import { notFoundProblem, probeBackupLocation } from "./backup-probe";
 import { gcWorkKeys, namespaceObjects } from "./common";
-import { heldAtDestination } from "./copy-held";
+import {
+  addPartCopyCounts,
+  copyMarkPart,
+  emptyPartCopyCounts,
+  type PartCopyCounts,
+} from "./copy-part";
 import {
   backupOwner,
   checkBackupLocation,
@@ -71,8 +72,6 @@ export interface CopyPlan {
   /** A restore: the location's record, when found. */
   record?: BackupRecord;
 }
-
-const PART_RE = /part-(\d{5})\.txt$/;
 
 export function checkLocationOutside(storageNamespace: string, location: string): void {
   const loc = parseS3Uri(location, "location");
@@ -205,8 +204,8 @@ async function markParts(
     ns.bucket,
     ns.key(gcPaths.addressesTextPrefix(input.markId)),
   )) {
-    const m = PART_RE.exec(o.key);
-    if (m) parts.push({ key: o.key, part: Number(m[1]) });
+    const part = textPartNumber(o.key);
+    if (part !== undefined) parts.push({ key: o.key, part });
   }
   if (parts.length === 0) {
     throw new Error(`mark id "${input.markId}": no address lists in ${input.storageNamespace}`);
@@ -306,23 +305,9 @@ export interface CopyPartsEvent {
 }
 
 /** What a map child copied of one part (or of its batch), as the end step sums it. */
-export interface CopyCounts {
-  objects: number;
-  copied: number;
-  copiedBytes: number;
-  present: number;
-  absent: number;
-  failed: number;
-}
-
-export const emptyCopyCounts = (): CopyCounts => ({
-  objects: 0,
-  copied: 0,
-  copiedBytes: 0,
-  present: 0,
-  absent: 0,
-  failed: 0,
-});
+export type CopyCounts = PartCopyCounts;
+export const emptyCopyCounts = emptyPartCopyCounts;
+export const addCopyCounts = addPartCopyCounts;
 
 /** Where the map children leave their parts' counts: the copy's work folder. */
 export function copyResultsPrefix(repository: string, copyId: string): string {
@@ -352,34 +337,15 @@ export async function runCopyPartsStep(
   for (const { key, part } of event.Items ?? []) {
     const text = await deps.s3.getText(ns.bucket, key);
     if (text === undefined) throw new Error(`copy: marked list ${key} does not exist`);
-    const ops: CopyOperation[] = [];
-    const refused: OperationFailure[] = [];
-    for (const line of text.split("\n")) {
-      if (line.length === 0) continue;
-      const op = markCopyOperation(line, places);
-      if ("code" in op) refused.push(op);
-      else ops.push(op);
-    }
-    const out = await runCopyBatch(s3, ops, { concurrency: 32 });
-    const copyFailed = out.failed.filter((f) => !isAbsentSource(f));
-    const failed = [...refused, ...copyFailed];
-    const held = await absentButHeld(s3, ops, out.failed);
-    const counts: CopyCounts = {
-      objects: ops.length + refused.length,
-      copied: out.copied,
-      copiedBytes: out.copiedBytes,
-      present: out.present + held,
-      absent: out.failed.length - copyFailed.length - held,
-      failed: failed.length,
-    };
+    const out = await copyMarkPart(deps.s3, s3, { number: part, lines: text.split("\n") }, places);
     await deps.s3.put(
       deps.workBucket,
       copyResultKey(repository, copyId, part),
-      JSON.stringify(counts),
+      JSON.stringify(out.counts),
       "application/json",
     );
-    addCopyCounts(total, counts);
-    for (const f of failed.slice(0, 5)) failures.push(`${f.path} (${f.code}: ${f.message})`);
+    addCopyCounts(total, out.counts);
+    for (const f of out.failures.slice(0, 5)) failures.push(`${f.path} (${f.code}: ${f.message})`);
   }
   if (total.failed > 0) {
     // Fails this map child (and so the copy workflow), naming the objects.
@@ -390,28 +356,4 @@ export async function runCopyPartsStep(
     throw err;
   }
   return total;
-}
-
-/**
- * Absent sources whose destination holds the object already: a backup's saved by an earlier
- * backup into the location; a restore's still in the namespace (never swept). Present, not
- * absent: nothing of them is lost.
- */
-function absentButHeld(
-  s3: S3Client,
-  ops: CopyOperation[],
-  failures: OperationFailure[],
-): Promise<number> {
-  const byId = new Map(ops.map((o) => [o.id, o]));
-  const absent = failures.filter(isAbsentSource).flatMap((f) => byId.get(f.path) ?? []);
-  return heldAtDestination(s3, absent);
-}
-
-export function addCopyCounts(into: CopyCounts, add: CopyCounts): void {
-  into.objects += add.objects;
-  into.copied += add.copied;
-  into.copiedBytes += add.copiedBytes;
-  into.present += add.present;
-  into.absent += add.absent;
-  into.failed += add.failed;
 }

@@ -7,7 +7,7 @@
 // again from it right before each delete request (sweep-guard.ts).
 import { CommitGraph } from "../domain/commit-graph";
 import { sweepRefusal } from "../domain/mark-lifecycle";
-import { gcPaths } from "../domain/paths";
+import { gcPaths, textPartNumber } from "../domain/paths";
 import { parseCommitsCsv } from "../domain/reports";
 import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
@@ -39,8 +39,6 @@ export const MAX_CATCH_UP_ROUNDS = 5;
 export class MarkNotSweepableError extends Error {
   override readonly name = "MarkNotSweepable";
 }
-
-const PART_RE = /part-(\d{5})\.txt$/;
 
 export async function runRevalidateStep(
   deps: GcStepDeps,
@@ -120,8 +118,8 @@ export async function runRevalidateStep(
 
   const parts: { key: string; part: number }[] = [];
   for await (const o of deps.s3.list(ns.bucket, ns.key(gcPaths.addressesTextPrefix(markId)))) {
-    const m = PART_RE.exec(o.key);
-    if (m) parts.push({ key: o.key, part: Number(m[1]) });
+    const part = textPartNumber(o.key);
+    if (part !== undefined) parts.push({ key: o.key, part });
   }
   checkMarkParts(markId, parts, partitions);
   await deps.s3.put(deps.workBucket, work.sweepParts, encodeJsonLines(parts));

@@ -11,6 +11,8 @@
 // A location without a record (a backup made before records, a copy made by hand) is restored
 // as before, with a warning.
 
+import { BACKUP_ABSENT_DIR } from "./backup-absent";
+
 /** The record's key under the location: never a key GC copies (see copy-address.ts). */
 export const BACKUP_RECORD_NAME = "_lakeport_backup.json";
 
@@ -39,6 +41,11 @@ export interface BackupRecord {
   counts?: BackupCounts;
   /** Why a failed backup failed. */
   reason?: string;
+  /**
+   * The location holds, per part of the mark's list, the keys the backup found absent
+   * (backup-absent.ts); records of earlier backups lack it, and their restores compare counts.
+   */
+  absentLists?: boolean;
 }
 
 /** The mark a backup or restore is about. */
@@ -81,6 +88,7 @@ export function finishedRecord(
     state: failed ? "failed" : "complete",
     finishedAt: now.toISOString(),
     counts,
+    absentLists: true,
     ...(failed ? { reason: reason ?? `${counts.failed} object(s) could not be backed up` } : {}),
   };
 }
@@ -155,18 +163,42 @@ export function restoreRecordProblem(
   return undefined;
 }
 
+/** What a restore found, as restoreShortfall compares it with the backup's record. */
+export interface RestoreOutcome {
+  objects: number;
+  absent: number;
+  /** Objects the location lacks, the namespace does not hold, and the backup saved. */
+  lost: number;
+  /** Some of the lost keys, to name them. */
+  lostExamples: string[];
+  /** Parts whose absent list the location does not hold. */
+  absentListsMissing: number;
+}
+
 /**
- * Why a restore's counts break the promise of its complete backup, or undefined. Each listed
- * object was copied back, found in the namespace (restored before) or counted absent; more
- * absent than the backup saw absent means the location lost objects the backup saved.
+ * Why a restore breaks the promise of its complete backup, or undefined. Each listed object
+ * was copied back, found in the namespace (restored before, never swept) or is missing from
+ * both; a missing object the backup did not find absent was lost from the location since.
+ * A record without absent lists (an earlier backup) is compared by counts: more absent than
+ * the backup saw absent means the location lost objects.
  */
 export function restoreShortfall(
   record: BackupRecord,
-  restore: { objects: number; absent: number },
+  restore: RestoreOutcome,
 ): string | undefined {
   if (record.state !== "complete" || !record.counts) return undefined;
   if (restore.objects !== record.counts.objects) {
     return `the mark lists ${restore.objects} object(s) but its backup listed ${record.counts.objects}: the mark's list changed since the backup`;
+  }
+  if (record.absentLists) {
+    if (restore.absentListsMissing > 0) {
+      return `the lists of the objects the backup found absent (${BACKUP_ABSENT_DIR}/) are missing from the location for ${restore.absentListsMissing} part(s) of the mark's list: the objects the location lacks cannot be told from lost ones`;
+    }
+    if (restore.lost > 0) {
+      const some = restore.lostExamples.slice(0, 5).join(", ");
+      return `${restore.lost} object(s) the backup saved (${record.counts.saved}) are no longer in the location (e.g. ${some})`;
+    }
+    return undefined;
   }
   const missing = restore.absent - record.counts.absent;
   if (missing > 0) {

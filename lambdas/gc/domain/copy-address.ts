@@ -7,6 +7,7 @@
 // trailing CR (a list saved with CRLF) or a URI names no marked object.
 import type { CopyOperation, OperationFailure } from "../../shared/s3-copy/types";
 import { joinKey } from "../../shared/s3-uri";
+import { BACKUP_ABSENT_DIR } from "./backup-absent";
 import { BACKUP_RECORD_NAME } from "./backup-record";
 import { hasDotOrEmptySegment, LAKEFS_METADATA_PREFIX } from "./partition";
 
@@ -27,6 +28,9 @@ export function markedAddressProblem(line: string): string | undefined {
   }
   if (line === BACKUP_RECORD_NAME) {
     return `is ${BACKUP_RECORD_NAME}, the key of the backup's own record in the location`;
+  }
+  if (line.startsWith(`${BACKUP_ABSENT_DIR}/`)) {
+    return `is under ${BACKUP_ABSENT_DIR}/, where the backup keeps its lists of absent objects in the location`;
   }
   return undefined;
 }

@@ -46,6 +46,12 @@ export const gcPaths = {
   summary: (runId: string) => `${GC_RETENTION}/summary/run_id=${validateRunId(runId)}.json`,
 };
 
+/** The number of a mark's text part from its key (`.../part-00003.txt`), else undefined. */
+export function textPartNumber(key: string): number | undefined {
+  const m = /part-(\d{5})\.txt$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** `s3://bucket/prefix` + relative key -> `s3://bucket/prefix/key`. */
 export function namespaceUri(storageNamespace: string, relativeKey: string): string {
   return `${storageNamespace.replace(/\/+$/, "")}/${relativeKey.replace(/^\/+/, "")}`;
