@@ -17,6 +17,8 @@ export interface MemoryCommit {
 
 interface Branch {
   head: string;
+  /** lakeFS's `hidden: true`: left out of listings unless `show_hidden` is asked for. */
+  hidden?: boolean;
   /** path -> address, or null for a staged deletion. */
   staged: Map<string, string | null>;
 }
@@ -64,9 +66,13 @@ export class MemoryLakeFs implements GcLakeFs {
     return commit.id;
   }
 
-  createBranch(name: string, commitId: string) {
+  createBranch(name: string, commitId: string, opts: { hidden?: boolean } = {}) {
     if (!this.commits.has(commitId)) throw notFound(`commit ${commitId}`);
-    this.branches.set(name, { head: commitId, staged: new Map() });
+    this.branches.set(name, {
+      head: commitId,
+      staged: new Map(),
+      ...(opts.hidden ? { hidden: true } : {}),
+    });
   }
 
   deleteBranch(name: string) {
@@ -131,9 +137,13 @@ export class MemoryLakeFs implements GcLakeFs {
 
   // ------------------------------------------------------------------ reads (GcLakeFs)
 
-  async *listBranches(_repo: string, opts: { after?: string; amount?: number } = {}) {
+  async *listBranches(
+    _repo: string,
+    opts: { after?: string; amount?: number; showHidden?: boolean } = {},
+  ) {
     this.count("listBranches");
     const refs: Ref[] = [...this.branches]
+      .filter(([, b]) => opts.showHidden || !b.hidden)
       .map(([id, b]) => ({ id, commit_id: b.head }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     yield page(refs, (r) => r.id, opts.after, opts.amount);

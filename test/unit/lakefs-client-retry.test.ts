@@ -299,6 +299,21 @@ describe("LakeFsClient responses", () => {
     ]);
   });
 
+  it("asks for hidden branches with show_hidden=true", async () => {
+    const { url, seen } = await serve((_req, res) => {
+      json(res, 200, {
+        pagination: { has_more: false, next_offset: "", results: 0, max_per_page: 1000 },
+        results: [],
+      });
+    });
+    for await (const _ of client(url, []).listBranches("r", { amount: 1000, showHidden: true })) {
+      // one empty page
+    }
+    expect(seen.map((s) => s.url)).toEqual([
+      "/api/v1/repositories/r/branches?amount=1000&show_hidden=true",
+    ]);
+  });
+
   it("accepts the endpoint with or without /api/v1", () => {
     expect(lakeFsApiBaseUrl("http://h:8000")).toBe("http://h:8000/api/v1");
     expect(lakeFsApiBaseUrl("http://h:8000/api/v1/")).toBe("http://h:8000/api/v1");

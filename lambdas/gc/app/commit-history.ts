@@ -13,13 +13,18 @@ export interface RepositoryRefs {
 
 export async function readRefs(lakefs: GcLakeFs, repository: string): Promise<RepositoryRefs> {
   return {
-    branches: await collectRefs(lakefs.listBranches(repository, { amount: 1000 })),
+    branches: await readBranches(lakefs, repository),
     tags: await collectRefs(lakefs.listTags(repository, { amount: 1000 })),
   };
 }
 
+/**
+ * Every branch, hidden ones included: lakeFS leaves a branch created with `hidden: true` out
+ * of its listings unless asked, yet it is read by name like any other, and lakeFS's own GC
+ * starts at its head and keeps its uncommitted entries.
+ */
 export async function readBranches(lakefs: GcLakeFs, repository: string): Promise<Ref[]> {
-  return collectRefs(lakefs.listBranches(repository, { amount: 1000 }));
+  return collectRefs(lakefs.listBranches(repository, { amount: 1000, showHidden: true }));
 }
 
 async function collectRefs(pages: AsyncIterable<{ results: Ref[] }>): Promise<Ref[]> {

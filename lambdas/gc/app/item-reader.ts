@@ -96,7 +96,11 @@ async function ifBranchExists<T>(
     return await read();
   } catch (err) {
     if (!(err instanceof LakeFsNotFoundError)) throw err;
-    for await (const page of lakefs.listBranches(repository, { prefix: branch, amount: 1000 })) {
+    for await (const page of lakefs.listBranches(repository, {
+      prefix: branch,
+      amount: 1000,
+      showHidden: true,
+    })) {
       if (page.results.some((b) => b.id === branch)) throw err;
     }
     return undefined;

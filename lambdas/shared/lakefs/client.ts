@@ -28,6 +28,7 @@ import type {
   GarbageCollectionRules,
   LakeFsApi,
   LinkPhysicalAddressInput,
+  ListBranchesOptions,
   ListObjectsOptions,
   ListOptions,
   LogOptions,
@@ -96,13 +97,13 @@ export class LakeFsClient implements LakeFsApi {
     });
   }
 
-  listBranches(repository: string, opts: ListOptions = {}): AsyncIterable<Page<Ref>> {
+  listBranches(repository: string, opts: ListBranchesOptions = {}): AsyncIterable<Page<Ref>> {
     return this.http.paginate(opts.after, (after) =>
       this.http.json(RefListSchema, {
         operation: "listBranches",
         method: "GET",
         path: `/repositories/${seg(repository)}/branches`,
-        query: { after, amount: opts.amount, prefix: opts.prefix },
+        query: { after, amount: opts.amount, prefix: opts.prefix, show_hidden: opts.showHidden },
       }),
     );
   }

@@ -78,6 +78,14 @@ export interface ListOptions {
   prefix?: string;
 }
 
+export interface ListBranchesOptions extends ListOptions {
+  /**
+   * Also list hidden branches (lakeFS's `show_hidden`; a branch created with `hidden: true` is
+   * left out of listings by default, yet readable by name and a GC starting point in lakeFS).
+   */
+  showHidden?: boolean;
+}
+
 export interface ListObjectsOptions extends ListOptions {
   delimiter?: string;
   userMetadata?: boolean;
@@ -108,7 +116,7 @@ export interface LakeFsApi {
   getBranch(repository: string, branch: string): Promise<Ref>;
   getTag(repository: string, tag: string): Promise<Ref>;
   getCommit(repository: string, commitId: string): Promise<Commit>;
-  listBranches(repository: string, opts?: ListOptions): AsyncIterable<Page<Ref>>;
+  listBranches(repository: string, opts?: ListBranchesOptions): AsyncIterable<Page<Ref>>;
   listTags(repository: string, opts?: ListOptions): AsyncIterable<Page<Ref>>;
   logCommits(repository: string, ref: string, opts?: LogOptions): AsyncIterable<Page<Commit>>;
   listObjects(
