@@ -57,6 +57,7 @@ export type GcLakeFs = Pick<
   LakeFsApi,
   | "listBranches"
   | "listTags"
+  | "getCommit"
   | "logCommits"
   | "listObjectsPage"
   | "statObject"

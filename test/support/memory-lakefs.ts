@@ -23,6 +23,9 @@ interface Branch {
   staged: Map<string, string | null>;
 }
 
+/** lakeFS reads a ref of this form as the commit with that id, before any branch or tag. */
+const FULL_COMMIT_ID = /^[a-fA-F0-9]{64}$/;
+
 const notFound = (what: string) =>
   new LakeFsNotFoundError(`lakeFS: 404 ${what} not found`, 404, `${what} not found`);
 
@@ -206,9 +209,23 @@ export class MemoryLakeFs implements GcLakeFs {
     return page(objects, (o) => o.path, opts.after, opts.amount);
   }
 
+  async getCommit(_repo: string, commitId: string): Promise<Commit> {
+    this.count("getCommit");
+    const c = this.commits.get(commitId);
+    if (!c) throw notFound(`commit ${commitId}`);
+    return {
+      id: c.id,
+      parents: c.parents,
+      committer: "t",
+      message: c.id,
+      creation_date: c.creation_date,
+      meta_range_id: "",
+    };
+  }
+
   async statObject(_repo: string, ref: string, path: string): Promise<ObjectStats> {
     this.count("statObject");
-    const b = this.branches.get(ref);
+    const b = this.branchNamed(ref);
     if (b?.staged.has(path)) {
       const address = b.staged.get(path);
       if (address === null || address === undefined) throw notFound(`object ${path}`);
@@ -268,7 +285,14 @@ export class MemoryLakeFs implements GcLakeFs {
 
   // ------------------------------------------------------------------ helpers
 
+  /** The branch a ref names, as lakeFS resolves refs: a full commit id names that commit. */
+  private branchNamed(ref: string): Branch | undefined {
+    if (FULL_COMMIT_ID.test(ref) && this.commits.has(ref)) return undefined;
+    return this.branches.get(ref);
+  }
+
   resolve(ref: string): string {
+    if (FULL_COMMIT_ID.test(ref) && this.commits.has(ref)) return ref;
     const id = this.branches.get(ref)?.head ?? this.tags.get(ref) ?? ref;
     if (!this.commits.has(id)) throw notFound(`ref ${ref}`);
     return id;
@@ -280,7 +304,7 @@ export class MemoryLakeFs implements GcLakeFs {
 
   /** What listing `ref` shows, as lakeFS lists a branch: its staged entries over its head. */
   viewOf(ref: string): Map<string, string> {
-    const staged = this.branches.get(ref)?.staged;
+    const staged = this.branchNamed(ref)?.staged;
     if (!staged || staged.size === 0) return this.treeOf(ref);
     const view = new Map(this.treeOf(ref));
     for (const [path, address] of staged) {

@@ -46,6 +46,7 @@ export async function readItemPage(
     const paths = pathsIntroduced(page.results);
     return pageOf(await stat(lakefs, repository, item.commit, paths, concurrency), page);
   }
+  if (after === undefined) await assertReadableBranch(lakefs, repository, item.branch);
   if (item.whole) {
     // The branch as it reads now, uncommitted entries included.
     const page = await ifBranchExists(lakefs, repository, item.branch, () =>
@@ -80,6 +81,32 @@ export async function* readItem(
 }
 
 const NOTHING: ItemPage = { addresses: [], next: "", more: false };
+
+/** lakeFS reads a ref of this form as the commit with that id, before any branch of the name. */
+const FULL_COMMIT_ID = /^[a-fA-F0-9]{64}$/;
+
+/** A branch whose uncommitted entries cannot be read through lakeFS's API. */
+export class UnreadableBranchError extends Error {
+  override readonly name = "UnreadableBranchError";
+}
+
+/**
+ * Refuses a branch named exactly as a commit of the repository: lakeFS accepts the name, but
+ * a listing or stat by that ref reads the commit, not the branch (pkg/graveler/ref/
+ * resolve_ref.go), so its uncommitted entries would go unseen and what they link be swept.
+ */
+async function assertReadableBranch(lakefs: GcLakeFs, repository: string, branch: string) {
+  if (!FULL_COMMIT_ID.test(branch)) return;
+  try {
+    await lakefs.getCommit(repository, branch);
+  } catch (err) {
+    if (err instanceof LakeFsNotFoundError) return;
+    throw err;
+  }
+  throw new UnreadableBranchError(
+    `branch "${branch}" is named as a commit of the repository: lakeFS reads that ref as the commit, so the branch's uncommitted entries cannot be read and GC does not run; rename the branch`,
+  );
+}
 
 /**
  * `read()`, or undefined when it answers 404 because the branch was deleted meanwhile: its

@@ -30,6 +30,7 @@ function lazyLakeFs(): GcLakeFs {
     listTags: (...a) => lazyPages(get, (c) => c.listTags(...a)),
     logCommits: (...a) => lazyPages(get, (c) => c.logCommits(...a)),
     diffBranch: (...a) => lazyPages(get, (c) => c.diffBranch(...a)),
+    getCommit: async (...a) => (await get()).getCommit(...a),
     listObjectsPage: async (...a) => (await get()).listObjectsPage(...a),
     statObject: async (...a) => (await get()).statObject(...a),
     diffRefsPage: async (...a) => (await get()).diffRefsPage(...a),
