@@ -46,7 +46,7 @@ export async function readItemPage(
     const paths = pathsIntroduced(page.results);
     return pageOf(await stat(lakefs, repository, item.commit, paths, concurrency), page);
   }
-  if (after === undefined) await assertReadableBranch(lakefs, repository, item.branch);
+  if (!after) await assertReadableBranch(lakefs, repository, item.branch);
   if (item.whole) {
     // The branch as it reads now, uncommitted entries included.
     const page = await ifBranchExists(lakefs, repository, item.branch, () =>
