@@ -209,10 +209,10 @@ export class MemoryLakeFs implements GcLakeFs {
     return page(objects, (o) => o.path, opts.after, opts.amount);
   }
 
-  async getCommit(_repo: string, commitId: string): Promise<Commit> {
+  /** As lakeFS's getCommit: `ref` is dereferenced (a branch or tag gives its commit). */
+  async getCommit(_repo: string, ref: string): Promise<Commit> {
     this.count("getCommit");
-    const c = this.commits.get(commitId);
-    if (!c) throw notFound(`commit ${commitId}`);
+    const c = this.commits.get(this.resolve(ref))!;
     return {
       id: c.id,
       parents: c.parents,

@@ -94,15 +94,19 @@ export class UnreadableBranchError extends Error {
  * Refuses a branch named exactly as a commit of the repository: lakeFS accepts the name, but
  * a listing or stat by that ref reads the commit, not the branch (pkg/graveler/ref/
  * resolve_ref.go), so its uncommitted entries would go unseen and what they link be swept.
+ * lakeFS's getCommit dereferences the name the same way: it answers the commit of that id
+ * when there is one, else the branch's head (another id).
  */
 async function assertReadableBranch(lakefs: GcLakeFs, repository: string, branch: string) {
   if (!FULL_COMMIT_ID.test(branch)) return;
+  let resolved: string;
   try {
-    await lakefs.getCommit(repository, branch);
+    resolved = (await lakefs.getCommit(repository, branch)).id;
   } catch (err) {
     if (err instanceof LakeFsNotFoundError) return;
     throw err;
   }
+  if (resolved !== branch) return;
   throw new UnreadableBranchError(
     `branch "${branch}" is named as a commit of the repository: lakeFS reads that ref as the commit, so the branch's uncommitted entries cannot be read and GC does not run; rename the branch`,
   );
