@@ -98,3 +98,26 @@ it("keeps what a hidden branch created on an expired commit between mark and swe
   expect(exists(garbage)).toBe(false);
   expect(exists(revived), "revalidation sees the hidden branch").toBe(true);
 });
+
+it("the sweep's checks see a hidden branch created on an expired commit during the deletes", async () => {
+  const { w, put, exists } = world();
+  const revived = `${NS}/data/revived`;
+  put(revived);
+  const c0 = w.lakefs.addCommit([], new Map([["a", revived]]), NOW - 30 * DAY);
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  w.lakefs.createBranch("main", w.lakefs.addCommit([c1], new Map(), NOW - 3600));
+  const out = await markAndSweepInMemory(
+    w.deps,
+    w.records,
+    {
+      runId: "20270101T000000000Z-hidden-during",
+      storageNamespace: NS,
+      rules: RULES,
+      now: NOW,
+    },
+    { beforeSweepMap: () => w.lakefs.createBranch("restore", c0, { hidden: true }) },
+  );
+  expect(out.success).toBe(false);
+  expect(out.errorMessage).toContain(`commit ${c0} became active again during the sweep`);
+  expect(exists(revived)).toBe(true);
+});
