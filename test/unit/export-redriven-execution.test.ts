@@ -22,7 +22,7 @@ const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
 const arnOf = (id: string) => `${MACHINE.replace(":stateMachine:", ":execution:")}:${id}`;
 
 /** The in-memory export store with the store's conditions. */
-function world(initial: ExportState) {
+function world(initial: ExportState, configChanges: Partial<ExportConfig> = {}) {
   const config: ExportConfig = {
     repository: "repo",
     branch: "main",
@@ -31,6 +31,7 @@ function world(initial: ExportState) {
     isContinuous: true,
     updatedAt: at(-600).toISOString(),
     configVersion: 1,
+    ...configChanges,
   };
   const w = { state: initial, clock: at(0), workflows: new FakeWorkflowStarter() };
   const running = (id: string) => w.state.state === "in-progress" && w.state.exportId === id;
@@ -185,6 +186,29 @@ it("an export redriven while another runs makes that one's success a failure", a
   expect(repair).toMatchObject({ status: "started", fromCommit: "c2", commitId: "c3" });
   const input = w.workflows.started[0]!.input as ExportWorkflowInput;
   expect(input.reconcileExports).toEqual([OLD_INPUT.exportId, "repo-main-c3-4-now"]);
+});
+
+it("an export of another configuration redriven is reconciled by listing the export path", async () => {
+  // e1 ran under version 1, whose expressions selected a/ (its markers step wrote
+  // a/_lakefs_success); since then the expressions select b/ only (version 2), exported by r1.
+  const { w, deps } = world(
+    { ...repaired, configVersion: 2, exportedConfigVersion: 2 },
+    { lastKeysInPrefixRegexp: ["^b/$"], configVersion: 2 },
+  );
+  w.clock = at(70);
+  await handleExecutionStatusChange(deps, {
+    detail: {
+      ...ended("SUCCEEDED", at(70)).detail,
+      input: JSON.stringify({ ...OLD_INPUT, lastKeysInPrefixRegexp: ["^a/$"] }),
+    },
+  });
+  expect(w.state).toMatchObject({ state: "export-failed", exportedConfigVersion: 2 });
+  // An incremental repair would bring e1's paths back but look at markers of b/ only: e1's
+  // a/_lakefs_success would stay under a success line. Listing the export path deletes it.
+  const repair = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(repair).toMatchObject({ status: "started", mode: "full-compare" });
+  const input = w.workflows.started[0]!.input as ExportWorkflowInput;
+  expect(input).toMatchObject({ mode: "full-compare", reconcileExports: [], configVersion: 2 });
 });
 
 it("a late or repeated delivery of an old end changes nothing", async () => {

@@ -139,6 +139,9 @@ export async function handleExecutionStatusChange(
         exportId,
         startedAt: new Date(d.startDate ?? d.stopDate).toISOString(),
         full: exportModeOf(input.data) !== "incremental",
+        ...(input.data.configVersion !== undefined
+          ? { configVersion: input.data.configVersion }
+          : {}),
       },
       reason: `export ${exportId} of ${commitId} ran again after the branch moved on (a redrive of its execution) and may have written ${commitId} over the export path; repair`,
       stoppedAt: new Date(d.stopDate).toISOString(),

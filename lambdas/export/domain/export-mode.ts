@@ -31,7 +31,10 @@ export function decideExportMode(
   }
   const unreconciled = current?.unreconciled ?? [];
   const untrusted = unreconciled.some(
-    (u) => u.full || opts.now.getTime() - Date.parse(u.startedAt) > TOUCHED_RECORD_TRUST_MS,
+    (u) =>
+      u.full ||
+      (u.configVersion !== undefined && u.configVersion !== opts.configVersion) ||
+      opts.now.getTime() - Date.parse(u.startedAt) > TOUCHED_RECORD_TRUST_MS,
   );
   if (untrusted || unreconciled.length > MAX_UNRECONCILED_EXPORTS) {
     return { mode: "full-compare", reconcileExports: [] };
@@ -45,6 +48,7 @@ export function withFailedExport(current: ExportState): UnreconciledExport[] {
     exportId: current.exportId,
     startedAt: current.startedAt ?? current.updatedAt,
     full: current.mode !== undefined && current.mode !== "incremental",
+    ...(current.configVersion !== undefined ? { configVersion: current.configVersion } : {}),
   };
   const all = [...(current.unreconciled ?? []), failed];
   if (all.length <= MAX_UNRECONCILED_EXPORTS) return all;

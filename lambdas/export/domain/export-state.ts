@@ -39,6 +39,13 @@ export interface UnreconciledExport {
   startedAt: string;
   /** It may have touched any path of the export (a full export, or a collapsed record). */
   full: boolean;
+  /**
+   * The configuration version it wrote (absent in records from before it was kept). Its
+   * markers followed that version's expressions, in that version's export path: reconciling
+   * its paths under other expressions would leave its markers, so another version's record is
+   * reconciled by listing.
+   */
+  configVersion?: number;
 }
 
 export interface ExportState {
