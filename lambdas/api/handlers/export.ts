@@ -154,7 +154,13 @@ async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" |
       updatedAt: now,
       configVersion: nextConfigVersion(previous, state, next),
     };
-    if (previous) checkOutsidePreviousExport(previous.exportPath, config.exportPath);
+    if (previous) {
+      // The previous configuration's path, and where the branch's exports are (a path set and
+      // changed again before any export leaves the last export elsewhere).
+      for (const path of new Set([previous.exportPath, state?.exportPath, state?.exportedPath])) {
+        if (path !== undefined) checkOutsidePreviousExport(path, config.exportPath);
+      }
+    }
     // Moving the paths releases the old ones: not while the export may still write to them.
     const moved = previous !== undefined && movedPaths(previous, config);
     const writing = moved ? exportStillWriting(state, now) : undefined;

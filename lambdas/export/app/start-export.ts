@@ -88,6 +88,7 @@ export async function startExport(
       trigger: req.trigger,
       isContinuous: config.isContinuous,
       configVersion: configVersionOf(config),
+      exportPath: config.exportPath,
       ...(req.full ? { full: true } : {}),
       now,
       exportIdFor: (attempt) => exportIdFor(repository, branch, commitId, attempt),
@@ -144,7 +145,7 @@ export async function startExport(
             await deps.exports.recordExecution(repository, branch, current.exportId, arn, now);
             continue;
           }
-          const next = redecided(current, version, deps.now());
+          const next = redecided(current, config, deps.now());
           // The branch's own running export rewritten (a start's compare-and-set never
           // overwrites in-progress).
           if (!(await deps.exports.updateRunningState(repository, branch, current.version, next)))
@@ -229,12 +230,14 @@ function workflowInput(
  * now, so it exports the whole commit to them (an incremental export into a new path would
  * leave it incomplete) and the branch records the version it exports.
  */
-function redecided(state: ExportState, configVersion: number, now: Date): ExportState {
+function redecided(state: ExportState, config: ExportConfig, now: Date): ExportState {
+  const configVersion = configVersionOf(config);
   const choice = decideExportMode(state, { configVersion, fullRequested: false, now });
   return {
     ...state,
     mode: choice.mode,
     configVersion,
+    exportPath: config.exportPath,
     updatedAt: now.toISOString(),
     version: state.version + 1,
   };

@@ -82,6 +82,13 @@ export interface ExportState {
   configVersion?: number;
   /** Configuration version of the last successful export (with lastExportedCommit). */
   exportedConfigVersion?: number;
+  /**
+   * The export path the running (or last) export writes, and the one of the last successful
+   * export: the branch's exports live there, so a new export path may not overlap them (a full
+   * export deletes whatever else is under its path). Absent in states from before they were kept.
+   */
+  exportPath?: string;
+  exportedPath?: string;
   /** Failed exports since the last success: the next export brings their paths back. */
   unreconciled?: UnreconciledExport[];
   /** Counts every export started for this branch; makes export ids unique. */

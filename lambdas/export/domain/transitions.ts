@@ -23,6 +23,8 @@ export interface StartInput {
   isContinuous: boolean;
   /** Version of the stored configuration (what the export will write). */
   configVersion: number;
+  /** The stored configuration's export path (where the export will write). */
+  exportPath?: string;
   /** repair --full: reconcile the whole export path, whatever the state (but in-progress). */
   full?: boolean;
   /** ISO-8601 time of the decision (the domain has no clock). */
@@ -92,6 +94,8 @@ export function decideStart(current: ExportState | undefined, input: StartInput)
     ...(current?.exportedConfigVersion !== undefined
       ? { exportedConfigVersion: current.exportedConfigVersion }
       : {}),
+    ...(input.exportPath !== undefined ? { exportPath: input.exportPath } : {}),
+    ...(current?.exportedPath !== undefined ? { exportedPath: current.exportedPath } : {}),
     ...(current?.unreconciled?.length ? { unreconciled: current.unreconciled } : {}),
   };
   return { kind: "start", next, fromCommit: current?.lastExportedCommit ?? null };
@@ -167,6 +171,7 @@ export function decideDone(
         state: current.repaired ? "export-repaired" : "exported-successfully",
         lastExportedCommit: current.commitId,
         exportedConfigVersion: current.configVersion ?? exportedConfigVersionOf(current) ?? 1,
+        ...(current.exportPath !== undefined ? { exportedPath: current.exportPath } : {}),
         ...(pendingHead !== undefined ? { pendingHead } : {}),
       },
       followUp: pendingHead !== undefined,
