@@ -100,13 +100,17 @@ export interface ExportStateStore {
     expectedVersion: number,
     next: ExportState,
   ): Promise<boolean>;
-  /** Records `commitId` as wanted once the running export `exportId` ends. */
+  /**
+   * Records `commitId` as wanted once the running export `exportId` ends; `explicit` when a
+   * person asked (ExportState.pendingExplicit, which stays set until a start takes the head).
+   */
   requestFollowUp(
     repository: string,
     branch: string,
     exportId: string,
     commitId: string,
     now: string,
+    explicit?: boolean,
   ): Promise<boolean>;
   recordExecution(
     repository: string,

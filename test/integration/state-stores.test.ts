@@ -106,6 +106,27 @@ test("done applies only to the running export; follow-ups only while it runs", a
   );
 });
 
+test("a head a person asked for stays marked so after a later commit event's request", async () => {
+  const repo = uniqueName("ex");
+  const lakefs = await configured(repo);
+  const started = await startExport(exportDeps(lakefs), {
+    repository: repo,
+    branch: "main",
+    trigger: "event",
+  });
+  if (started.status !== "started") throw new Error(started.status);
+  const ask = (head: string, explicit?: boolean) =>
+    stores.exports.requestFollowUp(repo, "main", started.exportId, head, now(), explicit);
+  expect(await ask("c2")).toBe(true);
+  expect((await stores.exports.getState(repo, "main"))?.pendingExplicit).toBeUndefined();
+  expect(await ask("c3", true)).toBe(true);
+  expect(await ask("c4")).toBe(true);
+  expect(await stores.exports.getState(repo, "main")).toMatchObject({
+    pendingHead: "c4",
+    pendingExplicit: true,
+  });
+});
+
 test("a newer head asked for while an export finishes is never lost", async () => {
   for (let round = 0; round < 5; round++) {
     const repo = uniqueName("race");

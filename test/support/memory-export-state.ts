@@ -16,9 +16,22 @@ export function memoryExportState(w: { state: ExportState }) {
       return true;
     },
     // As the store: the update rewrites updatedAt.
-    requestFollowUp: async (_r: string, _b: string, id: string, head: string, now: string) => {
+    requestFollowUp: async (
+      _r: string,
+      _b: string,
+      id: string,
+      head: string,
+      now: string,
+      explicit = false,
+    ) => {
       if (!running(id)) return false;
-      w.state = { ...w.state, pendingHead: head, updatedAt: now, version: w.state.version + 1 };
+      w.state = {
+        ...w.state,
+        pendingHead: head,
+        ...(explicit ? { pendingExplicit: true } : {}),
+        updatedAt: now,
+        version: w.state.version + 1,
+      };
       return true;
     },
     recordExecution: async (_r: string, _b: string, id: string, arn: string, now: string) => {

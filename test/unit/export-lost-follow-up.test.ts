@@ -100,7 +100,8 @@ it("a follow-up the execution-ended handler could not start is started by the st
     executions: { lookup: async () => undefined },
     exportStateMachineArn: MACHINE,
     now: () => w.clock,
-    followUp: (repository, branch) => followUpExport(deps, { repository, branch }),
+    followUp: (repository, branch, pending) =>
+      followUpExport(deps, { repository, branch }, pending),
   });
   // c2 is exported, from c1, and the check counts the branch as stuck.
   expect(w.workflows.started.map((s) => s.input)).toMatchObject([
@@ -130,7 +131,8 @@ it("a follow-up still in the handler's hands is left to it", async () => {
     executions: { lookup: async () => undefined },
     exportStateMachineArn: MACHINE,
     now: () => w.clock,
-    followUp: (repository, branch) => followUpExport(deps, { repository, branch }),
+    followUp: (repository, branch, pending) =>
+      followUpExport(deps, { repository, branch }, pending),
   });
   expect(result.stuck).toEqual([]);
   expect(w.workflows.started).toHaveLength(0);
@@ -155,7 +157,8 @@ it("a queued head of a branch whose configuration was deleted is not counted as 
     executions: { lookup: async () => undefined },
     exportStateMachineArn: MACHINE,
     now: () => w.clock,
-    followUp: (repository, branch) => followUpExport(deps, { repository, branch }),
+    followUp: (repository, branch, pending) =>
+      followUpExport(deps, { repository, branch }, pending),
   });
   expect(result.stuck).toEqual([]);
   expect(w.workflows.started).toHaveLength(0);

@@ -377,10 +377,16 @@ export class ExportStore implements ExportStateStore {
     exportId: string,
     commitId: string,
     now: string,
+    explicit = false,
   ): Promise<boolean> {
-    return this.updateRunning(repository, branch, exportId, now, "SET pendingHead = :h", {
-      ":h": commitId,
-    });
+    return this.updateRunning(
+      repository,
+      branch,
+      exportId,
+      now,
+      explicit ? "SET pendingHead = :h, pendingExplicit = :e" : "SET pendingHead = :h",
+      { ":h": commitId, ...(explicit ? { ":e": true } : {}) },
+    );
   }
 
   /** Stores the execution of the running export `exportId`. */

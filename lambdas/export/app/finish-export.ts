@@ -16,7 +16,7 @@
 // if no start has taken it yet.
 import { z } from "zod";
 import { NotFoundError } from "../../shared/errors";
-import { exportModeOf } from "../domain/export-state";
+import { type ExportState, exportModeOf } from "../domain/export-state";
 import { settlesAt } from "../domain/settling";
 import { decideObsoleteRun, type ExportOutcome, type ObsoleteRun } from "../domain/transitions";
 import { parseExportWorkflowInput } from "../domain/workflow-input";
@@ -191,32 +191,34 @@ export async function finishExport(
     const s = await deps.exports.getState(req.repository, req.branch);
     const succeeded = s?.state === "exported-successfully" || s?.state === "export-repaired";
     if (s?.exportId === req.exportId && succeeded && s.pendingHead !== undefined) {
-      return { ...done, followUp: await followUp(deps, req) };
+      return { ...done, followUp: await followUpExport(deps, req, s) };
     }
     return done;
   }
   if (!done.followUp) return { applied: true, followUp: null };
-  return { applied: true, followUp: await followUp(deps, req) };
+  return { applied: true, followUp: await followUpExport(deps, req, done.state) };
 }
-
-const followUp = (deps: StartExportDeps, req: FinishExportRequest) => followUpExport(deps, req);
 
 /**
  * The export of the head a start queued while an export ran (also started by the stuck-export
- * check when this handler could not). Null when the configuration is gone.
+ * check when this handler could not). Null when the configuration is gone, or when only commit
+ * events asked for the head and the branch is no longer continuous: nothing more to export.
  */
 export async function followUpExport(
   deps: StartExportDeps,
   req: { repository: string; branch: string },
+  pending: Pick<ExportState, "pendingExplicit">,
 ): Promise<StartExportResult | null> {
-  // "run": the pending head was asked for explicitly (events only queue for continuous
-  // branches), so it is exported whether or not the branch is continuous.
+  // A head a person asked for ("run") is exported whether or not the branch is continuous; one
+  // only commit events queued, only while it still is ("event": the start settles the request
+  // of a branch no longer continuous).
   try {
-    return await startExport(deps, {
+    const started = await startExport(deps, {
       repository: req.repository,
       branch: req.branch,
-      trigger: "run",
+      trigger: pending.pendingExplicit ? "run" : "event",
     });
+    return started.status === "not-continuous" ? null : started;
   } catch (err) {
     // The configuration (or the branch) was deleted meanwhile: nothing more to export.
     if (err instanceof NotFoundError) return null;

@@ -80,6 +80,8 @@ export async function startExport(
 
   /** This start's head was queued behind a re-driven crashed start. */
   let queued = false;
+  /** A person asked (not a commit event): the queued head is exported even if not continuous. */
+  const explicit = req.trigger !== "event";
   for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
     const current = await deps.exports.getState(repository, branch);
     const now = deps.now().toISOString();
@@ -96,18 +98,16 @@ export async function startExport(
     switch (decision.kind) {
       case "up-to-date":
         // A follow-up asked for meanwhile found nothing newer: the request is settled.
-        if (current?.pendingHead !== undefined) {
-          const { pendingHead: _p, ...settled } = current;
-          await deps.exports.compareAndSetState(repository, branch, current.version, {
-            ...settled,
-            updatedAt: now,
-            version: current.version + 1,
-          });
-        }
+        if (current?.pendingHead !== undefined) await settlePending(deps, req, current, now);
         return { status: "up-to-date", commitId };
       case "refused-running":
         return { status: "refused-running", runningExportId: decision.exportId };
       case "not-continuous":
+        // A head only commit events queued, once the branch stopped being continuous: the
+        // request is settled (a follow-up is not exported).
+        if (current?.pendingHead !== undefined && current.state !== "in-progress") {
+          if (!current.pendingExplicit) await settlePending(deps, req, current, now);
+        }
         return { status: "not-continuous" };
       case "refused-failed":
         return { status: "refused-failed", errorMessage: decision.errorMessage };
@@ -130,6 +130,7 @@ export async function startExport(
               current.exportId,
               commitId,
               now,
+              explicit,
             );
             continue;
           }
@@ -159,6 +160,7 @@ export async function startExport(
           decision.exportId,
           commitId,
           now,
+          explicit,
         );
         if (ok) {
           return { status: "queued", runningExportId: decision.exportId, pendingHead: commitId };
@@ -184,6 +186,21 @@ export async function startExport(
     }
   }
   throw new Error(`too much contention on the export state of lakefs://${repository}@${branch}`);
+}
+
+/** Forgets the pending head of an ended export (compare-and-set: lost races change nothing). */
+async function settlePending(
+  deps: StartExportDeps,
+  req: StartExportRequest,
+  current: ExportState,
+  now: string,
+): Promise<void> {
+  const { pendingHead: _p, pendingExplicit: _e, ...settled } = current;
+  await deps.exports.compareAndSetState(req.repository, req.branch, current.version, {
+    ...settled,
+    updatedAt: now,
+    version: current.version + 1,
+  });
 }
 
 async function configOrThrow(deps: StartExportDeps, repository: string, branch: string) {

@@ -8,6 +8,7 @@
 // ExportsStuckInProgress metric that the "stuck in progress" alarm watches.
 
 import { executionArnOf } from "../../shared/workflow-starter";
+import type { ExportState } from "../domain/export-state";
 import { settlesAt } from "../domain/settling";
 import { DEFAULT_STUCK_POLICY, judgeInProgressExport, type StuckPolicy } from "../domain/stuck";
 import type { ExecutionLookup, ExportStateStore } from "../ports";
@@ -22,7 +23,11 @@ export interface StuckCheckDeps {
    * Starts the export of a head queued behind a successful export that the execution-ended
    * handler did not start (its retries ran out); none: such branches are only reported.
    */
-  followUp?: (repository: string, branch: string) => Promise<unknown | null>;
+  followUp?: (
+    repository: string,
+    branch: string,
+    pending: Pick<ExportState, "pendingExplicit">,
+  ) => Promise<unknown | null>;
 }
 
 export interface StuckExport {
@@ -153,6 +158,6 @@ async function checkQueuedHead(
     reason: `the head ${state.pendingHead} queued behind ${state.exportId} was not exported ${Math.round(waiting / 60_000)} minutes after it succeeded`,
   };
   // Null: the configuration is gone, nothing more is exported (not stuck).
-  if (deps.followUp && (await deps.followUp(repository, branch)) === null) return;
+  if (deps.followUp && (await deps.followUp(repository, branch, state)) === null) return;
   result.stuck.push(stuck);
 }

@@ -72,6 +72,12 @@ export interface ExportState {
   updatedAt: string;
   /** A newer head a refused start asked for while an export was running. */
   pendingHead?: string;
+  /**
+   * A person asked for the pending head (export run, a configuration set), not only commit
+   * events: it is exported when the running export ends even if the branch is no longer
+   * continuous. A head only events queued is exported only while the branch is continuous.
+   */
+  pendingExplicit?: boolean;
   /** The running (or last) export is a repair: its status line says export-repaired. */
   repaired: boolean;
   /** ISO-8601 start of the running (or last) export. */

@@ -141,6 +141,7 @@ export function decideDone(
   }
   const {
     pendingHead,
+    pendingExplicit,
     errorMessage: _error,
     unreconciled: _u,
     settlesAt: _settles,
@@ -173,6 +174,7 @@ export function decideDone(
         exportedConfigVersion: current.configVersion ?? exportedConfigVersionOf(current) ?? 1,
         ...(current.exportPath !== undefined ? { exportedPath: current.exportPath } : {}),
         ...(pendingHead !== undefined ? { pendingHead } : {}),
+        ...(pendingHead !== undefined && pendingExplicit ? { pendingExplicit } : {}),
       },
       followUp: pendingHead !== undefined,
     };
@@ -243,7 +245,7 @@ export function decideObsoleteRun(
       ...latestSettling(current.settlesAt, run.settlesAt),
     };
   }
-  const { pendingHead: _p, ...rest } = base;
+  const { pendingHead: _p, pendingExplicit: _e, ...rest } = base;
   return {
     ...rest,
     state: "export-failed",

@@ -49,8 +49,8 @@ async function runStuckCheck(): Promise<StuckCheckResult> {
     exportStateMachineArn: required("EXPORT_STATE_MACHINE_ARN"),
     now: () => new Date(),
     policy: stuckPolicyFromEnv(),
-    followUp: async (repository, branch) =>
-      followUpExport(await startDepsFromEnv(), { repository, branch }),
+    followUp: async (repository, branch, pending) =>
+      followUpExport(await startDepsFromEnv(), { repository, branch }, pending),
   });
   for (const { repository, branch, exportId, ...verdict } of result.stuck) {
     logger.warn("export stuck in progress", { repository, branch, exportId, ...verdict });
