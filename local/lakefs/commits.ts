@@ -51,7 +51,7 @@ export function commit(
     meta_range_id: tree.id,
   });
   const oldToken = b.staging_token;
-  state.branches.set(branch, { commit_id: commit.id, staging_token: newToken() });
+  state.branches.set(branch, { ...b, commit_id: commit.id, staging_token: newToken() });
   repos.saveRefs(state);
   state.staging.delete(oldToken);
   repos.removeStagingLog(state, oldToken);
@@ -127,7 +127,7 @@ export function merge(
     creation_date: nowSeconds(),
     meta_range_id: merged.id,
   });
-  state.branches.set(destination, { commit_id: commit.id, staging_token: dest.staging_token });
+  state.branches.set(destination, { ...dest, commit_id: commit.id });
   repos.saveRefs(state);
   return commit;
 }
@@ -198,7 +198,7 @@ export function revert(
     creation_date: nowSeconds(),
     meta_range_id: reverted.id,
   });
-  state.branches.set(branch, { commit_id: commit.id, staging_token: b.staging_token });
+  state.branches.set(branch, { ...b, commit_id: commit.id });
   repos.saveRefs(state);
   return commit;
 }
@@ -222,7 +222,7 @@ export function hardReset(
   if (state.record.read_only && !force) throw new ApiError(403, "read-only repository");
   const b = repos.branch(state, branch);
   const { commit } = resolveRef(repos, state, ref);
-  state.branches.set(branch, { commit_id: commit.id, staging_token: b.staging_token });
+  state.branches.set(branch, { ...b, commit_id: commit.id });
   repos.saveRefs(state);
 }
 

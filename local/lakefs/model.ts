@@ -106,17 +106,22 @@ export class LakeFsModel {
 
   // ------------------------------------------------------------- branches, tags
 
-  createBranch(repo: string, name: unknown, source: unknown): string {
+  createBranch(repo: string, name: unknown, source: unknown, hidden: unknown = false): string {
     const state = this.repos.repo(repo);
     if (typeof name !== "string" || !BRANCH_NAME.test(name)) {
       throw new ApiError(400, "name: invalid branch name");
     }
     if (typeof source !== "string" || source === "") throw new ApiError(400, "source: required");
+    if (typeof hidden !== "boolean") throw new ApiError(400, "hidden: must be a boolean");
     if (state.branches.get(name) || state.tags.get(name)) {
       throw new ApiError(409, "branch already exists");
     }
     const { commit } = resolveRef(this.repos, state, source);
-    state.branches.set(name, { commit_id: commit.id, staging_token: newToken() });
+    state.branches.set(name, {
+      commit_id: commit.id,
+      staging_token: newToken(),
+      ...(hidden ? { hidden: true } : {}),
+    });
     this.repos.saveRefs(state);
     return commit.id;
   }
@@ -126,12 +131,22 @@ export class LakeFsModel {
     return { id: branch, commit_id: b.commit_id };
   }
 
-  listBranches(repo: string, after: string | undefined, prefix: string, amount: number) {
+  listBranches(
+    repo: string,
+    after: string | undefined,
+    prefix: string,
+    amount: number,
+    showHidden = false,
+  ) {
     const state = this.repos.repo(repo);
-    return listSorted(state.branches, after, prefix, amount, (id, b) => ({
-      id,
-      commit_id: b.commit_id,
-    }));
+    return listSorted(
+      state.branches,
+      after,
+      prefix,
+      amount,
+      (id, b) => ({ id, commit_id: b.commit_id }),
+      (b) => showHidden || !b.hidden,
+    );
   }
 
   deleteBranch(repo: string, branch: string): void {

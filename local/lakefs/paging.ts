@@ -74,6 +74,8 @@ export function listSorted<V, T>(
   prefix: string,
   amount: number,
   toItem: (key: string, value: V) => T,
+  /** Entries the listing shows (others are skipped, not counted). */
+  shows: (value: V) => boolean = () => true,
 ): PageResult<T> {
   const results: T[] = [];
   const it =
@@ -82,6 +84,7 @@ export function listSorted<V, T>(
       : map.entriesFrom(prefix);
   for (const [key, value] of it) {
     if (!key.startsWith(prefix)) break;
+    if (!shows(value)) continue;
     if (results.length === amount) return { results, hasMore: true };
     results.push(toItem(key, value));
   }

@@ -38,6 +38,8 @@ export interface CommitRecord {
 export interface BranchRecord {
   commit_id: string;
   staging_token: string;
+  /** Created with `hidden: true`: listed only with `show_hidden=true`, read by name as any. */
+  hidden?: boolean;
 }
 
 interface RefsDocument {

@@ -417,9 +417,18 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
       ),
     );
     // The marked objects, and the backup's record of them.
-    expect(await keysUnder(backupBucket, "bk/")).toEqual(
+    const absentLists = (keys: string[], at: string) =>
+      keys.filter((k) => k.startsWith(`${at}/_lakeport_backup_absent/`));
+    const cliKeys = await keysUnder(backupBucket, "bk/");
+    expect(cliKeys.filter((k) => !absentLists(cliKeys, "bk").includes(k))).toEqual(
       ["bk/_lakeport_backup.json", ...expectedMarked().map((k) => `bk/${k}`)].sort(),
     );
+    // One list of absent objects per part of the mark's list: empty, nothing was swept yet.
+    expect(absentLists(cliKeys, "bk").length).toBeGreaterThan(0);
+    for (const key of absentLists(cliKeys, "bk")) {
+      const list = await s3.send(new GetObjectCommand({ Bucket: backupBucket, Key: key }));
+      expect(await list.Body!.transformToString(), key).toBe("");
+    }
     // The same backup through the copy workflow (distributed map over the mark's parts).
     const viaWorkflow = await lakeport([
       "gc",
@@ -435,8 +444,13 @@ describe("GC end to end through the CLI, the API and the deployed GC workflow", 
     expect(viaWorkflow.stderr).not.toContain("lakeport:");
     expect(viaWorkflow.code).toBe(0);
     // Beside the objects, the workflow's backup record: which mark, complete, its counts.
-    expect(await keysUnder(backupBucket, "wf/")).toEqual(
+    const wfKeys = await keysUnder(backupBucket, "wf/");
+    expect(wfKeys.filter((k) => !absentLists(wfKeys, "wf").includes(k))).toEqual(
       [...expectedMarked().map((k) => `wf/${k}`), "wf/_lakeport_backup.json"].sort(),
+    );
+    // The workflow's absent lists: the CLI's, part for part.
+    expect(absentLists(wfKeys, "wf").map((k) => k.slice(3))).toEqual(
+      absentLists(cliKeys, "bk").map((k) => k.slice(3)),
     );
     const record = await s3.send(
       new GetObjectCommand({ Bucket: backupBucket, Key: "wf/_lakeport_backup.json" }),

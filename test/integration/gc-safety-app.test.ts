@@ -2,7 +2,7 @@
 // synthesized app on the local cloud, the lakeFS development server, requests through the
 // deployed API Lambdas):
 // - revivals between a mark-only and a sweep-only run (a branch created from an expired
-//   commit, a commit linking an old address, a revert of the commit that deleted an object,
+//   commit, hidden or not, a commit linking an old address, a revert of the commit that deleted an object,
 //   a tag on an expired commit, an uncommitted link of an old address): every revived object
 //   reads back with its bytes, the rest of the mark is deleted;
 // - a revival between the mark and sweep phases of one mark-and-sweep run; an expired commit
@@ -145,6 +145,20 @@ describe("revivals between mark only and sweep only", () => {
       (r) => env.lakefs.revertBranch(r.id, "main", { ref: r.commits.c2! }),
       ["O0"],
       [["O0", "main", "old"]],
+    ],
+    [
+      "a hidden branch created from an expired commit (left out of lakeFS's default branch listing)",
+      async (r) => {
+        await env.lakefs.createBranch(r.id, "hidden-back", r.commits.c1!, { hidden: true });
+        const listed = [];
+        for await (const page of env.lakefs.listBranches(r.id)) listed.push(...page.results);
+        expect(listed.map((b) => b.id)).not.toContain("hidden-back");
+      },
+      ["A1", "O0"],
+      [
+        ["A1", "hidden-back", "a"],
+        ["O0", "hidden-back", "old"],
+      ],
     ],
     [
       "a tag on an expired commit",

@@ -164,6 +164,23 @@ describe("repositories and refs", () => {
       "b2",
       "b3",
     ]);
+    // A hidden branch: read by name, listed only with show_hidden, hidden after a commit too.
+    await lakefs.createBranch(repo, "b0-hidden", "main", { hidden: true });
+    await lakefs.uploadObject(repo, "b0-hidden", "h", { content: "h" });
+    await lakefs.commit(repo, "b0-hidden", { message: "on a hidden branch" });
+    expect((await lakefs.getBranch(repo, "b0-hidden")).commit_id).not.toBe(head.commit_id);
+    expect((await all(lakefs.listBranches(repo, { prefix: "b" }))).map((r) => r.id)).toEqual([
+      "b1",
+      "b2",
+      "b3",
+    ]);
+    const withHidden = await pages(lakefs.listBranches(repo, { amount: 2, showHidden: true }));
+    expect(withHidden.map((x) => x.results.map((r) => r.id))).toEqual([
+      ["b0-hidden", "b1"],
+      ["b2", "b3"],
+      ["c1", "main"],
+    ]);
+    await lakefs.deleteBranch(repo, "b0-hidden");
     await lakefs.deleteBranch(repo, "b2");
     await expect(lakefs.getBranch(repo, "b2")).rejects.toBeInstanceOf(LakeFsNotFoundError);
     await expect(lakefs.deleteBranch(repo, "b2")).rejects.toBeInstanceOf(LakeFsNotFoundError);

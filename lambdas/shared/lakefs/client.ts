@@ -300,13 +300,21 @@ export class LakeFsClient implements LakeFsApi {
     });
   }
 
-  /** Creates a branch from `source` (any ref); returns the commit id it points at. */
-  async createBranch(repository: string, name: string, source: string): Promise<string> {
+  /**
+   * Creates a branch from `source` (any ref); returns the commit id it points at. `hidden`:
+   * left out of branch listings unless asked for (lakeFS's `show_hidden`).
+   */
+  async createBranch(
+    repository: string,
+    name: string,
+    source: string,
+    opts: { hidden?: boolean } = {},
+  ): Promise<string> {
     const res = await this.http.send({
       operation: "createBranch",
       method: "POST",
       path: `/repositories/${seg(repository)}/branches`,
-      json: { name, source },
+      json: { name, source, ...(opts.hidden ? { hidden: true } : {}) },
     });
     return (await res.text()).trim();
   }

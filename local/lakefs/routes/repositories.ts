@@ -48,12 +48,13 @@ export function repositoryRoutes(ctx: RouteContext): Route[] {
         after(req),
         req.query.get("prefix") ?? "",
         n,
+        req.query.get("show_hidden") === "true",
       );
       return listReply(page, n, (r) => r.id);
     }),
     route("POST", `${REPO}/branches`, "createBranch", async (req, p) => {
       const body = await req.json();
-      const id = ctx.model.createBranch(p.repository!, body.name, body.source);
+      const id = ctx.model.createBranch(p.repository!, body.name, body.source, body.hidden);
       return { status: 201, text: id, headers: { "content-type": "text/html" } };
     }),
     route("GET", BRANCH, "getBranch", (_req, p) => ({
