@@ -72,6 +72,17 @@ export function checkOutsidePreviousExport(previousExportPath: string, exportPat
   );
 }
 
+/** The status path may not overlap a previous export path either: status files would land in it. */
+export function checkStatusOutsidePreviousExport(
+  previousExportPath: string,
+  statusPath: string | undefined,
+): void {
+  if (statusPath === undefined || !locationsOverlap(previousExportPath, statusPath)) return;
+  throw new ValidationError(
+    `exportStatusPath: ${normalizeS3Location(statusPath)} overlaps the previous export path ${normalizeS3Location(previousExportPath)}, which is left as it is (status files would be written into it); choose a status path outside it, or delete the configuration first`,
+  );
+}
+
 /**
  * Export locations may not overlap the storage namespace of any repository the lakeFS server
  * knows (GC deletes there, and another repository's data must never be overwritten). The

@@ -86,12 +86,16 @@ function putRoute(previous: ExportConfig, state: ExportState) {
     exportRoutes[
       routeKey("PUT", "/api/v1/repositories/{repository}/branches/{branch}/continuous-export")
     ]!;
-  const put = (exportPath: string) =>
+  const put = (exportPath: string, exportStatusPath?: string) =>
     route(
       {
         pathParameters: { repository: "repo", branch: "main" },
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ exportPath, isContinuous: false }),
+        body: JSON.stringify({
+          exportPath,
+          isContinuous: false,
+          ...(exportStatusPath ? { exportStatusPath } : {}),
+        }),
       } as never,
       deps,
     );
@@ -155,4 +159,17 @@ it("the last successful export's path is kept after a failed export elsewhere", 
     /overlaps the previous export path s3:\/\/other\/b/,
   );
   expect(stored).toEqual([]);
+});
+
+it("a status path inside (or around) a previous export path is refused: the old export is left as it is", async () => {
+  const { put, stored } = putRoute(configuredAtB, exportedAtA);
+  await expect(put("s3://out/c", "s3://out/a/_status")).rejects.toThrow(
+    /^exportStatusPath: s3:\/\/out\/a\/_status overlaps the previous export path s3:\/\/out\/a, which is left as it is/,
+  );
+  await expect(put("s3://out/c", "s3://other")).rejects.toThrow(
+    /^exportStatusPath: s3:\/\/other overlaps the previous export path s3:\/\/other\/b/,
+  );
+  expect(stored).toEqual([]);
+  await put("s3://out/c", "s3://out/status");
+  expect(stored.map((c) => c.exportStatusPath)).toEqual(["s3://out/status"]);
 });

@@ -45,6 +45,7 @@ import {
   checkOutsideOtherExports,
   checkOutsidePreviousExport,
   checkStatusOutsideExport,
+  checkStatusOutsidePreviousExport,
   compileRegexps,
 } from "../validation";
 
@@ -158,7 +159,9 @@ async function storeConfig(deps: ApiDeps, next: Omit<ExportConfig, "updatedAt" |
       // The previous configuration's path, and where the branch's exports are (a path set and
       // changed again before any export leaves the last export elsewhere).
       for (const path of new Set([previous.exportPath, state?.exportPath, state?.exportedPath])) {
-        if (path !== undefined) checkOutsidePreviousExport(path, config.exportPath);
+        if (path === undefined) continue;
+        checkOutsidePreviousExport(path, config.exportPath);
+        checkStatusOutsidePreviousExport(path, config.exportStatusPath);
       }
     }
     // Moving the paths releases the old ones: not while the export may still write to them.
