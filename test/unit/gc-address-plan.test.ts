@@ -176,10 +176,11 @@ describe("GC address plan", () => {
     );
     const counts = planCounts(planAddressCollection(g, retention, ["main"]));
     expect(counts).toEqual({
-      // 10 days of hourly commits plus the first one before the window.
-      active_list: 240,
+      // 10 days of hourly commits (the oldest dated in the threshold's second, which counts
+      // as inside the window) plus the first one before the window.
+      active_list: 241,
       expired_list: 1,
-      expired_diff: n - 241,
+      expired_diff: n - 242,
       active_staged: 1,
     });
   });

@@ -24,7 +24,8 @@ export interface ModelRepo {
 
 /**
  * Active, by the definition: every start, and the main parent of every commit `c` on a
- * start's whole main (first-parent) chain that was created after that start's threshold.
+ * start's whole main (first-parent) chain that was created after that start's threshold (a
+ * date in the threshold's own second counts: lakeFS's API truncates dates to the second).
  */
 export function modelRetention(
   repo: ModelRepo,
@@ -39,7 +40,7 @@ export function modelRetention(
     while (c) {
       const main = c.parents[0];
       if (main === undefined) break;
-      if (c.creationDate > threshold) active.add(main);
+      if (c.creationDate >= threshold) active.add(main);
       c = repo.commits.get(main);
     }
   }

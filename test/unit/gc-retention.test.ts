@@ -68,7 +68,11 @@ function lakeFsActive(g: CommitGraph, points: readonly StartingPoint[], now: num
   return active;
 }
 
-/** The definition, brute force: every start, and the main parent of each young commit on a chain. */
+/**
+ * The definition, brute force: every start, and the main parent of each young commit on a
+ * chain. lakeFS's API gives dates in whole seconds (truncated): a commit dated in the
+ * threshold's second may have been created after it, so it counts as young.
+ */
 function definitionActive(g: CommitGraph, points: readonly StartingPoint[], now: number) {
   const active = new Set<string>();
   for (const p of points) {
@@ -76,7 +80,7 @@ function definitionActive(g: CommitGraph, points: readonly StartingPoint[], now:
     active.add(p.commitId);
     for (let c: string | undefined = p.commitId; c !== undefined; ) {
       const parent: string | undefined = g.parentsOf(c)![0];
-      if (parent !== undefined && g.creationDateOf(c)! > threshold) active.add(parent);
+      if (parent !== undefined && g.creationDateOf(c)! >= threshold) active.add(parent);
       c = parent;
     }
   }
@@ -172,9 +176,15 @@ describe("GC retention", () => {
     const r = computeRetention(g, [branch("main", "c", 0)], NOW);
     expect(sorted(r.active)).toEqual(["c"]);
     expect(sorted(r.expired)).toEqual(["a", "b"]);
-    // A commit at exactly the threshold is not "after" it: its parent is not kept.
+    // A commit dated in the threshold's second (dates are whole seconds, truncated) may have
+    // been created after it: its parent is kept, as lakeFS may with the exact times.
     const atThreshold = graphOf({ a: [3], b: [0, "a"] });
-    expect(sorted(computeRetention(atThreshold, [branch("m", "b", 0)], NOW).active)).toEqual(["b"]);
+    expect(sorted(computeRetention(atThreshold, [branch("m", "b", 0)], NOW).active)).toEqual([
+      "a",
+      "b",
+    ]);
+    const justBefore = graphOf({ a: [3], b: [1 / SECONDS_PER_DAY, "a"] });
+    expect(sorted(computeRetention(justBefore, [branch("m", "b", 0)], NOW).active)).toEqual(["b"]);
   });
 
   it("keeps a head older than its window, and nothing behind it", () => {
@@ -340,8 +350,9 @@ describe("GC retention", () => {
     const points = [branch("main", `m${n - 1}`, 30)];
     for (let i = 1000; i < n; i += 2000) points.push(branch(`f${i}`, `f${i}`, 1));
     const r = computeRetention(g, points, NOW);
-    // main: the 719 commits younger than 30 days, plus m[n-720], created exactly at the threshold.
-    expect(r.active.size).toBe(720 + 50);
+    // main: the 719 commits younger than 30 days, m[n-720], created in the threshold's second
+    // (which counts as inside the window), and its parent m[n-721], the first before it.
+    expect(r.active.size).toBe(721 + 50);
     expect(r.active.size + r.expired.size).toBe(n + 50);
   });
 });

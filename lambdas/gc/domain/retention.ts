@@ -100,6 +100,10 @@ export function ancestryLeaves(
  * as old (lakeFS's stopping rule): that walk has evaluated, or will evaluate, every edge
  * below with a window at least as long.
  *
+ * lakeFS compares exact times; its API gives whole seconds (truncated), so a commit dated in
+ * the threshold's own second may have been created after the threshold: it counts as after
+ * (>=), keeping its parent, where lakeFS may or may not.
+ *
  * One difference, on the safe side: lakeFS checks the stopping rule before keeping the
  * parent, so when a longer-window walk reached `p` first through another child, a shorter
  * window's younger `c` does not keep `p` there, and the result depends on the order of the
@@ -141,7 +145,7 @@ export function activeCommits(
   const reached = new Map<string, number>();
   for (const { commitId, leaf, threshold } of ordered) {
     // A leaf's hypothetical child, created at the leaf's date, keeps it inside the window.
-    if (!leaf || createdAt(commits, commitId) > threshold) active.add(commitId);
+    if (!leaf || createdAt(commits, commitId) >= threshold) active.add(commitId);
     const before = reached.get(commitId);
     if (before !== undefined && before <= threshold) continue;
     reached.set(commitId, threshold);
@@ -149,7 +153,7 @@ export function activeCommits(
     for (;;) {
       const parent = parentsOf(commits, c)[0];
       if (parent === undefined) break;
-      if (createdAt(commits, c) > threshold) active.add(parent);
+      if (createdAt(commits, c) >= threshold) active.add(parent);
       const seen = reached.get(parent);
       if (seen !== undefined && seen <= threshold) break;
       reached.set(parent, threshold);
