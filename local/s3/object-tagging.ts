@@ -3,7 +3,7 @@
 // old object's tags and a copy lost the source's. On S3 every new object version starts with
 // the tags its request gives: CopyObject copies the source's (x-amz-tagging-directive COPY, the
 // default) or takes x-amz-tagging (REPLACE); PutObject takes x-amz-tagging; a completed
-// multipart upload has none here (CreateMultipartUpload's x-amz-tagging is not kept).
+// multipart upload takes its CreateMultipartUpload's x-amz-tagging.
 import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import type { S3rverStore } from "./store-layout";
 

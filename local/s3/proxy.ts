@@ -508,8 +508,8 @@ async function abortUpload(
 
 /**
  * CompleteMultipartUpload: checks the listed parts like S3, lets s3rver assemble the object,
- * then gives it S3's multipart ETag, md5(concatenated part md5s) + "-" + part count, where
- * s3rver would record the md5 of the whole content.
+ * then gives it its upload's tags and S3's multipart ETag, md5(concatenated part md5s) + "-" +
+ * part count, where s3rver would record the md5 of the whole content.
  */
 async function completeUpload(
   ctx: ProxyContext,
@@ -528,6 +528,7 @@ async function completeUpload(
     parts,
     ctx.admin.limits({ bucket: r.bucket }).minPartBytes,
   );
+  const tags = await ctx.layout.uploadTagging(r.bucket, uploadId); // gone once completed
   const up = await internal(ctx, "POST", req.url ?? "/", Readable.from([body]), {
     "content-type": "application/xml",
     "content-length": body.length,
@@ -539,7 +540,7 @@ async function completeUpload(
   up.body.resume();
   await once(up.body, "end");
   const etag = multipartEtag(parts.map((p) => p.etag));
-  await ctx.layout.setObjectEtag(r.bucket, r.key, etag);
+  await ctx.layout.setObjectEtag(r.bucket, r.key, etag, tags);
   const location = `http://${header(req, "host") ?? "127.0.0.1"}/${r.bucket}/${encodeKey(r.key)}`;
   sendXml(
     res,

@@ -171,10 +171,22 @@ export class StoreLayout {
   }
 
   /** Replaces the ETag s3rver recorded for an object (unquoted, e.g. "<md5>-3"), for a
-   * completed multipart upload: a new object, without the tags an earlier one had. */
-  async setObjectEtag(bucket: string, key: string, etag: string): Promise<void> {
+   * completed multipart upload: a new object, with the tags its CreateMultipartUpload gave
+   * (`tags`, its x-amz-tagging; none: without the tags an earlier object had). */
+  async setObjectEtag(bucket: string, key: string, etag: string, tags?: string): Promise<void> {
     await writeFile(`${this.objectPath(bucket, key)}.md5`, etag);
-    writeObjectTags(this.store, bucket, key, { kind: "set", header: undefined });
+    writeObjectTags(this.store, bucket, key, { kind: "set", header: tags });
+  }
+
+  /** The x-amz-tagging of an upload's CreateMultipartUpload (s3rver keeps its headers). */
+  async uploadTagging(bucket: string, uploadId: string): Promise<string | undefined> {
+    try {
+      const text = await readFile(path.join(this.uploadDir(bucket, uploadId), "metadata"), "utf8");
+      const tags = (JSON.parse(text) as Record<string, unknown>)["x-amz-tagging"];
+      return typeof tags === "string" ? tags : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async objectInfo(bucket: string, key: string): Promise<ObjectInfo | undefined> {

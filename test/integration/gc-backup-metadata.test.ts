@@ -15,7 +15,7 @@ import { copyMarkedObjects } from "../../cli/gc-backup";
 import { runCopyPartsStep } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { copyObject } from "../../lambdas/shared/s3-copy";
-import { testS3Client, uniqueName } from "../support/clients";
+import { testS3Admin, testS3Client, uniqueName } from "../support/clients";
 import { MemoryGcStore } from "../support/memory-gc";
 
 let s3: S3Client;
@@ -146,5 +146,39 @@ describe("GC backup and restore keep what S3 keeps with each object", () => {
       keepExistingDestination: true,
     });
     expect(restore.present).toBe(true);
+  });
+
+  it("above the multipart threshold, the tags come with the upload: a restore stopped after it is never taken as complete without them", async () => {
+    const m = await markedObject("m4");
+    const backupKey = `${uniqueName("mp")}/${m.key}`;
+    const big = { multipartThresholdBytes: 1, partSizeBytes: 1 };
+    const backup = {
+      sourceBucket: nsBucket,
+      sourceKey: `${m.ns}/${m.key}`,
+      destBucket: backupBucket,
+      destKey: backupKey,
+      keepSourceHeaders: true,
+    };
+    await copyObject(s3, backup, big);
+    await s3.send(new DeleteObjectCommand({ Bucket: nsBucket, Key: `${m.ns}/${m.key}` }));
+    const restore = {
+      sourceBucket: backupBucket,
+      sourceKey: backupKey,
+      destBucket: nsBucket,
+      destKey: `${m.ns}/${m.key}`,
+      keepSourceHeaders: true,
+      keepExistingDestination: true,
+    };
+    // A first restore whose tagging request fails (throttled, no retry left; or denied): set
+    // after the upload completed, the object stayed in the namespace without its tags, and the
+    // restore run again found it "already in the namespace" (same size) and succeeded.
+    const admin = testS3Admin();
+    await admin.throttle({ count: 10, bucket: nsBucket, operation: "PutObjectTagging" });
+    await copyObject(s3, restore, { ...big, retry: { maxAttempts: 1 } }).catch(() => undefined);
+    await admin.clearThrottleRules({ bucket: nsBucket });
+    await copyObject(s3, restore, big);
+    expect(await headOf(nsBucket, `${m.ns}/${m.key}`)).toMatchObject({
+      Tags: ["retention=keep", "team=a"],
+    });
   });
 });

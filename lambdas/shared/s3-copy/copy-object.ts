@@ -3,7 +3,8 @@
 // on failure. The destination gets the lakeFS content type and user metadata
 // (MetadataDirective REPLACE) and no tags (TaggingDirective REPLACE), not whatever the
 // physical object carries; a copy that keeps the source's headers (GC backup and restore)
-// keeps its tags too, multipart copies included.
+// keeps its tags too, multipart copies included (given to the upload, so the object never
+// exists without them).
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -12,7 +13,6 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
-  PutObjectTaggingCommand,
   type S3Client,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
@@ -99,25 +99,26 @@ function sourceHeaders(head: HeadObjectCommandOutput) {
   return out;
 }
 
-/** A multipart copy carries no tags: the source's are set on the completed object. */
-async function copyTags(s3: S3Client, input: CopyObjectInput, retry: RetryOptions) {
+/**
+ * The source's tags as a multipart upload takes them (x-amz-tagging, URL query form), or
+ * undefined when it has none. Given to CreateMultipartUpload, not set once the upload is
+ * complete: an object completed but not tagged (the tagging request failed) would be taken by
+ * a restore run again for one already in the namespace (same size), and stay without its tags.
+ */
+async function sourceTagging(
+  s3: S3Client,
+  input: CopyObjectInput,
+  retry: RetryOptions,
+): Promise<string | undefined> {
   const tags = await withRetry(
     () =>
       s3.send(new GetObjectTaggingCommand({ Bucket: input.sourceBucket, Key: input.sourceKey })),
     retry,
   );
-  if (!tags.TagSet?.length) return;
-  await withRetry(
-    () =>
-      s3.send(
-        new PutObjectTaggingCommand({
-          Bucket: input.destBucket,
-          Key: input.destKey,
-          Tagging: { TagSet: tags.TagSet },
-        }),
-      ),
-    retry,
-  );
+  if (!tags.TagSet?.length) return undefined;
+  return tags.TagSet.map(
+    (t) => `${encodeURIComponent(t.Key ?? "")}=${encodeURIComponent(t.Value ?? "")}`,
+  ).join("&");
 }
 
 const isMultipartEtag = (etag: string | undefined) => /-\d+"?$/.test(etag ?? "");
@@ -197,6 +198,7 @@ export async function copyObject(
     return { multipart: false, parts: 0, size, etag: out.CopyObjectResult?.ETag };
   }
 
+  const tagging = input.keepSourceHeaders ? await sourceTagging(s3, input, retry) : undefined;
   const created = await withRetry(
     () =>
       s3.send(
@@ -204,6 +206,7 @@ export async function copyObject(
           Bucket: input.destBucket,
           Key: input.destKey,
           ...headers,
+          ...(tagging ? { Tagging: tagging } : {}),
         }),
       ),
     retry,
@@ -249,7 +252,6 @@ export async function copyObject(
         ),
       retry,
     );
-    if (input.keepSourceHeaders) await copyTags(s3, input, retry);
     return { multipart: true, parts: parts.length, size, etag: done.ETag };
   } catch (error) {
     // Best effort: an upload left behind costs storage until a lifecycle rule removes it.
