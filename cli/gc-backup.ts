@@ -39,7 +39,13 @@ import {
   UNRECORDED_LOCATION_PROBLEM,
 } from "../lambdas/gc/domain/backup-record";
 import { isAbsentSource } from "../lambdas/gc/domain/copy-absent";
-import { gcPaths, splitNamespace, textPartNumber } from "../lambdas/gc/domain/paths";
+import {
+  duplicateTextPart,
+  duplicateTextPartProblem,
+  gcPaths,
+  splitNamespace,
+  textPartNumber,
+} from "../lambdas/gc/domain/paths";
 import { createS3Client, createSfnClient } from "../lambdas/shared/aws/clients";
 import { S3ObjectStore } from "../lambdas/shared/aws/s3-object-store";
 import { errorCode } from "../lambdas/shared/retry";
@@ -102,7 +108,7 @@ async function* markedParts(s3: S3Client, storageNamespace: string, markId: stri
   const ns = splitNamespace(storageNamespace);
   const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
   let token: string | undefined;
-  let parts = 0;
+  const seen = new Map<number, string>();
   do {
     const page = await s3.send(
       new ListObjectsV2Command({
@@ -114,14 +120,19 @@ async function* markedParts(s3: S3Client, storageNamespace: string, markId: stri
     for (const o of page.Contents ?? []) {
       const number = textPartNumber(o.Key ?? "");
       if (number === undefined) continue;
-      parts++;
+      const first = seen.get(number);
+      if (first !== undefined) {
+        const keys: [string, string] = [first, o.Key ?? ""];
+        throw new UsageError(duplicateTextPartProblem(markId, { part: number, keys }));
+      }
+      seen.set(number, o.Key ?? "");
       const out = await s3.send(new GetObjectCommand({ Bucket: ns.bucket, Key: o.Key }));
       const text = (await out.Body?.transformToString("utf8")) ?? "";
       yield { number, lines: text.split("\n").filter((l) => l.length > 0) };
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (parts === 0) throw noListsError(storageNamespace, markId);
+  if (seen.size === 0) throw noListsError(storageNamespace, markId);
 }
 
 async function* markedKeys(s3: S3Client, storageNamespace: string, markId: string) {
@@ -134,8 +145,9 @@ const noListsError = (storageNamespace: string, markId: string) =>
   );
 
 /**
- * The mark's address lists exist: checked before a backup writes its record and before a
- * restore retires the mark, so a mark without lists changes nothing (as the workflow's plan).
+ * The mark's address lists exist, one per part number: checked before a backup writes its
+ * record and before a restore retires the mark, so a mark without lists, or with two lists of
+ * one part, changes nothing (as the workflow's plan).
  */
 export async function checkMarkLists(
   s3: S3Client,
@@ -145,6 +157,8 @@ export async function checkMarkLists(
   const ns = splitNamespace(storageNamespace);
   const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
   let token: string | undefined;
+  let lists = false;
+  const parts: { key: string; part: number }[] = [];
   do {
     const page = await s3.send(
       new ListObjectsV2Command({
@@ -153,10 +167,16 @@ export async function checkMarkLists(
         ...(token ? { ContinuationToken: token } : {}),
       }),
     );
-    if ((page.Contents ?? []).some((o) => o.Key?.endsWith(".txt"))) return;
+    for (const o of page.Contents ?? []) {
+      if (o.Key?.endsWith(".txt")) lists = true;
+      const part = textPartNumber(o.Key ?? "");
+      if (part !== undefined) parts.push({ key: o.Key ?? "", part });
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  throw noListsError(storageNamespace, markId);
+  if (!lists) throw noListsError(storageNamespace, markId);
+  const dup = duplicateTextPart(parts);
+  if (dup) throw new UsageError(duplicateTextPartProblem(markId, dup));
 }
 
 /** Counts of a running backup or restore: objects listed so far, copied, failed, bytes. */

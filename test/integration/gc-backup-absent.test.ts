@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../cli/endpoint";
-import { checkCopyLocation, copyMarkedObjects } from "../../cli/gc-backup";
+import { checkCopyLocation, checkMarkLists, copyMarkedObjects } from "../../cli/gc-backup";
 import { runCopyPartsStep, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { testS3Client, uniqueName } from "../support/clients";
@@ -165,5 +165,25 @@ describe("GC restore from a location that holds other objects but not the mark's
         direction: "restore",
       }),
     ).rejects.toThrow(/none of/);
+  });
+});
+
+describe("GC backup and restore of a mark with two lists of one part (a copy beside its own)", () => {
+  it("from this machine (CLI): refused before a record is written or the mark retired, as by the workflow's plan", async () => {
+    const m = await secondMark("m7");
+    const copy = `${m.ns}/${gcPaths.addressesTextPrefix("m7")}old/part-00000.txt`;
+    await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: copy, Body: "data/other\n" }));
+    const refusal = checkMarkLists(s3, m.storageNamespace, "m7");
+    await expect(refusal).rejects.toBeInstanceOf(UsageError);
+    await expect(refusal).rejects.toThrow(/are both a list of its part 0/);
+    const external = `s3://${backupBucket}/${uniqueName("dup")}`;
+    await expect(
+      copyMarkedObjects(s3, {
+        storageNamespace: m.storageNamespace,
+        markId: "m7",
+        external,
+        direction: "backup",
+      }),
+    ).rejects.toThrow(/are both a list of its part 0/);
   });
 });

@@ -186,6 +186,27 @@ describe("the plan of a backup", () => {
   });
 });
 
+describe("the plan of a backup or restore of a mark with two lists of one part", () => {
+  // textPartNumber reads the number from the name's end, so a list copied into a folder
+  // beside the mark's own is part 0 too. The copy workflow keeps a part's counts, and a backup
+  // the part's absent keys, under its number: one list's would replace the other's, and a
+  // restore could take the lost objects of one for none (as the CLI, counting both, would not).
+  it("refuses it, writing nothing and retiring nothing", async () => {
+    for (const direction of ["backup", "restore"] as const) {
+      const w = world();
+      await w.seed(direction === "restore");
+      const copy = `repos/repo/${gcPaths.addressesTextPrefix("m1")}old/part-00000.txt`;
+      await w.s3.put("lake-ns", copy, "data/c\n");
+      await expect(runCopyPlanStep(w.deps, w.input(direction))).rejects.toThrow(
+        /mark id "m1": .*mark_id=m1\/old\/part-00000\.txt and .*mark_id=m1\/part-00000\.txt are both a list of its part 0 .*: nothing copied$/,
+      );
+      expect(await w.record()).toBeUndefined();
+      expect(await w.s3.getText("work", `gc/repo/c-${direction}/copy-parts.jsonl`)).toBeUndefined();
+      expect(w.retires).toEqual([]);
+    }
+  });
+});
+
 describe("the plan of a restore", () => {
   it("refuses another mark's record and retires nothing", async () => {
     const w = world();

@@ -17,7 +17,12 @@ import {
   UNRECORDED_LOCATION_PROBLEM,
 } from "../domain/backup-record";
 import { validateMarkId } from "../domain/ids";
-import { gcPaths, textPartNumber } from "../domain/paths";
+import {
+  duplicateTextPart,
+  duplicateTextPartProblem,
+  gcPaths,
+  textPartNumber,
+} from "../domain/paths";
 import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
@@ -210,6 +215,8 @@ async function markParts(
   if (parts.length === 0) {
     throw new Error(`mark id "${input.markId}": no address lists in ${input.storageNamespace}`);
   }
+  const dup = duplicateTextPart(parts);
+  if (dup) throw new Error(`${duplicateTextPartProblem(input.markId, dup)}: nothing copied`);
   return parts;
 }
 

@@ -52,6 +52,32 @@ export function textPartNumber(key: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * Two lists of one part number among a mark's text parts (`old/part-00000.txt` beside
+ * `part-00000.txt`: textPartNumber reads the number from the name's end), or undefined. A
+ * backup keeps a part's absent keys, and the copy workflow a part's counts, under its number:
+ * the second list's would replace the first's.
+ */
+export function duplicateTextPart(
+  parts: readonly { key: string; part: number }[],
+): { part: number; keys: [string, string] } | undefined {
+  const seen = new Map<number, string>();
+  for (const { key, part } of parts) {
+    const first = seen.get(part);
+    if (first !== undefined) return { part, keys: [first, key] };
+    seen.set(part, key);
+  }
+  return undefined;
+}
+
+/** Why a mark with two lists of one part is not backed up or restored. */
+export function duplicateTextPartProblem(
+  markId: string,
+  dup: { part: number; keys: [string, string] },
+): string {
+  return `mark id "${markId}": ${dup.keys[0]} and ${dup.keys[1]} are both a list of its part ${dup.part} (one was not written by the mark)`;
+}
+
 /** `s3://bucket/prefix` + relative key -> `s3://bucket/prefix/key`. */
 export function namespaceUri(storageNamespace: string, relativeKey: string): string {
   return `${storageNamespace.replace(/\/+$/, "")}/${relativeKey.replace(/^\/+/, "")}`;
