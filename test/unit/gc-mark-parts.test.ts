@@ -60,3 +60,16 @@ it("a missing list part stops the sweep instead of reporting success", async () 
   expect(out.errorMessage).toMatch(/part-00000\.txt is missing/);
   expect(exists(data)).toBe(true);
 });
+
+it("a second list of one of its parts (a copy in a folder beside the mark's own) stops the sweep before any delete", async () => {
+  const { w, data, kept, exists } = world();
+  const runId = "20270101T000000000Z-copied";
+  // Its number is read from the name's end: part 0 again, checked against partition 0's
+  // revived keys only, whatever partitions its keys are in.
+  const copy = `repos/r1/${gcPaths.addressesTextPrefix(runId)}old/part-00000.txt`;
+  const out = await run(w, runId, () => w.store.put("lake", copy, "data/kept-object\n"));
+  expect(out.success).toBe(false);
+  expect(out.errorMessage).toMatch(/old\/part-00000\.txt and .* are both a list of its part 0/);
+  expect(exists(kept)).toBe(true);
+  expect(exists(data)).toBe(true);
+});

@@ -7,7 +7,12 @@
 // again from it right before each delete request (sweep-guard.ts).
 import { CommitGraph } from "../domain/commit-graph";
 import { sweepRefusal } from "../domain/mark-lifecycle";
-import { gcPaths, textPartNumber } from "../domain/paths";
+import {
+  duplicateTextPart,
+  duplicateTextPartProblem,
+  gcPaths,
+  textPartNumber,
+} from "../domain/paths";
 import { parseCommitsCsv } from "../domain/reports";
 import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
@@ -243,16 +248,22 @@ async function countedSoFar(deps: GcStepDeps, work: ReturnType<typeof gcWorkKeys
 }
 
 /**
- * The mark's text lists must be exactly its partitions 0..partitions-1: revalidation and the
- * sweep's checks spare keys per partition, so a list under another number (left by another
- * mark with this id) would be swept unprotected, and a missing one left unswept by a run
- * reported as successful.
+ * The mark's text lists must be exactly its partitions 0..partitions-1, one each: revalidation
+ * and the sweep's checks spare keys per partition, so a list under another number (left by
+ * another mark with this id), or a second list of one number (a copy beside the mark's own),
+ * would be swept unprotected, and a missing one left unswept by a run reported as successful.
  */
 function checkMarkParts(markId: string, parts: { key: string; part: number }[], n: number) {
   const stray = parts.find((p) => p.part >= n);
   if (stray) {
     throw new MarkNotSweepableError(
       `mark id "${markId}": ${stray.key} is not one of its ${n} partition(s), so it was not written by this mark; nothing is deleted: start a new mark with another id`,
+    );
+  }
+  const dup = duplicateTextPart(parts);
+  if (dup) {
+    throw new MarkNotSweepableError(
+      `${duplicateTextPartProblem(markId, dup)}: the sweep would take both for partition ${dup.part}, checking neither's keys against their own partitions; nothing is deleted: start a new mark with another id`,
     );
   }
   const seen = new Set(parts.map((p) => p.part));
