@@ -218,3 +218,43 @@ it("a late or repeated delivery of an old end changes nothing", async () => {
   await handleExecutionStatusChange(deps, ended("ABORTED", at(0)));
   expect(w.state).toEqual(repaired);
 });
+
+it("the branch's own failed export redriven and aborted again makes the repair wait for its functions", async () => {
+  // e1 failed at minute 0 (its end recorded then): nothing of it can still write.
+  const failed: ExportState = {
+    ...repaired,
+    state: "export-failed",
+    commitId: "c1",
+    lastExportedCommit: "c0",
+    exportId: OLD_INPUT.exportId,
+    executionArn: arnOf(OLD_INPUT.exportId),
+    errorMessage: "1 errors",
+    startedAt: at(-5).toISOString(),
+    updatedAt: at(0).toISOString(),
+    repaired: false,
+    unreconciled: [
+      {
+        exportId: OLD_INPUT.exportId,
+        startedAt: at(-5).toISOString(),
+        full: false,
+        configVersion: 1,
+      },
+    ],
+  };
+  const { w, deps } = world(failed);
+  // A repeated delivery of that end changes nothing.
+  w.clock = at(2);
+  await handleExecutionStatusChange(deps, ended("FAILED", at(0)));
+  expect(w.state).toEqual(failed);
+  // Someone redrives e1 in the console and aborts it at minute 30: its copy functions may
+  // still write c1's objects until their timeout.
+  w.clock = at(31);
+  await handleExecutionStatusChange(deps, ended("ABORTED", at(30)));
+  const repair = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(repair).toMatchObject({ status: "refused-settling", until: at(46).toISOString() });
+  expect(w.workflows.started).toHaveLength(0);
+  // Once they have stopped, the repair reconciles e1's paths.
+  w.clock = at(47);
+  const later = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(later).toMatchObject({ status: "started", mode: "incremental" });
+});

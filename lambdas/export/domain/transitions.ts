@@ -217,16 +217,16 @@ export interface ObsoleteRun {
  * before the latest export started is that export's own old end (a late delivery): nothing.
  * One that stopped later ran again after the branch moved on and may have written its older
  * commit over the export: an ended branch becomes export-failed (its repair reconciles what
- * the run touched); a running export is marked so that it cannot end as a success.
+ * the run touched); a running export is marked so that it cannot end as a success. A re-run
+ * of the latest export itself: see decideOwnRerun.
  */
 export function decideObsoleteRun(
   current: ExportState | undefined,
   run: ObsoleteRun,
   now: string,
 ): ExportState | undefined {
-  if (!current || current.exportId === run.record.exportId || current.startedAt === undefined) {
-    return undefined;
-  }
+  if (!current || current.startedAt === undefined) return undefined;
+  if (current.exportId === run.record.exportId) return decideOwnRerun(current, run, now);
   // The margin absorbs clock skew between Step Functions' stopDate and our start times.
   if (Date.parse(run.stoppedAt) <= Date.parse(current.startedAt) + OBSOLETE_RUN_MARGIN_MS) {
     return undefined;
@@ -255,4 +255,24 @@ export function decideObsoleteRun(
         : run.reason,
     ...latestSettling(current.settlesAt, run.settlesAt),
   };
+}
+
+/**
+ * The branch's latest export, whose failure is recorded already (its paths are among those the
+ * repair reconciles), ran again and stopped after that record (a redrive): aborted or timed
+ * out, its functions may still write until run.settlesAt, so the repair waits for them as it
+ * does after the first end. Anything else (its own end delivered again) changes nothing.
+ */
+function decideOwnRerun(
+  current: ExportState,
+  run: ObsoleteRun,
+  now: string,
+): ExportState | undefined {
+  if (current.state !== "export-failed" || run.settlesAt === undefined) return undefined;
+  if (Date.parse(run.stoppedAt) <= Date.parse(current.updatedAt) + OBSOLETE_RUN_MARGIN_MS) {
+    return undefined;
+  }
+  const settling = latestSettling(current.settlesAt, run.settlesAt);
+  if (settling.settlesAt === current.settlesAt) return undefined;
+  return { ...current, ...settling, updatedAt: now, version: current.version + 1 };
 }
