@@ -76,7 +76,6 @@ export async function startExport(
   const { repository, branch } = req;
   let config = await configOrThrow(deps, repository, branch);
   const repo = await getRepositoryOrThrow(deps.lakefs, repository);
-  const commitId = await getBranchHead(deps.lakefs, repository, branch);
 
   /** This start's head was queued behind a re-driven crashed start. */
   let queued = false;
@@ -84,6 +83,9 @@ export async function startExport(
   const explicit = req.trigger !== "event";
   for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
     const current = await deps.exports.getState(repository, branch);
+    // Read after the state, every round: a head read before a lost race may be older than what
+    // was exported meanwhile; an export started since makes the compare-and-set fail.
+    const commitId = await getBranchHead(deps.lakefs, repository, branch);
     const now = deps.now().toISOString();
     const decision = decideStart(current, {
       commitId,
