@@ -258,3 +258,31 @@ it("the branch's own failed export redriven and aborted again makes the repair w
   const later = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
   expect(later).toMatchObject({ status: "started", mode: "incremental" });
 });
+
+it("a repair waits while the branch's failed export runs again", async () => {
+  const failed: ExportState = {
+    ...repaired,
+    state: "export-failed",
+    commitId: "c1",
+    lastExportedCommit: "c0",
+    exportId: OLD_INPUT.exportId,
+    executionArn: arnOf(OLD_INPUT.exportId),
+    errorMessage: "1 errors",
+    startedAt: at(-5).toISOString(),
+    updatedAt: at(0).toISOString(),
+    repaired: false,
+  };
+  const { w, deps } = world(failed);
+  // Someone redrives e1 in the console: it writes c1's objects until it stops. A repair now
+  // would race it (c1's copies landing after the repair's, under its success line).
+  w.workflows.status.set(arnOf(OLD_INPUT.exportId), "RUNNING");
+  w.clock = at(30);
+  const repair = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(repair).toEqual({ status: "refused-running", runningExportId: OLD_INPUT.exportId });
+  expect(w.workflows.started).toHaveLength(0);
+  expect(w.state).toEqual(failed);
+  // Once it has stopped, the repair runs.
+  w.workflows.status.set(arnOf(OLD_INPUT.exportId), "FAILED");
+  const later = await startExport(deps, { repository: "repo", branch: "main", trigger: "repair" });
+  expect(later).toMatchObject({ status: "started", commitId: "c3" });
+});

@@ -17,7 +17,12 @@ import {
   type StartTrigger,
 } from "../domain/export-state";
 import { startOf } from "../domain/stuck";
-import { decideStart, reconcileExportsOf } from "../domain/transitions";
+import {
+  decideStart,
+  reconcileExportsOf,
+  type StartDecision,
+  type StartInput,
+} from "../domain/transitions";
 import { type ExportWorkflowInput, ExportWorkflowInputSchema } from "../domain/workflow-input";
 import type { ExportStateStore } from "../ports";
 
@@ -87,16 +92,8 @@ export async function startExport(
     // was exported meanwhile; an export started since makes the compare-and-set fail.
     const commitId = await getBranchHead(deps.lakefs, repository, branch);
     const now = deps.now().toISOString();
-    const decision = decideStart(current, {
-      commitId,
-      trigger: req.trigger,
-      isContinuous: config.isContinuous,
-      configVersion: configVersionOf(config),
-      exportPath: config.exportPath,
-      ...(req.full ? { full: true } : {}),
-      now,
-      exportIdFor: (attempt) => exportIdFor(repository, branch, commitId, attempt),
-    });
+    const input = startInputOf(config, req, commitId, now);
+    const decision = await unlessRerunning(deps, current, decideStart(current, input));
     switch (decision.kind) {
       case "up-to-date":
         // A follow-up asked for meanwhile found nothing newer: the request is settled.
@@ -190,6 +187,25 @@ export async function startExport(
   throw new Error(`too much contention on the export state of lakefs://${repository}@${branch}`);
 }
 
+/** What decideStart needs to decide on `config` for the head `commitId`. */
+function startInputOf(
+  config: ExportConfig,
+  req: StartExportRequest,
+  commitId: string,
+  now: string,
+): StartInput {
+  return {
+    commitId,
+    trigger: req.trigger,
+    isContinuous: config.isContinuous,
+    configVersion: configVersionOf(config),
+    exportPath: config.exportPath,
+    ...(req.full ? { full: true } : {}),
+    now,
+    exportIdFor: (attempt) => exportIdFor(req.repository, req.branch, commitId, attempt),
+  };
+}
+
 /** Forgets the pending head of an ended export (compare-and-set: lost races change nothing). */
 async function settlePending(
   deps: StartExportDeps,
@@ -262,17 +278,44 @@ function redecided(state: ExportState, config: ExportConfig, now: Date): ExportS
   };
 }
 
+/**
+ * A repair of a failed export whose execution runs again (a Step Functions redrive) would race
+ * it: the older commit's copies could land after the repair's, under its success line (the
+ * run's end is recorded only once it stops). Refused, as a full repair while an export runs.
+ */
+async function unlessRerunning(
+  deps: StartExportDeps,
+  current: ExportState | undefined,
+  decision: StartDecision,
+): Promise<StartDecision> {
+  if (decision.kind !== "start" || !decision.next.repaired) return decision;
+  if (current?.state !== "export-failed" || current.executionArn === undefined) return decision;
+  let status: string;
+  try {
+    status = (await deps.workflows.describe(current.executionArn)).status;
+  } catch (err) {
+    if (isNoSuchExecution(err)) return decision;
+    throw err;
+  }
+  return status === "RUNNING" || status === "PENDING_REDRIVE"
+    ? { kind: "refused-running", exportId: current.exportId }
+    : decision;
+}
+
 /** Whether Step Functions knows the execution (a crashed start may have reached it). */
 async function executionExists(workflows: WorkflowStarter, executionArn: string) {
   try {
     await workflows.describe(executionArn);
     return true;
   } catch (err) {
-    const e = err as Error;
-    if (e?.name === "ExecutionDoesNotExist" || /ExecutionDoesNotExist/.test(e?.message ?? ""))
-      return false;
+    if (isNoSuchExecution(err)) return false;
     throw err;
   }
+}
+
+function isNoSuchExecution(err: unknown): boolean {
+  const e = err as Error;
+  return e?.name === "ExecutionDoesNotExist" || /ExecutionDoesNotExist/.test(e?.message ?? "");
 }
 
 async function launch(
