@@ -211,6 +211,9 @@ export class ExportWorkflow extends Construct {
     for (const f of [plan, copy, status]) {
       grantItems(f, props.table, ["dynamodb:UpdateItem"], [EXPORT_PROGRESS_PK_PREFIX]);
     }
+    // The status step reads the branch's export state: a run that is no longer the branch's
+    // latest export (a redrive of an older execution) writes no success line.
+    grantItems(status, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
     // The stuck check lists export states (kind index), re-reads and fails them, and reads
     // executions of this state machine only; it starts a lost follow-up export as the
     // watchdog would (reading lakeFS, writing the state, StartExecution).

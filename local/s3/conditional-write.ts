@@ -1,9 +1,8 @@
 // S3's conditional writes on PutObject (`If-None-Match: *`, `If-Match: <etag>`), which s3rver
-// 3.7.1 ignores. A condition is checked and the object written while the key is held, so of
-// two conditional writes racing on one key exactly one holds: what lets a writer claim a key
-// (a GC backup location's record) as on S3.
-import { once } from "node:events";
-import type { IncomingMessage, ServerResponse } from "node:http";
+// 3.7.1 ignores. A condition is checked and the object written while the key is held
+// (key-locks.ts), so of two conditional writes racing on one key exactly one holds: what lets
+// a writer claim a key (a GC backup location's record) as on S3.
+import type { IncomingMessage } from "node:http";
 import { S3ErrorResponse } from "./s3-error";
 import type { StoreLayout } from "./store-layout";
 
@@ -66,56 +65,3 @@ const preconditionFailed = (condition: string) =>
     "At least one of the pre-conditions you specified did not hold",
     { Condition: condition },
   );
-
-/** Serializes work per bucket and key (the proxy is the only writer of its store). */
-export class KeyLocks {
-  readonly #tails = new Map<string, Promise<void>>();
-
-  /** Runs `work` once every earlier holder of the key has finished. */
-  async hold<T>(bucket: string, key: string, work: () => Promise<T>): Promise<T> {
-    const id = `${bucket}/${key}`;
-    const before = this.#tails.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = before.then(() => mine);
-    this.#tails.set(id, tail);
-    await before;
-    try {
-      return await work();
-    } finally {
-      release();
-      if (this.#tails.get(id) === tail) this.#tails.delete(id);
-    }
-  }
-
-  /** Resolves once the key's current holders are done (an unconditional write waits for them). */
-  async settled(bucket: string, key: string): Promise<void> {
-    await this.#tails.get(`${bucket}/${key}`);
-  }
-
-  /**
-   * A PutObject (`put` answers it): with write conditions, checked and answered while the key
-   * is held; without, after any conditional write in progress on the key.
-   */
-  async write(
-    layout: StoreLayout,
-    target: { bucket: string; key: string },
-    req: IncomingMessage,
-    res: ServerResponse,
-    put: () => Promise<void>,
-  ): Promise<void> {
-    const { bucket, key } = target;
-    const conditions = writeConditionsOf(req);
-    if (!conditions) {
-      await this.settled(bucket, key);
-      return put();
-    }
-    await this.hold(bucket, key, async () => {
-      await checkWriteConditions(layout, bucket, key, conditions);
-      await put();
-      if (!res.writableFinished) await once(res, "finish").catch(() => undefined);
-    });
-  }
-}

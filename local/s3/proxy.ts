@@ -11,7 +11,6 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ADMIN_PATH_PREFIX, handleAdminRequest, type S3Admin } from "./admin";
-import { KeyLocks } from "./conditional-write";
 import { LOCAL_S3_CREDENTIALS } from "./credentials";
 import {
   deleteOneObject,
@@ -19,6 +18,7 @@ import {
   type KeyOutcome,
   parseDeleteBody,
 } from "./delete-objects";
+import { KeyLocks } from "./key-locks";
 import { listObjectsV1, listObjectsV2 } from "./list-objects";
 import { checkCompleteParts, parseCompleteBody } from "./multipart";
 import { copyTagWrite } from "./object-tagging";
@@ -43,6 +43,7 @@ import {
   xmlEscape,
 } from "./s3-error";
 import { type StoreLayout, storedMetadataOf } from "./store-layout";
+import { drain, forward, internal, readBody } from "./upstream";
 
 export interface S3ProxyOptions {
   /** Port of the s3rver instance on loopback. */
@@ -58,7 +59,6 @@ export interface S3Proxy {
   close(): Promise<void>;
 }
 
-const MAX_XML_BODY = 4 * 1024 * 1024;
 const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
@@ -103,23 +103,6 @@ export async function startS3Proxy(opts: S3ProxyOptions): Promise<S3Proxy> {
 interface ProxyContext extends S3ProxyOptions {
   agent: http.Agent;
   keyLocks: KeyLocks;
-}
-
-async function drain(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded) return;
-  req.resume();
-  await once(req, "end").catch(() => undefined);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > MAX_XML_BODY) throw new S3ErrorResponse("MalformedXML", "Request body too large");
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 const encodeKey = (key: string) => key.split("/").map(encodeURIComponent).join("/");
@@ -169,15 +152,22 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
         );
       }
       return forward(ctx, req, res);
-    case "CopyObject":
-      return copyObject(ctx, r, req, res);
+    case "CopyObject": {
+      // The source read and the destination written as single versions (key-locks.ts).
+      const src = copySourceOf(req);
+      const keys = [
+        { bucket: src.bucket, key: src.key, mode: "shared" as const },
+        { bucket: r.bucket, key: r.key, mode: "exclusive" as const },
+      ];
+      return ctx.keyLocks.holdAll(keys, () => copyObject(ctx, r, req, res));
+    }
     case "DeleteObjects":
       return deleteObjects(ctx, r, req, res);
     case "DeleteObject":
       checkAccessKey(req, r.query);
       await requireBucket(ctx, r.bucket);
       await drain(req);
-      await deleteOneObject(ctx.layout, r.bucket, r.key);
+      await ctx.keyLocks.hold(r.bucket, r.key, () => deleteOneObject(ctx.layout, r.bucket, r.key));
       res.writeHead(204, { "x-amz-request-id": requestId() });
       return res.end();
     case "AbortMultipartUpload":
@@ -186,14 +176,19 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
       await requireUpload(ctx, r);
       return forward(ctx, req, res);
     case "CompleteMultipartUpload":
-      return completeUpload(ctx, r, req, res);
+      return ctx.keyLocks.hold(r.bucket, r.key, () => completeUpload(ctx, r, req, res));
     case "PutObject":
       checkAccessKey(req, r.query);
       await requireBucket(ctx, r.bucket);
       return ctx.keyLocks.write(ctx.layout, r, req, res, () => putObject(ctx, r, req, res));
     case "GetObject":
-      if (header(req, "range") && !r.query.has("partNumber")) return rangedGet(ctx, r, req, res);
-      return forward(ctx, req, res);
+      return ctx.keyLocks.shared(r.bucket, r.key, () =>
+        header(req, "range") && !r.query.has("partNumber")
+          ? rangedGet(ctx, r, req, res)
+          : forward(ctx, req, res),
+      );
+    case "HeadObject":
+      return ctx.keyLocks.shared(r.bucket, r.key, () => forward(ctx, req, res));
     default:
       return forward(ctx, req, res);
   }
@@ -232,58 +227,6 @@ async function requireUpload(ctx: ProxyContext, r: ClassifiedRequest): Promise<s
 }
 
 /** Sends the client's request to s3rver as it came (optionally with a replaced body/headers). */
-function forward(
-  ctx: ProxyContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  override: { body?: Buffer; headers?: Record<string, string> } = {},
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const upstream = http.request(
-      {
-        host: "127.0.0.1",
-        port: ctx.upstreamPort,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, ...override.headers },
-        agent: ctx.agent,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        pipeline(up, res).then(resolve, reject);
-      },
-    );
-    upstream.on("error", reject);
-    if (override.body !== undefined) upstream.end(override.body);
-    else pipeline(req, upstream).catch(reject);
-  });
-}
-
-interface InternalResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: IncomingMessage;
-}
-
-/** An unsigned request from the proxy to s3rver (s3rver accepts anonymous requests). */
-function internal(
-  ctx: ProxyContext,
-  method: string,
-  path: string,
-  body?: Readable,
-  headers: Record<string, string | number> = {},
-): Promise<InternalResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: "127.0.0.1", port: ctx.upstreamPort, method, path, headers, agent: ctx.agent },
-      (res) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: res }),
-    );
-    req.on("error", reject);
-    if (body) pipeline(body, req).catch(reject);
-    else req.end();
-  });
-}
-
 function copySourceOf(req: IncomingMessage) {
   const raw = header(req, "x-amz-copy-source") ?? "";
   const src = parseCopySource(raw);

@@ -659,6 +659,22 @@ describe("export integrity", () => {
     }
   });
 
+  it("lets the status step update the export's progress item and read the branch's export state, nothing more", () => {
+    const dynamo = statementsOf(policyOf("LakeportExportStatusFunction"))
+      .filter((st) => list(st.Action).some((a) => a.startsWith("dynamodb:")))
+      .map((st) => ({ actions: list(st.Action), condition: st.Condition }));
+    expect(dynamo).toEqual([
+      {
+        actions: ["dynamodb:UpdateItem"],
+        condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["EXPORTPROGRESS#*"] } },
+      },
+      {
+        actions: ["dynamodb:GetItem"],
+        condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*"] } },
+      },
+    ]);
+  });
+
   it("records an export's outcome only once its execution has ended: the finish step touches no state", () => {
     const finish = ofType("AWS::IAM::Policy").filter(([id]) =>
       id.startsWith("LakeportExportFinishFunction"),

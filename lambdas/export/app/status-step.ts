@@ -47,7 +47,7 @@ import { type ExportTask, parseTaskShard } from "../domain/tasks";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, StatusStepOutput } from "../domain/workflow-state";
 import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
-import type { ExportObjectStore, ExportProgressStore } from "../ports";
+import type { ExportObjectStore, ExportProgressStore, ExportStateStore } from "../ports";
 import { batchManifestWriter } from "./batch-manifest-writer";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
 
@@ -60,6 +60,12 @@ export interface StatusStepDeps {
   metrics?: MetricsPort;
   /** Where the final counts replace the running ones (none: not recorded). */
   progress?: ExportProgressStore;
+  /**
+   * The branch's export state: a run that is no longer the branch's latest export (a Step
+   * Functions redrive of an older execution) may have mixed its commit into a newer export, so
+   * it never writes a success line (none: not checked).
+   */
+  exports?: Pick<ExportStateStore, "getState">;
 }
 
 /** Shard results (small) read at once; task shards (up to 1 MiB each) held at once. */
@@ -72,7 +78,9 @@ export async function runStatusStep(
 ): Promise<StatusStepOutput> {
   const input = workflowInputOf(state);
   const { store } = deps;
-  const fatalError = state.error ? reasonOfCaughtError(state.error) : undefined;
+  const fatalError =
+    (state.error ? reasonOfCaughtError(state.error) : undefined) ??
+    (await obsoleteRunReason(deps, input));
 
   const planned = state.plan?.done ? state.plan.counts.shards : 0;
   const { totals: shardTotals, completed } = await totalsOfShards(deps, input.exportId, planned);
@@ -163,6 +171,21 @@ export async function runStatusStep(
   );
   publishRunMetrics();
   return out;
+}
+
+/**
+ * Why this run may not report success, when the branch's latest export is another one: only
+ * a re-run of an older execution (a Step Functions redrive after the branch moved on) gets
+ * here, and its copies went over whatever the newer export wrote.
+ */
+async function obsoleteRunReason(
+  deps: StatusStepDeps,
+  input: { repository: string; branch: string; exportId: string },
+): Promise<string | undefined> {
+  if (!deps.exports) return undefined;
+  const current = await deps.exports.getState(input.repository, input.branch);
+  if (!current || current.exportId === input.exportId) return undefined;
+  return `export ${input.exportId} ran again after the branch's export moved on to ${current.exportId} (a redrive of an older execution): the export path may mix commits; run export repair`;
 }
 
 /** Totals of the shard results; a planned shard without a result counts each task as failed. */

@@ -2,7 +2,14 @@ import { lambdaHandler } from "../../shared/lambda-handler";
 import { powertoolsMetrics } from "../../shared/powertools-metrics";
 import { runStatusStep } from "../app/status-step";
 import type { ExportWorkflowState } from "../domain/workflow-state";
-import { exportKeysOf, exportObjectStore, lakeFsClient, progressStore, workBucket } from "./deps";
+import {
+  exportKeysOf,
+  exportObjectStore,
+  exportStore,
+  lakeFsClient,
+  progressStore,
+  workBucket,
+} from "./deps";
 
 export const handler = lambdaHandler({
   name: "export status step",
@@ -16,6 +23,7 @@ export const handler = lambdaHandler({
         now: () => new Date(),
         metrics: powertoolsMetrics(),
         progress: progressStore(),
+        exports: exportStore(),
       },
       event,
     ),

@@ -1,0 +1,85 @@
+// A Step Functions redrive of an older export execution, after the branch moved on, copies its
+// commit over the newer export. Its status step used to write "exported-successfully" for its
+// commit: a success line downstream jobs trigger on, while the export path mixes two commits.
+// It now reads the branch's export state and, when its export is no longer the branch's latest,
+// writes export-failed saying to repair.
+import { expect, it } from "vitest";
+import { runStatusStep } from "../../lambdas/export/app/status-step";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
+import { statusKeys } from "../../lambdas/export/domain/status";
+import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
+import { MemoryExportStore } from "../support/memory-export-store";
+
+const exportId = "repo-main-c1-1-old";
+const keys = exportWorkKeys(exportId);
+const input = {
+  repository: "repo",
+  branch: "main",
+  exportId,
+  fromCommit: null,
+  commitId: "c1",
+  exportPath: "s3://out/exp",
+  exportStatusPath: "s3://out/status",
+  lastKeysInPrefixRegexp: [],
+  repaired: false,
+  mode: "full-copy" as const,
+};
+const plan = {
+  done: true,
+  cursor: { afterPath: "a", counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 } },
+  counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 },
+};
+
+const stateOf = (latest: string): ExportState => ({
+  state: latest === exportId ? "in-progress" : "exported-successfully",
+  commitId: latest === exportId ? "c1" : "c2",
+  exportId: latest,
+  updatedAt: "2026-01-01T00:00:00.000Z",
+  repaired: false,
+  attempt: 2,
+  version: 7,
+});
+
+async function statusWith(latest: string) {
+  const store = new MemoryExportStore();
+  await store.put(
+    "work",
+    keys.taskShard(0),
+    `${JSON.stringify({ op: "copy", path: "a", sourceAddress: "s3://ns/data/a", destKey: "exp/a", etag: "e", size: 1 })}\n`,
+  );
+  await store.put(
+    "work",
+    keys.shardResult(0),
+    JSON.stringify({ version: 1, shard: 0, copied: 1, deleted: 0, copiedBytes: 1, failed: [] }),
+  );
+  const out = await runStatusStep(
+    {
+      store,
+      lakefs: {
+        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
+        listObjects: async function* () {},
+      } as never,
+      workBucket: "work",
+      now: () => new Date("2026-01-01T01:00:00Z"),
+      exports: { getState: async () => stateOf(latest) },
+    },
+    { ...input, plan },
+  );
+  const line = await store.getText("out", statusKeys("status", "repo", "main", "c1").statusLine);
+  return { out, line };
+}
+
+it("the branch's own running export reports its success", async () => {
+  const { out, line } = await statusWith(exportId);
+  expect(out).toMatchObject({ status: "exported-successfully" });
+  expect(line).toMatch(/^status: exported-successfully,/);
+});
+
+it("a re-run of an older export, after the branch moved on, never writes a success line", async () => {
+  const { out, line } = await statusWith("repo-main-c2-2-new");
+  expect(out).toMatchObject({ status: "export-failed" });
+  expect(out.errorMessage).toMatch(
+    /export repo-main-c1-1-old ran again after the branch's export moved on to repo-main-c2-2-new .*run export repair/,
+  );
+  expect(line).toMatch(/^status: export-failed,/);
+});
