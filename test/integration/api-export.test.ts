@@ -163,6 +163,9 @@ describe("export-hook, status, repair", () => {
       'not failed, nothing to repair (state: never-exported); repair with {"full": true} reconciles the whole export path',
     );
     const run = await call("POST", `/repositories/${repo}/branches/main/export-hook`);
+    // The execution ended failed (an outcome is recorded once its execution has ended).
+    const ran = await fake.deps.stores.exports.getState(repo, "main");
+    fake.workflows.status.set(ran!.executionArn!, "FAILED");
     await fake.deps.stores.exports.completeExport(
       {
         repository: repo,

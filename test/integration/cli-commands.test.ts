@@ -94,6 +94,8 @@ test("export set/get/status/run/repair", async () => {
   expect(busy.stderr).toMatch(/409 export in progress/);
 
   const s = await fake.deps.stores.exports.getState(repo, "main");
+  // The execution ended failed (an outcome is recorded once its execution has ended).
+  fake.workflows.status.set(s!.executionArn!, "FAILED");
   await fake.deps.stores.exports.completeExport(
     {
       repository: repo,
