@@ -8,44 +8,21 @@ import { expect, it } from "vitest";
 import { finishExport } from "../../lambdas/export/app/finish-export";
 import { type StartExportDeps, startExport } from "../../lambdas/export/app/start-export";
 import { checkStuckExports } from "../../lambdas/export/app/stuck-exports";
-import type { ExportConfig } from "../../lambdas/export/domain/export-config";
-import type { ExportState } from "../../lambdas/export/domain/export-state";
 import type { BranchExportState } from "../../lambdas/export/ports";
 import { FakeWorkflowStarter } from "../support/api-fakes";
+import {
+  at,
+  continuousConfig,
+  MACHINE,
+  runningExportState,
+} from "../support/export-running-branch";
 import { memoryExportState } from "../support/memory-export-state";
-
-const T0 = Date.parse("2026-01-01T00:00:00Z");
-const at = (minutes: number) => new Date(T0 + minutes * 60_000);
-const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
 
 /** c1 is being exported on a continuous branch; the head is c2. */
 function runningBranch() {
-  const config: ExportConfig = {
-    repository: "repo",
-    branch: "main",
-    exportPath: "s3://out/exp",
-    lastKeysInPrefixRegexp: [],
-    isContinuous: true,
-    updatedAt: at(-60).toISOString(),
-    configVersion: 1,
-  };
   const w = {
-    state: {
-      state: "in-progress",
-      commitId: "c1",
-      lastExportedCommit: "c0",
-      exportedConfigVersion: 1,
-      configVersion: 1,
-      mode: "incremental",
-      exportId: "repo-main-c1-2-x",
-      executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:repo-main-c1-2-x`,
-      updatedAt: at(-1).toISOString(),
-      startedAt: at(-1).toISOString(),
-      repaired: false,
-      attempt: 2,
-      version: 7,
-    } as ExportState,
-    config,
+    state: runningExportState(),
+    config: continuousConfig(),
     workflows: new FakeWorkflowStarter(),
   };
   const exports = {

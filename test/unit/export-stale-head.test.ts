@@ -6,25 +6,18 @@
 // interleaved), and the continuous branch's head stayed unexported until the next commit.
 import { expect, it } from "vitest";
 import { type StartExportDeps, startExport } from "../../lambdas/export/app/start-export";
-import type { ExportConfig } from "../../lambdas/export/domain/export-config";
-import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { FakeWorkflowStarter } from "../support/api-fakes";
+import {
+  at,
+  continuousConfig,
+  executionArnOf,
+  MACHINE,
+  runningExportState,
+} from "../support/export-running-branch";
 import { memoryExportState } from "../support/memory-export-state";
 
-const T0 = Date.parse("2026-01-01T00:00:00Z");
-const at = (minutes: number) => new Date(T0 + minutes * 60_000);
-const MACHINE = "arn:aws:states:us-east-1:0:stateMachine:export";
-
 it("a start that lost a race does not export its older head over a newer export", async () => {
-  const config: ExportConfig = {
-    repository: "repo",
-    branch: "main",
-    exportPath: "s3://out/exp",
-    lastKeysInPrefixRegexp: [],
-    isContinuous: true,
-    updatedAt: at(-60).toISOString(),
-    configVersion: 1,
-  };
+  const config = continuousConfig();
   const base = {
     lastExportedCommit: "c1",
     exportedConfigVersion: 1,
@@ -34,17 +27,12 @@ it("a start that lost a race does not export its older head over a newer export"
   };
   // c2 is being exported; c3 was just committed (the head this start reads).
   const w = {
-    state: {
+    state: runningExportState({
       ...base,
-      state: "in-progress",
       commitId: "c2",
       exportId: "repo-main-c2-2-x",
-      executionArn: `${MACHINE.replace(":stateMachine:", ":execution:")}:repo-main-c2-2-x`,
-      updatedAt: at(-1).toISOString(),
-      startedAt: at(-1).toISOString(),
-      attempt: 2,
-      version: 7,
-    } as ExportState,
+      executionArn: executionArnOf("repo-main-c2-2-x"),
+    }),
     head: "c3",
     workflows: new FakeWorkflowStarter(),
   };
