@@ -104,11 +104,15 @@ export function checkExternalLocation(storageNamespace: string, external: string
 }
 
 /** The mark's text parts, one at a time (a part is one mark partition: it fits in memory). */
+/**
+ * The mark's text parts, one at a time (a part is one mark partition: it fits in memory); the
+ * parts are listed first, so the last one says so (the progress line's total).
+ */
 async function* markedParts(s3: S3Client, storageNamespace: string, markId: string) {
   const ns = splitNamespace(storageNamespace);
   const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
   let token: string | undefined;
-  const seen = new Map<number, string>();
+  const parts = new Map<number, string>();
   do {
     const page = await s3.send(
       new ListObjectsV2Command({
@@ -120,19 +124,22 @@ async function* markedParts(s3: S3Client, storageNamespace: string, markId: stri
     for (const o of page.Contents ?? []) {
       const number = textPartNumber(o.Key ?? "");
       if (number === undefined) continue;
-      const first = seen.get(number);
+      const first = parts.get(number);
       if (first !== undefined) {
         const keys: [string, string] = [first, o.Key ?? ""];
         throw new UsageError(duplicateTextPartProblem(markId, { part: number, keys }));
       }
-      seen.set(number, o.Key ?? "");
-      const out = await s3.send(new GetObjectCommand({ Bucket: ns.bucket, Key: o.Key }));
-      const text = (await out.Body?.transformToString("utf8")) ?? "";
-      yield { number, lines: text.split("\n").filter((l) => l.length > 0) };
+      parts.set(number, o.Key ?? "");
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (seen.size === 0) throw noListsError(storageNamespace, markId);
+  if (parts.size === 0) throw noListsError(storageNamespace, markId);
+  let left = parts.size;
+  for (const [number, key] of parts) {
+    const out = await s3.send(new GetObjectCommand({ Bucket: ns.bucket, Key: key }));
+    const text = (await out.Body?.transformToString("utf8")) ?? "";
+    yield { number, lines: text.split("\n").filter((l) => l.length > 0), last: --left === 0 };
+  }
 }
 
 async function* markedKeys(s3: S3Client, storageNamespace: string, markId: string) {
@@ -220,7 +227,7 @@ export async function copyMarkedObjects(
             onProgress: (r) =>
               report({
                 listed,
-                listingDone: false,
+                listingDone: part.last,
                 done: before.objects + r.succeeded + r.failed.length,
                 copied: before.copied + r.copied,
                 failed: before.failed + r.failed.filter((f) => !isAbsentSource(f)).length,

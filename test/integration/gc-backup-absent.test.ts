@@ -64,6 +64,23 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
     expect(await text(nsBucket, `${m.ns}/data/old`)).toBeUndefined();
   });
 
+  it("from this machine (CLI), part by part: the progress knows the total once the last part is read", async () => {
+    const m = await secondMark("m5");
+    const part1 = `${m.ns}/${gcPaths.addressesTextPart("m5", 1)}`;
+    await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: `${m.ns}/data/more`, Body: "m" }));
+    await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: part1, Body: "data/more\n" }));
+    const external = `s3://${backupBucket}/${uniqueName("cli")}`;
+    const reports: { listed: number; listingDone: boolean }[] = [];
+    const backup = await copyMarkedObjects(
+      s3,
+      { storageNamespace: m.storageNamespace, markId: "m5", external, direction: "backup" },
+      { onProgress: (p) => reports.push({ listed: p.listed, listingDone: p.listingDone }) },
+    );
+    expect(backup).toMatchObject({ objects: 3, copied: 2, absent: 1, failed: [] });
+    expect(reports.filter((r) => !r.listingDone).map((r) => r.listed)).toContain(2);
+    expect(reports.filter((r) => r.listingDone).map((r) => r.listed)).toEqual([3]);
+  });
+
   it("through the copy workflow's step", async () => {
     const m = await secondMark("m3");
     const location = `s3://${backupBucket}/${uniqueName("wf")}`;
