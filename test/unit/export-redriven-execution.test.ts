@@ -219,9 +219,9 @@ it("a late or repeated delivery of an old end changes nothing", async () => {
   expect(w.state).toEqual(repaired);
 });
 
-it("the branch's own failed export redriven and aborted again makes the repair wait for its functions", async () => {
-  // e1 failed at minute 0 (its end recorded then): nothing of it can still write.
-  const failed: ExportState = {
+/** The branch's own export e1 (OLD_INPUT) of c1 failed at minute 0, its end recorded. */
+function failedOldExport(): ExportState {
+  return {
     ...repaired,
     state: "export-failed",
     commitId: "c1",
@@ -232,6 +232,13 @@ it("the branch's own failed export redriven and aborted again makes the repair w
     startedAt: at(-5).toISOString(),
     updatedAt: at(0).toISOString(),
     repaired: false,
+  };
+}
+
+it("the branch's own failed export redriven and aborted again makes the repair wait for its functions", async () => {
+  // e1 failed at minute 0 (its end recorded then): nothing of it can still write.
+  const failed: ExportState = {
+    ...failedOldExport(),
     unreconciled: [
       {
         exportId: OLD_INPUT.exportId,
@@ -260,18 +267,7 @@ it("the branch's own failed export redriven and aborted again makes the repair w
 });
 
 it("a repair waits while the branch's failed export runs again", async () => {
-  const failed: ExportState = {
-    ...repaired,
-    state: "export-failed",
-    commitId: "c1",
-    lastExportedCommit: "c0",
-    exportId: OLD_INPUT.exportId,
-    executionArn: arnOf(OLD_INPUT.exportId),
-    errorMessage: "1 errors",
-    startedAt: at(-5).toISOString(),
-    updatedAt: at(0).toISOString(),
-    repaired: false,
-  };
+  const failed = failedOldExport();
   const { w, deps } = world(failed);
   // Someone redrives e1 in the console: it writes c1's objects until it stops. A repair now
   // would race it (c1's copies landing after the repair's, under its success line).

@@ -31,21 +31,26 @@ const running: ExportState = {
   exportedConfigVersion: 1,
 };
 
+/** The branch's export state in `w`, as the stuck check reads and completes it. */
+function branchStates(w: { state: ExportState }) {
+  return {
+    async *listStates() {
+      yield [{ repository: "repo", branch: "main", state: w.state }];
+    },
+    getState: async () => w.state,
+    completeExport: async (i: CompleteExportInput, at: string) => {
+      const d = decideDone(w.state, { ...i, now: at });
+      if (d.kind === "refused") return { applied: false as const, reason: d.reason };
+      w.state = d.next;
+      return { applied: true as const, state: d.next, followUp: d.followUp };
+    },
+  };
+}
+
 async function checkedAt(status: "ABORTED" | "TIMED_OUT", now: Date) {
   const w = { state: running };
   await checkStuckExports({
-    exports: {
-      async *listStates() {
-        yield [{ repository: "repo", branch: "main", state: w.state }];
-      },
-      getState: async () => w.state,
-      completeExport: async (i: CompleteExportInput, at: string) => {
-        const d = decideDone(w.state, { ...i, now: at });
-        if (d.kind === "refused") return { applied: false as const, reason: d.reason };
-        w.state = d.next;
-        return { applied: true as const, state: d.next, followUp: d.followUp };
-      },
-    },
+    exports: branchStates(w),
     executions: {
       lookup: async () => ({
         status,
@@ -84,18 +89,7 @@ it("an aborted or timed-out execution recorded by the stuck check keeps a repair
 it("a failed or succeeded execution recorded by the check has nothing left to settle", async () => {
   const w = { state: running };
   await checkStuckExports({
-    exports: {
-      async *listStates() {
-        yield [{ repository: "repo", branch: "main", state: w.state }];
-      },
-      getState: async () => w.state,
-      completeExport: async (i: CompleteExportInput, at: string) => {
-        const d = decideDone(w.state, { ...i, now: at });
-        if (d.kind === "refused") return { applied: false as const, reason: d.reason };
-        w.state = d.next;
-        return { applied: true as const, state: d.next, followUp: d.followUp };
-      },
-    },
+    exports: branchStates(w),
     executions: { lookup: async () => ({ status: "FAILED", stopDate: new Date(STOP) }) },
     exportStateMachineArn: MACHINE,
     now: () => new Date(STOP + 2 * 60_000),
