@@ -201,3 +201,21 @@ export async function* readAhead<T>(source: AsyncIterable<T>, ahead = 1): AsyncG
     }
   }
 }
+
+/** An async iterable whose first item can be looked at before it is iterated. */
+export function peekable<T>(source: AsyncIterable<T>) {
+  const it = source[Symbol.asyncIterator]();
+  let head: IteratorResult<T> | undefined;
+  return {
+    async peek(): Promise<T | undefined> {
+      head ??= await it.next();
+      return head.done ? undefined : head.value;
+    },
+    async close(): Promise<void> {
+      await it.return?.();
+    },
+    async *[Symbol.asyncIterator](): AsyncGenerator<T> {
+      for (let n = head ?? (await it.next()); !n.done; n = await it.next()) yield n.value;
+    },
+  };
+}

@@ -1149,6 +1149,43 @@ describe("continuous export end to end", () => {
     }
   });
 
+  it("a first data commit of 2 500 objects after the export began: planned from the commit's listing (one diff page), the path mirrors the commit; an exported object in the earlier commit keeps the diff", async () => {
+    const srcKey = "linked/first-commit/shared.bin";
+    await s3.send(new PutObjectCommand({ Bucket: nsBucket, Key: srcKey, Body: "first" }));
+    const link = {
+      staging: { physical_address: `s3://${nsBucket}/${srcKey}` },
+      checksum: createHash("md5").update("first").digest("hex"),
+      size_bytes: 5,
+    };
+    const paths = Array.from({ length: 2_500 }, (_, i) => `d/f${String(i).padStart(5, "0")}.bin`);
+    // The export of the repository's first commit (the webhook action only) exports nothing;
+    // in `earlier`, it exported zz/old.csv, which the big commit deletes.
+    for (const earlier of [false, true]) {
+      const repo = await createRepo(earlier ? "first-old" : "first");
+      const prefix = `first-${repo}`;
+      if (earlier) await commitChanges(repo, "main", { put: { "zz/old.csv": "old" } });
+      await setExport(repo, "main", { prefix });
+      await settled(repo, "main", await headOf(repo, "main"));
+      await linkAll(repo, "main", paths, link);
+      if (earlier) await lakefs.deleteObject(repo, "main", "zz/old.csv");
+      lakefsServer.resetStats();
+      const c = await lakefs.commit(repo, "main", { message: "2 500 objects" });
+      await lakefsServer.hooksSettled();
+      await settled(repo, "main", c.id, 180_000);
+      const calls = lakefsServer.stats().byOperation;
+      expect(await statusLineOf(prefix, repo, "main", c.id)).toEqual({
+        status: "exported-successfully",
+        signalledErrors: 0,
+      });
+      const exported = (await listAll(outBucket, `${prefix}/`)).map((k) =>
+        k.slice(prefix.length + 1),
+      );
+      expect(exported).toEqual(paths);
+      expect(await text(outBucket, `${prefix}/d/f02499.bin`)).toBe("first");
+      expect(calls.diffRefs, JSON.stringify(calls)).toBe(earlier ? 3 : 1);
+    }
+  }, 300_000);
+
   it("an incremental export of 1 change in a 10 000-object branch: < 50 S3 requests, < 20 lakeFS calls", async () => {
     const repo = await createRepo("big");
     const prefix = `big-${repo}`;

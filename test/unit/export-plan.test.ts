@@ -27,7 +27,10 @@ type Change = "added" | "changed" | "removed";
  */
 class FakeLakeFs {
   readonly calls = { diff: 0, list: 0, stat: 0 };
+  /** Listing pages of `from` (whether it exports anything), apart from `calls`. */
+  fromListings = 0;
   readonly toPaths: string[];
+  private readonly fromPaths: string[];
   private readonly changes: Map<string, Change>;
   private readonly diffPaths: string[];
 
@@ -41,6 +44,7 @@ class FakeLakeFs {
     const added = changes.filter(([, c]) => c === "added").map(([p]) => p);
     const removed = new Set(changes.filter(([, c]) => c === "removed").map(([p]) => p));
     this.toPaths = [...fromPaths.filter((p) => !removed.has(p)), ...added].sort(compareKeys);
+    this.fromPaths = [...fromPaths].sort(compareKeys);
   }
 
   get total() {
@@ -92,21 +96,23 @@ class FakeLakeFs {
     ref: string,
     o: ListObjectsOptions = {},
   ): Promise<Page<ObjectStats>> {
-    expect(ref).toBe("to");
+    expect(["from", "to"]).toContain(ref);
     expect(o.delimiter).toBeUndefined();
-    this.calls.list++;
+    if (ref === "from") this.fromListings++;
+    else this.calls.list++;
+    const paths = ref === "from" ? this.fromPaths : this.toPaths;
     const amount = Math.min(o.amount ?? 100, 1000);
     const out: ObjectStats[] = [];
-    let i = this.firstAfter(this.toPaths, o.after);
-    for (; i < this.toPaths.length && out.length < amount; i++) {
-      const p = this.toPaths[i]!;
+    let i = this.firstAfter(paths, o.after);
+    for (; i < paths.length && out.length < amount; i++) {
+      const p = paths[i]!;
       if (o.prefix && !p.startsWith(o.prefix)) {
         if (compareKeys(p, o.prefix) > 0) break;
         continue;
       }
       out.push(this.stats(p));
     }
-    const more = i < this.toPaths.length && (!o.prefix || this.toPaths[i]!.startsWith(o.prefix));
+    const more = i < paths.length && (!o.prefix || paths[i]!.startsWith(o.prefix));
     return this.page(out, more, out.at(-1)?.path ?? "");
   }
 
@@ -453,6 +459,90 @@ function i2c(p: string): Change {
   const n = Number(/(\d+)\.csv$/.exec(p)?.[1] ?? 0);
   return n % 2 === 0 ? "changed" : "removed";
 }
+
+describe("planExport: incremental from a commit that exports nothing", () => {
+  const actions = "_lakefs_actions/lakeport.yaml";
+  const added = (paths: string[]) => paths.map((p): [string, Change] => [p, "added"]);
+
+  it("lists `to` instead of diffing and resolving: one diff page, the same tasks", async () => {
+    const paths = branch(2_500);
+    const lakefs = new FakeLakeFs([actions], added([...paths, "_lakefs_actions/more.yaml"]));
+    const sink = new MemorySink();
+    // A failed export touched one path `to` has and one it does not.
+    const touched = new TouchedOf(["data/part-0000005.csv", "data/gone.csv", actions]);
+    const result = await planExport(lakefs, sink, req("from", { touched }));
+    expect(lakefs.calls).toEqual({ diff: 1, list: 3, stat: 0 });
+    expect(lakefs.fromListings).toBe(2);
+    expect(result).toMatchObject({ done: true, counts: { copies: 2_500, deletes: 1 } });
+    const tasks = sink.tasks();
+    expect(tasks.map((t) => `${t.op} ${t.path}`)).toEqual(
+      ["delete data/gone.csv", ...paths.map((p) => `copy ${p}`)].sort((a, b) =>
+        compareKeys(a.slice(a.indexOf(" ") + 1), b.slice(b.indexOf(" ") + 1)),
+      ),
+    );
+    expect(tasks.find((t) => t.path === "data/part-0000007.csv")).toEqual({
+      op: "copy",
+      path: "data/part-0000007.csv",
+      sourceAddress: "s3://ns-bucket/data/v1/data/part-0000007.csv",
+      destKey: "exp/main/data/part-0000007.csv",
+      size: 21,
+      contentType: "text/csv",
+      metadata: { owner: "team-a" },
+      etag: "etag-v1-data/part-0000007.csv",
+    });
+  });
+
+  it("an exported object in `from` (sorting before or after `_lakefs_actions/`) keeps the diff: its deletion is planned, nothing unchanged is copied", async () => {
+    for (const kept of ["A/early.csv", "zz/late.csv"]) {
+      const lakefs = new FakeLakeFs(
+        [actions, kept, "zz/old.csv"],
+        [...added(branch(1_500)), ["zz/old.csv", "removed"]],
+      );
+      const sink = new MemorySink();
+      await planExport(lakefs, sink, req("from"));
+      const tasks = sink.tasks();
+      expect(lakefs.calls.diff, kept).toBe(2);
+      expect(tasks.filter((t) => t.op === "delete").map((t) => t.path)).toEqual(["zz/old.csv"]);
+      expect(tasks.filter((t) => t.op === "copy")).toHaveLength(1_500);
+      expect(tasks.some((t) => t.path === kept)).toBe(false);
+    }
+  });
+
+  it("a few additions make no extra call: the diff's first page is not full", async () => {
+    const lakefs = new FakeLakeFs([actions], added(branch(500)));
+    const sink = new MemorySink();
+    await planExport(lakefs, sink, req("from"));
+    expect(lakefs.fromListings).toBe(0);
+    expect(sink.tasks()).toHaveLength(500);
+  });
+
+  it("resumes from the cursor with nothing lost or repeated", async () => {
+    const paths = branch(4_200);
+    const touched = new TouchedOf(["data/part-0002000x.csv"]);
+    const sink = new MemorySink();
+    let resume: PlanResult["cursor"] | undefined;
+    for (let calls = 0; calls < 10; calls++) {
+      const lakefs = new FakeLakeFs([actions], added(paths));
+      let shards = 0;
+      const r = await planExport(
+        lakefs,
+        sink,
+        req("from", { touched, ...(resume ? { resume } : {}) }),
+        {
+          limits: { maxTasksPerShard: 1_000 },
+          shouldContinue: () => ++shards < 2,
+        },
+      );
+      if (r.done) break;
+      resume = r.cursor;
+    }
+    const tasks = sink.tasks().map((t) => `${t.op} ${t.path}`);
+    expect(resume).toBeDefined();
+    expect(tasks).toHaveLength(4_201);
+    expect(new Set(tasks).size).toBe(4_201);
+    expect(tasks).toContain("delete data/part-0002000x.csv");
+  });
+});
 
 describe("planExport: full exports (the export path listed against `to`)", () => {
   const there = (path: string, etag: string, size = path.length): ExportedObject => ({

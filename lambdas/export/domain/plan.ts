@@ -3,7 +3,9 @@
 // - incremental: the lakeFS diff `from -> to`, merged with the paths earlier failed exports
 //   touched (read back from their task shards): a diff entry is copied or deleted as it says;
 //   a touched path is copied when `to` has it (its bytes and metadata), deleted when not. The
-//   cost grows with the changes and with what the failed exports did, not with the branch;
+//   cost grows with the changes and with what the failed exports did, not with the branch.
+//   When `from` exports nothing (the diff's first page is all additions, and a listing of
+//   `from` confirms it), the listing of `to` stands for the diff (see listingTasks);
 // - full-copy: every object of `to` is copied, and every other key under the export prefix
 //   (a listing of the export path merge-joined with the listing of `to`) is deleted;
 // - full-compare: the same merge-join, but an object already exported with the same ETag and
@@ -30,19 +32,21 @@
 // Resumable: `shouldContinue` is asked after each shard written; when it answers false the plan
 // stops with a cursor (the last path written and the next shard index) to pass back later.
 
-import { forEachConcurrently, readAhead } from "../../shared/concurrency";
-import type { Diff, LakeFsApi, ObjectStats } from "../../shared/lakefs/types";
+import { peekable, readAhead } from "../../shared/concurrency";
+import type { Diff, ObjectStats, Page } from "../../shared/lakefs/types";
 import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
 import { type ExportMode, exportModeOf } from "./export-state";
-import { isExportedPath } from "./exported-paths";
-import { compareKeys, keyBefore } from "./keys";
+import { AFTER_LAKEFS_ACTIONS, isExportedPath } from "./exported-paths";
+import { compareKeys } from "./keys";
+import {
+  type PlannerLakeFs,
+  type ResolveOptions,
+  resolvePhysicalAddresses,
+} from "./resolve-addresses";
 import { ShardWriter } from "./shard-writer";
 import type { CopyTask, DeleteTask, ExportTask, KeepTask } from "./tasks";
 
-export type PlannerLakeFs = Pick<
-  LakeFsApi,
-  "diffRefs" | "listObjects" | "listObjectsPage" | "statObject"
->;
+export type { PlannerLakeFs, ResolveOptions };
 
 /** Where shards go (the work bucket, in the Lambda). */
 export interface ShardSink {
@@ -56,17 +60,6 @@ export interface ShardLimits {
   maxShardBytes?: number;
   /** Source bytes copied per shard (one Lambda's work). Default 50 GiB. */
   maxCopyBytesPerShard?: number;
-}
-
-export interface ResolveOptions {
-  /** A diff page with at most this many objects to resolve uses statObject. Default 16. */
-  statThreshold?: number;
-  /** A listing window resolving fewer than this switches the page to statObject. Default 8. */
-  minHitsPerListing?: number;
-  /** Default 1 000 (lakeFS's maximum). */
-  pageSize?: number;
-  /** statObject calls in flight. Default 8. */
-  statConcurrency?: number;
 }
 
 export interface PlanCounts {
@@ -286,9 +279,16 @@ async function* incrementalTasks(
   after: string | undefined,
   resolve: ResolveOptions,
 ): AsyncGenerator<ExportTask> {
-  const diff = diffObjects(lakefs, req, fromCommit, { after }, resolve, 0);
-  const touched = req.touched ? req.touched.paths(after) : emptyPaths();
   const batchSize = resolve.pageSize ?? 1000;
+  const touched = req.touched ? req.touched.paths(after) : emptyPaths();
+  const firstPages = peekable(diffPages(lakefs, req, fromCommit, { after }, batchSize));
+  const first = await firstPages.peek();
+  if (first && onlyAdditions(first, batchSize) && (await exportsNothing(lakefs, req, fromCommit))) {
+    await firstPages.close();
+    yield* listingTasks(lakefs, req, touched, after, resolve);
+    return;
+  }
+  const diff = diffObjects(lakefs, req, fromCommit, { after }, resolve, 0, firstPages);
   // One batch ahead: a batch's stats are requested as soon as its diff entries are in, and
   // read while the next batch's diff is (the commit is immutable: read order does not matter).
   let pending: ResolvingBatch | undefined;
@@ -389,13 +389,8 @@ async function* diffObjects(
   window: { after?: string; prefix?: string },
   resolve: ResolveOptions,
   depth: number,
+  pages = diffPages(lakefs, req, fromCommit, window, resolve.pageSize ?? 1000),
 ): AsyncGenerator<Diff> {
-  const pages = lakefs.diffRefs(req.repository, fromCommit, req.commitId, {
-    type: "two_dot",
-    ...(window.after ? { after: window.after } : {}),
-    ...(window.prefix ? { prefix: window.prefix } : {}),
-    amount: resolve.pageSize ?? 1000,
-  });
   for await (const page of pages) {
     for (const d of page.results) {
       if (d.path_type === "common_prefix" || d.type === "prefix_changed") {
@@ -410,72 +405,87 @@ async function* diffObjects(
   }
 }
 
+function diffPages(
+  lakefs: PlannerLakeFs,
+  req: PlanRequest,
+  fromCommit: string,
+  window: { after?: string; prefix?: string },
+  pageSize: number,
+): AsyncIterable<Page<Diff>> {
+  return lakefs.diffRefs(req.repository, fromCommit, req.commitId, {
+    type: "two_dot",
+    ...(window.after ? { after: window.after } : {}),
+    ...(window.prefix ? { prefix: window.prefix } : {}),
+    amount: pageSize,
+  });
+}
+
+// ---- incremental exports from a commit that exports nothing ---------------------------------
+// A branch's first data commit after its export began (the export of a repository's empty first
+// commit): every exported object of `to` is an addition. The diff would name them, and each
+// batch would then be listed for its physical addresses; the listing of `to` alone gives both,
+// in half the lakeFS calls. Tried only when the diff's first page is full of additions, so an
+// export of a few changes makes no extra call.
+
+/** A full diff page of object additions only (a first export's diff looks like that). */
+function onlyAdditions(page: Page<Diff>, pageSize: number): boolean {
+  return (
+    page.results.length >= pageSize &&
+    page.results.every((d) => d.type === "added" && d.path_type === "object")
+  );
+}
+
+/** Whether `commit` holds no exported path (nothing, or only `_lakefs_actions/`): 1 or 2 calls. */
+async function exportsNothing(
+  lakefs: PlannerLakeFs,
+  req: PlanRequest,
+  commit: string,
+): Promise<boolean> {
+  const first = await lakefs.listObjectsPage(req.repository, commit, { amount: 1 });
+  const head = first.results[0];
+  if (head === undefined) return true;
+  if (isExportedPath(head.path)) return false;
+  // Paths sort: any exported one is after every `_lakefs_actions/` path.
+  const rest = await lakefs.listObjectsPage(req.repository, commit, {
+    after: AFTER_LAKEFS_ACTIONS,
+    amount: 1,
+  });
+  return rest.results.length === 0;
+}
+
+/** Tasks of `to`'s listing merged with the touched paths: listed, copied; touched only, deleted. */
+async function* listingTasks(
+  lakefs: PlannerLakeFs,
+  req: PlanRequest,
+  touched: AsyncIterable<string>,
+  after: string | undefined,
+  resolve: ResolveOptions,
+): AsyncGenerator<ExportTask> {
+  const c = commitObjects(lakefs, req, { after }, resolve, 0)[Symbol.asyncIterator]();
+  const t = touched[Symbol.asyncIterator]();
+  let cn = await c.next();
+  let tn = await t.next();
+  while (!cn.done || !tn.done) {
+    if (!tn.done && !isExportedPath(tn.value)) {
+      tn = await t.next();
+      continue;
+    }
+    const order = cn.done ? 1 : tn.done ? -1 : compareKeys(cn.value.path, tn.value);
+    if (order <= 0) {
+      yield copyTaskOf((cn as IteratorYieldResult<ObjectStats>).value, req);
+      if (order === 0) tn = await t.next();
+      cn = await c.next();
+    } else {
+      yield deleteTaskOf((tn as IteratorYieldResult<string>).value, req);
+      tn = await t.next();
+    }
+  }
+}
+
 function checkDepth(depth: number, path: string) {
   if (depth >= MAX_PREFIX_EXPANSION_DEPTH) {
     throw new PlanError(`lakeFS keeps answering common prefixes under ${path}`, path);
   }
-}
-
-/** lakeFS client errors carry the HTTP status; accept the usual spellings. */
-function isNotFound(err: unknown): boolean {
-  const e = err as { status?: number; statusCode?: number; name?: string } | undefined;
-  return e?.status === 404 || e?.statusCode === 404 || /NotFound/.test(e?.name ?? "");
-}
-
-/**
- * Stats of `paths` (sorted) in `to`; a path `to` does not have is absent from the map.
- * statObject when few, listing windows merge-joined with the paths when many (see the header).
- */
-export async function resolvePhysicalAddresses(
-  lakefs: PlannerLakeFs,
-  req: Pick<PlanRequest, "repository" | "commitId">,
-  paths: readonly string[],
-  resolve: ResolveOptions = {},
-): Promise<Map<string, ObjectStats>> {
-  const statThreshold = resolve.statThreshold ?? 16;
-  const minHits = resolve.minHitsPerListing ?? 8;
-  const pageSize = resolve.pageSize ?? 1000;
-  const found = new Map<string, ObjectStats>();
-  let i = 0;
-  if (paths.length > statThreshold) {
-    while (i < paths.length) {
-      const page = await lakefs.listObjectsPage(req.repository, req.commitId, {
-        after: keyBefore(paths[i]!),
-        amount: pageSize,
-        userMetadata: true,
-      });
-      let resolved = 0;
-      for (const obj of page.results) {
-        if (obj.path_type !== "object") continue;
-        // Pending paths sorting before the listed one are not in `to`: the listing is
-        // complete from where it started up to this object.
-        while (i < paths.length && compareKeys(paths[i]!, obj.path) < 0) {
-          i++;
-          resolved++;
-        }
-        if (i >= paths.length) break;
-        if (paths[i] === obj.path) {
-          found.set(obj.path, obj);
-          resolved++;
-          i++;
-        }
-      }
-      if (!page.pagination.has_more) {
-        // The listing reached the end of `to`: whatever is left is not there.
-        i = paths.length;
-        break;
-      }
-      if (resolved < minHits) break;
-    }
-  }
-  await forEachConcurrently(paths.slice(i), resolve.statConcurrency ?? 8, async (path) => {
-    try {
-      found.set(path, await lakefs.statObject(req.repository, req.commitId, path));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  });
-  return found;
 }
 
 function copyTaskOf(stats: ObjectStats, req: PlanRequest): CopyTask {
