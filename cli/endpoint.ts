@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClientOptions } from "../lambdas/shared/aws/clients";
+import { BRANCH_NAME_PATTERN, REPOSITORY_ID_PATTERN } from "../lambdas/shared/lakefs/names";
 import { hasUserInfo } from "../lambdas/shared/url-user-info";
 
 export interface Endpoint {
@@ -90,6 +91,14 @@ export function parseLakeFsUri(uri: string, want: "branch" | "repository") {
   }
   if (want === "repository" && branch) {
     throw new UsageError(`"${uri}": expected lakefs://REPO (no branch)`);
+  }
+  // Checked here, as the API would: `.` or `..` would be resolved away by the request's URL,
+  // which then reaches no route (API Gateway's 403, read as a credentials problem).
+  if (!REPOSITORY_ID_PATTERN.test(repository)) {
+    throw new UsageError(`"${uri}": repository "${repository}" is not a lakeFS repository id`);
+  }
+  if (branch !== undefined && !BRANCH_NAME_PATTERN.test(branch)) {
+    throw new UsageError(`"${uri}": branch "${branch}" is not a lakeFS branch name`);
   }
   return { repository, branch: branch ?? "" };
 }

@@ -6,6 +6,7 @@ import { LAKEFS_EVENT_TYPES } from "../export/domain/lakefs-event";
 import { GC_ID_PATTERN, GC_ID_RULE } from "../gc/domain/ids";
 import { gcRulesSchema } from "../gc/domain/rules";
 import { GC_MODES } from "../gc/domain/workflow-input";
+import { BRANCH_NAME_PATTERN, REPOSITORY_ID_PATTERN } from "../shared/lakefs/names";
 import { writableLocationProblem } from "../shared/s3-naming";
 
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
@@ -24,10 +25,10 @@ export const S3UriSchema = z
 
 export const RepositoryIdSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, { error: "must be a lakeFS repository id" });
+  .regex(REPOSITORY_ID_PATTERN, { error: "must be a lakeFS repository id" });
 export const BranchIdSchema = z
   .string()
-  .regex(/^\w[-\w]{0,255}$/, { error: "must be a lakeFS branch name" });
+  .regex(BRANCH_NAME_PATTERN, { error: "must be a lakeFS branch name" });
 
 export const ExportConfigurationSchema = z
   .object({

@@ -616,6 +616,16 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
     [["gc", "list", uri, "--after", "a/b"], /^--after: must be a GC run id \(got "a\/b"\)/],
     [["gc", "list", uri, "--after="], /^--after: must be a GC run id \(got ""\)/],
     [["gc", "status", uri, "a/b"], /^RUN_ID: must be a GC run id \(got "a\/b"\)/],
+    // A name the API refuses: the URL would resolve `..` away and reach no route (a 403 that
+    // reads like a credentials problem).
+    [
+      ["export", "delete", `${uri}/..`],
+      /^"lakefs:\/\/.*\/\.\.": branch "\.\." is not a lakeFS branch name/,
+    ],
+    [
+      ["gc", "delete-config", "lakefs://.."],
+      /^"lakefs:\/\/\.\.": repository "\.\." is not a lakeFS/,
+    ],
     // Checked before any request: the same exit code with the API out of reach.
     [
       [

@@ -30,6 +30,25 @@ test("branch URIs: lakefs://REPO/BRANCH and lakefs://REPO@BRANCH; repositories l
   }
 });
 
+test("names lakeFS refuses are usage errors naming them, never requests (`.` and `..` would be resolved away by the URL)", () => {
+  const refused: [string, "branch" | "repository", string][] = [
+    ["lakefs://repo/..", "branch", 'branch ".." is not a lakeFS branch name'],
+    ["lakefs://repo@.", "branch", 'branch "." is not a lakeFS branch name'],
+    ["lakefs://../main", "branch", 'repository ".." is not a lakeFS repository id'],
+    ["lakefs://.", "repository", 'repository "." is not a lakeFS repository id'],
+    ["lakefs://Repo", "repository", 'repository "Repo" is not a lakeFS repository id'],
+    ["lakefs://repo/ma in", "branch", 'branch "ma in" is not a lakeFS branch name'],
+  ];
+  for (const [uri, want, message] of refused) {
+    expect(() => parseLakeFsUri(uri, want), uri).toThrow(UsageError);
+    expect(() => parseLakeFsUri(uri, want), uri).toThrow(`"${uri}": ${message}`);
+  }
+  expect(parseLakeFsUri("lakefs://r-1/feature_x-2", "branch")).toEqual({
+    repository: "r-1",
+    branch: "feature_x-2",
+  });
+});
+
 const planned = { copies: 900, deletes: 100, copyBytes: 9000, shards: 2 };
 const status = (progress: unknown, extra: object = {}) => ({
   state: "in-progress",
