@@ -116,6 +116,12 @@ test("configuration versions: same path and expressions keep the version, any ch
   expect(nextConfigVersion(a, undefined, { ...a, lastKeysInPrefixRegexp: ["b/", "a/"] })).toBe(4);
   expect(nextConfigVersion(a, undefined, { ...a, exportPath: "s3://b/y" })).toBe(5);
   expect(nextConfigVersion(a, undefined, { ...a, lastKeysInPrefixRegexp: [] })).toBe(5);
+  // The empty expression selects every directory (none without it); no joined form of the
+  // expressions may make two different sets look the same.
+  const none = { ...a, lastKeysInPrefixRegexp: [] };
+  expect(nextConfigVersion(none, undefined, { ...a, lastKeysInPrefixRegexp: [""] })).toBe(5);
+  expect(nextConfigVersion({ ...a, lastKeysInPrefixRegexp: [""] }, undefined, none)).toBe(5);
+  expect(nextConfigVersion(a, undefined, { ...a, lastKeysInPrefixRegexp: ["a/\u0000b/"] })).toBe(5);
   expect(nextConfigVersion(undefined, undefined, a)).toBe(1);
   // Deleted and created again: never the version the branch was exported with.
   expect(nextConfigVersion(undefined, state({ exportedConfigVersion: 7 }), a)).toBe(8);

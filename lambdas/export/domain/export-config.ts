@@ -42,7 +42,8 @@ export function sameExportedConfiguration(
   a: ExportedConfiguration,
   b: ExportedConfiguration,
 ): boolean {
-  const set = (r: readonly string[]) => [...new Set(r)].sort().join("\u0000");
+  // As JSON: a joined form would take [""] for [] and ["a\u0000b"] for ["a", "b"].
+  const set = (r: readonly string[]) => JSON.stringify([...new Set(r)].sort());
   return (
     a.exportPath === b.exportPath && set(a.lastKeysInPrefixRegexp) === set(b.lastKeysInPrefixRegexp)
   );
