@@ -127,6 +127,18 @@ export function describeRun(r: Json): string {
   return lines.join("\n");
 }
 
+/** An export configuration (export get without --json). */
+export function describeExportConfiguration(c: Json): string {
+  // The empty expression selects every directory: shown as "", never as no expression.
+  const regexes = (c.lastKeysInPrefixRegexp as string[]).map((r) => (r === "" ? '""' : r));
+  return [
+    `export path:        ${c.exportPath}`,
+    `export status path: ${c.exportStatusPath ?? "-"}`,
+    `prefix regexes:     ${regexes.join(", ") || "-"}`,
+    `continuous:         ${c.isContinuous}`,
+  ].join("\n");
+}
+
 /** GC rules as lakectl shows them (gc get-config without -p/--json). */
 export function describeGcRules(rules: Json): string {
   const branches = (rules.branches ?? []) as Json[];

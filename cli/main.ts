@@ -15,6 +15,7 @@ import { branchPath, client, markIdFlag, repoPath, runIdFlag } from "./command-c
 import {
   configurationLines,
   describeExport,
+  describeExportConfiguration,
   describeGcRules,
   describeRun,
   type Json,
@@ -96,14 +97,7 @@ function addExportConfigCommands(exp: Command): void {
     .action(async (uri: string, _o, cmd: Command) => {
       const { api, opts } = client(cmd);
       const c = await api.request("GET", `${branchPath(uri).path}/continuous-export`);
-      print(opts, c, () =>
-        [
-          `export path:        ${c.exportPath}`,
-          `export status path: ${c.exportStatusPath ?? "-"}`,
-          `prefix regexes:     ${c.lastKeysInPrefixRegexp.join(", ") || "-"}`,
-          `continuous:         ${c.isContinuous}`,
-        ].join("\n"),
-      );
+      print(opts, c, () => describeExportConfiguration(c));
     });
 
   exp

@@ -4,6 +4,7 @@
 import { expect, test } from "vitest";
 import {
   describeExport,
+  describeExportConfiguration,
   describeGcRules,
   exportFinalCounts,
   exportSample,
@@ -137,5 +138,16 @@ test("GC rules read as lakectl prints them", () => {
   );
   expect(describeGcRules({ default_retention_days: 3, branches: [] })).toBe(
     "Default Retention Days: 3\nBranch Rules: -",
+  );
+});
+
+test("export get shows the empty marker expression (every directory) apart from none", () => {
+  const c = { exportPath: "s3://b/x", lastKeysInPrefixRegexp: [], isContinuous: false };
+  expect(describeExportConfiguration(c)).toContain("prefix regexes:     -\n");
+  expect(describeExportConfiguration({ ...c, lastKeysInPrefixRegexp: [""] })).toContain(
+    'prefix regexes:     ""\n',
+  );
+  expect(describeExportConfiguration({ ...c, lastKeysInPrefixRegexp: ["a/", ""] })).toContain(
+    'prefix regexes:     a/, ""\n',
   );
 });
