@@ -69,6 +69,11 @@ function httpBase(source: string, url: string): string {
   if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
     throw new UsageError(`${source}: must be an http(s) URL (got ${JSON.stringify(url)})`);
   }
+  // The API path is appended to the URL: after a query or fragment it would be part of them,
+  // and every request would go to "/" (API Gateway's 403, read as a credentials problem).
+  if (parsed.search || parsed.hash) {
+    throw new UsageError(`${source}: must have no query or fragment (got ${JSON.stringify(url)})`);
+  }
   return base;
 }
 

@@ -659,6 +659,15 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
       /^--endpoint: must be an http\(s\) URL \(got "not a url"\)/,
     ],
     [["--endpoint=", "gc", "list", uri], /^--endpoint: must be an http\(s\) URL \(got ""\)/],
+    // A query or fragment would swallow the API path: every request would go to "/".
+    [
+      ["--endpoint", `${fake.api.endpoint}?stage=prod`, "gc", "delete-config", uri],
+      /^--endpoint: must have no query or fragment \(got "http:.*\?stage=prod"\)/,
+    ],
+    [
+      ["--endpoint", `${fake.api.endpoint}#x`, "gc", "delete-config", uri],
+      /^--endpoint: must have no query or fragment/,
+    ],
     // An empty --workflow would copy from this machine instead.
     [
       ["gc", "restore", uri, "--mark-id", "m1", "--from", "s3://backups/m1", "--workflow="],
