@@ -48,6 +48,11 @@ export function writableLocationProblem(uri: string): string | undefined {
   if (prefix === "") return undefined;
   // A lone surrogate has no UTF-8 form: the SDK would write U+FFFD, another key.
   if (hasLoneSurrogate(prefix)) return "must be well-formed Unicode (S3 keys are UTF-8)";
+  // What decoding made of bytes that were not UTF-8 where the path was typed (a Latin-1 shell,
+  // a request body): the key meant is lost, and another one would be written.
+  if (prefix.includes("\uFFFD")) {
+    return "must not contain U+FFFD, the replacement character (bytes that were not UTF-8 where it was typed)";
+  }
   const bytes = Buffer.byteLength(prefix);
   if (bytes > MAX_PREFIX_BYTES) {
     return `key prefix must be at most ${MAX_PREFIX_BYTES} bytes (S3 keys are at most 1024 bytes and an object's is prefix/name; got ${bytes})`;

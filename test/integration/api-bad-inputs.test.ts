@@ -4,12 +4,14 @@
 // checked by the handlers (the template validates parameters only), whose messages name the
 // field, as do their checks of what no schema can say (namespaces, regex syntax, lakeFS state).
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { signApiRequest } from "../../cli/sigv4";
 import {
   apiClient,
   FAKE_WEBHOOK_TOKEN,
   type FakeApi,
   startApiWithFakes,
 } from "../support/api-harness";
+import { LOCAL_SIGNING } from "../support/signed-fetch";
 
 let fake: FakeApi;
 let call: ReturnType<typeof apiClient>;
@@ -631,6 +633,31 @@ const cases: Case[] = [
     message: "Missing Authentication Token",
   },
 ];
+
+test("a body that is not UTF-8 (a Latin-1 path) is refused, not stored with U+FFFD in place of its bytes", async () => {
+  const before = await snapshot();
+  const url = new URL(`${fake.base}${cfg}`);
+  const body = Buffer.concat([
+    Buffer.from('{"exportPath": "s3://export-bucket/caf'),
+    Buffer.from([0xe9]), // é in Latin-1
+    Buffer.from('"}'),
+  ]);
+  const headers = await signApiRequest({
+    method: "PUT",
+    url,
+    headers: { "content-type": "application/json" },
+    // The signer hashes bytes as they are (the type says string: the CLI sends text).
+    body: body as unknown as string,
+    credentials: LOCAL_SIGNING.credentials,
+    region: LOCAL_SIGNING.region,
+  });
+  const r = await fetch(url, { method: "PUT", headers, body });
+  expect(r.status).toBe(400);
+  expect(await r.json()).toEqual({
+    message: expect.stringMatching(/^exportPath: must not contain U\+FFFD/),
+  });
+  expect(await snapshot()).toEqual(before);
+});
 
 test("at least 30 bad inputs are covered", () => {
   expect(cases.length).toBeGreaterThanOrEqual(30);

@@ -99,6 +99,9 @@ describe("locations Lakeport writes to (S3's naming rules)", () => {
     ["s3://bucket/\u{1F600}/x", undefined],
     ["s3://bucket/a\uD800", "must be well-formed Unicode"],
     ["s3://bucket/a\uDC00b", "must be well-formed Unicode"],
+    // Bytes that were not UTF-8 where the path was typed (a Latin-1 shell, a request body):
+    // decoding made them U+FFFD, another key than the one meant.
+    ["s3://bucket/caf\uFFFD/x", "must not contain U+FFFD"],
     [`s3://bucket/${"k".repeat(1022)}`, undefined],
     [`s3://bucket/${"k".repeat(1023)}`, "key prefix must be at most 1022 bytes"],
     [`s3://bucket/${"\u00e9".repeat(512)}`, "got 1024"],
