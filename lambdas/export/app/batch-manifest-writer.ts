@@ -14,6 +14,7 @@ import {
 import {
   type ManifestPart,
   type ManifestSink,
+  MissingManifestPartError,
   type PartAdditions,
   parseManifestLine,
 } from "../domain/manifest";
@@ -61,7 +62,7 @@ export function batchManifestWriter(
         }
         // A part of a version 3 manifest: its twin is written once, then reused.
         const lines = await store.lines(statusBucket, part.key);
-        if (lines === undefined) throw new Error(`manifest part ${part.key} is missing`);
+        if (lines === undefined) throw new MissingManifestPartError(part.key);
         const keys: string[] = [];
         for await (const line of lines) if (line !== "") keys.push(parseManifestLine(line).key);
         const csv = await putCsv(part.key, keys);

@@ -1,8 +1,8 @@
 // Status step: totals of the shard results (a shard without a result counts each of its tasks
 // as failed, one whose tasks are gone counts as one failure), marker failures and a caught fatal error decide the status. When exportStatusPath
 // is set it writes, in this order: the manifest (successful exports only; a full export's from
-// its tasks, an incremental export's merged from the previous export's manifest when it exists,
-// else from the listing of the commit), the JSON status document, and the status line LAST.
+// its tasks, an incremental export's merged from the previous export's manifest when it exists
+// and can be read whole, else from the listing of the commit), the JSON status document, and the status line LAST.
 // The manifest is JSON Lines (with each object's s3:// URI) plus the same objects as S3 Batch
 // Operations CSV files, one per part. Runs on the failure path too. An incremental export reads
 // and writes only the parts its changes fall in.
@@ -19,6 +19,7 @@ import {
   type ManifestIndex,
   type ManifestPart,
   type ManifestSink,
+  MissingManifestPartError,
   manifestEntriesFromListing,
   manifestEntriesOfTasks,
   mergeManifest,
@@ -292,30 +293,46 @@ async function writeManifests(
   sk: StatusKeys,
 ): Promise<ManifestIndex> {
   const exportLocation = parseS3Uri(input.exportPath, "exportPath");
-  const batch = batchManifestWriter(
-    deps.store,
-    status.bucket,
-    sk.batchOperationsManifest,
-    exportLocation.bucket,
-    deps.now,
-  );
-  let index = await writeExportManifest(
-    deps,
-    input,
-    shards,
-    exportLocation.prefix,
-    status,
-    {
-      bucket: exportLocation.bucket,
-      exportPath: input.exportPath,
-      repository: input.repository,
-      branch: input.branch,
-      commitId: input.commitId,
-      partKey: sk.manifestPart,
-    },
-    batch.sink,
-  );
-  await batch.close();
+  const about: ManifestAbout = {
+    bucket: exportLocation.bucket,
+    exportPath: input.exportPath,
+    repository: input.repository,
+    branch: input.branch,
+    commitId: input.commitId,
+    partKey: sk.manifestPart,
+  };
+  const write = async (listCommit: boolean) => {
+    // A fresh Batch Operations writer per attempt: it lists every CSV file it was given.
+    const batch = batchManifestWriter(
+      deps.store,
+      status.bucket,
+      sk.batchOperationsManifest,
+      exportLocation.bucket,
+      deps.now,
+    );
+    const written = await writeExportManifest(
+      deps,
+      input,
+      shards,
+      exportLocation.prefix,
+      status,
+      about,
+      batch.sink,
+      listCommit,
+    );
+    await batch.close();
+    return written;
+  };
+  let index: ManifestIndex;
+  try {
+    index = await write(false);
+  } catch (err) {
+    // The previous manifest only saves requests: one whose parts are gone is not merged (every
+    // later export would fail on it, repairs included), the commit is listed instead.
+    if (!(err instanceof MissingManifestPartError)) throw err;
+    logger.warn("previous manifest unreadable: listing the commit", { error: err.message });
+    index = await write(true);
+  }
   index = { ...index, batchOperationsManifest: sk.batchOperationsManifest };
   await deps.store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
   return index;
@@ -335,6 +352,7 @@ async function writeExportManifest(
   status: { bucket: string; prefix: string },
   about: ManifestAbout,
   sink: ManifestSink,
+  listCommit: boolean,
 ): Promise<ManifestIndex> {
   const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
   if (exportModeOf(input) !== "incremental") {
@@ -342,10 +360,9 @@ async function writeExportManifest(
     // order (its plan listed them): no second listing of the commit.
     return writeManifest(manifestEntriesOfTasks(tasks()), sink, about);
   }
-  if (input.fromCommit) {
+  if (input.fromCommit && !listCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
-    const body = await deps.store.getText(status.bucket, prev.manifestIndex);
-    const index = body === undefined ? undefined : (JSON.parse(body) as ManifestIndex);
+    const index = previousIndexOf(await deps.store.getText(status.bucket, prev.manifestIndex));
     // Only a manifest of the same export path describes what this path holds: the previous
     // commit may have been exported elsewhere before a configuration change (its keys and
     // URIs would be another prefix's).
@@ -373,6 +390,17 @@ async function writeExportManifest(
   );
 }
 
+/** A manifest index, or undefined when the object is not one (it is then not merged). */
+function previousIndexOf(body: string | undefined): ManifestIndex | undefined {
+  if (body === undefined) return undefined;
+  try {
+    const index = JSON.parse(body) as ManifestIndex;
+    return Array.isArray(index?.parts) ? index : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function samePath(a: string | undefined, b: string): boolean {
   return a !== undefined && a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
@@ -383,7 +411,7 @@ async function* partLines(
   part: ManifestPart,
 ): AsyncGenerator<ManifestEntry> {
   const body = await store.getText(bucket, part.key);
-  if (body === undefined) throw new Error(`manifest part ${part.key} is missing`);
+  if (body === undefined) throw new MissingManifestPartError(part.key);
   for (const line of nonEmptyLines(body)) yield parseManifestLine(line);
 }
 

@@ -66,6 +66,17 @@ export interface ManifestIndex {
   parts: ManifestPart[];
 }
 
+/**
+ * A part an index lists is not in the status bucket (a lifecycle rule or a person removed an
+ * earlier commit's status files): that manifest cannot be read or merged.
+ */
+export class MissingManifestPartError extends Error {
+  override readonly name = "MissingManifestPartError";
+  constructor(readonly partKey: string) {
+    super(`manifest part ${partKey} is missing`);
+  }
+}
+
 /** What a sink adds to a part's index entry. */
 export type PartAdditions = Pick<ManifestPart, "csv">;
 
