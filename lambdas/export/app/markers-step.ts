@@ -1,6 +1,6 @@
 // Markers step: `_lakefs_success` objects, bottom-up, only where nothing under the directory
 // failed. Shards without a result (crashed copy batch) count as failed under every selected
-// directory of their tasks. Summaries are merged k-way (tree rounds of MERGE_FAN_IN when there
+// directory of their copies and deletes (a keep needs no operation). Summaries are merged k-way (tree rounds of MERGE_FAN_IN when there
 // are many), split into depth levels, and each level is done before the next one up: markers
 // of directories holding a copied or kept object are written; a directory with only deletes
 // under it is looked up in the commit (one listing of one object) and gets its marker written
@@ -83,7 +83,9 @@ export async function runMarkersStep(
       );
     }
     const builder = new ShardMarkerSummaryBuilder(selector);
-    for (const t of parseTaskShard(body)) builder.add(t.path, true, t.op !== "delete");
+    // A keep task needed no operation (its object is exported as it is in the commit), so it
+    // did not fail: the status step counts no failure for it either.
+    for (const t of parseTaskShard(body)) builder.add(t.path, t.op !== "keep", t.op !== "delete");
     const lines = builder.entries().map(encodeMarkerSummaryLine);
     if (lines.length) await store.put(workBucket, keys.markerSummary(i), `${lines.join("\n")}\n`);
   }
