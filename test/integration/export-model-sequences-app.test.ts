@@ -9,9 +9,13 @@
 // last exported commit (key, ETag, size) and a `_lakefs_success` marker in exactly the
 // selected directories holding one of them, nothing else (no `_lakefs_actions/`); a
 // continuous branch has its head exported with its current configuration; a status line
-// saying so is written only for that commit.
+// saying so is written only for that commit, and the manifests beside a new one (JSON Lines
+// and Batch Operations CSV) list exactly that commit's objects.
 // A failure prints the seed and the steps; `MODEL_SEEDS=7,8 MODEL_STEPS=30 MODEL_LOG=1` runs
 // other sequences and prints them.
+
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -19,6 +23,8 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
+import { parseBatchOperationsCsvLine } from "../../lambdas/export/domain/batch-operations-manifest";
+import { compareKeys } from "../../lambdas/export/domain/keys";
 import { parseStatusLine } from "../../lambdas/export/domain/status";
 import { uniqueName } from "../support/clients";
 import {
@@ -546,6 +552,76 @@ async function checkStatusLines(ctx: Ctx, s: ExportStatusBody): Promise<string[]
   return bad;
 }
 
+async function textOf(key: string): Promise<string | undefined> {
+  try {
+    const o = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: key }));
+    return await o.Body!.transformToString();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The manifests beside a success line (`base`) against the exported commit: the JSON Lines
+ * parts list exactly its objects in path order (key, ETag, size), and the Batch Operations
+ * manifest's CSV files (each matching its size and MD5) list the same keys.
+ */
+async function checkManifests(
+  ctx: Ctx,
+  base: string,
+  commit: string,
+  version: number,
+): Promise<string[]> {
+  const cfg = ctx.versions.get(version);
+  const indexText = await textOf(`${base}.manifest.json`);
+  if (!cfg || indexText === undefined) return [`no manifest index at ${base}.manifest.json`];
+  const prefix = `${keyPrefixOf(cfg.exportPath)}/`;
+  const expected = [...(await objectsOf(ctx, commit)).entries()]
+    .sort(([a], [b]) => compareKeys(a, b))
+    .map(([p, o]) => JSON.stringify({ path: p, key: prefix + p, etag: o.checksum, size: o.size }));
+  const index = JSON.parse(indexText) as { entries: number; parts: { key: string }[] };
+  const lines: string[] = [];
+  for (const part of index.parts) {
+    const body = await textOf(part.key);
+    if (body === undefined) return [`manifest part ${part.key} is missing`];
+    for (const l of body.split("\n").filter(Boolean)) {
+      const e = JSON.parse(l) as { path: string; key: string; etag: string; size: number };
+      lines.push(JSON.stringify({ path: e.path, key: e.key, etag: e.etag, size: e.size }));
+    }
+  }
+  const bad: string[] = [];
+  if (JSON.stringify(lines) !== JSON.stringify(expected) || index.entries !== expected.length)
+    bad.push(
+      `manifest ${base}.manifest.json lists ${lines.length} objects, not the commit's ${expected.length}: ${lines
+        .filter((l) => !expected.includes(l))
+        .slice(0, 3)
+        .join(" ")} / missing ${expected
+        .filter((l) => !lines.includes(l))
+        .slice(0, 3)
+        .join(" ")}`,
+    );
+  const batchText = await textOf(`${base}.manifest.batch-operations.json`);
+  if (batchText === undefined) return [...bad, `no Batch Operations manifest at ${base}`];
+  const batch = JSON.parse(batchText) as {
+    files: { key: string; size: number; MD5checksum: string }[];
+  };
+  const csvKeys: string[] = [];
+  for (const f of batch.files) {
+    const o = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: f.key }));
+    const gz = Buffer.from(await o.Body!.transformToByteArray());
+    if (gz.byteLength !== f.size || createHash("md5").update(gz).digest("hex") !== f.MD5checksum)
+      bad.push(`CSV file ${f.key} differs from its size or MD5 in the manifest`);
+    for (const l of gunzipSync(gz).toString("utf8").split("\n").filter(Boolean))
+      csvKeys.push(parseBatchOperationsCsvLine(l).key);
+  }
+  const keys = expected.map((l) => (JSON.parse(l) as { key: string }).key);
+  if (JSON.stringify(csvKeys) !== JSON.stringify(keys))
+    bad.push(
+      `Batch Operations manifest of ${base} lists ${csvKeys.length} keys, not the commit's ${keys.length}`,
+    );
+  return bad;
+}
+
 interface ExportStatusBody {
   state: string;
   currentRef: string | null;
@@ -576,6 +652,7 @@ async function checkInvariant(ctx: Ctx, s: ExportStatusBody): Promise<string[]> 
     const key = `${keyPrefixOf(sp)}/${ctx.repo.id}-main-${s.lastExportedCommit}`;
     const text = ctx.lines.get(key);
     if (!text || parseStatusLine(text).status !== s.state) bad.push(`no ${s.state} line at ${key}`);
+    bad.push(...(await checkManifests(ctx, key, s.lastExportedCommit, s.exportedConfigVersion)));
   }
   ctx.lastExportId = s.exportId ?? undefined;
   return bad;
@@ -607,6 +684,8 @@ async function runSequence(seed: number, length: number, forced?: string[]) {
   await env.lakefsServer.hooksSettled();
   const first = randomConfig(ctx);
   first.isContinuous = true;
+  // With a status path from the start, most successes write manifests to check.
+  first.exportStatusPath = `s3://${outBucket}/${repo.id}-status/s0`;
   ctx.log.push(`set ${await putConfig(ctx, first)}`);
   let s = await settle(ctx);
   const initial = await checkInvariant(ctx, s);
