@@ -108,3 +108,52 @@ it("a shard of keep tasks without a result still gets its directories' markers, 
   );
   expect(status).toMatchObject({ status: "export-repaired", signalledErrors: 0 });
 });
+
+it("a keep task its copy batch would have refused (a committed marker) still fails the export when the batch never reported", async () => {
+  // The commit holds an empty big/_lakefs_success, equal to the marker already exported there:
+  // the plan keeps it, and a copy batch fails it (MarkerCollision). Without the batch, the
+  // status and the markers must come to the same.
+  const store = await world();
+  await store.put(
+    "work",
+    keys.taskShard(1),
+    `${[keep("big/_lakefs_success"), keep("big/b")].map(encodeTask).join("\n")}\n`,
+  );
+  await store.put("work", keys.taskShard(0), `${encodeTask(keep("big/a"))}\n`);
+  await store.put(
+    "work",
+    keys.shardResult(0),
+    JSON.stringify({ version: 1, shard: 0, copied: 0, deleted: 0, copiedBytes: 0, failed: [] }),
+  );
+  const written: string[] = [];
+  const markers = await runMarkersStep(
+    {
+      store,
+      s3: {
+        send: async (command: { input: { Key?: string } }) => {
+          written.push(command.input.Key ?? "");
+          return {};
+        },
+      } as never,
+      lakefs: {} as never,
+      workBucket: "work",
+    },
+    { ...input, plan },
+  );
+  expect(markers).toMatchObject({ markers: 0, withheld: 1 });
+  expect(written).toEqual([]);
+  const status = await runStatusStep(
+    {
+      store,
+      lakefs: {
+        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
+        listObjects: async function* () {},
+      } as never,
+      workBucket: "work",
+      now: () => new Date("2026-01-01T01:00:00Z"),
+    },
+    { ...input, plan, markers },
+  );
+  expect(status).toMatchObject({ status: "export-failed", signalledErrors: 1 });
+  expect(status.errorMessage).toMatch(/big\/_lakefs_success: MarkerCollision/);
+});

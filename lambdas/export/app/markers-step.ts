@@ -15,6 +15,7 @@ import { parseS3Uri } from "../../shared/s3-uri";
 import {
   ancestorsOfFailedMarkers,
   compileDirectorySelector,
+  type DirectorySelector,
   encodeMarkerSummaryLine,
   hasExportedObjectUnder,
   type MarkerLevelPart,
@@ -31,7 +32,7 @@ import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowState, MarkersStepOutput } from "../domain/workflow-state";
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
-import { MAX_KEY_BYTES } from "./export-operations";
+import { MAX_KEY_BYTES, operationsOfTasks } from "./export-operations";
 import {
   completedShards,
   MissingTaskShardError,
@@ -71,24 +72,8 @@ export async function runMarkersStep(
   const { store, workBucket } = deps;
   const { bucket, prefix } = parseS3Uri(input.exportPath, "exportPath");
 
-  // Shards that did not complete: every selected directory of their tasks is failed.
   const planned = state.plan?.counts.shards ?? 0;
-  const completed = await completedShards(store, workBucket, input.exportId);
-  for (const i of missingShards(planned, completed)) {
-    const body = await store.getText(workBucket, keys.taskShard(i));
-    // Its directories are unknown: any marker could cover an object never copied.
-    if (body === undefined) {
-      throw new MissingTaskShardError(
-        `task shard ${keys.taskShard(i)} is missing, so which directories it held is unknown: no marker is written`,
-      );
-    }
-    const builder = new ShardMarkerSummaryBuilder(selector);
-    // A keep task needed no operation (its object is exported as it is in the commit), so it
-    // did not fail: the status step counts no failure for it either.
-    for (const t of parseTaskShard(body)) builder.add(t.path, t.op !== "keep", t.op !== "delete");
-    const lines = builder.entries().map(encodeMarkerSummaryLine);
-    if (lines.length) await store.put(workBucket, keys.markerSummary(i), `${lines.join("\n")}\n`);
-  }
+  await summariseUnreportedShards(deps, input.exportId, planned, bucket, selector);
 
   // Each source is a list of part keys read one after the other.
   let sources: string[][] = [];
@@ -173,6 +158,41 @@ export async function runMarkersStep(
     failed: failedDirs.length,
     errorSamples,
   };
+}
+
+/**
+ * Summaries of the shards whose copy batch never reported: every selected directory of their
+ * copies and deletes is failed. A keep task needs no operation (its object is exported as it is
+ * in the commit): it did not fail unless the batch would have refused it (a committed marker),
+ * as the status step counts it.
+ */
+async function summariseUnreportedShards(
+  deps: MarkersStepDeps,
+  exportId: string,
+  planned: number,
+  bucket: string,
+  selector: DirectorySelector,
+): Promise<void> {
+  const { store, workBucket } = deps;
+  const keys = exportWorkKeys(exportId);
+  const completed = await completedShards(store, workBucket, exportId);
+  for (const i of missingShards(planned, completed)) {
+    const body = await store.getText(workBucket, keys.taskShard(i));
+    // Its directories are unknown: any marker could cover an object never copied.
+    if (body === undefined) {
+      throw new MissingTaskShardError(
+        `task shard ${keys.taskShard(i)} is missing, so which directories it held is unknown: no marker is written`,
+      );
+    }
+    const tasks = parseTaskShard(body);
+    const refused = new Set(operationsOfTasks(tasks, bucket, selector).invalid.map((f) => f.path));
+    const builder = new ShardMarkerSummaryBuilder(selector);
+    for (const t of tasks) {
+      builder.add(t.path, t.op !== "keep" || refused.has(t.path), t.op !== "delete");
+    }
+    const lines = builder.entries().map(encodeMarkerSummaryLine);
+    if (lines.length) await store.put(workBucket, keys.markerSummary(i), `${lines.join("\n")}\n`);
+  }
 }
 
 const isTooLong = (key: string) => Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES;

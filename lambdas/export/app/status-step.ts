@@ -28,6 +28,7 @@ import {
   writeManifest,
   writeMergedManifest,
 } from "../domain/manifest";
+import { compileDirectorySelector } from "../domain/markers";
 import type { CopiedCounts } from "../domain/progress";
 import {
   addShardResult,
@@ -40,6 +41,7 @@ import {
   buildStatusDocument,
   decideExportStatus,
   formatStatusLine,
+  type OperationError,
   type StatusDocumentInput,
   type StatusKeys,
   statusKeys,
@@ -50,6 +52,7 @@ import type { ExportWorkflowState, StatusStepOutput } from "../domain/workflow-s
 import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore, ExportStateStore } from "../ports";
 import { batchManifestWriter } from "./batch-manifest-writer";
+import { operationsOfTasks } from "./export-operations";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
 
 export interface StatusStepDeps {
@@ -84,7 +87,7 @@ export async function runStatusStep(
     (await obsoleteRunReason(deps, input));
 
   const planned = state.plan?.done ? state.plan.counts.shards : 0;
-  const { totals: shardTotals, completed } = await totalsOfShards(deps, input.exportId, planned);
+  const { totals: shardTotals, completed } = await totalsOfShards(deps, input, planned);
   let totals = shardTotals;
   const markers = state.markers ?? {
     markers: 0,
@@ -192,10 +195,11 @@ async function obsoleteRunReason(
 /** Totals of the shard results; a planned shard without a result counts each task as failed. */
 async function totalsOfShards(
   deps: StatusStepDeps,
-  exportId: string,
+  input: { exportId: string; exportPath: string; lastKeysInPrefixRegexp: string[] },
   planned: number,
 ): Promise<{ totals: ExportTotals; completed: Set<number> }> {
   const { store, workBucket } = deps;
+  const { exportId } = input;
   const keys = exportWorkKeys(exportId);
   let totals = emptyTotals();
   const completed = await completedShards(store, workBucket, exportId);
@@ -212,8 +216,9 @@ async function totalsOfShards(
   let m = 0;
   for await (const body of missingTasks) {
     const i = missing[m++] as number;
-    // Keep tasks have no operation that could have failed. A shard whose tasks are gone held
-    // unknown operations: one failure, never none.
+    // Keep tasks have no operation that could have failed, unless the batch would have refused
+    // them (a committed marker). A shard whose tasks are gone held unknown operations: one
+    // failure, never none.
     const failed =
       body === undefined
         ? [
@@ -223,13 +228,7 @@ async function totalsOfShards(
               message: `task shard ${keys.taskShard(i)} is missing: its operations are unknown`,
             },
           ]
-        : parseTaskShard(body)
-            .filter((t) => t.op !== "keep")
-            .map((t) => ({
-              path: t.path,
-              code: "CopyBatchFailed",
-              message: `the copy batch of shard ${i} did not complete`,
-            }));
+        : failuresOfUnreportedShard(parseTaskShard(body), i, input);
     totals = addShardResult(totals, {
       version: 1,
       shard: i,
@@ -240,6 +239,32 @@ async function totalsOfShards(
     });
   }
   return { totals, completed };
+}
+
+/** The failures of a shard whose copy batch never reported: every copy and delete, and the
+ * keep tasks its batch would have refused. */
+function failuresOfUnreportedShard(
+  tasks: ExportTask[],
+  shard: number,
+  input: { exportPath: string; lastKeysInPrefixRegexp: string[] },
+): OperationError[] {
+  const bucket = parseS3Uri(input.exportPath, "exportPath").bucket;
+  const selector = compileDirectorySelector(input.lastKeysInPrefixRegexp);
+  const refused = operationsOfTasks(
+    tasks.filter((t) => t.op === "keep"),
+    bucket,
+    selector,
+  ).invalid;
+  return [
+    ...tasks
+      .filter((t) => t.op !== "keep")
+      .map((t) => ({
+        path: t.path,
+        code: "CopyBatchFailed",
+        message: `the copy batch of shard ${shard} did not complete`,
+      })),
+    ...refused,
+  ];
 }
 
 /** The export's metrics, once its status is written (see domain/export-metrics.ts). */
