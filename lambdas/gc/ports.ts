@@ -1,6 +1,6 @@
 // What the GC steps need from the outside world. The steps (lambdas/gc/steps) take these, the
 // handlers wire them to S3, lakeFS and DynamoDB, tests wire them to fakes or local servers.
-import type { LakeFsApi } from "../shared/lakefs/types";
+import type { LakeFsApi, ListOptions, Page, Repository } from "../shared/lakefs/types";
 import type { MetricsPort } from "../shared/run-metrics";
 import type { VersionedText, WriteCondition } from "../shared/write-condition";
 import type { GcRules } from "./domain/rules";
@@ -52,8 +52,10 @@ export interface GcObjectStore {
   deleteKeys(bucket: string, keys: readonly string[]): Promise<{ failed: KeyDeleteFailure[] }>;
 }
 
-/** The lakeFS reads of GC. */
-export type GcLakeFs = Pick<
+/** The lakeFS reads of GC (the repositories: is the storage namespace the repository's alone?). */
+export type GcLakeFs = {
+  listRepositories(opts?: ListOptions): AsyncIterable<Page<Repository>>;
+} & Pick<
   LakeFsApi,
   | "listBranches"
   | "listTags"

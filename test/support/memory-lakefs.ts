@@ -5,7 +5,14 @@
 
 import type { GcLakeFs } from "../../lambdas/gc/ports";
 import { LakeFsNotFoundError } from "../../lambdas/shared/lakefs/errors";
-import type { Commit, Diff, ObjectStats, Page, Ref } from "../../lambdas/shared/lakefs/types";
+import type {
+  Commit,
+  Diff,
+  ObjectStats,
+  Page,
+  Ref,
+  Repository,
+} from "../../lambdas/shared/lakefs/types";
 
 export interface MemoryCommit {
   id: string;
@@ -49,6 +56,8 @@ export class MemoryLakeFs implements GcLakeFs {
   readonly commits = new Map<string, MemoryCommit>();
   readonly branches = new Map<string, Branch>();
   readonly tags = new Map<string, string>();
+  /** The lakeFS server's repositories, as listRepositories answers (none unless a test adds). */
+  readonly repositories: Repository[] = [];
   readonly calls: Record<string, number> = {};
   /** Called before each read is answered (tests change the repository mid-check). */
   beforeRead: ((op: string, ref?: string) => void) | undefined;
@@ -139,6 +148,12 @@ export class MemoryLakeFs implements GcLakeFs {
   }
 
   // ------------------------------------------------------------------ reads (GcLakeFs)
+
+  async *listRepositories(opts: { after?: string; amount?: number } = {}) {
+    this.count("listRepositories");
+    const repos = [...this.repositories].sort((a, b) => (a.id < b.id ? -1 : 1));
+    yield page(repos, (r) => r.id, opts.after, opts.amount);
+  }
 
   async *listBranches(
     _repo: string,

@@ -23,6 +23,7 @@ import type { GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
 import { addRefsHistory, readRefs, sameRefs } from "./commit-history";
 import { gcWorkKeys, namespaceObjects } from "./common";
+import { checkNamespaceOwned } from "./namespace-owner";
 
 export interface RevalidateResult {
   itemsKey: string;
@@ -57,6 +58,8 @@ export async function runRevalidateStep(
   if (!mark) throw new MarkNotSweepableError(`mark id "${markId}" not found in "${repo}"`);
   const refusal = sweepRefusal(mark, nowSeconds, opts.maxMarkAgeHours);
   if (refusal) throw new MarkNotSweepableError(refusal);
+  // Here, not only at the start: a bare copy of the repository may have come since the mark.
+  await checkNamespaceOwned(deps.lakefs, repo, input.storageNamespace);
   const claimed = await deps.runs.beginSweep(repo, markId, runId);
   if (!claimed) {
     const now = await deps.runs.getMark(repo, markId);

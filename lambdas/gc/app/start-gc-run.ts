@@ -11,11 +11,12 @@ import { DEFAULT_GC_LEASE_SECONDS } from "../domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../domain/mark-lifecycle";
 import type { GcMark, GcRun } from "../domain/run-records";
 import { type GcMode, type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
-import type { GcStateStore } from "../ports";
+import type { GcLakeFs, GcStateStore } from "../ports";
+import { checkNamespaceOwned, SharedNamespaceError } from "./namespace-owner";
 
 export interface StartGcRunDeps {
   gc: GcStateStore;
-  lakefs: Pick<LakeFsApi, "getRepository">;
+  lakefs: Pick<LakeFsApi, "getRepository"> & Pick<GcLakeFs, "listRepositories">;
   workflows: WorkflowStarter;
   gcStateMachineArn: string;
   now: () => Date;
@@ -43,6 +44,12 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
     throw new ValidationError("mark_id: only for mark-only or sweep-only runs");
   }
   const repo = await getRepositoryOrThrow(deps.lakefs, repository);
+  try {
+    await checkNamespaceOwned(deps.lakefs, repository, repo.storage_namespace);
+  } catch (err) {
+    if (err instanceof SharedNamespaceError) throw new ConflictError(err.message);
+    throw err;
+  }
   const rules = await deps.gc.getRules(repository);
   if (!rules) {
     throw new NotFoundError(`no GC rules for repository "${repository}": set them first`);

@@ -26,6 +26,7 @@ function lazyLakeFs(): GcLakeFs {
     return client;
   };
   return {
+    listRepositories: (...a) => lazyPages(get, (c) => c.listRepositories(...a)),
     listBranches: (...a) => lazyPages(get, (c) => c.listBranches(...a)),
     listTags: (...a) => lazyPages(get, (c) => c.listTags(...a)),
     logCommits: (...a) => lazyPages(get, (c) => c.logCommits(...a)),
