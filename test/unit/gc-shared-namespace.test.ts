@@ -123,6 +123,31 @@ describe("a storage namespace another repository uses", () => {
   });
 });
 
+describe("a repository whose namespace lies inside this one's", () => {
+  it("keeps its objects even when only an expired commit of this repository links one", async () => {
+    const w = world();
+    // lakeFS accepts r2 at s3://lake/repos/r1/sub (its namespace-in-use check looks at
+    // sub/_lakefs/ only). r1's c0 links r2's object, and r1's later commits drop the link.
+    const theirs = `${NS}/sub/data/theirs`;
+    const store = (a: string) => w.store.objects.set(a.replace("s3://", ""), new Uint8Array(1));
+    store(theirs);
+    w.lakefs.repositories.push(repo("r2", `${NS}/sub`));
+    const main = w.lakefs.branches.get("main")!;
+    const c2 = w.lakefs.commits.get(main.head)!;
+    const c1 = w.lakefs.commits.get(c2.parents[0]!)!;
+    w.lakefs.commits.get(c1.parents[0]!)!.tree.set("linked", theirs);
+    const out = await markAndSweepInMemory(w.deps, w.records, {
+      runId: "20270101T000000000Z-nested",
+      storageNamespace: NS,
+      rules: RULES,
+      now: NOW,
+    });
+    expect(out.success).toBe(true);
+    expect(w.exists("A0")).toBe(false);
+    expect(w.store.objects.has(theirs.replace("s3://", ""))).toBe(true);
+  });
+});
+
 describe("starting a GC run", () => {
   const start = (lakefs: FakeLakeFs, created: GcRun[]) => {
     const gc = {

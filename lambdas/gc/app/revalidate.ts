@@ -59,7 +59,7 @@ export async function runRevalidateStep(
   const refusal = sweepRefusal(mark, nowSeconds, opts.maxMarkAgeHours);
   if (refusal) throw new MarkNotSweepableError(refusal);
   // Here, not only at the start: a bare copy of the repository may have come since the mark.
-  await checkNamespaceOwned(deps.lakefs, repo, input.storageNamespace);
+  const foreign = await checkNamespaceOwned(deps.lakefs, repo, input.storageNamespace);
   const claimed = await deps.runs.beginSweep(repo, markId, runId);
   if (!claimed) {
     const now = await deps.runs.getMark(repo, markId);
@@ -121,6 +121,7 @@ export async function runRevalidateStep(
       checkedAt: deps.now().toISOString(),
       round: 0,
       revalidatedCommits: plan.newlyActive.length,
+      ...(foreign.length > 0 ? { foreignPrefixes: foreign } : {}),
     }),
   );
 

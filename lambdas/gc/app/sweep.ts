@@ -121,7 +121,7 @@ async function sweepPart(
     for (let pass = 0; pass < passes; pass++) {
       const partKeys = await deps.s3.lines(ns.bucket, partKey);
       if (partKeys === undefined) throw new Error(`sweep step: marked list ${partKey} is missing`);
-      const marked = counted(markedKeys(partKeys), () => {
+      const marked = counted(markedKeys(partKeys, snapshot.foreignPrefixes ?? []), () => {
         if (pass === 0) counts.candidates++;
       });
       // markPartition: the revived keys are "protected", the marked ones "offered".
@@ -218,11 +218,13 @@ async function* revivedKeys(deps: GcStepDeps, shards: readonly StoredObject[]) {
 
 /**
  * The marked keys of a part. Keys under `_lakefs/` (lakeFS's own metadata) are never deleted,
- * even when the list holds one: marks written before marking left them out could.
+ * even when the list holds one: marks written before marking left them out could. Nor are
+ * keys under another repository's namespace inside this one (`foreign`): its objects.
  */
-async function* markedKeys(lines: AsyncIterable<string>) {
+async function* markedKeys(lines: AsyncIterable<string>, foreign: readonly string[]) {
   for await (const line of lines) {
-    if (line.length > 0 && !line.startsWith(LAKEFS_METADATA_PREFIX)) yield line;
+    if (line.length === 0 || line.startsWith(LAKEFS_METADATA_PREFIX)) continue;
+    if (!foreign.some((prefix) => line.startsWith(prefix))) yield line;
   }
 }
 

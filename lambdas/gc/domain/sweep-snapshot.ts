@@ -22,6 +22,11 @@ export const SweepSnapshotSchema = z.strictObject({
    * (the state machine retries a Lambda that died) finds its own snapshot already written.
    */
   round: z.number().int().min(0).optional(),
+  /**
+   * Storage namespaces of other repositories inside this one, as key prefixes ending in "/":
+   * their objects are never swept, even when an expired commit of this repository links one.
+   */
+  foreignPrefixes: z.array(z.string().min(1)).optional(),
   /** Commits revalidation found newly active so far (the run's `revalidated_commits`). */
   revalidatedCommits: z.number().int().min(0).optional(),
 });
