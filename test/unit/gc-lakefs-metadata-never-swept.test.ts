@@ -152,3 +152,43 @@ it("never deletes the object a kept entry's `..`, `.` or empty-segment address r
   expect(exists(gone)).toBe(false);
   for (const a of [viaDots, viaEmpty, viaOutside]) expect(exists(a), a).toBe(true);
 });
+
+it("never deletes a line of the mark's list with a `..`, `.` or empty segment (a list edited in the namespace)", async () => {
+  // The mark never writes such a line, but its list lies in the namespace, where anyone with
+  // write access can edit it; a store that resolves paths (the embedded S3 does) would delete
+  // another object there: outside the namespace for `..`. Backup and restore refuse such lines.
+  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+  const put = (address: string) =>
+    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
+  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const data = `${NS}/data/old-object`;
+  const kept = `${NS}/data/kept-object`;
+  const odd = ["../r2/data/theirs", "data/./kept-object", "data//kept-object", "/data/x"];
+  for (const a of [data, kept, ...odd.map((l) => `${NS}/${l}`)]) put(a);
+  const c0 = w.lakefs.addCommit([], new Map([["old", data]]), NOW - 30 * DAY);
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  const c2 = w.lakefs.addCommit([c1], new Map([["kept", kept]]), NOW - 3600);
+  w.lakefs.createBranch("main", c2);
+  const runId = "20270101T000000000Z-edited";
+  const out = await markAndSweepInMemory(
+    w.deps,
+    w.records,
+    {
+      runId,
+      storageNamespace: NS,
+      rules: { default_retention_days: 7, branches: [] },
+      now: NOW,
+    },
+    {
+      afterMark: async () => {
+        const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
+        const text = (await w.store.getText("lake", part)) ?? "";
+        await w.store.put("lake", part, `${text}${odd.map((l) => `${l}\n`).join("")}`);
+      },
+    },
+  );
+  expect(out.success).toBe(true);
+  expect(exists(data)).toBe(false);
+  expect(exists(kept)).toBe(true);
+  expect(w.store.deleted.filter((k) => odd.some((l) => k.endsWith(l)))).toEqual([]);
+});

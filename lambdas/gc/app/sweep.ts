@@ -13,6 +13,7 @@ import { forEachConcurrently } from "../../shared/concurrency";
 import { markPartition } from "../domain/mark";
 import {
   choosePassCount,
+  hasDotOrEmptySegment,
   LAKEFS_METADATA_PREFIX,
   MAX_ADDRESSES_PER_PARTITION,
 } from "../domain/partition";
@@ -219,11 +220,15 @@ async function* revivedKeys(deps: GcStepDeps, shards: readonly StoredObject[]) {
 /**
  * The marked keys of a part. Keys under `_lakefs/` (lakeFS's own metadata) are never deleted,
  * even when the list holds one: marks written before marking left them out could. Nor are
- * keys under another repository's namespace inside this one (`foreign`): its objects.
+ * keys under another repository's namespace inside this one (`foreign`): its objects. Nor a
+ * line with a `.`, `..` or empty segment, which the mark never writes (the list was edited in
+ * the namespace): a store that resolves paths deletes another object there, a kept one or
+ * one outside the namespace.
  */
 async function* markedKeys(lines: AsyncIterable<string>, foreign: readonly string[]) {
   for await (const line of lines) {
     if (line.length === 0 || line.startsWith(LAKEFS_METADATA_PREFIX)) continue;
+    if (hasDotOrEmptySegment(line)) continue;
     if (!foreign.some((prefix) => line.startsWith(prefix))) yield line;
   }
 }
