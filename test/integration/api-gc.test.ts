@@ -334,3 +334,16 @@ test("a run that never ends keeps the repository for 30 minutes (the default lea
     fake.deps.now = realNow;
   }
 });
+
+test("a run on a storage namespace another repository uses is refused (409 naming it), nothing started", async () => {
+  await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
+  // lakeFS creates a bare (refs-restore) or read-only repository on a namespace in use.
+  fake.lakefs.addRepository(`${repo}-copy`, `s3://lakefs-data/${repo}/`);
+  const started = fake.workflows.started.length;
+  const r = await call("POST", `/repositories/${repo}/gc/runs`, { mode: "mark-only" });
+  expect(r.status).toBe(409);
+  expect(r.body.message).toContain(`repository "${repo}-copy"`);
+  expect(fake.workflows.started.length).toBe(started);
+  fake.lakefs.repositories.delete(`${repo}-copy`);
+  expect((await call("POST", `/repositories/${repo}/gc/runs`)).status).toBe(202);
+});
