@@ -11,7 +11,8 @@ import type { ExportOutcome } from "./domain/transitions";
 /** An object written piece by piece with bounded memory; it appears only once closed. */
 export interface ExportObjectUpload {
   write(chunk: string): Promise<void>;
-  close(): Promise<void>;
+  /** Completes the object (the store may answer its ETag, which the export does not use). */
+  close(): Promise<unknown>;
   abort(): Promise<void>;
 }
 

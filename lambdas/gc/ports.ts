@@ -9,6 +9,8 @@ import type { GcLease, GcMark, GcRun, GcRunCounts } from "./domain/run-records";
 export interface StoredObject {
   key: string;
   size: number;
+  /** S3's ETag, when the store gives one. */
+  etag?: string;
 }
 
 export interface KeyDeleteFailure {
@@ -20,7 +22,8 @@ export interface KeyDeleteFailure {
 /** A streamed upload: bytes go out in parts as they come; nothing is visible before close(). */
 export interface ObjectUpload {
   write(chunk: Uint8Array | string): Promise<void>;
-  close(): Promise<void>;
+  /** Completes the object; its ETag, when the store gives one. */
+  close(): Promise<string | undefined>;
   abort(): Promise<void>;
 }
 
@@ -39,8 +42,15 @@ export interface GcObjectStore {
     condition: WriteCondition,
     contentType?: string,
   ): Promise<string>;
-  /** The object's text line by line (without line breaks), streamed; undefined when absent. */
-  lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined>;
+  /**
+   * The object's text line by line (without line breaks), streamed; undefined when absent.
+   * With `ifMatch`, only the object of that ETag is read (WriteConditionFailedError else).
+   */
+  lines(
+    bucket: string,
+    key: string,
+    opts?: { ifMatch?: string },
+  ): Promise<AsyncIterable<string> | undefined>;
   /** Writes an object of any size with bounded memory (multipart above one part). */
   upload(bucket: string, key: string, contentType?: string): ObjectUpload;
   /** Every object under `prefix`, in key order, streamed. */

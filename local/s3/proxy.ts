@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ADMIN_PATH_PREFIX, handleAdminRequest, type S3Admin } from "./admin";
+import { checkWriteConditions } from "./conditional-write";
 import { LOCAL_S3_CREDENTIALS } from "./credentials";
 import {
   deleteOneObject,
@@ -182,11 +183,16 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
       await requireBucket(ctx, r.bucket);
       return ctx.keyLocks.write(ctx.layout, r, req, res, () => putObject(ctx, r, req, res));
     case "GetObject":
-      return ctx.keyLocks.shared(r.bucket, r.key, () =>
-        header(req, "range") && !r.query.has("partNumber")
+      return ctx.keyLocks.shared(r.bucket, r.key, async () => {
+        // s3rver ignores If-Match on reads; S3 answers 412 when the object's ETag differs.
+        const ifMatch = header(req, "if-match");
+        if (ifMatch !== undefined) {
+          await checkWriteConditions(ctx.layout, r.bucket, r.key, { ifMatch });
+        }
+        return header(req, "range") && !r.query.has("partNumber")
           ? rangedGet(ctx, r, req, res)
-          : forward(ctx, req, res),
-      );
+          : forward(ctx, req, res);
+      });
     case "HeadObject":
       return ctx.keyLocks.shared(r.bucket, r.key, () => forward(ctx, req, res));
     default:

@@ -3,7 +3,7 @@
 // location's record a claim only one backup can win.
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, test } from "vitest";
-import { S3ObjectStore } from "../../lambdas/shared/aws/s3-object-store";
+import { S3ObjectStore, UPLOAD_PART_BYTES } from "../../lambdas/shared/aws/s3-object-store";
 import { WriteConditionFailedError } from "../../lambdas/shared/write-condition";
 import { testS3Client, uniqueName } from "../support/clients";
 import { s3ErrorOf } from "../support/s3-error-of";
@@ -101,5 +101,45 @@ describe("the shared object store", () => {
       WriteConditionFailedError,
     );
     expect(await store.getVersioned(bucket, "store/gone")).toBeUndefined();
+  });
+});
+
+describe("GetObject with If-Match (a GC sweep reads its mark's list at the ETag revalidation saw)", () => {
+  test("reads when the ETag is current; 412 once the object was written again", async () => {
+    const first = await put("read/a", "line 1\nline 2\n");
+    const read = async (etag: string) => {
+      const lines = await store.lines(bucket, "read/a", { ifMatch: etag });
+      const out: string[] = [];
+      for await (const l of lines!) out.push(l);
+      return out;
+    };
+    expect(await read(first.ETag!)).toEqual(["line 1", "line 2"]);
+    const second = await put("read/a", "line 1\nline 2\nedited\n");
+    const err = await errorOf(
+      s3.send(new GetObjectCommand({ Bucket: bucket, Key: "read/a", IfMatch: first.ETag! })),
+    );
+    expect(err.$metadata.httpStatusCode).toBe(412);
+    await expect(read(first.ETag!)).rejects.toBeInstanceOf(WriteConditionFailedError);
+    expect(await read(second.ETag!)).toEqual(["line 1", "line 2", "edited"]);
+  });
+
+  test("the ETag a streamed upload's close answers is the one the listing gives, multipart too", async () => {
+    const line = `${"k".repeat(1023)}\n`;
+    for (const [key, bytes] of [
+      ["read/streamed-small", 4],
+      ["read/streamed-multipart", UPLOAD_PART_BYTES + 1024],
+    ] as const) {
+      const upload = store.upload(bucket, key);
+      await upload.write(line.repeat(Math.ceil(bytes / line.length)));
+      const etag = await upload.close();
+      const listed = [];
+      for await (const o of store.list(bucket, key)) listed.push(o);
+      expect(etag).toBeTruthy();
+      expect(listed.map((o) => o.etag)).toEqual([etag]);
+      const lines = await store.lines(bucket, key, { ifMatch: etag! });
+      let n = 0;
+      for await (const _ of lines!) n++;
+      expect(n).toBe(Math.ceil(bytes / line.length));
+    }
   });
 });

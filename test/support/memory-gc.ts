@@ -74,9 +74,12 @@ export class MemoryGcStore implements GcObjectStore {
     const bytes = this.objects.get(fullKey);
     return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
   }
-  async lines(bucket: string, key: string) {
+  async lines(bucket: string, key: string, opts: { ifMatch?: string } = {}) {
     const text = await this.getText(bucket, key);
     if (text === undefined) return undefined;
+    if (opts.ifMatch && this.#etagOf(`${bucket}/${key}`) !== opts.ifMatch) {
+      throw new WriteConditionFailedError(bucket, key, { etag: opts.ifMatch });
+    }
     return (async function* () {
       const lines = text.split("\n");
       if (lines.at(-1) === "") lines.pop();
@@ -99,6 +102,8 @@ export class MemoryGcStore implements GcObjectStore {
           at += c.length;
         }
         this.objects.set(`${bucket}/${key}`, out);
+        this.#etags.delete(`${bucket}/${key}`);
+        return this.#etagOf(`${bucket}/${key}`);
       },
       abort: async () => {
         chunks.length = 0;
@@ -108,7 +113,11 @@ export class MemoryGcStore implements GcObjectStore {
   async *list(bucket: string, prefix: string) {
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).sort();
     for (const k of keys) {
-      yield { key: k.slice(bucket.length + 1), size: this.objects.get(k)!.length };
+      yield {
+        key: k.slice(bucket.length + 1),
+        size: this.objects.get(k)!.length,
+        etag: this.#etagOf(k),
+      };
     }
   }
   async deleteKeys(bucket: string, keys: readonly string[]) {

@@ -73,3 +73,37 @@ it("a second list of one of its parts (a copy in a folder beside the mark's own)
   expect(exists(kept)).toBe(true);
   expect(exists(data)).toBe(true);
 });
+
+it("a list edited in the namespace after the mark wrote it (a live key added) stops the sweep before any delete", async () => {
+  const { w, data, kept, exists } = world();
+  const runId = "20270101T000000000Z-edited";
+  const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
+  // Revalidation lists only what changed since the mark: a key the list gains afterwards, held
+  // by a commit the mark kept, is checked by nothing.
+  const out = await run(w, runId, async () =>
+    w.store.put("lake", part, `${await w.store.getText("lake", part)}data/kept-object\n`),
+  );
+  expect(out.success).toBe(false);
+  expect(out.errorMessage).toMatch(/part-00000\.txt was changed since the mark wrote it/);
+  expect(exists(kept)).toBe(true);
+  expect(exists(data)).toBe(true);
+});
+
+it("a list edited after revalidation checked it stops its part's sweep before any delete", async () => {
+  const { w, data, kept, exists } = world();
+  const runId = "20270101T000000000Z-edited-late";
+  const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
+  const out = await markAndSweepInMemory(
+    w.deps,
+    w.records,
+    { runId, storageNamespace: NS, rules: { default_retention_days: 7, branches: [] }, now: NOW },
+    {
+      beforeSweepMap: async () =>
+        w.store.put("lake", part, `${await w.store.getText("lake", part)}data/kept-object\n`),
+    },
+  );
+  expect(out.success).toBe(false);
+  expect(out.errorMessage).toMatch(/part-00000\.txt was changed since the mark wrote it/);
+  expect(exists(kept)).toBe(true);
+  expect(exists(data)).toBe(true);
+});

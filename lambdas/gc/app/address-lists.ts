@@ -11,8 +11,11 @@ export const ROWS_PER_GROUP = 50_000;
 
 export interface AddressListWriter {
   add(keys: readonly string[]): Promise<void>;
-  /** `metadata`: Parquet key-value metadata written in the footer (ignored by text lists). */
-  close(metadata?: Record<string, string>): Promise<void>;
+  /**
+   * `metadata`: Parquet key-value metadata written in the footer (ignored by text lists).
+   * The list's ETag, when the store gives one.
+   */
+  close(metadata?: Record<string, string>): Promise<string | undefined>;
   abort(): Promise<void>;
   readonly count: number;
 }
@@ -64,7 +67,7 @@ export function parquetAddressWriter(
       }
       await writer.finish();
       await drain();
-      await upload.close();
+      return upload.close();
     },
     async abort() {
       pending = [];

@@ -75,6 +75,7 @@ async function markOnePartition(
     ),
   ];
   const counts = { protected_keys: 0, expired_keys: 0, marked_addresses: 0, passes };
+  let textEtag: string | undefined;
   const CHUNK = 10_000;
   try {
     for (let pass = 0; pass < passes; pass++) {
@@ -92,13 +93,20 @@ async function markOnePartition(
         for (const out of outputs) await out.add(chunk);
       }
     }
-    for (const out of outputs) await out.close();
+    const etags: (string | undefined)[] = [];
+    for (const out of outputs) etags.push(await out.close());
+    textEtag = etags[1];
   } catch (err) {
     for (const out of outputs) await out.abort().catch(() => undefined);
     throw err;
   }
   counts.marked_addresses = outputs[0]!.count;
-  await deps.s3.put(deps.workBucket, work.markCounts(partition), JSON.stringify(counts));
+  // With the text list's ETag: a sweep deletes only the list this mark wrote (revalidate.ts).
+  await deps.s3.put(
+    deps.workBucket,
+    work.markCounts(partition),
+    JSON.stringify({ ...counts, ...(textEtag ? { text_etag: textEtag } : {}) }),
+  );
   return counts.marked_addresses;
 }
 

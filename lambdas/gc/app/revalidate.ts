@@ -5,6 +5,7 @@
 // not cover, and one staged item per branch. Those work items go to the revalidation map
 // (the address step, area "revived"); the snapshot goes to the sweep children, which check
 // again from it right before each delete request (sweep-guard.ts).
+import { mapConcurrently } from "../../shared/concurrency";
 import { CommitGraph } from "../domain/commit-graph";
 import { sweepRefusal } from "../domain/mark-lifecycle";
 import {
@@ -22,7 +23,7 @@ import { decodeSweepSnapshot, encodeSweepSnapshot } from "../domain/sweep-snapsh
 import type { GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
 import { addRefsHistory, readRefs, sameRefs } from "./commit-history";
-import { gcWorkKeys, namespaceObjects } from "./common";
+import { gcWorkKeys, namespaceObjects, type WorkKeys } from "./common";
 import { checkNamespaceOwned } from "./namespace-owner";
 
 export interface RevalidateResult {
@@ -125,12 +126,13 @@ export async function runRevalidateStep(
     }),
   );
 
-  const parts: { key: string; part: number }[] = [];
+  const parts: MarkPart[] = [];
   for await (const o of deps.s3.list(ns.bucket, ns.key(gcPaths.addressesTextPrefix(markId)))) {
     const part = textPartNumber(o.key);
-    if (part !== undefined) parts.push({ key: o.key, part });
+    if (part !== undefined) parts.push({ key: o.key, part, ...(o.etag ? { etag: o.etag } : {}) });
   }
   checkMarkParts(markId, parts, partitions);
+  await checkPartsUnchanged(deps, gcWorkKeys(repo, input.markRunId), parts);
   await deps.s3.put(deps.workBucket, work.sweepParts, encodeJsonLines(parts));
   await deps.s3.put(
     deps.workBucket,
@@ -249,6 +251,36 @@ async function replayRound(
 async function countedSoFar(deps: GcStepDeps, work: ReturnType<typeof gcWorkKeys>) {
   const counts = await deps.s3.getText(deps.workBucket, work.revalidationCounts);
   return counts ? Number(JSON.parse(counts).revalidated_commits ?? 0) : 0;
+}
+
+/** A text list of the mark; its ETag, which the sweep reads it at (If-Match). */
+interface MarkPart {
+  key: string;
+  part: number;
+  etag?: string;
+}
+
+/**
+ * Each list must be the one the mark wrote (the ETag its mark step recorded): it lies in the
+ * namespace, where anyone with write access can edit it, and revalidation checks only what
+ * changed in the repository since the mark, so a key added to it (one a kept commit holds)
+ * would be deleted. A mark written before marks recorded the ETag is not checked here; the
+ * sweep still reads each list at the ETag seen here.
+ */
+async function checkPartsUnchanged(deps: GcStepDeps, markWork: WorkKeys, parts: MarkPart[]) {
+  const unquoted = (etag: string) => etag.replace(/"/g, "");
+  for await (const changed of mapConcurrently(parts, 16, async (p) => {
+    const counts = await deps.s3.getText(deps.workBucket, markWork.markCounts(p.part));
+    const written = counts ? (JSON.parse(counts) as { text_etag?: unknown }).text_etag : undefined;
+    if (typeof written !== "string" || p.etag === undefined) return undefined;
+    return unquoted(written) === unquoted(p.etag) ? undefined : p.key;
+  })) {
+    if (changed !== undefined) {
+      throw new MarkNotSweepableError(
+        `${changed} was changed since the mark wrote it (its ETag differs): its keys were not all marked, so nothing is deleted; start a new mark`,
+      );
+    }
+  }
 }
 
 /**

@@ -10,6 +10,7 @@
 // Memory: the partition's revived keys in a Set (in several passes over the part when there
 // are more than one pass should hold), one request's keys, one Parquet row group of the log.
 import { forEachConcurrently } from "../../shared/concurrency";
+import { WriteConditionFailedError } from "../../shared/write-condition";
 import { markPartition } from "../domain/mark";
 import {
   choosePassCount,
@@ -34,7 +35,8 @@ export interface SweepBatchContext {
 }
 
 export interface SweepStepEvent {
-  Items: { key: string; part: number }[];
+  /** The mark's text lists, each with the ETag revalidation checked (read at that ETag). */
+  Items: { key: string; part: number; etag?: string }[];
   BatchInput: SweepBatchContext;
 }
 
@@ -81,7 +83,7 @@ async function sweepPart(
   deps: GcStepDeps,
   ctx: SweepBatchContext,
   snapshot: SweepSnapshot,
-  { key: partKey, part }: { key: string; part: number },
+  { key: partKey, part, etag }: { key: string; part: number; etag?: string },
   opts: SweepStepOptions,
 ): Promise<{ deleted: number; failed: number; spared: number }> {
   const ns = namespaceObjects(ctx.storageNamespace);
@@ -120,8 +122,7 @@ async function sweepPart(
   const failed: KeyDeleteFailure[] = [];
   try {
     for (let pass = 0; pass < passes; pass++) {
-      const partKeys = await deps.s3.lines(ns.bucket, partKey);
-      if (partKeys === undefined) throw new Error(`sweep step: marked list ${partKey} is missing`);
+      const partKeys = await readList(deps, ns.bucket, partKey, etag);
       const marked = counted(markedKeys(partKeys, snapshot.foreignPrefixes ?? []), () => {
         if (pass === 0) counts.candidates++;
       });
@@ -201,6 +202,20 @@ async function finishPart(
     }),
   );
   return { deleted: log.count, failed: failed.length, spared };
+}
+
+/** The marked list as revalidation checked it: edited since (another ETag), it is not read. */
+async function readList(deps: GcStepDeps, bucket: string, key: string, etag: string | undefined) {
+  try {
+    const lines = await deps.s3.lines(bucket, key, etag ? { ifMatch: etag } : {});
+    if (lines === undefined) throw new Error(`sweep step: marked list ${key} is missing`);
+    return lines;
+  } catch (err) {
+    if (!(err instanceof WriteConditionFailedError)) throw err;
+    throw new Error(
+      `sweep step: ${key} was changed since the mark wrote it (its ETag is no longer ${etag}): nothing more of it is deleted; start a new mark`,
+    );
+  }
 }
 
 async function listAll(deps: GcStepDeps, prefix: string): Promise<StoredObject[]> {

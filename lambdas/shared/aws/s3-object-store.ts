@@ -113,15 +113,28 @@ export class S3ObjectStore {
    * The object's text line by line, streamed (a chunk of the body in memory at a time);
    * undefined when it does not exist. A read that breaks part way throws.
    */
-  async lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined> {
+  async lines(
+    bucket: string,
+    key: string,
+    opts: { ifMatch?: string } = {},
+  ): Promise<AsyncIterable<string> | undefined> {
     let body: AsyncIterable<Uint8Array>;
     try {
       body = await withRetry(async () => {
-        const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const out = await this.s3.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...(opts.ifMatch ? { IfMatch: opts.ifMatch } : {}),
+          }),
+        );
         return out.Body as unknown as AsyncIterable<Uint8Array>;
       });
     } catch (err) {
       if (errorCode(err) === "NoSuchKey") return undefined;
+      if (opts.ifMatch && httpStatusOf(err) === 412) {
+        throw new WriteConditionFailedError(bucket, key, { etag: opts.ifMatch });
+      }
       throw err;
     }
     return splitLines(body);
@@ -199,10 +212,11 @@ export class StreamedUpload {
     if (this.#buffered >= UPLOAD_PART_BYTES) await this.#sendPart();
   }
 
-  async close(): Promise<void> {
+  /** Completes the object; its ETag. */
+  async close(): Promise<string | undefined> {
     if (this.#uploadId === undefined) {
       const body = this.#take();
-      await withRetry(() =>
+      const put = await withRetry(() =>
         this.s3.send(
           new PutObjectCommand({
             Bucket: this.bucket,
@@ -212,11 +226,11 @@ export class StreamedUpload {
           }),
         ),
       );
-      return;
+      return put.ETag;
     }
     if (this.#buffered > 0 || this.#parts.length === 0) await this.#sendPart();
     const uploadId = this.#uploadId;
-    await withRetry(() =>
+    const completed = await withRetry(() =>
       this.s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
@@ -226,6 +240,7 @@ export class StreamedUpload {
         }),
       ),
     );
+    return completed.ETag;
   }
 
   async abort(): Promise<void> {
