@@ -177,6 +177,25 @@ describe("revalidation before the sweep", () => {
     expect(out.counts.deleted_objects).toBe(3 - kept.length);
   });
 
+  it("keeps what a tag revives when the mark's commits.csv in the namespace was edited to call it kept", async () => {
+    // The CSV lies in the namespace, where anyone with write access can edit it; a commit it
+    // wrongly calls kept would not be listed when it becomes active again.
+    const w = repository();
+    const m = await markOnly(w);
+    const key = `lake/repos/r1/_lakefs/retention/gc/commits/run_id=${m.runId}/commits.csv`;
+    const csv = w.store.text(key)!;
+    expect(csv).toContain(`${w.commit.c1},true`);
+    w.store.objects.set(
+      key,
+      new TextEncoder().encode(csv.replace(`${w.commit.c1},true`, `${w.commit.c1},false`)),
+    );
+    w.lakefs.createTag("v1", w.commit.c1!);
+    const out = await sweepOnly(w, m);
+    expect(out.success).toBe(true);
+    expect(exists(w, "A1"), "A1 is in tagged c1").toBe(true);
+    expect(["A0", "O0"].map((l) => exists(w, l))).toEqual([false, false]);
+  });
+
   it("keeps what is linked between revalidation and the deletes (the sweep guard)", async () => {
     const w = repository();
     const m = await markOnly(w);

@@ -55,11 +55,12 @@ export async function runCommitsStep(
 
   const points = startingPoints(input.rules, branches, tags, graph);
   const retention = computeRetention(graph, points, input.now);
+  const csv = encodeCommitsCsv(retention);
   await putInNamespace(
     deps.s3,
     input.storageNamespace,
     gcPaths.commitsCsv(input.runId),
-    encodeCommitsCsv(retention),
+    csv,
     "text/csv",
   );
 
@@ -74,6 +75,8 @@ export async function runCommitsStep(
     opts.addressesPerPartition ?? MAX_ADDRESSES_PER_PARTITION,
   );
   const work = gcWorkKeys(repo, input.runId);
+  // What the mark kept, for its sweep: the namespace's copy can be edited (revalidate.ts).
+  await deps.s3.put(deps.workBucket, work.commitsCsv, csv);
   // Kept for the sweep: revalidation extends this graph instead of reading every log again.
   await deps.s3.put(deps.workBucket, work.commitGraph, encodeCommitGraph(graph));
   await deps.s3.put(deps.workBucket, work.itemsShard(0), encodeWorkItems(items));

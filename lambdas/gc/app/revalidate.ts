@@ -75,7 +75,14 @@ export async function runRevalidateStep(
   }
 
   const ns = namespaceObjects(input.storageNamespace);
-  const csv = await deps.s3.getText(ns.bucket, ns.key(gcPaths.commitsCsv(input.markRunId)));
+  const markWork = gcWorkKeys(repo, input.markRunId);
+  // The mark's own copy: a commit the namespace's copy (editable by anyone who can write
+  // there) wrongly called kept would not be listed when it becomes active again, and what it
+  // references would be deleted. A mark recorded before the copy was kept has only the
+  // namespace's.
+  const csv =
+    (await deps.s3.getText(deps.workBucket, markWork.commitsCsv)) ??
+    (await deps.s3.getText(ns.bucket, ns.key(gcPaths.commitsCsv(input.markRunId))));
   if (csv === undefined) {
     throw new MarkNotSweepableError(
       `mark id "${markId}": ${gcPaths.commitsCsv(input.markRunId)} is missing from the storage namespace, so what the mark kept is unknown; start a new mark`,
@@ -84,7 +91,6 @@ export async function runRevalidateStep(
   const covered = new Set<string>();
   for (const row of parseCommitsCsv(csv)) if (!row.expired) covered.add(row.commitId);
 
-  const markWork = gcWorkKeys(repo, input.markRunId);
   const graphText = await deps.s3.getText(deps.workBucket, markWork.commitGraph);
   // Without the mark's graph (expired scratch data) the logs are read again from scratch.
   const graph = graphText === undefined ? new CommitGraph() : decodeCommitGraph(graphText);
@@ -132,7 +138,7 @@ export async function runRevalidateStep(
     if (part !== undefined) parts.push({ key: o.key, part, ...(o.etag ? { etag: o.etag } : {}) });
   }
   checkMarkParts(markId, parts, partitions);
-  await checkPartsUnchanged(deps, gcWorkKeys(repo, input.markRunId), parts);
+  await checkPartsUnchanged(deps, markWork, parts);
   await deps.s3.put(deps.workBucket, work.sweepParts, encodeJsonLines(parts));
   await deps.s3.put(
     deps.workBucket,

@@ -106,6 +106,11 @@ export function gcWorkKeys(repository: string, runId: string) {
   return {
     root: `${root}/`,
     commitGraph: `${root}/commits.jsonl`,
+    /**
+     * The mark's commits.csv as written: revalidation reads which commits the mark kept here,
+     * not from the namespace, where anyone with write access can edit the published copy.
+     */
+    commitsCsv: `${root}/commits.csv`,
     itemsShard: (n: number) => `${root}/items/items-${String(n).padStart(5, "0")}.jsonl`,
     partitionPrefix: (partition: number) => `${root}/addresses/${p(partition)}/`,
     addressShardPrefix: (partition: number, side: AddressSide, area: ShardArea = "addresses") =>
