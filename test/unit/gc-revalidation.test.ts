@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
 import { nearestBases, planRevalidation } from "../../lambdas/gc/domain/revalidation";
+import type { GcRules } from "../../lambdas/gc/domain/rules";
 import type { GcRun } from "../../lambdas/gc/domain/run-records";
 import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import type { GcStepDeps } from "../../lambdas/gc/ports";
@@ -176,6 +177,33 @@ describe("revalidation before the sweep", () => {
     expect(out.counts.spared_objects).toBe(kept.length);
     expect(out.counts.deleted_objects).toBe(3 - kept.length);
   });
+
+  it.each<[string, GcRules, string[]]>([
+    [
+      "main's retention raised",
+      { default_retention_days: 3, branches: [{ branch_id: "main", retention_days: 30 }] },
+      ["A0", "O0", "A1"],
+    ],
+    ["the default raised", { default_retention_days: 12, branches: [] }, ["A1"]],
+    [
+      "a rule added for a branch created since on main's head",
+      { default_retention_days: 3, branches: [{ branch_id: "long", retention_days: 14 }] },
+      ["A1"],
+    ],
+  ])(
+    "a sweep-only run keeps what the rules in force keep when %s after the mark-only run",
+    async (_name, rules, kept) => {
+      const w = repository();
+      const m = await markOnly(w);
+      w.lakefs.createBranch("long", w.commit.c3!);
+      w.records.rules = rules;
+      const out = await sweepOnly(w, m);
+      expect(out.success).toBe(true);
+      for (const label of ["A0", "O0", "A1"]) {
+        expect(exists(w, label), label).toBe(kept.includes(label));
+      }
+    },
+  );
 
   it("keeps what a tag revives when the mark's commits.csv in the namespace was edited to call it kept", async () => {
     // The CSV lies in the namespace, where anyone with write access can edit it; a commit it
