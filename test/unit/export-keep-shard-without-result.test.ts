@@ -69,19 +69,18 @@ async function world() {
   return store;
 }
 
-it("a shard of keep tasks without a result still gets its directories' markers, and the status agrees", async () => {
-  const store = await world();
+/** The markers step, then the status step, over `store`; the marker keys the markers step wrote. */
+async function markersThenStatus(store: MemoryExportStore) {
   const written: string[] = [];
-  const s3 = {
-    send: async (command: { input: { Key?: string } }) => {
-      written.push(command.input.Key ?? "");
-      return {};
-    },
-  };
   const markers = await runMarkersStep(
     {
       store,
-      s3: s3 as never,
+      s3: {
+        send: async (command: { input: { Key?: string } }) => {
+          written.push(command.input.Key ?? "");
+          return {};
+        },
+      } as never,
       lakefs: {
         listObjectsPage: async () => {
           throw new Error("no directory needs a lookup");
@@ -91,9 +90,6 @@ it("a shard of keep tasks without a result still gets its directories' markers, 
     },
     { ...input, plan },
   );
-  expect(markers).toMatchObject({ markers: 1, withheld: 0, failed: 0 });
-  expect(written).toEqual(["exp/big/_lakefs_success"]);
-
   const status = await runStatusStep(
     {
       store,
@@ -106,6 +102,13 @@ it("a shard of keep tasks without a result still gets its directories' markers, 
     },
     { ...input, plan, markers },
   );
+  return { markers, status, written };
+}
+
+it("a shard of keep tasks without a result still gets its directories' markers, and the status agrees", async () => {
+  const { markers, status, written } = await markersThenStatus(await world());
+  expect(markers).toMatchObject({ markers: 1, withheld: 0, failed: 0 });
+  expect(written).toEqual(["exp/big/_lakefs_success"]);
   expect(status).toMatchObject({ status: "export-repaired", signalledErrors: 0 });
 });
 
@@ -125,35 +128,9 @@ it("a keep task its copy batch would have refused (a committed marker) still fai
     keys.shardResult(0),
     JSON.stringify({ version: 1, shard: 0, copied: 0, deleted: 0, copiedBytes: 0, failed: [] }),
   );
-  const written: string[] = [];
-  const markers = await runMarkersStep(
-    {
-      store,
-      s3: {
-        send: async (command: { input: { Key?: string } }) => {
-          written.push(command.input.Key ?? "");
-          return {};
-        },
-      } as never,
-      lakefs: {} as never,
-      workBucket: "work",
-    },
-    { ...input, plan },
-  );
+  const { markers, status, written } = await markersThenStatus(store);
   expect(markers).toMatchObject({ markers: 0, withheld: 1 });
   expect(written).toEqual([]);
-  const status = await runStatusStep(
-    {
-      store,
-      lakefs: {
-        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
-        listObjects: async function* () {},
-      } as never,
-      workBucket: "work",
-      now: () => new Date("2026-01-01T01:00:00Z"),
-    },
-    { ...input, plan, markers },
-  );
   expect(status).toMatchObject({ status: "export-failed", signalledErrors: 1 });
   expect(status.errorMessage).toMatch(/big\/_lakefs_success: MarkerCollision/);
 });

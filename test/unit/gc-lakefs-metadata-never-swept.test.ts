@@ -18,11 +18,50 @@ async function forgetListEtag(w: ReturnType<typeof memoryGcWorld>, runId: string
   await w.store.put("work", key, JSON.stringify(counts));
 }
 
-it("never marks or deletes a key under the namespace's _lakefs/, even when only expired commits hold it", async () => {
+/** A GC world over NS, with `put` and `exists` on the namespace's objects by address. */
+function gcWorld() {
   const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
   const put = (address: string) =>
     w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
   const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  return { w, put, exists };
+}
+
+/**
+ * main's head (recent) holds `kept`; only an expired commit holds `data`. Mark and sweep, with
+ * `lines` appended to the mark's list after the mark, as a mark written before marks recorded
+ * their lists' ETags (its sweep cannot tell the edit).
+ */
+async function sweepWithLinesAdded(
+  { w, put }: ReturnType<typeof gcWorld>,
+  runId: string,
+  lines: string[],
+) {
+  const data = `${NS}/data/old-object`;
+  const kept = `${NS}/data/kept-object`;
+  for (const a of [data, kept]) put(a);
+  const c0 = w.lakefs.addCommit([], new Map([["old", data]]), NOW - 30 * DAY);
+  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
+  const c2 = w.lakefs.addCommit([c1], new Map([["kept", kept]]), NOW - 3600);
+  w.lakefs.createBranch("main", c2);
+  const out = await markAndSweepInMemory(
+    w.deps,
+    w.records,
+    { runId, storageNamespace: NS, rules: { default_retention_days: 7, branches: [] }, now: NOW },
+    {
+      afterMark: async () => {
+        const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
+        const text = (await w.store.getText("lake", part)) ?? "";
+        await w.store.put("lake", part, `${text}${lines.map((l) => `${l}\n`).join("")}`);
+        await forgetListEtag(w, runId);
+      },
+    },
+  );
+  return { out, data, kept };
+}
+
+it("never marks or deletes a key under the namespace's _lakefs/, even when only expired commits hold it", async () => {
+  const { w, put, exists } = gcWorld();
   const metadata = `${NS}/_lakefs/a1b2c3d4`;
   const data = `${NS}/data/old-object`;
   const kept = `${NS}/data/kept-object`;
@@ -53,49 +92,21 @@ it("never marks or deletes a key under the namespace's _lakefs/, even when only 
 });
 
 it("never deletes a key under _lakefs/ that a mark's list holds (a mark written before marks left them out)", async () => {
-  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const put = (address: string) =>
-    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
-  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const world = gcWorld();
   const metadata = `${NS}/_lakefs/e5f6a7b8`;
-  const data = `${NS}/data/old-object`;
-  const kept = `${NS}/data/kept-object`;
-  for (const a of [metadata, data, kept]) put(a);
-  const c0 = w.lakefs.addCommit([], new Map([["old", data]]), NOW - 30 * DAY);
-  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
-  const c2 = w.lakefs.addCommit([c1], new Map([["kept", kept]]), NOW - 3600);
-  w.lakefs.createBranch("main", c2);
-  const runId = "20270101T000000000Z-oldmark";
-  const out = await markAndSweepInMemory(
-    w.deps,
-    w.records,
-    {
-      runId,
-      storageNamespace: NS,
-      rules: { default_retention_days: 7, branches: [] },
-      now: NOW,
-    },
-    {
-      afterMark: async () => {
-        // The mark's text list as an earlier Lakeport wrote it: with the _lakefs/ key.
-        const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
-        const text = (await w.store.getText("lake", part)) ?? "";
-        await w.store.put("lake", part, `${text}_lakefs/e5f6a7b8\n`);
-        await forgetListEtag(w, runId);
-      },
-    },
-  );
+  world.put(metadata);
+  // The mark's text list as an earlier Lakeport wrote it: with the _lakefs/ key.
+  const { out, data, kept } = await sweepWithLinesAdded(world, "20270101T000000000Z-oldmark", [
+    "_lakefs/e5f6a7b8",
+  ]);
   expect(out.success).toBe(true);
-  expect(exists(data)).toBe(false);
-  expect(exists(metadata), "lakeFS metadata must never be swept").toBe(true);
-  expect(exists(kept)).toBe(true);
+  expect(world.exists(data)).toBe(false);
+  expect(world.exists(metadata), "lakeFS metadata must never be swept").toBe(true);
+  expect(world.exists(kept)).toBe(true);
 });
 
 it("never marks or deletes a key with a `..`, `.` or empty segment (another object where paths resolve)", async () => {
-  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const put = (address: string) =>
-    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
-  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const { w, put, exists } = gcWorld();
   const odd = [`${NS}/../r2/data/x`, `${NS}/data/./y`, `${NS}/data//z`];
   const data = `${NS}/data/old-object`;
   for (const a of [...odd, data]) put(a);
@@ -119,10 +130,7 @@ it("never deletes the object a kept entry's `..`, `.` or empty-segment address r
   // does) reads another object there. The same store reads a kept entry linked to
   // `ns/tmp/../data/a` from `ns/data/a`: that object is referenced by a kept commit and must
   // not be deleted because an expired commit also holds it under its plain address.
-  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const put = (address: string) =>
-    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
-  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  const { w, put, exists } = gcWorld();
   const viaDots = `${NS}/data/via-dots`;
   const viaEmpty = `${NS}/data/via-empty`;
   const viaOutside = `${NS}/data/via-outside`;
@@ -167,39 +175,12 @@ it("never deletes a line of the mark's list with a `..`, `.` or empty segment (a
   // another object there: outside the namespace for `..`. Backup and restore refuse such lines.
   // A mark that recorded its list's ETag refuses the edited list whole (gc-mark-parts); one
   // written before (no ETag to compare) still never deletes such a line.
-  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const put = (address: string) =>
-    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
-  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
-  const data = `${NS}/data/old-object`;
-  const kept = `${NS}/data/kept-object`;
+  const world = gcWorld();
   const odd = ["../r2/data/theirs", "data/./kept-object", "data//kept-object", "/data/x"];
-  for (const a of [data, kept, ...odd.map((l) => `${NS}/${l}`)]) put(a);
-  const c0 = w.lakefs.addCommit([], new Map([["old", data]]), NOW - 30 * DAY);
-  const c1 = w.lakefs.addCommit([c0], new Map(), NOW - 29 * DAY);
-  const c2 = w.lakefs.addCommit([c1], new Map([["kept", kept]]), NOW - 3600);
-  w.lakefs.createBranch("main", c2);
-  const runId = "20270101T000000000Z-edited";
-  const out = await markAndSweepInMemory(
-    w.deps,
-    w.records,
-    {
-      runId,
-      storageNamespace: NS,
-      rules: { default_retention_days: 7, branches: [] },
-      now: NOW,
-    },
-    {
-      afterMark: async () => {
-        const part = `repos/r1/${gcPaths.addressesTextPart(runId, 0)}`;
-        const text = (await w.store.getText("lake", part)) ?? "";
-        await w.store.put("lake", part, `${text}${odd.map((l) => `${l}\n`).join("")}`);
-        await forgetListEtag(w, runId);
-      },
-    },
-  );
+  for (const l of odd) world.put(`${NS}/${l}`);
+  const { out, data, kept } = await sweepWithLinesAdded(world, "20270101T000000000Z-edited", odd);
   expect(out.success).toBe(true);
-  expect(exists(data)).toBe(false);
-  expect(exists(kept)).toBe(true);
-  expect(w.store.deleted.filter((k) => odd.some((l) => k.endsWith(l)))).toEqual([]);
+  expect(world.exists(data)).toBe(false);
+  expect(world.exists(kept)).toBe(true);
+  expect(world.w.store.deleted.filter((k) => odd.some((l) => k.endsWith(l)))).toEqual([]);
 });
