@@ -176,3 +176,25 @@ it("lists the commit when the previous manifest index is not a manifest index", 
   const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
   expect(index2.entries).toBe(2);
 });
+
+it("the commit's listing that stands for the previous manifest leaves `_lakefs_actions/` out, as every manifest does", async () => {
+  const store = new MemoryExportStore();
+  const c2 = await status(
+    store,
+    "repo-main-c2-2",
+    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
+    [copy("c", "ec")],
+    [stats("_lakefs_actions/lakeport.yaml", "ey"), stats("a", "ea"), stats("c", "ec")],
+  );
+  expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
+  const k2 = statusKeys("status", "repo", "main", "c2");
+  const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
+  const paths: string[] = [];
+  for (const part of index2.parts) {
+    for (const l of ((await store.getText("out", part.key)) ?? "").split("\n").filter(Boolean)) {
+      paths.push(parseManifestLine(l).path);
+    }
+  }
+  expect(paths).toEqual(["a", "c"]);
+  expect(index2.entries).toBe(2);
+});
