@@ -198,3 +198,39 @@ it("the commit's listing that stands for the previous manifest leaves `_lakefs_a
   expect(paths).toEqual(["a", "c"]);
   expect(index2.entries).toBe(2);
 });
+
+it("a previous manifest that does not record its export path (written before it was recorded) is not merged: the commit is listed", async () => {
+  const store = new MemoryExportStore();
+  await status(
+    store,
+    "repo-main-c1-1",
+    { commitId: "c1", fromCommit: null, mode: "full-copy" },
+    [copy("a", "ea"), copy("b", "eb")],
+    [],
+  );
+  const k1 = statusKeys("status", "repo", "main", "c1");
+  const { exportPath: _recorded, ...older } = JSON.parse(
+    (await store.getText("out", k1.manifestIndex)) ?? "",
+  ) as ManifestIndex;
+  await store.put("out", k1.manifestIndex, JSON.stringify(older));
+
+  // Merged, the manifest would still list b (the old index's); the commit holds a and c.
+  const c2 = await status(
+    store,
+    "repo-main-c2-2",
+    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
+    [copy("c", "ec")],
+    [stats("a", "ea"), stats("c", "ec")],
+  );
+  expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
+  const k2 = statusKeys("status", "repo", "main", "c2");
+  const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
+  expect(index2.exportPath).toBe("s3://out/exp");
+  const paths: string[] = [];
+  for (const part of index2.parts) {
+    for (const l of ((await store.getText("out", part.key)) ?? "").split("\n").filter(Boolean)) {
+      paths.push(parseManifestLine(l).path);
+    }
+  }
+  expect(paths).toEqual(["a", "c"]);
+});
