@@ -203,6 +203,27 @@ describe("a restore over objects the namespace holds again", () => {
     expect(again.failed).toMatchObject([{ path: "data/other", code: "DestinationDiffers" }]);
   });
 
+  it("an object of the same size but other bytes is named too, not counted as already there", async () => {
+    const ns = `repos/${uniqueName("r")}`;
+    const loc = uniqueName("loc");
+    await put(backupBucket, `${loc}/data/twin`, "backed up");
+    // Rewritten since with as many bytes: only the ETag (an MD5, single-part) tells them apart.
+    await put(nsBucket, `${ns}/data/twin`, "rewritten");
+    await put(nsBucket, `${ns}/${gcPaths.addressesTextPart("m7", 0)}`, "data/twin\n");
+    const out = await copyMarkedObjects(s3, {
+      direction: "restore",
+      storageNamespace: `s3://${nsBucket}/${ns}`,
+      markId: "m7",
+      external: `s3://${backupBucket}/${loc}`,
+    });
+    expect(out).toMatchObject({ objects: 1, copied: 0, present: 0 });
+    expect(out.failed).toMatchObject([{ path: "data/twin", code: "DestinationDiffers" }]);
+    expect(out.failed[0]!.message).toMatch(
+      /9 bytes, ETag "[0-9a-f]{32}".*9 bytes, ETag "[0-9a-f]{32}"/,
+    );
+    expect(await text(nsBucket, `${ns}/data/twin`)).toBe("rewritten");
+  });
+
   it("through the copy workflow's parts step: the map child fails naming it", async () => {
     const m = await rewritten("m6");
     const deps = { s3: new MemoryGcStore(), workBucket: "work" };
