@@ -308,6 +308,41 @@ test("marks: shown with whether they can be swept; swept once; too old; retired 
   expect((await call("POST", `/repositories/${repo}/gc/marks/zz/retire`)).status).toBe(404);
 });
 
+test("a restore's retire is refused (409) while a run sweeps the mark, and retires nothing", async () => {
+  await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
+  const mark = await call("POST", `/repositories/${repo}/gc/runs`, {
+    mode: "mark-only",
+    mark_id: "m5",
+  });
+  await finish(mark.body.run_id, "succeeded");
+  const sweep = await call("POST", `/repositories/${repo}/gc/runs`, {
+    do_mark: false,
+    mark_id: "m5",
+  });
+  expect(sweep.status).toBe(202);
+  const refused = await call("POST", `/repositories/${repo}/gc/marks/m5/retire`, {
+    reason: "restored from s3://backup/m5",
+  });
+  expect(refused).toEqual({
+    status: 409,
+    body: {
+      message: `mark id "m5" is being swept by GC run ${sweep.body.run_id}: wait for it to end before restoring its objects`,
+    },
+  });
+  const during = (await call("GET", `/repositories/${repo}/gc/marks/m5`)).body;
+  expect(during.retired_reason ?? null).toBeNull();
+  expect((await fake.deps.stores.gc.getMark(repo, "m5"))?.retiredAt).toBeUndefined();
+  // Once that sweep has ended (here failed, so the mark is still sweepable), the restore retires it.
+  await finish(sweep.body.run_id, "failed");
+  const retired = await call("POST", `/repositories/${repo}/gc/marks/m5/retire`, {
+    reason: "restored from s3://backup/m5",
+  });
+  expect(retired).toMatchObject({
+    status: 200,
+    body: { retired_reason: "restored from s3://backup/m5", sweepable: false },
+  });
+});
+
 test("a run that never ends keeps the repository for 30 minutes (the default lease), then is recorded failed", async () => {
   await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
   const realNow = fake.deps.now;
