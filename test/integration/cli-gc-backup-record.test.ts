@@ -269,4 +269,30 @@ describe("gc backup record", () => {
     expect(r.stderr).toMatch(/r8\/_lakeport_backup\.json is not a Lakeport backup record/);
     expect(await retiredAt("r8")).toBeUndefined();
   });
+
+  it("a restore while a run sweeps the mark is refused (exit 3): nothing retired, nothing copied", async () => {
+    await w.marked("r12", ["data/r12"], true);
+    const loc = `s3://${w.backupBucket}/r12`;
+    expect((await backup("r12", loc)).code).toBe(0);
+    await sweepObjects(["data/r12"]);
+    const sweep = await w.lakeport([
+      ...["--json", "gc", "run", `lakefs://${repo}`, "--sweep-only", "--mark-id", "r12"],
+    ]);
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const sweepRun = JSON.parse(sweep.stdout).run_id as string;
+    try {
+      const r = await restore("r12", loc);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain(`409 mark id "r12" is being swept by GC run ${sweepRun}`);
+      expect(await retiredAt("r12")).toBeUndefined();
+      expect(await keys(w.bucket, `${repo}/data/r12`)).toEqual([]);
+    } finally {
+      await w.fake.deps.stores.gc.completeRun(
+        repo,
+        sweepRun,
+        { status: "failed" },
+        new Date().toISOString(),
+      );
+    }
+  });
 });
