@@ -108,3 +108,39 @@ test("gc backup during which the mark's sweep began fails, naming that sweep", a
     gc.getMark = getMark;
   }
 });
+
+test("gc backup while the mark's sweep runs is refused, writing nothing; after that sweep failed it warns", async () => {
+  const gc = fake.deps.stores.gc;
+  // The sweep the test above began is still running: end it (one GC run per repository).
+  for (const run of (await gc.listRuns(repo, { limit: 50 })).runs) {
+    if (run.status === "running")
+      await gc.completeRun(repo, run.runId, { status: "failed" }, now());
+  }
+  await markedThroughCli("m3", ["data/d"], true);
+  const sweep = await lakeport([
+    ...["--json", "gc", "run", `lakefs://${repo}`, "--sweep-only", "--mark-id", "m3"],
+  ]);
+  expect(sweep.code, sweep.stderr).toBe(0);
+  const sweepRun = JSON.parse(sweep.stdout).run_id as string;
+  const to = ["--mark-id", "m3", "--to", `s3://${backupBucket}/m3`];
+  const s3 = testS3Client();
+  const recordOf = () =>
+    s3
+      .send(new GetObjectCommand({ Bucket: backupBucket, Key: "m3/_lakeport_backup.json" }))
+      .then(async (o) => parseBackupRecord(await o.Body!.transformToString(), "record"))
+      .catch(() => undefined);
+
+  const during = await lakeport(["gc", "backup", `lakefs://${repo}`, ...to]);
+  expect(during.code, `${during.stdout}${during.stderr}`).toBe(2);
+  expect(during.stderr).toContain(`mark id "m3" is being swept by run ${sweepRun}`);
+  expect(await recordOf()).toBeUndefined();
+
+  // The sweep failed part way: what it deleted counts as absent, and the CLI says so.
+  await gc.completeRun(repo, sweepRun, { status: "failed" }, now());
+  const after = await lakeport(["gc", "backup", `lakefs://${repo}`, ...to]);
+  expect(after.code, after.stderr).toBe(0);
+  expect(after.stderr).toContain(
+    `warning: mark m3 was partly swept by run ${sweepRun} (the sweep failed): the objects it deleted are counted as absent, not backed up`,
+  );
+  expect(await recordOf()).toMatchObject({ markId: "m3", state: "complete" });
+});
