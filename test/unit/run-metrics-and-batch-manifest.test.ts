@@ -44,6 +44,9 @@ describe("the Batch Operations CSV line", () => {
       expect(parseBatchOperationsCsvLine(line.slice(0, -1))).toEqual({ bucket: "bucket", key });
     }
     expect(batchOperationsCsvLine("b", "dir/a b+c.txt")).toBe('"b","dir%2Fa%20b%2Bc.txt"\n');
+    // README Manifests: all but A-Z a-z 0-9 - _ . ! ~ * ' ( ) is percent-encoded (UTF-8).
+    expect(batchOperationsCsvLine("b", "Az09-_.!~*'()")).toBe(`"b","Az09-_.!~*'()"\n`);
+    expect(batchOperationsCsvLine("b", 'x,y%"é')).toBe('"b","x%2Cy%25%22%C3%A9"\n');
     expect(() => parseBatchOperationsCsvLine('"b","k","extra"')).toThrow(/"bucket","key"/);
     expect(() => parseBatchOperationsCsvLine("b,k")).toThrow(/"bucket","key"/);
   });
