@@ -74,6 +74,7 @@ async function runStatus(store: OrderedStore, markersFailed: number) {
       commitId: "c1",
       fromCommit: null,
       mode: "full-copy",
+      configVersion: 3,
       exportId,
       plan: { done: true, cursor: { afterPath: "", counts }, counts },
       markers: { markers: 0, removed: 0, withheld: 0, failed: markersFailed, errorSamples: [] },
@@ -97,6 +98,13 @@ it("a successful export writes its manifests, then the status document, then the
     2,
   );
   expect(new Set(w).size).toBe(w.length);
+  // The document says which kind of export wrote it, with which configuration version.
+  expect(JSON.parse((await store.getText("out", sk.statusDocument)) ?? "")).toMatchObject({
+    status: "exported-successfully",
+    mode: "full-copy",
+    configVersion: 3,
+    manifest: sk.manifestIndex,
+  });
 });
 
 it("a failed export writes no manifest, and its status document before its status line", async () => {
