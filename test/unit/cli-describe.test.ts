@@ -117,6 +117,23 @@ test("an ended export shows its counts and how long it took", () => {
   expect(describeExport(status(null, { state: "exported-successfully" }))).not.toContain("counts:");
 });
 
+test("export status shows the configuration's version and the version last exported (README: configuration changes)", () => {
+  const pending = status(null, {
+    state: "exported-successfully",
+    configVersion: 3,
+    exportedConfigVersion: 2,
+  });
+  expect(describeExport(pending)).toContain(
+    "configuration:        version 3, last exported with version 2",
+  );
+  const never = status(null, {
+    state: "never-exported",
+    configVersion: 1,
+    exportedConfigVersion: null,
+  });
+  expect(describeExport(never).split("\n")).toContain("configuration:        version 1");
+});
+
 test("GC rules read as lakectl prints them", () => {
   expect(
     describeGcRules({
