@@ -170,6 +170,22 @@ test("export delete: refused while the export runs, then deleted; the export pat
   const busy = await lakeport(["export", "delete", uri]);
   expect(busy.code).toBe(3);
   expect(busy.stderr).toMatch(/^lakeport: 409 lakefs:\/\/.*@gone: export .* is running/);
+  // Set again while it runs: stored, and the head is queued behind the running export.
+  const running = (await fake.deps.stores.exports.getState(repo, "gone"))!.exportId;
+  const again = await lakeport([
+    "export",
+    "set",
+    uri,
+    "--path",
+    "s3://export-bucket/gone",
+    "--continuous",
+  ]);
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.stdout).toMatch(
+    new RegExp(
+      `^configuration stored \\(version \\d+, continuous\\)\nexport not started now: export ${running} is running; \\S+ will be exported when it ends\n$`,
+    ),
+  );
   expect((await lakeport(["export", "get", uri])).code).toBe(0);
   const s = await fake.deps.stores.exports.getState(repo, "gone");
   await fake.deps.stores.exports.completeExport(
