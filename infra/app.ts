@@ -9,7 +9,7 @@
 //   storageBuckets       LAKEPORT_STORAGE_BUCKETS          comma-separated storage namespace buckets (required)
 //   exportBuckets        LAKEPORT_EXPORT_BUCKETS           comma-separated export target buckets (required)
 //   maxConcurrency       LAKEPORT_MAX_CONCURRENCY          children per distributed map (default 50)
-//   reservedConcurrency  LAKEPORT_RESERVED_CONCURRENCY     reserved concurrency per Lambda (default none)
+//   reservedConcurrency  LAKEPORT_RESERVED_CONCURRENCY     reserved concurrency per Lambda (default none), at least maxConcurrency
 //   logRetentionDays     LAKEPORT_LOG_RETENTION_DAYS       a CloudWatch retention in days (default 90)
 //   removalPolicy        LAKEPORT_REMOVAL_POLICY           retain (default) or destroy: table and buckets
 //   apiRateLimit         LAKEPORT_API_RATE_LIMIT           API requests per second (default 50)

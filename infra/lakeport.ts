@@ -158,7 +158,7 @@ export class Lakeport extends Construct {
       lakeFsSecret,
       storageBuckets: props.storageBuckets,
       exportBuckets: props.exportBuckets,
-      maxConcurrency: props.maxConcurrency ?? 50,
+      maxConcurrency: props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
       logRetention,
       ...(lakeFsNetwork ? { lakeFsNetwork } : {}),
       ...(logsKey ? { logsKey } : {}),
@@ -443,6 +443,9 @@ export class Lakeport extends Construct {
 }
 
 /** Fails synthesis with a message naming the bad prop. */
+/** Child executions per distributed map when maxConcurrency is not given. */
+const DEFAULT_MAX_CONCURRENCY = 50;
+
 export function validateProps(props: LakeportProps): void {
   // Not repeated: the URL's password would be in the message.
   if (!Token.isUnresolved(props.lakeFsEndpoint) && hasUserInfo(props.lakeFsEndpoint)) {
@@ -479,6 +482,15 @@ export function validateProps(props: LakeportProps): void {
   };
   positive("maxConcurrency", props.maxConcurrency, 10000);
   positive("reservedConcurrency", props.reservedConcurrency, 10000);
+  // A distributed map's children invoke one function synchronously, maxConcurrency at a time:
+  // Lambda throttles those beyond its reserved concurrency at once, and a child's throttle
+  // retries (about two minutes) end before a running batch (up to 15 minutes) frees a slot.
+  const maxConcurrency = props.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  if (props.reservedConcurrency !== undefined && props.reservedConcurrency < maxConcurrency) {
+    throw new Error(
+      `reservedConcurrency: ${props.reservedConcurrency} is below maxConcurrency (${maxConcurrency}); a distributed map's children would be throttled: lower maxConcurrency or raise reservedConcurrency`,
+    );
+  }
   positive("apiRateLimit", props.apiRateLimit, 10000);
   if (props.stuckExportAfter && !props.stuckExportAfter.isUnresolved()) {
     const minutes = props.stuckExportAfter.toMinutes({ integral: false });

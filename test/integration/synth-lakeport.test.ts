@@ -132,6 +132,7 @@ beforeAll(() => {
       exportBuckets: EXPORT_BUCKET,
       gcSchedules: [{ repository: "example-repo", expression: "cron(0 3 ? * SUN *)" }],
       alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:lakeport-alarms",
+      maxConcurrency: 25,
       reservedConcurrency: 25,
     },
   });

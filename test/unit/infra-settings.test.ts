@@ -147,6 +147,14 @@ describe("validateProps", () => {
     [{ securityGroups: [{}] }, /securityGroups: given without vpc/],
     [{ maxConcurrency: 0 }, /maxConcurrency: must be a whole number from 1/],
     [{ reservedConcurrency: 2.5 }, /reservedConcurrency: must be a whole number/],
+    // A distributed map runs maxConcurrency children invoking one function synchronously:
+    // beyond its reserved concurrency Lambda throttles them, and a child's retries (about two
+    // minutes) end long before a running batch (up to 15) frees a slot.
+    [{ reservedConcurrency: 25 }, /reservedConcurrency: 25 is below maxConcurrency \(50\)/],
+    [
+      { reservedConcurrency: 10, maxConcurrency: 20 },
+      /reservedConcurrency: 10 is below maxConcurrency \(20\)/,
+    ],
     [
       { gcSchedules: [{ repository: "X", expression: "rate(1 day)" }] },
       /gcSchedules\[0\]\.repository: "X"/,
