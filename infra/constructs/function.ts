@@ -227,20 +227,28 @@ export function ensureStateMachineObservability(
   }
 }
 
-/** Errors of the Lambda service itself (and throttling): retried with backoff and jitter. */
+/** Errors of the Lambda service itself: retried with backoff and jitter. */
 export const LAMBDA_SERVICE_ERRORS = [
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
   "Lambda.SdkClientException",
-  "Lambda.TooManyRequestsException",
   "Lambda.ClientExecutionTimeoutException",
   "Lambda.Unknown",
 ];
 
 /**
+ * Lambda's refusal of a synchronous invoke beyond the function's free concurrency (its reserved
+ * concurrency, or the account's). A slot frees only when a running invocation ends, up to 15
+ * minutes later, and a distributed map starts maxConcurrency children at once beside other
+ * runs' maps: 70 attempts of up to 60 s with full jitter wait about 33 minutes in all.
+ */
+export const LAMBDA_THROTTLED = "Lambda.TooManyRequestsException";
+
+/**
  * A workflow step invoking a Lakeport function: the function's own result as the output, and
- * the Lambda service's errors retried (2 s, doubling to 60 s, full jitter, 6 attempts). The
- * function's own errors are not retried here: the steps retry S3 and lakeFS themselves.
+ * the Lambda service's errors retried (2 s, doubling to 60 s, full jitter, 6 attempts; 70 when
+ * throttled). The function's own errors are not retried here: the steps retry S3 and lakeFS
+ * themselves.
  */
 export function lakeportLambdaStep(
   scope: Construct,
@@ -253,6 +261,14 @@ export function lakeportLambdaStep(
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     ...options,
+  });
+  task.addRetry({
+    errors: [LAMBDA_THROTTLED],
+    interval: Duration.seconds(2),
+    maxAttempts: 70,
+    backoffRate: 2,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
   });
   task.addRetry({
     errors: LAMBDA_SERVICE_ERRORS,

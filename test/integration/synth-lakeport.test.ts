@@ -435,6 +435,50 @@ describe("state machines", () => {
     expect(() => validateMachine(structuredClone(noProcessor), "broken")).toThrow();
   });
 
+  it("every Lambda step waits out throttling for longer than a running invocation holds its slot", () => {
+    // Lambda refuses a synchronous invoke beyond the function's free concurrency (its reserved
+    // concurrency, or the account's: 10 in new accounts) at once; a slot frees only when a
+    // running invocation ends, up to its timeout. A distributed map starts maxConcurrency
+    // children together, and other runs' maps use the same functions: a throttled step must
+    // keep retrying (in expectation, with full jitter) for twice the longest timeout.
+    const tasks = (states: Record<string, any>): any[] =>
+      Object.values(states).flatMap((s) => [
+        ...(s.Type === "Task" ? [s] : []),
+        ...tasks(s.ItemProcessor?.States ?? s.Iterator?.States ?? {}),
+      ]);
+    const timeoutOf = (resource: unknown) => {
+      const id = (resource as any)?.["Fn::GetAtt"]?.[0] as string;
+      return resources[id]!.Properties.Timeout as number;
+    };
+    for (const [id, sm] of ofType("AWS::StepFunctions::StateMachine")) {
+      const d = sm.Properties.DefinitionString;
+      const lambdaTokens = (typeof d === "string" ? [] : d["Fn::Join"][1]).filter(
+        (p: any) => resources[p?.["Fn::GetAtt"]?.[0]]?.Type === "AWS::Lambda::Function",
+      );
+      const longest = Math.max(...lambdaTokens.map(timeoutOf));
+      expect(longest, id).toBeGreaterThan(0);
+      const lambdaTasks = tasks(definitionOf(sm).States);
+      expect(lambdaTasks.length, id).toBeGreaterThan(0);
+      for (const task of lambdaTasks) {
+        const r = (task.Retry ?? []).find((x: any) =>
+          x.ErrorEquals.some(
+            (e: string) => e === "Lambda.TooManyRequestsException" || e === "States.ALL",
+          ),
+        );
+        expect(r, `${id} ${task.Resource}`).toBeDefined();
+        let expected = 0;
+        for (let i = 0; i < (r.MaxAttempts ?? 3); i++) {
+          const delay = Math.min(
+            (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** i,
+            r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
+          );
+          expected += r.JitterStrategy === "FULL" ? delay / 2 : delay;
+        }
+        expect(expected, `${id}: throttled retries (s)`).toBeGreaterThanOrEqual(2 * longest);
+      }
+    }
+  });
+
   it("alarm on failed, timed-out and aborted executions", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     for (const [id] of ofType("AWS::StepFunctions::StateMachine")) {
