@@ -1,5 +1,6 @@
 // Deployment phase: every Node.js function registered in the local Lambda runtime with its
-// bundled asset (or inline code), handler, environment, timeout and memory.
+// bundled asset (or inline code), handler, environment, timeout, memory and reserved
+// concurrency.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +35,9 @@ export function deployFunctions(ctx: DeployContext, runtime: LambdaRuntime): voi
       },
       timeoutSeconds: Number(p.Timeout ?? 3),
       memorySizeMb: Number(p.MemorySize ?? 128),
+      ...(p.ReservedConcurrentExecutions !== undefined
+        ? { reservedConcurrency: Number(p.ReservedConcurrentExecutions) }
+        : {}),
     });
     recordDeployed(ctx, id, r.Type);
   }

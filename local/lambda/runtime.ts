@@ -10,7 +10,14 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LambdaInvocationResult, LambdaInvoker } from "../stepfunctions/integrations";
 import { type AsyncInvokeConfig, type QueueSender, runAsyncInvocation } from "./async-invocation";
-import { type InvocationOutcome, runOnWorker, type WorkerResult } from "./worker-invocation";
+import {
+  heapLimitsOf,
+  type InvocationOutcome,
+  LambdaFunctionError,
+  LambdaServiceError,
+  runOnWorker,
+  type WorkerResult,
+} from "./worker-invocation";
 
 export const PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
 
@@ -26,6 +33,8 @@ export interface FunctionConfig {
   environment?: Record<string, string>;
   timeoutSeconds?: number;
   memorySizeMb?: number;
+  /** ReservedConcurrentExecutions (see accept). */
+  reservedConcurrency?: number;
 }
 
 export interface LambdaRuntimeOptions {
@@ -91,6 +100,8 @@ export interface InvocationRecord {
 export interface FunctionStats {
   functionName: string;
   invocations: number;
+  /** Synchronous invocations refused beyond the reserved concurrency. */
+  throttles: number;
   errors: number;
   timeouts: number;
   crashes: number;
@@ -99,24 +110,7 @@ export interface FunctionStats {
   records: InvocationRecord[];
 }
 
-export class LambdaServiceError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
-
-/** Thrown by invokeJson when the handler failed; carries Lambda's error document. */
-export class LambdaFunctionError extends Error {
-  constructor(
-    readonly errorType: string,
-    readonly errorMessage: string,
-    readonly payload: string,
-  ) {
-    super(`${errorType}: ${errorMessage}`);
-    this.name = "LambdaFunctionError";
-  }
-}
+export { LambdaFunctionError, LambdaServiceError } from "./worker-invocation";
 
 interface Slot {
   worker: Worker;
@@ -131,6 +125,8 @@ interface Fn {
   slots: Slot[];
   waiters: (() => void)[];
   count: number;
+  /** Invocations accepted and not yet ended (running or waiting for a worker). */
+  inFlight: number;
   stats: FunctionStats;
   /** The function's recent output lines, as CloudWatch Logs would hold them. */
   logLines: string[];
@@ -194,11 +190,13 @@ export class LambdaRuntime implements LambdaInvoker {
       slots: [],
       waiters: [],
       count: 0,
+      inFlight: 0,
       logLines: [],
       asyncConfig: {},
       stats: {
         functionName: cfg.name,
         invocations: 0,
+        throttles: 0,
         errors: 0,
         timeouts: 0,
         crashes: 0,
@@ -420,7 +418,14 @@ export class LambdaRuntime implements LambdaInvoker {
 
   /** Synchronous (RequestResponse) invocation, as Step Functions and the SDK see it. */
   async invoke(nameOrArn: string, payload: string): Promise<LambdaInvocationResult> {
-    const fn = this.find(nameOrArn);
+    return await this.accept(this.find(nameOrArn), payload, false);
+  }
+
+  /**
+   * As in Lambda, a synchronous invocation beyond the reserved concurrency is refused at once
+   * (Lambda.TooManyRequestsException); an asynchronous one waits in the event queue.
+   */
+  private async accept(fn: Fn, payload: string, wait: boolean): Promise<LambdaInvocationResult> {
     const requestBytes = Buffer.byteLength(payload);
     if (requestBytes > PAYLOAD_LIMIT_BYTES) {
       throw new LambdaServiceError(
@@ -428,6 +433,27 @@ export class LambdaRuntime implements LambdaInvoker {
         `Request must be smaller than ${PAYLOAD_LIMIT_BYTES} bytes for the InvokeFunction operation`,
       );
     }
+    const reserved = fn.cfg.reservedConcurrency;
+    while (reserved !== undefined && fn.inFlight >= reserved) {
+      if (!wait) {
+        fn.stats.throttles++;
+        throw new LambdaServiceError("Lambda.TooManyRequestsException", "Rate Exceeded.");
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    fn.inFlight++;
+    try {
+      return await this.run(fn, payload, requestBytes);
+    } finally {
+      fn.inFlight--;
+    }
+  }
+
+  private async run(
+    fn: Fn,
+    payload: string,
+    requestBytes: number,
+  ): Promise<LambdaInvocationResult> {
     const event = JSON.parse(payload) as unknown;
     const invocation = ++fn.count;
     fn.stats.invocations++;
@@ -545,7 +571,7 @@ export class LambdaRuntime implements LambdaInvoker {
       event,
       config: fn.asyncConfig,
       attempt: async () => {
-        const res = await this.invoke(fn.cfg.name, JSON.stringify(event ?? null));
+        const res = await this.accept(fn, JSON.stringify(event ?? null), true);
         return { ok: !res.functionError, payload: res.payload, requestId: res.requestId };
       },
       ...(this.sendToQueue ? { sendToQueue: this.sendToQueue } : {}),
@@ -560,22 +586,4 @@ export class LambdaRuntime implements LambdaInvoker {
     const all = [...this.fns.values()].flatMap((f) => f.slots.splice(0));
     await Promise.all(all.map((s) => s.worker.terminate()));
   }
-}
-
-/**
- * A worker's V8 heap limits as Lambda sets them: the old generation at the memory size, and
- * the young generation from `--max-semi-space-size` in the function's NODE_OPTIONS (a worker
- * thread does not read NODE_OPTIONS; V8's young generation is three semi-spaces).
- */
-export function heapLimitsOf(cfg: Pick<FunctionConfig, "memorySizeMb" | "environment">): {
-  maxOldGenerationSizeMb: number;
-  maxYoungGenerationSizeMb?: number;
-} {
-  const semiSpace = /(?:^|\s)--max-semi-space-size=(\d+)(?:\s|$)/.exec(
-    cfg.environment?.NODE_OPTIONS ?? "",
-  )?.[1];
-  return {
-    maxOldGenerationSizeMb: Math.max(64, cfg.memorySizeMb ?? 128),
-    ...(semiSpace ? { maxYoungGenerationSizeMb: 3 * Number(semiSpace) } : {}),
-  };
 }

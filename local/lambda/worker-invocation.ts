@@ -1,7 +1,27 @@
 // One invocation on a worker thread of the local Lambda runtime: the message to the worker,
 // its answer, or what Lambda reports when the environment crashed, ran out of memory or
-// timed out (the worker is then discarded).
+// timed out (the worker is then discarded); the worker's heap limits and Lambda's errors.
 import type { Worker } from "node:worker_threads";
+
+/** An error of the Lambda service itself (the request was refused), named as Lambda names it. */
+export class LambdaServiceError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** Thrown by invokeJson when the handler failed; carries Lambda's error document. */
+export class LambdaFunctionError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly errorMessage: string,
+    readonly payload: string,
+  ) {
+    super(`${errorType}: ${errorMessage}`);
+    this.name = "LambdaFunctionError";
+  }
+}
 
 export type InvocationOutcome = "success" | "error" | "timeout" | "crash";
 
@@ -105,4 +125,25 @@ export function runOnWorker(w: Worker, call: WorkerInvocation): Promise<WorkerRe
     w.on("exit", onExit);
     w.postMessage({ id: requestId, event: call.event, fault: call.fault, context: call.context });
   });
+}
+
+/**
+ * A worker's V8 heap limits as Lambda sets them: the old generation at the memory size, and
+ * the young generation from `--max-semi-space-size` in the function's NODE_OPTIONS (a worker
+ * thread does not read NODE_OPTIONS; V8's young generation is three semi-spaces).
+ */
+export function heapLimitsOf(cfg: {
+  memorySizeMb?: number;
+  environment?: Record<string, string>;
+}): {
+  maxOldGenerationSizeMb: number;
+  maxYoungGenerationSizeMb?: number;
+} {
+  const semiSpace = /(?:^|\s)--max-semi-space-size=(\d+)(?:\s|$)/.exec(
+    cfg.environment?.NODE_OPTIONS ?? "",
+  )?.[1];
+  return {
+    maxOldGenerationSizeMb: Math.max(64, cfg.memorySizeMb ?? 128),
+    ...(semiSpace ? { maxYoungGenerationSizeMb: 3 * Number(semiSpace) } : {}),
+  };
 }

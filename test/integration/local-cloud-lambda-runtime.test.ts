@@ -237,6 +237,29 @@ describe("LambdaRuntime", () => {
     expect(runtime.stats("other").warmWorkers).toBe(2);
   });
 
+  it("refuses a synchronous invocation beyond the reserved concurrency, as Lambda does; an asynchronous one waits", async () => {
+    runtime.register({
+      name: "reserved",
+      codeDir,
+      handler: "index.handler",
+      reservedConcurrency: 1,
+    });
+    const first = runtime.invokeJson("reserved", { action: "sleep", ms: 400 });
+    await expect(runtime.invoke("reserved", "{}")).rejects.toMatchObject({
+      name: "Lambda.TooManyRequestsException",
+    });
+    await first;
+    // Lambda's queue keeps an event invocation until the function has a free slot.
+    const failures: string[] = [];
+    const second = runtime.invokeJson("reserved", { action: "sleep", ms: 200 });
+    runtime.invokeAsync("reserved", { a: 1 }, (err) => failures.push(err));
+    await second;
+    await expect.poll(() => runtime.stats("reserved").records.length, { timeout: 5000 }).toBe(3);
+    expect(failures).toEqual([]);
+    expect(runtime.stats("reserved")).toMatchObject({ invocations: 3, throttles: 1 });
+    expect(await runtime.invokeJson("reserved", { a: 2 })).toEqual({ echo: { a: 2 } });
+  });
+
   it("lets Step Functions retry a timed-out Lambda on Sandbox.Timedout", async () => {
     const runner = new StepFunctionsRunner({
       lambda: runtime,
