@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration } from "aws-cdk-lib";
+import { Duration, Names, Stack } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -184,7 +184,11 @@ export function ensureStateMachineObservability(
 ): void {
   const cfn = stateMachine.node.defaultChild as sfn.CfnStateMachine;
   if (!cfn.loggingConfiguration) {
+    // Step Functions lists each log group it writes to in the account's CloudWatch Logs
+    // resource policy (5 120 characters at most): past that, creating the state machine fails
+    // with InvalidLoggingConfiguration, unless the group is under /aws/vendedlogs/.
     const logGroup = new logs.LogGroup(stateMachine, "Logs", {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(stateMachine).stackName}-${Names.uniqueId(stateMachine)}`,
       retention: logRetention,
       ...(logsKey ? { encryptionKey: logsKey } : {}),
     });

@@ -351,6 +351,19 @@ describe("state machines", () => {
     }
   });
 
+  it("log to groups under /aws/vendedlogs/states/, named after the stack", () => {
+    // Step Functions adds every log group it writes to to the account's CloudWatch Logs
+    // resource policy, which holds 5 120 characters: in an account with many, creating the
+    // state machine fails (InvalidLoggingConfiguration) unless the group is a vended-logs one.
+    for (const [id, sm] of ofType("AWS::StepFunctions::StateMachine")) {
+      const arn = sm.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup
+        .LogGroupArn as { "Fn::GetAtt": [string, string] };
+      const group = resources[arn["Fn::GetAtt"][0]]!;
+      expect(group.Type, id).toBe("AWS::Logs::LogGroup");
+      expect(group.Properties.LogGroupName, id).toMatch(/^\/aws\/vendedlogs\/states\/Lakeport-/);
+    }
+  });
+
   it("fan out with distributed maps reading JSON Lines from S3 in batches", () => {
     const byMachine = Object.fromEntries(
       ofType("AWS::StepFunctions::StateMachine").map(([id, sm]) => [
