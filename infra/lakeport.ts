@@ -93,7 +93,8 @@ export interface LakeportProps {
    * Reserved concurrency of every Lakeport Lambda: a hard cap on a runaway fan-out (and a
    * guarantee they are not starved by other functions). Default: none, because reserving
    * fails in accounts whose concurrency quota is low (new accounts have 10); the distributed
-   * maps are capped by maxConcurrency and the API by its throttling either way.
+   * maps are capped by maxConcurrency and the API by its throttling either way. At least
+   * maxConcurrency: a map's children beyond it would be throttled.
    */
   readonly reservedConcurrency?: number;
   /** Recurring GC runs (EventBridge Scheduler invoking the API's GC start logic). */
