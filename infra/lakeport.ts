@@ -443,10 +443,10 @@ export class Lakeport extends Construct {
   }
 }
 
-/** Fails synthesis with a message naming the bad prop. */
 /** Child executions per distributed map when maxConcurrency is not given. */
 const DEFAULT_MAX_CONCURRENCY = 50;
 
+/** Fails synthesis with a message naming the bad prop. */
 export function validateProps(props: LakeportProps): void {
   // Not repeated: the URL's password would be in the message.
   if (!Token.isUnresolved(props.lakeFsEndpoint) && hasUserInfo(props.lakeFsEndpoint)) {

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Duration, Names, Stack } from "aws-cdk-lib";
+import { Aws, Duration, Fn, Names, Stack } from "aws-cdk-lib";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -186,9 +186,12 @@ export function ensureStateMachineObservability(
   if (!cfn.loggingConfiguration) {
     // Step Functions lists each log group it writes to in the account's CloudWatch Logs
     // resource policy (5 120 characters at most): past that, creating the state machine fails
-    // with InvalidLoggingConfiguration, unless the group is under /aws/vendedlogs/.
+    // with InvalidLoggingConfiguration, unless the group is under /aws/vendedlogs/. The name
+    // ends with the stack's own id (the UUID of its ARN), so a stack deleted and deployed again
+    // under the same name does not collide with the groups the first one retained.
+    const stackUuid = Fn.select(2, Fn.split("/", Aws.STACK_ID));
     const logGroup = new logs.LogGroup(stateMachine, "Logs", {
-      logGroupName: `/aws/vendedlogs/states/${Stack.of(stateMachine).stackName}-${Names.uniqueId(stateMachine)}`,
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(stateMachine).stackName}-${Names.uniqueId(stateMachine)}-${stackUuid}`,
       retention: logRetention,
       ...(logsKey ? { encryptionKey: logsKey } : {}),
     });

@@ -351,7 +351,7 @@ describe("state machines", () => {
     }
   });
 
-  it("log to groups under /aws/vendedlogs/states/, named after the stack", () => {
+  it("log to groups under /aws/vendedlogs/states/, named after the stack and its id", () => {
     // Step Functions adds every log group it writes to to the account's CloudWatch Logs
     // resource policy, which holds 5 120 characters: in an account with many, creating the
     // state machine fails (InvalidLoggingConfiguration) unless the group is a vended-logs one.
@@ -360,7 +360,15 @@ describe("state machines", () => {
         .LogGroupArn as { "Fn::GetAtt": [string, string] };
       const group = resources[arn["Fn::GetAtt"][0]]!;
       expect(group.Type, id).toBe("AWS::Logs::LogGroup");
-      expect(group.Properties.LogGroupName, id).toMatch(/^\/aws\/vendedlogs\/states\/Lakeport-/);
+      // A name per stack creation: `<prefix>` then the UUID of the stack's ARN, so a stack
+      // deployed again under the same name does not collide with retained groups.
+      const name = group.Properties.LogGroupName as { "Fn::Join": [string, unknown[]] };
+      const [sep, [prefix, uuid]] = name["Fn::Join"];
+      expect(sep, id).toBe("");
+      expect(prefix, id).toMatch(/^\/aws\/vendedlogs\/states\/Lakeport-\w+-$/);
+      expect(uuid, id).toEqual({
+        "Fn::Select": [2, { "Fn::Split": ["/", { Ref: "AWS::StackId" }] }],
+      });
     }
   });
 
