@@ -99,18 +99,39 @@ async function status(
   );
 }
 
-it("lists the commit when a part of the previous manifest is gone, and reports success", async () => {
-  const store = new MemoryExportStore();
-  const c1 = await status(
+/** c1 (a, b) exported in full, with its manifest. */
+const exportC1 = (store: MemoryExportStore) =>
+  status(
     store,
     "repo-main-c1-1",
     { commitId: "c1", fromCommit: null, mode: "full-copy" },
     [copy("a", "ea"), copy("b", "eb")],
     [],
   );
+
+/** The manifest index written for `commit`, and its lines, parts in order. */
+async function manifestOf(store: MemoryExportStore, commit: string) {
+  const k = statusKeys("status", "repo", "main", commit);
+  const index = JSON.parse((await store.getText("out", k.manifestIndex)) ?? "") as ManifestIndex;
+  const lines = [];
+  for (const part of index.parts) {
+    const body = await store.getText("out", part.key);
+    expect(body, part.key).toBeDefined();
+    lines.push(
+      ...(body ?? "")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => parseManifestLine(l)),
+    );
+  }
+  return { index, lines };
+}
+
+it("lists the commit when a part of the previous manifest is gone, and reports success", async () => {
+  const store = new MemoryExportStore();
+  const c1 = await exportC1(store);
   expect(c1.status).toBe("exported-successfully");
-  const k1 = statusKeys("status", "repo", "main", "c1");
-  const index1 = JSON.parse((await store.getText("out", k1.manifestIndex)) ?? "") as ManifestIndex;
+  const { index: index1 } = await manifestOf(store, "c1");
   // The previous manifest's parts expire.
   for (const part of index1.parts) store.objects.delete(`out/${part.key}`);
 
@@ -127,18 +148,7 @@ it("lists the commit when a part of the previous manifest is gone, and reports s
   expect(await store.getText("out", k2.statusLine)).toBe(
     "status: exported-successfully, signalled_errors: 0\n",
   );
-  const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
-  const lines = [];
-  for (const part of index2.parts) {
-    const body = await store.getText("out", part.key);
-    expect(body).toBeDefined();
-    lines.push(
-      ...(body ?? "")
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => parseManifestLine(l)),
-    );
-  }
+  const { index: index2, lines } = await manifestOf(store, "c2");
   expect(lines).toEqual([
     { path: "a", key: "exp/a", etag: "ea", size: 1 },
     { path: "b", key: "exp/b", etag: "eb", size: 1 },
@@ -172,8 +182,7 @@ it("lists the commit when the previous manifest index is not a manifest index", 
     [stats("a", "ea"), stats("c", "ec")],
   );
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
-  const k2 = statusKeys("status", "repo", "main", "c2");
-  const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
+  const { index: index2 } = await manifestOf(store, "c2");
   expect(index2.entries).toBe(2);
 });
 
@@ -187,27 +196,14 @@ it("the commit's listing that stands for the previous manifest leaves `_lakefs_a
     [stats("_lakefs_actions/lakeport.yaml", "ey"), stats("a", "ea"), stats("c", "ec")],
   );
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
-  const k2 = statusKeys("status", "repo", "main", "c2");
-  const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
-  const paths: string[] = [];
-  for (const part of index2.parts) {
-    for (const l of ((await store.getText("out", part.key)) ?? "").split("\n").filter(Boolean)) {
-      paths.push(parseManifestLine(l).path);
-    }
-  }
-  expect(paths).toEqual(["a", "c"]);
+  const { index: index2, lines } = await manifestOf(store, "c2");
+  expect(lines.map((l) => l.path)).toEqual(["a", "c"]);
   expect(index2.entries).toBe(2);
 });
 
 it("a previous manifest that does not record its export path (written before it was recorded) is not merged: the commit is listed", async () => {
   const store = new MemoryExportStore();
-  await status(
-    store,
-    "repo-main-c1-1",
-    { commitId: "c1", fromCommit: null, mode: "full-copy" },
-    [copy("a", "ea"), copy("b", "eb")],
-    [],
-  );
+  await exportC1(store);
   const k1 = statusKeys("status", "repo", "main", "c1");
   const { exportPath: _recorded, ...older } = JSON.parse(
     (await store.getText("out", k1.manifestIndex)) ?? "",
@@ -223,14 +219,7 @@ it("a previous manifest that does not record its export path (written before it 
     [stats("a", "ea"), stats("c", "ec")],
   );
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
-  const k2 = statusKeys("status", "repo", "main", "c2");
-  const index2 = JSON.parse((await store.getText("out", k2.manifestIndex)) ?? "") as ManifestIndex;
+  const { index: index2, lines } = await manifestOf(store, "c2");
   expect(index2.exportPath).toBe("s3://out/exp");
-  const paths: string[] = [];
-  for (const part of index2.parts) {
-    for (const l of ((await store.getText("out", part.key)) ?? "").split("\n").filter(Boolean)) {
-      paths.push(parseManifestLine(l).path);
-    }
-  }
-  expect(paths).toEqual(["a", "c"]);
+  expect(lines.map((l) => l.path)).toEqual(["a", "c"]);
 });

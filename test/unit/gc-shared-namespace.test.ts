@@ -39,6 +39,10 @@ function world() {
   return { ...w, exists };
 }
 
+/** A mark and sweep of r1 in `w`, run `runId`. */
+const markAndSweep = (w: ReturnType<typeof world>, runId: string) =>
+  markAndSweepInMemory(w.deps, w.records, { runId, storageNamespace: NS, rules: RULES, now: NOW });
+
 function input(r: GcRun, markRunId: string): GcWorkflowInput {
   return {
     repository: "r1",
@@ -72,12 +76,7 @@ describe("a storage namespace another repository uses", () => {
     const w = world();
     // A copy of r1 restored on r1's namespace (bare), its branch still at c0: it reads A0.
     w.lakefs.repositories.push(repo("r1-copy", `${NS}/`));
-    const out = await markAndSweepInMemory(w.deps, w.records, {
-      runId: "20270101T000000000Z-shared",
-      storageNamespace: NS,
-      rules: RULES,
-      now: NOW,
-    });
+    const out = await markAndSweep(w, "20270101T000000000Z-shared");
     expect(out.success).toBe(false);
     expect(out.errorMessage).toContain('"r1-copy"');
     expect(w.exists("A0")).toBe(true);
@@ -110,12 +109,7 @@ describe("a storage namespace another repository uses", () => {
       repo("r1-old", "s3://lake/repos/r1-old"),
       repo("other", "s3://lake2/repos/r1"),
     );
-    const out = await markAndSweepInMemory(w.deps, w.records, {
-      runId: "20270101T000000000Z-lookalike",
-      storageNamespace: NS,
-      rules: RULES,
-      now: NOW,
-    });
+    const out = await markAndSweep(w, "20270101T000000000Z-lookalike");
     expect(out.success).toBe(true);
     expect(w.exists("A0")).toBe(false);
     expect(w.exists("A1")).toBe(true);
@@ -136,12 +130,7 @@ describe("a repository whose namespace lies inside this one's", () => {
     const c2 = w.lakefs.commits.get(main.head)!;
     const c1 = w.lakefs.commits.get(c2.parents[0]!)!;
     w.lakefs.commits.get(c1.parents[0]!)!.tree.set("linked", theirs);
-    const out = await markAndSweepInMemory(w.deps, w.records, {
-      runId: "20270101T000000000Z-nested",
-      storageNamespace: NS,
-      rules: RULES,
-      now: NOW,
-    });
+    const out = await markAndSweep(w, "20270101T000000000Z-nested");
     expect(out.success).toBe(true);
     expect(w.exists("A0")).toBe(false);
     expect(w.store.objects.has(theirs.replace("s3://", ""))).toBe(true);
