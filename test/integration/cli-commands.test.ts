@@ -158,28 +158,16 @@ test("export set/get/status/run/repair", async () => {
 
 test("export delete: refused while the export runs, then deleted; the export path is not touched", async () => {
   const uri = `lakefs://${repo}/gone`;
-  const set = await lakeport([
-    "export",
-    "set",
-    uri,
-    "--path",
-    "s3://export-bucket/gone",
-    "--continuous",
-  ]);
+  const setGone = () =>
+    lakeport(["export", "set", uri, "--path", "s3://export-bucket/gone", "--continuous"]);
+  const set = await setGone();
   expect(set.code, set.stderr).toBe(0);
   const busy = await lakeport(["export", "delete", uri]);
   expect(busy.code).toBe(3);
   expect(busy.stderr).toMatch(/^lakeport: 409 lakefs:\/\/.*@gone: export .* is running/);
   // Set again while it runs: stored, and the head is queued behind the running export.
   const running = (await fake.deps.stores.exports.getState(repo, "gone"))!.exportId;
-  const again = await lakeport([
-    "export",
-    "set",
-    uri,
-    "--path",
-    "s3://export-bucket/gone",
-    "--continuous",
-  ]);
+  const again = await setGone();
   expect(again.code, again.stderr).toBe(0);
   expect(again.stdout).toMatch(
     new RegExp(

@@ -109,6 +109,16 @@ const exportC1 = (store: MemoryExportStore) =>
     [],
   );
 
+/** c2 (c changed) exported incrementally from c1; `listing` is what lakeFS lists of c2. */
+const exportC2 = (store: MemoryExportStore, listing: ReturnType<typeof stats>[]) =>
+  status(
+    store,
+    "repo-main-c2-2",
+    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
+    [copy("c", "ec")],
+    listing,
+  );
+
 /** The manifest index written for `commit`, and its lines, parts in order. */
 async function manifestOf(store: MemoryExportStore, commit: string) {
   const k = statusKeys("status", "repo", "main", commit);
@@ -135,13 +145,7 @@ it("lists the commit when a part of the previous manifest is gone, and reports s
   // The previous manifest's parts expire.
   for (const part of index1.parts) store.objects.delete(`out/${part.key}`);
 
-  const c2 = await status(
-    store,
-    "repo-main-c2-2",
-    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
-    [copy("c", "ec")],
-    [stats("a", "ea"), stats("b", "eb"), stats("c", "ec")],
-  );
+  const c2 = await exportC2(store, [stats("a", "ea"), stats("b", "eb"), stats("c", "ec")]);
 
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
   const k2 = statusKeys("status", "repo", "main", "c2");
@@ -174,13 +178,7 @@ it("lists the commit when a part of the previous manifest is gone, and reports s
 it("lists the commit when the previous manifest index is not a manifest index", async () => {
   const store = new MemoryExportStore();
   await store.put("out", statusKeys("status", "repo", "main", "c1").manifestIndex, "{not json");
-  const c2 = await status(
-    store,
-    "repo-main-c2-2",
-    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
-    [copy("c", "ec")],
-    [stats("a", "ea"), stats("c", "ec")],
-  );
+  const c2 = await exportC2(store, [stats("a", "ea"), stats("c", "ec")]);
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
   const { index: index2 } = await manifestOf(store, "c2");
   expect(index2.entries).toBe(2);
@@ -188,13 +186,11 @@ it("lists the commit when the previous manifest index is not a manifest index", 
 
 it("the commit's listing that stands for the previous manifest leaves `_lakefs_actions/` out, as every manifest does", async () => {
   const store = new MemoryExportStore();
-  const c2 = await status(
-    store,
-    "repo-main-c2-2",
-    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
-    [copy("c", "ec")],
-    [stats("_lakefs_actions/lakeport.yaml", "ey"), stats("a", "ea"), stats("c", "ec")],
-  );
+  const c2 = await exportC2(store, [
+    stats("_lakefs_actions/lakeport.yaml", "ey"),
+    stats("a", "ea"),
+    stats("c", "ec"),
+  ]);
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
   const { index: index2, lines } = await manifestOf(store, "c2");
   expect(lines.map((l) => l.path)).toEqual(["a", "c"]);
@@ -211,13 +207,7 @@ it("a previous manifest that does not record its export path (written before it 
   await store.put("out", k1.manifestIndex, JSON.stringify(older));
 
   // Merged, the manifest would still list b (the old index's); the commit holds a and c.
-  const c2 = await status(
-    store,
-    "repo-main-c2-2",
-    { commitId: "c2", fromCommit: "c1", mode: "incremental" },
-    [copy("c", "ec")],
-    [stats("a", "ea"), stats("c", "ec")],
-  );
+  const c2 = await exportC2(store, [stats("a", "ea"), stats("c", "ec")]);
   expect(c2).toMatchObject({ status: "exported-successfully", signalledErrors: 0 });
   const { index: index2, lines } = await manifestOf(store, "c2");
   expect(index2.exportPath).toBe("s3://out/exp");
