@@ -14,6 +14,7 @@ import { type BenchEnv, defaultDataRoot, startBenchEnv } from "./env";
 import {
   BenchFailure,
   commitAndAwaitExport,
+  type ExportBranch,
   ensureBucket,
   prepareExportBranch,
   stageChanges,
@@ -27,7 +28,12 @@ import { runPeerBench } from "./peer-bench";
 import { writePhysicalObjects } from "./populate";
 import { type BenchResults, renderSvg, renderTables } from "./report";
 import { measureCopyCeiling } from "./s3-ceiling";
-import { summarizeThroughput, type ThroughputRound, throughputRound } from "./throughput";
+import {
+  bracketSettingsOf,
+  summarizeThroughput,
+  type ThroughputRound,
+  throughputRound,
+} from "./throughput";
 import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
 
 type CeilingSample = NonNullable<BenchResults["ceiling"]>;
@@ -300,17 +306,15 @@ async function main(): Promise<number> {
 
     if (parts.has("export")) {
       const rounds: ThroughputRound[] = [];
-      // Between exports the ceiling runs at the sweep's best setting and at the export's own
-      // (local copy workers x copies in flight per worker), as many copies as an export makes
-      // each, and the better one counts: a sweep's short samples can crown a setting that
-      // leaves a core idle (one thread), which would make the ceiling too low.
-      const bracketSettings: [number, number][] = [];
-      if (results.ceiling) {
-        const best: [number, number] = [results.ceiling.threads ?? 1, results.ceiling.concurrency];
-        const own: [number, number] = [lambdaConcurrency, results.copyConcurrencyPerWorker ?? 32];
-        bracketSettings.push(best);
-        if (own[0] !== best[0] || own[1] !== best[1]) bracketSettings.push(own);
-      }
+      // Between exports the ceiling runs at two settings (bracketSettingsOf), as many copies as
+      // an export makes each, and the better one counts: a sweep's short samples can crown a
+      // setting that leaves a core idle (one thread), and one noisy sample is no upper bound.
+      const bracketSettings: [number, number][] = results.ceiling
+        ? bracketSettingsOf(results.ceiling.tried ?? [results.ceiling], [
+            lambdaConcurrency,
+            results.copyConcurrencyPerWorker ?? 32,
+          ])
+        : [];
       const bracket = async (label: string) => {
         if (bracketSettings.length === 0) return undefined;
         const c = await measureCeiling(label, bracketSettings, profile.throughputObjects);
@@ -337,16 +341,30 @@ async function main(): Promise<number> {
         );
         await verifyExport(env, warm, commitId);
       }
-      let ceilingBefore: CeilingSample | undefined = await bracket("before export round 1");
-      for (let round = 0; round < profile.throughputRounds; round++) {
+      // Every round's branch is staged before the first ceiling: each ceiling then runs on a
+      // process holding the same lakeFS data as the exports around it (staged between a
+      // ceiling and its export, a round's entries weighed on the export alone).
+      const branches: ExportBranch[] = [];
+      try {
+        for (let round = 0; round < profile.throughputRounds; round++) {
+          branches.push(
+            await prepareExportBranch(env, {
+              repo: round === 0 ? "throughput" : `throughput-${round + 1}`,
+              nsBucket: ns,
+              exportBucket: exportsBucket,
+              objects: profile.throughputObjects,
+              pool,
+            }),
+          );
+        }
+      } catch (err) {
+        fail("first export (staging the rounds' branches)", err);
+      }
+      let ceilingBefore: CeilingSample | undefined =
+        branches.length > 0 ? await bracket("before export round 1") : undefined;
+      for (let round = 0; round < branches.length; round++) {
         try {
-          const b = await prepareExportBranch(env, {
-            repo: round === 0 ? "throughput" : `throughput-${round + 1}`,
-            nsBucket: ns,
-            exportBucket: exportsBucket,
-            objects: profile.throughputObjects,
-            pool,
-          });
+          const b = branches[round] as ExportBranch;
           log(
             `first export of ${b.objects} objects (round ${round + 1} of ${profile.throughputRounds})`,
           );

@@ -123,3 +123,31 @@ export function summarizeThroughput(
   });
   return { throughput, failures };
 }
+
+type Setting = [threads: number, concurrency: number];
+
+/**
+ * The settings each ceiling sample between export rounds runs, the best of them counting: the
+ * sweep's best, the export's own (local copy workers x copies in flight per worker) and, when
+ * those are one setting, the sweep's runner-up. A sample is noisy (a tenth either way on this
+ * kind of machine): with a single setting an export that matches S3 beats its ceiling half the
+ * time, with the better of two the ceiling is the upper bound it is meant to be.
+ */
+export function bracketSettingsOf(
+  sweep: { objectsPerSecond: number; threads?: number; concurrency: number }[],
+  own: Setting,
+): Setting[] {
+  const ranked = [...sweep].sort((a, b) => b.objectsPerSecond - a.objectsPerSecond);
+  const settings: Setting[] = [];
+  const add = (s: Setting) => {
+    if (!settings.some(([t, c]) => t === s[0] && c === s[1])) settings.push(s);
+  };
+  const first = ranked[0];
+  if (first) add([first.threads ?? 1, first.concurrency]);
+  add(own);
+  for (const r of ranked.slice(1)) {
+    if (settings.length >= 2) break;
+    add([r.threads ?? 1, r.concurrency]);
+  }
+  return settings;
+}

@@ -8,7 +8,7 @@ import {
   waitForQuietMachine,
 } from "../../bench/cpu-usage";
 import { type BenchResults, renderTables } from "../../bench/report";
-import { summarizeThroughput, throughputRound } from "../../bench/throughput";
+import { bracketSettingsOf, summarizeThroughput, throughputRound } from "../../bench/throughput";
 
 const snapshot = (
   atMs: number,
@@ -190,5 +190,32 @@ describe("CPU ratio of the export rounds", () => {
       ]).throughput,
     });
     expect(renderTables(r)).toContain("against the same ceilings, by round: 0.96, 0.91");
+  });
+});
+
+describe("ceiling samples between export rounds", () => {
+  const sweep = [
+    { threads: 1, concurrency: 32, objectsPerSecond: 1769 },
+    { threads: 2, concurrency: 32, objectsPerSecond: 1925 },
+    { threads: 2, concurrency: 64, objectsPerSecond: 1965 },
+    { threads: 3, concurrency: 32, objectsPerSecond: 1887 },
+  ];
+
+  it("runs the sweep's best and the export's own setting when they differ", () => {
+    expect(bracketSettingsOf(sweep, [2, 32])).toEqual([
+      [2, 64],
+      [2, 32],
+    ]);
+  });
+
+  it("adds the sweep's runner-up when the export's own setting is the best (two samples, never one)", () => {
+    expect(bracketSettingsOf(sweep, [2, 64])).toEqual([
+      [2, 64],
+      [2, 32],
+    ]);
+    // A sweep of one setting has no runner-up.
+    expect(
+      bracketSettingsOf([{ threads: 2, concurrency: 64, objectsPerSecond: 1 }], [2, 64]),
+    ).toEqual([[2, 64]]);
   });
 });
