@@ -21,9 +21,11 @@ const s3 = new S3Client({
   requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 128 } }),
 });
 // request "export": the copy request the export sends (lakeport's copy-object.ts: the lakeFS
-// content type and metadata replace the source's) to keys laid out as the bench's branch.
+// content type and metadata replace the source's, its tags are not copied) to keys laid out
+// as the bench's branch.
 const exportHeaders = {
   MetadataDirective: "REPLACE",
+  TaggingDirective: "REPLACE",
   ContentType: "application/octet-stream",
   Metadata: {},
 };
