@@ -70,10 +70,10 @@ describe("one S3 client, calls of one type to several buckets at once", () => {
         ),
       ]),
     );
-    idx.forEach((i) => {
+    for (const i of idx) {
       expect(results[2 * i]).toBe(`${bucketOf(i)}/k/${i}`);
       expect(results[2 * i + 1]).toBe(404);
-    });
+    }
 
     // Copies into the next bucket, at once, each from its own source.
     await Promise.all(
@@ -94,7 +94,7 @@ describe("one S3 client, calls of one type to several buckets at once", () => {
           .then((o) => o.Body?.transformToString()),
       ),
     );
-    idx.forEach((i) => expect(copies[i]).toBe(`${bucketOf(i)}/k/${i}`));
+    for (const i of idx) expect(copies[i]).toBe(`${bucketOf(i)}/k/${i}`);
 
     // Deletes of the originals in each bucket at once: the copies stay.
     await Promise.all(
