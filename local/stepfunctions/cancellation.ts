@@ -32,3 +32,21 @@ export function childController(parent: AbortSignal): AbortController {
   else parent.addEventListener("abort", () => c.abort(), { once: true });
   return c;
 }
+
+/**
+ * `work`, or abortError() as soon as `signal` aborts, whichever comes first. Step Functions
+ * stops waiting for a task of an aborted execution (a stopped execution, a child of a failed
+ * map run, a Parallel branch beside a failed one); the call itself runs on, unobserved.
+ */
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(abortError());
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  });
+}

@@ -3,7 +3,7 @@
 // Retry and Catch, task timeouts and the 256 KB limits. Distributed maps are handed to the
 // function given at construction.
 import { randomUUID } from "node:crypto";
-import { abortError, childController, sleep } from "./cancellation";
+import { abortError, childController, sleep, unlessAborted } from "./cancellation";
 import { evaluateChoiceRule } from "./choice";
 import type { DistributedMapRequest, ItemProcessor } from "./distributed-map";
 import { errorMatches, runtimeError, StatesError, toStatesError } from "./errors";
@@ -188,7 +188,7 @@ export class StateInterpreter {
       parameters: JSON.stringify(params),
       region: this.region,
     });
-    const call = runTask(s.Resource as string, params, this.deps);
+    const call = unlessAborted(runTask(s.Resource as string, params, this.deps), env.signal);
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = timeoutSeconds
@@ -214,6 +214,8 @@ export class StateInterpreter {
       });
       return result;
     } catch (e) {
+      // An aborted task records no failure of its own: the execution or child ends ABORTED.
+      if (env.signal.aborted) throw abortError();
       const err = toStatesError(e);
       addEvent(
         env.exec,
