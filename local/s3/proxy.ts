@@ -45,6 +45,7 @@ import {
 } from "./s3-error";
 import { type StoreLayout, storedMetadataOf } from "./store-layout";
 import { drain, forward, internal, readBody } from "./upstream";
+import { checkUserMetadata } from "./user-metadata";
 
 export interface S3ProxyOptions {
   /** Port of the s3rver instance on loopback. */
@@ -134,6 +135,7 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   ctx.admin.record(r.bucket, r.operation);
   if (ctx.admin.takeThrottle(r.bucket, r.operation)) throw slowDown();
   checkDeny(ctx, r, req);
+  checkUserMetadata(req.headers, storesMetadata(r, req));
   switch (r.operation) {
     case "ListObjectsV2":
       checkAccessKey(req, r.query);
@@ -198,6 +200,12 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
     default:
       return forward(ctx, req, res);
   }
+}
+
+/** Whether the request gives a new object the user metadata of its headers. */
+function storesMetadata(r: ClassifiedRequest, req: IncomingMessage): boolean {
+  if (r.operation === "CopyObject") return header(req, "x-amz-metadata-directive") === "REPLACE";
+  return r.operation === "PutObject" || r.operation === "CreateMultipartUpload";
 }
 
 function checkDeny(ctx: ProxyContext, r: ClassifiedRequest, req: IncomingMessage): void {

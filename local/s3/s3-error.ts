@@ -20,6 +20,7 @@ const STATUS: Record<string, number> = {
   NoSuchVersion: 404,
   NotImplemented: 501,
   PreconditionFailed: 412,
+  SignatureDoesNotMatch: 403,
   SlowDown: 503,
   InternalError: 500,
 };

@@ -187,6 +187,35 @@ describe("objects", () => {
     expect((await getBytes("deep/a/b/c/k3")).toString()).toBe("3");
   });
 
+  test("user metadata: US-ASCII values only (else the signature fails), at most 2 KB per object", async () => {
+    const put = (Metadata: Record<string, string>, Key = "meta/object") =>
+      s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: "x", Metadata }));
+    // Node sends "ß" as one Latin-1 byte while the SDK signs its UTF-8 form.
+    expect((await errorOf(put({ name: "groß" }))).name).toBe("SignatureDoesNotMatch");
+    const copy = (Metadata: Record<string, string>) =>
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: "meta/copy",
+          CopySource: `${bucket}/meta/ok`,
+          MetadataDirective: "REPLACE",
+          Metadata,
+        }),
+      );
+    const upload = (Metadata: Record<string, string>) =>
+      s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "meta/mp", Metadata }));
+    await put({ name: "=?UTF-8?B?Z3Jvw58=?=" }, "meta/ok");
+    expect((await errorOf(copy({ name: "café" }))).name).toBe("SignatureDoesNotMatch");
+    expect((await errorOf(upload({ name: "café" }))).name).toBe("SignatureDoesNotMatch");
+    // 2 KB: the UTF-8 bytes of the keys (without x-amz-meta-) and values.
+    await put({ k: "v".repeat(2047) });
+    for (const request of [put, copy, upload]) {
+      const err = await errorOf(request({ k: "v".repeat(2048) }));
+      expect(err.name).toBe("MetadataTooLarge");
+      expect(err.$metadata.httpStatusCode).toBe(400);
+    }
+  });
+
   test("a wrong access key is refused", async () => {
     const bad = createS3Client({
       endpoint: inject("s3Endpoint"),

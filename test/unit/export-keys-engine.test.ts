@@ -82,6 +82,15 @@ describe("copy engine helpers", () => {
     });
     expect(s3UserMetadata(undefined)).toEqual({});
   });
+
+  it("sends metadata values that are not printable US-ASCII RFC 2047 encoded, others as they are", () => {
+    expect(s3UserMetadata({ a: "plain ~ value", b: "groß", c: "—", d: "tab\there" })).toEqual({
+      a: "plain ~ value",
+      b: "=?UTF-8?B?Z3Jvw58=?=",
+      c: "=?UTF-8?B?4oCU?=",
+      d: "=?UTF-8?B?dGFiCWhlcmU=?=",
+    });
+  });
 });
 
 describe("deleteObjects per-key errors", () => {

@@ -57,13 +57,24 @@ export function copySourceOf(bucket: string, key: string): string {
   return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, "/")}`;
 }
 
-/** User metadata for S3: keys without an `x-amz-meta-` prefix, lower case. */
+/**
+ * A user metadata value as S3 takes it over REST: US-ASCII as is, anything else RFC 2047
+ * encoded (S3 decodes it before storing). Sent as is, a character past U+00FF is no valid Node
+ * header value, and one in U+0080..U+00FF goes out as a Latin-1 byte while the SDK signs its
+ * UTF-8 form: S3 answers SignatureDoesNotMatch.
+ */
+export function s3MetadataValue(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  return `=?UTF-8?B?${Buffer.from(value, "utf8").toString("base64")}?=`;
+}
+
+/** User metadata for S3: keys without an `x-amz-meta-` prefix, lower case; values s3MetadataValue. */
 export function s3UserMetadata(
   metadata: Record<string, string> | undefined,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata ?? {})) {
-    out[k.replace(/^x-amz-meta-/i, "").toLowerCase()] = v;
+    out[k.replace(/^x-amz-meta-/i, "").toLowerCase()] = s3MetadataValue(v);
   }
   return out;
 }
