@@ -154,14 +154,19 @@ export class S3ObjectStore {
           new ListObjectsV2Command({
             Bucket: bucket,
             Prefix: prefix,
+            // Keys as stored: in plain XML a key's carriage return reaches the SDK's parser as
+            // it is, which reads it as a line feed (another key).
+            EncodingType: "url",
             ...(token ? { ContinuationToken: token } : {}),
             ...(!token && startAfter ? { StartAfter: startAfter } : {}),
           }),
         ),
       );
+      const encoded = page.EncodingType === "url";
       for (const o of page.Contents ?? []) {
         if (o.Key !== undefined) {
-          yield { key: o.Key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) };
+          const key = encoded ? decodeListedKey(o.Key) : o.Key;
+          yield { key, size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}) };
         }
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -171,6 +176,11 @@ export class S3ObjectStore {
   async *listKeys(bucket: string, prefix: string): AsyncGenerator<string> {
     for await (const o of this.list(bucket, prefix)) yield o.key;
   }
+}
+
+/** A key of a listing with EncodingType url: S3 encodes it form-style ("+" for a space). */
+function decodeListedKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, "%20"));
 }
 
 async function* splitLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
