@@ -10,6 +10,9 @@ export interface DeleteRequestBody {
   objects: { key: string; versionId?: string }[];
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 export function parseDeleteBody(xml: string): DeleteRequestBody {
   const malformed = () =>
     new S3ErrorResponse(
@@ -24,6 +27,9 @@ export function parseDeleteBody(xml: string): DeleteRequestBody {
     const key = /<Key>([\s\S]*?)<\/Key>/.exec(body)?.[1];
     if (key === undefined) throw malformed();
     const versionId = /<VersionId>([\s\S]*?)<\/VersionId>/.exec(body)?.[1];
+    // XML 1.0 has no form for these characters, not even a character reference: S3 cannot
+    // parse the document (a key holding one is deleted with DeleteObject, its key in the URI).
+    if (XML_INVALID.test(xmlUnescape(key))) throw malformed();
     objects.push({
       key: xmlUnescape(key),
       ...(versionId !== undefined ? { versionId: xmlUnescape(versionId) } : {}),

@@ -244,6 +244,23 @@ describe("deleteObjects", () => {
     expect(await keys(bucket)).toEqual([]);
   });
 
+  it("deletes a key XML cannot carry on its own, not failing its batch", async () => {
+    // S3 answers MalformedXML to a DeleteObjects naming a key with such a character (U+0001):
+    // every key of the batch would fail, at every retry.
+    const bucket = uniqueName("del");
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const all = ["c/a", "c/b\u0001c", "c/d", "c/e\uffff"];
+    for (const k of all) await put(bucket, k, "x");
+    await admin.resetRequestCounts({ bucket });
+    const out = await deleteObjects(s3, bucket, all, { retry: fastRetry });
+    expect(out).toEqual({ deleted: 4, failed: [] });
+    expect((await admin.requestCounts({ bucket })).byOperation).toMatchObject({
+      DeleteObjects: 1,
+      DeleteObject: 2,
+    });
+    expect(await keys(bucket)).toEqual([]);
+  });
+
   it("reports every key of a denied batch", async () => {
     await put(dest, "locked/a", "a");
     await admin.deny({ bucket: dest, prefix: "locked/" });

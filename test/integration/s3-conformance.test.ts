@@ -618,4 +618,18 @@ describe("DeleteObjects", () => {
       expect(err.$metadata.httpStatusCode).toBe(404);
     }
   });
+
+  test("a key with a character XML 1.0 cannot hold fails the whole request: MalformedXML", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "dx/ok", Body: "x" }));
+    const err = await errorOf(
+      s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: [{ Key: "dx/ok" }, { Key: "dx/a\u0001b" }] },
+        }),
+      ),
+    );
+    expect(err.name).toBe("MalformedXML");
+    expect((await getBytes("dx/ok")).toString()).toBe("x");
+  });
 });

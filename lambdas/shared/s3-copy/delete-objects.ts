@@ -1,6 +1,7 @@
 // Batched deletes: DeleteObjects with up to 1 000 keys per call, per-key errors reported.
 // Keys answered with a retryable code (SlowDown, InternalError) are retried with backoff.
-import { DeleteObjectsCommand, type S3Client } from "@aws-sdk/client-s3";
+// A key XML cannot carry goes alone in a DeleteObject, its key in the URI.
+import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   defaultSleep,
   errorCode,
@@ -32,13 +33,33 @@ export async function deleteObjects(
 ): Promise<DeleteObjectsResult> {
   const batchSize = Math.min(opts.batchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
   const result: DeleteObjectsResult = { deleted: 0, failed: [] };
-  for (let i = 0; i < keys.length; i += batchSize) {
-    const r = await deleteBatch(s3, bucket, keys.slice(i, i + batchSize), opts.retry ?? {});
+  const batched = keys.filter((k) => !XML_INVALID.test(k));
+  for (let i = 0; i < batched.length; i += batchSize) {
+    const r = await deleteBatch(s3, bucket, batched.slice(i, i + batchSize), opts.retry ?? {});
     result.deleted += r.deleted;
     result.failed.push(...r.failed);
   }
+  for (const key of keys.filter((k) => XML_INVALID.test(k))) {
+    try {
+      await withRetry(
+        () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
+        opts.retry ?? {},
+      );
+      result.deleted++;
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      result.failed.push({ key, code: errorCode(error), message });
+    }
+  }
   return result;
 }
+
+/**
+ * Characters XML 1.0 cannot hold, not even as a character reference: S3 answers a
+ * DeleteObjects naming such a key MalformedXML, failing every key of the batch.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
 async function deleteBatch(
   s3: S3Client,
