@@ -135,8 +135,17 @@ async function sourceTagging(
 const isMultipartEtag = (etag: string | undefined) => /-\d+"?$/.test(etag ?? "");
 
 /**
+ * Whether a HEAD's ETag is the MD5 of the object's bytes: not for a multipart upload, nor for
+ * an object encrypted with SSE-KMS or SSE-C (S3 gives those another ETag).
+ */
+const etagIsMd5 = (head: HeadObjectCommandOutput) =>
+  !isMultipartEtag(head.ETag) &&
+  !head.SSECustomerAlgorithm &&
+  !(head.ServerSideEncryption ?? "").startsWith("aws:kms");
+
+/**
  * Whether the destination already holds the source's object (same size, and same ETag when
- * both are single-part MD5s); undefined when it holds nothing. Another object is refused
+ * both are MD5s of the bytes); undefined when it holds nothing. Another object is refused
  * (DestinationDiffersError) rather than overwritten.
  */
 async function destinationHolds(
@@ -155,7 +164,7 @@ async function destinationHolds(
     if (httpStatusOf(error) === 404) return false;
     throw error;
   }
-  const comparable = !isMultipartEtag(source.ETag) && !isMultipartEtag(there.ETag);
+  const comparable = etagIsMd5(source) && etagIsMd5(there);
   if (there.ContentLength === source.ContentLength && (!comparable || there.ETag === source.ETag)) {
     return true;
   }
