@@ -1,6 +1,6 @@
-// Resolving a ref as lakeFS does: a branch, then a tag, then a commit id, and the ref
-// expressions `main@` (committed head, no staging), `~N` (N first parents back) and `^N`
-// (the Nth parent), e.g. `main~2`, `v1^2`.
+// Resolving a ref as lakeFS does: a full (64-hex) commit id, then a branch, then a tag, then a
+// commit id, and the ref expressions `main@` (committed head, no staging), `~N` (N first
+// parents back) and `^N` (the Nth parent), e.g. `main~2`, `v1^2`.
 import { ApiError } from "./api-error";
 import type { CommitRecord, RepoState, RepositoryStore } from "./repository-store";
 
@@ -29,11 +29,17 @@ export function resolveRef(repos: RepositoryStore, state: RepoState, ref: string
   return onlyCommit || !base.branch ? { commit } : { commit, branch: base.branch };
 }
 
+/** A ref lakeFS reads as a commit id before any branch or tag of that name. */
+const FULL_COMMIT_ID = /^[a-fA-F0-9]{64}$/;
+
 function resolvePlain(
   repos: RepositoryStore,
   state: RepoState,
   ref: string,
 ): ResolvedRef | undefined {
+  // A branch may be named as a commit: lakeFS then reads the commit (no staging area).
+  const full = FULL_COMMIT_ID.test(ref) ? state.commits.get(ref) : undefined;
+  if (full) return { commit: full };
   const b = state.branches.get(ref);
   if (b) return { commit: repos.commitOf(state, b.commit_id), branch: ref };
   const tag = state.tags.get(ref);
