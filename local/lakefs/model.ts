@@ -66,7 +66,9 @@ export class LakeFsModel {
       id: input.name,
       creation_date: nowSeconds(),
       default_branch: defaultBranch,
-      storage_namespace: input.storage_namespace.replace(/\/+$/, ""),
+      // Kept as given, as lakeFS keeps it (a trailing slash included); addresses join it
+      // with one slash.
+      storage_namespace: input.storage_namespace,
       read_only: input.read_only ?? false,
     };
     const state = this.repos.add(record);

@@ -4,11 +4,14 @@ import { randomBytes } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ApiError } from "./api-error";
 
-/** lakeFS-style address: `<namespace>/data/<generation>/<unique id>`. */
+/**
+ * lakeFS-style address: `<namespace>/data/<generation>/<unique id>`. lakeFS joins namespace
+ * and key with one slash, a namespace given with a trailing slash included.
+ */
 export function newPhysicalAddress(namespace: string): string {
   const generation = `g${Math.floor(Date.now() / 3_600_000).toString(36)}`;
   const unique = `c${Date.now().toString(36)}${randomBytes(10).toString("hex")}`;
-  return `${namespace}/data/${generation}/${unique}`;
+  return `${namespace.replace(/\/+$/, "")}/data/${generation}/${unique}`;
 }
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
