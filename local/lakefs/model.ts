@@ -199,10 +199,9 @@ export class LakeFsModel {
     return resolveRef(this.repos, this.repos.repo(repo), ref);
   }
 
-  getCommit(repo: string, commitId: string): CommitRecord {
-    const commit = this.repos.repo(repo).commits.get(commitId);
-    if (!commit) throw new ApiError(404, "commit not found");
-    return commit;
+  /** lakeFS's getCommit dereferences any ref: a commit id, else a branch's or tag's commit. */
+  getCommit(repo: string, ref: string): CommitRecord {
+    return resolveRef(this.repos, this.repos.repo(repo), ref).commit;
   }
 
   // ------------------------------------------------------------------ objects

@@ -43,6 +43,10 @@ describe("refs: a full commit id before a branch of the same name, as lakeFS", (
     expect(paths(model.listObjects("refs-1", c.id, opts))).toEqual(["a"]);
     expect(() => model.statObject("refs-1", c.id, "b")).toThrow(/not found/);
     expect(model.resolveRef("refs-1", c.id).branch).toBeUndefined();
+    // getCommit dereferences the ref the same way: the commit, else a branch's head.
+    expect(model.getCommit("refs-1", c.id).id).toBe(c.id);
+    expect(model.getCommit("refs-1", "main").id).toBe(c.id);
+    expect(() => model.getCommit("refs-1", "ab".repeat(32))).toThrow(/not found/);
     // The branch is still read by name where only a branch fits.
     expect(paths(model.diffBranch("refs-1", c.id, opts))).toEqual(["b"]);
   });
