@@ -14,6 +14,12 @@ import { matchMethod } from "./route-match";
 
 /** API Gateway's maximum payload of a REST API request. */
 export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/**
+ * Lambda's limit on a synchronous invocation's request: the proxy event as JSON, in which the
+ * body is a string again (each quote and backslash escaped once more). API Gateway answers an
+ * event Lambda refuses with 413 "Request Too Long", though the body is under 10 MB.
+ */
+export const MAX_LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024;
 /** How far X-Amz-Date may be from the gateway's clock. */
 export const MAX_SIGNATURE_SKEW_MS = 5 * 60_000;
 
@@ -147,6 +153,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
       requestId,
       ...(accessKey ? { accessKey } : {}),
     });
+    if (Buffer.byteLength(JSON.stringify(event)) > MAX_LAMBDA_REQUEST_BYTES) {
+      return refuse({ type: "REQUEST_TOO_LARGE", message: "Request Too Long" });
+    }
     return handler(event, {
       functionName: match.method.functionLogicalId,
       awsRequestId: randomUUID(),

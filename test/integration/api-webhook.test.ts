@@ -126,6 +126,23 @@ test("the limits the README gives: published whole up to 200 KiB, taken up to 4 
   expect(fake.events.events.length).toBe(before);
 });
 
+test("a payload whose proxy event is over Lambda's 6 MB is refused by API Gateway, though under 4 MiB", async () => {
+  // Metadata holding JSON: each quote is two bytes in lakeFS's payload and four in the event.
+  const quoted = (commit: string, chars: number) => ({
+    ...payload(commit),
+    commit_metadata: { schema: '"'.repeat(chars) },
+  });
+  const before = fake.events.events.length;
+  const refused = quoted("c111", 1.6 * 1024 * 1024);
+  expect(Buffer.byteLength(JSON.stringify(refused))).toBeLessThan(4 * 1024 * 1024);
+  expect(await deliver(refused)).toEqual({ status: 413, body: { message: "Request Too Long" } });
+  expect(fake.events.events.length).toBe(before);
+  // Just under 3 MiB of the same: the event fits, the function takes it.
+  const taken = quoted("c112", 1.5 * 1024 * 1024 - 1024);
+  expect(Buffer.byteLength(JSON.stringify(taken))).toBeLessThanOrEqual(3 * 1024 * 1024);
+  expect((await deliver(taken)).status).toBe(202);
+});
+
 test("needs the shared secret (no bearer token)", async () => {
   const before = fake.events.events.length;
   expect(await deliver(payload("c101"), null)).toEqual({

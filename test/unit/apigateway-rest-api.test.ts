@@ -196,6 +196,21 @@ describe("the gateway's answers", () => {
     expect((await request("PUT", "/items/1", '{"n": 3}', json)).statusCode).toBe(200);
   });
 
+  test("a body under 10 MB whose proxy event Lambda refuses (over 6 MB): 413, no function", async () => {
+    seen.length = 0;
+    // 3.5 MiB of JSON made of escaped quotes: the event's body string escapes each byte again.
+    const body = JSON.stringify({ m: '"'.repeat(1.75 * 1024 * 1024) });
+    const r = await request("PUT", "/items/1", body, { "content-type": "text/plain" });
+    expect(r.statusCode).toBe(413);
+    expect(JSON.parse(r.body)).toEqual({ message: "Request Too Long" });
+    expect(seen).toEqual([]);
+    // The same size without escapes reaches the function.
+    const plain = JSON.stringify({ m: "m".repeat(3.5 * 1024 * 1024) });
+    expect(
+      (await request("PUT", "/items/1", plain, { "content-type": "text/plain" })).statusCode,
+    ).toBe(200);
+  });
+
   test("the proxy event carries the resource, the path and the decoded parameters", async () => {
     seen.length = 0;
     await request("GET", "/items/a%20b?x=1&x=2");

@@ -47,8 +47,10 @@ async function checkToken(event: ApiEvent, deps: ApiDeps) {
 }
 
 /**
- * lakeFS's payload carries the commit's message and metadata, of any size: taken up to what a
- * Lambda invocation carries (6 MB, base64 included), and trimmed for the bus (bus-event-detail.ts).
+ * lakeFS's payload carries the commit's message and metadata, of any size: taken up to 4 MiB,
+ * and trimmed for the bus (bus-event-detail.ts). What reaches the function is bounded by the
+ * Lambda invocation (6 MB of proxy event, in which the payload's escaped quotes and backslashes
+ * are escaped again): a payload of such characters over about 3 MiB gets API Gateway's 413.
  */
 export const MAX_WEBHOOK_BYTES = 4 * 1024 * 1024;
 
