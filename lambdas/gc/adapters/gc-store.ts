@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
 import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
+import { defaultSleep } from "../../shared/retry";
 import { LeaseLostError } from "../domain/lease";
 import type { GcRules } from "../domain/rules";
 import type { GcLease, GcMark, GcRun, GcRunCounts } from "../domain/run-records";
@@ -75,6 +76,18 @@ export class GcStore implements GcStateStore {
    * was taken over from a run that died without ending, that run is recorded as failed.
    */
   async createRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult> {
+    // A run's end takes the lease in a transaction too: DynamoDB cancels one of two that meet.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.tryCreateRun(run, start);
+      } catch (err) {
+        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+        await conflictPause(attempt);
+      }
+    }
+  }
+
+  private async tryCreateRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult> {
     const previous = await this.getLease(run.repository);
     const expiresAt = start.nowSeconds + start.leaseSeconds;
     const lease = {
@@ -442,9 +455,12 @@ export class GcStore implements GcStateStore {
         await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
         return true;
       } catch (err) {
-        // Something changed between the reads and the write (a takeover, a mark update):
-        // read again and decide again.
-        if (cancelledItems(err) === undefined) throw err;
+        // Something changed between the reads and the write (a takeover, a mark update), or
+        // DynamoDB cancelled it for a transaction in progress on the same items (a start
+        // taking the lease): read again and decide again.
+        const conflict = isTransactionConflict(err);
+        if (cancelledItems(err) === undefined && !conflict) throw err;
+        if (conflict) await conflictPause(attempt + 1);
       }
     }
     throw new Error(
@@ -491,6 +507,25 @@ function markEnd(
 /** A mark not yet swept to the end and not retired. */
 const NOT_SWEPT_OR_RETIRED =
   "(attribute_not_exists(sweepStatus) OR sweepStatus <> :succeeded) AND attribute_not_exists(retiredAt)";
+
+/** Attempts of a write DynamoDB cancels for a transaction in progress on its items. */
+const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * DynamoDB cancelled the transaction because another one was in progress on one of its items
+ * (DynamoDB Local runs transactions one at a time and never does).
+ */
+function isTransactionConflict(err: unknown): boolean {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  return (
+    e?.name === "TransactionCanceledException" &&
+    (e.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict")
+  );
+}
+
+/** A short jittered wait before another attempt: the conflicting transaction ends meanwhile. */
+const conflictPause = (attempt: number) =>
+  defaultSleep(Math.floor(Math.random() * 25 * 2 ** attempt));
 
 /** Indexes of the items whose condition failed in a cancelled transaction; undefined otherwise. */
 function cancelledItems(err: unknown): number[] | undefined {

@@ -1,0 +1,89 @@
+// DynamoDB cancels a transaction that meets another one in progress on one of its items
+// (TransactionCanceledException, reason TransactionConflict). DynamoDB Local runs transactions
+// one at a time and never does, so these tests put the cancellation DynamoDB would send in
+// front of the real DynamoDB Local writes: a GC run's end and a start racing it (the lease is
+// in both transactions) must still be decided on what the table holds.
+import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { beforeAll, expect, test } from "vitest";
+import { GcStore } from "../../lambdas/gc/adapters/gc-store";
+import type { GcRun } from "../../lambdas/gc/domain/run-records";
+import { documentClient } from "../../lambdas/shared/dynamodb/document-client";
+import { createStateTable } from "../../local/dynamodb/create-table";
+import { testDynamoDbClient, uniqueName } from "../support/clients";
+
+const ddb = testDynamoDbClient();
+const tableName = uniqueName("lakeport-conflict");
+const t = 1_800_000_000;
+
+beforeAll(async () => {
+  await createStateTable(ddb, tableName);
+});
+
+/** The real client, whose next `conflicts` transactions DynamoDB cancels as conflicting. */
+function conflictingClient(conflicts: number) {
+  const doc = documentClient(ddb);
+  let left = conflicts;
+  const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
+  const client = new Proxy(doc, {
+    get(target, name, receiver) {
+      if (name !== "send") return Reflect.get(target, name, receiver);
+      return async (command: unknown) => {
+        if (command instanceof TransactWriteCommand && left > 0) {
+          left--;
+          const items = command.input.TransactItems ?? [];
+          throw new TransactionCanceledException({
+            message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${items.map((_, i) => (i === 0 ? "TransactionConflict" : "None")).join(", ")}]`,
+            $metadata: { httpStatusCode: 400 },
+            CancellationReasons: items.map((_, i) =>
+              i === 0
+                ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" }
+                : { Code: "None" },
+            ),
+          });
+        }
+        return send(command);
+      };
+    },
+  });
+  return { store: new GcStore(client as DynamoDBDocumentClient, tableName), left: () => left };
+}
+
+const run = (repository: string, runId: string): GcRun => ({
+  repository,
+  runId,
+  mode: "mark-only",
+  markId: runId,
+  status: "running",
+  counts: {},
+  startedAt: new Date(t * 1000).toISOString(),
+});
+const marking = { nowSeconds: t, leaseSeconds: 600, mark: { markNow: t } };
+
+test("a run's end cancelled by a conflicting transaction is written again: the run succeeded", async () => {
+  const repo = uniqueName("conflict-end");
+  const plain = new GcStore(documentClient(ddb), tableName);
+  expect(await plain.createRun(run(repo, "r1"), marking)).toMatchObject({ created: true });
+  const { store, left } = conflictingClient(1);
+  expect(await store.completeRun(repo, "r1", { status: "succeeded" }, "2027-01-15T08:00:00Z")).toBe(
+    true,
+  );
+  expect(left()).toBe(0);
+  expect(await plain.getRun(repo, "r1")).toMatchObject({ status: "succeeded" });
+  expect(await plain.getMark(repo, "r1")).toMatchObject({ status: "succeeded" });
+  expect(await plain.getLease(repo)).toBeUndefined();
+});
+
+test("a start cancelled by a conflicting transaction is decided again, not thrown", async () => {
+  const repo = uniqueName("conflict-start");
+  const { store, left } = conflictingClient(1);
+  expect(await store.createRun(run(repo, "r1"), marking)).toMatchObject({ created: true });
+  expect(left()).toBe(0);
+  // Against a live holder, a conflict still ends in the lease refusal.
+  const again = conflictingClient(1);
+  expect(await again.store.createRun(run(repo, "r2"), marking)).toMatchObject({
+    created: false,
+    reason: "lease",
+    holder: { runId: "r1" },
+  });
+});
