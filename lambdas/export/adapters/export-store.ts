@@ -10,7 +10,14 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import {
+  CONFLICT_ATTEMPTS,
+  conflictPause,
+  getItem,
+  isConditionFailure,
+  isTransactionConflict,
+  withoutKeys,
+} from "../../shared/dynamodb/document-client";
 import { EXPORT_PATHS_PK, KIND_INDEX, keys } from "../../shared/dynamodb/table";
 import type { ExportConfig } from "../domain/export-config";
 import type { ExportState } from "../domain/export-state";
@@ -72,28 +79,43 @@ export class ExportStore implements ExportStateStore {
     opts: { idleAt?: string } = {},
   ): Promise<boolean> {
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                ...this.configPut(config),
-                ...(previous
-                  ? sameAs(previous, CONFIG_IDENTITY)
-                  : { ConditionExpression: "attribute_not_exists(pk)" }),
-              },
-            },
-            { Put: this.claimPut(config) },
-            ...(opts.idleAt !== undefined
-              ? [{ ConditionCheck: this.idleCheck(config.repository, config.branch, opts.idleAt) }]
-              : []),
-          ],
-        }),
-      );
+      await this.transact([
+        {
+          Put: {
+            ...this.configPut(config),
+            ...(previous
+              ? sameAs(previous, CONFIG_IDENTITY)
+              : { ConditionExpression: "attribute_not_exists(pk)" }),
+          },
+        },
+        { Put: this.claimPut(config) },
+        ...(opts.idleAt !== undefined
+          ? [{ ConditionCheck: this.idleCheck(config.repository, config.branch, opts.idleAt) }]
+          : []),
+      ]);
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (isConditionFailure(err) && !isTransactionConflict(err)) return false;
       throw err;
+    }
+  }
+
+  /**
+   * One transaction, sent again while DynamoDB cancels it for another one in progress on its
+   * items (an export start checks the configuration in its own): no condition failed, so
+   * answering "changed meanwhile" would be wrong, and a rollback would be dropped.
+   */
+  private async transact(
+    items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (err) {
+        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+        await conflictPause(attempt);
+      }
     }
   }
 
@@ -107,22 +129,18 @@ export class ExportStore implements ExportStateStore {
       return;
     }
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: keys.exportConfig(stored.repository, stored.branch),
-                ...sameAs(stored, CONFIG_IDENTITY),
-              },
-            },
-            { Delete: this.claimDelete(stored.repository, stored.branch) },
-          ],
-        }),
-      );
+      await this.transact([
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.exportConfig(stored.repository, stored.branch),
+            ...sameAs(stored, CONFIG_IDENTITY),
+          },
+        },
+        { Delete: this.claimDelete(stored.repository, stored.branch) },
+      ]);
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailure(err) || isTransactionConflict(err)) throw err;
     }
   }
 
@@ -136,24 +154,20 @@ export class ExportStore implements ExportStateStore {
     now: string,
   ): Promise<"deleted" | "missing" | "busy"> {
     try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: keys.exportConfig(repository, branch),
-                ConditionExpression: "attribute_exists(pk)",
-              },
-            },
-            { Delete: this.claimDelete(repository, branch) },
-            { ConditionCheck: this.idleCheck(repository, branch, now) },
-          ],
-        }),
-      );
+      await this.transact([
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.exportConfig(repository, branch),
+            ConditionExpression: "attribute_exists(pk)",
+          },
+        },
+        { Delete: this.claimDelete(repository, branch) },
+        { ConditionCheck: this.idleCheck(repository, branch, now) },
+      ]);
       return "deleted";
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailure(err) || isTransactionConflict(err)) throw err;
       return (await this.getConfig(repository, branch)) ? "busy" : "missing";
     }
   }

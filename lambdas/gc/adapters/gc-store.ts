@@ -9,9 +9,15 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { getItem, isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import {
+  CONFLICT_ATTEMPTS,
+  conflictPause,
+  getItem,
+  isConditionFailure,
+  isTransactionConflict,
+  withoutKeys,
+} from "../../shared/dynamodb/document-client";
 import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
-import { defaultSleep } from "../../shared/retry";
 import { LeaseLostError } from "../domain/lease";
 import type { GcRules } from "../domain/rules";
 import type { GcLease, GcMark, GcRun, GcRunCounts } from "../domain/run-records";
@@ -507,25 +513,6 @@ function markEnd(
 /** A mark not yet swept to the end and not retired. */
 const NOT_SWEPT_OR_RETIRED =
   "(attribute_not_exists(sweepStatus) OR sweepStatus <> :succeeded) AND attribute_not_exists(retiredAt)";
-
-/** Attempts of a write DynamoDB cancels for a transaction in progress on its items. */
-const CONFLICT_ATTEMPTS = 5;
-
-/**
- * DynamoDB cancelled the transaction because another one was in progress on one of its items
- * (DynamoDB Local runs transactions one at a time and never does).
- */
-function isTransactionConflict(err: unknown): boolean {
-  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-  return (
-    e?.name === "TransactionCanceledException" &&
-    (e.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict")
-  );
-}
-
-/** A short jittered wait before another attempt: the conflicting transaction ends meanwhile. */
-const conflictPause = (attempt: number) =>
-  defaultSleep(Math.floor(Math.random() * 25 * 2 ** attempt));
 
 /** Indexes of the items whose condition failed in a cancelled transaction; undefined otherwise. */
 function cancelledItems(err: unknown): number[] | undefined {

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { defaultSleep } from "../retry";
 
 export function documentClient(ddb: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(ddb, {
@@ -11,6 +12,26 @@ export function isConditionFailure(err: unknown): boolean {
   const name = (err as { name?: string })?.name;
   return name === "ConditionalCheckFailedException" || name === "TransactionCanceledException";
 }
+
+/** Attempts of a write DynamoDB cancels for a transaction in progress on its items. */
+export const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * DynamoDB cancelled the transaction because another one was in progress on one of its items
+ * (DynamoDB Local runs transactions one at a time and never does). No condition failed: the
+ * same write may succeed a moment later.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  return (
+    e?.name === "TransactionCanceledException" &&
+    (e.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict")
+  );
+}
+
+/** A short jittered wait before another attempt: the conflicting transaction ends meanwhile. */
+export const conflictPause = (attempt: number) =>
+  defaultSleep(Math.floor(Math.random() * 25 * 2 ** attempt));
 
 /** Strips the table's own attributes from an item. */
 export function withoutKeys<T>(item: Record<string, unknown>): T {

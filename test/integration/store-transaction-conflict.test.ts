@@ -2,10 +2,13 @@
 // (TransactionCanceledException, reason TransactionConflict). DynamoDB Local runs transactions
 // one at a time and never does, so these tests put the cancellation DynamoDB would send in
 // front of the real DynamoDB Local writes: a GC run's end and a start racing it (the lease is
-// in both transactions) must still be decided on what the table holds.
+// in both transactions), and an export configuration's rollback racing an export start (which
+// checks the configuration in its transaction), must still be decided on what the table holds.
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeAll, expect, test } from "vitest";
+import { ExportStore } from "../../lambdas/export/adapters/export-store";
+import type { ExportConfig } from "../../lambdas/export/domain/export-config";
 import { GcStore } from "../../lambdas/gc/adapters/gc-store";
 import type { GcRun } from "../../lambdas/gc/domain/run-records";
 import { documentClient } from "../../lambdas/shared/dynamodb/document-client";
@@ -46,7 +49,12 @@ function conflictingClient(conflicts: number) {
       };
     },
   });
-  return { store: new GcStore(client as DynamoDBDocumentClient, tableName), left: () => left };
+  const cdoc = client as DynamoDBDocumentClient;
+  return {
+    store: new GcStore(cdoc, tableName),
+    exports: new ExportStore(cdoc, tableName),
+    left: () => left,
+  };
 }
 
 const run = (repository: string, runId: string): GcRun => ({
@@ -86,4 +94,27 @@ test("a start cancelled by a conflicting transaction is decided again, not throw
     reason: "lease",
     holder: { runId: "r1" },
   });
+});
+
+test("a configuration's rollback cancelled by a conflicting transaction still takes it back", async () => {
+  // PUT continuous-export stores the configuration, finds it overlapping another branch's
+  // paths, puts the previous one back and answers 409: a rollback lost to an export start's
+  // transaction (its check of the configuration) must not leave the refused one stored.
+  const repository = uniqueName("conflict-config");
+  const plain = new ExportStore(documentClient(ddb), tableName);
+  const config = (exportPath: string, updatedAt: string) =>
+    ({ repository, branch: "main", exportPath, updatedAt }) as unknown as ExportConfig;
+  const first = config("s3://bucket/a", "2027-01-15T08:00:00.000Z");
+  expect(await plain.replaceConfig(first, undefined)).toBe(true);
+  const refused = config("s3://bucket/overlap", "2027-01-15T08:01:00.000Z");
+  expect(await plain.replaceConfig(refused, first)).toBe(true);
+  const { exports, left } = conflictingClient(1);
+  await exports.restoreConfig(refused, first);
+  expect(left()).toBe(0);
+  expect((await plain.getConfig(repository, "main"))?.exportPath).toBe("s3://bucket/a");
+  // None before: the rollback deletes it, through a conflict too.
+  const other = { ...config("s3://bucket/b", "2027-01-15T08:02:00.000Z"), branch: "dev" };
+  expect(await plain.replaceConfig(other, undefined)).toBe(true);
+  await conflictingClient(1).exports.restoreConfig(other, undefined);
+  expect(await plain.getConfig(repository, "dev")).toBeUndefined();
 });
