@@ -1,11 +1,19 @@
 // DynamoDB cancels a transaction that meets another one in progress on one of its items
-// (TransactionCanceledException, reason TransactionConflict). DynamoDB Local runs transactions
-// one at a time and never does, so these tests put the cancellation DynamoDB would send in
+// (TransactionCanceledException, reason TransactionConflict), and refuses a single write of an
+// item a transaction holds (TransactionConflictException). DynamoDB Local runs transactions
+// one at a time and does neither, so these tests put the cancellation DynamoDB would send in
 // front of the real DynamoDB Local writes: a GC run's end and a start racing it (the lease is
 // in both transactions), and an export configuration's rollback racing an export start (which
 // checks the configuration in its transaction), must still be decided on what the table holds.
-import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  TransactionCanceledException,
+  TransactionConflictException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { beforeAll, expect, test } from "vitest";
 import { ExportStore } from "../../lambdas/export/adapters/export-store";
 import type { ExportConfig } from "../../lambdas/export/domain/export-config";
@@ -23,10 +31,14 @@ beforeAll(async () => {
   await createStateTable(ddb, tableName);
 });
 
-/** The real client, whose next `conflicts` transactions DynamoDB cancels as conflicting. */
-function conflictingClient(conflicts: number) {
+/**
+ * The real client, whose next `conflicts` transactions DynamoDB cancels as conflicting; with
+ * `singleWrites`, whose next `singleWrites` updates it refuses as meeting a transaction.
+ */
+function conflictingClient(conflicts: number, singleWrites = 0) {
   const doc = documentClient(ddb);
   let left = conflicts;
+  let singleLeft = singleWrites;
   const send = doc.send.bind(doc) as (command: unknown) => Promise<unknown>;
   const client = new Proxy(doc, {
     get(target, name, receiver) {
@@ -45,6 +57,13 @@ function conflictingClient(conflicts: number) {
             ),
           });
         }
+        if (command instanceof UpdateCommand && singleLeft > 0) {
+          singleLeft--;
+          throw new TransactionConflictException({
+            message: "Transaction is ongoing for the item",
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
         return send(command);
       };
     },
@@ -53,7 +72,7 @@ function conflictingClient(conflicts: number) {
   return {
     store: new GcStore(cdoc, tableName),
     exports: new ExportStore(cdoc, tableName),
-    left: () => left,
+    left: () => left + singleLeft,
   };
 }
 
@@ -117,4 +136,17 @@ test("a configuration's rollback cancelled by a conflicting transaction still ta
   expect(await plain.replaceConfig(other, undefined)).toBe(true);
   await conflictingClient(1).exports.restoreConfig(other, undefined);
   expect(await plain.getConfig(repository, "dev")).toBeUndefined();
+});
+
+test("a lease renewal that meets a start's transaction on the lease is made again: the run goes on", async () => {
+  // A start refused for the lease still holds the lease item in its transaction for a moment:
+  // DynamoDB refuses an update of the item meanwhile (TransactionConflictException). Every GC
+  // step renews the lease, and a renewal that threw failed the running run.
+  const repo = uniqueName("conflict-renew");
+  const plain = new GcStore(documentClient(ddb), tableName);
+  expect(await plain.createRun(run(repo, "r1"), marking)).toMatchObject({ created: true });
+  const { store, left } = conflictingClient(0, 1);
+  await store.renewLease(repo, "r1", t + 10, 600);
+  expect(left()).toBe(0);
+  expect(await plain.getLease(repo)).toMatchObject({ runId: "r1", leaseExpiresAt: t + 610 });
 });

@@ -11,11 +11,10 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
-  CONFLICT_ATTEMPTS,
-  conflictPause,
   getItem,
   isConditionFailure,
   isTransactionConflict,
+  throughConflicts,
   withoutKeys,
 } from "../../shared/dynamodb/document-client";
 import { EXPORT_PATHS_PK, KIND_INDEX, keys } from "../../shared/dynamodb/table";
@@ -108,15 +107,7 @@ export class ExportStore implements ExportStateStore {
   private async transact(
     items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>,
   ): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-        return;
-      } catch (err) {
-        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
-        await conflictPause(attempt);
-      }
-    }
+    await throughConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: items })));
   }
 
   /**
@@ -344,7 +335,8 @@ export class ExportStore implements ExportStateStore {
           }),
         );
       } else {
-        await this.doc.send(new PutCommand({ ...base, ...condition }));
+        // A configuration change checks the state in its transaction for a moment.
+        await throughConflicts(() => this.doc.send(new PutCommand({ ...base, ...condition })));
       }
       return true;
     } catch (err) {
@@ -361,18 +353,20 @@ export class ExportStore implements ExportStateStore {
     next: ExportState,
   ): Promise<boolean> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: stateItem(repository, branch, next),
-          ConditionExpression: "#v = :v AND #s = :running AND exportId = :id",
-          ExpressionAttributeNames: { "#v": "version", "#s": "state" },
-          ExpressionAttributeValues: {
-            ":v": expectedVersion,
-            ":running": "in-progress",
-            ":id": next.exportId,
-          },
-        }),
+      await throughConflicts(() =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: stateItem(repository, branch, next),
+            ConditionExpression: "#v = :v AND #s = :running AND exportId = :id",
+            ExpressionAttributeNames: { "#v": "version", "#s": "state" },
+            ExpressionAttributeValues: {
+              ":v": expectedVersion,
+              ":running": "in-progress",
+              ":id": next.exportId,
+            },
+          }),
+        ),
       );
       return true;
     } catch (err) {
@@ -506,15 +500,17 @@ export class ExportStore implements ExportStateStore {
     values: Record<string, unknown>,
   ): Promise<boolean> {
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.exportState(repository, branch),
-          UpdateExpression: update,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { "#s": "state" },
-          ExpressionAttributeValues: values,
-        }),
+      await throughConflicts(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.exportState(repository, branch),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: { "#s": "state" },
+            ExpressionAttributeValues: values,
+          }),
+        ),
       );
       return true;
     } catch (err) {

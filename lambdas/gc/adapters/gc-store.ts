@@ -10,11 +10,11 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
-  CONFLICT_ATTEMPTS,
   conflictPause,
   getItem,
   isConditionFailure,
   isTransactionConflict,
+  throughConflicts,
   withoutKeys,
 } from "../../shared/dynamodb/document-client";
 import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
@@ -83,14 +83,7 @@ export class GcStore implements GcStateStore {
    */
   async createRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult> {
     // A run's end takes the lease in a transaction too: DynamoDB cancels one of two that meet.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.tryCreateRun(run, start);
-      } catch (err) {
-        if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
-        await conflictPause(attempt);
-      }
-    }
+    return throughConflicts(() => this.tryCreateRun(run, start));
   }
 
   private async tryCreateRun(run: GcRun, start: GcRunStart): Promise<GcRunStartResult> {
@@ -210,19 +203,22 @@ export class GcStore implements GcStateStore {
   ): Promise<void> {
     const expiresAt = nowSeconds + leaseSeconds;
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gcLease(repository),
-          UpdateExpression: "SET leaseExpiresAt = :e, expiresAt = :ttl",
-          ConditionExpression: "runId = :run AND leaseExpiresAt >= :now",
-          ExpressionAttributeValues: {
-            ":e": expiresAt,
-            ":ttl": expiresAt + 86_400,
-            ":run": runId,
-            ":now": nowSeconds,
-          },
-        }),
+      // A start refused for the lease holds the item in its transaction for a moment.
+      await throughConflicts(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.gcLease(repository),
+            UpdateExpression: "SET leaseExpiresAt = :e, expiresAt = :ttl",
+            ConditionExpression: "runId = :run AND leaseExpiresAt >= :now",
+            ExpressionAttributeValues: {
+              ":e": expiresAt,
+              ":ttl": expiresAt + 86_400,
+              ":run": runId,
+              ":now": nowSeconds,
+            },
+          }),
+        ),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -242,13 +238,15 @@ export class GcStore implements GcStateStore {
   /** Gives the repository back; a no-op when another run holds the lease. */
   async releaseLease(repository: string, runId: string): Promise<void> {
     try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.gcLease(repository),
-          ConditionExpression: "runId = :run",
-          ExpressionAttributeValues: { ":run": runId },
-        }),
+      await throughConflicts(() =>
+        this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: keys.gcLease(repository),
+            ConditionExpression: "runId = :run",
+            ExpressionAttributeValues: { ":run": runId },
+          }),
+        ),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -262,21 +260,24 @@ export class GcStore implements GcStateStore {
     runId: string,
     end: { partitions: number; markedAt: string },
   ): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.gcMark(repository, markId),
-        UpdateExpression: "SET #s = :succeeded, #p = :p, markedAt = :at",
-        ConditionExpression: "runId = :run AND #s = :running",
-        ExpressionAttributeNames: { "#s": "status", "#p": "partitions" },
-        ExpressionAttributeValues: {
-          ":succeeded": "succeeded",
-          ":running": "running",
-          ":p": end.partitions,
-          ":at": end.markedAt,
-          ":run": runId,
-        },
-      }),
+    // A sweep-only start of this mark, refused, holds it in its transaction for a moment.
+    await throughConflicts(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcMark(repository, markId),
+          UpdateExpression: "SET #s = :succeeded, #p = :p, markedAt = :at",
+          ConditionExpression: "runId = :run AND #s = :running",
+          ExpressionAttributeNames: { "#s": "status", "#p": "partitions" },
+          ExpressionAttributeValues: {
+            ":succeeded": "succeeded",
+            ":running": "running",
+            ":p": end.partitions,
+            ":at": end.markedAt,
+            ":run": runId,
+          },
+        }),
+      ),
     );
   }
 
@@ -286,20 +287,22 @@ export class GcStore implements GcStateStore {
    */
   async beginSweep(repository: string, markId: string, runId: string): Promise<GcMark | undefined> {
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gcMark(repository, markId),
-          UpdateExpression: "SET sweepRunId = :run, sweepStatus = :running",
-          ConditionExpression: `attribute_exists(pk) AND #s = :succeeded AND ${NOT_SWEPT_OR_RETIRED}`,
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: {
-            ":run": runId,
-            ":running": "running",
-            ":succeeded": "succeeded",
-          },
-          ReturnValues: "ALL_NEW",
-        }),
+      const out = await throughConflicts(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.gcMark(repository, markId),
+            UpdateExpression: "SET sweepRunId = :run, sweepStatus = :running",
+            ConditionExpression: `attribute_exists(pk) AND #s = :succeeded AND ${NOT_SWEPT_OR_RETIRED}`,
+            ExpressionAttributeNames: { "#s": "status" },
+            ExpressionAttributeValues: {
+              ":run": runId,
+              ":running": "running",
+              ":succeeded": "succeeded",
+            },
+            ReturnValues: "ALL_NEW",
+          }),
+        ),
       );
       return withoutKeys<GcMark>(out.Attributes ?? {});
     } catch (err) {

@@ -17,12 +17,14 @@ export function isConditionFailure(err: unknown): boolean {
 export const CONFLICT_ATTEMPTS = 5;
 
 /**
- * DynamoDB cancelled the transaction because another one was in progress on one of its items
- * (DynamoDB Local runs transactions one at a time and never does). No condition failed: the
- * same write may succeed a moment later.
+ * DynamoDB refused the write because a transaction was in progress on one of its items: a
+ * transaction cancelled with reason TransactionConflict, or a single write's
+ * TransactionConflictException (DynamoDB Local runs transactions one at a time and never
+ * does). No condition failed: the same write may succeed a moment later.
  */
 export function isTransactionConflict(err: unknown): boolean {
   const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name === "TransactionConflictException") return true;
   return (
     e?.name === "TransactionCanceledException" &&
     (e.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict")
@@ -32,6 +34,18 @@ export function isTransactionConflict(err: unknown): boolean {
 /** A short jittered wait before another attempt: the conflicting transaction ends meanwhile. */
 export const conflictPause = (attempt: number) =>
   defaultSleep(Math.floor(Math.random() * 25 * 2 ** attempt));
+
+/** `write`, made again while DynamoDB refuses it for a transaction in progress on its items. */
+export async function throughConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
+      await conflictPause(attempt);
+    }
+  }
+}
 
 /** Strips the table's own attributes from an item. */
 export function withoutKeys<T>(item: Record<string, unknown>): T {
