@@ -13,7 +13,8 @@ export type GatewayResponseType =
   | "BAD_REQUEST_BODY"
   | "REQUEST_TOO_LARGE"
   | "API_CONFIGURATION_ERROR"
-  | "INTEGRATION_FAILURE";
+  | "INTEGRATION_FAILURE"
+  | "INTEGRATION_TIMEOUT";
 
 const DEFAULT_STATUS: Record<GatewayResponseType, number> = {
   MISSING_AUTHENTICATION_TOKEN: 403,
@@ -24,6 +25,7 @@ const DEFAULT_STATUS: Record<GatewayResponseType, number> = {
   REQUEST_TOO_LARGE: 413,
   API_CONFIGURATION_ERROR: 500,
   INTEGRATION_FAILURE: 504,
+  INTEGRATION_TIMEOUT: 504,
 };
 
 /** The x-amzn-ErrorType API Gateway sets on its own error answers. */

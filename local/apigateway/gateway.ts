@@ -20,6 +20,8 @@ export const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
  * event Lambda refuses with 413 "Request Too Long", though the body is under 10 MB.
  */
 export const MAX_LAMBDA_REQUEST_BYTES = 6 * 1024 * 1024;
+/** API Gateway's integration timeout: past it the caller gets 504, the function runs on. */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
 /** How far X-Amz-Date may be from the gateway's clock. */
 export const MAX_SIGNATURE_SKEW_MS = 5 * 60_000;
 
@@ -34,6 +36,8 @@ export interface GatewayOptions {
   stage?: string;
   now?: () => number;
   log?: (message: string) => void;
+  /** Tests shorten it; INTEGRATION_TIMEOUT_MS otherwise. */
+  integrationTimeoutMs?: number;
 }
 
 export type Gateway = (req: GatewayRequest) => Promise<ApiResult>;
@@ -156,11 +160,26 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (Buffer.byteLength(JSON.stringify(event)) > MAX_LAMBDA_REQUEST_BYTES) {
       return refuse({ type: "REQUEST_TOO_LARGE", message: "Request Too Long" });
     }
-    return handler(event, {
+    const timeoutMs = opts.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const result = handler(event, {
       functionName: match.method.functionLogicalId,
       awsRequestId: randomUUID(),
-      getRemainingTimeInMillis: () => 29_000,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
       callbackWaitsForEmptyEventLoop: false,
     });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<ApiResult>((resolve) => {
+      timer = setTimeout(
+        () =>
+          resolve(refuse({ type: "INTEGRATION_TIMEOUT", message: "Endpoint request timed out" })),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([result, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }

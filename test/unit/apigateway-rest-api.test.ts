@@ -211,6 +211,37 @@ describe("the gateway's answers", () => {
     ).toBe(200);
   });
 
+  test("a function answering after the integration timeout: 504, the function runs on", async () => {
+    let ended = false;
+    const slow = createGateway({
+      api: restApi,
+      integration: () => async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        ended = true;
+        return { statusCode: 200, body: "late" };
+      },
+      credentials: { accessKeyId: "AKID", secretAccessKey: "secret" },
+      region: "us-east-1",
+      log: () => undefined,
+      integrationTimeoutMs: 50,
+    });
+    const r = await slow({
+      method: "GET",
+      rawPath: "/files/x",
+      rawQuery: "version=2",
+      rawHeaders: [],
+      headers: {},
+      body: Buffer.alloc(0),
+      sourceIp: "127.0.0.1",
+      protocol: "HTTP/1.1",
+    });
+    expect(r.statusCode).toBe(504);
+    expect(JSON.parse(r.body)).toEqual({ message: "Endpoint request timed out" });
+    expect(ended).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(ended).toBe(true);
+  });
+
   test("the proxy event carries the resource, the path and the decoded parameters", async () => {
     seen.length = 0;
     await request("GET", "/items/a%20b?x=1&x=2");
