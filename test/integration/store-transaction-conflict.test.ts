@@ -35,7 +35,7 @@ beforeAll(async () => {
  * The real client, whose next `conflicts` transactions DynamoDB cancels as conflicting; with
  * `singleWrites`, whose next `singleWrites` updates it refuses as meeting a transaction.
  */
-function conflictingClient(conflicts: number, singleWrites = 0) {
+function conflictingClient(conflicts: number, singleWrites = 0, reason = "TransactionConflict") {
   const doc = documentClient(ddb);
   let left = conflicts;
   let singleLeft = singleWrites;
@@ -48,12 +48,10 @@ function conflictingClient(conflicts: number, singleWrites = 0) {
           left--;
           const items = command.input.TransactItems ?? [];
           throw new TransactionCanceledException({
-            message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${items.map((_, i) => (i === 0 ? "TransactionConflict" : "None")).join(", ")}]`,
+            message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${items.map((_, i) => (i === 0 ? reason : "None")).join(", ")}]`,
             $metadata: { httpStatusCode: 400 },
             CancellationReasons: items.map((_, i) =>
-              i === 0
-                ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" }
-                : { Code: "None" },
+              i === 0 ? { Code: reason, Message: "refused for a moment" } : { Code: "None" },
             ),
           });
         }
@@ -149,4 +147,25 @@ test("a lease renewal that meets a start's transaction on the lease is made agai
   await store.renewLease(repo, "r1", t + 10, 600);
   expect(left()).toBe(0);
   expect(await plain.getLease(repo)).toMatchObject({ runId: "r1", leaseExpiresAt: t + 610 });
+});
+
+test("a rollback cancelled for throttling is sent again; one cancelled as invalid is not taken for a change", async () => {
+  const repository = uniqueName("cancel-reasons");
+  const plain = new ExportStore(documentClient(ddb), tableName);
+  const config = (branch: string) =>
+    ({
+      repository,
+      branch,
+      exportPath: `s3://bucket/${branch}`,
+      updatedAt: "2027-01-15T08:00:00.000Z",
+    }) as unknown as ExportConfig;
+  expect(await plain.replaceConfig(config("a"), undefined)).toBe(true);
+  await conflictingClient(1, 0, "ThrottlingError").exports.restoreConfig(config("a"), undefined);
+  expect(await plain.getConfig(repository, "a")).toBeUndefined();
+  // No condition failed: the rollback did not happen, and says so instead of returning.
+  expect(await plain.replaceConfig(config("b"), undefined)).toBe(true);
+  await expect(
+    conflictingClient(1, 0, "ValidationError").exports.restoreConfig(config("b"), undefined),
+  ).rejects.toThrow(/ValidationError/);
+  expect(await plain.getConfig(repository, "b")).toBeDefined();
 });

@@ -82,7 +82,10 @@ function fakeTable() {
       // A start: the state's put, and a check that the configuration is unchanged.
       for (const op of cmd.input.TransactItems ?? []) {
         if (op.Put && !holds(items.get(id(op.Put.Item as never)), op.Put)) {
-          throw Object.assign(new Error("cancelled"), { name: "TransactionCanceledException" });
+          throw Object.assign(new Error("cancelled"), {
+            name: "TransactionCanceledException",
+            CancellationReasons: [{ Code: "ConditionalCheckFailed" }],
+          });
         }
       }
       for (const op of cmd.input.TransactItems ?? []) {

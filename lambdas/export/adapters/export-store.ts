@@ -13,7 +13,6 @@ import {
 import {
   getItem,
   isConditionFailure,
-  isTransactionConflict,
   throughConflicts,
   withoutKeys,
 } from "../../shared/dynamodb/document-client";
@@ -94,7 +93,7 @@ export class ExportStore implements ExportStateStore {
       ]);
       return true;
     } catch (err) {
-      if (isConditionFailure(err) && !isTransactionConflict(err)) return false;
+      if (isConditionFailure(err)) return false;
       throw err;
     }
   }
@@ -131,7 +130,7 @@ export class ExportStore implements ExportStateStore {
         { Delete: this.claimDelete(stored.repository, stored.branch) },
       ]);
     } catch (err) {
-      if (!isConditionFailure(err) || isTransactionConflict(err)) throw err;
+      if (!isConditionFailure(err)) throw err;
     }
   }
 
@@ -158,7 +157,7 @@ export class ExportStore implements ExportStateStore {
       ]);
       return "deleted";
     } catch (err) {
-      if (!isConditionFailure(err) || isTransactionConflict(err)) throw err;
+      if (!isConditionFailure(err)) throw err;
       return (await this.getConfig(repository, branch)) ? "busy" : "missing";
     }
   }
@@ -320,20 +319,16 @@ export class ExportStore implements ExportStateStore {
           };
     try {
       if (decidedWith) {
-        await this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { ...base, ...condition } },
-              {
-                ConditionCheck: {
-                  TableName: this.tableName,
-                  Key: keys.exportConfig(repository, branch),
-                  ...sameAs(decidedWith, CONFIG_IDENTITY),
-                },
-              },
-            ],
-          }),
-        );
+        await this.transact([
+          { Put: { ...base, ...condition } },
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: keys.exportConfig(repository, branch),
+              ...sameAs(decidedWith, CONFIG_IDENTITY),
+            },
+          },
+        ]);
       } else {
         // A configuration change checks the state in its transaction for a moment.
         await throughConflicts(() => this.doc.send(new PutCommand({ ...base, ...condition })));

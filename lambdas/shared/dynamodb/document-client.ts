@@ -8,27 +8,49 @@ export function documentClient(ddb: DynamoDBClient): DynamoDBDocumentClient {
   });
 }
 
+type Cancellation = { name?: string; CancellationReasons?: { Code?: string }[] };
+
+const cancelledFor = (err: unknown, codes: ReadonlySet<string>) => {
+  const e = err as Cancellation;
+  return (
+    e?.name === "TransactionCanceledException" &&
+    (e.CancellationReasons ?? []).some((r) => r.Code !== undefined && codes.has(r.Code))
+  );
+};
+
+/**
+ * A write refused because a condition failed: ConditionalCheckFailedException, or a
+ * transaction cancelled for a condition of its items. Not a transaction DynamoDB cancelled for
+ * another reason (a conflict, throttling, an invalid item): nothing was decided by the table.
+ */
 export function isConditionFailure(err: unknown): boolean {
   const name = (err as { name?: string })?.name;
-  return name === "ConditionalCheckFailedException" || name === "TransactionCanceledException";
+  return (
+    name === "ConditionalCheckFailedException" ||
+    cancelledFor(err, new Set(["ConditionalCheckFailed"]))
+  );
 }
+
+/** Cancellation reasons after which the same transaction may succeed a moment later. */
+const TRANSIENT_CANCELLATIONS: ReadonlySet<string> = new Set([
+  "TransactionConflict",
+  "ThrottlingError",
+  "ProvisionedThroughputExceeded",
+  "RequestLimitExceeded",
+]);
 
 /** Attempts of a write DynamoDB cancels for a transaction in progress on its items. */
 export const CONFLICT_ATTEMPTS = 5;
 
 /**
- * DynamoDB refused the write because a transaction was in progress on one of its items: a
- * transaction cancelled with reason TransactionConflict, or a single write's
+ * DynamoDB refused the write for a moment: a transaction cancelled for a conflicting one in
+ * progress on an item (reason TransactionConflict) or for throttling, or a single write's
  * TransactionConflictException (DynamoDB Local runs transactions one at a time and never
- * does). No condition failed: the same write may succeed a moment later.
+ * conflicts). No condition failed, and the SDK does not send these again.
  */
 export function isTransactionConflict(err: unknown): boolean {
-  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (e?.name === "TransactionConflictException") return true;
-  return (
-    e?.name === "TransactionCanceledException" &&
-    (e.CancellationReasons ?? []).some((r) => r.Code === "TransactionConflict")
-  );
+  if ((err as { name?: string })?.name === "TransactionConflictException") return true;
+  return !isConditionFailure(err) && cancelledFor(err, TRANSIENT_CANCELLATIONS);
 }
 
 /** A short jittered wait before another attempt: the conflicting transaction ends meanwhile. */
