@@ -169,3 +169,28 @@ test("a rollback cancelled for throttling is sent again; one cancelled as invali
   ).rejects.toThrow(/ValidationError/);
   expect(await plain.getConfig(repository, "b")).toBeDefined();
 });
+
+test("a mark's retirement and a run's execution record that meet a transaction are made again", async () => {
+  // A sweep's claim or a run's end holds the mark (and the run) in its transaction for a
+  // moment: DynamoDB refuses a single update of the item meanwhile, which `gc retire` answered
+  // with a 500 and the start with a run that never named its execution.
+  const repo = uniqueName("conflict-retire");
+  const plain = new GcStore(documentClient(ddb), tableName);
+  expect(await plain.createRun(run(repo, "r1"), marking)).toMatchObject({ created: true });
+  const arn = "arn:aws:states:us-east-1:123456789012:execution:gc:r1";
+  const recording = conflictingClient(0, 1);
+  await recording.store.recordExecution(repo, "r1", arn);
+  expect(recording.left()).toBe(0);
+  expect(await plain.getRun(repo, "r1")).toMatchObject({ executionArn: arn });
+  expect(await plain.completeRun(repo, "r1", { status: "succeeded" }, "2027-01-15T08:00:00Z")).toBe(
+    true,
+  );
+  const retiring = conflictingClient(0, 1);
+  const out = await retiring.store.retireMark(repo, "r1", "not needed", {
+    iso: "2027-01-15T09:00:00.000Z",
+    seconds: t + 3600,
+  });
+  expect(retiring.left()).toBe(0);
+  expect(out).toMatchObject({ retired: { markId: "r1", retiredReason: "not needed" } });
+  expect(await plain.getMark(repo, "r1")).toMatchObject({ retiredAt: "2027-01-15T09:00:00.000Z" });
+});

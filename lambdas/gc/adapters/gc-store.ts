@@ -332,23 +332,26 @@ export class GcStore implements GcStateStore {
       staleSweep = mark.sweepRunId;
     }
     try {
-      const out = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gcMark(repository, markId),
-          UpdateExpression:
-            "SET retiredAt = if_not_exists(retiredAt, :at), retiredReason = if_not_exists(retiredReason, :why)",
-          ConditionExpression: staleSweep
-            ? "attribute_exists(pk) AND sweepRunId = :stale AND sweepStatus = :running"
-            : "attribute_exists(pk) AND (attribute_not_exists(sweepStatus) OR sweepStatus <> :running)",
-          ExpressionAttributeValues: {
-            ":at": now.iso,
-            ":why": reason,
-            ":running": "running",
-            ...(staleSweep ? { ":stale": staleSweep } : {}),
-          },
-          ReturnValues: "ALL_NEW",
-        }),
+      // A sweep's claim or a run's end may hold the mark in a transaction for a moment.
+      const out = await throughConflicts(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.gcMark(repository, markId),
+            UpdateExpression:
+              "SET retiredAt = if_not_exists(retiredAt, :at), retiredReason = if_not_exists(retiredReason, :why)",
+            ConditionExpression: staleSweep
+              ? "attribute_exists(pk) AND sweepRunId = :stale AND sweepStatus = :running"
+              : "attribute_exists(pk) AND (attribute_not_exists(sweepStatus) OR sweepStatus <> :running)",
+            ExpressionAttributeValues: {
+              ":at": now.iso,
+              ":why": reason,
+              ":running": "running",
+              ...(staleSweep ? { ":stale": staleSweep } : {}),
+            },
+            ReturnValues: "ALL_NEW",
+          }),
+        ),
       );
       return { retired: withoutKeys<GcMark>(out.Attributes ?? {}) };
     } catch (err) {
@@ -382,14 +385,17 @@ export class GcStore implements GcStateStore {
   }
 
   async recordExecution(repository: string, runId: string, executionArn: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.gcRun(repository, runId),
-        UpdateExpression: "SET executionArn = :arn",
-        ConditionExpression: "attribute_exists(pk)",
-        ExpressionAttributeValues: { ":arn": executionArn },
-      }),
+    // The run's own start or end may hold the run item in a transaction for a moment.
+    await throughConflicts(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gcRun(repository, runId),
+          UpdateExpression: "SET executionArn = :arn",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":arn": executionArn },
+        }),
+      ),
     );
   }
 
