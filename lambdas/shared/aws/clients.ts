@@ -18,7 +18,16 @@ export interface ClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Sockets kept open per client; copy and delete fan-outs need more than the default 50. */
   maxSockets?: number;
+  /** DynamoDB only: ms to connect, and for a request and its answer (tests shorten them). */
+  dynamoDbTimeouts?: { connectionMs: number; requestMs: number };
 }
+
+/**
+ * A DynamoDB call that hangs (a connection dropped on the way) fails after these and is sent
+ * again by the SDK, instead of holding its function until the function's own timeout: calls
+ * answer in milliseconds, transactions of 100 items in well under a second.
+ */
+export const DYNAMODB_TIMEOUTS = { connectionMs: 3_000, requestMs: 10_000 };
 
 const forcePathStyle = () => process.env.LAKEPORT_S3_FORCE_PATH_STYLE === "true";
 
@@ -54,7 +63,18 @@ export function createS3Client(opts: ClientOptions = {}): S3Client {
 }
 
 export function createDynamoDbClient(opts: ClientOptions = {}): DynamoDBClient {
-  return tracedClient(new DynamoDBClient(common(opts)));
+  const timeouts = opts.dynamoDbTimeouts ?? DYNAMODB_TIMEOUTS;
+  return tracedClient(
+    new DynamoDBClient({
+      ...common(opts),
+      requestHandler: new NodeHttpHandler({
+        connectionTimeout: timeouts.connectionMs,
+        requestTimeout: timeouts.requestMs,
+        // Without it the SDK only logs a request past its timeout and goes on waiting.
+        throwOnRequestTimeout: true,
+      }),
+    }),
+  );
 }
 
 export function createSfnClient(opts: ClientOptions = {}): SFNClient {
