@@ -176,11 +176,11 @@ describe("GC address plan", () => {
     );
     const counts = planCounts(planAddressCollection(g, retention, ["main"]));
     expect(counts).toEqual({
-      // 10 days of hourly commits (the oldest dated in the threshold's second, which counts
-      // as inside the window) plus the first one before the window.
-      active_list: 241,
+      // 10 days and 3 hours (the slack) of hourly commits (the oldest dated in the threshold's
+      // second, which counts as inside the window) plus the first one before the window.
+      active_list: 244,
       expired_list: 1,
-      expired_diff: n - 242,
+      expired_diff: n - 245,
       active_staged: 1,
     });
   });

@@ -34,7 +34,8 @@ export function modelRetention(
 ): { active: Set<string>; expired: Set<string> } {
   const active = new Set<string>();
   for (const s of starts) {
-    const threshold = now - s.retentionDays * 86_400;
+    // Lakeport's window: lakeFS's days of 86 400 s, plus three hours (daylight saving, skew).
+    const threshold = now - s.retentionDays * 86_400 - 3 * 3_600;
     active.add(s.commitId);
     let c: ModelCommit | undefined = repo.commits.get(s.commitId);
     while (c) {

@@ -4,6 +4,7 @@ import { CommitGraph, MissingCommitError } from "../../lambdas/gc/domain/commit-
 import { encodeCommitsCsv, parseCommitsCsv } from "../../lambdas/gc/domain/reports";
 import {
   computeRetention,
+  RETENTION_SLACK_SECONDS,
   SECONDS_PER_DAY,
   type StartingPoint,
   startingPoints,
@@ -11,7 +12,8 @@ import {
 import { parseGcRules } from "../../lambdas/gc/domain/rules";
 
 const NOW = 1_800_000_000;
-const daysAgo = (d: number) => NOW - d * SECONDS_PER_DAY;
+/** Ages count from the edge of a 0-day window (`now` less the slack every window has). */
+const daysAgo = (d: number) => NOW - d * SECONDS_PER_DAY - RETENTION_SLACK_SECONDS;
 
 /** commits: id -> [days old, ...parents] */
 function graphOf(commits: Record<string, [number, ...string[]]>): CommitGraph {
@@ -69,14 +71,15 @@ function lakeFsActive(g: CommitGraph, points: readonly StartingPoint[], now: num
 }
 
 /**
- * The definition, brute force: every start, and the main parent of each young commit on a
+ * The definition, brute force, with Lakeport's window (retention days plus the slack): every start, and the main parent of each young commit on a
  * chain. lakeFS's API gives dates in whole seconds (truncated): a commit dated in the
  * threshold's second may have been created after it, so it counts as young.
  */
 function definitionActive(g: CommitGraph, points: readonly StartingPoint[], now: number) {
   const active = new Set<string>();
   for (const p of points) {
-    const threshold = now - p.retentionDays * SECONDS_PER_DAY;
+    // Lakeport's window: the retention days and the slack.
+    const threshold = now - p.retentionDays * SECONDS_PER_DAY - RETENTION_SLACK_SECONDS;
     active.add(p.commitId);
     for (let c: string | undefined = p.commitId; c !== undefined; ) {
       const parent: string | undefined = g.parentsOf(c)![0];
@@ -185,6 +188,23 @@ describe("GC retention", () => {
     ]);
     const justBefore = graphOf({ a: [3], b: [1 / SECONDS_PER_DAY, "a"] });
     expect(sorted(computeRetention(justBefore, [branch("m", "b", 0)], NOW).active)).toEqual(["b"]);
+  });
+
+  it("keeps what lakeFS keeps when its server counts calendar days across a daylight-saving change", () => {
+    // lakeFS on a server in America/New_York, GC at 2026-11-02 12:00 EST: its threshold,
+    // time.Now().AddDate(0, 0, -7), is 2026-10-26 12:00 EDT (16:00 UTC), seven days and an hour
+    // earlier, the clocks having gone back on 1 November.
+    const now = Date.UTC(2026, 10, 2, 17) / 1000;
+    const lakeFsThreshold = Date.UTC(2026, 9, 26, 16) / 1000;
+    expect(now - lakeFsThreshold).toBe(7 * SECONDS_PER_DAY + 3600);
+    const g = new CommitGraph();
+    g.add({ id: "p", parents: [], creation_date: Date.UTC(2026, 9, 20) / 1000 });
+    // Inside lakeFS's window by half an hour, outside one of 7 x 86 400 s: lakeFS keeps p.
+    g.add({ id: "c", parents: ["p"], creation_date: lakeFsThreshold + 1800 });
+    g.add({ id: "h", parents: ["c"], creation_date: now - 3600 });
+    const r = computeRetention(g, [branch("main", "h", 7)], now);
+    expect(sorted(r.active)).toEqual(["c", "h", "p"]);
+    expect(sorted(r.expired)).toEqual([]);
   });
 
   it("keeps a head older than its window, and nothing behind it", () => {
@@ -350,9 +370,11 @@ describe("GC retention", () => {
     const points = [branch("main", `m${n - 1}`, 30)];
     for (let i = 1000; i < n; i += 2000) points.push(branch(`f${i}`, `f${i}`, 1));
     const r = computeRetention(g, points, NOW);
-    // main: the 719 commits younger than 30 days, m[n-720], created in the threshold's second
-    // (which counts as inside the window), and its parent m[n-721], the first before it.
-    expect(r.active.size).toBe(721 + 50);
+    // main: the 719 + 3 commits younger than 30 days and 3 hours (the slack), m[n-723],
+    // created in the threshold's second (which counts as inside the window), and its parent
+    // m[n-724], the first before it.
+    expect(RETENTION_SLACK_SECONDS).toBe(3 * hour);
+    expect(r.active.size).toBe(724 + 50);
     expect(r.active.size + r.expired.size).toBe(n + 50);
   });
 });

@@ -11,6 +11,20 @@ import { retentionLookup } from "./rules";
 export const SECONDS_PER_DAY = 86_400;
 
 /**
+ * Added to every retention window. lakeFS's threshold is `time.Now().AddDate(0, 0, -days)` on
+ * its server: calendar days in the server's time zone, which across a daylight-saving change
+ * are up to an hour longer than `days` x 86 400 s (two in Antarctica/Troll), and its clock, not
+ * the Lambda's. A window three hours longer is never shorter than lakeFS's for those and for
+ * up to an hour of clock skew: an object is deleted a few hours later than lakeFS would at
+ * most, never earlier.
+ */
+export const RETENTION_SLACK_SECONDS = 3 * 3_600;
+
+/** The creation time (epoch seconds) from which a commit is inside a window of `days` at `now`. */
+export const retentionThreshold = (now: number, days: number): number =>
+  now - days * SECONDS_PER_DAY - RETENTION_SLACK_SECONDS;
+
+/**
  * A branch head, a tag or an ancestry leaf, with the retention its walk uses. A leaf (a
  * reachable commit that is no commit's main parent and no branch head: the tip of a merged
  * and deleted branch) is walked as if it had a child created at its own date, as lakeFS does.
@@ -137,7 +151,7 @@ export function activeCommits(
     .map((p) => ({
       commitId: p.commitId,
       leaf: p.kind === "leaf",
-      threshold: now - p.retentionDays * SECONDS_PER_DAY,
+      threshold: retentionThreshold(now, p.retentionDays),
     }))
     .sort((a, b) => a.threshold - b.threshold);
   const active = new Set<string>();
