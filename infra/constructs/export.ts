@@ -4,7 +4,10 @@
 //     -> HasShards? -- yes --> CopyShards (distributed map over the shard index JSONL,
 //          |                   batches of shards, failures tolerated: counted by Status)
 //          v
-//     -> Markers -> Status (status line LAST) -> ExportSucceeded? -> Done
+//     -> Markers -> ManifestGroups? -- yes --> ManifestGroups (distributed map: a full export's
+//          |                                  manifest, a group of shards per child)
+//          v
+//     -> Status (status line LAST) -> ExportSucceeded? -> Done
 //        | Finish (the reason) -> ExportFailed (cause: the reason)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
@@ -53,6 +56,11 @@ export interface ExportWorkflowOptions {
    * batch alone while the other copy workers idled.
    */
   shardsPerBatch?: number;
+  /**
+   * Task shards per manifest group of a full export (one map child each). Default 100: one
+   * manifest part of up to 100 000 objects per child.
+   */
+  manifestShardsPerGroup?: number;
   /** A running export older than this counts as stuck in progress. Default 6 hours. */
   stuckAfter?: Duration;
 }
@@ -60,7 +68,15 @@ export interface ExportWorkflowOptions {
 export class ExportWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<
-    "trigger" | "plan" | "copy" | "markers" | "status" | "finish" | "watchdog" | "stuckCheck",
+    | "trigger"
+    | "plan"
+    | "copy"
+    | "markers"
+    | "manifestGroup"
+    | "status"
+    | "finish"
+    | "watchdog"
+    | "stuckCheck",
     lambda.IFunction
   >;
 
@@ -102,6 +118,9 @@ export class ExportWorkflow extends Construct {
         : {}),
       ...(ctx("CopyConcurrency") ? { copyConcurrency: ctx("CopyConcurrency") } : {}),
       ...(ctx("ShardsPerBatch") ? { shardsPerBatch: ctx("ShardsPerBatch") } : {}),
+      ...(ctx("ManifestShardsPerGroup")
+        ? { manifestShardsPerGroup: ctx("ManifestShardsPerGroup") }
+        : {}),
       ...props.export,
     };
   }
@@ -145,6 +164,9 @@ export class ExportWorkflow extends Construct {
       ...lakeFsEnv,
       ...progress,
       ...largeYoungGeneration,
+      ...(opts.manifestShardsPerGroup
+        ? { MANIFEST_SHARDS_PER_GROUP: String(opts.manifestShardsPerGroup) }
+        : {}),
     });
     // The copy workers are CPU-bound on SDK requests (signing, serialising, parsing): 1 769 MB
     // is one full vCPU on Lambda, and a V8 heap limit that far above what a batch holds
@@ -166,6 +188,17 @@ export class ExportWorkflow extends Construct {
       ...progress,
       ...largeYoungGeneration,
     });
+    // A full export's manifest, a group of shards per invocation, side by side.
+    const manifestGroup = fn(
+      "ManifestGroup",
+      "manifest-group",
+      1024,
+      EXPORT_WORKER_TIMEOUT_MINUTES,
+      {
+        ...work,
+        ...largeYoungGeneration,
+      },
+    );
     const finish = fn("Finish", "finish", 256, 1);
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
     const stuckAfter = opts.stuckAfter ?? Duration.hours(6);
@@ -180,19 +213,20 @@ export class ExportWorkflow extends Construct {
       ...lakeFsEnv,
       STUCK_EXPORT_AFTER_MINUTES: String(stuckAfter.toMinutes()),
     });
-    return { trigger, plan, copy, markers, status, finish, watchdog, stuckCheck };
+    return { trigger, plan, copy, markers, manifestGroup, status, finish, watchdog, stuckCheck };
   }
 
   /** Least privilege. */
   private grantFunctions(props: WorkflowProps, stateMachineName: string, stateMachineArn: string) {
     const stack = Stack.of(this);
-    const { trigger, plan, copy, markers, status, watchdog, stuckCheck } = this.functions;
+    const { trigger, plan, copy, markers, manifestGroup, status, watchdog, stuckCheck } =
+      this.functions;
     const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
       f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     for (const f of [trigger, plan, markers, status, watchdog, stuckCheck]) {
       props.lakeFsSecret.grantRead(f);
     }
-    for (const f of [plan, copy, markers, status])
+    for (const f of [plan, copy, markers, manifestGroup, status])
       grantWorkBucket(props.workBucket, f, "read-write");
     // The trigger and the execution-ended handler read and write one branch's configuration
     // and export state (ExportStore): items of the repository's partition only.
@@ -262,6 +296,8 @@ export class ExportWorkflow extends Construct {
       // Status files live in an export bucket too; the previous manifest is read back.
       allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
       allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
+      // A full export's manifest parts and their CSV twins, beside the status files.
+      allow(manifestGroup, ["s3:PutObject"], exportObjects);
     }
   }
 
@@ -270,7 +306,7 @@ export class ExportWorkflow extends Construct {
     opts: ExportWorkflowOptions,
     stateMachineName: string,
   ): sfn.StateMachine {
-    const { plan, copy, markers, status, finish } = this.functions;
+    const { plan, copy, markers, manifestGroup, status, finish } = this.functions;
     const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
       lakeportLambdaStep(this, name, f, o);
 
@@ -326,6 +362,14 @@ export class ExportWorkflow extends Construct {
 
     const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
     const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
+    const manifestGroups = this.manifestGroupsMap(props, invoke("ManifestGroup", manifestGroup));
+    // Nothing here fails the export: the status step writes a group left without a
+    // descriptor itself, and goes on the same way when the map itself fails.
+    manifestGroups.addCatch(statusTask, {
+      errors: ["States.ALL"],
+      resultPath: "$.manifestGroupsError",
+    });
+    manifestGroups.next(statusTask);
     const finishTask = invoke("Finish", finish, { resultPath: "$.finish" });
     const done = new sfn.Succeed(this, "Done");
     finishTask.next(
@@ -335,19 +379,28 @@ export class ExportWorkflow extends Construct {
     );
     // Once the status step wrote a success line, nothing may fail the execution (the branch
     // would say export-failed under that line): a success ends here, without another Lambda.
-    markersTask
-      .next(statusTask)
-      .next(
-        new sfn.Choice(this, "ExportSucceeded?")
-          .when(
-            sfn.Condition.and(
-              sfn.Condition.isPresent("$.status.status"),
-              sfn.Condition.not(sfn.Condition.stringEquals("$.status.status", "export-failed")),
-            ),
-            done,
-          )
-          .otherwise(finishTask),
-      );
+    markersTask.next(
+      new sfn.Choice(this, "ManifestGroups?")
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.isPresent("$.plan.manifestGroups"),
+            sfn.Condition.numberGreaterThan("$.plan.manifestGroups", 0),
+          ),
+          manifestGroups,
+        )
+        .otherwise(statusTask),
+    );
+    statusTask.next(
+      new sfn.Choice(this, "ExportSucceeded?")
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.isPresent("$.status.status"),
+            sfn.Condition.not(sfn.Condition.stringEquals("$.status.status", "export-failed")),
+          ),
+          done,
+        )
+        .otherwise(finishTask),
+    );
 
     const definition = start
       .next(planTask)
@@ -366,6 +419,30 @@ export class ExportWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.hours(24),
     });
+  }
+
+  /**
+   * A full export's manifest groups (plan/manifest-groups.jsonl), each child writing its
+   * group's manifest parts (lambdas/export/domain/manifest-groups.ts).
+   */
+  private manifestGroupsMap(props: WorkflowProps, child: sfn.IChainable): sfn.DistributedMap {
+    const map = new sfn.DistributedMap(this, "ManifestGroups", {
+      itemReader: new sfn.S3JsonLItemReader({
+        bucket: props.workBucket,
+        key: J.stringAt("$.plan.manifestGroupsKey"),
+      }),
+      // A group per child (a group is already up to 100 000 objects); the execution's state
+      // tells the child which export it writes.
+      itemBatcher: new sfn.ItemBatcher({ maxItemsPerBatch: 1, batchInput: { "state.$": "$" } }),
+      maxConcurrency: props.maxConcurrency,
+      // A failed child leaves its group to the status step.
+      toleratedFailurePercentage: 100,
+      resultWriterV2: mapResultWriter(props.workBucket),
+      resultPath: J.DISCARD,
+      label: "ManifestGroups",
+    });
+    map.itemProcessor(child);
+    return map;
   }
 
   /** The commit rule (trigger), the execution-ended rule (watchdog) and the stuck check. */

@@ -7,6 +7,7 @@
 import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { exportModeOf } from "../domain/export-state";
+import { manifestGroupsOf } from "../domain/manifest-groups";
 import type { PlanCounts, PlannerLakeFs, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
 import { exportWorkKeys } from "../domain/work-layout";
@@ -33,7 +34,12 @@ export function shardIndexKey(exportId: string): string {
 export async function runPlanStep(
   deps: PlanStepDeps,
   state: ExportWorkflowState,
-  opts: { shouldContinue?: () => boolean; limits?: ShardLimits } = {},
+  opts: {
+    shouldContinue?: () => boolean;
+    limits?: ShardLimits;
+    /** Task shards per manifest group (SHARDS_PER_MANIFEST_GROUP unless given). */
+    shardsPerManifestGroup?: number;
+  } = {},
 ): Promise<PlanStepOutput> {
   const input = workflowInputOf(state);
   const keys = exportWorkKeys(input.exportId);
@@ -79,8 +85,26 @@ export async function runPlanStep(
   for (let i = 0; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
   await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
   await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
+  // A full export's manifest is written by groups of shards side by side (manifest-groups.ts);
+  // an incremental export's touches only the parts its changes fall in.
+  const groups =
+    input.exportStatusPath && mode !== "incremental"
+      ? manifestGroupsOf(result.counts.shards, opts.shardsPerManifestGroup)
+      : [];
+  if (groups.length > 0) {
+    const body = `${groups.map((g) => JSON.stringify(g)).join("\n")}\n`;
+    await deps.store.put(deps.workBucket, keys.manifestGroups, body);
+  }
   await recordPlanQuietly(deps, input.exportId, result.counts, true);
-  return { done: true, cursor: result.cursor, counts: result.counts, indexKey };
+  return {
+    done: true,
+    cursor: result.cursor,
+    counts: result.counts,
+    indexKey,
+    ...(groups.length > 0
+      ? { manifestGroups: groups.length, manifestGroupsKey: keys.manifestGroups }
+      : {}),
+  };
 }
 
 /** Progress is for people watching: failing to record it never fails the plan. */

@@ -26,6 +26,7 @@ import {
   parseManifestLine,
   supportsPartReuse,
   writeManifest,
+  writeManifestOfStretches,
   writeMergedManifest,
 } from "../domain/manifest";
 import { compileDirectorySelector } from "../domain/markers";
@@ -53,6 +54,12 @@ import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore, ExportStateStore } from "../ports";
 import { batchManifestWriter } from "./batch-manifest-writer";
 import { operationsOfTasks } from "./export-operations";
+import {
+  groupStretches,
+  manifestAboutOf,
+  manifestGroupsOfExport,
+  tasksOfShards,
+} from "./manifest-group-step";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
 
 export interface StatusStepDeps {
@@ -134,7 +141,7 @@ export async function runStatusStep(
   const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
   const manifests =
     decision.status !== "export-failed"
-      ? await writeManifests(deps, input, planned, status, sk)
+      ? await writeManifests(deps, input, planned, state.plan?.manifestGroups ?? 0, status, sk)
       : undefined;
   const doc = buildStatusDocument({
     repository: input.repository,
@@ -314,18 +321,12 @@ async function writeManifests(
   deps: StatusStepDeps,
   input: ReturnType<typeof workflowInputOf>,
   shards: number,
+  manifestGroups: number,
   status: { bucket: string; prefix: string },
   sk: StatusKeys,
 ): Promise<ManifestIndex> {
   const exportLocation = parseS3Uri(input.exportPath, "exportPath");
-  const about: ManifestAbout = {
-    bucket: exportLocation.bucket,
-    exportPath: input.exportPath,
-    repository: input.repository,
-    branch: input.branch,
-    commitId: input.commitId,
-    partKey: sk.manifestPart,
-  };
+  const about = manifestAboutOf(input, sk);
   const write = async (listCommit: boolean) => {
     // A fresh Batch Operations writer per attempt: it lists every CSV file it was given.
     const batch = batchManifestWriter(
@@ -338,7 +339,7 @@ async function writeManifests(
     const written = await writeExportManifest(
       deps,
       input,
-      shards,
+      { shards, manifestGroups },
       exportLocation.prefix,
       status,
       about,
@@ -372,17 +373,24 @@ async function writeManifests(
 async function writeExportManifest(
   deps: StatusStepDeps,
   input: ReturnType<typeof workflowInputOf>,
-  shards: number,
+  plan: { shards: number; manifestGroups: number },
   exportPrefix: string,
   status: { bucket: string; prefix: string },
   about: ManifestAbout,
   sink: ManifestSink,
   listCommit: boolean,
 ): Promise<ManifestIndex> {
-  const tasks = () => taskStream(deps.store, deps.workBucket, input.exportId, shards);
+  const { store, workBucket } = deps;
+  const tasks = () => tasksOfShards(store, workBucket, input.exportId, 0, plan.shards - 1);
   if (exportModeOf(input) !== "incremental") {
     // A full export's copy and keep tasks are every exported object of the commit, in path
-    // order (its plan listed them): no second listing of the commit.
+    // order (its plan listed them): no second listing of the commit. Its groups' parts were
+    // written side by side before this step (manifest-group-step.ts).
+    if (plan.manifestGroups > 0) {
+      const groups = await manifestGroupsOfExport(store, workBucket, input.exportId);
+      const stretches = groupStretches(store, workBucket, input.exportId, groups);
+      return writeManifestOfStretches(stretches, sink, about);
+    }
     return writeManifest(manifestEntriesOfTasks(tasks()), sink, about);
   }
   if (input.fromCommit && !listCommit) {
@@ -446,22 +454,6 @@ async function* manifestLines(
   index: ManifestIndex,
 ): AsyncGenerator<ManifestEntry> {
   for (const part of index.parts) yield* partLines(store, bucket, part);
-}
-
-async function* taskStream(
-  store: ExportObjectStore,
-  workBucket: string,
-  exportId: string,
-  shards: number,
-): AsyncGenerator<ExportTask> {
-  const keys = exportWorkKeys(exportId);
-  const indexes = Array.from({ length: shards }, (_, i) => i);
-  const bodies = mapConcurrently(indexes, SHARD_READS_IN_FLIGHT, async (i) => {
-    const body = await store.getText(workBucket, keys.taskShard(i));
-    if (body === undefined) throw new Error(`task shard ${keys.taskShard(i)} is missing`);
-    return body;
-  });
-  for await (const body of bodies) yield* parseTaskShard(body);
 }
 
 export type { ExportTotals };

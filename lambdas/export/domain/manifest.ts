@@ -221,6 +221,30 @@ export async function writeManifest(
   return w.index;
 }
 
+/** A stretch of a manifest, in path order: parts already written, or entries to write. */
+export type ManifestStretch =
+  | { parts: readonly ManifestPart[] }
+  | { entries: AsyncIterable<ManifestEntry> };
+
+/**
+ * A manifest from stretches in path order (a full export's groups): written parts are listed
+ * by reference, entries written as new parts between them.
+ */
+export async function writeManifestOfStretches(
+  stretches: AsyncIterable<ManifestStretch>,
+  sink: ManifestSink,
+  about: ManifestAbout,
+  limits: ManifestLimits = {},
+): Promise<ManifestIndex> {
+  const w = new ManifestWriter(sink, about, limits);
+  for await (const s of stretches) {
+    if ("parts" in s) for (const part of s.parts) await w.reuse(part);
+    else for await (const e of s.entries) await w.add(e);
+  }
+  await w.flush();
+  return w.index;
+}
+
 /**
  * Whether an index carries what `writeMergedManifest` needs: path ranges and sizes of parts,
  * and lines with URIs in `bucket` (older manifests are rewritten once, then reused). Parts of

@@ -11,6 +11,8 @@
 //   exports/<id>/markers/levels/depth-0003/part-000000.json       {"dirs": [...]} of one level
 //   exports/<id>/markers/index.json                       MarkerLevelIndex
 //   exports/<id>/markers/failed/depth-0003.json           failed marker writes of a level
+//   exports/<id>/plan/manifest-groups.jsonl               ManifestGroup per line (full exports)
+//   exports/<id>/manifest/group-000000.json               ManifestGroupDescriptor of a group
 
 import { EXECUTION_NAME_PATTERN } from "../../shared/workflow-starter";
 
@@ -44,6 +46,8 @@ export function exportWorkKeys(exportId: string) {
       `${base}markers/levels/depth-${pad(depth, 4)}/part-${pad(part)}.json`,
     markerIndex: `${base}markers/index.json`,
     failedMarkers: (depth: number) => `${base}markers/failed/depth-${pad(depth, 4)}.json`,
+    manifestGroups: `${base}plan/manifest-groups.jsonl`,
+    manifestGroup: (g: number) => `${base}manifest/group-${pad(g)}.json`,
   };
 }
 

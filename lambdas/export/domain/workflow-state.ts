@@ -17,6 +17,9 @@ export interface PlanStepOutput {
   counts: PlanCounts;
   /** JSON Lines `{"shard": i}` per task shard, for the distributed map's ItemReader. */
   indexKey?: string;
+  /** A full export's manifest groups (manifest-groups.ts), and their JSON Lines. */
+  manifestGroups?: number;
+  manifestGroupsKey?: string;
 }
 
 export interface MarkersStepOutput {

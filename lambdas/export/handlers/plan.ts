@@ -1,3 +1,4 @@
+import { optionalInteger } from "../../shared/env";
 import { lambdaHandler } from "../../shared/lambda-handler";
 import { runPlanStep } from "../app/plan-step";
 import type { ExportWorkflowState } from "../domain/workflow-state";
@@ -23,7 +24,10 @@ export const handler = lambdaHandler({
         progress: progressStore(),
       },
       event,
-      { shouldContinue: () => !remaining || remaining() > PLAN_TIME_MARGIN_MS },
+      {
+        shouldContinue: () => !remaining || remaining() > PLAN_TIME_MARGIN_MS,
+        shardsPerManifestGroup: optionalInteger("MANIFEST_SHARDS_PER_GROUP"),
+      },
     );
   },
   summary: (out) => ({ done: out.done, counts: out.counts }),

@@ -1,0 +1,119 @@
+// A full export's manifest written by groups of task shards side by side (README, Manifests), on
+// the real app: with one task shard per group (MANIFEST_SHARDS_PER_GROUP), an export of 2 300
+// objects (three shards) writes its manifest through three map children; a child that fails
+// leaves its group to the status step. Either way the manifest lists exactly the commit's
+// objects, in path order, once each.
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
+import { uniqueName } from "../support/clients";
+import {
+  createLakeFsRepository,
+  eventually,
+  type LakeportEnvironment,
+  startLakeportEnvironment,
+} from "../support/lakeport-env";
+
+let env: LakeportEnvironment;
+const outBucket = uniqueName("groups-out");
+const OBJECTS = 2300;
+const paths = Array.from({ length: OBJECTS }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
+
+beforeAll(async () => {
+  env = await startLakeportEnvironment({ lambdaEnv: { MANIFEST_SHARDS_PER_GROUP: "1" } });
+  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
+}, 240_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+const groupFunction = () => env.deployment.physicalId("LakeportExportManifestGroupFunction");
+
+/** A repository whose main branch holds OBJECTS paths linked to one physical object. */
+async function repositoryOfManyObjects(): Promise<string> {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  const key = `repos/${repo.id}/data/pool-0`;
+  await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: "pool" }));
+  const auth = Buffer.from(`${env.lakefsKeys.accessKeyId}:${env.lakefsKeys.secretAccessKey}`);
+  const res = await fetch(
+    `${env.lakefsServer.endpoint}/_lakeport/repositories/${repo.id}/branches/main/staging`,
+    {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${auth.toString("base64")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        entries: paths.map((path) => ({
+          path,
+          physical_address: `s3://${repo.bucket}/${key}`,
+          checksum: "pool-etag",
+          size_bytes: 4,
+        })),
+      }),
+    },
+  );
+  expect(res.status, await res.text()).toBe(200);
+  await env.lakefs.commit(repo.id, "main", { message: `${OBJECTS} objects` });
+  const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
+    exportPath: `s3://${outBucket}/${repo.id}/exp`,
+    exportStatusPath: `s3://${outBucket}/${repo.id}/status`,
+    isContinuous: false,
+  });
+  expect(put.status, put.text).toBe(200);
+  return repo.id;
+}
+
+async function text(key: string): Promise<string> {
+  const out = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: key }));
+  return out.Body!.transformToString("utf8");
+}
+
+/** Exports the head; returns its manifest's index and lines. */
+async function exportAndReadManifest(repo: string) {
+  const run = await env.api.post(`/repositories/${repo}/branches/main/export-hook`);
+  expect(run.status, run.text).toBe(202);
+  const done = await eventually(
+    "the export to end",
+    async () => {
+      const s = (await env.api.get(`/repositories/${repo}/branches/main/export-status`)).body;
+      return s?.exportId === run.body.exportId && s.state !== "in-progress" ? s : undefined;
+    },
+    180_000,
+  );
+  expect(done.state, JSON.stringify(done)).toBe("exported-successfully");
+  const head = await env.lakefs.getBranch(repo, "main");
+  const base = `${repo}/status/${repo}-main-${head.commit_id}`;
+  const index = JSON.parse(await text(`${base}.manifest.json`)) as ManifestIndex;
+  const lines: { path: string; key: string }[] = [];
+  for (const part of index.parts) {
+    for (const line of (await text(part.key)).trimEnd().split("\n")) lines.push(JSON.parse(line));
+  }
+  return { index, lines };
+}
+
+describe("a full export's manifest by groups", () => {
+  it("is written by a map child per group, and lists the commit's objects in path order", async () => {
+    const repo = await repositoryOfManyObjects();
+    const before = env.deployment.runtime.stats(groupFunction()).invocations;
+    const { index, lines } = await exportAndReadManifest(repo);
+    expect(env.deployment.runtime.stats(groupFunction()).invocations - before).toBe(3);
+    expect(index.entries).toBe(OBJECTS);
+    expect(index.parts.map((p) => p.entries)).toEqual([1000, 1000, 300]);
+    expect(lines.map((l) => l.path)).toEqual(paths);
+    expect(lines.map((l) => l.key)).toEqual(paths.map((p) => `${repo}/exp/${p}`));
+  }, 240_000);
+
+  it("a group whose child failed is written by the status step", async () => {
+    const repo = await repositoryOfManyObjects();
+    const fn = groupFunction();
+    const errorsBefore = env.deployment.runtime.stats(fn).errors;
+    env.deployment.runtime.injectFault({ function: fn, invocation: "next", kind: "error" });
+    const { index, lines } = await exportAndReadManifest(repo);
+    expect(env.deployment.runtime.stats(fn).errors - errorsBefore).toBe(1);
+    expect(index.entries).toBe(OBJECTS);
+    expect(index.parts.map((p) => p.entries)).toEqual([1000, 1000, 300]);
+    expect(lines.map((l) => l.path)).toEqual(paths);
+  }, 240_000);
+});
