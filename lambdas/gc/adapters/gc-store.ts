@@ -253,32 +253,44 @@ export class GcStore implements GcStateStore {
     }
   }
 
-  /** The mark phase of `runId` ended well: the mark can be swept from now on. */
+  /**
+   * The mark phase of `runId` ended well: the mark can be swept from now on. A mark this run
+   * already ended well counts as ended: when the update's answer is lost (a dropped connection,
+   * a timeout) the SDK sends it again and the second attempt fails its condition on the mark the
+   * first one ended; the run must not fail for its own write.
+   */
   async endMark(
     repository: string,
     markId: string,
     runId: string,
     end: { partitions: number; markedAt: string },
   ): Promise<void> {
-    // A sweep-only start of this mark, refused, holds it in its transaction for a moment.
-    await throughConflicts(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gcMark(repository, markId),
-          UpdateExpression: "SET #s = :succeeded, #p = :p, markedAt = :at",
-          ConditionExpression: "runId = :run AND #s = :running",
-          ExpressionAttributeNames: { "#s": "status", "#p": "partitions" },
-          ExpressionAttributeValues: {
-            ":succeeded": "succeeded",
-            ":running": "running",
-            ":p": end.partitions,
-            ":at": end.markedAt,
-            ":run": runId,
-          },
-        }),
-      ),
-    );
+    try {
+      // A sweep-only start of this mark, refused, holds it in its transaction for a moment.
+      await throughConflicts(() =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.gcMark(repository, markId),
+            UpdateExpression: "SET #s = :succeeded, #p = :p, markedAt = :at",
+            ConditionExpression: "runId = :run AND #s = :running",
+            ExpressionAttributeNames: { "#s": "status", "#p": "partitions" },
+            ExpressionAttributeValues: {
+              ":succeeded": "succeeded",
+              ":running": "running",
+              ":p": end.partitions,
+              ":at": end.markedAt,
+              ":run": runId,
+            },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Only this run's own update sets its mark succeeded (the condition names the run).
+      const mark = await this.getMark(repository, markId);
+      if (mark?.runId !== runId || mark.status !== "succeeded") throw err;
+    }
   }
 
   /**

@@ -1,0 +1,80 @@
+// The stores' conditional writes whose answer is lost, against DynamoDB Local behind a proxy
+// that passes a write on and then drops its answer: the SDK sends the write again, and its
+// second attempt meets the item its first one changed. A write that was done must be
+// answered as done, not as refused by someone else.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { GcStore } from "../../lambdas/gc/adapters/gc-store";
+import type { GcRun } from "../../lambdas/gc/domain/run-records";
+import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
+import { documentClient } from "../../lambdas/shared/dynamodb/document-client";
+import { createStateTable } from "../../local/dynamodb/create-table";
+import { type AnswerLosingProxy, startAnswerLosingProxy } from "../support/answer-losing-proxy";
+import { uniqueName } from "../support/clients";
+
+const credentials = { accessKeyId: "local", secretAccessKey: "local" };
+const tableName = uniqueName("lost-answer-stores");
+const t = 1_800_000_000;
+let proxy: AnswerLosingProxy;
+let ddb: ReturnType<typeof createDynamoDbClient>;
+let gc: GcStore;
+
+beforeAll(async () => {
+  proxy = await startAnswerLosingProxy(inject("dynamoDbEndpoint"));
+  ddb = createDynamoDbClient({ endpoint: proxy.endpoint, region: "us-east-1", credentials });
+  await createStateTable(ddb, tableName);
+  gc = new GcStore(documentClient(ddb), tableName);
+});
+afterAll(async () => {
+  ddb?.destroy();
+  await proxy.stop();
+});
+
+const gcRun = (repository: string, runId: string, over: Partial<GcRun> = {}): GcRun => ({
+  repository,
+  runId,
+  mode: "mark-and-sweep",
+  markId: runId,
+  status: "running",
+  counts: {},
+  startedAt: new Date(t * 1000).toISOString(),
+  ...over,
+});
+
+/** Writes of `operations` whose body names `marker`: done, their answer lost once. */
+function loseOnce(marker: string, ...operations: string[]) {
+  for (const operation of operations)
+    proxy.lose({ operation, bodyIncludes: marker, mode: "drop", times: 1 });
+}
+
+test("a mark's end whose answer was lost is the run's own: the mark phase ends, not fails", async () => {
+  const repo = uniqueName("lost-end-mark");
+  const r = gcRun(repo, "r1");
+  expect(
+    await gc.createRun(r, { nowSeconds: t, leaseSeconds: 600, mark: { markNow: t } }),
+  ).toMatchObject({
+    created: true,
+  });
+  const markedAt = `2027-01-15T08:00:00.${randomUUID().replace(/\D/g, "").slice(0, 3).padEnd(3, "0")}Z`;
+  loseOnce(markedAt, "UpdateItem");
+  const updates = proxy.received("UpdateItem");
+  await gc.endMark(repo, r.markId, r.runId, { partitions: 3, markedAt });
+  expect(proxy.received("UpdateItem") - updates).toBe(2);
+  expect(await gc.getMark(repo, r.markId)).toMatchObject({
+    status: "succeeded",
+    partitions: 3,
+    markedAt,
+  });
+  // A mark this run does not hold, or one already ended otherwise, is still refused.
+  await expect(
+    gc.endMark(repo, r.markId, "r-other", { partitions: 3, markedAt }),
+  ).rejects.toThrow();
+  const r2 = gcRun(repo, "r2");
+  expect(
+    await gc.createRun(r2, { nowSeconds: t + 1000, leaseSeconds: 600, mark: { markNow: t } }),
+  ).toMatchObject({
+    created: true,
+  });
+  expect(await gc.completeRun(repo, "r2", { status: "failed" }, "2027-01-15T09:00:00Z")).toBe(true);
+  await expect(gc.endMark(repo, "r2", "r2", { partitions: 1, markedAt })).rejects.toThrow();
+});
