@@ -78,3 +78,17 @@ test("a mark's end whose answer was lost is the run's own: the mark phase ends, 
   expect(await gc.completeRun(repo, "r2", { status: "failed" }, "2027-01-15T09:00:00Z")).toBe(true);
   await expect(gc.endMark(repo, "r2", "r2", { partitions: 1, markedAt })).rejects.toThrow();
 });
+
+test("rules deleted whose answer was lost were there: DELETE gc_rules is not answered 404", async () => {
+  const repo = uniqueName("lost-delete-rules");
+  await gc.putRules(repo, { default_retention_days: 7, branches: [] }, "2027-01-15T08:00:00Z");
+  // However the store deletes them: the request is done and its answer lost.
+  loseOnce(repo, "DeleteItem", "TransactWriteItems");
+  const writes = () => proxy.received("DeleteItem") + proxy.received("TransactWriteItems");
+  const before = writes();
+  expect(await gc.deleteRules(repo)).toBe(true);
+  expect(writes() - before).toBe(2);
+  expect(await gc.getRules(repo)).toBeUndefined();
+  // Deleted again: there were none.
+  expect(await gc.deleteRules(repo)).toBe(false);
+});

@@ -41,30 +41,54 @@ export class GcStore implements GcStateStore {
   }
 
   async putRules(repository: string, rules: GcRules, now: string): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          ...keys.gcRules(repository),
-          kind: "gc-rules",
-          kindSk: repository,
-          repository,
-          rules,
-          updatedAt: now,
-        },
-      }),
+    // A deletion of the rules (deleteRules) holds the item in its transaction for a moment.
+    await throughConflicts(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.gcRules(repository),
+            kind: "gc-rules",
+            kindSk: repository,
+            repository,
+            rules,
+            updatedAt: now,
+          },
+        }),
+      ),
     );
   }
 
+  /**
+   * Whether there were rules to delete. A one-item transaction, not a DeleteItem: when the
+   * answer is lost (a dropped connection, a timeout) the SDK sends the request again, and a
+   * second DeleteItem finds nothing, so rules just deleted would be answered as never there.
+   * The SDK sends a transaction again with the same ClientRequestToken, which DynamoDB answers
+   * as the first attempt's success.
+   */
   async deleteRules(repository: string): Promise<boolean> {
-    const out = await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: keys.gcRules(repository),
-        ReturnValues: "ALL_OLD",
-      }),
-    );
-    return out.Attributes !== undefined;
+    try {
+      // A put of the rules at the same moment makes DynamoDB cancel it (no condition failed).
+      await throughConflicts(() =>
+        this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.tableName,
+                  Key: keys.gcRules(repository),
+                  ConditionExpression: "attribute_exists(pk)",
+                },
+              },
+            ],
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   async getMark(repository: string, markId: string): Promise<GcMark | undefined> {
