@@ -92,3 +92,13 @@ test("rules deleted whose answer was lost were there: DELETE gc_rules is not ans
   // Deleted again: there were none.
   expect(await gc.deleteRules(repo)).toBe(false);
 });
+
+test("a skipped run recorded whose answer was lost is recorded, not thrown", async () => {
+  const repo = uniqueName("lost-skipped-run");
+  const skipped = gcRun(repo, "r-skip", { status: "skipped", errorMessage: "skipped: busy" });
+  loseOnce(repo, "PutItem");
+  const puts = proxy.received("PutItem");
+  await gc.recordSkippedRun(skipped);
+  expect(proxy.received("PutItem") - puts).toBe(2);
+  expect(await gc.getRun(repo, "r-skip")).toMatchObject({ status: "skipped" });
+});

@@ -199,9 +199,19 @@ export class GcStore implements GcStateStore {
     return { created: true, run, ...(tookOverFrom ? { tookOverFrom } : {}) };
   }
 
-  /** Records a scheduled start that found the repository busy (no lease, no mark). */
+  /**
+   * Records a scheduled start that found the repository busy (no lease, no mark). Its run id
+   * is new: a record found under it is this skip's own, written by an attempt whose answer was
+   * lost (the SDK then sends the put again, which fails its condition).
+   */
   async recordSkippedRun(run: GcRun): Promise<void> {
-    await this.doc.send(new PutCommand(this.newRunPut(run)));
+    try {
+      await this.doc.send(new PutCommand(this.newRunPut(run)));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const stored = await this.getRun(run.repository, run.runId);
+      if (stored?.status !== run.status || stored.startedAt !== run.startedAt) throw err;
+    }
   }
 
   /** The put of a new run record (refused when the run id exists). */
