@@ -4,6 +4,9 @@
 // answered as done, not as refused by someone else.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { ExportStore } from "../../lambdas/export/adapters/export-store";
+import { checkStuckExports } from "../../lambdas/export/app/stuck-exports";
+import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { GcStore } from "../../lambdas/gc/adapters/gc-store";
 import type { GcRun } from "../../lambdas/gc/domain/run-records";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
@@ -18,12 +21,14 @@ const t = 1_800_000_000;
 let proxy: AnswerLosingProxy;
 let ddb: ReturnType<typeof createDynamoDbClient>;
 let gc: GcStore;
+let exports: ExportStore;
 
 beforeAll(async () => {
   proxy = await startAnswerLosingProxy(inject("dynamoDbEndpoint"));
   ddb = createDynamoDbClient({ endpoint: proxy.endpoint, region: "us-east-1", credentials });
   await createStateTable(ddb, tableName);
   gc = new GcStore(documentClient(ddb), tableName);
+  exports = new ExportStore(documentClient(ddb), tableName);
 });
 afterAll(async () => {
   ddb?.destroy();
@@ -101,4 +106,39 @@ test("a skipped run recorded whose answer was lost is recorded, not thrown", asy
   await gc.recordSkippedRun(skipped);
   expect(proxy.received("PutItem") - puts).toBe(2);
   expect(await gc.getRun(repo, "r-skip")).toMatchObject({ status: "skipped" });
+});
+
+test("an export the stuck check failed, whose answer was lost, is reported as stuck and failed", async () => {
+  // The check records a start that never reached Step Functions as export-failed; the branch
+  // then refuses exports until a person repairs it, and only the check's metric pages one.
+  const repository = uniqueName("lost-stuck");
+  const exportId = `exp-${randomUUID()}`;
+  const started = "2027-01-15T08:00:00.000Z";
+  const running: ExportState = {
+    state: "in-progress",
+    commitId: "c1",
+    exportId,
+    updatedAt: started,
+    startedAt: started,
+    repaired: false,
+    attempt: 1,
+    version: 1,
+  };
+  expect(await exports.compareAndSetState(repository, "main", undefined, running)).toBe(true);
+  loseOnce(exportId, "PutItem");
+  const puts = proxy.received("PutItem");
+  const result = await checkStuckExports({
+    exports,
+    executions: { lookup: async () => undefined },
+    exportStateMachineArn: "arn:aws:states:us-east-1:000000000000:stateMachine:lakeport-export",
+    now: () => new Date("2027-01-15T09:00:00.000Z"),
+  });
+  expect(proxy.received("PutItem") - puts).toBe(2);
+  expect(result).toMatchObject({ markedFailed: 1, errors: [] });
+  expect(result.stuck).toMatchObject([
+    { repository, exportId, action: "fail", markedFailed: true },
+  ]);
+  const after = await exports.getState(repository, "main");
+  expect(after).toMatchObject({ state: "export-failed", version: 2 });
+  expect(Object.keys(after ?? {})).not.toContain("writeToken");
 });

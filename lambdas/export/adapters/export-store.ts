@@ -3,8 +3,10 @@
 // pure rules of lambdas/export/domain/transitions.ts) or on the exact state/exportId the change
 // applies to. The state's commitId is stored as `currentRef`, the attribute name items have
 // always had.
+import { randomUUID } from "node:crypto";
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -317,27 +319,51 @@ export class ExportStore implements ExportStateStore {
               ...(next.state === "in-progress" ? { ":running": "in-progress" } : {}),
             },
           };
+    if (!decidedWith) return this.putStateOnce(base, condition);
     try {
-      if (decidedWith) {
-        await this.transact([
-          { Put: { ...base, ...condition } },
-          {
-            ConditionCheck: {
-              TableName: this.tableName,
-              Key: keys.exportConfig(repository, branch),
-              ...sameAs(decidedWith, CONFIG_IDENTITY),
-            },
+      await this.transact([
+        { Put: { ...base, ...condition } },
+        {
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: keys.exportConfig(repository, branch),
+            ...sameAs(decidedWith, CONFIG_IDENTITY),
           },
-        ]);
-      } else {
-        // A configuration change checks the state in its transaction for a moment.
-        await throughConflicts(() => this.doc.send(new PutCommand({ ...base, ...condition })));
-      }
+        },
+      ]);
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * A conditional put of a branch's state; whether it was stored. The item carries a token of
+   * this call: when the put's answer is lost (a dropped connection, a timeout) the SDK sends it
+   * again, and the second attempt fails its condition on the item the first one wrote. Read
+   * back, the token tells this call's own write (perhaps updated in place since) from another
+   * writer's; without it a completion would be taken for a lost race and not reported.
+   * (A transaction needs none: the SDK sends it again with the same ClientRequestToken.)
+   */
+  private async putStateOnce(
+    put: { TableName: string; Item: Record<string, unknown> },
+    condition: Omit<ConstructorParameters<typeof PutCommand>[0], "TableName" | "Item">,
+  ): Promise<boolean> {
+    const writeToken = randomUUID();
+    try {
+      // A configuration change checks the state in its transaction for a moment.
+      await throughConflicts(() =>
+        this.doc.send(new PutCommand({ ...put, Item: { ...put.Item, writeToken }, ...condition })),
+      );
+      return true;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const held = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keysOf(put.Item), ConsistentRead: true }),
+    );
+    return held.Item?.writeToken === writeToken;
   }
 
   /** Rewrites the running export `next.exportId` (same version expected), still in progress. */
@@ -347,27 +373,18 @@ export class ExportStore implements ExportStateStore {
     expectedVersion: number,
     next: ExportState,
   ): Promise<boolean> {
-    try {
-      await throughConflicts(() =>
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: stateItem(repository, branch, next),
-            ConditionExpression: "#v = :v AND #s = :running AND exportId = :id",
-            ExpressionAttributeNames: { "#v": "version", "#s": "state" },
-            ExpressionAttributeValues: {
-              ":v": expectedVersion,
-              ":running": "in-progress",
-              ":id": next.exportId,
-            },
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return this.putStateOnce(
+      { TableName: this.tableName, Item: stateItem(repository, branch, next) },
+      {
+        ConditionExpression: "#v = :v AND #s = :running AND exportId = :id",
+        ExpressionAttributeNames: { "#v": "version", "#s": "state" },
+        ExpressionAttributeValues: {
+          ":v": expectedVersion,
+          ":running": "in-progress",
+          ":id": next.exportId,
+        },
+      },
+    );
   }
 
   /**
@@ -528,15 +545,23 @@ type StoredExportState = Omit<ExportState, "commitId"> & {
   repository: string;
   branch: string;
   currentRef: string;
+  /** The token of the put that wrote the item (putStateOnce). */
+  writeToken?: string;
 };
 
 function storedExportState({ commitId, ...rest }: ExportState) {
   return { ...rest, currentRef: commitId };
 }
 
-function exportStateOf({ currentRef, ...rest }: Omit<StoredExportState, "repository" | "branch">) {
+function exportStateOf({
+  currentRef,
+  writeToken: _token,
+  ...rest
+}: Omit<StoredExportState, "repository" | "branch">) {
   return { ...rest, commitId: currentRef } as ExportState;
 }
+
+const keysOf = (item: Record<string, unknown>) => ({ pk: item.pk, sk: item.sk });
 
 /** A branch's export state as its item (listed by kind, `export-state`). */
 function stateItem(repository: string, branch: string, state: ExportState) {
