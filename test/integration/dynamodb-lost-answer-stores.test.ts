@@ -142,3 +142,37 @@ test("an export the stuck check failed, whose answer was lost, is reported as st
   expect(after).toMatchObject({ state: "export-failed", version: 2 });
   expect(Object.keys(after ?? {})).not.toContain("writeToken");
 });
+
+test("transactions whose answer was lost are answered as done: the SDK sends the same token again", async () => {
+  // Configuration writes, a run's start and end: sent again with the first attempt's
+  // ClientRequestToken, DynamoDB answers the first attempt's success (no condition is checked
+  // again), so none of them is told it lost to another writer.
+  const repository = uniqueName("lost-transactions");
+  const config = {
+    repository,
+    branch: "main",
+    exportPath: `s3://bucket/${repository}`,
+    updatedAt: "2027-01-15T08:00:00.000Z",
+    lastKeysInPrefixRegexp: [],
+    isContinuous: false,
+  };
+  const transactions = () => proxy.received("TransactWriteItems");
+  let before = transactions();
+  loseOnce(config.exportPath, "TransactWriteItems");
+  expect(await exports.replaceConfig(config, undefined)).toBe(true);
+  expect(transactions() - before).toBe(2);
+  const r = gcRun(repository, `r-${randomUUID().slice(0, 8)}`);
+  before = transactions();
+  loseOnce(r.runId, "TransactWriteItems");
+  expect(
+    await gc.createRun(r, { nowSeconds: t, leaseSeconds: 600, mark: { markNow: t } }),
+  ).toMatchObject({ created: true });
+  expect(transactions() - before).toBe(2);
+  before = transactions();
+  loseOnce(r.runId, "TransactWriteItems");
+  expect(
+    await gc.completeRun(repository, r.runId, { status: "succeeded" }, "2027-01-15T09:00:00Z"),
+  ).toBe(true);
+  expect(transactions() - before).toBe(2);
+  expect(await gc.getLease(repository)).toBeUndefined();
+});
