@@ -1,8 +1,11 @@
 // Talks to the embedded S3's admin API over HTTP: what tests in another process (vitest
-// workers) use to read request counters, add deny rules and inject throttling.
+// workers) use to read request counters, add deny rules, inject throttling
+// and lose answers.
 import type {
   DenyRule,
   DenyRuleInput,
+  LoseRule,
+  LoseRuleInput,
   RequestCounts,
   S3Limits,
   ThrottleRule,
@@ -55,6 +58,15 @@ export class S3AdminClient {
   }
   async clearThrottleRules(filter: { bucket?: string } = {}): Promise<void> {
     await this.call("DELETE", `throttle${S3AdminClient.q(filter)}`);
+  }
+  lose(rule: LoseRuleInput): Promise<LoseRule> {
+    return this.call("POST", "lose", rule);
+  }
+  listLoseRules(): Promise<LoseRule[]> {
+    return this.call("GET", "lose");
+  }
+  async clearLoseRules(filter: { bucket?: string } = {}): Promise<void> {
+    await this.call("DELETE", `lose${S3AdminClient.q(filter)}`);
   }
   limits(filter: { bucket?: string } = {}): Promise<S3Limits> {
     return this.call("GET", `limits${S3AdminClient.q(filter)}`);

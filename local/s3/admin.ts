@@ -1,6 +1,7 @@
 // Test and benchmark facilities of the embedded S3, kept in the proxy: request counters per
 // operation, access-deny rules (simulate "destination not writable") and injected throttling
-// (503 SlowDown). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
+// (503 SlowDown), and lost answers (a request done, its answer never sent: what a connection
+// reset on the way back does, after which the SDK sends the request again). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
 // S3 never uses ("_lakeport" is not a valid bucket name).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -36,6 +37,27 @@ export interface ThrottleRule extends ThrottleRuleInput {
   remaining: number;
 }
 
+export interface LoseRuleInput {
+  /** How many matching requests lose their answer before the rule is used up. */
+  count: number;
+  operation?: S3Operation;
+  bucket?: string;
+  /** Only keys starting with this prefix (the key of the request; DeleteObjects has none). */
+  prefix?: string;
+  /**
+   * "drop" (default): the request is done, then its connection is closed without an answer.
+   * "hang": the request is done and its connection left open without an answer (until the
+   * server's keep-alive timeout, 60 s): what a client without a request timeout waits on.
+   */
+  mode?: "drop" | "hang";
+}
+export interface LoseRule extends LoseRuleInput {
+  id: string;
+  mode: "drop" | "hang";
+  /** Matching requests still to lose their answer. */
+  remaining: number;
+}
+
 /** S3 size limits the proxy enforces; tests lower them to exercise large-object code paths. */
 export interface S3Limits {
   /** Largest source CopyObject accepts (S3: 5 GiB); bigger needs multipart UploadPartCopy. */
@@ -52,6 +74,7 @@ export class S3Admin {
   private counts = new Map<string, Map<S3Operation, number>>();
   private denyRules = new Map<string, DenyRule>();
   private throttleRules = new Map<string, ThrottleRule>();
+  private loseRules = new Map<string, LoseRule>();
 
   /** Called by the proxy for every S3 request it receives. */
   record(bucket: string, operation: S3Operation): void {
@@ -164,6 +187,50 @@ export class S3Admin {
     return false;
   }
 
+  lose(input: LoseRuleInput): LoseRule {
+    if (!Number.isInteger(input.count) || input.count < 1) {
+      throw new TypeError("lose rule: count must be a positive integer");
+    }
+    if (input.mode !== undefined && input.mode !== "drop" && input.mode !== "hang") {
+      throw new TypeError('lose rule: mode must be "drop" or "hang"');
+    }
+    const rule: LoseRule = {
+      ...input,
+      id: randomUUID(),
+      mode: input.mode ?? "drop",
+      remaining: input.count,
+    };
+    this.loseRules.set(rule.id, rule);
+    return rule;
+  }
+
+  listLoseRules(): LoseRule[] {
+    return [...this.loseRules.values()];
+  }
+
+  removeLoseRule(id: string): boolean {
+    return this.loseRules.delete(id);
+  }
+
+  clearLoseRules(filter: { bucket?: string } = {}): void {
+    for (const [id, r] of this.loseRules) {
+      if (filter.bucket === undefined || r.bucket === filter.bucket) this.loseRules.delete(id);
+    }
+  }
+
+  /** Consumes one loss from the first matching rule: how the request's answer is lost, if it is. */
+  takeLoss(bucket: string, operation: S3Operation, key: string): "drop" | "hang" | undefined {
+    for (const r of this.loseRules.values()) {
+      if (r.bucket !== undefined && r.bucket !== bucket) continue;
+      if (r.operation !== undefined && r.operation !== operation) continue;
+      if (r.prefix !== undefined && !key.startsWith(r.prefix)) continue;
+      r.remaining -= 1;
+      if (r.remaining <= 0) this.loseRules.delete(r.id);
+      return r.mode;
+    }
+    return undefined;
+  }
+
   /** Limits in force for requests to `bucket` (its own overrides over the global ones). */
   limits(filter: { bucket?: string } = {}): S3Limits {
     const own = filter.bucket !== undefined ? this.bucketLimits.get(filter.bucket) : undefined;
@@ -189,13 +256,14 @@ export class S3Admin {
     return this.limits(filter);
   }
 
-  /** Counters, deny rules, throttles and limits all back to their defaults. */
+  /** Counters, deny rules, throttles, lost answers and limits all back to their defaults. */
   reset(): void {
     this.currentLimits = { ...DEFAULT_LIMITS };
     this.bucketLimits.clear();
     this.counts.clear();
     this.denyRules.clear();
     this.throttleRules.clear();
+    this.loseRules.clear();
   }
 }
 
@@ -209,6 +277,9 @@ export class S3Admin {
  *   GET    /_lakeport/throttle                -> ThrottleRule[]
  *   POST   /_lakeport/throttle {count,operation?,bucket?} -> ThrottleRule
  *   DELETE /_lakeport/throttle/<id>   DELETE /_lakeport/throttle[?bucket=b]
+ *   GET    /_lakeport/lose                    -> LoseRule[]
+ *   POST   /_lakeport/lose {count,operation?,bucket?,prefix?,mode?} -> LoseRule
+ *   DELETE /_lakeport/lose/<id>   DELETE /_lakeport/lose[?bucket=b]
  *   GET    /_lakeport/limits[?bucket=b]       -> S3Limits
  *   PUT    /_lakeport/limits[?bucket=b] {copyObjectMaxBytes?, minPartBytes?} -> S3Limits
  *   POST   /_lakeport/reset
@@ -275,6 +346,19 @@ export async function handleAdminRequest(
       }
       if (m === "DELETE") {
         admin.clearThrottleRules(filter);
+        return send(200, {});
+      }
+    }
+    if (resource === "lose") {
+      if (m === "GET") return send(200, admin.listLoseRules());
+      if (m === "POST") return send(201, admin.lose(body as unknown as LoseRuleInput));
+      if (m === "DELETE" && id) {
+        return admin.removeLoseRule(id)
+          ? send(200, {})
+          : send(404, { message: `no lose rule ${id}` });
+      }
+      if (m === "DELETE") {
+        admin.clearLoseRules(filter);
         return send(200, {});
       }
     }

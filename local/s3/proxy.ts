@@ -2,7 +2,7 @@
 // s3rver unchanged (method, path, Host and every header, so s3rver's credential check still
 // applies) and answers itself where s3rver is missing or wrong: UploadPartCopy, ListObjectsV2,
 // DeleteObjects/DeleteObject, AbortMultipartUpload, ranged GetObject, upload-id and part checks.
-// It also counts requests and applies the admin's deny and throttle rules. Bodies stream; only
+// It also counts requests and applies the admin's deny, throttle and lost-answer rules. Bodies stream; only
 // small XML request bodies (DeleteObjects, CompleteMultipartUpload) are read whole.
 import { createHash } from "node:crypto";
 import { once } from "node:events";
@@ -21,6 +21,7 @@ import {
 } from "./delete-objects";
 import { KeyLocks } from "./key-locks";
 import { listObjectsV1, listObjectsV2 } from "./list-objects";
+import { loseAnswer } from "./lose-answer";
 import { checkCompleteParts, parseCompleteBody } from "./multipart";
 import { copyTagWrite } from "./object-tagging";
 import {
@@ -134,6 +135,8 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   const r = classifyRequest(req.method ?? "GET", url, req.headers);
   ctx.admin.record(r.bucket, r.operation);
   if (ctx.admin.takeThrottle(r.bucket, r.operation)) throw slowDown();
+  const loss = ctx.admin.takeLoss(r.bucket, r.operation, r.key);
+  if (loss) loseAnswer(req, res, loss);
   checkDeny(ctx, r, req);
   checkUserMetadata(req.headers, storesMetadata(r, req));
   switch (r.operation) {

@@ -13,9 +13,10 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { afterAll, describe, expect, test } from "vitest";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
 import { ADMIN_PATH_PREFIX } from "../../local/s3/admin";
@@ -197,6 +198,67 @@ describe("throttling", () => {
     expect(rule?.remaining).toBe(96);
     await admin.clearThrottleRules({ bucket });
     await put(s3, bucket, "k");
+  });
+});
+
+describe("lost answers", () => {
+  test("a dropped answer: the request was done, the SDK sends it again and sees what it did", async () => {
+    const bucket = await newBucket();
+    await admin.resetRequestCounts({ bucket });
+    await admin.lose({ count: 1, bucket, operation: "PutObject", prefix: "rec/" });
+    await put(s3, bucket, "other"); // another prefix: answered
+    // A conditional create: the first attempt wrote the object, the second fails its condition.
+    await expect(
+      s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: "rec/a", Body: "first", IfNoneMatch: "*" }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "rec/a" }));
+    expect(await got.Body?.transformToString()).toBe("first");
+    expect((await admin.requestCounts({ bucket })).byOperation.PutObject).toBe(3);
+    expect(await admin.listLoseRules()).not.toContainEqual(expect.objectContaining({ bucket }));
+  });
+
+  test("every attempt's answer lost: the call fails, and what it asked for was done", async () => {
+    const bucket = await newBucket();
+    await put(s3, bucket, "a");
+    await admin.lose({ count: 4, bucket, operation: "DeleteObjects" }); // the SDK's 4 attempts
+    await expect(
+      s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "a" }] } })),
+    ).rejects.toThrow();
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "a" })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    expect((await admin.requestCounts({ bucket })).byOperation.DeleteObjects).toBe(4);
+  });
+
+  test("a hung answer: the connection stays silent until the client's own timeout", async () => {
+    const bucket = await newBucket();
+    const endpoint = await s3.config.endpoint!();
+    const impatient = new S3Client({
+      endpoint: `http://${endpoint.hostname}:${endpoint.port}`,
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+      forcePathStyle: true,
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ requestTimeout: 500, throwOnRequestTimeout: true }),
+    });
+    await admin.lose({ count: 1, bucket, operation: "CopyObject", mode: "hang" });
+    await put(s3, bucket, "src");
+    const started = Date.now();
+    const copy = impatient.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: "dst", CopySource: `${bucket}/src` }),
+    );
+    await expect(copy).rejects.toThrow(/timed out|timeout/i);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "dst" }));
+  });
+
+  test("bad rules are refused", async () => {
+    await expect(admin.lose({ count: 0 })).rejects.toThrow(/count must be a positive integer/);
+    await expect(admin.lose({ count: 1, mode: "late" as unknown as "drop" })).rejects.toThrow(
+      /mode must be "drop" or "hang"/,
+    );
   });
 });
 
