@@ -1,0 +1,168 @@
+// S3 writes of Lakeport whose answer is lost (the embedded S3's lose rules): S3 did the
+// request, the SDK sends it again. A conditional write then fails its condition on what its
+// first attempt wrote, a copy over a checked destination finds its own copy, a delete finds
+// its keys gone. None of it may fail a run, refuse a location, or leave a record or count wrong.
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
+import {
+  claimBackupLocation,
+  readBackupRecordVersion,
+  updateBackupRecord,
+} from "../../lambdas/gc/app/copy-record";
+import {
+  type BackupOwner,
+  backupLocationProblem,
+  finishedRecord,
+  parseBackupRecord,
+  startedRecord,
+} from "../../lambdas/gc/domain/backup-record";
+import { copyObject, deleteObjects } from "../../lambdas/shared/s3-copy";
+import { type CliGcCopyWorld, startCliGcCopyWorld } from "../support/cli-gc-copy";
+import { testS3Admin, testS3Client, uniqueName } from "../support/clients";
+
+const s3 = testS3Client();
+const admin = testS3Admin();
+const RECORD = "_lakeport_backup.json";
+
+async function newBucket(): Promise<string> {
+  const bucket = uniqueName("lost");
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+describe("the backup record's conditional writes", () => {
+  const owner: BackupOwner = { repository: "r", markId: "m1", storageNamespace: "s3://ns/r" };
+  const checks = {
+    checkRecord: (existing: Parameters<typeof backupLocationProblem>[0]) => {
+      const problem = backupLocationProblem(existing, owner);
+      if (problem) throw new Error(problem);
+    },
+    checkEmpty: async () => undefined,
+  };
+
+  it("a claim whose answer is lost claims the location (its own record is no rival)", async () => {
+    const bucket = await newBucket();
+    const loc = `s3://${bucket}/b`;
+    await admin.lose({ count: 1, bucket, operation: "PutObject", prefix: `b/${RECORD}` });
+    const store = new S3GcObjectStore(s3);
+    const claimed = await claimBackupLocation(store, loc, startedRecord(owner, new Date()), checks);
+    const now = await readBackupRecordVersion(store, loc);
+    expect(now).toMatchObject({ record: { markId: "m1", state: "in-progress" } });
+    expect(now?.etag).toBe(claimed.etag);
+  });
+
+  it("an end whose answer is lost leaves the final record", async () => {
+    const bucket = await newBucket();
+    const loc = `s3://${bucket}/b`;
+    const store = new S3GcObjectStore(s3);
+    const started = startedRecord(owner, new Date());
+    const claimed = await claimBackupLocation(store, loc, started, checks);
+    await admin.lose({ count: 1, bucket, operation: "PutObject", prefix: `b/${RECORD}` });
+    const counts = { objects: 2, saved: 2, absent: 0, failed: 0 };
+    await updateBackupRecord(store, loc, finishedRecord(started, counts, new Date()), claimed.etag);
+    expect((await readBackupRecordVersion(store, loc))?.record).toMatchObject({
+      state: "complete",
+      counts,
+    });
+  });
+});
+
+describe("copies and deletes", () => {
+  it("a restore copy (keepExistingDestination) whose answer is lost is a copy", async () => {
+    const bucket = await newBucket();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "backup/a", Body: "aaa" }));
+    await admin.lose({ count: 1, bucket, operation: "CopyObject" });
+    const out = await copyObject(s3, {
+      sourceBucket: bucket,
+      sourceKey: "backup/a",
+      destBucket: bucket,
+      destKey: "ns/a",
+      keepSourceHeaders: true,
+      keepExistingDestination: true,
+    });
+    expect(out.present).toBeFalsy();
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "ns/a" }));
+    expect(await got.Body?.transformToString()).toBe("aaa");
+  });
+
+  it("a delete whose answer is lost counts its keys deleted once", async () => {
+    const bucket = await newBucket();
+    for (const k of ["a", "b", "c"]) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+    }
+    await admin.lose({ count: 1, bucket, operation: "DeleteObjects" });
+    const out = await deleteObjects(s3, bucket, ["a", "b", "c"]);
+    expect(out).toEqual({ deleted: 3, failed: [] });
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(left.KeyCount).toBe(0);
+  });
+});
+
+describe("gc backup and restore through the CLI, every write's first answer lost", () => {
+  const repo = "repo-lost";
+  let w: CliGcCopyWorld;
+  beforeAll(async () => {
+    w = await startCliGcCopyWorld(repo);
+  });
+  afterAll(() => w?.stop());
+
+  it("the backup completes with its record; the restore brings the objects back", async () => {
+    await w.marked("l1", ["data/a", "data/b"], true);
+    const loc = `s3://${w.backupBucket}/l1`;
+    for (const operation of ["PutObject", "CopyObject"] as const) {
+      await admin.lose({ count: 1, bucket: w.backupBucket, operation });
+    }
+    const b = await w.lakeport([
+      "gc",
+      "backup",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "l1",
+      "--to",
+      loc,
+    ]);
+    expect(b.code, b.stderr).toBe(0);
+    expect(await admin.listLoseRules()).not.toContainEqual(
+      expect.objectContaining({ bucket: w.backupBucket }),
+    );
+    const rec = await s3.send(
+      new GetObjectCommand({ Bucket: w.backupBucket, Key: `l1/${RECORD}` }),
+    );
+    expect(parseBackupRecord(await rec.Body!.transformToString(), "l1")).toMatchObject({
+      state: "complete",
+      counts: { objects: 2, saved: 2, absent: 0, failed: 0 },
+    });
+    await admin.lose({ count: 1, bucket: w.bucket, operation: "DeleteObjects" });
+    await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: w.bucket,
+        Delete: { Objects: [{ Key: `${repo}/data/a` }, { Key: `${repo}/data/b` }] },
+      }),
+    );
+    await admin.lose({ count: 1, bucket: w.bucket, operation: "CopyObject" });
+    const r = await w.lakeport([
+      "gc",
+      "restore",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "l1",
+      "--from",
+      loc,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await admin.listLoseRules()).not.toContainEqual(
+      expect.objectContaining({ bucket: w.bucket }),
+    );
+    const there = await s3.send(
+      new ListObjectsV2Command({ Bucket: w.bucket, Prefix: `${repo}/data/` }),
+    );
+    expect((there.Contents ?? []).map((o) => o.Key)).toEqual([`${repo}/data/a`, `${repo}/data/b`]);
+  });
+});
