@@ -6,6 +6,7 @@ import {
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
@@ -23,6 +24,7 @@ import {
   parseBackupRecord,
   startedRecord,
 } from "../../lambdas/gc/domain/backup-record";
+import { S3ObjectStore, UPLOAD_PART_BYTES } from "../../lambdas/shared/aws/s3-object-store";
 import { copyObject, deleteObjects } from "../../lambdas/shared/s3-copy";
 import { type CliGcCopyWorld, startCliGcCopyWorld } from "../support/cli-gc-copy";
 import { testS3Admin, testS3Client, uniqueName } from "../support/clients";
@@ -90,6 +92,32 @@ describe("copies and deletes", () => {
     expect(out.present).toBeFalsy();
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "ns/a" }));
     expect(await got.Body?.transformToString()).toBe("aaa");
+  });
+
+  it("a multipart copy whose completion answer is lost is a copy, not a NoSuchUpload failure", async () => {
+    const bucket = await newBucket();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "src", Body: "0123456789" }));
+    await admin.lose({ count: 1, bucket, operation: "CompleteMultipartUpload" });
+    const out = await copyObject(
+      s3,
+      { sourceBucket: bucket, sourceKey: "src", destBucket: bucket, destKey: "dst", size: 10 },
+      { multipartThresholdBytes: 4, partSizeBytes: 4 },
+    );
+    expect(out).toMatchObject({ multipart: true, parts: 3, size: 10 });
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "dst" }));
+    expect(await got.Body?.transformToString()).toBe("0123456789");
+  });
+
+  it("a streamed upload (deleted-objects log, address list) whose completion answer is lost is written", async () => {
+    const bucket = await newBucket();
+    await admin.lose({ count: 1, bucket, operation: "CompleteMultipartUpload" });
+    const upload = new S3ObjectStore(s3).upload(bucket, "log.parquet");
+    const chunk = "x".repeat(UPLOAD_PART_BYTES);
+    await upload.write(chunk);
+    await upload.write("tail");
+    await upload.close();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "log.parquet" }));
+    expect(head.ContentLength).toBe(UPLOAD_PART_BYTES + 4);
   });
 
   it("a delete whose answer is lost counts its keys deleted once", async () => {

@@ -3,7 +3,6 @@
 // deletes added, of the GC steps (lambdas/gc/adapters/s3-object-store.ts).
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -12,6 +11,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { errorCode, httpStatusOf, withRetry } from "../retry";
+import { completeMultipartUpload } from "../s3-copy/copy-object";
 import {
   type VersionedText,
   type WriteCondition,
@@ -240,17 +240,12 @@ export class StreamedUpload {
     }
     if (this.#buffered > 0 || this.#parts.length === 0) await this.#sendPart();
     const uploadId = this.#uploadId;
-    const completed = await withRetry(() =>
-      this.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: this.#parts },
-        }),
-      ),
+    // A lost answer's second attempt may find the upload completed (NoSuchUpload): checked.
+    return completeMultipartUpload(
+      this.s3,
+      { bucket: this.bucket, key: this.key, uploadId },
+      this.#parts,
     );
-    return completed.ETag;
   }
 
   async abort(): Promise<void> {

@@ -5,6 +5,7 @@
 // physical object carries; a copy that keeps the source's headers (GC backup and restore)
 // keeps its tags too, multipart copies included (given to the upload, so the object never
 // exists without them).
+import { createHash } from "node:crypto";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -17,7 +18,7 @@ import {
   UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { createLimiter } from "../concurrency";
-import { httpStatusOf, type RetryOptions, withRetry } from "../retry";
+import { errorCode, httpStatusOf, type RetryOptions, withRetry } from "../retry";
 import type { CopyOperation } from "./types";
 
 export const GiB = 1024 ** 3;
@@ -173,6 +174,52 @@ async function destinationHolds(
   );
 }
 
+/** S3's ETag of an object completed from these parts: md5 of their md5s, "-", their count. */
+export function multipartEtagOf(partEtags: readonly string[]): string {
+  const digest = createHash("md5");
+  for (const e of partEtags) digest.update(Buffer.from(e.replace(/"/g, ""), "hex"));
+  return `"${digest.digest("hex")}-${partEtags.length}"`;
+}
+
+/**
+ * CompleteMultipartUpload. When its answer is lost (a connection reset) the SDK sends it
+ * again, and S3 may answer NoSuchUpload: the first attempt completed the upload. The upload is
+ * then done if the object holds what these parts make (their multipart ETag); anything else
+ * there is no proof of it, and the error stands.
+ */
+export async function completeMultipartUpload(
+  s3: S3Client,
+  upload: { bucket: string; key: string; uploadId: string },
+  parts: { PartNumber: number; ETag: string }[],
+  retry: RetryOptions = {},
+): Promise<string | undefined> {
+  const { bucket, key, uploadId } = upload;
+  try {
+    const done = await withRetry(
+      () =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        ),
+      retry,
+    );
+    return done.ETag;
+  } catch (error) {
+    if (errorCode(error) !== "NoSuchUpload") throw error;
+    const expected = multipartEtagOf(parts.map((p) => p.ETag));
+    const there = await withRetry(
+      () => s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+      retry,
+    ).catch(() => undefined);
+    if (there?.ETag !== expected) throw error;
+    return there.ETag;
+  }
+}
+
 export async function copyObject(
   s3: S3Client,
   input: CopyObjectInput,
@@ -260,19 +307,13 @@ export async function copyObject(
         }),
       ),
     );
-    const done = await withRetry(
-      () =>
-        s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: input.destBucket,
-            Key: input.destKey,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts },
-          }),
-        ),
+    const etag = await completeMultipartUpload(
+      s3,
+      { bucket: input.destBucket, key: input.destKey, uploadId },
+      parts,
       retry,
     );
-    return { multipart: true, parts: parts.length, size, etag: done.ETag };
+    return { multipart: true, parts: parts.length, size, etag };
   } catch (error) {
     // Best effort: an upload left behind costs storage until a lifecycle rule removes it.
     await s3
