@@ -6,11 +6,13 @@ import {
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NodeHttpHandler } from "@smithy/node-http-handler";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
 import {
   claimBackupLocation,
@@ -24,8 +26,10 @@ import {
   parseBackupRecord,
   startedRecord,
 } from "../../lambdas/gc/domain/backup-record";
+import { createS3Client, S3_TIMEOUTS } from "../../lambdas/shared/aws/clients";
 import { S3ObjectStore, UPLOAD_PART_BYTES } from "../../lambdas/shared/aws/s3-object-store";
 import { copyObject, deleteObjects } from "../../lambdas/shared/s3-copy";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { type CliGcCopyWorld, startCliGcCopyWorld } from "../support/cli-gc-copy";
 import { testS3Admin, testS3Client, uniqueName } from "../support/clients";
 
@@ -130,6 +134,47 @@ describe("copies and deletes", () => {
     expect(out).toEqual({ deleted: 3, failed: [] });
     const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     expect(left.KeyCount).toBe(0);
+  });
+});
+
+describe("requests that hang", () => {
+  it("the clients' S3 calls have a connection and a request timeout that throws", async () => {
+    const client = createS3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    const bucket = await newBucket();
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    const handler = client.config.requestHandler as NodeHttpHandler;
+    expect(handler.httpHandlerConfigs()).toMatchObject({
+      connectionTimeout: S3_TIMEOUTS.connectionMs,
+      requestTimeout: S3_TIMEOUTS.requestMs,
+      throwOnRequestTimeout: true,
+    });
+    client.destroy();
+  });
+
+  it("a delete whose answer never comes fails after the timeout, is sent again and counted once", async () => {
+    const client = createS3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+      s3Timeouts: { connectionMs: 1_000, requestMs: 400 },
+    });
+    const bucket = await newBucket();
+    for (const k of ["a", "b"]) {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+    }
+    await admin.resetRequestCounts({ bucket });
+    await admin.lose({ count: 1, bucket, operation: "DeleteObjects", mode: "hang" });
+    const started = Date.now();
+    const out = await deleteObjects(client, bucket, ["a", "b"]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(out).toEqual({ deleted: 2, failed: [] });
+    expect((await admin.requestCounts({ bucket })).byOperation.DeleteObjects).toBe(2);
+    client.destroy();
   });
 });
 

@@ -20,6 +20,8 @@ export interface ClientOptions {
   maxSockets?: number;
   /** DynamoDB only: ms to connect, and for a request and its answer (tests shorten them). */
   dynamoDbTimeouts?: { connectionMs: number; requestMs: number };
+  /** S3 only: ms to connect, and for a request until its answer begins (tests shorten them). */
+  s3Timeouts?: { connectionMs: number; requestMs: number };
 }
 
 /**
@@ -28,6 +30,15 @@ export interface ClientOptions {
  * answer in milliseconds, transactions of 100 items in well under a second.
  */
 export const DYNAMODB_TIMEOUTS = { connectionMs: 3_000, requestMs: 10_000 };
+
+/**
+ * An S3 request whose answer never begins (a connection dropped on the way: nothing tells the
+ * client) fails after these and is sent again by the SDK; without them it waited until its
+ * function's timeout, and a sweep stopped so lost its deleted-objects log. The request limit
+ * counts until the answer's headers, which a CopyObject of up to 5 GiB (the largest not split
+ * into parts) may only send once it copied: minutes, not the seconds of DynamoDB.
+ */
+export const S3_TIMEOUTS = { connectionMs: 3_000, requestMs: 300_000 };
 
 const forcePathStyle = () => process.env.LAKEPORT_S3_FORCE_PATH_STYLE === "true";
 
@@ -47,6 +58,7 @@ function common(opts: ClientOptions) {
 }
 
 export function createS3Client(opts: ClientOptions = {}): S3Client {
+  const timeouts = opts.s3Timeouts ?? S3_TIMEOUTS;
   const config: S3ClientConfig = {
     ...common(opts),
     forcePathStyle: opts.endpoint !== undefined || forcePathStyle(),
@@ -57,6 +69,10 @@ export function createS3Client(opts: ClientOptions = {}): S3Client {
     requestHandler: new NodeHttpHandler({
       httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
       httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
+      connectionTimeout: timeouts.connectionMs,
+      requestTimeout: timeouts.requestMs,
+      // Without it the SDK only logs a request past its timeout and goes on waiting.
+      throwOnRequestTimeout: true,
     }),
   };
   return tracedClient(new S3Client(config));
