@@ -10,7 +10,7 @@ const { endpoint, credentials, bucket, sources, from, to, concurrency, prefix, r
   workerData;
 const WARMUP_COPIES = 500;
 // The Lambdas' client settings (lambdas/shared/aws/clients.ts): kept-alive sockets, no
-// optional checksums.
+// optional checksums, S3_TIMEOUTS (a timer per request, as the Lambdas' requests have).
 const s3 = new S3Client({
   endpoint,
   region: "us-east-1",
@@ -18,7 +18,12 @@ const s3 = new S3Client({
   credentials,
   requestChecksumCalculation: "WHEN_REQUIRED",
   responseChecksumValidation: "WHEN_REQUIRED",
-  requestHandler: new NodeHttpHandler({ httpAgent: { keepAlive: true, maxSockets: 128 } }),
+  requestHandler: new NodeHttpHandler({
+    httpAgent: { keepAlive: true, maxSockets: 128 },
+    connectionTimeout: 3_000,
+    requestTimeout: 300_000,
+    throwOnRequestTimeout: true,
+  }),
 });
 // request "export": the copy request the export sends (lakeport's copy-object.ts: the lakeFS
 // content type and metadata replace the source's, its tags are not copied) to keys laid out
