@@ -1,13 +1,13 @@
 // Continuous export: the export workflow, its trigger and its watchdog (lambdas/export).
 //
 //   Start (Pass: start time) -> Plan <-- loop while not done (resumable near the deadline)
-//     -> HasShards? -- yes --> CopyShards (distributed map over the shard index JSONL,
-//          |                   batches of shards, failures tolerated: counted by Status)
+//     -> HasShards? -- yes --> CopyAndManifest (Parallel):
+//          |                     CopyShards (distributed map over the shard index JSONL,
+//          |                       batches of shards, failures tolerated: counted by Status)
+//          |                     ManifestGroups (a full export's manifest, a group of shards
+//          |                       per child; failures left to Status)
 //          v
-//     -> Markers -> ManifestGroups? -- yes --> ManifestGroups (distributed map: a full export's
-//          |                                  manifest, a group of shards per child)
-//          v
-//     -> Status (status line LAST) -> ExportSucceeded? -> Done
+//     -> Markers -> Status (status line LAST) -> ExportSucceeded? -> Done
 //        | Finish (the reason) -> ExportFailed (cause: the reason)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
@@ -323,7 +323,7 @@ export class ExportWorkflow extends Construct {
       resultPath: "$.statusError",
     });
     statusAfterFailure.next(finishAfterFailure);
-    const catchAll = <T extends sfn.TaskStateBase | sfn.DistributedMap>(s: T): T => {
+    const catchAll = <T extends sfn.TaskStateBase | sfn.DistributedMap | sfn.Parallel>(s: T): T => {
       s.addCatch(statusAfterFailure, { errors: ["States.ALL"], resultPath: "$.error" });
       return s;
     };
@@ -334,7 +334,81 @@ export class ExportWorkflow extends Construct {
     });
     const planTask = catchAll(invoke("Plan", plan, { resultPath: "$.plan" }));
 
-    const copyShards = new sfn.DistributedMap(this, "CopyShards", {
+    const copyShards = this.copyShardsMap(props, opts, invoke("CopyBatch", copy));
+
+    const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
+    const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
+    // A full export's manifest is written while the copies run: its groups read only the task
+    // shards. Nothing there fails the export: the status step writes a group left without a
+    // descriptor itself (every group, when the map itself fails).
+    const manifestGroups = this.manifestGroupsMap(props, invoke("ManifestGroup", manifestGroup));
+    manifestGroups.addCatch(new sfn.Pass(this, "ManifestGroupsFailed"), {
+      errors: ["States.ALL"],
+      resultPath: "$.manifestGroupsError",
+    });
+    const copyAndManifest = catchAll(
+      new sfn.Parallel(this, "CopyAndManifest", { resultPath: J.DISCARD })
+        .branch(copyShards)
+        .branch(
+          new sfn.Choice(this, "ManifestGroups?")
+            .when(
+              sfn.Condition.and(
+                sfn.Condition.isPresent("$.plan.manifestGroups"),
+                sfn.Condition.numberGreaterThan("$.plan.manifestGroups", 0),
+              ),
+              manifestGroups,
+            )
+            .otherwise(new sfn.Pass(this, "NoManifestGroups")),
+        ),
+    );
+    const finishTask = invoke("Finish", finish, { resultPath: "$.finish" });
+    const done = new sfn.Succeed(this, "Done");
+    finishTask.next(
+      new sfn.Choice(this, "FinishedFailed?")
+        .when(sfn.Condition.stringEquals("$.finish.outcome", "failed"), exportFailed)
+        .otherwise(done),
+    );
+    // Once the status step wrote a success line, nothing may fail the execution (the branch
+    // would say export-failed under that line): a success ends here, without another Lambda.
+    markersTask.next(statusTask);
+    statusTask.next(
+      new sfn.Choice(this, "ExportSucceeded?")
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.isPresent("$.status.status"),
+            sfn.Condition.not(sfn.Condition.stringEquals("$.status.status", "export-failed")),
+          ),
+          done,
+        )
+        .otherwise(finishTask),
+    );
+
+    const definition = start
+      .next(planTask)
+      .next(
+        new sfn.Choice(this, "PlanDone?")
+          .when(sfn.Condition.booleanEquals("$.plan.done", false), planTask)
+          .when(
+            sfn.Condition.numberGreaterThan("$.plan.counts.shards", 0),
+            copyAndManifest.next(markersTask),
+          )
+          .otherwise(markersTask),
+      );
+
+    return new sfn.StateMachine(this, "StateMachine", {
+      stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.hours(24),
+    });
+  }
+
+  /** The copy batches: a distributed map over the plan's shard index. */
+  private copyShardsMap(
+    props: WorkflowProps,
+    opts: ExportWorkflowOptions,
+    child: sfn.IChainable,
+  ): sfn.DistributedMap {
+    const map = new sfn.DistributedMap(this, "CopyShards", {
       itemReader: new sfn.S3JsonLItemReader({
         bucket: props.workBucket,
         key: J.stringAt("$.plan.indexKey"),
@@ -357,68 +431,8 @@ export class ExportWorkflow extends Construct {
       resultPath: J.DISCARD,
       label: "CopyShards",
     });
-    copyShards.itemProcessor(invoke("CopyBatch", copy));
-    catchAll(copyShards);
-
-    const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
-    const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
-    const manifestGroups = this.manifestGroupsMap(props, invoke("ManifestGroup", manifestGroup));
-    // Nothing here fails the export: the status step writes a group left without a
-    // descriptor itself, and goes on the same way when the map itself fails.
-    manifestGroups.addCatch(statusTask, {
-      errors: ["States.ALL"],
-      resultPath: "$.manifestGroupsError",
-    });
-    manifestGroups.next(statusTask);
-    const finishTask = invoke("Finish", finish, { resultPath: "$.finish" });
-    const done = new sfn.Succeed(this, "Done");
-    finishTask.next(
-      new sfn.Choice(this, "FinishedFailed?")
-        .when(sfn.Condition.stringEquals("$.finish.outcome", "failed"), exportFailed)
-        .otherwise(done),
-    );
-    // Once the status step wrote a success line, nothing may fail the execution (the branch
-    // would say export-failed under that line): a success ends here, without another Lambda.
-    markersTask.next(
-      new sfn.Choice(this, "ManifestGroups?")
-        .when(
-          sfn.Condition.and(
-            sfn.Condition.isPresent("$.plan.manifestGroups"),
-            sfn.Condition.numberGreaterThan("$.plan.manifestGroups", 0),
-          ),
-          manifestGroups,
-        )
-        .otherwise(statusTask),
-    );
-    statusTask.next(
-      new sfn.Choice(this, "ExportSucceeded?")
-        .when(
-          sfn.Condition.and(
-            sfn.Condition.isPresent("$.status.status"),
-            sfn.Condition.not(sfn.Condition.stringEquals("$.status.status", "export-failed")),
-          ),
-          done,
-        )
-        .otherwise(finishTask),
-    );
-
-    const definition = start
-      .next(planTask)
-      .next(
-        new sfn.Choice(this, "PlanDone?")
-          .when(sfn.Condition.booleanEquals("$.plan.done", false), planTask)
-          .when(
-            sfn.Condition.numberGreaterThan("$.plan.counts.shards", 0),
-            copyShards.next(markersTask),
-          )
-          .otherwise(markersTask),
-      );
-
-    return new sfn.StateMachine(this, "StateMachine", {
-      stateMachineName,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      timeout: Duration.hours(24),
-    });
+    map.itemProcessor(child);
+    return map;
   }
 
   /**

@@ -84,14 +84,16 @@ function aslErrors(definition: unknown): string[] {
 }
 
 function mapStates(states: Record<string, any>): [string, any][] {
-  return Object.entries(states).flatMap(([name, s]) =>
-    s.Type === "Map"
-      ? [
-          [name, s] as [string, any],
-          ...mapStates(s.ItemProcessor?.States ?? s.Iterator?.States ?? {}),
-        ]
-      : [],
-  );
+  return Object.entries(states).flatMap(([name, s]): [string, any][] => {
+    if (s.Type === "Parallel") {
+      return (s.Branches ?? []).flatMap((b: { States: Record<string, any> }) =>
+        mapStates(b.States),
+      );
+    }
+    return s.Type === "Map"
+      ? [[name, s], ...mapStates(s.ItemProcessor?.States ?? s.Iterator?.States ?? {})]
+      : [];
+  });
 }
 
 function statementsOf(
