@@ -171,7 +171,7 @@ export function startedLine(r: Json): string {
     case "refused-running":
       return `export not started: export ${r.runningExportId} is running`;
     case "refused-settling":
-      return `export not started: the failed export was aborted or timed out; its functions may still write to the export path until ${r.until}, repair after that`;
+      return `export not started: the failed export was aborted, timed out or left a copy batch unreported; its functions may still write to the export path until ${r.until}, repair after that`;
     case "refused-not-failed":
       return `nothing to repair (state: ${r.state})`;
     case "start-failed":

@@ -8,13 +8,15 @@
 //          |                       per child; failures left to Status)
 //          v
 //     -> Markers -> Status (status line LAST) -> ExportSucceeded? -> Done
-//        | Finish (the reason) -> ExportFailed (cause: the reason)
+//        | Finish (the reason) -> ExportFailed (cause: the reason; error: ExportFailed, or
+//          ExportFailedCopiesMayRun when a copy batch did not report)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
 // Trigger: rule on the Lakeport bus (lakeport.lakefs commit, merge, revert, cherry-pick events) -> trigger Lambda.
 // Watchdog (execution-ended handler): rule on the default bus (aws.states execution status
 // changes of this state machine) -> watchdog Lambda: records the outcome of the ended execution
-// on the branch (SUCCEEDED: done; ExportFailed, FAILED, TIMED_OUT, ABORTED: export-failed) and
+// on the branch (SUCCEEDED: done; ExportFailed, FAILED, TIMED_OUT, ABORTED: export-failed; after
+// an abort, a time-out or ExportFailedCopiesMayRun, repair waits for the functions) and
 // starts the follow-up export a start asked for meanwhile. The branch stays in-progress until
 // the execution has stopped, so two executions of a branch never overlap.
 // Stuck check: scheduled rule (every 5 minutes) -> stuck-check Lambda: in-progress branches
@@ -29,10 +31,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import {
-  ENDED_EXECUTION_STATUSES,
-  EXPORT_FAILED_ERROR,
-} from "../../lambdas/export/app/finish-export";
+import { ENDED_EXECUTION_STATUSES } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
 import { EXPORT_WORKER_TIMEOUT_MINUTES } from "../../lambdas/export/domain/settling";
 import { EXPORT_PROGRESS_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
@@ -310,8 +309,10 @@ export class ExportWorkflow extends Construct {
     const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
       lakeportLambdaStep(this, name, f, o);
 
+    // The Finish step names the error: ExportFailed, or ExportFailedCopiesMayRun when a copy
+    // batch did not report (its invocation may still run; the repair waits, settling.ts).
     const exportFailed = new sfn.Fail(this, "ExportFailed", {
-      error: EXPORT_FAILED_ERROR,
+      errorPath: J.stringAt("$.finish.error"),
       causePath: J.stringAt("$.finish.errorMessage"),
     });
     const finishAfterFailure = invoke("FinishAfterFailure", finish, { resultPath: "$.finish" });

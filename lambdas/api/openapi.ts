@@ -123,7 +123,7 @@ function operation(route: RouteDef) {
         ...json(schemas.StartExportResponseSchema),
       };
       responses["409"] = error(
-        "Export in progress, export failed (repair first), nothing to repair, or an aborted export's functions may still be writing (repair after `settlesAt`)",
+        "Export in progress, export failed (repair first), nothing to repair, or a failed export's functions may still be writing (repair after `settlesAt`)",
       );
       responses["502"] = error(
         "The export workflow could not be started (the branch is export-failed), or lakeFS failed (the message says which)",

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LambdaInvocationResult, LambdaInvoker } from "../stepfunctions/integrations";
 import { type AsyncInvokeConfig, type QueueSender, runAsyncInvocation } from "./async-invocation";
+import type { FaultSpec, InvocationHook } from "./faults";
 import {
   heapLimitsOf,
   type InvocationOutcome,
@@ -53,28 +54,7 @@ export interface LambdaRuntimeOptions {
   echoOutput?: boolean;
 }
 
-/** oom: the invocation allocates until the worker's heap limit (the memory size) is hit. */
-export type FaultKind = "crash" | "error" | "timeout" | "oom";
-
-/**
- * Something a test does right before an invocation runs (e.g. changes a repository between
- * two steps of a workflow); the invocation waits for it. Used once.
- */
-export interface InvocationHook {
-  function: string | RegExp;
-  invocation: number | "next";
-  run: () => Promise<void> | void;
-}
-
-export interface FaultSpec {
-  /** Function name, logical id, ARN, or a RegExp tested against name and logical id. */
-  function: string | RegExp;
-  /** 1-based invocation number of that function, or "next" for the next one. */
-  invocation: number | "next";
-  kind: FaultKind;
-  errorType?: string;
-  errorMessage?: string;
-}
+export type { FaultKind, FaultSpec, InvocationHook } from "./faults";
 
 export interface InvocationRecord {
   requestId: string;
@@ -458,6 +438,28 @@ export class LambdaRuntime implements LambdaInvoker {
     const invocation = ++fn.count;
     fn.stats.invocations++;
     const fault = this.takeFault(fn, invocation);
+    if (fault?.kind === "lost-answer") {
+      // The invocation runs on (holding its concurrency) while its caller is told it failed.
+      fn.inFlight++;
+      void this.execute(fn, event, invocation, requestBytes, undefined)
+        .catch((err) => console.error(`[lambda] ${fn.cfg.name}: ${(err as Error).message}`))
+        .finally(() => fn.inFlight--);
+      throw new LambdaServiceError(
+        fault.errorType ?? "Lambda.SdkClientException",
+        fault.errorMessage ?? "Unable to execute HTTP request: Connection reset",
+      );
+    }
+    return await this.execute(fn, event, invocation, requestBytes, fault);
+  }
+
+  /** Runs invocation number `invocation` of `fn` on a worker (after its hook, if any). */
+  private async execute(
+    fn: Fn,
+    event: unknown,
+    invocation: number,
+    requestBytes: number,
+    fault: FaultSpec | undefined,
+  ): Promise<LambdaInvocationResult> {
     await this.takeMatching(this.hooks, fn, invocation)?.run();
     const requestId = randomUUID();
     const timeoutMs = (fn.cfg.timeoutSeconds ?? 3) * 1000;

@@ -282,6 +282,23 @@ async function executionsOf(repo: string, branch: string) {
 }
 
 /**
+ * A failed export whose copy batch did not report makes its repair wait for the copy
+ * function's timeout (settling.ts): the crashed batches here ended, so the test lets the
+ * settling time pass at once.
+ */
+async function settleFailedExport(repo: string, branch: string) {
+  const s = await stores.exports.getState(repo, branch);
+  expect(s?.state).toBe("export-failed");
+  expect(Date.parse(s!.settlesAt!)).toBeGreaterThan(Date.now() + 15 * 60_000);
+  const ok = await stores.exports.compareAndSetState(repo, branch, s!.version, {
+    ...s!,
+    settlesAt: new Date(Date.now() - 1_000).toISOString(),
+    version: s!.version + 1,
+  });
+  expect(ok).toBe(true);
+}
+
+/**
  * `settled` without the API (whose status route asks lakeFS whether the branch exists): the
  * export state in DynamoDB and the executions, for tests counting the export's lakeFS calls.
  */
@@ -730,6 +747,11 @@ describe("continuous export end to end", () => {
     let s = await settled(repo, "main", h1);
     expect(s.state).toBe("export-failed");
     expect(s.errorMessage).toContain("did not complete");
+    // The batch did not report: the repair waits for its invocation (409 naming until when).
+    const early = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
+    expect(early.code, early.stderr + early.stdout).not.toBe(0);
+    expect(early.stderr + early.stdout).toContain("left a copy batch unreported");
+    await settleFailedExport(repo, "main");
     const r1 = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
     expect(r1.code, r1.stderr + r1.stdout).toBe(0);
     expect(await settled(repo, "main", h1)).toMatchObject({ lastExportedCommit: h1 });
@@ -752,6 +774,7 @@ describe("continuous export end to end", () => {
       // The watchdog saw the failed execution: export-failed with the reason.
       expect(s.state).toBe("export-failed");
       expect(s.errorMessage).toContain("FAILED");
+      await settleFailedExport(repo, "main");
       const r2 = await lakeport(["export", "repair", `lakefs://${repo}@main`]);
       expect(r2.code, r2.stderr + r2.stdout).toBe(0);
       expect(await settled(repo, "main", h3)).toMatchObject({ lastExportedCommit: h3 });

@@ -23,9 +23,12 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
+import { createStateStores } from "../../lambdas/api/state-stores";
 import { parseBatchOperationsCsvLine } from "../../lambdas/export/domain/batch-operations-manifest";
 import { compareKeys } from "../../lambdas/export/domain/keys";
 import { parseStatusLine } from "../../lambdas/export/domain/status";
+import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { uniqueName } from "../support/clients";
 import {
   createLakeFsRepository,
@@ -235,6 +238,38 @@ function invocations(logical: string) {
  * commit, merge and revert), trigger and watchdog idle, no export running or queued.
  */
 async function settle(ctx: Ctx) {
+  const s = await settleOnce(ctx);
+  if (s.state !== "export-failed" || !s.settlesAt || Date.parse(s.settlesAt) <= Date.now()) {
+    return s;
+  }
+  // A failed export whose functions may still run keeps its repair waiting for their timeout
+  // (settling.ts). The model's faults end their invocations, so the wait is skipped: the
+  // settling time is moved into the past, as 16 minutes would.
+  const { exports } = stateStores();
+  const stored = await exports.getState(ctx.repo.id, "main");
+  const moved = await exports.compareAndSetState(ctx.repo.id, "main", stored!.version, {
+    ...stored!,
+    settlesAt: new Date(Date.now() - 1_000).toISOString(),
+    version: stored!.version + 1,
+  });
+  expect(moved).toBe(true);
+  return settleOnce(ctx);
+}
+
+let stores: ReturnType<typeof createStateStores> | undefined;
+function stateStores() {
+  stores ??= createStateStores(
+    createDynamoDbClient({
+      endpoint: env.dynamoDbEndpoint,
+      region: env.region,
+      credentials: LOCAL_S3_CREDENTIALS,
+    }),
+    env.resources.tableName,
+  );
+  return stores;
+}
+
+async function settleOnce(ctx: Ctx) {
   await env.lakefsServer.hooksSettled();
   let previous = "";
   return eventually(

@@ -756,7 +756,8 @@ describe("export integrity", () => {
       id.startsWith("LakeportExportStateMachine"),
     ) as [[string, Resource]];
     const states = definitionOf(sm).States;
-    expect(states.ExportFailed).toMatchObject({ Type: "Fail", Error: "ExportFailed" });
+    // The Finish step names the error: ExportFailed, or ExportFailedCopiesMayRun (settling.ts).
+    expect(states.ExportFailed).toMatchObject({ Type: "Fail", ErrorPath: "$.finish.error" });
     expect(states.ExportFailed.CausePath).toBe("$.finish.errorMessage");
     expect(JSON.stringify(states["FinishedFailed?"])).toContain("$.finish.outcome");
     // After the status step's success line no Lambda runs: straight to Succeed.

@@ -39,7 +39,7 @@ const repairAt = (iso: string, full = false): StartInput => ({
 });
 
 describe("an export execution that ended while its functions may still run", () => {
-  it("settles the functions' timeout and a minute after an abort or a timeout, not after a failure", () => {
+  it("settles the functions' timeout and a minute after an abort, a timeout or a failure not known settled", () => {
     expect(EXPORT_WORKER_TIMEOUT_MINUTES).toBe(15);
     for (const status of ["ABORTED", "TIMED_OUT"]) {
       expect(outcomeOfEndedExecution({ status, stopDate: STOP })).toEqual({
@@ -52,11 +52,16 @@ describe("an export execution that ended while its functions may still run", () 
     expect(outcomeOfEndedExecution({ status: "ABORTED" }, new Date(STOP))).toMatchObject({
       settlesAt: SETTLED,
     });
-    // A failure ran to the Fail state (the map had ended): nothing is left running.
-    const failed = outcomeOfEndedExecution({ status: "FAILED", error: "States.Runtime" });
-    expect(failed).toEqual({
+    // A failure in the ExportFailed state: every copy batch reported, nothing is left running.
+    const failed = outcomeOfEndedExecution({ status: "FAILED", error: "ExportFailed", cause: "x" });
+    expect(failed).toEqual({ status: "failed", errorMessage: "x" });
+    // Any other failure (a Finish step that crashed) does not say whether its batches did.
+    expect(
+      outcomeOfEndedExecution({ status: "FAILED", error: "States.Runtime", stopDate: STOP }),
+    ).toEqual({
       status: "failed",
       errorMessage: "export execution FAILED: States.Runtime",
+      settlesAt: SETTLED,
     });
     expect(outcomeOfEndedExecution({ status: "SUCCEEDED" })).toEqual({ status: "succeeded" });
   });
@@ -99,7 +104,7 @@ describe("an export execution that ended while its functions may still run", () 
     expect(() => startResultResponse(r)).toThrow(ConflictError);
     expect(() => startResultResponse(r)).toThrow(`until ${SETTLED}; repair after that`);
     expect(startedLine(r)).toBe(
-      `export not started: the failed export was aborted or timed out; its functions may still write to the export path until ${SETTLED}, repair after that`,
+      `export not started: the failed export was aborted, timed out or left a copy batch unreported; its functions may still write to the export path until ${SETTLED}, repair after that`,
     );
   });
 });

@@ -1,5 +1,5 @@
-// The stuck-export check records an aborted or timed-out execution whose end event was lost.
-// Its functions may still write to the export path until their timeout, so the branch must
+// The stuck-export check records an aborted, timed-out or failed execution whose end event was
+// lost. Its functions may still write to the export path until their timeout, so the branch must
 // say until when (settlesAt), as the execution-ended handler's record does: a repair before
 // then could be overwritten by an older commit's copy. The check's grace after an ended
 // execution (STUCK_EXPORT_GRACE_MINUTES, down to 0) must not be what keeps the repair waiting.
@@ -86,15 +86,22 @@ it("an aborted or timed-out execution recorded by the stuck check keeps a repair
   }
 });
 
-it("a failed or succeeded execution recorded by the check has nothing left to settle", async () => {
-  const w = { state: running };
-  await checkStuckExports({
-    exports: branchStates(w),
-    executions: { lookup: async () => ({ status: "FAILED", stopDate: new Date(STOP) }) },
-    exportStateMachineArn: MACHINE,
-    now: () => new Date(STOP + 2 * 60_000),
-    policy: stuckPolicyFromEnv({ STUCK_EXPORT_GRACE_MINUTES: "0" }),
-  });
-  expect(w.state.state).toBe("export-failed");
-  expect(w.state.settlesAt).toBeUndefined();
+it("a failed execution recorded by the check settles unless every copy batch reported", async () => {
+  const recorded = async (error: string) => {
+    const w = { state: running };
+    await checkStuckExports({
+      exports: branchStates(w),
+      executions: { lookup: async () => ({ status: "FAILED", stopDate: new Date(STOP), error }) },
+      exportStateMachineArn: MACHINE,
+      now: () => new Date(STOP + 2 * 60_000),
+      policy: stuckPolicyFromEnv({ STUCK_EXPORT_GRACE_MINUTES: "0" }),
+    });
+    expect(w.state.state).toBe("export-failed");
+    return w.state.settlesAt;
+  };
+  // Its status step found every batch's shards reported: nothing it started still runs.
+  expect(await recorded("ExportFailed")).toBeUndefined();
+  // A batch did not report (its invocation may still copy), or the Finish step itself failed.
+  expect(await recorded("ExportFailedCopiesMayRun")).toBe(SETTLED);
+  expect(await recorded("Runtime.ExitError")).toBe(SETTLED);
 });

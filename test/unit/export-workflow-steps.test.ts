@@ -226,7 +226,7 @@ describe("finish step", () => {
         ...input,
         status: { status: "export-failed", signalledErrors: 1, errorMessage: "1 failed" },
       }),
-    ).toEqual({ outcome: "failed", errorMessage: "1 failed" });
+    ).toEqual({ outcome: "failed", error: "ExportFailed", errorMessage: "1 failed" });
   });
 });
 

@@ -102,7 +102,7 @@ export function startResultResponse(r: StartExportResult): ApiResult {
       );
     case "refused-settling":
       throw new ConflictError(
-        `the failed export was aborted or timed out and its functions may still write to the export path until ${r.until}; repair after that`,
+        `the failed export was aborted, timed out or left a copy batch unreported, and its functions may still write to the export path until ${r.until}; repair after that`,
       );
     case "start-failed":
       throw new UpstreamError(`export ${r.exportId} could not start: ${r.errorMessage}`);

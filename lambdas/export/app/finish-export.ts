@@ -9,22 +9,29 @@
 //    executions of a branch never overlap.
 // Outcomes of an ended execution:
 // - SUCCEEDED: the status step said exported-successfully or export-repaired: succeeded.
-// - FAILED in the ExportFailed state: failed, with the state's cause as the reason.
-// - any other FAILED, TIMED_OUT, ABORTED: failed, with the execution's error.
+// - FAILED in the ExportFailed state: failed, with the state's cause as the reason; when its
+//   error says a copy batch did not report (ExportFailedCopiesMayRun), the branch also records
+//   until when that batch's invocation may still copy (settling.ts), and a repair waits.
+// - any other FAILED, TIMED_OUT, ABORTED: failed, with the execution's error; its functions may
+//   still run, so a repair waits for them too (settling.ts).
 // Recording is conditional (same export id and commit, still in-progress), so a repeated event
 // or one for an older export changes nothing; a repeated delivery only starts the follow-up
 // if no start has taken it yet.
 import { z } from "zod";
 import { NotFoundError } from "../../shared/errors";
 import { type ExportState, exportModeOf } from "../domain/export-state";
-import { settlesAt } from "../domain/settling";
+import {
+  EXPORT_FAILED_COPIES_MAY_RUN_ERROR,
+  EXPORT_FAILED_ERROR,
+  settlesAt,
+} from "../domain/settling";
 import { decideObsoleteRun, type ExportOutcome, type ObsoleteRun } from "../domain/transitions";
 import { parseExportWorkflowInput } from "../domain/workflow-input";
 import { type ExportWorkflowState, reasonOfCaughtError } from "../domain/workflow-state";
 import { type StartExportDeps, type StartExportResult, startExport } from "./start-export";
 
-/** The Fail state's error name: the execution-ended handler takes its cause as the reason. */
-export const EXPORT_FAILED_ERROR = "ExportFailed";
+/** The Fail state's error names: the execution-ended handler takes its cause as the reason. */
+export { EXPORT_FAILED_COPIES_MAY_RUN_ERROR, EXPORT_FAILED_ERROR };
 
 /** The outcome the workflow's state stands for. */
 export function outcomeOf(state: ExportWorkflowState): ExportOutcome {
@@ -38,6 +45,8 @@ export function outcomeOf(state: ExportWorkflowState): ExportOutcome {
 
 export interface FinishStepOutput {
   outcome: ExportOutcome["status"];
+  /** The error of a failed outcome (of the ExportFailed state). */
+  error?: typeof EXPORT_FAILED_ERROR | typeof EXPORT_FAILED_COPIES_MAY_RUN_ERROR;
   /** The reason of a failed outcome (the cause of the ExportFailed state). */
   errorMessage?: string;
 }
@@ -45,9 +54,23 @@ export interface FinishStepOutput {
 /** The workflow's Finish step. */
 export function runFinishStep(state: ExportWorkflowState): FinishStepOutput {
   const outcome = outcomeOf(state);
-  return outcome.status === "succeeded"
-    ? { outcome: "succeeded" }
-    : { outcome: "failed", errorMessage: outcome.errorMessage.slice(0, 30_000) };
+  if (outcome.status === "succeeded") return { outcome: "succeeded" };
+  return {
+    outcome: "failed",
+    error: copiesMayRun(state) ? EXPORT_FAILED_COPIES_MAY_RUN_ERROR : EXPORT_FAILED_ERROR,
+    errorMessage: outcome.errorMessage.slice(0, 30_000),
+  };
+}
+
+/**
+ * Whether a copy invocation of the failed export may still run: its status step (or, when that
+ * failed, its markers step) found a shard without a result, or both failed after the copy map
+ * was planned (nothing says whether every batch reported).
+ */
+function copiesMayRun(state: ExportWorkflowState): boolean {
+  const found = state.status ?? state.markers;
+  if (found) return found.copiesMayRun === true;
+  return state.plan?.done === true && state.plan.counts.shards > 0;
 }
 
 const ExecutionStatusChangeSchema = z.looseObject({
@@ -78,11 +101,22 @@ export function outcomeOfEndedExecution(
   now: Date = new Date(),
 ): ExportOutcome {
   if (d.status === "SUCCEEDED") return { status: "succeeded" };
-  if (d.status === "FAILED" && d.error === EXPORT_FAILED_ERROR) {
-    return { status: "failed", errorMessage: (d.cause || "export failed").slice(0, 1000) };
+  const settles = settlesAt(
+    d.status,
+    typeof d.stopDate === "number" ? new Date(d.stopDate) : now,
+    d.error,
+  );
+  if (
+    d.status === "FAILED" &&
+    (d.error === EXPORT_FAILED_ERROR || d.error === EXPORT_FAILED_COPIES_MAY_RUN_ERROR)
+  ) {
+    return {
+      status: "failed",
+      errorMessage: (d.cause || "export failed").slice(0, 1000),
+      ...(settles !== undefined ? { settlesAt: settles } : {}),
+    };
   }
   const detail = [d.error, d.cause].filter(Boolean).join(": ").slice(0, 800);
-  const settles = settlesAt(d.status, typeof d.stopDate === "number" ? new Date(d.stopDate) : now);
   return {
     status: "failed",
     errorMessage: `export execution ${d.status}${detail ? `: ${detail}` : ""}`,

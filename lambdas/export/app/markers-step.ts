@@ -59,21 +59,28 @@ export async function runMarkersStep(
   state: ExportWorkflowState,
 ): Promise<MarkersStepOutput> {
   const input = workflowInputOf(state);
+  const { store, workBucket } = deps;
+  const planned = state.plan?.counts.shards ?? 0;
+  const unreported = missingShards(
+    planned,
+    await completedShards(store, workBucket, input.exportId),
+  );
+  // Said here too: should the status step fail, the Finish step still knows (settling.ts).
+  const mayRun = unreported.length > 0 ? { copiesMayRun: true as const } : {};
   const none: MarkersStepOutput = {
     markers: 0,
     removed: 0,
     withheld: 0,
     failed: 0,
     errorSamples: [],
+    ...mayRun,
   };
   if (input.lastKeysInPrefixRegexp.length === 0) return none;
   const selector = compileDirectorySelector(input.lastKeysInPrefixRegexp);
   const keys = exportWorkKeys(input.exportId);
-  const { store, workBucket } = deps;
   const { bucket, prefix } = parseS3Uri(input.exportPath, "exportPath");
 
-  const planned = state.plan?.counts.shards ?? 0;
-  await summariseUnreportedShards(deps, input.exportId, planned, bucket, selector);
+  await summariseUnreportedShards(deps, input.exportId, unreported, bucket, selector);
 
   // Each source is a list of part keys read one after the other.
   let sources: string[][] = [];
@@ -157,6 +164,7 @@ export async function runMarkersStep(
     withheld: index.withheld + blockedCount,
     failed: failedDirs.length,
     errorSamples,
+    ...mayRun,
   };
 }
 
@@ -169,14 +177,13 @@ export async function runMarkersStep(
 async function summariseUnreportedShards(
   deps: MarkersStepDeps,
   exportId: string,
-  planned: number,
+  unreported: number[],
   bucket: string,
   selector: DirectorySelector,
 ): Promise<void> {
   const { store, workBucket } = deps;
   const keys = exportWorkKeys(exportId);
-  const completed = await completedShards(store, workBucket, exportId);
-  for (const i of missingShards(planned, completed)) {
+  for (const i of unreported) {
     const body = await store.getText(workBucket, keys.taskShard(i));
     // Its directories are unknown: any marker could cover an object never copied.
     if (body === undefined) {

@@ -62,7 +62,7 @@ export type StartExportResult =
   | { status: "refused-running"; runningExportId: string }
   /** The last export failed: a person must repair first. */
   | { status: "refused-failed"; errorMessage?: string }
-  /** The failed execution was aborted or timed out: its functions may write until `until`. */
+  /** The failed execution was aborted, timed out or left a copy batch unreported: its functions may write until `until`. */
   | { status: "refused-settling"; until: string }
   /** repair asked for a branch whose export has not failed. */
   | { status: "refused-not-failed"; state: ExportStateName | "never-exported" }

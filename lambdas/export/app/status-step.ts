@@ -94,7 +94,7 @@ export async function runStatusStep(
     (await obsoleteRunReason(deps, input));
 
   const planned = state.plan?.done ? state.plan.counts.shards : 0;
-  const { totals: shardTotals, completed } = await totalsOfShards(deps, input, planned);
+  const { totals: shardTotals, completed, missing } = await totalsOfShards(deps, input, planned);
   let totals = shardTotals;
   const markers = state.markers ?? {
     markers: 0,
@@ -118,6 +118,8 @@ export async function runStatusStep(
     status: decision.status,
     signalledErrors: decision.signalledErrors,
     ...(errorMessage ? { errorMessage } : {}),
+    // A failed export's repair waits for them (a shard of keep tasks only copies nothing).
+    ...(missing > 0 && decision.status === "export-failed" ? { copiesMayRun: true as const } : {}),
   };
   await recordFinalQuietly(deps, input.exportId, {
     shards: completed.size,
@@ -204,7 +206,7 @@ async function totalsOfShards(
   deps: StatusStepDeps,
   input: { exportId: string; exportPath: string; lastKeysInPrefixRegexp: string[] },
   planned: number,
-): Promise<{ totals: ExportTotals; completed: Set<number> }> {
+): Promise<{ totals: ExportTotals; completed: Set<number>; missing: number }> {
   const { store, workBucket } = deps;
   const { exportId } = input;
   const keys = exportWorkKeys(exportId);
@@ -245,7 +247,7 @@ async function totalsOfShards(
       failed,
     });
   }
-  return { totals, completed };
+  return { totals, completed, missing: missing.length };
 }
 
 /** The failures of a shard whose copy batch never reported: every copy and delete, and the

@@ -108,9 +108,11 @@ async function checkBranch(
     reason: verdict.reason,
   };
   if (verdict.action === "fail") {
-    // An aborted or timed-out execution's functions may still write: as the watchdog records
-    // it, whatever the grace the check waited (STUCK_EXPORT_GRACE_MINUTES can be 0).
-    const settles = execution && settlesAt(execution.status, execution.stopDate ?? deps.now());
+    // An aborted or timed-out execution's functions (or a failed one's unreported copy batch)
+    // may still write: as the watchdog records it, whatever the grace the check waited
+    // (STUCK_EXPORT_GRACE_MINUTES can be 0).
+    const settles =
+      execution && settlesAt(execution.status, execution.stopDate ?? deps.now(), execution.error);
     const done = await deps.exports.completeExport(
       {
         repository,

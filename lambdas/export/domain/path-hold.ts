@@ -1,6 +1,6 @@
 // A branch's export keeps its export and status paths while it may still write to them: while
-// it runs, and after an aborted or timed-out execution until its functions have stopped
-// (settling.ts). Until then the configuration cannot be deleted nor moved to other paths:
+// it runs, and after an aborted or timed-out execution (or a failed one with a copy batch that
+// did not report) until its functions have stopped (settling.ts). Until then the configuration cannot be deleted nor moved to other paths:
 // another branch could take the old path, and two exports would write one path.
 import type { ExportState } from "./export-state";
 
@@ -18,7 +18,7 @@ export function exportStillWriting(
     state.settlesAt !== undefined &&
     Date.parse(state.settlesAt) > Date.parse(now)
   ) {
-    return `the failed export ${state.exportId} was aborted or timed out and its functions may still write until ${state.settlesAt}`;
+    return `the failed export ${state.exportId} was aborted, timed out or left a copy batch unreported, and its functions may still write until ${state.settlesAt}`;
   }
   return undefined;
 }

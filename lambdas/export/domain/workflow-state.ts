@@ -31,12 +31,19 @@ export interface MarkersStepOutput {
   /** Marker writes that failed. */
   failed: number;
   errorSamples: OperationError[];
+  /** A planned shard had no result when the step ran (see StatusStepOutput). */
+  copiesMayRun?: true;
 }
 
 export interface StatusStepOutput {
   status: ExportStatus;
   signalledErrors: number;
   errorMessage?: string;
+  /**
+   * A planned shard has no result: its copy batch failed, maybe on Step Functions' side only
+   * (a Lambda service error), so its invocation may still be copying (settling.ts).
+   */
+  copiesMayRun?: true;
 }
 
 /** What a Catch puts under `$.error`. */
