@@ -32,6 +32,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { build } from "esbuild";
 import { COPY_MEMORY_MB as DEPLOYED_COPY_MEMORY_MB } from "../infra/constructs/export";
 import { LAKEPORT_ESBUILD_OPTIONS } from "../infra/constructs/function";
+import { heapLimitsOf } from "../local/lambda/worker-invocation";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
 import { startS3Server } from "../local/s3/server";
 import { cpuSnapshot, cpuUse, waitForQuietMachine } from "./cpu-usage";
@@ -47,8 +48,8 @@ const SHARD_SIZE = Number(process.env.SHARD_SIZE ?? 1000);
 const SOURCES = 1000;
 // The copy function's memory size: its worker's heap limit in the local runtime.
 const COPY_MEMORY_MB = Number(process.env.COPY_MEMORY_MB ?? DEPLOYED_COPY_MEMORY_MB);
-/** How the Lambda's worker is limited: "runtime" as the local runtime does (old generation =
- * memory size), "unlimited" (V8's defaults), "young:<MiB>" (the runtime's plus that young
+/** How the Lambda's worker is limited: "runtime" as the local runtime does (Lambda's limits
+ * for the memory size), "unlimited" (V8's defaults), "young:<MiB>" (the runtime's with that young
  * generation), "old:<MiB>" (another old generation limit, as another memory size would give).
  * Each runs after the same ceiling sample. */
 const VARIANTS = (process.env.VARIANTS ?? "runtime").split(",");
@@ -72,11 +73,14 @@ function cpuProfileOptions(name: string) {
   };
 }
 
+/** The copy function's worker limits in the local runtime (Lambda's, by its memory size). */
+const runtimeLimits = heapLimitsOf({ memorySizeMb: COPY_MEMORY_MB });
+
 function resourceLimitsOf(variant: string) {
   if (variant === "unlimited") return undefined;
   if (variant.startsWith("entry:") || variant.startsWith("external:")) {
     // entry:<file>+unlimited: that handler with V8's default limits.
-    return variant.endsWith("+unlimited") ? undefined : { maxOldGenerationSizeMb: COPY_MEMORY_MB };
+    return variant.endsWith("+unlimited") ? undefined : runtimeLimits;
   }
   const young = /^young:(\d+)$/.exec(variant)?.[1];
   const old = /^old:(\d+)$/.exec(variant)?.[1];
@@ -84,8 +88,8 @@ function resourceLimitsOf(variant: string) {
     throw new Error(`VARIANTS: unknown ${variant}`);
   }
   return {
-    maxOldGenerationSizeMb: old ? Number(old) : COPY_MEMORY_MB,
-    ...(young ? { maxYoungGenerationSizeMb: Number(young) } : {}),
+    maxOldGenerationSizeMb: old ? Number(old) : runtimeLimits.maxOldGenerationSizeMb,
+    maxYoungGenerationSizeMb: young ? Number(young) : runtimeLimits.maxYoungGenerationSizeMb,
   };
 }
 

@@ -128,22 +128,27 @@ export function runOnWorker(w: Worker, call: WorkerInvocation): Promise<WorkerRe
 }
 
 /**
- * A worker's V8 heap limits as Lambda sets them: the old generation at the memory size, and
- * the young generation from `--max-semi-space-size` in the function's NODE_OPTIONS (a worker
- * thread does not read NODE_OPTIONS; V8's young generation is three semi-spaces).
+ * A worker's V8 heap limits as Lambda sets them. Lambda's Node.js bootstrap gives a tenth of
+ * the memory size to the young generation (`--max-semi-space-size` of a twentieth: 88 MB at
+ * 1 769 MB, where V8's own default is 16) and the rest to the old generation
+ * (`--max-old-space-size`); a `--max-semi-space-size` in the function's NODE_OPTIONS sizes the
+ * young generation instead (a worker thread does not read NODE_OPTIONS; V8's young generation
+ * is three semi-spaces).
  */
 export function heapLimitsOf(cfg: {
   memorySizeMb?: number;
   environment?: Record<string, string>;
 }): {
   maxOldGenerationSizeMb: number;
-  maxYoungGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb: number;
 } {
+  const memory = Math.max(128, cfg.memorySizeMb ?? 128);
+  const newSpace = Math.floor(memory / 10);
   const semiSpace = /(?:^|\s)--max-semi-space-size=(\d+)(?:\s|$)/.exec(
     cfg.environment?.NODE_OPTIONS ?? "",
   )?.[1];
   return {
-    maxOldGenerationSizeMb: Math.max(64, cfg.memorySizeMb ?? 128),
-    ...(semiSpace ? { maxYoungGenerationSizeMb: 3 * Number(semiSpace) } : {}),
+    maxOldGenerationSizeMb: memory - newSpace,
+    maxYoungGenerationSizeMb: 3 * (semiSpace ? Number(semiSpace) : Math.floor(newSpace / 2)),
   };
 }

@@ -33,7 +33,7 @@ runtime.register({ name: "missing-export", codeDir, handler: "index.nothere" });
 runtime.register({ name: "small", codeDir, handler: "index.handler", memorySizeMb: 128 });
 for (const [name, nodeOptions] of [
   ["default-young", "--enable-source-maps"],
-  ["large-young", "--enable-source-maps --max-semi-space-size=64"],
+  ["large-young", "--enable-source-maps --max-semi-space-size=128"],
 ]) {
   runtime.register({
     name: name as string,
@@ -133,15 +133,19 @@ describe("LambdaRuntime", () => {
     runtime.updateFunctionLimits("small", { memorySizeMb: 128 });
   }, 60_000);
 
-  it("sizes the young generation from --max-semi-space-size in the function's NODE_OPTIONS, as Lambda's node does", async () => {
+  it("sizes the heap as Lambda's bootstrap does for the memory size, the young generation from --max-semi-space-size in NODE_OPTIONS", async () => {
     const limit = async (name: string) =>
       (await runtime.invokeJson<{ heapSizeLimit: number }>(name, { action: "heapLimit" }))
         .heapSizeLimit;
     const MiB = 1024 ** 2;
-    // Three semi-spaces of 64 MiB instead of V8's default 16 MiB: 144 MiB more.
-    const grown = (await limit("large-young")) - (await limit("default-young"));
-    expect(grown).toBeGreaterThan(100 * MiB);
-    expect(grown).toBeLessThan(200 * MiB);
+    // 512 MB: old space 461 MiB, semi-spaces of 25 MiB (V8 rounds them up to 32), three of them.
+    const base = await limit("default-young");
+    expect(base).toBeGreaterThan((461 + 96 - 8) * MiB);
+    expect(base).toBeLessThan((461 + 96 + 8) * MiB);
+    // Three semi-spaces of 128 MiB instead: 288 MiB more.
+    const grown = (await limit("large-young")) - base;
+    expect(grown).toBeGreaterThan(280 * MiB);
+    expect(grown).toBeLessThan(296 * MiB);
   });
 
   it("an injected oom fault runs out of the function's memory for real", async () => {
