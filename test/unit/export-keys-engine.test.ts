@@ -2,7 +2,12 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareKeys, keyBefore } from "../../lambdas/export/domain/keys";
-import { copySourceOf, partRanges, s3UserMetadata } from "../../lambdas/shared/s3-copy/copy-object";
+import {
+  copySourceOf,
+  partRanges,
+  s3ContentType,
+  s3UserMetadata,
+} from "../../lambdas/shared/s3-copy/copy-object";
 import { deleteObjects } from "../../lambdas/shared/s3-copy/delete-objects";
 
 const utf8Compare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -90,6 +95,18 @@ describe("copy engine helpers", () => {
       c: "=?UTF-8?B?4oCU?=",
       d: "=?UTF-8?B?dGFiCWhlcmU=?=",
     });
+  });
+
+  it("sends a content type's characters that are not printable US-ASCII percent-encoded as UTF-8", () => {
+    expect(s3ContentType("text/csv; charset=utf-8")).toBe("text/csv; charset=utf-8");
+    expect(s3ContentType("text/plain; name=100%")).toBe("text/plain; name=100%");
+    expect(s3ContentType("text/csv; name=café")).toBe("text/csv; name=caf%C3%A9");
+    expect(s3ContentType("a/b; n=😀\t\r\n")).toBe("a/b; n=%F0%9F%98%80%09%0D%0A");
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme" }), (v) => {
+        expect(s3ContentType(v)).toMatch(/^[\x20-\x7e]*$/);
+      }),
+    );
   });
 });
 

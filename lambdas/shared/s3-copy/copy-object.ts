@@ -69,6 +69,22 @@ export function s3MetadataValue(value: string): string {
   return `=?UTF-8?B?${Buffer.from(value, "utf8").toString("base64")}?=`;
 }
 
+/**
+ * A content type as an HTTP header carries it: printable US-ASCII as is, every other character
+ * percent-encoded as its UTF-8 bytes. lakeFS takes any string as a content type; sent as is,
+ * a character past U+00FF or a line break is no valid Node header value and one in
+ * U+0080..U+00FF fails S3's signature check, so every export of the object failed. (S3 decodes
+ * RFC 2047 in user metadata only, not in Content-Type.)
+ */
+export function s3ContentType(value: string): string {
+  if (/^[\x20-\x7e]*$/.test(value)) return value;
+  return value.replace(/[^\x20-\x7e]/gu, (c) =>
+    [...Buffer.from(c, "utf8")]
+      .map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`)
+      .join(""),
+  );
+}
+
 /** User metadata for S3: keys without an `x-amz-meta-` prefix, lower case; values s3MetadataValue. */
 export function s3UserMetadata(
   metadata: Record<string, string> | undefined,
@@ -243,7 +259,7 @@ export async function copyObject(
   const headers = input.keepSourceHeaders
     ? sourceHeaders(head!)
     : {
-        ...(input.contentType ? { ContentType: input.contentType } : {}),
+        ...(input.contentType ? { ContentType: s3ContentType(input.contentType) } : {}),
         Metadata: s3UserMetadata(input.metadata),
       };
   if (size <= threshold) {
