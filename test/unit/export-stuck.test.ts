@@ -315,3 +315,162 @@ describe("the check's limit setting", () => {
     );
   });
 });
+
+describe("heads of continuous branches that no export followed", () => {
+  /** lakeFS with branch heads and commit dates; a deleted branch answers 404. */
+  const lakefsOf = (heads: Record<string, string>, createdMinutesAgo: Record<string, number>) => {
+    const calls: string[] = [];
+    return {
+      calls,
+      async getBranch(repository: string, branch: string) {
+        calls.push(`getBranch ${repository}@${branch}`);
+        const id = heads[`${repository}@${branch}`];
+        if (!id) throw Object.assign(new Error("branch not found"), { status: 404 });
+        return { id: branch, commit_id: id };
+      },
+      async getCommit(repository: string, commitId: string) {
+        calls.push(`getCommit ${repository} ${commitId}`);
+        const age = createdMinutesAgo[commitId];
+        if (age === undefined) throw new Error(`lakeFS 500 for commit ${commitId}`);
+        return {
+          id: commitId,
+          parents: [],
+          committer: "c",
+          message: "m",
+          creation_date: minutesAgo(age).getTime() / 1000,
+          meta_range_id: "",
+          metadata: {},
+        };
+      },
+    };
+  };
+  const configs = (continuous: Record<string, boolean>) => ({
+    async getConfig(repository: string, branch: string) {
+      const c = continuous[`${repository}@${branch}`];
+      return c === undefined
+        ? undefined
+        : {
+            repository,
+            branch,
+            exportPath: `s3://out/${repository}/${branch}`,
+            lastKeysInPrefixRegexp: [],
+            isContinuous: c,
+            updatedAt: minutesAgo(100).toISOString(),
+          };
+    },
+  });
+  const exported = (commitId: string, over: Partial<ExportState> = {}) =>
+    state({ state: "exported-successfully", commitId, exportId: `x-${commitId}`, ...over });
+
+  it("starts the head of a continuous branch whose commit is older than the grace, and only it", async () => {
+    const store = new MemoryExportStates();
+    store.set("r", "missed", exported("c2"));
+    store.set("r", "fresh", exported("c2"));
+    store.set("r", "current", exported("c2"));
+    store.set("r", "one-time", exported("c2"));
+    store.set("r", "failed", exported("c2", { state: "export-failed" }));
+    store.set("r", "repaired", exported("c2", { state: "export-repaired" }));
+    store.set("r", "gone", exported("c2"));
+    const lakefs = lakefsOf(
+      {
+        "r@missed": "c3",
+        "r@fresh": "c4",
+        "r@current": "c2",
+        "r@one-time": "c3",
+        "r@failed": "c3",
+        "r@repaired": "c3",
+      },
+      { c3: 20, c4: 5 },
+    );
+    const started: string[] = [];
+    const result = await checkStuckExports({
+      exports: store,
+      executions: new MemoryExecutions(),
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+      missedHeads: {
+        lakefs,
+        configs: configs({
+          "r@missed": true,
+          "r@fresh": true,
+          "r@current": true,
+          "r@one-time": false,
+          "r@failed": true,
+          "r@repaired": true,
+          "r@gone": true,
+        }),
+        async start(repository, branch) {
+          started.push(`${repository}@${branch}`);
+          return {
+            status: "started",
+            exportId: `x-${branch}`,
+            executionArn: execArn(`x-${branch}`),
+            fromCommit: "c2",
+            commitId: "c3",
+            repaired: false,
+            mode: "incremental",
+          };
+        },
+      },
+    });
+    expect(started).toEqual(["r@missed", "r@repaired"]);
+    expect(result.missedHeads).toEqual([
+      { repository: "r", branch: "missed", head: "c3", exportedCommit: "c2", outcome: "started" },
+      { repository: "r", branch: "repaired", head: "c3", exportedCommit: "c2", outcome: "started" },
+    ]);
+    expect(result.errors).toEqual([]);
+    expect(result.stuck).toEqual([]);
+    // Not continuous: lakeFS is not asked; a failed export waits for its repair.
+    expect(lakefs.calls.some((c) => c.includes("one-time") || c.includes("failed"))).toBe(false);
+    // The head that is the exported commit needs no commit date.
+    expect(lakefs.calls).toContain("getBranch r@current");
+    expect(lakefs.calls.filter((c) => c.startsWith("getCommit"))).toEqual([
+      "getCommit r c3",
+      "getCommit r c4",
+      "getCommit r c3",
+    ]);
+  });
+
+  it("leaves a branch with a queued head to the follow-up, and reports a branch it could not check", async () => {
+    const store = new MemoryExportStates();
+    store.set(
+      "r",
+      "queued",
+      exported("c2", { pendingHead: "c3", updatedAt: minutesAgo(1).toISOString() }),
+    );
+    store.set("r", "broken", exported("c2"));
+    store.set("r", "ok", exported("c2"));
+    const started: string[] = [];
+    const result = await checkStuckExports({
+      exports: store,
+      executions: new MemoryExecutions(),
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+      missedHeads: {
+        lakefs: lakefsOf({ "r@queued": "c3", "r@broken": "c9", "r@ok": "c3" }, { c3: 30 }),
+        configs: configs({ "r@queued": true, "r@broken": true, "r@ok": true }),
+        async start(repository, branch) {
+          started.push(branch);
+          return { status: "up-to-date", commitId: "c3" };
+        },
+      },
+    });
+    expect(started).toEqual(["ok"]);
+    expect(result.missedHeads.map((m) => [m.branch, m.outcome])).toEqual([["ok", "up-to-date"]]);
+    expect(result.errors).toEqual([
+      { repository: "r", branch: "broken", message: "lakeFS 500 for commit c9" },
+    ]);
+  });
+
+  it("looks for none without the port", async () => {
+    const store = new MemoryExportStates();
+    store.set("r", "main", exported("c2"));
+    const result = await checkStuckExports({
+      exports: store,
+      executions: new MemoryExecutions(),
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+    });
+    expect(result).toMatchObject({ branches: 1, missedHeads: [], stuck: [], errors: [] });
+  });
+});

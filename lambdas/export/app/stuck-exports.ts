@@ -4,14 +4,20 @@
 // it, is recorded as export-failed (compare-and-set on the same export id, so a newer export
 // is never touched); a very long execution is only reported. A success still holding a queued
 // head long after it was recorded (the watchdog's follow-up start failed for good) gets its
-// follow-up export started. Every stuck branch counts in the
+// follow-up export started. A continuous branch whose head moved without an export (lakeFS
+// delivers a webhook once and does not retry it; a hard reset sends none) gets its head
+// exported once the commit is older than the start grace. Every stuck branch counts in the
 // ExportsStuckInProgress metric that the "stuck in progress" alarm watches.
 
+import { NotFoundError } from "../../shared/errors";
+import { getBranchHead } from "../../shared/lakefs/refs";
+import type { LakeFsApi } from "../../shared/lakefs/types";
 import { executionArnOf } from "../../shared/workflow-starter";
 import type { ExportState } from "../domain/export-state";
 import { settlesAt } from "../domain/settling";
 import { DEFAULT_STUCK_POLICY, judgeInProgressExport, type StuckPolicy } from "../domain/stuck";
 import type { ExecutionLookup, ExportStateStore } from "../ports";
+import type { StartExportResult } from "./start-export";
 
 export interface StuckCheckDeps {
   exports: Pick<ExportStateStore, "listStates" | "getState" | "completeExport">;
@@ -28,6 +34,24 @@ export interface StuckCheckDeps {
     branch: string,
     pending: Pick<ExportState, "pendingExplicit">,
   ) => Promise<unknown | null>;
+  /**
+   * Exports the head of a continuous branch that moved without an export (a commit whose
+   * webhook delivery was lost, a hard reset); none: not looked for.
+   */
+  missedHeads?: {
+    lakefs: Pick<LakeFsApi, "getBranch" | "getCommit">;
+    configs: Pick<ExportStateStore, "getConfig">;
+    start: (repository: string, branch: string) => Promise<StartExportResult>;
+  };
+}
+
+/** A continuous branch's head that no export followed, and what its start did. */
+export interface MissedHead {
+  repository: string;
+  branch: string;
+  head: string;
+  exportedCommit: string;
+  outcome: StartExportResult["status"];
 }
 
 export interface StuckExport {
@@ -46,6 +70,8 @@ export interface StuckCheckResult {
   inProgress: number;
   stuck: StuckExport[];
   markedFailed: number;
+  /** Heads of continuous branches found not exported, each started (or settled) now. */
+  missedHeads: MissedHead[];
   /** Branches that could not be checked (a throttled or failed call); the others still were. */
   errors: { repository: string; branch: string; message: string }[];
 }
@@ -57,21 +83,16 @@ export async function checkStuckExports(deps: StuckCheckDeps): Promise<StuckChec
     inProgress: 0,
     stuck: [],
     markedFailed: 0,
+    missedHeads: [],
     errors: [],
   };
   for await (const page of deps.exports.listStates()) {
     for (const listed of page) {
       result.branches++;
-      const inProgress = listed.state.state === "in-progress";
-      if (!inProgress && listed.state.pendingHead === undefined) continue;
+      const check = checkOf(deps, listed.state);
+      if (!check) continue;
       try {
-        await (inProgress ? checkBranch : checkQueuedHead)(
-          deps,
-          policy,
-          listed.repository,
-          listed.branch,
-          result,
-        );
+        await check(deps, policy, listed.repository, listed.branch, result);
       } catch (err) {
         // One branch's failed call must not leave the others unchecked.
         result.errors.push({
@@ -83,6 +104,26 @@ export async function checkStuckExports(deps: StuckCheckDeps): Promise<StuckChec
     }
   }
   return result;
+}
+
+type BranchCheck = (
+  deps: StuckCheckDeps,
+  policy: StuckPolicy,
+  repository: string,
+  branch: string,
+  result: StuckCheckResult,
+) => Promise<void>;
+
+/** What a listed state (the index may lag: each check reads the state again) is checked for. */
+function checkOf(deps: StuckCheckDeps, state: ExportState): BranchCheck | undefined {
+  if (state.state === "in-progress") return checkBranch;
+  if (state.pendingHead !== undefined) return checkQueuedHead;
+  if (deps.missedHeads && isExported(state)) return checkMissedHead;
+  return undefined;
+}
+
+function isExported(state: ExportState): boolean {
+  return state.state === "exported-successfully" || state.state === "export-repaired";
 }
 
 async function checkBranch(
@@ -162,4 +203,45 @@ async function checkQueuedHead(
   // Null: the configuration is gone, nothing more is exported (not stuck).
   if (deps.followUp && (await deps.followUp(repository, branch, state)) === null) return;
   result.stuck.push(stuck);
+}
+
+/**
+ * A continuous branch whose head is not the commit it exported, with nothing running or
+ * queued: the event of the commit was lost (or a hard reset sent none). The commit's own event
+ * gets the start grace (by the commit's date) before the head is started here, as the event
+ * would have; the start decides on the state as any start does (a racing event makes it
+ * up-to-date or queues behind it). A failed export waits for its repair and is not looked at.
+ */
+async function checkMissedHead(
+  deps: StuckCheckDeps,
+  policy: StuckPolicy,
+  repository: string,
+  branch: string,
+  result: StuckCheckResult,
+): Promise<void> {
+  const missed = deps.missedHeads;
+  if (!missed) return;
+  const config = await missed.configs.getConfig(repository, branch);
+  if (!config?.isContinuous) return;
+  const state = await deps.exports.getState(repository, branch);
+  if (!state || !isExported(state) || state.pendingHead !== undefined) return;
+  let head: string;
+  try {
+    head = await getBranchHead(missed.lakefs, repository, branch);
+  } catch (err) {
+    // The branch was deleted in lakeFS: nothing to export (its configuration stays until removed).
+    if (err instanceof NotFoundError) return;
+    throw err;
+  }
+  if (head === state.commitId) return;
+  const commit = await missed.lakefs.getCommit(repository, head);
+  if (deps.now().getTime() - commit.creation_date * 1000 <= policy.startGraceMs) return;
+  const started = await missed.start(repository, branch);
+  result.missedHeads.push({
+    repository,
+    branch,
+    head,
+    exportedCommit: state.commitId,
+    outcome: started.status,
+  });
 }

@@ -1,6 +1,8 @@
 // Scheduled (EventBridge rule, every few minutes): finds exports stuck in progress, records
 // the unrecoverable ones as export-failed, starts the follow-up export of a head queued behind
-// a success that the watchdog could not start, and publishes the ExportsStuckInProgress metric.
+// a success that the watchdog could not start, exports the head of a continuous branch that
+// moved without an export (its commit event lost), and publishes the ExportsStuckInProgress
+// metric.
 // Environment: TABLE_NAME, EXPORT_STATE_MACHINE_ARN, optional STUCK_EXPORT_AFTER_MINUTES
 // (a running execution older than this is reported; default 360) and
 // STUCK_EXPORT_GRACE_MINUTES (how long a start or an ended execution may take to be recorded
@@ -18,9 +20,10 @@ import {
 } from "../../shared/metrics";
 import { SfnExecutionLookup } from "../adapters/sfn-execution-lookup";
 import { followUpExport } from "../app/finish-export";
+import { startExport } from "../app/start-export";
 import { checkStuckExports, type StuckCheckResult } from "../app/stuck-exports";
 import { DEFAULT_STUCK_POLICY, type StuckPolicy } from "../domain/stuck";
-import { exportStore, startDepsFromEnv } from "./deps";
+import { exportStore, lakeFsClient, startDepsFromEnv } from "./deps";
 
 export function stuckPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): StuckPolicy {
   const minutes = (name: string, min: number) =>
@@ -51,7 +54,16 @@ async function runStuckCheck(): Promise<StuckCheckResult> {
     policy: stuckPolicyFromEnv(),
     followUp: async (repository, branch, pending) =>
       followUpExport(await startDepsFromEnv(), { repository, branch }, pending),
+    missedHeads: {
+      lakefs: await lakeFsClient(),
+      configs: exportStore(),
+      start: async (repository, branch) =>
+        startExport(await startDepsFromEnv(), { repository, branch, trigger: "event" }),
+    },
   });
+  for (const missed of result.missedHeads) {
+    logger.warn("branch head exported by the check: no event exported it", { ...missed });
+  }
   for (const { repository, branch, exportId, ...verdict } of result.stuck) {
     logger.warn("export stuck in progress", { repository, branch, exportId, ...verdict });
   }
@@ -88,6 +100,7 @@ export const handler = lambdaHandler({
     inProgress: result.inProgress,
     stuck: result.stuck.length,
     markedFailed: result.markedFailed,
+    missedHeads: result.missedHeads.length,
     errors: result.errors.length,
   }),
 });
