@@ -118,7 +118,15 @@ export interface BenchResults {
     copies: number;
     /** Machine CPU during the best setting's timed copies (bench/cpu-usage.ts). */
     cpu?: CpuUse;
-    tried?: { threads: number; concurrency: number; objectsPerSecond: number; cpu?: CpuUse }[];
+    /** The speed probe's CPU ns per item during them (bench/speed-probe.ts). */
+    probeNanosPerItem?: number;
+    tried?: {
+      threads: number;
+      concurrency: number;
+      objectsPerSecond: number;
+      cpu?: CpuUse;
+      probeNanosPerItem?: number;
+    }[];
   };
   /** The same sweep after the export rounds. */
   ceilingAfter?: BenchResults["ceiling"];
@@ -239,6 +247,15 @@ export function renderTables(r: BenchResults): string {
     if (phases.length > 0) {
       out.push(
         `Copy phase alone (the copy map's first copy to its last) against the same ceilings, by round: ${phases.join(", ")}`,
+        "",
+      );
+    }
+    const adjusted = (e?.rounds ?? []).flatMap((x) =>
+      x.speedAdjustedRatio === undefined ? [] : [fmt(x.speedAdjustedRatio, 2)],
+    );
+    if (adjusted.length > 0) {
+      out.push(
+        `Against the ceilings around each round scaled to the machine speed of the export's minutes (a speed probe's CPU time per item), by round: ${adjusted.join(", ")}; median ${fmt(e?.medianSpeedAdjustedRatio ?? Number.NaN, 2)}`,
         "",
       );
     }

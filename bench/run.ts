@@ -28,6 +28,7 @@ import { runPeerBench } from "./peer-bench";
 import { writePhysicalObjects } from "./populate";
 import { type BenchResults, renderSvg, renderTables } from "./report";
 import { measureCopyCeiling } from "./s3-ceiling";
+import { type SpeedProbe, startSpeedProbe } from "./speed-probe";
 import {
   bracketSettingsOf,
   summarizeThroughput,
@@ -234,6 +235,7 @@ async function main(): Promise<number> {
     log(`FAILED ${msg}`);
     results.failures.push(msg);
   };
+  let stopProbe = () => {};
   try {
     await ensureBucket(env.s3, ns);
     await ensureBucket(env.s3, exportsBucket);
@@ -246,6 +248,12 @@ async function main(): Promise<number> {
         );
       }
     };
+    // The machine's speed through every throughput measurement (bench/speed-probe.ts).
+    const probe: SpeedProbe | undefined =
+      parts.has("ceiling") && parts.has("export") ? startSpeedProbe() : undefined;
+    stopProbe = () => probe?.stop();
+    const probed = async (fromMs: number, toMs: number) =>
+      probe ? await probe.nanosPerItem(fromMs, toMs) : undefined;
     const measureCeiling = async (
       when: string,
       settings: [number, number][],
@@ -271,13 +279,21 @@ async function main(): Promise<number> {
       // bucket as a directory): a run's ceilings make up to a million of them, and a memory
       // file system runs out of inodes (rclone's copies then failed with ENOSPC).
       await rm(path.join(env.dir, "s3", bucket), { recursive: true, force: true });
+      const tried = [];
+      for (const { startedAtMs, endedAtMs, ...t } of c.tried) {
+        const ns = await probed(startedAtMs, endedAtMs);
+        tried.push({ ...t, ...(ns ? { probeNanosPerItem: ns } : {}) });
+      }
+      const ns = await probed(c.startedAtMs, c.endedAtMs);
+      if (ns) log(`  machine speed: ${ns.toFixed(0)} ns of probe CPU per item`);
       return {
         objectsPerSecond: c.objectsPerSecond,
         threads: c.threads,
         concurrency: c.concurrency,
         copies: c.copies,
         ...(c.cpu ? { cpu: c.cpu } : {}),
-        tried: c.tried,
+        ...(ns ? { probeNanosPerItem: ns } : {}),
+        tried,
       };
     };
     if (parts.has("ceiling")) results.ceiling = await measureCeiling("before", CEILING_SETTINGS);
@@ -371,6 +387,7 @@ async function main(): Promise<number> {
           await quiet(`export round ${round + 1}`);
           const rec = phase();
           const cpuBefore = cpuSnapshot();
+          const startedAtMs = Date.now();
           const { commitId, seconds } = await commitAndAwaitExport(
             env,
             b,
@@ -378,6 +395,7 @@ async function main(): Promise<number> {
             exportTimeoutMs(b.objects),
           );
           const cpuAfter = cpuSnapshot();
+          const exportProbe = await probed(startedAtMs, Date.now());
           const usage = rec.finish();
           await verifyExport(env, b, commitId);
           const ops = b.objects / seconds;
@@ -409,6 +427,13 @@ async function main(): Promise<number> {
                     }
                   : undefined,
                 copyPhaseSeconds(usage.timeline),
+                exportProbe && ceilingBefore.probeNanosPerItem && after.probeNanosPerItem
+                  ? {
+                      export: exportProbe,
+                      ceilingBefore: ceilingBefore.probeNanosPerItem,
+                      ceilingAfter: after.probeNanosPerItem,
+                    }
+                  : undefined,
               ),
             );
             const last = rounds.at(-1) as ThroughputRound;
@@ -418,6 +443,9 @@ async function main(): Promise<number> {
               `round ${round + 1}: ratio ${last.ratio.toFixed(2)} to the ceilings around it` +
                 (last.cpu
                   ? `; copy phase ${last.copyPhaseSeconds?.toFixed(1)} s, ratio ${last.copyPhaseRatio?.toFixed(2)}; CPU per object ${us(last.cpu.export)} µs (${last.cpu.export.cores.toFixed(2)} cores, steal ${(last.cpu.export.stealShare * 100).toFixed(1)}%), ceilings ${us(last.cpu.ceilingBefore)} and ${us(last.cpu.ceilingAfter)} µs per copy, CPU ratio ${last.cpuRatio?.toFixed(2)}`
+                  : "") +
+                (last.speedAdjustedRatio !== undefined
+                  ? `; at the export's machine speed ${last.speedAdjustedRatio.toFixed(2)}`
                   : ""),
             );
             ceilingBefore = after;
@@ -452,7 +480,7 @@ async function main(): Promise<number> {
         const { throughput, failures } = summarizeThroughput(rounds, sweeps);
         results.exportThroughput = throughput;
         log(
-          `export throughput: best ${throughput.objectsPerSecond.toFixed(0)} objects/s, ratio ${throughput.ratioToCeiling.toFixed(2)} to the best ceiling, median round ratio ${throughput.medianRoundRatio?.toFixed(2)}`,
+          `export throughput: best ${throughput.objectsPerSecond.toFixed(0)} objects/s, ratio ${throughput.ratioToCeiling.toFixed(2)} to the best ceiling, median round ratio ${throughput.medianRoundRatio?.toFixed(2)}, at the export's machine speed ${throughput.medianSpeedAdjustedRatio?.toFixed(2) ?? "?"}`,
         );
         for (const f of failures) fail("S3 ceiling", new BenchFailure(f));
       }
@@ -578,6 +606,7 @@ async function main(): Promise<number> {
       results.coldStart = await measureColdStarts(env.assemblyDir, env.stackName, 3);
     }
   } finally {
+    stopProbe();
     await env.stop();
   }
   results.totalSeconds = (performance.now() - started) / 1000;

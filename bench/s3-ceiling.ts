@@ -18,8 +18,18 @@ export interface CeilingResult {
   objectsPerSecond: number;
   /** CPU of the best setting's timed copies (absent without /proc). */
   cpu?: CpuUse;
+  /** When the best setting's timed copies started and ended (epoch ms). */
+  startedAtMs: number;
+  endedAtMs: number;
   /** Every setting tried; the best is the ceiling. */
-  tried: { threads: number; concurrency: number; objectsPerSecond: number; cpu?: CpuUse }[];
+  tried: {
+    threads: number;
+    concurrency: number;
+    objectsPerSecond: number;
+    cpu?: CpuUse;
+    startedAtMs: number;
+    endedAtMs: number;
+  }[];
 }
 
 export interface CeilingOptions {
@@ -80,10 +90,12 @@ export async function measureCopyCeiling(
       (await Promise.all(workers.map((w) => message(w, "ready")))).filter((t) => t !== ""),
     );
     const cpuBefore = cpuSnapshot();
+    const startedAtMs = Date.now();
     const t0 = performance.now();
     for (const w of workers) w.postMessage("go");
     await Promise.all(workers.map((w) => message(w, "done")));
     const seconds = (performance.now() - t0) / 1000;
+    const endedAtMs = Date.now();
     // Read before the threads end: an ended thread's time leaves the process's counters.
     const cpuAfter = cpuSnapshot();
     await Promise.all(workers.map((w) => w.terminate()));
@@ -92,7 +104,14 @@ export async function measureCopyCeiling(
       cpuBefore && cpuAfter
         ? cpuUse(cpuBefore, cpuAfter, opts.copies, threadIds.size > 0 ? threadIds : undefined)
         : undefined;
-    tried.push({ threads, concurrency, objectsPerSecond, ...(cpu ? { cpu } : {}) });
+    tried.push({
+      threads,
+      concurrency,
+      objectsPerSecond,
+      ...(cpu ? { cpu } : {}),
+      startedAtMs,
+      endedAtMs,
+    });
     if (!best || objectsPerSecond > best.objectsPerSecond) {
       best = {
         copies: opts.copies,
@@ -101,6 +120,8 @@ export async function measureCopyCeiling(
         seconds,
         objectsPerSecond,
         ...(cpu ? { cpu } : {}),
+        startedAtMs,
+        endedAtMs,
         tried,
       };
     }

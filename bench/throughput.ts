@@ -6,6 +6,11 @@
 // sample counts, the strictest reading) and each export against the two samples around it.
 // Each round also compares CPU time per object (bench/cpu-usage.ts): the export's whole run
 // (plan and status included) against the ceiling loop's copies, which the drift moves far less.
+// The drift is the hardware's, so it moves CPU time per copy too; a speed probe
+// (bench/speed-probe.ts) measures it, and each round is also compared with the ceilings around
+// it scaled to the machine speed of the export's own minutes. That comparison decides whether
+// a round beat its ceiling: a raw ratio above 1 in a minute the probe shows faster is the
+// machine's drift, not a wrong ceiling.
 import type { CpuUse } from "./cpu-usage";
 
 export interface ThroughputRound {
@@ -25,6 +30,19 @@ export interface ThroughputRound {
   copyPhaseSeconds?: number;
   /** objects / copyPhaseSeconds / max(ceilingBefore, ceilingAfter). */
   copyPhaseRatio?: number;
+  /** The speed probe's CPU nanoseconds per item during the export and the two samples. */
+  probe?: ProbeSpeeds;
+  /** Each ceiling sample × its probe reading / the export's: the ceiling at the export's speed. */
+  speedAdjustedCeilingBefore?: number;
+  speedAdjustedCeilingAfter?: number;
+  /** objectsPerSecond / max of the speed-adjusted ceilings. */
+  speedAdjustedRatio?: number;
+}
+
+export interface ProbeSpeeds {
+  export: number;
+  ceilingBefore: number;
+  ceilingAfter: number;
 }
 
 export interface ExportThroughput {
@@ -38,6 +56,8 @@ export interface ExportThroughput {
   medianRoundRatio?: number;
   /** Median of the rounds' CPU ratios (absent without /proc, or in older results). */
   medianCpuRatio?: number;
+  /** Median of the rounds' speed-adjusted ratios (absent without the speed probe). */
+  medianSpeedAdjustedRatio?: number;
   rounds?: ThroughputRound[];
 }
 
@@ -48,8 +68,13 @@ export function throughputRound(
   ceilingAfter: number,
   cpu?: ThroughputRound["cpu"],
   copyPhaseSeconds?: number,
+  probe?: ProbeSpeeds,
 ): ThroughputRound {
   const objectsPerSecond = objects / seconds;
+  const probed =
+    probe && [probe.export, probe.ceilingBefore, probe.ceilingAfter].every((v) => v > 0)
+      ? probe
+      : undefined;
   const ceilingCpu = [cpu?.ceilingBefore, cpu?.ceilingAfter].flatMap((c) =>
     c && c.microsPerObject > 0 ? [c.microsPerObject] : [],
   );
@@ -70,6 +95,28 @@ export function throughputRound(
           copyPhaseRatio: objects / copyPhaseSeconds / Math.max(ceilingBefore, ceilingAfter),
         }
       : {}),
+    ...(probed ? speedAdjusted(objectsPerSecond, ceilingBefore, ceilingAfter, probed) : {}),
+  };
+}
+
+function speedAdjusted(
+  objectsPerSecond: number,
+  ceilingBefore: number,
+  ceilingAfter: number,
+  probe: ProbeSpeeds,
+): Pick<
+  ThroughputRound,
+  "probe" | "speedAdjustedCeilingBefore" | "speedAdjustedCeilingAfter" | "speedAdjustedRatio"
+> {
+  // More nanoseconds per probe item: a slower machine. A sample taken when the machine was
+  // slower than during the export is scaled up, one taken when it was faster is scaled down.
+  const before = (ceilingBefore * probe.ceilingBefore) / probe.export;
+  const after = (ceilingAfter * probe.ceilingAfter) / probe.export;
+  return {
+    probe,
+    speedAdjustedCeilingBefore: before,
+    speedAdjustedCeilingAfter: after,
+    speedAdjustedRatio: objectsPerSecond / Math.max(before, after),
   };
 }
 
@@ -98,6 +145,9 @@ export function summarizeThroughput(
     ...otherCeilings,
   );
   const cpuRatio = median(rounds.flatMap((r) => (r.cpuRatio === undefined ? [] : [r.cpuRatio])));
+  const adjusted = median(
+    rounds.flatMap((r) => (r.speedAdjustedRatio === undefined ? [] : [r.speedAdjustedRatio])),
+  );
   const throughput: ExportThroughput = {
     objects: best.objects,
     seconds: best.seconds,
@@ -105,6 +155,7 @@ export function summarizeThroughput(
     ratioToCeiling: best.objectsPerSecond / bestCeiling,
     medianRoundRatio: median(rounds.map((r) => r.ratio)) as number,
     ...(cpuRatio !== undefined ? { medianCpuRatio: cpuRatio } : {}),
+    ...(adjusted !== undefined ? { medianSpeedAdjustedRatio: adjusted } : {}),
     rounds,
   };
   const failures: string[] = [];
@@ -115,7 +166,13 @@ export function summarizeThroughput(
     );
   }
   rounds.forEach((r, i) => {
-    if (r.ratio > 1) {
+    if (r.speedAdjustedRatio !== undefined) {
+      if (r.speedAdjustedRatio > 1) {
+        failures.push(
+          `export round ${i + 1} (${rate(r.objectsPerSecond)}) beat the ceilings around it at the export's machine speed (${rate(r.speedAdjustedCeilingBefore as number)}, ${rate(r.speedAdjustedCeilingAfter as number)}; measured ${rate(r.ceilingBefore)}, ${rate(r.ceilingAfter)}): the ceiling does not measure what S3 can do`,
+        );
+      }
+    } else if (r.ratio > 1) {
       failures.push(
         `export round ${i + 1} (${rate(r.objectsPerSecond)}) beat the ceilings around it (${rate(r.ceilingBefore)}, ${rate(r.ceilingAfter)}): the ceiling does not measure what S3 can do`,
       );
