@@ -420,9 +420,10 @@ describe("heads of continuous branches that no export followed", () => {
     ]);
     expect(result.errors).toEqual([]);
     expect(result.stuck).toEqual([]);
-    // Not continuous: lakeFS is not asked; a failed export waits for its repair.
-    expect(lakefs.calls.some((c) => c.includes("one-time") || c.includes("failed"))).toBe(false);
-    // The head that is the exported commit needs no commit date.
+    // A failed export waits for its repair: lakeFS is not asked. Not continuous: its head is
+    // read, no more. The head that is the exported commit needs no commit date.
+    expect(lakefs.calls.some((c) => c.includes("failed"))).toBe(false);
+    expect(lakefs.calls).toContain("getBranch r@one-time");
     expect(lakefs.calls).toContain("getBranch r@current");
     expect(lakefs.calls.filter((c) => c.startsWith("getCommit"))).toEqual([
       "getCommit r c3",
@@ -460,6 +461,35 @@ describe("heads of continuous branches that no export followed", () => {
     expect(result.errors).toEqual([
       { repository: "r", branch: "broken", message: "lakeFS 500 for commit c9" },
     ]);
+  });
+
+  it("decides on the current state, not the lagging index's", async () => {
+    const store = new MemoryExportStates();
+    store.set("r", "main", exported("c2"));
+    // Between the listing and the read, an event's export of c3 ended.
+    store.onGet = (key) => {
+      if (key === "r@main") {
+        store.onGet = undefined;
+        store.set("r", "main", exported("c3"));
+      }
+    };
+    const started: string[] = [];
+    const result = await checkStuckExports({
+      exports: store,
+      executions: new MemoryExecutions(),
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+      missedHeads: {
+        lakefs: lakefsOf({ "r@main": "c3" }, { c3: 30 }),
+        configs: configs({ "r@main": true }),
+        async start(_repository, branch) {
+          started.push(branch);
+          return { status: "up-to-date", commitId: "c3" };
+        },
+      },
+    });
+    expect(started).toEqual([]);
+    expect(result.missedHeads).toEqual([]);
   });
 
   it("looks for none without the port", async () => {

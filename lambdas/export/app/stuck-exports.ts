@@ -118,7 +118,10 @@ type BranchCheck = (
 function checkOf(deps: StuckCheckDeps, state: ExportState): BranchCheck | undefined {
   if (state.state === "in-progress") return checkBranch;
   if (state.pendingHead !== undefined) return checkQueuedHead;
-  if (deps.missedHeads && isExported(state)) return checkMissedHead;
+  if (deps.missedHeads && isExported(state)) {
+    return (d, p, repository, branch, result) =>
+      checkMissedHead(d, p, repository, branch, result, state.commitId);
+  }
   return undefined;
 }
 
@@ -211,6 +214,7 @@ async function checkQueuedHead(
  * gets the start grace (by the commit's date) before the head is started here, as the event
  * would have; the start decides on the state as any start does (a racing event makes it
  * up-to-date or queues behind it). A failed export waits for its repair and is not looked at.
+ * A branch whose head is the listed commit costs one lakeFS call, nothing more.
  */
 async function checkMissedHead(
   deps: StuckCheckDeps,
@@ -218,13 +222,10 @@ async function checkMissedHead(
   repository: string,
   branch: string,
   result: StuckCheckResult,
+  listedCommit: string,
 ): Promise<void> {
   const missed = deps.missedHeads;
   if (!missed) return;
-  const config = await missed.configs.getConfig(repository, branch);
-  if (!config?.isContinuous) return;
-  const state = await deps.exports.getState(repository, branch);
-  if (!state || !isExported(state) || state.pendingHead !== undefined) return;
   let head: string;
   try {
     head = await getBranchHead(missed.lakefs, repository, branch);
@@ -233,6 +234,12 @@ async function checkMissedHead(
     if (err instanceof NotFoundError) return;
     throw err;
   }
+  if (head === listedCommit) return;
+  const config = await missed.configs.getConfig(repository, branch);
+  if (!config?.isContinuous) return;
+  // The index may lag: decide on the current state.
+  const state = await deps.exports.getState(repository, branch);
+  if (!state || !isExported(state) || state.pendingHead !== undefined) return;
   if (head === state.commitId) return;
   const commit = await missed.lakefs.getCommit(repository, head);
   if (deps.now().getTime() - commit.creation_date * 1000 <= policy.startGraceMs) return;
