@@ -439,8 +439,8 @@ describe("heads of continuous branches that no export followed", () => {
       "queued",
       exported("c2", { pendingHead: "c3", updatedAt: minutesAgo(1).toISOString() }),
     );
-    store.set("r", "broken", exported("c2"));
     store.set("r", "ok", exported("c2"));
+    store.set("r", "broken", exported("c2"));
     const started: string[] = [];
     const result = await checkStuckExports({
       exports: store,
@@ -460,6 +460,49 @@ describe("heads of continuous branches that no export followed", () => {
     expect(result.missedHeads.map((m) => [m.branch, m.outcome])).toEqual([["ok", "up-to-date"]]);
     expect(result.errors).toEqual([
       { repository: "r", branch: "broken", message: "lakeFS 500 for commit c9" },
+    ]);
+  });
+
+  it("looks after every other check, and stops at the first failure (lakeFS down)", async () => {
+    const store = new MemoryExportStates();
+    store.set("r", "a", exported("c2"));
+    store.set("r", "b", exported("c2"));
+    store.set("r", "never-started", state({ exportId: "r-ns" }));
+    store.set("r", "c", exported("c2"));
+    const calls: string[] = [];
+    const down = {
+      async getBranch(repository: string, branch: string): Promise<never> {
+        calls.push(`${repository}@${branch}`);
+        throw new Error("connect ECONNREFUSED lakefs:8000");
+      },
+      async getCommit(): Promise<never> {
+        throw new Error("not reached");
+      },
+    };
+    const result = await checkStuckExports({
+      exports: store,
+      executions: new MemoryExecutions(),
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+      missedHeads: {
+        lakefs: down,
+        configs: configs({ "r@a": true, "r@b": true, "r@c": true }),
+        start: async () => {
+          throw new Error("not reached");
+        },
+      },
+    });
+    // The export that never started is recorded whatever lakeFS does.
+    expect(result.markedFailed).toBe(1);
+    expect((await store.getState("r", "never-started"))?.state).toBe("export-failed");
+    expect(calls).toEqual(["r@a"]);
+    expect(result.errors).toEqual([
+      {
+        repository: "r",
+        branch: "a",
+        message:
+          "connect ECONNREFUSED lakefs:8000 (2 more branches' heads not checked in this run)",
+      },
     ]);
   });
 

@@ -86,10 +86,16 @@ export async function checkStuckExports(deps: StuckCheckDeps): Promise<StuckChec
     missedHeads: [],
     errors: [],
   };
+  // Missed heads are looked for after every other branch was checked: they need lakeFS, and a
+  // lakeFS that is down or hangs must not keep stuck exports from being recorded.
+  const exported: { repository: string; branch: string; commitId: string }[] = [];
   for await (const page of deps.exports.listStates()) {
     for (const listed of page) {
       result.branches++;
-      const check = checkOf(deps, listed.state);
+      if (deps.missedHeads && isExported(listed.state) && listed.state.pendingHead === undefined) {
+        exported.push({ ...listed, commitId: listed.state.commitId });
+      }
+      const check = checkOf(listed.state);
       if (!check) continue;
       try {
         await check(deps, policy, listed.repository, listed.branch, result);
@@ -103,7 +109,36 @@ export async function checkStuckExports(deps: StuckCheckDeps): Promise<StuckChec
       }
     }
   }
+  await checkMissedHeads(deps, policy, exported, result);
   return result;
+}
+
+/**
+ * Each exported branch's head against the commit it exported. The first branch whose check
+ * fails ends the pass for this run (the next run, minutes later, tries again): with lakeFS
+ * down, every branch would wait out the client's timeouts and retries in turn.
+ */
+async function checkMissedHeads(
+  deps: StuckCheckDeps,
+  policy: StuckPolicy,
+  branches: { repository: string; branch: string; commitId: string }[],
+  result: StuckCheckResult,
+): Promise<void> {
+  for (const [i, b] of branches.entries()) {
+    try {
+      await checkMissedHead(deps, policy, b.repository, b.branch, result, b.commitId);
+    } catch (err) {
+      const rest = branches.length - i - 1;
+      result.errors.push({
+        repository: b.repository,
+        branch: b.branch,
+        message:
+          ((err as Error)?.message ?? String(err)) +
+          (rest > 0 ? ` (${rest} more branches' heads not checked in this run)` : ""),
+      });
+      return;
+    }
+  }
 }
 
 type BranchCheck = (
@@ -115,13 +150,9 @@ type BranchCheck = (
 ) => Promise<void>;
 
 /** What a listed state (the index may lag: each check reads the state again) is checked for. */
-function checkOf(deps: StuckCheckDeps, state: ExportState): BranchCheck | undefined {
+function checkOf(state: ExportState): BranchCheck | undefined {
   if (state.state === "in-progress") return checkBranch;
   if (state.pendingHead !== undefined) return checkQueuedHead;
-  if (deps.missedHeads && isExported(state)) {
-    return (d, p, repository, branch, result) =>
-      checkMissedHead(d, p, repository, branch, result, state.commitId);
-  }
   return undefined;
 }
 
