@@ -359,6 +359,18 @@ describe("heads of continuous branches that no export followed", () => {
           };
     },
   });
+  /** The check over `store` (nothing running in Step Functions), with the missed-head port. */
+  const checkHeads = (
+    store: MemoryExportStates,
+    missedHeads?: Parameters<typeof checkStuckExports>[0]["missedHeads"],
+  ) =>
+    checkStuckExports({
+      exports: store,
+      executions: new MemoryExecutions(),
+      exportStateMachineArn: MACHINE,
+      now: () => NOW,
+      ...(missedHeads ? { missedHeads } : {}),
+    });
   const exported = (commitId: string, over: Partial<ExportState> = {}) =>
     state({ state: "exported-successfully", commitId, exportId: `x-${commitId}`, ...over });
 
@@ -383,34 +395,28 @@ describe("heads of continuous branches that no export followed", () => {
       { c3: 20, c4: 5 },
     );
     const started: string[] = [];
-    const result = await checkStuckExports({
-      exports: store,
-      executions: new MemoryExecutions(),
-      exportStateMachineArn: MACHINE,
-      now: () => NOW,
-      missedHeads: {
-        lakefs,
-        configs: configs({
-          "r@missed": true,
-          "r@fresh": true,
-          "r@current": true,
-          "r@one-time": false,
-          "r@failed": true,
-          "r@repaired": true,
-          "r@gone": true,
-        }),
-        async start(repository, branch) {
-          started.push(`${repository}@${branch}`);
-          return {
-            status: "started",
-            exportId: `x-${branch}`,
-            executionArn: execArn(`x-${branch}`),
-            fromCommit: "c2",
-            commitId: "c3",
-            repaired: false,
-            mode: "incremental",
-          };
-        },
+    const result = await checkHeads(store, {
+      lakefs,
+      configs: configs({
+        "r@missed": true,
+        "r@fresh": true,
+        "r@current": true,
+        "r@one-time": false,
+        "r@failed": true,
+        "r@repaired": true,
+        "r@gone": true,
+      }),
+      async start(repository, branch) {
+        started.push(`${repository}@${branch}`);
+        return {
+          status: "started",
+          exportId: `x-${branch}`,
+          executionArn: execArn(`x-${branch}`),
+          fromCommit: "c2",
+          commitId: "c3",
+          repaired: false,
+          mode: "incremental",
+        };
       },
     });
     expect(started).toEqual(["r@missed", "r@repaired"]);
@@ -442,18 +448,12 @@ describe("heads of continuous branches that no export followed", () => {
     store.set("r", "ok", exported("c2"));
     store.set("r", "broken", exported("c2"));
     const started: string[] = [];
-    const result = await checkStuckExports({
-      exports: store,
-      executions: new MemoryExecutions(),
-      exportStateMachineArn: MACHINE,
-      now: () => NOW,
-      missedHeads: {
-        lakefs: lakefsOf({ "r@queued": "c3", "r@broken": "c9", "r@ok": "c3" }, { c3: 30 }),
-        configs: configs({ "r@queued": true, "r@broken": true, "r@ok": true }),
-        async start(repository, branch) {
-          started.push(branch);
-          return { status: "up-to-date", commitId: "c3" };
-        },
+    const result = await checkHeads(store, {
+      lakefs: lakefsOf({ "r@queued": "c3", "r@broken": "c9", "r@ok": "c3" }, { c3: 30 }),
+      configs: configs({ "r@queued": true, "r@broken": true, "r@ok": true }),
+      async start(repository, branch) {
+        started.push(branch);
+        return { status: "up-to-date", commitId: "c3" };
       },
     });
     expect(started).toEqual(["ok"]);
@@ -479,17 +479,11 @@ describe("heads of continuous branches that no export followed", () => {
         throw new Error("not reached");
       },
     };
-    const result = await checkStuckExports({
-      exports: store,
-      executions: new MemoryExecutions(),
-      exportStateMachineArn: MACHINE,
-      now: () => NOW,
-      missedHeads: {
-        lakefs: down,
-        configs: configs({ "r@a": true, "r@b": true, "r@c": true }),
-        start: async () => {
-          throw new Error("not reached");
-        },
+    const result = await checkHeads(store, {
+      lakefs: down,
+      configs: configs({ "r@a": true, "r@b": true, "r@c": true }),
+      start: async () => {
+        throw new Error("not reached");
       },
     });
     // The export that never started is recorded whatever lakeFS does.
@@ -517,18 +511,12 @@ describe("heads of continuous branches that no export followed", () => {
       }
     };
     const started: string[] = [];
-    const result = await checkStuckExports({
-      exports: store,
-      executions: new MemoryExecutions(),
-      exportStateMachineArn: MACHINE,
-      now: () => NOW,
-      missedHeads: {
-        lakefs: lakefsOf({ "r@main": "c3" }, { c3: 30 }),
-        configs: configs({ "r@main": true }),
-        async start(_repository, branch) {
-          started.push(branch);
-          return { status: "up-to-date", commitId: "c3" };
-        },
+    const result = await checkHeads(store, {
+      lakefs: lakefsOf({ "r@main": "c3" }, { c3: 30 }),
+      configs: configs({ "r@main": true }),
+      async start(_repository, branch) {
+        started.push(branch);
+        return { status: "up-to-date", commitId: "c3" };
       },
     });
     expect(started).toEqual([]);
@@ -538,12 +526,7 @@ describe("heads of continuous branches that no export followed", () => {
   it("looks for none without the port", async () => {
     const store = new MemoryExportStates();
     store.set("r", "main", exported("c2"));
-    const result = await checkStuckExports({
-      exports: store,
-      executions: new MemoryExecutions(),
-      exportStateMachineArn: MACHINE,
-      now: () => NOW,
-    });
+    const result = await checkHeads(store);
     expect(result).toMatchObject({ branches: 1, missedHeads: [], stuck: [], errors: [] });
   });
 });
