@@ -486,6 +486,8 @@ async function main(): Promise<number> {
       }
     }
 
+    // The probe's share of a core is for the throughput rounds only, not the parts after them.
+    stopProbe();
     if (parts.has("incremental")) {
       for (const size of profile.incrementalSizes) {
         try {
