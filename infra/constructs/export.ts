@@ -7,9 +7,12 @@
 //          |                     ManifestGroups (a full export's manifest, a group of shards
 //          |                       per child; failures left to Status)
 //          v
-//     -> Markers -> Status (status line LAST) -> ExportSucceeded? -> Done
+//     -> Markers -> Status (status line LAST) -> ExportSucceeded? -> WritersRunning? -> Done
+//        |                      | yes: WaitForWriters (10 s) -> WritersCheck -> loop until
+//        |                      |   no writer of the export path runs (check failed: wait
+//        |                      |   until the latest time they could run) -> Done
 //        | Finish (the reason) -> ExportFailed (cause: the reason; error: ExportFailed, or
-//          ExportFailedCopiesMayRun when a copy batch did not report)
+//          ExportFailedCopiesMayRun when a copy batch did not report or a writer still runs)
 //   any error (Catch) -> StatusAfterFailure -> FinishAfterFailure -> ExportFailed
 //
 // Trigger: rule on the Lakeport bus (lakeport.lakefs commit, merge, revert, cherry-pick events) -> trigger Lambda.
@@ -44,6 +47,8 @@ const J = sfn.JsonPath;
 
 /** Memory of the export copy Lambda (MB). */
 export const COPY_MEMORY_MB = 1769;
+/** How often a success whose writers still run asks again whether they have ended. */
+const WRITERS_CHECK_INTERVAL_SECONDS = 10;
 export interface ExportWorkflowOptions {
   /** Objects above this many bytes use multipart copy (default: S3's 5 GiB). */
   multipartThresholdBytes?: number;
@@ -74,6 +79,7 @@ export class ExportWorkflow extends Construct {
     | "manifestGroup"
     | "status"
     | "finish"
+    | "writersCheck"
     | "watchdog"
     | "stuckCheck",
     lambda.IFunction
@@ -193,6 +199,8 @@ export class ExportWorkflow extends Construct {
       },
     );
     const finish = fn("Finish", "finish", 256, 1);
+    // After a success whose writers may still run: lists which still do (work bucket only).
+    const writersCheck = fn("WritersCheck", "writers-check", 256, 1, { ...work });
     const watchdog = fn("Watchdog", "watchdog", 256, 1, { ...state, ...lakeFsEnv });
     const stuckAfter = opts.stuckAfter ?? Duration.hours(6);
     if (stuckAfter.toMinutes() < 15 || stuckAfter.toHours({ integral: false }) > 24) {
@@ -206,7 +214,18 @@ export class ExportWorkflow extends Construct {
       ...lakeFsEnv,
       STUCK_EXPORT_AFTER_MINUTES: String(stuckAfter.toMinutes()),
     });
-    return { trigger, plan, copy, markers, manifestGroup, status, finish, watchdog, stuckCheck };
+    return {
+      trigger,
+      plan,
+      copy,
+      markers,
+      manifestGroup,
+      status,
+      finish,
+      writersCheck,
+      watchdog,
+      stuckCheck,
+    };
   }
 
   /** Least privilege. */
@@ -221,6 +240,7 @@ export class ExportWorkflow extends Construct {
     }
     for (const f of [plan, copy, markers, manifestGroup, status])
       grantWorkBucket(props.workBucket, f, "read-write");
+    grantWorkBucket(props.workBucket, this.functions.writersCheck, "read");
     // The trigger and the execution-ended handler read and write one branch's configuration
     // and export state (ExportStore): items of the repository's partition only.
     for (const f of [trigger, watchdog]) {
@@ -299,7 +319,7 @@ export class ExportWorkflow extends Construct {
     opts: ExportWorkflowOptions,
     stateMachineName: string,
   ): sfn.StateMachine {
-    const { plan, copy, markers, manifestGroup, status, finish } = this.functions;
+    const { plan, copy, markers, manifestGroup, status, finish, writersCheck } = this.functions;
     const invoke = (name: string, f: lambda.IFunction, o: Partial<tasks.LambdaInvokeProps> = {}) =>
       lakeportLambdaStep(this, name, f, o);
 
@@ -363,8 +383,9 @@ export class ExportWorkflow extends Construct {
         .when(sfn.Condition.stringEquals("$.finish.outcome", "failed"), exportFailed)
         .otherwise(done),
     );
-    // Once the status step wrote a success line, nothing may fail the execution (the branch
-    // would say export-failed under that line): a success ends here, without another Lambda.
+    // A success ends once the writers it found still running have ended (successEnd).
+    const checkWriters = invoke("WritersCheck", writersCheck, { resultPath: "$.writers" });
+    const successEnd = this.successEnd(checkWriters, done);
     markersTask.next(statusTask);
     statusTask.next(
       new sfn.Choice(this, "ExportSucceeded?")
@@ -373,7 +394,7 @@ export class ExportWorkflow extends Construct {
             sfn.Condition.isPresent("$.status.status"),
             sfn.Condition.not(sfn.Condition.stringEquals("$.status.status", "export-failed")),
           ),
-          done,
+          successEnd,
         )
         .otherwise(finishTask),
     );
@@ -395,6 +416,35 @@ export class ExportWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.hours(24),
     });
+  }
+
+  /**
+   * After the status step's success line, nothing may fail the execution (the branch would
+   * say export-failed under that line): a success ends once the writers of the export path it
+   * found still running (an earlier attempt of a batch that reported) have ended, so that the
+   * branch's next export starts after them (writers.ts). Should the check fail, the execution
+   * waits until the latest time they could run.
+   */
+  private successEnd(writersCheckTask: tasks.LambdaInvoke, done: sfn.Succeed): sfn.Choice {
+    const waitForWriters = new sfn.Wait(this, "WaitForWriters", {
+      time: sfn.WaitTime.duration(Duration.seconds(WRITERS_CHECK_INTERVAL_SECONDS)),
+    });
+    writersCheckTask.addCatch(
+      new sfn.Wait(this, "WaitForWritersDeadline", {
+        time: sfn.WaitTime.timestampPath("$.status.writersRunUntil"),
+      }).next(done),
+      { errors: ["States.ALL"], resultPath: "$.writersError" },
+    );
+    waitForWriters
+      .next(writersCheckTask)
+      .next(
+        new sfn.Choice(this, "WritersStillRunning?")
+          .when(sfn.Condition.isPresent("$.writers.until"), waitForWriters)
+          .otherwise(done),
+      );
+    return new sfn.Choice(this, "WritersRunning?")
+      .when(sfn.Condition.isPresent("$.status.writersRunUntil"), waitForWriters)
+      .otherwise(done);
   }
 
   /** The copy batches: a distributed map over the plan's shard index. */

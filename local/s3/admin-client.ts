@@ -1,9 +1,11 @@
 // Talks to the embedded S3's admin API over HTTP: what tests in another process (vitest
-// workers) use to read request counters, add deny rules, inject throttling
-// and lose answers.
+// workers) use to read request counters, add deny rules, inject throttling,
+// lose answers and hold requests.
 import type {
   DenyRule,
   DenyRuleInput,
+  HoldRule,
+  HoldRuleInput,
   LoseRule,
   LoseRuleInput,
   RequestCounts,
@@ -67,6 +69,16 @@ export class S3AdminClient {
   }
   async clearLoseRules(filter: { bucket?: string } = {}): Promise<void> {
     await this.call("DELETE", `lose${S3AdminClient.q(filter)}`);
+  }
+  hold(rule: HoldRuleInput): Promise<HoldRule> {
+    return this.call("POST", "hold", rule);
+  }
+  listHoldRules(): Promise<HoldRule[]> {
+    return this.call("GET", "hold");
+  }
+  /** Lets the rule's held requests go on. */
+  async releaseHold(id: string): Promise<void> {
+    await this.call("DELETE", `hold/${encodeURIComponent(id)}`);
   }
   limits(filter: { bucket?: string } = {}): Promise<S3Limits> {
     return this.call("GET", `limits${S3AdminClient.q(filter)}`);

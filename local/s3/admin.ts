@@ -1,7 +1,8 @@
 // Test and benchmark facilities of the embedded S3, kept in the proxy: request counters per
 // operation, access-deny rules (simulate "destination not writable") and injected throttling
-// (503 SlowDown), and lost answers (a request done, its answer never sent: what a connection
-// reset on the way back does, after which the SDK sends the request again). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
+// (503 SlowDown), lost answers (a request done, its answer never sent: what a connection
+// reset on the way back does, after which the SDK sends the request again) and held requests
+// (waiting until the test releases them). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
 // S3 never uses ("_lakeport" is not a valid bucket name).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -58,6 +59,22 @@ export interface LoseRule extends LoseRuleInput {
   remaining: number;
 }
 
+export interface HoldRuleInput {
+  /** How many matching requests are held before the rule takes no more. */
+  count: number;
+  operation?: S3Operation;
+  bucket?: string;
+  /** Only keys starting with this prefix. */
+  prefix?: string;
+}
+export interface HoldRule extends HoldRuleInput {
+  id: string;
+  /** Matching requests still to be held. */
+  remaining: number;
+  /** Requests held so far (they wait until the rule is released). */
+  held: number;
+}
+
 /** S3 size limits the proxy enforces; tests lower them to exercise large-object code paths. */
 export interface S3Limits {
   /** Largest source CopyObject accepts (S3: 5 GiB); bigger needs multipart UploadPartCopy. */
@@ -75,6 +92,10 @@ export class S3Admin {
   private denyRules = new Map<string, DenyRule>();
   private throttleRules = new Map<string, ThrottleRule>();
   private loseRules = new Map<string, LoseRule>();
+  private holdRules = new Map<
+    string,
+    { rule: HoldRule; released: Promise<void>; release: () => void }
+  >();
 
   /** Called by the proxy for every S3 request it receives. */
   record(bucket: string, operation: S3Operation): void {
@@ -231,6 +252,56 @@ export class S3Admin {
     return undefined;
   }
 
+  /**
+   * Holds matching requests until the rule is released: a request that takes as long as the
+   * test wants (a slow S3 call in a function the test keeps running).
+   */
+  hold(input: HoldRuleInput): HoldRule {
+    if (!Number.isInteger(input.count) || input.count < 1) {
+      throw new TypeError("hold rule: count must be a positive integer");
+    }
+    const rule: HoldRule = { ...input, id: randomUUID(), remaining: input.count, held: 0 };
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    this.holdRules.set(rule.id, { rule, released, release });
+    return rule;
+  }
+
+  listHoldRules(): HoldRule[] {
+    return [...this.holdRules.values()].map((h) => ({ ...h.rule }));
+  }
+
+  /** Lets the rule's held requests go on; the rule takes no more. */
+  releaseHold(id: string): boolean {
+    const h = this.holdRules.get(id);
+    if (!h) return false;
+    h.release();
+    this.holdRules.delete(id);
+    return true;
+  }
+
+  clearHoldRules(filter: { bucket?: string } = {}): void {
+    for (const [id, h] of this.holdRules) {
+      if (filter.bucket === undefined || h.rule.bucket === filter.bucket) this.releaseHold(id);
+    }
+  }
+
+  /** The wait of a request the first matching rule holds; undefined when none holds it. */
+  takeHold(bucket: string, operation: S3Operation, key: string): Promise<void> | undefined {
+    for (const { rule, released } of this.holdRules.values()) {
+      if (rule.remaining <= 0) continue;
+      if (rule.bucket !== undefined && rule.bucket !== bucket) continue;
+      if (rule.operation !== undefined && rule.operation !== operation) continue;
+      if (rule.prefix !== undefined && !key.startsWith(rule.prefix)) continue;
+      rule.remaining -= 1;
+      rule.held += 1;
+      return released;
+    }
+    return undefined;
+  }
+
   /** Limits in force for requests to `bucket` (its own overrides over the global ones). */
   limits(filter: { bucket?: string } = {}): S3Limits {
     const own = filter.bucket !== undefined ? this.bucketLimits.get(filter.bucket) : undefined;
@@ -264,6 +335,7 @@ export class S3Admin {
     this.denyRules.clear();
     this.throttleRules.clear();
     this.loseRules.clear();
+    this.clearHoldRules();
   }
 }
 
@@ -280,6 +352,9 @@ export class S3Admin {
  *   GET    /_lakeport/lose                    -> LoseRule[]
  *   POST   /_lakeport/lose {count,operation?,bucket?,prefix?,mode?} -> LoseRule
  *   DELETE /_lakeport/lose/<id>   DELETE /_lakeport/lose[?bucket=b]
+ *   GET    /_lakeport/hold                    -> HoldRule[]
+ *   POST   /_lakeport/hold {count,operation?,bucket?,prefix?} -> HoldRule
+ *   DELETE /_lakeport/hold/<id> (releases)   DELETE /_lakeport/hold[?bucket=b]
  *   GET    /_lakeport/limits[?bucket=b]       -> S3Limits
  *   PUT    /_lakeport/limits[?bucket=b] {copyObjectMaxBytes?, minPartBytes?} -> S3Limits
  *   POST   /_lakeport/reset
@@ -359,6 +434,17 @@ export async function handleAdminRequest(
       }
       if (m === "DELETE") {
         admin.clearLoseRules(filter);
+        return send(200, {});
+      }
+    }
+    if (resource === "hold") {
+      if (m === "GET") return send(200, admin.listHoldRules());
+      if (m === "POST") return send(201, admin.hold(body as unknown as HoldRuleInput));
+      if (m === "DELETE" && id) {
+        return admin.releaseHold(id) ? send(200, {}) : send(404, { message: `no hold rule ${id}` });
+      }
+      if (m === "DELETE") {
+        admin.clearHoldRules(filter);
         return send(200, {});
       }
     }

@@ -134,6 +134,8 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
   if (url.startsWith(ADMIN_PATH_PREFIX)) return handleAdminRequest(ctx.admin, req, res);
   const r = classifyRequest(req.method ?? "GET", url, req.headers);
   ctx.admin.record(r.bucket, r.operation);
+  const held = ctx.admin.takeHold(r.bucket, r.operation, r.key);
+  if (held) await held;
   if (ctx.admin.takeThrottle(r.bucket, r.operation)) throw slowDown();
   const loss = ctx.admin.takeLoss(r.bucket, r.operation, r.key);
   if (loss) loseAnswer(req, res, loss);

@@ -1,9 +1,10 @@
 // A copy batch whose Lambda call fails on Step Functions' side while the invocation runs on (a
 // dropped connection: Lambda.SdkClientException, retried, and failed for good), through the
 // real Lakeport app on the embedded environment. The export ends failed with the batch's shard
-// unreported, but its invocations still copy the old commit: a repair made meanwhile would have
-// them land over its copies of the new head under its success line. The branch records until
-// when they may run, and the repair waits, as after an aborted export.
+// unreported, but its invocations may still copy the old commit: a repair made meanwhile would
+// have them land over its copies of the new head under its success line. The branch records
+// until when they may run, and the repair waits, as after an aborted export. (Held here before
+// they start, they find their export ended and copy nothing.)
 import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createStateStores } from "../../lambdas/api/state-stores";
@@ -89,12 +90,13 @@ it("a repair waits for the copy invocations a failed export lost the answers of"
     settlesAt: failed.settlesAt,
   });
 
-  // The invocations copy the old commit, as they would have over a repair made meanwhile.
+  // The invocations start only now, after their export ended: they copy nothing (one that
+  // had started before would have been listed by the status step, export-late-writer-app).
   release();
   await eventually("the lost invocations' end", () =>
     runtime.stats(copyFn).records.length >= endedBefore + ATTEMPTS ? true : undefined,
   );
-  expect(await exported(repo.id)).toBe("old");
+  await expect(exported(repo.id)).rejects.toMatchObject({ name: "NoSuchKey" });
 
   // Once they have stopped (the settling time moved into the past here), the repair runs and
   // nothing lands after it.

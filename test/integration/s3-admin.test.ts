@@ -262,6 +262,36 @@ describe("lost answers", () => {
   });
 });
 
+describe("held requests", () => {
+  test("a held request waits until its rule is released; others and later ones go on", async () => {
+    const bucket = await newBucket();
+    const rule = await admin.hold({ count: 1, bucket, operation: "PutObject", prefix: "slow/" });
+    let done = false;
+    const slow = put(s3, bucket, "slow/a").then(() => {
+      done = true;
+    });
+    // The held request is counted as received; others are answered meanwhile.
+    for (
+      let i = 0;
+      i < 50 && (await admin.listHoldRules()).find((r) => r.id === rule.id)?.held !== 1;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await put(s3, bucket, "fast");
+    await put(s3, bucket, "slow/b"); // the rule's count is used up
+    expect(done).toBe(false);
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "slow/a" })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await admin.releaseHold(rule.id);
+    await slow;
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "slow/a" }));
+    expect(await admin.listHoldRules()).not.toContainEqual(expect.objectContaining({ bucket }));
+    await expect(admin.hold({ count: 0 })).rejects.toThrow(/count must be a positive integer/);
+  });
+});
+
 describe("limits", () => {
   test("a lowered CopyObject limit forces multipart copy; a part minimum rejects small parts", async () => {
     const bucket = await newBucket();

@@ -760,14 +760,33 @@ describe("export integrity", () => {
     expect(states.ExportFailed).toMatchObject({ Type: "Fail", ErrorPath: "$.finish.error" });
     expect(states.ExportFailed.CausePath).toBe("$.finish.errorMessage");
     expect(JSON.stringify(states["FinishedFailed?"])).toContain("$.finish.outcome");
-    // After the status step's success line no Lambda runs: straight to Succeed.
+    // After the status step's success line nothing can fail the execution: every state it
+    // can reach leads to Succeed, and the one Lambda there (the writers check) catches all.
     expect(states.Status.Next).toBe("ExportSucceeded?");
     const succeeded = states["ExportSucceeded?"];
     expect(JSON.stringify(succeeded.Choices)).toContain("$.status.status");
-    expect(succeeded.Choices.map((c: { Next: string }) => states[c.Next].Type)).toEqual([
-      "Succeed",
-    ]);
     expect(succeeded.Default).toBe("Finish");
+    const reached = new Set<string>();
+    const walk = (name: string) => {
+      if (reached.has(name)) return;
+      reached.add(name);
+      const st = states[name];
+      if (st.Type === "Task") {
+        expect(st.Catch?.[0]?.ErrorEquals).toEqual(["States.ALL"]);
+        for (const c of st.Catch) walk(c.Next);
+      }
+      for (const c of st.Choices ?? []) walk(c.Next);
+      if (st.Default) walk(st.Default);
+      if (st.Next) walk(st.Next);
+    };
+    for (const c of succeeded.Choices) walk(c.Next);
+    const types = [...reached].map((n) => states[n].Type);
+    expect(types).toContain("Succeed");
+    expect(types).not.toContain("Fail");
+    // The writers still running are waited for, rechecked every few seconds (writers.ts).
+    expect([...reached].filter((n) => states[n].Type === "Task")).toEqual(["WritersCheck"]);
+    expect(JSON.stringify(states["WritersRunning?"])).toContain("$.status.writersRunUntil");
+    expect(states.WaitForWritersDeadline.TimestampPath).toBe("$.status.writersRunUntil");
   });
 });
 

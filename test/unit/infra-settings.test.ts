@@ -433,7 +433,7 @@ describe("the construct's documented defaults (README: Deploying, Costs and remo
         (a.Namespace === "AWS/States" &&
           ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"].includes(a.MetricName)),
     );
-    expect(any).toHaveLength(23 + 3 * 3);
+    expect(any).toHaveLength(24 + 3 * 3);
     for (const a of any) {
       expect(a, a.MetricName).toMatchObject({
         Period: 300,
@@ -444,11 +444,11 @@ describe("the construct's documented defaults (README: Deploying, Costs and remo
     }
   });
 
-  it("37 single-metric alarms, 3 throttle alarms of 7, 8 and 8 metrics and one composite; missing data is nothing wrong", () => {
+  it("38 single-metric alarms, 3 throttle alarms of 8, 8 and 8 metrics and one composite; missing data is nothing wrong", () => {
     const alarms = ofType("AWS::CloudWatch::Alarm").map(([, a]) => a.Properties);
     const math = alarms.filter((a) => a.Metrics);
-    expect(alarms.length - math.length).toBe(37);
-    expect(math.map((a) => a.Metrics.filter((m: any) => m.MetricStat).length)).toEqual([7, 8, 8]);
+    expect(alarms.length - math.length).toBe(38);
+    expect(math.map((a) => a.Metrics.filter((m: any) => m.MetricStat).length)).toEqual([8, 8, 8]);
     expect(ofType("AWS::CloudWatch::CompositeAlarm")).toHaveLength(1);
     expect(new Set(alarms.map((a) => a.TreatMissingData))).toEqual(new Set(["notBreaching"]));
   });

@@ -10,6 +10,7 @@ import { compileDirectorySelector } from "../domain/markers";
 import type { ShardResult } from "../domain/results";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
+import { asWriter } from "./export-writers";
 import { runExportShard } from "./run-export-shard";
 import { MissingTaskShardError } from "./shard-files";
 
@@ -30,10 +31,19 @@ export interface CopyStepDeps {
 
 export { MissingTaskShardError };
 
+export interface CopyBatchCounts {
+  shards: number;
+  copied: number;
+  deleted: number;
+  failed: number;
+  /** A late attempt: the export had ended (its status step ran), so it copied nothing. */
+  late?: true;
+}
+
 export async function runCopyStep(
   deps: CopyStepDeps,
   event: CopyBatchEvent,
-): Promise<{ shards: number; copied: number; deleted: number; failed: number }> {
+): Promise<CopyBatchCounts> {
   const { exportId, exportPath, lastKeysInPrefixRegexp } = event.BatchInput ?? {};
   const keys = exportWorkKeys(exportId);
   const destBucket = parseS3Uri(exportPath, "BatchInput.exportPath").bucket;
@@ -85,10 +95,22 @@ export async function runCopyStep(
     out.deleted += result.deleted;
     out.failed += result.failed.length;
   };
-  const settled = await Promise.allSettled(shards.map(runShard));
-  const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (rejected) throw rejected.reason;
-  return out;
+  // Registered as a writer of the export path: the export's end waits for this invocation,
+  // and an invocation starting after that end copies nothing (export-writers.ts).
+  const ran = await asWriter(
+    { store: deps.store, workBucket: deps.workBucket, ...(deps.now ? { now: deps.now } : {}) },
+    exportId,
+    "copy",
+    async () => {
+      const settled = await Promise.allSettled(shards.map(runShard));
+      const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (rejected) throw rejected.reason;
+      return out;
+    },
+  );
+  if (ran) return ran;
+  logger.warn("copy batch started after its export ended: nothing copied", { exportId, shards });
+  return { ...out, late: true };
 }
 
 /** Progress is for people watching: failing to record it never fails the batch. A retried

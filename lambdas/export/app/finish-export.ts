@@ -63,13 +63,13 @@ export function runFinishStep(state: ExportWorkflowState): FinishStepOutput {
 }
 
 /**
- * Whether a copy invocation of the failed export may still run: its status step (or, when that
- * failed, its markers step) found a shard without a result, or both failed after the copy map
- * was planned (nothing says whether every batch reported).
+ * Whether a copy invocation of the failed export may still run: its status step found a shard
+ * without a result or a writer still running, or it failed after the copy map was planned
+ * (nothing else lists the writers: even with every shard reported, an earlier attempt of a
+ * batch may still copy).
  */
 function copiesMayRun(state: ExportWorkflowState): boolean {
-  const found = state.status ?? state.markers;
-  if (found) return found.copiesMayRun === true;
+  if (state.status) return state.status.copiesMayRun === true;
   return state.plan?.done === true && state.plan.counts.shards > 0;
 }
 

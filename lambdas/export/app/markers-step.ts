@@ -10,6 +10,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { forEachConcurrently } from "../../shared/concurrency";
 import type { LakeFsApi } from "../../shared/lakefs/types";
+import { logger } from "../../shared/logger";
 import { deleteObjects, writeEmptyObjects } from "../../shared/s3-copy";
 import { parseS3Uri } from "../../shared/s3-uri";
 import {
@@ -33,6 +34,7 @@ import type { ExportWorkflowState, MarkersStepOutput } from "../domain/workflow-
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
 import { MAX_KEY_BYTES, operationsOfTasks } from "./export-operations";
+import { asWriter } from "./export-writers";
 import {
   completedShards,
   MissingTaskShardError,
@@ -54,7 +56,24 @@ const CHECK_CONCURRENCY = 8;
 const RUN_PART_LINES = 100_000;
 const MAX_SAMPLES = 20;
 
+/**
+ * The markers of the export, written as a registered writer of its path: a late attempt (one
+ * Step Functions retried after a service error, starting after the export ended) writes none.
+ */
 export async function runMarkersStep(
+  deps: MarkersStepDeps,
+  state: ExportWorkflowState,
+): Promise<MarkersStepOutput> {
+  const { exportId, lastKeysInPrefixRegexp } = workflowInputOf(state);
+  // Without marker directories the step writes nothing to the export path.
+  if (lastKeysInPrefixRegexp.length === 0) return placeMarkers(deps, state);
+  const done = await asWriter(deps, exportId, "markers", () => placeMarkers(deps, state));
+  if (done) return done;
+  logger.warn("markers step started after its export ended: nothing written", { exportId });
+  return { markers: 0, removed: 0, withheld: 0, failed: 0, errorSamples: [], late: true };
+}
+
+async function placeMarkers(
   deps: MarkersStepDeps,
   state: ExportWorkflowState,
 ): Promise<MarkersStepOutput> {
@@ -65,15 +84,12 @@ export async function runMarkersStep(
     planned,
     await completedShards(store, workBucket, input.exportId),
   );
-  // Said here too: should the status step fail, the Finish step still knows (settling.ts).
-  const mayRun = unreported.length > 0 ? { copiesMayRun: true as const } : {};
   const none: MarkersStepOutput = {
     markers: 0,
     removed: 0,
     withheld: 0,
     failed: 0,
     errorSamples: [],
-    ...mayRun,
   };
   if (input.lastKeysInPrefixRegexp.length === 0) return none;
   const selector = compileDirectorySelector(input.lastKeysInPrefixRegexp);
@@ -164,7 +180,6 @@ export async function runMarkersStep(
     withheld: index.withheld + blockedCount,
     failed: failedDirs.length,
     errorSamples,
-    ...mayRun,
   };
 }
 

@@ -54,6 +54,7 @@ import { reasonOfCaughtError, workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore, ExportStateStore } from "../ports";
 import { batchManifestWriter } from "./batch-manifest-writer";
 import { operationsOfTasks } from "./export-operations";
+import { closeWriters } from "./export-writers";
 import {
   groupStretches,
   manifestAboutOf,
@@ -93,6 +94,8 @@ export async function runStatusStep(
     (state.error ? reasonOfCaughtError(state.error) : undefined) ??
     (await obsoleteRunReason(deps, input));
 
+  // No writer of the export path starts after this; those still running are waited for.
+  const writers = await closeWriters(deps, input.exportId);
   const planned = state.plan?.done ? state.plan.counts.shards : 0;
   const { totals: shardTotals, completed, missing } = await totalsOfShards(deps, input, planned);
   let totals = shardTotals;
@@ -119,8 +122,17 @@ export async function runStatusStep(
     signalledErrors: decision.signalledErrors,
     ...(errorMessage ? { errorMessage } : {}),
     // A failed export's repair waits for them (a shard of keep tasks only copies nothing).
-    ...(missing > 0 && decision.status === "export-failed" ? { copiesMayRun: true as const } : {}),
+    ...((missing > 0 || writers.running > 0) && decision.status === "export-failed"
+      ? { copiesMayRun: true as const }
+      : {}),
+    // A success waits for them before its execution ends.
+    ...(writers.until !== undefined && decision.status !== "export-failed"
+      ? { writersRunUntil: writers.until }
+      : {}),
   };
+  if (writers.running > 0) {
+    logger.warn("writers of the export path still running", { ...writers });
+  }
   await recordFinalQuietly(deps, input.exportId, {
     shards: completed.size,
     copied: totals.copied,

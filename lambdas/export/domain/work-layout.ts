@@ -13,6 +13,8 @@
 //   exports/<id>/markers/failed/depth-0003.json           failed marker writes of a level
 //   exports/<id>/plan/manifest-groups.jsonl               ManifestGroup per line (full exports)
 //   exports/<id>/manifest/group-000000.json               ManifestGroupDescriptor of a group
+//   exports/<id>/writers/<writer id>.started|.ended       a writer's records (writers.ts)
+//   exports/<id>/writers-closed.json                      the export ended: writers stop
 
 import { EXECUTION_NAME_PATTERN } from "../../shared/workflow-starter";
 
@@ -48,6 +50,8 @@ export function exportWorkKeys(exportId: string) {
     failedMarkers: (depth: number) => `${base}markers/failed/depth-${pad(depth, 4)}.json`,
     manifestGroups: `${base}plan/manifest-groups.jsonl`,
     manifestGroup: (g: number) => `${base}manifest/group-${pad(g)}.json`,
+    writersPrefix: `${base}writers/`,
+    writersClosed: `${base}writers-closed.json`,
   };
 }
 

@@ -31,8 +31,8 @@ export interface MarkersStepOutput {
   /** Marker writes that failed. */
   failed: number;
   errorSamples: OperationError[];
-  /** A planned shard had no result when the step ran (see StatusStepOutput). */
-  copiesMayRun?: true;
+  /** A late attempt: the export had ended when it started, so it wrote nothing. */
+  late?: true;
 }
 
 export interface StatusStepOutput {
@@ -41,9 +41,16 @@ export interface StatusStepOutput {
   errorMessage?: string;
   /**
    * A planned shard has no result: its copy batch failed, maybe on Step Functions' side only
-   * (a Lambda service error), so its invocation may still be copying (settling.ts).
+   * (a Lambda service error), so its invocation may still be copying (settling.ts); or a
+   * writer of the export path (a retried attempt of a batch that reported) still runs.
    */
   copiesMayRun?: true;
+  /**
+   * A successful export whose writers (an earlier attempt of a copy batch that reported, a
+   * retried markers step) may still run until then: the execution waits for them before it
+   * ends, so that no later export of the branch starts under their writes (writers.ts).
+   */
+  writersRunUntil?: string;
 }
 
 /** What a Catch puts under `$.error`. */
