@@ -5,6 +5,7 @@ import { expect, it } from "vitest";
 import { runCopyStep } from "../../lambdas/export/app/copy-step";
 import { asWriter, closeWriters, registerWriter } from "../../lambdas/export/app/export-writers";
 import { runFinishStep } from "../../lambdas/export/app/finish-export";
+import { runManifestGroupStep } from "../../lambdas/export/app/manifest-group-step";
 import { runStatusStep } from "../../lambdas/export/app/status-step";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
@@ -101,6 +102,17 @@ it("a copy batch starting after its export ended reads no task and copies nothin
   );
   expect(out).toEqual({ shards: 0, copied: 0, deleted: 0, failed: 0, late: true });
   expect(store.reads.filter((k) => k.includes("/tasks/"))).toEqual([]);
+});
+
+it("a manifest group starting after its export ended writes no part", async () => {
+  const store = new MemoryExportStore();
+  await store.put("work", keys.writersClosed, "{}");
+  const out = await runManifestGroupStep(
+    { store, workBucket: "work", now: at(T0) },
+    { Items: [{ group: 0, first: 0, last: 0 }], BatchInput: { state: { ...input, plan } } },
+  );
+  expect(out).toEqual({ groups: 0, parts: 0, entries: 0, late: true });
+  expect([...store.objects.keys()].filter((k) => !k.includes("/writers"))).toEqual([]);
 });
 
 const input = {

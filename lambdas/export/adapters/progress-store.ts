@@ -84,7 +84,12 @@ export class DynamoExportProgressStore implements ExportProgressStore {
 
   async getProgress(exportId: string): Promise<ExportProgress | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.exportProgress(exportId) }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.exportProgress(exportId),
+        // What the status step recorded last, not an older copy of the item.
+        ConsistentRead: true,
+      }),
     );
     const i = out.Item;
     if (!i) return undefined;

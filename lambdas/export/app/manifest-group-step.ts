@@ -4,6 +4,7 @@
 // a missing group's parts itself. The parts are only listed by an index once the export
 // succeeded: a failed export leaves them unlisted beside its status files.
 import { mapConcurrently } from "../../shared/concurrency";
+import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
 import {
   type ManifestAbout,
@@ -24,6 +25,7 @@ import type { ExportWorkflowInput } from "../domain/workflow-input";
 import { type ExportWorkflowState, workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore } from "../ports";
 import { batchManifestWriter } from "./batch-manifest-writer";
+import { asWriter } from "./export-writers";
 import { nonEmptyLines } from "./shard-files";
 
 /** Task shards (up to 1 MiB each) held at once. */
@@ -76,17 +78,26 @@ export interface ManifestGroupDeps {
 export async function runManifestGroupStep(
   deps: ManifestGroupDeps,
   event: ManifestGroupEvent,
-): Promise<{ groups: number; parts: number; entries: number }> {
+): Promise<{ groups: number; parts: number; entries: number; late?: true }> {
   const groups = (event.Items ?? []).map(parseManifestGroup);
   const input = workflowInputOf(event.BatchInput?.state);
   const out = { groups: 0, parts: 0, entries: 0 };
-  for (const group of groups) {
-    const written = await writeGroup(deps, input, group);
-    out.groups++;
-    out.parts += written.parts;
-    out.entries += written.entries;
-  }
-  return out;
+  // A registered writer of the status path: a late attempt (retried by Step Functions after a
+  // service error, starting after the export ended) writes no part over a later export's.
+  const ran = await asWriter(deps, input.exportId, "manifest", async () => {
+    for (const group of groups) {
+      const written = await writeGroup(deps, input, group);
+      out.groups++;
+      out.parts += written.parts;
+      out.entries += written.entries;
+    }
+    return out;
+  });
+  if (ran) return ran;
+  logger.warn("manifest group started after its export ended: nothing written", {
+    exportId: input.exportId,
+  });
+  return { ...out, late: true };
 }
 
 async function writeGroup(
