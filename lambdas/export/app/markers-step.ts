@@ -79,11 +79,6 @@ async function placeMarkers(
 ): Promise<MarkersStepOutput> {
   const input = workflowInputOf(state);
   const { store, workBucket } = deps;
-  const planned = state.plan?.counts.shards ?? 0;
-  const unreported = missingShards(
-    planned,
-    await completedShards(store, workBucket, input.exportId),
-  );
   const none: MarkersStepOutput = {
     markers: 0,
     removed: 0,
@@ -92,6 +87,11 @@ async function placeMarkers(
     errorSamples: [],
   };
   if (input.lastKeysInPrefixRegexp.length === 0) return none;
+  const planned = state.plan?.counts.shards ?? 0;
+  const unreported = missingShards(
+    planned,
+    await completedShards(store, workBucket, input.exportId),
+  );
   const selector = compileDirectorySelector(input.lastKeysInPrefixRegexp);
   const keys = exportWorkKeys(input.exportId);
   const { bucket, prefix } = parseS3Uri(input.exportPath, "exportPath");
