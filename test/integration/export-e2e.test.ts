@@ -419,7 +419,8 @@ beforeAll(async () => {
   const table = res.find((r) => r.type === "AWS::DynamoDB::Table")!;
   const machine = res.find((r) => r.type === "AWS::StepFunctions::StateMachine")!;
   const bus = res.find((r) => r.type === "AWS::Events::EventBus")!;
-  workBucket = res.find((r) => r.type === "AWS::S3::Bucket")!.physicalId;
+  workBucket = res.find((r) => r.type === "AWS::S3::Bucket" && /Work/.test(r.logicalId))!
+    .physicalId;
   stateMachineArn = machine.arn ?? machine.physicalId;
   const env = {
     TABLE_NAME: table.physicalId,
@@ -1194,7 +1195,7 @@ describe("continuous export end to end", () => {
       lakefsServer.resetStats();
       const c = await lakefs.commit(repo, "main", { message: "2 500 objects" });
       await lakefsServer.hooksSettled();
-      await settled(repo, "main", c.id, 180_000);
+      const done = await settled(repo, "main", c.id, 180_000);
       const calls = lakefsServer.stats().byOperation;
       expect(await statusLineOf(prefix, repo, "main", c.id)).toEqual({
         status: "exported-successfully",
@@ -1206,6 +1207,20 @@ describe("continuous export end to end", () => {
       expect(exported).toEqual(paths);
       expect(await text(outBucket, `${prefix}/d/f02499.bin`)).toBe("first");
       expect(calls.diffRefs, JSON.stringify(calls)).toBe(earlier ? 3 : 1);
+      // The manifest is the commit's. From a commit that exported nothing, the plan's tasks are
+      // the whole commit: manifest groups wrote it beside the copies, as for a full export.
+      const index = JSON.parse(
+        await text(outBucket, `status/${prefix}/${repo}-main-${c.id}.manifest.json`),
+      );
+      const manifestPaths: string[] = [];
+      for (const part of index.parts) {
+        for (const l of (await text(outBucket, part.key)).split("\n").filter(Boolean))
+          manifestPaths.push(JSON.parse(l).path);
+      }
+      expect(index.entries).toBe(paths.length);
+      expect(manifestPaths).toEqual(paths);
+      const groups = await listAll(workBucket, `exports/${done.exportId}/manifest/`);
+      expect(groups.length).toBe(earlier ? 0 : 1);
     }
   }, 300_000);
 

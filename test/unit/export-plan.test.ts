@@ -474,6 +474,8 @@ describe("planExport: incremental from a commit that exports nothing", () => {
     expect(lakefs.calls).toEqual({ diff: 1, list: 3, stat: 0 });
     expect(lakefs.fromListings).toBe(2);
     expect(result).toMatchObject({ done: true, counts: { copies: 2_500, deletes: 1 } });
+    // Its copy tasks are the whole commit: the manifest can be written from them alone.
+    expect(result.fromExportsNothing).toBe(true);
     const tasks = sink.tasks();
     expect(tasks.map((t) => `${t.op} ${t.path}`)).toEqual(
       ["delete data/gone.csv", ...paths.map((p) => `copy ${p}`)].sort((a, b) =>
@@ -499,7 +501,8 @@ describe("planExport: incremental from a commit that exports nothing", () => {
         [...added(branch(1_500)), ["zz/old.csv", "removed"]],
       );
       const sink = new MemorySink();
-      await planExport(lakefs, sink, req("from"));
+      const result = await planExport(lakefs, sink, req("from"));
+      expect(result.fromExportsNothing).toBeUndefined();
       const tasks = sink.tasks();
       expect(lakefs.calls.diff, kept).toBe(2);
       expect(tasks.filter((t) => t.op === "delete").map((t) => t.path)).toEqual(["zz/old.csv"]);
@@ -521,6 +524,7 @@ describe("planExport: incremental from a commit that exports nothing", () => {
     const touched = new TouchedOf(["data/part-0002000x.csv"]);
     const sink = new MemorySink();
     let resume: PlanResult["cursor"] | undefined;
+    let last: PlanResult | undefined;
     for (let calls = 0; calls < 10; calls++) {
       const lakefs = new FakeLakeFs([actions], added(paths));
       let shards = 0;
@@ -533,11 +537,13 @@ describe("planExport: incremental from a commit that exports nothing", () => {
           shouldContinue: () => ++shards < 2,
         },
       );
+      last = r;
       if (r.done) break;
       resume = r.cursor;
     }
     const tasks = sink.tasks().map((t) => `${t.op} ${t.path}`);
     expect(resume).toBeDefined();
+    expect(last?.fromExportsNothing).toBe(true);
     expect(tasks).toHaveLength(4_201);
     expect(new Set(tasks).size).toBe(4_201);
     expect(tasks).toContain("delete data/part-0002000x.csv");

@@ -85,10 +85,12 @@ export async function runPlanStep(
   for (let i = 0; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
   await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
   await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
-  // A full export's manifest is written by groups of shards side by side (manifest-groups.ts);
-  // an incremental export's touches only the parts its changes fall in.
+  // A full export's manifest is written by groups of shards side by side (manifest-groups.ts),
+  // and so is that of an incremental export from a commit that exported nothing (its tasks
+  // are the whole commit too); another incremental export's touches only the parts its
+  // changes fall in.
   const groups =
-    input.exportStatusPath && mode !== "incremental"
+    input.exportStatusPath && (mode !== "incremental" || result.fromExportsNothing)
       ? manifestGroupsOf(result.counts.shards, opts.shardsPerManifestGroup)
       : [];
   if (groups.length > 0) {

@@ -396,15 +396,16 @@ async function writeExportManifest(
 ): Promise<ManifestIndex> {
   const { store, workBucket } = deps;
   const tasks = () => tasksOfShards(store, workBucket, input.exportId, 0, plan.shards - 1);
+  // A full export's copy and keep tasks are every exported object of the commit, in path
+  // order (its plan listed them): no second listing of the commit. Its groups' parts were
+  // written side by side before this step (manifest-group-step.ts), as were those of an
+  // incremental export from a commit that exported nothing (the plan made groups only then).
+  if (plan.manifestGroups > 0) {
+    const groups = await manifestGroupsOfExport(store, workBucket, input.exportId);
+    const stretches = groupStretches(store, workBucket, input.exportId, groups);
+    return writeManifestOfStretches(stretches, sink, about);
+  }
   if (exportModeOf(input) !== "incremental") {
-    // A full export's copy and keep tasks are every exported object of the commit, in path
-    // order (its plan listed them): no second listing of the commit. Its groups' parts were
-    // written side by side before this step (manifest-group-step.ts).
-    if (plan.manifestGroups > 0) {
-      const groups = await manifestGroupsOfExport(store, workBucket, input.exportId);
-      const stretches = groupStretches(store, workBucket, input.exportId, groups);
-      return writeManifestOfStretches(stretches, sink, about);
-    }
     return writeManifest(manifestEntriesOfTasks(tasks()), sink, about);
   }
   if (input.fromCommit && !listCommit) {

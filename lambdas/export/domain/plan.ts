@@ -76,6 +76,8 @@ export interface PlanCursor {
   /** Every diff (or listing) entry up to and including this path is in a written shard. */
   afterPath: string;
   counts: PlanCounts;
+  /** An earlier call found that `from` exports nothing (PlanResult.fromExportsNothing). */
+  fromExportsNothing?: true;
 }
 
 /** An object under the export prefix; `path` is its key relative to the prefix. */
@@ -126,6 +128,13 @@ export interface PlanResult {
   /** Pass back as `resume` when not done. */
   cursor: PlanCursor;
   counts: PlanCounts;
+  /**
+   * An incremental plan from a commit that exports nothing: its copy tasks are every exported
+   * object of `to`, as a full plan's copy and keep tasks are (its manifest can be written from
+   * them alone). Said by the call that took the listing of `to` for the diff, and carried by
+   * the cursor to the calls after it.
+   */
+  fromExportsNothing?: true;
 }
 
 export class PlanError extends Error {
@@ -152,9 +161,12 @@ export async function planExport(
   const resolve = opts.resolve ?? {};
   const mode = exportModeOf(req);
   let tasks: AsyncIterable<ExportTask>;
+  // Known from an earlier call of a resumed plan, or found by this one (incrementalTasks).
+  const source = { fromExportsNothing: req.resume?.fromExportsNothing === true };
+  const found = () => (source.fromExportsNothing ? { fromExportsNothing: true as const } : {});
   if (mode === "incremental") {
     if (req.fromCommit === null) throw new PlanError("an incremental export needs fromCommit");
-    tasks = incrementalTasks(lakefs, req, req.fromCommit, after, resolve);
+    tasks = incrementalTasks(lakefs, req, req.fromCommit, after, resolve, source);
   } else {
     if (!req.exported) throw new PlanError(`a ${mode} export needs the listing of the export path`);
     tasks = fullTasks(lakefs, req, req.exported, mode === "full-compare", after, resolve);
@@ -166,7 +178,11 @@ export async function planExport(
         // Tasks still buffered are not written: they are planned again on resume.
         await writer.settle();
         const counts = writer.counts();
-        return { done: false, cursor: { afterPath: writer.lastWrittenPath, counts }, counts };
+        return {
+          done: false,
+          cursor: { afterPath: writer.lastWrittenPath, counts, ...found() },
+          counts,
+        };
       }
     }
     await writer.flush();
@@ -176,7 +192,12 @@ export async function planExport(
     await writer.abandon();
   }
   const counts = writer.counts();
-  return { done: true, cursor: { afterPath: writer.lastWrittenPath, counts }, counts };
+  return {
+    done: true,
+    cursor: { afterPath: writer.lastWrittenPath, counts, ...found() },
+    counts,
+    ...found(),
+  };
 }
 
 // ---- full exports: the listing of `to` merge-joined with the export path --------------------
@@ -278,6 +299,7 @@ async function* incrementalTasks(
   fromCommit: string,
   after: string | undefined,
   resolve: ResolveOptions,
+  source: { fromExportsNothing: boolean },
 ): AsyncGenerator<ExportTask> {
   const batchSize = resolve.pageSize ?? 1000;
   const touched = req.touched ? req.touched.paths(after) : emptyPaths();
@@ -285,6 +307,9 @@ async function* incrementalTasks(
   const first = await firstPages.peek();
   if (first && onlyAdditions(first, batchSize) && (await exportsNothing(lakefs, req, fromCommit))) {
     await firstPages.close();
+    // Every diff entry of an exported path is then an addition, whichever call planned it:
+    // the plan's copy tasks (this call's and any earlier call's) are every object of `to`.
+    source.fromExportsNothing = true;
     yield* listingTasks(lakefs, req, touched, after, resolve);
     return;
   }
