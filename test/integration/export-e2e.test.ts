@@ -419,8 +419,9 @@ beforeAll(async () => {
   const table = res.find((r) => r.type === "AWS::DynamoDB::Table")!;
   const machine = res.find((r) => r.type === "AWS::StepFunctions::StateMachine")!;
   const bus = res.find((r) => r.type === "AWS::Events::EventBus")!;
-  workBucket = res.find((r) => r.type === "AWS::S3::Bucket" && /Work/.test(r.logicalId))!
-    .physicalId;
+  workBucket = res.find(
+    (r) => r.type === "AWS::S3::Bucket" && /Work/.test(r.logicalId),
+  )!.physicalId;
   stateMachineArn = machine.arn ?? machine.physicalId;
   const env = {
     TABLE_NAME: table.physicalId,
