@@ -6,6 +6,7 @@ import { runCopyStep } from "../../lambdas/export/app/copy-step";
 import { asWriter, closeWriters, registerWriter } from "../../lambdas/export/app/export-writers";
 import { runFinishStep } from "../../lambdas/export/app/finish-export";
 import { runManifestGroupStep } from "../../lambdas/export/app/manifest-group-step";
+import { runMarkersStep } from "../../lambdas/export/app/markers-step";
 import { runStatusStep } from "../../lambdas/export/app/status-step";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
@@ -113,6 +114,29 @@ it("a manifest group starting after its export ended writes no part", async () =
   );
   expect(out).toEqual({ groups: 0, parts: 0, entries: 0, late: true });
   expect([...store.objects.keys()].filter((k) => !k.includes("/writers"))).toEqual([]);
+});
+
+it("a markers step starting after its export ended writes no marker; without markers configured it registers nothing", async () => {
+  const store = new MemoryExportStore();
+  const s3 = {
+    send: async () => {
+      throw new Error("no S3 request expected");
+    },
+  };
+  const lakefs = {
+    listObjectsPage: async () => {
+      throw new Error("no lakeFS call expected");
+    },
+  };
+  const deps = { store, s3: s3 as never, lakefs: lakefs as never, workBucket: "work" };
+  // No marker directories: nothing to write, so no writer record either.
+  await runMarkersStep(deps, { ...input, plan });
+  expect([...store.objects.keys()].filter((k) => k.includes("/writers"))).toEqual([]);
+  // Markers configured, the export closed: the late attempt reads no summary, writes nothing.
+  await store.put("work", keys.writersClosed, "{}");
+  const out = await runMarkersStep(deps, { ...input, lastKeysInPrefixRegexp: ["^d/$"], plan });
+  expect(out).toMatchObject({ markers: 0, failed: 0, late: true });
+  expect(store.reads.filter((k) => k.includes("/results/") || k.includes("/markers/"))).toEqual([]);
 });
 
 const input = {
