@@ -304,8 +304,11 @@ export class ExportWorkflow extends Construct {
       );
       // Markers of directories an export emptied are deleted.
       allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
-      // Full exports list the export path against the commit (deleting what is extra).
+      // Full exports list the export path against the commit (deleting what is extra); an
+      // incremental export reads the previous manifest's index (status files live in an export
+      // bucket) to tell whether it can merge with it.
       allow(plan, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
+      allow(plan, ["s3:GetObject"], exportObjects);
       // Status files live in an export bucket too; the previous manifest is read back.
       allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
       allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));

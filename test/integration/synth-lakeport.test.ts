@@ -645,6 +645,11 @@ describe("export integrity", () => {
     expect(grants("LakeportExportPlanFunction", "s3:ListBucket").join()).toContain(
       `arn:aws:s3:::${EXPORT_BUCKET}`,
     );
+    // An incremental export's plan reads the previous manifest's index (status files live in
+    // an export bucket): without one to merge it plans the export as full-compare.
+    expect(grants("LakeportExportPlanFunction", "s3:GetObject")).toContain(
+      `arn:aws:s3:::${EXPORT_BUCKET}/*`,
+    );
     const deletes = grants("LakeportExportMarkersFunction", "s3:DeleteObject");
     expect(deletes).toEqual([`arn:aws:s3:::${EXPORT_BUCKET}/*`]);
   });

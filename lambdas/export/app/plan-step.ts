@@ -6,15 +6,18 @@
 
 import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
-import { exportModeOf } from "../domain/export-state";
+import { type ExportMode, exportModeOf } from "../domain/export-state";
 import { manifestGroupsOf } from "../domain/manifest-groups";
 import type { PlanCounts, PlannerLakeFs, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
+import { statusKeys } from "../domain/status";
 import { exportWorkKeys } from "../domain/work-layout";
+import type { ExportWorkflowInput } from "../domain/workflow-input";
 import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-state";
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { ExportPathObjects } from "./export-path-listing";
+import { previousManifestOf } from "./previous-manifest";
 import { TouchedPathsOfExports } from "./touched-paths";
 
 export interface PlanStepDeps {
@@ -45,8 +48,12 @@ export async function runPlanStep(
   const keys = exportWorkKeys(input.exportId);
   const exportPath = parseS3Uri(input.exportPath, "exportPath");
   const exportPrefix = exportPath.prefix;
-  const mode = exportModeOf(input);
   const resume = state.plan && !state.plan.done ? state.plan.cursor : undefined;
+  // A resumed plan keeps the mode its first call chose.
+  const mode = resume
+    ? (state.plan?.mode ?? exportModeOf(input))
+    : await plannedModeOf(deps, input);
+  const switched = mode !== exportModeOf(input) ? { mode } : {};
   const result = await planExport(
     deps.lakefs,
     {
@@ -78,7 +85,7 @@ export async function runPlanStep(
   );
   if (!result.done) {
     await recordPlanQuietly(deps, input.exportId, result.counts, false);
-    return { done: false, cursor: result.cursor, counts: result.counts };
+    return { done: false, cursor: result.cursor, counts: result.counts, ...switched };
   }
   const indexKey = shardIndexKey(input.exportId);
   const lines: string[] = [];
@@ -103,10 +110,42 @@ export async function runPlanStep(
     cursor: result.cursor,
     counts: result.counts,
     indexKey,
+    ...switched,
     ...(groups.length > 0
       ? { manifestGroups: groups.length, manifestGroupsKey: keys.manifestGroups }
       : {}),
   };
+}
+
+/**
+ * How this export is planned. An incremental export with status files merges its manifest with
+ * the previous export's (status-step.ts). Without a mergeable one (its index or a part of it
+ * deleted or expired, or an index of another export path) its manifest would be a listing of
+ * the whole commit in the status step, one Lambda of 15 minutes: it is planned as full-compare
+ * instead. The plan then lists the commit against the export path (resumable, copying only
+ * what differs), and manifest groups write the manifest beside the copies.
+ */
+export async function plannedModeOf(
+  deps: Pick<PlanStepDeps, "store">,
+  input: ExportWorkflowInput,
+): Promise<ExportMode> {
+  const mode = exportModeOf(input);
+  if (mode !== "incremental" || !input.exportStatusPath || !input.fromCommit) return mode;
+  const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
+  const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
+  const previous = await previousManifestOf(
+    deps.store,
+    status.bucket,
+    prev.manifestIndex,
+    input.exportPath,
+  );
+  if (previous.mergeable) return mode;
+  logger.warn("previous manifest cannot be merged: planned as full-compare", {
+    exportId: input.exportId,
+    previousManifest: `s3://${status.bucket}/${prev.manifestIndex}`,
+    reason: previous.reason,
+  });
+  return "full-compare";
 }
 
 /** Progress is for people watching: failing to record it never fails the plan. */

@@ -12,7 +12,7 @@ import { logger } from "../../shared/logger";
 import type { MetricsPort } from "../../shared/run-metrics";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { exportMetrics } from "../domain/export-metrics";
-import { exportModeOf } from "../domain/export-state";
+import { type ExportMode, exportModeOf } from "../domain/export-state";
 import {
   type ManifestAbout,
   type ManifestEntry,
@@ -22,6 +22,7 @@ import {
   MissingManifestPartError,
   manifestEntriesFromListing,
   manifestEntriesOfTasks,
+  mergeableManifestIndex,
   mergeManifest,
   parseManifestLine,
   supportsPartReuse,
@@ -155,14 +156,14 @@ export async function runStatusStep(
   const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
   const manifests =
     decision.status !== "export-failed"
-      ? await writeManifests(deps, input, planned, state.plan?.manifestGroups ?? 0, status, sk)
+      ? await writeManifests(deps, input, plannedWork(state, input, planned), status, sk)
       : undefined;
   const doc = buildStatusDocument({
     repository: input.repository,
     branch: input.branch,
     exportId: input.exportId,
     fromCommit: input.fromCommit,
-    mode: exportModeOf(input),
+    mode: state.plan?.mode ?? exportModeOf(input),
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
     commit: commit ?? { id: input.commitId, message: "", committer: "", creation_date: 0 },
     repaired: input.repaired,
@@ -327,6 +328,22 @@ async function commitInfo(
   }
 }
 
+/** What the plan made: its task shards, manifest groups, and the mode it planned in. */
+interface PlannedWork {
+  shards: number;
+  manifestGroups: number;
+  mode: ExportMode;
+}
+
+function plannedWork(
+  state: ExportWorkflowState,
+  input: ReturnType<typeof workflowInputOf>,
+  shards: number,
+): PlannedWork {
+  const mode = state.plan?.mode ?? exportModeOf(input);
+  return { shards, manifestGroups: state.plan?.manifestGroups ?? 0, mode };
+}
+
 /**
  * The JSON Lines manifest (parts, then the index) and, from the same stream of entries, the
  * S3 Batch Operations CSV manifest, completed before the index is written.
@@ -334,8 +351,7 @@ async function commitInfo(
 async function writeManifests(
   deps: StatusStepDeps,
   input: ReturnType<typeof workflowInputOf>,
-  shards: number,
-  manifestGroups: number,
+  plan: PlannedWork,
   status: { bucket: string; prefix: string },
   sk: StatusKeys,
 ): Promise<ManifestIndex> {
@@ -353,7 +369,7 @@ async function writeManifests(
     const written = await writeExportManifest(
       deps,
       input,
-      { shards, manifestGroups },
+      plan,
       exportLocation.prefix,
       status,
       about,
@@ -387,7 +403,7 @@ async function writeManifests(
 async function writeExportManifest(
   deps: StatusStepDeps,
   input: ReturnType<typeof workflowInputOf>,
-  plan: { shards: number; manifestGroups: number },
+  plan: PlannedWork,
   exportPrefix: string,
   status: { bucket: string; prefix: string },
   about: ManifestAbout,
@@ -405,16 +421,16 @@ async function writeExportManifest(
     const stretches = groupStretches(store, workBucket, input.exportId, groups);
     return writeManifestOfStretches(stretches, sink, about);
   }
-  if (exportModeOf(input) !== "incremental") {
+  if (plan.mode !== "incremental") {
     return writeManifest(manifestEntriesOfTasks(tasks()), sink, about);
   }
   if (input.fromCommit && !listCommit) {
     const prev = statusKeys(status.prefix, input.repository, input.branch, input.fromCommit);
-    const index = previousIndexOf(await deps.store.getText(status.bucket, prev.manifestIndex));
-    // Only a manifest of the same export path describes what this path holds: the previous
-    // commit may have been exported elsewhere before a configuration change (its keys and
-    // URIs would be another prefix's).
-    if (index !== undefined && samePath(index.exportPath, input.exportPath)) {
+    const index = mergeableManifestIndex(
+      await deps.store.getText(status.bucket, prev.manifestIndex),
+      input.exportPath,
+    );
+    if (index !== undefined) {
       if (supportsPartReuse(index, about.bucket)) {
         return writeMergedManifest(
           index,
@@ -436,21 +452,6 @@ async function writeExportManifest(
     sink,
     about,
   );
-}
-
-/** A manifest index, or undefined when the object is not one (it is then not merged). */
-function previousIndexOf(body: string | undefined): ManifestIndex | undefined {
-  if (body === undefined) return undefined;
-  try {
-    const index = JSON.parse(body) as ManifestIndex;
-    return Array.isArray(index?.parts) ? index : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function samePath(a: string | undefined, b: string): boolean {
-  return a !== undefined && a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
 async function* partLines(

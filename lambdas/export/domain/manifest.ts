@@ -67,6 +67,47 @@ export interface ManifestIndex {
 }
 
 /**
+ * The previous export's manifest index, when `body` is one describing `exportPath`: only a
+ * manifest of the same export path says what that path holds (the previous commit may have
+ * been exported elsewhere before a configuration change; its keys would be another prefix's).
+ * Undefined for a missing object, one that is not an index, or another path's index.
+ */
+export function mergeableManifestIndex(
+  body: string | undefined,
+  exportPath: string,
+): ManifestIndex | undefined {
+  if (body === undefined) return undefined;
+  let index: ManifestIndex;
+  try {
+    index = JSON.parse(body) as ManifestIndex;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(index?.parts) || typeof index.exportPath !== "string") return undefined;
+  const trimmed = (p: string) => p.replace(/\/+$/, "");
+  return trimmed(index.exportPath) === trimmed(exportPath) ? index : undefined;
+}
+
+/**
+ * The objects `index` relies on (its parts and their CSV files), by folder (the key up to its
+ * last `/`): a merge reads some and lists the others by reference, so each must exist.
+ */
+export function manifestFilesByFolder(index: ManifestIndex): Map<string, Set<string>> {
+  const folders = new Map<string, Set<string>>();
+  const add = (key: string) => {
+    const folder = key.slice(0, key.lastIndexOf("/") + 1);
+    const keys = folders.get(folder) ?? new Set<string>();
+    keys.add(key);
+    folders.set(folder, keys);
+  };
+  for (const part of index.parts) {
+    add(part.key);
+    if (part.csv) add(part.csv.key);
+  }
+  return folders;
+}
+
+/**
  * A part an index lists is not in the status bucket (a lifecycle rule or a person removed an
  * earlier commit's status files): that manifest cannot be read or merged.
  */

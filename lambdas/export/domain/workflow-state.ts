@@ -2,7 +2,7 @@
 // each step's small output under its own key (`$.plan`, `$.markers`, `$.status`, `$.error`).
 // Listings never travel through the state: they are JSON Lines in the work bucket.
 
-import type { ExportStatus } from "./export-state";
+import type { ExportMode, ExportStatus } from "./export-state";
 import type { PlanCounts, PlanCursor } from "./plan";
 import type { OperationError } from "./status";
 import {
@@ -17,6 +17,11 @@ export interface PlanStepOutput {
   counts: PlanCounts;
   /** JSON Lines `{"shard": i}` per task shard, for the distributed map's ItemReader. */
   indexKey?: string;
+  /**
+   * The mode the plan used when it is not the input's: an incremental export without a
+   * previous manifest to merge is planned as full-compare (plan-step.ts plannedModeOf).
+   */
+  mode?: ExportMode;
   /** A full export's manifest groups (manifest-groups.ts), and their JSON Lines. */
   manifestGroups?: number;
   manifestGroupsKey?: string;
