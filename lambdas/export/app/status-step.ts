@@ -91,9 +91,9 @@ export async function runStatusStep(
 ): Promise<StatusStepOutput> {
   const input = workflowInputOf(state);
   const { store } = deps;
+  const obsoleteAtStart = await obsoleteRunReason(deps, input);
   const fatalError =
-    (state.error ? reasonOfCaughtError(state.error) : undefined) ??
-    (await obsoleteRunReason(deps, input));
+    (state.error ? reasonOfCaughtError(state.error) : undefined) ?? obsoleteAtStart;
 
   // No writer of the export path starts after this; those still running are waited for.
   const writers = await closeWriters(deps, input.exportId);
@@ -154,35 +154,38 @@ export async function runStatusStep(
 
   const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
   const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
+  // Checked again before the commit's status files are overwritten: an attempt of this step
+  // that runs on after a retried one ended the export (a Lambda service error) must not write
+  // over a newer export of the same commit (a configuration change, `export run`).
+  const stillLatest = async () => {
+    if (obsoleteAtStart) return true;
+    const reason = await obsoleteRunReason(deps, input);
+    if (reason) logger.warn("status step superseded: no status file written", { reason });
+    return reason === undefined;
+  };
   const manifests =
     decision.status !== "export-failed"
-      ? await writeManifests(deps, input, plannedWork(state, input, planned), status, sk)
-      : undefined;
-  const doc = buildStatusDocument({
-    repository: input.repository,
-    branch: input.branch,
-    exportId: input.exportId,
-    fromCommit: input.fromCommit,
-    mode: state.plan?.mode ?? exportModeOf(input),
-    ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
-    commit: commit ?? { id: input.commitId, message: "", committer: "", creation_date: 0 },
-    repaired: input.repaired,
-    startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
-    finishedAt: deps.now(),
-    counts: {
-      copied: totals.copied,
-      deleted: totals.deleted,
-      failed: totals.failed,
-      markers: markers.markers,
-      markersRemoved: markers.removed ?? 0,
-      copiedBytes: totals.copiedBytes,
-    },
-    ...(fatalError ? { fatalError } : {}),
+      ? await writeManifests(
+          deps,
+          input,
+          plannedWork(state, input, planned),
+          status,
+          sk,
+          stillLatest,
+        )
+      : (await stillLatest())
+        ? undefined
+        : "superseded";
+  // The attempt that ended the export published its metrics.
+  if (manifests === "superseded") return out;
+  const doc = statusDocumentOf(deps, state, input, {
+    commit,
+    totals,
+    markers,
+    fatalError,
     errors,
-    ...(manifests
-      ? { manifestKey: sk.manifestIndex, batchOperationsManifestKey: sk.batchOperationsManifest }
-      : {}),
-  } satisfies StatusDocumentInput);
+    ...(manifests ? { sk } : {}),
+  });
   await store.put(
     status.bucket,
     sk.statusDocument,
@@ -197,6 +200,50 @@ export async function runStatusStep(
   );
   publishRunMetrics();
   return out;
+}
+
+/** The status document of this run; `sk` when its manifests were written. */
+function statusDocumentOf(
+  deps: StatusStepDeps,
+  state: ExportWorkflowState,
+  input: ReturnType<typeof workflowInputOf>,
+  run: {
+    commit: StatusDocumentInput["commit"] | undefined;
+    totals: ExportTotals;
+    markers: { markers: number; removed?: number };
+    fatalError: string | undefined;
+    errors: StatusDocumentInput["errors"];
+    sk?: StatusKeys;
+  },
+) {
+  return buildStatusDocument({
+    repository: input.repository,
+    branch: input.branch,
+    exportId: input.exportId,
+    fromCommit: input.fromCommit,
+    mode: state.plan?.mode ?? exportModeOf(input),
+    ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
+    commit: run.commit ?? { id: input.commitId, message: "", committer: "", creation_date: 0 },
+    repaired: input.repaired,
+    startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
+    finishedAt: deps.now(),
+    counts: {
+      copied: run.totals.copied,
+      deleted: run.totals.deleted,
+      failed: run.totals.failed,
+      markers: run.markers.markers,
+      markersRemoved: run.markers.removed ?? 0,
+      copiedBytes: run.totals.copiedBytes,
+    },
+    ...(run.fatalError ? { fatalError: run.fatalError } : {}),
+    errors: run.errors,
+    ...(run.sk
+      ? {
+          manifestKey: run.sk.manifestIndex,
+          batchOperationsManifestKey: run.sk.batchOperationsManifest,
+        }
+      : {}),
+  } satisfies StatusDocumentInput);
 }
 
 /**
@@ -354,7 +401,8 @@ async function writeManifests(
   plan: PlannedWork,
   status: { bucket: string; prefix: string },
   sk: StatusKeys,
-): Promise<ManifestIndex> {
+  stillLatest: () => Promise<boolean>,
+): Promise<ManifestIndex | "superseded"> {
   const exportLocation = parseS3Uri(input.exportPath, "exportPath");
   const about = manifestAboutOf(input, sk);
   const write = async (listCommit: boolean) => {
@@ -376,20 +424,23 @@ async function writeManifests(
       batch.sink,
       listCommit,
     );
-    await batch.close();
-    return written;
+    return { written, batch };
   };
-  let index: ManifestIndex;
+  let done: Awaited<ReturnType<typeof write>>;
   try {
-    index = await write(false);
+    done = await write(false);
   } catch (err) {
     // The previous manifest only saves requests: one whose parts are gone is not merged (every
     // later export would fail on it, repairs included), the commit is listed instead.
     if (!(err instanceof MissingManifestPartError)) throw err;
     logger.warn("previous manifest unreadable: listing the commit", { error: err.message });
-    index = await write(true);
+    done = await write(true);
   }
-  index = { ...index, batchOperationsManifest: sk.batchOperationsManifest };
+  // The parts are content-named (a part of the same content is the same object); what follows
+  // overwrites the commit's files, which a newer export of the same commit may own by now.
+  if (!(await stillLatest())) return "superseded";
+  await done.batch.close();
+  const index = { ...done.written, batchOperationsManifest: sk.batchOperationsManifest };
   await deps.store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
   return index;
 }
