@@ -6,9 +6,9 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aw
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
+import { exportHeadSuccessfully } from "../support/export-hook";
 import {
   createLakeFsRepository,
-  eventually,
   type LakeportEnvironment,
   startLakeportEnvironment,
   type TestRepository,
@@ -38,22 +38,6 @@ async function keysUnder(prefix: string): Promise<string[]> {
   return (page.Contents ?? []).map((o) => o.Key!).sort();
 }
 
-async function exportHead(): Promise<string> {
-  const run = await env.api.post(`/repositories/${repo.id}/branches/main/export-hook`);
-  expect(run.status, run.text).toBe(202);
-  const exportId = run.body.exportId as string;
-  const done = await eventually(
-    "the export to end",
-    async () => {
-      const s = (await env.api.get(`/repositories/${repo.id}/branches/main/export-status`)).body;
-      return s?.exportId === exportId && s.state !== "in-progress" ? s : undefined;
-    },
-    120_000,
-  );
-  expect(done.state).toBe("exported-successfully");
-  return (await env.lakefs.getBranch(repo.id, "main")).commit_id;
-}
-
 async function setConfig(body: Record<string, unknown>) {
   const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, body);
   expect(put.status, put.text).toBe(200);
@@ -68,16 +52,16 @@ it("the manifest after an export path change lists the keys of the new export pa
   await env.lakefs.commit(repo.id, "main", { message: "c1" });
   // 1. Export to a/ with a status path: manifest(C1) lists a/x, a/y.
   await setConfig({ exportPath: a, exportStatusPath: status, isContinuous: false });
-  await exportHead();
+  await exportHeadSuccessfully(env, repo.id);
   // 2. Export path moved to b/, no status path for now: full export of C1 to b/.
   await setConfig({ exportPath: b, isContinuous: false });
-  await exportHead();
+  await exportHeadSuccessfully(env, repo.id);
   // 3. The status path is set again (same export path: same configuration version).
   await setConfig({ exportPath: b, exportStatusPath: status, isContinuous: false });
   // 4. A change of x: incremental C1 -> C2 to b/.
   await env.lakefs.uploadObject(repo.id, "main", "x", { content: "x2" });
   await env.lakefs.commit(repo.id, "main", { message: "c2" });
-  const c2 = await exportHead();
+  const c2 = (await exportHeadSuccessfully(env, repo.id)).commitId;
 
   const exported = await keysUnder(`${repo.id}/b/`);
   expect(exported).toEqual([`${repo.id}/b/x`, `${repo.id}/b/y`]);

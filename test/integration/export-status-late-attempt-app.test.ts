@@ -8,6 +8,7 @@ import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { statusKeys } from "../../lambdas/export/domain/status";
 import { uniqueName } from "../support/clients";
+import { exportEnded, startExport } from "../support/export-hook";
 import {
   createLakeFsRepository,
   eventually,
@@ -31,17 +32,6 @@ afterAll(async () => {
 async function text(key: string): Promise<string> {
   const o = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: key }));
   return await o.Body!.transformToString();
-}
-
-async function ended(repo: string, exportId: string) {
-  return await eventually(
-    `export ${exportId} to end`,
-    async () => {
-      const s = (await env.api.get(`/repositories/${repo}/branches/main/export-status`)).body;
-      return s?.exportId === exportId && s.state !== "in-progress" ? s : undefined;
-    },
-    120_000,
-  );
 }
 
 it("a status step attempt that runs on after its retry ended the export writes nothing over a newer export of the same commit", async () => {
@@ -83,19 +73,17 @@ it("a status step attempt that runs on after its retry ended the export writes n
       );
     },
   });
-  const first = await env.api.post(`/repositories/${repo}/branches/main/export-hook`);
-  expect(first.status, first.text).toBe(202);
-  expect((await ended(repo, first.body.exportId)).state).toBe("exported-successfully");
+  const first = await startExport(env, repo);
+  expect((await exportEnded(env, repo, first.exportId)).state).toBe("exported-successfully");
   const line = statusKeys(statusPrefix, repo, "main", commit).statusLine;
   expect(await text(line)).toMatch(/^status: exported-successfully/);
 
   // The export path moves; the export of the same commit to it fails (writes are denied).
   await configure(`${repo}/two`);
   const deny = await env.s3Admin.deny({ bucket: outBucket, prefix: `${repo}/two/` });
-  const second = await env.api.post(`/repositories/${repo}/branches/main/export-hook`);
-  expect(second.status, second.text).toBe(202);
-  expect(second.body.exportId).not.toBe(first.body.exportId);
-  expect((await ended(repo, second.body.exportId)).state).toBe("export-failed");
+  const second = await startExport(env, repo);
+  expect(second.exportId).not.toBe(first.exportId);
+  expect((await exportEnded(env, repo, second.exportId)).state).toBe("export-failed");
   // The first attempt is still waiting (the retry's and the newer export's status steps ended).
   expect(runtime.stats(statusFn).records.length).toBe(endedBefore + 2);
   await env.s3Admin.removeDenyRule(deny.id);
@@ -109,5 +97,5 @@ it("a status step attempt that runs on after its retry ended the export writes n
   );
   expect(await text(line)).toMatch(/^status: export-failed/);
   const doc = JSON.parse(await text(`${line}.status.json`));
-  expect(doc.exportId).toBe(second.body.exportId);
+  expect(doc.exportId).toBe(second.exportId);
 }, 300_000);

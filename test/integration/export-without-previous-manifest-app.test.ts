@@ -15,12 +15,11 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import { uniqueName } from "../support/clients";
+import { exportHeadSuccessfully } from "../support/export-hook";
 import {
   createLakeFsRepository,
-  eventually,
   type LakeportEnvironment,
   startLakeportEnvironment,
-  type TestRepository,
 } from "../support/lakeport-env";
 
 let env: LakeportEnvironment;
@@ -53,22 +52,6 @@ async function keysUnder(bucket: string, prefix: string): Promise<string[]> {
   return keys.sort();
 }
 
-async function exportHead(repo: TestRepository): Promise<{ exportId: string; commitId: string }> {
-  const run = await env.api.post(`/repositories/${repo.id}/branches/main/export-hook`);
-  expect(run.status, run.text).toBe(202);
-  const exportId = run.body.exportId as string;
-  const done = await eventually(
-    "the export to end",
-    async () => {
-      const s = (await env.api.get(`/repositories/${repo.id}/branches/main/export-status`)).body;
-      return s?.exportId === exportId && s.state !== "in-progress" ? s : undefined;
-    },
-    120_000,
-  );
-  expect(done.state, JSON.stringify(done)).toBe("exported-successfully");
-  return { exportId, commitId: (await env.lakefs.getBranch(repo.id, "main")).commit_id };
-}
-
 /**
  * Exports c1 (a, b, d/e), removes the status files `gone` picks, writes a stray object into
  * the export path, then exports c2 (b changed, c added, d/e deleted) and checks the result.
@@ -91,7 +74,7 @@ async function exportAfterRemoving(gone: (statusKeys: string[]) => string[]) {
     await env.lakefs.uploadObject(repo.id, "main", path!, { content: content! });
   }
   await env.lakefs.commit(repo.id, "main", { message: "c1" });
-  await exportHead(repo);
+  await exportHeadSuccessfully(env, repo.id);
 
   // Status files of the previous commit go (a lifecycle rule, a person cleaning up), and
   // something is written into the export path from outside.
@@ -111,7 +94,7 @@ async function exportAfterRemoving(gone: (statusKeys: string[]) => string[]) {
   await env.lakefs.uploadObject(repo.id, "main", "c", { content: "c1" });
   await env.lakefs.deleteObject(repo.id, "main", "d/e");
   await env.lakefs.commit(repo.id, "main", { message: "c2" });
-  const { exportId, commitId } = await exportHead(repo);
+  const { exportId, commitId } = await exportHeadSuccessfully(env, repo.id);
 
   // Exactly the commit: the stray object is gone (an incremental plan would have kept it).
   const exported = await keysUnder(outBucket, `${exportPrefix}/`);
