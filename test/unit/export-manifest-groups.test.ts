@@ -17,6 +17,7 @@ import { statusKeys } from "../../lambdas/export/domain/status";
 import { type ExportTask, encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
+import { blankCommit } from "../support/blank-commit";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 describe("manifest groups", () => {
@@ -93,12 +94,7 @@ async function storeWithShards(): Promise<MemoryExportStore> {
 }
 
 const lakefs = {
-  getCommit: async (_r: string, id: string) => ({
-    id,
-    message: "",
-    committer: "",
-    creation_date: 0,
-  }),
+  getCommit: blankCommit,
   async *listObjects() {},
 } as never;
 const now = () => new Date("2026-01-01T01:00:00Z");

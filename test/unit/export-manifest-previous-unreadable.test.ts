@@ -17,6 +17,7 @@ import { statusKeys } from "../../lambdas/export/domain/status";
 import { type ExportTask, encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
+import { blankCommit } from "../support/blank-commit";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const base = {
@@ -46,12 +47,7 @@ const stats = (path: string, etag: string): ObjectStats => ({
 
 /** lakeFS with commit c2 holding `objects` (the listing the fallback reads). */
 const lakefs = (objects: ObjectStats[]) => ({
-  getCommit: async (_r: string, id: string) => ({
-    id,
-    message: "",
-    committer: "",
-    creation_date: 0,
-  }),
+  getCommit: blankCommit,
   async *listObjects() {
     yield {
       results: objects,

@@ -16,6 +16,7 @@ import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ExportWorkflowInput } from "../../lambdas/export/domain/workflow-input";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
 import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
+import { blankCommit } from "../support/blank-commit";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c2-1";
@@ -215,12 +216,7 @@ describe("an incremental export without a mergeable previous manifest", () => {
       {
         store,
         lakefs: {
-          getCommit: async (_r: string, id: string) => ({
-            id,
-            message: "",
-            committer: "",
-            creation_date: 0,
-          }),
+          getCommit: blankCommit,
         } as never,
         workBucket: "work",
         now: () => new Date(0),

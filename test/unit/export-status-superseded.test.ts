@@ -8,6 +8,7 @@ import { statusKeys } from "../../lambdas/export/domain/status";
 import { type ExportTask, encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
+import { blankCommit } from "../support/blank-commit";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c1-1";
@@ -64,12 +65,7 @@ const deps = (store: MemoryExportStore, exports: ReturnType<typeof exportsSaying
   store,
   exports,
   lakefs: {
-    getCommit: async (_r: string, id: string) => ({
-      id,
-      message: "",
-      committer: "",
-      creation_date: 0,
-    }),
+    getCommit: blankCommit,
   } as never,
   workBucket: "work",
   now: () => new Date("2026-01-01T00:00:00Z"),

@@ -8,6 +8,7 @@ import { runStatusStep } from "../../lambdas/export/app/status-step";
 import { statusKeys } from "../../lambdas/export/domain/status";
 import { type ExportTask, encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
+import { blankCommit } from "../support/blank-commit";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 /** The store, recording every object that appears in the status bucket, in order. */
@@ -53,12 +54,7 @@ async function runStatus(store: OrderedStore, markersFailed: number) {
     {
       store,
       lakefs: {
-        getCommit: async (_r: string, id: string) => ({
-          id,
-          message: "",
-          committer: "",
-          creation_date: 0,
-        }),
+        getCommit: blankCommit,
         async *listObjects() {},
       } as never,
       workBucket: "work",
