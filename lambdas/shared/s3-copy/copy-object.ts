@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { createLimiter } from "../concurrency";
 import { errorCode, httpStatusOf, type RetryOptions, withRetry } from "../retry";
+import { createDirectCopier, type DirectCopier } from "./direct-copy";
 import type { CopyOperation } from "./types";
 
 export const GiB = 1024 ** 3;
@@ -236,6 +237,33 @@ export async function completeMultipartUpload(
   }
 }
 
+const directCopiers = new WeakMap<S3Client, DirectCopier>();
+/** One direct copier per client: its endpoints are cached per bucket. */
+function directCopierOf(s3: S3Client): DirectCopier {
+  let copier = directCopiers.get(s3);
+  if (!copier) {
+    copier = createDirectCopier(s3);
+    directCopiers.set(s3, copier);
+  }
+  return copier;
+}
+
+/** A single CopyObject's headers, as the SDK sends CopyObjectCommand's fields. */
+export function copyHeadersOf(input: CopyObjectInput): Record<string, string> {
+  if (input.keepSourceHeaders) {
+    return { "x-amz-metadata-directive": "COPY", "x-amz-tagging-directive": "COPY" };
+  }
+  const out: Record<string, string> = {
+    "x-amz-metadata-directive": "REPLACE",
+    "x-amz-tagging-directive": "REPLACE",
+  };
+  if (input.contentType) out["content-type"] = s3ContentType(input.contentType);
+  for (const [k, v] of Object.entries(s3UserMetadata(input.metadata))) {
+    out[`x-amz-meta-${k}`] = v;
+  }
+  return out;
+}
+
 export async function copyObject(
   s3: S3Client,
   input: CopyObjectInput,
@@ -263,22 +291,29 @@ export async function copyObject(
         Metadata: s3UserMetadata(input.metadata),
       };
   if (size <= threshold) {
-    const out = await withRetry(
-      () =>
-        s3.send(
-          new CopyObjectCommand({
-            Bucket: input.destBucket,
-            Key: input.destKey,
-            CopySource: copySource,
-            // COPY: S3 keeps every header and tag of the source, not only those HEAD shows.
-            ...(input.keepSourceHeaders
-              ? { MetadataDirective: "COPY", TaggingDirective: "COPY" }
-              : { MetadataDirective: "REPLACE", TaggingDirective: "REPLACE", ...headers }),
-          }),
-        ),
-      retry,
-    );
-    return { multipart: false, parts: 0, size, etag: out.CopyObjectResult?.ETag };
+    const direct = directCopierOf(s3);
+    const etag = await withRetry(async () => {
+      const out = await direct.copy({
+        bucket: input.destBucket,
+        key: input.destKey,
+        copySource,
+        headers: copyHeadersOf(input),
+      });
+      if (out) return out.etag;
+      const sent = await s3.send(
+        new CopyObjectCommand({
+          Bucket: input.destBucket,
+          Key: input.destKey,
+          CopySource: copySource,
+          // COPY: S3 keeps every header and tag of the source, not only those HEAD shows.
+          ...(input.keepSourceHeaders
+            ? { MetadataDirective: "COPY", TaggingDirective: "COPY" }
+            : { MetadataDirective: "REPLACE", TaggingDirective: "REPLACE", ...headers }),
+        }),
+      );
+      return sent.CopyObjectResult?.ETag;
+    }, retry);
+    return { multipart: false, parts: 0, size, ...(etag !== undefined ? { etag } : {}) };
   }
 
   const tagging = input.keepSourceHeaders ? await sourceTagging(s3, input, retry) : undefined;
