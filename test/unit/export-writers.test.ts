@@ -86,9 +86,14 @@ it("the status step lists a writer registered before it closed; one starting aft
   expect(await closeWriters({ ...deps, now: at(T0 + MIN) }, exportId)).toEqual({ running: 0 });
 });
 
-it("a copy batch starting after its export ended reads no task and copies nothing", async () => {
+it("a copy batch starting after its export ended copies nothing and records no result (its task shard, read while it registered, is dropped)", async () => {
   const store = new MemoryExportStore();
   await store.put("work", keys.writersClosed, "{}");
+  await store.put(
+    "work",
+    keys.taskShard(0),
+    `${JSON.stringify({ op: "copy", path: "a.csv", sourceAddress: "s3://lake/a", destKey: "exp/a.csv", size: 1 })}\n`,
+  );
   const s3 = {
     send: async () => {
       throw new Error("no S3 request expected");
@@ -102,8 +107,39 @@ it("a copy batch starting after its export ended reads no task and copies nothin
     },
   );
   expect(out).toEqual({ shards: 0, copied: 0, deleted: 0, failed: 0, late: true });
-  expect(store.reads.filter((k) => k.includes("/tasks/"))).toEqual([]);
+  expect(
+    [...store.objects.keys()].filter((k) => !k.includes("/writers") && !k.includes("/tasks/")),
+  ).toEqual([]);
 });
+
+it("a copy batch reads its task shards while it registers as a writer, not after", async () => {
+  let shardRead!: () => void;
+  const shardReadStarted = new Promise<void>((resolve) => {
+    shardRead = resolve;
+  });
+  const store = new (class extends MemoryExportStore {
+    override async put(bucket: string, key: string, body: string | Uint8Array) {
+      // The writer's record is written only once the shard's read has begun: run one after
+      // the other, the batch would never end.
+      if (key.endsWith(".started")) await shardReadStarted;
+      return super.put(bucket, key, body);
+    }
+    override async getText(bucket: string, key: string) {
+      if (key === keys.taskShard(0)) shardRead();
+      return super.getText(bucket, key);
+    }
+  })();
+  store.objects.set(`work/${keys.taskShard(0)}`, "");
+  const out = await runCopyStep(
+    { store, s3: {} as never, workBucket: "work" },
+    {
+      Items: [{ shard: 0 }],
+      BatchInput: { exportId, exportPath: "s3://out/exp", lastKeysInPrefixRegexp: [] },
+    },
+  );
+  expect(out).toEqual({ shards: 1, copied: 0, deleted: 0, failed: 0 });
+  expect(store.objects.has(`work/${keys.shardResult(0)}`)).toBe(true);
+}, 10_000);
 
 it("a manifest group starting after its export ended writes no part", async () => {
   const store = new MemoryExportStore();

@@ -60,8 +60,14 @@ export async function runCopyStep(
   const limiter =
     copy.limiter ?? (shards.length > 1 ? createLimiter(copy.concurrency ?? 32) : undefined);
   const out = { shards: 0, copied: 0, deleted: 0, failed: 0 };
+  // Task shards are read while the writer registers: a read needs no registration (only
+  // writes to the export path do), and each request in sequence waits behind the copies other
+  // functions have in flight. A late batch reads its shards and drops them.
+  const bodies = new Map(
+    shards.map((s) => [s, settled(deps.store.getText(deps.workBucket, keys.taskShard(s)))]),
+  );
   const runShard = async (shardIndex: number) => {
-    const body = await deps.store.getText(deps.workBucket, keys.taskShard(shardIndex));
+    const body = await unsettled(bodies.get(shardIndex) as Settled<string | undefined>);
     if (body === undefined) {
       throw new MissingTaskShardError(`task shard ${keys.taskShard(shardIndex)} does not exist`);
     }
@@ -133,3 +139,16 @@ async function addCopiedQuietly(deps: CopyStepDeps, exportId: string, result: Sh
     logger.warn("export progress not recorded", { error: (err as Error).message });
   }
 }
+
+type Settled<T> = Promise<{ value: T } | { error: unknown }>;
+/** A promise whose rejection is held until it is awaited (none unhandled if never awaited). */
+const settled = <T>(p: Promise<T>): Settled<T> =>
+  p.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+const unsettled = async <T>(p: Settled<T>): Promise<T> => {
+  const r = await p;
+  if ("error" in r) throw r.error;
+  return r.value;
+};
