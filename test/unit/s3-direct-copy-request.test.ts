@@ -5,7 +5,9 @@
 // signature checks out under an independent SigV4 implementation (local/sigv4/verify.ts).
 import { Readable } from "node:stream";
 import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
+import { Sha256 } from "../../cli/sigv4";
 import { copyHeadersOf, copySourceOf } from "../../lambdas/shared/s3-copy/copy-object";
 import {
   copyAnswerOf,
@@ -13,6 +15,7 @@ import {
   keyPath,
   S3ErrorResponse,
 } from "../../lambdas/shared/s3-copy/direct-copy";
+import { EmptyPayloadSigner } from "../../lambdas/shared/s3-copy/sigv4-empty-payload";
 import { verifySigV4 } from "../../local/sigv4/verify";
 
 const CREDENTIALS = {
@@ -202,5 +205,77 @@ describe("a key in the request path", () => {
   it("is encoded as the SDK encodes it: each segment, '/' kept, RFC 3986 reserved characters too", () => {
     expect(keyPath("a b/c+d/é/!'()*~-_.")).toBe("a%20b/c%2Bd/%C3%A9/%21%27%28%29%2A~-_.");
     expect(keyPath("100%/x=1&y=2")).toBe("100%25/x%3D1%26y%3D2");
+  });
+});
+
+describe("the copy's SigV4 signature", () => {
+  const request = {
+    method: "PUT",
+    path: "/exports/main/a%20b/%C3%A9%2Bx.csv",
+    headers: {
+      host: "export-bucket.s3.eu-west-1.amazonaws.com",
+      "content-length": "0",
+      "content-type": "text/csv",
+      "x-amz-copy-source": "lake-data/repo/%C3%A9%20x%2By.parquet",
+      "x-amz-metadata-directive": "REPLACE",
+      "x-amz-tagging-directive": "REPLACE",
+      "x-amz-meta-note": "  two  spaces   inside ",
+    },
+  };
+  const at = new Date("2026-12-05T10:15:30.123Z");
+
+  it.each([
+    ["access key", { accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret-one" }],
+    ["role credentials (session token)", CREDENTIALS],
+  ])("is the SDK signer's, byte for byte, with %s", async (_, credentials) => {
+    const ours = new EmptyPayloadSigner("eu-west-1").sign(request, credentials, at);
+    const sdk = await new SignatureV4({
+      credentials,
+      region: "eu-west-1",
+      service: "s3",
+      sha256: Sha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    }).sign(
+      {
+        method: request.method,
+        protocol: "https:",
+        hostname: request.headers.host,
+        path: request.path,
+        query: {},
+        headers: { ...ours, authorization: undefined } as never,
+      },
+      { signingDate: at },
+    );
+    expect(ours.authorization).toBe(sdk.headers.authorization);
+    expect(ours["x-amz-date"]).toBe("20261205T101530Z");
+    expect(
+      verifySigV4(
+        { method: "PUT", path: request.path, query: "", headers: ours },
+        {
+          service: "s3",
+          secretOf: (id) =>
+            id === credentials.accessKeyId ? credentials.secretAccessKey : undefined,
+          now: () => at.getTime(),
+        },
+      ),
+    ).toMatchObject({ ok: true, region: "eu-west-1" });
+  });
+
+  it("derives a new signing key when the day or the secret changes (rotated role credentials)", () => {
+    const signer = new EmptyPayloadSigner("eu-west-1");
+    const check = (headers: Record<string, string>, secret: string, now: Date) =>
+      verifySigV4(
+        { method: "PUT", path: request.path, query: "", headers },
+        { service: "s3", secretOf: () => secret, now: () => now.getTime() },
+      );
+    const nextDay = new Date("2026-12-06T00:00:01Z");
+    const a = signer.sign(request, { accessKeyId: "A", secretAccessKey: "s1" }, at);
+    const b = signer.sign(request, { accessKeyId: "A", secretAccessKey: "s2" }, at);
+    const c = signer.sign(request, { accessKeyId: "A", secretAccessKey: "s2" }, nextDay);
+    expect(check(a, "s1", at)).toMatchObject({ ok: true });
+    expect(check(b, "s2", at)).toMatchObject({ ok: true });
+    expect(check(c, "s2", nextDay)).toMatchObject({ ok: true });
+    expect(check(b, "s1", at)).toMatchObject({ ok: false, reason: "SignatureDoesNotMatch" });
   });
 });

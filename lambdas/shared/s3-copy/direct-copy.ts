@@ -3,12 +3,12 @@
 // evaluated per call, schema serde, its retry layer); a copy Lambda with 64 copies in flight
 // spent more CPU on its client than S3 spent on the copy. This path lets the SDK build one
 // request per destination bucket (endpoint, addressing style, signing region: its own rules),
-// then signs each copy with the SDK's SigV4 signer (@smithy/signature-v4, the same
-// credentials provider) and sends it through the client's own HTTP handler (same sockets,
-// same timeouts): about 170 µs. Anything but plain SigV4 for S3 (S3 Express sessions,
-// SigV4a for Multi-Region Access Points) stays on the SDK.
+// then signs each copy with SigV4 (sigv4-empty-payload.ts, the client's own credentials
+// provider) and sends it through the client's own HTTP handler (same sockets, same timeouts):
+// about 145 µs (bench/copy-client-cpu.ts). Anything but plain SigV4 for S3 (S3 Express
+// sessions, SigV4a for Multi-Region Access Points) stays on the SDK.
 import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { EmptyPayloadSigner } from "./sigv4-empty-payload";
 
 /** The copy's request headers that depend on the caller (x-amz-meta-* included), lower case. */
 export interface DirectCopyRequest {
@@ -40,11 +40,9 @@ interface BucketEndpoint {
   port?: number;
   /** The path before the key: "/bucket/" path-style, "/" virtual-hosted. */
   pathPrefix: string;
-  signer: SignatureV4;
+  signer: EmptyPayloadSigner;
 }
 
-// The SDK's sha256 of an empty payload, as it sends for a body-less PUT.
-const EMPTY_PAYLOAD_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 // A key that marks where keys go in the request the SDK builds (encodes to itself).
 const KEY_MARK = "lakeport-direct-copy-key-mark";
 
@@ -185,15 +183,10 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
       hostname: request.hostname,
       ...(request.port !== undefined ? { port: request.port } : {}),
       pathPrefix: request.path.slice(0, at),
-      signer: new SignatureV4({
-        credentials: s3.config.credentials,
-        region: authScheme?.signingRegion ?? (await s3.config.region()),
-        service: authScheme?.signingName ?? "s3",
-        sha256: s3.config.sha256,
-        // S3 signs the path as sent, not encoded twice.
-        uriEscapePath: false,
-        applyChecksum: false,
-      }),
+      signer: new EmptyPayloadSigner(
+        authScheme?.signingRegion ?? (await s3.config.region()),
+        authScheme?.signingName ?? "s3",
+      ),
     };
   }
 
@@ -209,21 +202,29 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
       const e = await endpoint;
       if (!e) return undefined;
       const host = e.port !== undefined ? `${e.hostname}:${e.port}` : e.hostname;
-      const signed = await e.signer.sign({
+      const path = `${e.pathPrefix}${keyPath(req.key)}`;
+      const headers = e.signer.sign(
+        {
+          method: "PUT",
+          path,
+          headers: {
+            host,
+            "content-length": "0",
+            "x-amz-copy-source": req.copySource,
+            ...req.headers,
+          },
+        },
+        await s3.config.credentials(),
+      );
+      const signed = {
         method: "PUT",
         protocol: e.protocol,
         hostname: e.hostname,
         ...(e.port !== undefined ? { port: e.port } : {}),
-        path: `${e.pathPrefix}${keyPath(req.key)}`,
+        path,
         query: {},
-        headers: {
-          host,
-          "content-length": "0",
-          "x-amz-content-sha256": EMPTY_PAYLOAD_SHA256,
-          "x-amz-copy-source": req.copySource,
-          ...req.headers,
-        },
-      });
+        headers,
+      };
       const { response } = await s3.config.requestHandler.handle(
         signed as Parameters<S3Client["config"]["requestHandler"]["handle"]>[0],
       );
