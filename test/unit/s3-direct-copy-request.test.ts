@@ -8,7 +8,7 @@ import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
 import { Sha256 } from "../../cli/sigv4";
-import { copyHeadersOf, copySourceOf } from "../../lambdas/shared/s3-copy/copy-object";
+import { copyHeadersOf, copyObject, copySourceOf } from "../../lambdas/shared/s3-copy/copy-object";
 import {
   copyAnswerOf,
   createDirectCopier,
@@ -277,5 +277,64 @@ describe("the copy's SigV4 signature", () => {
     expect(check(b, "s2", at)).toMatchObject({ ok: true });
     expect(check(c, "s2", nextDay)).toMatchObject({ ok: true });
     expect(check(b, "s1", at)).toMatchObject({ ok: false, reason: "SignatureDoesNotMatch" });
+  });
+});
+
+describe("a machine clock S3 finds too far from its own", () => {
+  it("sends that copy through the SDK, which measures the offset; later copies sign with it", async () => {
+    // S3 as AWS runs it, its clock 20 minutes ahead of this machine's: a request dated more
+    // than 15 minutes away is refused with RequestTimeTooSkewed and S3's time.
+    const aheadMs = 20 * 60_000;
+    const sent: { date: string; sdk: boolean }[] = [];
+    const client = new S3Client({
+      region: "eu-west-1",
+      credentials: CREDENTIALS,
+      requestHandler: {
+        handle: async (request: Sent) => {
+          const date = request.headers["x-amz-date"] as string;
+          sent.push({ date, sdk: "amz-sdk-invocation-id" in request.headers });
+          const s3Now = new Date(Date.now() + aheadMs);
+          const signedAt = Date.parse(
+            date.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z"),
+          );
+          const skewed = Math.abs(s3Now.getTime() - signedAt) > 15 * 60_000;
+          const answer = skewed
+            ? {
+                status: 403,
+                body: `<Error><Code>RequestTimeTooSkewed</Code><Message>The difference between the request time and the current time is too large.</Message><ServerTime>${s3Now.toISOString()}</ServerTime></Error>`,
+              }
+            : okAnswer();
+          return {
+            response: {
+              statusCode: answer.status,
+              headers: { date: s3Now.toUTCString(), "x-amz-request-id": "r" },
+              body: Readable.from([Buffer.from(answer.body)]),
+            },
+          };
+        },
+      } as never,
+    });
+    const copy = (key: string) =>
+      copyObject(
+        client,
+        {
+          sourceBucket: "lake-data",
+          sourceKey: "a",
+          destBucket: "export-bucket",
+          destKey: key,
+          size: 1,
+        },
+        { retry: { baseDelayMs: 1, maxDelayMs: 2 } },
+      );
+    await expect(copy("first")).resolves.toMatchObject({
+      etag: '"9b2cf535f27731c974343645a3985328"',
+    });
+    // Refused direct, then the SDK: refused, its clock corrected, accepted.
+    expect(sent.map((r) => r.sdk)).toEqual([false, true, true]);
+    sent.length = 0;
+    await copy("second");
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.sdk).toBe(false);
+    expect(client.config.systemClockOffset).toBeGreaterThan(aheadMs - 5_000);
   });
 });

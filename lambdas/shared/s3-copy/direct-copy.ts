@@ -138,7 +138,8 @@ async function bodyText(body: unknown): Promise<string> {
 }
 
 export interface DirectCopier {
-  /** The copy's ETag; undefined when the SDK's own path must take this bucket. */
+  /** The copy's ETag; undefined when the SDK's own path must take this copy (a bucket signed
+   * otherwise than with SigV4, or a clock S3 found too far from its own). */
   copy(request: DirectCopyRequest): Promise<{ etag: string | undefined } | undefined>;
 }
 
@@ -215,6 +216,8 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
           },
         },
         await s3.config.credentials(),
+        // The SDK's own estimate of how far this machine's clock is from S3's.
+        new Date(Date.now() + (s3.config.systemClockOffset ?? 0)),
       );
       const signed = {
         method: "PUT",
@@ -230,7 +233,14 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
       );
       const text = await bodyText(response.body);
       const requestId = response.headers["x-amz-request-id"];
-      return copyAnswerOf(response.statusCode, text, requestId);
+      try {
+        return copyAnswerOf(response.statusCode, text, requestId);
+      } catch (error) {
+        // This machine's clock is off: the SDK's own send measures by how much from S3's
+        // answer (its Date header) and signs again; later copies here use its estimate.
+        if ((error as S3ErrorResponse).Code === "RequestTimeTooSkewed") return undefined;
+        throw error;
+      }
     },
   };
 }
