@@ -144,6 +144,33 @@ describe("a signed CopyObject for AWS", () => {
     expect(verified(d)).toMatchObject({ ok: true });
   });
 
+  it("leaves a bucket the SDK signs otherwise (an S3 Express directory bucket) to the SDK", async () => {
+    const { client, sent } = recordingClient();
+    const copier = createDirectCopier(client);
+    expect(
+      await copier.copy({
+        bucket: "exports--euw1-az1--x-s3",
+        key: "k",
+        copySource: "lake-data/a",
+        headers: {},
+      }),
+    ).toBeUndefined();
+    expect(sent.filter((r) => r.method === "PUT")).toEqual([]);
+  });
+
+  it("leaves a Multi-Region Access Point (SigV4a) to the SDK", async () => {
+    const { client, sent } = recordingClient();
+    const copier = createDirectCopier(client);
+    const out = await copier.copy({
+      bucket: "arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap",
+      key: "k",
+      copySource: "lake-data/a",
+      headers: {},
+    });
+    expect(out).toBeUndefined();
+    expect(sent).toEqual([]);
+  });
+
   it("a fake client (no SDK configuration) is left to its own send", async () => {
     const fake = { send: async () => ({}) } as unknown as S3Client;
     const copier = createDirectCopier(fake);

@@ -150,8 +150,9 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
   const endpoints = new Map<string, Promise<BucketEndpoint | undefined>>();
 
   async function endpointOf(bucket: string): Promise<BucketEndpoint | undefined> {
-    // The SDK builds (and would sign) a copy to this bucket; the last step before sending
-    // throws it back instead. Nothing is sent.
+    // The SDK builds a copy to this bucket (endpoint, addressing style, auth scheme); a step
+    // before signing and sending throws the request back. Nothing is signed or sent, so a
+    // scheme this path does not sign (SigV4a) is only looked at.
     const command = new CopyObjectCommand({
       Bucket: bucket,
       Key: KEY_MARK,
@@ -164,7 +165,7 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
           (context as { authSchemes?: Captured["authScheme"][] }).authSchemes?.[0],
         );
       },
-      { step: "finalizeRequest", priority: "low", name: "lakeportCaptureCopyRequest" },
+      { step: "build", priority: "low", name: "lakeportCaptureCopyRequest" },
     );
     let captured: Captured;
     try {
@@ -176,7 +177,13 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
     }
     const { request, authScheme } = captured;
     const at = request.path.indexOf(KEY_MARK);
-    if (at < 0 || (authScheme?.name !== undefined && authScheme.name !== "sigv4")) {
+    // Plain SigV4 for "s3" only: an S3 Express directory bucket is "sigv4" for "s3express"
+    // (with session tokens the SDK fetches), Outposts and Object Lambda other services.
+    if (
+      at < 0 ||
+      (authScheme !== undefined &&
+        (authScheme.name !== "sigv4" || (authScheme.signingName ?? "s3") !== "s3"))
+    ) {
       return undefined;
     }
     return {
@@ -184,10 +191,7 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
       hostname: request.hostname,
       ...(request.port !== undefined ? { port: request.port } : {}),
       pathPrefix: request.path.slice(0, at),
-      signer: new EmptyPayloadSigner(
-        authScheme?.signingRegion ?? (await s3.config.region()),
-        authScheme?.signingName ?? "s3",
-      ),
+      signer: new EmptyPayloadSigner(authScheme?.signingRegion ?? (await s3.config.region()), "s3"),
     };
   }
 
