@@ -1,7 +1,8 @@
 // A copy Lambda stand-in for the copy-handler diagnostic (`VARIANTS=entry:bench/sdk-loop-handler.ts`):
-// the ceiling loop's own calls (bench/s3-ceiling-worker.mjs) behind the copy handler's event —
-// the task shard read, then CopyObject with 32 in flight and nothing else (no retries, limiter,
-// results or logging). What the real handler costs beyond it is Lakeport's copy path.
+// CopyObject through the AWS SDK's S3Client.send (the way the ceiling loop and the copy Lambdas
+// copied until 2026-12-05) behind the copy handler's event: the task shard read, then 32
+// copies in flight and nothing else (no retries, limiter, results or logging). What the real
+// handler costs beyond or below it is Lakeport's copy path (which no longer uses send).
 import { CopyObjectCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
