@@ -16,7 +16,8 @@
 // bundling and runtime) to tell which layer costs what, e.g. the loop's own calls as a handler;
 // VARIANTS=external:<file> the same handler with its packages loaded from node_modules (not
 // bundled), as the loop loads them. SHARD_SIZE (default 1 000) sets the copies per invocation.
-// CPU_PROFILE_DIR=<dir> makes every worker thread write a V8 CPU profile there.
+// CPU_PROFILE_DIR=<dir> makes every worker thread write a V8 CPU profile there; KEEP_BUNDLE=1
+// keeps the bundle and its source map (printed) to read the Lambda's profile by.
 //
 // SAME_BUCKET=1 makes the Lambda copy from the destination bucket, as the ceiling loop does
 // (by default its sources are in another bucket, as an export's are).
@@ -206,7 +207,8 @@ async function main() {
     s3.destroy();
     await server.stop();
     await rm(data, { recursive: true, force: true });
-    await rm(tmp, { recursive: true, force: true });
+    if (process.env.KEEP_BUNDLE) console.log(`bundle kept in ${tmp}`);
+    else await rm(tmp, { recursive: true, force: true });
   }
 }
 

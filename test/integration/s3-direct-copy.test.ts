@@ -1,12 +1,13 @@
-// README (Continuous export, copy): a CopyObject is signed with the SDK's signer and sent
-// through the client's own HTTP handler, the request itself built by the SDK once per bucket.
+// README (Continuous export, copy): a CopyObject is signed as the SDK's signer signs it and sent
+// through Lakeport's copy transport (or a foreign client's own HTTP handler), the request itself
+// built by the SDK once per bucket.
 // Against the embedded S3 (which checks every signature): keys and headers the SDK would send,
 // errors, throttling and a lost answer as through the SDK.
 import {
   CreateBucketCommand,
   GetObjectCommand,
   PutObjectCommand,
-  type S3Client,
+  S3Client,
 } from "@aws-sdk/client-s3";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
@@ -133,6 +134,50 @@ describe("CopyObject through signed requests", () => {
     );
     expect(retries).toEqual(["SlowDown", "SlowDown", "SlowDown"]);
     expect((await body(client, dest, "exp/t/a")).text).toBe("throttled");
+  });
+
+  it("sends the copies of a client Lakeport built through its own transport, another client's through that client's handler", async () => {
+    const built = testS3Client();
+    const other = new S3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+      forcePathStyle: true,
+    });
+    const handled = new Map<S3Client, number>();
+    for (const client of [built, other]) {
+      const handler = client.config.requestHandler as {
+        handle: (r: { headers: Record<string, string> }, o?: unknown) => Promise<unknown>;
+      };
+      const handle = handler.handle.bind(handler);
+      handled.set(client, 0);
+      handler.handle = (r, o) => {
+        if (r.headers["x-amz-copy-source"]) handled.set(client, (handled.get(client) ?? 0) + 1);
+        return handle(r, o);
+      };
+    }
+    await built.send(new PutObjectCommand({ Bucket: source, Key: "w/a", Body: "wire" }));
+    for (const [name, client] of [
+      ["built", built],
+      ["other", other],
+    ] as const) {
+      for (let i = 0; i < 3; i++) {
+        await copyObject(
+          client,
+          {
+            sourceBucket: source,
+            sourceKey: "w/a",
+            destBucket: dest,
+            destKey: `exp/w/${name}-${i}`,
+            size: 4,
+          },
+          { retry: fastRetry },
+        );
+        expect((await body(client, dest, `exp/w/${name}-${i}`)).text).toBe("wire");
+      }
+    }
+    expect(handled.get(built)).toBe(0);
+    expect(handled.get(other)).toBe(3);
   });
 
   it("sends a copy again whose answer never came (the client's request timeout)", async () => {

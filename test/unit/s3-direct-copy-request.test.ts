@@ -247,6 +247,8 @@ describe("the copy's SigV4 signature", () => {
       "x-amz-metadata-directive": "REPLACE",
       "x-amz-tagging-directive": "REPLACE",
       "x-amz-meta-note": "  two  spaces   inside ",
+      "x-amz-meta-tabbed": "one\ttab",
+      "x-amz-meta-plain": "single spaces only",
     },
   };
   const at = new Date("2026-12-05T10:15:30.123Z");
@@ -287,6 +289,23 @@ describe("the copy's SigV4 signature", () => {
         },
       ),
     ).toMatchObject({ ok: true, region: "eu-west-1" });
+  });
+
+  it("stamps each request with its own second (the timestamp is formatted once a second)", () => {
+    const signer = new EmptyPayloadSigner("eu-west-1");
+    const credentials = { accessKeyId: "A", secretAccessKey: "s1" };
+    const t = at.getTime();
+    const stamps = [t, t + 800, t + 1_000, t + 500, t + 61_000].map(
+      (ms) => signer.sign(request, credentials, ms)["x-amz-date"],
+    );
+    // Back to the earlier second (a clock offset corrected) is that second's stamp again.
+    expect(stamps).toEqual([
+      "20261205T101530Z",
+      "20261205T101530Z",
+      "20261205T101531Z",
+      "20261205T101530Z",
+      "20261205T101631Z",
+    ]);
   });
 
   it("derives a new signing key when the day or the secret changes (rotated role credentials)", () => {

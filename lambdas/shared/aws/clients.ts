@@ -9,6 +9,7 @@ import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { registerCopyTransport } from "../s3-copy/copy-transport";
 import { tracedClient } from "../tracing";
 
 export interface ClientOptions {
@@ -59,6 +60,7 @@ function common(opts: ClientOptions) {
 
 export function createS3Client(opts: ClientOptions = {}): S3Client {
   const timeouts = opts.s3Timeouts ?? S3_TIMEOUTS;
+  const maxSockets = opts.maxSockets ?? 128;
   const config: S3ClientConfig = {
     ...common(opts),
     forcePathStyle: opts.endpoint !== undefined || forcePathStyle(),
@@ -67,15 +69,23 @@ export function createS3Client(opts: ClientOptions = {}): S3Client {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     requestHandler: new NodeHttpHandler({
-      httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
-      httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 128 },
+      httpAgent: { keepAlive: true, maxSockets },
+      httpsAgent: { keepAlive: true, maxSockets },
       connectionTimeout: timeouts.connectionMs,
       requestTimeout: timeouts.requestMs,
       // Without it the SDK only logs a request past its timeout and goes on waiting.
       throwOnRequestTimeout: true,
     }),
   };
-  return tracedClient(new S3Client(config));
+  const client = tracedClient(new S3Client(config));
+  // Copies, sent by the thousand, go on the wire with the same limits but without the
+  // handler's per-request work (s3-copy/copy-transport.ts).
+  registerCopyTransport(client, {
+    maxSockets,
+    connectionMs: timeouts.connectionMs,
+    requestMs: timeouts.requestMs,
+  });
+  return client;
 }
 
 export function createDynamoDbClient(opts: ClientOptions = {}): DynamoDBClient {

@@ -284,12 +284,14 @@ export async function copyObject(
     return { multipart: false, parts: 0, size, present: true };
   }
   const copySource = copySourceOf(input.sourceBucket, input.sourceKey);
-  const headers = input.keepSourceHeaders
-    ? sourceHeaders(head!)
-    : {
-        ...(input.contentType ? { ContentType: s3ContentType(input.contentType) } : {}),
-        Metadata: s3UserMetadata(input.metadata),
-      };
+  // The SDK's fields for the same headers (copyHeadersOf): only calls through `send` need them.
+  const headersFor = () =>
+    input.keepSourceHeaders
+      ? sourceHeaders(head!)
+      : {
+          ...(input.contentType ? { ContentType: s3ContentType(input.contentType) } : {}),
+          Metadata: s3UserMetadata(input.metadata),
+        };
   if (size <= threshold) {
     const direct = directCopierOf(s3);
     const etag = await withRetry(async () => {
@@ -308,7 +310,7 @@ export async function copyObject(
           // COPY: S3 keeps every header and tag of the source, not only those HEAD shows.
           ...(input.keepSourceHeaders
             ? { MetadataDirective: "COPY", TaggingDirective: "COPY" }
-            : { MetadataDirective: "REPLACE", TaggingDirective: "REPLACE", ...headers }),
+            : { MetadataDirective: "REPLACE", TaggingDirective: "REPLACE", ...headersFor() }),
         }),
       );
       return sent.CopyObjectResult?.ETag;
@@ -316,6 +318,7 @@ export async function copyObject(
     return { multipart: false, parts: 0, size, ...(etag !== undefined ? { etag } : {}) };
   }
 
+  const headers = headersFor();
   const tagging = input.keepSourceHeaders ? await sourceTagging(s3, input, retry) : undefined;
   const created = await withRetry(
     () =>

@@ -4,10 +4,17 @@
 // spent more CPU on its client than S3 spent on the copy. This path lets the SDK build one
 // request per destination bucket (endpoint, addressing style, signing region: its own rules),
 // then signs each copy with SigV4 (sigv4-empty-payload.ts, the client's own credentials
-// provider) and sends it through the client's own HTTP handler (same sockets, same timeouts):
-// about 145 µs (bench/copy-client-cpu.ts). Anything but plain SigV4 for S3 (S3 Express
-// sessions, SigV4a for Multi-Region Access Points) stays on the SDK.
+// provider) and sends it through the transport registered for a client Lakeport built
+// (copy-transport.ts: the client's limits, sockets of its own), or else through the client's
+// own HTTP handler. Anything but plain SigV4 for S3 (S3 Express sessions, SigV4a for
+// Multi-Region Access Points) stays on the SDK.
 import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  type BodilessRequest,
+  copyTransportSettingsOf,
+  createCopyTransport,
+  type TextAnswer,
+} from "./copy-transport";
 import { EmptyPayloadSigner } from "./sigv4-empty-payload";
 
 /** The copy's request headers that depend on the caller (x-amz-meta-* included), lower case. */
@@ -137,6 +144,20 @@ async function bodyText(body: unknown): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** A request sent through the client's own HTTP handler (a client Lakeport did not build). */
+async function sendThroughHandler(s3: S3Client, request: BodilessRequest): Promise<TextAnswer> {
+  const { response } = await s3.config.requestHandler.handle({
+    ...request,
+    query: {},
+  } as Parameters<S3Client["config"]["requestHandler"]["handle"]>[0]);
+  const requestId = response.headers["x-amz-request-id"];
+  return {
+    statusCode: response.statusCode,
+    ...(requestId ? { requestId } : {}),
+    body: await bodyText(response.body),
+  };
+}
+
 export interface DirectCopier {
   /** The copy's ETag; undefined when the SDK's own path must take this copy (a bucket signed
    * otherwise than with SigV4, or a clock S3 found too far from its own). */
@@ -148,6 +169,10 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
   // sign and send with: its copies go through its `send`.
   if (!(s3 instanceof S3Client)) return { copy: async () => undefined };
   const endpoints = new Map<string, Promise<BucketEndpoint | undefined>>();
+  const settings = copyTransportSettingsOf(s3);
+  const send: (request: BodilessRequest) => Promise<TextAnswer> = settings
+    ? createCopyTransport(settings).send
+    : (request) => sendThroughHandler(s3, request);
 
   async function endpointOf(bucket: string): Promise<BucketEndpoint | undefined> {
     // The SDK builds a copy to this bucket (endpoint, addressing style, auth scheme); a step
@@ -221,24 +246,18 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
         },
         await s3.config.credentials(),
         // The SDK's own estimate of how far this machine's clock is from S3's.
-        new Date(Date.now() + (s3.config.systemClockOffset ?? 0)),
+        Date.now() + (s3.config.systemClockOffset ?? 0),
       );
-      const signed = {
+      const answer = await send({
         method: "PUT",
         protocol: e.protocol,
         hostname: e.hostname,
         ...(e.port !== undefined ? { port: e.port } : {}),
         path,
-        query: {},
         headers,
-      };
-      const { response } = await s3.config.requestHandler.handle(
-        signed as Parameters<S3Client["config"]["requestHandler"]["handle"]>[0],
-      );
-      const text = await bodyText(response.body);
-      const requestId = response.headers["x-amz-request-id"];
+      });
       try {
-        return copyAnswerOf(response.statusCode, text, requestId);
+        return copyAnswerOf(answer.statusCode, answer.body, answer.requestId);
       } catch (error) {
         // This machine's clock is off: the SDK's own send measures by how much from S3's
         // answer (its Date header) and signs again; later copies here use its estimate.

@@ -6,6 +6,7 @@
 // a copy's client work; copies are the one request Lakeport sends by the million. The signing
 // key is derived once per day, region and secret key. Tested against the SDK's signer, byte
 // for byte, and against an independent check (test/unit/s3-direct-copy-request.test.ts).
+import * as crypto from "node:crypto";
 import { createHash, createHmac } from "node:crypto";
 
 export const EMPTY_PAYLOAD_SHA256 =
@@ -23,10 +24,25 @@ export function amzDateOf(at: Date): string {
 }
 
 /** A header value as SigV4 canonicalizes it: trimmed, runs of spaces one space. */
-const canonicalValue = (v: string) => v.trim().replace(/\s+/g, " ");
+const canonicalValue = (v: string) =>
+  // Most values have nothing to change: a test is cheaper than a replace.
+  /[^\S ]|\s\s|^\s|\s$/.test(v) ? v.trim().replace(/\s+/g, " ") : v;
+
+/** SHA-256 in hex: one call where Node has crypto.hash (20.12 on), a Hash object otherwise. */
+const sha256Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (text) =>
+        (crypto as unknown as { hash: (a: string, t: string, e: string) => string }).hash(
+          "sha256",
+          text,
+          "hex",
+        )
+    : (text) => createHash("sha256").update(text).digest("hex");
 
 export class EmptyPayloadSigner {
   private keyFor = { day: "", secret: "", key: Buffer.alloc(0) };
+  // Copies are signed by the thousand per second: the timestamp is formatted once a second.
+  private dateFor = { second: Number.NaN, amzDate: "" };
 
   constructor(
     private readonly region: string,
@@ -53,23 +69,27 @@ export class EmptyPayloadSigner {
   sign(
     request: { method: string; path: string; headers: Record<string, string> },
     credentials: SigningCredentials,
-    at: Date = new Date(),
+    at: Date | number = Date.now(),
   ): Record<string, string> {
-    const amzDate = amzDateOf(at);
+    const ms = typeof at === "number" ? at : at.getTime();
+    const second = Math.floor(ms / 1000);
+    if (second !== this.dateFor.second) {
+      this.dateFor = { second, amzDate: amzDateOf(new Date(second * 1000)) };
+    }
+    const amzDate = this.dateFor.amzDate;
     const day = amzDate.slice(0, 8);
-    const headers: Record<string, string> = {
-      ...request.headers,
-      "x-amz-content-sha256": EMPTY_PAYLOAD_SHA256,
-      "x-amz-date": amzDate,
-      ...(credentials.sessionToken ? { "x-amz-security-token": credentials.sessionToken } : {}),
-    };
+    const headers: Record<string, string> = {};
+    for (const n in request.headers) headers[n] = request.headers[n] as string;
+    headers["x-amz-content-sha256"] = EMPTY_PAYLOAD_SHA256;
+    headers["x-amz-date"] = amzDate;
+    if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
     const names = Object.keys(headers).sort();
     const signedHeaders = names.join(";");
     let canonical = `${request.method}\n${request.path}\n\n`;
     for (const n of names) canonical += `${n}:${canonicalValue(headers[n] as string)}\n`;
     canonical += `\n${signedHeaders}\n${EMPTY_PAYLOAD_SHA256}`;
     const scope = `${day}/${this.region}/${this.service}/aws4_request`;
-    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${createHash("sha256").update(canonical).digest("hex")}`;
+    const toSign = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
     const signature = createHmac("sha256", this.signingKey(day, credentials.secretAccessKey))
       .update(toSign)
       .digest("hex");

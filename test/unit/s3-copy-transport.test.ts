@@ -1,0 +1,120 @@
+// README (Continuous export, copy): copies from a client Lakeport built go on the wire through
+// their own transport, with the client's connection and request limits. Against a real HTTP
+// server on a real socket: answers, a request limit on the answer's start and then on silence
+// (S3 sends spaces while a large copy runs), an answer cut short.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { isRetryableAwsError } from "../../lambdas/shared/retry";
+import { createCopyTransport } from "../../lambdas/shared/s3-copy/copy-transport";
+
+let server: http.Server | undefined;
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+async function serve(handler: http.RequestListener): Promise<number> {
+  server = http.createServer(handler);
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const request = (port: number) => ({
+  protocol: "http:",
+  hostname: "127.0.0.1",
+  port,
+  method: "PUT",
+  path: "/bucket/a%20key",
+  headers: { "x-amz-copy-source": "src/k", "content-length": "0" },
+});
+
+const settings = { maxSockets: 4, connectionMs: 1_000, requestMs: 300 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("the copy transport", () => {
+  it("sends the request as given and returns the status, request id and body", async () => {
+    const seen: { method?: string; url?: string; source?: string }[] = [];
+    const port = await serve((req, res) => {
+      seen.push({
+        method: req.method,
+        url: req.url,
+        source: req.headers["x-amz-copy-source"] as string,
+      });
+      res.writeHead(200, { "x-amz-request-id": "REQ1" });
+      res.end("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>");
+    });
+    const t = createCopyTransport(settings);
+    const answers = await Promise.all([1, 2, 3].map(() => t.send(request(port))));
+    expect(answers).toEqual(
+      Array(3).fill({
+        statusCode: 200,
+        requestId: "REQ1",
+        body: "<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>",
+      }),
+    );
+    expect(seen).toEqual(Array(3).fill({ method: "PUT", url: "/bucket/a%20key", source: "src/k" }));
+  });
+
+  it("fails with TimeoutError (retried) when the answer does not begin within the request limit", async () => {
+    const port = await serve(() => undefined);
+    const error = await createCopyTransport(settings)
+      .send(request(port))
+      .catch((e: Error) => e);
+    expect(error).toMatchObject({ name: "TimeoutError" });
+    expect(isRetryableAwsError(error)).toBe(true);
+  });
+
+  it("waits past the limit for an answer that keeps sending (spaces while S3 copies)", async () => {
+    const port = await serve(async (_req, res) => {
+      res.writeHead(200);
+      // 1.2 s in all, never 300 ms without a byte.
+      for (let i = 0; i < 8; i++) {
+        res.write(" ");
+        await sleep(150);
+      }
+      res.end("<CopyObjectResult><ETag>x</ETag></CopyObjectResult>");
+    });
+    const answer = await createCopyTransport(settings).send(request(port));
+    expect(answer.statusCode).toBe(200);
+    expect(answer.body.trim()).toBe("<CopyObjectResult><ETag>x</ETag></CopyObjectResult>");
+  });
+
+  it("fails with TimeoutError when a begun answer goes silent for longer than the limit", async () => {
+    const port = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write(" ");
+    });
+    const error = await createCopyTransport(settings)
+      .send(request(port))
+      .catch((e: Error) => e);
+    expect(error).toMatchObject({ name: "TimeoutError" });
+  });
+
+  it("fails with a retried error when the connection closes before the answer's end", async () => {
+    const port = await serve((_req, res) => {
+      res.writeHead(200, { "content-length": "100" });
+      res.write("<CopyObjectResult>");
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const error = await createCopyTransport(settings)
+      .send(request(port))
+      .catch((e: Error) => e);
+    // The cut itself, not the request limit later.
+    expect(error).toMatchObject({ code: "ECONNRESET" });
+    expect(isRetryableAwsError(error)).toBe(true);
+  });
+
+  it("keeps its sockets open between copies (one connection for copies in sequence)", async () => {
+    const sockets = new Set<unknown>();
+    const port = await serve((req, res) => {
+      sockets.add(req.socket);
+      res.end("<CopyObjectResult/>");
+    });
+    const t = createCopyTransport(settings);
+    for (let i = 0; i < 5; i++) await t.send(request(port));
+    expect(sockets.size).toBe(1);
+  });
+});
