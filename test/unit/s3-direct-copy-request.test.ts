@@ -233,6 +233,29 @@ describe("a key in the request path", () => {
     expect(keyPath("a b/c+d/é/!'()*~-_.")).toBe("a%20b/c%2Bd/%C3%A9/%21%27%28%29%2A~-_.");
     expect(keyPath("100%/x=1&y=2")).toBe("100%25/x%3D1%26y%3D2");
   });
+
+  it("is the SDK's path for every key, those left as they are (unreserved characters) included", async () => {
+    const keys = [
+      "plain/part-00001.snappy.parquet",
+      "a-b_c.d~e/0/Z",
+      "a b/c",
+      "x+y=z",
+      "ü/ß/日本",
+      "p/100%",
+      "q/!'()*",
+      "trailing/",
+    ];
+    const sdk = recordingClient();
+    for (const key of keys) {
+      await sdk.client.send(
+        new CopyObjectCommand({ Bucket: "export-bucket", Key: key, CopySource: "src/k" }),
+      );
+    }
+    expect(sdk.sent.map((s) => s.path)).toEqual(keys.map((k) => `/${keyPath(k)}`));
+    expect(keyPath(keys[0] as string)).toBe(keys[0]);
+    expect(copySourceOf("src", keys[1] as string)).toBe(`src/${keys[1]}`);
+    expect(copySourceOf("src", "a b/ü+")).toBe("src/a%20b/%C3%BC%2B");
+  });
 });
 
 describe("the copy's SigV4 signature", () => {

@@ -19,7 +19,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { createLimiter } from "../concurrency";
 import { errorCode, httpStatusOf, type RetryOptions, withRetry } from "../retry";
-import { createDirectCopier, type DirectCopier } from "./direct-copy";
+import { createDirectCopier, type DirectCopier, UNRESERVED_AND_SLASH } from "./direct-copy";
 import type { CopyOperation } from "./types";
 
 export const GiB = 1024 ** 3;
@@ -56,6 +56,7 @@ export type CopyObjectInput = Omit<CopyOperation, "kind" | "id">;
 
 /** `bucket/key` URL-encoded for the x-amz-copy-source header ('/' kept). */
 export function copySourceOf(bucket: string, key: string): string {
+  if (UNRESERVED_AND_SLASH.test(key)) return `${bucket}/${key}`;
   return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, "/")}`;
 }
 

@@ -69,8 +69,12 @@ class Captured extends Error {
   }
 }
 
+/** Keys of these characters only are their own encoding (most keys: a copy's fast path). */
+export const UNRESERVED_AND_SLASH = /^[A-Za-z0-9\-._~/]*$/;
+
 /** S3's encoding of a key in a path: each segment URI-encoded, '/' kept (as the SDK's). */
 export function keyPath(key: string): string {
+  if (UNRESERVED_AND_SLASH.test(key)) return key;
   return key
     .split("/")
     .map((s) =>
@@ -90,15 +94,23 @@ const XML_ENTITIES: Record<string, string> = {
   "&amp;": "&",
 };
 const xmlText = (s: string) =>
-  s.replace(/&(quot|apos|lt|gt|amp|#x[0-9a-fA-F]+|#[0-9]+);/g, (e) =>
-    e.startsWith("&#x")
-      ? String.fromCodePoint(Number.parseInt(e.slice(3, -1), 16))
-      : e.startsWith("&#")
-        ? String.fromCodePoint(Number.parseInt(e.slice(2, -1), 10))
-        : (XML_ENTITIES[e] ?? e),
-  );
+  !s.includes("&")
+    ? s
+    : s.replace(/&(quot|apos|lt|gt|amp|#x[0-9a-fA-F]+|#[0-9]+);/g, (e) =>
+        e.startsWith("&#x")
+          ? String.fromCodePoint(Number.parseInt(e.slice(3, -1), 16))
+          : e.startsWith("&#")
+            ? String.fromCodePoint(Number.parseInt(e.slice(2, -1), 10))
+            : (XML_ENTITIES[e] ?? e),
+      );
+const ELEMENTS = new Map<string, RegExp>();
 const element = (xml: string, name: string) => {
-  const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
+  let re = ELEMENTS.get(name);
+  if (!re) {
+    re = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`);
+    ELEMENTS.set(name, re);
+  }
+  const m = re.exec(xml);
   return m ? xmlText(m[1] as string) : undefined;
 };
 
