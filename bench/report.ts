@@ -105,6 +105,8 @@ export interface BenchResults {
   machine: MachineInfo;
   /** COPY_CONCURRENCY of the export copy function in the run (absent: the default 32). */
   copyConcurrencyPerWorker?: number;
+  /** Local workers of the export copy function (absent: lambdaConcurrency, as before 12-05). */
+  copyWorkers?: number;
   /** Local workers per Lambda function (the bench's default: the core count, 2 to 4). */
   lambdaConcurrency?: number;
   /** Where the embedded S3 kept its files (a tmpfs when available). */
@@ -172,7 +174,7 @@ export function renderTables(r: BenchResults): string {
     ...(r.dataDirectory ? [`Embedded S3 data under ${r.dataDirectory}`] : []),
     ...(r.lambdaConcurrency
       ? [
-          `${r.lambdaConcurrency} local workers per Lambda function; ${r.copyConcurrencyPerWorker ?? 32} copies in flight per copy worker`,
+          `${r.lambdaConcurrency} local workers per Lambda function (the export copy function ${r.copyWorkers ?? r.lambdaConcurrency}); ${r.copyConcurrencyPerWorker ?? 32} copies in flight per copy worker`,
         ]
       : []),
     "",

@@ -298,11 +298,13 @@ async function main(): Promise<number> {
     };
     if (parts.has("ceiling")) results.ceiling = await measureCeiling("before", CEILING_SETTINGS);
     if (results.ceiling) {
-      // The export's copies in flight are at least the ceiling's best setting's (threads x
-      // requests), spread over the local copy workers: a deployment sets the same with the
-      // `lakeport:exportCopyConcurrency` context (default 32 per Lambda).
-      const inFlight = (results.ceiling.threads ?? 1) * results.ceiling.concurrency;
-      const perWorker = Math.max(32, Math.ceil(inFlight / lambdaConcurrency));
+      // The export copies in the shape of the ceiling's best setting: as many copy workers as
+      // the loop had threads, each with the loop's requests in flight (a deployment sets the
+      // latter with the `lakeport:exportCopyConcurrency` context, default 32 per Lambda). On
+      // two cores one thread with 64 in flight beats two with 32 each by up to a fifth (the
+      // second client thread takes CPU from the S3 server): the export is held to the same.
+      const copyWorkers = Math.max(1, Math.min(lambdaConcurrency, results.ceiling.threads ?? 1));
+      const perWorker = Math.max(32, results.ceiling.concurrency);
       const copyFn = env.cloud.deployment.resources.find((r) =>
         /ExportCopyFunction/.test(r.logicalId),
       );
@@ -310,8 +312,12 @@ async function main(): Promise<number> {
       env.cloud.deployment.runtime.updateFunctionEnvironment(copyFn.physicalId, {
         COPY_CONCURRENCY: String(perWorker),
       });
+      env.cloud.deployment.runtime.setFunctionWorkers(copyFn.physicalId, copyWorkers);
       results.copyConcurrencyPerWorker = perWorker;
-      log(`export copy function: ${perWorker} copies in flight per worker`);
+      results.copyWorkers = copyWorkers;
+      log(
+        `export copy function: ${copyWorkers} worker(s), ${perWorker} copies in flight each (the ceiling's best setting)`,
+      );
     }
     const poolSize = 2000;
     const needsPool = ["export", "incremental", "peer", "latency"].some((p) =>
@@ -327,7 +333,7 @@ async function main(): Promise<number> {
       // setting that leaves a core idle (one thread), and one noisy sample is no upper bound.
       const bracketSettings: [number, number][] = results.ceiling
         ? bracketSettingsOf(results.ceiling.tried ?? [results.ceiling], [
-            lambdaConcurrency,
+            results.copyWorkers ?? lambdaConcurrency,
             results.copyConcurrencyPerWorker ?? 32,
           ])
         : [];

@@ -107,6 +107,8 @@ interface Fn {
   count: number;
   /** Invocations accepted and not yet ended (running or waiting for a worker). */
   inFlight: number;
+  /** Execution environments kept for this function (setFunctionWorkers), else the runtime's. */
+  workers?: number;
   stats: FunctionStats;
   /** The function's recent output lines, as CloudWatch Logs would hold them. */
   logLines: string[];
@@ -250,6 +252,24 @@ export class LambdaRuntime implements LambdaInvoker {
   }
 
   /**
+   * How many execution environments (worker threads) this machine runs the function on at
+   * once; invocations beyond them wait for one. Not an AWS setting: on a small machine, how
+   * many of a function's invocations share its cores (the bench gives the copy function the
+   * shape of the S3 ceiling loop's best setting). Idle environments beyond it are dropped.
+   */
+  setFunctionWorkers(nameOrArn: string, workers: number): void {
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`workers: expected a positive integer, got ${workers}`);
+    }
+    const fn = this.find(nameOrArn);
+    fn.workers = workers;
+    for (const slot of fn.slots.filter((s) => !s.busy).slice(0, fn.slots.length - workers)) {
+      void slot.worker.terminate();
+      fn.slots.splice(fn.slots.indexOf(slot), 1);
+    }
+  }
+
+  /**
    * Lambda's UpdateFunctionConfiguration for the limits: a new timeout or memory size (the
    * workers' heap limit); idle execution environments are dropped, as for the environment.
    */
@@ -344,7 +364,7 @@ export class LambdaRuntime implements LambdaInvoker {
   }
 
   private async acquire(fn: Fn): Promise<Slot> {
-    const max = this.opts.concurrencyPerFunction ?? 4;
+    const max = fn.workers ?? this.opts.concurrencyPerFunction ?? 4;
     for (;;) {
       const idle = fn.slots.find((s) => !s.busy);
       if (idle) {

@@ -241,6 +241,27 @@ describe("LambdaRuntime", () => {
     expect(runtime.stats("other").warmWorkers).toBe(2);
   });
 
+  it("runs a function on as many workers as set for it, the rest of its invocations waiting for one", async () => {
+    runtime.register({ name: "one-worker", codeDir, handler: "index.handler", timeoutSeconds: 5 });
+    expect(() => runtime.setFunctionWorkers("one-worker", 0)).toThrow(
+      /workers: expected a positive integer/,
+    );
+    runtime.setFunctionWorkers("one-worker", 1);
+    const t0 = Date.now();
+    await Promise.all(
+      [1, 2, 3].map(() => runtime.invokeJson("one-worker", { action: "sleep", ms: 200 })),
+    );
+    // One after another: about 600 ms (three at once would take about 200).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+    expect(runtime.stats("one-worker").warmWorkers).toBe(1);
+    // Back to two: the next overlapping pair runs side by side on two workers.
+    runtime.setFunctionWorkers("one-worker", 2);
+    await Promise.all(
+      [1, 2].map(() => runtime.invokeJson("one-worker", { action: "sleep", ms: 200 })),
+    );
+    expect(runtime.stats("one-worker").warmWorkers).toBe(2);
+  });
+
   it("refuses a synchronous invocation beyond the reserved concurrency, as Lambda does; an asynchronous one waits", async () => {
     runtime.register({
       name: "reserved",

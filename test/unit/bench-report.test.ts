@@ -11,6 +11,7 @@ const results = (): BenchResults => ({
   dataDirectory: "/dev/shm",
   lambdaConcurrency: 2,
   copyConcurrencyPerWorker: 64,
+  copyWorkers: 1,
   totalSeconds: 538,
   ceiling: { objectsPerSecond: 1373, threads: 2, concurrency: 32, copies: 10000 },
   exportThroughput: {
@@ -57,7 +58,9 @@ describe("benchmark report", () => {
     const t = renderTables(results());
     expect(t).toContain("Machine: 2 x AMD <EPYC>, 23.5 GiB, Node.js v20.20.2; run took 538 s");
     expect(t).toContain("Embedded S3 data under /dev/shm");
-    expect(t).toContain("2 local workers per Lambda function; 64 copies in flight per copy worker");
+    expect(t).toContain(
+      "2 local workers per Lambda function (the export copy function 1); 64 copies in flight per copy worker",
+    );
     expect(t).toMatch(/\| First export +\| +20,001 \| 19\.9 \| +1,007 \| +0\.73 \|/);
     expect(t).toContain("branch of 100,001 (WRONG DATA)");
     expect(t).not.toContain("branch of 1,001 (WRONG DATA)");

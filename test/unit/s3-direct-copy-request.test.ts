@@ -185,6 +185,11 @@ describe("a CopyObject answer", () => {
     expect(copyAnswerOf(okAnswer().status, okAnswer().body)).toEqual({
       etag: '"9b2cf535f27731c974343645a3985328"',
     });
+    // Every entity, each decoded once ("&amp;quot;" is the text "&quot;").
+    const etag = "&quot;x&amp;quot;&lt;&gt;&apos;&#x41;&#66;&quot;";
+    expect(copyAnswerOf(200, `<CopyObjectResult><ETag>${etag}</ETag></CopyObjectResult>`)).toEqual({
+      etag: `"x&quot;<>'AB"`,
+    });
   });
 
   it("is S3's error when the status says so, with its code, message and status", () => {

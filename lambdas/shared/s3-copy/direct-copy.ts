@@ -93,16 +93,20 @@ const XML_ENTITIES: Record<string, string> = {
   "&gt;": ">",
   "&amp;": "&",
 };
-const xmlText = (s: string) =>
-  !s.includes("&")
-    ? s
-    : s.replace(/&(quot|apos|lt|gt|amp|#x[0-9a-fA-F]+|#[0-9]+);/g, (e) =>
-        e.startsWith("&#x")
-          ? String.fromCodePoint(Number.parseInt(e.slice(3, -1), 16))
-          : e.startsWith("&#")
-            ? String.fromCodePoint(Number.parseInt(e.slice(2, -1), 10))
-            : (XML_ENTITIES[e] ?? e),
-      );
+const xmlText = (s: string) => {
+  if (!s.includes("&")) return s;
+  // An ETag's quotes are the one entity of nearly every answer.
+  const quoted = s.replaceAll("&quot;", '"');
+  return !quoted.includes("&") ? quoted : decodeEntities(s);
+};
+const decodeEntities = (s: string) =>
+  s.replace(/&(quot|apos|lt|gt|amp|#x[0-9a-fA-F]+|#[0-9]+);/g, (e) =>
+    e.startsWith("&#x")
+      ? String.fromCodePoint(Number.parseInt(e.slice(3, -1), 16))
+      : e.startsWith("&#")
+        ? String.fromCodePoint(Number.parseInt(e.slice(2, -1), 10))
+        : (XML_ENTITIES[e] ?? e),
+  );
 const ELEMENTS = new Map<string, RegExp>();
 const element = (xml: string, name: string) => {
   let re = ELEMENTS.get(name);
