@@ -313,6 +313,16 @@ async function main(): Promise<number> {
         COPY_CONCURRENCY: String(perWorker),
       });
       env.cloud.deployment.runtime.setFunctionWorkers(copyFn.physicalId, copyWorkers);
+      // The copy map runs as many children at once here as the copy function has workers: the
+      // plan sizes its children's batches of shards by that (copy-batches.ts), as it does by
+      // maxConcurrency in AWS.
+      const planFn = env.cloud.deployment.resources.find((r) =>
+        /ExportPlanFunction/.test(r.logicalId),
+      );
+      if (!planFn) throw new Error("the deployment has no export plan function");
+      env.cloud.deployment.runtime.updateFunctionEnvironment(planFn.physicalId, {
+        COPY_MAP_CONCURRENCY: String(copyWorkers),
+      });
       results.copyConcurrencyPerWorker = perWorker;
       results.copyWorkers = copyWorkers;
       log(

@@ -55,9 +55,10 @@ export interface ExportWorkflowOptions {
   /** S3 operations in flight per copy Lambda. Default 32. */
   copyConcurrency?: number;
   /**
-   * Task shards (up to 1 000 copies each) per distributed map child. Default 1: a child per
-   * shard keeps every concurrent child busy to the end; with 4 a 20-shard export ran its fifth
-   * batch alone while the other copy workers idled.
+   * Task shards (up to 1 000 copies each) per distributed map child. Default: the plan's
+   * (lambdas/export/domain/copy-batches.ts), one per child until the export has four times as
+   * many shards as the map runs children at once, then more, up to 10. Fixed at 4, a 20-shard
+   * export ran its fifth batch alone while the other copy workers idled.
    */
   shardsPerBatch?: number;
   /**
@@ -168,6 +169,8 @@ export class ExportWorkflow extends Construct {
       ...(opts.manifestShardsPerGroup
         ? { MANIFEST_SHARDS_PER_GROUP: String(opts.manifestShardsPerGroup) }
         : {}),
+      // Shards per copy map child follow from how many children run at once.
+      COPY_MAP_CONCURRENCY: String(props.maxConcurrency),
     });
     // The copy workers are CPU-bound on SDK requests (signing, serialising, parsing): 1 769 MB
     // is one full vCPU on Lambda, and a V8 heap limit that far above what a batch holds
@@ -462,8 +465,11 @@ export class ExportWorkflow extends Construct {
         key: J.stringAt("$.plan.indexKey"),
       }),
       // CDK renders BatchInput as given: path fields need their ".$" suffix spelled out.
+      // Shards per child: the plan's (copy-batches.ts) unless the deployment fixes them.
       itemBatcher: new sfn.ItemBatcher({
-        maxItemsPerBatch: opts.shardsPerBatch ?? 1,
+        ...(opts.shardsPerBatch
+          ? { maxItemsPerBatch: opts.shardsPerBatch }
+          : { maxItemsPerBatchPath: "$.plan.shardsPerBatch" }),
         batchInput: {
           "exportId.$": "$.exportId",
           "exportPath.$": "$.exportPath",

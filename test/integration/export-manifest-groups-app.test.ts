@@ -2,8 +2,15 @@
 // the real app: with one task shard per group (MANIFEST_SHARDS_PER_GROUP), an export of 2 300
 // objects (three shards) writes its manifest through three map children; a child that fails
 // leaves its group to the status step. Either way the manifest lists exactly the commit's
-// objects, in path order, once each.
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+// objects, in path order, once each. And the copy map's children take several shards each
+// once the export has four times as many shards as the map runs children at once
+// (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here).
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
@@ -17,10 +24,14 @@ import {
 let env: LakeportEnvironment;
 const outBucket = uniqueName("groups-out");
 const OBJECTS = 2300;
-const paths = Array.from({ length: OBJECTS }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
+const pathsOf = (n: number) =>
+  Array.from({ length: n }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
+const paths = pathsOf(OBJECTS);
 
 beforeAll(async () => {
-  env = await startLakeportEnvironment({ lambdaEnv: { MANIFEST_SHARDS_PER_GROUP: "1" } });
+  env = await startLakeportEnvironment({
+    lambdaEnv: { MANIFEST_SHARDS_PER_GROUP: "1", COPY_MAP_CONCURRENCY: "1" },
+  });
   await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
 }, 240_000);
 
@@ -30,8 +41,8 @@ afterAll(async () => {
 
 const groupFunction = () => env.deployment.physicalId("LakeportExportManifestGroupFunction");
 
-/** A repository whose main branch holds OBJECTS paths linked to one physical object. */
-async function repositoryOfManyObjects(): Promise<string> {
+/** A repository whose main branch holds `paths` linked to one physical object. */
+async function repositoryOfManyObjects(paths = pathsOf(OBJECTS)): Promise<string> {
   const repo = await createLakeFsRepository(env, { webhook: false });
   const key = `repos/${repo.id}/data/pool-0`;
   await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: "pool" }));
@@ -55,7 +66,7 @@ async function repositoryOfManyObjects(): Promise<string> {
     },
   );
   expect(res.status, await res.text()).toBe(200);
-  await env.lakefs.commit(repo.id, "main", { message: `${OBJECTS} objects` });
+  await env.lakefs.commit(repo.id, "main", { message: `${paths.length} objects` });
   const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
     exportPath: `s3://${outBucket}/${repo.id}/exp`,
     exportStatusPath: `s3://${outBucket}/${repo.id}/status`,
@@ -115,5 +126,33 @@ describe("a full export's manifest by groups", () => {
     expect(index.entries).toBe(OBJECTS);
     expect(index.parts.map((p) => p.entries)).toEqual([1000, 1000, 300]);
     expect(lines.map((l) => l.path)).toEqual(paths);
+  }, 240_000);
+
+  it("copies five shards through three copy map children (two shards each, then one) when one child runs at a time", async () => {
+    const many = pathsOf(4300);
+    const repo = await repositoryOfManyObjects(many);
+    const copyFn = env.deployment.physicalId("LakeportExportCopyFunction");
+    const before = env.deployment.runtime.stats(copyFn).invocations;
+    const { index, lines } = await exportAndReadManifest(repo);
+    // floor(5 shards / (1 child x 2 waves)) = 2 shards per child: [2, 2, 1].
+    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(3);
+    expect(index.entries).toBe(many.length);
+    expect(lines.map((l) => l.path)).toEqual(many);
+    const exported: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await env.s3.send(
+        new ListObjectsV2Command({
+          Bucket: outBucket,
+          Prefix: `${repo}/exp/d/`,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const o of page.Contents ?? []) exported.push(o.Key!);
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(exported.filter((k) => k.endsWith(".bin")).sort()).toEqual(
+      many.map((p) => `${repo}/exp/${p}`),
+    );
   }, 240_000);
 });

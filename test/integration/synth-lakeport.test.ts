@@ -386,9 +386,10 @@ describe("state machines", () => {
       ([id]) => /Gc\w*StateMachine/.test(id) && !id.includes("Copy"),
     )![1];
     expect(exportMaps.map(([n]) => n)).toContain("CopyShards");
-    // One task shard per copy child: with more, the last child can run alone at the end.
+    // Task shards per copy child: the plan's, from the map's concurrency (copy-batches.ts).
     const copyShards = exportMaps.find(([n]) => n === "CopyShards")![1];
-    expect(copyShards.ItemBatcher?.MaxItemsPerBatch).toBe(1);
+    expect(copyShards.ItemBatcher?.MaxItemsPerBatch).toBeUndefined();
+    expect(copyShards.ItemBatcher?.MaxItemsPerBatchPath).toBe("$.plan.shardsPerBatch");
     expect(gcMaps.map(([n]) => n)).toEqual(
       expect.arrayContaining(["CollectAddresses", "MarkPartitions", "SweepParts"]),
     );
@@ -399,7 +400,9 @@ describe("state machines", () => {
           Resource: expect.stringMatching(/^arn:[^:]+:states:::s3:getObject$/),
           ReaderConfig: { InputType: "JSONL" },
         });
-        expect(map.ItemBatcher?.MaxItemsPerBatch, name).toBeGreaterThanOrEqual(1);
+        if (name !== "CopyShards") {
+          expect(map.ItemBatcher?.MaxItemsPerBatch, name).toBeGreaterThanOrEqual(1);
+        }
         expect(map.MaxConcurrency, name).toBeGreaterThanOrEqual(1);
         // Results to S3, never inline: an inline array of every child's output is held to
         // 256 KB even with ResultPath null (States.DataLimitExceeded, which no Catch takes).

@@ -67,6 +67,21 @@ function listingLakeFs(n: number) {
 }
 
 describe("plan step", () => {
+  it("gives the copy map its shards per child from the map's concurrency", async () => {
+    const plan = async (objects: number, copyMapConcurrency?: number) => {
+      const deps = { store: new MemoryStore(), lakefs: listingLakeFs(objects), workBucket: "work" };
+      return runPlanStep(deps, input, {
+        limits: { maxTasksPerShard: 10 },
+        ...(copyMapConcurrency ? { copyMapConcurrency } : {}),
+      });
+    };
+    // 25 shards: one each for 50 children at once (the default) or 7; 3 each for 4.
+    expect(await plan(250)).toMatchObject({ counts: { shards: 25 }, shardsPerBatch: 1 });
+    expect(await plan(250, 7)).toMatchObject({ shardsPerBatch: 1 });
+    expect(await plan(250, 4)).toMatchObject({ shardsPerBatch: 3 });
+    expect(await plan(250, 1)).toMatchObject({ shardsPerBatch: 10 });
+  });
+
   it("writes task shards and a shard index, resuming from the cursor when told to stop", async () => {
     const store = new MemoryStore();
     const deps = { store, lakefs: listingLakeFs(250), workBucket: "work" };

@@ -6,6 +6,7 @@
 
 import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
+import { shardsPerCopyBatch } from "../domain/copy-batches";
 import { type ExportMode, exportModeOf } from "../domain/export-state";
 import { manifestGroupsOf } from "../domain/manifest-groups";
 import type { PlanCounts, PlannerLakeFs, ShardLimits } from "../domain/plan";
@@ -42,6 +43,8 @@ export async function runPlanStep(
     limits?: ShardLimits;
     /** Task shards per manifest group (SHARDS_PER_MANIFEST_GROUP unless given). */
     shardsPerManifestGroup?: number;
+    /** Children the copy map runs at once (the deployment's maxConcurrency); default 50. */
+    copyMapConcurrency?: number;
   } = {},
 ): Promise<PlanStepOutput> {
   const input = workflowInputOf(state);
@@ -110,6 +113,7 @@ export async function runPlanStep(
     cursor: result.cursor,
     counts: result.counts,
     indexKey,
+    shardsPerBatch: shardsPerCopyBatch(result.counts.shards, opts.copyMapConcurrency ?? 50),
     ...switched,
     ...(groups.length > 0
       ? { manifestGroups: groups.length, manifestGroupsKey: keys.manifestGroups }

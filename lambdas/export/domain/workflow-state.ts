@@ -17,6 +17,8 @@ export interface PlanStepOutput {
   counts: PlanCounts;
   /** JSON Lines `{"shard": i}` per task shard, for the distributed map's ItemReader. */
   indexKey?: string;
+  /** Task shards per copy map child (copy-batches.ts), for its ItemBatcher; set when done. */
+  shardsPerBatch?: number;
   /**
    * The mode the plan used when it is not the input's: an incremental export without a
    * previous manifest to merge is planned as full-compare (plan-step.ts plannedModeOf).
