@@ -56,7 +56,7 @@ export interface ExportWorkflowOptions {
   copyConcurrency?: number;
   /**
    * Task shards (up to 1 000 copies each) per distributed map child. Default: the plan's
-   * (lambdas/export/domain/copy-batches.ts), one per child until the export has four times as
+   * (lambdas/export/domain/copy-batches.ts), one per child until the export has eight times as
    * many shards as the map runs children at once, then more, up to 10. Fixed at 4, a 20-shard
    * export ran its fifth batch alone while the other copy workers idled.
    */

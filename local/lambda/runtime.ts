@@ -12,6 +12,7 @@ import type { LambdaInvocationResult, LambdaInvoker } from "../stepfunctions/int
 import { type AsyncInvokeConfig, type QueueSender, runAsyncInvocation } from "./async-invocation";
 import type { FaultSpec, InvocationHook } from "./faults";
 import {
+  cpuProfileOptions,
   heapLimitsOf,
   type InvocationOutcome,
   LambdaFunctionError,
@@ -245,17 +246,13 @@ export class LambdaRuntime implements LambdaInvoker {
   updateFunctionEnvironment(nameOrArn: string, variables: Record<string, string>): void {
     const fn = this.find(nameOrArn);
     fn.cfg = { ...fn.cfg, environment: { ...(fn.cfg.environment ?? {}), ...variables } };
-    for (const slot of fn.slots.filter((s) => !s.busy)) {
-      void slot.worker.terminate();
-      fn.slots.splice(fn.slots.indexOf(slot), 1);
-    }
+    dropIdleWorkers(fn, 0);
   }
 
   /**
-   * How many execution environments (worker threads) this machine runs the function on at
-   * once; invocations beyond them wait for one. Not an AWS setting: on a small machine, how
-   * many of a function's invocations share its cores (the bench gives the copy function the
-   * shape of the S3 ceiling loop's best setting). Idle environments beyond it are dropped.
+   * Execution environments (worker threads) the function runs on at once; invocations beyond
+   * wait for one. Not an AWS setting: how many share a small machine's cores (the bench gives
+   * the copy function the S3 ceiling loop's best shape). Idle ones beyond it are dropped.
    */
   setFunctionWorkers(nameOrArn: string, workers: number): void {
     if (!Number.isInteger(workers) || workers < 1) {
@@ -263,10 +260,7 @@ export class LambdaRuntime implements LambdaInvoker {
     }
     const fn = this.find(nameOrArn);
     fn.workers = workers;
-    for (const slot of fn.slots.filter((s) => !s.busy).slice(0, fn.slots.length - workers)) {
-      void slot.worker.terminate();
-      fn.slots.splice(fn.slots.indexOf(slot), 1);
-    }
+    dropIdleWorkers(fn, workers);
   }
 
   /**
@@ -279,10 +273,7 @@ export class LambdaRuntime implements LambdaInvoker {
   ): void {
     const fn = this.find(nameOrArn);
     fn.cfg = { ...fn.cfg, ...limits };
-    for (const slot of fn.slots.filter((s) => !s.busy)) {
-      void slot.worker.terminate();
-      fn.slots.splice(fn.slots.indexOf(slot), 1);
-    }
+    dropIdleWorkers(fn, 0);
   }
 
   /** Runs `hook.run` before the matching invocation (tests: a change between two steps). */
@@ -372,20 +363,8 @@ export class LambdaRuntime implements LambdaInvoker {
         return idle;
       }
       if (fn.slots.length < max) {
-        // LAKEPORT_LAMBDA_CPU_PROFILE_DIR=<dir>: each execution environment writes a V8 CPU
-        // profile there when it ends (node --cpu-prof), named after its function.
-        const profileDir = process.env.LAKEPORT_LAMBDA_CPU_PROFILE_DIR;
         const worker = new Worker(WORKER_FILE, {
-          ...(profileDir
-            ? {
-                execArgv: [
-                  ...process.execArgv,
-                  "--cpu-prof",
-                  `--cpu-prof-dir=${profileDir}`,
-                  `--cpu-prof-name=${fn.cfg.name}-${fn.slots.length}-${Date.now()}.cpuprofile`,
-                ],
-              }
-            : {}),
+          ...cpuProfileOptions(`${fn.cfg.name}-${fn.slots.length}-${Date.now()}`),
           env: this.environment(fn),
           workerData: {
             file: fn.file,
@@ -607,5 +586,15 @@ export class LambdaRuntime implements LambdaInvoker {
   async close(): Promise<void> {
     const all = [...this.fns.values()].flatMap((f) => f.slots.splice(0));
     await Promise.all(all.map((s) => s.worker.terminate()));
+  }
+}
+
+/** Ends idle execution environments until at most `keep` remain (or none is idle). */
+function dropIdleWorkers(fn: Fn, keep: number): void {
+  for (const slot of fn.slots
+    .filter((s) => !s.busy)
+    .slice(0, Math.max(0, fn.slots.length - keep))) {
+    void slot.worker.terminate();
+    fn.slots.splice(fn.slots.indexOf(slot), 1);
   }
 }

@@ -152,3 +152,20 @@ export function heapLimitsOf(cfg: {
     maxYoungGenerationSizeMb: 3 * (semiSpace ? Number(semiSpace) : Math.floor(newSpace / 2)),
   };
 }
+
+/**
+ * LAKEPORT_LAMBDA_CPU_PROFILE_DIR=<dir>: each execution environment writes a V8 CPU profile
+ * there when it ends (node --cpu-prof), named `<name>.cpuprofile` after its function.
+ */
+export function cpuProfileOptions(name: string): { execArgv?: string[] } {
+  const dir = process.env.LAKEPORT_LAMBDA_CPU_PROFILE_DIR;
+  if (!dir) return {};
+  return {
+    execArgv: [
+      ...process.execArgv,
+      "--cpu-prof",
+      `--cpu-prof-dir=${dir}`,
+      `--cpu-prof-name=${name}.cpuprofile`,
+    ],
+  };
+}

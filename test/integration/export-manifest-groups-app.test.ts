@@ -3,7 +3,7 @@
 // objects (three shards) writes its manifest through three map children; a child that fails
 // leaves its group to the status step. Either way the manifest lists exactly the commit's
 // objects, in path order, once each. And the copy map's children take several shards each
-// once the export has four times as many shards as the map runs children at once
+// once the export has eight times as many shards as the map runs children at once
 // (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here).
 import {
   CreateBucketCommand,
@@ -128,14 +128,14 @@ describe("a full export's manifest by groups", () => {
     expect(lines.map((l) => l.path)).toEqual(paths);
   }, 240_000);
 
-  it("copies five shards through three copy map children (two shards each, then one) when one child runs at a time", async () => {
-    const many = pathsOf(4300);
+  it("copies nine shards through five copy map children (two shards each, then one) when one child runs at a time", async () => {
+    const many = pathsOf(8400);
     const repo = await repositoryOfManyObjects(many);
     const copyFn = env.deployment.physicalId("LakeportExportCopyFunction");
     const before = env.deployment.runtime.stats(copyFn).invocations;
     const { index, lines } = await exportAndReadManifest(repo);
-    // floor(5 shards / (1 child x 2 waves)) = 2 shards per child: [2, 2, 1].
-    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(3);
+    // floor(9 shards / (1 child x 4 waves)) = 2 shards per child: [2, 2, 2, 2, 1].
+    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(5);
     expect(index.entries).toBe(many.length);
     expect(lines.map((l) => l.path)).toEqual(many);
     const exported: string[] = [];

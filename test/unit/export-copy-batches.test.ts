@@ -1,7 +1,8 @@
 // README (Continuous export, copy): a copy map child takes one task shard until the export has
-// four times as many shards as the map runs children at once, then more, up to ten.
+// eight times as many shards as the map runs children at once, then more, up to ten.
 import { describe, expect, it } from "vitest";
 import {
+  COPY_BATCH_WAVES,
   MAX_SHARDS_PER_COPY_BATCH,
   shardsPerCopyBatch,
 } from "../../lambdas/export/domain/copy-batches";
@@ -10,28 +11,39 @@ describe("shards per copy map child", () => {
   it.each([
     [0, 50, 1],
     [1, 50, 1],
-    [199, 50, 1],
-    [200, 50, 2],
-    [299, 50, 2],
-    [300, 50, 3],
+    [399, 50, 1],
+    [400, 50, 2],
+    [599, 50, 2],
+    [600, 50, 3],
     [100_000, 50, MAX_SHARDS_PER_COPY_BATCH],
-    [3, 1, 1],
-    [4, 1, 2],
-    [5, 1, 2],
+    [7, 1, 1],
+    [8, 1, 2],
+    [9, 1, 2],
     [50, 1, 10],
-    [50, 2, 10],
-    [50, 10, 2],
+    [50, 2, 6],
+    [50, 10, 1],
   ])("%i shards, %i children at once: %i each", (shards, concurrency, expected) => {
     expect(shardsPerCopyBatch(shards, concurrency)).toBe(expected);
   });
 
-  it("never leaves a concurrent child without a batch while another runs two", () => {
+  it("batches only when every concurrent child gets four full batches, so a child alone at the end runs one at most", () => {
     for (let concurrency = 1; concurrency <= 60; concurrency++) {
-      for (let shards = 1; shards <= 1000; shards++) {
+      for (let shards = 1; shards <= 2000; shards++) {
         const per = shardsPerCopyBatch(shards, concurrency);
-        expect(Math.ceil(shards / per)).toBeGreaterThanOrEqual(Math.min(shards, concurrency));
+        if (per === 1) continue;
+        expect(Math.floor(shards / per)).toBeGreaterThanOrEqual(concurrency * COPY_BATCH_WAVES);
       }
     }
+  });
+
+  it("keeps a child's copies within 50 GiB by the largest shard's bytes", () => {
+    const GiB = 1024 ** 3;
+    expect(shardsPerCopyBatch(1000, 1, 5 * GiB)).toBe(10);
+    expect(shardsPerCopyBatch(1000, 1, 10 * GiB)).toBe(5);
+    expect(shardsPerCopyBatch(1000, 1, 26 * GiB)).toBe(1);
+    // A shard past the limit alone (one object above 50 GiB) still goes, alone.
+    expect(shardsPerCopyBatch(1000, 1, 60 * GiB)).toBe(1);
+    expect(shardsPerCopyBatch(1000, 1, 0)).toBe(10);
   });
 
   it("names the bad setting", () => {

@@ -30,13 +30,13 @@ const input = {
   repaired: false,
 };
 
-function listingLakeFs(n: number) {
+function listingLakeFs(n: number, sizeOf: (i: number) => number = () => 1) {
   const objects = Array.from({ length: n }, (_, i) => ({
     path: `p/${String(i).padStart(4, "0")}`,
     path_type: "object" as const,
     physical_address: `s3://ns-bucket/data/${i}`,
     checksum: `etag${i}`,
-    size_bytes: 1,
+    size_bytes: sizeOf(i),
     mtime: 0,
   }));
   return {
@@ -75,11 +75,34 @@ describe("plan step", () => {
         ...(copyMapConcurrency ? { copyMapConcurrency } : {}),
       });
     };
-    // 25 shards: one each for 50 children at once (the default) or 7; 3 each for 4.
+    // 25 shards: one each for 50 children at once (the default) or 4; 3 each for 2, 6 for 1.
     expect(await plan(250)).toMatchObject({ counts: { shards: 25 }, shardsPerBatch: 1 });
-    expect(await plan(250, 7)).toMatchObject({ shardsPerBatch: 1 });
-    expect(await plan(250, 4)).toMatchObject({ shardsPerBatch: 3 });
-    expect(await plan(250, 1)).toMatchObject({ shardsPerBatch: 10 });
+    expect(await plan(250, 4)).toMatchObject({ shardsPerBatch: 1 });
+    expect(await plan(250, 2)).toMatchObject({ shardsPerBatch: 3 });
+    expect(await plan(250, 1)).toMatchObject({ shardsPerBatch: 6 });
+  });
+
+  it("keeps a child's copies within one shard's bytes (50 GiB) by its largest shard, across calls", async () => {
+    const GiB = 1024 ** 3;
+    // 25 shards of 10 objects; shard 17 holds one 12 GiB object: 4 shards a child, not 6.
+    const deps = {
+      store: new MemoryStore(),
+      lakefs: listingLakeFs(250, (i) => (i === 173 ? 12 * GiB : 1)),
+      workBucket: "work",
+    };
+    let calls = 0;
+    const first = await runPlanStep(deps, input, {
+      limits: { maxTasksPerShard: 10 },
+      copyMapConcurrency: 1,
+      shouldContinue: () => ++calls < 20,
+    });
+    expect(first).toMatchObject({ done: false, cursor: { maxShardCopyBytes: 12 * GiB + 9 } });
+    const second = await runPlanStep(
+      deps,
+      { ...input, plan: first },
+      { limits: { maxTasksPerShard: 10 }, copyMapConcurrency: 1 },
+    );
+    expect(second).toMatchObject({ done: true, counts: { shards: 25 }, shardsPerBatch: 4 });
   });
 
   it("writes task shards and a shard index, resuming from the cursor when told to stop", async () => {

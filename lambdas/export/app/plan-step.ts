@@ -113,7 +113,11 @@ export async function runPlanStep(
     cursor: result.cursor,
     counts: result.counts,
     indexKey,
-    shardsPerBatch: shardsPerCopyBatch(result.counts.shards, opts.copyMapConcurrency ?? 50),
+    shardsPerBatch: shardsPerCopyBatch(
+      result.counts.shards,
+      opts.copyMapConcurrency ?? 50,
+      result.cursor.maxShardCopyBytes,
+    ),
     ...switched,
     ...(groups.length > 0
       ? { manifestGroups: groups.length, manifestGroupsKey: keys.manifestGroups }

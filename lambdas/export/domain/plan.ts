@@ -76,6 +76,8 @@ export interface PlanCursor {
   /** Every diff (or listing) entry up to and including this path is in a written shard. */
   afterPath: string;
   counts: PlanCounts;
+  /** The most source bytes one written shard copies (absent: none, or sizes unknown). */
+  maxShardCopyBytes?: number;
   /** An earlier call found that `from` exports nothing (PlanResult.fromExportsNothing). */
   fromExportsNothing?: true;
 }
@@ -180,7 +182,7 @@ export async function planExport(
         const counts = writer.counts();
         return {
           done: false,
-          cursor: { afterPath: writer.lastWrittenPath, counts, ...found() },
+          cursor: { afterPath: writer.lastWrittenPath, counts, ...writer.largest(), ...found() },
           counts,
         };
       }
@@ -194,7 +196,7 @@ export async function planExport(
   const counts = writer.counts();
   return {
     done: true,
-    cursor: { afterPath: writer.lastWrittenPath, counts, ...found() },
+    cursor: { afterPath: writer.lastWrittenPath, counts, ...writer.largest(), ...found() },
     counts,
     ...found(),
   };

@@ -37,6 +37,7 @@ export class ShardWriter {
   private flushed = false;
   private readonly inFlight: { write: Promise<void>; shard: ShardBuffer }[] = [];
   private nextShard: number;
+  private maxShardCopyBytes: number;
   lastWrittenPath: string;
   private readonly maxTasks: number;
   private readonly maxBytes: number;
@@ -52,6 +53,7 @@ export class ShardWriter {
       : { copies: 0, deletes: 0, copyBytes: 0, shards: 0 };
     this.lastWrittenPath = resumed?.afterPath ?? "";
     this.nextShard = this.totals.shards;
+    this.maxShardCopyBytes = resumed?.maxShardCopyBytes ?? 0;
     this.maxTasks = limits.maxTasksPerShard ?? 1000;
     this.maxBytes = limits.maxShardBytes ?? 1024 * 1024;
     this.maxCopyBytes = limits.maxCopyBytesPerShard ?? 50 * 1024 ** 3;
@@ -112,6 +114,7 @@ export class ShardWriter {
     this.totals.copies += b.copies;
     this.totals.deletes += b.deletes;
     this.totals.copyBytes += b.copyBytes;
+    this.maxShardCopyBytes = Math.max(this.maxShardCopyBytes, b.copyBytes);
     if (b.keeps > 0) this.totals.keeps = (this.totals.keeps ?? 0) + b.keeps;
     this.lastWrittenPath = b.lastPath;
   }
@@ -125,5 +128,10 @@ export class ShardWriter {
 
   counts(): PlanCounts {
     return { ...this.totals };
+  }
+
+  /** The written shards' largest copy, for the cursor (nothing when no shard copies bytes). */
+  largest(): { maxShardCopyBytes?: number } {
+    return this.maxShardCopyBytes > 0 ? { maxShardCopyBytes: this.maxShardCopyBytes } : {};
   }
 }
