@@ -340,6 +340,37 @@ describe("export tuning context", () => {
     expect(copyConcurrencyOf({})).toBe("32");
     expect(copyConcurrencyOf({ "lakeport:exportCopyConcurrency": "64" })).toBe("64");
   });
+
+  it("lakeport:exportShardsPerBatch fixes the shards per copy map child; by default the plan sizes them by maxConcurrency", () => {
+    const copyBatcherOf = (context: Record<string, unknown>) => {
+      const app = new App({ context: { "aws:cdk:bundling-stacks": [], ...context } });
+      const stack = new Stack(app, "Batched");
+      new Lakeport(stack, "Data", {
+        lakeFsEndpoint: "https://lakefs.example.com",
+        lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
+        storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
+        exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+        maxConcurrency: 20,
+      });
+      const template = Template.fromStack(stack);
+      const machines = template.findResources("AWS::StepFunctions::StateMachine");
+      const text = JSON.stringify(machines);
+      const batcher = /\\"CopyShards\\":\{.*?\\"ItemBatcher\\":(\{[^}]*\})/.exec(text)?.[1];
+      const plan = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+        id.startsWith("DataExportPlanFunction"),
+      )![1] as any;
+      return {
+        batcher,
+        mapConcurrency: plan.Properties.Environment.Variables.COPY_MAP_CONCURRENCY,
+      };
+    };
+    const planned = copyBatcherOf({});
+    expect(planned.batcher).toContain('MaxItemsPerBatchPath\\":\\"$.plan.shardsPerBatch');
+    expect(planned.mapConcurrency).toBe("20");
+    const fixed = copyBatcherOf({ "lakeport:exportShardsPerBatch": "3" });
+    expect(fixed.batcher).toContain('MaxItemsPerBatch\\":3');
+    expect(fixed.batcher).not.toContain("MaxItemsPerBatchPath");
+  });
 });
 
 describe("the construct's documented defaults (README: Deploying, Costs and removal)", () => {
