@@ -298,7 +298,8 @@ describe("bucket keys", () => {
 
 describe("export tuning context", () => {
   /** The synthesized export functions' properties by logical id (without the hash). */
-  const functionsOf = (context: Record<string, unknown>) => {
+  /** The app's template with `context`, the construct given `maxConcurrency` when set. */
+  const templateOf = (context: Record<string, unknown>, maxConcurrency?: number) => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [], ...context } });
     const stack = new Stack(app, "Tuned");
     new Lakeport(stack, "Data", {
@@ -306,8 +307,12 @@ describe("export tuning context", () => {
       lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
       storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
       exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
+      ...(maxConcurrency ? { maxConcurrency } : {}),
     });
-    const fns = Template.fromStack(stack).findResources("AWS::Lambda::Function");
+    return Template.fromStack(stack);
+  };
+  const functionsOf = (context: Record<string, unknown>) => {
+    const fns = templateOf(context).findResources("AWS::Lambda::Function");
     return Object.fromEntries(
       Object.entries(fns).map(([id, fn]) => [
         id.replace(/[0-9A-F]{8}$/, ""),
@@ -343,16 +348,7 @@ describe("export tuning context", () => {
 
   it("lakeport:exportShardsPerBatch fixes the shards per copy map child; by default the plan sizes them by maxConcurrency", () => {
     const copyBatcherOf = (context: Record<string, unknown>) => {
-      const app = new App({ context: { "aws:cdk:bundling-stacks": [], ...context } });
-      const stack = new Stack(app, "Batched");
-      new Lakeport(stack, "Data", {
-        lakeFsEndpoint: "https://lakefs.example.com",
-        lakeFsSecret: secrets.Secret.fromSecretCompleteArn(stack, "LakeFs", SECRET),
-        storageBuckets: [s3.Bucket.fromBucketName(stack, "LakeA", "lake-a")],
-        exportBuckets: [s3.Bucket.fromBucketName(stack, "ExportsA", "exports-a")],
-        maxConcurrency: 20,
-      });
-      const template = Template.fromStack(stack);
+      const template = templateOf(context, 20);
       const machines = template.findResources("AWS::StepFunctions::StateMachine");
       const text = JSON.stringify(machines);
       const batcher = /\\"CopyShards\\":\{.*?\\"ItemBatcher\\":(\{[^}]*\})/.exec(text)?.[1];
