@@ -1,9 +1,11 @@
 // README (Continuous export, copy): copies from a client Lakeport built go on the wire through
 // their own transport, with the client's connection and request limits. Against a real HTTP
 // server on a real socket: answers, a request limit on the answer's start and then on silence
-// (S3 sends spaces while a large copy runs), an answer cut short.
+// (S3 sends spaces while a large copy runs), an answer cut short; and, through an agent of the
+// test's, a socket that never connects (the connection limit).
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import https from "node:https";
+import net, { type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { isRetryableAwsError } from "../../lambdas/shared/retry";
 import { createCopyTransport } from "../../lambdas/shared/s3-copy/copy-transport";
@@ -11,9 +13,11 @@ import { createCopyTransport } from "../../lambdas/shared/s3-copy/copy-transport
 let server: http.Server | undefined;
 
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  const s = server;
   server = undefined;
+  if (!s) return;
+  s.closeAllConnections();
+  await new Promise((resolve) => s.close(resolve));
 });
 
 async function serve(handler: http.RequestListener): Promise<number> {
@@ -105,6 +109,30 @@ describe("the copy transport", () => {
     // The cut itself, not the request limit later.
     expect(error).toMatchObject({ code: "ECONNRESET" });
     expect(isRetryableAwsError(error)).toBe(true);
+  });
+
+  it("fails with TimeoutError (retried) when a new socket does not connect within the connection limit", async () => {
+    // A socket that stays connecting, as one whose SYN is dropped on the way.
+    class NeverConnecting extends http.Agent {
+      override createConnection() {
+        const socket = new net.Socket();
+        (socket as { connecting: boolean }).connecting = true;
+        return socket;
+      }
+    }
+    const transport = createCopyTransport(
+      { maxSockets: 4, connectionMs: 200, requestMs: 5_000 },
+      { "http:": new NeverConnecting(), "https:": new https.Agent() },
+    );
+    const t0 = Date.now();
+    const error = await transport.send(request(1)).catch((e: Error) => e);
+    expect(error).toMatchObject({
+      name: "TimeoutError",
+      message: expect.stringMatching(/connection/),
+    });
+    expect(isRetryableAwsError(error)).toBe(true);
+    // The connection limit, not the request limit.
+    expect(Date.now() - t0).toBeLessThan(2_000);
   });
 
   it("keeps its sockets open between copies (one connection for copies in sequence)", async () => {

@@ -53,11 +53,19 @@ const TIMEOUT_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT"]);
 const timeoutError = (message: string) =>
   Object.assign(new Error(message), { name: "TimeoutError" });
 
-export function createCopyTransport(settings: CopyTransportSettings): CopyTransport {
-  const agents = {
+/** The sockets of a transport, by protocol (a test may give its own). */
+export interface CopyTransportAgents {
+  "http:": http.Agent;
+  "https:": https.Agent;
+}
+
+export function createCopyTransport(
+  settings: CopyTransportSettings,
+  agents: CopyTransportAgents = {
     "http:": new http.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
     "https:": new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
-  };
+  },
+): CopyTransport {
   return {
     send(r) {
       const agent = r.protocol === "https:" ? agents["https:"] : agents["http:"];
