@@ -1,9 +1,13 @@
 // Continuous export: the export workflow, its trigger and its watchdog (lambdas/export).
 //
-//   Start (Pass: start time) -> Plan <-- loop while not done (resumable near the deadline)
-//     -> HasShards? -- yes --> CopyAndManifest (Parallel):
-//          |                     CopyShards (distributed map over the shard index JSONL,
-//          |                       batches of shards, failures tolerated: counted by Status)
+//   Start (Pass: start time) -> Plan -> PlanDone?
+//     -- no --> CopyWhilePlanning (Parallel): CopySegment (distributed map over the shards the
+//     |           last call wrote, when it wrote some) beside PlanNext (the next call: the first
+//     |           call stops after a few shards, a later one near its deadline) -> PlanDone?
+//     -- yes, shards planned --> CopyAndManifest (Parallel):
+//          |                     CopyShards (distributed map over the last call's shard index
+//          |                       JSONL, batches of shards, failures tolerated: counted by
+//          |                       Status)
 //          |                     ManifestGroups (a full export's manifest, a group of shards
 //          |                       per child; failures left to Status)
 //          v
@@ -355,8 +359,14 @@ export class ExportWorkflow extends Construct {
     });
     const planTask = catchAll(invoke("Plan", plan, { resultPath: "$.plan" }));
 
-    const copyShards = this.copyShardsMap(props, opts, invoke("CopyBatch", copy));
+    const copyShards = this.copyShardsMap("CopyShards", props, opts, invoke("CopyBatch", copy));
 
+    // The shards of the plan call's segment (plan-segments.ts), when it wrote some.
+    const segmentHasShards = sfn.Condition.and(
+      sfn.Condition.isPresent("$.plan.indexKey"),
+      sfn.Condition.isPresent("$.plan.segmentShards"),
+      sfn.Condition.numberGreaterThan("$.plan.segmentShards", 0),
+    );
     const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
     const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
     // A full export's manifest is written while the copies run: its groups read only the task
@@ -369,7 +379,11 @@ export class ExportWorkflow extends Construct {
     });
     const copyAndManifest = catchAll(
       new sfn.Parallel(this, "CopyAndManifest", { resultPath: J.DISCARD })
-        .branch(copyShards)
+        .branch(
+          new sfn.Choice(this, "LastSegmentShards?")
+            .when(segmentHasShards, copyShards)
+            .otherwise(new sfn.Pass(this, "NoLastSegmentShards")),
+        )
         .branch(
           new sfn.Choice(this, "ManifestGroups?")
             .when(
@@ -405,11 +419,28 @@ export class ExportWorkflow extends Construct {
         .otherwise(finishTask),
     );
 
+    const planDone = new sfn.Choice(this, "PlanDone?");
+    // A call that is not the last hands its shards to a copy map while the next call lists;
+    // the branch of the next call's state goes on. Failing, it leaves the state of the call
+    // whose shards were being copied (the status step counts them, finish-export.ts).
+    const copyWhilePlanning = catchAll(
+      new sfn.Parallel(this, "CopyWhilePlanning", { outputPath: "$[1]" })
+        .branch(
+          new sfn.Choice(this, "SegmentShards?")
+            .when(
+              segmentHasShards,
+              this.copyShardsMap("CopySegment", props, opts, invoke("CopySegmentBatch", copy)),
+            )
+            .otherwise(new sfn.Pass(this, "NoSegmentShards")),
+        )
+        .branch(invoke("PlanNext", plan, { resultPath: "$.plan" })),
+    );
+    copyWhilePlanning.next(planDone);
     const definition = start
       .next(planTask)
       .next(
-        new sfn.Choice(this, "PlanDone?")
-          .when(sfn.Condition.booleanEquals("$.plan.done", false), planTask)
+        planDone
+          .when(sfn.Condition.booleanEquals("$.plan.done", false), copyWhilePlanning)
           .when(
             sfn.Condition.numberGreaterThan("$.plan.counts.shards", 0),
             copyAndManifest.next(markersTask),
@@ -453,13 +484,14 @@ export class ExportWorkflow extends Construct {
       .otherwise(done);
   }
 
-  /** The copy batches: a distributed map over the plan's shard index. */
+  /** The copy batches: a distributed map over a plan call's shard index. */
   private copyShardsMap(
+    id: string,
     props: WorkflowProps,
     opts: ExportWorkflowOptions,
     child: sfn.IChainable,
   ): sfn.DistributedMap {
-    const map = new sfn.DistributedMap(this, "CopyShards", {
+    const map = new sfn.DistributedMap(this, id, {
       itemReader: new sfn.S3JsonLItemReader({
         bucket: props.workBucket,
         key: J.stringAt("$.plan.indexKey"),
@@ -483,7 +515,7 @@ export class ExportWorkflow extends Construct {
       // States.DataLimitExceeded, even with ResultPath null) past a few thousand shards.
       resultWriterV2: mapResultWriter(props.workBucket),
       resultPath: J.DISCARD,
-      label: "CopyShards",
+      label: id,
     });
     map.itemProcessor(child);
     return map;

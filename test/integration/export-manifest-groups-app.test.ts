@@ -3,7 +3,7 @@
 // objects (three shards) writes its manifest through three map children; a child that fails
 // leaves its group to the status step. Either way the manifest lists exactly the commit's
 // objects, in path order, once each. And the copy map's children take several shards each
-// once the export has eight times as many shards as the map runs children at once
+// once a plan call has eight times as many shards as the map runs children at once
 // (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here).
 import {
   CreateBucketCommand,
@@ -47,25 +47,28 @@ async function repositoryOfManyObjects(paths = pathsOf(OBJECTS)): Promise<string
   const key = `repos/${repo.id}/data/pool-0`;
   await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: "pool" }));
   const auth = Buffer.from(`${env.lakefsKeys.accessKeyId}:${env.lakefsKeys.secretAccessKey}`);
-  const res = await fetch(
-    `${env.lakefsServer.endpoint}/_lakeport/repositories/${repo.id}/branches/main/staging`,
-    {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${auth.toString("base64")}`,
-        "content-type": "application/json",
+  // The staging route takes up to 10 000 entries a request.
+  for (let i = 0; i < paths.length; i += 10_000) {
+    const res = await fetch(
+      `${env.lakefsServer.endpoint}/_lakeport/repositories/${repo.id}/branches/main/staging`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${auth.toString("base64")}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({
+          entries: paths.slice(i, i + 10_000).map((path) => ({
+            path,
+            physical_address: `s3://${repo.bucket}/${key}`,
+            checksum: "pool-etag",
+            size_bytes: 4,
+          })),
+        }),
       },
-      body: JSON.stringify({
-        entries: paths.map((path) => ({
-          path,
-          physical_address: `s3://${repo.bucket}/${key}`,
-          checksum: "pool-etag",
-          size_bytes: 4,
-        })),
-      }),
-    },
-  );
-  expect(res.status, await res.text()).toBe(200);
+    );
+    expect(res.status, await res.text()).toBe(200);
+  }
   await env.lakefs.commit(repo.id, "main", { message: `${paths.length} objects` });
   const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
     exportPath: `s3://${outBucket}/${repo.id}/exp`,
@@ -128,14 +131,15 @@ describe("a full export's manifest by groups", () => {
     expect(lines.map((l) => l.path)).toEqual(paths);
   }, 240_000);
 
-  it("copies nine shards through five copy map children (two shards each, then one) when one child runs at a time", async () => {
-    const many = pathsOf(8400);
+  it("copies the last plan call's nine shards through five copy map children (two shards each, then one) when one child runs at a time", async () => {
+    const many = pathsOf(12_400);
     const repo = await repositoryOfManyObjects(many);
     const copyFn = env.deployment.physicalId("LakeportExportCopyFunction");
     const before = env.deployment.runtime.stats(copyFn).invocations;
     const { index, lines } = await exportAndReadManifest(repo);
-    // floor(9 shards / (1 child x 4 waves)) = 2 shards per child: [2, 2, 2, 2, 1].
-    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(5);
+    // 13 shards: the first plan call's four, a child each (plan-segments.ts), then the last
+    // call's nine: floor(9 shards / (1 child x 4 waves)) = 2 shards per child: [2, 2, 2, 2, 1].
+    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(4 + 5);
     expect(index.entries).toBe(many.length);
     expect(lines.map((l) => l.path)).toEqual(many);
     const exported: string[] = [];

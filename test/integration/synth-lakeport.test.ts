@@ -385,11 +385,17 @@ describe("state machines", () => {
     const gcMaps = Object.entries(byMachine).find(
       ([id]) => /Gc\w*StateMachine/.test(id) && !id.includes("Copy"),
     )![1];
-    expect(exportMaps.map(([n]) => n)).toContain("CopyShards");
-    // Task shards per copy child: the plan's, from the map's concurrency (copy-batches.ts).
-    const copyShards = exportMaps.find(([n]) => n === "CopyShards")![1];
-    expect(copyShards.ItemBatcher?.MaxItemsPerBatch).toBeUndefined();
-    expect(copyShards.ItemBatcher?.MaxItemsPerBatchPath).toBe("$.plan.shardsPerBatch");
+    expect(exportMaps.map(([n]) => n)).toEqual(
+      expect.arrayContaining(["CopyShards", "CopySegment"]),
+    );
+    // Task shards per copy child: the plan call's, from the map's concurrency (copy-batches.ts);
+    // the segment map reads the index of the call before the one beside it (plan-segments.ts).
+    for (const name of ["CopyShards", "CopySegment"]) {
+      const copyShards = exportMaps.find(([n]) => n === name)![1];
+      expect(copyShards.ItemBatcher?.MaxItemsPerBatch).toBeUndefined();
+      expect(copyShards.ItemBatcher?.MaxItemsPerBatchPath).toBe("$.plan.shardsPerBatch");
+      expect(copyShards.ItemReader?.Parameters?.["Key.$"]).toBe("$.plan.indexKey");
+    }
     expect(gcMaps.map(([n]) => n)).toEqual(
       expect.arrayContaining(["CollectAddresses", "MarkPartitions", "SweepParts"]),
     );
@@ -400,7 +406,7 @@ describe("state machines", () => {
           Resource: expect.stringMatching(/^arn:[^:]+:states:::s3:getObject$/),
           ReaderConfig: { InputType: "JSONL" },
         });
-        if (name !== "CopyShards") {
+        if (name !== "CopyShards" && name !== "CopySegment") {
           expect(map.ItemBatcher?.MaxItemsPerBatch, name).toBeGreaterThanOrEqual(1);
         }
         expect(map.MaxConcurrency, name).toBeGreaterThanOrEqual(1);
@@ -412,6 +418,31 @@ describe("state machines", () => {
         });
       }
     }
+  });
+
+  it("export: a plan call that is not the last has its shards copied while the next call lists", () => {
+    const [, sm] = ofType("AWS::StepFunctions::StateMachine").find(([id]) =>
+      id.includes("Export"),
+    )!;
+    const states = definitionOf(sm).States;
+    const planDone = states["PlanDone?"];
+    expect(planDone.Choices[0]).toEqual({
+      Variable: "$.plan.done",
+      BooleanEquals: false,
+      Next: "CopyWhilePlanning",
+    });
+    const parallel = states.CopyWhilePlanning;
+    expect(parallel).toMatchObject({ Type: "Parallel", OutputPath: "$[1]", Next: "PlanDone?" });
+    expect(parallel.Catch[0]).toMatchObject({ ErrorEquals: ["States.ALL"], ResultPath: "$.error" });
+    const [segment, next] = parallel.Branches;
+    expect(segment.StartAt).toBe("SegmentShards?");
+    expect(segment.States["SegmentShards?"].Choices[0].Next).toBe("CopySegment");
+    expect(segment.States.CopySegment.Type).toBe("Map");
+    expect(next.StartAt).toBe("PlanNext");
+    expect(next.States.PlanNext).toMatchObject({ ResultPath: "$.plan", End: true });
+    // The first call goes the same way; the last call's shards go to CopyShards.
+    expect(states.Plan.Next).toBe("PlanDone?");
+    expect(planDone.Choices[1].Next).toBe("CopyAndManifest");
   });
 
   it("pass asl-validator and the local runner's own validation, each of them", () => {

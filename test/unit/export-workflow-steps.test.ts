@@ -10,6 +10,7 @@ import { runPlanStep, shardIndexKey } from "../../lambdas/export/app/plan-step";
 import type { StartExportDeps } from "../../lambdas/export/app/start-export";
 import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { decideDone } from "../../lambdas/export/domain/transitions";
+import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import {
   type ExportWorkflowState,
   reasonOfCaughtError,
@@ -66,12 +67,22 @@ function listingLakeFs(n: number, sizeOf: (i: number) => number = () => 1) {
   } as never;
 }
 
+function indexOf(store: MemoryStore, key: string | undefined): { shard: number }[] {
+  const body = store.objects.get(`work/${key}`)!;
+  return body
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+}
+
 describe("plan step", () => {
   it("gives the copy map its shards per child from the map's concurrency", async () => {
     const plan = async (objects: number, copyMapConcurrency?: number) => {
       const deps = { store: new MemoryStore(), lakefs: listingLakeFs(objects), workBucket: "work" };
+      // One call (a first segment that holds the whole plan).
       return runPlanStep(deps, input, {
         limits: { maxTasksPerShard: 10 },
+        firstSegmentShards: 1000,
         ...(copyMapConcurrency ? { copyMapConcurrency } : {}),
       });
     };
@@ -84,16 +95,18 @@ describe("plan step", () => {
 
   it("keeps a child's copies within one shard's bytes (50 GiB) by its largest shard, across calls", async () => {
     const GiB = 1024 ** 3;
-    // 25 shards of 10 objects; shard 17 holds one 12 GiB object: 4 shards a child, not 6.
+    // 60 shards of 10 objects; shard 17 holds one 12 GiB object. The first call stops after
+    // 20 shards; the second call's 40 go 4 a child, not 10.
     const deps = {
       store: new MemoryStore(),
-      lakefs: listingLakeFs(250, (i) => (i === 173 ? 12 * GiB : 1)),
+      lakefs: listingLakeFs(600, (i) => (i === 173 ? 12 * GiB : 1)),
       workBucket: "work",
     };
     let calls = 0;
     const first = await runPlanStep(deps, input, {
       limits: { maxTasksPerShard: 10 },
       copyMapConcurrency: 1,
+      firstSegmentShards: 1000,
       shouldContinue: () => ++calls < 20,
     });
     expect(first).toMatchObject({ done: false, cursor: { maxShardCopyBytes: 12 * GiB + 9 } });
@@ -102,7 +115,12 @@ describe("plan step", () => {
       { ...input, plan: first },
       { limits: { maxTasksPerShard: 10 }, copyMapConcurrency: 1 },
     );
-    expect(second).toMatchObject({ done: true, counts: { shards: 25 }, shardsPerBatch: 4 });
+    expect(second).toMatchObject({
+      done: true,
+      counts: { shards: 60 },
+      segmentShards: 40,
+      shardsPerBatch: 4,
+    });
   });
 
   it("writes task shards and a shard index, resuming from the cursor when told to stop", async () => {
@@ -116,19 +134,24 @@ describe("plan step", () => {
     expect(first.done).toBe(false);
     expect(first.counts.shards).toBe(2);
     expect(store.objects.has(`work/${shardIndexKey(input.exportId)}`)).toBe(false);
+    // The first call's shards are a segment a copy map takes while the second call lists.
+    expect(first).toMatchObject({
+      segmentShards: 2,
+      indexKey: exportWorkKeys(input.exportId).planSegment(0),
+    });
+    expect(indexOf(store, first.indexKey)).toEqual([{ shard: 0 }, { shard: 1 }]);
     const second = await runPlanStep(
       deps,
       { ...input, plan: first },
       { limits: { maxTasksPerShard: 100 } },
     );
-    expect(second).toMatchObject({ done: true, counts: { shards: 3, copies: 250 } });
-    const index = store.objects.get(`work/${second.indexKey}`)!;
-    expect(
-      index
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l)),
-    ).toEqual([{ shard: 0 }, { shard: 1 }, { shard: 2 }]);
+    expect(second).toMatchObject({
+      done: true,
+      counts: { shards: 3, copies: 250 },
+      segmentShards: 1,
+      indexKey: shardIndexKey(input.exportId),
+    });
+    expect(indexOf(store, second.indexKey)).toEqual([{ shard: 2 }]);
     const shard2 = store.objects.get(`work/exports/${input.exportId}/tasks/shard-000002.jsonl`)!;
     expect(shard2.trim().split("\n")).toHaveLength(50);
     expect(JSON.parse(shard2.split("\n")[0]!)).toMatchObject({
@@ -137,6 +160,41 @@ describe("plan step", () => {
       destKey: "exp/p/0200",
       sourceAddress: "s3://ns-bucket/data/200",
     });
+  });
+
+  it("stops the first call after a segment of firstSegmentShards(map concurrency) shards, the result written first", async () => {
+    const plan = async (copyMapConcurrency: number) => {
+      const store = new MemoryStore();
+      const deps = { store, lakefs: listingLakeFs(250), workBucket: "work" };
+      const opts = { limits: { maxTasksPerShard: 10 }, copyMapConcurrency };
+      const first = await runPlanStep(deps, input, opts);
+      // What a later export reads back when this one fails while the segment is copied.
+      const result = JSON.parse(store.objects.get(`work/${keys.planResult}`)!);
+      const second = await runPlanStep(deps, { ...input, plan: first }, opts);
+      return { store, first, result, second };
+    };
+    const keys = exportWorkKeys(input.exportId);
+    // One copy worker: four shards first (MIN_FIRST_SEGMENT_SHARDS), then the other 21.
+    const one = await plan(1);
+    expect(one.first).toMatchObject({ done: false, counts: { shards: 4 }, segmentShards: 4 });
+    expect(one.result).toMatchObject({ done: false, counts: { shards: 4, copies: 40 } });
+    expect(indexOf(one.store, one.first.indexKey)).toEqual(
+      [0, 1, 2, 3].map((shard) => ({ shard })),
+    );
+    expect(one.second).toMatchObject({ done: true, counts: { shards: 25 }, segmentShards: 21 });
+    expect(indexOf(one.store, one.second.indexKey)).toHaveLength(21);
+    expect(indexOf(one.store, one.second.indexKey)[0]).toEqual({ shard: 4 });
+    // Eight children at once: a shard each first.
+    const eight = await plan(8);
+    expect(eight.first).toMatchObject({ done: false, counts: { shards: 8 }, segmentShards: 8 });
+    expect(eight.second).toMatchObject({ done: true, counts: { shards: 25 }, segmentShards: 17 });
+    // A plan within its first segment is one call, as before.
+    const small = await runPlanStep(
+      { store: new MemoryStore(), lakefs: listingLakeFs(30), workBucket: "work" },
+      input,
+      { limits: { maxTasksPerShard: 10 }, copyMapConcurrency: 1 },
+    );
+    expect(small).toMatchObject({ done: true, counts: { shards: 3 }, segmentShards: 3 });
   });
 
   it("incremental: brings back what earlier failed exports touched, read from their task shards", async () => {
@@ -253,6 +311,25 @@ describe("finish step", () => {
       }),
     ).toEqual({ status: "failed", errorMessage: "PlanError: lakeFS down" });
     expect(reasonOfCaughtError(undefined)).toBe("export failed");
+  });
+
+  it("says copies may run when the export failed after a plan call handed shards to a copy map", () => {
+    const cursor = { afterPath: "p/0039", counts: { shards: 4 } };
+    const plan = (shards: number, done: boolean) => ({
+      done,
+      cursor,
+      counts: { copies: 40, deletes: 0, keeps: 0, copyBytes: 40, shards },
+    });
+    const error = { Error: "States.TaskFailed", Cause: "lakeFS down" };
+    // The second call failed while the first call's four shards were being copied.
+    expect(runFinishStep({ ...input, plan: plan(4, false), error } as never)).toMatchObject({
+      error: "ExportFailedCopiesMayRun",
+    });
+    // The first call wrote no shard, or failed itself: nothing was handed on.
+    expect(runFinishStep({ ...input, plan: plan(0, false), error } as never)).toMatchObject({
+      error: "ExportFailed",
+    });
+    expect(runFinishStep({ ...input, error } as never)).toMatchObject({ error: "ExportFailed" });
   });
 
   it("records nothing: it only says the outcome (the execution-ended handler records it)", () => {

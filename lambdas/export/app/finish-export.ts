@@ -64,13 +64,13 @@ export function runFinishStep(state: ExportWorkflowState): FinishStepOutput {
 
 /**
  * Whether a copy invocation of the failed export may still run: its status step found a shard
- * without a result or a writer still running, or it failed after the copy map was planned
- * (nothing else lists the writers: even with every shard reported, an earlier attempt of a
- * batch may still copy).
+ * without a result or a writer still running, or it failed once a plan call had written shards
+ * (each call's are copied while the next lists; nothing else lists the writers: even with
+ * every shard reported, an earlier attempt of a batch may still copy).
  */
 function copiesMayRun(state: ExportWorkflowState): boolean {
   if (state.status) return state.status.copiesMayRun === true;
-  return state.plan?.done === true && state.plan.counts.shards > 0;
+  return (state.plan?.counts.shards ?? 0) > 0;
 }
 
 const ExecutionStatusChangeSchema = z.looseObject({

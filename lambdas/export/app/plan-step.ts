@@ -1,6 +1,7 @@
 // Plan step: planExport with the work bucket as shard sink, resumable. The state machine calls
-// it again while `done` is false (the cursor travels in `$.plan`); when done it writes the shard
-// index (`{"shard": i}` per line) the distributed map's ItemReader reads. Incremental exports
+// it again while `done` is false (the cursor travels in `$.plan`), copying the shards a call
+// wrote (its segment, plan-segments.ts) while the next call lists; each call writes the index
+// (`{"shard": i}` per line) of its segment that the distributed map's ItemReader reads. Incremental exports
 // read what earlier failed exports touched from their task shards; full exports list the
 // export path.
 
@@ -9,8 +10,9 @@ import { parseS3Uri } from "../../shared/s3-uri";
 import { shardsPerCopyBatch } from "../domain/copy-batches";
 import { type ExportMode, exportModeOf } from "../domain/export-state";
 import { manifestGroupsOf } from "../domain/manifest-groups";
-import type { PlanCounts, PlannerLakeFs, ShardLimits } from "../domain/plan";
+import type { PlanCounts, PlannerLakeFs, PlanResult, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
+import { firstSegmentShards } from "../domain/plan-segments";
 import { statusKeys } from "../domain/status";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportWorkflowInput } from "../domain/workflow-input";
@@ -45,6 +47,8 @@ export async function runPlanStep(
     shardsPerManifestGroup?: number;
     /** Children the copy map runs at once (the deployment's maxConcurrency); default 50. */
     copyMapConcurrency?: number;
+    /** The first call's shards at most (plan-segments.ts firstSegmentShards unless given). */
+    firstSegmentShards?: number;
   } = {},
 ): Promise<PlanStepOutput> {
   const input = workflowInputOf(state);
@@ -57,11 +61,21 @@ export async function runPlanStep(
     ? (state.plan?.mode ?? exportModeOf(input))
     : await plannedModeOf(deps, input);
   const switched = mode !== exportModeOf(input) ? { mode } : {};
+  const copyMapConcurrency = opts.copyMapConcurrency ?? 50;
+  // This call's segment: the shards from `first` on. The first call stops after a few.
+  const first = resume ? resume.counts.shards : 0;
+  const segmentLimit = resume
+    ? Number.POSITIVE_INFINITY
+    : (opts.firstSegmentShards ?? firstSegmentShards(copyMapConcurrency));
+  let written = 0;
+  const shouldContinue = opts.shouldContinue ?? (() => true);
   const result = await planExport(
     deps.lakefs,
     {
-      write: (i, lines) =>
-        deps.store.put(deps.workBucket, keys.taskShard(i), `${lines.join("\n")}\n`),
+      write: (i, lines) => {
+        written++;
+        return deps.store.put(deps.workBucket, keys.taskShard(i), `${lines.join("\n")}\n`);
+      },
     },
     {
       repository: input.repository,
@@ -82,19 +96,15 @@ export async function runPlanStep(
       ...(resume ? { resume } : {}),
     },
     {
-      ...(opts.shouldContinue ? { shouldContinue: opts.shouldContinue } : {}),
+      shouldContinue: () => written < segmentLimit && shouldContinue(),
       limits: opts.limits,
     },
   );
+  const segment = await writeSegment(deps, input.exportId, result, first, copyMapConcurrency);
   if (!result.done) {
     await recordPlanQuietly(deps, input.exportId, result.counts, false);
-    return { done: false, cursor: result.cursor, counts: result.counts, ...switched };
+    return { done: false, cursor: result.cursor, counts: result.counts, ...segment, ...switched };
   }
-  const indexKey = shardIndexKey(input.exportId);
-  const lines: string[] = [];
-  for (let i = 0; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
-  await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
-  await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
   // A full export's manifest is written by groups of shards side by side (manifest-groups.ts),
   // and so is that of an incremental export from a commit that exported nothing (its tasks
   // are the whole commit too); another incremental export's touches only the parts its
@@ -112,17 +122,46 @@ export async function runPlanStep(
     done: true,
     cursor: result.cursor,
     counts: result.counts,
-    indexKey,
-    shardsPerBatch: shardsPerCopyBatch(
-      result.counts.shards,
-      opts.copyMapConcurrency ?? 50,
-      result.cursor.maxShardCopyBytes,
-    ),
+    ...segment,
     ...switched,
     ...(groups.length > 0
       ? { manifestGroups: groups.length, manifestGroupsKey: keys.manifestGroups }
       : {}),
   };
+}
+
+/**
+ * This call's shards (`first` on) as an index for a copy map, then the plan result with the
+ * counts so far: written before the shards are handed to a copy map, it tells a later export
+ * which shards a failed one may have copied (touched-paths.ts). The last call's index is
+ * shardIndexKey; an earlier call's, its segment's key.
+ */
+async function writeSegment(
+  deps: PlanStepDeps,
+  exportId: string,
+  result: PlanResult,
+  first: number,
+  copyMapConcurrency: number,
+): Promise<Pick<PlanStepOutput, "segmentShards" | "indexKey" | "shardsPerBatch">> {
+  const keys = exportWorkKeys(exportId);
+  const segmentShards = result.counts.shards - first;
+  let indexed: Pick<PlanStepOutput, "indexKey" | "shardsPerBatch"> = {};
+  if (result.done || segmentShards > 0) {
+    const indexKey = result.done ? shardIndexKey(exportId) : keys.planSegment(first);
+    const lines: string[] = [];
+    for (let i = first; i < result.counts.shards; i++) lines.push(JSON.stringify({ shard: i }));
+    await deps.store.put(deps.workBucket, indexKey, lines.length ? `${lines.join("\n")}\n` : "");
+    indexed = {
+      indexKey,
+      shardsPerBatch: shardsPerCopyBatch(
+        Math.max(segmentShards, 1),
+        copyMapConcurrency,
+        result.cursor.maxShardCopyBytes,
+      ),
+    };
+  }
+  await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
+  return { segmentShards, ...indexed };
 }
 
 /**

@@ -97,7 +97,8 @@ export async function runStatusStep(
 
   // No writer of the export path starts after this; those still running are waited for.
   const writers = await closeWriters(deps, input.exportId);
-  const planned = state.plan?.done ? state.plan.counts.shards : 0;
+  // Every shard a plan call wrote was handed to a copy map, done or not (plan-segments.ts).
+  const planned = state.plan?.counts.shards ?? 0;
   const { totals: shardTotals, completed, missing } = await totalsOfShards(deps, input, planned);
   let totals = shardTotals;
   const markers = state.markers ?? {

@@ -1,8 +1,9 @@
 // What earlier exports touched, read back from their task shards in the work bucket: a
-// failed or interrupted export may have copied or deleted any path of its plan (copies and
-// deletes run only once its plan is complete, so an export without a plan result touched
-// nothing in the export path). Each export's shards are in path order; several exports are
-// merged into one sorted stream, each path once.
+// failed or interrupted export may have copied or deleted any path of the shards its plan
+// result counts (each plan call writes the result, with the shards so far, before a copy map
+// takes its shards; an export without a plan result touched nothing in the export path). Each
+// export's shards are in path order; several exports are merged into one sorted stream, each
+// path once.
 
 import { compareKeys } from "../domain/keys";
 import type { TouchedPaths } from "../domain/plan";

@@ -4,6 +4,8 @@
 //
 //   exports/<id>/plan/cursor.json                         PlanCursor of an interrupted plan
 //   exports/<id>/plan/result.json                         PlanResult (counts, shard count)
+//   exports/<id>/plan/segment-000004.jsonl                {"shard": i} per shard of a plan call
+//                                                         that was not the last (plan-segments.ts)
 //   exports/<id>/tasks/shard-000000.jsonl                 ExportTask per line, path order
 //   exports/<id>/results/shard-000000.json                ShardResult of the copy batch
 //   exports/<id>/markers/summary/shard-000000.jsonl       MarkerSummaryEntry per line, sorted
@@ -33,6 +35,7 @@ export function exportWorkKeys(exportId: string) {
     prefix: base,
     planCursor: `${base}plan/cursor.json`,
     planResult: `${base}plan/result.json`,
+    planSegment: (first: number) => `${base}plan/segment-${pad(first)}.jsonl`,
     tasksPrefix: `${base}tasks/`,
     taskShard: (i: number) => `${base}tasks/shard-${pad(i)}.jsonl`,
     resultsPrefix: `${base}results/`,

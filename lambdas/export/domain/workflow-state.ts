@@ -15,9 +15,14 @@ export interface PlanStepOutput {
   done: boolean;
   cursor: PlanCursor;
   counts: PlanCounts;
-  /** JSON Lines `{"shard": i}` per task shard, for the distributed map's ItemReader. */
+  /**
+   * JSON Lines `{"shard": i}` per task shard of this call's segment (plan-segments.ts), for
+   * the distributed map's ItemReader; absent when a call that is not the last wrote no shard.
+   */
   indexKey?: string;
-  /** Task shards per copy map child (copy-batches.ts), for its ItemBatcher; set when done. */
+  /** Task shards this call wrote (its segment): `counts.shards` less the earlier calls'. */
+  segmentShards?: number;
+  /** Task shards per copy map child (copy-batches.ts), for its ItemBatcher; with indexKey. */
   shardsPerBatch?: number;
   /**
    * The mode the plan used when it is not the input's: an incremental export without a

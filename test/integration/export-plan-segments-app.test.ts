@@ -1,0 +1,252 @@
+// A plan of several calls has each call's task shards copied while the next call lists (README,
+// Continuous export: plan segments), on the real app. With one copy map child at a time
+// (COPY_MAP_CONCURRENCY=1) the first plan call stops after four shards: an export of 6 000
+// objects copies them while the second call lists the other 2 000. And when that second call
+// fails, the shards already handed to the copies count as touched: the export ends failed with
+// copies that may still run, and the repair brings every path they copied back to its head.
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStateStores } from "../../lambdas/api/state-stores";
+import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
+import { uniqueName } from "../support/clients";
+import {
+  createLakeFsRepository,
+  eventually,
+  type LakeportEnvironment,
+  startLakeportEnvironment,
+  type TestRepository,
+} from "../support/lakeport-env";
+
+let env: LakeportEnvironment;
+const outBucket = uniqueName("segments-out");
+const OBJECTS = 6000;
+const paths = Array.from({ length: OBJECTS }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
+const PLAN = "LakeportExportPlanFunction";
+const COPY = "LakeportExportCopyFunction";
+
+beforeAll(async () => {
+  env = await startLakeportEnvironment({ lambdaEnv: { COPY_MAP_CONCURRENCY: "1" } });
+  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
+}, 240_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+/** Two physical objects of different content; returns their keys and ETags. */
+async function pools(repo: TestRepository) {
+  const out: { key: string; etag: string }[] = [];
+  for (const body of ["version one", "version two"]) {
+    const key = `repos/${repo.id}/data/${uniqueName("pool")}`;
+    await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: body }));
+    const head = await env.s3.send(new HeadObjectCommand({ Bucket: repo.bucket, Key: key }));
+    out.push({ key, etag: head.ETag! });
+  }
+  return out;
+}
+
+/** Links `linked` paths to `pool` on main, then commits. */
+async function commitLinked(
+  repo: TestRepository,
+  linked: string[],
+  pool: { key: string; etag: string },
+) {
+  const auth = Buffer.from(`${env.lakefsKeys.accessKeyId}:${env.lakefsKeys.secretAccessKey}`);
+  const res = await fetch(
+    `${env.lakefsServer.endpoint}/_lakeport/repositories/${repo.id}/branches/main/staging`,
+    {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${auth.toString("base64")}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        entries: linked.map((path) => ({
+          path,
+          physical_address: `s3://${repo.bucket}/${pool.key}`,
+          checksum: pool.etag.replaceAll('"', ""),
+          size_bytes: 11,
+        })),
+      }),
+    },
+  );
+  expect(res.status, await res.text()).toBe(200);
+  return (await env.lakefs.commit(repo.id, "main", { message: `${linked.length} linked` })).id;
+}
+
+async function configure(repo: string): Promise<void> {
+  const put = await env.api.put(`/repositories/${repo}/branches/main/continuous-export`, {
+    exportPath: `s3://${outBucket}/${repo}/exp`,
+    exportStatusPath: `s3://${outBucket}/${repo}/status`,
+    isContinuous: false,
+  });
+  expect(put.status, put.text).toBe(200);
+}
+
+async function status(repo: string) {
+  return (await env.api.get(`/repositories/${repo}/branches/main/export-status`)).body;
+}
+
+/** Starts an export (the hook, or a repair) and waits for its end; returns the branch's status. */
+async function exportAndWait(repo: string, how: "hook" | "repair" = "hook") {
+  const run =
+    how === "hook"
+      ? await env.api.post(`/repositories/${repo}/branches/main/export-hook`)
+      : await env.api.post(`/repositories/${repo}/branches/main/repair-export`, {});
+  expect(run.status, run.text).toBe(202);
+  return await eventually(
+    "the export to end",
+    async () => {
+      const s = await status(repo);
+      return s?.exportId === run.body.exportId && s.state !== "in-progress" ? s : undefined;
+    },
+    180_000,
+  );
+}
+
+/** The exported objects' ETags by path. */
+async function exportedEtags(repo: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await env.s3.send(
+      new ListObjectsV2Command({
+        Bucket: outBucket,
+        Prefix: `${repo}/exp/d/`,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      if (o.Key!.endsWith(".bin")) out.set(o.Key!.slice(`${repo}/exp/`.length), o.ETag!);
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+const records = (fn: string) => env.deployment.runtime.stats(env.deployment.physicalId(fn)).records;
+const endOf = (r: { startedAt: Date; durationMs: number }) => r.startedAt.getTime() + r.durationMs;
+
+describe("plan segments", () => {
+  it("copies the first plan call's four shards while the second call lists the rest", async () => {
+    const repo = await createLakeFsRepository(env, { webhook: false });
+    const [one] = await pools(repo);
+    await commitLinked(repo, paths, one!);
+    await configure(repo.id);
+    // Each listing page of this repository takes 100 ms more: the second call lists for a while.
+    const slow = env.lakefsServer.faults.add({
+      operation: "listObjects",
+      route: `/repositories/${repo.id}/`,
+      latencyMs: 100,
+    });
+    const plansBefore = records(PLAN).length;
+    const copiesBefore = records(COPY).length;
+    try {
+      expect(await exportAndWait(repo.id)).toMatchObject({ state: "exported-successfully" });
+    } finally {
+      env.lakefsServer.faults.remove(slow.id);
+    }
+    const plans = records(PLAN).slice(plansBefore);
+    const copies = records(COPY).slice(copiesBefore);
+    // Two plan calls; four segment shards and the last two, a child each (copy-batches.ts).
+    expect(plans).toHaveLength(2);
+    expect(copies).toHaveLength(6);
+    const firstCopy = Math.min(...copies.map((r) => r.startedAt.getTime()));
+    expect(firstCopy).toBeGreaterThanOrEqual(endOf(plans[0]!));
+    expect(firstCopy).toBeLessThan(endOf(plans[1]!));
+    const etags = await exportedEtags(repo.id);
+    expect([...etags.keys()].sort()).toEqual(paths);
+    expect(new Set(etags.values())).toEqual(new Set([one!.etag]));
+  }, 240_000);
+
+  it("a second plan call that fails while the first segment is copied: the repair brings back every path copied", async () => {
+    const repo = await createLakeFsRepository(env, { webhook: false });
+    const [one, two] = await pools(repo);
+    await commitLinked(repo, paths, one!);
+    await configure(repo.id);
+    expect(await exportAndWait(repo.id)).toMatchObject({ state: "exported-successfully" });
+
+    // Every path changes; the export's second plan call fails once a segment copy has ended.
+    await commitLinked(repo, paths, two!);
+    const planFn = env.deployment.physicalId(PLAN);
+    const copyFn = env.deployment.physicalId(COPY);
+    const runtime = env.deployment.runtime;
+    const second = runtime.stats(planFn).invocations + 2;
+    const copiesBefore = records(COPY).length;
+    // The segment's fourth copy child is held until the export has failed: it has not reported.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    runtime.beforeInvocation({
+      function: copyFn,
+      invocation: runtime.stats(copyFn).invocations + 4,
+      run: () => held,
+    });
+    runtime.beforeInvocation({
+      function: planFn,
+      invocation: second,
+      run: async () => {
+        await eventually("a segment copy to end", () =>
+          records(COPY).length > copiesBefore ? true : undefined,
+        );
+      },
+    });
+    runtime.injectFault({
+      function: planFn,
+      invocation: second,
+      kind: "error",
+      errorType: "PlanError",
+      errorMessage: "lakeFS listing failed",
+    });
+    const failed = await exportAndWait(repo.id);
+    // A segment copy may still run: the branch waits for it (settling.ts).
+    expect(failed).toMatchObject({ state: "export-failed" });
+    expect(failed.settlesAt).toEqual(expect.any(String));
+    release();
+    await eventually("the held copy child to end", () =>
+      records(COPY).length >= copiesBefore + 4 ? true : undefined,
+    );
+    const afterFailure = await exportedEtags(repo.id);
+    const copied = paths.filter((p) => afterFailure.get(p) === two!.etag);
+    // At least a shard of the first four (the first 4 000 paths) copied, nothing after them.
+    expect(copied.length).toBeGreaterThanOrEqual(1000);
+    expect(copied.every((p) => p < "d/04000.bin")).toBe(true);
+
+    // The head takes the first 1 000 paths back to their first version: unchanged since the
+    // last exported commit, so only the failed export's record says they were overwritten.
+    await commitLinked(repo, paths.slice(0, 1000), one!);
+    const ddb = createDynamoDbClient({
+      endpoint: env.dynamoDbEndpoint,
+      region: env.region,
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
+    try {
+      const { exports } = createStateStores(ddb, env.resources.tableName);
+      const settling = await exports.getState(repo.id, "main");
+      expect(settling?.unreconciled?.map((u) => u.exportId)).toEqual([failed.exportId]);
+      // The copies have ended: the settling time moved into the past.
+      expect(
+        await exports.compareAndSetState(repo.id, "main", settling!.version, {
+          ...settling!,
+          settlesAt: new Date(Date.now() - 1_000).toISOString(),
+          version: settling!.version + 1,
+        }),
+      ).toBe(true);
+    } finally {
+      ddb.destroy();
+    }
+    expect(await exportAndWait(repo.id, "repair")).toMatchObject({ state: "export-repaired" });
+    const etags = await exportedEtags(repo.id);
+    expect([...etags.keys()].sort()).toEqual(paths);
+    for (const [i, p] of paths.entries()) {
+      expect(etags.get(p), p).toBe(i < 1000 ? one!.etag : two!.etag);
+    }
+  }, 300_000);
+});
