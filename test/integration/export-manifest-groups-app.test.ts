@@ -2,9 +2,9 @@
 // the real app: with one task shard per group (MANIFEST_SHARDS_PER_GROUP), an export of 2 300
 // objects (three shards) writes its manifest through three map children; a child that fails
 // leaves its group to the status step. Either way the manifest lists exactly the commit's
-// objects, in path order, once each. And the copy map's children take several shards each
-// once a plan call has eight times as many shards as the map runs children at once
-// (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here).
+// objects, in path order, once each. And with one copy map child at a time
+// (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here) a child takes up to ten of a
+// plan call's shards.
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -131,15 +131,15 @@ describe("a full export's manifest by groups", () => {
     expect(lines.map((l) => l.path)).toEqual(paths);
   }, 240_000);
 
-  it("copies the last plan call's nine shards through five copy map children (two shards each, then one) when one child runs at a time", async () => {
-    const many = pathsOf(12_400);
+  it("copies a plan call's shards through children of up to ten shards when one child runs at a time", async () => {
+    const many = pathsOf(18_400);
     const repo = await repositoryOfManyObjects(many);
     const copyFn = env.deployment.physicalId("LakeportExportCopyFunction");
     const before = env.deployment.runtime.stats(copyFn).invocations;
     const { index, lines } = await exportAndReadManifest(repo);
-    // 13 shards: the first plan call's four, a child each (plan-segments.ts), then the last
-    // call's nine: floor(9 shards / (1 child x 4 waves)) = 2 shards per child: [2, 2, 2, 2, 1].
-    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(4 + 5);
+    // 19 shards: the first plan call's four in one child (plan-segments.ts), then the last
+    // call's fifteen in two: [4], [10, 5] (copy-batches.ts).
+    expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(1 + 2);
     expect(index.entries).toBe(many.length);
     expect(lines.map((l) => l.path)).toEqual(many);
     const exported: string[] = [];

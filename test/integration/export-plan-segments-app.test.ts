@@ -1,6 +1,6 @@
 // A plan of several calls has each call's task shards copied while the next call lists (README,
-// Continuous export: plan segments), on the real app. With one copy map child at a time
-// (COPY_MAP_CONCURRENCY=1) the first plan call stops after four shards: an export of 6 000
+// Continuous export: plan segments), on the real app. With two copy map children at a time
+// (COPY_MAP_CONCURRENCY=2) the first plan call stops after four shards: an export of 6 000
 // objects copies them while the second call lists the other 2 000. And when that second call
 // fails, the shards already handed to the copies count as touched: the export ends failed with
 // copies that may still run, and the repair brings every path they copied back to its head.
@@ -31,7 +31,7 @@ const PLAN = "LakeportExportPlanFunction";
 const COPY = "LakeportExportCopyFunction";
 
 beforeAll(async () => {
-  env = await startLakeportEnvironment({ lambdaEnv: { COPY_MAP_CONCURRENCY: "1" } });
+  env = await startLakeportEnvironment({ lambdaEnv: { COPY_MAP_CONCURRENCY: "2" } });
   await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
 }, 240_000);
 

@@ -1,5 +1,6 @@
-// README (Continuous export, copy): a copy map child takes one task shard until the export has
-// eight times as many shards as the map runs children at once, then more, up to ten.
+// README (Continuous export, copy): a copy map child takes one task shard until the plan call has
+// eight times as many shards as the map runs children at once, then more, up to ten; with one
+// child at a time, up to ten at once.
 import { describe, expect, it } from "vitest";
 import {
   COPY_BATCH_WAVES,
@@ -16,10 +17,12 @@ describe("shards per copy map child", () => {
     [599, 50, 2],
     [600, 50, 3],
     [100_000, 50, MAX_SHARDS_PER_COPY_BATCH],
-    [7, 1, 1],
-    [8, 1, 2],
-    [9, 1, 2],
+    [1, 1, 1],
+    [7, 1, 7],
+    [9, 1, 9],
     [50, 1, 10],
+    [7, 2, 1],
+    [16, 2, 2],
     [50, 2, 6],
     [50, 10, 1],
   ])("%i shards, %i children at once: %i each", (shards, concurrency, expected) => {
@@ -27,12 +30,18 @@ describe("shards per copy map child", () => {
   });
 
   it("batches only when every concurrent child gets four full batches, so a child alone at the end runs one at most", () => {
-    for (let concurrency = 1; concurrency <= 60; concurrency++) {
+    for (let concurrency = 2; concurrency <= 60; concurrency++) {
       for (let shards = 1; shards <= 2000; shards++) {
         const per = shardsPerCopyBatch(shards, concurrency);
         if (per === 1) continue;
         expect(Math.floor(shards / per)).toBeGreaterThanOrEqual(concurrency * COPY_BATCH_WAVES);
       }
+    }
+  });
+
+  it("with one child at a time, gives a child up to ten shards: nothing waits at the map's end", () => {
+    for (let shards = 1; shards <= 100; shards++) {
+      expect(shardsPerCopyBatch(shards, 1)).toBe(Math.min(shards, MAX_SHARDS_PER_COPY_BATCH));
     }
   });
 

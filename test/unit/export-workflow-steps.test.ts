@@ -86,11 +86,12 @@ describe("plan step", () => {
         ...(copyMapConcurrency ? { copyMapConcurrency } : {}),
       });
     };
-    // 25 shards: one each for 50 children at once (the default) or 4; 3 each for 2, 6 for 1.
+    // 25 shards: one each for 50 children at once (the default) or 4; 3 each for 2; for one
+    // child at a time, ten.
     expect(await plan(250)).toMatchObject({ counts: { shards: 25 }, shardsPerBatch: 1 });
     expect(await plan(250, 4)).toMatchObject({ shardsPerBatch: 1 });
     expect(await plan(250, 2)).toMatchObject({ shardsPerBatch: 3 });
-    expect(await plan(250, 1)).toMatchObject({ shardsPerBatch: 6 });
+    expect(await plan(250, 1)).toMatchObject({ shardsPerBatch: 10 });
   });
 
   it("keeps a child's copies within one shard's bytes (50 GiB) by its largest shard, across calls", async () => {
