@@ -59,8 +59,8 @@ export interface ExportWorkflowOptions {
   /** S3 operations in flight per copy Lambda. Default 32. */
   copyConcurrency?: number;
   /**
-   * Task shards (up to 1 000 copies each) per distributed map child. Default: the plan's
-   * (lambdas/export/domain/copy-batches.ts), one per child until the export has eight times as
+   * Task shards (up to 1 000 copies each) per distributed map child. Default: the plan call's
+   * (lambdas/export/domain/copy-batches.ts), one per child until the call has eight times as
    * many shards as the map runs children at once, then more, up to 10. Fixed at 4, a 20-shard
    * export ran its fifth batch alone while the other copy workers idled.
    */
@@ -73,6 +73,13 @@ export interface ExportWorkflowOptions {
   /** A running export older than this counts as stuck in progress. Default 6 hours. */
   stuckAfter?: Duration;
 }
+
+/** The shards of the plan call's segment (plan-segments.ts), when it wrote some. */
+const segmentHasShards = sfn.Condition.and(
+  sfn.Condition.isPresent("$.plan.indexKey"),
+  sfn.Condition.isPresent("$.plan.segmentShards"),
+  sfn.Condition.numberGreaterThan("$.plan.segmentShards", 0),
+);
 
 export class ExportWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -361,12 +368,6 @@ export class ExportWorkflow extends Construct {
 
     const copyShards = this.copyShardsMap("CopyShards", props, opts, invoke("CopyBatch", copy));
 
-    // The shards of the plan call's segment (plan-segments.ts), when it wrote some.
-    const segmentHasShards = sfn.Condition.and(
-      sfn.Condition.isPresent("$.plan.indexKey"),
-      sfn.Condition.isPresent("$.plan.segmentShards"),
-      sfn.Condition.numberGreaterThan("$.plan.segmentShards", 0),
-    );
     const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
     const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));
     // A full export's manifest is written while the copies run: its groups read only the task
@@ -420,20 +421,11 @@ export class ExportWorkflow extends Construct {
     );
 
     const planDone = new sfn.Choice(this, "PlanDone?");
-    // A call that is not the last hands its shards to a copy map while the next call lists;
-    // the branch of the next call's state goes on. Failing, it leaves the state of the call
-    // whose shards were being copied (the status step counts them, finish-export.ts).
     const copyWhilePlanning = catchAll(
-      new sfn.Parallel(this, "CopyWhilePlanning", { outputPath: "$[1]" })
-        .branch(
-          new sfn.Choice(this, "SegmentShards?")
-            .when(
-              segmentHasShards,
-              this.copyShardsMap("CopySegment", props, opts, invoke("CopySegmentBatch", copy)),
-            )
-            .otherwise(new sfn.Pass(this, "NoSegmentShards")),
-        )
-        .branch(invoke("PlanNext", plan, { resultPath: "$.plan" })),
+      this.copyWhilePlanning(
+        this.copyShardsMap("CopySegment", props, opts, invoke("CopySegmentBatch", copy)),
+        invoke("PlanNext", plan, { resultPath: "$.plan" }),
+      ),
     );
     copyWhilePlanning.next(planDone);
     const definition = start
@@ -453,6 +445,21 @@ export class ExportWorkflow extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.hours(24),
     });
+  }
+
+  /**
+   * A plan call that is not the last hands its shards to a copy map while the next call lists;
+   * the branch of the next call's state goes on. Failing, it leaves the state of the call
+   * whose shards were being copied (the status step counts them, finish-export.ts).
+   */
+  private copyWhilePlanning(copySegment: sfn.DistributedMap, planNext: sfn.IChainable) {
+    return new sfn.Parallel(this, "CopyWhilePlanning", { outputPath: "$[1]" })
+      .branch(
+        new sfn.Choice(this, "SegmentShards?")
+          .when(segmentHasShards, copySegment)
+          .otherwise(new sfn.Pass(this, "NoSegmentShards")),
+      )
+      .branch(planNext);
   }
 
   /**
