@@ -137,8 +137,8 @@ describe("a full export's manifest by groups", () => {
     const copyFn = env.deployment.physicalId("LakeportExportCopyFunction");
     const before = env.deployment.runtime.stats(copyFn).invocations;
     const { index, lines } = await exportAndReadManifest(repo);
-    // 13 shards: the first plan call's four in one child (plan-segments.ts), then the last
-    // call's nine in another (copy-batches.ts), where a shard each would take 13.
+    // 13 shards: the first plan call's eight in one child (plan-segments.ts), then the last
+    // call's five in another (copy-batches.ts), where a shard each would take 13.
     expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(1 + 1);
     expect(index.entries).toBe(many.length);
     expect(lines.map((l) => l.path)).toEqual(many);

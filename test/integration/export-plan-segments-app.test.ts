@@ -1,6 +1,7 @@
 // A plan of several calls has each call's task shards copied while the next call lists (README,
 // Continuous export: plan segments), on the real app. With two copy map children at a time
-// (COPY_MAP_CONCURRENCY=2) the first plan call stops after four shards: an export of 6 000
+// (COPY_MAP_CONCURRENCY=2, a shard each) and a first segment of four shards
+// (PLAN_FIRST_SEGMENT_SHARDS) the first plan call stops after four shards: an export of 6 000
 // objects copies them while the second call lists the other 2 000. And when that second call
 // fails, the shards already handed to the copies count as touched: the export ends failed with
 // copies that may still run, and the repair brings every path they copied back to its head.
@@ -31,7 +32,9 @@ const PLAN = "LakeportExportPlanFunction";
 const COPY = "LakeportExportCopyFunction";
 
 beforeAll(async () => {
-  env = await startLakeportEnvironment({ lambdaEnv: { COPY_MAP_CONCURRENCY: "2" } });
+  env = await startLakeportEnvironment({
+    lambdaEnv: { COPY_MAP_CONCURRENCY: "2", PLAN_FIRST_SEGMENT_SHARDS: "4" },
+  });
   await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
 }, 240_000);
 

@@ -1,5 +1,5 @@
 // README (Continuous export, plan): the first plan call stops after a shard for every child
-// the copy map runs at once, and at least four; its shards are copied while the rest is listed.
+// the copy map runs at once, and at least eight; its shards are copied while the rest is listed.
 import { describe, expect, it } from "vitest";
 import {
   firstSegmentShards,
@@ -9,9 +9,9 @@ import {
 describe("first plan segment", () => {
   it.each([
     [1, MIN_FIRST_SEGMENT_SHARDS],
-    [2, 4],
-    [4, 4],
-    [5, 5],
+    [2, 8],
+    [8, 8],
+    [9, 9],
     [50, 50],
   ])("%i children at once: %i shards", (concurrency, expected) => {
     expect(firstSegmentShards(concurrency)).toBe(expected);

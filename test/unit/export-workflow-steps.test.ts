@@ -175,20 +175,27 @@ describe("plan step", () => {
       return { store, first, result, second };
     };
     const keys = exportWorkKeys(input.exportId);
-    // One copy worker: four shards first (MIN_FIRST_SEGMENT_SHARDS), then the other 21.
+    // One copy worker: eight shards first (MIN_FIRST_SEGMENT_SHARDS), then the other 17.
     const one = await plan(1);
-    expect(one.first).toMatchObject({ done: false, counts: { shards: 4 }, segmentShards: 4 });
-    expect(one.result).toMatchObject({ done: false, counts: { shards: 4, copies: 40 } });
+    expect(one.first).toMatchObject({ done: false, counts: { shards: 8 }, segmentShards: 8 });
+    expect(one.result).toMatchObject({ done: false, counts: { shards: 8, copies: 80 } });
     expect(indexOf(one.store, one.first.indexKey)).toEqual(
-      [0, 1, 2, 3].map((shard) => ({ shard })),
+      [0, 1, 2, 3, 4, 5, 6, 7].map((shard) => ({ shard })),
     );
-    expect(one.second).toMatchObject({ done: true, counts: { shards: 25 }, segmentShards: 21 });
-    expect(indexOf(one.store, one.second.indexKey)).toHaveLength(21);
-    expect(indexOf(one.store, one.second.indexKey)[0]).toEqual({ shard: 4 });
-    // Eight children at once: a shard each first.
-    const eight = await plan(8);
-    expect(eight.first).toMatchObject({ done: false, counts: { shards: 8 }, segmentShards: 8 });
-    expect(eight.second).toMatchObject({ done: true, counts: { shards: 25 }, segmentShards: 17 });
+    expect(one.second).toMatchObject({ done: true, counts: { shards: 25 }, segmentShards: 17 });
+    expect(indexOf(one.store, one.second.indexKey)).toHaveLength(17);
+    expect(indexOf(one.store, one.second.indexKey)[0]).toEqual({ shard: 8 });
+    // Twelve children at once: a shard each first.
+    const twelve = await plan(12);
+    expect(twelve.first).toMatchObject({ done: false, counts: { shards: 12 }, segmentShards: 12 });
+    expect(twelve.second).toMatchObject({ done: true, counts: { shards: 25 }, segmentShards: 13 });
+    // The deployment's setting (PLAN_FIRST_SEGMENT_SHARDS) instead of the rule.
+    const three = await runPlanStep(
+      { store: new MemoryStore(), lakefs: listingLakeFs(250), workBucket: "work" },
+      input,
+      { limits: { maxTasksPerShard: 10 }, copyMapConcurrency: 1, firstSegmentShards: 3 },
+    );
+    expect(three).toMatchObject({ done: false, counts: { shards: 3 }, segmentShards: 3 });
     // A plan within its first segment is one call, as before.
     const small = await runPlanStep(
       { store: new MemoryStore(), lakefs: listingLakeFs(30), workBucket: "work" },

@@ -5,10 +5,12 @@
 // runs short, so a plan has few segments: each segment's map ends with a drain of its last
 // copies before the next segment's map starts.
 
-/** Shards the first segment holds at least: on one copy worker, four shards are copied for
- * longer than the plan takes to list several hundred more (measured: about 13 µs of plan CPU
- * per object against about 290 µs of machine time per copy). */
-export const MIN_FIRST_SEGMENT_SHARDS = 4;
+/** Shards the first segment holds at least: while its copies run, the next call lists on, and
+ * copies that end first wait for it. Measured on the benchmark machine, one copy worker: the
+ * plan, beside the copies, lists a shard in about 37 ms and the copies take 300 to 370 ms to
+ * copy one; four shards' copies ended before the next call had listed 46 more, eight last
+ * longer than it takes to list some 70. */
+export const MIN_FIRST_SEGMENT_SHARDS = 8;
 
 /** The first plan call's shards at most: one for every child the copy map runs at once, and
  * at least MIN_FIRST_SEGMENT_SHARDS. */

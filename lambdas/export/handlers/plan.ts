@@ -28,6 +28,7 @@ export const handler = lambdaHandler({
         shouldContinue: () => !remaining || remaining() > PLAN_TIME_MARGIN_MS,
         shardsPerManifestGroup: optionalInteger("MANIFEST_SHARDS_PER_GROUP"),
         copyMapConcurrency: optionalInteger("COPY_MAP_CONCURRENCY"),
+        firstSegmentShards: optionalInteger("PLAN_FIRST_SEGMENT_SHARDS"),
       },
     );
   },
