@@ -7,10 +7,8 @@
 // they start, they find their export ended and copy nothing.)
 import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createStateStores } from "../../lambdas/api/state-stores";
-import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { uniqueName } from "../support/clients";
+import { settleExportNow } from "../support/export-settling";
 import {
   createLakeFsRepository,
   eventually,
@@ -100,20 +98,7 @@ it("a repair waits for the copy invocations a failed export lost the answers of"
 
   // Once they have stopped (the settling time moved into the past here), the repair runs and
   // nothing lands after it.
-  const ddb = createDynamoDbClient({
-    endpoint: env.dynamoDbEndpoint,
-    region: env.region,
-    credentials: LOCAL_S3_CREDENTIALS,
-  });
-  const { exports } = createStateStores(ddb, env.resources.tableName);
-  const settling = await exports.getState(repo.id, "main");
-  expect(
-    await exports.compareAndSetState(repo.id, "main", settling!.version, {
-      ...settling!,
-      settlesAt: new Date(Date.now() - 1_000).toISOString(),
-      version: settling!.version + 1,
-    }),
-  ).toBe(true);
+  await settleExportNow(env, repo.id);
   const repair = await env.lakeport(["export", "repair", `lakefs://${repo.id}@main`, "--wait"]);
   expect(repair.code, repair.stderr + repair.stdout).toBe(0);
   expect(await status(repo.id)).toMatchObject({
@@ -121,5 +106,4 @@ it("a repair waits for the copy invocations a failed export lost the answers of"
     lastExportedCommit: head,
   });
   expect(await exported(repo.id)).toBe("new");
-  ddb.destroy();
 }, 180_000);

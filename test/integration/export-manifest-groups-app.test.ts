@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
+import { stageLinkedEntries } from "../support/lakefs-staging";
 import {
   createLakeFsRepository,
   eventually,
@@ -46,29 +47,17 @@ async function repositoryOfManyObjects(paths = pathsOf(OBJECTS)): Promise<string
   const repo = await createLakeFsRepository(env, { webhook: false });
   const key = `repos/${repo.id}/data/pool-0`;
   await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: "pool" }));
-  const auth = Buffer.from(`${env.lakefsKeys.accessKeyId}:${env.lakefsKeys.secretAccessKey}`);
-  // The staging route takes up to 10 000 entries a request.
-  for (let i = 0; i < paths.length; i += 10_000) {
-    const res = await fetch(
-      `${env.lakefsServer.endpoint}/_lakeport/repositories/${repo.id}/branches/main/staging`,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Basic ${auth.toString("base64")}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({
-          entries: paths.slice(i, i + 10_000).map((path) => ({
-            path,
-            physical_address: `s3://${repo.bucket}/${key}`,
-            checksum: "pool-etag",
-            size_bytes: 4,
-          })),
-        }),
-      },
-    );
-    expect(res.status, await res.text()).toBe(200);
-  }
+  await stageLinkedEntries(
+    env,
+    repo.id,
+    "main",
+    paths.map((path) => ({
+      path,
+      physical_address: `s3://${repo.bucket}/${key}`,
+      checksum: "pool-etag",
+      size_bytes: 4,
+    })),
+  );
   await env.lakefs.commit(repo.id, "main", { message: `${paths.length} objects` });
   const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
     exportPath: `s3://${outBucket}/${repo.id}/exp`,

@@ -12,10 +12,9 @@ import {
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStateStores } from "../../lambdas/api/state-stores";
-import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
-import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { uniqueName } from "../support/clients";
+import { settleExportNow } from "../support/export-settling";
+import { stageLinkedEntries } from "../support/lakefs-staging";
 import {
   createLakeFsRepository,
   eventually,
@@ -60,26 +59,17 @@ async function commitLinked(
   linked: string[],
   pool: { key: string; etag: string },
 ) {
-  const auth = Buffer.from(`${env.lakefsKeys.accessKeyId}:${env.lakefsKeys.secretAccessKey}`);
-  const res = await fetch(
-    `${env.lakefsServer.endpoint}/_lakeport/repositories/${repo.id}/branches/main/staging`,
-    {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${auth.toString("base64")}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({
-        entries: linked.map((path) => ({
-          path,
-          physical_address: `s3://${repo.bucket}/${pool.key}`,
-          checksum: pool.etag.replaceAll('"', ""),
-          size_bytes: 11,
-        })),
-      }),
-    },
+  await stageLinkedEntries(
+    env,
+    repo.id,
+    "main",
+    linked.map((path) => ({
+      path,
+      physical_address: `s3://${repo.bucket}/${pool.key}`,
+      checksum: pool.etag.replaceAll('"', ""),
+      size_bytes: 11,
+    })),
   );
-  expect(res.status, await res.text()).toBe(200);
   return (await env.lakefs.commit(repo.id, "main", { message: `${linked.length} linked` })).id;
 }
 
@@ -218,26 +208,9 @@ describe("plan segments", () => {
     // The head takes the first 1 000 paths back to their first version: unchanged since the
     // last exported commit, so only the failed export's record says they were overwritten.
     await commitLinked(repo, paths.slice(0, 1000), one!);
-    const ddb = createDynamoDbClient({
-      endpoint: env.dynamoDbEndpoint,
-      region: env.region,
-      credentials: LOCAL_S3_CREDENTIALS,
-    });
-    try {
-      const { exports } = createStateStores(ddb, env.resources.tableName);
-      const settling = await exports.getState(repo.id, "main");
-      expect(settling?.unreconciled?.map((u) => u.exportId)).toEqual([failed.exportId]);
-      // The copies have ended: the settling time moved into the past.
-      expect(
-        await exports.compareAndSetState(repo.id, "main", settling!.version, {
-          ...settling!,
-          settlesAt: new Date(Date.now() - 1_000).toISOString(),
-          version: settling!.version + 1,
-        }),
-      ).toBe(true);
-    } finally {
-      ddb.destroy();
-    }
+    // The copies have ended: the settling time moved into the past.
+    const settling = await settleExportNow(env, repo.id);
+    expect(settling.unreconciled?.map((u) => u.exportId)).toEqual([failed.exportId]);
     expect(await exportAndWait(repo.id, "repair")).toMatchObject({ state: "export-repaired" });
     const etags = await exportedEtags(repo.id);
     expect([...etags.keys()].sort()).toEqual(paths);
