@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Two test files at a time: Vitest's default on two cores is one (cores - 1), and most of a
+    // file's time is spent waiting on its servers (S3, DynamoDB, lakeFS, the state machines).
+    maxWorkers: 2,
     env: {
       // Node 20 is what these machines have; the SDK's notice about Node 22 is known.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
