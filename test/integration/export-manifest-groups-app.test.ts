@@ -14,10 +14,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
+import { exportAndWait } from "../support/export-runs";
 import { stageLinkedEntries } from "../support/lakefs-staging";
 import {
   createLakeFsRepository,
-  eventually,
   type LakeportEnvironment,
   startLakeportEnvironment,
 } from "../support/lakeport-env";
@@ -75,16 +75,7 @@ async function text(key: string): Promise<string> {
 
 /** Exports the head; returns its manifest's index and lines. */
 async function exportAndReadManifest(repo: string) {
-  const run = await env.api.post(`/repositories/${repo}/branches/main/export-hook`);
-  expect(run.status, run.text).toBe(202);
-  const done = await eventually(
-    "the export to end",
-    async () => {
-      const s = (await env.api.get(`/repositories/${repo}/branches/main/export-status`)).body;
-      return s?.exportId === run.body.exportId && s.state !== "in-progress" ? s : undefined;
-    },
-    180_000,
-  );
+  const done = await exportAndWait(env, repo);
   expect(done.state, JSON.stringify(done)).toBe("exported-successfully");
   const head = await env.lakefs.getBranch(repo, "main");
   const base = `${repo}/status/${repo}-main-${head.commit_id}`;

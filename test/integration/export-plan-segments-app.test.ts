@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
+import { exportAndWait } from "../support/export-runs";
 import { settleExportNow } from "../support/export-settling";
 import { stageLinkedEntries } from "../support/lakefs-staging";
 import {
@@ -82,27 +83,6 @@ async function configure(repo: string): Promise<void> {
   expect(put.status, put.text).toBe(200);
 }
 
-async function status(repo: string) {
-  return (await env.api.get(`/repositories/${repo}/branches/main/export-status`)).body;
-}
-
-/** Starts an export (the hook, or a repair) and waits for its end; returns the branch's status. */
-async function exportAndWait(repo: string, how: "hook" | "repair" = "hook") {
-  const run =
-    how === "hook"
-      ? await env.api.post(`/repositories/${repo}/branches/main/export-hook`)
-      : await env.api.post(`/repositories/${repo}/branches/main/repair-export`, {});
-  expect(run.status, run.text).toBe(202);
-  return await eventually(
-    "the export to end",
-    async () => {
-      const s = await status(repo);
-      return s?.exportId === run.body.exportId && s.state !== "in-progress" ? s : undefined;
-    },
-    180_000,
-  );
-}
-
 /** The exported objects' ETags by path. */
 async function exportedEtags(repo: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -142,7 +122,7 @@ describe("plan segments", () => {
     const plansBefore = records(PLAN).length;
     const copiesAtStart = records(COPY).length;
     try {
-      expect(await exportAndWait(repo.id)).toMatchObject({ state: "exported-successfully" });
+      expect(await exportAndWait(env, repo.id)).toMatchObject({ state: "exported-successfully" });
     } finally {
       env.lakefsServer.faults.remove(slow.id);
     }
@@ -191,7 +171,7 @@ describe("plan segments", () => {
       errorType: "PlanError",
       errorMessage: "lakeFS listing failed",
     });
-    const failed = await exportAndWait(repo.id);
+    const failed = await exportAndWait(env, repo.id);
     // A segment copy may still run: the branch waits for it (settling.ts).
     expect(failed).toMatchObject({ state: "export-failed" });
     expect(failed.settlesAt).toEqual(expect.any(String));
@@ -211,7 +191,7 @@ describe("plan segments", () => {
     // The copies have ended: the settling time moved into the past.
     const settling = await settleExportNow(env, repo.id);
     expect(settling.unreconciled?.map((u) => u.exportId)).toEqual([failed.exportId]);
-    expect(await exportAndWait(repo.id, "repair")).toMatchObject({ state: "export-repaired" });
+    expect(await exportAndWait(env, repo.id, "repair")).toMatchObject({ state: "export-repaired" });
     const etags = await exportedEtags(repo.id);
     expect([...etags.keys()].sort()).toEqual(paths);
     for (const [i, p] of paths.entries()) {
