@@ -1,6 +1,7 @@
 // Ports of the export use cases: the work bucket (and status and export paths) as a plain
 // object store, the configurations and states of the branches, and the executions. The copy
 // engine itself talks to S3 directly (lambdas/shared/s3-copy).
+import type { VersionedText, WriteCondition } from "../shared/write-condition";
 import type { ExportConfig } from "./domain/export-config";
 import type { ExportState } from "./domain/export-state";
 import type { PlanCounts } from "./domain/plan";
@@ -20,6 +21,10 @@ export interface ExportObjectStore {
   put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
   /** undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
+  /** The object's text and ETag (for a conditional write after it); undefined when absent. */
+  getVersioned(bucket: string, key: string): Promise<VersionedText | undefined>;
+  /** Writes only if `condition` holds, else throws WriteConditionFailedError; the new ETag. */
+  putIf(bucket: string, key: string, body: string, condition: WriteCondition): Promise<string>;
   /** The object's text line by line (without line breaks), streamed; undefined when absent. */
   lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined>;
   /** A streamed write of any size (multipart above one part). */

@@ -1,6 +1,10 @@
 // The export steps' object store port in memory (a fake at the port for step tests).
 import { createHash } from "node:crypto";
 import type { ExportObjectStore } from "../../lambdas/export/ports";
+import {
+  type WriteCondition,
+  WriteConditionFailedError,
+} from "../../lambdas/shared/write-condition";
 
 export class MemoryExportStore implements ExportObjectStore {
   /** Text objects by `bucket/key`. */
@@ -9,7 +13,11 @@ export class MemoryExportStore implements ExportObjectStore {
   readonly binary = new Map<string, Uint8Array>();
   /** Every get, as `bucket/key`. */
   readonly reads: string[] = [];
+  /** ETag of each key, as S3 would give it (a counter here: any write changes it). */
+  readonly #etags = new Map<string, string>();
+  #writes = 0;
   async put(bucket: string, key: string, body: string | Uint8Array) {
+    this.#etags.set(`${bucket}/${key}`, `"w${++this.#writes}"`);
     if (typeof body === "string") {
       this.binary.delete(`${bucket}/${key}`);
       this.objects.set(`${bucket}/${key}`, body);
@@ -22,6 +30,20 @@ export class MemoryExportStore implements ExportObjectStore {
     this.reads.push(`${bucket}/${key}`);
     const bytes = this.binary.get(`${bucket}/${key}`);
     return bytes ? Buffer.from(bytes).toString("utf8") : this.objects.get(`${bucket}/${key}`);
+  }
+  async getVersioned(bucket: string, key: string) {
+    const text = await this.getText(bucket, key);
+    if (text === undefined) return undefined;
+    return { text, etag: this.#etags.get(`${bucket}/${key}`) ?? "" };
+  }
+  async putIf(bucket: string, key: string, body: string, condition: WriteCondition) {
+    const id = `${bucket}/${key}`;
+    const held = this.objects.has(id) || this.binary.has(id);
+    if (condition === "absent" ? held : !held || this.#etags.get(id) !== condition.etag) {
+      throw new WriteConditionFailedError(bucket, key, condition);
+    }
+    await this.put(bucket, key, body);
+    return this.#etags.get(id) ?? "";
   }
   async *listKeys(bucket: string, prefix: string) {
     for (const k of [...this.objects.keys(), ...this.binary.keys()].sort()) {
@@ -47,6 +69,7 @@ export class MemoryExportStore implements ExportObjectStore {
         chunks.push(chunk);
       },
       close: async () => {
+        this.#etags.set(`${bucket}/${key}`, `"w${++this.#writes}"`);
         this.objects.set(`${bucket}/${key}`, chunks.join(""));
       },
       abort: async () => {

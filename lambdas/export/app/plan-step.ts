@@ -5,6 +5,7 @@
 // read what earlier failed exports touched from their task shards; full exports list the
 // export path.
 
+import { randomUUID } from "node:crypto";
 import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { shardsPerCopyBatch } from "../domain/copy-batches";
@@ -12,6 +13,7 @@ import { type ExportMode, exportModeOf } from "../domain/export-state";
 import { manifestGroupsOf } from "../domain/manifest-groups";
 import type { PlanCounts, PlannerLakeFs, PlanResult, ShardLimits } from "../domain/plan";
 import { planExport } from "../domain/plan";
+import { planCallNumber } from "../domain/plan-call";
 import { firstSegmentShards } from "../domain/plan-segments";
 import { statusKeys } from "../domain/status";
 import { exportWorkKeys } from "../domain/work-layout";
@@ -20,6 +22,7 @@ import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-sta
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { ExportPathObjects } from "./export-path-listing";
+import { runClaimedPlanCall } from "./plan-call-claim";
 import { previousManifestOf } from "./previous-manifest";
 import { TouchedPathsOfExports } from "./touched-paths";
 
@@ -36,20 +39,51 @@ export function shardIndexKey(exportId: string): string {
   return `${exportWorkKeys(exportId).prefix}plan/shards.jsonl`;
 }
 
-/** Index lines written per PUT are bounded by the shard count (100 000 shards ~ 1.5 MB). */
+export interface PlanStepOptions {
+  shouldContinue?: () => boolean;
+  limits?: ShardLimits;
+  /** Task shards per manifest group (SHARDS_PER_MANIFEST_GROUP unless given). */
+  shardsPerManifestGroup?: number;
+  /** Children the copy map runs at once (the deployment's maxConcurrency); default 50. */
+  copyMapConcurrency?: number;
+  /** The first call's shards at most (plan-segments.ts firstSegmentShards unless given). */
+  firstSegmentShards?: number;
+  /** This invocation's id (the claim's owner, plan-call.ts); a random one unless given. */
+  attempt?: string;
+  /** Epoch ms this invocation ends by (its Lambda deadline); 15 minutes from now unless given. */
+  deadlineMs?: number;
+  /** How often an attempt waiting for an earlier one reads its claim again (default 1 s). */
+  claimPollMs?: number;
+}
+
+/**
+ * One plan call, made by one attempt only (plan-call.ts): a retried attempt answers as the
+ * attempt that made it. Index lines written per PUT are bounded by the shard count
+ * (100 000 shards ~ 1.5 MB).
+ */
 export async function runPlanStep(
   deps: PlanStepDeps,
   state: ExportWorkflowState,
-  opts: {
-    shouldContinue?: () => boolean;
-    limits?: ShardLimits;
-    /** Task shards per manifest group (SHARDS_PER_MANIFEST_GROUP unless given). */
-    shardsPerManifestGroup?: number;
-    /** Children the copy map runs at once (the deployment's maxConcurrency); default 50. */
-    copyMapConcurrency?: number;
-    /** The first call's shards at most (plan-segments.ts firstSegmentShards unless given). */
-    firstSegmentShards?: number;
-  } = {},
+  opts: PlanStepOptions = {},
+): Promise<PlanStepOutput> {
+  const input = workflowInputOf(state);
+  const call = planCallNumber(state.plan);
+  return runClaimedPlanCall(
+    { store: deps.store, workBucket: deps.workBucket },
+    {
+      key: exportWorkKeys(input.exportId).planCall(call),
+      attempt: opts.attempt ?? randomUUID(),
+      deadlineMs: opts.deadlineMs ?? Date.now() + 15 * 60_000,
+      ...(opts.claimPollMs !== undefined ? { pollMs: opts.claimPollMs } : {}),
+    },
+    async () => ({ ...(await planCall(deps, state, opts)), call }),
+  );
+}
+
+async function planCall(
+  deps: PlanStepDeps,
+  state: ExportWorkflowState,
+  opts: PlanStepOptions,
 ): Promise<PlanStepOutput> {
   const input = workflowInputOf(state);
   const keys = exportWorkKeys(input.exportId);

@@ -4,6 +4,8 @@
 //
 //   exports/<id>/plan/cursor.json                         PlanCursor of an interrupted plan
 //   exports/<id>/plan/result.json                         PlanResult (counts, shard count)
+//   exports/<id>/plan/calls/call-000001.json            PlanCallRecord: who plans call 1, and
+//                                                         its answer (plan-call.ts)
 //   exports/<id>/plan/segment-000004.jsonl                {"shard": i} per shard of a plan call
 //                                                         that was not the last (plan-segments.ts)
 //   exports/<id>/tasks/shard-000000.jsonl                 ExportTask per line, path order
@@ -35,6 +37,7 @@ export function exportWorkKeys(exportId: string) {
     prefix: base,
     planCursor: `${base}plan/cursor.json`,
     planResult: `${base}plan/result.json`,
+    planCall: (call: number) => `${base}plan/calls/call-${pad(call)}.json`,
     planSegment: (first: number) => `${base}plan/segment-${pad(first)}.jsonl`,
     tasksPrefix: `${base}tasks/`,
     taskShard: (i: number) => `${base}tasks/shard-${pad(i)}.jsonl`,

@@ -32,6 +32,8 @@ export interface PlanStepOutput {
   /** A full export's manifest groups (manifest-groups.ts), and their JSON Lines. */
   manifestGroups?: number;
   manifestGroupsKey?: string;
+  /** Which plan call this is: 0, 1, ... (plan-call.ts; absent in states from before). */
+  call?: number;
 }
 
 export interface MarkersStepOutput {

@@ -29,6 +29,8 @@ export const handler = lambdaHandler({
         shardsPerManifestGroup: optionalInteger("MANIFEST_SHARDS_PER_GROUP"),
         copyMapConcurrency: optionalInteger("COPY_MAP_CONCURRENCY"),
         firstSegmentShards: optionalInteger("PLAN_FIRST_SEGMENT_SHARDS"),
+        ...(context?.awsRequestId ? { attempt: context.awsRequestId } : {}),
+        ...(remaining ? { deadlineMs: Date.now() + remaining() } : {}),
       },
     );
   },
