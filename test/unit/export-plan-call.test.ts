@@ -144,7 +144,9 @@ describe("the claim of a plan call", () => {
     );
     expect(await retried).toEqual(output(7));
     expect(ran).toBe(false);
+    // A read each second (the default) until the answer.
     expect(polls).toBe(3);
+    expect(clock).toBe(3000);
   });
 
   it("takes over an owner that ended without an answer, or whose deadline has passed", async () => {
