@@ -5,39 +5,22 @@
 // objects, in path order, once each. And with one copy map child at a time
 // (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here) a child takes up to ten of a
 // plan call's shards.
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { describe, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
 import { exportAndWait } from "../support/export-runs";
-import { stageLinkedEntries } from "../support/lakefs-staging";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { linkPathsToOneObject } from "../support/lakefs-staging";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("groups-out");
 const OBJECTS = 2300;
 const pathsOf = (n: number) =>
   Array.from({ length: n }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
 const paths = pathsOf(OBJECTS);
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment({
-    lambdaEnv: { MANIFEST_SHARDS_PER_GROUP: "1", COPY_MAP_CONCURRENCY: "1" },
-  });
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
+const env = useLakeportEnvironment({
+  buckets: [outBucket],
+  lambdaEnv: { MANIFEST_SHARDS_PER_GROUP: "1", COPY_MAP_CONCURRENCY: "1" },
 });
 
 const groupFunction = () => env.deployment.physicalId("LakeportExportManifestGroupFunction");
@@ -45,19 +28,7 @@ const groupFunction = () => env.deployment.physicalId("LakeportExportManifestGro
 /** A repository whose main branch holds `paths` linked to one physical object. */
 async function repositoryOfManyObjects(paths = pathsOf(OBJECTS)): Promise<string> {
   const repo = await createLakeFsRepository(env, { webhook: false });
-  const key = `repos/${repo.id}/data/pool-0`;
-  await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: "pool" }));
-  await stageLinkedEntries(
-    env,
-    repo.id,
-    "main",
-    paths.map((path) => ({
-      path,
-      physical_address: `s3://${repo.bucket}/${key}`,
-      checksum: "pool-etag",
-      size_bytes: 4,
-    })),
-  );
+  await linkPathsToOneObject(env, repo, "main", paths, "pool");
   await env.lakefs.commit(repo.id, "main", { message: `${paths.length} objects` });
   const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
     exportPath: `s3://${outBucket}/${repo.id}/exp`,

@@ -7,40 +7,25 @@
 // Continuous export: one writer per plan call): the late attempt answers the retry's plan and
 // writes nothing, and the export holds exactly the commit. (Without the claim this export ended
 // exported-successfully with a shard's 500 paths missing and its 500 extras left.)
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import { exportAndWait } from "../support/export-runs";
-import { stageLinkedEntries } from "../support/lakefs-staging";
+import { linkPathsToOneObject } from "../support/lakefs-staging";
 import {
   createLakeFsRepository,
   eventually,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
+  useLakeportEnvironment,
 } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("late-plan-out");
 const OBJECTS = 5000;
 const paths = Array.from({ length: OBJECTS }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
 const PLAN = "LakeportExportPlanFunction";
 const COPY = "LakeportExportCopyFunction";
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment({
-    lambdaEnv: { COPY_MAP_CONCURRENCY: "2", PLAN_FIRST_SEGMENT_SHARDS: "4" },
-  });
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
+const env = useLakeportEnvironment({
+  buckets: [outBucket],
+  lambdaEnv: { COPY_MAP_CONCURRENCY: "2", PLAN_FIRST_SEGMENT_SHARDS: "4" },
 });
 
 /** Every key under `prefix` with its ETag. */
@@ -65,20 +50,7 @@ const records = (fn: string) => env.deployment.runtime.stats(env.deployment.phys
 
 it("a late attempt of a plan call answers the retry's plan and writes no shard", async () => {
   const repo = await createLakeFsRepository(env, { webhook: false });
-  const key = `repos/${repo.id}/data/${uniqueName("pool")}`;
-  await env.s3.send(new PutObjectCommand({ Bucket: repo.bucket, Key: key, Body: "one" }));
-  const etag = (await env.s3.send(new HeadObjectCommand({ Bucket: repo.bucket, Key: key }))).ETag!;
-  await stageLinkedEntries(
-    env,
-    repo.id,
-    "main",
-    paths.map((path) => ({
-      path,
-      physical_address: `s3://${repo.bucket}/${key}`,
-      checksum: etag.replaceAll('"', ""),
-      size_bytes: 3,
-    })),
-  );
+  const { etag } = await linkPathsToOneObject(env, repo, "main", paths, "one");
   await env.lakefs.commit(repo.id, "main", { message: "linked" });
   // The export path holds an extra beside every path: the export deletes them, half of each
   // task shard's lines.

@@ -5,13 +5,8 @@
 // objects copies them while the second call lists the other 2 000. And when that second call
 // fails, the shards already handed to the copies count as touched: the export ends failed with
 // copies that may still run, and the repair brings every path they copied back to its head.
-import {
-  CreateBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import { exportAndWait } from "../support/export-runs";
 import { settleExportNow } from "../support/export-settling";
@@ -19,27 +14,18 @@ import { stageLinkedEntries } from "../support/lakefs-staging";
 import {
   createLakeFsRepository,
   eventually,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
   type TestRepository,
+  useLakeportEnvironment,
 } from "../support/lakeport-env";
 
-let env: LakeportEnvironment;
 const outBucket = uniqueName("segments-out");
 const OBJECTS = 6000;
 const paths = Array.from({ length: OBJECTS }, (_, i) => `d/${String(i).padStart(5, "0")}.bin`);
 const PLAN = "LakeportExportPlanFunction";
 const COPY = "LakeportExportCopyFunction";
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment({
-    lambdaEnv: { COPY_MAP_CONCURRENCY: "2", PLAN_FIRST_SEGMENT_SHARDS: "4" },
-  });
-  await env.s3.send(new CreateBucketCommand({ Bucket: outBucket }));
-}, 240_000);
-
-afterAll(async () => {
-  await env?.stop();
+const env = useLakeportEnvironment({
+  buckets: [outBucket],
+  lambdaEnv: { COPY_MAP_CONCURRENCY: "2", PLAN_FIRST_SEGMENT_SHARDS: "4" },
 });
 
 /** Two physical objects of different content; returns their keys and ETags. */

@@ -82,6 +82,24 @@ describe("the claim of a plan call", () => {
   const KEY = "exports/e/plan/calls/call-000001.json";
   const record = (store: MemoryExportStore) =>
     JSON.parse(store.objects.get(`work/${KEY}`) ?? "null");
+  /** Deps on a clock that only sleeps move, with `onSleep` after each sleep; a plan that says it ran. */
+  const clocked = (store: MemoryExportStore, start: number, onSleep = async () => {}) => {
+    const t = { clock: start, ran: false };
+    const deps = {
+      store,
+      workBucket: "work",
+      now: () => t.clock,
+      sleep: async (ms: number) => {
+        t.clock += ms;
+        await onSleep();
+      },
+    };
+    const plan = async () => {
+      t.ran = true;
+      return output(0);
+    };
+    return { t, deps, plan };
+  };
 
   it("runs the plan once: a second attempt answers what the first did", async () => {
     const store = new MemoryExportStore();
@@ -109,10 +127,17 @@ describe("the claim of a plan call", () => {
 
   it("waits for an owner still running and answers as it did", async () => {
     const store = new MemoryExportStore();
-    let clock = 0;
+    let polls = 0;
     let ownerDone!: () => void;
+    // The owner answers while the retry waits (after three reads).
+    const { t, deps, plan } = clocked(store, 0, async () => {
+      if (++polls === 3) {
+        ownerDone();
+        await owner;
+      }
+    });
     const owner = runClaimedPlanCall(
-      { store, workBucket: "work", now: () => clock },
+      { store, workBucket: "work", now: deps.now },
       { key: KEY, attempt: "a", deadlineMs: 900_000 },
       () =>
         new Promise<PlanStepOutput>((resolve) => {
@@ -120,33 +145,12 @@ describe("the claim of a plan call", () => {
         }),
     );
     await new Promise((r) => setImmediate(r));
-    let polls = 0;
-    let ran = false;
-    const retried = runClaimedPlanCall(
-      {
-        store,
-        workBucket: "work",
-        now: () => clock,
-        sleep: async (ms) => {
-          clock += ms;
-          // The owner answers while the retry waits (after three reads).
-          if (++polls === 3) {
-            ownerDone();
-            await owner;
-          }
-        },
-      },
-      { key: KEY, attempt: "b", deadlineMs: 910_000 },
-      async () => {
-        ran = true;
-        return output(0);
-      },
-    );
+    const retried = runClaimedPlanCall(deps, { key: KEY, attempt: "b", deadlineMs: 910_000 }, plan);
     expect(await retried).toEqual(output(7));
-    expect(ran).toBe(false);
+    expect(t.ran).toBe(false);
     // A read each second (the default) until the answer.
     expect(polls).toBe(3);
-    expect(clock).toBe(3000);
+    expect(t.clock).toBe(3000);
   });
 
   it("takes over an owner that ended without an answer, or whose deadline has passed", async () => {
@@ -180,27 +184,12 @@ describe("the claim of a plan call", () => {
     const store = new MemoryExportStore();
     const stored = JSON.stringify({ attempt: "a", until: 900_000 });
     await store.put("work", KEY, stored);
-    let clock = 100_000;
-    let ran = false;
-    const retried = runClaimedPlanCall(
-      {
-        store,
-        workBucket: "work",
-        now: () => clock,
-        sleep: async (ms) => {
-          clock += ms;
-        },
-      },
-      { key: KEY, attempt: "b", deadlineMs: 200_000 },
-      async () => {
-        ran = true;
-        return output(1);
-      },
-    );
+    const { t, deps, plan } = clocked(store, 100_000);
+    const retried = runClaimedPlanCall(deps, { key: KEY, attempt: "b", deadlineMs: 200_000 }, plan);
     await expect(retried).rejects.toThrow(PlanCallInProgressError);
     await expect(retried).rejects.toThrow("may run until");
-    expect(ran).toBe(false);
-    expect(clock).toBeLessThanOrEqual(200_000);
+    expect(t.ran).toBe(false);
+    expect(t.clock).toBeLessThanOrEqual(200_000);
     expect(store.objects.get(`work/${KEY}`)).toBe(stored);
   });
 
