@@ -5,13 +5,14 @@
 // objects, in path order, once each. And with one copy map child at a time
 // (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here) a child takes up to ten of a
 // plan call's shards.
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
 import { exportAndWait } from "../support/export-runs";
 import { linkPathsToOneObject } from "../support/lakefs-staging";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+import { etagsUnder } from "../support/s3-listing";
 
 const outBucket = uniqueName("groups-out");
 const OBJECTS = 2300;
@@ -93,19 +94,9 @@ describe("a full export's manifest by groups", () => {
     expect(env.deployment.runtime.stats(copyFn).invocations - before).toBe(1 + 1);
     expect(index.entries).toBe(many.length);
     expect(lines.map((l) => l.path)).toEqual(many);
-    const exported: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await env.s3.send(
-        new ListObjectsV2Command({
-          Bucket: outBucket,
-          Prefix: `${repo}/exp/d/`,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
-      for (const o of page.Contents ?? []) exported.push(o.Key!);
-      token = page.NextContinuationToken;
-    } while (token);
+    const exported = [...(await etagsUnder(env.s3, outBucket, `${repo}/exp/d/`)).keys()].map(
+      (k) => `${repo}/exp/d/${k}`,
+    );
     expect(exported.filter((k) => k.endsWith(".bin")).sort()).toEqual(
       many.map((p) => `${repo}/exp/${p}`),
     );

@@ -14,12 +14,7 @@
 // Continuous export: one writer per plan call): the late attempt answers the retry's plan and
 // writes nothing, and the export holds exactly the commit. (Without the claim this export ended
 // exported-successfully with a shard's 500 paths missing and its 500 extras left.)
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import { exportAndWait } from "../support/export-runs";
@@ -31,6 +26,7 @@ import {
   type TestRepository,
   useLakeportEnvironment,
 } from "../support/lakeport-env";
+import { etagsUnder } from "../support/s3-listing";
 
 const outBucket = uniqueName("segments-out");
 const OBJECTS = 6000;
@@ -87,40 +83,8 @@ async function configure(repo: string): Promise<void> {
 
 /** The exported objects' ETags by path. */
 async function exportedEtags(repo: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await env.s3.send(
-      new ListObjectsV2Command({
-        Bucket: outBucket,
-        Prefix: `${repo}/exp/d/`,
-        ...(token ? { ContinuationToken: token } : {}),
-      }),
-    );
-    for (const o of page.Contents ?? []) {
-      if (o.Key!.endsWith(".bin")) out.set(o.Key!.slice(`${repo}/exp/`.length), o.ETag!);
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
-}
-
-/** Every key under `prefix` with its ETag. */
-async function listed(bucket: string, prefix: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await env.s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(token ? { ContinuationToken: token } : {}),
-      }),
-    );
-    for (const o of page.Contents ?? []) out.set(o.Key!.slice(prefix.length), o.ETag!);
-    token = page.NextContinuationToken;
-  } while (token);
-  return out;
+  const all = await etagsUnder(env.s3, outBucket, `${repo}/exp/`);
+  return new Map([...all].filter(([path]) => path.endsWith(".bin")));
 }
 
 const records = (fn: string) => env.deployment.runtime.stats(env.deployment.physicalId(fn)).records;
@@ -279,7 +243,7 @@ describe("plan segments", () => {
 
     // Exactly the commit: every path at its object, every extra gone.
     expect(ended).toMatchObject({ state: "exported-successfully" });
-    const exported = await listed(outBucket, prefix);
+    const exported = await etagsUnder(env.s3, outBucket, prefix);
     expect([...exported.keys()].sort()).toEqual(latePaths);
     expect(new Set(exported.values())).toEqual(new Set([etag]));
 
