@@ -103,6 +103,24 @@ describe("the claim of a plan call", () => {
 
   it("runs the plan once: a second attempt answers what the first did", async () => {
     const store = new MemoryExportStore();
+    const writes: string[] = [];
+    const put = store.put.bind(store);
+    const putIf = store.putIf.bind(store);
+    // Requests as S3 would count them (the fake's putIf writes through its own put).
+    let inPutIf = false;
+    store.put = async (bucket, key, body) => {
+      if (!inPutIf) writes.push(`put ${JSON.parse(String(body)).attempt}`);
+      return put(bucket, key, body);
+    };
+    store.putIf = async (bucket, key, body, condition) => {
+      writes.push(`putIf ${JSON.parse(body).attempt}`);
+      inPutIf = true;
+      try {
+        return await putIf(bucket, key, body, condition);
+      } finally {
+        inPutIf = false;
+      }
+    };
     const deps = { store, workBucket: "work" };
     let runs = 0;
     const plan = async () => {
@@ -123,6 +141,8 @@ describe("the claim of a plan call", () => {
     expect(again).toEqual(output(1));
     expect(runs).toBe(1);
     expect(record(store)).toEqual({ attempt: "a", until: 9e15, output: output(1) });
+    // The claim's cost: two PUTs by the owner (the claim, the answer), none by the other.
+    expect(writes).toEqual(["putIf a", "put a", "putIf b"]);
   });
 
   it("waits for an owner still running and answers as it did", async () => {

@@ -26,11 +26,12 @@ export interface PlanCallAttempt {
   attempt: string;
   /** Epoch ms this attempt's invocation ends by (its Lambda deadline). */
   deadlineMs: number;
-  /** How often a waiting attempt reads the record again. */
-  pollMs?: number;
-  /** Time this attempt keeps to answer after waiting. */
-  answerMarginMs?: number;
 }
+
+/** How often a waiting attempt reads the record again. */
+const POLL_MS = 1000;
+/** Time a waiting attempt keeps to give its answer before its own deadline. */
+const ANSWER_MARGIN_MS = 5000;
 
 const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -65,7 +66,6 @@ async function claim(
   body: string,
 ): Promise<PlanStepOutput | undefined> {
   const now = deps.now ?? Date.now;
-  const pollMs = call.pollMs ?? 1000;
   // undefined: read the record again without writing (the owner may still run).
   let condition: WriteCondition | undefined = "absent";
   for (;;) {
@@ -98,12 +98,12 @@ async function claim(
         condition = { etag: stored.etag };
         continue;
       case "wait":
-        if (now() + pollMs > call.deadlineMs - (call.answerMarginMs ?? 5000)) {
+        if (now() + POLL_MS > call.deadlineMs - ANSWER_MARGIN_MS) {
           throw new PlanCallInProgressError(
             `${call.key}: an earlier attempt of this plan call may run until ${new Date(decision.untilMs).toISOString()}`,
           );
         }
-        await (deps.sleep ?? sleepFor)(pollMs);
+        await (deps.sleep ?? sleepFor)(POLL_MS);
         condition = undefined;
     }
   }

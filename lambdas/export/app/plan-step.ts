@@ -52,8 +52,6 @@ export interface PlanStepOptions {
   attempt?: string;
   /** Epoch ms this invocation ends by (its Lambda deadline); 15 minutes from now unless given. */
   deadlineMs?: number;
-  /** How often an attempt waiting for an earlier one reads its claim again (default 1 s). */
-  claimPollMs?: number;
 }
 
 /**
@@ -74,7 +72,6 @@ export async function runPlanStep(
       key: exportWorkKeys(input.exportId).planCall(call),
       attempt: opts.attempt ?? randomUUID(),
       deadlineMs: opts.deadlineMs ?? Date.now() + 15 * 60_000,
-      ...(opts.claimPollMs !== undefined ? { pollMs: opts.claimPollMs } : {}),
     },
     async () => ({ ...(await planCall(deps, state, opts)), call }),
   );
