@@ -6,8 +6,7 @@
 //     |           call stops after a few shards, a later one near its deadline) -> PlanDone?
 //     -- yes, shards planned --> CopyAndManifest (Parallel):
 //          |                     CopyShards (distributed map over the last call's shard index
-//          |                       JSONL, batches of shards, failures tolerated: counted by
-//          |                       Status)
+//          |                       JSONL, batches of shards, failures counted by Status)
 //          |                     ManifestGroups (a full export's manifest, a group of shards
 //          |                       per child; failures left to Status)
 //          v
@@ -48,6 +47,12 @@ import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
 import { grantItems } from "./table-grants";
 
 const J = sfn.JsonPath;
+/** A copy map child's batch, and how many times Step Functions retried it (copy-step.ts). */
+const COPY_BATCH_PAYLOAD = sfn.TaskInput.fromObject({
+  Items: J.listAt("$.Items"),
+  BatchInput: J.objectAt("$.BatchInput"),
+  retryCount: J.numberAt("$$.State.RetryCount"),
+});
 
 /** Memory of the export copy Lambda (MB). */
 export const COPY_MEMORY_MB = 1769;
@@ -366,7 +371,9 @@ export class ExportWorkflow extends Construct {
     });
     const planTask = catchAll(invoke("Plan", plan, { resultPath: "$.plan" }));
 
-    const copyShards = this.copyShardsMap("CopyShards", props, opts, invoke("CopyBatch", copy));
+    // A copy batch is told its retry count: a retry leaves alone the shards already complete.
+    const copyBatch = (name: string) => invoke(name, copy, { payload: COPY_BATCH_PAYLOAD });
+    const copyShards = this.copyShardsMap("CopyShards", props, opts, copyBatch("CopyBatch"));
 
     const markersTask = catchAll(invoke("Markers", markers, { resultPath: "$.markers" }));
     const statusTask = catchAll(invoke("Status", status, { resultPath: "$.status" }));

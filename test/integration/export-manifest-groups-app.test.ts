@@ -4,14 +4,19 @@
 // leaves its group to the status step. Either way the manifest lists exactly the commit's
 // objects, in path order, once each. And with one copy map child at a time
 // (COPY_MAP_CONCURRENCY, the deployment's maxConcurrency: 1 here) a child takes up to ten of a
-// plan call's shards.
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+// plan call's shards. Such a child retried by Step Functions (its answer lost) copies only the
+// shards its first attempt left without a result.
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import type { ManifestIndex } from "../../lambdas/export/domain/manifest";
 import { uniqueName } from "../support/clients";
 import { exportAndWait } from "../support/export-runs";
 import { linkPathsToOneObject } from "../support/lakefs-staging";
-import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+import {
+  createLakeFsRepository,
+  eventually,
+  useLakeportEnvironment,
+} from "../support/lakeport-env";
 import { etagsUnder } from "../support/s3-listing";
 
 const outBucket = uniqueName("groups-out");
@@ -100,5 +105,48 @@ describe("a full export's manifest by groups", () => {
     expect(exported.filter((k) => k.endsWith(".bin")).sort()).toEqual(
       many.map((p) => `${repo}/exp/${p}`),
     );
+  }, 240_000);
+
+  it("a retried copy child copies only the shards no attempt completed", async () => {
+    const repo = await repositoryOfManyObjects();
+    const runtime = env.deployment.runtime;
+    const copyFn = env.deployment.physicalId("LakeportExportCopyFunction");
+    const first = runtime.stats(copyFn).invocations + 1;
+    const ended = (n: number) => runtime.stats(copyFn).records.some((r) => r.invocation === n);
+    // The child of all three shards: Step Functions is told the connection dropped while it
+    // runs on; its retry waits for it to end, then finds shard 1 without a result (as if the
+    // first attempt had stopped before that shard's end).
+    runtime.injectFault({ function: copyFn, invocation: first, kind: "lost-answer" });
+    let exportId = "";
+    runtime.beforeInvocation({
+      function: copyFn,
+      invocation: first + 1,
+      run: async () => {
+        await eventually("the first attempt to end", () => (ended(first) ? true : undefined));
+        const results = await env.s3.send(
+          new ListObjectsV2Command({
+            Bucket: env.resources.workBucket,
+            Prefix: `exports/${repo}-main-`,
+          }),
+        );
+        const key = results.Contents?.map((o) => o.Key!).find((k) =>
+          k.endsWith("/results/shard-000001.json"),
+        );
+        expect(key).toBeDefined();
+        exportId = key!.split("/")[1]!;
+        await env.s3.send(new DeleteObjectCommand({ Bucket: env.resources.workBucket, Key: key! }));
+        await env.s3Admin.resetRequestCounts({ bucket: outBucket });
+      },
+    });
+    const { index, lines } = await exportAndReadManifest(repo);
+    expect(exportId).not.toBe("");
+    // The retry copied shard 1's 1 000 paths, not the 2 300 of the three shards.
+    const counts = await env.s3Admin.requestCounts({ bucket: outBucket });
+    expect(counts.byOperation.CopyObject).toBe(1000);
+    expect(runtime.stats(copyFn).invocations).toBe(first + 1);
+    expect(index.entries).toBe(OBJECTS);
+    expect(lines.map((l) => l.path)).toEqual(paths);
+    const exported = await etagsUnder(env.s3, outBucket, `${repo}/exp/`);
+    expect([...exported.keys()].sort()).toEqual(paths);
   }, 240_000);
 });

@@ -7,7 +7,7 @@ import { logger } from "../../shared/logger";
 import type { CopyBatchOptions } from "../../shared/s3-copy";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { compileDirectorySelector } from "../domain/markers";
-import type { ShardResult } from "../domain/results";
+import { parseShardResult, type ShardResult } from "../domain/results";
 import { exportWorkKeys } from "../domain/work-layout";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { asWriter } from "./export-writers";
@@ -17,6 +17,8 @@ import { MissingTaskShardError } from "./shard-files";
 export interface CopyBatchEvent {
   Items: { shard: number }[];
   BatchInput: { exportId: string; exportPath: string; lastKeysInPrefixRegexp: string[] };
+  /** Step Functions' retries of this batch so far ($$.State.RetryCount; absent: the first). */
+  retryCount?: number;
 }
 
 export interface CopyStepDeps {
@@ -36,6 +38,8 @@ export interface CopyBatchCounts {
   copied: number;
   deleted: number;
   failed: number;
+  /** Shards a retried batch found complete (a result without failures) and left alone. */
+  skipped?: number;
   /** A late attempt: the export had ended (its status step ran), so it copied nothing. */
   late?: true;
 }
@@ -54,19 +58,36 @@ export async function runCopyStep(
     }
     return item.shard;
   });
+  const retried = retriedBatch(event.retryCount);
   // The batch's shards run side by side under one limit of operations in flight, so the
   // tail of one shard does not leave the function's connections idle (one shard needs none).
   const copy = deps.copy ?? {};
   const limiter =
     copy.limiter ?? (shards.length > 1 ? createLimiter(copy.concurrency ?? 32) : undefined);
-  const out = { shards: 0, copied: 0, deleted: 0, failed: 0 };
+  const out: CopyBatchCounts = { shards: 0, copied: 0, deleted: 0, failed: 0 };
   // Task shards are read while the writer registers: a read needs no registration (only
   // writes to the export path do), and each request in sequence waits behind the copies other
   // functions have in flight. A late batch reads its shards and drops them.
   const bodies = new Map(
     shards.map((s) => [s, settled(deps.store.getText(deps.workBucket, keys.taskShard(s)))]),
   );
+  // A retry (after a Lambda service error: an earlier attempt may have run, or still run) leaves
+  // alone the shards an attempt completed: a shard with a result is complete, and copies only
+  // start over where one failed. Without it, a batch retried for a slow shard redid them all.
+  const priorResults = retried
+    ? new Map(
+        shards.map((s) => [s, settled(deps.store.getText(deps.workBucket, keys.shardResult(s)))]),
+      )
+    : undefined;
   const runShard = async (shardIndex: number) => {
+    if (priorResults) {
+      const prior = await unsettled(priorResults.get(shardIndex) as Settled<string | undefined>);
+      if (completeWithoutFailures(prior, shardIndex)) {
+        out.shards++;
+        out.skipped = (out.skipped ?? 0) + 1;
+        return;
+      }
+    }
     const body = await unsettled(bodies.get(shardIndex) as Settled<string | undefined>);
     if (body === undefined) {
       throw new MissingTaskShardError(`task shard ${keys.taskShard(shardIndex)} does not exist`);
@@ -117,6 +138,27 @@ export async function runCopyStep(
   if (ran) return ran;
   logger.warn("copy batch started after its export ended: nothing copied", { exportId, shards });
   return { ...out, late: true };
+}
+
+/** retryCount as Step Functions passes it: absent or 0 on the first attempt. */
+function retriedBatch(retryCount: unknown): boolean {
+  if (retryCount === undefined) return false;
+  if (!Number.isInteger(retryCount) || (retryCount as number) < 0) {
+    throw new RangeError(`retryCount: expected a retry count, got ${JSON.stringify(retryCount)}`);
+  }
+  return (retryCount as number) > 0;
+}
+
+/** A result an earlier attempt wrote for this shard, with every operation done. */
+function completeWithoutFailures(text: string | undefined, shard: number): boolean {
+  if (text === undefined) return false;
+  try {
+    const result = parseShardResult(text);
+    return result.shard === shard && result.failed.length === 0;
+  } catch {
+    // Unreadable: the shard is copied again, and its result written over.
+    return false;
+  }
 }
 
 /** Progress is for people watching: failing to record it never fails the batch. A retried
