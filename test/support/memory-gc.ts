@@ -68,11 +68,11 @@ export class MemoryGcStore implements GcObjectStore {
   }
   async getText(bucket: string, key: string) {
     const bytes = this.objects.get(`${bucket}/${key}`);
-    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+    return bytes === undefined ? undefined : utf8Text(bytes);
   }
   text(fullKey: string) {
     const bytes = this.objects.get(fullKey);
-    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+    return bytes === undefined ? undefined : utf8Text(bytes);
   }
   async lines(bucket: string, key: string, opts: { ifMatch?: string } = {}) {
     const text = await this.getText(bucket, key);
@@ -252,4 +252,9 @@ export function labelledObjects(store: MemoryGcStore, namespace: string) {
     return a;
   };
   return { address, object };
+}
+
+/** Text as S3ObjectStore reads it: a leading U+FEFF is kept (it may begin a key). */
+function utf8Text(bytes: Uint8Array): string {
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
 }
