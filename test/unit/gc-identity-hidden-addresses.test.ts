@@ -210,6 +210,40 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(exists(w, X)).toBe(true);
   });
 
+  it("stops the sweep when an expired commit is merged during the deletes, and the next sweep keeps its objects", async () => {
+    // An identical rewrite made c0 expired with X marked. During the deletes, c0 is merged into
+    // main by its id (lakeFS merges a commit id as any ref): where both sides hold the same
+    // identity the merge takes the merged side's entry, so main's new head holds X at p, and
+    // its diff from the covered first parent shows nothing there.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    const c1 = w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-merge${seq++}`;
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      {
+        beforeSweepMap: () => {
+          const merge = w.lakefs.addCommit([c1, c0], new Map([["p", X]]), NOW - 60);
+          w.lakefs.hardReset("main", merge);
+        },
+      },
+    );
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(`commit ${c0} became active again during the sweep`);
+    // The same mark swept again: revalidation lists the merge commit, X is spared.
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
+    expect(exists(w, X)).toBe(true);
+  });
+
   it("stops the sweep when a branch is re-created during the deletes on a commit no ref reached, forked from an expired one", async () => {
     // feature forked from c0, committed o and was deleted (not merged) before the mark: o is
     // reached by no ref, so neither the mark nor revalidation sees it. main then rewrote p

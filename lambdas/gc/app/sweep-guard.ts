@@ -43,7 +43,7 @@ export class CommitRevivedError extends Error {
   override readonly name = "CommitRevivedError";
   constructor(readonly commits: readonly string[]) {
     super(
-      `commit ${commits.slice(0, 5).join(", ")}${commits.length > 5 ? ` and ${commits.length - 5} more` : ""} became active again during the sweep (a branch or tag on it, a reset to it, or a longer retention): the mark may hold objects it references at paths whose size and ETag did not change, which only a listing shows, so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists them`,
+      `commit ${commits.slice(0, 5).join(", ")}${commits.length > 5 ? ` and ${commits.length - 5} more` : ""} became active again during the sweep (a branch or tag on it, a reset to it, a merge of it, or a longer retention): the mark may hold objects it references at paths whose size and ETag did not change, which only a listing shows, so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists them`,
     );
   }
 }
@@ -147,7 +147,7 @@ export class SweepGuard {
       const plan = planRevalidation(graph, this.#covered, points, this.ctx.snapshot.markNow, {
         bases: "diff",
       });
-      const revived = plan.newlyActive.filter((c) => this.#revived(graph, c));
+      const revived = [...new Set(plan.newlyActive.flatMap((c) => this.#expiredReached(graph, c)))];
       if (revived.length > 0) {
         this.#stopped = new CommitRevivedError(revived);
         throw this.#stopped;
@@ -175,20 +175,34 @@ export class SweepGuard {
   }
 
   /**
-   * A newly active commit the sweep cannot diff: one revalidation found expired, or one it
-   * never saw (no ref reached it: a branch deleted without being merged, created again on
-   * its commit) whose tree descends, through main parents it never saw either, from a commit
-   * it found expired. A commit made during the sweep descends from what revalidation saw
-   * active (or, young, would make its expired parent active and stop the sweep itself).
+   * The commits revalidation found expired whose trees a newly active commit brings back, which
+   * the sweep cannot diff: the commit itself, or a main ancestor it never saw (no ref reached
+   * it: a branch deleted without being merged, created again on its commit), or an expired
+   * commit merged in by a commit made since (`merge <commit id> main`: the merge takes the
+   * merged side's entry where both hold the same identity, a path no diff from the first
+   * parent shows). A commit made during the sweep otherwise descends from what revalidation
+   * saw active (or, young, would make its expired parent active and stop the sweep itself).
    */
-  #revived(graph: CommitGraph, commit: string): boolean {
+  #expiredReached(graph: CommitGraph, commit: string): string[] {
     const known = this.#knownAtRevalidation;
-    if (!known) return false;
-    for (let c: string | undefined = commit; c !== undefined; c = graph.parentsOf(c)?.[0]) {
-      if (this.#covered.has(c)) return false;
-      if (known.has(c)) return true;
+    if (!known) return [];
+    const found: string[] = [];
+    const seen = new Set<string>();
+    // Named by where each main line starts: the newly active commit, or the merged parent.
+    const pending = [commit];
+    while (pending.length > 0) {
+      const start = pending.pop() as string;
+      for (let c: string | undefined = start; c !== undefined; c = graph.parentsOf(c)?.[0]) {
+        if (seen.has(c) || this.#covered.has(c)) break;
+        seen.add(c);
+        if (known.has(c)) {
+          found.push(start);
+          break;
+        }
+        pending.push(...(graph.parentsOf(c)?.slice(1) ?? []));
+      }
     }
-    return false;
+    return found;
   }
 
   /** The rules checks use: whichever of the snapshot's and today's keeps more, per branch. */
