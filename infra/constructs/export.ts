@@ -430,7 +430,7 @@ export class ExportWorkflow extends Construct {
     const planDone = new sfn.Choice(this, "PlanDone?");
     const copyWhilePlanning = catchAll(
       this.copyWhilePlanning(
-        this.copyShardsMap("CopySegment", props, opts, invoke("CopySegmentBatch", copy)),
+        this.copyShardsMap("CopySegment", props, opts, copyBatch("CopySegmentBatch")),
         invoke("PlanNext", plan, { resultPath: "$.plan" }),
       ),
     );

@@ -395,6 +395,14 @@ describe("state machines", () => {
       expect(copyShards.ItemBatcher?.MaxItemsPerBatch).toBeUndefined();
       expect(copyShards.ItemBatcher?.MaxItemsPerBatchPath).toBe("$.plan.shardsPerBatch");
       expect(copyShards.ItemReader?.Parameters?.["Key.$"]).toBe("$.plan.indexKey");
+      // Each child is told its retries: a retry leaves alone the shards already complete.
+      const processor = copyShards.ItemProcessor;
+      // (The function invoked directly, payloadResponseOnly: its Parameters are the payload.)
+      expect(processor.States[processor.StartAt].Parameters, name).toEqual({
+        "Items.$": "$.Items",
+        "BatchInput.$": "$.BatchInput",
+        "retryCount.$": "$$.State.RetryCount",
+      });
     }
     expect(gcMaps.map(([n]) => n)).toEqual(
       expect.arrayContaining(["CollectAddresses", "MarkPartitions", "SweepParts"]),
