@@ -2,11 +2,15 @@
 // commit over the newer export. Its status step used to write "exported-successfully" for its
 // commit: a success line downstream jobs trigger on, while the export path mixes two commits.
 // It now reads the branch's export state and, when its export is no longer the branch's latest,
-// writes export-failed saying to repair.
+// writes export-failed saying to repair. And the export that was running when such a re-run
+// ended (the branch records the re-run's `interference` on it, and will record it failed
+// whatever it reports) writes export-failed too, not a success line over a path that may hold
+// the older commit's copies.
 import { expect, it } from "vitest";
 import { runStatusStep } from "../../lambdas/export/app/status-step";
 import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { statusKeys } from "../../lambdas/export/domain/status";
+import { decideDone } from "../../lambdas/export/domain/transitions";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import { MemoryExportStore } from "../support/memory-export-store";
 
@@ -40,7 +44,7 @@ const stateOf = (latest: string): ExportState => ({
   version: 7,
 });
 
-async function statusWith(latest: string) {
+async function statusWith(latest: string, state: ExportState = stateOf(latest)) {
   const store = new MemoryExportStore();
   await store.put(
     "work",
@@ -61,7 +65,7 @@ async function statusWith(latest: string) {
       } as never,
       workBucket: "work",
       now: () => new Date("2026-01-01T01:00:00Z"),
-      exports: { getState: async () => stateOf(latest) },
+      exports: { getState: async () => state },
     },
     { ...input, plan },
   );
@@ -82,4 +86,21 @@ it("a re-run of an older export, after the branch moved on, never writes a succe
     /export repo-main-c1-1-old ran again after the branch's export moved on to repo-main-c2-2-new .*run export repair/,
   );
   expect(line).toMatch(/^status: export-failed,/);
+});
+
+it("the branch's running export, after a re-run of an older one ended beside it, never writes a success line", async () => {
+  const interference =
+    "export repo-main-c0-0-older of c0 ran again after the branch's export moved on: the export path may mix commits; run export repair";
+  const running = { ...stateOf(exportId), interference };
+  const { out, line } = await statusWith(exportId, running);
+  expect(out).toMatchObject({ status: "export-failed", errorMessage: interference });
+  expect(line).toMatch(/^status: export-failed,/);
+  // What the branch records at the execution's end, as the line says.
+  const done = decideDone(running, {
+    exportId,
+    commitId: "c1",
+    outcome: { status: "failed", errorMessage: interference },
+    now: "2026-01-01T01:00:01.000Z",
+  });
+  expect(done.kind === "done" && done.next.state).toBe("export-failed");
 });

@@ -248,9 +248,11 @@ function statusDocumentOf(
 }
 
 /**
- * Why this run may not report success, when the branch's latest export is another one: only
- * a re-run of an older execution (a Step Functions redrive after the branch moved on) gets
- * here, and its copies went over whatever the newer export wrote.
+ * Why this run may not report success: the branch's latest export is another one (only a
+ * re-run of an older execution, a Step Functions redrive after the branch moved on, gets
+ * here, and its copies went over whatever the newer export wrote), or it is this one but such
+ * a re-run ended while this one ran (its `interference`): the path may then hold the older
+ * run's copies, and the branch records this export failed whatever it reports.
  */
 async function obsoleteRunReason(
   deps: StatusStepDeps,
@@ -258,7 +260,8 @@ async function obsoleteRunReason(
 ): Promise<string | undefined> {
   if (!deps.exports) return undefined;
   const current = await deps.exports.getState(input.repository, input.branch);
-  if (!current || current.exportId === input.exportId) return undefined;
+  if (!current) return undefined;
+  if (current.exportId === input.exportId) return current.interference;
   return `export ${input.exportId} ran again after the branch's export moved on to ${current.exportId} (a redrive of an older execution): the export path may mix commits; run export repair`;
 }
 
