@@ -311,6 +311,24 @@ describe("deleteObjects", () => {
       ["locked/b", "AccessDenied"],
     ]);
   });
+
+  it("reports a denied key with a carriage return as itself, not as its line-feed twin", async () => {
+    // The answer's <Key> holds the carriage return as is (S3 writes keys so), which the SDK's
+    // XML parser reads as a line feed: the error named `cr/a\nb`, another object (not in the
+    // batch), and `cr/a\rb` counted as deleted.
+    const bucket = uniqueName("del");
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    for (const k of ["cr/a\rb", "cr/a\nb", "cr/z"]) await put(bucket, k, "x");
+    await admin.deny({ bucket, prefix: "cr/a\r" });
+    const out = await deleteObjects(s3, bucket, ["cr/a\rb", "cr/z"], { retry: fastRetry });
+    expect(out.failed.map((f) => [f.key, f.code])).toEqual([["cr/a\rb", "AccessDenied"]]);
+    expect(out.deleted).toBe(1);
+    // Both twins are still there (a listing would show the carriage return as a line feed).
+    for (const k of ["cr/a\rb", "cr/a\nb"]) {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: k }));
+    }
+    await expect(s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "cr/z" }))).rejects.toThrow();
+  });
 });
 
 describe("runCopyBatch", () => {

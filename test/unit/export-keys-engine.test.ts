@@ -1,4 +1,5 @@
-import type { S3Client } from "@aws-sdk/client-s3";
+import { Readable } from "node:stream";
+import { S3Client } from "@aws-sdk/client-s3";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compareKeys, keyBefore } from "../../lambdas/export/domain/keys";
@@ -136,5 +137,60 @@ describe("deleteObjects per-key errors", () => {
       deleted: 2,
       failed: [{ key: "c", code: "AccessDenied", message: "denied" }],
     });
+  });
+});
+
+describe("deleteObjects: keys with line breaks in the answer", () => {
+  /** An S3 client whose DeleteObjects answers come from `answer` as raw XML (the SDK parses it). */
+  function xmlAnswering(answer: (call: number) => string) {
+    const bodies: string[] = [];
+    const s3 = new S3Client({
+      region: "us-east-1",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
+      requestHandler: {
+        handle: async (req: { body: unknown }) => {
+          bodies.push(String(req.body));
+          const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${answer(bodies.length)}</DeleteResult>`;
+          return {
+            response: { statusCode: 200, headers: {}, body: Readable.from([Buffer.from(xml)]) },
+          };
+        },
+      } as never,
+    });
+    return { s3, bodies };
+  }
+
+  it("retries a throttled key with a carriage return as itself, never its line-feed twin", async () => {
+    // S3 writes the key's carriage return as is; the parser reads a line feed. The retry sent
+    // `exp/a\nb`, an object not in the batch (a live exported object), and left `exp/a\rb`.
+    const { s3, bodies } = xmlAnswering((call) =>
+      call === 1
+        ? "<Error><Key>exp/a\rb</Key><Code>SlowDown</Code><Message>x</Message></Error>"
+        : "",
+    );
+    const out = await deleteObjects(s3, "bkt", ["exp/a\rb", "exp/c"], {
+      retry: { sleep: async () => undefined },
+    });
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1]).toContain("<Key>exp/a&#x0D;b</Key>");
+    expect(bodies[1]).not.toContain("exp/a&#x0A;b");
+    expect(bodies[1]).not.toContain("exp/c");
+    expect(out).toEqual({ deleted: 2, failed: [] });
+  });
+
+  it("takes every sent key an answered key may stand for, and fails on a key none is", async () => {
+    const { s3, bodies } = xmlAnswering((call) =>
+      call === 1
+        ? "<Error><Key>k/a\nb</Key><Code>InternalError</Code><Message>x</Message></Error><Error><Key>k/unknown</Key><Code>AccessDenied</Code><Message>no</Message></Error>"
+        : "",
+    );
+    const out = await deleteObjects(s3, "bkt", ["k/a\rb", "k/a\nb", "k/c"], {
+      retry: { sleep: async () => undefined },
+    });
+    // Both keys that read as k/a\nb are sent again; the unknown key fails the batch's count.
+    expect(bodies[1]).toContain("<Key>k/a&#x0D;b</Key>");
+    expect(bodies[1]).toContain("<Key>k/a&#x0A;b</Key>");
+    expect(out.failed).toEqual([{ key: "k/unknown", code: "AccessDenied", message: "no" }]);
+    expect(out.deleted).toBe(2);
   });
 });

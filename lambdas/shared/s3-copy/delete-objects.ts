@@ -61,6 +61,34 @@ export async function deleteObjects(
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const XML_INVALID = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
+/**
+ * The keys of `sent` an error's Key may stand for. An XML parser reads a carriage return
+ * written as is (S3 writes keys so in listings) as a line feed: an error for `a\rb` then
+ * names `a\nb`, which may be another object, not in the batch. Matched with line ends made
+ * alike, every sent key that could be meant is taken (retrying a delete of a key also in the
+ * batch is harmless).
+ */
+function keysAsAnswered(sent: readonly string[]): (answered: string) => string[] {
+  const exact = new Set(sent);
+  const lineEnds = (k: string) => k.replace(/\r\n?/g, "\n");
+  let byLineEnds: Map<string, string[]> | undefined;
+  return (answered) => {
+    if (exact.has(answered) && !/[\r\n]/.test(answered)) return [answered];
+    byLineEnds ??= groupBy(sent, lineEnds);
+    return byLineEnds.get(lineEnds(answered)) ?? [];
+  };
+}
+
+function groupBy(keys: readonly string[], of: (k: string) => string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const k of keys) {
+    const group = out.get(of(k));
+    if (group) group.push(k);
+    else out.set(of(k), [k]);
+  }
+  return out;
+}
+
 async function deleteBatch(
   s3: S3Client,
   bucket: string,
@@ -94,17 +122,27 @@ async function deleteBatch(
       for (const key of pending) failed.push({ key, code, message });
       return { deleted, failed };
     }
-    const retryable: string[] = [];
+    const retryable = new Set<string>();
     const erroredKeys = new Set<string>();
+    const sentAs = keysAsAnswered(pending);
     for (const e of errors) {
-      const key = e.Key ?? "";
-      erroredKeys.add(key);
       const code = e.Code ?? "Unknown";
-      if (attempt < maxAttempts && isRetryableAwsError({ code })) retryable.push(key);
-      else failed.push({ key, code, message: e.Message ?? code });
+      const message = e.Message ?? code;
+      const keys = sentAs(e.Key ?? "");
+      if (keys.length === 0) {
+        // A key that is none of those sent: which one failed is unknown, so the batch did.
+        failed.push({ key: e.Key ?? "", code, message });
+        deleted--;
+        continue;
+      }
+      for (const key of keys) {
+        erroredKeys.add(key);
+        if (attempt < maxAttempts && isRetryableAwsError({ code })) retryable.add(key);
+        else failed.push({ key, code, message });
+      }
     }
     deleted += pending.filter((k) => !erroredKeys.has(k)).length;
-    pending = retryable;
+    pending = [...retryable];
     if (pending.length > 0) {
       const delayMs = fullJitterDelayMs(attempt, {
         baseDelayMs: retry.baseDelayMs ?? 100,
