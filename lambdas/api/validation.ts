@@ -1,8 +1,14 @@
 // Checks beyond the body schemas that need lakeFS, the deployment's settings or a regex engine.
-import { compileDirectorySelector, InvalidPrefixRegexError } from "../export/domain/markers";
+import {
+  compileDirectorySelector,
+  InvalidPrefixRegexError,
+  SUCCESS_MARKER_NAME,
+} from "../export/domain/markers";
+import { longestStatusKeyBytes, MAX_S3_KEY_BYTES } from "../export/domain/status";
 import { ValidationError } from "../shared/errors";
 import type { Page, Repository } from "../shared/lakefs/types";
 import { bucketOfLocation, locationsOverlap, normalizeS3Location } from "../shared/s3-naming";
+import { joinKey, parseS3Uri } from "../shared/s3-uri";
 
 /** Compiles the marker expressions as the export will; the error names the bad one. */
 export function compileRegexps(patterns: readonly string[]): void {
@@ -139,3 +145,36 @@ export async function checkOutsideOtherExports(
     }
   }
 }
+
+/**
+ * Keys that can never be written make every export of the branch fail: the status files
+ * (`<prefix>/<repo>-<branch>-<commit>...`, up to some 130 bytes past the prefix) and, when a
+ * regex selects the export root, its success marker must fit S3's 1 024 bytes.
+ */
+export function checkKeysFit(
+  target: { repository: string; branch: string },
+  exportPath: string,
+  statusPath: string | undefined,
+  regexps: readonly string[],
+): void {
+  if (statusPath !== undefined) {
+    const { prefix } = parseS3Uri(statusPath, "exportStatusPath");
+    const bytes = longestStatusKeyBytes(prefix, target.repository, target.branch);
+    if (bytes > MAX_S3_KEY_BYTES) {
+      throw new ValidationError(
+        `exportStatusPath: the status files of lakefs://${target.repository}@${target.branch} would have keys of up to ${bytes} bytes under this prefix (S3 keys are at most ${MAX_S3_KEY_BYTES}): use a prefix at least ${bytes - MAX_S3_KEY_BYTES} bytes shorter`,
+      );
+    }
+  }
+  if (regexps.length > 0 && compileDirectorySelector(regexps).isSelected("")) {
+    const { prefix } = parseS3Uri(exportPath, "exportPath");
+    const bytes = utf8Bytes(joinKey(prefix, SUCCESS_MARKER_NAME));
+    if (bytes > MAX_S3_KEY_BYTES) {
+      throw new ValidationError(
+        `exportPath: a lastKeysInPrefixRegexp matches the empty string, so the export root gets a success marker, whose key would be ${bytes} bytes (S3 keys are at most ${MAX_S3_KEY_BYTES}): use a shorter prefix or a regex that does not select the root`,
+      );
+    }
+  }
+}
+
+const utf8Bytes = (s: string) => new TextEncoder().encode(s).length;

@@ -540,6 +540,26 @@ const cases: Case[] = [
       "exportPath: key prefix must be at most 1022 bytes (S3 keys are at most 1024 bytes and an object's is prefix/name; got 1023)",
   },
   {
+    // 1 000 bytes is a valid prefix, but the status files' keys under it (the commit's
+    // `<repo>-<branch>-<commit>.manifest/part-<id>.csv.gz` the longest) would pass 1 024.
+    name: "exportStatusPath under which the status files' keys pass S3's limit",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, exportStatusPath: `s3://export-bucket/${"s".repeat(1000)}` },
+    status: 400,
+    message:
+      /^exportStatusPath: the status files of lakefs:\/\/repo-bad-inputs@main would have keys of up to 1140 bytes under this prefix \(S3 keys are at most 1024\): use a prefix at least 116 bytes shorter$/,
+  },
+  {
+    name: "exportPath whose root success marker's key passes S3's limit",
+    method: "PUT",
+    path: cfg,
+    body: { exportPath: `s3://export-bucket/${"k".repeat(1010)}`, lastKeysInPrefixRegexp: [".*"] },
+    status: 400,
+    message:
+      /^exportPath: a lastKeysInPrefixRegexp matches the empty string, so the export root gets a success marker, whose key would be 1026 bytes/,
+  },
+  {
     name: "exportPath not well-formed Unicode",
     method: "PUT",
     path: cfg,

@@ -40,6 +40,7 @@ import {
 } from "../status-views";
 import {
   checkExportBucket,
+  checkKeysFit,
   checkNotWorkBucket,
   checkOutsideNamespaces,
   checkOutsideOtherExports,
@@ -244,6 +245,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       checkNotWorkBucket("exportStatusPath", exportStatusPath, deps.workBucket);
     }
     checkStatusOutsideExport(exportPath, exportStatusPath);
+    checkKeysFit({ repository, branch }, exportPath, exportStatusPath, regexps);
     await existingBranch(deps, repository, branch);
     await checkOutsideNamespaces(
       [

@@ -18,6 +18,9 @@ import { isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";
 import type { ExportTask } from "./tasks";
 
+/** Hex characters of a part's content id (the start of its SHA-256). */
+export const PART_CONTENT_ID_LENGTH = 32;
+
 export interface ManifestEntry {
   /** lakeFS path. */
   path: string;
@@ -197,7 +200,9 @@ class ManifestWriter {
   async flush(): Promise<void> {
     if (this.lines.length === 0) return;
     const body = `${this.lines.join("\n")}\n`;
-    const key = this.about.partKey(createHash("sha256").update(body).digest("hex").slice(0, 32));
+    const key = this.about.partKey(
+      createHash("sha256").update(body).digest("hex").slice(0, PART_CONTENT_ID_LENGTH),
+    );
     const added = await this.sink.writePart(key, body, this.keys);
     this.push({
       key,

@@ -10,7 +10,9 @@
 // Which status: any failed operation (or a fatal error) -> export-failed; otherwise
 // export-repaired for the first successful export after a repair, else exported-successfully.
 import { joinKey } from "../../shared/s3-uri";
+import { csvFileKeyOf } from "./batch-operations-manifest";
 import { EXPORT_STATUSES, type ExportMode, type ExportStatus } from "./export-state";
+import { PART_CONTENT_ID_LENGTH } from "./manifest";
 
 export function statusFileName(repository: string, branch: string, commitId: string): string {
   return `${repository}-${branch}-${commitId}`;
@@ -46,6 +48,36 @@ export function statusKeys(
     manifestPart: (id) => `${base}.manifest/part-${id}.jsonl`,
   };
 }
+
+/** S3's longest key, in UTF-8 bytes. */
+export const MAX_S3_KEY_BYTES = 1024;
+/** lakeFS commit ids: 64 hex characters (SHA-256). */
+const COMMIT_ID_LENGTH = 64;
+
+/**
+ * The longest key, in UTF-8 bytes, of the status files a branch's exports write under
+ * `statusPrefix` (status line and document, manifest index and parts, their CSV twins and the
+ * Batch Operations manifest): over S3's 1 024, every export of the branch fails.
+ */
+export function longestStatusKeyBytes(
+  statusPrefix: string,
+  repository: string,
+  branch: string,
+): number {
+  const sk = statusKeys(statusPrefix, repository, branch, "0".repeat(COMMIT_ID_LENGTH));
+  const part = sk.manifestPart("0".repeat(PART_CONTENT_ID_LENGTH));
+  const keys = [
+    sk.statusLine,
+    sk.statusDocument,
+    sk.manifestIndex,
+    sk.batchOperationsManifest,
+    part,
+    csvFileKeyOf(part),
+  ];
+  return Math.max(...keys.map((k) => utf8.encode(k).length));
+}
+
+const utf8 = new TextEncoder();
 
 export function formatStatusLine(status: ExportStatus, signalledErrors: number): string {
   if (!Number.isInteger(signalledErrors) || signalledErrors < 0) {
