@@ -137,6 +137,54 @@ describe("a repository whose namespace lies inside this one's", () => {
   });
 });
 
+describe("namespaces written otherwise than lakeFS reads them", () => {
+  // lakeFS parses a namespace as a URL: `caf%C3%A9` is `café`, a query or user info is dropped
+  // (pkg/block). Compared as written, a bare copy on such a spelling was not seen as sharing
+  // the namespace, and a repository nested at one was not protected.
+  const CAFE = "s3://lake/repos/café";
+  for (const spelling of [
+    "s3://lake/repos/caf%C3%A9",
+    "s3://lake/repos/café?restored",
+    "s3://admin@lake/repos/café",
+    "S3://lake/repos/café/",
+  ]) {
+    it(`another repository on ${spelling} shares ${CAFE}: the run fails, nothing is deleted`, async () => {
+      const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
+      const { address, object } = labelledObjects(w.store, CAFE);
+      const c0 = w.lakefs.addCommit([], new Map([["a", object("A0")]]), NOW - 20 * DAY);
+      const c1 = w.lakefs.addCommit([c0], new Map([["a", object("A1")]]), NOW - 10 * DAY);
+      w.lakefs.createBranch("main", c1);
+      w.lakefs.repositories.push(repo("r1", CAFE), repo("r1-copy", spelling));
+      const out = await markAndSweepInMemory(w.deps, w.records, {
+        runId: "20270101T000000000Z-spelling",
+        storageNamespace: CAFE,
+        rules: RULES,
+        now: NOW,
+      });
+      expect(out.success).toBe(false);
+      expect(out.errorMessage).toContain('"r1-copy"');
+      expect(w.store.objects.has(address.A0!.replace("s3://", ""))).toBe(true);
+    });
+  }
+
+  for (const nested of [`${NS}/d%C3%A9mo`, `${NS}/démo?x`, `s3://u@lake/repos/r1/démo`]) {
+    it(`a repository nested at ${nested} keeps its objects under démo/`, async () => {
+      const w = world();
+      const theirs = `${NS}/démo/data/theirs`;
+      w.store.objects.set(theirs.replace("s3://", ""), new Uint8Array(1));
+      w.lakefs.repositories.push(repo("r2", nested));
+      const main = w.lakefs.branches.get("main")!;
+      const c2 = w.lakefs.commits.get(main.head)!;
+      const c1 = w.lakefs.commits.get(c2.parents[0]!)!;
+      w.lakefs.commits.get(c1.parents[0]!)!.tree.set("linked", theirs);
+      const out = await markAndSweep(w, "20270101T000000000Z-nested-spelling");
+      expect(out.success).toBe(true);
+      expect(w.exists("A0")).toBe(false);
+      expect(w.store.objects.has(theirs.replace("s3://", ""))).toBe(true);
+    });
+  }
+});
+
 describe("starting a GC run", () => {
   const start = (lakefs: FakeLakeFs, created: GcRun[]) => {
     const gc = {
@@ -166,6 +214,25 @@ describe("starting a GC run", () => {
       expect((err as Error).message).toContain('"r1-copy"');
     }
     expect(created).toEqual([]);
+  });
+
+  it("is refused (409) on a namespace not written as lakeFS reads it, or not on S3", async () => {
+    for (const [ns, why] of [
+      ["s3://lake/repos/caf%C3%A9", "'%', '?' or '#'"],
+      ["s3://lake/repos/r1?x", "'%', '?' or '#'"],
+      ["s3://admin@lake/repos/r1", "user info"],
+      ["s3://lake/repos/r1//", "more than one '/'"],
+      ["gs://bucket/repos/r1", "s3:// storage namespaces only"],
+      ["local://repos/r1", "s3:// storage namespaces only"],
+    ] as const) {
+      const created: GcRun[] = [];
+      const lakefs = new FakeLakeFs().addRepository("r1", ns);
+      const err = await start(lakefs, created)("mark-and-sweep").catch((e: unknown) => e);
+      expect(err, ns).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toContain(`storage namespace ${ns} of repository "r1"`);
+      expect((err as Error).message).toContain(why);
+      expect(created).toEqual([]);
+    }
   });
 
   it("starts beside a repository on a lookalike prefix", async () => {
