@@ -112,7 +112,7 @@ it("an execution started behind a failed StartExecution answer is the running ex
     branch: "main",
     trigger: "repair",
   });
-  expect(repair.status).toBe("refused-not-failed");
+  expect(repair).toEqual({ status: "refused-running", runningExportId: name });
   expect(workflows.started).toHaveLength(1);
   // ... and its end is recorded on the branch.
   const ended = await w.deps.exports.completeExport(

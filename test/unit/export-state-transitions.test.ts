@@ -244,6 +244,17 @@ test("events only start continuous exports", () => {
   expect(decideStart(state({}), input("c2", "run", false)).kind).toBe("start");
 });
 
+test("a repair, full or not, while an export runs waits for its end (not told to repair --full)", () => {
+  for (const options of [{}, { full: true }]) {
+    expect(
+      decideStart(
+        state({ state: "in-progress", exportId: "e9" }),
+        input("c1", "repair", true, options),
+      ),
+    ).toEqual({ kind: "refused-running", exportId: "e9" });
+  }
+});
+
 test("repair only from export-failed, even at the same head, and marks the export repaired", () => {
   expect(decideStart(state({}), input("c1", "repair"))).toEqual({
     kind: "refused-not-failed",

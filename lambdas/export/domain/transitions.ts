@@ -46,10 +46,12 @@ export function decideStart(current: ExportState | undefined, input: StartInput)
   ) {
     return { kind: "refused-settling", until: current.settlesAt };
   }
+  if (trigger === "repair" && current?.state === "in-progress") {
+    // Full or not: a repair waits for the running export's end.
+    return { kind: "refused-running", exportId: current.exportId };
+  }
   if (fullRepair) {
-    if (current?.state === "in-progress") {
-      return { kind: "refused-running", exportId: current.exportId };
-    }
+    // Reconciles from any other state.
   } else if (trigger === "repair") {
     if (current?.state !== "export-failed") {
       return { kind: "refused-not-failed", state: current?.state ?? "never-exported" };
