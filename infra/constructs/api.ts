@@ -205,12 +205,14 @@ export class Api extends Construct {
       gcActions.map((a) => `dynamodb:${a}`),
       [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX],
     );
-    // The webhook claims a delivery (conditional PutItem) and gives it back when publishing
-    // failed (DeleteItem): its dedupe records only, in their own partitions.
+    // The webhook claims a delivery (conditional PutItem), reads a claim it did not win back
+    // (GetItem: its own, when a lost answer was resent, or another delivery's) and gives it
+    // back when publishing failed (DeleteItem): its dedupe records only, in their own
+    // partitions.
     grantItems(
       webhookFn,
       props.table,
-      ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+      ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
       [WEBHOOK_PK_PREFIX],
     );
     props.lakeFsSecret.grantRead(exportFn);

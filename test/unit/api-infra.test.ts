@@ -1,4 +1,5 @@
 // The storage and API constructs synthesize, with the properties the design relies on.
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { App, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
@@ -8,6 +9,7 @@ import { beforeAll, expect, test } from "vitest";
 import { Api } from "../../infra/constructs/api";
 import { Storage } from "../../infra/constructs/storage";
 import { ROUTES } from "../../lambdas/api/routes";
+import { WebhookDeliveryStore } from "../../lambdas/api/webhook-store";
 import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
 
 let template: Template;
@@ -216,14 +218,41 @@ test("least privilege: the GC routes touch only repository and lease items and s
       },
     },
   ]);
-  // WebhookDeliveryStore: claim (PutItem) and release (DeleteItem) of WEBHOOK# items.
+  // WebhookDeliveryStore: claim (PutItem), read back a claim not won (GetItem: without it a
+  // repeated delivery answered 500 on AWS, where IAM applies) and release (DeleteItem) of
+  // WEBHOOK# items.
   const table = statementsOfFunctionWith("WEBHOOK_SECRET_ARN").filter((st) =>
     actionsOf(st).some((a) => a.startsWith("dynamodb:")),
   );
   expect(table.map((st) => ({ actions: actionsOf(st), condition: st.Condition }))).toEqual([
     {
-      actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+      actions: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
       condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["WEBHOOK#*"] } },
     },
   ]);
+});
+
+test("the webhook function's role allows every DynamoDB call its delivery store makes", async () => {
+  // The embedded environment applies no IAM: a call the role does not allow fails only on AWS.
+  const sent = new Set<string>();
+  const doc = {
+    send: async (command: { constructor: { name: string } }) => {
+      sent.add(command.constructor.name);
+      if (command.constructor.name === "PutCommand") {
+        throw new ConditionalCheckFailedException({ message: "held", $metadata: {} });
+      }
+      return { Item: { claimToken: "another delivery's" } };
+    },
+  };
+  const store = new WebhookDeliveryStore(doc as never, "table");
+  expect(await store.claim("k", 1_000)).toBe(false);
+  await store.release("k");
+  const iamAction: Record<string, string> = {
+    PutCommand: "dynamodb:PutItem",
+    GetCommand: "dynamodb:GetItem",
+    DeleteCommand: "dynamodb:DeleteItem",
+  };
+  expect([...sent].sort()).toEqual(["DeleteCommand", "GetCommand", "PutCommand"]);
+  const granted = statementsOfFunctionWith("WEBHOOK_SECRET_ARN").flatMap(actionsOf);
+  for (const command of sent) expect(granted, command).toContain(iamAction[command]);
 });
