@@ -6,6 +6,7 @@ import { Stack } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { resolveEndpoint } from "../../cli/endpoint";
 import { validateProps } from "../../infra/lakeport";
 import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { logger } from "../../lambdas/shared/logger";
@@ -76,4 +77,49 @@ describe("a lakeFS endpoint with credentials in it", () => {
       }),
     );
   });
+});
+
+describe("spellings of such an endpoint that fetch's URL parser reads the same", () => {
+  // `http:u:p@host`, `http:///u:p@host`, `http:\\u:p@host` and a leading space are all
+  // `http://u:p@host` to fetch; a check of `scheme://...@` alone let them through, and the
+  // failed call's error (logged, a Step Functions cause) quoted the URL with the password.
+  const SPELLINGS = [
+    `http:lakeport:${SECRET_IN_URL}@127.0.0.1:1`,
+    ` http://lakeport:${SECRET_IN_URL}@127.0.0.1:1`,
+    `http:///lakeport:${SECRET_IN_URL}@127.0.0.1:1`,
+    `http:\\\\lakeport:${SECRET_IN_URL}@127.0.0.1:1`,
+  ];
+  it.each(SPELLINGS)(
+    "%j is refused by the lakeFS client, synthesis and the CLI, unrepeated",
+    async (endpoint) => {
+      let failure: unknown;
+      try {
+        await new LakeFsClient({
+          endpoint,
+          credentials: { accessKeyId: "AK", secretAccessKey: "SK" },
+          retry: { sleep: async () => undefined },
+        }).getRepository("repo");
+      } catch (err) {
+        failure = err;
+      }
+      expect((failure as Error).message).toMatch(/lakeFS client: the endpoint must not carry/);
+      expect((failure as Error).message).not.toContain(SECRET_IN_URL);
+      const stack = new Stack();
+      expect(() =>
+        validateProps({
+          lakeFsEndpoint: endpoint,
+          lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
+            stack,
+            "LakeFs",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
+          ),
+          storageBuckets: [s3.Bucket.fromBucketName(stack, "Lake", "lake-a")],
+          exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
+        }),
+      ).toThrow(/^lakeFsEndpoint: must not carry credentials/);
+      expect(() =>
+        resolveEndpoint(endpoint.replace("127.0.0.1:1", "example.com"), {}, "/tmp"),
+      ).toThrow(/must not carry credentials/);
+    },
+  );
 });
