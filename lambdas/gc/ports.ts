@@ -57,9 +57,15 @@ export interface GcObjectStore {
   list(bucket: string, prefix: string): AsyncIterable<StoredObject>;
   /**
    * Deletes keys (DeleteObjects, 1 000 a request, throttling retried). A key already gone
-   * counts as deleted; what still fails is returned per key.
+   * counts as deleted; what still fails is returned per key. `beforeSend` runs right before
+   * every request, retries included, and returns the keys it may delete; the others are
+   * returned as `withheld` (neither deleted nor failed).
    */
-  deleteKeys(bucket: string, keys: readonly string[]): Promise<{ failed: KeyDeleteFailure[] }>;
+  deleteKeys(
+    bucket: string,
+    keys: readonly string[],
+    opts?: { beforeSend?: (keys: string[]) => Promise<string[]> },
+  ): Promise<{ failed: KeyDeleteFailure[]; withheld?: string[] }>;
 }
 
 /** The lakeFS reads of GC (the repositories: is the storage namespace the repository's alone?). */

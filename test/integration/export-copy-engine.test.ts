@@ -279,7 +279,7 @@ describe("deleteObjects", () => {
     for (const k of remaining) await put(bucket, k, "x");
     await admin.resetRequestCounts({ bucket });
     const out = await deleteObjects(s3, bucket, all);
-    expect(out).toEqual({ deleted: 2100, failed: [] });
+    expect(out).toEqual({ deleted: 2100, failed: [], withheld: [] });
     expect((await admin.requestCounts({ bucket })).byOperation.DeleteObjects).toBe(3);
     expect(await keys(bucket)).toEqual([]);
   });
@@ -293,7 +293,7 @@ describe("deleteObjects", () => {
     for (const k of all) await put(bucket, k, "x");
     await admin.resetRequestCounts({ bucket });
     const out = await deleteObjects(s3, bucket, all, { retry: fastRetry });
-    expect(out).toEqual({ deleted: 4, failed: [] });
+    expect(out).toEqual({ deleted: 4, failed: [], withheld: [] });
     expect((await admin.requestCounts({ bucket })).byOperation).toMatchObject({
       DeleteObjects: 1,
       DeleteObject: 2,

@@ -131,7 +131,7 @@ describe("copies and deletes", () => {
     }
     await admin.lose({ count: 1, bucket, operation: "DeleteObjects" });
     const out = await deleteObjects(s3, bucket, ["a", "b", "c"]);
-    expect(out).toEqual({ deleted: 3, failed: [] });
+    expect(out).toEqual({ deleted: 3, failed: [], withheld: [] });
     const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     expect(left.KeyCount).toBe(0);
   });
@@ -172,7 +172,7 @@ describe("requests that hang", () => {
     const out = await deleteObjects(client, bucket, ["a", "b"]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(Date.now() - started).toBeLessThan(30_000);
-    expect(out).toEqual({ deleted: 2, failed: [] });
+    expect(out).toEqual({ deleted: 2, failed: [], withheld: [] });
     expect((await admin.requestCounts({ bucket })).byOperation.DeleteObjects).toBe(2);
     client.destroy();
   });

@@ -120,10 +120,17 @@ export class MemoryGcStore implements GcObjectStore {
       };
     }
   }
-  async deleteKeys(bucket: string, keys: readonly string[]) {
-    await this.beforeDelete?.(keys);
+  async deleteKeys(
+    bucket: string,
+    keys: readonly string[],
+    opts: { beforeSend?: (keys: string[]) => Promise<string[]> } = {},
+  ) {
+    const sent = opts.beforeSend ? await opts.beforeSend([...keys]) : keys;
+    const kept = new Set(sent);
+    const withheld = keys.filter((k) => !kept.has(k));
+    await this.beforeDelete?.(sent);
     const failed: KeyDeleteFailure[] = [];
-    for (const key of keys) {
+    for (const key of sent) {
       const code = this.failDelete.get(key);
       if (code) failed.push({ key, code, message: `${code} for ${key}` });
       else {
@@ -131,7 +138,7 @@ export class MemoryGcStore implements GcObjectStore {
         this.deleted.push(`${bucket}/${key}`);
       }
     }
-    return { failed };
+    return { failed, withheld };
   }
   keysUnder(prefix: string) {
     return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();

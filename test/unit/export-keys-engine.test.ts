@@ -136,7 +136,48 @@ describe("deleteObjects per-key errors", () => {
     expect(out).toEqual({
       deleted: 2,
       failed: [{ key: "c", code: "AccessDenied", message: "denied" }],
+      withheld: [],
     });
+  });
+
+  it("asks beforeSend before every request, retries included, and sends only what it allows", async () => {
+    // GC's sweep checks again before a throttled key is resent: one referenced meanwhile is
+    // withheld, neither deleted nor failed.
+    const calls: string[][] = [];
+    const s3 = {
+      send: async (cmd: { input: { Delete: { Objects: { Key: string }[] } } }) => {
+        const keys = cmd.input.Delete.Objects.map((o) => o.Key);
+        calls.push(keys);
+        return calls.length === 1
+          ? { Errors: keys.slice(1).map((Key) => ({ Key, Code: "SlowDown", Message: "slow" })) }
+          : { Errors: [] };
+      },
+    } as unknown as S3Client;
+    const asked: string[][] = [];
+    const out = await deleteObjects(s3, "bkt", ["a", "b", "c"], {
+      retry: { sleep: async () => undefined },
+      beforeSend: async (keys) => {
+        asked.push(keys);
+        return asked.length === 1 ? keys : keys.filter((k) => k !== "c");
+      },
+    });
+    expect(asked).toEqual([
+      ["a", "b", "c"],
+      ["b", "c"],
+    ]);
+    expect(calls).toEqual([["a", "b", "c"], ["b"]]);
+    expect(out).toEqual({ deleted: 2, failed: [], withheld: ["c"] });
+  });
+
+  it("an error of beforeSend ends the call, not counted as S3's failure of the keys", async () => {
+    const s3 = { send: async () => ({ Errors: [] }) } as unknown as S3Client;
+    const stop = new Error("sweep stopped: commit c1 became active again");
+    await expect(
+      deleteObjects(s3, "bkt", ["a", "b\u0001"], { beforeSend: async () => Promise.reject(stop) }),
+    ).rejects.toBe(stop);
+    await expect(
+      deleteObjects(s3, "bkt", ["b\u0001"], { beforeSend: async () => Promise.reject(stop) }),
+    ).rejects.toBe(stop);
   });
 });
 
@@ -175,7 +216,7 @@ describe("deleteObjects: keys with line breaks in the answer", () => {
     expect(bodies[1]).toContain("<Key>exp/a&#x0D;b</Key>");
     expect(bodies[1]).not.toContain("exp/a&#x0A;b");
     expect(bodies[1]).not.toContain("exp/c");
-    expect(out).toEqual({ deleted: 2, failed: [] });
+    expect(out).toEqual({ deleted: 2, failed: [], withheld: [] });
   });
 
   it("takes every sent key an answered key may stand for, and fails on a key none is", async () => {

@@ -5,7 +5,8 @@
 // in the state machine's order over fakes at their ports (test/support/gc-pipeline.ts).
 import fc from "fast-check";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
 import { CommitGraph } from "../../lambdas/gc/domain/commit-graph";
 import { computeRetention, startingPoints } from "../../lambdas/gc/domain/retention";
 import { nearestBases, planRevalidation } from "../../lambdas/gc/domain/revalidation";
@@ -20,6 +21,7 @@ import { MemoryLakeFs } from "../support/memory-lakefs";
 const DAY = 86_400;
 const NOW = 1_800_000_000;
 const NS = "s3://lake/repos/r1";
+const BUCKET = "lake";
 const RULES = { default_retention_days: 3, branches: [] };
 
 interface World {
@@ -455,8 +457,9 @@ describe("catch-up rounds after the revalidation map", () => {
       .map(Number)
       .sort((a, b) => a - b);
     expect(rounds).toEqual([1, 2, 3, 4, 5]);
-    // The sixth round found the repository moved again and left it to the sweep's checks.
-    expect(commits).toBe(6);
+    // The sixth round found the repository moved again and left it to the sweep's checks
+    // (each round reads the refs twice: two commits a round).
+    expect(commits).toBe(12);
     // Revived during the map and found by the first round: kept.
     expect(exists(w, "A1")).toBe(true);
     expect(exists(w, "A0")).toBe(false);
@@ -466,6 +469,8 @@ describe("catch-up rounds after the revalidation map", () => {
 
 describe("delete requests", () => {
   it("DeleteObjects gets 1 000 keys a request; the summary counts the sweep checks and their longest", async () => {
+    // Addresses (and so their partitions) independent of the tests before.
+    seq = 0;
     const w = world();
     const tree = new Map<string, string>();
     for (let i = 0; i < 2_500; i++) tree.set(`x/${i}`, object(w, `X${i}`));
@@ -498,6 +503,43 @@ describe("delete requests", () => {
     expect(summary.counts.deleted_objects).toBe(2_500);
     expect(summary.counts.sweep_checks).toBeGreaterThanOrEqual(1);
     expect(summary.counts.sweep_check_max_ms).toEqual(expect.any(Number));
+  });
+
+  it("a throttled key is checked again before it is resent, and spared once referenced", async () => {
+    // S3 answers SlowDown for O0 four times (resent after 0.1, 0.2, 0.4, 0.8 s). A link of
+    // O0's address is staged on main after the third answer, more than a check's second
+    // before the fifth request: that request's check finds it. Resends went out unchecked
+    // before, and the fifth deleted O0 under main's uncommitted entry.
+    const w = repository();
+    const m = await markOnly(w);
+    const o0 = w.address.O0!.replace(`s3://${BUCKET}/`, "");
+    let attempts = 0;
+    const client = {
+      send: async (cmd: { input: { Delete: { Objects: { Key: string }[] } } }) => {
+        const keys = cmd.input.Delete.Objects.map((o) => o.Key);
+        if (keys.includes(o0)) attempts++;
+        if (attempts === 3) w.lakefs.stage("main", "late-link", w.address.O0!);
+        const errors = [];
+        for (const k of keys) {
+          if (k === o0 && attempts <= 4) errors.push({ Key: k, Code: "SlowDown", Message: "slow" });
+          else w.store.objects.delete(`${BUCKET}/${k}`);
+        }
+        return { Errors: errors };
+      },
+    };
+    const s3 = new S3GcObjectStore(client as never);
+    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    vi.spyOn(Math, "random").mockReturnValue(0.999);
+    try {
+      const out = await sweepOnly(w, m);
+      expect(out.success).toBe(true);
+      expect(attempts).toBe(4);
+      expect(exists(w, "O0"), "main's uncommitted entry references O0").toBe(true);
+      expect(["A0", "A1"].map((l) => exists(w, l))).toEqual([false, false]);
+      expect(out.counts).toMatchObject({ deleted_objects: 2, spared_at_delete: 1 });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it("the summary's sweep_check_max_ms is the longest check of all partitions, not their sum", async () => {
@@ -555,18 +597,49 @@ describe("the sweep guard", () => {
     expect(guard.stats.checks).toBe(2);
     // Before and after each check's reads.
     expect(w.records.renewals).toBe(4);
-    // Cost of a check: branches listed twice, tags once, each branch's staging once.
+    // Cost of a check: branches listed three times (for the staging, then twice with the
+    // tags: a ref moved between listings is in one of them), tags twice, each branch's
+    // staging once.
     for (const k of Object.keys(w.lakefs.calls)) w.lakefs.calls[k] = 0;
     w.lakefs.createBranch("dev", w.commit.c3!);
     w.lakefs.stage("dev", "x", object(w, "X"));
     now = 3000;
     await guard.ensureFresh();
     expect(w.lakefs.calls).toMatchObject({
-      listBranches: 2,
-      listTags: 1,
+      listBranches: 3,
+      listTags: 2,
       diffBranch: 2,
       statObject: 1,
     });
+  });
+
+  it("reads branches and tags as at one moment: a tag turned into a branch while they are listed is seen", async () => {
+    // A tag v1 on the expired c1 (made during the sweep). While a check lists the tags, v1
+    // becomes a branch (created from it, then the tag deleted): the branches were listed
+    // before, the tags after, so c1 was in neither listing, the refs looked unchanged, and the
+    // check let A1 (c1's) be deleted. Refs are now read twice, every ref either saw taken.
+    seq = 0; // the partitions of the addresses (which partition deletes first) as written
+    const w = repository();
+    const m = await markOnly(w);
+    let inSweep = false;
+    let raced = false;
+    w.lakefs.beforeRead = (op) => {
+      if (inSweep && op === "listTags" && !raced) {
+        raced = true;
+        w.lakefs.createBranch("restore", w.commit.c1!);
+        w.lakefs.tags.delete("v1");
+      }
+    };
+    const out = await sweepOnly(w, m, {
+      beforeSweepMap: () => {
+        w.lakefs.createTag("v1", w.commit.c1!);
+        inSweep = true;
+      },
+    });
+    expect(raced).toBe(true);
+    expect(exists(w, "A1"), "branch restore (c1) references A1").toBe(true);
+    expect(out.success).toBe(false);
+    expect(out.errorMessage).toContain(`commit ${w.commit.c1} became active again`);
   });
 
   it("finds an entry committed while the check runs, staged or in its commit", async () => {

@@ -7,10 +7,14 @@ import { deleteObjects } from "../../shared/s3-copy/delete-objects";
 import type { GcObjectStore, KeyDeleteFailure } from "../ports";
 
 export class S3GcObjectStore extends S3ObjectStore implements GcObjectStore {
-  async deleteKeys(bucket: string, keys: readonly string[]) {
-    const out = await deleteObjects(this.s3, bucket, keys);
+  async deleteKeys(
+    bucket: string,
+    keys: readonly string[],
+    opts: { beforeSend?: (keys: string[]) => Promise<string[]> } = {},
+  ) {
+    const out = await deleteObjects(this.s3, bucket, keys, opts);
     // S3 answers success for a missing key; some stores say NoSuchKey: already done either way.
     const failed: KeyDeleteFailure[] = out.failed.filter((f) => f.code !== "NoSuchKey");
-    return { failed };
+    return { failed, withheld: out.withheld };
   }
 }

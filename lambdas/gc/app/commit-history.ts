@@ -11,11 +11,31 @@ export interface RepositoryRefs {
   tags: Ref[];
 }
 
+/**
+ * The branches and tags. lakeFS lists them apart (and a list longer than a page in several
+ * calls), so a ref moved between two calls (a tag turned into a branch: the branch created
+ * from it, then the tag deleted) could be in no listing at all, and a commit referenced
+ * throughout look unreferenced. So both are read twice and every ref either reading saw is
+ * taken: a ref missed by the first reading because it moved is in the second. (A ref deleted
+ * meanwhile is taken too: it only keeps more.)
+ */
 export async function readRefs(lakefs: GcLakeFs, repository: string): Promise<RepositoryRefs> {
-  return {
+  const read = async (): Promise<RepositoryRefs> => ({
     branches: await readBranches(lakefs, repository),
     tags: await collectRefs(lakefs.listTags(repository, { amount: 1000 })),
+  });
+  const first = await read();
+  const second = await read();
+  return {
+    branches: unionOfRefs(second.branches, first.branches),
+    tags: unionOfRefs(second.tags, first.tags),
   };
+}
+
+/** `a`, then the refs of `b` (by name and commit) it does not hold. */
+function unionOfRefs(a: Ref[], b: Ref[]): Ref[] {
+  const seen = new Set(a.map((r) => `${r.id}\u0000${r.commit_id}`));
+  return [...a, ...b.filter((r) => !seen.has(`${r.id}\u0000${r.commit_id}`))];
 }
 
 /**

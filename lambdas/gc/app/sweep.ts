@@ -135,21 +135,27 @@ async function sweepPart(
         ),
         opts.concurrency ?? 8,
         async (batch) => {
-          await guard.ensureFresh();
-          const keys = guard.unreferenced(batch);
-          counts.spared_at_delete += batch.length - keys.length;
-          if (keys.length === 0) return;
+          const relative = (key: string) => key.slice(ns.keyPrefix.length);
+          // Before every request, the first and each retry of throttled keys (seconds later):
+          // a fresh check, and only the keys it found unreferenced.
+          const beforeSend = async (keys: string[]) => {
+            await guard.ensureFresh();
+            const still = guard.unreferenced(keys.map(relative));
+            counts.spared_at_delete += keys.length - still.length;
+            return still.map((k) => ns.key(k));
+          };
           const out = await deps.s3.deleteKeys(
             ns.bucket,
-            keys.map((k) => ns.key(k)),
+            batch.map((k) => ns.key(k)),
+            { beforeSend },
           );
-          const failedKeys = new Set<string>();
+          const notDeleted = new Set((out.withheld ?? []).map(relative));
           for (const f of out.failed) {
-            const key = f.key.slice(ns.keyPrefix.length);
+            const key = relative(f.key);
             failed.push({ ...f, key });
-            failedKeys.add(key);
+            notDeleted.add(key);
           }
-          await log.add(failedKeys.size === 0 ? keys : keys.filter((k) => !failedKeys.has(k)));
+          await log.add(notDeleted.size === 0 ? batch : batch.filter((k) => !notDeleted.has(k)));
         },
       );
     }

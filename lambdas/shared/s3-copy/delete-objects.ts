@@ -23,35 +23,70 @@ export interface KeyFailure {
 export interface DeleteObjectsResult {
   deleted: number;
   failed: KeyFailure[];
+  /** Keys `beforeSend` withheld from a request: neither deleted nor failed. */
+  withheld: string[];
+}
+
+export interface DeleteObjectsOptions {
+  retry?: RetryOptions;
+  batchSize?: number;
+  /**
+   * Called right before every request, retries included, with the keys it would delete;
+   * returns those it may (GC's check that nothing references them again: a key throttled and
+   * resent seconds later must be checked again). An error it throws ends the call.
+   */
+  beforeSend?: (keys: string[]) => Promise<string[]>;
 }
 
 export async function deleteObjects(
   s3: S3Client,
   bucket: string,
   keys: readonly string[],
-  opts: { retry?: RetryOptions; batchSize?: number } = {},
+  opts: DeleteObjectsOptions = {},
 ): Promise<DeleteObjectsResult> {
   const batchSize = Math.min(opts.batchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
-  const result: DeleteObjectsResult = { deleted: 0, failed: [] };
+  const result: DeleteObjectsResult = { deleted: 0, failed: [], withheld: [] };
   const batched = keys.filter((k) => !XML_INVALID.test(k));
   for (let i = 0; i < batched.length; i += batchSize) {
-    const r = await deleteBatch(s3, bucket, batched.slice(i, i + batchSize), opts.retry ?? {});
+    const r = await deleteBatch(s3, bucket, batched.slice(i, i + batchSize), opts);
     result.deleted += r.deleted;
     result.failed.push(...r.failed);
+    result.withheld.push(...r.withheld);
   }
   for (const key of keys.filter((k) => XML_INVALID.test(k))) {
+    const hook = hookCalls(opts.beforeSend);
     try {
-      await withRetry(
-        () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
-        opts.retry ?? {},
-      );
-      result.deleted++;
+      let sent = true;
+      await withRetry(async () => {
+        sent = (await hook.call([key])).length > 0;
+        if (sent) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      }, opts.retry ?? {});
+      if (sent) result.deleted++;
+      else result.withheld.push(key);
     } catch (error) {
+      if (hook.failed) throw error;
       const message = (error as Error).message ?? String(error);
       result.failed.push({ key, code: errorCode(error), message });
     }
   }
   return result;
+}
+
+/** Runs `beforeSend` (none: every key), remembering whether it threw (its error is no S3's). */
+function hookCalls(beforeSend: DeleteObjectsOptions["beforeSend"]) {
+  const hook = {
+    failed: false,
+    call: async (keys: string[]): Promise<string[]> => {
+      if (!beforeSend) return keys;
+      try {
+        return await beforeSend(keys);
+      } catch (error) {
+        hook.failed = true;
+        throw error;
+      }
+    },
+  };
+  return hook;
 }
 
 /**
@@ -93,38 +128,45 @@ async function deleteBatch(
   s3: S3Client,
   bucket: string,
   keys: string[],
-  retry: RetryOptions,
+  opts: DeleteObjectsOptions,
 ): Promise<DeleteObjectsResult> {
+  const retry = opts.retry ?? {};
   const maxAttempts = Math.max(1, retry.maxAttempts ?? 8);
   const sleep = retry.sleep ?? defaultSleep;
   const random = retry.random ?? Math.random;
+  const hook = hookCalls(opts.beforeSend);
   let pending = keys;
   let deleted = 0;
   const failed: KeyFailure[] = [];
+  const withheld: string[] = [];
   for (let attempt = 1; pending.length > 0; attempt++) {
     let errors: { Key?: string; Code?: string; Message?: string }[];
+    let sent: string[] = [];
     try {
-      const out = await withRetry(
-        () =>
-          s3.send(
-            new DeleteObjectsCommand({
-              Bucket: bucket,
-              Delete: { Objects: pending.map((Key) => ({ Key })), Quiet: true },
-            }),
-          ),
-        retry,
-      );
+      const out = await withRetry(async () => {
+        sent = await hook.call(pending);
+        if (sent.length === 0) return { Errors: [] };
+        return s3.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: sent.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+      }, retry);
       errors = out.Errors ?? [];
     } catch (error) {
+      if (hook.failed) throw error;
       // The whole call failed (no permission, no bucket...): every key of the batch fails.
       const code = errorCode(error);
       const message = (error as Error).message ?? String(error);
-      for (const key of pending) failed.push({ key, code, message });
-      return { deleted, failed };
+      for (const key of sent) failed.push({ key, code, message });
+      withheld.push(...notIn(pending, sent));
+      return { deleted, failed, withheld };
     }
+    withheld.push(...notIn(pending, sent));
     const retryable = new Set<string>();
     const erroredKeys = new Set<string>();
-    const sentAs = keysAsAnswered(pending);
+    const sentAs = keysAsAnswered(sent);
     for (const e of errors) {
       const code = e.Code ?? "Unknown";
       const message = e.Message ?? code;
@@ -141,7 +183,7 @@ async function deleteBatch(
         else failed.push({ key, code, message });
       }
     }
-    deleted += pending.filter((k) => !erroredKeys.has(k)).length;
+    deleted += sent.filter((k) => !erroredKeys.has(k)).length;
     pending = [...retryable];
     if (pending.length > 0) {
       const delayMs = fullJitterDelayMs(attempt, {
@@ -156,5 +198,11 @@ async function deleteBatch(
       await sleep(delayMs);
     }
   }
-  return { deleted, failed };
+  return { deleted, failed, withheld };
 }
+
+const notIn = (keys: readonly string[], sent: readonly string[]) => {
+  if (sent.length === keys.length) return [];
+  const kept = new Set(sent);
+  return keys.filter((k) => !kept.has(k));
+};
