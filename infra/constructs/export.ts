@@ -20,14 +20,12 @@
 //
 // Trigger: rule on the Lakeport bus (lakeport.lakefs commit, merge, revert, cherry-pick events) -> trigger Lambda.
 // Watchdog (execution-ended handler): rule on the default bus (aws.states execution status
-// changes of this state machine) -> watchdog Lambda: records the outcome of the ended execution
-// on the branch (SUCCEEDED: done; ExportFailed, FAILED, TIMED_OUT, ABORTED: export-failed; after
-// an abort, a time-out or ExportFailedCopiesMayRun, repair waits for the functions) and
-// starts the follow-up export a start asked for meanwhile. The branch stays in-progress until
-// the execution has stopped, so two executions of a branch never overlap.
-// Stuck check: scheduled rule (every 5 minutes) -> stuck-check Lambda: in-progress branches
-// whose workflow never started or whose ended execution was never recorded become
-// export-failed; every stuck branch is counted in the ExportsStuckInProgress metric.
+// changes of this state machine) -> watchdog Lambda: records the ended execution's outcome on
+// the branch (SUCCEEDED: done; ExportFailed, FAILED, TIMED_OUT, ABORTED: export-failed; after an
+// abort, a time-out or ExportFailedCopiesMayRun, repair waits for the functions), then starts
+// the follow-up export asked for meanwhile: two executions of a branch never overlap.
+// Stuck check (scheduled, every 5 minutes): in-progress branches whose workflow never started or
+// whose ended execution was never recorded become export-failed; counted in a metric.
 import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -321,6 +319,8 @@ export class ExportWorkflow extends Construct {
         ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload"],
         exportObjects,
       );
+      // A multipart copy's lost CompleteMultipartUpload answer: the destination is HEADed.
+      allow(copy, ["s3:GetObject"], exportObjects);
       // Markers of directories an export emptied are deleted.
       allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
       // Full exports list the export path against the commit (deleting what is extra); an

@@ -165,6 +165,11 @@ export class GcWorkflow extends Construct {
     allow(revalidate, ["s3:ListBucket"], bucketArns(props.storageBuckets));
     allow(sweep, ["s3:GetObject"], under(retention));
     allow(sweep, write, under(gcLogs));
+    // A list of more than a part is a multipart upload: a CompleteMultipartUpload whose answer
+    // was lost is retried, answered NoSuchUpload, and the object HEADed to tell whether it
+    // completed (s3-copy/copy-object.ts completeMultipartUpload).
+    allow(mark, ["s3:GetObject"], [...under(retention), ...under(gcLogs)]);
+    allow(sweep, ["s3:GetObject"], under(gcLogs));
     allow(
       sweep,
       ["s3:DeleteObject"],
@@ -177,7 +182,9 @@ export class GcWorkflow extends Construct {
     // updates the mark (GcStore.endMark); revalidation reads the mark and the rules and claims
     // the mark for its sweep (beginSweep); the summary reads and ends the run and its mark and
     // releases the lease (completeRun, releaseLease: the lease's own partition).
-    grantItems(endMark, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
+    // (An end whose update failed its condition is read back: its own earlier write, whose
+    // answer was lost, or a real failure.)
+    grantItems(endMark, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     for (const f of [revalidate, summary]) {
       grantItems(f, props.table, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
     }

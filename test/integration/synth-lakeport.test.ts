@@ -698,7 +698,7 @@ describe("export integrity", () => {
 
   it("lets the copy step read the storage buckets and write, delete and abort uploads in the export buckets, nothing more", () => {
     // CopyObject/UploadPartCopy/HEAD of a source (no request names a version); CopyObject,
-    // multipart uploads and DeleteObjects in the export buckets, which it never reads. S3
+    // multipart uploads and DeleteObjects in the export buckets, read only by a HEAD. S3
     // asks for the tagging permissions on both sides when the source object has tags.
     const s3 = statementsOf(policyOf("LakeportExportCopyFunction"))
       .filter((st) => list(st.Action).some((a) => a.startsWith("s3:")))
@@ -718,6 +718,9 @@ describe("export integrity", () => {
         ],
         resources: [`arn:aws:s3:::${EXPORT_BUCKET}/*`],
       },
+      // HEAD of a destination whose CompleteMultipartUpload answer was lost (NoSuchUpload on
+      // the retry): did it complete? Refused, an object copied counted as a failure.
+      { actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${EXPORT_BUCKET}/*`] },
     ]);
   });
 

@@ -1,6 +1,7 @@
 // The GC construct's template: the state machine's shape, least-privilege grants (only the
 // sweep deletes, only in the storage buckets). Schedules are the Lakeport construct's
 // (gcSchedules: Scheduler -> API GC start).
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
@@ -10,6 +11,8 @@ import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { beforeAll, expect, it } from "vitest";
 import { GcWorkflow } from "../../infra/constructs/gc";
 import { Storage } from "../../infra/constructs/storage";
+import { GcStore } from "../../lambdas/gc/adapters/gc-store";
+import { completeMultipartUpload } from "../../lambdas/shared/s3-copy/copy-object";
 
 let template: Template;
 
@@ -166,9 +169,10 @@ it("lets every step renew only the repository lease, and only the record steps u
     actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     condition: leading(["GCLEASE#*"]),
   };
+  // GetItem: an end whose update failed its condition is read back (its own lost answer).
   expect(table("EndMark")).toEqual([
     lease,
-    { actions: ["dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
+    { actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
   ]);
   expect(table("Revalidate")).toEqual([
     lease,
@@ -319,4 +323,56 @@ it("grants the copy steps what their existence checks need on every copy bucket"
     expect(grants("GcCopyPartsFunction", "s3:GetObject", `${arn}/*`), bucket).toBe(true);
     expect(grants("GcCopyPartsFunction", "s3:ListBucket", arn), bucket).toBe(true);
   }
+});
+
+it("lets the steps make the reads their recovery paths send (the embedded environment applies no IAM)", async () => {
+  // EndMark: an end whose update failed its condition reads the mark back (its own earlier
+  // write whose answer was lost counts as ended); without GetItem the run failed on AWS.
+  const sent: string[] = [];
+  const doc = {
+    send: async (command: { constructor: { name: string } }) => {
+      sent.push(command.constructor.name);
+      if (command.constructor.name === "UpdateCommand") {
+        throw new ConditionalCheckFailedException({ message: "ended", $metadata: {} });
+      }
+      return { Item: { runId: "run1", status: "succeeded", markId: "m1" } };
+    },
+  };
+  await new GcStore(doc as never, "table").endMark("r1", "m1", "run1", {
+    partitions: 1,
+    markedAt: "2027-01-01T00:00:00.000Z",
+  });
+  expect(sent).toEqual(["UpdateCommand", "GetCommand"]);
+  const repoActions = statementsOf("GcEndMarkFunction")
+    .filter((st) => JSON.stringify(st.Condition ?? {}).includes("REPO#*"))
+    .flatMap(actionsOf);
+  expect(repoActions).toContain("dynamodb:GetItem");
+  // Mark and Sweep: a list or log of more than a part is a multipart upload, and a lost
+  // CompleteMultipartUpload answer (NoSuchUpload on the retry) is settled by a HEAD.
+  const s3Sent: string[] = [];
+  const s3 = {
+    send: async (command: { constructor: { name: string } }) => {
+      s3Sent.push(command.constructor.name);
+      if (command.constructor.name === "CompleteMultipartUploadCommand") {
+        throw Object.assign(new Error("gone"), { name: "NoSuchUpload" });
+      }
+      return { ETag: '"x-1"' };
+    },
+  };
+  await completeMultipartUpload(
+    s3 as never,
+    { bucket: "lake-data", key: "repos/r1/_lakefs/logs/gc/x", uploadId: "u" },
+    [{ PartNumber: 1, ETag: '"x"' }],
+    { sleep: async () => undefined },
+  ).catch(() => undefined);
+  expect(s3Sent).toContain("HeadObjectCommand");
+  const reads = (fn: string) =>
+    statementsOf(`Gc${fn}Function`)
+      .filter((st) => actionsOf(st).includes("s3:GetObject"))
+      .flatMap((st) => ([] as unknown[]).concat(st.Resource))
+      .filter((r) => typeof r === "string");
+  for (const fn of ["Mark", "Sweep"]) {
+    expect(reads(fn), fn).toContain("arn:aws:s3:::lake-data/*/_lakefs/logs/gc/*");
+  }
+  expect(reads("Mark")).toContain("arn:aws:s3:::lake-data/*/_lakefs/retention/gc/*");
 });
