@@ -459,7 +459,7 @@ export async function copyMarkedObjectsViaWorkflow(
     req.direction === "backup" ? "--to" : "--from",
   );
   const sfn = cliSfnClient();
-  const name = `${req.direction}-${req.markId}-${Date.now()}`.slice(0, 80);
+  const name = copyExecutionName(req.direction, req.markId, Date.now());
   const started = await sfn.send(
     new StartExecutionCommand({
       stateMachineArn,
@@ -521,4 +521,13 @@ function causeMessage(cause: string | undefined): string {
 
 export class CopyWorkflowFailed extends Error {
   override readonly name = "CopyWorkflowFailed";
+}
+
+/**
+ * A copy execution's name (at most 80 characters): direction and time first, then as much of
+ * the mark id as fits. With the time last, a long mark id cut it short, and two copies of one
+ * mark minutes apart got the same name (ExecutionAlreadyExists, or the first one's result).
+ */
+export function copyExecutionName(direction: string, markId: string, nowMs: number): string {
+  return `${direction}-${nowMs}-${markId}`.slice(0, 80);
 }
