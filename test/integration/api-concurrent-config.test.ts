@@ -2,7 +2,7 @@
 // own version, so the export that follows a change is a full export to what is stored. Two
 // branches': overlapping export paths are never both stored (a full export deletes whatever
 // else is under its path). The requests are held at a read until the other has made it too.
-import { afterAll, beforeAll, expect, inject, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { apiClient, type FakeApi, startApiWithFakes } from "../support/api-harness";
 
 let fake: FakeApi;
@@ -196,3 +196,111 @@ async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
   for await (const page of pages) out.push(page);
   return out;
 }
+
+describe("a change undone after its re-check", () => {
+  // Storing a branch's new configuration releases its previous paths. Another branch may take
+  // them before the change is undone (its re-check failed): put back, the previous one shared
+  // a path with it, and full exports would delete each other's objects. It is put back only
+  // if its paths are still free; otherwise the branch's configuration is removed.
+  const undoRepo = "repo-undo-config";
+  const put = (branch: string, exportPath: string) =>
+    call("PUT", `/repositories/${undoRepo}/branches/${branch}/continuous-export`, { exportPath });
+
+  /** Runs `during` inside the re-check of the next stored change of `branch` to `path`. */
+  function duringRecheck(branch: string, path: string, during: () => Promise<void>) {
+    const store = fake.deps.stores.exports;
+    const replace = store.replaceConfig.bind(store);
+    const claims = store.listPathClaims.bind(store);
+    let armed = false;
+    store.replaceConfig = async (...args) => {
+      const ok = await replace(...args);
+      if (ok && args[0].branch === branch && args[0].exportPath === path) armed = true;
+      return ok;
+    };
+    store.listPathClaims = (pageSize?: number) => {
+      if (!armed) return claims(pageSize);
+      armed = false;
+      return (async function* () {
+        await during();
+        yield* claims(pageSize);
+      })();
+    };
+    return () => {
+      store.replaceConfig = replace;
+      store.listPathClaims = claims;
+    };
+  }
+
+  async function claimsOf(branches: string[]) {
+    const out: Record<string, string | undefined> = {};
+    for (const b of branches) {
+      out[b] = (await fake.deps.stores.exports.getConfig(undoRepo, b))?.exportPath;
+    }
+    return out;
+  }
+
+  beforeAll(() => {
+    fake.lakefs.addRepository(undoRepo, `s3://lakefs-data/${undoRepo}`, {
+      a: "c1",
+      c: "c1",
+      e: "c1",
+      f: "c1",
+      g: "c1",
+    });
+  });
+
+  test("whose re-check failed (throttled) does not put back a path another branch took", async () => {
+    expect((await put("a", "s3://export-bucket/undo/p")).status).toBe(200);
+    let taken = 0;
+    const restore = duringRecheck("a", "s3://export-bucket/undo/q", async () => {
+      taken = (await put("c", "s3://export-bucket/undo/p")).status;
+      throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+        name: "ThrottlingException",
+      });
+    });
+    let answer: { status: number };
+    try {
+      answer = await put("a", "s3://export-bucket/undo/q");
+    } finally {
+      restore();
+    }
+    expect(taken).toBe(200);
+    expect(answer.status).toBe(500);
+    // c holds p; a's previous configuration (p) was not put back beside it.
+    expect(await claimsOf(["a", "c"])).toEqual({ a: undefined, c: "s3://export-bucket/undo/p" });
+  });
+
+  test("whose re-check found an overlap does not put back a path another branch took", async () => {
+    expect((await put("e", "s3://export-bucket/undo2/p")).status).toBe(200);
+    const restore = duringRecheck("e", "s3://export-bucket/undo2/q", async () => {
+      // f takes e's old path; g is stored at e's new one (as a request at its store would be).
+      expect((await put("f", "s3://export-bucket/undo2/p")).status).toBe(200);
+      const now = new Date().toISOString();
+      const g = {
+        repository: undoRepo,
+        branch: "g",
+        exportPath: "s3://export-bucket/undo2/q",
+        lastKeysInPrefixRegexp: [],
+        isContinuous: false,
+        configVersion: 1,
+        updatedAt: now,
+      };
+      expect(await fake.deps.stores.exports.replaceConfig(g as never, undefined)).toBe(true);
+    });
+    let answer: { status: number; body: { message?: string } };
+    try {
+      answer = await put("e", "s3://export-bucket/undo2/q");
+    } finally {
+      restore();
+    }
+    expect(answer.status).toBe(400);
+    expect(answer.body.message).toMatch(
+      /overlaps the export path s3:\/\/export-bucket\/undo2\/q of lakefs:\/\/repo-undo-config@g .*has no export configuration now: its previous export path was taken by another branch meanwhile/,
+    );
+    expect(await claimsOf(["e", "f", "g"])).toEqual({
+      e: undefined,
+      f: "s3://export-bucket/undo2/p",
+      g: "s3://export-bucket/undo2/q",
+    });
+  });
+});

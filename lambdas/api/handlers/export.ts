@@ -10,7 +10,7 @@ import {
   nextConfigVersion,
 } from "../../export/domain/export-config";
 import { exportStillWriting } from "../../export/domain/path-hold";
-import { ConflictError, NotFoundError, UpstreamError } from "../../shared/errors";
+import { ConflictError, NotFoundError, UpstreamError, ValidationError } from "../../shared/errors";
 import { getBranchHead, getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import { normalizeS3Location } from "../../shared/s3-naming";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
@@ -210,6 +210,36 @@ async function* otherExports(deps: ApiDeps) {
   yield* deps.stores.exports.listConfigs();
 }
 
+/**
+ * Undoes a configuration stored before its re-check failed. Storing it released the previous
+ * configuration's paths, and another branch may have taken them meanwhile: put back, the
+ * previous one would share a path with it (full exports delete each other's objects). So it
+ * goes back only if its paths are still free (checked again once written); otherwise the
+ * branch's configuration is removed, which overlaps nothing. True when removed.
+ */
+async function undoStoredConfig(
+  deps: ApiDeps,
+  config: ExportConfig,
+  previous: ExportConfig | undefined,
+): Promise<boolean> {
+  const free = (c: ExportConfig) =>
+    checkOutsideOtherExports(c, otherExports(deps)).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof ValidationError) return false;
+        throw err;
+      },
+    );
+  if (previous && (await free(previous))) {
+    await deps.stores.exports.restoreConfig(config, previous);
+    if (await free(previous)) return false;
+    await deps.stores.exports.restoreConfig(previous, undefined);
+    return true;
+  }
+  await deps.stores.exports.restoreConfig(config, undefined);
+  return previous !== undefined;
+}
+
 /** The start a stored configuration makes; its failure does not undo the configuration. */
 async function startAfterStore(deps: ApiDeps, repository: string, branch: string) {
   try {
@@ -276,7 +306,12 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       // other's write, so they are never both stored.
       await checkOutsideOtherExports(own, otherExports(deps));
     } catch (err) {
-      await deps.stores.exports.restoreConfig(config, previous);
+      const removed = await undoStoredConfig(deps, config, previous);
+      if (removed && err instanceof ValidationError) {
+        throw new ValidationError(
+          `${err.message}; lakefs://${repository}@${branch} has no export configuration now: its previous export path was taken by another branch meanwhile (set it again)`,
+        );
+      }
       throw err;
     }
     // What the next export does with the new configuration: a full export when the branch was
