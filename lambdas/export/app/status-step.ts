@@ -110,13 +110,21 @@ export async function runStatusStep(
   };
   totals = { ...totals, failed: totals.failed + markers.failed };
   const errors = [...totals.errorSamples, ...markers.errorSamples];
+  // Markers held back for a failure no result shows: a shard had not reported when the markers
+  // step ran (an attempt still copying) and reported without failures since. Its directories
+  // have no marker (or a stale one), so the path is not what a success line promises.
+  const fatal =
+    fatalError ??
+    (markers.withheld > 0 && totals.failed === 0
+      ? `the success markers of ${markers.withheld} directories were held back for shards that had not reported when the markers step ran; run export repair`
+      : undefined);
   const decision = decideExportStatus({
     failedOperations: totals.failed,
-    ...(fatalError ? { fatalError } : {}),
+    ...(fatal ? { fatalError: fatal } : {}),
     repaired: input.repaired,
   });
   const errorMessage =
-    fatalError ??
+    fatal ??
     failureSummary({ ...totals, errorSamples: errors }) ??
     (markers.failed > 0 ? `${markers.failed} success markers could not be written` : undefined);
   const out: StatusStepOutput = {
@@ -183,7 +191,7 @@ export async function runStatusStep(
     commit,
     totals,
     markers,
-    fatalError,
+    fatalError: fatal,
     errors,
     ...(manifests ? { sk } : {}),
   });
