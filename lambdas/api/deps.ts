@@ -110,13 +110,25 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
  * The lakeFS client, created on first use: the webhook function has no lakeFS settings (it
  * never calls lakeFS) and must still start.
  */
+/**
+ * An API request has 29 seconds (API Gateway's limit, the functions' timeout): a lakeFS call
+ * that hangs must fail as a 502 well before, not run into the timeout (answered 500, the
+ * request's work then resuming when the function runs next). 8 s an attempt, one retry.
+ */
+export const API_LAKEFS_LIMITS = {
+  timeoutMs: 8_000,
+  retry: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 1_000 },
+};
+
 function lazyLakeFs(env: Env): ApiLakeFs {
   let client: Promise<LakeFsApi & Pick<ApiLakeFs, "listRepositories">> | undefined;
   const get = () => {
-    client ??= createLakeFsClientFromEnv(env as NodeJS.ProcessEnv).catch((err) => {
-      client = undefined;
-      throw err;
-    });
+    client ??= createLakeFsClientFromEnv(env as NodeJS.ProcessEnv, API_LAKEFS_LIMITS).catch(
+      (err) => {
+        client = undefined;
+        throw err;
+      },
+    );
     return client;
   };
   return {

@@ -198,6 +198,15 @@ export function errorResponse(err: unknown): ApiResult {
     logger.error("lakeFS request failed", err as Error);
     return json(502, { message: upstream });
   }
+  // The function's time ran out (middy answers just before it does): a gateway timeout, not
+  // an internal error. What the request was doing may or may not have been stored.
+  if ((err as Error)?.name === "TimeoutError") {
+    logger.error("request timed out", err as Error);
+    return json(504, {
+      message:
+        "the request did not finish in time (lakeFS or AWS answering slowly); its change may or may not be stored: read it back before retrying",
+    });
+  }
   logger.error("unhandled error", err as Error);
   return json(500, { message: "internal error" });
 }
