@@ -57,6 +57,9 @@ function commonResponses(route: RouteDef): Record<string, unknown> {
     "502": error(
       "lakeFS failed, could not be reached, or refused Lakeport's credentials (the message says which)",
     ),
+    "504": error(
+      "The request did not finish in time; its change may or may not be stored (read it back)",
+    ),
     ...(route.authenticated
       ? { "403": error("Not allowed") }
       : { "401": error("Wrong or missing token") }),
