@@ -184,6 +184,35 @@ test("a failed publish can be retried by lakeFS", async () => {
   expect(await deliver(payload("c103"))).toMatchObject({ status: 202, body: { published: true } });
 });
 
+test("a failed publish whose claim release is throttled stays retryable, and answers 502", async () => {
+  // The release of the claim was not retried: its error made the answer a 500, and the claim
+  // stayed, so lakeFS's retry of the delivery was dropped as a repeat.
+  const store = fake.deps.stores.webhooks;
+  const release = store.release.bind(store);
+  let refused = 0;
+  store.release = async (key: string) => {
+    if (refused++ === 0) {
+      throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+        name: "ThrottlingException",
+      });
+    }
+    return release(key);
+  };
+  fake.events.failWith = "bus unavailable";
+  try {
+    const r = await deliver(payload("c104"));
+    expect(r).toEqual({
+      status: 502,
+      body: { message: "could not publish the event: bus unavailable" },
+    });
+  } finally {
+    fake.events.failWith = undefined;
+    store.release = release;
+  }
+  expect(refused).toBe(2);
+  expect(await deliver(payload("c104"))).toMatchObject({ status: 202, body: { published: true } });
+});
+
 test("the webhook function starts from its own environment without lakeFS settings", async () => {
   const { startApiServer } = await import("../../local/api/server");
   const api = await startApiServer({

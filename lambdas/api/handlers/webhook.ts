@@ -4,6 +4,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { LAKEFS_EVENT_SOURCE } from "../../export/domain/lakefs-event";
 import { UpstreamError } from "../../shared/errors";
+import { logger } from "../../shared/logger";
+import { withRetry } from "../../shared/retry";
 import { busEventDetail } from "../bus-event-detail";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
@@ -70,9 +72,18 @@ export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
         detail: busEventDetail(payload),
       });
     } catch (err) {
-      // Give the key back so lakeFS's retry of this delivery is not taken for a repeat.
-      await deps.stores.webhooks.release(key);
-      throw new UpstreamError(`could not publish the event: ${(err as Error).message}`);
+      // Give the key back so lakeFS's retry of this delivery is not taken for a repeat
+      // (throttling retried); if even that fails, the answer is still the publish's failure.
+      const kept = await withRetry(() => deps.stores.webhooks.release(key), {}).then(
+        () => false,
+        (releaseError: unknown) => {
+          logger.error("webhook delivery claim not released", releaseError as Error);
+          return true;
+        },
+      );
+      throw new UpstreamError(
+        `could not publish the event: ${(err as Error).message}${kept ? "; a repeat of this delivery is dropped for 7 days (the stuck-export check exports the head within 15 minutes)" : ""}`,
+      );
     }
     return json(202, { published: true, duplicate: false });
   },
