@@ -150,6 +150,10 @@ test("runs list newest first, paginated", async () => {
   const page2 = await call("GET", `/repositories/${repo}/gc/runs?amount=2&after=${ids[1]}`);
   expect(page2.body.results.map((r: { run_id: string }) => r.run_id)).toEqual([ids[0]]);
   expect(page2.body.pagination.has_more).toBe(false);
+  // A full last page says so too (DynamoDB's LastEvaluatedKey at its limit said there was more).
+  const full = await call("GET", `/repositories/${repo}/gc/runs?amount=1&after=${ids[1]}`);
+  expect(full.body.results.map((r: { run_id: string }) => r.run_id)).toEqual([ids[0]]);
+  expect(full.body.pagination.has_more).toBe(false);
 });
 
 test("a GC workflow that cannot start leaves a failed run", async () => {

@@ -421,13 +421,17 @@ export class GcStore implements GcStateStore {
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
         ExpressionAttributeValues: { ":pk": pk, ":prefix": GC_RUN_SK_PREFIX },
         ScanIndexForward: false,
-        Limit: opts.limit,
+        // One more than asked: DynamoDB gives a LastEvaluatedKey whenever it stops at the
+        // limit, more runs or not (a full last page would say there were more).
+        Limit: opts.limit + 1,
         ...(opts.after ? { ExclusiveStartKey: keys.gcRun(repository, opts.after) } : {}),
       }),
     );
-    const runs = (out.Items ?? []).map((i) => withoutKeys<GcRun>(i));
+    const items = out.Items ?? [];
+    const runs = items.slice(0, opts.limit).map((i) => withoutKeys<GcRun>(i));
+    const more = items.length > opts.limit || out.LastEvaluatedKey !== undefined;
     const last = runs[runs.length - 1];
-    return { runs, ...(out.LastEvaluatedKey && last ? { nextAfter: last.runId } : {}) };
+    return { runs, ...(more && last ? { nextAfter: last.runId } : {}) };
   }
 
   async recordExecution(repository: string, runId: string, executionArn: string): Promise<void> {
