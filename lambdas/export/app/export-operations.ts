@@ -23,6 +23,10 @@ export function operationsOfTasks(
     // Such a key cannot exist in S3: nothing to delete.
     if (task.op === "delete" && tooLong) continue;
     if (task.op === "delete") {
+      // A selected directory's marker is the markers step's to write or remove (the task still
+      // names its directory in the shard's summary): deleted here, an attempt of this batch
+      // still running after the markers step wrote it would remove it under a success line.
+      if (selector && markerDirectoryOf(task.path, selector) !== undefined) continue;
       operations.push({ kind: "delete", id: task.path, bucket: destBucket, key: task.destKey });
       continue;
     }

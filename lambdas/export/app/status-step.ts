@@ -110,14 +110,7 @@ export async function runStatusStep(
   };
   totals = { ...totals, failed: totals.failed + markers.failed };
   const errors = [...totals.errorSamples, ...markers.errorSamples];
-  // Markers held back for a failure no result shows: a shard had not reported when the markers
-  // step ran (an attempt still copying) and reported without failures since. Its directories
-  // have no marker (or a stale one), so the path is not what a success line promises.
-  const fatal =
-    fatalError ??
-    (markers.withheld > 0 && totals.failed === 0
-      ? `the success markers of ${markers.withheld} directories were held back for shards that had not reported when the markers step ran; run export repair`
-      : undefined);
+  const fatal = fatalError ?? markersHeldBack(markers.withheld, totals.failed);
   const decision = decideExportStatus({
     failedOperations: totals.failed,
     ...(fatal ? { fatalError: fatal } : {}),
@@ -253,6 +246,16 @@ function statusDocumentOf(
         }
       : {}),
   } satisfies StatusDocumentInput);
+}
+
+/**
+ * Markers held back for a failure no result shows: a shard had not reported when the markers
+ * step ran (an attempt still copying) and reported without failures since. Its directories have
+ * no marker (or a stale one), so the path is not what a success line promises.
+ */
+function markersHeldBack(withheld: number, failed: number): string | undefined {
+  if (withheld === 0 || failed > 0) return undefined;
+  return `the success markers of ${withheld} directories were held back for shards that had not reported when the markers step ran; run export repair`;
 }
 
 /**
