@@ -4,36 +4,16 @@
 // reads the results, nothing failed by the results, yet a selected directory with an exported
 // object has no marker: the status step wrote exported-successfully over it. It now fails the
 // export (the repair writes the markers).
-import type { S3Client } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { runCopyStep } from "../../lambdas/export/app/copy-step";
 import { runMarkersStep } from "../../lambdas/export/app/markers-step";
 import { runStatusStep } from "../../lambdas/export/app/status-step";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
-import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
+import { fullExportState, gate, mapS3, statusDepsOf } from "../support/export-steps";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c1-1";
 const keys = exportWorkKeys(exportId);
-
-/** S3 as a map of keys; copies wait for `gate` when given. */
-function fakeS3(bucket: Map<string, string>, gate?: Promise<void>) {
-  return {
-    send: async (c: { constructor: { name: string }; input: { Key: string } }) => {
-      const n = c.constructor.name;
-      if (n === "CopyObjectCommand") {
-        if (gate) await gate;
-        bucket.set(c.input.Key, "data");
-        return { CopyObjectResult: { ETag: '"e"' } };
-      }
-      if (n === "PutObjectCommand") {
-        bucket.set(c.input.Key, "");
-        return {};
-      }
-      throw new Error(`unexpected ${n}`);
-    },
-  } as unknown as S3Client;
-}
 
 it("markers held back for a shard that reported cleanly after the markers step: not a success", async () => {
   const store = new MemoryExportStore();
@@ -48,49 +28,27 @@ it("markers held back for a shard that reported cleanly after the markers step: 
   };
   await store.put("work", keys.taskShard(0), `${JSON.stringify(copy)}\n`);
   const BatchInput = { exportId, exportPath: "s3://out/exp", lastKeysInPrefixRegexp: ["^d/$"] };
-  let release!: () => void;
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
+  const copies = gate();
   // The batch's attempt runs on, its copy held; Step Functions has given up on it.
   const late = runCopyStep(
-    { store, s3: fakeS3(out, gate), workBucket: "work" },
+    { store, s3: mapS3(out, { copy: copies.held }), workBucket: "work" },
     { Items: [{ shard: 0 }], BatchInput },
   );
   await new Promise((r) => setTimeout(r, 20));
-  const counts = { copies: 1, deletes: 0, copyBytes: 1, shards: 1 };
-  const state = {
-    repository: "repo",
-    branch: "main",
+  const state = fullExportState({
     exportId,
-    fromCommit: null,
-    commitId: "c1",
-    exportPath: "s3://out/exp",
-    exportStatusPath: "s3://status/st",
-    lastKeysInPrefixRegexp: ["^d/$"],
-    repaired: false,
-    mode: "full-copy",
-    plan: { done: true, cursor: { afterPath: "d/a.csv", counts }, counts },
-  } as ExportWorkflowState;
+    regexps: ["^d/$"],
+    counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 },
+    lastPath: "d/a.csv",
+  });
   state.markers = await runMarkersStep(
-    { store, s3: fakeS3(out), lakefs: {} as never, workBucket: "work" },
+    { store, s3: mapS3(out), lakefs: {} as never, workBucket: "work" },
     state,
   );
   expect(state.markers).toMatchObject({ markers: 0, failed: 0, withheld: 1 });
-  release();
+  copies.release();
   await late;
-  const status = await runStatusStep(
-    {
-      store,
-      lakefs: {
-        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
-        listObjects: async function* () {},
-      } as never,
-      workBucket: "work",
-      now: () => new Date(),
-    },
-    state,
-  );
+  const status = await runStatusStep(statusDepsOf(store), state);
   expect(out.has("exp/d/a.csv")).toBe(true);
   expect(out.has("exp/d/_lakefs_success")).toBe(false);
   expect(status.status).toBe("export-failed");

@@ -37,6 +37,21 @@ async function loggedDuring(run: () => Promise<void>): Promise<string> {
   return written.join("");
 }
 
+/** The stack's props checked as synthesis checks them, with `lakeFsEndpoint`. */
+function synthesizedWith(lakeFsEndpoint: string) {
+  const stack = new Stack();
+  validateProps({
+    lakeFsEndpoint,
+    lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
+      stack,
+      "LakeFs",
+      "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
+    ),
+    storageBuckets: [s3.Bucket.fromBucketName(stack, "Lake", "lake-a")],
+    exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
+  });
+}
+
 describe("a lakeFS endpoint with credentials in it", () => {
   it("fails a lakeFS call without the password in the error or the log lines", async () => {
     let failure: unknown;
@@ -59,19 +74,7 @@ describe("a lakeFS endpoint with credentials in it", () => {
   });
 
   it("is refused at synthesis without repeating it", () => {
-    const stack = new Stack();
-    expect(() =>
-      validateProps({
-        lakeFsEndpoint: ENDPOINT,
-        lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
-          stack,
-          "LakeFs",
-          "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
-        ),
-        storageBuckets: [s3.Bucket.fromBucketName(stack, "Lake", "lake-a")],
-        exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
-      }),
-    ).toThrow(
+    expect(() => synthesizedWith(ENDPOINT)).toThrow(
       expect.objectContaining({
         message: expect.not.stringContaining(SECRET_IN_URL),
       }),
@@ -104,19 +107,9 @@ describe("spellings of such an endpoint that fetch's URL parser reads the same",
       }
       expect((failure as Error).message).toMatch(/lakeFS client: the endpoint must not carry/);
       expect((failure as Error).message).not.toContain(SECRET_IN_URL);
-      const stack = new Stack();
-      expect(() =>
-        validateProps({
-          lakeFsEndpoint: endpoint,
-          lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
-            stack,
-            "LakeFs",
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
-          ),
-          storageBuckets: [s3.Bucket.fromBucketName(stack, "Lake", "lake-a")],
-          exportBuckets: [s3.Bucket.fromBucketName(stack, "Exports", "exports-a")],
-        }),
-      ).toThrow(/^lakeFsEndpoint: must not carry credentials/);
+      expect(() => synthesizedWith(endpoint)).toThrow(
+        /^lakeFsEndpoint: must not carry credentials/,
+      );
       expect(() =>
         resolveEndpoint(endpoint.replace("127.0.0.1:1", "example.com"), {}, "/tmp"),
       ).toThrow(/must not carry credentials/);
