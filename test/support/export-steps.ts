@@ -70,8 +70,8 @@ export function fullExportState(opts: {
   } as ExportWorkflowState;
 }
 
-/** The status step's dependencies on `store`, lakeFS answering commit c1. */
-export function statusDepsOf(store: MemoryExportStore) {
+/** The status step's dependencies on `store` (work bucket "work"), lakeFS answering commit c1. */
+export function statusDepsOf(store: MemoryExportStore, now: () => Date = () => new Date()) {
   return {
     store,
     lakefs: {
@@ -79,6 +79,6 @@ export function statusDepsOf(store: MemoryExportStore) {
       listObjects: async function* () {},
     } as never,
     workBucket: "work",
-    now: () => new Date(),
+    now,
   };
 }

@@ -45,6 +45,10 @@ const shardBody = (s: number) =>
     )
     .join("\n")}\n`;
 
+/** The destination keys of shards' copies (shardBody's). */
+const keysOfShards = (...shards: number[]) =>
+  shards.flatMap((s) => [0, 1, 2].map((i) => `exp/${s}-${i}`));
+
 const event = (retryCount?: unknown): CopyBatchEvent =>
   ({
     Items: [{ shard: 0 }, { shard: 1 }, { shard: 2 }],
@@ -92,14 +96,7 @@ describe("a retried copy batch", () => {
       event(1),
     );
     expect(out).toEqual({ shards: 3, copied: 6, deleted: 0, failed: 0, skipped: 1 });
-    expect(retry.copiedKeys.sort()).toEqual([
-      "exp/0-0",
-      "exp/0-1",
-      "exp/0-2",
-      "exp/2-0",
-      "exp/2-1",
-      "exp/2-2",
-    ]);
+    expect(retry.copiedKeys.sort()).toEqual(keysOfShards(0, 2));
     // The completed shard's result and progress are the first attempt's, not added again.
     expect(store.objects.get(`work/${keys.shardResult(1)}`)).toEqual(shard1Result);
     expect(added).toHaveLength(2);
@@ -116,14 +113,7 @@ describe("a retried copy batch", () => {
     const retry = copyingS3();
     const out = await runCopyStep({ store, s3: retry.client, workBucket: "work" }, event(2));
     expect(out).toMatchObject({ shards: 3, copied: 6, failed: 0, skipped: 1 });
-    expect(retry.copiedKeys.sort()).toEqual([
-      "exp/0-0",
-      "exp/0-1",
-      "exp/0-2",
-      "exp/2-0",
-      "exp/2-1",
-      "exp/2-2",
-    ]);
+    expect(retry.copiedKeys.sort()).toEqual(keysOfShards(0, 2));
     const result0 = JSON.parse(String(store.objects.get(`work/${keys.shardResult(0)}`)));
     expect(result0).toMatchObject({ shard: 0, copied: 3, failed: [] });
   });

@@ -12,6 +12,7 @@ import { runMarkersStep } from "../../lambdas/export/app/markers-step";
 import { runStatusStep } from "../../lambdas/export/app/status-step";
 import { type ExportTask, encodeTask } from "../../lambdas/export/domain/tasks";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
+import { statusDepsOf } from "../support/export-steps";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c1-3-repair";
@@ -92,13 +93,7 @@ async function markersThenStatus(store: MemoryExportStore) {
   );
   const status = await runStatusStep(
     {
-      store,
-      lakefs: {
-        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
-        listObjects: async function* () {},
-      } as never,
-      workBucket: "work",
-      now: () => new Date("2026-01-01T01:00:00Z"),
+      ...statusDepsOf(store, () => new Date("2026-01-01T01:00:00Z")),
     },
     { ...input, plan, markers },
   );

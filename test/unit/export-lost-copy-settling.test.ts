@@ -11,6 +11,7 @@ import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { decideDone, decideStart } from "../../lambdas/export/domain/transitions";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
+import { statusDepsOf } from "../support/export-steps";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c1-1";
@@ -66,13 +67,7 @@ async function failedExportEnd(reported: number[], failedOperation = false) {
   const state: ExportWorkflowState = { ...input, plan };
   state.status = await runStatusStep(
     {
-      store,
-      lakefs: {
-        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
-        listObjects: async function* () {},
-      } as never,
-      workBucket: "work",
-      now: () => new Date("2026-01-01T01:00:00Z"),
+      ...statusDepsOf(store, () => new Date("2026-01-01T01:00:00Z")),
     },
     state,
   );

@@ -12,6 +12,7 @@ import type { ExportState } from "../../lambdas/export/domain/export-state";
 import { statusKeys } from "../../lambdas/export/domain/status";
 import { decideDone } from "../../lambdas/export/domain/transitions";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
+import { statusDepsOf } from "../support/export-steps";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c1-1-old";
@@ -58,13 +59,7 @@ async function statusWith(latest: string, state: ExportState = stateOf(latest)) 
   );
   const out = await runStatusStep(
     {
-      store,
-      lakefs: {
-        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
-        listObjects: async function* () {},
-      } as never,
-      workBucket: "work",
-      now: () => new Date("2026-01-01T01:00:00Z"),
+      ...statusDepsOf(store, () => new Date("2026-01-01T01:00:00Z")),
       exports: { getState: async () => state },
     },
     { ...input, plan },

@@ -16,6 +16,7 @@ import {
   writerStartedKey,
   writersInFlight,
 } from "../../lambdas/export/domain/writers";
+import { statusDepsOf } from "../support/export-steps";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const exportId = "repo-main-c1-1";
@@ -222,13 +223,7 @@ async function statusWithRunningWriter(failed: number) {
   const state: ExportWorkflowState = { ...input, plan };
   state.status = await runStatusStep(
     {
-      store,
-      lakefs: {
-        getCommit: async () => ({ id: "c1", message: "", committer: "", creation_date: 0 }),
-        listObjects: async function* () {},
-      } as never,
-      workBucket: "work",
-      now: at(T0 + MIN),
+      ...statusDepsOf(store, at(T0 + MIN)),
     },
     state,
   );
