@@ -20,6 +20,9 @@ export interface MemoryCommit {
   creation_date: number;
   /** path -> physical address */
   tree: Map<string, string>;
+  /** As lakeFS records it; the id when not given. */
+  message?: string;
+  metadata?: Record<string, string>;
 }
 
 interface Branch {
@@ -67,12 +70,19 @@ export class MemoryLakeFs implements GcLakeFs {
 
   // ------------------------------------------------------------------ writes
 
-  addCommit(parents: string[], tree: Map<string, string>, date = this.now(), id?: string) {
+  addCommit(
+    parents: string[],
+    tree: Map<string, string>,
+    date = this.now(),
+    id?: string,
+    record: Pick<MemoryCommit, "message" | "metadata"> = {},
+  ) {
     const commit: MemoryCommit = {
       id: id ?? `c${String(this.#seq++).padStart(4, "0")}`,
       parents,
       creation_date: date,
       tree,
+      ...record,
     };
     this.commits.set(commit.id, commit);
     return commit.id;
@@ -114,19 +124,43 @@ export class MemoryLakeFs implements GcLakeFs {
     return id;
   }
 
-  /** lakeFS revert: a new commit on the branch undoing `commitId`'s changes to its parent. */
-  revert(branch: string, commitId: string, date = this.now()) {
+  /**
+   * lakeFS revert: a new commit on the branch undoing `commitId`'s changes to its parent, with
+   * lakeFS's default message (`Revert <ref>`) unless `message` overrides it.
+   */
+  revert(branch: string, commitId: string, date = this.now(), message?: string) {
     const c = this.commits.get(commitId)!;
-    const parent = this.commits.get(c.parents[0]!)!;
+    return this.#applyChanges(branch, this.commits.get(c.parents[0]!)!, c, date, {
+      message: message ?? `Revert ${commitId}`,
+    });
+  }
+
+  /** lakeFS cherry-pick: a new commit on the branch applying `commitId`'s changes to its parent. */
+  cherryPick(branch: string, commitId: string, date = this.now()) {
+    const c = this.commits.get(commitId)!;
+    return this.#applyChanges(branch, c, this.commits.get(c.parents[0]!)!, date, {
+      message: c.message ?? c.id,
+      metadata: { ...c.metadata, "cherry-pick-origin": c.id, "cherry-pick-committer": "t" },
+    });
+  }
+
+  /** A commit on `branch` setting each path where `to` differs from `base` to `to`'s entry. */
+  #applyChanges(
+    branch: string,
+    to: MemoryCommit,
+    base: MemoryCommit,
+    date: number,
+    record: Pick<MemoryCommit, "message" | "metadata">,
+  ) {
     const b = this.branch(branch);
     const tree = new Map(this.commits.get(b.head)!.tree);
-    for (const path of new Set([...c.tree.keys(), ...parent.tree.keys()])) {
-      const before = parent.tree.get(path);
-      if (before === c.tree.get(path)) continue;
-      if (before === undefined) tree.delete(path);
-      else tree.set(path, before);
+    for (const path of new Set([...to.tree.keys(), ...base.tree.keys()])) {
+      const after = to.tree.get(path);
+      if (after === base.tree.get(path)) continue;
+      if (after === undefined) tree.delete(path);
+      else tree.set(path, after);
     }
-    const id = this.addCommit([b.head], tree, date);
+    const id = this.addCommit([b.head], tree, date, undefined, record);
     b.head = id;
     return id;
   }
@@ -196,7 +230,8 @@ export class MemoryLakeFs implements GcLakeFs {
         id: c.id,
         parents: c.parents,
         committer: "t",
-        message: c.id,
+        message: c.message ?? c.id,
+        ...(c.metadata ? { metadata: c.metadata } : {}),
         creation_date: c.creation_date,
         meta_range_id: "",
       }));
@@ -232,7 +267,8 @@ export class MemoryLakeFs implements GcLakeFs {
       id: c.id,
       parents: c.parents,
       committer: "t",
-      message: c.id,
+      message: c.message ?? c.id,
+      ...(c.metadata ? { metadata: c.metadata } : {}),
       creation_date: c.creation_date,
       meta_range_id: "",
     };

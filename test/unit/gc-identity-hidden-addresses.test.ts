@@ -244,6 +244,124 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(exists(w, X)).toBe(true);
   });
 
+  it("stops the sweep when a revert made during the deletes brings back an expired commit's entry, and the next sweep keeps it", async () => {
+    // c1 replaced v1 (X) at p, c2 wrote v1 again (Y: new address, same ETag), so c0 and c1
+    // expired with X marked. During the deletes c1 is reverted: lakeFS merges c0 into main with
+    // c1 as the base, both sides hold v1 at p, the merge takes c0's X, and the revert's diff
+    // from c2 shows nothing at p: only its message says where its entries came from.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-revert${seq++}`;
+    let revert = "";
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      { beforeSweepMap: () => void (revert = w.lakefs.revert("main", c1, NOW - 60)) },
+    );
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(
+      `commit ${revert} (a revert of ${c1}) was made during the sweep`,
+    );
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(again.counts).toMatchObject({ spared_by_revalidation: 1 });
+    expect(exists(w, X)).toBe(true);
+  });
+
+  it("stops the sweep when a cherry-pick made during the deletes brings back an expired commit's entry, and the next sweep keeps it", async () => {
+    // c1 wrote v1 (X) at p over v2; c2 wrote v2 again, c3 v1 again (Y), so c0 to c2 expired
+    // with X marked. During the deletes c1 is cherry-picked onto main: lakeFS merges c1 with
+    // c0 as the base; both sides hold v1 at p, so the merge takes c1's X, which no diff shows.
+    const w = world();
+    const c0 = w.lakefs.addCommit([], new Map([["p", upload(w, "v2")]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    const X = upload(w, "v1");
+    w.lakefs.stage("main", "p", X);
+    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    w.lakefs.commit("main", NOW - 12 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-pick${seq++}`;
+    let pick = "";
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      { beforeSweepMap: () => void (pick = w.lakefs.cherryPick("main", c1, NOW - 60)) },
+    );
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(
+      `commit ${pick} (a cherry-pick of ${c1}) was made during the sweep`,
+    );
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(again.counts).toMatchObject({ spared_by_revalidation: 1 });
+    expect(exists(w, X)).toBe(true);
+  });
+
+  it("goes on deleting when a revert or cherry-pick made during the deletes takes entries of kept commits only", async () => {
+    // c0's G is garbage (rewritten 10 days ago); c1 and c2 are inside the retention. Reverting c2
+    // takes c1's entries and cherry-picking c1 takes c1's: both kept, nothing marked is brought
+    // back, so the sweep must not stop.
+    const w = world();
+    const G = upload(w, "old");
+    const c0 = w.lakefs.addCommit([], new Map([["p", G]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v0"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    const c1 = w.lakefs.commit("main", NOW - 2 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    const c2 = w.lakefs.commit("main", NOW - DAY);
+    w.lakefs.createBranch("other", c2);
+    const out = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId: `20270101T000000000Z-kept${seq++}`, storageNamespace: NS, rules: RULES, now: NOW },
+      {
+        beforeSweepMap: () => {
+          w.lakefs.revert("main", c2, NOW - 60);
+          w.lakefs.cherryPick("other", c1, NOW - 60);
+        },
+      },
+    );
+    expect(out.success, out.errorMessage).toBe(true);
+    expect(out.counts).toMatchObject({ deleted_objects: 1 });
+    expect(exists(w, G)).toBe(false);
+  });
+
+  it("stops the sweep when a revert made during the deletes names its commit by a branch (which may have moved since)", async () => {
+    const w = world();
+    // As above: c1 and its parent are kept, but the sweep cannot tell which commit "main" named.
+    const c0 = w.lakefs.addCommit([], new Map([["p", upload(w, "old")]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v0"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    const c1 = w.lakefs.commit("main", NOW - DAY);
+    const out = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId: `20270101T000000000Z-named${seq++}`, storageNamespace: NS, rules: RULES, now: NOW },
+      { beforeSweepMap: () => void w.lakefs.revert("main", c1, NOW - 60, "Revert main") },
+    );
+    expect(out.success).toBe(false);
+    expect(out.errorMessage).toContain("(a revert of main) was made during the sweep");
+    expect(w.store.deleted).toEqual([]);
+  });
+
   it("stops the sweep when a branch is re-created during the deletes on a commit no ref reached, forked from an expired one", async () => {
     // feature forked from c0, committed o and was deleted (not merged) before the mark: o is
     // reached by no ref, so neither the mark nor revalidation sees it. main then rewrote p

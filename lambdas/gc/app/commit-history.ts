@@ -2,7 +2,7 @@
 // commit graph (ids, parents, dates) of everything they reach. Shared by the commits step
 // (the mark) and revalidation (the sweep), which extends the mark's graph with what was
 // committed since: a log is read only until it reaches commits the graph already has.
-import type { Ref } from "../../shared/lakefs/types";
+import type { Commit, Ref } from "../../shared/lakefs/types";
 import type { CommitGraph } from "../domain/commit-graph";
 import type { GcLakeFs } from "../ports";
 
@@ -59,9 +59,10 @@ export async function addRefsHistory(
   repository: string,
   refs: RepositoryRefs,
   graph: CommitGraph,
+  onAdded?: (commit: Commit) => void,
 ): Promise<void> {
   for (const ref of [...refs.branches, ...refs.tags]) {
-    await addHistory(lakefs, repository, ref.commit_id, graph);
+    await addHistory(lakefs, repository, ref.commit_id, graph, onAdded);
   }
 }
 
@@ -76,6 +77,8 @@ export async function addHistory(
   repository: string,
   head: string,
   graph: CommitGraph,
+  /** Told each commit added, as the log read it (message and metadata included). */
+  onAdded?: (commit: Commit) => void,
 ): Promise<void> {
   if (graph.has(head)) return;
   const pending = new Set([head]);
@@ -84,6 +87,7 @@ export async function addHistory(
       pending.delete(commit.id);
       if (graph.has(commit.id)) continue;
       graph.add(commit);
+      onAdded?.(commit);
       for (const parent of commit.parents) if (!graph.has(parent)) pending.add(parent);
     }
     if (pending.size === 0) return;

@@ -22,6 +22,7 @@
 
 import { forEachConcurrently } from "../../shared/concurrency";
 import type { CommitGraph } from "../domain/commit-graph";
+import { commitNamed, type MergeSource, mergeSourceOf } from "../domain/merge-sources";
 import { partitionOf, protectedKeyer } from "../domain/partition";
 import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
@@ -44,6 +45,27 @@ export class CommitRevivedError extends Error {
   constructor(readonly commits: readonly string[]) {
     super(
       `commit ${commits.slice(0, 5).join(", ")}${commits.length > 5 ? ` and ${commits.length - 5} more` : ""} became active again during the sweep (a branch or tag on it, a reset to it, a merge of it, or a longer retention): the mark may hold objects it references at paths whose size and ETag did not change, which only a listing shows, so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists them`,
+    );
+  }
+}
+
+/**
+ * A revert or cherry-pick made while the sweep deleted took entries from a commit the mark
+ * found expired (or one the sweep cannot name): it stops, as for a revived commit.
+ */
+export class MergedEntriesError extends Error {
+  override readonly name = "MergedEntriesError";
+  constructor(readonly found: readonly { commit: string; source: MergeSource }[]) {
+    const what = found
+      .slice(0, 3)
+      .map(({ commit, source }) =>
+        source.kind === "revert"
+          ? `${commit} (a revert of ${source.ref})`
+          : `${commit} (a cherry-pick of ${source.commit})`,
+      )
+      .join(", ");
+    super(
+      `commit ${what}${found.length > 3 ? ` and ${found.length - 3} more` : ""} was made during the sweep and may hold entries of a commit the mark found expired (a revert takes the reverted commit's parent's entries, a cherry-pick the picked commit's, also where the size and ETag did not change, which no diff shows), so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists it`,
     );
   }
 }
@@ -85,7 +107,9 @@ export class SweepGuard {
   #graph: CommitGraph | undefined;
   /** The commits of the revalidation step's graph: any not covered was expired then. */
   #knownAtRevalidation: Set<string> | undefined;
-  #stopped: CommitRevivedError | undefined;
+  /** Reverts and cherry-picks among the commits checks added to the graph. */
+  readonly #mergeSources = new Map<string, MergeSource>();
+  #stopped: CommitRevivedError | MergedEntriesError | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
   #inflight: { startedAt: number; done: Promise<void> } | undefined;
 
@@ -141,7 +165,10 @@ export class SweepGuard {
     if (rulesChanged || !sameRefs(refs, this.#refs)) {
       this.stats.refChanges++;
       const graph = await this.#loadedGraph();
-      await addRefsHistory(this.deps.lakefs, repository, refs, graph);
+      await addRefsHistory(this.deps.lakefs, repository, refs, graph, (commit) => {
+        const source = mergeSourceOf(commit);
+        if (source) this.#mergeSources.set(commit.id, source);
+      });
       const points = startingPoints(rules, refs.branches, refs.tags, graph);
       // Diffs, not listings: this runs every second during the sweep (revalidation.ts).
       const plan = planRevalidation(graph, this.#covered, points, this.ctx.snapshot.markNow, {
@@ -150,6 +177,11 @@ export class SweepGuard {
       const revived = [...new Set(plan.newlyActive.flatMap((c) => this.#expiredReached(graph, c)))];
       if (revived.length > 0) {
         this.#stopped = new CommitRevivedError(revived);
+        throw this.#stopped;
+      }
+      const merged = this.#mergedFromUncovered(graph, plan.newlyActive);
+      if (merged.length > 0) {
+        this.#stopped = new MergedEntriesError(merged);
         throw this.#stopped;
       }
       await forEachConcurrently(plan.items, 8, (item) => this.#spare(item));
@@ -203,6 +235,31 @@ export class SweepGuard {
       }
     }
     return found;
+  }
+
+  /**
+   * The reverts and cherry-picks among `newlyActive` that took entries from a commit neither
+   * covered nor newly active (their diffs cannot show an entry kept at the same identity), or
+   * from a commit the sweep cannot name (a revert of a branch, a tag or `main~1`).
+   */
+  #mergedFromUncovered(
+    graph: CommitGraph,
+    newlyActive: readonly string[],
+  ): { commit: string; source: MergeSource }[] {
+    const active = new Set(newlyActive);
+    const safe = (id: string) => this.#covered.has(id) || active.has(id);
+    return newlyActive.flatMap((commit) => {
+      const source = this.#mergeSources.get(commit);
+      if (!source) return [];
+      const reverted = source.kind === "revert" ? commitNamed(source.ref, graph) : undefined;
+      const from =
+        source.kind === "cherry-pick"
+          ? [source.commit]
+          : reverted === undefined
+            ? undefined
+            : (graph.parentsOf(reverted) ?? []);
+      return from === undefined || !from.every(safe) ? [{ commit, source }] : [];
+    });
   }
 
   /** The rules checks use: whichever of the snapshot's and today's keeps more, per branch. */
