@@ -204,6 +204,68 @@ export function revert(
 }
 
 /**
+ * lakeFS's cherry-pick (graveler.CherryPick): a commit on `branch` applying `ref`'s changes
+ * against its parent `parent_number` (1-based, required for merges), computed as a merge of
+ * `ref` into the branch with that parent as the base. It keeps the picked commit's message
+ * and metadata (or the overrides) and records where it came from under `cherry-pick-origin`
+ * and `cherry-pick-committer`, after the overrides, as lakeFS does.
+ */
+export function cherryPick(
+  repos: RepositoryStore,
+  repo: string,
+  branch: string,
+  input: Record<string, unknown>,
+): CommitRecord {
+  if (typeof input.ref !== "string") {
+    throw new ApiError(
+      400,
+      'request body has an error: doesn\'t match schema #/components/schemas/CherryPickCreation: Error at "/ref": property "ref" is missing',
+    );
+  }
+  if (input.ref === "") throw new ApiError(400, "argument ref: required value: validation error");
+  const parentNumber = input.parent_number as number | undefined;
+  if (parentNumber !== undefined && (!Number.isInteger(parentNumber) || parentNumber <= 0)) {
+    throw new ApiError(400, "argument parentNumber: invalid value: validation error");
+  }
+  const overrides = (input.commit_overrides ?? {}) as { message?: unknown; metadata?: unknown };
+  if (!["undefined", "string"].includes(typeof overrides.message)) {
+    throw new ApiError(400, "commit_overrides.message: must be a string");
+  }
+  const overridden = stringMap(overrides.metadata, "commit_overrides.metadata");
+  const state = repos.repo(repo);
+  if (state.record.read_only && input.force !== true) {
+    throw new ApiError(403, "read-only repository");
+  }
+  const picked = resolveRef(repos, state, input.ref).commit;
+  if (parentNumber === undefined && picked.parents.length > 1) {
+    throw new ApiError(400, "must specify 1-based parent number for cherry-picking merge commit");
+  }
+  if ((parentNumber ?? 1) > picked.parents.length && picked.parents.length > 0) {
+    throw new ApiError(400, `parent ${parentNumber}: parent number out of range`);
+  }
+  const b = repos.branch(state, branch);
+  const parentId = picked.parents[(parentNumber ?? 1) - 1];
+  const parentTree = parentId ? repos.tree(state, parentId) : EMPTY_TREE;
+  const headTree = repos.tree(state, b.commit_id);
+  const applied = mergeTrees(repos.store, parentTree, repos.tree(state, picked.id), headTree);
+  if (!applied) throw new ApiError(409, "update branch: conflict found");
+  const commit = repos.addCommit(state, {
+    parents: [b.commit_id],
+    message: (overrides.message as string | undefined) || picked.message,
+    metadata: {
+      ...(overrides.metadata !== undefined ? overridden : picked.metadata),
+      "cherry-pick-origin": picked.id,
+      "cherry-pick-committer": picked.committer,
+    },
+    creation_date: nowSeconds(),
+    meta_range_id: applied.id,
+  });
+  state.branches.set(branch, { ...b, commit_id: commit.id });
+  repos.saveRefs(state);
+  return commit;
+}
+
+/**
  * lakeFS's hard reset (graveler.ResetHard): the branch head moves to `ref`. lakeFS refuses
  * only while a commit is sealing staged data, never left behind here; staged changes stay
  * staged on top of the new head. `force` only lifts the read-only check.

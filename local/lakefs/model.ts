@@ -253,6 +253,11 @@ export class LakeFsModel {
     return commits.merge(this.repos, repo, sourceRef, destination, input);
   }
 
+  /** lakeFS's cherry-pick (graveler.CherryPick), see commits.cherryPick. */
+  cherryPick(repo: string, branch: string, input: Record<string, unknown>): CommitRecord {
+    return commits.cherryPick(this.repos, repo, branch, input);
+  }
+
   /** lakeFS's revert (graveler.Revert), see commits.revert. */
   revert(repo: string, branch: string, input: Record<string, unknown>): CommitRecord {
     return commits.revert(this.repos, repo, branch, input);

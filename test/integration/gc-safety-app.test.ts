@@ -283,6 +283,87 @@ describe("revivals inside one run", () => {
     expect(await read(repo, "main", "p")).toBe("v1");
     expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(first);
   }, 120_000);
+
+  const cherryPick = async (repo: string, commit: string) => {
+    const { accessKeyId, secretAccessKey } = env.lakefsKeys;
+    const res = await fetch(
+      `${env.lakefsServer.endpoint}/api/v1/repositories/${repo}/branches/main/cherry-pick`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${accessKeyId}:${secretAccessKey}`).toString("base64")}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ ref: commit }),
+      },
+    );
+    expect(res.status, await res.text()).toBe(201);
+  };
+  it.each([
+    // c1 replaced v1 at p, c2 wrote v1 again (a new object, the same ETag). Reverting c1 merges
+    // c0 into main with c1 as the base: both sides hold v1 at p, lakeFS takes c0's object.
+    [
+      "a revert",
+      ["v1", "v2", "v1"],
+      0,
+      2,
+      (id: string, c: string[]) => env.lakefs.revertBranch(id, "main", { ref: c[1]! }),
+    ],
+    // c1 wrote v1 over v2, c2 and c3 wrote v2 and v1 again. Cherry-picking c1 merges c1 into
+    // main with c0 as the base: both sides hold v1 at p, lakeFS takes c1's object.
+    [
+      "a cherry-pick",
+      ["v2", "v1", "v2", "v1"],
+      1,
+      3,
+      (id: string, c: string[]) => cherryPick(id, c[1]!),
+    ],
+  ] as const)(
+    "%s during the deletes that brings back an expired commit's object at a path rewritten with the same bytes stops the sweep; its next sweep keeps the object",
+    async (what, contents, revived, marked, during) => {
+      // The new commit's diff from main's previous head shows nothing at p.
+      const { id } = await createLakeFsRepository(env, { webhook: false });
+      const now = Math.floor(Date.now() / 1000);
+      const commits: string[] = [];
+      for (const [i, content] of contents.entries()) {
+        await env.lakefs.uploadObject(id, "main", "p", { content });
+        const age = [20, 15, 12, 10].slice(-contents.length)[i]!;
+        commits.push(
+          (await env.lakefs.commit(id, "main", { message: content, date: now - age * DAY })).id,
+        );
+      }
+      const back = (await env.lakefs.statObject(id, commits[revived]!, "p")).physical_address;
+      await env.lakefs.uploadObject(id, "main", "q", { content: "q" });
+      await env.lakefs.commit(id, "main", { message: "q", date: now - DAY });
+      const put = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
+        default_retention_days: 3,
+        branches: [],
+      });
+      expect(put.status).toBe(204);
+      const repo = { id, commits: {}, content: {} };
+      const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+      expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: marked } });
+      env.deployment.runtime.beforeInvocation({
+        function: /GcSweepFunction/,
+        invocation: "next",
+        run: () => during(id, commits),
+      });
+      const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+      expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(back);
+      expect(await read(repo, "main", "p")).toBe("v1");
+      expect(stopped.status).toBe("failed");
+      expect(stopped.error_message).toContain(
+        `(${what} of ${commits[1]}) was made during the sweep`,
+      );
+      const again = await gc(repo, { do_mark: false, mark_id: "m1" });
+      expect(again).toMatchObject({
+        status: "succeeded",
+        counts: { deletedObjects: marked - 1, sparedObjects: 1 },
+      });
+      expect(await read(repo, "main", "p")).toBe("v1");
+    },
+    120_000,
+  );
 });
 
 describe("revivals while the sweep's revalidation lists", () => {

@@ -1,4 +1,4 @@
-// Revert, hard reset and relinking an old physical address on the lakeFS development server,
+// Revert, cherry-pick, hard reset and relinking an old physical address on the lakeFS development server,
 // driven through the LakeFsClient over HTTP, with lakeFS's status codes and messages.
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
@@ -59,8 +59,11 @@ const paths = async (repo: string, ref: string) =>
   (await all(lakefs.listObjects(repo, ref))).map((o) => o.path);
 
 /** The raw answer of the revert route, for bodies the typed client would never send. */
-async function rawRevert(repo: string, body: unknown) {
-  const res = await fetch(`${server.apiUrl}/repositories/${repo}/branches/main/revert`, {
+const rawRevert = (repo: string, body: unknown) => rawPost(repo, "revert", body);
+
+/** The raw answer of a route of main (Lakeport's client has no cherry-pick: it never makes one). */
+async function rawPost(repo: string, route: "revert" | "cherry-pick", body: unknown) {
+  const res = await fetch(`${server.apiUrl}/repositories/${repo}/branches/main/${route}`, {
     method: "POST",
     headers: {
       authorization: `Basic ${Buffer.from(`${KEYS.accessKeyId}:${KEYS.secretAccessKey}`).toString("base64")}`,
@@ -68,7 +71,14 @@ async function rawRevert(repo: string, body: unknown) {
     },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as { message: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      message: string;
+      id?: string;
+      metadata?: Record<string, string>;
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -350,5 +360,65 @@ describe("linking an old physical address", () => {
     expect(stat).toMatchObject({ physical_address: address, checksum, size_bytes: 3 });
     const bytes = (await lakefs.getObject(repo, restored.id, "restored/a")).body;
     expect(new TextDecoder().decode(bytes)).toBe("old");
+  });
+});
+
+describe("cherry-pick", () => {
+  it("applies the picked commit's change on the branch and records its origin after any overrides, as lakeFS", async () => {
+    const repo = await newRepo();
+    await upload(repo, "main", "a", "a0");
+    await lakefs.commit(repo, "main", { message: "base" });
+    await lakefs.createBranch(repo, "feature", "main");
+    await upload(repo, "feature", "b", "b1");
+    const picked = await lakefs.commit(repo, "feature", { message: "add b", metadata: { k: "v" } });
+    await upload(repo, "main", "c", "c1");
+    await lakefs.commit(repo, "main", { message: "add c" });
+
+    const done = await rawPost(repo, "cherry-pick", { ref: picked.id });
+    expect(done.status).toBe(201);
+    expect(done.body).toMatchObject({
+      message: "add b",
+      metadata: {
+        k: "v",
+        "cherry-pick-origin": picked.id,
+        "cherry-pick-committer": picked.committer,
+      },
+    });
+    expect(await head(repo)).toBe(done.body.id);
+    expect(await paths(repo, "main")).toEqual(["a", "b", "c"]);
+    const b = await lakefs.statObject(repo, "main", "b");
+    expect(b.physical_address).toBe(
+      (await lakefs.statObject(repo, picked.id, "b")).physical_address,
+    );
+
+    await lakefs.createBranch(repo, "f2", picked.id);
+    await upload(repo, "f2", "d", "d1");
+    const second = await lakefs.commit(repo, "f2", { message: "add d" });
+    const overridden = await rawPost(repo, "cherry-pick", {
+      ref: second.id,
+      commit_overrides: { message: "mine", metadata: { "cherry-pick-origin": "forged" } },
+    });
+    expect(overridden.status).toBe(201);
+    expect(overridden.body.message).toBe("mine");
+    expect(overridden.body.metadata?.["cherry-pick-origin"]).toBe(second.id);
+  });
+
+  it("refuses a merge commit without a parent number, and a body without a ref (400)", async () => {
+    const repo = await newRepo();
+    await upload(repo, "main", "a", "a0");
+    await lakefs.commit(repo, "main", { message: "base" });
+    await lakefs.createBranch(repo, "feature", "main");
+    await upload(repo, "feature", "b", "b1");
+    await lakefs.commit(repo, "feature", { message: "add b" });
+    await lakefs.createBranch(repo, "other", "main");
+    const mergeId = await lakefs.merge(repo, "feature", "main");
+    const before = await head(repo);
+    const merge = await rawPost(repo, "cherry-pick", { ref: mergeId });
+    expect(merge.status).toBe(400);
+    expect(merge.body.message).toContain("parent number");
+    const noRef = await rawPost(repo, "cherry-pick", {});
+    expect(noRef.status).toBe(400);
+    expect(noRef.body.message).toContain('"/ref"');
+    expect(await head(repo)).toBe(before);
   });
 });

@@ -15,6 +15,8 @@
 //      stops instead (CommitRevivedError); a sweep of the same mark lists it at revalidation.
 //      So does a commit revalidation never saw (no ref reached it) whose main ancestry goes
 //      back to one it found expired: it holds that commit's tree, not a new commit's changes.
+//      So does a revert or cherry-pick taking entries of a commit neither covered nor newly
+//      active (MergedEntriesError): lakeFS records those merges with one parent.
 // Uncommitted entries are read before the refs, so an entry committed during the check is
 // seen either staged or in the new commit. Whatever referenced an address when the check
 // started is thus found; a revival after that start can still lose the object, which bounds

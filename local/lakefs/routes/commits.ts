@@ -1,4 +1,4 @@
-// Commits, the log, merges, reverts and diffs; commits, merges and reverts run the
+// Commits, the log, merges, reverts, cherry-picks and diffs; commits, merges and reverts run the
 // repository's post-* actions.
 import { ApiError } from "../api-error";
 import {
@@ -34,6 +34,11 @@ export function commitRoutes(ctx: RouteContext): Route[] {
       }
       return { status: 204 };
     }),
+    // lakeFS fires pre- and post-cherry-pick actions, which this server does not run.
+    route("POST", `${BRANCH}/cherry-pick`, "cherryPick", async (req, p) => ({
+      status: 201,
+      json: commitJson(ctx.model.cherryPick(p.repository!, p.branch!, await req.json())),
+    })),
     route("GET", `${REPO}/commits/:commit`, "getCommit", (_req, p) => ({
       status: 200,
       json: commitJson(ctx.model.getCommit(p.repository!, p.commit!)),
