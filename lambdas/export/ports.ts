@@ -24,7 +24,13 @@ export interface ExportObjectStore {
   /** The object's text and ETag (for a conditional write after it); undefined when absent. */
   getVersioned(bucket: string, key: string): Promise<VersionedText | undefined>;
   /** Writes only if `condition` holds, else throws WriteConditionFailedError; the new ETag. */
-  putIf(bucket: string, key: string, body: string, condition: WriteCondition): Promise<string>;
+  putIf(
+    bucket: string,
+    key: string,
+    body: string,
+    condition: WriteCondition,
+    contentType?: string,
+  ): Promise<string>;
   /** The object's text line by line (without line breaks), streamed; undefined when absent. */
   lines(bucket: string, key: string): Promise<AsyncIterable<string> | undefined>;
   /** A streamed write of any size (multipart above one part). */

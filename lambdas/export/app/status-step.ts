@@ -2,7 +2,8 @@
 // as failed, one whose tasks are gone counts as one failure), marker failures and a caught fatal error decide the status. When exportStatusPath
 // is set it writes, in this order: the manifest (successful exports only; a full export's from
 // its tasks, an incremental export's merged from the previous export's manifest when it exists
-// and can be read whole, else from the listing of the commit), the JSON status document, and the status line LAST.
+// and can be read whole, else from the listing of the commit), the JSON status document, and the status line LAST
+// (only while no later attempt of the step has started: status-attempt.ts).
 // The manifest is JSON Lines (with each object's s3:// URI) plus the same objects as S3 Batch
 // Operations CSV files, one per part. Runs on the failure path too. An incremental export reads
 // and writes only the parts its changes fall in.
@@ -63,6 +64,7 @@ import {
   tasksOfShards,
 } from "./manifest-group-step";
 import { completedShards, missingShards, nonEmptyLines } from "./shard-files";
+import { claimStatusAttempt, type StatusAttempt } from "./status-attempt";
 
 export interface StatusStepDeps {
   store: ExportObjectStore;
@@ -90,7 +92,10 @@ export async function runStatusStep(
   state: ExportWorkflowState,
 ): Promise<StatusStepOutput> {
   const input = workflowInputOf(state);
-  const { store } = deps;
+  // Taken first: Step Functions starts a retry only after the earlier attempt's call failed.
+  const attempt = input.exportStatusPath
+    ? await claimStatusAttempt(deps, input.exportId)
+    : undefined;
   const obsoleteAtStart = await obsoleteRunReason(deps, input);
   const fatalError =
     (state.error ? reasonOfCaughtError(state.error) : undefined) ?? obsoleteAtStart;
@@ -149,7 +154,7 @@ export async function runStatusStep(
       : undefined;
   const publishRunMetrics = () =>
     publishExportMetrics(deps, input, totals, decision.signalledErrors, commit);
-  if (!input.exportStatusPath) {
+  if (!input.exportStatusPath || !attempt) {
     publishRunMetrics();
     return out;
   }
@@ -158,23 +163,22 @@ export async function runStatusStep(
   const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
   // Checked again before the commit's status files are overwritten: an attempt of this step
   // that runs on after a retried one ended the export (a Lambda service error) must not write
-  // over a newer export of the same commit (a configuration change, `export run`).
+  // over a newer export of the same commit (a configuration change, `export run`), nor over a
+  // later attempt of this step, whose answer the execution ends with.
   const stillLatest = async () => {
+    if (!(await attempt.holds())) {
+      logger.warn("status step superseded by a later attempt: no status file written");
+      return false;
+    }
     if (obsoleteAtStart) return true;
     const reason = await obsoleteRunReason(deps, input);
     if (reason) logger.warn("status step superseded: no status file written", { reason });
     return reason === undefined;
   };
+  const guard = { stillLatest, attempt };
   const manifests =
     decision.status !== "export-failed"
-      ? await writeManifests(
-          deps,
-          input,
-          plannedWork(state, input, planned),
-          status,
-          sk,
-          stillLatest,
-        )
+      ? await writeManifests(deps, input, plannedWork(state, input, planned), status, sk, guard)
       : (await stillLatest())
         ? undefined
         : "superseded";
@@ -188,19 +192,15 @@ export async function runStatusStep(
     errors,
     ...(manifests ? { sk } : {}),
   });
-  await store.put(
-    status.bucket,
-    sk.statusDocument,
-    JSON.stringify(doc, null, 2),
-    "application/json",
-  );
-  await store.put(
-    status.bucket,
-    sk.statusLine,
-    formatStatusLine(decision.status, decision.signalledErrors),
-    "text/plain",
-  );
-  publishRunMetrics();
+  const line = formatStatusLine(decision.status, decision.signalledErrors);
+  const written =
+    (await attempt.write(
+      status.bucket,
+      sk.statusDocument,
+      JSON.stringify(doc, null, 2),
+      "application/json",
+    )) && (await attempt.write(status.bucket, sk.statusLine, line, "text/plain"));
+  if (written) publishRunMetrics();
   return out;
 }
 
@@ -416,7 +416,7 @@ async function writeManifests(
   plan: PlannedWork,
   status: { bucket: string; prefix: string },
   sk: StatusKeys,
-  stillLatest: () => Promise<boolean>,
+  guard: { stillLatest: () => Promise<boolean>; attempt: StatusAttempt },
 ): Promise<ManifestIndex | "superseded"> {
   const exportLocation = parseS3Uri(input.exportPath, "exportPath");
   const about = manifestAboutOf(input, sk);
@@ -453,11 +453,17 @@ async function writeManifests(
   }
   // The parts are content-named (a part of the same content is the same object); what follows
   // overwrites the commit's files, which a newer export of the same commit may own by now.
-  if (!(await stillLatest())) return "superseded";
+  if (!(await guard.stillLatest())) return "superseded";
   await done.batch.close();
   const index = { ...done.written, batchOperationsManifest: sk.batchOperationsManifest };
-  await deps.store.put(status.bucket, sk.manifestIndex, JSON.stringify(index), "application/json");
-  return index;
+  const body = JSON.stringify(index);
+  const written = await guard.attempt.write(
+    status.bucket,
+    sk.manifestIndex,
+    body,
+    "application/json",
+  );
+  return written ? index : "superseded";
 }
 
 /**

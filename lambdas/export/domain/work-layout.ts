@@ -19,6 +19,8 @@
 //   exports/<id>/manifest/group-000000.json               ManifestGroupDescriptor of a group
 //   exports/<id>/writers/<writer id>.started|.ended       a writer's records (writers.ts)
 //   exports/<id>/writers-closed.json                      the export ended: writers stop
+//   exports/<id>/status-attempt.json                      the status step attempt that writes
+//                                                         the status files (status-attempt.ts)
 
 import { EXECUTION_NAME_PATTERN } from "../../shared/workflow-starter";
 
@@ -58,6 +60,7 @@ export function exportWorkKeys(exportId: string) {
     manifestGroup: (g: number) => `${base}manifest/group-${pad(g)}.json`,
     writersPrefix: `${base}writers/`,
     writersClosed: `${base}writers-closed.json`,
+    statusClaim: `${base}status-attempt.json`,
   };
 }
 
