@@ -29,10 +29,19 @@ export interface PipelineHooks {
   /** After revalidation and its catch-up rounds, before the sweep map. */
   beforeSweepMap?: () => Promise<void> | void;
   /**
-   * Runs each CatchUp invocation (default: once). A test can invoke it again with the same
-   * input, as the state machine's Retry does after a Lambda error (a timeout, out of memory).
+   * Runs each CatchUp invocation (default: once, with the pipeline's deps). A test can invoke
+   * it again with the same input, as the state machine's Retry does after a Lambda error (a
+   * timeout, out of memory), or while the first invocation still runs.
    */
-  catchUp?: (invoke: () => Promise<RevalidateResult>) => Promise<RevalidateResult>;
+  catchUp?: (invoke: (deps?: GcStepDeps) => Promise<RevalidateResult>) => Promise<RevalidateResult>;
+  /**
+   * Runs the Revalidate invocation (default: once, with the pipeline's deps). A test can run
+   * overlapping attempts, as the state machine's Retry does after a Lambda service error while
+   * the first attempt still runs; the pipeline goes on with the answer given here.
+   */
+  revalidate?: (
+    invoke: (deps: GcStepDeps) => Promise<RevalidateResult>,
+  ) => Promise<RevalidateResult>;
   addressesPerPartition?: number;
   keysPerPass?: number;
   sweep?: SweepStepOptions;
@@ -96,13 +105,14 @@ export async function runGcPipeline(
     }
     if (input.doSweep) {
       await hooks.afterMark?.();
-      let r = await runRevalidateStep(deps, input, { maxMarkAgeHours: 24 });
+      const revalidate = (d: GcStepDeps) => runRevalidateStep(d, input, { maxMarkAgeHours: 24 });
+      let r = hooks.revalidate ? await hooks.revalidate(revalidate) : await revalidate(deps);
       await addressMap(deps, r.itemsKey, { ...base, partitions: r.partitions }, "revived");
       await hooks.afterRevalidationMap?.();
       // CatchUp -> Settled? -> CollectRevived again, as the state machine loops.
       for (;;) {
         const previous = r;
-        const invoke = () => runCatchUpStep(deps, input, previous);
+        const invoke = (d = deps) => runCatchUpStep(d, input, previous);
         r = hooks.catchUp ? await hooks.catchUp(invoke) : await invoke();
         if (r.settled) break;
         await addressMap(deps, r.itemsKey, { ...base, partitions: r.partitions }, "revived");

@@ -6,6 +6,8 @@
 // (the address step, area "revived"); the snapshot goes to the sweep children, which check
 // again from it right before each delete request (sweep-guard.ts).
 import { mapConcurrently } from "../../shared/concurrency";
+import { WriteConditionFailedError } from "../../shared/write-condition";
+import type { AddressWorkItem } from "../domain/address-plan";
 import { CommitGraph } from "../domain/commit-graph";
 import { sweepRefusal } from "../domain/mark-lifecycle";
 import {
@@ -19,7 +21,11 @@ import { startingPoints } from "../domain/retention";
 import { planRevalidation } from "../domain/revalidation";
 import { longestRetention } from "../domain/rules";
 import { decodeCommitGraph, encodeCommitGraph, encodeJsonLines } from "../domain/shards";
-import { decodeSweepSnapshot, encodeSweepSnapshot } from "../domain/sweep-snapshot";
+import {
+  decodeSweepSnapshot,
+  encodeSweepSnapshot,
+  type SweepSnapshot,
+} from "../domain/sweep-snapshot";
 import type { GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
 import { addRefsHistory, readRefs, sameRefs } from "./commit-history";
@@ -114,23 +120,17 @@ export async function runRevalidateStep(
   ];
 
   const work = gcWorkKeys(repo, runId);
-  await deps.s3.put(deps.workBucket, work.revalidationItems, encodeJsonLines(items));
-  await deps.s3.put(deps.workBucket, work.revalidationGraph, encodeCommitGraph(graph));
-  await deps.s3.put(
-    deps.workBucket,
-    work.revalidationSnapshot,
-    encodeSweepSnapshot({
-      refs,
-      covered: [...covered, ...plan.newlyActive],
-      partitions,
-      markNow: input.markNow,
-      rules,
-      checkedAt: deps.now().toISOString(),
-      round: 0,
-      revalidatedCommits: plan.newlyActive.length,
-      ...(foreign.length > 0 ? { foreignPrefixes: foreign } : {}),
-    }),
-  );
+  const recorded = await recordFirstSnapshot(deps, work, items, graph, {
+    refs,
+    covered: [...covered, ...plan.newlyActive],
+    partitions,
+    markNow: input.markNow,
+    rules,
+    checkedAt: deps.now().toISOString(),
+    round: 0,
+    revalidatedCommits: plan.newlyActive.length,
+    ...(foreign.length > 0 ? { foreignPrefixes: foreign } : {}),
+  });
 
   const parts: MarkPart[] = [];
   for await (const o of deps.s3.list(ns.bucket, ns.key(gcPaths.addressesTextPrefix(markId)))) {
@@ -143,17 +143,59 @@ export async function runRevalidateStep(
   await deps.s3.put(
     deps.workBucket,
     work.revalidationCounts,
-    JSON.stringify({ revalidated_commits: plan.newlyActive.length }),
+    JSON.stringify({ revalidated_commits: recorded.newlyActive }),
   );
+  return { ...recorded, partsKey: work.sweepParts, parts: parts.length, partitions };
+}
+
+/**
+ * Writes this attempt's items and graph under its own keys, then the snapshot naming them, only
+ * if no attempt wrote one yet; else answers with that one's items. Attempts overlap: the state
+ * machine retries a Lambda service error while the first attempt may still run, with another
+ * view of the repository. With shared keys their writes interleaved, and the map could list the
+ * older view's items while the snapshot, the newer view, called the commits in between covered:
+ * the catch-up and the sweep's checks then never listed them, and the sweep deleted what they
+ * reference. One snapshot and the items it names stay together, whichever answer is used.
+ */
+async function recordFirstSnapshot(
+  deps: GcStepDeps,
+  work: WorkKeys,
+  items: readonly AddressWorkItem[],
+  graph: CommitGraph,
+  snapshot: SweepSnapshot,
+): Promise<{ itemsKey: string; items: number; newlyActive: number }> {
+  const own = work.revalidationAttempt(newAttemptId());
+  await deps.s3.put(deps.workBucket, own.items, encodeJsonLines(items));
+  await deps.s3.put(deps.workBucket, own.graph, encodeCommitGraph(graph));
+  const text = encodeSweepSnapshot({ ...snapshot, itemsKey: own.items, graphKey: own.graph });
+  try {
+    await deps.s3.putIf(deps.workBucket, work.revalidationSnapshot, text, "absent");
+    return {
+      itemsKey: own.items,
+      items: items.length,
+      newlyActive: snapshot.revalidatedCommits ?? 0,
+    };
+  } catch (err) {
+    if (!(err instanceof WriteConditionFailedError)) throw err;
+  }
+  const first = await deps.s3.getText(deps.workBucket, work.revalidationSnapshot);
+  const firstSnapshot = first === undefined ? undefined : decodeSweepSnapshot(first);
+  const firstItems = firstSnapshot?.itemsKey;
+  const itemsText = firstItems && (await deps.s3.getText(deps.workBucket, firstItems));
+  if (!firstSnapshot || !firstItems || itemsText === undefined) {
+    throw new Error("revalidation step: another attempt's snapshot or its items are unreadable");
+  }
   return {
-    itemsKey: work.revalidationItems,
-    partsKey: work.sweepParts,
-    parts: parts.length,
-    partitions,
-    newlyActive: plan.newlyActive.length,
-    items: items.length,
+    itemsKey: firstItems,
+    items: lineCount(itemsText),
+    newlyActive: firstSnapshot.revalidatedCommits ?? 0,
   };
 }
+
+/** Names one attempt's own work keys. */
+const newAttemptId = () => globalThis.crypto.randomUUID().replaceAll("-", "");
+
+const lineCount = (text: string) => text.split("\n").filter((l) => l.length > 0).length;
 
 /**
  * After the revalidation map: the repository may have moved while it listed (every branch in
@@ -172,17 +214,20 @@ export async function runCatchUpStep(
   const work = gcWorkKeys(repo, runId);
   const round = (previous.round ?? 0) + 1;
   const settled = { ...previous, items: 0, newlyActive: 0, round, settled: true };
-  const snapshotText = await deps.s3.getText(deps.workBucket, work.revalidationSnapshot);
-  const graphText = await deps.s3.getText(deps.workBucket, work.revalidationGraph);
-  if (snapshotText === undefined || graphText === undefined) {
+  const read = await deps.s3.getVersioned(deps.workBucket, work.revalidationSnapshot);
+  const snapshot = read && decodeSweepSnapshot(read.text);
+  const graphText =
+    snapshot &&
+    (await deps.s3.getText(deps.workBucket, snapshot.graphKey ?? work.revalidationGraph));
+  if (!read || !snapshot || graphText === undefined) {
     throw new Error("catch-up step: the revalidation snapshot or graph is missing");
   }
-  const snapshot = decodeSweepSnapshot(snapshotText);
   if ((snapshot.round ?? 0) >= round) {
     // This round already ran and wrote its items and the snapshot, which now counts its
     // commits as covered, but its Lambda died before answering (the state machine runs it
-    // again with the same input): its items must still be listed, as they would have been.
-    return replayRound(deps, work, previous, round, snapshot.revalidatedCommits);
+    // again with the same input), or another attempt of it wrote first: its items must still
+    // be listed, as they would have been.
+    return replayRound(deps, work, previous, round, snapshot);
   }
   const refs = await readRefs(deps.lakefs, repo);
   const today = await deps.runs.getRules(repo);
@@ -196,24 +241,33 @@ export async function runCatchUpStep(
   const covered = new Set(snapshot.covered);
   const points = startingPoints(rules, refs.branches, refs.tags, graph);
   const plan = planRevalidation(graph, covered, points, snapshot.markNow);
-  const itemsKey = work.catchUpItems(round);
   const revalidatedCommits =
     (snapshot.revalidatedCommits ?? (await countedSoFar(deps, work))) + plan.newlyActive.length;
+  // Own keys, and the snapshot only as this attempt read it: as for the revalidation step
+  // (recordFirstSnapshot), an overlapping attempt of the round must not pair its items with
+  // this one's snapshot.
+  const own = work.revalidationAttempt(newAttemptId());
+  const itemsKey = own.items;
   await deps.s3.put(deps.workBucket, itemsKey, encodeJsonLines(plan.items));
-  await deps.s3.put(deps.workBucket, work.revalidationGraph, encodeCommitGraph(graph));
-  await deps.s3.put(
-    deps.workBucket,
-    work.revalidationSnapshot,
-    encodeSweepSnapshot({
-      ...snapshot,
-      refs,
-      covered: [...covered, ...plan.newlyActive],
-      rules,
-      checkedAt: deps.now().toISOString(),
-      round,
-      revalidatedCommits,
-    }),
-  );
+  await deps.s3.put(deps.workBucket, own.graph, encodeCommitGraph(graph));
+  const next = encodeSweepSnapshot({
+    ...snapshot,
+    refs,
+    covered: [...covered, ...plan.newlyActive],
+    rules,
+    checkedAt: deps.now().toISOString(),
+    round,
+    revalidatedCommits,
+    itemsKey,
+    graphKey: own.graph,
+  });
+  try {
+    await deps.s3.putIf(deps.workBucket, work.revalidationSnapshot, next, { etag: read.etag });
+  } catch (err) {
+    if (!(err instanceof WriteConditionFailedError)) throw err;
+    // Another attempt of this round wrote first: read again, and answer with its items.
+    return runCatchUpStep(deps, input, previous);
+  }
   await deps.s3.put(
     deps.workBucket,
     work.revalidationCounts,
@@ -235,14 +289,13 @@ async function replayRound(
   work: ReturnType<typeof gcWorkKeys>,
   previous: RevalidateResult,
   round: number,
-  revalidatedCommits: number | undefined,
+  { itemsKey = work.catchUpItems(round), revalidatedCommits }: SweepSnapshot,
 ): Promise<RevalidateResult> {
-  const itemsKey = work.catchUpItems(round);
   const text = await deps.s3.getText(deps.workBucket, itemsKey);
   if (text === undefined) {
     throw new Error(`catch-up step: round ${round} wrote its snapshot but its items are missing`);
   }
-  const items = text.split("\n").filter((l) => l.length > 0).length;
+  const items = lineCount(text);
   if (revalidatedCommits !== undefined) {
     await deps.s3.put(
       deps.workBucket,

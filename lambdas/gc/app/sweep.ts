@@ -95,7 +95,8 @@ async function sweepPart(
       rules: () => deps.runs.getRules(ctx.repository),
       ...(opts.clock ? { clock: opts.clock } : {}),
       loadGraph: async () => {
-        const text = await deps.s3.getText(deps.workBucket, work.revalidationGraph);
+        const key = snapshot.graphKey ?? work.revalidationGraph;
+        const text = await deps.s3.getText(deps.workBucket, key);
         if (text === undefined) throw new Error("sweep step: the revalidation graph is missing");
         return decodeCommitGraph(text);
       },

@@ -134,11 +134,21 @@ export function gcWorkKeys(repository: string, runId: string) {
       `${root}/counts/${area}/${batch}.json`,
     /** The repository as the sweep last saw it: refs, covered commits, rules, partitions. */
     revalidationSnapshot: `${root}/revalidation/snapshot.json`,
-    /** The mark's commit graph extended with what was committed since. */
+    /** The commit graph of a snapshot that does not name its own (written before they did). */
     revalidationGraph: `${root}/revalidation/commits.jsonl`,
-    /** Work items of the revalidation map (active-side diffs, lists and staged items). */
-    revalidationItems: `${root}/revalidation/items.jsonl`,
-    /** Work items of a catch-up round (what was committed while the previous map listed). */
+    /**
+     * One attempt's work items (active-side diffs, lists and staged items) and commit graph (the
+     * mark's, extended with what was committed since), which its snapshot names: overlapping
+     * attempts of a step never write the same key.
+     */
+    revalidationAttempt: (attempt: string) => {
+      if (!/^[0-9a-f]{8,64}$/.test(attempt)) throw new Error(`invalid attempt id "${attempt}"`);
+      return {
+        items: `${root}/revalidation/${attempt}/items.jsonl`,
+        graph: `${root}/revalidation/${attempt}/commits.jsonl`,
+      };
+    },
+    /** Work items of a catch-up round whose snapshot does not name its own (written before). */
     catchUpItems: (round: number) => `${root}/revalidation/items-${round}.jsonl`,
     revalidationCounts: `${root}/counts/revalidation.json`,
   };

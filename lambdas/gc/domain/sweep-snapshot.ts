@@ -27,6 +27,12 @@ export const SweepSnapshotSchema = z.strictObject({
    * their objects are never swept, even when an expired commit of this repository links one.
    */
   foreignPrefixes: z.array(z.string().min(1)).optional(),
+  /**
+   * The work items listed for this snapshot's commits and its commit graph, written by the
+   * attempt that wrote it (absent: the run's fixed keys, as before attempts had their own).
+   */
+  itemsKey: z.string().min(1).optional(),
+  graphKey: z.string().min(1).optional(),
   /** Commits revalidation found newly active so far (the run's `revalidated_commits`). */
   revalidatedCommits: z.number().int().min(0).optional(),
 });
