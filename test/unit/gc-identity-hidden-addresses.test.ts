@@ -263,7 +263,11 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
       w.deps,
       w.records,
       { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      { beforeSweepMap: () => void (revert = w.lakefs.revert("main", c1, NOW - 60)) },
+      {
+        beforeSweepMap: () => {
+          revert = w.lakefs.revert("main", c1, NOW - 60);
+        },
+      },
     );
     expect(w.lakefs.treeOf("main").get("p")).toBe(X);
     expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
@@ -297,7 +301,11 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
       w.deps,
       w.records,
       { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      { beforeSweepMap: () => void (pick = w.lakefs.cherryPick("main", c1, NOW - 60)) },
+      {
+        beforeSweepMap: () => {
+          pick = w.lakefs.cherryPick("main", c1, NOW - 60);
+        },
+      },
     );
     expect(w.lakefs.treeOf("main").get("p")).toBe(X);
     expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
