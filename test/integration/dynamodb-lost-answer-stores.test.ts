@@ -176,3 +176,76 @@ test("transactions whose answer was lost are answered as done: the SDK sends the
   expect(transactions() - before).toBe(2);
   expect(await gc.getLease(repository)).toBeUndefined();
 });
+
+test("a transaction whose retry finds its first attempt still in progress is sent again with the same token: answered as done", async () => {
+  // The SDK sends a TransactionInProgressException again (as throttling) but its 4 attempts end
+  // within 1 to 3 s, before DynamoDB recovers a first attempt stopped part way (5 s). Thrown, a
+  // configuration stored was answered 500, an export start recorded never launched its
+  // workflow, and a GC start left the repository's lease held by a run without a workflow.
+  const repository = uniqueName("in-progress-transactions");
+  const transactions = () => proxy.received("TransactWriteItems");
+  const inProgressOnce = (marker: string) =>
+    proxy.lose({
+      operation: "TransactWriteItems",
+      bodyIncludes: marker,
+      mode: "in-progress",
+      times: 1,
+    });
+  const config = {
+    repository,
+    branch: "main",
+    exportPath: `s3://bucket/${repository}`,
+    updatedAt: "2027-01-15T08:00:00.000Z",
+    lastKeysInPrefixRegexp: [],
+    isContinuous: false,
+  };
+  let before = transactions();
+  inProgressOnce(config.exportPath);
+  expect(await exports.replaceConfig(config, undefined)).toBe(true);
+  // The first attempt (its answer lost), the SDK's 3 more (in progress), the same token again.
+  expect(transactions() - before).toBe(5);
+  expect(await exports.getConfig(repository, "main")).toMatchObject({
+    exportPath: config.exportPath,
+  });
+
+  const exportId = `exp-${randomUUID()}`;
+  const running: ExportState = {
+    state: "in-progress",
+    commitId: "c1",
+    exportId,
+    updatedAt: config.updatedAt,
+    startedAt: config.updatedAt,
+    repaired: false,
+    attempt: 1,
+    version: 1,
+  };
+  before = transactions();
+  inProgressOnce(exportId);
+  expect(await exports.compareAndSetState(repository, "main", undefined, running, config)).toBe(
+    true,
+  );
+  expect(transactions() - before).toBe(5);
+
+  const r = gcRun(repository, `r-${randomUUID().slice(0, 8)}`);
+  before = transactions();
+  inProgressOnce(r.runId);
+  expect(
+    await gc.createRun(r, { nowSeconds: t, leaseSeconds: 600, mark: { markNow: t } }),
+  ).toMatchObject({ created: true });
+  expect(transactions() - before).toBe(5);
+  before = transactions();
+  inProgressOnce(r.runId);
+  expect(
+    await gc.completeRun(repository, r.runId, { status: "succeeded" }, "2027-01-15T09:00:00Z"),
+  ).toBe(true);
+  expect(transactions() - before).toBe(5);
+  expect(await gc.getRun(repository, r.runId)).toMatchObject({ status: "succeeded" });
+  expect(await gc.getLease(repository)).toBeUndefined();
+
+  await gc.putRules(repository, { default_retention_days: 7, branches: [] }, config.updatedAt);
+  before = transactions();
+  inProgressOnce(repository);
+  expect(await gc.deleteRules(repository)).toBe(true);
+  expect(transactions() - before).toBe(5);
+  expect(await gc.getRules(repository)).toBeUndefined();
+});

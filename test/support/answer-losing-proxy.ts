@@ -2,6 +2,10 @@
 // matching request is passed on and done by the server, but its client never gets the answer
 // ("drop": the connection is closed; "hang": it stays open, silent), or it is never passed on
 // at all ("stall"). What a dropped connection or a stalled network does to a call in flight.
+// "in-progress" drops a transaction's answer like "drop", then answers the next requests with the
+// same ClientRequestToken as DynamoDB answers retries that arrive while the first attempt still
+// runs (TransactionInProgressException; DynamoDB recovers an attempt stopped part way 5 s after
+// it began): DynamoDB Local runs transactions one at a time and never does.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -10,9 +14,11 @@ export interface LossRule {
   operation: string;
   /** Only requests whose body contains this. */
   bodyIncludes?: string;
-  mode: "drop" | "hang" | "stall";
+  mode: "drop" | "hang" | "stall" | "in-progress";
   /** Matching requests to lose before the rule is used up. */
   times: number;
+  /** "in-progress": requests with the lost one's token answered as in progress (default 3). */
+  inProgressAnswers?: number;
 }
 
 export interface AnswerLosingProxy {
@@ -33,6 +39,16 @@ export async function startAnswerLosingProxy(target: string): Promise<AnswerLosi
   const rules: LossRule[] = [];
   const counts = new Map<string, number>();
   const held = new Set<ServerResponse>();
+  /** Client tokens of transactions done whose answer was lost ("in-progress"): answers left. */
+  const inProgress = new Map<string, number>();
+  const tokenOf = (body: Buffer) => {
+    try {
+      return (JSON.parse(body.toString("utf8")) as { ClientRequestToken?: string })
+        .ClientRequestToken;
+    } catch {
+      return undefined;
+    }
+  };
 
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
@@ -69,6 +85,19 @@ export async function startAnswerLosingProxy(target: string): Promise<AnswerLosi
     const body = Buffer.concat(chunks);
     const operation = operationOf(req);
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
+    const token = operation === "TransactWriteItems" ? tokenOf(body) : undefined;
+    const left = token === undefined ? 0 : (inProgress.get(token) ?? 0);
+    if (token !== undefined && left > 0) {
+      inProgress.set(token, left - 1);
+      res.writeHead(400, { "content-type": "application/x-amz-json-1.0" });
+      res.end(
+        JSON.stringify({
+          __type: "com.amazonaws.dynamodb.v20120810#TransactionInProgressException",
+          message: "Transaction is in progress",
+        }),
+      );
+      return;
+    }
     const rule = rules.find(
       (r) =>
         r.times > 0 &&
@@ -82,7 +111,9 @@ export async function startAnswerLosingProxy(target: string): Promise<AnswerLosi
     }
     try {
       const answer = await forward(req, body);
-      if (rule?.mode === "drop") {
+      if (rule?.mode === "drop" || rule?.mode === "in-progress") {
+        if (rule.mode === "in-progress" && token !== undefined)
+          inProgress.set(token, rule.inProgressAnswers ?? 3);
         req.socket.destroy();
         return;
       }

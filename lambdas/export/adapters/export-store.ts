@@ -9,12 +9,13 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
+  type TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
   getItem,
   isConditionFailure,
+  sendTransaction,
   throughConflicts,
   withoutKeys,
 } from "../../shared/dynamodb/document-client";
@@ -60,11 +61,9 @@ export class ExportStore implements ExportStateStore {
   }
 
   async putConfig(config: ExportConfig): Promise<void> {
-    await this.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [{ Put: this.configPut(config) }, { Put: this.claimPut(config) }],
-      }),
-    );
+    await sendTransaction(this.doc, {
+      TransactItems: [{ Put: this.configPut(config) }, { Put: this.claimPut(config) }],
+    });
   }
 
   /**
@@ -108,7 +107,7 @@ export class ExportStore implements ExportStateStore {
   private async transact(
     items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>,
   ): Promise<void> {
-    await throughConflicts(() => this.doc.send(new TransactWriteCommand({ TransactItems: items })));
+    await throughConflicts(() => sendTransaction(this.doc, { TransactItems: items }));
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
+  type TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
@@ -14,6 +14,7 @@ import {
   getItem,
   isConditionFailure,
   isTransactionConflict,
+  sendTransaction,
   throughConflicts,
   withoutKeys,
 } from "../../shared/dynamodb/document-client";
@@ -70,19 +71,17 @@ export class GcStore implements GcStateStore {
     try {
       // A put of the rules at the same moment makes DynamoDB cancel it (no condition failed).
       await throughConflicts(() =>
-        this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: this.tableName,
-                  Key: keys.gcRules(repository),
-                  ConditionExpression: "attribute_exists(pk)",
-                },
+        sendTransaction(this.doc, {
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: keys.gcRules(repository),
+                ConditionExpression: "attribute_exists(pk)",
               },
-            ],
-          }),
-        ),
+            },
+          ],
+        }),
       );
       return true;
     } catch (err) {
@@ -167,7 +166,7 @@ export class GcStore implements GcStateStore {
         : undefined;
     const items = [lease, runItem, ...(markItem ? [markItem] : [])];
     try {
-      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      await sendTransaction(this.doc, { TransactItems: items });
     } catch (err) {
       const failed = cancelledItems(err);
       if (failed === undefined) throw err;
@@ -517,7 +516,7 @@ export class GcStore implements GcStateStore {
         });
       }
       try {
-        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        await sendTransaction(this.doc, { TransactItems: items });
         return true;
       } catch (err) {
         // Something changed between the reads and the write (a takeover, a mark update), or

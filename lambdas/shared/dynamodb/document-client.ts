@@ -1,5 +1,12 @@
+import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  type TransactWriteCommandOutput,
+} from "@aws-sdk/lib-dynamodb";
 import { defaultSleep } from "../retry";
 
 export function documentClient(ddb: DynamoDBClient): DynamoDBDocumentClient {
@@ -65,6 +72,38 @@ export async function throughConflicts<T>(write: () => Promise<T>): Promise<T> {
     } catch (err) {
       if (!isTransactionConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
       await conflictPause(attempt);
+    }
+  }
+}
+
+/**
+ * Pauses before a transaction answered as in progress is sent again. DynamoDB recovers a first
+ * attempt stopped part way once 5 s have passed since it began; the SDK's own attempts (it
+ * retries this error as throttling) may all end within one second, so the pauses alone reach 7 s.
+ */
+export const IN_PROGRESS_PAUSES_MS = [1_000, 2_000, 4_000];
+
+/**
+ * Sends one transaction under a client token of its own, and again under the same token while
+ * DynamoDB answers TransactionInProgressException. After a lost answer (a dropped connection, a
+ * timeout) the SDK sends the request again with its token, which DynamoDB answers with the first
+ * attempt's outcome, or, while that attempt still runs, with TransactionInProgressException;
+ * the SDK's attempts run out first, and thrown, a change that landed was reported as failed. A
+ * new command would carry a new token and fail its conditions on the first attempt's writes.
+ */
+export async function sendTransaction(
+  doc: DynamoDBDocumentClient,
+  input: Omit<TransactWriteCommandInput, "ClientRequestToken">,
+): Promise<TransactWriteCommandOutput> {
+  const command = { ...input, ClientRequestToken: randomUUID() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await doc.send(new TransactWriteCommand(command));
+    } catch (err) {
+      const pause = IN_PROGRESS_PAUSES_MS[attempt];
+      const inProgress = (err as { name?: string })?.name === "TransactionInProgressException";
+      if (!inProgress || pause === undefined) throw err;
+      await defaultSleep(pause);
     }
   }
 }
