@@ -13,6 +13,8 @@ import {
 } from "@aws-sdk/client-s3";
 import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { claimStatusAttempt } from "../../lambdas/export/app/status-attempt";
+import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
 import {
   claimBackupLocation,
@@ -237,5 +239,53 @@ describe("gc backup and restore through the CLI, every write's first answer lost
       new ListObjectsV2Command({ Bucket: w.bucket, Prefix: `${repo}/data/` }),
     );
     expect((there.Contents ?? []).map((o) => o.Key)).toEqual([`${repo}/data/a`, `${repo}/data/b`]);
+  });
+});
+
+describe("the export status step's claim", () => {
+  it("an earlier attempt's claim sent again after its answer hung does not take the status files back from a later attempt", async () => {
+    // Step Functions retries the status step after a Lambda service error while the earlier
+    // attempt still runs; that attempt's claim, stored but its answer lost, is sent again by
+    // the SDK once its request times out, after the later attempt took the claim.
+    const bucket = await newBucket();
+    const slow = createS3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+      s3Timeouts: { connectionMs: 1_000, requestMs: 1_000 },
+    });
+    const exportId = uniqueName("exp");
+    const claimKey = exportWorkKeys(exportId).statusClaim;
+    const store = new S3ObjectStore(s3);
+    await admin.lose({ count: 1, bucket, operation: "PutObject", prefix: claimKey, mode: "hang" });
+    const earlier = claimStatusAttempt(
+      { store: new S3ObjectStore(slow), workBucket: bucket },
+      exportId,
+    );
+    while ((await store.getText(bucket, claimKey)) === undefined) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const later = await claimStatusAttempt({ store, workBucket: bucket }, exportId);
+    expect(await later.write(bucket, "status/c1.json", "later", "text/plain")).toBe(true);
+    const first = await earlier;
+    expect(await first.write(bucket, "status/c1.json", "earlier", "text/plain")).toBe(false);
+    expect(await store.getText(bucket, "status/c1.json")).toBe("later");
+    expect(await later.holds()).toBe(true);
+    slow.destroy();
+  });
+
+  it("a claim whose answer was lost is the attempt's own: it writes the status files", async () => {
+    const bucket = await newBucket();
+    const exportId = uniqueName("exp");
+    const store = new S3ObjectStore(s3);
+    await admin.lose({
+      count: 1,
+      bucket,
+      operation: "PutObject",
+      prefix: exportWorkKeys(exportId).statusClaim,
+    });
+    const attempt = await claimStatusAttempt({ store, workBucket: bucket }, exportId);
+    expect(await attempt.write(bucket, "status/c1.json", "only", "text/plain")).toBe(true);
+    expect(await store.getText(bucket, "status/c1.json")).toBe("only");
   });
 });

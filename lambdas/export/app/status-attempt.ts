@@ -20,6 +20,47 @@ export interface StatusAttempt {
 /** A write condition fails only for another attempt's write; each attempt writes a file once. */
 const MAX_CONDITION_FAILURES = 8;
 
+/** The claim as stored: its attempt, and when that attempt started (epoch ms). */
+interface Claim {
+  attempt: string;
+  /** Absent in claims of earlier versions: taken for earlier. */
+  startedAt?: number;
+}
+
+const claimOf = (text: string) => JSON.parse(text) as Partial<Claim>;
+
+/**
+ * Attempts start one after another (a retry only once the earlier one's call failed), seconds
+ * apart: the host clock orders them. A tie goes to the one reading it, the later to look.
+ */
+const laterThan = (held: Partial<Claim>, mine: Claim) =>
+  (held.startedAt ?? 0) > (mine.startedAt ?? 0);
+
+/**
+ * Takes the claim unless a later attempt holds it, on the condition that it is still as read:
+ * a put whose answer was lost is sent again by the SDK (after a request timeout: minutes), and
+ * unconditional, it took the claim back from a later attempt started meanwhile, whose status
+ * files it then wrote over. Failing its condition, it reads again: its own first write, or
+ * another attempt's, earlier (taken over) or later (left to it).
+ */
+async function takeClaim(store: ExportObjectStore, bucket: string, key: string, mine: Claim) {
+  for (let i = 0; i < MAX_CONDITION_FAILURES; i++) {
+    const read = await store.getVersioned(bucket, key);
+    const held = read && claimOf(read.text);
+    if (held && (held.attempt === mine.attempt || laterThan(held, mine))) return;
+    try {
+      const condition = read ? { etag: read.etag } : ("absent" as const);
+      await store.putIf(bucket, key, JSON.stringify(mine), condition, "application/json");
+      return;
+    } catch (err) {
+      if (!(err instanceof WriteConditionFailedError)) throw err;
+    }
+  }
+  throw new Error(
+    `s3://${bucket}/${key}: changed by other attempts ${MAX_CONDITION_FAILURES} times`,
+  );
+}
+
 export async function claimStatusAttempt(
   deps: { store: ExportObjectStore; workBucket: string },
   exportId: string,
@@ -27,10 +68,10 @@ export async function claimStatusAttempt(
   const { store, workBucket } = deps;
   const key = exportWorkKeys(exportId).statusClaim;
   const attempt = randomUUID();
-  await store.put(workBucket, key, JSON.stringify({ attempt }), "application/json");
+  await takeClaim(store, workBucket, key, { attempt, startedAt: Date.now() });
   const holds = async () => {
     const body = await store.getText(workBucket, key);
-    return body !== undefined && (JSON.parse(body) as { attempt?: string }).attempt === attempt;
+    return body !== undefined && claimOf(body).attempt === attempt;
   };
   const write = async (bucket: string, path: string, body: string, contentType: string) => {
     for (let i = 0; i < MAX_CONDITION_FAILURES; i++) {
