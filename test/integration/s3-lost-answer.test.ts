@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runClaimedPlanCall } from "../../lambdas/export/app/plan-call-claim";
 import { claimStatusAttempt } from "../../lambdas/export/app/status-attempt";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
 import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
@@ -287,5 +288,96 @@ describe("the export status step's claim", () => {
     const attempt = await claimStatusAttempt({ store, workBucket: bucket }, exportId);
     expect(await attempt.write(bucket, "status/c1.json", "only", "text/plain")).toBe(true);
     expect(await store.getText(bucket, "status/c1.json")).toBe("only");
+  });
+});
+
+describe("the export plan call's claim", () => {
+  it("a release whose answer hung, sent again after another attempt took the call over, does not free the call for a third", async () => {
+    // An attempt whose plan failed gives its call back at once; a retry takes it over. The
+    // release, stored but its answer lost, is sent again by the SDK once its request times out.
+    const bucket = await newBucket();
+    const slow = createS3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+      s3Timeouts: { connectionMs: 1_000, requestMs: 1_000 },
+    });
+    const key = `plan-calls/${uniqueName("call")}.json`;
+    const store = new S3ObjectStore(s3);
+    const deadlineMs = Date.now() + 600_000;
+    const answer = {
+      done: true,
+      cursor: { afterPath: "z", counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 } },
+      counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 },
+    };
+    const first = runClaimedPlanCall(
+      { store: new S3ObjectStore(slow), workBucket: bucket },
+      { key, attempt: "first", deadlineMs },
+      async () => {
+        await admin.lose({ count: 1, bucket, operation: "PutObject", prefix: key, mode: "hang" });
+        throw new Error("listing failed");
+      },
+    );
+    while (!(await store.getText(bucket, key))?.includes('"ended":true')) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let planning = 0;
+    let most = 0;
+    const plan = async () => {
+      planning++;
+      most = Math.max(most, planning);
+      await held;
+      planning--;
+      return answer;
+    };
+    const second = runClaimedPlanCall(
+      { store, workBucket: bucket },
+      { key, attempt: "second", deadlineMs },
+      plan,
+    );
+    await expect(first).rejects.toThrow("listing failed");
+    // A third attempt, at its deadline: the second still plans, so it may only wait.
+    const third = runClaimedPlanCall(
+      { store, workBucket: bucket },
+      { key, attempt: "third", deadlineMs: Date.now() },
+      plan,
+    ).then(
+      () => "planned",
+      (err: Error) => err.name,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(most).toBe(1);
+    release();
+    expect(await second).toEqual(answer);
+    expect(await third).toBe("PlanCallInProgress");
+    slow.destroy();
+  });
+
+  it("an answer whose write's answer was lost is the attempt's own: the call answers it", async () => {
+    const bucket = await newBucket();
+    const key = `plan-calls/${uniqueName("call")}.json`;
+    const store = new S3ObjectStore(s3);
+    const answer = {
+      done: true,
+      cursor: { afterPath: "z", counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 } },
+      counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 },
+    };
+    const out = await runClaimedPlanCall(
+      { store, workBucket: bucket },
+      { key, attempt: "only", deadlineMs: Date.now() + 600_000 },
+      async () => {
+        await admin.lose({ count: 1, bucket, operation: "PutObject", prefix: key });
+        return answer;
+      },
+    );
+    expect(out).toEqual(answer);
+    expect(JSON.parse((await store.getText(bucket, key)) ?? "{}")).toMatchObject({
+      attempt: "only",
+      output: answer,
+    });
   });
 });

@@ -142,7 +142,7 @@ describe("the claim of a plan call", () => {
     expect(runs).toBe(1);
     expect(record(store)).toEqual({ attempt: "a", until: 9e15, output: output(1) });
     // The claim's cost: two PUTs by the owner (the claim, the answer), none by the other.
-    expect(writes).toEqual(["putIf a", "put a", "putIf b"]);
+    expect(writes).toEqual(["putIf a", "putIf a", "putIf b"]);
   });
 
   it("waits for an owner still running and answers as it did", async () => {

@@ -13,7 +13,7 @@ export class PlanCallInProgressError extends Error {
 }
 
 export interface PlanCallClaimDeps {
-  store: Pick<ExportObjectStore, "put" | "putIf" | "getVersioned">;
+  store: Pick<ExportObjectStore, "putIf" | "getVersioned">;
   workBucket: string;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -42,37 +42,48 @@ export async function runClaimedPlanCall(
   plan: () => Promise<PlanStepOutput>,
 ): Promise<PlanStepOutput> {
   const mine: PlanCallRecord = { attempt: call.attempt, until: call.deadlineMs };
-  const answered = await claim(deps, call, JSON.stringify(mine));
-  if (answered) return answered;
+  const claimed = await claim(deps, call, JSON.stringify(mine));
+  if ("answer" in claimed) return claimed.answer;
+  // Both writes only over the claim as written: a PUT whose answer was lost is sent again by
+  // the SDK (after a request timeout: minutes), and unconditional, a release sent again after
+  // another attempt took the call over handed it to a third, which planned beside the second.
+  const own = { etag: claimed.etag };
   let output: PlanStepOutput;
   try {
     output = await plan();
   } catch (err) {
     // Free the call at once for a retry rather than after this invocation's deadline.
     await deps.store
-      .put(deps.workBucket, call.key, JSON.stringify({ ...mine, ended: true }))
+      .putIf(deps.workBucket, call.key, JSON.stringify({ ...mine, ended: true }), own)
       .catch((e) => logger.warn("plan call not released", { error: (e as Error).message }));
     throw err;
   }
   // Last: an attempt that reads the answer finds every shard and index of the call written.
-  await deps.store.put(deps.workBucket, call.key, JSON.stringify({ ...mine, output }));
+  try {
+    await deps.store.putIf(deps.workBucket, call.key, JSON.stringify({ ...mine, output }), own);
+  } catch (err) {
+    if (!(err instanceof WriteConditionFailedError)) throw err;
+    // Its own answer, written by a first attempt whose answer was lost, is no failure.
+    const stored = await deps.store.getVersioned(deps.workBucket, call.key);
+    const record = stored && parsePlanCallRecord(stored.text, call.key);
+    if (record?.attempt !== call.attempt || !record.output) throw err;
+  }
   return output;
 }
 
-/** Claims the call (undefined) or returns the answer of the attempt that owns it. */
+/** Claims the call (the ETag of the claim) or returns the answer of the attempt that owns it. */
 async function claim(
   deps: PlanCallClaimDeps,
   call: PlanCallAttempt,
   body: string,
-): Promise<PlanStepOutput | undefined> {
+): Promise<{ etag: string } | { answer: PlanStepOutput }> {
   const now = deps.now ?? Date.now;
   // undefined: read the record again without writing (the owner may still run).
   let condition: WriteCondition | undefined = "absent";
   for (;;) {
     if (condition !== undefined) {
       try {
-        await deps.store.putIf(deps.workBucket, call.key, body, condition);
-        return undefined;
+        return { etag: await deps.store.putIf(deps.workBucket, call.key, body, condition) };
       } catch (err) {
         if (!(err instanceof WriteConditionFailedError)) throw err;
       }
@@ -86,10 +97,10 @@ async function claim(
     const decision = decidePlanCall(record, call.attempt, now());
     switch (decision.action) {
       case "own":
-        return undefined;
+        return { etag: stored.etag };
       case "adopt":
         logger.info("plan call answered by an earlier attempt", { key: call.key });
-        return decision.output;
+        return { answer: decision.output };
       case "take-over":
         logger.warn("plan call taken over from an attempt that ended", {
           key: call.key,
