@@ -281,6 +281,43 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(exists(w, X)).toBe(true);
   });
 
+  it("stops the sweep when a revert made during the deletes is left expired under a backdated commit that holds its entries", async () => {
+    // As above, but a commit dated 30 days back (lakeFS's commit `date`) is made on the revert:
+    // the new head is active, the revert (its parent) is not, and the head's diff from c2 shows
+    // nothing at p, yet the head holds the revert's X.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-revert-backdated${seq++}`;
+    let revert = "";
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      {
+        beforeSweepMap: () => {
+          revert = w.lakefs.revert("main", c1, NOW - 60);
+          w.lakefs.stage("main", "q", upload(w, "other"));
+          w.lakefs.commit("main", NOW - 30 * DAY);
+        },
+      },
+    );
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(
+      `commit ${revert} (a revert of ${c1}) was made during the sweep`,
+    );
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(exists(w, X)).toBe(true);
+  });
+
   it("stops the sweep when a cherry-pick made during the deletes brings back an expired commit's entry, and the next sweep keeps it", async () => {
     // c1 wrote v1 (X) at p over v2; c2 wrote v2 again, c3 v1 again (Y), so c0 to c2 expired
     // with X marked. During the deletes c1 is cherry-picked onto main: lakeFS merges c1 with

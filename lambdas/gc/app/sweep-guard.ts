@@ -240,9 +240,12 @@ export class SweepGuard {
   }
 
   /**
-   * The reverts and cherry-picks among `newlyActive` that took entries from a commit neither
-   * covered nor newly active (their diffs cannot show an entry kept at the same identity), or
-   * from a commit the sweep cannot name (a revert of a branch, a tag or `main~1`).
+   * The reverts and cherry-picks among `newlyActive` and their uncovered ancestors that took
+   * entries from a commit neither covered nor newly active (their diffs cannot show an entry
+   * kept at the same identity), or from a commit the sweep cannot name (a revert of a branch, a
+   * tag or `main~1`). An ancestor need not be active to pass its entries on: a commit dated
+   * before the retention window (lakeFS's commit `date`) made on a revert leaves the revert
+   * expired, yet holds its tree and is diffed across it.
    */
   #mergedFromUncovered(
     graph: CommitGraph,
@@ -250,7 +253,7 @@ export class SweepGuard {
   ): { commit: string; source: MergeSource }[] {
     const active = new Set(newlyActive);
     const safe = (id: string) => this.#covered.has(id) || active.has(id);
-    return newlyActive.flatMap((commit) => {
+    return this.#uncoveredAncestry(graph, newlyActive).flatMap((commit) => {
       const source = this.#mergeSources.get(commit);
       if (!source) return [];
       const reverted = source.kind === "revert" ? commitNamed(source.ref, graph) : undefined;
@@ -262,6 +265,19 @@ export class SweepGuard {
             : (graph.parentsOf(reverted) ?? []);
       return from === undefined || !from.every(safe) ? [{ commit, source }] : [];
     });
+  }
+
+  /** `commits` and every ancestor reached from them through commits not covered. */
+  #uncoveredAncestry(graph: CommitGraph, commits: readonly string[]): string[] {
+    const seen = new Set<string>();
+    const pending = [...commits];
+    while (pending.length > 0) {
+      const c = pending.pop() as string;
+      if (seen.has(c) || this.#covered.has(c)) continue;
+      seen.add(c);
+      pending.push(...(graph.parentsOf(c) ?? []));
+    }
+    return [...seen];
   }
 
   /** The rules checks use: whichever of the snapshot's and today's keeps more, per branch. */
