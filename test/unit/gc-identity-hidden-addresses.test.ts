@@ -407,6 +407,37 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(w.store.deleted).toEqual([]);
   });
 
+  it("stops the sweep when a revert made during the deletes names a branch whose name is also a kept commit's id prefix", async () => {
+    // lakeFS resolves a ref as a full commit id, then a branch, then a tag, and only then as an
+    // id prefix: "Revert cafe01" reverted the branch cafe01's head c1, taking c0's X (p was
+    // rewritten with the same bytes in c2), not the kept commit whose id starts with cafe01.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v2"));
+    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.createBranch("cafe01", c1);
+    const tree = new Map([["p", upload(w, "v1")]]);
+    const c2 = w.lakefs.addCommit([c1], tree, NOW - 10 * DAY, "cafe01".padEnd(64, "7"));
+    w.lakefs.hardReset("main", c2);
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      {
+        runId: `20270101T000000000Z-hexname${seq++}`,
+        storageNamespace: NS,
+        rules: RULES,
+        now: NOW,
+      },
+      { beforeSweepMap: () => void w.lakefs.revert("main", c1, NOW - 60, "Revert cafe01") },
+    );
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain("(a revert of cafe01) was made during the sweep");
+  });
+
   it("stops the sweep when a branch is re-created during the deletes on a commit no ref reached, forked from an expired one", async () => {
     // feature forked from c0, committed o and was deleted (not merged) before the mark: o is
     // reached by no ref, so neither the mark nor revalidation sees it. main then rewrote p

@@ -27,15 +27,21 @@ describe("mergeSourceOf: which commits a one-parent commit took entries from", (
 describe("commitNamed: the commit a revert's ref names", () => {
   const a = "a1b2c3d4e5f6".padEnd(64, "0");
   const b = "a1b2c3ffffff".padEnd(64, "0");
+  const none = new Set<string>();
   it("takes a full id, or a hex prefix of six or more characters only one id starts with", () => {
-    expect(commitNamed(a, ids(a, b))).toBe(a);
-    expect(commitNamed("a1b2c3d4", ids(a, b))).toBe(a);
-    expect(commitNamed("a1b2c3", ids(a, b)), "two ids start with it").toBeUndefined();
-    expect(commitNamed("a1b2c", ids(a)), "too short to name a commit").toBeUndefined();
+    expect(commitNamed(a, ids(a, b), none)).toBe(a);
+    expect(commitNamed("a1b2c3d4", ids(a, b), none)).toBe(a);
+    expect(commitNamed("a1b2c3", ids(a, b), none), "two ids start with it").toBeUndefined();
+    expect(commitNamed("a1b2c", ids(a), none), "too short to name a commit").toBeUndefined();
   });
 
   it("names no commit for a branch, a tag or a relative ref", () => {
-    expect(commitNamed("main", ids(a))).toBeUndefined();
-    expect(commitNamed(`${a.slice(0, 8)}~1`, ids(a))).toBeUndefined();
+    expect(commitNamed("main", ids(a), none)).toBeUndefined();
+    expect(commitNamed(`${a.slice(0, 8)}~1`, ids(a), none)).toBeUndefined();
+  });
+
+  it("names no commit for a prefix that is also a branch or tag name (lakeFS resolves those first)", () => {
+    expect(commitNamed("a1b2c3d4", ids(a), new Set(["main", "a1b2c3d4"]))).toBeUndefined();
+    expect(commitNamed(a, ids(a), new Set([a])), "a full id comes first").toBe(a);
   });
 });

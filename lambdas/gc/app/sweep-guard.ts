@@ -111,6 +111,8 @@ export class SweepGuard {
   #knownAtRevalidation: Set<string> | undefined;
   /** Reverts and cherry-picks among the commits checks added to the graph. */
   readonly #mergeSources = new Map<string, MergeSource>();
+  /** Every branch and tag name seen since revalidation: a revert may name one, not a commit. */
+  readonly #refNames = new Set<string>();
   #stopped: CommitRevivedError | MergedEntriesError | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
   #inflight: { startedAt: number; done: Promise<void> } | undefined;
@@ -125,6 +127,7 @@ export class SweepGuard {
     this.#refs = ctx.snapshot.refs;
     this.#covered = new Set(ctx.snapshot.covered);
     this.#rules = ctx.snapshot.rules;
+    this.#noteRefNames(this.#refs);
   }
 
   /**
@@ -162,6 +165,7 @@ export class SweepGuard {
       this.#spare({ side: "active", kind: "staged", branch: b.id }),
     );
     const refs = await readRefs(this.deps.lakefs, repository);
+    this.#noteRefNames(refs);
     const rules = await this.#rulesNow();
     const rulesChanged = JSON.stringify(rules) !== JSON.stringify(this.#rules);
     if (rulesChanged || !sameRefs(refs, this.#refs)) {
@@ -256,7 +260,8 @@ export class SweepGuard {
     return this.#uncoveredAncestry(graph, newlyActive).flatMap((commit) => {
       const source = this.#mergeSources.get(commit);
       if (!source) return [];
-      const reverted = source.kind === "revert" ? commitNamed(source.ref, graph) : undefined;
+      const reverted =
+        source.kind === "revert" ? commitNamed(source.ref, graph, this.#refNames) : undefined;
       const from =
         source.kind === "cherry-pick"
           ? [source.commit]
@@ -265,6 +270,10 @@ export class SweepGuard {
             : (graph.parentsOf(reverted) ?? []);
       return from === undefined || !from.every(safe) ? [{ commit, source }] : [];
     });
+  }
+
+  #noteRefNames(refs: RepositoryRefs): void {
+    for (const r of [...refs.branches, ...refs.tags]) this.#refNames.add(r.id);
   }
 
   /** `commits` and every ancestor reached from them through commits not covered. */

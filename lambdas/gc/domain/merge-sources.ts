@@ -33,14 +33,17 @@ export function mergeSourceOf(
 /**
  * The commit `ref` names among `commits`: one of them, or a prefix of at least 6 hex characters
  * only one of them starts with. A branch, a tag or a relative ref (`main~1`) names no commit
- * here: they may have moved since the revert.
+ * here: they may have moved since the revert. lakeFS resolves a ref as a full commit id, then
+ * a branch, then a tag, and only then as a prefix, so a prefix that is also one of `refNames`
+ * (a branch `cafe01`) names that ref's commit at the time, not the commit it starts.
  */
 export function commitNamed(
   ref: string,
   commits: { has(id: string): boolean; ids(): Iterable<string> },
+  refNames: ReadonlySet<string>,
 ): string | undefined {
   if (commits.has(ref)) return ref;
-  if (!/^[0-9a-f]{6,63}$/.test(ref)) return undefined;
+  if (refNames.has(ref) || !/^[0-9a-f]{6,63}$/.test(ref)) return undefined;
   let found: string | undefined;
   for (const id of commits.ids()) {
     if (!id.startsWith(ref)) continue;
