@@ -304,14 +304,31 @@ describe("revivals inside one run", () => {
     // c0 into main with c1 as the base: both sides hold v1 at p, lakeFS takes c0's object.
     [
       "a revert",
+      "a revert",
       ["v1", "v2", "v1"],
       0,
       2,
       (id: string, c: string[]) => env.lakefs.revertBranch(id, "main", { ref: c[1]! }),
     ],
+    // As the revert, then a commit dated a month back (lakeFS's commit `date`) on it: the new
+    // head is kept, the revert (its parent) is not, and the head's diff shows nothing at p.
+    [
+      "a revert with a backdated commit made on it",
+      "a revert",
+      ["v1", "v2", "v1"],
+      0,
+      2,
+      async (id: string, c: string[]) => {
+        await env.lakefs.revertBranch(id, "main", { ref: c[1]! });
+        await env.lakefs.uploadObject(id, "main", "r", { content: "r" });
+        const month = Math.floor(Date.now() / 1000) - 30 * DAY;
+        await env.lakefs.commit(id, "main", { message: "backdated", date: month });
+      },
+    ],
     // c1 wrote v1 over v2, c2 and c3 wrote v2 and v1 again. Cherry-picking c1 merges c1 into
     // main with c0 as the base: both sides hold v1 at p, lakeFS takes c1's object.
     [
+      "a cherry-pick",
       "a cherry-pick",
       ["v2", "v1", "v2", "v1"],
       1,
@@ -320,7 +337,7 @@ describe("revivals inside one run", () => {
     ],
   ] as const)(
     "%s during the deletes that brings back an expired commit's object at a path rewritten with the same bytes stops the sweep; its next sweep keeps the object",
-    async (what, contents, revived, marked, during) => {
+    async (_name, what, contents, revived, marked, during) => {
       // The new commit's diff from main's previous head shows nothing at p.
       const { id } = await createLakeFsRepository(env, { webhook: false });
       const now = Math.floor(Date.now() / 1000);
