@@ -244,6 +244,43 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     expect(exists(w, X)).toBe(true);
   });
 
+  it("stops the sweep when an expired commit is squash-merged during the deletes, and the next sweep keeps its objects", async () => {
+    // As above, with lakeFS's squash_merge: the merge commit keeps only main's head as parent,
+    // so no second parent leads to c0; lakeFS's merge-strategy metadata says it is a merge.
+    const w = world();
+    const X = upload(w, "v1");
+    const c0 = w.lakefs.addCommit([], new Map([["p", X]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "p", upload(w, "v1"));
+    const c1 = w.lakefs.commit("main", NOW - 10 * DAY);
+    const runId = `20270101T000000000Z-squash${seq++}`;
+    let merge = "";
+    const stopped = await markAndSweepInMemory(
+      w.deps,
+      w.records,
+      { runId, storageNamespace: NS, rules: RULES, now: NOW },
+      {
+        beforeSweepMap: () => {
+          merge = w.lakefs.addCommit([c1], new Map([["p", X]]), NOW - 60, undefined, {
+            message: `Merge '${c0}' into 'main'`,
+            metadata: { ".lakefs.merge.strategy": "default" },
+          });
+          w.lakefs.hardReset("main", merge);
+        },
+      },
+    );
+    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+    expect(stopped.success).toBe(false);
+    expect(stopped.errorMessage).toContain(
+      `commit ${merge} (a squash merge of ${c0}) was made during the sweep`,
+    );
+    const again = await sweepAgain(w, runId);
+    expect(again.success).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
+    expect(exists(w, X)).toBe(true);
+  });
+
   it("stops the sweep when a revert made during the deletes brings back an expired commit's entry, and the next sweep keeps it", async () => {
     // c1 replaced v1 (X) at p, c2 wrote v1 again (Y: new address, same ETag), so c0 and c1
     // expired with X marked. During the deletes c1 is reverted: lakeFS merges c0 into main with

@@ -24,6 +24,31 @@ describe("mergeSourceOf: which commits a one-parent commit took entries from", (
   });
 });
 
+describe("mergeSourceOf: squash merges", () => {
+  const strategy = { ".lakefs.merge.strategy": "default" };
+  it("reads a one-parent merge (squash_merge) and the ref lakeFS's message names", () => {
+    expect(
+      mergeSourceOf({ message: "Merge 'feature' into 'main'", metadata: strategy, parents: ["h"] }),
+    ).toEqual({ kind: "squash-merge", ref: "feature" });
+    expect(
+      mergeSourceOf({ message: "our release", metadata: strategy, parents: ["h"] }),
+      "a message of its own names nothing",
+    ).toEqual({ kind: "squash-merge", ref: undefined });
+  });
+
+  it("leaves a two-parent merge to its parents, and a cherry-pick of a merge to its origin", () => {
+    const message = "Merge 'feature' into 'main'";
+    expect(mergeSourceOf({ message, metadata: strategy, parents: ["h", "f"] })).toBeUndefined();
+    expect(
+      mergeSourceOf({
+        message,
+        metadata: { ...strategy, "cherry-pick-origin": "m" },
+        parents: ["h"],
+      }),
+    ).toEqual({ kind: "cherry-pick", commit: "m" });
+  });
+});
+
 describe("commitNamed: the commit a revert's ref names", () => {
   const a = "a1b2c3d4e5f6".padEnd(64, "0");
   const b = "a1b2c3ffffff".padEnd(64, "0");

@@ -15,8 +15,8 @@
 //      stops instead (CommitRevivedError); a sweep of the same mark lists it at revalidation.
 //      So does a commit revalidation never saw (no ref reached it) whose main ancestry goes
 //      back to one it found expired: it holds that commit's tree, not a new commit's changes.
-//      So does a revert or cherry-pick taking entries of a commit neither covered nor newly
-//      active (MergedEntriesError): lakeFS records those merges with one parent.
+//      So does a revert, cherry-pick or squash merge taking entries of a commit neither
+//      covered nor newly active (MergedEntriesError): lakeFS records those with one parent.
 // Uncommitted entries are read before the refs, so an entry committed during the check is
 // seen either staged or in the new commit. Whatever referenced an address when the check
 // started is thus found; a revival after that start can still lose the object, which bounds
@@ -63,11 +63,13 @@ export class MergedEntriesError extends Error {
       .map(({ commit, source }) =>
         source.kind === "revert"
           ? `${commit} (a revert of ${source.ref})`
-          : `${commit} (a cherry-pick of ${source.commit})`,
+          : source.kind === "squash-merge"
+            ? `${commit} (a squash merge of ${source.ref ?? "a ref its message does not name"})`
+            : `${commit} (a cherry-pick of ${source.commit})`,
       )
       .join(", ");
     super(
-      `commit ${what}${found.length > 3 ? ` and ${found.length - 3} more` : ""} was made during the sweep and may hold entries of a commit the mark found expired (a revert takes the reverted commit's parent's entries, a cherry-pick the picked commit's, also where the size and ETag did not change, which no diff shows), so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists it`,
+      `commit ${what}${found.length > 3 ? ` and ${found.length - 3} more` : ""} was made during the sweep and may hold entries of a commit the mark found expired (a revert takes the reverted commit's parent's entries, a cherry-pick the picked commit's, a squash merge the merged commit's, also where the size and ETag did not change, which no diff shows), so the sweep stopped; sweep the same mark again (--sweep-only --mark-id): its revalidation lists it`,
     );
   }
 }
@@ -260,16 +262,18 @@ export class SweepGuard {
     return this.#uncoveredAncestry(graph, newlyActive).flatMap((commit) => {
       const source = this.#mergeSources.get(commit);
       if (!source) return [];
-      const reverted =
-        source.kind === "revert" ? commitNamed(source.ref, graph, this.#refNames) : undefined;
-      const from =
-        source.kind === "cherry-pick"
-          ? [source.commit]
-          : reverted === undefined
-            ? undefined
-            : (graph.parentsOf(reverted) ?? []);
+      const from = this.#entriesFrom(graph, source);
       return from === undefined || !from.every(safe) ? [{ commit, source }] : [];
     });
+  }
+
+  /** The commits whose entries `source` took; undefined when the sweep cannot name them. */
+  #entriesFrom(graph: CommitGraph, source: MergeSource): readonly string[] | undefined {
+    if (source.kind === "cherry-pick") return [source.commit];
+    const named =
+      source.ref === undefined ? undefined : commitNamed(source.ref, graph, this.#refNames);
+    if (named === undefined) return undefined;
+    return source.kind === "revert" ? (graph.parentsOf(named) ?? []) : [named];
   }
 
   #noteRefNames(refs: RepositoryRefs): void {

@@ -8,24 +8,37 @@ import type { Commit } from "../../shared/lakefs/types";
 
 /** lakeFS's metadata key on a cherry-pick's commit: the picked commit's id (set after overrides). */
 export const CHERRY_PICK_ORIGIN = "cherry-pick-origin";
+/** lakeFS's metadata key on every merge commit (set after the caller's metadata). */
+export const MERGE_STRATEGY = ".lakefs.merge.strategy";
 
 /** Where a one-parent commit may have taken entries from besides its parent. */
 export type MergeSource =
   /** A cherry-pick: entries of `commit`. */
   | { kind: "cherry-pick"; commit: string }
   /** A revert (lakeFS's message "Revert <ref>"): entries of `ref`'s parents. */
-  | { kind: "revert"; ref: string };
+  | { kind: "revert"; ref: string }
+  /**
+   * A squash merge (`squash_merge`: lakeFS keeps only the destination's head as parent):
+   * entries of `ref`, named by lakeFS's message "Merge '<ref>' into '<branch>'" (undefined
+   * when the merge has a message of its own).
+   */
+  | { kind: "squash-merge"; ref: string | undefined };
 
 /**
- * The merge a commit records, if lakeFS made it by a cherry-pick or a revert. A cherry-pick
- * always carries its origin; a revert only says so in its default message (`Revert <ref>`):
- * one made with a message of its own looks like any commit.
+ * The merge a commit records, if lakeFS made it by a cherry-pick, a revert or a squash merge.
+ * A cherry-pick always carries its origin (first: it copies the picked commit's metadata,
+ * merge strategy included); a squash merge its strategy, with one parent; a revert only says
+ * so in its default message (`Revert <ref>`): one made with a message of its own looks like
+ * any commit.
  */
 export function mergeSourceOf(
-  commit: Pick<Commit, "message" | "metadata">,
+  commit: Pick<Commit, "message" | "metadata"> & { parents?: readonly string[] },
 ): MergeSource | undefined {
   const origin = commit.metadata?.[CHERRY_PICK_ORIGIN];
   if (origin) return { kind: "cherry-pick", commit: origin };
+  if (commit.metadata?.[MERGE_STRATEGY] !== undefined && commit.parents?.length === 1) {
+    return { kind: "squash-merge", ref: /^Merge '(.+)' into '.+'$/.exec(commit.message)?.[1] };
+  }
   const revert = /^Revert (\S+)$/.exec(commit.message);
   return revert ? { kind: "revert", ref: revert[1] as string } : undefined;
 }
