@@ -123,7 +123,8 @@ export function merge(
       typeof input.message === "string" && input.message !== ""
         ? input.message
         : `Merge '${sourceRef}' into '${destination}'`,
-    metadata,
+    // lakeFS adds its strategy after the caller's metadata, on every merge commit.
+    metadata: { ...metadata, ".lakefs.merge.strategy": strategy ?? "default" },
     creation_date: nowSeconds(),
     meta_range_id: merged.id,
   });

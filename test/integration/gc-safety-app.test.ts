@@ -383,6 +383,61 @@ describe("revivals inside one run", () => {
   );
 });
 
+describe("a squash merge during the deletes", () => {
+  it("of an expired commit, at a path main rewrote with the same bytes, stops the sweep; its next sweep keeps the object", async () => {
+    // feature wrote v1 at p (f, expired: feature's head h rewrote p since), main wrote v1 too.
+    // Squash-merging f into main (lakeFS merges a commit id, and keeps only main's head as the
+    // parent): both sides changed p to the same identity, so the merge takes f's object, and
+    // no parent leads to f.
+    const { id } = await createLakeFsRepository(env, { webhook: false });
+    const now = Math.floor(Date.now() / 1000);
+    const commit = async (branch: string, message: string, days: number) =>
+      (await env.lakefs.commit(id, branch, { message, date: now - days * DAY })).id;
+    await env.lakefs.uploadObject(id, "main", "p", { content: "v0" });
+    const c0 = await commit("main", "c0", 20);
+    await env.lakefs.createBranch(id, "feature", c0);
+    await env.lakefs.uploadObject(id, "feature", "p", { content: "v1" });
+    const f = await commit("feature", "f", 19);
+    await env.lakefs.uploadObject(id, "feature", "p", { content: "v2" });
+    await commit("feature", "h", 18);
+    await env.lakefs.uploadObject(id, "main", "p", { content: "v1" });
+    await commit("main", "m1", 10);
+    await env.lakefs.uploadObject(id, "main", "q", { content: "q" });
+    await commit("main", "q", 1);
+    const back = (await env.lakefs.statObject(id, f, "p")).physical_address;
+    const put = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
+      default_retention_days: 3,
+      branches: [],
+    });
+    expect(put.status).toBe(204);
+    const repo = { id, commits: {}, content: {} };
+    const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+    // c0's v0 and f's v1.
+    expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 2 } });
+    let merge = "";
+    env.deployment.runtime.beforeInvocation({
+      function: /GcSweepFunction/,
+      invocation: "next",
+      run: async () => {
+        merge = await env.lakefs.merge(id, f, "main", { squashMerge: true });
+      },
+    });
+    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(back);
+    expect(await read(repo, "main", "p")).toBe("v1");
+    expect(stopped.status).toBe("failed");
+    expect(stopped.error_message).toContain(
+      `commit ${merge} (a squash merge of ${f}) was made during the sweep`,
+    );
+    const again = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(again).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 1, sparedObjects: 1 },
+    });
+    expect(await read(repo, "main", "p")).toBe("v1");
+  }, 120_000);
+});
+
 describe("revivals while the sweep's revalidation lists", () => {
   it("are listed by a catch-up round before the sweep, on the deployed state machine", async () => {
     const repo = await datedRepository();

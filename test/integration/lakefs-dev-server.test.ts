@@ -460,7 +460,7 @@ describe("merges, log and diffs", () => {
     const merge = await lakefs.getCommit(repo, mergeId);
     expect(merge.parents).toEqual([base.commit_id, featureCommit.id]);
     expect(merge.message).toBe("Merge 'feature' into 'main'");
-    expect(merge.metadata).toEqual({ k: "v" });
+    expect(merge.metadata).toEqual({ k: "v", ".lakefs.merge.strategy": "default" });
     expect((await lakefs.getBranch(repo, "main")).commit_id).toBe(mergeId);
     expect((await lakefs.statObject(repo, "main", "f.txt")).size_bytes).toBe(1);
     // nothing new on the source: lakeFS answers 400 "no changes"
@@ -633,8 +633,10 @@ describe("actions", () => {
         merge_source: "dev",
         commit_message: "Merge 'dev' into 'main'",
       });
-      // lakeFS omits empty commit metadata
-      expect(received[1]!.body).not.toHaveProperty("commit_metadata");
+      // a merge commit always carries lakeFS's merge strategy
+      expect(received[1]!.body).toMatchObject({
+        commit_metadata: { ".lakefs.merge.strategy": "default" },
+      });
     } finally {
       await new Promise((r) => hookServer.close(r));
     }
