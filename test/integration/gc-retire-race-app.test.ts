@@ -69,12 +69,16 @@ it("a sweep that outlived its lease while its mark was retired deletes nothing a
       function: /GcSweepFunction/,
       invocation: "next",
       run: () => {
-        // The check before the first delete request waits 4 s on lakeFS; the lease the
-        // sweep renewed runs out meanwhile, and the mark is retired (a restore begins).
-        env.lakefsServer.faults.add({ operation: "listBranches", latencyMs: 4000, count: 1 });
-        retire = sleep(2500).then(() =>
-          env.api.post(`/repositories/${id}/gc/marks/m1/retire`, { reason: "restore" }),
-        );
+        // The check before the first delete request renews the lease (1 s), then waits 6 s on
+        // lakeFS; the lease runs out meanwhile, and the mark is retired (a restore begins).
+        // Timed from the delayed call itself, not the invocation: a loaded machine may take
+        // seconds to reach it, while the revalidation's long lease still holds.
+        env.lakefsServer.faults.add({ operation: "listBranches", latencyMs: 6000, count: 1 });
+        retire = (async () => {
+          while (env.lakefsServer.faults.list()[0]?.fired !== 1) await sleep(20);
+          await sleep(1500);
+          return env.api.post(`/repositories/${id}/gc/marks/m1/retire`, { reason: "restore" });
+        })();
       },
     });
     const sweep = await gc(id, { do_mark: false, mark_id: "m1" });
