@@ -189,25 +189,13 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     w.lakefs.createBranch("main", c0);
     w.lakefs.stage("main", "p", upload(w, "v1"));
     w.lakefs.commit("main", NOW - 10 * DAY);
-    const runId = `20270101T000000000Z-reset${seq++}`;
-    const stopped = await markAndSweepInMemory(
-      w.deps,
-      w.records,
-      { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      {
-        beforeSweepMap: () => {
-          w.lakefs.hardReset("main", c0);
-        },
-      },
+    const again = await expectStopThenKept(
+      w,
+      X,
+      () => w.lakefs.hardReset("main", c0),
+      () => `commit ${c0} became active again during the sweep`,
     );
-    expect(stopped.success).toBe(false);
-    expect(stopped.errorMessage).toContain(`commit ${c0} became active again during the sweep`);
-    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
-    // The same mark swept again: revalidation lists c0, X is spared, nothing else was marked.
-    const again = await sweepAgain(w, runId);
-    expect(again.success).toBe(true);
-    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
-    expect(exists(w, X)).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0 });
   });
 
   it("stops the sweep when an expired commit is merged during the deletes, and the next sweep keeps its objects", async () => {
@@ -221,27 +209,13 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     w.lakefs.createBranch("main", c0);
     w.lakefs.stage("main", "p", upload(w, "v1"));
     const c1 = w.lakefs.commit("main", NOW - 10 * DAY);
-    const runId = `20270101T000000000Z-merge${seq++}`;
-    const stopped = await markAndSweepInMemory(
-      w.deps,
-      w.records,
-      { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      {
-        beforeSweepMap: () => {
-          const merge = w.lakefs.addCommit([c1, c0], new Map([["p", X]]), NOW - 60);
-          w.lakefs.hardReset("main", merge);
-        },
-      },
+    const again = await expectStopThenKept(
+      w,
+      X,
+      () => w.lakefs.hardReset("main", w.lakefs.addCommit([c1, c0], new Map([["p", X]]), NOW - 60)),
+      () => `commit ${c0} became active again during the sweep`,
     );
-    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
-    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
-    expect(stopped.success).toBe(false);
-    expect(stopped.errorMessage).toContain(`commit ${c0} became active again during the sweep`);
-    // The same mark swept again: revalidation lists the merge commit, X is spared.
-    const again = await sweepAgain(w, runId);
-    expect(again.success).toBe(true);
-    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
-    expect(exists(w, X)).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0 });
   });
 
   it("stops the sweep when an expired commit is squash-merged during the deletes, and the next sweep keeps its objects", async () => {
@@ -253,32 +227,20 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     w.lakefs.createBranch("main", c0);
     w.lakefs.stage("main", "p", upload(w, "v1"));
     const c1 = w.lakefs.commit("main", NOW - 10 * DAY);
-    const runId = `20270101T000000000Z-squash${seq++}`;
-    let merge = "";
-    const stopped = await markAndSweepInMemory(
-      w.deps,
-      w.records,
-      { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      {
-        beforeSweepMap: () => {
-          merge = w.lakefs.addCommit([c1], new Map([["p", X]]), NOW - 60, undefined, {
-            message: `Merge '${c0}' into 'main'`,
-            metadata: { ".lakefs.merge.strategy": "default" },
-          });
-          w.lakefs.hardReset("main", merge);
-        },
+    const again = await expectStopThenKept(
+      w,
+      X,
+      () => {
+        const merge = w.lakefs.addCommit([c1], new Map([["p", X]]), NOW - 60, undefined, {
+          message: `Merge '${c0}' into 'main'`,
+          metadata: { ".lakefs.merge.strategy": "default" },
+        });
+        w.lakefs.hardReset("main", merge);
+        return merge;
       },
+      (merge) => `commit ${merge} (a squash merge of ${c0}) was made during the sweep`,
     );
-    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
-    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
-    expect(stopped.success).toBe(false);
-    expect(stopped.errorMessage).toContain(
-      `commit ${merge} (a squash merge of ${c0}) was made during the sweep`,
-    );
-    const again = await sweepAgain(w, runId);
-    expect(again.success).toBe(true);
-    expect(again.counts).toMatchObject({ deleted_objects: 0, spared_by_revalidation: 1 });
-    expect(exists(w, X)).toBe(true);
+    expect(again.counts).toMatchObject({ deleted_objects: 0 });
   });
 
   it("stops the sweep when a revert made during the deletes brings back an expired commit's entry, and the next sweep keeps it", async () => {
@@ -294,28 +256,12 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
     w.lakefs.stage("main", "p", upload(w, "v1"));
     w.lakefs.commit("main", NOW - 10 * DAY);
-    const runId = `20270101T000000000Z-revert${seq++}`;
-    let revert = "";
-    const stopped = await markAndSweepInMemory(
-      w.deps,
-      w.records,
-      { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      {
-        beforeSweepMap: () => {
-          revert = w.lakefs.revert("main", c1, NOW - 60);
-        },
-      },
+    await expectStopThenKept(
+      w,
+      X,
+      () => w.lakefs.revert("main", c1, NOW - 60),
+      (revert) => `commit ${revert} (a revert of ${c1}) was made during the sweep`,
     );
-    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
-    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
-    expect(stopped.success).toBe(false);
-    expect(stopped.errorMessage).toContain(
-      `commit ${revert} (a revert of ${c1}) was made during the sweep`,
-    );
-    const again = await sweepAgain(w, runId);
-    expect(again.success).toBe(true);
-    expect(again.counts).toMatchObject({ spared_by_revalidation: 1 });
-    expect(exists(w, X)).toBe(true);
   });
 
   it("stops the sweep when a revert made during the deletes is left expired under a backdated commit that holds its entries", async () => {
@@ -330,29 +276,17 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
     w.lakefs.stage("main", "p", upload(w, "v1"));
     w.lakefs.commit("main", NOW - 10 * DAY);
-    const runId = `20270101T000000000Z-revert-backdated${seq++}`;
-    let revert = "";
-    const stopped = await markAndSweepInMemory(
-      w.deps,
-      w.records,
-      { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      {
-        beforeSweepMap: () => {
-          revert = w.lakefs.revert("main", c1, NOW - 60);
-          w.lakefs.stage("main", "q", upload(w, "other"));
-          w.lakefs.commit("main", NOW - 30 * DAY);
-        },
+    await expectStopThenKept(
+      w,
+      X,
+      () => {
+        const revert = w.lakefs.revert("main", c1, NOW - 60);
+        w.lakefs.stage("main", "q", upload(w, "other"));
+        w.lakefs.commit("main", NOW - 30 * DAY);
+        return revert;
       },
+      (revert) => `commit ${revert} (a revert of ${c1}) was made during the sweep`,
     );
-    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
-    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
-    expect(stopped.success).toBe(false);
-    expect(stopped.errorMessage).toContain(
-      `commit ${revert} (a revert of ${c1}) was made during the sweep`,
-    );
-    const again = await sweepAgain(w, runId);
-    expect(again.success).toBe(true);
-    expect(exists(w, X)).toBe(true);
   });
 
   it("stops the sweep when a cherry-pick made during the deletes brings back an expired commit's entry, and the next sweep keeps it", async () => {
@@ -369,28 +303,12 @@ describe("GC with lakeFS diffs that compare identity (ETag), not physical addres
     w.lakefs.commit("main", NOW - 12 * DAY);
     w.lakefs.stage("main", "p", upload(w, "v1"));
     w.lakefs.commit("main", NOW - 10 * DAY);
-    const runId = `20270101T000000000Z-pick${seq++}`;
-    let pick = "";
-    const stopped = await markAndSweepInMemory(
-      w.deps,
-      w.records,
-      { runId, storageNamespace: NS, rules: RULES, now: NOW },
-      {
-        beforeSweepMap: () => {
-          pick = w.lakefs.cherryPick("main", c1, NOW - 60);
-        },
-      },
+    await expectStopThenKept(
+      w,
+      X,
+      () => w.lakefs.cherryPick("main", c1, NOW - 60),
+      (pick) => `commit ${pick} (a cherry-pick of ${c1}) was made during the sweep`,
     );
-    expect(w.lakefs.treeOf("main").get("p")).toBe(X);
-    expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
-    expect(stopped.success).toBe(false);
-    expect(stopped.errorMessage).toContain(
-      `commit ${pick} (a cherry-pick of ${c1}) was made during the sweep`,
-    );
-    const again = await sweepAgain(w, runId);
-    expect(again.success).toBe(true);
-    expect(again.counts).toMatchObject({ spared_by_revalidation: 1 });
-    expect(exists(w, X)).toBe(true);
   });
 
   it("goes on deleting when a revert or cherry-pick made during the deletes takes entries of kept commits only", async () => {
@@ -540,4 +458,39 @@ async function sweepAgain(w: World, markRunId: string) {
     markNow: NOW,
     markRules: RULES,
   });
+}
+
+/**
+ * Marks and sweeps while `during` changes the repository right before the deletes: main's head
+ * holds X at p, the sweep must stop saying `message(what during returned)` and keep X, and the
+ * same mark swept again keeps X as well (its revalidation lists what came back).
+ */
+async function expectStopThenKept(
+  w: World,
+  X: string,
+  during: () => unknown,
+  message: (made: string) => string,
+) {
+  const runId = `20270101T000000000Z-during${seq++}`;
+  let made = "";
+  const stopped = await markAndSweepInMemory(
+    w.deps,
+    w.records,
+    { runId, storageNamespace: NS, rules: RULES, now: NOW },
+    {
+      beforeSweepMap: () => {
+        const result = during();
+        made = typeof result === "string" ? result : "";
+      },
+    },
+  );
+  expect(w.lakefs.treeOf("main").get("p")).toBe(X);
+  expect(exists(w, X), "main's head references X; GC must not delete it").toBe(true);
+  expect(stopped.success).toBe(false);
+  expect(stopped.errorMessage).toContain(message(made));
+  const again = await sweepAgain(w, runId);
+  expect(again.success).toBe(true);
+  expect(again.counts).toMatchObject({ spared_by_revalidation: 1 });
+  expect(exists(w, X)).toBe(true);
+  return again;
 }
