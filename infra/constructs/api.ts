@@ -21,12 +21,14 @@ import {
   GcRunRequestSchema,
 } from "../../lambdas/api/schemas";
 import {
+  EXPORT_PATHS_PK,
+  EXPORT_PROGRESS_PK_PREFIX,
   GC_LEASE_PK_PREFIX,
   REPO_PK_PREFIX,
   WEBHOOK_PK_PREFIX,
 } from "../../lambdas/shared/dynamodb/table";
 import { type LakeFsNetwork, lakeportFunction } from "./function";
-import { grantItems } from "./table-grants";
+import { grantItems, grantKindQuery, grantPartitions } from "./table-grants";
 
 export interface ApiProps {
   table: dynamodb.ITable;
@@ -181,16 +183,25 @@ export class Api extends Construct {
   private grantFunctions(functions: Record<RouteGroup, lambda.Function>, props: ApiProps): void {
     const stack = Stack.of(this);
     const { export: exportFn, gc: gcFn, webhook: webhookFn } = functions;
-    // Query: other branches' export configurations (the kind index), which a new export path
-    // may not overlap.
-    props.table.grant(
+    // The export routes (ExportStore, the progress store) read and write a branch's
+    // configuration and export state, starts included (the repository's partition), write and
+    // query the path claims of every branch (EXPORTPATHS, one partition: a new export path may
+    // not overlap another's), list other branches' configurations (the kind index) and read an
+    // export's counts.
+    grantItems(
       exportFn,
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:Query",
+      props.table,
+      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      [REPO_PK_PREFIX],
     );
+    grantPartitions(
+      exportFn,
+      props.table,
+      ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      [EXPORT_PATHS_PK],
+    );
+    grantKindQuery(exportFn, props.table, ["export-config"]);
+    grantItems(exportFn, props.table, ["dynamodb:GetItem"], [EXPORT_PROGRESS_PK_PREFIX]);
     // Storing or deleting a configuration (ExportStore replaceConfig, deleteConfig) and a start
     // (compareAndSetState) are transactions with a ConditionCheck on the branch's export state
     // or configuration: IAM authorizes that item as dynamodb:ConditionCheckItem. Both items

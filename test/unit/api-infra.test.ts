@@ -5,12 +5,25 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
-import { beforeAll, expect, test } from "vitest";
+import { beforeAll, describe, expect, it, test } from "vitest";
 import { Api } from "../../infra/constructs/api";
 import { Storage } from "../../infra/constructs/storage";
+import type { ApiDeps } from "../../lambdas/api/deps";
+import { createExportHandler } from "../../lambdas/api/handlers/export";
 import { ROUTES } from "../../lambdas/api/routes";
 import { WebhookDeliveryStore } from "../../lambdas/api/webhook-store";
+import { ExportStore } from "../../lambdas/export/adapters/export-store";
+import { DynamoExportProgressStore } from "../../lambdas/export/adapters/progress-store";
+import { GcStore } from "../../lambdas/gc/adapters/gc-store";
 import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
+import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "../support/api-fakes";
+import {
+  arnOf,
+  dynamoRequests,
+  recordingTable,
+  refused,
+  roleStatementsOf,
+} from "../support/iam-policy";
 
 let template: Template;
 
@@ -255,4 +268,92 @@ test("the webhook function's role allows every DynamoDB call its delivery store 
   expect([...sent].sort()).toEqual(["DeleteCommand", "GetCommand", "PutCommand"]);
   const granted = statementsOfFunctionWith("WEBHOOK_SECRET_ARN").flatMap(actionsOf);
   for (const command of sent) expect(granted, command).toContain(iamAction[command]);
+});
+
+describe("the export routes' table grants", () => {
+  const tableArn = () => arnOf(template, "AWS::DynamoDB::Table", "StorageState");
+  const exportRole = () => roleStatementsOf(template, "ApiExportFunction");
+  const event = (httpMethod: string, route: string, body?: unknown) =>
+    ({
+      httpMethod,
+      resource: `/api/v1/repositories/{repository}/branches/{branch}/${route}`,
+      pathParameters: { repository: "repo1", branch: "main" },
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? null : JSON.stringify(body),
+    }) as never;
+
+  it("allow every call the routes make: store, status, run, repair, delete", async () => {
+    // Another branch's configuration and path claim, for the overlap checks to read.
+    const other = { repository: "repo2", branch: "main", exportPath: "s3://exports-a/other/" };
+    const { doc, sent } = recordingTable([
+      { pk: "REPO#repo2", sk: "EXPORT#main#CONFIG", kind: "export-config", ...other },
+      { pk: "EXPORTPATHS", sk: "repo2#main", ...other },
+    ]);
+    const lakefs = new FakeLakeFs().addRepository("repo1", "s3://data/repo1", { main: "c1" });
+    const deps: ApiDeps = {
+      stores: {
+        exports: new ExportStore(doc as never, "t"),
+        exportProgress: new DynamoExportProgressStore(doc as never, "t"),
+        gc: new GcStore(doc as never, "t"),
+        webhooks: new WebhookDeliveryStore(doc as never, "t"),
+      },
+      lakefs: lakefs.asLakeFsApi(),
+      workflows: new FakeWorkflowStarter(),
+      events: new FakeEventPublisher(),
+      exportStateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:export",
+      gcStateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:gc",
+      exportBuckets: "any",
+      webhookToken: async () => undefined,
+      now: () => new Date("2027-01-01T00:00:00.000Z"),
+    };
+    const handler = createExportHandler(() => deps);
+    const config = { exportPath: "s3://exports-a/repo1/", isContinuous: true };
+    const answers = [
+      await handler(event("PUT", "continuous-export", config)),
+      await handler(event("GET", "export-status")),
+      await handler(event("POST", "export-hook")),
+      await handler(event("POST", "repair-export", { full: true })),
+      await handler(event("DELETE", "continuous-export")),
+    ];
+    // Stored and started, read with its counts, further starts refused while it runs, deleted.
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 409, 409, 204]);
+    const requests = sent.flatMap((c) => dynamoRequests(c, tableArn()));
+    const calls = new Set(
+      requests.map((r) => `${r.action} ${r.context?.["dynamodb:LeadingKeys"]}`.split("#")[0]),
+    );
+    // Every partition and kind the routes use, each action on it.
+    expect([...calls].sort()).toEqual([
+      "dynamodb:ConditionCheckItem REPO",
+      "dynamodb:DeleteItem EXPORTPATHS",
+      "dynamodb:DeleteItem REPO",
+      "dynamodb:GetItem EXPORTPROGRESS",
+      "dynamodb:GetItem REPO",
+      "dynamodb:PutItem EXPORTPATHS",
+      "dynamodb:PutItem REPO",
+      "dynamodb:Query EXPORTPATHS",
+      "dynamodb:Query export-config",
+      "dynamodb:UpdateItem REPO",
+    ]);
+    expect(refused(exportRole(), requests)).toEqual([]);
+  });
+
+  it("refuse every other partition and kind", () => {
+    const table = tableArn();
+    const leading = (action: string, key: string, resource = table) => ({
+      action: `dynamodb:${action}`,
+      resource,
+      context: { "dynamodb:LeadingKeys": [key] },
+    });
+    const outside = [
+      leading("GetItem", "GCLEASE#repo1"),
+      leading("PutItem", "WEBHOOK#d1"),
+      leading("UpdateItem", "EXPORTPROGRESS#e1"),
+      leading("PutItem", "EXPORTPATHSX"),
+      leading("Query", "REPO#repo1"),
+      leading("Query", "gc-run", `${table}/index/byKind`),
+      leading("Query", "export-state", `${table}/index/byKind`),
+      { action: "dynamodb:Scan", resource: table },
+    ];
+    expect(refused(exportRole(), outside)).toEqual(outside);
+  });
 });
