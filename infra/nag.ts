@@ -20,8 +20,9 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { IConstruct } from "constructs";
+import { EXPORT_WORK_ROOT } from "../lambdas/export/domain/work-layout";
 import { BACKUP_RECORD_NAME } from "../lambdas/gc/domain/backup-record";
-import { GC_OUTPUT_PREFIXES } from "../lambdas/gc/domain/paths";
+import { GC_OUTPUT_PREFIXES, GC_WORK_ROOT } from "../lambdas/gc/domain/paths";
 
 export interface AcceptedFinding {
   /** The finding id, e.g. AwsSolutions-IAM5[Resource::*]. */
@@ -161,7 +162,7 @@ export function acceptedFindings(r: LakeportNagReferences): AcceptedFinding[] {
   const functionArns = oneOf(r.functions.map((f) => nagText(stack, f.functionArn)));
   const stateMachineIds = oneOf(r.stateMachines.map((sm) => logicalIdOf(stack, sm)));
   const work = esc(logicalIdOf(stack, r.workBucket));
-  const table = esc(logicalIdOf(stack, r.table));
+  const workRoots = [EXPORT_WORK_ROOT, GC_WORK_ROOT].map(esc).join("|");
   return [
     ...FIXED_ACCEPTED_FINDINGS,
     {
@@ -192,16 +193,11 @@ export function acceptedFindings(r: LakeportNagReferences): AcceptedFinding[] {
     },
     {
       rule: new RegExp(
-        `^AwsSolutions-IAM5\\[Resource::(<${work}\\.Arn>|arn:<AWS::Partition>:s3:::<${work}>)\\/\\*\\]$`,
+        `^AwsSolutions-IAM5\\[Resource::(<${work}\\.Arn>|arn:<AWS::Partition>:s3:::<${work}>)\\/(${workRoots})?\\*\\]$`,
       ),
       path: /.*/,
       reason:
-        "Objects of Lakeport's own work bucket (temporary shards under exports/ and gc/, keys generated per run).",
-    },
-    {
-      rule: new RegExp(`^AwsSolutions-IAM5\\[Resource::<${table}\\.Arn>\\/index\\/\\*\\]$`),
-      path: /.*/,
-      reason: "The indexes of Lakeport's own state table (CDK's table grant includes them).",
+        "Objects of Lakeport's own work bucket: the functions' under their workflow's prefix (exports/ or gc/), the state machines' map readers' anywhere (CDK's grant for a key read from the state); keys are generated per run.",
     },
     {
       rule: new RegExp(`^AwsSolutions-IAM5\\[Resource::${bucketObjects}\\]$`),

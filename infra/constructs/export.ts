@@ -29,20 +29,17 @@
 import { Arn, ArnFormat, Duration, Stack } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
-import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
-import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { ENDED_EXECUTION_STATUSES } from "../../lambdas/export/app/finish-export";
 import { LAKEFS_EVENT_SOURCE, LAKEFS_EVENT_TYPES } from "../../lambdas/export/domain/lakefs-event";
 import { EXPORT_WORKER_TIMEOUT_MINUTES } from "../../lambdas/export/domain/settling";
-import { EXPORT_PROGRESS_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
+import { type ExportFunctions, grantExportFunctions } from "./export-grants";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { WorkflowProps } from "./shared-props";
-import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
-import { grantItems } from "./table-grants";
+import { mapResultWriter, useResultWriterV2 } from "./storage";
 
 const J = sfn.JsonPath;
 /** A copy map child's batch, and how many times Step Functions retried it (copy-step.ts). */
@@ -86,19 +83,7 @@ const segmentHasShards = sfn.Condition.and(
 
 export class ExportWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
-  readonly functions: Record<
-    | "trigger"
-    | "plan"
-    | "copy"
-    | "markers"
-    | "manifestGroup"
-    | "status"
-    | "finish"
-    | "writersCheck"
-    | "watchdog"
-    | "stuckCheck",
-    lambda.IFunction
-  >;
+  readonly functions: ExportFunctions;
 
   constructor(
     scope: Construct,
@@ -121,7 +106,7 @@ export class ExportWorkflow extends Construct {
       stack,
     );
     this.functions = this.createFunctions(props, opts, stateMachineArn);
-    this.grantFunctions(props, stateMachineName, stateMachineArn);
+    grantExportFunctions(this.functions, props, { stateMachineName, stateMachineArn });
     this.stateMachine = this.createStateMachine(props, opts, stateMachineName);
     this.addRules(props, stateMachineArn);
   }
@@ -243,97 +228,6 @@ export class ExportWorkflow extends Construct {
       watchdog,
       stuckCheck,
     };
-  }
-
-  /** Least privilege. */
-  private grantFunctions(props: WorkflowProps, stateMachineName: string, stateMachineArn: string) {
-    const stack = Stack.of(this);
-    const { trigger, plan, copy, markers, manifestGroup, status, watchdog, stuckCheck } =
-      this.functions;
-    const allow = (f: lambda.IFunction, actions: string[], resources: string[]) =>
-      f.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-    for (const f of [trigger, plan, markers, status, watchdog, stuckCheck]) {
-      props.lakeFsSecret.grantRead(f);
-    }
-    for (const f of [plan, copy, markers, manifestGroup, status])
-      grantWorkBucket(props.workBucket, f, "read-write");
-    grantWorkBucket(props.workBucket, this.functions.writersCheck, "read");
-    // The trigger and the execution-ended handler read and write one branch's configuration
-    // and export state (ExportStore): items of the repository's partition only.
-    for (const f of [trigger, watchdog]) {
-      const actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"];
-      grantItems(f, props.table, actions, [REPO_PK_PREFIX]);
-    }
-    for (const f of [trigger, watchdog, stuckCheck]) {
-      allow(f, ["states:StartExecution"], [stateMachineArn]);
-      // A start is recorded only if the configuration it was decided with is still stored: a
-      // TransactWriteItems whose ConditionCheck on the configuration item (ExportStore
-      // compareAndSetState) IAM authorizes as dynamodb:ConditionCheckItem, not PutItem.
-      // Configurations live in the repository's partition only.
-      grantItems(f, props.table, ["dynamodb:ConditionCheckItem"], [REPO_PK_PREFIX]);
-    }
-    for (const f of [plan, copy, status]) {
-      grantItems(f, props.table, ["dynamodb:UpdateItem"], [EXPORT_PROGRESS_PK_PREFIX]);
-    }
-    // The status step reads the branch's export state: a run that is no longer the branch's
-    // latest export (a redrive of an older execution) writes no success line.
-    grantItems(status, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
-    // The stuck check lists export states (kind index), re-reads and fails them, and reads
-    // executions of this state machine only; it starts a lost follow-up export as the
-    // watchdog would (reading lakeFS, writing the state, StartExecution).
-    props.table.grant(
-      stuckCheck,
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:Query",
-      "dynamodb:UpdateItem",
-    );
-    // Every function that starts exports looks an execution up by name: after a StartExecution
-    // whose answer was lost (start-export.ts launch), and before re-deciding a crashed start.
-    const executions = Arn.format(
-      {
-        service: "states",
-        resource: "execution",
-        resourceName: `${stateMachineName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      },
-      stack,
-    );
-    for (const f of [trigger, watchdog, stuckCheck]) {
-      allow(f, ["states:DescribeExecution"], [executions]);
-    }
-    const objectsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.arnForObjects("*"));
-    const bucketsOf = (buckets: s3.IBucket[]) => buckets.map((b) => b.bucketArn);
-    // The copies read their sources (CopyObject, UploadPartCopy, HEAD of a source of unknown
-    // size: s3:GetObject; no request names a version) and write, delete and abort multipart
-    // uploads in the export buckets, where they read nothing. A copy of a tagged source asks
-    // for the tagging permissions on both sides (S3's rule for copying objects with tags),
-    // even though the export's copies replace the tags with none.
-    if (props.storageBuckets.length > 0) {
-      allow(copy, ["s3:GetObject", "s3:GetObjectTagging"], objectsOf(props.storageBuckets));
-    }
-    if (props.exportBuckets.length > 0) {
-      const exportObjects = objectsOf(props.exportBuckets);
-      allow(
-        copy,
-        ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-        exportObjects,
-      );
-      // A multipart copy's lost CompleteMultipartUpload answer: the destination is HEADed.
-      allow(copy, ["s3:GetObject"], exportObjects);
-      // Markers of directories an export emptied are deleted.
-      allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
-      // Full exports list the export path against the commit (deleting what is extra); an
-      // incremental export reads the previous manifest's index (status files live in an export
-      // bucket) to tell whether it can merge with it.
-      allow(plan, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
-      allow(plan, ["s3:GetObject"], exportObjects);
-      // Status files live in an export bucket too; the previous manifest is read back.
-      allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
-      allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
-      // A full export's manifest parts and their CSV twins, beside the status files.
-      allow(manifestGroup, ["s3:PutObject"], exportObjects);
-    }
   }
 
   private createStateMachine(

@@ -24,7 +24,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { BACKUP_RECORD_NAME } from "../../lambdas/gc/domain/backup-record";
-import { GC_OUTPUT_PREFIXES } from "../../lambdas/gc/domain/paths";
+import { GC_OUTPUT_PREFIXES, GC_WORK_ROOT } from "../../lambdas/gc/domain/paths";
 import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
 import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
@@ -145,7 +145,7 @@ export class GcWorkflow extends Construct {
   }
 
   /**
-   * Least privilege. lakeFS credentials where lakeFS is read; the work bucket for all. In
+   * Least privilege. lakeFS credentials where lakeFS is read; the work bucket's gc/. In
    * the storage buckets GC writes only its reports and logs (GC_OUTPUT_PREFIXES), reads only
    * its own reports, and only the sweep deletes. Every step renews the repository's lease
    * (its own partition key prefix); only the steps that record runs and marks update those.
@@ -154,7 +154,12 @@ export class GcWorkflow extends Construct {
     const { commits, addresses, mark, endMark, revalidate, sweep, summary } = steps;
     const all = Object.values(steps);
     for (const f of [commits, addresses, revalidate, sweep]) props.lakeFsSecret.grantRead(f);
-    for (const f of all) grantWorkBucket(props.workBucket, f, "read-write");
+    // The work bucket: the run's own files under gc/ only; the summary only reads the counts,
+    // the end of the mark touches none.
+    for (const f of [commits, addresses, mark, revalidate, sweep]) {
+      grantWorkBucket(props.workBucket, f, "read-write", GC_WORK_ROOT);
+    }
+    grantWorkBucket(props.workBucket, summary, "read", GC_WORK_ROOT);
     const [retention, gcLogs] = GC_OUTPUT_PREFIXES;
     const under = (prefix: string) => props.storageBuckets.flatMap((b) => gcObjectArns(b, prefix));
     const write = ["s3:PutObject", "s3:AbortMultipartUpload"];
@@ -467,9 +472,9 @@ export class GcWorkflow extends Construct {
     f: Record<"copyPlan" | "copyParts" | "copyEnd", lambda.IFunction>,
   ): void {
     const { copyPlan, copyParts, copyEnd } = f;
-    grantWorkBucket(props.workBucket, copyPlan, "read-write");
-    grantWorkBucket(props.workBucket, copyParts, "read-write");
-    grantWorkBucket(props.workBucket, copyEnd, "read");
+    grantWorkBucket(props.workBucket, copyPlan, "read-write", GC_WORK_ROOT);
+    grantWorkBucket(props.workBucket, copyParts, "read-write", GC_WORK_ROOT);
+    grantWorkBucket(props.workBucket, copyEnd, "read", GC_WORK_ROOT);
     allow(copyPlan, ["s3:ListBucket"], bucketArns(props.storageBuckets));
     // A restore from a location without a record reads the mark's lists (GC's own reports) to
     // look for one of its objects there before retiring the mark.

@@ -8,6 +8,8 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from "aws-cdk-lib/cx-api";
 import { Construct } from "constructs";
+import { EXPORT_WORK_ROOT } from "../../lambdas/export/domain/work-layout";
+import { GC_WORK_ROOT } from "../../lambdas/gc/domain/paths";
 import {
   KIND_INDEX,
   PARTITION_KEY,
@@ -22,7 +24,11 @@ export const WORK_BUCKET_TEMPORARY_PREFIX = "tmp/";
  * work-layout.ts, `exports/<id>/`), GC runs (lambdas/gc/domain/paths.ts, `gc/<repo>/<run>/`)
  * and scratch space. No workflow runs for a week, so a week-old shard is garbage.
  */
-export const WORK_BUCKET_EXPIRING_PREFIXES = ["exports/", "gc/", WORK_BUCKET_TEMPORARY_PREFIX];
+export const WORK_BUCKET_EXPIRING_PREFIXES = [
+  EXPORT_WORK_ROOT,
+  GC_WORK_ROOT,
+  WORK_BUCKET_TEMPORARY_PREFIX,
+];
 export const WORK_BUCKET_TEMPORARY_DAYS = 7;
 /** Where distributed maps write their children's results (expiring with the temporary prefix). */
 export const MAP_RESULTS_PREFIX = `${WORK_BUCKET_TEMPORARY_PREFIX}map-results`;
@@ -118,20 +124,23 @@ export class Storage extends Construct {
 }
 
 /**
- * What a workflow step may do in the work bucket: read shards (GetObject; ListBucket so a
- * missing shard answers 404, not 403) and, for "read-write", write them. Never delete: the
- * lifecycle rules expire shards. Narrower than CDK's grantReadWrite (DeleteObject*, Abort*,
- * GetObject*, List* on every key).
+ * What a workflow step may do in the work bucket, under `prefix` (its workflow's files): read
+ * shards (GetObject) and, for "read-write", write them. Never delete: the lifecycle rules expire
+ * shards. ListBucket stays on the bucket without an s3:prefix condition: S3 answers a read of a
+ * missing key 404 (NoSuchKey, which the steps take for "not written yet") only to a caller
+ * allowed to list the bucket, and whether it counts a prefix-conditioned grant there is not
+ * documented; a list reveals key names only.
  */
 export function grantWorkBucket(
   bucket: s3.IBucket,
   grantee: iam.IGrantable,
   access: "read" | "read-write",
+  prefix: string,
 ): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: access === "read" ? ["s3:GetObject"] : ["s3:GetObject", "s3:PutObject"],
-      resources: [bucket.arnForObjects("*")],
+      resources: [bucket.arnForObjects(`${prefix}*`)],
     }),
   );
   grantee.grantPrincipal.addToPrincipalPolicy(

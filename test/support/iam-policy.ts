@@ -264,7 +264,8 @@ export function recordingS3() {
 
 /**
  * S3 answers a read of a missing key 404 (NoSuchKey, which the code takes for "not written
- * yet") only to a caller allowed s3:ListBucket on the bucket; the check names no prefix.
+ * yet") only to a caller allowed s3:ListBucket on the bucket; modelled as a request without a
+ * prefix (whether S3 counts a prefix-conditioned grant there is not documented).
  */
 export function missingKeyRead(bucketArn: string): IamRequest {
   return { action: "s3:ListBucket", resource: bucketArn };

@@ -26,11 +26,14 @@ import { EXECUTION_NAME_PATTERN } from "../../shared/workflow-starter";
 
 const pad = (n: number, width = 6) => String(n).padStart(width, "0");
 
+/** The work bucket prefix of every export's files (the export functions' grants). */
+export const EXPORT_WORK_ROOT = "exports/";
+
 export function exportWorkPrefix(exportId: string): string {
   if (!EXECUTION_NAME_PATTERN.test(exportId)) {
     throw new RangeError(`exportId: ${JSON.stringify(exportId)} must be 1-80 of [A-Za-z0-9_-]`);
   }
-  return `exports/${exportId}/`;
+  return `${EXPORT_WORK_ROOT}${exportId}/`;
 }
 
 export function exportWorkKeys(exportId: string) {

@@ -97,11 +97,14 @@ export function namespaceUri(storageNamespace: string, relativeKey: string): str
  *   gc/<repo>/<run>/sweep/part-00007.txt.json, counts/   counts the summary adds up
  * Partition first, so a mark Lambda lists exactly its own shards.
  */
+/** The work bucket prefix of every GC run's and copy's files (the GC functions' grants). */
+export const GC_WORK_ROOT = "gc/";
+
 export function gcWorkKeys(repository: string, runId: string) {
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(repository)) {
     throw new ValidationError(`repository: "${repository}" is not a valid repository id`);
   }
-  const root = `gc/${repository}/${validateRunId(runId)}`;
+  const root = `${GC_WORK_ROOT}${repository}/${validateRunId(runId)}`;
   const p = (partition: number) => `p=${String(partition).padStart(5, "0")}`;
   return {
     root: `${root}/`,
