@@ -115,6 +115,43 @@ async function expectMarked(repo: Repo, kept: string[]) {
   expect(await read(repo, "c3", "a")).toBe(repo.content.A2);
 }
 
+/**
+ * Rules of 3 days, a mark-only run (m1) that marks `marked` addresses, then a sweep of it with
+ * `during` run as the sweep Lambda starts: main's p must then be `back` (the object the change
+ * brought back) and read "v1", the sweep must have stopped, and the same mark swept again must
+ * keep it too. Answers both sweeps.
+ */
+async function sweepStoppedByChange(
+  id: string,
+  marked: number,
+  back: string,
+  during: () => Promise<unknown>,
+) {
+  const put = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
+    default_retention_days: 3,
+    branches: [],
+  });
+  expect(put.status).toBe(204);
+  const repo = { id, commits: {}, content: {} };
+  const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+  expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: marked } });
+  env.deployment.runtime.beforeInvocation({
+    function: /GcSweepFunction/,
+    invocation: "next",
+    run: async () => {
+      await during();
+    },
+  });
+  const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+  expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(back);
+  expect(await read(repo, "main", "p")).toBe("v1");
+  expect(stopped.status).toBe("failed");
+  const again = await gc(repo, { do_mark: false, mark_id: "m1" });
+  expect(again.status, JSON.stringify(again)).toBe("succeeded");
+  expect(await read(repo, "main", "p")).toBe("v1");
+  return { stopped, again };
+}
+
 describe("revivals between mark only and sweep only", () => {
   it.each<[string, (repo: Repo) => Promise<unknown>, string[], [string, string, string][]]>([
     [
@@ -260,28 +297,10 @@ describe("revivals inside one run", () => {
     await env.lakefs.uploadObject(id, "main", "q", { content: "q" });
     await env.lakefs.commit(id, "main", { message: "c2", date: now - DAY });
     expect((await env.lakefs.statObject(id, "main", "p")).physical_address).not.toBe(first);
-    const put = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
-      default_retention_days: 3,
-      branches: [],
-    });
-    expect(put.status).toBe(204);
-    const repo = { id, commits: {}, content: {} };
-    const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
-    expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 1 } });
-    env.deployment.runtime.beforeInvocation({
-      function: /GcSweepFunction/,
-      invocation: "next",
-      run: async () => {
-        await env.lakefs.hardResetBranch(id, "main", c0);
-      },
-    });
-    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(stopped.status).toBe("failed");
-    expect(await read(repo, "main", "p")).toBe("v1");
-    const again = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(again).toMatchObject({ status: "succeeded", counts: { deletedObjects: 0 } });
-    expect(await read(repo, "main", "p")).toBe("v1");
-    expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(first);
+    const { again } = await sweepStoppedByChange(id, 1, first, () =>
+      env.lakefs.hardResetBranch(id, "main", c0),
+    );
+    expect(again.counts).toMatchObject({ deletedObjects: 0 });
   }, 120_000);
 
   const cherryPick = async (repo: string, commit: string) => {
@@ -352,32 +371,13 @@ describe("revivals inside one run", () => {
       const back = (await env.lakefs.statObject(id, commits[revived]!, "p")).physical_address;
       await env.lakefs.uploadObject(id, "main", "q", { content: "q" });
       await env.lakefs.commit(id, "main", { message: "q", date: now - DAY });
-      const put = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
-        default_retention_days: 3,
-        branches: [],
-      });
-      expect(put.status).toBe(204);
-      const repo = { id, commits: {}, content: {} };
-      const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
-      expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: marked } });
-      env.deployment.runtime.beforeInvocation({
-        function: /GcSweepFunction/,
-        invocation: "next",
-        run: () => during(id, commits),
-      });
-      const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
-      expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(back);
-      expect(await read(repo, "main", "p")).toBe("v1");
-      expect(stopped.status).toBe("failed");
+      const { stopped, again } = await sweepStoppedByChange(id, marked, back, () =>
+        during(id, commits),
+      );
       expect(stopped.error_message).toContain(
         `(${what} of ${commits[1]}) was made during the sweep`,
       );
-      const again = await gc(repo, { do_mark: false, mark_id: "m1" });
-      expect(again).toMatchObject({
-        status: "succeeded",
-        counts: { deletedObjects: marked - 1, sparedObjects: 1 },
-      });
-      expect(await read(repo, "main", "p")).toBe("v1");
+      expect(again.counts).toMatchObject({ deletedObjects: marked - 1, sparedObjects: 1 });
     },
     120_000,
   );
@@ -405,36 +405,15 @@ describe("a squash merge during the deletes", () => {
     await env.lakefs.uploadObject(id, "main", "q", { content: "q" });
     await commit("main", "q", 1);
     const back = (await env.lakefs.statObject(id, f, "p")).physical_address;
-    const put = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
-      default_retention_days: 3,
-      branches: [],
-    });
-    expect(put.status).toBe(204);
-    const repo = { id, commits: {}, content: {} };
-    const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
-    // c0's v0 and f's v1.
-    expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 2 } });
     let merge = "";
-    env.deployment.runtime.beforeInvocation({
-      function: /GcSweepFunction/,
-      invocation: "next",
-      run: async () => {
-        merge = await env.lakefs.merge(id, f, "main", { squashMerge: true });
-      },
+    // The mark: c0's v0 and f's v1.
+    const { stopped, again } = await sweepStoppedByChange(id, 2, back, async () => {
+      merge = await env.lakefs.merge(id, f, "main", { squashMerge: true });
     });
-    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect((await env.lakefs.statObject(id, "main", "p")).physical_address).toBe(back);
-    expect(await read(repo, "main", "p")).toBe("v1");
-    expect(stopped.status).toBe("failed");
     expect(stopped.error_message).toContain(
       `commit ${merge} (a squash merge of ${f}) was made during the sweep`,
     );
-    const again = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(again).toMatchObject({
-      status: "succeeded",
-      counts: { deletedObjects: 1, sparedObjects: 1 },
-    });
-    expect(await read(repo, "main", "p")).toBe("v1");
+    expect(again.counts).toMatchObject({ deletedObjects: 1, sparedObjects: 1 });
   }, 120_000);
 });
 
