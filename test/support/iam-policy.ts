@@ -270,3 +270,12 @@ export function recordingS3() {
 export function missingKeyRead(bucketArn: string): IamRequest {
   return { action: "s3:ListBucket", resource: bucketArn };
 }
+
+/** A DynamoDB request on `table` (or `resource`, an index) as IAM sees it: its leading key. */
+export const leadingKeyRequest =
+  (table: string) =>
+  (action: string, key: string, resource = table): IamRequest => ({
+    action: `dynamodb:${action}`,
+    resource,
+    context: { "dynamodb:LeadingKeys": [key] },
+  });

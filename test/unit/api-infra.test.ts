@@ -20,6 +20,7 @@ import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "../support/
 import {
   arnOf,
   dynamoRequests,
+  leadingKeyRequest,
   recordingTable,
   refused,
   roleStatementsOf,
@@ -339,11 +340,7 @@ describe("the export routes' table grants", () => {
 
   it("refuse every other partition and kind", () => {
     const table = tableArn();
-    const leading = (action: string, key: string, resource = table) => ({
-      action: `dynamodb:${action}`,
-      resource,
-      context: { "dynamodb:LeadingKeys": [key] },
-    });
+    const leading = leadingKeyRequest(table);
     const outside = [
       leading("GetItem", "GCLEASE#repo1"),
       leading("PutItem", "WEBHOOK#d1"),

@@ -4,15 +4,13 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import * as events from "aws-cdk-lib/aws-events";
-import * as logs from "aws-cdk-lib/aws-logs";
-import * as s3 from "aws-cdk-lib/aws-s3";
-import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { beforeAll, expect, it } from "vitest";
 import { GcWorkflow } from "../../infra/constructs/gc";
 import { Storage } from "../../infra/constructs/storage";
 import { GcStore } from "../../lambdas/gc/adapters/gc-store";
 import { completeMultipartUpload } from "../../lambdas/shared/s3-copy/copy-object";
+
+import { workflowPropsOf } from "../support/workflow-props";
 
 let template: Template;
 
@@ -21,22 +19,7 @@ beforeAll(() => {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   const stack = new Stack(app, "GcInfra");
   const storage = new Storage(stack, "Storage");
-  new GcWorkflow(stack, "Gc", {
-    table: storage.table,
-    workBucket: storage.workBucket,
-    eventBus: new events.EventBus(stack, "Bus"),
-    lakeFsEndpoint: "https://lakefs.example.com",
-    lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
-      stack,
-      "LakeFs",
-      "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
-    ),
-    storageBuckets: [s3.Bucket.fromBucketArn(stack, "Data", "arn:aws:s3:::lake-data")],
-    exportBuckets: [s3.Bucket.fromBucketArn(stack, "Exports", "arn:aws:s3:::lake-exports")],
-    maxConcurrency: 7,
-    logRetention: logs.RetentionDays.ONE_WEEK,
-    maxMarkAgeHours: 24,
-  });
+  new GcWorkflow(stack, "Gc", { ...workflowPropsOf(stack, storage), maxMarkAgeHours: 24 });
   template = Template.fromStack(stack);
 }, 120_000);
 

@@ -3,10 +3,6 @@
 // the stuck check by partition and kind, each function's work bucket files by prefix.
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import * as events from "aws-cdk-lib/aws-events";
-import * as logs from "aws-cdk-lib/aws-logs";
-import * as s3 from "aws-cdk-lib/aws-s3";
-import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ExportWorkflow } from "../../infra/constructs/export";
 import { GcWorkflow } from "../../infra/constructs/gc";
@@ -24,6 +20,7 @@ import {
   arnOf,
   dynamoRequests,
   type IamRequest,
+  leadingKeyRequest,
   missingKeyRead,
   recordingS3,
   recordingTable,
@@ -32,6 +29,8 @@ import {
   s3Requests,
 } from "../support/iam-policy";
 
+import { workflowPropsOf } from "../support/workflow-props";
+
 let template: Template;
 
 beforeAll(() => {
@@ -39,21 +38,7 @@ beforeAll(() => {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
   const stack = new Stack(app, "WorkGrants");
   const storage = new Storage(stack, "Storage");
-  const common = {
-    table: storage.table,
-    workBucket: storage.workBucket,
-    eventBus: new events.EventBus(stack, "Bus"),
-    lakeFsEndpoint: "https://lakefs.example.com",
-    lakeFsSecret: secrets.Secret.fromSecretCompleteArn(
-      stack,
-      "LakeFs",
-      "arn:aws:secretsmanager:us-east-1:123456789012:secret:lakefs-AbCdEf",
-    ),
-    storageBuckets: [s3.Bucket.fromBucketArn(stack, "Data", "arn:aws:s3:::lake-data")],
-    exportBuckets: [s3.Bucket.fromBucketArn(stack, "Exports", "arn:aws:s3:::lake-exports")],
-    maxConcurrency: 7,
-    logRetention: logs.RetentionDays.ONE_WEEK,
-  };
+  const common = workflowPropsOf(stack, storage);
   new ExportWorkflow(stack, "Export", common);
   new GcWorkflow(stack, "Gc", { ...common, maxMarkAgeHours: 24 });
   template = Template.fromStack(stack);
@@ -129,11 +114,7 @@ describe("the stuck check's table grants", () => {
 
   it("refuse every other partition and kind", () => {
     const table = tableArn();
-    const leading = (action: string, key: string, resource = table) => ({
-      action: `dynamodb:${action}`,
-      resource,
-      context: { "dynamodb:LeadingKeys": [key] },
-    });
+    const leading = leadingKeyRequest(table);
     const outside = [
       leading("GetItem", "GCLEASE#repo1"),
       leading("UpdateItem", "EXPORTPROGRESS#e1"),
