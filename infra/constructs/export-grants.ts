@@ -131,9 +131,10 @@ function grantExportBuckets(functions: ExportFunctions, props: WorkflowProps): v
   allow(markers, ["s3:PutObject", "s3:DeleteObject"], exportObjects);
   // Full exports list the export path against the commit (deleting what is extra); an
   // incremental export reads the previous manifest's index (status files live in an export
-  // bucket) to tell whether it can merge with it.
+  // bucket) to tell whether it can merge with it; the first call deletes the status line and
+  // document of the commit.
   allow(plan, ["s3:ListBucket"], bucketsOf(props.exportBuckets));
-  allow(plan, ["s3:GetObject"], exportObjects);
+  allow(plan, ["s3:GetObject", "s3:DeleteObject"], exportObjects);
   // Status files live in an export bucket too; the previous manifest is read back.
   allow(status, ["s3:PutObject", "s3:GetObject"], exportObjects);
   allow(status, ["s3:ListBucket"], bucketsOf(props.exportBuckets));

@@ -19,6 +19,8 @@ export interface ExportObjectUpload {
 
 export interface ExportObjectStore {
   put(bucket: string, key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /** Deletes the object; nothing happens when it does not exist. */
+  delete(bucket: string, key: string): Promise<void>;
   /** undefined when the object does not exist. */
   getText(bucket: string, key: string): Promise<string | undefined>;
   /** The object's text and ETag (for a conditional write after it); undefined when absent. */

@@ -3,14 +3,17 @@
 // exports (S3 writes or reads denied under the export or status path, lakeFS answering 500,
 // an export function failing or crashing), repairs, damage from outside then `repair --full`,
 // and configuration changes (export path, marker expressions, status path, continuous on/off,
-// delete and create again, a change while the export runs) on one branch. After every settled
+// delete and create again, a change while the export runs) on one branch, and any of these
+// done while an export runs, right before one of its functions (a commit, a configuration
+// change, a repair, a run, a delete, a fault of a later function). After every settled
 // step README's "Continuous export" promise is checked against lakeFS: when the branch says
 // exported-successfully or export-repaired, its export path holds exactly the objects of the
 // last exported commit (key, ETag, size) and a `_lakefs_success` marker in exactly the
 // selected directories holding one of them, nothing else (no `_lakefs_actions/`); a
 // continuous branch has its head exported with its current configuration; a status line
 // saying so is written only for that commit, and the manifests beside a new one (JSON Lines
-// and Batch Operations CSV) list exactly that commit's objects.
+// and Batch Operations CSV) list exactly that commit's objects; a branch that failed on a
+// commit has no success line for it.
 // A failure prints the seed and the steps; `MODEL_SEEDS=7,8 MODEL_STEPS=30 MODEL_LOG=1` runs
 // other sequences and prints them.
 
@@ -22,12 +25,14 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
+import { DescribeExecutionCommand } from "@aws-sdk/client-sfn";
 import { describe, expect, it } from "vitest";
 import { createStateStores } from "../../lambdas/api/state-stores";
 import { parseBatchOperationsCsvLine } from "../../lambdas/export/domain/batch-operations-manifest";
 import { compareKeys } from "../../lambdas/export/domain/keys";
 import { parseStatusLine } from "../../lambdas/export/domain/status";
 import { createDynamoDbClient } from "../../lambdas/shared/aws/clients";
+import { executionArnOf } from "../../lambdas/shared/workflow-starter";
 import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { uniqueName } from "../support/clients";
 import {
@@ -488,6 +493,112 @@ const steps: Record<string, { weight: (ctx: Ctx, failed: boolean) => number; run
       return `delete, set ${await putConfig(ctx, next)}`;
     },
   },
+  during: {
+    weight: () => 2,
+    run: async (ctx) => {
+      // Something done while an export runs, right before one of its functions: a commit, a
+      // configuration change, a repair, a run, a delete, or a fault of a later function.
+      const { rnd } = ctx;
+      const fn = rnd.pick(["Plan", "Copy", "Markers", "Status"]);
+      const alsoFault = rnd.next() < 0.4;
+      const action = rnd.pick([
+        "commit",
+        "commit",
+        "configure",
+        "configure",
+        "repair",
+        "repairFull",
+        "run",
+        "delete",
+        "fault",
+        "continuousOff",
+      ]);
+      const faultFn = rnd.pick(["Copy", "Markers", "Status", "Finish"]);
+      const faultKind = rnd.pick(["error", "crash"] as const);
+      const done: string[] = [];
+      env.deployment.runtime.beforeInvocation({
+        function: env.deployment.physicalId(`LakeportExport${fn}Function`),
+        invocation: "next",
+        run: async () => {
+          try {
+            switch (action) {
+              case "commit": {
+                // No await of the hooks: the webhook runs beside the export.
+                done.push(await changeAndCommit(ctx, "main"));
+                break;
+              }
+              case "configure": {
+                if (!ctx.config) break;
+                const next = randomConfig(ctx, ctx.config);
+                const r = await env.api.put(`${api(ctx)}/continuous-export`, next);
+                if (r.status === 200) {
+                  if (next.exportStatusPath !== ctx.config?.exportStatusPath)
+                    ctx.statusPathMoved = true;
+                  recordConfig(ctx, next, r.body.configVersion);
+                }
+                done.push(
+                  `set ${describeConfig(ctx, next)}: ${r.status} ${r.body?.configVersion ?? r.body?.message ?? ""}`,
+                );
+                break;
+              }
+              case "repair":
+              case "repairFull": {
+                const r = await env.api.post(
+                  `${api(ctx)}/repair-export`,
+                  action === "repairFull" ? { full: true } : {},
+                );
+                done.push(`${action}: ${r.status} ${r.body?.status ?? r.body?.message ?? ""}`);
+                break;
+              }
+              case "run": {
+                const r = await env.api.post(`${api(ctx)}/export-hook`);
+                done.push(`run: ${r.status} ${r.body?.status ?? r.body?.message ?? ""}`);
+                break;
+              }
+              case "delete": {
+                const r = await env.api.delete(`${api(ctx)}/continuous-export`);
+                if (r.status === 204) ctx.config = undefined;
+                done.push(`delete: ${r.status}`);
+                break;
+              }
+              case "continuousOff": {
+                if (!ctx.config) break;
+                const next = { ...ctx.config, isContinuous: !ctx.config.isContinuous };
+                const r = await env.api.put(`${api(ctx)}/continuous-export`, next);
+                if (r.status === 200) recordConfig(ctx, next, r.body.configVersion);
+                done.push(`continuous=${next.isContinuous}: ${r.status}`);
+                break;
+              }
+              case "fault": {
+                env.deployment.runtime.injectFault({
+                  function: env.deployment.physicalId(`LakeportExport${faultFn}Function`),
+                  invocation: "next",
+                  kind: faultKind,
+                });
+                done.push(`fault ${faultFn} ${faultKind}`);
+                break;
+              }
+            }
+            if (alsoFault && action !== "fault") {
+              env.deployment.runtime.injectFault({
+                function: env.deployment.physicalId(`LakeportExport${faultFn}Function`),
+                invocation: "next",
+                kind: faultKind,
+              });
+              done.push(`fault ${faultFn} ${faultKind}`);
+            }
+          } catch (err) {
+            done.push(`hook error: ${(err as Error).message}`);
+          }
+        },
+      });
+      const what = await exportSomething(ctx);
+      await settle(ctx);
+      // A hook no export met must not fire in a later step.
+      env.deployment.runtime.clearFaults();
+      return `${what}; before ${fn}: ${action} -> ${done.join(", ") || "(not reached)"}`;
+    },
+  },
   run: {
     weight: (ctx) => (ctx.config && !ctx.config.isContinuous ? 1.5 : 0),
     run: async (ctx) => {
@@ -573,11 +684,16 @@ async function checkStatusLines(ctx: Ctx, s: ExportStatusBody): Promise<string[]
       if (line.status === "export-failed") continue;
       // An intermediate commit of the step may have been exported on the way.
       const onTheWay = m[1] !== s.lastExportedCommit && ctx.stepCommits.has(m[1]!);
+      // Historical: the success of a commit before the branch's latest export (which may
+      // have failed since, in the same step).
+      const historical =
+        m[1] !== s.currentRef && (m[1] === s.lastExportedCommit || ctx.stepCommits.has(m[1]!));
       const ok =
-        (s.state === "exported-successfully" || s.state === "export-repaired") &&
-        (m[1] === s.lastExportedCommit || onTheWay) &&
-        line.status === s.state &&
-        line.signalledErrors === 0;
+        historical ||
+        ((s.state === "exported-successfully" || s.state === "export-repaired") &&
+          (m[1] === s.lastExportedCommit || onTheWay) &&
+          line.status === s.state &&
+          line.signalledErrors === 0);
       if (!ok)
         bad.push(
           `status line ${key} says ${text.trim()} (branch: ${s.state} ${s.lastExportedCommit}${s.errorMessage ? `: ${s.errorMessage}` : ""})`,
@@ -666,11 +782,34 @@ interface ExportStatusBody {
   errorMessage: string | null;
 }
 
+/**
+ * A branch that failed on a commit: that commit's status line, where its latest export wrote
+ * (the status path of its execution's input), does not say success, whether or not the
+ * failed export's status step could write (an earlier export of the same commit wrote one).
+ */
+async function checkFailedLine(ctx: Ctx, s: ExportStatusBody): Promise<string[]> {
+  if (!s.exportId || !s.currentRef) return [];
+  const arn = executionArnOf(env.resources.exportStateMachineArn, s.exportId);
+  let input: { exportStatusPath?: string };
+  try {
+    const d = await env.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    input = JSON.parse(d.input ?? "{}");
+  } catch {
+    return []; // never started (a start that failed)
+  }
+  if (!input.exportStatusPath) return [];
+  const key = `${keyPrefixOf(input.exportStatusPath)}/${ctx.repo.id}-main-${s.currentRef}`;
+  const text = await textOf(key);
+  if (text === undefined || parseStatusLine(text).status === "export-failed") return [];
+  return [`branch export-failed on ${s.currentRef}, but ${key} says ${text.trim()}`];
+}
+
 /** Every promise the settled branch makes; returns the violations. */
 async function checkInvariant(ctx: Ctx, s: ExportStatusBody): Promise<string[]> {
   const bad = await checkStatusLines(ctx, s);
   const succeeded = s.state === "exported-successfully" || s.state === "export-repaired";
   if (s.exportedConfigVersion !== null) ctx.exportedVersions.add(s.exportedConfigVersion);
+  if (s.state === "export-failed") bad.push(...(await checkFailedLine(ctx, s)));
   if (!succeeded || !s.lastExportedCommit || s.exportedConfigVersion === null) return bad;
   if (s.currentRef !== s.lastExportedCommit)
     bad.push(`succeeded on ${s.currentRef}, exported ${s.lastExportedCommit}`);

@@ -26,6 +26,11 @@ export class MemoryExportStore implements ExportObjectStore {
       this.binary.set(`${bucket}/${key}`, body);
     }
   }
+  async delete(bucket: string, key: string) {
+    this.#etags.delete(`${bucket}/${key}`);
+    this.objects.delete(`${bucket}/${key}`);
+    this.binary.delete(`${bucket}/${key}`);
+  }
   async getText(bucket: string, key: string) {
     this.reads.push(`${bucket}/${key}`);
     const bytes = this.binary.get(`${bucket}/${key}`);

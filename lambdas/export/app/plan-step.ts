@@ -87,6 +87,10 @@ async function planCall(
   const exportPath = parseS3Uri(input.exportPath, "exportPath");
   const exportPrefix = exportPath.prefix;
   const resume = state.plan && !state.plan.done ? state.plan.cursor : undefined;
+  // Before anything of this export reaches the export path: an earlier export of the same
+  // commit (a configuration change, repair --full, a hard reset back to it) left its status
+  // line, which would go on saying success while this export changes the path.
+  if (!resume) await retractStatusOfCommit(deps, input);
   // A resumed plan keeps the mode its first call chose.
   const mode = resume
     ? (state.plan?.mode ?? exportModeOf(input))
@@ -224,6 +228,25 @@ export async function plannedModeOf(
     reason: previous.reason,
   });
   return "full-compare";
+}
+
+/**
+ * Removes the commit's status line and document, if an earlier export of the commit wrote
+ * them: from here on the export path is this export's to change, and a success line of the
+ * earlier export would promise a path this export may leave half-written (its own status step
+ * writes the commit's files again at its end, unless it cannot run: an aborted or timed-out
+ * execution, a status step failing twice). No line says nothing; a stale one says success.
+ */
+async function retractStatusOfCommit(
+  deps: Pick<PlanStepDeps, "store">,
+  input: ExportWorkflowInput,
+): Promise<void> {
+  if (!input.exportStatusPath) return;
+  const status = parseS3Uri(input.exportStatusPath, "exportStatusPath");
+  const sk = statusKeys(status.prefix, input.repository, input.branch, input.commitId);
+  // The line first: a document without its line promises nothing.
+  await deps.store.delete(status.bucket, sk.statusLine);
+  await deps.store.delete(status.bucket, sk.statusDocument);
 }
 
 /** Progress is for people watching: failing to record it never fails the plan. */

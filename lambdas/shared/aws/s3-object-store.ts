@@ -4,6 +4,7 @@
 import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -57,6 +58,11 @@ export class S3ObjectStore {
         }),
       ),
     );
+  }
+
+  /** Deletes the object (nothing to do when it does not exist). */
+  async delete(bucket: string, key: string): Promise<void> {
+    await withRetry(() => this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
   }
 
   /** The object's bytes as UTF-8 text; undefined when it does not exist. */
