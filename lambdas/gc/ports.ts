@@ -19,6 +19,20 @@ export interface KeyDeleteFailure {
   message: string;
 }
 
+/**
+ * deleteKeys stopped because `beforeSend` threw (`reason`, e.g. the sweep's check found a
+ * revival): the keys in none of `failed`, `withheld` and `unsent` were deleted before it.
+ */
+export class KeysDeleteStoppedError extends Error {
+  override readonly name = "KeysDeleteStoppedError";
+  constructor(
+    readonly reason: unknown,
+    readonly partial: { failed: KeyDeleteFailure[]; withheld: string[]; unsent: string[] },
+  ) {
+    super((reason as Error)?.message ?? String(reason));
+  }
+}
+
 /** A streamed upload: bytes go out in parts as they come; nothing is visible before close(). */
 export interface ObjectUpload {
   write(chunk: Uint8Array | string): Promise<void>;
@@ -59,7 +73,8 @@ export interface GcObjectStore {
    * Deletes keys (DeleteObjects, 1 000 a request, throttling retried). A key already gone
    * counts as deleted; what still fails is returned per key. `beforeSend` runs right before
    * every request, retries included, and returns the keys it may delete; the others are
-   * returned as `withheld` (neither deleted nor failed).
+   * returned as `withheld` (neither deleted nor failed). An error `beforeSend` throws ends the
+   * call as a KeysDeleteStoppedError saying what the requests before it deleted.
    */
   deleteKeys(
     bucket: string,

@@ -9,7 +9,7 @@ import {
   s3ContentType,
   s3UserMetadata,
 } from "../../lambdas/shared/s3-copy/copy-object";
-import { deleteObjects } from "../../lambdas/shared/s3-copy/delete-objects";
+import { DeleteStoppedError, deleteObjects } from "../../lambdas/shared/s3-copy/delete-objects";
 
 const utf8Compare = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -174,10 +174,46 @@ describe("deleteObjects per-key errors", () => {
     const stop = new Error("sweep stopped: commit c1 became active again");
     await expect(
       deleteObjects(s3, "bkt", ["a", "b\u0001"], { beforeSend: async () => Promise.reject(stop) }),
-    ).rejects.toBe(stop);
+    ).rejects.toMatchObject({
+      reason: stop,
+      message: stop.message,
+      partial: { deleted: 0, failed: [], withheld: [], unsent: ["a", "b\u0001"] },
+    });
     await expect(
       deleteObjects(s3, "bkt", ["b\u0001"], { beforeSend: async () => Promise.reject(stop) }),
-    ).rejects.toBe(stop);
+    ).rejects.toMatchObject({ reason: stop, partial: { unsent: ["b\u0001"] } });
+  });
+
+  it("stopped by beforeSend before a resend, it says what the batch's first request deleted", async () => {
+    // GC's sweep logs every object it deleted: a check that stops the sweep before the resend
+    // of throttled keys must not hide what the first request deleted.
+    const calls: string[][] = [];
+    const s3 = {
+      send: async (cmd: { input: { Delete: { Objects: { Key: string }[] } } }) => {
+        const keys = cmd.input.Delete.Objects.map((o) => o.Key);
+        calls.push(keys);
+        return { Errors: [{ Key: "c", Code: "SlowDown", Message: "slow" }] };
+      },
+    } as unknown as S3Client;
+    const stop = new Error("sweep stopped");
+    let asked = 0;
+    const err = await deleteObjects(s3, "bkt", ["a", "b", "c", "d", "e\u0001"], {
+      batchSize: 3,
+      retry: { sleep: async () => undefined },
+      beforeSend: async (keys) => {
+        if (++asked === 2) throw stop;
+        return keys.filter((k) => k !== "b");
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeleteStoppedError);
+    expect(calls).toEqual([["a", "c"]]);
+    expect((err as DeleteStoppedError).reason).toBe(stop);
+    expect((err as DeleteStoppedError).partial).toEqual({
+      deleted: 1,
+      failed: [],
+      withheld: ["b"],
+      unsent: ["c", "d", "e\u0001"],
+    });
   });
 });
 

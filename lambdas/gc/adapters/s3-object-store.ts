@@ -3,8 +3,11 @@
 // throttling).
 
 import { S3ObjectStore } from "../../shared/aws/s3-object-store";
-import { deleteObjects } from "../../shared/s3-copy/delete-objects";
-import type { GcObjectStore, KeyDeleteFailure } from "../ports";
+import { DeleteStoppedError, deleteObjects } from "../../shared/s3-copy/delete-objects";
+import { type GcObjectStore, type KeyDeleteFailure, KeysDeleteStoppedError } from "../ports";
+
+// S3 answers success for a missing key; some stores say NoSuchKey: already done either way.
+const stillThere = (failed: KeyDeleteFailure[]) => failed.filter((f) => f.code !== "NoSuchKey");
 
 export class S3GcObjectStore extends S3ObjectStore implements GcObjectStore {
   async deleteKeys(
@@ -12,9 +15,17 @@ export class S3GcObjectStore extends S3ObjectStore implements GcObjectStore {
     keys: readonly string[],
     opts: { beforeSend?: (keys: string[]) => Promise<string[]> } = {},
   ) {
-    const out = await deleteObjects(this.s3, bucket, keys, opts);
-    // S3 answers success for a missing key; some stores say NoSuchKey: already done either way.
-    const failed: KeyDeleteFailure[] = out.failed.filter((f) => f.code !== "NoSuchKey");
-    return { failed, withheld: out.withheld };
+    try {
+      const out = await deleteObjects(this.s3, bucket, keys, opts);
+      return { failed: stillThere(out.failed), withheld: out.withheld };
+    } catch (err) {
+      if (!(err instanceof DeleteStoppedError)) throw err;
+      const { failed, withheld, unsent } = err.partial;
+      throw new KeysDeleteStoppedError(err.reason, {
+        failed: stillThere(failed),
+        withheld,
+        unsent,
+      });
+    }
   }
 }

@@ -22,7 +22,12 @@ import { gcPaths } from "../domain/paths";
 import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
 import { DELETE_BATCH_SIZE, deleteBatchesOf } from "../domain/sweep";
 import { decodeSweepSnapshot, type SweepSnapshot } from "../domain/sweep-snapshot";
-import type { GcStepDeps, KeyDeleteFailure, StoredObject } from "../ports";
+import {
+  type GcStepDeps,
+  type KeyDeleteFailure,
+  KeysDeleteStoppedError,
+  type StoredObject,
+} from "../ports";
 import { type AddressListWriter, parquetAddressWriter } from "./address-lists";
 import { gcWorkKeys, namespaceObjects, runDate } from "./common";
 import { DEFAULT_RECHECK_MS, SweepGuard } from "./sweep-guard";
@@ -138,25 +143,39 @@ async function sweepPart(
         async (batch) => {
           const relative = (key: string) => key.slice(ns.keyPrefix.length);
           // Before every request, the first and each retry of throttled keys (seconds later):
-          // a fresh check, and only the keys it found unreferenced.
+          // a fresh check, and only the keys it found unreferenced. What was spared is
+          // counted from the call's answer: a request resent after a lost answer is checked
+          // again and withholds the same keys again.
           const beforeSend = async (keys: string[]) => {
             await guard.ensureFresh();
-            const still = guard.unreferenced(keys.map(relative));
-            counts.spared_at_delete += keys.length - still.length;
-            return still.map((k) => ns.key(k));
+            return guard.unreferenced(keys.map(relative)).map((k) => ns.key(k));
           };
-          const out = await deps.s3.deleteKeys(
-            ns.bucket,
-            batch.map((k) => ns.key(k)),
-            { beforeSend },
+          let out: { failed: KeyDeleteFailure[]; withheld?: string[]; unsent?: string[] };
+          let stop: { reason: unknown } | undefined;
+          try {
+            out = await deps.s3.deleteKeys(
+              ns.bucket,
+              batch.map((k) => ns.key(k)),
+              { beforeSend },
+            );
+          } catch (err) {
+            // A check stopped the call between a request and the resend of its throttled
+            // keys: what that request deleted is logged before the sweep stops.
+            if (!(err instanceof KeysDeleteStoppedError)) throw err;
+            out = err.partial;
+            stop = { reason: err.reason };
+          }
+          counts.spared_at_delete += out.withheld?.length ?? 0;
+          const notDeleted = new Set(
+            [...(out.withheld ?? []), ...(out.unsent ?? [])].map(relative),
           );
-          const notDeleted = new Set((out.withheld ?? []).map(relative));
           for (const f of out.failed) {
             const key = relative(f.key);
             failed.push({ ...f, key });
             notDeleted.add(key);
           }
           await log.add(notDeleted.size === 0 ? batch : batch.filter((k) => !notDeleted.has(k)));
+          if (stop) throw stop.reason;
         },
       );
     }
@@ -164,6 +183,16 @@ async function sweepPart(
     // The requests that went through deleted their objects: the log and the counts say so
     // even when the sweep stops part way (a mark never resumed has no other record of them).
     // Its reason too: the map's own failure only says a child failed.
+    // Not over another attempt's complete record of the part, though: Step Functions retries
+    // a Lambda service error while the first invocation may still run, and a first attempt
+    // that stopped after the retry had swept the whole part (its lease gone once the run
+    // ended) replaced that log and those counts with its partial ones. The retry offered
+    // every key again (S3 answers a key already gone as deleted): its log lists this
+    // attempt's deletions.
+    if (await completedByAnotherAttempt(deps, work.sweepCounts(part))) {
+      await log.abort().catch(() => undefined);
+      throw err;
+    }
     const stopped = { because: (err as Error)?.message || String(err) };
     await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, stopped).catch(() =>
       log.abort().catch(() => undefined),
@@ -209,6 +238,17 @@ async function finishPart(
     }),
   );
   return { deleted: log.count, failed: failed.length, spared };
+}
+
+/** Another attempt of this part ended without stopping (its counts say so). */
+async function completedByAnotherAttempt(deps: GcStepDeps, countsKey: string): Promise<boolean> {
+  const text = await deps.s3.getText(deps.workBucket, countsKey).catch(() => undefined);
+  if (text === undefined) return false;
+  try {
+    return (JSON.parse(text) as { stopped_because?: unknown }).stopped_because === undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The marked list as revalidation checked it: edited since (another ETag), it is not read. */

@@ -27,13 +27,30 @@ export interface DeleteObjectsResult {
   withheld: string[];
 }
 
+/**
+ * `beforeSend` threw (`reason`): the call stopped there. `partial` says what its requests did
+ * before: the keys in none of `failed`, `withheld` and `unsent` were deleted (a request of a
+ * batch whose throttled keys were to be resent went through, and the caller's record of what
+ * was deleted must list them). `unsent`: keys not deleted because the call stopped.
+ */
+export class DeleteStoppedError extends Error {
+  override readonly name = "DeleteStoppedError";
+  constructor(
+    readonly reason: unknown,
+    readonly partial: DeleteObjectsResult & { unsent: string[] },
+  ) {
+    super((reason as Error)?.message ?? String(reason));
+  }
+}
+
 export interface DeleteObjectsOptions {
   retry?: RetryOptions;
   batchSize?: number;
   /**
    * Called right before every request, retries included, with the keys it would delete;
    * returns those it may (GC's check that nothing references them again: a key throttled and
-   * resent seconds later must be checked again). An error it throws ends the call.
+   * resent seconds later must be checked again). An error it throws ends the call: a
+   * DeleteStoppedError with that error as `reason` and what the call did before.
    */
   beforeSend?: (keys: string[]) => Promise<string[]>;
 }
@@ -47,13 +64,32 @@ export async function deleteObjects(
   const batchSize = Math.min(opts.batchSize ?? MAX_DELETE_BATCH, MAX_DELETE_BATCH);
   const result: DeleteObjectsResult = { deleted: 0, failed: [], withheld: [] };
   const batched = keys.filter((k) => !XML_INVALID.test(k));
+  const singles = keys.filter((k) => XML_INVALID.test(k));
+  /** Stopped by `beforeSend`: what went through before, and every key not yet sent. */
+  const stopped = (reason: unknown, partial: DeleteObjectsResult, unsent: string[]) =>
+    new DeleteStoppedError(reason, {
+      deleted: result.deleted + partial.deleted,
+      failed: [...result.failed, ...partial.failed],
+      withheld: [...result.withheld, ...partial.withheld],
+      unsent,
+    });
   for (let i = 0; i < batched.length; i += batchSize) {
-    const r = await deleteBatch(s3, bucket, batched.slice(i, i + batchSize), opts);
+    let r: DeleteObjectsResult;
+    try {
+      r = await deleteBatch(s3, bucket, batched.slice(i, i + batchSize), opts);
+    } catch (error) {
+      if (!(error instanceof DeleteStoppedError)) throw error;
+      throw stopped(error.reason, error.partial, [
+        ...error.partial.unsent,
+        ...batched.slice(i + batchSize),
+        ...singles,
+      ]);
+    }
     result.deleted += r.deleted;
     result.failed.push(...r.failed);
     result.withheld.push(...r.withheld);
   }
-  for (const key of keys.filter((k) => XML_INVALID.test(k))) {
+  for (const [j, key] of singles.entries()) {
     const hook = hookCalls(opts.beforeSend);
     try {
       let sent = true;
@@ -64,7 +100,9 @@ export async function deleteObjects(
       if (sent) result.deleted++;
       else result.withheld.push(key);
     } catch (error) {
-      if (hook.failed) throw error;
+      if (hook.failed) {
+        throw stopped(error, { deleted: 0, failed: [], withheld: [] }, singles.slice(j));
+      }
       const message = (error as Error).message ?? String(error);
       result.failed.push({ key, code: errorCode(error), message });
     }
@@ -155,7 +193,10 @@ async function deleteBatch(
       }, retry);
       errors = out.Errors ?? [];
     } catch (error) {
-      if (hook.failed) throw error;
+      // Keys deleted by this batch's earlier requests stay deleted: the caller is told which.
+      if (hook.failed) {
+        throw new DeleteStoppedError(error, { deleted, failed, withheld, unsent: pending });
+      }
       // The whole call failed (no permission, no bucket...): every key of the batch fails.
       const code = errorCode(error);
       const message = (error as Error).message ?? String(error);
