@@ -5,7 +5,7 @@
 // integration tests.
 
 import { runAddressStep } from "../../lambdas/gc/app/addresses";
-import { runCommitsStep } from "../../lambdas/gc/app/commits";
+import { type CommitsStepResult, runCommitsStep } from "../../lambdas/gc/app/commits";
 import { runEndMarkStep } from "../../lambdas/gc/app/end-mark";
 import { runMarkStep } from "../../lambdas/gc/app/mark";
 import {
@@ -42,6 +42,11 @@ export interface PipelineHooks {
   revalidate?: (
     invoke: (deps: GcStepDeps) => Promise<RevalidateResult>,
   ) => Promise<RevalidateResult>;
+  /**
+   * Runs the Commits invocation (default: once, with the pipeline's deps); as `revalidate`, the
+   * pipeline goes on with the answer given here.
+   */
+  commits?: (invoke: () => Promise<CommitsStepResult>) => Promise<CommitsStepResult>;
   addressesPerPartition?: number;
   keysPerPass?: number;
   sweep?: SweepStepOptions;
@@ -84,11 +89,13 @@ export async function runGcPipeline(
   };
   try {
     if (input.doMark) {
-      const plan = await runCommitsStep(deps, input, {
-        ...(hooks.addressesPerPartition
-          ? { addressesPerPartition: hooks.addressesPerPartition }
-          : {}),
-      });
+      const invokeCommits = () =>
+        runCommitsStep(deps, input, {
+          ...(hooks.addressesPerPartition
+            ? { addressesPerPartition: hooks.addressesPerPartition }
+            : {}),
+        });
+      const plan = await (hooks.commits ? hooks.commits(invokeCommits) : invokeCommits());
       await addressMap(deps, plan.itemsKey, { ...base, partitions: plan.partitions }, "addresses");
       const partitions = (await jsonLines(deps, plan.partitionsKey)) as { partition: number }[];
       for (let i = 0; i < partitions.length; i += 2) {

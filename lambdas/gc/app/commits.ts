@@ -1,6 +1,8 @@
 // Step 1 of a marking run: branches and tags, their commit logs as a CommitGraph, active and
 // expired commits (retention.ts), commits.csv, and the address work items (address-plan.ts)
 // as JSON Lines in the work bucket for the address map's ItemReader.
+
+import { WriteConditionFailedError } from "../../shared/write-condition";
 import { planAddressCollection, planCounts } from "../domain/address-plan";
 import { CommitGraph } from "../domain/commit-graph";
 import { choosePartitionCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
@@ -56,13 +58,6 @@ export async function runCommitsStep(
   const points = startingPoints(input.rules, branches, tags, graph);
   const retention = computeRetention(graph, points, input.now);
   const csv = encodeCommitsCsv(retention);
-  await putInNamespace(
-    deps.s3,
-    input.storageNamespace,
-    gcPaths.commitsCsv(input.runId),
-    csv,
-    "text/csv",
-  );
 
   const items = planAddressCollection(
     graph,
@@ -75,19 +70,20 @@ export async function runCommitsStep(
     opts.addressesPerPartition ?? MAX_ADDRESSES_PER_PARTITION,
   );
   const work = gcWorkKeys(repo, input.runId);
+  const own = work.commitsAttempt(globalThis.crypto.randomUUID().replaceAll("-", ""));
   // What the mark kept, for its sweep: the namespace's copy can be edited (revalidate.ts).
-  await deps.s3.put(deps.workBucket, work.commitsCsv, csv);
+  await deps.s3.put(deps.workBucket, own.commitsCsv, csv);
   // Kept for the sweep: revalidation extends this graph instead of reading every log again.
-  await deps.s3.put(deps.workBucket, work.commitGraph, encodeCommitGraph(graph));
-  await deps.s3.put(deps.workBucket, work.itemsShard(0), encodeWorkItems(items));
+  await deps.s3.put(deps.workBucket, own.commitGraph, encodeCommitGraph(graph));
+  await deps.s3.put(deps.workBucket, own.items, encodeWorkItems(items));
   await deps.s3.put(
     deps.workBucket,
-    work.partitionList,
+    own.partitionList,
     encodeJsonLines(Array.from({ length: partitions }, (_, partition) => ({ partition }))),
   );
   await deps.s3.put(
     deps.workBucket,
-    work.commitsCounts,
+    own.commitsCounts,
     JSON.stringify({
       commits_considered: retention.active.size + retention.expired.size,
       active_commits: retention.active.size,
@@ -98,10 +94,76 @@ export async function runCommitsStep(
       ...Object.fromEntries(Object.entries(plan).map(([k, v]) => [`work_${k}`, v])),
     }),
   );
-  return {
-    itemsKey: work.itemsShard(0),
-    partitionsKey: work.partitionList,
-    partitions,
-    workItems: items.length,
+  const mine: CommitsRecord = {
+    ...own,
+    result: {
+      itemsKey: own.items,
+      partitionsKey: own.partitionList,
+      partitions,
+      workItems: items.length,
+    },
   };
+  const record = await recordFirstAttempt(deps, work.commitsRecord, mine);
+  // Published once the attempt is the mark's: the report says what the mark kept.
+  const kept = record === mine ? csv : await deps.s3.getText(deps.workBucket, record.commitsCsv);
+  if (kept === undefined)
+    throw new Error("commits step: the recorded attempt's commits.csv is missing");
+  await putInNamespace(
+    deps.s3,
+    input.storageNamespace,
+    gcPaths.commitsCsv(input.runId),
+    kept,
+    "text/csv",
+  );
+  return record.result;
+}
+
+/** The keys of the commits step attempt a mark is made of (commits-record.json). */
+export interface CommitsRecord {
+  commitsCsv: string;
+  commitGraph: string;
+  commitsCounts: string;
+  result: CommitsStepResult;
+}
+
+/**
+ * The record of this attempt, created only if no attempt recorded one yet; else that one. The
+ * state machine retries a Lambda service error while the first attempt may still run, with
+ * another view of the repository: with shared keys their writes interleaved, and a mark could
+ * take one attempt's work items with the other's commits.csv, whose kept commits the sweep then
+ * took for covered (never listed), deleting what a tag made between their reads referenced.
+ */
+async function recordFirstAttempt(
+  deps: GcStepDeps,
+  key: string,
+  mine: CommitsRecord,
+): Promise<CommitsRecord> {
+  try {
+    await deps.s3.putIf(deps.workBucket, key, JSON.stringify(mine), "absent");
+    return mine;
+  } catch (err) {
+    if (!(err instanceof WriteConditionFailedError)) throw err;
+  }
+  const first = await readCommitsRecord(deps, key);
+  if (!first) throw new Error("commits step: another attempt's record is unreadable");
+  return first;
+}
+
+export async function readCommitsRecord(
+  deps: Pick<GcStepDeps, "s3" | "workBucket">,
+  key: string,
+): Promise<CommitsRecord | undefined> {
+  const text = await deps.s3.getText(deps.workBucket, key);
+  return text === undefined ? undefined : (JSON.parse(text) as CommitsRecord);
+}
+
+/**
+ * Where a mark's commits.csv, graph and counts are: its record's attempt, or the run's fixed
+ * keys (a mark recorded before attempts had their own).
+ */
+export async function markCommitsKeys(
+  deps: Pick<GcStepDeps, "s3" | "workBucket">,
+  work: ReturnType<typeof gcWorkKeys>,
+): Promise<Pick<CommitsRecord, "commitsCsv" | "commitGraph" | "commitsCounts">> {
+  return (await readCommitsRecord(deps, work.commitsRecord)) ?? work;
 }

@@ -29,6 +29,7 @@ import {
 import type { GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
 import { addRefsHistory, readRefs, sameRefs } from "./commit-history";
+import { markCommitsKeys } from "./commits";
 import { gcWorkKeys, namespaceObjects, type WorkKeys } from "./common";
 import { checkNamespaceOwned } from "./namespace-owner";
 
@@ -86,8 +87,9 @@ export async function runRevalidateStep(
   // there) wrongly called kept would not be listed when it becomes active again, and what it
   // references would be deleted. A mark recorded before the copy was kept has only the
   // namespace's.
+  const markKeys = await markCommitsKeys(deps, markWork);
   const csv =
-    (await deps.s3.getText(deps.workBucket, markWork.commitsCsv)) ??
+    (await deps.s3.getText(deps.workBucket, markKeys.commitsCsv)) ??
     (await deps.s3.getText(ns.bucket, ns.key(gcPaths.commitsCsv(input.markRunId))));
   if (csv === undefined) {
     throw new MarkNotSweepableError(
@@ -97,7 +99,7 @@ export async function runRevalidateStep(
   const covered = new Set<string>();
   for (const row of parseCommitsCsv(csv)) if (!row.expired) covered.add(row.commitId);
 
-  const graphText = await deps.s3.getText(deps.workBucket, markWork.commitGraph);
+  const graphText = await deps.s3.getText(deps.workBucket, markKeys.commitGraph);
   // Without the mark's graph (expired scratch data) the logs are read again from scratch.
   const graph = graphText === undefined ? new CommitGraph() : decodeCommitGraph(graphText);
   const refs = await readRefs(deps.lakefs, repo);

@@ -9,6 +9,7 @@ import { encodeRunSummary, type GcRunSummary } from "../domain/reports";
 import type { GcRunCounts } from "../domain/run-records";
 import type { GcMode, GcWorkflowInput } from "../domain/workflow-input";
 import type { GcStepDeps } from "../ports";
+import { markCommitsKeys } from "./commits";
 import { addCounts, gcWorkKeys, putInNamespace, runDate } from "./common";
 
 export interface SummaryStepEvent extends GcWorkflowInput {
@@ -52,7 +53,8 @@ export async function runSummaryStep(
   /** Why sweep parts stopped (the map's failure says only that a child failed). */
   const stopReasons = new Set<string>();
   if (event.doMark) {
-    const commits = await deps.s3.getText(deps.workBucket, work.commitsCounts);
+    const { commitsCounts } = await markCommitsKeys(deps, work);
+    const commits = await deps.s3.getText(deps.workBucket, commitsCounts);
     if (commits) addCounts(counts, JSON.parse(commits));
     await addAll(deps, work.addressesCountsPrefix(), counts);
     await addAll(deps, `${work.root}mark/`, counts);

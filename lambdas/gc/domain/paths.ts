@@ -131,6 +131,22 @@ export function gcWorkKeys(repository: string, runId: string) {
     sweepParts: `${root}/sweep-parts.jsonl`,
     sweepCounts: (part: number) => `${root}/sweep/${partFileName(part, "txt")}.json`,
     commitsCounts: `${root}/counts/commits.json`,
+    /**
+     * Which attempt of the commits step the mark is: the keys of its outputs, created only if
+     * absent (overlapping attempts each write their own, commitsAttempt).
+     */
+    commitsRecord: `${root}/commits-record.json`,
+    commitsAttempt: (attempt: string) => {
+      if (!/^[0-9a-f]{8,64}$/.test(attempt)) throw new Error(`invalid attempt id "${attempt}"`);
+      const a = `${root}/commits-attempts/${attempt}`;
+      return {
+        commitsCsv: `${a}/commits.csv`,
+        commitGraph: `${a}/commits.jsonl`,
+        items: `${a}/items.jsonl`,
+        partitionList: `${a}/partitions.jsonl`,
+        commitsCounts: `${a}/counts.json`,
+      };
+    },
     /** Counts of the address map (area "addresses") or of revalidation (area "revived"). */
     addressesCountsPrefix: (area: ShardArea = "addresses") => `${root}/counts/${area}/`,
     addressesCounts: (batch: string, area: ShardArea = "addresses") =>
