@@ -441,6 +441,24 @@ describe("the mark's Parquet and text lists and the sweep's log, with unusual ke
   });
 });
 
+/** main rewrote `a` three times: c1's data/A1 is held by expired c1 only (a tag may come). */
+function rewrittenThreeTimes() {
+  const w = world();
+  const o = (k: string) => {
+    w.store.objects.set(`${PREFIX}${k}`, new TextEncoder().encode(k));
+    return `${NS}/${k}`;
+  };
+  const c0 = w.lakefs.addCommit([], new Map([["a", o("data/A0")]]), NOW - 20 * DAY);
+  w.lakefs.createBranch("main", c0);
+  w.lakefs.stage("main", "a", o("data/A1"));
+  const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
+  w.lakefs.stage("main", "a", o("data/A2"));
+  w.lakefs.commit("main", NOW - 10 * DAY);
+  w.lakefs.stage("main", "a", o("data/A3"));
+  w.lakefs.commit("main", NOW - 1 * DAY);
+  return { w, c1 };
+}
+
 describe("two attempts of the Commits step at once", () => {
   it("the mark, its commits.csv and its sweep agree on which commits were kept, and the tag's object survives", async () => {
     // Step Functions retries a Lambda service error of Commits while the first attempt may
@@ -450,19 +468,7 @@ describe("two attempts of the Commits step at once", () => {
     // mark was A's and the commits.csv (namespace and work copy) B's: revalidation took c1 for
     // covered and never listed it, so the sweep deleted what tag v1 holds. Now each attempt
     // writes its own keys and the first to record itself is the mark, for both.
-    const w = world();
-    const o = (k: string) => {
-      w.store.objects.set(`${PREFIX}${k}`, new TextEncoder().encode(k));
-      return `${NS}/${k}`;
-    };
-    const c0 = w.lakefs.addCommit([], new Map([["a", o("data/A0")]]), NOW - 20 * DAY);
-    w.lakefs.createBranch("main", c0);
-    w.lakefs.stage("main", "a", o("data/A1"));
-    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
-    w.lakefs.stage("main", "a", o("data/A2"));
-    w.lakefs.commit("main", NOW - 10 * DAY);
-    w.lakefs.stage("main", "a", o("data/A3"));
-    w.lakefs.commit("main", NOW - 1 * DAY);
+    const { w, c1 } = rewrittenThreeTimes();
 
     const { runCommitsStep } = await import("../../lambdas/gc/app/commits");
     const r = run(`20270101T000000000Z-mark${seq++}`, "mark-only", `m${seq++}`);
@@ -501,19 +507,7 @@ describe("two attempts of the Commits step at once", () => {
     // and records itself; a tag is then created on c1, and A reads (c1 kept). The state machine
     // goes on with B's answer; A, recording itself last, would have told revalidation that c1
     // was covered (its commits.csv) while the mark (B's) marked A1.
-    const w = world();
-    const o = (k: string) => {
-      w.store.objects.set(`${PREFIX}${k}`, new TextEncoder().encode(k));
-      return `${NS}/${k}`;
-    };
-    const c0 = w.lakefs.addCommit([], new Map([["a", o("data/A0")]]), NOW - 20 * DAY);
-    w.lakefs.createBranch("main", c0);
-    w.lakefs.stage("main", "a", o("data/A1"));
-    const c1 = w.lakefs.commit("main", NOW - 15 * DAY);
-    w.lakefs.stage("main", "a", o("data/A2"));
-    w.lakefs.commit("main", NOW - 10 * DAY);
-    w.lakefs.stage("main", "a", o("data/A3"));
-    w.lakefs.commit("main", NOW - 1 * DAY);
+    const { w, c1 } = rewrittenThreeTimes();
     const r = run(`20270101T000000000Z-mark${seq++}`, "mark-only", `m${seq++}`);
     w.records.startMarking(r, NOW, RULES);
     const inp = input(r, { runId: r.runId, now: NOW });
