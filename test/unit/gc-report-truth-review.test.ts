@@ -198,6 +198,15 @@ describe("spared_at_delete when a DeleteObjects request is resent", () => {
   });
 });
 
+/** `n` objects only expired commits hold, marked in one partition by a mark-only run. */
+async function markedExpiredObjects(n: number) {
+  const w = world();
+  const keys = Array.from({ length: n }, (_, i) => `data/o-${String(i).padStart(4, "0")}`);
+  expiredObjects(w, keys);
+  const { r: m } = await markOnly(w, { addressesPerPartition: 100_000_000 });
+  return { w, keys, m };
+}
+
 describe("a sweep child attempt still running after the run ended", () => {
   it("does not replace the completed attempt's deleted-objects log with its partial one", async () => {
     // Step Functions retries a Lambda service error (Lambda.ClientExecutionTimeoutException,
@@ -205,10 +214,7 @@ describe("a sweep child attempt still running after the run ended", () => {
     // whole part, the run ends (the summary releases the lease); attempt 1, paused in its
     // second request, then goes on: its next check finds the lease gone and it stops, writing
     // its log (2 000 keys, "incomplete") at the same key as attempt 2's (2 500 keys).
-    const w = world();
-    const keys = Array.from({ length: 2500 }, (_, i) => `data/o-${String(i).padStart(4, "0")}`);
-    expiredObjects(w, keys);
-    const { r: m } = await markOnly(w, { addressesPerPartition: 100_000_000 });
+    const { w, m } = await markedExpiredObjects(2500);
     let now = 0;
     let requests = 0;
     let release!: () => void;
@@ -272,10 +278,7 @@ describe("a resumed sweep of the same mark", () => {
   // first sweep deleted (2 500 rows, a deleted_objects sum of 2 500 for 1 500 objects), and
   // every object is listed in a log.
   it("a resumed sweep deletes the rest and lists again what the first sweep deleted", async () => {
-    const w = world();
-    const keys = Array.from({ length: 1500 }, (_, i) => `data/o-${String(i).padStart(4, "0")}`);
-    expiredObjects(w, keys);
-    const { r: m } = await markOnly(w, { addressesPerPartition: 100_000_000 });
+    const { w, m } = await markedExpiredObjects(1500);
     let requests = 0;
     w.store.beforeDelete = () => {
       if (++requests === 2) throw new Error("DeleteObjects: InternalError");

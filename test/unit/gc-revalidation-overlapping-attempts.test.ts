@@ -178,44 +178,62 @@ async function stalled(
   return { done, release: held.release };
 }
 
+/**
+ * The first attempt reads the repository and stalls before its first write; the repository
+ * moves; the retry reads it, writes its items and stalls on its graph; the first attempt, with
+ * the older view, then writes; the state machine goes on with the retry's answer.
+ */
+async function olderViewWritesAfterRetry(
+  w: Parameters<typeof stalled>[0] & { revive: () => void },
+  invoke: (deps: GcStepDeps) => Promise<RevalidateResult>,
+) {
+  const first = await stalled(w, invoke, revalidationFile("items"));
+  w.revive();
+  const retry = await stalled(w, invoke, revalidationFile("commits"));
+  first.release();
+  await first.done;
+  retry.release();
+  return retry.done;
+}
+
+/**
+ * The first attempt stalls at `at`, before it reads the repository; the retry runs through; the
+ * repository moves; the first attempt then reads it and writes last. The retry's answer is used.
+ */
+async function firstReadsAfterRetry(
+  w: Parameters<typeof stalled>[0] & { revive: () => void },
+  invoke: (deps: GcStepDeps) => Promise<RevalidateResult>,
+  at: Access,
+) {
+  const first = await stalled(w, invoke, at);
+  const answer = await invoke(w.deps);
+  w.revive();
+  first.release();
+  await first.done;
+  return answer;
+}
+
 describe("overlapping attempts of the revalidation step", () => {
   it("the retry's answer lists what the sweep's snapshot calls covered when the first attempt, with an older view, writes its items after the retry's", async () => {
     const w = await markedRepository();
     await w.sweep({
-      revalidate: async (invoke) => {
-        // The first attempt read the repository and stalls before its first write.
-        const first = await stalled(w, invoke, revalidationFile("items"));
-        w.revive();
-        // The retry reads the moved repository, writes its items, stalls on its graph.
-        const retry = await stalled(w, invoke, revalidationFile("commits"));
-        first.release();
-        await first.done;
-        retry.release();
-        // The state machine goes on with the retry's answer.
-        return retry.done;
-      },
+      revalidate: (invoke) => olderViewWritesAfterRetry(w, invoke),
     });
   });
 
   it("the retry's answer lists what the sweep's snapshot calls covered when the first attempt, reading the repository after the retry ran, writes last", async () => {
     const w = await markedRepository();
     await w.sweep({
-      revalidate: async (invoke) => {
-        // The first attempt stalls before reading the repository (on the mark's graph).
-        const first = await stalled(
+      // The first attempt stalls on reading the mark's graph, before it reads the repository.
+      revalidate: (invoke) =>
+        firstReadsAfterRetry(
           w,
           invoke,
           (k, op) =>
             op === "read" &&
             k.startsWith(`gc/r1/${MARK_RUN}/commits-attempts/`) &&
             k.endsWith("/commits.jsonl"),
-        );
-        const answer = await invoke(w.deps);
-        w.revive();
-        first.release();
-        await first.done;
-        return answer;
-      },
+        ),
     });
   });
 
@@ -226,13 +244,7 @@ describe("overlapping attempts of the revalidation step", () => {
       afterRevalidationMap: movedDuringTheMap(w),
       catchUp: async (invoke) => {
         if (++round > 1) return invoke();
-        const first = await stalled(w, invoke, revalidationFile("items"));
-        w.revive();
-        const retry = await stalled(w, invoke, revalidationFile("commits"));
-        first.release();
-        await first.done;
-        retry.release();
-        return retry.done;
+        return olderViewWritesAfterRetry(w, invoke);
       },
     });
   });
@@ -245,12 +257,7 @@ describe("overlapping attempts of the revalidation step", () => {
       catchUp: async (invoke) => {
         if (++round > 1) return invoke();
         // The first attempt stalls on reading the graph, before it reads the repository.
-        const first = await stalled(w, invoke, revalidationFile("commits", "read"));
-        const answer = await invoke(w.deps);
-        w.revive();
-        first.release();
-        await first.done;
-        return answer;
+        return firstReadsAfterRetry(w, invoke, revalidationFile("commits", "read"));
       },
     });
   });
