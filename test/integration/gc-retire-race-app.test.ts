@@ -74,10 +74,19 @@ it("a sweep that outlived its lease while its mark was retired deletes nothing a
         // Timed from the delayed call itself, not the invocation: a loaded machine may take
         // seconds to reach it, while the revalidation's long lease still holds.
         env.lakefsServer.faults.add({ operation: "listBranches", latencyMs: 6000, count: 1 });
+        // Leases count whole seconds (renewed at second S, held through S+1), so the retire
+        // is tried again while it answers 409, up to 5 s into the 6 s delay.
         retire = (async () => {
           while (env.lakefsServer.faults.list()[0]?.fired !== 1) await sleep(20);
+          const until = Date.now() + 5000;
           await sleep(1500);
-          return env.api.post(`/repositories/${id}/gc/marks/m1/retire`, { reason: "restore" });
+          for (;;) {
+            const r = await env.api.post(`/repositories/${id}/gc/marks/m1/retire`, {
+              reason: "restore",
+            });
+            if (r.status !== 409 || Date.now() > until) return r;
+            await sleep(250);
+          }
         })();
       },
     });
