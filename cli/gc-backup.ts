@@ -164,7 +164,6 @@ export async function checkMarkLists(
   const ns = splitNamespace(storageNamespace);
   const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
   let token: string | undefined;
-  let lists = false;
   const parts: { key: string; part: number }[] = [];
   do {
     const page = await s3.send(
@@ -175,13 +174,14 @@ export async function checkMarkLists(
       }),
     );
     for (const o of page.Contents ?? []) {
-      if (o.Key?.endsWith(".txt")) lists = true;
       const part = textPartNumber(o.Key ?? "");
       if (part !== undefined) parts.push({ key: o.Key ?? "", part });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  if (!lists) throw noListsError(storageNamespace, markId);
+  // Only part lists count, as the copies read them: another .txt there (a list renamed by hand)
+  // passed this check, and a restore retired the mark before the copies found no list.
+  if (parts.length === 0) throw noListsError(storageNamespace, markId);
   const dup = duplicateTextPart(parts);
   if (dup) throw new UsageError(duplicateTextPartProblem(markId, dup));
 }
