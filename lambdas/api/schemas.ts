@@ -103,13 +103,20 @@ export const GcRunRequestSchema = z
   .meta({ id: "GarbageCollectionRunRequest" });
 export type GcRunRequest = z.infer<typeof GcRunRequestSchema>;
 
+/**
+ * Room for `restored from s3://bucket/prefix`, the reason gc restore gives, with any location
+ * a backup takes (a 63-character bucket, a prefix of up to 1 022 bytes): at 500, a backup to a
+ * longer location could never be restored from this machine (its retire was refused).
+ */
+const MAX_RETIRE_REASON = 2000;
+
 /** Body of POST .../gc/marks/{markId}/retire (optional). */
 export const GcMarkRetireRequestSchema = z
   .object({
     reason: z
       .string({ error: "must be a string" })
       .min(1, { error: "must not be empty" })
-      .max(500, { error: "must be at most 500 characters" })
+      .max(MAX_RETIRE_REASON, { error: `must be at most ${MAX_RETIRE_REASON} characters` })
       .optional(),
   })
   .strict()

@@ -99,3 +99,37 @@ describe("a restore whose mark has no part list, only another .txt beside where 
     expect((await w.fake.deps.stores.gc.getMark(repo, "t1"))?.retiredAt).toBeUndefined();
   });
 });
+
+describe("a restore from a location with a long prefix (from this machine)", () => {
+  it("retires the mark and brings the objects back, as its backup saved them", async () => {
+    await w.marked("p1", ["data/p"], true);
+    // 700 characters: a valid location (S3 keys are at most 1024 bytes), longer than the
+    // 500 characters of a retire's reason.
+    const prefix = Array.from({ length: 4 }, (_, i) => `${i}`.repeat(174)).join("/");
+    const loc = `s3://${w.backupBucket}/${prefix}`;
+    const b = await w.lakeport([
+      "gc",
+      "backup",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "p1",
+      "--to",
+      loc,
+    ]);
+    expect(b.code, b.stderr).toBe(0);
+    await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/data/p` }));
+    const r = await w.lakeport([
+      "gc",
+      "restore",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "p1",
+      "--from",
+      loc,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await text(w.bucket, `${repo}/data/p`)).toBe("data/p");
+    const mark = await w.fake.deps.stores.gc.getMark(repo, "p1");
+    expect(mark?.retiredReason).toBe(`restored from ${loc}`);
+  });
+});
