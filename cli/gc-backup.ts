@@ -43,6 +43,7 @@ import {
   duplicateTextPart,
   duplicateTextPartProblem,
   gcPaths,
+  markPartsProblem,
   splitNamespace,
   textPartNumber,
 } from "../lambdas/gc/domain/paths";
@@ -160,6 +161,8 @@ export async function checkMarkLists(
   s3: S3Client,
   storageNamespace: string,
   markId: string,
+  /** A backup: the mark's partitions, whose lists it must read, each (markPartsProblem). */
+  partitions?: number,
 ): Promise<void> {
   const ns = splitNamespace(storageNamespace);
   const prefix = `${ns.keyPrefix}${gcPaths.addressesTextPrefix(markId)}`;
@@ -184,6 +187,9 @@ export async function checkMarkLists(
   if (parts.length === 0) throw noListsError(storageNamespace, markId);
   const dup = duplicateTextPart(parts);
   if (dup) throw new UsageError(duplicateTextPartProblem(markId, dup));
+  const problem =
+    partitions === undefined ? undefined : markPartsProblem(markId, parts, partitions);
+  if (problem) throw new UsageError(problem);
 }
 
 /** Counts of a running backup or restore: objects listed so far, copied, failed, bytes. */

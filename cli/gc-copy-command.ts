@@ -144,7 +144,13 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   const s3 = cliS3Client();
   // Before the mark is retired: a wrong location must change nothing.
   await checkCopyLocation(req, s3);
-  await checkMarkLists(s3, req.storageNamespace, req.markId);
+  const partitions = typeof mark.partitions === "number" ? mark.partitions : undefined;
+  await checkMarkLists(
+    s3,
+    req.storageNamespace,
+    req.markId,
+    direction === "backup" ? partitions : undefined,
+  );
   if (direction === "backup") {
     // Refuses a location holding another mark's backup; says a backup is in progress.
     const claimed = await startBackupRecord(s3, req);

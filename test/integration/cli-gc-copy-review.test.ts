@@ -133,3 +133,24 @@ describe("a restore from a location with a long prefix (from this machine)", () 
     expect(mark?.retiredReason).toBe(`restored from ${loc}`);
   });
 });
+
+describe("a backup of a mark one of whose partitions' lists is missing (from this machine)", () => {
+  it("is refused with exit code 2 and writes no record, as the sweep would delete that part too once its list is back", async () => {
+    // Two partitions, only the list of part 0 in the namespace.
+    await w.marked("m2", ["data/m"], true, { partitions: 2 });
+    const loc = `s3://${w.backupBucket}/m2`;
+    const b = await w.lakeport([
+      "gc",
+      "backup",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "m2",
+      "--to",
+      loc,
+    ]);
+    expect(b.code, b.stderr).toBe(2);
+    expect(b.stderr).toMatch(/list of its part 1 .* is missing/);
+    expect(await text(w.backupBucket, "m2/_lakeport_backup.json")).toBeUndefined();
+    expect(await text(w.backupBucket, "m2/data/m")).toBeUndefined();
+  });
+});

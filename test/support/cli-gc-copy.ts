@@ -22,9 +22,15 @@ export interface CliGcCopyWorld {
   lakeport(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /**
    * A successful mark-only run started through the CLI, its one address list holding `lines`,
-   * each stored in the namespace (with its own name as content) when `objects` says so.
+   * each stored in the namespace (with its own name as content) when `objects` says so; the
+   * mark has `partitions` partitions (1 unless given), whose other lists are not written.
    */
-  marked(markId: string, lines: string[], objects: boolean): Promise<string>;
+  marked(
+    markId: string,
+    lines: string[],
+    objects: boolean,
+    opts?: { partitions?: number },
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +68,7 @@ export async function startCliGcCopyWorld(repo: string): Promise<CliGcCopyWorld>
       );
     });
 
-  const marked: CliGcCopyWorld["marked"] = async (markId, lines, objects) => {
+  const marked: CliGcCopyWorld["marked"] = async (markId, lines, objects, opts = {}) => {
     const gc = fake.deps.stores.gc;
     await gc.putRules(repo, { default_retention_days: 7, branches: [] }, now());
     const mark = await lakeport([
@@ -76,7 +82,7 @@ export async function startCliGcCopyWorld(repo: string): Promise<CliGcCopyWorld>
     ]);
     expect(mark.code, mark.stderr).toBe(0);
     const markRun = JSON.parse(mark.stdout).run_id as string;
-    await gc.endMark(repo, markId, markRun, { partitions: 1, markedAt: now() });
+    await gc.endMark(repo, markId, markRun, { partitions: opts.partitions ?? 1, markedAt: now() });
     await gc.completeRun(repo, markRun, { status: "succeeded" }, now());
     const list = `${repo}/${gcPaths.addressesTextPart(markId, 0)}`;
     await s3.send(

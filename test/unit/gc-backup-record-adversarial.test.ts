@@ -95,3 +95,30 @@ describe("the copy plan started directly for a mark whose marking has not succee
     expect(w.retires).toEqual([]);
   });
 });
+
+describe("the copy plan of a backup whose mark lacks the list of one of its partitions", () => {
+  // A sweep deletes what the lists of partitions 0..n-1 say: a backup over the lists found
+  // would complete without part 1, whose objects the sweep deletes once its list is back.
+  it("is refused, writing no record and retiring nothing", async () => {
+    const w = world();
+    const getMark = w.deps.marks.getMark;
+    w.deps.marks.getMark = async (r, id) => {
+      const m = await getMark(r, id);
+      return m ? { ...m, partitions: 2 } : undefined;
+    };
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    const before = [...w.s3.objects.keys()].sort();
+    await expect(
+      runCopyPlanStep(w.deps, {
+        repository: "repo",
+        copyId: "c1",
+        markId: "m1",
+        storageNamespace: NS,
+        direction: "backup",
+        location: "s3://backups/m1",
+      }),
+    ).rejects.toThrow(/the list of its part 1 .* is missing .*: nothing copied/);
+    expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    expect(w.retires).toEqual([]);
+  });
+});

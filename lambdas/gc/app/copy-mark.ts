@@ -21,6 +21,7 @@ import {
   duplicateTextPart,
   duplicateTextPartProblem,
   gcPaths,
+  markPartsProblem,
   textPartNumber,
 } from "../domain/paths";
 import type { GcMark } from "../domain/run-records";
@@ -130,6 +131,10 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
   const mark = await checkMarkOfNamespace(deps, input);
   if (input.direction === "backup") checkNotSwept(mark);
   const parts = await markParts(deps, input);
+  if (input.direction === "backup" && mark.partitions !== undefined) {
+    const problem = markPartsProblem(input.markId, parts, mark.partitions);
+    if (problem) throw new Error(`${problem}: nothing copied`);
+  }
   if (input.direction === "restore") await checkBackupExists(deps, input.location);
   const owner = backupOwner(input);
   const record = await readBackupRecord(deps.s3, input.location);

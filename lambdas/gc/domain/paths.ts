@@ -78,6 +78,30 @@ export function duplicateTextPartProblem(
   return `mark id "${markId}": ${dup.keys[0]} and ${dup.keys[1]} are both a list of its part ${dup.part} (one was not written by the mark)`;
 }
 
+/**
+ * Why a backup may not take a mark's lists as they are, or undefined: a sweep deletes what the
+ * lists of its partitions 0..n-1 say, so a backup must read exactly those. With one missing, the
+ * backup completed over part of the mark, and once the list was back (a restored version, an
+ * S3-compatible store listing late) the sweep deleted objects the backup never held.
+ */
+export function markPartsProblem(
+  markId: string,
+  parts: readonly { key: string; part: number }[],
+  partitions: number,
+): string | undefined {
+  const stray = parts.find((p) => p.part >= partitions);
+  if (stray) {
+    return `mark id "${markId}": ${stray.key} is not one of its ${partitions} partition(s) (it was not written by this mark)`;
+  }
+  const seen = new Set(parts.map((p) => p.part));
+  for (let part = 0; part < partitions; part++) {
+    if (!seen.has(part)) {
+      return `mark id "${markId}": the list of its part ${part} (${gcPaths.addressesTextPart(markId, part)}) is missing from the storage namespace, so a backup would miss that part's objects`;
+    }
+  }
+  return undefined;
+}
+
 /** `s3://bucket/prefix` + relative key -> `s3://bucket/prefix/key`. */
 export function namespaceUri(storageNamespace: string, relativeKey: string): string {
   return `${storageNamespace.replace(/\/+$/, "")}/${relativeKey.replace(/^\/+/, "")}`;
