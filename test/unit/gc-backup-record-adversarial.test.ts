@@ -122,3 +122,29 @@ describe("the copy plan of a backup whose mark lacks the list of one of its part
     expect(w.retires).toEqual([]);
   });
 });
+
+describe("the copy plan started directly without its repository or storage namespace", () => {
+  for (const field of ["repository", "storageNamespace"] as const) {
+    it(`names ${field} when it is missing or not a string, writing nothing`, async () => {
+      for (const bad of [undefined, 7, ""]) {
+        const w = world();
+        await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+        const before = [...w.s3.objects.keys()].sort();
+        const input = {
+          repository: "repo",
+          copyId: "c1",
+          markId: "m1",
+          storageNamespace: NS,
+          direction: "restore" as const,
+          location: "s3://backups/m1",
+          [field]: bad,
+        } as unknown as Parameters<typeof runCopyPlanStep>[1];
+        await expect(runCopyPlanStep(w.deps, input)).rejects.toThrow(
+          new RegExp(`^${field}: must be a non-empty string`),
+        );
+        expect([...w.s3.objects.keys()].sort()).toEqual(before);
+        expect(w.retires).toEqual([]);
+      }
+    });
+  }
+});

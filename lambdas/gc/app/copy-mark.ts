@@ -116,6 +116,13 @@ export class MarkBeingSweptError extends Error {
 }
 
 export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput): Promise<CopyPlan> {
+  // A direct start (console, another tool) may leave them out: named, before anything is read.
+  for (const field of ["repository", "storageNamespace"] as const) {
+    const value: unknown = input[field];
+    if (typeof value !== "string" || value === "") {
+      throw new Error(`${field}: must be a non-empty string (got ${JSON.stringify(value)})`);
+    }
+  }
   validateMarkId(input.markId);
   // The map copies the other way for anything but "backup": only a checked restore may.
   if (input.direction !== "backup" && input.direction !== "restore") {
