@@ -2,6 +2,7 @@
 // Keys answered with a retryable code (SlowDown, InternalError) are retried with backoff.
 // A key XML cannot carry goes alone in a DeleteObject, its key in the URI.
 import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { FinalizeRequestMiddleware, MiddlewareStack } from "@smithy/types";
 import {
   defaultSleep,
   errorCode,
@@ -95,7 +96,11 @@ export async function deleteObjects(
       let sent = true;
       await withRetry(async () => {
         sent = (await hook.call([key])).length > 0;
-        if (sent) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+        if (sent) {
+          const command = new DeleteObjectCommand({ Bucket: bucket, Key: key });
+          if (opts.beforeSend) sentOnceBySdk(command);
+          await s3.send(command);
+        }
       }, opts.retry ?? {});
       if (sent) result.deleted++;
       else result.withheld.push(key);
@@ -108,6 +113,25 @@ export async function deleteObjects(
     }
   }
   return result;
+}
+
+/**
+ * The command with the SDK's own retry replaced, for it alone, by a pass-through: each resend
+ * is then this module's, through `beforeSend` again. The SDK resent a delete whose answer was
+ * lost or hung (its request timeout, minutes) unchecked, and deleted an object back at its key
+ * since (a restore's copy, a link): test/integration/gc-delete-resend-check.test.ts.
+ */
+function sentOnceBySdk<I extends object, O extends object>(command: {
+  middlewareStack: MiddlewareStack<I, O>;
+}): void {
+  const passThrough: FinalizeRequestMiddleware<I, O> = (next) => (args) => next(args);
+  command.middlewareStack.add(passThrough, {
+    name: "retryMiddleware",
+    tags: ["RETRY"],
+    step: "finalizeRequest",
+    priority: "high",
+    override: true,
+  });
 }
 
 /** Runs `beforeSend` (none: every key), remembering whether it threw (its error is no S3's). */
@@ -184,12 +208,12 @@ async function deleteBatch(
       const out = await withRetry(async () => {
         sent = await hook.call(pending);
         if (sent.length === 0) return { Errors: [] };
-        return s3.send(
-          new DeleteObjectsCommand({
-            Bucket: bucket,
-            Delete: { Objects: sent.map((Key) => ({ Key })), Quiet: true },
-          }),
-        );
+        const command = new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: sent.map((Key) => ({ Key })), Quiet: true },
+        });
+        if (opts.beforeSend) sentOnceBySdk(command);
+        return s3.send(command);
       }, retry);
       errors = out.Errors ?? [];
     } catch (error) {
