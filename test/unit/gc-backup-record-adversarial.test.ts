@@ -148,3 +148,27 @@ describe("the copy plan started directly without its repository or storage names
     });
   }
 });
+
+describe("the copy plan with a location in Lakeport's work bucket", () => {
+  // The work bucket's gc/ folder expires after days (a lifecycle rule) and the copy steps may
+  // write there: a backup into it completed, and was gone when its restore was needed. A
+  // restore from there is not refused: what is still there can come back.
+  for (const location of ["s3://work/gc/backups/m1", "s3://work/backups/m1", "s3://work"]) {
+    it(`a backup to ${location} is refused, writing nothing`, async () => {
+      const w = world();
+      await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+      const before = [...w.s3.objects.keys()].sort();
+      await expect(
+        runCopyPlanStep(w.deps, {
+          repository: "repo",
+          copyId: "c1",
+          markId: "m1",
+          storageNamespace: NS,
+          direction: "backup",
+          location,
+        }),
+      ).rejects.toThrow(/^location: .* is in Lakeport's work bucket/);
+      expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    });
+  }
+});

@@ -91,6 +91,19 @@ export function checkLocationOutside(storageNamespace: string, location: string)
   }
 }
 
+/**
+ * A backup is never written to the work bucket: the steps may write there (their work folder),
+ * and its objects expire after days, so a backup there completed and was gone when its restore
+ * was needed. (A restore may read one there, while it lasts.)
+ */
+function checkBackupOutsideWorkBucket(location: string, workBucket: string): void {
+  if (parseS3Uri(location, "location").bucket === workBucket) {
+    throw new Error(
+      `location: ${location} is in Lakeport's work bucket, whose objects expire after days: back up to a bucket of its own: nothing copied`,
+    );
+  }
+}
+
 /** What the plan step needs: S3, the work bucket, and (a restore) the mark's record. */
 export interface CopyPlanDeps extends Pick<GcStepDeps, "s3" | "workBucket" | "now"> {
   marks: GcMarkRetirer;
@@ -135,6 +148,7 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
     throw new Error(`acceptIncompleteBackup: must be a boolean (got ${JSON.stringify(accept)})`);
   }
   checkLocationOutside(input.storageNamespace, input.location);
+  if (input.direction === "backup") checkBackupOutsideWorkBucket(input.location, deps.workBucket);
   const mark = await checkMarkOfNamespace(deps, input);
   if (input.direction === "backup") checkNotSwept(mark);
   const parts = await markParts(deps, input);
