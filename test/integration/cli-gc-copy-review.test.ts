@@ -1,5 +1,8 @@
-// Review of gc backup and restore from this machine: keys with unusual characters survive
-// the round trip, and a restore refused for its lists changes nothing.
+// Review of gc backup and restore from this machine (the CLI against the API with fake lakeFS
+// and stores, and the embedded S3): keys with unusual characters survive the round trip; a
+// restore refused for its lists changes nothing; a long location can be restored from; a
+// backup reads every partition's list or nothing; two restores, or two backups into one
+// location, of one mark at once both succeed.
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
@@ -152,5 +155,61 @@ describe("a backup of a mark one of whose partitions' lists is missing (from thi
     expect(b.stderr).toMatch(/list of its part 1 .* is missing/);
     expect(await text(w.backupBucket, "m2/_lakeport_backup.json")).toBeUndefined();
     expect(await text(w.backupBucket, "m2/data/m")).toBeUndefined();
+  });
+});
+
+describe("two restores of one mark at once (from this machine)", () => {
+  it("both succeed, and every object is back once, as backed up", async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `data/c${i}`);
+    await w.marked("c1", keys, true);
+    const loc = `s3://${w.backupBucket}/c1`;
+    const b = await w.lakeport([
+      "gc",
+      "backup",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "c1",
+      "--to",
+      loc,
+    ]);
+    expect(b.code, b.stderr).toBe(0);
+    for (const k of keys) {
+      await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${k}` }));
+    }
+    const restore = () =>
+      w.lakeport(["gc", "restore", `lakefs://${repo}`, "--mark-id", "c1", "--from", loc]);
+    const [r1, r2] = await Promise.all([restore(), restore()]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r2.code, r2.stderr).toBe(0);
+    for (const k of keys) expect(await text(w.bucket, `${repo}/${k}`), k).toBe(k);
+  });
+});
+
+describe("two backups of one mark into one location at once (from this machine)", () => {
+  it("both succeed and leave a complete record, from which a restore brings everything back", async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `data/d${i}`);
+    await w.marked("d1", keys, true);
+    const loc = `s3://${w.backupBucket}/d1`;
+    const backup = () =>
+      w.lakeport(["gc", "backup", `lakefs://${repo}`, "--mark-id", "d1", "--to", loc]);
+    const [b1, b2] = await Promise.all([backup(), backup()]);
+    expect(b1.code, b1.stderr).toBe(0);
+    expect(b2.code, b2.stderr).toBe(0);
+    const record = JSON.parse((await text(w.backupBucket, "d1/_lakeport_backup.json")) ?? "{}");
+    expect(record).toMatchObject({ state: "complete", counts: { objects: 40, saved: 40 } });
+    for (const k of keys) {
+      await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${k}` }));
+    }
+    const r = await w.lakeport([
+      "gc",
+      "restore",
+      `lakefs://${repo}`,
+      "--mark-id",
+      "d1",
+      "--from",
+      loc,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const k of keys) expect(await text(w.bucket, `${repo}/${k}`), k).toBe(k);
   });
 });
