@@ -1,9 +1,14 @@
 // Adversarial inputs to the copy workflow's plan (lambdas/gc/app/copy-mark.ts) started directly
 // (console, another tool): bad input must change nothing, as the CLI refuses it first. Fakes at
 // the ports: the object store in memory, one mark record.
+import { S3Client } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { type CopyPlanDeps, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
-import { gcPaths } from "../../lambdas/gc/domain/paths";
+import {
+  type CopyPlanDeps,
+  runCopyPartsStep,
+  runCopyPlanStep,
+} from "../../lambdas/gc/app/copy-mark";
+import { gcPaths, gcWorkKeys } from "../../lambdas/gc/domain/paths";
 import { MemoryGcStore } from "../support/memory-gc";
 
 const NS = "s3://lake-ns/repos/repo";
@@ -171,4 +176,58 @@ describe("the copy plan with a location in Lakeport's work bucket", () => {
       expect([...w.s3.objects.keys()].sort()).toEqual(before);
     });
   }
+});
+
+describe("a backup of a mark whose list was edited in the namespace since the mark wrote it", () => {
+  // The mark step records each list's ETag; the sweep refuses an edited list, but put back
+  // as it was (same bytes, same ETag) the sweep deletes what it says, and a backup that copied
+  // the edited one (keys taken out) held less than that.
+  async function markedWorld(recorded: "same" | "other") {
+    const w = world();
+    const list = `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`;
+    await w.s3.put("lake-ns", list, "data/a\n");
+    const listed = await w.s3.getVersioned("lake-ns", list);
+    const etag = recorded === "same" ? listed!.etag : '"written-by-the-mark"';
+    await w.s3.put(
+      "work",
+      gcWorkKeys("repo", "r0").markCounts(0),
+      JSON.stringify({ text_etag: etag }),
+    );
+    return { w, list };
+  }
+  const backup = {
+    repository: "repo",
+    copyId: "c1",
+    markId: "m1",
+    storageNamespace: NS,
+    direction: "backup" as const,
+    location: "s3://backups/m1",
+  };
+
+  it("is refused by the plan, writing no record", async () => {
+    const { w } = await markedWorld("other");
+    await expect(runCopyPlanStep(w.deps, backup)).rejects.toThrow(
+      /part-00000\.txt was changed since the mark wrote it .*: nothing copied/,
+    );
+    expect(await w.s3.getText("backups", "m1/_lakeport_backup.json")).toBeUndefined();
+  });
+
+  it("is planned when the list is the mark's, and a list edited after the plan is not copied", async () => {
+    const { w, list } = await markedWorld("same");
+    const plan = await runCopyPlanStep(w.deps, backup);
+    const items = (await w.s3.getText("work", plan.partsKey))!
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l));
+    expect(items).toHaveLength(1);
+    await w.s3.put("lake-ns", list, "data/b\n");
+    await expect(
+      // No S3 client is reached: the list is refused before any copy.
+      runCopyPartsStep(w.deps, new S3Client({ region: "us-east-1" }), {
+        Items: items,
+        BatchInput: backup,
+      }),
+    ).rejects.toThrow(/was changed since the plan checked it/);
+    expect(await w.s3.getText("backups", "m1/data/b")).toBeUndefined();
+  });
 });

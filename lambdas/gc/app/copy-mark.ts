@@ -43,6 +43,7 @@ import {
   claimBackupLocation,
   readBackupRecord,
 } from "./copy-record";
+import { firstEditedList, type ListedMarkPart } from "./mark-list-etags";
 
 export interface CopyMarkInput {
   repository: string;
@@ -152,10 +153,7 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
   const mark = await checkMarkOfNamespace(deps, input);
   if (input.direction === "backup") checkNotSwept(mark);
   const parts = await markParts(deps, input);
-  if (input.direction === "backup" && mark.partitions !== undefined) {
-    const problem = markPartsProblem(input.markId, parts, mark.partitions);
-    if (problem) throw new Error(`${problem}: nothing copied`);
-  }
+  if (input.direction === "backup") await checkListsAsMarked(deps, input, mark, parts);
   if (input.direction === "restore") await checkBackupExists(deps, input.location);
   const owner = backupOwner(input);
   const record = await readBackupRecord(deps.s3, input.location);
@@ -228,15 +226,15 @@ async function checkMarkOfNamespace(
 async function markParts(
   deps: Pick<GcStepDeps, "s3">,
   input: CopyMarkInput,
-): Promise<{ key: string; part: number }[]> {
+): Promise<ListedMarkPart[]> {
   const ns = namespaceObjects(input.storageNamespace);
-  const parts: { key: string; part: number }[] = [];
+  const parts: ListedMarkPart[] = [];
   for await (const o of deps.s3.list(
     ns.bucket,
     ns.key(gcPaths.addressesTextPrefix(input.markId)),
   )) {
     const part = textPartNumber(o.key);
-    if (part !== undefined) parts.push({ key: o.key, part });
+    if (part !== undefined) parts.push({ key: o.key, part, ...(o.etag ? { etag: o.etag } : {}) });
   }
   if (parts.length === 0) {
     throw new Error(`mark id "${input.markId}": no address lists in ${input.storageNamespace}`);
@@ -244,6 +242,29 @@ async function markParts(
   const dup = duplicateTextPart(parts);
   if (dup) throw new Error(`${duplicateTextPartProblem(input.markId, dup)}: nothing copied`);
   return parts;
+}
+
+/**
+ * A backup reads exactly what the sweep deletes: the list of every partition (one missing
+ * completed the backup without its objects, deleted once the list was back), each as the mark
+ * step wrote it (one edited since would be copied as edited; the map reads it at this ETag).
+ */
+async function checkListsAsMarked(
+  deps: Pick<GcStepDeps, "s3" | "workBucket">,
+  input: CopyMarkInput,
+  mark: GcMark,
+  parts: ListedMarkPart[],
+): Promise<void> {
+  if (mark.partitions !== undefined) {
+    const problem = markPartsProblem(input.markId, parts, mark.partitions);
+    if (problem) throw new Error(`${problem}: nothing copied`);
+  }
+  const edited = await firstEditedList(deps, gcWorkKeys(input.repository, mark.runId), parts);
+  if (edited !== undefined) {
+    throw new Error(
+      `mark id "${input.markId}": ${edited} was changed since the mark wrote it (its ETag differs), so it is not what a sweep of the mark deletes (which refuses it too): nothing copied`,
+    );
+  }
 }
 
 /**
@@ -330,12 +351,15 @@ async function checkLocationEmpty(deps: Pick<GcStepDeps, "s3">, location: string
 }
 
 export interface CopyPartsEvent {
-  Items: { key: string; part: number }[];
+  /** A backup's parts carry the ETag the plan checked: a list edited since is not copied. */
+  Items: ListedMarkPart[];
   BatchInput: Pick<
     CopyMarkInput,
     "repository" | "copyId" | "storageNamespace" | "direction" | "location"
   >;
 }
+
+const sameEtag = (a: string, b: string) => a.replace(/"/g, "") === b.replace(/"/g, "");
 
 /** What a map child copied of one part (or of its batch), as the end step sums it. */
 export type CopyCounts = PartCopyCounts;
@@ -367,9 +391,15 @@ export async function runCopyPartsStep(
   const places = { direction, namespace: ns, location: parseS3Uri(location, "location") };
   const total = emptyCopyCounts();
   const failures: string[] = [];
-  for (const { key, part } of event.Items ?? []) {
-    const text = await deps.s3.getText(ns.bucket, key);
-    if (text === undefined) throw new Error(`copy: marked list ${key} does not exist`);
+  for (const { key, part, etag } of event.Items ?? []) {
+    const read = await deps.s3.getVersioned(ns.bucket, key);
+    if (read === undefined) throw new Error(`copy: marked list ${key} does not exist`);
+    if (direction === "backup" && etag !== undefined && !sameEtag(read.etag, etag)) {
+      throw new Error(
+        `copy: marked list ${key} was changed since the plan checked it (its ETag is no longer ${etag}): not copied`,
+      );
+    }
+    const text = read.text;
     const out = await copyMarkPart(deps.s3, s3, { number: part, lines: text.split("\n") }, places);
     await deps.s3.put(
       deps.workBucket,

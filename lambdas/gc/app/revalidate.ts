@@ -5,7 +5,6 @@
 // not cover, and one staged item per branch. Those work items go to the revalidation map
 // (the address step, area "revived"); the snapshot goes to the sweep children, which check
 // again from it right before each delete request (sweep-guard.ts).
-import { mapConcurrently } from "../../shared/concurrency";
 import { WriteConditionFailedError } from "../../shared/write-condition";
 import type { AddressWorkItem } from "../domain/address-plan";
 import { CommitGraph } from "../domain/commit-graph";
@@ -31,6 +30,7 @@ import type { GcStepDeps } from "../ports";
 import { addRefsHistory, readRefs, sameRefs } from "./commit-history";
 import { markCommitsKeys } from "./commits";
 import { gcWorkKeys, namespaceObjects, type WorkKeys } from "./common";
+import { firstEditedList } from "./mark-list-etags";
 import { checkNamespaceOwned } from "./namespace-owner";
 
 export interface RevalidateResult {
@@ -329,18 +329,11 @@ interface MarkPart {
  * sweep still reads each list at the ETag seen here.
  */
 async function checkPartsUnchanged(deps: GcStepDeps, markWork: WorkKeys, parts: MarkPart[]) {
-  const unquoted = (etag: string) => etag.replace(/"/g, "");
-  for await (const changed of mapConcurrently(parts, 16, async (p) => {
-    const counts = await deps.s3.getText(deps.workBucket, markWork.markCounts(p.part));
-    const written = counts ? (JSON.parse(counts) as { text_etag?: unknown }).text_etag : undefined;
-    if (typeof written !== "string" || p.etag === undefined) return undefined;
-    return unquoted(written) === unquoted(p.etag) ? undefined : p.key;
-  })) {
-    if (changed !== undefined) {
-      throw new MarkNotSweepableError(
-        `${changed} was changed since the mark wrote it (its ETag differs): its keys were not all marked, so nothing is deleted; start a new mark`,
-      );
-    }
+  const changed = await firstEditedList(deps, markWork, parts);
+  if (changed !== undefined) {
+    throw new MarkNotSweepableError(
+      `${changed} was changed since the mark wrote it (its ETag differs): its keys were not all marked, so nothing is deleted; start a new mark`,
+    );
   }
 }
 
