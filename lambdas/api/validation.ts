@@ -2,6 +2,7 @@
 import {
   compileDirectorySelector,
   InvalidPrefixRegexError,
+  MAX_SELECTOR_INSTRUCTIONS,
   SUCCESS_MARKER_NAME,
 } from "../export/domain/markers";
 import { longestStatusKeyBytes, MAX_S3_KEY_BYTES } from "../export/domain/status";
@@ -10,10 +11,13 @@ import type { Page, Repository } from "../shared/lakefs/types";
 import { bucketOfLocation, locationsOverlap, normalizeS3Location } from "../shared/s3-naming";
 import { joinKey, parseS3Uri } from "../shared/s3-uri";
 
-/** Compiles the marker expressions as the export will; the error names the bad one. */
+/**
+ * Compiles the marker expressions as the export will, within the instruction budget (the
+ * export runs them on every directory); the error names the bad one.
+ */
 export function compileRegexps(patterns: readonly string[]): void {
   try {
-    compileDirectorySelector(patterns);
+    compileDirectorySelector(patterns, { maxInstructions: MAX_SELECTOR_INSTRUCTIONS });
   } catch (err) {
     if (err instanceof InvalidPrefixRegexError) throw new ValidationError(err.message);
     throw err;

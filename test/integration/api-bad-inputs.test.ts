@@ -595,6 +595,18 @@ const cases: Case[] = [
     status: 400,
     message: "lastKeysInPrefixRegexp[0]: must be at most 1000 characters",
   },
+  // Counted repetitions are copies: \pL{1000} eleven times is 11 000 instructions, which took
+  // the API seconds and hundreds of MiB to compile and try (a 64 KiB body of them, minutes and
+  // more memory than the function has), and every export as much again per directory.
+  {
+    name: "regexps that compile to more than the instruction budget",
+    method: "PUT",
+    path: cfg,
+    body: { ...ok, lastKeysInPrefixRegexp: ["ok/", "\\pL{1000}".repeat(11)] },
+    status: 400,
+    message:
+      /^lastKeysInPrefixRegexp\[1\]: invalid regular expression ".*": too complex: the expressions compile to \d+ RE2 instructions up to this one, more than 10000 \(x\{1000\} counts as 1000 copies of x\)$/,
+  },
   {
     name: "more than 100 regexps",
     method: "PUT",

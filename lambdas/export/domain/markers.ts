@@ -58,8 +58,24 @@ export interface DirectorySelector {
 
 const SELECTION_CACHE_LIMIT = 10_000;
 
-/** Compiles the regexes with RE2 semantics; a bad one is an InvalidPrefixRegexError naming it. */
-export function compileDirectorySelector(regexes: readonly string[] = []): DirectorySelector {
+/**
+ * The most RE2 instructions a configuration's expressions may compile to together. A counted
+ * repetition is that many copies (`\pL{1000}` is 1 000 instructions), so a few short
+ * expressions can make programs that take seconds and hundreds of MiB to compile and try, and
+ * every directory of every export runs them. Ordinary expressions take tens.
+ */
+export const MAX_SELECTOR_INSTRUCTIONS = 10_000;
+
+/**
+ * Compiles the regexes with RE2 semantics; a bad one is an InvalidPrefixRegexError naming it.
+ * With `maxInstructions`, the one whose program passes that total (counted as each is
+ * compiled, before any is tried) is one.
+ */
+export function compileDirectorySelector(
+  regexes: readonly string[] = [],
+  limits: { maxInstructions?: number } = {},
+): DirectorySelector {
+  let instructions = 0;
   const compiled = regexes.map((regex, index) => {
     if (typeof regex !== "string") {
       throw new InvalidPrefixRegexError(index, String(regex), "expected a string");
@@ -73,11 +89,22 @@ export function compileDirectorySelector(regexes: readonly string[] = []): Direc
         "must be well-formed Unicode (a lone surrogate)",
       );
     }
+    let re: RE2JS;
     try {
-      return RE2JS.compile(regex);
+      re = RE2JS.compile(regex);
     } catch (error) {
       throw new InvalidPrefixRegexError(index, regex, (error as Error).message);
     }
+    instructions += re.programSize();
+    const max = limits.maxInstructions;
+    if (max !== undefined && instructions > max) {
+      throw new InvalidPrefixRegexError(
+        index,
+        regex,
+        `too complex: the expressions compile to ${instructions} RE2 instructions up to this one, more than ${max} (x{1000} counts as 1000 copies of x)`,
+      );
+    }
+    return re;
   });
   // Sorted paths share directories: a small cache saves most regex runs.
   const cache = new Map<string, boolean>();
