@@ -24,10 +24,10 @@ export const S3UriSchema = z
   });
 
 export const RepositoryIdSchema = z
-  .string()
+  .string({ error: "must be a lakeFS repository id" })
   .regex(REPOSITORY_ID_PATTERN, { error: "must be a lakeFS repository id" });
 export const BranchIdSchema = z
-  .string()
+  .string({ error: "must be a lakeFS branch name" })
   .regex(BRANCH_NAME_PATTERN, { error: "must be a lakeFS branch name" });
 
 export const ExportConfigurationSchema = z
@@ -76,6 +76,7 @@ export const GcRulesBodySchema = gcRulesSchema({
   belowZero: "must be at least 0",
   notBranchName: "must be a string",
   notBranchList: "must be an array",
+  notBranchRule: "must be an object with branch_id and retention_days",
 })
   .superRefine((rules, ctx) => {
     rules.branches.forEach((rule, i) => {
@@ -122,22 +123,29 @@ export const GcMarkRetireRequestSchema = z
   .strict()
   .meta({ id: "GarbageCollectionMarkRetireRequest" });
 
+/** An optional text field of lakeFS's webhook payload. */
+const webhookText = () => z.string({ error: "must be a string" }).optional();
+
 /** lakeFS's webhook payload. Extra fields are allowed: lakeFS may add some. */
 export const LakeFsWebhookEventSchema = z
   .looseObject({
     event_type: z.enum(LAKEFS_EVENT_TYPES, {
       error: `must be ${LAKEFS_EVENT_TYPES.slice(0, -1).join(", ")} or ${LAKEFS_EVENT_TYPES.at(-1)}`,
     }),
-    event_time: z.string().optional(),
-    action_name: z.string().optional(),
+    event_time: webhookText(),
+    action_name: webhookText(),
     hook_id: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
     repository_id: RepositoryIdSchema,
     branch_id: BranchIdSchema,
-    source_ref: z.string().optional(),
+    source_ref: webhookText(),
     commit_id: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
-    commit_message: z.string().optional(),
-    committer: z.string().optional(),
-    commit_metadata: z.record(z.string(), z.string()).optional(),
+    commit_message: webhookText(),
+    committer: webhookText(),
+    commit_metadata: z
+      .record(z.string(), z.string({ error: "must be a string" }), {
+        error: "must be an object of strings",
+      })
+      .optional(),
   })
   .meta({ id: "LakeFsWebhookEvent" });
 export type LakeFsWebhookEvent = z.infer<typeof LakeFsWebhookEventSchema>;
