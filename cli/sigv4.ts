@@ -64,8 +64,12 @@ export async function signApiRequest(req: {
       req.credentials ?? (await import("@aws-sdk/credential-provider-node")).defaultProvider(),
     sha256: Sha256,
   });
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = v;
+  // Every value of a repeated parameter is signed (API Gateway's canonical query has them all).
+  const query: Record<string, string | string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    const seen = query[k];
+    query[k] = seen === undefined ? v : [...(Array.isArray(seen) ? seen : [seen]), v];
+  }
   const signed = await signer.sign(
     {
       method: req.method,

@@ -105,6 +105,16 @@ describe("AWS_IAM authorization", () => {
     );
   });
 
+  // The CLI's signer took a repeated parameter once (its last value), so API Gateway, which
+  // signs every one, refused the request.
+  test("a query parameter given twice is signed as sent", async () => {
+    const r = await signedJson(url("/openapi.json?v=2&v=1&w=a"));
+    expect({ status: r.status, openapi: r.body.openapi }).toEqual({
+      status: 200,
+      openapi: "3.1.0",
+    });
+  });
+
   test("a signature copied onto another path does not match", async () => {
     const signed = await signedFetch(url(cfg));
     expect(signed.status).toBe(200);
