@@ -147,6 +147,18 @@ export function pathParam<S extends z.ZodType>(
   return parsed.data;
 }
 
+/**
+ * A query parameter given at most once: API Gateway passes the function the last of repeated
+ * values, and which one the caller meant is not known (400 naming it).
+ */
+export function queryParam(event: ApiEvent, name: string): string | undefined {
+  const values = event.multiValueQueryStringParameters?.[name];
+  if (values && values.length > 1) {
+    throw new ValidationError(`${name}: must be given once (got ${values.length} values)`);
+  }
+  return event.queryStringParameters?.[name];
+}
+
 export type RouteFn<D> = (event: ApiEvent, deps: D) => Promise<ApiResult>;
 
 /** The log keys of an API request: the repository, branch, run or mark it names. */

@@ -514,6 +514,22 @@ const cases: Case[] = [
     status: 400,
     message: "amount: must be a whole number from 1 to 1000",
   },
+  // API Gateway hands the function the last of repeated values: which one the caller meant
+  // is not known.
+  {
+    name: "GC runs page size given twice",
+    method: "GET",
+    path: `${runs}?amount=5&amount=1000`,
+    status: 400,
+    message: "amount: must be given once (got 2 values)",
+  },
+  {
+    name: "GC runs page start given twice",
+    method: "GET",
+    path: `${runs}?after=a&amount=5&after=b`,
+    status: 400,
+    message: "after: must be given once (got 2 values)",
+  },
   {
     name: "exportPath with a trailing space",
     method: "PUT",

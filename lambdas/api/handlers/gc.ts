@@ -15,6 +15,7 @@ import {
   noContent,
   parseBody,
   pathParam,
+  queryParam,
   type RouteFn,
 } from "../http";
 import { API_BASE_PATH, routeKey, SCHEDULED_HEADER } from "../routes";
@@ -61,7 +62,7 @@ function headerOf(event: ApiEvent, name: string): string | undefined {
 }
 
 function pageSize(event: ApiEvent): number {
-  const raw = event.queryStringParameters?.amount;
+  const raw = queryParam(event, "amount");
   if (raw === undefined) return DEFAULT_PAGE;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > MAX_PAGE) {
@@ -145,7 +146,7 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
   [routeKey("GET", `${base}/gc/runs`)]: async (event, deps) => {
     const repository = await existingRepository(event, deps);
     const limit = pageSize(event);
-    const after = event.queryStringParameters?.after;
+    const after = queryParam(event, "after");
     if (after !== undefined && !RunIdSchema.safeParse(after).success) {
       throw new ValidationError("after: must be a GC run id");
     }
