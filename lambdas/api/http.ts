@@ -13,6 +13,7 @@ import { LakeFsCredentialsError } from "../shared/lakefs/credentials";
 import { describeNetworkError, LakeFsError, LakeFsNetworkError } from "../shared/lakefs/errors";
 import { lambdaHandler } from "../shared/lambda-handler";
 import { type LogKeys, logger } from "../shared/logger";
+import { jsonNestingDepth } from "./json-depth";
 import { routeKey } from "./routes";
 
 export type ApiEvent = APIGatewayProxyEvent;
@@ -20,6 +21,8 @@ export type ApiResult = APIGatewayProxyResult;
 export type ApiHandler = (event: ApiEvent, context?: unknown) => Promise<ApiResult>;
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/** lakeFS's webhook payload nests 2 deep (commit_metadata); no body needs more than this. */
+export const MAX_BODY_NESTING = 64;
 
 export class UnsupportedMediaTypeError extends LakeportError {
   override readonly name = "UnsupportedMediaTypeError";
@@ -129,6 +132,11 @@ export function parseBody<S extends z.ZodType>(
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new ValidationError("request body must be a JSON object");
+  }
+  if (jsonNestingDepth(value, MAX_BODY_NESTING) > MAX_BODY_NESTING) {
+    throw new ValidationError(
+      `request body: must not nest arrays and objects more than ${MAX_BODY_NESTING} deep`,
+    );
   }
   const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new ValidationError(formatZodError(parsed.error));

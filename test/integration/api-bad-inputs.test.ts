@@ -53,6 +53,7 @@ async function snapshot() {
     rules: await s.gc.getRules(repo),
     runs: await s.gc.listRuns(repo, { limit: 100 }),
     started: fake.workflows.started.length,
+    published: fake.events.events.length,
   };
 }
 
@@ -713,6 +714,17 @@ const cases: Case[] = [
     },
     status: 400,
     message: "event_time: must be a string",
+  },
+  // The webhook passes lakeFS's fields through to the bus: one nested thousands deep overflowed
+  // the stack where the event is measured, answered as the bus failing (502).
+  {
+    name: "webhook payload nested too deep",
+    method: "POST",
+    path: "/webhooks/lakefs",
+    headers: { "x-lakeport-token": FAKE_WEBHOOK_TOKEN },
+    body: `{"event_type":"post-commit","hook_id":"h1","repository_id":"${repo}","branch_id":"main","commit_id":"c1","extra":${"[".repeat(10_000)}${"]".repeat(10_000)}}`,
+    status: 400,
+    message: "request body: must not nest arrays and objects more than 64 deep",
   },
   {
     name: "export-hook with a repair option",
