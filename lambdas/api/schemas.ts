@@ -68,6 +68,12 @@ export const RepairExportRequestSchema = z
   .meta({ id: "RepairExportRequest" });
 
 /**
+ * The body of a route that takes no options (export-hook, the deletes): none, or `{}`. A field
+ * sent (`full` meant for repair-export, a `force` for a delete) is refused, not ignored.
+ */
+export const NoOptionsSchema = z.object({}).strict();
+
+/**
  * The GC rules (gc/domain/rules.ts), errors in the API's words. New rules name branches lakeFS
  * could have (rules stored before this check stay readable: the domain schema takes any name).
  */

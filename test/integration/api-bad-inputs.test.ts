@@ -734,6 +734,24 @@ const cases: Case[] = [
     status: 400,
     message: 'unknown field "full"',
   },
+  // A delete takes no options: one sent (meant to keep or force something) is refused, not
+  // ignored while the delete goes ahead.
+  {
+    name: "export configuration delete with an option",
+    method: "DELETE",
+    path: cfg,
+    body: { force: true },
+    status: 400,
+    message: 'unknown field "force"',
+  },
+  {
+    name: "GC rules delete with an option",
+    method: "DELETE",
+    path: rulesPath,
+    body: { branches: ["main"] },
+    status: 400,
+    message: 'unknown field "branches"',
+  },
   {
     name: "unknown route",
     method: "GET",

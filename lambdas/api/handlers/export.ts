@@ -1,7 +1,6 @@
 // Export configuration and control: continuous-export, export-hook, repair-export,
 // export-status.
 
-import { z } from "zod";
 import { type StartExportResult, startExport } from "../../export/app/start-export";
 import type { ExportConfig } from "../../export/domain/export-config";
 import {
@@ -29,6 +28,7 @@ import { API_BASE_PATH, routeKey } from "../routes";
 import {
   BranchIdSchema,
   ExportConfigurationSchema,
+  NoOptionsSchema,
   RepairExportRequestSchema,
   RepositoryIdSchema,
 } from "../schemas";
@@ -109,9 +109,6 @@ export function startResultResponse(r: StartExportResult): ApiResult {
       throw new UpstreamError(`export ${r.exportId} could not start: ${r.errorMessage}`);
   }
 }
-
-/** export-hook takes no options: a field sent (`full` meant for repair-export) is refused. */
-const NoOptionsSchema = z.object({}).strict();
 
 async function run(event: ApiEvent, deps: ApiDeps) {
   const { repository, branch } = branchParams(event);
@@ -337,6 +334,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
   // Not while the branch's export may still write to its paths (path-hold.ts).
   [routeKey("DELETE", `${base}/continuous-export`)]: async (event, deps) => {
     const { repository, branch } = branchParams(event);
+    parseBody(event, NoOptionsSchema, { optional: true });
     const now = deps.now().toISOString();
     const result = await deps.stores.exports.deleteConfig(repository, branch, now);
     if (result === "missing")

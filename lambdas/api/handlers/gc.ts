@@ -24,6 +24,7 @@ import {
   GcRulesBodySchema,
   type GcRunRequest,
   GcRunRequestSchema,
+  NoOptionsSchema,
   RepositoryIdSchema,
 } from "../schemas";
 import { describeQuietly, gcMarkView, gcRunView } from "../status-views";
@@ -90,6 +91,7 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
   // No lakeFS check: the rules of a repository deleted in lakeFS must still be deletable.
   [routeKey("DELETE", `${base}/settings/gc_rules`)]: async (event, deps) => {
     const repository = pathParam(event, "repository", RepositoryIdSchema);
+    parseBody(event, NoOptionsSchema, { optional: true });
     if (!(await deps.stores.gc.deleteRules(repository))) {
       throw new NotFoundError(`no GC rules for repository "${repository}"`);
     }
