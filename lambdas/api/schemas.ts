@@ -132,21 +132,32 @@ export const GcMarkRetireRequestSchema = z
 /** An optional text field of lakeFS's webhook payload. */
 const webhookText = () => z.string({ error: "must be a string" }).optional();
 
+/**
+ * The most characters of a field naming the event (bus-event-detail.ts keeps them when it
+ * leaves the rest out for EventBridge's 256 KB: they must fit whatever the payload holds).
+ * lakeFS's are short: ids, a time, a ref, a user.
+ */
+export const MAX_WEBHOOK_NAME_CHARS = 1024;
+const webhookName = () =>
+  z
+    .string({ error: "must be a string" })
+    .max(MAX_WEBHOOK_NAME_CHARS, { error: `must be at most ${MAX_WEBHOOK_NAME_CHARS} characters` });
+
 /** lakeFS's webhook payload. Extra fields are allowed: lakeFS may add some. */
 export const LakeFsWebhookEventSchema = z
   .looseObject({
     event_type: z.enum(LAKEFS_EVENT_TYPES, {
       error: `must be ${LAKEFS_EVENT_TYPES.slice(0, -1).join(", ")} or ${LAKEFS_EVENT_TYPES.at(-1)}`,
     }),
-    event_time: webhookText(),
-    action_name: webhookText(),
-    hook_id: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
+    event_time: webhookName().optional(),
+    action_name: webhookName().optional(),
+    hook_id: webhookName().min(1, { error: "must not be empty" }),
     repository_id: RepositoryIdSchema,
     branch_id: BranchIdSchema,
-    source_ref: webhookText(),
-    commit_id: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
+    source_ref: webhookName().optional(),
+    commit_id: webhookName().min(1, { error: "must not be empty" }),
     commit_message: webhookText(),
-    committer: webhookText(),
+    committer: webhookName().optional(),
     commit_metadata: z
       .record(z.string(), z.string({ error: "must be a string" }), {
         error: "must be an object of strings",
