@@ -14,7 +14,7 @@ import { describeNetworkError, LakeFsError, LakeFsNetworkError } from "../shared
 import { lambdaHandler } from "../shared/lambda-handler";
 import { type LogKeys, logger } from "../shared/logger";
 import { jsonNestingDepth } from "./json-depth";
-import { routeKey } from "./routes";
+import { type RouteDef, routeKey, routeOf } from "./routes";
 
 export type ApiEvent = APIGatewayProxyEvent;
 export type ApiResult = APIGatewayProxyResult;
@@ -167,6 +167,20 @@ export function queryParam(event: ApiEvent, name: string): string | undefined {
   return event.queryStringParameters?.[name];
 }
 
+/** Refuses a query parameter the route does not take (400 naming it): it would be ignored. */
+export function checkQueryParameters(event: ApiEvent, route: RouteDef | undefined): void {
+  const allowed = route?.query ?? [];
+  if (allowed === "any") return;
+  const names = Object.keys(event.multiValueQueryStringParameters ?? {}).concat(
+    Object.keys(event.queryStringParameters ?? {}),
+  );
+  const unknown = names.find((name) => !allowed.includes(name));
+  if (unknown === undefined) return;
+  throw new ValidationError(
+    `${unknown}: not a query parameter of this route (it takes ${allowed.join(", ") || "none"})`,
+  );
+}
+
 export type RouteFn<D> = (event: ApiEvent, deps: D) => Promise<ApiResult>;
 
 /** The log keys of an API request: the repository, branch, run or mark it names. */
@@ -194,6 +208,7 @@ export function apiHandler<D>(
         throw new MethodNotAllowedError(
           `${event.httpMethod} ${event.resource} is not a route of this function`,
         );
+      checkQueryParameters(event, routeOf(event.httpMethod, event.resource));
       return fn(event, await deps());
     },
     summary: (result) => ({ statusCode: result.statusCode }),

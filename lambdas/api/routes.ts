@@ -18,6 +18,11 @@ export interface RouteDef {
   /** false only for the webhook, which checks its own shared secret. */
   authenticated: boolean;
   summary: string;
+  /**
+   * The query parameters the route takes (none when absent; others are refused), or "any" for
+   * the webhook, whose URL in lakeFS's hook may carry the hook's own `query_params`.
+   */
+  query?: readonly string[] | "any";
 }
 
 const branch = `${API_BASE_PATH}/repositories/{repository}/branches/{branch}`;
@@ -100,6 +105,7 @@ export const ROUTES: readonly RouteDef[] = [
     group: "gc",
     authenticated: true,
     summary: "List GC runs, newest first",
+    query: ["amount", "after"],
   },
   {
     method: "GET",
@@ -128,6 +134,7 @@ export const ROUTES: readonly RouteDef[] = [
     group: "webhook",
     authenticated: false,
     summary: "lakeFS post-commit/post-merge/post-revert/post-cherry-pick webhook receiver",
+    query: "any",
   },
   {
     method: "GET",
@@ -139,6 +146,10 @@ export const ROUTES: readonly RouteDef[] = [
 ];
 
 export const routeKey = (method: string, resource: string) => `${method} ${resource}`;
+
+/** The route of a method and API Gateway resource, if any. */
+export const routeOf = (method: string, resource: string): RouteDef | undefined =>
+  ROUTES.find((r) => r.method === method && r.resource === resource);
 
 /** Matches a concrete path against the route table; returns the route and path parameters. */
 export function matchRoute(

@@ -531,6 +531,23 @@ const cases: Case[] = [
     status: 400,
     message: "after: must be given once (got 2 values)",
   },
+  // A query parameter no route takes is refused, not ignored: `?dryRun=true` stored the
+  // configuration, `?full=true` started a repair that was not full.
+  {
+    name: "export configuration with a query parameter",
+    method: "PUT",
+    path: `${cfg}?dryRun=true`,
+    body: ok,
+    status: 400,
+    message: "dryRun: not a query parameter of this route (it takes none)",
+  },
+  {
+    name: "GC runs with an unknown query parameter",
+    method: "GET",
+    path: `${runs}?limit=5`,
+    status: 400,
+    message: "limit: not a query parameter of this route (it takes amount, after)",
+  },
   {
     name: "exportPath with a trailing space",
     method: "PUT",

@@ -22,8 +22,8 @@ const payload = (commit: string) => ({
   commit_metadata: { k: "v" },
 });
 
-async function deliver(body: unknown, token: string | null = FAKE_WEBHOOK_TOKEN) {
-  const res = await fetch(`${fake.base}/webhooks/lakefs`, {
+async function deliver(body: unknown, token: string | null = FAKE_WEBHOOK_TOKEN, query = "") {
+  const res = await fetch(`${fake.base}/webhooks/lakefs${query}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -184,6 +184,13 @@ test.each(["hook_id", "commit_id", "event_time", "action_name", "source_ref", "c
     expect(fake.events.events.length).toBe(before);
   },
 );
+
+// Other routes refuse query parameters they do not take; a lakeFS hook's URL may carry its own
+// (the hook's query_params).
+test("a delivery whose URL carries the hook's query parameters is published", async () => {
+  const r = await deliver(payload("c-query"), FAKE_WEBHOOK_TOKEN, "?env=prod&source=lakefs");
+  expect(r).toEqual({ status: 202, body: { published: true, duplicate: false } });
+});
 
 test("a failed publish can be retried by lakeFS", async () => {
   fake.events.failWith = "bus unavailable";
