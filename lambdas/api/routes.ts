@@ -1,5 +1,6 @@
-// The API's routes: one table read by the handlers (dispatch), the local API server
-// (matching), the CDK construct (resources and methods) and the OpenAPI description.
+// The API's routes: one table read by the handlers (dispatch, query parameters), the CDK
+// construct (resources and methods, which the local API Gateway matches from the template) and
+// the OpenAPI description.
 
 export const API_BASE_PATH = "/api/v1";
 
@@ -150,39 +151,3 @@ export const routeKey = (method: string, resource: string) => `${method} ${resou
 /** The route of a method and API Gateway resource, if any. */
 export const routeOf = (method: string, resource: string): RouteDef | undefined =>
   ROUTES.find((r) => r.method === method && r.resource === resource);
-
-/** Matches a concrete path against the route table; returns the route and path parameters. */
-export function matchRoute(
-  method: string,
-  path: string,
-):
-  | { route: RouteDef; pathParameters: Record<string, string> }
-  | { methodNotAllowed: true }
-  | undefined {
-  const segments = path.split("/");
-  let pathMatched = false;
-  for (const route of ROUTES) {
-    const parts = route.resource.split("/");
-    if (parts.length !== segments.length) continue;
-    const params: Record<string, string> = {};
-    let ok = true;
-    for (let i = 0; i < parts.length && ok; i++) {
-      const part = parts[i]!;
-      const seg = segments[i]!;
-      if (part.startsWith("{") && part.endsWith("}")) {
-        if (seg === "") ok = false;
-        else {
-          try {
-            params[part.slice(1, -1)] = decodeURIComponent(seg);
-          } catch {
-            ok = false;
-          }
-        }
-      } else if (part !== seg) ok = false;
-    }
-    if (!ok) continue;
-    pathMatched = true;
-    if (route.method === method) return { route, pathParameters: params };
-  }
-  return pathMatched ? { methodNotAllowed: true } : undefined;
-}
