@@ -25,6 +25,7 @@ import { UsageError } from "./endpoint";
 import { addGcCopyCommands } from "./gc-copy-command";
 import { EXIT, EXPORT_HELP, GC_HELP, PROGRAM_HELP } from "./help";
 import { ApiError } from "./http";
+import { checkLocationForm } from "./location-form";
 import { print } from "./output";
 import { RunFailed, waitExport, waitRun } from "./wait";
 
@@ -129,6 +130,9 @@ function addExportConfigCommands(exp: Command): void {
       if (o.statusPath === "") {
         throw new UsageError('--status-path: must be s3://bucket[/prefix] (got "")');
       }
+      // The paths' form as the API checks it, before any request (as --to and --from).
+      checkLocationForm(o.path, "--path");
+      if (o.statusPath !== undefined) checkLocationForm(o.statusPath, "--status-path");
       const { api, opts } = client(cmd);
       const { path } = branchPath(uri);
       const body = {

@@ -657,6 +657,34 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
       ],
       /^--status-path: must be s3:\/\/bucket\[\/prefix\] \(got ""\)/,
     ],
+    // The export and status paths' form too (exit 3 after the API's 400 before, or "cannot
+    // reach" without the API).
+    [
+      [
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "export",
+        "set",
+        `${uri}/main`,
+        "--path",
+        "S3://export-bucket/flags",
+        "--continuous=false",
+      ],
+      /^--path: "S3:\/\/export-bucket\/flags" is not a valid S3 location: expected the scheme s3:\/\//,
+    ],
+    [
+      [
+        "export",
+        "set",
+        `${uri}/main`,
+        "--path",
+        "s3://export-bucket/flags",
+        "--status-path",
+        "s3://export-bucket/a//status",
+        "--continuous",
+      ],
+      /^--status-path: must not contain an empty path segment/,
+    ],
     // Not a URL: no stack trace; an empty one is not "no --endpoint".
     [
       ["--endpoint", "not a url", "gc", "list", uri],
