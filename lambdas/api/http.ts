@@ -221,29 +221,40 @@ export function apiHandler<D>(
 }
 
 export function errorResponse(err: unknown): ApiResult {
+  const { statusCode, message } = errorAnswer(err);
+  return json(statusCode, { message });
+}
+
+/**
+ * The status and message an error is answered with, logged: a typed error's own, lakeFS's
+ * failure named, anything else "internal error" (its stack in the log, nothing of it in the
+ * answer). Also for errors reported inside a successful answer.
+ */
+export function errorAnswer(err: unknown): { statusCode: number; message: string } {
   const status = statusOfError(err);
   if (status !== undefined) {
     logger.info("request refused", { statusCode: status, reason: (err as Error).message });
-    return json(status, { message: (err as Error).message });
+    return { statusCode: status, message: (err as Error).message };
   }
   // lakeFS failing or refusing Lakeport's credentials is not Lakeport's internal error: a 502
   // that says so points the caller at lakeFS (its answer, never the credentials themselves).
   const upstream = lakeFsFailure(err);
   if (upstream) {
     logger.error("lakeFS request failed", err as Error);
-    return json(502, { message: upstream });
+    return { statusCode: 502, message: upstream };
   }
   // The function's time ran out (middy answers just before it does): a gateway timeout, not
   // an internal error. What the request was doing may or may not have been stored.
   if ((err as Error)?.name === "TimeoutError") {
     logger.error("request timed out", err as Error);
-    return json(504, {
+    return {
+      statusCode: 504,
       message:
         "the request did not finish in time (lakeFS or AWS answering slowly); its change may or may not be stored: read it back before retrying",
-    });
+    };
   }
   logger.error("unhandled error", err as Error);
-  return json(500, { message: "internal error" });
+  return { statusCode: 500, message: "internal error" };
 }
 
 function lakeFsFailure(err: unknown): string | undefined {

@@ -18,6 +18,7 @@ import {
   type ApiHandler,
   type ApiResult,
   apiHandler,
+  errorAnswer,
   json,
   noContent,
   parseBody,
@@ -237,12 +238,15 @@ async function undoStoredConfig(
   return previous !== undefined;
 }
 
-/** The start a stored configuration makes; its failure does not undo the configuration. */
+/**
+ * The start a stored configuration makes; its failure does not undo the configuration and is
+ * reported as an error answer would be (logged; an unexpected one's internals only there).
+ */
 async function startAfterStore(deps: ApiDeps, repository: string, branch: string) {
   try {
     return await startExport(startDeps(deps), { repository, branch, trigger: "set-once" });
   } catch (err) {
-    return { status: "error" as const, message: (err as Error).message || String(err) };
+    return { status: "error" as const, message: errorAnswer(err).message };
   }
 }
 
