@@ -1103,7 +1103,7 @@ describe("continuous export end to end", () => {
     }
     expect(await call("GET", cfg)).toEqual(before);
     expect((await executionsOf(repo, "main")).length).toBe(executionsBefore);
-    // The CLI shows the same message and exits with the API error code.
+    // The CLI checks the path's form itself, before any request: a usage error naming the flag.
     const r = await lakeport([
       "export",
       "set",
@@ -1112,8 +1112,23 @@ describe("continuous export end to end", () => {
       "s3://a..b/x",
       "--continuous=false",
     ]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('exportPath: bucket "a..b" must not contain two adjacent dots');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(
+      /^lakeport: --path: "s3:\/\/a\.\.b\/x" is not a valid S3 location: bucket "a\.\.b"/,
+    );
+    // One whose form is good but the API refuses (another branch's path): the API's message,
+    // with the API error code.
+    const refused = await lakeport([
+      "export",
+      "set",
+      `lakefs://${repo}@main`,
+      "--path",
+      `${side}/nested`,
+      "--continuous=false",
+    ]);
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(`exportPath: ${side}/nested overlaps the export path ${side}`);
+    expect(await call("GET", cfg)).toEqual(before);
   }, 120_000);
 
   it("bursts of commits: no two executions of a branch overlap (20 bursts, executions from the Step Functions endpoint)", async () => {
