@@ -25,6 +25,7 @@ import type * as tasks from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { BACKUP_RECORD_NAME } from "../../lambdas/gc/domain/backup-record";
 import { GC_OUTPUT_PREFIXES, GC_WORK_ROOT } from "../../lambdas/gc/domain/paths";
+import { SWEEP_FUNCTION_TIMEOUT_SECONDS } from "../../lambdas/gc/domain/restore-after-sweep";
 import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
 import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
@@ -139,7 +140,7 @@ export class GcWorkflow extends Construct {
         ...lakeFsEnv,
         GC_MAX_MARK_AGE_HOURS: String(props.maxMarkAgeHours),
       }),
-      sweep: fn("Sweep", "sweep", 1024, 15, lakeFsEnv),
+      sweep: fn("Sweep", "sweep", 1024, SWEEP_FUNCTION_TIMEOUT_SECONDS / 60, lakeFsEnv),
       summary: fn("Summary", "summary", 512, 5),
     };
   }

@@ -3,6 +3,7 @@
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { leaseSecondsFrom } from "../gc/domain/lease";
 import { parseMaxMarkAgeHours } from "../gc/domain/mark-lifecycle";
+import { sweepSettleSecondsFrom } from "../gc/domain/restore-after-sweep";
 import {
   type ClientOptions,
   createDynamoDbClient,
@@ -34,8 +35,8 @@ export interface ApiDeps {
   events: EventPublisher;
   exportStateMachineArn: string;
   gcStateMachineArn: string;
-  /** GC_LEASE_SECONDS and GC_MAX_MARK_AGE_HOURS; defaults when unset. */
-  gcSettings?: { leaseSeconds?: number; maxMarkAgeHours?: number };
+  /** GC_LEASE_SECONDS, GC_MAX_MARK_AGE_HOURS and GC_SWEEP_SETTLE_SECONDS; defaults when unset. */
+  gcSettings?: { leaseSeconds?: number; maxMarkAgeHours?: number; sweepSettleSeconds?: number };
   /** Buckets export may write to (EXPORT_BUCKETS, the deployment's exportBuckets setting). */
   exportBuckets: ExportBucketRule;
   /** Lakeport's work bucket (WORK_BUCKET), never an export target; unset: not checked. */
@@ -85,6 +86,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
     gcSettings: {
       leaseSeconds: leaseSecondsFrom(env.GC_LEASE_SECONDS),
       maxMarkAgeHours: parseMaxMarkAgeHours(env.GC_MAX_MARK_AGE_HOURS, "GC_MAX_MARK_AGE_HOURS"),
+      sweepSettleSeconds: sweepSettleSecondsFrom(env.GC_SWEEP_SETTLE_SECONDS),
     },
     exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
     ...(env.WORK_BUCKET?.trim() ? { workBucket: env.WORK_BUCKET.trim() } : {}),

@@ -150,12 +150,14 @@ export interface GcStateStore {
   ): Promise<void>;
   /** The mark, claimed for this run's sweep; undefined when it may not be swept. */
   beginSweep(repository: string, markId: string, runId: string): Promise<GcMark | undefined>;
+  /** Undefined: no such mark. `settleSeconds`: see restore-after-sweep.ts (default its timeout). */
   retireMark(
     repository: string,
     markId: string,
     reason: string,
     now: { iso: string; seconds: number },
-  ): Promise<{ retired: GcMark } | { sweeping: string } | undefined>;
+    settleSeconds?: number,
+  ): Promise<RetireOutcome | undefined>;
   getRun(repository: string, runId: string): Promise<GcRun | undefined>;
   listRuns(repository: string, opts: { limit: number; after?: string }): Promise<GcRunPage>;
   recordExecution(repository: string, runId: string, executionArn: string): Promise<void>;
@@ -174,6 +176,12 @@ export type GcRunRecords = Pick<
   GcStateStore,
   "completeRun" | "getRun" | "getMark" | "endMark" | "beginSweep" | "getRules"
 >;
+
+/**
+ * A retire's outcome: the mark retired; refused while run `sweeping` sweeps it; refused while
+ * a sweep that ended is `settling` (why, and until when).
+ */
+export type RetireOutcome = { retired: GcMark } | { sweeping: string } | { settling: string };
 
 /** What a restore's copy plan changes in the records: it retires the mark (nothing else). */
 export type GcMarkRetirer = Pick<GcStateStore, "retireMark" | "getMark">;

@@ -143,6 +143,10 @@ function functionEnvironment(opts: LocalServicesOptions): Record<string, string>
       ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: opts.endpoints.secretsManager }
       : {}),
     LAKEPORT_S3_FORCE_PATH_STYLE: "true",
+    // A restore right after a sweep is not held back for the sweep function's timeout here
+    // (tests and the demo restore at once); test/integration/gc-restore-after-sweep-app.test.ts
+    // sets it back on the functions.
+    GC_SWEEP_SETTLE_SECONDS: "0",
     ...(opts.lambdaEnv ?? {}),
   };
 }

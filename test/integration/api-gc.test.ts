@@ -336,15 +336,35 @@ test("a restore's retire is refused (409) while a run sweeps the mark, and retir
   const during = (await call("GET", `/repositories/${repo}/gc/marks/m5`)).body;
   expect(during.retired_reason ?? null).toBeNull();
   expect((await fake.deps.stores.gc.getMark(repo, "m5"))?.retiredAt).toBeUndefined();
-  // Once that sweep has ended (here failed, so the mark is still sweepable), the restore retires it.
+  // Once that sweep has ended (here failed, so the mark is still sweepable), a Lambda of it may
+  // still delete for the sweep function's timeout (15 minutes): refused until then.
   await finish(sweep.body.run_id, "failed");
-  const retired = await call("POST", `/repositories/${repo}/gc/marks/m5/retire`, {
+  const settling = await call("POST", `/repositories/${repo}/gc/marks/m5/retire`, {
     reason: "restored from s3://backup/m5",
   });
-  expect(retired).toMatchObject({
-    status: 200,
-    body: { retired_reason: "restored from s3://backup/m5", sweepable: false },
-  });
+  expect(settling.status).toBe(409);
+  expect(settling.body.message).toMatch(
+    new RegExp(
+      `^mark id "m5" was swept by GC run ${sweep.body.run_id}, which ended at .*: a Lambda of that sweep may still be deleting until .*restore after that$`,
+    ),
+  );
+  expect((await fake.deps.stores.gc.getMark(repo, "m5"))?.retiredAt).toBeUndefined();
+  const realNow = fake.deps.now;
+  const endedAt = Date.now();
+  try {
+    fake.deps.now = () => new Date(endedAt + 14 * 60_000);
+    expect((await call("POST", `/repositories/${repo}/gc/marks/m5/retire`)).status).toBe(409);
+    fake.deps.now = () => new Date(endedAt + 15 * 60_000 + 2_000);
+    const retired = await call("POST", `/repositories/${repo}/gc/marks/m5/retire`, {
+      reason: "restored from s3://backup/m5",
+    });
+    expect(retired).toMatchObject({
+      status: 200,
+      body: { retired_reason: "restored from s3://backup/m5", sweepable: false },
+    });
+  } finally {
+    fake.deps.now = realNow;
+  }
 });
 
 test("a run that never ends keeps the repository for 30 minutes (the default lease), then is recorded failed", async () => {

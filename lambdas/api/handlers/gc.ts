@@ -132,11 +132,15 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     const body = parseBody(event, GcMarkRetireRequestSchema, { optional: true });
     await getRepositoryOrThrow(deps.lakefs, repository);
     const now = deps.now();
-    const out = await deps.stores.gc.retireMark(repository, markId, body.reason ?? "retired", {
-      iso: now.toISOString(),
-      seconds: Math.floor(now.getTime() / 1000),
-    });
+    const out = await deps.stores.gc.retireMark(
+      repository,
+      markId,
+      body.reason ?? "retired",
+      { iso: now.toISOString(), seconds: Math.floor(now.getTime() / 1000) },
+      deps.gcSettings?.sweepSettleSeconds,
+    );
     if (!out) throw new NotFoundError(`mark id "${markId}" not found in "${repository}"`);
+    if ("settling" in out) throw new ConflictError(out.settling);
     if ("sweeping" in out) {
       throw new ConflictError(
         `mark id "${markId}" is being swept by GC run ${out.sweeping}: wait for it to end before restoring its objects`,

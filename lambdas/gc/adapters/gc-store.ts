@@ -20,9 +20,21 @@ import {
 } from "../../shared/dynamodb/document-client";
 import { GC_RUN_SK_PREFIX, keys } from "../../shared/dynamodb/table";
 import { LeaseLostError } from "../domain/lease";
+import {
+  restoreWait,
+  SWEEP_FUNCTION_TIMEOUT_SECONDS,
+  settledBefore,
+} from "../domain/restore-after-sweep";
 import type { GcRules } from "../domain/rules";
 import type { GcLease, GcMark, GcRun, GcRunCounts } from "../domain/run-records";
-import type { GcRunPage, GcRunStart, GcRunStartResult, GcStateStore } from "../ports";
+import type {
+  GcRunPage,
+  GcRunStart,
+  GcRunStartResult,
+  GcStateStore,
+  RetireOutcome,
+} from "../ports";
+import { retireCondition } from "./retire-condition";
 
 export class GcStore implements GcStateStore {
   constructor(
@@ -358,16 +370,20 @@ export class GcStore implements GcStateStore {
 
   /**
    * A restore put the mark's objects back: the mark is never swept again. Refused while a
-   * live run sweeps it (a sweep running next to a restore would delete restored objects).
+   * live run sweeps it (a sweep running next to a restore would delete restored objects), and
+   * for `settleSeconds` after a sweep of it ended (restore-after-sweep.ts).
    */
   async retireMark(
     repository: string,
     markId: string,
     reason: string,
     now: { iso: string; seconds: number },
-  ): Promise<{ retired: GcMark } | { sweeping: string } | undefined> {
+    settleSeconds = SWEEP_FUNCTION_TIMEOUT_SECONDS,
+  ): Promise<RetireOutcome | undefined> {
     const mark = await this.getMark(repository, markId);
     if (!mark) return undefined;
+    const wait = restoreWait(mark, now.seconds, settleSeconds);
+    if (wait && mark.sweepStatus !== "running") return { settling: wait };
     let staleSweep: string | undefined;
     if (mark.sweepStatus === "running" && mark.sweepRunId) {
       const lease = await this.getLease(repository);
@@ -376,6 +392,10 @@ export class GcStore implements GcStateStore {
       }
       staleSweep = mark.sweepRunId;
     }
+    const condition = retireCondition(
+      staleSweep,
+      settleSeconds > 0 ? settledBefore(now.seconds, settleSeconds) : undefined,
+    );
     try {
       // A sweep's claim or a run's end may hold the mark in a transaction for a moment.
       const out = await throughConflicts(() =>
@@ -385,15 +405,8 @@ export class GcStore implements GcStateStore {
             Key: keys.gcMark(repository, markId),
             UpdateExpression:
               "SET retiredAt = if_not_exists(retiredAt, :at), retiredReason = if_not_exists(retiredReason, :why)",
-            ConditionExpression: staleSweep
-              ? "attribute_exists(pk) AND sweepRunId = :stale AND sweepStatus = :running"
-              : "attribute_exists(pk) AND (attribute_not_exists(sweepStatus) OR sweepStatus <> :running)",
-            ExpressionAttributeValues: {
-              ":at": now.iso,
-              ":why": reason,
-              ":running": "running",
-              ...(staleSweep ? { ":stale": staleSweep } : {}),
-            },
+            ConditionExpression: condition.expression,
+            ExpressionAttributeValues: { ":at": now.iso, ":why": reason, ...condition.values },
             ReturnValues: "ALL_NEW",
           }),
         ),
@@ -401,8 +414,10 @@ export class GcStore implements GcStateStore {
       return { retired: withoutKeys<GcMark>(out.Attributes ?? {}) };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      // A sweep started in between: report it.
+      // A sweep started (or started and ended) in between: report it.
       const now2 = await this.getMark(repository, markId);
+      const settling = now2 && restoreWait(now2, now.seconds, settleSeconds);
+      if (settling && now2?.sweepStatus !== "running") return { settling };
       return { sweeping: now2?.sweepRunId ?? "(unknown)" };
     }
   }

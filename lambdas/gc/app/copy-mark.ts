@@ -129,6 +129,14 @@ export class MarkBeingSweptError extends Error {
   }
 }
 
+/** A sweep of the mark ended too recently: one of its Lambdas may still delete (restore-after-sweep.ts). */
+export class MarkSweepSettlingError extends Error {
+  override readonly name = "MarkSweepSettlingError";
+  constructor(why: string) {
+    super(`${why}: nothing restored and the mark is not retired`);
+  }
+}
+
 export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput): Promise<CopyPlan> {
   // A direct start (console, another tool) may leave them out: named, before anything is read.
   for (const field of ["repository", "storageNamespace"] as const) {
@@ -289,6 +297,7 @@ async function retireForRestore(
     );
   }
   if ("sweeping" in out) throw new MarkBeingSweptError(input.markId, out.sweeping);
+  if ("settling" in out) throw new MarkSweepSettlingError(out.settling);
   const { retiredAt, retiredReason } = out.retired;
   return { retiredAt: retiredAt ?? now.toISOString(), retiredReason: retiredReason ?? "" };
 }

@@ -12,6 +12,7 @@ import { S3GcObjectStore } from "../adapters/s3-object-store";
 import type { CopyEndDeps } from "../app/copy-end";
 import type { CopyPlanDeps } from "../app/copy-mark";
 import { leaseSecondsFrom } from "../domain/lease";
+import { sweepSettleSecondsFrom } from "../domain/restore-after-sweep";
 import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
 
@@ -97,7 +98,14 @@ export function copyPlanDepsFromEnv(): CopyPlanDeps {
   return {
     ...gcDepsFromEnv(),
     marks: {
-      retireMark: (...a) => store().retireMark(...a),
+      retireMark: (repository, markId, reason, now) =>
+        store().retireMark(
+          repository,
+          markId,
+          reason,
+          now,
+          sweepSettleSecondsFrom(process.env.GC_SWEEP_SETTLE_SECONDS),
+        ),
       getMark: (...a) => store().getMark(...a),
     },
   };
