@@ -147,6 +147,9 @@ function functionEnvironment(opts: LocalServicesOptions): Record<string, string>
     // (tests and the demo restore at once); test/integration/gc-restore-after-sweep-app.test.ts
     // sets it back on the functions.
     GC_SWEEP_SETTLE_SECONDS: "0",
+    // GC marks objects tests and the demo have just written (lakeFS's GC keeps an object for a
+    // day); test/integration/gc-min-object-age-app.test.ts sets it back on the addresses function.
+    GC_MIN_OBJECT_AGE_SECONDS: "0",
     ...(opts.lambdaEnv ?? {}),
   };
 }

@@ -6,6 +6,7 @@
 // (area "revived"). An item that does not finish within the time budget comes back with
 // `after` set, and the state machine calls the step again with what is left.
 import { createHash } from "node:crypto";
+import { DEFAULT_MIN_OBJECT_AGE_SECONDS } from "../domain/min-object-age";
 import type { ShardArea } from "../domain/paths";
 import { AddressShardBuffer, type ShardToWrite } from "../domain/shard-buffer";
 import { type AddressWorkItemInput, AddressWorkItemSchema } from "../domain/shards";
@@ -42,6 +43,8 @@ export interface AddressStepOptions {
   pageSize?: number;
   statConcurrency?: number;
   maxBufferedKeys?: number;
+  /** Expired entries younger than this are not marked (min-object-age.ts); default a day. */
+  minObjectAgeSeconds?: number;
 }
 
 export async function runAddressStep(
@@ -58,7 +61,7 @@ export async function runAddressStep(
   });
   await deps.lease.renew(batch.repository, batch.runId);
   const outOfTime = opts.outOfTime ?? (() => false);
-  const counts = { inside: 0, outside: 0, pages: 0, items: 0 };
+  const counts = { inside: 0, outside: 0, pages: 0, items: 0, young: 0 };
   for (let i = 0; i < items.length; i++) {
     const rest = await collectItem(deps, batch, items[i]!, outOfTime, opts, counts);
     if (rest) {
@@ -84,6 +87,7 @@ async function writeCounts(
     JSON.stringify({
       addresses_collected: counts.inside,
       addresses_outside_namespace: counts.outside,
+      addresses_too_young: counts.young,
       lakefs_pages: counts.pages,
     }),
   );
@@ -126,12 +130,18 @@ async function collectItem(
     }
   };
   let after = item.after;
+  const minAge = {
+    now: Math.floor(deps.now().getTime() / 1000),
+    seconds: opts.minObjectAgeSeconds ?? DEFAULT_MIN_OBJECT_AGE_SECONDS,
+  };
   for (;;) {
     const page = await readItemPage(deps.lakefs, batch.repository, item, after, {
       ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
       ...(opts.statConcurrency ? { statConcurrency: opts.statConcurrency } : {}),
+      minAge,
     });
     counts.pages = (counts.pages ?? 0) + 1;
+    counts.young = (counts.young ?? 0) + page.young;
     await write(buffer.add(page.addresses));
     if (!page.more) break;
     after = page.next;

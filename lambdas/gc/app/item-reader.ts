@@ -5,8 +5,9 @@
 
 import { mapConcurrently } from "../../shared/concurrency";
 import { LakeFsNotFoundError } from "../../shared/lakefs/errors";
-import type { Diff, Page } from "../../shared/lakefs/types";
+import type { Diff, ObjectStats, Page } from "../../shared/lakefs/types";
 import { addressesOfListing, pathsIntroduced } from "../domain/item-addresses";
+import { tooYoungToMark } from "../domain/min-object-age";
 import type { AddressWorkItemInput } from "../domain/shards";
 import type { GcLakeFs } from "../ports";
 
@@ -15,11 +16,18 @@ export interface ItemPage {
   /** Resume after this (lakeFS `after`) when `more`. */
   next: string;
   more: boolean;
+  /** Expired entries left out as too young to mark (ItemReadOptions.minAge). */
+  young: number;
 }
 
 export interface ItemReadOptions {
   pageSize?: number;
   statConcurrency?: number;
+  /**
+   * On the expired side, leave out entries created within `seconds` of `now` (Unix seconds):
+   * lakeFS's GC keeps objects that young (min-object-age.ts).
+   */
+  minAge?: { now: number; seconds: number };
 }
 
 /** One page of `item` starting after `after`. */
@@ -33,9 +41,14 @@ export async function readItemPage(
   const amount = opts.pageSize ?? 1000;
   const concurrency = opts.statConcurrency ?? 16;
   const from = after ? { after } : {};
+  const minAge = item.side === "expired" ? opts.minAge : undefined;
+  const markable = (objects: readonly ObjectStats[]) =>
+    minAge ? objects.filter((o) => !tooYoungToMark(o.mtime, minAge.now, minAge.seconds)) : objects;
   if (item.kind === "list") {
     const page = await lakefs.listObjectsPage(repository, item.commit, { amount, ...from });
-    return pageOf(addressesOfListing(page.results), page);
+    const objects = page.results.filter((o) => o.path_type === "object");
+    const kept = markable(objects);
+    return pageOf(addressesOfListing(kept), page, objects.length - kept.length);
   }
   if (item.kind === "diff") {
     const page = await lakefs.diffRefsPage(repository, item.parent, item.commit, {
@@ -44,7 +57,13 @@ export async function readItemPage(
       ...from,
     });
     const paths = pathsIntroduced(page.results);
-    return pageOf(await stat(lakefs, repository, item.commit, paths, concurrency), page);
+    const objects = await stat(lakefs, repository, item.commit, paths, concurrency);
+    const kept = markable(objects);
+    return pageOf(
+      kept.map((o) => o.physical_address),
+      page,
+      objects.length - kept.length,
+    );
   }
   if (!after) await assertReadableBranch(lakefs, repository, item.branch);
   if (item.whole) {
@@ -60,8 +79,11 @@ export async function readItemPage(
   if (!page) return NOTHING;
   // A staged entry committed or dropped meanwhile is simply no longer staged.
   const paths = pathsIntroduced(page.results);
-  const addresses = await stat(lakefs, repository, item.branch, paths, concurrency, true);
-  return pageOf(addresses, page);
+  const objects = await stat(lakefs, repository, item.branch, paths, concurrency, true);
+  return pageOf(
+    objects.map((o) => o.physical_address),
+    page,
+  );
 }
 
 /** Every page of `item`. */
@@ -80,7 +102,7 @@ export async function* readItem(
   }
 }
 
-const NOTHING: ItemPage = { addresses: [], next: "", more: false };
+const NOTHING: ItemPage = { addresses: [], next: "", more: false, young: 0 };
 
 /** lakeFS reads a ref of this form as the commit with that id, before any branch of the name. */
 const FULL_COMMIT_ID = /^[a-fA-F0-9]{64}$/;
@@ -138,8 +160,8 @@ async function ifBranchExists<T>(
   }
 }
 
-function pageOf(addresses: string[], page: Page<unknown>): ItemPage {
-  return { addresses, next: page.pagination.next_offset, more: page.pagination.has_more };
+function pageOf(addresses: string[], page: Page<unknown>, young = 0): ItemPage {
+  return { addresses, next: page.pagination.next_offset, more: page.pagination.has_more, young };
 }
 
 async function firstPage(pages: AsyncIterable<Page<Diff>>): Promise<Page<Diff>> {
@@ -154,17 +176,17 @@ async function stat(
   paths: string[],
   concurrency: number,
   skipMissing = false,
-): Promise<string[]> {
-  const out: string[] = [];
-  for await (const address of mapConcurrently(paths, concurrency, async (path) => {
+): Promise<ObjectStats[]> {
+  const out: ObjectStats[] = [];
+  for await (const stats of mapConcurrently(paths, concurrency, async (path) => {
     try {
-      return (await lakefs.statObject(repository, ref, path)).physical_address;
+      return await lakefs.statObject(repository, ref, path);
     } catch (err) {
       if (skipMissing && err instanceof LakeFsNotFoundError) return undefined;
       throw err;
     }
   })) {
-    if (address !== undefined) out.push(address);
+    if (stats !== undefined) out.push(stats);
   }
   return out;
 }
