@@ -2,7 +2,9 @@
 // other). Mark writes its lists as text, one key a line; read back by a decoder that drops a
 // leading byte-order mark, the first line of a list named another key: with `\uFEFFdata/live`
 // marked (only an expired commit holds it) and `data/live` in main's head, the sweep deleted
-// `data/live`. The list is read with the mark kept (S3ObjectStore.lines; on the embedded S3,
+// `data/live`. Here at the namespace's top level (`\uFEFFlive`, `live`): marks leave out keys
+// outside `data/` and the top level, which lakeFS's GC never deletes. The list is read with the
+// mark kept (S3ObjectStore.lines; on the embedded S3,
 // test/integration/s3-object-store-listing.test.ts).
 import { expect, it } from "vitest";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
@@ -15,8 +17,8 @@ const NS = "s3://lake/repos/r1";
 
 it("sweeps the marked key that begins with U+FEFF, and not the live key without it", async () => {
   const { lakefs, store, records, deps } = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000);
-  const live = `${NS}/data/live`;
-  const bom = `${NS}/\uFEFFdata/live`;
+  const live = `${NS}/live`;
+  const bom = `${NS}/\uFEFFlive`;
   const at = (address: string) => address.replace("s3://", "");
   for (const a of [live, bom]) store.objects.set(at(a), new TextEncoder().encode(a));
   const c0 = lakefs.addCommit([], new Map([["old", bom]]), NOW - 20 * DAY);
@@ -29,6 +31,6 @@ it("sweeps the marked key that begins with U+FEFF, and not the live key without 
     now: NOW,
   });
   expect(out.success).toBe(true);
-  expect(store.objects.has(at(live)), "main's head holds data/live").toBe(true);
+  expect(store.objects.has(at(live)), "main's head holds live").toBe(true);
   expect(store.objects.has(at(bom)), "only the expired commit held the other").toBe(false);
 });

@@ -73,7 +73,7 @@ describe("address partitioning", () => {
     expect(keyOf("s3://bucket/repo1/a//b")).toBeUndefined();
     expect(keyOf("s3://bucket/repo1/../repo2/x")).toBeUndefined();
     expect(keyOf("s3://bucket/repo1/a/./b")).toBeUndefined();
-    expect(keyOf("s3://bucket/repo1/a/..b/.c")).toBe("a/..b/.c");
+    expect(keyOf("s3://bucket/repo1/data/a/..b/.c")).toBe("data/a/..b/.c");
     expect(keyOf("s3://bucket/repo1")).toBeUndefined();
     expect(keyOf("s3://bucket/repo1/")).toBeUndefined();
     expect(keyOf("s3://bucket/repo10/data/abc")).toBeUndefined();
@@ -84,8 +84,15 @@ describe("address partitioning", () => {
     // lakeFS's own metadata in the namespace is never a GC key.
     expect(keyOf("s3://bucket/repo1/_lakefs/abc123")).toBeUndefined();
     expect(keyOf("s3://bucket/repo1/_lakefs/retention/gc/x")).toBeUndefined();
-    expect(keyOf("s3://bucket/repo1/_lakefsx/abc")).toBe("_lakefsx/abc");
     expect(keyOf("s3://bucket/repo1/data/_lakefs/abc")).toBe("data/_lakefs/abc");
+    // lakeFS's GC deletes only under data/ and at the top level (older repositories), not its
+    // dummy: a key linked elsewhere in the namespace is never GC's.
+    expect(keyOf("s3://bucket/repo1/_lakefsx/abc")).toBeUndefined();
+    expect(keyOf("s3://bucket/repo1/raw/file.csv")).toBeUndefined();
+    expect(keyOf("s3://bucket/repo1/datax/abc")).toBeUndefined();
+    expect(keyOf("s3://bucket/repo1/old-layout-object")).toBe("old-layout-object");
+    expect(keyOf("s3://bucket/repo1/dummy")).toBeUndefined();
+    expect(keyOf("s3://bucket/repo1/data/dummy")).toBe("data/dummy");
     expect(normaliseNamespace("s3://b/p//")).toBe("s3://b/p");
     expect(normaliseNamespace("s3://b")).toBe("s3://b");
     expect(() => normaliseNamespace("bucket/prefix")).toThrow(/storageNamespace/);

@@ -16,6 +16,7 @@ import {
   choosePassCount,
   hasDotOrEmptySegment,
   LAKEFS_METADATA_PREFIX,
+  lakeFsCollects,
   MAX_ADDRESSES_PER_PARTITION,
 } from "../domain/partition";
 import { gcPaths } from "../domain/paths";
@@ -285,12 +286,13 @@ async function* revivedKeys(deps: GcStepDeps, shards: readonly StoredObject[]) {
  * keys under another repository's namespace inside this one (`foreign`): its objects. Nor a
  * line with a `.`, `..` or empty segment, which the mark never writes (the list was edited in
  * the namespace): a store that resolves paths deletes another object there, a kept one or
- * one outside the namespace.
+ * one outside the namespace. Nor a key lakeFS's GC never deletes (outside `data/` and the
+ * namespace's top level: partition.ts, lakeFsCollects), which earlier marks could hold.
  */
 async function* markedKeys(lines: AsyncIterable<string>, foreign: readonly string[]) {
   for await (const line of lines) {
     if (line.length === 0 || line.startsWith(LAKEFS_METADATA_PREFIX)) continue;
-    if (hasDotOrEmptySegment(line)) continue;
+    if (hasDotOrEmptySegment(line) || !lakeFsCollects(line)) continue;
     if (!foreign.some((prefix) => line.startsWith(prefix))) yield line;
   }
 }

@@ -37,13 +37,39 @@ export function normaliseNamespace(storageNamespace: string): string {
 }
 
 /**
- * Turns physical addresses into keys relative to the storage namespace. Addresses outside
- * it (imported objects, other repositories, a sibling prefix like `s3://b/repo-old/`)
- * give undefined: GC never touches them. So do addresses under the namespace's `_lakefs/`:
- * lakeFS keeps its own metadata there (ranges, metaranges, GC reports), and an entry linked
- * to such a key must never make GC delete it. Nor do keys with `.`, `..` or empty segments.
+ * Turns physical addresses into the keys GC may mark, relative to the storage namespace.
+ * Addresses outside it (imported objects, other repositories, a sibling prefix like
+ * `s3://b/repo-old/`) give undefined: GC never touches them. So do addresses under the
+ * namespace's `_lakefs/`: lakeFS keeps its own metadata there (ranges, metaranges, GC
+ * reports), and an entry linked to such a key must never make GC delete it. Nor do keys with
+ * `.`, `..` or empty segments, nor keys lakeFS's GC never deletes (lakeFsCollects).
  */
 export function namespaceKeyer(storageNamespace: string): (address: string) => string | undefined {
+  const keyOf = insideKeyer(storageNamespace);
+  return (address) => {
+    const key = keyOf(address);
+    return key !== undefined && lakeFsCollects(key) ? key : undefined;
+  };
+}
+
+/** Where lakeFS writes a repository's objects (its relative addresses, `data/...`). */
+export const LAKEFS_DATA_PREFIX = "data/";
+/** What lakeFS writes at a namespace's top level when it creates the repository. */
+const LAKEFS_DUMMY_OBJECT = "dummy";
+
+/**
+ * Whether lakeFS's GC may delete a namespace key: it lists only `data/` and the namespace's
+ * top level (repositories older than the `data/` layout), less its `dummy`. An object linked
+ * elsewhere in the namespace (`raw/file.csv`, written there by another tool) it never deletes,
+ * nor does Lakeport.
+ */
+export function lakeFsCollects(key: string): boolean {
+  if (key.startsWith(LAKEFS_DATA_PREFIX)) return true;
+  return !key.includes("/") && key !== LAKEFS_DUMMY_OBJECT;
+}
+
+/** Any key inside the namespace but `_lakefs/` and keys with `.`, `..` or empty segments. */
+function insideKeyer(storageNamespace: string): (address: string) => string | undefined {
   const prefix = `${normaliseNamespace(storageNamespace)}/`;
   return (address) => {
     if (!address.startsWith(prefix) || address.length === prefix.length) return undefined;
@@ -61,7 +87,8 @@ export function namespaceKeyer(storageNamespace: string): (address: string) => s
  * be swept because an expired commit holds it too.
  */
 export function protectedKeyer(storageNamespace: string): (address: string) => string | undefined {
-  const keyOf = namespaceKeyer(storageNamespace);
+  // Every key, markable or not: protection never narrows.
+  const keyOf = insideKeyer(storageNamespace);
   return (address) => {
     const key = keyOf(address);
     if (key !== undefined) return key;
