@@ -108,7 +108,29 @@ describe("status document", () => {
     });
     expect(doc.errors).toHaveLength(100);
     expect(doc).not.toHaveProperty("errorMessage");
+    expect(doc).not.toHaveProperty("commitUnavailable");
     expect(JSON.parse(JSON.stringify(doc))).toEqual(doc);
+  });
+
+  it("says the commit is unknown when lakeFS could not describe it, rather than describe an empty one", () => {
+    const doc = buildStatusDocument({
+      repository: "repo",
+      branch: "main",
+      exportId: "exp-1",
+      fromCommit: null,
+      commit: { id: "bbb", unavailable: "lakeFS could not be read: 500" },
+      repaired: false,
+      startedAt: new Date("2026-11-23T01:00:00Z"),
+      finishedAt: new Date("2026-11-23T01:00:05Z"),
+      counts: { copied: 1, deleted: 0, failed: 0, markers: 0, copiedBytes: 1 },
+      errors: [],
+    });
+    expect(doc).toMatchObject({
+      commitId: "bbb",
+      commit: null,
+      commitUnavailable: "lakeFS could not be read: 500",
+      status: "exported-successfully",
+    });
   });
 });
 

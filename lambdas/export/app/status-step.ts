@@ -44,7 +44,9 @@ import {
   buildStatusDocument,
   decideExportStatus,
   formatStatusLine,
+  isCommitDescription,
   type OperationError,
+  type StatusCommit,
   type StatusDocumentInput,
   type StatusKeys,
   statusKeys,
@@ -225,7 +227,7 @@ function statusDocumentOf(
     fromCommit: input.fromCommit,
     mode: state.plan?.mode ?? exportModeOf(input),
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
-    commit: run.commit ?? { id: input.commitId, message: "", committer: "", creation_date: 0 },
+    commit: run.commit ?? { id: input.commitId, unavailable: "the commit was not read" },
     repaired: input.repaired,
     startedAt: new Date(state.meta?.startedAt ?? deps.now().toISOString()),
     finishedAt: deps.now(),
@@ -357,14 +359,14 @@ function publishExportMetrics(
   input: { repository: string; branch: string },
   totals: ExportTotals,
   signalledErrors: number,
-  commit: { creation_date: number } | undefined,
+  commit: StatusCommit | undefined,
 ): void {
   deps.metrics?.publish(
     { repository: input.repository, branch: input.branch },
     exportMetrics({
       totals,
       signalledErrors,
-      commitCreatedSeconds: commit?.creation_date ?? 0,
+      commitCreatedSeconds: commit && isCommitDescription(commit) ? commit.creation_date : 0,
       statusWrittenAt: deps.now(),
     }),
   );
@@ -374,7 +376,7 @@ async function commitInfo(
   deps: StatusStepDeps,
   repository: string,
   commitId: string,
-): Promise<StatusDocumentInput["commit"]> {
+): Promise<StatusCommit> {
   try {
     const c = await deps.lakefs.getCommit(repository, commitId);
     return {
@@ -384,9 +386,16 @@ async function commitInfo(
       creation_date: c.creation_date,
       ...(c.metadata ? { metadata: c.metadata } : {}),
     };
-  } catch {
-    // The status must still be written (e.g. on the failure path when lakeFS is down).
-    return { id: commitId, message: "", committer: "", creation_date: 0 };
+  } catch (error) {
+    // The status must still be written (e.g. on the failure path when lakeFS is down); the
+    // document says the commit is unknown rather than describe an empty one.
+    logger.warn("the exported commit could not be read from lakeFS", {
+      error: (error as Error).message,
+    });
+    return {
+      id: commitId,
+      unavailable: `lakeFS could not be read: ${(error as Error).message}`,
+    };
   }
 }
 

@@ -150,13 +150,16 @@ export interface ExportStatusDocument {
   mode?: ExportMode;
   /** The configuration version exported. */
   configVersion?: number;
+  /** Null when lakeFS could not be read as the status was written (`commitUnavailable` says why). */
   commit: {
     message: string;
     committer: string;
     /** ISO-8601. */
     creationDate: string;
     metadata: Record<string, string>;
-  };
+  } | null;
+  /** Why `commit` is null. */
+  commitUnavailable?: string;
   status: ExportStatus;
   signalledErrors: number;
   /** ISO-8601. */
@@ -175,6 +178,26 @@ export interface ExportStatusDocument {
 
 export const MAX_ERRORS_IN_STATUS = 100;
 
+/** The exported commit as lakeFS describes it. */
+export interface CommitDescription {
+  id: string;
+  message: string;
+  committer: string;
+  /** Unix epoch seconds, as lakeFS gives it. */
+  creation_date: number;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * The commit for the status document, or why lakeFS could not describe it: the document then
+ * says so rather than state an empty message and a 1970 date a job would take for the commit's.
+ */
+export type StatusCommit = CommitDescription | { id: string; unavailable: string };
+
+export function isCommitDescription(commit: StatusCommit): commit is CommitDescription {
+  return !("unavailable" in commit);
+}
+
 export interface StatusDocumentInput {
   repository: string;
   branch: string;
@@ -182,14 +205,7 @@ export interface StatusDocumentInput {
   fromCommit: string | null;
   mode?: ExportMode;
   configVersion?: number;
-  commit: {
-    id: string;
-    message: string;
-    committer: string;
-    /** Unix epoch seconds, as lakeFS gives it. */
-    creation_date: number;
-    metadata?: Record<string, string>;
-  };
+  commit: StatusCommit;
   repaired: boolean;
   startedAt: Date;
   finishedAt: Date;
@@ -215,12 +231,7 @@ export function buildStatusDocument(input: StatusDocumentInput): ExportStatusDoc
     fromCommit: input.fromCommit,
     ...(input.mode ? { mode: input.mode } : {}),
     ...(input.configVersion !== undefined ? { configVersion: input.configVersion } : {}),
-    commit: {
-      message: input.commit.message,
-      committer: input.commit.committer,
-      creationDate: new Date(input.commit.creation_date * 1000).toISOString(),
-      metadata: input.commit.metadata ?? {},
-    },
+    ...documentCommit(input.commit),
     status,
     signalledErrors,
     startedAt: input.startedAt.toISOString(),
@@ -232,5 +243,19 @@ export function buildStatusDocument(input: StatusDocumentInput): ExportStatusDoc
     ...(input.batchOperationsManifestKey
       ? { batchOperationsManifest: input.batchOperationsManifestKey }
       : {}),
+  };
+}
+
+function documentCommit(
+  commit: StatusCommit,
+): Pick<ExportStatusDocument, "commit" | "commitUnavailable"> {
+  if (!isCommitDescription(commit)) return { commit: null, commitUnavailable: commit.unavailable };
+  return {
+    commit: {
+      message: commit.message,
+      committer: commit.committer,
+      creationDate: new Date(commit.creation_date * 1000).toISOString(),
+      metadata: commit.metadata ?? {},
+    },
   };
 }
