@@ -6,7 +6,13 @@
 // time: the export path holds the commit's objects and exactly the promised markers, the
 // manifest lists every object once with the ETag and size S3 holds, and the status document's
 // counts say what changed.
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import {
@@ -47,9 +53,12 @@ async function configure(repo: TestRepository, regexes: string[]) {
   expect(put.status, put.text).toBe(200);
 }
 
-async function exportHead(repo: TestRepository, repair = false) {
+async function exportHead(repo: TestRepository, repair: false | true | "full" = false) {
   const run = repair
-    ? await env.api.post(`/repositories/${repo.id}/branches/main/repair-export`, {})
+    ? await env.api.post(
+        `/repositories/${repo.id}/branches/main/repair-export`,
+        repair === "full" ? { full: true } : {},
+      )
     : await env.api.post(`/repositories/${repo.id}/branches/main/export-hook`);
   expect(run.status, run.text).toBe(202);
   const exportId = run.body.exportId as string;
@@ -92,6 +101,7 @@ async function checkTruth(
   }
   const expected = [...new Set([...paths.map((p) => out + p), ...markers])].sort();
   expect((await listKeys(out)).sort()).toEqual(expected);
+  for (const marker of markers) expect(await text(marker), marker).toBe("");
 
   const base = `${repo.id}/status/${repo.id}-main-${head}`;
   expect(await text(base)).toBe(`status: ${status}, signalled_errors: 0\n`);
@@ -294,4 +304,59 @@ it("the status document states the commit lakeFS has, and no made-up commit when
   expect(doc2.commitId).toBe(unread.id);
   expect(doc2.commit).toBeNull();
   expect(doc2.commitUnavailable).toContain("500");
+}, 120_000);
+
+it("an export that empties the branch leaves no object and no marker, and an empty manifest", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  const regexes = [".*"];
+  await configure(repo, regexes);
+  const first = await commit(repo, { "a/1": "1", "a/b/2": "2", _lakefs_x: "root object" });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkTruth(repo, first, regexes);
+  const second = await commit(repo, { "a/1": null, "a/b/2": null, _lakefs_x: null });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  const doc = await checkTruth(repo, second, regexes);
+  expect(await listKeys(`${repo.id}/out/`)).toEqual([]);
+  expect(doc.counts).toMatchObject({ copied: 0, deleted: 3, markersRemoved: 3 });
+}, 120_000);
+
+it("a marker-regex change that selects a directory with a data _lakefs_success makes it a marker", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await configure(repo, ["^v/$"]);
+  const first = await commit(repo, {
+    "u/_lakefs_success": "user data",
+    "u/f": "f",
+    "w/_lakefs_success": "only object",
+    "v/g": "g",
+  });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkTruth(repo, first, ["^v/$"]);
+  await configure(repo, ["^[uw]/$"]);
+  const second = await commit(repo, { "u/_lakefs_success": null, "w/_lakefs_success": null });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkTruth(repo, second, ["^[uw]/$"]);
+}, 120_000);
+
+it("repair --full brings markers back to the rules and counts only what it changed", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  const regexes = ["^s/"];
+  await configure(repo, regexes);
+  const head = await commit(repo, { "s/1": "1", "s/t/2": "22", "s/u/3": "333", "n/4": "4444" });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkTruth(repo, head, regexes);
+  const out = `${repo.id}/out/`;
+  const put = (key: string, body: string) =>
+    env.s3.send(new PutObjectCommand({ Bucket: outBucket, Key: out + key, Body: body }));
+  // From outside: a marker gone, one not empty, one in an unselected directory, one object
+  // changed and one gone.
+  await env.s3.send(
+    new DeleteObjectCommand({ Bucket: outBucket, Key: `${out}s/t/_lakefs_success` }),
+  );
+  await put("s/u/_lakefs_success", "not empty");
+  await put("n/_lakefs_success", "");
+  await put("s/1", "changed");
+  await env.s3.send(new DeleteObjectCommand({ Bucket: outBucket, Key: `${out}n/4` }));
+  expect((await exportHead(repo, "full")).state).toBe("export-repaired");
+  const doc = await checkTruth(repo, head, regexes, "export-repaired");
+  expect(doc.counts).toMatchObject({ copied: 2, deleted: 1, failed: 0, copiedBytes: 5 });
 }, 120_000);
