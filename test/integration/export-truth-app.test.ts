@@ -6,6 +6,9 @@
 // time: the export path holds the commit's objects and exactly the promised markers, the
 // manifest lists every object once with the ETag and size S3 holds, and the status document's
 // counts say what changed.
+
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -30,9 +33,17 @@ async function listKeys(prefix: string): Promise<string[]> {
   let token: string | undefined;
   do {
     const page = await env.s3.send(
-      new ListObjectsV2Command({ Bucket: outBucket, Prefix: prefix, ContinuationToken: token }),
+      new ListObjectsV2Command({
+        Bucket: outBucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        // A carriage return in plain XML reaches the SDK's parser as a line feed.
+        EncodingType: "url",
+      }),
     );
-    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    keys.push(
+      ...(page.Contents ?? []).map((o) => decodeURIComponent(o.Key!.replace(/\+/g, "%20"))),
+    );
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
@@ -125,6 +136,30 @@ async function checkTruth(
     });
     total += l.size;
   }
+  // The Batch Operations twin: the same keys in order, each line `"bucket","url-encoded key"`,
+  // every CSV file as listed (size, MD5).
+  const batch = JSON.parse(await text(`${base}.manifest.batch-operations.json`)) as {
+    fileSchema: string;
+    files: { key: string; size: number; MD5checksum: string }[];
+  };
+  expect(batch.fileSchema).toBe("Bucket, Key");
+  const csvKeys: string[] = [];
+  for (const f of batch.files) {
+    const got = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: f.key }));
+    const gz = Buffer.from(await got.Body!.transformToByteArray());
+    expect({ size: gz.length, md5: createHash("md5").update(gz).digest("hex") }).toEqual({
+      size: f.size,
+      md5: f.MD5checksum,
+    });
+    for (const row of gunzipSync(gz).toString("utf8").split("\n").filter(Boolean)) {
+      const m = /^"([^"]*)","([^"]*)"$/.exec(row);
+      expect(m, row).not.toBeNull();
+      expect(m![1]).toBe(outBucket);
+      expect(m![2]).not.toMatch(/[^A-Za-z0-9\-_.!~*'()%]/);
+      csvKeys.push(decodeURIComponent(m![2]!));
+    }
+  }
+  expect(csvKeys).toEqual(lines.map((l) => l.key));
   expect({ entries: index.entries, totalSize: index.totalSize }).toEqual({
     entries: lines.length,
     totalSize: total,
@@ -359,4 +394,50 @@ it("repair --full brings markers back to the rules and counts only what it chang
   expect((await exportHead(repo, "full")).state).toBe("export-repaired");
   const doc = await checkTruth(repo, head, regexes, "export-repaired");
   expect(doc.counts).toMatchObject({ copied: 2, deleted: 1, failed: 0, copiedBytes: 5 });
+}, 120_000);
+
+it("a manifest that cannot be written leaves no success line", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await configure(repo, []);
+  const head = await commit(repo, { "a/1": "1" });
+  const base = `${repo.id}/status/${repo.id}-main-${head}`;
+  const rule = await env.s3Admin.deny({ bucket: outBucket, prefix: `${base}.manifest/` });
+  let ended: Record<string, unknown>;
+  try {
+    ended = await exportHead(repo);
+  } finally {
+    await env.s3Admin.removeDenyRule(rule.id);
+  }
+  expect(ended.state).toBe("export-failed");
+  expect(await text(base)).toBe("status: export-failed, signalled_errors: 1\n");
+  expect(await listKeys(`${base}.manifest`)).toEqual([]);
+}, 120_000);
+
+it("keys that look URL-encoded, or differ from each other only once decoded, stay apart", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  const regexes = ["%", "\\+/$", " /$"];
+  await configure(repo, regexes);
+  const first = await commit(repo, {
+    "x/a%2Fb": "literal %2F",
+    "x/a/b": "slash",
+    "x/a%252Fb": "literal %252F",
+    "x/a+b": "plus",
+    "x/a b": "space",
+    "x/a%20b": "literal %20",
+    "x/%": "lone percent",
+    "x/%zz": "bad escape",
+    "x/?a=1&b=2": "query-like",
+    "x/#frag": "fragment-like",
+    "x/a\u2028b": "line separator",
+    "x/tab\tcr\r": "control",
+    "p%2F/f": "dir with %2F",
+    "p+/f": "dir with plus",
+    "p /f": "dir with space",
+    "x/~!*'()": "unreserved marks",
+  });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkTruth(repo, first, regexes);
+  const second = await commit(repo, { "x/a%2Fb": null, "x/a+b": "plus 2", "p+/f": null });
+  expect((await exportHead(repo)).state).toBe("exported-successfully");
+  await checkTruth(repo, second, regexes);
 }, 120_000);
