@@ -396,7 +396,7 @@ it("repair --full brings markers back to the rules and counts only what it chang
   expect(doc.counts).toMatchObject({ copied: 2, deleted: 1, failed: 0, copiedBytes: 5 });
 }, 120_000);
 
-it("a manifest that cannot be written leaves no success line", async () => {
+it("a manifest that cannot be written leaves no success line, and the reason names the manifest", async () => {
   const repo = await createLakeFsRepository(env, { webhook: false });
   await configure(repo, []);
   const head = await commit(repo, { "a/1": "1" });
@@ -411,6 +411,12 @@ it("a manifest that cannot be written leaves no success line", async () => {
   expect(ended.state).toBe("export-failed");
   expect(await text(base)).toBe("status: export-failed, signalled_errors: 1\n");
   expect(await listKeys(`${base}.manifest`)).toEqual([]);
+  // The reason names what was refused: S3's "Access Denied" alone reads as the export path's.
+  // Before: "AccessDenied: Access Denied".
+  const reason = `AccessDenied: writing the manifest s3://${outBucket}/${base}.manifest.json: Access Denied`;
+  expect(ended.errorMessage).toBe(reason);
+  const doc = JSON.parse(await text(`${base}.status.json`)) as Record<string, unknown>;
+  expect(doc).toMatchObject({ status: "export-failed", signalledErrors: 1, errorMessage: reason });
 }, 120_000);
 
 it("keys that look URL-encoded, or differ from each other only once decoded, stay apart", async () => {

@@ -180,7 +180,9 @@ export async function runStatusStep(
   const guard = { stillLatest, attempt };
   const manifests =
     decision.status !== "export-failed"
-      ? await writeManifests(deps, input, plannedWork(state, input, planned), status, sk, guard)
+      ? await naming(`writing the manifest s3://${status.bucket}/${sk.manifestIndex}`, () =>
+          writeManifests(deps, input, plannedWork(state, input, planned), status, sk, guard),
+        )
       : (await stillLatest())
         ? undefined
         : "superseded";
@@ -473,6 +475,19 @@ async function writeManifests(
     "application/json",
   );
   return written ? index : "superseded";
+}
+
+/**
+ * `work`, its error's message prefixed with what was being done (its name, which Step Functions
+ * reports as the error, kept): S3's "Access Denied" alone reads as a refusal of the export path.
+ */
+async function naming<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof Error) err.message = `${what}: ${err.message}`;
+    throw err;
+  }
 }
 
 /**
