@@ -142,7 +142,8 @@ async function stage(
 async function buildRepository(env: BenchEnv, o: GcBenchOptions): Promise<GcRepository> {
   const repo = `gc-${o.base}-${o.branches * o.commitsPerBranch}`;
   const nsPrefix = `repos/${repo}/`;
-  const dataPrefix = `${nsPrefix}bench-data/`;
+  // Under data/, as lakeFS lays out a namespace: GC marks and sweeps nothing else.
+  const dataPrefix = `${nsPrefix}data/bench/`;
   const hotTotal = o.branches * o.commitsPerBranch * o.hotPaths;
   const baseObjects = Math.min(o.basePool ?? o.base, o.base);
   o.log(`GC repo ${repo}: writing ${hotTotal + baseObjects} objects`);
