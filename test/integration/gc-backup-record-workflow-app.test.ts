@@ -21,6 +21,7 @@ import {
 } from "@aws-sdk/client-sfn";
 import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
+import { gcAppRuns } from "../support/gc-app-runs";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
@@ -28,29 +29,8 @@ const backupBucket = uniqueName("gc-record-bk");
 const env = useLakeportEnvironment({ buckets: [backupBucket] });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { gc, markOf } = gcAppRuns(() => env);
 const copyMachine = () => env.deployment.arn("LakeportGcCopyStateMachine");
-
-async function waitRun(repo: string, runId: string) {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const r = await env.api.get(`/repositories/${repo}/gc/runs/${runId}`);
-    if (r.body.status !== "running") return r.body;
-    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-    await sleep(100);
-  }
-}
-
-async function gc(repo: string, body: unknown) {
-  const r = await env.api.post(`/repositories/${repo}/gc/runs`, body);
-  expect(r.status, r.text).toBe(202);
-  return waitRun(repo, r.body.run_id as string);
-}
-
-async function markOf(repo: string, markId = "m1") {
-  const r = await env.api.get(`/repositories/${repo}/gc/marks/${markId}`);
-  expect(r.status, r.text).toBe(200);
-  return r.body;
-}
 
 async function text(bucket: string, key: string): Promise<string | undefined> {
   try {

@@ -8,6 +8,7 @@
 // restore once the time has passed.
 import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
+import { gcAppRuns } from "../support/gc-app-runs";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
@@ -16,37 +17,8 @@ const backupBucket = uniqueName("gc-settle-bk");
 const env = useLakeportEnvironment({ buckets: [backupBucket] });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { gc, markOf, read } = gcAppRuns(() => env);
 const copyMachine = () => env.deployment.arn("LakeportGcCopyStateMachine");
-
-async function waitRun(repo: string, runId: string) {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const r = await env.api.get(`/repositories/${repo}/gc/runs/${runId}`);
-    if (r.body.status !== "running") return r.body;
-    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-    await sleep(100);
-  }
-}
-
-async function gc(repo: string, body: unknown) {
-  const r = await env.api.post(`/repositories/${repo}/gc/runs`, body);
-  expect(r.status, r.text).toBe(202);
-  return waitRun(repo, r.body.run_id as string);
-}
-
-async function markOf(repo: string) {
-  const r = await env.api.get(`/repositories/${repo}/gc/marks/m1`);
-  expect(r.status, r.text).toBe(200);
-  return r.body;
-}
-
-async function read(repo: string, ref: string, p: string): Promise<string | number> {
-  try {
-    return new TextDecoder().decode((await env.lakefs.getObject(repo, ref, p)).body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
 
 /** main: c0 (20 days) a="old a"; c1 (10 days) a="new a". Mark m1 (old a), backed up, swept. */
 async function sweptRepository() {

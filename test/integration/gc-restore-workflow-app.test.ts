@@ -19,6 +19,7 @@ import { describe, expect, it } from "vitest";
 import { encodeBackupRecord, startedRecord } from "../../lambdas/gc/domain/backup-record";
 import { keys } from "../../lambdas/shared/dynamodb/table";
 import { testDynamoDbClient, uniqueName } from "../support/clients";
+import { gcAppRuns } from "../support/gc-app-runs";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
@@ -26,43 +27,13 @@ const backupBucket = uniqueName("gc-restore-bk");
 const env = useLakeportEnvironment({ buckets: [backupBucket] });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const { gc, markOf, read, startGc, waitRun } = gcAppRuns(() => env);
 const copyMachine = () => env.deployment.arn("LakeportGcCopyStateMachine");
 const copyPartsInvocations = () =>
   env.deployment.runtime.stats(env.deployment.physicalId("LakeportGcCopyPartsFunction"))
     .invocations;
 
-async function waitRun(repo: string, runId: string) {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const r = await env.api.get(`/repositories/${repo}/gc/runs/${runId}`);
-    if (r.body.status !== "running") return r.body;
-    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-    await sleep(100);
-  }
-}
-
-async function startGc(repo: string, body: unknown): Promise<string> {
-  const r = await env.api.post(`/repositories/${repo}/gc/runs`, body);
-  expect(r.status, r.text).toBe(202);
-  return r.body.run_id as string;
-}
-
-const gc = async (repo: string, body: unknown) => waitRun(repo, await startGc(repo, body));
 const sweepOnly = { do_mark: false, mark_id: "m1" };
-
-async function markOf(repo: string) {
-  const r = await env.api.get(`/repositories/${repo}/gc/marks/m1`);
-  expect(r.status, r.text).toBe(200);
-  return r.body;
-}
-
-async function read(repo: string, ref: string, p: string): Promise<string | number> {
-  try {
-    return new TextDecoder().decode((await env.lakefs.getObject(repo, ref, p)).body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
 
 /** main: c0 (20 days) a="old a"; c1 (10 days) a="new a"; c2 (1 day). Mark m1: old a. */
 async function markedRepository() {

@@ -4,6 +4,7 @@
 // lakeFS during its check before the deletes, a short lease of the sweep Lambda) while the
 // mark is retired must not delete anything afterwards.
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { gcAppRuns } from "../support/gc-app-runs";
 import {
   createLakeFsRepository,
   type LakeportEnvironment,
@@ -19,30 +20,7 @@ beforeAll(async () => {
 afterAll(() => env?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitRun(repo: string, runId: string) {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const r = await env.api.get(`/repositories/${repo}/gc/runs/${runId}`);
-    if (r.body.status !== "running") return r.body;
-    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-    await sleep(100);
-  }
-}
-
-async function gc(repo: string, body: unknown) {
-  const r = await env.api.post(`/repositories/${repo}/gc/runs`, body);
-  expect(r.status, r.text).toBe(202);
-  return waitRun(repo, r.body.run_id as string);
-}
-
-async function read(repo: string, ref: string, p: string): Promise<string | number> {
-  try {
-    return new TextDecoder().decode((await env.lakefs.getObject(repo, ref, p)).body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
+const { gc, read } = gcAppRuns(() => env);
 
 it("a sweep that outlived its lease while its mark was retired deletes nothing afterwards", async () => {
   const { id } = await createLakeFsRepository(env, { webhook: false });

@@ -25,7 +25,7 @@ function world(status: "succeeded" | "running" | "failed" = "succeeded") {
   };
   const deps: CopyPlanDeps = {
     s3,
-    workBucket: "work",
+    workBucket: "lakeport-work",
     now: () => new Date("2025-06-01T12:00:00Z"),
     marks: {
       getMark: async (_r, markId) => (markId === "m1" ? { ...mark } : undefined),
@@ -158,7 +158,11 @@ describe("the copy plan with a location in Lakeport's work bucket", () => {
   // The work bucket's gc/ folder expires after days (a lifecycle rule) and the copy steps may
   // write there: a backup into it completed, and was gone when its restore was needed. A
   // restore from there is not refused: what is still there can come back.
-  for (const location of ["s3://work/gc/backups/m1", "s3://work/backups/m1", "s3://work"]) {
+  for (const location of [
+    "s3://lakeport-work/gc/backups/m1",
+    "s3://lakeport-work/backups/m1",
+    "s3://lakeport-work",
+  ]) {
     it(`a backup to ${location} is refused, writing nothing`, async () => {
       const w = world();
       await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
@@ -189,7 +193,7 @@ describe("a backup of a mark whose list was edited in the namespace since the ma
     const listed = await w.s3.getVersioned("lake-ns", list);
     const etag = recorded === "same" ? listed!.etag : '"written-by-the-mark"';
     await w.s3.put(
-      "work",
+      "lakeport-work",
       gcWorkKeys("repo", "r0").markCounts(0),
       JSON.stringify({ text_etag: etag }),
     );
@@ -215,7 +219,7 @@ describe("a backup of a mark whose list was edited in the namespace since the ma
   it("is planned when the list is the mark's, and a list edited after the plan is not copied", async () => {
     const { w, list } = await markedWorld("same");
     const plan = await runCopyPlanStep(w.deps, backup);
-    const items = (await w.s3.getText("work", plan.partsKey))!
+    const items = (await w.s3.getText("lakeport-work", plan.partsKey))!
       .split("\n")
       .filter((l) => l.length > 0)
       .map((l) => JSON.parse(l));
