@@ -27,6 +27,25 @@ async function text(bucket: string, key: string): Promise<string | undefined> {
   }
 }
 
+/** gc backup (--to) or restore (--from) of a mark of the repository, from this machine. */
+const copyMark = (direction: "backup" | "restore", markId: string, location: string) =>
+  w.lakeport([
+    "gc",
+    direction,
+    `lakefs://${repo}`,
+    "--mark-id",
+    markId,
+    direction === "backup" ? "--to" : "--from",
+    location,
+  ]);
+
+/** The namespace's objects of these keys deleted, as a sweep does. */
+async function deleteFromNamespace(keys: string[]) {
+  for (const k of keys) {
+    await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${k}` }));
+  }
+}
+
 describe("gc backup and restore of keys with unusual characters (from this machine)", () => {
   it("brings each one back byte for byte", async () => {
     const keys = [
@@ -42,28 +61,10 @@ describe("gc backup and restore of keys with unusual characters (from this machi
     ];
     await w.marked("u1", keys, true);
     const loc = `s3://${w.backupBucket}/u1`;
-    const b = await w.lakeport([
-      "gc",
-      "backup",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "u1",
-      "--to",
-      loc,
-    ]);
+    const b = await copyMark("backup", "u1", loc);
     expect(b.code, b.stderr).toBe(0);
-    for (const k of keys) {
-      await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${k}` }));
-    }
-    const r = await w.lakeport([
-      "gc",
-      "restore",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "u1",
-      "--from",
-      loc,
-    ]);
+    await deleteFromNamespace(keys);
+    const r = await copyMark("restore", "u1", loc);
     expect(r.code, r.stderr).toBe(0);
     for (const k of keys) expect(await text(w.bucket, `${repo}/${k}`), k).toBe(k);
   });
@@ -73,30 +74,14 @@ describe("a restore whose mark has no part list, only another .txt beside where 
   it("is refused with exit code 2 before the mark is retired", async () => {
     await w.marked("t1", ["data/t"], true);
     const loc = `s3://${w.backupBucket}/t1`;
-    const b = await w.lakeport([
-      "gc",
-      "backup",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "t1",
-      "--to",
-      loc,
-    ]);
+    const b = await copyMark("backup", "t1", loc);
     expect(b.code, b.stderr).toBe(0);
     // The list renamed by hand: a .txt is there, but no part-NNNNN.txt.
     const list = `${repo}/${gcPaths.addressesTextPart("t1", 0)}`;
     const notes = `${repo}/${gcPaths.addressesTextPrefix("t1")}notes.txt`;
     await s3().send(new PutObjectCommand({ Bucket: w.bucket, Key: notes, Body: "data/t\n" }));
     await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: list }));
-    const r = await w.lakeport([
-      "gc",
-      "restore",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "t1",
-      "--from",
-      loc,
-    ]);
+    const r = await copyMark("restore", "t1", loc);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/no address lists/);
     expect((await w.fake.deps.stores.gc.getMark(repo, "t1"))?.retiredAt).toBeUndefined();
@@ -110,26 +95,10 @@ describe("a restore from a location with a long prefix (from this machine)", () 
     // 500 characters of a retire's reason.
     const prefix = Array.from({ length: 4 }, (_, i) => `${i}`.repeat(174)).join("/");
     const loc = `s3://${w.backupBucket}/${prefix}`;
-    const b = await w.lakeport([
-      "gc",
-      "backup",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "p1",
-      "--to",
-      loc,
-    ]);
+    const b = await copyMark("backup", "p1", loc);
     expect(b.code, b.stderr).toBe(0);
     await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/data/p` }));
-    const r = await w.lakeport([
-      "gc",
-      "restore",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "p1",
-      "--from",
-      loc,
-    ]);
+    const r = await copyMark("restore", "p1", loc);
     expect(r.code, r.stderr).toBe(0);
     expect(await text(w.bucket, `${repo}/data/p`)).toBe("data/p");
     const mark = await w.fake.deps.stores.gc.getMark(repo, "p1");
@@ -142,15 +111,7 @@ describe("a backup of a mark one of whose partitions' lists is missing (from thi
     // Two partitions, only the list of part 0 in the namespace.
     await w.marked("m2", ["data/m"], true, { partitions: 2 });
     const loc = `s3://${w.backupBucket}/m2`;
-    const b = await w.lakeport([
-      "gc",
-      "backup",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "m2",
-      "--to",
-      loc,
-    ]);
+    const b = await copyMark("backup", "m2", loc);
     expect(b.code, b.stderr).toBe(2);
     expect(b.stderr).toMatch(/list of its part 1 .* is missing/);
     expect(await text(w.backupBucket, "m2/_lakeport_backup.json")).toBeUndefined();
@@ -163,21 +124,10 @@ describe("two restores of one mark at once (from this machine)", () => {
     const keys = Array.from({ length: 40 }, (_, i) => `data/c${i}`);
     await w.marked("c1", keys, true);
     const loc = `s3://${w.backupBucket}/c1`;
-    const b = await w.lakeport([
-      "gc",
-      "backup",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "c1",
-      "--to",
-      loc,
-    ]);
+    const b = await copyMark("backup", "c1", loc);
     expect(b.code, b.stderr).toBe(0);
-    for (const k of keys) {
-      await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${k}` }));
-    }
-    const restore = () =>
-      w.lakeport(["gc", "restore", `lakefs://${repo}`, "--mark-id", "c1", "--from", loc]);
+    await deleteFromNamespace(keys);
+    const restore = () => copyMark("restore", "c1", loc);
     const [r1, r2] = await Promise.all([restore(), restore()]);
     expect(r1.code, r1.stderr).toBe(0);
     expect(r2.code, r2.stderr).toBe(0);
@@ -190,25 +140,14 @@ describe("two backups of one mark into one location at once (from this machine)"
     const keys = Array.from({ length: 40 }, (_, i) => `data/d${i}`);
     await w.marked("d1", keys, true);
     const loc = `s3://${w.backupBucket}/d1`;
-    const backup = () =>
-      w.lakeport(["gc", "backup", `lakefs://${repo}`, "--mark-id", "d1", "--to", loc]);
+    const backup = () => copyMark("backup", "d1", loc);
     const [b1, b2] = await Promise.all([backup(), backup()]);
     expect(b1.code, b1.stderr).toBe(0);
     expect(b2.code, b2.stderr).toBe(0);
     const record = JSON.parse((await text(w.backupBucket, "d1/_lakeport_backup.json")) ?? "{}");
     expect(record).toMatchObject({ state: "complete", counts: { objects: 40, saved: 40 } });
-    for (const k of keys) {
-      await s3().send(new DeleteObjectCommand({ Bucket: w.bucket, Key: `${repo}/${k}` }));
-    }
-    const r = await w.lakeport([
-      "gc",
-      "restore",
-      `lakefs://${repo}`,
-      "--mark-id",
-      "d1",
-      "--from",
-      loc,
-    ]);
+    await deleteFromNamespace(keys);
+    const r = await copyMark("restore", "d1", loc);
     expect(r.code, r.stderr).toBe(0);
     for (const k of keys) expect(await text(w.bucket, `${repo}/${k}`), k).toBe(k);
   });

@@ -12,9 +12,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
+import { commitOnMain, exportOrRepairMain } from "../support/export-hook";
 import {
   createLakeFsRepository,
-  eventually,
   type TestRepository,
   useLakeportEnvironment,
 } from "../support/lakeport-env";
@@ -50,25 +50,11 @@ async function configure(repo: TestRepository, prefix: string, regexes: string[]
 }
 
 /** Starts an export (or a repair) of the head and waits for its end. */
-async function exportHead(repo: TestRepository, repair?: { full?: boolean }) {
-  const run = repair
-    ? await env.api.post(`/repositories/${repo.id}/branches/main/repair-export`, repair)
-    : await env.api.post(`/repositories/${repo.id}/branches/main/export-hook`);
-  expect(run.status, run.text).toBe(202);
-  const exportId = run.body.exportId as string;
-  return eventually("the export to end", async () => {
-    const s = (await env.api.get(`/repositories/${repo.id}/branches/main/export-status`)).body;
-    return s?.exportId === exportId && s.state !== "in-progress" ? s : undefined;
-  });
-}
+const exportHead = (repo: TestRepository, repair?: { full?: boolean }) =>
+  exportOrRepairMain(env, repo.id, repair);
 
-async function commit(repo: TestRepository, files: Record<string, string | null>) {
-  for (const [p, content] of Object.entries(files)) {
-    if (content === null) await env.lakefs.deleteObject(repo.id, "main", p);
-    else await env.lakefs.uploadObject(repo.id, "main", p, { content });
-  }
-  return (await env.lakefs.commit(repo.id, "main", { message: "change" })).id;
-}
+const commit = (repo: TestRepository, files: Record<string, string | null>) =>
+  commitOnMain(env, repo.id, files);
 
 it("an object of the commit where a selected directory's marker goes fails the export, naming it", async () => {
   const repo = await createLakeFsRepository(env, { webhook: false });

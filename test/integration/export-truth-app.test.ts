@@ -18,9 +18,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
+import { commitOnMain, exportOrRepairMain } from "../support/export-hook";
 import {
   createLakeFsRepository,
-  eventually,
   type TestRepository,
   useLakeportEnvironment,
 } from "../support/lakeport-env";
@@ -64,28 +64,11 @@ async function configure(repo: TestRepository, regexes: string[]) {
   expect(put.status, put.text).toBe(200);
 }
 
-async function exportHead(repo: TestRepository, repair: false | true | "full" = false) {
-  const run = repair
-    ? await env.api.post(
-        `/repositories/${repo.id}/branches/main/repair-export`,
-        repair === "full" ? { full: true } : {},
-      )
-    : await env.api.post(`/repositories/${repo.id}/branches/main/export-hook`);
-  expect(run.status, run.text).toBe(202);
-  const exportId = run.body.exportId as string;
-  return eventually("the export to end", async () => {
-    const s = (await env.api.get(`/repositories/${repo.id}/branches/main/export-status`)).body;
-    return s?.exportId === exportId && s.state !== "in-progress" ? s : undefined;
-  });
-}
+const exportHead = (repo: TestRepository, repair: false | true | "full" = false) =>
+  exportOrRepairMain(env, repo.id, repair === false ? undefined : { full: repair === "full" });
 
-async function commit(repo: TestRepository, files: Record<string, string | null>) {
-  for (const [p, content] of Object.entries(files)) {
-    if (content === null) await env.lakefs.deleteObject(repo.id, "main", p);
-    else await env.lakefs.uploadObject(repo.id, "main", p, { content });
-  }
-  return (await env.lakefs.commit(repo.id, "main", { message: "change" })).id;
-}
+const commit = (repo: TestRepository, files: Record<string, string | null>) =>
+  commitOnMain(env, repo.id, files);
 
 /** RE2-like unanchored search, enough for the expressions below (JS and RE2 agree on them). */
 function selected(dir: string, regexes: string[]): boolean {

@@ -44,3 +44,32 @@ export async function exportHeadSuccessfully(
   expect(done.state, JSON.stringify(done)).toBe("exported-successfully");
   return { exportId, commitId: (await env.lakefs.getBranch(repo, branch)).commit_id };
 }
+
+/**
+ * Starts an export of main's head (`repair`: a repair instead, `{ full: true }` reconciling the
+ * whole export path) and returns the branch's export status once it has ended.
+ */
+export async function exportOrRepairMain(
+  env: LakeportEnvironment,
+  repo: string,
+  repair?: { full?: boolean },
+): Promise<{ state: string } & Record<string, unknown>> {
+  const run = repair
+    ? await env.api.post(`/repositories/${repo}/branches/main/repair-export`, repair)
+    : await env.api.post(`/repositories/${repo}/branches/main/export-hook`);
+  expect(run.status, run.text).toBe(202);
+  return exportEnded(env, repo, run.body.exportId as string);
+}
+
+/** Commits on main: each path's new content, or its deletion (null). The commit id. */
+export async function commitOnMain(
+  env: LakeportEnvironment,
+  repo: string,
+  files: Record<string, string | null>,
+): Promise<string> {
+  for (const [p, content] of Object.entries(files)) {
+    if (content === null) await env.lakefs.deleteObject(repo, "main", p);
+    else await env.lakefs.uploadObject(repo, "main", p, { content });
+  }
+  return (await env.lakefs.commit(repo, "main", { message: "change" })).id;
+}

@@ -38,6 +38,17 @@ function world(status: "succeeded" | "running" | "failed" = "succeeded") {
   return { s3, deps, retires };
 }
 
+/** The copy plan of mark m1 of "repo": a backup to, or a restore from, `location`. */
+const planCopy = (w: ReturnType<typeof world>, direction: "backup" | "restore", location: string) =>
+  runCopyPlanStep(w.deps, {
+    repository: "repo",
+    copyId: "c1",
+    markId: "m1",
+    storageNamespace: NS,
+    direction,
+    location,
+  });
+
 describe("the copy plan started directly with a malformed location", () => {
   // `other/../repos/repo` is the namespace itself wherever `..` is resolved (the embedded S3
   // stores keys at the path the file system resolves): the CLI refuses it (exit code 2).
@@ -46,16 +57,9 @@ describe("the copy plan started directly with a malformed location", () => {
     await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
     await w.s3.put("lake-ns", "other/x", "x");
     const before = [...w.s3.objects.keys()].sort();
-    await expect(
-      runCopyPlanStep(w.deps, {
-        repository: "repo",
-        copyId: "c1",
-        markId: "m1",
-        storageNamespace: NS,
-        direction: "backup",
-        location: "s3://lake-ns/other/../repos/repo",
-      }),
-    ).rejects.toThrow(/location: .*must not contain \. or \.\. path segments/);
+    await expect(planCopy(w, "backup", "s3://lake-ns/other/../repos/repo")).rejects.toThrow(
+      /location: .*must not contain \. or \.\. path segments/,
+    );
     expect([...w.s3.objects.keys()].sort()).toEqual(before);
     expect(w.retires).toEqual([]);
   });
@@ -69,16 +73,9 @@ describe("the copy plan started directly for a mark whose marking has not succee
       const w = world(status);
       await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
       const before = [...w.s3.objects.keys()].sort();
-      await expect(
-        runCopyPlanStep(w.deps, {
-          repository: "repo",
-          copyId: "c1",
-          markId: "m1",
-          storageNamespace: NS,
-          direction: "backup",
-          location: "s3://backups/m1",
-        }),
-      ).rejects.toThrow(`mark id "m1" is from a ${status} mark run (r0)`);
+      await expect(planCopy(w, "backup", "s3://backups/m1")).rejects.toThrow(
+        `mark id "m1" is from a ${status} mark run (r0)`,
+      );
       expect([...w.s3.objects.keys()].sort()).toEqual(before);
     });
   }
@@ -87,16 +84,9 @@ describe("the copy plan started directly for a mark whose marking has not succee
     const w = world("running");
     await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
     await w.s3.put("backups", "m1/data/a", "a");
-    await expect(
-      runCopyPlanStep(w.deps, {
-        repository: "repo",
-        copyId: "c1",
-        markId: "m1",
-        storageNamespace: NS,
-        direction: "restore",
-        location: "s3://backups/m1",
-      }),
-    ).rejects.toThrow(`mark id "m1" is from a running mark run (r0)`);
+    await expect(planCopy(w, "restore", "s3://backups/m1")).rejects.toThrow(
+      `mark id "m1" is from a running mark run (r0)`,
+    );
     expect(w.retires).toEqual([]);
   });
 });
@@ -113,16 +103,9 @@ describe("the copy plan of a backup whose mark lacks the list of one of its part
     };
     await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
     const before = [...w.s3.objects.keys()].sort();
-    await expect(
-      runCopyPlanStep(w.deps, {
-        repository: "repo",
-        copyId: "c1",
-        markId: "m1",
-        storageNamespace: NS,
-        direction: "backup",
-        location: "s3://backups/m1",
-      }),
-    ).rejects.toThrow(/the list of its part 1 .* is missing .*: nothing copied/);
+    await expect(planCopy(w, "backup", "s3://backups/m1")).rejects.toThrow(
+      /the list of its part 1 .* is missing .*: nothing copied/,
+    );
     expect([...w.s3.objects.keys()].sort()).toEqual(before);
     expect(w.retires).toEqual([]);
   });
@@ -167,16 +150,9 @@ describe("the copy plan with a location in Lakeport's work bucket", () => {
       const w = world();
       await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
       const before = [...w.s3.objects.keys()].sort();
-      await expect(
-        runCopyPlanStep(w.deps, {
-          repository: "repo",
-          copyId: "c1",
-          markId: "m1",
-          storageNamespace: NS,
-          direction: "backup",
-          location,
-        }),
-      ).rejects.toThrow(/^location: .* is in Lakeport's work bucket/);
+      await expect(planCopy(w, "backup", location)).rejects.toThrow(
+        /^location: .* is in Lakeport's work bucket/,
+      );
       expect([...w.s3.objects.keys()].sort()).toEqual(before);
     });
   }
