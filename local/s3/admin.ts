@@ -19,8 +19,12 @@ export interface DenyRuleInput {
   bucket: string;
   /** Only keys starting with this prefix; the whole bucket when absent. */
   prefix?: string;
-  /** "write" (default): writes and deletes are denied, reads work. "all": every access. */
-  access?: "write" | "all";
+  /**
+   * "write" (default): writes and deletes are denied, reads work. "all": every access. "put":
+   * writes that make an object (PutObject, CopyObject, multipart) are denied; deletes and reads
+   * work (a bucket policy denying s3:PutObject only).
+   */
+  access?: "write" | "all" | "put";
 }
 export interface DenyRule extends Required<DenyRuleInput> {
   id: string;
@@ -127,8 +131,8 @@ export class S3Admin {
 
   deny(input: DenyRuleInput): DenyRule {
     if (!input.bucket) throw new TypeError("deny rule: bucket is required");
-    if (input.access !== undefined && input.access !== "write" && input.access !== "all") {
-      throw new TypeError('deny rule: access must be "write" or "all"');
+    if (input.access !== undefined && !["write", "all", "put"].includes(input.access)) {
+      throw new TypeError('deny rule: access must be "write", "all" or "put"');
     }
     const rule: DenyRule = {
       id: randomUUID(),
@@ -156,12 +160,19 @@ export class S3Admin {
 
   /**
    * Whether an access to bucket/key is denied. `key` undefined means bucket level (listing with
-   * `listPrefix`, or a bucket operation).
+   * `listPrefix`, or a bucket operation); `deleting` for DeleteObject and DeleteObjects' keys.
    */
-  isDenied(bucket: string, key: string | undefined, write: boolean, listPrefix = ""): boolean {
+  isDenied(
+    bucket: string,
+    key: string | undefined,
+    write: boolean,
+    listPrefix = "",
+    deleting = false,
+  ): boolean {
     for (const r of this.denyRules.values()) {
       if (r.bucket !== bucket) continue;
       if (!write && r.access !== "all") continue;
+      if (deleting && r.access === "put") continue;
       if (key !== undefined ? key.startsWith(r.prefix) : listPrefix.startsWith(r.prefix)) {
         return true;
       }

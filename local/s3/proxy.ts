@@ -220,7 +220,7 @@ function checkDeny(ctx: ProxyContext, r: ClassifiedRequest, req: IncomingMessage
   const bucketLevel = r.key === "";
   const denied = bucketLevel
     ? admin.isDenied(r.bucket, undefined, write, r.query.get("prefix") ?? "")
-    : admin.isDenied(r.bucket, r.key, write);
+    : admin.isDenied(r.bucket, r.key, write, "", r.operation === "DeleteObject");
   if (denied) throw accessDenied();
   const copySource = header(req, "x-amz-copy-source");
   if (copySource) {
@@ -440,7 +440,7 @@ async function deleteObjects(
   await requireBucket(ctx, r.bucket);
   const outcomes: KeyOutcome[] = [];
   for (const { key } of parsed.objects) {
-    if (ctx.admin.isDenied(r.bucket, key, true)) {
+    if (ctx.admin.isDenied(r.bucket, key, true, "", true)) {
       outcomes.push({ key, error: { code: "AccessDenied", message: "Access Denied" } });
       continue;
     }

@@ -8,6 +8,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -154,8 +155,33 @@ describe("deny rules", () => {
     await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
   });
 
+  test("a put rule denies writes that make an object; deletes and reads work", async () => {
+    const bucket = await newBucket();
+    for (const key of ["out/a", "out/b", "out/c"]) await put(s3, bucket, key);
+    await admin.deny({ bucket, prefix: "out/", access: "put" });
+    await expect(put(s3, bucket, "out/new")).rejects.toMatchObject({ name: "AccessDenied" });
+    await expect(
+      s3.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: "out/d", CopySource: `${bucket}/out/a` }),
+      ),
+    ).rejects.toMatchObject({ name: "AccessDenied" });
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "out/a" }));
+    expect(await got.Body?.transformToString()).toBe("x");
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: "out/a" }));
+    const del = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: "out/b" }] } }),
+    );
+    expect(del.Deleted?.map((d) => d.Key)).toEqual(["out/b"]);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(left.Contents?.map((o) => o.Key)).toEqual(["out/c"]);
+    await admin.clearDenyRules({ bucket });
+  });
+
   test("bad rules are refused with a message naming the field", async () => {
     await expect(admin.deny({ bucket: "" })).rejects.toThrow(/bucket is required/);
+    await expect(admin.deny({ bucket: "b", access: "read" as never })).rejects.toThrow(
+      /access must be "write", "all" or "put"/,
+    );
     await expect(admin.throttle({ count: 0 })).rejects.toThrow(/count must be a positive integer/);
   });
 });

@@ -10,6 +10,7 @@ import { runPlanStep } from "../../lambdas/export/app/plan-step";
 import { statusKeys } from "../../lambdas/export/domain/status";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
 import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
+import { mapS3 } from "../support/export-steps";
 import { MemoryExportStore } from "../support/memory-export-store";
 
 const md5 = (s: string) => createHash("md5").update(s).digest("hex");
@@ -61,7 +62,7 @@ describe("the plan of an export of a commit that has status files", () => {
     }
     let calls = 0;
     const first = await runPlanStep(
-      { store, lakefs: lakefs as never, workBucket: "work" },
+      { store, lakefs: lakefs as never, workBucket: "work", s3: mapS3(new Map()) },
       state(),
       {
         limits: { maxTasksPerShard: 1 },
@@ -77,7 +78,7 @@ describe("the plan of an export of a commit that has status files", () => {
     // A resumed call leaves the status files alone.
     await store.put("out", c1.statusLine, "written meanwhile");
     const rest = await runPlanStep(
-      { store, lakefs: lakefs as never, workBucket: "work" },
+      { store, lakefs: lakefs as never, workBucket: "work", s3: mapS3(new Map()) },
       state(first),
     );
     expect(rest.done).toBe(true);
@@ -94,7 +95,7 @@ describe("the plan of an export of a commit that has status files", () => {
       await original(b, k);
     };
     const out = await runPlanStep(
-      { store, lakefs: lakefs as never, workBucket: "work" },
+      { store, lakefs: lakefs as never, workBucket: "work", s3: mapS3(new Map()) },
       bare as ExportWorkflowState,
     );
     expect(out.done).toBe(true);

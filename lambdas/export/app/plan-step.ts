@@ -3,9 +3,11 @@
 // wrote (its segment, plan-segments.ts) while the next call lists; each call writes the index
 // (`{"shard": i}` per line) of its segment that the distributed map's ItemReader reads. Incremental exports
 // read what earlier failed exports touched from their task shards; full exports list the
-// export path.
+// export path. With marker expressions, the markers above what each shard changes are retracted
+// (domain/marker-retraction.ts) by the call, as a registered writer of the export path.
 
 import { randomUUID } from "node:crypto";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { logger } from "../../shared/logger";
 import { parseS3Uri } from "../../shared/s3-uri";
 import { shardsPerCopyBatch } from "../domain/copy-batches";
@@ -22,6 +24,7 @@ import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-sta
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { ExportPathObjects } from "./export-path-listing";
+import { markerRetractor } from "./marker-retractor";
 import { runClaimedPlanCall } from "./plan-call-claim";
 import { previousManifestOf } from "./previous-manifest";
 import { TouchedPathsOfExports } from "./touched-paths";
@@ -30,6 +33,8 @@ export interface PlanStepDeps {
   store: ExportObjectStore;
   lakefs: PlannerLakeFs;
   workBucket: string;
+  /** Deletes retracted markers (needed when the export has marker expressions). */
+  s3?: S3Client;
   /** Where the plan's counts are shown while the export runs (none: not recorded). */
   progress?: ExportProgressStore;
   now?: () => Date;
@@ -104,6 +109,7 @@ async function planCall(
     : (opts.firstSegmentShards ?? firstSegmentShards(copyMapConcurrency));
   let written = 0;
   const shouldContinue = opts.shouldContinue ?? (() => true);
+  const markers = markerRetractor(deps, input);
   const result = await planExport(
     deps.lakefs,
     {
@@ -133,8 +139,9 @@ async function planCall(
     {
       shouldContinue: () => written < segmentLimit && shouldContinue(),
       limits: opts.limits,
+      ...(markers ? { markers } : {}),
     },
-  );
+  ).finally(() => markers?.end());
   const segment = await writeSegment(deps, input.exportId, result, first, copyMapConcurrency);
   if (!result.done) {
     await recordPlanQuietly(deps, input.exportId, result.counts, false);

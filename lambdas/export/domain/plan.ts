@@ -38,6 +38,7 @@ import { joinKey, parseS3ObjectUri } from "../../shared/s3-uri";
 import { type ExportMode, exportModeOf } from "./export-state";
 import { AFTER_LAKEFS_ACTIONS, isExportedPath } from "./exported-paths";
 import { compareKeys } from "./keys";
+import type { MarkerRetractor } from "./marker-retraction";
 import {
   type PlannerLakeFs,
   type ResolveOptions,
@@ -120,6 +121,8 @@ export interface PlanRequest {
 
 export interface PlanOptions {
   limits?: ShardLimits;
+  /** Retracts the markers above the copies and deletes planned (marker-retraction.ts). */
+  markers?: MarkerRetractor;
   resolve?: ResolveOptions;
   /** Asked after each shard written; false stops with a cursor. */
   shouldContinue?: () => boolean;
@@ -157,7 +160,7 @@ export async function planExport(
   req: PlanRequest,
   opts: PlanOptions = {},
 ): Promise<PlanResult> {
-  const writer = new ShardWriter(sink, opts.limits ?? {}, req.resume);
+  const writer = new ShardWriter(sink, opts.limits ?? {}, req.resume, opts.markers);
   const shouldContinue = opts.shouldContinue ?? (() => true);
   const after = req.resume?.afterPath || undefined;
   const resolve = opts.resolve ?? {};

@@ -1,5 +1,12 @@
 // The plan's shard writer: tasks buffered into bounded JSON Lines shards, each written through
-// the ShardSink port while planning continues.
+// the ShardSink port while planning continues. With a MarkerRetractor, the markers of the
+// selected directories above a shard's copies and deletes are retracted once the shard is
+// written (marker-retraction.ts), all before settle() resolves.
+import {
+  MAX_RETRACTIONS_PER_CALL,
+  MarkerRetractionTracker,
+  type MarkerRetractor,
+} from "./marker-retraction";
 import type { PlanCounts, PlanCursor, ShardLimits, ShardSink } from "./plan";
 import { type ExportTask, encodeTask } from "./tasks";
 
@@ -11,6 +18,8 @@ interface ShardBuffer {
   deletes: number;
   keeps: number;
   lastPath: string;
+  /** Selected directories whose markers go once this shard is written. */
+  retract: string[];
 }
 
 const emptyBuffer = (): ShardBuffer => ({
@@ -21,6 +30,7 @@ const emptyBuffer = (): ShardBuffer => ({
   deletes: 0,
   keeps: 0,
   lastPath: "",
+  retract: [],
 });
 
 /** Shard writes in flight while the listing goes on (the listing waits when this many are). */
@@ -42,12 +52,17 @@ export class ShardWriter {
   private readonly maxTasks: number;
   private readonly maxBytes: number;
   private readonly maxCopyBytes: number;
+  private readonly tracker: MarkerRetractionTracker | undefined;
+  /** Directories of written shards whose markers are not retracted yet. */
+  private readonly toRetract: string[] = [];
 
   constructor(
     private readonly sink: ShardSink,
     limits: ShardLimits,
     resumed?: PlanCursor,
+    private readonly markers?: MarkerRetractor,
   ) {
+    this.tracker = markers ? new MarkerRetractionTracker(markers.selector) : undefined;
     this.totals = resumed
       ? { ...resumed.counts }
       : { copies: 0, deletes: 0, copyBytes: 0, shards: 0 };
@@ -79,6 +94,7 @@ export class ShardWriter {
     else if (task.op === "delete") buf.deletes++;
     else buf.keeps++;
     buf.lastPath = task.path;
+    if (this.tracker && task.op !== "keep") buf.retract.push(...this.tracker.enter(task.path));
     if (buf.lines.length >= this.maxTasks) await this.flush();
   }
 
@@ -94,9 +110,20 @@ export class ShardWriter {
     this.flushed = true;
   }
 
-  /** Waits for every write started; the counts then include every shard started. */
+  /**
+   * Waits for every write started, then retracts the markers above them; the counts then
+   * include every shard started.
+   */
   async settle(): Promise<void> {
     while (this.inFlight.length > 0) await this.settleOldest();
+    await this.retractMarkers(1);
+  }
+
+  /** Retracts the written shards' markers, a request at a time, while at least `atLeast` wait. */
+  private async retractMarkers(atLeast: number): Promise<void> {
+    while (this.markers && this.toRetract.length >= atLeast && this.toRetract.length > 0) {
+      await this.markers.retract(this.toRetract.splice(0, MAX_RETRACTIONS_PER_CALL));
+    }
   }
 
   /** After a failure: waits for the writes still running, ignoring their outcome. */
@@ -117,6 +144,8 @@ export class ShardWriter {
     this.maxShardCopyBytes = Math.max(this.maxShardCopyBytes, b.copyBytes);
     if (b.keeps > 0) this.totals.keeps = (this.totals.keeps ?? 0) + b.keeps;
     this.lastWrittenPath = b.lastPath;
+    this.toRetract.push(...b.retract);
+    await this.retractMarkers(MAX_RETRACTIONS_PER_CALL);
   }
 
   /** Whether a shard was written since the last call. */

@@ -1,8 +1,8 @@
-// The invocations that write to an export path (copy batches, the markers step) or its status
-// path (manifest groups, per commit: a later export of the same commit rewrites them), as records in
-// the export's work directory. Step Functions retries a Lambda task after a service error
-// (a dropped connection, Lambda.ServiceException) while the first invocation may still run: a
-// batch can report from one attempt while another is still copying. Its copies are of the same
+// The invocations that write to an export path (copy batches, the markers step, a plan call
+// retracting markers) or its status path (manifest groups, per commit: a later export of the
+// same commit rewrites them), as records in the export's work directory. Step Functions retries
+// a Lambda task after a service error (a dropped connection, Lambda.ServiceException) while the
+// first invocation may still run: a batch can report from one attempt while another is still copying. Its copies are of the same
 // commit, harmless until a later export writes the path; so the export's end waits for them.
 //
 // Each writer records `<id>.started` before it writes anything, then reads the export's
@@ -12,7 +12,7 @@
 // read-after-write consistency one of the two always sees the other.
 import { EXPORT_WORKER_TIMEOUT_MINUTES } from "./settling";
 
-export type WriterKind = "copy" | "markers" | "manifest";
+export type WriterKind = "copy" | "markers" | "manifest" | "plan";
 
 /** Added to the timeout: the invocation's start latency and clock skew. */
 const WRITER_MARGIN_MS = 60_000;

@@ -8,6 +8,7 @@ import {
   lakeFsClient,
   PLAN_TIME_MARGIN_MS,
   progressStore,
+  s3Client,
   workBucket,
 } from "./deps";
 
@@ -21,6 +22,7 @@ export const handler = lambdaHandler({
         store: exportObjectStore(),
         lakefs: await lakeFsClient(),
         workBucket: workBucket(),
+        s3: s3Client(),
         progress: progressStore(),
       },
       event,

@@ -1,0 +1,45 @@
+// Success markers are retracted before an export changes anything under them. A marker says
+// its directory holds the exported commit; once a copy or delete below it may run, that is no
+// longer known, and a downstream job triggered by the old marker would read a mix of two
+// commits (or, after a failure, a directory that is neither). So the plan deletes the marker of
+// every selected directory above each copy and delete it writes into a shard: after the shard
+// is written (a repair then knows the paths and writes the markers again) and before the plan
+// call returns (the copies of a shard start only after). The markers step writes them back
+// where nothing below failed. Keep tasks change nothing and retract nothing.
+import { isExportedPath } from "./exported-paths";
+import type { DirectorySelector } from "./markers";
+
+/** Where the plan retracts markers (the export path, in the Lambda). */
+export interface MarkerRetractor {
+  readonly selector: DirectorySelector;
+  /** Deletes the markers of `dirs` (at most MAX_RETRACTIONS_PER_CALL); resolves once gone. */
+  retract(dirs: string[]): Promise<void>;
+}
+
+/** One DeleteObjects request's worth. */
+export const MAX_RETRACTIONS_PER_CALL = 1000;
+
+/**
+ * The selected directories each changed path enters, for paths given in key order: a directory
+ * is named once while its paths follow one another (the paths under a directory are
+ * contiguous in key order, so it is never entered again). Memory: one path's directories.
+ */
+export class MarkerRetractionTracker {
+  private lastParent: string | undefined;
+  private current = new Set<string>();
+
+  constructor(private readonly selector: DirectorySelector) {}
+
+  /** The selected directories of `path` not already named for the path before it. */
+  enter(path: string): string[] {
+    if (!isExportedPath(path)) return [];
+    const parent = path.slice(0, path.lastIndexOf("/") + 1);
+    // Most paths share their directory with the one before: nothing new to compute.
+    if (parent === this.lastParent) return [];
+    this.lastParent = parent;
+    const dirs = this.selector.selectedDirectoriesOf(path);
+    const entered = dirs.filter((d) => !this.current.has(d));
+    this.current = new Set(dirs);
+    return entered;
+  }
+}

@@ -1,0 +1,139 @@
+// A success marker is a promise that its directory holds the exported commit. Through the real
+// app: while an export changes a directory, the markers above the change are gone (a job that
+// triggers on one would read a mix of two commits), the markers of directories it does not touch
+// stay; at its end the markers are back; a marker the plan cannot retract fails the export
+// before anything of the commit reaches the export path.
+
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { expect, it } from "vitest";
+import { uniqueName } from "../support/clients";
+import { commitOnMain, exportEnded, exportOrRepairMain, startExport } from "../support/export-hook";
+import {
+  createLakeFsRepository,
+  eventually,
+  type TestRepository,
+  useLakeportEnvironment,
+} from "../support/lakeport-env";
+
+const outBucket = uniqueName("retract-out");
+const env = useLakeportEnvironment({ buckets: [outBucket] });
+
+async function listKeys(prefix: string): Promise<string[]> {
+  const page = await env.s3.send(new ListObjectsV2Command({ Bucket: outBucket, Prefix: prefix }));
+  return (page.Contents ?? []).map((o) => o.Key!.slice(prefix.length)).sort();
+}
+
+async function text(key: string): Promise<string> {
+  const got = await env.s3.send(new GetObjectCommand({ Bucket: outBucket, Key: key }));
+  return got.Body!.transformToString("utf8");
+}
+
+async function configure(repo: TestRepository) {
+  const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
+    exportPath: `s3://${outBucket}/${repo.id}/out`,
+    exportStatusPath: `s3://${outBucket}/${repo.id}/status`,
+    lastKeysInPrefixRegexp: ["^[a-z]/$", "^a/x/$"],
+    isContinuous: false,
+  });
+  expect(put.status, put.text).toBe(200);
+}
+
+const FIRST = { "a/1": "a1", "a/x/1": "ax1", "b/1": "b1", "c/1": "c1" };
+const ALL_MARKERS = [
+  "a/_lakefs_success",
+  "a/x/_lakefs_success",
+  "b/_lakefs_success",
+  "c/_lakefs_success",
+];
+
+it("while an export copies into a directory, its marker and those above are gone; the others stay", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await configure(repo);
+  await commitOnMain(env, repo.id, FIRST);
+  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
+  const out = `${repo.id}/out/`;
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
+
+  const head = await commitOnMain(env, repo.id, { "a/x/1": "ax1 changed", "c/1": null });
+  const hold = await env.s3Admin.hold({
+    count: 1,
+    operation: "CopyObject",
+    bucket: outBucket,
+    prefix: `${out}a/x/1`,
+  });
+  const { exportId } = await startExport(env, repo.id);
+  try {
+    await eventually("the copy of a/x/1 held", async () =>
+      (await env.s3Admin.listHoldRules()).find((r) => r.id === hold.id)?.held === 1
+        ? true
+        : undefined,
+    );
+    // The copy is in flight: a/x/ and a/ above it have no marker; b/ (untouched) keeps its own.
+    // c/ has only a delete under it, still to come or done: no marker either.
+    const during = await listKeys(out);
+    expect(during.filter((k) => k.endsWith("_lakefs_success"))).toEqual(["b/_lakefs_success"]);
+    // Before: a/_lakefs_success and a/x/_lakefs_success said "complete" over a/x/1 being
+    // replaced (and c/_lakefs_success over c/1 being deleted).
+  } finally {
+    await env.s3Admin.releaseHold(hold.id);
+  }
+  expect((await exportEnded(env, repo.id, exportId)).state).toBe("exported-successfully");
+  expect(await listKeys(out)).toEqual([
+    "a/1",
+    "a/_lakefs_success",
+    "a/x/1",
+    "a/x/_lakefs_success",
+    "b/1",
+    "b/_lakefs_success",
+  ]);
+  expect(await text(`${out}a/x/1`)).toBe("ax1 changed");
+  const line = await text(`${repo.id}/status/${repo.id}-main-${head}`);
+  expect(line).toBe("status: exported-successfully, signalled_errors: 0\n");
+}, 120_000);
+
+it("a marker the plan cannot retract fails the export before anything changes; the repair puts all back", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await configure(repo);
+  await commitOnMain(env, repo.id, FIRST);
+  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
+  const out = `${repo.id}/out/`;
+  const before = await listKeys(out);
+
+  const head = await commitOnMain(env, repo.id, { "a/2": "a2", "b/1": "b1 changed" });
+  const rule = await env.s3Admin.deny({ bucket: outBucket, prefix: `${out}a/_lakefs_success` });
+  let ended: Record<string, unknown>;
+  try {
+    ended = await exportOrRepairMain(env, repo.id);
+  } finally {
+    await env.s3Admin.removeDenyRule(rule.id);
+  }
+  expect(ended.state).toBe("export-failed");
+  expect(String(ended.errorMessage)).toContain(
+    `AccessDenied: retracting the success marker s3://${outBucket}/${out}a/_lakefs_success before its directory changes`,
+  );
+  // Nothing copied: a/2 is not there, b/1 is the first commit's. The plan's shard holding b/1
+  // was written before the retraction failed, so b/'s marker may be gone; a/'s stayed.
+  const after = await listKeys(out);
+  expect(after).not.toContain("a/2");
+  expect(after.filter((k) => !k.endsWith("_lakefs_success"))).toEqual(
+    before.filter((k) => !k.endsWith("_lakefs_success")),
+  );
+  expect(await text(`${out}b/1`)).toBe("b1");
+  expect(await text(`${repo.id}/status/${repo.id}-main-${head}`)).toMatch(
+    /^status: export-failed, /,
+  );
+
+  expect((await exportOrRepairMain(env, repo.id, {})).state).toBe("export-repaired");
+  expect(await listKeys(out)).toEqual([
+    "a/1",
+    "a/2",
+    "a/_lakefs_success",
+    "a/x/1",
+    "a/x/_lakefs_success",
+    "b/1",
+    "b/_lakefs_success",
+    "c/1",
+    "c/_lakefs_success",
+  ]);
+  expect(await text(`${out}b/1`)).toBe("b1 changed");
+}, 120_000);
