@@ -4,7 +4,7 @@
 // stay; at its end the markers are back; a marker the plan cannot retract fails the export
 // before anything of the commit reaches the export path.
 
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import { commitOnMain, exportEnded, exportOrRepairMain, startExport } from "../support/export-hook";
@@ -136,4 +136,37 @@ it("a marker the plan cannot retract fails the export before anything changes; t
     "c/_lakefs_success",
   ]);
   expect(await text(`${out}b/1`)).toBe("b1 changed");
+}, 120_000);
+
+it("repair --full takes away only the markers above what it changes, while it changes it", async () => {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await configure(repo);
+  await commitOnMain(env, repo.id, FIRST);
+  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
+  const out = `${repo.id}/out/`;
+  // From outside: b/1 changed in the export path; the repair copies it back.
+  await env.s3.send(new PutObjectCommand({ Bucket: outBucket, Key: `${out}b/1`, Body: "junk" }));
+  const hold = await env.s3Admin.hold({
+    count: 1,
+    operation: "CopyObject",
+    bucket: outBucket,
+    prefix: `${out}b/1`,
+  });
+  const run = exportOrRepairMain(env, repo.id, { full: true });
+  try {
+    await eventually("the copy of b/1 held", async () =>
+      (await env.s3Admin.listHoldRules()).find((r) => r.id === hold.id)?.held === 1
+        ? true
+        : undefined,
+    );
+    // Every marker is a key the commit lacks (a delete the markers step settles), but only
+    // b/'s goes: a/, a/x/ and c/ are unchanged and keep theirs throughout.
+    const during = (await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"));
+    expect(during).toEqual(["a/_lakefs_success", "a/x/_lakefs_success", "c/_lakefs_success"]);
+  } finally {
+    await env.s3Admin.releaseHold(hold.id);
+  }
+  expect((await run).state).toBe("export-repaired");
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
+  expect(await text(`${out}b/1`)).toBe("b1");
 }, 120_000);

@@ -43,6 +43,14 @@ describe("MarkerRetractionTracker", () => {
     expect(t.enter("logs/2/a")).toEqual(["logs/2/"]);
     expect(t.enter("other/x")).toEqual([]);
   });
+
+  it("names nothing for a selected directory's own marker; a marker elsewhere is data", () => {
+    const t = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
+    expect(t.enter("m/_lakefs_success")).toEqual([]);
+    expect(t.enter("m/data")).toEqual(["m/"]);
+    const u = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
+    expect(u.enter("m/n/_lakefs_success")).toEqual(["m/"]);
+  });
 });
 
 /** A commit `to` as one listing; the plan of a full export reads nothing else from lakeFS. */
@@ -126,13 +134,14 @@ describe("planExport with a MarkerRetractor", () => {
       markers: r.markers,
     });
     expect(result.done).toBe(true);
-    // A full export plans a delete of every marker it finds (the markers step writes them
-    // again): the root's and a/'s are retracted with b/, c/, c/x/ and d/; k/ holds only keeps.
-    expect(r.retracted.flat().sort()).toEqual(["", "a/", "b/", "c/", "c/x/", "d/"]);
+    // a/ holds only keeps and its own marker (a delete the markers step settles: it writes the
+    // marker again) and k/ only keeps: their markers stay. The root, b/, c/, c/x/ and d/ change.
+    expect(r.retracted.flat().sort()).toEqual(["", "b/", "c/", "c/x/", "d/"]);
     // Each directory is retracted only after the shard that names a change under it is written.
     for (const [i, paths] of r.shards) {
-      for (const dir of ["", "a/", "b/", "c/", "c/x/", "d/"]) {
-        const changed = paths.some((p) => p.startsWith(dir) && !["a/1", "a/2", "k/1"].includes(p));
+      for (const dir of ["", "b/", "c/", "c/x/", "d/"]) {
+        const unchanged = ["a/1", "a/2", "k/1", "_lakefs_success", "a/_lakefs_success"];
+        const changed = paths.some((p) => p.startsWith(dir) && !unchanged.includes(p));
         if (!changed) continue;
         const retractedAt = r.events.findIndex(
           (e) => e.startsWith("retract") && e.split(" ")[1]!.split(",").includes(dir),
