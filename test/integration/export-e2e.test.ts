@@ -813,8 +813,9 @@ describe("continuous export end to end", () => {
     await settled(repo, "main", await headOf(repo, "main"));
     await expectMirror(repo, "main", prefix, regex);
 
-    // The failed export: b/ is not writable; a/ and n/ are written, with their markers.
-    const rule = await admin.deny({ bucket: outBucket, prefix: `${prefix}/b/` });
+    // The failed export: nothing can be put into b/ (its marker can be deleted); a/ and n/ are
+    // written, with their markers, and b/ loses the first export's.
+    const rule = await admin.deny({ bucket: outBucket, prefix: `${prefix}/b/`, access: "put" });
     let failedHead: string;
     try {
       failedHead = await commitChanges(repo, "main", {
@@ -831,6 +832,7 @@ describe("continuous export end to end", () => {
         `${prefix}/n/_lakefs_success`,
         `${prefix}/n/x.txt`,
       ]);
+      expect(await listAll(outBucket, `${prefix}/b/`)).toEqual([`${prefix}/b/1.txt`]);
     } finally {
       await admin.removeDenyRule(rule.id);
     }

@@ -1,6 +1,7 @@
 // The plan's marker retractor on S3 retracts as a registered writer of its export: the next
 // export waits for a plan call still retracting, and a plan attempt that runs after its export
 // ended (its markers step may have written the markers a success line vouches for) deletes none.
+import type { S3Client } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { MarkerRetractionError, markerRetractor } from "../../lambdas/export/app/marker-retractor";
 import { exportWorkKeys } from "../../lambdas/export/domain/work-layout";
@@ -53,4 +54,38 @@ it("an export without marker expressions has no retractor and needs no S3 client
     markerRetractor({ store, workBucket: "work" }, { ...input, lastKeysInPrefixRegexp: [] }),
   ).toBeUndefined();
   expect(() => markerRetractor({ store, workBucket: "work" }, input)).toThrow(/S3 client/);
+});
+
+/** An S3 client whose DeleteObjects refuses every key (a policy denying deletes) over `out`. */
+function deleteDenyingS3(out: Map<string, string>): S3Client {
+  return {
+    send: async (c: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      if (c.constructor.name === "DeleteObjectsCommand") {
+        const objects = (c.input.Delete as { Objects: { Key: string }[] }).Objects;
+        return {
+          Errors: objects.map((o) => ({
+            Key: o.Key,
+            Code: "AccessDenied",
+            Message: "Access Denied",
+          })),
+        };
+      }
+      if (c.constructor.name === "HeadObjectCommand") {
+        if (out.has(c.input.Key as string)) return {};
+        throw Object.assign(new Error("NotFound"), { $metadata: { httpStatusCode: 404 } });
+      }
+      throw new Error(`unexpected ${c.constructor.name}`);
+    },
+  } as unknown as S3Client;
+}
+
+it("a refused delete of a marker that is not there retracts nothing that needed it; of one there, fails", async () => {
+  const store = new MemoryExportStore();
+  const out = new Map([["exp/b/_lakefs_success", ""]]);
+  const r = markerRetractor({ store, workBucket: "work", s3: deleteDenyingS3(out) }, input);
+  await r!.retract(["a/"]); // no marker at exp/a/: nothing to retract
+  await expect(r!.retract(["a/", "b/"])).rejects.toThrow(
+    "AccessDenied: retracting the success marker s3://out/exp/b/_lakefs_success before its directory changes: Access Denied",
+  );
+  await r!.end();
 });

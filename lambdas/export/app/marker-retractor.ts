@@ -2,8 +2,8 @@
 // keys in the export path, made as a registered writer of the export ("plan"), so that a plan
 // attempt still running after its export ended deletes nothing (that export's markers step
 // may have written the markers a success line vouches for), and the next export waits for it.
-import type { S3Client } from "@aws-sdk/client-s3";
-import { deleteObjects } from "../../shared/s3-copy";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { deleteObjects, type KeyFailure } from "../../shared/s3-copy";
 import { parseS3Uri } from "../../shared/s3-uri";
 import type { MarkerRetractor } from "../domain/marker-retraction";
 import { compileDirectorySelector, markerKey } from "../domain/markers";
@@ -46,9 +46,12 @@ export function markerRetractor(
         .map((dir) => markerKey(prefix, dir))
         .filter((key) => Buffer.byteLength(key, "utf8") <= MAX_KEY_BYTES);
       const out = await deleteObjects(s3, bucket, keys);
-      const failure = out.failed[0];
+      // A delete S3 refuses (a policy denying deletes there) of a marker that is not there
+      // retracts nothing that needed retracting.
+      const failed = await presentOnly(s3, bucket, out.failed);
+      const failure = failed[0];
       if (failure) {
-        const more = out.failed.length > 1 ? ` (and ${out.failed.length - 1} more)` : "";
+        const more = failed.length > 1 ? ` (and ${failed.length - 1} more)` : "";
         throw new MarkerRetractionError(
           `${failure.code}: retracting the success marker s3://${bucket}/${failure.key} before its directory changes: ${failure.message}${more}`,
         );
@@ -59,4 +62,23 @@ export function markerRetractor(
       if (registered && registered !== "closed") await registered.end().catch(() => undefined);
     },
   };
+}
+
+/** The failures whose key exists (or cannot be looked at): a missing marker needs no delete. */
+async function presentOnly(
+  s3: S3Client,
+  bucket: string,
+  failures: readonly KeyFailure[],
+): Promise<KeyFailure[]> {
+  const present: KeyFailure[] = [];
+  for (const failure of failures) {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: failure.key }));
+      present.push(failure);
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
+      if (status?.httpStatusCode !== 404) present.push(failure);
+    }
+  }
+  return present;
 }
