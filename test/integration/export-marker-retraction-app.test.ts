@@ -39,6 +39,34 @@ async function configure(repo: TestRepository) {
 }
 
 const FIRST = { "a/1": "a1", "a/x/1": "ax1", "b/1": "b1", "c/1": "c1" };
+
+/** A repository whose first commit (FIRST) is exported; its export path's prefix. */
+async function exportedFirst(): Promise<{ repo: TestRepository; out: string }> {
+  const repo = await createLakeFsRepository(env, { webhook: false });
+  await configure(repo);
+  await commitOnMain(env, repo.id, FIRST);
+  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
+  return { repo, out: `${repo.id}/out/` };
+}
+
+/** Holds the next CopyObject to `key`: `held()` waits until it arrives, `release()` lets it go. */
+async function holdCopyTo(key: string) {
+  const hold = await env.s3Admin.hold({
+    count: 1,
+    operation: "CopyObject",
+    bucket: outBucket,
+    prefix: key,
+  });
+  return {
+    held: () =>
+      eventually(`the copy to ${key} held`, async () =>
+        (await env.s3Admin.listHoldRules()).find((r) => r.id === hold.id)?.held === 1
+          ? true
+          : undefined,
+      ),
+    release: () => env.s3Admin.releaseHold(hold.id),
+  };
+}
 const ALL_MARKERS = [
   "a/_lakefs_success",
   "a/x/_lakefs_success",
@@ -47,27 +75,14 @@ const ALL_MARKERS = [
 ];
 
 it("while an export copies into a directory, its marker and those above are gone; the others stay", async () => {
-  const repo = await createLakeFsRepository(env, { webhook: false });
-  await configure(repo);
-  await commitOnMain(env, repo.id, FIRST);
-  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
-  const out = `${repo.id}/out/`;
+  const { repo, out } = await exportedFirst();
   expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
 
   const head = await commitOnMain(env, repo.id, { "a/x/1": "ax1 changed", "c/1": null });
-  const hold = await env.s3Admin.hold({
-    count: 1,
-    operation: "CopyObject",
-    bucket: outBucket,
-    prefix: `${out}a/x/1`,
-  });
+  const hold = await holdCopyTo(`${out}a/x/1`);
   const { exportId } = await startExport(env, repo.id);
   try {
-    await eventually("the copy of a/x/1 held", async () =>
-      (await env.s3Admin.listHoldRules()).find((r) => r.id === hold.id)?.held === 1
-        ? true
-        : undefined,
-    );
+    await hold.held();
     // The copy is in flight: a/x/ and a/ above it have no marker; b/ (untouched) keeps its own.
     // c/ has only a delete under it, still to come or done: no marker either.
     const during = await listKeys(out);
@@ -75,7 +90,7 @@ it("while an export copies into a directory, its marker and those above are gone
     // Before: a/_lakefs_success and a/x/_lakefs_success said "complete" over a/x/1 being
     // replaced (and c/_lakefs_success over c/1 being deleted).
   } finally {
-    await env.s3Admin.releaseHold(hold.id);
+    await hold.release();
   }
   expect((await exportEnded(env, repo.id, exportId)).state).toBe("exported-successfully");
   expect(await listKeys(out)).toEqual([
@@ -92,11 +107,7 @@ it("while an export copies into a directory, its marker and those above are gone
 }, 120_000);
 
 it("a marker the plan cannot retract fails the export before anything changes; the repair puts all back", async () => {
-  const repo = await createLakeFsRepository(env, { webhook: false });
-  await configure(repo);
-  await commitOnMain(env, repo.id, FIRST);
-  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
-  const out = `${repo.id}/out/`;
+  const { repo, out } = await exportedFirst();
   const before = await listKeys(out);
 
   const head = await commitOnMain(env, repo.id, { "a/2": "a2", "b/1": "b1 changed" });
@@ -139,32 +150,19 @@ it("a marker the plan cannot retract fails the export before anything changes; t
 }, 120_000);
 
 it("repair --full takes away only the markers above what it changes, while it changes it", async () => {
-  const repo = await createLakeFsRepository(env, { webhook: false });
-  await configure(repo);
-  await commitOnMain(env, repo.id, FIRST);
-  expect((await exportOrRepairMain(env, repo.id)).state).toBe("exported-successfully");
-  const out = `${repo.id}/out/`;
+  const { repo, out } = await exportedFirst();
   // From outside: b/1 changed in the export path; the repair copies it back.
   await env.s3.send(new PutObjectCommand({ Bucket: outBucket, Key: `${out}b/1`, Body: "junk" }));
-  const hold = await env.s3Admin.hold({
-    count: 1,
-    operation: "CopyObject",
-    bucket: outBucket,
-    prefix: `${out}b/1`,
-  });
+  const hold = await holdCopyTo(`${out}b/1`);
   const run = exportOrRepairMain(env, repo.id, { full: true });
   try {
-    await eventually("the copy of b/1 held", async () =>
-      (await env.s3Admin.listHoldRules()).find((r) => r.id === hold.id)?.held === 1
-        ? true
-        : undefined,
-    );
+    await hold.held();
     // Every marker is a key the commit lacks (a delete the markers step settles), but only
     // b/'s goes: a/, a/x/ and c/ are unchanged and keep theirs throughout.
     const during = (await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"));
     expect(during).toEqual(["a/_lakefs_success", "a/x/_lakefs_success", "c/_lakefs_success"]);
   } finally {
-    await env.s3Admin.releaseHold(hold.id);
+    await hold.release();
   }
   expect((await run).state).toBe("export-repaired");
   expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
