@@ -10,6 +10,7 @@
 import "./quiet-sdk";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { firstInexactNumber } from "../lambdas/shared/inexact-numbers";
 import packageJson from "../package.json" with { type: "json" };
 import { branchPath, client, markIdFlag, repoPath, runIdFlag } from "./command-context";
 import {
@@ -45,11 +46,26 @@ function readRulesFile(file: string | undefined): unknown {
   } catch (err) {
     throw new UsageError(`-f/--filename: cannot read ${file}: ${(err as Error).message}`);
   }
+  let rules: unknown;
   try {
-    return JSON.parse(text);
+    rules = JSON.parse(text);
   } catch {
     throw new UsageError(`-f/--filename: ${file} is not valid JSON`);
   }
+  // Sent as parsed: `1e-400` would reach the API as 0. (Nesting too deep to scan is the API's
+  // to refuse.)
+  let inexact: ReturnType<typeof firstInexactNumber>;
+  try {
+    inexact = firstInexactNumber(text);
+  } catch {
+    inexact = undefined;
+  }
+  if (inexact) {
+    throw new UsageError(
+      `-f/--filename: ${file}: ${inexact.path}: the number ${inexact.literal} ${inexact.reason}`,
+    );
+  }
+  return rules;
 }
 
 const MAX_PAGE = 1000;

@@ -9,6 +9,7 @@ import {
   UpstreamError,
   ValidationError,
 } from "../shared/errors";
+import { firstInexactNumber } from "../shared/inexact-numbers";
 import { LakeFsCredentialsError } from "../shared/lakefs/credentials";
 import { describeNetworkError, LakeFsError, LakeFsNetworkError } from "../shared/lakefs/errors";
 import { lambdaHandler } from "../shared/lambda-handler";
@@ -137,6 +138,10 @@ export function parseBody<S extends z.ZodType>(
     throw new ValidationError(
       `request body: must not nest arrays and objects more than ${MAX_BODY_NESTING} deep`,
     );
+  }
+  const inexact = firstInexactNumber(text);
+  if (inexact) {
+    throw new ValidationError(`${inexact.path}: the number ${inexact.literal} ${inexact.reason}`);
   }
   const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new ValidationError(formatZodError(parsed.error));

@@ -399,6 +399,25 @@ const cases: Case[] = [
     message: "default_retention_days: must be a whole number of days",
   },
   {
+    // JSON.parse reads 1e-400 as 0: every commit but the heads would expire.
+    name: "GC rules days that underflow to 0",
+    method: "PUT",
+    path: rulesPath,
+    body: '{"default_retention_days": 1e-400, "branches": []}',
+    status: 400,
+    message:
+      "default_retention_days: the number 1e-400 is too small for a number and would read as 0",
+  },
+  {
+    name: "GC rules branch days with more digits than a number holds",
+    method: "PUT",
+    path: rulesPath,
+    body: '{"default_retention_days": 7, "branches": [{"branch_id": "main", "retention_days": 7.0000000000000001}]}',
+    status: 400,
+    message:
+      "branches[0].retention_days: the number 7.0000000000000001 has more than 15 significant digits and would read as 7",
+  },
+  {
     name: "GC rules too many days",
     method: "PUT",
     path: rulesPath,

@@ -354,6 +354,17 @@ test("gc set-config/get-config/run/status/list/delete-config", async () => {
     const got = await lakeport(["gc", "get-config", `lakefs://${repo}`, "-p"]);
     expect(JSON.parse(got.stdout)).toEqual(other);
   }
+  // A number JSON would read as another (1e-400 as 0 days) is refused before any request;
+  // the stored rules stay.
+  const underflow = path.join(dir, "rules-underflow.json");
+  writeFileSync(underflow, '{"default_retention_days": 1e-400, "branches": []}');
+  const refused = await lakeport(["gc", "set-config", `lakefs://${repo}`, "-f", underflow]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toContain(
+    "default_retention_days: the number 1e-400 is too small for a number and would read as 0",
+  );
+  const kept = await lakeport(["gc", "get-config", `lakefs://${repo}`, "-p"]);
+  expect(JSON.parse(kept.stdout)).toEqual(other);
   expect(
     (await lakeport(["gc", "set-config", `lakefs://${repo}`, "--filename", rulesFile])).code,
   ).toBe(0);
