@@ -13,7 +13,8 @@
 // continuous branch has its head exported with its current configuration; a status line
 // saying so is written only for that commit, and the manifests beside a new one (JSON Lines
 // and Batch Operations CSV) list exactly that commit's objects; a branch that failed on a
-// commit has no success line for it.
+// commit has no success line for it, and no marker over a directory holding a mix of the
+// failed commit and the last exported one.
 // A failure prints the seed and the steps; `MODEL_SEEDS=7,8 MODEL_STEPS=30 MODEL_LOG=1` runs
 // other sequences and prints them.
 
@@ -804,12 +805,67 @@ async function checkFailedLine(ctx: Ctx, s: ExportStatusBody): Promise<string[]>
   return [`branch export-failed on ${s.currentRef}, but ${key} says ${text.trim()}`];
 }
 
+/** Objects of each commit seen by the marker check (commits never change). */
+const commitObjects = new Map<string, Map<string, { checksum: string; size: number }>>();
+
+/** The objects of every commit of main's history, the last exported and failed ones first. */
+async function* historyObjects(ctx: Ctx, first: string[]) {
+  const ids = [...first];
+  for await (const page of env.lakefs.logCommits(ctx.repo.id, "main")) {
+    for (const c of page.results) if (!ids.includes(c.id)) ids.push(c.id);
+  }
+  for (const id of ids) {
+    const key = `${ctx.repo.id}@${id}`;
+    if (!commitObjects.has(key)) commitObjects.set(key, await objectsOf(ctx, id));
+    yield commitObjects.get(key)!;
+  }
+}
+
+/**
+ * A branch that failed on a commit, exported with the configuration of its last success: every
+ * marker of a selected directory stands over that directory as a commit of the branch has it
+ * (the last exported, the failed one, or one an export in between wrote completely before a
+ * later step failed), never over a mix of commits.
+ */
+async function checkMarkersAfterFailure(ctx: Ctx, s: ExportStatusBody): Promise<string[]> {
+  const version = s.exportedConfigVersion;
+  if (!s.lastExportedCommit || !s.currentRef || version === null) return [];
+  if (version !== ctx.configVersion) return [];
+  const cfg = ctx.versions.get(version);
+  if (!cfg || cfg.regexes.length === 0) return [];
+  const prefix = `${keyPrefixOf(cfg.exportPath)}/`;
+  const res = cfg.regexes.map((r) => new RegExp(r));
+  const selected = (d: string) => res.some((re) => re.test(d));
+  const marker = "_lakefs_success";
+  const isMarkerKey = (p: string) =>
+    (p === marker || p.endsWith(`/${marker}`)) && selected(p.slice(0, -marker.length));
+  const actual = new Map<string, string>();
+  for (const [k, o] of await listKeys(prefix)) actual.set(k.slice(prefix.length), o.etag);
+  const under = (entries: Iterable<[string, string]>, dir: string) =>
+    JSON.stringify([...entries].filter(([p]) => p.startsWith(dir) && !isMarkerKey(p)).sort());
+  const open = new Map<string, string>(); // marker key -> what is under its directory
+  for (const key of actual.keys()) {
+    if (isMarkerKey(key)) open.set(key, under(actual, key.slice(0, -marker.length)));
+  }
+  for await (const objects of historyObjects(ctx, [s.lastExportedCommit, s.currentRef])) {
+    if (open.size === 0) break;
+    const entries = [...objects].map(([p, o]) => [p, o.checksum] as [string, string]);
+    for (const [key, there] of open) {
+      if (under(entries, key.slice(0, -marker.length)) === there) open.delete(key);
+    }
+  }
+  return [...open.keys()].map((key) => `marker ${prefix}${key} over a mix of commits`);
+}
+
 /** Every promise the settled branch makes; returns the violations. */
 async function checkInvariant(ctx: Ctx, s: ExportStatusBody): Promise<string[]> {
   const bad = await checkStatusLines(ctx, s);
   const succeeded = s.state === "exported-successfully" || s.state === "export-repaired";
   if (s.exportedConfigVersion !== null) ctx.exportedVersions.add(s.exportedConfigVersion);
-  if (s.state === "export-failed") bad.push(...(await checkFailedLine(ctx, s)));
+  if (s.state === "export-failed") {
+    bad.push(...(await checkFailedLine(ctx, s)));
+    bad.push(...(await checkMarkersAfterFailure(ctx, s)));
+  }
   if (!succeeded || !s.lastExportedCommit || s.exportedConfigVersion === null) return bad;
   if (s.currentRef !== s.lastExportedCommit)
     bad.push(`succeeded on ${s.currentRef}, exported ${s.lastExportedCommit}`);
