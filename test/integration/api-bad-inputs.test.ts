@@ -72,6 +72,20 @@ const big = {
   lastKeysInPrefixRegexp: ["a".repeat(900)].concat(Array(80).fill("b".repeat(900))),
 };
 
+/** A lakeFS post-commit webhook call, and the fields of its body that name the commit. */
+const webhookCall = {
+  method: "POST",
+  path: "/webhooks/lakefs",
+  headers: { "x-lakeport-token": FAKE_WEBHOOK_TOKEN },
+};
+const webhookCommit = {
+  event_type: "post-commit",
+  hook_id: "h1",
+  repository_id: repo,
+  branch_id: "main",
+  commit_id: "c1",
+};
+
 const cases: Case[] = [
   {
     name: "unknown field",
@@ -721,15 +735,9 @@ const cases: Case[] = [
   },
   {
     name: "webhook commit_metadata value not a string",
-    method: "POST",
-    path: "/webhooks/lakefs",
-    headers: { "x-lakeport-token": FAKE_WEBHOOK_TOKEN },
+    ...webhookCall,
     body: {
-      event_type: "post-commit",
-      hook_id: "h1",
-      repository_id: repo,
-      branch_id: "main",
-      commit_id: "c1",
+      ...webhookCommit,
       commit_metadata: { a: 1 },
     },
     status: 400,
@@ -737,15 +745,9 @@ const cases: Case[] = [
   },
   {
     name: "webhook event_time not a string",
-    method: "POST",
-    path: "/webhooks/lakefs",
-    headers: { "x-lakeport-token": FAKE_WEBHOOK_TOKEN },
+    ...webhookCall,
     body: {
-      event_type: "post-commit",
-      hook_id: "h1",
-      repository_id: repo,
-      branch_id: "main",
-      commit_id: "c1",
+      ...webhookCommit,
       event_time: 5,
     },
     status: 400,

@@ -6,20 +6,12 @@
 // (test/support/lakeport-env.ts); the embedded environment sets the age to 0 on its functions
 // so that other tests delete objects they just wrote, and this test sets it back on the
 // addresses function.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { describe, expect, it } from "vitest";
+import { gcAppRuns } from "../support/gc-app-runs";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const HOUR = 3_600;
-let env: LakeportEnvironment;
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-}, 180_000);
-afterAll(() => env?.stop());
+const env = useLakeportEnvironment();
 
 /** main: c0 (5 hours back) a=A0, c1 (4 hours back) a=A1; retention 0: c0 expired, A0 marked. */
 async function youngExpiredRepository() {
@@ -49,13 +41,7 @@ async function gc(id: string) {
   }
 }
 
-async function read(id: string, ref: string, path: string): Promise<string | number> {
-  try {
-    return new TextDecoder().decode((await env.lakefs.getObject(id, ref, path)).body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
+const { read } = gcAppRuns(() => env);
 
 /** Runs `body` with GC_MIN_OBJECT_AGE_SECONDS set on the addresses function. */
 async function withMinAge(seconds: number, body: () => Promise<void>) {

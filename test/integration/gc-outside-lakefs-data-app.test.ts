@@ -5,28 +5,14 @@
 // deletes what lakeFS wrote under `data/` for the same expired commit.
 import { createHash } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { expect, it } from "vitest";
+import { gcAppRuns } from "../support/gc-app-runs";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
-let env: LakeportEnvironment;
+const env = useLakeportEnvironment();
 
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-}, 180_000);
-afterAll(() => env?.stop());
-
-async function read(id: string, ref: string, path: string): Promise<string | number> {
-  try {
-    return new TextDecoder().decode((await env.lakefs.getObject(id, ref, path)).body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
+const { read } = gcAppRuns(() => env);
 
 it("never deletes an object linked outside data/ in the namespace, only expired commits holding it", async () => {
   const repo = await createLakeFsRepository(env, { webhook: false });

@@ -3,21 +3,12 @@
 // Lakeport app (test/support/lakeport-env.ts): a sweep that stalls past its lease (a slow
 // lakeFS during its check before the deletes, a short lease of the sweep Lambda) while the
 // mark is retired must not delete anything afterwards.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { gcAppRuns } from "../support/gc-app-runs";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
-let env: LakeportEnvironment;
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-}, 180_000);
-afterAll(() => env?.stop());
+const env = useLakeportEnvironment();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const { gc, read } = gcAppRuns(() => env);

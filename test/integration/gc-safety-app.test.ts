@@ -11,20 +11,11 @@
 // - one run per repository: concurrent starts get 409 naming the running run; a run whose
 //   Lambdas crashed gives the repository back when its lease expires;
 // - lakeFS answering 500 mid-run: retried, the run succeeds; a persistent 500 fails it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createLakeFsRepository,
-  type LakeportEnvironment,
-  startLakeportEnvironment,
-} from "../support/lakeport-env";
+import { describe, expect, it } from "vitest";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
-let env: LakeportEnvironment;
-
-beforeAll(async () => {
-  env = await startLakeportEnvironment();
-}, 180_000);
-afterAll(() => env?.stop());
+const env = useLakeportEnvironment();
 
 interface Repo {
   id: string;
