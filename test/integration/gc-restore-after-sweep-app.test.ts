@@ -8,10 +8,9 @@
 // restore once the time has passed.
 import { describe, expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
-import { gcAppRuns } from "../support/gc-app-runs";
-import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+import { gcAppRuns, repositoryWithOldA } from "../support/gc-app-runs";
+import { useLakeportEnvironment } from "../support/lakeport-env";
 
-const DAY = 86_400;
 const SETTLE_SECONDS = 5;
 const backupBucket = uniqueName("gc-settle-bk");
 const env = useLakeportEnvironment({ buckets: [backupBucket] });
@@ -22,12 +21,7 @@ const copyMachine = () => env.deployment.arn("LakeportGcCopyStateMachine");
 
 /** main: c0 (20 days) a="old a"; c1 (10 days) a="new a". Mark m1 (old a), backed up, swept. */
 async function sweptRepository() {
-  const { id } = await createLakeFsRepository(env, { webhook: false });
-  const now = Math.floor(Date.now() / 1000);
-  await env.lakefs.uploadObject(id, "main", "a", { content: "old a" });
-  const c0 = (await env.lakefs.commit(id, "main", { message: "c0", date: now - 20 * DAY })).id;
-  await env.lakefs.uploadObject(id, "main", "a", { content: "new a" });
-  await env.lakefs.commit(id, "main", { message: "c1", date: now - 10 * DAY });
+  const { id, c0 } = await repositoryWithOldA(env);
   const rules = { default_retention_days: 3, branches: [] };
   expect((await env.api.put(`/repositories/${id}/settings/gc_rules`, rules)).status).toBe(204);
   expect(await gc(id, { do_sweep: false, mark_id: "m1" })).toMatchObject({ status: "succeeded" });

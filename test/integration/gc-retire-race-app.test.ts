@@ -4,22 +4,16 @@
 // lakeFS during its check before the deletes, a short lease of the sweep Lambda) while the
 // mark is retired must not delete anything afterwards.
 import { expect, it } from "vitest";
-import { gcAppRuns } from "../support/gc-app-runs";
-import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+import { DAY, gcAppRuns, repositoryWithOldA } from "../support/gc-app-runs";
+import { useLakeportEnvironment } from "../support/lakeport-env";
 
-const DAY = 86_400;
 const env = useLakeportEnvironment();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const { gc, read } = gcAppRuns(() => env);
 
 it("a sweep that outlived its lease while its mark was retired deletes nothing afterwards", async () => {
-  const { id } = await createLakeFsRepository(env, { webhook: false });
-  const now = Math.floor(Date.now() / 1000);
-  await env.lakefs.uploadObject(id, "main", "a", { content: "old a" });
-  const c0 = (await env.lakefs.commit(id, "main", { message: "c0", date: now - 20 * DAY })).id;
-  await env.lakefs.uploadObject(id, "main", "a", { content: "new a" });
-  await env.lakefs.commit(id, "main", { message: "c1", date: now - 10 * DAY });
+  const { id, c0, now } = await repositoryWithOldA(env);
   await env.lakefs.uploadObject(id, "main", "b", { content: "b" });
   await env.lakefs.commit(id, "main", { message: "c2", date: now - DAY });
   const rules = { default_retention_days: 3, branches: [] };

@@ -2,7 +2,25 @@
 // end, read a mark, read an object through lakeFS (its status when it cannot be read: 410 once
 // swept). `env` is a getter: app tests hold their environment in a variable set by beforeAll.
 import { expect } from "vitest";
-import type { LakeportEnvironment } from "./lakeport-env";
+import { createLakeFsRepository, type LakeportEnvironment } from "./lakeport-env";
+
+export const DAY = 86_400;
+
+/**
+ * A repository whose main wrote `a` twice: c0 20 days ago ("old a"), c1 10 days ago ("new a");
+ * `now` in seconds, for the commits a test adds.
+ */
+export async function repositoryWithOldA(
+  env: LakeportEnvironment,
+): Promise<{ id: string; c0: string; now: number }> {
+  const { id } = await createLakeFsRepository(env, { webhook: false });
+  const now = Math.floor(Date.now() / 1000);
+  await env.lakefs.uploadObject(id, "main", "a", { content: "old a" });
+  const c0 = (await env.lakefs.commit(id, "main", { message: "c0", date: now - 20 * DAY })).id;
+  await env.lakefs.uploadObject(id, "main", "a", { content: "new a" });
+  await env.lakefs.commit(id, "main", { message: "c1", date: now - 10 * DAY });
+  return { id, c0, now };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
