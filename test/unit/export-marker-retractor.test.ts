@@ -17,6 +17,9 @@ const input = {
   lastKeysInPrefixRegexp: [".*"],
 } as ExportWorkflowInput;
 
+/** The plan so far, as the plan passes it (this retractor does not read it). */
+const written = { afterPath: "a/1", counts: { copies: 1, deletes: 0, copyBytes: 1, shards: 1 } };
+
 const writerRecords = (store: MemoryExportStore) =>
   [...store.objects.keys()]
     .filter((k) => k.startsWith(`work/${keys.writersPrefix}`))
@@ -30,9 +33,9 @@ it("deletes the markers as a plan writer, recorded from before the first delete 
     ["exp/_lakefs_success", ""],
   ]);
   const r = markerRetractor({ store, workBucket: "work", s3: mapS3(out) }, input);
-  await r!.retract(["", "a/"]);
+  await r!.retract(["", "a/"], written);
   expect(writerRecords(store)).toEqual(["plan.started"]);
-  await r!.retract(["b/"]); // one registration per plan call
+  await r!.retract(["b/"], written); // one registration per plan call
   await r!.end();
   expect(writerRecords(store).sort()).toEqual(["plan.ended", "plan.started"]);
   expect([...out.keys()]).toEqual(["exp/a/1"]);
@@ -43,7 +46,7 @@ it("after its export ended, retracts nothing and fails", async () => {
   await store.put("work", keys.writersClosed, "{}");
   const out = new Map([["exp/a/_lakefs_success", ""]]);
   const r = markerRetractor({ store, workBucket: "work", s3: mapS3(out) }, input);
-  await expect(r!.retract(["a/"])).rejects.toThrow(MarkerRetractionError);
+  await expect(r!.retract(["a/"], written)).rejects.toThrow(MarkerRetractionError);
   await r!.end();
   expect([...out.keys()]).toEqual(["exp/a/_lakefs_success"]);
 });
@@ -83,8 +86,8 @@ it("a refused delete of a marker that is not there retracts nothing that needed 
   const store = new MemoryExportStore();
   const out = new Map([["exp/b/_lakefs_success", ""]]);
   const r = markerRetractor({ store, workBucket: "work", s3: deleteDenyingS3(out) }, input);
-  await r!.retract(["a/"]); // no marker at exp/a/: nothing to retract
-  await expect(r!.retract(["a/", "b/"])).rejects.toThrow(
+  await r!.retract(["a/"], written); // no marker at exp/a/: nothing to retract
+  await expect(r!.retract(["a/", "b/"], written)).rejects.toThrow(
     "AccessDenied: retracting the success marker s3://out/exp/b/_lakefs_success before its directory changes: Access Denied",
   );
   await r!.end();

@@ -24,7 +24,7 @@ import type { ExportWorkflowState, PlanStepOutput } from "../domain/workflow-sta
 import { workflowInputOf } from "../domain/workflow-state";
 import type { ExportObjectStore, ExportProgressStore } from "../ports";
 import { ExportPathObjects } from "./export-path-listing";
-import { markerRetractor } from "./marker-retractor";
+import { markerRetractor, type PlanMarkerRetractor } from "./marker-retractor";
 import { runClaimedPlanCall } from "./plan-call-claim";
 import { previousManifestOf } from "./previous-manifest";
 import { TouchedPathsOfExports } from "./touched-paths";
@@ -109,7 +109,7 @@ async function planCall(
     : (opts.firstSegmentShards ?? firstSegmentShards(copyMapConcurrency));
   let written = 0;
   const shouldContinue = opts.shouldContinue ?? (() => true);
-  const markers = markerRetractor(deps, input);
+  const markers = countedBeforeRetracting(deps, input.exportId, markerRetractor(deps, input));
   const result = await planExport(
     deps.lakefs,
     {
@@ -204,6 +204,37 @@ async function writeSegment(
   }
   await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
   return { segmentShards, ...indexed };
+}
+
+/**
+ * The retractor, writing the plan result with the shards written so far before each of its
+ * deletes: the next export reads back what a failed one touched from the shards its plan
+ * result counts (touched-paths.ts). A call that fails after retracting (a later marker
+ * refused, a write of its segment failing, its Lambda's end) would else leave the markers of
+ * shards no plan result counts for no export to write again.
+ */
+function countedBeforeRetracting(
+  deps: PlanStepDeps,
+  exportId: string,
+  retractor: PlanMarkerRetractor | undefined,
+): PlanMarkerRetractor | undefined {
+  if (!retractor) return undefined;
+  let counted = -1;
+  return {
+    ...retractor,
+    async retract(dirs, written) {
+      if (written.counts.shards > counted) {
+        const soFar: PlanResult = { done: false, cursor: written, counts: written.counts };
+        await deps.store.put(
+          deps.workBucket,
+          exportWorkKeys(exportId).planResult,
+          JSON.stringify(soFar),
+        );
+        counted = written.counts.shards;
+      }
+      await retractor.retract(dirs, written);
+    },
+  };
 }
 
 /**

@@ -3,21 +3,28 @@
 // longer known, and a downstream job triggered by the old marker would read a mix of two
 // commits (or, after a failure, a directory that is neither). So the plan deletes the marker of
 // every selected directory above each copy and delete it writes into a shard: after the shard
-// is written (a repair then knows the paths and writes the markers again) and before the plan
-// call returns (the copies of a shard start only after). The markers step writes them back
-// where nothing below failed. Keep tasks change nothing and retract nothing, and neither does
+// is written and counted in the plan's result (a repair then knows the paths and writes the
+// markers again) and before the plan call returns (the copies of a shard start only after).
+// The markers step writes them back where nothing below failed. Keep tasks change nothing and retract nothing, and neither does
 // the delete a full export plans of a selected directory's own marker (it finds every marker in
 // the export path as a key the commit lacks): the markers step writes or removes that one, and
 // retracting it would take the markers of unchanged directories away for a whole
 // `repair --full`.
 import { isExportedPath } from "./exported-paths";
 import { type DirectorySelector, markerDirectoryOf } from "./markers";
+import type { PlanCursor } from "./plan";
 
 /** Where the plan retracts markers (the export path, in the Lambda). */
 export interface MarkerRetractor {
   readonly selector: DirectorySelector;
-  /** Deletes the markers of `dirs` (at most MAX_RETRACTIONS_PER_CALL); resolves once gone. */
-  retract(dirs: string[]): Promise<void>;
+  /**
+   * Deletes the markers of `dirs` (at most MAX_RETRACTIONS_PER_CALL); resolves once gone.
+   * `written`: the plan so far, counting every shard that names them. A failed export's paths
+   * are read back from the shards its plan result counts, so they must be counted there before
+   * the markers go: a call failing after (a later marker refused, its end) would otherwise
+   * leave them for no export to write again.
+   */
+  retract(dirs: string[], written: PlanCursor): Promise<void>;
 }
 
 /** One DeleteObjects request's worth. */

@@ -122,7 +122,8 @@ export class ShardWriter {
   /** Retracts the written shards' markers, a request at a time, while at least `atLeast` wait. */
   private async retractMarkers(atLeast: number): Promise<void> {
     while (this.markers && this.toRetract.length >= atLeast && this.toRetract.length > 0) {
-      await this.markers.retract(this.toRetract.splice(0, MAX_RETRACTIONS_PER_CALL));
+      const written = { afterPath: this.lastWrittenPath, counts: this.counts(), ...this.largest() };
+      await this.markers.retract(this.toRetract.splice(0, MAX_RETRACTIONS_PER_CALL), written);
     }
   }
 
