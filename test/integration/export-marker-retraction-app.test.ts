@@ -168,3 +168,17 @@ it("repair --full takes away only the markers above what it changes, while it ch
   expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
   expect(await text(`${out}b/1`)).toBe("b1");
 }, 120_000);
+
+it("a committed object where a selected directory's marker goes fails the export, and takes that marker away", async () => {
+  const { repo, out } = await exportedFirst();
+  await commitOnMain(env, repo.id, { "b/_lakefs_success": "data, not a marker" });
+  const ended = await exportOrRepairMain(env, repo.id);
+  expect(ended.state).toBe("export-failed");
+  // b/ has a failed operation below it (MarkerCollision): no marker, not the first export's.
+  expect(await listKeys(`${out}b/`)).toEqual(["1"]);
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual([
+    "a/_lakefs_success",
+    "a/x/_lakefs_success",
+    "c/_lakefs_success",
+  ]);
+}, 120_000);

@@ -21,7 +21,7 @@ describe("MarkerRetractionTracker", () => {
   it("names each selected directory once, as its paths begin, root included when selected", () => {
     const t = new MarkerRetractionTracker(everything);
     const entered = ["a/1", "a/2", "a/b/1", "a/b/2", "a/c", "c/1", "top", "z/y/x/1"].map((p) =>
-      t.enter(p),
+      t.enter(p, "copy"),
     );
     expect(entered).toEqual([
       ["", "a/"],
@@ -37,19 +37,22 @@ describe("MarkerRetractionTracker", () => {
 
   it("follows the expressions, and never names anything for _lakefs_actions/", () => {
     const t = new MarkerRetractionTracker(compileDirectorySelector(["^logs/[0-9]+/$"]));
-    expect(t.enter("_lakefs_actions/hook.yaml")).toEqual([]);
-    expect(t.enter("logs/1/a")).toEqual(["logs/1/"]);
-    expect(t.enter("logs/1/sub/b")).toEqual([]);
-    expect(t.enter("logs/2/a")).toEqual(["logs/2/"]);
-    expect(t.enter("other/x")).toEqual([]);
+    expect(t.enter("_lakefs_actions/hook.yaml", "copy")).toEqual([]);
+    expect(t.enter("logs/1/a", "copy")).toEqual(["logs/1/"]);
+    expect(t.enter("logs/1/sub/b", "copy")).toEqual([]);
+    expect(t.enter("logs/2/a", "copy")).toEqual(["logs/2/"]);
+    expect(t.enter("other/x", "copy")).toEqual([]);
   });
 
-  it("names nothing for a selected directory's own marker; a marker elsewhere is data", () => {
+  it("names nothing for the delete of a selected directory's own marker; a marker elsewhere is data", () => {
     const t = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
-    expect(t.enter("m/_lakefs_success")).toEqual([]);
-    expect(t.enter("m/data")).toEqual(["m/"]);
+    expect(t.enter("m/_lakefs_success", "delete")).toEqual([]);
+    expect(t.enter("m/data", "copy")).toEqual(["m/"]);
     const u = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
-    expect(u.enter("m/n/_lakefs_success")).toEqual(["m/"]);
+    expect(u.enter("m/n/_lakefs_success", "delete")).toEqual(["m/"]);
+    // A committed object at the marker's key (refused as a collision) changes its directory.
+    const v = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
+    expect(v.enter("m/_lakefs_success", "copy")).toEqual(["m/"]);
   });
 });
 

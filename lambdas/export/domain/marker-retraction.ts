@@ -5,11 +5,12 @@
 // every selected directory above each copy and delete it writes into a shard: after the shard
 // is written and counted in the plan's result (a repair then knows the paths and writes the
 // markers again) and before the plan call returns (the copies of a shard start only after).
-// The markers step writes them back where nothing below failed. Keep tasks change nothing and retract nothing, and neither does
-// the delete a full export plans of a selected directory's own marker (it finds every marker in
-// the export path as a key the commit lacks): the markers step writes or removes that one, and
-// retracting it would take the markers of unchanged directories away for a whole
-// `repair --full`.
+// The markers step writes them back where nothing below failed. Keep tasks change nothing and
+// retract nothing, and neither does the delete a full export plans of a selected directory's
+// own marker (it finds every marker in the export path as a key the commit lacks): the markers
+// step writes or removes that one, and retracting it would take the markers of unchanged
+// directories away for a whole `repair --full`. A copy to a marker's key (a committed object
+// there, refused as a collision) is a change like any other.
 import { isExportedPath } from "./exported-paths";
 import { type DirectorySelector, markerDirectoryOf } from "./markers";
 import type { PlanCursor } from "./plan";
@@ -42,11 +43,12 @@ export class MarkerRetractionTracker {
   constructor(private readonly selector: DirectorySelector) {}
 
   /**
-   * The selected directories of `path` (a path copied or deleted) not already named for the
-   * path before it; none for a selected directory's marker.
+   * The selected directories of `path` (copied or deleted, as `op` says) not already named for
+   * the path before it; none for the delete of a selected directory's marker.
    */
-  enter(path: string): string[] {
-    if (!isExportedPath(path) || markerDirectoryOf(path, this.selector) !== undefined) return [];
+  enter(path: string, op: "copy" | "delete"): string[] {
+    if (!isExportedPath(path)) return [];
+    if (op === "delete" && markerDirectoryOf(path, this.selector) !== undefined) return [];
     const parent = path.slice(0, path.lastIndexOf("/") + 1);
     // Most paths share their directory with the one before: nothing new to compute.
     if (parent === this.lastParent) return [];

@@ -94,7 +94,9 @@ export class ShardWriter {
     else if (task.op === "delete") buf.deletes++;
     else buf.keeps++;
     buf.lastPath = task.path;
-    if (this.tracker && task.op !== "keep") buf.retract.push(...this.tracker.enter(task.path));
+    if (this.tracker && task.op !== "keep") {
+      buf.retract.push(...this.tracker.enter(task.path, task.op));
+    }
     if (buf.lines.length >= this.maxTasks) await this.flush();
   }
 
