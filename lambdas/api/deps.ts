@@ -3,7 +3,7 @@
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { leaseSecondsFrom } from "../gc/domain/lease";
 import { parseMaxMarkAgeHours } from "../gc/domain/mark-lifecycle";
-import { sweepSettleSecondsFrom } from "../gc/domain/restore-after-sweep";
+import { SWEEP_FUNCTION_TIMEOUT_SECONDS } from "../gc/domain/restore-after-sweep";
 import {
   type ClientOptions,
   createDynamoDbClient,
@@ -12,7 +12,7 @@ import {
   createSfnClient,
 } from "../shared/aws/clients";
 import { SfnWorkflowStarter } from "../shared/aws/sfn-workflow-starter";
-import { type Env, required } from "../shared/env";
+import { type Env, required, secondsOr } from "../shared/env";
 import { createLakeFsClientFromEnv } from "../shared/lakefs/factory";
 import type { LakeFsApi, ListOptions, Page, Repository } from "../shared/lakefs/types";
 import type { WorkflowStarter } from "../shared/workflow-starter";
@@ -86,7 +86,7 @@ export async function depsFromEnv(env: Env): Promise<ApiDeps> {
     gcSettings: {
       leaseSeconds: leaseSecondsFrom(env.GC_LEASE_SECONDS),
       maxMarkAgeHours: parseMaxMarkAgeHours(env.GC_MAX_MARK_AGE_HOURS, "GC_MAX_MARK_AGE_HOURS"),
-      sweepSettleSeconds: sweepSettleSecondsFrom(env.GC_SWEEP_SETTLE_SECONDS),
+      sweepSettleSeconds: secondsOr("GC_SWEEP_SETTLE_SECONDS", SWEEP_FUNCTION_TIMEOUT_SECONDS, env),
     },
     exportBuckets: exportBucketRuleOf(env.EXPORT_BUCKETS),
     ...(env.WORK_BUCKET?.trim() ? { workBucket: env.WORK_BUCKET.trim() } : {}),

@@ -29,3 +29,8 @@ export function optionalInteger(
   }
   return n;
 }
+
+/** A whole number of seconds, 0 or more, else `fallback` when unset or empty. */
+export function secondsOr(name: string, fallback: number, env: Env = process.env): number {
+  return optionalInteger(name, { min: 0, unit: "seconds" }, env) ?? fallback;
+}

@@ -3,10 +3,10 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_MIN_OBJECT_AGE_SECONDS,
-  minObjectAgeSecondsFrom,
   tooYoungToMark,
 } from "../../lambdas/gc/domain/min-object-age";
 import { RETENTION_SLACK_SECONDS } from "../../lambdas/gc/domain/retention";
+import { secondsOr } from "../../lambdas/shared/env";
 
 const NOW = 1_800_000_000;
 const DAY = 86_400;
@@ -14,12 +14,36 @@ const DAY = 86_400;
 describe("GC minimum object age", () => {
   it("defaults to lakeFS's day and reads the environment", () => {
     expect(DEFAULT_MIN_OBJECT_AGE_SECONDS).toBe(DAY);
-    expect(minObjectAgeSecondsFrom(undefined)).toBe(DAY);
-    expect(minObjectAgeSecondsFrom("")).toBe(DAY);
-    expect(minObjectAgeSecondsFrom("0")).toBe(0);
-    expect(minObjectAgeSecondsFrom("600")).toBe(600);
-    expect(() => minObjectAgeSecondsFrom("-1")).toThrow(/GC_MIN_OBJECT_AGE_SECONDS/);
-    expect(() => minObjectAgeSecondsFrom("1.5")).toThrow(/GC_MIN_OBJECT_AGE_SECONDS/);
+    expect(
+      secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS, {
+        GC_MIN_OBJECT_AGE_SECONDS: undefined,
+      }),
+    ).toBe(DAY);
+    expect(
+      secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS, {
+        GC_MIN_OBJECT_AGE_SECONDS: "",
+      }),
+    ).toBe(DAY);
+    expect(
+      secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS, {
+        GC_MIN_OBJECT_AGE_SECONDS: "0",
+      }),
+    ).toBe(0);
+    expect(
+      secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS, {
+        GC_MIN_OBJECT_AGE_SECONDS: "600",
+      }),
+    ).toBe(600);
+    expect(() =>
+      secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS, {
+        GC_MIN_OBJECT_AGE_SECONDS: "-1",
+      }),
+    ).toThrow(/GC_MIN_OBJECT_AGE_SECONDS/);
+    expect(() =>
+      secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS, {
+        GC_MIN_OBJECT_AGE_SECONDS: "1.5",
+      }),
+    ).toThrow(/GC_MIN_OBJECT_AGE_SECONDS/);
   });
 
   it("does not mark an entry created within the last day, as lakeFS keeps its object", () => {

@@ -3,8 +3,8 @@ import {
   restoreWait,
   SWEEP_FUNCTION_TIMEOUT_SECONDS,
   settledBefore,
-  sweepSettleSecondsFrom,
 } from "../../lambdas/gc/domain/restore-after-sweep";
+import { secondsOr } from "../../lambdas/shared/env";
 
 const ended = "2026-12-06T08:00:00.000Z";
 const at = (iso: string) => Date.parse(iso) / 1000;
@@ -28,13 +28,29 @@ describe("restoreWait", () => {
   });
 });
 
-describe("sweepSettleSecondsFrom", () => {
+describe("GC_SWEEP_SETTLE_SECONDS", () => {
   it("defaults to the sweep function's timeout and takes whole seconds from 0", () => {
-    expect(sweepSettleSecondsFrom(undefined)).toBe(SWEEP_FUNCTION_TIMEOUT_SECONDS);
+    expect(
+      secondsOr("GC_SWEEP_SETTLE_SECONDS", SWEEP_FUNCTION_TIMEOUT_SECONDS, {
+        GC_SWEEP_SETTLE_SECONDS: undefined,
+      }),
+    ).toBe(SWEEP_FUNCTION_TIMEOUT_SECONDS);
     expect(SWEEP_FUNCTION_TIMEOUT_SECONDS).toBe(900);
-    expect(sweepSettleSecondsFrom("0")).toBe(0);
-    expect(() => sweepSettleSecondsFrom("-1")).toThrow(/GC_SWEEP_SETTLE_SECONDS/);
-    expect(() => sweepSettleSecondsFrom("1.5")).toThrow(/whole number/);
+    expect(
+      secondsOr("GC_SWEEP_SETTLE_SECONDS", SWEEP_FUNCTION_TIMEOUT_SECONDS, {
+        GC_SWEEP_SETTLE_SECONDS: "0",
+      }),
+    ).toBe(0);
+    expect(() =>
+      secondsOr("GC_SWEEP_SETTLE_SECONDS", SWEEP_FUNCTION_TIMEOUT_SECONDS, {
+        GC_SWEEP_SETTLE_SECONDS: "-1",
+      }),
+    ).toThrow(/GC_SWEEP_SETTLE_SECONDS/);
+    expect(() =>
+      secondsOr("GC_SWEEP_SETTLE_SECONDS", SWEEP_FUNCTION_TIMEOUT_SECONDS, {
+        GC_SWEEP_SETTLE_SECONDS: "1.5",
+      }),
+    ).toThrow(/whole number/);
   });
 });
 

@@ -10,18 +10,6 @@ import { RETENTION_SLACK_SECONDS } from "./retention";
 /** lakeFS's GC default minimum age of an object it deletes. */
 export const DEFAULT_MIN_OBJECT_AGE_SECONDS = 24 * 3_600;
 
-/** GC_MIN_OBJECT_AGE_SECONDS from a function's environment, else lakeFS's default (a day). */
-export function minObjectAgeSecondsFrom(value: string | undefined): number {
-  if (value === undefined || value === "") return DEFAULT_MIN_OBJECT_AGE_SECONDS;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(
-      `GC_MIN_OBJECT_AGE_SECONDS: must be a whole number of seconds, 0 or more (got "${value}")`,
-    );
-  }
-  return n;
-}
-
 /**
  * Whether an expired entry of lakeFS modification time `mtime` (Unix seconds, truncated; the
  * entry's creation, when its object was written) is too young to mark at `now`. The window

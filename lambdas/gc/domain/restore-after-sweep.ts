@@ -9,18 +9,6 @@
 /** The GC sweep function's timeout (infra/constructs/gc.ts sizes the function with it). */
 export const SWEEP_FUNCTION_TIMEOUT_SECONDS = 15 * 60;
 
-/** GC_SWEEP_SETTLE_SECONDS from a function's environment, else the sweep function's timeout. */
-export function sweepSettleSecondsFrom(value: string | undefined): number {
-  if (value === undefined || value === "") return SWEEP_FUNCTION_TIMEOUT_SECONDS;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(
-      `GC_SWEEP_SETTLE_SECONDS: must be a whole number of seconds, 0 or more (got "${value}")`,
-    );
-  }
-  return n;
-}
-
 /** A sweep ended before this time (ISO 8601, as the run's end records it) has settled. */
 export function settledBefore(nowSeconds: number, settleSeconds: number): string {
   return new Date((nowSeconds - settleSeconds) * 1000).toISOString();

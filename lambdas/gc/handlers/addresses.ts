@@ -1,6 +1,7 @@
+import { secondsOr } from "../../shared/env";
 import { lambdaHandler } from "../../shared/lambda-handler";
 import { type AddressStepEvent, runAddressStep } from "../app/addresses";
-import { minObjectAgeSecondsFrom } from "../domain/min-object-age";
+import { DEFAULT_MIN_OBJECT_AGE_SECONDS } from "../domain/min-object-age";
 import { gcDepsFromEnv, gcKeysOf, TIME_MARGIN_MS } from "./deps";
 
 export const handler = lambdaHandler({
@@ -9,7 +10,7 @@ export const handler = lambdaHandler({
   run: async (event: AddressStepEvent, context) => {
     const remaining = context?.getRemainingTimeInMillis;
     return runAddressStep(gcDepsFromEnv(), event, {
-      minObjectAgeSeconds: minObjectAgeSecondsFrom(process.env.GC_MIN_OBJECT_AGE_SECONDS),
+      minObjectAgeSeconds: secondsOr("GC_MIN_OBJECT_AGE_SECONDS", DEFAULT_MIN_OBJECT_AGE_SECONDS),
       ...(remaining ? { outOfTime: () => remaining() < TIME_MARGIN_MS } : {}),
     });
   },

@@ -4,7 +4,7 @@
 
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
 import { documentClient } from "../../shared/dynamodb/document-client";
-import { required } from "../../shared/env";
+import { required, secondsOr } from "../../shared/env";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
 import { GcStore } from "../adapters/gc-store";
@@ -12,7 +12,7 @@ import { S3GcObjectStore } from "../adapters/s3-object-store";
 import type { CopyEndDeps } from "../app/copy-end";
 import type { CopyPlanDeps } from "../app/copy-mark";
 import { leaseSecondsFrom } from "../domain/lease";
-import { sweepSettleSecondsFrom } from "../domain/restore-after-sweep";
+import { SWEEP_FUNCTION_TIMEOUT_SECONDS } from "../domain/restore-after-sweep";
 import { type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
 import type { GcLakeFs, GcLeaseKeeper, GcRunRecords, GcStepDeps } from "../ports";
 
@@ -104,7 +104,7 @@ export function copyPlanDepsFromEnv(): CopyPlanDeps {
           markId,
           reason,
           now,
-          sweepSettleSecondsFrom(process.env.GC_SWEEP_SETTLE_SECONDS),
+          secondsOr("GC_SWEEP_SETTLE_SECONDS", SWEEP_FUNCTION_TIMEOUT_SECONDS),
         ),
       getMark: (...a) => store().getMark(...a),
     },
