@@ -19,6 +19,7 @@ import {
   type WriteCondition,
   WriteConditionFailedError,
 } from "../../lambdas/shared/write-condition";
+import { MemoryLakeFs } from "./memory-lakefs";
 
 export class MemoryGcStore implements GcObjectStore {
   readonly objects = new Map<string, Uint8Array>();
@@ -264,4 +265,16 @@ export function labelledObjects(store: MemoryGcStore, namespace: string) {
 /** Text as S3ObjectStore reads it: a leading U+FEFF is kept (it may begin a key). */
 function utf8Text(bytes: Uint8Array): string {
   return new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+}
+
+/**
+ * A GC world over an in-memory lakeFS whose clock reads `now` (seconds), the steps' clock an
+ * hour later, with `put` and `exists` on the namespace's objects by address.
+ */
+export function objectGcWorld(now: number) {
+  const w = memoryGcWorld(new MemoryLakeFs(() => now), now * 1000 + 3_600_000);
+  const put = (address: string) =>
+    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
+  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
+  return { w, put, exists };
 }

@@ -4,8 +4,7 @@
 import { expect, it } from "vitest";
 import { gcPaths, gcWorkKeys } from "../../lambdas/gc/domain/paths";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
-import { memoryGcWorld } from "../support/memory-gc";
-import { MemoryLakeFs } from "../support/memory-lakefs";
+import { type memoryGcWorld, objectGcWorld } from "../support/memory-gc";
 
 const DAY = 86_400;
 const NOW = 1_800_000_000;
@@ -18,14 +17,7 @@ async function forgetListEtag(w: ReturnType<typeof memoryGcWorld>, runId: string
   await w.store.put("work", key, JSON.stringify(counts));
 }
 
-/** A GC world over NS, with `put` and `exists` on the namespace's objects by address. */
-function gcWorld() {
-  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const put = (address: string) =>
-    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
-  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
-  return { w, put, exists };
-}
+const gcWorld = () => objectGcWorld(NOW);
 
 /**
  * main's head (recent) holds `kept`; only an expired commit holds `data`. Mark and sweep, with

@@ -7,20 +7,13 @@
 import { expect, it } from "vitest";
 import { gcPaths, gcWorkKeys } from "../../lambdas/gc/domain/paths";
 import { markAndSweepInMemory } from "../support/gc-pipeline";
-import { memoryGcWorld } from "../support/memory-gc";
-import { MemoryLakeFs } from "../support/memory-lakefs";
+import { objectGcWorld } from "../support/memory-gc";
 
 const DAY = 86_400;
 const NOW = 1_800_000_000;
 const NS = "s3://lake/repos/r1";
 
-function gcWorld() {
-  const w = memoryGcWorld(new MemoryLakeFs(() => NOW), NOW * 1000 + 3_600_000);
-  const put = (address: string) =>
-    w.store.objects.set(address.replace("s3://", ""), new TextEncoder().encode(address));
-  const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
-  return { w, put, exists };
-}
+const gcWorld = () => objectGcWorld(NOW);
 
 /** c0 (30 days) holds `expired`, c1 (29 days) deletes them, main's head c2 (an hour) `kept`. */
 function repository({ w, put }: ReturnType<typeof gcWorld>, expired: string[]) {
