@@ -8,7 +8,7 @@ import { client, findMark, markIdFlag, repoPath } from "./command-context";
 import type { Json } from "./describe";
 import { UsageError } from "./endpoint";
 import type { MarkCopyResult } from "./gc-backup";
-import type { ApiClient } from "./http";
+import { type ApiClient, ApiError } from "./http";
 import { checkLocationForm } from "./location-form";
 import { type GlobalOpts, print } from "./output";
 import { formatDuration, formatFinalCounts } from "./progress";
@@ -100,6 +100,25 @@ interface CopyContext {
   acceptIncomplete: boolean;
 }
 
+/**
+ * The API checks a backup location against every repository's storage namespace (the CLI
+ * sees no lakeFS): inside another repository's, that repository's garbage collection may
+ * delete the backup. A refusal is a usage error naming the flag, before anything is written.
+ */
+async function checkBackupLocationWithApi(api: ApiClient, path: string, location: string) {
+  try {
+    await api.request(
+      "GET",
+      `${path}/gc/backup-location-check?location=${encodeURIComponent(location)}`,
+    );
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) {
+      throw new UsageError(err.message.replace(/^location:/, "--to:"));
+    }
+    throw err;
+  }
+}
+
 /** gc backup|restore: from this machine with a progress line, or by the GC copy workflow. */
 async function copyMark(direction: "backup" | "restore", uri: string, o: Json, cmd: Command) {
   markIdFlag(o.markId);
@@ -112,7 +131,10 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   const { api, opts } = client(cmd);
   const { path, repository } = repoPath(uri);
   const mark = await findMark(api, path, o.markId);
-  if (direction === "backup") checkNotSwept(mark, o.markId);
+  if (direction === "backup") {
+    checkNotSwept(mark, o.markId);
+    await checkBackupLocationWithApi(api, path, o.to);
+  }
   const req = {
     direction,
     repository,

@@ -165,6 +165,8 @@ export class Api extends Construct {
         LAKEFS_SECRET_ARN,
         NODE_OPTIONS,
         GC_STATE_MACHINE_ARN: env.GC_STATE_MACHINE_ARN,
+        // Refused as a backup location (backup-location-check); names only, no grant.
+        WORK_BUCKET: props.workBucketName,
         ...(props.maxMarkAgeHours !== undefined
           ? { GC_MAX_MARK_AGE_HOURS: String(props.maxMarkAgeHours) }
           : {}),

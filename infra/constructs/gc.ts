@@ -126,10 +126,7 @@ export class GcWorkflow extends Construct {
   }
 
   private createSteps(props: GcWorkflowProps) {
-    const lakeFsEnv = {
-      LAKEFS_ENDPOINT: props.lakeFsEndpoint,
-      LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
-    };
+    const lakeFsEnv = lakeFsEnvOf(props);
     const fn = this.stepFunction.bind(this, props);
     return {
       commits: fn("Commits", "commits", 1024, 15, lakeFsEnv),
@@ -387,7 +384,9 @@ export class GcWorkflow extends Construct {
    * exportBuckets (IAM).
    */
   private createCopyWorkflow(props: GcWorkflowProps) {
-    const copyPlan = this.stepFunction(props, "CopyPlan", "copy-plan", 512, 5);
+    // The plan reads lakeFS's list of repositories: a backup goes outside every namespace.
+    const copyPlan = this.stepFunction(props, "CopyPlan", "copy-plan", 512, 5, lakeFsEnvOf(props));
+    props.lakeFsSecret.grantRead(copyPlan);
     const copyParts = this.stepFunction(props, "CopyParts", "copy-parts", 1024, 15);
     const copyEnd = this.stepFunction(props, "CopyEnd", "copy-end", 512, 5);
     this.grantCopySteps(props, { copyPlan, copyParts, copyEnd });
@@ -522,4 +521,12 @@ export class GcWorkflow extends Construct {
     // The end step reads the mark: did a sweep of it begin during the backup?
     grantItems(copyEnd, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
   }
+}
+
+/** Where a step finds lakeFS: its endpoint and the secret holding its key pair. */
+function lakeFsEnvOf(props: GcWorkflowProps): Record<string, string> {
+  return {
+    LAKEFS_ENDPOINT: props.lakeFsEndpoint,
+    LAKEFS_SECRET_ARN: props.lakeFsSecret.secretArn,
+  };
 }

@@ -66,16 +66,42 @@ function commonResponses(route: RouteDef): Record<string, unknown> {
   };
 }
 
+/** Query parameters a route cannot do without (the others are optional). */
+const REQUIRED_QUERY = new Set(["location"]);
+
 function operation(route: RouteDef) {
-  const params = [...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => ({
-    name: m[1],
-    in: "path",
-    required: true,
-    schema: { type: "string" },
-  }));
+  const params: Record<string, unknown>[] = [
+    ...[...route.resource.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    })),
+    ...(Array.isArray(route.query) ? route.query : []).map((name) => ({
+      name,
+      in: "query",
+      required: REQUIRED_QUERY.has(name),
+      schema: { type: "string" },
+    })),
+  ];
   const responses: Record<string, unknown> = commonResponses(route);
-  let requestBody: unknown;
   const key = `${route.method} ${route.resource.slice(API_BASE_PATH.length)}`;
+  const requestBody = key.includes("/branches/{branch}/")
+    ? describeExportRoute(key, responses)
+    : describeOtherRoute(key, responses, params);
+  return {
+    summary: route.summary,
+    operationId: operationId(route),
+    ...(params.length ? { parameters: params } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses,
+    ...(route.authenticated ? {} : { security: [] }),
+  };
+}
+
+/** An export route's answers; its request body, if any. */
+function describeExportRoute(key: string, responses: Record<string, unknown>): unknown {
+  let requestBody: unknown;
   switch (key) {
     case "GET /repositories/{repository}/branches/{branch}/continuous-export":
       responses["200"] = {
@@ -99,9 +125,6 @@ function operation(route: RouteDef) {
       responses["409"] = error(
         "The branch's export is running, or an aborted one may still write to its paths: delete once it has ended",
       );
-      break;
-    case "DELETE /repositories/{repository}/settings/gc_rules":
-      responses["204"] = { description: "Deleted" };
       break;
     case "POST /repositories/{repository}/branches/{branch}/repair-export":
       requestBody = { required: false, ...json(schemas.RepairExportRequestSchema) };
@@ -135,6 +158,21 @@ function operation(route: RouteDef) {
     case "GET /repositories/{repository}/branches/{branch}/export-status":
       responses["200"] = { description: "Export state", ...json(schemas.ExportStatusSchema) };
       break;
+  }
+  return requestBody;
+}
+
+/** A GC, webhook or meta route's answers (and parameters); its request body, if any. */
+function describeOtherRoute(
+  key: string,
+  responses: Record<string, unknown>,
+  params: Record<string, unknown>[],
+): unknown {
+  let requestBody: unknown;
+  switch (key) {
+    case "DELETE /repositories/{repository}/settings/gc_rules":
+      responses["204"] = { description: "Deleted" };
+      break;
     case "GET /repositories/{repository}/settings/gc_rules":
       responses["200"] = { description: "The rules", ...json(schemas.GcRulesBodySchema) };
       break;
@@ -149,14 +187,16 @@ function operation(route: RouteDef) {
       responses["409"] = error("Mark id used, or not from a successful mark run");
       break;
     case "GET /repositories/{repository}/gc/runs":
-      params.push(
-        { name: "amount", in: "query", required: false, schema: { type: "string" } },
-        { name: "after", in: "query", required: false, schema: { type: "string" } },
-      );
       responses["200"] = { description: "Runs, newest first", ...json(schemas.GcRunListSchema) };
       break;
     case "GET /repositories/{repository}/gc/runs/{runId}":
       responses["200"] = { description: "The run with progress", ...json(schemas.GcRunSchema) };
+      break;
+    case "GET /repositories/{repository}/gc/backup-location-check":
+      responses["200"] = {
+        description: "The location may hold a backup",
+        ...json(schemas.GcBackupLocationCheckSchema),
+      };
       break;
     case "POST /webhooks/lakefs":
       params.push({
@@ -176,14 +216,7 @@ function operation(route: RouteDef) {
       responses["200"] = { description: "This document" };
       break;
   }
-  return {
-    summary: route.summary,
-    operationId: operationId(route),
-    ...(params.length ? { parameters: params } : {}),
-    ...(requestBody ? { requestBody } : {}),
-    responses,
-    ...(route.authenticated ? {} : { security: [] }),
-  };
+  return requestBody;
 }
 
 function operationId(route: RouteDef): string {

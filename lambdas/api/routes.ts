@@ -123,6 +123,15 @@ export const ROUTES: readonly RouteDef[] = [
     summary: "A mark: whether it can still be swept, and why not",
   },
   {
+    method: "GET",
+    resource: `${repo}/gc/backup-location-check`,
+    group: "gc",
+    authenticated: true,
+    summary:
+      "Whether a location may hold a GC backup: outside every repository's storage namespace and the work bucket",
+    query: ["location"],
+  },
+  {
     method: "POST",
     resource: `${repo}/gc/marks/{markId}/retire`,
     group: "gc",

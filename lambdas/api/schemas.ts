@@ -289,6 +289,10 @@ export const GcRunListSchema = z
   })
   .meta({ id: "GarbageCollectionRunList" });
 
+export const GcBackupLocationCheckSchema = z
+  .object({ location: z.string(), usable: z.literal(true) })
+  .meta({ id: "GarbageCollectionBackupLocationCheck" });
+
 export const WebhookResponseSchema = z
   .object({ published: z.boolean(), duplicate: z.boolean() })
   .meta({ id: "WebhookResponse" });

@@ -406,3 +406,46 @@ test("a run on a storage namespace another repository uses is refused (409 namin
   fake.lakefs.repositories.delete(`${repo}-copy`);
   expect((await call("POST", `/repositories/${repo}/gc/runs`)).status).toBe(202);
 });
+
+test("backup-location-check: a location outside every storage namespace and the work bucket", async () => {
+  fake.lakefs.addRepository(`${repo}-other`, `s3://lakefs-data/${repo}-other/`, { main: "c1" });
+  const check = (location?: string) =>
+    call(
+      "GET",
+      `/repositories/${repo}/gc/backup-location-check${location === undefined ? "" : `?location=${encodeURIComponent(location)}`}`,
+    );
+  expect(await check("s3://backups/r1/")).toEqual({
+    status: 200,
+    body: { location: "s3://backups/r1", usable: true },
+  });
+  expect(await check(`s3://lakefs-data/${repo}-backups`)).toMatchObject({ status: 200 });
+  // Inside, around or at a namespace: its own repository's or another's.
+  for (const [location, owner] of [
+    [`s3://lakefs-data/${repo}-other/bk`, `${repo}-other`],
+    [`s3://lakefs-data/${repo}/bk`, repo],
+    // Around every namespace of the bucket: the first listed is named.
+    ["s3://lakefs-data", "repo-gc-[0-9]+"],
+  ] as const) {
+    const r = await check(location);
+    expect(r.status, location).toBe(400);
+    expect(r.body.message).toMatch(
+      new RegExp(
+        `^location: ${location} overlaps the storage namespace s3://lakefs-data/.* of repository "${owner}"`,
+      ),
+    );
+  }
+  expect((await check("s3://lakeport-work/bk")).body.message).toMatch(
+    /^location: s3:\/\/lakeport-work\/bk is in Lakeport's work bucket/,
+  );
+  expect(await check()).toEqual({
+    status: 400,
+    body: { message: "location: required (s3://bucket[/prefix])" },
+  });
+  expect((await check("https://backups/r1")).body.message).toMatch(/^location: must be s3:/);
+  expect((await check("s3://backups/a/../b")).body.message).toMatch(/^location: .*\.\./);
+  const unknown = await call(
+    "GET",
+    `/repositories/no-such-repo/gc/backup-location-check?location=s3://backups/x`,
+  );
+  expect(unknown.status).toBe(404);
+});

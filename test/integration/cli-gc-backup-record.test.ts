@@ -295,4 +295,29 @@ describe("gc backup record", () => {
       );
     }
   });
+
+  it("a backup into another repository's storage namespace is refused (exit 2) before anything is written", async () => {
+    // That repository's garbage collection (lakeFS's lists its namespace) may delete the backup.
+    await w.marked("r13", ["data/r13"], true);
+    w.fake.lakefs.addRepository("other-r13", `s3://${w.backupBucket}/other-r13/`, { main: "c1" });
+    for (const to of [
+      `s3://${w.backupBucket}/other-r13/backups/r13`,
+      `s3://${w.backupBucket}/other-r13`,
+      `s3://${w.backupBucket}`,
+    ]) {
+      const b = await backup("r13", to);
+      expect(b.code, b.stderr).toBe(2);
+      expect(b.stderr).toContain(
+        `--to: ${to} overlaps the storage namespace s3://${w.backupBucket}/other-r13 of repository "other-r13"`,
+      );
+    }
+    expect(await keys(w.backupBucket, "other-r13/")).toEqual([]);
+    // Beside it, the backup runs.
+    const ok = await backup("r13", `s3://${w.backupBucket}/other-r13-backups/r13`);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await record("other-r13-backups/r13")).toMatchObject({
+      markId: "r13",
+      state: "complete",
+    });
+  });
 });

@@ -16,7 +16,7 @@ import { checkCopyLocation, checkMarkLists, copyMarkedObjects } from "../../cli/
 import { runCopyPartsStep, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { testS3Client, uniqueName } from "../support/clients";
-import { MemoryGcStore } from "../support/memory-gc";
+import { listedRepositories, MemoryGcStore } from "../support/memory-gc";
 
 let s3: S3Client;
 let nsBucket: string;
@@ -116,6 +116,7 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
     const deps: Parameters<typeof runCopyPlanStep>[0] = {
       s3: new MemoryGcStore(),
       workBucket: "work",
+      lakefs: listedRepositories(["r", m.storageNamespace]),
       now: () => new Date(),
       marks: {
         getMark: async (repository, markId) => ({

@@ -186,6 +186,28 @@ describe("the GC copy workflow's backup record", () => {
     expect(await text(backupBucket, loc.recordKey)).toBe(before);
   }, 180_000);
 
+  it("a backup into another repository's storage namespace is refused, writing nothing; the API says so too", async () => {
+    // That repository's garbage collection may delete what a backup keeps in its namespace.
+    const r = await markedRepository();
+    const other = await createLakeFsRepository(env, { bucket: backupBucket, webhook: false });
+    const location = `${other.storageNamespace}/backups/m1`;
+    const backup = await copy(r, "backup", location);
+    expect(backup.status).toBe("FAILED");
+    expect(errorMessage(backup)).toContain(
+      `location: ${location} overlaps the storage namespace ${other.storageNamespace} of repository "${other.id}"`,
+    );
+    expect(await backedUpKeys(`repos/${other.id}/backups/`)).toEqual([]);
+    expect(await record(`repos/${other.id}/backups/m1/_lakeport_backup.json`)).toBeUndefined();
+    const check = (l: string) =>
+      env.api.get(
+        `/repositories/${r.id}/gc/backup-location-check?location=${encodeURIComponent(l)}`,
+      );
+    const refused = await check(location);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain(`of repository \\"${other.id}\\"`);
+    expect((await check(r.at("beside").location)).status).toBe(200);
+  }, 180_000);
+
   it("a backup of a swept mark is refused, writing no record", async () => {
     const r = await markedRepository();
     const sweep = await gc(r.id, { do_mark: false, mark_id: "m1" });

@@ -278,3 +278,20 @@ export function objectGcWorld(now: number) {
   const exists = (address: string) => w.store.objects.has(address.replace("s3://", ""));
   return { w, put, exists };
 }
+
+/** A lakeFS server listing these repositories (id, storage namespace): what a copy plan reads. */
+export function listedRepositories(...repos: [id: string, storageNamespace: string][]) {
+  return {
+    async *listRepositories() {
+      yield {
+        results: repos.map(([id, storage_namespace]) => ({
+          id,
+          storage_namespace,
+          creation_date: 0,
+          default_branch: "main",
+        })),
+        pagination: { has_more: false, next_offset: "", results: repos.length, max_per_page: 1000 },
+      };
+    },
+  };
+}

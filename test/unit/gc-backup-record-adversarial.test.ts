@@ -9,7 +9,7 @@ import {
   runCopyPlanStep,
 } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths, gcWorkKeys } from "../../lambdas/gc/domain/paths";
-import { MemoryGcStore } from "../support/memory-gc";
+import { listedRepositories, MemoryGcStore } from "../support/memory-gc";
 
 const NS = "s3://lake-ns/repos/repo";
 
@@ -26,6 +26,7 @@ function world(status: "succeeded" | "running" | "failed" = "succeeded") {
   const deps: CopyPlanDeps = {
     s3,
     workBucket: "lakeport-work",
+    lakefs: listedRepositories(["repo", NS]),
     now: () => new Date("2025-06-01T12:00:00Z"),
     marks: {
       getMark: async (_r, markId) => (markId === "m1" ? { ...mark } : undefined),
@@ -61,6 +62,26 @@ describe("the copy plan started directly with a malformed location", () => {
       /location: .*must not contain \. or \.\. path segments/,
     );
     expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    expect(w.retires).toEqual([]);
+  });
+});
+
+describe("the copy plan of a backup into another repository's storage namespace", () => {
+  // That repository's garbage collection (lakeFS's of objects no commit references lists the
+  // namespace) may delete what the backup keeps there: refused, as for the own namespace.
+  it("is refused naming the repository, writing nothing; a location beside it is planned", async () => {
+    const w = world();
+    w.deps.lakefs = listedRepositories(["repo", NS], ["other", "s3://lake-other/repos/other/"]);
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    const before = [...w.s3.objects.keys()].sort();
+    for (const location of ["s3://lake-other/repos/other/backups", "s3://lake-other/repos"]) {
+      await expect(planCopy(w, "backup", location)).rejects.toThrow(
+        /^location: s3:\/\/lake-other\/repos.* overlaps the storage namespace s3:\/\/lake-other\/repos\/other of repository "other".*: nothing copied$/,
+      );
+    }
+    expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    const plan = await planCopy(w, "backup", "s3://lake-other/backups/m1");
+    expect(plan.parts).toBe(1);
     expect(w.retires).toEqual([]);
   });
 });

@@ -203,6 +203,28 @@ it("lets the copy plan retire a restore's mark and nothing more of the table; th
   expect(tableStatements("GcCopyPartsFunction")).toEqual([]);
 });
 
+it("lets the copy plan read lakeFS's credentials (a backup goes outside every namespace); the copies not", () => {
+  const readsSecret = (fn: string) =>
+    statementsOf(fn).some((st) => actionsOf(st).includes("secretsmanager:GetSecretValue"));
+  const envOf = (fn: string) => {
+    const [, f] = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+      id.startsWith(fn),
+    )!;
+    return Object.keys(
+      (f as { Properties: { Environment: { Variables: object } } }).Properties.Environment
+        .Variables,
+    );
+  };
+  expect(readsSecret("GcCopyPlanFunction")).toBe(true);
+  expect(envOf("GcCopyPlanFunction")).toEqual(
+    expect.arrayContaining(["LAKEFS_ENDPOINT", "LAKEFS_SECRET_ARN"]),
+  );
+  for (const fn of ["GcCopyPartsFunction", "GcCopyEndFunction"]) {
+    expect(readsSecret(fn), fn).toBe(false);
+    expect(envOf(fn), fn).not.toContain("LAKEFS_SECRET_ARN");
+  }
+});
+
 it("runs the copy workflow CopyPlan -> CopyParts -> CopyEnd ($.end), acceptIncompleteBackup false unless given", () => {
   const asl = definitionOf("GcCopyStateMachine");
   expect(asl.StartAt).toBe("CopyOptionsGiven?");

@@ -1,11 +1,17 @@
 // GC configuration and runs: settings/gc_rules, gc/runs, gc/runs/{runId}.
 
 import { z } from "zod";
+import { backupLocationProblem } from "../../gc/app/backup-location-check";
 import { startGcRun } from "../../gc/app/start-gc-run";
 import { GC_ID_PATTERN, GC_ID_RULE } from "../../gc/domain/ids";
 import type { GcMode } from "../../gc/domain/workflow-input";
 import { ConflictError, NotFoundError, ValidationError } from "../../shared/errors";
 import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
+import {
+  bucketOfLocation,
+  normalizeS3Location,
+  writableLocationProblem,
+} from "../../shared/s3-naming";
 import { type ApiDeps, depsFromEnv, lazyDeps } from "../deps";
 import {
   type ApiEvent,
@@ -124,6 +130,26 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     const mark = await deps.stores.gc.getMark(repository, markId);
     if (!mark) throw new NotFoundError(`mark id "${markId}" not found in "${repository}"`);
     return json(200, gcMarkView(mark, deps.now(), deps.gcSettings?.maxMarkAgeHours));
+  },
+
+  // Asked by `gc backup` before it copies from the CLI's machine (the copy workflow's plan
+  // checks the same): the CLI sees no lakeFS, so it cannot list the namespaces itself.
+  [routeKey("GET", `${base}/gc/backup-location-check`)]: async (event, deps) => {
+    await existingRepository(event, deps);
+    const location = queryParam(event, "location");
+    if (location === undefined || location === "") {
+      throw new ValidationError("location: required (s3://bucket[/prefix])");
+    }
+    const problem = writableLocationProblem(location);
+    if (problem) throw new ValidationError(`location: ${problem}`);
+    if (deps.workBucket && bucketOfLocation(location) === deps.workBucket) {
+      throw new ValidationError(
+        `location: ${location} is in Lakeport's work bucket, whose objects expire after days: back up to a bucket of its own`,
+      );
+    }
+    const overlap = await backupLocationProblem(deps.lakefs, location);
+    if (overlap) throw new ValidationError(`location: ${overlap}`);
+    return json(200, { location: normalizeS3Location(location), usable: true });
   },
 
   [routeKey("POST", `${base}/gc/marks/{markId}/retire`)]: async (event, deps) => {

@@ -27,6 +27,7 @@ import {
 import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
+import { backupLocationProblem, type RepositoryLister } from "./backup-location-check";
 import { notFoundProblem, probeBackupLocation } from "./backup-probe";
 import { gcWorkKeys, namespaceObjects } from "./common";
 import {
@@ -107,6 +108,8 @@ function checkBackupOutsideWorkBucket(location: string, workBucket: string): voi
 
 /** What the plan step needs: S3, the work bucket, and (a restore) the mark's record. */
 export interface CopyPlanDeps extends Pick<GcStepDeps, "s3" | "workBucket" | "now"> {
+  /** A backup's location is checked against every repository's namespace. */
+  lakefs: RepositoryLister;
   marks: GcMarkRetirer;
 }
 
@@ -157,7 +160,11 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
     throw new Error(`acceptIncompleteBackup: must be a boolean (got ${JSON.stringify(accept)})`);
   }
   checkLocationOutside(input.storageNamespace, input.location);
-  if (input.direction === "backup") checkBackupOutsideWorkBucket(input.location, deps.workBucket);
+  if (input.direction === "backup") {
+    checkBackupOutsideWorkBucket(input.location, deps.workBucket);
+    const overlap = await backupLocationProblem(deps.lakefs, input.location);
+    if (overlap) throw new Error(`location: ${overlap}: nothing copied`);
+  }
   const mark = await checkMarkOfNamespace(deps, input);
   if (input.direction === "backup") checkNotSwept(mark);
   const parts = await markParts(deps, input);
