@@ -218,6 +218,10 @@ export class Api extends Construct {
       gcActions.map((a) => `dynamodb:${a}`),
       [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX],
     );
+    // The backup location check reads every branch's export and status paths (the path
+    // claims' partition and the configurations' kind index), read-only.
+    grantPartitions(gcFn, props.table, ["dynamodb:Query"], [EXPORT_PATHS_PK]);
+    grantKindQuery(gcFn, props.table, ["export-config"]);
     // The webhook claims a delivery (conditional PutItem), reads a claim it did not win back
     // (GetItem: its own, when a lost answer was resent, or another delivery's) and gives it
     // back when publishing failed (DeleteItem): its dedupe records only, in their own

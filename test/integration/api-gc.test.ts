@@ -449,3 +449,31 @@ test("backup-location-check: a location outside every storage namespace and the 
   );
   expect(unknown.status).toBe(404);
 });
+
+test("backup-location-check: a location overlapping a branch's export or status path is refused", async () => {
+  // A full export deletes whatever else is under its export path: a backup there would go.
+  const out = `s3://exports-bk/${repo}/out`;
+  const status = `s3://exports-bk/${repo}/status`;
+  const set = await call("PUT", `/repositories/${repo}/branches/main/continuous-export`, {
+    exportPath: out,
+    exportStatusPath: status,
+  });
+  expect(set.status, JSON.stringify(set.body)).toBe(200);
+  const check = (location: string) =>
+    call(
+      "GET",
+      `/repositories/${repo}/gc/backup-location-check?location=${encodeURIComponent(location)}`,
+    );
+  for (const [location, what, path] of [
+    [`${out}/backups`, "export path", out],
+    [`s3://exports-bk/${repo}`, "export path", out],
+    [`${status}/bk/`, "status path", status],
+  ] as const) {
+    const r = await check(location);
+    expect(r.status, location).toBe(400);
+    expect(r.body.message).toBe(
+      `location: ${location.replace(/\/+$/, "")} overlaps the ${what} ${path} of lakefs://${repo}@main (a full export deletes whatever else is under its export path): back up outside every export and status path`,
+    );
+  }
+  expect((await check(`s3://exports-bk/${repo}-backups`)).status).toBe(200);
+});

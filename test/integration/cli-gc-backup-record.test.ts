@@ -312,7 +312,19 @@ describe("gc backup record", () => {
       );
     }
     expect(await keys(w.backupBucket, "other-r13/")).toEqual([]);
-    // Beside it, the backup runs.
+    // Nor under a branch's export path, which its next full export empties of anything else.
+    const exportPath = `s3://${w.backupBucket}/r13-export`;
+    const set = await w.lakeport([
+      ...["export", "set", `lakefs://${repo}/main`, "--path", exportPath, "--continuous=false"],
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    const underExport = await backup("r13", `${exportPath}/bk`);
+    expect(underExport.code, underExport.stderr).toBe(2);
+    expect(underExport.stderr).toContain(
+      `--to: ${exportPath}/bk overlaps the export path ${exportPath} of lakefs://${repo}@main`,
+    );
+    expect(await keys(w.backupBucket, "r13-export/")).toEqual([]);
+    // Beside them, the backup runs.
     const ok = await backup("r13", `s3://${w.backupBucket}/other-r13-backups/r13`);
     expect(ok.code, ok.stderr).toBe(0);
     expect(await record("other-r13-backups/r13")).toMatchObject({

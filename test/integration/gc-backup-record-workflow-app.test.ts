@@ -186,7 +186,7 @@ describe("the GC copy workflow's backup record", () => {
     expect(await text(backupBucket, loc.recordKey)).toBe(before);
   }, 180_000);
 
-  it("a backup into another repository's storage namespace is refused, writing nothing; the API says so too", async () => {
+  it("a backup into another repository's storage namespace is refused, writing nothing; the API says so, and for an export path", async () => {
     // That repository's garbage collection may delete what a backup keeps in its namespace.
     const r = await markedRepository();
     const other = await createLakeFsRepository(env, { bucket: backupBucket, webhook: false });
@@ -206,6 +206,15 @@ describe("the GC copy workflow's backup record", () => {
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.body)).toContain(`of repository \\"${other.id}\\"`);
     expect((await check(r.at("beside").location)).status).toBe(200);
+    // Nor under a branch's export path, which its next full export empties of anything else.
+    const exportPath = `s3://${backupBucket}/${r.id}/export-out`;
+    const set = await env.api.put(`/repositories/${r.id}/branches/main/continuous-export`, {
+      exportPath,
+    });
+    expect(set.status).toBe(200);
+    const underExport = await check(`${exportPath}/backups/m1`);
+    expect(underExport.status).toBe(400);
+    expect(JSON.stringify(underExport.body)).toContain(`overlaps the export path ${exportPath}`);
   }, 180_000);
 
   it("a backup of a swept mark is refused, writing no record", async () => {

@@ -212,7 +212,7 @@ test("least privilege: the export routes may check conditions on the repository'
   ]);
 });
 
-test("least privilege: the GC routes touch only repository and lease items and send no ConditionCheck; the webhook writes only its dedupe records", () => {
+test("least privilege: the GC routes touch only repository and lease items, read export paths, and send no ConditionCheck; the webhook writes only its dedupe records", () => {
   // GcStore's transactions are Put, Update and Delete items only.
   const gc = statementsOfFunctionWith("GC_STATE_MACHINE_ARN").filter((st) =>
     actionsOf(st).some((a) => a.startsWith("dynamodb:")),
@@ -230,6 +230,16 @@ test("least privilege: the GC routes touch only repository and lease items and s
       condition: {
         "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["REPO#*", "GCLEASE#*"] },
       },
+    },
+    // The backup location check reads the export paths: the path claims' partition and the
+    // configurations' kind index, read-only.
+    {
+      actions: ["dynamodb:Query"],
+      condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["EXPORTPATHS"] } },
+    },
+    {
+      actions: ["dynamodb:Query"],
+      condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["export-config"] } },
     },
   ]);
   // WebhookDeliveryStore: claim (PutItem), read back a claim not won (GetItem: without it a

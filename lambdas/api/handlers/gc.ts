@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../shared/erro
 import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import {
   bucketOfLocation,
+  locationsOverlap,
   normalizeS3Location,
   writableLocationProblem,
 } from "../../shared/s3-naming";
@@ -76,6 +77,32 @@ function pageSize(event: ApiEvent): number {
     throw new ValidationError(`amount: must be a whole number from 1 to ${MAX_PAGE}`);
   }
   return n;
+}
+
+/**
+ * A backup under an export path is deleted by that branch's next full export (it deletes
+ * whatever else is under its path), and status paths are the exports' too: a backup location
+ * overlapping any branch's is refused. The path claims are read strongly consistently, then
+ * the configurations (which also hold those stored before claims existed).
+ */
+async function checkOutsideExports(deps: ApiDeps, location: string): Promise<void> {
+  const pages = [deps.stores.exports.listPathClaims(), deps.stores.exports.listConfigs()];
+  for (const configs of pages) {
+    for await (const page of configs) {
+      for (const c of page) {
+        for (const [what, path] of [
+          ["export path", c.exportPath],
+          ["status path", c.exportStatusPath],
+        ] as const) {
+          if (path && locationsOverlap(location, path)) {
+            throw new ValidationError(
+              `location: ${normalizeS3Location(location)} overlaps the ${what} ${normalizeS3Location(path)} of lakefs://${c.repository}@${c.branch} (a full export deletes whatever else is under its export path): back up outside every export and status path`,
+            );
+          }
+        }
+      }
+    }
+  }
 }
 
 export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
@@ -149,6 +176,7 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     }
     const overlap = await backupLocationProblem(deps.lakefs, location);
     if (overlap) throw new ValidationError(`location: ${overlap}`);
+    await checkOutsideExports(deps, location);
     return json(200, { location: normalizeS3Location(location), usable: true });
   },
 
