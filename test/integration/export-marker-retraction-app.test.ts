@@ -182,3 +182,23 @@ it("a committed object where a selected directory's marker goes fails the export
     "c/_lakefs_success",
   ]);
 }, 120_000);
+
+it("repair --full of a committed empty object at a selected directory's marker fails the export, and takes that marker away", async () => {
+  const { repo, out } = await exportedFirst();
+  // Empty, as the marker is: the same ETag and size, so repair --full keeps it (no copy), yet
+  // it is the commit's data where b/'s marker goes, refused as a MarkerCollision.
+  const head = await commitOnMain(env, repo.id, { "b/_lakefs_success": "" });
+  const ended = await exportOrRepairMain(env, repo.id, { full: true });
+  expect(ended.state).toBe("export-failed");
+  expect(String(ended.errorMessage)).toContain("MarkerCollision");
+  expect(await text(`${repo.id}/status/${repo.id}-main-${head}`)).toMatch(
+    /^status: export-failed, /,
+  );
+  // b/ and nothing else had a failed operation: its earlier marker is gone, the others stay.
+  expect(await listKeys(`${out}b/`)).toEqual(["1"]);
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual([
+    "a/_lakefs_success",
+    "a/x/_lakefs_success",
+    "c/_lakefs_success",
+  ]);
+}, 120_000);

@@ -53,17 +53,25 @@ describe("MarkerRetractionTracker", () => {
     // A committed object at the marker's key (refused as a collision) changes its directory.
     const v = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
     expect(v.enter("m/_lakefs_success", "copy")).toEqual(["m/"]);
+    // So does a keep there (an empty committed object, equal to the marker); other keeps don't.
+    const w = new MarkerRetractionTracker(compileDirectorySelector(["^m/$"]));
+    expect(w.enter("m/data", "keep")).toEqual([]);
+    expect(w.enter("m/_lakefs_success", "keep")).toEqual(["m/"]);
   });
 });
 
 /** A commit `to` as one listing; the plan of a full export reads nothing else from lakeFS. */
-function lakeFsOf(paths: string[], etag: (p: string) => string): PlannerLakeFs {
+function lakeFsOf(
+  paths: string[],
+  etag: (p: string) => string,
+  size: (p: string) => number = () => 1,
+): PlannerLakeFs {
   const results: ObjectStats[] = [...paths].sort().map((path) => ({
     path,
     path_type: "object",
     physical_address: `s3://lake-ns/data/${path}`,
     checksum: etag(path),
-    size_bytes: 1,
+    size_bytes: size(path),
     mtime: 1,
   }));
   return {
@@ -195,6 +203,33 @@ describe("planExport with a MarkerRetractor", () => {
     );
     expect(r.retracted.map((d) => d.length)).toEqual([1000, 1000, 500]);
     expect(new Set(r.retracted.flat()).size).toBe(2500);
+  });
+
+  it("a keep at a selected directory's marker key (a committed object equal to the marker) retracts it", async () => {
+    // The commit holds an empty b/_lakefs_success; the export path holds b/'s marker, an empty
+    // object too: same ETag and size, so full-compare keeps it. The batch refuses it
+    // (MarkerCollision), b/ gets no marker in this export, and the earlier one must go.
+    const empty = "d41d8cd98f00b204e9800998ecf8427e";
+    const r = recorder();
+    await planExport(
+      lakeFsOf(
+        ["a/1", "b/1", "b/_lakefs_success"],
+        (p) => (p.endsWith("_lakefs_success") ? empty : "same"),
+        (p) => (p.endsWith("_lakefs_success") ? 0 : 1),
+      ),
+      r.sink,
+      request("full-compare", [
+        { path: "_lakefs_success", etag: `"${empty}"`, size: 0 },
+        { path: "a/1", etag: "same", size: 1 },
+        { path: "a/_lakefs_success", etag: `"${empty}"`, size: 0 },
+        { path: "b/1", etag: "same", size: 1 },
+        { path: "b/_lakefs_success", etag: `"${empty}"`, size: 0 },
+      ]),
+      { markers: r.markers },
+    );
+    expect(r.shards.get(0)).toContain("b/_lakefs_success");
+    // b/ and the root above it: a failed operation under them; a/ is unchanged.
+    expect(r.retracted.flat().sort()).toEqual(["", "b/"]);
   });
 
   it("without a retractor, nothing is retracted and the plan is the same", async () => {

@@ -10,7 +10,8 @@
 // own marker (it finds every marker in the export path as a key the commit lacks): the markers
 // step writes or removes that one, and retracting it would take the markers of unchanged
 // directories away for a whole `repair --full`. A copy to a marker's key (a committed object
-// there, refused as a collision) is a change like any other.
+// there, refused as a collision) is a change like any other, and so is a keep there
+// (full-compare finds an empty committed object equal to the marker).
 import { isExportedPath } from "./exported-paths";
 import { type DirectorySelector, markerDirectoryOf } from "./markers";
 import type { PlanCursor } from "./plan";
@@ -43,12 +44,17 @@ export class MarkerRetractionTracker {
   constructor(private readonly selector: DirectorySelector) {}
 
   /**
-   * The selected directories of `path` (copied or deleted, as `op` says) not already named for
-   * the path before it; none for the delete of a selected directory's marker.
+   * The selected directories of `path` (copied, deleted or kept, as `op` says) not already
+   * named for the path before it; none for the delete of a selected directory's marker, nor
+   * for a keep other than one at a marker's key.
    */
-  enter(path: string, op: "copy" | "delete"): string[] {
+  enter(path: string, op: "copy" | "delete" | "keep"): string[] {
     if (!isExportedPath(path)) return [];
-    if (op === "delete" && markerDirectoryOf(path, this.selector) !== undefined) return [];
+    const atMarker = markerDirectoryOf(path, this.selector) !== undefined;
+    if (op === "delete" && atMarker) return [];
+    // A kept object at a marker's key (the commit's, as empty as the marker) is refused as a
+    // collision all the same: its directories fail, and an earlier marker must not stay.
+    if (op === "keep" && !atMarker) return [];
     const parent = path.slice(0, path.lastIndexOf("/") + 1);
     // Most paths share their directory with the one before: nothing new to compute.
     if (parent === this.lastParent) return [];

@@ -94,9 +94,7 @@ export class ShardWriter {
     else if (task.op === "delete") buf.deletes++;
     else buf.keeps++;
     buf.lastPath = task.path;
-    if (this.tracker && task.op !== "keep") {
-      buf.retract.push(...this.tracker.enter(task.path, task.op));
-    }
+    if (this.tracker) buf.retract.push(...this.tracker.enter(task.path, task.op));
     if (buf.lines.length >= this.maxTasks) await this.flush();
   }
 
