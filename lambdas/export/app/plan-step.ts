@@ -109,7 +109,9 @@ async function planCall(
     : (opts.firstSegmentShards ?? firstSegmentShards(copyMapConcurrency));
   let written = 0;
   const shouldContinue = opts.shouldContinue ?? (() => true);
-  const markers = countedBeforeRetracting(deps, input.exportId, markerRetractor(deps, input));
+  const retractor = markerRetractor(deps, input);
+  const writeResult = planResultWriter(deps, input.exportId, retractor !== undefined);
+  const markers = countedBeforeRetracting(writeResult, retractor);
   const result = await planExport(
     deps.lakefs,
     {
@@ -142,7 +144,10 @@ async function planCall(
       ...(markers ? { markers } : {}),
     },
   ).finally(() => markers?.end());
-  const segment = await writeSegment(deps, input.exportId, result, first, copyMapConcurrency);
+  const segment = await writeSegment(deps, input.exportId, result, first, {
+    copyMapConcurrency,
+    writeResult,
+  });
   if (!result.done) {
     await recordPlanQuietly(deps, input.exportId, result.counts, false);
     return { done: false, cursor: result.cursor, counts: result.counts, ...segment, ...switched };
@@ -183,7 +188,7 @@ async function writeSegment(
   exportId: string,
   result: PlanResult,
   first: number,
-  copyMapConcurrency: number,
+  to: { copyMapConcurrency: number; writeResult: PlanResultWriter },
 ): Promise<Pick<PlanStepOutput, "segmentShards" | "indexKey" | "shardsPerBatch">> {
   const keys = exportWorkKeys(exportId);
   const segmentShards = result.counts.shards - first;
@@ -197,12 +202,12 @@ async function writeSegment(
       indexKey,
       shardsPerBatch: shardsPerCopyBatch(
         Math.max(segmentShards, 1),
-        copyMapConcurrency,
+        to.copyMapConcurrency,
         result.cursor.maxShardCopyBytes,
       ),
     };
   }
-  await deps.store.put(deps.workBucket, keys.planResult, JSON.stringify(result));
+  await to.writeResult(result);
   return { segmentShards, ...indexed };
 }
 
@@ -214,8 +219,7 @@ async function writeSegment(
  * shards no plan result counts for no export to write again.
  */
 function countedBeforeRetracting(
-  deps: PlanStepDeps,
-  exportId: string,
+  writeResult: PlanResultWriter,
   retractor: PlanMarkerRetractor | undefined,
 ): PlanMarkerRetractor | undefined {
   if (!retractor) return undefined;
@@ -224,17 +228,45 @@ function countedBeforeRetracting(
     ...retractor,
     async retract(dirs, written) {
       if (written.counts.shards > counted) {
-        const soFar: PlanResult = { done: false, cursor: written, counts: written.counts };
-        await deps.store.put(
-          deps.workBucket,
-          exportWorkKeys(exportId).planResult,
-          JSON.stringify(soFar),
-        );
+        await writeResult({ done: false, cursor: written, counts: written.counts });
         counted = written.counts.shards;
       }
       await retractor.retract(dirs, written);
     },
   };
+}
+
+/** Writes the plan result (work-layout.ts planResult) for one attempt of a plan call. */
+type PlanResultWriter = (result: PlanResult) => Promise<void>;
+
+/**
+ * With marker retraction, never a result counting fewer shards than the one already written.
+ * An attempt that takes a call over (Step Functions sends it again after a Lambda service
+ * error, the earlier attempt having ended or passed its deadline) plans it from its first
+ * shard, and may fail or stop before the shards whose markers the earlier attempt retracted:
+ * written over, the result would no longer count them, and the next export, reading a failed
+ * one's paths from the shards its result counts, would never write those markers again. The
+ * earlier attempt's shards stay in the work bucket, and the later one's cover the same paths
+ * (a failed full export is reconciled by listing, not by its shards).
+ */
+function planResultWriter(
+  deps: PlanStepDeps,
+  exportId: string,
+  retracting: boolean,
+): PlanResultWriter {
+  const key = exportWorkKeys(exportId).planResult;
+  let counted: number | undefined = retracting ? undefined : 0;
+  return async (result) => {
+    counted ??= shardsCountedIn(await deps.store.getText(deps.workBucket, key));
+    if (result.counts.shards < counted) return;
+    await deps.store.put(deps.workBucket, key, JSON.stringify(result));
+    counted = result.counts.shards;
+  };
+}
+
+function shardsCountedIn(planResult: string | undefined): number {
+  if (planResult === undefined) return 0;
+  return (JSON.parse(planResult) as { counts?: { shards?: number } }).counts?.shards ?? 0;
 }
 
 /**
