@@ -4,7 +4,12 @@
 // stay; at its end the markers are back; a marker the plan cannot retract fails the export
 // before anything of the commit reaches the export path.
 
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { uniqueName } from "../support/clients";
 import { commitOnMain, exportEnded, exportOrRepairMain, startExport } from "../support/export-hook";
@@ -242,4 +247,31 @@ it("keys needing URL encoding, the root selected, a directory with only a delete
   expect((await exportEnded(env, repo.id, exportId)).state).toBe("exported-successfully");
   expect(await markers()).toEqual(["", "d %2F+x/", "e\t/"].map(m).sort());
   expect(await listKeys(`${out}e\t/`)).toEqual(["2", "_lakefs_success"]);
+}, 120_000);
+
+it("a marker repair --full cannot write below a directory unchanged otherwise: that directory keeps no earlier marker", async () => {
+  const { repo, out } = await exportedFirst();
+  // From outside: a/x/'s marker is deleted, and a policy refuses writing it.
+  await env.s3.send(
+    new DeleteObjectCommand({ Bucket: outBucket, Key: `${out}a/x/_lakefs_success` }),
+  );
+  const rule = await env.s3Admin.deny({
+    bucket: outBucket,
+    prefix: `${out}a/x/_lakefs_success`,
+    access: "put",
+  });
+  let ended: Record<string, unknown>;
+  try {
+    ended = await exportOrRepairMain(env, repo.id, { full: true });
+  } finally {
+    await env.s3Admin.removeDenyRule(rule.id);
+  }
+  expect(ended.state).toBe("export-failed");
+  // a/x/ has no marker, so a/ above it (whose marker says those below have theirs) has none.
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual([
+    "b/_lakefs_success",
+    "c/_lakefs_success",
+  ]);
+  expect((await exportOrRepairMain(env, repo.id, {})).state).toBe("export-repaired");
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
 }, 120_000);

@@ -5,8 +5,9 @@
 // of directories holding a copied or kept object are written; a directory with only deletes
 // under it is looked up in the commit (one listing of one object) and gets its marker written
 // if anything is left under it, deleted if not. A failed marker write or delete withholds the
-// markers of its ancestors. A marker key longer than S3's 1 024 bytes is such a failure,
-// named, without a request (S3 answers KeyTooLongError; the embedded S3 would store it).
+// markers of its ancestors, and removes those an earlier export wrote. A marker key longer
+// than S3's 1 024 bytes is such a failure, named, without a request (S3 answers
+// KeyTooLongError; the embedded S3 would store it).
 import type { S3Client } from "@aws-sdk/client-s3";
 import { forEachConcurrently } from "../../shared/concurrency";
 import type { LakeFsApi } from "../../shared/lakefs/types";
@@ -143,8 +144,10 @@ async function placeMarkers(
       const parsed = JSON.parse(body ?? "{}") as Partial<MarkerLevelPart>;
       const toWrite = (parsed.dirs ?? []).filter((d) => !blocked.has(d));
       const toCheck = (parsed.check ?? []).filter((d) => !blocked.has(d));
-      blockedCount +=
-        (parsed.dirs?.length ?? 0) + (parsed.check?.length ?? 0) - toWrite.length - toCheck.length;
+      const unmarked = [...(parsed.dirs ?? []), ...(parsed.check ?? [])].filter((d) =>
+        blocked.has(d),
+      );
+      blockedCount += unmarked.length;
       // A directory with only deletes under it keeps its marker if the commit still has
       // objects there, and loses it if not.
       const emptied: string[] = [];
@@ -162,16 +165,13 @@ async function placeMarkers(
       );
       written += out.written;
       recordFailures(out.failed);
-      if (emptied.length > 0) {
-        const gone = await deleteObjects(
-          deps.s3,
-          bucket,
-          // A key S3 cannot hold needs no delete.
-          emptied.map((dir) => markerKey(prefix, dir)).filter((k) => !isTooLong(k)),
-        );
-        removed += gone.deleted;
-        recordFailures(gone.failed);
-      }
+      const gone = await deleteMarkers(deps.s3, bucket, prefix, emptied);
+      removed += gone.deleted;
+      recordFailures(gone.failed);
+      // Above a marker that could not be written or removed, an earlier export's marker would
+      // say that those below have theirs: it goes (a copy or delete under it retracted it
+      // already, kept objects alone did not).
+      recordFailures((await deleteMarkers(deps.s3, bucket, prefix, unmarked)).failed);
     }
   }
   return {
@@ -218,6 +218,13 @@ async function summariseUnreportedShards(
 }
 
 const isTooLong = (key: string) => Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES;
+
+/** Deletes the markers of `dirs` (a key S3 cannot hold needs no delete). */
+async function deleteMarkers(s3: S3Client, bucket: string, prefix: string, dirs: string[]) {
+  if (dirs.length === 0) return { deleted: 0, failed: [] };
+  const keys = dirs.map((dir) => markerKey(prefix, dir)).filter((k) => !isTooLong(k));
+  return deleteObjects(s3, bucket, keys);
+}
 
 /** Empty marker objects; a key longer than S3 allows is a failure naming it, not sent. */
 async function writeMarkers(

@@ -412,9 +412,9 @@ export async function hasExportedObjectUnder(
 }
 
 /**
- * Directories that must not get a marker because a marker below them could not be written
- * (a failed marker write is a failed operation under every ancestor). Call with the failed
- * marker directories of deeper levels before writing a level.
+ * Directories that must not get a marker, nor keep an earlier one, because a marker below them
+ * could not be written (a failed marker write is a failed operation under every ancestor).
+ * Call with the failed marker directories of deeper levels before writing a level.
  */
 export function ancestorsOfFailedMarkers(failedMarkerDirs: Iterable<string>): Set<string> {
   const blocked = new Set<string>();
