@@ -5,6 +5,8 @@
 // objects copies them while the second call lists the other 2 000. And when that second call
 // fails, the shards already handed to the copies count as touched: the export ends failed with
 // copies that may still run, and the repair brings every path they copied back to its head.
+// With marker expressions, the first call has retracted the markers above its own shards only,
+// and the repair writes them back, those of directories only the failed export's record names.
 //
 // A plan call whose answer is lost (the connection to Lambda drops) is retried by Step Functions
 // while its first attempt still runs. In the second test the first attempt of the second plan call is held until the copies of that call's own
@@ -181,6 +183,67 @@ describe("plan segments", () => {
     for (const [i, p] of paths.entries()) {
       expect(etags.get(p), p).toBe(i < 1000 ? one!.etag : two!.etag);
     }
+  }, 300_000);
+
+  it("with marker expressions, each call retracts its own shards' markers; the repair after a second call failing writes them back", async () => {
+    const repo = await createLakeFsRepository(env, { webhook: false });
+    const [one, two] = await pools(repo);
+    // 60 directories of 100 objects: d/00/ to d/59/, each selected, and d/ above them.
+    const inDirs = paths.map(
+      (p, i) => `d/${String(Math.floor(i / 100)).padStart(2, "0")}/${p.slice(2)}`,
+    );
+    const dirs = [...new Set(inDirs.map((p) => p.slice(0, 5)))];
+    await commitLinked(repo, inDirs, one!);
+    const put = await env.api.put(`/repositories/${repo.id}/branches/main/continuous-export`, {
+      exportPath: `s3://${outBucket}/${repo.id}/exp`,
+      lastKeysInPrefixRegexp: ["^d/[0-9]+/$", "^d/$"],
+      isContinuous: false,
+    });
+    expect(put.status, put.text).toBe(200);
+    expect(await exportAndWait(env, repo.id)).toMatchObject({ state: "exported-successfully" });
+    const markers = async () =>
+      [...(await etagsUnder(env.s3, outBucket, `${repo.id}/exp/`)).keys()]
+        .filter((k) => k.endsWith("_lakefs_success"))
+        .sort();
+    const all = ["d/", ...dirs].map((d) => `${d}_lakefs_success`).sort();
+    expect(await markers()).toEqual(all);
+
+    // Every path changes; the second plan call fails once a copy of the first call's segment
+    // (its four shards: d/00/ to d/39/) has ended, before it plans anything.
+    await commitLinked(repo, inDirs, two!);
+    const runtime = env.deployment.runtime;
+    const planFn = env.deployment.physicalId(PLAN);
+    const second = runtime.stats(planFn).invocations + 2;
+    const copiesBefore = records(COPY).length;
+    runtime.beforeInvocation({
+      function: planFn,
+      invocation: second,
+      run: async () => {
+        await eventually("a segment copy to end", () =>
+          records(COPY).length > copiesBefore ? true : undefined,
+        );
+      },
+    });
+    runtime.injectFault({
+      function: planFn,
+      invocation: second,
+      kind: "error",
+      errorType: "PlanError",
+      errorMessage: "lakeFS listing failed",
+    });
+    expect(await exportAndWait(env, repo.id)).toMatchObject({ state: "export-failed" });
+    await eventually("the segment's copies to end", () =>
+      records(COPY).length >= copiesBefore + 4 ? true : undefined,
+    );
+    // The first call retracted d/ and d/00/ to d/39/; d/40/ to d/59/, never planned, keep theirs.
+    expect(await markers()).toEqual(dirs.slice(40).map((d) => `${d}_lakefs_success`));
+
+    // The head takes d/00/ to d/09/ back to the last exported commit: only the failed export's
+    // record names them, and the repair writes their markers again.
+    await commitLinked(repo, inDirs.slice(0, 1000), one!);
+    await settleExportNow(env, repo.id);
+    expect(await exportAndWait(env, repo.id, "repair")).toMatchObject({ state: "export-repaired" });
+    expect(await markers()).toEqual(all);
   }, 300_000);
 
   it("a late attempt of a plan call answers the retry's plan and writes no shard", async () => {
