@@ -79,6 +79,15 @@ const ALL_MARKERS = [
   "c/_lakefs_success",
 ];
 
+/** b/ holds its object and no marker; a/, a/x/ and c/ keep the first export's. */
+async function expectMarkersBesideB(out: string) {
+  expect(await listKeys(`${out}b/`)).toEqual(["1"]);
+  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual([
+    "a/_lakefs_success",
+    "a/x/_lakefs_success",
+    "c/_lakefs_success",
+  ]);
+}
 it("while an export copies into a directory, its marker and those above are gone; the others stay", async () => {
   const { repo, out } = await exportedFirst();
   expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual(ALL_MARKERS);
@@ -180,12 +189,7 @@ it("a committed object where a selected directory's marker goes fails the export
   const ended = await exportOrRepairMain(env, repo.id);
   expect(ended.state).toBe("export-failed");
   // b/ has a failed operation below it (MarkerCollision): no marker, not the first export's.
-  expect(await listKeys(`${out}b/`)).toEqual(["1"]);
-  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual([
-    "a/_lakefs_success",
-    "a/x/_lakefs_success",
-    "c/_lakefs_success",
-  ]);
+  await expectMarkersBesideB(out);
 }, 120_000);
 
 it("repair --full of a committed empty object at a selected directory's marker fails the export, and takes that marker away", async () => {
@@ -200,12 +204,7 @@ it("repair --full of a committed empty object at a selected directory's marker f
     /^status: export-failed, /,
   );
   // b/ and nothing else had a failed operation: its earlier marker is gone, the others stay.
-  expect(await listKeys(`${out}b/`)).toEqual(["1"]);
-  expect((await listKeys(out)).filter((k) => k.endsWith("_lakefs_success"))).toEqual([
-    "a/_lakefs_success",
-    "a/x/_lakefs_success",
-    "c/_lakefs_success",
-  ]);
+  await expectMarkersBesideB(out);
 }, 120_000);
 
 it("keys needing URL encoding, the root selected, a directory with only a delete and one deleted whole: retracted while copying, right after", async () => {

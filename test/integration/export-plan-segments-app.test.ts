@@ -25,6 +25,7 @@ import { linkPathsToOneObject, stageLinkedEntries } from "../support/lakefs-stag
 import {
   createLakeFsRepository,
   eventually,
+  type LakeportEnvironment,
   type TestRepository,
   useLakeportEnvironment,
 } from "../support/lakeport-env";
@@ -92,6 +93,30 @@ async function exportedEtags(repo: string): Promise<Map<string, string>> {
 const records = (fn: string) => env.deployment.runtime.stats(env.deployment.physicalId(fn)).records;
 const endOf = (r: { startedAt: Date; durationMs: number }) => r.startedAt.getTime() + r.durationMs;
 
+/** Plan call `invocation` waits until a copy record beyond `copiesBefore` exists, then fails. */
+function failPlanCallAfterACopy(
+  runtime: LakeportEnvironment["deployment"]["runtime"],
+  planFn: string,
+  invocation: number,
+  copiesBefore: number,
+) {
+  runtime.beforeInvocation({
+    function: planFn,
+    invocation,
+    run: async () => {
+      await eventually("a segment copy to end", () =>
+        records(COPY).length > copiesBefore ? true : undefined,
+      );
+    },
+  });
+  runtime.injectFault({
+    function: planFn,
+    invocation,
+    kind: "error",
+    errorType: "PlanError",
+    errorMessage: "lakeFS listing failed",
+  });
+}
 describe("plan segments", () => {
   it("copies a call's shards while the next lists; a second call failing meanwhile: the repair brings back every path copied", async () => {
     const repo = await createLakeFsRepository(env, { webhook: false });
@@ -141,22 +166,7 @@ describe("plan segments", () => {
       invocation: runtime.stats(copyFn).invocations + 4,
       run: () => held,
     });
-    runtime.beforeInvocation({
-      function: planFn,
-      invocation: second,
-      run: async () => {
-        await eventually("a segment copy to end", () =>
-          records(COPY).length > copiesBefore ? true : undefined,
-        );
-      },
-    });
-    runtime.injectFault({
-      function: planFn,
-      invocation: second,
-      kind: "error",
-      errorType: "PlanError",
-      errorMessage: "lakeFS listing failed",
-    });
+    failPlanCallAfterACopy(runtime, planFn, second, copiesBefore);
     const failed = await exportAndWait(env, repo.id);
     // A segment copy may still run: the branch waits for it (settling.ts).
     expect(failed).toMatchObject({ state: "export-failed" });
@@ -215,22 +225,7 @@ describe("plan segments", () => {
     const planFn = env.deployment.physicalId(PLAN);
     const second = runtime.stats(planFn).invocations + 2;
     const copiesBefore = records(COPY).length;
-    runtime.beforeInvocation({
-      function: planFn,
-      invocation: second,
-      run: async () => {
-        await eventually("a segment copy to end", () =>
-          records(COPY).length > copiesBefore ? true : undefined,
-        );
-      },
-    });
-    runtime.injectFault({
-      function: planFn,
-      invocation: second,
-      kind: "error",
-      errorType: "PlanError",
-      errorMessage: "lakeFS listing failed",
-    });
+    failPlanCallAfterACopy(runtime, planFn, second, copiesBefore);
     expect(await exportAndWait(env, repo.id)).toMatchObject({ state: "export-failed" });
     await eventually("the segment's copies to end", () =>
       records(COPY).length >= copiesBefore + 4 ? true : undefined,

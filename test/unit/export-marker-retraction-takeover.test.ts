@@ -5,25 +5,20 @@
 // turn: the plan result must still count them, or the next export, reading the failed one's
 // touched paths from the shards that result counts, never writes those markers again, and its
 // success line stands over selected directories without a marker.
-import type { S3Client } from "@aws-sdk/client-s3";
 import { expect, it } from "vitest";
 import { runPlanStep } from "../../lambdas/export/app/plan-step";
 import { TouchedPathsOfExports } from "../../lambdas/export/app/touched-paths";
 import type { ExportWorkflowState } from "../../lambdas/export/domain/workflow-state";
-import type { Diff, ObjectStats } from "../../lambdas/shared/lakefs/types";
+import type { Diff } from "../../lambdas/shared/lakefs/types";
+import {
+  retractionPaths,
+  retractionState,
+  s3RefusingZ,
+  statsOf,
+} from "../support/marker-retraction-world";
 import { MemoryExportStore } from "../support/memory-export-store";
 
-const dirs = Array.from({ length: 3000 }, (_, i) => `d${String(i).padStart(4, "0")}/`);
-const paths = [...dirs.map((d) => `${d}x`), "z/x"];
-
-const statsOf = (path: string): ObjectStats => ({
-  path,
-  path_type: "object",
-  physical_address: `s3://lake-ns/${path}`,
-  checksum: "e",
-  size_bytes: 1,
-  mtime: 0,
-});
+const { dirs, paths } = retractionPaths(3000);
 
 /** lakeFS: the diff c0 -> c1 changes every path, 1 000 a page; the pages from `failAfterPages` fail. */
 function lakeFsOf(failAfterPages = Number.POSITIVE_INFINITY) {
@@ -54,41 +49,6 @@ function lakeFsOf(failAfterPages = Number.POSITIVE_INFINITY) {
   };
 }
 
-/** S3 over `out` refusing the delete of z/'s marker (a policy protecting z/). */
-function s3Of(out: Map<string, string>): S3Client {
-  return {
-    send: async (c: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      if (c.constructor.name === "DeleteObjectsCommand") {
-        const objects = (c.input.Delete as { Objects: { Key: string }[] }).Objects;
-        const Errors = [];
-        for (const { Key } of objects) {
-          if (Key.startsWith("exp/z/")) {
-            Errors.push({ Key, Code: "AccessDenied", Message: "Access Denied" });
-          } else out.delete(Key);
-        }
-        return { Errors };
-      }
-      if (c.constructor.name === "HeadObjectCommand") {
-        if (out.has(c.input.Key as string)) return {};
-        throw Object.assign(new Error("NotFound"), { $metadata: { httpStatusCode: 404 } });
-      }
-      throw new Error(`unexpected ${c.constructor.name}`);
-    },
-  } as unknown as S3Client;
-}
-
-const state: ExportWorkflowState = {
-  repository: "repo",
-  branch: "main",
-  exportId: "repo-main-c1-1-x",
-  exportPath: "s3://out/exp",
-  lastKeysInPrefixRegexp: ["^[dz]"],
-  repaired: false,
-  commitId: "c1",
-  fromCommit: "c0",
-  mode: "incremental",
-};
-
 /** The export path with every directory's object and marker, and one plan call's attempts. */
 function world() {
   const store = new MemoryExportStore();
@@ -103,8 +63,8 @@ function world() {
     o: { at?: ExportWorkflowState; firstSegmentShards?: number } = {},
   ) =>
     runPlanStep(
-      { store, lakefs: lakefs as never, workBucket: "work", s3: s3Of(out) },
-      o.at ?? state,
+      { store, lakefs: lakefs as never, workBucket: "work", s3: s3RefusingZ(out) },
+      o.at ?? retractionState,
       {
         attempt,
         limits: { maxTasksPerShard: 100 },
@@ -114,9 +74,9 @@ function world() {
   /** Directories retracted whose paths the next export would not read back as touched. */
   const lost = async () => {
     const touched = new Set<string>();
-    for await (const p of new TouchedPathsOfExports(store, "work", [state.exportId]).paths(
-      undefined,
-    )) {
+    for await (const p of new TouchedPathsOfExports(store, "work", [
+      retractionState.exportId,
+    ]).paths(undefined)) {
       touched.add(p);
     }
     const gone = dirs.filter((d) => !out.has(`exp/${d}_lakefs_success`));
@@ -144,7 +104,7 @@ it("so does one that stops sooner (its own deadline) when the next call fails", 
   // The second attempt stops after 15 shards; the call after it fails at once (lakeFS 503).
   const second = await w.step(lakeFsOf(), "second", { firstSegmentShards: 15 });
   expect({ done: second.done, shards: second.counts.shards }).toEqual({ done: false, shards: 15 });
-  const next = { ...state, plan: second };
+  const next = { ...retractionState, plan: second };
   await expect(w.step(lakeFsOf(0), "third", { at: next })).rejects.toThrow(/503/);
   expect(await w.lost()).toBe(0);
 });
