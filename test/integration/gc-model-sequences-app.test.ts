@@ -6,7 +6,9 @@
 // branch and tag deletes, hard resets, reverts, merges and cherry-picks (refused ones are
 // logged), uncommitted links of an old commit's physical address, rule changes, mark-only
 // runs, sweep-only runs of any earlier mark (after other steps, a second time, after a newer
-// mark, a retired one), mark-and-sweep runs and a restore's retire of a mark. After every GC
+// mark, a retired one), mark-and-sweep runs and a restore's retire of a mark; a third of the
+// runs have a change step made while they run (before their commits, addresses or
+// revalidation step, never during the deletes: README's window of seconds). After every GC
 // run README's "What GC guarantees" is checked against lakeFS and S3
 // (test/support/gc-model-check.ts, which does not use Lakeport's GC code): every physical
 // address referenced by a commit reachable from a branch or tag, or by a branch's uncommitted
@@ -56,6 +58,7 @@ interface Ctx extends GcModelWorld {
   tags: string[];
   /** Mark ids of mark-only runs that succeeded. */
   marks: string[];
+  retired: Set<string>;
   rules: GcRules;
   n: number;
 }
@@ -92,6 +95,8 @@ const short = (c: string) => c.slice(0, 8);
 
 async function gcRun(ctx: Ctx, body: Record<string, unknown>): Promise<string> {
   const r = await env.api.post(`/repositories/${ctx.repo.id}/gc/runs`, body);
+  // A restore retires its mark for good.
+  if (ctx.retired.has(`${body.mark_id}`)) expect(r.status, r.text).toBe(409);
   if (r.status === 409) return `409 ${String(r.body.message).slice(0, 90)}`;
   expect(r.status, r.text).toBe(202);
   const until = Date.now() + 90_000;
@@ -111,6 +116,22 @@ async function gcRun(ctx: Ctx, body: Record<string, unknown>): Promise<string> {
     await new Promise((res) => setTimeout(res, 100));
   }
 }
+
+/** Changes that may bring back what a mark holds (and a few that may not). */
+const REVIVING = [
+  "branch",
+  "branch",
+  "tag",
+  "link",
+  "link",
+  "revert",
+  "hardReset",
+  "cherryPick",
+  "merge",
+  "commit",
+  "rules",
+  "deleteBranch",
+];
 
 interface Step {
   weight: number;
@@ -155,9 +176,11 @@ const steps: Record<string, Step> = {
     do: async (ctx) => {
       const name = `b${ctx.n++}`;
       const from = ctx.rnd.pick(ctx.commits);
-      await env.lakefs.createBranch(ctx.repo.id, name, from);
+      // Hidden branches (left out of lakeFS's default listing) count as well.
+      const hidden = ctx.rnd.next() < 0.2;
+      await env.lakefs.createBranch(ctx.repo.id, name, from, { hidden });
       ctx.branches.push(name);
-      return `${name} from ${short(from)}`;
+      return `${name}${hidden ? " (hidden)" : ""} from ${short(from)}`;
     },
   },
   tag: {
@@ -294,7 +317,8 @@ const steps: Record<string, Step> = {
     gc: true,
     do: async (ctx) => {
       const id = `m${ctx.n++}`;
-      return `${id}: ${await gcRun(ctx, { do_sweep: false, mark_id: id })}`;
+      const during = plantChange(ctx, ["GcCommitsFunction", "GcAddressesFunction"]);
+      return `${id}: ${await gcRun(ctx, { do_sweep: false, mark_id: id })}${await during()}`;
     },
   },
   sweepOnly: {
@@ -304,13 +328,40 @@ const steps: Record<string, Step> = {
     do: async (ctx) => {
       // Mostly the newest marks, sometimes an older (swept, retired) one.
       const id = ctx.rnd.next() < 0.7 ? ctx.marks.at(-1)! : ctx.rnd.pick(ctx.marks);
-      return `${id}: ${await gcRun(ctx, { do_mark: false, mark_id: id })}`;
+      const during = plantChange(ctx, ["GcRevalidateFunction"]);
+      return `${id}: ${await gcRun(ctx, { do_mark: false, mark_id: id })}${await during()}`;
+    },
+  },
+  markChangeSweep: {
+    weight: 3,
+    gc: true,
+    do: async (ctx) => {
+      // A mark-only run, changes that may revive what it marked, then a sweep-only run of it.
+      const id = `m${ctx.n++}`;
+      const out = [`${id}: ${await gcRun(ctx, { do_sweep: false, mark_id: id })}`];
+      for (let k = 1 + ctx.rnd.int(3); k > 0; k--) {
+        const name = ctx.rnd.pick(REVIVING);
+        if (steps[name]!.can?.(ctx) === false) continue;
+        out.push(`${name}: ${await steps[name]!.do(ctx)}`);
+      }
+      const during = plantChange(ctx, ["GcRevalidateFunction"]);
+      out.push(
+        `sweep ${id}: ${await gcRun(ctx, { do_mark: false, mark_id: id })}${await during()}`,
+      );
+      return out.join("\n     ");
     },
   },
   markAndSweep: {
     weight: 2,
     gc: true,
-    do: async (ctx) => gcRun(ctx, {}),
+    do: async (ctx) => {
+      const during = plantChange(ctx, [
+        "GcCommitsFunction",
+        "GcAddressesFunction",
+        "GcRevalidateFunction",
+      ]);
+      return `${await gcRun(ctx, {})}${await during()}`;
+    },
   },
   retire: {
     weight: 1,
@@ -321,6 +372,7 @@ const steps: Record<string, Step> = {
         reason: "restored from s3://model-backup/x",
       });
       expect([200, 409], r.text).toContain(r.status);
+      if (r.status === 200) ctx.retired.add(id);
       return `${id}: ${r.status}`;
     },
   },
@@ -330,8 +382,41 @@ async function headOf(ctx: Ctx, branch: string) {
   return (await env.lakefs.getBranch(ctx.repo.id, branch)).commit_id;
 }
 
-function pickStep(ctx: Ctx): string {
-  const names = Object.keys(steps).filter((n) => steps[n]!.can?.(ctx) ?? true);
+/**
+ * Sometimes (a third of the runs) a change step made while the run works: right before the
+ * first invocation of one of `functions` (the mark's commits or addresses step, the sweep's
+ * revalidation), which the run's later steps must see. Not before the sweep's deletes: their
+ * map children run side by side, and a change there falls in README's window of seconds.
+ * Returns what to log once the run ended; throws what the change threw.
+ */
+function plantChange(ctx: Ctx, functions: string[]): () => Promise<string> {
+  if (ctx.rnd.next() >= 1 / 3) return async () => "";
+  const fn = ctx.rnd.pick(functions);
+  const name = pickStep(ctx, true);
+  let outcome: { what: string } | { error: unknown } | undefined;
+  env.deployment.runtime.beforeInvocation({
+    function: new RegExp(fn),
+    invocation: "next",
+    run: async () => {
+      try {
+        outcome = { what: await steps[name]!.do(ctx) };
+      } catch (error) {
+        outcome = { error };
+      }
+    },
+  });
+  return async () => {
+    // A run refused (409), or one that never reached the function, leaves its hook unused.
+    env.deployment.runtime.clearFaults();
+    if (outcome && "error" in outcome) throw outcome.error;
+    return `\n     with ${name} before ${fn}: ${outcome ? outcome.what : "(not reached)"}`;
+  };
+}
+
+function pickStep(ctx: Ctx, changeOnly = false): string {
+  const names = Object.keys(steps).filter(
+    (n) => (steps[n]!.can?.(ctx) ?? true) && !(changeOnly && (steps[n]!.gc || n === "retire")),
+  );
   const total = names.reduce((s, n) => s + steps[n]!.weight, 0);
   let r = ctx.rnd.next() * total;
   for (const n of names) {
@@ -356,6 +441,7 @@ async function runSequence(seed: number, length: number) {
     branches: ["main"],
     tags: [],
     marks: [],
+    retired: new Set(),
     n: 0,
   };
   for (const p of PATHS) await upload(ctx, "main", p, ctx.rnd.pick(CONTENTS));
