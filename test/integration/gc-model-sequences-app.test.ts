@@ -306,6 +306,14 @@ const steps: Record<string, Step> = {
             ? []
             : [{ branch_id: "main", retention_days: ctx.rnd.pick([0, 2, 10]) }],
       };
+      // With a rule for main, one for the newest other branch too (longer than main's).
+      const other = ctx.branches.filter((b) => b !== "main").at(-1);
+      if (rules.branches[0] && other) {
+        rules.branches.push({
+          branch_id: other,
+          retention_days: rules.branches[0].retention_days + 5,
+        });
+      }
       const r = await env.api.put(`/repositories/${ctx.repo.id}/settings/gc_rules`, rules);
       expect(r.status, r.text).toBe(204);
       ctx.rules = rules;
