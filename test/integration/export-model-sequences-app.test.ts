@@ -42,24 +42,11 @@ import {
   type TestRepository,
   useLakeportEnvironment,
 } from "../support/lakeport-env";
+import { prng } from "../support/prng";
 
 const outBucket = uniqueName("exp-model-out");
 const env = useLakeportEnvironment({ buckets: [outBucket] });
 
-/** Small PRNG (mulberry32): the same seed gives the same sequence. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick };
-}
 type Rnd = ReturnType<typeof prng>;
 
 /** Nested directories, a key with a space, one at the root. */
