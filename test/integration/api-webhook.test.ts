@@ -198,12 +198,37 @@ test("a failed publish can be retried by lakeFS", async () => {
     const r = await deliver(payload("c103"));
     expect(r).toEqual({
       status: 502,
-      body: { message: "could not publish the event: bus unavailable" },
+      body: {
+        message: "could not publish the event (Error; the webhook function's log has the details)",
+      },
     });
   } finally {
     fake.events.failWith = undefined;
   }
   expect(await deliver(payload("c103"))).toMatchObject({ status: 202, body: { published: true } });
+});
+
+test("a failed publish answers the bus error's name, not its message (it names the account and role)", async () => {
+  // lakeFS keeps a hook's answer in its action runs, which its users read.
+  fake.events.failWith = Object.assign(
+    new Error(
+      "User: arn:aws:sts::123456789012:assumed-role/Lakeport-WebhookRole/fn is not authorized to perform: events:PutEvents",
+    ),
+    { name: "AccessDeniedException" },
+  );
+  try {
+    const r = await deliver(payload("c105"));
+    expect(r).toEqual({
+      status: 502,
+      body: {
+        message:
+          "could not publish the event (AccessDeniedException; the webhook function's log has the details)",
+      },
+    });
+    expect(JSON.stringify(r.body)).not.toMatch(/123456789012|WebhookRole/);
+  } finally {
+    fake.events.failWith = undefined;
+  }
 });
 
 test("a failed publish whose claim release is throttled stays retryable, and answers 502", async () => {
@@ -225,7 +250,9 @@ test("a failed publish whose claim release is throttled stays retryable, and ans
     const r = await deliver(payload("c104"));
     expect(r).toEqual({
       status: 502,
-      body: { message: "could not publish the event: bus unavailable" },
+      body: {
+        message: "could not publish the event (Error; the webhook function's log has the details)",
+      },
     });
   } finally {
     fake.events.failWith = undefined;
@@ -262,7 +289,7 @@ test("the webhook function starts from its own environment without lakeFS settin
     };
     const first = await send();
     expect(first.status).toBe(502);
-    expect(first.body.message).toMatch(/^could not publish the event: /);
+    expect(first.body.message).toMatch(/^could not publish the event \(/);
     expect((await send()).status).toBe(502); // released, not taken for a repeat
   } finally {
     await api.stop();

@@ -133,10 +133,13 @@ export class FakeWorkflowStarter implements WorkflowStarter {
 
 export class FakeEventPublisher implements EventPublisher {
   readonly events: PublishedEvent[] = [];
-  failWith: string | undefined;
+  /** When set, publish() rejects with this message (an Error), or with this error. */
+  failWith: string | Error | undefined;
 
   async publish(event: PublishedEvent): Promise<string> {
-    if (this.failWith) throw new Error(this.failWith);
+    if (this.failWith) {
+      throw typeof this.failWith === "string" ? new Error(this.failWith) : this.failWith;
+    }
     this.events.push(event);
     return `event-${this.events.length}`;
   }

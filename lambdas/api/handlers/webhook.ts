@@ -81,8 +81,11 @@ export const webhookRoutes: Record<string, RouteFn<ApiDeps>> = {
           return true;
         },
       );
+      // The bus's message (on AWS it names the account and the function's role) is logged, not
+      // answered: lakeFS keeps webhook answers in its action runs, readable by its users.
+      logger.error("webhook event not published", err as Error);
       throw new UpstreamError(
-        `could not publish the event: ${(err as Error).message}${kept ? "; a repeat of this delivery is dropped for 7 days (the stuck-export check exports the head within 15 minutes)" : ""}`,
+        `could not publish the event (${errorName(err)}; the webhook function's log has the details)${kept ? "; a repeat of this delivery is dropped for 7 days (the stuck-export check exports the head within 15 minutes)" : ""}`,
       );
     }
     return json(202, { published: true, duplicate: false });
@@ -94,3 +97,9 @@ export function createWebhookHandler(deps: () => ApiDeps | Promise<ApiDeps>): Ap
 }
 
 export const handler = createWebhookHandler(lazyDeps(() => depsFromEnv(process.env)));
+
+/** An error's name when it is a plain identifier (an SDK exception's), else "Error". */
+function errorName(err: unknown): string {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === "string" && /^[A-Za-z][A-Za-z0-9.]{0,80}$/.test(name) ? name : "Error";
+}
