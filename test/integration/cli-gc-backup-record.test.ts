@@ -311,6 +311,15 @@ describe("gc backup record", () => {
         `--to: ${to} overlaps the storage namespace s3://${w.backupBucket}/other-r13 of repository "other-r13"`,
       );
     }
+    // With --workflow too: refused before the state machine is started (without the check the
+    // CLI goes on to Step Functions, which this test's machine cannot reach).
+    const viaWorkflow = await w.lakeport([
+      ...["gc", "backup", `lakefs://${repo}`, "--mark-id", "r13"],
+      ...["--to", `s3://${w.backupBucket}/other-r13/bk`],
+      ...["--workflow", "arn:aws:states:us-east-1:123456789012:stateMachine:LakeportGcCopy"],
+    ]);
+    expect(viaWorkflow.code, viaWorkflow.stderr).toBe(2);
+    expect(viaWorkflow.stderr).toContain('of repository "other-r13"');
     expect(await keys(w.backupBucket, "other-r13/")).toEqual([]);
     // Nor under a branch's export path, which its next full export empties of anything else.
     const exportPath = `s3://${w.backupBucket}/r13-export`;
