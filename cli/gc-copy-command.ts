@@ -39,6 +39,32 @@ export function addGcCopyCommands(gc: Command): void {
     }
     cmd.action((uri: string, o: Json, c: Command) => copyMark(direction, uri, o, c));
   }
+  gc.command("backup-locations <uri>")
+    .description(
+      "the locations the repository's backups claimed (kept out of every export path), or --release one",
+    )
+    .option("--release <s3uri>", "release a location whose backup is no longer needed")
+    .action(async (uri: string, o: Json, c: Command) => {
+      if (o.release !== undefined) checkLocationForm(o.release, "--release");
+      const { api, opts } = client(c);
+      const { path } = repoPath(uri);
+      if (o.release !== undefined) {
+        await api.request(
+          "DELETE",
+          `${path}/gc/backup-locations?location=${encodeURIComponent(o.release)}`,
+        );
+        return print(opts, { released: o.release }, () => `released ${o.release}`);
+      }
+      const list = await api.request("GET", `${path}/gc/backup-locations`);
+      print(
+        opts,
+        list,
+        () =>
+          list.results
+            .map((r: Json) => `${r.location}  mark ${r.mark_id}  claimed ${r.claimed_at}`)
+            .join("\n") || "no claimed backup locations",
+      );
+    });
 }
 
 /**
@@ -101,16 +127,19 @@ interface CopyContext {
 }
 
 /**
- * The API checks a backup location against every repository's storage namespace (the CLI
- * sees no lakeFS): inside another repository's, that repository's garbage collection may
- * delete the backup. A refusal is a usage error naming the flag, before anything is written.
+ * The API checks a backup location against every repository's storage namespace and every
+ * branch's export and status paths (the CLI sees no lakeFS nor table), then claims it, so
+ * that no export path is set around it later (a full export would delete the backup). A
+ * refusal is a usage error naming the flag, before anything is written.
  */
-async function checkBackupLocationWithApi(api: ApiClient, path: string, location: string) {
+async function claimBackupLocationWithApi(
+  api: ApiClient,
+  path: string,
+  location: string,
+  markId: string,
+) {
   try {
-    await api.request(
-      "GET",
-      `${path}/gc/backup-location-check?location=${encodeURIComponent(location)}`,
-    );
+    await api.request("POST", `${path}/gc/backup-locations`, { location, mark_id: markId });
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) {
       throw new UsageError(err.message.replace(/^location:/, "--to:"));
@@ -133,7 +162,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   const mark = await findMark(api, path, o.markId);
   if (direction === "backup") {
     checkNotSwept(mark, o.markId);
-    await checkBackupLocationWithApi(api, path, o.to);
+    await claimBackupLocationWithApi(api, path, o.to, o.markId);
   }
   const req = {
     direction,

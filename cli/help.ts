@@ -35,6 +35,8 @@ Examples:
   $ lakeport gc backup lakefs://example --mark-id m1 --to s3://backups/example/m1
   $ lakeport gc run lakefs://example --sweep-only --mark-id m1 --wait
   $ lakeport gc restore lakefs://example --mark-id m1 --from s3://backups/example/m1
+  $ lakeport gc backup-locations lakefs://example   # kept out of every export path
+  $ lakeport gc backup-locations lakefs://example --release s3://backups/example/m1
   $ lakeport gc status lakefs://example RUN_ID --wait
 ${URIS}
 ${EXIT_CODES}`;

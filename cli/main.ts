@@ -5,6 +5,7 @@
 //   lakeport gc run lakefs://REPO [--mark-only [--mark-id ID]] [--sweep-only --mark-id ID] [--wait]
 //   lakeport gc status lakefs://REPO RUN_ID [--wait]; lakeport gc list lakefs://REPO
 //   lakeport gc backup lakefs://REPO --mark-id ID --to s3://...; gc restore ... --from s3://...
+//   lakeport gc backup-locations lakefs://REPO [--release s3://...]
 // Exit codes: 0 ok, 2 usage error, 3 API error, 4 the run (export or GC) failed.
 // First: the AWS SDK's notices must be off before any SDK client exists.
 import "./quiet-sdk";

@@ -16,6 +16,7 @@ import { z } from "zod";
 import { ROUTES, type RouteGroup } from "../../lambdas/api/routes";
 import {
   ExportConfigurationSchema,
+  GcBackupLocationClaimRequestSchema,
   GcMarkRetireRequestSchema,
   GcRulesBodySchema,
   GcRunRequestSchema,
@@ -23,6 +24,7 @@ import {
 import {
   EXPORT_PATHS_PK,
   EXPORT_PROGRESS_PK_PREFIX,
+  GC_BACKUPS_PK,
   GC_LEASE_PK_PREFIX,
   REPO_PK_PREFIX,
   WEBHOOK_PK_PREFIX,
@@ -63,6 +65,7 @@ const BODY_MODELS: Record<string, z.ZodType> = {
   "PUT /api/v1/repositories/{repository}/settings/gc_rules": GcRulesBodySchema,
   "POST /api/v1/repositories/{repository}/gc/runs": GcRunRequestSchema,
   "POST /api/v1/repositories/{repository}/gc/marks/{markId}/retire": GcMarkRetireRequestSchema,
+  "POST /api/v1/repositories/{repository}/gc/backup-locations": GcBackupLocationClaimRequestSchema,
 };
 
 export class Api extends Construct {
@@ -203,6 +206,8 @@ export class Api extends Construct {
       [EXPORT_PATHS_PK],
     );
     grantKindQuery(exportFn, props.table, ["export-config"]);
+    // ... and reads the GC backup locations' claims (GCBACKUPS): no export path around one.
+    grantPartitions(exportFn, props.table, ["dynamodb:Query"], [GC_BACKUPS_PK]);
     grantItems(exportFn, props.table, ["dynamodb:GetItem"], [EXPORT_PROGRESS_PK_PREFIX]);
     // Storing or deleting a configuration (ExportStore replaceConfig, deleteConfig) and a start
     // (compareAndSetState) are transactions with a ConditionCheck on the branch's export state
@@ -222,6 +227,13 @@ export class Api extends Construct {
     // claims' partition and the configurations' kind index), read-only.
     grantPartitions(gcFn, props.table, ["dynamodb:Query"], [EXPORT_PATHS_PK]);
     grantKindQuery(gcFn, props.table, ["export-config"]);
+    // The backup location routes claim, list and release locations (GCBACKUPS, one partition).
+    grantPartitions(
+      gcFn,
+      props.table,
+      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      [GC_BACKUPS_PK],
+    );
     // The webhook claims a delivery (conditional PutItem), reads a claim it did not win back
     // (GetItem: its own, when a lost answer was resent, or another delivery's) and gives it
     // back when publishing failed (DeleteItem): its dedupe records only, in their own

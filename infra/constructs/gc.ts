@@ -27,11 +27,16 @@ import { BACKUP_RECORD_NAME } from "../../lambdas/gc/domain/backup-record";
 import { GC_OUTPUT_PREFIXES, GC_WORK_ROOT } from "../../lambdas/gc/domain/paths";
 import { SWEEP_FUNCTION_TIMEOUT_SECONDS } from "../../lambdas/gc/domain/restore-after-sweep";
 import { GcWorkflowInputSchema } from "../../lambdas/gc/domain/workflow-input";
-import { GC_LEASE_PK_PREFIX, REPO_PK_PREFIX } from "../../lambdas/shared/dynamodb/table";
+import {
+  EXPORT_PATHS_PK,
+  GC_BACKUPS_PK,
+  GC_LEASE_PK_PREFIX,
+  REPO_PK_PREFIX,
+} from "../../lambdas/shared/dynamodb/table";
 import { lakeportFunction, lakeportLambdaStep } from "./function";
 import type { GcWorkflowProps } from "./shared-props";
 import { grantWorkBucket, mapResultWriter, useResultWriterV2 } from "./storage";
-import { grantItems } from "./table-grants";
+import { grantItems, grantKindQuery, grantPartitions } from "./table-grants";
 
 const J = sfn.JsonPath;
 
@@ -518,6 +523,17 @@ export class GcWorkflow extends Construct {
     // lease partitions only (IAM narrows items no further than their partition key).
     grantItems(copyPlan, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX, GC_LEASE_PK_PREFIX]);
     grantItems(copyPlan, props.table, ["dynamodb:UpdateItem"], [REPO_PK_PREFIX]);
+    // A backup claims its location (BackupLocationStore: put, update, a withdrawal's delete;
+    // the GCBACKUPS partition only) and reads every branch's export paths (the path claims'
+    // partition and the configurations' kind index, read-only) around the claim.
+    grantPartitions(
+      copyPlan,
+      props.table,
+      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      [GC_BACKUPS_PK],
+    );
+    grantPartitions(copyPlan, props.table, ["dynamodb:Query"], [EXPORT_PATHS_PK]);
+    grantKindQuery(copyPlan, props.table, ["export-config"]);
     // The end step reads the mark: did a sweep of it begin during the backup?
     grantItems(copyEnd, props.table, ["dynamodb:GetItem"], [REPO_PK_PREFIX]);
   }

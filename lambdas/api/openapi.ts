@@ -198,6 +198,24 @@ function describeOtherRoute(
         ...json(schemas.GcBackupLocationCheckSchema),
       };
       break;
+    case "POST /repositories/{repository}/gc/backup-locations":
+      requestBody = { required: true, ...json(schemas.GcBackupLocationClaimRequestSchema) };
+      responses["201"] = { description: "Claimed", ...json(schemas.GcBackupLocationClaimSchema) };
+      responses["200"] = {
+        description: "Already claimed by the repository (the mark recorded on it)",
+        ...json(schemas.GcBackupLocationClaimSchema),
+      };
+      responses["415"] = error("Not JSON");
+      break;
+    case "GET /repositories/{repository}/gc/backup-locations":
+      responses["200"] = {
+        description: "The claimed locations, in location order",
+        ...json(schemas.GcBackupLocationClaimListSchema),
+      };
+      break;
+    case "DELETE /repositories/{repository}/gc/backup-locations":
+      responses["204"] = { description: "Released" };
+      break;
     case "POST /webhooks/lakefs":
       params.push({
         name: "X-Lakeport-Token",

@@ -133,6 +133,29 @@ export const ROUTES: readonly RouteDef[] = [
   },
   {
     method: "POST",
+    resource: `${repo}/gc/backup-locations`,
+    group: "gc",
+    authenticated: true,
+    summary:
+      "Claim a GC backup location (gc backup does): checked as backup-location-check does and against every export and status path, then kept out of export paths until released",
+  },
+  {
+    method: "GET",
+    resource: `${repo}/gc/backup-locations`,
+    group: "gc",
+    authenticated: true,
+    summary: "The repository's claimed GC backup locations",
+  },
+  {
+    method: "DELETE",
+    resource: `${repo}/gc/backup-locations`,
+    group: "gc",
+    authenticated: true,
+    summary: "Release a claimed GC backup location (its backup is no longer needed)",
+    query: ["location"],
+  },
+  {
+    method: "POST",
     resource: `${repo}/gc/marks/{markId}/retire`,
     group: "gc",
     authenticated: true,

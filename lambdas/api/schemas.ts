@@ -293,6 +293,29 @@ export const GcBackupLocationCheckSchema = z
   .object({ location: z.string(), usable: z.literal(true) })
   .meta({ id: "GarbageCollectionBackupLocationCheck" });
 
+export const GcBackupLocationClaimRequestSchema = z
+  .object({
+    location: z.string({ error: "must be a string (s3://bucket[/prefix])" }),
+    mark_id: z
+      .string({ error: "must be a mark id" })
+      .regex(GC_ID_PATTERN, { error: `must be ${GC_ID_RULE}` }),
+  })
+  .strict()
+  .meta({ id: "GarbageCollectionBackupLocationClaimRequest" });
+
+export const GcBackupLocationClaimSchema = z
+  .object({
+    repository: z.string(),
+    location: z.string(),
+    mark_id: z.string().meta({ description: "The mark of the last backup claimed there" }),
+    claimed_at: z.string(),
+  })
+  .meta({ id: "GarbageCollectionBackupLocationClaim" });
+
+export const GcBackupLocationClaimListSchema = z
+  .object({ results: z.array(GcBackupLocationClaimSchema) })
+  .meta({ id: "GarbageCollectionBackupLocationClaimList" });
+
 export const WebhookResponseSchema = z
   .object({ published: z.boolean(), duplicate: z.boolean() })
   .meta({ id: "WebhookResponse" });

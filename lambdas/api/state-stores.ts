@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ExportStore } from "../export/adapters/export-store";
 import { DynamoExportProgressStore } from "../export/adapters/progress-store";
+import { BackupLocationStore } from "../gc/adapters/backup-location-store";
 import { GcStore } from "../gc/adapters/gc-store";
 import { documentClient } from "../shared/dynamodb/document-client";
 import { WebhookDeliveryStore } from "./webhook-store";
@@ -9,6 +10,7 @@ export interface StateStores {
   exports: ExportStore;
   exportProgress: DynamoExportProgressStore;
   gc: GcStore;
+  backupLocations: BackupLocationStore;
   webhooks: WebhookDeliveryStore;
 }
 
@@ -18,6 +20,7 @@ export function createStateStores(ddb: DynamoDBClient, tableName: string): State
     exports: new ExportStore(doc, tableName),
     exportProgress: new DynamoExportProgressStore(doc, tableName),
     gc: new GcStore(doc, tableName),
+    backupLocations: new BackupLocationStore(doc, tableName),
     webhooks: new WebhookDeliveryStore(doc, tableName),
   };
 }

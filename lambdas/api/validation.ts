@@ -6,6 +6,7 @@ import {
   SUCCESS_MARKER_NAME,
 } from "../export/domain/markers";
 import { longestStatusKeyBytes, MAX_S3_KEY_BYTES } from "../export/domain/status";
+import { type BackupLocationClaim, backupClaimOverlap } from "../gc/domain/backup-location-claims";
 import { ValidationError } from "../shared/errors";
 import type { Page, Repository } from "../shared/lakefs/types";
 import { bucketOfLocation, locationsOverlap, normalizeS3Location } from "../shared/s3-naming";
@@ -147,6 +148,24 @@ export async function checkOutsideOtherExports(
         clash("exportStatusPath", own.exportStatusPath, "export path", other.exportPath);
       }
     }
+  }
+}
+
+/**
+ * A GC backup location claimed by any repository (keys.gcBackupLocation) must stay outside an
+ * export path, whose full export deletes whatever else is under it, and a status path.
+ */
+export async function checkOutsideBackupLocations(
+  own: { exportPath: string; exportStatusPath?: string },
+  claims: AsyncIterable<BackupLocationClaim[]>,
+): Promise<void> {
+  for await (const page of claims) {
+    const why =
+      backupClaimOverlap("exportPath", own.exportPath, page) ??
+      (own.exportStatusPath
+        ? backupClaimOverlap("exportStatusPath", own.exportStatusPath, page)
+        : undefined);
+    if (why) throw new ValidationError(why);
   }
 }
 

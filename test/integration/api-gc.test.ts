@@ -477,3 +477,149 @@ test("backup-location-check: a location overlapping a branch's export or status 
   }
   expect((await check(`s3://exports-bk/${repo}-backups`)).status).toBe(200);
 });
+
+/** A succeeded mark-only run of mark `markId` in `repo`. */
+async function succeededMark(markId: string) {
+  await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules);
+  const run = await call("POST", `/repositories/${repo}/gc/runs`, {
+    mode: "mark-only",
+    mark_id: markId,
+  });
+  expect(run.status, JSON.stringify(run.body)).toBe(202);
+  await finish(run.body.run_id, "succeeded");
+}
+
+const claims = () => call("GET", `/repositories/${repo}/gc/backup-locations`);
+const claimAt = (location: string, markId = "m1") =>
+  call("POST", `/repositories/${repo}/gc/backup-locations`, { location, mark_id: markId });
+const release = (location: string) =>
+  call(
+    "DELETE",
+    `/repositories/${repo}/gc/backup-locations?location=${encodeURIComponent(location)}`,
+  );
+const setExport = (exportPath: string, exportStatusPath?: string, branch = "main") =>
+  call("PUT", `/repositories/${repo}/branches/${branch}/continuous-export`, {
+    exportPath,
+    ...(exportStatusPath ? { exportStatusPath } : {}),
+  });
+
+test("backup-locations: a claimed location keeps every export and status path out until released", async () => {
+  // A full export deletes whatever else is under its export path: the backup would go.
+  await succeededMark("m1");
+  const bk = `s3://bk-claims/${repo}/m1`;
+  const claimed = await claimAt(`${bk}/`);
+  expect(claimed.status, JSON.stringify(claimed.body)).toBe(201);
+  expect(claimed.body).toMatchObject({ repository: repo, location: bk, mark_id: "m1" });
+  // Claimed again (a retried backup, another mark): kept, the newest mark recorded.
+  await succeededMark("m2");
+  expect(await claimAt(bk, "m2")).toMatchObject({ status: 200, body: { mark_id: "m2" } });
+  expect((await claims()).body.results).toEqual([
+    expect.objectContaining({ repository: repo, location: bk, mark_id: "m2" }),
+  ]);
+  for (const [exportPath, statusPath, field] of [
+    [`s3://bk-claims/${repo}`, undefined, "exportPath"],
+    [`${bk}/inside`, undefined, "exportPath"],
+    [bk, undefined, "exportPath"],
+    [`s3://bk-claims/${repo}-out`, `s3://bk-claims/${repo}`, "exportStatusPath"],
+  ] as const) {
+    const r = await setExport(exportPath, statusPath);
+    expect(r.status, exportPath).toBe(400);
+    expect(r.body.message).toMatch(
+      new RegExp(
+        `^${field}: .* overlaps the GC backup location ${bk} of repository "${repo}" \\(mark m2\\), which a full export would delete`,
+      ),
+    );
+  }
+  // Nothing stored by the refused requests.
+  expect((await call("GET", `/repositories/${repo}/branches/main/continuous-export`)).status).toBe(
+    404,
+  );
+  // Beside it (a prefix sharing its first characters): stored.
+  expect((await setExport(`s3://bk-claims/${repo}/m1-out`)).status).toBe(200);
+  expect((await release(`${bk}/`)).status).toBe(204);
+  expect(await release(bk)).toEqual({
+    status: 404,
+    body: { message: `no GC backup location ${bk} claimed for "${repo}"` },
+  });
+  expect((await claims()).body.results).toEqual([]);
+  expect((await setExport(`s3://bk-claims/${repo}`, undefined, "main")).status).toBe(400);
+  expect(
+    (await call("DELETE", `/repositories/${repo}/branches/main/continuous-export`)).status,
+  ).toBe(204);
+  expect((await setExport(`s3://bk-claims/${repo}`)).status).toBe(200);
+});
+
+test("backup-locations: a claim under an export or status path is refused, claiming nothing", async () => {
+  await succeededMark("m1");
+  const out = `s3://bk-claims/${repo}/out`;
+  expect((await setExport(out, `s3://bk-claims/${repo}/status`)).status).toBe(200);
+  for (const location of [`${out}/bk`, `s3://bk-claims/${repo}`, `s3://bk-claims/${repo}/status`]) {
+    const r = await claimAt(location);
+    expect(r.status, location).toBe(400);
+    expect(r.body.message).toMatch(
+      new RegExp(
+        `^location: ${location} overlaps the (export|status) path .* of lakefs://${repo}@main`,
+      ),
+    );
+  }
+  expect((await claims()).body.results).toEqual([]);
+  expect((await claimAt(`s3://bk-claims/${repo}/outside`)).status).toBe(201);
+});
+
+test("backup-locations: bad input is refused naming the field, claiming nothing", async () => {
+  await succeededMark("m1");
+  const post = (body: unknown) => call("POST", `/repositories/${repo}/gc/backup-locations`, body);
+  expect((await post({ location: "s3://bk-claims/x" })).body.message).toMatch(/^mark_id: /);
+  expect((await post({ location: "s3://bk-claims/x", mark_id: "m1", extra: 1 })).status).toBe(400);
+  expect(await post({ location: "https://x/y", mark_id: "m1" })).toMatchObject({
+    status: 400,
+    body: { message: expect.stringMatching(/^location: must be s3:/) },
+  });
+  expect(await post({ location: `s3://lakefs-data/${repo}/bk`, mark_id: "m1" })).toMatchObject({
+    status: 400,
+    body: { message: expect.stringMatching(/^location: .* overlaps the storage namespace/) },
+  });
+  expect(await post({ location: "s3://lakeport-work/bk", mark_id: "m1" })).toMatchObject({
+    status: 400,
+    body: { message: expect.stringMatching(/^location: .* Lakeport's work bucket/) },
+  });
+  expect(await post({ location: "s3://bk-claims/x", mark_id: "no-such-mark" })).toEqual({
+    status: 404,
+    body: { message: `mark id "no-such-mark" not found in "${repo}"` },
+  });
+  expect(
+    (
+      await call("POST", `/repositories/no-such-repo/gc/backup-locations`, {
+        location: "s3://bk-claims/x",
+        mark_id: "m1",
+      })
+    ).status,
+  ).toBe(404);
+  expect((await claims()).body.results).toEqual([]);
+  expect(await call("DELETE", `/repositories/${repo}/gc/backup-locations`)).toEqual({
+    status: 400,
+    body: { message: "location: required (s3://bucket[/prefix])" },
+  });
+});
+
+test("backup-locations: a claim and an export path set around it at the same moment are never both kept", async () => {
+  // Each side writes its claim, then reads the other's (strongly consistent): one of two
+  // requests at once sees the other. Both may be refused; both kept would lose the backup.
+  await succeededMark("m1");
+  for (let i = 0; i < 8; i++) {
+    const bk = `s3://bk-race/${repo}/${i}/bk`;
+    const [claim, set] = await Promise.all([claimAt(bk), setExport(`s3://bk-race/${repo}/${i}`)]);
+    const claimKept = (await claims()).body.results.some(
+      (c: { location: string }) => c.location === bk,
+    );
+    const config = await call("GET", `/repositories/${repo}/branches/main/continuous-export`);
+    const exportKept =
+      config.status === 200 && config.body.exportPath === `s3://bk-race/${repo}/${i}`;
+    expect(claimKept && exportKept, `${claim.status} ${set.status}`).toBe(false);
+    expect(claimKept).toBe(claim.status === 201);
+    expect(exportKept).toBe(set.status === 200);
+    if (exportKept) {
+      await call("DELETE", `/repositories/${repo}/branches/main/continuous-export`);
+    }
+  }
+});

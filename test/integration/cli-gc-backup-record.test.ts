@@ -342,3 +342,45 @@ describe("gc backup record", () => {
     });
   });
 });
+
+describe("gc backup-locations", () => {
+  it("a backup claims its location: no export path is set around it until it is released", async () => {
+    // A branch's full export deletes whatever else is under its export path.
+    await w.marked("r14", ["data/r14"], true);
+    const loc = `s3://${w.backupBucket}/claims/r14`;
+    const b = await backup("r14", loc);
+    expect(b.code, b.stderr).toBe(0);
+    const listed = await w.lakeport(["gc", "backup-locations", `lakefs://${repo}`]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^${loc}  mark r14  claimed \\d{4}-`, "m"));
+    const around = `s3://${w.backupBucket}/claims`;
+    // Any repository's branch: here one with no export of its own yet.
+    w.fake.lakefs.addRepository("exp-r14", `s3://${w.bucket}/exp-r14/`, { main: "c1" });
+    const set = () =>
+      w.lakeport([
+        ...["export", "set", "lakefs://exp-r14/main", "--path", around, "--continuous=false"],
+      ]);
+    const refused = await set();
+    expect(refused.code, refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(
+      `400 exportPath: ${around} overlaps the GC backup location ${loc} of repository "${repo}" (mark r14)`,
+    );
+    const released = await w.lakeport([
+      ...["gc", "backup-locations", `lakefs://${repo}`, "--release", loc],
+    ]);
+    expect(released.code, released.stderr).toBe(0);
+    expect(released.stdout.trim()).toBe(`released ${loc}`);
+    const again = await w.lakeport([
+      ...["gc", "backup-locations", `lakefs://${repo}`, "--release", loc],
+    ]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain(`404 no GC backup location ${loc} claimed for "${repo}"`);
+    const bad = await w.lakeport([
+      ...["gc", "backup-locations", `lakefs://${repo}`, "--release", "s3://b/a/../c"],
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--release: /);
+    const stored = await set();
+    expect(stored.code, stored.stderr).toBe(0);
+  });
+});

@@ -16,7 +16,7 @@ import { checkCopyLocation, checkMarkLists, copyMarkedObjects } from "../../cli/
 import { runCopyPartsStep, runCopyPlanStep } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import { testS3Client, uniqueName } from "../support/clients";
-import { listedRepositories, MemoryGcStore } from "../support/memory-gc";
+import { listedRepositories, MemoryBackupLocations, MemoryGcStore } from "../support/memory-gc";
 
 let s3: S3Client;
 let nsBucket: string;
@@ -117,6 +117,7 @@ describe("GC backup and restore of a mark listing objects an earlier sweep delet
       s3: new MemoryGcStore(),
       workBucket: "work",
       lakefs: listedRepositories(["r", m.storageNamespace]),
+      ...new MemoryBackupLocations().planDeps(),
       now: () => new Date(),
       marks: {
         getMark: async (repository, markId) => ({

@@ -217,6 +217,54 @@ describe("the GC copy workflow's backup record", () => {
     expect(JSON.stringify(underExport.body)).toContain(`overlaps the export path ${exportPath}`);
   }, 180_000);
 
+  it("a backup started on the state machine claims its location: no export path around it until released; under one it fails, writing nothing", async () => {
+    // A full export deletes whatever else is under its export path: the backup would go.
+    const r = await markedRepository();
+    const loc = r.at("claimed");
+    const backup = await copy(r, "backup", loc.location);
+    expect(backup.status, `${backup.error}: ${backup.cause}`).toBe("SUCCEEDED");
+    const claims = await env.api.get(`/repositories/${r.id}/gc/backup-locations`);
+    expect(claims.body).toEqual({
+      results: [
+        {
+          repository: r.id,
+          location: loc.location,
+          mark_id: "m1",
+          claimed_at: expect.any(String),
+        },
+      ],
+    });
+    const around = `s3://${backupBucket}/${r.id}`;
+    const set = (exportPath: string) =>
+      env.api.put(`/repositories/${r.id}/branches/main/continuous-export`, { exportPath });
+    const refused = await set(around);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toContain(
+      `exportPath: ${around} overlaps the GC backup location ${loc.location} of repository \\"${r.id}\\" (mark m1)`,
+    );
+    expect(
+      (await env.api.get(`/repositories/${r.id}/branches/main/continuous-export`)).status,
+    ).toBe(404);
+    // Under a branch's export path set first, the workflow's plan refuses, claiming nothing.
+    const exportPath = `s3://${backupBucket}/${r.id}/export-out`;
+    expect((await set(exportPath)).status).toBe(200);
+    const under = await copy(r, "backup", `${exportPath}/bk`);
+    expect(under.status).toBe("FAILED");
+    expect(errorMessage(under)).toContain(
+      `location: ${exportPath}/bk overlaps the export path ${exportPath} of lakefs://${r.id}@main`,
+    );
+    expect(await backedUpKeys(`${r.id}/export-out/`)).toEqual([]);
+    expect(
+      (await env.api.get(`/repositories/${r.id}/gc/backup-locations`)).body.results,
+    ).toHaveLength(1);
+    // Released (its backup no longer needed), the location may be exported over.
+    const released = await env.api.delete(
+      `/repositories/${r.id}/gc/backup-locations?location=${encodeURIComponent(loc.location)}`,
+    );
+    expect(released.status).toBe(204);
+    expect((await set(`${around}/claimed`)).status).toBe(200);
+  }, 180_000);
+
   it("a backup of a swept mark is refused, writing no record", async () => {
     const r = await markedRepository();
     const sweep = await gc(r.id, { do_mark: false, mark_id: "m1" });

@@ -2,6 +2,11 @@
 // kept as they would be in S3, Parquet included), and the run and mark records with the
 // repository lease, following GcStore's rules.
 
+import type { BackupLocationClaims } from "../../lambdas/gc/app/backup-location-claim";
+import type {
+  BackupLocationClaim,
+  ExportPaths,
+} from "../../lambdas/gc/domain/backup-location-claims";
 import { LeaseLostError } from "../../lambdas/gc/domain/lease";
 import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../../lambdas/gc/domain/mark-lifecycle";
 import type { GcRules } from "../../lambdas/gc/domain/rules";
@@ -294,4 +299,45 @@ export function listedRepositories(...repos: [id: string, storageNamespace: stri
       };
     },
   };
+}
+
+/** GC backup location claims in memory (the BackupLocationClaims port), for copy plan tests. */
+export class MemoryBackupLocations implements BackupLocationClaims {
+  readonly claims = new Map<string, BackupLocationClaim>();
+  /** Export paths the plan reads (the port's other half); a test may add some. */
+  readonly exports: ExportPaths[] = [];
+
+  async claim(c: BackupLocationClaim): Promise<"created" | "existing"> {
+    const key = `${c.repository}#${c.location}`;
+    const existing = this.claims.get(key);
+    if (existing) {
+      this.claims.set(key, { ...existing, markId: c.markId, claimedAt: c.claimedAt });
+      return "existing";
+    }
+    this.claims.set(key, { ...c });
+    return "created";
+  }
+
+  async release(repository: string, location: string, claimToken?: string): Promise<boolean> {
+    const key = `${repository}#${location}`;
+    const c = this.claims.get(key);
+    if (!c || (claimToken !== undefined && c.claimToken !== claimToken)) return false;
+    this.claims.delete(key);
+    return true;
+  }
+
+  async *list(): AsyncIterable<BackupLocationClaim[]> {
+    yield [...this.claims.values()];
+  }
+
+  /** The copy plan's two deps of this port. */
+  planDeps() {
+    const exports = this.exports;
+    return {
+      backupLocations: this as BackupLocationClaims,
+      exportPaths: async function* () {
+        yield [...exports];
+      },
+    };
+  }
 }

@@ -10,10 +10,12 @@ import { Api } from "../../infra/constructs/api";
 import { Storage } from "../../infra/constructs/storage";
 import type { ApiDeps } from "../../lambdas/api/deps";
 import { createExportHandler } from "../../lambdas/api/handlers/export";
+import { createGcHandler } from "../../lambdas/api/handlers/gc";
 import { ROUTES } from "../../lambdas/api/routes";
 import { WebhookDeliveryStore } from "../../lambdas/api/webhook-store";
 import { ExportStore } from "../../lambdas/export/adapters/export-store";
 import { DynamoExportProgressStore } from "../../lambdas/export/adapters/progress-store";
+import { BackupLocationStore } from "../../lambdas/gc/adapters/backup-location-store";
 import { GcStore } from "../../lambdas/gc/adapters/gc-store";
 import { KIND_INDEX, TTL_ATTRIBUTE } from "../../lambdas/shared/dynamodb/table";
 import { FakeEventPublisher, FakeLakeFs, FakeWorkflowStarter } from "../support/api-fakes";
@@ -241,6 +243,11 @@ test("least privilege: the GC routes touch only repository and lease items, read
       actions: ["dynamodb:Query"],
       condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["export-config"] } },
     },
+    // The backup location routes claim, list and release GC backup locations (one partition).
+    {
+      actions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["GCBACKUPS"] } },
+    },
   ]);
   // WebhookDeliveryStore: claim (PutItem), read back a claim not won (GetItem: without it a
   // repeated delivery answered 500 on AWS, where IAM applies) and release (DeleteItem) of
@@ -306,6 +313,7 @@ describe("the export routes' table grants", () => {
         exports: new ExportStore(doc as never, "t"),
         exportProgress: new DynamoExportProgressStore(doc as never, "t"),
         gc: new GcStore(doc as never, "t"),
+        backupLocations: new BackupLocationStore(doc as never, "t"),
         webhooks: new WebhookDeliveryStore(doc as never, "t"),
       },
       lakefs: lakefs.asLakeFsApi(),
@@ -342,6 +350,7 @@ describe("the export routes' table grants", () => {
       "dynamodb:PutItem EXPORTPATHS",
       "dynamodb:PutItem REPO",
       "dynamodb:Query EXPORTPATHS",
+      "dynamodb:Query GCBACKUPS",
       "dynamodb:Query export-config",
       "dynamodb:UpdateItem REPO",
     ]);
@@ -362,5 +371,70 @@ describe("the export routes' table grants", () => {
       { action: "dynamodb:Scan", resource: table },
     ];
     expect(refused(exportRole(), outside)).toEqual(outside);
+  });
+});
+
+describe("the GC routes' table grants", () => {
+  const tableArn = () => arnOf(template, "AWS::DynamoDB::Table", "StorageState");
+  const gcRole = () => roleStatementsOf(template, "ApiGcFunction");
+  const event = (httpMethod: string, query?: Record<string, string>, body?: unknown) =>
+    ({
+      httpMethod,
+      resource: "/api/v1/repositories/{repository}/gc/backup-locations",
+      pathParameters: { repository: "repo1" },
+      queryStringParameters: query ?? null,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? null : JSON.stringify(body),
+    }) as never;
+
+  it("allow every call the backup location routes make: claim, list, release", async () => {
+    const other = { repository: "repo2", branch: "main", exportPath: "s3://exports-a/other/" };
+    const { doc, sent } = recordingTable([
+      { pk: "REPO#repo2", sk: "EXPORT#main#CONFIG", kind: "export-config", ...other },
+      { pk: "EXPORTPATHS", sk: "repo2#main", ...other },
+      { pk: "REPO#repo1", sk: "GCMARK#m1", repository: "repo1", markId: "m1" },
+    ]);
+    const lakefs = new FakeLakeFs().addRepository("repo1", "s3://data/repo1", { main: "c1" });
+    const deps: ApiDeps = {
+      stores: {
+        exports: new ExportStore(doc as never, "t"),
+        exportProgress: new DynamoExportProgressStore(doc as never, "t"),
+        gc: new GcStore(doc as never, "t"),
+        backupLocations: new BackupLocationStore(doc as never, "t"),
+        webhooks: new WebhookDeliveryStore(doc as never, "t"),
+      },
+      lakefs: lakefs.asLakeFsApi(),
+      workflows: new FakeWorkflowStarter(),
+      events: new FakeEventPublisher(),
+      exportStateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:export",
+      gcStateMachineArn: "arn:aws:states:eu-west-1:123456789012:stateMachine:gc",
+      exportBuckets: "any",
+      webhookToken: async () => undefined,
+      now: () => new Date("2027-01-01T00:00:00.000Z"),
+    };
+    const handler = createGcHandler(() => deps);
+    const location = "s3://backups/repo1/m1";
+    const answers = [
+      await handler(event("POST", undefined, { location, mark_id: "m1" })),
+      await handler(event("GET")),
+      await handler(event("DELETE", { location })),
+    ];
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 200, 204]);
+    expect(JSON.parse(answers[1]?.body ?? "{}").results).toEqual([
+      expect.objectContaining({ repository: "repo1", location, mark_id: "m1" }),
+    ]);
+    const requests = sent.flatMap((c) => dynamoRequests(c, tableArn()));
+    const calls = new Set(
+      requests.map((r) => `${r.action} ${r.context?.["dynamodb:LeadingKeys"]}`.split("#")[0]),
+    );
+    expect([...calls].sort()).toEqual([
+      "dynamodb:DeleteItem GCBACKUPS",
+      "dynamodb:GetItem REPO",
+      "dynamodb:PutItem GCBACKUPS",
+      "dynamodb:Query EXPORTPATHS",
+      "dynamodb:Query GCBACKUPS",
+      "dynamodb:Query export-config",
+    ]);
+    expect(refused(gcRole(), requests)).toEqual([]);
   });
 });

@@ -76,6 +76,7 @@ function putRoute(previous: ExportConfig, state: ExportState) {
         listPathClaims: async function* () {},
         listConfigs: async function* () {},
       },
+      backupLocations: { list: async function* () {} },
     },
     lakefs: lakefs.asLakeFsApi(),
     exportBuckets: "any",

@@ -9,7 +9,7 @@ import {
   runCopyPlanStep,
 } from "../../lambdas/gc/app/copy-mark";
 import { gcPaths, gcWorkKeys } from "../../lambdas/gc/domain/paths";
-import { listedRepositories, MemoryGcStore } from "../support/memory-gc";
+import { listedRepositories, MemoryBackupLocations, MemoryGcStore } from "../support/memory-gc";
 
 const NS = "s3://lake-ns/repos/repo";
 
@@ -23,10 +23,12 @@ function world(status: "succeeded" | "running" | "failed" = "succeeded") {
     status,
     storageNamespace: NS,
   };
+  const claims = new MemoryBackupLocations();
   const deps: CopyPlanDeps = {
     s3,
     workBucket: "lakeport-work",
     lakefs: listedRepositories(["repo", NS]),
+    ...claims.planDeps(),
     now: () => new Date("2025-06-01T12:00:00Z"),
     marks: {
       getMark: async (_r, markId) => (markId === "m1" ? { ...mark } : undefined),
@@ -36,7 +38,7 @@ function world(status: "succeeded" | "running" | "failed" = "succeeded") {
       },
     },
   };
-  return { s3, deps, retires };
+  return { s3, deps, retires, claims };
 }
 
 /** The copy plan of mark m1 of "repo": a backup to, or a restore from, `location`. */
@@ -83,6 +85,94 @@ describe("the copy plan of a backup into another repository's storage namespace"
     const plan = await planCopy(w, "backup", "s3://lake-other/backups/m1");
     expect(plan.parts).toBe(1);
     expect(w.retires).toEqual([]);
+  });
+});
+
+describe("the copy plan of a backup and the export paths", () => {
+  // A branch's full export deletes whatever else is under its export path: a backup there is
+  // refused, and a backup's location is claimed so that no export path is set around it later.
+  const exportAt = (exportPath: string, exportStatusPath?: string) => ({
+    repository: "r2",
+    branch: "main",
+    exportPath,
+    ...(exportStatusPath ? { exportStatusPath } : {}),
+  });
+
+  it("claims its location before the first write, naming the repository and the mark", async () => {
+    const w = world();
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    await planCopy(w, "backup", "s3://backups/m1/");
+    expect([...w.claims.claims.values()]).toEqual([
+      expect.objectContaining({ repository: "repo", location: "s3://backups/m1", markId: "m1" }),
+    ]);
+  });
+
+  it("is refused under, around or at an export or status path, writing nothing, claiming nothing", async () => {
+    const w = world();
+    w.claims.exports.push(exportAt("s3://exports/r2/", "s3://status/r2/"));
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    const before = [...w.s3.objects.keys()].sort();
+    for (const [location, what] of [
+      ["s3://exports/r2/backups/m1", "export path s3://exports/r2"],
+      ["s3://exports", "export path s3://exports/r2"],
+      ["s3://status/r2", "status path s3://status/r2"],
+    ]) {
+      await expect(planCopy(w, "backup", location as string)).rejects.toThrow(
+        new RegExp(`^location: .* overlaps the ${what} of lakefs://r2@main .*: nothing copied$`),
+      );
+    }
+    expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    expect(w.claims.claims.size).toBe(0);
+    // Beside them (a prefix sharing the export path's first characters included): planned.
+    expect((await planCopy(w, "backup", "s3://exports/r2-backups/m1")).parts).toBe(1);
+  });
+
+  it("withdraws its claim when an export path was set around the location meanwhile", async () => {
+    // The export configuration's request stored its paths after the plan's first check and
+    // reads the claims only after that: the plan's second read (after its claim) sees them.
+    const w = world();
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    const before = [...w.s3.objects.keys()].sort();
+    let reads = 0;
+    w.deps.exportPaths = async function* () {
+      reads++;
+      yield reads === 1 ? [] : [exportAt("s3://backups/")];
+    };
+    await expect(planCopy(w, "backup", "s3://backups/m1")).rejects.toThrow(
+      /overlaps the export path s3:\/\/backups of lakefs:\/\/r2@main.*: nothing copied$/,
+    );
+    expect(reads).toBe(2);
+    expect(w.claims.claims.size).toBe(0);
+    expect([...w.s3.objects.keys()].sort()).toEqual(before);
+  });
+
+  it("keeps an earlier backup's claim of the location when it is refused", async () => {
+    const w = world();
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    await w.claims.claim({
+      repository: "repo",
+      location: "s3://backups/m1",
+      markId: "m0",
+      claimedAt: "2025-05-01T00:00:00.000Z",
+      claimToken: "earlier",
+    });
+    let reads = 0;
+    w.deps.exportPaths = async function* () {
+      reads++;
+      yield reads === 1 ? [] : [exportAt("s3://backups/")];
+    };
+    await expect(planCopy(w, "backup", "s3://backups/m1")).rejects.toThrow(/nothing copied$/);
+    expect([...w.claims.claims.values()]).toEqual([
+      expect.objectContaining({ location: "s3://backups/m1", claimToken: "earlier" }),
+    ]);
+  });
+
+  it("a restore claims nothing (it reads from the location)", async () => {
+    const w = world();
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    await w.s3.put("backups", "m1/data/a", "a");
+    await planCopy(w, "restore", "s3://backups/m1").catch(() => undefined);
+    expect(w.claims.claims.size).toBe(0);
   });
 });
 

@@ -28,7 +28,7 @@ import {
 } from "../../lambdas/gc/domain/backup-record";
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import type { GcMark } from "../../lambdas/gc/domain/run-records";
-import { listedRepositories, MemoryGcStore } from "../support/memory-gc";
+import { listedRepositories, MemoryBackupLocations, MemoryGcStore } from "../support/memory-gc";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 const LATER = new Date("2025-06-01T12:30:00Z");
@@ -52,6 +52,7 @@ function world(markFields: Partial<GcMark> = {}) {
     s3,
     workBucket: "work",
     lakefs: listedRepositories(["repo", NS]),
+    ...new MemoryBackupLocations().planDeps(),
     now: () => clock,
     marks: {
       getMark: async (repository, markId) =>

@@ -11,7 +11,7 @@ import {
 import { gcPaths } from "../../lambdas/gc/domain/paths";
 import type { GcMark } from "../../lambdas/gc/domain/run-records";
 import { NotFoundError } from "../../lambdas/shared/errors";
-import { listedRepositories, MemoryGcStore } from "../support/memory-gc";
+import { listedRepositories, MemoryBackupLocations, MemoryGcStore } from "../support/memory-gc";
 
 const NOW = new Date("2025-06-01T12:00:00Z");
 type RetireResult = Awaited<ReturnType<CopyPlanDeps["marks"]["retireMark"]>>;
@@ -24,6 +24,7 @@ function world(answer: (reason: string) => RetireResult, marks = ["m1", "m2"]) {
     s3,
     workBucket: "work",
     lakefs: listedRepositories(["repo", "s3://lake-ns/repos/repo"]),
+    ...new MemoryBackupLocations().planDeps(),
     now: () => NOW,
     marks: {
       retireMark: async (repository, markId, reason, now) => {

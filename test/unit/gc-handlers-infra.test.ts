@@ -7,9 +7,18 @@ import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, expect, it } from "vitest";
 import { GcWorkflow } from "../../infra/constructs/gc";
 import { Storage } from "../../infra/constructs/storage";
+import { BackupLocationStore } from "../../lambdas/gc/adapters/backup-location-store";
 import { GcStore } from "../../lambdas/gc/adapters/gc-store";
+import { claimBackupLocationOutsideExports } from "../../lambdas/gc/app/backup-location-claim";
+import { listAllExportPaths } from "../../lambdas/shared/dynamodb/export-paths";
 import { completeMultipartUpload } from "../../lambdas/shared/s3-copy/copy-object";
-
+import {
+  arnOf,
+  dynamoRequests,
+  recordingTable,
+  refused,
+  roleStatementsOf,
+} from "../support/iam-policy";
 import { workflowPropsOf } from "../support/workflow-props";
 
 let template: Template;
@@ -199,8 +208,66 @@ it("lets the copy plan retire a restore's mark and nothing more of the table; th
   ).toEqual([
     { actions: ["dynamodb:GetItem"], condition: leading(["REPO#*", "GCLEASE#*"]) },
     { actions: ["dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
+    // A backup's location claim, and the export paths read around it.
+    {
+      actions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["GCBACKUPS"] } },
+    },
+    {
+      actions: ["dynamodb:Query"],
+      condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["EXPORTPATHS"] } },
+    },
+    {
+      actions: ["dynamodb:Query"],
+      condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["export-config"] } },
+    },
   ]);
   expect(tableStatements("GcCopyPartsFunction")).toEqual([]);
+});
+
+it("lets the copy plan make every call of a backup's location claim: created, kept, withdrawn", async () => {
+  // The embedded environment applies no IAM: a call the role does not allow fails only on AWS.
+  const tableArn = arnOf(template, "AWS::DynamoDB::Table", "StorageState");
+  const paths = { repository: "r2", branch: "main", exportPath: "s3://exports/r2/" };
+  const { doc, sent } = recordingTable([
+    { pk: "EXPORTPATHS", sk: "r2#main", ...paths },
+    { pk: "REPO#r2", sk: "EXPORT#main#CONFIG", kind: "export-config", ...paths },
+  ]);
+  const store = new BackupLocationStore(doc as never, "t");
+  const deps = {
+    claims: store,
+    exportPaths: () => listAllExportPaths(doc as never, "t"),
+    now: () => new Date(),
+  };
+  const req = { repository: "r1", location: "s3://backups/r1/m1", markId: "m1" };
+  expect(await claimBackupLocationOutsideExports(deps, req)).toHaveProperty("created", true);
+  // A location claimed before: kept (UpdateItem), as a claim whose put the condition refuses.
+  const kept = new BackupLocationStore(
+    {
+      send: async (c: { constructor: { name: string } }) => {
+        if (c.constructor.name === "PutCommand") {
+          sent.push(c as never);
+          throw new ConditionalCheckFailedException({ message: "exists", $metadata: {} });
+        }
+        return doc.send(c as never);
+      },
+    } as never,
+    "t",
+  );
+  expect(await kept.claim({ ...req, claimedAt: "t", claimToken: "x" })).toBe("existing");
+  expect(await store.release("r1", req.location, "x")).toBe(true);
+  const requests = sent.flatMap((c) => dynamoRequests(c, tableArn));
+  const calls = new Set(
+    requests.map((r) => `${r.action} ${r.context?.["dynamodb:LeadingKeys"]}`.split("#")[0]),
+  );
+  expect([...calls].sort()).toEqual([
+    "dynamodb:DeleteItem GCBACKUPS",
+    "dynamodb:PutItem GCBACKUPS",
+    "dynamodb:Query EXPORTPATHS",
+    "dynamodb:Query export-config",
+    "dynamodb:UpdateItem GCBACKUPS",
+  ]);
+  expect(refused(roleStatementsOf(template, "GcCopyPlanFunction"), requests)).toEqual([]);
 });
 
 it("lets the copy plan read lakeFS's credentials (a backup goes outside every namespace); the copies not", () => {

@@ -43,6 +43,7 @@ import {
   checkExportBucket,
   checkKeysFit,
   checkNotWorkBucket,
+  checkOutsideBackupLocations,
   checkOutsideNamespaces,
   checkOutsideOtherExports,
   checkOutsidePreviousExport,
@@ -292,6 +293,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       ...(exportStatusPath ? { exportStatusPath } : {}),
     };
     await checkOutsideOtherExports(own, otherExports(deps));
+    await checkOutsideBackupLocations(own, deps.stores.backupLocations.list());
     const { config, previous, state } = await storeConfig(deps, {
       repository,
       branch,
@@ -306,6 +308,8 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       // Its path claim is read consistently: of two requests at once, the later read sees the
       // other's write, so they are never both stored.
       await checkOutsideOtherExports(own, otherExports(deps));
+      // A GC backup claims its location, then reads the path claims: the same way round.
+      await checkOutsideBackupLocations(own, deps.stores.backupLocations.list());
     } catch (err) {
       const removed = await undoStoredConfig(deps, config, previous);
       if (removed && err instanceof ValidationError) {

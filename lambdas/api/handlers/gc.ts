@@ -2,14 +2,18 @@
 
 import { z } from "zod";
 import { backupLocationProblem } from "../../gc/app/backup-location-check";
+import {
+  claimBackupLocationOutsideExports,
+  exportPathProblem,
+} from "../../gc/app/backup-location-claim";
 import { startGcRun } from "../../gc/app/start-gc-run";
+import type { BackupLocationClaim } from "../../gc/domain/backup-location-claims";
 import { GC_ID_PATTERN, GC_ID_RULE } from "../../gc/domain/ids";
 import type { GcMode } from "../../gc/domain/workflow-input";
 import { ConflictError, NotFoundError, ValidationError } from "../../shared/errors";
 import { getRepositoryOrThrow } from "../../shared/lakefs/refs";
 import {
   bucketOfLocation,
-  locationsOverlap,
   normalizeS3Location,
   writableLocationProblem,
 } from "../../shared/s3-naming";
@@ -27,6 +31,7 @@ import {
 } from "../http";
 import { API_BASE_PATH, routeKey, SCHEDULED_HEADER } from "../routes";
 import {
+  GcBackupLocationClaimRequestSchema,
   GcMarkRetireRequestSchema,
   GcRulesBodySchema,
   type GcRunRequest,
@@ -80,30 +85,40 @@ function pageSize(event: ApiEvent): number {
 }
 
 /**
- * A backup under an export path is deleted by that branch's next full export (it deletes
- * whatever else is under its path), and status paths are the exports' too: a backup location
- * overlapping any branch's is refused. The path claims are read strongly consistently, then
+ * Every branch's export and status paths: the path claims (read strongly consistently), then
  * the configurations (which also hold those stored before claims existed).
  */
-async function checkOutsideExports(deps: ApiDeps, location: string): Promise<void> {
-  const pages = [deps.stores.exports.listPathClaims(), deps.stores.exports.listConfigs()];
-  for (const configs of pages) {
-    for await (const page of configs) {
-      for (const c of page) {
-        for (const [what, path] of [
-          ["export path", c.exportPath],
-          ["status path", c.exportStatusPath],
-        ] as const) {
-          if (path && locationsOverlap(location, path)) {
-            throw new ValidationError(
-              `location: ${normalizeS3Location(location)} overlaps the ${what} ${normalizeS3Location(path)} of lakefs://${c.repository}@${c.branch} (a full export deletes whatever else is under its export path): back up outside every export and status path`,
-            );
-          }
-        }
-      }
-    }
-  }
+async function* exportPaths(deps: ApiDeps) {
+  yield* deps.stores.exports.listPathClaims();
+  yield* deps.stores.exports.listConfigs();
 }
+
+/**
+ * A location a GC backup may be made to (`field` names it in errors): well formed, outside
+ * the work bucket and every repository's storage namespace. Returns it normalized.
+ */
+async function checkBackupLocation(deps: ApiDeps, field: string, location: string | undefined) {
+  if (location === undefined || location === "") {
+    throw new ValidationError(`${field}: required (s3://bucket[/prefix])`);
+  }
+  const problem = writableLocationProblem(location);
+  if (problem) throw new ValidationError(`${field}: ${problem}`);
+  if (deps.workBucket && bucketOfLocation(location) === deps.workBucket) {
+    throw new ValidationError(
+      `${field}: ${location} is in Lakeport's work bucket, whose objects expire after days: back up to a bucket of its own`,
+    );
+  }
+  const overlap = await backupLocationProblem(deps.lakefs, location);
+  if (overlap) throw new ValidationError(`${field}: ${overlap}`);
+  return normalizeS3Location(location);
+}
+
+const claimView = (c: BackupLocationClaim) => ({
+  repository: c.repository,
+  location: c.location,
+  mark_id: c.markId,
+  claimed_at: c.claimedAt,
+});
 
 export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
   [routeKey("GET", `${base}/settings/gc_rules`)]: async (event, deps) => {
@@ -159,25 +174,58 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     return json(200, gcMarkView(mark, deps.now(), deps.gcSettings?.maxMarkAgeHours));
   },
 
-  // Asked by `gc backup` before it copies from the CLI's machine (the copy workflow's plan
-  // checks the same): the CLI sees no lakeFS, so it cannot list the namespaces itself.
+  // A check only (nothing claimed); `gc backup` claims with the POST below.
   [routeKey("GET", `${base}/gc/backup-location-check`)]: async (event, deps) => {
     await existingRepository(event, deps);
-    const location = queryParam(event, "location");
-    if (location === undefined || location === "") {
+    const location = await checkBackupLocation(deps, "location", queryParam(event, "location"));
+    // A backup under an export path is deleted by that branch's next full export.
+    const why = await exportPathProblem(location, exportPaths(deps));
+    if (why) throw new ValidationError(`location: ${why}`);
+    return json(200, { location, usable: true });
+  },
+
+  // Claimed by `gc backup` before it copies from the CLI's machine (the copy workflow's plan
+  // claims the same): the CLI sees no lakeFS nor table, so it cannot check or claim itself.
+  [routeKey("POST", `${base}/gc/backup-locations`)]: async (event, deps) => {
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
+    const body = parseBody(event, GcBackupLocationClaimRequestSchema);
+    await getRepositoryOrThrow(deps.lakefs, repository);
+    const location = await checkBackupLocation(deps, "location", body.location);
+    if (!(await deps.stores.gc.getMark(repository, body.mark_id))) {
+      throw new NotFoundError(`mark id "${body.mark_id}" not found in "${repository}"`);
+    }
+    const out = await claimBackupLocationOutsideExports(
+      { claims: deps.stores.backupLocations, exportPaths: () => exportPaths(deps), now: deps.now },
+      { repository, location, markId: body.mark_id },
+    );
+    if ("problem" in out) throw new ValidationError(`location: ${out.problem}`);
+    return json(out.created ? 201 : 200, claimView(out.claim));
+  },
+
+  [routeKey("GET", `${base}/gc/backup-locations`)]: async (event, deps) => {
+    const repository = await existingRepository(event, deps);
+    const results: ReturnType<typeof claimView>[] = [];
+    for await (const page of deps.stores.backupLocations.listOfRepository(repository)) {
+      results.push(...page.map(claimView));
+    }
+    return json(200, { results });
+  },
+
+  // No lakeFS check: the backups of a repository deleted in lakeFS must still be releasable.
+  [routeKey("DELETE", `${base}/gc/backup-locations`)]: async (event, deps) => {
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
+    parseBody(event, NoOptionsSchema, { optional: true });
+    const given = queryParam(event, "location");
+    if (given === undefined || given === "") {
       throw new ValidationError("location: required (s3://bucket[/prefix])");
     }
-    const problem = writableLocationProblem(location);
+    const problem = writableLocationProblem(given);
     if (problem) throw new ValidationError(`location: ${problem}`);
-    if (deps.workBucket && bucketOfLocation(location) === deps.workBucket) {
-      throw new ValidationError(
-        `location: ${location} is in Lakeport's work bucket, whose objects expire after days: back up to a bucket of its own`,
-      );
+    const location = normalizeS3Location(given);
+    if (!(await deps.stores.backupLocations.release(repository, location))) {
+      throw new NotFoundError(`no GC backup location ${location} claimed for "${repository}"`);
     }
-    const overlap = await backupLocationProblem(deps.lakefs, location);
-    if (overlap) throw new ValidationError(`location: ${overlap}`);
-    await checkOutsideExports(deps, location);
-    return json(200, { location: normalizeS3Location(location), usable: true });
+    return noContent();
   },
 
   [routeKey("POST", `${base}/gc/marks/{markId}/retire`)]: async (event, deps) => {

@@ -19,7 +19,8 @@ import {
   throughConflicts,
   withoutKeys,
 } from "../../shared/dynamodb/document-client";
-import { EXPORT_PATHS_PK, KIND_INDEX, keys } from "../../shared/dynamodb/table";
+import { type ExportPathClaim, listExportPathClaims } from "../../shared/dynamodb/export-paths";
+import { KIND_INDEX, keys } from "../../shared/dynamodb/table";
 import type { ExportConfig } from "../domain/export-config";
 import type { ExportState } from "../domain/export-state";
 import { decideDone } from "../domain/transitions";
@@ -29,6 +30,8 @@ import type {
   CompleteExportResult,
   ExportStateStore,
 } from "../ports";
+
+export type { ExportPathClaim };
 
 const MAX_CAS_ATTEMPTS = 10;
 
@@ -187,22 +190,8 @@ export class ExportStore implements ExportStateStore {
    * (one partition), a page at a time: unlike listConfigs, a configuration stored just before
    * is never missing. Configurations stored before path claims existed have none.
    */
-  async *listPathClaims(pageSize = 500): AsyncIterable<ExportPathClaim[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": EXPORT_PATHS_PK },
-          ConsistentRead: true,
-          Limit: pageSize,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      yield (out.Items ?? []).map((i) => withoutKeys<ExportPathClaim>(i));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+  listPathClaims(pageSize = 500): AsyncIterable<ExportPathClaim[]> {
+    return listExportPathClaims(this.doc, this.tableName, pageSize);
   }
 
   private configPut(config: ExportConfig) {
@@ -529,14 +518,6 @@ export class ExportStore implements ExportStateStore {
       throw err;
     }
   }
-}
-
-/** The paths one branch's export configuration takes (keys.exportPathClaim). */
-export interface ExportPathClaim {
-  repository: string;
-  branch: string;
-  exportPath: string;
-  exportStatusPath?: string;
 }
 
 /** An export state as its item holds it. */

@@ -8,8 +8,9 @@
 // and finishes the record, or fails a restore short of its backup.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { NotFoundError } from "../../shared/errors";
-import { writableLocationProblem } from "../../shared/s3-naming";
+import { normalizeS3Location, writableLocationProblem } from "../../shared/s3-naming";
 import { parseS3Uri } from "../../shared/s3-uri";
+import type { ExportPaths } from "../domain/backup-location-claims";
 import {
   type BackupRecord,
   BackupRecordError,
@@ -28,6 +29,10 @@ import type { GcMark } from "../domain/run-records";
 import { encodeJsonLines } from "../domain/shards";
 import type { GcMarkRetirer, GcStepDeps } from "../ports";
 import { backupLocationProblem, type RepositoryLister } from "./backup-location-check";
+import {
+  type BackupLocationClaims,
+  claimBackupLocationOutsideExports,
+} from "./backup-location-claim";
 import { notFoundProblem, probeBackupLocation } from "./backup-probe";
 import { gcWorkKeys, namespaceObjects } from "./common";
 import {
@@ -110,6 +115,9 @@ function checkBackupOutsideWorkBucket(location: string, workBucket: string): voi
 export interface CopyPlanDeps extends Pick<GcStepDeps, "s3" | "workBucket" | "now"> {
   /** A backup's location is checked against every repository's namespace. */
   lakefs: RepositoryLister;
+  /** ... claimed (keys.gcBackupLocation), and checked against every branch's export paths. */
+  backupLocations: BackupLocationClaims;
+  exportPaths: () => AsyncIterable<ExportPaths[]>;
   marks: GcMarkRetirer;
 }
 
@@ -138,6 +146,22 @@ export class MarkSweepSettlingError extends Error {
   constructor(why: string) {
     super(`${why}: nothing restored and the mark is not retired`);
   }
+}
+
+/**
+ * A backup claims its location before its first write, so that no export path is set around
+ * it later (a full export would delete it), and is refused under one set meanwhile.
+ */
+async function claimLocation(deps: CopyPlanDeps, input: CopyMarkInput): Promise<void> {
+  const out = await claimBackupLocationOutsideExports(
+    { claims: deps.backupLocations, exportPaths: deps.exportPaths, now: deps.now },
+    {
+      repository: input.repository,
+      location: normalizeS3Location(input.location),
+      markId: input.markId,
+    },
+  );
+  if ("problem" in out) throw new Error(`location: ${out.problem}: nothing copied`);
 }
 
 export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput): Promise<CopyPlan> {
@@ -185,6 +209,7 @@ export async function runCopyPlanStep(deps: CopyPlanDeps, input: CopyMarkInput):
     checkRestoreRecord(record, owner, input.location, accept === true);
     if (!record) await checkRecordlessLocation(deps, input, parts);
   }
+  if (input.direction === "backup") await claimLocation(deps, input);
   const key = `${gcWorkKeys(input.repository, input.copyId).root}copy-parts.jsonl`;
   await deps.s3.put(deps.workBucket, key, encodeJsonLines(parts));
   const plan = { partsKey: key, parts: parts.length };

@@ -2,11 +2,14 @@
 // from the function's environment (WORK_BUCKET, TABLE_NAME, GC_LEASE_SECONDS, LAKEFS_ENDPOINT +
 // credentials), built once per container.
 
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoDbClient, createS3Client } from "../../shared/aws/clients";
 import { documentClient } from "../../shared/dynamodb/document-client";
+import { listAllExportPaths } from "../../shared/dynamodb/export-paths";
 import { required, secondsOr } from "../../shared/env";
 import { createLakeFsClientFromEnv } from "../../shared/lakefs/factory";
 import type { LogKeys } from "../../shared/logger";
+import { BackupLocationStore } from "../adapters/backup-location-store";
 import { GcStore } from "../adapters/gc-store";
 import { S3GcObjectStore } from "../adapters/s3-object-store";
 import type { CopyEndDeps } from "../app/copy-end";
@@ -47,11 +50,40 @@ async function* lazyPages<C, T>(
 }
 
 /** The table is reached only by the steps that use it (every step renews the lease). */
+function lazyTable(): () => { doc: DynamoDBDocumentClient; tableName: string } {
+  let table: { doc: DynamoDBDocumentClient; tableName: string } | undefined;
+  return () => {
+    table ??= { doc: documentClient(createDynamoDbClient()), tableName: required("TABLE_NAME") };
+    return table;
+  };
+}
+
+const table = lazyTable();
+
 function lazyStore(): () => GcStore {
   let store: GcStore | undefined;
   return () => {
-    store ??= new GcStore(documentClient(createDynamoDbClient()), required("TABLE_NAME"));
+    const { doc, tableName } = table();
+    store ??= new GcStore(doc, tableName);
     return store;
+  };
+}
+
+/** The copy plan's: a backup claims its location, away from every export path. */
+function backupClaims(): Pick<CopyPlanDeps, "backupLocations" | "exportPaths"> {
+  let claims: BackupLocationStore | undefined;
+  const get = () => {
+    const { doc, tableName } = table();
+    claims ??= new BackupLocationStore(doc, tableName);
+    return claims;
+  };
+  return {
+    backupLocations: {
+      claim: (...a) => get().claim(...a),
+      release: (...a) => get().release(...a),
+      list: () => get().list(),
+    },
+    exportPaths: () => listAllExportPaths(table().doc, table().tableName),
   };
 }
 
@@ -97,6 +129,7 @@ export function gcDepsFromEnv(): GcStepDeps {
 export function copyPlanDepsFromEnv(): CopyPlanDeps {
   return {
     ...gcDepsFromEnv(),
+    ...backupClaims(),
     marks: {
       retireMark: (repository, markId, reason, now) =>
         store().retireMark(

@@ -25,6 +25,8 @@ export type ItemKind =
 const repoPk = (repository: string) => `${REPO_PK_PREFIX}${repository}`;
 /** The partition of every branch's export path claim (keys.exportPathClaim). */
 export const EXPORT_PATHS_PK = "EXPORTPATHS";
+/** The partition of every GC backup location's claim (keys.gcBackupLocation). */
+export const GC_BACKUPS_PK = "GCBACKUPS";
 
 /** Key builders. Repository ids and branch names never contain `#` (lakeFS forbids it). */
 export const keys = {
@@ -72,6 +74,15 @@ export const keys = {
   exportPathClaim: (repository: string, branch: string) => ({
     pk: EXPORT_PATHS_PK,
     sk: `${repository}#${branch}`,
+  }),
+  /**
+   * A GC backup location a repository's backups were made to: every repository's in one
+   * partition, read strongly consistently by export configuration changes (a full export
+   * deletes whatever else is under its path) as claims are by backups.
+   */
+  gcBackupLocation: (repository: string, location: string) => ({
+    pk: GC_BACKUPS_PK,
+    sk: `${repository}#${location}`,
   }),
   repoPartition: repoPk,
 };

@@ -1,0 +1,99 @@
+// GC backup location claims in DynamoDB (keys.gcBackupLocation): one partition for every
+// repository, so that an export configuration change reads them all strongly consistently.
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { GC_BACKUPS_PK, keys } from "../../shared/dynamodb/table";
+import type { BackupLocationClaims } from "../app/backup-location-claim";
+import type { BackupLocationClaim } from "../domain/backup-location-claims";
+
+export class BackupLocationStore implements BackupLocationClaims {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async claim(claim: BackupLocationClaim): Promise<"created" | "existing"> {
+    const key = keys.gcBackupLocation(claim.repository, claim.location);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, ...claim },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return "created";
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    // Kept with its token (an earlier backup's claim): the newest mark is recorded on it.
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: "SET markId = :m, claimedAt = :t",
+        ExpressionAttributeValues: { ":m": claim.markId, ":t": claim.claimedAt },
+      }),
+    );
+    return "existing";
+  }
+
+  async release(repository: string, location: string, claimToken?: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.gcBackupLocation(repository, location),
+          ConditionExpression:
+            claimToken === undefined
+              ? "attribute_exists(pk)"
+              : "attribute_exists(pk) AND claimToken = :token",
+          ...(claimToken === undefined
+            ? {}
+            : { ExpressionAttributeValues: { ":token": claimToken } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  list(): AsyncIterable<BackupLocationClaim[]> {
+    return this.query();
+  }
+
+  /** One repository's claims, in location order. */
+  listOfRepository(repository: string): AsyncIterable<BackupLocationClaim[]> {
+    return this.query(`${repository}#`);
+  }
+
+  private async *query(skPrefix?: string, pageSize = 500): AsyncIterable<BackupLocationClaim[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression:
+            skPrefix === undefined ? "pk = :pk" : "pk = :pk AND begins_with(sk, :sk)",
+          ExpressionAttributeValues: {
+            ":pk": GC_BACKUPS_PK,
+            ...(skPrefix === undefined ? {} : { ":sk": skPrefix }),
+          },
+          ConsistentRead: true,
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (out.Items ?? []).map((i) => withoutKeys<BackupLocationClaim>(i));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+}
