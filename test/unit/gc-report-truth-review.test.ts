@@ -305,6 +305,39 @@ describe("a resumed sweep of the same mark", () => {
   });
 });
 
+describe("a sweep whose function runs out of time", () => {
+  // A Lambda killed at its timeout leaves no deleted-objects log for what it had deleted: the
+  // sweep stops sending requests with a minute left, writes its log and counts, and fails,
+  // naming the way on (a sweep-only run of the mark).
+  it("sends no further request, logs exactly what was deleted, and a sweep-only run finishes", async () => {
+    const { w, m } = await markedExpiredObjects(2500);
+    let requests = 0;
+    w.store.beforeDelete = () => {
+      requests++;
+    };
+    const first = await sweepOnly(
+      w,
+      m,
+      { sweep: { concurrency: 1, outOfTime: () => requests >= 1 } },
+      NOW + 60,
+    );
+    expect(first.out.success).toBe(false);
+    expect(first.out.errorMessage).toMatch(
+      /^sweep stopped: sweep of part 0 stopped with less than a minute of its function's time left, its deleted-objects log written: start a sweep-only run of the mark/,
+    );
+    expect(requests).toBe(1);
+    expect(w.store.deleted).toHaveLength(1000);
+    const logged = [...(await deletedLogs(w.store)).values()].flat();
+    expect(logged.sort()).toEqual(w.store.deleted.map((k) => k.slice(PREFIX.length)).sort());
+    expect(first.out.counts.deleted_objects).toBe(1000);
+    const logKey = w.store.keysUnder(LOGS)[0]!;
+    expect(parquetKv(w.store, logKey)["lakeport.incomplete"]).toBe("true");
+    const second = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
+    expect(second.out.success).toBe(true);
+    expect(new Set(w.store.deleted).size).toBe(2500);
+  });
+});
+
 describe("a batch whose resend is stopped by the check", () => {
   it("still logs what the batch's first request deleted", async () => {
     // One request of 3 keys: S3 deletes two and answers SlowDown for the third. Before the

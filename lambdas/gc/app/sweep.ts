@@ -54,6 +54,22 @@ export interface SweepStepOptions {
   /** Revived keys one pass holds (tests use small numbers to force passes). */
   keysPerPass?: number;
   clock?: () => number;
+  /**
+   * True once less of the function's time is left than a request, the log's close and the
+   * counts need: no further delete request is sent, and the part ends as stopped, its log
+   * written (a function killed at its timeout would leave none for what it had deleted).
+   */
+  outOfTime?: () => boolean;
+}
+
+/** A sweep part stopped before its function's timeout; a sweep-only run of the mark resumes it. */
+export class SweepOutOfTimeError extends Error {
+  override readonly name = "SweepOutOfTimeError";
+  constructor(part: number) {
+    super(
+      `sweep of part ${part} stopped with less than a minute of its function's time left, its deleted-objects log written: start a sweep-only run of the mark to finish (keys already gone count as deleted)`,
+    );
+  }
 }
 
 /** Failures kept per part in the counts file (the rest are only counted). */
@@ -142,6 +158,7 @@ async function sweepPart(
         ),
         opts.concurrency ?? 8,
         async (batch) => {
+          if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
           const relative = (key: string) => key.slice(ns.keyPrefix.length);
           // Before every request, the first and each retry of throttled keys (seconds later):
           // a fresh check, and only the keys it found unreferenced. What was spared is
