@@ -279,3 +279,11 @@ export const leadingKeyRequest =
     resource,
     context: { "dynamodb:LeadingKeys": [key] },
   });
+
+/** Each action on each partition (or kind) the requests touch, once, sorted: "action PARTITION". */
+export function partitionCalls(requests: IamRequest[]): string[] {
+  const calls = new Set(
+    requests.map((r) => `${r.action} ${r.context?.["dynamodb:LeadingKeys"]}`.split("#")[0]!),
+  );
+  return [...calls].sort();
+}

@@ -8,13 +8,13 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   type TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
   getItem,
   isConditionFailure,
+  queryPages,
   sendTransaction,
   throughConflicts,
   withoutKeys,
@@ -244,26 +244,18 @@ export class ExportStore implements ExportStateStore {
   }
 
   /** Items of one kind across repositories, page by page (the kind index). */
-  private async *itemsOfKind(
+  private itemsOfKind(
     kind: "export-config" | "export-state",
     pageSize: number,
   ): AsyncIterable<Record<string, unknown>[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: KIND_INDEX.name,
-          KeyConditionExpression: "#k = :k",
-          ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
-          ExpressionAttributeValues: { ":k": kind },
-          Limit: pageSize,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      yield out.Items ?? [];
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    return queryPages(this.doc, {
+      TableName: this.tableName,
+      IndexName: KIND_INDEX.name,
+      KeyConditionExpression: "#k = :k",
+      ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
+      ExpressionAttributeValues: { ":k": kind },
+      Limit: pageSize,
+    });
   }
 
   async getState(repository: string, branch: string): Promise<ExportState | undefined> {

@@ -4,10 +4,9 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailure, withoutKeys } from "../../shared/dynamodb/document-client";
+import { isConditionFailure, queryPages, withoutKeys } from "../../shared/dynamodb/document-client";
 import { GC_BACKUPS_PK, keys } from "../../shared/dynamodb/table";
 import type { BackupLocationClaims } from "../app/backup-location-claim";
 import type { BackupLocationClaim } from "../domain/backup-location-claims";
@@ -76,24 +75,17 @@ export class BackupLocationStore implements BackupLocationClaims {
   }
 
   private async *query(skPrefix?: string, pageSize = 500): AsyncIterable<BackupLocationClaim[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression:
-            skPrefix === undefined ? "pk = :pk" : "pk = :pk AND begins_with(sk, :sk)",
-          ExpressionAttributeValues: {
-            ":pk": GC_BACKUPS_PK,
-            ...(skPrefix === undefined ? {} : { ":sk": skPrefix }),
-          },
-          ConsistentRead: true,
-          Limit: pageSize,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      yield (out.Items ?? []).map((i) => withoutKeys<BackupLocationClaim>(i));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const pages = queryPages(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression:
+        skPrefix === undefined ? "pk = :pk" : "pk = :pk AND begins_with(sk, :sk)",
+      ExpressionAttributeValues: {
+        ":pk": GC_BACKUPS_PK,
+        ...(skPrefix === undefined ? {} : { ":sk": skPrefix }),
+      },
+      ConsistentRead: true,
+      Limit: pageSize,
+    });
+    for await (const items of pages) yield items.map((i) => withoutKeys<BackupLocationClaim>(i));
   }
 }

@@ -3,6 +3,8 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DynamoDBDocumentClient,
   GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   type TransactWriteCommandOutput,
@@ -13,6 +15,19 @@ export function documentClient(ddb: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(ddb, {
     marshallOptions: { removeUndefinedValues: true },
   });
+}
+
+/** A Query's items, a page at a time, until DynamoDB has no more. */
+export async function* queryPages(
+  doc: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, "ExclusiveStartKey">,
+): AsyncIterable<Record<string, unknown>[]> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    yield out.Items ?? [];
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
 }
 
 type Cancellation = { name?: string; CancellationReasons?: { Code?: string }[] };

@@ -2,8 +2,8 @@
 // else must stay out of them: another branch's export, a GC backup (a full export deletes
 // whatever else is under its export path). Shared by the export capability, which writes them,
 // and the GC copy plan, which checks a backup location against them.
-import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { withoutKeys } from "./document-client";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { queryPages, withoutKeys } from "./document-client";
 import { EXPORT_PATHS_PK, KIND_INDEX } from "./table";
 
 /** The paths one branch's export configuration takes (keys.exportPathClaim). */
@@ -24,21 +24,14 @@ export async function* listExportPathClaims(
   tableName: string,
   pageSize = 500,
 ): AsyncIterable<ExportPathClaim[]> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": EXPORT_PATHS_PK },
-        ConsistentRead: true,
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    yield (out.Items ?? []).map((i) => withoutKeys<ExportPathClaim>(i));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  const pages = queryPages(doc, {
+    TableName: tableName,
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": EXPORT_PATHS_PK },
+    ConsistentRead: true,
+    Limit: pageSize,
+  });
+  for await (const items of pages) yield items.map((i) => withoutKeys<ExportPathClaim>(i));
 }
 
 /** The paths of every stored export configuration, through the kind index (which lags writes). */
@@ -47,27 +40,22 @@ export async function* listExportConfigPaths(
   tableName: string,
   pageSize = 100,
 ): AsyncIterable<ExportPathClaim[]> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await doc.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: KIND_INDEX.name,
-        KeyConditionExpression: "#k = :k",
-        ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
-        ExpressionAttributeValues: { ":k": "export-config" },
-        Limit: pageSize,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    yield (out.Items ?? []).map((i) => ({
+  const pages = queryPages(doc, {
+    TableName: tableName,
+    IndexName: KIND_INDEX.name,
+    KeyConditionExpression: "#k = :k",
+    ExpressionAttributeNames: { "#k": KIND_INDEX.partitionKey },
+    ExpressionAttributeValues: { ":k": "export-config" },
+    Limit: pageSize,
+  });
+  for await (const items of pages) {
+    yield items.map((i) => ({
       repository: String(i.repository),
       branch: String(i.branch),
       exportPath: String(i.exportPath),
       ...(typeof i.exportStatusPath === "string" ? { exportStatusPath: i.exportStatusPath } : {}),
     }));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  }
 }
 
 /** Both: the claims first (consistent), then the configurations (also those without claims). */
