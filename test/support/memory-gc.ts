@@ -311,7 +311,13 @@ export class MemoryBackupLocations implements BackupLocationClaims {
     const key = `${c.repository}#${c.location}`;
     const existing = this.claims.get(key);
     if (existing) {
-      this.claims.set(key, { ...existing, markId: c.markId, claimedAt: c.claimedAt });
+      // As BackupLocationStore: the claim takes the newest call's token (see its claim).
+      this.claims.set(key, {
+        ...existing,
+        markId: c.markId,
+        claimedAt: c.claimedAt,
+        claimToken: c.claimToken,
+      });
       return "existing";
     }
     this.claims.set(key, { ...c });

@@ -11,36 +11,59 @@ import { GC_BACKUPS_PK, keys } from "../../shared/dynamodb/table";
 import type { BackupLocationClaims } from "../app/backup-location-claim";
 import type { BackupLocationClaim } from "../domain/backup-location-claims";
 
+/** Puts of a claim released each time between its put and its update (then an error). */
+const MAX_CLAIM_ATTEMPTS = 5;
+
 export class BackupLocationStore implements BackupLocationClaims {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
+  /**
+   * Created (a put where there was none), or found: then the newest mark is recorded on it and
+   * it takes this call's token, so that a call which created it and withdraws it after a
+   * failed re-check (release with its token) no longer removes a claim another backup relied
+   * on meanwhile. A put whose answer was lost (the SDK sends it again and finds its own item)
+   * is answered as created; a claim released between the put and the update is put again.
+   */
   async claim(claim: BackupLocationClaim): Promise<"created" | "existing"> {
     const key = keys.gcBackupLocation(claim.repository, claim.location);
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...key, ...claim },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
-      );
-      return "created";
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...key, ...claim },
+            ConditionExpression: "attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          }),
+        );
+        return "created";
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+        const old = (err as { Item?: { claimToken?: { S?: string } } }).Item;
+        if (old?.claimToken?.S === claim.claimToken) return "created";
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: "SET markId = :m, claimedAt = :t, claimToken = :token",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeValues: {
+              ":m": claim.markId,
+              ":t": claim.claimedAt,
+              ":token": claim.claimToken,
+            },
+          }),
+        );
+        return "existing";
+      } catch (err) {
+        if (!isConditionFailure(err) || attempt >= MAX_CLAIM_ATTEMPTS) throw err;
+      }
     }
-    // Kept with its token (an earlier backup's claim): the newest mark is recorded on it.
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: "SET markId = :m, claimedAt = :t",
-        ExpressionAttributeValues: { ":m": claim.markId, ":t": claim.claimedAt },
-      }),
-    );
-    return "existing";
   }
 
   async release(repository: string, location: string, claimToken?: string): Promise<boolean> {
