@@ -295,7 +295,7 @@ describe("a change undone after its re-check", () => {
     }
     expect(answer.status).toBe(400);
     expect(answer.body.message).toMatch(
-      /overlaps the export path s3:\/\/export-bucket\/undo2\/q of lakefs:\/\/repo-undo-config@g .*has no export configuration now: its previous export path was taken by another branch meanwhile/,
+      /overlaps the export path s3:\/\/export-bucket\/undo2\/q of lakefs:\/\/repo-undo-config@g .*has no export configuration now: its previous export path was taken by another branch or a GC backup meanwhile/,
     );
     expect(await claimsOf(["e", "f", "g"])).toEqual({
       e: undefined,

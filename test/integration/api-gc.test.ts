@@ -623,3 +623,47 @@ test("backup-locations: a claim and an export path set around it at the same mom
     }
   }
 });
+
+test("backup-locations: a refused move does not put back an export path a backup claimed meanwhile", async () => {
+  // Moving main from p1 to p2 releases p1 once stored; a backup may claim inside p1 then (it is
+  // free). When the move's re-check fails (a claim in p2 not yet withdrawn), the previous
+  // configuration must not come back around that backup: its full export would delete it.
+  await succeededMark("m1");
+  const p1 = `s3://bk-undo/${repo}/p1`;
+  const p2 = `s3://bk-undo/${repo}/p2`;
+  expect((await setExport(p1)).status).toBe(200);
+  const store = fake.deps.stores.backupLocations;
+  const list = store.list.bind(store);
+  let reads = 0;
+  let claimInP1: number | undefined;
+  store.list = () =>
+    (async function* () {
+      if (++reads === 2) {
+        // The move is stored: a backup claims inside p1, another (inside p2) has just claimed.
+        claimInP1 = (await claimAt(`${p1}/bk`)).status;
+        await store.claim({
+          repository: repo,
+          location: `${p2}/bk`,
+          markId: "m1",
+          claimedAt: new Date().toISOString(),
+          claimToken: "not-yet-withdrawn",
+        });
+      }
+      yield* list();
+    })();
+  let moved: Awaited<ReturnType<typeof setExport>>;
+  try {
+    moved = await setExport(p2);
+  } finally {
+    store.list = list;
+  }
+  expect(claimInP1).toBe(201);
+  expect(moved.status).toBe(400);
+  expect(moved.body.message).toMatch(
+    new RegExp(
+      `^exportPath: ${p2} overlaps the GC backup location ${p2}/bk .*no export configuration now`,
+    ),
+  );
+  const config = await call("GET", `/repositories/${repo}/branches/main/continuous-export`);
+  expect(config.status, JSON.stringify(config.body)).toBe(404);
+});

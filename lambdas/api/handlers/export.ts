@@ -211,8 +211,9 @@ async function* otherExports(deps: ApiDeps) {
 
 /**
  * Undoes a configuration stored before its re-check failed. Storing it released the previous
- * configuration's paths, and another branch may have taken them meanwhile: put back, the
- * previous one would share a path with it (full exports delete each other's objects). So it
+ * configuration's paths, and another branch or a GC backup may have taken them meanwhile: put
+ * back, the previous one would share a path with it (a full export deletes whatever else is
+ * under its export path). So it
  * goes back only if its paths are still free (checked again once written); otherwise the
  * branch's configuration is removed, which overlaps nothing. True when removed.
  */
@@ -221,14 +222,18 @@ async function undoStoredConfig(
   config: ExportConfig,
   previous: ExportConfig | undefined,
 ): Promise<boolean> {
+  // Nor around a GC backup location claimed meanwhile (a backup may claim inside the paths
+  // this change released): a full export would delete the backup.
   const free = (c: ExportConfig) =>
-    checkOutsideOtherExports(c, otherExports(deps)).then(
-      () => true,
-      (err: unknown) => {
-        if (err instanceof ValidationError) return false;
-        throw err;
-      },
-    );
+    checkOutsideOtherExports(c, otherExports(deps))
+      .then(() => checkOutsideBackupLocations(c, deps.stores.backupLocations.list()))
+      .then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof ValidationError) return false;
+          throw err;
+        },
+      );
   if (previous && (await free(previous))) {
     await deps.stores.exports.restoreConfig(config, previous);
     if (await free(previous)) return false;
@@ -314,7 +319,7 @@ export const exportRoutes: Record<string, RouteFn<ApiDeps>> = {
       const removed = await undoStoredConfig(deps, config, previous);
       if (removed && err instanceof ValidationError) {
         throw new ValidationError(
-          `${err.message}; lakefs://${repository}@${branch} has no export configuration now: its previous export path was taken by another branch meanwhile (set it again)`,
+          `${err.message}; lakefs://${repository}@${branch} has no export configuration now: its previous export path was taken by another branch or a GC backup meanwhile (set it again)`,
         );
       }
       throw err;
