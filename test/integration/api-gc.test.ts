@@ -667,3 +667,26 @@ test("backup-locations: a refused move does not put back an export path a backup
   const config = await call("GET", `/repositories/${repo}/branches/main/continuous-export`);
   expect(config.status, JSON.stringify(config.body)).toBe(404);
 });
+
+test("backup-locations: a location too long to be claimed is refused naming the field, claiming nothing", async () => {
+  await succeededMark("m1");
+  const long = `s3://bk-long/${"a".repeat(1022)}`;
+  // DynamoDB refuses a sort key over 1024 bytes: the claim (`repository#location`) is refused
+  // as bad input, not answered as an internal error; and the check does not call it usable.
+  const tooLong = new RegExp(
+    `^location: s3://bk-long/a+ is too long to be claimed for repository "${repo}" .*at most ${1024 - repo.length - 1} bytes, got 1035\\): use a shorter one$`,
+  );
+  const r = await claimAt(`${long}/`);
+  expect(r.status, JSON.stringify(r.body)).toBe(400);
+  expect(r.body.message).toMatch(tooLong);
+  expect((await claims()).body.results).toEqual([]);
+  const check = await call(
+    "GET",
+    `/repositories/${repo}/gc/backup-location-check?location=${encodeURIComponent(long)}`,
+  );
+  expect(check.status).toBe(400);
+  expect(check.body.message).toMatch(tooLong);
+  // As long as may be claimed: claimed.
+  const longest = `s3://bk-long/${"a".repeat(1024 - repo.length - 1 - "s3://bk-long/".length)}`;
+  expect((await claimAt(longest)).status).toBe(201);
+});

@@ -127,6 +127,18 @@ describe("the copy plan of a backup and the export paths", () => {
     expect((await planCopy(w, "backup", "s3://exports/r2-backups/m1")).parts).toBe(1);
   });
 
+  it("is refused for a location too long to be claimed, writing nothing", async () => {
+    // A claim's key is `repository#location`, and DynamoDB refuses one over 1024 bytes.
+    const w = world();
+    await w.s3.put("lake-ns", `repos/repo/${gcPaths.addressesTextPart("m1", 0)}`, "data/a\n");
+    const before = [...w.s3.objects.keys()].sort();
+    await expect(planCopy(w, "backup", `s3://backups/${"a".repeat(1022)}`)).rejects.toThrow(
+      /^location: s3:\/\/backups\/a+ is too long to be claimed for repository "repo" .*: nothing copied$/,
+    );
+    expect([...w.s3.objects.keys()].sort()).toEqual(before);
+    expect(w.claims.claims.size).toBe(0);
+  });
+
   it("withdraws its claim when an export path was set around the location meanwhile", async () => {
     // The export configuration's request stored its paths after the plan's first check and
     // reads the claims only after that: the plan's second read (after its claim) sees them.

@@ -7,7 +7,7 @@ import {
   exportPathProblem,
 } from "../../gc/app/backup-location-claim";
 import { startGcRun } from "../../gc/app/start-gc-run";
-import type { BackupLocationClaim } from "../../gc/domain/backup-location-claims";
+import { type BackupLocationClaim, claimKeyProblem } from "../../gc/domain/backup-location-claims";
 import { GC_ID_PATTERN, GC_ID_RULE } from "../../gc/domain/ids";
 import type { GcMode } from "../../gc/domain/workflow-input";
 import { ConflictError, NotFoundError, ValidationError } from "../../shared/errors";
@@ -176,8 +176,11 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
 
   // A check only (nothing claimed); `gc backup` claims with the POST below.
   [routeKey("GET", `${base}/gc/backup-location-check`)]: async (event, deps) => {
-    await existingRepository(event, deps);
+    const repository = await existingRepository(event, deps);
     const location = await checkBackupLocation(deps, "location", queryParam(event, "location"));
+    // Not usable when it cannot be claimed (gc backup and the copy workflow claim it).
+    const tooLong = claimKeyProblem(repository, location);
+    if (tooLong) throw new ValidationError(`location: ${tooLong}`);
     // A backup under an export path is deleted by that branch's next full export.
     const why = await exportPathProblem(location, exportPaths(deps));
     if (why) throw new ValidationError(`location: ${why}`);

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import {
   type BackupLocationClaim,
+  claimKeyProblem,
   type ExportPaths,
   exportPathOverlap,
 } from "../domain/backup-location-claims";
@@ -46,6 +47,8 @@ export async function claimBackupLocationOutsideExports(
   deps: BackupClaimDeps,
   req: { repository: string; location: string; markId: string },
 ): Promise<{ claim: BackupLocationClaim; created: boolean } | { problem: string }> {
+  const tooLong = claimKeyProblem(req.repository, req.location);
+  if (tooLong) return { problem: tooLong };
   const before = await exportPathProblem(req.location, deps.exportPaths());
   if (before) return { problem: before };
   const claim: BackupLocationClaim = {

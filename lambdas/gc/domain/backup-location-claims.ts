@@ -25,6 +25,21 @@ export interface ExportPaths {
   exportStatusPath?: string;
 }
 
+/** DynamoDB's limit on a sort key; a claim's is `${repository}#${location}` (keys.gcBackupLocation). */
+const MAX_CLAIM_KEY_BYTES = 1024;
+
+/**
+ * Why `location` cannot be claimed for `repository`: its claim's key would be longer than
+ * DynamoDB allows (a location may have a key prefix of up to 1022 bytes), or undefined.
+ */
+export function claimKeyProblem(repository: string, location: string): string | undefined {
+  const loc = normalizeS3Location(location);
+  const bytes = Buffer.byteLength(`${repository}#${loc}`);
+  if (bytes <= MAX_CLAIM_KEY_BYTES) return undefined;
+  const most = MAX_CLAIM_KEY_BYTES - Buffer.byteLength(`${repository}#`);
+  return `${loc} is too long to be claimed for repository "${repository}" (a backup location claim's key is the repository and the location, at most ${MAX_CLAIM_KEY_BYTES} bytes: the location may be at most ${most} bytes, got ${Buffer.byteLength(loc)}): use a shorter one`;
+}
+
 /** Why `location` cannot hold a backup (it overlaps a branch's export or status path). */
 export function exportPathOverlap(
   location: string,
