@@ -689,4 +689,9 @@ test("backup-locations: a location too long to be claimed is refused naming the 
   // As long as may be claimed: claimed.
   const longest = `s3://bk-long/${"a".repeat(1024 - repo.length - 1 - "s3://bk-long/".length)}`;
   expect((await claimAt(longest)).status).toBe(201);
+  // Released: refused the same way (no such claim can exist), the longest one released.
+  const released = await release(long);
+  expect(released.status).toBe(400);
+  expect(released.body.message).toMatch(tooLong);
+  expect((await release(longest)).status).toBe(204);
 });

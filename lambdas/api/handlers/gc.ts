@@ -225,6 +225,9 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     const problem = writableLocationProblem(given);
     if (problem) throw new ValidationError(`location: ${problem}`);
     const location = normalizeS3Location(given);
+    // Never claimed (DynamoDB would refuse its key, not answer that there is no such claim).
+    const tooLong = claimKeyProblem(repository, location);
+    if (tooLong) throw new ValidationError(`location: ${tooLong}`);
     if (!(await deps.stores.backupLocations.release(repository, location))) {
       throw new NotFoundError(`no GC backup location ${location} claimed for "${repository}"`);
     }
