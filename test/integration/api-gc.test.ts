@@ -695,3 +695,22 @@ test("backup-locations: a location too long to be claimed is refused naming the 
   expect(released.body.message).toMatch(tooLong);
   expect((await release(longest)).status).toBe(204);
 });
+
+test("backup-locations: a repository's list and release leave another's whose id begins with its own", async () => {
+  // Claims are kept as `repository#location` in one partition, listed by that prefix.
+  await succeededMark("m1");
+  const other = `${repo}-2`;
+  fake.lakefs.addRepository(other, `s3://lakefs-data/${other}`, { main: "c1" });
+  const location = `s3://bk-prefix/${other}`;
+  await fake.deps.stores.backupLocations.claim({
+    repository: other,
+    location,
+    markId: "m1",
+    claimedAt: new Date().toISOString(),
+    claimToken: "other",
+  });
+  expect((await claims()).body.results).toEqual([]);
+  expect((await release(location)).status).toBe(404);
+  const listed = await call("GET", `/repositories/${other}/gc/backup-locations`);
+  expect(listed.body.results).toEqual([expect.objectContaining({ repository: other, location })]);
+});
