@@ -227,11 +227,18 @@ export class Api extends Construct {
     // claims' partition and the configurations' kind index), read-only.
     grantPartitions(gcFn, props.table, ["dynamodb:Query"], [EXPORT_PATHS_PK]);
     grantKindQuery(gcFn, props.table, ["export-config"]);
-    // The backup location routes claim, list and release locations (GCBACKUPS, one partition).
+    // The backup location routes claim, list and release locations (GCBACKUPS, one partition;
+    // a refused put reads the claim it found, ALL_OLD: GetItem too).
     grantPartitions(
       gcFn,
       props.table,
-      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+      ],
       [GC_BACKUPS_PK],
     );
     // The webhook claims a delivery (conditional PutItem), reads a claim it did not win back

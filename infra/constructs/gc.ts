@@ -529,7 +529,8 @@ export class GcWorkflow extends Construct {
     grantPartitions(
       copyPlan,
       props.table,
-      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      // A refused put reads the claim it found (ALL_OLD): GetItem too.
+      ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
       [GC_BACKUPS_PK],
     );
     grantPartitions(copyPlan, props.table, ["dynamodb:Query"], [EXPORT_PATHS_PK]);

@@ -246,7 +246,13 @@ test("least privilege: the GC routes touch only repository and lease items, read
     },
     // The backup location routes claim, list and release GC backup locations (one partition).
     {
-      actions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      actions: [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+      ],
       condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["GCBACKUPS"] } },
     },
   ]);

@@ -211,7 +211,12 @@ it("lets the copy plan retire a restore's mark and nothing more of the table; th
     { actions: ["dynamodb:UpdateItem"], condition: leading(["REPO#*"]) },
     // A backup's location claim, and the export paths read around it.
     {
-      actions: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      actions: [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+      ],
       condition: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["GCBACKUPS"] } },
     },
     {
