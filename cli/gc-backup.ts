@@ -346,6 +346,7 @@ export async function startBackupRecord(
   s3: S3Client,
   req: RecordedCopyRequest,
   now = new Date(),
+  beforeWrite?: () => Promise<void>,
 ): Promise<VersionedBackupRecord> {
   const loc = checkExternalLocation(req.storageNamespace, req.external, "--to");
   const store = new S3ObjectStore(s3);
@@ -360,6 +361,7 @@ export async function startBackupRecord(
           throw new UsageError(`--to: ${req.external} ${UNRECORDED_LOCATION_PROBLEM}`);
         }
       },
+      ...(beforeWrite ? { beforeWrite } : {}),
     });
   } catch (err) {
     throw usageErrorOf(err, loc, "--to");

@@ -128,10 +128,26 @@ interface CopyContext {
 
 /**
  * The API checks a backup location against every repository's storage namespace and every
- * branch's export and status paths (the CLI sees no lakeFS nor table), then claims it, so
- * that no export path is set around it later (a full export would delete the backup). A
- * refusal is a usage error naming the flag, before anything is written.
+ * branch's export and status paths (the CLI sees no lakeFS nor table): first, before anything
+ * is read or written (checkBackupLocationWithApi), and as it claims the location once the
+ * backup record's checks passed, so that no export path is set around it later (a full export
+ * would delete the backup; the copy workflow's plan claims it itself). A refusal is a usage
+ * error naming the flag, before anything is written.
  */
+async function checkBackupLocationWithApi(api: ApiClient, path: string, location: string) {
+  try {
+    await api.request(
+      "GET",
+      `${path}/gc/backup-location-check?location=${encodeURIComponent(location)}`,
+    );
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) {
+      throw new UsageError(err.message.replace(/^location:/, "--to:"));
+    }
+    throw err;
+  }
+}
+
 async function claimBackupLocationWithApi(
   api: ApiClient,
   path: string,
@@ -162,7 +178,7 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
   const mark = await findMark(api, path, o.markId);
   if (direction === "backup") {
     checkNotSwept(mark, o.markId);
-    await claimBackupLocationWithApi(api, path, o.to, o.markId);
+    await checkBackupLocationWithApi(api, path, o.to);
   }
   const req = {
     direction,
@@ -203,8 +219,12 @@ async function copyMark(direction: "backup" | "restore", uri: string, o: Json, c
     direction === "backup" ? partitions : undefined,
   );
   if (direction === "backup") {
-    // Refuses a location holding another mark's backup; says a backup is in progress.
-    const claimed = await startBackupRecord(s3, req);
+    // Refuses a location holding another mark's backup; says a backup is in progress. Once
+    // its checks passed, the location is claimed (kept out of export paths) before the record
+    // is written.
+    const claimed = await startBackupRecord(s3, req, new Date(), () =>
+      claimBackupLocationWithApi(api, path, o.to, o.markId),
+    );
     return copyMarkHere(c, s3, claimed.record, claimed);
   }
   const record = await checkRestoreRecord(s3, req, acceptIncomplete);

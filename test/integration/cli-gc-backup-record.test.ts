@@ -51,6 +51,14 @@ const backup = (markId: string, to: string) =>
   w.lakeport(["gc", "backup", `lakefs://${repo}`, "--mark-id", markId, "--to", to]);
 const restore = (markId: string, from: string, ...more: string[]) =>
   w.lakeport(["gc", "restore", `lakefs://${repo}`, "--mark-id", markId, "--from", from, ...more]);
+/** The marks the repository's claim of `location` names (none: not claimed). */
+async function claimedMarks(location: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of w.fake.deps.stores.backupLocations.listOfRepository(repo)) {
+    for (const c of page) if (c.location === location) out.push(c.markId);
+  }
+  return out;
+}
 const retiredAt = async (markId: string) =>
   (await w.fake.deps.stores.gc.getMark(repo, markId))?.retiredAt;
 
@@ -103,6 +111,9 @@ describe("gc backup record", () => {
         (k) => !k.startsWith("r3a/_lakeport_backup_absent/"),
       ),
     ).toEqual(["r3a/_lakeport_backup.json", "r3a/data/e"]);
+    // The claim still names the mark whose backup the location holds (claimed only once the
+    // record's checks passed).
+    expect(await claimedMarks(loc)).toEqual(["r3a"]);
     // Its own location again: allowed (a backup run twice).
     expect((await backup("r3a", loc)).code).toBe(0);
   });
@@ -116,6 +127,8 @@ describe("gc backup record", () => {
     expect(b.code, b.stderr).toBe(2);
     expect(b.stderr).toMatch(/--to: \S+ holds objects but no backup record/);
     expect(await keys(w.backupBucket, "r9/")).toEqual(["r9/data/other"]);
+    // Not claimed: nothing of this backup is there to keep out of export paths.
+    expect(await claimedMarks(`s3://${w.backupBucket}/r9`)).toEqual([]);
   });
 
   it("a backup that did not complete is restored only when accepted", async () => {

@@ -184,6 +184,9 @@ describe("the GC copy workflow's backup record", () => {
       `location: ${loc.location} holds the backup of mark "m2" of ${r.id}`,
     );
     expect(await text(backupBucket, loc.recordKey)).toBe(before);
+    // The location's claim still names the mark whose backup it holds.
+    const claims = await env.api.get(`/repositories/${r.id}/gc/backup-locations`);
+    expect(claims.body.results.map((c: { mark_id: string }) => c.mark_id)).toEqual(["m2"]);
   }, 180_000);
 
   it("a backup into another repository's storage namespace is refused, writing nothing; the API says so, and for an export path", async () => {

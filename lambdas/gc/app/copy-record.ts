@@ -54,6 +54,8 @@ export interface ClaimChecks {
   checkRecord(existing: BackupRecord | undefined): void;
   /** Throws when a location without a record holds objects. */
   checkEmpty(): Promise<void>;
+  /** Once the checks passed, before the record is first written (a claim kept elsewhere). */
+  beforeWrite?(): Promise<void>;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function claimBackupLocation(
   checks: ClaimChecks,
 ): Promise<VersionedBackupRecord> {
   const { bucket, key } = backupRecordObject(location);
+  let prepared = false;
   for (let round = 0; round < CONDITIONAL_ROUNDS; round++) {
     const existing = await readBackupRecordVersion(s3, location);
     checks.checkRecord(existing?.record);
@@ -79,6 +82,10 @@ export async function claimBackupLocation(
         if (await readBackupRecordVersion(s3, location)) continue;
         throw err;
       }
+    }
+    if (!prepared) {
+      await checks.beforeWrite?.();
+      prepared = true;
     }
     try {
       const etag = await s3.putIf(
