@@ -536,6 +536,11 @@ test("backup-locations: a claimed location keeps every export and status path ou
   );
   // Beside it (a prefix sharing its first characters): stored.
   expect((await setExport(`s3://bk-claims/${repo}/m1-out`)).status).toBe(200);
+  // A repository deleted in lakeFS: its claims still keep export paths out, so they list.
+  const namespace = fake.lakefs.repositories.get(repo);
+  fake.lakefs.repositories.delete(repo);
+  expect((await claims()).body.results).toHaveLength(1);
+  fake.lakefs.repositories.set(repo, namespace!);
   expect((await release(`${bk}/`)).status).toBe(204);
   expect(await release(bk)).toEqual({
     status: 404,

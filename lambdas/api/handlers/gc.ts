@@ -205,8 +205,10 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
     return json(out.created ? 201 : 200, claimView(out.claim));
   },
 
+  // No lakeFS check: the claims of a repository deleted in lakeFS keep export paths out until
+  // released, so they must still be listed.
   [routeKey("GET", `${base}/gc/backup-locations`)]: async (event, deps) => {
-    const repository = await existingRepository(event, deps);
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
     const results: ReturnType<typeof claimView>[] = [];
     for await (const page of deps.stores.backupLocations.listOfRepository(repository)) {
       results.push(...page.map(claimView));
