@@ -3,9 +3,11 @@
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { describe, expect, it, vi } from "vitest";
 import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
+import { gcWorkKeys } from "../../lambdas/gc/app/common";
 import { runSweepStep } from "../../lambdas/gc/app/sweep";
 import type { GcRules } from "../../lambdas/gc/domain/rules";
 import type { GcRun } from "../../lambdas/gc/domain/run-records";
+import { encodeAddressShard } from "../../lambdas/gc/domain/shards";
 import type { GcWorkflowInput } from "../../lambdas/gc/domain/workflow-input";
 import { runGcPipeline } from "../support/gc-pipeline";
 import { type MemoryGcStore, memoryGcWorld } from "../support/memory-gc";
@@ -335,6 +337,74 @@ describe("a sweep whose function runs out of time", () => {
     const second = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
     expect(second.out.success).toBe(true);
     expect(new Set(w.store.deleted).size).toBe(2500);
+  });
+});
+
+describe("a sweep whose time runs out inside a batch (review of the stop)", () => {
+  // The stop was checked only when a batch began: a batch whose throttled keys were resent
+  // (after back-offs, each behind a fresh lakeFS check) went on sending requests inside the
+  // last minute, every one of which may hang up to the S3 request timeout (5 minutes), and the
+  // function was killed with no log of what the part had deleted.
+  it("sends no resend once out of time, and logs what the first request deleted", async () => {
+    const w = world();
+    expiredObjects(w, ["data/a", "data/b", "data/slow"]);
+    const { r: m } = await markOnly(w, { addressesPerPartition: 100_000_000 });
+    let sends = 0;
+    const client = {
+      send: async (cmd: { input: { Delete: { Objects: { Key: string }[] } } }) => {
+        sends++;
+        const errors = [];
+        for (const k of cmd.input.Delete.Objects.map((o) => o.Key)) {
+          if (k.endsWith("data/slow")) errors.push({ Key: k, Code: "SlowDown", Message: "slow" });
+          else w.store.objects.delete(`${BUCKET}/${k}`);
+        }
+        return { Errors: errors };
+      },
+    };
+    const s3 = new S3GcObjectStore(client as never);
+    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    vi.spyOn(Math, "random").mockReturnValue(0);
+    try {
+      const { out } = await sweepOnly(w, m, {
+        sweep: { concurrency: 1, outOfTime: () => sends >= 1 },
+      });
+      expect(out.success).toBe(false);
+      expect(out.errorMessage).toContain("less than a minute of its function's time left");
+      expect(sends).toBe(1);
+      const logged = [...(await deletedLogs(w.store)).values()].flat().sort();
+      expect(logged).toEqual(["data/a", "data/b"]);
+      expect(out.counts.deleted_objects).toBe(2);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  // spared_by_revalidation was candidates - offered, candidates counted over the whole list in
+  // pass 0: a part swept in several passes (many revived keys) and stopped counted the keys of
+  // the passes it never reached as spared by revalidation, in its counts, the run record's
+  // sparedObjects and the metrics.
+  it("counts no key of an unreached pass as spared by revalidation", async () => {
+    const { w, m } = await markedExpiredObjects(2500);
+    let requests = 0;
+    w.store.beforeDelete = () => {
+      requests++;
+    };
+    const { out } = await sweepOnly(w, m, {
+      keysPerPass: 10,
+      // Revived keys none of the marked ones: the part is swept in several passes.
+      beforeSweepMap: async () => {
+        const runId = [...w.records.runs.values()].at(-1)!.runId;
+        const shard = gcWorkKeys("r1", runId).addressShard(0, "active", "b0", "revived");
+        const revived = Array.from({ length: 200 }, (_, i) => `data/unrelated-${i}`);
+        await w.deps.s3.put(w.deps.workBucket, shard, encodeAddressShard(revived));
+      },
+      sweep: { concurrency: 1, outOfTime: () => requests >= 1 },
+    });
+    expect(out.success).toBe(false);
+    expect(requests).toBe(1);
+    expect(out.counts.spared_by_revalidation ?? 0).toBe(0);
+    expect(out.counts.spared_objects ?? 0).toBe(0);
+    expect(out.counts.deleted_objects).toBe(w.store.deleted.length);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   LAKEFS_METADATA_PREFIX,
   lakeFsCollects,
   MAX_ADDRESSES_PER_PARTITION,
+  passOf,
 } from "../domain/partition";
 import { gcPaths } from "../domain/paths";
 import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
@@ -110,28 +111,7 @@ async function sweepPart(
 ): Promise<{ deleted: number; failed: number; spared: number }> {
   const ns = namespaceObjects(ctx.storageNamespace);
   const work = gcWorkKeys(ctx.repository, ctx.runId);
-  const guard = new SweepGuard(
-    {
-      lakefs: deps.lakefs,
-      lease: deps.lease,
-      rules: () => deps.runs.getRules(ctx.repository),
-      ...(opts.clock ? { clock: opts.clock } : {}),
-      loadGraph: async () => {
-        const key = snapshot.graphKey ?? work.revalidationGraph;
-        const text = await deps.s3.getText(deps.workBucket, key);
-        if (text === undefined) throw new Error("sweep step: the revalidation graph is missing");
-        return decodeCommitGraph(text);
-      },
-    },
-    {
-      repository: ctx.repository,
-      runId: ctx.runId,
-      storageNamespace: ctx.storageNamespace,
-      partition: part,
-      snapshot,
-    },
-    opts.recheckMs ?? DEFAULT_RECHECK_MS,
-  );
+  const guard = sweepGuardOf(deps, ctx, snapshot, part, opts);
   const revived = await listAll(deps, work.addressShardPrefix(part, "active", "revived"));
   const bytes = revived.reduce((n, o) => n + o.size, 0);
   const passes = choosePassCount(
@@ -141,13 +121,17 @@ async function sweepPart(
   const log = parquetAddressWriter(
     deps.s3.upload(ns.bucket, ns.key(gcPaths.deletedObjectsPart(runDate(ctx.now), part))),
   );
-  const counts = { candidates: 0, offered: 0, spared_at_delete: 0 };
+  const counts = { candidates: 0, considered: 0, offered: 0, spared_at_delete: 0 };
   const failed: KeyDeleteFailure[] = [];
   try {
     for (let pass = 0; pass < passes; pass++) {
       const partKeys = await readList(deps, ns.bucket, partKey, etag);
-      const marked = counted(markedKeys(partKeys, snapshot.foreignPrefixes ?? []), () => {
+      // `considered`: the marked keys of this pass read so far. Those not offered were spared
+      // by revalidation (candidates - offered also counted, in a part stopped, the keys of
+      // passes never reached).
+      const marked = counted(markedKeys(partKeys, snapshot.foreignPrefixes ?? []), (key) => {
         if (pass === 0) counts.candidates++;
+        if (passes === 1 || passOf(key, passes) === pass) counts.considered++;
       });
       // markPartition: the revived keys are "protected", the marked ones "offered".
       const candidates = markPartition(revivedKeys(deps, revived), marked, { pass, passes });
@@ -164,8 +148,12 @@ async function sweepPart(
           // a fresh check, and only the keys it found unreferenced. What was spared is
           // counted from the call's answer: a request resent after a lost answer is checked
           // again and withholds the same keys again.
+          // Out of time, no request goes out, a resend of throttled keys (after its back-off)
+          // or one behind a long check neither: the call stops, saying what it deleted.
           const beforeSend = async (keys: string[]) => {
+            if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
             await guard.ensureFresh();
+            if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
             return guard.unreferenced(keys.map(relative)).map((k) => ns.key(k));
           };
           let out: { failed: KeyDeleteFailure[]; withheld?: string[]; unsent?: string[] };
@@ -220,18 +208,51 @@ async function sweepPart(
   return finishPart(deps, work.sweepCounts(part), log, counts, failed, guard);
 }
 
+/** The part's last-moment checks (sweep-guard.ts). */
+function sweepGuardOf(
+  deps: GcStepDeps,
+  ctx: SweepBatchContext,
+  snapshot: SweepSnapshot,
+  part: number,
+  opts: SweepStepOptions,
+): SweepGuard {
+  const work = gcWorkKeys(ctx.repository, ctx.runId);
+  return new SweepGuard(
+    {
+      lakefs: deps.lakefs,
+      lease: deps.lease,
+      rules: () => deps.runs.getRules(ctx.repository),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      loadGraph: async () => {
+        const key = snapshot.graphKey ?? work.revalidationGraph;
+        const text = await deps.s3.getText(deps.workBucket, key);
+        if (text === undefined) throw new Error("sweep step: the revalidation graph is missing");
+        return decodeCommitGraph(text);
+      },
+    },
+    {
+      repository: ctx.repository,
+      runId: ctx.runId,
+      storageNamespace: ctx.storageNamespace,
+      partition: part,
+      snapshot,
+    },
+    opts.recheckMs ?? DEFAULT_RECHECK_MS,
+  );
+}
+
 /** Closes the part's deleted-objects log and writes its counts; `stopped` when it failed. */
 async function finishPart(
   deps: GcStepDeps,
   countsKey: string,
   log: AddressListWriter,
-  counts: { candidates: number; offered: number; spared_at_delete: number },
+  counts: { candidates: number; considered: number; offered: number; spared_at_delete: number },
   failed: KeyDeleteFailure[],
   guard: SweepGuard,
   stopped?: { because: string },
 ): Promise<{ deleted: number; failed: number; spared: number }> {
   const incomplete = stopped !== undefined;
-  const sparedByRevalidation = counts.candidates - counts.offered;
+  const sparedByRevalidation = counts.considered - counts.offered;
   // The log says what the sweep spared, next to what it deleted.
   await log.close({
     "lakeport.marked_candidates": String(counts.candidates),
@@ -314,9 +335,9 @@ async function* markedKeys(lines: AsyncIterable<string>, foreign: readonly strin
   }
 }
 
-async function* counted<T>(source: AsyncIterable<T>, each: () => void) {
+async function* counted<T>(source: AsyncIterable<T>, each: (x: T) => void) {
   for await (const x of source) {
-    each();
+    each(x);
     yield x;
   }
 }
