@@ -79,7 +79,11 @@ export interface GcObjectStore {
   deleteKeys(
     bucket: string,
     keys: readonly string[],
-    opts?: { beforeSend?: (keys: string[]) => Promise<string[]> },
+    opts?: {
+      beforeSend?: (keys: string[]) => Promise<string[]>;
+      /** How long one request may wait for its answer (then it is taken as lost and resent). */
+      requestTimeoutMs?: number;
+    },
   ): Promise<{ failed: KeyDeleteFailure[]; withheld?: string[] }>;
 }
 

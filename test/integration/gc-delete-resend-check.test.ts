@@ -58,3 +58,37 @@ describe("a GC delete request whose answer hangs", () => {
     expect(await exists(bucket, "data/a")).toBe(true);
   });
 });
+
+describe("a GC delete request given its own answer limit", () => {
+  // The sweep's stop before its function's timeout must not wait for a hung request up to the
+  // client's limit (5 minutes in Lambda, for copies): its delete requests get a shorter one.
+  it("is taken as lost at that limit, not the client's, and its resend is checked", async () => {
+    const slow = createS3Client({
+      endpoint: inject("s3Endpoint"),
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+      s3Timeouts: { connectionMs: 1_000, requestMs: 60_000 },
+    });
+    try {
+      const bucket = uniqueName("reqlimit");
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "data/a", Body: "a" }));
+      await admin.lose({ count: 1, bucket, operation: "DeleteObjects", mode: "hang" });
+      let checks = 0;
+      const started = Date.now();
+      const out = await new S3GcObjectStore(slow).deleteKeys(bucket, ["data/a"], {
+        beforeSend: async (keys) => {
+          checks++;
+          return keys;
+        },
+        requestTimeoutMs: 300,
+      });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(checks).toBe(2);
+      expect(out.failed).toEqual([]);
+      expect(await exists(bucket, "data/a")).toBe(false);
+    } finally {
+      slow.destroy();
+    }
+  }, 30_000);
+});

@@ -379,6 +379,55 @@ describe("a sweep whose time runs out inside a batch (review of the stop)", () =
     }
   });
 
+  // A request in flight when the time runs out may hang (a connection dropped on the way) up
+  // to the S3 client's request timeout, 5 minutes: the stop waits for it, and the function was
+  // killed with no log of the other requests' deletions. A delete request is given far less;
+  // past it, it is taken as lost and its resend meets the stop.
+  it("does not wait past a short limit for a request that hangs once out of time", async () => {
+    const { w, m } = await markedExpiredObjects(1500);
+    let sends = 0;
+    const firstKeys: string[] = [];
+    const client = {
+      send: (
+        cmd: { input: { Delete: { Objects: { Key: string }[] } } },
+        options?: { requestTimeout?: number },
+      ) => {
+        sends++;
+        const keys = cmd.input.Delete.Objects.map((o) => o.Key);
+        if (sends === 1) {
+          for (const k of keys) w.store.objects.delete(`${BUCKET}/${k}`);
+          firstKeys.push(...keys.map((k) => k.slice(PREFIX.length - BUCKET.length - 1)));
+          return Promise.resolve({ Errors: [] });
+        }
+        // No answer ever begins: the HTTP handler fails it at its request timeout.
+        return new Promise((_, reject) => {
+          const ms = options?.requestTimeout ?? 300_000;
+          const t = setTimeout(
+            () => reject(Object.assign(new Error("hung"), { name: "TimeoutError" })),
+            ms,
+          );
+          t.unref?.();
+        });
+      },
+    };
+    const s3 = new S3GcObjectStore(client as never);
+    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    vi.spyOn(Math, "random").mockReturnValue(0);
+    try {
+      const { out } = await sweepOnly(w, m, {
+        sweep: { concurrency: 2, outOfTime: () => sends >= 2, deleteRequestTimeoutMs: 50 },
+      });
+      expect(out.success).toBe(false);
+      expect(out.errorMessage).toContain("less than a minute of its function's time left");
+      expect(sends).toBe(2);
+      const logged = [...(await deletedLogs(w.store)).values()].flat().sort();
+      expect(logged).toEqual(firstKeys.sort());
+      expect(out.counts.deleted_objects).toBe(1000);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }, 5_000);
+
   // spared_by_revalidation was candidates - offered, candidates counted over the whole list in
   // pass 0: a part swept in several passes (many revived keys) and stopped counted the keys of
   // the passes it never reached as spared by revalidation, in its counts, the run record's

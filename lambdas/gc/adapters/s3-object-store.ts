@@ -13,7 +13,7 @@ export class S3GcObjectStore extends S3ObjectStore implements GcObjectStore {
   async deleteKeys(
     bucket: string,
     keys: readonly string[],
-    opts: { beforeSend?: (keys: string[]) => Promise<string[]> } = {},
+    opts: { beforeSend?: (keys: string[]) => Promise<string[]>; requestTimeoutMs?: number } = {},
   ) {
     try {
       const out = await deleteObjects(this.s3, bucket, keys, opts);

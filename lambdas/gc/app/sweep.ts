@@ -61,7 +61,16 @@ export interface SweepStepOptions {
    * written (a function killed at its timeout would leave none for what it had deleted).
    */
   outOfTime?: () => boolean;
+  /**
+   * How long a delete request may wait for its answer to begin (default 20 s; the S3 client's
+   * own limit is 5 minutes, for copies): past it, it is taken as lost and its resend is checked
+   * again, or stopped when out of time, so the stop does not wait for a hung request.
+   */
+  deleteRequestTimeoutMs?: number;
 }
+
+/** A DeleteObjects of 1 000 keys answers in seconds; a third of the stop's minute at most. */
+const DELETE_REQUEST_TIMEOUT_MS = 20_000;
 
 /** A sweep part stopped before its function's timeout; a sweep-only run of the mark resumes it. */
 export class SweepOutOfTimeError extends Error {
@@ -162,7 +171,10 @@ async function sweepPart(
             out = await deps.s3.deleteKeys(
               ns.bucket,
               batch.map((k) => ns.key(k)),
-              { beforeSend },
+              {
+                beforeSend,
+                requestTimeoutMs: opts.deleteRequestTimeoutMs ?? DELETE_REQUEST_TIMEOUT_MS,
+              },
             );
           } catch (err) {
             // A check stopped the call between a request and the resend of its throttled

@@ -54,7 +54,17 @@ export interface DeleteObjectsOptions {
    * DeleteStoppedError with that error as `reason` and what the call did before.
    */
   beforeSend?: (keys: string[]) => Promise<string[]>;
+  /**
+   * How long one request may wait for its answer to begin (default: the client's limit,
+   * minutes). Past it the request is taken as lost (TimeoutError) and sent again, through
+   * `beforeSend`: GC's sweep stopping before its function's timeout must not wait minutes.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** The send options of one request: its own answer limit when one is given. */
+const sendOptions = (opts: DeleteObjectsOptions) =>
+  opts.requestTimeoutMs ? { requestTimeout: opts.requestTimeoutMs } : undefined;
 
 export async function deleteObjects(
   s3: S3Client,
@@ -99,7 +109,7 @@ export async function deleteObjects(
         if (sent) {
           const command = new DeleteObjectCommand({ Bucket: bucket, Key: key });
           if (opts.beforeSend) sentOnceBySdk(command);
-          await s3.send(command);
+          await s3.send(command, sendOptions(opts));
         }
       }, opts.retry ?? {});
       if (sent) result.deleted++;
@@ -213,7 +223,7 @@ async function deleteBatch(
           Delete: { Objects: sent.map((Key) => ({ Key })), Quiet: true },
         });
         if (opts.beforeSend) sentOnceBySdk(command);
-        return s3.send(command);
+        return s3.send(command, sendOptions(opts));
       }, retry);
       errors = out.Errors ?? [];
     } catch (error) {
