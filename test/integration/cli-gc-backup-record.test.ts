@@ -357,6 +357,49 @@ describe("gc backup record", () => {
 });
 
 describe("gc backup-locations", () => {
+  // Review of claiming inside the record's claim: the API's check passes, then its claim is
+  // refused (an export path set around the location meanwhile) or fails. Nothing may be
+  // written at the location and no claim left; a refusal is a usage error naming --to.
+  it("a claim refused or failing after the check writes nothing at the location", async () => {
+    await w.marked("r15", ["data/r15"], true);
+    const store = w.fake.deps.stores.backupLocations;
+    const claim = store.claim.bind(store);
+    const exportPath = `s3://${w.backupBucket}/r15-around`;
+    const loc = `${exportPath}/bk`;
+    w.fake.lakefs.addRepository("exp-r15", `s3://${w.bucket}/exp-r15/`, { main: "c1" });
+    store.claim = async (c) => {
+      // Between the CLI's check and its claim, an export path is set around the location.
+      store.claim = claim;
+      const set = await w.lakeport([
+        ...["export", "set", "lakefs://exp-r15/main", "--path", exportPath, "--continuous=false"],
+      ]);
+      expect(set.code, set.stderr).toBe(0);
+      return claim(c);
+    };
+    try {
+      const b = await backup("r15", loc);
+      expect(b.code, b.stderr).toBe(2);
+      expect(b.stderr).toContain(`--to: ${loc} overlaps the export path ${exportPath}`);
+    } finally {
+      store.claim = claim;
+    }
+    expect(await keys(w.backupBucket, "r15-around/")).toEqual([]);
+    expect(await claimedMarks(loc)).toEqual([]);
+    // The API failing as the CLI claims: an API error, nothing written either.
+    const elsewhere = `s3://${w.backupBucket}/r15-elsewhere`;
+    store.claim = async () => {
+      throw new Error("table unavailable");
+    };
+    try {
+      const b = await backup("r15", elsewhere);
+      expect(b.code, b.stderr).toBe(3);
+    } finally {
+      store.claim = claim;
+    }
+    expect(await keys(w.backupBucket, "r15-elsewhere/")).toEqual([]);
+    expect(await claimedMarks(elsewhere)).toEqual([]);
+  });
+
   it("a backup claims its location: no export path is set around it until it is released", async () => {
     // A branch's full export deletes whatever else is under its export path.
     await w.marked("r14", ["data/r14"], true);
