@@ -308,12 +308,7 @@ describe("the export routes' table grants", () => {
     }) as never;
 
   it("allow every call the routes make: store, status, run, repair, delete", async () => {
-    // Another branch's configuration and path claim, for the overlap checks to read.
-    const other = { repository: "repo2", branch: "main", exportPath: "s3://exports-a/other/" };
-    const { doc, sent } = recordingTable([
-      { pk: "REPO#repo2", sk: "EXPORT#main#CONFIG", kind: "export-config", ...other },
-      { pk: "EXPORTPATHS", sk: "repo2#main", ...other },
-    ]);
+    const { doc, sent } = recordingTable(otherBranchExport());
     const lakefs = new FakeLakeFs().addRepository("repo1", "s3://data/repo1", { main: "c1" });
     const deps = recordingDeps(doc, lakefs);
     const handler = createExportHandler(() => deps);
@@ -376,10 +371,8 @@ describe("the GC routes' table grants", () => {
     }) as never;
 
   it("allow every call the backup location routes make: claim, list, release", async () => {
-    const other = { repository: "repo2", branch: "main", exportPath: "s3://exports-a/other/" };
     const { doc, sent } = recordingTable([
-      { pk: "REPO#repo2", sk: "EXPORT#main#CONFIG", kind: "export-config", ...other },
-      { pk: "EXPORTPATHS", sk: "repo2#main", ...other },
+      ...otherBranchExport(),
       { pk: "REPO#repo1", sk: "GCMARK#m1", repository: "repo1", markId: "m1" },
     ]);
     const lakefs = new FakeLakeFs().addRepository("repo1", "s3://data/repo1", { main: "c1" });
@@ -427,4 +420,13 @@ function recordingDeps(doc: ReturnType<typeof recordingTable>["doc"], lakefs: Fa
     webhookToken: async () => undefined,
     now: () => new Date("2027-01-01T00:00:00.000Z"),
   };
+}
+
+/** Another branch's configuration and path claim, for the routes' overlap checks to read. */
+function otherBranchExport() {
+  const other = { repository: "repo2", branch: "main", exportPath: "s3://exports-a/other/" };
+  return [
+    { pk: "REPO#repo2", sk: "EXPORT#main#CONFIG", kind: "export-config", ...other },
+    { pk: "EXPORTPATHS", sk: "repo2#main", ...other },
+  ];
 }
