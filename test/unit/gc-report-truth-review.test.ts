@@ -115,6 +115,15 @@ async function deletedLogs(store: MemoryGcStore): Promise<Map<string, string[]>>
   return out;
 }
 
+/**
+ * The world's deletes through the real S3 adapter (retries, resends and their checks) over a
+ * fake S3 `client` whose DeleteObjects answers the test decides.
+ */
+function deleteThrough(w: W, client: { send: (cmd: never) => Promise<unknown> }) {
+  const s3 = new S3GcObjectStore(client as never);
+  w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+}
+
 describe("spared_at_delete when a DeleteObjects request is resent", () => {
   it("counts a key withheld by the check once, although the request went out twice (lost answer)", async () => {
     const w = world();
@@ -136,8 +145,7 @@ describe("spared_at_delete when a DeleteObjects request is resent", () => {
         return { Errors: [] };
       },
     };
-    const s3 = new S3GcObjectStore(client as never);
-    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    deleteThrough(w, client);
     vi.spyOn(Math, "random").mockReturnValue(0);
     try {
       const { out } = await sweepOnly(w, m, {
@@ -176,8 +184,7 @@ describe("spared_at_delete when a DeleteObjects request is resent", () => {
         return { Errors: errors };
       },
     };
-    const s3 = new S3GcObjectStore(client as never);
-    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    deleteThrough(w, client);
     vi.spyOn(Math, "random").mockReturnValue(0);
     try {
       const { out } = await sweepOnly(w, m, {
@@ -361,8 +368,7 @@ describe("a sweep whose time runs out inside a batch (review of the stop)", () =
         return { Errors: errors };
       },
     };
-    const s3 = new S3GcObjectStore(client as never);
-    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    deleteThrough(w, client);
     vi.spyOn(Math, "random").mockReturnValue(0);
     try {
       const { out } = await sweepOnly(w, m, {
@@ -410,8 +416,7 @@ describe("a sweep whose time runs out inside a batch (review of the stop)", () =
         });
       },
     };
-    const s3 = new S3GcObjectStore(client as never);
-    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    deleteThrough(w, client);
     vi.spyOn(Math, "random").mockReturnValue(0);
     try {
       const { out } = await sweepOnly(w, m, {
@@ -480,8 +485,7 @@ describe("a batch whose resend is stopped by the check", () => {
         return { Errors: errors };
       },
     };
-    const s3 = new S3GcObjectStore(client as never);
-    w.store.deleteKeys = (bucket, keys, opts) => s3.deleteKeys(bucket, keys, opts);
+    deleteThrough(w, client);
     vi.spyOn(Math, "random").mockReturnValue(0);
     try {
       let t = 0;

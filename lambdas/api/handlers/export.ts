@@ -213,9 +213,9 @@ async function* otherExports(deps: ApiDeps) {
  * Undoes a configuration stored before its re-check failed. Storing it released the previous
  * configuration's paths, and another branch or a GC backup may have taken them meanwhile: put
  * back, the previous one would share a path with it (a full export deletes whatever else is
- * under its export path). So it
- * goes back only if its paths are still free (checked again once written); otherwise the
- * branch's configuration is removed, which overlaps nothing. True when removed.
+ * under its export path). So it goes back only if its paths are still free (checked again once
+ * written); otherwise the branch's configuration is removed, which overlaps nothing. True when
+ * removed.
  */
 async function undoStoredConfig(
   deps: ApiDeps,
