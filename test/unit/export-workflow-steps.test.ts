@@ -465,17 +465,32 @@ describe("execution-ended handler", () => {
   });
 
   it("records a success only once the execution has ended, then starts the follow-up asked for meanwhile", async () => {
-    const quiet = fakeDeps(running);
-    expect(await handleExecutionStatusChange(quiet.deps, ended("SUCCEEDED"))).toMatchObject({
+    // The head (c3) is the exported commit: nothing follows.
+    const atHead = { ...running, commitId: "c3" };
+    const quiet = fakeDeps(atHead);
+    const quietEnd = {
+      ...ended("SUCCEEDED"),
+      detail: { ...ended("SUCCEEDED").detail, input: JSON.stringify({ ...input, commitId: "c3" }) },
+    };
+    expect(await handleExecutionStatusChange(quiet.deps, quietEnd)).toMatchObject({
       action: "recorded",
       outcome: "succeeded",
       result: { applied: true, followUp: null },
     });
     expect(quiet.state()).toMatchObject({
       state: "exported-successfully",
-      lastExportedCommit: "c1",
+      lastExportedCommit: "c3",
     });
     expect(quiet.workflows.started).toHaveLength(0);
+
+    // No start queued a head, but the continuous branch's head moved meanwhile (an event lost,
+    // a hard reset): the newest head is exported at once.
+    const moved = fakeDeps(running);
+    expect(await handleExecutionStatusChange(moved.deps, ended("SUCCEEDED"))).toMatchObject({
+      result: { applied: true, followUp: { status: "started", fromCommit: "c1", commitId: "c3" } },
+    });
+    expect(moved.workflows.started).toHaveLength(1);
+    expect(moved.state()).toMatchObject({ state: "in-progress", commitId: "c3" });
 
     const asked = fakeDeps({ ...running, pendingHead: "c2" });
     const out = await handleExecutionStatusChange(asked.deps, ended("SUCCEEDED"));

@@ -4,8 +4,8 @@
 //    ExportFailed state with the reason as its cause;
 // 2. once the execution has stopped, its "Execution Status Change" event reaches the
 //    execution-ended handler (the watchdog), which records the outcome on the branch ("done")
-//    and, after a success with a start asked for meanwhile, starts the next export at once from
-//    the newest head. So the branch stays in-progress until the execution has stopped, and two
+//    and, after a success with a start asked for meanwhile (or, on a continuous branch, with the
+//    head moved meanwhile without one), starts the next export at once from the newest head. So the branch stays in-progress until the execution has stopped, and two
 //    executions of a branch never overlap.
 // Outcomes of an ended execution:
 // - SUCCEEDED: the status step said exported-successfully or export-repaired: succeeded.
@@ -224,13 +224,38 @@ export async function finishExport(
     // Recorded by an earlier delivery, which may have stopped before the follow-up started.
     const s = await deps.exports.getState(req.repository, req.branch);
     const succeeded = s?.state === "exported-successfully" || s?.state === "export-repaired";
-    if (s?.exportId === req.exportId && succeeded && s.pendingHead !== undefined) {
-      return { ...done, followUp: await followUpExport(deps, req, s) };
+    if (s?.exportId === req.exportId && succeeded) {
+      if (s.pendingHead !== undefined) {
+        return { ...done, followUp: await followUpExport(deps, req, s) };
+      }
+      return { ...done, followUp: await movedHeadExport(deps, req) };
     }
     return done;
   }
-  if (!done.followUp) return { applied: true, followUp: null };
-  return { applied: true, followUp: await followUpExport(deps, req, done.state) };
+  if (done.followUp) {
+    return { applied: true, followUp: await followUpExport(deps, req, done.state) };
+  }
+  const succeeded =
+    done.state.state === "exported-successfully" || done.state.state === "export-repaired";
+  return { applied: true, followUp: succeeded ? await movedHeadExport(deps, req) : null };
+}
+
+/**
+ * After a success that no start queued a head behind: the export of a continuous branch whose
+ * head moved meanwhile without an event (lakeFS delivers a webhook once and does not retry it;
+ * a hard reset sends none) starts at once from the newest head. Null when the head is the
+ * exported commit or the branch is not continuous. A failure (lakeFS down) fails the handler,
+ * as a queued head's start does: a repeated delivery tries again, and the stuck-export check
+ * exports the moved head later.
+ */
+async function movedHeadExport(
+  deps: StartExportDeps,
+  req: { repository: string; branch: string },
+): Promise<StartExportResult | null> {
+  const config = await deps.exports.getConfig(req.repository, req.branch);
+  if (!config?.isContinuous) return null;
+  const started = await followUpExport(deps, req, { pendingExplicit: false });
+  return started?.status === "up-to-date" ? null : started;
 }
 
 /**
