@@ -236,6 +236,11 @@ test("start refused while in progress or failed; nothing to do at the same head"
   );
   expect(decideStart(state({}), input("c1"))).toEqual({ kind: "up-to-date" });
   expect(decideStart(state({ state: "export-repaired" }), input("c2")).kind).toBe("start");
+  // Only the repair's own export says export-repaired: the next one, started after the
+  // repaired state (which keeps its `repaired` flag), is an ordinary export again.
+  expect(
+    decideStart(state({ state: "export-repaired", repaired: true }), input("c2")),
+  ).toMatchObject({ kind: "start", next: { repaired: false } });
 });
 
 test("events only start continuous exports", () => {
