@@ -11,7 +11,7 @@
 import "./quiet-sdk";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { firstInexactNumber } from "../lambdas/shared/inexact-numbers";
+import { jsonTextProblem } from "../lambdas/shared/inexact-numbers";
 import packageJson from "../package.json" with { type: "json" };
 import { branchPath, client, markIdFlag, repoPath, runIdFlag } from "./command-context";
 import {
@@ -53,19 +53,15 @@ function readRulesFile(file: string | undefined): unknown {
   } catch {
     throw new UsageError(`-f/--filename: ${file} is not valid JSON`);
   }
-  // Sent as parsed: `1e-400` would reach the API as 0. (Nesting too deep to scan is the API's
-  // to refuse.)
-  let inexact: ReturnType<typeof firstInexactNumber>;
+  // Sent as parsed: `1e-400` would reach the API as 0, a field given twice as its last value.
+  // (Nesting too deep to scan is the API's to refuse.)
+  let problem: string | undefined;
   try {
-    inexact = firstInexactNumber(text);
+    problem = jsonTextProblem(text);
   } catch {
-    inexact = undefined;
+    problem = undefined;
   }
-  if (inexact) {
-    throw new UsageError(
-      `-f/--filename: ${file}: ${inexact.path}: the number ${inexact.literal} ${inexact.reason}`,
-    );
-  }
+  if (problem) throw new UsageError(`-f/--filename: ${file}: ${problem}`);
   return rules;
 }
 

@@ -9,7 +9,7 @@ import {
   UpstreamError,
   ValidationError,
 } from "../shared/errors";
-import { firstInexactNumber } from "../shared/inexact-numbers";
+import { jsonTextProblem } from "../shared/inexact-numbers";
 import { LakeFsCredentialsError } from "../shared/lakefs/credentials";
 import { describeNetworkError, LakeFsError, LakeFsNetworkError } from "../shared/lakefs/errors";
 import { lambdaHandler } from "../shared/lambda-handler";
@@ -139,10 +139,8 @@ export function parseBody<S extends z.ZodType>(
       `request body: must not nest arrays and objects more than ${MAX_BODY_NESTING} deep`,
     );
   }
-  const inexact = firstInexactNumber(text);
-  if (inexact) {
-    throw new ValidationError(`${inexact.path}: the number ${inexact.literal} ${inexact.reason}`);
-  }
+  const problem = jsonTextProblem(text);
+  if (problem) throw new ValidationError(problem);
   const parsed = schema.safeParse(value, { reportInput: true });
   if (!parsed.success) throw new ValidationError(formatZodError(parsed.error));
   return parsed.data;

@@ -8,6 +8,7 @@ import { gcRulesSchema } from "../gc/domain/rules";
 import { GC_MODES } from "../gc/domain/workflow-input";
 import { BRANCH_NAME_PATTERN, REPOSITORY_ID_PATTERN } from "../shared/lakefs/names";
 import { writableLocationProblem } from "../shared/s3-naming";
+import { hasLoneSurrogate } from "../shared/unicode";
 
 const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 
@@ -124,6 +125,10 @@ export const GcMarkRetireRequestSchema = z
       .string({ error: "must be a string" })
       .min(1, { error: "must not be empty" })
       .max(MAX_RETIRE_REASON, { error: `must be at most ${MAX_RETIRE_REASON} characters` })
+      // Stored as UTF-8, where a lone surrogate would read back as U+FFFD.
+      .refine((reason) => !hasLoneSurrogate(reason), {
+        error: "must be well-formed Unicode (a lone surrogate)",
+      })
       .optional(),
   })
   .strict()

@@ -431,6 +431,24 @@ const cases: Case[] = [
     message:
       "branches[0].retention_days: the number 7.0000000000000001 has more than 15 significant digits and would read as 7",
   },
+  // JSON.parse keeps the last of a repeated field: which one the caller meant is not known (as
+  // for a repeated query parameter), so the body is refused instead of half read.
+  {
+    name: "exportPath given twice",
+    method: "PUT",
+    path: cfg,
+    body: '{"exportPath": "s3://export-bucket/a", "exportPath": "s3://export-bucket/b"}',
+    status: 400,
+    message: "exportPath: must be given once (the body repeats it)",
+  },
+  {
+    name: "GC rules branch days given twice (an escaped key)",
+    method: "PUT",
+    path: rulesPath,
+    body: '{"default_retention_days": 7, "branches": [{"branch_id": "main", "retention_days": 21, "retention\\u005fdays": 0}]}',
+    status: 400,
+    message: "branches[0].retention_days: must be given once (the body repeats it)",
+  },
   {
     name: "GC rules too many days",
     method: "PUT",

@@ -309,6 +309,16 @@ test("marks: shown with whether they can be swept; swept once; too old; retired 
     status: 400,
     body: { message: "reason: must be a string" },
   });
+  // A lone surrogate cannot be stored as UTF-8 (DynamoDB would keep U+FFFD in its place): the
+  // reason would not read back as given. Refused, the mark as it was.
+  const before = (await call("GET", `/repositories/${repo}/gc/marks/m3`)).body;
+  expect(
+    await call("POST", `/repositories/${repo}/gc/marks/m3/retire`, { reason: "restored \ud800" }),
+  ).toEqual({
+    status: 400,
+    body: { message: "reason: must be well-formed Unicode (a lone surrogate)" },
+  });
+  expect((await call("GET", `/repositories/${repo}/gc/marks/m3`)).body).toEqual(before);
   expect((await call("POST", `/repositories/${repo}/gc/marks/zz/retire`)).status).toBe(404);
 });
 

@@ -363,6 +363,17 @@ test("gc set-config/get-config/run/status/list/delete-config", async () => {
   expect(refused.stderr).toContain(
     "default_retention_days: the number 1e-400 is too small for a number and would read as 0",
   );
+  // A field given twice (JSON.parse keeps the last, 0 days) is refused the same way.
+  const repeated = path.join(dir, "rules-repeated.json");
+  writeFileSync(
+    repeated,
+    '{"default_retention_days": 30, "branches": [], "default_retention_days": 0}',
+  );
+  const twice = await lakeport(["gc", "set-config", `lakefs://${repo}`, "-f", repeated]);
+  expect(twice.code).toBe(2);
+  expect(twice.stderr).toContain(
+    `-f/--filename: ${repeated}: default_retention_days: must be given once (the body repeats it)`,
+  );
   const kept = await lakeport(["gc", "get-config", `lakefs://${repo}`, "-p"]);
   expect(JSON.parse(kept.stdout)).toEqual(other);
   expect(

@@ -1,7 +1,11 @@
 // Numbers a request body cannot carry as written are found, with where they are; numbers that
 // read as themselves, and strings that look like numbers, are not.
 import { describe, expect, it } from "vitest";
-import { firstInexactNumber, inexactReason } from "../../lambdas/shared/inexact-numbers";
+import {
+  firstInexactNumber,
+  inexactReason,
+  jsonTextProblem,
+} from "../../lambdas/shared/inexact-numbers";
 
 describe("inexactReason", () => {
   it.each([
@@ -39,5 +43,17 @@ describe("firstInexactNumber", () => {
       undefined,
     );
     expect(firstInexactNumber('{"k\\"ey": 1e999}')?.path).toBe('k"ey');
+  });
+});
+
+describe("jsonTextProblem", () => {
+  it("names a field an object gives twice (an escaped key too), not one two objects give", () => {
+    expect(jsonTextProblem('{"a": {"b": 1, "c": 2}, "d": [{"b": 1}, {"b": 1}]}')).toBe(undefined);
+    expect(jsonTextProblem('{"a": [{"b": 1, "\\u0062": 2}]}')).toBe(
+      "a[0].b: must be given once (the body repeats it)",
+    );
+    expect(jsonTextProblem('{"n": 1e-400, "n": 1}')).toBe(
+      "n: the number 1e-400 is too small for a number and would read as 0",
+    );
   });
 });
