@@ -100,7 +100,27 @@ export function buildProgram(): Command {
     .addHelpText("after", GC_HELP);
   addGcCommands(gc);
   addGcCopyCommands(gc);
+  refuseRepeatedValues(program);
   return program;
+}
+
+/**
+ * A flag that takes one value, given twice, is refused (exit 2), as the API refuses a query
+ * parameter given twice: which one was meant is not known, and commander keeps the last (the
+ * second --path stored, the second --mark-id run). Repeatable flags (--prefix-regex) collect.
+ */
+function refuseRepeatedValues(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (!option.required && !option.optional) continue; // a switch
+    if (Array.isArray(option.defaultValue)) continue; // repeatable
+    const name = [option.short, option.long].filter(Boolean).join("/");
+    let given = 0;
+    cmd.on(`option:${option.name()}`, () => {
+      given++;
+      if (given > 1) throw new UsageError(`${name}: must be given once`);
+    });
+  }
+  for (const sub of cmd.commands) refuseRepeatedValues(sub);
 }
 
 /** export get, export set. */

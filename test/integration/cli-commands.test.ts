@@ -722,6 +722,59 @@ test("bad flag values exit 2 naming the flag and change nothing", async () => {
       ["--endpoint", `${fake.api.endpoint}#x`, "gc", "delete-config", uri],
       /^--endpoint: must have no query or fragment/,
     ],
+    // A flag that takes one value, given twice: which one was meant is not known (as for a
+    // query parameter the API is given twice), so neither is taken. The last one was: the
+    // second --path stored and exported to, the second --mark-id started a run.
+    [
+      [
+        "export",
+        "set",
+        `${uri}/main`,
+        "--path",
+        "s3://export-bucket/twice-a",
+        "--path",
+        "s3://export-bucket/twice-b",
+        "--continuous=false",
+      ],
+      /^--path: must be given once\n/,
+    ],
+    [
+      [
+        "export",
+        "set",
+        `${uri}/main`,
+        "--path",
+        "s3://export-bucket/twice",
+        "--continuous",
+        "--continuous=false",
+      ],
+      /^--continuous: must be given once\n/,
+    ],
+    [
+      ["gc", "run", uri, "--mark-only", "--mark-id", "twice-a", "--mark-id=twice-b"],
+      /^--mark-id: must be given once\n/,
+    ],
+    [["gc", "list", uri, "--amount", "5", "--amount", "6"], /^--amount: must be given once\n/],
+    [
+      ["gc", "set-config", uri, "-f", "a.json", "--filename", "b.json"],
+      /^-f\/--filename: must be given once\n/,
+    ],
+    [
+      ["--endpoint", fake.api.endpoint, "--endpoint", fake.api.endpoint, "gc", "list", uri],
+      /^--endpoint: must be given once\n/,
+    ],
+    [
+      [
+        "gc",
+        "backup-locations",
+        uri,
+        "--release",
+        "s3://bk-twice/a",
+        "--release",
+        "s3://bk-twice/b",
+      ],
+      /^--release: must be given once\n/,
+    ],
     // An empty --workflow would copy from this machine instead.
     [
       ["gc", "restore", uri, "--mark-id", "m1", "--from", "s3://backups/m1", "--workflow="],
