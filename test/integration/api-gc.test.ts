@@ -615,6 +615,22 @@ test("backup-locations: bad input is refused naming the field, claiming nothing"
     status: 400,
     body: { message: "location: required (s3://bucket[/prefix])" },
   });
+  // A location given twice: which one was meant is not known (API Gateway hands the function
+  // the last), so neither is checked or released; a claim stays.
+  expect((await claimAt("s3://bk-claims/twice-a")).status).toBe(201);
+  const twice = "location=s3://bk-claims/twice-b&location=s3://bk-claims/twice-a";
+  for (const [method, route] of [
+    ["DELETE", "backup-locations"],
+    ["GET", "backup-location-check"],
+  ] as const) {
+    expect(await call(method, `/repositories/${repo}/gc/${route}?${twice}`), route).toEqual({
+      status: 400,
+      body: { message: "location: must be given once (got 2 values)" },
+    });
+  }
+  expect((await claims()).body.results).toEqual([
+    expect.objectContaining({ location: "s3://bk-claims/twice-a", mark_id: "m1" }),
+  ]);
 });
 
 test("backup-locations: a claim and an export path set around it at the same moment are never both kept", async () => {
