@@ -44,6 +44,10 @@ describe("continuous-export configuration", () => {
     expect((await call("DELETE", cfgPath())).status).toBe(204);
     expect((await call("GET", cfgPath())).status).toBe(404);
     expect((await call("DELETE", cfgPath())).status).toBe(404);
+    // A delete takes no body, or an empty object.
+    expect((await call("PUT", cfgPath(), config)).status).toBe(200);
+    expect((await call("DELETE", cfgPath(), {})).status).toBe(204);
+    expect((await call("GET", cfgPath())).status).toBe(404);
   });
 
   test("a continuous configuration starts exporting the current head", async () => {

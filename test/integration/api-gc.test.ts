@@ -41,6 +41,10 @@ test("gc_rules: PUT, GET exactly the seed's JSON, DELETE", async () => {
   expect((await call("DELETE", `/repositories/${repo}/settings/gc_rules`)).status).toBe(204);
   expect((await call("GET", `/repositories/${repo}/settings/gc_rules`)).status).toBe(404);
   expect((await call("DELETE", `/repositories/${repo}/settings/gc_rules`)).status).toBe(404);
+  // A delete takes no body, or an empty object.
+  expect((await call("PUT", `/repositories/${repo}/settings/gc_rules`, rules)).status).toBe(204);
+  expect((await call("DELETE", `/repositories/${repo}/settings/gc_rules`, {})).status).toBe(204);
+  expect((await call("GET", `/repositories/${repo}/settings/gc_rules`)).status).toBe(404);
 });
 
 test("a run needs rules", async () => {
@@ -308,6 +312,14 @@ test("marks: shown with whether they can be swept; swept once; too old; retired 
   expect(await call("POST", `/repositories/${repo}/gc/marks/m3/retire`, { reason: 7 })).toEqual({
     status: 400,
     body: { message: "reason: must be a string" },
+  });
+  // A reason of 1 to 2 000 characters (room for `restored from` any backup location).
+  expect(
+    await call("POST", `/repositories/${repo}/gc/marks/m3/retire`, { reason: "r".repeat(2001) }),
+  ).toEqual({ status: 400, body: { message: "reason: must be at most 2000 characters" } });
+  expect(await call("POST", `/repositories/${repo}/gc/marks/m3/retire`, { reason: "" })).toEqual({
+    status: 400,
+    body: { message: "reason: must not be empty" },
   });
   // A lone surrogate cannot be stored as UTF-8 (DynamoDB would keep U+FFFD in its place): the
   // reason would not read back as given. Refused, the mark as it was.
