@@ -214,6 +214,36 @@ describe("export-hook, status, repair", () => {
     expect(done).toMatchObject({ applied: true, state: { state: "export-repaired" } });
   });
 
+  test('repair {"full": true}: in any state but in-progress (refused then, starting nothing)', async () => {
+    await call("PUT", cfgPath(), config);
+    const repair = (b: unknown = { full: true }) =>
+      call("POST", `/repositories/${repo}/branches/main/repair-export`, b);
+    // Never exported: a full repair starts the first export.
+    const first = await repair();
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    const running = await fake.deps.stores.exports.getState(repo, "main");
+    const started = fake.workflows.started.length;
+    const refused = await repair();
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toMatch(/in progress/);
+    expect(await fake.deps.stores.exports.getState(repo, "main")).toEqual(running);
+    expect(fake.workflows.started).toHaveLength(started);
+    // Exported successfully: a full repair starts again, reconciling the whole path.
+    await fake.deps.stores.exports.completeExport(
+      {
+        repository: repo,
+        branch: "main",
+        exportId: first.body.exportId,
+        commitId: "c1",
+        outcome: { status: "succeeded" },
+      },
+      new Date().toISOString(),
+    );
+    const again = await repair();
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(fake.workflows.started).toHaveLength(started + 1);
+  });
+
   test("StartExecution failure leaves the branch export-failed, not in-progress", async () => {
     await call("PUT", cfgPath(), config);
     fake.workflows.failWith = "AccessDeniedException: not allowed";
