@@ -158,6 +158,15 @@ test("runs list newest first, paginated", async () => {
   const full = await call("GET", `/repositories/${repo}/gc/runs?amount=1&after=${ids[1]}`);
   expect(full.body.results.map((r: { run_id: string }) => r.run_id)).toEqual([ids[0]]);
   expect(full.body.pagination.has_more).toBe(false);
+  // README: amount 1 to 1000, default 100.
+  const byDefault = await call("GET", `/repositories/${repo}/gc/runs`);
+  expect(byDefault.body.pagination).toMatchObject({ max_per_page: 100, results: 3 });
+  const most = await call("GET", `/repositories/${repo}/gc/runs?amount=1000`);
+  expect(most.body.pagination).toMatchObject({ max_per_page: 1000, results: 3 });
+  expect(await call("GET", `/repositories/${repo}/gc/runs?amount=1001`)).toEqual({
+    status: 400,
+    body: { message: "amount: must be a whole number from 1 to 1000" },
+  });
 });
 
 test("a GC workflow that cannot start leaves a failed run", async () => {
