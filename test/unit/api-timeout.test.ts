@@ -14,6 +14,12 @@ const API_TIMEOUT_MS = 29_000;
 
 it("the API's lakeFS client gives up on a hanging lakeFS well within the request's time", async () => {
   const { timeoutMs, retry } = API_LAKEFS_LIMITS;
+  // README (API): five attempts of 3 seconds, waits of at most a second between them.
+  expect({ timeoutMs, maxAttempts: retry.maxAttempts, maxDelayMs: retry.maxDelayMs }).toEqual({
+    timeoutMs: 3_000,
+    maxAttempts: 5,
+    maxDelayMs: 1_000,
+  });
   const worstCase = timeoutMs * retry.maxAttempts + retry.maxDelayMs * (retry.maxAttempts - 1);
   // Room for the DynamoDB reads and writes after a hanging call (a request makes one or two
   // quick ones).
