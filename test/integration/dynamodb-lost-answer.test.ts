@@ -22,6 +22,8 @@ beforeAll(async () => {
 afterAll(() => proxy.stop());
 
 test("the clients' DynamoDB calls have a connection and a request timeout that throws", async () => {
+  // README (Connecting lakeFS): 3 s without a connection, 10 s without an answer.
+  expect(DYNAMODB_TIMEOUTS).toEqual({ connectionMs: 3_000, requestMs: 10_000 });
   const ddb = createDynamoDbClient({ endpoint: proxy.endpoint, region: "us-east-1", credentials });
   await ddb.send(new ListTablesCommand({ Limit: 1 }));
   // The handler's settings, as resolved for its first request.
