@@ -879,6 +879,23 @@ describe("IAM", () => {
     expect(deleters.map(([id]) => id)).toEqual([expect.stringMatching(/^LakeportGcSweepFunction/)]);
   });
 
+  // README (Bucket access): in the export buckets only the export's plan, copy and markers
+  // steps may delete.
+  it("lets only the export's plan, copy and markers steps delete in the export buckets", () => {
+    const deleters = policies().filter(([, p]) =>
+      statementsOf(p).some(
+        (st) =>
+          list(st.Action).some((a) => a.startsWith("s3:Delete")) &&
+          resourceTexts(st).some((r) => r.startsWith(`arn:aws:s3:::${EXPORT_BUCKET}`)),
+      ),
+    );
+    expect(deleters.map(([id]) => id.replace(/Function.*/, "")).sort()).toEqual([
+      "LakeportExportCopy",
+      "LakeportExportMarkers",
+      "LakeportExportPlan",
+    ]);
+  });
+
   it("lets the GC steps write in the storage buckets only under _lakefs/retention/gc/ and _lakefs/logs/gc/", () => {
     const prefixes = ["_lakefs/retention/gc/*", "_lakefs/logs/gc/*"].flatMap((p) => [
       `arn:aws:s3:::${STORAGE_BUCKET}/${p}`,
