@@ -449,6 +449,17 @@ test("backup-location-check: a location outside every storage namespace and the 
     status: 200,
     body: { location: "s3://backups/r1", usable: true },
   });
+  // Nothing is claimed (README): no claim listed, an export path there is still taken.
+  expect((await call("GET", `/repositories/${repo}/gc/backup-locations`)).body).toEqual({
+    results: [],
+  });
+  const exportThere = await call("PUT", `/repositories/${repo}/branches/main/continuous-export`, {
+    exportPath: "s3://backups/r1/out",
+  });
+  expect(exportThere.status, JSON.stringify(exportThere.body)).toBe(200);
+  expect(
+    (await call("DELETE", `/repositories/${repo}/branches/main/continuous-export`)).status,
+  ).toBe(204);
   expect(await check(`s3://lakefs-data/${repo}-backups`)).toMatchObject({ status: 200 });
   // Inside, around or at a namespace: its own repository's or another's.
   for (const [location, owner] of [
