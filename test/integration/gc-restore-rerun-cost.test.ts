@@ -4,8 +4,8 @@
 // those checks alone fill the function's 15 minutes.
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { copyMarkPart } from "../../lambdas/gc/app/copy-part";
 import { S3GcObjectStore } from "../../lambdas/gc/adapters/s3-object-store";
+import { copyMarkPart } from "../../lambdas/gc/app/copy-part";
 import { testS3Admin, testS3Client, uniqueName } from "../support/clients";
 
 const s3 = testS3Client();
