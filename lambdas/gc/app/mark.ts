@@ -2,12 +2,16 @@
 // (active + staged shards) first, then the expired shards streamed (mark.ts), and the marked
 // keys streamed out as Parquet (addresses/mark_id=), text (addresses.text/mark_id=) and the
 // expired-addresses log, part number = partition number. A partition whose shards are
-// larger than one pass should hold is marked in several passes over the same shards.
-// Memory: the pass's Set of keys (mark.ts) plus one Parquet row group per output.
+// larger than one pass should hold is marked in several passes, each over its own share.
+// Memory: the pass's Set of keys (mark.ts) plus one Parquet row group per output. Several
+// passes read the partition's shards once, splitting them by pass (splitByPass): each pass then
+// reads its own share, not every shard again.
+import { randomUUID } from "node:crypto";
+import { forEachConcurrently } from "../../shared/concurrency";
 import { markPartition } from "../domain/mark";
-import { choosePassCount, MAX_ADDRESSES_PER_PARTITION } from "../domain/partition";
+import { choosePassCount, MAX_ADDRESSES_PER_PARTITION, passOf } from "../domain/partition";
 import { gcPaths } from "../domain/paths";
-import { decodeAddressShard } from "../domain/shards";
+import { decodeAddressShard, encodeAddressShard } from "../domain/shards";
 import type { GcStepDeps, StoredObject } from "../ports";
 import { type AddressListWriter, parquetAddressWriter, textAddressWriter } from "./address-lists";
 import { gcWorkKeys, namespaceObjects, runDate } from "./common";
@@ -78,10 +82,30 @@ async function markOnePartition(
   let textEtag: string | undefined;
   const CHUNK = 10_000;
   try {
+    // This attempt's own split (a retried attempt may still run): the work root expires.
+    const split = `${work.root}mark-passes/${partition}/${randomUUID()}/`;
+    const splitSide = (shards: StoredObject[], side: "active" | "expired") =>
+      splitByPass(deps, shards, `${split}${side}/`, { passes, buffered: keysPerPass }, (n) => {
+        const field = side === "active" ? "protected_keys" : "expired_keys";
+        counts[field] += n;
+      });
+    const byPass =
+      passes > 1
+        ? {
+            active: await splitSide(active, "active"),
+            expired: await splitSide(expired, "expired"),
+          }
+        : undefined;
     for (let pass = 0; pass < passes; pass++) {
-      const tally: Record<string, number> = pass === 0 ? counts : {};
-      const protectedKeys = streamKeys(deps, active, tally, "protected_keys");
-      const expiredKeys = streamKeys(deps, expired, tally, "expired_keys");
+      // Counted once: by the split, or by the only pass.
+      const tally: Record<string, number> = byPass ? {} : counts;
+      const protectedKeys = streamKeys(
+        deps,
+        byPass?.active[pass] ?? active,
+        tally,
+        "protected_keys",
+      );
+      const expiredKeys = streamKeys(deps, byPass?.expired[pass] ?? expired, tally, "expired_keys");
       // Sorted within the pass (the Set already holds these keys: the array adds pointers).
       const marked: string[] = [];
       for await (const key of markPartition(protectedKeys, expiredKeys, { pass, passes })) {
@@ -108,6 +132,49 @@ async function markOnePartition(
     JSON.stringify({ ...counts, ...(textEtag ? { text_etag: textEtag } : {}) }),
   );
   return counts.marked_addresses;
+}
+
+/** Shards written at once by the split. */
+const SPLIT_WRITES_IN_FLIGHT = 16;
+
+/**
+ * The keys of `shards` (one side of the partition) written again by pass under `prefix`, in
+ * shards of the keys buffered (at most `buffered`, the memory of one pass) per pass: the pass's
+ * shards, in order. Tells `counted` the lines read, as a single pass counts them.
+ */
+async function splitByPass(
+  deps: GcStepDeps,
+  shards: readonly StoredObject[],
+  prefix: string,
+  opts: { passes: number; buffered: number },
+  counted: (lines: number) => void,
+): Promise<StoredObject[][]> {
+  const { passes } = opts;
+  const out: StoredObject[][] = Array.from({ length: passes }, () => []);
+  let buffers: string[][] = Array.from({ length: passes }, () => []);
+  let held = 0;
+  const flush = async () => {
+    const full = buffers.map((keys, pass) => ({ keys, pass })).filter((b) => b.keys.length > 0);
+    buffers = Array.from({ length: passes }, () => []);
+    held = 0;
+    const written = full.map(({ keys, pass }) => {
+      const body = encodeAddressShard(keys);
+      const key = `${prefix}${pass}/${String(out[pass]!.length).padStart(6, "0")}.jsonl`;
+      out[pass]!.push({ key, size: Buffer.byteLength(body, "utf8") });
+      return { key, body };
+    });
+    await forEachConcurrently(written, SPLIT_WRITES_IN_FLIGHT, async (w) => {
+      await deps.s3.put(deps.workBucket, w.key, w.body);
+    });
+  };
+  const lines: Record<string, number> = {};
+  for await (const key of streamKeys(deps, shards, lines, "read")) {
+    buffers[passOf(key, passes)]!.push(key);
+    if (++held >= opts.buffered) await flush();
+  }
+  await flush();
+  counted(lines.read ?? 0);
+  return out;
 }
 
 async function listAll(deps: GcStepDeps, prefix: string): Promise<StoredObject[]> {
