@@ -288,7 +288,9 @@ export class GcWorkflow extends Construct {
         "$.plan",
       ),
     );
-    const markMap = this.map(props, "MarkPartitions", "$.plan.partitionsKey", 4, {
+    // One partition a child: the partition count is planned from a guess (commits.ts), and a
+    // partition may hold many times its share, each a Lambda's work of its own.
+    const markMap = this.map(props, "MarkPartitions", "$.plan.partitionsKey", 1, {
       "repository.$": "$.repository",
       "runId.$": "$.runId",
       "markId.$": "$.markId",

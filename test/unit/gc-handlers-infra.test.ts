@@ -74,6 +74,11 @@ it("has distributed maps over work-bucket JSON Lines with the configured concurr
   expect(asl.States.CollectRevived.ItemBatcher.BatchInput.area).toBe("revived");
 });
 
+it("gives each mark child one partition: a partition may hold far more than planned (its count is a guess), and four took four times one's work into one Lambda's 15 minutes", () => {
+  const asl = definitionOf("GcStateMachine");
+  expect(asl.States.MarkPartitions.ItemBatcher.MaxItemsPerBatch).toBe(1);
+});
+
 type Statement = {
   Action: string | string[];
   Resource: unknown;
