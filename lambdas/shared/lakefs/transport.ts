@@ -105,7 +105,9 @@ export class LakeFsTransport {
       `${opts.credentials.accessKeyId}:${opts.credentials.secretAccessKey}`,
     ).toString("base64");
     this.authorization = `Basic ${basic}`;
-    this.secrets = [basic, opts.credentials.secretAccessKey];
+    const secret = opts.credentials.secretAccessKey;
+    // The key as JSON writes it too, when it has a character JSON escapes (a quote, a backslash).
+    this.secrets = [basic, secret, JSON.stringify(secret).slice(1, -1)];
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 20_000, ...opts.retry };
     this.fetchImpl = opts.fetch ?? fetch;
@@ -230,8 +232,10 @@ export class LakeFsTransport {
           });
         }
         retryAfterMs = parseRetryAfterMs(res.headers.get("retry-after"), Date.now());
-        const text = this.withoutSecrets(new TextDecoder().decode(buffered));
-        // Again once decoded: JSON may write the secret with escapes ("\/") the text did not match.
+        // JSON written with escapes the secret has no need of ("\/", "\u002f") is written
+        // plainly first: errors keep the raw text of a body without a `message`.
+        const text = this.withoutSecrets(plainJson(new TextDecoder().decode(buffered)));
+        // Again once decoded: `message` may hold the key in a form the text did not show.
         const message = this.withoutSecrets(errorMessageOf(text));
         throw lakeFsErrorFor(res.status, message, spec.operation);
       },
@@ -244,5 +248,14 @@ export class LakeFsTransport {
         requestedDelayMs: () => retryAfterMs,
       },
     );
+  }
+}
+
+/** A JSON text written again in JSON's plainest form (no optional escapes); other text as is. */
+function plainJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text;
   }
 }
