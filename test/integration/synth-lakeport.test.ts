@@ -1051,3 +1051,106 @@ describe("events that could be dropped", () => {
     expect(JSON.parse(event.body)).toEqual({ mode: "mark-and-sweep" });
   });
 });
+
+describe("secrets", () => {
+  const LAKEFS_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakefs-AbCdEf";
+  /** A function's logical id by its role's, and each role's statements (inline policies). */
+  function rolesAndStatements() {
+    const fnOfRole = new Map<string, string>();
+    for (const [id, fn] of ofType("AWS::Lambda::Function")) {
+      fnOfRole.set(fn.Properties.Role["Fn::GetAtt"][0], id);
+    }
+    const statements = new Map<string, ReturnType<typeof statementsOf>>();
+    for (const [, policy] of ofType("AWS::IAM::Policy")) {
+      for (const role of policy.Properties.Roles ?? []) {
+        statements.set(role.Ref, [...(statements.get(role.Ref) ?? []), ...statementsOf(policy)]);
+      }
+    }
+    for (const [id, role] of ofType("AWS::IAM::Role")) {
+      for (const p of role.Properties.Policies ?? []) {
+        statements.set(id, [...(statements.get(id) ?? []), ...p.PolicyDocument.Statement]);
+      }
+    }
+    return { fnOfRole, statements };
+  }
+  const readsSecret = (sts: ReturnType<typeof statementsOf>, arn: (r: string) => boolean) =>
+    sts.some(
+      (st) =>
+        list(st.Action).some((a) => /^secretsmanager:(GetSecretValue|\*)$|^\*$/.test(a)) &&
+        resourceTexts(st).some(arn),
+    );
+
+  it("lets only the functions that call lakeFS read its secret, and only the webhook the token", () => {
+    const { fnOfRole, statements } = rolesAndStatements();
+    const lakeFsReaders: string[] = [];
+    const tokenReaders: string[] = [];
+    for (const [role, sts] of statements) {
+      const who = fnOfRole.get(role) ?? `role ${role}`;
+      if (readsSecret(sts, (r) => r === LAKEFS_SECRET || r === "*")) lakeFsReaders.push(who);
+      if (readsSecret(sts, (r) => r.includes("LakeportWebhookSecret") || r === "*"))
+        tokenReaders.push(who);
+    }
+    // The functions told where the secret is are the ones that may read it...
+    const told = ofType("AWS::Lambda::Function")
+      .filter(([, fn]) => "LAKEFS_SECRET_ARN" in (fn.Properties.Environment?.Variables ?? {}))
+      .map(([id]) => id);
+    expect(lakeFsReaders.sort()).toEqual(told.sort());
+    // ...and they are the ones whose work calls lakeFS (by logical id, hash left off): the API's
+    // export and GC routes, the export's start, plan, markers, status, execution-ended handler
+    // (a continuous branch's head) and stuck check, GC's commits, addresses, revalidation and
+    // sweep steps and the backup copy's plan (lakeFS's repositories). Not the webhook, the copy,
+    // the finish, GC's mark, summary or copies: a new reader is a decision, made here.
+    expect(lakeFsReaders.map((id) => id.replace(/[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "LakeportApiExportFunction",
+      "LakeportApiGcFunction",
+      "LakeportExportMarkersFunction",
+      "LakeportExportPlanFunction",
+      "LakeportExportStatusFunction",
+      "LakeportExportStuckCheckFunction",
+      "LakeportExportTriggerFunction",
+      "LakeportExportWatchdogFunction",
+      "LakeportGcAddressesFunction",
+      "LakeportGcCommitsFunction",
+      "LakeportGcCopyPlanFunction",
+      "LakeportGcRevalidateFunction",
+      "LakeportGcSweepFunction",
+    ]);
+    expect(tokenReaders).toEqual([expect.stringMatching(/^LakeportApiWebhookFunction/)]);
+    // No role gets a managed policy that could read secrets.
+    for (const [id, role] of ofType("AWS::IAM::Role")) {
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns ?? []), id).not.toMatch(
+        /SecretsManager|AdministratorAccess|ReadOnlyAccess/,
+      );
+    }
+  });
+
+  it("passes the secrets' ARNs, never a value, in environments, outputs and parameters", () => {
+    const json = JSON.parse(readFileSync(path.join(outdir, "Lakeport.template.json"), "utf8"));
+    for (const [id, fn] of ofType("AWS::Lambda::Function")) {
+      const vars: Record<string, unknown> = fn.Properties.Environment?.Variables ?? {};
+      for (const name of Object.keys(vars)) {
+        // Names that would hold a secret's value (the local environment's, never deployed).
+        expect(name, id).not.toMatch(/SECRET_ACCESS_KEY|SESSION_TOKEN|^WEBHOOK_TOKEN$|PASSWORD/);
+      }
+      if ("LAKEFS_SECRET_ARN" in vars) expect(vars.LAKEFS_SECRET_ARN, id).toBe(LAKEFS_SECRET);
+      if ("WEBHOOK_SECRET_ARN" in vars) {
+        expect(vars.WEBHOOK_SECRET_ARN, id).toEqual({
+          Ref: expect.stringMatching(/^LakeportWebhookSecret/),
+        });
+      }
+    }
+    // A dynamic reference would put a secret's value into a resource's properties.
+    expect(
+      JSON.stringify(json).match(/.{0,80}(resolve:secretsmanager|"SecretString").{0,40}/g),
+    ).toBeNull();
+    expect(json.Outputs.WebhookSecretArn.Value).toEqual({
+      Ref: expect.stringMatching(/^LakeportWebhookSecret/),
+    });
+    const outputs = JSON.stringify(json.Outputs);
+    expect(outputs).not.toMatch(/SecretValue|secretAccessKey|Token"/i);
+    // Parameters: CDK's own (bootstrap version, asset locations) only, none for a secret.
+    for (const name of Object.keys(json.Parameters ?? {})) {
+      expect(name).toMatch(/^BootstrapVersion$|^AssetParameters/);
+    }
+  });
+});
