@@ -4,8 +4,22 @@
 // the CDK function factory sets it).
 import { Logger } from "@aws-lambda-powertools/logger";
 
+/**
+ * Fields of S3's SignatureDoesNotMatch answer, which the SDK copies onto its error and the
+ * logger would write with every field of an error: the request's signature and what was signed.
+ */
+const SIGNATURE_FIELDS: ReadonlySet<string> = new Set([
+  "SignatureProvided",
+  "StringToSign",
+  "StringToSignBytes",
+  "CanonicalRequest",
+  "CanonicalRequestBytes",
+]);
+
 export const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || "lakeport",
+  // Left out wherever they are in a line (an error, its cause, a logged object).
+  jsonReplacerFn: (key: string, value: unknown) => (SIGNATURE_FIELDS.has(key) ? undefined : value),
 });
 
 /** What a line belongs to: the branch and export, or the repository and GC run. */
