@@ -54,8 +54,23 @@ export class ApiClient {
         parsed && typeof parsed === "object" && "message" in parsed
           ? String((parsed as { message: unknown }).message)
           : raw || res.statusText;
-      throw new ApiError(res.status, message);
+      throw new ApiError(res.status, withoutCredentials(message, headers));
     }
     return parsed;
   }
+}
+
+/**
+ * An answer's message without the request's session token and signature: API Gateway's 403
+ * for a signature it does not accept quotes the canonical request it expected, the values of
+ * the signed headers (x-amz-security-token among them) included.
+ */
+function withoutCredentials(message: string, signed: Record<string, string>): string {
+  const value = (name: string) =>
+    Object.entries(signed).find(([k]) => k.toLowerCase() === name)?.[1] ?? "";
+  const secrets = [
+    value("x-amz-security-token"),
+    /Signature=([0-9a-f]+)/.exec(value("authorization"))?.[1] ?? "",
+  ].filter((s) => s.length > 0);
+  return secrets.reduce((m, secret) => m.split(secret).join("[redacted]"), message);
 }
