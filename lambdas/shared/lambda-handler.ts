@@ -6,7 +6,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from "@middy/core";
 import type { Context } from "aws-lambda";
-import { appendLogKeys, type LogKeys, logger } from "./logger";
+import { appendLogKeys, dropSignatureFields, type LogKeys, logger } from "./logger";
 import { loadTracer, tracingEnabled } from "./tracing";
 
 export interface LambdaHandlerSpec<E, R> {
@@ -51,6 +51,7 @@ export function lambdaHandler<E, R>(
     // Runs before the context middleware resets the keys (middy runs onError last-in first).
     // A handler that answers errors itself (the API) sets a response first: not a failure.
     onError: (request) => {
+      dropSignatureFields(request.error);
       if (request.response === undefined) {
         logger.error(`${spec.name} failed`, request.error as Error);
       }

@@ -16,6 +16,16 @@ const SIGNATURE_FIELDS: ReadonlySet<string> = new Set([
   "CanonicalRequestBytes",
 ]);
 
+/**
+ * Takes those fields off an error and its causes: Lambda's Node.js runtime writes every field
+ * of the error a handler throws into its "Invoke Error" line, outside this logger.
+ */
+export function dropSignatureFields(error: unknown): void {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    for (const key of SIGNATURE_FIELDS) delete (e as unknown as Record<string, unknown>)[key];
+  }
+}
+
 export const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || "lakeport",
   // Left out wherever they are in a line (an error, its cause, a logged object).

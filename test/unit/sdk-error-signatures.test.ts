@@ -1,7 +1,8 @@
 // S3 answers a request whose signature it does not accept (SignatureDoesNotMatch) with the
 // signature it got, the string it signed and the canonical request; the SDK copies every field
 // of an error answer onto the error, and the Lambdas' logger writes every field of an error it
-// logs. A function failing so must not write the request's signature into its log lines.
+// logs, as Lambda's runtime does with the error a handler throws. A function failing so must
+// not write the request's signature into its log lines.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
@@ -80,4 +81,10 @@ it("a function failing on S3's SignatureDoesNotMatch logs the error without the 
     expect(lines).not.toContain(signature);
   }
   expect(lines).not.toContain("sig-secret-key-7c1f");
+  // Lambda's Node.js runtime writes the thrown error's every enumerable field ("Invoke Error").
+  const invokeError = JSON.stringify(thrown, (_k, v: unknown) =>
+    v instanceof Error ? { errorType: v.name, errorMessage: v.message, ...v } : v,
+  );
+  expect(invokeError).toContain("SignatureDoesNotMatch");
+  for (const signature of signatures) expect(invokeError).not.toContain(signature);
 });
