@@ -1124,6 +1124,21 @@ describe("secrets", () => {
     }
   });
 
+  it("API Gateway logs no request: no data trace, an access log without headers", () => {
+    // A data trace writes each request's headers and body to CloudWatch: the webhook's
+    // X-Lakeport-Token and every caller's Authorization.
+    const stages = ofType("AWS::ApiGateway::Stage");
+    expect(stages.length).toBeGreaterThan(0);
+    for (const [id, stage] of stages) {
+      const settings: { DataTraceEnabled?: boolean }[] = stage.Properties.MethodSettings ?? [];
+      expect(settings.length, id).toBeGreaterThan(0);
+      for (const m of settings) expect(m.DataTraceEnabled, id).toBe(false);
+      expect(String(stage.Properties.AccessLogSetting?.Format), id).not.toMatch(
+        /header|\$input|authorizer/i,
+      );
+    }
+  });
+
   it("passes the secrets' ARNs, never a value, in environments, outputs and parameters", () => {
     const json = JSON.parse(readFileSync(path.join(outdir, "Lakeport.template.json"), "utf8"));
     for (const [id, fn] of ofType("AWS::Lambda::Function")) {
