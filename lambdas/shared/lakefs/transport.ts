@@ -172,7 +172,8 @@ export class LakeFsTransport {
    * (a proxy, an echo service by mistake) would otherwise hand the credentials to every log.
    */
   private withoutSecrets(text: string): string {
-    return this.secrets.reduce((t, secret) => t.split(secret).join("[redacted]"), text);
+    const whole = this.secrets.reduce((t, secret) => t.split(secret).join("[redacted]"), text);
+    return this.secrets.reduce(withoutPiecesOf, whole);
   }
 
   private url(spec: RequestSpec): string {
@@ -258,4 +259,32 @@ function plainJson(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** Pieces shorter than this are not taken for a secret's (a random key's 12 are unique). */
+const SECRET_PIECE_CHARS = 12;
+
+/**
+ * `text` with every run of 12 or more characters that is part of `secret` redacted: an
+ * answer quoting a header cut short (its start or its end) gives most of a secret away.
+ */
+function withoutPiecesOf(text: string, secret: string): string {
+  if (secret.length < SECRET_PIECE_CHARS || text.length < SECRET_PIECE_CHARS) return text;
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    if (
+      i + SECRET_PIECE_CHARS > text.length ||
+      !secret.includes(text.slice(i, i + SECRET_PIECE_CHARS))
+    ) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    let end = i + SECRET_PIECE_CHARS;
+    while (end < text.length && secret.includes(text.slice(i, end + 1))) end++;
+    out += "[redacted]";
+    i = end;
+  }
+  return out;
 }
