@@ -270,21 +270,23 @@ const SECRET_PIECE_CHARS = 12;
  */
 function withoutPiecesOf(text: string, secret: string): string {
   if (secret.length < SECRET_PIECE_CHARS || text.length < SECRET_PIECE_CHARS) return text;
-  let out = "";
-  let i = 0;
-  while (i < text.length) {
-    if (
-      i + SECRET_PIECE_CHARS > text.length ||
-      !secret.includes(text.slice(i, i + SECRET_PIECE_CHARS))
-    ) {
-      out += text[i];
+  const pieces = new Set<string>();
+  for (let k = 0; k + SECRET_PIECE_CHARS <= secret.length; k++) {
+    pieces.add(secret.slice(k, k + SECRET_PIECE_CHARS));
+  }
+  const parts: string[] = [];
+  let last = 0;
+  for (let i = 0; i + SECRET_PIECE_CHARS <= text.length; ) {
+    if (!pieces.has(text.slice(i, i + SECRET_PIECE_CHARS))) {
       i++;
       continue;
     }
     let end = i + SECRET_PIECE_CHARS;
     while (end < text.length && secret.includes(text.slice(i, end + 1))) end++;
-    out += "[redacted]";
+    parts.push(text.slice(last, i), "[redacted]");
+    last = end;
     i = end;
   }
-  return out;
+  parts.push(text.slice(last));
+  return parts.join("");
 }
