@@ -130,7 +130,13 @@ export function localEndpoints(
   for (const dir of [cwd, projectRoot]) {
     const file = path.join(dir, ".local", "endpoints.json");
     if (!existsSync(file)) continue;
-    const endpoints = JSON.parse(readFileSync(file, "utf8")) as LocalEndpoints;
+    let endpoints: LocalEndpoints;
+    try {
+      endpoints = JSON.parse(readFileSync(file, "utf8")) as LocalEndpoints;
+    } catch {
+      // JSON.parse's message quotes the text around the fault: the file holds keys and tokens.
+      throw new UsageError(`${file} is not JSON (run \`npm run local\` again to rewrite it)`);
+    }
     if (usable(endpoints)) return endpoints;
   }
   return undefined;

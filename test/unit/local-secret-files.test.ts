@@ -1,10 +1,11 @@
 // The embedded environment's files that hold secrets (the webhook token, the lakeFS key pair)
 // are readable by their owner only, as tokens.json always was: endpoints.json and lakeFS's
 // credentials.json were written with the umask's mode (0644: anyone on the machine).
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
+import { resolveEndpoint, UsageError } from "../../cli/endpoint";
 import { loadOrCreateApiTokens } from "../../local/api/component";
 import { endpointsPath, writeEndpoints } from "../../local/endpoints";
 import { generateLakeFsKeys, loadOrCreateLakeFsKeys } from "../../local/lakefs/local-credentials";
@@ -50,4 +51,24 @@ it("makes lakeFS's credentials.json of an older run owner-only when it reads it"
   chmodSync(file, 0o644);
   expect(loadOrCreateLakeFsKeys(dir)).toEqual(keys);
   expect(notOwnerBits(file)).toBe(0);
+});
+
+it("the CLI refuses an endpoints.json that is not JSON without quoting it (it holds the keys)", () => {
+  const dir = tempDir();
+  const secret = "lakefs-local-secret-9a3f0c";
+  mkdirSync(path.join(dir, ".local"));
+  // Cut short while written: JSON.parse's message quotes the text around the fault.
+  writeFileSync(
+    path.join(dir, ".local", "endpoints.json"),
+    `{"api":"http://127.0.0.1:1","lakefsSecretAccessKey":${secret}}`,
+  );
+  let err: unknown;
+  try {
+    resolveEndpoint(undefined, {}, dir);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(UsageError);
+  expect((err as Error).message).toContain("endpoints.json");
+  expect(`${(err as Error).message}\n${(err as Error).stack}`).not.toContain(secret.slice(0, 8));
 });
