@@ -1,0 +1,262 @@
+// Cells of the GC safety matrix (event x moment) that gc-safety-app.test.ts leaves out, on the
+// real Lakeport app (test/support/lakeport-env.ts: the synthesized app on the local cloud, the
+// lakeFS development server, requests through the deployed API Lambdas):
+// - between a mark-only and a sweep-only run: a hard reset of the branch to an expired commit,
+//   the GC rules lengthened, the repository deleted in lakeFS (and created again on its
+//   namespace, linking a marked object);
+// - after a sweep stopped and before the sweep-only run that resumes it: a branch created on
+//   an expired commit.
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { describe, expect, it } from "vitest";
+import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
+import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+
+const DAY = 86_400;
+const env = useLakeportEnvironment();
+
+interface Repo {
+  id: string;
+  storageNamespace: string;
+  commits: Record<string, string>;
+  content: Record<string, string>;
+  stats: Record<string, ObjectStats>;
+}
+
+/**
+ * main: c0 (20 days) a=A0 old=O0 keep=K0; c1 (15 days) a=A1; c2 (12 days) old deleted;
+ * c3 (10 days) a=A2; c4 (1 day) a=A3. Kept 3 days: c4 and c3 active. The mark: A0, O0, A1.
+ */
+async function datedRepository(): Promise<Repo> {
+  const { id, storageNamespace } = await createLakeFsRepository(env, { webhook: false });
+  const repo: Repo = { id, storageNamespace, commits: {}, content: {}, stats: {} };
+  const now = Math.floor(Date.now() / 1000);
+  const put = async (p: string, label: string) => {
+    repo.content[label] = `${label}: the bytes of ${p} in ${id}`;
+    await env.lakefs.uploadObject(id, "main", p, { content: repo.content[label] });
+    repo.stats[label] = await env.lakefs.statObject(id, "main", p);
+  };
+  const commit = async (label: string, days: number) => {
+    repo.commits[label] = (
+      await env.lakefs.commit(id, "main", { message: label, date: now - days * DAY })
+    ).id;
+  };
+  await put("a", "A0");
+  await put("old", "O0");
+  await put("keep", "K0");
+  await commit("c0", 20);
+  await put("a", "A1");
+  await commit("c1", 15);
+  await env.lakefs.deleteObject(id, "main", "old");
+  await commit("c2", 12);
+  await put("a", "A2");
+  await commit("c3", 10);
+  await put("a", "A3");
+  await commit("c4", 1);
+  await rules(repo, 3);
+  return repo;
+}
+
+async function rules(repo: Repo, days: number) {
+  const r = await env.api.put(`/repositories/${repo.id}/settings/gc_rules`, {
+    default_retention_days: days,
+    branches: [],
+  });
+  expect(r.status, r.text).toBe(204);
+}
+
+const MARKED = ["A0", "O0", "A1"];
+
+async function read(repo: Repo, ref: string, p: string): Promise<string | number> {
+  try {
+    const o = await env.lakefs.getObject(repo.id, repo.commits[ref] ?? ref, p);
+    return new TextDecoder().decode(o.body);
+  } catch (err) {
+    return (err as { status?: number }).status ?? -1;
+  }
+}
+
+/** Whether the object of `label` is still in the namespace (read from S3, not lakeFS). */
+async function stored(repo: Repo, label: string): Promise<boolean> {
+  const url = new URL(repo.stats[label]!.physical_address);
+  const key = url.pathname.slice(1);
+  try {
+    await env.s3.send(new HeadObjectCommand({ Bucket: url.host, Key: key }));
+    return true;
+  } catch (err) {
+    if ((err as { name?: string }).name === "NotFound") return false;
+    throw err;
+  }
+}
+
+async function expectStored(repo: Repo, kept: string[]) {
+  for (const label of [...MARKED, "K0", "A2", "A3"]) {
+    expect(await stored(repo, label), label).toBe(!MARKED.includes(label) || kept.includes(label));
+  }
+}
+
+async function waitRun(repo: Repo, runId: string, timeoutMs = 90_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await env.api.get(`/repositories/${repo.id}/gc/runs/${runId}`);
+    if (r.body.status !== "running") return r.body;
+    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+async function gc(repo: Repo, body: unknown) {
+  const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, body);
+  expect(r.status, r.text).toBe(202);
+  return waitRun(repo, r.body.run_id as string);
+}
+
+async function markOnly(repo: Repo) {
+  const mark = await gc(repo, { do_sweep: false, mark_id: "m1" });
+  expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 3 } });
+}
+
+describe("between a mark-only run and its sweep-only run", () => {
+  it("a hard reset of main to an expired commit: what that commit references reads back", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await env.lakefs.hardResetBranch(repo.id, "main", repo.commits.c1!);
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep, JSON.stringify(sweep)).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 1, sparedObjects: 2 },
+    });
+    expect(await read(repo, "main", "a")).toBe(repo.content.A1);
+    expect(await read(repo, "main", "old")).toBe(repo.content.O0);
+    expect(await read(repo, "c0", "a")).toBe(410);
+    await expectStored(repo, ["A1", "O0"]);
+  }, 120_000);
+
+  it("the GC rules lengthened: the sweep keeps what the new rules keep", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await rules(repo, 30);
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep, JSON.stringify(sweep)).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 0, sparedObjects: 3 },
+    });
+    for (const [label, ref, p] of [
+      ["A0", "c0", "a"],
+      ["O0", "c0", "old"],
+      ["A1", "c1", "a"],
+    ] as const) {
+      expect(await read(repo, ref, p), label).toBe(repo.content[label]);
+    }
+  }, 120_000);
+
+  it("the repository deleted in lakeFS: the sweep is refused (404), nothing is deleted", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await env.lakefs.deleteRepository(repo.id);
+    const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, {
+      do_mark: false,
+      mark_id: "m1",
+    });
+    expect(r.status, r.text).toBe(404);
+    expect(r.body.message).toBe(`repository "${repo.id}" not found`);
+    await expectStored(repo, MARKED);
+  }, 120_000);
+
+  it("the repository deleted and created again on its namespace, a commit linking a marked object: it is kept", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await env.lakefs.deleteRepository(repo.id);
+    await env.lakefs.createRepository({
+      name: repo.id,
+      storage_namespace: repo.storageNamespace,
+      default_branch: "main",
+    });
+    const o0 = repo.stats.O0!;
+    await env.lakefs.linkPhysicalAddress(repo.id, "main", "o0-again", {
+      physicalAddress: o0.physical_address,
+      checksum: o0.checksum,
+      sizeBytes: o0.size_bytes ?? 0,
+    });
+    await env.lakefs.commit(repo.id, "main", { message: "link o0" });
+    await rules(repo, 3);
+    // The new repository's commits are all unknown to the mark: revalidation lists them.
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep, JSON.stringify(sweep)).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 2, sparedObjects: 1 },
+    });
+    expect(await read(repo, "main", "o0-again")).toBe(repo.content.O0);
+    await expectStored(repo, ["O0"]);
+  }, 120_000);
+});
+
+describe("during a mark-and-sweep run", () => {
+  it("a tag on an expired commit made while the mark lists addresses: the sweep keeps what it references", async () => {
+    const repo = await datedRepository();
+    env.deployment.runtime.beforeInvocation({
+      function: /GcAddressesFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
+      },
+    });
+    const run = await gc(repo, {});
+    expect(run, JSON.stringify(run)).toMatchObject({
+      status: "succeeded",
+      counts: { markedAddresses: 3, deletedObjects: 1, sparedObjects: 2 },
+    });
+    expect(await read(repo, "late", "a")).toBe(repo.content.A0);
+    expect(await read(repo, "late", "old")).toBe(repo.content.O0);
+    await expectStored(repo, ["A0", "O0"]);
+  }, 120_000);
+
+  it("an uncommitted link of a marked address made as the sweep starts (after revalidation): it is kept", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    const a1 = repo.stats.A1!;
+    env.deployment.runtime.beforeInvocation({
+      function: /GcSweepFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.linkPhysicalAddress(repo.id, "main", "staged-a1", {
+          physicalAddress: a1.physical_address,
+          checksum: a1.checksum,
+          sizeBytes: a1.size_bytes ?? 0,
+        });
+      },
+    });
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep, JSON.stringify(sweep)).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 2, sparedObjects: 1 },
+    });
+    expect(await read(repo, "main", "staged-a1")).toBe(repo.content.A1);
+    await expectStored(repo, ["A1"]);
+  }, 120_000);
+});
+
+describe("after a sweep stopped, before the sweep-only run that resumes it", () => {
+  it("a branch created on an expired commit: the resumed sweep keeps what it references", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    env.deployment.runtime.beforeInvocation({
+      function: /GcSweepFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
+      },
+    });
+    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(stopped.status).toBe("failed");
+    await expectStored(repo, MARKED);
+    await env.lakefs.createBranch(repo.id, "back", repo.commits.c1!);
+    const again = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(again, JSON.stringify(again)).toMatchObject({
+      status: "succeeded",
+      counts: { deletedObjects: 0, sparedObjects: 3 },
+    });
+    expect(await read(repo, "back", "a")).toBe(repo.content.A1);
+    expect(await read(repo, "late", "old")).toBe(repo.content.O0);
+    await expectStored(repo, MARKED);
+  }, 120_000);
+});
