@@ -30,20 +30,62 @@ export async function checkNamespaceOwned(
     );
   }
   const ns = storageNamespace.replace(/\/+$/, "");
+  const { others, inside } = await namespaceUsers(lakefs, repository, ns);
+  if (others.length === 0) return [...inside.keys()].sort();
+  throw sharedError(ns, repository, others);
+}
+
+/**
+ * During a sweep (its checks, sweep-guard.ts): throws SharedNamespaceError when another
+ * repository now uses `storageNamespace`, or one lies inside it that revalidation did not see
+ * (its prefix not in `known`): a bare copy made by refs-restore from an older dump may name
+ * commits this repository expired, and the sweep would delete what that copy reads.
+ */
+export async function checkNamespaceStillOwned(
+  lakefs: Pick<GcLakeFs, "listRepositories">,
+  repository: string,
+  storageNamespace: string,
+  known: readonly string[],
+): Promise<void> {
+  const ns = storageNamespace.replace(/\/+$/, "");
+  const { others, inside } = await namespaceUsers(lakefs, repository, ns);
+  if (others.length > 0) throw sharedError(ns, repository, others, " (created during the sweep)");
+  const added = [...inside].filter(([prefix]) => !known.includes(prefix));
+  if (added.length === 0) return;
+  const names = [...new Set(added.flatMap(([, repos]) => repos))];
+  throw new SharedNamespaceError(
+    `repository ${names.slice(0, 5).join(", ")}${names.length > 5 ? ` and ${names.length - 5} more` : ""} was created inside storage namespace ${ns} of repository "${repository}" during the sweep (under ${added
+      .map(([p]) => p)
+      .slice(0, 5)
+      .join(", ")}): its objects lie there, so the sweep stopped; nothing more is deleted`,
+  );
+}
+
+/** Other repositories on `ns`, and those inside it by prefix (`sub/`, every reading of each). */
+async function namespaceUsers(
+  lakefs: Pick<GcLakeFs, "listRepositories">,
+  repository: string,
+  ns: string,
+): Promise<{ others: string[]; inside: Map<string, string[]> }> {
   const others: string[] = [];
-  const inside = new Set<string>();
+  const inside = new Map<string, string[]>();
   for await (const page of lakefs.listRepositories({ amount: 1000 })) {
     for (const r of page.results) {
       if (r.id === repository) continue;
       const readings = namespaceReadings(r.storage_namespace);
       if (readings.includes(ns)) others.push(`"${r.id}"`);
       for (const theirs of readings) {
-        if (theirs.startsWith(`${ns}/`)) inside.add(`${theirs.slice(ns.length + 1)}/`);
+        if (!theirs.startsWith(`${ns}/`)) continue;
+        const prefix = `${theirs.slice(ns.length + 1)}/`;
+        inside.set(prefix, [...(inside.get(prefix) ?? []), `"${r.id}"`]);
       }
     }
   }
-  if (others.length === 0) return [...inside].sort();
-  throw new SharedNamespaceError(
-    `storage namespace ${ns} of repository "${repository}" is also the namespace of repository ${others.slice(0, 5).join(", ")}${others.length > 5 ? ` and ${others.length - 5} more` : ""}: their objects are shared, and what one repository no longer references the other may, so GC does not delete there; nothing is deleted`,
+  return { others, inside };
+}
+
+function sharedError(ns: string, repository: string, others: string[], when = "") {
+  return new SharedNamespaceError(
+    `storage namespace ${ns} of repository "${repository}" is also the namespace of repository ${others.slice(0, 5).join(", ")}${others.length > 5 ? ` and ${others.length - 5} more` : ""}${when}: their objects are shared, and what one repository no longer references the other may, so GC does not delete there; nothing is deleted`,
   );
 }

@@ -40,6 +40,7 @@ import {
   sameRefs,
 } from "./commit-history";
 import { readItem } from "./item-reader";
+import { checkNamespaceStillOwned, SharedNamespaceError } from "./namespace-owner";
 
 /** Commits the mark found expired became active while the sweep deleted: it stops. */
 export class CommitRevivedError extends Error {
@@ -115,7 +116,7 @@ export class SweepGuard {
   readonly #mergeSources = new Map<string, MergeSource>();
   /** Every branch and tag name seen since revalidation: a revert may name one, not a commit. */
   readonly #refNames = new Set<string>();
-  #stopped: CommitRevivedError | MergedEntriesError | undefined;
+  #stopped: CommitRevivedError | MergedEntriesError | SharedNamespaceError | undefined;
   #lastStart = Number.NEGATIVE_INFINITY;
   #inflight: { startedAt: number; done: Promise<void> } | undefined;
 
@@ -162,6 +163,7 @@ export class SweepGuard {
   async #check(startedAt: number): Promise<void> {
     const { repository, runId } = this.ctx;
     await this.deps.lease.renew(repository, runId);
+    await this.#checkNamespace();
     const branches = await readBranches(this.deps.lakefs, repository);
     await forEachConcurrently(branches, 8, (b) =>
       this.#spare({ side: "active", kind: "staged", branch: b.id }),
@@ -204,6 +206,26 @@ export class SweepGuard {
     this.stats.checks++;
     this.stats.longestCheckMs = Math.max(this.stats.longestCheckMs, this.#clock() - startedAt);
     this.#lastStart = startedAt;
+  }
+
+  /**
+   * Revalidation found the namespace this repository's alone (but for repositories inside it,
+   * whose objects the sweep leaves): a repository created on it or inside it since stops the
+   * sweep, as it would have stopped it at revalidation.
+   */
+  async #checkNamespace(): Promise<void> {
+    const { repository, storageNamespace, snapshot } = this.ctx;
+    try {
+      await checkNamespaceStillOwned(
+        this.deps.lakefs,
+        repository,
+        storageNamespace,
+        snapshot.foreignPrefixes ?? [],
+      );
+    } catch (err) {
+      if (err instanceof SharedNamespaceError) this.#stopped = err;
+      throw err;
+    }
   }
 
   async #loadedGraph(): Promise<CommitGraph> {
