@@ -242,35 +242,39 @@ describe("a repository created on the namespace as the sweep starts (after reval
     ["a bare copy on the same namespace", "", true],
     // lakeFS looks for <namespace>/_lakefs/ only: a repository inside this one's namespace.
     ["a repository inside the namespace", "/data", false],
-  ] as const)("%s: the sweep stops, naming it, and deletes nothing", async (_n, sub, bare) => {
-    const repo = await datedRepository();
-    await markOnly(repo);
-    const other = `${repo.id}-copy`;
-    env.deployment.runtime.beforeInvocation({
-      function: /GcSweepFunction/,
-      invocation: "next",
-      run: async () => {
-        await env.lakefs.createRepository({
-          name: other,
-          storage_namespace: `${repo.storageNamespace}${sub}`,
-          default_branch: "main",
-          bare,
-        });
-      },
-    });
-    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(stopped.status, JSON.stringify(stopped)).toBe("failed");
-    expect(stopped.error_message).toContain(`"${other}"`);
-    await expectStored(repo, MARKED);
-    // Nothing was deleted: once the namespace is this repository's alone, the mark is swept.
-    await env.lakefs.deleteRepository(other);
-    const again = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(again, JSON.stringify(again)).toMatchObject({
-      status: "succeeded",
-      counts: { deletedObjects: 3 },
-    });
-    await expectStored(repo, []);
-  }, 120_000);
+  ] as const)(
+    "%s: the sweep stops, naming it, and deletes nothing",
+    async (_n, sub, bare) => {
+      const repo = await datedRepository();
+      await markOnly(repo);
+      const other = `${repo.id}-copy`;
+      env.deployment.runtime.beforeInvocation({
+        function: /GcSweepFunction/,
+        invocation: "next",
+        run: async () => {
+          await env.lakefs.createRepository({
+            name: other,
+            storage_namespace: `${repo.storageNamespace}${sub}`,
+            default_branch: "main",
+            bare,
+          });
+        },
+      });
+      const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+      expect(stopped.status, JSON.stringify(stopped)).toBe("failed");
+      expect(stopped.error_message).toContain(`"${other}"`);
+      await expectStored(repo, MARKED);
+      // Nothing was deleted: once the namespace is this repository's alone, the mark is swept.
+      await env.lakefs.deleteRepository(other);
+      const again = await gc(repo, { do_mark: false, mark_id: "m1" });
+      expect(again, JSON.stringify(again)).toMatchObject({
+        status: "succeeded",
+        counts: { deletedObjects: 3 },
+      });
+      await expectStored(repo, []);
+    },
+    120_000,
+  );
 });
 
 describe("after a sweep stopped, before the sweep-only run that resumes it", () => {
