@@ -4,8 +4,12 @@
 // - between a mark-only and a sweep-only run: a hard reset of the branch to an expired commit,
 //   the GC rules lengthened, the repository deleted in lakeFS (and created again on its
 //   namespace, linking a marked object);
+// - between them, a mark-and-sweep run of the repository after a tag revived an expired commit;
+// - during a mark-and-sweep run: a tag while the mark lists addresses; an uncommitted link of
+//   a marked address as the sweep starts (after revalidation: only the sweep's checks see it);
+// - a repository created on the namespace, or inside it, as the sweep starts: the sweep stops;
 // - after a sweep stopped and before the sweep-only run that resumes it: a branch created on
-//   an expired commit.
+//   an expired commit; the mark retired (as a restore does).
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
@@ -190,6 +194,29 @@ describe("between a mark-only run and its sweep-only run", () => {
   }, 120_000);
 });
 
+describe("a second GC run of the repository between a mark-only run and its sweep-only run", () => {
+  it("a mark-and-sweep run after a tag revived an expired commit: neither sweep deletes what the tag holds", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await env.lakefs.createTag(repo.id, "v0", repo.commits.c0!);
+    // c0 is kept now: the second run marks A1 only (O0 is c0's too).
+    const second = await gc(repo, {});
+    expect(second, JSON.stringify(second)).toMatchObject({
+      status: "succeeded",
+      counts: { markedAddresses: 1, deletedObjects: 1 },
+    });
+    await expectStored(repo, ["A0", "O0"]);
+    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(sweep, JSON.stringify(sweep)).toMatchObject({
+      status: "succeeded",
+      counts: { sparedObjects: 2 },
+    });
+    expect(await read(repo, "v0", "a")).toBe(repo.content.A0);
+    expect(await read(repo, "v0", "old")).toBe(repo.content.O0);
+    await expectStored(repo, ["A0", "O0"]);
+  }, 120_000);
+});
+
 describe("during a mark-and-sweep run", () => {
   it("a tag on an expired commit made while the mark lists addresses: the sweep keeps what it references", async () => {
     const repo = await datedRepository();
@@ -299,6 +326,32 @@ describe("after a sweep stopped, before the sweep-only run that resumes it", () 
     });
     expect(await read(repo, "back", "a")).toBe(repo.content.A1);
     expect(await read(repo, "late", "old")).toBe(repo.content.O0);
+    await expectStored(repo, MARKED);
+  }, 120_000);
+
+  it("the mark retired (as a restore does): the sweep-only run is refused, nothing more is deleted", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    env.deployment.runtime.beforeInvocation({
+      function: /GcSweepFunction/,
+      invocation: "next",
+      run: async () => {
+        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
+      },
+    });
+    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+    expect(stopped.status).toBe("failed");
+    const retired = await env.api.post(`/repositories/${repo.id}/gc/marks/m1/retire`, {
+      reason: "restored from s3://backup/m1",
+    });
+    expect(retired.status, retired.text).toBe(200);
+    await env.lakefs.deleteTag(repo.id, "late");
+    const refused = await env.api.post(`/repositories/${repo.id}/gc/runs`, {
+      do_mark: false,
+      mark_id: "m1",
+    });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.message).toContain("retired");
     await expectStored(repo, MARKED);
   }, 120_000);
 });
