@@ -5,7 +5,11 @@ import type { ExportConfig } from "../export/domain/export-config";
 import { configVersionOf, exportedConfigVersionOf } from "../export/domain/export-config";
 import type { ExportState } from "../export/domain/export-state";
 import type { ExportProgress } from "../export/domain/progress";
-import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../gc/domain/mark-lifecycle";
+import {
+  DEFAULT_MAX_MARK_AGE_HOURS,
+  namespaceRefusal,
+  sweepRefusal,
+} from "../gc/domain/mark-lifecycle";
 import type { GcMark, GcRun } from "../gc/domain/run-records";
 import type { ExecutionDescription, WorkflowStarter } from "../shared/workflow-starter";
 
@@ -93,12 +97,19 @@ export function gcRunView(run: GcRun, execution?: ExecutionDescription | null) {
 }
 
 /** A mark as the API shows it: what it is, its sweep, and whether it can be swept now. */
-export function gcMarkView(mark: GcMark, now: Date, maxMarkAgeHours?: number) {
-  const refusal = sweepRefusal(
-    mark,
-    Math.floor(now.getTime() / 1000),
-    maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
-  );
+export function gcMarkView(
+  mark: GcMark,
+  now: Date,
+  maxMarkAgeHours?: number,
+  /** The repository's storage namespace now: a mark made in another is not sweepable. */
+  storageNamespace?: string,
+) {
+  const refusal =
+    sweepRefusal(
+      mark,
+      Math.floor(now.getTime() / 1000),
+      maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
+    ) ?? (storageNamespace === undefined ? undefined : namespaceRefusal(mark, storageNamespace));
   return {
     repository: mark.repository,
     mark_id: mark.markId,

@@ -3,14 +3,15 @@
 // lakeFS development server, requests through the deployed API Lambdas):
 // - between a mark-only and a sweep-only run: a hard reset of the branch to an expired commit,
 //   the GC rules lengthened, the repository deleted in lakeFS (and created again on its
-//   namespace, linking a marked object);
+//   namespace, linking a marked object; or on another namespace: without the mark's lists
+//   there the sweep deletes nothing, and on a copy of the old namespace it is refused);
 // - between them, a mark-and-sweep run of the repository after a tag revived an expired commit;
 // - during a mark-and-sweep run: a tag while the mark lists addresses; an uncommitted link of
 //   a marked address as the sweep starts (after revalidation: only the sweep's checks see it);
 // - a repository created on the namespace, or inside it, as the sweep starts: the sweep stops;
 // - after a sweep stopped and before the sweep-only run that resumes it: a branch created on
 //   an expired commit; the mark retired (as a restore does).
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
@@ -191,6 +192,70 @@ describe("between a mark-only run and its sweep-only run", () => {
     });
     expect(await read(repo, "main", "o0-again")).toBe(repo.content.O0);
     await expectStored(repo, ["O0"]);
+  }, 120_000);
+});
+
+describe("the repository created again on another namespace between mark-only and sweep-only", () => {
+  it("without the mark's lists there: the sweep deletes nothing in either namespace", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await env.lakefs.deleteRepository(repo.id);
+    await env.lakefs.createRepository({
+      name: repo.id,
+      storage_namespace: `${repo.storageNamespace}-moved`,
+      default_branch: "main",
+    });
+    await rules(repo, 3);
+    const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, {
+      do_mark: false,
+      mark_id: "m1",
+    });
+    if (r.status === 202) expect((await waitRun(repo, r.body.run_id)).status).toBe("failed");
+    else expect(r.status, r.text).toBe(409);
+    await expectStored(repo, MARKED);
+  }, 120_000);
+
+  it("on a copy of the old namespace (its objects and the mark's lists): the sweep is refused, naming both", async () => {
+    const repo = await datedRepository();
+    await markOnly(repo);
+    await env.lakefs.deleteRepository(repo.id);
+    const old = new URL(repo.storageNamespace);
+    const prefix = old.pathname.slice(1);
+    const copied: string[] = [];
+    const listed = await env.s3.send(
+      new ListObjectsV2Command({ Bucket: old.host, Prefix: `${prefix}/` }),
+    );
+    for (const o of listed.Contents ?? []) {
+      const key = `${prefix}-moved/${o.Key!.slice(prefix.length + 1)}`;
+      await env.s3.send(
+        new CopyObjectCommand({
+          Bucket: old.host,
+          Key: key,
+          CopySource: `${old.host}/${encodeURIComponent(o.Key!)}`,
+        }),
+      );
+      copied.push(key);
+    }
+    await env.lakefs.createRepository({
+      name: repo.id,
+      storage_namespace: `${repo.storageNamespace}-moved`,
+      default_branch: "main",
+    });
+    await rules(repo, 3);
+    const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, {
+      do_mark: false,
+      mark_id: "m1",
+    });
+    expect(r.status, r.text).toBe(409);
+    expect(r.body.message).toContain(repo.storageNamespace);
+    expect(r.body.message).toContain(`${repo.storageNamespace}-moved`);
+    const view = await env.api.get(`/repositories/${repo.id}/gc/marks/m1`);
+    expect(view.body).toMatchObject({ sweepable: false, storage_namespace: repo.storageNamespace });
+    expect(view.body.not_sweepable_because).toContain(`${repo.storageNamespace}-moved`);
+    await expectStored(repo, MARKED);
+    for (const key of copied) {
+      await env.s3.send(new HeadObjectCommand({ Bucket: old.host, Key: key }));
+    }
   }, 120_000);
 });
 

@@ -167,11 +167,15 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
   },
 
   [routeKey("GET", `${base}/gc/marks/{markId}`)]: async (event, deps) => {
-    const repository = await existingRepository(event, deps);
+    const repository = pathParam(event, "repository", RepositoryIdSchema);
+    const repo = await getRepositoryOrThrow(deps.lakefs, repository);
     const markId = pathParam(event, "markId", MarkIdSchema);
     const mark = await deps.stores.gc.getMark(repository, markId);
     if (!mark) throw new NotFoundError(`mark id "${markId}" not found in "${repository}"`);
-    return json(200, gcMarkView(mark, deps.now(), deps.gcSettings?.maxMarkAgeHours));
+    return json(
+      200,
+      gcMarkView(mark, deps.now(), deps.gcSettings?.maxMarkAgeHours, repo.storage_namespace),
+    );
   },
 
   // A check only (nothing claimed); `gc backup` claims with the POST below.

@@ -8,7 +8,7 @@
 import { WriteConditionFailedError } from "../../shared/write-condition";
 import type { AddressWorkItem } from "../domain/address-plan";
 import { CommitGraph } from "../domain/commit-graph";
-import { sweepRefusal } from "../domain/mark-lifecycle";
+import { namespaceRefusal, sweepRefusal } from "../domain/mark-lifecycle";
 import {
   duplicateTextPart,
   duplicateTextPartProblem,
@@ -66,6 +66,8 @@ export async function runRevalidateStep(
   if (!mark) throw new MarkNotSweepableError(`mark id "${markId}" not found in "${repo}"`);
   const refusal = sweepRefusal(mark, nowSeconds, opts.maxMarkAgeHours);
   if (refusal) throw new MarkNotSweepableError(refusal);
+  const elsewhere = namespaceRefusal(mark, input.storageNamespace);
+  if (elsewhere) throw new MarkNotSweepableError(elsewhere);
   // Here, not only at the start: a bare copy of the repository may have come since the mark.
   const foreign = await checkNamespaceOwned(deps.lakefs, repo, input.storageNamespace);
   const claimed = await deps.runs.beginSweep(repo, markId, runId);

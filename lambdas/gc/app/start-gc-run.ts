@@ -8,7 +8,11 @@ import type { LakeFsApi } from "../../shared/lakefs/types";
 import type { WorkflowStarter } from "../../shared/workflow-starter";
 import { gcExecutionName, newRunId, validateMarkId } from "../domain/ids";
 import { DEFAULT_GC_LEASE_SECONDS } from "../domain/lease";
-import { DEFAULT_MAX_MARK_AGE_HOURS, sweepRefusal } from "../domain/mark-lifecycle";
+import {
+  DEFAULT_MAX_MARK_AGE_HOURS,
+  namespaceRefusal,
+  sweepRefusal,
+} from "../domain/mark-lifecycle";
 import type { GcMark, GcRun } from "../domain/run-records";
 import { type GcMode, type GcWorkflowInput, GcWorkflowInputSchema } from "../domain/workflow-input";
 import type { GcLakeFs, GcStateStore } from "../ports";
@@ -66,6 +70,8 @@ export async function startGcRun(deps: StartGcRunDeps, req: StartGcRunRequest): 
       deps.maxMarkAgeHours ?? DEFAULT_MAX_MARK_AGE_HOURS,
     );
     if (refusal) throw new ConflictError(refusal);
+    const elsewhere = namespaceRefusal(mark, repo.storage_namespace);
+    if (elsewhere) throw new ConflictError(elsewhere);
   }
   const runId = newRunId(now);
   const markId = req.markId ?? runId;

@@ -18,6 +18,8 @@ export interface MarkLifecycle {
   sweptAt?: string;
   retiredAt?: string;
   retiredReason?: string;
+  /** The storage namespace the mark was made in (absent on marks of older versions). */
+  storageNamespace?: string;
 }
 
 /**
@@ -59,4 +61,20 @@ export function parseMaxMarkAgeHours(value: string | number | undefined, field: 
     );
   }
   return n;
+}
+
+/**
+ * Why `mark` cannot be swept in `storageNamespace`, the repository's namespace now: its lists
+ * name keys of the namespace it was made in, against that namespace's commits. A repository
+ * created again on another namespace (a copy of the old one holds the lists too) is refused.
+ */
+export function namespaceRefusal(
+  mark: MarkLifecycle,
+  storageNamespace: string,
+): string | undefined {
+  const trim = (ns: string) => ns.replace(/\/+$/, "");
+  if (!mark.storageNamespace || trim(mark.storageNamespace) === trim(storageNamespace)) {
+    return undefined;
+  }
+  return `mark id "${mark.markId}" was made in storage namespace ${mark.storageNamespace}, not ${storageNamespace} (the repository's now): a mark is swept only where it was made; nothing is deleted; start a new mark`;
 }
