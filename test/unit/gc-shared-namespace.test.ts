@@ -245,3 +245,33 @@ describe("starting a GC run", () => {
     expect(created).toHaveLength(1);
   });
 });
+
+describe("a mark made in another storage namespace", () => {
+  it("is not swept in the repository's namespace now, even where a copy holds its lists (revalidation checks too)", async () => {
+    const w = world();
+    const mark = run("20270101T000000000Z-mark", "mark-only", "m1");
+    w.records.startMarking(mark, NOW, RULES);
+    expect((await runGcPipeline(w.deps, input(mark, mark.runId))).success).toBe(true);
+    w.records.marks.get("m1")!.storageNamespace = NS;
+    // r1 created again on a copy of its namespace (the mark's lists included).
+    const moved = `${NS}-moved`;
+    const from = NS.replace("s3://", "");
+    for (const [key, body] of [...w.store.objects]) {
+      if (key.startsWith(`${from}/`)) {
+        w.store.objects.set(`${from}-moved/${key.slice(from.length + 1)}`, body);
+      }
+    }
+    w.lakefs.repositories[0]!.storage_namespace = moved;
+    const before = w.store.objects.size;
+    const sweep = run("20270101T010000000Z-sweep", "sweep-only", "m1");
+    expect(w.records.startSweeping(sweep, NOW)).toBeUndefined();
+    const out = await runGcPipeline(w.deps, {
+      ...input(sweep, mark.runId),
+      storageNamespace: moved,
+    });
+    expect(out.success).toBe(false);
+    expect(out.errorMessage).toContain(`made in storage namespace ${NS}, not ${moved}`);
+    expect(w.store.objects.size).toBeGreaterThanOrEqual(before);
+    expect(w.store.deleted).toEqual([]);
+  });
+});
