@@ -8,6 +8,37 @@ import path from "node:path";
 import { expect, inject, test } from "vitest";
 import { startApiWithFakes } from "../support/api-harness";
 
+/** `lakeport export get lakefs://repo-x@main` against a server on `port`, with example keys. */
+function exportGetAt(
+  port: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [
+        path.resolve(__dirname, "../../cli/bin.mjs"),
+        "export",
+        "get",
+        "lakefs://repo-x@main",
+        "--endpoint",
+        `http://127.0.0.1:${port}`,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+          AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+          AWS_REGION: "eu-west-1",
+          ...extraEnv,
+        },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
 test("requests are SigV4-signed with the environment's credentials", async () => {
   let seen: IncomingHttpHeaders | undefined;
   const server = createServer((req, res) => {
@@ -20,28 +51,7 @@ test("requests are SigV4-signed with the environment's credentials", async () =>
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   try {
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [
-          path.resolve(__dirname, "../../cli/bin.mjs"),
-          "export",
-          "get",
-          "lakefs://repo-x@main",
-          "--endpoint",
-          `http://127.0.0.1:${port}`,
-        ],
-        {
-          env: {
-            PATH: process.env.PATH ?? "",
-            AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-            AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            AWS_REGION: "eu-west-1",
-          },
-        },
-        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
-    );
+    const out = await exportGetAt(port);
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
     expect(seen?.authorization).toMatch(
@@ -131,30 +141,7 @@ test("an API answer quoting the request's signature or session token is printed 
   const port = (server.address() as AddressInfo).port;
   const sessionToken = "FwoGZXIvYXdzEXAMPLE-session-token-81c4";
   try {
-    const out = await new Promise<{ code: number; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [
-          path.resolve(__dirname, "../../cli/bin.mjs"),
-          "export",
-          "get",
-          "lakefs://repo-x@main",
-          "--endpoint",
-          `http://127.0.0.1:${port}`,
-        ],
-        {
-          env: {
-            PATH: process.env.PATH ?? "",
-            AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-            AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            AWS_SESSION_TOKEN: sessionToken,
-            AWS_REGION: "eu-west-1",
-          },
-        },
-        (err, _stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
-      ),
-    );
+    const out = await exportGetAt(port, { AWS_SESSION_TOKEN: sessionToken });
     expect(out.code).toBe(3);
     expect(out.stderr).toContain("refused: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/");
     expect(signature).toMatch(/^[0-9a-f]{64}$/);

@@ -13,72 +13,25 @@
 //   an expired commit; the mark retired (as a restore does).
 import { CopyObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
-import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
+import {
+  type DatedRepository,
+  datedRepository as dated,
+  gcAppRuns,
+  setRetention,
+} from "../support/gc-app-runs";
+import { useLakeportEnvironment } from "../support/lakeport-env";
 
-const DAY = 86_400;
 const env = useLakeportEnvironment();
 
-interface Repo {
-  id: string;
-  storageNamespace: string;
-  commits: Record<string, string>;
-  content: Record<string, string>;
-  stats: Record<string, ObjectStats>;
-}
-
-/**
- * main: c0 (20 days) a=A0 old=O0 keep=K0; c1 (15 days) a=A1; c2 (12 days) old deleted;
- * c3 (10 days) a=A2; c4 (1 day) a=A3. Kept 3 days: c4 and c3 active. The mark: A0, O0, A1.
- */
-async function datedRepository(): Promise<Repo> {
-  const { id, storageNamespace } = await createLakeFsRepository(env, { webhook: false });
-  const repo: Repo = { id, storageNamespace, commits: {}, content: {}, stats: {} };
-  const now = Math.floor(Date.now() / 1000);
-  const put = async (p: string, label: string) => {
-    repo.content[label] = `${label}: the bytes of ${p} in ${id}`;
-    await env.lakefs.uploadObject(id, "main", p, { content: repo.content[label] });
-    repo.stats[label] = await env.lakefs.statObject(id, "main", p);
-  };
-  const commit = async (label: string, days: number) => {
-    repo.commits[label] = (
-      await env.lakefs.commit(id, "main", { message: label, date: now - days * DAY })
-    ).id;
-  };
-  await put("a", "A0");
-  await put("old", "O0");
-  await put("keep", "K0");
-  await commit("c0", 20);
-  await put("a", "A1");
-  await commit("c1", 15);
-  await env.lakefs.deleteObject(id, "main", "old");
-  await commit("c2", 12);
-  await put("a", "A2");
-  await commit("c3", 10);
-  await put("a", "A3");
-  await commit("c4", 1);
-  await rules(repo, 3);
-  return repo;
-}
-
-async function rules(repo: Repo, days: number) {
-  const r = await env.api.put(`/repositories/${repo.id}/settings/gc_rules`, {
-    default_retention_days: days,
-    branches: [],
-  });
-  expect(r.status, r.text).toBe(204);
-}
+type Repo = DatedRepository;
+const runs = gcAppRuns(() => env);
+const datedRepository = () => dated(env);
+const rules = (repo: Repo, days: number) => setRetention(env, repo.id, days);
 
 const MARKED = ["A0", "O0", "A1"];
 
-async function read(repo: Repo, ref: string, p: string): Promise<string | number> {
-  try {
-    const o = await env.lakefs.getObject(repo.id, repo.commits[ref] ?? ref, p);
-    return new TextDecoder().decode(o.body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
+const read = (repo: Repo, ref: string, p: string) =>
+  runs.read(repo.id, repo.commits[ref] ?? ref, p);
 
 /** Whether the object of `label` is still in the namespace (read from S3, not lakeFS). */
 async function stored(repo: Repo, label: string): Promise<boolean> {
@@ -99,20 +52,11 @@ async function expectStored(repo: Repo, kept: string[]) {
   }
 }
 
-async function waitRun(repo: Repo, runId: string, timeoutMs = 90_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await env.api.get(`/repositories/${repo.id}/gc/runs/${runId}`);
-    if (r.body.status !== "running") return r.body;
-    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
+const waitRun = (repo: Repo, runId: string, timeoutMs = 90_000) =>
+  runs.waitRun(repo.id, runId, timeoutMs);
 
 async function gc(repo: Repo, body: unknown) {
-  const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, body);
-  expect(r.status, r.text).toBe(202);
-  return waitRun(repo, r.body.run_id as string);
+  return waitRun(repo, await runs.startGc(repo.id, body));
 }
 
 async function markOnly(repo: Repo) {
@@ -369,19 +313,27 @@ describe("a repository created on the namespace as the sweep starts (after reval
   );
 });
 
+/**
+ * A mark-only run (m1), then its sweep-only run stopped by a tag on c0 made as the sweep
+ * starts (after revalidation: only the sweep's checks see it): the run fails.
+ */
+async function sweepStoppedByLateTag(repo: Repo) {
+  await markOnly(repo);
+  env.deployment.runtime.beforeInvocation({
+    function: /GcSweepFunction/,
+    invocation: "next",
+    run: async () => {
+      await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
+    },
+  });
+  const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
+  expect(stopped.status).toBe("failed");
+}
+
 describe("after a sweep stopped, before the sweep-only run that resumes it", () => {
   it("a branch created on an expired commit: the resumed sweep keeps what it references", async () => {
     const repo = await datedRepository();
-    await markOnly(repo);
-    env.deployment.runtime.beforeInvocation({
-      function: /GcSweepFunction/,
-      invocation: "next",
-      run: async () => {
-        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
-      },
-    });
-    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(stopped.status).toBe("failed");
+    await sweepStoppedByLateTag(repo);
     await expectStored(repo, MARKED);
     await env.lakefs.createBranch(repo.id, "back", repo.commits.c1!);
     const again = await gc(repo, { do_mark: false, mark_id: "m1" });
@@ -396,16 +348,7 @@ describe("after a sweep stopped, before the sweep-only run that resumes it", () 
 
   it("the mark retired (as a restore does): the sweep-only run is refused, nothing more is deleted", async () => {
     const repo = await datedRepository();
-    await markOnly(repo);
-    env.deployment.runtime.beforeInvocation({
-      function: /GcSweepFunction/,
-      invocation: "next",
-      run: async () => {
-        await env.lakefs.createTag(repo.id, "late", repo.commits.c0!);
-      },
-    });
-    const stopped = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(stopped.status).toBe("failed");
+    await sweepStoppedByLateTag(repo);
     const retired = await env.api.post(`/repositories/${repo.id}/gc/marks/m1/retire`, {
       reason: "restored from s3://backup/m1",
     });

@@ -12,6 +12,7 @@
 //   Lambdas crashed gives the repository back when its lease expires;
 // - lakeFS answering 500 mid-run: retried, the run succeeds; a persistent 500 fails it.
 import { describe, expect, it } from "vitest";
+import { datedRepository as dated, gcAppRuns } from "../support/gc-app-runs";
 import { createLakeFsRepository, useLakeportEnvironment } from "../support/lakeport-env";
 
 const DAY = 86_400;
@@ -23,42 +24,8 @@ interface Repo {
   content: Record<string, string>;
 }
 
-/**
- * main: c0 (20 days) a=A0 old=O0 keep=K0; c1 (15 days) a=A1; c2 (12 days) old deleted;
- * c3 (10 days) a=A2; c4 (1 day) a=A3. Kept 3 days: c4 and c3 active. The mark: A0, O0, A1.
- */
-async function datedRepository(): Promise<Repo> {
-  const { id } = await createLakeFsRepository(env, { webhook: false });
-  const repo: Repo = { id, commits: {}, content: {} };
-  const now = Math.floor(Date.now() / 1000);
-  const put = async (p: string, label: string) => {
-    repo.content[label] = `${label}: the bytes of ${p} in ${id}`;
-    await env.lakefs.uploadObject(id, "main", p, { content: repo.content[label] });
-  };
-  const commit = async (label: string, days: number) => {
-    repo.commits[label] = (
-      await env.lakefs.commit(id, "main", { message: label, date: now - days * DAY })
-    ).id;
-  };
-  await put("a", "A0");
-  await put("old", "O0");
-  await put("keep", "K0");
-  await commit("c0", 20);
-  await put("a", "A1");
-  await commit("c1", 15);
-  await env.lakefs.deleteObject(id, "main", "old");
-  await commit("c2", 12);
-  await put("a", "A2");
-  await commit("c3", 10);
-  await put("a", "A3");
-  await commit("c4", 1);
-  const rules = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
-    default_retention_days: 3,
-    branches: [],
-  });
-  expect(rules.status).toBe(204);
-  return repo;
-}
+const runs = gcAppRuns(() => env);
+const datedRepository = (): Promise<Repo> => dated(env);
 
 /** Where each marked object can be read: its label, a ref and a path. */
 const MARKED: [string, string, string][] = [
@@ -67,30 +34,11 @@ const MARKED: [string, string, string][] = [
   ["A1", "c1", "a"],
 ];
 
-async function read(repo: Repo, ref: string, p: string): Promise<string | number> {
-  try {
-    const o = await env.lakefs.getObject(repo.id, repo.commits[ref] ?? ref, p);
-    return new TextDecoder().decode(o.body);
-  } catch (err) {
-    return (err as { status?: number }).status ?? -1;
-  }
-}
-
-async function startRun(repo: Repo, body: unknown) {
-  const r = await env.api.post(`/repositories/${repo.id}/gc/runs`, body);
-  expect(r.status, r.text).toBe(202);
-  return r.body.run_id as string;
-}
-
-async function waitRun(repo: Repo, runId: string, timeoutMs = 90_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await env.api.get(`/repositories/${repo.id}/gc/runs/${runId}`);
-    if (r.body.status !== "running") return r.body;
-    if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
+const read = (repo: Repo, ref: string, p: string) =>
+  runs.read(repo.id, repo.commits[ref] ?? ref, p);
+const startRun = (repo: Repo, body: unknown) => runs.startGc(repo.id, body);
+const waitRun = (repo: Repo, runId: string, timeoutMs = 90_000) =>
+  runs.waitRun(repo.id, runId, timeoutMs);
 
 async function gc(repo: Repo, body: unknown) {
   return waitRun(repo, await startRun(repo, body));

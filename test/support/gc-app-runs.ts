@@ -2,6 +2,7 @@
 // end, read a mark, read an object through lakeFS (its status when it cannot be read: 410 once
 // swept). `env` is a getter: app tests hold their environment in a variable set by beforeAll.
 import { expect } from "vitest";
+import type { ObjectStats } from "../../lambdas/shared/lakefs/types";
 import { createLakeFsRepository, type LakeportEnvironment } from "./lakeport-env";
 
 export const DAY = 86_400;
@@ -20,6 +21,63 @@ export async function repositoryWithOldA(
   await env.lakefs.uploadObject(id, "main", "a", { content: "new a" });
   await env.lakefs.commit(id, "main", { message: "c1", date: now - 10 * DAY });
   return { id, c0, now };
+}
+
+/** A repository of labelled commits and objects (their bytes and lakeFS stats by label). */
+export interface DatedRepository {
+  id: string;
+  storageNamespace: string;
+  commits: Record<string, string>;
+  content: Record<string, string>;
+  stats: Record<string, ObjectStats>;
+}
+
+/** GC rules of `days` for every branch of `id` (the API answers 204). */
+export async function setRetention(
+  env: Pick<LakeportEnvironment, "api">,
+  id: string,
+  days: number,
+): Promise<void> {
+  const r = await env.api.put(`/repositories/${id}/settings/gc_rules`, {
+    default_retention_days: days,
+    branches: [],
+  });
+  expect(r.status, r.text).toBe(204);
+}
+
+/**
+ * main: c0 (20 days) a=A0 old=O0 keep=K0; c1 (15 days) a=A1; c2 (12 days) old deleted;
+ * c3 (10 days) a=A2; c4 (1 day) a=A3. Kept 3 days (the rules set here): c4 and c3 active, the
+ * mark A0, O0, A1.
+ */
+export async function datedRepository(env: LakeportEnvironment): Promise<DatedRepository> {
+  const { id, storageNamespace } = await createLakeFsRepository(env, { webhook: false });
+  const repo: DatedRepository = { id, storageNamespace, commits: {}, content: {}, stats: {} };
+  const now = Math.floor(Date.now() / 1000);
+  const put = async (p: string, label: string) => {
+    repo.content[label] = `${label}: the bytes of ${p} in ${id}`;
+    await env.lakefs.uploadObject(id, "main", p, { content: repo.content[label] });
+    repo.stats[label] = await env.lakefs.statObject(id, "main", p);
+  };
+  const commit = async (label: string, days: number) => {
+    repo.commits[label] = (
+      await env.lakefs.commit(id, "main", { message: label, date: now - days * DAY })
+    ).id;
+  };
+  await put("a", "A0");
+  await put("old", "O0");
+  await put("keep", "K0");
+  await commit("c0", 20);
+  await put("a", "A1");
+  await commit("c1", 15);
+  await env.lakefs.deleteObject(id, "main", "old");
+  await commit("c2", 12);
+  await put("a", "A2");
+  await commit("c3", 10);
+  await put("a", "A3");
+  await commit("c4", 1);
+  await setRetention(env, id, 3);
+  return repo;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

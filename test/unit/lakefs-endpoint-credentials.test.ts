@@ -10,32 +10,12 @@ import { resolveEndpoint } from "../../cli/endpoint";
 import { validateProps } from "../../infra/lakeport";
 import { LakeFsClient } from "../../lambdas/shared/lakefs/client";
 import { logger } from "../../lambdas/shared/logger";
+import { loggedDuring } from "../support/logged-during";
 
 const SECRET_IN_URL = "pw-in-url-5e1d";
 const ENDPOINT = `http://lakeport:${SECRET_IN_URL}@127.0.0.1:1`;
 
 afterEach(() => vi.restoreAllMocks());
-
-/** What the Lambdas' logger writes while `run` runs (stdout, and stderr for WARN and ERROR). */
-async function loggedDuring(run: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const capture = (chunk: unknown) => {
-    written.push(String(chunk));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture);
-  vi.spyOn(process.stderr, "write").mockImplementation(capture);
-  // The test process's level is SILENT (vitest.config.ts); a Lambda's is INFO.
-  const level = logger.getLevelName();
-  logger.setLogLevel("INFO");
-  try {
-    await run();
-  } finally {
-    logger.setLogLevel(level);
-    vi.restoreAllMocks();
-  }
-  return written.join("");
-}
 
 /** The stack's props checked as synthesis checks them, with `lakeFsEndpoint`. */
 function synthesizedWith(lakeFsEndpoint: string) {

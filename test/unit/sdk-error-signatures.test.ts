@@ -7,10 +7,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import type { Context } from "aws-lambda";
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { createS3Client } from "../../lambdas/shared/aws/clients";
 import { lambdaHandler } from "../../lambdas/shared/lambda-handler";
-import { logger } from "../../lambdas/shared/logger";
+import { loggedDuring } from "../support/logged-during";
 
 let server: Server;
 let endpoint: string;
@@ -35,26 +35,6 @@ beforeAll(async () => {
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-/** What the logger writes while `run` runs (stdout, and stderr for WARN and ERROR). */
-async function loggedDuring(run: () => Promise<void>): Promise<string> {
-  const written: string[] = [];
-  const capture = (chunk: unknown) => {
-    written.push(String(chunk));
-    return true;
-  };
-  vi.spyOn(process.stdout, "write").mockImplementation(capture);
-  vi.spyOn(process.stderr, "write").mockImplementation(capture);
-  const level = logger.getLevelName();
-  logger.setLogLevel("INFO");
-  try {
-    await run();
-  } finally {
-    logger.setLogLevel(level);
-    vi.restoreAllMocks();
-  }
-  return written.join("");
-}
 
 it("a function failing on S3's SignatureDoesNotMatch logs the error without the signature", async () => {
   const s3 = createS3Client({
