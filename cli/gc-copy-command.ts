@@ -55,7 +55,16 @@ export function addGcCopyCommands(gc: Command): void {
         );
         return print(opts, { released: o.release }, () => `released ${o.release}`);
       }
-      const list = await api.request("GET", `${path}/gc/backup-locations`);
+      // Every page: each claim keeps export paths out, so the list is whole.
+      const results: Json[] = [];
+      let after: string | undefined;
+      do {
+        const from = after === undefined ? "" : `&after=${encodeURIComponent(after)}`;
+        const page = await api.request("GET", `${path}/gc/backup-locations?amount=1000${from}`);
+        results.push(...page.results);
+        after = page.pagination?.has_more ? page.pagination.next_offset : undefined;
+      } while (after !== undefined);
+      const list = { results };
       print(
         opts,
         list,

@@ -144,7 +144,9 @@ export const ROUTES: readonly RouteDef[] = [
     resource: `${repo}/gc/backup-locations`,
     group: "gc",
     authenticated: true,
-    summary: "The repository's claimed GC backup locations",
+    summary:
+      "The repository's claimed GC backup locations, in location order, a page at a time (amount, after)",
+    query: ["amount", "after"],
   },
   {
     method: "DELETE",

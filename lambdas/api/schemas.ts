@@ -318,7 +318,15 @@ export const GcBackupLocationClaimSchema = z
   .meta({ id: "GarbageCollectionBackupLocationClaim" });
 
 export const GcBackupLocationClaimListSchema = z
-  .object({ results: z.array(GcBackupLocationClaimSchema) })
+  .object({
+    results: z.array(GcBackupLocationClaimSchema),
+    pagination: z.object({
+      has_more: z.boolean(),
+      next_offset: z.string(),
+      results: z.number(),
+      max_per_page: z.number(),
+    }),
+  })
   .meta({ id: "GarbageCollectionBackupLocationClaimList" });
 
 export const WebhookResponseSchema = z

@@ -450,9 +450,7 @@ test("backup-location-check: a location outside every storage namespace and the 
     body: { location: "s3://backups/r1", usable: true },
   });
   // Nothing is claimed (README): no claim listed, an export path there is still taken.
-  expect((await call("GET", `/repositories/${repo}/gc/backup-locations`)).body).toEqual({
-    results: [],
-  });
+  expect((await call("GET", `/repositories/${repo}/gc/backup-locations`)).body.results).toEqual([]);
   const exportThere = await call("PUT", `/repositories/${repo}/branches/main/continuous-export`, {
     exportPath: "s3://backups/r1/out",
   });
@@ -776,4 +774,42 @@ test("backup-locations: a repository's list and release leave another's whose id
   expect((await release(location)).status).toBe(404);
   const listed = await call("GET", `/repositories/${other}/gc/backup-locations`);
   expect(listed.body.results).toEqual([expect.objectContaining({ repository: other, location })]);
+});
+
+test("backup-locations: listed a page at a time in location order (amount, after); bad paging refused naming the field", async () => {
+  await succeededMark("m1");
+  const at = (name: string) => `s3://bk-pages/${name}/${repo}`;
+  for (const name of ["c", "a", "b"]) expect((await claimAt(at(name))).status).toBe(201);
+  const list = (query: string) => call("GET", `/repositories/${repo}/gc/backup-locations?${query}`);
+  const locations = (r: { body: { results: { location: string }[] } }) =>
+    r.body.results.map((c) => c.location);
+  const page1 = await list("amount=2");
+  expect(page1.status, JSON.stringify(page1.body)).toBe(200);
+  expect(locations(page1)).toEqual([at("a"), at("b")]);
+  expect(page1.body.pagination).toEqual({
+    has_more: true,
+    next_offset: at("b"),
+    results: 2,
+    max_per_page: 2,
+  });
+  const page2 = await list(
+    `amount=2&after=${encodeURIComponent(page1.body.pagination.next_offset)}`,
+  );
+  expect(locations(page2)).toEqual([at("c")]);
+  expect(page2.body.pagination).toMatchObject({ has_more: false, next_offset: "", results: 1 });
+  // A full last page says there is no more; without amount, a page of 100.
+  expect((await list("amount=3")).body.pagination).toMatchObject({ has_more: false, results: 3 });
+  expect((await claims()).body.pagination).toMatchObject({ has_more: false, max_per_page: 100 });
+  for (const [query, field] of [
+    ["amount=0", "amount"],
+    ["amount=1001", "amount"],
+    ["amount=two", "amount"],
+    ["after=", "after"],
+    [`after=${"x".repeat(1100)}`, "after"],
+  ] as const) {
+    const r = await list(query);
+    expect(r.status, query).toBe(400);
+    expect(r.body.message, query).toMatch(new RegExp(`^${field}: `));
+  }
+  expect(locations(await list("amount=1000"))).toEqual([at("a"), at("b"), at("c")]);
 });

@@ -213,11 +213,24 @@ export const gcRoutes: Record<string, RouteFn<ApiDeps>> = {
   // released, so they must still be listed.
   [routeKey("GET", `${base}/gc/backup-locations`)]: async (event, deps) => {
     const repository = pathParam(event, "repository", RepositoryIdSchema);
-    const results: ReturnType<typeof claimView>[] = [];
-    for await (const page of deps.stores.backupLocations.listOfRepository(repository)) {
-      results.push(...page.map(claimView));
+    const limit = pageSize(event);
+    const after = queryParam(event, "after");
+    if (after !== undefined && (after === "" || claimKeyProblem(repository, after))) {
+      throw new ValidationError("after: must be a location of a page before (next_offset)");
     }
-    return json(200, { results });
+    const page = await deps.stores.backupLocations.pageOfRepository(repository, {
+      limit,
+      ...(after !== undefined ? { after } : {}),
+    });
+    return json(200, {
+      results: page.claims.map(claimView),
+      pagination: {
+        has_more: page.nextAfter !== undefined,
+        next_offset: page.nextAfter ?? "",
+        results: page.claims.length,
+        max_per_page: limit,
+      },
+    });
   },
 
   // No lakeFS check: the backups of a repository deleted in lakeFS must still be releasable.

@@ -4,6 +4,7 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { isConditionFailure, queryPages, withoutKeys } from "../../shared/dynamodb/document-client";
@@ -95,6 +96,33 @@ export class BackupLocationStore implements BackupLocationClaims {
   /** One repository's claims, in location order. */
   listOfRepository(repository: string): AsyncIterable<BackupLocationClaim[]> {
     return this.query(`${repository}#`);
+  }
+
+  /**
+   * Up to `limit` claims of `repository` in location order, after the location `after`;
+   * `nextAfter` (the last one's location) when there are more. One more than the page is
+   * asked for: DynamoDB's LastEvaluatedKey at its limit does not tell whether more follow.
+   */
+  async pageOfRepository(
+    repository: string,
+    opts: { limit: number; after?: string },
+  ): Promise<{ claims: BackupLocationClaim[]; nextAfter?: string }> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :sk)",
+        ExpressionAttributeValues: { ":pk": GC_BACKUPS_PK, ":sk": `${repository}#` },
+        ...(opts.after !== undefined
+          ? { ExclusiveStartKey: keys.gcBackupLocation(repository, opts.after) }
+          : {}),
+        ConsistentRead: true,
+        Limit: opts.limit + 1,
+      }),
+    );
+    const claims = (out.Items ?? []).map((i) => withoutKeys<BackupLocationClaim>(i));
+    if (claims.length <= opts.limit) return { claims };
+    const page = claims.slice(0, opts.limit);
+    return { claims: page, nextAfter: page[page.length - 1]!.location };
   }
 
   private async *query(skPrefix?: string, pageSize = 500): AsyncIterable<BackupLocationClaim[]> {
