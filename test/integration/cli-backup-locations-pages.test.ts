@@ -1,10 +1,7 @@
-// `lakeport gc backup-locations` lists every page the API answers (a stub server here): each
-// claim keeps export paths out, so a list cut at the first page would hide some.
-import { execFile } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { expect, test } from "vitest";
+import { cliWithExampleKeys } from "../support/cli-with-example-keys";
 
 const claim = (location: string) => ({
   repository: "repo-x",
@@ -39,27 +36,9 @@ test("gc backup-locations follows next_offset to the last page", async () => {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   try {
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [
-          path.resolve(__dirname, "../../cli/bin.mjs"),
-          "gc",
-          "backup-locations",
-          "lakefs://repo-x",
-          "--endpoint",
-          `http://127.0.0.1:${port}`,
-        ],
-        {
-          env: {
-            PATH: process.env.PATH ?? "",
-            AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-            AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            AWS_REGION: "eu-west-1",
-          },
-        },
-        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-      ),
+    const out = await cliWithExampleKeys(
+      ["gc", "backup-locations", "lakefs://repo-x"],
+      `http://127.0.0.1:${port}`,
     );
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);

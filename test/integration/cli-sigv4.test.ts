@@ -7,37 +7,15 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { expect, inject, test } from "vitest";
 import { startApiWithFakes } from "../support/api-harness";
+import { cliWithExampleKeys } from "../support/cli-with-example-keys";
 
 /** `lakeport export get lakefs://repo-x@main` against a server on `port`, with example keys. */
-function exportGetAt(
-  port: number,
-  extraEnv: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [
-        path.resolve(__dirname, "../../cli/bin.mjs"),
-        "export",
-        "get",
-        "lakefs://repo-x@main",
-        "--endpoint",
-        `http://127.0.0.1:${port}`,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? "",
-          AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
-          AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-          AWS_REGION: "eu-west-1",
-          ...extraEnv,
-        },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
+const exportGetAt = (port: number, extraEnv: Record<string, string> = {}) =>
+  cliWithExampleKeys(
+    ["export", "get", "lakefs://repo-x@main"],
+    `http://127.0.0.1:${port}`,
+    extraEnv,
   );
-}
 
 test("requests are SigV4-signed with the environment's credentials", async () => {
   let seen: IncomingHttpHeaders | undefined;
