@@ -64,16 +64,18 @@ async function markOnly(repo: Repo) {
   expect(mark).toMatchObject({ status: "succeeded", counts: { markedAddresses: 3 } });
 }
 
+/** The sweep-only run of m1: it succeeds with these counts. */
+async function sweptOnly(repo: Repo, counts: { deletedObjects: number; sparedObjects: number }) {
+  const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
+  expect(sweep, JSON.stringify(sweep)).toMatchObject({ status: "succeeded", counts });
+}
+
 describe("between a mark-only run and its sweep-only run", () => {
   it("a hard reset of main to an expired commit: what that commit references reads back", async () => {
     const repo = await datedRepository();
     await markOnly(repo);
     await env.lakefs.hardResetBranch(repo.id, "main", repo.commits.c1!);
-    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(sweep, JSON.stringify(sweep)).toMatchObject({
-      status: "succeeded",
-      counts: { deletedObjects: 1, sparedObjects: 2 },
-    });
+    await sweptOnly(repo, { deletedObjects: 1, sparedObjects: 2 });
     expect(await read(repo, "main", "a")).toBe(repo.content.A1);
     expect(await read(repo, "main", "old")).toBe(repo.content.O0);
     expect(await read(repo, "c0", "a")).toBe(410);
@@ -84,11 +86,7 @@ describe("between a mark-only run and its sweep-only run", () => {
     const repo = await datedRepository();
     await markOnly(repo);
     await rules(repo, 30);
-    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(sweep, JSON.stringify(sweep)).toMatchObject({
-      status: "succeeded",
-      counts: { deletedObjects: 0, sparedObjects: 3 },
-    });
+    await sweptOnly(repo, { deletedObjects: 0, sparedObjects: 3 });
     for (const [label, ref, p] of [
       ["A0", "c0", "a"],
       ["O0", "c0", "old"],
@@ -129,11 +127,7 @@ describe("between a mark-only run and its sweep-only run", () => {
     await env.lakefs.commit(repo.id, "main", { message: "link o0" });
     await rules(repo, 3);
     // The new repository's commits are all unknown to the mark: revalidation lists them.
-    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(sweep, JSON.stringify(sweep)).toMatchObject({
-      status: "succeeded",
-      counts: { deletedObjects: 2, sparedObjects: 1 },
-    });
+    await sweptOnly(repo, { deletedObjects: 2, sparedObjects: 1 });
     expect(await read(repo, "main", "o0-again")).toBe(repo.content.O0);
     await expectStored(repo, ["O0"]);
   }, 120_000);
@@ -261,11 +255,7 @@ describe("during a mark-and-sweep run", () => {
         });
       },
     });
-    const sweep = await gc(repo, { do_mark: false, mark_id: "m1" });
-    expect(sweep, JSON.stringify(sweep)).toMatchObject({
-      status: "succeeded",
-      counts: { deletedObjects: 2, sparedObjects: 1 },
-    });
+    await sweptOnly(repo, { deletedObjects: 2, sparedObjects: 1 });
     expect(await read(repo, "main", "staged-a1")).toBe(repo.content.A1);
     await expectStored(repo, ["A1"]);
   }, 120_000);
