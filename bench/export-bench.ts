@@ -163,7 +163,7 @@ export async function commitAndAwaitExport(
   for (;;) {
     if (Date.now() > deadline || (ours().length === 0 && Date.now() - since > 60_000)) {
       throw new BenchFailure(
-        `export of ${b.repo}@${commit.id} did not end within ${(Date.now() - since) / 1000} s: ${describePipeline(env, b, ours())}`,
+        `export of ${b.repo}@${commit.id} did not end within ${(Date.now() - since) / 1000} s: ${await describePipeline(env, b, ours())}`,
       );
     }
     const running = ours();
@@ -191,13 +191,12 @@ export async function commitAndAwaitExport(
 }
 
 /** Where the pipeline stands, for a failure message: webhook calls and executions. */
-function describePipeline(
+async function describePipeline(
   env: BenchEnv,
   b: ExportBranch,
   executions: { name: string; status: string }[],
 ) {
-  const hooks = env.lakefsServer
-    .hookRuns()
+  const hooks = (await env.lakefsServer.hookRuns().catch(() => []))
     .filter((h) => h.event.repository_id === b.repo)
     .map((h) => `${h.event.event_type} -> ${h.status ?? h.error}`);
   return `webhooks [${hooks.join("; ")}], executions [${executions.map((e) => `${e.name} ${e.status}`).join("; ")}]`;

@@ -38,6 +38,16 @@ export interface LakeFsDevServerOptions {
    * (`actions.env`): default this process's environment and the prefix LAKEFSACTION_.
    */
   actionEnv?: Partial<ActionEnvironment>;
+  /** Where requests are counted (default: in this thread only); shared memory lets another
+   * thread read them (bench/lakefs-thread.ts). */
+  counts?: RequestCounter;
+}
+
+/** Counts requests by operation: RequestCounts, or SharedRequestCounts across threads. */
+export interface RequestCounter {
+  count(operation: string): void;
+  snapshot(): LakeFsDevServerStats;
+  reset(): void;
 }
 
 export interface LakeFsDevServerStats {
@@ -63,7 +73,7 @@ export interface LakeFsDevServerHandle {
 }
 
 /** Requests served since start (or the last reset), by lakeFS operation id. */
-class RequestCounts {
+class RequestCounts implements RequestCounter {
   private current: LakeFsDevServerStats = { requests: 0, byOperation: {} };
 
   count(operation: string): void {
@@ -85,7 +95,7 @@ interface ServerState {
   model: LakeFsModel;
   routes: Route[];
   faults: LakeFsFaults;
-  counts: RequestCounts;
+  counts: RequestCounter;
   /** lakeFS's S3 gateway: every path outside /api/v1 and /_lakeport. */
   s3Gateway: ReturnType<typeof createS3Gateway>;
   /** The one accepted Authorization header (basic auth). */
@@ -108,7 +118,7 @@ export async function startLakeFsDevServer(
   });
   const routes = lakeFsRoutes({ model, s3, fireHooks: hooks.fire });
   const faults = new LakeFsFaults(new Set(routes.map((r) => r.operation)));
-  const counts = new RequestCounts();
+  const counts = opts.counts ?? new RequestCounts();
   const s3Gateway = createS3Gateway({
     model,
     s3,
