@@ -21,15 +21,18 @@ let bucket: string;
 let server: ThreadedLakeFsServer;
 let lakefs: LakeFsClient;
 
+/** The server's options: its data in `dir`, objects in the test run's embedded S3. */
+const optionsIn = (dir: string) => ({
+  dataDir: dir,
+  s3: { endpoint: inject("s3Endpoint"), region: TEST_REGION, credentials: LOCAL_S3_CREDENTIALS },
+  credentials: KEYS,
+});
+
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), "lakefs-thread-"));
   bucket = uniqueName("lakefs-thread");
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  server = await startLakeFsDevServerInThread({
-    dataDir,
-    s3: { endpoint: inject("s3Endpoint"), region: TEST_REGION, credentials: LOCAL_S3_CREDENTIALS },
-    credentials: KEYS,
-  });
+  server = await startLakeFsDevServerInThread(optionsIn(dataDir));
   lakefs = new LakeFsClient({ endpoint: server.endpoint, credentials: KEYS });
 }, 60_000);
 
@@ -110,18 +113,12 @@ describe("the bench's lakeFS thread", () => {
 
 describe("stop", () => {
   it("ends the thread: the endpoint refuses connections and later questions fail", async () => {
-    const other = await startLakeFsDevServerInThread({
-      dataDir: await mkdtemp(path.join(os.tmpdir(), "lakefs-thread-stop-")),
-      s3: {
-        endpoint: inject("s3Endpoint"),
-        region: TEST_REGION,
-        credentials: LOCAL_S3_CREDENTIALS,
-      },
-      credentials: KEYS,
-    });
+    const stopDir = await mkdtemp(path.join(os.tmpdir(), "lakefs-thread-stop-"));
+    const other = await startLakeFsDevServerInThread(optionsIn(stopDir));
     expect((await fetch(`${other.endpoint}/_lakeport/health`)).status).toBe(200);
     await other.stop();
     await expect(fetch(`${other.endpoint}/_lakeport/health`)).rejects.toThrow();
     await expect(other.hookRuns()).rejects.toThrow(/lakeFS thread exited/);
+    await rm(stopDir, { recursive: true, force: true });
   }, 60_000);
 });
