@@ -28,6 +28,17 @@ const optionsIn = (dir: string) => ({
   credentials: KEYS,
 });
 
+/** A new repository on the test bucket, its default branch main. */
+async function newRepo(): Promise<string> {
+  const name = uniqueName("repo");
+  await lakefs.createRepository({
+    name,
+    storage_namespace: `s3://${bucket}/${name}`,
+    default_branch: "main",
+  });
+  return name;
+}
+
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), "lakefs-thread-"));
   bucket = uniqueName("lakefs-thread");
@@ -46,12 +57,7 @@ describe("the bench's lakeFS thread", () => {
     expect(isMainThread).toBe(true);
     server.resetStats();
     expect(server.stats()).toEqual({ requests: 0, byOperation: {} });
-    const repo = uniqueName("repo");
-    await lakefs.createRepository({
-      name: repo,
-      storage_namespace: `s3://${bucket}/${repo}`,
-      default_branch: "main",
-    });
+    const repo = await newRepo();
     await lakefs.getBranch(repo, "main");
     await lakefs.getBranch(repo, "main");
     // No wait: the counts are in shared memory before the answer leaves the thread.
@@ -79,12 +85,7 @@ describe("the bench's lakeFS thread", () => {
     await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
     const port = (hookServer.address() as AddressInfo).port;
     try {
-      const repo = uniqueName("repo");
-      await lakefs.createRepository({
-        name: repo,
-        storage_namespace: `s3://${bucket}/${repo}`,
-        default_branch: "main",
-      });
+      const repo = await newRepo();
       await lakefs.uploadObject(repo, "main", "_lakefs_actions/notify.yaml", {
         content: [
           "name: notify",
