@@ -47,7 +47,7 @@ describe("the copy transport", () => {
         url: req.url,
         source: req.headers["x-amz-copy-source"] as string,
       });
-      res.writeHead(200, { "x-amz-request-id": "REQ1" });
+      res.writeHead(200, { "X-Amz-Request-Id": "REQ1" });
       res.end("<CopyObjectResult><ETag>&quot;e&quot;</ETag></CopyObjectResult>");
     });
     const t = createCopyTransport(settings);

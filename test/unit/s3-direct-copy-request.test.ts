@@ -6,7 +6,7 @@
 import { Readable } from "node:stream";
 import { CopyObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Sha256 } from "../../cli/sigv4";
 import { copyHeadersOf, copyObject, copySourceOf } from "../../lambdas/shared/s3-copy/copy-object";
 import {
@@ -177,6 +177,60 @@ describe("a signed CopyObject for AWS", () => {
     expect(
       await copier.copy({ bucket: "b", key: "k", copySource: "b/s", headers: {} }),
     ).toBeUndefined();
+  });
+});
+
+describe("the credentials a copy signs with", () => {
+  it("are the client's, asked for again once a second: renewed credentials sign the copies after", async () => {
+    let clock = Date.parse("2026-12-06T10:00:00Z");
+    const now = vi.spyOn(Date, "now").mockImplementation(() => clock);
+    try {
+      let asked = 0;
+      const sent: Sent[] = [];
+      const client = new S3Client({
+        region: "eu-west-1",
+        // Role credentials that the SDK renews (five minutes before they expire): each call
+        // hands out the next key pair, valid for five minutes and 1.2 s.
+        credentials: async () => {
+          asked++;
+          return {
+            accessKeyId: `KEY${asked}`,
+            secretAccessKey: `secret${asked}`,
+            expiration: new Date(clock + 301_200),
+          };
+        },
+        requestHandler: {
+          handle: async (request: Sent) => {
+            sent.push({ ...request, headers: { ...request.headers } });
+            return {
+              response: {
+                statusCode: 200,
+                headers: {},
+                body: Readable.from([Buffer.from(okAnswer().body)]),
+              },
+            };
+          },
+        } as never,
+      });
+      const copier = createDirectCopier(client);
+      const copy = () =>
+        copier.copy({ bucket: "export-bucket", key: "k", copySource: "src/k", headers: {} });
+      const keyOf = (s: Sent) => /Credential=([^/]+)\//.exec(s.headers.authorization ?? "")?.[1];
+      await copy();
+      const afterFirst = asked;
+      clock += 500;
+      await copy();
+      // Within the second: the same credentials, the provider not asked again.
+      expect(asked).toBe(afterFirst);
+      expect(keyOf(sent[1] as Sent)).toBe(keyOf(sent[0] as Sent));
+      clock += 1_000;
+      await copy();
+      expect(asked).toBe(afterFirst + 1);
+      expect(keyOf(sent[2] as Sent)).toBe(`KEY${asked}`);
+      expect(keyOf(sent[2] as Sent)).not.toBe(keyOf(sent[1] as Sent));
+    } finally {
+      now.mockRestore();
+    }
   });
 });
 

@@ -7,6 +7,7 @@
 // own handler.
 import http from "node:http";
 import https from "node:https";
+import type { Socket } from "node:net";
 
 export interface CopyTransportSettings {
   maxSockets: number;
@@ -59,6 +60,45 @@ export interface CopyTransportAgents {
   "https:": https.Agent;
 }
 
+/** The value of `name` (lower case) among an answer's raw headers. Read there rather than from
+ * `res.headers`, which Node builds on first use: an object of every header, per copy. */
+export function rawHeaderValue(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const n = raw[i] as string;
+    if (n.length === name.length && n.toLowerCase() === name) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/**
+ * Arms the connection limit where `agent` makes a new socket, so that a request on a kept-alive
+ * socket (nearly every copy) adds and removes no listener for it. A socket that has not
+ * connected within `connectionMs` is destroyed with a TimeoutError, which its request fails
+ * with.
+ */
+function limitConnecting(agent: http.Agent, connectionMs: number): void {
+  // createConnection is Agent's documented hook for new sockets (absent from Node's types).
+  const maker = agent as unknown as {
+    createConnection: (...args: unknown[]) => Socket | undefined;
+    lakeportConnectionMs?: number;
+  };
+  if (maker.lakeportConnectionMs !== undefined) return;
+  maker.lakeportConnectionMs = connectionMs;
+  const create = maker.createConnection.bind(agent);
+  maker.createConnection = (...args) => {
+    const socket = create(...args);
+    if (socket?.connecting) {
+      const connecting = setTimeout(
+        () => socket.destroy(timeoutError(`no connection to S3 within ${connectionMs} ms`)),
+        connectionMs,
+      );
+      socket.once("connect", () => clearTimeout(connecting));
+      socket.once("close", () => clearTimeout(connecting));
+    }
+    return socket;
+  };
+}
+
 export function createCopyTransport(
   settings: CopyTransportSettings,
   agents: CopyTransportAgents = {
@@ -66,6 +106,8 @@ export function createCopyTransport(
     "https:": new https.Agent({ keepAlive: true, maxSockets: settings.maxSockets }),
   },
 ): CopyTransport {
+  limitConnecting(agents["http:"], settings.connectionMs);
+  limitConnecting(agents["https:"], settings.connectionMs);
   return {
     send(r) {
       const agent = r.protocol === "https:" ? agents["https:"] : agents["http:"];
@@ -105,11 +147,14 @@ export function createCopyTransport(
               if (settled) return;
               settled = true;
               clearTimeout(timer);
-              const id = res.headers["x-amz-request-id"];
+              const id = rawHeaderValue(res.rawHeaders, "x-amz-request-id");
               resolve({
                 statusCode: res.statusCode ?? -1,
-                ...(typeof id === "string" ? { requestId: id } : {}),
-                body: Buffer.concat(chunks).toString("utf8"),
+                ...(id !== undefined ? { requestId: id } : {}),
+                body:
+                  chunks.length === 1
+                    ? (chunks[0] as Buffer).toString("utf8")
+                    : Buffer.concat(chunks).toString("utf8"),
               });
             });
             // The connection closed before the answer's end: ECONNRESET, retried.
@@ -129,15 +174,6 @@ export function createCopyTransport(
               : error,
           ),
         );
-        req.once("socket", (socket) => {
-          if (!socket.connecting) return;
-          const connecting = setTimeout(
-            () => fail(timeoutError(`no connection to S3 within ${settings.connectionMs} ms`)),
-            settings.connectionMs,
-          );
-          socket.once("connect", () => clearTimeout(connecting));
-          socket.once("close", () => clearTimeout(connecting));
-        });
         req.end();
       });
     },

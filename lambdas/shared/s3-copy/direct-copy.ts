@@ -15,7 +15,7 @@ import {
   createCopyTransport,
   type TextAnswer,
 } from "./copy-transport";
-import { EmptyPayloadSigner } from "./sigv4-empty-payload";
+import { EmptyPayloadSigner, type SigningCredentials } from "./sigv4-empty-payload";
 
 /** The copy's request headers that depend on the caller (x-amz-meta-* included), lower case. */
 export interface DirectCopyRequest {
@@ -236,16 +236,33 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
     };
   }
 
+  // What endpointOf found, once found: most copies then wait for no promise to know it.
+  const known = new Map<string, BucketEndpoint | undefined>();
+  const endpointFor = async (bucket: string) => {
+    let endpoint = endpoints.get(bucket);
+    if (!endpoint) {
+      endpoint = endpointOf(bucket);
+      endpoints.set(bucket, endpoint);
+      // A failure to build is not remembered: the next copy asks again.
+      endpoint.catch(() => endpoints.delete(bucket));
+    }
+    const e = await endpoint;
+    known.set(bucket, e);
+    return e;
+  };
+  // The client's credentials, asked for again after a second: its provider renews them well
+  // before they expire (five minutes ahead in the SDK), and a copy need not await it each time.
+  let credentials: { value: SigningCredentials; until: number } | undefined;
+  const credentialsNow = async (now: number) => {
+    if (credentials && now < credentials.until) return credentials.value;
+    const value = await s3.config.credentials();
+    credentials = { value, until: now + 1_000 };
+    return value;
+  };
+
   return {
     async copy(req) {
-      let endpoint = endpoints.get(req.bucket);
-      if (!endpoint) {
-        endpoint = endpointOf(req.bucket);
-        endpoints.set(req.bucket, endpoint);
-        // A failure to build is not remembered: the next copy asks again.
-        endpoint.catch(() => endpoints.delete(req.bucket));
-      }
-      const e = await endpoint;
+      const e = known.has(req.bucket) ? known.get(req.bucket) : await endpointFor(req.bucket);
       if (!e) return undefined;
       const host = e.port !== undefined ? `${e.hostname}:${e.port}` : e.hostname;
       const path = `${e.pathPrefix}${keyPath(req.key)}`;
@@ -260,7 +277,9 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
             ...req.headers,
           },
         },
-        await s3.config.credentials(),
+        credentials && Date.now() < credentials.until
+          ? credentials.value
+          : await credentialsNow(Date.now()),
         // The SDK's own estimate of how far this machine's clock is from S3's.
         Date.now() + (s3.config.systemClockOffset ?? 0),
       );
