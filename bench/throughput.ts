@@ -22,6 +22,8 @@ export interface ThroughputRound {
   ceilingAfter: number;
   /** objectsPerSecond / max(ceilingBefore, ceilingAfter). */
   ratio: number;
+  /** lakeFS's own commit, the first part of `seconds` (it answers before it sends webhooks). */
+  commitSeconds?: number;
   /** Machine CPU of the export (commit to idle) and of the two ceiling samples. */
   cpu?: { export: CpuUse; ceilingBefore?: CpuUse; ceilingAfter?: CpuUse };
   /** The ceiling samples' lower CPU per copy / the export's CPU per object. */
