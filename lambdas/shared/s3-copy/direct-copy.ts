@@ -180,6 +180,26 @@ export interface DirectCopier {
   copy(request: DirectCopyRequest): Promise<{ etag: string | undefined } | undefined>;
 }
 
+/**
+ * The client's credentials, asked for again after a second: its provider renews them well
+ * before they expire (five minutes ahead in the SDK), and a copy need not await it each time.
+ */
+class CredentialsOfClient {
+  private held: { value: SigningCredentials; until: number } | undefined;
+  constructor(private readonly s3: S3Client) {}
+
+  /** The credentials asked for less than a second ago, if any. */
+  current(now: number): SigningCredentials | undefined {
+    return this.held && now < this.held.until ? this.held.value : undefined;
+  }
+
+  async renewed(now: number): Promise<SigningCredentials> {
+    const value = await this.s3.config.credentials();
+    this.held = { value, until: now + 1_000 };
+    return value;
+  }
+}
+
 export function createDirectCopier(s3: S3Client): DirectCopier {
   // A stand-in for a client (a fake, a wrapper counting calls) has no SDK configuration to
   // sign and send with: its copies go through its `send`.
@@ -250,15 +270,7 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
     known.set(bucket, e);
     return e;
   };
-  // The client's credentials, asked for again after a second: its provider renews them well
-  // before they expire (five minutes ahead in the SDK), and a copy need not await it each time.
-  let credentials: { value: SigningCredentials; until: number } | undefined;
-  const credentialsNow = async (now: number) => {
-    if (credentials && now < credentials.until) return credentials.value;
-    const value = await s3.config.credentials();
-    credentials = { value, until: now + 1_000 };
-    return value;
-  };
+  const credentials = new CredentialsOfClient(s3);
 
   return {
     async copy(req) {
@@ -277,9 +289,7 @@ export function createDirectCopier(s3: S3Client): DirectCopier {
             ...req.headers,
           },
         },
-        credentials && Date.now() < credentials.until
-          ? credentials.value
-          : await credentialsNow(Date.now()),
+        credentials.current(Date.now()) ?? (await credentials.renewed(Date.now())),
         // The SDK's own estimate of how far this machine's clock is from S3's.
         Date.now() + (s3.config.systemClockOffset ?? 0),
       );
