@@ -5,12 +5,42 @@ import { readFileSync, readlinkSync } from "node:fs";
 import Module from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { getHeapStatistics } from "node:v8";
+import { GCProfiler, getHeapStatistics } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 
 // This thread's heap in use, as process.memoryUsage().heapUsed, without the resident-set read
-// (a /proc read) that memoryUsage() also does: sampled every 5 ms during an invocation.
+// (a /proc read) that memoryUsage() also does.
 const heapUsed = () => getHeapStatistics().used_heap_size;
+
+// The heap's peak during an invocation: the heap in use is highest right before a collection,
+// which V8 reports to a GC profiler; so the peak is exact and costs nothing between collections
+// (a timer sampling every 5 ms cost the copy function some 3 % of its CPU, and missed peaks).
+// The profiler keeps a record per collection until stopped, so a long invocation folds them
+// into the peak every second.
+class HeapPeak {
+  #profiler = new GCProfiler();
+  #peak;
+  #timer;
+  constructor(start) {
+    this.#peak = start;
+    this.#profiler.start();
+    this.#timer = setInterval(() => {
+      this.#fold();
+      this.#profiler.start();
+    }, 1000);
+  }
+  #fold() {
+    for (const gc of this.#profiler.stop()?.statistics ?? []) {
+      this.#peak = Math.max(this.#peak, gc.beforeGC.heapStatistics.usedHeapSize);
+    }
+  }
+  /** Stops measuring; the peak including the heap in use now. */
+  end(now) {
+    clearInterval(this.#timer);
+    this.#fold();
+    return Math.max(this.#peak, now);
+  }
+}
 
 const { file, exportName, extraNodePaths } = workerData;
 
@@ -59,10 +89,7 @@ function errorDoc(e) {
 parentPort.on("message", async (msg) => {
   const { id, event, context, fault } = msg;
   const heapBefore = heapUsed();
-  let peak = heapBefore;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, heapUsed());
-  }, 5);
+  const heapPeak = new HeapPeak(heapBefore);
   const ctx = {
     ...context,
     callbackWaitsForEmptyEventLoop: true,
@@ -93,28 +120,29 @@ parentPort.on("message", async (msg) => {
             if (r && typeof r.then === "function") r.then(resolve, reject);
           })
         : await handler(event, ctx);
-    peak = Math.max(peak, heapUsed());
-    clearInterval(sampler);
+    const heapAfter = heapUsed();
+    const peak = heapPeak.end(heapAfter);
     parentPort.postMessage({
       id,
       ok: true,
       payload: result === undefined ? "null" : JSON.stringify(result),
       memory: {
         heapUsedBefore: heapBefore,
-        heapUsedAfter: heapUsed(),
+        heapUsedAfter: heapAfter,
         peakHeapUsed: peak,
         ...(linuxThreadId ? { linuxThreadId } : {}),
       },
     });
   } catch (e) {
-    clearInterval(sampler);
+    const heapAfter = heapUsed();
+    const peak = heapPeak.end(heapAfter);
     parentPort.postMessage({
       id,
       ok: false,
       payload: JSON.stringify(errorDoc(e)),
       memory: {
         heapUsedBefore: heapBefore,
-        heapUsedAfter: heapUsed(),
+        heapUsedAfter: heapAfter,
         peakHeapUsed: peak,
         ...(linuxThreadId ? { linuxThreadId } : {}),
       },

@@ -201,6 +201,17 @@ describe("LambdaRuntime", () => {
     expect(s.errors).toBeGreaterThanOrEqual(2);
   });
 
+  it("measures a peak that was collected before the invocation ended, also after a second", async () => {
+    // Allocated and collected without yielding: a timer sampling the heap would never see it.
+    for (const delayMs of [0, 1_300]) {
+      await runtime.invokeJson("other", { action: "transient", mb: 48, delayMs });
+      const last = runtime.stats("other").records.at(-1)!;
+      expect(last.heapUsedAfterBytes! - last.heapUsedBeforeBytes!).toBeLessThan(16 * 2 ** 20);
+      // The heap in use before may hold garbage the allocation's collections took back.
+      expect(last.peakHeapUsedBytes! - last.heapUsedAfterBytes!).toBeGreaterThan(40 * 2 ** 20);
+    }
+  });
+
   it("records the Linux thread id of the worker that ran each invocation", async () => {
     await runtime.invokeJson("other", { action: "env" });
     const tid = runtime.stats("other").records.at(-1)?.linuxThreadId;
