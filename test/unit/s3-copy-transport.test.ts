@@ -20,9 +20,9 @@ afterEach(async () => {
   await new Promise((resolve) => s.close(resolve));
 });
 
-async function serve(handler: http.RequestListener): Promise<number> {
+async function serve(handler: http.RequestListener, host = "127.0.0.1"): Promise<number> {
   server = http.createServer(handler);
-  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server!.listen(0, host, resolve));
   return (server.address() as AddressInfo).port;
 }
 
@@ -39,6 +39,15 @@ const settings = { maxSockets: 4, connectionMs: 1_000, requestMs: 300 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("the copy transport", () => {
+  it("reaches an IPv6 endpoint given bracketed, as a URL gives its host", async () => {
+    const port = await serve((req, res) => res.end(`${req.method} ${req.url}`), "::1");
+    const answer = await createCopyTransport(settings).send({
+      ...request(port),
+      hostname: "[::1]",
+    });
+    expect(answer).toMatchObject({ statusCode: 200, body: "PUT /bucket/a%20key" });
+  });
+
   it("sends the request as given and returns the status, request id and body", async () => {
     const seen: { method?: string; url?: string; source?: string }[] = [];
     const port = await serve((req, res) => {

@@ -121,19 +121,22 @@ export function createCopyTransport(
           req.destroy();
           reject(error);
         };
+        // The options take the shape (keys, order) the SDK's handler gives Node, whose HTTP
+        // code then sees one shape from both in a function that also calls the SDK: measured
+        // 0.01 to 0.02 of the copy thread's CPU per copy (bench/README.md).
         const req = request(
           {
-            protocol: r.protocol,
+            headers: r.headers,
             // An IPv6 literal comes bracketed, as in a URL.
-            hostname:
+            host:
               r.hostname.startsWith("[") && r.hostname.endsWith("]")
                 ? r.hostname.slice(1, -1)
                 : r.hostname,
-            ...(r.port !== undefined ? { port: r.port } : {}),
             method: r.method,
             path: r.path,
-            headers: r.headers,
+            port: r.port,
             agent,
+            auth: undefined,
           },
           (res) => {
             // From here the limit is on silence, not on the whole answer.
