@@ -2,10 +2,15 @@
 // their own transport, with the client's connection and request limits. Against a real HTTP
 // server on a real socket: answers, a request limit on the answer's start and then on silence
 // (S3 sends spaces while a large copy runs), an answer cut short; and, through an agent of the
-// test's, a socket that never connects (the connection limit).
+// test's, a socket that never connects (the connection limit); over TLS, as on AWS.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net, { type AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import { isRetryableAwsError } from "../../lambdas/shared/retry";
 import { createCopyTransport } from "../../lambdas/shared/s3-copy/copy-transport";
@@ -142,6 +147,61 @@ describe("the copy transport", () => {
     expect(isRetryableAwsError(error)).toBe(true);
     // The connection limit, not the request limit.
     expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
+  it("sends over TLS as S3 is reached on AWS: the endpoint's name for SNI, Host once, as given", async () => {
+    // A certificate for localhost made for this test only (openssl, as Debian ships it).
+    const dir = mkdtempSync(path.join(os.tmpdir(), "lakeport-tls-"));
+    try {
+      const [key, cert] = ["key.pem", "cert.pem"].map((f) => path.join(dir, f)) as [string, string];
+      execFileSync(
+        "openssl",
+        [
+          ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"],
+          ...["-keyout", key, "-out", cert, "-subj", "/CN=localhost"],
+          ...["-addext", "subjectAltName=DNS:localhost"],
+        ],
+        { stdio: "ignore" },
+      );
+      const seen: { servername?: string | false | null; hosts: string[]; url?: string }[] = [];
+      const tlsServer = https.createServer(
+        { key: readFileSync(key), cert: readFileSync(cert) },
+        (req, res) => {
+          seen.push({
+            servername: (req.socket as TLSSocket).servername,
+            hosts: req.rawHeaders.filter(
+              (_, i, a) => i % 2 === 1 && /^host$/i.test(a[i - 1] as string),
+            ),
+            ...(req.url !== undefined ? { url: req.url } : {}),
+          });
+          res.writeHead(200, { "x-amz-request-id": "TLS1" });
+          res.end("<CopyObjectResult/>");
+        },
+      );
+      await new Promise<void>((resolve) => tlsServer.listen(0, "127.0.0.1", resolve));
+      const port = (tlsServer.address() as AddressInfo).port;
+      const transport = createCopyTransport(settings, {
+        "http:": new http.Agent(),
+        "https:": new https.Agent({ keepAlive: true, ca: readFileSync(cert) }),
+      });
+      try {
+        const answer = await transport.send({
+          ...request(port),
+          protocol: "https:",
+          hostname: "localhost",
+          headers: { ...request(port).headers, host: `localhost:${port}` },
+        });
+        expect(answer).toEqual({ statusCode: 200, requestId: "TLS1", body: "<CopyObjectResult/>" });
+        expect(seen).toEqual([
+          { servername: "localhost", hosts: [`localhost:${port}`], url: "/bucket/a%20key" },
+        ]);
+      } finally {
+        tlsServer.closeAllConnections();
+        await new Promise((resolve) => tlsServer.close(resolve));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps its sockets open between copies (one connection for copies in sequence)", async () => {
