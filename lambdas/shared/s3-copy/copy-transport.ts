@@ -121,18 +121,19 @@ export function createCopyTransport(
           req.destroy();
           reject(error);
         };
-        // The options take the shape (keys, order) the SDK's handler gives Node, whose HTTP
-        // code then sees one shape from both in a function that also calls the SDK: measured
-        // 0.01 to 0.02 of the copy thread's CPU per copy (bench/README.md).
         // Headers as a flat list: Node writes them as given (validating each) instead of
-        // storing them one by one first (setHeader), as it does with an object.
-        // Node then adds no Host of its own: a request signed with one (every signed request
-        // is) sends it as signed, another gets it from the endpoint.
+        // storing them one by one first (setHeader), as it does with an object. Node then adds
+        // no Host of its own: a request signed with one (every signed request is) sends it as
+        // signed, another gets it from the endpoint.
         const headers: string[] = [];
         for (const name in r.headers) headers.push(name, r.headers[name] as string);
         if (r.headers.host === undefined) {
           headers.push("host", r.port !== undefined ? `${r.hostname}:${r.port}` : r.hostname);
         }
+        // The options take the shape (keys, order) the SDK's handler gives Node, whose HTTP
+        // code then sees one shape from both in a function that also calls the SDK: measured
+        // 0.01 to 0.02 of the copy thread's CPU per copy (bench/README.md). As there, the
+        // protocol is the agent's (an https.Agent for https.request).
         const req = request(
           {
             headers: headers as unknown as http.OutgoingHttpHeaders,
