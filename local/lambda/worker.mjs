@@ -25,19 +25,22 @@ class HeapPeak {
     this.#peak = start;
     this.#profiler.start();
     this.#timer = setInterval(() => {
-      this.#fold();
+      // Restarted before folding: folding allocates, and a collection it caused while no
+      // profiler ran would go unseen.
+      const folded = this.#profiler.stop();
       this.#profiler.start();
+      this.#fold(folded);
     }, 1000);
   }
-  #fold() {
-    for (const gc of this.#profiler.stop()?.statistics ?? []) {
+  #fold(profile) {
+    for (const gc of profile?.statistics ?? []) {
       this.#peak = Math.max(this.#peak, gc.beforeGC.heapStatistics.usedHeapSize);
     }
   }
   /** Stops measuring; the peak including the heap in use now. */
   end(now) {
     clearInterval(this.#timer);
-    this.#fold();
+    this.#fold(this.#profiler.stop());
     return Math.max(this.#peak, now);
   }
 }
