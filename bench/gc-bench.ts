@@ -110,7 +110,7 @@ async function runGc(
   return { seconds, run };
 }
 
-interface GcRepository {
+export interface GcRepository {
   repo: string;
   dataPrefix: string;
   /** Paths in the heads (README, base and hot paths of every branch). */
@@ -213,7 +213,11 @@ const s = (t0: number) => ((performance.now() - t0) / 1000).toFixed(1);
  * Lists what the benchmark wrote: every swept object is gone, every kept one (pool or base
  * objects, the heads' hot objects) is there, and nothing else is.
  */
-async function verifySweep(env: BenchEnv, o: GcBenchOptions, r: GcRepository): Promise<number> {
+export async function verifySweep(
+  env: BenchEnv,
+  o: Pick<GcBenchOptions, "nsBucket">,
+  r: GcRepository,
+): Promise<number> {
   const missing = new Set(r.kept);
   let remaining = 0;
   let token: string | undefined;
@@ -248,7 +252,13 @@ async function verifySweep(env: BenchEnv, o: GcBenchOptions, r: GcRepository): P
 export async function runGcBench(
   env: BenchEnv,
   o: GcBenchOptions,
-): Promise<{ measurement: GcMeasurement; sweepUsage?: PhaseUsage; awsModel: AwsGcModel }> {
+): Promise<{
+  measurement: GcMeasurement;
+  sweepUsage?: PhaseUsage;
+  awsModel: AwsGcModel;
+  /** What was built and what the sweep had to delete and keep (verifySweep checks it). */
+  repository: GcRepository;
+}> {
   const r = await buildRepository(env, o);
   const { repo, swept } = r;
   const objects = r.swept.size + r.kept.size;
@@ -301,5 +311,6 @@ export async function runGcBench(
     },
     sweepUsage: usage,
     awsModel,
+    repository: r,
   };
 }

@@ -4,6 +4,8 @@
 // an export (the plan's listing pages, commits, webhooks) took time from the S3 server that
 // the ceiling loop, which calls no lakeFS, did not pay. Request counts are read from shared
 // memory (synchronously, always current); the rest by message.
+import { randomUUID } from "node:crypto";
+import { rename } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -25,12 +27,14 @@ export interface ThreadedLakeFsServer {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The worker's entry bundled (worker threads do not inherit tsx's loader); its packages are
- * loaded from node_modules. */
+ * loaded from node_modules. Written beside and renamed into place: another process starting a
+ * lakeFS thread at the same moment (parallel test files) never loads a half-written file. */
 async function workerBundle(): Promise<string> {
   const outfile = path.join(root, "node_modules", ".cache", "lakeport-bench", "lakefs-thread.mjs");
+  const written = `${outfile}.${process.pid}-${randomUUID()}.tmp`;
   await build({
     entryPoints: [path.join(root, "bench", "lakefs-thread-worker.ts")],
-    outfile,
+    outfile: written,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -38,6 +42,7 @@ async function workerBundle(): Promise<string> {
     packages: "external",
     logLevel: "error",
   });
+  await rename(written, outfile);
   return outfile;
 }
 
