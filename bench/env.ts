@@ -52,6 +52,8 @@ export interface BenchEnvOptions {
   dataRoot: string;
   /** Warm local workers per Lambda function (the local runtime's default is 4). */
   lambdaConcurrency?: number;
+  /** An assembly synthesized already (the test run's): no synthesis into assemblyCacheDir. */
+  assembly?: { assemblyDir: string; stackName: string };
 }
 
 /**
@@ -79,11 +81,13 @@ export async function startBenchEnv(opts: BenchEnvOptions): Promise<BenchEnv> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const synth = synthesizeLakeport(
-      opts.assemblyCacheDir,
-      { storageBuckets: opts.storageBuckets, exportBuckets: opts.exportBuckets },
-      { log: opts.log },
-    );
+    const synth = opts.assembly
+      ? Promise.resolve(opts.assembly)
+      : synthesizeLakeport(
+          opts.assemblyCacheDir,
+          { storageBuckets: opts.storageBuckets, exportBuckets: opts.exportBuckets },
+          { log: opts.log },
+        );
     const s3Server = await startS3Server({ directory: path.join(dir, "s3") });
     stops.push(() => s3Server.stop());
     const ddb: DynamoDbServerHandle = await startDynamoDbServer({});

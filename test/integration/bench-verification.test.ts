@@ -27,11 +27,13 @@ import {
 import { runGcBench, verifySweep } from "../../bench/gc-bench";
 import { writePhysicalObjects } from "../../bench/populate";
 import { PhaseRecorder } from "../../bench/usage";
+import { LOCAL_STACK_NAME } from "../../local/lakeport-assembly";
+import { lakeportAssemblyDir } from "../support/lakeport-env";
 
 let env: BenchEnv;
 let dataRoot: string;
-const ns = "bench-verify-ns";
-const exportsBucket = "bench-verify-exports";
+const ns = "lakeport-local-storage";
+const exportsBucket = "lakeport-local-exports";
 
 beforeAll(async () => {
   dataRoot = await mkdtemp(path.join(os.tmpdir(), "bench-verify-"));
@@ -42,6 +44,10 @@ beforeAll(async () => {
     exportBuckets: [exportsBucket],
     log: () => undefined,
     lambdaConcurrency: 2,
+    // The test run's assembly (its buckets, named above): the bench's own synthesis for its
+    // buckets would cost the suite a minute and test nothing more here. This S3 is the bench
+    // environment's own, so the names meet no other test's buckets.
+    assembly: { assemblyDir: await lakeportAssemblyDir(), stackName: LOCAL_STACK_NAME },
   });
   await ensureBucket(env.s3, ns);
   await ensureBucket(env.s3, exportsBucket);
