@@ -25,12 +25,30 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A controller aborted with `parent` (or already aborted), that can also abort on its own. */
-export function childController(parent: AbortSignal): AbortController {
-  const c = new AbortController();
-  if (parent.aborted) c.abort();
-  else parent.addEventListener("abort", () => c.abort(), { once: true });
-  return c;
+/**
+ * A controller aborted with its parent signal (or already aborted), that can also abort on its
+ * own. release() unhooks it from the parent once what it controls has ended: otherwise every
+ * map child and every Parallel or inline Map run would leave a listener on its parent signal
+ * until the parent's execution ends (thousands for a large map).
+ */
+export class ChildController extends AbortController {
+  readonly #parent: AbortSignal;
+  readonly #follow = () => this.abort();
+
+  constructor(parent: AbortSignal) {
+    super();
+    this.#parent = parent;
+    if (parent.aborted) this.abort();
+    else parent.addEventListener("abort", this.#follow, { once: true });
+  }
+
+  release(): void {
+    this.#parent.removeEventListener("abort", this.#follow);
+  }
+}
+
+export function childController(parent: AbortSignal): ChildController {
+  return new ChildController(parent);
 }
 
 /**

@@ -2,8 +2,9 @@
 // MaxConcurrency in flight, tolerated failures, a map run record the API describes, and the
 // children's results returned inline or written to S3 by ResultWriter.
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { abortError, childController } from "./cancellation";
+import { abortError, type ChildController, childController } from "./cancellation";
 import { StatesError, toStatesError } from "./errors";
 import { batchItems } from "./item-source";
 import { mapLimit } from "./map-limit";
@@ -136,7 +137,7 @@ class DistributedMapRun {
   private readonly batches: Batches;
   private readonly tolerance: FailureTolerance;
   private readonly record: MapRunRecord;
-  private readonly ctl: AbortController;
+  private readonly ctl: ChildController;
   private readonly children: (ExecutionRecord | undefined)[];
   private failedItems = 0;
   private thresholdExceeded = false;
@@ -167,10 +168,20 @@ class DistributedMapRun {
       executionCounts: { ...emptyCounts(), total: childInputs.length, pending: childInputs.length },
     };
     this.ctl = childController(env.signal);
+    // Each child running watches the map's signal until it ends: up to `limit` at once.
+    setMaxListeners(Math.max(10, req.limit + 1), this.ctl.signal);
     this.children = childInputs.map(() => undefined);
   }
 
   async run(): Promise<Json> {
+    try {
+      return await this.runChildren();
+    } finally {
+      this.ctl.release();
+    }
+  }
+
+  private async runChildren(): Promise<Json> {
     const { env } = this.req;
     const run = this.record;
     this.host.registerMapRun(run);
@@ -217,7 +228,8 @@ class DistributedMapRun {
       : `arn:aws:states:${region}:${accountId}:execution:${smName}/${label}:${childId}`;
     const child = newExecution(childArn, this.childSmArn, childId, JSON.stringify(childInput));
     child.mapRunArn = this.mapRunArn;
-    child.abort = childController(this.ctl.signal);
+    const ctl = childController(this.ctl.signal);
+    child.abort = ctl;
     this.children[index] = child;
     this.host.registerExecution(child);
     const n = this.batches.itemsPerChild[index]!;
@@ -257,6 +269,7 @@ class DistributedMapRun {
     } catch (e) {
       this.childFailed(child, toStatesError(e), n);
     } finally {
+      ctl.release();
       child.stopDate = new Date();
     }
   }

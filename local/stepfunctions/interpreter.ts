@@ -3,6 +3,7 @@
 // Retry and Catch, task timeouts and the 256 KB limits. Distributed maps are handed to the
 // function given at construction.
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { abortError, childController, sleep, unlessAborted } from "./cancellation";
 import { evaluateChoiceRule } from "./choice";
 import type { DistributedMapRequest, ItemProcessor } from "./distributed-map";
@@ -236,14 +237,18 @@ export class StateInterpreter {
     const branchEnv = { ...env, signal: ctl.signal };
     // Promise.all rejects with the first failing branch's own error, not the aborts it
     // then causes in its siblings.
-    return await Promise.all(
-      (s.Branches as MachineDef[]).map((b) =>
-        this.runStates(b, branchInput, branchEnv, undefined).catch((e) => {
-          ctl.abort();
-          throw e;
-        }),
-      ),
-    );
+    try {
+      return await Promise.all(
+        (s.Branches as MachineDef[]).map((b) =>
+          this.runStates(b, branchInput, branchEnv, undefined).catch((e) => {
+            ctl.abort();
+            throw e;
+          }),
+        ),
+      );
+    } finally {
+      ctl.release();
+    }
   }
 
   private async runMap(
@@ -270,12 +275,18 @@ export class StateInterpreter {
     if (!distributed) {
       const ctl = childController(env.signal);
       const iterEnv = { ...env, signal: ctl.signal };
-      return await mapLimit(inputs, limit, (item, index) =>
-        this.runStates(proc, item, iterEnv, { Index: index, Value: items[index]! }).catch((e) => {
-          ctl.abort();
-          throw e;
-        }),
-      );
+      // Up to `limit` iterations at once each watch ctl's signal (a sleep, a task).
+      setMaxListeners(Math.max(10, limit + 1), ctl.signal);
+      try {
+        return await mapLimit(inputs, limit, (item, index) =>
+          this.runStates(proc, item, iterEnv, { Index: index, Value: items[index]! }).catch((e) => {
+            ctl.abort();
+            throw e;
+          }),
+        );
+      } finally {
+        ctl.release();
+      }
     }
     return this.runDistributedMap({
       name,
