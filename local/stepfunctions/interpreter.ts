@@ -235,6 +235,8 @@ export class StateInterpreter {
       s.Parameters !== undefined ? applyTemplate(s.Parameters as Json, eff, c) : eff;
     const ctl = childController(env.signal);
     const branchEnv = { ...env, signal: ctl.signal };
+    // Every branch running watches ctl's signal (a sleep, a task).
+    setMaxListeners(Math.max(10, (s.Branches as MachineDef[]).length + 1), ctl.signal);
     // Promise.all rejects with the first failing branch's own error, not the aborts it
     // then causes in its siblings.
     try {

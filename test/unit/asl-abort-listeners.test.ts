@@ -122,4 +122,36 @@ describe("the runner", () => {
     await new Promise((t) => setImmediate(t));
     expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   });
+  it("a Parallel state of 12 branches running at once: no listener warning", async () => {
+    const lambda: LambdaInvoker = {
+      async invoke() {
+        await new Promise((t) => setTimeout(t, 20));
+        return { payload: "{}", executedVersion: "$LATEST", requestId: "r" };
+      },
+    };
+    const branch = (i: number) => ({
+      StartAt: `Work${i}`,
+      States: { [`Work${i}`]: { Type: "Task", Resource: `${FN}work`, End: true } },
+    });
+    const wide = {
+      StartAt: "Wide",
+      States: {
+        Wide: {
+          Type: "Parallel",
+          Branches: Array.from({ length: 12 }, (_, i) => branch(i)),
+          End: true,
+        },
+      },
+    };
+    const r = new StepFunctionsRunner({ lambda, emitStatusEvents: false });
+    const sm = r.createStateMachine({ name: "wide", definition: JSON.stringify(wide) });
+    const { executionArn } = await r.startExecution({
+      stateMachineArn: sm.stateMachineArn,
+      input: "{}",
+    });
+    expect((await r.waitForExecution(executionArn)).status).toBe("SUCCEEDED");
+    expect(getEventListeners(r.describeExecution(executionArn).abort.signal, "abort")).toEqual([]);
+    await new Promise((t) => setImmediate(t));
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
 });

@@ -451,7 +451,7 @@ describe("heads of continuous branches that no export followed", () => {
     const result = await checkHeads(store, {
       lakefs: lakefsOf({ "r@queued": "c3", "r@broken": "c9", "r@ok": "c3" }, { c3: 30 }),
       configs: configs({ "r@queued": true, "r@broken": true, "r@ok": true }),
-      async start(repository, branch) {
+      async start(_repository, branch) {
         started.push(branch);
         return { status: "up-to-date", commitId: "c3" };
       },
