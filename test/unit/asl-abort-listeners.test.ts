@@ -2,7 +2,8 @@
 // distributed map run and map child follows its parent's abort signal through a listener on
 // that signal. Each is unhooked when what it controls has ended, so a long execution (a loop
 // around a Parallel state) or a wide map keeps at most its running children's listeners, not
-// one per child ever started (Node warns past 10 on one signal: a listener leak).
+// one per child ever started (Node warns past 10 on one signal: a listener leak), while a stop
+// still reaches every child running.
 import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LambdaInvoker, StepFunctionsRunner } from "../../local/stepfunctions";
@@ -154,4 +155,69 @@ describe("the runner", () => {
     await new Promise((t) => setImmediate(t));
     expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
   });
+  // Unhooking an ended child must not unhook the running ones: a stop after most children
+  // ended still aborts those running, in a Parallel state, an inline and a distributed Map.
+  const task = { Type: "Task", Resource: `${FN}work`, End: true };
+  const stopCases = {
+    "a Parallel state": {
+      waiting: 2,
+      state: {
+        Type: "Parallel",
+        Branches: Array.from({ length: 12 }, (_, k) => ({
+          StartAt: "T",
+          States: { T: { ...task, Parameters: { i: k } } },
+        })),
+      },
+    },
+    "an inline Map": { waiting: 3, state: { ...gatedMap("INLINE"), MaxConcurrency: 5 } },
+    "a distributed Map": { waiting: 3, state: { ...gatedMap("DISTRIBUTED"), MaxConcurrency: 5 } },
+  };
+  for (const [name, { waiting, state }] of Object.entries(stopCases)) {
+    it(`a stop after most children of ${name} ended aborts the ones still running`, async () => {
+      // Items (or branches) from the threshold on wait until the test ends; the others end at once.
+      const threshold = name === "a Parallel state" ? 10 : 27;
+      let held = 0;
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      const lambda: LambdaInvoker = {
+        async invoke(_fn, payload) {
+          const { i } = JSON.parse(payload) as { i: number };
+          if (i >= threshold) {
+            held++;
+            await gate;
+          }
+          return { payload: "{}", executedVersion: "$LATEST", requestId: "r" };
+        },
+      };
+      const machine = { StartAt: "S", States: { S: { ...state, ResultPath: null, End: true } } };
+      const r = new StepFunctionsRunner({ lambda, emitStatusEvents: false });
+      const sm = r.createStateMachine({ name: "stop", definition: JSON.stringify(machine) });
+      const items = Array.from({ length: 30 }, (_, i) => ({ i }));
+      const { executionArn } = await r.startExecution({
+        stateMachineArn: sm.stateMachineArn,
+        input: JSON.stringify({ items }),
+      });
+      try {
+        for (let t = 0; t < 600 && held < waiting; t++) await new Promise((w) => setTimeout(w, 5));
+        expect(held).toBe(waiting);
+        r.stopExecution({ executionArn, error: "Stop", cause: "by test" });
+        const ended = await Promise.race([
+          r.waitForExecution(executionArn),
+          new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3000)),
+        ]);
+        expect(ended?.status).toBe("ABORTED");
+        if (name === "a distributed Map") {
+          expect(r.listMapRuns(executionArn)[0]?.executionCounts).toMatchObject({
+            succeeded: 27,
+            aborted: 3,
+            running: 0,
+          });
+        }
+      } finally {
+        open();
+      }
+    });
+  }
 });
