@@ -8,7 +8,12 @@ import type { LambdaRuntime } from "../lambda/runtime";
 import { type DeployContext, recordDeployed, resolvedProps } from "./deploy-context";
 import { type CfnResource, TemplateError } from "./template";
 
-export function deployFunctions(ctx: DeployContext, runtime: LambdaRuntime): void {
+/**
+ * Registers the template's functions; returns the temporary directories written for inline
+ * code, which the deployment removes when it closes.
+ */
+export function deployFunctions(ctx: DeployContext, runtime: LambdaRuntime): string[] {
+  const inlineDirs: string[] = [];
   for (const [id, r] of ctx.resources) {
     if (r.Type !== "AWS::Lambda::Function") continue;
     const p = resolvedProps(ctx, r);
@@ -25,7 +30,7 @@ export function deployFunctions(ctx: DeployContext, runtime: LambdaRuntime): voi
     runtime.register({
       name: ctx.physical.get(id)!.ref,
       logicalId: id,
-      codeDir: path.resolve(ctx.assemblyDir, codePath(id, r, p)),
+      codeDir: path.resolve(ctx.assemblyDir, codePath(id, r, p, inlineDirs)),
       handler: String(p.Handler ?? "index.handler"),
       // lambdaEnv wins over the template: it carries what is only known locally at runtime
       // (LAKEFS_ENDPOINT of a dev server on a free port, credentials instead of secret ARNs).
@@ -41,15 +46,22 @@ export function deployFunctions(ctx: DeployContext, runtime: LambdaRuntime): voi
     });
     recordDeployed(ctx, id, r.Type);
   }
+  return inlineDirs;
 }
 
 /** The function's code directory: its asset, or inline code written to a temporary one. */
-function codePath(id: string, r: CfnResource, p: Record<string, unknown>): string {
+function codePath(
+  id: string,
+  r: CfnResource,
+  p: Record<string, unknown>,
+  inlineDirs: string[],
+): string {
   let assetPath = r.Metadata?.["aws:asset:path"];
   const inline = (p.Code as { ZipFile?: string } | undefined)?.ZipFile;
   if (typeof inline === "string") {
     // Inline code (Code.ZipFile) is a single CommonJS file named after the handler.
     const dir = mkdtempSync(path.join(os.tmpdir(), `lakeport-inline-${id}-`));
+    inlineDirs.push(dir);
     writeFileSync(
       path.join(dir, `${String(p.Handler ?? "index.handler").split(".")[0]}.js`),
       inline,

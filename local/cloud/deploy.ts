@@ -3,6 +3,7 @@
 // Lambda runtime (deploy-functions), state machines in the runner (deploy-state-machines),
 // rules in the EventBridge router (deploy-rules), queues, Scheduler schedules and where failed
 // asynchronous invocations go (deploy-queues-schedules).
+import { rmSync } from "node:fs";
 import type { Clock } from "../clock";
 import type { EventRouter } from "../eventbridge/router";
 import type { LocalScheduler } from "../eventbridge/scheduler";
@@ -135,7 +136,7 @@ export async function deployLocally(
   assignPhysicalIds(ctx);
   deployQueues(ctx, services.queues);
   await deployStorage(ctx, services.s3, services.ddb, services.router);
-  deployFunctions(ctx, services.runtime);
+  const inlineCodeDirs = deployFunctions(ctx, services.runtime);
   deployAsyncInvokeConfigs(ctx, services.runtime);
   deployStateMachines(ctx, services.runner);
   deployRules(ctx, services.router);
@@ -145,7 +146,7 @@ export async function deployLocally(
     if (DEPLOYED_TYPES.has(r.Type)) continue;
     (IGNORED_TYPES.has(r.Type) ? ignored : ctx.unsupported).push({ logicalId: id, type: r.Type });
   }
-  return deployment(ctx, services, ignored, stackOutputs(template, resolver));
+  return deployment(ctx, services, ignored, stackOutputs(template, resolver), inlineCodeDirs);
 }
 
 function stackOutputs(template: CfnTemplate, resolver: TemplateResolver): Record<string, unknown> {
@@ -183,6 +184,7 @@ function deployment(
   services: LocalServices,
   ignored: { logicalId: string; type: string }[],
   outputs: Record<string, unknown>,
+  inlineCodeDirs: string[],
 ): LocalDeployment {
   const { s3, ddb, runtime, router, runner, scheduler, queues } = services;
   const lookup = (key: string) => lookupPhysical(ctx.physical, key);
@@ -216,6 +218,7 @@ function deployment(
       await runtime.close();
       s3.destroy();
       ddb.destroy();
+      for (const dir of inlineCodeDirs) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

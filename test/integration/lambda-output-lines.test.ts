@@ -1,6 +1,6 @@
 // The local Lambda runtime keeps every function's output lines and shows them on this
 // process's terminal only when asked (`npm run local`), never in tests or the demo.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -147,6 +147,27 @@ describe("deployLocally", () => {
           await deployment.close();
         }
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("removes the directory it wrote an inline function's code to when it closes", async () => {
+    const dir = inlineAssembly();
+    const inlineDirs = () =>
+      readdirSync(os.tmpdir()).filter((n) => n.startsWith("lakeport-inline-Speaker-"));
+    try {
+      const before = inlineDirs();
+      const deployment = await deploy(dir);
+      const written = inlineDirs().filter((n) => !before.includes(n));
+      try {
+        expect(written).toHaveLength(1);
+        expect(readdirSync(path.join(os.tmpdir(), written[0]!))).toEqual(["index.js"]);
+        expect(await deployment.invoke("Speaker", { text: "here" })).toBe(1);
+      } finally {
+        await deployment.close();
+      }
+      expect(existsSync(path.join(os.tmpdir(), written[0]!))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
