@@ -282,11 +282,11 @@ describe("a sweep child attempt still running after the run ended", () => {
 });
 
 describe("a resumed sweep of the same mark", () => {
-  // As the README says ("keys already gone count as deleted", listed again): S3 answers a delete
-  // of a missing key as done, so the resumed sweep lists and counts again the 1 000 objects the
-  // first sweep deleted (2 500 rows, a deleted_objects sum of 2 500 for 1 500 objects), and
-  // every object is listed in a log.
-  it("a resumed sweep deletes the rest and lists again what the first sweep deleted", async () => {
+  // The first sweep stops after its first request; it records how far it answered the list,
+  // and the resumed sweep begins there: it offers, deletes and lists only the other 500 keys
+  // (it used to offer all 1 500 again, listing and counting again the 1 000 already gone), and
+  // says how many it skipped. Every object is listed in one log.
+  it("a resumed sweep deletes the rest, skipping what the first sweep answered", async () => {
     const { w, m } = await markedExpiredObjects(1500);
     let requests = 0;
     w.store.beforeDelete = () => {
@@ -299,18 +299,134 @@ describe("a resumed sweep of the same mark", () => {
     const deletedBefore = w.store.deleted.length;
     const second = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
     expect(second.out.success).toBe(true);
-    const reallyDeletedBySecond = new Set(
-      w.store.deleted
-        .slice(deletedBefore)
-        .filter((k) => !w.store.deleted.slice(0, deletedBefore).includes(k)),
-    );
-    expect(reallyDeletedBySecond.size).toBe(500);
+    const offeredBySecond = w.store.deleted.slice(deletedBefore);
+    expect(offeredBySecond).toHaveLength(500);
+    expect(new Set([...w.store.deleted]).size).toBe(1500);
     const logs = await deletedLogs(w.store);
     const all = [...logs.values()].flat();
     expect(first.out.counts.deleted_objects).toBe(1000);
-    expect(second.out.counts.deleted_objects).toBe(1500);
-    expect(all.length).toBe(2500);
+    expect(second.out.counts.deleted_objects).toBe(500);
+    expect(second.out.counts.skipped_answered_earlier).toBe(1000);
+    expect(second.out.counts.spared_by_revalidation).toBe(0);
+    expect(all.length).toBe(1500);
     expect(new Set(all).size).toBe(1500);
+  });
+});
+
+describe("resuming a stopped sweep where its list was answered", () => {
+  /** Records every request's keys (relative to the namespace) in `requests`. */
+  function recordRequests(w: W, onRequest?: (n: number) => Promise<void> | void) {
+    const requests: string[][] = [];
+    w.store.beforeDelete = async (keys) => {
+      requests.push(keys.map((k) => k.slice(PREFIX.length - BUCKET.length - 1)));
+      await onRequest?.(requests.length);
+    };
+    return requests;
+  }
+
+  it("offers again a key that failed and everything after it, nothing before it", async () => {
+    const { w, m, keys } = await markedExpiredObjects(2500);
+    const first = recordRequests(w);
+    const failing = "data/o-1500";
+    w.store.failDelete.set(`${PREFIX.slice(BUCKET.length + 1)}${failing}`, "AccessDenied");
+    const one = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 60);
+    expect(one.out.success).toBe(false);
+    expect(one.out.errorMessage).toContain("could not be deleted");
+    expect(first).toHaveLength(3);
+    expect(first[1]).toContain(failing);
+    w.store.failDelete.clear();
+    const second = recordRequests(w);
+    const two = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
+    expect(two.out.success).toBe(true);
+    // The failed key's request and the one after it, again; not the first request's keys.
+    expect(second.flat().sort()).toEqual([...first[1]!, ...first[2]!].sort());
+    expect(two.out.counts.skipped_answered_earlier).toBe(1000);
+    for (const k of keys) expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
+  });
+
+  it("requests answered out of order: only those before the first unanswered one count", async () => {
+    const { w, m, keys } = await markedExpiredObjects(5500);
+    // Six requests, four in flight: the second fails after the third to sixth were answered.
+    const first = recordRequests(w, async (n) => {
+      if (n === 2) {
+        await new Promise((r) => setTimeout(r, 50));
+        throw new Error("DeleteObjects: InternalError");
+      }
+    });
+    const one = await sweepOnly(w, m, { sweep: { concurrency: 4 } }, NOW + 60);
+    expect(one.out.success).toBe(false);
+    expect(first).toHaveLength(6);
+    const answeredFirst = new Set(first[0]);
+    const second = recordRequests(w);
+    const two = await sweepOnly(w, m, { sweep: { concurrency: 4 } }, NOW + 120);
+    expect(two.out.success).toBe(true);
+    const offered = second.flat();
+    expect(offered).toHaveLength(4500);
+    expect(offered.filter((k) => answeredFirst.has(k))).toEqual([]);
+    expect(two.out.counts.skipped_answered_earlier).toBe(1000);
+    for (const k of keys) expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
+  });
+
+  it("a key withheld by the last-moment check is not offered again", async () => {
+    const { w, m, keys } = await markedExpiredObjects(1500);
+    let linked = false;
+    const first = recordRequests(w, (n) => {
+      if (n === 2) throw new Error("DeleteObjects: InternalError");
+    });
+    const one = await sweepOnly(
+      w,
+      m,
+      {
+        sweep: { concurrency: 1 },
+        beforeSweepMap: () => {
+          // Linked again on main before the sweep: the check withholds it.
+          w.lakefs.stage("main", "late-link", `${NS}/data/o-0007`);
+          linked = true;
+        },
+      },
+      NOW + 60,
+    );
+    expect(linked).toBe(true);
+    expect(one.out.success).toBe(false);
+    expect(one.out.counts.spared_at_delete).toBe(1);
+    expect(first[0]).not.toContain("data/o-0007");
+    const second = recordRequests(w);
+    const two = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
+    expect(two.out.success).toBe(true);
+    expect(second.flat()).toHaveLength(500);
+    expect(w.store.objects.has(`${PREFIX}data/o-0007`)).toBe(true);
+    for (const k of keys.filter((k) => k !== "data/o-0007")) {
+      expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
+    }
+  });
+
+  it("a part swept in passes: the passes answered are skipped whole, the stopped one from its point", async () => {
+    const { w, m, keys } = await markedExpiredObjects(2500);
+    // Revived keys none of the marked ones: the part is swept in several passes, each run.
+    const reviveUnrelated = async () => {
+      const runId = [...w.records.runs.values()].at(-1)!.runId;
+      const shard = gcWorkKeys("r1", runId).addressShard(0, "active", "b0", "revived");
+      const revived = Array.from({ length: 200 }, (_, i) => `data/unrelated-${i}`);
+      await w.deps.s3.put(w.deps.workBucket, shard, encodeAddressShard(revived));
+    };
+    const first = recordRequests(w, (n) => {
+      if (n === 3) throw new Error("DeleteObjects: InternalError");
+    });
+    const hooks = { keysPerPass: 10, beforeSweepMap: reviveUnrelated };
+    const one = await sweepOnly(w, m, { ...hooks, sweep: { concurrency: 1 } }, NOW + 60);
+    expect(one.out.success).toBe(false);
+    expect(first).toHaveLength(3);
+    // One request a pass here: passes 0 and 1 answered, pass 2's request failed.
+    expect(first.map((r) => r.length).every((n) => n > 0 && n < 1000)).toBe(true);
+    const second = recordRequests(w);
+    const two = await sweepOnly(w, m, { ...hooks, sweep: { concurrency: 1 } }, NOW + 120);
+    expect(two.out.success).toBe(true);
+    const answered = new Set([...first[0]!, ...first[1]!]);
+    expect(second.flat().filter((k) => answered.has(k))).toEqual([]);
+    expect(second.flat().length + answered.size).toBe(2500);
+    expect(two.out.counts.skipped_answered_earlier).toBe(answered.size);
+    expect(two.out.counts.spared_by_revalidation ?? 0).toBe(0);
+    for (const k of keys) expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
   });
 });
 

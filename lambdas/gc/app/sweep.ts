@@ -5,10 +5,13 @@
 // referenced (sweep-guard.ts). A key already gone counts as deleted, so an interrupted sweep
 // resumed by a new sweep-only run finishes the job. What was deleted is streamed into the
 // deleted-objects log (Parquet, _lakefs/logs/gc/deleted_objects/dt=); keys that could not be
-// deleted are counted and sampled for the summary, which then fails the run.
+// deleted are counted and sampled for the summary, which then fails the run. A part that
+// stops records how far its list was answered, and the next sweep of the same list begins
+// there (sweep-resume.ts).
 //
 // Memory: the partition's revived keys in a Set (in several passes over the part when there
 // are more than one pass should hold), one request's keys, one Parquet row group of the log.
+import { createHash } from "node:crypto";
 import { forEachConcurrently } from "../../shared/concurrency";
 import { WriteConditionFailedError } from "../../shared/write-condition";
 import { markPartition } from "../domain/mark";
@@ -20,9 +23,10 @@ import {
   MAX_ADDRESSES_PER_PARTITION,
   passOf,
 } from "../domain/partition";
-import { gcPaths } from "../domain/paths";
+import { gcPaths, gcSweepResumeKey } from "../domain/paths";
 import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
 import { DELETE_BATCH_SIZE, deleteBatchesOf } from "../domain/sweep";
+import { AnsweredLines, decodeSweepResumePoint, linesAnsweredIn } from "../domain/sweep-resume";
 import { decodeSweepSnapshot, type SweepSnapshot } from "../domain/sweep-snapshot";
 import {
   type GcStepDeps,
@@ -130,72 +134,59 @@ async function sweepPart(
   const log = parquetAddressWriter(
     deps.s3.upload(ns.bucket, ns.key(gcPaths.deletedObjectsPart(runDate(ctx.now), part))),
   );
-  const counts = { candidates: 0, considered: 0, offered: 0, spared_at_delete: 0 };
+  const counts = {
+    candidates: 0,
+    considered: 0,
+    offered: 0,
+    spared_at_delete: 0,
+    skipped_answered_earlier: 0,
+  };
   const failed: KeyDeleteFailure[] = [];
+  // How far an earlier sweep of this very list (its key and ETag) answered it, if it stopped.
+  const resumeKey = etag ? gcSweepResumeKey(ctx.repository, listDigest(partKey, etag)) : undefined;
+  const resumeFrom = resumeKey
+    ? decodeSweepResumePoint(
+        await deps.s3.getText(deps.workBucket, resumeKey).catch(() => undefined),
+      )
+    : undefined;
+  const answered = new AnsweredLines(
+    resumeFrom?.passes === passes ? resumeFrom : { passes, pass: 0, throughLine: 0 },
+  );
+  const request: PartRequest = { deps, part, ns, guard, opts, log, counts, failed };
   try {
     for (let pass = 0; pass < passes; pass++) {
-      const partKeys = await readList(deps, ns.bucket, partKey, etag);
+      const skipThrough = linesAnsweredIn(resumeFrom, pass, passes);
+      answered.beginPass(pass, skipThrough);
+      let line = 0;
+      const partKeys = counted(await readList(deps, ns.bucket, partKey, etag), () => line++);
+      const inPass = (key: string) => passes === 1 || passOf(key, passes) === pass;
       // `considered`: the marked keys of this pass read so far. Those not offered were spared
       // by revalidation (candidates - offered also counted, in a part stopped, the keys of
-      // passes never reached).
+      // passes never reached), or answered by the earlier sweep this one resumes.
       const marked = counted(markedKeys(partKeys, snapshot.foreignPrefixes ?? []), (key) => {
         if (pass === 0) counts.candidates++;
-        if (passes === 1 || passOf(key, passes) === pass) counts.considered++;
+        if (inPass(key)) counts.considered++;
+      });
+      const unanswered = without(marked, (key) => {
+        if (line > skipThrough) return false;
+        if (inPass(key)) counts.skipped_answered_earlier++;
+        return true;
       });
       // markPartition: the revived keys are "protected", the marked ones "offered".
-      const candidates = markPartition(revivedKeys(deps, revived), marked, { pass, passes });
-      await forEachConcurrently(
+      const candidates = markPartition(revivedKeys(deps, revived), unanswered, { pass, passes });
+      // A batch is yielded as its last key is read (or, the last one, once the list ended):
+      // the line read last is the last line it covers.
+      const batches = numbered(
         deleteBatchesOf(
           counted(candidates, () => counts.offered++),
           DELETE_BATCH_SIZE,
         ),
-        opts.concurrency ?? 8,
-        async (batch) => {
-          if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
-          const relative = (key: string) => key.slice(ns.keyPrefix.length);
-          // Before every request, the first and each retry of throttled keys (seconds later):
-          // a fresh check, and only the keys it found unreferenced. What was spared is
-          // counted from the call's answer: a request resent after a lost answer is checked
-          // again and withholds the same keys again.
-          // Out of time, no request goes out, a resend of throttled keys (after its back-off)
-          // or one behind a long check neither: the call stops, saying what it deleted.
-          const beforeSend = async (keys: string[]) => {
-            if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
-            await guard.ensureFresh();
-            if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
-            return guard.unreferenced(keys.map(relative)).map((k) => ns.key(k));
-          };
-          let out: { failed: KeyDeleteFailure[]; withheld?: string[]; unsent?: string[] };
-          let stop: { reason: unknown } | undefined;
-          try {
-            out = await deps.s3.deleteKeys(
-              ns.bucket,
-              batch.map((k) => ns.key(k)),
-              {
-                beforeSend,
-                requestTimeoutMs: opts.deleteRequestTimeoutMs ?? DELETE_REQUEST_TIMEOUT_MS,
-              },
-            );
-          } catch (err) {
-            // A check stopped the call between a request and the resend of its throttled
-            // keys: what that request deleted is logged before the sweep stops.
-            if (!(err instanceof KeysDeleteStoppedError)) throw err;
-            out = err.partial;
-            stop = { reason: err.reason };
-          }
-          counts.spared_at_delete += out.withheld?.length ?? 0;
-          const notDeleted = new Set(
-            [...(out.withheld ?? []), ...(out.unsent ?? [])].map(relative),
-          );
-          for (const f of out.failed) {
-            const key = relative(f.key);
-            failed.push({ ...f, key });
-            notDeleted.add(key);
-          }
-          await log.add(notDeleted.size === 0 ? batch : batch.filter((k) => !notDeleted.has(k)));
-          if (stop) throw stop.reason;
-        },
+        (index) => answered.issued(index, line),
       );
+      await forEachConcurrently(batches, opts.concurrency ?? 8, async (batch, index) => {
+        if (await deleteBatch(request, batch)) answered.answered(index);
+      });
+      answered.passEnded(pass, line);
     }
   } catch (err) {
     // The requests that went through deleted their objects: the log and the counts say so
@@ -212,12 +203,99 @@ async function sweepPart(
       throw err;
     }
     const stopped = { because: (err as Error)?.message || String(err) };
+    if (resumeKey) await recordAnswered(deps, resumeKey, answered, partKey, etag!);
     await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, stopped).catch(() =>
       log.abort().catch(() => undefined),
     );
     throw err;
   }
-  return finishPart(deps, work.sweepCounts(part), log, counts, failed, guard);
+  const result = await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard);
+  // Another part may fail the run: the sweep-only run that follows skips this part's lines
+  // answered (all of them, or those before the first request with a key that failed).
+  if (resumeKey) await recordAnswered(deps, resumeKey, answered, partKey, etag!);
+  return result;
+}
+
+interface PartRequest {
+  deps: GcStepDeps;
+  part: number;
+  ns: ReturnType<typeof namespaceObjects>;
+  guard: SweepGuard;
+  opts: SweepStepOptions;
+  log: AddressListWriter;
+  counts: { spared_at_delete: number };
+  failed: KeyDeleteFailure[];
+}
+
+/**
+ * One delete call of a part's keys (its resends of throttled keys included), each request
+ * behind a fresh check; logs what it deleted. True when every key was answered: deleted, or
+ * withheld by the check.
+ */
+async function deleteBatch(
+  { deps, part, ns, guard, opts, log, counts, failed }: PartRequest,
+  batch: string[],
+): Promise<boolean> {
+  if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
+  const relative = (key: string) => key.slice(ns.keyPrefix.length);
+  // Before every request, the first and each retry of throttled keys (seconds later):
+  // a fresh check, and only the keys it found unreferenced. What was spared is
+  // counted from the call's answer: a request resent after a lost answer is checked
+  // again and withholds the same keys again.
+  // Out of time, no request goes out, a resend of throttled keys (after its back-off)
+  // or one behind a long check neither: the call stops, saying what it deleted.
+  const beforeSend = async (keys: string[]) => {
+    if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
+    await guard.ensureFresh();
+    if (opts.outOfTime?.()) throw new SweepOutOfTimeError(part);
+    return guard.unreferenced(keys.map(relative)).map((k) => ns.key(k));
+  };
+  let out: { failed: KeyDeleteFailure[]; withheld?: string[]; unsent?: string[] };
+  let stop: { reason: unknown } | undefined;
+  try {
+    out = await deps.s3.deleteKeys(
+      ns.bucket,
+      batch.map((k) => ns.key(k)),
+      {
+        beforeSend,
+        requestTimeoutMs: opts.deleteRequestTimeoutMs ?? DELETE_REQUEST_TIMEOUT_MS,
+      },
+    );
+  } catch (err) {
+    // A check stopped the call between a request and the resend of its throttled
+    // keys: what that request deleted is logged before the sweep stops.
+    if (!(err instanceof KeysDeleteStoppedError)) throw err;
+    out = err.partial;
+    stop = { reason: err.reason };
+  }
+  counts.spared_at_delete += out.withheld?.length ?? 0;
+  const notDeleted = new Set([...(out.withheld ?? []), ...(out.unsent ?? [])].map(relative));
+  for (const f of out.failed) {
+    const key = relative(f.key);
+    failed.push({ ...f, key });
+    notDeleted.add(key);
+  }
+  await log.add(notDeleted.size === 0 ? batch : batch.filter((k) => !notDeleted.has(k)));
+  if (stop) throw stop.reason;
+  // Withheld keys were checked and kept: answered. Failed or unsent ones were not.
+  return out.failed.length === 0 && (out.unsent?.length ?? 0) === 0;
+}
+
+/** Best effort: without the record the next sweep offers every key again, as it used to. */
+async function recordAnswered(
+  deps: GcStepDeps,
+  resumeKey: string,
+  answered: AnsweredLines,
+  list: string,
+  etag: string,
+): Promise<void> {
+  const record = { ...answered.point, list, etag };
+  await deps.s3.put(deps.workBucket, resumeKey, JSON.stringify(record)).catch(() => undefined);
+}
+
+/** The list's identity for its resume record: its key and the ETag the sweep reads it at. */
+function listDigest(key: string, etag: string): string {
+  return createHash("sha256").update(`${key}\n${etag}`).digest("hex");
 }
 
 /** The part's last-moment checks (sweep-guard.ts). */
@@ -258,18 +336,27 @@ async function finishPart(
   deps: GcStepDeps,
   countsKey: string,
   log: AddressListWriter,
-  counts: { candidates: number; considered: number; offered: number; spared_at_delete: number },
+  counts: {
+    candidates: number;
+    considered: number;
+    offered: number;
+    spared_at_delete: number;
+    skipped_answered_earlier: number;
+  },
   failed: KeyDeleteFailure[],
   guard: SweepGuard,
   stopped?: { because: string },
 ): Promise<{ deleted: number; failed: number; spared: number }> {
   const incomplete = stopped !== undefined;
-  const sparedByRevalidation = counts.considered - counts.offered;
+  const sparedByRevalidation = counts.considered - counts.offered - counts.skipped_answered_earlier;
   // The log says what the sweep spared, next to what it deleted.
   await log.close({
     "lakeport.marked_candidates": String(counts.candidates),
     "lakeport.spared_by_revalidation": String(sparedByRevalidation),
     "lakeport.spared_at_delete": String(counts.spared_at_delete),
+    ...(counts.skipped_answered_earlier > 0
+      ? { "lakeport.skipped_answered_earlier": String(counts.skipped_answered_earlier) }
+      : {}),
     ...(incomplete ? { "lakeport.incomplete": "true" } : {}),
   });
   const spared = sparedByRevalidation + counts.spared_at_delete;
@@ -282,6 +369,9 @@ async function finishPart(
       spared_objects: spared,
       spared_by_revalidation: sparedByRevalidation,
       spared_at_delete: counts.spared_at_delete,
+      ...(counts.skipped_answered_earlier > 0
+        ? { skipped_answered_earlier: counts.skipped_answered_earlier }
+        : {}),
       sweep_checks: guard.stats.checks,
       sweep_check_max_ms: guard.stats.longestCheckMs,
       failures: failed.slice(0, FAILURE_SAMPLE),
@@ -344,6 +434,20 @@ async function* markedKeys(lines: AsyncIterable<string>, foreign: readonly strin
     if (line.length === 0 || line.startsWith(LAKEFS_METADATA_PREFIX)) continue;
     if (hasDotOrEmptySegment(line) || !lakeFsCollects(line)) continue;
     if (!foreign.some((prefix) => line.startsWith(prefix))) yield line;
+  }
+}
+
+/** The source without the items `skip` says to leave out (called in order, as they are read). */
+async function* without<T>(source: AsyncIterable<T>, skip: (x: T) => boolean) {
+  for await (const x of source) if (!skip(x)) yield x;
+}
+
+/** The source's items, each announced with its index as it is handed on. */
+async function* numbered<T>(source: AsyncIterable<T>, each: (index: number) => void) {
+  let index = 0;
+  for await (const x of source) {
+    each(index++);
+    yield x;
   }
 }
 

@@ -124,6 +124,20 @@ export function namespaceUri(storageNamespace: string, relativeKey: string): str
 /** The work bucket prefix of every GC run's and copy's files (the GC functions' grants). */
 export const GC_WORK_ROOT = "gc/";
 
+/**
+ * Where a stopped sweep records how far it answered a marked list (sweep-resume.ts), by the
+ * SHA-256 of the list's key and ETag: the record outlives the run (a later sweep-only run of
+ * the mark reads it) and expires with the GC work files. A run id has no dot, so no run's
+ * files are there.
+ */
+export function gcSweepResumeKey(repository: string, listDigest: string): string {
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(repository)) {
+    throw new ValidationError(`repository: "${repository}" is not a valid repository id`);
+  }
+  if (!/^[0-9a-f]{64}$/.test(listDigest)) throw new Error(`invalid list digest "${listDigest}"`);
+  return `${GC_WORK_ROOT}${repository}/.sweep-resume/${listDigest}.json`;
+}
+
 export function gcWorkKeys(repository: string, runId: string) {
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(repository)) {
     throw new ValidationError(`repository: "${repository}" is not a valid repository id`);
