@@ -400,6 +400,31 @@ describe("resuming a stopped sweep where its list was answered", () => {
     }
   });
 
+  it("a stopped sweep whose log could not be written records nothing: the next one offers and lists every key", async () => {
+    const { w, m, keys } = await markedExpiredObjects(1500);
+    recordRequests(w, (n) => {
+      if (n === 2) throw new Error("DeleteObjects: InternalError");
+    });
+    const upload = w.store.upload.bind(w.store);
+    w.store.upload = (bucket, key) => {
+      const u = upload(bucket, key);
+      if (!key.includes("/deleted_objects/")) return u;
+      return { ...u, close: async () => Promise.reject(new Error("S3: the log's upload failed")) };
+    };
+    const one = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 60);
+    w.store.upload = upload;
+    expect(one.out.success).toBe(false);
+    expect(w.store.deleted).toHaveLength(1000);
+    expect(await deletedLogs(w.store)).toEqual(new Map());
+    const second = recordRequests(w);
+    const two = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
+    expect(two.out.success).toBe(true);
+    expect(second.flat()).toHaveLength(1500);
+    const logged = [...(await deletedLogs(w.store)).values()].flat().sort();
+    expect(logged).toEqual(keys);
+    expect(two.out.counts.skipped_answered_earlier).toBeUndefined();
+  });
+
   it("a part swept in passes: the passes answered are skipped whole, the stopped one from its point", async () => {
     const { w, m, keys } = await markedExpiredObjects(2500);
     // Revived keys none of the marked ones: the part is swept in several passes, each run.

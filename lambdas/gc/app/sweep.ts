@@ -203,10 +203,25 @@ async function sweepPart(
       throw err;
     }
     const stopped = { because: (err as Error)?.message || String(err) };
-    if (resumeKey) await recordAnswered(deps, resumeKey, answered, partKey, etag!);
-    await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard, stopped).catch(() =>
-      log.abort().catch(() => undefined),
-    );
+    const logged = await finishPart(
+      deps,
+      work.sweepCounts(part),
+      log,
+      counts,
+      failed,
+      guard,
+      stopped,
+    )
+      .then(() => true)
+      .catch(() =>
+        log.abort().then(
+          () => false,
+          () => false,
+        ),
+      );
+    // Only once the log lists what was deleted: a sweep that skips those keys lists none of
+    // them again, where one offering them again lists them as deleted.
+    if (logged && resumeKey) await recordAnswered(deps, resumeKey, answered, partKey, etag!);
     throw err;
   }
   const result = await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard);
