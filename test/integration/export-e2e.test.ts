@@ -304,12 +304,12 @@ async function settleFailedExport(repo: string, branch: string) {
  */
 async function settledWithoutLakeFs(repo: string, branch: string, ref: string) {
   const deadline = Date.now() + 60_000;
-  for (;;) {
+  for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
     const s = await stores.exports.getState(repo, branch);
     const running = (await executionsOf(repo, branch)).some((e) => e.status === "RUNNING");
     if (s && s.state !== "in-progress" && !running && s.commitId === ref) return s;
     if (Date.now() > deadline) throw new Error(`export of ${repo}@${branch} did not settle`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, delay));
   }
 }
 
@@ -319,13 +319,15 @@ async function settledWithoutLakeFs(repo: string, branch: string, ref: string) {
  */
 async function settled(repo: string, branch: string, ref?: string, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  // Quick at first, then a few times a second: each look is an API call, a lakeFS call and a
+  // listing of the executions, which a 50 ms loop made the file's largest cost.
+  for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
     const s = await exportStatus(repo, branch);
     const running = (await executionsOf(repo, branch)).some((e) => e.status === "RUNNING");
     if (s.state !== "in-progress" && !running && (!ref || s.currentRef === ref)) return s;
     if (Date.now() > deadline)
       throw new Error(`export of ${repo}@${branch} did not settle: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, delay));
   }
 }
 

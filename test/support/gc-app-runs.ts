@@ -85,11 +85,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function gcAppRuns(env: () => Pick<LakeportEnvironment, "api" | "lakefs">) {
   async function waitRun(repo: string, runId: string, timeoutMs = 60_000) {
     const until = Date.now() + timeoutMs;
-    for (;;) {
+    // Quick at first, then a few times a second: each look is an API call and a DynamoDB read
+    // on the two cores the run itself needs.
+    for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
       const r = await env().api.get(`/repositories/${repo}/gc/runs/${runId}`);
       if (r.body.status !== "running") return r.body;
       if (Date.now() > until) throw new Error(`GC run ${runId} still running`);
-      await sleep(100);
+      await sleep(delay);
     }
   }
   async function startGc(repo: string, body: unknown): Promise<string> {
