@@ -12,11 +12,11 @@ const env = useLakeportEnvironment({ buckets: [outBucket] });
 
 async function waitExported(repo: string, head: string) {
   const deadline = Date.now() + 60_000;
-  for (;;) {
+  for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
     const r = await env.api.get(`/repositories/${repo}/branches/main/export-status`);
     if (r.body?.state !== "in-progress" && r.body?.currentRef === head) return r.body;
     if (Date.now() > deadline) throw new Error(`not exported: ${JSON.stringify(r.body)}`);
-    await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, delay));
   }
 }
 

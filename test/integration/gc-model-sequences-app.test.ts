@@ -88,7 +88,7 @@ async function gcRun(ctx: Ctx, body: Record<string, unknown>): Promise<string> {
   if (r.status === 409) return `409 ${String(r.body.message).slice(0, 90)}`;
   expect(r.status, r.text).toBe(202);
   const until = Date.now() + 90_000;
-  for (;;) {
+  for (let delay = 20; ; delay = Math.min(250, delay * 2)) {
     const s = await env.api.get(`/repositories/${ctx.repo.id}/gc/runs/${r.body.run_id}`);
     if (s.body.status !== "running") {
       const c = s.body.counts ?? {};
@@ -101,7 +101,7 @@ async function gcRun(ctx: Ctx, body: Record<string, unknown>): Promise<string> {
       return `${s.body.status}: ${counts}${error}`;
     }
     if (Date.now() > until) throw new Error(`GC run ${r.body.run_id} still running`);
-    await new Promise((res) => setTimeout(res, 100));
+    await new Promise((res) => setTimeout(res, delay));
   }
 }
 
