@@ -119,6 +119,7 @@ export function namespaceUri(storageNamespace: string, relativeKey: string): str
  *                                                        the sweep's view of the repository
  *   gc/<repo>/<run>/revived/p=00007/active/<batch>.jsonl keys revalidation spares in partition 7
  *   gc/<repo>/<run>/sweep/part-00007.txt.json, counts/   counts the summary adds up
+ *   gc/<repo>/.sweep-resume/<digest>.json               how far a sweep answered a marked list
  * Partition first, so a mark Lambda lists exactly its own shards.
  */
 /** The work bucket prefix of every GC run's and copy's files (the GC functions' grants). */
