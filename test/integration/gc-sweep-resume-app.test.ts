@@ -102,6 +102,12 @@ describe("a sweep-only run after a sweep that stopped part way", () => {
       deleted_objects: listed!.length - 1000,
       delete_errors: 0,
     });
+    // And the run record the API shows.
+    expect(second.counts).toMatchObject({
+      skippedAnsweredEarlier: 1000 + other!.length,
+      deletedObjects: listed!.length - 1000,
+      failedDeletes: 0,
+    });
     expect(await read(id, c0, "f/0007")).toBe(410);
     expect(await read(id, "main", "f/0007")).toBe("shared");
   }, 240_000);

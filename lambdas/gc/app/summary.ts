@@ -117,6 +117,9 @@ export async function runSummaryStep(
     ...(event.doSweep
       ? { failedDeletes: deleteErrors, sparedObjects: counts.spared_objects ?? 0 }
       : {}),
+    ...(counts.skipped_answered_earlier
+      ? { skippedAnsweredEarlier: counts.skipped_answered_earlier }
+      : {}),
   };
   const message = [errorMessage, summaryError].filter(Boolean).join("; ");
   await deps.runs.completeRun(

@@ -15,6 +15,8 @@ export interface GcRunCounts {
   failedDeletes?: number;
   /** Marked objects the sweep found referenced again and did not delete. */
   sparedObjects?: number;
+  /** Marked objects an earlier, stopped sweep of the mark answered, not offered again. */
+  skippedAnsweredEarlier?: number;
 }
 
 export interface GcRun {
