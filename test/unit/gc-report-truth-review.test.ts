@@ -267,11 +267,18 @@ describe("a sweep child attempt still running after the run ended", () => {
     expect(out.counts.deleted_objects).toBe(2500);
     const record = w.records.completed.find((c) => c.runId === s.runId)!;
     expect(record.end.counts?.deletedObjects).toBe(2500);
+    // Attempt 2 recorded the whole list answered (the resume record, sweep-resume.ts).
+    const resumeKeys = w.store.keysUnder("work/gc/r1/.sweep-resume/");
+    expect(resumeKeys).toHaveLength(1);
+    const answeredWhole = w.store.text(resumeKeys[0]!)!;
+    expect(JSON.parse(answeredWhole)).toMatchObject({ passes: 1, pass: 0, throughLine: 2500 });
     // Attempt 1 goes on, a few seconds later by its clock.
     now += 5_000;
     release();
     const err = await attempt1;
     expect(String(err)).toMatch(/lost the lease/);
+    // Its own, shorter point does not replace attempt 2's.
+    expect(w.store.text(resumeKeys[0]!)).toBe(answeredWhole);
     const logKeys = w.store.keysUnder(LOGS);
     expect(logKeys).toHaveLength(1);
     const rows = await parquetRows(w.store, logKeys[0]!);
