@@ -407,6 +407,33 @@ describe("resuming a stopped sweep where its list was answered", () => {
     }
   });
 
+  it("a key the stopped sweep's revalidation spared stays spared, even once garbage again", async () => {
+    const { w, m, keys } = await markedExpiredObjects(1500);
+    // Linked again before the sweep: its revalidation spares it.
+    w.lakefs.stage("main", "relinked", `${NS}/data/o-0007`);
+    const first = recordRequests(w, (n) => {
+      if (n === 2) throw new Error("DeleteObjects: InternalError");
+    });
+    const one = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 60);
+    expect(one.out.success).toBe(false);
+    expect(one.out.counts.spared_by_revalidation).toBe(1);
+    expect(first[0]).not.toContain("data/o-0007");
+    // The link is dropped again: the key is garbage to today's refs, but its line was
+    // answered (spared) by the stopped sweep, so the resumed one skips it.
+    w.lakefs.stage("main", "relinked", null);
+    const second = recordRequests(w);
+    const two = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
+    expect(two.out.success).toBe(true);
+    // The first request's 1 000 keys came from lines 1 to 1 001: the spared key's line too.
+    expect(second.flat()).toHaveLength(499);
+    expect(second.flat()).not.toContain("data/o-0007");
+    expect(two.out.counts.skipped_answered_earlier).toBe(1001);
+    expect(w.store.objects.has(`${PREFIX}data/o-0007`)).toBe(true);
+    for (const k of keys.filter((k) => k !== "data/o-0007")) {
+      expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
+    }
+  });
+
   it("a stopped sweep whose log could not be written records nothing: the next one offers and lists every key", async () => {
     const { w, m, keys } = await markedExpiredObjects(1500);
     recordRequests(w, (n) => {
