@@ -8,6 +8,12 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // A worker process runs file after file with its modules loaded once (the AWS SDK, CDK,
+    // the local cloud): importing them again for every file cost some 3 s of CPU a file.
+    // Each file still gets its own servers, TMPDIR and lakeFS; state that outlives a file in
+    // the process (the Lambdas' logger level, the credentials cache, CDK's bundle step) is
+    // either keyed by what it was made for or reset by the test that needs it.
+    isolate: false,
     // Three test files at a time on two cores (Vitest's default is cores - 1): a file's CPU
     // comes in bursts (a deployment, an export, a GC run) between waits on its servers, and a
     // third file fills the gaps. Measured on two cores, whole suite: 2 files 14 min 29 s,

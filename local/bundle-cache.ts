@@ -61,10 +61,11 @@ export async function useBundleCache(
   log: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
 ): Promise<boolean> {
   const { AssetStaging } = await import("aws-cdk-lib");
-  const proto = AssetStaging.prototype as unknown as { bundle?: BundleStep; __cached?: boolean };
+  const proto = AssetStaging.prototype as unknown as {
+    bundle?: BundleStep;
+    __lakeportBundleCache?: CacheSettings;
+  };
   if (typeof proto.bundle !== "function") return false;
-  if (proto.__cached) return true;
-  const original = proto.bundle;
   const sources = bundleSourcesHash(projectRoot);
   // One directory per version of the sources; the others go once no synthesis can be using
   // them any more (an hour), so the cache holds about one set of bundles.
@@ -81,7 +82,14 @@ export async function useBundleCache(
   }
   mkdirSync(dir, { recursive: true });
   utimesSync(dir, new Date(), new Date());
+  // A later call (another cache, another project) takes over the step wrapped once: the
+  // settings live on the prototype, which every copy of this module in the process shares.
+  const wrapped = proto.__lakeportBundleCache !== undefined;
+  proto.__lakeportBundleCache = { cacheDir, projectRoot, sources, dir, log };
+  if (wrapped) return true;
+  const original = proto.bundle;
   proto.bundle = function (options, bundleDir) {
+    const { cacheDir, projectRoot, sources, dir, log } = proto.__lakeportBundleCache!;
     // Only bundles of Lakeport's handlers (lambdas/, whose sources the key holds); CDK
     // bundles into `${bundleDir}-building`, then renames it: the same depth.
     const o = options as { relativeEntryPath?: unknown; projectRoot?: unknown };
@@ -116,6 +124,13 @@ export async function useBundleCache(
       rmSync(tmp, { recursive: true, force: true });
     }
   };
-  proto.__cached = true;
   return true;
+}
+
+interface CacheSettings {
+  cacheDir: string;
+  projectRoot: string;
+  sources: string;
+  dir: string;
+  log: (message: string) => void;
 }

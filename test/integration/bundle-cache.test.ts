@@ -25,6 +25,9 @@ function synth(outdir: string): string {
 }
 
 it("a function bundled once is taken from the cache at the same depth, byte for byte", async () => {
+  // A cache used earlier in the process (another test file's): the later call takes over.
+  const earlier: string[] = [];
+  await useBundleCache(path.join(tmp, "earlier-cache"), PROJECT_ROOT, (m) => earlier.push(m));
   const log: string[] = [];
   expect(await useBundleCache(path.join(tmp, "cache"), PROJECT_ROOT, (m) => log.push(m))).toBe(
     true,
@@ -43,4 +46,6 @@ it("a function bundled once is taken from the cache at the same depth, byte for 
   mkdirSync(path.join(tmp, "deeper"));
   synth(path.join(tmp, "deeper", "c"));
   expect(log).toHaveLength(1);
+  expect(earlier).toEqual([]);
+  expect(readdirSync(path.join(tmp, "cache"))).toHaveLength(1);
 }, 120_000);

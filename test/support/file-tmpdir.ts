@@ -7,7 +7,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll } from "vitest";
 
-const shared = os.tmpdir();
+// The machine's temporary directory, kept from the first file a worker ran (a worker that
+// runs several files sees the previous file's TMPDIR, removed by now, as os.tmpdir()).
+const g = globalThis as { lakeportSharedTmpDir?: string };
+g.lakeportSharedTmpDir ??= os.tmpdir();
+const shared = g.lakeportSharedTmpDir;
 const dir = mkdtempSync(path.join(shared, "lakeport-vitest-"));
 // tsx keeps its compile cache in TMPDIR/tsx-<uid>: the CLI run by tests (cli/bin.mjs) keeps
 // using the machine's one, warm from earlier files, instead of compiling everything again.

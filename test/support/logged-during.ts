@@ -14,6 +14,10 @@ export async function loggedDuring(run: () => Promise<void>): Promise<string> {
   vi.spyOn(process.stderr, "write").mockImplementation(capture);
   const level = logger.getLevelName();
   logger.setLogLevel("INFO");
+  // Every invocation after a process's first sets the logger back to its level from the
+  // environment (Powertools' debug sampling refresh): SILENT here. A test file sharing its
+  // process with earlier ones would capture nothing; keep INFO for the capture.
+  vi.spyOn(logger, "refreshSampleRateCalculation").mockImplementation(() => undefined);
   try {
     await run();
   } finally {

@@ -299,7 +299,17 @@ describe("bucket keys", () => {
 describe("export tuning context", () => {
   /** The synthesized export functions' properties by logical id (without the hash). */
   /** The app's template with `context`, the construct given `maxConcurrency` when set. */
+  // Synthesized once per settings: the tests below read the same default template.
+  const templates = new Map<string, Template>();
   const templateOf = (context: Record<string, unknown>, maxConcurrency?: number) => {
+    const key = JSON.stringify([context, maxConcurrency]);
+    const known = templates.get(key);
+    if (known) return known;
+    const template = synthesizedTemplateOf(context, maxConcurrency);
+    templates.set(key, template);
+    return template;
+  };
+  const synthesizedTemplateOf = (context: Record<string, unknown>, maxConcurrency?: number) => {
     const app = new App({ context: { "aws:cdk:bundling-stacks": [], ...context } });
     const stack = new Stack(app, "Tuned");
     new Lakeport(stack, "Data", {

@@ -41,6 +41,23 @@ describe("lakeFS credentials", () => {
     expect(sm.calls).toEqual([{ SecretId: env.LAKEFS_SECRET_ARN }]);
   });
 
+  it("an environment naming other keys or another secret is resolved anew, not answered from the cache", async () => {
+    const first = await resolveLakeFsCredentials({
+      LAKEFS_ACCESS_KEY_ID: "AK1",
+      LAKEFS_SECRET_ACCESS_KEY: "SK1",
+    });
+    expect(first.accessKeyId).toBe("AK1");
+    const second = await resolveLakeFsCredentials({
+      LAKEFS_ACCESS_KEY_ID: "AK2",
+      LAKEFS_SECRET_ACCESS_KEY: "SK2",
+    });
+    expect(second).toEqual({ accessKeyId: "AK2", secretAccessKey: "SK2" });
+    const sm = fakeSecrets(JSON.stringify({ accessKeyId: "A", secretAccessKey: "S" }));
+    const env = { LAKEFS_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:1:secret:lakefs" };
+    expect((await resolveLakeFsCredentials(env, sm.client)).accessKeyId).toBe("A");
+    expect(sm.calls).toHaveLength(1);
+  });
+
   it("names the missing field of a bad secret, and does not cache the failure", async () => {
     const env = { LAKEFS_SECRET_ARN: "arn:x" };
     const bad = fakeSecrets(JSON.stringify({ accessKeyId: "A" }));

@@ -15,25 +15,36 @@ const SecretValueSchema = z.object({
   secretAccessKey: z.string().min(1),
 });
 
-let cached: Promise<LakeFsCredentials> | undefined;
+let cached: { source: string; credentials: Promise<LakeFsCredentials> } | undefined;
 
 /** Forgets the cached credentials (tests, or after lakeFS answered 401 to rotated keys). */
 export function resetLakeFsCredentialsCache(): void {
   cached = undefined;
 }
 
+/** Where the credentials come from: an environment naming others is resolved anew. */
+function sourceOf(env: NodeJS.ProcessEnv): string {
+  return JSON.stringify([
+    env.LAKEFS_ACCESS_KEY_ID ?? "",
+    env.LAKEFS_SECRET_ACCESS_KEY ?? "",
+    env.LAKEFS_SECRET_ARN ?? "",
+  ]);
+}
+
 export function resolveLakeFsCredentials(
   env: NodeJS.ProcessEnv = process.env,
   secretsManager?: Pick<SecretsManagerClient, "send">,
 ): Promise<LakeFsCredentials> {
-  if (!cached) {
-    cached = load(env, secretsManager);
+  const source = sourceOf(env);
+  if (cached?.source !== source) {
+    const entry = { source, credentials: load(env, secretsManager) };
+    cached = entry;
     // A failed lookup is not cached: the next invocation tries again.
-    cached.catch(() => {
-      cached = undefined;
+    entry.credentials.catch(() => {
+      if (cached === entry) cached = undefined;
     });
   }
-  return cached;
+  return cached.credentials;
 }
 
 async function load(
