@@ -331,7 +331,7 @@ describe("resuming a stopped sweep where its list was answered", () => {
     return requests;
   }
 
-  it("offers again a key that failed and everything after it, nothing before it", async () => {
+  it("offers again the request with a key that failed, not those answered before or after it", async () => {
     const { w, m, keys } = await markedExpiredObjects(2500);
     const first = recordRequests(w);
     const failing = "data/o-1500";
@@ -345,13 +345,14 @@ describe("resuming a stopped sweep where its list was answered", () => {
     const second = recordRequests(w);
     const two = await sweepOnly(w, m, { sweep: { concurrency: 1 } }, NOW + 120);
     expect(two.out.success).toBe(true);
-    // The failed key's request and the one after it, again; not the first request's keys.
-    expect(second.flat().sort()).toEqual([...first[1]!, ...first[2]!].sort());
-    expect(two.out.counts.skipped_answered_earlier).toBe(1000);
+    // The failed key's request again; not the first request's keys, nor the third's (answered
+    // after the failed one).
+    expect(second.flat().sort()).toEqual([...first[1]!].sort());
+    expect(two.out.counts.skipped_answered_earlier).toBe(1500);
     for (const k of keys) expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
   });
 
-  it("requests answered out of order: only those before the first unanswered one count", async () => {
+  it("requests answered out of order: every answered one is skipped, the unanswered one offered again", async () => {
     const { w, m, keys } = await markedExpiredObjects(5500);
     // Six requests, four in flight: the second fails after the third to sixth were answered.
     const first = recordRequests(w, async (n) => {
@@ -363,14 +364,14 @@ describe("resuming a stopped sweep where its list was answered", () => {
     const one = await sweepOnly(w, m, { sweep: { concurrency: 4 } }, NOW + 60);
     expect(one.out.success).toBe(false);
     expect(first).toHaveLength(6);
-    const answeredFirst = new Set(first[0]);
     const second = recordRequests(w);
     const two = await sweepOnly(w, m, { sweep: { concurrency: 4 } }, NOW + 120);
     expect(two.out.success).toBe(true);
-    const offered = second.flat();
-    expect(offered).toHaveLength(4500);
-    expect(offered.filter((k) => answeredFirst.has(k))).toEqual([]);
-    expect(two.out.counts.skipped_answered_earlier).toBe(1000);
+    // Only the failed request's keys: those of the requests answered after it too are skipped
+    // (they used to be offered again, 3 500 keys, and listed again as deleted).
+    expect(second.flat().sort()).toEqual([...first[1]!].sort());
+    expect(two.out.counts.skipped_answered_earlier).toBe(4500);
+    expect(two.out.counts.deleted_objects).toBe(1000);
     for (const k of keys) expect(w.store.objects.has(`${PREFIX}${k}`)).toBe(false);
   });
 

@@ -26,7 +26,13 @@ import {
 import { gcPaths, gcSweepResumeKey } from "../domain/paths";
 import { decodeAddressShard, decodeCommitGraph } from "../domain/shards";
 import { DELETE_BATCH_SIZE, deleteBatchesOf } from "../domain/sweep";
-import { AnsweredLines, decodeSweepResumePoint, linesAnsweredIn } from "../domain/sweep-resume";
+import {
+  AnsweredLines,
+  answeredLineTest,
+  decodeSweepResumePoint,
+  linesAnsweredIn,
+  rangesAnsweredIn,
+} from "../domain/sweep-resume";
 import { decodeSweepSnapshot, type SweepSnapshot } from "../domain/sweep-snapshot";
 import {
   type GcStepDeps,
@@ -156,6 +162,10 @@ async function sweepPart(
   try {
     for (let pass = 0; pass < passes; pass++) {
       const skipThrough = linesAnsweredIn(resumeFrom, pass, passes);
+      const answeredEarlier = answeredLineTest(
+        skipThrough,
+        rangesAnsweredIn(resumeFrom, pass, passes),
+      );
       answered.beginPass(pass, skipThrough);
       let line = 0;
       const partKeys = counted(await readList(deps, ns.bucket, partKey, etag), () => line++);
@@ -168,7 +178,7 @@ async function sweepPart(
         if (inPass(key)) counts.considered++;
       });
       const unanswered = without(marked, (key) => {
-        if (line > skipThrough) return false;
+        if (!answeredEarlier(line)) return false;
         if (inPass(key)) counts.skipped_answered_earlier++;
         return true;
       });
@@ -226,7 +236,7 @@ async function sweepPart(
   }
   const result = await finishPart(deps, work.sweepCounts(part), log, counts, failed, guard);
   // Another part may fail the run: the sweep-only run that follows skips this part's lines
-  // answered (all of them, or those before the first request with a key that failed).
+  // answered (all of them, or all but those of the requests with a key that failed).
   if (resumeKey) await recordAnswered(deps, resumeKey, answered, partKey, etag!);
   return result;
 }
