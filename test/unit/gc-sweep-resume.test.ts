@@ -189,13 +189,15 @@ describe("AnsweredLines", () => {
     expect(a.point).toEqual({ passes: 3, pass: 0, throughLine: 0, answeredAfter: [[1301, 1900]] });
   });
 
+  /** An earlier sweep's point: lines to 1 000 answered, and 2 001 to 4 000. */
+  const earlier = {
+    passes: 1,
+    pass: 0,
+    throughLine: 1000,
+    answeredAfter: [[2001, 4000] as const],
+  };
+
   it("resumed with ranges: skips them, keeps them, and moves over them once the gap is answered", () => {
-    const earlier = {
-      passes: 1,
-      pass: 0,
-      throughLine: 1000,
-      answeredAfter: [[2001, 4000] as const],
-    };
     const a = new AnsweredLines(earlier);
     a.beginPass(0, 1000);
     expect(a.point).toEqual(earlier);
@@ -213,24 +215,25 @@ describe("AnsweredLines", () => {
     expect(a.point).toEqual({ passes: 1, pass: 0, throughLine: 4500 });
   });
 
-  it("resumed with ranges and stopped again before the gap: the earlier ranges stay", () => {
-    const earlier = {
-      passes: 1,
-      pass: 0,
-      throughLine: 1000,
-      answeredAfter: [[2001, 4000] as const],
-    };
+  it("resumed with ranges and stopped again in the gap: the earlier ranges stay beside its own", () => {
     const a = new AnsweredLines(earlier);
     a.beginPass(0, 1000);
     a.issued(0, 1500);
-    a.issued(1, 6000);
+    a.issued(1, 1800);
     a.answered(1);
     expect(a.point).toEqual({
       passes: 1,
       pass: 0,
       throughLine: 1000,
-      answeredAfter: [[1501, 6000]],
+      answeredAfter: [
+        [1501, 1800],
+        [2001, 4000],
+      ],
     });
+    // A request of it that covers an earlier range (its keys skipped) merges with it.
+    a.issued(2, 6000);
+    a.answered(2);
+    expect(a.point.answeredAfter).toEqual([[1501, 6000]]);
   });
 
   it("a pass answered whole counts to its last line read, and the next pass starts at 0", () => {
