@@ -35,7 +35,7 @@ import {
   type ThroughputRound,
   throughputRound,
 } from "./throughput";
-import { functionMemorySizes, PhaseRecorder, toMeasuredUsage } from "./usage";
+import { functionMemorySizes, lambdaCpuPerObject, PhaseRecorder, toMeasuredUsage } from "./usage";
 
 type CeilingSample = NonNullable<BenchResults["ceiling"]>;
 
@@ -456,6 +456,8 @@ async function main(): Promise<number> {
             );
             const last = rounds.at(-1) as ThroughputRound;
             last.commitSeconds = commitSeconds;
+            const lambdaCpu = lambdaCpuPerObject(usage.timeline, b.objects);
+            if (lambdaCpu) last.lambdaCpuMicrosPerObject = lambdaCpu;
             const us = (c?: { microsPerObject: number }) =>
               c ? c.microsPerObject.toFixed(0) : "?";
             log(
@@ -465,6 +467,11 @@ async function main(): Promise<number> {
                   : "") +
                 (last.speedAdjustedRatio !== undefined
                   ? `; at the export's machine speed ${last.speedAdjustedRatio.toFixed(2)}`
+                  : "") +
+                (lambdaCpu
+                  ? `; Lambda CPU µs per object: ${Object.entries(lambdaCpu)
+                      .map(([f, v]) => `${f} ${v.toFixed(1)}`)
+                      .join(", ")}`
                   : ""),
             );
             ceilingBefore = after;
@@ -473,7 +480,7 @@ async function main(): Promise<number> {
           // The first round's usage stands for all: the timeline, and the cost per object.
           for (const t of usage.timeline) {
             log(
-              `  ${t.function}: ${t.invocations} invocations, ${t.firstStartS.toFixed(1)}-${t.lastEndS.toFixed(1)} s, busy ${t.busyS.toFixed(1)} s`,
+              `  ${t.function}: ${t.invocations} invocations, ${t.firstStartS.toFixed(1)}-${t.lastEndS.toFixed(1)} s, busy ${t.busyS.toFixed(1)} s${t.cpuS !== undefined ? `, CPU ${t.cpuS.toFixed(2)} s` : ""}`,
             );
           }
           const cost = costOf(toMeasuredUsage(usage, b.objects));

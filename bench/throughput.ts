@@ -26,6 +26,8 @@ export interface ThroughputRound {
   commitSeconds?: number;
   /** Machine CPU of the export (commit to idle) and of the two ceiling samples. */
   cpu?: { export: CpuUse; ceilingBefore?: CpuUse; ceilingAfter?: CpuUse };
+  /** CPU µs per object of each Lambda function's threads during the export (short names). */
+  lambdaCpuMicrosPerObject?: Record<string, number>;
   /** The ceiling samples' lower CPU per copy / the export's CPU per object. */
   cpuRatio?: number;
   /** From the copy map's first copy to its last (the export without trigger, plan, status). */

@@ -33,6 +33,8 @@ export interface FunctionTimeline {
   lastEndS: number;
   /** Sum of invocation durations (greater than lastEnd - firstStart when they overlap). */
   busyS: number;
+  /** CPU time of the function's threads over its invocations (where the runtime reads it). */
+  cpuS?: number;
   /** The longest single invocation. */
   longestS: number;
   /** Largest V8 heap any one invocation of the function used. */
@@ -98,6 +100,7 @@ export class PhaseRecorder {
       t.firstStartS = Math.min(t.firstStartS, start);
       t.lastEndS = Math.max(t.lastEndS, end);
       t.busyS += r.durationMs / 1000;
+      if (r.cpuMs !== undefined) t.cpuS = (t.cpuS ?? 0) + r.cpuMs / 1000;
       t.longestS = Math.max(t.longestS, r.durationMs / 1000);
       t.peakHeapBytes = Math.max(t.peakHeapBytes, r.peakHeapUsedBytes ?? 0);
       timeline.set(name, t);
@@ -177,6 +180,7 @@ export function combineUsage(a: PhaseUsage, b: PhaseUsage): PhaseUsage {
     prev.invocations += t.invocations;
     prev.lastEndS = Math.max(prev.lastEndS, t.lastEndS + a.seconds);
     prev.busyS += t.busyS;
+    if (t.cpuS !== undefined) prev.cpuS = (prev.cpuS ?? 0) + t.cpuS;
     prev.longestS = Math.max(prev.longestS, t.longestS);
     prev.peakHeapBytes = Math.max(prev.peakHeapBytes, t.peakHeapBytes);
   }
@@ -228,4 +232,18 @@ export async function lambdasQuiet(env: BenchEnv, quietMs = 1000): Promise<void>
       since = Date.now();
     }
   }
+}
+
+/** Each export function's thread CPU per object (µs), named without the stack's prefixes. */
+export function lambdaCpuPerObject(
+  timeline: readonly { function: string; cpuS?: number }[],
+  objects: number,
+): Record<string, number> | undefined {
+  const out: Record<string, number> = {};
+  for (const t of timeline) {
+    if (t.cpuS === undefined) continue;
+    const name = t.function.replace(/^Export/, "").replace(/Function$/, "");
+    out[name] = Math.round((t.cpuS * 1e7) / objects) / 10;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -76,6 +76,8 @@ export interface InvocationRecord {
   peakHeapUsedBytes?: number;
   /** The Linux thread id of the worker that ran it (where /proc exists). */
   linuxThreadId?: number;
+  /** CPU time the worker's thread ran for it, in ms (where /proc exists). */
+  cpuMs?: number;
 }
 
 export interface FunctionStats {
@@ -532,6 +534,7 @@ export class LambdaRuntime implements LambdaInvoker {
       record.heapUsedAfterBytes = result.memory.heapUsedAfter;
       record.peakHeapUsedBytes = result.memory.peakHeapUsed;
       if (result.memory.linuxThreadId) record.linuxThreadId = result.memory.linuxThreadId;
+      if (result.memory.cpuNanos !== undefined) record.cpuMs = result.memory.cpuNanos / 1e6;
       fn.stats.maxPeakHeapUsedBytes = Math.max(
         fn.stats.maxPeakHeapUsedBytes,
         result.memory.peakHeapUsed ?? 0,

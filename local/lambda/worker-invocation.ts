@@ -32,7 +32,7 @@ export interface WorkerResult {
   /** The worker cannot be reused (crashed or timed out). */
   discard: boolean;
   outcome: InvocationOutcome;
-  /** Heap figures the worker measured (heapUsedBefore, heapUsedAfter, peakHeapUsed). */
+  /** Figures the worker measured (heapUsedBefore, heapUsedAfter, peakHeapUsed, cpuNanos). */
   memory?: Record<string, number>;
 }
 

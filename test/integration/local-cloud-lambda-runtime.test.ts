@@ -224,6 +224,24 @@ describe("LambdaRuntime", () => {
     expect(readdirSync("/proc/self/task")).toContain(String(tid));
   });
 
+  it("records the CPU time the worker's thread ran for each invocation, not its wall time", async () => {
+    await runtime.invokeJson("other", { action: "spin", ms: 150 });
+    const spun = runtime.stats("other").records.at(-1)!;
+    await runtime.invokeJson("other", { action: "sleep", ms: 150 });
+    const slept = runtime.stats("other").records.at(-1)!;
+    if (process.platform !== "linux") {
+      expect(spun.cpuMs).toBeUndefined();
+      return;
+    }
+    // Busy for 150 ms of wall time: most of it on a CPU (a loaded machine takes some away).
+    expect(spun.cpuMs!).toBeGreaterThan(40);
+    expect(spun.cpuMs!).toBeLessThanOrEqual(spun.durationMs + 5);
+    // Asleep for as long: next to no CPU.
+    expect(slept.durationMs).toBeGreaterThanOrEqual(145);
+    expect(slept.cpuMs!).toBeGreaterThanOrEqual(0);
+    expect(slept.cpuMs!).toBeLessThan(30);
+  });
+
   it("writes a CPU profile per execution environment under LAKEPORT_LAMBDA_CPU_PROFILE_DIR", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "lakeport-cpu-prof-"));
     const profiled = new LambdaRuntime({ concurrencyPerFunction: 1 });

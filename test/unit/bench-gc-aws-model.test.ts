@@ -6,7 +6,7 @@ import { MAP_CONCURRENCY, modelGcOnAws, modelGcStep } from "../../bench/gc-aws-m
 import { xlGcProfile } from "../../bench/gc-bench";
 import { type BenchResults, renderSvg, renderTables } from "../../bench/report";
 import type { FunctionTimeline, PhaseUsage } from "../../bench/usage";
-import { combineUsage } from "../../bench/usage";
+import { combineUsage, lambdaCpuPerObject } from "../../bench/usage";
 
 const step = (fn: string, invocations: number, busyS: number, longestS: number) =>
   ({
@@ -89,6 +89,27 @@ describe("GC on AWS, modelled", () => {
       ["GcAddressesFunction", 3, 5, 3],
       ["GcSweepFunction", 1, 2, 2],
     ]);
+  });
+
+  it("adds each function's thread CPU over phases and gives it per object", () => {
+    const a = usage([{ ...step("ExportCopyFunction", 2, 4, 3), cpuS: 1.5 }], {});
+    const b = usage(
+      [
+        { ...step("ExportCopyFunction", 1, 1, 1), cpuS: 0.5 },
+        { ...step("ExportPlanFunction", 1, 2, 2), cpuS: 0.25 },
+        step("ExportStatusFunction", 1, 1, 1),
+      ],
+      {},
+    );
+    const c = combineUsage(a, b);
+    expect(c.timeline.map((t) => [t.function, t.cpuS])).toEqual([
+      ["ExportCopyFunction", 2],
+      ["ExportPlanFunction", 0.25],
+      ["ExportStatusFunction", undefined],
+    ]);
+    // µs per object, one decimal; a function without a CPU reading is left out.
+    expect(lambdaCpuPerObject(c.timeline, 10_000)).toEqual({ Copy: 200, Plan: 25 });
+    expect(lambdaCpuPerObject([step("ExportStatusFunction", 1, 1, 1)], 10)).toBeUndefined();
   });
 
   it("the xl profile: 3 000 commits, 1.7 million paths on 1 000 objects; scaled down for development", () => {
