@@ -74,9 +74,8 @@ export interface InvocationRecord {
   heapUsedBeforeBytes?: number;
   heapUsedAfterBytes?: number;
   peakHeapUsedBytes?: number;
-  /** The Linux thread id of the worker that ran it (where /proc exists). */
+  /** The Linux thread id of the worker that ran it, and that thread's CPU ms for it (/proc). */
   linuxThreadId?: number;
-  /** CPU time the worker's thread ran for it, in ms (where /proc exists). */
   cpuMs?: number;
 }
 
@@ -535,10 +534,8 @@ export class LambdaRuntime implements LambdaInvoker {
       record.peakHeapUsedBytes = result.memory.peakHeapUsed;
       if (result.memory.linuxThreadId) record.linuxThreadId = result.memory.linuxThreadId;
       if (result.memory.cpuNanos !== undefined) record.cpuMs = result.memory.cpuNanos / 1e6;
-      fn.stats.maxPeakHeapUsedBytes = Math.max(
-        fn.stats.maxPeakHeapUsedBytes,
-        result.memory.peakHeapUsed ?? 0,
-      );
+      const peak = result.memory.peakHeapUsed ?? 0;
+      fn.stats.maxPeakHeapUsedBytes = Math.max(fn.stats.maxPeakHeapUsedBytes, peak);
     }
     if (outcome === "error") fn.stats.errors++;
     if (outcome === "timeout") fn.stats.timeouts++;
