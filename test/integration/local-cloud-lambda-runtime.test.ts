@@ -237,9 +237,10 @@ describe("LambdaRuntime", () => {
       return;
     }
     // What the handler's own thread measured, and a little for the invocation around it (CPU
-    // time, so the same on a loaded machine).
+    // time, so the same on a loaded machine; the kernel brings a running thread's figure up to
+    // date at scheduler ticks, so either reading may lag by a few ms).
     expect(inHandler.cpuMs).toBeGreaterThan(0);
-    expect(spun.cpuMs!).toBeGreaterThanOrEqual(inHandler.cpuMs!);
+    expect(spun.cpuMs!).toBeGreaterThan(inHandler.cpuMs! - 10);
     expect(spun.cpuMs!).toBeLessThan(inHandler.cpuMs! + 25);
     expect(spun.cpuMs!).toBeLessThanOrEqual(spun.durationMs + 5);
     // Asleep for as long: next to no CPU.
