@@ -23,6 +23,14 @@ export interface CpuSnapshot {
   threads: Map<string, number>;
   /** This process's id: its main thread (the embedded S3, lakeFS and state machine runner). */
   pid: string;
+  /** The main thread's scheduler counters (absent where Linux keeps no schedstat). */
+  mainThreadSchedule?: ThreadSchedule;
+}
+
+/** A thread's /proc schedstat: ns it ran on a CPU, ns it was runnable but waited for one. */
+export interface ThreadSchedule {
+  runNs: number;
+  waitNs: number;
 }
 
 export interface CpuUse {
@@ -41,6 +49,13 @@ export interface CpuUse {
   helperThreadsMicrosPerObject?: number;
   /** Stolen time / (stolen + busy + idle). */
   stealShare: number;
+  /**
+   * Of the wall time, the share the main thread (the embedded S3 server, whose one thread
+   * bounds every copy) ran on a CPU, and the share it was ready to run but waited for a CPU
+   * that other threads held. Absent without Linux's schedstat.
+   */
+  mainThreadRunShare?: number;
+  mainThreadWaitShare?: number;
 }
 
 /** The aggregate `cpu` line of /proc/stat. */
@@ -67,6 +82,26 @@ export function parseTaskStatTicks(text: string): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** /proc/<pid>/task/<tid>/schedstat: "<run ns> <runqueue wait ns> <timeslices>". */
+export function parseSchedstat(text: string): ThreadSchedule {
+  const [run, wait] = text.trim().split(/\s+/).map(Number);
+  if (!Number.isFinite(run) || !Number.isFinite(wait)) {
+    throw new Error(
+      `schedstat: expected "<run ns> <wait ns> <slices>", got ${JSON.stringify(text)}`,
+    );
+  }
+  return { runNs: run as number, waitNs: wait as number };
+}
+
+function mainThreadScheduleOf(pid: string): ThreadSchedule | undefined {
+  try {
+    return parseSchedstat(readFileSync(`/proc/self/task/${pid}/schedstat`, "utf8"));
+  } catch {
+    // A kernel without schedstat: the shares are left out.
+    return undefined;
+  }
+}
+
 /** Undefined where /proc is not there (the figures are then left out, nothing fails). */
 export function cpuSnapshot(): CpuSnapshot | undefined {
   try {
@@ -79,11 +114,13 @@ export function cpuSnapshot(): CpuSnapshot | undefined {
         // The thread ended between the listing and the read.
       }
     }
+    const schedule = mainThreadScheduleOf(pid);
     return {
       atMs: Date.now(),
       machine: parseProcStat(readFileSync("/proc/stat", "utf8")),
       threads,
       pid,
+      ...(schedule ? { mainThreadSchedule: schedule } : {}),
     };
   } catch {
     return undefined;
@@ -128,6 +165,18 @@ export function cpuUse(
         }
       : {}),
     stealShare: all > 0 ? steal / all : 0,
+    ...scheduleShares(a, b, seconds),
+  };
+}
+
+function scheduleShares(a: CpuSnapshot, b: CpuSnapshot, seconds: number) {
+  const from = a.mainThreadSchedule;
+  const to = b.mainThreadSchedule;
+  if (!from || !to || seconds <= 0) return {};
+  const wallNs = seconds * 1e9;
+  return {
+    mainThreadRunShare: (to.runNs - from.runNs) / wallNs,
+    mainThreadWaitShare: (to.waitNs - from.waitNs) / wallNs,
   };
 }
 

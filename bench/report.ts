@@ -267,6 +267,12 @@ export function renderTables(r: BenchResults): string {
         "",
       );
     }
+    if (e?.medianS3ThreadWaitShare !== undefined) {
+      out.push(
+        `S3's thread ready but waiting for a CPU held by other threads, share of the wall time, median of the rounds: ${fmt(e.medianS3ThreadWaitShare.export, 2)} during the exports, ${fmt(e.medianS3ThreadWaitShare.ceilings, 2)} during the ceiling samples around them`,
+        "",
+      );
+    }
   }
   if (r.incremental.length) {
     out.push(

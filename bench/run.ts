@@ -61,6 +61,13 @@ const CEILING_SETTINGS: [number, number][] = [
   [4, 48],
 ];
 
+/** "ran 0.93, waited 0.03": the main thread's (the S3 server's) shares of the wall time, on a
+ * CPU and ready but waiting for one ("?" without schedstat). */
+function s3ThreadShares(cpu?: { mainThreadRunShare?: number; mainThreadWaitShare?: number }) {
+  if (cpu?.mainThreadRunShare === undefined || cpu.mainThreadWaitShare === undefined) return "?";
+  return `ran ${cpu.mainThreadRunShare.toFixed(2)}, waited ${cpu.mainThreadWaitShare.toFixed(2)}`;
+}
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PARTS = [
   "ceiling",
@@ -273,7 +280,7 @@ async function main(): Promise<number> {
         request: "export",
       });
       log(
-        `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}${t.cpu ? ` [${t.cpu.microsPerObject.toFixed(0)} µs CPU per copy, ${t.cpu.cores.toFixed(2)} cores]` : ""}`).join(", ")})`,
+        `S3 ceiling ${when}: ${c.objectsPerSecond.toFixed(0)} objects/s (${c.tried.map((t) => `${t.threads}x${t.concurrency}: ${t.objectsPerSecond.toFixed(0)}${t.cpu ? ` [${t.cpu.microsPerObject.toFixed(0)} µs CPU per copy, ${t.cpu.cores.toFixed(2)} cores${t.cpu.mainThreadWaitShare !== undefined ? `, S3's thread ${s3ThreadShares(t.cpu)}` : ""}]` : ""}`).join(", ")})`,
       );
       // The loop's copies are never read again. Removed as files (the embedded S3 keeps a
       // bucket as a directory): a run's ceilings make up to a million of them, and a memory
@@ -464,6 +471,9 @@ async function main(): Promise<number> {
               `round ${round + 1}: ratio ${last.ratio.toFixed(2)} to the ceilings around it` +
                 (last.cpu
                   ? `; copy phase ${last.copyPhaseSeconds?.toFixed(1)} s, ratio ${last.copyPhaseRatio?.toFixed(2)}; CPU per object ${us(last.cpu.export)} µs (${last.cpu.export.cores.toFixed(2)} cores, steal ${(last.cpu.export.stealShare * 100).toFixed(1)}%), ceilings ${us(last.cpu.ceilingBefore)} and ${us(last.cpu.ceilingAfter)} µs per copy, CPU ratio ${last.cpuRatio?.toFixed(2)}`
+                  : "") +
+                (last.cpu?.export.mainThreadWaitShare !== undefined
+                  ? `; S3's thread ${s3ThreadShares(last.cpu.export)} of the round (ceilings: ${s3ThreadShares(last.cpu.ceilingBefore)}; ${s3ThreadShares(last.cpu.ceilingAfter)})`
                   : "") +
                 (last.speedAdjustedRatio !== undefined
                   ? `; at the export's machine speed ${last.speedAdjustedRatio.toFixed(2)}`

@@ -62,6 +62,13 @@ export interface ExportThroughput {
   medianCpuRatio?: number;
   /** Median of the rounds' speed-adjusted ratios (absent without the speed probe). */
   medianSpeedAdjustedRatio?: number;
+  /**
+   * Medians over the rounds of the share of the wall time the S3 server's thread was ready to
+   * run but waited for a CPU, during the exports and during the ceiling samples around them
+   * (absent without Linux's schedstat): the copies S3 could not serve while other threads of
+   * this machine held both cores.
+   */
+  medianS3ThreadWaitShare?: { export: number; ceilings: number };
   rounds?: ThroughputRound[];
 }
 
@@ -124,6 +131,9 @@ function speedAdjusted(
   };
 }
 
+/** [value], or [] for a figure a round lacks. */
+const optional = (v: number | undefined): number[] => (v === undefined ? [] : [v]);
+
 function median(values: number[]): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
@@ -152,6 +162,13 @@ export function summarizeThroughput(
   const adjusted = median(
     rounds.flatMap((r) => (r.speedAdjustedRatio === undefined ? [] : [r.speedAdjustedRatio])),
   );
+  const exportWait = median(rounds.flatMap((r) => optional(r.cpu?.export.mainThreadWaitShare)));
+  const ceilingWait = median(
+    rounds.flatMap((r) => [
+      ...optional(r.cpu?.ceilingBefore?.mainThreadWaitShare),
+      ...optional(r.cpu?.ceilingAfter?.mainThreadWaitShare),
+    ]),
+  );
   const throughput: ExportThroughput = {
     objects: best.objects,
     seconds: best.seconds,
@@ -160,6 +177,9 @@ export function summarizeThroughput(
     medianRoundRatio: median(rounds.map((r) => r.ratio)) as number,
     ...(cpuRatio !== undefined ? { medianCpuRatio: cpuRatio } : {}),
     ...(adjusted !== undefined ? { medianSpeedAdjustedRatio: adjusted } : {}),
+    ...(exportWait !== undefined && ceilingWait !== undefined
+      ? { medianS3ThreadWaitShare: { export: exportWait, ceilings: ceilingWait } }
+      : {}),
     rounds,
   };
   const failures: string[] = [];

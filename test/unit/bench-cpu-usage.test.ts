@@ -4,6 +4,7 @@ import {
   cpuSnapshot,
   cpuUse,
   parseProcStat,
+  parseSchedstat,
   parseTaskStatTicks,
   waitForQuietMachine,
 } from "../../bench/cpu-usage";
@@ -87,6 +88,29 @@ describe("CPU accounting of the benchmark", () => {
     expect(split.helperThreadsMicrosPerObject).toBeCloseTo(700, 6);
   });
 
+  it("reads a thread's schedstat: ns on a CPU and ns ready but waiting for one", () => {
+    expect(parseSchedstat("2838472918 104838201 91822\n")).toEqual({
+      runNs: 2838472918,
+      waitNs: 104838201,
+    });
+    expect(() => parseSchedstat("")).toThrow(/schedstat/);
+  });
+
+  it("gives the main thread's shares of the wall time on a CPU and waiting for one", () => {
+    const at = (ms: number, runNs: number, waitNs: number): CpuSnapshot => ({
+      ...snapshot(ms, { busy: 0, idle: 0, steal: 0 }, [["100", 0]]),
+      mainThreadSchedule: { runNs, waitNs },
+    });
+    // 2 s: ran 1.7 s, waited 0.2 s for a CPU.
+    const u = cpuUse(at(1_000, 5e9, 1e9), at(3_000, 6.7e9, 1.2e9), 100);
+    expect(u.mainThreadRunShare).toBeCloseTo(0.85, 9);
+    expect(u.mainThreadWaitShare).toBeCloseTo(0.1, 9);
+    // Without schedstat on either side the shares are left out, not zero.
+    const without = cpuUse(snapshot(0, { busy: 0, idle: 0, steal: 0 }, []), at(1_000, 1, 1), 1);
+    expect(without.mainThreadWaitShare).toBeUndefined();
+    expect(without.mainThreadRunShare).toBeUndefined();
+  });
+
   it("takes a real snapshot of this process: its main thread, and counters that only grow", () => {
     const a = cpuSnapshot();
     if (process.platform !== "linux") {
@@ -113,6 +137,16 @@ describe("CPU accounting of the benchmark", () => {
     // 250 ms of this process's CPU spent spinning here: at least 0.1 s of main-thread CPU
     // (ticks are 10 ms).
     expect(u.mainThreadMicrosPerObject).toBeGreaterThanOrEqual(100_000);
+    // The kernel's schedstat of the same thread: it ran for most of what it spun (its figure
+    // lags by up to a scheduler tick), and a share of the wall time is never above 1.
+    if (a?.mainThreadSchedule) {
+      expect((b.mainThreadSchedule?.runNs ?? 0) - a.mainThreadSchedule.runNs).toBeGreaterThan(
+        100e6,
+      );
+      expect(u.mainThreadRunShare).toBeGreaterThan(0);
+      expect(u.mainThreadRunShare).toBeLessThanOrEqual(1.05);
+      expect(u.mainThreadWaitShare).toBeGreaterThanOrEqual(0);
+    }
   });
 });
 
@@ -184,6 +218,33 @@ describe("CPU ratio of the export rounds", () => {
       /\| Export round 1 \(ratio to the ceilings around it\) +\| +50,000 \| 40\.0 \| +1,250 \| +0\.96 \| +1,500 \|/,
     );
     expect(t).toContain("median of the rounds: 0.90");
+  });
+
+  it("gives the medians of S3's thread waiting for a CPU, in the exports and in the ceiling samples", () => {
+    const waiting = (microsPerObject: number, mainThreadWaitShare: number) => ({
+      ...use(microsPerObject),
+      mainThreadRunShare: 0.9,
+      mainThreadWaitShare,
+    });
+    const rounds = [0.1, 0.12, 0.08].map((w, i) =>
+      throughputRound(50_000, 40, 1300, 1250, {
+        export: waiting(1000, w),
+        ceilingBefore: waiting(900, 0.01 * (i + 1)),
+        ceilingAfter: waiting(900, 0.05),
+      }),
+    );
+    const { throughput } = summarizeThroughput(rounds);
+    // Exports 0.08, 0.10, 0.12; ceilings 0.01, 0.02, 0.03, 0.05, 0.05, 0.05.
+    expect(throughput.medianS3ThreadWaitShare?.export).toBeCloseTo(0.1, 9);
+    expect(throughput.medianS3ThreadWaitShare?.ceilings).toBeCloseTo(0.04, 9);
+    expect(renderTables(benchResults({ exportThroughput: throughput }))).toContain(
+      "median of the rounds: 0.10 during the exports, 0.04 during the ceiling samples around them",
+    );
+    // Rounds measured without schedstat: no such line.
+    const plain = summarizeThroughput([
+      throughputRound(50_000, 40, 1300, 1250, { export: use(1000), ceilingBefore: use(900) }),
+    ]).throughput;
+    expect(plain.medianS3ThreadWaitShare).toBeUndefined();
   });
 
   it("compares the copy phase alone with the same ceilings and lists it by round", () => {
