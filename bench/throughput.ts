@@ -163,12 +163,11 @@ export function summarizeThroughput(
     rounds.flatMap((r) => (r.speedAdjustedRatio === undefined ? [] : [r.speedAdjustedRatio])),
   );
   const exportWait = median(rounds.flatMap((r) => optional(r.cpu?.export.mainThreadWaitShare)));
-  const ceilingWait = median(
-    rounds.flatMap((r) => [
-      ...optional(r.cpu?.ceilingBefore?.mainThreadWaitShare),
-      ...optional(r.cpu?.ceilingAfter?.mainThreadWaitShare),
-    ]),
+  // A sample after one round is the one before the next (the same object): counted once.
+  const ceilingSamples = new Set(
+    rounds.flatMap((r) => [r.cpu?.ceilingBefore, r.cpu?.ceilingAfter].filter((c) => c)),
   );
+  const ceilingWait = median([...ceilingSamples].flatMap((c) => optional(c?.mainThreadWaitShare)));
   const throughput: ExportThroughput = {
     objects: best.objects,
     seconds: best.seconds,
