@@ -259,18 +259,91 @@ export function copyHeadersOf(input: CopyObjectInput): Record<string, string> {
     "x-amz-tagging-directive": "REPLACE",
   };
   if (input.contentType) out["content-type"] = s3ContentType(input.contentType);
-  for (const [k, v] of Object.entries(s3UserMetadata(input.metadata))) {
-    out[`x-amz-meta-${k}`] = v;
+  if (input.metadata) {
+    for (const [k, v] of Object.entries(s3UserMetadata(input.metadata))) {
+      out[`x-amz-meta-${k}`] = v;
+    }
   }
   return out;
 }
 
-export async function copyObject(
+export function copyObject(
   s3: S3Client,
   input: CopyObjectInput,
   opts: CopyObjectOptions = {},
 ): Promise<CopyObjectResult> {
   const threshold = opts.multipartThresholdBytes ?? MAX_SINGLE_COPY_BYTES;
+  // An export's copy (its size known, nothing to read first) goes straight to the single copy:
+  // it needs neither the checks nor the multipart path of checkedCopy.
+  if (
+    input.size !== undefined &&
+    input.size <= threshold &&
+    !input.keepSourceHeaders &&
+    !input.keepExistingDestination
+  ) {
+    return singleCopy(s3, input, input.size, undefined, opts.retry ?? {});
+  }
+  return checkedCopy(s3, input, threshold, opts);
+}
+
+/** One CopyObject (up to the multipart threshold): direct, or through the SDK's `send` where
+ * the direct path cannot take it. `head`: the source's HEAD, for keepSourceHeaders. */
+async function singleCopy(
+  s3: S3Client,
+  input: CopyObjectInput,
+  size: number,
+  head: HeadObjectCommandOutput | undefined,
+  retry: RetryOptions,
+): Promise<CopyObjectResult> {
+  const direct = directCopierOf(s3);
+  const request = {
+    bucket: input.destBucket,
+    key: input.destKey,
+    copySource: copySourceOf(input.sourceBucket, input.sourceKey),
+    headers: copyHeadersOf(input),
+  };
+  const etag = await withRetry(async () => {
+    const out = await direct.copy(request);
+    if (out) return out.etag;
+    const sent = await s3.send(
+      new CopyObjectCommand({
+        Bucket: input.destBucket,
+        Key: input.destKey,
+        CopySource: request.copySource,
+        // COPY: S3 keeps every header and tag of the source, not only those HEAD shows.
+        ...(input.keepSourceHeaders
+          ? { MetadataDirective: "COPY", TaggingDirective: "COPY" }
+          : {
+              MetadataDirective: "REPLACE",
+              TaggingDirective: "REPLACE",
+              ...sdkHeadersOf(input, head),
+            }),
+      }),
+    );
+    return sent.CopyObjectResult?.ETag;
+  }, retry);
+  return etag !== undefined
+    ? { multipart: false, parts: 0, size, etag }
+    : { multipart: false, parts: 0, size };
+}
+
+/** The SDK's fields for a copy's headers (copyHeadersOf): only calls through `send` need them. */
+function sdkHeadersOf(input: CopyObjectInput, head: HeadObjectCommandOutput | undefined) {
+  return input.keepSourceHeaders
+    ? sourceHeaders(head!)
+    : {
+        ...(input.contentType ? { ContentType: s3ContentType(input.contentType) } : {}),
+        Metadata: s3UserMetadata(input.metadata),
+      };
+}
+
+/** A copy that reads the source (its size, its headers) or the destination first. */
+async function checkedCopy(
+  s3: S3Client,
+  input: CopyObjectInput,
+  threshold: number,
+  opts: CopyObjectOptions,
+): Promise<CopyObjectResult> {
   const retry = opts.retry ?? {};
   const head =
     input.size === undefined || input.keepSourceHeaders || input.keepExistingDestination
@@ -284,42 +357,10 @@ export async function copyObject(
   if (input.keepExistingDestination && (await destinationHolds(s3, input, head!, retry))) {
     return { multipart: false, parts: 0, size, present: true };
   }
-  const copySource = copySourceOf(input.sourceBucket, input.sourceKey);
-  // The SDK's fields for the same headers (copyHeadersOf): only calls through `send` need them.
-  const headersFor = () =>
-    input.keepSourceHeaders
-      ? sourceHeaders(head!)
-      : {
-          ...(input.contentType ? { ContentType: s3ContentType(input.contentType) } : {}),
-          Metadata: s3UserMetadata(input.metadata),
-        };
-  if (size <= threshold) {
-    const direct = directCopierOf(s3);
-    const etag = await withRetry(async () => {
-      const out = await direct.copy({
-        bucket: input.destBucket,
-        key: input.destKey,
-        copySource,
-        headers: copyHeadersOf(input),
-      });
-      if (out) return out.etag;
-      const sent = await s3.send(
-        new CopyObjectCommand({
-          Bucket: input.destBucket,
-          Key: input.destKey,
-          CopySource: copySource,
-          // COPY: S3 keeps every header and tag of the source, not only those HEAD shows.
-          ...(input.keepSourceHeaders
-            ? { MetadataDirective: "COPY", TaggingDirective: "COPY" }
-            : { MetadataDirective: "REPLACE", TaggingDirective: "REPLACE", ...headersFor() }),
-        }),
-      );
-      return sent.CopyObjectResult?.ETag;
-    }, retry);
-    return { multipart: false, parts: 0, size, ...(etag !== undefined ? { etag } : {}) };
-  }
+  if (size <= threshold) return singleCopy(s3, input, size, head, retry);
 
-  const headers = headersFor();
+  const copySource = copySourceOf(input.sourceBucket, input.sourceKey);
+  const headers = sdkHeadersOf(input, head);
   const tagging = input.keepSourceHeaders ? await sourceTagging(s3, input, retry) : undefined;
   const created = await withRetry(
     () =>

@@ -107,15 +107,20 @@ const decodeEntities = (s: string) =>
         ? String.fromCodePoint(Number.parseInt(e.slice(2, -1), 10))
         : (XML_ENTITIES[e] ?? e),
   );
-const ELEMENTS = new Map<string, RegExp>();
+/** The text of the first `<name>` element (S3's answers nest none in those read here). Found
+ * with indexOf: a copy's answer is read once per copy, by the million. */
+const TAGS = new Map<string, [open: string, close: string]>();
 const element = (xml: string, name: string) => {
-  let re = ELEMENTS.get(name);
-  if (!re) {
-    re = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`);
-    ELEMENTS.set(name, re);
+  let tags = TAGS.get(name);
+  if (!tags) {
+    tags = [`<${name}>`, `</${name}>`];
+    TAGS.set(name, tags);
   }
-  const m = re.exec(xml);
-  return m ? xmlText(m[1] as string) : undefined;
+  const [open, close] = tags;
+  const start = xml.indexOf(open);
+  if (start < 0) return undefined;
+  const end = xml.indexOf(close, start + open.length);
+  return end < 0 ? undefined : xmlText(xml.slice(start + open.length, end));
 };
 
 /**
