@@ -277,6 +277,21 @@ describe("a CopyObject answer", () => {
     ).toThrow(/internal error & failed/);
   });
 
+  it("reads an element's text across lines, and leaves out one whose end was cut off", () => {
+    expect(
+      copyAnswerOf(
+        200,
+        '<CopyObjectResult>\n<ETag>"a\nb"</ETag><ETag>"c"</ETag></CopyObjectResult>',
+      ),
+    ).toEqual({ etag: '"a\nb"' });
+    // An error whose message was cut short: its code stands for the message.
+    expect(() => copyAnswerOf(503, "<Error><Code>SlowDown</Code><Message>Please redu")).toThrow(
+      expect.objectContaining({ name: "SlowDown", message: "SlowDown" }),
+    );
+    // A 200 with its result but the ETag cut short: no ETag, not a piece of one.
+    expect(copyAnswerOf(200, "<CopyObjectResult><ETag>&quot;9b2c")).toEqual({ etag: undefined });
+  });
+
   it("is a retryable error when a 200 was cut short, or a 5xx carries no XML", () => {
     expect(() => copyAnswerOf(200, "<?xml version")).toThrow(
       expect.objectContaining({ name: "InternalError", $metadata: { httpStatusCode: 500 } }),

@@ -107,9 +107,10 @@ const decodeEntities = (s: string) =>
         ? String.fromCodePoint(Number.parseInt(e.slice(2, -1), 10))
         : (XML_ENTITIES[e] ?? e),
   );
-/** The text of the first `<name>` element (S3's answers nest none in those read here). Found
- * with indexOf: a copy's answer is read once per copy, by the million. */
 const TAGS = new Map<string, [open: string, close: string]>();
+/** The text of the first `<name>` element (S3's answers nest none in those read here), or
+ * undefined without one or its end. Found with indexOf: a copy's answer is read once per copy,
+ * by the million. */
 const element = (xml: string, name: string) => {
   let tags = TAGS.get(name);
   if (!tags) {
