@@ -3,6 +3,7 @@
 // so they tell whether the export does more work per copy than the ceiling loop or the
 // machine was just slower at that moment (the steal share shows the hypervisor taking time).
 import { readdirSync, readFileSync } from "node:fs";
+import { PerformanceObserver } from "node:perf_hooks";
 
 /** Linux reports these counters in USER_HZ ticks, 100 per second on every common platform. */
 const TICKS_PER_SECOND = 100;
@@ -25,6 +26,9 @@ export interface CpuSnapshot {
   pid: string;
   /** The main thread's scheduler counters (absent where Linux keeps no schedstat). */
   mainThreadSchedule?: ThreadSchedule;
+  /** Pauses of this thread's garbage collections so far, ms (collections V8 reported since the
+   * first snapshot; the observer delivers them a tick late). */
+  mainThreadGcMs?: number;
 }
 
 /** A thread's /proc schedstat: ns it ran on a CPU, ns it was runnable but waited for one. */
@@ -56,6 +60,21 @@ export interface CpuUse {
    */
   mainThreadRunShare?: number;
   mainThreadWaitShare?: number;
+  /** Of the wall time, the share the main thread was paused by its own garbage collections. */
+  mainThreadGcShare?: number;
+}
+
+let gcPauseMs: number | undefined;
+
+/** Starts summing this thread's collection pauses (once; the observer holds no event loop). */
+function gcPausesSoFar(): number {
+  if (gcPauseMs === undefined) {
+    gcPauseMs = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcPauseMs = (gcPauseMs ?? 0) + e.duration;
+    }).observe({ entryTypes: ["gc"] });
+  }
+  return gcPauseMs;
 }
 
 /** The aggregate `cpu` line of /proc/stat. */
@@ -116,6 +135,7 @@ export function cpuSnapshot(): CpuSnapshot | undefined {
     }
     const schedule = mainThreadScheduleOf(pid);
     return {
+      mainThreadGcMs: gcPausesSoFar(),
       atMs: Date.now(),
       machine: parseProcStat(readFileSync("/proc/stat", "utf8")),
       threads,
@@ -172,9 +192,14 @@ export function cpuUse(
 function scheduleShares(a: CpuSnapshot, b: CpuSnapshot, seconds: number) {
   const from = a.mainThreadSchedule;
   const to = b.mainThreadSchedule;
-  if (!from || !to || seconds <= 0) return {};
+  const gc =
+    a.mainThreadGcMs !== undefined && b.mainThreadGcMs !== undefined && seconds > 0
+      ? { mainThreadGcShare: (b.mainThreadGcMs - a.mainThreadGcMs) / (seconds * 1000) }
+      : {};
+  if (!from || !to || seconds <= 0) return gc;
   const wallNs = seconds * 1e9;
   return {
+    ...gc,
     mainThreadRunShare: (to.runNs - from.runNs) / wallNs,
     mainThreadWaitShare: (to.waitNs - from.waitNs) / wallNs,
   };

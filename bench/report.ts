@@ -170,7 +170,7 @@ export function renderTables(r: BenchResults): string {
   const m = r.machine;
   const out: string[] = [
     `Lakeport benchmark, ${r.profile} profile${r.xlScale ? ` scaled to ${r.xlScale}` : ""}, ${r.date}`,
-    `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}; run took ${fmt(r.totalSeconds)} s`,
+    `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}${m.nodeFlags?.length ? ` (flags ${m.nodeFlags.join(" ")})` : ""}; run took ${fmt(r.totalSeconds)} s`,
     ...(r.dataDirectory ? [`Embedded S3 data under ${r.dataDirectory}`] : []),
     ...(r.lambdaConcurrency
       ? [

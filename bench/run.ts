@@ -31,6 +31,7 @@ import { measureCopyCeiling } from "./s3-ceiling";
 import { type SpeedProbe, startSpeedProbe } from "./speed-probe";
 import {
   bracketSettingsOf,
+  copyShapeOf,
   summarizeThroughput,
   type ThroughputRound,
   throughputRound,
@@ -63,9 +64,15 @@ const CEILING_SETTINGS: [number, number][] = [
 
 /** "ran 0.93, waited 0.03": the main thread's (the S3 server's) shares of the wall time, on a
  * CPU and ready but waiting for one ("?" without schedstat). */
-function s3ThreadShares(cpu?: { mainThreadRunShare?: number; mainThreadWaitShare?: number }) {
+function s3ThreadShares(cpu?: {
+  mainThreadRunShare?: number;
+  mainThreadWaitShare?: number;
+  mainThreadGcShare?: number;
+}) {
   if (cpu?.mainThreadRunShare === undefined || cpu.mainThreadWaitShare === undefined) return "?";
-  return `ran ${cpu.mainThreadRunShare.toFixed(2)}, waited ${cpu.mainThreadWaitShare.toFixed(2)}`;
+  const gc =
+    cpu.mainThreadGcShare === undefined ? "" : `, collected ${cpu.mainThreadGcShare.toFixed(3)}`;
+  return `ran ${cpu.mainThreadRunShare.toFixed(2)}, waited ${cpu.mainThreadWaitShare.toFixed(2)}${gc}`;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -185,6 +192,8 @@ const log = (m: string) => console.error(`[bench ${new Date().toISOString().slic
 
 async function main(): Promise<number> {
   const { profile, parts } = parseArgs(process.argv.slice(2));
+  // Read before anything starts: a bad value fails the run at once.
+  const copyShape = copyShapeOf(process.env.LAKEPORT_BENCH_COPY_SHAPE);
   const started = performance.now();
   const date = new Date().toISOString();
   const results: BenchResults = {
@@ -310,8 +319,13 @@ async function main(): Promise<number> {
       // latter with the `lakeport:exportCopyConcurrency` context, default 32 per Lambda). On
       // two cores one thread with 64 in flight beats two with 32 each by up to a fifth (the
       // second client thread takes CPU from the S3 server): the export is held to the same.
-      const copyWorkers = Math.max(1, Math.min(lambdaConcurrency, results.ceiling.threads ?? 1));
-      const perWorker = Math.max(32, results.ceiling.concurrency);
+      // LAKEPORT_BENCH_COPY_SHAPE=<workers>x<in flight> holds the export to one shape whatever
+      // the sweep crowns: two runs compared side by side (a node flag, a code change) then copy
+      // alike, where a noisy sweep could give one 1x32 and the other 1x64.
+      const shape = copyShape;
+      const copyWorkers =
+        shape?.workers ?? Math.max(1, Math.min(lambdaConcurrency, results.ceiling.threads ?? 1));
+      const perWorker = shape?.inFlight ?? Math.max(32, results.ceiling.concurrency);
       const copyFn = env.cloud.deployment.resources.find((r) =>
         /ExportCopyFunction/.test(r.logicalId),
       );
@@ -333,7 +347,7 @@ async function main(): Promise<number> {
       results.copyConcurrencyPerWorker = perWorker;
       results.copyWorkers = copyWorkers;
       log(
-        `export copy function: ${copyWorkers} worker(s), ${perWorker} copies in flight each (the ceiling's best setting)`,
+        `export copy function: ${copyWorkers} worker(s), ${perWorker} copies in flight each (${shape ? "LAKEPORT_BENCH_COPY_SHAPE" : "the ceiling's best setting"})`,
       );
     }
     const poolSize = 2000;

@@ -231,3 +231,20 @@ export function bracketSettingsOf(
   }
   return settings;
 }
+
+/**
+ * `<workers>x<in flight>` (LAKEPORT_BENCH_COPY_SHAPE), or undefined when unset. Anything else
+ * is refused: a comparison run silently falling back to the sweep's choice compares nothing.
+ */
+export function copyShapeOf(
+  text: string | undefined,
+): { workers: number; inFlight: number } | undefined {
+  if (text === undefined || text === "") return undefined;
+  const m = /^([1-9][0-9]?)x([1-9][0-9]{0,3})$/.exec(text.trim());
+  if (!m) {
+    throw new RangeError(
+      `LAKEPORT_BENCH_COPY_SHAPE: expected <workers>x<copies in flight> such as 1x64, got ${JSON.stringify(text)}`,
+    );
+  }
+  return { workers: Number(m[1]), inFlight: Number(m[2]) };
+}

@@ -9,7 +9,12 @@ import {
   waitForQuietMachine,
 } from "../../bench/cpu-usage";
 import { type BenchResults, renderTables } from "../../bench/report";
-import { bracketSettingsOf, summarizeThroughput, throughputRound } from "../../bench/throughput";
+import {
+  bracketSettingsOf,
+  copyShapeOf,
+  summarizeThroughput,
+  throughputRound,
+} from "../../bench/throughput";
 
 const snapshot = (
   atMs: number,
@@ -109,6 +114,30 @@ describe("CPU accounting of the benchmark", () => {
     const without = cpuUse(snapshot(0, { busy: 0, idle: 0, steal: 0 }, []), at(1_000, 1, 1), 1);
     expect(without.mainThreadWaitShare).toBeUndefined();
     expect(without.mainThreadRunShare).toBeUndefined();
+  });
+
+  it("gives the share of the wall time the main thread was paused collecting garbage", async () => {
+    const at = (ms: number, gcMs?: number): CpuSnapshot => ({
+      ...snapshot(ms, { busy: 0, idle: 0, steal: 0 }, [["100", 0]]),
+      ...(gcMs === undefined ? {} : { mainThreadGcMs: gcMs }),
+    });
+    // 4 s of wall time, 120 ms of it in collections.
+    expect(cpuUse(at(1_000, 30), at(5_000, 150), 1).mainThreadGcShare).toBeCloseTo(0.03, 9);
+    expect(cpuUse(at(1_000), at(5_000, 150), 1).mainThreadGcShare).toBeUndefined();
+    // A real one: garbage made on this thread shows as collection pauses.
+    const a = cpuSnapshot();
+    if (!a) return;
+    let kept = 0;
+    for (let i = 0; i < 200; i++) {
+      const garbage = Array.from({ length: 20_000 }, (_, j) => ({ j, s: `x${j}` }));
+      kept += garbage.length;
+    }
+    // The observer hears of collections a tick after them.
+    await new Promise((r) => setTimeout(r, 50));
+    const b = cpuSnapshot() as CpuSnapshot;
+    expect(kept).toBe(4_000_000);
+    expect((b.mainThreadGcMs ?? 0) - (a.mainThreadGcMs ?? 0)).toBeGreaterThan(0);
+    expect(cpuUse(a, b, 1).mainThreadGcShare).toBeGreaterThan(0);
   });
 
   it("takes a real snapshot of this process: its main thread, and counters that only grow", () => {
@@ -292,5 +321,20 @@ describe("ceiling samples between export rounds", () => {
     expect(
       bracketSettingsOf([{ threads: 2, concurrency: 64, objectsPerSecond: 1 }], [2, 64]),
     ).toEqual([[2, 64]]);
+  });
+});
+
+describe("the export's copy shape held for a comparison (LAKEPORT_BENCH_COPY_SHAPE)", () => {
+  it("reads <workers>x<in flight>, and nothing when unset", () => {
+    expect(copyShapeOf("1x64")).toEqual({ workers: 1, inFlight: 64 });
+    expect(copyShapeOf(" 2x32 ")).toEqual({ workers: 2, inFlight: 32 });
+    expect(copyShapeOf(undefined)).toBeUndefined();
+    expect(copyShapeOf("")).toBeUndefined();
+  });
+
+  it("refuses anything else, naming the variable", () => {
+    for (const bad of ["64", "1x", "x64", "0x64", "1x0", "1*64", "1x64x2", "one"]) {
+      expect(() => copyShapeOf(bad), bad).toThrow(/LAKEPORT_BENCH_COPY_SHAPE/);
+    }
   });
 });

@@ -65,6 +65,10 @@ describe("benchmark report", () => {
     expect(t).toContain("branch of 100,001 (WRONG DATA)");
     expect(t).not.toContain("branch of 1,001 (WRONG DATA)");
     expect(t).toContain("FAILED: incremental export on 100000: wrong ETag");
+    // A run under node flags says so beside the machine.
+    const flagged = results();
+    flagged.machine = { ...flagged.machine, nodeFlags: ["--v8-pool-size=1"] };
+    expect(renderTables(flagged)).toContain("Node.js v20.20.2 (flags --v8-pool-size=1); run took");
   });
 
   it("the chart holds the three panels with their values, text escaped", () => {
