@@ -13,6 +13,7 @@ import {
 } from "./export-bench";
 import type { PhysicalObject } from "./populate";
 import type { LatencyResult } from "./report";
+import { PhaseRecorder } from "./usage";
 
 /**
  * What a deployment in AWS adds to each hop the local runner makes in-process, in
@@ -69,10 +70,14 @@ export async function runLatencyBench(
   });
   await commitAndAwaitExport(env, b, "initial", 120_000);
   const samples: number[] = [];
+  const breakdowns: NonNullable<LatencyResult["medianCommit"]>[] = [];
   for (let i = 0; i < o.commits; i++) {
     await stageChanges(env, b, o.nsBucket, 1, 100 + i);
+    // Started right before the commit: its timeline's seconds count from here.
+    const recorder = new PhaseRecorder(env);
     const t0 = performance.now();
     const commit = await env.lakefs.commit(b.repo, b.branch, { message: `latency ${i}` });
+    const lakeFsCommitMs = performance.now() - t0;
     const key = `${b.statusPrefix}/${b.repo}-${b.branch}-${commit.id}`;
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -85,10 +90,22 @@ export async function runLatencyBench(
       if (Date.now() > deadline) throw new BenchFailure(`no status line for ${commit.id} in 60 s`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    samples.push(performance.now() - t0);
+    const ms = performance.now() - t0;
+    samples.push(ms);
     await exportSettled(env, b, 60_000);
+    breakdowns.push({
+      ms,
+      lakeFsCommitMs,
+      functions: recorder.finish().timeline.map((t) => ({
+        function: t.function,
+        startMs: t.firstStartS * 1000,
+        endMs: t.lastEndS * 1000,
+        busyMs: t.busyS * 1000,
+      })),
+    });
   }
   const sorted = [...samples].sort((a, b) => a - b);
+  const median = breakdowns.find((x) => x.ms === percentile(sorted, 50));
   const awsAddedMs = AWS_LATENCY_MODEL_MS.reduce((n, h) => n + h.ms, 0);
   const result: LatencyResult = {
     commits: samples.length,
@@ -97,9 +114,22 @@ export async function runLatencyBench(
     maxMs: sorted.at(-1)!,
     awsModel: AWS_LATENCY_MODEL_MS,
     awsAddedMs,
+    ...(median ? { medianCommit: median } : {}),
   };
   o.log(
     `latency commit -> status line over ${samples.length} commits: p50 ${result.p50Ms.toFixed(0)} ms, p95 ${result.p95Ms.toFixed(0)} ms (AWS adds about ${awsAddedMs} ms by the model)`,
   );
+  if (median) o.log(`  the median commit: ${describeBreakdown(median)}`);
   return result;
+}
+
+/** One line: lakeFS's commit, then each function from its first start to its last end. */
+export function describeBreakdown(b: NonNullable<LatencyResult["medianCommit"]>): string {
+  const fns = [...b.functions]
+    .sort((x, y) => x.startMs - y.startMs)
+    .map(
+      (f) =>
+        `${f.function.replace(/Function$/, "")} ${f.startMs.toFixed(0)}-${f.endMs.toFixed(0)} (${f.busyMs.toFixed(0)})`,
+    );
+  return `${b.ms.toFixed(0)} ms: lakeFS commit 0-${b.lakeFsCommitMs.toFixed(0)}, ${fns.join(", ")} (ms from the commit call; busy ms in brackets)`;
 }

@@ -68,6 +68,13 @@ export interface LatencyResult {
   /** What AWS adds to each hop the local runner makes in-process (assumed figures). */
   awsModel: { hop: string; ms: number; basis: string }[];
   awsAddedMs: number;
+  /** Where the median commit's time went: lakeFS's commit, then each function's first start
+   * and last end (ms from the commit call) and its summed invocation time. */
+  medianCommit?: {
+    ms: number;
+    lakeFsCommitMs: number;
+    functions: { function: string; startMs: number; endMs: number; busyMs: number }[];
+  };
 }
 
 /** One tool's work on one step of the peer comparison. */

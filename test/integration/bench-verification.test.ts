@@ -25,6 +25,7 @@ import {
   verifyPathEqualsCommit,
 } from "../../bench/export-bench";
 import { runGcBench, verifySweep } from "../../bench/gc-bench";
+import { describeBreakdown, runLatencyBench } from "../../bench/latency-bench";
 import { writePhysicalObjects } from "../../bench/populate";
 import { PhaseRecorder } from "../../bench/usage";
 import { LOCAL_STACK_NAME } from "../../local/lakeport-assembly";
@@ -180,5 +181,43 @@ describe("GC", () => {
     expect((await failureOf(verifySweep(env, o, repo))).message).toMatch(/unexpected object/);
     await del(env.s3, ns, `${repo.dataPrefix}stray`);
     expect(await verifySweep(env, o, repo)).toBe(repo.kept.size);
+  });
+});
+
+describe("latency", () => {
+  it("times commits to their status lines and says where the median commit's time went", async () => {
+    const pool = await writePhysicalObjects(env.s3, ns, "latency-pool/", 20, "latency-pool");
+    const r = await runLatencyBench(env, {
+      pool,
+      nsBucket: ns,
+      exportBucket: exportsBucket,
+      commits: 3,
+      log: () => undefined,
+    });
+    expect(r.commits).toBe(3);
+    expect(r.p50Ms).toBeGreaterThan(0);
+    expect(r.p50Ms).toBeLessThanOrEqual(r.p95Ms);
+    expect(r.p95Ms).toBeLessThanOrEqual(r.maxMs);
+    // The breakdown is the median commit's own: its total is the p50, lakeFS's commit came
+    // first, and the export's functions ran after it, the status step before the line was seen.
+    const m = r.medianCommit!;
+    expect(m.ms).toBe(r.p50Ms);
+    expect(m.lakeFsCommitMs).toBeLessThan(m.ms);
+    const fn = (name: string) => m.functions.find((f) => f.function === name);
+    for (const name of ["ExportTriggerFunction", "ExportPlanFunction", "ExportStatusFunction"]) {
+      expect(fn(name), name).toBeDefined();
+      expect(fn(name)!.startMs, name).toBeGreaterThanOrEqual(0);
+      expect(fn(name)!.endMs, name).toBeGreaterThanOrEqual(fn(name)!.startMs);
+    }
+    expect(fn("ExportTriggerFunction")!.startMs).toBeLessThan(fn("ExportPlanFunction")!.startMs);
+    expect(fn("ExportPlanFunction")!.endMs).toBeLessThanOrEqual(
+      fn("ExportStatusFunction")!.startMs,
+    );
+    expect(fn("ExportStatusFunction")!.startMs).toBeLessThan(m.ms);
+    expect(describeBreakdown(m)).toMatch(
+      new RegExp(
+        `^${m.ms.toFixed(0)} ms: lakeFS commit 0-\\d+, ExportTrigger \\d+-\\d+ \\(\\d+\\), `,
+      ),
+    );
   });
 });
