@@ -7,6 +7,7 @@ import type { BenchEnv } from "./env";
 import {
   BenchFailure,
   commitAndAwaitExport,
+  type ExportBranch,
   exportSettled,
   prepareExportBranch,
   stageChanges,
@@ -75,24 +76,17 @@ export async function runLatencyBench(
     await stageChanges(env, b, o.nsBucket, 1, 100 + i);
     // Started right before the commit: its timeline's seconds count from here.
     const recorder = new PhaseRecorder(env);
-    const t0 = performance.now();
-    const commit = await env.lakefs.commit(b.repo, b.branch, { message: `latency ${i}` });
-    const lakeFsCommitMs = performance.now() - t0;
-    const key = `${b.statusPrefix}/${b.repo}-${b.branch}-${commit.id}`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await env.s3.send(new HeadObjectCommand({ Bucket: b.exportBucket, Key: key }));
-        break;
-      } catch (err) {
-        if ((err as { name?: string }).name !== "NotFound") throw err;
-      }
-      if (Date.now() > deadline) throw new BenchFailure(`no status line for ${commit.id} in 60 s`);
-      await new Promise((r) => setTimeout(r, 5));
+    let ms: number;
+    let lakeFsCommitMs: number;
+    try {
+      ({ ms, lakeFsCommitMs } = await timeOneCommit(env, b, i));
+      await exportSettled(env, b, 60_000);
+    } catch (err) {
+      // Its sampling timer would keep a failed run's process alive.
+      recorder.finish();
+      throw err;
     }
-    const ms = performance.now() - t0;
     samples.push(ms);
-    await exportSettled(env, b, 60_000);
     breakdowns.push({
       ms,
       lakeFsCommitMs,
@@ -121,6 +115,31 @@ export async function runLatencyBench(
   );
   if (median) o.log(`  the median commit: ${describeBreakdown(median)}`);
   return result;
+}
+
+/** Commits one staged change and waits for its status line: ms from the commit call to the
+ * line, and of those lakeFS's commit. */
+async function timeOneCommit(
+  env: BenchEnv,
+  b: ExportBranch,
+  i: number,
+): Promise<{ ms: number; lakeFsCommitMs: number }> {
+  const t0 = performance.now();
+  const commit = await env.lakefs.commit(b.repo, b.branch, { message: `latency ${i}` });
+  const lakeFsCommitMs = performance.now() - t0;
+  const key = `${b.statusPrefix}/${b.repo}-${b.branch}-${commit.id}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await env.s3.send(new HeadObjectCommand({ Bucket: b.exportBucket, Key: key }));
+      break;
+    } catch (err) {
+      if ((err as { name?: string }).name !== "NotFound") throw err;
+    }
+    if (Date.now() > deadline) throw new BenchFailure(`no status line for ${commit.id} in 60 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { ms: performance.now() - t0, lakeFsCommitMs };
 }
 
 /** One line: lakeFS's commit, then each function from its first start to its last end. */
