@@ -313,7 +313,8 @@ async function main(): Promise<number> {
       };
     };
     if (parts.has("ceiling")) results.ceiling = await measureCeiling("before", CEILING_SETTINGS);
-    if (results.ceiling) {
+    // Without the ceiling part, a held shape still applies (the function's defaults otherwise).
+    if (results.ceiling || copyShape) {
       // The export copies in the shape of the ceiling's best setting: as many copy workers as
       // the loop had threads, each with the loop's requests in flight (a deployment sets the
       // latter with the `lakeport:exportCopyConcurrency` context, default 32 per Lambda). On
@@ -324,8 +325,8 @@ async function main(): Promise<number> {
       // alike, where a noisy sweep could give one 1x32 and the other 1x64.
       const shape = copyShape;
       const copyWorkers =
-        shape?.workers ?? Math.max(1, Math.min(lambdaConcurrency, results.ceiling.threads ?? 1));
-      const perWorker = shape?.inFlight ?? Math.max(32, results.ceiling.concurrency);
+        shape?.workers ?? Math.max(1, Math.min(lambdaConcurrency, results.ceiling?.threads ?? 1));
+      const perWorker = shape?.inFlight ?? Math.max(32, results.ceiling?.concurrency ?? 32);
       const copyFn = env.cloud.deployment.resources.find((r) =>
         /ExportCopyFunction/.test(r.logicalId),
       );
