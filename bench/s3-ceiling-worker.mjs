@@ -9,8 +9,18 @@ import { readlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { createSignedCopier } from "./signed-copy.mjs";
 
-const { endpoint, credentials, bucket, sources, from, to, concurrency, prefix, request } =
-  workerData;
+const {
+  endpoint,
+  credentials,
+  bucket,
+  sources,
+  from,
+  to,
+  concurrency,
+  prefix,
+  request,
+  extraClientWork,
+} = workerData;
 const WARMUP_COPIES = 500;
 const copier = createSignedCopier({ endpoint, credentials });
 // request "export": the copy request the export sends (lakeport's copy-object.ts: the lakeFS
@@ -23,6 +33,27 @@ const exportHeaders = {
 };
 const exportPath = (i) =>
   `data/${String(i % 100).padStart(2, "0")}/part-${String(i).padStart(7, "0")}.bin`;
+// Extra client work after each copy's answer (ExtraClientWork in s3-ceiling.ts): how much a
+// loop loses to work beside its copies, as the export's functions do beside theirs.
+const garbageDoc = JSON.stringify(
+  Array.from({ length: 8 }, (_, i) => ({
+    path: `data/${i}/part-${String(i).padStart(7, "0")}.bin`,
+    size: i * 1000,
+    etag: `"${"a".repeat(32)}"`,
+  })),
+);
+let sink = 0;
+const extraWork = !extraClientWork
+  ? undefined
+  : extraClientWork.kind === "spin"
+    ? () => {
+        let x = sink;
+        for (let k = 0; k < extraClientWork.amount * 1000; k++) x = (x * 31 + k) | 0;
+        sink = x;
+      }
+    : () => {
+        for (let k = 0; k < extraClientWork.amount; k++) sink += JSON.parse(garbageDoc).length;
+      };
 const copies = async (first, last, keyPrefix) => {
   let next = first;
   const loop = async () => {
@@ -34,6 +65,7 @@ const copies = async (first, last, keyPrefix) => {
         `${bucket}/src/${i % sources}`,
         request === "export" ? exportHeaders : {},
       );
+      extraWork?.();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, last - first) }, loop));
@@ -52,6 +84,7 @@ parentPort.postMessage(`ready:${linuxThreadId}`);
 await new Promise((resolve) => parentPort.once("message", resolve));
 await copies(from, to, prefix);
 copier.destroy();
+if (sink === 0.5) console.log(sink); // keeps the extra work from being optimized away
 parentPort.postMessage("done");
 // Kept alive until told to end: the bench reads this thread's CPU time after "done".
 await new Promise((resolve) => parentPort.once("message", resolve));

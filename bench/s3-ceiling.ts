@@ -44,6 +44,36 @@ export interface CeilingOptions {
   /** "plain": CopyObject with no options, one key per copy under one prefix; "export": the
    * export's own request and key layout. Default plain. */
   request?: "plain" | "export";
+  /** Work each loop thread does after every copy's answer (bench/ceiling-extra-work.ts). */
+  extraClientWork?: ExtraClientWork;
+}
+
+/**
+ * Client work added to every copy of the loop: `spin`, `amount` thousand iterations of an
+ * integer loop (CPU, no memory traffic); `garbage`, `amount` parses of a 694-byte JSON document
+ * of eight objects (short-lived objects the thread's collector then clears, as a Lambda's do).
+ */
+export interface ExtraClientWork {
+  kind: "spin" | "garbage";
+  amount: number;
+}
+
+/**
+ * The extra client work of a series of ceiling samples, from `none`, `spin:<thousands of
+ * iterations>` and `garbage:<parses>` separated by commas (LAKEPORT_BENCH_EXTRA_WORK).
+ */
+export function extraClientWorkSeriesOf(text: string): (ExtraClientWork | undefined)[] {
+  const items = text.split(",").map((t) => t.trim());
+  return items.map((item) => {
+    if (item === "none") return undefined;
+    const m = /^(spin|garbage):([1-9][0-9]{0,4})$/.exec(item);
+    if (!m) {
+      throw new RangeError(
+        `LAKEPORT_BENCH_EXTRA_WORK: expected none, spin:<n> or garbage:<n> (n from 1 to 99999) separated by commas, got ${JSON.stringify(item)}`,
+      );
+    }
+    return { kind: m[1] as ExtraClientWork["kind"], amount: Number(m[2]) };
+  });
 }
 
 const WORKER = new URL("./s3-ceiling-worker.mjs", import.meta.url);
@@ -75,6 +105,7 @@ export async function measureCopyCeiling(
             concurrency,
             prefix,
             request: opts.request ?? "plain",
+            extraClientWork: opts.extraClientWork,
           },
         }),
     );

@@ -10,6 +10,7 @@ import path from "node:path";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -27,8 +28,14 @@ import {
 import { runGcBench, verifySweep } from "../../bench/gc-bench";
 import { describeBreakdown, runLatencyBench } from "../../bench/latency-bench";
 import { writePhysicalObjects } from "../../bench/populate";
+import {
+  type ExtraClientWork,
+  extraClientWorkSeriesOf,
+  measureCopyCeiling,
+} from "../../bench/s3-ceiling";
 import { PhaseRecorder } from "../../bench/usage";
 import { LOCAL_STACK_NAME } from "../../local/lakeport-assembly";
+import { LOCAL_S3_CREDENTIALS } from "../../local/s3/credentials";
 import { lakeportAssemblyDir } from "../support/lakeport-env";
 
 let env: BenchEnv;
@@ -219,5 +226,66 @@ describe("latency", () => {
         `^${m.ms.toFixed(0)} ms: lakeFS commit 0-\\d+, ExportTrigger \\d+-\\d+ \\(\\d+\\), `,
       ),
     );
+  });
+});
+
+describe("S3 ceiling loop with extra client work", () => {
+  it("spends the extra work on the loop's thread, beside copies that all land", async () => {
+    const sample = async (bucket: string, extraClientWork?: ExtraClientWork) =>
+      await measureCopyCeiling(env.s3, {
+        endpoint: env.s3Server.endpoint,
+        credentials: { ...LOCAL_S3_CREDENTIALS },
+        bucket,
+        sources: 50,
+        copies: 1500,
+        settings: [[1, 16]],
+        body: "ceiling object body\n",
+        request: "export",
+        ...(extraClientWork ? { extraClientWork } : {}),
+      });
+    const plain = await sample("extra-work-none");
+    const spin = await sample("extra-work-spin", { kind: "spin", amount: 16 });
+    const garbage = await sample("extra-work-garbage", { kind: "garbage", amount: 64 });
+    for (const [bucket, s] of [
+      ["extra-work-none", plain],
+      ["extra-work-spin", spin],
+      ["extra-work-garbage", garbage],
+    ] as const) {
+      expect(s.copies).toBe(1500);
+      // Every timed copy landed, at the export's key layout (plus the untimed warm-up's).
+      let keys = 0;
+      let token: string | undefined;
+      do {
+        const page = await env.s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: "dst-1x16/data/",
+            ContinuationToken: token,
+          }),
+        );
+        keys += page.KeyCount ?? 0;
+        token = page.NextContinuationToken;
+      } while (token);
+      expect(keys, bucket).toBe(1500);
+    }
+    // The loop's own thread (told apart by its Linux thread id) pays for the extra work: some
+    // 70 µs a copy for 16 000 spins, some 100 for 64 parses, against about 100 for the copy.
+    const loop = (s: typeof plain) => s.cpu?.clientThreadsMicrosPerObject;
+    if (loop(plain) === undefined) return; // no /proc: the loop's thread is not told apart
+    expect(loop(spin)! - loop(plain)!).toBeGreaterThan(30);
+    expect(loop(garbage)! - loop(plain)!).toBeGreaterThan(30);
+  });
+
+  it("reads a series of extra work, refusing anything else by the variable's name", () => {
+    expect(extraClientWorkSeriesOf("none, spin:16,garbage:8")).toEqual([
+      undefined,
+      { kind: "spin", amount: 16 },
+      { kind: "garbage", amount: 8 },
+    ]);
+    for (const bad of ["", "spin", "spin:0", "spin:-1", "garbage:1.5", "burn:5", "none,,spin:1"]) {
+      expect(() => extraClientWorkSeriesOf(bad), bad).toThrow(
+        /^LAKEPORT_BENCH_EXTRA_WORK: expected/,
+      );
+    }
   });
 });
