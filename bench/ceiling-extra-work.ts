@@ -4,6 +4,7 @@
 // "none,spin:16,garbage:16,none,spin:16,garbage:16"; see extraClientWorkSeriesOf), one after
 // another on the bench's own environment, each with its CPU split as the bench reports it.
 //   npx tsx bench/ceiling-extra-work.ts
+import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { LOCAL_S3_CREDENTIALS } from "../local/s3/credentials";
@@ -38,6 +39,8 @@ try {
       request: "export",
       ...(work ? { extraClientWork: work } : {}),
     });
+    // The copies are never read again: removed as files, as the bench's own samples are.
+    await rm(path.join(env.dir, "s3", `extra-work-${i}`), { recursive: true, force: true });
     const cpu = c.cpu;
     const µs = (n: number | undefined) => (n === undefined ? "?" : n.toFixed(0));
     console.log(
