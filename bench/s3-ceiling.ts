@@ -50,7 +50,7 @@ export interface CeilingOptions {
 
 /**
  * Client work added to every copy of the loop: `spin`, `amount` thousand iterations of an
- * integer loop (CPU, no memory traffic); `garbage`, `amount` parses of a 694-byte JSON document
+ * integer loop (CPU, no memory traffic); `garbage`, `amount` parses of a 742-byte JSON document
  * of eight objects (short-lived objects the thread's collector then clears, as a Lambda's do).
  */
 export interface ExtraClientWork {
