@@ -114,6 +114,9 @@ export interface BenchResults {
   copyConcurrencyPerWorker?: number;
   /** Local workers of the export copy function (absent: lambdaConcurrency, as before 12-05). */
   copyWorkers?: number;
+  /** Extra CPU the embedded S3 spent on every copy (LAKEPORT_BENCH_S3_COPY_WORK, a diagnostic
+   * run: its figures are not the product's against the plain server). */
+  s3CopyWork?: { spinThousands: number };
   /** Local workers per Lambda function (the bench's default: the core count, 2 to 4). */
   lambdaConcurrency?: number;
   /** Where the embedded S3 kept its files (a tmpfs when available). */
@@ -179,6 +182,11 @@ export function renderTables(r: BenchResults): string {
     `Lakeport benchmark, ${r.profile} profile${r.xlScale ? ` scaled to ${r.xlScale}` : ""}, ${r.date}`,
     `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, Node.js ${m.node}${m.nodeFlags?.length ? ` (flags ${m.nodeFlags.join(" ")})` : ""}; run took ${fmt(r.totalSeconds)} s`,
     ...(r.dataDirectory ? [`Embedded S3 data under ${r.dataDirectory}`] : []),
+    ...(r.s3CopyWork
+      ? [
+          `DIAGNOSTIC RUN: the embedded S3 spun ${r.s3CopyWork.spinThousands} thousand iterations of extra CPU on every copy (LAKEPORT_BENCH_S3_COPY_WORK); its figures are not the product's against the plain server`,
+        ]
+      : []),
     ...(r.lambdaConcurrency
       ? [
           `${r.lambdaConcurrency} local workers per Lambda function (the export copy function ${r.copyWorkers ?? r.lambdaConcurrency}); ${r.copyConcurrencyPerWorker ?? 32} copies in flight per copy worker`,

@@ -32,6 +32,7 @@ import { type SpeedProbe, startSpeedProbe } from "./speed-probe";
 import {
   bracketSettingsOf,
   copyShapeOf,
+  s3CopyWorkOf,
   summarizeThroughput,
   type ThroughputRound,
   throughputRound,
@@ -194,6 +195,7 @@ async function main(): Promise<number> {
   const { profile, parts } = parseArgs(process.argv.slice(2));
   // Read before anything starts: a bad value fails the run at once.
   const copyShape = copyShapeOf(process.env.LAKEPORT_BENCH_COPY_SHAPE);
+  const s3CopyWork = s3CopyWorkOf(process.env.LAKEPORT_BENCH_S3_COPY_WORK);
   const started = performance.now();
   const date = new Date().toISOString();
   const results: BenchResults = {
@@ -240,6 +242,13 @@ async function main(): Promise<number> {
   log(
     `environment up (S3 ${env.s3Server.endpoint}, lakeFS ${env.lakefsServer.endpoint}, API ${env.api.endpoint})`,
   );
+  if (s3CopyWork) {
+    env.s3Server.admin.setCopyWork(s3CopyWork);
+    results.s3CopyWork = s3CopyWork;
+    log(
+      `DIAGNOSTIC RUN: the embedded S3 spins ${s3CopyWork.spinThousands} thousand iterations on every copy (LAKEPORT_BENCH_S3_COPY_WORK)`,
+    );
+  }
   const memory = await functionMemorySizes(env);
   const phase = () => {
     const r = new PhaseRecorder(env);
@@ -671,9 +680,15 @@ async function main(): Promise<number> {
   const stamp = date.slice(0, 19).replace(/:/g, "-");
   await writeFile(path.join(dir, `${stamp}-${profile.name}.json`), json);
   // latest.* (what the README shows) only from runs of every part; latest-xl.* from full-size
-  // xl runs (not scaled down).
+  // xl runs (not scaled down); neither from a diagnostic run with a dearer S3 copy.
   const xlFull = profile.name === "xl" && !process.env.LAKEPORT_BENCH_XL_SCALE && parts.has("gc");
-  const latest = xlFull ? "latest-xl" : parts.size === PARTS.length ? "latest" : undefined;
+  const latest = results.s3CopyWork
+    ? undefined
+    : xlFull
+      ? "latest-xl"
+      : parts.size === PARTS.length
+        ? "latest"
+        : undefined;
   if (latest) {
     await writeFile(path.join(dir, `${latest}.json`), json);
     await writeFile(path.join(dir, `${latest}.svg`), renderSvg(results));

@@ -248,3 +248,20 @@ export function copyShapeOf(
   }
   return { workers: Number(m[1]), inFlight: Number(m[2]) };
 }
+
+/**
+ * `spin:<thousands>` (LAKEPORT_BENCH_S3_COPY_WORK): extra CPU work the embedded S3 does on its
+ * own thread for every CopyObject, the ceiling's and the export's alike, or undefined when unset.
+ * A diagnostic: with a dearer copy the clients' CPU weighs less beside S3's on two cores, as
+ * on a machine with more cores for them. Anything else is refused.
+ */
+export function s3CopyWorkOf(text: string | undefined): { spinThousands: number } | undefined {
+  if (text === undefined || text === "") return undefined;
+  const m = /^spin:([1-9][0-9]{0,5})$/.exec(text.trim());
+  if (!m) {
+    throw new RangeError(
+      `LAKEPORT_BENCH_S3_COPY_WORK: expected spin:<thousands of iterations> such as spin:60 (1 to 999999), got ${JSON.stringify(text)}`,
+    );
+  }
+  return { spinThousands: Number(m[1]) };
+}

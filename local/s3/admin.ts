@@ -2,7 +2,8 @@
 // operation, access-deny rules (simulate "destination not writable") and injected throttling
 // (503 SlowDown), lost answers (a request done, its answer never sent: what a connection
 // reset on the way back does, after which the SDK sends the request again) and held requests
-// (waiting until the test releases them). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
+// (waiting until the test releases them), and extra CPU work per CopyObject (a slower S3, for the
+// bench's experiments). Reachable in process (S3Admin) and over HTTP under ADMIN_PATH_PREFIX, a path
 // S3 never uses ("_lakeport" is not a valid bucket name).
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -89,8 +90,23 @@ export interface S3Limits {
 
 export const DEFAULT_LIMITS: S3Limits = { copyObjectMaxBytes: 5 * 1024 ** 3, minPartBytes: 0 };
 
+/** CPU-only work the proxy does on its own thread for every CopyObject, before the copy. */
+export interface CopyWork {
+  /** Thousands of iterations of an integer loop (some 4 to 5 µs per thousand on an EPYC vCPU). */
+  spinThousands: number;
+}
+
+let spinSink = 0;
+function spin(thousands: number): void {
+  let x = spinSink;
+  for (let k = 0; k < thousands * 1000; k++) x = (x * 31 + k) | 0;
+  spinSink = x;
+}
+
 export class S3Admin {
   private currentLimits: S3Limits = { ...DEFAULT_LIMITS };
+  private extraCopyWork: CopyWork | undefined;
+  private copyWorkDone = 0;
   private bucketLimits = new Map<string, Partial<S3Limits>>();
   private counts = new Map<string, Map<S3Operation, number>>();
   private denyRules = new Map<string, DenyRule>();
@@ -338,7 +354,34 @@ export class S3Admin {
     return this.limits(filter);
   }
 
-  /** Counters, deny rules, throttles, lost answers and limits all back to their defaults. */
+  /**
+   * Extra CPU work for every CopyObject from now on (undefined: none). For the bench: the same
+   * server with a dearer copy, so that its clients' CPU weighs less beside it.
+   */
+  setCopyWork(work: CopyWork | undefined): void {
+    if (work !== undefined) {
+      const n = work.spinThousands;
+      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
+        throw new TypeError("copy work: spinThousands must be an integer from 1 to 1000000");
+      }
+    }
+    this.extraCopyWork = work && { spinThousands: work.spinThousands };
+    this.copyWorkDone = 0;
+  }
+
+  /** The extra copy work in force, and how many copies did it since it was set. */
+  copyWork(): { work?: CopyWork; done: number } {
+    return { ...(this.extraCopyWork ? { work: this.extraCopyWork } : {}), done: this.copyWorkDone };
+  }
+
+  /** Called by the proxy for every CopyObject it serves. */
+  doCopyWork(): void {
+    if (!this.extraCopyWork) return;
+    spin(this.extraCopyWork.spinThousands);
+    this.copyWorkDone++;
+  }
+
+  /** Counters, deny rules, throttles, lost answers, limits and copy work back to their defaults. */
   reset(): void {
     this.currentLimits = { ...DEFAULT_LIMITS };
     this.bucketLimits.clear();
@@ -347,6 +390,7 @@ export class S3Admin {
     this.throttleRules.clear();
     this.loseRules.clear();
     this.clearHoldRules();
+    this.setCopyWork(undefined);
   }
 }
 

@@ -161,6 +161,7 @@ async function handle(ctx: ProxyContext, req: IncomingMessage, res: ServerRespon
       }
       return forward(ctx, req, res);
     case "CopyObject": {
+      ctx.admin.doCopyWork();
       // The source read and the destination written as single versions (key-locks.ts).
       const src = copySourceOf(req);
       const keys = [

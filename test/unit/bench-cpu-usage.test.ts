@@ -12,6 +12,7 @@ import { type BenchResults, renderTables } from "../../bench/report";
 import {
   bracketSettingsOf,
   copyShapeOf,
+  s3CopyWorkOf,
   summarizeThroughput,
   throughputRound,
 } from "../../bench/throughput";
@@ -335,6 +336,29 @@ describe("the export's copy shape held for a comparison (LAKEPORT_BENCH_COPY_SHA
   it("refuses anything else, naming the variable", () => {
     for (const bad of ["64", "1x", "x64", "0x64", "1x0", "1*64", "1x64x2", "one"]) {
       expect(() => copyShapeOf(bad), bad).toThrow(/LAKEPORT_BENCH_COPY_SHAPE/);
+    }
+  });
+});
+
+describe("extra work per copy in the embedded S3 for a diagnostic run (LAKEPORT_BENCH_S3_COPY_WORK)", () => {
+  it("reads spin:<thousands>, and nothing when unset", () => {
+    expect(s3CopyWorkOf("spin:60")).toEqual({ spinThousands: 60 });
+    expect(s3CopyWorkOf(" spin:999999 ")).toEqual({ spinThousands: 999_999 });
+    expect(s3CopyWorkOf(undefined)).toBeUndefined();
+    expect(s3CopyWorkOf("")).toBeUndefined();
+  });
+
+  it("refuses anything else, naming the variable", () => {
+    for (const bad of [
+      "60",
+      "spin:",
+      "spin:0",
+      "spin:-5",
+      "spin:1000000",
+      "garbage:5",
+      "spin:6x",
+    ]) {
+      expect(() => s3CopyWorkOf(bad), bad).toThrow(/LAKEPORT_BENCH_S3_COPY_WORK/);
     }
   });
 });

@@ -69,6 +69,13 @@ describe("benchmark report", () => {
     const flagged = results();
     flagged.machine = { ...flagged.machine, nodeFlags: ["--v8-pool-size=1"] };
     expect(renderTables(flagged)).toContain("Node.js v20.20.2 (flags --v8-pool-size=1); run took");
+    // So does a run with a dearer copy in the embedded S3, and a plain run does not.
+    expect(t).not.toContain("DIAGNOSTIC RUN");
+    const dearer = results();
+    dearer.s3CopyWork = { spinThousands: 60 };
+    expect(renderTables(dearer)).toContain(
+      "DIAGNOSTIC RUN: the embedded S3 spun 60 thousand iterations of extra CPU on every copy",
+    );
   });
 
   it("the chart holds the three panels with their values, text escaped", () => {
