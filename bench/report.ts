@@ -175,6 +175,20 @@ function table(headers: string[], rows: string[][]): string {
   ].join("\n");
 }
 
+/**
+ * Which `latest.*` files a run replaces (what the README shows): a run of every part
+ * `latest`, a full-size xl run `latest-xl`, any other run none, and never a diagnostic run with a
+ * dearer S3 copy.
+ */
+export function latestResultsName(
+  r: Pick<BenchResults, "s3CopyWork">,
+  run: { allParts: boolean; xlFull: boolean },
+): "latest" | "latest-xl" | undefined {
+  if (r.s3CopyWork) return undefined;
+  if (run.xlFull) return "latest-xl";
+  return run.allParts ? "latest" : undefined;
+}
+
 /** Markdown tables (they read fine in a terminal too). */
 export function renderTables(r: BenchResults): string {
   const m = r.machine;

@@ -26,7 +26,7 @@ import { runLatencyBench } from "./latency-bench";
 import { machineInfo } from "./machine";
 import { runPeerBench } from "./peer-bench";
 import { writePhysicalObjects } from "./populate";
-import { type BenchResults, renderSvg, renderTables } from "./report";
+import { type BenchResults, latestResultsName, renderSvg, renderTables } from "./report";
 import { measureCopyCeiling } from "./s3-ceiling";
 import { type SpeedProbe, startSpeedProbe } from "./speed-probe";
 import {
@@ -682,13 +682,7 @@ async function main(): Promise<number> {
   // latest.* (what the README shows) only from runs of every part; latest-xl.* from full-size
   // xl runs (not scaled down); neither from a diagnostic run with a dearer S3 copy.
   const xlFull = profile.name === "xl" && !process.env.LAKEPORT_BENCH_XL_SCALE && parts.has("gc");
-  const latest = results.s3CopyWork
-    ? undefined
-    : xlFull
-      ? "latest-xl"
-      : parts.size === PARTS.length
-        ? "latest"
-        : undefined;
+  const latest = latestResultsName(results, { allParts: parts.size === PARTS.length, xlFull });
   if (latest) {
     await writeFile(path.join(dir, `${latest}.json`), json);
     await writeFile(path.join(dir, `${latest}.svg`), renderSvg(results));

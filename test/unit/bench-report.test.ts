@@ -1,7 +1,7 @@
 // The benchmark report: the tables say when data was wrong, the chart holds the three panels.
 import { describe, expect, it } from "vitest";
 import { US_EAST_1_PRICES } from "../../bench/cost-model";
-import { type BenchResults, renderSvg, renderTables } from "../../bench/report";
+import { type BenchResults, latestResultsName, renderSvg, renderTables } from "../../bench/report";
 import { summarizeThroughput, throughputRound } from "../../bench/throughput";
 
 const results = (): BenchResults => ({
@@ -161,5 +161,16 @@ describe("export throughput rounds", () => {
     const svg = renderSvg(r);
     expect(svg).toContain(">export, best of 2</text>");
     expect(svg).toContain(">ratio 0.96, median round 0.87 (50,000 objects)</text>");
+  });
+});
+
+describe("which latest files a run replaces", () => {
+  it("a run of every part latest, a full-size xl run latest-xl, a diagnostic run with a dearer S3 copy neither", () => {
+    expect(latestResultsName({}, { allParts: true, xlFull: false })).toBe("latest");
+    expect(latestResultsName({}, { allParts: false, xlFull: true })).toBe("latest-xl");
+    expect(latestResultsName({}, { allParts: false, xlFull: false })).toBeUndefined();
+    const dearer = { s3CopyWork: { spinThousands: 60 } };
+    expect(latestResultsName(dearer, { allParts: true, xlFull: false })).toBeUndefined();
+    expect(latestResultsName(dearer, { allParts: false, xlFull: true })).toBeUndefined();
   });
 });
