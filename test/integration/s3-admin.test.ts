@@ -376,6 +376,12 @@ describe("limits", () => {
 });
 
 describe("in process (startS3Server().admin)", () => {
+  const clientOf = (server: { endpoint: string }) =>
+    createS3Client({
+      endpoint: server.endpoint,
+      region: "us-east-1",
+      credentials: LOCAL_S3_CREDENTIALS,
+    });
   let dir: string;
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -385,11 +391,7 @@ describe("in process (startS3Server().admin)", () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "lakeport-s3admin-"));
     const server = await startS3Server({ directory: dir });
     try {
-      const client = createS3Client({
-        endpoint: server.endpoint,
-        region: "us-east-1",
-        credentials: LOCAL_S3_CREDENTIALS,
-      });
+      const client = clientOf(server);
       await client.send(new CreateBucketCommand({ Bucket: "inproc" }));
       const rule = server.admin.deny({ bucket: "inproc" });
       await expect(put(client, "inproc", "a")).rejects.toMatchObject({ name: "AccessDenied" });
@@ -411,11 +413,7 @@ describe("in process (startS3Server().admin)", () => {
     const workDir = await mkdtemp(path.join(os.tmpdir(), "lakeport-s3admin-work-"));
     const server = await startS3Server({ directory: workDir });
     try {
-      const client = createS3Client({
-        endpoint: server.endpoint,
-        region: "us-east-1",
-        credentials: LOCAL_S3_CREDENTIALS,
-      });
+      const client = clientOf(server);
       await client.send(new CreateBucketCommand({ Bucket: "work" }));
       await put(client, "work", "src");
       const copies = async (n: number, prefix: string) => {
